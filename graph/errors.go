@@ -1,0 +1,136 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+)
+
+// The error codes clients see in extensions.code; no others are sent.
+const (
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeConflict        = "CONFLICT"
+	CodeRateLimited     = "RATE_LIMITED"
+	CodeInternal        = "INTERNAL"
+)
+
+var (
+	ErrUnauthenticated = errors.New("sign in first: send Authorization: Bearer <accessToken>")
+	ErrForbidden       = errors.New("you may not do this")
+	ErrNoMemberProfile = errors.New("this caller is the brand's backend, which has no member profile")
+)
+
+// domainCodes maps each domain error to its code: the one place that does.
+var domainCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrUnauthenticated, CodeUnauthenticated},
+	{ErrForbidden, CodeForbidden},
+	{ErrNoMemberProfile, CodeForbidden},
+	{member.ErrNotFound, CodeNotFound},
+	{member.ErrEmailTaken, CodeConflict},
+	{member.ErrBadCredentials, CodeUnauthenticated},
+	{member.ErrTokenInvalid, CodeUnauthenticated},
+	{member.ErrTokenReused, CodeUnauthenticated},
+	{member.ErrForbidden, CodeForbidden},
+	{inbox.ErrNotFound, CodeNotFound},
+}
+
+// protocolCodes maps gqlgen's own codes into ours; the original stays in
+// extensions.reason, which Apollo's persisted-query link also reads.
+var protocolCodes = map[string]string{
+	"GRAPHQL_PARSE_FAILED":          CodeBadUserInput,
+	"GRAPHQL_VALIDATION_FAILED":     CodeBadUserInput,
+	"COMPLEXITY_LIMIT_EXCEEDED":     CodeBadUserInput,
+	"PERSISTED_QUERY_NOT_FOUND":     CodeNotFound,
+	"PERSISTED_QUERY_NOT_SUPPORTED": CodeBadUserInput,
+}
+
+// CodeOf returns the client-facing code of err.
+func CodeOf(err error) string {
+	if _, ok := input.As(err); ok {
+		return CodeBadUserInput
+	}
+	for _, d := range domainCodes {
+		if errors.Is(err, d.err) {
+			return d.code
+		}
+	}
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) {
+		if c, ok := gqlErr.Extensions["code"].(string); ok {
+			if mapped, ok := protocolCodes[c]; ok {
+				return mapped
+			}
+			return c
+		}
+		// An error gqlgen raised itself (bad argument types, unknown enum
+		// values) wraps no domain error: it is the client's input.
+		if gqlErr.Err == nil {
+			return CodeBadUserInput
+		}
+	}
+	return CodeInternal
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the id the server gave this request.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// presentError gives every error a code; internal details go to the log only.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	code := CodeOf(err)
+	if gqlErr.Extensions == nil {
+		gqlErr.Extensions = map[string]any{}
+	}
+	if orig, ok := gqlErr.Extensions["code"].(string); ok && orig != code {
+		gqlErr.Extensions["reason"] = orig
+	}
+	gqlErr.Extensions["code"] = code
+	if in, ok := input.As(err); ok {
+		field := in.Field
+		if field == "" {
+			// A scalar that failed to parse knows no field; its path names it.
+			field = gqlErr.Path.String()
+		}
+		gqlErr.Message = field + ": " + in.Message
+		gqlErr.Extensions["field"] = field
+	}
+	if code == CodeInternal {
+		id := RequestID(ctx)
+		slog.ErrorContext(ctx, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
+		gqlErr.Message = "internal error; quote requestId " + id + " when reporting it"
+		gqlErr.Extensions["requestId"] = id
+	}
+	return gqlErr
+}
+
+// recoverPanic turns a resolver panic into an internal error for this
+// request only; the process goes on.
+func recoverPanic(ctx context.Context, p any) error {
+	slog.ErrorContext(ctx, "panic in resolver", "requestId", RequestID(ctx), "panic", p, "stack", string(debug.Stack()))
+	return fmt.Errorf("panic: %v", p)
+}

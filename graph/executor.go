@@ -1,0 +1,52 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Limits bounds what one operation may ask for.
+type Limits struct {
+	Depth         int  // deepest field nesting
+	Complexity    int  // gqlgen complexity; a connection counts first × its node
+	Introspection bool // __schema and __type answered
+}
+
+// NewExecutor returns the executor every transport runs operations through.
+func NewExecutor(r *Resolver, lim Limits) *executor.Executor {
+	cfg := Config{Resolvers: r}
+	cfg.Complexity.Query.Notifications = connectionComplexity
+	exec := executor.New(NewExecutableSchema(cfg))
+	exec.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	exec.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if lim.Introspection {
+		exec.Use(extension.Introspection{})
+	}
+	exec.Use(extension.FixedComplexityLimit(lim.Complexity))
+	exec.Use(depthLimit{max: lim.Depth})
+	exec.Use(authorizer{})
+	exec.SetErrorPresenter(presentError)
+	exec.SetRecoverFunc(recoverPanic)
+	// Loaders live for one operation, so batching never mixes callers.
+	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(withLoaders(ctx, r))
+	})
+	return exec
+}
+
+func connectionComplexity(child int, first *int, _ *string) int {
+	n := defaultFirst
+	if first != nil && *first > 0 {
+		n = *first
+	}
+	return 1 + n*child
+}
+
+// loaderWait is how long a loader gathers keys before one batched query.
+const loaderWait = time.Millisecond

@@ -1,0 +1,67 @@
+package graph
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/input"
+)
+
+// IDs are opaque to clients: the type name and the database id, base64url
+// encoded, so an id of one type is never taken for another.
+func encodeID(typ string, id bson.ObjectID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.Hex()))
+}
+
+// decodeID reads an id of type typ given in argument field.
+func decodeID(typ, field, s string) (bson.ObjectID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if hex, ok := strings.CutPrefix(string(raw), typ+":"); ok {
+			if id, err := bson.ObjectIDFromHex(hex); err == nil {
+				return id, nil
+			}
+		}
+	}
+	return bson.ObjectID{}, input.Errorf(field, "is not a %s id", typ)
+}
+
+// Page sizes: first defaults to defaultFirst and may not exceed maxFirst.
+const (
+	defaultFirst = 20
+	maxFirst     = 100
+)
+
+func pageSize(first *int) (int, error) {
+	if first == nil {
+		return defaultFirst, nil
+	}
+	if *first < 1 || *first > maxFirst {
+		return 0, input.Errorf("first", "must be between 1 and %d, got %d", maxFirst, *first)
+	}
+	return *first, nil
+}
+
+// Cursors are opaque too: a prefix naming the list and a position in it.
+func encodeCursor(list string, pos int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + strconv.FormatInt(pos, 10)))
+}
+
+// decodeCursor reads an "after" cursor of list; nil means the start.
+func decodeCursor(list string, after *string) (int64, error) {
+	if after == nil || *after == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	if err == nil {
+		if n, ok := strings.CutPrefix(string(raw), list+":"); ok {
+			if pos, err := strconv.ParseInt(n, 10, 64); err == nil && pos > 0 {
+				return pos, nil
+			}
+		}
+	}
+	return 0, input.Errorf("after", "is not a cursor of this list")
+}

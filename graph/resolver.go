@@ -1,0 +1,58 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/member"
+)
+
+// Resolver holds what the resolvers need: the domain services.
+type Resolver struct {
+	Members *member.Service
+	Inbox   *inbox.Inbox
+}
+
+// selfID is the signed-in member's id; the brand's backend has none.
+func selfID(ctx context.Context) (bson.ObjectID, error) {
+	p := member.PrincipalFrom(ctx)
+	if p.MemberID.IsZero() {
+		if p.Service {
+			return bson.ObjectID{}, ErrNoMemberProfile
+		}
+		return bson.ObjectID{}, ErrUnauthenticated
+	}
+	return p.MemberID, nil
+}
+
+// welcome greets a new member. The account exists already, so a failure is
+// logged rather than failing the sign-up; the key makes a retry harmless.
+func (r *Resolver) welcome(ctx context.Context, m *member.Member) {
+	_, err := r.Inbox.Send(ctx, inbox.Message{
+		MemberID: m.ID, Kind: inbox.KindWelcome, Key: "welcome",
+		Title: "Welcome to the club, " + m.DisplayName,
+		Body:  "You are in. Every purchase now earns points.",
+	})
+	if err != nil {
+		slog.ErrorContext(ctx, "welcome notification", "member", m.ID.Hex(), "requestId", RequestID(ctx), "err", err)
+	}
+}
+
+func authPayload(s *member.Session) *AuthPayload {
+	return &AuthPayload{
+		AccessToken: s.AccessToken, AccessTokenExpiresAt: s.AccessTokenExpiresAt,
+		RefreshToken: s.RefreshToken, RefreshTokenExpiresAt: s.RefreshTokenExpiresAt,
+		Member: s.Member,
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,167 @@
+// Package member holds accounts: sign-up, log-in, sessions, profiles and roles.
+package member
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezones must validate even in a container without zoneinfo
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/input"
+)
+
+// Role is what a signed-in caller may do beyond their own data.
+type Role string
+
+const (
+	RoleCustomer  Role = "CUSTOMER"
+	RoleModerator Role = "MODERATOR"
+	RoleBrand     Role = "BRAND"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleCustomer || r == RoleModerator || r == RoleBrand
+}
+
+// Limits on profile fields.
+const (
+	MaxDisplayName = 50
+	MaxAvatarURL   = 2048
+	MaxEmail       = 254
+)
+
+var (
+	ErrNotFound       = errors.New("member not found")
+	ErrEmailTaken     = errors.New("email already registered")
+	ErrBadCredentials = errors.New("wrong email or password")
+	ErrTokenInvalid   = errors.New("token invalid or expired")
+	ErrTokenReused    = errors.New("refresh token reused: session revoked")
+	ErrForbidden      = errors.New("not allowed")
+)
+
+// Date is a calendar date without a time or zone, such as a birthday.
+type Date struct {
+	Year  int        `bson:"year"`
+	Month time.Month `bson:"month"`
+	Day   int        `bson:"day"`
+}
+
+// ParseDate reads YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("want a date as YYYY-MM-DD, got %q", s)
+	}
+	return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+}
+
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// Member is a customer or staff account of the brand's app.
+type Member struct {
+	ID               bson.ObjectID `bson:"_id"`
+	Email            string        `bson:"email"`
+	PasswordHash     []byte        `bson:"passwordHash"`
+	DisplayName      string        `bson:"displayName"`
+	AvatarURL        string        `bson:"avatarUrl,omitempty"`
+	Birthday         *Date         `bson:"birthday,omitempty"`
+	Timezone         string        `bson:"timezone"`
+	MarketingConsent bool          `bson:"marketingConsent"`
+	Roles            []Role        `bson:"roles"`
+	CreatedAt        time.Time     `bson:"createdAt"`
+	UpdatedAt        time.Time     `bson:"updatedAt"`
+}
+
+// Location is the member's timezone; their day starts and ends there.
+func (m *Member) Location() *time.Location {
+	loc, err := time.LoadLocation(m.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// NormalizeEmail trims and lower-cases an address and checks its form.
+func NormalizeEmail(raw string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(raw))
+	if e == "" {
+		return "", input.Errorf("email", "is required")
+	}
+	if len(e) > MaxEmail {
+		return "", input.Errorf("email", "must be at most %d characters", MaxEmail)
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return "", input.Errorf("email", "is not a valid email address")
+	}
+	return e, nil
+}
+
+func validDisplayName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	n := utf8.RuneCountInString(name)
+	switch {
+	case !utf8.ValidString(name):
+		return "", input.Errorf("displayName", "must be valid UTF-8")
+	case n == 0:
+		return "", input.Errorf("displayName", "is required")
+	case n > MaxDisplayName:
+		return "", input.Errorf("displayName", "must be at most %d characters, got %d", MaxDisplayName, n)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return "", input.Errorf("displayName", "must not contain control characters")
+		}
+	}
+	return name, nil
+}
+
+// ValidTimezone checks an IANA zone name such as Europe/Paris.
+func ValidTimezone(tz string) error {
+	if tz == "" {
+		return input.Errorf("timezone", "is required (an IANA name such as Europe/Paris)")
+	}
+	// LoadLocation accepts "Local" and paths; only real zone names make sense here.
+	if tz == "Local" || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..") {
+		return input.Errorf("timezone", "%q is not an IANA timezone", tz)
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return input.Errorf("timezone", "%q is not an IANA timezone", tz)
+	}
+	return nil
+}
+
+func validAvatarURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > MaxAvatarURL {
+		return input.Errorf("avatarUrl", "must be at most %d characters", MaxAvatarURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return input.Errorf("avatarUrl", "must be an http or https URL")
+	}
+	return nil
+}
+
+func validBirthday(d *Date, now time.Time) error {
+	if d == nil {
+		return nil
+	}
+	t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+	if t.Year() != d.Year || t.Month() != d.Month || t.Day() != d.Day {
+		return input.Errorf("birthday", "is not a calendar date")
+	}
+	if t.After(now) || d.Year < now.Year()-130 {
+		return input.Errorf("birthday", "must be in the past 130 years")
+	}
+	return nil
+}

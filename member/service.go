@@ -1,0 +1,321 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/regulars/regulars/input"
+)
+
+// Config sets up a Service.
+type Config struct {
+	JWTSecret  []byte
+	AccessTTL  time.Duration // default 15 minutes
+	RefreshTTL time.Duration // default 30 days
+	BcryptCost int           // default bcrypt.DefaultCost; tests lower it
+	Now        func() time.Time
+}
+
+// Service runs accounts: sign-up, log-in, token rotation, profiles, roles.
+type Service struct {
+	members memberStore
+	refresh refreshStore
+	tokens  tokens
+	hasher  hasher
+	now     func() time.Time
+}
+
+// New returns a Service keeping its data in db.
+func New(db *mongo.Database, cfg Config) (*Service, error) {
+	if len(cfg.JWTSecret) < 32 {
+		return nil, errShortSecret
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = bcrypt.DefaultCost
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{
+		members: memberStore{db.Collection("members")},
+		refresh: refreshStore{tokens: db.Collection("refresh_tokens"), families: db.Collection("refresh_families")},
+		tokens:  tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
+		hasher:  hasher{cost: cfg.BcryptCost},
+		now:     cfg.Now,
+	}, nil
+}
+
+// EnsureIndexes creates the indexes the queries below rely on; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if _, err := s.members.c.Indexes().CreateMany(ctx, s.members.indexes()); err != nil {
+		return fmt.Errorf("members indexes: %w", err)
+	}
+	if _, err := s.refresh.tokens.Indexes().CreateMany(ctx, s.refresh.indexes()); err != nil {
+		return fmt.Errorf("refresh token indexes: %w", err)
+	}
+	return nil
+}
+
+// SignUp is what a new member gives.
+type SignUp struct {
+	Email            string
+	Password         string
+	DisplayName      string
+	Timezone         string
+	Birthday         *Date
+	AvatarURL        string
+	MarketingConsent bool
+}
+
+func (in *SignUp) validate(now time.Time) error {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	in.Email = email
+	if err := checkPassword(in.Password, email); err != nil {
+		return err
+	}
+	if in.DisplayName, err = validDisplayName(in.DisplayName); err != nil {
+		return err
+	}
+	if err := ValidTimezone(in.Timezone); err != nil {
+		return err
+	}
+	if err := validBirthday(in.Birthday, now); err != nil {
+		return err
+	}
+	return validAvatarURL(in.AvatarURL)
+}
+
+// SignUp creates a CUSTOMER account and logs it in.
+func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
+	now := s.now().UTC()
+	if err := in.validate(now); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.hash(in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	m := &Member{
+		ID:               bson.NewObjectID(),
+		Email:            in.Email,
+		PasswordHash:     hash,
+		DisplayName:      in.DisplayName,
+		AvatarURL:        in.AvatarURL,
+		Birthday:         in.Birthday,
+		Timezone:         in.Timezone,
+		MarketingConsent: in.MarketingConsent,
+		Roles:            []Role{RoleCustomer},
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	if err := s.members.insert(ctx, m); err != nil {
+		return nil, err
+	}
+	return s.startSession(ctx, m, now)
+}
+
+// LogIn checks an email and password and starts a session.
+func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	m, err := s.members.byEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		s.hasher.check(nil, password)
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.hasher.check(m.PasswordHash, password) {
+		return nil, ErrBadCredentials
+	}
+	return s.startSession(ctx, m, s.now().UTC())
+}
+
+func (s *Service) startSession(ctx context.Context, m *Member, now time.Time) (*Session, error) {
+	family, err := s.refresh.startFamily(ctx, m.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, m, family, now)
+}
+
+func (s *Service) issue(ctx context.Context, m *Member, family bson.ObjectID, now time.Time) (*Session, error) {
+	access, accessExp, err := s.tokens.sign(m, now)
+	if err != nil {
+		return nil, err
+	}
+	refresh, hash := newRefreshSecret()
+	rt := refreshToken{Hash: hash, Family: family, MemberID: m.ID, CreatedAt: now, ExpiresAt: now.Add(s.tokens.refreshTTL)}
+	if err := s.refresh.insert(ctx, rt); err != nil {
+		return nil, err
+	}
+	return &Session{Member: m, AccessToken: access, AccessTokenExpiresAt: accessExp, RefreshToken: refresh, RefreshTokenExpiresAt: rt.ExpiresAt}, nil
+}
+
+// Refresh rotates a refresh token: it is spent, and a new pair is issued in
+// the same family. A token presented a second time means it leaked, so the
+// whole family is revoked and every device on it must log in again.
+func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
+	now := s.now().UTC()
+	hash := hashRefresh(token)
+	rt, err := s.refresh.use(ctx, hash, now)
+	if errors.Is(err, ErrTokenInvalid) {
+		old, lookErr := s.refresh.byHash(ctx, hash)
+		if lookErr == nil && old.UsedAt != nil {
+			if err := s.refresh.revoke(ctx, old.Family, now); err != nil {
+				return nil, err
+			}
+			return nil, ErrTokenReused
+		}
+		return nil, ErrTokenInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if revoked, err := s.refresh.revoked(ctx, rt.Family); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, ErrTokenInvalid
+	}
+	// Roles are read afresh so a grant or revoke reaches the next access token.
+	m, err := s.members.byID(ctx, rt.MemberID)
+	if err != nil {
+		return nil, ErrTokenInvalid
+	}
+	return s.issue(ctx, m, rt.Family, now)
+}
+
+// LogOut revokes the session a refresh token belongs to. Unknown tokens are
+// ignored: logging out twice is not an error.
+func (s *Service) LogOut(ctx context.Context, token string) error {
+	rt, err := s.refresh.byHash(ctx, hashRefresh(token))
+	if errors.Is(err, ErrTokenInvalid) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.refresh.revoke(ctx, rt.Family, s.now().UTC())
+}
+
+// Authenticate checks an access token.
+func (s *Service) Authenticate(token string) (Principal, error) {
+	return s.tokens.verify(token, s.now())
+}
+
+// Get returns one member.
+func (s *Service) Get(ctx context.Context, id bson.ObjectID) (*Member, error) {
+	return s.members.byID(ctx, id)
+}
+
+// GetMany returns members in the order of ids; missing ones are nil.
+func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) ([]*Member, error) {
+	found, err := s.members.byIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*Member, len(found))
+	for _, m := range found {
+		byID[m.ID] = m
+	}
+	out := make([]*Member, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
+
+// ProfileChange lists the fields to change; nil leaves a field as it is.
+// An empty AvatarURL removes the avatar.
+type ProfileChange struct {
+	DisplayName      *string
+	AvatarURL        *string
+	Birthday         *Date
+	Timezone         *string
+	MarketingConsent *bool
+}
+
+// UpdateProfile changes a member's own profile.
+func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, c ProfileChange) (*Member, error) {
+	now := s.now().UTC()
+	set := bson.D{{Key: "updatedAt", Value: now}}
+	var unset bson.D
+	if c.DisplayName != nil {
+		name, err := validDisplayName(*c.DisplayName)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, bson.E{Key: "displayName", Value: name})
+	}
+	if c.AvatarURL != nil {
+		if err := validAvatarURL(*c.AvatarURL); err != nil {
+			return nil, err
+		}
+		if *c.AvatarURL == "" {
+			unset = append(unset, bson.E{Key: "avatarUrl", Value: ""})
+		} else {
+			set = append(set, bson.E{Key: "avatarUrl", Value: *c.AvatarURL})
+		}
+	}
+	if c.Birthday != nil {
+		if err := validBirthday(c.Birthday, now); err != nil {
+			return nil, err
+		}
+		set = append(set, bson.E{Key: "birthday", Value: c.Birthday})
+	}
+	if c.Timezone != nil {
+		if err := ValidTimezone(*c.Timezone); err != nil {
+			return nil, err
+		}
+		set = append(set, bson.E{Key: "timezone", Value: *c.Timezone})
+	}
+	if c.MarketingConsent != nil {
+		set = append(set, bson.E{Key: "marketingConsent", Value: *c.MarketingConsent})
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	return s.members.update(ctx, id, update)
+}
+
+// GrantRole gives a member a role; granting one they hold changes nothing.
+func (s *Service) GrantRole(ctx context.Context, id bson.ObjectID, role Role) (*Member, error) {
+	if !role.Valid() {
+		return nil, input.Errorf("role", "unknown role %q", role)
+	}
+	return s.members.update(ctx, id, bson.D{
+		{Key: "$addToSet", Value: bson.D{{Key: "roles", Value: role}}},
+		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
+	})
+}
+
+// RevokeRole takes a role away. CUSTOMER is every member's base role and stays.
+func (s *Service) RevokeRole(ctx context.Context, id bson.ObjectID, role Role) (*Member, error) {
+	if !role.Valid() {
+		return nil, input.Errorf("role", "unknown role %q", role)
+	}
+	if role == RoleCustomer {
+		return nil, input.Errorf("role", "CUSTOMER is every member's base role and cannot be revoked")
+	}
+	return s.members.update(ctx, id, bson.D{
+		{Key: "$pull", Value: bson.D{{Key: "roles", Value: role}}},
+		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
+	})
+}

@@ -1,0 +1,166 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// memberStore keeps members in the "members" collection.
+type memberStore struct{ c *mongo.Collection }
+
+// Index names, checked by the tests.
+const (
+	indexEmail         = "email_unique"
+	indexRefreshFamily = "family"
+)
+
+func (s memberStore) indexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		// Log-in looks members up by email; unique so two sign-ups race safely.
+		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName(indexEmail).SetUnique(true)},
+	}
+}
+
+func (s memberStore) insert(ctx context.Context, m *Member) error {
+	_, err := s.c.InsertOne(ctx, m)
+	if mongo.IsDuplicateKeyError(err) {
+		return ErrEmailTaken
+	}
+	return err
+}
+
+func (s memberStore) byID(ctx context.Context, id bson.ObjectID) (*Member, error) {
+	return s.one(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+func (s memberStore) byEmail(ctx context.Context, email string) (*Member, error) {
+	return s.one(ctx, bson.D{{Key: "email", Value: email}})
+}
+
+func (s memberStore) one(ctx context.Context, filter bson.D) (*Member, error) {
+	var m Member
+	err := s.c.FindOne(ctx, filter).Decode(&m)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (s memberStore) byIDs(ctx context.Context, ids []bson.ObjectID) ([]*Member, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	var ms []*Member
+	if err := cur.All(ctx, &ms); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// update applies set (and unset) to one member and returns it as it is after.
+func (s memberStore) update(ctx context.Context, id bson.ObjectID, update bson.D) (*Member, error) {
+	var m Member
+	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&m)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// refreshToken is one issued refresh token, stored by the hash of its secret.
+// Tokens rotated from one log-in share a family; reuse of a rotated token
+// revokes the family.
+type refreshToken struct {
+	Hash      string        `bson:"_id"`
+	Family    bson.ObjectID `bson:"family"`
+	MemberID  bson.ObjectID `bson:"memberId"`
+	CreatedAt time.Time     `bson:"createdAt"`
+	ExpiresAt time.Time     `bson:"expiresAt"`
+	UsedAt    *time.Time    `bson:"usedAt,omitempty"`
+}
+
+// tokenFamily records the revocation of a whole family in one document, so a
+// token minted concurrently with the revocation is refused too.
+type tokenFamily struct {
+	ID        bson.ObjectID `bson:"_id"`
+	MemberID  bson.ObjectID `bson:"memberId"`
+	RevokedAt *time.Time    `bson:"revokedAt,omitempty"`
+	CreatedAt time.Time     `bson:"createdAt"`
+}
+
+type refreshStore struct {
+	tokens   *mongo.Collection
+	families *mongo.Collection
+}
+
+func (s refreshStore) indexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		{Keys: bson.D{{Key: "family", Value: 1}}, Options: options.Index().SetName(indexRefreshFamily)},
+	}
+}
+
+func (s refreshStore) startFamily(ctx context.Context, memberID bson.ObjectID, now time.Time) (bson.ObjectID, error) {
+	f := tokenFamily{ID: bson.NewObjectID(), MemberID: memberID, CreatedAt: now}
+	_, err := s.families.InsertOne(ctx, f)
+	return f.ID, err
+}
+
+func (s refreshStore) insert(ctx context.Context, t refreshToken) error {
+	_, err := s.tokens.InsertOne(ctx, t)
+	return err
+}
+
+// use marks an unused, unexpired token used and returns it; exactly one of
+// any number of concurrent callers wins.
+func (s refreshStore) use(ctx context.Context, hash string, now time.Time) (*refreshToken, error) {
+	var t refreshToken
+	err := s.tokens.FindOneAndUpdate(ctx,
+		bson.D{{Key: "_id", Value: hash}, {Key: "usedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "usedAt", Value: now}}}},
+	).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrTokenInvalid
+	}
+	return &t, err
+}
+
+func (s refreshStore) byHash(ctx context.Context, hash string) (*refreshToken, error) {
+	var t refreshToken
+	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrTokenInvalid
+	}
+	return &t, err
+}
+
+func (s refreshStore) revoked(ctx context.Context, family bson.ObjectID) (bool, error) {
+	var f tokenFamily
+	err := s.families.FindOne(ctx, bson.D{{Key: "_id", Value: family}}).Decode(&f)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return f.RevokedAt != nil, nil
+}
+
+func (s refreshStore) revoke(ctx context.Context, family bson.ObjectID, now time.Time) error {
+	_, err := s.families.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: family}, {Key: "revokedAt", Value: nil}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: now}}}})
+	return err
+}

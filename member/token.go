@@ -1,0 +1,121 @@
+package member
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Principal is whoever makes a call: a signed-in member, the brand's own
+// backend (Service), or nobody.
+type Principal struct {
+	MemberID bson.ObjectID
+	Roles    []Role
+	Service  bool
+}
+
+// Authenticated reports whether the caller proved who they are.
+func (p Principal) Authenticated() bool { return p.Service || !p.MemberID.IsZero() }
+
+// Has reports whether the caller holds role. The brand's backend may do all a
+// BRAND user may.
+func (p Principal) Has(role Role) bool {
+	if p.Service && role == RoleBrand {
+		return true
+	}
+	return slices.Contains(p.Roles, role)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller carried by ctx, or the zero (anonymous) one.
+func PrincipalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// Session is what a log-in hands the client.
+type Session struct {
+	Member                *Member
+	AccessToken           string
+	AccessTokenExpiresAt  time.Time
+	RefreshToken          string
+	RefreshTokenExpiresAt time.Time
+}
+
+// accessClaims are the claims of a short-lived access token.
+type accessClaims struct {
+	Roles []Role `json:"roles"`
+	jwt.RegisteredClaims
+}
+
+const issuer = "regulars"
+
+// tokens signs and verifies access tokens.
+type tokens struct {
+	secret     []byte
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+}
+
+func (t tokens) sign(m *Member, now time.Time) (string, time.Time, error) {
+	exp := now.Add(t.accessTTL)
+	claims := accessClaims{
+		Roles: m.Roles,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   m.ID.Hex(),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	return s, exp, err
+}
+
+func (t tokens) verify(token string, now time.Time) (Principal, error) {
+	var c accessClaims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	id, err := bson.ObjectIDFromHex(c.Subject)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: bad subject", ErrTokenInvalid)
+	}
+	return Principal{MemberID: id, Roles: c.Roles}, nil
+}
+
+// newRefreshSecret returns a random refresh token and the hash it is stored under.
+func newRefreshSecret() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashRefresh(token)
+}
+
+func hashRefresh(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+var errShortSecret = errors.New("JWT secret must be at least 32 bytes")

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is everything the process reads from its environment.
+type Config struct {
+	Env           string
+	HTTPAddr      string
+	MongoURI      string
+	MongoDatabase string
+	MongoTimeout  time.Duration
+
+	JWTSecret       string
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	ServiceAPIKeys  []string
+	CORSOrigins     string
+
+	MaxBodyBytes    int
+	QueryMaxDepth   int
+	QueryMaxCost    int
+	Introspection   bool
+	IPRate          float64
+	IPBurst         int
+	MemberRate      float64
+	MemberBurst     int
+	WSInitTimeout   time.Duration
+	WSSendQueue     int
+	WSPingInterval  time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+}
+
+// setting is one environment variable: its name, default and meaning, and
+// how it lands in Config.
+type setting struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"APP_ENV", "development", "development or production; production requires JWT_SECRET and turns introspection off by default",
+		func(c *Config, v string) error {
+			if v != "development" && v != "production" {
+				return fmt.Errorf("must be development or production")
+			}
+			c.Env = v
+			return nil
+		}},
+	{"HTTP_ADDR", ":8080", "address the HTTP and WebSocket server listens on", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"MONGODB_URI", "mongodb://localhost:27017", "MongoDB connection string (replica set, Atlas or standalone)",
+		func(c *Config, v string) error {
+			if !strings.HasPrefix(v, "mongodb://") && !strings.HasPrefix(v, "mongodb+srv://") {
+				return fmt.Errorf("must start with mongodb:// or mongodb+srv://")
+			}
+			c.MongoURI = v
+			return nil
+		}},
+	{"MONGODB_DATABASE", "regulars", "database name", str(func(c *Config) *string { return &c.MongoDatabase })},
+	{"MONGODB_TIMEOUT", "10s", "deadline of every MongoDB operation", dur(func(c *Config) *time.Duration { return &c.MongoTimeout })},
+	{"JWT_SECRET", "", "HMAC secret for access tokens, at least 32 bytes; required in production, random per start in development",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("must be at least 32 bytes")
+			}
+			c.JWTSecret = v
+			return nil
+		}},
+	{"ACCESS_TOKEN_TTL", "15m", "lifetime of an access token", dur(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+	{"REFRESH_TOKEN_TTL", "720h", "lifetime of a refresh token", dur(func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
+	{"SERVICE_API_KEYS", "", "comma-separated keys the brand's backend sends as Authorization: ApiKey <key>; each at least 24 characters",
+		func(c *Config, v string) error {
+			c.ServiceAPIKeys = nil
+			for _, k := range strings.Split(v, ",") {
+				if k = strings.TrimSpace(k); k == "" {
+					continue
+				}
+				if len(k) < 24 {
+					return fmt.Errorf("each key must be at least 24 characters")
+				}
+				c.ServiceAPIKeys = append(c.ServiceAPIKeys, k)
+			}
+			return nil
+		}},
+	{"CORS_ORIGINS", "", "comma-separated origins allowed by CORS (* for any); empty: no CORS headers", str(func(c *Config) *string { return &c.CORSOrigins })},
+	{"MAX_BODY_BYTES", "1048576", "largest request body; larger ones get 413", integer(func(c *Config) *int { return &c.MaxBodyBytes })},
+	{"QUERY_MAX_DEPTH", "12", "deepest field nesting of an operation", integer(func(c *Config) *int { return &c.QueryMaxDepth })},
+	{"QUERY_MAX_COMPLEXITY", "2000", "largest complexity of an operation (a connection counts first × its node)", integer(func(c *Config) *int { return &c.QueryMaxCost })},
+	{"INTROSPECTION", "", "true or false; default true in development, false in production",
+		func(c *Config, v string) error {
+			if v == "" {
+				c.Introspection = c.Env != "production"
+				return nil
+			}
+			b, err := strconv.ParseBool(v)
+			c.Introspection = b
+			return err
+		}},
+	{"RATE_LIMIT_IP_RPS", "30", "requests per second allowed per client IP (sustained)", float(func(c *Config) *float64 { return &c.IPRate })},
+	{"RATE_LIMIT_IP_BURST", "60", "burst allowed per client IP", integer(func(c *Config) *int { return &c.IPBurst })},
+	{"RATE_LIMIT_MEMBER_RPS", "10", "requests per second allowed per signed-in member (sustained)", float(func(c *Config) *float64 { return &c.MemberRate })},
+	{"RATE_LIMIT_MEMBER_BURST", "30", "burst allowed per signed-in member", integer(func(c *Config) *int { return &c.MemberBurst })},
+	{"WS_INIT_TIMEOUT", "3s", "time a socket has to send connection_init (then closed 4408)", dur(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
+	{"WS_SEND_QUEUE", "256", "messages queued per socket before it is closed 4413 as too slow", integer(func(c *Config) *int { return &c.WSSendQueue })},
+	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
+	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+}
+
+// LoadConfig reads the environment through getenv; every problem is reported,
+// one per line, not just the first.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	var problems []error
+	for _, s := range settings {
+		v := getenv(s.name)
+		if v == "" {
+			v = s.def
+		}
+		if err := s.set(&c, v); err != nil {
+			problems = append(problems, fmt.Errorf("%s=%q: %v", s.name, v, err))
+		}
+	}
+	if c.Env == "production" && c.JWTSecret == "" {
+		problems = append(problems, errors.New("JWT_SECRET: required when APP_ENV=production"))
+	}
+	positive := map[string]bool{
+		"MONGODB_TIMEOUT": c.MongoTimeout > 0, "ACCESS_TOKEN_TTL": c.AccessTokenTTL > 0,
+		"REFRESH_TOKEN_TTL": c.RefreshTokenTTL > c.AccessTokenTTL, "MAX_BODY_BYTES": c.MaxBodyBytes > 0,
+		"QUERY_MAX_DEPTH": c.QueryMaxDepth > 0, "QUERY_MAX_COMPLEXITY": c.QueryMaxCost > 0,
+		"RATE_LIMIT_IP_RPS": c.IPRate > 0, "RATE_LIMIT_IP_BURST": c.IPBurst > 0,
+		"RATE_LIMIT_MEMBER_RPS": c.MemberRate > 0, "RATE_LIMIT_MEMBER_BURST": c.MemberBurst > 0,
+		"WS_INIT_TIMEOUT": c.WSInitTimeout > 0, "WS_SEND_QUEUE": c.WSSendQueue > 0,
+		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
+	}
+	for _, s := range settings {
+		if ok, checked := positive[s.name]; checked && !ok {
+			problems = append(problems, fmt.Errorf("%s: must be positive (REFRESH_TOKEN_TTL: longer than ACCESS_TOKEN_TTL)", s.name))
+		}
+	}
+	return c, errors.Join(problems...)
+}
+
+// PrintUsage lists every variable with its default.
+func PrintUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: server [-h]\n\nRegulars reads its configuration from these environment variables:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, def, s.help)
+	}
+	_ = tw.Flush()
+}
+
+func str(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func dur(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 10s or 15m")
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func integer(f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("want a whole number")
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func float(f func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("want a number")
+		}
+		*f(c) = n
+		return nil
+	}
+}

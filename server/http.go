@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/member"
+)
+
+const (
+	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaJSON            = "application/json"
+)
+
+func (m *Main) newApp() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "regulars",
+		BodyLimit:             m.Config.MaxBodyBytes,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, p any) {
+		slog.Error("panic in request", "requestId", requestID(c), "panic", p)
+	}}))
+	app.Use(requestid.New())
+	if m.Config.CORSOrigins != "" {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins: m.Config.CORSOrigins,
+			AllowHeaders: "Authorization, Content-Type, Accept, X-Request-Id",
+			AllowMethods: "GET, POST, OPTIONS",
+		}))
+	}
+
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", m.readyz)
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{})))
+
+	app.Use("/graphql", m.rateLimitIP)
+	app.Get("/graphql", func(c *fiber.Ctx) error {
+		if websocket.IsWebSocketUpgrade(c) {
+			return m.websocketUpgrade(c)
+		}
+		return c.Next()
+	})
+	app.All("/graphql", m.authenticate, m.rateLimitMember, m.graphqlHTTP)
+	return app
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestid.ConfigDefault.ContextKey).(string)
+	return id
+}
+
+func (m *Main) readyz(c *fiber.Ctx) error {
+	if !m.ready.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: not connected yet")
+	}
+	if err := m.ping(c.UserContext()); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: " + err.Error())
+	}
+	return c.SendString("ready")
+}
+
+// errorHandler answers what Fiber itself refuses (an oversized body: 413, an
+// unknown route: 404) with a GraphQL-shaped error, so clients parse one format.
+func errorHandler(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		status = fe.Code
+	} else {
+		slog.Error("request failed", "requestId", requestID(c), "err", err)
+	}
+	code := graph.CodeBadUserInput
+	switch {
+	case status == fiber.StatusNotFound:
+		code = graph.CodeNotFound
+	case status >= 500:
+		code = graph.CodeInternal
+	}
+	msg := http.StatusText(status)
+	if status == fiber.StatusRequestEntityTooLarge {
+		msg = "request body is larger than " + strconv.Itoa(c.App().Config().BodyLimit) + " bytes"
+	}
+	return writeErrors(c, status, mediaJSON, gqlErr(msg, code))
+}
+
+func gqlErr(msg, code string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
+}
+
+// requestError is a response to a request that never ran: it has no data
+// entry at all, as GraphQL says, rather than "data": null.
+type requestError struct {
+	Errors     gqlerror.List  `json:"errors"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+func writeErrors(c *fiber.Ctx, status int, media string, errs ...*gqlerror.Error) error {
+	return writeJSON(c, status, media, requestError{Errors: errs})
+}
+
+func writeJSON(c *fiber.Ctx, status int, media string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, media+"; charset=utf-8")
+	return c.Status(status).Send(body)
+}
+
+// authenticate reads the Authorization header into a Principal. A token that
+// is present but bad is refused outright rather than treated as anonymous.
+func (m *Main) authenticate(c *fiber.Ctx) error {
+	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
+	if err != nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
+		return writeErrors(c, fiber.StatusUnauthorized, responseMedia(c), gqlErr(err.Error(), graph.CodeUnauthenticated))
+	}
+	c.Locals(principalLocal, p)
+	return c.Next()
+}
+
+const principalLocal = "principal"
+
+var errBadAuthorization = errors.New("Authorization must be 'Bearer <accessToken>' or 'ApiKey <key>'")
+
+// principal checks an Authorization value: a member's bearer token or the
+// brand backend's API key. Empty means anonymous.
+func (m *Main) principal(header string) (member.Principal, error) {
+	if header == "" {
+		return member.Principal{}, nil
+	}
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(header), " ")
+	cred = strings.TrimSpace(cred)
+	if !ok || cred == "" {
+		return member.Principal{}, errBadAuthorization
+	}
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		p, err := m.members.Authenticate(cred)
+		if err != nil {
+			return member.Principal{}, member.ErrTokenInvalid
+		}
+		return p, nil
+	case "apikey":
+		for _, k := range m.Config.ServiceAPIKeys {
+			if subtle.ConstantTimeCompare([]byte(k), []byte(cred)) == 1 {
+				return member.Principal{Service: true}, nil
+			}
+		}
+		return member.Principal{}, errors.New("unknown API key")
+	}
+	return member.Principal{}, errBadAuthorization
+}
+
+func (m *Main) rateLimitIP(c *fiber.Ctx) error {
+	if ok, wait := m.ipLimit.allow(c.IP()); !ok {
+		return rateLimited(c, wait)
+	}
+	return c.Next()
+}
+
+// rateLimitMember limits signed-in members by id, so one account cannot
+// hammer the API from many addresses. The brand's backend is not limited.
+func (m *Main) rateLimitMember(c *fiber.Ctx) error {
+	p, _ := c.Locals(principalLocal).(member.Principal)
+	if !p.MemberID.IsZero() {
+		if ok, wait := m.memberLimit.allow(p.MemberID.Hex()); !ok {
+			return rateLimited(c, wait)
+		}
+	}
+	return c.Next()
+}
+
+func rateLimited(c *fiber.Ctx, wait time.Duration) error {
+	secs := retrySeconds(wait)
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	e := gqlErr("too many requests; retry after "+strconv.Itoa(secs)+"s", graph.CodeRateLimited)
+	e.Extensions["retryAfter"] = secs
+	return writeErrors(c, fiber.StatusTooManyRequests, responseMedia(c), e)
+}
+
+// responseMedia picks the response type from Accept, as GraphQL over HTTP
+// says: the new application/graphql-response+json when the client asks for
+// it, application/json otherwise. "" means the client accepts neither.
+func responseMedia(c *fiber.Ctx) string {
+	accept := c.Get(fiber.HeaderAccept)
+	if accept == "" {
+		return mediaJSON
+	}
+	best, bestQ := "", -1.0
+	for _, part := range strings.Split(accept, ",") {
+		media, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		var candidate string
+		switch media {
+		case mediaGraphQLResponse:
+			candidate = mediaGraphQLResponse
+		case mediaJSON, "application/*", "*/*":
+			candidate = mediaJSON
+		default:
+			continue
+		}
+		if q > bestQ || (q == bestQ && candidate == mediaGraphQLResponse) {
+			best, bestQ = candidate, q
+		}
+	}
+	if bestQ <= 0 {
+		return ""
+	}
+	return best
+}
+
+// graphqlHTTP serves GraphQL over HTTP: POST for any operation but
+// subscriptions, GET for queries only.
+func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
+	start := time.Now()
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodPost {
+		c.Set(fiber.HeaderAllow, "GET, POST")
+		return writeErrors(c, fiber.StatusMethodNotAllowed, mediaJSON, gqlErr("use POST, or GET for queries", graph.CodeBadUserInput))
+	}
+	media := responseMedia(c)
+	if media == "" {
+		return writeErrors(c, fiber.StatusNotAcceptable, mediaJSON,
+			gqlErr("Accept must allow application/graphql-response+json or application/json", graph.CodeBadUserInput))
+	}
+
+	params := &graphql.RawParams{ReadTime: graphql.TraceTiming{Start: graphql.Now()}}
+	if c.Method() == fiber.MethodPost {
+		ct, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+		if err != nil || ct != mediaJSON {
+			return writeErrors(c, fiber.StatusUnsupportedMediaType, media, gqlErr("Content-Type must be application/json", graph.CodeBadUserInput))
+		}
+		if err := decodeJSON(c.Body(), params); err != nil {
+			return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("body is not a GraphQL request in JSON: "+err.Error(), graph.CodeBadUserInput))
+		}
+	} else {
+		params.Query = c.Query("query")
+		params.OperationName = c.Query("operationName")
+		for name, dst := range map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+			if v := c.Query(name); v != "" {
+				if err := decodeJSON([]byte(v), dst); err != nil {
+					return writeErrors(c, fiber.StatusBadRequest, media, gqlErr(name+" is not a JSON object", graph.CodeBadUserInput))
+				}
+			}
+		}
+	}
+	params.ReadTime.End = graphql.Now()
+	params.Headers = http.Header{}
+
+	p, _ := c.Locals(principalLocal).(member.Principal)
+	ctx := m.operationContext(c.UserContext(), p, requestID(c))
+	rc, errs := m.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		m.metrics.observe("http", params.OperationName, start, resp)
+		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: resp.Errors, Extensions: resp.Extensions})
+	}
+	switch op := rc.Operation.Operation; {
+	case op == ast.Subscription:
+		return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("subscriptions run over WebSocket (graphql-transport-ws) on this path", graph.CodeBadUserInput))
+	case op != ast.Query && c.Method() == fiber.MethodGet:
+		c.Set(fiber.HeaderAllow, "POST")
+		return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr("mutations must use POST", graph.CodeBadUserInput))
+	}
+	responses, ctx := m.exec.DispatchOperation(ctx, rc)
+	resp := responses(ctx)
+	m.metrics.observe("http", rc.OperationName, start, resp)
+	return writeJSON(c, fiber.StatusOK, media, resp)
+}
+
+// operationContext carries who is calling and the request id into the executor.
+func (m *Main) operationContext(ctx context.Context, p member.Principal, reqID string) context.Context {
+	ctx = member.WithPrincipal(ctx, p)
+	ctx = graph.WithRequestID(ctx, reqID)
+	return graphql.StartOperationTrace(ctx)
+}
+
+// statusForRequestErrors follows GraphQL over HTTP: with application/json a
+// well-formed request gets 200 whatever the GraphQL errors; with
+// application/graphql-response+json a request that cannot run gets 4xx.
+func statusForRequestErrors(media string, errs gqlerror.List) int {
+	if media == mediaJSON {
+		return fiber.StatusOK
+	}
+	if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+		return fiber.StatusBadRequest
+	}
+	for _, e := range errs {
+		switch e.Extensions["code"] {
+		case graph.CodeUnauthenticated:
+			return fiber.StatusUnauthorized
+		case graph.CodeForbidden:
+			return fiber.StatusForbidden
+		}
+	}
+	return fiber.StatusBadRequest
+}
+
+// decodeJSON decodes one JSON value, keeping numbers exact as gqlgen expects.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}

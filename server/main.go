@@ -1,0 +1,197 @@
+// Command server runs Regulars: GraphQL over HTTP and WebSocket on MongoDB.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/member"
+)
+
+func main() {
+	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
+	flag.Parse()
+
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "configuration problems:\n%v\n\nRun with -h to list every variable.\n", err)
+		os.Exit(2)
+	}
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain(cfg)
+	if err := m.Run(ctx); err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	slog.Info("shutting down")
+	if err := m.Close(); err != nil {
+		slog.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the running program: tests start one on a random port exactly as
+// main does.
+type Main struct {
+	Config Config
+
+	mongo   *mongo.Client
+	members *member.Service
+	inbox   *inbox.Inbox
+	exec    *executor.Executor
+	metrics *metrics
+	app     *fiber.App
+	ln      net.Listener
+	sockets *sockets
+
+	ipLimit     *limiter
+	memberLimit *limiter
+
+	ready     atomic.Bool
+	readyCh   chan struct{}
+	stopRetry context.CancelFunc
+	served    chan error
+	closeOnce sync.Once
+}
+
+// NewMain returns a Main for cfg; Run starts it.
+func NewMain(cfg Config) *Main {
+	return &Main{Config: cfg, readyCh: make(chan struct{}), served: make(chan error, 1)}
+}
+
+// Addr is where the server listens, once Run has returned.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Ready is closed once MongoDB answered and the indexes exist.
+func (m *Main) Ready() <-chan struct{} { return m.readyCh }
+
+// Run connects, builds the app and starts serving; it returns once the
+// listener is open. MongoDB may still be unreachable: Run keeps retrying in
+// the background and /readyz says when it is ready.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		slog.Warn("JWT_SECRET is not set: using a random secret for this process only. Tokens die with it, and several instances will not accept each other's tokens. Set JWT_SECRET (required when APP_ENV=production).")
+	}
+
+	m.metrics = newMetrics()
+	client, err := mongo.Connect(options.Client().
+		ApplyURI(cfg.MongoURI).
+		// Every operation gets this deadline unless its context has a sooner one.
+		SetTimeout(cfg.MongoTimeout).
+		SetServerSelectionTimeout(cfg.MongoTimeout).
+		SetMonitor(m.metrics.mongoMonitor()))
+	if err != nil {
+		return fmt.Errorf("mongodb client: %w", err)
+	}
+	m.mongo = client
+	db := client.Database(cfg.MongoDatabase)
+
+	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL})
+	if err != nil {
+		return err
+	}
+	m.inbox = inbox.New(db, inbox.NewMemoryBroker())
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox}, graph.Limits{
+		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
+	})
+	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
+	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
+	m.sockets = newSockets()
+	m.app = m.newApp()
+
+	m.ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	go func() { m.served <- m.app.Listener(m.ln) }()
+	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
+
+	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopRetry = cancel
+	go m.connectDatabase(retryCtx)
+	return nil
+}
+
+// connectDatabase waits for MongoDB with backoff, then ensures indexes.
+func (m *Main) connectDatabase(ctx context.Context) {
+	wait := 500 * time.Millisecond
+	for {
+		err := m.ping(ctx)
+		if err == nil {
+			err = m.ensureIndexes(ctx)
+		}
+		if err == nil {
+			m.ready.Store(true)
+			close(m.readyCh)
+			slog.Info("mongodb ready", "database", m.Config.MongoDatabase)
+			return
+		}
+		slog.Warn("mongodb not ready; retrying", "in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+}
+
+func (m *Main) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return m.mongo.Ping(ctx, nil)
+}
+
+func (m *Main) ensureIndexes(ctx context.Context) error {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close shuts down gracefully: sockets drain and close with 1001, in-flight
+// requests finish, then the database connection closes.
+func (m *Main) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		deadline := time.Now().Add(m.Config.ShutdownTimeout)
+		m.stopRetry()
+		m.sockets.closeAll(deadline)
+		err = m.app.ShutdownWithTimeout(time.Until(deadline))
+		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
+			err = errors.Join(err, e)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, m.mongo.Disconnect(ctx))
+	})
+	return err
+}

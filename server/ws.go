@@ -1,0 +1,470 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/member"
+)
+
+// The graphql-transport-ws protocol, served on the /graphql path.
+// https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md
+const subprotocol = "graphql-transport-ws"
+
+// Close codes. 4413 is ours: the socket's send queue overflowed because the
+// client reads too slowly; it should reconnect.
+const (
+	closeNormal          = 1000
+	closeGoingAway       = 1001
+	closeInternal        = 4500
+	closeBadMessage      = 4400
+	closeUnauthorized    = 4401
+	closeForbidden       = 4403
+	closeBadSubprotocol  = 4406
+	closeInitTimeout     = 4408
+	closeDuplicateID     = 4409
+	closeSendOverflow    = 4413
+	closeTooManyInits    = 4429
+	wsWriteTimeout       = 10 * time.Second
+	wsMaxOperationsPerWS = 100
+)
+
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// sockets tracks open sockets so shutdown can close each one.
+type sockets struct {
+	mu      sync.Mutex
+	open    map[*wsConn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+func newSockets() *sockets { return &sockets{open: map[*wsConn]struct{}{}} }
+
+func (s *sockets) add(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.open[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *sockets) remove(c *wsConn) {
+	s.mu.Lock()
+	delete(s.open, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// closeAll asks every socket to flush what it has queued and close with
+// 1001, then waits for them until deadline.
+func (s *sockets) closeAll(deadline time.Time) {
+	s.mu.Lock()
+	s.closing = true
+	for c := range s.open {
+		c.close(closeGoingAway, "server shutting down", true)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+	}
+}
+
+func (m *Main) websocketUpgrade(c *fiber.Ctx) error {
+	reqID := requestID(c)
+	return websocket.New(func(conn *websocket.Conn) {
+		m.serveSocket(conn, reqID)
+	}, websocket.Config{
+		Subprotocols:    []string{subprotocol},
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		// Mobile apps send no Origin; browsers are held to CORS_ORIGINS.
+		Origins: originsOf(m.Config.CORSOrigins),
+	})(c)
+}
+
+func originsOf(cors string) []string {
+	if cors == "" || cors == "*" {
+		return []string{"*"}
+	}
+	var out []string
+	for _, o := range strings.Split(cors, ",") {
+		out = append(out, strings.TrimSpace(o))
+	}
+	return out
+}
+
+// wsConn is one socket. Only its writer goroutine writes to the connection;
+// everything else queues on send, which is bounded: a client too slow to keep
+// up is closed rather than allowed to hold memory or slow anyone else.
+type wsConn struct {
+	m     *Main
+	conn  *websocket.Conn
+	reqID string
+
+	send     chan []byte
+	closing  chan closeRequest
+	done     chan struct{} // closed when the writer has finished
+	closeMu  sync.Mutex
+	isClosed bool
+
+	mu        sync.Mutex
+	principal member.Principal
+	inited    bool
+	acked     bool
+	ops       map[string]context.CancelFunc
+	opsWG     sync.WaitGroup
+}
+
+type closeRequest struct {
+	code   int
+	reason string
+	drain  bool // send what is queued first
+}
+
+func (m *Main) serveSocket(conn *websocket.Conn, reqID string) {
+	c := &wsConn{
+		m: m, conn: conn, reqID: reqID,
+		send:    make(chan []byte, m.Config.WSSendQueue),
+		closing: make(chan closeRequest, 1),
+		done:    make(chan struct{}),
+		ops:     map[string]context.CancelFunc{},
+	}
+	if !m.sockets.add(c) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		return
+	}
+	defer m.sockets.remove(c)
+	m.metrics.sockets.Inc()
+	defer m.metrics.sockets.Dec()
+
+	go c.writeLoop()
+	if conn.Subprotocol() != subprotocol {
+		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
+	} else {
+		initTimer := time.AfterFunc(m.Config.WSInitTimeout, func() {
+			c.mu.Lock()
+			inited := c.inited
+			c.mu.Unlock()
+			if !inited {
+				c.close(closeInitTimeout, "Connection initialisation timeout", false)
+			}
+		})
+		c.readLoop()
+		initTimer.Stop()
+	}
+	// The pooled conn is released when this handler returns, so wait for
+	// every operation and the writer first.
+	c.cancelOps()
+	c.opsWG.Wait()
+	c.close(closeNormal, "", true)
+	<-c.done
+}
+
+func (c *wsConn) readLoop() {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic on socket", "requestId", c.reqID, "panic", p, "stack", string(debug.Stack()))
+			c.close(closeInternal, "Internal server error", false)
+		}
+	}()
+	c.conn.SetReadLimit(int64(c.m.Config.MaxBodyBytes))
+	for {
+		if ping := c.m.Config.WSPingInterval; ping > 0 {
+			// Our pings make a live client answer, so silence this long means it is gone.
+			_ = c.conn.SetReadDeadline(time.Now().Add(2*ping + 5*time.Second))
+		}
+		typ, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		if typ != websocket.TextMessage {
+			c.close(closeBadMessage, "Messages must be text", false)
+			return
+		}
+		var msg wsMessage
+		if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
+			c.close(closeBadMessage, "Invalid message received", false)
+			return
+		}
+		if !c.handle(msg) {
+			return
+		}
+	}
+}
+
+// handle acts on one client message; false ends the connection.
+func (c *wsConn) handle(msg wsMessage) bool {
+	switch msg.Type {
+	case "connection_init":
+		return c.init(msg.Payload)
+	case "ping":
+		c.enqueue(wsMessage{Type: "pong"})
+	case "pong":
+	case "subscribe":
+		return c.subscribe(msg)
+	case "complete":
+		c.mu.Lock()
+		cancel := c.ops[msg.ID]
+		delete(c.ops, msg.ID)
+		c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	default:
+		c.close(closeBadMessage, "Invalid message received", false)
+		return false
+	}
+	return true
+}
+
+func (c *wsConn) init(payload json.RawMessage) bool {
+	c.mu.Lock()
+	if c.inited {
+		c.mu.Unlock()
+		c.close(closeTooManyInits, "Too many initialisation requests", false)
+		return false
+	}
+	c.inited = true
+	c.mu.Unlock()
+
+	var params struct {
+		Authorization string `json:"authorization"`
+	}
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &params); err != nil {
+			c.close(closeBadMessage, "Invalid message received", false)
+			return false
+		}
+	}
+	p, err := c.m.principal(params.Authorization)
+	if err != nil {
+		c.close(closeForbidden, "Forbidden", false)
+		return false
+	}
+	c.mu.Lock()
+	c.principal, c.acked = p, true
+	c.mu.Unlock()
+	c.enqueue(wsMessage{Type: "connection_ack"})
+	return true
+}
+
+func (c *wsConn) subscribe(msg wsMessage) bool {
+	var params graphql.RawParams
+	if msg.ID == "" || len(msg.Payload) == 0 || decodeJSON(msg.Payload, &params) != nil || params.Query == "" && params.Extensions == nil {
+		c.close(closeBadMessage, "Invalid message received", false)
+		return false
+	}
+	c.mu.Lock()
+	if !c.acked {
+		c.mu.Unlock()
+		c.close(closeUnauthorized, "Unauthorized", false)
+		return false
+	}
+	if _, dup := c.ops[msg.ID]; dup {
+		c.mu.Unlock()
+		c.close(closeDuplicateID, "Subscriber for "+msg.ID+" already exists", false)
+		return false
+	}
+	if len(c.ops) >= wsMaxOperationsPerWS {
+		c.mu.Unlock()
+		c.sendErrors(msg.ID, gqlErr("too many operations on this socket", graph.CodeRateLimited))
+		return true
+	}
+	p := c.principal
+	ctx, cancel := context.WithCancel(context.Background())
+	c.ops[msg.ID] = cancel
+	c.opsWG.Add(1)
+	c.mu.Unlock()
+
+	if !p.MemberID.IsZero() {
+		if ok, wait := c.m.memberLimit.allow(p.MemberID.Hex()); !ok {
+			e := gqlErr("too many requests", graph.CodeRateLimited)
+			e.Extensions["retryAfter"] = retrySeconds(wait)
+			c.finish(msg.ID)
+			c.opsWG.Done()
+			c.sendErrors(msg.ID, e)
+			return true
+		}
+	}
+	go c.run(ctx, msg.ID, &params, p)
+	return true
+}
+
+// run executes one operation and streams its results.
+func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, p member.Principal) {
+	defer c.opsWG.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("panic in socket operation", "requestId", c.reqID, "panic", r, "stack", string(debug.Stack()))
+			c.close(closeInternal, "Internal server error", false)
+		}
+	}()
+	start := time.Now()
+	ctx = c.m.operationContext(ctx, p, c.reqID)
+	rc, errs := c.m.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := c.m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		c.m.metrics.observe("ws", params.OperationName, start, resp)
+		if c.finish(id) {
+			c.sendErrors(id, resp.Errors...)
+		}
+		return
+	}
+	responses, ctx := c.m.exec.DispatchOperation(ctx, rc)
+	first := true
+	for {
+		resp := responses(ctx)
+		if resp == nil {
+			break
+		}
+		if first {
+			c.m.metrics.observe("ws", rc.OperationName, start, resp)
+			first = false
+		}
+		c.enqueue(wsMessage{ID: id, Type: "next", Payload: mustJSON(resp)})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	// A client that completed the operation itself gets no complete back.
+	if c.finish(id) {
+		c.enqueue(wsMessage{ID: id, Type: "complete"})
+	}
+}
+
+// finish forgets operation id and reports whether it was still running.
+func (c *wsConn) finish(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cancel, ok := c.ops[id]
+	if ok {
+		cancel()
+		delete(c.ops, id)
+	}
+	return ok
+}
+
+func (c *wsConn) cancelOps() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, cancel := range c.ops {
+		cancel()
+		delete(c.ops, id)
+	}
+}
+
+func (c *wsConn) sendErrors(id string, errs ...*gqlerror.Error) {
+	c.enqueue(wsMessage{ID: id, Type: "error", Payload: mustJSON(errs)})
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal([]*gqlerror.Error{gqlErr("internal error", graph.CodeInternal)})
+	}
+	return b
+}
+
+// enqueue queues a message without ever blocking; a full queue closes the socket.
+func (c *wsConn) enqueue(msg wsMessage) {
+	b, _ := json.Marshal(msg)
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.isClosed {
+		return
+	}
+	select {
+	case c.send <- b:
+	default:
+		c.closeLocked(closeRequest{code: closeSendOverflow, reason: "Send queue overflow: reconnect and resume"})
+	}
+}
+
+// close asks the writer to close the socket; the first request wins.
+func (c *wsConn) close(code int, reason string, drain bool) {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	c.closeLocked(closeRequest{code: code, reason: reason, drain: drain})
+}
+
+func (c *wsConn) closeLocked(r closeRequest) {
+	if c.isClosed {
+		return
+	}
+	c.isClosed = true
+	c.closing <- r
+}
+
+// writeLoop is the socket's only writer.
+func (c *wsConn) writeLoop() {
+	defer close(c.done)
+	var ping <-chan time.Time
+	if d := c.m.Config.WSPingInterval; d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		ping = t.C
+	}
+	pingMsg, _ := json.Marshal(wsMessage{Type: "ping"})
+	for {
+		select {
+		case r := <-c.closing:
+			if r.drain {
+				c.drain()
+			}
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.reason), time.Now().Add(time.Second))
+			// Closing the connection ends the reader's ReadMessage.
+			_ = c.conn.Close()
+			return
+		case b := <-c.send:
+			if !c.write(b) {
+				c.close(closeGoingAway, "", false)
+				<-c.closing
+				_ = c.conn.Close()
+				return
+			}
+		case <-ping:
+			c.write(pingMsg)
+		}
+	}
+}
+
+func (c *wsConn) drain() {
+	for {
+		select {
+		case b := <-c.send:
+			if !c.write(b) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (c *wsConn) write(b []byte) bool {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	return c.conn.WriteMessage(websocket.TextMessage, b) == nil
+}
+
