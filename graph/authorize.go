@@ -22,7 +22,7 @@ var _ interface {
 	graphql.OperationContextMutator
 } = authorizer{}
 
-func (authorizer) ExtensionName() string                    { return "Authorizer" }
+func (authorizer) ExtensionName() string                   { return "Authorizer" }
 func (authorizer) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (authorizer) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {

@@ -1,7 +1,7 @@
 package graph
 
 import (
-		"io"
+	"io"
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"

@@ -69,3 +69,10 @@ func (b *MemoryBroker) removeLocked(memberID bson.ObjectID, s *memorySub) {
 		delete(b.subs, memberID)
 	}
 }
+
+// Subscribers counts the live subscriptions of memberID.
+func (b *MemoryBroker) Subscribers(memberID bson.ObjectID) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs[memberID])
+}

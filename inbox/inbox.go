@@ -90,7 +90,7 @@ type Inbox struct {
 // New returns an Inbox over db that publishes through broker.
 func New(db *mongo.Database, broker Broker) *Inbox {
 	return &Inbox{
-		store:  store{notifications: db.Collection("notifications"), seqs: db.Collection("notification_seqs")},
+		store:  store{notifications: db.Collection("notifications")},
 		broker: broker,
 		now:    time.Now,
 	}
@@ -118,16 +118,12 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	seq, err := in.store.nextSeq(ctx, m.MemberID)
-	if err != nil {
-		return nil, err
-	}
 	n := &Notification{
-		ID: id, MemberID: m.MemberID, Seq: seq, Kind: m.Kind,
+		ID: id, MemberID: m.MemberID, Kind: m.Kind,
 		Title: m.Title, Body: m.Body, Key: m.Key, CreatedAt: in.now().UTC(),
 	}
 	if err := in.store.insert(ctx, n); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+		if errors.Is(err, errKeyTaken) {
 			// A concurrent Send with the same key won; its notification is the one.
 			return in.store.byKey(ctx, m.MemberID, m.Key)
 		}

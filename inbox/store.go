@@ -15,10 +15,9 @@ const (
 	indexMemberKey = "member_key"
 )
 
-// store keeps notifications and the per-member sequence counters.
+// store keeps notifications.
 type store struct {
 	notifications *mongo.Collection
-	seqs          *mongo.Collection
 }
 
 func (s store) indexes() []mongo.IndexModel {
@@ -32,29 +31,44 @@ func (s store) indexes() []mongo.IndexModel {
 	}
 }
 
-// nextSeq atomically takes the member's next sequence number.
-func (s store) nextSeq(ctx context.Context, memberID bson.ObjectID) (int64, error) {
-	var doc struct {
-		Seq int64 `bson:"seq"`
-	}
-	var err error
-	// Two first-ever upserts for one member can collide on _id; the loser retries.
-	for range 3 {
-		err = s.seqs.FindOneAndUpdate(ctx,
-			bson.D{{Key: "_id", Value: memberID}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
-			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-		).Decode(&doc)
+// errKeyTaken says a notification with the same member and key exists.
+var errKeyTaken = errors.New("notification key taken")
+
+// insert stores n under the member's next sequence number. The number is
+// claimed by the insert itself: the unique (memberId, seq) index refuses a
+// second writer, who takes the next one. Correctness rests on unique indexes,
+// not on an atomic counter update.
+func (s store) insert(ctx context.Context, n *Notification) error {
+	for {
+		last, err := s.lastSeq(ctx, n.MemberID)
+		if err != nil {
+			return err
+		}
+		n.Seq = last + 1
+		_, err = s.notifications.InsertOne(ctx, n)
 		if !mongo.IsDuplicateKeyError(err) {
-			break
+			return err
+		}
+		// Either the key is taken (one cause, one notification) or another
+		// writer claimed this sequence number first and we take the next.
+		if _, err := s.byKey(ctx, n.MemberID, n.Key); err == nil {
+			return errKeyTaken
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
-	return doc.Seq, err
 }
 
-func (s store) insert(ctx context.Context, n *Notification) error {
-	_, err := s.notifications.InsertOne(ctx, n)
-	return err
+func (s store) lastSeq(ctx context.Context, memberID bson.ObjectID) (int64, error) {
+	var last Notification
+	err := s.notifications.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}},
+		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}}).SetProjection(bson.D{{Key: "seq", Value: 1}}),
+	).Decode(&last)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return last.Seq, err
 }
 
 func (s store) byKey(ctx context.Context, memberID bson.ObjectID, key string) (*Notification, error) {

@@ -51,7 +51,7 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		members: memberStore{db.Collection("members")},
-		refresh: refreshStore{tokens: db.Collection("refresh_tokens"), families: db.Collection("refresh_families")},
+		refresh: refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
 		tokens:  tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
 		hasher:  hasher{cost: cfg.BcryptCost},
 		now:     cfg.Now,
@@ -173,17 +173,12 @@ func (s *Service) issue(ctx context.Context, m *Member, family bson.ObjectID, no
 // whole family is revoked and every device on it must log in again.
 func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	now := s.now().UTC()
-	hash := hashRefresh(token)
-	rt, err := s.refresh.use(ctx, hash, now)
-	if errors.Is(err, ErrTokenInvalid) {
-		old, lookErr := s.refresh.byHash(ctx, hash)
-		if lookErr == nil && old.UsedAt != nil {
-			if err := s.refresh.revoke(ctx, old.Family, now); err != nil {
-				return nil, err
-			}
-			return nil, ErrTokenReused
+	rt, err := s.refresh.spend(ctx, hashRefresh(token), now)
+	if errors.Is(err, errSpent) {
+		if err := s.refresh.revoke(ctx, rt.Family, now); err != nil {
+			return nil, err
 		}
-		return nil, ErrTokenInvalid
+		return nil, ErrTokenReused
 	}
 	if err != nil {
 		return nil, err

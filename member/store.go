@@ -89,7 +89,14 @@ type refreshToken struct {
 	MemberID  bson.ObjectID `bson:"memberId"`
 	CreatedAt time.Time     `bson:"createdAt"`
 	ExpiresAt time.Time     `bson:"expiresAt"`
-	UsedAt    *time.Time    `bson:"usedAt,omitempty"`
+}
+
+// refreshSpend marks a token spent. It is its own document, keyed by the
+// token's hash, so the unique _id lets exactly one of any number of
+// concurrent refreshes spend a token.
+type refreshSpend struct {
+	Hash string    `bson:"_id"`
+	At   time.Time `bson:"at"`
 }
 
 // tokenFamily records the revocation of a whole family in one document, so a
@@ -103,6 +110,7 @@ type tokenFamily struct {
 
 type refreshStore struct {
 	tokens   *mongo.Collection
+	spends   *mongo.Collection
 	families *mongo.Collection
 }
 
@@ -123,18 +131,27 @@ func (s refreshStore) insert(ctx context.Context, t refreshToken) error {
 	return err
 }
 
-// use marks an unused, unexpired token used and returns it; exactly one of
-// any number of concurrent callers wins.
-func (s refreshStore) use(ctx context.Context, hash string, now time.Time) (*refreshToken, error) {
-	var t refreshToken
-	err := s.tokens.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: hash}, {Key: "usedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "usedAt", Value: now}}}},
-	).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+// errSpent says a refresh token was spent before.
+var errSpent = errors.New("refresh token already spent")
+
+// spend spends an unexpired token and returns it; exactly one of any number
+// of concurrent callers wins, the others get errSpent.
+func (s refreshStore) spend(ctx context.Context, hash string, now time.Time) (*refreshToken, error) {
+	t, err := s.byHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	if !now.Before(t.ExpiresAt) {
 		return nil, ErrTokenInvalid
 	}
-	return &t, err
+	_, err = s.spends.InsertOne(ctx, refreshSpend{Hash: hash, At: now})
+	if mongo.IsDuplicateKeyError(err) {
+		return t, errSpent
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func (s refreshStore) byHash(ctx context.Context, hash string) (*refreshToken, error) {

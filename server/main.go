@@ -60,6 +60,7 @@ type Main struct {
 	mongo   *mongo.Client
 	members *member.Service
 	inbox   *inbox.Inbox
+	broker  *inbox.MemoryBroker
 	exec    *executor.Executor
 	metrics *metrics
 	app     *fiber.App
@@ -116,7 +117,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.inbox = inbox.New(db, inbox.NewMemoryBroker())
+	m.broker = inbox.NewMemoryBroker()
+	m.inbox = inbox.New(db, m.broker)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
 	})

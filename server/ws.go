@@ -467,4 +467,3 @@ func (c *wsConn) write(b []byte) bool {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 	return c.conn.WriteMessage(websocket.TextMessage, b) == nil
 }
-
