@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.MongoURI != "mongodb://localhost:27017" || c.MongoDatabase != "regulars" || !c.Introspection {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	_, err := LoadConfig(env(map[string]string{
+		"APP_ENV":          "production",
+		"MONGODB_URI":      "postgres://nope",
+		"MONGODB_TIMEOUT":  "soon",
+		"SERVICE_API_KEYS": "short",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, want := range []string{"JWT_SECRET", "MONGODB_URI", "MONGODB_TIMEOUT", "SERVICE_API_KEYS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	if c, err := LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)})); err != nil || c.Introspection {
+		t.Fatalf("production: introspection=%v err=%v", c.Introspection, err)
+	}
+}
+
+func TestUsageListsEveryVariable(t *testing.T) {
+	var b bytes.Buffer
+	PrintUsage(&b)
+	for _, s := range settings {
+		if !strings.Contains(b.String(), s.name) {
+			t.Errorf("usage lacks %s", s.name)
+		}
+	}
+}
