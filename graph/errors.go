@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -47,6 +48,16 @@ var domainCodes = []struct {
 	{member.ErrTokenReused, CodeUnauthenticated},
 	{member.ErrForbidden, CodeForbidden},
 	{inbox.ErrNotFound, CodeNotFound},
+	{game.ErrInsufficientPoints, CodeBadUserInput},
+	{game.ErrOutOfStock, CodeConflict},
+	{game.ErrLimitReached, CodeConflict},
+	{game.ErrRewardNotFound, CodeNotFound},
+	{game.ErrRewardUnavailable, CodeConflict},
+	{game.ErrTierTooLow, CodeForbidden},
+	{game.ErrActivityNotFound, CodeNotFound},
+	{game.ErrRedemptionNotFound, CodeNotFound},
+	{game.ErrReferralNotFound, CodeBadUserInput},
+	{game.ErrIdempotencyReuse, CodeConflict},
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in
@@ -61,13 +72,13 @@ var protocolCodes = map[string]string{
 
 // CodeOf returns the client-facing code of err.
 func CodeOf(err error) string {
-	if _, ok := input.As(err); ok {
-		return CodeBadUserInput
-	}
 	for _, d := range domainCodes {
 		if errors.Is(err, d.err) {
 			return d.code
 		}
+	}
+	if _, ok := input.As(err); ok {
+		return CodeBadUserInput
 	}
 	var gqlErr *gqlerror.Error
 	if errors.As(err, &gqlErr) {

@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -30,23 +32,92 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Activity() ActivityResolver
+	LedgerEntry() LedgerEntryResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	Points() PointsResolver
+	Program() ProgramResolver
 	Query() QueryResolver
+	Redemption() RedemptionResolver
+	Reward() RewardResolver
 	Subscription() SubscriptionResolver
+	TierStatus() TierStatusResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Activity struct {
+		Amount     func(childComplexity int) int
+		ExternalID func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+	}
+
+	ActivityResult struct {
+		Activity   func(childComplexity int) int
+		Entries    func(childComplexity int) int
+		Points     func(childComplexity int) int
+		Referral   func(childComplexity int) int
+		Replayed   func(childComplexity int) int
+		TierChange func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		AccessToken           func(childComplexity int) int
 		AccessTokenExpiresAt  func(childComplexity int) int
 		Member                func(childComplexity int) int
 		RefreshToken          func(childComplexity int) int
 		RefreshTokenExpiresAt func(childComplexity int) int
+	}
+
+	Conversion struct {
+		Status func(childComplexity int) int
+	}
+
+	ExpiringPoints struct {
+		Amount func(childComplexity int) int
+		At     func(childComplexity int) int
+	}
+
+	LedgerConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	LedgerEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LedgerEntry struct {
+		Amount       func(childComplexity int) int
+		AvailableAt  func(childComplexity int) int
+		BalanceAfter func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ExpiresAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Lines        func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Shortfall    func(childComplexity int) int
+		Source       func(childComplexity int) int
+		TierChange   func(childComplexity int) int
+		Type         func(childComplexity int) int
+	}
+
+	LedgerLine struct {
+		Points func(childComplexity int) int
+		Reason func(childComplexity int) int
+		Rule   func(childComplexity int) int
+	}
+
+	LedgerSource struct {
+		ID   func(childComplexity int) int
+		Kind func(childComplexity int) int
 	}
 
 	Member struct {
@@ -57,19 +128,35 @@ type ComplexityRoot struct {
 		Email            func(childComplexity int) int
 		ID               func(childComplexity int) int
 		MarketingConsent func(childComplexity int) int
+		Points           func(childComplexity int) int
+		Referral         func(childComplexity int) int
 		Roles            func(childComplexity int) int
+		Tier             func(childComplexity int) int
 		Timezone         func(childComplexity int) int
 	}
 
+	Money struct {
+		AmountMinor func(childComplexity int) int
+		Currency    func(childComplexity int) int
+	}
+
 	Mutation struct {
+		AdjustPoints     func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
+		CancelRedemption func(childComplexity int, id string, reason string) int
+		CheckIn          func(childComplexity int) int
+		CreateReward     func(childComplexity int, input game.RewardInput) int
 		GrantRole        func(childComplexity int, memberID string, role member.Role) int
 		LogIn            func(childComplexity int, input LogInInput) int
 		LogOut           func(childComplexity int, refreshToken string) int
+		RecordActivity   func(childComplexity int, input RecordActivityInput) int
+		RedeemReward     func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken     func(childComplexity int, refreshToken string) int
 		RevokeRole       func(childComplexity int, memberID string, role member.Role) int
 		SendNotification func(childComplexity int, memberID string, title string, body string) int
 		SignUp           func(childComplexity int, input SignUpInput) int
 		UpdateProfile    func(childComplexity int, input UpdateProfileInput) int
+		UpdateProgram    func(childComplexity int, input game.Program) int
+		UpdateReward     func(childComplexity int, id string, input game.RewardInput) int
 	}
 
 	Notification struct {
@@ -95,14 +182,139 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	Points struct {
+		Available    func(childComplexity int) int
+		Balance      func(childComplexity int) int
+		ExpiringSoon func(childComplexity int, withinDays *int) int
+		Ledger       func(childComplexity int, first *int, after *string) int
+		Pending      func(childComplexity int) int
+	}
+
+	Program struct {
+		BirthdayBonus      func(childComplexity int) int
+		CheckInPoints      func(childComplexity int) int
+		Currency           func(childComplexity int) int
+		Escalation         func(childComplexity int) int
+		FirstPurchaseBonus func(childComplexity int) int
+		PointsExpireDays   func(childComplexity int) int
+		PointsPerUnit      func(childComplexity int) int
+		Promotions         func(childComplexity int) int
+		Referral           func(childComplexity int) int
+		ReturnWindowDays   func(childComplexity int) int
+		ReviewPoints       func(childComplexity int) int
+		TierBasis          func(childComplexity int) int
+		TierGraceDays      func(childComplexity int) int
+		TierWindowMonths   func(childComplexity int) int
+		Tiers              func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Version            func(childComplexity int) int
+	}
+
+	Promotion struct {
+		BonusPoints      func(childComplexity int) int
+		EndsAt           func(childComplexity int) int
+		ExpiresAfterDays func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Name             func(childComplexity int) int
+		StartsAt         func(childComplexity int) int
+	}
+
 	Query struct {
 		Me            func(childComplexity int) int
 		Member        func(childComplexity int, id string) int
+		MyRedemptions func(childComplexity int, first *int, after *string) int
 		Notifications func(childComplexity int, first *int, after *string) int
+		Program       func(childComplexity int) int
+		Reward        func(childComplexity int, id string) int
+		Rewards       func(childComplexity int, first *int, after *string) int
+	}
+
+	Redemption struct {
+		CancelReason func(childComplexity int) int
+		CancelledAt  func(childComplexity int) int
+		Code         func(childComplexity int) int
+		Cost         func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Reward       func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	RedemptionConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RedemptionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReferralRules struct {
+		MinPurchaseMinor   func(childComplexity int) int
+		MonthlyCap         func(childComplexity int) int
+		RefereePoints      func(childComplexity int) int
+		ReferrerPoints     func(childComplexity int) int
+		ReversalWindowDays func(childComplexity int) int
+	}
+
+	ReferralSummary struct {
+		Code         func(childComplexity int) int
+		Converted    func(childComplexity int) int
+		Invited      func(childComplexity int) int
+		PointsEarned func(childComplexity int) int
+	}
+
+	Reward struct {
+		Active         func(childComplexity int) int
+		Cost           func(childComplexity int) int
+		Description    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		MinTier        func(childComplexity int) int
+		Name           func(childComplexity int) int
+		PerMemberLimit func(childComplexity int) int
+		Stock          func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidUntil     func(childComplexity int) int
+	}
+
+	RewardConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RewardEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Subscription struct {
 		Notifications func(childComplexity int) int
+	}
+
+	Tier struct {
+		Benefits              func(childComplexity int) int
+		EarnMultiplierPercent func(childComplexity int) int
+		Name                  func(childComplexity int) int
+		Threshold             func(childComplexity int) int
+	}
+
+	TierChange struct {
+		From func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
+	TierProgress struct {
+		Basis          func(childComplexity int) int
+		QualifiedUntil func(childComplexity int) int
+		ToNext         func(childComplexity int) int
+		Value          func(childComplexity int) int
+	}
+
+	TierStatus struct {
+		Current  func(childComplexity int) int
+		Next     func(childComplexity int) int
+		Progress func(childComplexity int) int
 	}
 }
 
@@ -110,10 +322,24 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ActivityResolver interface {
+	ID(ctx context.Context, obj *game.Activity) (string, error)
+
+	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
+}
+type LedgerEntryResolver interface {
+	ID(ctx context.Context, obj *game.Entry) (string, error)
+
+	BalanceAfter(ctx context.Context, obj *game.Entry) (int, error)
+}
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
 
 	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
+
+	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
+	Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error)
+	Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error)
 }
 type MutationResolver interface {
 	SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error)
@@ -124,17 +350,51 @@ type MutationResolver interface {
 	GrantRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	RevokeRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	SendNotification(ctx context.Context, memberID string, title string, body string) (*inbox.Notification, error)
+	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
+	CheckIn(ctx context.Context) (*game.ActivityResult, error)
+	UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error)
+	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error)
+	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
+	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
+	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
+	CancelRedemption(ctx context.Context, id string, reason string) (*game.Redemption, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
+}
+type PointsResolver interface {
+	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
+	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
+}
+type ProgramResolver interface {
+	UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
 	Member(ctx context.Context, id string) (*member.Member, error)
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
+	Program(ctx context.Context) (*game.Program, error)
+	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
+	Reward(ctx context.Context, id string) (*game.Reward, error)
+	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
+}
+type RedemptionResolver interface {
+	ID(ctx context.Context, obj *game.Redemption) (string, error)
+
+	Reward(ctx context.Context, obj *game.Redemption) (*game.Reward, error)
+
+	CancelReason(ctx context.Context, obj *game.Redemption) (*string, error)
+}
+type RewardResolver interface {
+	ID(ctx context.Context, obj *game.Reward) (string, error)
+
+	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context) (<-chan *inbox.Notification, error)
+}
+type TierStatusResolver interface {
+	Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -154,6 +414,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Activity.amount":
+		if e.ComplexityRoot.Activity.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Amount(childComplexity), true
+	case "Activity.externalId":
+		if e.ComplexityRoot.Activity.ExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ExternalID(childComplexity), true
+	case "Activity.id":
+		if e.ComplexityRoot.Activity.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ID(childComplexity), true
+	case "Activity.kind":
+		if e.ComplexityRoot.Activity.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Kind(childComplexity), true
+	case "Activity.occurredAt":
+		if e.ComplexityRoot.Activity.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.OccurredAt(childComplexity), true
+
+	case "ActivityResult.activity":
+		if e.ComplexityRoot.ActivityResult.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Activity(childComplexity), true
+	case "ActivityResult.entries":
+		if e.ComplexityRoot.ActivityResult.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Entries(childComplexity), true
+	case "ActivityResult.points":
+		if e.ComplexityRoot.ActivityResult.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Points(childComplexity), true
+	case "ActivityResult.referral":
+		if e.ComplexityRoot.ActivityResult.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Referral(childComplexity), true
+	case "ActivityResult.replayed":
+		if e.ComplexityRoot.ActivityResult.Replayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Replayed(childComplexity), true
+	case "ActivityResult.tierChange":
+		if e.ComplexityRoot.ActivityResult.TierChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.TierChange(childComplexity), true
 
 	case "AuthPayload.accessToken":
 		if e.ComplexityRoot.AuthPayload.AccessToken == nil {
@@ -185,6 +513,157 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.RefreshTokenExpiresAt(childComplexity), true
+
+	case "Conversion.status":
+		if e.ComplexityRoot.Conversion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Conversion.Status(childComplexity), true
+
+	case "ExpiringPoints.amount":
+		if e.ComplexityRoot.ExpiringPoints.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpiringPoints.Amount(childComplexity), true
+	case "ExpiringPoints.at":
+		if e.ComplexityRoot.ExpiringPoints.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpiringPoints.At(childComplexity), true
+
+	case "LedgerConnection.edges":
+		if e.ComplexityRoot.LedgerConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerConnection.Edges(childComplexity), true
+	case "LedgerConnection.pageInfo":
+		if e.ComplexityRoot.LedgerConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerConnection.PageInfo(childComplexity), true
+
+	case "LedgerEdge.cursor":
+		if e.ComplexityRoot.LedgerEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEdge.Cursor(childComplexity), true
+	case "LedgerEdge.node":
+		if e.ComplexityRoot.LedgerEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEdge.Node(childComplexity), true
+
+	case "LedgerEntry.amount":
+		if e.ComplexityRoot.LedgerEntry.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Amount(childComplexity), true
+	case "LedgerEntry.availableAt":
+		if e.ComplexityRoot.LedgerEntry.AvailableAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.AvailableAt(childComplexity), true
+	case "LedgerEntry.balanceAfter":
+		if e.ComplexityRoot.LedgerEntry.BalanceAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.BalanceAfter(childComplexity), true
+	case "LedgerEntry.createdAt":
+		if e.ComplexityRoot.LedgerEntry.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.CreatedAt(childComplexity), true
+	case "LedgerEntry.expiresAt":
+		if e.ComplexityRoot.LedgerEntry.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.ExpiresAt(childComplexity), true
+	case "LedgerEntry.id":
+		if e.ComplexityRoot.LedgerEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.ID(childComplexity), true
+	case "LedgerEntry.lines":
+		if e.ComplexityRoot.LedgerEntry.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Lines(childComplexity), true
+	case "LedgerEntry.reason":
+		if e.ComplexityRoot.LedgerEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Reason(childComplexity), true
+	case "LedgerEntry.shortfall":
+		if e.ComplexityRoot.LedgerEntry.Shortfall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Shortfall(childComplexity), true
+	case "LedgerEntry.source":
+		if e.ComplexityRoot.LedgerEntry.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Source(childComplexity), true
+	case "LedgerEntry.tierChange":
+		if e.ComplexityRoot.LedgerEntry.TierChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.TierChange(childComplexity), true
+	case "LedgerEntry.type":
+		if e.ComplexityRoot.LedgerEntry.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerEntry.Type(childComplexity), true
+
+	case "LedgerLine.points":
+		if e.ComplexityRoot.LedgerLine.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerLine.Points(childComplexity), true
+	case "LedgerLine.reason":
+		if e.ComplexityRoot.LedgerLine.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerLine.Reason(childComplexity), true
+	case "LedgerLine.rule":
+		if e.ComplexityRoot.LedgerLine.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerLine.Rule(childComplexity), true
+
+	case "LedgerSource.id":
+		if e.ComplexityRoot.LedgerSource.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerSource.ID(childComplexity), true
+	case "LedgerSource.kind":
+		if e.ComplexityRoot.LedgerSource.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerSource.Kind(childComplexity), true
 
 	case "Member.avatarUrl":
 		if e.ComplexityRoot.Member.AvatarURL == nil {
@@ -228,12 +707,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.MarketingConsent(childComplexity), true
+	case "Member.points":
+		if e.ComplexityRoot.Member.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Points(childComplexity), true
+	case "Member.referral":
+		if e.ComplexityRoot.Member.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Referral(childComplexity), true
 	case "Member.roles":
 		if e.ComplexityRoot.Member.Roles == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Member.Roles(childComplexity), true
+	case "Member.tier":
+		if e.ComplexityRoot.Member.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Tier(childComplexity), true
 	case "Member.timezone":
 		if e.ComplexityRoot.Member.Timezone == nil {
 			break
@@ -241,6 +738,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Member.Timezone(childComplexity), true
 
+	case "Money.amountMinor":
+		if e.ComplexityRoot.Money.AmountMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.AmountMinor(childComplexity), true
+	case "Money.currency":
+		if e.ComplexityRoot.Money.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Money.Currency(childComplexity), true
+
+	case "Mutation.adjustPoints":
+		if e.ComplexityRoot.Mutation.AdjustPoints == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adjustPoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdjustPoints(childComplexity, args["memberId"].(string), args["amount"].(int), args["reason"].(string), args["idempotencyKey"].(string)), true
+	case "Mutation.cancelRedemption":
+		if e.ComplexityRoot.Mutation.CancelRedemption == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelRedemption_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelRedemption(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.checkIn":
+		if e.ComplexityRoot.Mutation.CheckIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CheckIn(childComplexity), true
+	case "Mutation.createReward":
+		if e.ComplexityRoot.Mutation.CreateReward == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createReward_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(game.RewardInput)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -274,6 +823,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogOut(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.recordActivity":
+		if e.ComplexityRoot.Mutation.RecordActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].(RecordActivityInput)), true
+	case "Mutation.redeemReward":
+		if e.ComplexityRoot.Mutation.RedeemReward == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeemReward_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeemReward(childComplexity, args["rewardId"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -329,6 +900,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(UpdateProfileInput)), true
+	case "Mutation.updateProgram":
+		if e.ComplexityRoot.Mutation.UpdateProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(game.Program)), true
+	case "Mutation.updateReward":
+		if e.ComplexityRoot.Mutation.UpdateReward == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateReward_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(game.RewardInput)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -400,6 +993,187 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Points.available":
+		if e.ComplexityRoot.Points.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Points.Available(childComplexity), true
+	case "Points.balance":
+		if e.ComplexityRoot.Points.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Points.Balance(childComplexity), true
+	case "Points.expiringSoon":
+		if e.ComplexityRoot.Points.ExpiringSoon == nil {
+			break
+		}
+
+		args, err := ec.field_Points_expiringSoon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Points.ExpiringSoon(childComplexity, args["withinDays"].(*int)), true
+	case "Points.ledger":
+		if e.ComplexityRoot.Points.Ledger == nil {
+			break
+		}
+
+		args, err := ec.field_Points_ledger_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Points.Ledger(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Points.pending":
+		if e.ComplexityRoot.Points.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Points.Pending(childComplexity), true
+
+	case "Program.birthdayBonus":
+		if e.ComplexityRoot.Program.BirthdayBonus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.BirthdayBonus(childComplexity), true
+	case "Program.checkInPoints":
+		if e.ComplexityRoot.Program.CheckInPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CheckInPoints(childComplexity), true
+	case "Program.currency":
+		if e.ComplexityRoot.Program.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Currency(childComplexity), true
+	case "Program.escalation":
+		if e.ComplexityRoot.Program.Escalation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Escalation(childComplexity), true
+	case "Program.firstPurchaseBonus":
+		if e.ComplexityRoot.Program.FirstPurchaseBonus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.FirstPurchaseBonus(childComplexity), true
+	case "Program.pointsExpireDays":
+		if e.ComplexityRoot.Program.PointsExpireDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.PointsExpireDays(childComplexity), true
+	case "Program.pointsPerUnit":
+		if e.ComplexityRoot.Program.PointsPerUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.PointsPerUnit(childComplexity), true
+	case "Program.promotions":
+		if e.ComplexityRoot.Program.Promotions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Promotions(childComplexity), true
+	case "Program.referral":
+		if e.ComplexityRoot.Program.Referral == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Referral(childComplexity), true
+	case "Program.returnWindowDays":
+		if e.ComplexityRoot.Program.ReturnWindowDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.ReturnWindowDays(childComplexity), true
+	case "Program.reviewPoints":
+		if e.ComplexityRoot.Program.ReviewPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.ReviewPoints(childComplexity), true
+	case "Program.tierBasis":
+		if e.ComplexityRoot.Program.TierBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.TierBasis(childComplexity), true
+	case "Program.tierGraceDays":
+		if e.ComplexityRoot.Program.TierGraceDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.TierGraceDays(childComplexity), true
+	case "Program.tierWindowMonths":
+		if e.ComplexityRoot.Program.TierWindowMonths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.TierWindowMonths(childComplexity), true
+	case "Program.tiers":
+		if e.ComplexityRoot.Program.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Tiers(childComplexity), true
+	case "Program.updatedAt":
+		if e.ComplexityRoot.Program.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.UpdatedAt(childComplexity), true
+	case "Program.version":
+		if e.ComplexityRoot.Program.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Version(childComplexity), true
+
+	case "Promotion.bonusPoints":
+		if e.ComplexityRoot.Promotion.BonusPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.BonusPoints(childComplexity), true
+	case "Promotion.endsAt":
+		if e.ComplexityRoot.Promotion.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.EndsAt(childComplexity), true
+	case "Promotion.expiresAfterDays":
+		if e.ComplexityRoot.Promotion.ExpiresAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.ExpiresAfterDays(childComplexity), true
+	case "Promotion.id":
+		if e.ComplexityRoot.Promotion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.ID(childComplexity), true
+	case "Promotion.name":
+		if e.ComplexityRoot.Promotion.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.Name(childComplexity), true
+	case "Promotion.startsAt":
+		if e.ComplexityRoot.Promotion.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.StartsAt(childComplexity), true
+
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -417,6 +1191,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Member(childComplexity, args["id"].(string)), true
+	case "Query.myRedemptions":
+		if e.ComplexityRoot.Query.MyRedemptions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myRedemptions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyRedemptions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.notifications":
 		if e.ComplexityRoot.Query.Notifications == nil {
 			break
@@ -428,6 +1213,252 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Notifications(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.program":
+		if e.ComplexityRoot.Query.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Program(childComplexity), true
+	case "Query.reward":
+		if e.ComplexityRoot.Query.Reward == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reward_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reward(childComplexity, args["id"].(string)), true
+	case "Query.rewards":
+		if e.ComplexityRoot.Query.Rewards == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rewards_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Rewards(childComplexity, args["first"].(*int), args["after"].(*string)), true
+
+	case "Redemption.cancelReason":
+		if e.ComplexityRoot.Redemption.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.CancelReason(childComplexity), true
+	case "Redemption.cancelledAt":
+		if e.ComplexityRoot.Redemption.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.CancelledAt(childComplexity), true
+	case "Redemption.code":
+		if e.ComplexityRoot.Redemption.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.Code(childComplexity), true
+	case "Redemption.cost":
+		if e.ComplexityRoot.Redemption.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.Cost(childComplexity), true
+	case "Redemption.createdAt":
+		if e.ComplexityRoot.Redemption.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.CreatedAt(childComplexity), true
+	case "Redemption.id":
+		if e.ComplexityRoot.Redemption.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.ID(childComplexity), true
+	case "Redemption.reward":
+		if e.ComplexityRoot.Redemption.Reward == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.Reward(childComplexity), true
+	case "Redemption.status":
+		if e.ComplexityRoot.Redemption.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.Status(childComplexity), true
+
+	case "RedemptionConnection.edges":
+		if e.ComplexityRoot.RedemptionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedemptionConnection.Edges(childComplexity), true
+	case "RedemptionConnection.pageInfo":
+		if e.ComplexityRoot.RedemptionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedemptionConnection.PageInfo(childComplexity), true
+
+	case "RedemptionEdge.cursor":
+		if e.ComplexityRoot.RedemptionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedemptionEdge.Cursor(childComplexity), true
+	case "RedemptionEdge.node":
+		if e.ComplexityRoot.RedemptionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedemptionEdge.Node(childComplexity), true
+
+	case "ReferralRules.minPurchaseMinor":
+		if e.ComplexityRoot.ReferralRules.MinPurchaseMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralRules.MinPurchaseMinor(childComplexity), true
+	case "ReferralRules.monthlyCap":
+		if e.ComplexityRoot.ReferralRules.MonthlyCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralRules.MonthlyCap(childComplexity), true
+	case "ReferralRules.refereePoints":
+		if e.ComplexityRoot.ReferralRules.RefereePoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralRules.RefereePoints(childComplexity), true
+	case "ReferralRules.referrerPoints":
+		if e.ComplexityRoot.ReferralRules.ReferrerPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralRules.ReferrerPoints(childComplexity), true
+	case "ReferralRules.reversalWindowDays":
+		if e.ComplexityRoot.ReferralRules.ReversalWindowDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralRules.ReversalWindowDays(childComplexity), true
+
+	case "ReferralSummary.code":
+		if e.ComplexityRoot.ReferralSummary.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralSummary.Code(childComplexity), true
+	case "ReferralSummary.converted":
+		if e.ComplexityRoot.ReferralSummary.Converted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralSummary.Converted(childComplexity), true
+	case "ReferralSummary.invited":
+		if e.ComplexityRoot.ReferralSummary.Invited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralSummary.Invited(childComplexity), true
+	case "ReferralSummary.pointsEarned":
+		if e.ComplexityRoot.ReferralSummary.PointsEarned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralSummary.PointsEarned(childComplexity), true
+
+	case "Reward.active":
+		if e.ComplexityRoot.Reward.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.Active(childComplexity), true
+	case "Reward.cost":
+		if e.ComplexityRoot.Reward.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.Cost(childComplexity), true
+	case "Reward.description":
+		if e.ComplexityRoot.Reward.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.Description(childComplexity), true
+	case "Reward.id":
+		if e.ComplexityRoot.Reward.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.ID(childComplexity), true
+	case "Reward.minTier":
+		if e.ComplexityRoot.Reward.MinTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.MinTier(childComplexity), true
+	case "Reward.name":
+		if e.ComplexityRoot.Reward.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.Name(childComplexity), true
+	case "Reward.perMemberLimit":
+		if e.ComplexityRoot.Reward.PerMemberLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.PerMemberLimit(childComplexity), true
+	case "Reward.stock":
+		if e.ComplexityRoot.Reward.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.Stock(childComplexity), true
+	case "Reward.validFrom":
+		if e.ComplexityRoot.Reward.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.ValidFrom(childComplexity), true
+	case "Reward.validUntil":
+		if e.ComplexityRoot.Reward.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.ValidUntil(childComplexity), true
+
+	case "RewardConnection.edges":
+		if e.ComplexityRoot.RewardConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RewardConnection.Edges(childComplexity), true
+	case "RewardConnection.pageInfo":
+		if e.ComplexityRoot.RewardConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RewardConnection.PageInfo(childComplexity), true
+
+	case "RewardEdge.cursor":
+		if e.ComplexityRoot.RewardEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RewardEdge.Cursor(childComplexity), true
+	case "RewardEdge.node":
+		if e.ComplexityRoot.RewardEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RewardEdge.Node(childComplexity), true
 
 	case "Subscription.notifications":
 		if e.ComplexityRoot.Subscription.Notifications == nil {
@@ -435,6 +1466,88 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
+
+	case "Tier.benefits":
+		if e.ComplexityRoot.Tier.Benefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tier.Benefits(childComplexity), true
+	case "Tier.earnMultiplierPercent":
+		if e.ComplexityRoot.Tier.EarnMultiplierPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tier.EarnMultiplierPercent(childComplexity), true
+	case "Tier.name":
+		if e.ComplexityRoot.Tier.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tier.Name(childComplexity), true
+	case "Tier.threshold":
+		if e.ComplexityRoot.Tier.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tier.Threshold(childComplexity), true
+
+	case "TierChange.from":
+		if e.ComplexityRoot.TierChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierChange.From(childComplexity), true
+	case "TierChange.to":
+		if e.ComplexityRoot.TierChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierChange.To(childComplexity), true
+
+	case "TierProgress.basis":
+		if e.ComplexityRoot.TierProgress.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierProgress.Basis(childComplexity), true
+	case "TierProgress.qualifiedUntil":
+		if e.ComplexityRoot.TierProgress.QualifiedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierProgress.QualifiedUntil(childComplexity), true
+	case "TierProgress.toNext":
+		if e.ComplexityRoot.TierProgress.ToNext == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierProgress.ToNext(childComplexity), true
+	case "TierProgress.value":
+		if e.ComplexityRoot.TierProgress.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierProgress.Value(childComplexity), true
+
+	case "TierStatus.current":
+		if e.ComplexityRoot.TierStatus.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierStatus.Current(childComplexity), true
+	case "TierStatus.next":
+		if e.ComplexityRoot.TierStatus.Next == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierStatus.Next(childComplexity), true
+	case "TierStatus.progress":
+		if e.ComplexityRoot.TierStatus.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierStatus.Progress(childComplexity), true
 
 	}
 	return 0, false
@@ -445,8 +1558,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
+			graphql.NewInputUnmarshaler("ProgramInput", ec.unmarshalInputProgramInput),
+			graphql.NewInputUnmarshaler("PromotionInput", ec.unmarshalInputPromotionInput),
+			graphql.NewInputUnmarshaler("RecordActivityInput", ec.unmarshalInputRecordActivityInput),
+			graphql.NewInputUnmarshaler("ReferralRulesInput", ec.unmarshalInputReferralRulesInput),
+			graphql.NewInputUnmarshaler("RewardInput", ec.unmarshalInputRewardInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("TierInput", ec.unmarshalInputTierInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 		)
 	}
@@ -538,6 +1658,17 @@ func newExecutionContext(
 			deferredResults,
 		),
 	}
+}
+
+//go:embed "schema/game.graphql"
+var sourcesFS embed.FS
+
+func sourceData(filename string) string {
+	data, err := sourcesFS.ReadFile(filename)
+	if err != nil {
+		panic(fmt.Sprintf("codegen problem: %s not available", filename))
+	}
+	return string(data)
 }
 
 var sources = []*ast.Source{
@@ -650,7 +1781,13 @@ type Member {
 
 enum NotificationKind {
   WELCOME
+  "The brand messaging this member."
   SYSTEM
+  "Points credited: a purchase, a bonus, a referral."
+  REWARD_EARNED
+  TIER_CHANGED
+  "A reward redeemed, or a redemption cancelled."
+  REDEMPTION
 }
 
 type Notification {
@@ -676,12 +1813,47 @@ type NotificationEdge {
   node: Notification!
 }
 `, BuiltIn: false},
+	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Activity_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Activity_kind(ctx, field)
+	case "externalId":
+		return ec.fieldContext_Activity_externalId(ctx, field)
+	case "amount":
+		return ec.fieldContext_Activity_amount(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_Activity_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activity":
+		return ec.fieldContext_ActivityResult_activity(ctx, field)
+	case "points":
+		return ec.fieldContext_ActivityResult_points(ctx, field)
+	case "entries":
+		return ec.fieldContext_ActivityResult_entries(ctx, field)
+	case "tierChange":
+		return ec.fieldContext_ActivityResult_tierChange(ctx, field)
+	case "referral":
+		return ec.fieldContext_ActivityResult_referral(ctx, field)
+	case "replayed":
+		return ec.fieldContext_ActivityResult_replayed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityResult", field.Name)
+}
 
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -697,6 +1869,96 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_member(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Conversion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_Conversion_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Conversion", field.Name)
+}
+
+func (ec *executionContext) childFields_ExpiringPoints(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_ExpiringPoints_amount(ctx, field)
+	case "at":
+		return ec.fieldContext_ExpiringPoints_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExpiringPoints", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LedgerConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LedgerConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LedgerEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LedgerEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LedgerEntry_id(ctx, field)
+	case "type":
+		return ec.fieldContext_LedgerEntry_type(ctx, field)
+	case "amount":
+		return ec.fieldContext_LedgerEntry_amount(ctx, field)
+	case "reason":
+		return ec.fieldContext_LedgerEntry_reason(ctx, field)
+	case "lines":
+		return ec.fieldContext_LedgerEntry_lines(ctx, field)
+	case "source":
+		return ec.fieldContext_LedgerEntry_source(ctx, field)
+	case "availableAt":
+		return ec.fieldContext_LedgerEntry_availableAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_LedgerEntry_expiresAt(ctx, field)
+	case "shortfall":
+		return ec.fieldContext_LedgerEntry_shortfall(ctx, field)
+	case "balanceAfter":
+		return ec.fieldContext_LedgerEntry_balanceAfter(ctx, field)
+	case "tierChange":
+		return ec.fieldContext_LedgerEntry_tierChange(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LedgerEntry_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_LedgerLine_rule(ctx, field)
+	case "points":
+		return ec.fieldContext_LedgerLine_points(ctx, field)
+	case "reason":
+		return ec.fieldContext_LedgerLine_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerLine", field.Name)
+}
+
+func (ec *executionContext) childFields_LedgerSource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_LedgerSource_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_LedgerSource_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LedgerSource", field.Name)
 }
 
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -719,8 +1981,24 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_roles(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Member_createdAt(ctx, field)
+	case "points":
+		return ec.fieldContext_Member_points(ctx, field)
+	case "tier":
+		return ec.fieldContext_Member_tier(ctx, field)
+	case "referral":
+		return ec.fieldContext_Member_referral(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
+}
+
+func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amountMinor":
+		return ec.fieldContext_Money_amountMinor(ctx, field)
+	case "currency":
+		return ec.fieldContext_Money_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
 func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -767,6 +2045,248 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Points(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "balance":
+		return ec.fieldContext_Points_balance(ctx, field)
+	case "available":
+		return ec.fieldContext_Points_available(ctx, field)
+	case "pending":
+		return ec.fieldContext_Points_pending(ctx, field)
+	case "expiringSoon":
+		return ec.fieldContext_Points_expiringSoon(ctx, field)
+	case "ledger":
+		return ec.fieldContext_Points_ledger(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Points", field.Name)
+}
+
+func (ec *executionContext) childFields_Program(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_Program_version(ctx, field)
+	case "currency":
+		return ec.fieldContext_Program_currency(ctx, field)
+	case "pointsPerUnit":
+		return ec.fieldContext_Program_pointsPerUnit(ctx, field)
+	case "firstPurchaseBonus":
+		return ec.fieldContext_Program_firstPurchaseBonus(ctx, field)
+	case "escalation":
+		return ec.fieldContext_Program_escalation(ctx, field)
+	case "birthdayBonus":
+		return ec.fieldContext_Program_birthdayBonus(ctx, field)
+	case "checkInPoints":
+		return ec.fieldContext_Program_checkInPoints(ctx, field)
+	case "reviewPoints":
+		return ec.fieldContext_Program_reviewPoints(ctx, field)
+	case "pointsExpireDays":
+		return ec.fieldContext_Program_pointsExpireDays(ctx, field)
+	case "returnWindowDays":
+		return ec.fieldContext_Program_returnWindowDays(ctx, field)
+	case "promotions":
+		return ec.fieldContext_Program_promotions(ctx, field)
+	case "tiers":
+		return ec.fieldContext_Program_tiers(ctx, field)
+	case "tierBasis":
+		return ec.fieldContext_Program_tierBasis(ctx, field)
+	case "tierWindowMonths":
+		return ec.fieldContext_Program_tierWindowMonths(ctx, field)
+	case "tierGraceDays":
+		return ec.fieldContext_Program_tierGraceDays(ctx, field)
+	case "referral":
+		return ec.fieldContext_Program_referral(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Program_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
+}
+
+func (ec *executionContext) childFields_Promotion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Promotion_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Promotion_name(ctx, field)
+	case "bonusPoints":
+		return ec.fieldContext_Promotion_bonusPoints(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Promotion_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Promotion_endsAt(ctx, field)
+	case "expiresAfterDays":
+		return ec.fieldContext_Promotion_expiresAfterDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Promotion", field.Name)
+}
+
+func (ec *executionContext) childFields_Redemption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Redemption_id(ctx, field)
+	case "code":
+		return ec.fieldContext_Redemption_code(ctx, field)
+	case "reward":
+		return ec.fieldContext_Redemption_reward(ctx, field)
+	case "cost":
+		return ec.fieldContext_Redemption_cost(ctx, field)
+	case "status":
+		return ec.fieldContext_Redemption_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Redemption_createdAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_Redemption_cancelledAt(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_Redemption_cancelReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Redemption", field.Name)
+}
+
+func (ec *executionContext) childFields_RedemptionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RedemptionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RedemptionConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedemptionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RedemptionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RedemptionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RedemptionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedemptionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "referrerPoints":
+		return ec.fieldContext_ReferralRules_referrerPoints(ctx, field)
+	case "refereePoints":
+		return ec.fieldContext_ReferralRules_refereePoints(ctx, field)
+	case "minPurchaseMinor":
+		return ec.fieldContext_ReferralRules_minPurchaseMinor(ctx, field)
+	case "monthlyCap":
+		return ec.fieldContext_ReferralRules_monthlyCap(ctx, field)
+	case "reversalWindowDays":
+		return ec.fieldContext_ReferralRules_reversalWindowDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralRules", field.Name)
+}
+
+func (ec *executionContext) childFields_ReferralSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ReferralSummary_code(ctx, field)
+	case "invited":
+		return ec.fieldContext_ReferralSummary_invited(ctx, field)
+	case "converted":
+		return ec.fieldContext_ReferralSummary_converted(ctx, field)
+	case "pointsEarned":
+		return ec.fieldContext_ReferralSummary_pointsEarned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_Reward(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Reward_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Reward_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Reward_description(ctx, field)
+	case "cost":
+		return ec.fieldContext_Reward_cost(ctx, field)
+	case "stock":
+		return ec.fieldContext_Reward_stock(ctx, field)
+	case "perMemberLimit":
+		return ec.fieldContext_Reward_perMemberLimit(ctx, field)
+	case "minTier":
+		return ec.fieldContext_Reward_minTier(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Reward_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Reward_validUntil(ctx, field)
+	case "active":
+		return ec.fieldContext_Reward_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Reward", field.Name)
+}
+
+func (ec *executionContext) childFields_RewardConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RewardConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RewardConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RewardConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RewardEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RewardEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RewardEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RewardEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Tier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Tier_name(ctx, field)
+	case "threshold":
+		return ec.fieldContext_Tier_threshold(ctx, field)
+	case "earnMultiplierPercent":
+		return ec.fieldContext_Tier_earnMultiplierPercent(ctx, field)
+	case "benefits":
+		return ec.fieldContext_Tier_benefits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Tier", field.Name)
+}
+
+func (ec *executionContext) childFields_TierChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_TierChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_TierChange_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierChange", field.Name)
+}
+
+func (ec *executionContext) childFields_TierProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "basis":
+		return ec.fieldContext_TierProgress_basis(ctx, field)
+	case "value":
+		return ec.fieldContext_TierProgress_value(ctx, field)
+	case "toNext":
+		return ec.fieldContext_TierProgress_toNext(ctx, field)
+	case "qualifiedUntil":
+		return ec.fieldContext_TierProgress_qualifiedUntil(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_TierStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "current":
+		return ec.fieldContext_TierStatus_current(ctx, field)
+	case "next":
+		return ec.fieldContext_TierStatus_next(ctx, field)
+	case "progress":
+		return ec.fieldContext_TierStatus_progress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierStatus", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -885,6 +2405,80 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_adjustPoints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "memberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["memberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (game.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -932,6 +2526,42 @@ func (ec *executionContext) field_Mutation_logOut_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (RecordActivityInput, error) {
+			return ec.unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_redeemReward_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rewardId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rewardId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
 	return args, nil
 }
 
@@ -1029,6 +2659,78 @@ func (ec *executionContext) field_Mutation_updateProfile_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (game.Program, error) {
+			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateReward_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (game.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Points_expiringSoon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Points_ledger_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1057,7 +2759,65 @@ func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myRedemptions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reward_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rewards_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -1152,6 +2912,304 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _Activity_externalId(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_externalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
+}
+
+func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _ActivityResult_activity(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityResult_points(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityResult", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ActivityResult_entries(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityResult_tierChange(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_tierChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierChange(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_tierChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityResult_referral(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_referral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Referral, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Conversion) graphql.Marshaler {
+			return ec.marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐConversion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_referral(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Conversion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityResult_replayed(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_replayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityResult", field, false, false, "Boolean")
+}
 
 func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1275,6 +3333,612 @@ func (ec *executionContext) fieldContext_AuthPayload_member(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *game.Conversion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Conversion_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.ConversionStatus) graphql.Marshaler {
+			return ec.marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Conversion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Conversion", field, false, false, "ConversionStatus")
+}
+
+func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpiringPoints_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpiringPoints_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpiringPoints_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpiringPoints_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *LedgerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*LedgerEdge) graphql.Marshaler {
+			return ec.marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *LedgerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *LedgerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.CollectedField, obj *LedgerEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LedgerEntry().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.EntryType) graphql.Marshaler {
+			return ec.marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "LedgerEntryType")
+}
+
+func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.Line) graphql.Marshaler {
+			return ec.marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Source) graphql.Marshaler {
+			return ec.marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerSource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_availableAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_availableAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_availableAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _LedgerEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _LedgerEntry_shortfall(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_shortfall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shortfall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_shortfall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LedgerEntry_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_balanceAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LedgerEntry().BalanceAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_balanceAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "Int")
+}
+
+func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_tierChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_tierChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LedgerEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerEntry_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _LedgerLine_rule(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerLine_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerLine_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _LedgerLine_points(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerLine_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerLine_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LedgerLine_reason(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerLine_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerLine_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerSource_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
+			return ec.marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerSource_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "LedgerSourceKind")
+}
+
+func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerSource_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerSource_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "String")
 }
 
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -1482,6 +4146,148 @@ func (ec *executionContext) _Member_createdAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Member_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Member_points(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Points(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
+			return ec.marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Points(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_tier(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Tier(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
+			return ec.marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_referral(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_referral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Referral(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.ReferralSummary) graphql.Marshaler {
+			return ec.marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReferralSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_referral(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Money_amountMinor(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_amountMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_amountMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Money_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Money_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Money", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -1836,6 +4642,346 @@ func (ec *executionContext) fieldContext_Mutation_sendNotification(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].(RecordActivityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.ActivityResult) graphql.Marshaler {
+			return ec.marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CheckIn(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.ActivityResult) graphql.Marshaler {
+			return ec.marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(game.Program))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adjustPoints(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adjustPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdjustPoints(ctx, fc.Args["memberId"].(string), fc.Args["amount"].(int), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adjustPoints(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adjustPoints_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createReward(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createReward(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateReward(ctx, fc.Args["input"].(game.RewardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createReward(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reward(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createReward_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateReward(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateReward(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateReward(ctx, fc.Args["id"].(string), fc.Args["input"].(game.RewardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateReward(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reward(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateReward_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_redeemReward(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeemReward(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeemReward(ctx, fc.Args["rewardId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeemReward(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Redemption(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeemReward_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelRedemption(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelRedemption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelRedemption(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelRedemption(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Redemption(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelRedemption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2116,6 +5262,719 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _Points_balance(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Points_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Balance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Points_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Points_available(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Points_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Points_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Points_pending(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Points_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Points_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Points_expiringSoon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Points().ExpiringSoon(ctx, obj, fc.Args["withinDays"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
+			return ec.marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Points_expiringSoon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Points",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExpiringPoints(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Points_expiringSoon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Points_ledger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Points().Ledger(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LedgerConnection) graphql.Marshaler {
+			return ec.marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Points",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LedgerConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Points_ledger_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_currency(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
+}
+
+func (ec *executionContext) _Program_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_pointsPerUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsPerUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_pointsPerUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_firstPurchaseBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_firstPurchaseBonus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstPurchaseBonus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_firstPurchaseBonus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_escalation(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_escalation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Escalation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_escalation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_birthdayBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_birthdayBonus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BirthdayBonus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_birthdayBonus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_checkInPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_checkInPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckInPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_checkInPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_reviewPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_reviewPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_reviewPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_pointsExpireDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_pointsExpireDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsExpireDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_pointsExpireDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_returnWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_returnWindowDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReturnWindowDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_returnWindowDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_promotions(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_promotions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Promotions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_promotions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Promotion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.Tier) graphql.Marshaler {
+			return ec.marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_tierBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierBasis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_tierBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "TierBasis")
+}
+
+func (ec *executionContext) _Program_tierWindowMonths(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_tierWindowMonths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierWindowMonths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_tierWindowMonths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_tierGraceDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_tierGraceDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierGraceDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_tierGraceDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_referral(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_referral(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Referral, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
+			return ec.marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_referral(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralRules(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Program().UpdatedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_bonusPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BonusPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_bonusPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Promotion_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Promotion_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Promotion_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_expiresAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAfterDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_expiresAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2236,6 +6095,170 @@ func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_program(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Program(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rewards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rewards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Rewards(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RewardConnection) graphql.Marshaler {
+			return ec.marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rewards(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RewardConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rewards_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reward(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reward(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reward(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+			return ec.marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reward(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reward(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reward_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myRedemptions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myRedemptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyRedemptions(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+			return ec.marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myRedemptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedemptionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myRedemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2312,6 +6335,874 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Redemption().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Redemption_code(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "String")
+}
+
+func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_reward(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Redemption().Reward(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_reward(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Redemption",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reward(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Redemption_cost(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Redemption_status(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
+			return ec.marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "RedemptionStatus")
+}
+
+func (ec *executionContext) _Redemption_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Redemption_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Redemption().CancelReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, true, true, "String")
+}
+
+func (ec *executionContext) _RedemptionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RedemptionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedemptionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RedemptionEdge) graphql.Marshaler {
+			return ec.marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedemptionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedemptionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedemptionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedemptionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RedemptionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedemptionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedemptionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedemptionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedemptionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RedemptionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedemptionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedemptionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedemptionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RedemptionEdge_node(ctx context.Context, field graphql.CollectedField, obj *RedemptionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedemptionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedemptionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedemptionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Redemption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralRules_referrerPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReferrerPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralRules_referrerPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralRules_refereePoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralRules_refereePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefereePoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralRules_refereePoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralRules_minPurchaseMinor(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralRules_minPurchaseMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinPurchaseMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralRules_minPurchaseMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralRules_monthlyCap(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralRules_monthlyCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlyCap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralRules_monthlyCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralRules_reversalWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralRules_reversalWindowDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReversalWindowDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralRules_reversalWindowDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralSummary_code(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralSummary_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralSummary_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReferralSummary_invited(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralSummary_invited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralSummary_invited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralSummary_converted(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralSummary_converted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Converted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralSummary_converted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralSummary_pointsEarned(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralSummary_pointsEarned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsEarned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralSummary_pointsEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reward().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Reward_name(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
+}
+
+func (ec *executionContext) _Reward_description(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
+}
+
+func (ec *executionContext) _Reward_cost(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reward_stock(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reward_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_perMemberLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMemberLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_perMemberLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Reward_minTier(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_minTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reward().MinTier(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_minTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, true, true, "String")
+}
+
+func (ec *executionContext) _Reward_validFrom(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Reward_validUntil(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RewardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RewardConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RewardConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RewardEdge) graphql.Marshaler {
+			return ec.marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RewardConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RewardConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RewardEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RewardConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RewardConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RewardConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RewardConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RewardConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RewardEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RewardEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RewardEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RewardEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RewardEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RewardEdge_node(ctx context.Context, field graphql.CollectedField, obj *RewardEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RewardEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RewardEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reward(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_notifications(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -2339,6 +7230,332 @@ func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Co
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tier_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tier_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
+}
+
+func (ec *executionContext) _Tier_threshold(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tier_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tier_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Tier_earnMultiplierPercent(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tier_earnMultiplierPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EarnMultiplierPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tier_earnMultiplierPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Tier_benefits(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tier_benefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tier_benefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierChange_from(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierChange_to(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierProgress_basis(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierProgress_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierProgress_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "TierBasis")
+}
+
+func (ec *executionContext) _TierProgress_value(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierProgress_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierProgress_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TierProgress_toNext(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierProgress_toNext(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToNext, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierProgress_toNext(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TierProgress_qualifiedUntil(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierProgress_qualifiedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QualifiedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TierProgress_qualifiedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierStatus_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Tier) graphql.Marshaler {
+			return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierStatus_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TierStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierStatus_next(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Next, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Tier) graphql.Marshaler {
+			return ec.marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TierStatus_next(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TierStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TierStatus_progress(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierStatus_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TierStatus().Progress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *TierProgress) graphql.Marshaler {
+			return ec.marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierStatus_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TierStatus",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierProgress(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3417,6 +8634,69 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (LineItemInput, error) {
+	var it LineItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sku", "category", "quantity", "priceMinor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sku":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sku"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sku = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "priceMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceMinor"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceMinor = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLineItemInput unmarshals raw into the LineItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLineItemInput(ctx context.Context, raw any) (LineItemInput, error) {
+	var out LineItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LineItemInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLogInInput(ctx context.Context, obj any) (LogInInput, error) {
 	var it LogInInput
 	if obj == nil {
@@ -3466,6 +8746,492 @@ func UnmarshalLogInInput(ctx context.Context, raw any) (LogInInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (game.Program, error) {
+	var it game.Program
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "pointsPerUnit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsPerUnit"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsPerUnit = data
+		case "firstPurchaseBonus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstPurchaseBonus"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstPurchaseBonus = data
+		case "escalation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("escalation"))
+			data, err := ec.unmarshalNInt2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Escalation = data
+		case "birthdayBonus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayBonus"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthdayBonus = data
+		case "checkInPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checkInPoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CheckInPoints = data
+		case "reviewPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewPoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReviewPoints = data
+		case "pointsExpireDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpireDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsExpireDays = data
+		case "returnWindowDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnWindowDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReturnWindowDays = data
+		case "promotions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promotions"))
+			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Promotions = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "tierBasis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierBasis"))
+			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierBasis = data
+		case "tierWindowMonths":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierWindowMonths"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierWindowMonths = data
+		case "tierGraceDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierGraceDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierGraceDays = data
+		case "referral":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referral"))
+			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Referral = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalProgramInput unmarshals raw into the ProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProgramInput(ctx context.Context, raw any) (game.Program, error) {
+	var out game.Program
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProgramInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, obj any) (game.Promotion, error) {
+	var it game.Promotion
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "bonusPoints", "startsAt", "endsAt", "expiresAfterDays"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "bonusPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bonusPoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BonusPoints = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "expiresAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAfterDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAfterDays = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPromotionInput unmarshals raw into the PromotionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPromotionInput(ctx context.Context, raw any) (game.Promotion, error) {
+	var out game.Promotion
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Context, obj any) (RecordActivityInput, error) {
+	var it RecordActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"memberId", "kind", "externalId", "amountMinor", "currency", "occurredAt", "refundOf", "items"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "externalId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExternalID = data
+		case "amountMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountMinor"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountMinor = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "refundOf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refundOf"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefundOf = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordActivityInput unmarshals raw into the RecordActivityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityInput, error) {
+	var out RecordActivityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordActivityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (game.ReferralRules, error) {
+	var it game.ReferralRules
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"referrerPoints", "refereePoints", "minPurchaseMinor", "monthlyCap", "reversalWindowDays"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "referrerPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referrerPoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferrerPoints = data
+		case "refereePoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refereePoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefereePoints = data
+		case "minPurchaseMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minPurchaseMinor"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinPurchaseMinor = data
+		case "monthlyCap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyCap"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MonthlyCap = data
+		case "reversalWindowDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reversalWindowDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReversalWindowDays = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReferralRulesInput unmarshals raw into the ReferralRulesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReferralRulesInput(ctx context.Context, raw any) (game.ReferralRules, error) {
+	var out game.ReferralRules
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferralRulesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj any) (game.RewardInput, error) {
+	var it game.RewardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["description"]; !present {
+		asMap["description"] = ""
+	}
+	if _, present := asMap["perMemberLimit"]; !present {
+		asMap["perMemberLimit"] = 0
+	}
+	if _, present := asMap["active"]; !present {
+		asMap["active"] = true
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "cost", "stock", "perMemberLimit", "minTier", "validFrom", "validUntil", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "cost":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cost"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cost = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "perMemberLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMemberLimit"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMemberLimit = data
+		case "minTier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minTier"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinTier = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRewardInput unmarshals raw into the RewardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRewardInput(ctx context.Context, raw any) (game.RewardInput, error) {
+	var out game.RewardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RewardInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj any) (SignUpInput, error) {
 	var it SignUpInput
 	if obj == nil {
@@ -3481,7 +9247,7 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 		asMap["marketingConsent"] = false
 	}
 
-	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent"}
+	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent", "referralCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -3537,6 +9303,13 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.MarketingConsent = data
+		case "referralCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReferralCode = data
 		}
 	}
 	return it, nil
@@ -3551,6 +9324,69 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	var out SignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (game.Tier, error) {
+	var it game.Tier
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "threshold", "earnMultiplierPercent", "benefits"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		case "earnMultiplierPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("earnMultiplierPercent"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EarnMultiplierPercent = data
+		case "benefits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("benefits"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Benefits = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTierInput unmarshals raw into the TierInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTierInput(ctx context.Context, raw any) (game.Tier, error) {
+	var out game.Tier
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TierInput", raw, &out)
 	return out, err
 }
 
@@ -3632,6 +9468,119 @@ func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (UpdateProfileInp
 
 // region    **************************** object.gotpl ****************************
 
+var activityImplementors = []string{"Activity"}
+
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *game.Activity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activity")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._Activity_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "externalId":
+			out.Values[i] = ec._Activity_externalId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_amount(ctx, field, obj)
+				})
+		case "occurredAt":
+			out.Values[i] = ec._Activity_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityResultImplementors = []string{"ActivityResult"}
+
+func (ec *executionContext) _ActivityResult(ctx context.Context, sel ast.SelectionSet, obj *game.ActivityResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityResult")
+		case "activity":
+			out.Values[i] = ec._ActivityResult_activity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._ActivityResult_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._ActivityResult_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tierChange":
+			out.Values[i] = ec._ActivityResult_tierChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "referral":
+			out.Values[i] = ec._ActivityResult_referral(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "replayed":
+			out.Values[i] = ec._ActivityResult_replayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *AuthPayload) graphql.Marshaler {
@@ -3665,6 +9614,324 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			}
 		case "member":
 			out.Values[i] = ec._AuthPayload_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var conversionImplementors = []string{"Conversion"}
+
+func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSet, obj *game.Conversion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, conversionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Conversion")
+		case "status":
+			out.Values[i] = ec._Conversion_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var expiringPointsImplementors = []string{"ExpiringPoints"}
+
+func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.SelectionSet, obj *game.ExpiringPoints) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, expiringPointsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExpiringPoints")
+		case "amount":
+			out.Values[i] = ec._ExpiringPoints_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ExpiringPoints_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerConnectionImplementors = []string{"LedgerConnection"}
+
+func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.SelectionSet, obj *LedgerConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerConnection")
+		case "edges":
+			out.Values[i] = ec._LedgerConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LedgerConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerEdgeImplementors = []string{"LedgerEdge"}
+
+func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSet, obj *LedgerEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEdge")
+		case "cursor":
+			out.Values[i] = ec._LedgerEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LedgerEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerEntryImplementors = []string{"LedgerEntry"}
+
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *game.Entry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerEntry")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerEntry_id(ctx, field, obj)
+				})
+		case "type":
+			out.Values[i] = ec._LedgerEntry_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.Values[i] = ec._LedgerEntry_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._LedgerEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			out.Values[i] = ec._LedgerEntry_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._LedgerEntry_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availableAt":
+			out.Values[i] = ec._LedgerEntry_availableAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._LedgerEntry_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shortfall":
+			out.Values[i] = ec._LedgerEntry_shortfall(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "balanceAfter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerEntry_balanceAfter(ctx, field, obj)
+				})
+		case "tierChange":
+			out.Values[i] = ec._LedgerEntry_tierChange(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._LedgerEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerLineImplementors = []string{"LedgerLine"}
+
+func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSet, obj *game.Line) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerLine")
+		case "rule":
+			out.Values[i] = ec._LedgerLine_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._LedgerLine_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._LedgerLine_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ledgerSourceImplementors = []string{"LedgerSource"}
+
+func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.SelectionSet, obj *game.Source) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerSourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LedgerSource")
+		case "kind":
+			out.Values[i] = ec._LedgerSource_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._LedgerSource_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -3742,6 +10009,62 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Member_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_points(ctx, field, obj)
+				})
+		case "tier":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_tier(ctx, field, obj)
+				})
+		case "referral":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_referral(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moneyImplementors = []string{"Money"}
+
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Money")
+		case "amountMinor":
+			out.Values[i] = ec._Money_amountMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Money_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -3831,6 +10154,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "sendNotification":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_sendNotification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adjustPoints":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adjustPoints(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createReward":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createReward(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateReward":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateReward(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemReward":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeemReward(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelRedemption":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelRedemption(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4020,6 +10399,233 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var pointsImplementors = []string{"Points"}
+
+func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, obj *game.PointsSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pointsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Points")
+		case "balance":
+			out.Values[i] = ec._Points_balance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "available":
+			out.Values[i] = ec._Points_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pending":
+			out.Values[i] = ec._Points_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiringSoon":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Points_expiringSoon(ctx, field, obj)
+				})
+		case "ledger":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Points_ledger(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var programImplementors = []string{"Program"}
+
+func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *game.Program) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Program")
+		case "version":
+			out.Values[i] = ec._Program_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._Program_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsPerUnit":
+			out.Values[i] = ec._Program_pointsPerUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstPurchaseBonus":
+			out.Values[i] = ec._Program_firstPurchaseBonus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "escalation":
+			out.Values[i] = ec._Program_escalation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "birthdayBonus":
+			out.Values[i] = ec._Program_birthdayBonus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkInPoints":
+			out.Values[i] = ec._Program_checkInPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewPoints":
+			out.Values[i] = ec._Program_reviewPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsExpireDays":
+			out.Values[i] = ec._Program_pointsExpireDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "returnWindowDays":
+			out.Values[i] = ec._Program_returnWindowDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promotions":
+			out.Values[i] = ec._Program_promotions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tiers":
+			out.Values[i] = ec._Program_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tierBasis":
+			out.Values[i] = ec._Program_tierBasis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tierWindowMonths":
+			out.Values[i] = ec._Program_tierWindowMonths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tierGraceDays":
+			out.Values[i] = ec._Program_tierGraceDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "referral":
+			out.Values[i] = ec._Program_referral(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Program_updatedAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promotionImplementors = []string{"Promotion"}
+
+func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *game.Promotion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promotionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Promotion")
+		case "id":
+			out.Values[i] = ec._Promotion_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Promotion_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bonusPoints":
+			out.Values[i] = ec._Promotion_bonusPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._Promotion_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._Promotion_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAfterDays":
+			out.Values[i] = ec._Promotion_expiresAfterDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -4057,6 +10663,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notifications(ctx, field)
 				})
+		case "program":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_program(ctx, field)
+				})
+		case "rewards":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rewards(ctx, field)
+				})
+		case "reward":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reward(ctx, field)
+				})
+		case "myRedemptions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myRedemptions(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -4070,6 +10700,410 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redemptionImplementors = []string{"Redemption"}
+
+func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *game.Redemption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Redemption")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Redemption_id(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._Redemption_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reward":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Redemption_reward(ctx, field, obj)
+				})
+		case "cost":
+			out.Values[i] = ec._Redemption_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Redemption_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Redemption_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._Redemption_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Redemption_cancelReason(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redemptionConnectionImplementors = []string{"RedemptionConnection"}
+
+func (ec *executionContext) _RedemptionConnection(ctx context.Context, sel ast.SelectionSet, obj *RedemptionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedemptionConnection")
+		case "edges":
+			out.Values[i] = ec._RedemptionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RedemptionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redemptionEdgeImplementors = []string{"RedemptionEdge"}
+
+func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.SelectionSet, obj *RedemptionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedemptionEdge")
+		case "cursor":
+			out.Values[i] = ec._RedemptionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RedemptionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var referralRulesImplementors = []string{"ReferralRules"}
+
+func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *game.ReferralRules) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralRulesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralRules")
+		case "referrerPoints":
+			out.Values[i] = ec._ReferralRules_referrerPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refereePoints":
+			out.Values[i] = ec._ReferralRules_refereePoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minPurchaseMinor":
+			out.Values[i] = ec._ReferralRules_minPurchaseMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlyCap":
+			out.Values[i] = ec._ReferralRules_monthlyCap(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reversalWindowDays":
+			out.Values[i] = ec._ReferralRules_reversalWindowDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var referralSummaryImplementors = []string{"ReferralSummary"}
+
+func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.SelectionSet, obj *game.ReferralSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralSummary")
+		case "code":
+			out.Values[i] = ec._ReferralSummary_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invited":
+			out.Values[i] = ec._ReferralSummary_invited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "converted":
+			out.Values[i] = ec._ReferralSummary_converted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsEarned":
+			out.Values[i] = ec._ReferralSummary_pointsEarned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rewardImplementors = []string{"Reward"}
+
+func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *game.Reward) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rewardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Reward")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reward_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Reward_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Reward_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cost":
+			out.Values[i] = ec._Reward_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stock":
+			out.Values[i] = ec._Reward_stock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perMemberLimit":
+			out.Values[i] = ec._Reward_perMemberLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minTier":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reward_minTier(ctx, field, obj)
+				})
+		case "validFrom":
+			out.Values[i] = ec._Reward_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Reward_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._Reward_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rewardConnectionImplementors = []string{"RewardConnection"}
+
+func (ec *executionContext) _RewardConnection(ctx context.Context, sel ast.SelectionSet, obj *RewardConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rewardConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RewardConnection")
+		case "edges":
+			out.Values[i] = ec._RewardConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RewardConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rewardEdgeImplementors = []string{"RewardEdge"}
+
+func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSet, obj *RewardEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rewardEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RewardEdge")
+		case "cursor":
+			out.Values[i] = ec._RewardEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RewardEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4106,6 +11140,184 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var tierImplementors = []string{"Tier"}
+
+func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj *game.Tier) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Tier")
+		case "name":
+			out.Values[i] = ec._Tier_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._Tier_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "earnMultiplierPercent":
+			out.Values[i] = ec._Tier_earnMultiplierPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "benefits":
+			out.Values[i] = ec._Tier_benefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tierChangeImplementors = []string{"TierChange"}
+
+func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSet, obj *game.TierChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierChange")
+		case "from":
+			out.Values[i] = ec._TierChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._TierChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tierProgressImplementors = []string{"TierProgress"}
+
+func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.SelectionSet, obj *TierProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierProgress")
+		case "basis":
+			out.Values[i] = ec._TierProgress_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._TierProgress_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toNext":
+			out.Values[i] = ec._TierProgress_toNext(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qualifiedUntil":
+			out.Values[i] = ec._TierProgress_qualifiedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tierStatusImplementors = []string{"TierStatus"}
+
+func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *game.TierStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierStatus")
+		case "current":
+			out.Values[i] = ec._TierStatus_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "next":
+			out.Values[i] = ec._TierStatus_next(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TierStatus_progress(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -4470,6 +11682,52 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Activity!")
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, v any) (game.ActivityKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ActivityKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[string]game.ActivityKind{
+		"PURCHASE": game.ActivityPurchase,
+		"REFUND":   game.ActivityRefund,
+		"CHECK_IN": game.ActivityCheckIn,
+		"REVIEW":   game.ActivityReview,
+	}
+	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[game.ActivityKind]string{
+		game.ActivityPurchase: "PURCHASE",
+		game.ActivityRefund:   "REFUND",
+		game.ActivityCheckIn:  "CHECK_IN",
+		game.ActivityReview:   "REVIEW",
+	}
+)
+
+func (ec *executionContext) marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityResult(ctx context.Context, sel ast.SelectionSet, v *game.ActivityResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivityResult!")
+		return graphql.Null
+	}
+	return ec._ActivityResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -4492,6 +11750,34 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, v any) (game.ConversionStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, sel ast.SelectionSet, v game.ConversionStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ConversionStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus = map[string]game.ConversionStatus{
+		"REWARDED": game.ConversionRewarded,
+		"CAPPED":   game.ConversionCapped,
+		"REVERSED": game.ConversionReversed,
+	}
+	marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus = map[game.ConversionStatus]string{
+		game.ConversionRewarded: "REWARDED",
+		game.ConversionCapped:   "CAPPED",
+		game.ConversionReversed: "REVERSED",
+	}
+)
+
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4506,6 +11792,30 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx context.Context, sel ast.SelectionSet, v *game.ExpiringPoints) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ExpiringPoints!")
+		return graphql.Null
+	}
+	return ec._ExpiringPoints(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4518,6 +11828,216 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *LedgerConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerConnection!")
+		return graphql.Null
+	}
+	return ec._LedgerConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*LedgerEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdge(ctx context.Context, sel ast.SelectionSet, v *LedgerEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerEdge!")
+		return graphql.Null
+	}
+	return ec._LedgerEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx context.Context, sel ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
+		return graphql.Null
+	}
+	return ec._LedgerEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, v any) (game.EntryType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, sel ast.SelectionSet, v game.EntryType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerEntryType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[string]game.EntryType{
+		"EARN":     game.EntryEarn,
+		"REDEEM":   game.EntryRedeem,
+		"EXPIRE":   game.EntryExpire,
+		"ADJUST":   game.EntryAdjust,
+		"REFUND":   game.EntryRefund,
+		"REFERRAL": game.EntryReferral,
+	}
+	marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[game.EntryType]string{
+		game.EntryEarn:     "EARN",
+		game.EntryRedeem:   "REDEEM",
+		game.EntryExpire:   "EXPIRE",
+		game.EntryAdjust:   "ADJUST",
+		game.EntryRefund:   "REFUND",
+		game.EntryReferral: "REFERRAL",
+	}
+)
+
+func (ec *executionContext) marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx context.Context, sel ast.SelectionSet, v game.Line) graphql.Marshaler {
+	return ec._LedgerLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Line) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx context.Context, sel ast.SelectionSet, v game.Source) graphql.Marshaler {
+	return ec._LedgerSource(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, v any) (game.SourceKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerSourceKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[string]game.SourceKind{
+		"ACTIVITY":   game.SourceActivity,
+		"REDEMPTION": game.SourceRedemption,
+		"REFERRAL":   game.SourceReferral,
+		"ADJUSTMENT": game.SourceAdjustment,
+		"LOT":        game.SourceLot,
+		"BIRTHDAY":   game.SourceBirthday,
+	}
+	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[game.SourceKind]string{
+		game.SourceActivity:   "ACTIVITY",
+		game.SourceRedemption: "REDEMPTION",
+		game.SourceReferral:   "REFERRAL",
+		game.SourceAdjustment: "ADJUSTMENT",
+		game.SourceLot:        "LOT",
+		game.SourceBirthday:   "BIRTHDAY",
+	}
+)
+
+func (ec *executionContext) unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInput(ctx context.Context, v any) (*LineItemInput, error) {
+	res, err := ec.unmarshalInputLineItemInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNLogInInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐLogInInput(ctx context.Context, v any) (LogInInput, error) {
@@ -4590,12 +12110,18 @@ func (ec *executionContext) marshalNNotificationKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[string]inbox.Kind{
-		"WELCOME": inbox.KindWelcome,
-		"SYSTEM":  inbox.KindSystem,
+		"WELCOME":       inbox.KindWelcome,
+		"SYSTEM":        inbox.KindSystem,
+		"REWARD_EARNED": inbox.KindRewardEarned,
+		"TIER_CHANGED":  inbox.KindTierChanged,
+		"REDEMPTION":    inbox.KindRedemption,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
-		inbox.KindWelcome: "WELCOME",
-		inbox.KindSystem:  "SYSTEM",
+		inbox.KindWelcome:      "WELCOME",
+		inbox.KindSystem:       "SYSTEM",
+		inbox.KindRewardEarned: "REWARD_EARNED",
+		inbox.KindTierChanged:  "TIER_CHANGED",
+		inbox.KindRedemption:   "REDEMPTION",
 	}
 )
 
@@ -4605,6 +12131,203 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregula
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx context.Context, sel ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Points!")
+		return graphql.Null
+	}
+	return ec._Points(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, sel ast.SelectionSet, v *game.Program) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Program!")
+		return graphql.Null
+	}
+	return ec._Program(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, v any) (game.Program, error) {
+	res, err := ec.unmarshalInputProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, sel ast.SelectionSet, v game.Promotion) graphql.Marshaler {
+	return ec._Promotion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, v any) (game.Promotion, error) {
+	res, err := ec.unmarshalInputPromotionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, v any) ([]game.Promotion, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.Promotion, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx context.Context, v any) (RecordActivityInput, error) {
+	res, err := ec.unmarshalInputRecordActivityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx context.Context, sel ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Redemption!")
+		return graphql.Null
+	}
+	return ec._Redemption(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedemptionConnection!")
+		return graphql.Null
+	}
+	return ec._RedemptionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RedemptionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdge(ctx context.Context, sel ast.SelectionSet, v *RedemptionEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedemptionEdge!")
+		return graphql.Null
+	}
+	return ec._RedemptionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, v any) (game.RedemptionStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, sel ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RedemptionStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[string]game.RedemptionStatus{
+		"PENDING":   game.RedemptionPending,
+		"COMPLETED": game.RedemptionCompleted,
+		"FAILED":    game.RedemptionFailed,
+		"CANCELLED": game.RedemptionCancelled,
+	}
+	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[game.RedemptionStatus]string{
+		game.RedemptionPending:   "PENDING",
+		game.RedemptionCompleted: "COMPLETED",
+		game.RedemptionFailed:    "FAILED",
+		game.RedemptionCancelled: "CANCELLED",
+	}
+)
+
+func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
+	return ec._ReferralRules(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, v any) (game.ReferralRules, error) {
+	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReferralSummary(ctx context.Context, sel ast.SelectionSet, v *game.ReferralSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReferralSummary!")
+		return graphql.Null
+	}
+	return ec._ReferralSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Reward!")
+		return graphql.Null
+	}
+	return ec._Reward(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardConnection(ctx context.Context, sel ast.SelectionSet, v *RewardConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RewardConnection!")
+		return graphql.Null
+	}
+	return ec._RewardConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RewardEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdge(ctx context.Context, sel ast.SelectionSet, v *RewardEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RewardEdge!")
+		return graphql.Null
+	}
+	return ec._RewardEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx context.Context, v any) (game.RewardInput, error) {
+	res, err := ec.unmarshalInputRewardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋregularsᚋregularsᚋmemberᚐRole(ctx context.Context, v any) (member.Role, error) {
@@ -4682,6 +12405,116 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v game.Tier) graphql.Marshaler {
+	return ec._Tier(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Tier) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, v any) (game.TierBasis, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "TierBasis!")
+	}
+	return res
+}
+
+var (
+	unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[string]game.TierBasis{
+		"POINTS_EARNED": game.TierBasisPointsEarned,
+		"SPEND":         game.TierBasisSpend,
+	}
+	marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[game.TierBasis]string{
+		game.TierBasisPointsEarned: "POINTS_EARNED",
+		game.TierBasisSpend:        "SPEND",
+	}
+)
+
+func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, v any) (game.Tier, error) {
+	res, err := ec.unmarshalInputTierInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, v any) ([]game.Tier, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx context.Context, sel ast.SelectionSet, v *TierProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TierProgress!")
+		return graphql.Null
+	}
+	return ec._TierProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TierStatus!")
+		return graphql.Null
+	}
+	return ec._TierStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐUpdateProfileInput(ctx context.Context, v any) (UpdateProfileInput, error) {
@@ -4861,6 +12694,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐConversion(ctx context.Context, sel ast.SelectionSet, v *game.Conversion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Conversion(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, v any) (*member.Date, error) {
 	if v == nil {
 		return nil, nil
@@ -4876,6 +12716,24 @@ func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋregularsᚋregulars�
 	_ = sel
 	_ = ctx
 	res := MarshalDate(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 
@@ -4897,11 +12755,60 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInputᚄ(ctx context.Context, v any) ([]*LineItemInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*LineItemInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx context.Context, sel ast.SelectionSet, v *member.Member) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMoney(ctx context.Context, sel ast.SelectionSet, v *Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Reward(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORole2ᚕgithubᚗcomᚋregularsᚋregularsᚋmemberᚐRoleᚄ(ctx context.Context, v any) ([]member.Role, error) {
@@ -4940,6 +12847,18 @@ func (ec *executionContext) marshalORole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -4956,6 +12875,20 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v *game.Tier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Tier(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TierChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

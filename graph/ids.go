@@ -65,3 +65,23 @@ func decodeCursor(list string, after *string) (int64, error) {
 	}
 	return 0, input.Errorf("after", "is not a cursor of this list")
 }
+
+// ID cursors page lists ordered by database id.
+func encodeIDCursor(list string, id bson.ObjectID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + id.Hex()))
+}
+
+func decodeIDCursor(list string, after *string) (bson.ObjectID, error) {
+	if after == nil || *after == "" {
+		return bson.ObjectID{}, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	if err == nil {
+		if hex, ok := strings.CutPrefix(string(raw), list+":"); ok {
+			if id, err := bson.ObjectIDFromHex(hex); err == nil {
+				return id, nil
+			}
+		}
+	}
+	return bson.ObjectID{}, input.Errorf("after", "is not a cursor of this list")
+}

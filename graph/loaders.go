@@ -6,6 +6,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/member"
 )
 
@@ -13,27 +14,35 @@ import (
 // each resolve a member costs one query, not N.
 type loaders struct {
 	members *dataloadgen.Loader[bson.ObjectID, *member.Member]
+	rewards *dataloadgen.Loader[bson.ObjectID, *game.Reward]
 }
 
 type loadersKey struct{}
 
 func withLoaders(ctx context.Context, r *Resolver) context.Context {
 	l := &loaders{
-		members: dataloadgen.NewLoader(func(ctx context.Context, ids []bson.ObjectID) ([]*member.Member, []error) {
-			ms, err := r.Members.GetMany(ctx, ids)
-			if err != nil {
-				return nil, []error{err}
-			}
-			errs := make([]error, len(ids))
-			for i, m := range ms {
-				if m == nil {
-					errs[i] = member.ErrNotFound
-				}
-			}
-			return ms, errs
-		}, dataloadgen.WithWait(loaderWait)),
+		members: batchLoader(r.Members.GetMany, member.ErrNotFound),
+		rewards: batchLoader(r.Game.RewardsByID, game.ErrRewardNotFound),
 	}
 	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+// batchLoader makes a loader from a fetch that returns values in the order
+// of the keys, nil for missing ones, which get notFound.
+func batchLoader[V any](fetch func(context.Context, []bson.ObjectID) ([]*V, error), notFound error) *dataloadgen.Loader[bson.ObjectID, *V] {
+	return dataloadgen.NewLoader(func(ctx context.Context, ids []bson.ObjectID) ([]*V, []error) {
+		vs, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, []error{err}
+		}
+		errs := make([]error, len(ids))
+		for i, v := range vs {
+			if v == nil {
+				errs[i] = notFound
+			}
+		}
+		return vs, errs
+	}, dataloadgen.WithWait(loaderWait))
 }
 
 func loadersFrom(ctx context.Context) *loaders {

@@ -5,6 +5,7 @@ package graph
 import (
 	"time"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 )
@@ -19,9 +20,31 @@ type AuthPayload struct {
 	Member                *member.Member `json:"member"`
 }
 
+type LedgerConnection struct {
+	Edges    []*LedgerEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type LedgerEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *game.Entry `json:"node"`
+}
+
+type LineItemInput struct {
+	Sku        string  `json:"sku"`
+	Category   *string `json:"category,omitempty"`
+	Quantity   int     `json:"quantity"`
+	PriceMinor int     `json:"priceMinor"`
+}
+
 type LogInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+}
+
+type Money struct {
+	AmountMinor int    `json:"amountMinor"`
+	Currency    string `json:"currency"`
 }
 
 type Mutation struct {
@@ -45,6 +68,41 @@ type PageInfo struct {
 type Query struct {
 }
 
+type RecordActivityInput struct {
+	MemberID string            `json:"memberId"`
+	Kind     game.ActivityKind `json:"kind"`
+	// The brand's order or event id.
+	ExternalID string `json:"externalId"`
+	// Integer minor units (cents) for PURCHASE and REFUND.
+	AmountMinor *int `json:"amountMinor,omitempty"`
+	// ISO 4217, the program's currency.
+	Currency   *string   `json:"currency,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// For a REFUND: the externalId of the purchase refunded.
+	RefundOf *string          `json:"refundOf,omitempty"`
+	Items    []*LineItemInput `json:"items,omitempty"`
+}
+
+type RedemptionConnection struct {
+	Edges    []*RedemptionEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type RedemptionEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *game.Redemption `json:"node"`
+}
+
+type RewardConnection struct {
+	Edges    []*RewardEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type RewardEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *game.Reward `json:"node"`
+}
+
 type SignUpInput struct {
 	Email string `json:"email"`
 	// At least 8 characters, at most 72 bytes, not a common password.
@@ -56,6 +114,17 @@ type SignUpInput struct {
 	Birthday         *member.Date `json:"birthday,omitempty"`
 	AvatarURL        *string      `json:"avatarUrl,omitempty"`
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// A friend's referral code: both of you are rewarded at your first qualifying purchase.
+	ReferralCode *string `json:"referralCode,omitempty"`
+}
+
+type TierProgress struct {
+	Basis game.TierBasis `json:"basis"`
+	// Points earned (or spend in minor units) in the qualification window.
+	Value int `json:"value"`
+	// What is missing for the next tier; 0 at the top.
+	ToNext         int        `json:"toNext"`
+	QualifiedUntil *time.Time `json:"qualifiedUntil,omitempty"`
 }
 
 // Fields left out or null stay as they are; an empty avatarUrl removes the avatar.

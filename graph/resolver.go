@@ -6,7 +6,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -14,6 +16,7 @@ import (
 type Resolver struct {
 	Members *member.Service
 	Inbox   *inbox.Inbox
+	Game    *game.Service
 }
 
 // selfID is the signed-in member's id; the brand's backend has none.
@@ -56,3 +59,12 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func inputErr(field, msg string) error { return input.Errorf(field, "%s", msg) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // ID is the resolver for the id field.
@@ -27,6 +28,15 @@ func (r *memberResolver) AvatarURL(ctx context.Context, obj *member.Member) (*st
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error) {
+	// A bad referral code refuses the sign-up before anything is written.
+	var referrer *bson.ObjectID
+	if code := deref(input.ReferralCode); code != "" {
+		id, err := r.Game.Referrer(ctx, code, input.Email)
+		if err != nil {
+			return nil, err
+		}
+		referrer = &id
+	}
 	s, err := r.Members.SignUp(ctx, member.SignUp{
 		Email:            input.Email,
 		Password:         input.Password,
@@ -37,6 +47,9 @@ func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*Auth
 		MarketingConsent: deref(input.MarketingConsent),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Game.Enroll(ctx, s.Member, referrer); err != nil {
 		return nil, err
 	}
 	r.welcome(ctx, s.Member)

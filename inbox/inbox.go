@@ -25,6 +25,11 @@ type Kind string
 const (
 	KindWelcome Kind = "WELCOME"
 	KindSystem  Kind = "SYSTEM" // the brand messaging one member
+	// KindRewardEarned: points credited (a purchase, a bonus, a referral).
+	KindRewardEarned Kind = "REWARD_EARNED"
+	KindTierChanged  Kind = "TIER_CHANGED"
+	// KindRedemption: a reward redeemed or a redemption cancelled.
+	KindRedemption Kind = "REDEMPTION"
 )
 
 // Limits on a message.

@@ -11,11 +11,21 @@ import (
 
 // Error says which input field is wrong and why.
 type Error struct {
-	Field   string // the field's path as the client sent it, e.g. "input.email"
+	Field   string // the field's name as the client sent it, e.g. "email"
 	Message string
+	// Err, if set, is the domain error behind it (say, a sentinel for "not
+	// found"), which then decides the error's code.
+	Err error
 }
 
 func (e *Error) Error() string { return e.Field + ": " + e.Message }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap names the field that err is about: an unknown id, say.
+func Wrap(field string, err error) error {
+	return &Error{Field: field, Message: err.Error(), Err: err}
+}
 
 // Errorf returns an *Error for field.
 func Errorf(field, format string, args ...any) error {

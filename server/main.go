@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -61,6 +62,7 @@ type Main struct {
 	members *member.Service
 	inbox   *inbox.Inbox
 	broker  *inbox.MemoryBroker
+	game    *game.Service
 	exec    *executor.Executor
 	metrics *metrics
 	app     *fiber.App
@@ -119,7 +121,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.broker = inbox.NewMemoryBroker()
 	m.inbox = inbox.New(db, m.broker)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox}, graph.Limits{
+	m.game = game.New(db, m.members, m.inbox)
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
 	})
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
@@ -137,7 +140,35 @@ func (m *Main) Run(ctx context.Context) error {
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
 	go m.connectDatabase(retryCtx)
+	go m.runJobs(retryCtx, db.Collection("jobs"))
 	return nil
+}
+
+// jobInterval is how often periodic work runs on each instance. Every job
+// is idempotent per item, so instances need not coordinate.
+const jobInterval = time.Minute
+
+// runJobs runs periodic work until ctx ends.
+func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
+	select {
+	case <-m.readyCh:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(jobInterval)
+	defer t.Stop()
+	for {
+		if n, err := m.game.ExpirePoints(ctx, jobs); err != nil {
+			slog.Error("job: expire points", "err", err)
+		} else if n > 0 {
+			slog.Info("job: expired points", "lots", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // connectDatabase waits for MongoDB with backoff, then ensures indexes.
@@ -171,7 +202,7 @@ func (m *Main) ping(ctx context.Context) error {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

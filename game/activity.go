@@ -1,0 +1,381 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+)
+
+// ActivityKind is what a member did.
+type ActivityKind string
+
+const (
+	ActivityPurchase ActivityKind = "PURCHASE"
+	ActivityRefund   ActivityKind = "REFUND"
+	ActivityCheckIn  ActivityKind = "CHECK_IN"
+	ActivityReview   ActivityKind = "REVIEW"
+)
+
+func (k ActivityKind) valid() bool {
+	switch k {
+	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
+		return true
+	}
+	return false
+}
+
+// LineItem is one line of a purchase.
+type LineItem struct {
+	SKU        string `bson:"sku"`
+	Category   string `bson:"category,omitempty"`
+	Quantity   int64  `bson:"quantity"`
+	PriceMinor int64  `bson:"priceMinor"`
+}
+
+// Activity is one thing a member did, as the brand reported it. (Kind,
+// ExternalID) is unique: reporting it again changes nothing.
+type Activity struct {
+	ID          bson.ObjectID `bson:"_id"`
+	Kind        ActivityKind  `bson:"kind"`
+	ExternalID  string        `bson:"externalId"`
+	MemberID    bson.ObjectID `bson:"memberId"`
+	AmountMinor int64         `bson:"amountMinor,omitempty"`
+	Currency    string        `bson:"currency,omitempty"`
+	OccurredAt  time.Time     `bson:"occurredAt"`
+	// RefundOf is the purchase a refund takes back.
+	RefundOf  *bson.ObjectID `bson:"refundOf,omitempty"`
+	Items     []LineItem     `bson:"items,omitempty"`
+	CreatedAt time.Time      `bson:"createdAt"`
+}
+
+// ActivityInput is an activity as reported.
+type ActivityInput struct {
+	MemberID    bson.ObjectID
+	Kind        ActivityKind
+	ExternalID  string
+	AmountMinor int64
+	Currency    string
+	OccurredAt  time.Time
+	// RefundOf is the externalId of the purchase a REFUND takes back.
+	RefundOf string
+	Items    []LineItem
+}
+
+// ActivityResult is everything an activity did.
+type ActivityResult struct {
+	Activity *Activity
+	// Entries are the activity's effects on the member's ledger.
+	Entries []*Entry
+	// Referral is the referral outcome when this purchase qualified one.
+	Referral *Conversion
+	// Replayed says the activity had been recorded before; nothing changed.
+	Replayed bool
+}
+
+// Points is the net change of the member's points.
+func (r *ActivityResult) Points() int64 {
+	var n int64
+	for _, e := range r.Entries {
+		n += e.Amount
+	}
+	return n
+}
+
+// TierChange is the tier move the activity caused, if any.
+func (r *ActivityResult) TierChange() *TierChange {
+	var from, to string
+	for _, e := range r.Entries {
+		if e.TierChange != nil {
+			if from == "" {
+				from = e.TierChange.From
+			}
+			to = e.TierChange.To
+		}
+	}
+	if to == "" || from == to {
+		return nil
+	}
+	return &TierChange{From: from, To: to}
+}
+
+const (
+	maxExternalID = 128
+	maxItems      = 200
+	// futureSkew tolerates clocks that run a little ahead.
+	futureSkew  = 5 * time.Minute
+	maxLateDays = 366
+)
+
+func (in *ActivityInput) validate(p *Program, now time.Time) error {
+	in.ExternalID = strings.TrimSpace(in.ExternalID)
+	switch {
+	case !in.Kind.valid():
+		return input.Errorf("kind", "unknown kind %q", in.Kind)
+	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
+		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
+	case in.OccurredAt.IsZero():
+		return input.Errorf("occurredAt", "is required")
+	case in.OccurredAt.After(now.Add(futureSkew)):
+		return input.Errorf("occurredAt", "is in the future")
+	case in.OccurredAt.Before(now.AddDate(0, 0, -maxLateDays)):
+		return input.Errorf("occurredAt", "is more than %d days ago", maxLateDays)
+	case len(in.Items) > maxItems:
+		return input.Errorf("items", "at most %d line items", maxItems)
+	}
+	money := in.Kind == ActivityPurchase || in.Kind == ActivityRefund
+	if money {
+		in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
+		switch {
+		case in.AmountMinor <= 0:
+			return input.Errorf("amountMinor", "must be positive for a %s", in.Kind)
+		case in.AmountMinor > 1e12:
+			return input.Errorf("amountMinor", "is implausibly large")
+		case !validISO(in.Currency):
+			return input.Errorf("currency", "%q is not an ISO 4217 currency", in.Currency)
+		case in.Currency != p.Currency:
+			return input.Errorf("currency", "the program earns in %s, not %s", p.Currency, in.Currency)
+		}
+	} else if in.AmountMinor != 0 || in.Currency != "" {
+		return input.Errorf("amountMinor", "a %s has no amount", in.Kind)
+	}
+	if in.Kind == ActivityRefund && strings.TrimSpace(in.RefundOf) == "" {
+		return input.Errorf("refundOf", "a REFUND names the purchase it refunds")
+	}
+	if in.Kind != ActivityRefund && in.RefundOf != "" {
+		return input.Errorf("refundOf", "only a REFUND refunds a purchase")
+	}
+	for i, it := range in.Items {
+		f := fmt.Sprintf("items[%d]", i)
+		switch {
+		case it.SKU == "" || len(it.SKU) > 128:
+			return input.Errorf(f+".sku", "must be 1 to 128 characters")
+		case len(it.Category) > 128:
+			return input.Errorf(f+".category", "must be at most 128 characters")
+		case it.Quantity <= 0:
+			return input.Errorf(f+".quantity", "must be positive")
+		case it.PriceMinor < 0:
+			return input.Errorf(f+".priceMinor", "must not be negative")
+		}
+	}
+	return nil
+}
+
+// RecordActivity ingests an activity exactly once: a replay of (kind,
+// externalId), however many at once, returns the original result and
+// changes nothing. A replay also finishes what a crashed first attempt
+// left undone, since every effect has its own key.
+func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*ActivityResult, error) {
+	now := s.now().UTC()
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.validate(&p, now); err != nil {
+		return nil, err
+	}
+	m, err := s.members.Get(ctx, in.MemberID)
+	if errors.Is(err, member.ErrNotFound) {
+		return nil, input.Wrap("memberId", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a := &Activity{
+		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
+		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
+	}
+	var purchase *Activity
+	if in.Kind == ActivityRefund {
+		purchase, err = s.acts.byExternalID(ctx, ActivityPurchase, in.RefundOf)
+		if errors.Is(err, ErrActivityNotFound) {
+			return nil, input.Wrap("refundOf", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if purchase.MemberID != in.MemberID {
+			return nil, input.Errorf("refundOf", "purchase %q is another member's", in.RefundOf)
+		}
+		a.RefundOf = &purchase.ID
+	}
+
+	replayed := false
+	if err := s.acts.insert(ctx, a); errors.Is(err, errDuplicateActivity) {
+		prior, err := s.acts.byExternalID(ctx, in.Kind, in.ExternalID)
+		if err != nil {
+			return nil, err
+		}
+		if prior.MemberID != in.MemberID {
+			return nil, input.Errorf("externalId", "%s %q was recorded for another member", in.Kind, in.ExternalID)
+		}
+		a, replayed = prior, true
+		if a.RefundOf != nil {
+			if purchase, err = s.acts.byID(ctx, *a.RefundOf); err != nil {
+				return nil, err
+			}
+		}
+	} else if err != nil {
+		return nil, err
+	}
+
+	res := &ActivityResult{Activity: a, Replayed: replayed}
+	if err := s.apply(ctx, &p, m, a, purchase, res); err != nil {
+		if _, bad := input.As(err); bad && !replayed {
+			// Refused on checks only the ledger can make (a refund past
+			// the purchase's amount): take the activity back out.
+			if _, delErr := s.acts.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.ID}}); delErr != nil {
+				return nil, errors.Join(err, delErr)
+			}
+		}
+		return nil, err
+	}
+	if replayed {
+		// The result is what the ledger holds for this activity, whoever wrote it.
+		if res.Entries, err = s.ledger.store.bySource(ctx, a.MemberID, a.ID.Hex()); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// apply writes every effect of a; each has its own key, so applying twice
+// is harmless.
+func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+	src := Source{Kind: SourceActivity, ID: a.ID.Hex()}
+	key := "act:" + a.ID.Hex()
+	record := func(e *Entry, created bool, err error) error {
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			res.Entries = append(res.Entries, e)
+			if created {
+				s.announce(ctx, e)
+			}
+		}
+		return nil
+	}
+
+	switch a.Kind {
+	case ActivityPurchase:
+		if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
+			return err
+		}
+		for _, pr := range p.Promotions {
+			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
+				continue
+			}
+			if err := record(s.ledger.append(ctx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
+				return err
+			}
+		}
+		conv, err := s.convertReferral(ctx, p, m, a)
+		if err != nil {
+			return err
+		}
+		res.Referral = conv
+		if conv != nil && conv.RefereeEntry != nil {
+			res.Entries = append(res.Entries, conv.RefereeEntry)
+		}
+	case ActivityRefund:
+		if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, s.ledger.store, a, purchase))); err != nil {
+			return err
+		}
+		if err := s.reverseReferral(ctx, p, a, purchase, record); err != nil {
+			return err
+		}
+	case ActivityCheckIn, ActivityReview:
+		pts, rule := p.CheckInPoints, "check-in"
+		if a.Kind == ActivityReview {
+			pts, rule = p.ReviewPoints, "review"
+		}
+		if pts > 0 {
+			if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
+				return err
+			}
+		}
+	}
+	return record(s.birthdayReward(ctx, p, m, a))
+}
+
+// announce tells the member about a new entry that changed their points or tier.
+func (s *Service) announce(ctx context.Context, e *Entry) {
+	if e.Amount > 0 {
+		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key,
+			Title: fmt.Sprintf("You earned %d points", e.Amount), Body: e.Reason})
+	}
+	if e.TierChange != nil && e.TierChange.From != "" {
+		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key,
+			Title: "You are now " + e.TierChange.To, Body: fmt.Sprintf("You moved from %s to %s.", e.TierChange.From, e.TierChange.To)})
+	}
+}
+
+// CheckIn records the signed-in member's app check-in, once per day of
+// their own timezone.
+func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
+	m, err := s.members.Get(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	day := now.In(m.Location()).Format(time.DateOnly)
+	return s.RecordActivity(ctx, ActivityInput{
+		MemberID: memberID, Kind: ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + day, OccurredAt: now,
+	})
+}
+
+var errDuplicateActivity = errors.New("activity already recorded")
+
+type activityStore struct{ c *mongo.Collection }
+
+const (
+	indexActivityExternal = "kind_externalId"
+	indexActivityMember   = "member_kind"
+)
+
+func (s activityStore) indexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		// Idempotency: one activity per (kind, externalId).
+		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}}, Options: options.Index().SetName(indexActivityExternal).SetUnique(true)},
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexActivityMember)},
+	}
+}
+
+func (s activityStore) insert(ctx context.Context, a *Activity) error {
+	_, err := s.c.InsertOne(ctx, a)
+	if mongo.IsDuplicateKeyError(err) {
+		return errDuplicateActivity
+	}
+	return err
+}
+
+func (s activityStore) byExternalID(ctx context.Context, kind ActivityKind, externalID string) (*Activity, error) {
+	return s.one(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "externalId", Value: externalID}})
+}
+
+func (s activityStore) byID(ctx context.Context, id bson.ObjectID) (*Activity, error) {
+	return s.one(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+func (s activityStore) one(ctx context.Context, filter bson.D) (*Activity, error) {
+	var a Activity
+	err := s.c.FindOne(ctx, filter).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrActivityNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}

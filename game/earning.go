@@ -1,0 +1,185 @@
+package game
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+)
+
+// expiry is when points credited at now expire under the program.
+func expiry(p *Program, now time.Time, days int) *time.Time {
+	if days == 0 {
+		return nil
+	}
+	t := now.AddDate(0, 0, days)
+	return &t
+}
+
+// earnPurchase awards a purchase's points: the base rate, the escalating
+// multiplier of a member's 2nd and 3rd purchase, the first-purchase bonus and
+// the tier multiplier, each a line of one entry. The points stay pending
+// through the return window.
+func earnPurchase(p *Program, a *Activity) change {
+	return func(st *State, e *Entry, now time.Time) (bool, error) {
+		base := a.AmountMinor * p.PointsPerUnit / minorPerUnit(p.Currency)
+		n := st.Purchases + 1
+		st.Purchases = n
+		st.Spend[monthKey(a.OccurredAt)] += a.AmountMinor
+		e.Reason = "Purchase " + a.ExternalID
+		e.Lines = []Line{{Rule: "base", Points: base,
+			Reason: fmt.Sprintf("%d points per %s on %s", p.PointsPerUnit, p.Currency, formatMoney(a.AmountMinor, p.Currency))}}
+		if i := int(n) - 2; i >= 0 && i < len(p.Escalation) && p.Escalation[i] > 1 {
+			mult := p.Escalation[i]
+			e.Lines = append(e.Lines, Line{Rule: "escalation", Points: base * (mult - 1),
+				Reason: fmt.Sprintf("%d× points on your %s purchase", mult, ordinal(n))})
+		}
+		if t, ok := p.TierNamed(st.Tier.Name); ok && t.EarnMultiplierPercent > 100 {
+			e.Lines = append(e.Lines, Line{Rule: "tier", Points: base * (t.EarnMultiplierPercent - 100) / 100,
+				Reason: fmt.Sprintf("%s tier earns %d%% of base points", t.Name, t.EarnMultiplierPercent)})
+		}
+		if n == 1 && p.FirstPurchaseBonus > 0 {
+			e.Lines = append(e.Lines, Line{Rule: "first-purchase", Points: p.FirstPurchaseBonus, Reason: "bonus for your first purchase"})
+		}
+		var total int64
+		for _, l := range e.Lines {
+			total += l.Points
+		}
+		if total > 0 {
+			st.credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
+			st.Earned[monthKey(now)] += total
+		}
+		return true, nil
+	}
+}
+
+// earnPromotion awards a promotion's bonus on a purchase; it expires soon.
+func earnPromotion(p *Program, pr Promotion, a *Activity) change {
+	return func(st *State, e *Entry, now time.Time) (bool, error) {
+		e.Reason = pr.Name
+		e.Lines = []Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
+			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
+		st.credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
+		st.Earned[monthKey(now)] += pr.BonusPoints
+		return true, nil
+	}
+}
+
+// earnFlat awards a fixed number of points, spendable at once.
+func earnFlat(p *Program, rule string, points int64) change {
+	return func(st *State, e *Entry, now time.Time) (bool, error) {
+		e.Reason = "Points for your " + rule
+		e.Lines = []Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
+		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Earned[monthKey(now)] += points
+		return true, nil
+	}
+}
+
+// refundPurchase takes back what a purchase earned, in proportion to the
+// part refunded. Points still pending are cancelled; spendable ones are
+// clawed back, never below zero, and what could not be taken is recorded as
+// the entry's shortfall.
+func refundPurchase(ctx context.Context, store ledgerStore, refund, purchase *Activity) change {
+	return func(st *State, e *Entry, now time.Time) (bool, error) {
+		// Read inside the change: the chain serializes this with every other
+		// entry of the member, so two refunds cannot both pass the check.
+		effects, err := store.bySource(ctx, purchase.MemberID, purchase.ID.Hex())
+		if err != nil {
+			return false, err
+		}
+		prior, err := store.refundsOf(ctx, purchase.MemberID, purchase.ID.Hex())
+		if err != nil {
+			return false, err
+		}
+		var earned, refunded, intended int64
+		var lot *bson.ObjectID
+		for _, f := range effects {
+			if f.Type == EntryEarn && f.Amount > 0 {
+				earned += f.Amount
+				if f.Key == "act:"+purchase.ID.Hex() {
+					lot = &f.ID
+				}
+			}
+		}
+		for _, r := range prior {
+			refunded += r.RefundMinor
+			intended += -r.Amount + r.Shortfall
+		}
+		if refunded+refund.AmountMinor > purchase.AmountMinor {
+			return false, input.Errorf("amountMinor", "refunds would exceed the purchase: %s of %s already refunded",
+				formatMoney(refunded, purchase.Currency), formatMoney(purchase.AmountMinor, purchase.Currency))
+		}
+		target := earned*(refunded+refund.AmountMinor)/purchase.AmountMinor - intended
+		pending := false
+		for _, l := range st.Lots {
+			if lot != nil && l.ID == *lot && l.AvailableAt.After(now) {
+				pending = true
+			}
+		}
+		taken := st.debit(e, target, now, true, lot)
+		e.Shortfall = target - taken
+		e.RefundMinor, e.RefundOf = refund.AmountMinor, purchase.ID.Hex()
+		st.Spend[monthKey(purchase.OccurredAt)] -= refund.AmountMinor
+		st.Earned[monthKey(now)] -= target
+		e.Reason = fmt.Sprintf("Refund of %s on purchase %s", formatMoney(refund.AmountMinor, refund.Currency), purchase.ExternalID)
+		why := "points earned on the refunded part are taken back"
+		if pending {
+			why = "pending points of the refunded part are cancelled"
+		}
+		if e.Shortfall > 0 {
+			why += fmt.Sprintf("; %d could not be taken because they were already spent", e.Shortfall)
+		}
+		e.Lines = []Line{{Rule: "refund", Points: -taken, Reason: why}}
+		return true, nil
+	}
+}
+
+// birthdayReward credits the birthday bonus once a year, on the member's
+// first activity in their birthday month (in their own timezone).
+func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
+	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == ActivityRefund {
+		return nil, false, nil
+	}
+	local := s.now().In(m.Location())
+	if local.Month() != m.Birthday.Month {
+		return nil, false, nil
+	}
+	return s.ledger.append(ctx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
+		Source{Kind: SourceBirthday, ID: a.ID.Hex()},
+		func(st *State, e *Entry, now time.Time) (bool, error) {
+			e.Reason = "Happy birthday!"
+			e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
+			st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+			st.Earned[monthKey(now)] += p.BirthdayBonus
+			return true, nil
+		})
+}
+
+func formatMoney(minor int64, cur string) string {
+	unit := minorPerUnit(cur)
+	if unit == 1 {
+		return fmt.Sprintf("%d %s", minor, cur)
+	}
+	digits := len(strconv.FormatInt(unit, 10)) - 1
+	return fmt.Sprintf("%d.%0*d %s", minor/unit, digits, minor%unit, cur)
+}
+
+func ordinal(n int64) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.FormatInt(n, 10) + suffix
+}

@@ -1,0 +1,115 @@
+// Package game is the loyalty economy: the brand's program, activities, the
+// points ledger, tiers, rewards and referrals.
+//
+// Every member's ledger is a chain of entries numbered 1, 2, 3…; an entry is
+// appended by inserting the next number, which a unique index lets exactly
+// one writer do. So each member's ledger is serialized without transactions
+// or atomic counters, and every effect carries an idempotency key (also
+// unique), so replays and races never apply it twice.
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/member"
+)
+
+var (
+	ErrInsufficientPoints = errors.New("not enough points")
+	ErrOutOfStock         = errors.New("reward out of stock")
+	ErrLimitReached       = errors.New("reward limit per member reached")
+	ErrRewardNotFound     = errors.New("reward not found")
+	ErrRewardUnavailable  = errors.New("reward not available now")
+	ErrTierTooLow         = errors.New("reward needs a higher tier")
+	ErrActivityNotFound   = errors.New("activity not found")
+	ErrRedemptionNotFound = errors.New("redemption not found")
+	ErrReferralNotFound   = errors.New("referral code not found")
+	ErrIdempotencyReuse   = errors.New("idempotency key reused with different input")
+	ErrAlreadyCancelled   = errors.New("redemption already cancelled")
+)
+
+// Members is what the game needs of accounts.
+type Members interface {
+	Get(ctx context.Context, id bson.ObjectID) (*member.Member, error)
+}
+
+// Notifier sends members notifications about what the game did for them.
+type Notifier interface {
+	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+}
+
+// Service is the loyalty economy over one database.
+type Service struct {
+	members  Members
+	notify   Notifier
+	now      func() time.Time
+	program  programStore
+	ledger   *Ledger
+	acts     activityStore
+	rewards  rewardStore
+	accounts accountStore
+}
+
+// New returns the game over db.
+func New(db *mongo.Database, members Members, notify Notifier) *Service {
+	s := &Service{
+		members:  members,
+		notify:   notify,
+		now:      time.Now,
+		program:  programStore{c: db.Collection("program")},
+		acts:     activityStore{c: db.Collection("activities")},
+		rewards:  newRewardStore(db),
+		accounts: newAccountStore(db),
+	}
+	s.ledger = &Ledger{store: ledgerStore{c: db.Collection("ledger")}, now: func() time.Time { return s.now() }}
+	return s
+}
+
+// SetClock replaces the clock; tests move time with it.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Ledger returns the points ledger.
+func (s *Service) Ledger() *Ledger { return s.ledger }
+
+// EnsureIndexes creates every index the game's queries rely on; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	for _, ix := range []struct {
+		c  *mongo.Collection
+		ms []mongo.IndexModel
+	}{
+		{s.ledger.store.c, s.ledger.store.indexes()},
+		{s.acts.c, s.acts.indexes()},
+		{s.rewards.rewards, s.rewards.rewardIndexes()},
+		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
+		{s.rewards.slots, s.rewards.slotIndexes()},
+		{s.accounts.accounts, s.accounts.accountIndexes()},
+		{s.accounts.conversions, s.accounts.conversionIndexes()},
+		{s.accounts.slots, s.accounts.slotIndexes()},
+	} {
+		if len(ix.ms) == 0 {
+			continue
+		}
+		if _, err := ix.c.Indexes().CreateMany(ctx, ix.ms); err != nil {
+			return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
+		}
+	}
+	return nil
+}
+
+// send notifies a member, logging rather than failing: the effect itself is
+// already recorded, and the key makes a later retry harmless.
+func (s *Service) send(ctx context.Context, m inbox.Message) {
+	if s.notify == nil {
+		return
+	}
+	if _, err := s.notify.Send(ctx, m); err != nil {
+		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
+	}
+}

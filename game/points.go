@@ -1,0 +1,171 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+)
+
+// ExpiringPoints is one lot's points and when they expire.
+type ExpiringPoints struct {
+	Amount int64
+	At     time.Time
+}
+
+// PointsSummary is a member's points as they see them.
+type PointsSummary struct {
+	MemberID bson.ObjectID
+	// Balance is the sum of every ledger entry: Available + Pending.
+	Balance   int64
+	Available int64
+	Pending   int64
+	// Expiring lists every lot with an expiry, soonest first.
+	Expiring []ExpiringPoints
+}
+
+// Points returns the member's points now, expiring what is due first.
+func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSummary, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
+		return nil, err
+	}
+	st, _, err := s.ledger.Head(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now)}
+	for _, l := range st.Lots {
+		if l.ExpiresAt != nil {
+			sum.Expiring = append(sum.Expiring, ExpiringPoints{Amount: l.Points, At: *l.ExpiresAt})
+		}
+	}
+	slices.SortFunc(sum.Expiring, func(a, b ExpiringPoints) int { return a.At.Compare(b.At) })
+	return sum, nil
+}
+
+// Tier returns the member's tier status now.
+func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := s.ledger.Head(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	ts := tierStatus(st, &p, s.now())
+	return &ts, nil
+}
+
+// Adjust changes a member's points by hand (the brand's goodwill or a
+// correction), once per idempotency key. A debit never takes the balance
+// below zero.
+func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int64, reason, idempotencyKey string) (*Entry, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case amount == 0 || amount > maxPoints || amount < -maxPoints:
+		return nil, input.Errorf("amount", "must be non-zero and within ±%d", maxPoints)
+	case reason == "" || utf8.RuneCountInString(reason) > 500:
+		return nil, input.Errorf("reason", "must be 1 to 500 characters")
+	case idempotencyKey == "" || len(idempotencyKey) > 128:
+		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
+	}
+	if _, err := s.members.Get(ctx, memberID); err != nil {
+		return nil, input.Wrap("memberId", err)
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, created, err := s.ledger.append(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
+		func(st *State, e *Entry, now time.Time) (bool, error) {
+			e.Reason = reason
+			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
+			if amount > 0 {
+				st.credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
+				st.Earned[monthKey(now)] += amount
+				return true, nil
+			}
+			if st.Available(now) < -amount {
+				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ErrInsufficientPoints, st.Available(now)))
+			}
+			st.debit(e, -amount, now, true, nil)
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if created && e.Amount > 0 {
+		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
+			Title: fmt.Sprintf("You received %d points", e.Amount), Body: reason})
+	}
+	return e, nil
+}
+
+// jobState remembers how far a periodic job got, so a restart resumes.
+type jobState struct {
+	ID      string    `bson:"_id"`
+	Through time.Time `bson:"through"`
+}
+
+// ExpirePoints writes EXPIRE entries for every lot that came due since the
+// last run. Safe on any number of instances at once: each lot's entry has
+// its own key, and the watermark only moves forward past work done.
+func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int, error) {
+	var js jobState
+	err := jobs.FindOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}).Decode(&js)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, err
+	}
+	now := s.now().UTC()
+	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
+		{Key: "$gt", Value: js.Through}, {Key: "$lte", Value: now},
+	}}}, options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var due []struct {
+		MemberID bson.ObjectID `bson:"memberId"`
+	}
+	if err := cur.All(ctx, &due); err != nil {
+		return 0, err
+	}
+	seen := map[bson.ObjectID]bool{}
+	var ids []bson.ObjectID
+	for _, d := range due {
+		if !seen[d.MemberID] {
+			seen[d.MemberID] = true
+			ids = append(ids, d.MemberID)
+		}
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	expired := 0
+	for _, id := range ids {
+		es, err := s.ledger.ExpireDue(ctx, &p, id)
+		if err != nil {
+			return expired, err
+		}
+		expired += len(es)
+	}
+	_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}},
+		bson.D{{Key: "$max", Value: bson.D{{Key: "through", Value: now}}}}, options.UpdateOne().SetUpsert(true))
+	return expired, err
+}

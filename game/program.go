@@ -1,0 +1,256 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/text/currency"
+
+	"github.com/regulars/regulars/input"
+)
+
+// TierBasis is what qualifies a member for a tier.
+type TierBasis string
+
+const (
+	TierBasisPointsEarned TierBasis = "POINTS_EARNED" // points earned in the window, never the balance
+	TierBasisSpend        TierBasis = "SPEND"         // money spent in the window, in minor units
+)
+
+// Program is the brand's loyalty program: how points are earned, expire and
+// qualify for tiers. Entries record the numbers they were made with, so a
+// change never rewrites the past.
+type Program struct {
+	Version            int64         `bson:"version"`
+	Currency           string        `bson:"currency"`
+	PointsPerUnit      int64         `bson:"pointsPerUnit"` // per major unit of Currency
+	FirstPurchaseBonus int64         `bson:"firstPurchaseBonus"`
+	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase
+	BirthdayBonus      int64         `bson:"birthdayBonus"`
+	CheckInPoints      int64         `bson:"checkInPoints"`
+	ReviewPoints       int64         `bson:"reviewPoints"`
+	PointsExpireDays   int           `bson:"pointsExpireDays"` // 0: never
+	ReturnWindowDays   int           `bson:"returnWindowDays"` // purchase points pending this long
+	Promotions         []Promotion   `bson:"promotions"`
+	Tiers              []Tier        `bson:"tiers"`
+	TierBasis          TierBasis     `bson:"tierBasis"`
+	TierWindowMonths   int           `bson:"tierWindowMonths"`
+	TierGraceDays      int           `bson:"tierGraceDays"`
+	Referral           ReferralRules `bson:"referral"`
+	UpdatedAt          time.Time     `bson:"updatedAt"`
+}
+
+// Promotion gives bonus points for purchases in a window; they expire soon.
+type Promotion struct {
+	ID               string    `bson:"id"`
+	Name             string    `bson:"name"`
+	BonusPoints      int64     `bson:"bonusPoints"`
+	StartsAt         time.Time `bson:"startsAt"`
+	EndsAt           time.Time `bson:"endsAt"`
+	ExpiresAfterDays int       `bson:"expiresAfterDays"`
+}
+
+// Tier is a level of the program with its benefits.
+type Tier struct {
+	Name                  string   `bson:"name"`
+	Threshold             int64    `bson:"threshold"`
+	EarnMultiplierPercent int64    `bson:"earnMultiplierPercent"` // 100 = 1×
+	Benefits              []string `bson:"benefits"`              // access flags used by events and offers
+}
+
+// ReferralRules configure the double-sided referral reward.
+type ReferralRules struct {
+	ReferrerPoints     int64 `bson:"referrerPoints"`
+	RefereePoints      int64 `bson:"refereePoints"`
+	MinPurchaseMinor   int64 `bson:"minPurchaseMinor"`
+	MonthlyCap         int   `bson:"monthlyCap"`
+	ReversalWindowDays int   `bson:"reversalWindowDays"`
+}
+
+// DefaultProgram is what a new brand starts with, modelled on the seed
+// programs: 2× on the second purchase, 3× on the third.
+func DefaultProgram() Program {
+	return Program{
+		Currency: "USD", PointsPerUnit: 10, FirstPurchaseBonus: 50, Escalation: []int64{2, 3},
+		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20,
+		PointsExpireDays: 365, ReturnWindowDays: 14,
+		Tiers: []Tier{
+			{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100},
+			{Name: "Silver", Threshold: 1000, EarnMultiplierPercent: 125, Benefits: []string{"early-access"}},
+			{Name: "Gold", Threshold: 5000, EarnMultiplierPercent: 150, Benefits: []string{"early-access", "members-events"}},
+		},
+		TierBasis: TierBasisPointsEarned, TierWindowMonths: 12, TierGraceDays: 30,
+		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
+	}
+}
+
+const maxPoints = 10_000_000 // no single rule may award more
+
+// Validate checks the program; the first problem names its field.
+func (p *Program) Validate() error {
+	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	if !validISO(p.Currency) {
+		return input.Errorf("currency", "%q is not an ISO 4217 currency", p.Currency)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"pointsPerUnit", p.PointsPerUnit}, {"firstPurchaseBonus", p.FirstPurchaseBonus},
+		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints},
+		{"referral.referrerPoints", p.Referral.ReferrerPoints}, {"referral.refereePoints", p.Referral.RefereePoints},
+	} {
+		if f.v < 0 || f.v > maxPoints {
+			return input.Errorf(f.name, "must be between 0 and %d", maxPoints)
+		}
+	}
+	for i, m := range p.Escalation {
+		if m < 1 || m > 10 {
+			return input.Errorf(fmt.Sprintf("escalation[%d]", i), "must be a multiplier from 1 to 10")
+		}
+	}
+	if len(p.Escalation) > 10 {
+		return input.Errorf("escalation", "at most 10 purchases escalate")
+	}
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"pointsExpireDays", p.PointsExpireDays, 3650}, {"returnWindowDays", p.ReturnWindowDays, 365},
+		{"tierWindowMonths", p.TierWindowMonths, 60}, {"tierGraceDays", p.TierGraceDays, 365},
+		{"referral.monthlyCap", p.Referral.MonthlyCap, 10000}, {"referral.reversalWindowDays", p.Referral.ReversalWindowDays, 365},
+	} {
+		if f.v < 0 || f.v > f.max {
+			return input.Errorf(f.name, "must be between 0 and %d", f.max)
+		}
+	}
+	if p.TierWindowMonths == 0 {
+		return input.Errorf("tierWindowMonths", "must be at least 1")
+	}
+	if p.Referral.MinPurchaseMinor < 0 {
+		return input.Errorf("referral.minPurchaseMinor", "must not be negative")
+	}
+	if p.TierBasis != TierBasisPointsEarned && p.TierBasis != TierBasisSpend {
+		return input.Errorf("tierBasis", "must be POINTS_EARNED or SPEND")
+	}
+	if len(p.Tiers) == 0 || p.Tiers[0].Threshold != 0 {
+		return input.Errorf("tiers", "the first tier must have threshold 0: every member is in a tier")
+	}
+	names := map[string]bool{}
+	for i, t := range p.Tiers {
+		field := fmt.Sprintf("tiers[%d]", i)
+		t.Name = strings.TrimSpace(t.Name)
+		p.Tiers[i].Name = t.Name
+		switch {
+		case t.Name == "" || len(t.Name) > 40:
+			return input.Errorf(field+".name", "must be 1 to 40 characters")
+		case names[strings.ToLower(t.Name)]:
+			return input.Errorf(field+".name", "%q appears twice", t.Name)
+		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
+			return input.Errorf(field+".threshold", "must be above the previous tier's")
+		case t.EarnMultiplierPercent < 100 || t.EarnMultiplierPercent > 1000:
+			return input.Errorf(field+".earnMultiplierPercent", "must be from 100 (1×) to 1000 (10×)")
+		}
+		names[strings.ToLower(t.Name)] = true
+	}
+	ids := map[string]bool{}
+	for i, pr := range p.Promotions {
+		field := fmt.Sprintf("promotions[%d]", i)
+		switch {
+		case pr.ID == "" || ids[pr.ID]:
+			return input.Errorf(field+".id", "must be set and unique")
+		case !pr.EndsAt.After(pr.StartsAt):
+			return input.Errorf(field+".endsAt", "must be after startsAt")
+		case pr.BonusPoints <= 0 || pr.BonusPoints > maxPoints:
+			return input.Errorf(field+".bonusPoints", "must be between 1 and %d", maxPoints)
+		case pr.ExpiresAfterDays < 1 || pr.ExpiresAfterDays > 365:
+			return input.Errorf(field+".expiresAfterDays", "must be between 1 and 365")
+		}
+		ids[pr.ID] = true
+	}
+	return nil
+}
+
+// TierNamed returns the tier called name, if any.
+func (p *Program) TierNamed(name string) (Tier, bool) {
+	for _, t := range p.Tiers {
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
+	return Tier{}, false
+}
+
+// tierRank is the position of a tier, -1 if unknown.
+func (p *Program) tierRank(name string) int {
+	for i, t := range p.Tiers {
+		if strings.EqualFold(t.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// validISO reports whether c is an ISO 4217 currency code.
+func validISO(c string) bool {
+	_, err := currency.ParseISO(c)
+	return err == nil && len(c) == 3
+}
+
+// minorPerUnit is 10^(the currency's decimals): 100 for USD, 1 for JPY.
+func minorPerUnit(cur string) int64 {
+	u, err := currency.ParseISO(cur)
+	if err != nil {
+		return 100
+	}
+	scale, _ := currency.Standard.Rounding(u)
+	n := int64(1)
+	for range scale {
+		n *= 10
+	}
+	return n
+}
+
+type programStore struct{ c *mongo.Collection }
+
+const programID = "current"
+
+func (s programStore) get(ctx context.Context) (Program, error) {
+	var doc struct {
+		Program `bson:",inline"`
+	}
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return DefaultProgram(), nil
+	}
+	return doc.Program, err
+}
+
+func (s programStore) put(ctx context.Context, p Program) error {
+	_, err := s.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: programID}}, p, options.Replace().SetUpsert(true))
+	return err
+}
+
+// Program returns the current program.
+func (s *Service) Program(ctx context.Context) (Program, error) { return s.program.get(ctx) }
+
+// UpdateProgram replaces the program. Past ledger entries keep the numbers
+// they were made with.
+func (s *Service) UpdateProgram(ctx context.Context, p Program) (Program, error) {
+	if err := p.Validate(); err != nil {
+		return Program{}, err
+	}
+	cur, err := s.program.get(ctx)
+	if err != nil {
+		return Program{}, err
+	}
+	p.Version = cur.Version + 1
+	p.UpdatedAt = s.now().UTC()
+	return p, s.program.put(ctx, p)
+}

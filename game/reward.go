@@ -1,0 +1,518 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+)
+
+// Reward is an item of the brand's catalog that members buy with points.
+type Reward struct {
+	ID          bson.ObjectID `bson:"_id"`
+	Name        string        `bson:"name"`
+	Description string        `bson:"description"`
+	Cost        int64         `bson:"cost"`
+	// Stock is how many may be redeemed in all; nil is unlimited.
+	Stock *int64 `bson:"stock,omitempty"`
+	// PerMemberLimit caps redemptions per member; 0 is no cap.
+	PerMemberLimit int64      `bson:"perMemberLimit"`
+	MinTier        string     `bson:"minTier,omitempty"`
+	ValidFrom      *time.Time `bson:"validFrom,omitempty"`
+	ValidUntil     *time.Time `bson:"validUntil,omitempty"`
+	Active         bool       `bson:"active"`
+	CreatedAt      time.Time  `bson:"createdAt"`
+	UpdatedAt      time.Time  `bson:"updatedAt"`
+}
+
+// RewardInput is a reward as the brand defines it.
+type RewardInput struct {
+	Name           string
+	Description    string
+	Cost           int64
+	Stock          *int64
+	PerMemberLimit int64
+	MinTier        string
+	ValidFrom      *time.Time
+	ValidUntil     *time.Time
+	Active         bool
+}
+
+func (in *RewardInput) validate(p *Program) error {
+	in.Name = strings.TrimSpace(in.Name)
+	switch n := utf8.RuneCountInString(in.Name); {
+	case n == 0 || n > 100:
+		return input.Errorf("name", "must be 1 to 100 characters")
+	case utf8.RuneCountInString(in.Description) > 2000:
+		return input.Errorf("description", "must be at most 2000 characters")
+	case in.Cost <= 0 || in.Cost > maxPoints:
+		return input.Errorf("cost", "must be between 1 and %d points", maxPoints)
+	case in.Stock != nil && (*in.Stock < 0 || *in.Stock > 1_000_000):
+		return input.Errorf("stock", "must be between 0 and 1000000, or absent for unlimited")
+	case in.PerMemberLimit < 0 || in.PerMemberLimit > 1000:
+		return input.Errorf("perMemberLimit", "must be between 0 (no limit) and 1000")
+	case in.ValidFrom != nil && in.ValidUntil != nil && !in.ValidUntil.After(*in.ValidFrom):
+		return input.Errorf("validUntil", "must be after validFrom")
+	}
+	if in.MinTier != "" {
+		if _, ok := p.TierNamed(in.MinTier); !ok {
+			return input.Errorf("minTier", "no tier is called %q", in.MinTier)
+		}
+	}
+	return nil
+}
+
+// RedemptionStatus is where a redemption stands.
+type RedemptionStatus string
+
+const (
+	RedemptionPending   RedemptionStatus = "PENDING"
+	RedemptionCompleted RedemptionStatus = "COMPLETED"
+	RedemptionFailed    RedemptionStatus = "FAILED"
+	RedemptionCancelled RedemptionStatus = "CANCELLED"
+)
+
+// Redemption is a member's purchase of a reward with points.
+type Redemption struct {
+	ID             bson.ObjectID    `bson:"_id"`
+	MemberID       bson.ObjectID    `bson:"memberId"`
+	RewardID       bson.ObjectID    `bson:"rewardId"`
+	IdempotencyKey string           `bson:"idempotencyKey"`
+	Code           string           `bson:"code"` // unguessable: what the member shows in store
+	Cost           int64            `bson:"cost"`
+	Status         RedemptionStatus `bson:"status"`
+	Failure        string           `bson:"failure,omitempty"`
+	CancelReason   string           `bson:"cancelReason,omitempty"`
+	CreatedAt      time.Time        `bson:"createdAt"`
+	CancelledAt    *time.Time       `bson:"cancelledAt,omitempty"`
+}
+
+type rewardStore struct {
+	rewards     *mongo.Collection
+	redemptions *mongo.Collection
+	slots       *mongo.Collection
+}
+
+func newRewardStore(db *mongo.Database) rewardStore {
+	return rewardStore{rewards: db.Collection("rewards"), redemptions: db.Collection("redemptions"), slots: db.Collection("reward_slots")}
+}
+
+const (
+	indexRewardActive     = "active_id"
+	indexRedemptionKey    = "member_idempotencyKey"
+	indexRedemptionCode   = "code_unique"
+	indexRedemptionMember = "member_id"
+	indexSlotRedemption   = "redemptionId"
+)
+
+func (s rewardStore) rewardIndexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		{Keys: bson.D{{Key: "active", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(indexRewardActive)},
+	}
+}
+
+func (s rewardStore) redemptionIndexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetName(indexRedemptionKey).SetUnique(true)},
+		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(indexRedemptionCode).SetUnique(true)},
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(indexRedemptionMember)},
+	}
+}
+
+func (s rewardStore) slotIndexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		{Keys: bson.D{{Key: "redemptionId", Value: 1}}, Options: options.Index().SetName(indexSlotRedemption)},
+	}
+}
+
+func (s rewardStore) get(ctx context.Context, id bson.ObjectID) (*Reward, error) {
+	var r Reward
+	err := s.rewards.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRewardNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (s rewardStore) redemption(ctx context.Context, filter bson.D) (*Redemption, error) {
+	var r Redemption
+	err := s.redemptions.FindOne(ctx, filter).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRedemptionNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (s rewardStore) setRedemption(ctx context.Context, id bson.ObjectID, set bson.D) error {
+	_, err := s.redemptions.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+	return err
+}
+
+// claimSlot takes one of the numbered slots prefix:1…prefix:n for a
+// redemption; the unique _id lets each go to exactly one redemption.
+func (s rewardStore) claimSlot(ctx context.Context, prefix string, n int64, redemptionID bson.ObjectID) (bool, error) {
+	for i := int64(1); i <= n; i++ {
+		_, err := s.slots.InsertOne(ctx, bson.D{
+			{Key: "_id", Value: fmt.Sprintf("%s:%d", prefix, i)},
+			{Key: "redemptionId", Value: redemptionID},
+		})
+		if err == nil {
+			return true, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+func (s rewardStore) releaseSlots(ctx context.Context, redemptionID bson.ObjectID) error {
+	_, err := s.slots.DeleteMany(ctx, bson.D{{Key: "redemptionId", Value: redemptionID}})
+	return err
+}
+
+// CreateReward adds a reward to the catalog.
+func (s *Service) CreateReward(ctx context.Context, in RewardInput) (*Reward, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.validate(&p); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	r := &Reward{ID: bson.NewObjectID(), CreatedAt: now}
+	r.apply(in, now)
+	_, err = s.rewards.rewards.InsertOne(ctx, r)
+	return r, err
+}
+
+// UpdateReward replaces a reward's terms. Raising the stock frees more
+// slots; lowering it below what was redeemed just stops new redemptions.
+func (s *Service) UpdateReward(ctx context.Context, id bson.ObjectID, in RewardInput) (*Reward, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.validate(&p); err != nil {
+		return nil, err
+	}
+	r, err := s.rewards.get(ctx, id)
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	r.apply(in, s.now().UTC())
+	_, err = s.rewards.rewards.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, r)
+	return r, err
+}
+
+func (r *Reward) apply(in RewardInput, now time.Time) {
+	r.Name, r.Description, r.Cost, r.Stock, r.PerMemberLimit = in.Name, in.Description, in.Cost, in.Stock, in.PerMemberLimit
+	r.MinTier, r.ValidFrom, r.ValidUntil, r.Active, r.UpdatedAt = in.MinTier, in.ValidFrom, in.ValidUntil, in.Active, now
+}
+
+// Reward returns one reward.
+func (s *Service) Reward(ctx context.Context, id bson.ObjectID) (*Reward, error) {
+	return s.rewards.get(ctx, id)
+}
+
+// Rewards lists the catalog newest first after the reward id after;
+// activeOnly hides what members cannot redeem.
+func (s *Service) Rewards(ctx context.Context, activeOnly bool, after bson.ObjectID, limit int) ([]*Reward, bool, error) {
+	filter := bson.D{}
+	if activeOnly {
+		filter = append(filter, bson.E{Key: "active", Value: true})
+	}
+	if !after.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
+	}
+	sort := bson.D{{Key: "_id", Value: -1}}
+	if activeOnly {
+		sort = bson.D{{Key: "active", Value: 1}, {Key: "_id", Value: -1}}
+	}
+	cur, err := s.rewards.rewards.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, false, err
+	}
+	var rs []*Reward
+	if err := cur.All(ctx, &rs); err != nil {
+		return nil, false, err
+	}
+	if len(rs) > limit {
+		return rs[:limit], true, nil
+	}
+	return rs, false, nil
+}
+
+// Redeem buys a reward with points, once per idempotency key. Stock and the
+// per-member limit are numbered slots claimed by unique inserts, and the
+// debit is a ledger entry keyed by the redemption, so any number of
+// concurrent attempts can never oversell, overdraw or charge twice.
+func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, idempotencyKey string) (*Redemption, error) {
+	idempotencyKey = strings.TrimSpace(idempotencyKey)
+	if idempotencyKey == "" || len(idempotencyKey) > 128 {
+		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
+	}
+	if prior, err := s.rewards.redemption(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "idempotencyKey", Value: idempotencyKey}}); err == nil {
+		return s.resume(ctx, prior, rewardID)
+	} else if !errors.Is(err, ErrRedemptionNotFound) {
+		return nil, err
+	}
+	reward, err := s.rewards.get(ctx, rewardID)
+	if err != nil {
+		return nil, input.Wrap("rewardId", err)
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if !reward.Active || (reward.ValidFrom != nil && now.Before(*reward.ValidFrom)) || (reward.ValidUntil != nil && !now.Before(*reward.ValidUntil)) {
+		return nil, ErrRewardUnavailable
+	}
+	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
+		return nil, err
+	}
+	st, _, err := s.ledger.Head(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	if reward.MinTier != "" {
+		ts := tierStatus(st, &p, now)
+		if p.tierRank(ts.Current.Name) < p.tierRank(reward.MinTier) {
+			return nil, fmt.Errorf("%w: %s or above", ErrTierTooLow, reward.MinTier)
+		}
+	}
+	// Checked again by the ledger; this spares the slots a hopeless attempt.
+	if st.Available(now) < reward.Cost {
+		return nil, ErrInsufficientPoints
+	}
+	r := &Redemption{
+		ID: bson.NewObjectID(), MemberID: memberID, RewardID: rewardID, IdempotencyKey: idempotencyKey,
+		Code: redemptionCode(), Cost: reward.Cost, Status: RedemptionPending, CreatedAt: now,
+	}
+	if _, err := s.rewards.redemptions.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
+		return s.Redeem(ctx, memberID, rewardID, idempotencyKey) // a concurrent twin won; follow it
+	} else if err != nil {
+		return nil, err
+	}
+	return s.complete(ctx, &p, r, reward)
+}
+
+// resume answers a repeated redemption: its outcome, or, if it was left
+// half-done, finishes it.
+func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.ObjectID) (*Redemption, error) {
+	if r.RewardID != rewardID {
+		return nil, input.Wrap("idempotencyKey", ErrIdempotencyReuse)
+	}
+	switch r.Status {
+	case RedemptionFailed:
+		return nil, failureError(r.Failure)
+	case RedemptionPending:
+		reward, err := s.rewards.get(ctx, r.RewardID)
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.program.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.complete(ctx, &p, r, reward)
+	}
+	return r, nil
+}
+
+func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, reward *Reward) (*Redemption, error) {
+	if reward.PerMemberLimit > 0 {
+		ok, err := s.rewards.claimSlot(ctx, fmt.Sprintf("limit:%s:%s", reward.ID.Hex(), r.MemberID.Hex()), reward.PerMemberLimit, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok && !s.holdsSlot(ctx, r.ID, "limit:") {
+			return nil, s.fail(ctx, r, ErrLimitReached)
+		}
+	}
+	if reward.Stock != nil {
+		ok, err := s.rewards.claimSlot(ctx, "stock:"+reward.ID.Hex(), *reward.Stock, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok && !s.holdsSlot(ctx, r.ID, "stock:") {
+			return nil, s.fail(ctx, r, ErrOutOfStock)
+		}
+	}
+	e, created, err := s.ledger.append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+		func(st *State, e *Entry, now time.Time) (bool, error) {
+			if st.Available(now) < r.Cost {
+				return false, ErrInsufficientPoints
+			}
+			st.debit(e, r.Cost, now, true, nil)
+			e.Reason = "Redeemed " + reward.Name
+			e.Lines = []Line{{Rule: "redemption", Points: -r.Cost, Reason: fmt.Sprintf("%s for %d points", reward.Name, r.Cost)}}
+			return true, nil
+		})
+	if errors.Is(err, ErrInsufficientPoints) {
+		return nil, s.fail(ctx, r, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Status = RedemptionCompleted
+	if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
+		return nil, err
+	}
+	if created {
+		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+			Title: "Enjoy your " + reward.Name, Body: fmt.Sprintf("Show code %s. %d points were spent.", r.Code, r.Cost)})
+	}
+	return r, nil
+}
+
+// holdsSlot reports whether the redemption already holds a slot of the
+// kind (a resumed redemption claimed it before).
+func (s *Service) holdsSlot(ctx context.Context, redemptionID bson.ObjectID, prefix string) bool {
+	n, err := s.rewards.slots.CountDocuments(ctx, bson.D{
+		{Key: "redemptionId", Value: redemptionID},
+		{Key: "_id", Value: bson.D{{Key: "$gte", Value: prefix}, {Key: "$lt", Value: prefix + "\xff"}}},
+	})
+	return err == nil && n > 0
+}
+
+// fail records why a redemption failed and frees what it held.
+func (s *Service) fail(ctx context.Context, r *Redemption, cause error) error {
+	if err := s.rewards.releaseSlots(ctx, r.ID); err != nil {
+		return err
+	}
+	if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionFailed}, {Key: "failure", Value: failureName(cause)}}); err != nil {
+		return err
+	}
+	return cause
+}
+
+var failures = []error{ErrOutOfStock, ErrLimitReached, ErrInsufficientPoints}
+
+func failureName(err error) string {
+	for _, f := range failures {
+		if errors.Is(err, f) {
+			return f.Error()
+		}
+	}
+	return err.Error()
+}
+
+func failureError(name string) error {
+	for _, f := range failures {
+		if f.Error() == name {
+			return f
+		}
+	}
+	return errors.New(name)
+}
+
+// CancelRedemption refunds a completed redemption's points and returns its
+// stock. Cancelling twice refunds once.
+func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason string) (*Redemption, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return nil, input.Errorf("reason", "must be 1 to 500 characters")
+	}
+	r, err := s.rewards.redemption(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	if r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
+		return nil, input.Errorf("id", "a %s redemption cannot be cancelled", r.Status)
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, created, err := s.ledger.append(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+		func(st *State, e *Entry, now time.Time) (bool, error) {
+			e.Reason = "Redemption cancelled"
+			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
+			st.credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rewards.releaseSlots(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	if r.Status != RedemptionCancelled {
+		now := s.now().UTC()
+		r.Status, r.CancelledAt, r.CancelReason = RedemptionCancelled, &now, reason
+		if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: r.Status}, {Key: "cancelledAt", Value: now}, {Key: "cancelReason", Value: reason}}); err != nil {
+			return nil, err
+		}
+	}
+	if created {
+		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+			Title: "Redemption cancelled", Body: fmt.Sprintf("%d points are back in your balance: %s", r.Cost, reason)})
+	}
+	return r, nil
+}
+
+// Redemptions lists a member's redemptions, newest first, after the id after.
+func (s *Service) Redemptions(ctx context.Context, memberID, after bson.ObjectID, limit int) ([]*Redemption, bool, error) {
+	filter := bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$in", Value: []RedemptionStatus{RedemptionCompleted, RedemptionCancelled}}}}}
+	if !after.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
+	}
+	cur, err := s.rewards.redemptions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, false, err
+	}
+	var rs []*Redemption
+	if err := cur.All(ctx, &rs); err != nil {
+		return nil, false, err
+	}
+	if len(rs) > limit {
+		return rs[:limit], true, nil
+	}
+	return rs, false, nil
+}
+
+// redemptionCode is 16 characters of the unambiguous alphabet (about 79
+// bits), grouped for reading aloud at a till.
+func redemptionCode() string {
+	c := randomCode(16)
+	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
+}
+
+// RewardsByID returns rewards in the order of ids; missing ones are nil.
+func (s *Service) RewardsByID(ctx context.Context, ids []bson.ObjectID) ([]*Reward, error) {
+	cur, err := s.rewards.rewards.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	var found []*Reward
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*Reward, len(found))
+	for _, r := range found {
+		byID[r.ID] = r
+	}
+	out := make([]*Reward, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
