@@ -30,7 +30,7 @@ type app struct {
 }
 
 // startApp runs the real program on a random port against a fresh database.
-func startApp(t *testing.T, env map[string]string) *app {
+func startApp(t testing.TB, env map[string]string) *app {
 	t.Helper()
 	db := mongotest.Database(t)
 	base := map[string]string{
@@ -87,7 +87,7 @@ func (r *gqlResponse) code() string {
 }
 
 // decode reads field of data into v, failing on any error.
-func (r *gqlResponse) decode(t *testing.T, field string, v any) {
+func (r *gqlResponse) decode(t testing.TB, field string, v any) {
 	t.Helper()
 	if len(r.Errors) > 0 {
 		t.Fatalf("unexpected errors: %+v", r.Errors)
@@ -98,7 +98,7 @@ func (r *gqlResponse) decode(t *testing.T, field string, v any) {
 }
 
 // do posts a GraphQL request with the given Authorization header value.
-func (a *app) do(t *testing.T, auth, query string, vars map[string]any) *gqlResponse {
+func (a *app) do(t testing.TB, auth, query string, vars map[string]any) *gqlResponse {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
@@ -109,7 +109,7 @@ func (a *app) do(t *testing.T, auth, query string, vars map[string]any) *gqlResp
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) *gqlResponse {
+func send(t testing.TB, req *http.Request) *gqlResponse {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s session) bearer() string { return "Bearer " + s.AccessToken }
 
 const signUpMutation = `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken refreshToken member { id email roles } } }`
 
-func (a *app) signUp(t *testing.T, email string) session {
+func (a *app) signUp(t testing.TB, email string) session {
 	t.Helper()
 	var s session
 	a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// BenchmarkIngestion measures recordActivity end to end (HTTP, GraphQL,
+// ledger) against MONGODB_URI, beside the raw rate of single-document
+// inserts into the same database in the same run. Run with:
+//
+//	MONGODB_URI=mongodb://localhost:27017 go test ./server -run '^$' -bench Ingestion -benchtime 2000x
+func BenchmarkIngestion(b *testing.B) {
+	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "LOG_LEVEL": "error"})
+	a.setProgram(b)
+	const members = 200
+	ids := make([]string, members)
+	for i := range ids {
+		ids[i] = a.signUp(b, fmt.Sprintf("bench%d@example.com", i)).Member.ID
+	}
+	body := func(i int64) []byte {
+		v, _ := json.Marshal(map[string]any{"query": recordActivity, "variables": purchaseVars(ids[i%members], fmt.Sprint("bench-", i), 1999)})
+		return v
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+	b.Run("graphql", func(b *testing.B) {
+		var n atomic.Int64
+		lat := latencies{}
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := n.Add(1)
+				start := time.Now()
+				req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body(i)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "ApiKey "+testAPIKey)
+				res, err := client.Do(req)
+				if err != nil || res.StatusCode != 200 {
+					b.Errorf("request %d: %v %v", i, err, res)
+					return
+				}
+				res.Body.Close()
+				lat.add(time.Since(start))
+			}
+		})
+		lat.report(b, "activities/s")
+	})
+
+	b.Run("raw-insert", func(b *testing.B) {
+		coll := a.mongo.Database(a.Config.MongoDatabase).Collection("bench_raw")
+		lat := latencies{}
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				start := time.Now()
+				if _, err := coll.InsertOne(context.Background(), bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "amountMinor", Value: 1999}, {Key: "at", Value: start}}); err != nil {
+					b.Error(err)
+					return
+				}
+				lat.add(time.Since(start))
+			}
+		})
+		lat.report(b, "inserts/s")
+	})
+}
+
+type latencies struct {
+	mu    sync.Mutex
+	d     []time.Duration
+	start time.Time
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	if l.start.IsZero() {
+		l.start = time.Now().Add(-d)
+	}
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) report(b *testing.B, rate string) {
+	b.StopTimer()
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	b.ReportMetric(float64(len(l.d))/time.Since(l.start).Seconds(), rate)
+	b.ReportMetric(float64(l.d[len(l.d)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
