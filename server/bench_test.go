@@ -103,4 +103,3 @@ func (l *latencies) report(b *testing.B, rate string) {
 	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
-

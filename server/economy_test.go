@@ -187,7 +187,9 @@ func TestReferralEndToEnd(t *testing.T) {
 		wg.Go(func() { a.service(t, recordActivity, purchaseVars(bob.Member.ID, "bob-1", 2000)) })
 	}
 	wg.Wait()
-	var ref struct{ Referral struct{ Invited, Converted, PointsEarned int } }
+	var ref struct {
+		Referral struct{ Invited, Converted, PointsEarned int }
+	}
 	a.do(t, ann.bearer(), `{ me { referral { invited converted pointsEarned } } }`, nil).decode(t, "me", &ref)
 	if ref.Referral.Invited != 1 || ref.Referral.Converted != 1 || ref.Referral.PointsEarned != 500 {
 		t.Fatalf("ann's referral: %+v", ref.Referral)
