@@ -254,15 +254,15 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
 	src := Source{Kind: SourceActivity, ID: a.ID.Hex()}
 	key := "act:" + a.ID.Hex()
-	record := func(e *Entry, created bool, err error) error {
+	// Notifications carry the entry's key, so announcing again after a
+	// crash or on a replay never notifies twice.
+	record := func(e *Entry, _ bool, err error) error {
 		if err != nil {
 			return err
 		}
 		if e != nil {
 			res.Entries = append(res.Entries, e)
-			if created {
-				s.announce(ctx, e)
-			}
+			s.announce(ctx, e)
 		}
 		return nil
 	}

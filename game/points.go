@@ -92,7 +92,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if err != nil {
 		return nil, err
 	}
-	e, created, err := s.ledger.append(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
+	e, _, err := s.ledger.append(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
@@ -110,7 +110,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if err != nil {
 		return nil, err
 	}
-	if created && e.Amount > 0 {
+	if e.Amount > 0 {
 		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
 			Title: fmt.Sprintf("You received %d points", e.Amount), Body: reason})
 	}

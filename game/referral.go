@@ -249,27 +249,23 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 	}
 	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, created, err := s.ledger.append(ctx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.ledger.append(ctx, p, m.ID, "referral:referee", EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
 		}
 		c.RefereeEntry = e
-		if created {
-			s.announce(ctx, e)
-		}
+		s.announce(ctx, e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, created, err := s.ledger.append(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
+		e, _, err := s.ledger.append(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
 			Source{Kind: SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
 			return nil, err
 		}
 		c.ReferrerEntry = e
-		if created {
-			s.announce(ctx, e)
-		}
+		s.announce(ctx, e)
 	}
 	return c, nil
 }

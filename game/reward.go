@@ -356,7 +356,7 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	e, created, err := s.ledger.append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	e, _, err := s.ledger.append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
 				return false, ErrInsufficientPoints
@@ -376,7 +376,7 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 	if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
 		return nil, err
 	}
-	if created {
+	if e != nil {
 		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
 			Title: "Enjoy your " + reward.Name, Body: fmt.Sprintf("Show code %s. %d points were spent.", r.Code, r.Cost)})
 	}
@@ -442,7 +442,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err != nil {
 		return nil, err
 	}
-	e, created, err := s.ledger.append(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	e, _, err := s.ledger.append(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
 			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
@@ -462,7 +462,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 			return nil, err
 		}
 	}
-	if created {
+	if e != nil {
 		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
 			Title: "Redemption cancelled", Body: fmt.Sprintf("%d points are back in your balance: %s", r.Cost, reason)})
 	}
