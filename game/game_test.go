@@ -134,7 +134,7 @@ func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	mongotest.RequireIndexes(t, h.ledger.store.c, indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
 	mongotest.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
-	mongotest.RequireIndexes(t, h.rewards.redemptions, indexRedemptionKey, indexRedemptionCode, indexRedemptionMember)
+	mongotest.RequireIndexes(t, h.rewards.redemptions, indexRedemptionKey, indexRedemptionCode, indexRedemptionMember, indexRedemptionStatus)
 	mongotest.RequireIndexes(t, h.rewards.rewards, indexRewardActive)
 	mongotest.RequireIndexes(t, h.rewards.slots, indexSlotRedemption)
 	mongotest.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
@@ -529,5 +529,36 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	h.checkLedger(t, m)
+}
+
+// A process that died after claiming stock but before the debit must not
+// hold the stock forever: the sweeper releases it.
+func TestSweeperReleasesAbandonedRedemption(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	stock := int64(1)
+	reward, _ := h.CreateReward(ctx, RewardInput{Name: "Last one", Cost: 10, Stock: &stock, Active: true})
+	m := h.members.add("ann@example.com")
+	h.purchase(t, m, "seed", 1000)
+	// Simulate the crash: a PENDING redemption holding the only stock slot.
+	r := &Redemption{ID: bson.NewObjectID(), MemberID: m.ID, RewardID: reward.ID, IdempotencyKey: "crashed",
+		Code: redemptionCode(), Cost: 10, Status: RedemptionPending, CreatedAt: h.clock.now()}
+	if _, err := h.rewards.redemptions.InsertOne(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.rewards.claimSlot(ctx, "stock:"+reward.ID.Hex(), 1, r.ID); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if _, err := h.Redeem(ctx, m.ID, reward.ID, "other"); !errors.Is(err, ErrOutOfStock) {
+		t.Fatalf("while held: %v", err)
+	}
+	h.clock.add(3 * time.Minute)
+	if n, err := h.SweepRedemptions(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if _, err := h.Redeem(ctx, m.ID, reward.ID, "after-sweep"); err != nil {
+		t.Fatalf("after the sweep the stock is back: %v", err)
+	}
 	h.checkLedger(t, m)
 }

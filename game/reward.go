@@ -112,6 +112,7 @@ const (
 	indexRedemptionCode   = "code_unique"
 	indexRedemptionMember = "member_id"
 	indexSlotRedemption   = "redemptionId"
+	indexRedemptionStatus = "status_createdAt"
 )
 
 func (s rewardStore) rewardIndexes() []mongo.IndexModel {
@@ -125,6 +126,8 @@ func (s rewardStore) redemptionIndexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "idempotencyKey", Value: 1}}, Options: options.Index().SetName(indexRedemptionKey).SetUnique(true)},
 		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(indexRedemptionCode).SetUnique(true)},
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(indexRedemptionMember)},
+		// The sweeper finds abandoned redemptions.
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexRedemptionStatus)},
 	}
 }
 
@@ -516,3 +519,43 @@ func (s *Service) RewardsByID(ctx context.Context, ids []bson.ObjectID) ([]*Rewa
 	}
 	return out, nil
 }
+
+// stalePending is how long a redemption may stay PENDING before the sweeper
+// takes it for abandoned (its process died half-way).
+const stalePending = 2 * time.Minute
+
+// SweepRedemptions finishes redemptions abandoned half-way by a crashed
+// process: each is completed if its debit went through, or failed and its
+// stock and limit slots released. Safe on several instances at once: every
+// step is keyed or idempotent.
+func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
+	cur, err := s.rewards.redemptions.Find(ctx, bson.D{
+		{Key: "status", Value: RedemptionPending},
+		{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-stalePending)}}},
+	}, options.Find().SetLimit(500))
+	if err != nil {
+		return 0, err
+	}
+	var stuck []*Redemption
+	if err := cur.All(ctx, &stuck); err != nil {
+		return 0, err
+	}
+	for _, r := range stuck {
+		// A debit already written means the member paid: complete it.
+		if _, err := s.ledger.store.byKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
+			r.Status = RedemptionCompleted
+			if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
+				return 0, err
+			}
+			continue
+		} else if !errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, err
+		}
+		if err := s.fail(ctx, r, errAbandoned); err != nil && !errors.Is(err, errAbandoned) {
+			return 0, err
+		}
+	}
+	return len(stuck), nil
+}
+
+var errAbandoned = errors.New("redemption abandoned half-way; try again")
