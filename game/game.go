@@ -68,7 +68,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		rewards:  newRewardStore(db),
 		accounts: newAccountStore(db),
 	}
-	s.ledger = &Ledger{store: ledgerStore{c: db.Collection("ledger")}, now: func() time.Time { return s.now() }}
+	s.ledger = &Ledger{store: ledgerStore{chain[Entry]{db.Collection("ledger")}}, now: func() time.Time { return s.now() }}
 	return s
 }
 

@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"sort"
@@ -206,49 +205,24 @@ type Ledger struct {
 // change; a nil entry means there is nothing to append.
 type change func(st *State, e *Entry, now time.Time) (bool, error)
 
-const maxAppendAttempts = 1000
-
-var errContended = errors.New("ledger too contended; try again")
-
 // append adds the entry that ch makes to a member's chain under key, exactly
 // once: if key is already in the chain, that entry is returned and created
-// is false.
-// With a program, the member's tier is re-evaluated after the change.
-func (l *Ledger) append(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (e *Entry, created bool, err error) {
-	for range maxAppendAttempts {
-		if e, err := l.store.byKey(ctx, memberID, key); err == nil {
-			return e, false, nil
-		} else if !errors.Is(err, mongo.ErrNoDocuments) {
-			return nil, false, err
-		}
-		head, err := l.store.head(ctx, memberID)
-		if err != nil {
-			return nil, false, err
-		}
+// is false. With a program, the member's tier is re-evaluated after the change.
+func (l *Ledger) append(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
+	return l.store.append(ctx, memberID, key, func(head *Entry) (*Entry, error) {
 		now := l.now().UTC()
 		st := head.State.clone()
 		e := &Entry{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Type: typ, Source: src, CreatedAt: now}
 		ok, err := ch(&st, e, now)
 		if err != nil || !ok {
-			return nil, false, err
+			return nil, err
 		}
 		if p != nil {
 			e.TierChange = evaluateTier(&st, p, now)
 		}
 		e.State = st
-		err = l.store.insert(ctx, e)
-		if err == nil {
-			return e, true, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return nil, false, err
-		}
-		// Someone else took this number (or this key): read again and retry.
-		if err := ctx.Err(); err != nil {
-			return nil, false, err
-		}
-	}
-	return nil, false, errContended
+		return e, nil
+	})
 }
 
 // Head returns a member's current ledger state and its sequence number.
@@ -262,7 +236,7 @@ func (l *Ledger) Head(ctx context.Context, memberID bson.ObjectID) (State, int64
 
 // Entries lists a member's entries newest first, older than before (0: newest).
 func (l *Ledger) Entries(ctx context.Context, memberID bson.ObjectID, before int64, limit int) ([]*Entry, bool, error) {
-	es, err := l.store.list(ctx, memberID, before, limit+1)
+	es, err := l.store.page(ctx, memberID, before, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -328,70 +302,26 @@ func (l *Ledger) ExpireDue(ctx context.Context, p *Program, memberID bson.Object
 	return out, nil
 }
 
-// ledgerStore keeps every member's chain in one collection.
-type ledgerStore struct{ c *mongo.Collection }
+// ledgerStore keeps every member's chain of entries in one collection.
+type ledgerStore struct{ chain[Entry] }
 
 const (
-	indexLedgerSeq     = "member_seq"
-	indexLedgerKey     = "member_key"
+	indexLedgerSeq     = indexChainSeq
+	indexLedgerKey     = indexChainKey
 	indexLedgerExpiry  = "expiresAt"
 	indexLedgerReferee = "member_type"
 	indexLedgerSource  = "member_source"
 )
 
 func (s ledgerStore) indexes() []mongo.IndexModel {
-	return []mongo.IndexModel{
-		// The chain: one writer per number; head and pages read it newest first.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}}, Options: options.Index().SetName(indexLedgerSeq).SetUnique(true)},
-		// One effect per cause.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetName(indexLedgerKey).SetUnique(true)},
+	return append(s.chain.indexes(),
 		// The expiry job finds lots coming due.
-		{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexLedgerExpiry)},
+		mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexLedgerExpiry)},
 		// An activity's effects, for replays.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "source.id", Value: 1}}, Options: options.Index().SetName(indexLedgerSource)},
-		// Referral totals per member.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "type", Value: 1}}, Options: options.Index().SetName(indexLedgerReferee)},
-	}
-}
-
-func (s ledgerStore) insert(ctx context.Context, e *Entry) error {
-	_, err := s.c.InsertOne(ctx, e)
-	return err
-}
-
-func (s ledgerStore) byKey(ctx context.Context, memberID bson.ObjectID, key string) (*Entry, error) {
-	var e Entry
-	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "key", Value: key}}).Decode(&e)
-	if err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-// head returns the newest entry, or an empty one with Seq 0.
-func (s ledgerStore) head(ctx context.Context, memberID bson.ObjectID) (*Entry, error) {
-	var e Entry
-	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}},
-		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}})).Decode(&e)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return &Entry{}, nil
-	}
-	return &e, err
-}
-
-func (s ledgerStore) list(ctx context.Context, memberID bson.ObjectID, before int64, limit int) ([]*Entry, error) {
-	filter := bson.D{{Key: "memberId", Value: memberID}}
-	if before > 0 {
-		filter = append(filter, bson.E{Key: "seq", Value: bson.D{{Key: "$lt", Value: before}}})
-	}
-	cur, err := s.c.Find(ctx, filter, options.Find().
-		SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}}).
-		SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var es []*Entry
-	return es, cur.All(ctx, &es)
+		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "source.id", Value: 1}}, Options: options.Index().SetName(indexLedgerSource)},
+		// Refunds of a purchase and referral totals per member.
+		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "type", Value: 1}}, Options: options.Index().SetName(indexLedgerReferee)},
+	)
 }
 
 // refundsOf returns a member's refund entries of one purchase.

@@ -165,7 +165,11 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 		}
 		expired += len(es)
 	}
-	_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "through", Value: now}}}}, options.UpdateOne().SetUpsert(true))
+	advance := bson.D{{Key: "$max", Value: bson.D{{Key: "through", Value: now}}}}
+	_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}, advance, options.UpdateOne().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		// Two first runs upserted at once; the document exists now.
+		_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}, advance)
+	}
 	return expired, err
 }
