@@ -269,14 +269,14 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 
 	switch a.Kind {
 	case ActivityPurchase:
-		if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
+		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
 			return err
 		}
 		for _, pr := range p.Promotions {
 			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
 				continue
 			}
-			if err := record(s.ledger.append(ctx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
+			if err := record(s.appendEntry(ctx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
 				return err
 			}
 		}
@@ -289,7 +289,7 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 			res.Entries = append(res.Entries, conv.RefereeEntry)
 		}
 	case ActivityRefund:
-		if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, s.ledger.store, a, purchase))); err != nil {
+		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger.store, a, purchase))); err != nil {
 			return err
 		}
 		if err := s.reverseReferral(ctx, p, a, purchase, record); err != nil {
@@ -301,12 +301,16 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 			pts, rule = p.ReviewPoints, "review"
 		}
 		if pts > 0 {
-			if err := record(s.ledger.append(ctx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
+			if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
 				return err
 			}
 		}
 	}
-	return record(s.birthdayReward(ctx, p, m, a))
+	if err := record(s.birthdayReward(ctx, p, m, a)); err != nil {
+		return err
+	}
+	_, err := s.engageActivity(ctx, p, m, a)
+	return err
 }
 
 // announce tells the member about a new entry that changed their points or tier.

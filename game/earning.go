@@ -52,7 +52,7 @@ func earnPurchase(p *Program, a *Activity) change {
 		}
 		if total > 0 {
 			st.credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
-			st.Earned[monthKey(now)] += total
+			st.earn(p, e, total, a.OccurredAt)
 		}
 		return true, nil
 	}
@@ -65,7 +65,7 @@ func earnPromotion(p *Program, pr Promotion, a *Activity) change {
 		e.Lines = []Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
 			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
 		st.credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
-		st.Earned[monthKey(now)] += pr.BonusPoints
+		st.earn(p, e, pr.BonusPoints, a.OccurredAt)
 		return true, nil
 	}
 }
@@ -76,7 +76,7 @@ func earnFlat(p *Program, rule string, points int64) change {
 		e.Reason = "Points for your " + rule
 		e.Lines = []Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
 		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
-		st.Earned[monthKey(now)] += points
+		st.earn(p, e, points, now)
 		return true, nil
 	}
 }
@@ -85,7 +85,7 @@ func earnFlat(p *Program, rule string, points int64) change {
 // part refunded. Points still pending are cancelled; spendable ones are
 // clawed back, never below zero, and what could not be taken is recorded as
 // the entry's shortfall.
-func refundPurchase(ctx context.Context, store ledgerStore, refund, purchase *Activity) change {
+func refundPurchase(ctx context.Context, p *Program, store ledgerStore, refund, purchase *Activity) change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		// Read inside the change: the chain serializes this with every other
 		// entry of the member, so two refunds cannot both pass the check.
@@ -126,7 +126,7 @@ func refundPurchase(ctx context.Context, store ledgerStore, refund, purchase *Ac
 		e.Shortfall = target - taken
 		e.RefundMinor, e.RefundOf = refund.AmountMinor, purchase.ID.Hex()
 		st.Spend[monthKey(purchase.OccurredAt)] -= refund.AmountMinor
-		st.Earned[monthKey(now)] -= target
+		st.earn(p, e, -target, purchase.OccurredAt)
 		e.Reason = fmt.Sprintf("Refund of %s on purchase %s", formatMoney(refund.AmountMinor, refund.Currency), purchase.ExternalID)
 		why := "points earned on the refunded part are taken back"
 		if pending {
@@ -150,13 +150,13 @@ func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Memb
 	if local.Month() != m.Birthday.Month {
 		return nil, false, nil
 	}
-	return s.ledger.append(ctx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
+	return s.appendEntry(ctx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
 		Source{Kind: SourceBirthday, ID: a.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Happy birthday!"
 			e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
 			st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
-			st.Earned[monthKey(now)] += p.BirthdayBonus
+			st.earn(p, e, p.BirthdayBonus, now)
 			return true, nil
 		})
 }

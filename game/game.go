@@ -47,26 +47,32 @@ type Notifier interface {
 
 // Service is the loyalty economy over one database.
 type Service struct {
-	members  Members
-	notify   Notifier
-	now      func() time.Time
-	program  programStore
-	ledger   *Ledger
-	acts     activityStore
-	rewards  rewardStore
-	accounts accountStore
+	members    Members
+	notify     Notifier
+	now        func() time.Time
+	program    programStore
+	ledger     *Ledger
+	acts       activityStore
+	rewards    rewardStore
+	accounts   accountStore
+	engagement engagementStore
+	badges     badgeStore
+	boards     boardStore
 }
 
 // New returns the game over db.
 func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	s := &Service{
-		members:  members,
-		notify:   notify,
-		now:      time.Now,
-		program:  programStore{c: db.Collection("program")},
-		acts:     activityStore{c: db.Collection("activities")},
-		rewards:  newRewardStore(db),
-		accounts: newAccountStore(db),
+		members:    members,
+		notify:     notify,
+		now:        time.Now,
+		program:    programStore{c: db.Collection("program")},
+		acts:       activityStore{c: db.Collection("activities")},
+		rewards:    newRewardStore(db),
+		accounts:   newAccountStore(db),
+		engagement: engagementStore{chain[Engagement]{db.Collection("engagement")}},
+		badges:     badgeStore{db.Collection("badges")},
+		boards:     newBoardStore(db),
 	}
 	s.ledger = &Ledger{store: ledgerStore{chain[Entry]{db.Collection("ledger")}}, now: func() time.Time { return s.now() }}
 	return s
@@ -92,6 +98,8 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.accounts.accounts, s.accounts.accountIndexes()},
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
+		{s.engagement.c, s.engagement.indexes()},
+		{s.boards.scores, s.boards.indexes()},
 	} {
 		if len(ix.ms) == 0 {
 			continue

@@ -34,6 +34,7 @@ const (
 	SourceAdjustment SourceKind = "ADJUSTMENT"
 	SourceLot        SourceKind = "LOT"
 	SourceBirthday   SourceKind = "BIRTHDAY"
+	SourceBadge      SourceKind = "BADGE"
 )
 
 // Source links an entry to what caused it.
@@ -73,6 +74,8 @@ type Entry struct {
 	// For refunds: the money refunded and the purchase it belongs to.
 	RefundMinor int64  `bson:"refundMinor,omitempty"`
 	RefundOf    string `bson:"refundOf,omitempty"`
+	// Boards lists the leaderboard periods whose score this entry changed.
+	Boards []string `bson:"boards,omitempty"`
 	// TierChange is the tier move this entry caused.
 	TierChange *TierChange `bson:"tierChange,omitempty"`
 	CreatedAt  time.Time   `bson:"createdAt"`
@@ -103,6 +106,8 @@ type State struct {
 	Earned    map[string]int64 `bson:"earned"` // points earned by UTC month "2006-01", net of clawbacks
 	Spend     map[string]int64 `bson:"spend"`  // purchases by month, minor units, net of refunds
 	Tier      TierState        `bson:"tier"`
+	// Boards holds the member's leaderboard scores of open periods.
+	Boards map[string]int64 `bson:"boards"`
 }
 
 func (s State) clone() State {
@@ -110,6 +115,10 @@ func (s State) clone() State {
 	c.Lots = slices.Clone(s.Lots)
 	c.Earned = maps.Clone(s.Earned)
 	c.Spend = maps.Clone(s.Spend)
+	c.Boards = maps.Clone(s.Boards)
+	if c.Boards == nil {
+		c.Boards = map[string]int64{}
+	}
 	if c.Earned == nil {
 		c.Earned = map[string]int64{}
 	}
@@ -343,4 +352,14 @@ func (s ledgerStore) bySource(ctx context.Context, memberID bson.ObjectID, sourc
 	}
 	var es []*Entry
 	return es, cur.All(ctx, &es)
+}
+
+// appendEntry appends to the ledger and brings the member's leaderboard
+// scores up to the entry, whether it was new or found again.
+func (s *Service) appendEntry(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
+	e, created, err := s.ledger.append(ctx, p, memberID, key, typ, src, ch)
+	if err == nil {
+		s.afterEntry(ctx, p, e)
+	}
+	return e, created, err
 }

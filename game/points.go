@@ -92,13 +92,13 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.ledger.append(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
+	e, _, err := s.appendEntry(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
 			if amount > 0 {
 				st.credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
-				st.Earned[monthKey(now)] += amount
+				st.earn(&p, e, amount, now)
 				return true, nil
 			}
 			if st.Available(now) < -amount {

@@ -43,7 +43,21 @@ type Program struct {
 	TierWindowMonths   int           `bson:"tierWindowMonths"`
 	TierGraceDays      int           `bson:"tierGraceDays"`
 	Referral           ReferralRules `bson:"referral"`
-	UpdatedAt          time.Time     `bson:"updatedAt"`
+	Streak             StreakRules   `bson:"streak"`
+	// Timezone is the brand's: weekly and monthly leaderboards follow it.
+	Timezone string `bson:"timezone"`
+	// LeaderboardGraceHours keeps a period's standings open after it ends,
+	// so members whose local day ends last still count.
+	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
+	UpdatedAt             time.Time `bson:"updatedAt"`
+}
+
+// location is the brand's timezone.
+func (p *Program) location() *time.Location {
+	if loc, err := time.LoadLocation(p.Timezone); err == nil && p.Timezone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // Promotion gives bonus points for purchases in a window; they expire soon.
@@ -87,6 +101,8 @@ func DefaultProgram() Program {
 		},
 		TierBasis: TierBasisPointsEarned, TierWindowMonths: 12, TierGraceDays: 30,
 		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
+		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
+		Timezone: "UTC", LeaderboardGraceHours: 26,
 	}
 }
 
@@ -128,6 +144,32 @@ func (p *Program) Validate() error {
 	} {
 		if f.v < 0 || f.v > f.max {
 			return input.Errorf(f.name, "must be between 0 and %d", f.max)
+		}
+	}
+	if p.Timezone == "" {
+		p.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "Local" {
+		return input.Errorf("timezone", "%q is not an IANA timezone", p.Timezone)
+	}
+	if p.LeaderboardGraceHours < 0 || p.LeaderboardGraceHours > 24*14 {
+		return input.Errorf("leaderboardGraceHours", "must be between 0 and %d", 24*14)
+	}
+	switch st := p.Streak; {
+	case st.Period != StreakDaily && st.Period != StreakWeekly:
+		return input.Errorf("streak.period", "must be DAILY or WEEKLY")
+	case st.FreezeMax < 0 || st.FreezeMax > 30:
+		return input.Errorf("streak.freezeMax", "must be between 0 and 30")
+	case st.FreezeEvery < 0 || st.FreezeEvery > 365:
+		return input.Errorf("streak.freezeEvery", "must be between 0 and 365")
+	case st.FreezePrice < 0 || st.FreezePrice > maxPoints:
+		return input.Errorf("streak.freezePrice", "must be between 0 and %d", maxPoints)
+	case st.AtRiskHour < 0 || st.AtRiskHour > 23:
+		return input.Errorf("streak.atRiskHour", "must be an hour from 0 to 23")
+	}
+	for i, k := range p.Streak.Qualifying {
+		if !k.valid() || k == ActivityRefund {
+			return input.Errorf(fmt.Sprintf("streak.qualifying[%d]", i), "%q cannot keep a streak", k)
 		}
 	}
 	if p.TierWindowMonths == 0 {

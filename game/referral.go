@@ -64,7 +64,9 @@ type Account struct {
 	Code       string         `bson:"code"`
 	ReferrerID *bson.ObjectID `bson:"referrerId,omitempty"`
 	EmailKey   string         `bson:"emailKey"`
-	CreatedAt  time.Time      `bson:"createdAt"`
+	// LeaderboardOptOut hides the member on public leaderboards.
+	LeaderboardOptOut bool      `bson:"leaderboardOptOut"`
+	CreatedAt         time.Time `bson:"createdAt"`
 }
 
 // ConversionStatus is how a referral ended.
@@ -249,7 +251,7 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 	}
 	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, _, err := s.ledger.append(ctx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.appendEntry(ctx, p, m.ID, "referral:referee", EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
@@ -258,7 +260,7 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 		s.announce(ctx, e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, _, err := s.ledger.append(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
+		e, _, err := s.appendEntry(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
 			Source{Kind: SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
@@ -266,6 +268,9 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 		}
 		c.ReferrerEntry = e
 		s.announce(ctx, e)
+	}
+	if err := s.Count(ctx, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -275,7 +280,7 @@ func referralCredit(p *Program, points int64, why string) change {
 		e.Reason = "Referral reward"
 		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
 		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
-		st.Earned[monthKey(now)] += points
+		st.earn(p, e, points, now)
 		return true, nil
 	}
 }
@@ -333,11 +338,11 @@ func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purch
 		if err != nil {
 			return err
 		}
-		e, created, err := s.ledger.append(ctx, p, side.member, side.key+":reversed", EntryReferral, src,
+		e, created, err := s.appendEntry(ctx, p, side.member, side.key+":reversed", EntryReferral, src,
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				taken := st.debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken
-				st.Earned[monthKey(now)] -= earned.Amount
+				st.earn(p, e, -earned.Amount, now)
 				e.Reason = "Referral reward reversed"
 				e.Lines = []Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
 				return true, nil

@@ -359,7 +359,7 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	e, _, err := s.ledger.append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	e, _, err := s.appendEntry(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
 				return false, ErrInsufficientPoints
@@ -445,7 +445,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.ledger.append(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	e, _, err := s.appendEntry(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
 			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}

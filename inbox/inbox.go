@@ -26,8 +26,9 @@ const (
 	KindWelcome Kind = "WELCOME"
 	KindSystem  Kind = "SYSTEM" // the brand messaging one member
 	// KindRewardEarned: points credited (a purchase, a bonus, a referral).
-	KindRewardEarned Kind = "REWARD_EARNED"
-	KindTierChanged  Kind = "TIER_CHANGED"
+	KindRewardEarned  Kind = "REWARD_EARNED"
+	KindTierChanged   Kind = "TIER_CHANGED"
+	KindBadgeUnlocked Kind = "BADGE_UNLOCKED"
 	// KindRedemption: a reward redeemed or a redemption cancelled.
 	KindRedemption Kind = "REDEMPTION"
 )

@@ -1,0 +1,253 @@
+package game
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/member"
+)
+
+func TestEngagementIndexesExist(t *testing.T) {
+	h := newHarness(t, nil)
+	mongotest.RequireIndexes(t, h.engagement.c, indexChainSeq, indexChainKey, indexEngagementKind)
+	mongotest.RequireIndexes(t, h.boards.scores, indexBoardOrder)
+}
+
+func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	b, err := h.CreateBadge(ctx, BadgeInput{Name: "Regular", Counter: CounterPurchases, Levels: []BadgeLevel{
+		{Name: "BRONZE", Threshold: 2, BonusPoints: 100}, {Name: "SILVER", Threshold: 5, BonusPoints: 300},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.members.add("ann@example.com")
+	var wg sync.WaitGroup
+	for i := range 6 {
+		for range 2 { // each purchase reported twice at once
+			wg.Go(func() {
+				_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("o", i), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	earned, progress, err := h.MemberBadges(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(earned) != 2 || earned[0].Level != "BRONZE" || earned[1].Level != "SILVER" || len(progress) != 0 {
+		t.Fatalf("earned %+v, in progress %+v", earned, progress)
+	}
+	// 6 purchases × 100 points + 100 + 300 bonus, each bonus once.
+	if got := h.points(t, m).Balance; got != 600+400 {
+		t.Fatalf("balance %d, want 1000", got)
+	}
+	n, _ := h.ledger.store.c.CountDocuments(ctx, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}})
+	if n != 2 {
+		t.Fatalf("%d badge bonus entries, want 2", n)
+	}
+	_ = b
+	h.checkLedger(t, m)
+}
+
+func TestBadgeWindowSecretAndBackfill(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	ann, bob := h.members.add("ann@example.com"), h.members.add("bob@example.com")
+	for _, m := range []*member.Member{ann, bob} {
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ann buys three times in June (the harness clock), Bob once.
+	for i := range 3 {
+		h.purchase(t, ann, fmt.Sprint("a", i), 500)
+	}
+	h.purchase(t, bob, "b0", 500)
+	// Defined afterwards: existing members are evaluated in the background.
+	june, err := h.CreateBadge(ctx, BadgeInput{Name: "June regular", Counter: CounterPurchases,
+		Window: &BadgeWindow{From: "2026-06", To: "2026-06"}, Levels: []BadgeLevel{{Name: "GOLD", Threshold: 3}}, Secret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if june.Backfill.Done || june.Backfill.Total != 2 {
+		t.Fatalf("new badge backfill: %+v", june.Backfill)
+	}
+	for range 3 {
+		if _, err := h.BackfillBadges(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := h.Badges(ctx)
+	if !all[0].Backfill.Done || all[0].Backfill.Processed != 2 {
+		t.Fatalf("backfill progress: %+v", all[0].Backfill)
+	}
+	annEarned, _, _ := h.MemberBadges(ctx, ann.ID)
+	bobEarned, bobProgress, _ := h.MemberBadges(ctx, bob.ID)
+	if len(annEarned) != 1 || len(bobEarned) != 0 {
+		t.Fatalf("ann earned %+v, bob earned %+v", annEarned, bobEarned)
+	}
+	if len(bobProgress) != 0 {
+		t.Fatalf("a secret badge shows in bob's progress: %+v", bobProgress)
+	}
+	// A July purchase does not count toward June.
+	h.clock.add(20 * 24 * time.Hour)
+	h.purchase(t, bob, "b1", 500)
+	h.purchase(t, bob, "b2", 500)
+	if e, _, _ := h.MemberBadges(ctx, bob.ID); len(e) != 0 {
+		t.Fatalf("July purchases earned the June badge: %+v", e)
+	}
+}
+
+func TestBadBadgeRulesRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	for field, in := range map[string]BadgeInput{
+		"counter":             {Name: "X", Counter: "SMILES", Levels: []BadgeLevel{{Name: "B", Threshold: 1}}},
+		"levels[0].threshold": {Name: "X", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "B", Threshold: -3}}},
+		"levels[1].threshold": {Name: "X", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "B", Threshold: 5}, {Name: "S", Threshold: 5}}},
+		"window.from":         {Name: "X", Counter: CounterPurchases, Window: &BadgeWindow{From: "March", To: "2026-03"}, Levels: []BadgeLevel{{Name: "B", Threshold: 1}}},
+	} {
+		if _, err := h.CreateBadge(context.Background(), in); err == nil {
+			t.Errorf("%s: accepted", field)
+		} else if e, ok := input.As(err); !ok || e.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	if n, _ := h.badges.c.CountDocuments(context.Background(), bson.D{}); n != 0 {
+		t.Fatalf("refused badges stored: %d", n)
+	}
+}
+
+func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.Streak.FreezePrice = 100; p.Streak.FreezeMax = 1; p.Streak.FreezeEvery = 0 })
+	ctx := context.Background()
+	m := h.members.add("ann@example.com")
+	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f0"); err == nil {
+		t.Fatal("a freeze bought without points")
+	}
+	h.purchase(t, m, "day1", 2000) // 200 + 50 points
+	h.clock.add(24 * time.Hour)
+	if _, err := h.CheckIn(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.CheckIn(ctx, m.ID); err != nil { // same day: once
+		t.Fatal(err)
+	}
+	v, err := h.BuyStreakFreeze(ctx, m.ID, "f1")
+	if err != nil || v.Freezes != 1 || v.Current != 2 {
+		t.Fatalf("after buying a freeze: %+v %v", v, err)
+	}
+	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f2"); err == nil {
+		t.Fatal("bought past the freeze limit")
+	}
+	h.clock.add(48 * time.Hour) // one day missed
+	if _, err := h.CheckIn(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = h.Streak(ctx, m.ID)
+	if v.Current != 3 || v.Freezes != 0 || len(v.FrozenDays) != 1 {
+		t.Fatalf("the freeze should have bridged the missed day: %+v", v)
+	}
+	h.checkLedger(t, m)
+}
+
+// Ranks are standard competition ranks and agree with a naive count, for
+// random scores with many ties.
+func TestLeaderboardRanks(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	board, err := h.BoardFor(ctx, PeriodWeekly, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ms []*member.Member
+	scores := map[bson.ObjectID]int64{}
+	for i := range 40 {
+		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
+		ms = append(ms, m)
+		units := int64(1 + rng.IntN(4)) // many ties
+		h.purchase(t, m, fmt.Sprint("p", i), units*100)
+		scores[m.ID] = units * 10
+	}
+	for _, m := range ms {
+		got, err := h.RankOf(ctx, board, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var above int64
+		for _, s := range scores {
+			if s > scores[m.ID] {
+				above++
+			}
+		}
+		if got.Score != scores[m.ID] || got.Rank != above+1 {
+			t.Fatalf("member score %d rank %d, want score %d rank %d", got.Score, got.Rank, scores[m.ID], above+1)
+		}
+	}
+	// Pages are ordered by score, then member id, with shared ranks.
+	var all []Standing
+	var after *Standing
+	for {
+		page, more, err := h.Top(ctx, board, after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if !more {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	if len(all) != 40 {
+		t.Fatalf("paged %d members, want 40", len(all))
+	}
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if a.Score < b.Score || (a.Score == b.Score && (a.Rank != b.Rank || a.MemberID.Hex() > b.MemberID.Hex())) || (a.Score > b.Score && b.Rank != int64(i)+1) {
+			t.Fatalf("rows %d and %d out of order: %+v %+v", i-1, i, a, b)
+		}
+	}
+	// Around me: the member in the middle.
+	mid := all[20]
+	around, err := h.AroundMe(ctx, board, mid.MemberID, 3)
+	if err != nil || len(around) != 7 || around[3].MemberID != mid.MemberID || !slices.EqualFunc(around, all[17:24], func(a, b Standing) bool { return a.MemberID == b.MemberID }) {
+		t.Fatalf("around %+v: %+v %v", mid, around, err)
+	}
+	// Opting out hides the member from others but not from themself.
+	if err := h.SetLeaderboardOptOut(ctx, all[0].MemberID, true); err != nil {
+		t.Fatal(err)
+	}
+	top, _, _ := h.Top(ctx, board, nil, 1)
+	if top[0].MemberID == all[0].MemberID {
+		t.Fatal("an opted-out member still shows")
+	}
+	if me, _ := h.RankOf(ctx, board, all[0].MemberID); me.Rank != 1 {
+		t.Fatalf("opted-out member's own rank: %+v", me)
+	}
+	// Last week's board stays, and becomes final after the grace.
+	h.clock.add(8 * 24 * time.Hour)
+	old := board
+	if r, _ := h.RankOf(ctx, old, ms[0].ID); r.Score != scores[ms[0].ID] {
+		t.Fatalf("last week's score gone: %+v", r)
+	}
+	if b, _ := h.BoardFor(ctx, PeriodWeekly, h.clock.now().Add(-8*24*time.Hour)); !b.Final {
+		t.Fatal("last week's board is not final after the grace")
+	}
+	if _, err := h.BoardFor(ctx, "DAILY", time.Time{}); err == nil {
+		t.Fatal("unknown period accepted")
+	}
+}

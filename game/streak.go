@@ -1,0 +1,221 @@
+package game
+
+import (
+	"slices"
+	"time"
+)
+
+// StreakPeriod is what a streak counts: days or weeks.
+type StreakPeriod string
+
+const (
+	StreakDaily  StreakPeriod = "DAILY"
+	StreakWeekly StreakPeriod = "WEEKLY"
+)
+
+// StreakRules configure streaks.
+type StreakRules struct {
+	Period StreakPeriod `bson:"period"`
+	// Qualifying kinds keep a streak alive; empty means any but a refund.
+	Qualifying []ActivityKind `bson:"qualifying"`
+	// A member holds at most FreezeMax freezes.
+	FreezeMax int `bson:"freezeMax"`
+	// One freeze is earned every FreezeEvery periods of streak; 0: never.
+	FreezeEvery int `bson:"freezeEvery"`
+	// FreezePrice is a freeze's cost in points; 0: not for sale.
+	FreezePrice int64 `bson:"freezePrice"`
+	// From this local hour a member who has not yet kept today's streak is at risk.
+	AtRiskHour int `bson:"atRiskHour"`
+}
+
+func (r StreakRules) qualifies(k ActivityKind) bool {
+	if k == ActivityRefund {
+		return false
+	}
+	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
+}
+
+// maxStreakHistory bounds the periods a streak remembers for late activities.
+const maxStreakHistory = 400
+
+// StreakState is a member's streak.
+type StreakState struct {
+	Current int `bson:"current"`
+	Longest int `bson:"longest"`
+	// Last is the index of the last qualifying period (see periodIndex); 0: none yet.
+	Last int64 `bson:"last"`
+	// LastAt and Timezone are the instant and the zone of the last qualifying
+	// activity, so a change of zone can be judged fairly.
+	LastAt   time.Time `bson:"lastAt"`
+	Timezone string    `bson:"timezone"`
+	Freezes  int       `bson:"freezes"`
+	// Days are recent qualifying periods; FrozenDays are periods a freeze covered.
+	Days       []int64 `bson:"days"`
+	FrozenDays []int64 `bson:"frozenDays"`
+}
+
+// StreakEvent is what one activity did to a streak.
+type StreakEvent struct {
+	Extended     bool `bson:"extended,omitempty"`
+	Reset        bool `bson:"reset,omitempty"`
+	FreezesUsed  int  `bson:"freezesUsed,omitempty"`
+	FreezeEarned bool `bson:"freezeEarned,omitempty"`
+}
+
+// civilDay numbers the calendar date of t in loc: days since 1970-01-01.
+func civilDay(t time.Time, loc *time.Location) int64 {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// periodIndex numbers the day, or the ISO week (Monday first), of t in loc.
+// Indexes start at 1 so 0 can mean "none".
+func periodIndex(p StreakPeriod, t time.Time, loc *time.Location) int64 {
+	d := civilDay(t, loc)
+	if p == StreakWeekly {
+		return (d+3)/7 + 1 // 1970-01-01 was a Thursday
+	}
+	return d + 1
+}
+
+// periodStart is the instant period idx begins in loc.
+func periodStart(p StreakPeriod, idx int64, loc *time.Location) time.Time {
+	day := idx - 1
+	if p == StreakWeekly {
+		day = (idx-1)*7 - 3
+	}
+	u := time.Unix(day*86400, 0).UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc)
+}
+
+// advance records a qualifying activity at `at`, made while the member was
+// in zone tz. Periods are judged in the member's zone at the time; after a
+// change of zone, the last activity is re-read in the new zone, so moving
+// neither grants a free period nor costs one.
+func (s *StreakState) advance(r StreakRules, at time.Time, tz string, loc *time.Location) StreakEvent {
+	var ev StreakEvent
+	idx := periodIndex(r.Period, at, loc)
+	last := s.Last
+	if s.Last != 0 && s.Timezone != tz && !s.LastAt.IsZero() {
+		last = periodIndex(r.Period, s.LastAt, loc)
+	}
+	switch {
+	case s.Last == 0:
+		s.Current, s.Last, s.LastAt, s.Timezone = 1, idx, at, tz
+		s.Days = []int64{idx}
+		ev.Extended = true
+	case idx == last || slices.Contains(s.Days, idx):
+		if idx == last && at.After(s.LastAt) {
+			// Same period, possibly renumbered by a new zone.
+			if i := slices.Index(s.Days, s.Last); i >= 0 {
+				s.Days[i] = idx
+			}
+			s.Last, s.LastAt, s.Timezone = idx, at, tz
+		}
+	case idx > last:
+		gap := int(idx - last - 1)
+		switch {
+		case gap == 0:
+			s.Current++
+		case gap <= s.Freezes:
+			s.Freezes -= gap
+			for p := last + 1; p < idx; p++ {
+				s.FrozenDays = append(s.FrozenDays, p)
+			}
+			s.Current++
+			ev.FreezesUsed = gap
+		default:
+			s.Current = 1
+			ev.Reset = true
+		}
+		ev.Extended = !ev.Reset
+		s.Last, s.LastAt, s.Timezone = idx, at, tz
+		s.Days = append(s.Days, idx)
+		if r.FreezeEvery > 0 && s.Current%r.FreezeEvery == 0 && s.Freezes < r.FreezeMax {
+			s.Freezes++
+			ev.FreezeEarned = true
+		}
+	default:
+		// A late report of an earlier period.
+		s.Days = append(s.Days, idx)
+		slices.Sort(s.Days)
+		if i := slices.Index(s.FrozenDays, idx); i >= 0 {
+			// That period was bridged by a freeze but was kept after all:
+			// give the freeze back.
+			s.FrozenDays = slices.Delete(s.FrozenDays, i, i+1)
+			s.Freezes++
+		}
+		s.Current = s.runEndingAt(s.Last)
+	}
+	s.Longest = max(s.Longest, s.Current)
+	s.trim()
+	return ev
+}
+
+// runEndingAt counts the active periods of the unbroken run ending at idx;
+// frozen periods bridge without counting.
+func (s *StreakState) runEndingAt(idx int64) int {
+	n := 0
+	for p := idx; ; p-- {
+		switch {
+		case slices.Contains(s.Days, p):
+			n++
+		case slices.Contains(s.FrozenDays, p):
+		default:
+			return n
+		}
+	}
+}
+
+func (s *StreakState) trim() {
+	if len(s.Days) > maxStreakHistory {
+		s.Days = s.Days[len(s.Days)-maxStreakHistory:]
+	}
+	if len(s.FrozenDays) > maxStreakHistory {
+		s.FrozenDays = s.FrozenDays[len(s.FrozenDays)-maxStreakHistory:]
+	}
+}
+
+// StreakView is a streak as the member sees it at one instant.
+type StreakView struct {
+	Period  StreakPeriod
+	Current int
+	Longest int
+	Freezes int
+	// FrozenDays are the dates (or week starts) a freeze kept the streak.
+	FrozenDays []time.Time
+	// KeptToday says this period already counts.
+	KeptToday bool
+	// AtRisk: late in the member's day (or week) and not yet kept.
+	AtRisk bool
+	// WillUseFreezes: the periods missed since, which freezes will cover.
+	WillUseFreezes int
+}
+
+// view shows the streak at now in loc without changing it: a streak whose
+// gap is wider than the freezes left reads 0.
+func (s StreakState) view(r StreakRules, now time.Time, loc *time.Location) StreakView {
+	v := StreakView{Period: r.Period, Current: s.Current, Longest: s.Longest, Freezes: s.Freezes}
+	for _, d := range s.FrozenDays {
+		v.FrozenDays = append(v.FrozenDays, periodStart(r.Period, d, loc))
+	}
+	if s.Last == 0 {
+		return v
+	}
+	idx := periodIndex(r.Period, now, loc)
+	last := periodIndex(r.Period, s.LastAt, loc)
+	gap := int(idx - last - 1)
+	v.KeptToday = idx == last
+	switch {
+	case gap > s.Freezes:
+		v.Current = 0
+	case gap > 0:
+		v.WillUseFreezes = gap
+	}
+	if !v.KeptToday && v.Current > 0 {
+		local := now.In(loc)
+		lastDay := r.Period == StreakDaily || local.Weekday() == time.Sunday
+		v.AtRisk = lastDay && local.Hour() >= r.AtRiskHour && gap == 0
+	}
+	return v
+}
