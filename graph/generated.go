@@ -33,15 +33,18 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Activity() ActivityResolver
+	Badge() BadgeResolver
 	LedgerEntry() LedgerEntryResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Points() PointsResolver
 	Program() ProgramResolver
+	PublicMember() PublicMemberResolver
 	Query() QueryResolver
 	Redemption() RedemptionResolver
 	Reward() RewardResolver
+	Standing() StandingResolver
 	Subscription() SubscriptionResolver
 	TierStatus() TierStatusResolver
 }
@@ -75,13 +78,63 @@ type ComplexityRoot struct {
 		RefreshTokenExpiresAt func(childComplexity int) int
 	}
 
+	Badge struct {
+		Backfill    func(childComplexity int) int
+		Counter     func(childComplexity int) int
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		ImageURL    func(childComplexity int) int
+		Levels      func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Secret      func(childComplexity int) int
+		Window      func(childComplexity int) int
+	}
+
+	BadgeBackfill struct {
+		Done      func(childComplexity int) int
+		Processed func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
+	BadgeLevel struct {
+		BonusPoints func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Threshold   func(childComplexity int) int
+	}
+
+	BadgeProgress struct {
+		Badge   func(childComplexity int) int
+		Current func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Target  func(childComplexity int) int
+	}
+
+	BadgeWindow struct {
+		From func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
 	Conversion struct {
 		Status func(childComplexity int) int
+	}
+
+	EarnedBadge struct {
+		Badge    func(childComplexity int) int
+		EarnedAt func(childComplexity int) int
+		Level    func(childComplexity int) int
 	}
 
 	ExpiringPoints struct {
 		Amount func(childComplexity int) int
 		At     func(childComplexity int) int
+	}
+
+	Leaderboard struct {
+		Edges    func(childComplexity int) int
+		Final    func(childComplexity int) int
+		Key      func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+		Period   func(childComplexity int) int
 	}
 
 	LedgerConnection struct {
@@ -122,6 +175,7 @@ type ComplexityRoot struct {
 
 	Member struct {
 		AvatarURL        func(childComplexity int) int
+		Badges           func(childComplexity int) int
 		Birthday         func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		DisplayName      func(childComplexity int) int
@@ -131,8 +185,14 @@ type ComplexityRoot struct {
 		Points           func(childComplexity int) int
 		Referral         func(childComplexity int) int
 		Roles            func(childComplexity int) int
+		Streak           func(childComplexity int) int
 		Tier             func(childComplexity int) int
 		Timezone         func(childComplexity int) int
+	}
+
+	MemberBadges struct {
+		Earned     func(childComplexity int) int
+		InProgress func(childComplexity int) int
 	}
 
 	Money struct {
@@ -141,22 +201,25 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdjustPoints     func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
-		CancelRedemption func(childComplexity int, id string, reason string) int
-		CheckIn          func(childComplexity int) int
-		CreateReward     func(childComplexity int, input game.RewardInput) int
-		GrantRole        func(childComplexity int, memberID string, role member.Role) int
-		LogIn            func(childComplexity int, input LogInInput) int
-		LogOut           func(childComplexity int, refreshToken string) int
-		RecordActivity   func(childComplexity int, input RecordActivityInput) int
-		RedeemReward     func(childComplexity int, rewardID string, idempotencyKey string) int
-		RefreshToken     func(childComplexity int, refreshToken string) int
-		RevokeRole       func(childComplexity int, memberID string, role member.Role) int
-		SendNotification func(childComplexity int, memberID string, title string, body string) int
-		SignUp           func(childComplexity int, input SignUpInput) int
-		UpdateProfile    func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram    func(childComplexity int, input game.Program) int
-		UpdateReward     func(childComplexity int, id string, input game.RewardInput) int
+		AdjustPoints         func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
+		BuyStreakFreeze      func(childComplexity int, idempotencyKey string) int
+		CancelRedemption     func(childComplexity int, id string, reason string) int
+		CheckIn              func(childComplexity int) int
+		CreateBadge          func(childComplexity int, input game.BadgeInput) int
+		CreateReward         func(childComplexity int, input game.RewardInput) int
+		GrantRole            func(childComplexity int, memberID string, role member.Role) int
+		LogIn                func(childComplexity int, input LogInInput) int
+		LogOut               func(childComplexity int, refreshToken string) int
+		RecordActivity       func(childComplexity int, input RecordActivityInput) int
+		RedeemReward         func(childComplexity int, rewardID string, idempotencyKey string) int
+		RefreshToken         func(childComplexity int, refreshToken string) int
+		RevokeRole           func(childComplexity int, memberID string, role member.Role) int
+		SendNotification     func(childComplexity int, memberID string, title string, body string) int
+		SetLeaderboardOptOut func(childComplexity int, optOut bool) int
+		SignUp               func(childComplexity int, input SignUpInput) int
+		UpdateProfile        func(childComplexity int, input UpdateProfileInput) int
+		UpdateProgram        func(childComplexity int, input game.Program) int
+		UpdateReward         func(childComplexity int, id string, input game.RewardInput) int
 	}
 
 	Notification struct {
@@ -191,23 +254,26 @@ type ComplexityRoot struct {
 	}
 
 	Program struct {
-		BirthdayBonus      func(childComplexity int) int
-		CheckInPoints      func(childComplexity int) int
-		Currency           func(childComplexity int) int
-		Escalation         func(childComplexity int) int
-		FirstPurchaseBonus func(childComplexity int) int
-		PointsExpireDays   func(childComplexity int) int
-		PointsPerUnit      func(childComplexity int) int
-		Promotions         func(childComplexity int) int
-		Referral           func(childComplexity int) int
-		ReturnWindowDays   func(childComplexity int) int
-		ReviewPoints       func(childComplexity int) int
-		TierBasis          func(childComplexity int) int
-		TierGraceDays      func(childComplexity int) int
-		TierWindowMonths   func(childComplexity int) int
-		Tiers              func(childComplexity int) int
-		UpdatedAt          func(childComplexity int) int
-		Version            func(childComplexity int) int
+		BirthdayBonus         func(childComplexity int) int
+		CheckInPoints         func(childComplexity int) int
+		Currency              func(childComplexity int) int
+		Escalation            func(childComplexity int) int
+		FirstPurchaseBonus    func(childComplexity int) int
+		LeaderboardGraceHours func(childComplexity int) int
+		PointsExpireDays      func(childComplexity int) int
+		PointsPerUnit         func(childComplexity int) int
+		Promotions            func(childComplexity int) int
+		Referral              func(childComplexity int) int
+		ReturnWindowDays      func(childComplexity int) int
+		ReviewPoints          func(childComplexity int) int
+		Streak                func(childComplexity int) int
+		TierBasis             func(childComplexity int) int
+		TierGraceDays         func(childComplexity int) int
+		TierWindowMonths      func(childComplexity int) int
+		Tiers                 func(childComplexity int) int
+		Timezone              func(childComplexity int) int
+		UpdatedAt             func(childComplexity int) int
+		Version               func(childComplexity int) int
 	}
 
 	Promotion struct {
@@ -219,9 +285,19 @@ type ComplexityRoot struct {
 		StartsAt         func(childComplexity int) int
 	}
 
+	PublicMember struct {
+		AvatarURL   func(childComplexity int) int
+		DisplayName func(childComplexity int) int
+		ID          func(childComplexity int) int
+	}
+
 	Query struct {
+		AroundMe      func(childComplexity int, period game.Period, radius *int, at *time.Time) int
+		Badges        func(childComplexity int) int
+		Leaderboard   func(childComplexity int, period game.Period, at *time.Time, first *int, after *string) int
 		Me            func(childComplexity int) int
 		Member        func(childComplexity int, id string) int
+		MyRank        func(childComplexity int, period game.Period, at *time.Time) int
 		MyRedemptions func(childComplexity int, first *int, after *string) int
 		Notifications func(childComplexity int, first *int, after *string) int
 		Program       func(childComplexity int) int
@@ -288,6 +364,38 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Standing struct {
+		IsMe   func(childComplexity int) int
+		Member func(childComplexity int) int
+		Rank   func(childComplexity int) int
+		Score  func(childComplexity int) int
+	}
+
+	StandingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Streak struct {
+		AtRisk         func(childComplexity int) int
+		Current        func(childComplexity int) int
+		Freezes        func(childComplexity int) int
+		FrozenDays     func(childComplexity int) int
+		KeptToday      func(childComplexity int) int
+		Longest        func(childComplexity int) int
+		Period         func(childComplexity int) int
+		WillUseFreezes func(childComplexity int) int
+	}
+
+	StreakRules struct {
+		AtRiskHour  func(childComplexity int) int
+		FreezeEvery func(childComplexity int) int
+		FreezeMax   func(childComplexity int) int
+		FreezePrice func(childComplexity int) int
+		Period      func(childComplexity int) int
+		Qualifying  func(childComplexity int) int
+	}
+
 	Subscription struct {
 		Notifications func(childComplexity int) int
 	}
@@ -327,6 +435,13 @@ type ActivityResolver interface {
 
 	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
 }
+type BadgeResolver interface {
+	ID(ctx context.Context, obj *game.Badge) (string, error)
+
+	ImageURL(ctx context.Context, obj *game.Badge) (*string, error)
+
+	Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error)
+}
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *game.Entry) (string, error)
 
@@ -337,6 +452,8 @@ type MemberResolver interface {
 
 	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
 
+	Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error)
+	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error)
@@ -350,6 +467,9 @@ type MutationResolver interface {
 	GrantRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	RevokeRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	SendNotification(ctx context.Context, memberID string, title string, body string) (*inbox.Notification, error)
+	CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error)
+	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error)
+	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error)
@@ -369,10 +489,19 @@ type PointsResolver interface {
 type ProgramResolver interface {
 	UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error)
 }
+type PublicMemberResolver interface {
+	ID(ctx context.Context, obj *member.Member) (string, error)
+
+	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
+}
 type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
 	Member(ctx context.Context, id string) (*member.Member, error)
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
+	Badges(ctx context.Context) ([]*game.Badge, error)
+	Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
+	MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error)
+	AroundMe(ctx context.Context, period game.Period, radius *int, at *time.Time) ([]*game.Standing, error)
 	Program(ctx context.Context) (*game.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
@@ -389,6 +518,12 @@ type RewardResolver interface {
 	ID(ctx context.Context, obj *game.Reward) (string, error)
 
 	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
+}
+type StandingResolver interface {
+	Rank(ctx context.Context, obj *game.Standing) (*int, error)
+
+	Member(ctx context.Context, obj *game.Standing) (*member.Member, error)
+	IsMe(ctx context.Context, obj *game.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context) (<-chan *inbox.Notification, error)
@@ -514,12 +649,162 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.RefreshTokenExpiresAt(childComplexity), true
 
+	case "Badge.backfill":
+		if e.ComplexityRoot.Badge.Backfill == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Backfill(childComplexity), true
+	case "Badge.counter":
+		if e.ComplexityRoot.Badge.Counter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Counter(childComplexity), true
+	case "Badge.description":
+		if e.ComplexityRoot.Badge.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Description(childComplexity), true
+	case "Badge.id":
+		if e.ComplexityRoot.Badge.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.ID(childComplexity), true
+	case "Badge.imageUrl":
+		if e.ComplexityRoot.Badge.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.ImageURL(childComplexity), true
+	case "Badge.levels":
+		if e.ComplexityRoot.Badge.Levels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Levels(childComplexity), true
+	case "Badge.name":
+		if e.ComplexityRoot.Badge.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Name(childComplexity), true
+	case "Badge.secret":
+		if e.ComplexityRoot.Badge.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Secret(childComplexity), true
+	case "Badge.window":
+		if e.ComplexityRoot.Badge.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Badge.Window(childComplexity), true
+
+	case "BadgeBackfill.done":
+		if e.ComplexityRoot.BadgeBackfill.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeBackfill.Done(childComplexity), true
+	case "BadgeBackfill.processed":
+		if e.ComplexityRoot.BadgeBackfill.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeBackfill.Processed(childComplexity), true
+	case "BadgeBackfill.total":
+		if e.ComplexityRoot.BadgeBackfill.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeBackfill.Total(childComplexity), true
+
+	case "BadgeLevel.bonusPoints":
+		if e.ComplexityRoot.BadgeLevel.BonusPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeLevel.BonusPoints(childComplexity), true
+	case "BadgeLevel.name":
+		if e.ComplexityRoot.BadgeLevel.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeLevel.Name(childComplexity), true
+	case "BadgeLevel.threshold":
+		if e.ComplexityRoot.BadgeLevel.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeLevel.Threshold(childComplexity), true
+
+	case "BadgeProgress.badge":
+		if e.ComplexityRoot.BadgeProgress.Badge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeProgress.Badge(childComplexity), true
+	case "BadgeProgress.current":
+		if e.ComplexityRoot.BadgeProgress.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeProgress.Current(childComplexity), true
+	case "BadgeProgress.level":
+		if e.ComplexityRoot.BadgeProgress.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeProgress.Level(childComplexity), true
+	case "BadgeProgress.target":
+		if e.ComplexityRoot.BadgeProgress.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeProgress.Target(childComplexity), true
+
+	case "BadgeWindow.from":
+		if e.ComplexityRoot.BadgeWindow.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeWindow.From(childComplexity), true
+	case "BadgeWindow.to":
+		if e.ComplexityRoot.BadgeWindow.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeWindow.To(childComplexity), true
+
 	case "Conversion.status":
 		if e.ComplexityRoot.Conversion.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Conversion.Status(childComplexity), true
+
+	case "EarnedBadge.badge":
+		if e.ComplexityRoot.EarnedBadge.Badge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarnedBadge.Badge(childComplexity), true
+	case "EarnedBadge.earnedAt":
+		if e.ComplexityRoot.EarnedBadge.EarnedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarnedBadge.EarnedAt(childComplexity), true
+	case "EarnedBadge.level":
+		if e.ComplexityRoot.EarnedBadge.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarnedBadge.Level(childComplexity), true
 
 	case "ExpiringPoints.amount":
 		if e.ComplexityRoot.ExpiringPoints.Amount == nil {
@@ -533,6 +818,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExpiringPoints.At(childComplexity), true
+
+	case "Leaderboard.edges":
+		if e.ComplexityRoot.Leaderboard.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Edges(childComplexity), true
+	case "Leaderboard.final":
+		if e.ComplexityRoot.Leaderboard.Final == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Final(childComplexity), true
+	case "Leaderboard.key":
+		if e.ComplexityRoot.Leaderboard.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Key(childComplexity), true
+	case "Leaderboard.pageInfo":
+		if e.ComplexityRoot.Leaderboard.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.PageInfo(childComplexity), true
+	case "Leaderboard.period":
+		if e.ComplexityRoot.Leaderboard.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Period(childComplexity), true
 
 	case "LedgerConnection.edges":
 		if e.ComplexityRoot.LedgerConnection.Edges == nil {
@@ -671,6 +987,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.AvatarURL(childComplexity), true
+	case "Member.badges":
+		if e.ComplexityRoot.Member.Badges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Badges(childComplexity), true
 	case "Member.birthday":
 		if e.ComplexityRoot.Member.Birthday == nil {
 			break
@@ -725,6 +1047,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Roles(childComplexity), true
+	case "Member.streak":
+		if e.ComplexityRoot.Member.Streak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Streak(childComplexity), true
 	case "Member.tier":
 		if e.ComplexityRoot.Member.Tier == nil {
 			break
@@ -737,6 +1065,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Timezone(childComplexity), true
+
+	case "MemberBadges.earned":
+		if e.ComplexityRoot.MemberBadges.Earned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberBadges.Earned(childComplexity), true
+	case "MemberBadges.inProgress":
+		if e.ComplexityRoot.MemberBadges.InProgress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberBadges.InProgress(childComplexity), true
 
 	case "Money.amountMinor":
 		if e.ComplexityRoot.Money.AmountMinor == nil {
@@ -762,6 +1103,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdjustPoints(childComplexity, args["memberId"].(string), args["amount"].(int), args["reason"].(string), args["idempotencyKey"].(string)), true
+	case "Mutation.buyStreakFreeze":
+		if e.ComplexityRoot.Mutation.BuyStreakFreeze == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buyStreakFreeze_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuyStreakFreeze(childComplexity, args["idempotencyKey"].(string)), true
 	case "Mutation.cancelRedemption":
 		if e.ComplexityRoot.Mutation.CancelRedemption == nil {
 			break
@@ -779,6 +1131,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckIn(childComplexity), true
+	case "Mutation.createBadge":
+		if e.ComplexityRoot.Mutation.CreateBadge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBadge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(game.BadgeInput)), true
 	case "Mutation.createReward":
 		if e.ComplexityRoot.Mutation.CreateReward == nil {
 			break
@@ -878,6 +1241,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendNotification(childComplexity, args["memberId"].(string), args["title"].(string), args["body"].(string)), true
+	case "Mutation.setLeaderboardOptOut":
+		if e.ComplexityRoot.Mutation.SetLeaderboardOptOut == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLeaderboardOptOut_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLeaderboardOptOut(childComplexity, args["optOut"].(bool)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1064,6 +1438,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.FirstPurchaseBonus(childComplexity), true
+	case "Program.leaderboardGraceHours":
+		if e.ComplexityRoot.Program.LeaderboardGraceHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.LeaderboardGraceHours(childComplexity), true
 	case "Program.pointsExpireDays":
 		if e.ComplexityRoot.Program.PointsExpireDays == nil {
 			break
@@ -1100,6 +1480,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.ReviewPoints(childComplexity), true
+	case "Program.streak":
+		if e.ComplexityRoot.Program.Streak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Streak(childComplexity), true
 	case "Program.tierBasis":
 		if e.ComplexityRoot.Program.TierBasis == nil {
 			break
@@ -1124,6 +1510,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.Tiers(childComplexity), true
+	case "Program.timezone":
+		if e.ComplexityRoot.Program.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Timezone(childComplexity), true
 	case "Program.updatedAt":
 		if e.ComplexityRoot.Program.UpdatedAt == nil {
 			break
@@ -1174,6 +1566,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Promotion.StartsAt(childComplexity), true
 
+	case "PublicMember.avatarUrl":
+		if e.ComplexityRoot.PublicMember.AvatarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicMember.AvatarURL(childComplexity), true
+	case "PublicMember.displayName":
+		if e.ComplexityRoot.PublicMember.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicMember.DisplayName(childComplexity), true
+	case "PublicMember.id":
+		if e.ComplexityRoot.PublicMember.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicMember.ID(childComplexity), true
+
+	case "Query.aroundMe":
+		if e.ComplexityRoot.Query.AroundMe == nil {
+			break
+		}
+
+		args, err := ec.field_Query_aroundMe_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AroundMe(childComplexity, args["period"].(game.Period), args["radius"].(*int), args["at"].(*time.Time)), true
+	case "Query.badges":
+		if e.ComplexityRoot.Query.Badges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Badges(childComplexity), true
+
+	case "Query.leaderboard":
+		if e.ComplexityRoot.Query.Leaderboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leaderboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["period"].(game.Period), args["at"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -1191,6 +1631,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Member(childComplexity, args["id"].(string)), true
+	case "Query.myRank":
+		if e.ComplexityRoot.Query.MyRank == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myRank_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyRank(childComplexity, args["period"].(game.Period), args["at"].(*time.Time)), true
 	case "Query.myRedemptions":
 		if e.ComplexityRoot.Query.MyRedemptions == nil {
 			break
@@ -1460,6 +1911,130 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RewardEdge.Node(childComplexity), true
 
+	case "Standing.isMe":
+		if e.ComplexityRoot.Standing.IsMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Standing.IsMe(childComplexity), true
+	case "Standing.member":
+		if e.ComplexityRoot.Standing.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Standing.Member(childComplexity), true
+	case "Standing.rank":
+		if e.ComplexityRoot.Standing.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Standing.Rank(childComplexity), true
+	case "Standing.score":
+		if e.ComplexityRoot.Standing.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Standing.Score(childComplexity), true
+
+	case "StandingEdge.cursor":
+		if e.ComplexityRoot.StandingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandingEdge.Cursor(childComplexity), true
+	case "StandingEdge.node":
+		if e.ComplexityRoot.StandingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StandingEdge.Node(childComplexity), true
+
+	case "Streak.atRisk":
+		if e.ComplexityRoot.Streak.AtRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.AtRisk(childComplexity), true
+	case "Streak.current":
+		if e.ComplexityRoot.Streak.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.Current(childComplexity), true
+	case "Streak.freezes":
+		if e.ComplexityRoot.Streak.Freezes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.Freezes(childComplexity), true
+	case "Streak.frozenDays":
+		if e.ComplexityRoot.Streak.FrozenDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.FrozenDays(childComplexity), true
+	case "Streak.keptToday":
+		if e.ComplexityRoot.Streak.KeptToday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.KeptToday(childComplexity), true
+	case "Streak.longest":
+		if e.ComplexityRoot.Streak.Longest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.Longest(childComplexity), true
+	case "Streak.period":
+		if e.ComplexityRoot.Streak.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.Period(childComplexity), true
+	case "Streak.willUseFreezes":
+		if e.ComplexityRoot.Streak.WillUseFreezes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Streak.WillUseFreezes(childComplexity), true
+
+	case "StreakRules.atRiskHour":
+		if e.ComplexityRoot.StreakRules.AtRiskHour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.AtRiskHour(childComplexity), true
+	case "StreakRules.freezeEvery":
+		if e.ComplexityRoot.StreakRules.FreezeEvery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.FreezeEvery(childComplexity), true
+	case "StreakRules.freezeMax":
+		if e.ComplexityRoot.StreakRules.FreezeMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.FreezeMax(childComplexity), true
+	case "StreakRules.freezePrice":
+		if e.ComplexityRoot.StreakRules.FreezePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.FreezePrice(childComplexity), true
+	case "StreakRules.period":
+		if e.ComplexityRoot.StreakRules.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.Period(childComplexity), true
+	case "StreakRules.qualifying":
+		if e.ComplexityRoot.StreakRules.Qualifying == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakRules.Qualifying(childComplexity), true
+
 	case "Subscription.notifications":
 		if e.ComplexityRoot.Subscription.Notifications == nil {
 			break
@@ -1558,6 +2133,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("BadgeInput", ec.unmarshalInputBadgeInput),
+			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
+			graphql.NewInputUnmarshaler("BadgeWindowInput", ec.unmarshalInputBadgeWindowInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("ProgramInput", ec.unmarshalInputProgramInput),
@@ -1566,6 +2144,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReferralRulesInput", ec.unmarshalInputReferralRulesInput),
 			graphql.NewInputUnmarshaler("RewardInput", ec.unmarshalInputRewardInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("StreakRulesInput", ec.unmarshalInputStreakRulesInput),
 			graphql.NewInputUnmarshaler("TierInput", ec.unmarshalInputTierInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
 		)
@@ -1660,7 +2239,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/game.graphql"
+//go:embed "schema/engagement.graphql" "schema/game.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1813,6 +2392,7 @@ type NotificationEdge {
   node: Notification!
 }
 `, BuiltIn: false},
+	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1871,12 +2451,96 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Badge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Badge_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Badge_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Badge_description(ctx, field)
+	case "imageUrl":
+		return ec.fieldContext_Badge_imageUrl(ctx, field)
+	case "counter":
+		return ec.fieldContext_Badge_counter(ctx, field)
+	case "window":
+		return ec.fieldContext_Badge_window(ctx, field)
+	case "levels":
+		return ec.fieldContext_Badge_levels(ctx, field)
+	case "secret":
+		return ec.fieldContext_Badge_secret(ctx, field)
+	case "backfill":
+		return ec.fieldContext_Badge_backfill(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Badge", field.Name)
+}
+
+func (ec *executionContext) childFields_BadgeBackfill(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "done":
+		return ec.fieldContext_BadgeBackfill_done(ctx, field)
+	case "processed":
+		return ec.fieldContext_BadgeBackfill_processed(ctx, field)
+	case "total":
+		return ec.fieldContext_BadgeBackfill_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BadgeBackfill", field.Name)
+}
+
+func (ec *executionContext) childFields_BadgeLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_BadgeLevel_name(ctx, field)
+	case "threshold":
+		return ec.fieldContext_BadgeLevel_threshold(ctx, field)
+	case "bonusPoints":
+		return ec.fieldContext_BadgeLevel_bonusPoints(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BadgeLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_BadgeProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "badge":
+		return ec.fieldContext_BadgeProgress_badge(ctx, field)
+	case "level":
+		return ec.fieldContext_BadgeProgress_level(ctx, field)
+	case "current":
+		return ec.fieldContext_BadgeProgress_current(ctx, field)
+	case "target":
+		return ec.fieldContext_BadgeProgress_target(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BadgeProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_BadgeWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_BadgeWindow_from(ctx, field)
+	case "to":
+		return ec.fieldContext_BadgeWindow_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BadgeWindow", field.Name)
+}
+
 func (ec *executionContext) childFields_Conversion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_Conversion_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Conversion", field.Name)
+}
+
+func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "badge":
+		return ec.fieldContext_EarnedBadge_badge(ctx, field)
+	case "level":
+		return ec.fieldContext_EarnedBadge_level(ctx, field)
+	case "earnedAt":
+		return ec.fieldContext_EarnedBadge_earnedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarnedBadge", field.Name)
 }
 
 func (ec *executionContext) childFields_ExpiringPoints(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1887,6 +2551,22 @@ func (ec *executionContext) childFields_ExpiringPoints(ctx context.Context, fiel
 		return ec.fieldContext_ExpiringPoints_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExpiringPoints", field.Name)
+}
+
+func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_Leaderboard_period(ctx, field)
+	case "key":
+		return ec.fieldContext_Leaderboard_key(ctx, field)
+	case "final":
+		return ec.fieldContext_Leaderboard_final(ctx, field)
+	case "edges":
+		return ec.fieldContext_Leaderboard_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_Leaderboard_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Leaderboard", field.Name)
 }
 
 func (ec *executionContext) childFields_LedgerConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1981,6 +2661,10 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_roles(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Member_createdAt(ctx, field)
+	case "streak":
+		return ec.fieldContext_Member_streak(ctx, field)
+	case "badges":
+		return ec.fieldContext_Member_badges(ctx, field)
 	case "points":
 		return ec.fieldContext_Member_points(ctx, field)
 	case "tier":
@@ -1989,6 +2673,16 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_referral(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberBadges(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "earned":
+		return ec.fieldContext_MemberBadges_earned(ctx, field)
+	case "inProgress":
+		return ec.fieldContext_MemberBadges_inProgress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberBadges", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2099,6 +2793,12 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_referral(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Program_updatedAt(ctx, field)
+	case "streak":
+		return ec.fieldContext_Program_streak(ctx, field)
+	case "timezone":
+		return ec.fieldContext_Program_timezone(ctx, field)
+	case "leaderboardGraceHours":
+		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
 }
@@ -2119,6 +2819,18 @@ func (ec *executionContext) childFields_Promotion(ctx context.Context, field gra
 		return ec.fieldContext_Promotion_expiresAfterDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Promotion", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PublicMember_id(ctx, field)
+	case "displayName":
+		return ec.fieldContext_PublicMember_displayName(ctx, field)
+	case "avatarUrl":
+		return ec.fieldContext_PublicMember_avatarUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicMember", field.Name)
 }
 
 func (ec *executionContext) childFields_Redemption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2237,6 +2949,70 @@ func (ec *executionContext) childFields_RewardEdge(ctx context.Context, field gr
 		return ec.fieldContext_RewardEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RewardEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Standing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_Standing_rank(ctx, field)
+	case "score":
+		return ec.fieldContext_Standing_score(ctx, field)
+	case "member":
+		return ec.fieldContext_Standing_member(ctx, field)
+	case "isMe":
+		return ec.fieldContext_Standing_isMe(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Standing", field.Name)
+}
+
+func (ec *executionContext) childFields_StandingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_StandingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_StandingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StandingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Streak(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_Streak_period(ctx, field)
+	case "current":
+		return ec.fieldContext_Streak_current(ctx, field)
+	case "longest":
+		return ec.fieldContext_Streak_longest(ctx, field)
+	case "freezes":
+		return ec.fieldContext_Streak_freezes(ctx, field)
+	case "frozenDays":
+		return ec.fieldContext_Streak_frozenDays(ctx, field)
+	case "keptToday":
+		return ec.fieldContext_Streak_keptToday(ctx, field)
+	case "atRisk":
+		return ec.fieldContext_Streak_atRisk(ctx, field)
+	case "willUseFreezes":
+		return ec.fieldContext_Streak_willUseFreezes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Streak", field.Name)
+}
+
+func (ec *executionContext) childFields_StreakRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_StreakRules_period(ctx, field)
+	case "qualifying":
+		return ec.fieldContext_StreakRules_qualifying(ctx, field)
+	case "freezeMax":
+		return ec.fieldContext_StreakRules_freezeMax(ctx, field)
+	case "freezeEvery":
+		return ec.fieldContext_StreakRules_freezeEvery(ctx, field)
+	case "freezePrice":
+		return ec.fieldContext_StreakRules_freezePrice(ctx, field)
+	case "atRiskHour":
+		return ec.fieldContext_StreakRules_atRiskHour(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StreakRules", field.Name)
 }
 
 func (ec *executionContext) childFields_Tier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2443,6 +3219,20 @@ func (ec *executionContext) field_Mutation_adjustPoints_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_buyStreakFreeze_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2462,6 +3252,20 @@ func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Con
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createBadge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (game.BadgeInput, error) {
+			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2631,6 +3435,20 @@ func (ec *executionContext) field_Mutation_sendNotification_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setLeaderboardOptOut_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "optOut",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["optOut"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2745,6 +3563,74 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_aroundMe_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (game.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "radius",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["radius"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leaderboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (game.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2756,6 +3642,28 @@ func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myRank_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (game.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "at",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["at"] = arg1
 	return args, nil
 }
 
@@ -3335,6 +4243,525 @@ func (ec *executionContext) fieldContext_AuthPayload_member(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Badge().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Badge_name(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, false, false, "String")
+}
+
+func (ec *executionContext) _Badge_description(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, false, false, "String")
+}
+
+func (ec *executionContext) _Badge_imageUrl(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_imageUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Badge().ImageURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, true, true, "String")
+}
+
+func (ec *executionContext) _Badge_counter(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_counter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Counter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Counter) graphql.Marshaler {
+			return ec.marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_counter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, false, false, "BadgeCounter")
+}
+
+func (ec *executionContext) _Badge_window(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_window(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Window, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.BadgeWindow) graphql.Marshaler {
+			return ec.marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_window(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Badge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BadgeWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Badge_levels(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Levels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.BadgeLevel) graphql.Marshaler {
+			return ec.marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_levels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Badge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BadgeLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Badge_secret(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Badge", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Badge_backfill(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Badge_backfill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Badge().Backfill(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Backfill) graphql.Marshaler {
+			return ec.marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBackfill(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Badge_backfill(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Badge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BadgeBackfill(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BadgeBackfill_done(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeBackfill_done(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Done, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeBackfill_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BadgeBackfill_processed(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeBackfill_processed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeBackfill_processed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeBackfill_total(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeBackfill_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeBackfill_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeLevel_name(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeLevel_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeLevel_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "String")
+}
+
+func (ec *executionContext) _BadgeLevel_threshold(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeLevel_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeLevel_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeLevel_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeLevel_bonusPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BonusPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeLevel_bonusPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeProgress_badge(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeProgress_badge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Badge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeProgress_badge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BadgeProgress",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Badge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BadgeProgress_level(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeProgress_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeProgress_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "String")
+}
+
+func (ec *executionContext) _BadgeProgress_current(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeProgress_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeProgress_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeProgress_target(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeProgress_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeProgress_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BadgeWindow_from(ctx context.Context, field graphql.CollectedField, obj *game.BadgeWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeWindow_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeWindow_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
+}
+
+func (ec *executionContext) _BadgeWindow_to(ctx context.Context, field graphql.CollectedField, obj *game.BadgeWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeWindow_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
+}
+
 func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *game.Conversion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3356,6 +4783,84 @@ func (ec *executionContext) _Conversion_status(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Conversion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "ConversionStatus")
+}
+
+func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarnedBadge_badge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Badge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarnedBadge_badge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarnedBadge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Badge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarnedBadge_level(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarnedBadge_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarnedBadge_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarnedBadge_earnedAt(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarnedBadge_earnedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EarnedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
@@ -3402,6 +4907,139 @@ func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ExpiringPoints_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Period) graphql.Marshaler {
+			return ec.marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "LeaderboardPeriod")
+}
+
+func (ec *executionContext) _Leaderboard_key(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "String")
+}
+
+func (ec *executionContext) _Leaderboard_final(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_final(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Final, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_final(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Leaderboard_edges(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*StandingEdge) graphql.Marshaler {
+			return ec.marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Leaderboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StandingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Leaderboard_pageInfo(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Leaderboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *LedgerConnection) (ret graphql.Marshaler) {
@@ -4148,6 +5786,70 @@ func (ec *executionContext) fieldContext_Member_createdAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Member", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _Member_streak(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_streak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Streak(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_streak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Streak(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_badges(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_badges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Badges(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MemberBadges) graphql.Marshaler {
+			return ec.marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberBadges(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_badges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberBadges(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Member_points(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4239,6 +5941,70 @@ func (ec *executionContext) fieldContext_Member_referral(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ReferralSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberBadges_earned(ctx context.Context, field graphql.CollectedField, obj *MemberBadges) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberBadges_earned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Earned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.EarnedBadge) graphql.Marshaler {
+			return ec.marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberBadges_earned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberBadges",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarnedBadge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberBadges_inProgress(ctx context.Context, field graphql.CollectedField, obj *MemberBadges) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberBadges_inProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InProgress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.BadgeProgress) graphql.Marshaler {
+			return ec.marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgressᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberBadges_inProgress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberBadges",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BadgeProgress(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4636,6 +6402,138 @@ func (ec *executionContext) fieldContext_Mutation_sendNotification(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_sendNotification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createBadge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createBadge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateBadge(ctx, fc.Args["input"].(game.BadgeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createBadge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Badge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createBadge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buyStreakFreeze(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buyStreakFreeze(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuyStreakFreeze(ctx, fc.Args["idempotencyKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buyStreakFreeze(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Streak(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buyStreakFreeze_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLeaderboardOptOut(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLeaderboardOptOut(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLeaderboardOptOut(ctx, fc.Args["optOut"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLeaderboardOptOut(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLeaderboardOptOut_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5837,6 +7735,84 @@ func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
 }
 
+func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_streak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Streak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
+			return ec.marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_streak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StreakRules(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Program_timezone(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_timezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timezone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_timezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
+}
+
+func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeaderboardGraceHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5975,6 +7951,75 @@ func (ec *executionContext) fieldContext_Promotion_expiresAfterDays(_ context.Co
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
 }
 
+func (ec *executionContext) _PublicMember_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicMember_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PublicMember().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicMember_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicMember", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PublicMember_displayName(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicMember_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicMember_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicMember_avatarUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PublicMember().AvatarURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PublicMember_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicMember", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6089,6 +8134,170 @@ func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_badges(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_badges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Badges(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_badges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Badge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leaderboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
+			return ec.marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLeaderboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leaderboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Leaderboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leaderboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myRank(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myRank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyRank(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myRank(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Standing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myRank_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_aroundMe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_aroundMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AroundMe(ctx, fc.Args["period"].(game.Period), fc.Args["radius"].(*int), fc.Args["at"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_aroundMe(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Standing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_aroundMe_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7201,6 +9410,484 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Standing_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Standing().Rank(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Standing_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Standing", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Standing_score(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Standing_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Standing_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Standing", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Standing_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Standing().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
+			return ec.marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Standing_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Standing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Standing_isMe(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Standing_isMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Standing().IsMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Standing_isMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Standing", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _StandingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *StandingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StandingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _StandingEdge_node(ctx context.Context, field graphql.CollectedField, obj *StandingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StandingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StandingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StandingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Standing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "StreakPeriod")
+}
+
+func (ec *executionContext) _Streak_current(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Streak_longest(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_longest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_longest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Streak_freezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_freezes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Freezes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_freezes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Streak_frozenDays(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_frozenDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FrozenDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2ᚕtimeᚐTimeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_frozenDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Streak_keptToday(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_keptToday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeptToday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_keptToday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Streak_atRisk(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_atRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtRisk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_atRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Streak_willUseFreezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Streak_willUseFreezes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WillUseFreezes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Streak_willUseFreezes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "StreakPeriod")
+}
+
+func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_qualifying(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Qualifying, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_qualifying(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _StreakRules_freezeMax(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_freezeMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreezeMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_freezeMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakRules_freezeEvery(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_freezeEvery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreezeEvery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_freezeEvery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakRules_freezePrice(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_freezePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreezePrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_freezePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakRules_atRiskHour(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakRules_atRiskHour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtRiskHour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakRules_atRiskHour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Subscription_notifications(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -8634,6 +11321,209 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj any) (game.BadgeInput, error) {
+	var it game.BadgeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["description"]; !present {
+		asMap["description"] = ""
+	}
+	if _, present := asMap["imageUrl"]; !present {
+		asMap["imageUrl"] = ""
+	}
+	if _, present := asMap["secret"]; !present {
+		asMap["secret"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "imageUrl", "counter", "window", "levels", "secret"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "imageUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageUrl"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageURL = data
+		case "counter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("counter"))
+			data, err := ec.unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Counter = data
+		case "window":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("window"))
+			data, err := ec.unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Window = data
+		case "levels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levels"))
+			data, err := ec.unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Levels = data
+		case "secret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secret"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Secret = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBadgeInput unmarshals raw into the BadgeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBadgeInput(ctx context.Context, raw any) (game.BadgeInput, error) {
+	var out game.BadgeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBadgeLevelInput(ctx context.Context, obj any) (game.BadgeLevel, error) {
+	var it game.BadgeLevel
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["bonusPoints"]; !present {
+		asMap["bonusPoints"] = 0
+	}
+
+	fieldsInOrder := [...]string{"name", "threshold", "bonusPoints"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		case "bonusPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bonusPoints"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BonusPoints = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBadgeLevelInput unmarshals raw into the BadgeLevelInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBadgeLevelInput(ctx context.Context, raw any) (game.BadgeLevel, error) {
+	var out game.BadgeLevel
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeLevelInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBadgeWindowInput(ctx context.Context, obj any) (game.BadgeWindow, error) {
+	var it game.BadgeWindow
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBadgeWindowInput unmarshals raw into the BadgeWindowInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, error) {
+	var out game.BadgeWindow
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeWindowInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (LineItemInput, error) {
 	var it LineItemInput
 	if obj == nil {
@@ -8757,7 +11647,17 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral"}
+	if _, present := asMap["streak"]; !present {
+		asMap["streak"] = map[string]any{}
+	}
+	if _, present := asMap["timezone"]; !present {
+		asMap["timezone"] = "UTC"
+	}
+	if _, present := asMap["leaderboardGraceHours"]; !present {
+		asMap["leaderboardGraceHours"] = 26
+	}
+
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8869,6 +11769,27 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Referral = data
+		case "streak":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
+			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Streak = data
+		case "timezone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timezone = data
+		case "leaderboardGraceHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leaderboardGraceHours"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeaderboardGraceHours = data
 		}
 	}
 	return it, nil
@@ -9327,6 +12248,102 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (game.StreakRules, error) {
+	var it game.StreakRules
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["period"]; !present {
+		asMap["period"] = "DAILY"
+	}
+	if _, present := asMap["qualifying"]; !present {
+		asMap["qualifying"] = []any{}
+	}
+	if _, present := asMap["freezeMax"]; !present {
+		asMap["freezeMax"] = 2
+	}
+	if _, present := asMap["freezeEvery"]; !present {
+		asMap["freezeEvery"] = 7
+	}
+	if _, present := asMap["freezePrice"]; !present {
+		asMap["freezePrice"] = 200
+	}
+	if _, present := asMap["atRiskHour"]; !present {
+		asMap["atRiskHour"] = 20
+	}
+
+	fieldsInOrder := [...]string{"period", "qualifying", "freezeMax", "freezeEvery", "freezePrice", "atRiskHour"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "period":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
+			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Period = data
+		case "qualifying":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualifying"))
+			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Qualifying = data
+		case "freezeMax":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeMax"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FreezeMax = data
+		case "freezeEvery":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeEvery"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FreezeEvery = data
+		case "freezePrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezePrice"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FreezePrice = data
+		case "atRiskHour":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("atRiskHour"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AtRiskHour = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStreakRulesInput unmarshals raw into the StreakRulesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStreakRulesInput(ctx context.Context, raw any) (game.StreakRules, error) {
+	var out game.StreakRules
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StreakRulesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (game.Tier, error) {
 	var it game.Tier
 	if obj == nil {
@@ -9634,6 +12651,254 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var badgeImplementors = []string{"Badge"}
+
+func (ec *executionContext) _Badge(ctx context.Context, sel ast.SelectionSet, obj *game.Badge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Badge")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Badge_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Badge_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Badge_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "imageUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Badge_imageUrl(ctx, field, obj)
+				})
+		case "counter":
+			out.Values[i] = ec._Badge_counter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "window":
+			out.Values[i] = ec._Badge_window(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "levels":
+			out.Values[i] = ec._Badge_levels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "secret":
+			out.Values[i] = ec._Badge_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "backfill":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Badge_backfill(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var badgeBackfillImplementors = []string{"BadgeBackfill"}
+
+func (ec *executionContext) _BadgeBackfill(ctx context.Context, sel ast.SelectionSet, obj *game.Backfill) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeBackfillImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BadgeBackfill")
+		case "done":
+			out.Values[i] = ec._BadgeBackfill_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processed":
+			out.Values[i] = ec._BadgeBackfill_processed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._BadgeBackfill_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var badgeLevelImplementors = []string{"BadgeLevel"}
+
+func (ec *executionContext) _BadgeLevel(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BadgeLevel")
+		case "name":
+			out.Values[i] = ec._BadgeLevel_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._BadgeLevel_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bonusPoints":
+			out.Values[i] = ec._BadgeLevel_bonusPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var badgeProgressImplementors = []string{"BadgeProgress"}
+
+func (ec *executionContext) _BadgeProgress(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeProgress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BadgeProgress")
+		case "badge":
+			out.Values[i] = ec._BadgeProgress_badge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._BadgeProgress_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._BadgeProgress_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._BadgeProgress_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var badgeWindowImplementors = []string{"BadgeWindow"}
+
+func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BadgeWindow")
+		case "from":
+			out.Values[i] = ec._BadgeWindow_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._BadgeWindow_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var conversionImplementors = []string{"Conversion"}
 
 func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSet, obj *game.Conversion) graphql.Marshaler {
@@ -9647,6 +12912,49 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("Conversion")
 		case "status":
 			out.Values[i] = ec._Conversion_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earnedBadgeImplementors = []string{"EarnedBadge"}
+
+func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionSet, obj *game.EarnedBadge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earnedBadgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarnedBadge")
+		case "badge":
+			out.Values[i] = ec._EarnedBadge_badge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._EarnedBadge_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "earnedAt":
+			out.Values[i] = ec._EarnedBadge_earnedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9685,6 +12993,59 @@ func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.Selecti
 			}
 		case "at":
 			out.Values[i] = ec._ExpiringPoints_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leaderboardImplementors = []string{"Leaderboard"}
+
+func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *Leaderboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Leaderboard")
+		case "period":
+			out.Values[i] = ec._Leaderboard_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._Leaderboard_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "final":
+			out.Values[i] = ec._Leaderboard_final(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._Leaderboard_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._Leaderboard_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10010,6 +13371,18 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "streak":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_streak(ctx, field, obj)
+				})
+		case "badges":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_badges(ctx, field, obj)
+				})
 		case "points":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -10028,6 +13401,44 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Member_referral(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberBadgesImplementors = []string{"MemberBadges"}
+
+func (ec *executionContext) _MemberBadges(ctx context.Context, sel ast.SelectionSet, obj *MemberBadges) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberBadgesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberBadges")
+		case "earned":
+			out.Values[i] = ec._MemberBadges_earned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inProgress":
+			out.Values[i] = ec._MemberBadges_inProgress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10154,6 +13565,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "sendNotification":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_sendNotification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createBadge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createBadge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buyStreakFreeze":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buyStreakFreeze(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLeaderboardOptOut":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLeaderboardOptOut(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -10551,6 +13983,21 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Program_updatedAt(ctx, field, obj)
 				})
+		case "streak":
+			out.Values[i] = ec._Program_streak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timezone":
+			out.Values[i] = ec._Program_timezone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "leaderboardGraceHours":
+			out.Values[i] = ec._Program_leaderboardGraceHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10626,6 +14073,51 @@ func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var publicMemberImplementors = []string{"PublicMember"}
+
+func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.SelectionSet, obj *member.Member) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicMember")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PublicMember_id(ctx, field, obj)
+				})
+		case "displayName":
+			out.Values[i] = ec._PublicMember_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "avatarUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PublicMember_avatarUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -10662,6 +14154,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notifications(ctx, field)
+				})
+		case "badges":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_badges(ctx, field)
+				})
+		case "leaderboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leaderboard(ctx, field)
+				})
+		case "myRank":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myRank(ctx, field)
+				})
+		case "aroundMe":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_aroundMe(ctx, field)
 				})
 		case "program":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -11102,6 +14618,221 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._RewardEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var standingImplementors = []string{"Standing"}
+
+func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *game.Standing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, standingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Standing")
+		case "rank":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Standing_rank(ctx, field, obj)
+				})
+		case "score":
+			out.Values[i] = ec._Standing_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Standing_member(ctx, field, obj)
+				})
+		case "isMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Standing_isMe(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var standingEdgeImplementors = []string{"StandingEdge"}
+
+func (ec *executionContext) _StandingEdge(ctx context.Context, sel ast.SelectionSet, obj *StandingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, standingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StandingEdge")
+		case "cursor":
+			out.Values[i] = ec._StandingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._StandingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var streakImplementors = []string{"Streak"}
+
+func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, obj *game.StreakView) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, streakImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Streak")
+		case "period":
+			out.Values[i] = ec._Streak_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._Streak_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longest":
+			out.Values[i] = ec._Streak_longest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezes":
+			out.Values[i] = ec._Streak_freezes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "frozenDays":
+			out.Values[i] = ec._Streak_frozenDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keptToday":
+			out.Values[i] = ec._Streak_keptToday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atRisk":
+			out.Values[i] = ec._Streak_atRisk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "willUseFreezes":
+			out.Values[i] = ec._Streak_willUseFreezes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var streakRulesImplementors = []string{"StreakRules"}
+
+func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *game.StreakRules) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, streakRulesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StreakRules")
+		case "period":
+			out.Values[i] = ec._StreakRules_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qualifying":
+			out.Values[i] = ec._StreakRules_qualifying(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezeMax":
+			out.Values[i] = ec._StreakRules_freezeMax(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezeEvery":
+			out.Values[i] = ec._StreakRules_freezeEvery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezePrice":
+			out.Values[i] = ec._StreakRules_freezePrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atRiskHour":
+			out.Values[i] = ec._StreakRules_atRiskHour(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11720,6 +15451,36 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, v any) ([]game.ActivityKind, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.ActivityKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityResult(ctx context.Context, sel ast.SelectionSet, v *game.ActivityResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ActivityResult!")
@@ -11734,6 +15495,138 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋreg
 		return graphql.Null
 	}
 	return ec._AuthPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Badge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx context.Context, sel ast.SelectionSet, v *game.Badge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Badge!")
+		return graphql.Null
+	}
+	return ec._Badge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx context.Context, v any) (game.Counter, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx context.Context, sel ast.SelectionSet, v game.Counter) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "BadgeCounter!")
+	}
+	return res
+}
+
+var (
+	unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter = map[string]game.Counter{
+		"PURCHASES":           game.CounterPurchases,
+		"SPEND":               game.CounterSpend,
+		"CHECK_INS":           game.CounterCheckIns,
+		"REVIEWS":             game.CounterReviews,
+		"REFERRALS_CONVERTED": game.CounterReferralsConverted,
+		"EVENTS_ATTENDED":     game.CounterEventsAttended,
+		"POSTS_CREATED":       game.CounterPostsCreated,
+		"CURRENT_STREAK":      game.CounterCurrentStreak,
+		"LONGEST_STREAK":      game.CounterLongestStreak,
+	}
+	marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter = map[game.Counter]string{
+		game.CounterPurchases:          "PURCHASES",
+		game.CounterSpend:              "SPEND",
+		game.CounterCheckIns:           "CHECK_INS",
+		game.CounterReviews:            "REVIEWS",
+		game.CounterReferralsConverted: "REFERRALS_CONVERTED",
+		game.CounterEventsAttended:     "EVENTS_ATTENDED",
+		game.CounterPostsCreated:       "POSTS_CREATED",
+		game.CounterCurrentStreak:      "CURRENT_STREAK",
+		game.CounterLongestStreak:      "LONGEST_STREAK",
+	}
+)
+
+func (ec *executionContext) unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeInput(ctx context.Context, v any) (game.BadgeInput, error) {
+	res, err := ec.unmarshalInputBadgeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx context.Context, sel ast.SelectionSet, v game.BadgeLevel) graphql.Marshaler {
+	return ec._BadgeLevel(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []game.BadgeLevel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx context.Context, v any) (game.BadgeLevel, error) {
+	res, err := ec.unmarshalInputBadgeLevelInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx context.Context, v any) ([]game.BadgeLevel, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]game.BadgeLevel, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.BadgeProgress) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgress(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgress(ctx context.Context, sel ast.SelectionSet, v *game.BadgeProgress) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BadgeProgress!")
+		return graphql.Null
+	}
+	return ec._BadgeProgress(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -11790,6 +15683,59 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNDateTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]time.Time, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDateTime2timeᚐTime(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNDateTime2ᚕtimeᚐTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []time.Time) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNDateTime2timeᚐTime(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.EarnedBadge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v *game.EarnedBadge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarnedBadge!")
+		return graphql.Null
+	}
+	return ec._EarnedBadge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
@@ -11886,6 +15832,42 @@ func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast
 
 	return ret
 }
+
+func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLeaderboard(ctx context.Context, sel ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Leaderboard!")
+		return graphql.Null
+	}
+	return ec._Leaderboard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, v any) (game.Period, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, sel ast.SelectionSet, v game.Period) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LeaderboardPeriod!")
+	}
+	return res
+}
+
+var (
+	unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[string]game.Period{
+		"WEEKLY":   game.PeriodWeekly,
+		"MONTHLY":  game.PeriodMonthly,
+		"ALL_TIME": game.PeriodAllTime,
+	}
+	marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[game.Period]string{
+		game.PeriodWeekly:  "WEEKLY",
+		game.PeriodMonthly: "MONTHLY",
+		game.PeriodAllTime: "ALL_TIME",
+	}
+)
 
 func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *LedgerConnection) graphql.Marshaler {
 	if v == nil {
@@ -12053,6 +16035,14 @@ func (ec *executionContext) marshalNMember2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Member(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberBadges(ctx context.Context, sel ast.SelectionSet, v *MemberBadges) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberBadges!")
+		return graphql.Null
+	}
+	return ec._MemberBadges(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋregularsᚋregularsᚋinboxᚐNotification(ctx context.Context, sel ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Notification!")
@@ -12191,6 +16181,14 @@ func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregulars�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx context.Context, sel ast.SelectionSet, v *member.Member) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublicMember!")
+		return graphql.Null
+	}
+	return ec._PublicMember(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx context.Context, v any) (RecordActivityInput, error) {
@@ -12390,6 +16388,97 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋregularsᚋregulars�
 
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSignUpInput(ctx context.Context, v any) (SignUpInput, error) {
 	res, err := ec.unmarshalInputSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx context.Context, sel ast.SelectionSet, v *game.Standing) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Standing!")
+		return graphql.Null
+	}
+	return ec._Standing(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*StandingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdge(ctx context.Context, sel ast.SelectionSet, v *StandingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StandingEdge!")
+		return graphql.Null
+	}
+	return ec._StandingEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx context.Context, sel ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Streak!")
+		return graphql.Null
+	}
+	return ec._Streak(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, v any) (game.StreakPeriod, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "StreakPeriod!")
+	}
+	return res
+}
+
+var (
+	unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[string]game.StreakPeriod{
+		"DAILY":  game.StreakDaily,
+		"WEEKLY": game.StreakWeekly,
+	}
+	marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[game.StreakPeriod]string{
+		game.StreakDaily:  "DAILY",
+		game.StreakWeekly: "WEEKLY",
+	}
+)
+
+func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, sel ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
+	return ec._StreakRules(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, v any) (game.StreakRules, error) {
+	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -12662,6 +16751,28 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *game.Backfill) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BadgeBackfill(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx context.Context, sel ast.SelectionSet, v *game.BadgeWindow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BadgeWindow(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx context.Context, v any) (*game.BadgeWindow, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBadgeWindowInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/input"
 )
 
@@ -84,4 +85,27 @@ func decodeIDCursor(list string, after *string) (bson.ObjectID, error) {
 		}
 	}
 	return bson.ObjectID{}, input.Errorf("after", "is not a cursor of this list")
+}
+
+// Standing cursors hold a row's score and member, the board's sort key.
+func encodeStandingCursor(s game.Standing) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("standing:" + strconv.FormatInt(s.Score, 10) + ":" + s.MemberID.Hex()))
+}
+
+func decodeStandingCursor(after *string) (*game.Standing, error) {
+	if after == nil || *after == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	if err == nil {
+		parts := strings.Split(string(raw), ":")
+		if len(parts) == 3 && parts[0] == "standing" {
+			score, err1 := strconv.ParseInt(parts[1], 10, 64)
+			id, err2 := bson.ObjectIDFromHex(parts[2])
+			if err1 == nil && err2 == nil && score >= 0 {
+				return &game.Standing{Score: score, MemberID: id}, nil
+			}
+		}
+	}
+	return nil, input.Errorf("after", "is not a cursor of this leaderboard")
 }

@@ -20,6 +20,16 @@ type AuthPayload struct {
 	Member                *member.Member `json:"member"`
 }
 
+type Leaderboard struct {
+	Period game.Period `json:"period"`
+	// The period, e.g. WEEKLY:2026-W47.
+	Key string `json:"key"`
+	// Standings no longer change: the period and its grace are over.
+	Final    bool            `json:"final"`
+	Edges    []*StandingEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
 type LedgerConnection struct {
 	Edges    []*LedgerEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`
@@ -40,6 +50,11 @@ type LineItemInput struct {
 type LogInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+}
+
+type MemberBadges struct {
+	Earned     []*game.EarnedBadge   `json:"earned"`
+	InProgress []*game.BadgeProgress `json:"inProgress"`
 }
 
 type Money struct {
@@ -116,6 +131,11 @@ type SignUpInput struct {
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
 	// A friend's referral code: both of you are rewarded at your first qualifying purchase.
 	ReferralCode *string `json:"referralCode,omitempty"`
+}
+
+type StandingEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *game.Standing `json:"node"`
 }
 
 type TierProgress struct {

@@ -163,6 +163,11 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 		} else if n > 0 {
 			slog.Info("job: expired points", "lots", n)
 		}
+		if n, err := m.game.BackfillBadges(ctx, 500); err != nil {
+			slog.Error("job: backfill badges", "err", err)
+		} else if n > 0 {
+			slog.Info("job: badges evaluated for existing members", "members", n)
+		}
 		if n, err := m.game.SweepRedemptions(ctx); err != nil {
 			slog.Error("job: sweep redemptions", "err", err)
 		} else if n > 0 {
