@@ -251,3 +251,44 @@ func TestLeaderboardRanks(t *testing.T) {
 		t.Fatal("unknown period accepted")
 	}
 }
+
+// Concurrent purchases by many members: every rank still equals the naive
+// count. Needs MongoDB's atomic single-document updates.
+func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	mongotest.SkipWithoutAtomicUpdates(t, h.boards.scores.Database())
+	ctx := context.Background()
+	var ms []*member.Member
+	for i := range 30 {
+		ms = append(ms, h.members.add(fmt.Sprintf("m%d@example.com", i)))
+	}
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		for j := range i%4 + 1 {
+			wg.Go(func() {
+				_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprintf("p%d-%d", i, j), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	board, _ := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	for i, m := range ms {
+		got, err := h.RankOf(ctx, board, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := int64(i%4+1) * 100
+		var above int64
+		for k := range ms {
+			if int64(k%4+1)*100 > mine {
+				above++
+			}
+		}
+		if got.Score != mine || got.Rank != above+1 {
+			t.Fatalf("member %d: score %d rank %d, want %d and %d", i, got.Score, got.Rank, mine, above+1)
+		}
+	}
+}

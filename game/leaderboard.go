@@ -129,6 +129,28 @@ func scoreID(board string, m bson.ObjectID) string { return board + ":" + m.Hex(
 
 func nodeID(board string, i int64) string { return fmt.Sprintf("%s#%d", board, i) }
 
+// updatePath lists the tree nodes that count a member at score (≥ 1).
+func updatePath(score int64) []int64 {
+	var path []int64
+	for i := score; i > 0 && i <= 1<<treeBits; i += i & -i {
+		path = append(path, i)
+	}
+	return path
+}
+
+// prefixPath lists the nodes whose counts add up to the members scoring at
+// most score.
+func prefixPath(score int64) []int64 {
+	var path []int64
+	for i := min(score, 1<<treeBits); i > 0; i -= i & -i {
+		path = append(path, i)
+	}
+	return path
+}
+
+// treeRoot counts every member on the board.
+const treeRoot = int64(1) << treeBits
+
 // treeAdd adds delta members at score (score ≥ 1).
 func (s boardStore) treeAdd(ctx context.Context, board string, score, delta int64) error {
 	return s.treeMove(ctx, board, 0, score, delta)
@@ -139,10 +161,10 @@ func (s boardStore) treeAdd(ctx context.Context, board string, score, delta int6
 // so a small change of score touches only a few nodes.
 func (s boardStore) treeMove(ctx context.Context, board string, from, to, delta int64) error {
 	deltas := map[int64]int64{}
-	for i := from; i > 0 && i <= 1<<treeBits; i += i & -i {
+	for _, i := range updatePath(from) {
 		deltas[i] -= delta
 	}
-	for i := to; i > 0 && i <= 1<<treeBits; i += i & -i {
+	for _, i := range updatePath(to) {
 		deltas[i] += delta
 	}
 	var ops []mongo.WriteModel
@@ -167,9 +189,9 @@ func (s boardStore) above(ctx context.Context, board string, score int64) (int64
 
 // countsAbove answers above for several scores with one query.
 func (s boardStore) countsAbove(ctx context.Context, board string, scores []int64) (map[int64]int64, error) {
-	ids := []string{nodeID(board, 1<<treeBits)}
+	ids := []string{nodeID(board, treeRoot)}
 	for _, sc := range scores {
-		for i := max(sc, 0); i > 0; i -= i & -i {
+		for _, i := range prefixPath(sc) {
 			ids = append(ids, nodeID(board, i))
 		}
 	}
@@ -188,11 +210,11 @@ func (s boardStore) countsAbove(ctx context.Context, board string, scores []int6
 	for _, n := range nodes {
 		count[n.ID] = n.C
 	}
-	total := count[nodeID(board, 1<<treeBits)]
+	total := count[nodeID(board, treeRoot)]
 	out := make(map[int64]int64, len(scores))
 	for _, sc := range scores {
 		var atOrBelow int64
-		for i := max(sc, 0); i > 0; i -= i & -i {
+		for _, i := range prefixPath(sc) {
 			atOrBelow += count[nodeID(board, i)]
 		}
 		out[sc] = total - atOrBelow

@@ -115,7 +115,7 @@ func seedBoard(b *testing.B, bs boardStore, board string, n int) ([]bson.ObjectI
 		members[i] = bson.NewObjectID()
 		scores[i] = realisticScore(rng)
 		batch = append(batch, boardScore{ID: scoreID(board, members[i]), Board: board, MemberID: members[i], Score: scores[i], Seq: 1})
-		for j := scores[i]; j <= 1<<treeBits; j += j & -j {
+		for _, j := range updatePath(scores[i]) {
 			tree[j]++
 		}
 		if len(batch) == cap(batch) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -101,5 +102,22 @@ func RequireIndexes(t testing.TB, coll *mongo.Collection, names ...string) {
 		if !have[n] {
 			t.Errorf("collection %s lacks index %q (has %v)", coll.Name(), n, have)
 		}
+	}
+}
+
+// SkipWithoutAtomicUpdates skips t on a stand-in that does not apply
+// concurrent single-document updates atomically (FerretDB 1.x reads and
+// rewrites documents outside a lock). MongoDB does, and the code relies on
+// it only where a test calls this.
+func SkipWithoutAtomicUpdates(t testing.TB, db *mongo.Database) {
+	t.Helper()
+	var info bson.M
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	if _, ferret := info["ferretdbVersion"]; ferret {
+		t.Skip("FerretDB does not apply concurrent updates atomically; this race test needs MongoDB")
 	}
 }
