@@ -174,11 +174,27 @@ func (s boardStore) treeMove(ctx context.Context, board string, from, to, delta 
 				SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "c", Value: d}}}}).SetUpsert(true))
 		}
 	}
-	if len(ops) == 0 {
-		return nil
+	// Two first upserts of one node collide on _id (MongoDB does this
+	// too); the losers are retried, now as updates of the existing node.
+	for range 5 {
+		if len(ops) == 0 {
+			return nil
+		}
+		_, err := s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+			return err
+		}
+		var retry []mongo.WriteModel
+		for _, we := range bwe.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return err
+			}
+			retry = append(retry, ops[we.Index])
+		}
+		ops = retry
 	}
-	_, err := s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
-	return err
+	return errors.New("leaderboard: node upserts kept colliding")
 }
 
 // above counts visible members scoring more than score.

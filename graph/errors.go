@@ -132,7 +132,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	if code == CodeInternal {
 		id := RequestID(ctx)
-		slog.ErrorContext(ctx, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
+		if !errors.Is(err, context.Canceled) { // the client went away: nobody to tell, nothing wrong
+			slog.ErrorContext(ctx, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
+		}
 		gqlErr.Message = "internal error; quote requestId " + id + " when reporting it"
 		gqlErr.Extensions["requestId"] = id
 	}

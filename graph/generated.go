@@ -201,32 +201,41 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdjustPoints         func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
-		BuyStreakFreeze      func(childComplexity int, idempotencyKey string) int
-		CancelRedemption     func(childComplexity int, id string, reason string) int
-		CheckIn              func(childComplexity int) int
-		CreateBadge          func(childComplexity int, input game.BadgeInput) int
-		CreateReward         func(childComplexity int, input game.RewardInput) int
-		GrantRole            func(childComplexity int, memberID string, role member.Role) int
-		LogIn                func(childComplexity int, input LogInInput) int
-		LogOut               func(childComplexity int, refreshToken string) int
-		RecordActivity       func(childComplexity int, input RecordActivityInput) int
-		RedeemReward         func(childComplexity int, rewardID string, idempotencyKey string) int
-		RefreshToken         func(childComplexity int, refreshToken string) int
-		RevokeRole           func(childComplexity int, memberID string, role member.Role) int
-		SendNotification     func(childComplexity int, memberID string, title string, body string) int
-		SetLeaderboardOptOut func(childComplexity int, optOut bool) int
-		SignUp               func(childComplexity int, input SignUpInput) int
-		UpdateProfile        func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram        func(childComplexity int, input game.Program) int
-		UpdateReward         func(childComplexity int, id string, input game.RewardInput) int
+		AdjustPoints               func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
+		BuyStreakFreeze            func(childComplexity int, idempotencyKey string) int
+		CancelRedemption           func(childComplexity int, id string, reason string) int
+		CheckIn                    func(childComplexity int) int
+		CreateBadge                func(childComplexity int, input game.BadgeInput) int
+		CreateReward               func(childComplexity int, input game.RewardInput) int
+		DeleteNotifications        func(childComplexity int, ids []string) int
+		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
+		LogIn                      func(childComplexity int, input LogInInput) int
+		LogOut                     func(childComplexity int, refreshToken string) int
+		MarkAllNotificationsRead   func(childComplexity int) int
+		MarkNotificationsRead      func(childComplexity int, ids []string) int
+		RecordActivity             func(childComplexity int, input RecordActivityInput) int
+		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
+		RefreshToken               func(childComplexity int, refreshToken string) int
+		RevokeRole                 func(childComplexity int, memberID string, role member.Role) int
+		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
+		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
+		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
+		SignUp                     func(childComplexity int, input SignUpInput) int
+		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
+		UpdateProgram              func(childComplexity int, input game.Program) int
+		UpdateReward               func(childComplexity int, id string, input game.RewardInput) int
 	}
 
 	Notification struct {
 		Body      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
+		Cursor    func(childComplexity int) int
+		DeepLink  func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Kind      func(childComplexity int) int
+		Read      func(childComplexity int) int
+		Related   func(childComplexity int) int
 		Title     func(childComplexity int) int
 	}
 
@@ -238,6 +247,15 @@ type ComplexityRoot struct {
 	NotificationEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	NotificationPreferences struct {
+		Muted func(childComplexity int) int
+	}
+
+	NotificationRelated struct {
+		ID   func(childComplexity int) int
+		Kind func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -292,17 +310,19 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AroundMe      func(childComplexity int, period game.Period, radius *int, at *time.Time) int
-		Badges        func(childComplexity int) int
-		Leaderboard   func(childComplexity int, period game.Period, at *time.Time, first *int, after *string) int
-		Me            func(childComplexity int) int
-		Member        func(childComplexity int, id string) int
-		MyRank        func(childComplexity int, period game.Period, at *time.Time) int
-		MyRedemptions func(childComplexity int, first *int, after *string) int
-		Notifications func(childComplexity int, first *int, after *string) int
-		Program       func(childComplexity int) int
-		Reward        func(childComplexity int, id string) int
-		Rewards       func(childComplexity int, first *int, after *string) int
+		AroundMe                func(childComplexity int, period game.Period, radius *int, at *time.Time) int
+		Badges                  func(childComplexity int) int
+		Leaderboard             func(childComplexity int, period game.Period, at *time.Time, first *int, after *string) int
+		Me                      func(childComplexity int) int
+		Member                  func(childComplexity int, id string) int
+		MyRank                  func(childComplexity int, period game.Period, at *time.Time) int
+		MyRedemptions           func(childComplexity int, first *int, after *string) int
+		NotificationPreferences func(childComplexity int) int
+		Notifications           func(childComplexity int, first *int, after *string) int
+		Program                 func(childComplexity int) int
+		Reward                  func(childComplexity int, id string) int
+		Rewards                 func(childComplexity int, first *int, after *string) int
+		UnreadNotificationCount func(childComplexity int) int
 	}
 
 	Redemption struct {
@@ -397,7 +417,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		Notifications func(childComplexity int) int
+		Notifications func(childComplexity int, after *string) int
 	}
 
 	Tier struct {
@@ -466,7 +486,11 @@ type MutationResolver interface {
 	UpdateProfile(ctx context.Context, input UpdateProfileInput) (*member.Member, error)
 	GrantRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	RevokeRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
-	SendNotification(ctx context.Context, memberID string, title string, body string) (*inbox.Notification, error)
+	SendNotification(ctx context.Context, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) (*inbox.Notification, error)
+	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
+	MarkAllNotificationsRead(ctx context.Context) (int, error)
+	DeleteNotifications(ctx context.Context, ids []string) (int, error)
+	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
 	CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error)
 	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
@@ -481,6 +505,9 @@ type MutationResolver interface {
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
+	Cursor(ctx context.Context, obj *inbox.Notification) (string, error)
+
+	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
 }
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
@@ -498,6 +525,8 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
 	Member(ctx context.Context, id string) (*member.Member, error)
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
+	UnreadNotificationCount(ctx context.Context) (int, error)
+	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
 	Badges(ctx context.Context) ([]*game.Badge, error)
 	Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error)
@@ -526,7 +555,7 @@ type StandingResolver interface {
 	IsMe(ctx context.Context, obj *game.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
-	Notifications(ctx context.Context) (<-chan *inbox.Notification, error)
+	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error)
@@ -1153,6 +1182,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(game.RewardInput)), true
+	case "Mutation.deleteNotifications":
+		if e.ComplexityRoot.Mutation.DeleteNotifications == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteNotifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteNotifications(childComplexity, args["ids"].([]string)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -1186,6 +1226,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogOut(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.markAllNotificationsRead":
+		if e.ComplexityRoot.Mutation.MarkAllNotificationsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAllNotificationsRead(childComplexity), true
+	case "Mutation.markNotificationsRead":
+		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNotificationsRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
 	case "Mutation.recordActivity":
 		if e.ComplexityRoot.Mutation.RecordActivity == nil {
 			break
@@ -1240,7 +1297,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SendNotification(childComplexity, args["memberId"].(string), args["title"].(string), args["body"].(string)), true
+		return e.ComplexityRoot.Mutation.SendNotification(childComplexity, args["memberId"].(string), args["title"].(string), args["body"].(string), args["deepLink"].(*string), args["expiresAt"].(*time.Time)), true
 	case "Mutation.setLeaderboardOptOut":
 		if e.ComplexityRoot.Mutation.SetLeaderboardOptOut == nil {
 			break
@@ -1252,6 +1309,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetLeaderboardOptOut(childComplexity, args["optOut"].(bool)), true
+	case "Mutation.setNotificationPreferences":
+		if e.ComplexityRoot.Mutation.SetNotificationPreferences == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationPreferences_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationPreferences(childComplexity, args["muted"].([]inbox.Category)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1309,6 +1377,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.cursor":
+		if e.ComplexityRoot.Notification.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Cursor(childComplexity), true
+	case "Notification.deepLink":
+		if e.ComplexityRoot.Notification.DeepLink == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.DeepLink(childComplexity), true
+	case "Notification.expiresAt":
+		if e.ComplexityRoot.Notification.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ExpiresAt(childComplexity), true
 	case "Notification.id":
 		if e.ComplexityRoot.Notification.ID == nil {
 			break
@@ -1321,6 +1407,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.read":
+		if e.ComplexityRoot.Notification.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Read(childComplexity), true
+	case "Notification.related":
+		if e.ComplexityRoot.Notification.Related == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Related(childComplexity), true
 	case "Notification.title":
 		if e.ComplexityRoot.Notification.Title == nil {
 			break
@@ -1353,6 +1451,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
+
+	case "NotificationPreferences.muted":
+		if e.ComplexityRoot.NotificationPreferences.Muted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationPreferences.Muted(childComplexity), true
+
+	case "NotificationRelated.id":
+		if e.ComplexityRoot.NotificationRelated.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationRelated.ID(childComplexity), true
+	case "NotificationRelated.kind":
+		if e.ComplexityRoot.NotificationRelated.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationRelated.Kind(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1653,6 +1771,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyRedemptions(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.notificationPreferences":
+		if e.ComplexityRoot.Query.NotificationPreferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.NotificationPreferences(childComplexity), true
 	case "Query.notifications":
 		if e.ComplexityRoot.Query.Notifications == nil {
 			break
@@ -1692,6 +1816,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rewards(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.unreadNotificationCount":
+		if e.ComplexityRoot.Query.UnreadNotificationCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.UnreadNotificationCount(childComplexity), true
 
 	case "Redemption.cancelReason":
 		if e.ComplexityRoot.Redemption.CancelReason == nil {
@@ -2040,7 +2170,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Subscription.Notifications(childComplexity), true
+		args, err := ec.field_Subscription_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["after"].(*string)), true
 
 	case "Tier.benefits":
 		if e.ComplexityRoot.Tier.Benefits == nil {
@@ -2285,8 +2420,11 @@ type Query {
   me: Member! @auth
   "A member by id, for the brand team."
   member(id: ID!): Member @auth(roles: [BRAND])
-  "The signed-in member's notifications, newest first."
+  "The signed-in member's notifications, newest first; expired ones are not shown."
   notifications(first: Int = 20, after: String): NotificationConnection! @auth
+  "Unread, shown notifications: counted from the inbox itself, so it never drifts."
+  unreadNotificationCount: Int! @auth
+  notificationPreferences: NotificationPreferences! @auth
 }
 
 type Mutation {
@@ -2301,12 +2439,24 @@ type Mutation {
   grantRole(memberId: ID!, role: Role!): Member! @auth(roles: [BRAND])
   revokeRole(memberId: ID!, role: Role!): Member! @auth(roles: [BRAND])
   "The brand messages one member: a SYSTEM notification."
-  sendNotification(memberId: ID!, title: String!, body: String!): Notification! @auth(roles: [BRAND])
+  sendNotification(memberId: ID!, title: String!, body: String!, deepLink: String, expiresAt: DateTime): Notification! @auth(roles: [BRAND])
+  "Marks the signed-in member's notifications read; returns the unread count. Another member's id refuses the call."
+  markNotificationsRead(ids: [ID!]!): Int! @auth
+  "Marks every notification there is now read; returns the unread count."
+  markAllNotificationsRead: Int! @auth
+  "Deletes the signed-in member's notifications; returns the unread count."
+  deleteNotifications(ids: [ID!]!): Int! @auth
+  "Mutes marketing categories; transactional notifications always arrive."
+  setNotificationPreferences(muted: [NotificationCategory!]!): NotificationPreferences! @auth
 }
 
 type Subscription {
-  "The signed-in member's new notifications, live."
-  notifications: Notification! @auth
+  """
+  The signed-in member's notifications, live. With after (a notification's cursor),
+  first everything after it is replayed, then new ones stream, with no gap and no
+  duplicate at the seam. Delivery is at least once across reconnects: dedupe by id.
+  """
+  notifications(after: String): Notification! @auth
 }
 
 input SignUpInput {
@@ -2367,14 +2517,43 @@ enum NotificationKind {
   TIER_CHANGED
   "A reward redeemed, or a redemption cancelled."
   REDEMPTION
+  BADGE_UNLOCKED
+  OFFER_AVAILABLE
+  POINTS_EXPIRING
+  STREAK_AT_RISK
+  BIRTHDAY
+  WIN_BACK
+}
+
+"Categories a member may mute."
+enum NotificationCategory {
+  OFFERS
+  WIN_BACK
+  STREAK_REMINDERS
+}
+
+type NotificationPreferences {
+  muted: [NotificationCategory!]!
+}
+
+"What a notification is about, for the app to open: REWARD, BADGE, OFFER, LEDGER_ENTRY, REDEMPTION…"
+type NotificationRelated {
+  kind: String!
+  id: String!
 }
 
 type Notification {
   id: ID!
+  "Resume the subscription after this notification with it."
+  cursor: String!
   kind: NotificationKind!
   title: String!
   body: String!
+  deepLink: String
+  related: NotificationRelated
+  read: Boolean!
   createdAt: DateTime!
+  expiresAt: DateTime
 }
 
 type PageInfo {
@@ -2699,14 +2878,24 @@ func (ec *executionContext) childFields_Notification(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Notification_id(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Notification_cursor(ctx, field)
 	case "kind":
 		return ec.fieldContext_Notification_kind(ctx, field)
 	case "title":
 		return ec.fieldContext_Notification_title(ctx, field)
 	case "body":
 		return ec.fieldContext_Notification_body(ctx, field)
+	case "deepLink":
+		return ec.fieldContext_Notification_deepLink(ctx, field)
+	case "related":
+		return ec.fieldContext_Notification_related(ctx, field)
+	case "read":
+		return ec.fieldContext_Notification_read(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Notification_createdAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Notification_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
 }
@@ -2729,6 +2918,24 @@ func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, fi
 		return ec.fieldContext_NotificationEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationPreferences(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "muted":
+		return ec.fieldContext_NotificationPreferences_muted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationPreferences", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationRelated(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_NotificationRelated_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_NotificationRelated_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationRelated", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3283,6 +3490,20 @@ func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3330,6 +3551,20 @@ func (ec *executionContext) field_Mutation_logOut_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -3432,6 +3667,22 @@ func (ec *executionContext) field_Mutation_sendNotification_args(ctx context.Con
 		return nil, err
 	}
 	args["body"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "deepLink",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deepLink"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "expiresAt",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expiresAt"] = arg4
 	return args, nil
 }
 
@@ -3446,6 +3697,20 @@ func (ec *executionContext) field_Mutation_setLeaderboardOptOut_args(ctx context
 		return nil, err
 	}
 	args["optOut"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setNotificationPreferences_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "muted",
+		func(ctx context.Context, v any) ([]inbox.Category, error) {
+			return ec.unmarshalNNotificationCategory2ᚕgithubᚗcomᚋregularsᚋregularsᚋinboxᚐCategoryᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["muted"] = arg0
 	return args, nil
 }
 
@@ -3744,6 +4009,20 @@ func (ec *executionContext) field_Query_rewards_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
 	return args, nil
 }
 
@@ -6374,7 +6653,7 @@ func (ec *executionContext) _Mutation_sendNotification(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SendNotification(ctx, fc.Args["memberId"].(string), fc.Args["title"].(string), fc.Args["body"].(string))
+			return ec.Resolvers.Mutation().SendNotification(ctx, fc.Args["memberId"].(string), fc.Args["title"].(string), fc.Args["body"].(string), fc.Args["deepLink"].(*string), fc.Args["expiresAt"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
@@ -6402,6 +6681,161 @@ func (ec *executionContext) fieldContext_Mutation_sendNotification(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_sendNotification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNotificationsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNotificationsRead(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNotificationsRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markAllNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markAllNotificationsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().MarkAllNotificationsRead(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markAllNotificationsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Mutation_deleteNotifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteNotifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteNotifications(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteNotifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteNotifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setNotificationPreferences(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationPreferences(ctx, fc.Args["muted"].([]inbox.Category))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
+			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationPreferences(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationPreferences(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationPreferences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6903,6 +7337,29 @@ func (ec *executionContext) fieldContext_Notification_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Notification_cursor(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
+}
+
 func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6972,6 +7429,84 @@ func (ec *executionContext) fieldContext_Notification_body(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
 }
 
+func (ec *executionContext) _Notification_deepLink(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_deepLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeepLink, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_deepLink(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_related(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_related(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Related, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Related) graphql.Marshaler {
+			return ec.marshalONotificationRelated2ᚖgithubᚗcomᚋregularsᚋregularsᚋinboxᚐRelated(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_related(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationRelated(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_read(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Read(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6992,6 +7527,29 @@ func (ec *executionContext) _Notification_createdAt(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Notification_expiresAt(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "DateTime")
 }
 
@@ -7112,6 +7670,75 @@ func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _NotificationPreferences_muted(ctx context.Context, field graphql.CollectedField, obj *NotificationPreferences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationPreferences_muted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Muted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []inbox.Category) graphql.Marshaler {
+			return ec.marshalNNotificationCategory2ᚕgithubᚗcomᚋregularsᚋregularsᚋinboxᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationPreferences_muted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationPreferences", field, false, false, "NotificationCategory")
+}
+
+func (ec *executionContext) _NotificationRelated_kind(ctx context.Context, field graphql.CollectedField, obj *inbox.Related) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationRelated_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationRelated_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationRelated", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationRelated_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Related) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationRelated_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationRelated_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationRelated", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
@@ -8136,6 +8763,61 @@ func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context
 	if fc.Args, err = ec.field_Query_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_unreadNotificationCount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_unreadNotificationCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().UnreadNotificationCount(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_unreadNotificationCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Query_notificationPreferences(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notificationPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().NotificationPreferences(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
+			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notificationPreferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationPreferences(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -9899,7 +10581,8 @@ func (ec *executionContext) _Subscription_notifications(ctx context.Context, fie
 			return ec.fieldContext_Subscription_notifications(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Subscription().Notifications(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Notifications(ctx, fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
@@ -9909,7 +10592,7 @@ func (ec *executionContext) _Subscription_notifications(ctx context.Context, fie
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Subscription",
 		Field:      field,
@@ -9918,6 +10601,17 @@ func (ec *executionContext) fieldContext_Subscription_notifications(_ context.Co
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Notification(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13569,6 +14263,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "markNotificationsRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markAllNotificationsRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markAllNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteNotifications":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteNotifications(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setNotificationPreferences":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationPreferences(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createBadge":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createBadge(ctx, field)
@@ -13680,6 +14402,12 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Notification_id(ctx, field, obj)
 				})
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_cursor(ctx, field, obj)
+				})
 		case "kind":
 			out.Values[i] = ec._Notification_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13695,9 +14423,30 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "deepLink":
+			out.Values[i] = ec._Notification_deepLink(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "related":
+			out.Values[i] = ec._Notification_related(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "read":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_read(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Notification_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Notification_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -13773,6 +14522,77 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 			}
 		case "node":
 			out.Values[i] = ec._NotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationPreferencesImplementors = []string{"NotificationPreferences"}
+
+func (ec *executionContext) _NotificationPreferences(ctx context.Context, sel ast.SelectionSet, obj *NotificationPreferences) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationPreferencesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationPreferences")
+		case "muted":
+			out.Values[i] = ec._NotificationPreferences_muted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationRelatedImplementors = []string{"NotificationRelated"}
+
+func (ec *executionContext) _NotificationRelated(ctx context.Context, sel ast.SelectionSet, obj *inbox.Related) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationRelatedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationRelated")
+		case "kind":
+			out.Values[i] = ec._NotificationRelated_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._NotificationRelated_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14154,6 +14974,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notifications(ctx, field)
+				})
+		case "unreadNotificationCount":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_unreadNotificationCount(ctx, field)
+				})
+		case "notificationPreferences":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notificationPreferences(ctx, field)
 				})
 		case "badges":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -15776,6 +16608,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16051,6 +16912,64 @@ func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._Notification(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory(ctx context.Context, v any) (inbox.Category, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory(ctx context.Context, sel ast.SelectionSet, v inbox.Category) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationCategory!")
+	}
+	return res
+}
+
+var (
+	unmarshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory = map[string]inbox.Category{
+		"OFFERS":           inbox.CategoryOffers,
+		"WIN_BACK":         inbox.CategoryWinBack,
+		"STREAK_REMINDERS": inbox.CategoryStreakReminders,
+	}
+	marshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory = map[inbox.Category]string{
+		inbox.CategoryOffers:          "OFFERS",
+		inbox.CategoryWinBack:         "WIN_BACK",
+		inbox.CategoryStreakReminders: "STREAK_REMINDERS",
+	}
+)
+
+func (ec *executionContext) unmarshalNNotificationCategory2ᚕgithubᚗcomᚋregularsᚋregularsᚋinboxᚐCategoryᚄ(ctx context.Context, v any) ([]inbox.Category, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]inbox.Category, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNNotificationCategory2ᚕgithubᚗcomᚋregularsᚋregularsᚋinboxᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []inbox.Category) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *NotificationConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
@@ -16100,20 +17019,40 @@ func (ec *executionContext) marshalNNotificationKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[string]inbox.Kind{
-		"WELCOME":       inbox.KindWelcome,
-		"SYSTEM":        inbox.KindSystem,
-		"REWARD_EARNED": inbox.KindRewardEarned,
-		"TIER_CHANGED":  inbox.KindTierChanged,
-		"REDEMPTION":    inbox.KindRedemption,
+		"WELCOME":         inbox.KindWelcome,
+		"SYSTEM":          inbox.KindSystem,
+		"REWARD_EARNED":   inbox.KindRewardEarned,
+		"TIER_CHANGED":    inbox.KindTierChanged,
+		"REDEMPTION":      inbox.KindRedemption,
+		"BADGE_UNLOCKED":  inbox.KindBadgeUnlocked,
+		"OFFER_AVAILABLE": inbox.KindOfferAvailable,
+		"POINTS_EXPIRING": inbox.KindPointsExpiring,
+		"STREAK_AT_RISK":  inbox.KindStreakAtRisk,
+		"BIRTHDAY":        inbox.KindBirthday,
+		"WIN_BACK":        inbox.KindWinBack,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
-		inbox.KindWelcome:      "WELCOME",
-		inbox.KindSystem:       "SYSTEM",
-		inbox.KindRewardEarned: "REWARD_EARNED",
-		inbox.KindTierChanged:  "TIER_CHANGED",
-		inbox.KindRedemption:   "REDEMPTION",
+		inbox.KindWelcome:        "WELCOME",
+		inbox.KindSystem:         "SYSTEM",
+		inbox.KindRewardEarned:   "REWARD_EARNED",
+		inbox.KindTierChanged:    "TIER_CHANGED",
+		inbox.KindRedemption:     "REDEMPTION",
+		inbox.KindBadgeUnlocked:  "BADGE_UNLOCKED",
+		inbox.KindOfferAvailable: "OFFER_AVAILABLE",
+		inbox.KindPointsExpiring: "POINTS_EXPIRING",
+		inbox.KindStreakAtRisk:   "STREAK_AT_RISK",
+		inbox.KindBirthday:       "BIRTHDAY",
+		inbox.KindWinBack:        "WIN_BACK",
 	}
 )
+
+func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx context.Context, sel ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationPreferences!")
+		return graphql.Null
+	}
+	return ec._NotificationPreferences(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *PageInfo) graphql.Marshaler {
 	if v == nil {
@@ -16913,6 +17852,13 @@ func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregulars�
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONotificationRelated2ᚖgithubᚗcomᚋregularsᚋregularsᚋinboxᚐRelated(ctx context.Context, sel ast.SelectionSet, v *inbox.Related) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._NotificationRelated(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {

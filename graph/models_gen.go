@@ -75,6 +75,10 @@ type NotificationEdge struct {
 	Node   *inbox.Notification `json:"node"`
 }
 
+type NotificationPreferences struct {
+	Muted []inbox.Category `json:"muted"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`

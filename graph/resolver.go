@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -68,3 +69,27 @@ func optional(s string) *string {
 }
 
 func inputErr(field, msg string) error { return input.Errorf(field, "%s", msg) }
+
+// notificationsList names a member's notification cursors, so a cursor of
+// another member's inbox is refused.
+func notificationsList(memberID bson.ObjectID) string { return "notifications." + memberID.Hex() }
+
+// ownNotifications decodes notification ids for the signed-in member.
+func (r *Resolver) ownNotifications(ctx context.Context, raw []string) (bson.ObjectID, []bson.ObjectID, error) {
+	self, err := selfID(ctx)
+	if err != nil {
+		return self, nil, err
+	}
+	ids := make([]bson.ObjectID, len(raw))
+	for i, s := range raw {
+		if ids[i], err = decodeID("Notification", fmt.Sprintf("ids[%d]", i), s); err != nil {
+			return self, nil, err
+		}
+	}
+	return self, ids, nil
+}
+
+func (r *Resolver) unread(ctx context.Context, memberID bson.ObjectID) (int, error) {
+	n, err := r.Inbox.UnreadCount(ctx, memberID)
+	return int(n), err
+}

@@ -7,8 +7,10 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -116,20 +118,79 @@ func (r *mutationResolver) RevokeRole(ctx context.Context, memberID string, role
 }
 
 // SendNotification is the resolver for the sendNotification field.
-func (r *mutationResolver) SendNotification(ctx context.Context, memberID string, title string, body string) (*inbox.Notification, error) {
+func (r *mutationResolver) SendNotification(ctx context.Context, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) (*inbox.Notification, error) {
 	id, err := decodeID("Member", "memberId", memberID)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := loadMember(ctx, id); err != nil {
+		return nil, input.Wrap("memberId", err)
+	}
+	return r.Inbox.Send(ctx, inbox.Message{MemberID: id, Kind: inbox.KindSystem, Title: title, Body: body, DeepLink: deref(deepLink), ExpiresAt: expiresAt})
+}
+
+// MarkNotificationsRead is the resolver for the markNotificationsRead field.
+func (r *mutationResolver) MarkNotificationsRead(ctx context.Context, ids []string) (int, error) {
+	self, oids, err := r.ownNotifications(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.Inbox.MarkRead(ctx, self, oids); err != nil {
+		return 0, err
+	}
+	return r.unread(ctx, self)
+}
+
+// MarkAllNotificationsRead is the resolver for the markAllNotificationsRead field.
+func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (int, error) {
+	self, err := selfID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.Inbox.MarkAllRead(ctx, self); err != nil {
+		return 0, err
+	}
+	return r.unread(ctx, self)
+}
+
+// DeleteNotifications is the resolver for the deleteNotifications field.
+func (r *mutationResolver) DeleteNotifications(ctx context.Context, ids []string) (int, error) {
+	self, oids, err := r.ownNotifications(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.Inbox.Delete(ctx, self, oids); err != nil {
+		return 0, err
+	}
+	return r.unread(ctx, self)
+}
+
+// SetNotificationPreferences is the resolver for the setNotificationPreferences field.
+func (r *mutationResolver) SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error) {
+	self, err := selfID(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return r.Inbox.Send(ctx, inbox.Message{MemberID: id, Kind: inbox.KindSystem, Title: title, Body: body})
+	m, err := r.Inbox.SetMuted(ctx, self, muted)
+	if err != nil {
+		return nil, err
+	}
+	return &NotificationPreferences{Muted: m}, nil
 }
 
 // ID is the resolver for the id field.
 func (r *notificationResolver) ID(ctx context.Context, obj *inbox.Notification) (string, error) {
 	return encodeID("Notification", obj.ID), nil
+}
+
+// Cursor is the resolver for the cursor field.
+func (r *notificationResolver) Cursor(ctx context.Context, obj *inbox.Notification) (string, error) {
+	return encodeCursor(notificationsList(obj.MemberID), obj.Seq), nil
+}
+
+// Read is the resolver for the read field.
+func (r *notificationResolver) Read(ctx context.Context, obj *inbox.Notification) (bool, error) {
+	return obj.ReadAt != nil, nil
 }
 
 // Me is the resolver for the me field.
@@ -160,7 +221,7 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	before, err := decodeCursor("notifications", after)
+	before, err := decodeCursor(notificationsList(id), after)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +231,7 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int, after *st
 	}
 	conn := &NotificationConnection{Edges: make([]*NotificationEdge, len(ns)), PageInfo: &PageInfo{HasNextPage: more}}
 	for i, n := range ns {
-		conn.Edges[i] = &NotificationEdge{Cursor: encodeCursor("notifications", n.Seq), Node: n}
+		conn.Edges[i] = &NotificationEdge{Cursor: encodeCursor(notificationsList(id), n.Seq), Node: n}
 	}
 	if len(ns) > 0 {
 		conn.PageInfo.EndCursor = &conn.Edges[len(ns)-1].Cursor
@@ -178,13 +239,44 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int, after *st
 	return conn, nil
 }
 
+// UnreadNotificationCount is the resolver for the unreadNotificationCount field.
+func (r *queryResolver) UnreadNotificationCount(ctx context.Context) (int, error) {
+	self, err := selfID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r.unread(ctx, self)
+}
+
+// NotificationPreferences is the resolver for the notificationPreferences field.
+func (r *queryResolver) NotificationPreferences(ctx context.Context) (*NotificationPreferences, error) {
+	self, err := selfID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.Inbox.Muted(ctx, self)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = []inbox.Category{}
+	}
+	return &NotificationPreferences{Muted: m}, nil
+}
+
 // Notifications is the resolver for the notifications field.
-func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *inbox.Notification, error) {
+func (r *subscriptionResolver) Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error) {
 	id, err := selfID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Inbox.Subscribe(ctx, id), nil
+	from := int64(-1) // live only
+	if after != nil {
+		if from, err = decodeCursor(notificationsList(id), after); err != nil {
+			return nil, err
+		}
+	}
+	return r.Inbox.Stream(ctx, id, from)
 }
 
 // Member returns MemberResolver implementation.

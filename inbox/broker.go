@@ -2,18 +2,18 @@ package inbox
 
 import "go.mongodb.org/mongo-driver/v2/bson"
 
-// Broker fans stored notifications out to live subscribers. The in-memory
-// one serves a single instance; several instances need one that goes through
-// the database.
+// Broker wakes a member's live streams when something was stored for them.
+// A wake carries no data, so a lost or repeated one costs at most a read:
+// streams read the store itself.
 type Broker interface {
-	// Publish hands n to the member's subscribers; it never blocks.
-	Publish(n *Notification)
-	// Subscribe starts a subscription to one member's notifications.
+	// Wake tells the member's streams to read; it never blocks.
+	Wake(memberID bson.ObjectID)
+	// Subscribe starts receiving wake-ups for one member.
 	Subscribe(memberID bson.ObjectID) *Subscription
 }
 
-// Subscription receives one member's notifications on C until closed.
+// Subscription receives a member's wake-ups on C until closed.
 type Subscription struct {
-	C     <-chan *Notification
+	C     <-chan struct{}
 	Close func()
 }

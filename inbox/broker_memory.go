@@ -6,11 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// subscriberBuffer is how many undelivered notifications a subscriber may
-// hold before it is dropped; a dropped client reconnects and pages its inbox.
-const subscriberBuffer = 64
-
-// MemoryBroker delivers within one process.
+// MemoryBroker wakes streams within one process.
 type MemoryBroker struct {
 	mu   sync.Mutex
 	subs map[bson.ObjectID]map[*memorySub]struct{}
@@ -18,61 +14,61 @@ type MemoryBroker struct {
 
 var _ Broker = (*MemoryBroker)(nil)
 
-type memorySub struct {
-	c      chan *Notification
-	closed bool
-}
+type memorySub struct{ c chan struct{} }
 
 // NewMemoryBroker returns an empty broker.
 func NewMemoryBroker() *MemoryBroker {
 	return &MemoryBroker{subs: map[bson.ObjectID]map[*memorySub]struct{}{}}
 }
 
-// Publish delivers n to every subscriber of its member without blocking; a
-// subscriber whose buffer is full is closed rather than allowed to stall others.
-func (b *MemoryBroker) Publish(n *Notification) {
+// Wake signals every stream of the member; wakes coalesce, never block.
+func (b *MemoryBroker) Wake(memberID bson.ObjectID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for s := range b.subs[n.MemberID] {
+	for s := range b.subs[memberID] {
 		select {
-		case s.c <- n:
-		default:
-			b.removeLocked(n.MemberID, s)
+		case s.c <- struct{}{}:
+		default: // already woken
 		}
 	}
 }
 
-// Subscribe registers a subscriber for memberID.
+// Subscribe registers a stream of memberID.
 func (b *MemoryBroker) Subscribe(memberID bson.ObjectID) *Subscription {
-	s := &memorySub{c: make(chan *Notification, subscriberBuffer)}
+	s := &memorySub{c: make(chan struct{}, 1)}
 	b.mu.Lock()
 	if b.subs[memberID] == nil {
 		b.subs[memberID] = map[*memorySub]struct{}{}
 	}
 	b.subs[memberID][s] = struct{}{}
 	b.mu.Unlock()
+	var once sync.Once
 	return &Subscription{C: s.c, Close: func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.removeLocked(memberID, s)
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			delete(b.subs[memberID], s)
+			if len(b.subs[memberID]) == 0 {
+				delete(b.subs, memberID)
+			}
+		})
 	}}
 }
 
-func (b *MemoryBroker) removeLocked(memberID bson.ObjectID, s *memorySub) {
-	if s.closed {
-		return
-	}
-	s.closed = true
-	close(s.c)
-	delete(b.subs[memberID], s)
-	if len(b.subs[memberID]) == 0 {
-		delete(b.subs, memberID)
-	}
-}
-
-// Subscribers counts the live subscriptions of memberID.
+// Subscribers counts the live streams of memberID.
 func (b *MemoryBroker) Subscribers(memberID bson.ObjectID) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.subs[memberID])
+}
+
+// members lists the members with a live stream here.
+func (b *MemoryBroker) members() map[bson.ObjectID]bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[bson.ObjectID]bool, len(b.subs))
+	for m := range b.subs {
+		out[m] = true
+	}
+	return out
 }

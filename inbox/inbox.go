@@ -1,14 +1,18 @@
-// Package inbox keeps each member's notifications and delivers new ones live.
+// Package inbox keeps each member's notifications and delivers them live
+// without loss.
 //
-// A notification is first stored, with a per-member sequence number, and then
-// published to a Broker that feeds live subscriptions. The stored sequence is
-// what lets a client page through its inbox and, later, resume after a cursor.
+// A notification is stored first, under the member's next sequence number
+// (claimed by a unique insert, so numbers are visible in order). Live
+// delivery reads the store after the last number the client has: a Broker
+// only wakes streams up. Replay after a cursor and live delivery are
+// therefore the same query, with no gap and no duplicate at the seam.
 package inbox
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,43 +34,97 @@ const (
 	KindTierChanged   Kind = "TIER_CHANGED"
 	KindBadgeUnlocked Kind = "BADGE_UNLOCKED"
 	// KindRedemption: a reward redeemed or a redemption cancelled.
-	KindRedemption Kind = "REDEMPTION"
+	KindRedemption     Kind = "REDEMPTION"
+	KindOfferAvailable Kind = "OFFER_AVAILABLE"
+	KindPointsExpiring Kind = "POINTS_EXPIRING"
+	KindStreakAtRisk   Kind = "STREAK_AT_RISK"
+	KindBirthday       Kind = "BIRTHDAY"
+	KindWinBack        Kind = "WIN_BACK"
 )
+
+// Category groups the kinds a member may mute. Kinds without a category
+// (rewards, redemptions, tier changes…) are always delivered.
+type Category string
+
+const (
+	CategoryOffers          Category = "OFFERS"
+	CategoryWinBack         Category = "WIN_BACK"
+	CategoryStreakReminders Category = "STREAK_REMINDERS"
+	categoryTransactional   Category = ""
+	defaultExpiredRetention          = 7 * 24 * time.Hour
+	defaultReadRetention             = 90 * 24 * time.Hour
+)
+
+// Categories lists the mutable categories.
+var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakReminders}
+
+// CategoryOf is the category a kind belongs to.
+func CategoryOf(k Kind) Category {
+	switch k {
+	case KindOfferAvailable:
+		return CategoryOffers
+	case KindWinBack:
+		return CategoryWinBack
+	case KindStreakAtRisk:
+		return CategoryStreakReminders
+	}
+	return categoryTransactional
+}
 
 // Limits on a message.
 const (
-	MaxTitle = 120
-	MaxBody  = 2000
+	MaxTitle    = 120
+	MaxBody     = 2000
+	MaxDeepLink = 2048
 )
 
-var ErrNotFound = errors.New("notification not found")
+var (
+	ErrNotFound = errors.New("notification not found")
+	// ErrMuted: the member muted this category, so nothing was sent.
+	ErrMuted = errors.New("the member muted this kind of notification")
+)
+
+// Related points at what a notification is about, for the app to open.
+type Related struct {
+	Kind string `bson:"kind"` // REWARD, BADGE, OFFER, LEDGER_ENTRY, REDEMPTION…
+	ID   string `bson:"id"`
+}
 
 // Notification is one entry of a member's inbox.
 type Notification struct {
 	ID       bson.ObjectID `bson:"_id"`
 	MemberID bson.ObjectID `bson:"memberId"`
-	// Seq grows with every notification of the member; it orders the inbox.
-	Seq   int64  `bson:"seq"`
-	Kind  Kind   `bson:"kind"`
-	Title string `bson:"title"`
-	Body  string `bson:"body"`
+	// Seq grows with every notification of the member; it orders the inbox
+	// and is what cursors hold.
+	Seq      int64    `bson:"seq"`
+	Kind     Kind     `bson:"kind"`
+	Title    string   `bson:"title"`
+	Body     string   `bson:"body"`
+	DeepLink string   `bson:"deepLink,omitempty"`
+	Related  *Related `bson:"related,omitempty"`
 	// Key names the cause; one cause makes one notification.
-	Key       string    `bson:"key"`
-	CreatedAt time.Time `bson:"createdAt"`
+	Key       string     `bson:"key"`
+	CreatedAt time.Time  `bson:"createdAt"`
+	ReadAt    *time.Time `bson:"readAt,omitempty"`
+	// After ExpiresAt the notification is no longer shown.
+	ExpiresAt *time.Time `bson:"expiresAt,omitempty"`
 }
 
 // Message is a notification to send.
 type Message struct {
-	MemberID bson.ObjectID
-	Kind     Kind
-	Title    string
-	Body     string
+	MemberID  bson.ObjectID
+	Kind      Kind
+	Title     string
+	Body      string
+	DeepLink  string
+	Related   *Related
+	ExpiresAt *time.Time
 	// Key, if set, makes Send idempotent: a second Send with the same key for
 	// the same member returns the first notification and delivers nothing.
 	Key string
 }
 
-func (m *Message) validate() error {
+func (m *Message) validate(now time.Time) error {
 	m.Title = strings.TrimSpace(m.Title)
 	m.Body = strings.TrimSpace(m.Body)
 	for _, f := range []struct {
@@ -83,20 +141,26 @@ func (m *Message) validate() error {
 			return input.Errorf(f.name, "must be at most %d characters, got %d", f.max, n)
 		}
 	}
+	if len(m.DeepLink) > MaxDeepLink {
+		return input.Errorf("deepLink", "must be at most %d characters", MaxDeepLink)
+	}
+	if m.ExpiresAt != nil && !m.ExpiresAt.After(now) {
+		return input.Errorf("expiresAt", "must be in the future")
+	}
 	return nil
 }
 
-// Inbox stores notifications and publishes them to live subscribers.
+// Inbox stores notifications and streams them to live subscribers.
 type Inbox struct {
 	store  store
 	broker Broker
 	now    func() time.Time
 }
 
-// New returns an Inbox over db that publishes through broker.
+// New returns an Inbox over db that wakes streams through broker.
 func New(db *mongo.Database, broker Broker) *Inbox {
 	return &Inbox{
-		store:  store{notifications: db.Collection("notifications")},
+		store:  store{notifications: db.Collection("notifications"), prefs: db.Collection("notification_prefs")},
 		broker: broker,
 		now:    time.Now,
 	}
@@ -110,9 +174,11 @@ func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// Send stores a notification and delivers it to the member's live subscriptions.
+// Send stores a notification and wakes the member's live streams. A muted
+// category returns ErrMuted and stores nothing.
 func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
-	if err := m.validate(); err != nil {
+	now := in.now().UTC()
+	if err := m.validate(now); err != nil {
 		return nil, err
 	}
 	id := bson.NewObjectID()
@@ -124,9 +190,18 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	if c := CategoryOf(m.Kind); c != categoryTransactional {
+		muted, err := in.Muted(ctx, m.MemberID)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(muted, c) {
+			return nil, ErrMuted
+		}
+	}
 	n := &Notification{
-		ID: id, MemberID: m.MemberID, Kind: m.Kind,
-		Title: m.Title, Body: m.Body, Key: m.Key, CreatedAt: in.now().UTC(),
+		ID: id, MemberID: m.MemberID, Kind: m.Kind, Title: m.Title, Body: m.Body, DeepLink: m.DeepLink,
+		Related: m.Related, Key: m.Key, CreatedAt: now, ExpiresAt: m.ExpiresAt,
 	}
 	if err := in.store.insert(ctx, n); err != nil {
 		if errors.Is(err, errKeyTaken) {
@@ -135,14 +210,15 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 		}
 		return nil, err
 	}
-	in.broker.Publish(n)
+	in.broker.Wake(m.MemberID)
 	return n, nil
 }
 
-// List returns up to limit notifications of a member, newest first, older
-// than the sequence before (0: from the newest). more says whether older ones remain.
+// List returns up to limit shown notifications of a member, newest first,
+// older than the sequence before (0: from the newest). more says whether
+// older ones remain.
 func (in *Inbox) List(ctx context.Context, memberID bson.ObjectID, before int64, limit int) (ns []*Notification, more bool, err error) {
-	ns, err = in.store.list(ctx, memberID, before, limit+1)
+	ns, err = in.store.list(ctx, memberID, before, limit+1, in.now())
 	if err != nil {
 		return nil, false, err
 	}
@@ -152,13 +228,128 @@ func (in *Inbox) List(ctx context.Context, memberID bson.ObjectID, before int64,
 	return ns, false, nil
 }
 
-// Subscribe streams the member's new notifications until ctx ends. The
-// channel closes when ctx ends or when the subscriber falls too far behind.
-func (in *Inbox) Subscribe(ctx context.Context, memberID bson.ObjectID) <-chan *Notification {
+// UnreadCount counts the member's shown, unread notifications. It is
+// counted from the inbox itself, so it can never drift from it.
+func (in *Inbox) UnreadCount(ctx context.Context, memberID bson.ObjectID) (int64, error) {
+	return in.store.unread(ctx, memberID, in.now())
+}
+
+// MarkRead marks notifications of the member read. An id that is not one
+// of the member's refuses the whole call and marks nothing.
+func (in *Inbox) MarkRead(ctx context.Context, memberID bson.ObjectID, ids []bson.ObjectID) error {
+	if err := in.owned(ctx, memberID, ids); err != nil {
+		return err
+	}
+	return in.store.markRead(ctx, memberID, ids, in.now().UTC())
+}
+
+// MarkAllRead marks every notification the member has now read; one that
+// arrives meanwhile stays unread.
+func (in *Inbox) MarkAllRead(ctx context.Context, memberID bson.ObjectID) error {
+	return in.store.markRead(ctx, memberID, nil, in.now().UTC())
+}
+
+// Delete removes notifications of the member; another member's id refuses
+// the whole call.
+func (in *Inbox) Delete(ctx context.Context, memberID bson.ObjectID, ids []bson.ObjectID) error {
+	if err := in.owned(ctx, memberID, ids); err != nil {
+		return err
+	}
+	return in.store.delete(ctx, memberID, ids)
+}
+
+func (in *Inbox) owned(ctx context.Context, memberID bson.ObjectID, ids []bson.ObjectID) error {
+	if len(ids) == 0 || len(ids) > 500 {
+		return input.Errorf("ids", "give 1 to 500 ids")
+	}
+	ids = slices.Compact(slices.SortedFunc(slices.Values(ids), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) }))
+	n, err := in.store.countOwned(ctx, memberID, ids)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(ids)) {
+		return input.Wrap("ids", ErrNotFound)
+	}
+	return nil
+}
+
+// Muted returns the categories the member muted.
+func (in *Inbox) Muted(ctx context.Context, memberID bson.ObjectID) ([]Category, error) {
+	return in.store.muted(ctx, memberID)
+}
+
+// SetMuted replaces the categories the member muted.
+func (in *Inbox) SetMuted(ctx context.Context, memberID bson.ObjectID, muted []Category) ([]Category, error) {
+	for i, c := range muted {
+		if !slices.Contains(Categories, c) {
+			return nil, input.Errorf(fmt.Sprintf("muted[%d]", i), "unknown category %q", c)
+		}
+	}
+	slices.Sort(muted)
+	muted = slices.Compact(muted)
+	return muted, in.store.setMuted(ctx, memberID, muted)
+}
+
+// Cleanup deletes notifications read more than readRetention ago and ones
+// expired more than a week ago. Safe to run anywhere, any number of times.
+func (in *Inbox) Cleanup(ctx context.Context, readRetention time.Duration) (int64, error) {
+	if readRetention == 0 {
+		readRetention = defaultReadRetention
+	}
+	now := in.now().UTC()
+	return in.store.cleanup(ctx, now.Add(-readRetention), now.Add(-defaultExpiredRetention))
+}
+
+// streamBatch is how many notifications a stream reads at a time.
+const streamBatch = 256
+
+// safetyPoll re-reads a member's inbox even without a wake-up, in case one
+// was lost (an instance died between storing and waking).
+const safetyPoll = 5 * time.Second
+
+// Stream sends the member's notifications after sequence `after`, oldest
+// first, then every new one as it is stored, until ctx ends. With after < 0
+// it starts from now (no replay). It reads the store each time it is
+// woken, so a slow reader only slows its own stream: nothing piles up.
+func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64) (<-chan *Notification, error) {
 	sub := in.broker.Subscribe(memberID)
+	if after < 0 {
+		last, err := in.store.lastSeq(ctx, memberID)
+		if err != nil {
+			sub.Close()
+			return nil, err
+		}
+		after = last
+	}
+	out := make(chan *Notification)
 	go func() {
-		<-ctx.Done()
-		sub.Close()
+		defer close(out)
+		defer sub.Close()
+		tick := time.NewTicker(safetyPoll)
+		defer tick.Stop()
+		for {
+			ns, err := in.store.after(ctx, memberID, after, streamBatch, in.now())
+			if err != nil {
+				return // the client resumes from its cursor
+			}
+			for _, n := range ns {
+				select {
+				case out <- n:
+					after = n.Seq
+				case <-ctx.Done():
+					return
+				}
+			}
+			if len(ns) == streamBatch {
+				continue
+			}
+			select {
+			case <-sub.C:
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
-	return sub.C
+	return out, nil
 }

@@ -26,7 +26,7 @@ func newInbox(t *testing.T) (*Inbox, *MemoryBroker) {
 
 func TestIndexesExist(t *testing.T) {
 	in, _ := newInbox(t)
-	mongotest.RequireIndexes(t, in.store.notifications, indexMemberSeq, indexMemberKey)
+	mongotest.RequireIndexes(t, in.store.notifications, indexMemberSeq, indexMemberKey, indexMemberUnread, indexCreatedAt, indexReadAt, indexExpiresAt)
 }
 
 func TestSendListAndPage(t *testing.T) {
@@ -62,10 +62,12 @@ func titles(ns []*Notification) []string {
 // One cause, one notification: concurrent sends with one key store and
 // deliver exactly one.
 func TestSendWithKeyIsIdempotentUnderRace(t *testing.T) {
-	in, b := newInbox(t)
+	in, _ := newInbox(t)
 	member := bson.NewObjectID()
-	sub := b.Subscribe(member)
-	defer sub.Close()
+	stream, err := in.Stream(context.Background(), member, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ids := make(chan bson.ObjectID, 30)
 	var wg sync.WaitGroup
@@ -96,7 +98,7 @@ func TestSendWithKeyIsIdempotentUnderRace(t *testing.T) {
 	delivered := 0
 	for done := false; !done; {
 		select {
-		case <-sub.C:
+		case <-stream:
 			delivered++
 		case <-time.After(100 * time.Millisecond):
 			done = true
@@ -149,29 +151,191 @@ func TestSendRefusesBadMessages(t *testing.T) {
 	}
 }
 
-func TestBrokerDropsSlowSubscriberOnly(t *testing.T) {
-	b := NewMemoryBroker()
-	member := bson.NewObjectID()
-	slow, fast := b.Subscribe(member), b.Subscribe(member)
-	defer fast.Close()
-	received := 0
-	for i := range subscriberBuffer + 10 {
-		b.Publish(&Notification{MemberID: member, Seq: int64(i)})
-		<-fast.C
-		received++
+func send(t *testing.T, in *Inbox, m bson.ObjectID, title string) *Notification {
+	t.Helper()
+	n, err := in.Send(context.Background(), Message{MemberID: m, Kind: KindSystem, Title: title, Body: "b"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if received != subscriberBuffer+10 {
-		t.Fatalf("fast subscriber got %d", received)
+	return n
+}
+
+func recv(t *testing.T, c <-chan *Notification) *Notification {
+	t.Helper()
+	select {
+	case n := <-c:
+		return n
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received")
+		return nil
 	}
-	n := 0
-	for range slow.C {
-		n++
+}
+
+// A stream replays what came after the cursor, then goes live, with no gap
+// and no duplicate at the seam, even while notifications keep arriving.
+func TestStreamReplaysThenGoesLiveWithoutGapOrDuplicate(t *testing.T) {
+	in, _ := newInbox(t)
+	m := bson.NewObjectID()
+	first := send(t, in, m, "0")
+	for i := 1; i < 5; i++ {
+		send(t, in, m, fmt.Sprint(i))
 	}
-	if n != subscriberBuffer {
-		t.Fatalf("slow subscriber kept %d before it was dropped, want %d", n, subscriberBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := in.Stream(ctx, m, first.Seq)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slow.Close() // closing twice is harmless
-	if b.Subscribers(member) != 1 {
-		t.Fatalf("subscribers = %d, want the fast one", b.Subscribers(member))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 5; i < 30; i++ {
+			send(t, in, m, fmt.Sprint(i))
+		}
+	})
+	for want := 1; want < 30; want++ {
+		if n := recv(t, stream); n.Title != fmt.Sprint(want) {
+			t.Fatalf("got %q, want %d: a gap or a duplicate", n.Title, want)
+		}
+	}
+	wg.Wait()
+	select {
+	case n := <-stream:
+		t.Fatalf("extra notification %q", n.Title)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// Two instances sharing a database: a notification stored through one
+// reaches a stream on the other.
+func TestPollBrokerCrossesInstances(t *testing.T) {
+	db := mongotest.Database(t)
+	a := New(db, NewMemoryBroker())
+	pb := NewPollBroker(db, 100*time.Millisecond)
+	b := New(db, pb)
+	if err := a.EnsureIndexes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go pb.Run(ctx)
+	m := bson.NewObjectID()
+	stream, err := b.Stream(ctx, m, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sent := send(t, a, m, "from A")
+	if n := recv(t, stream); n.ID != sent.ID {
+		t.Fatalf("got %+v", n)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("took %s to cross instances", d)
+	}
+}
+
+// Marks and new notifications race; the unread count always equals the
+// unread notifications in the inbox.
+func TestUnreadCountNeverDrifts(t *testing.T) {
+	in, _ := newInbox(t)
+	ctx := context.Background()
+	m := bson.NewObjectID()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 8 {
+				n := send(t, in, m, fmt.Sprint(i, "-", j))
+				if j%3 == 0 {
+					if err := in.MarkRead(ctx, m, []bson.ObjectID{n.ID}); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 3 {
+			if err := in.MarkAllRead(ctx, m); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	count, err := in.UnreadCount(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, _, _ := in.List(ctx, m, 0, 100)
+	var unread int64
+	for _, n := range ns {
+		if n.ReadAt == nil {
+			unread++
+		}
+	}
+	if count != unread || len(ns) != 32 {
+		t.Fatalf("unread count %d, unread in the inbox %d (of %d)", count, unread, len(ns))
+	}
+	if err := in.MarkAllRead(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := in.UnreadCount(ctx, m); c != 0 {
+		t.Fatalf("after mark all: %d", c)
+	}
+}
+
+func TestMarkOrDeleteAnotherMembersNotificationRefused(t *testing.T) {
+	in, _ := newInbox(t)
+	ctx := context.Background()
+	ann, bob := bson.NewObjectID(), bson.NewObjectID()
+	mine, theirs := send(t, in, ann, "ann"), send(t, in, bob, "bob")
+	for _, op := range []func(context.Context, bson.ObjectID, []bson.ObjectID) error{in.MarkRead, in.Delete} {
+		if err := op(ctx, ann, []bson.ObjectID{mine.ID, theirs.ID}); err == nil {
+			t.Fatal("another member's notification accepted")
+		}
+	}
+	if c, _ := in.UnreadCount(ctx, ann); c != 1 {
+		t.Fatalf("a refused call marked something: %d unread", c)
+	}
+	if c, _ := in.UnreadCount(ctx, bob); c != 1 {
+		t.Fatalf("bob's notification changed: %d unread", c)
+	}
+	if err := in.Delete(ctx, ann, []bson.ObjectID{mine.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _, _ := in.List(ctx, ann, 0, 10); len(ns) != 0 {
+		t.Fatalf("deleted notification still listed: %d", len(ns))
+	}
+}
+
+func TestMutedExpiredAndCleanup(t *testing.T) {
+	in, _ := newInbox(t)
+	ctx := context.Background()
+	m := bson.NewObjectID()
+	if _, err := in.SetMuted(ctx, m, []Category{CategoryOffers}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.SetMuted(ctx, m, []Category{"GOSSIP"}); err == nil {
+		t.Fatal("unknown category accepted")
+	}
+	if _, err := in.Send(ctx, Message{MemberID: m, Kind: KindOfferAvailable, Title: "20% off", Body: "b"}); err != ErrMuted {
+		t.Fatalf("muted offer: %v", err)
+	}
+	if _, err := in.Send(ctx, Message{MemberID: m, Kind: KindRewardEarned, Title: "points", Body: "b"}); err != nil {
+		t.Fatalf("transactional kinds always go through: %v", err)
+	}
+	soon := time.Now().Add(time.Hour)
+	if _, err := in.Send(ctx, Message{MemberID: m, Kind: KindSystem, Title: "flash", Body: "b", ExpiresAt: &soon}); err != nil {
+		t.Fatal(err)
+	}
+	in.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	ns, _, _ := in.List(ctx, m, 0, 10)
+	if len(ns) != 1 || ns[0].Title != "points" {
+		t.Fatalf("expired notification still shown: %+v", ns)
+	}
+	if err := in.MarkAllRead(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	in.now = func() time.Time { return time.Now().Add(100 * 24 * time.Hour) }
+	if n, err := in.Cleanup(ctx, 0); err != nil || n != 2 {
+		t.Fatalf("cleanup removed %d (%v), want the read one and the expired one", n, err)
 	}
 }

@@ -25,19 +25,21 @@ type Config struct {
 	ServiceAPIKeys  []string
 	CORSOrigins     string
 
-	MaxBodyBytes    int
-	QueryMaxDepth   int
-	QueryMaxCost    int
-	Introspection   bool
-	IPRate          float64
-	IPBurst         int
-	MemberRate      float64
-	MemberBurst     int
-	WSInitTimeout   time.Duration
-	WSSendQueue     int
-	WSPingInterval  time.Duration
-	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
+	MaxBodyBytes     int
+	QueryMaxDepth    int
+	QueryMaxCost     int
+	Introspection    bool
+	IPRate           float64
+	IPBurst          int
+	MemberRate       float64
+	MemberBurst      int
+	WSInitTimeout    time.Duration
+	WSSendQueue      int
+	WSStallTimeout   time.Duration
+	SocketSendBuffer int
+	WSPingInterval   time.Duration
+	ShutdownTimeout  time.Duration
+	LogLevel         slog.Level
 }
 
 // setting is one environment variable: its name, default and meaning, and
@@ -110,7 +112,9 @@ var settings = []setting{
 	{"RATE_LIMIT_MEMBER_RPS", "10", "requests per second allowed per signed-in member (sustained)", float(func(c *Config) *float64 { return &c.MemberRate })},
 	{"RATE_LIMIT_MEMBER_BURST", "30", "burst allowed per signed-in member", integer(func(c *Config) *int { return &c.MemberBurst })},
 	{"WS_INIT_TIMEOUT", "3s", "time a socket has to send connection_init (then closed 4408)", dur(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
-	{"WS_SEND_QUEUE", "256", "messages queued per socket before it is closed 4413 as too slow", integer(func(c *Config) *int { return &c.WSSendQueue })},
+	{"WS_SEND_QUEUE", "256", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
+	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
+	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
@@ -139,8 +143,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"QUERY_MAX_DEPTH": c.QueryMaxDepth > 0, "QUERY_MAX_COMPLEXITY": c.QueryMaxCost > 0,
 		"RATE_LIMIT_IP_RPS": c.IPRate > 0, "RATE_LIMIT_IP_BURST": c.IPBurst > 0,
 		"RATE_LIMIT_MEMBER_RPS": c.MemberRate > 0, "RATE_LIMIT_MEMBER_BURST": c.MemberBurst > 0,
-		"WS_INIT_TIMEOUT": c.WSInitTimeout > 0, "WS_SEND_QUEUE": c.WSSendQueue > 0,
-		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
+		"WS_INIT_TIMEOUT": c.WSInitTimeout > 0, "WS_SEND_QUEUE": c.WSSendQueue > 0, "WS_STALL_TIMEOUT": c.WSStallTimeout > 0,
+		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
 	}
 	for _, s := range settings {
 		if ok, checked := positive[s.name]; checked && !ok {

@@ -61,7 +61,7 @@ type Main struct {
 	mongo   *mongo.Client
 	members *member.Service
 	inbox   *inbox.Inbox
-	broker  *inbox.MemoryBroker
+	broker  *inbox.PollBroker
 	game    *game.Service
 	exec    *executor.Executor
 	metrics *metrics
@@ -72,11 +72,12 @@ type Main struct {
 	ipLimit     *limiter
 	memberLimit *limiter
 
-	ready     atomic.Bool
-	readyCh   chan struct{}
-	stopRetry context.CancelFunc
-	served    chan error
-	closeOnce sync.Once
+	background sync.WaitGroup // jobs and pollers, waited for before disconnecting
+	ready      atomic.Bool
+	readyCh    chan struct{}
+	stopRetry  context.CancelFunc
+	served     chan error
+	closeOnce  sync.Once
 }
 
 // NewMain returns a Main for cfg; Run starts it.
@@ -119,7 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.broker = inbox.NewMemoryBroker()
+	// Polling lets several instances share one database, standalone or not.
+	m.broker = inbox.NewPollBroker(db, notificationPoll)
 	m.inbox = inbox.New(db, m.broker)
 	m.game = game.New(db, m.members, m.inbox)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
@@ -134,19 +136,27 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.SocketSendBuffer > 0 {
+		m.ln = sendBufferListener{m.ln, cfg.SocketSendBuffer}
+	}
 	go func() { m.served <- m.app.Listener(m.ln) }()
 	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
 
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
-	go m.connectDatabase(retryCtx)
-	go m.runJobs(retryCtx, db.Collection("jobs"))
+	m.background.Go(func() { m.connectDatabase(retryCtx) })
+	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
+	m.background.Go(func() { m.broker.Run(retryCtx) })
 	return nil
 }
 
 // jobInterval is how often periodic work runs on each instance. Every job
 // is idempotent per item, so instances need not coordinate.
 const jobInterval = time.Minute
+
+// notificationPoll is how often an instance looks for notifications that
+// other instances stored, which bounds cross-instance delivery latency.
+const notificationPoll = 250 * time.Millisecond
 
 // runJobs runs periodic work until ctx ends.
 func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
@@ -158,27 +168,34 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	t := time.NewTicker(jobInterval)
 	defer t.Stop()
 	for {
-		if n, err := m.game.ExpirePoints(ctx, jobs); err != nil {
-			slog.Error("job: expire points", "err", err)
-		} else if n > 0 {
-			slog.Info("job: expired points", "lots", n)
-		}
-		if n, err := m.game.BackfillBadges(ctx, 500); err != nil {
-			slog.Error("job: backfill badges", "err", err)
-		} else if n > 0 {
-			slog.Info("job: badges evaluated for existing members", "members", n)
-		}
-		if n, err := m.game.SweepRedemptions(ctx); err != nil {
-			slog.Error("job: sweep redemptions", "err", err)
-		} else if n > 0 {
-			slog.Info("job: swept abandoned redemptions", "count", n)
-		}
+		m.runJobsOnce(ctx, jobs)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// runJobsOnce runs each periodic job once. A job cut short by shutdown is
+// not an error: every job resumes where it stopped.
+func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection) {
+	logJob := func(name string, n int64, err error) {
+		switch {
+		case err != nil && ctx.Err() == nil:
+			slog.Error("job: "+name, "err", err)
+		case err == nil && n > 0:
+			slog.Info("job: "+name, "count", n)
+		}
+	}
+	n, err := m.game.ExpirePoints(ctx, jobs)
+	logJob("expire points", int64(n), err)
+	n, err = m.game.BackfillBadges(ctx, 500)
+	logJob("backfill badges", int64(n), err)
+	n64, err := m.inbox.Cleanup(ctx, 0)
+	logJob("delete old notifications", n64, err)
+	n, err = m.game.SweepRedemptions(ctx)
+	logJob("sweep abandoned redemptions", int64(n), err)
 }
 
 // connectDatabase waits for MongoDB with backoff, then ensures indexes.
@@ -228,6 +245,7 @@ func (m *Main) Close() error {
 		deadline := time.Now().Add(m.Config.ShutdownTimeout)
 		m.stopRetry()
 		m.sockets.closeAll(deadline)
+		m.background.Wait()
 		err = m.app.ShutdownWithTimeout(time.Until(deadline))
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
 			err = errors.Join(err, e)
@@ -237,4 +255,18 @@ func (m *Main) Close() error {
 		err = errors.Join(err, m.mongo.Disconnect(ctx))
 	})
 	return err
+}
+
+// sendBufferListener sizes the kernel send buffer of every connection.
+type sendBufferListener struct {
+	net.Listener
+	size int
+}
+
+func (l sendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }

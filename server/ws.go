@@ -22,8 +22,8 @@ import (
 // https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md
 const subprotocol = "graphql-transport-ws"
 
-// Close codes. 4413 is ours: the socket's send queue overflowed because the
-// client reads too slowly; it should reconnect.
+// Close codes. 4413 is ours: the client read too slowly (its send queue
+// stayed full for WS_STALL_TIMEOUT); it should reconnect and resume.
 const (
 	closeNormal          = 1000
 	closeGoingAway       = 1001
@@ -125,6 +125,7 @@ type wsConn struct {
 
 	send     chan []byte
 	closing  chan closeRequest
+	closed   chan struct{} // closed once a close is requested
 	done     chan struct{} // closed when the writer has finished
 	closeMu  sync.Mutex
 	isClosed bool
@@ -148,6 +149,7 @@ func (m *Main) serveSocket(conn *websocket.Conn, reqID string) {
 		m: m, conn: conn, reqID: reqID,
 		send:    make(chan []byte, m.Config.WSSendQueue),
 		closing: make(chan closeRequest, 1),
+		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		ops:     map[string]context.CancelFunc{},
 	}
@@ -343,8 +345,9 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 			c.m.metrics.observe("ws", rc.OperationName, start, resp)
 			first = false
 		}
-		c.enqueue(wsMessage{ID: id, Type: "next", Payload: mustJSON(resp)})
-		if ctx.Err() != nil {
+		// Results wait for room in the queue, which paces a replay to the
+		// client's reading; only a client that stops reading is cut off.
+		if !c.enqueueWait(wsMessage{ID: id, Type: "next", Payload: mustJSON(resp)}) || ctx.Err() != nil {
 			break
 		}
 	}
@@ -402,6 +405,28 @@ func (c *wsConn) enqueue(msg wsMessage) {
 	}
 }
 
+// enqueueWait queues a message, waiting while the queue is full; a queue
+// full for the whole stall timeout closes the socket. It reports whether
+// the message was queued.
+func (c *wsConn) enqueueWait(msg wsMessage) bool {
+	b, _ := json.Marshal(msg)
+	timer := time.NewTimer(c.m.Config.WSStallTimeout)
+	defer timer.Stop()
+	select {
+	case c.send <- b:
+		return true
+	case <-c.closed:
+		return false
+	case <-timer.C:
+		c.close(closeSendOverflow, "Send queue overflow: reconnect and resume", false)
+		// The writer is stuck in a write the client does not read: cut it
+		// short so the socket closes now. A client that reads nothing at
+		// all sees the connection drop rather than the close frame.
+		_ = c.conn.SetWriteDeadline(time.Now())
+		return false
+	}
+}
+
 // close asks the writer to close the socket; the first request wins.
 func (c *wsConn) close(code int, reason string, drain bool) {
 	c.closeMu.Lock()
@@ -414,6 +439,7 @@ func (c *wsConn) closeLocked(r closeRequest) {
 		return
 	}
 	c.isClosed = true
+	close(c.closed)
 	c.closing <- r
 }
 

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -23,10 +26,27 @@ type wsClient struct {
 
 func (a *app) dial(t *testing.T, subprotocols ...string) *wsClient {
 	t.Helper()
+	return a.dialWith(t, websocket.Dialer{}, subprotocols...)
+}
+
+// dialSlow connects with a tiny receive buffer, as a phone on a bad
+// network: what the client does not read backs up quickly.
+func (a *app) dialSlow(t *testing.T) *wsClient {
+	return a.dialWith(t, websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		return c, err
+	}})
+}
+
+func (a *app) dialWith(t *testing.T, d websocket.Dialer, subprotocols ...string) *wsClient {
+	t.Helper()
 	if subprotocols == nil {
 		subprotocols = []string{"graphql-transport-ws"}
 	}
-	d := websocket.Dialer{Subprotocols: subprotocols, HandshakeTimeout: 5 * time.Second}
+	d.Subprotocols, d.HandshakeTimeout = subprotocols, 5*time.Second
 	conn, res, err := d.Dial("ws://"+a.Addr()+"/graphql", nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -245,37 +265,84 @@ func TestSocketProtocolErrors(t *testing.T) {
 	}
 }
 
-func TestSlowSocketIsClosedWithoutSlowingOthers(t *testing.T) {
-	a := startApp(t, map[string]string{"WS_SEND_QUEUE": "4"})
+// A client too slow to read is cut off with 4413 without slowing anyone
+// else, and on reconnecting with its last cursor it loses nothing.
+func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
+	a := startApp(t, map[string]string{"WS_SEND_QUEUE": "4", "WS_STALL_TIMEOUT": "300ms", "SOCKET_SEND_BUFFER": "16384"})
 	slow := a.signUp(t, "slow@example.com")
 	fast := a.signUp(t, "fast@example.com")
 
-	sc := a.dial(t)
+	sc := a.dialSlow(t)
 	sc.init(slow.bearer())
-	sc.sendMsg("subscribe", "s", map[string]any{"query": notificationsSubscription})
+	sc.sendMsg("subscribe", "s", map[string]any{"query": `subscription { notifications { id cursor title body } }`})
 	fc := a.dial(t)
 	fc.init(fast.bearer())
 	fc.sendMsg("subscribe", "f", map[string]any{"query": notificationsSubscription})
 	a.waitSubscribers(t, slow.Member.ID, 1)
 	a.waitSubscribers(t, fast.Member.ID, 1)
 
-	// The slow client reads nothing while megabytes are published to it.
+	// Megabytes stored for the slow client, which reads nothing meanwhile.
 	slowID := memberObjectID(t, slow.Member.ID)
+	const total = 1000
 	body := strings.Repeat("x", inbox.MaxBody)
-	for i := 0; i < 4000 && a.broker.Subscribers(slowID) == 1; i++ {
-		a.broker.Publish(&inbox.Notification{ID: bson.NewObjectID(), MemberID: slowID, Kind: inbox.KindSystem, Title: fmt.Sprint(i), Body: body})
-		if i%16 == 0 {
-			time.Sleep(time.Millisecond)
-		}
+	coll := a.mongo.Database(a.Config.MongoDatabase).Collection("notifications")
+	var docs []any
+	for i := 1; i <= total; i++ {
+		docs = append(docs, inbox.Notification{ID: bson.NewObjectID(), MemberID: slowID, Seq: int64(1 + i), Kind: inbox.KindSystem,
+			Title: fmt.Sprint(i), Body: body, Key: fmt.Sprint("bulk-", i), CreatedAt: time.Now()})
 	}
+	if _, err := coll.InsertMany(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	a.broker.Wake(slowID)
+
 	// Meanwhile the fast client gets its notification at once.
 	var sent struct{ ID string }
 	a.do(t, "ApiKey "+testAPIKey, `mutation($id: ID!) { sendNotification(memberId: $id, title: "hi", body: "there") { id } }`,
 		map[string]any{"id": fast.Member.ID}).decode(t, "sendNotification", &sent)
-	if m, err := fc.next(2 * time.Second); err != nil || !strings.Contains(string(m.Payload), sent.ID) {
+	if m, err := fc.next(2 * time.Second); err != nil || !bytes.Contains(m.Payload, []byte(sent.ID)) {
 		t.Fatalf("fast client while another is stuck: %v %s", err, m.Payload)
 	}
-	sc.expectClose(4413)
+
+	// The slow client reads what reached it, then finds itself closed.
+	time.Sleep(time.Second)
+	last, got := "", 0
+	for {
+		m, err := sc.next(3 * time.Second)
+		if err != nil {
+			// 4413 if the close frame got through; a client that read
+			// nothing for so long may only see the connection drop.
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || (ce.Code != 4413 && ce.Code != websocket.CloseAbnormalClosure) {
+				t.Fatalf("want close 4413 (or the connection dropped), got %v after %d notifications", err, got)
+			}
+			break
+		}
+		var p struct {
+			Data struct {
+				Notifications struct{ Cursor, Title string }
+			}
+		}
+		_ = json.Unmarshal(m.Payload, &p)
+		got++
+		if p.Data.Notifications.Title != fmt.Sprint(got) {
+			t.Fatalf("notification %d arrived as %q", got, p.Data.Notifications.Title)
+		}
+		last = p.Data.Notifications.Cursor
+	}
+	if got >= total {
+		t.Fatalf("the slow client was never cut off (%d received)", got)
+	}
+	// Reconnect with the last cursor: the rest arrives, in order, once.
+	rc := a.dial(t)
+	rc.init(slow.bearer())
+	rc.sendMsg("subscribe", "r", map[string]any{"query": `subscription($after: String) { notifications(after: $after) { title } }`, "variables": map[string]any{"after": last}})
+	for want := got + 1; want <= total; want++ {
+		m := rc.expect("next")
+		if !bytes.Contains(m.Payload, []byte(fmt.Sprintf(`"title":"%d"`, want))) {
+			t.Fatalf("after resuming: %s, want %d", m.Payload, want)
+		}
+	}
 }
 
 func TestShutdownClosesSockets(t *testing.T) {
