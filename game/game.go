@@ -101,11 +101,12 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.engagement.c, s.engagement.indexes()},
 		{s.boards.scores, s.boards.indexes()},
 	} {
-		if len(ix.ms) == 0 {
-			continue
-		}
-		if _, err := ix.c.Indexes().CreateMany(ctx, ix.ms); err != nil {
-			return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
+		// One at a time: re-creating a batch that partly exists trips up
+		// some MongoDB-compatible servers, and each create is idempotent.
+		for _, m := range ix.ms {
+			if _, err := ix.c.Indexes().CreateOne(ctx, m); err != nil {
+				return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
+			}
 		}
 	}
 	return nil

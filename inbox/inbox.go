@@ -168,8 +168,12 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 
 // EnsureIndexes creates the indexes the inbox queries rely on; safe to repeat.
 func (in *Inbox) EnsureIndexes(ctx context.Context) error {
-	if _, err := in.store.notifications.Indexes().CreateMany(ctx, in.store.indexes()); err != nil {
-		return fmt.Errorf("notification indexes: %w", err)
+	// One at a time: re-creating a batch that partly exists trips up some
+	// MongoDB-compatible servers, and each create is idempotent.
+	for _, ix := range in.store.indexes() {
+		if _, err := in.store.notifications.Indexes().CreateOne(ctx, ix); err != nil {
+			return fmt.Errorf("notification indexes: %w", err)
+		}
 	}
 	return nil
 }

@@ -60,11 +60,17 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 
 // EnsureIndexes creates the indexes the queries below rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	if _, err := s.members.c.Indexes().CreateMany(ctx, s.members.indexes()); err != nil {
-		return fmt.Errorf("members indexes: %w", err)
-	}
-	if _, err := s.refresh.tokens.Indexes().CreateMany(ctx, s.refresh.indexes()); err != nil {
-		return fmt.Errorf("refresh token indexes: %w", err)
+	// One at a time: re-creating a batch that partly exists trips up some
+	// MongoDB-compatible servers, and each create is idempotent.
+	for _, ix := range []struct {
+		c  *mongo.Collection
+		ms []mongo.IndexModel
+	}{{s.members.c, s.members.indexes()}, {s.refresh.tokens, s.refresh.indexes()}} {
+		for _, m := range ix.ms {
+			if _, err := ix.c.Indexes().CreateOne(ctx, m); err != nil {
+				return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
+			}
+		}
 	}
 	return nil
 }

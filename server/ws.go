@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/regulars/regulars/graph"
@@ -344,6 +345,14 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		if first {
 			c.m.metrics.observe("ws", rc.OperationName, start, resp)
 			first = false
+			// A subscription that could not start (its resolver refused)
+			// is an error message, as the protocol says, not a result.
+			if rc.Operation.Operation == ast.Subscription && len(resp.Errors) > 0 && isNull(resp.Data) {
+				if c.finish(id) {
+					c.sendErrors(id, resp.Errors...)
+				}
+				return
+			}
 		}
 		// Results wait for room in the queue, which paces a replay to the
 		// client's reading; only a client that stops reading is cut off.
@@ -380,6 +389,10 @@ func (c *wsConn) cancelOps() {
 
 func (c *wsConn) sendErrors(id string, errs ...*gqlerror.Error) {
 	c.enqueue(wsMessage{ID: id, Type: "error", Payload: mustJSON(errs)})
+}
+
+func isNull(data json.RawMessage) bool {
+	return len(data) == 0 || string(data) == "null"
 }
 
 func mustJSON(v any) json.RawMessage {
