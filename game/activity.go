@@ -272,6 +272,9 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
 			return err
 		}
+		if err := s.touchLastPurchase(ctx, a); err != nil {
+			return err
+		}
 		for _, pr := range p.Promotions {
 			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
 				continue
@@ -345,14 +348,15 @@ type activityStore struct{ c *mongo.Collection }
 
 const (
 	indexActivityExternal = "kind_externalId"
-	indexActivityMember   = "member_kind"
+	indexActivityMember   = "member_kind_occurredAt"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// Idempotency: one activity per (kind, externalId).
 		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}}, Options: options.Index().SetName(indexActivityExternal).SetUnique(true)},
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexActivityMember)},
+		// A member's activities of a kind, newest first (last purchase).
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}}, Options: options.Index().SetName(indexActivityMember)},
 	}
 }
 
@@ -382,4 +386,15 @@ func (s activityStore) one(ctx context.Context, filter bson.D) (*Activity, error
 		return nil, err
 	}
 	return &a, nil
+}
+
+// touchLastPurchase keeps the account's last purchase time, which the
+// win-back campaign selects on ($max: a late report never moves it back).
+func (s *Service) touchLastPurchase(ctx context.Context, a *Activity) error {
+	if _, err := s.account(ctx, a.MemberID); err != nil {
+		return err
+	}
+	_, err := s.accounts.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.MemberID}},
+		bson.D{{Key: "$max", Value: bson.D{{Key: "lastPurchaseAt", Value: a.OccurredAt}}}})
+	return err
 }

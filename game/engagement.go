@@ -107,12 +107,17 @@ func (s *EngagementState) value(c Counter) int64 {
 
 type engagementStore struct{ chain[Engagement] }
 
-const indexEngagementKind = "member_kind"
+const (
+	indexEngagementKind = "member_kind"
+	indexEngagementAt   = "at"
+)
 
 func (s engagementStore) indexes() []mongo.IndexModel {
-	return append(s.chain.indexes(), mongo.IndexModel{
-		Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexEngagementKind),
-	})
+	return append(s.chain.indexes(),
+		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexEngagementKind)},
+		// The streak campaign finds recently active members.
+		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName(indexEngagementAt)},
+	)
 }
 
 // engage appends to the member's engagement chain under key.

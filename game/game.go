@@ -33,6 +33,8 @@ var (
 	ErrReferralNotFound   = errors.New("referral code not found")
 	ErrIdempotencyReuse   = errors.New("idempotency key reused with different input")
 	ErrAlreadyCancelled   = errors.New("redemption already cancelled")
+	ErrOfferNotFound      = errors.New("offer not found")
+	ErrOfferUnavailable   = errors.New("offer not running now")
 )
 
 // Members is what the game needs of accounts.
@@ -58,6 +60,8 @@ type Service struct {
 	engagement engagementStore
 	badges     badgeStore
 	boards     boardStore
+	offers     offerStore
+	kick       chan struct{}
 }
 
 // New returns the game over db.
@@ -73,6 +77,8 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		engagement: engagementStore{chain[Engagement]{db.Collection("engagement")}},
 		badges:     badgeStore{db.Collection("badges")},
 		boards:     newBoardStore(db),
+		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
+		kick:       make(chan struct{}, 1),
 	}
 	s.ledger = &Ledger{store: ledgerStore{chain[Entry]{db.Collection("ledger")}}, now: func() time.Time { return s.now() }}
 	return s
@@ -100,6 +106,8 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.accounts.slots, s.accounts.slotIndexes()},
 		{s.engagement.c, s.engagement.indexes()},
 		{s.boards.scores, s.boards.indexes()},
+		{s.offers.offers, s.offers.offerIndexes()},
+		{s.offers.claims, s.offers.claimIndexes()},
 	} {
 		// One at a time: re-creating a batch that partly exists trips up
 		// some MongoDB-compatible servers, and each create is idempotent.
@@ -120,5 +128,16 @@ func (s *Service) send(ctx context.Context, m inbox.Message) {
 	}
 	if _, err := s.notify.Send(ctx, m); err != nil {
 		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
+	}
+}
+
+// Kicked receives when work for the background jobs was just created (an
+// offer to publish), so they need not wait for their next tick.
+func (s *Service) Kicked() <-chan struct{} { return s.kick }
+
+func (s *Service) kickJobs() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }

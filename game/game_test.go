@@ -67,6 +67,7 @@ func newHarness(t *testing.T, configure func(*Program)) *harness {
 	s := New(db, fm, in)
 	c := &clock{t: time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)}
 	s.SetClock(c.now)
+	in.SetClock(c.now)
 	ctx := context.Background()
 	if err := s.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,26 @@ type Program struct {
 	// LeaderboardGraceHours keeps a period's standings open after it ends,
 	// so members whose local day ends last still count.
 	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
+	Campaigns             Campaigns `bson:"campaigns"`
 	UpdatedAt             time.Time `bson:"updatedAt"`
+}
+
+// Campaigns are the triggered messages the brand turns on and tunes.
+type Campaigns struct {
+	// Birthday: greeting and birthday reward on the day, from this local hour.
+	Birthday     bool `bson:"birthday"`
+	BirthdayHour int  `bson:"birthdayHour"`
+	// WinBack: after this many days without a purchase, once per spell.
+	WinBack     bool `bson:"winBack"`
+	WinBackDays int  `bson:"winBackDays"`
+	// PointsExpiring: points expiring within this many days.
+	PointsExpiring     bool `bson:"pointsExpiring"`
+	PointsExpiringDays int  `bson:"pointsExpiringDays"`
+	// StreakAtRisk: in the evening of the member's day (streak.atRiskHour).
+	StreakAtRisk bool `bson:"streakAtRisk"`
+	// CouponExpiring: a claimed coupon expiring within this many hours.
+	CouponExpiring      bool `bson:"couponExpiring"`
+	CouponExpiringHours int  `bson:"couponExpiringHours"`
 }
 
 // location is the brand's timezone.
@@ -103,6 +122,8 @@ func DefaultProgram() Program {
 		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
 		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
 		Timezone: "UTC", LeaderboardGraceHours: 26,
+		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
+			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
 	}
 }
 
@@ -166,6 +187,16 @@ func (p *Program) Validate() error {
 		return input.Errorf("streak.freezePrice", "must be between 0 and %d", maxPoints)
 	case st.AtRiskHour < 0 || st.AtRiskHour > 23:
 		return input.Errorf("streak.atRiskHour", "must be an hour from 0 to 23")
+	}
+	switch c := p.Campaigns; {
+	case c.BirthdayHour < 0 || c.BirthdayHour > 23:
+		return input.Errorf("campaigns.birthdayHour", "must be an hour from 0 to 23")
+	case c.WinBack && (c.WinBackDays < 1 || c.WinBackDays > 3650):
+		return input.Errorf("campaigns.winBackDays", "must be between 1 and 3650")
+	case c.PointsExpiring && (c.PointsExpiringDays < 1 || c.PointsExpiringDays > 365):
+		return input.Errorf("campaigns.pointsExpiringDays", "must be between 1 and 365")
+	case c.CouponExpiring && (c.CouponExpiringHours < 1 || c.CouponExpiringHours > 24*30):
+		return input.Errorf("campaigns.couponExpiringHours", "must be between 1 and 720")
 	}
 	for i, k := range p.Streak.Qualifying {
 		if !k.valid() || k == ActivityRefund {

@@ -103,16 +103,19 @@ func newAccountStore(db *mongo.Database) accountStore {
 }
 
 const (
-	indexAccountCode       = "code_unique"
-	indexAccountReferrer   = "referrerId"
-	indexConversionReferer = "referrerId"
-	indexSlotReferee       = "refereeId_unique"
+	indexAccountCode         = "code_unique"
+	indexAccountReferrer     = "referrerId"
+	indexAccountLastPurchase = "lastPurchaseAt"
+	indexConversionReferer   = "referrerId"
+	indexSlotReferee         = "refereeId_unique"
 )
 
 func (s accountStore) accountIndexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(indexAccountCode).SetUnique(true)},
 		{Keys: bson.D{{Key: "referrerId", Value: 1}}, Options: options.Index().SetName(indexAccountReferrer)},
+		// The win-back campaign.
+		{Keys: bson.D{{Key: "lastPurchaseAt", Value: 1}}, Options: options.Index().SetName(indexAccountLastPurchase)},
 	}
 }
 

@@ -58,6 +58,8 @@ var domainCodes = []struct {
 	{game.ErrRedemptionNotFound, CodeNotFound},
 	{game.ErrReferralNotFound, CodeBadUserInput},
 	{game.ErrIdempotencyReuse, CodeConflict},
+	{game.ErrOfferNotFound, CodeNotFound},
+	{game.ErrOfferUnavailable, CodeConflict},
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in

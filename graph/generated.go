@@ -34,10 +34,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activity() ActivityResolver
 	Badge() BadgeResolver
+	Coupon() CouponResolver
 	LedgerEntry() LedgerEntryResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
+	Offer() OfferResolver
 	Points() PointsResolver
 	Program() ProgramResolver
 	PublicMember() PublicMemberResolver
@@ -47,6 +49,7 @@ type ResolverRoot interface {
 	Standing() StandingResolver
 	Subscription() SubscriptionResolver
 	TierStatus() TierStatusResolver
+	OfferInput() OfferInputResolver
 }
 
 type DirectiveRoot struct {
@@ -114,8 +117,27 @@ type ComplexityRoot struct {
 		To   func(childComplexity int) int
 	}
 
+	Campaigns struct {
+		Birthday            func(childComplexity int) int
+		BirthdayHour        func(childComplexity int) int
+		CouponExpiring      func(childComplexity int) int
+		CouponExpiringHours func(childComplexity int) int
+		PointsExpiring      func(childComplexity int) int
+		PointsExpiringDays  func(childComplexity int) int
+		StreakAtRisk        func(childComplexity int) int
+		WinBack             func(childComplexity int) int
+		WinBackDays         func(childComplexity int) int
+	}
+
 	Conversion struct {
 		Status func(childComplexity int) int
+	}
+
+	Coupon struct {
+		ClaimedAt func(childComplexity int) int
+		Code      func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		Offer     func(childComplexity int) int
 	}
 
 	EarnedBadge struct {
@@ -205,7 +227,9 @@ type ComplexityRoot struct {
 		BuyStreakFreeze            func(childComplexity int, idempotencyKey string) int
 		CancelRedemption           func(childComplexity int, id string, reason string) int
 		CheckIn                    func(childComplexity int) int
+		ClaimOffer                 func(childComplexity int, offerID string) int
 		CreateBadge                func(childComplexity int, input game.BadgeInput) int
+		CreateOffer                func(childComplexity int, input game.OfferInput) int
 		CreateReward               func(childComplexity int, input game.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
@@ -213,6 +237,7 @@ type ComplexityRoot struct {
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
+		PublishOffer               func(childComplexity int, id string) int
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
@@ -258,6 +283,30 @@ type ComplexityRoot struct {
 		Kind func(childComplexity int) int
 	}
 
+	Offer struct {
+		Benefit         func(childComplexity int) int
+		Body            func(childComplexity int) int
+		CouponValidDays func(childComplexity int) int
+		EndsAt          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		ImageURL        func(childComplexity int) int
+		Progress        func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Title           func(childComplexity int) int
+	}
+
+	OfferBenefit struct {
+		Kind  func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	OfferProgress struct {
+		Notified  func(childComplexity int) int
+		Processed func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
@@ -273,6 +322,7 @@ type ComplexityRoot struct {
 
 	Program struct {
 		BirthdayBonus         func(childComplexity int) int
+		Campaigns             func(childComplexity int) int
 		CheckInPoints         func(childComplexity int) int
 		Currency              func(childComplexity int) int
 		Escalation            func(childComplexity int) int
@@ -319,6 +369,8 @@ type ComplexityRoot struct {
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		NotificationPreferences func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string) int
+		Offer                   func(childComplexity int, id string) int
+		Offers                  func(childComplexity int) int
 		Program                 func(childComplexity int) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
@@ -462,6 +514,9 @@ type BadgeResolver interface {
 
 	Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error)
 }
+type CouponResolver interface {
+	Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error)
+}
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *game.Entry) (string, error)
 
@@ -502,12 +557,22 @@ type MutationResolver interface {
 	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
 	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
 	CancelRedemption(ctx context.Context, id string, reason string) (*game.Redemption, error)
+	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
+	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
+	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
 	Cursor(ctx context.Context, obj *inbox.Notification) (string, error)
 
 	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
+}
+type OfferResolver interface {
+	ID(ctx context.Context, obj *game.Offer) (string, error)
+
+	ImageURL(ctx context.Context, obj *game.Offer) (*string, error)
+
+	Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error)
 }
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
@@ -535,6 +600,8 @@ type QueryResolver interface {
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
+	Offers(ctx context.Context) ([]*game.Offer, error)
+	Offer(ctx context.Context, id string) (*game.Offer, error)
 }
 type RedemptionResolver interface {
 	ID(ctx context.Context, obj *game.Redemption) (string, error)
@@ -559,6 +626,10 @@ type SubscriptionResolver interface {
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error)
+}
+
+type OfferInputResolver interface {
+	Target(ctx context.Context, obj *game.OfferInput, data *OfferTargetingInput) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -809,12 +880,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BadgeWindow.To(childComplexity), true
 
+	case "Campaigns.birthday":
+		if e.ComplexityRoot.Campaigns.Birthday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.Birthday(childComplexity), true
+	case "Campaigns.birthdayHour":
+		if e.ComplexityRoot.Campaigns.BirthdayHour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.BirthdayHour(childComplexity), true
+	case "Campaigns.couponExpiring":
+		if e.ComplexityRoot.Campaigns.CouponExpiring == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.CouponExpiring(childComplexity), true
+	case "Campaigns.couponExpiringHours":
+		if e.ComplexityRoot.Campaigns.CouponExpiringHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.CouponExpiringHours(childComplexity), true
+	case "Campaigns.pointsExpiring":
+		if e.ComplexityRoot.Campaigns.PointsExpiring == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.PointsExpiring(childComplexity), true
+	case "Campaigns.pointsExpiringDays":
+		if e.ComplexityRoot.Campaigns.PointsExpiringDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.PointsExpiringDays(childComplexity), true
+	case "Campaigns.streakAtRisk":
+		if e.ComplexityRoot.Campaigns.StreakAtRisk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.StreakAtRisk(childComplexity), true
+	case "Campaigns.winBack":
+		if e.ComplexityRoot.Campaigns.WinBack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.WinBack(childComplexity), true
+	case "Campaigns.winBackDays":
+		if e.ComplexityRoot.Campaigns.WinBackDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.WinBackDays(childComplexity), true
+
 	case "Conversion.status":
 		if e.ComplexityRoot.Conversion.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Conversion.Status(childComplexity), true
+
+	case "Coupon.claimedAt":
+		if e.ComplexityRoot.Coupon.ClaimedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ClaimedAt(childComplexity), true
+	case "Coupon.code":
+		if e.ComplexityRoot.Coupon.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Code(childComplexity), true
+	case "Coupon.expiresAt":
+		if e.ComplexityRoot.Coupon.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ExpiresAt(childComplexity), true
+	case "Coupon.offer":
+		if e.ComplexityRoot.Coupon.Offer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Offer(childComplexity), true
 
 	case "EarnedBadge.badge":
 		if e.ComplexityRoot.EarnedBadge.Badge == nil {
@@ -1160,6 +1311,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckIn(childComplexity), true
+	case "Mutation.claimOffer":
+		if e.ComplexityRoot.Mutation.ClaimOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimOffer(childComplexity, args["offerId"].(string)), true
 	case "Mutation.createBadge":
 		if e.ComplexityRoot.Mutation.CreateBadge == nil {
 			break
@@ -1171,6 +1333,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(game.BadgeInput)), true
+	case "Mutation.createOffer":
+		if e.ComplexityRoot.Mutation.CreateOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(game.OfferInput)), true
 	case "Mutation.createReward":
 		if e.ComplexityRoot.Mutation.CreateReward == nil {
 			break
@@ -1243,6 +1416,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
+	case "Mutation.publishOffer":
+		if e.ComplexityRoot.Mutation.PublishOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishOffer(childComplexity, args["id"].(string)), true
 	case "Mutation.recordActivity":
 		if e.ComplexityRoot.Mutation.RecordActivity == nil {
 			break
@@ -1472,6 +1656,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NotificationRelated.Kind(childComplexity), true
 
+	case "Offer.benefit":
+		if e.ComplexityRoot.Offer.Benefit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Benefit(childComplexity), true
+	case "Offer.body":
+		if e.ComplexityRoot.Offer.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Body(childComplexity), true
+	case "Offer.couponValidDays":
+		if e.ComplexityRoot.Offer.CouponValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.CouponValidDays(childComplexity), true
+	case "Offer.endsAt":
+		if e.ComplexityRoot.Offer.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.EndsAt(childComplexity), true
+	case "Offer.id":
+		if e.ComplexityRoot.Offer.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.ID(childComplexity), true
+	case "Offer.imageUrl":
+		if e.ComplexityRoot.Offer.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.ImageURL(childComplexity), true
+	case "Offer.progress":
+		if e.ComplexityRoot.Offer.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Progress(childComplexity), true
+	case "Offer.startsAt":
+		if e.ComplexityRoot.Offer.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.StartsAt(childComplexity), true
+	case "Offer.status":
+		if e.ComplexityRoot.Offer.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Status(childComplexity), true
+	case "Offer.title":
+		if e.ComplexityRoot.Offer.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.Title(childComplexity), true
+
+	case "OfferBenefit.kind":
+		if e.ComplexityRoot.OfferBenefit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferBenefit.Kind(childComplexity), true
+	case "OfferBenefit.value":
+		if e.ComplexityRoot.OfferBenefit.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferBenefit.Value(childComplexity), true
+
+	case "OfferProgress.notified":
+		if e.ComplexityRoot.OfferProgress.Notified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferProgress.Notified(childComplexity), true
+	case "OfferProgress.processed":
+		if e.ComplexityRoot.OfferProgress.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferProgress.Processed(childComplexity), true
+	case "OfferProgress.total":
+		if e.ComplexityRoot.OfferProgress.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferProgress.Total(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1532,6 +1809,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.BirthdayBonus(childComplexity), true
+	case "Program.campaigns":
+		if e.ComplexityRoot.Program.Campaigns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Campaigns(childComplexity), true
 	case "Program.checkInPoints":
 		if e.ComplexityRoot.Program.CheckInPoints == nil {
 			break
@@ -1788,6 +2071,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Notifications(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.offer":
+		if e.ComplexityRoot.Query.Offer == nil {
+			break
+		}
+
+		args, err := ec.field_Query_offer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Offer(childComplexity, args["id"].(string)), true
+	case "Query.offers":
+		if e.ComplexityRoot.Query.Offers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Offers(childComplexity), true
 	case "Query.program":
 		if e.ComplexityRoot.Query.Program == nil {
 			break
@@ -2271,8 +2571,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BadgeInput", ec.unmarshalInputBadgeInput),
 			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
 			graphql.NewInputUnmarshaler("BadgeWindowInput", ec.unmarshalInputBadgeWindowInput),
+			graphql.NewInputUnmarshaler("CampaignsInput", ec.unmarshalInputCampaignsInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
+			graphql.NewInputUnmarshaler("OfferBenefitInput", ec.unmarshalInputOfferBenefitInput),
+			graphql.NewInputUnmarshaler("OfferInput", ec.unmarshalInputOfferInput),
+			graphql.NewInputUnmarshaler("OfferTargetingInput", ec.unmarshalInputOfferTargetingInput),
 			graphql.NewInputUnmarshaler("ProgramInput", ec.unmarshalInputProgramInput),
 			graphql.NewInputUnmarshaler("PromotionInput", ec.unmarshalInputPromotionInput),
 			graphql.NewInputUnmarshaler("RecordActivityInput", ec.unmarshalInputRecordActivityInput),
@@ -2374,7 +2678,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/game.graphql"
+//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/offers.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2573,6 +2877,7 @@ type NotificationEdge {
 `, BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
+	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2702,12 +3007,50 @@ func (ec *executionContext) childFields_BadgeWindow(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type BadgeWindow", field.Name)
 }
 
+func (ec *executionContext) childFields_Campaigns(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "birthday":
+		return ec.fieldContext_Campaigns_birthday(ctx, field)
+	case "birthdayHour":
+		return ec.fieldContext_Campaigns_birthdayHour(ctx, field)
+	case "winBack":
+		return ec.fieldContext_Campaigns_winBack(ctx, field)
+	case "winBackDays":
+		return ec.fieldContext_Campaigns_winBackDays(ctx, field)
+	case "pointsExpiring":
+		return ec.fieldContext_Campaigns_pointsExpiring(ctx, field)
+	case "pointsExpiringDays":
+		return ec.fieldContext_Campaigns_pointsExpiringDays(ctx, field)
+	case "streakAtRisk":
+		return ec.fieldContext_Campaigns_streakAtRisk(ctx, field)
+	case "couponExpiring":
+		return ec.fieldContext_Campaigns_couponExpiring(ctx, field)
+	case "couponExpiringHours":
+		return ec.fieldContext_Campaigns_couponExpiringHours(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Campaigns", field.Name)
+}
+
 func (ec *executionContext) childFields_Conversion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_Conversion_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Conversion", field.Name)
+}
+
+func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_Coupon_code(ctx, field)
+	case "offer":
+		return ec.fieldContext_Coupon_offer(ctx, field)
+	case "claimedAt":
+		return ec.fieldContext_Coupon_claimedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Coupon_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
 }
 
 func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2938,6 +3281,54 @@ func (ec *executionContext) childFields_NotificationRelated(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type NotificationRelated", field.Name)
 }
 
+func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Offer_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Offer_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Offer_body(ctx, field)
+	case "imageUrl":
+		return ec.fieldContext_Offer_imageUrl(ctx, field)
+	case "benefit":
+		return ec.fieldContext_Offer_benefit(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Offer_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Offer_endsAt(ctx, field)
+	case "couponValidDays":
+		return ec.fieldContext_Offer_couponValidDays(ctx, field)
+	case "status":
+		return ec.fieldContext_Offer_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_Offer_progress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Offer", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferBenefit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_OfferBenefit_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_OfferBenefit_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferBenefit", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "processed":
+		return ec.fieldContext_OfferProgress_processed(ctx, field)
+	case "notified":
+		return ec.fieldContext_OfferProgress_notified(ctx, field)
+	case "total":
+		return ec.fieldContext_OfferProgress_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferProgress", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -3006,6 +3397,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_timezone(ctx, field)
 	case "leaderboardGraceHours":
 		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
+	case "campaigns":
+		return ec.fieldContext_Program_campaigns(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
 }
@@ -3462,12 +3855,40 @@ func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "offerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offerId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createBadge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (game.BadgeInput, error) {
 			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (game.OfferInput, error) {
+			return ec.unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3565,6 +3986,20 @@ func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx contex
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -3973,6 +4408,20 @@ func (ec *executionContext) field_Query_notifications_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_offer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5041,6 +5490,213 @@ func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
 }
 
+func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_birthday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Birthday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_birthday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Campaigns_birthdayHour(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_birthdayHour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BirthdayHour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_birthdayHour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Campaigns_winBack(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_winBack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WinBack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_winBack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Campaigns_winBackDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_winBackDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WinBackDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_winBackDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Campaigns_pointsExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_pointsExpiring(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsExpiring, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_pointsExpiring(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Campaigns_pointsExpiringDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_pointsExpiringDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsExpiringDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_pointsExpiringDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Campaigns_streakAtRisk(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_streakAtRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StreakAtRisk, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_streakAtRisk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Campaigns_couponExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_couponExpiring(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponExpiring, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_couponExpiring(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_couponExpiringHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponExpiringHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_couponExpiringHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *game.Conversion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5062,6 +5718,107 @@ func (ec *executionContext) _Conversion_status(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Conversion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "ConversionStatus")
+}
+
+func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_offer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().Offer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_offer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coupon",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Coupon_claimedAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_claimedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClaimedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_claimedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
@@ -7314,6 +8071,138 @@ func (ec *executionContext) fieldContext_Mutation_cancelRedemption(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createOffer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateOffer(ctx, fc.Args["input"].(game.OfferInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOffer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishOffer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishOffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishOffer(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishOffer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimOffer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimOffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimOffer(ctx, fc.Args["offerId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Claim) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimOffer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7739,6 +8628,369 @@ func (ec *executionContext) _NotificationRelated_id(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_NotificationRelated_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NotificationRelated", field, false, false, "String")
+}
+
+func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Offer_title(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Offer_body(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Offer_imageUrl(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_imageUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().ImageURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
+}
+
+func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_benefit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Benefit) graphql.Marshaler {
+			return ec.marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_benefit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Offer",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferBenefit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Offer_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Offer_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_couponValidDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CouponValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_couponValidDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
+			return ec.marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "OfferStatus")
+}
+
+func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Offer().Progress(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Progress) graphql.Marshaler {
+			return ec.marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Offer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferBenefit_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
+			return ec.marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferBenefit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "OfferBenefitKind")
+}
+
+func (ec *executionContext) _OfferBenefit_value(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferBenefit_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferBenefit_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferProgress_processed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferProgress_processed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OfferProgress_notified(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferProgress_notified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferProgress_notified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OfferProgress_total(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferProgress_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferProgress_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
@@ -8438,6 +9690,38 @@ func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_campaigns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaigns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
+			return ec.marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_campaigns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaigns(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
@@ -9144,6 +10428,82 @@ func (ec *executionContext) fieldContext_Query_myRedemptions(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_myRedemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_offers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_offers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Offers(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_offers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_offer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_offer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Offer(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+			return ec.marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_offer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12218,6 +13578,132 @@ func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (game.Campaigns, error) {
+	var it game.Campaigns
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["birthday"]; !present {
+		asMap["birthday"] = true
+	}
+	if _, present := asMap["birthdayHour"]; !present {
+		asMap["birthdayHour"] = 9
+	}
+	if _, present := asMap["winBack"]; !present {
+		asMap["winBack"] = true
+	}
+	if _, present := asMap["winBackDays"]; !present {
+		asMap["winBackDays"] = 60
+	}
+	if _, present := asMap["pointsExpiring"]; !present {
+		asMap["pointsExpiring"] = true
+	}
+	if _, present := asMap["pointsExpiringDays"]; !present {
+		asMap["pointsExpiringDays"] = 7
+	}
+	if _, present := asMap["streakAtRisk"]; !present {
+		asMap["streakAtRisk"] = true
+	}
+	if _, present := asMap["couponExpiring"]; !present {
+		asMap["couponExpiring"] = true
+	}
+	if _, present := asMap["couponExpiringHours"]; !present {
+		asMap["couponExpiringHours"] = 24
+	}
+
+	fieldsInOrder := [...]string{"birthday", "birthdayHour", "winBack", "winBackDays", "pointsExpiring", "pointsExpiringDays", "streakAtRisk", "couponExpiring", "couponExpiringHours"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "birthday":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthday"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Birthday = data
+		case "birthdayHour":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayHour"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthdayHour = data
+		case "winBack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBack"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WinBack = data
+		case "winBackDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBackDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WinBackDays = data
+		case "pointsExpiring":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiring"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsExpiring = data
+		case "pointsExpiringDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiringDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsExpiringDays = data
+		case "streakAtRisk":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streakAtRisk"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StreakAtRisk = data
+		case "couponExpiring":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiring"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponExpiring = data
+		case "couponExpiringHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiringHours"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponExpiringHours = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCampaignsInput unmarshals raw into the CampaignsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCampaignsInput(ctx context.Context, raw any) (game.Campaigns, error) {
+	var out game.Campaigns
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (LineItemInput, error) {
 	var it LineItemInput
 	if obj == nil {
@@ -12330,6 +13816,222 @@ func UnmarshalLogInInput(ctx context.Context, raw any) (LogInInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (game.Benefit, error) {
+	var it game.Benefit
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOfferBenefitInput unmarshals raw into the OfferBenefitInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOfferBenefitInput(ctx context.Context, raw any) (game.Benefit, error) {
+	var out game.Benefit
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferBenefitInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj any) (game.OfferInput, error) {
+	var it game.OfferInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["couponValidDays"]; !present {
+		asMap["couponValidDays"] = 30
+	}
+
+	fieldsInOrder := [...]string{"title", "body", "imageUrl", "benefit", "startsAt", "endsAt", "couponValidDays", "target"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "imageUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageUrl"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageURL = data
+		case "benefit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("benefit"))
+			data, err := ec.unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Benefit = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "couponValidDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponValidDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CouponValidDays = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferTargetingInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.OfferInput().Target(ctx, &it, data); err != nil {
+				return it, err
+			}
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOfferInput unmarshals raw into the OfferInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOfferInput(ctx context.Context, raw any) (game.OfferInput, error) {
+	var out game.OfferInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOfferTargetingInput(ctx context.Context, obj any) (OfferTargetingInput, error) {
+	var it OfferTargetingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tiers", "badgeId", "birthdayThisMonth", "inactiveDays", "memberIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "badgeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("badgeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BadgeID = data
+		case "birthdayThisMonth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayThisMonth"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthdayThisMonth = data
+		case "inactiveDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inactiveDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InactiveDays = data
+		case "memberIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOfferTargetingInput unmarshals raw into the OfferTargetingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingInput, error) {
+	var out OfferTargetingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferTargetingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (game.Program, error) {
 	var it game.Program
 	if obj == nil {
@@ -12350,8 +14052,11 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 	if _, present := asMap["leaderboardGraceHours"]; !present {
 		asMap["leaderboardGraceHours"] = 26
 	}
+	if _, present := asMap["campaigns"]; !present {
+		asMap["campaigns"] = map[string]any{}
+	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12484,6 +14189,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.LeaderboardGraceHours = data
+		case "campaigns":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
+			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaigns = data
 		}
 	}
 	return it, nil
@@ -13593,6 +15305,79 @@ func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var campaignsImplementors = []string{"Campaigns"}
+
+func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *game.Campaigns) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Campaigns")
+		case "birthday":
+			out.Values[i] = ec._Campaigns_birthday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "birthdayHour":
+			out.Values[i] = ec._Campaigns_birthdayHour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winBack":
+			out.Values[i] = ec._Campaigns_winBack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winBackDays":
+			out.Values[i] = ec._Campaigns_winBackDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsExpiring":
+			out.Values[i] = ec._Campaigns_pointsExpiring(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsExpiringDays":
+			out.Values[i] = ec._Campaigns_pointsExpiringDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "streakAtRisk":
+			out.Values[i] = ec._Campaigns_streakAtRisk(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "couponExpiring":
+			out.Values[i] = ec._Campaigns_couponExpiring(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "couponExpiringHours":
+			out.Values[i] = ec._Campaigns_couponExpiringHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var conversionImplementors = []string{"Conversion"}
 
 func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSet, obj *game.Conversion) graphql.Marshaler {
@@ -13608,6 +15393,55 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._Conversion_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponImplementors = []string{"Coupon"}
+
+func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *game.Claim) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Coupon")
+		case "code":
+			out.Values[i] = ec._Coupon_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coupon_offer(ctx, field, obj)
+				})
+		case "claimedAt":
+			out.Values[i] = ec._Coupon_claimedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Coupon_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14368,6 +16202,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createOffer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishOffer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimOffer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14613,6 +16468,168 @@ func (ec *executionContext) _NotificationRelated(ctx context.Context, sel ast.Se
 	return out
 }
 
+var offerImplementors = []string{"Offer"}
+
+func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *game.Offer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Offer")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_id(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Offer_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Offer_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "imageUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_imageUrl(ctx, field, obj)
+				})
+		case "benefit":
+			out.Values[i] = ec._Offer_benefit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._Offer_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._Offer_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "couponValidDays":
+			out.Values[i] = ec._Offer_couponValidDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Offer_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Offer_progress(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var offerBenefitImplementors = []string{"OfferBenefit"}
+
+func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.SelectionSet, obj *game.Benefit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offerBenefitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OfferBenefit")
+		case "kind":
+			out.Values[i] = ec._OfferBenefit_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._OfferBenefit_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var offerProgressImplementors = []string{"OfferProgress"}
+
+func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *game.Progress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offerProgressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OfferProgress")
+		case "processed":
+			out.Values[i] = ec._OfferProgress_processed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notified":
+			out.Values[i] = ec._OfferProgress_notified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OfferProgress_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *PageInfo) graphql.Marshaler {
@@ -14815,6 +16832,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "leaderboardGraceHours":
 			out.Values[i] = ec._Program_leaderboardGraceHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "campaigns":
+			out.Values[i] = ec._Program_campaigns(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15034,6 +17056,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myRedemptions(ctx, field)
+				})
+		case "offers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_offers(ctx, field)
+				})
+		case "offer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_offer(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -16475,6 +18509,15 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
+	return ec._Campaigns(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, v any) (game.Campaigns, error) {
+	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, v any) (game.ConversionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[tmp]
@@ -16502,6 +18545,14 @@ var (
 		game.ConversionReversed: "REVERSED",
 	}
 )
+
+func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx context.Context, sel ast.SelectionSet, v *game.Claim) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Coupon!")
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
@@ -17053,6 +19104,102 @@ func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋre
 	}
 	return ec._NotificationPreferences(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Offer!")
+		return graphql.Null
+	}
+	return ec._Offer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, sel ast.SelectionSet, v game.Benefit) graphql.Marshaler {
+	return ec._OfferBenefit(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, v any) (game.Benefit, error) {
+	res, err := ec.unmarshalInputOfferBenefitInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, v any) (game.BenefitKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, sel ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "OfferBenefitKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[string]game.BenefitKind{
+		"PERCENT_OFF":  game.BenefitPercentOff,
+		"AMOUNT_OFF":   game.BenefitAmountOff,
+		"BONUS_POINTS": game.BenefitBonusPoints,
+		"POINTS_PRICE": game.BenefitPointsPrice,
+	}
+	marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[game.BenefitKind]string{
+		game.BenefitPercentOff:  "PERCENT_OFF",
+		game.BenefitAmountOff:   "AMOUNT_OFF",
+		game.BenefitBonusPoints: "BONUS_POINTS",
+		game.BenefitPointsPrice: "POINTS_PRICE",
+	}
+)
+
+func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx context.Context, v any) (game.OfferInput, error) {
+	res, err := ec.unmarshalInputOfferInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, v any) (game.OfferStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "OfferStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[string]game.OfferStatus{
+		"DRAFT":      game.OfferDraft,
+		"PUBLISHING": game.OfferPublishing,
+		"PUBLISHED":  game.OfferPublished,
+	}
+	marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[game.OfferStatus]string{
+		game.OfferDraft:      "DRAFT",
+		game.OfferPublishing: "PUBLISHING",
+		game.OfferPublished:  "PUBLISHED",
+	}
+)
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *PageInfo) graphql.Marshaler {
 	if v == nil {
@@ -17787,6 +19934,59 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -17861,6 +20061,28 @@ func (ec *executionContext) marshalONotificationRelated2ᚖgithubᚗcomᚋregula
 	return ec._NotificationRelated(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Offer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx context.Context, sel ast.SelectionSet, v *game.Progress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OfferProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferTargetingInput(ctx context.Context, v any) (*OfferTargetingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOfferTargetingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -17914,6 +20136,41 @@ func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.S
 	_ = ctx
 	res := graphql.MarshalString(v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -79,6 +79,16 @@ type NotificationPreferences struct {
 	Muted []inbox.Category `json:"muted"`
 }
 
+// Every condition given must hold; none means everyone.
+type OfferTargetingInput struct {
+	Tiers             []string `json:"tiers,omitempty"`
+	BadgeID           *string  `json:"badgeId,omitempty"`
+	BirthdayThisMonth *bool    `json:"birthdayThisMonth,omitempty"`
+	// Members without a purchase in this many days.
+	InactiveDays *int     `json:"inactiveDays,omitempty"`
+	MemberIds    []string `json:"memberIds,omitempty"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`

@@ -166,6 +166,9 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 	}
 }
 
+// SetClock replaces the clock; tests move time with it.
+func (in *Inbox) SetClock(now func() time.Time) { in.now = now }
+
 // EnsureIndexes creates the indexes the inbox queries rely on; safe to repeat.
 func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 	// One at a time: re-creating a batch that partly exists trips up some

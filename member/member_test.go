@@ -95,7 +95,7 @@ func newService(t *testing.T) *Service {
 
 func TestIndexesExist(t *testing.T) {
 	s := newService(t)
-	mongotest.RequireIndexes(t, s.members.c, indexEmail)
+	mongotest.RequireIndexes(t, s.members.c, indexEmail, indexBirthday)
 	mongotest.RequireIndexes(t, s.refresh.tokens, indexRefreshFamily)
 	// Ensuring twice, as every start does, is harmless.
 	if err := s.EnsureIndexes(context.Background()); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/input"
@@ -319,4 +320,17 @@ func (s *Service) RevokeRole(ctx context.Context, id bson.ObjectID, role Role) (
 		{Key: "$pull", Value: bson.D{{Key: "roles", Value: role}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
 	})
+}
+
+// WithBirthday pages members born on a month and day, by id.
+func (s *Service) WithBirthday(ctx context.Context, month time.Month, day int, after bson.ObjectID, limit int) ([]*Member, error) {
+	cur, err := s.members.c.Find(ctx, bson.D{
+		{Key: "birthday.month", Value: month}, {Key: "birthday.day", Value: day},
+		{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}},
+	}, options.Find().SetSort(bson.D{{Key: "birthday.month", Value: 1}, {Key: "birthday.day", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var ms []*Member
+	return ms, cur.All(ctx, &ms)
 }

@@ -16,6 +16,7 @@ type memberStore struct{ c *mongo.Collection }
 // Index names, checked by the tests.
 const (
 	indexEmail         = "email_unique"
+	indexBirthday      = "birthday"
 	indexRefreshFamily = "family"
 )
 
@@ -23,6 +24,8 @@ func (s memberStore) indexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// Log-in looks members up by email; unique so two sign-ups race safely.
 		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName(indexEmail).SetUnique(true)},
+		// The birthday campaign.
+		{Keys: bson.D{{Key: "birthday.month", Value: 1}, {Key: "birthday.day", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexBirthday)},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/gofiber/fiber/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -165,21 +166,36 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	case <-ctx.Done():
 		return
 	}
+	host, _ := os.Hostname()
+	l := &lease{coll: jobs.Database().Collection("leases"), job: "periodic", holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
+		ttl: 3 * jobInterval, now: time.Now}
+	if err := l.ensureIndex(ctx); err != nil {
+		slog.Error("job: lease index", "err", err)
+	}
 	t := time.NewTicker(jobInterval)
 	defer t.Stop()
 	for {
-		m.runJobsOnce(ctx, jobs)
+		// One instance at a time runs the jobs; each is safe to repeat, so
+		// a holder that dies only delays them until its lease expires.
+		if epoch, err := l.acquire(ctx); err != nil {
+			if ctx.Err() == nil {
+				slog.Error("job: lease", "err", err)
+			}
+		} else if epoch > 0 {
+			m.runJobsOnce(ctx, jobs, func() bool { return l.holds(ctx, epoch) })
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.game.Kicked():
 		}
 	}
 }
 
 // runJobsOnce runs each periodic job once. A job cut short by shutdown is
 // not an error: every job resumes where it stopped.
-func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection) {
+func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHeld func() bool) {
 	logJob := func(name string, n int64, err error) {
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -196,6 +212,15 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection) {
 	logJob("delete old notifications", n64, err)
 	n, err = m.game.SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
+	// Fencing: a holder that stalled past its lease stops before the
+	// campaigns, the longest job.
+	if !stillHeld() {
+		return
+	}
+	n, err = m.game.PublishOffers(ctx, 500)
+	logJob("publish offers", int64(n), err)
+	n, err = m.game.RunCampaigns(ctx, m.members)
+	logJob("campaigns", int64(n), err)
 }
 
 // connectDatabase waits for MongoDB with backoff, then ensures indexes.

@@ -1,0 +1,244 @@
+package game
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/member"
+)
+
+// Birthdays is what the birthday campaign needs of accounts.
+type Birthdays interface {
+	// WithBirthday pages members born on a month and day, by id.
+	WithBirthday(ctx context.Context, month time.Month, day int, after bson.ObjectID, limit int) ([]*member.Member, error)
+}
+
+// RunCampaigns runs every campaign the program has on, once. Each send is
+// keyed per member, campaign and period, so a crash half-way, a rerun or a
+// second instance never sends twice; the scheduler still runs it on one
+// instance at a time to spare the work.
+func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c := p.Campaigns
+	total := 0
+	for _, run := range []struct {
+		on bool
+		fn func(context.Context, *Program) (int, error)
+	}{
+		{c.Birthday && birthdays != nil, func(ctx context.Context, p *Program) (int, error) { return s.birthdayCampaign(ctx, p, birthdays) }},
+		{c.WinBack, s.winBackCampaign},
+		{c.PointsExpiring, s.pointsExpiringCampaign},
+		{c.StreakAtRisk, s.streakAtRiskCampaign},
+		{c.CouponExpiring, s.couponExpiringCampaign},
+	} {
+		if !run.on {
+			continue
+		}
+		n, err := run.fn(ctx, &p)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// sent sends m, counting it; a muted category is not an error.
+func (s *Service) sent(ctx context.Context, m inbox.Message) int {
+	if s.notify == nil {
+		return 0
+	}
+	if _, err := s.notify.Send(ctx, m); err != nil {
+		if err != inbox.ErrMuted {
+			logError(ctx, "campaign send", err, "member", m.MemberID.Hex(), "key", m.Key)
+		}
+		return 0
+	}
+	return 1
+}
+
+// birthdayCampaign greets members on their birthday in their own timezone
+// and credits the birthday reward, which shares its key with the reward an
+// activity in the birthday month would give: once a year either way.
+func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Birthdays) (int, error) {
+	now := s.now()
+	n := 0
+	// Somewhere it is already tomorrow or still yesterday.
+	for _, d := range []time.Time{now.AddDate(0, 0, -1), now, now.AddDate(0, 0, 1)} {
+		days := []int{d.Day()}
+		if d.Month() == time.February && d.Day() == 28 && !isLeap(d.Year()) {
+			days = append(days, 29) // 29 February birthdays are kept on the 28th
+		}
+		for _, day := range days {
+			var after bson.ObjectID
+			for {
+				ms, err := birthdays.WithBirthday(ctx, d.Month(), day, after, 500)
+				if err != nil {
+					return n, err
+				}
+				for _, m := range ms {
+					after = m.ID
+					local := now.In(m.Location())
+					if local.Month() != d.Month() || local.Day() != d.Day() || local.Hour() < p.Campaigns.BirthdayHour {
+						continue
+					}
+					year := strconv.Itoa(local.Year())
+					if p.BirthdayBonus > 0 {
+						if _, _, err := s.appendEntry(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
+							func(st *State, e *Entry, now time.Time) (bool, error) {
+								e.Reason = "Happy birthday!"
+								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
+								st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+								st.earn(p, e, p.BirthdayBonus, now)
+								return true, nil
+							}); err != nil {
+							return n, err
+						}
+					}
+					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year,
+						Title: "Happy birthday, " + m.DisplayName + "!", Body: fmt.Sprintf("%d points are waiting for you.", p.BirthdayBonus),
+						DeepLink: "app://points"})
+				}
+				if len(ms) < 500 {
+					break
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// winBackCampaign reaches members who stopped buying, once per spell: the
+// key is the date of their last purchase, so a new purchase starts a new spell.
+func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) {
+	cutoff := s.now().AddDate(0, 0, -p.Campaigns.WinBackDays)
+	cur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "lastPurchaseAt", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastPurchaseAt", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var idle []struct {
+		MemberID       bson.ObjectID `bson:"_id"`
+		LastPurchaseAt time.Time     `bson:"lastPurchaseAt"`
+	}
+	if err := cur.All(ctx, &idle); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range idle {
+		n += s.sent(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
+			Title: "We miss you", Body: "It has been a while. Come back and see what is new.", DeepLink: "app://offers"})
+	}
+	return n, nil
+}
+
+// pointsExpiringCampaign warns about each lot expiring soon, once per lot.
+func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, error) {
+	now := s.now()
+	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
+	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}},
+		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var due []struct {
+		MemberID bson.ObjectID `bson:"memberId"`
+	}
+	if err := cur.All(ctx, &due); err != nil {
+		return 0, err
+	}
+	seen := map[bson.ObjectID]bool{}
+	n := 0
+	for _, d := range due {
+		if seen[d.MemberID] {
+			continue
+		}
+		seen[d.MemberID] = true
+		st, _, err := s.ledger.Head(ctx, d.MemberID)
+		if err != nil {
+			return n, err
+		}
+		for _, l := range st.Lots {
+			if l.ExpiresAt == nil || !l.ExpiresAt.After(now) || l.ExpiresAt.After(until) {
+				continue
+			}
+			n += s.sent(ctx, inbox.Message{MemberID: d.MemberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
+				Title: fmt.Sprintf("%d points expire soon", l.Points), Body: "They expire on " + l.ExpiresAt.Format("2 January") + ". Spend them on a reward.",
+				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
+		}
+	}
+	return n, nil
+}
+
+// streakAtRiskCampaign reminds members in the evening of their day that
+// today's activity is missing, once per day.
+func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, error) {
+	now := s.now()
+	cur, err := s.engagement.c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}},
+		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var recent []struct {
+		MemberID bson.ObjectID `bson:"memberId"`
+	}
+	if err := cur.All(ctx, &recent); err != nil {
+		return 0, err
+	}
+	seen := map[bson.ObjectID]bool{}
+	n := 0
+	for _, r := range recent {
+		if seen[r.MemberID] {
+			continue
+		}
+		seen[r.MemberID] = true
+		m, err := s.members.Get(ctx, r.MemberID)
+		if err != nil {
+			continue
+		}
+		head, err := s.engagement.head(ctx, r.MemberID)
+		if err != nil {
+			return n, err
+		}
+		v := head.State.Streak.view(p.Streak, now, m.Location())
+		if !v.AtRisk {
+			continue
+		}
+		period := periodIndex(p.Streak.Period, now, m.Location())
+		n += s.sent(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period),
+			Title: fmt.Sprintf("Keep your %d-day streak", v.Current), Body: "Check in before midnight to keep it going.", DeepLink: "app://check-in"})
+	}
+	return n, nil
+}
+
+// couponExpiringCampaign reminds members of a claimed coupon about to expire.
+func (s *Service) couponExpiringCampaign(ctx context.Context, p *Program) (int, error) {
+	now := s.now()
+	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
+		{Key: "$gt", Value: now}, {Key: "$lte", Value: now.Add(time.Duration(p.Campaigns.CouponExpiringHours) * time.Hour)}}}})
+	if err != nil {
+		return 0, err
+	}
+	var claims []Claim
+	if err := cur.All(ctx, &claims); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range claims {
+		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
+			Title: "Your coupon expires soon", Body: "Use code " + c.Code + " before " + c.ExpiresAt.Format("2 January 15:04") + ".",
+			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
+	}
+	return n, nil
+}

@@ -1,0 +1,459 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+)
+
+// BenefitKind is what an offer gives.
+type BenefitKind string
+
+const (
+	BenefitPercentOff  BenefitKind = "PERCENT_OFF"  // Value: percent
+	BenefitAmountOff   BenefitKind = "AMOUNT_OFF"   // Value: minor units of the program currency
+	BenefitBonusPoints BenefitKind = "BONUS_POINTS" // Value: points credited on claim
+	BenefitPointsPrice BenefitKind = "POINTS_PRICE" // Value: points the coupon costs
+)
+
+// Benefit is an offer's benefit.
+type Benefit struct {
+	Kind  BenefitKind `bson:"kind"`
+	Value int64       `bson:"value"`
+}
+
+// Targeting says who an offer is for; every condition given must hold.
+// With none, the offer is for everyone.
+type Targeting struct {
+	Tiers             []string        `bson:"tiers,omitempty"`
+	BadgeID           *bson.ObjectID  `bson:"badgeId,omitempty"`
+	BirthdayThisMonth bool            `bson:"birthdayThisMonth,omitempty"`
+	InactiveDays      int             `bson:"inactiveDays,omitempty"`
+	Members           []bson.ObjectID `bson:"members,omitempty"`
+}
+
+// OfferStatus is where an offer stands.
+type OfferStatus string
+
+const (
+	OfferDraft      OfferStatus = "DRAFT"
+	OfferPublishing OfferStatus = "PUBLISHING"
+	OfferPublished  OfferStatus = "PUBLISHED"
+)
+
+// Progress is how far publishing got.
+type Progress struct {
+	Processed int64         `bson:"processed"`
+	Notified  int64         `bson:"notified"`
+	Total     int64         `bson:"total"`
+	After     bson.ObjectID `bson:"after"`
+}
+
+// Offer is a members-only offer the brand publishes.
+type Offer struct {
+	ID              bson.ObjectID `bson:"_id"`
+	Title           string        `bson:"title"`
+	Body            string        `bson:"body"`
+	ImageURL        string        `bson:"imageUrl,omitempty"`
+	Benefit         Benefit       `bson:"benefit"`
+	StartsAt        time.Time     `bson:"startsAt"`
+	EndsAt          time.Time     `bson:"endsAt"`
+	CouponValidDays int           `bson:"couponValidDays"`
+	Target          Targeting     `bson:"target"`
+	Status          OfferStatus   `bson:"status"`
+	Progress        Progress      `bson:"progress"`
+	CreatedAt       time.Time     `bson:"createdAt"`
+}
+
+// OfferInput is an offer as the brand defines it.
+type OfferInput struct {
+	Title           string
+	Body            string
+	ImageURL        string
+	Benefit         Benefit
+	StartsAt        time.Time
+	EndsAt          time.Time
+	CouponValidDays int
+	Target          Targeting
+}
+
+func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
+	in.Title, in.Body = strings.TrimSpace(in.Title), strings.TrimSpace(in.Body)
+	switch {
+	case in.Title == "" || utf8.RuneCountInString(in.Title) > inbox.MaxTitle:
+		return input.Errorf("title", "must be 1 to %d characters", inbox.MaxTitle)
+	case in.Body == "" || utf8.RuneCountInString(in.Body) > inbox.MaxBody:
+		return input.Errorf("body", "must be 1 to %d characters", inbox.MaxBody)
+	case len(in.ImageURL) > 2048 || (in.ImageURL != "" && !strings.HasPrefix(in.ImageURL, "https://")):
+		return input.Errorf("imageUrl", "must be an https URL")
+	case !in.EndsAt.After(in.StartsAt):
+		return input.Errorf("endsAt", "must be after startsAt")
+	case in.CouponValidDays < 1 || in.CouponValidDays > 365:
+		return input.Errorf("couponValidDays", "must be between 1 and 365")
+	case in.Target.InactiveDays < 0 || in.Target.InactiveDays > 3650:
+		return input.Errorf("target.inactiveDays", "must be between 0 and 3650")
+	case len(in.Target.Members) > 10000:
+		return input.Errorf("target.members", "at most 10000 members; target a tier or badge for more")
+	}
+	switch b := in.Benefit; b.Kind {
+	case BenefitPercentOff:
+		if b.Value < 1 || b.Value > 100 {
+			return input.Errorf("benefit.value", "a percentage from 1 to 100")
+		}
+	case BenefitAmountOff, BenefitBonusPoints, BenefitPointsPrice:
+		if b.Value < 1 || b.Value > maxPoints {
+			return input.Errorf("benefit.value", "must be between 1 and %d", maxPoints)
+		}
+	default:
+		return input.Errorf("benefit.kind", "unknown benefit %q", b.Kind)
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return err
+	}
+	for i, t := range in.Target.Tiers {
+		if _, ok := p.TierNamed(t); !ok {
+			return input.Errorf(fmt.Sprintf("target.tiers[%d]", i), "no tier is called %q", t)
+		}
+	}
+	if id := in.Target.BadgeID; id != nil {
+		if n, err := s.badges.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: *id}}); err != nil {
+			return err
+		} else if n == 0 {
+			return input.Errorf("target.badgeId", "no such badge")
+		}
+	}
+	return nil
+}
+
+type offerStore struct {
+	offers *mongo.Collection
+	claims *mongo.Collection
+}
+
+const (
+	indexOfferStatus = "status_endsAt"
+	indexClaimMember = "member_claimedAt"
+	indexClaimExpiry = "expiresAt"
+)
+
+func (s offerStore) offerIndexes() []mongo.IndexModel {
+	return []mongo.IndexModel{{Keys: bson.D{{Key: "status", Value: 1}, {Key: "endsAt", Value: 1}}, Options: options.Index().SetName(indexOfferStatus)}}
+}
+
+func (s offerStore) claimIndexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "claimedAt", Value: -1}}, Options: options.Index().SetName(indexClaimMember)},
+		{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexClaimExpiry)},
+	}
+}
+
+func (s offerStore) get(ctx context.Context, id bson.ObjectID) (*Offer, error) {
+	var o Offer
+	err := s.offers.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&o)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrOfferNotFound
+	}
+	return &o, err
+}
+
+// CreateOffer stores an offer as a draft.
+func (s *Service) CreateOffer(ctx context.Context, in OfferInput) (*Offer, error) {
+	if err := s.validateOffer(ctx, &in); err != nil {
+		return nil, err
+	}
+	o := &Offer{ID: bson.NewObjectID(), Title: in.Title, Body: in.Body, ImageURL: in.ImageURL, Benefit: in.Benefit,
+		StartsAt: in.StartsAt, EndsAt: in.EndsAt, CouponValidDays: in.CouponValidDays, Target: in.Target,
+		Status: OfferDraft, CreatedAt: s.now().UTC()}
+	_, err := s.offers.offers.InsertOne(ctx, o)
+	return o, err
+}
+
+// PublishOffer starts notifying every eligible member and returns at once;
+// PublishOffers (the background job) does the sending, with progress on the offer.
+func (s *Service) PublishOffer(ctx context.Context, id bson.ObjectID) (*Offer, error) {
+	o, err := s.offers.get(ctx, id)
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	if o.Status != OfferDraft {
+		return o, nil // publishing is idempotent
+	}
+	total, err := s.accounts.accounts.EstimatedDocumentCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Status, o.Progress.Total = OfferPublishing, total
+	if _, err := s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: OfferDraft}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: o.Status}, {Key: "progress.total", Value: total}}}}); err != nil {
+		return nil, err
+	}
+	s.kickJobs()
+	return o, nil
+}
+
+// PublishOffers sends the next batch of every offer being published. Each
+// member's notification is keyed by the offer, so a crash or two instances
+// at once never notify anyone twice; muted members are skipped.
+func (s *Service) PublishOffers(ctx context.Context, batch int) (int, error) {
+	cur, err := s.offers.offers.Find(ctx, bson.D{{Key: "status", Value: OfferPublishing}})
+	if err != nil {
+		return 0, err
+	}
+	var publishing []*Offer
+	if err := cur.All(ctx, &publishing); err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, o := range publishing {
+		for {
+			n, done, err := s.publishBatch(ctx, o, batch)
+			sent += n
+			if err != nil || done || ctx.Err() != nil {
+				if err != nil {
+					return sent, err
+				}
+				break
+			}
+		}
+	}
+	return sent, nil
+}
+
+func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, bool, error) {
+	acur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: o.Progress.After}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batch)))
+	if err != nil {
+		return 0, false, err
+	}
+	var accts []Account
+	if err := acur.All(ctx, &accts); err != nil {
+		return 0, false, err
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	sent := 0
+	for _, a := range accts {
+		ok, err := s.eligible(ctx, &p, o, &a)
+		if err != nil {
+			return sent, false, err
+		}
+		if ok {
+			_, err := s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
+				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
+				ExpiresAt: &o.EndsAt})
+			switch {
+			case err == nil:
+				o.Progress.Notified++
+				sent++
+			case errors.Is(err, inbox.ErrMuted):
+			default:
+				return sent, false, err
+			}
+		}
+		o.Progress.Processed++
+		o.Progress.After = a.MemberID
+	}
+	done := len(accts) < batch
+	set := bson.D{{Key: "progress", Value: o.Progress}}
+	if done {
+		o.Status = OfferPublished
+		set = append(set, bson.E{Key: "status", Value: OfferPublished})
+	}
+	_, err = s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}})
+	return sent, done, err
+}
+
+// eligible reports whether the offer targets the member now.
+func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account) (bool, error) {
+	t := o.Target
+	if len(t.Members) > 0 && !slices.Contains(t.Members, a.MemberID) {
+		return false, nil
+	}
+	if len(t.Tiers) > 0 {
+		st, _, err := s.ledger.Head(ctx, a.MemberID)
+		if err != nil {
+			return false, err
+		}
+		ts := tierStatus(st, p, s.now())
+		if !slices.ContainsFunc(t.Tiers, func(n string) bool { return strings.EqualFold(n, ts.Current.Name) }) {
+			return false, nil
+		}
+	}
+	if t.BadgeID != nil {
+		head, err := s.engagement.head(ctx, a.MemberID)
+		if err != nil {
+			return false, err
+		}
+		if len(head.State.Badges[t.BadgeID.Hex()]) == 0 {
+			return false, nil
+		}
+	}
+	if t.BirthdayThisMonth || t.InactiveDays > 0 {
+		m, err := s.members.Get(ctx, a.MemberID)
+		if errors.Is(err, member.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if t.BirthdayThisMonth && (m.Birthday == nil || m.Birthday.Month != s.now().In(m.Location()).Month()) {
+			return false, nil
+		}
+		if t.InactiveDays > 0 {
+			last, err := s.lastPurchase(ctx, a.MemberID)
+			if err != nil {
+				return false, err
+			}
+			if !last.IsZero() && last.After(s.now().AddDate(0, 0, -t.InactiveDays)) {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// lastPurchase is when the member last bought (zero: never).
+func (s *Service) lastPurchase(ctx context.Context, memberID bson.ObjectID) (time.Time, error) {
+	var a Activity
+	err := s.acts.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: ActivityPurchase}},
+		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, nil
+	}
+	return a.OccurredAt, err
+}
+
+// OffersFor lists the published offers running now that target the member.
+func (s *Service) OffersFor(ctx context.Context, memberID bson.ObjectID) ([]*Offer, error) {
+	now := s.now().UTC()
+	cur, err := s.offers.offers.Find(ctx, bson.D{
+		{Key: "status", Value: bson.D{{Key: "$in", Value: []OfferStatus{OfferPublishing, OfferPublished}}}},
+		{Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}},
+	}, options.Find().SetSort(bson.D{{Key: "status", Value: 1}, {Key: "endsAt", Value: 1}}).SetLimit(200))
+	if err != nil {
+		return nil, err
+	}
+	var running []*Offer
+	if err := cur.All(ctx, &running); err != nil {
+		return nil, err
+	}
+	a, err := s.account(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Offer
+	for _, o := range running {
+		if o.StartsAt.After(now) {
+			continue
+		}
+		ok, err := s.eligible(ctx, &p, o, a)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Claim is a member's coupon for an offer; one per member and offer.
+type Claim struct {
+	ID        string        `bson:"_id"` // offer:member
+	OfferID   bson.ObjectID `bson:"offerId"`
+	MemberID  bson.ObjectID `bson:"memberId"`
+	Code      string        `bson:"code"`
+	ClaimedAt time.Time     `bson:"claimedAt"`
+	ExpiresAt time.Time     `bson:"expiresAt"`
+}
+
+// ClaimOffer gives the member the offer's coupon, once: claiming again
+// returns the same coupon. A points price is paid, bonus points credited,
+// each once through the ledger.
+func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectID) (*Claim, error) {
+	id := offerID.Hex() + ":" + memberID.Hex()
+	var prior Claim
+	if err := s.offers.claims.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&prior); err == nil {
+		return &prior, nil
+	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, err
+	}
+	o, err := s.offers.get(ctx, offerID)
+	if err != nil {
+		return nil, input.Wrap("offerId", err)
+	}
+	now := s.now().UTC()
+	if o.Status == OfferDraft || now.Before(o.StartsAt) || !now.Before(o.EndsAt) {
+		return nil, ErrOfferUnavailable
+	}
+	a, err := s.account(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := s.eligible(ctx, &p, o, a); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, ErrOfferNotFound // not for this member: as if it did not exist
+	}
+	key := "offer:" + offerID.Hex()
+	switch o.Benefit.Kind {
+	case BenefitPointsPrice:
+		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
+			func(st *State, e *Entry, now time.Time) (bool, error) {
+				if st.Available(now) < o.Benefit.Value {
+					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
+				}
+				st.debit(e, o.Benefit.Value, now, true, nil)
+				e.Reason, e.Lines = "Coupon: "+o.Title, []Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
+				return true, nil
+			}); err != nil {
+			return nil, err
+		}
+	case BenefitBonusPoints:
+		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
+			func(st *State, e *Entry, now time.Time) (bool, error) {
+				st.credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
+				st.earn(&p, e, o.Benefit.Value, now)
+				e.Reason, e.Lines = "Offer: "+o.Title, []Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
+				return true, nil
+			}); err != nil {
+			return nil, err
+		}
+	}
+	c := &Claim{ID: id, OfferID: offerID, MemberID: memberID, Code: redemptionCode(), ClaimedAt: now,
+		ExpiresAt: now.AddDate(0, 0, o.CouponValidDays)}
+	if _, err := s.offers.claims.InsertOne(ctx, c); mongo.IsDuplicateKeyError(err) {
+		return s.ClaimOffer(ctx, memberID, offerID) // a concurrent claim won
+	} else if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Offer returns one offer.
+func (s *Service) Offer(ctx context.Context, id bson.ObjectID) (*Offer, error) {
+	return s.offers.get(ctx, id)
+}

@@ -1,0 +1,219 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/member"
+)
+
+func (h *harness) inboxOf(t *testing.T, m *member.Member, kind inbox.Kind) []*inbox.Notification {
+	t.Helper()
+	ns, _, err := h.inbox.List(context.Background(), m.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*inbox.Notification
+	for _, n := range ns {
+		if n.Kind == kind {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func TestOfferIndexesExist(t *testing.T) {
+	h := newHarness(t, nil)
+	mongotest.RequireIndexes(t, h.offers.offers, indexOfferStatus)
+	mongotest.RequireIndexes(t, h.offers.claims, indexClaimMember, indexClaimExpiry)
+	mongotest.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
+	mongotest.RequireIndexes(t, h.engagement.c, indexEngagementAt)
+}
+
+// Publishing notifies exactly the eligible members, once each, even when
+// two instances publish at once; muted members are skipped.
+func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	var gold, silver, muted *member.Member
+	for i := range 12 {
+		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 0:
+			gold = m
+			h.purchase(t, m, "g", 60000) // 6000 points: Gold
+		case 1:
+			silver = m
+			h.purchase(t, m, "s", 15000) // Silver
+		case 2:
+			muted = m
+			h.purchase(t, m, "m", 70000)
+			if _, err := h.inbox.SetMuted(ctx, m.ID, []inbox.Category{inbox.CategoryOffers}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	now := h.clock.now()
+	o, err := h.CreateOffer(ctx, OfferInput{Title: "Gold night", Body: "20% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 20},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: Targeting{Tiers: []string{"Gold"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 2 { // two instances
+		wg.Go(func() {
+			if _, err := h.PublishOffers(ctx, 5); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := h.inboxOf(t, gold, inbox.KindOfferAvailable); len(got) != 1 {
+		t.Fatalf("gold member got %d offer notifications, want 1", len(got))
+	}
+	if len(h.inboxOf(t, silver, inbox.KindOfferAvailable)) != 0 || len(h.inboxOf(t, muted, inbox.KindOfferAvailable)) != 0 {
+		t.Fatal("an offer reached a member it does not target, or one who muted offers")
+	}
+	done, _ := h.Offer(ctx, o.ID)
+	if done.Status != OfferPublished || done.Progress.Processed < 12 {
+		t.Fatalf("after publishing: %+v", done)
+	}
+	// Eligible offers and claims.
+	if offers, _ := h.OffersFor(ctx, silver.ID); len(offers) != 0 {
+		t.Fatalf("silver sees %d offers", len(offers))
+	}
+	if _, err := h.ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, ErrOfferNotFound) {
+		t.Fatalf("silver claiming a gold offer: %v", err)
+	}
+	c1, err := h.ClaimOffer(ctx, gold.ID, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := h.ClaimOffer(ctx, gold.ID, o.ID)
+	if c1.Code != c2.Code {
+		t.Fatal("claiming twice gave two coupons")
+	}
+	// The coupon reminder goes out once, a day before it expires.
+	h.clock.add(25 * time.Hour)
+	for range 2 {
+		if _, err := h.RunCampaigns(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reminders int
+	for _, n := range h.inboxOf(t, gold, inbox.KindOfferAvailable) {
+		if n.Key == "coupon-expiring:"+c1.ID {
+			reminders++
+		}
+	}
+	if reminders != 1 {
+		t.Fatalf("%d coupon reminders, want 1", reminders)
+	}
+}
+
+func TestBadOffersRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	now := h.clock.now()
+	base := func() OfferInput {
+		return OfferInput{Title: "T", Body: "B", Benefit: Benefit{Kind: BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
+	}
+	ghost := bson.NewObjectID()
+	for field, spoil := range map[string]func(*OfferInput){
+		"endsAt":          func(o *OfferInput) { o.EndsAt = o.StartsAt.Add(-time.Minute) },
+		"target.tiers[0]": func(o *OfferInput) { o.Target.Tiers = []string{"Platinum"} },
+		"target.badgeId":  func(o *OfferInput) { o.Target.BadgeID = &ghost },
+		"benefit.value":   func(o *OfferInput) { o.Benefit = Benefit{Kind: BenefitPercentOff, Value: 150} },
+	} {
+		in := base()
+		spoil(&in)
+		_, err := h.CreateOffer(context.Background(), in)
+		if e, ok := input.As(err); !ok || e.Field != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if n, _ := h.offers.offers.CountDocuments(context.Background(), bson.D{}); n != 0 {
+		t.Fatalf("refused offers stored: %d", n)
+	}
+}
+
+type birthdayMembers struct{ f *fakeMembers }
+
+func (b birthdayMembers) WithBirthday(_ context.Context, month time.Month, day int, after bson.ObjectID, limit int) ([]*member.Member, error) {
+	b.f.mu.Lock()
+	defer b.f.mu.Unlock()
+	var out []*member.Member
+	for _, m := range b.f.m {
+		if m.Birthday != nil && m.Birthday.Month == month && m.Birthday.Day == day && m.ID.Hex() > after.Hex() {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func TestCampaignsSendOncePerPeriod(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
+	ctx := context.Background()
+	ann := h.members.add("ann@example.com")
+	ann.Timezone = "Pacific/Kiritimati" // UTC+14: her birthday starts before UTC's
+	ann.Birthday = &member.Date{Year: 1990, Month: 6, Day: 16}
+	bob := h.members.add("bob@example.com")
+	for _, m := range []*member.Member{ann, bob} {
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.purchase(t, bob, "last", 1000)
+	// 2026-06-15 12:00 UTC is 16 June 02:00 in Kiritimati: before the 09:00 send.
+	bd := birthdayMembers{h.members}
+	if _, err := h.RunCampaigns(ctx, bd); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.inboxOf(t, ann, inbox.KindBirthday)) != 0 {
+		t.Fatal("birthday greeting before the local hour")
+	}
+	h.clock.add(8 * time.Hour) // 10:00 on her birthday
+	for range 3 {
+		if _, err := h.RunCampaigns(ctx, bd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.inboxOf(t, ann, inbox.KindBirthday)); n != 1 {
+		t.Fatalf("%d birthday greetings, want 1", n)
+	}
+	if p := h.points(t, ann); p.Balance != 300 {
+		t.Fatalf("birthday reward: balance %d", p.Balance)
+	}
+	// Win-back: once per spell of inactivity.
+	h.clock.add(31 * 24 * time.Hour)
+	for range 2 {
+		if _, err := h.RunCampaigns(ctx, bd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.inboxOf(t, bob, inbox.KindWinBack)); n != 1 {
+		t.Fatalf("%d win-back messages in one spell, want 1", n)
+	}
+	h.purchase(t, bob, "back", 1000)
+	h.clock.add(31 * 24 * time.Hour)
+	if _, err := h.RunCampaigns(ctx, bd); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.inboxOf(t, bob, inbox.KindWinBack)); n != 2 {
+		t.Fatalf("%d win-back messages after a second spell, want 2", n)
+	}
+}

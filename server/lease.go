@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// lease lets one instance at a time run a job. Each grant is a document
+// numbered by epoch and claimed by a unique insert, so exactly one instance
+// wins a given epoch; the holder renews its own document. The epoch is the
+// fencing token: a holder that stalled past its expiry finds a newer epoch
+// and stops.
+type lease struct {
+	coll   *mongo.Collection
+	job    string
+	holder string
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+type leaseGrant struct {
+	ID        string    `bson:"_id"` // job#epoch
+	Job       string    `bson:"job"`
+	Epoch     int64     `bson:"epoch"`
+	Holder    string    `bson:"holder"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+const indexLeaseJob = "job_epoch"
+
+func (l *lease) ensureIndex(ctx context.Context) error {
+	_, err := l.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}}, Options: options.Index().SetName(indexLeaseJob)})
+	return err
+}
+
+func (l *lease) latest(ctx context.Context) (*leaseGrant, error) {
+	var g leaseGrant
+	err := l.coll.FindOne(ctx, bson.D{{Key: "job", Value: l.job}}, options.FindOne().SetSort(bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}})).Decode(&g)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return &leaseGrant{}, nil
+	}
+	return &g, err
+}
+
+// acquire takes or renews the lease; it returns the epoch held, or 0 when
+// another instance holds it.
+func (l *lease) acquire(ctx context.Context) (int64, error) {
+	g, err := l.latest(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := l.now()
+	switch {
+	case g.Epoch > 0 && g.Holder == l.holder && g.ExpiresAt.After(now):
+		_, err := l.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: g.ID}, {Key: "holder", Value: l.holder}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "expiresAt", Value: now.Add(l.ttl)}}}})
+		return g.Epoch, err
+	case g.Epoch > 0 && g.ExpiresAt.After(now):
+		return 0, nil
+	}
+	next := leaseGrant{ID: fmt.Sprintf("%s#%d", l.job, g.Epoch+1), Job: l.job, Epoch: g.Epoch + 1, Holder: l.holder, ExpiresAt: now.Add(l.ttl)}
+	if _, err := l.coll.InsertOne(ctx, next); mongo.IsDuplicateKeyError(err) {
+		return 0, nil // another instance took this epoch
+	} else if err != nil {
+		return 0, err
+	}
+	return next.Epoch, nil
+}
+
+// holds reports whether epoch is still the newest grant and unexpired.
+func (l *lease) holds(ctx context.Context, epoch int64) bool {
+	g, err := l.latest(ctx)
+	return err == nil && g.Epoch == epoch && g.Holder == l.holder && g.ExpiresAt.After(l.now())
+}
