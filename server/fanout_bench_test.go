@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/member"
+)
+
+// BenchmarkFanout publishes an offer to N members subscribed over
+// WebSocket to a separate Regulars process, then broadcasts to N clients of
+// a bare WebSocket server on the same library (server/wsbaseline) in the
+// same run. It reports the time to the last client, per-client latency and
+// the server's resident memory per idle connection. Run with:
+//
+//	MONGODB_URI=mongodb://localhost:27017 BENCH_WS_CLIENTS=10000 go test ./server -run '^$' -bench Fanout -benchtime 1x -timeout 60m
+func BenchmarkFanout(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("BENCH_WS_CLIENTS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	dir := b.TempDir()
+	for _, pkg := range []string{"./", "./wsbaseline"} {
+		out := filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
+		if pkg == "./" {
+			out = filepath.Join(dir, "regulars")
+		}
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", pkg, err, msg)
+		}
+	}
+
+	b.Run(fmt.Sprintf("regulars/clients=%d", n), func(b *testing.B) {
+		db := mongotest.Database(b)
+		secret := strings.Repeat("b", 32)
+		addr := freeAddr(b)
+		proc := startProcess(b, filepath.Join(dir, "regulars"), nil, []string{
+			"MONGODB_URI=" + mongotest.URI(b), "MONGODB_DATABASE=" + db.Name(), "HTTP_ADDR=" + addr,
+			"JWT_SECRET=" + secret, "SERVICE_API_KEYS=" + testAPIKey, "LOG_LEVEL=error",
+			"RATE_LIMIT_IP_RPS=1000000", "RATE_LIMIT_IP_BURST=1000000", "RATE_LIMIT_MEMBER_RPS=1000", "RATE_LIMIT_MEMBER_BURST=1000",
+		})
+		waitReady(b, "http://"+addr+"/readyz")
+
+		// Seed members directly: signing 10,000 up through bcrypt would
+		// measure password hashing, not fan-out.
+		members, err := member.New(db, member.Config{JWTSecret: []byte(secret)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := game.New(db, members, nil)
+		tokens := make([]string, n)
+		var docs []any
+		ms := make([]*member.Member, n)
+		for i := range n {
+			ms[i] = &member.Member{ID: bson.NewObjectID(), Email: fmt.Sprintf("fan%d@example.com", i), DisplayName: "Fan", Timezone: "UTC",
+				Roles: []member.Role{member.RoleCustomer}, CreatedAt: time.Now()}
+			docs = append(docs, ms[i])
+			if tokens[i], err = members.AccessToken(ms[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := db.Collection("members").InsertMany(context.Background(), docs); err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range ms {
+			if _, err := g.Enroll(context.Background(), m, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+
+		before := rssKB(b, proc.Process.Pid)
+		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, func(i int, c *websocket.Conn) error {
+			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
+				return err
+			}
+			if _, _, err := c.ReadMessage(); err != nil { // connection_ack
+				return err
+			}
+			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title } }"}})
+		})
+		time.Sleep(2 * time.Second) // let every subscription register
+		idle := rssKB(b, proc.Process.Pid)
+
+		start := time.Now()
+		publishOffer(b, "http://"+addr+"/graphql")
+		lat := clients.await(b, start, []byte("OFFER_AVAILABLE"), 10*time.Minute)
+		report(b, lat, before, idle, n)
+		clients.close()
+	})
+
+	b.Run(fmt.Sprintf("baseline/clients=%d", n), func(b *testing.B) {
+		addr := freeAddr(b)
+		proc := startProcess(b, filepath.Join(dir, "wsbaseline"), []string{"-addr", addr}, nil)
+		waitReady(b, "http://"+addr+"/ws")
+		before := rssKB(b, proc.Process.Pid)
+		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, func(int, *websocket.Conn) error { return nil })
+		time.Sleep(2 * time.Second)
+		idle := rssKB(b, proc.Process.Pid)
+		start := time.Now()
+		res, err := http.Post("http://"+addr+"/broadcast", "application/json", strings.NewReader(`{"kind":"OFFER_AVAILABLE"}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Body.Close()
+		lat := clients.await(b, start, []byte("OFFER_AVAILABLE"), time.Minute)
+		report(b, lat, before, idle, n)
+		clients.close()
+	})
+}
+
+func report(b *testing.B, lat []time.Duration, before, idle int64, n int) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "last-ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(idle-before)/float64(n), "KB/conn")
+	b.ReportMetric(0, "ns/op")
+}
+
+func publishOffer(b *testing.B, url string) {
+	now := time.Now().UTC()
+	for _, q := range []string{"create", "publish"} {
+		var body []byte
+		if q == "create" {
+			body, _ = json.Marshal(map[string]any{"query": `mutation($s: DateTime!, $e: DateTime!) { createOffer(input: {title: "Flash sale", body: "For everyone",
+			  benefit: {kind: PERCENT_OFF, value: 10}, startsAt: $s, endsAt: $e}) { id } }`,
+				"variables": map[string]any{"s": now.Add(-time.Minute).Format(time.RFC3339), "e": now.Add(time.Hour).Format(time.RFC3339)}})
+		} else {
+			body, _ = json.Marshal(map[string]any{"query": `mutation($id: ID!) { publishOffer(id: $id) { status } }`, "variables": map[string]any{"id": offerID}})
+		}
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "ApiKey "+testAPIKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out struct {
+			Data struct {
+				CreateOffer struct{ ID string }
+			}
+		}
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		res.Body.Close()
+		if q == "create" {
+			offerID = out.Data.CreateOffer.ID
+		}
+	}
+}
+
+var offerID string
+
+type clientSet struct {
+	conns []*websocket.Conn
+}
+
+func dialMany(b *testing.B, n int, url string, protos []string, setup func(int, *websocket.Conn) error) *clientSet {
+	cs := &clientSet{conns: make([]*websocket.Conn, n)}
+	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 200)
+	var mu sync.Mutex
+	var firstErr error
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c, _, err := d.Dial(url, nil)
+			if err == nil {
+				err = setup(i, c)
+			}
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			cs.conns[i] = c
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatalf("dial: %v", firstErr)
+	}
+	return cs
+}
+
+// await waits until every client received a message containing marker and
+// returns each client's latency from start.
+func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit time.Duration) []time.Duration {
+	lat := make([]time.Duration, len(cs.conns))
+	var wg sync.WaitGroup
+	for i, c := range cs.conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(start.Add(limit))
+			for {
+				_, msg, err := c.ReadMessage()
+				if err != nil {
+					lat[i] = limit
+					return
+				}
+				if bytes.Contains(msg, []byte(`"ping"`)) {
+					_ = c.WriteJSON(map[string]any{"type": "pong"})
+					continue
+				}
+				if bytes.Contains(msg, marker) {
+					lat[i] = time.Since(start)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	missed := 0
+	for _, l := range lat {
+		if l == limit {
+			missed++
+		}
+	}
+	if missed > 0 {
+		b.Errorf("%d of %d clients never received the message", missed, len(lat))
+	}
+	return lat
+}
+
+func (cs *clientSet) close() {
+	for _, c := range cs.conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startProcess(b *testing.B, bin string, args, env []string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	return cmd
+}
+
+func waitReady(b *testing.B, url string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode < 500 {
+				return
+			}
+		}
+	}
+	b.Fatalf("%s never became ready", url)
+}
+
+// rssKB reads a process's resident memory.
+func rssKB(b *testing.B, pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
