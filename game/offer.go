@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -246,27 +248,38 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 	if err != nil {
 		return 0, false, err
 	}
-	sent := 0
+	// Members of a batch are notified in parallel; each send is keyed, so
+	// the order does not matter and a retry repeats nothing.
+	var sent, notified atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishWorkers)
 	for _, a := range accts {
-		ok, err := s.eligible(ctx, &p, o, &a)
-		if err != nil {
-			return sent, false, err
-		}
-		if ok {
-			_, err := s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
+		g.Go(func() error {
+			ok, err := s.eligible(gctx, &p, o, &a)
+			if err != nil || !ok {
+				return err
+			}
+			_, err = s.notify.Send(gctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
 			switch {
 			case err == nil:
-				o.Progress.Notified++
-				sent++
+				notified.Add(1)
+				sent.Add(1)
 			case errors.Is(err, inbox.ErrMuted):
 			default:
-				return sent, false, err
+				return err
 			}
-		}
-		o.Progress.Processed++
-		o.Progress.After = a.MemberID
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return int(sent.Load()), false, err
+	}
+	if len(accts) > 0 {
+		o.Progress.Processed += int64(len(accts))
+		o.Progress.Notified += notified.Load()
+		o.Progress.After = accts[len(accts)-1].MemberID
 	}
 	done := len(accts) < batch
 	set := bson.D{{Key: "progress", Value: o.Progress}}
@@ -275,8 +288,11 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 		set = append(set, bson.E{Key: "status", Value: OfferPublished})
 	}
 	_, err = s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}})
-	return sent, done, err
+	return int(sent.Load()), done, err
 }
+
+// publishWorkers is how many members of a batch are notified at once.
+const publishWorkers = 16
 
 // eligible reports whether the offer targets the member now.
 func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account) (bool, error) {
