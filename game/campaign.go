@@ -147,25 +147,13 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, error) {
 	now := s.now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
-	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}},
-		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	due, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
 	if err != nil {
 		return 0, err
 	}
-	var due []struct {
-		MemberID bson.ObjectID `bson:"memberId"`
-	}
-	if err := cur.All(ctx, &due); err != nil {
-		return 0, err
-	}
-	seen := map[bson.ObjectID]bool{}
 	n := 0
-	for _, d := range due {
-		if seen[d.MemberID] {
-			continue
-		}
-		seen[d.MemberID] = true
-		st, _, err := s.ledger.Head(ctx, d.MemberID)
+	for _, memberID := range due {
+		st, _, err := s.ledger.Head(ctx, memberID)
 		if err != nil {
 			return n, err
 		}
@@ -173,7 +161,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, 
 			if l.ExpiresAt == nil || !l.ExpiresAt.After(now) || l.ExpiresAt.After(until) {
 				continue
 			}
-			n += s.sent(ctx, inbox.Message{MemberID: d.MemberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
+			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
 				Title: fmt.Sprintf("%d points expire soon", l.Points), Body: "They expire on " + l.ExpiresAt.Format("2 January") + ". Spend them on a reward.",
 				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
 		}
@@ -185,29 +173,17 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, 
 // today's activity is missing, once per day.
 func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, error) {
 	now := s.now()
-	cur, err := s.engagement.c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}},
-		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	recent, err := membersMatching(ctx, s.engagement.c, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}})
 	if err != nil {
 		return 0, err
 	}
-	var recent []struct {
-		MemberID bson.ObjectID `bson:"memberId"`
-	}
-	if err := cur.All(ctx, &recent); err != nil {
-		return 0, err
-	}
-	seen := map[bson.ObjectID]bool{}
 	n := 0
-	for _, r := range recent {
-		if seen[r.MemberID] {
-			continue
-		}
-		seen[r.MemberID] = true
-		m, err := s.members.Get(ctx, r.MemberID)
+	for _, memberID := range recent {
+		m, err := s.members.Get(ctx, memberID)
 		if err != nil {
 			continue
 		}
-		head, err := s.engagement.head(ctx, r.MemberID)
+		head, err := s.engagement.head(ctx, memberID)
 		if err != nil {
 			return n, err
 		}
@@ -216,7 +192,7 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 			continue
 		}
 		period := periodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period),
+		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period),
 			Title: fmt.Sprintf("Keep your %d-day streak", v.Current), Body: "Check in before midnight to keep it going.", DeepLink: "app://check-in"})
 	}
 	return n, nil

@@ -103,3 +103,27 @@ func (ch chain[T]) append(ctx context.Context, memberID bson.ObjectID, key strin
 	}
 	return nil, false, errContended
 }
+
+// membersMatching returns the distinct members of the documents in c that
+// match filter, in the order first seen.
+func membersMatching(ctx context.Context, c *mongo.Collection, filter bson.D) ([]bson.ObjectID, error) {
+	cur, err := c.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		MemberID bson.ObjectID `bson:"memberId"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	seen := map[bson.ObjectID]bool{}
+	var ids []bson.ObjectID
+	for _, d := range docs {
+		if !seen[d.MemberID] {
+			seen[d.MemberID] = true
+			ids = append(ids, d.MemberID)
+		}
+	}
+	return ids, nil
+}

@@ -133,25 +133,11 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 		return 0, err
 	}
 	now := s.now().UTC()
-	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
+	ids, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{
 		{Key: "$gt", Value: js.Through}, {Key: "$lte", Value: now},
-	}}}, options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	}}})
 	if err != nil {
 		return 0, err
-	}
-	var due []struct {
-		MemberID bson.ObjectID `bson:"memberId"`
-	}
-	if err := cur.All(ctx, &due); err != nil {
-		return 0, err
-	}
-	seen := map[bson.ObjectID]bool{}
-	var ids []bson.ObjectID
-	for _, d := range due {
-		if !seen[d.MemberID] {
-			seen[d.MemberID] = true
-			ids = append(ids, d.MemberID)
-		}
 	}
 	p, err := s.program.get(ctx)
 	if err != nil {
