@@ -373,8 +373,13 @@ func (s *Service) CreateBadge(ctx context.Context, in BadgeInput) (*Badge, error
 	}
 	b := &Badge{ID: bson.NewObjectID(), Name: in.Name, Description: in.Description, ImageURL: in.ImageURL, Counter: in.Counter,
 		Window: in.Window, Levels: in.Levels, Secret: in.Secret, Backfill: Backfill{Total: total, Done: total == 0}, CreatedAt: s.now().UTC()}
-	_, err = s.badges.c.InsertOne(ctx, b)
-	return b, err
+	if _, err := s.badges.c.InsertOne(ctx, b); err != nil {
+		return nil, err
+	}
+	if !b.Backfill.Done {
+		s.kickJobs()
+	}
+	return b, nil
 }
 
 // Badges lists every badge, oldest first.
