@@ -292,3 +292,31 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// A process that died between a score and its tree leaves the tree wrong;
+// the repair job notices and rebuilds it.
+func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	var ms []*member.Member
+	for i := range 6 {
+		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
+		ms = append(ms, m)
+		h.purchase(t, m, fmt.Sprint("p", i), int64(100*(i+1)))
+	}
+	board, _ := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
+		t.Fatalf("a sound tree was repaired: %d %v", n, err)
+	}
+	if _, err := h.boards.tree.DeleteMany(ctx, bson.D{}); err != nil { // the crash
+		t.Fatal(err)
+	}
+	if n, err := h.RepairBoards(ctx); err != nil || n != 3 {
+		t.Fatalf("repaired %d boards (%v), want 3", n, err)
+	}
+	for i, m := range ms {
+		if r, _ := h.RankOf(ctx, board, m.ID); r.Rank != int64(6-i) {
+			t.Fatalf("member %d: rank %d after repair, want %d", i, r.Rank, 6-i)
+		}
+	}
+}

@@ -458,3 +458,94 @@ func (s *Service) AroundMe(ctx context.Context, b Board, memberID bson.ObjectID,
 	slices.Reverse(up)
 	return append(append(up, me), down...), nil
 }
+
+// RepairBoards checks the open boards' trees against their scores and
+// rebuilds a tree that disagrees, as one left by a process that died
+// between writing a score and its tree nodes. It runs under the jobs lease.
+func (s *Service) RepairBoards(ctx context.Context) (int, error) {
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	repaired := 0
+	for _, period := range []Period{PeriodWeekly, PeriodMonthly, PeriodAllTime} {
+		board := boardKey(&p, period, now)
+		ok, err := s.boards.consistent(ctx, board)
+		if err != nil {
+			return repaired, err
+		}
+		if !ok {
+			if err := s.boards.rebuild(ctx, board); err != nil {
+				return repaired, err
+			}
+			repaired++
+		}
+	}
+	return repaired, nil
+}
+
+// consistent compares the tree's total with the visible members scoring.
+func (s boardStore) consistent(ctx context.Context, board string) (bool, error) {
+	var root struct {
+		C int64 `bson:"c"`
+	}
+	err := s.tree.FindOne(ctx, bson.D{{Key: "_id", Value: nodeID(board, treeRoot)}}).Decode(&root)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return false, err
+	}
+	n, err := s.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
+	return err == nil && n == root.C, err
+}
+
+// rebuild recomputes a board's tree from its scores.
+func (s boardStore) rebuild(ctx context.Context, board string) error {
+	cur, err := s.scores.Find(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}},
+		options.Find().SetProjection(bson.D{{Key: "score", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	counts := map[int64]int64{}
+	for cur.Next(ctx) {
+		var sc struct {
+			Score int64 `bson:"score"`
+		}
+		if err := cur.Decode(&sc); err != nil {
+			return err
+		}
+		for _, n := range updatePath(sc.Score) {
+			counts[n]++
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return err
+	}
+	var ops []mongo.WriteModel
+	for n, c := range counts {
+		ops = append(ops, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: nodeID(board, n)}}).
+			SetReplacement(bson.D{{Key: "_id", Value: nodeID(board, n)}, {Key: "c", Value: c}}).SetUpsert(true))
+	}
+	// Nodes no score reaches any more are zeroed, not left stale.
+	stale, err := s.tree.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: board + "#"}, {Key: "$lt", Value: board + "$"}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var ids []struct {
+		ID string `bson:"_id"`
+	}
+	if err := stale.All(ctx, &ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var n int64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(id.ID, board+"#"), "%d", &n); err == nil && counts[n] == 0 {
+			ops = append(ops, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id.ID}}).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "c", Value: 0}}}}))
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	_, err = s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
+	return err
+}
