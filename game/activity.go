@@ -79,6 +79,12 @@ type ActivityResult struct {
 	Entries []*Entry
 	// Referral is the referral outcome when this purchase qualified one.
 	Referral *Conversion
+	// Streak is what the activity did to the member's streak (nil: it
+	// does not count toward streaks), and StreakCurrent the streak after it.
+	Streak        *StreakEvent
+	StreakCurrent int
+	// Badges are the badge levels the activity unlocked.
+	Badges []EarnedBadge
 	// Replayed says the activity had been recorded before; nothing changed.
 	Replayed bool
 }
@@ -312,7 +318,12 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 	if err := record(s.birthdayReward(ctx, p, m, a)); err != nil {
 		return err
 	}
-	_, err := s.engageActivity(ctx, p, m, a)
+	e, err := s.engageActivity(ctx, p, m, a)
+	if err != nil || e == nil {
+		return err
+	}
+	res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
+	res.Badges, err = s.badgesCausedBy(ctx, m.ID, a.ID.Hex())
 	return err
 }
 

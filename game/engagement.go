@@ -59,9 +59,11 @@ type Engagement struct {
 	At       time.Time      `bson:"at"`
 	Streak   *StreakEvent   `bson:"streak,omitempty"`
 	// For badges: which badge and level.
-	BadgeID    bson.ObjectID   `bson:"badgeId,omitempty"`
-	BadgeLevel string          `bson:"badgeLevel,omitempty"`
-	State      EngagementState `bson:"state"`
+	BadgeID    bson.ObjectID `bson:"badgeId,omitempty"`
+	BadgeLevel string        `bson:"badgeLevel,omitempty"`
+	// Cause is the activity (or count key) that led to this entry.
+	Cause string          `bson:"cause,omitempty"`
+	State EngagementState `bson:"state"`
 }
 
 // EngagementState is a member's counters, streak and badges after an entry.
@@ -164,7 +166,28 @@ func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Memb
 	if err != nil {
 		return nil, err
 	}
-	return e, s.awardBadges(ctx, p, m.ID, e.State)
+	return e, s.awardBadges(ctx, p, m.ID, e.State, a.ID.Hex())
+}
+
+// badgesCausedBy returns the badge levels an activity unlocked.
+func (s *Service) badgesCausedBy(ctx context.Context, memberID bson.ObjectID, cause string) ([]EarnedBadge, error) {
+	cur, err := s.engagement.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: EngagementBadge}, {Key: "cause", Value: cause}})
+	if err != nil {
+		return nil, err
+	}
+	var awards []Engagement
+	if err := cur.All(ctx, &awards); err != nil {
+		return nil, err
+	}
+	out := make([]EarnedBadge, 0, len(awards))
+	for _, a := range awards {
+		var b Badge
+		if err := s.badges.c.FindOne(ctx, bson.D{{Key: "_id", Value: a.BadgeID}}).Decode(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, EarnedBadge{Badge: &b, Level: a.BadgeLevel, EarnedAt: a.At})
+	}
+	return out, nil
 }
 
 // Count adds to one of a member's counters from elsewhere in the program
@@ -181,7 +204,7 @@ func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, 
 	if err != nil {
 		return err
 	}
-	return s.awardBadges(ctx, &p, memberID, e.State)
+	return s.awardBadges(ctx, &p, memberID, e.State, key)
 }
 
 // BuyStreakFreeze spends points on a streak freeze, once per idempotency key.
@@ -388,20 +411,20 @@ func (s *Service) Badges(ctx context.Context) ([]*Badge, error) { return s.badge
 // awardBadges awards every level st has reached and not yet earned. Each
 // award is keyed by badge and level, in the engagement chain and in the
 // ledger, so concurrent activities award a level exactly once.
-func (s *Service) awardBadges(ctx context.Context, p *Program, memberID bson.ObjectID, st EngagementState) error {
+func (s *Service) awardBadges(ctx context.Context, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
 	badges, err := s.badges.all(ctx)
 	if err != nil {
 		return err
 	}
 	for _, b := range badges {
-		if err := s.awardBadge(ctx, p, memberID, b, &st); err != nil {
+		if err := s.awardBadge(ctx, p, memberID, b, &st, cause); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState) error {
+func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
 	value := b.progress(st)
 	for _, l := range b.Levels {
 		if value < l.Threshold || slices.Contains(st.Badges[b.ID.Hex()], l.Name) {
@@ -410,7 +433,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 		key := "badge:" + b.ID.Hex() + ":" + l.Name
 		e, _, err := s.engage(ctx, memberID, key, EngagementBadge, func(st *EngagementState, e *Engagement) error {
 			st.Badges[b.ID.Hex()] = append(st.Badges[b.ID.Hex()], l.Name)
-			e.BadgeID, e.BadgeLevel = b.ID, l.Name
+			e.BadgeID, e.BadgeLevel, e.Cause = b.ID, l.Name, cause
 			return nil
 		})
 		if err != nil {
@@ -469,7 +492,7 @@ func (s *Service) BackfillBadges(ctx context.Context, batch int) (int, error) {
 				return done, err
 			}
 			st := head.State.clone()
-			if err := s.awardBadge(ctx, &p, a.MemberID, b, &st); err != nil {
+			if err := s.awardBadge(ctx, &p, a.MemberID, b, &st, "backfill"); err != nil {
 				return done, err
 			}
 			b.Backfill.After = a.MemberID

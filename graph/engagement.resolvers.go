@@ -13,6 +13,15 @@ import (
 	"github.com/regulars/regulars/member"
 )
 
+// Streak is the resolver for the streak field.
+func (r *activityResultResolver) Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error) {
+	if obj.Streak == nil {
+		return nil, nil
+	}
+	e := obj.Streak
+	return &StreakChange{Current: obj.StreakCurrent, Extended: e.Extended, Reset: e.Reset, FreezesUsed: e.FreezesUsed, FreezeEarned: e.FreezeEarned}, nil
+}
+
 // ID is the resolver for the id field.
 func (r *badgeResolver) ID(ctx context.Context, obj *game.Badge) (string, error) {
 	return encodeID("Badge", obj.ID), nil

@@ -294,6 +294,9 @@ func (r *tierStatusResolver) Progress(ctx context.Context, obj *game.TierStatus)
 // Activity returns ActivityResolver implementation.
 func (r *Resolver) Activity() ActivityResolver { return &activityResolver{r} }
 
+// ActivityResult returns ActivityResultResolver implementation.
+func (r *Resolver) ActivityResult() ActivityResultResolver { return &activityResultResolver{r} }
+
 // LedgerEntry returns LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
@@ -313,11 +316,12 @@ func (r *Resolver) Reward() RewardResolver { return &rewardResolver{r} }
 func (r *Resolver) TierStatus() TierStatusResolver { return &tierStatusResolver{r} }
 
 type (
-	activityResolver    struct{ *Resolver }
-	ledgerEntryResolver struct{ *Resolver }
-	pointsResolver      struct{ *Resolver }
-	programResolver     struct{ *Resolver }
-	redemptionResolver  struct{ *Resolver }
-	rewardResolver      struct{ *Resolver }
-	tierStatusResolver  struct{ *Resolver }
+	activityResolver       struct{ *Resolver }
+	activityResultResolver struct{ *Resolver }
+	ledgerEntryResolver    struct{ *Resolver }
+	pointsResolver         struct{ *Resolver }
+	programResolver        struct{ *Resolver }
+	redemptionResolver     struct{ *Resolver }
+	rewardResolver         struct{ *Resolver }
+	tierStatusResolver     struct{ *Resolver }
 )

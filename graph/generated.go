@@ -33,6 +33,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Activity() ActivityResolver
+	ActivityResult() ActivityResultResolver
 	Badge() BadgeResolver
 	Coupon() CouponResolver
 	LedgerEntry() LedgerEntryResolver
@@ -66,10 +67,12 @@ type ComplexityRoot struct {
 
 	ActivityResult struct {
 		Activity   func(childComplexity int) int
+		Badges     func(childComplexity int) int
 		Entries    func(childComplexity int) int
 		Points     func(childComplexity int) int
 		Referral   func(childComplexity int) int
 		Replayed   func(childComplexity int) int
+		Streak     func(childComplexity int) int
 		TierChange func(childComplexity int) int
 	}
 
@@ -459,6 +462,14 @@ type ComplexityRoot struct {
 		WillUseFreezes func(childComplexity int) int
 	}
 
+	StreakChange struct {
+		Current      func(childComplexity int) int
+		Extended     func(childComplexity int) int
+		FreezeEarned func(childComplexity int) int
+		FreezesUsed  func(childComplexity int) int
+		Reset        func(childComplexity int) int
+	}
+
 	StreakRules struct {
 		AtRiskHour  func(childComplexity int) int
 		FreezeEvery func(childComplexity int) int
@@ -506,6 +517,9 @@ type ActivityResolver interface {
 	ID(ctx context.Context, obj *game.Activity) (string, error)
 
 	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
+}
+type ActivityResultResolver interface {
+	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
 }
 type BadgeResolver interface {
 	ID(ctx context.Context, obj *game.Badge) (string, error)
@@ -687,6 +701,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivityResult.Activity(childComplexity), true
+	case "ActivityResult.badges":
+		if e.ComplexityRoot.ActivityResult.Badges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Badges(childComplexity), true
 	case "ActivityResult.entries":
 		if e.ComplexityRoot.ActivityResult.Entries == nil {
 			break
@@ -711,6 +731,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivityResult.Replayed(childComplexity), true
+	case "ActivityResult.streak":
+		if e.ComplexityRoot.ActivityResult.Streak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityResult.Streak(childComplexity), true
 	case "ActivityResult.tierChange":
 		if e.ComplexityRoot.ActivityResult.TierChange == nil {
 			break
@@ -2428,6 +2454,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Streak.WillUseFreezes(childComplexity), true
 
+	case "StreakChange.current":
+		if e.ComplexityRoot.StreakChange.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakChange.Current(childComplexity), true
+	case "StreakChange.extended":
+		if e.ComplexityRoot.StreakChange.Extended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakChange.Extended(childComplexity), true
+	case "StreakChange.freezeEarned":
+		if e.ComplexityRoot.StreakChange.FreezeEarned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakChange.FreezeEarned(childComplexity), true
+	case "StreakChange.freezesUsed":
+		if e.ComplexityRoot.StreakChange.FreezesUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakChange.FreezesUsed(childComplexity), true
+	case "StreakChange.reset":
+		if e.ComplexityRoot.StreakChange.Reset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakChange.Reset(childComplexity), true
+
 	case "StreakRules.atRiskHour":
 		if e.ComplexityRoot.StreakRules.AtRiskHour == nil {
 			break
@@ -2915,6 +2972,10 @@ func (ec *executionContext) childFields_ActivityResult(ctx context.Context, fiel
 		return ec.fieldContext_ActivityResult_referral(ctx, field)
 	case "replayed":
 		return ec.fieldContext_ActivityResult_replayed(ctx, field)
+	case "streak":
+		return ec.fieldContext_ActivityResult_streak(ctx, field)
+	case "badges":
+		return ec.fieldContext_ActivityResult_badges(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivityResult", field.Name)
 }
@@ -3595,6 +3656,22 @@ func (ec *executionContext) childFields_Streak(ctx context.Context, field graphq
 		return ec.fieldContext_Streak_willUseFreezes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Streak", field.Name)
+}
+
+func (ec *executionContext) childFields_StreakChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "current":
+		return ec.fieldContext_StreakChange_current(ctx, field)
+	case "extended":
+		return ec.fieldContext_StreakChange_extended(ctx, field)
+	case "reset":
+		return ec.fieldContext_StreakChange_reset(ctx, field)
+	case "freezesUsed":
+		return ec.fieldContext_StreakChange_freezesUsed(ctx, field)
+	case "freezeEarned":
+		return ec.fieldContext_StreakChange_freezeEarned(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StreakChange", field.Name)
 }
 
 func (ec *executionContext) childFields_StreakRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4845,6 +4922,70 @@ func (ec *executionContext) _ActivityResult_replayed(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_ActivityResult_replayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActivityResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ActivityResult_streak(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_streak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivityResult().Streak(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StreakChange) graphql.Marshaler {
+			return ec.marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_streak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StreakChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityResult_badges(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityResult_badges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Badges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []game.EarnedBadge) graphql.Marshaler {
+			return ec.marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityResult_badges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarnedBadge(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
@@ -11794,6 +11935,121 @@ func (ec *executionContext) fieldContext_Streak_willUseFreezes(_ context.Context
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
+func (ec *executionContext) _StreakChange_current(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakChange_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakChange_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakChange_extended(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakChange_extended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Extended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakChange_extended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StreakChange_reset(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakChange_reset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakChange_reset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StreakChange_freezesUsed(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakChange_freezesUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreezesUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakChange_freezesUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakChange_freezeEarned(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakChange_freezeEarned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FreezeEarned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakChange_freezeEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14960,32 +15216,43 @@ func (ec *executionContext) _ActivityResult(ctx context.Context, sel ast.Selecti
 		case "activity":
 			out.Values[i] = ec._ActivityResult_activity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "points":
 			out.Values[i] = ec._ActivityResult_points(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "entries":
 			out.Values[i] = ec._ActivityResult_entries(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tierChange":
 			out.Values[i] = ec._ActivityResult_tierChange(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "referral":
 			out.Values[i] = ec._ActivityResult_referral(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "replayed":
 			out.Values[i] = ec._ActivityResult_replayed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "streak":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivityResult_streak(ctx, field, obj)
+				})
+		case "badges":
+			out.Values[i] = ec._ActivityResult_badges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17661,6 +17928,59 @@ func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var streakChangeImplementors = []string{"StreakChange"}
+
+func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.SelectionSet, obj *StreakChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, streakChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StreakChange")
+		case "current":
+			out.Values[i] = ec._StreakChange_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "extended":
+			out.Values[i] = ec._StreakChange_extended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reset":
+			out.Values[i] = ec._StreakChange_reset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezesUsed":
+			out.Values[i] = ec._StreakChange_freezesUsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "freezeEarned":
+			out.Values[i] = ec._StreakChange_freezeEarned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var streakRulesImplementors = []string{"StreakRules"}
 
 func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *game.StreakRules) graphql.Marshaler {
@@ -18587,6 +18907,26 @@ func (ec *executionContext) marshalNDateTime2ᚕtimeᚐTimeᚄ(ctx context.Conte
 	for i := range v {
 		ret[i] = ec.marshalNDateTime2timeᚐTime(ctx, sel, v[i])
 	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v game.EarnedBadge) graphql.Marshaler {
+	return ec._EarnedBadge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []game.EarnedBadge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx, sel, v[i])
+	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -20124,6 +20464,13 @@ func (ec *executionContext) marshalORole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx context.Context, sel ast.SelectionSet, v *StreakChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StreakChange(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

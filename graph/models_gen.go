@@ -152,6 +152,15 @@ type StandingEdge struct {
 	Node   *game.Standing `json:"node"`
 }
 
+// What an activity did to the member's streak.
+type StreakChange struct {
+	Current      int  `json:"current"`
+	Extended     bool `json:"extended"`
+	Reset        bool `json:"reset"`
+	FreezesUsed  int  `json:"freezesUsed"`
+	FreezeEarned bool `json:"freezeEarned"`
+}
+
 type TierProgress struct {
 	Basis game.TierBasis `json:"basis"`
 	// Points earned (or spend in minor units) in the qualification window.

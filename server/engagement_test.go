@@ -12,6 +12,22 @@ func TestEngagementEndToEnd(t *testing.T) {
 	a.service(t, `mutation { createBadge(input: {name: "Regular", counter: PURCHASES, levels: [{name: "BRONZE", threshold: 2, bonusPoints: 100}]}) { id } }`, nil).
 		decode(t, "createBadge", &badge)
 
+	// The purchase that unlocks a badge says so, with the streak it kept.
+	first := a.signUp(t, "first@example.com")
+	var unlock struct {
+		Streak struct{ Current int }
+		Badges []struct {
+			Level string
+			Badge struct{ Name string }
+		}
+	}
+	a.service(t, recordActivity, purchaseVars(first.Member.ID, "first-1", 1000)).decode(t, "recordActivity", &struct{}{})
+	a.service(t, `mutation($in: RecordActivityInput!) { recordActivity(input: $in) { streak { current extended } badges { level badge { name } } } }`,
+		purchaseVars(first.Member.ID, "first-2", 1000)).decode(t, "recordActivity", &unlock)
+	if unlock.Streak.Current != 1 || len(unlock.Badges) != 1 || unlock.Badges[0].Level != "BRONZE" {
+		t.Fatalf("second purchase result: %+v", unlock)
+	}
+
 	var members []session
 	for i := range 5 {
 		s := a.signUp(t, fmt.Sprintf("m%d@example.com", i))
@@ -59,7 +75,7 @@ func TestEngagementEndToEnd(t *testing.T) {
 	}
 	var rank struct{ Rank, Score int }
 	a.do(t, members[0].bearer(), `{ myRank(period: ALL_TIME) { rank score } }`, nil).decode(t, "myRank", &rank)
-	if rank.Rank != 5 {
+	if rank.Rank != 6 { // five members and "first", who bought twice
 		t.Fatalf("the smallest spender's rank: %+v", rank)
 	}
 	var around []struct{ IsMe bool }
