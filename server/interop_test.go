@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The reference graphql-ws client (the one Apollo Client's GraphQLWsLink
+// wraps) runs a query and a subscription against the real server. Needs
+// node and npm, and the npm registry for the client's packages.
+func TestReferenceClientInterop(t *testing.T) {
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: skipping the graphql-ws interop test", tool)
+		}
+	}
+	a := startApp(t, nil)
+	dir := t.TempDir()
+	for _, f := range []string{"package.json", "client.mjs"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "graphql-ws", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
+	install.Dir = dir
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Skipf("npm install failed (registry unreachable?): %v\n%s", err, out)
+	}
+
+	ann := a.signUp(t, "ann@example.com")
+	cmd := exec.Command("node", "client.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "WS_URL=ws://"+a.Addr()+"/graphql", "TOKEN="+ann.AccessToken)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	events := map[string]json.RawMessage{}
+	lines := bufio.NewScanner(out)
+	deadline := time.Now().Add(30 * time.Second)
+	for lines.Scan() && time.Now().Before(deadline) {
+		var ev struct {
+			Event string          `json:"event"`
+			Data  json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil {
+			t.Fatalf("client printed %q", lines.Text())
+		}
+		events[ev.Event] = ev.Data
+		if ev.Event == "subscribed" {
+			a.waitSubscribers(t, ann.Member.ID, 1)
+			a.service(t, `mutation($id: ID!) { sendNotification(memberId: $id, title: "from the brand", body: "hi") { id } }`,
+				map[string]any{"id": ann.Member.ID}).decode(t, "sendNotification", &struct{}{})
+		}
+		if ev.Event == "notification" || ev.Event == "error" || ev.Event == "timeout" {
+			break
+		}
+	}
+	if !strings.Contains(string(events["query"]), "ann@example.com") {
+		t.Errorf("query over the socket: %s", events["query"])
+	}
+	if !strings.Contains(string(events["notification"]), "from the brand") {
+		t.Fatalf("subscription: %v", events)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("client exited: %v", err)
+	}
+}
