@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -385,5 +387,30 @@ func TestRateLimit(t *testing.T) {
 	}
 	if limited == nil || limited.code() != "RATE_LIMITED" || limited.Errors[0].Extensions["retryAfter"] == nil {
 		t.Fatalf("burst of 10 against a limit of 3: %+v", limited)
+	}
+}
+
+// Automatic persisted queries, as Apollo Client sends them: a hash alone is
+// unknown at first, then the hash with its query registers it, then the
+// hash alone works.
+func TestAutomaticPersistedQueries(t *testing.T) {
+	a := startApp(t, nil)
+	const query = `{ __typename }`
+	sum := sha256.Sum256([]byte(query))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+	post := func(body map[string]any) *gqlResponse {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		return send(t, req)
+	}
+	if r := post(map[string]any{"extensions": ext}); r.code() != "NOT_FOUND" || r.Errors[0].Message != "PersistedQueryNotFound" {
+		t.Fatalf("unknown hash: %+v", r.Errors)
+	}
+	if r := post(map[string]any{"query": query, "extensions": ext}); len(r.Errors) != 0 {
+		t.Fatalf("registering: %+v", r.Errors)
+	}
+	if r := post(map[string]any{"extensions": ext}); len(r.Errors) != 0 || string(r.Data["__typename"]) != `"Query"` {
+		t.Fatalf("hash alone after registering: %+v", r)
 	}
 }
