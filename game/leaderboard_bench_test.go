@@ -49,20 +49,26 @@ func BenchmarkLeaderboard(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			pick := func() bson.ObjectID { return members[rng.IntN(len(members))] }
 
-			measure(b, "myRank", func() error { _, err := s.RankOf(ctx, bd, pick()); return err })
-			measure(b, "aroundMe", func() error { _, err := s.AroundMe(ctx, bd, pick(), 5); return err })
-			measure(b, "top100", func() error { _, _, err := s.Top(ctx, bd, nil, 100); return err })
-			measure(b, "naiveRank", func() error {
+			// docs/op counts what an operation reads: for a rank, the member's
+			// score and the tree nodes; for the naive count, one index key
+			// per member above.
+			measure(b, "myRank", func() (int, error) {
+				st, err := s.RankOf(ctx, bd, pick())
+				return 2 + len(prefixPath(st.Score)), err
+			})
+			measure(b, "aroundMe", func() (int, error) { _, err := s.AroundMe(ctx, bd, pick(), 5); return 0, err })
+			measure(b, "top100", func() (int, error) { _, _, err := s.Top(ctx, bd, nil, 100); return 0, err })
+			measure(b, "naiveRank", func() (int, error) {
 				i := rng.IntN(len(members))
-				_, err := s.boards.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: scores[i]}}}})
-				return err
+				n, err := s.boards.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: scores[i]}}}})
+				return int(n), err
 			})
 			seq := int64(1)
-			measure(b, "scoreUpdate", func() error {
+			measure(b, "scoreUpdate", func() (int, error) {
 				i := rng.IntN(len(members))
 				seq++
 				scores[i] += int64(1 + rng.IntN(50))
-				return s.boards.setScore(ctx, board, members[i], scores[i], seq, false)
+				return 0, s.boards.setScore(ctx, board, members[i], scores[i], seq, false)
 			})
 		})
 	}
@@ -134,17 +140,28 @@ func seedBoard(b *testing.B, bs boardStore, board string, n int) ([]bson.ObjectI
 	return members, scores
 }
 
-// measure runs op b.N times and reports its p50 and p99 latency and rate.
-func measure(b *testing.B, name string, op func() error) {
+// measure runs op b.N times and reports its p50 and p99 latency, rate and
+// the documents it read on average. BENCH_BOARD_OPS (comma-separated
+// names) picks which ops run.
+func measure(b *testing.B, name string, op func() (docs int, err error)) {
+	if only := os.Getenv("BENCH_BOARD_OPS"); only != "" && !slices.Contains(splitComma(only), name) {
+		return
+	}
 	b.Run(name, func(b *testing.B) {
 		lat := make([]time.Duration, 0, b.N)
+		docs := 0
 		start := time.Now()
 		for range b.N {
 			t := time.Now()
-			if err := op(); err != nil {
+			n, err := op()
+			if err != nil {
 				b.Fatal(err)
 			}
+			docs += n
 			lat = append(lat, time.Since(t))
+		}
+		if docs > 0 {
+			b.ReportMetric(float64(docs)/float64(b.N), "docs/op")
 		}
 		elapsed := time.Since(start)
 		slices.Sort(lat)
