@@ -112,7 +112,7 @@ var settings = []setting{
 	{"RATE_LIMIT_MEMBER_RPS", "10", "requests per second allowed per signed-in member (sustained)", float(func(c *Config) *float64 { return &c.MemberRate })},
 	{"RATE_LIMIT_MEMBER_BURST", "30", "burst allowed per signed-in member", integer(func(c *Config) *int { return &c.MemberBurst })},
 	{"WS_INIT_TIMEOUT", "3s", "time a socket has to send connection_init (then closed 4408)", dur(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
-	{"WS_SEND_QUEUE", "256", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
+	{"WS_SEND_QUEUE", "64", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
 	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
 	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},

@@ -98,8 +98,8 @@ func (m *Main) websocketUpgrade(c *fiber.Ctx) error {
 		m.serveSocket(conn, reqID)
 	}, websocket.Config{
 		Subprotocols:    []string{subprotocol},
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
 		// Mobile apps send no Origin; browsers are held to CORS_ORIGINS.
 		Origins: originsOf(m.Config.CORSOrigins),
 	})(c)
