@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,18 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, s := range settings {
 		if !strings.Contains(b.String(), s.name) {
 			t.Errorf("usage lacks %s", s.name)
+		}
+	}
+}
+
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(readme), "`"+s.name+"`") {
+			t.Errorf("README.md does not document %s", s.name)
 		}
 	}
 }
