@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,53 @@ func TestInboxEndToEnd(t *testing.T) {
 	}
 	if r := a.do(t, ann.bearer(), `mutation { setNotificationPreferences(muted: [GOSSIP]) { muted } }`, nil); r.code() != "BAD_USER_INPUT" {
 		t.Fatalf("unknown category: %q", r.code())
+	}
+}
+
+// Notifications sent while the server restarts reach the client when it
+// reconnects with its last cursor.
+func TestResumeAcrossServerRestart(t *testing.T) {
+	a := startApp(t, nil)
+	ann := a.signUp(t, "ann@example.com")
+	c := a.dial(t)
+	c.init(ann.bearer())
+	c.sendMsg("subscribe", "n", map[string]any{"query": `subscription { notifications { cursor title } }`})
+	a.waitSubscribers(t, ann.Member.ID, 1)
+	send := func(app *app, title string) {
+		app.service(t, `mutation($id: ID!, $t: String!) { sendNotification(memberId: $id, title: $t, body: "b") { id } }`,
+			map[string]any{"id": ann.Member.ID, "t": title}).decode(t, "sendNotification", &struct{}{})
+	}
+	send(a, "before")
+	var got struct {
+		Data struct {
+			Notifications struct{ Cursor, Title string }
+		}
+	}
+	if err := json.Unmarshal(c.expect("next").Payload, &got); err != nil || got.Data.Notifications.Title != "before" {
+		t.Fatalf("before the restart: %+v %v", got, err)
+	}
+	// The server goes away; the client is told 1001.
+	closeStart := time.Now()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A client that has not yet answered the close frame holds shutdown for
+	// the close handshake only, not for the whole shutdown timeout.
+	if d := time.Since(closeStart); d > 5*time.Second {
+		t.Fatalf("shutdown took %s with a socket open", d)
+	}
+	c.expectClose(1001)
+	// A new server on the same database; something was sent meanwhile.
+	b := startApp(t, map[string]string{"MONGODB_DATABASE": a.Config.MongoDatabase, "JWT_SECRET": strings.Repeat("s", 32)})
+	send(b, "while away 1")
+	send(b, "while away 2")
+	rc := b.dial(t)
+	rc.init(ann.bearer())
+	rc.sendMsg("subscribe", "r", map[string]any{"query": `subscription($a: String) { notifications(after: $a) { title } }`,
+		"variables": map[string]any{"a": got.Data.Notifications.Cursor}})
+	for _, want := range []string{"while away 1", "while away 2"} {
+		if m := rc.expect("next"); !strings.Contains(string(m.Payload), want) {
+			t.Fatalf("after the restart: %s, want %s", m.Payload, want)
+		}
 	}
 }

@@ -198,9 +198,17 @@ func (c *wsConn) readLoop() {
 			// Our pings make a live client answer, so silence this long means it is gone.
 			_ = c.conn.SetReadDeadline(time.Now().Add(2*ping + 5*time.Second))
 		}
+		closing := c.isClosing()
+		if closing {
+			// Set after the deadline above, so a close that raced it still wins.
+			c.endReads()
+		}
 		typ, data, err := c.conn.ReadMessage()
 		if err != nil {
 			return
+		}
+		if closing || c.isClosing() {
+			continue // closing: wait for the client's close frame, act on nothing
 		}
 		if typ != websocket.TextMessage {
 			c.close(closeBadMessage, "Messages must be text", false)
@@ -473,20 +481,39 @@ func (c *wsConn) writeLoop() {
 				c.drain()
 			}
 			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.reason), time.Now().Add(time.Second))
-			// Closing the connection ends the reader's ReadMessage.
-			_ = c.conn.Close()
+			c.endReads()
 			return
 		case b := <-c.send:
 			if !c.write(b) {
 				c.close(closeGoingAway, "", false)
 				<-c.closing
-				_ = c.conn.Close()
+				c.endReads()
 				return
 			}
 		case <-ping:
 			c.write(pingMsg)
 		}
 	}
+}
+
+func (c *wsConn) isClosing() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeHandshake is how long the reader waits for the client to answer our
+// close frame before giving up on it.
+const closeHandshake = time.Second
+
+// endReads makes the reader stop soon: it sees the client's answering close
+// frame, or its deadline passes. Closing a hijacked connection does nothing
+// until the handler returns, so a deadline is what unblocks the read.
+func (c *wsConn) endReads() {
+	_ = c.conn.SetReadDeadline(time.Now().Add(closeHandshake))
 }
 
 func (c *wsConn) drain() {
