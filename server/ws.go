@@ -442,8 +442,10 @@ func (c *wsConn) enqueueWait(msg wsMessage) bool {
 		c.close(closeSendOverflow, "Send queue overflow: reconnect and resume", false)
 		// The writer is stuck in a write the client does not read: cut it
 		// short so the socket closes now. A client that reads nothing at
-		// all sees the connection drop rather than the close frame.
-		_ = c.conn.SetWriteDeadline(time.Now())
+		// all sees the connection drop rather than the close frame. The
+		// network connection's deadline interrupts a write under way; the
+		// WebSocket one only applies to the next.
+		_ = c.conn.NetConn().SetWriteDeadline(time.Now())
 		return false
 	}
 }
