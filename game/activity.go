@@ -278,6 +278,11 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
 			return err
 		}
+		// One read of the account serves the referral and the win-back time.
+		acct, err := s.account(ctx, a.MemberID)
+		if err != nil {
+			return err
+		}
 		if err := s.touchLastPurchase(ctx, a); err != nil {
 			return err
 		}
@@ -289,7 +294,7 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 				return err
 			}
 		}
-		conv, err := s.convertReferral(ctx, p, m, a)
+		conv, err := s.convertReferral(ctx, p, m, acct, a)
 		if err != nil {
 			return err
 		}
@@ -401,10 +406,8 @@ func (s activityStore) one(ctx context.Context, filter bson.D) (*Activity, error
 
 // touchLastPurchase keeps the account's last purchase time, which the
 // win-back campaign selects on ($max: a late report never moves it back).
+// The account exists: apply has read it.
 func (s *Service) touchLastPurchase(ctx context.Context, a *Activity) error {
-	if _, err := s.account(ctx, a.MemberID); err != nil {
-		return err
-	}
 	_, err := s.accounts.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.MemberID}},
 		bson.D{{Key: "$max", Value: bson.D{{Key: "lastPurchaseAt", Value: a.OccurredAt}}}})
 	return err

@@ -127,3 +127,12 @@ func membersMatching(ctx context.Context, c *mongo.Collection, filter bson.D) ([
 	}
 	return ids, nil
 }
+
+// page trims a list read with one item past limit, the extra item telling
+// whether more remain.
+func page[T any](items []T, limit int) ([]T, bool) {
+	if len(items) > limit {
+		return items[:limit], true
+	}
+	return items, false
+}

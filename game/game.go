@@ -11,13 +11,13 @@ package game
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
 )
 
@@ -32,7 +32,6 @@ var (
 	ErrRedemptionNotFound = errors.New("redemption not found")
 	ErrReferralNotFound   = errors.New("referral code not found")
 	ErrIdempotencyReuse   = errors.New("idempotency key reused with different input")
-	ErrAlreadyCancelled   = errors.New("redemption already cancelled")
 	ErrOfferNotFound      = errors.New("offer not found")
 	ErrOfferUnavailable   = errors.New("offer not running now")
 )
@@ -109,12 +108,8 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.offers.offers, s.offers.offerIndexes()},
 		{s.offers.claims, s.offers.claimIndexes()},
 	} {
-		// One at a time: re-creating a batch that partly exists trips up
-		// some MongoDB-compatible servers, and each create is idempotent.
-		for _, m := range ix.ms {
-			if _, err := ix.c.Indexes().CreateOne(ctx, m); err != nil {
-				return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
-			}
+		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
+			return err
 		}
 	}
 	return nil

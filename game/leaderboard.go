@@ -378,10 +378,8 @@ func (s *Service) Top(ctx context.Context, b Board, after *Standing, limit int) 
 	if err != nil {
 		return nil, false, err
 	}
-	if len(rows) > limit {
-		return rows[:limit], true, nil
-	}
-	return rows, false, nil
+	rows, more := page(rows, limit)
+	return rows, more, nil
 }
 
 func (s *Service) standings(ctx context.Context, b Board, filter, sort bson.D, limit int) ([]Standing, error) {

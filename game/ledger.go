@@ -249,10 +249,8 @@ func (l *Ledger) Entries(ctx context.Context, memberID bson.ObjectID, before int
 	if err != nil {
 		return nil, false, err
 	}
-	if len(es) > limit {
-		return es[:limit], true, nil
-	}
-	return es, false, nil
+	es, more := page(es, limit)
+	return es, more, nil
 }
 
 // Sum adds up every entry of a member: the balance, recomputed from scratch.

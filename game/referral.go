@@ -221,10 +221,9 @@ func (s *Service) account(ctx context.Context, memberID bson.ObjectID) (*Account
 // a qualifying purchase. The conversion document (one per referee) picks
 // that purchase; a numbered monthly slot (unique) enforces the referrer's
 // cap; the ledger keys make each side's reward happen once.
-func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Conversion, error) {
-	acct, err := s.account(ctx, m.ID)
-	if err != nil || acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
-		return nil, err
+func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
+	if acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
+		return nil, nil
 	}
 	now := s.now().UTC()
 	c := &Conversion{RefereeID: m.ID, ReferrerID: *acct.ReferrerID, ActivityID: a.ID, Status: ConversionRewarded, At: now}

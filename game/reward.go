@@ -229,11 +229,6 @@ func (r *Reward) apply(in RewardInput, now time.Time) {
 	r.MinTier, r.ValidFrom, r.ValidUntil, r.Active, r.UpdatedAt = in.MinTier, in.ValidFrom, in.ValidUntil, in.Active, now
 }
 
-// Reward returns one reward.
-func (s *Service) Reward(ctx context.Context, id bson.ObjectID) (*Reward, error) {
-	return s.rewards.get(ctx, id)
-}
-
 // Rewards lists the catalog newest first after the reward id after;
 // activeOnly hides what members cannot redeem.
 func (s *Service) Rewards(ctx context.Context, activeOnly bool, after bson.ObjectID, limit int) ([]*Reward, bool, error) {
@@ -256,10 +251,8 @@ func (s *Service) Rewards(ctx context.Context, activeOnly bool, after bson.Objec
 	if err := cur.All(ctx, &rs); err != nil {
 		return nil, false, err
 	}
-	if len(rs) > limit {
-		return rs[:limit], true, nil
-	}
-	return rs, false, nil
+	rs, more := page(rs, limit)
+	return rs, more, nil
 }
 
 // Redeem buys a reward with points, once per idempotency key. Stock and the
@@ -486,10 +479,8 @@ func (s *Service) Redemptions(ctx context.Context, memberID, after bson.ObjectID
 	if err := cur.All(ctx, &rs); err != nil {
 		return nil, false, err
 	}
-	if len(rs) > limit {
-		return rs[:limit], true, nil
-	}
-	return rs, false, nil
+	rs, more := page(rs, limit)
+	return rs, more, nil
 }
 
 // redemptionCode is 16 characters of the unambiguous alphabet (about 79

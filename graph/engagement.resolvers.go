@@ -138,13 +138,9 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 	if err != nil {
 		return nil, err
 	}
-	lb := &Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final, Edges: make([]*StandingEdge, len(rows)), PageInfo: &PageInfo{HasNextPage: more}}
-	for i := range rows {
-		lb.Edges[i] = &StandingEdge{Cursor: encodeStandingCursor(rows[i]), Node: &rows[i]}
-	}
-	if len(rows) > 0 {
-		lb.PageInfo.EndCursor = &lb.Edges[len(rows)-1].Cursor
-	}
+	lb := &Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final}
+	lb.Edges, lb.PageInfo = edges(rows, more, encodeStandingCursor,
+		func(c string, row game.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
 	return lb, nil
 }
 

@@ -46,7 +46,6 @@ var domainCodes = []struct {
 	{member.ErrBadCredentials, CodeUnauthenticated},
 	{member.ErrTokenInvalid, CodeUnauthenticated},
 	{member.ErrTokenReused, CodeUnauthenticated},
-	{member.ErrForbidden, CodeForbidden},
 	{inbox.ErrNotFound, CodeNotFound},
 	{game.ErrInsufficientPoints, CodeBadUserInput},
 	{game.ErrOutOfStock, CodeConflict},

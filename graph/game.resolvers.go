@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -135,7 +136,7 @@ func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reas
 func (r *pointsResolver) ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error) {
 	days := deref(withinDays)
 	if days < 1 || days > 3650 {
-		return nil, inputErr("withinDays", "must be between 1 and 3650")
+		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
 	}
 	until := time.Now().AddDate(0, 0, days)
 	var out []*game.ExpiringPoints
@@ -161,13 +162,10 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 	if err != nil {
 		return nil, err
 	}
-	conn := &LedgerConnection{Edges: make([]*LedgerEdge, len(es)), PageInfo: &PageInfo{HasNextPage: more}}
-	for i, e := range es {
-		conn.Edges[i] = &LedgerEdge{Cursor: encodeCursor("ledger", e.Seq), Node: e}
-	}
-	if len(es) > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[len(es)-1].Cursor
-	}
+	conn := &LedgerConnection{}
+	conn.Edges, conn.PageInfo = edges(es, more,
+		func(e *game.Entry) string { return encodeCursor("ledger", e.Seq) },
+		func(c string, e *game.Entry) *LedgerEdge { return &LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
 }
 
@@ -203,13 +201,10 @@ func (r *queryResolver) Rewards(ctx context.Context, first *int, after *string) 
 	if err != nil {
 		return nil, err
 	}
-	conn := &RewardConnection{Edges: make([]*RewardEdge, len(rs)), PageInfo: &PageInfo{HasNextPage: more}}
-	for i, rw := range rs {
-		conn.Edges[i] = &RewardEdge{Cursor: encodeIDCursor("rewards", rw.ID), Node: rw}
-	}
-	if len(rs) > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[len(rs)-1].Cursor
-	}
+	conn := &RewardConnection{}
+	conn.Edges, conn.PageInfo = edges(rs, more,
+		func(rw *game.Reward) string { return encodeIDCursor("rewards", rw.ID) },
+		func(c string, rw *game.Reward) *RewardEdge { return &RewardEdge{Cursor: c, Node: rw} })
 	return conn, nil
 }
 
@@ -247,13 +242,10 @@ func (r *queryResolver) MyRedemptions(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	conn := &RedemptionConnection{Edges: make([]*RedemptionEdge, len(rs)), PageInfo: &PageInfo{HasNextPage: more}}
-	for i, rd := range rs {
-		conn.Edges[i] = &RedemptionEdge{Cursor: encodeIDCursor("redemptions", rd.ID), Node: rd}
-	}
-	if len(rs) > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[len(rs)-1].Cursor
-	}
+	conn := &RedemptionConnection{}
+	conn.Edges, conn.PageInfo = edges(rs, more,
+		func(rd *game.Redemption) string { return encodeIDCursor("redemptions", rd.ID) },
+		func(c string, rd *game.Redemption) *RedemptionEdge { return &RedemptionEdge{Cursor: c, Node: rd} })
 	return conn, nil
 }
 

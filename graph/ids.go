@@ -46,6 +46,21 @@ func pageSize(first *int) (int, error) {
 	return *first, nil
 }
 
+// edges builds a connection page: an edge per node with its cursor, and
+// the page info whose end cursor is the last edge's.
+func edges[N, E any](nodes []N, more bool, cursor func(N) string, edge func(cursor string, node N) E) ([]E, *PageInfo) {
+	out := make([]E, len(nodes))
+	info := &PageInfo{HasNextPage: more}
+	for i, n := range nodes {
+		c := cursor(n)
+		out[i] = edge(c, n)
+		if i == len(nodes)-1 {
+			info.EndCursor = &c
+		}
+	}
+	return out, info
+}
+
 // Cursors are opaque too: a prefix naming the list and a position in it.
 func encodeCursor(list string, pos int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + strconv.FormatInt(pos, 10)))

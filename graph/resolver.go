@@ -9,7 +9,6 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
-	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -67,8 +66,6 @@ func optional(s string) *string {
 	}
 	return &s
 }
-
-func inputErr(field, msg string) error { return input.Errorf(field, "%s", msg) }
 
 // notificationsList names a member's notification cursors, so a cursor of
 // another member's inbox is refused.

@@ -229,13 +229,10 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	conn := &NotificationConnection{Edges: make([]*NotificationEdge, len(ns)), PageInfo: &PageInfo{HasNextPage: more}}
-	for i, n := range ns {
-		conn.Edges[i] = &NotificationEdge{Cursor: encodeCursor(notificationsList(id), n.Seq), Node: n}
-	}
-	if len(ns) > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[len(ns)-1].Cursor
-	}
+	conn := &NotificationConnection{}
+	conn.Edges, conn.PageInfo = edges(ns, more,
+		func(n *inbox.Notification) string { return encodeCursor(notificationsList(id), n.Seq) },
+		func(c string, n *inbox.Notification) *NotificationEdge { return &NotificationEdge{Cursor: c, Node: n} })
 	return conn, nil
 }
 

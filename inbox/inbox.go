@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongoindex"
 )
 
 // Kind says what a notification is about.
@@ -171,14 +172,7 @@ func (in *Inbox) SetClock(now func() time.Time) { in.now = now }
 
 // EnsureIndexes creates the indexes the inbox queries rely on; safe to repeat.
 func (in *Inbox) EnsureIndexes(ctx context.Context) error {
-	// One at a time: re-creating a batch that partly exists trips up some
-	// MongoDB-compatible servers, and each create is idempotent.
-	for _, ix := range in.store.indexes() {
-		if _, err := in.store.notifications.Indexes().CreateOne(ctx, ix); err != nil {
-			return fmt.Errorf("notification indexes: %w", err)
-		}
-	}
-	return nil
+	return mongoindex.Ensure(ctx, in.store.notifications, in.store.indexes()...)
 }
 
 // Send stores a notification and wakes the member's live streams. A muted

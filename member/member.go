@@ -43,7 +43,6 @@ var (
 	ErrBadCredentials = errors.New("wrong email or password")
 	ErrTokenInvalid   = errors.New("token invalid or expired")
 	ErrTokenReused    = errors.New("refresh token reused: session revoked")
-	ErrForbidden      = errors.New("not allowed")
 )
 
 // Date is a calendar date without a time or zone, such as a birthday.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongoindex"
 )
 
 // Config sets up a Service.
@@ -61,19 +62,10 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 
 // EnsureIndexes creates the indexes the queries below rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	// One at a time: re-creating a batch that partly exists trips up some
-	// MongoDB-compatible servers, and each create is idempotent.
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{{s.members.c, s.members.indexes()}, {s.refresh.tokens, s.refresh.indexes()}} {
-		for _, m := range ix.ms {
-			if _, err := ix.c.Indexes().CreateOne(ctx, m); err != nil {
-				return fmt.Errorf("%s indexes: %w", ix.c.Name(), err)
-			}
-		}
+	if err := mongoindex.Ensure(ctx, s.members.c, s.members.indexes()...); err != nil {
+		return err
 	}
-	return nil
+	return mongoindex.Ensure(ctx, s.refresh.tokens, s.refresh.indexes()...)
 }
 
 // SignUp is what a new member gives.

@@ -148,7 +148,7 @@ func (m *Main) authenticate(c *fiber.Ctx) error {
 
 const principalLocal = "principal"
 
-var errBadAuthorization = errors.New("Authorization must be 'Bearer <accessToken>' or 'ApiKey <key>'")
+var errBadAuthorization = errors.New("the Authorization header must be 'Bearer <accessToken>' or 'ApiKey <key>'")
 
 // principal checks an Authorization value: a member's bearer token or the
 // brand backend's API key. Empty means anonymous.

@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/mongoindex"
 )
 
 // lease lets one instance at a time run a job. Each grant is a document
@@ -35,9 +37,8 @@ type leaseGrant struct {
 const indexLeaseJob = "job_epoch"
 
 func (l *lease) ensureIndex(ctx context.Context) error {
-	_, err := l.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+	return mongoindex.Ensure(ctx, l.coll, mongo.IndexModel{
 		Keys: bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}}, Options: options.Index().SetName(indexLeaseJob)})
-	return err
 }
 
 func (l *lease) latest(ctx context.Context) (*leaseGrant, error) {
