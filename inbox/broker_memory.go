@@ -2,11 +2,12 @@ package inbox
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// MemoryBroker wakes streams within one process.
+// MemoryBroker delivers publications within one process.
 type MemoryBroker struct {
 	mu   sync.Mutex
 	subs map[bson.ObjectID]map[*memorySub]struct{}
@@ -14,28 +15,36 @@ type MemoryBroker struct {
 
 var _ Broker = (*MemoryBroker)(nil)
 
-type memorySub struct{ c chan struct{} }
+type memorySub struct {
+	c      chan Stored
+	missed atomic.Bool
+}
+
+// subscriptionBuffer holds publications a stream has not taken yet; a
+// burst beyond it turns into one read of the store.
+const subscriptionBuffer = 8
 
 // NewMemoryBroker returns an empty broker.
 func NewMemoryBroker() *MemoryBroker {
 	return &MemoryBroker{subs: map[bson.ObjectID]map[*memorySub]struct{}{}}
 }
 
-// Wake signals every stream of the member; wakes coalesce, never block.
-func (b *MemoryBroker) Wake(memberID bson.ObjectID) {
+// Publish hands the publication to every stream of the member, never blocking.
+func (b *MemoryBroker) Publish(memberID bson.ObjectID, seq int64, n *Notification) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs[memberID] {
 		select {
-		case s.c <- struct{}{}:
-		default: // already woken
+		case s.c <- Stored{Seq: seq, N: n}:
+		default:
+			s.missed.Store(true)
 		}
 	}
 }
 
 // Subscribe registers a stream of memberID.
 func (b *MemoryBroker) Subscribe(memberID bson.ObjectID) *Subscription {
-	s := &memorySub{c: make(chan struct{}, 1)}
+	s := &memorySub{c: make(chan Stored, subscriptionBuffer)}
 	b.mu.Lock()
 	if b.subs[memberID] == nil {
 		b.subs[memberID] = map[*memorySub]struct{}{}
@@ -43,7 +52,7 @@ func (b *MemoryBroker) Subscribe(memberID bson.ObjectID) *Subscription {
 	b.subs[memberID][s] = struct{}{}
 	b.mu.Unlock()
 	var once sync.Once
-	return &Subscription{C: s.c, Close: func() {
+	return &Subscription{C: s.c, missed: &s.missed, Close: func() {
 		once.Do(func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()

@@ -2,9 +2,10 @@
 // without loss.
 //
 // A notification is stored first, under the member's next sequence number
-// (claimed by a unique insert, so numbers are visible in order). Live
-// delivery reads the store after the last number the client has: a Broker
-// only wakes streams up. Replay after a cursor and live delivery are
+// (claimed by a unique insert, so numbers are visible in order), then
+// published through a Broker. A stream delivers a publication as it is
+// only when it is the next number; otherwise it reads the store after the
+// last number the client has. Replay after a cursor and catching up are
 // therefore the same query, with no gap and no duplicate at the seam.
 package inbox
 
@@ -12,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -111,6 +113,12 @@ type Notification struct {
 	ExpiresAt *time.Time `bson:"expiresAt,omitempty"`
 }
 
+// shown says whether the notification is still shown at now (the store's
+// filter of the same name, for one notification in hand).
+func (n *Notification) shown(now time.Time) bool {
+	return n.ExpiresAt == nil || n.ExpiresAt.After(now)
+}
+
 // Message is a notification to send.
 type Message struct {
 	MemberID  bson.ObjectID
@@ -158,7 +166,7 @@ type Inbox struct {
 	now    func() time.Time
 }
 
-// New returns an Inbox over db that wakes streams through broker.
+// New returns an Inbox over db that publishes to streams through broker.
 func New(db *mongo.Database, broker Broker) *Inbox {
 	return &Inbox{
 		store:  store{notifications: db.Collection("notifications"), prefs: db.Collection("notification_prefs")},
@@ -175,7 +183,7 @@ func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 	return mongoindex.Ensure(ctx, in.store.notifications, in.store.indexes()...)
 }
 
-// Send stores a notification and wakes the member's live streams. A muted
+// Send stores a notification and publishes it to the member's live streams. A muted
 // category returns ErrMuted and stores nothing.
 func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	now := in.now().UTC()
@@ -211,7 +219,7 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 		}
 		return nil, err
 	}
-	in.broker.Wake(m.MemberID)
+	in.broker.Publish(m.MemberID, n.Seq, n)
 	return n, nil
 }
 
@@ -304,14 +312,20 @@ func (in *Inbox) Cleanup(ctx context.Context, readRetention time.Duration) (int6
 // streamBatch is how many notifications a stream reads at a time.
 const streamBatch = 256
 
-// safetyPoll re-reads a member's inbox even without a wake-up, in case one
-// was lost (an instance died between storing and waking).
-const safetyPoll = 5 * time.Second
+// safetyPoll re-reads a member's inbox now and then even without a
+// publication, in case one never came (an instance died between storing
+// and publishing, and the notification fell outside the poll's overlap).
+const safetyPoll = 30 * time.Second
 
 // Stream sends the member's notifications after sequence `after`, oldest
 // first, then every new one as it is stored, until ctx ends. With after < 0
-// it starts from now (no replay). It reads the store each time it is
-// woken, so a slow reader only slows its own stream: nothing piles up.
+// it starts from now (no replay).
+//
+// A publication of the next number with the notification in it is
+// delivered as it is; anything else (a gap, a number only, a publication
+// dropped because the stream lagged) makes the stream read the store after
+// its last number. Replay and live delivery are therefore the same query,
+// and a slow reader only slows its own stream: nothing piles up.
 func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64) (<-chan *Notification, error) {
 	sub := in.broker.Subscribe(memberID)
 	if after < 0 {
@@ -326,29 +340,50 @@ func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64
 	go func() {
 		defer close(out)
 		defer sub.Close()
-		tick := time.NewTicker(safetyPoll)
+		// Jittered, so that sockets opened together do not poll together.
+		tick := time.NewTicker(safetyPoll - time.Duration(rand.Int64N(int64(safetyPoll/4))))
 		defer tick.Stop()
+		send := func(n *Notification) bool {
+			select {
+			case out <- n:
+				after = n.Seq
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		read := true
 		for {
-			ns, err := in.store.after(ctx, memberID, after, streamBatch, in.now())
-			if err != nil {
-				return // the client resumes from its cursor
-			}
-			for _, n := range ns {
-				select {
-				case out <- n:
-					after = n.Seq
-				case <-ctx.Done():
-					return
+			for read {
+				ns, err := in.store.after(ctx, memberID, after, streamBatch, in.now())
+				if err != nil {
+					return // the client resumes from its cursor
 				}
-			}
-			if len(ns) == streamBatch {
-				continue
+				for _, n := range ns {
+					if !send(n) {
+						return
+					}
+				}
+				read = len(ns) == streamBatch
 			}
 			select {
-			case <-sub.C:
+			case p := <-sub.C:
+				switch {
+				case p.Seq <= after: // delivered already
+				case p.Seq == after+1 && p.N != nil && p.N.shown(in.now()):
+					if !send(p.N) {
+						return
+					}
+				default:
+					read = true
+				}
 			case <-tick.C:
+				read = true
 			case <-ctx.Done():
 				return
+			}
+			if sub.Missed() {
+				read = true
 			}
 		}
 	}()

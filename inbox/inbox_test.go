@@ -205,6 +205,69 @@ func TestStreamReplaysThenGoesLiveWithoutGapOrDuplicate(t *testing.T) {
 	}
 }
 
+// A stream that stops reading while a burst arrives from several senders
+// overflows its subscription; it then reads the store and still delivers
+// every notification once, in order.
+func TestLaggingStreamCatchesUpFromTheStore(t *testing.T) {
+	in, _ := newInbox(t)
+	m := bson.NewObjectID()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := in.Stream(ctx, m, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 4, 15
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for i := range each {
+				send(t, in, m, fmt.Sprint(s, "-", i))
+			}
+		})
+	}
+	wg.Wait() // nothing read meanwhile: far more than the subscription holds
+	seen := map[bson.ObjectID]bool{}
+	for want := int64(1); want <= senders*each; want++ {
+		n := recv(t, stream)
+		if n.Seq != want || seen[n.ID] {
+			t.Fatalf("got seq %d (%q), want %d: a gap, a duplicate or out of order", n.Seq, n.Title, want)
+		}
+		seen[n.ID] = true
+	}
+	select {
+	case n := <-stream:
+		t.Fatalf("extra notification %d", n.Seq)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// An up-to-date stream delivers a published notification as it comes,
+// without reading the store (the one here was never stored), and skips a
+// number it has already delivered.
+func TestUpToDateStreamDeliversPublicationWithoutRead(t *testing.T) {
+	in, b := newInbox(t)
+	m := bson.NewObjectID()
+	first := send(t, in, m, "stored")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream, err := in.Stream(ctx, m, first.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Publish(m, first.Seq, first) // a repeat: nothing to deliver
+	live := &Notification{ID: bson.NewObjectID(), MemberID: m, Seq: first.Seq + 1, Kind: KindSystem, Title: "published only"}
+	b.Publish(m, live.Seq, live)
+	if n := recv(t, stream); n != live {
+		t.Fatalf("got %+v, want the published notification", n)
+	}
+	select {
+	case n := <-stream:
+		t.Fatalf("extra notification %q", n.Title)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
 // Two instances sharing a database: a notification stored through one
 // reaches a stream on the other.
 func TestPollBrokerCrossesInstances(t *testing.T) {

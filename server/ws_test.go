@@ -294,7 +294,7 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 	if _, err := coll.InsertMany(context.Background(), docs); err != nil {
 		t.Fatal(err)
 	}
-	a.broker.Wake(slowID)
+	a.broker.Publish(slowID, total+1, nil)
 
 	// Meanwhile the fast client gets its notification at once.
 	var sent struct{ ID string }
