@@ -194,11 +194,6 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	if m.Key == "" {
 		m.Key = "id:" + id.Hex()
 	}
-	if n, err := in.store.byKey(ctx, m.MemberID, m.Key); err == nil {
-		return n, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
 	if c := CategoryOf(m.Kind); c != categoryTransactional {
 		muted, err := in.Muted(ctx, m.MemberID)
 		if err != nil {
@@ -212,12 +207,10 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 		ID: id, MemberID: m.MemberID, Kind: m.Kind, Title: m.Title, Body: m.Body, DeepLink: m.DeepLink,
 		Related: m.Related, Key: m.Key, CreatedAt: now, ExpiresAt: m.ExpiresAt,
 	}
-	if err := in.store.insert(ctx, n); err != nil {
-		if errors.Is(err, errKeyTaken) {
-			// A concurrent Send with the same key won; its notification is the one.
-			return in.store.byKey(ctx, m.MemberID, m.Key)
-		}
-		return nil, err
+	// The unique key index, not a read before, makes a repeated cause
+	// return the notification it made the first time.
+	if existing, err := in.store.insert(ctx, n); err != nil || existing != nil {
+		return existing, err
 	}
 	in.broker.Publish(m.MemberID, n.Seq, n)
 	return n, nil

@@ -52,31 +52,29 @@ func shown(now time.Time) bson.E {
 	}}
 }
 
-// errKeyTaken says a notification with the same member and key exists.
-var errKeyTaken = errors.New("notification key taken")
-
-// insert stores n under the member's next sequence number. The number is
+// insert stores n under the member's next sequence number, or returns the
+// notification stored earlier under the same member and key. The number is
 // claimed by the insert itself: the unique (memberId, seq) index refuses a
 // second writer, who takes the next one. Correctness rests on unique indexes,
 // not on an atomic counter update.
-func (s store) insert(ctx context.Context, n *Notification) error {
+func (s store) insert(ctx context.Context, n *Notification) (existing *Notification, err error) {
 	for {
 		last, err := s.lastSeq(ctx, n.MemberID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		n.Seq = last + 1
 		_, err = s.notifications.InsertOne(ctx, n)
 		if !mongo.IsDuplicateKeyError(err) {
-			return err
+			return nil, err
 		}
 		// Either the key is taken (one cause, one notification) or another
 		// writer claimed this sequence number first and we take the next.
-		if _, err := s.byKey(ctx, n.MemberID, n.Key); err == nil {
-			return errKeyTaken
+		if existing, err := s.byKey(ctx, n.MemberID, n.Key); !errors.Is(err, ErrNotFound) {
+			return existing, err
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
