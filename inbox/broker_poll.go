@@ -18,74 +18,86 @@ type PollBroker struct {
 	*MemoryBroker
 	coll     *mongo.Collection
 	interval time.Duration
-	// seen holds what earlier polls published, so that the overlap does
-	// not publish it again.
-	seen map[bson.ObjectID]time.Time
+	// Every sweepEvery a poll looks back sweepWindow instead of
+	// pollOverlap, for inserts that became visible later than that (a
+	// stalled write, a failover). One query per instance does what a
+	// periodic read per stream would.
+	sweepEvery, sweepWindow time.Duration
 }
 
 // pollOverlap re-reads this far back each poll, covering clock skew between
-// instances and inserts that became visible late.
+// instances and inserts that became visible a little late.
 const pollOverlap = 3 * time.Second
 
 // NewPollBroker returns a broker over db's notifications, polling every interval.
 func NewPollBroker(db *mongo.Database, interval time.Duration) *PollBroker {
 	return &PollBroker{MemoryBroker: NewMemoryBroker(), coll: db.Collection("notifications"), interval: interval,
-		seen: map[bson.ObjectID]time.Time{}}
+		sweepEvery: 30 * time.Second, sweepWindow: 2 * time.Minute}
 }
 
 // Run polls until ctx ends.
 func (b *PollBroker) Run(ctx context.Context) {
 	t := time.NewTicker(b.interval)
 	defer t.Stop()
-	since := time.Now().Add(-pollOverlap)
+	since, swept := time.Now().Add(-pollOverlap), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		now := time.Now()
 		local := b.members()
 		if len(local) == 0 {
-			since = time.Now().Add(-pollOverlap)
+			since = now.Add(-pollOverlap)
 			continue
 		}
-		next := time.Now()
-		if err := b.poll(ctx, since, local); err != nil {
+		from := since
+		sweep := now.Sub(swept) >= b.sweepEvery
+		if sweep {
+			from = now.Add(-b.sweepWindow)
+		}
+		if err := b.poll(ctx, from, local); err != nil {
 			slog.Warn("inbox: poll for notifications", "err", err)
 			continue
 		}
-		since = next.Add(-pollOverlap)
+		since = now.Add(-pollOverlap)
+		if sweep {
+			swept = now
+		}
 	}
 }
 
+// poll publishes, for each local member with notifications created since,
+// the newest number. Only the number travels: a stream that has it reads
+// nothing, one that lacks it (or anything before it) reads its inbox.
 func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) error {
-	// Only the number travels: a stream that already has it reads nothing,
-	// one that lacks it reads its inbox.
 	cur, err := b.coll.Find(ctx, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since}}}},
-		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: 1}, {Key: "createdAt", Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "memberId", Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
 		return err
 	}
-	var recent []struct {
-		ID        bson.ObjectID `bson:"_id"`
-		MemberID  bson.ObjectID `bson:"memberId"`
-		Seq       int64         `bson:"seq"`
-		CreatedAt time.Time     `bson:"createdAt"`
+	newest := map[bson.ObjectID]int64{}
+	for cur.Next(ctx) {
+		var r struct {
+			MemberID bson.ObjectID `bson:"memberId"`
+			Seq      int64         `bson:"seq"`
+		}
+		if err := cur.Decode(&r); err != nil {
+			cur.Close(ctx)
+			return err
+		}
+		if local[r.MemberID] && r.Seq > newest[r.MemberID] {
+			newest[r.MemberID] = r.Seq
+		}
 	}
-	if err := cur.All(ctx, &recent); err != nil {
+	if err := cur.Err(); err != nil {
+		cur.Close(ctx)
 		return err
 	}
-	for id, at := range b.seen {
-		if at.Before(since) {
-			delete(b.seen, id)
-		}
-	}
-	for _, r := range recent {
-		if _, ok := b.seen[r.ID]; ok || !local[r.MemberID] {
-			continue
-		}
-		b.seen[r.ID] = r.CreatedAt
-		b.Publish(r.MemberID, r.Seq, nil)
+	cur.Close(ctx)
+	for m, seq := range newest {
+		b.Publish(m, seq, nil)
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -305,11 +304,6 @@ func (in *Inbox) Cleanup(ctx context.Context, readRetention time.Duration) (int6
 // streamBatch is how many notifications a stream reads at a time.
 const streamBatch = 256
 
-// safetyPoll re-reads a member's inbox now and then even without a
-// publication, in case one never came (an instance died between storing
-// and publishing, and the notification fell outside the poll's overlap).
-const safetyPoll = 30 * time.Second
-
 // Stream sends the member's notifications after sequence `after`, oldest
 // first, then every new one as it is stored, until ctx ends. With after < 0
 // it starts from now (no replay).
@@ -321,6 +315,9 @@ const safetyPoll = 30 * time.Second
 // and a slow reader only slows its own stream: nothing piles up.
 func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64) (<-chan *Notification, error) {
 	sub := in.broker.Subscribe(memberID)
+	// Replay what follows the cursor; a stream from now has nothing to
+	// replay, as what is stored from here on is published to sub.
+	read := after >= 0
 	if after < 0 {
 		last, err := in.store.lastSeq(ctx, memberID)
 		if err != nil {
@@ -333,9 +330,6 @@ func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64
 	go func() {
 		defer close(out)
 		defer sub.Close()
-		// Jittered, so that sockets opened together do not poll together.
-		tick := time.NewTicker(safetyPoll - time.Duration(rand.Int64N(int64(safetyPoll/4))))
-		defer tick.Stop()
 		send := func(n *Notification) bool {
 			select {
 			case out <- n:
@@ -345,7 +339,6 @@ func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64
 				return false
 			}
 		}
-		read := true
 		for {
 			for read {
 				ns, err := in.store.after(ctx, memberID, after, streamBatch, in.now())
@@ -370,8 +363,6 @@ func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64
 				default:
 					read = true
 				}
-			case <-tick.C:
-				read = true
 			case <-ctx.Done():
 				return
 			}

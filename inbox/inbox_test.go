@@ -296,6 +296,37 @@ func TestPollBrokerCrossesInstances(t *testing.T) {
 	}
 }
 
+// An insert that became visible long after its createdAt (a stalled write,
+// a failover) is older than what each poll re-reads; the periodic sweep
+// still brings it to the stream on the other instance.
+func TestPollBrokerSweepFindsLateInserts(t *testing.T) {
+	db := mongotest.Database(t)
+	a := New(db, NewMemoryBroker())
+	if err := a.EnsureIndexes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pb := NewPollBroker(db, 50*time.Millisecond)
+	pb.sweepEvery, pb.sweepWindow = 500*time.Millisecond, time.Minute
+	b := New(db, pb)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go pb.Run(ctx)
+	m := bson.NewObjectID()
+	stream, err := b.Stream(ctx, m, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a few ordinary polls go by
+	late := Notification{ID: bson.NewObjectID(), MemberID: m, Seq: 1, Kind: KindSystem, Title: "late", Body: "b",
+		Key: "late", CreatedAt: time.Now().Add(-10 * pollOverlap)}
+	if _, err := a.store.notifications.InsertOne(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if n := recv(t, stream); n.ID != late.ID {
+		t.Fatalf("got %+v", n)
+	}
+}
+
 // Marks and new notifications race; the unread count always equals the
 // unread notifications in the inbox.
 func TestUnreadCountNeverDrifts(t *testing.T) {
