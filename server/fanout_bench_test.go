@@ -94,15 +94,20 @@ func BenchmarkFanout(b *testing.B) {
 			if _, _, err := c.ReadMessage(); err != nil { // connection_ack
 				return err
 			}
-			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title } }"}})
+			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title createdAt } }"}})
 		})
 		time.Sleep(2 * time.Second) // let every subscription register
 		idle := rssKB(b, proc.Process.Pid)
 
 		start := time.Now()
 		publishOffer(b, "http://"+addr+"/graphql")
-		lat := clients.await(b, start, []byte("OFFER_AVAILABLE"), 10*time.Minute)
+		lat, deliver := clients.await(b, start, []byte("OFFER_AVAILABLE"), 2*time.Hour)
 		report(b, lat, before, idle, n)
+		// From each notification being stored to its client: the part of
+		// the fan-out that is not the publishing job's writes.
+		slices.Sort(deliver)
+		b.ReportMetric(float64(deliver[len(deliver)/2].Microseconds())/1000, "deliver-p50-ms")
+		b.ReportMetric(float64(deliver[len(deliver)*99/100].Microseconds())/1000, "deliver-p99-ms")
 		clients.close()
 	})
 
@@ -120,7 +125,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		res.Body.Close()
-		lat := clients.await(b, start, []byte("OFFER_AVAILABLE"), time.Minute)
+		lat, _ := clients.await(b, start, []byte("OFFER_AVAILABLE"), time.Minute)
 		report(b, lat, before, idle, n)
 		clients.close()
 	})
@@ -204,9 +209,11 @@ func dialMany(b *testing.B, n int, url string, protos []string, setup func(int, 
 }
 
 // await waits until every client received a message containing marker and
-// returns each client's latency from start.
-func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit time.Duration) []time.Duration {
-	lat := make([]time.Duration, len(cs.conns))
+// returns each client's latency from start and, for messages that carry
+// the notification's createdAt, from when it was stored.
+func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit time.Duration) (lat, deliver []time.Duration) {
+	lat = make([]time.Duration, len(cs.conns))
+	stored := make([]time.Duration, len(cs.conns))
 	var wg sync.WaitGroup
 	for i, c := range cs.conns {
 		wg.Go(func() {
@@ -222,7 +229,16 @@ func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit t
 					continue
 				}
 				if bytes.Contains(msg, marker) {
-					lat[i] = time.Since(start)
+					now := time.Now()
+					lat[i] = now.Sub(start)
+					var m struct {
+						Payload struct {
+							Data struct{ Notifications struct{ CreatedAt time.Time } }
+						}
+					}
+					if json.Unmarshal(msg, &m) == nil && !m.Payload.Data.Notifications.CreatedAt.IsZero() {
+						stored[i] = now.Sub(m.Payload.Data.Notifications.CreatedAt)
+					}
 					return
 				}
 			}
@@ -238,7 +254,12 @@ func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit t
 	if missed > 0 {
 		b.Errorf("%d of %d clients never received the message", missed, len(lat))
 	}
-	return lat
+	for _, d := range stored {
+		if d > 0 {
+			deliver = append(deliver, d)
+		}
+	}
+	return lat, deliver
 }
 
 func (cs *clientSet) close() {
