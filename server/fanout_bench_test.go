@@ -87,7 +87,7 @@ func BenchmarkFanout(b *testing.B) {
 		}
 
 		before := rssKB(b, proc.Process.Pid)
-		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, func(i int, c *websocket.Conn) error {
+		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, []byte("OFFER_AVAILABLE"), func(i int, c *websocket.Conn) error {
 			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
 				return err
 			}
@@ -101,7 +101,7 @@ func BenchmarkFanout(b *testing.B) {
 
 		start := time.Now()
 		publishOffer(b, "http://"+addr+"/graphql")
-		lat, deliver := clients.await(b, start, []byte("OFFER_AVAILABLE"), 2*time.Hour)
+		lat, deliver := clients.await(b, start, 2*time.Hour)
 		report(b, lat, before, idle, n)
 		// From each notification being stored to its client: the part of
 		// the fan-out that is not the publishing job's writes.
@@ -116,7 +116,7 @@ func BenchmarkFanout(b *testing.B) {
 		proc := startProcess(b, filepath.Join(dir, "wsbaseline"), []string{"-addr", addr}, nil)
 		waitReady(b, "http://"+addr+"/ws")
 		before := rssKB(b, proc.Process.Pid)
-		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, func(int, *websocket.Conn) error { return nil })
+		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, []byte("OFFER_AVAILABLE"), func(int, *websocket.Conn) error { return nil })
 		time.Sleep(2 * time.Second)
 		idle := rssKB(b, proc.Process.Pid)
 		start := time.Now()
@@ -125,7 +125,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		res.Body.Close()
-		lat, _ := clients.await(b, start, []byte("OFFER_AVAILABLE"), time.Minute)
+		lat, _ := clients.await(b, start, time.Minute)
 		report(b, lat, before, idle, n)
 		clients.close()
 	})
@@ -175,10 +175,18 @@ var offerID string
 
 type clientSet struct {
 	conns []*websocket.Conn
+	// Per client: when the awaited message arrived, and the createdAt it
+	// carried (zero if none).
+	got, stored []time.Time
+	done        sync.WaitGroup
 }
 
-func dialMany(b *testing.B, n int, url string, protos []string, setup func(int, *websocket.Conn) error) *clientSet {
-	cs := &clientSet{conns: make([]*websocket.Conn, n)}
+// dialMany connects n clients and runs setup on each. From then on every
+// client reads: it answers the server's pings (a socket that stays silent
+// through setup would be closed as dead) and records when a message
+// containing marker arrives.
+func dialMany(b *testing.B, n int, url string, protos []string, marker []byte, setup func(int, *websocket.Conn) error) *clientSet {
+	cs := &clientSet{conns: make([]*websocket.Conn, n), got: make([]time.Time, n), stored: make([]time.Time, n)}
 	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 200)
@@ -199,6 +207,7 @@ func dialMany(b *testing.B, n int, url string, protos []string, setup func(int, 
 				return
 			}
 			cs.conns[i] = c
+			cs.done.Go(func() { cs.read(i, marker) })
 		})
 	}
 	wg.Wait()
@@ -208,56 +217,53 @@ func dialMany(b *testing.B, n int, url string, protos []string, setup func(int, 
 	return cs
 }
 
-// await waits until every client received a message containing marker and
-// returns each client's latency from start and, for messages that carry
-// the notification's createdAt, from when it was stored.
-func (cs *clientSet) await(b *testing.B, start time.Time, marker []byte, limit time.Duration) (lat, deliver []time.Duration) {
-	lat = make([]time.Duration, len(cs.conns))
-	stored := make([]time.Duration, len(cs.conns))
-	var wg sync.WaitGroup
-	for i, c := range cs.conns {
-		wg.Go(func() {
-			_ = c.SetReadDeadline(start.Add(limit))
-			for {
-				_, msg, err := c.ReadMessage()
-				if err != nil {
-					lat[i] = limit
-					return
-				}
-				if bytes.Contains(msg, []byte(`"ping"`)) {
-					_ = c.WriteJSON(map[string]any{"type": "pong"})
-					continue
-				}
-				if bytes.Contains(msg, marker) {
-					now := time.Now()
-					lat[i] = now.Sub(start)
-					var m struct {
-						Payload struct {
-							Data struct{ Notifications struct{ CreatedAt time.Time } }
-						}
-					}
-					if json.Unmarshal(msg, &m) == nil && !m.Payload.Data.Notifications.CreatedAt.IsZero() {
-						stored[i] = now.Sub(m.Payload.Data.Notifications.CreatedAt)
-					}
-					return
+func (cs *clientSet) read(i int, marker []byte) {
+	c := cs.conns[i]
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if bytes.Contains(msg, []byte(`"ping"`)) {
+			_ = c.WriteJSON(map[string]any{"type": "pong"})
+			continue
+		}
+		if bytes.Contains(msg, marker) {
+			cs.got[i] = time.Now()
+			var m struct {
+				Payload struct {
+					Data struct{ Notifications struct{ CreatedAt time.Time } }
 				}
 			}
-		})
+			if json.Unmarshal(msg, &m) == nil {
+				cs.stored[i] = m.Payload.Data.Notifications.CreatedAt
+			}
+			return
+		}
 	}
-	wg.Wait()
+}
+
+// await waits until every client received the message, or limit after
+// start, and returns each client's latency from start and, for messages
+// that carry the notification's createdAt, from when it was stored.
+func (cs *clientSet) await(b *testing.B, start time.Time, limit time.Duration) (lat, deliver []time.Duration) {
+	for _, c := range cs.conns {
+		_ = c.SetReadDeadline(start.Add(limit))
+	}
+	cs.done.Wait()
 	missed := 0
-	for _, l := range lat {
-		if l == limit {
+	for i, at := range cs.got {
+		if at.IsZero() {
 			missed++
+			continue
+		}
+		lat = append(lat, at.Sub(start))
+		if !cs.stored[i].IsZero() {
+			deliver = append(deliver, at.Sub(cs.stored[i]))
 		}
 	}
 	if missed > 0 {
-		b.Errorf("%d of %d clients never received the message", missed, len(lat))
-	}
-	for _, d := range stored {
-		if d > 0 {
-			deliver = append(deliver, d)
-		}
+		b.Fatalf("%d of %d clients never received the message", missed, len(cs.got))
 	}
 	return lat, deliver
 }
