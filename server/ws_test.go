@@ -139,7 +139,7 @@ func (c *wsClient) init(auth string) {
 	c.expect("connection_ack")
 }
 
-func (a *app) waitSubscribers(t *testing.T, memberID string, n int) {
+func (a *app) waitSubscribers(t testing.TB, memberID string, n int) {
 	t.Helper()
 	id := memberObjectID(t, memberID)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -151,7 +151,7 @@ func (a *app) waitSubscribers(t *testing.T, memberID string, n int) {
 }
 
 // memberObjectID reads the database id out of an opaque Member id.
-func memberObjectID(t *testing.T, id string) bson.ObjectID {
+func memberObjectID(t testing.TB, id string) bson.ObjectID {
 	t.Helper()
 	raw, _ := base64.RawURLEncoding.DecodeString(id)
 	oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(string(raw), "Member:"))
