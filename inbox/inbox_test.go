@@ -160,6 +160,16 @@ func send(t *testing.T, in *Inbox, m bson.ObjectID, title string) *Notification 
 	return n
 }
 
+// expectNothingMore fails if the stream delivers anything else soon.
+func expectNothingMore(t *testing.T, c <-chan *Notification) {
+	t.Helper()
+	select {
+	case n := <-c:
+		t.Fatalf("extra notification %d %q", n.Seq, n.Title)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
 func recv(t *testing.T, c <-chan *Notification) *Notification {
 	t.Helper()
 	select {
@@ -198,11 +208,7 @@ func TestStreamReplaysThenGoesLiveWithoutGapOrDuplicate(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	select {
-	case n := <-stream:
-		t.Fatalf("extra notification %q", n.Title)
-	case <-time.After(200 * time.Millisecond):
-	}
+	expectNothingMore(t, stream)
 }
 
 // A stream that stops reading while a burst arrives from several senders
@@ -235,11 +241,7 @@ func TestLaggingStreamCatchesUpFromTheStore(t *testing.T) {
 		}
 		seen[n.ID] = true
 	}
-	select {
-	case n := <-stream:
-		t.Fatalf("extra notification %d", n.Seq)
-	case <-time.After(200 * time.Millisecond):
-	}
+	expectNothingMore(t, stream)
 }
 
 // An up-to-date stream delivers a published notification as it comes,
@@ -261,31 +263,35 @@ func TestUpToDateStreamDeliversPublicationWithoutRead(t *testing.T) {
 	if n := recv(t, stream); n != live {
 		t.Fatalf("got %+v, want the published notification", n)
 	}
-	select {
-	case n := <-stream:
-		t.Fatalf("extra notification %q", n.Title)
-	case <-time.After(200 * time.Millisecond):
+	expectNothingMore(t, stream)
+}
+
+// twoInstances returns inbox a and, on another inbox over the same
+// database told by a running PollBroker, a live stream of member m.
+func twoInstances(t *testing.T, poll time.Duration, configure func(*PollBroker)) (a *Inbox, m bson.ObjectID, stream <-chan *Notification) {
+	t.Helper()
+	db := mongotest.Database(t)
+	a = New(db, NewMemoryBroker())
+	if err := a.EnsureIndexes(t.Context()); err != nil {
+		t.Fatal(err)
 	}
+	pb := NewPollBroker(db, poll)
+	if configure != nil {
+		configure(pb)
+	}
+	go pb.Run(t.Context())
+	m = bson.NewObjectID()
+	stream, err := New(db, pb).Stream(t.Context(), m, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, m, stream
 }
 
 // Two instances sharing a database: a notification stored through one
 // reaches a stream on the other.
 func TestPollBrokerCrossesInstances(t *testing.T) {
-	db := mongotest.Database(t)
-	a := New(db, NewMemoryBroker())
-	pb := NewPollBroker(db, 100*time.Millisecond)
-	b := New(db, pb)
-	if err := a.EnsureIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go pb.Run(ctx)
-	m := bson.NewObjectID()
-	stream, err := b.Stream(ctx, m, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, m, stream := twoInstances(t, 100*time.Millisecond, nil)
 	start := time.Now()
 	sent := send(t, a, m, "from A")
 	if n := recv(t, stream); n.ID != sent.ID {
@@ -300,26 +306,13 @@ func TestPollBrokerCrossesInstances(t *testing.T) {
 // a failover) is older than what each poll re-reads; the periodic sweep
 // still brings it to the stream on the other instance.
 func TestPollBrokerSweepFindsLateInserts(t *testing.T) {
-	db := mongotest.Database(t)
-	a := New(db, NewMemoryBroker())
-	if err := a.EnsureIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pb := NewPollBroker(db, 50*time.Millisecond)
-	pb.sweepEvery, pb.sweepWindow = 500*time.Millisecond, time.Minute
-	b := New(db, pb)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go pb.Run(ctx)
-	m := bson.NewObjectID()
-	stream, err := b.Stream(ctx, m, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, m, stream := twoInstances(t, 50*time.Millisecond, func(pb *PollBroker) {
+		pb.sweepEvery, pb.sweepWindow = 500*time.Millisecond, time.Minute
+	})
 	time.Sleep(200 * time.Millisecond) // a few ordinary polls go by
 	late := Notification{ID: bson.NewObjectID(), MemberID: m, Seq: 1, Kind: KindSystem, Title: "late", Body: "b",
 		Key: "late", CreatedAt: time.Now().Add(-10 * pollOverlap)}
-	if _, err := a.store.notifications.InsertOne(ctx, late); err != nil {
+	if _, err := a.store.notifications.InsertOne(t.Context(), late); err != nil {
 		t.Fatal(err)
 	}
 	if n := recv(t, stream); n.ID != late.ID {
