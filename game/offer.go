@@ -249,47 +249,72 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 		return 0, false, err
 	}
 	// Members of a batch are notified in parallel; each send is keyed, so
-	// the order does not matter and a retry repeats nothing.
-	var sent, notified atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
+	// the order does not matter and a retry repeats nothing. Progress moves
+	// past the members up to the first failure, so that on a slow database
+	// a batch that keeps failing somewhere still advances.
+	failed := make([]error, len(accts))
+	notified := make([]bool, len(accts))
+	var stop atomic.Bool // after a failure, later members wait for the retry
+	var g errgroup.Group
 	g.SetLimit(publishWorkers)
-	for _, a := range accts {
+	for i, a := range accts {
 		g.Go(func() error {
-			ok, err := s.eligible(gctx, &p, o, &a)
-			if err != nil || !ok {
-				return err
+			if stop.Load() {
+				failed[i] = errBatchStopped
+				return nil
 			}
-			_, err = s.notify.Send(gctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
+			ok, err := s.eligible(ctx, &p, o, &a)
+			if err != nil || !ok {
+				if err != nil {
+					failed[i] = err
+					stop.Store(true)
+				}
+				return nil
+			}
+			_, err = s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
 			switch {
 			case err == nil:
-				notified.Add(1)
-				sent.Add(1)
-			case errors.Is(err, inbox.ErrMuted):
-			default:
-				return err
+				notified[i] = true
+			case !errors.Is(err, inbox.ErrMuted):
+				failed[i] = err
+				stop.Store(true)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return int(sent.Load()), false, err
+	_ = g.Wait()
+	done, sent := 0, 0
+	for done < len(accts) && failed[done] == nil {
+		if notified[done] {
+			sent++
+		}
+		done++
 	}
-	if len(accts) > 0 {
-		o.Progress.Processed += int64(len(accts))
-		o.Progress.Notified += notified.Load()
-		o.Progress.After = accts[len(accts)-1].MemberID
+	if done > 0 || len(accts) == 0 {
+		o.Progress.Processed += int64(done)
+		o.Progress.Notified += int64(sent)
+		if done > 0 {
+			o.Progress.After = accts[done-1].MemberID
+		}
+		set := bson.D{{Key: "progress", Value: o.Progress}}
+		if len(accts) < batch && done == len(accts) {
+			o.Status = OfferPublished
+			set = append(set, bson.E{Key: "status", Value: OfferPublished})
+		}
+		if _, err := s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+			return sent, false, err
+		}
 	}
-	done := len(accts) < batch
-	set := bson.D{{Key: "progress", Value: o.Progress}}
-	if done {
-		o.Status = OfferPublished
-		set = append(set, bson.E{Key: "status", Value: OfferPublished})
+	if done < len(accts) {
+		return sent, false, failed[done]
 	}
-	_, err = s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}})
-	return int(sent.Load()), done, err
+	return sent, len(accts) < batch, nil
 }
+
+// errBatchStopped marks members left for the retry after a failure.
+var errBatchStopped = errors.New("offer: publishing stopped after a failure")
 
 // publishWorkers is how many members of a batch are notified at once.
 const publishWorkers = 16

@@ -1,10 +1,13 @@
 package game
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -215,5 +218,64 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	}
 	if n := len(h.inboxOf(t, bob, inbox.KindWinBack)); n != 2 {
 		t.Fatalf("%d win-back messages after a second spell, want 2", n)
+	}
+}
+
+// flakyNotifier fails the first send to one member.
+type flakyNotifier struct {
+	Notifier
+	fail   bson.ObjectID
+	failed atomic.Bool
+}
+
+func (f *flakyNotifier) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
+	if m.MemberID == f.fail && f.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("database timed out")
+	}
+	return f.Notifier.Send(ctx, m)
+}
+
+// A send failing half-way through a batch keeps the progress made before
+// it, and the retry finishes the job with every member notified once.
+func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	var ids []bson.ObjectID
+	for i := range 10 {
+		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	slices.SortFunc(ids, func(a, b bson.ObjectID) int { return bytes.Compare(a[:], b[:]) })
+	flaky := &flakyNotifier{Notifier: h.notify, fail: ids[6]}
+	h.notify = flaky
+	now := h.clock.now()
+	o, err := h.CreateOffer(ctx, OfferInput{Title: "Flash", Body: "10% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), CouponValidDays: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.PublishOffers(ctx, 100); err == nil {
+		t.Fatal("the failed send was not reported")
+	}
+	if got, _ := h.Offer(ctx, o.ID); got.Status != OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
+		t.Fatalf("after the failure: %+v %+v, want the 6 members before it processed", got.Status, got.Progress)
+	}
+	if _, err := h.PublishOffers(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := h.Offer(ctx, o.ID)
+	if got.Status != OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
+		t.Fatalf("after the retry: %+v %+v", got.Status, got.Progress)
+	}
+	for _, id := range ids {
+		if n := h.inboxOf(t, &member.Member{ID: id}, inbox.KindOfferAvailable); len(n) != 1 {
+			t.Fatalf("member %s has %d offer notifications, want 1", id.Hex(), len(n))
+		}
 	}
 }
