@@ -31,7 +31,7 @@ import (
 // same run. It reports the time to the last client, per-client latency and
 // the server's resident memory per idle connection. Run with:
 //
-//	MONGODB_URI=mongodb://localhost:27017 BENCH_WS_CLIENTS=10000 go test ./server -run '^$' -bench Fanout -benchtime 1x -timeout 60m
+//	MONGODB_URI=mongodb://localhost:27017 BENCH_WS_CLIENTS=10000 go test ./server -run '^$' -bench Fanout -benchtime 1x -timeout 170m
 func BenchmarkFanout(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("BENCH_WS_CLIENTS"); v != "" {
