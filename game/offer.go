@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -254,20 +254,31 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 	// a batch that keeps failing somewhere still advances.
 	failed := make([]error, len(accts))
 	notified := make([]bool, len(accts))
-	var stop atomic.Bool // after a failure, later members wait for the retry
+	// After a failure, members later in the batch wait for the retry.
+	var mu sync.Mutex
+	firstFailed := len(accts)
+	fail := func(i int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		failed[i], firstFailed = err, min(firstFailed, i)
+	}
+	waits := func(i int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return i > firstFailed
+	}
 	var g errgroup.Group
 	g.SetLimit(publishWorkers)
 	for i, a := range accts {
 		g.Go(func() error {
-			if stop.Load() {
+			if waits(i) {
 				failed[i] = errBatchStopped
 				return nil
 			}
 			ok, err := s.eligible(ctx, &p, o, &a)
 			if err != nil || !ok {
 				if err != nil {
-					failed[i] = err
-					stop.Store(true)
+					fail(i, err)
 				}
 				return nil
 			}
@@ -278,8 +289,7 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 			case err == nil:
 				notified[i] = true
 			case !errors.Is(err, inbox.ErrMuted):
-				failed[i] = err
-				stop.Store(true)
+				fail(i, err)
 			}
 			return nil
 		})
