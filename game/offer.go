@@ -272,8 +272,7 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 	for i, a := range accts {
 		g.Go(func() error {
 			if waits(i) {
-				failed[i] = errBatchStopped
-				return nil
+				return nil // past the first failure: the progress stops before it
 			}
 			ok, err := s.eligible(ctx, &p, o, &a)
 			if err != nil || !ok {
@@ -302,14 +301,15 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 		}
 		done++
 	}
-	if done > 0 || len(accts) == 0 {
+	finished := done == len(accts) && len(accts) < batch
+	if done > 0 || finished {
 		o.Progress.Processed += int64(done)
 		o.Progress.Notified += int64(sent)
 		if done > 0 {
 			o.Progress.After = accts[done-1].MemberID
 		}
 		set := bson.D{{Key: "progress", Value: o.Progress}}
-		if len(accts) < batch && done == len(accts) {
+		if finished {
 			o.Status = OfferPublished
 			set = append(set, bson.E{Key: "status", Value: OfferPublished})
 		}
@@ -320,11 +320,8 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, b
 	if done < len(accts) {
 		return sent, false, failed[done]
 	}
-	return sent, len(accts) < batch, nil
+	return sent, finished, nil
 }
-
-// errBatchStopped marks members left for the retry after a failure.
-var errBatchStopped = errors.New("offer: publishing stopped after a failure")
 
 // publishWorkers is how many members of a batch are notified at once.
 const publishWorkers = 16

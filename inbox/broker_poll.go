@@ -77,6 +77,7 @@ func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.O
 	if err != nil {
 		return err
 	}
+	defer cur.Close(ctx)
 	newest := map[bson.ObjectID]int64{}
 	for cur.Next(ctx) {
 		var r struct {
@@ -84,7 +85,6 @@ func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.O
 			Seq      int64         `bson:"seq"`
 		}
 		if err := cur.Decode(&r); err != nil {
-			cur.Close(ctx)
 			return err
 		}
 		if local[r.MemberID] && r.Seq > newest[r.MemberID] {
@@ -92,10 +92,8 @@ func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.O
 		}
 	}
 	if err := cur.Err(); err != nil {
-		cur.Close(ctx)
 		return err
 	}
-	cur.Close(ctx)
 	for m, seq := range newest {
 		b.Publish(m, seq, nil)
 	}
