@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -58,7 +59,7 @@ func (s *Service) sent(ctx context.Context, m inbox.Message) int {
 		return 0
 	}
 	if _, err := s.notify.Send(ctx, m); err != nil {
-		if err != inbox.ErrMuted {
+		if !errors.Is(err, inbox.ErrMuted) {
 			logError(ctx, "campaign send", err, "member", m.MemberID.Hex(), "key", m.Key)
 		}
 		return 0

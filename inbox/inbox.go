@@ -193,6 +193,13 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	if m.Key == "" {
 		m.Key = "id:" + id.Hex()
 	}
+	// Campaigns repeat their keyed sends on every run, so a cause that
+	// already has its notification is answered with one indexed read.
+	if n, err := in.store.byKey(ctx, m.MemberID, m.Key); err == nil {
+		return n, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
 	if c := CategoryOf(m.Kind); c != categoryTransactional {
 		muted, err := in.Muted(ctx, m.MemberID)
 		if err != nil {
@@ -206,8 +213,8 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 		ID: id, MemberID: m.MemberID, Kind: m.Kind, Title: m.Title, Body: m.Body, DeepLink: m.DeepLink,
 		Related: m.Related, Key: m.Key, CreatedAt: now, ExpiresAt: m.ExpiresAt,
 	}
-	// The unique key index, not a read before, makes a repeated cause
-	// return the notification it made the first time.
+	// A concurrent send of the same cause may still win the insert; the
+	// unique key index makes it return that notification.
 	if existing, err := in.store.insert(ctx, n); err != nil || existing != nil {
 		return existing, err
 	}
