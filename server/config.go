@@ -15,7 +15,8 @@ import (
 type Config struct {
 	Env           string
 	HTTPAddr      string
-	MongoURI      string
+	MongoURI      string // empty: the embedded database in DataDir (development only)
+	DataDir       string
 	MongoDatabase string
 	MongoTimeout  time.Duration
 
@@ -59,14 +60,15 @@ var settings = []setting{
 			return nil
 		}},
 	{"HTTP_ADDR", ":8080", "address the HTTP and WebSocket server listens on", str(func(c *Config) *string { return &c.HTTPAddr })},
-	{"MONGODB_URI", "mongodb://localhost:27017", "MongoDB connection string (replica set, Atlas or standalone)",
+	{"MONGODB_URI", "", "MongoDB connection string (replica set, Atlas or standalone); empty: the embedded database in DATA_DIR, development only",
 		func(c *Config, v string) error {
-			if !strings.HasPrefix(v, "mongodb://") && !strings.HasPrefix(v, "mongodb+srv://") {
+			if v != "" && !strings.HasPrefix(v, "mongodb://") && !strings.HasPrefix(v, "mongodb+srv://") {
 				return fmt.Errorf("must start with mongodb:// or mongodb+srv://")
 			}
 			c.MongoURI = v
 			return nil
 		}},
+	{"DATA_DIR", "./data", "where the embedded database keeps its files when MONGODB_URI is empty", str(func(c *Config) *string { return &c.DataDir })},
 	{"MONGODB_DATABASE", "regulars", "database name", str(func(c *Config) *string { return &c.MongoDatabase })},
 	{"MONGODB_TIMEOUT", "10s", "deadline of every MongoDB operation", dur(func(c *Config) *time.Duration { return &c.MongoTimeout })},
 	{"JWT_SECRET", "", "HMAC secret for access tokens, at least 32 bytes; required in production, random per start in development",
@@ -136,6 +138,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Env == "production" && c.JWTSecret == "" {
 		problems = append(problems, errors.New("JWT_SECRET: required when APP_ENV=production"))
+	}
+	if c.Env == "production" && c.MongoURI == "" {
+		problems = append(problems, errors.New("MONGODB_URI: required when APP_ENV=production (the embedded database is for development, demos and tests)"))
 	}
 	positive := map[string]bool{
 		"MONGODB_TIMEOUT": c.MongoTimeout > 0, "ACCESS_TOKEN_TTL": c.AccessTokenTTL > 0,

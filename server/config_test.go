@@ -14,7 +14,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.MongoURI != "mongodb://localhost:27017" || c.MongoDatabase != "regulars" || !c.Introspection {
+	if c.HTTPAddr != ":8080" || c.MongoURI != "" || c.DataDir != "./data" || c.MongoDatabase != "regulars" || !c.Introspection {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -34,8 +34,13 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
 	}
-	if c, err := LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)})); err != nil || c.Introspection {
+	if c, err := LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017"})); err != nil || c.Introspection {
 		t.Fatalf("production: introspection=%v err=%v", c.Introspection, err)
+	}
+	// Production never falls back to the embedded database.
+	_, err = LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)}))
+	if err == nil || !strings.Contains(err.Error(), "MONGODB_URI: required when APP_ENV=production") {
+		t.Fatalf("production without MONGODB_URI: err = %v", err)
 	}
 }
 

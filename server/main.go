@@ -25,13 +25,14 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/member"
 )
 
 func main() {
 	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
-	flag.Parse()
 
+	flag.Parse()
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "configuration problems:\n%v\n\nRun with -h to list every variable.\n", err)
@@ -43,7 +44,7 @@ func main() {
 	defer stop()
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
-		slog.Error("start", "err", err)
+		fmt.Fprintf(os.Stderr, "regulars: cannot start: %v\n", err)
 		os.Exit(1)
 	}
 	<-ctx.Done()
@@ -59,16 +60,17 @@ func main() {
 type Main struct {
 	Config Config
 
-	mongo   *mongo.Client
-	members *member.Service
-	inbox   *inbox.Inbox
-	broker  *inbox.PollBroker
-	game    *game.Service
-	exec    *executor.Executor
-	metrics *metrics
-	app     *fiber.App
-	ln      net.Listener
-	sockets *sockets
+	mongo    *mongo.Client
+	embedded *embeddb.DB // nil on MongoDB
+	members  *member.Service
+	inbox    *inbox.Inbox
+	broker   *inbox.PollBroker
+	game     *game.Service
+	exec     *executor.Executor
+	metrics  *metrics
+	app      *fiber.App
+	ln       net.Listener
+	sockets  *sockets
 
 	ipLimit     *limiter
 	memberLimit *limiter
@@ -105,8 +107,27 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	m.metrics = newMetrics()
+	uri := cfg.MongoURI
+	if uri == "" {
+		var err error
+		m.embedded, err = embeddb.Open(cfg.DataDir, nil)
+		if err != nil {
+			return err
+		}
+		uri = m.embedded.URI()
+		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	err := m.start(ctx, uri, secret)
+	if err != nil && m.embedded != nil {
+		err = errors.Join(err, m.embedded.Close())
+	}
+	return err
+}
+
+func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
+	cfg := m.Config
 	client, err := mongo.Connect(options.Client().
-		ApplyURI(cfg.MongoURI).
+		ApplyURI(uri).
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
@@ -135,6 +156,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.ln, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		_ = client.Disconnect(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	if cfg.SocketSendBuffer > 0 {
@@ -280,6 +302,11 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = errors.Join(err, m.mongo.Disconnect(ctx))
+		// Last: the embedded database outlives every request and job that
+		// could still write to it.
+		if m.embedded != nil {
+			err = errors.Join(err, m.embedded.Close())
+		}
 	})
 	return err
 }

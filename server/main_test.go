@@ -20,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	os.Exit(m.Run())
+	mongotest.Main(m)
 }
 
 const testAPIKey = "test-service-key-0123456789"

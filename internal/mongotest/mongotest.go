@@ -1,41 +1,80 @@
 // Package mongotest gives tests a fresh MongoDB database named for the run.
 //
-// Tests that need a database call Database; without MONGODB_URI they skip
-// with one line that says so.
+// With MONGODB_URI set, tests use that server. Without it, the first test
+// that asks starts one embedded database (FerretDB on SQLite, see embeddb)
+// for the whole test binary, in a temporary directory; a package's TestMain
+// calls Main so that it is stopped and removed when the binary ends.
 package mongotest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-)
 
-// SkipMessage is the line a test prints when no database is configured.
-const SkipMessage = "MONGODB_URI not set: skipping database test (see README, Integration tests)"
+	"github.com/regulars/regulars/internal/embeddb"
+)
 
 var (
 	once   sync.Once
 	client *mongo.Client
 	err    error
+
+	embedOnce sync.Once
+	embedded  *embeddb.DB
+	embedDir  string
+	embedURI  string
+	embedErr  error
 )
 
-// URI returns MONGODB_URI, or skips t when it is unset.
+// Main runs a package's tests and then stops the embedded database, if one
+// was started, and removes its files. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if client != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = client.Disconnect(ctx)
+		cancel()
+	}
+	if embedded != nil {
+		if err := embedded.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "mongotest:", err)
+		}
+		_ = os.RemoveAll(embedDir)
+	}
+	os.Exit(code)
+}
+
+// URI returns MONGODB_URI or, when it is unset, the URI of the test binary's
+// embedded database, started on first use.
 func URI(t testing.TB) string {
 	t.Helper()
-	uri := os.Getenv("MONGODB_URI")
-	if uri == "" {
-		t.Skip(SkipMessage)
+	if uri := os.Getenv("MONGODB_URI"); uri != "" {
+		return uri
 	}
-	return uri
+	embedOnce.Do(func() {
+		embedDir, embedErr = os.MkdirTemp("", "regulars-test-db-")
+		if embedErr != nil {
+			return
+		}
+		embedded, embedErr = embeddb.Open(filepath.Join(embedDir, "data"), nil)
+		if embedErr == nil {
+			embedURI = embedded.URI()
+		}
+	})
+	if embedErr != nil {
+		t.Fatalf("mongotest: embedded database: %v", embedErr)
+	}
+	return embedURI
 }
 
 // Client returns one client shared by the package's tests.
@@ -102,22 +141,5 @@ func RequireIndexes(t testing.TB, coll *mongo.Collection, names ...string) {
 		if !have[n] {
 			t.Errorf("collection %s lacks index %q (has %v)", coll.Name(), n, have)
 		}
-	}
-}
-
-// SkipWithoutAtomicUpdates skips t on a stand-in that does not apply
-// concurrent single-document updates atomically (FerretDB 1.x reads and
-// rewrites documents outside a lock). MongoDB does, and the code relies on
-// it only where a test calls this.
-func SkipWithoutAtomicUpdates(t testing.TB, db *mongo.Database) {
-	t.Helper()
-	var info bson.M
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		t.Fatal(err)
-	}
-	if _, ferret := info["ferretdbVersion"]; ferret {
-		t.Skip("FerretDB does not apply concurrent updates atomically; this race test needs MongoDB")
 	}
 }

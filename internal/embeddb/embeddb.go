@@ -1,0 +1,134 @@
+// Package embeddb runs FerretDB in-process over SQLite, so that development,
+// demos and tests need no MongoDB. It speaks the MongoDB wire protocol on a
+// loopback port; the real driver connects to URI as to MongoDB.
+//
+// The embedded database is for development, demos, tests and a single small
+// instance. It has no transactions, change streams or TTL indexes, and every
+// query scans its collection. FerretDB 1.x also does not apply concurrent
+// updates of one document atomically, so URI asks the driver for a pool of
+// one connection: FerretDB handles one connection's commands in order, which
+// makes every single-document update atomic for that client, as on MongoDB.
+package embeddb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// marker names the file that says a directory holds Regulars' embedded
+// database; a non-empty directory without it belongs to something else.
+const marker = "REGULARS_EMBEDDED_DATABASE"
+
+// lockFile is held with flock while a process uses the directory: two
+// processes on one directory would break single-document atomicity.
+const lockFile = "regulars.lock"
+
+// DB is a running embedded database.
+type DB struct {
+	dir    string
+	uri    string
+	lock   *os.File
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Open starts an embedded database storing its files in dir (created if
+// missing) and listening on a free loopback port. It returns an error, and
+// writes nothing, when dir cannot be written, holds files of another program,
+// or is in use by another process.
+func Open(dir string, logger *slog.Logger) (*DB, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded database: %w", err)
+	}
+	if err := prepare(abs); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(abs, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded database: DATA_DIR %s is not writable: %w", abs, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("embedded database: DATA_DIR %s is in use by another process (%v)", abs, err)
+	}
+	if logger == nil {
+		// FerretDB logs every connection at info; only its warnings matter here.
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+		Logger:    logger,
+	})
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("embedded database in %s: %w", abs, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db := &DB{dir: abs, lock: lock, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(db.done)
+		_ = f.Run(ctx)
+	}()
+	// New has opened the listener, so the address is known.
+	db.uri = strings.TrimSuffix(f.MongoDBURI(), "/") + "/?maxPoolSize=1"
+	return db, nil
+}
+
+// prepare creates dir, or checks that an existing one is empty or ours, and
+// that it can be written.
+func prepare(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("embedded database: cannot create DATA_DIR %s: %w", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("embedded database: cannot read DATA_DIR %s: %w", dir, err)
+	}
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
+			return fmt.Errorf("embedded database: DATA_DIR %s holds other files and no %s; choose an empty or new directory", dir, marker)
+		}
+		probe := filepath.Join(dir, ".write-probe")
+		if err := os.WriteFile(probe, nil, 0o600); err != nil {
+			return fmt.Errorf("embedded database: DATA_DIR %s is not writable: %w", dir, err)
+		}
+		return os.Remove(probe)
+	}
+	text := "This directory holds Regulars' embedded development database (FerretDB on SQLite).\nDelete the directory to start afresh; set MONGODB_URI to use MongoDB instead.\n"
+	if err := os.WriteFile(filepath.Join(dir, marker), []byte(text), 0o600); err != nil {
+		return fmt.Errorf("embedded database: DATA_DIR %s is not writable: %w", dir, err)
+	}
+	return nil
+}
+
+// URI is the connection string for this database. It asks for a pool of
+// one connection, which serializes the client's commands (see the package
+// doc); keep it when adding options.
+func (db *DB) URI() string { return db.uri }
+
+// Dir is the absolute directory holding the database files.
+func (db *DB) Dir() string { return db.dir }
+
+// Close stops the database after its connections end and releases the
+// directory. Call it after disconnecting every client.
+func (db *DB) Close() error {
+	db.cancel()
+	select {
+	case <-db.done:
+	case <-time.After(10 * time.Second):
+		return errors.New("embedded database: did not stop within 10 s")
+	}
+	return db.lock.Close()
+}
