@@ -62,8 +62,10 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("embedded database: DATA_DIR %s is in use by another process (%v)", abs, err)
 	}
 	if logger == nil {
-		// FerretDB logs every connection at info; only its warnings matter here.
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// FerretDB logs every connection at info and every command it lacks
+		// (endSessions, which the driver sends on disconnect) at warn, with a
+		// dump of the message; only its errors concern Regulars.
+		logger = slog.New(errorsOnly{slog.Default().Handler()})
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
@@ -112,6 +114,18 @@ func prepare(dir string) error {
 	}
 	return nil
 }
+
+// errorsOnly passes on records at error level and above.
+type errorsOnly struct{ slog.Handler }
+
+func (h errorsOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && h.Handler.Enabled(ctx, l)
+}
+
+func (h errorsOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	return errorsOnly{h.Handler.WithAttrs(as)}
+}
+func (h errorsOnly) WithGroup(name string) slog.Handler { return errorsOnly{h.Handler.WithGroup(name)} }
 
 // URI is the connection string for this database. It asks for a pool of
 // one connection, which serializes the client's commands (see the package
