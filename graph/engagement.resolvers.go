@@ -139,7 +139,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 		return nil, err
 	}
 	lb := &Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final}
-	lb.Edges, lb.PageInfo = edges(rows, more, encodeStandingCursor,
+	lb.Edges, lb.PageInfo = edges(rows, more, after, encodeStandingCursor,
 		func(c string, row game.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
 	return lb, nil
 }

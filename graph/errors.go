@@ -25,6 +25,11 @@ const (
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeInternal        = "INTERNAL"
+	// CodePersistedQueryNotFound answers a persisted-query hash the server
+	// does not know (yet): the client sends the hash again with its query.
+	// The code Apollo, urql and other servers use; the message stays
+	// "PersistedQueryNotFound", which Apollo's link matches.
+	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
 )
 
 var (
@@ -67,7 +72,7 @@ var protocolCodes = map[string]string{
 	"GRAPHQL_PARSE_FAILED":          CodeBadUserInput,
 	"GRAPHQL_VALIDATION_FAILED":     CodeBadUserInput,
 	"COMPLEXITY_LIMIT_EXCEEDED":     CodeBadUserInput,
-	"PERSISTED_QUERY_NOT_FOUND":     CodeNotFound,
+	"PERSISTED_QUERY_NOT_FOUND":     CodePersistedQueryNotFound,
 	"PERSISTED_QUERY_NOT_SUPPORTED": CodeBadUserInput,
 }
 

@@ -163,7 +163,7 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 		return nil, err
 	}
 	conn := &LedgerConnection{}
-	conn.Edges, conn.PageInfo = edges(es, more,
+	conn.Edges, conn.PageInfo = edges(es, more, after,
 		func(e *game.Entry) string { return encodeCursor("ledger", e.Seq) },
 		func(c string, e *game.Entry) *LedgerEdge { return &LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
@@ -202,7 +202,7 @@ func (r *queryResolver) Rewards(ctx context.Context, first *int, after *string) 
 		return nil, err
 	}
 	conn := &RewardConnection{}
-	conn.Edges, conn.PageInfo = edges(rs, more,
+	conn.Edges, conn.PageInfo = edges(rs, more, after,
 		func(rw *game.Reward) string { return encodeIDCursor("rewards", rw.ID) },
 		func(c string, rw *game.Reward) *RewardEdge { return &RewardEdge{Cursor: c, Node: rw} })
 	return conn, nil
@@ -243,7 +243,7 @@ func (r *queryResolver) MyRedemptions(ctx context.Context, first *int, after *st
 		return nil, err
 	}
 	conn := &RedemptionConnection{}
-	conn.Edges, conn.PageInfo = edges(rs, more,
+	conn.Edges, conn.PageInfo = edges(rs, more, after,
 		func(rd *game.Redemption) string { return encodeIDCursor("redemptions", rd.ID) },
 		func(c string, rd *game.Redemption) *RedemptionEdge { return &RedemptionEdge{Cursor: c, Node: rd} })
 	return conn, nil

@@ -47,13 +47,23 @@ func pageSize(first *int) (int, error) {
 }
 
 // edges builds a connection page: an edge per node with its cursor, and
-// the page info whose end cursor is the last edge's.
-func edges[N, E any](nodes []N, more bool, cursor func(N) string, edge func(cursor string, node N) E) ([]E, *PageInfo) {
+// the page info the Relay cursor connections spec asks for.
+//
+// Pages run forward (first/after). hasPreviousPage is true when the page was
+// asked for with after: the cursor names an item the client was given,
+// which sits before this page. The spec lets a server answer false for
+// forward paging; answering true here lets a client that started mid-list
+// know there is more above. It is not re-checked against the database: if
+// every item before the cursor was deleted since, it stays true.
+func edges[N, E any](nodes []N, more bool, after *string, cursor func(N) string, edge func(cursor string, node N) E) ([]E, *PageInfo) {
 	out := make([]E, len(nodes))
-	info := &PageInfo{HasNextPage: more}
+	info := &PageInfo{HasNextPage: more, HasPreviousPage: after != nil && *after != ""}
 	for i, n := range nodes {
 		c := cursor(n)
 		out[i] = edge(c, n)
+		if i == 0 {
+			info.StartCursor = &c
+		}
 		if i == len(nodes)-1 {
 			info.EndCursor = &c
 		}

@@ -89,9 +89,16 @@ type OfferTargetingInput struct {
 	MemberIds    []string `json:"memberIds,omitempty"`
 }
 
+// Where a page sits in its list (Relay cursor connections). Lists page forward
+// with first and after; hasPreviousPage is true when after was given.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage bool `json:"hasNextPage"`
+	// True when the page was asked for with after: the items up to that cursor come before it.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The first edge's cursor; null on an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The last edge's cursor; null on an empty page. Pass it as after for the next page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 type Query struct {

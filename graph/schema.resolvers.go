@@ -230,7 +230,7 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int, after *st
 		return nil, err
 	}
 	conn := &NotificationConnection{}
-	conn.Edges, conn.PageInfo = edges(ns, more,
+	conn.Edges, conn.PageInfo = edges(ns, more, after,
 		func(n *inbox.Notification) string { return encodeCursor(notificationsList(id), n.Seq) },
 		func(c string, n *inbox.Notification) *NotificationEdge { return &NotificationEdge{Cursor: c, Node: n} })
 	return conn, nil

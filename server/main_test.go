@@ -404,7 +404,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		return send(t, req)
 	}
-	if r := post(map[string]any{"extensions": ext}); r.code() != "NOT_FOUND" || r.Errors[0].Message != "PersistedQueryNotFound" {
+	if r := post(map[string]any{"extensions": ext}); r.code() != "PERSISTED_QUERY_NOT_FOUND" || r.Errors[0].Message != "PersistedQueryNotFound" {
 		t.Fatalf("unknown hash: %+v", r.Errors)
 	}
 	if r := post(map[string]any{"query": query, "extensions": ext}); len(r.Errors) != 0 {
