@@ -85,12 +85,12 @@ func (r *mutationResolver) SetLeaderboardOptOut(ctx context.Context, optOut bool
 }
 
 // ID is the resolver for the id field.
-func (r *publicMemberResolver) ID(ctx context.Context, obj *member.Member) (string, error) {
-	return encodeID("Member", obj.ID), nil
+func (r *publicMemberResolver) ID(ctx context.Context, obj *PublicMember) (string, error) {
+	return encodeID("PublicMember", obj.ID), nil
 }
 
 // AvatarURL is the resolver for the avatarUrl field.
-func (r *publicMemberResolver) AvatarURL(ctx context.Context, obj *member.Member) (*string, error) {
+func (r *publicMemberResolver) AvatarURL(ctx context.Context, obj *PublicMember) (*string, error) {
 	return optional(obj.AvatarURL), nil
 }
 
@@ -189,8 +189,12 @@ func (r *standingResolver) Rank(ctx context.Context, obj *game.Standing) (*int, 
 }
 
 // Member is the resolver for the member field.
-func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*member.Member, error) {
-	return loadMember(ctx, obj.MemberID)
+func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*PublicMember, error) {
+	m, err := loadMember(ctx, obj.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	return &PublicMember{m}, nil
 }
 
 // IsMe is the resolver for the isMe field.

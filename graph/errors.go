@@ -64,6 +64,8 @@ var domainCodes = []struct {
 	{game.ErrIdempotencyReuse, CodeConflict},
 	{game.ErrOfferNotFound, CodeNotFound},
 	{game.ErrOfferUnavailable, CodeConflict},
+	{game.ErrEntryNotFound, CodeNotFound},
+	{game.ErrBadgeNotFound, CodeNotFound},
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in

@@ -22,6 +22,7 @@ type Limits struct {
 func NewExecutor(r *Resolver, lim Limits) *executor.Executor {
 	cfg := Config{Resolvers: r}
 	cfg.Complexity.Query.Notifications = connectionComplexity
+	cfg.Complexity.Query.Nodes = func(child int, ids []string) int { return 1 + len(ids)*child }
 	exec := executor.New(NewExecutableSchema(cfg))
 	exec.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	exec.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})

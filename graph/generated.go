@@ -372,6 +372,8 @@ type ComplexityRoot struct {
 		Member                  func(childComplexity int, id string) int
 		MyRank                  func(childComplexity int, period game.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
+		Node                    func(childComplexity int, id string) int
+		Nodes                   func(childComplexity int, ids []string) int
 		NotificationPreferences func(childComplexity int) int
 		Notifications           func(childComplexity int, first *int, after *string) int
 		Offer                   func(childComplexity int, id string) int
@@ -598,9 +600,9 @@ type ProgramResolver interface {
 	UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error)
 }
 type PublicMemberResolver interface {
-	ID(ctx context.Context, obj *member.Member) (string, error)
+	ID(ctx context.Context, obj *PublicMember) (string, error)
 
-	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
+	AvatarURL(ctx context.Context, obj *PublicMember) (*string, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
@@ -616,6 +618,8 @@ type QueryResolver interface {
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
+	Node(ctx context.Context, id string) (Node, error)
+	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Offers(ctx context.Context) ([]*game.Offer, error)
 	Offer(ctx context.Context, id string) (*game.Offer, error)
 }
@@ -634,7 +638,7 @@ type RewardResolver interface {
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *game.Standing) (*int, error)
 
-	Member(ctx context.Context, obj *game.Standing) (*member.Member, error)
+	Member(ctx context.Context, obj *game.Standing) (*PublicMember, error)
 	IsMe(ctx context.Context, obj *game.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
@@ -2094,6 +2098,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyRedemptions(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.notificationPreferences":
 		if e.ComplexityRoot.Query.NotificationPreferences == nil {
 			break
@@ -2749,7 +2775,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/offers.graphql"
+//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2957,6 +2983,7 @@ type NotificationEdge {
 `, BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
+	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4490,6 +4517,34 @@ func (ec *executionContext) field_Query_myRedemptions_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -10076,7 +10131,7 @@ func (ec *executionContext) fieldContext_Promotion_expiresAfterDays(_ context.Co
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PublicMember_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_id(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10099,7 +10154,7 @@ func (ec *executionContext) fieldContext_PublicMember_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PublicMember", field, true, true, "ID")
 }
 
-func (ec *executionContext) _PublicMember_displayName(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_displayName(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10122,7 +10177,7 @@ func (ec *executionContext) fieldContext_PublicMember_displayName(_ context.Cont
 	return graphql.NewScalarFieldContext("PublicMember", field, false, false, "String")
 }
 
-func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10642,6 +10697,94 @@ func (ec *executionContext) fieldContext_Query_myRedemptions(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_myRedemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11726,8 +11869,8 @@ func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.
 			return ec.Resolvers.Standing().Member(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
-			return ec.marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *PublicMember) graphql.Marshaler {
+			return ec.marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15216,11 +15359,87 @@ func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (UpdateProfileInp
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case game.Reward:
+		return ec._Reward(ctx, sel, &obj)
+	case *game.Reward:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Reward(ctx, sel, obj)
+	case game.Redemption:
+		return ec._Redemption(ctx, sel, &obj)
+	case *game.Redemption:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Redemption(ctx, sel, obj)
+	case PublicMember:
+		return ec._PublicMember(ctx, sel, &obj)
+	case *PublicMember:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PublicMember(ctx, sel, obj)
+	case game.Offer:
+		return ec._Offer(ctx, sel, &obj)
+	case *game.Offer:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Offer(ctx, sel, obj)
+	case inbox.Notification:
+		return ec._Notification(ctx, sel, &obj)
+	case *inbox.Notification:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notification(ctx, sel, obj)
+	case member.Member:
+		return ec._Member(ctx, sel, &obj)
+	case *member.Member:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Member(ctx, sel, obj)
+	case game.Entry:
+		return ec._LedgerEntry(ctx, sel, &obj)
+	case *game.Entry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LedgerEntry(ctx, sel, obj)
+	case game.Badge:
+		return ec._Badge(ctx, sel, &obj)
+	case *game.Badge:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Badge(ctx, sel, obj)
+	case game.Activity:
+		return ec._Activity(ctx, sel, &obj)
+	case *game.Activity:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Activity(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
 
-var activityImplementors = []string{"Activity"}
+var activityImplementors = []string{"Activity", "Node"}
 
 func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *game.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
@@ -15397,7 +15616,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var badgeImplementors = []string{"Badge"}
+var badgeImplementors = []string{"Badge", "Node"}
 
 func (ec *executionContext) _Badge(ctx context.Context, sel ast.SelectionSet, obj *game.Badge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeImplementors)
@@ -16010,7 +16229,7 @@ func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
-var ledgerEntryImplementors = []string{"LedgerEntry"}
+var ledgerEntryImplementors = []string{"LedgerEntry", "Node"}
 
 func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *game.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
@@ -16181,7 +16400,7 @@ func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var memberImplementors = []string{"Member"}
+var memberImplementors = []string{"Member", "Node"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *member.Member) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberImplementors)
@@ -16580,7 +16799,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
-var notificationImplementors = []string{"Notification"}
+var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *inbox.Notification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
@@ -16808,7 +17027,7 @@ func (ec *executionContext) _NotificationRelated(ctx context.Context, sel ast.Se
 	return out
 }
 
-var offerImplementors = []string{"Offer"}
+var offerImplementors = []string{"Offer", "Node"}
 
 func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *game.Offer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerImplementors)
@@ -17265,9 +17484,9 @@ func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var publicMemberImplementors = []string{"PublicMember"}
+var publicMemberImplementors = []string{"PublicMember", "Node"}
 
-func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.SelectionSet, obj *member.Member) graphql.Marshaler {
+func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.SelectionSet, obj *PublicMember) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, publicMemberImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17407,6 +17626,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myRedemptions(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "offers":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -17450,7 +17681,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
-var redemptionImplementors = []string{"Redemption"}
+var redemptionImplementors = []string{"Redemption", "Node"}
 
 func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *game.Redemption) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionImplementors)
@@ -17698,7 +17929,7 @@ func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.Select
 	return out
 }
 
-var rewardImplementors = []string{"Reward"}
+var rewardImplementors = []string{"Reward", "Node"}
 
 func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *game.Reward) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rewardImplementors)
@@ -19378,6 +19609,16 @@ func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._MemberBadges(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋregularsᚋregularsᚋinboxᚐNotification(ctx context.Context, sel ast.SelectionSet, v *inbox.Notification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Notification!")
@@ -19692,7 +19933,7 @@ func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregulars�
 	return res, nil
 }
 
-func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx context.Context, sel ast.SelectionSet, v *member.Member) graphql.Marshaler {
+func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx context.Context, sel ast.SelectionSet, v *PublicMember) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PublicMember!")
 		return graphql.Null
@@ -20475,6 +20716,13 @@ func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregulars�
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONotificationRelated2ᚖgithubᚗcomᚋregularsᚋregularsᚋinboxᚐRelated(ctx context.Context, sel ast.SelectionSet, v *inbox.Related) graphql.Marshaler {

@@ -1,0 +1,69 @@
+package game
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// Lookups by id, for refetching any object by its global id (graph's
+// node and nodes). Each is one query on _id, whatever the number of ids.
+
+var (
+	ErrEntryNotFound = errors.New("ledger entry not found")
+	ErrBadgeNotFound = errors.New("badge not found")
+)
+
+// ActivitiesByID returns activities in the order of ids; missing ones are nil.
+func (s *Service) ActivitiesByID(ctx context.Context, ids []bson.ObjectID) ([]*Activity, error) {
+	return byIDs(ctx, s.acts.c, ids, func(a *Activity) bson.ObjectID { return a.ID })
+}
+
+// EntriesByID returns ledger entries in the order of ids; missing ones are nil.
+func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
+	return byIDs(ctx, s.ledger.store.c, ids, func(e *Entry) bson.ObjectID { return e.ID })
+}
+
+// RedemptionsByID returns redemptions in the order of ids; missing ones are
+// nil. Redemptions still PENDING or FAILED are left out, as Redemptions
+// leaves them out of a member's list.
+func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
+	rs, err := byIDs(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
+	for i, r := range rs {
+		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
+			rs[i] = nil
+		}
+	}
+	return rs, err
+}
+
+// OnPublicBoards says whether the member shows on public leaderboards (has
+// not opted out); a member without an account yet does.
+func (s *Service) OnPublicBoards(ctx context.Context, memberID bson.ObjectID) (bool, error) {
+	out, err := s.optedOut(ctx, memberID)
+	return !out, err
+}
+
+// byIDs finds the documents of c with the given ids, in their order, nil
+// for the missing ones.
+func byIDs[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, idOf func(*T) bson.ObjectID) ([]*T, error) {
+	cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	var found []*T
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*T, len(found))
+	for _, t := range found {
+		byID[idOf(t)] = t
+	}
+	out := make([]*T, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}

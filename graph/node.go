@@ -1,0 +1,325 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+)
+
+// Node is any object with a global id: the domain types, bound as they are.
+type Node interface{}
+
+// PublicMember is what others may see of a member (leaderboards). It has its
+// own Go type, and its own ids, so that node(id:) tells it apart from Member.
+type PublicMember struct{ *member.Member }
+
+// maxNodes caps nodes(ids:): a page's worth, like first on connections.
+const maxNodes = maxFirst
+
+// nodeRef is one id asked for: as the client sent it, and decoded.
+type nodeRef struct {
+	raw string
+	id  bson.ObjectID
+}
+
+// A nodeLookup resolves ids of one type, in one batch: a node or an error
+// for each. A caller who may not see an object gets the type's NOT_FOUND
+// error, exactly as for one that does not exist.
+//
+// Each decides visibility with the rules of the type's own queries: the
+// @auth rule of the root field that serves the type (checked by mayCall,
+// the authorizer's own function), then that field's resolver where there is
+// one, so a rule changed there changes here too.
+type nodeLookup func(r *Resolver, ctx context.Context, refs []nodeRef) ([]Node, []error)
+
+// nodeLookups has an entry for every type that implements Node; the
+// schema test checks none is missing.
+var nodeLookups = map[string]nodeLookup{
+	"Member":       (*Resolver).memberNodes,
+	"PublicMember": (*Resolver).publicMemberNodes,
+	"Notification": (*Resolver).notificationNodes,
+	"Activity":     (*Resolver).activityNodes,
+	"LedgerEntry":  (*Resolver).ledgerEntryNodes,
+	"Reward":       (*Resolver).rewardNodes,
+	"Redemption":   (*Resolver).redemptionNodes,
+	"Badge":        (*Resolver).badgeNodes,
+	"Offer":        (*Resolver).offerNodes,
+}
+
+// decodeNodeID reads an id of any Node type given in argument field.
+func decodeNodeID(field, s string) (string, bson.ObjectID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if typ, hex, ok := strings.Cut(string(raw), ":"); ok && nodeLookups[typ] != nil {
+			if id, err := bson.ObjectIDFromHex(hex); err == nil {
+				return typ, id, nil
+			}
+		}
+	}
+	return "", bson.ObjectID{}, input.Errorf(field, "is not an id of this API")
+}
+
+// resolveNodes resolves ids of any types, one batch per type, in order.
+// A malformed id refuses the whole call, naming the field (id or ids[i]).
+func (r *Resolver) resolveNodes(ctx context.Context, field string, ids []string) ([]Node, []error, error) {
+	type group struct {
+		refs []nodeRef
+		at   []int
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i, s := range ids {
+		name := field
+		if len(ids) > 1 || field == "ids" {
+			name = fmt.Sprintf("%s[%d]", field, i)
+		}
+		typ, id, err := decodeNodeID(name, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		g := groups[typ]
+		if g == nil {
+			g = &group{}
+			groups[typ] = g
+			order = append(order, typ)
+		}
+		g.refs = append(g.refs, nodeRef{raw: s, id: id})
+		g.at = append(g.at, i)
+	}
+	nodes, errs := make([]Node, len(ids)), make([]error, len(ids))
+	for _, typ := range order {
+		g := groups[typ]
+		ns, es := nodeLookups[typ](r, ctx, g.refs)
+		for j, i := range g.at {
+			if es[j] != nil {
+				errs[i] = es[j]
+			} else {
+				nodes[i] = ns[j]
+			}
+		}
+	}
+	return nodes, errs, nil
+}
+
+// addItemError reports err on item i of the list field being resolved.
+func addItemError(ctx context.Context, i int, err error) {
+	path := append(graphql.GetPath(ctx), ast.PathIndex(i))
+	graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: err.Error(), Path: path})
+}
+
+// mayCall says whether the caller may call the root field of root (Query,
+// Mutation) by its @auth or @public rule.
+func mayCall(ctx context.Context, root *ast.Definition, field string) bool {
+	def := root.Fields.ForName(field)
+	return def != nil && allowed(member.PrincipalFrom(ctx), def) == nil
+}
+
+// self is the signed-in member's id, zero for the brand's backend.
+func self(ctx context.Context) bson.ObjectID { return member.PrincipalFrom(ctx).MemberID }
+
+// each resolves refs one by one with get.
+func each(refs []nodeRef, get func(nodeRef) (Node, error)) ([]Node, []error) {
+	ns, errs := make([]Node, len(refs)), make([]error, len(refs))
+	for i, ref := range refs {
+		ns[i], errs[i] = get(ref)
+	}
+	return ns, errs
+}
+
+// owned resolves refs from a batch fetch (values in the order of the ids,
+// nil when missing): an object is visible to the member it belongs to, and
+// to every caller when anyone holds (the brand's access to all members).
+func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Context, []bson.ObjectID) ([]*T, error), owner func(*T) bson.ObjectID, anyone bool, notFound error) ([]Node, []error) {
+	ids := make([]bson.ObjectID, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.id
+	}
+	found, err := fetch(ctx, ids)
+	me := self(ctx)
+	ns, errs := make([]Node, len(refs)), make([]error, len(refs))
+	for i := range refs {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case found[i] == nil || !anyone && (me.IsZero() || owner(found[i]) != me):
+			errs[i] = notFound
+		default:
+			ns[i] = found[i]
+		}
+	}
+	return ns, errs
+}
+
+// Member: the caller's own (me), or any for who may call member(id:).
+func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	primeMembers(ctx, refs)
+	q, me, brand := r.Query(), self(ctx), mayCall(ctx, parsedSchema.Query, "member")
+	return each(refs, func(ref nodeRef) (Node, error) {
+		switch {
+		case ref.id == me && mayCall(ctx, parsedSchema.Query, "me"):
+			return q.Me(ctx)
+		case brand:
+			return q.Member(ctx, ref.raw)
+		}
+		return nil, member.ErrNotFound
+	})
+}
+
+// PublicMember: whom leaderboards show (members who did not opt out), and
+// the caller's own standing, as leaderboard and myRank do.
+func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	primeMembers(ctx, refs)
+	me := self(ctx)
+	return each(refs, func(ref nodeRef) (Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "leaderboard") {
+			return nil, member.ErrNotFound
+		}
+		m, err := loadMember(ctx, ref.id)
+		if err != nil {
+			return nil, err
+		}
+		if ref.id != me {
+			public, err := r.Game.OnPublicBoards(ctx, ref.id)
+			if err != nil {
+				return nil, err
+			}
+			if !public {
+				return nil, member.ErrNotFound
+			}
+		}
+		return &PublicMember{m}, nil
+	})
+}
+
+// primeMembers loads the members of refs in one batch of the operation's
+// loader, so the lookups that follow are answered from it.
+func primeMembers(ctx context.Context, refs []nodeRef) {
+	thunks := make([]func() (*member.Member, error), len(refs))
+	for i, ref := range refs {
+		thunks[i] = loadersFrom(ctx).members.LoadThunk(ctx, ref.id)
+	}
+	for _, th := range thunks {
+		th() // errors come back again from the lookups that follow
+	}
+}
+
+// Notification: the caller's own inbox, as notifications shows it.
+func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	me := self(ctx)
+	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*inbox.Notification, error) {
+		if me.IsZero() || !mayCall(ctx, parsedSchema.Query, "notifications") {
+			return make([]*inbox.Notification, len(ids)), nil
+		}
+		return r.Inbox.ByID(ctx, me, ids)
+	}
+	return owned(ctx, refs, fetch, func(n *inbox.Notification) bson.ObjectID { return n.MemberID }, false, inbox.ErrNotFound)
+}
+
+// Activity: the member's own (checkIn returns them), every one for who may
+// call recordActivity (which returns them to the brand).
+func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	return owned(ctx, refs, r.Game.ActivitiesByID, func(a *game.Activity) bson.ObjectID { return a.MemberID },
+		mayCall(ctx, parsedSchema.Mutation, "recordActivity"), game.ErrActivityNotFound)
+}
+
+// LedgerEntry: the member's own ledger (me), every one for who may call
+// member(id:) and so read any member's ledger.
+func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	return owned(ctx, refs, r.Game.EntriesByID, func(e *game.Entry) bson.ObjectID { return e.MemberID },
+		mayCall(ctx, parsedSchema.Query, "member"), game.ErrEntryNotFound)
+}
+
+// Redemption: the member's own (myRedemptions), every one for who may call
+// cancelRedemption (which returns them to the brand).
+func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	mine := mayCall(ctx, parsedSchema.Query, "myRedemptions")
+	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*game.Redemption, error) {
+		if !mine {
+			return make([]*game.Redemption, len(ids)), nil
+		}
+		return r.Game.RedemptionsByID(ctx, ids)
+	}
+	return owned(ctx, refs, fetch, func(rd *game.Redemption) bson.ObjectID { return rd.MemberID },
+		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), game.ErrRedemptionNotFound)
+}
+
+// Reward: through reward(id:), after one batch of the operation's loader.
+func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	thunks := make([]func() (*game.Reward, error), len(refs))
+	for i, ref := range refs {
+		thunks[i] = loadersFrom(ctx).rewards.LoadThunk(ctx, ref.id)
+	}
+	for _, th := range thunks {
+		th()
+	}
+	return each(refs, func(ref nodeRef) (Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "reward") {
+			return nil, game.ErrRewardNotFound
+		}
+		return nonNil(r.Query().Reward(ctx, ref.raw))
+	})
+}
+
+// Badge: among what badges shows the caller (secret ones once earned).
+func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	var visible []*game.Badge
+	var err error
+	if mayCall(ctx, parsedSchema.Query, "badges") {
+		visible, err = r.Query().Badges(ctx)
+	}
+	return each(refs, func(ref nodeRef) (Node, error) {
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range visible {
+			if b.ID == ref.id {
+				return b, nil
+			}
+		}
+		return nil, game.ErrBadgeNotFound
+	})
+}
+
+// Offer: through offer(id:) for who may call it (the brand), otherwise
+// among the offers the signed-in member is offered now (offers).
+func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	q := r.Query()
+	if mayCall(ctx, parsedSchema.Query, "offer") {
+		return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
+	}
+	var offered []*game.Offer
+	var err error
+	if !self(ctx).IsZero() && mayCall(ctx, parsedSchema.Query, "offers") {
+		offered, err = q.Offers(ctx)
+	}
+	return each(refs, func(ref nodeRef) (Node, error) {
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range offered {
+			if o.ID == ref.id {
+				return o, nil
+			}
+		}
+		return nil, game.ErrOfferNotFound
+	})
+}
+
+// nonNil turns a typed nil into a nil Node, so a list holds a true null.
+func nonNil[T any](v *T, err error) (Node, error) {
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return v, nil
+}

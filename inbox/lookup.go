@@ -1,0 +1,32 @@
+package inbox
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// ByID returns the member's shown notifications with the given ids, in the
+// order of ids; nil for one that is missing, expired or another member's,
+// so a notification is found exactly when List would show it. One query.
+func (in *Inbox) ByID(ctx context.Context, memberID bson.ObjectID, ids []bson.ObjectID) ([]*Notification, error) {
+	cur, err := in.store.notifications.Find(ctx, bson.D{
+		{Key: "memberId", Value: memberID}, {Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, shown(in.now()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var found []*Notification
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*Notification, len(found))
+	for _, n := range found {
+		byID[n.ID] = n
+	}
+	out := make([]*Notification, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
