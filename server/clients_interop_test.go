@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Apollo Client and urql, set up as README's client section shows, drive the
+// real server from Node (testdata/clients/clients.mjs): sign-up, cursor
+// paging merged by relayStylePagination and graphcache's relayPagination,
+// a live notification over graphql-ws, a node(id:) refetch and automatic
+// persisted queries. The script checks each step itself and prints a report
+// per client, which is checked here again.
+//
+// Skips only when node or npm is missing (.ci/run allows that skip and no
+// other). The packages are exact versions from package-lock.json, installed
+// with npm ci once per lock file into the gitignored .cache/ directory.
+func TestClientsInterop(t *testing.T) {
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: skipping the Apollo Client and urql interop test", tool)
+		}
+	}
+	dir := installClients(t)
+	// Every client here is one IP, and the brand's calls one caller: the
+	// default limits are for the many phones of production.
+	a := startApp(t, map[string]string{"RATE_LIMIT_IP_RPS": "1000", "RATE_LIMIT_IP_BURST": "1000", "RATE_LIMIT_MEMBER_RPS": "1000", "RATE_LIMIT_MEMBER_BURST": "1000"})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "clients.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"HTTP_URL="+a.url, "WS_URL=ws://"+a.Addr()+"/graphql", "API_KEY="+testAPIKey, "NODE_ENV=production")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("clients.mjs: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+
+	type request struct {
+		HashOnly bool    `json:"hashOnly"`
+		Code     *string `json:"code"`
+	}
+	reports := map[string]struct {
+		MemberID string   `json:"memberId"`
+		Pages    []int    `json:"pages"`
+		Merged   []string `json:"merged"`
+		Live     struct{ ID, Title string }
+		Refetch  struct {
+			Typename string `json:"__typename"`
+			ID       string `json:"id"`
+			Email    string `json:"email"`
+		} `json:"refetched"`
+		Persisted []request `json:"persistedRequests"`
+	}{}
+	lines := bufio.NewScanner(bytes.NewReader(out))
+	for lines.Scan() {
+		var r struct {
+			Client string `json:"client"`
+		}
+		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
+			t.Fatalf("clients.mjs printed %q", lines.Text())
+		}
+		rep := reports[r.Client]
+		if err := json.Unmarshal(lines.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		reports[r.Client] = rep
+	}
+	// 1 welcome and 4 notifications, two a page, so three pages. Apollo's
+	// fetchMore answers each page (2, 2, 1); urql answers each page query
+	// with all pages merged so far (2, 4, 5).
+	pages := map[string]string{"apollo": "[2,2,1]", "urql": "[2,4,5]"}
+	for _, name := range []string{"apollo", "urql"} {
+		r, ok := reports[name]
+		if !ok {
+			t.Errorf("%s: no report in %s", name, out)
+			continue
+		}
+		if jsonString(r.Pages) != pages[name] || len(r.Merged) != 5 {
+			t.Errorf("%s paging: pages %v, merged %v", name, r.Pages, r.Merged)
+		}
+		if r.Live.Title != name+" live" {
+			t.Errorf("%s subscription: %+v", name, r.Live)
+		}
+		if r.Refetch.Typename != "Member" || r.Refetch.ID != r.MemberID || r.Refetch.Email != name+"@example.com" {
+			t.Errorf("%s node refetch: %+v", name, r.Refetch)
+		}
+		if len(r.Persisted) != 3 || !r.Persisted[0].HashOnly || deref(r.Persisted[0].Code) != "PERSISTED_QUERY_NOT_FOUND" ||
+			r.Persisted[1].HashOnly || r.Persisted[1].Code != nil || !r.Persisted[2].HashOnly || r.Persisted[2].Code != nil {
+			t.Errorf("%s persisted queries: %s", name, jsonString(r.Persisted))
+		}
+	}
+}
+
+// installClients returns a directory holding clients.mjs and the packages
+// of package-lock.json, installed by npm ci unless an earlier run left them.
+func installClients(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join("testdata", "clients")
+	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(lock)
+	cache, err := filepath.Abs(filepath.Join("..", ".cache", "clients-"+hex.EncodeToString(sum[:6])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "node_modules", ".package-lock.json")); err != nil {
+		// Install beside the cache, then move it in whole: an interrupted
+		// install never passes for a finished one.
+		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(cache), "install-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		copyFiles(t, src, tmp, "package.json", "package-lock.json")
+		install := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		install.Dir = tmp
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+		os.RemoveAll(cache)
+		if err := os.Rename(tmp, cache); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFiles(t, src, cache, "clients.mjs")
+	return cache
+}
+
+func copyFiles(t *testing.T, from, to string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
