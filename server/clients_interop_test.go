@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,12 +36,14 @@ func TestClientsInterop(t *testing.T) {
 	// default limits are for the many phones of production.
 	a := startApp(t, map[string]string{"RATE_LIMIT_IP_RPS": "1000", "RATE_LIMIT_IP_BURST": "1000", "RATE_LIMIT_MEMBER_RPS": "1000", "RATE_LIMIT_MEMBER_BURST": "1000"})
 
+	writeReadmeSetups(t, dir, a)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "clients.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"HTTP_URL="+a.url, "WS_URL=ws://"+a.Addr()+"/graphql", "API_KEY="+testAPIKey, "NODE_ENV=production")
+		"HTTP_URL="+a.url, "API_KEY="+testAPIKey, "NODE_ENV=production")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -102,6 +105,50 @@ func TestClientsInterop(t *testing.T) {
 			t.Errorf("%s persisted queries: %s", name, jsonString(r.Persisted))
 		}
 	}
+}
+
+// writeReadmeSetups writes README's Apollo and urql set-ups out as modules
+// for clients.mjs, as a reader would paste them: only the URLs point at the
+// test server, and a few exports are added so the script can use the client.
+func writeReadmeSetups(t *testing.T, dir string, a *app) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct{ file, after, exports string }{
+		{"readme-apollo.mjs", "Apollo Client (`npm install", `
+export { client };
+export const setToken = (t) => { token = t; };
+export const closeSocket = () => wsLink.client.dispose();
+`},
+		{"readme-urql.mjs", "urql (`npm install", `
+export { client };
+export const setToken = (t) => { token = t; };
+export const closeSocket = () => wsClient.dispose();
+`},
+	} {
+		code := readmeCodeAfter(t, string(readme), s.after)
+		code = strings.ReplaceAll(code, "http://localhost:8080/graphql", a.url)
+		code = strings.ReplaceAll(code, "ws://localhost:8080/graphql", "ws://"+a.Addr()+"/graphql")
+		if err := os.WriteFile(filepath.Join(dir, s.file), []byte(code+s.exports), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readmeCodeAfter returns the first ```js block after the line starting with marker.
+func readmeCodeAfter(t *testing.T, readme, marker string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(readme, "\n"+marker)
+	if ok {
+		_, rest, ok = strings.Cut(rest, "```js\n")
+	}
+	code, _, closed := strings.Cut(rest, "\n```")
+	if !ok || !closed {
+		t.Fatalf("README has no js block after %q", marker)
+	}
+	return code + "\n"
 }
 
 // installClients returns a directory holding clients.mjs and the packages

@@ -1,25 +1,17 @@
-// Apollo Client and urql against a running Regulars server, set up as the
-// README's client section shows: sign-up, cursor paging merged by each
-// client's Relay pagination helper, a live notification, a node(id:)
-// refetch and automatic persisted queries. Run by server/clients_interop_test.go
-// with HTTP_URL, WS_URL and API_KEY set; prints one JSON report line per
-// client and exits non-zero at the first check that fails.
-import { createHash } from 'node:crypto';
+// Apollo Client and urql against a running Regulars server: sign-up, cursor
+// paging merged by each client's Relay pagination helper, a live
+// notification, a node(id:) refetch and automatic persisted queries.
+//
+// Each client is set up exactly as README's client section shows:
+// server/clients_interop_test.go writes README's two set-ups out as
+// readme-apollo.mjs and readme-urql.mjs (with the test server's URLs). It
+// runs this script with HTTP_URL and API_KEY set; the script prints one JSON
+// report line per client and exits non-zero at the first check that fails.
 import assert from 'node:assert/strict';
 
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
-import { SetContextLink } from '@apollo/client/link/context';
-import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
-import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
-import { getMainDefinition, relayStylePagination } from '@apollo/client/utilities';
-import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
-import { cacheExchange } from '@urql/exchange-graphcache';
-import { relayPagination } from '@urql/exchange-graphcache/extras';
-import { persistedExchange } from '@urql/exchange-persisted';
-import { createClient as createWsClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { gql } from '@apollo/client';
 
-const { HTTP_URL, WS_URL, API_KEY } = process.env;
+const { HTTP_URL, API_KEY } = process.env;
 const timer = setTimeout(() => fail('timeout', new Error('no result within 40 s')), 40_000);
 
 // Progress on stderr, which the Go test shows when the script fails.
@@ -30,32 +22,33 @@ function fail(client, err) {
   process.exit(1);
 }
 
-// Every HTTP request a client makes, to check the persisted-query round trip:
-// whether it carried the query text or the hash alone, and the error code.
-function recordingFetch(log) {
-  return async (url, init = {}) => {
-    const u = new URL(String(url));
-    const body = init.body ? JSON.parse(init.body) : {
-      query: u.searchParams.get('query') || undefined,
-      operationName: u.searchParams.get('operationName') || undefined,
-      extensions: JSON.parse(u.searchParams.get('extensions') || 'null'),
-    };
-    const res = await fetch(url, init);
-    const json = await res.clone().json();
-    step('http', `${body.operationName} ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
-    log.push({
-      operationName: body.operationName,
-      hashOnly: !body.query && !!body.extensions?.persistedQuery,
-      code: json.errors?.[0]?.extensions?.code ?? null,
-      message: json.errors?.[0]?.message ?? null,
-    });
-    return res;
+// Every HTTP request the client under test makes, to check the
+// persisted-query round trip: whether it carried the query text or the hash
+// alone, and the error code. Both clients call the global fetch per request.
+let requests = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (url, init = {}) => {
+  const u = new URL(String(url));
+  const body = init.body ? JSON.parse(init.body) : {
+    query: u.searchParams.get('query') || undefined,
+    operationName: u.searchParams.get('operationName') || undefined,
+    extensions: JSON.parse(u.searchParams.get('extensions') || 'null'),
   };
-}
+  const res = await realFetch(url, init);
+  const json = await res.clone().json();
+  step('http', `${body.operationName} ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
+  requests.push({
+    operationName: body.operationName,
+    hashOnly: !body.query && !!body.extensions?.persistedQuery,
+    code: json.errors?.[0]?.extensions?.code ?? null,
+    message: json.errors?.[0]?.message ?? null,
+  });
+  return res;
+};
 
 // The brand's backend sends the member notifications (it alone may).
 async function brandNotifies(memberId, title) {
-  const res = await fetch(HTTP_URL, {
+  const res = await realFetch(HTTP_URL, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `ApiKey ${API_KEY}` },
     body: JSON.stringify({
@@ -123,44 +116,13 @@ function checkPersisted(log, operationName) {
 }
 
 async function apollo() {
-  const log = [];
+  const log = (requests = []);
   const email = 'apollo@example.com';
-  // --- README: Apollo Client -------------------------------------------
-  let token = null; // from signUp / logIn; keep it wherever the app keeps secrets
-  const httpLink = new HttpLink({ uri: HTTP_URL, fetch: recordingFetch(log) });
-  const authLink = new SetContextLink(({ headers }) => ({
-    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  }));
-  const persisted = new PersistedQueryLink({
-    sha256: (query) => createHash('sha256').update(query).digest('hex'),
-  });
-  const wsLink = new GraphQLWsLink(createWsClient({
-    url: WS_URL,
-    webSocketImpl: WebSocket, // Node only; browsers and React Native have WebSocket
-    connectionParams: () => ({ authorization: `Bearer ${token}` }),
-  }));
-  const client = new ApolloClient({
-    link: ApolloLink.split(
-      ({ query }) => {
-        const def = getMainDefinition(query);
-        return def.kind === 'OperationDefinition' && def.operation === 'subscription';
-      },
-      wsLink,
-      ApolloLink.from([authLink, persisted, httpLink]),
-    ),
-    cache: new InMemoryCache({
-      possibleTypes: {
-        Node: ['Member', 'PublicMember', 'Notification', 'Activity', 'LedgerEntry', 'Reward', 'Redemption', 'Badge', 'Offer'],
-      },
-      typePolicies: {
-        Query: { fields: { notifications: relayStylePagination() } },
-      },
-    }),
-  });
-  // ----------------------------------------------------------------------
+  // The set-up is README's, as pasted (the Go test writes it out).
+  const { client, setToken, closeSocket } = await import('./readme-apollo.mjs');
 
   const { data: signedUp } = await client.mutate({ mutation: SIGN_UP, variables: { input: signUpInput(email) } });
-  token = signedUp.signUp.accessToken;
+  setToken(signedUp.signUp.accessToken);
   const memberId = signedUp.signUp.member.id;
   for (let i = 1; i <= 4; i++) await brandNotifies(memberId, `apollo ${i}`);
 
@@ -200,50 +162,18 @@ async function apollo() {
 
   watching.unsubscribe();
   client.stop();
-  await wsLink.client.dispose();
+  await closeSocket();
   return { client: 'apollo', requests: log.length, memberId, pages, merged, live, refetched: refetched.node, persistedRequests };
 }
 
 async function urql() {
-  const log = [];
+  const log = (requests = []);
   const email = 'urql@example.com';
-  // --- README: urql ------------------------------------------------------
-  let token = null; // from signUp / logIn
-  const wsClient = createWsClient({
-    url: WS_URL,
-    webSocketImpl: WebSocket, // Node only
-    connectionParams: () => ({ authorization: `Bearer ${token}` }),
-  });
-  const client = new Client({
-    url: HTTP_URL,
-    fetch: recordingFetch(log),
-    fetchOptions: () => (token ? { headers: { authorization: `Bearer ${token}` } } : {}),
-    exchanges: [
-      cacheExchange({
-        // Connections, edges and page info have no id of their own.
-        keys: {
-          AuthPayload: () => null, PageInfo: () => null,
-          NotificationConnection: () => null, NotificationEdge: () => null,
-          LedgerConnection: () => null, LedgerEdge: () => null,
-          RewardConnection: () => null, RewardEdge: () => null,
-          RedemptionConnection: () => null, RedemptionEdge: () => null,
-        },
-        resolvers: { Query: { notifications: relayPagination() } },
-      }),
-      persistedExchange({ preferGetForPersistedQueries: false }),
-      fetchExchange,
-      subscriptionExchange({
-        forwardSubscription: (request) => ({
-          subscribe: (sink) => ({ unsubscribe: wsClient.subscribe({ ...request, query: request.query || '' }, sink) }),
-        }),
-      }),
-    ],
-  });
-  // ----------------------------------------------------------------------
+  const { client, setToken, closeSocket } = await import('./readme-urql.mjs');
   const ok = (r) => { if (r.error) throw r.error; return r.data; };
 
   const signedUp = ok(await client.mutation(SIGN_UP, { input: signUpInput(email) }).toPromise());
-  token = signedUp.signUp.accessToken;
+  setToken(signedUp.signUp.accessToken);
   const memberId = signedUp.signUp.member.id;
   for (let i = 1; i <= 4; i++) await brandNotifies(memberId, `urql ${i}`);
 
@@ -275,7 +205,7 @@ async function urql() {
   await client.query(refetch('UrqlRefetch'), { id: memberId }, { requestPolicy: 'network-only' }).toPromise();
   const persistedRequests = checkPersisted(log, 'UrqlRefetch');
 
-  await wsClient.dispose();
+  await closeSocket();
   return { client: 'urql', requests: log.length, memberId, pages, merged, live, refetched: refetched.node, persistedRequests };
 }
 
