@@ -13,29 +13,18 @@ import (
 
 // The reference graphql-ws client (the one Apollo Client's GraphQLWsLink
 // wraps) runs a query and a subscription against the real server. Needs
-// node and npm, and the npm registry for the client's packages.
+// node and npm; the packages are TestClientsInterop's, exact versions from
+// testdata/clients/package-lock.json.
 func TestReferenceClientInterop(t *testing.T) {
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed: skipping the graphql-ws interop test", tool)
 		}
 	}
+	// The pinned packages of testdata/clients include graphql-ws and ws.
+	dir := installClients(t)
+	copyFiles(t, filepath.Join("testdata", "graphql-ws"), dir, "client.mjs")
 	a := startApp(t, nil)
-	dir := t.TempDir()
-	for _, f := range []string{"package.json", "client.mjs"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "graphql-ws", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Skipf("npm install failed (registry unreachable?): %v\n%s", err, out)
-	}
 
 	ann := a.signUp(t, "ann@example.com")
 	cmd := exec.Command("node", "client.mjs")
