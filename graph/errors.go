@@ -24,6 +24,7 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeQueryLimit      = "QUERY_LIMIT_EXCEEDED"
 	CodeInternal        = "INTERNAL"
 )
 
@@ -59,6 +60,12 @@ var domainCodes = []struct {
 	{game.ErrIdempotencyReuse, CodeConflict},
 	{game.ErrOfferNotFound, CodeNotFound},
 	{game.ErrOfferUnavailable, CodeConflict},
+	{ErrTooManyTokens, CodeQueryLimit},
+	{ErrTooManyDirectives, CodeQueryLimit},
+	{ErrTooManySpreads, CodeQueryLimit},
+	{ErrTooDeeplyNested, CodeQueryLimit},
+	{ErrTooManyErrors, CodeQueryLimit},
+	{ErrValidationBudget, CodeQueryLimit},
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in

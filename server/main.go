@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -66,7 +65,7 @@ type Main struct {
 	inbox    *inbox.Inbox
 	broker   *inbox.PollBroker
 	game     *game.Service
-	exec     *executor.Executor
+	exec     *graph.Executor
 	metrics  *metrics
 	app      *fiber.App
 	ln       net.Listener
@@ -147,7 +146,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.inbox = inbox.New(db, m.broker)
 	m.game = game.New(db, m.members, m.inbox)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
-		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
+		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
 	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
