@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -85,6 +86,7 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	in.Email = email
+	in.Password = normalizePassword(in.Password)
 	if err := checkPassword(in.Password, email); err != nil {
 		return err
 	}
@@ -98,6 +100,12 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	return validAvatarURL(in.AvatarURL)
+}
+
+// ValidateSignUp checks a sign-up as SignUp would, writing nothing, so a
+// caller can check its own inputs (a referral code) only after these.
+func (s *Service) ValidateSignUp(in SignUp) error {
+	return in.validate(s.now().UTC())
 }
 
 // SignUp creates a CUSTOMER account and logs it in.
@@ -129,21 +137,53 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 	return s.startSession(ctx, m, now)
 }
 
-// LogIn checks an email and password and starts a session.
+// LogIn checks an email and password and starts a session. The email is
+// read in its canonical form and the password in NFC, as at sign-up; a
+// password over MaxPassword characters never matches. A member whose hash
+// predates the pre-hash gets a new one now.
 func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	m, err := s.members.byEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		s.hasher.check(nil, password)
-		return nil, ErrBadCredentials
+	canonical, err := NormalizeEmail(email)
+	tooLong := utf8.RuneCountInString(password) > MaxPassword
+	var m *Member
+	if err == nil && !tooLong {
+		m, err = s.members.byEmail(ctx, canonical)
 	}
 	if err != nil {
-		return nil, err
+		var in *input.Error
+		if !errors.Is(err, ErrNotFound) && !errors.As(err, &in) {
+			return nil, err
+		}
+		m = nil
 	}
-	if !s.hasher.check(m.PasswordHash, password) {
+	if m == nil {
+		s.hasher.check(nil, password) // as slow as a real check
 		return nil, ErrBadCredentials
 	}
+	ok, rehash := s.hasher.check(m.PasswordHash, password)
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, m, password)
+	}
 	return s.startSession(ctx, m, s.now().UTC())
+}
+
+// upgradeHash replaces an old-style hash, only if it is still the one just
+// checked. A failure leaves the old hash, which still works: it is logged
+// and the log-in goes on.
+func (s *Service) upgradeHash(ctx context.Context, m *Member, password string) {
+	hash, err := s.hasher.hash(password)
+	if err == nil {
+		_, err = s.members.c.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: m.ID}, {Key: "passwordHash", Value: m.PasswordHash}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "passwordHash", Value: hash}}}})
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "password hash upgrade failed; the old hash stays", "member", m.ID.Hex(), "err", err)
+		return
+	}
+	m.PasswordHash = hash
 }
 
 func (s *Service) startSession(ctx context.Context, m *Member, now time.Time) (*Session, error) {
