@@ -137,7 +137,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.mongo = client
 	db := client.Database(cfg.MongoDatabase)
 
-	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL})
+	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -94,4 +95,33 @@ func TestOneIdentityOnePassword(t *testing.T) {
 	if r := a.do(t, "", logIn, map[string]any{"p": long}); r.status != http.StatusOK || len(r.Errors) > 0 {
 		t.Fatalf("the right password: %+v", r.Errors)
 	}
+}
+
+// Two refreshes with one token at once, as a phone retrying on a flaky
+// network sends them: both succeed with the same new refresh token, and the
+// member stays signed in.
+func TestConcurrentRefreshKeepsSession(t *testing.T) {
+	a := startApp(t, nil)
+	s := a.signUp(t, "twice@example.com")
+	const refresh = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`
+	start := make(chan struct{})
+	got := make([]*gqlResponse, 2)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			<-start
+			got[i] = a.do(t, "", refresh, map[string]any{"t": s.RefreshToken})
+		})
+	}
+	close(start)
+	wg.Wait()
+	var first, second session
+	got[0].decode(t, "refreshToken", &first)
+	got[1].decode(t, "refreshToken", &second)
+	if first.RefreshToken != second.RefreshToken {
+		t.Fatal("the two refreshes got different refresh tokens")
+	}
+	var next session
+	a.do(t, "", refresh, map[string]any{"t": first.RefreshToken}).decode(t, "refreshToken", &next)
+	a.do(t, next.bearer(), `{ me { id } }`, nil).decode(t, "me", &struct{ ID string }{})
 }
