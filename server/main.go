@@ -71,6 +71,7 @@ type Main struct {
 	ln       net.Listener
 	sockets  *sockets
 
+	proxies     proxies
 	ipLimit     *limiter
 	memberLimit *limiter
 
@@ -148,6 +149,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
+	m.proxies = parseProxies(cfg.TrustedProxies)
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
 	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
 	m.sockets = newSockets()
