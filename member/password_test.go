@@ -153,3 +153,35 @@ func TestEmailCanonicalForm(t *testing.T) {
 		t.Errorf("log-in with a malformed address: %v", err)
 	}
 }
+
+// Rows stored before the canonical form are rewritten into it; a row whose
+// canonical form another member holds is reported and left alone.
+func TestCanonicalizeEmails(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	taken := signUpWith(t, s, "jos\u00e9@example.com", "correct horse")
+	rows := map[string]bson.ObjectID{}
+	for _, e := range []string{"jose\u0301@example.com", "ann@b\u00fccher.de", "plain@example.com", "not an address"} {
+		id := bson.NewObjectID()
+		rows[e] = id
+		if _, err := s.members.c.InsertOne(ctx, Member{ID: id, Email: e, Roles: []Role{RoleCustomer}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // a second run finds nothing more to do
+		r, err := s.CanonicalizeEmails(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Checked != 5 || len(r.Conflicts) != 1 || r.Conflicts[0] != rows["jose\u0301@example.com"] || len(r.Unparseable) != 1 {
+			t.Fatalf("report %+v", r)
+		}
+	}
+	m, err := s.members.byID(ctx, rows["ann@b\u00fccher.de"])
+	if err != nil || m.Email != "ann@xn--bcher-kva.de" {
+		t.Fatalf("IDN row: %+v %v", m, err)
+	}
+	if m, err := s.members.byID(ctx, taken.Member.ID); err != nil || m.Email != "jos\u00e9@example.com" {
+		t.Fatalf("the member holding the canonical address changed: %+v %v", m, err)
+	}
+}

@@ -30,7 +30,7 @@ import (
 
 func main() {
 	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
-
+	canonicalize := flag.Bool("canonicalize-emails", false, "rewrite stored e-mail addresses into their canonical form, report, and exit")
 	flag.Parse()
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {
@@ -41,6 +41,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *canonicalize {
+		os.Exit(canonicalizeEmails(ctx, cfg))
+	}
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "regulars: cannot start: %v\n", err)
@@ -52,6 +55,36 @@ func main() {
 		slog.Error("shutdown", "err", err)
 		os.Exit(1)
 	}
+}
+
+// canonicalizeEmails runs member.CanonicalizeEmails once, on a private
+// address, and returns the exit status.
+func canonicalizeEmails(ctx context.Context, cfg Config) int {
+	cfg.HTTPAddr = "127.0.0.1:0"
+	m := NewMain(cfg)
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "regulars: cannot start: %v\n", err)
+		return 1
+	}
+	defer func() { _ = m.Close() }()
+	select {
+	case <-m.Ready():
+	case <-ctx.Done():
+		return 1
+	}
+	r, err := m.members.CanonicalizeEmails(ctx)
+	fmt.Printf("checked %d, changed %d\n", r.Checked, r.Changed)
+	for _, id := range r.Conflicts {
+		fmt.Printf("conflict: member %s has an address another member holds in canonical form; merge or close one by hand\n", id.Hex())
+	}
+	for _, id := range r.Unparseable {
+		fmt.Printf("unparseable: member %s has an address that is not valid today\n", id.Hex())
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "regulars: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // Main is the running program: tests start one on a random port exactly as
