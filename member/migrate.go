@@ -73,4 +73,3 @@ func (s *Service) CanonicalizeEmails(ctx context.Context) (EmailMigration, error
 		}
 	}
 }
-
