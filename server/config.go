@@ -198,7 +198,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // PrintUsage lists every variable with its default.
 func PrintUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: server [-h]\n\nRegulars reads its configuration from these environment variables:")
+	fmt.Fprintln(w, "Usage: server [-h] [-canonicalize-emails]\n\n  -canonicalize-emails  rewrite stored e-mail addresses into their canonical form, report conflicts, and exit\n\nRegulars reads its configuration from these environment variables:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range settings {
 		def := s.def

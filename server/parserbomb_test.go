@@ -161,3 +161,18 @@ func BenchmarkParserBombs(b *testing.B) {
 		})
 	}
 }
+
+// Over the socket the same bounds hold, and the socket lives on.
+func TestParserBombOverSocket(t *testing.T) {
+	a := startApp(t, nil)
+	ws := a.dial(t)
+	ws.init("")
+	ws.sendMsg("subscribe", "bomb", map[string]any{"query": doublingFragments(27)})
+	m := ws.expect("error")
+	var errs []gqlError
+	if err := json.Unmarshal(m.Payload, &errs); err != nil || len(errs) != 1 || errs[0].Extensions["limit"] != "QUERY_MAX_FRAGMENT_SPREADS" {
+		t.Fatalf("error payload %s (%v)", m.Payload, err)
+	}
+	ws.sendMsg("subscribe", "ok", map[string]any{"query": "{ __typename }"})
+	ws.expect("next")
+}
