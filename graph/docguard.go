@@ -101,7 +101,7 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 			return gqlerror.List{limitError(ErrTooManyTokens, "QUERY_MAX_TOKENS", "the document has over %d tokens", g.lim.Tokens)}
 		}
 	}
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.lim.Tokens)
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.lim.Tokens+1) // +1: the parser may count EOF
 	if err != nil {
 		var gqlErr *gqlerror.Error
 		if !errors.As(err, &gqlErr) {

@@ -37,7 +37,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	exec := executor.New(schema)
 	cache := lru.New[*ast.QueryDocument](1000)
 	exec.SetQueryCache(cache)
-	exec.SetParserTokenLimit(lim.Document.orDefault().Tokens)
+	exec.SetParserTokenLimit(lim.Document.orDefault().Tokens + 1)
 	exec.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	if lim.Introspection {
 		exec.Use(extension.Introspection{})

@@ -125,8 +125,8 @@ func TestDocumentBoundsConfigurable(t *testing.T) {
 			t.Errorf("%s: %d %+v, want 400 by %s", q, r.status, r.Errors, limit)
 		}
 	}
-	if r := a.postGraphQLResponse(t, "{ __typename }"); r.status != http.StatusOK {
-		t.Fatalf("a small query: %d %+v", r.status, r.Errors)
+	if r := a.postGraphQLResponse(t, "{"+strings.Repeat(" __typename", 28)+" }"); r.status != http.StatusOK {
+		t.Fatalf("exactly QUERY_MAX_TOKENS tokens: %d %+v", r.status, r.Errors)
 	}
 
 	slow := startApp(t, map[string]string{"QUERY_VALIDATION_BUDGET": "1ns"})
