@@ -31,7 +31,7 @@ var (
 )
 
 // DocumentLimits bounds the work one document may cause before it runs.
-// Zero fields take the defaults below.
+// Zero fields take the defaults (defaultDocumentLimits).
 type DocumentLimits struct {
 	Tokens                int           // lexical tokens in the document (QUERY_MAX_TOKENS)
 	DirectivesPerLocation int           // directives on one field, fragment or operation (QUERY_MAX_DIRECTIVES)

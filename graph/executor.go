@@ -19,8 +19,9 @@ type Limits struct {
 	Document      DocumentLimits
 }
 
-// Defaults for DocumentLimits fields left zero.
-var DefaultDocumentLimits = DocumentLimits{
+// defaultDocumentLimits fill DocumentLimits fields left zero (the same
+// defaults as the server settings).
+var defaultDocumentLimits = DocumentLimits{
 	Tokens:                5000,
 	DirectivesPerLocation: 10,
 	FragmentSpreads:       500,
@@ -55,7 +56,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 }
 
 func (d DocumentLimits) orDefault() DocumentLimits {
-	def := DefaultDocumentLimits
+	def := defaultDocumentLimits
 	pick := func(v, d int) int {
 		if v > 0 {
 			return v
