@@ -41,10 +41,15 @@ func NormalizeReferralCode(code string) string {
 	}, strings.ToUpper(strings.TrimSpace(code)))
 }
 
-// emailKey is an address as a person owns it: the +tag dropped, and for
-// Gmail the dots too, so ann+2@gmail.com cannot refer a.nn@gmail.com.
+// emailKey is an address as a person owns it: its canonical form
+// (member.NormalizeEmail), the +tag dropped, and for Gmail the dots too, so
+// ann+2@gmail.com cannot refer a.nn@gmail.com.
 func emailKey(email string) string {
-	email = strings.ToLower(strings.TrimSpace(email))
+	if canonical, err := member.NormalizeEmail(email); err == nil {
+		email = canonical
+	} else {
+		email = strings.ToLower(strings.TrimSpace(email))
+	}
 	local, domain, ok := strings.Cut(email, "@")
 	if !ok {
 		return email
@@ -175,18 +180,28 @@ func (s accountStore) ensure(ctx context.Context, memberID bson.ObjectID, email 
 	return nil, errors.New("could not allot a unique referral code")
 }
 
+// errReferralUnusable is the one answer to a code that cannot be used,
+// whether no member has it or it is the applicant's own: telling them apart
+// would let anyone test which e-mail address owns a public code.
+var errReferralUnusable = input.Errorf("referralCode", "is not a referral code you can use")
+
 // Referrer checks a referral code given at sign-up by email and returns the
-// referrer. Nothing is written.
+// referrer. The caller validates the rest of the sign-up first. Nothing is
+// written.
 func (s *Service) Referrer(ctx context.Context, code, email string) (bson.ObjectID, error) {
-	a, err := s.accounts.byCode(ctx, NormalizeReferralCode(code))
+	code = NormalizeReferralCode(code)
+	if len(code) != referralCodeLength || strings.Trim(code, codeAlphabet) != "" {
+		return bson.ObjectID{}, errReferralUnusable
+	}
+	a, err := s.accounts.byCode(ctx, code)
 	if errors.Is(err, ErrReferralNotFound) {
-		return bson.ObjectID{}, input.Errorf("referralCode", "no member has the code %q", code)
+		return bson.ObjectID{}, errReferralUnusable
 	}
 	if err != nil {
 		return bson.ObjectID{}, err
 	}
 	if a.EmailKey == emailKey(email) {
-		return bson.ObjectID{}, input.Errorf("referralCode", "you cannot refer yourself")
+		return bson.ObjectID{}, errReferralUnusable
 	}
 	return a.MemberID, nil
 }
@@ -195,7 +210,7 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 // them (at most one referrer, set here and never changed).
 func (s *Service) Enroll(ctx context.Context, m *member.Member, referrer *bson.ObjectID) (*Account, error) {
 	if referrer != nil && *referrer == m.ID {
-		return nil, input.Errorf("referralCode", "you cannot refer yourself")
+		return nil, errReferralUnusable
 	}
 	return s.accounts.ensure(ctx, m.ID, m.Email, referrer, s.now().UTC())
 }

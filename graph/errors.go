@@ -24,6 +24,7 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeQueryLimit      = "QUERY_LIMIT_EXCEEDED"
 	CodeInternal        = "INTERNAL"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
@@ -66,6 +67,12 @@ var domainCodes = []struct {
 	{game.ErrOfferUnavailable, CodeConflict},
 	{game.ErrEntryNotFound, CodeNotFound},
 	{game.ErrBadgeNotFound, CodeNotFound},
+	{ErrTooManyTokens, CodeQueryLimit},
+	{ErrTooManyDirectives, CodeQueryLimit},
+	{ErrTooManySpreads, CodeQueryLimit},
+	{ErrTooDeeplyNested, CodeQueryLimit},
+	{ErrTooManyErrors, CodeQueryLimit},
+	{ErrValidationBudget, CodeQueryLimit},
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in

@@ -2862,7 +2862,7 @@ type Subscription {
 
 input SignUpInput {
   email: String!
-  "At least 8 characters, at most 72 bytes, not a common password."
+  "8 to 128 characters after Unicode NFC normalisation, at least 8 of them visible (spaces and invisible characters do not count), not a common password."
   password: String!
   "1 to 50 characters."
   displayName: String!

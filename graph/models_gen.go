@@ -141,7 +141,7 @@ type RewardEdge struct {
 
 type SignUpInput struct {
 	Email string `json:"email"`
-	// At least 8 characters, at most 72 bytes, not a common password.
+	// 8 to 128 characters after Unicode NFC normalisation, at least 8 of them visible (spaces and invisible characters do not count), not a common password.
 	Password string `json:"password"`
 	// 1 to 50 characters.
 	DisplayName string `json:"displayName"`

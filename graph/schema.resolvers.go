@@ -30,7 +30,21 @@ func (r *memberResolver) AvatarURL(ctx context.Context, obj *member.Member) (*st
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error) {
-	// A bad referral code refuses the sign-up before anything is written.
+	su := member.SignUp{
+		Email:            input.Email,
+		Password:         input.Password,
+		DisplayName:      input.DisplayName,
+		Timezone:         input.Timezone,
+		Birthday:         input.Birthday,
+		AvatarURL:        deref(input.AvatarURL),
+		MarketingConsent: deref(input.MarketingConsent),
+	}
+	// Every other field is checked before the referral code, so an answer
+	// about the code never comes with one about the rest; and a bad code
+	// refuses the sign-up before anything is written.
+	if err := r.Members.ValidateSignUp(su); err != nil {
+		return nil, err
+	}
 	var referrer *bson.ObjectID
 	if code := deref(input.ReferralCode); code != "" {
 		id, err := r.Game.Referrer(ctx, code, input.Email)
@@ -39,15 +53,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*Auth
 		}
 		referrer = &id
 	}
-	s, err := r.Members.SignUp(ctx, member.SignUp{
-		Email:            input.Email,
-		Password:         input.Password,
-		DisplayName:      input.DisplayName,
-		Timezone:         input.Timezone,
-		Birthday:         input.Birthday,
-		AvatarURL:        deref(input.AvatarURL),
-		MarketingConsent: deref(input.MarketingConsent),
-	})
+	s, err := r.Members.SignUp(ctx, su)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/regulars/regulars/input"
 )
@@ -87,17 +89,34 @@ func (m *Member) Location() *time.Location {
 	return loc
 }
 
-// NormalizeEmail trims and lower-cases an address and checks its form.
+// NormalizeEmail returns the canonical form of an address and checks it:
+// trimmed, the whole address in Unicode NFC, the local part lower-cased, and
+// the domain in IDNA's lookup form (lower-case ASCII, "xn--" labels for
+// non-ASCII names). Two addresses that print the same have one canonical
+// form, and every look-up (sign-up, log-in, uniqueness, referral checks)
+// uses it. Errors are input errors on "email".
 func NormalizeEmail(raw string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(raw))
+	e := norm.NFC.String(strings.TrimSpace(raw))
 	if e == "" {
 		return "", input.Errorf("email", "is required")
 	}
-	if len(e) > MaxEmail {
+	if !utf8.ValidString(e) || len(e) > 4*MaxEmail {
+		return "", input.Errorf("email", "is not a valid email address")
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at <= 0 {
+		return "", input.Errorf("email", "is not a valid email address")
+	}
+	domain, err := idna.Lookup.ToASCII(e[at+1:])
+	if err != nil || !strings.Contains(domain, ".") {
+		return "", input.Errorf("email", "is not a valid email address")
+	}
+	e = strings.ToLower(e[:at]) + "@" + strings.ToLower(domain)
+	if n := utf8.RuneCountInString(e); n > MaxEmail {
 		return "", input.Errorf("email", "must be at most %d characters", MaxEmail)
 	}
 	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+	if err != nil || addr.Address != e {
 		return "", input.Errorf("email", "is not a valid email address")
 	}
 	return e, nil

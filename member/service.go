@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -22,7 +23,10 @@ type Config struct {
 	AccessTTL  time.Duration // default 15 minutes
 	RefreshTTL time.Duration // default 30 days
 	BcryptCost int           // default bcrypt.DefaultCost; tests lower it
-	Now        func() time.Time
+	// RefreshGrace: a refresh token presented again this soon after it was
+	// spent gets the same new token; 0 means any second use is a reuse.
+	RefreshGrace time.Duration
+	Now          func() time.Time
 }
 
 // Service runs accounts: sign-up, log-in, token rotation, profiles, roles.
@@ -32,6 +36,8 @@ type Service struct {
 	tokens  tokens
 	hasher  hasher
 	now     func() time.Time
+
+	refreshGrace time.Duration
 }
 
 // New returns a Service keeping its data in db.
@@ -57,6 +63,8 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 		tokens:  tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
 		hasher:  hasher{cost: cfg.BcryptCost},
 		now:     cfg.Now,
+
+		refreshGrace: cfg.RefreshGrace,
 	}, nil
 }
 
@@ -85,6 +93,7 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	in.Email = email
+	in.Password = normalizePassword(in.Password)
 	if err := checkPassword(in.Password, email); err != nil {
 		return err
 	}
@@ -98,6 +107,12 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	return validAvatarURL(in.AvatarURL)
+}
+
+// ValidateSignUp checks a sign-up as SignUp would, writing nothing, so a
+// caller can check its own inputs (a referral code) only after these.
+func (s *Service) ValidateSignUp(in SignUp) error {
+	return in.validate(s.now().UTC())
 }
 
 // SignUp creates a CUSTOMER account and logs it in.
@@ -129,21 +144,53 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 	return s.startSession(ctx, m, now)
 }
 
-// LogIn checks an email and password and starts a session.
+// LogIn checks an email and password and starts a session. The email is
+// read in its canonical form and the password in NFC, as at sign-up; a
+// password over MaxPassword characters never matches. A member whose hash
+// predates the pre-hash gets a new one now.
 func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	m, err := s.members.byEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		s.hasher.check(nil, password)
-		return nil, ErrBadCredentials
+	canonical, err := NormalizeEmail(email)
+	tooLong := utf8.RuneCountInString(password) > MaxPassword
+	var m *Member
+	if err == nil && !tooLong {
+		m, err = s.members.byEmail(ctx, canonical)
 	}
 	if err != nil {
-		return nil, err
+		var in *input.Error
+		if !errors.Is(err, ErrNotFound) && !errors.As(err, &in) {
+			return nil, err
+		}
+		m = nil
 	}
-	if !s.hasher.check(m.PasswordHash, password) {
+	if m == nil {
+		s.hasher.check(nil, password) // as slow as a real check
 		return nil, ErrBadCredentials
 	}
+	ok, rehash := s.hasher.check(m.PasswordHash, password)
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, m, password)
+	}
 	return s.startSession(ctx, m, s.now().UTC())
+}
+
+// upgradeHash replaces an old-style hash, only if it is still the one just
+// checked. A failure leaves the old hash, which still works: it is logged
+// and the log-in goes on.
+func (s *Service) upgradeHash(ctx context.Context, m *Member, password string) {
+	hash, err := s.hasher.hash(password)
+	if err == nil {
+		_, err = s.members.c.UpdateOne(ctx,
+			bson.D{{Key: "_id", Value: m.ID}, {Key: "passwordHash", Value: m.PasswordHash}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "passwordHash", Value: hash}}}})
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "password hash upgrade failed; the old hash stays", "member", m.ID.Hex(), "err", err)
+		return
+	}
+	m.PasswordHash = hash
 }
 
 func (s *Service) startSession(ctx context.Context, m *Member, now time.Time) (*Session, error) {
@@ -168,18 +215,39 @@ func (s *Service) issue(ctx context.Context, m *Member, family bson.ObjectID, no
 }
 
 // Refresh rotates a refresh token: it is spent, and a new pair is issued in
-// the same family. A token presented a second time means it leaked, so the
-// whole family is revoked and every device on it must log in again.
+// the same family. The same token presented again within the grace window
+// (Config.RefreshGrace: a retry on a flaky network, two requests racing)
+// gets the same new refresh token and a fresh access token; presented later,
+// it means the token leaked, so the whole family is revoked and every device
+// on it must log in again (ErrTokenReused).
 func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	now := s.now().UTC()
-	rt, err := s.refresh.spend(ctx, hashRefresh(token), now)
-	if errors.Is(err, errSpent) {
-		if err := s.refresh.revoke(ctx, rt.Family, now); err != nil {
-			return nil, err
-		}
-		return nil, ErrTokenReused
-	}
+	hash := hashRefresh(token)
+	rt, err := s.refresh.byHash(ctx, hash)
 	if err != nil {
+		return nil, err
+	}
+	if !now.Before(rt.ExpiresAt) {
+		return nil, ErrTokenInvalid
+	}
+	child, childHash := newRefreshSecret()
+	sealed, err := sealChild(token, child)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.refresh.spend(ctx, refreshSpend{
+		Hash: hash, At: now, Family: rt.Family, MemberID: rt.MemberID,
+		Child: sealed, ChildHash: childHash, ChildExpiresAt: now.Add(s.tokens.refreshTTL),
+	})
+	if errors.Is(err, errSpent) {
+		child, err = s.retried(token, sp, now)
+		if err != nil {
+			if err := s.refresh.revoke(ctx, rt.Family, now); err != nil {
+				return nil, err
+			}
+			return nil, ErrTokenReused
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	if revoked, err := s.refresh.revoked(ctx, rt.Family); err != nil {
@@ -192,7 +260,23 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, ErrTokenInvalid
 	}
-	return s.issue(ctx, m, rt.Family, now)
+	if err := s.refresh.insertChild(ctx, sp); err != nil {
+		return nil, err
+	}
+	access, accessExp, err := s.tokens.sign(m, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Member: m, AccessToken: access, AccessTokenExpiresAt: accessExp, RefreshToken: child, RefreshTokenExpiresAt: sp.ChildExpiresAt}, nil
+}
+
+// retried returns the token that replaced a spent one, if it was spent
+// within the grace window; otherwise an error: a reuse.
+func (s *Service) retried(token string, sp *refreshSpend, now time.Time) (string, error) {
+	if s.refreshGrace <= 0 || now.Sub(sp.At) > s.refreshGrace || sp.Child == nil {
+		return "", ErrTokenReused
+	}
+	return openChild(token, sp.Child)
 }
 
 // LogOut revokes the session a refresh token belongs to. Unknown tokens are

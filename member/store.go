@@ -96,10 +96,17 @@ type refreshToken struct {
 
 // refreshSpend marks a token spent. It is its own document, keyed by the
 // token's hash, so the unique _id lets exactly one of any number of
-// concurrent refreshes spend a token.
+// concurrent refreshes spend a token. It also carries the token that
+// replaced it, sealed with a key only the spent token gives (sealChild), so
+// a retry within the grace window gets the same new token back.
 type refreshSpend struct {
-	Hash string    `bson:"_id"`
-	At   time.Time `bson:"at"`
+	Hash           string        `bson:"_id"`
+	At             time.Time     `bson:"at"`
+	Family         bson.ObjectID `bson:"family"`
+	MemberID       bson.ObjectID `bson:"memberId"`
+	Child          []byte        `bson:"child,omitempty"`
+	ChildHash      string        `bson:"childHash,omitempty"`
+	ChildExpiresAt time.Time     `bson:"childExpiresAt"`
 }
 
 // tokenFamily records the revocation of a whole family in one document, so a
@@ -137,24 +144,31 @@ func (s refreshStore) insert(ctx context.Context, t refreshToken) error {
 // errSpent says a refresh token was spent before.
 var errSpent = errors.New("refresh token already spent")
 
-// spend spends an unexpired token and returns it; exactly one of any number
-// of concurrent callers wins, the others get errSpent.
-func (s refreshStore) spend(ctx context.Context, hash string, now time.Time) (*refreshToken, error) {
-	t, err := s.byHash(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	if !now.Before(t.ExpiresAt) {
-		return nil, ErrTokenInvalid
-	}
-	_, err = s.spends.InsertOne(ctx, refreshSpend{Hash: hash, At: now})
+// spend records sp, spending its token; exactly one of any number of
+// concurrent callers wins. The others get errSpent and the winner's record.
+func (s refreshStore) spend(ctx context.Context, sp refreshSpend) (*refreshSpend, error) {
+	_, err := s.spends.InsertOne(ctx, sp)
 	if mongo.IsDuplicateKeyError(err) {
-		return t, errSpent
+		var first refreshSpend
+		if err := s.spends.FindOne(ctx, bson.D{{Key: "_id", Value: sp.Hash}}).Decode(&first); err != nil {
+			return nil, err
+		}
+		return &first, errSpent
 	}
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return &sp, nil
+}
+
+// insertChild stores the token a spend minted. Whoever gets there first
+// writes it; the document is the same either way.
+func (s refreshStore) insertChild(ctx context.Context, sp *refreshSpend) error {
+	err := s.insert(ctx, refreshToken{Hash: sp.ChildHash, Family: sp.Family, MemberID: sp.MemberID, CreatedAt: sp.At, ExpiresAt: sp.ChildExpiresAt})
+	if mongo.IsDuplicateKeyError(err) {
+		return nil
+	}
+	return err
 }
 
 func (s refreshStore) byHash(ctx context.Context, hash string) (*refreshToken, error) {

@@ -2,6 +2,8 @@ package member
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -116,6 +118,43 @@ func newRefreshSecret() (token, hash string) {
 func hashRefresh(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
+}
+
+// sealChild encrypts the token that replaces parent with a key derived from
+// parent, so the record of a spend gives the new token only to whoever
+// holds the old one (AES-256-GCM, random nonce first).
+func sealChild(parent, child string) ([]byte, error) {
+	aead, err := childAEAD(parent)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, []byte(child), nil), nil
+}
+
+func openChild(parent string, sealed []byte) (string, error) {
+	aead, err := childAEAD(parent)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return "", ErrTokenInvalid
+	}
+	child, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	if err != nil {
+		return "", ErrTokenInvalid
+	}
+	return string(child), nil
+}
+
+func childAEAD(parent string) (cipher.AEAD, error) {
+	key := sha256.Sum256([]byte("regulars/refresh-child/v1\x00" + parent))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 var errShortSecret = errors.New("JWT secret must be at least 32 bytes")

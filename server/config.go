@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/regulars/regulars/graph"
 )
 
 // Config is everything the process reads from its environment.
@@ -30,6 +33,11 @@ type Config struct {
 	QueryMaxDepth    int
 	QueryMaxCost     int
 	Introspection    bool
+	Document         graph.DocumentLimits
+	TrustedProxies   []string
+	WSMaxPerMember   int
+	WSMaxPerIP       int
+	RefreshGrace     time.Duration
 	IPRate           float64
 	IPBurst          int
 	MemberRate       float64
@@ -99,6 +107,12 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "1048576", "largest request body; larger ones get 413", integer(func(c *Config) *int { return &c.MaxBodyBytes })},
 	{"QUERY_MAX_DEPTH", "12", "deepest field nesting of an operation", integer(func(c *Config) *int { return &c.QueryMaxDepth })},
 	{"QUERY_MAX_COMPLEXITY", "2000", "largest complexity of an operation (a connection counts first × its node)", integer(func(c *Config) *int { return &c.QueryMaxCost })},
+	{"QUERY_MAX_TOKENS", "5000", "most lexical tokens in one GraphQL document (counted before parsing)", integer(func(c *Config) *int { return &c.Document.Tokens })},
+	{"QUERY_MAX_DIRECTIVES", "10", "most directives on one field, fragment, variable or operation", integer(func(c *Config) *int { return &c.Document.DirectivesPerLocation })},
+	{"QUERY_MAX_FRAGMENT_SPREADS", "500", "most fragment spreads one operation expands to, counted as if every fragment were inlined", integer(func(c *Config) *int { return &c.Document.FragmentSpreads })},
+	{"QUERY_MAX_NESTING", "32", "deepest nesting of selection sets in the document text (fields and inline fragments)", integer(func(c *Config) *int { return &c.Document.Nesting })},
+	{"QUERY_MAX_ERRORS", "10", "validation stops after this many errors", integer(func(c *Config) *int { return &c.Document.Errors })},
+	{"QUERY_VALIDATION_BUDGET", "100ms", "wall-clock time allowed to lex, parse and validate one new document", dur(func(c *Config) *time.Duration { return &c.Document.Budget })},
 	{"INTROSPECTION", "", "true or false; default true in development, false in production",
 		func(c *Config, v string) error {
 			if v == "" {
@@ -113,6 +127,25 @@ var settings = []setting{
 	{"RATE_LIMIT_IP_BURST", "60", "burst allowed per client IP", integer(func(c *Config) *int { return &c.IPBurst })},
 	{"RATE_LIMIT_MEMBER_RPS", "10", "requests per second allowed per signed-in member (sustained)", float(func(c *Config) *float64 { return &c.MemberRate })},
 	{"RATE_LIMIT_MEMBER_BURST", "30", "burst allowed per signed-in member", integer(func(c *Config) *int { return &c.MemberBurst })},
+	{"TRUSTED_PROXIES", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed; empty: none, the peer address is the client",
+		func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if _, err := netip.ParsePrefix(p); err != nil {
+					if _, err := netip.ParseAddr(p); err != nil {
+						return fmt.Errorf("%q is neither a CIDR nor an IP address", p)
+					}
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
+	{"WS_MAX_PER_MEMBER", "10", "open sockets one signed-in member may hold; the newest over the cap is closed 1008 at connection_init", integer(func(c *Config) *int { return &c.WSMaxPerMember })},
+	{"WS_MAX_PER_IP", "100", "open sockets one client address may hold; the newest over the cap is closed 1008 on connecting", integer(func(c *Config) *int { return &c.WSMaxPerIP })},
+	{"REFRESH_REUSE_GRACE", "10s", "a refresh token presented again this soon after it was spent gets the same new pair (a retry), later it revokes the session (theft)", dur(func(c *Config) *time.Duration { return &c.RefreshGrace })},
 	{"WS_INIT_TIMEOUT", "3s", "time a socket has to send connection_init (then closed 4408)", dur(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
 	{"WS_SEND_QUEUE", "64", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
 	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
@@ -149,6 +182,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"RATE_LIMIT_IP_RPS": c.IPRate > 0, "RATE_LIMIT_IP_BURST": c.IPBurst > 0,
 		"RATE_LIMIT_MEMBER_RPS": c.MemberRate > 0, "RATE_LIMIT_MEMBER_BURST": c.MemberBurst > 0,
 		"WS_INIT_TIMEOUT": c.WSInitTimeout > 0, "WS_SEND_QUEUE": c.WSSendQueue > 0, "WS_STALL_TIMEOUT": c.WSStallTimeout > 0,
+		"QUERY_MAX_TOKENS": c.Document.Tokens > 0, "QUERY_MAX_DIRECTIVES": c.Document.DirectivesPerLocation > 0,
+		"QUERY_MAX_FRAGMENT_SPREADS": c.Document.FragmentSpreads > 0, "QUERY_MAX_NESTING": c.Document.Nesting > 0,
+		"QUERY_MAX_ERRORS": c.Document.Errors > 0, "QUERY_VALIDATION_BUDGET": c.Document.Budget > 0,
+		"WS_MAX_PER_MEMBER": c.WSMaxPerMember > 0, "WS_MAX_PER_IP": c.WSMaxPerIP > 0, "REFRESH_REUSE_GRACE": c.RefreshGrace >= 0,
 		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
 	}
 	for _, s := range settings {
@@ -161,7 +198,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // PrintUsage lists every variable with its default.
 func PrintUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: server [-h]\n\nRegulars reads its configuration from these environment variables:")
+	fmt.Fprintln(w, "Usage: server [-h] [-canonicalize-emails]\n\n  -canonicalize-emails  rewrite stored e-mail addresses into their canonical form, report conflicts, and exit\n\nRegulars reads its configuration from these environment variables:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range settings {
 		def := s.def

@@ -43,9 +43,13 @@ func (m *Main) newApp() *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
+		// X-Forwarded-Proto and -Host are believed from these proxies only;
+		// the client address is worked out by clientIP.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          m.Config.TrustedProxies,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, p any) {
-		slog.Error("panic in request", "requestId", requestID(c), "panic", p)
+		slog.Error("panic in request", "requestId", requestID(c), "clientIp", c.Locals(clientIPLocal), "panic", p)
 	}}))
 	app.Use(requestid.New())
 	if m.Config.CORSOrigins != "" {
@@ -94,7 +98,7 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		status = fe.Code
 	} else {
-		slog.Error("request failed", "requestId", requestID(c), "err", err)
+		slog.Error("request failed", "requestId", requestID(c), "clientIp", c.Locals(clientIPLocal), "err", err)
 	}
 	code := graph.CodeBadUserInput
 	switch {
@@ -180,7 +184,7 @@ func (m *Main) principal(header string) (member.Principal, error) {
 }
 
 func (m *Main) rateLimitIP(c *fiber.Ctx) error {
-	if ok, wait := m.ipLimit.allow(c.IP()); !ok {
+	if ok, wait := m.ipLimit.allow(m.clientIP(c)); !ok {
 		return rateLimited(c, wait)
 	}
 	return c.Next()

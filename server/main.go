@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -31,7 +30,7 @@ import (
 
 func main() {
 	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
-
+	canonicalize := flag.Bool("canonicalize-emails", false, "rewrite stored e-mail addresses into their canonical form, report, and exit")
 	flag.Parse()
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {
@@ -42,6 +41,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *canonicalize {
+		os.Exit(canonicalizeEmails(ctx, cfg))
+	}
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "regulars: cannot start: %v\n", err)
@@ -55,6 +57,36 @@ func main() {
 	}
 }
 
+// canonicalizeEmails runs member.CanonicalizeEmails once, on a private
+// address, and returns the exit status.
+func canonicalizeEmails(ctx context.Context, cfg Config) int {
+	cfg.HTTPAddr = "127.0.0.1:0"
+	m := NewMain(cfg)
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "regulars: cannot start: %v\n", err)
+		return 1
+	}
+	defer func() { _ = m.Close() }()
+	select {
+	case <-m.Ready():
+	case <-ctx.Done():
+		return 1
+	}
+	r, err := m.members.CanonicalizeEmails(ctx)
+	fmt.Printf("checked %d, changed %d\n", r.Checked, r.Changed)
+	for _, id := range r.Conflicts {
+		fmt.Printf("conflict: member %s has an address another member holds in canonical form; merge or close one by hand\n", id.Hex())
+	}
+	for _, id := range r.Unparseable {
+		fmt.Printf("unparseable: member %s has an address that is not valid today\n", id.Hex())
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "regulars: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 // Main is the running program: tests start one on a random port exactly as
 // main does.
 type Main struct {
@@ -66,12 +98,13 @@ type Main struct {
 	inbox    *inbox.Inbox
 	broker   *inbox.PollBroker
 	game     *game.Service
-	exec     *executor.Executor
+	exec     *graph.Executor
 	metrics  *metrics
 	app      *fiber.App
 	ln       net.Listener
 	sockets  *sockets
 
+	proxies     proxies
 	ipLimit     *limiter
 	memberLimit *limiter
 
@@ -138,7 +171,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.mongo = client
 	db := client.Database(cfg.MongoDatabase)
 
-	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL})
+	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace})
 	if err != nil {
 		return err
 	}
@@ -147,8 +180,9 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.inbox = inbox.New(db, m.broker)
 	m.game = game.New(db, m.members, m.inbox)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
-		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
+		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
+	m.proxies = parseProxies(cfg.TrustedProxies)
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
 	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
 	m.sockets = newSockets()

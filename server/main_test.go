@@ -194,7 +194,7 @@ func TestSignUpLogInAndMe(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	a := startApp(t, nil)
+	a := startApp(t, map[string]string{"REFRESH_REUSE_GRACE": "0"}) // every replay is past the window
 	s := a.signUp(t, "rot@example.com")
 	const refresh = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`
 

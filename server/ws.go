@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
@@ -37,6 +38,7 @@ const (
 	closeDuplicateID     = 4409
 	closeSendOverflow    = 4413
 	closeTooManyInits    = 4429
+	closePolicy          = 1008 // over a socket cap; the reference client does not retry it
 	wsWriteTimeout       = 10 * time.Second
 	wsMaxOperationsPerWS = 100
 )
@@ -47,30 +49,69 @@ type wsMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// sockets tracks open sockets so shutdown can close each one.
+// sockets tracks open sockets so shutdown can close each one, and counts
+// them per client address and per member for the caps.
 type sockets struct {
-	mu      sync.Mutex
-	open    map[*wsConn]struct{}
-	closing bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	open     map[*wsConn]struct{}
+	byIP     map[string]int
+	byMember map[bson.ObjectID]int
+	closing  bool
+	wg       sync.WaitGroup
 }
 
-func newSockets() *sockets { return &sockets{open: map[*wsConn]struct{}{}} }
+func newSockets() *sockets {
+	return &sockets{open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]int{}}
+}
 
-func (s *sockets) add(c *wsConn) bool {
+// Reasons sent with closePolicy when a cap refuses the newest socket.
+const (
+	reasonTooManyFromIP    = "Too many sockets from this address"
+	reasonTooManyForMember = "Too many sockets for this member"
+)
+
+// add registers a socket from c.ip. It refuses (with the close code and
+// reason to send) while shutting down, and when the address already holds
+// maxPerIP open sockets: the newest is the one refused.
+func (s *sockets) add(c *wsConn, maxPerIP int) (code int, reason string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return closeGoingAway, "server shutting down", false
 	}
+	if s.byIP[c.ip] >= maxPerIP {
+		return closePolicy, reasonTooManyFromIP, false
+	}
+	s.byIP[c.ip]++
 	s.open[c] = struct{}{}
 	s.wg.Add(1)
+	return 0, "", true
+}
+
+// claimMember counts c against its member's cap once it has authenticated;
+// false means the member already holds max sockets and c must close.
+func (s *sockets) claimMember(c *wsConn, id bson.ObjectID, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byMember[id] >= max {
+		return false
+	}
+	s.byMember[id]++
+	c.member = id
 	return true
 }
 
 func (s *sockets) remove(c *wsConn) {
 	s.mu.Lock()
 	delete(s.open, c)
+	if s.byIP[c.ip]--; s.byIP[c.ip] <= 0 {
+		delete(s.byIP, c.ip)
+	}
+	if !c.member.IsZero() {
+		if s.byMember[c.member]--; s.byMember[c.member] <= 0 {
+			delete(s.byMember, c.member)
+		}
+	}
 	s.mu.Unlock()
 	s.wg.Done()
 }
@@ -93,36 +134,46 @@ func (s *sockets) closeAll(deadline time.Time) {
 }
 
 func (m *Main) websocketUpgrade(c *fiber.Ctx) error {
-	reqID := requestID(c)
+	// Browsers always send Origin and are held to CORS_ORIGINS. Native apps
+	// send none and are let in: they authenticate with a token in
+	// connection_init, which a foreign page cannot read.
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !originAllowed(m.Config.CORSOrigins, origin) {
+		return writeErrors(c, fiber.StatusForbidden, mediaJSON, gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden))
+	}
+	reqID, ip := requestID(c), m.clientIP(c)
 	return websocket.New(func(conn *websocket.Conn) {
-		m.serveSocket(conn, reqID)
+		m.serveSocket(conn, reqID, ip)
 	}, websocket.Config{
 		Subprotocols:    []string{subprotocol},
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
-		// Mobile apps send no Origin; browsers are held to CORS_ORIGINS.
-		Origins: originsOf(m.Config.CORSOrigins),
+		Origins:         []string{"*"}, // checked above
 	})(c)
 }
 
-func originsOf(cors string) []string {
-	if cors == "" || cors == "*" {
-		return []string{"*"}
-	}
-	var out []string
+// originAllowed matches a browser's Origin against CORS_ORIGINS as the CORS
+// middleware does: exactly, ignoring case and a trailing slash; "*" allows
+// any. Without CORS_ORIGINS no browser page may open a socket.
+func originAllowed(cors, origin string) bool {
+	origin = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(origin)), "/")
 	for _, o := range strings.Split(cors, ",") {
-		out = append(out, strings.TrimSpace(o))
+		o = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o)), "/")
+		if o == "*" || (o != "" && o == origin) {
+			return true
+		}
 	}
-	return out
+	return false
 }
 
 // wsConn is one socket. Only its writer goroutine writes to the connection;
 // everything else queues on send, which is bounded: a client too slow to keep
 // up is closed rather than allowed to hold memory or slow anyone else.
 type wsConn struct {
-	m     *Main
-	conn  *websocket.Conn
-	reqID string
+	m      *Main
+	conn   *websocket.Conn
+	reqID  string
+	ip     string        // the client address, for the per-address cap
+	member bson.ObjectID // set once counted against its member's cap
 
 	send     chan []byte
 	closing  chan closeRequest
@@ -145,17 +196,17 @@ type closeRequest struct {
 	drain  bool // send what is queued first
 }
 
-func (m *Main) serveSocket(conn *websocket.Conn, reqID string) {
+func (m *Main) serveSocket(conn *websocket.Conn, reqID, ip string) {
 	c := &wsConn{
-		m: m, conn: conn, reqID: reqID,
+		m: m, conn: conn, reqID: reqID, ip: ip,
 		send:    make(chan []byte, m.Config.WSSendQueue),
 		closing: make(chan closeRequest, 1),
 		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		ops:     map[string]context.CancelFunc{},
 	}
-	if !m.sockets.add(c) {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
+	if code, reason, ok := m.sockets.add(c, m.Config.WSMaxPerIP); !ok {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		return
 	}
 	defer m.sockets.remove(c)
@@ -272,6 +323,10 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	p, err := c.m.principal(params.Authorization)
 	if err != nil {
 		c.close(closeForbidden, "Forbidden", false)
+		return false
+	}
+	if !p.MemberID.IsZero() && !c.m.sockets.claimMember(c, p.MemberID, c.m.Config.WSMaxPerMember) {
+		c.close(closePolicy, reasonTooManyForMember, false)
 		return false
 	}
 	c.mu.Lock()

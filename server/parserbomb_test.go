@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// bombs are the worst documents of each family that fit under the default
+// 1 MiB body, and documents just over each bound while under the others.
+// Each must be refused with QUERY_LIMIT_EXCEEDED naming its setting.
+var bombs = []struct {
+	name, limit string
+	query       func() string
+}{
+	// 330,000 unknown directives on one field: once 660,000 errors and 0.9 GB.
+	{"directives, 1 MB", "QUERY_MAX_TOKENS", func() string { return "{ __typename" + strings.Repeat(" @a", 330_000) + " }" }},
+	{"directives, under the token bound", "QUERY_MAX_DIRECTIVES", func() string { return "{ __typename" + strings.Repeat(" @a", 11) + " }" }},
+	{"repeated fields, 1 MB", "QUERY_MAX_TOKENS", func() string { return "{" + strings.Repeat(" __typename", 90_000) + " }" }},
+	// 27 levels of doubling fragments: 2^27 spreads from 1 KB; once 11 s.
+	{"doubling fragments", "QUERY_MAX_FRAGMENT_SPREADS", func() string { return doublingFragments(27) }},
+	{"long fragment chain, 1 MB", "QUERY_MAX_TOKENS", func() string { return fragmentChain(25_000) }},
+	{"long fragment chain, under the token bound", "QUERY_MAX_FRAGMENT_SPREADS", func() string { return fragmentChain(600) }},
+	{"deep nesting, 1 MB", "QUERY_MAX_TOKENS", func() string { return "{" + strings.Repeat("a{", 300_000) + "b" + strings.Repeat("}", 300_000) + "}" }},
+	{"deep nesting, under the token bound", "QUERY_MAX_NESTING", func() string { return nested(33) }},
+	{"unknown fields, one error each", "QUERY_MAX_ERRORS", func() string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range 2000 {
+			fmt.Fprintf(&b, " f%d", i)
+		}
+		return b.String() + " }"
+	}},
+}
+
+func doublingFragments(levels int) string {
+	var b strings.Builder
+	b.WriteString("query { ...F0 }\n")
+	for i := range levels - 1 {
+		fmt.Fprintf(&b, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "fragment F%d on Query { __typename }\n", levels-1)
+	return b.String()
+}
+
+func fragmentChain(n int) string {
+	var b strings.Builder
+	b.WriteString("query { ...F0 }\n")
+	for i := range n - 1 {
+		fmt.Fprintf(&b, "fragment F%d on Query { ...F%d }\n", i, i+1)
+	}
+	fmt.Fprintf(&b, "fragment F%d on Query { __typename }\n", n-1)
+	return b.String()
+}
+
+// nested is n inline fragments inside each other.
+func nested(n int) string {
+	return "{" + strings.Repeat("...on Query{", n) + "__typename" + strings.Repeat("}", n) + "}"
+}
+
+// postGraphQLResponse posts query asking for application/graphql-response+json.
+func (a *app) postGraphQLResponse(t testing.TB, query string) *gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	return send(t, req)
+}
+
+func TestParserBombsRefused(t *testing.T) {
+	a := startApp(t, map[string]string{"RATE_LIMIT_IP_BURST": "1000"})
+	for _, b := range bombs {
+		t.Run(b.name, func(t *testing.T) {
+			q := b.query()
+			if len(q) > a.Config.MaxBodyBytes-100 {
+				t.Fatalf("the document is %d bytes, over the body limit: it tests nothing", len(q))
+			}
+			r := a.postGraphQLResponse(t, q)
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", r.status)
+			}
+			if len(r.Errors) > a.Config.Document.Errors+1 {
+				t.Fatalf("%d errors, want at most %d", len(r.Errors), a.Config.Document.Errors+1)
+			}
+			last := r.Errors[len(r.Errors)-1]
+			if last.Extensions["code"] != "QUERY_LIMIT_EXCEEDED" || last.Extensions["limit"] != b.limit {
+				t.Fatalf("last error %+v, want QUERY_LIMIT_EXCEEDED by %s", last, b.limit)
+			}
+		})
+	}
+	// The bounds leave ordinary documents alone, fragments included.
+	r := a.postGraphQLResponse(t, doublingFragments(8)+"query Named { ...F7 }")
+	if r.status != http.StatusBadRequest || r.code() == "QUERY_LIMIT_EXCEEDED" {
+		t.Fatalf("two anonymous/named operations: want an ordinary validation error, got %d %+v", r.status, r.Errors)
+	}
+	if r := a.postGraphQLResponse(t, doublingFragments(8)); r.status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("256 spreads: %d %+v", r.status, r.Errors)
+	}
+	if r := a.postGraphQLResponse(t, nested(30)); r.status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("30 levels: %d %+v", r.status, r.Errors)
+	}
+}
+
+// Every document-size bound is a setting, and lowering it refuses what the
+// default lets through; the budget refuses anything new when it is tiny.
+func TestDocumentBoundsConfigurable(t *testing.T) {
+	a := startApp(t, map[string]string{
+		"QUERY_MAX_TOKENS": "30", "QUERY_MAX_DIRECTIVES": "1", "QUERY_MAX_FRAGMENT_SPREADS": "2",
+		"QUERY_MAX_NESTING": "2", "QUERY_MAX_ERRORS": "2",
+	})
+	for q, limit := range map[string]string{
+		"{" + strings.Repeat(" __typename", 30) + " }": "QUERY_MAX_TOKENS",
+		"{ __typename @a @b }":                         "QUERY_MAX_DIRECTIVES",
+		doublingFragments(2):                           "QUERY_MAX_FRAGMENT_SPREADS",
+		nested(2):                                      "QUERY_MAX_NESTING",
+		"{ a b c }":                                    "QUERY_MAX_ERRORS",
+	} {
+		r := a.postGraphQLResponse(t, q)
+		if r.status != http.StatusBadRequest || len(r.Errors) == 0 || r.Errors[len(r.Errors)-1].Extensions["limit"] != limit {
+			t.Errorf("%s: %d %+v, want 400 by %s", q, r.status, r.Errors, limit)
+		}
+	}
+	if r := a.postGraphQLResponse(t, "{"+strings.Repeat(" __typename", 28)+" }"); r.status != http.StatusOK {
+		t.Fatalf("exactly QUERY_MAX_TOKENS tokens: %d %+v", r.status, r.Errors)
+	}
+
+	slow := startApp(t, map[string]string{"QUERY_VALIDATION_BUDGET": "1ns"})
+	r := slow.postGraphQLResponse(t, "{ __typename }")
+	if r.status != http.StatusBadRequest || r.Errors[0].Extensions["limit"] != "QUERY_VALIDATION_BUDGET" {
+		t.Fatalf("1ns budget: %d %+v", r.status, r.Errors)
+	}
+}
+
+// BenchmarkParserBombs times the answer to the worst document of each
+// family over HTTP, end to end (client and server in this process, so B/op
+// counts both); heap-growth-KB is the live heap after the run minus before,
+// both after a GC: what the requests left behind. See BENCHMARKS.md.
+func BenchmarkParserBombs(b *testing.B) {
+	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000"})
+	for _, bomb := range bombs {
+		q := bomb.query()
+		b.Run(strings.NewReplacer(" ", "_", ",", "").Replace(bomb.name), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(q)))
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				if r := a.postGraphQLResponse(b, q); r.status != http.StatusBadRequest {
+					b.Fatalf("status %d", r.status)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/1024, "heap-growth-KB")
+		})
+	}
+}
+
+// Over the socket the same bounds hold, and the socket lives on.
+func TestParserBombOverSocket(t *testing.T) {
+	a := startApp(t, nil)
+	ws := a.dial(t)
+	ws.init("")
+	ws.sendMsg("subscribe", "bomb", map[string]any{"query": doublingFragments(27)})
+	m := ws.expect("error")
+	var errs []gqlError
+	if err := json.Unmarshal(m.Payload, &errs); err != nil || len(errs) != 1 || errs[0].Extensions["limit"] != "QUERY_MAX_FRAGMENT_SPREADS" {
+		t.Fatalf("error payload %s (%v)", m.Payload, err)
+	}
+	ws.sendMsg("subscribe", "ok", map[string]any{"query": "{ __typename }"})
+	ws.expect("next")
+}
