@@ -274,3 +274,137 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 		}
 	}
 }
+
+// Targeting: each condition of an offer must hold for a member to see it
+// and claim it; the others are told it does not exist.
+func TestOfferTargeting(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	add := func(email string) *member.Member {
+		m := h.members.add(email)
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ann, bob, carl, dave := add("ann@example.com"), add("bob@example.com"), add("carl@example.com"), add("dave@example.com")
+	bob.Birthday = &member.Date{Year: 1990, Month: 6, Day: 30} // June, like the harness clock
+	carl.Birthday = &member.Date{Year: 1990, Month: 1, Day: 2}
+	badge := testkit.Must(h.CreateBadge(ctx, BadgeInput{Name: "First", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
+	h.purchase(t, ann, "a1", 1000) // ann earns the badge, and buys: the only one active lately
+	now := h.clock.Now()
+	offer := func(title string, target Targeting) *Offer {
+		o, err := h.CreateOffer(ctx, OfferInput{Title: title, Body: "b", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(90 * 24 * time.Hour), CouponValidDays: 1, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	listed := offer("listed", Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
+	badged := offer("badged", Targeting{BadgeID: &badge.ID})
+	birthday := offer("birthday", Targeting{BirthdayThisMonth: true})
+	inactive := offer("inactive", Targeting{InactiveDays: 30})
+	want := map[*member.Member][]*Offer{
+		ann:  {listed, badged},
+		bob:  {birthday, inactive},
+		carl: {listed, inactive},
+		dave: {inactive},
+	}
+	for m, offers := range want {
+		got := testkit.Must(h.OffersFor(ctx, m.ID))(t)
+		var titles, wantTitles []string
+		for _, o := range got {
+			titles = append(titles, o.Title)
+		}
+		for _, o := range offers {
+			wantTitles = append(wantTitles, o.Title)
+		}
+		slices.Sort(titles)
+		slices.Sort(wantTitles)
+		if !slices.Equal(titles, wantTitles) {
+			t.Errorf("%s sees %v, want %v", m.Email, titles, wantTitles)
+		}
+	}
+	if _, err := h.ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, ErrOfferNotFound) {
+		t.Errorf("dave claiming an offer not for him: %v", err)
+	}
+	claims := func(want int64, ok map[*member.Member]bool) {
+		t.Helper()
+		for m, ok := range ok {
+			_, err := h.ClaimOffer(ctx, m.ID, inactive.ID)
+			if ok != (err == nil) || (!ok && !errors.Is(err, ErrOfferNotFound)) {
+				t.Errorf("%s claiming the inactive offer: %v", m.Email, err)
+			}
+		}
+		if n := testkit.Count(t, h.offers.claims, nil); n != want {
+			t.Fatalf("%d claims stored, want %d", n, want)
+		}
+	}
+	claims(3, map[*member.Member]bool{ann: false, bob: true, carl: true, dave: true})
+	// Forty days on, ann is inactive too.
+	h.clock.Add(40 * 24 * time.Hour)
+	claims(4, map[*member.Member]bool{ann: true})
+}
+
+// Claiming: a draft, future or ended offer is unavailable; a points-price
+// coupon needs the points and takes them once; a bonus-points offer
+// credits once however often it is claimed.
+func TestClaimOfferBenefits(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	m := h.members.add("ann@example.com")
+	h.purchase(t, m, "seed", 1000) // 100 points
+	now := h.clock.Now()
+	create := func(b Benefit, starts, ends time.Time, publish bool) *Offer {
+		o, err := h.CreateOffer(ctx, OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if publish {
+			if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o
+	}
+	running := func(b Benefit) *Offer { return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true) }
+	draft := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
+	future := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
+	for _, o := range []*Offer{draft, future} {
+		if _, err := h.ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, ErrOfferUnavailable) {
+			t.Errorf("claiming a %s offer: %v", o.Status, err)
+		}
+	}
+	if _, err := h.ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, ErrOfferNotFound) {
+		t.Errorf("claiming no offer: %v", err)
+	}
+	dear := running(Benefit{Kind: BenefitPointsPrice, Value: 150})
+	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrInsufficientPoints) {
+		t.Fatalf("a coupon dearer than the balance: %v", err)
+	}
+	cheap := running(Benefit{Kind: BenefitPointsPrice, Value: 60})
+	bonus := running(Benefit{Kind: BenefitBonusPoints, Value: 25})
+	for range 2 {
+		for _, o := range []*Offer{cheap, bonus} {
+			c, err := h.ClaimOffer(ctx, m.ID, o.ID)
+			if err != nil || c.Code == "" || !c.ExpiresAt.Equal(c.ClaimedAt.AddDate(0, 0, 3)) {
+				t.Fatalf("claim %s: %+v %v", o.Title, c, err)
+			}
+		}
+	}
+	if got := h.points(t, m).Balance; got != 100-60+25 {
+		t.Fatalf("balance %d, want 65", got)
+	}
+	h.clock.Add(2 * time.Hour)
+	if _, err := h.ClaimOffer(ctx, m.ID, running(Benefit{Kind: BenefitPercentOff, Value: 5}).ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrOfferUnavailable) {
+		t.Errorf("claiming an ended offer: %v", err)
+	}
+	h.checkLedger(t, m)
+}
