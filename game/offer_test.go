@@ -371,7 +371,9 @@ func TestClaimOfferBenefits(t *testing.T) {
 		}
 		return o
 	}
-	running := func(b Benefit) *Offer { return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true) }
+	running := func(b Benefit) *Offer {
+		return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true)
+	}
 	draft := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
 	future := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
 	for _, o := range []*Offer{draft, future} {
