@@ -129,8 +129,8 @@ func TestSendRefusesBadMessages(t *testing.T) {
 	} {
 		if _, err := in.Send(context.Background(), m); err == nil {
 			t.Errorf("accepted %+v", m)
-		} else if _, ok := input.As(err); !ok {
-			t.Errorf("want an input error, got %v", err)
+		} else if in, ok := input.As(err); !ok || in.Field == "" {
+			t.Errorf("want an input error naming a field, got %v", err)
 		}
 	}
 	if n := testkit.Count(t, in.store.notifications, nil); n != 0 {

@@ -11,8 +11,8 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	a.setProgram(t)
 	ann := a.signUp(t, "ann@example.com")
 	c := a.dial(t)
-	c.init(ann.bearer())
-	c.sendMsg("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
+	c.Init(ann.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
 	a.waitSubscribers(t, ann.Member.ID, 1)
 
 	now := time.Now().UTC()
@@ -24,7 +24,7 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	if offer.Status != "PUBLISHING" {
 		t.Fatalf("publish: %+v", offer)
 	}
-	if m := c.expect("next"); !bytes.Contains(m.Payload, []byte("OFFER_AVAILABLE")) {
+	if m := c.Expect("next"); !bytes.Contains(m.Payload, []byte("OFFER_AVAILABLE")) {
 		t.Fatalf("live offer: %s", m.Payload)
 	}
 	var offers []struct{ ID string }

@@ -30,9 +30,9 @@ func TestConcurrentIncrementsOfOneDocumentAllCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { closeOrFail(t, db.Close) })
 	c := connect(t, db)
-	defer c.Disconnect(context.Background())
+	t.Cleanup(func() { closeOrFail(t, func() error { return c.Disconnect(context.Background()) }) })
 	coll := c.Database("t").Collection("counters")
 	ctx := context.Background()
 	for round := range 3 {
@@ -93,9 +93,9 @@ func TestDataSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { closeOrFail(t, db.Close) })
 	c = connect(t, db)
-	defer c.Disconnect(ctx)
+	t.Cleanup(func() { closeOrFail(t, func() error { return c.Disconnect(ctx) }) })
 	n, err := c.Database("t").Collection("members").CountDocuments(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 		if err := os.Chmod(dir, 0o500); err != nil {
 			t.Fatal(err)
 		}
-		defer os.Chmod(dir, 0o700)
+		t.Cleanup(func() { closeOrFail(t, func() error { return os.Chmod(dir, 0o700) }) })
 		if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "not writable") {
 			t.Fatalf("err = %v", err)
 		}
@@ -147,9 +147,18 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		t.Cleanup(func() { closeOrFail(t, db.Close) })
 		if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "in use") {
 			t.Fatalf("second open: err = %v, want in use", err)
 		}
 	})
+}
+
+// closeOrFail runs a close that a test deferred, failing t on its error.
+// (testkit.Defer does this, but testkit rests on this package.)
+func closeOrFail(t *testing.T, close func() error) {
+	t.Helper()
+	if err := close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
 }

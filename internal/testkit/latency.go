@@ -32,8 +32,8 @@ func (l *Latencies) Len() int {
 	return len(l.d)
 }
 
-// Quantile returns the q-quantile (0 ≤ q < 1) of the recorded durations,
-// 0 if there are none.
+// Quantile returns the q-quantile (0 ≤ q ≤ 1; 1 is the longest) of the
+// recorded durations, 0 if there are none.
 func (l *Latencies) Quantile(q float64) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -76,3 +76,14 @@ func Must[T any](v T, err error) func(testing.TB) T {
 		return v
 	}
 }
+
+// Defer runs f when t ends (t.Cleanup), failing t if f returns an error:
+// for closing what a test opened without dropping the error.
+func Defer(t testing.TB, f func() error) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := f(); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+}
