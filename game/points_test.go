@@ -228,3 +228,43 @@ func TestRefundReversesReferralWithinWindow(t *testing.T) {
 		h.checkLedger(t, m)
 	}
 }
+
+// A promotion adds its bonus to purchases in its window, expiring sooner
+// than ordinary points; the expiry warning goes out once per lot, in the
+// week before it expires.
+func TestPromotionBonusAndExpiryWarning(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	now := h.clock.Now()
+	p := DefaultProgram()
+	p.ReturnWindowDays, p.BirthdayBonus, p.FirstPurchaseBonus, p.Escalation = 0, 0, 0, nil
+	p.PointsExpireDays = 60
+	p.Promotions = []Promotion{{ID: "summer", Name: "Summer bonus", BonusPoints: 40, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), ExpiresAfterDays: 10}}
+	if _, err := h.UpdateProgram(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	m := h.members.add("ann@example.com")
+	if got := h.purchase(t, m, "in-window", 1000).Points(); got != 100+40 {
+		t.Fatalf("a purchase in the promotion earned %d, want 140", got)
+	}
+	h.clock.Add(2 * 24 * time.Hour)
+	if got := h.purchase(t, m, "after", 1000).Points(); got != 100 {
+		t.Fatalf("a purchase after the promotion earned %d, want 100", got)
+	}
+	// Day 4: the bonus expires on day 10, within the 7-day warning.
+	h.clock.Add(2 * 24 * time.Hour)
+	for range 2 {
+		if _, err := h.RunCampaigns(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warnings := h.inboxOf(t, m, inbox.KindPointsExpiring)
+	if len(warnings) != 1 || warnings[0].Title != "40 points expire soon" {
+		t.Fatalf("expiry warnings: %+v", warnings)
+	}
+	h.clock.Add(7 * 24 * time.Hour)
+	if got := h.points(t, m).Balance; got != 200 {
+		t.Fatalf("balance after the bonus expired: %d, want 200", got)
+	}
+	h.checkLedger(t, m)
+}
