@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fasthttp/websocket"
-
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -19,10 +17,7 @@ func BenchmarkCrossInstance(b *testing.B) {
 	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000"})
 	bi := startApp(b, map[string]string{"MONGODB_DATABASE": a.Config.MongoDatabase})
 	ann := a.signUp(b, "ann@example.com")
-	c := bi.dialWith(b, websocket.Dialer{})
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": notificationsSubscription})
-	bi.waitSubscribers(b, ann.Member.ID, 1)
+	c := bi.subscribed(b, ann, notificationsSubscription)
 
 	var lat testkit.Latencies
 	b.ResetTimer()
@@ -51,10 +46,7 @@ func BenchmarkShutdownWithOpenSocket(b *testing.B) {
 		b.StopTimer()
 		a := startApp(b, nil)
 		ann := a.signUp(b, "ann@example.com")
-		c := a.dialWith(b, websocket.Dialer{})
-		c.Init(ann.bearer())
-		c.Send("subscribe", "s", map[string]any{"query": notificationsSubscription})
-		a.waitSubscribers(b, ann.Member.ID, 1)
+		a.subscribed(b, ann, notificationsSubscription)
 		b.StartTimer()
 		start := time.Now()
 		if err := a.Close(); err != nil {

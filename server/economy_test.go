@@ -70,10 +70,7 @@ func TestEconomyEndToEnd(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 
 	// Ann subscribes; her points notifications arrive live.
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, `subscription { notifications { kind title } }`)
 
 	var r1 activityResult
 	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &r1)

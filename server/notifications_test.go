@@ -13,10 +13,7 @@ func TestNotificationCrossesInstances(t *testing.T) {
 	a := startApp(t, nil)
 	b := startApp(t, map[string]string{"MONGODB_DATABASE": a.Config.MongoDatabase})
 	ann := a.signUp(t, "ann@example.com")
-	c := b.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": notificationsSubscription})
-	b.waitSubscribers(t, ann.Member.ID, 1)
+	c := b.subscribed(t, ann, notificationsSubscription)
 	var sent struct{ ID string }
 	a.service(t, `mutation($id: ID!) { sendNotification(memberId: $id, title: "via A", body: "to B") { id } }`,
 		map[string]any{"id": ann.Member.ID}).decode(t, "sendNotification", &sent)
@@ -99,10 +96,7 @@ func TestInboxEndToEnd(t *testing.T) {
 func TestResumeAcrossServerRestart(t *testing.T) {
 	a := startApp(t, nil)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { cursor title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, `subscription { notifications { cursor title } }`)
 	send := func(app *app, title string) {
 		app.service(t, `mutation($id: ID!, $t: String!) { sendNotification(memberId: $id, title: $t, body: "b") { id } }`,
 			map[string]any{"id": ann.Member.ID, "t": title}).decode(t, "sendNotification", &struct{}{})

@@ -10,10 +10,7 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	a := startApp(t, nil)
 	a.setProgram(t)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, `subscription { notifications { kind title } }`)
 
 	now := time.Now().UTC()
 	var offer struct{ ID, Status string }

@@ -47,6 +47,17 @@ func (a *app) dialWith(t testing.TB, d websocket.Dialer) *testkit.WSClient {
 	return c
 }
 
+// subscribed returns a socket on which s subscribed to query (id "n") and
+// whose subscription is live.
+func (a *app) subscribed(t testing.TB, s session, query string) *testkit.WSClient {
+	t.Helper()
+	c := a.dialWith(t, websocket.Dialer{})
+	c.Init(s.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": query})
+	a.waitSubscribers(t, s.Member.ID, 1)
+	return c
+}
+
 // waitSubscribers waits until the member has n live subscriptions on a.
 func (a *app) waitSubscribers(t testing.TB, memberID string, n int) {
 	t.Helper()
@@ -67,10 +78,7 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 	bob := a.signUp(t, "bob@example.com")
 
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n1", map[string]any{"query": notificationsSubscription})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, notificationsSubscription)
 
 	// Bob's notification must not reach Ann.
 	send := `mutation($id: ID!, $t: String!) { sendNotification(memberId: $id, title: $t, body: "Double points this weekend") { id } }`
@@ -84,7 +92,7 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 			Notifications struct{ ID, Kind, Title, Body string }
 		}
 	}
-	if err := json.Unmarshal(m.Payload, &got); err != nil || m.ID != "n1" {
+	if err := json.Unmarshal(m.Payload, &got); err != nil || m.ID != "n" {
 		t.Fatalf("next: %s %v", m.Payload, err)
 	}
 	if n := got.Data.Notifications; n.ID != sent.ID || n.Kind != "SYSTEM" || n.Title != "for ann" {
@@ -99,7 +107,7 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 	c.Expect("complete")
 
 	// Client-side complete ends the subscription on the server.
-	c.Send("complete", "n1", nil)
+	c.Send("complete", "n", nil)
 	a.waitSubscribers(t, ann.Member.ID, 0)
 
 	// Ping gets pong.
@@ -253,10 +261,7 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 func TestShutdownClosesSockets(t *testing.T) {
 	a := startApp(t, nil)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "s", map[string]any{"query": notificationsSubscription})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, notificationsSubscription)
 	closed := make(chan error, 1)
 	go func() { closed <- a.Close() }()
 	c.ExpectClose(1001)
