@@ -46,7 +46,7 @@ func DialWS(t testing.TB, url string, d websocket.Dialer) (*WSClient, *http.Resp
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() }) // often closed by the server already: nothing to report
 	return &WSClient{T: t, Conn: conn}, res
 }
 
