@@ -173,7 +173,8 @@ func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, deadlin
 		obs.OnDirective(func(*core.Walker, *ast.Directive) { tick() })
 		obs.OnValue(func(*core.Walker, *ast.Value) { tick() })
 	})
-	validator.ValidateWithRules(schema, doc, bounded)
+	// The rules above collect every error into *out; the returned list adds nothing.
+	_ = validator.ValidateWithRules(schema, doc, bounded)
 }
 
 // checkShape bounds directives per location, textual nesting and fragment

@@ -210,7 +210,7 @@ func primeMembers(ctx context.Context, refs []nodeRef) {
 		thunks[i] = loadersFrom(ctx).members.LoadThunk(ctx, ref.id)
 	}
 	for _, th := range thunks {
-		th() // errors come back again from the lookups that follow
+		_, _ = th() // errors come back again from the lookups that follow
 	}
 }
 
@@ -261,7 +261,7 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 		thunks[i] = loadersFrom(ctx).rewards.LoadThunk(ctx, ref.id)
 	}
 	for _, th := range thunks {
-		th()
+		_, _ = th() // errors come back again from the lookups that follow
 	}
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "reward") {

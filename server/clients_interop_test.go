@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // Apollo Client and urql, set up as README's client section shows, drive the
@@ -175,14 +177,16 @@ func installClients(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer os.RemoveAll(tmp)
+		testkit.Defer(t, func() error { return os.RemoveAll(tmp) })
 		copyFiles(t, src, tmp, "package.json", "package-lock.json")
 		install := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		install.Dir = tmp
 		if out, err := install.CombinedOutput(); err != nil {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
-		os.RemoveAll(cache)
+		if err := os.RemoveAll(cache); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.Rename(tmp, cache); err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +209,10 @@ func copyFiles(t *testing.T, from, to string, names ...string) {
 }
 
 func jsonString(v any) string {
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only strings are passed
+	}
 	return string(b)
 }
 

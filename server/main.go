@@ -29,7 +29,11 @@ import (
 )
 
 func main() {
-	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
+	flag.Usage = func() {
+		if err := PrintUsage(flag.CommandLine.Output()); err != nil {
+			slog.Error("print usage", "err", err)
+		}
+	}
 	canonicalize := flag.Bool("canonicalize-emails", false, "rewrite stored e-mail addresses into their canonical form, report, and exit")
 	flag.Parse()
 	cfg, err := LoadConfig(os.Getenv)

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // bombs are the worst documents of each family that fit under the default
@@ -65,8 +67,8 @@ func nested(n int) string {
 // postGraphQLResponse posts query asking for application/graphql-response+json.
 func (a *app) postGraphQLResponse(t testing.TB, query string) *gqlResponse {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query})
-	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
+	body := testkit.Must(json.Marshal(map[string]any{"query": query}))(t)
+	req := testkit.Must(http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body)))(t)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/graphql-response+json")
 	return send(t, req)
@@ -166,13 +168,13 @@ func BenchmarkParserBombs(b *testing.B) {
 func TestParserBombOverSocket(t *testing.T) {
 	a := startApp(t, nil)
 	ws := a.dial(t)
-	ws.init("")
-	ws.sendMsg("subscribe", "bomb", map[string]any{"query": doublingFragments(27)})
-	m := ws.expect("error")
+	ws.Init("")
+	ws.Send("subscribe", "bomb", map[string]any{"query": doublingFragments(27)})
+	m := ws.Expect("error")
 	var errs []gqlError
 	if err := json.Unmarshal(m.Payload, &errs); err != nil || len(errs) != 1 || errs[0].Extensions["limit"] != "QUERY_MAX_FRAGMENT_SPREADS" {
 		t.Fatalf("error payload %s (%v)", m.Payload, err)
 	}
-	ws.sendMsg("subscribe", "ok", map[string]any{"query": "{ __typename }"})
-	ws.expect("next")
+	ws.Send("subscribe", "ok", map[string]any{"query": "{ __typename }"})
+	ws.Expect("next")
 }

@@ -6,11 +6,12 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 func signUpVars(email, password, code string) map[string]any {
@@ -40,7 +41,7 @@ func TestReferralCodeIsNoOracle(t *testing.T) {
 		if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "password" {
 			t.Fatalf("bad password with code %q: %+v", c, r.Errors)
 		}
-		got, _ := json.Marshal(r.Errors)
+		got := testkit.Must(json.Marshal(r.Errors))(t)
 		if first == nil {
 			first = got
 		} else if string(got) != string(first) {
@@ -61,7 +62,7 @@ func TestReferralCodeIsNoOracle(t *testing.T) {
 		if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "referralCode" {
 			t.Fatalf("%s with %q: %+v", c.email, c.code, r.Errors)
 		}
-		got, _ := json.Marshal(r.Errors)
+		got := testkit.Must(json.Marshal(r.Errors))(t)
 		if first == nil {
 			first = got
 		} else if string(got) != string(first) {
@@ -109,17 +110,11 @@ func TestConcurrentRefreshKeepsSession(t *testing.T) {
 	a := startApp(t, nil)
 	s := a.signUp(t, "twice@example.com")
 	const refresh = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`
-	start := make(chan struct{})
 	got := make([]*gqlResponse, 2)
-	var wg sync.WaitGroup
-	for i := range got {
-		wg.Go(func() {
-			<-start
-			got[i] = a.do(t, "", refresh, map[string]any{"t": s.RefreshToken})
-		})
-	}
-	close(start)
-	wg.Wait()
+	testkit.Race(t, len(got), func(i int) error {
+		got[i] = a.do(t, "", refresh, map[string]any{"t": s.RefreshToken})
+		return nil
+	}).Expect(t)
 	var first, second session
 	got[0].decode(t, "refreshToken", &first)
 	got[1].decode(t, "refreshToken", &second)
@@ -133,9 +128,9 @@ func TestConcurrentRefreshKeepsSession(t *testing.T) {
 
 // dialHeader opens a socket with extra request headers; it returns the
 // HTTP status when the upgrade is refused.
-func (a *app) dialHeader(t *testing.T, h http.Header) (*wsClient, int) {
+func (a *app) dialHeader(t *testing.T, h http.Header) (*testkit.WSClient, int) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	d := websocket.Dialer{Subprotocols: []string{testkit.Subprotocol}, HandshakeTimeout: 5 * time.Second}
 	conn, res, err := d.Dial("ws://"+a.Addr()+"/graphql", h)
 	if err != nil {
 		if res == nil {
@@ -143,8 +138,12 @@ func (a *app) dialHeader(t *testing.T, h http.Header) (*wsClient, int) {
 		}
 		return nil, res.StatusCode
 	}
-	t.Cleanup(func() { conn.Close() })
-	return &wsClient{t: t, conn: conn}, http.StatusSwitchingProtocols
+	t.Cleanup(func() {
+		if err := conn.Close(); err != nil {
+			t.Logf("close: %v", err) // often closed by the server already
+		}
+	})
+	return &testkit.WSClient{T: t, Conn: conn}, http.StatusSwitchingProtocols
 }
 
 // With CORS set for a web console, phones (no Origin) still get live
@@ -172,8 +171,10 @@ func TestWebSocketOrigins(t *testing.T) {
 			t.Fatalf("origin %q: status %d, want %d", c.origin, status, c.want)
 		}
 		if ws != nil {
-			ws.init(s.bearer())
-			ws.conn.Close()
+			ws.Init(s.bearer())
+			if err := ws.Conn.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// Without CORS_ORIGINS no browser page is allowed, and apps still are.
@@ -186,17 +187,18 @@ func TestWebSocketOrigins(t *testing.T) {
 	}
 }
 
-// expectCloseReason is expectClose that also checks the reason.
-func (c *wsClient) expectCloseReason(code int, reason string) {
-	c.t.Helper()
+// expectCloseReason reads until c is closed and fails t unless the close
+// has code and reason.
+func expectCloseReason(t *testing.T, c *testkit.WSClient, code int, reason string) {
+	t.Helper()
 	for {
-		_, err := c.next(10 * time.Second)
+		_, err := c.Next(10 * time.Second)
 		if err == nil {
 			continue
 		}
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != code || ce.Text != reason {
-			c.t.Fatalf("got %v, want close %d %q", err, code, reason)
+			t.Fatalf("got %v, want close %d %q", err, code, reason)
 		}
 		return
 	}
@@ -211,15 +213,11 @@ func (a *app) waitSockets(t *testing.T, memberID string, n int) {
 		id := memberObjectID(t, memberID)
 		count = func() int { return a.sockets.byMember[id] }
 	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	testkit.Eventually(t, 5*time.Second, func() bool {
 		a.sockets.mu.Lock()
-		got := count()
-		a.sockets.mu.Unlock()
-		if got == n {
-			return
-		}
-	}
-	t.Fatalf("never %d sockets (member %q)", n, memberID)
+		defer a.sockets.mu.Unlock()
+		return count() == n
+	}, "never %d sockets (member %q)", n, memberID)
 }
 
 // Sockets are capped per member and per client address; the newest over a
@@ -229,33 +227,35 @@ func TestSocketCaps(t *testing.T) {
 	a := startApp(t, map[string]string{"WS_MAX_PER_MEMBER": "2", "WS_MAX_PER_IP": "4", "TRUSTED_PROXIES": "127.0.0.1"})
 	ann := a.signUp(t, "caps@example.com")
 	first := a.dial(t)
-	first.init(ann.bearer())
+	first.Init(ann.bearer())
 	second := a.dial(t)
-	second.init(ann.bearer())
+	second.Init(ann.bearer())
 	third := a.dial(t)
-	third.sendMsg("connection_init", "", map[string]any{"authorization": ann.bearer()})
-	third.expectCloseReason(closePolicy, reasonTooManyForMember)
+	third.Send("connection_init", "", map[string]any{"authorization": ann.bearer()})
+	expectCloseReason(t, third, closePolicy, reasonTooManyForMember)
 	// The brand's backend has no member cap; the same address may open more.
 	svc := a.dial(t)
-	svc.init("ApiKey " + testAPIKey)
+	svc.Init("ApiKey " + testAPIKey)
 
-	first.conn.Close()
+	if err := first.Conn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	a.waitSockets(t, ann.Member.ID, 1)
 	again := a.dial(t)
-	again.init(ann.bearer())
+	again.Init(ann.bearer())
 
 	// 127.0.0.1 now holds 3 (second, svc, again), then 4; a fifth is refused at once.
 	a.waitSockets(t, "", 3)
 	fourth := a.dial(t)
-	fourth.init("")
+	fourth.Init("")
 	fifth := a.dial(t)
-	fifth.expectCloseReason(closePolicy, reasonTooManyFromIP)
+	expectCloseReason(t, fifth, closePolicy, reasonTooManyFromIP)
 	// Behind the trusted proxy, another client is another address.
 	other, status := a.dialHeader(t, http.Header{"X-Forwarded-For": {"203.0.113.7"}})
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("another client behind the proxy: %d", status)
 	}
-	other.init("")
+	other.Init("")
 }
 
 // Behind a trusted proxy each client has its own rate-limit bucket; with
@@ -263,7 +263,7 @@ func TestSocketCaps(t *testing.T) {
 // cannot pick a fresh bucket per request.
 func TestTrustedProxies(t *testing.T) {
 	get := func(a *app, xff ...string) int {
-		req, _ := http.NewRequest(http.MethodGet, a.url+"?query=%7B__typename%7D", nil)
+		req := testkit.Must(http.NewRequest(http.MethodGet, a.url+"?query=%7B__typename%7D", nil))(t)
 		for _, v := range xff {
 			req.Header.Add("X-Forwarded-For", v)
 		}
