@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/internal/mongotest"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // clock is a settable time for tests of windows.
@@ -59,18 +60,11 @@ func TestConcurrentRefreshWithinGrace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		start := make(chan struct{})
 		got := make([]*Session, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				got[i], errs[i] = s.Refresh(ctx, sess.RefreshToken)
-			})
-		}
-		close(start)
-		wg.Wait()
+		errs := testkit.Race(t, n, func(i int) (err error) {
+			got[i], err = s.Refresh(ctx, sess.RefreshToken)
+			return err
+		})
 		for i := range n {
 			if errs[i] != nil {
 				t.Fatalf("n=%d: refresh %d: %v", n, i, errs[i])

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -139,8 +140,8 @@ func (a *app) dialHeader(t *testing.T, h http.Header) (*testkit.WSClient, int) {
 		return nil, res.StatusCode
 	}
 	t.Cleanup(func() {
-		if err := conn.Close(); err != nil {
-			t.Logf("close: %v", err) // often closed by the server already
+		if err := conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("close: %v", err) // often closed by the server already: not an error
 		}
 	})
 	return &testkit.WSClient{T: t, Conn: conn}, http.StatusSwitchingProtocols
