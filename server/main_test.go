@@ -31,8 +31,10 @@ type app struct {
 	url string
 }
 
-// startApp runs the real program on a random port against a fresh database.
-func startApp(t testing.TB, env map[string]string) *app {
+// startApp runs the real program on a random port against a fresh database
+// (env may name another with MONGODB_DATABASE); setup may change Main
+// before it runs.
+func startApp(t testing.TB, env map[string]string, setup ...func(*Main)) *app {
 	t.Helper()
 	db := mongotest.Database(t)
 	base := map[string]string{
@@ -52,6 +54,9 @@ func startApp(t testing.TB, env map[string]string) *app {
 		t.Fatal(err)
 	}
 	m := NewMain(cfg)
+	for _, f := range setup {
+		f(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -62,8 +62,10 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("embedded database: DATA_DIR %s is in use by another process (%v)", abs, err)
 	}
 	if logger == nil {
-		// FerretDB logs every connection at info; only its warnings matter here.
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// FerretDB logs every connection at info and dumps every error
+		// reply at warn (a duplicate key is routine here); only its errors
+		// matter.
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
