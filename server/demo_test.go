@@ -70,7 +70,9 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 		Tier   struct{ Current struct{ Name string } }
 	}
 	a.do(t, ava.bearer(), `{ me { points { balance } tier { current { name } } } }`, nil).decode(t, "me", &me)
-	var inbox struct{ Edges []struct{ Node struct{ Kind string } } }
+	var inbox struct {
+		Edges []struct{ Node struct{ Kind string } }
+	}
 	a.do(t, ava.bearer(), `{ notifications(first: 50) { edges { node { kind } } } }`, nil).decode(t, "notifications", &inbox)
 	if me.Points.Balance <= 0 || len(inbox.Edges) < 3 {
 		t.Fatalf("demo member: %+v, %d notifications", me, len(inbox.Edges))
@@ -103,4 +105,3 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 		t.Fatalf("second run output:\n%s", again.String())
 	}
 }
-

@@ -120,7 +120,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
-		slog.Warn("JWT_SECRET is not set: using a random secret for this process only. Tokens die with it, and several instances will not accept each other's tokens. Set JWT_SECRET (required when APP_ENV=production).")
 	}
 
 	if cfg.SeedDemo && len(cfg.ServiceAPIKeys) == 0 {
@@ -137,13 +136,22 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		uri = m.embedded.URI()
-		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
 	}
 	err := m.start(ctx, uri, secret)
 	if err != nil && m.embedded != nil {
 		err = errors.Join(err, m.embedded.Close())
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Logged once started, so that a failed start prints its error line only.
+	if cfg.JWTSecret == "" {
+		slog.Warn("JWT_SECRET is not set: using a random secret for this process only. Tokens die with it, and several instances will not accept each other's tokens. Set JWT_SECRET (required when APP_ENV=production).")
+	}
+	if m.embedded != nil {
+		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	return nil
 }
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
