@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/internal/mongotest"
 )
 
 // BenchmarkIngestion measures recordActivity end to end (HTTP, GraphQL,
@@ -20,8 +24,24 @@ import (
 // inserts into the same database in the same run. Run with:
 //
 //	MONGODB_URI=mongodb://localhost:27017 go test ./server -run '^$' -bench Ingestion -benchtime 2000x
+//
+// Without MONGODB_URI it runs on the embedded database, whose client pool
+// of one connection serializes every command; BENCH_POOL_SIZE=8 lifts that
+// pool to measure what the serializing costs (a measurement only: a larger
+// pool breaks single-document atomicity there):
+//
+//	go test ./server -run '^$' -bench Ingestion -benchtime 200x
+//	BENCH_POOL_SIZE=8 go test ./server -run '^$' -bench Ingestion -benchtime 200x
 func BenchmarkIngestion(b *testing.B) {
-	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "LOG_LEVEL": "error"})
+	env := map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "LOG_LEVEL": "error"}
+	if n := os.Getenv("BENCH_POOL_SIZE"); n != "" && os.Getenv("MONGODB_URI") == "" {
+		uri := mongotest.URI(b)
+		if !strings.Contains(uri, "maxPoolSize=1") {
+			b.Fatalf("embedded URI %s has no maxPoolSize=1 to replace", uri)
+		}
+		env["MONGODB_URI"] = strings.Replace(uri, "maxPoolSize=1", "maxPoolSize="+n, 1)
+	}
+	a := startApp(b, env)
 	a.setProgram(b)
 	const members = 200
 	ids := make([]string, members)
