@@ -55,7 +55,7 @@ func BenchmarkIngestion(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 	b.Run("graphql", func(b *testing.B) {
-		var n atomic.Int64
+		var n, failed atomic.Int64
 		lat := latencies{}
 		b.SetParallelism(8)
 		b.ResetTimer()
@@ -71,11 +71,17 @@ func BenchmarkIngestion(b *testing.B) {
 					b.Errorf("request %d: %v %v", i, err, res)
 					return
 				}
+				var r gqlResponse
+				if err := json.NewDecoder(res.Body).Decode(&r); err != nil || len(r.Errors) > 0 {
+					failed.Add(1)
+				}
 				res.Body.Close()
 				lat.add(time.Since(start))
 			}
 		})
 		lat.report(b, "activities/s")
+		// Answers that were errors (INTERNAL past the operation deadline).
+		b.ReportMetric(float64(failed.Load()), "errors")
 	})
 
 	b.Run("raw-insert", func(b *testing.B) {

@@ -385,7 +385,11 @@ func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
 		if strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, "0.0.0.0:") {
 			host = "localhost" + host[strings.LastIndex(host, ":"):]
 		}
-		fmt.Fprintf(&b, "  first query: curl -s %s/graphql -H 'Content-Type: application/json' -H 'Authorization: ApiKey KEY' \\\n", host)
+		key := generatedKey
+		if key == "" {
+			key = "<a key of SERVICE_API_KEYS>"
+		}
+		fmt.Fprintf(&b, "  first query: curl -s %s/graphql -H 'Content-Type: application/json' -H 'Authorization: ApiKey %s' \\\n", host, key)
 		b.WriteString("      -d '{\"query\": \"{ leaderboard(period: ALL_TIME, first: 10) { edges { node { rank score member { displayName } } } } }\"}'\n")
 	}
 	_, _ = io.WriteString(out, b.String())
