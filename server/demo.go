@@ -86,9 +86,10 @@ func demoProgram() game.Program {
 
 // demoResult is what a seeding run reports.
 type demoResult struct {
-	created                       bool // false: the demo was there already, nothing added
-	notEmpty                      bool // the database holds other members: nothing added
-	brandPassword, moderatorPassw string
+	created  bool // false: the demo was there already, nothing added
+	notEmpty bool // the database holds other members: nothing added
+
+	brandPassword, moderatorPassword string
 }
 
 // seedDemo fills an empty database with the demo brand and prints how to
@@ -104,8 +105,10 @@ func (m *Main) seedDemo(ctx context.Context, out io.Writer) error {
 
 func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {
 	var res demoResult
-	if _, err := m.members.ByEmail(ctx, demoBrandEmail); !errors.Is(err, member.ErrNotFound) {
-		return res, err // nil: the demo is complete already
+	if b, err := m.members.ByEmail(ctx, demoBrandEmail); err == nil && slices.Contains(b.Roles, member.RoleBrand) {
+		return res, nil // the demo is complete already
+	} else if err != nil && !errors.Is(err, member.ErrNotFound) {
+		return res, err
 	}
 	// Only an empty database, or one a stopped demo run left half-done,
 	// gets demo data.
@@ -135,7 +138,7 @@ func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {
 		return res, err
 	}
 	// Staff last; the BRAND account marks a complete demo.
-	if res.moderatorPassw, err = m.demoStaff(ctx, demoModEmail, "Mo (moderator)", member.RoleModerator); err != nil {
+	if res.moderatorPassword, err = m.demoStaff(ctx, demoModEmail, "Mo (moderator)", member.RoleModerator); err != nil {
 		return res, err
 	}
 	if res.brandPassword, err = m.demoStaff(ctx, demoBrandEmail, "Demo Coffee (brand)", member.RoleBrand); err != nil {
@@ -343,18 +346,27 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 	return err
 }
 
-// demoStaff creates a staff account with a new random password and returns
-// the password; an account a stopped run created keeps its password ("").
+// demoStaff creates a staff account with a new random password and role,
+// and returns the password; an account a stopped run created keeps its
+// password ("") and gets its role now.
 func (m *Main) demoStaff(ctx context.Context, email, name string, role member.Role) (string, error) {
 	pw := randomPassword()
+	var id bson.ObjectID
 	s, err := m.members.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
-	if errors.Is(err, member.ErrEmailTaken) {
-		return "", nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, member.ErrEmailTaken):
+		pw = ""
+		mb, err := m.members.ByEmail(ctx, email)
+		if err != nil {
+			return "", err
+		}
+		id = mb.ID
+	case err != nil:
 		return "", err
+	default:
+		id = s.Member.ID
 	}
-	_, err = m.members.GrantRole(ctx, s.Member.ID, role)
+	_, err = m.members.GrantRole(ctx, id, role)
 	return pw, err
 }
 
@@ -374,7 +386,7 @@ func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
 		fmt.Fprintf(&b, "demo: added Demo Coffee: a program with tiers Member/Silver/Gold and 2×/3× escalation, %d members with %d weeks of purchases,\n", demoMembers, demoWeeks)
 		b.WriteString("      3 rewards with stock, 3 badges and an offer being published to every member. These passwords are shown once:\n")
 		fmt.Fprintf(&b, "  BRAND      %-34s %s\n", demoBrandEmail, orKept(res.brandPassword))
-		fmt.Fprintf(&b, "  MODERATOR  %-34s %s\n", demoModEmail, orKept(res.moderatorPassw))
+		fmt.Fprintf(&b, "  MODERATOR  %-34s %s\n", demoModEmail, orKept(res.moderatorPassword))
 		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", demoMemberEmail(0), demoMemberPassword, demoMembers-1)
 	}
 	if generatedKey != "" {
