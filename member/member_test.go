@@ -302,3 +302,25 @@ func TestUpdateProfileAndBirthdays(t *testing.T) {
 		t.Fatalf("after ann: %+v", none)
 	}
 }
+
+func TestByEmailAndCount(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	if n, err := s.Count(ctx); err != nil || n != 0 {
+		t.Fatalf("count of a new database: %d %v", n, err)
+	}
+	sess, err := s.SignUp(ctx, SignUp{Email: "ann@example.com", Password: "correct horse", DisplayName: "Ann", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.ByEmail(ctx, "  ANN@example.com ")
+	if err != nil || m.ID != sess.Member.ID {
+		t.Fatalf("ByEmail: %+v %v", m, err)
+	}
+	if _, err := s.ByEmail(ctx, "bob@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ByEmail of nobody: %v", err)
+	}
+	if n, err := s.Count(ctx); err != nil || n != 1 {
+		t.Fatalf("count after one sign-up: %d %v", n, err)
+	}
+}

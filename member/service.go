@@ -302,6 +302,22 @@ func (s *Service) Get(ctx context.Context, id bson.ObjectID) (*Member, error) {
 	return s.members.byID(ctx, id)
 }
 
+// ByEmail returns the member with this email (normalized as at sign-up),
+// or ErrNotFound.
+func (s *Service) ByEmail(ctx context.Context, email string) (*Member, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return s.members.byEmail(ctx, email)
+}
+
+// Count is how many accounts exist (an estimate from collection metadata,
+// exact when no write is in flight).
+func (s *Service) Count(ctx context.Context) (int64, error) {
+	return s.members.c.EstimatedDocumentCount(ctx)
+}
+
 // GetMany returns members in the order of ids; missing ones are nil.
 func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) ([]*Member, error) {
 	found, err := s.members.byIDs(ctx, ids)

@@ -20,6 +20,7 @@ type Config struct {
 	HTTPAddr      string
 	MongoURI      string // empty: the embedded database in DataDir (development only)
 	DataDir       string
+	SeedDemo      bool // fill an empty database with the demo brand (-demo)
 	MongoDatabase string
 	MongoTimeout  time.Duration
 
@@ -77,6 +78,18 @@ var settings = []setting{
 			return nil
 		}},
 	{"DATA_DIR", "./data", "where the embedded database keeps its files when MONGODB_URI is empty", str(func(c *Config) *string { return &c.DataDir })},
+	{"SEED_DEMO", "", "1 (or -demo): fill an empty database with a demo brand and print its logins; development only",
+		func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want 1 or 0")
+			}
+			c.SeedDemo = b
+			return nil
+		}},
 	{"MONGODB_DATABASE", "regulars", "database name", str(func(c *Config) *string { return &c.MongoDatabase })},
 	{"MONGODB_TIMEOUT", "10s", "deadline of every MongoDB operation", dur(func(c *Config) *time.Duration { return &c.MongoTimeout })},
 	{"JWT_SECRET", "", "HMAC secret for access tokens, at least 32 bytes; required in production, random per start in development",
@@ -175,6 +188,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Env == "production" && c.MongoURI == "" {
 		problems = append(problems, errors.New("MONGODB_URI: required when APP_ENV=production (the embedded database is for development, demos and tests)"))
 	}
+	if c.Env == "production" && c.SeedDemo {
+		problems = append(problems, errors.New("SEED_DEMO: demo data is for development; not allowed when APP_ENV=production"))
+	}
 	positive := map[string]bool{
 		"MONGODB_TIMEOUT": c.MongoTimeout > 0, "ACCESS_TOKEN_TTL": c.AccessTokenTTL > 0,
 		"REFRESH_TOKEN_TTL": c.RefreshTokenTTL > c.AccessTokenTTL, "MAX_BODY_BYTES": c.MaxBodyBytes > 0,
@@ -198,7 +214,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // PrintUsage lists every variable with its default. It returns w's error.
 func PrintUsage(w io.Writer) error {
-	if _, err := fmt.Fprintln(w, "Usage: server [-h] [-canonicalize-emails]\n\n  -canonicalize-emails  rewrite stored e-mail addresses into their canonical form, report conflicts, and exit\n\nRegulars reads its configuration from these environment variables:"); err != nil {
+	if _, err := fmt.Fprintln(w, "Usage: server [-h] [-demo] [-canonicalize-emails]\n\n  -demo  fill an empty database with a demo brand, as SEED_DEMO=1\n  -canonicalize-emails  rewrite stored e-mail addresses into their canonical form, report conflicts, and exit\n\nRegulars reads its configuration from these environment variables:"); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

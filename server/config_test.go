@@ -37,6 +37,14 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	if c, err := LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017"})); err != nil || c.Introspection {
 		t.Fatalf("production: introspection=%v err=%v", c.Introspection, err)
 	}
+	// Demo data is for development.
+	_, err = LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017", "SEED_DEMO": "1"}))
+	if err == nil || !strings.Contains(err.Error(), "SEED_DEMO") {
+		t.Fatalf("production with SEED_DEMO: err = %v", err)
+	}
+	if c, err := LoadConfig(env(map[string]string{"SEED_DEMO": "1"})); err != nil || !c.SeedDemo {
+		t.Fatalf("SEED_DEMO=1: %+v %v", c.SeedDemo, err)
+	}
 	// Production never falls back to the embedded database.
 	_, err = LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)}))
 	if err == nil || !strings.Contains(err.Error(), "MONGODB_URI: required when APP_ENV=production") {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -35,8 +36,18 @@ func main() {
 		}
 	}
 	canonicalize := flag.Bool("canonicalize-emails", false, "rewrite stored e-mail addresses into their canonical form, report, and exit")
+	demo := flag.Bool("demo", false, "fill an empty database with a demo brand (as SEED_DEMO=1)")
 	flag.Parse()
-	cfg, err := LoadConfig(os.Getenv)
+	getenv := os.Getenv
+	if *demo {
+		getenv = func(k string) string {
+			if k == "SEED_DEMO" {
+				return "1"
+			}
+			return os.Getenv(k)
+		}
+	}
+	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "configuration problems:\n%v\n\nRun with -h to list every variable.\n", err)
 		os.Exit(2)
@@ -95,6 +106,8 @@ func canonicalizeEmails(ctx context.Context, cfg Config) int {
 // main does.
 type Main struct {
 	Config Config
+	// DemoOut receives the demo's logins (SEED_DEMO); nil: standard output.
+	DemoOut io.Writer
 
 	mongo    *mongo.Client
 	embedded *embeddb.DB // nil on MongoDB
@@ -118,11 +131,15 @@ type Main struct {
 	stopRetry  context.CancelFunc
 	served     chan error
 	closeOnce  sync.Once
+
+	demoKey  string        // service key generated for a demo run
+	demoDone chan struct{} // closed once demo seeding ended
+	demoErr  error
 }
 
 // NewMain returns a Main for cfg; Run starts it.
 func NewMain(cfg Config) *Main {
-	return &Main{Config: cfg, readyCh: make(chan struct{}), served: make(chan error, 1)}
+	return &Main{Config: cfg, readyCh: make(chan struct{}), served: make(chan error, 1), demoDone: make(chan struct{})}
 }
 
 // Addr is where the server listens, once Run has returned.
@@ -140,9 +157,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
-		slog.Warn("JWT_SECRET is not set: using a random secret for this process only. Tokens die with it, and several instances will not accept each other's tokens. Set JWT_SECRET (required when APP_ENV=production).")
 	}
 
+	if cfg.SeedDemo && len(cfg.ServiceAPIKeys) == 0 {
+		// The demo's first query needs a key; this one lives as long as the process.
+		m.demoKey = "demo-" + rand.Text()
+		m.Config.ServiceAPIKeys = []string{m.demoKey}
+	}
 	m.metrics = newMetrics()
 	uri := cfg.MongoURI
 	if uri == "" {
@@ -152,13 +173,22 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		uri = m.embedded.URI()
-		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
 	}
 	err := m.start(ctx, uri, secret)
 	if err != nil && m.embedded != nil {
 		err = errors.Join(err, m.embedded.Close())
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Logged once started, so that a failed start prints its error line only.
+	if cfg.JWTSecret == "" {
+		slog.Warn("JWT_SECRET is not set: using a random secret for this process only. Tokens die with it, and several instances will not accept each other's tokens. Set JWT_SECRET (required when APP_ENV=production).")
+	}
+	if m.embedded != nil {
+		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	return nil
 }
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
@@ -208,7 +238,34 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
+	if cfg.SeedDemo {
+		m.background.Go(func() { m.runDemo(retryCtx) })
+	} else {
+		close(m.demoDone)
+	}
 	return nil
+}
+
+// runDemo seeds the demo data once the database is ready.
+func (m *Main) runDemo(ctx context.Context) {
+	defer close(m.demoDone)
+	select {
+	case <-m.readyCh:
+	case <-ctx.Done():
+		return
+	}
+	out := m.DemoOut
+	if out == nil {
+		out = os.Stdout
+	}
+	start := time.Now()
+	if m.demoErr = m.seedDemo(ctx, out); m.demoErr != nil {
+		if ctx.Err() == nil {
+			slog.Error("demo seeding stopped; run again to finish it", "err", m.demoErr)
+		}
+		return
+	}
+	slog.Info("demo data ready", "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // jobInterval is how often periodic work runs on each instance. Every job

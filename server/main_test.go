@@ -32,8 +32,10 @@ type app struct {
 	url string
 }
 
-// startApp runs the real program on a random port against a fresh database.
-func startApp(t testing.TB, env map[string]string) *app {
+// startApp runs the real program on a random port against a fresh database
+// (env may name another with MONGODB_DATABASE); setup may change Main
+// before it runs.
+func startApp(t testing.TB, env map[string]string, setup ...func(*Main)) *app {
 	t.Helper()
 	db := testkit.Database(t)
 	base := map[string]string{
@@ -53,6 +55,9 @@ func startApp(t testing.TB, env map[string]string) *app {
 		t.Fatal(err)
 	}
 	m := NewMain(cfg)
+	for _, f := range setup {
+		f(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

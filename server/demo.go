@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/member"
+)
+
+// Demo data: a small brand a newcomer can explore at once (-demo or
+// SEED_DEMO=1). Every step goes through the domain services and is keyed
+// (emails, activity external ids, redemption keys, names), so a run that
+// stopped half-way finishes on the next; the BRAND account, created last,
+// marks a complete demo, and a later run adds nothing.
+
+const (
+	demoDomain     = "demo.regulars.example"
+	demoBrandEmail = "brand@" + demoDomain
+	demoModEmail   = "moderator@" + demoDomain
+	// demoMemberPassword is shared by the 50 demo customers and printed;
+	// it is fixed so that a resumed run can log them in again.
+	demoMemberPassword = "regulars demo member"
+	demoMembers        = 50
+	demoWeeks          = 12
+)
+
+var demoNames = []string{
+	"Ava", "Ben", "Chloe", "Dev", "Elena", "Finn", "Grace", "Hugo", "Iris", "Jonas",
+	"Kira", "Leo", "Maya", "Nico", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara",
+	"Umar", "Vera", "Will", "Xenia", "Yusuf", "Zoe", "Amir", "Bea", "Carlos", "Dana",
+	"Emil", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Marco", "Nora",
+	"Oscar", "Priya", "Rafael", "Sofia", "Theo", "Uma", "Victor", "Wen", "Yara", "Zane",
+}
+
+var demoTimezones = []string{"Europe/Paris", "America/New_York", "Europe/London", "America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin"}
+
+// demoProfile is how a demo member shops.
+type demoProfile int
+
+const (
+	demoRegular  demoProfile = iota // buys most weeks, up to today
+	demoLapsed                      // stopped 6 or more weeks ago
+	demoExpiring                    // bought 11–12 weeks ago only: points expire within days
+	demoNearTier                    // a little short of the next tier
+)
+
+func demoProfileOf(i int) demoProfile {
+	switch i % 10 {
+	case 5, 6:
+		return demoLapsed
+	case 7:
+		return demoExpiring
+	case 8, 9:
+		return demoNearTier
+	}
+	return demoRegular
+}
+
+// demoProgram is the brand's program: 10 points per dollar, 2× and 3× on
+// the second and third purchase, points living 90 days, so the oldest demo
+// purchases are about to expire.
+func demoProgram() game.Program {
+	p := game.DefaultProgram()
+	p.PointsExpireDays = 90
+	p.ReturnWindowDays = 14
+	p.Tiers = []game.Tier{
+		{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100, Benefits: []string{}},
+		{Name: "Silver", Threshold: 1000, EarnMultiplierPercent: 125, Benefits: []string{"early-access"}},
+		{Name: "Gold", Threshold: 3000, EarnMultiplierPercent: 150, Benefits: []string{"early-access", "members-events"}},
+	}
+	p.Campaigns.WinBackDays = 30
+	p.Campaigns.PointsExpiringDays = 14
+	return p
+}
+
+// demoResult is what a seeding run reports.
+type demoResult struct {
+	created  bool // false: the demo was there already, nothing added
+	notEmpty bool // the database holds other members: nothing added
+
+	brandPassword, moderatorPassword string
+}
+
+// seedDemo fills an empty database with the demo brand and prints how to
+// use it to out. It runs once the database is ready.
+func (m *Main) seedDemo(ctx context.Context, out io.Writer) error {
+	res, err := m.seedDemoData(ctx)
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	printDemo(out, res, m.demoKey, m.Addr())
+	return nil
+}
+
+func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {
+	var res demoResult
+	if b, err := m.members.ByEmail(ctx, demoBrandEmail); err == nil && slices.Contains(b.Roles, member.RoleBrand) {
+		return res, nil // the demo is complete already
+	} else if err != nil && !errors.Is(err, member.ErrNotFound) {
+		return res, err
+	}
+	// Only an empty database, or one a stopped demo run left half-done,
+	// gets demo data.
+	n, err := m.members.Count(ctx)
+	if err != nil {
+		return res, err
+	}
+	if n > 0 {
+		if _, err := m.members.ByEmail(ctx, demoMemberEmail(0)); errors.Is(err, member.ErrNotFound) {
+			res.notEmpty = true
+			return res, nil
+		} else if err != nil {
+			return res, err
+		}
+	}
+	if err := m.seedDemoBrand(ctx); err != nil {
+		return res, err
+	}
+	ids, err := m.seedDemoMembers(ctx)
+	if err != nil {
+		return res, err
+	}
+	if err := m.seedDemoActivity(ctx, ids); err != nil {
+		return res, err
+	}
+	if err := m.seedDemoRedemptionsAndOffer(ctx, ids); err != nil {
+		return res, err
+	}
+	// Staff last; the BRAND account marks a complete demo.
+	if res.moderatorPassword, err = m.demoStaff(ctx, demoModEmail, "Mo (moderator)", member.RoleModerator); err != nil {
+		return res, err
+	}
+	if res.brandPassword, err = m.demoStaff(ctx, demoBrandEmail, "Demo Coffee (brand)", member.RoleBrand); err != nil {
+		return res, err
+	}
+	res.created = true
+	return res, nil
+}
+
+func demoMemberEmail(i int) string {
+	return strings.ToLower(demoNames[i]) + "@" + demoDomain
+}
+
+// seedDemoBrand sets the program and creates the catalog and badges that do
+// not exist yet (by name).
+func (m *Main) seedDemoBrand(ctx context.Context) error {
+	if _, err := m.game.UpdateProgram(ctx, demoProgram()); err != nil {
+		return err
+	}
+	stock := func(n int64) *int64 { return &n }
+	existing, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	if err != nil {
+		return err
+	}
+	for _, r := range []game.RewardInput{
+		{Name: "Free coffee", Description: "Any size, any blend.", Cost: 300, Stock: stock(200), PerMemberLimit: 5, Active: true},
+		{Name: "Canvas tote bag", Description: "Demo Coffee's tote, while stocks last.", Cost: 1200, Stock: stock(25), PerMemberLimit: 1, Active: true},
+		{Name: "Roastery tasting evening", Description: "Two seats at the monthly tasting.", Cost: 2500, Stock: stock(8), PerMemberLimit: 1, MinTier: "Gold", Active: true},
+	} {
+		if slices.ContainsFunc(existing, func(e *game.Reward) bool { return e.Name == r.Name }) {
+			continue
+		}
+		if _, err := m.game.CreateReward(ctx, r); err != nil {
+			return fmt.Errorf("reward %q: %w", r.Name, err)
+		}
+	}
+	badges, err := m.game.Badges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range []game.BadgeInput{
+		{Name: "Regular", Description: "Purchases at Demo Coffee.", Counter: game.CounterPurchases,
+			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 1}, {Name: "SILVER", Threshold: 3, BonusPoints: 50}, {Name: "GOLD", Threshold: 4, BonusPoints: 150}}},
+		{Name: "Big spender", Description: "Money spent, all time.", Counter: game.CounterSpend,
+			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 10000}, {Name: "SILVER", Threshold: 30000, BonusPoints: 100}}},
+		{Name: "Early bird", Description: "App check-ins.", Counter: game.CounterCheckIns,
+			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 3}}},
+	} {
+		if slices.ContainsFunc(badges, func(e *game.Badge) bool { return e.Name == b.Name }) {
+			continue
+		}
+		if _, err := m.game.CreateBadge(ctx, b); err != nil {
+			return fmt.Errorf("badge %q: %w", b.Name, err)
+		}
+	}
+	return nil
+}
+
+// seedDemoMembers signs the 50 customers up (or finds those a stopped run
+// created) and enrolls them, as signUp does.
+func (m *Main) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
+	now := time.Now()
+	ms := make([]*member.Member, demoMembers)
+	for i := range ms {
+		in := member.SignUp{
+			Email: demoMemberEmail(i), Password: demoMemberPassword, DisplayName: demoNames[i],
+			Timezone: demoTimezones[i%len(demoTimezones)], MarketingConsent: i%3 != 0,
+		}
+		if i%7 == 0 {
+			// A few birthdays this month, for the birthday campaign.
+			in.Birthday = &member.Date{Year: 1980 + i%20, Month: now.Month(), Day: 1 + i%28}
+		}
+		mb, err := m.members.ByEmail(ctx, in.Email)
+		if errors.Is(err, member.ErrNotFound) {
+			var s *member.Session
+			if s, err = m.members.SignUp(ctx, in); err == nil {
+				mb = s.Member
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", in.Email, err)
+		}
+		if _, err := m.game.Enroll(ctx, mb, nil); err != nil {
+			return nil, err
+		}
+		if _, err := m.inbox.Send(ctx, inbox.Message{MemberID: mb.ID, Kind: inbox.KindWelcome, Key: "welcome",
+			Title: "Welcome to the club, " + mb.DisplayName, Body: "You are in. Every purchase now earns points."}); err != nil {
+			return nil, err
+		}
+		ms[i] = mb
+	}
+	return ms, nil
+}
+
+// seedDemoActivity records 12 weeks of purchases and a few check-ins. A
+// second game service runs on a clock set to each activity's time, so that
+// points, tiers, streaks and the weekly boards are what they would be had
+// the brand's backend reported each one as it happened.
+func (m *Main) seedDemoActivity(ctx context.Context, ms []*member.Member) error {
+	db := m.mongo.Database(m.Config.MongoDatabase)
+	var clock time.Time
+	past := game.New(db, m.members, m.inbox)
+	past.SetClock(func() time.Time { return clock })
+	now := time.Now().UTC()
+	day := func(daysAgo float64) time.Time { return now.Add(-time.Duration(daysAgo * 24 * float64(time.Hour))) }
+	rng := mathrand.New(mathrand.NewPCG(2026, 10)) // the same purchases every run: their ids repeat
+	for i, mb := range ms {
+		// Few purchases each: every one costs a few hundred milliseconds on
+		// the embedded database, and the demo should be ready in a minute.
+		var when []float64 // days ago, oldest first
+		switch demoProfileOf(i) {
+		case demoRegular:
+			when = []float64{56 + rng.Float64()*25, 21 + rng.Float64()*20, 0.2 + rng.Float64()*6}
+			if i%4 == 0 {
+				when = slices.Insert(when, 2, 8+rng.Float64()*6)
+			}
+		case demoLapsed:
+			when = []float64{70 + rng.Float64()*12, 42 + rng.Float64()*20}
+		case demoExpiring:
+			when = []float64{83 + rng.Float64()}
+		case demoNearTier:
+			when = []float64{60 + rng.Float64()*15, 25 + rng.Float64()*15}
+		}
+		for n, ago := range when {
+			clock = day(ago)
+			amount := int64(800 + rng.IntN(52)*100) // $8 to $59
+			if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, fmt.Sprintf("demo-%02d-%02d", i, n), amount, clock)); err != nil {
+				return fmt.Errorf("purchase of %s: %w", mb.Email, err)
+			}
+			clock = clock.Add(time.Minute)
+		}
+		if demoProfileOf(i) == demoNearTier {
+			// One more purchase, sized to leave about 100 points to the next tier.
+			clock = day(3 + float64(i%3))
+			ts, err := past.Tier(ctx, mb.ID)
+			if err != nil {
+				return err
+			}
+			if ts.Next != nil && ts.ToNext > 160 {
+				base := (ts.ToNext - 100) * 100 / ts.Current.EarnMultiplierPercent
+				if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, fmt.Sprintf("demo-%02d-near", i), base*10, clock)); err != nil {
+					return fmt.Errorf("purchase of %s: %w", mb.Email, err)
+				}
+			}
+		}
+		if i%20 == 0 {
+			// A streak of app check-ins over the last few days.
+			for ago := 2; ago >= 0; ago-- {
+				clock = day(float64(ago)).Add(-time.Hour)
+				if _, err := past.CheckIn(ctx, mb.ID); err != nil {
+					return fmt.Errorf("check-in of %s: %w", mb.Email, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time) game.ActivityInput {
+	return game.ActivityInput{MemberID: id, Kind: game.ActivityPurchase, ExternalID: externalID,
+		AmountMinor: minor, Currency: "USD", OccurredAt: at,
+		Items: []game.LineItem{{SKU: "COFFEE-BEANS-250", Category: "coffee", Quantity: 1, PriceMinor: minor}}}
+}
+
+// seedDemoRedemptionsAndOffer has a few regulars spend points (the stock
+// goes down) and publishes an offer to everyone.
+func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Member) error {
+	rewards, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	if err != nil {
+		return err
+	}
+	ci := slices.IndexFunc(rewards, func(r *game.Reward) bool { return r.Name == "Free coffee" })
+	if ci < 0 {
+		return errors.New("the Free coffee reward is missing")
+	}
+	coffee := rewards[ci]
+	for i, mb := range ms {
+		if demoProfileOf(i) != demoRegular || i%3 != 0 {
+			continue
+		}
+		_, err := m.game.Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
+		if err != nil && !errors.Is(err, game.ErrInsufficientPoints) {
+			return fmt.Errorf("redemption of %s: %w", mb.Email, err)
+		}
+	}
+	const title = "Double-shot week"
+	offers, err := m.game.OffersFor(ctx, ms[0].ID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(offers, func(o *game.Offer) bool { return o.Title == title }) {
+		return nil
+	}
+	now := time.Now().UTC()
+	o, err := m.game.CreateOffer(ctx, game.OfferInput{
+		Title: title, Body: "100 bonus points with any coffee this week: claim it in the app.",
+		Benefit:  game.Benefit{Kind: game.BenefitBonusPoints, Value: 100},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.AddDate(0, 0, 7), CouponValidDays: 7,
+	})
+	if err != nil {
+		return err
+	}
+	// The background jobs notify every member, kicked at once.
+	_, err = m.game.PublishOffer(ctx, o.ID)
+	return err
+}
+
+// demoStaff creates a staff account with a new random password and role,
+// and returns the password; an account a stopped run created keeps its
+// password ("") and gets its role now.
+func (m *Main) demoStaff(ctx context.Context, email, name string, role member.Role) (string, error) {
+	pw := randomPassword()
+	var id bson.ObjectID
+	s, err := m.members.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
+	switch {
+	case errors.Is(err, member.ErrEmailTaken):
+		pw = ""
+		mb, err := m.members.ByEmail(ctx, email)
+		if err != nil {
+			return "", err
+		}
+		id = mb.ID
+	case err != nil:
+		return "", err
+	default:
+		id = s.Member.ID
+	}
+	_, err = m.members.GrantRole(ctx, id, role)
+	return pw, err
+}
+
+func randomPassword() string {
+	return strings.ToLower(rand.Text()[:20])
+}
+
+// printDemo tells the newcomer what they got and what to try first.
+func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
+	var b strings.Builder
+	switch {
+	case res.notEmpty:
+		b.WriteString("demo: the database already holds members, so no demo data was added (it only fills an empty database).\n")
+	case !res.created:
+		b.WriteString("demo: the demo brand is already in this database; nothing added. Its BRAND and MODERATOR passwords were printed when it was created.\n")
+	default:
+		fmt.Fprintf(&b, "demo: added Demo Coffee: a program with tiers Member/Silver/Gold and 2×/3× escalation, %d members with %d weeks of purchases,\n", demoMembers, demoWeeks)
+		b.WriteString("      3 rewards with stock, 3 badges and an offer being published to every member. These passwords are shown once:\n")
+		fmt.Fprintf(&b, "  BRAND      %-34s %s\n", demoBrandEmail, orKept(res.brandPassword))
+		fmt.Fprintf(&b, "  MODERATOR  %-34s %s\n", demoModEmail, orKept(res.moderatorPassword))
+		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", demoMemberEmail(0), demoMemberPassword, demoMembers-1)
+	}
+	if generatedKey != "" {
+		fmt.Fprintf(&b, "  service API key for this process (SERVICE_API_KEYS is empty): %s\n", generatedKey)
+	}
+	if !res.notEmpty {
+		host := addr
+		if strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, "0.0.0.0:") {
+			host = "localhost" + host[strings.LastIndex(host, ":"):]
+		}
+		key := generatedKey
+		if key == "" {
+			key = "<a key of SERVICE_API_KEYS>"
+		}
+		fmt.Fprintf(&b, "  first query: curl -s %s/graphql -H 'Content-Type: application/json' -H 'Authorization: ApiKey %s' \\\n", host, key)
+		b.WriteString("      -d '{\"query\": \"{ leaderboard(period: ALL_TIME, first: 10) { edges { node { rank score member { displayName } } } } }\"}'\n")
+	}
+	_, _ = io.WriteString(out, b.String())
+}
+
+func orKept(pw string) string {
+	if pw == "" {
+		return "(created by an earlier run; password printed then)"
+	}
+	return pw
+}

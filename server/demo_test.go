@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"regexp"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// waitDemo waits for the demo seeding of a and fails on its error.
+func waitDemo(t *testing.T, a *app) {
+	t.Helper()
+	select {
+	case <-a.demoDone:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("demo seeding did not finish")
+	}
+	if a.demoErr != nil {
+		t.Fatalf("demo seeding: %v", a.demoErr)
+	}
+}
+
+func TestDemoSeedsALivingBrandOnce(t *testing.T) {
+	var out bytes.Buffer
+	a := startApp(t, map[string]string{"SEED_DEMO": "1"}, func(m *Main) { m.DemoOut = &out })
+	waitDemo(t, a)
+
+	type board struct {
+		Edges []struct {
+			Node struct {
+				Rank   int
+				Score  int
+				Member struct{ DisplayName string }
+			}
+		}
+	}
+	const leaderboard = `query($p: LeaderboardPeriod!) { leaderboard(period: $p, first: 100) { edges { node { rank score member { displayName } } } } }`
+	var all board
+	a.service(t, leaderboard, map[string]any{"p": "ALL_TIME"}).decode(t, "leaderboard", &all)
+	if len(all.Edges) != demoMembers || all.Edges[0].Node.Rank != 1 || all.Edges[0].Node.Score <= all.Edges[demoMembers-1].Node.Score {
+		t.Fatalf("all-time leaderboard after the demo: %d members, %+v", len(all.Edges), all.Edges)
+	}
+	var month board
+	a.service(t, leaderboard, map[string]any{"p": "MONTHLY"}).decode(t, "leaderboard", &month)
+	if len(month.Edges) >= demoMembers {
+		t.Fatalf("this month's board should leave out the lapsed members: %d", len(month.Edges))
+	}
+
+	// The printed credentials work and carry their roles.
+	brandPW := regexp.MustCompile(`BRAND +` + regexp.QuoteMeta(demoBrandEmail) + ` +(\S+)`).FindStringSubmatch(out.String())
+	if brandPW == nil {
+		t.Fatalf("demo output lacks the BRAND login:\n%s", out.String())
+	}
+	var brand session
+	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id roles } } }`,
+		map[string]any{"e": demoBrandEmail, "p": brandPW[1]}).decode(t, "logIn", &brand)
+	if len(brand.Member.Roles) != 2 || brand.Member.Roles[1] != "BRAND" {
+		t.Fatalf("demo BRAND account roles: %v", brand.Member.Roles)
+	}
+	// A member sees their points, a tier and a full inbox.
+	var ava session
+	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id } } }`,
+		map[string]any{"e": demoMemberEmail(0), "p": demoMemberPassword}).decode(t, "logIn", &ava)
+	var me struct {
+		Points struct{ Balance int }
+		Tier   struct{ Current struct{ Name string } }
+	}
+	a.do(t, ava.bearer(), `{ me { points { balance } tier { current { name } } } }`, nil).decode(t, "me", &me)
+	var inbox struct {
+		Edges []struct{ Node struct{ Kind string } }
+	}
+	a.do(t, ava.bearer(), `{ notifications(first: 50) { edges { node { kind } } } }`, nil).decode(t, "notifications", &inbox)
+	if me.Points.Balance <= 0 || len(inbox.Edges) < 3 {
+		t.Fatalf("demo member: %+v, %d notifications", me, len(inbox.Edges))
+	}
+
+	// A second run on the same database adds nothing.
+	db := a.mongo.Database(a.Config.MongoDatabase)
+	// Not the ledger nor the inbox: the jobs' campaigns add to them on their own.
+	collections := []string{"members", "activities", "rewards", "badges", "offers", "redemptions", "accounts"}
+	count := func() map[string]int64 {
+		n := map[string]int64{}
+		for _, c := range collections {
+			var err error
+			if n[c], err = db.Collection(c).CountDocuments(context.Background(), bson.D{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	before := count()
+	var again bytes.Buffer
+	b := startApp(t, map[string]string{"SEED_DEMO": "1", "MONGODB_DATABASE": a.Config.MongoDatabase}, func(m *Main) {
+		m.DemoOut = &again
+	})
+	waitDemo(t, b)
+	if after := count(); !maps.Equal(before, after) {
+		t.Fatalf("a second demo run changed the database: before %v, after %v", before, after)
+	}
+	if !bytes.Contains(again.Bytes(), []byte("already")) || bytes.Contains(again.Bytes(), []byte(brandPW[1])) {
+		t.Fatalf("second run output:\n%s", again.String())
+	}
+}
