@@ -10,30 +10,30 @@ package game
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
 )
 
 var (
-	ErrInsufficientPoints = errors.New("not enough points")
-	ErrOutOfStock         = errors.New("reward out of stock")
-	ErrLimitReached       = errors.New("reward limit per member reached")
-	ErrRewardNotFound     = errors.New("reward not found")
-	ErrRewardUnavailable  = errors.New("reward not available now")
-	ErrTierTooLow         = errors.New("reward needs a higher tier")
-	ErrActivityNotFound   = errors.New("activity not found")
-	ErrRedemptionNotFound = errors.New("redemption not found")
-	ErrReferralNotFound   = errors.New("referral code not found")
-	ErrIdempotencyReuse   = errors.New("idempotency key reused with different input")
-	ErrOfferNotFound      = errors.New("offer not found")
-	ErrOfferUnavailable   = errors.New("offer not running now")
+	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	ErrOutOfStock         = fault.New(fault.Conflict, "reward out of stock")
+	ErrLimitReached       = fault.New(fault.Conflict, "reward limit per member reached")
+	ErrRewardNotFound     = fault.New(fault.NotFound, "reward not found")
+	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
+	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
+	ErrActivityNotFound   = fault.New(fault.NotFound, "activity not found")
+	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
+	ErrReferralNotFound   = fault.New(fault.Invalid, "referral code not found")
+	ErrIdempotencyReuse   = fault.New(fault.Conflict, "idempotency key reused with different input")
+	ErrOfferNotFound      = fault.New(fault.NotFound, "offer not found")
+	ErrOfferUnavailable   = fault.New(fault.Conflict, "offer not running now")
 )
 
 // Members is what the game needs of accounts.

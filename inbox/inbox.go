@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
@@ -81,9 +82,9 @@ const (
 )
 
 var (
-	ErrNotFound = errors.New("notification not found")
+	ErrNotFound = fault.New(fault.NotFound, "notification not found")
 	// ErrMuted: the member muted this category, so nothing was sent.
-	ErrMuted = errors.New("the member muted this kind of notification")
+	ErrMuted = fault.New(fault.Conflict, "the member muted this kind of notification")
 )
 
 // Related points at what a notification is about, for the app to open.

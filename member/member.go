@@ -2,7 +2,6 @@
 package member
 
 import (
-	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 )
 
@@ -38,11 +38,11 @@ const (
 )
 
 var (
-	ErrNotFound       = errors.New("member not found")
-	ErrEmailTaken     = errors.New("email already registered")
-	ErrBadCredentials = errors.New("wrong email or password")
-	ErrTokenInvalid   = errors.New("token invalid or expired")
-	ErrTokenReused    = errors.New("refresh token reused: session revoked")
+	ErrNotFound       = fault.New(fault.NotFound, "member not found")
+	ErrEmailTaken     = fault.New(fault.Conflict, "email already registered")
+	ErrBadCredentials = fault.New(fault.Unauthenticated, "wrong email or password")
+	ErrTokenInvalid   = fault.New(fault.Unauthenticated, "token invalid or expired")
+	ErrTokenReused    = fault.New(fault.Unauthenticated, "refresh token reused: session revoked")
 )
 
 // Date is a calendar date without a time or zone, such as a birthday.
