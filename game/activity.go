@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // ActivityKind is what a member did.
@@ -268,7 +269,7 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 		}
 		if e != nil {
 			res.Entries = append(res.Entries, e)
-			s.announce(ctx, e)
+			s.announce(ctx, p.localeOf(m), e)
 		}
 		return nil
 	}
@@ -332,15 +333,16 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 	return err
 }
 
-// announce tells the member about a new entry that changed their points or tier.
-func (s *Service) announce(ctx context.Context, e *Entry) {
+// announce tells the member about a new entry that changed their points or
+// tier, in locale ("": the member's).
+func (s *Service) announce(ctx context.Context, locale string, e *Entry) {
 	if e.Amount > 0 {
-		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key,
-			Title: fmt.Sprintf("You earned %d points", e.Amount), Body: e.Reason})
+		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale,
+			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key,
-			Title: "You are now " + e.TierChange.To, Body: fmt.Sprintf("You moved from %s to %s.", e.TierChange.From, e.TierChange.To)})
+		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
+			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }
 

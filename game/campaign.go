@@ -12,6 +12,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // Birthdays is what the birthday campaign needs of accounts.
@@ -58,7 +59,11 @@ func (s *Service) sent(ctx context.Context, m inbox.Message) int {
 	if s.notify == nil {
 		return 0
 	}
-	if _, err := s.notify.Send(ctx, m); err != nil {
+	err := s.localize(ctx, &m)
+	if err == nil {
+		_, err = s.notify.Send(ctx, m)
+	}
+	if err != nil {
 		if !errors.Is(err, inbox.ErrMuted) {
 			logError(ctx, "campaign send", err, "member", m.MemberID.Hex(), "key", m.Key)
 		}
@@ -105,8 +110,8 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 							return n, err
 						}
 					}
-					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year,
-						Title: "Happy birthday, " + m.DisplayName + "!", Body: fmt.Sprintf("%d points are waiting for you.", p.BirthdayBonus),
+					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.localeOf(m),
+						Template: texts.Birthday, Data: map[string]any{"name": m.DisplayName, "points": p.BirthdayBonus},
 						DeepLink: "app://points"})
 				}
 				if len(ms) < 500 {
@@ -139,7 +144,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 	n := 0
 	for _, a := range idle {
 		n += s.sent(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
-			Title: "We miss you", Body: "It has been a while. Come back and see what is new.", DeepLink: "app://offers"})
+			Template: texts.WinBack, DeepLink: "app://offers"})
 	}
 	return n, nil
 }
@@ -163,7 +168,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, 
 				continue
 			}
 			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
-				Title: fmt.Sprintf("%d points expire soon", l.Points), Body: "They expire on " + l.ExpiresAt.Format("2 January") + ". Spend them on a reward.",
+				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
 				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
 		}
 	}
@@ -193,8 +198,8 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 			continue
 		}
 		period := periodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period),
-			Title: fmt.Sprintf("Keep your %d-day streak", v.Current), Body: "Check in before midnight to keep it going.", DeepLink: "app://check-in"})
+		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.localeOf(m),
+			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
 	}
 	return n, nil
 }
@@ -214,7 +219,7 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *Program) (int, 
 	n := 0
 	for _, c := range claims {
 		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
-			Title: "Your coupon expires soon", Body: "Use code " + c.Code + " before " + c.ExpiresAt.Format("2 January 15:04") + ".",
+			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
 			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
 	}
 	return n, nil

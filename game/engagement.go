@@ -1,7 +1,6 @@
 package game
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // Counter names what badges are earned on.
@@ -454,7 +454,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 			}
 		}
 		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
-			Title: fmt.Sprintf("Badge unlocked: %s %s", b.Name, l.Name), Body: cmp.Or(b.Description, "You unlocked "+b.Name+" "+l.Name+".")})
+			Template: texts.BadgeUnlocked, Data: map[string]any{"badge": b.Name, "level": l.Name, "description": b.Description}})
 	}
 	return nil
 }

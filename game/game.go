@@ -121,9 +121,32 @@ func (s *Service) send(ctx context.Context, m inbox.Message) {
 	if s.notify == nil {
 		return
 	}
+	if err := s.localize(ctx, &m); err != nil {
+		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
+		return
+	}
 	if _, err := s.notify.Send(ctx, m); err != nil {
 		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
 	}
+}
+
+// localize sets the locale of a templated message that names none: the
+// member's, else the program's. Callers that hold the member set it
+// themselves and spare the reads.
+func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
+	if m.Template == "" || m.Locale != "" {
+		return nil
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		return err
+	}
+	mem, err := s.members.Get(ctx, m.MemberID)
+	if err != nil {
+		return err
+	}
+	m.Locale = p.localeOf(mem)
+	return nil
 }
 
 // Kicked receives when work for the background jobs was just created (an

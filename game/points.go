@@ -15,6 +15,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // ExpiringPoints is one lot's points and when they expire.
@@ -112,7 +113,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	}
 	if e.Amount > 0 {
 		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
-			Title: fmt.Sprintf("You received %d points", e.Amount), Body: reason})
+			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
 	return e, nil
 }

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // TierBasis is what qualifies a member for a tier.
@@ -46,6 +48,9 @@ type Program struct {
 	Streak             StreakRules   `bson:"streak"`
 	// Timezone is the brand's: weekly and monthly leaderboards follow it.
 	Timezone string `bson:"timezone"`
+	// Locale is the language of notifications for members who chose none
+	// (one of texts.Locales).
+	Locale string `bson:"locale"`
 	// LeaderboardGraceHours keeps a period's standings open after it ends,
 	// so members whose local day ends last still count.
 	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
@@ -69,6 +74,17 @@ type Campaigns struct {
 	// CouponExpiring: a claimed coupon expiring within this many hours.
 	CouponExpiring      bool `bson:"couponExpiring"`
 	CouponExpiringHours int  `bson:"couponExpiringHours"`
+}
+
+// localeOf is the language of m's notifications: theirs, else the program's.
+func (p *Program) localeOf(m *member.Member) string {
+	if m != nil && m.Locale != "" {
+		return m.Locale
+	}
+	if p.Locale != "" {
+		return p.Locale
+	}
+	return texts.DefaultLocale
 }
 
 // location is the brand's timezone.
@@ -121,7 +137,7 @@ func DefaultProgram() Program {
 		TierBasis: TierBasisPointsEarned, TierWindowMonths: 12, TierGraceDays: 30,
 		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
 		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
-		Timezone: "UTC", LeaderboardGraceHours: 26,
+		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26,
 		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
 			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
 	}
@@ -172,6 +188,12 @@ func (p *Program) Validate() error {
 	}
 	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "Local" {
 		return input.Errorf("timezone", "%q is not an IANA timezone", p.Timezone)
+	}
+	if p.Locale == "" {
+		p.Locale = texts.DefaultLocale
+	}
+	if !texts.Supported(p.Locale) {
+		return input.Errorf("locale", "unsupported locale %q; supported: %s", p.Locale, strings.Join(texts.Locales, ", "))
 	}
 	if p.LeaderboardGraceHours < 0 || p.LeaderboardGraceHours > 24*14 {
 		return input.Errorf("leaderboardGraceHours", "must be between 0 and %d", 24*14)

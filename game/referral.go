@@ -12,8 +12,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // codeAlphabet has no characters that read alike: no 0/O, no 1/I/L.
@@ -191,6 +193,42 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 	return a.MemberID, nil
 }
 
+// Registrar creates member accounts (member.Service).
+type Registrar interface {
+	SignUp(ctx context.Context, in member.SignUp) (*member.Session, error)
+}
+
+// Join signs a new member up with an optional referral code. The order is
+// the rule: a bad code refuses the sign-up before anything is written; then
+// the account is created, enrolled in the program with its referrer, and
+// greeted with a WELCOME notification (keyed, so a retry never greets twice;
+// the account exists by then, so a failed greeting is logged, not returned).
+func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp, referralCode string) (*member.Session, error) {
+	var referrer *bson.ObjectID
+	if referralCode != "" {
+		id, err := s.Referrer(ctx, referralCode, in.Email)
+		if err != nil {
+			return nil, err
+		}
+		referrer = &id
+	}
+	sess, err := accounts.SignUp(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Enroll(ctx, sess.Member, referrer); err != nil {
+		return nil, err
+	}
+	p, err := s.program.get(ctx)
+	if err != nil {
+		logError(ctx, "welcome", err, "member", sess.Member.ID.Hex())
+		return sess, nil
+	}
+	s.send(ctx, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Locale: p.localeOf(sess.Member),
+		Template: texts.Welcome, Data: map[string]any{"name": sess.Member.DisplayName}})
+	return sess, nil
+}
+
 // Enroll gives a new member their referral code and records who referred
 // them (at most one referrer, set here and never changed).
 func (s *Service) Enroll(ctx context.Context, m *member.Member, referrer *bson.ObjectID) (*Account, error) {
@@ -259,7 +297,7 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 			return nil, err
 		}
 		c.RefereeEntry = e
-		s.announce(ctx, e)
+		s.announce(ctx, p.localeOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
 		e, _, err := s.appendEntry(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
@@ -269,7 +307,7 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 			return nil, err
 		}
 		c.ReferrerEntry = e
-		s.announce(ctx, e)
+		s.announce(ctx, "", e)
 	}
 	if err := s.Count(ctx, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
 		return nil, err

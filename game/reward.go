@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // Reward is an item of the brand's catalog that members buy with points.
@@ -374,7 +375,7 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 	}
 	if e != nil {
 		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Title: "Enjoy your " + reward.Name, Body: fmt.Sprintf("Show code %s. %d points were spent.", r.Code, r.Cost)})
+			Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}})
 	}
 	return r, nil
 }
@@ -460,7 +461,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	}
 	if e != nil {
 		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Title: "Redemption cancelled", Body: fmt.Sprintf("%d points are back in your balance: %s", r.Cost, reason)})
+			Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}})
 	}
 	return r, nil
 }

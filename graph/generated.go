@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -206,6 +207,7 @@ type ComplexityRoot struct {
 		DisplayName      func(childComplexity int) int
 		Email            func(childComplexity int) int
 		ID               func(childComplexity int) int
+		Locale           func(childComplexity int) int
 		MarketingConsent func(childComplexity int) int
 		Points           func(childComplexity int) int
 		Referral         func(childComplexity int) int
@@ -244,10 +246,12 @@ type ComplexityRoot struct {
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
+		ResetNotificationTemplate  func(childComplexity int, locale string, name texts.Name) int
 		RevokeRole                 func(childComplexity int, memberID string, role member.Role) int
 		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
 		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
+		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input game.Program) int
@@ -284,6 +288,15 @@ type ComplexityRoot struct {
 	NotificationRelated struct {
 		ID   func(childComplexity int) int
 		Kind func(childComplexity int) int
+	}
+
+	NotificationTemplate struct {
+		Body         func(childComplexity int) int
+		Locale       func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Overridden   func(childComplexity int) int
+		Placeholders func(childComplexity int) int
+		Title        func(childComplexity int) int
 	}
 
 	Offer struct {
@@ -331,6 +344,7 @@ type ComplexityRoot struct {
 		Escalation            func(childComplexity int) int
 		FirstPurchaseBonus    func(childComplexity int) int
 		LeaderboardGraceHours func(childComplexity int) int
+		Locale                func(childComplexity int) int
 		PointsExpireDays      func(childComplexity int) int
 		PointsPerUnit         func(childComplexity int) int
 		Promotions            func(childComplexity int) int
@@ -371,6 +385,7 @@ type ComplexityRoot struct {
 		MyRank                  func(childComplexity int, period game.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		NotificationPreferences func(childComplexity int) int
+		NotificationTemplates   func(childComplexity int, locale string) int
 		Notifications           func(childComplexity int, first *int, after *string) int
 		Offer                   func(childComplexity int, id string) int
 		Offers                  func(childComplexity int) int
@@ -541,6 +556,8 @@ type MemberResolver interface {
 
 	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
 
+	Locale(ctx context.Context, obj *member.Member) (*string, error)
+
 	Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
@@ -574,6 +591,8 @@ type MutationResolver interface {
 	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
 	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
 	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
+	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
+	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
@@ -616,6 +635,7 @@ type QueryResolver interface {
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
 	Offers(ctx context.Context) ([]*game.Offer, error)
 	Offer(ctx context.Context, id string) (*game.Offer, error)
+	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
 	ID(ctx context.Context, obj *game.Redemption) (string, error)
@@ -1229,6 +1249,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.ID(childComplexity), true
+	case "Member.locale":
+		if e.ComplexityRoot.Member.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Locale(childComplexity), true
 	case "Member.marketingConsent":
 		if e.ComplexityRoot.Member.MarketingConsent == nil {
 			break
@@ -1486,6 +1512,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.resetNotificationTemplate":
+		if e.ComplexityRoot.Mutation.ResetNotificationTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetNotificationTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetNotificationTemplate(childComplexity, args["locale"].(string), args["name"].(texts.Name)), true
 	case "Mutation.revokeRole":
 		if e.ComplexityRoot.Mutation.RevokeRole == nil {
 			break
@@ -1530,6 +1567,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetNotificationPreferences(childComplexity, args["muted"].([]inbox.Category)), true
+	case "Mutation.setNotificationTemplate":
+		if e.ComplexityRoot.Mutation.SetNotificationTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationTemplate(childComplexity, args["input"].(NotificationTemplateInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1681,6 +1729,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationRelated.Kind(childComplexity), true
+
+	case "NotificationTemplate.body":
+		if e.ComplexityRoot.NotificationTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Body(childComplexity), true
+	case "NotificationTemplate.locale":
+		if e.ComplexityRoot.NotificationTemplate.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Locale(childComplexity), true
+	case "NotificationTemplate.name":
+		if e.ComplexityRoot.NotificationTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Name(childComplexity), true
+	case "NotificationTemplate.overridden":
+		if e.ComplexityRoot.NotificationTemplate.Overridden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Overridden(childComplexity), true
+	case "NotificationTemplate.placeholders":
+		if e.ComplexityRoot.NotificationTemplate.Placeholders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Placeholders(childComplexity), true
+	case "NotificationTemplate.title":
+		if e.ComplexityRoot.NotificationTemplate.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Title(childComplexity), true
 
 	case "Offer.benefit":
 		if e.ComplexityRoot.Offer.Benefit == nil {
@@ -1871,6 +1956,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.LeaderboardGraceHours(childComplexity), true
+	case "Program.locale":
+		if e.ComplexityRoot.Program.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Locale(childComplexity), true
 	case "Program.pointsExpireDays":
 		if e.ComplexityRoot.Program.PointsExpireDays == nil {
 			break
@@ -2086,6 +2177,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.NotificationPreferences(childComplexity), true
+	case "Query.notificationTemplates":
+		if e.ComplexityRoot.Query.NotificationTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notificationTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NotificationTemplates(childComplexity, args["locale"].(string)), true
 	case "Query.notifications":
 		if e.ComplexityRoot.Query.Notifications == nil {
 			break
@@ -2631,6 +2733,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CampaignsInput", ec.unmarshalInputCampaignsInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
+			graphql.NewInputUnmarshaler("NotificationTemplateInput", ec.unmarshalInputNotificationTemplateInput),
 			graphql.NewInputUnmarshaler("OfferBenefitInput", ec.unmarshalInputOfferBenefitInput),
 			graphql.NewInputUnmarshaler("OfferInput", ec.unmarshalInputOfferInput),
 			graphql.NewInputUnmarshaler("OfferTargetingInput", ec.unmarshalInputOfferTargetingInput),
@@ -2735,7 +2838,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/offers.graphql"
+//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/offers.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2831,6 +2934,8 @@ input SignUpInput {
   birthday: Date
   avatarUrl: String
   marketingConsent: Boolean = false
+  "The language of the member's notifications (en, ru); left out: the program's."
+  locale: String
 }
 
 input LogInInput {
@@ -2845,6 +2950,8 @@ input UpdateProfileInput {
   birthday: Date
   timezone: String
   marketingConsent: Boolean
+  "en or ru; an empty string goes back to the program's."
+  locale: String
 }
 
 type AuthPayload {
@@ -2865,6 +2972,8 @@ type Member {
   birthday: Date
   timezone: String!
   marketingConsent: Boolean!
+  "The language of the member's notifications; null: the program's (program.locale)."
+  locale: String
   roles: [Role!]!
   createdAt: DateTime!
 }
@@ -2935,6 +3044,7 @@ type NotificationEdge {
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
+	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3240,6 +3350,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_timezone(ctx, field)
 	case "marketingConsent":
 		return ec.fieldContext_Member_marketingConsent(ctx, field)
+	case "locale":
+		return ec.fieldContext_Member_locale(ctx, field)
 	case "roles":
 		return ec.fieldContext_Member_roles(ctx, field)
 	case "createdAt":
@@ -3340,6 +3452,24 @@ func (ec *executionContext) childFields_NotificationRelated(ctx context.Context,
 		return ec.fieldContext_NotificationRelated_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationRelated", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "locale":
+		return ec.fieldContext_NotificationTemplate_locale(ctx, field)
+	case "name":
+		return ec.fieldContext_NotificationTemplate_name(ctx, field)
+	case "title":
+		return ec.fieldContext_NotificationTemplate_title(ctx, field)
+	case "body":
+		return ec.fieldContext_NotificationTemplate_body(ctx, field)
+	case "placeholders":
+		return ec.fieldContext_NotificationTemplate_placeholders(ctx, field)
+	case "overridden":
+		return ec.fieldContext_NotificationTemplate_overridden(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationTemplate", field.Name)
 }
 
 func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3460,6 +3590,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
 	case "campaigns":
 		return ec.fieldContext_Program_campaigns(ctx, field)
+	case "locale":
+		return ec.fieldContext_Program_locale(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
 }
@@ -4130,6 +4262,28 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resetNotificationTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locale",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locale"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (texts.Name, error) {
+			return ec.unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4223,6 +4377,20 @@ func (ec *executionContext) field_Mutation_setNotificationPreferences_args(ctx c
 		return nil, err
 	}
 	args["muted"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setNotificationTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (NotificationTemplateInput, error) {
+			return ec.unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4463,6 +4631,20 @@ func (ec *executionContext) field_Query_myRedemptions_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_notificationTemplates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locale",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locale"] = arg0
 	return args, nil
 }
 
@@ -6917,6 +7099,29 @@ func (ec *executionContext) fieldContext_Member_marketingConsent(_ context.Conte
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Member_locale(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Locale(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
+}
+
 func (ec *executionContext) _Member_roles(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8344,6 +8549,94 @@ func (ec *executionContext) fieldContext_Mutation_claimOffer(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setNotificationTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationTemplate(ctx, fc.Args["input"].(NotificationTemplateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetNotificationTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetNotificationTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetNotificationTemplate(ctx, fc.Args["locale"].(string), fc.Args["name"].(texts.Name))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetNotificationTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetNotificationTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8769,6 +9062,144 @@ func (ec *executionContext) _NotificationRelated_id(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_NotificationRelated_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NotificationRelated", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_locale(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_name(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v texts.Name) graphql.Marshaler {
+			return ec.marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "NotificationTemplateName")
+}
+
+func (ec *executionContext) _NotificationTemplate_title(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_body(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_placeholders(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_placeholders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Placeholders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_placeholders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_overridden(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_overridden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overridden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_overridden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
@@ -9865,6 +10296,29 @@ func (ec *executionContext) fieldContext_Program_campaigns(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Program_locale(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
+}
+
 func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10645,6 +11099,50 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_offer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notificationTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notificationTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NotificationTemplates(ctx, fc.Args["locale"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐTextᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notificationTemplates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notificationTemplates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14072,6 +14570,69 @@ func UnmarshalLogInInput(ctx context.Context, raw any) (LogInInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputNotificationTemplateInput(ctx context.Context, obj any) (NotificationTemplateInput, error) {
+	var it NotificationTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"locale", "name", "title", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNotificationTemplateInput unmarshals raw into the NotificationTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (NotificationTemplateInput, error) {
+	var out NotificationTemplateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationTemplateInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (game.Benefit, error) {
 	var it game.Benefit
 	if obj == nil {
@@ -14311,8 +14872,11 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 	if _, present := asMap["campaigns"]; !present {
 		asMap["campaigns"] = map[string]any{}
 	}
+	if _, present := asMap["locale"]; !present {
+		asMap["locale"] = "en"
+	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14452,6 +15016,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Campaigns = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		}
 	}
 	return it, nil
@@ -14830,7 +15401,7 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 		asMap["marketingConsent"] = false
 	}
 
-	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent", "referralCode"}
+	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent", "locale", "referralCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14886,6 +15457,13 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.MarketingConsent = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		case "referralCode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15080,7 +15658,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"displayName", "avatarUrl", "birthday", "timezone", "marketingConsent"}
+	fieldsInOrder := [...]string{"displayName", "avatarUrl", "birthday", "timezone", "marketingConsent", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15122,6 +15700,13 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 				return it, err
 			}
 			it.MarketingConsent = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		}
 	}
 	return it, nil
@@ -16156,6 +16741,12 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "locale":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_locale(ctx, field, obj)
+				})
 		case "roles":
 			out.Values[i] = ec._Member_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16490,6 +17081,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setNotificationTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetNotificationTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetNotificationTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16715,6 +17320,64 @@ func (ec *executionContext) _NotificationRelated(ctx context.Context, sel ast.Se
 			}
 		case "id":
 			out.Values[i] = ec._NotificationRelated_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationTemplateImplementors = []string{"NotificationTemplate"}
+
+func (ec *executionContext) _NotificationTemplate(ctx context.Context, sel ast.SelectionSet, obj *texts.Text) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationTemplate")
+		case "locale":
+			out.Values[i] = ec._NotificationTemplate_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._NotificationTemplate_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._NotificationTemplate_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._NotificationTemplate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "placeholders":
+			out.Values[i] = ec._NotificationTemplate_placeholders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overridden":
+			out.Values[i] = ec._NotificationTemplate_overridden(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17107,6 +17770,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "locale":
+			out.Values[i] = ec._Program_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17335,6 +18003,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_offer(ctx, field)
+				})
+		case "notificationTemplates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notificationTemplates(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -19444,6 +20118,81 @@ func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋre
 	}
 	return ec._NotificationPreferences(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNNotificationTemplate2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []*texts.Text) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx context.Context, sel ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationTemplate!")
+		return graphql.Null
+	}
+	return ec._NotificationTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx context.Context, v any) (NotificationTemplateInput, error) {
+	res, err := ec.unmarshalInputNotificationTemplateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx context.Context, v any) (texts.Name, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx context.Context, sel ast.SelectionSet, v texts.Name) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationTemplateName!")
+	}
+	return res
+}
+
+var (
+	unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[string]texts.Name{
+		"WELCOME":              texts.Welcome,
+		"POINTS_EARNED":        texts.PointsEarned,
+		"POINTS_RECEIVED":      texts.PointsReceived,
+		"TIER_CHANGED":         texts.TierChanged,
+		"BADGE_UNLOCKED":       texts.BadgeUnlocked,
+		"REDEMPTION_COMPLETED": texts.RedemptionCompleted,
+		"REDEMPTION_CANCELLED": texts.RedemptionCancelled,
+		"BIRTHDAY":             texts.Birthday,
+		"WIN_BACK":             texts.WinBack,
+		"POINTS_EXPIRING":      texts.PointsExpiring,
+		"STREAK_AT_RISK":       texts.StreakAtRisk,
+		"COUPON_EXPIRING":      texts.CouponExpiring,
+	}
+	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
+		texts.Welcome:             "WELCOME",
+		texts.PointsEarned:        "POINTS_EARNED",
+		texts.PointsReceived:      "POINTS_RECEIVED",
+		texts.TierChanged:         "TIER_CHANGED",
+		texts.BadgeUnlocked:       "BADGE_UNLOCKED",
+		texts.RedemptionCompleted: "REDEMPTION_COMPLETED",
+		texts.RedemptionCancelled: "REDEMPTION_CANCELLED",
+		texts.Birthday:            "BIRTHDAY",
+		texts.WinBack:             "WIN_BACK",
+		texts.PointsExpiring:      "POINTS_EXPIRING",
+		texts.StreakAtRisk:        "STREAK_AT_RISK",
+		texts.CouponExpiring:      "COUPON_EXPIRING",
+	}
+)
 
 func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {

@@ -8,6 +8,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 type AuthPayload struct {
@@ -79,6 +80,16 @@ type NotificationPreferences struct {
 	Muted []inbox.Category `json:"muted"`
 }
 
+type NotificationTemplateInput struct {
+	// en or ru.
+	Locale string     `json:"locale"`
+	Name   texts.Name `json:"name"`
+	// At most 120 characters; {placeholder}s are filled in when sent.
+	Title string `json:"title"`
+	// At most 2000 characters.
+	Body string `json:"body"`
+}
+
 // Every condition given must hold; none means everyone.
 type OfferTargetingInput struct {
 	Tiers             []string `json:"tiers,omitempty"`
@@ -143,6 +154,8 @@ type SignUpInput struct {
 	Birthday         *member.Date `json:"birthday,omitempty"`
 	AvatarURL        *string      `json:"avatarUrl,omitempty"`
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// The language of the member's notifications (en, ru); left out: the program's.
+	Locale *string `json:"locale,omitempty"`
 	// A friend's referral code: both of you are rewarded at your first qualifying purchase.
 	ReferralCode *string `json:"referralCode,omitempty"`
 }
@@ -177,4 +190,6 @@ type UpdateProfileInput struct {
 	Birthday         *member.Date `json:"birthday,omitempty"`
 	Timezone         *string      `json:"timezone,omitempty"`
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// en or ru; an empty string goes back to the program's.
+	Locale *string `json:"locale,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // Role is what a signed-in caller may do beyond their own data.
@@ -73,9 +74,12 @@ type Member struct {
 	Birthday         *Date         `bson:"birthday,omitempty"`
 	Timezone         string        `bson:"timezone"`
 	MarketingConsent bool          `bson:"marketingConsent"`
-	Roles            []Role        `bson:"roles"`
-	CreatedAt        time.Time     `bson:"createdAt"`
-	UpdatedAt        time.Time     `bson:"updatedAt"`
+	// Locale picks the language of the member's notifications (one of
+	// texts.Locales); empty: the program's.
+	Locale    string    `bson:"locale,omitempty"`
+	Roles     []Role    `bson:"roles"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
 }
 
 // Location is the member's timezone; their day starts and ends there.
@@ -133,6 +137,15 @@ func ValidTimezone(tz string) error {
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
 		return input.Errorf("timezone", "%q is not an IANA timezone", tz)
+	}
+	return nil
+}
+
+// ValidLocale checks a locale the member's notifications can be written in
+// (texts.Locales); empty means the program's.
+func ValidLocale(locale string) error {
+	if locale != "" && !texts.Supported(locale) {
+		return input.Errorf("locale", "unsupported locale %q; supported: %s", locale, strings.Join(texts.Locales, ", "))
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 func main() {
@@ -64,6 +65,7 @@ type Main struct {
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	inbox    *inbox.Inbox
+	texts    *texts.Templates
 	broker   *inbox.PollBroker
 	game     *game.Service
 	exec     *executor.Executor
@@ -145,8 +147,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// Polling lets several instances share one database, standalone or not.
 	m.broker = inbox.NewPollBroker(db, notificationPoll)
 	m.inbox = inbox.New(db, m.broker)
+	// Notification words come from the templates, with the brand's overrides.
+	m.texts = texts.New(db)
+	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection,
 	})
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
