@@ -33,6 +33,24 @@ type PointsSummary struct {
 	Pending   int64
 	// Expiring lists every lot with an expiry, soonest first.
 	Expiring []ExpiringPoints
+	// AsOf is when the summary was read, by the game's clock.
+	AsOf time.Time
+}
+
+// ExpiringWithin returns the points expiring within days of the summary's
+// time, soonest first; days is 1 to 3650 (field withinDays).
+func (sum *PointsSummary) ExpiringWithin(days int) ([]*ExpiringPoints, error) {
+	if days < 1 || days > 3650 {
+		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
+	}
+	until := sum.AsOf.AddDate(0, 0, days)
+	var out []*ExpiringPoints
+	for _, e := range sum.Expiring {
+		if e.At.Before(until) {
+			out = append(out, &e)
+		}
+	}
+	return out, nil
 }
 
 // Points returns the member's points now, expiring what is due first.
@@ -49,7 +67,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 		return nil, err
 	}
 	now := s.now()
-	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now)}
+	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now), AsOf: now}
 	for _, l := range st.Lots {
 		if l.ExpiresAt != nil {
 			sum.Expiring = append(sum.Expiring, ExpiringPoints{Amount: l.Points, At: *l.ExpiresAt})

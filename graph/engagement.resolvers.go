@@ -34,7 +34,7 @@ func (r *badgeResolver) ImageURL(ctx context.Context, obj *game.Badge) (*string,
 
 // Backfill is the resolver for the backfill field.
 func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
+	if !game.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Backfill, nil
@@ -96,28 +96,7 @@ func (r *publicMemberResolver) AvatarURL(ctx context.Context, obj *member.Member
 
 // Badges is the resolver for the badges field.
 func (r *queryResolver) Badges(ctx context.Context) ([]*game.Badge, error) {
-	all, err := r.Game.Badges(ctx)
-	if err != nil || member.PrincipalFrom(ctx).Has(member.RoleBrand) {
-		return all, err
-	}
-	var earned map[string]bool
-	if p := member.PrincipalFrom(ctx); !p.MemberID.IsZero() {
-		got, _, err := r.Game.MemberBadges(ctx, p.MemberID)
-		if err != nil {
-			return nil, err
-		}
-		earned = map[string]bool{}
-		for _, e := range got {
-			earned[e.Badge.ID.Hex()] = true
-		}
-	}
-	var visible []*game.Badge
-	for _, b := range all {
-		if !b.Secret || earned[b.ID.Hex()] {
-			visible = append(visible, b)
-		}
-	}
-	return visible, nil
+	return r.Game.VisibleBadges(ctx, principal(ctx))
 }
 
 // Leaderboard is the resolver for the leaderboard field.
@@ -195,7 +174,7 @@ func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*mem
 
 // IsMe is the resolver for the isMe field.
 func (r *standingResolver) IsMe(ctx context.Context, obj *game.Standing) (bool, error) {
-	return member.PrincipalFrom(ctx).MemberID == obj.MemberID, nil
+	return principal(ctx).MemberID == obj.MemberID, nil
 }
 
 // Badge returns BadgeResolver implementation.

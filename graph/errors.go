@@ -28,7 +28,6 @@ const (
 var (
 	ErrUnauthenticated = fault.New(fault.Unauthenticated, "sign in first: send Authorization: Bearer <accessToken>")
 	ErrForbidden       = fault.New(fault.Forbidden, "you may not do this")
-	ErrNoMemberProfile = fault.New(fault.Forbidden, "this caller is the brand's backend, which has no member profile")
 )
 
 // transportCodes maps each domain fault.Code to its extensions.code: the one

@@ -129,7 +129,8 @@ func TestDomainErrorCodes(t *testing.T) {
 		{input.Wrap("memberId", member.ErrNotFound), CodeNotFound},
 		{member.ErrBadCredentials, CodeUnauthenticated},
 		{inbox.ErrNotFound, CodeNotFound},
-		{ErrNoMemberProfile, CodeForbidden},
+		{member.ErrNoProfile, CodeForbidden},
+		{member.ErrNotYours, CodeForbidden},
 	} {
 		if got := CodeOf(c.err); got != c.want {
 			t.Errorf("%v: %s, want %s", c.err, got, c.want)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
-	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -134,18 +133,7 @@ func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reas
 
 // ExpiringSoon is the resolver for the expiringSoon field.
 func (r *pointsResolver) ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error) {
-	days := deref(withinDays)
-	if days < 1 || days > 3650 {
-		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
-	}
-	until := time.Now().AddDate(0, 0, days)
-	var out []*game.ExpiringPoints
-	for _, e := range obj.Expiring {
-		if e.At.Before(until) {
-			out = append(out, &e)
-		}
-	}
-	return out, nil
+	return obj.ExpiringWithin(deref(withinDays))
 }
 
 // Ledger is the resolver for the ledger field.
@@ -196,8 +184,7 @@ func (r *queryResolver) Rewards(ctx context.Context, first *int, after *string) 
 	if err != nil {
 		return nil, err
 	}
-	activeOnly := !member.PrincipalFrom(ctx).Has(member.RoleBrand)
-	rs, more, err := r.Game.Rewards(ctx, activeOnly, from, limit)
+	rs, more, err := r.Game.Catalog(ctx, principal(ctx), from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +205,7 @@ func (r *queryResolver) Reward(ctx context.Context, id string) (*game.Reward, er
 	if err != nil {
 		return nil, err
 	}
-	if !rw.Active && !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
-		return nil, game.ErrRewardNotFound
-	}
-	return rw, nil
+	return game.RewardFor(principal(ctx), rw)
 }
 
 // MyRedemptions is the resolver for the myRedemptions field.

@@ -20,17 +20,13 @@ type Resolver struct {
 	Texts   *texts.Templates
 }
 
-// selfID is the signed-in member's id; the brand's backend has none.
+// selfID is the signed-in member's id (member.Principal.Self).
 func selfID(ctx context.Context) (bson.ObjectID, error) {
-	p := member.PrincipalFrom(ctx)
-	if p.MemberID.IsZero() {
-		if p.Service {
-			return bson.ObjectID{}, ErrNoMemberProfile
-		}
-		return bson.ObjectID{}, ErrUnauthenticated
-	}
-	return p.MemberID, nil
+	return member.PrincipalFrom(ctx).Self()
 }
+
+// principal is the caller, for the domain's policy functions.
+func principal(ctx context.Context) member.Principal { return member.PrincipalFrom(ctx) }
 
 func authPayload(s *member.Session) *AuthPayload {
 	return &AuthPayload{

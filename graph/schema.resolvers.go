@@ -201,6 +201,9 @@ func (r *queryResolver) Member(ctx context.Context, id string) (*member.Member, 
 	if err != nil {
 		return nil, err
 	}
+	if err := principal(ctx).MayRead(oid); err != nil {
+		return nil, err
+	}
 	return loadMember(ctx, oid)
 }
 
