@@ -189,7 +189,7 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 		if err != nil {
 			continue
 		}
-		head, err := s.engagement.head(ctx, memberID)
+		head, err := s.engagement.seq.Head(ctx, memberID)
 		if err != nil {
 			return n, err
 		}

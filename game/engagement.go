@@ -15,6 +15,8 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/batch"
+	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
@@ -107,7 +109,14 @@ func (s *EngagementState) value(c Counter) int64 {
 	return s.Counters[string(c)]
 }
 
-type engagementStore struct{ chain[Engagement] }
+type engagementStore struct {
+	c   *mongo.Collection
+	seq chain.Chain[Engagement]
+}
+
+func newEngagementStore(c *mongo.Collection) engagementStore {
+	return engagementStore{c: c, seq: chain.Chain[Engagement]{C: c}}
+}
 
 const (
 	indexEngagementKind = "member_kind"
@@ -115,7 +124,7 @@ const (
 )
 
 func (s engagementStore) indexes() []mongo.IndexModel {
-	return append(s.chain.indexes(),
+	return append(s.seq.Indexes(),
 		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexEngagementKind)},
 		// The streak campaign finds recently active members.
 		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName(indexEngagementAt)},
@@ -124,7 +133,7 @@ func (s engagementStore) indexes() []mongo.IndexModel {
 
 // engage appends to the member's engagement chain under key.
 func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string, kind EngagementKind, change func(st *EngagementState, e *Engagement) error) (*Engagement, bool, error) {
-	return s.engagement.append(ctx, memberID, key, func(head *Engagement) (*Engagement, error) {
+	return s.engagement.seq.Append(ctx, memberID, key, func(head *Engagement) (*Engagement, error) {
 		st := head.State.clone()
 		e := &Engagement{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Kind: kind, At: s.now().UTC()}
 		if err := change(&st, e); err != nil {
@@ -219,12 +228,12 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	if p.Streak.FreezePrice == 0 {
 		return nil, input.Errorf("idempotencyKey", "streak freezes are not for sale in this program")
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
 	key := "freeze:" + idempotencyKey
-	if _, err := s.engagement.byKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) && head.State.Streak.Freezes >= p.Streak.FreezeMax {
+	if _, err := s.engagement.seq.ByKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) && head.State.Streak.Freezes >= p.Streak.FreezeMax {
 		return nil, input.Errorf("idempotencyKey", "you already hold the most freezes allowed (%d)", p.Streak.FreezeMax)
 	}
 	// Pay first; the freeze is credited under the same key, so a retry
@@ -260,7 +269,7 @@ func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakVi
 	if err != nil {
 		return nil, err
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +471,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 // BackfillBadges evaluates badges defined after members joined, a batch of
 // members at a time, recording progress on each badge. Awards are keyed,
 // so instances running it at once, or a restart half-way, award nothing twice.
-func (s *Service) BackfillBadges(ctx context.Context, batch int) (int, error) {
+func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 	cur, err := s.badges.c.Find(ctx, bson.D{{Key: "backfill.done", Value: false}})
 	if err != nil {
 		return 0, err
@@ -477,31 +486,30 @@ func (s *Service) BackfillBadges(ctx context.Context, batch int) (int, error) {
 	}
 	done := 0
 	for _, b := range pending {
-		acur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: b.Backfill.After}}}},
-			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batch)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return done, err
-		}
-		var accts []Account
-		if err := acur.All(ctx, &accts); err != nil {
-			return done, err
-		}
-		for _, a := range accts {
-			head, err := s.engagement.head(ctx, a.MemberID)
-			if err != nil {
+		// One member at a time: awards of one badge to one member are
+		// keyed, so a rerun from the saved progress repeats nothing.
+		r, stepErr := batch.Step(ctx, s.accounts.accounts, b.Backfill.After, size, 1, accountID,
+			func(ctx context.Context, a *Account) (bool, error) {
+				head, err := s.engagement.seq.Head(ctx, a.MemberID)
+				if err != nil {
+					return false, err
+				}
+				st := head.State.clone()
+				return true, s.awardBadge(ctx, &p, a.MemberID, b, &st, "backfill")
+			})
+		done += r.Done
+		if r.Done > 0 || r.Finished {
+			b.Backfill.Processed += int64(r.Done)
+			if r.Done > 0 {
+				b.Backfill.After = r.Last
+			}
+			b.Backfill.Done = r.Finished
+			if _, err := s.badges.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "backfill", Value: b.Backfill}}}}); err != nil {
 				return done, err
 			}
-			st := head.State.clone()
-			if err := s.awardBadge(ctx, &p, a.MemberID, b, &st, "backfill"); err != nil {
-				return done, err
-			}
-			b.Backfill.After = a.MemberID
-			b.Backfill.Processed++
-			done++
 		}
-		b.Backfill.Done = len(accts) < batch
-		if _, err := s.badges.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "backfill", Value: b.Backfill}}}}); err != nil {
-			return done, err
+		if stepErr != nil {
+			return done, stepErr
 		}
 	}
 	return done, nil
@@ -529,7 +537,7 @@ func (s *Service) MemberBadges(ctx context.Context, memberID bson.ObjectID) ([]E
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, nil, err
 	}

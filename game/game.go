@@ -73,13 +73,13 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		acts:       activityStore{c: db.Collection("activities")},
 		rewards:    newRewardStore(db),
 		accounts:   newAccountStore(db),
-		engagement: engagementStore{chain[Engagement]{db.Collection("engagement")}},
+		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
 		boards:     newBoardStore(db),
 		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
-	s.ledger = &Ledger{store: ledgerStore{chain[Entry]{db.Collection("ledger")}}, now: func() time.Time { return s.now() }}
+	s.ledger = &Ledger{store: newLedgerStore(db.Collection("ledger")), now: func() time.Time { return s.now() }}
 	return s
 }
 

@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/chain"
 )
 
 // EntryType says what a ledger entry did.
@@ -218,7 +220,7 @@ type change func(st *State, e *Entry, now time.Time) (bool, error)
 // once: if key is already in the chain, that entry is returned and created
 // is false. With a program, the member's tier is re-evaluated after the change.
 func (l *Ledger) append(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
-	return l.store.append(ctx, memberID, key, func(head *Entry) (*Entry, error) {
+	return l.store.seq.Append(ctx, memberID, key, func(head *Entry) (*Entry, error) {
 		now := l.now().UTC()
 		st := head.State.clone()
 		e := &Entry{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Type: typ, Source: src, CreatedAt: now}
@@ -236,7 +238,7 @@ func (l *Ledger) append(ctx context.Context, p *Program, memberID bson.ObjectID,
 
 // Head returns a member's current ledger state and its sequence number.
 func (l *Ledger) Head(ctx context.Context, memberID bson.ObjectID) (State, int64, error) {
-	h, err := l.store.head(ctx, memberID)
+	h, err := l.store.seq.Head(ctx, memberID)
 	if err != nil {
 		return State{}, 0, err
 	}
@@ -245,7 +247,7 @@ func (l *Ledger) Head(ctx context.Context, memberID bson.ObjectID) (State, int64
 
 // Entries lists a member's entries newest first, older than before (0: newest).
 func (l *Ledger) Entries(ctx context.Context, memberID bson.ObjectID, before int64, limit int) ([]*Entry, bool, error) {
-	es, err := l.store.page(ctx, memberID, before, limit+1)
+	es, err := l.store.seq.Page(ctx, memberID, before, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -310,7 +312,14 @@ func (l *Ledger) ExpireDue(ctx context.Context, p *Program, memberID bson.Object
 }
 
 // ledgerStore keeps every member's chain of entries in one collection.
-type ledgerStore struct{ chain[Entry] }
+type ledgerStore struct {
+	c   *mongo.Collection
+	seq chain.Chain[Entry]
+}
+
+func newLedgerStore(c *mongo.Collection) ledgerStore {
+	return ledgerStore{c: c, seq: chain.Chain[Entry]{C: c}}
+}
 
 const (
 	indexLedgerSeq     = indexChainSeq
@@ -321,7 +330,7 @@ const (
 )
 
 func (s ledgerStore) indexes() []mongo.IndexModel {
-	return append(s.chain.indexes(),
+	return append(s.seq.Indexes(),
 		// The expiry job finds lots coming due.
 		mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexLedgerExpiry)},
 		// An activity's effects, for replays.

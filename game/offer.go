@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/batch"
 	"github.com/regulars/regulars/member"
 )
 
@@ -234,93 +233,45 @@ func (s *Service) PublishOffers(ctx context.Context, batch int) (int, error) {
 	return sent, nil
 }
 
-func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, bool, error) {
-	acur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: o.Progress.After}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batch)))
-	if err != nil {
-		return 0, false, err
-	}
-	var accts []Account
-	if err := acur.All(ctx, &accts); err != nil {
-		return 0, false, err
-	}
+func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bool, error) {
 	p, err := s.program.get(ctx)
 	if err != nil {
 		return 0, false, err
 	}
 	// Members of a batch are notified in parallel; each send is keyed, so
 	// the order does not matter and a retry repeats nothing. Progress moves
-	// past the members up to the first failure, so that on a slow database
-	// a batch that keeps failing somewhere still advances.
-	failed := make([]error, len(accts))
-	notified := make([]bool, len(accts))
-	// After a failure, members later in the batch wait for the retry.
-	var mu sync.Mutex
-	firstFailed := len(accts)
-	fail := func(i int, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		failed[i], firstFailed = err, min(firstFailed, i)
-	}
-	waits := func(i int) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return i > firstFailed
-	}
-	var g errgroup.Group
-	g.SetLimit(publishWorkers)
-	for i, a := range accts {
-		g.Go(func() error {
-			if waits(i) {
-				return nil // past the first failure: the progress stops before it
-			}
-			ok, err := s.eligible(ctx, &p, o, &a)
+	// past the members up to the first failure (internal/batch), so that on
+	// a slow database a batch that keeps failing somewhere still advances.
+	r, stepErr := batch.Step(ctx, s.accounts.accounts, o.Progress.After, size, publishWorkers, accountID,
+		func(ctx context.Context, a *Account) (bool, error) {
+			ok, err := s.eligible(ctx, &p, o, a)
 			if err != nil || !ok {
-				if err != nil {
-					fail(i, err)
-				}
-				return nil
+				return false, err
 			}
 			_, err = s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
-			switch {
-			case err == nil:
-				notified[i] = true
-			case !errors.Is(err, inbox.ErrMuted):
-				fail(i, err)
+			if errors.Is(err, inbox.ErrMuted) {
+				return false, nil
 			}
-			return nil
+			return err == nil, err
 		})
-	}
-	_ = g.Wait()
-	done, sent := 0, 0
-	for done < len(accts) && failed[done] == nil {
-		if notified[done] {
-			sent++
-		}
-		done++
-	}
-	finished := done == len(accts) && len(accts) < batch
-	if done > 0 || finished {
-		o.Progress.Processed += int64(done)
-		o.Progress.Notified += int64(sent)
-		if done > 0 {
-			o.Progress.After = accts[done-1].MemberID
+	if r.Done > 0 || r.Finished {
+		o.Progress.Processed += int64(r.Done)
+		o.Progress.Notified += int64(r.Counted)
+		if r.Done > 0 {
+			o.Progress.After = r.Last
 		}
 		set := bson.D{{Key: "progress", Value: o.Progress}}
-		if finished {
+		if r.Finished {
 			o.Status = OfferPublished
 			set = append(set, bson.E{Key: "status", Value: OfferPublished})
 		}
 		if _, err := s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-			return sent, false, err
+			return r.Counted, false, err
 		}
 	}
-	if done < len(accts) {
-		return sent, false, failed[done]
-	}
-	return sent, finished, nil
+	return r.Counted, r.Finished, stepErr
 }
 
 // publishWorkers is how many members of a batch are notified at once.
@@ -343,7 +294,7 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 		}
 	}
 	if t.BadgeID != nil {
-		head, err := s.engagement.head(ctx, a.MemberID)
+		head, err := s.engagement.seq.Head(ctx, a.MemberID)
 		if err != nil {
 			return false, err
 		}

@@ -71,6 +71,9 @@ type Account struct {
 	CreatedAt         time.Time `bson:"createdAt"`
 }
 
+// accountID is an account's member, for batches over accounts.
+func accountID(a *Account) bson.ObjectID { return a.MemberID }
+
 // ConversionStatus is how a referral ended.
 type ConversionStatus string
 
@@ -371,7 +374,7 @@ func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purch
 		key    string
 	}{{c.RefereeID, "referral:referee"}, {c.ReferrerID, "referral:" + c.RefereeID.Hex()}}
 	for _, side := range sides {
-		earned, err := s.ledger.store.byKey(ctx, side.member, side.key)
+		earned, err := s.ledger.store.seq.ByKey(ctx, side.member, side.key)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue
 		}

@@ -534,7 +534,7 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 	}
 	for _, r := range stuck {
 		// A debit already written means the member paid: complete it.
-		if _, err := s.ledger.store.byKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
+		if _, err := s.ledger.store.seq.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
 			r.Status = RedemptionCompleted
 			if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
 				return 0, err
