@@ -99,7 +99,7 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 					}
 					year := strconv.Itoa(local.Year())
 					if p.BirthdayBonus > 0 {
-						if _, _, err := s.appendEntry(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
+						if _, _, err := s.appendOne(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
 							func(st *State, e *Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
 								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}

@@ -142,7 +142,7 @@ func refundPurchase(ctx context.Context, p *Program, store ledgerStore, refund, 
 
 // birthdayReward credits the birthday bonus once a year, on the member's
 // first activity in their birthday month (in their own timezone).
-func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
+func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
 	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == ActivityRefund {
 		return nil, false, nil
 	}
@@ -150,7 +150,7 @@ func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Memb
 	if local.Month() != m.Birthday.Month {
 		return nil, false, nil
 	}
-	return s.appendEntry(ctx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
+	return s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
 		Source{Kind: SourceBirthday, ID: a.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Happy birthday!"

@@ -151,7 +151,7 @@ func brandMonth(p *Program, t time.Time) string {
 
 // engageActivity moves counters and the streak for an activity, then
 // awards any badge it unlocked.
-func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Engagement, error) {
+func (s *Service) engageActivity(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Engagement, error) {
 	if a.Kind == ActivityRefund {
 		return nil, nil
 	}
@@ -175,7 +175,7 @@ func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Memb
 	if err != nil {
 		return nil, err
 	}
-	return e, s.awardBadges(ctx, p, m.ID, e.State, a.ID.Hex())
+	return e, s.awardBadges(ctx, fx, p, m.ID, e.State, a.ID.Hex())
 }
 
 // badgesCausedBy returns the badge levels an activity unlocked.
@@ -206,14 +206,24 @@ func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, 
 	if err != nil {
 		return err
 	}
+	fx := &effects{}
+	if err := s.count(ctx, fx, &p, memberID, c, n, key); err != nil {
+		return err
+	}
+	return s.carryOut(ctx, &p, fx)
+}
+
+// count adds to a counter under key and awards the badges it unlocks,
+// recording their effects in fx.
+func (s *Service) count(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, c Counter, n int64, key string) error {
 	e, _, err := s.engage(ctx, memberID, "count:"+string(c)+":"+key, EngagementCount, func(st *EngagementState, e *Engagement) error {
-		st.count(c, n, brandMonth(&p, s.now()))
+		st.count(c, n, brandMonth(p, s.now()))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.awardBadges(ctx, &p, memberID, e.State, key)
+	return s.awardBadges(ctx, fx, p, memberID, e.State, key)
 }
 
 // BuyStreakFreeze spends points on a streak freeze, once per idempotency key.
@@ -238,7 +248,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	}
 	// Pay first; the freeze is credited under the same key, so a retry
 	// after a crash completes it without paying twice.
-	if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
+	if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < p.Streak.FreezePrice {
 				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ErrInsufficientPoints, p.Streak.FreezePrice))
@@ -420,20 +430,21 @@ func (s *Service) Badges(ctx context.Context) ([]*Badge, error) { return s.badge
 // awardBadges awards every level st has reached and not yet earned. Each
 // award is keyed by badge and level, in the engagement chain and in the
 // ledger, so concurrent activities award a level exactly once.
-func (s *Service) awardBadges(ctx context.Context, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
+func (s *Service) awardBadges(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
 	badges, err := s.badges.all(ctx)
 	if err != nil {
 		return err
 	}
+	fx.badges = fx.badges || len(badges) > 0
 	for _, b := range badges {
-		if err := s.awardBadge(ctx, p, memberID, b, &st, cause); err != nil {
+		if err := s.awardBadge(ctx, fx, p, memberID, b, &st, cause); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
+func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
 	value := b.progress(st)
 	for _, l := range b.Levels {
 		if value < l.Threshold || slices.Contains(st.Badges[b.ID.Hex()], l.Name) {
@@ -450,7 +461,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 		}
 		*st = e.State
 		if l.BonusPoints > 0 {
-			_, _, err := s.appendEntry(ctx, p, memberID, key, EntryEarn, Source{Kind: SourceBadge, ID: b.ID.Hex()},
+			_, _, err := s.appendEntry(ctx, fx, p, memberID, key, EntryEarn, Source{Kind: SourceBadge, ID: b.ID.Hex()},
 				func(lst *State, le *Entry, now time.Time) (bool, error) {
 					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
 					le.Lines = []Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
@@ -462,7 +473,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 				return err
 			}
 		}
-		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
+		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
 			Template: texts.BadgeUnlocked, Data: map[string]any{"badge": b.Name, "level": l.Name, "description": b.Description}})
 	}
 	return nil
@@ -495,7 +506,11 @@ func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 					return false, err
 				}
 				st := head.State.clone()
-				return true, s.awardBadge(ctx, &p, a.MemberID, b, &st, "backfill")
+				fx := &effects{}
+				if err := s.awardBadge(ctx, fx, &p, a.MemberID, b, &st, "backfill"); err != nil {
+					return false, err
+				}
+				return true, s.carryOut(ctx, &p, fx)
 			})
 		done += r.Done
 		if r.Done > 0 || r.Finished {

@@ -264,23 +264,17 @@ func (s boardStore) setScore(ctx context.Context, board string, m bson.ObjectID,
 	return s.treeMove(ctx, board, before.Score, score, 1)
 }
 
-// afterEntry brings the member's leaderboard scores up to a ledger entry.
-// It is called for every entry an operation produced, new or found again,
-// so a crash between the ledger and the boards heals on the next try.
-func (s *Service) afterEntry(ctx context.Context, p *Program, e *Entry) {
-	if e == nil || len(e.Boards) == 0 {
-		return
-	}
-	hidden, err := s.optedOut(ctx, e.MemberID)
-	if err != nil {
-		logError(ctx, "leaderboard opt-out", err, "member", e.MemberID.Hex())
-		return
-	}
+// scoreBoards brings the member's leaderboard scores up to a ledger entry.
+// It runs for every entry a cause produced, new or found again (see
+// effects), so a crash between the ledger and the boards heals when the
+// cause is carried out again.
+func (s *Service) scoreBoards(ctx context.Context, e *Entry, hidden bool) error {
 	for _, board := range e.Boards {
 		if err := s.boards.setScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden); err != nil {
-			logError(ctx, "leaderboard update", err, "member", e.MemberID.Hex(), "board", board)
+			return err
 		}
 	}
+	return nil
 }
 
 func (s *Service) optedOut(ctx context.Context, memberID bson.ObjectID) (bool, error) {

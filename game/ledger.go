@@ -361,12 +361,12 @@ func (s ledgerStore) bySource(ctx context.Context, memberID bson.ObjectID, sourc
 	return es, cur.All(ctx, &es)
 }
 
-// appendEntry appends to the ledger and brings the member's leaderboard
-// scores up to the entry, whether it was new or found again.
-func (s *Service) appendEntry(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
+// appendEntry appends to the ledger and records the entry, new or found
+// again, in fx; the caller carries out its other effects (see effects).
+func (s *Service) appendEntry(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
 	e, created, err := s.ledger.append(ctx, p, memberID, key, typ, src, ch)
 	if err == nil {
-		s.afterEntry(ctx, p, e)
+		fx.entry(e)
 	}
 	return e, created, err
 }

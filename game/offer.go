@@ -420,7 +420,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	key := "offer:" + offerID.Hex()
 	switch o.Benefit.Kind {
 	case BenefitPointsPrice:
-		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
+		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				if st.Available(now) < o.Benefit.Value {
 					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
@@ -432,7 +432,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 			return nil, err
 		}
 	case BenefitBonusPoints:
-		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
+		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				st.credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
 				st.earn(&p, e, o.Benefit.Value, now)

@@ -111,7 +111,8 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.appendEntry(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
@@ -130,10 +131,10 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		return nil, err
 	}
 	if e.Amount > 0 {
-		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
+		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
 			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
-	return e, nil
+	return e, s.carryOut(ctx, &p, fx)
 }
 
 // jobState remembers how far a periodic job got, so a restart resumes.

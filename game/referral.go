@@ -262,7 +262,7 @@ func (s *Service) account(ctx context.Context, memberID bson.ObjectID) (*Account
 // a qualifying purchase. The conversion document (one per referee) picks
 // that purchase; a numbered monthly slot (unique) enforces the referrer's
 // cap; the ledger keys make each side's reward happen once.
-func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
 	if acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
 		return nil, nil
 	}
@@ -294,25 +294,25 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 	}
 	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, _, err := s.appendEntry(ctx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
 		}
 		c.RefereeEntry = e
-		s.announce(ctx, p.localeOf(m), e)
+		s.announce(fx, p.localeOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, _, err := s.appendEntry(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
+		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
 			Source{Kind: SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
 			return nil, err
 		}
 		c.ReferrerEntry = e
-		s.announce(ctx, "", e)
+		s.announce(fx, "", e)
 	}
-	if err := s.Count(ctx, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
+	if err := s.count(ctx, fx, p, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -356,7 +356,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 
 // reverseReferral takes both sides' referral rewards back when the
 // qualifying purchase is refunded inside the reversal window.
-func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
+func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
 	var c Conversion
 	err := s.accounts.conversions.FindOne(ctx, bson.D{{Key: "_id", Value: purchase.MemberID}, {Key: "activityId", Value: purchase.ID}}).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -381,7 +381,7 @@ func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purch
 		if err != nil {
 			return err
 		}
-		e, created, err := s.appendEntry(ctx, p, side.member, side.key+":reversed", EntryReferral, src,
+		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", EntryReferral, src,
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				taken := st.debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken

@@ -353,7 +353,8 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	e, _, err := s.appendEntry(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
 				return false, ErrInsufficientPoints
@@ -369,15 +370,20 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 	if err != nil {
 		return nil, err
 	}
+	return r, s.completed(ctx, fx, p, r, reward, e)
+}
+
+// completed carries out a paid redemption's effects, then marks it
+// completed: until it is, a retry (or SweepRedemptions) carries them out
+// again from their keys.
+func (s *Service) completed(ctx context.Context, fx *effects, p *Program, r *Redemption, reward *Reward, e *Entry) error {
+	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}})
+	if err := s.carryOut(ctx, p, fx); err != nil {
+		return err
+	}
 	r.Status = RedemptionCompleted
-	if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
-		return nil, err
-	}
-	if e != nil {
-		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}})
-	}
-	return r, nil
+	return s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}})
 }
 
 // holdsSlot reports whether the redemption already holds a slot of the
@@ -439,7 +445,8 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.appendEntry(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
 			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
@@ -452,16 +459,18 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err := s.rewards.releaseSlots(ctx, r.ID); err != nil {
 		return nil, err
 	}
+	// Cancelling again carries out what a failure left undone.
+	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}})
+	if err := s.carryOut(ctx, &p, fx); err != nil {
+		return nil, err
+	}
 	if r.Status != RedemptionCancelled {
 		now := s.now().UTC()
 		r.Status, r.CancelledAt, r.CancelReason = RedemptionCancelled, &now, reason
 		if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: r.Status}, {Key: "cancelledAt", Value: now}, {Key: "cancelReason", Value: reason}}); err != nil {
 			return nil, err
 		}
-	}
-	if e != nil {
-		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}})
 	}
 	return r, nil
 }
@@ -534,9 +543,16 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 	}
 	for _, r := range stuck {
 		// A debit already written means the member paid: complete it.
-		if _, err := s.ledger.store.seq.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
-			r.Status = RedemptionCompleted
-			if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
+		if e, err := s.ledger.store.seq.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
+			reward, err := s.rewards.get(ctx, r.RewardID)
+			if err != nil {
+				return 0, err
+			}
+			p, err := s.program.get(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if err := s.completed(ctx, &effects{}, &p, r, reward, e); err != nil {
 				return 0, err
 			}
 			continue

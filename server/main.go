@@ -241,6 +241,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("sweep abandoned redemptions", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
 	logJob("repair leaderboards", int64(n), err)
+	n, err = m.game.ResumeEffects(ctx, time.Minute)
+	logJob("resume pending activity effects", int64(n), err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {
