@@ -303,10 +303,8 @@ type BadgeWindow struct {
 
 // Backfill is the progress of evaluating a new badge for existing members.
 type Backfill struct {
-	Done      bool          `bson:"done"`
-	Processed int64         `bson:"processed"`
-	Total     int64         `bson:"total"`
-	After     bson.ObjectID `bson:"after"`
+	Done         bool `bson:"done"`
+	batch.Cursor `bson:",inline"`
 }
 
 // Badge is an achievement with levels, defined by the brand as a rule over
@@ -414,7 +412,7 @@ func (s *Service) CreateBadge(ctx context.Context, in BadgeInput) (*Badge, error
 		return nil, err
 	}
 	b := &Badge{ID: bson.NewObjectID(), Name: in.Name, Description: in.Description, ImageURL: in.ImageURL, Counter: in.Counter,
-		Window: in.Window, Levels: in.Levels, Secret: in.Secret, Backfill: Backfill{Total: total, Done: total == 0}, CreatedAt: s.now().UTC()}
+		Window: in.Window, Levels: in.Levels, Secret: in.Secret, Backfill: Backfill{Cursor: batch.Cursor{Total: total}, Done: total == 0}, CreatedAt: s.now().UTC()}
 	if _, err := s.badges.c.InsertOne(ctx, b); err != nil {
 		return nil, err
 	}
@@ -513,11 +511,8 @@ func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 				return true, s.carryOut(ctx, &p, fx)
 			})
 		done += r.Done
-		if r.Done > 0 || r.Finished {
-			b.Backfill.Processed += int64(r.Done)
-			if r.Done > 0 {
-				b.Backfill.After = r.Last
-			}
+		if r.Moved() {
+			b.Backfill.Advance(r)
 			b.Backfill.Done = r.Finished
 			if _, err := s.badges.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "backfill", Value: b.Backfill}}}}); err != nil {
 				return done, err

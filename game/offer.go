@@ -56,10 +56,8 @@ const (
 
 // Progress is how far publishing got.
 type Progress struct {
-	Processed int64         `bson:"processed"`
-	Notified  int64         `bson:"notified"`
-	Total     int64         `bson:"total"`
-	After     bson.ObjectID `bson:"after"`
+	Notified     int64 `bson:"notified"`
+	batch.Cursor `bson:",inline"`
 }
 
 // Offer is a members-only offer the brand publishes.
@@ -256,12 +254,9 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 			}
 			return err == nil, err
 		})
-	if r.Done > 0 || r.Finished {
-		o.Progress.Processed += int64(r.Done)
+	if r.Moved() {
+		o.Progress.Advance(r)
 		o.Progress.Notified += int64(r.Counted)
-		if r.Done > 0 {
-			o.Progress.After = r.Last
-		}
 		set := bson.D{{Key: "progress", Value: o.Progress}}
 		if r.Finished {
 			o.Status = OfferPublished

@@ -91,3 +91,22 @@ func Step[T any](ctx context.Context, coll *mongo.Collection, after bson.ObjectI
 	}
 	return r, nil
 }
+
+// Cursor is how far a job walking a collection got: stored on the job's
+// own document (inline) and moved by each Step's Result.
+type Cursor struct {
+	Processed int64         `bson:"processed"`
+	Total     int64         `bson:"total"` // an estimate taken when the job started
+	After     bson.ObjectID `bson:"after"` // the last item done
+}
+
+// Advance moves the cursor past the items r completed.
+func (c *Cursor) Advance(r Result) {
+	c.Processed += int64(r.Done)
+	if r.Done > 0 {
+		c.After = r.Last
+	}
+}
+
+// Moved reports whether r changed anything worth saving.
+func (r Result) Moved() bool { return r.Done > 0 || r.Finished }
