@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // failingFirst fails its first sends (failures of them), then delivers.
@@ -38,19 +39,18 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	h.notify = flaky
 	m := h.members.add("ann@example.com")
 
-	_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "o-1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
+	_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "o-1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
 	if !errors.Is(err, errInboxDown) {
 		t.Fatalf("a failed notification was swallowed: %v", err)
 	}
-	pending, _ := h.acts.c.CountDocuments(ctx, bson.D{{Key: "effectsPending", Value: true}})
-	if pending != 1 {
+	if pending := testkit.Count(t, h.acts.c, bson.D{{Key: "effectsPending", Value: true}}); pending != 1 {
 		t.Fatalf("%d activities pending, want 1", pending)
 	}
 	// Not yet: the first attempt may still be running.
 	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("resumed %d early, %v", n, err)
 	}
-	h.clock.add(2 * time.Minute)
+	h.clock.Add(2 * time.Minute)
 	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 1 {
 		t.Fatalf("resumed %d, %v", n, err)
 	}
@@ -71,7 +71,7 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("resumed %d again, %v", n, err)
 	}
-	if sum, _ := h.Ledger().Sum(ctx, m.ID); sum != 150 {
-		t.Fatalf("balance %d after resuming, want 150 (nothing applied twice)", sum)
+	if sum, err := h.Ledger().Sum(ctx, m.ID); err != nil || sum != 150 {
+		t.Fatalf("balance %d after resuming, want 150 (nothing applied twice): %v", sum, err)
 	}
 }

@@ -5,45 +5,41 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
 func TestEngagementIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	mongotest.RequireIndexes(t, h.engagement.c, indexChainSeq, indexChainKey, indexEngagementKind)
-	mongotest.RequireIndexes(t, h.boards.scores, indexBoardOrder)
+	testkit.RequireIndexes(t, h.engagement.c, indexChainSeq, indexChainKey, indexEngagementKind)
+	testkit.RequireIndexes(t, h.boards.scores, indexBoardOrder)
 }
 
 func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
-	b, err := h.CreateBadge(ctx, BadgeInput{Name: "Regular", Counter: CounterPurchases, Levels: []BadgeLevel{
+	_, err := h.CreateBadge(ctx, BadgeInput{Name: "Regular", Counter: CounterPurchases, Levels: []BadgeLevel{
 		{Name: "BRONZE", Threshold: 2, BonusPoints: 100}, {Name: "SILVER", Threshold: 5, BonusPoints: 300},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := h.members.add("ann@example.com")
-	var wg sync.WaitGroup
-	for i := range 6 {
-		for range 2 { // each purchase reported twice at once
-			wg.Go(func() {
-				_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("o", i), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
-				if err != nil {
-					t.Error(err)
-				}
-			})
-		}
+	// Six purchases, each reported twice, all at once.
+	res := testkit.Race(t, 12, func(i int) error {
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("o", i/2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		return err
+	})
+	res.Expect(t)
+	if res.OK() != 12 {
+		t.Fatalf("%d of 12 reports succeeded", res.OK())
 	}
-	wg.Wait()
 	earned, progress, err := h.MemberBadges(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +51,12 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if got := h.points(t, m).Balance; got != 600+400 {
 		t.Fatalf("balance %d, want 1000", got)
 	}
-	n, _ := h.ledger.store.c.CountDocuments(ctx, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}})
-	if n != 2 {
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
 		t.Fatalf("%d badge bonus entries, want 2", n)
 	}
-	_ = b
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
+		t.Fatalf("%d activities stored, want 6", n)
+	}
 	h.checkLedger(t, m)
 }
 
@@ -91,12 +88,18 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, _ := h.Badges(ctx)
+	all := testkit.Must(h.Badges(ctx))(t)
 	if !all[0].Backfill.Done || all[0].Backfill.Processed != 2 {
 		t.Fatalf("backfill progress: %+v", all[0].Backfill)
 	}
-	annEarned, _, _ := h.MemberBadges(ctx, ann.ID)
-	bobEarned, bobProgress, _ := h.MemberBadges(ctx, bob.ID)
+	annEarned, _, err := h.MemberBadges(ctx, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobEarned, bobProgress, err := h.MemberBadges(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(annEarned) != 1 || len(bobEarned) != 0 {
 		t.Fatalf("ann earned %+v, bob earned %+v", annEarned, bobEarned)
 	}
@@ -104,11 +107,11 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 		t.Fatalf("a secret badge shows in bob's progress: %+v", bobProgress)
 	}
 	// A July purchase does not count toward June.
-	h.clock.add(20 * 24 * time.Hour)
+	h.clock.Add(20 * 24 * time.Hour)
 	h.purchase(t, bob, "b1", 500)
 	h.purchase(t, bob, "b2", 500)
-	if e, _, _ := h.MemberBadges(ctx, bob.ID); len(e) != 0 {
-		t.Fatalf("July purchases earned the June badge: %+v", e)
+	if e, _, err := h.MemberBadges(ctx, bob.ID); err != nil || len(e) != 0 {
+		t.Fatalf("July purchases earned the June badge: %+v %v", e, err)
 	}
 }
 
@@ -126,7 +129,7 @@ func TestBadBadgeRulesRefused(t *testing.T) {
 			t.Errorf("%s: got %v", field, err)
 		}
 	}
-	if n, _ := h.badges.c.CountDocuments(context.Background(), bson.D{}); n != 0 {
+	if n := testkit.Count(t, h.badges.c, nil); n != 0 {
 		t.Fatalf("refused badges stored: %d", n)
 	}
 }
@@ -139,7 +142,7 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 		t.Fatal("a freeze bought without points")
 	}
 	h.purchase(t, m, "day1", 2000) // 200 + 50 points
-	h.clock.add(24 * time.Hour)
+	h.clock.Add(24 * time.Hour)
 	if _, err := h.CheckIn(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +156,11 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f2"); err == nil {
 		t.Fatal("bought past the freeze limit")
 	}
-	h.clock.add(48 * time.Hour) // one day missed
+	h.clock.Add(48 * time.Hour) // one day missed
 	if _, err := h.CheckIn(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	v, _ = h.Streak(ctx, m.ID)
+	v = testkit.Must(h.Streak(ctx, m.ID))(t)
 	if v.Current != 3 || v.Freezes != 0 || len(v.FrozenDays) != 1 {
 		t.Fatalf("the freeze should have bridged the missed day: %+v", v)
 	}
@@ -231,20 +234,23 @@ func TestLeaderboardRanks(t *testing.T) {
 	if err := h.SetLeaderboardOptOut(ctx, all[0].MemberID, true); err != nil {
 		t.Fatal(err)
 	}
-	top, _, _ := h.Top(ctx, board, nil, 1)
+	top, _, err := h.Top(ctx, board, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if top[0].MemberID == all[0].MemberID {
 		t.Fatal("an opted-out member still shows")
 	}
-	if me, _ := h.RankOf(ctx, board, all[0].MemberID); me.Rank != 1 {
+	if me := testkit.Must(h.RankOf(ctx, board, all[0].MemberID))(t); me.Rank != 1 {
 		t.Fatalf("opted-out member's own rank: %+v", me)
 	}
 	// Last week's board stays, and becomes final after the grace.
-	h.clock.add(8 * 24 * time.Hour)
+	h.clock.Add(8 * 24 * time.Hour)
 	old := board
-	if r, _ := h.RankOf(ctx, old, ms[0].ID); r.Score != scores[ms[0].ID] {
+	if r := testkit.Must(h.RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
 		t.Fatalf("last week's score gone: %+v", r)
 	}
-	if b, _ := h.BoardFor(ctx, PeriodWeekly, h.clock.now().Add(-8*24*time.Hour)); !b.Final {
+	if b := testkit.Must(h.BoardFor(ctx, PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
 		t.Fatal("last week's board is not final after the grace")
 	}
 	if _, err := h.BoardFor(ctx, "DAILY", time.Time{}); err == nil {
@@ -261,19 +267,30 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 	for i := range 30 {
 		ms = append(ms, h.members.add(fmt.Sprintf("m%d@example.com", i)))
 	}
-	var wg sync.WaitGroup
-	for i, m := range ms {
+	// Member i buys i%4+1 times: 75 purchases, all released at once.
+	type purchase struct{ member, n int }
+	var ps []purchase
+	for i := range ms {
 		for j := range i%4 + 1 {
-			wg.Go(func() {
-				_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprintf("p%d-%d", i, j), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
-				if err != nil {
-					t.Error(err)
-				}
-			})
+			ps = append(ps, purchase{i, j})
 		}
 	}
-	wg.Wait()
-	board, _ := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	res := testkit.Race(t, len(ps), func(k int) error {
+		p := ps[k]
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: ms[p.member].ID, Kind: ActivityPurchase, ExternalID: fmt.Sprintf("p%d-%d", p.member, p.n), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		return err
+	})
+	res.Expect(t)
+	if res.OK() != len(ps) {
+		t.Fatalf("%d of %d purchases succeeded", res.OK(), len(ps))
+	}
+	if n := testkit.Count(t, h.acts.c, nil); n != int64(len(ps)) {
+		t.Fatalf("%d activities stored, want %d", n, len(ps))
+	}
+	board, err := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, m := range ms {
 		got, err := h.RankOf(ctx, board, m.ID)
 		if err != nil {
@@ -303,7 +320,7 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		ms = append(ms, m)
 		h.purchase(t, m, fmt.Sprint("p", i), int64(100*(i+1)))
 	}
-	board, _ := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	board := testkit.Must(h.BoardFor(ctx, PeriodAllTime, time.Time{}))(t)
 	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
 		t.Fatalf("a sound tree was repaired: %d %v", n, err)
 	}
@@ -314,7 +331,7 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		t.Fatalf("repaired %d boards (%v), want 3", n, err)
 	}
 	for i, m := range ms {
-		if r, _ := h.RankOf(ctx, board, m.ID); r.Rank != int64(6-i) {
+		if r := testkit.Must(h.RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
 			t.Fatalf("member %d: rank %d after repair, want %d", i, r.Rank, 6-i)
 		}
 	}

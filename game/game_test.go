@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
@@ -43,38 +42,24 @@ func (f *fakeMembers) add(email string) *member.Member {
 	return m
 }
 
-// clock is a settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type harness struct {
 	*Service
 	members *fakeMembers
-	clock   *clock
+	clock   *testkit.Clock
 	inbox   *inbox.Inbox
 }
 
 func newHarness(t *testing.T, configure func(*Program)) *harness {
 	t.Helper()
-	db := mongotest.Database(t)
+	db := testkit.Database(t)
 	fm := &fakeMembers{m: map[bson.ObjectID]*member.Member{}}
 	in := inbox.New(db, inbox.NewMemoryBroker())
 	s := New(db, fm, in)
-	c := &clock{t: time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)}
-	s.SetClock(c.now)
-	in.SetClock(c.now)
+	c := testkit.NewClock(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC))
+	s.SetClock(c.Now)
+	in.SetClock(c.Now)
+	testkit.EnsureIndexes(t, s.EnsureIndexes, in.EnsureIndexes)
 	ctx := context.Background()
-	if err := s.EnsureIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.EnsureIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
 	p := DefaultProgram()
 	p.ReturnWindowDays = 0
 	p.BirthdayBonus = 0
@@ -90,7 +75,7 @@ func newHarness(t *testing.T, configure func(*Program)) *harness {
 func (h *harness) purchase(t *testing.T, m *member.Member, id string, minor int64) *ActivityResult {
 	t.Helper()
 	r, err := h.RecordActivity(context.Background(), ActivityInput{
-		MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: minor, Currency: "USD", OccurredAt: h.clock.now(),
+		MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: minor, Currency: "USD", OccurredAt: h.clock.Now(),
 	})
 	if err != nil {
 		t.Fatalf("purchase %s: %v", id, err)
@@ -133,14 +118,14 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	mongotest.RequireIndexes(t, h.ledger.store.c, indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
-	mongotest.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
-	mongotest.RequireIndexes(t, h.rewards.redemptions, indexRedemptionKey, indexRedemptionCode, indexRedemptionMember, indexRedemptionStatus)
-	mongotest.RequireIndexes(t, h.rewards.rewards, indexRewardActive)
-	mongotest.RequireIndexes(t, h.rewards.slots, indexSlotRedemption)
-	mongotest.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
-	mongotest.RequireIndexes(t, h.accounts.conversions, indexConversionReferer)
-	mongotest.RequireIndexes(t, h.accounts.slots, indexSlotReferee)
+	testkit.RequireIndexes(t, h.ledger.store.c, indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
+	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
+	testkit.RequireIndexes(t, h.rewards.redemptions, indexRedemptionKey, indexRedemptionCode, indexRedemptionMember, indexRedemptionStatus)
+	testkit.RequireIndexes(t, h.rewards.rewards, indexRewardActive)
+	testkit.RequireIndexes(t, h.rewards.slots, indexSlotRedemption)
+	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
+	testkit.RequireIndexes(t, h.accounts.conversions, indexConversionReferer)
+	testkit.RequireIndexes(t, h.accounts.slots, indexSlotReferee)
 }
 
 func TestPurchasesEarnEscalatingPoints(t *testing.T) {
@@ -171,7 +156,7 @@ func TestPurchasesEarnEscalatingPoints(t *testing.T) {
 func TestBadActivityWritesNothing(t *testing.T) {
 	h := newHarness(t, nil)
 	m := h.members.add("ann@example.com")
-	now := h.clock.now()
+	now := h.clock.Now()
 	cases := []struct {
 		in    ActivityInput
 		field string
@@ -190,10 +175,10 @@ func TestBadActivityWritesNothing(t *testing.T) {
 			t.Errorf("%+v: want an error on %s, got %v", c.in, c.field, err)
 		}
 	}
-	if n, _ := h.acts.c.CountDocuments(context.Background(), bson.D{}); n != 0 {
+	if n := testkit.Count(t, h.acts.c, nil); n != 0 {
 		t.Fatalf("refused activities wrote %d documents", n)
 	}
-	if n, _ := h.ledger.store.c.CountDocuments(context.Background(), bson.D{}); n != 0 {
+	if n := testkit.Count(t, h.ledger.store.c, nil); n != 0 {
 		t.Fatalf("refused activities wrote %d ledger entries", n)
 	}
 }
@@ -203,29 +188,30 @@ func TestBadActivityWritesNothing(t *testing.T) {
 func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 	h := newHarness(t, nil)
 	m := h.members.add("ann@example.com")
-	var wg sync.WaitGroup
-	points := make(chan int64, 200)
-	for range 200 {
-		wg.Go(func() {
-			r, err := h.RecordActivity(context.Background(), ActivityInput{
-				MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "order-1", AmountMinor: 5000, Currency: "USD", OccurredAt: h.clock.now(),
-			})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			points <- r.Points()
+	const callers = 200
+	points := make([]int64, callers)
+	res := testkit.Race(t, callers, func(i int) error {
+		r, err := h.RecordActivity(context.Background(), ActivityInput{
+			MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "order-1", AmountMinor: 5000, Currency: "USD", OccurredAt: h.clock.Now(),
 		})
+		if err == nil {
+			points[i] = r.Points()
+		}
+		return err
+	})
+	res.Expect(t)
+	if res.OK() != callers {
+		t.Fatalf("%d of %d reports succeeded, want every one (a repeat answers with the first result)", res.OK(), callers)
 	}
-	wg.Wait()
-	close(points)
-	for p := range points {
+	for i, p := range points {
 		if p != 550 {
-			t.Fatalf("a caller saw %d points, want 550 (500 base + 50 first purchase)", p)
+			t.Fatalf("caller %d saw %d points, want 550 (500 base + 50 first purchase)", i, p)
 		}
 	}
-	n, _ := h.ledger.store.c.CountDocuments(context.Background(), bson.D{{Key: "memberId", Value: m.ID}})
-	if n != 1 {
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "externalId", Value: "order-1"}}); n != 1 {
+		t.Fatalf("%d activities stored, want exactly 1", n)
+	}
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 1 {
 		t.Fatalf("%d ledger entries, want exactly 1", n)
 	}
 	if got := h.points(t, m).Balance; got != 550 {
@@ -235,11 +221,14 @@ func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 }
 
 // 100 members race for a reward with stock 10: exactly 10 win, the rest
-// are told it is out of stock, and nobody's balance goes negative.
+// are told it is out of stock, and nobody's balance goes negative. The
+// database agrees: 10 completed redemptions holding 10 stock slots, 10
+// debits of the cost.
 func TestConcurrentRedemptionsNeverOversell(t *testing.T) {
 	h := newHarness(t, nil)
+	ctx := context.Background()
 	stock := int64(10)
-	reward, err := h.CreateReward(context.Background(), RewardInput{Name: "Tote bag", Cost: 100, Stock: &stock, Active: true})
+	reward, err := h.CreateReward(ctx, RewardInput{Name: "Tote bag", Cost: 100, Stock: &stock, Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,57 +238,50 @@ func TestConcurrentRedemptionsNeverOversell(t *testing.T) {
 		h.purchase(t, m, fmt.Sprint("seed-", i), 1000) // 100 + 50 points
 		ms = append(ms, m)
 	}
-	var won, outOfStock atomic.Int32
-	var wg sync.WaitGroup
-	for _, m := range ms {
-		wg.Go(func() {
-			_, err := h.Redeem(context.Background(), m.ID, reward.ID, "k")
-			switch {
-			case err == nil:
-				won.Add(1)
-			case errors.Is(err, ErrOutOfStock):
-				outOfStock.Add(1)
-			default:
-				t.Errorf("redeem: %v", err)
-			}
-		})
+	res := testkit.Race(t, len(ms), func(i int) error {
+		_, err := h.Redeem(ctx, ms[i].ID, reward.ID, "k")
+		return err
+	})
+	res.Expect(t, ErrOutOfStock)
+	if res.OK() != 10 || res.Is(ErrOutOfStock) != 90 {
+		t.Fatalf("%d redemptions succeeded and %d were out of stock; want 10 and 90", res.OK(), res.Is(ErrOutOfStock))
 	}
-	wg.Wait()
-	if won.Load() != 10 || outOfStock.Load() != 90 {
-		t.Fatalf("%d redemptions succeeded and %d were out of stock; want 10 and 90", won.Load(), outOfStock.Load())
+	if n := testkit.Count(t, h.rewards.redemptions, bson.D{{Key: "status", Value: RedemptionCompleted}}); n != 10 {
+		t.Fatalf("%d completed redemptions in the database, want 10", n)
+	}
+	if n := testkit.Count(t, h.rewards.slots, nil); n != 10 {
+		t.Fatalf("%d stock slots held, want 10", n)
+	}
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryRedeem}, {Key: "amount", Value: -100}}); n != 10 {
+		t.Fatalf("%d redemption debits in the ledger, want 10", n)
 	}
 	for _, m := range ms {
 		h.checkLedger(t, m)
 	}
 }
 
-// One member racing redemptions against their own balance: never negative.
+// One member racing 50 redemptions against their own balance of three:
+// three win, the balance ends at zero, never below.
 func TestConcurrentRedemptionsNeverOverdraw(t *testing.T) {
 	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0 })
-	reward, err := h.CreateReward(context.Background(), RewardInput{Name: "Coffee", Cost: 100, Active: true})
+	ctx := context.Background()
+	reward, err := h.CreateReward(ctx, RewardInput{Name: "Coffee", Cost: 100, Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 3000) // 300 points: three coffees
-	var won, poor atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Go(func() {
-			_, err := h.Redeem(context.Background(), m.ID, reward.ID, fmt.Sprint("k", i))
-			switch {
-			case err == nil:
-				won.Add(1)
-			case errors.Is(err, ErrInsufficientPoints):
-				poor.Add(1)
-			default:
-				t.Errorf("redeem: %v", err)
-			}
-		})
+	const callers = 50
+	res := testkit.Race(t, callers, func(i int) error {
+		_, err := h.Redeem(ctx, m.ID, reward.ID, fmt.Sprint("k", i))
+		return err
+	})
+	res.Expect(t, ErrInsufficientPoints)
+	if res.OK() != 3 || res.Is(ErrInsufficientPoints) != callers-3 {
+		t.Fatalf("%d won, %d refused for points; want 3 and %d", res.OK(), res.Is(ErrInsufficientPoints), callers-3)
 	}
-	wg.Wait()
-	if won.Load() != 3 || poor.Load() != 17 {
-		t.Fatalf("%d won, %d refused for points; want 3 and 17", won.Load(), poor.Load())
+	if n := testkit.Count(t, h.rewards.redemptions, bson.D{{Key: "memberId", Value: m.ID}, {Key: "status", Value: RedemptionCompleted}}); n != 3 {
+		t.Fatalf("%d completed redemptions in the database, want 3", n)
 	}
 	if got := h.points(t, m).Balance; got != 0 {
 		t.Fatalf("balance %d, want 0", got)
@@ -310,7 +292,7 @@ func TestConcurrentRedemptionsNeverOverdraw(t *testing.T) {
 func TestRedeemIsIdempotentAndCancelRefunds(t *testing.T) {
 	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0 })
 	stock := int64(1)
-	reward, _ := h.CreateReward(context.Background(), RewardInput{Name: "Cap", Cost: 100, Stock: &stock, Active: true})
+	reward := testkit.Must(h.CreateReward(context.Background(), RewardInput{Name: "Cap", Cost: 100, Stock: &stock, Active: true}))(t)
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 2000)
 	r1, err := h.Redeem(context.Background(), m.ID, reward.ID, "once")
@@ -351,23 +333,23 @@ func TestPendingPointsAndRefunds(t *testing.T) {
 	}
 	// A half refund inside the window cancels half the pending points.
 	if _, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r1",
-		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.now()}); err != nil {
+		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if p := h.points(t, m); p.Pending != 500 || p.Balance != 500 {
 		t.Fatalf("after half refund in window: %+v", p)
 	}
-	h.clock.add(15 * 24 * time.Hour)
+	h.clock.Add(15 * 24 * time.Hour)
 	if p := h.points(t, m); p.Available != 500 || p.Pending != 0 {
 		t.Fatalf("after the window: %+v", p)
 	}
 	// Spend 400, then refund the rest: only 100 can be clawed back; 400 is shortfall.
-	reward, _ := h.CreateReward(context.Background(), RewardInput{Name: "Mug", Cost: 400, Active: true})
+	reward := testkit.Must(h.CreateReward(context.Background(), RewardInput{Name: "Mug", Cost: 400, Active: true}))(t)
 	if _, err := h.Redeem(context.Background(), m.ID, reward.ID, "mug"); err != nil {
 		t.Fatal(err)
 	}
 	r, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r2",
-		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.now()})
+		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +358,7 @@ func TestPendingPointsAndRefunds(t *testing.T) {
 	}
 	// Refunding more than was bought is refused, and writes nothing.
 	_, err = h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r3",
-		AmountMinor: 1, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.now()})
+		AmountMinor: 1, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()})
 	if in, ok := input.As(err); !ok || in.Field != "amountMinor" {
 		t.Fatalf("over-refund: %v", err)
 	}
@@ -390,35 +372,30 @@ func TestExpirySpendsSoonestFirst(t *testing.T) {
 	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil; p.PointsExpireDays = 30 })
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "early", 1000) // 100 points expiring day 30
-	h.clock.add(10 * 24 * time.Hour)
+	h.clock.Add(10 * 24 * time.Hour)
 	h.purchase(t, m, "late", 2000) // 200 points expiring day 40
 	p := h.points(t, m)
 	if len(p.Expiring) != 2 || p.Expiring[0].Amount != 100 || p.Expiring[1].Amount != 200 {
 		t.Fatalf("expiring lots: %+v", p.Expiring)
 	}
-	reward, _ := h.CreateReward(context.Background(), RewardInput{Name: "Pin", Cost: 50, Active: true})
+	reward := testkit.Must(h.CreateReward(context.Background(), RewardInput{Name: "Pin", Cost: 50, Active: true}))(t)
 	if _, err := h.Redeem(context.Background(), m.ID, reward.ID, "pin"); err != nil {
 		t.Fatal(err)
 	}
 	// Day 31: the early lot's remaining 50 expire, the late lot is whole.
-	h.clock.add(21 * 24 * time.Hour)
+	h.clock.Add(21 * 24 * time.Hour)
 	if p := h.points(t, m); p.Balance != 200 || len(p.Expiring) != 1 || p.Expiring[0].Amount != 200 {
 		t.Fatalf("after the first expiry: %+v", p)
 	}
 	// Two instances running the job at once expire each lot once.
-	h.clock.add(10 * 24 * time.Hour)
+	h.clock.Add(10 * 24 * time.Hour)
 	jobs := h.ledger.store.c.Database().Collection("jobs")
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			if _, err := h.ExpirePoints(context.Background(), jobs); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	n, _ := h.ledger.store.c.CountDocuments(context.Background(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: EntryExpire}})
-	if n != 2 {
+	res := testkit.Race(t, 4, func(int) error {
+		_, err := h.ExpirePoints(context.Background(), jobs)
+		return err
+	})
+	res.Expect(t)
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: EntryExpire}}); n != 2 {
 		t.Fatalf("%d EXPIRE entries, want 2", n)
 	}
 	h.checkLedger(t, m)
@@ -441,13 +418,13 @@ func TestTierUpgradeAtOnceDowngradeAfterGrace(t *testing.T) {
 		t.Fatalf("Silver purchase earned %d, want 125", got)
 	}
 	// Inside the grace period the tier holds…
-	h.clock.add(380 * 24 * time.Hour)
-	if ts, _ := h.Tier(context.Background(), m.ID); ts.Current.Name != "Silver" {
+	h.clock.Add(380 * 24 * time.Hour)
+	if ts := testkit.Must(h.Tier(context.Background(), m.ID))(t); ts.Current.Name != "Silver" {
 		t.Fatalf("inside the grace period: %s", ts.Current.Name)
 	}
 	// …and after it, with nothing earned in the window, the member drops.
-	h.clock.add(20 * 24 * time.Hour)
-	ts, _ := h.Tier(context.Background(), m.ID)
+	h.clock.Add(20 * 24 * time.Hour)
+	ts := testkit.Must(h.Tier(context.Background(), m.ID))(t)
 	if ts.Current.Name != "Member" {
 		t.Fatalf("after period and grace with nothing earned: %s", ts.Current.Name)
 	}
@@ -460,7 +437,7 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if _, err := h.Enroll(ctx, ann, nil); err != nil {
 		t.Fatal(err)
 	}
-	annAcct, _ := h.account(ctx, ann.ID)
+	annAcct := testkit.Must(h.account(ctx, ann.ID))(t)
 	if _, err := h.Referrer(ctx, annAcct.Code, "Ann+promo@Example.com"); err == nil {
 		t.Fatal("self-referral through a +tag accepted")
 	}
@@ -472,64 +449,103 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if _, err := h.Enroll(ctx, bob, &referrer); err != nil {
 		t.Fatal(err)
 	}
-	// The qualifying purchase ingested twice, concurrently, and a second purchase.
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			_, err := h.RecordActivity(ctx, ActivityInput{MemberID: bob.ID, Kind: ActivityPurchase, ExternalID: "b1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-		wg.Go(func() {
-			_, err := h.RecordActivity(ctx, ActivityInput{MemberID: bob.ID, Kind: ActivityPurchase, ExternalID: "b2", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.now()})
-			if err != nil {
-				t.Error(err)
-			}
-		})
+	// The qualifying purchase and a second one, each reported 25 times at once.
+	res := testkit.Race(t, 50, func(i int) error {
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: bob.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("b", i%2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		return err
+	})
+	res.Expect(t)
+	if res.OK() != 50 {
+		t.Fatalf("%d of 50 reports succeeded", res.OK())
 	}
-	wg.Wait()
-	annRef, _ := h.Referral(ctx, ann.ID)
-	if annRef.PointsEarned != 500 || annRef.Converted != 1 || annRef.Invited != 1 {
-		t.Fatalf("ann's referral: %+v", annRef)
+	annRef, err := h.Referral(ctx, ann.ID)
+	if err != nil || annRef.PointsEarned != 500 || annRef.Converted != 1 || annRef.Invited != 1 {
+		t.Fatalf("ann's referral: %+v %v", annRef, err)
 	}
-	bobRef, _ := h.Referral(ctx, bob.ID)
-	if bobRef.PointsEarned != 500 {
-		t.Fatalf("bob's referral points %d, want 500", bobRef.PointsEarned)
+	bobRef, err := h.Referral(ctx, bob.ID)
+	if err != nil || bobRef.PointsEarned != 500 {
+		t.Fatalf("bob's referral points %+v %v, want 500", bobRef, err)
+	}
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryReferral}}); n != 2 {
+		t.Fatalf("%d referral entries in the ledger, want 2 (one a side)", n)
+	}
+	if n := testkit.Count(t, h.accounts.conversions, nil); n != 1 {
+		t.Fatalf("%d conversions stored, want 1", n)
 	}
 	h.checkLedger(t, ann)
 	h.checkLedger(t, bob)
 }
 
-// Random interleavings of earn, redeem, expire and refund: the balance is
-// always the ledger sum and never negative.
+// Random interleavings of earn, redeem, expire and refund from goroutines
+// released together: every operation succeeds or is refused for points,
+// the database holds exactly what the callers were told succeeded, and the
+// balance is the ledger sum and never negative.
 func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 	h := newHarness(t, func(p *Program) { p.PointsExpireDays = 3 })
 	m := h.members.add("ann@example.com")
-	reward, _ := h.CreateReward(context.Background(), RewardInput{Name: "Sticker", Cost: 70, Active: true})
-	var wg sync.WaitGroup
-	for g := range 6 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), 7))
-			for i := range 10 {
-				ctx := context.Background()
-				id := fmt.Sprintf("g%d-%d", g, i)
-				switch rng.IntN(4) {
-				case 0, 1:
-					_, _ = h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: int64(100 + rng.IntN(5000)), Currency: "USD", OccurredAt: h.clock.now()})
-				case 2:
-					_, _ = h.Redeem(ctx, m.ID, reward.ID, id)
-				case 3:
-					if i > 0 {
-						_, _ = h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r" + id, AmountMinor: 50, Currency: "USD", RefundOf: fmt.Sprintf("g%d-%d", g, i-1), OccurredAt: h.clock.now()})
+	reward, err := h.CreateReward(context.Background(), RewardInput{Name: "Sticker", Cost: 70, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, steps = 6, 8
+	type tally struct{ purchases, refunds, redemptions int64 }
+	tallies := make([]tally, workers)
+	res := testkit.Race(t, workers, func(g int) error {
+		rng := rand.New(rand.NewPCG(uint64(g), 7))
+		ctx := context.Background()
+		last := "" // this goroutine's latest purchase: at least 500 minor, refunded 50 at a time
+		for i := range steps {
+			id := fmt.Sprintf("g%d-%d", g, i)
+			switch rng.IntN(4) {
+			case 0, 1:
+				if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: int64(500 + rng.IntN(5000)), Currency: "USD", OccurredAt: h.clock.Now()}); err != nil {
+					return fmt.Errorf("purchase %s: %w", id, err)
+				}
+				last = id
+				tallies[g].purchases++
+			case 2:
+				_, err := h.Redeem(ctx, m.ID, reward.ID, id)
+				switch {
+				case err == nil:
+					tallies[g].redemptions++
+				case !errors.Is(err, ErrInsufficientPoints):
+					return fmt.Errorf("redeem %s: %w", id, err)
+				}
+			case 3:
+				if last != "" {
+					if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r" + id, AmountMinor: 50, Currency: "USD", RefundOf: last, OccurredAt: h.clock.Now()}); err != nil {
+						return fmt.Errorf("refund %s: %w", id, err)
 					}
-					h.clock.add(time.Hour * time.Duration(rng.IntN(30)))
-					_, _ = h.Points(ctx, m.ID)
+					tallies[g].refunds++
+				}
+				h.clock.Add(time.Hour * time.Duration(rng.IntN(30)))
+				if _, err := h.Points(ctx, m.ID); err != nil {
+					return fmt.Errorf("points: %w", err)
 				}
 			}
-		})
+		}
+		return nil
+	})
+	res.Expect(t)
+	var sum tally
+	for _, c := range tallies {
+		sum.purchases, sum.refunds, sum.redemptions = sum.purchases+c.purchases, sum.refunds+c.refunds, sum.redemptions+c.redemptions
 	}
-	wg.Wait()
+	if sum.purchases == 0 || sum.redemptions == 0 || sum.refunds == 0 {
+		t.Fatalf("callers were told of %+v: every kind of operation must have succeeded at least once", sum)
+	}
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: ActivityPurchase}}); n != sum.purchases {
+		t.Fatalf("%d purchases stored, callers were told of %d", n, sum.purchases)
+	}
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: ActivityRefund}}); n != sum.refunds {
+		t.Fatalf("%d refunds stored, callers were told of %d", n, sum.refunds)
+	}
+	if n := testkit.Count(t, h.rewards.redemptions, bson.D{{Key: "status", Value: RedemptionCompleted}}); n != sum.redemptions {
+		t.Fatalf("%d completed redemptions stored, callers were told of %d", n, sum.redemptions)
+	}
+	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryRedeem}}); n != sum.redemptions {
+		t.Fatalf("%d redemption debits in the ledger, callers were told of %d redemptions", n, sum.redemptions)
+	}
 	h.checkLedger(t, m)
 }
 
@@ -539,12 +555,12 @@ func TestSweeperReleasesAbandonedRedemption(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	stock := int64(1)
-	reward, _ := h.CreateReward(ctx, RewardInput{Name: "Last one", Cost: 10, Stock: &stock, Active: true})
+	reward := testkit.Must(h.CreateReward(ctx, RewardInput{Name: "Last one", Cost: 10, Stock: &stock, Active: true}))(t)
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 1000)
 	// Simulate the crash: a PENDING redemption holding the only stock slot.
 	r := &Redemption{ID: bson.NewObjectID(), MemberID: m.ID, RewardID: reward.ID, IdempotencyKey: "crashed",
-		Code: redemptionCode(), Cost: 10, Status: RedemptionPending, CreatedAt: h.clock.now()}
+		Code: redemptionCode(), Cost: 10, Status: RedemptionPending, CreatedAt: h.clock.Now()}
 	if _, err := h.rewards.redemptions.InsertOne(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -554,7 +570,7 @@ func TestSweeperReleasesAbandonedRedemption(t *testing.T) {
 	if _, err := h.Redeem(ctx, m.ID, reward.ID, "other"); !errors.Is(err, ErrOutOfStock) {
 		t.Fatalf("while held: %v", err)
 	}
-	h.clock.add(3 * time.Minute)
+	h.clock.Add(3 * time.Minute)
 	if n, err := h.SweepRedemptions(ctx); err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // BenchmarkLeaderboard measures exact ranks on boards of growing size,
@@ -37,7 +37,7 @@ func BenchmarkLeaderboard(b *testing.B) {
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			db := mongotest.Database(b)
+			db := testkit.Database(b)
 			s := New(db, nil, nil)
 			ctx := context.Background()
 			if err := s.EnsureIndexes(ctx); err != nil {
@@ -148,9 +148,8 @@ func measure(b *testing.B, name string, op func() (docs int, err error)) {
 		return
 	}
 	b.Run(name, func(b *testing.B) {
-		lat := make([]time.Duration, 0, b.N)
+		var lat testkit.Latencies
 		docs := 0
-		start := time.Now()
 		for range b.N {
 			t := time.Now()
 			n, err := op()
@@ -158,15 +157,11 @@ func measure(b *testing.B, name string, op func() (docs int, err error)) {
 				b.Fatal(err)
 			}
 			docs += n
-			lat = append(lat, time.Since(t))
+			lat.Add(time.Since(t))
 		}
 		if docs > 0 {
 			b.ReportMetric(float64(docs)/float64(b.N), "docs/op")
 		}
-		elapsed := time.Since(start)
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+		lat.Report(b, "", "ops/s")
 	})
 }

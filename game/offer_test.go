@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
@@ -36,10 +35,10 @@ func (h *harness) inboxOf(t *testing.T, m *member.Member, kind inbox.Kind) []*in
 
 func TestOfferIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	mongotest.RequireIndexes(t, h.offers.offers, indexOfferStatus)
-	mongotest.RequireIndexes(t, h.offers.claims, indexClaimMember, indexClaimExpiry)
-	mongotest.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
-	mongotest.RequireIndexes(t, h.engagement.c, indexEngagementAt)
+	testkit.RequireIndexes(t, h.offers.offers, indexOfferStatus)
+	testkit.RequireIndexes(t, h.offers.claims, indexClaimMember, indexClaimExpiry)
+	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
+	testkit.RequireIndexes(t, h.engagement.c, indexEngagementAt)
 }
 
 // Publishing notifies exactly the eligible members, once each, even when
@@ -68,7 +67,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 			}
 		}
 	}
-	now := h.clock.now()
+	now := h.clock.Now()
 	o, err := h.CreateOffer(ctx, OfferInput{Title: "Gold night", Body: "20% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 20},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: Targeting{Tiers: []string{"Gold"}}})
 	if err != nil {
@@ -77,27 +76,23 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 2 { // two instances
-		wg.Go(func() {
-			if _, err := h.PublishOffers(ctx, 5); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	res := testkit.Race(t, 2, func(int) error { // two instances
+		_, err := h.PublishOffers(ctx, 5)
+		return err
+	})
+	res.Expect(t)
 	if got := h.inboxOf(t, gold, inbox.KindOfferAvailable); len(got) != 1 {
 		t.Fatalf("gold member got %d offer notifications, want 1", len(got))
 	}
 	if len(h.inboxOf(t, silver, inbox.KindOfferAvailable)) != 0 || len(h.inboxOf(t, muted, inbox.KindOfferAvailable)) != 0 {
 		t.Fatal("an offer reached a member it does not target, or one who muted offers")
 	}
-	done, _ := h.Offer(ctx, o.ID)
+	done := testkit.Must(h.Offer(ctx, o.ID))(t)
 	if done.Status != OfferPublished || done.Progress.Processed < 12 {
 		t.Fatalf("after publishing: %+v", done)
 	}
 	// Eligible offers and claims.
-	if offers, _ := h.OffersFor(ctx, silver.ID); len(offers) != 0 {
+	if offers := testkit.Must(h.OffersFor(ctx, silver.ID))(t); len(offers) != 0 {
 		t.Fatalf("silver sees %d offers", len(offers))
 	}
 	if _, err := h.ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, ErrOfferNotFound) {
@@ -107,12 +102,12 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, _ := h.ClaimOffer(ctx, gold.ID, o.ID)
+	c2 := testkit.Must(h.ClaimOffer(ctx, gold.ID, o.ID))(t)
 	if c1.Code != c2.Code {
 		t.Fatal("claiming twice gave two coupons")
 	}
 	// The coupon reminder goes out once, a day before it expires.
-	h.clock.add(25 * time.Hour)
+	h.clock.Add(25 * time.Hour)
 	for range 2 {
 		if _, err := h.RunCampaigns(ctx, nil); err != nil {
 			t.Fatal(err)
@@ -131,7 +126,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 
 func TestBadOffersRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	now := h.clock.now()
+	now := h.clock.Now()
 	base := func() OfferInput {
 		return OfferInput{Title: "T", Body: "B", Benefit: Benefit{Kind: BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
 	}
@@ -149,7 +144,7 @@ func TestBadOffersRefused(t *testing.T) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
-	if n, _ := h.offers.offers.CountDocuments(context.Background(), bson.D{}); n != 0 {
+	if n := testkit.Count(t, h.offers.offers, nil); n != 0 {
 		t.Fatalf("refused offers stored: %d", n)
 	}
 }
@@ -189,7 +184,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	if len(h.inboxOf(t, ann, inbox.KindBirthday)) != 0 {
 		t.Fatal("birthday greeting before the local hour")
 	}
-	h.clock.add(8 * time.Hour) // 10:00 on her birthday
+	h.clock.Add(8 * time.Hour) // 10:00 on her birthday
 	for range 3 {
 		if _, err := h.RunCampaigns(ctx, bd); err != nil {
 			t.Fatal(err)
@@ -202,7 +197,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 		t.Fatalf("birthday reward: balance %d", p.Balance)
 	}
 	// Win-back: once per spell of inactivity.
-	h.clock.add(31 * 24 * time.Hour)
+	h.clock.Add(31 * 24 * time.Hour)
 	for range 2 {
 		if _, err := h.RunCampaigns(ctx, bd); err != nil {
 			t.Fatal(err)
@@ -212,7 +207,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 		t.Fatalf("%d win-back messages in one spell, want 1", n)
 	}
 	h.purchase(t, bob, "back", 1000)
-	h.clock.add(31 * 24 * time.Hour)
+	h.clock.Add(31 * 24 * time.Hour)
 	if _, err := h.RunCampaigns(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +246,7 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	slices.SortFunc(ids, func(a, b bson.ObjectID) int { return bytes.Compare(a[:], b[:]) })
 	flaky := &flakyNotifier{Notifier: h.notify, fail: ids[6]}
 	h.notify = flaky
-	now := h.clock.now()
+	now := h.clock.Now()
 	o, err := h.CreateOffer(ctx, OfferInput{Title: "Flash", Body: "10% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), CouponValidDays: 1})
 	if err != nil {
@@ -263,13 +258,13 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	if _, err := h.PublishOffers(ctx, 100); err == nil {
 		t.Fatal("the failed send was not reported")
 	}
-	if got, _ := h.Offer(ctx, o.ID); got.Status != OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
+	if got := testkit.Must(h.Offer(ctx, o.ID))(t); got.Status != OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
 		t.Fatalf("after the failure: %+v %+v, want the 6 members before it processed", got.Status, got.Progress)
 	}
 	if _, err := h.PublishOffers(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := h.Offer(ctx, o.ID)
+	got := testkit.Must(h.Offer(ctx, o.ID))(t)
 	if got.Status != OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
 		t.Fatalf("after the retry: %+v %+v", got.Status, got.Progress)
 	}
@@ -278,4 +273,140 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 			t.Fatalf("member %s has %d offer notifications, want 1", id.Hex(), len(n))
 		}
 	}
+}
+
+// Targeting: each condition of an offer must hold for a member to see it
+// and claim it; the others are told it does not exist.
+func TestOfferTargeting(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	add := func(email string) *member.Member {
+		m := h.members.add(email)
+		if _, err := h.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ann, bob, carl, dave := add("ann@example.com"), add("bob@example.com"), add("carl@example.com"), add("dave@example.com")
+	bob.Birthday = &member.Date{Year: 1990, Month: 6, Day: 30} // June, like the harness clock
+	carl.Birthday = &member.Date{Year: 1990, Month: 1, Day: 2}
+	badge := testkit.Must(h.CreateBadge(ctx, BadgeInput{Name: "First", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
+	h.purchase(t, ann, "a1", 1000) // ann earns the badge, and buys: the only one active lately
+	now := h.clock.Now()
+	offer := func(title string, target Targeting) *Offer {
+		o, err := h.CreateOffer(ctx, OfferInput{Title: title, Body: "b", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(90 * 24 * time.Hour), CouponValidDays: 1, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	listed := offer("listed", Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
+	badged := offer("badged", Targeting{BadgeID: &badge.ID})
+	birthday := offer("birthday", Targeting{BirthdayThisMonth: true})
+	inactive := offer("inactive", Targeting{InactiveDays: 30})
+	want := map[*member.Member][]*Offer{
+		ann:  {listed, badged},
+		bob:  {birthday, inactive},
+		carl: {listed, inactive},
+		dave: {inactive},
+	}
+	for m, offers := range want {
+		got := testkit.Must(h.OffersFor(ctx, m.ID))(t)
+		var titles, wantTitles []string
+		for _, o := range got {
+			titles = append(titles, o.Title)
+		}
+		for _, o := range offers {
+			wantTitles = append(wantTitles, o.Title)
+		}
+		slices.Sort(titles)
+		slices.Sort(wantTitles)
+		if !slices.Equal(titles, wantTitles) {
+			t.Errorf("%s sees %v, want %v", m.Email, titles, wantTitles)
+		}
+	}
+	if _, err := h.ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, ErrOfferNotFound) {
+		t.Errorf("dave claiming an offer not for him: %v", err)
+	}
+	claims := func(want int64, ok map[*member.Member]bool) {
+		t.Helper()
+		for m, ok := range ok {
+			_, err := h.ClaimOffer(ctx, m.ID, inactive.ID)
+			if ok != (err == nil) || (!ok && !errors.Is(err, ErrOfferNotFound)) {
+				t.Errorf("%s claiming the inactive offer: %v", m.Email, err)
+			}
+		}
+		if n := testkit.Count(t, h.offers.claims, nil); n != want {
+			t.Fatalf("%d claims stored, want %d", n, want)
+		}
+	}
+	claims(3, map[*member.Member]bool{ann: false, bob: true, carl: true, dave: true})
+	// Forty days on, ann is inactive too.
+	h.clock.Add(40 * 24 * time.Hour)
+	claims(4, map[*member.Member]bool{ann: true})
+}
+
+// Claiming: a draft, future or ended offer is unavailable; a points-price
+// coupon needs the points and takes them once; a bonus-points offer
+// credits once however often it is claimed.
+func TestClaimOfferBenefits(t *testing.T) {
+	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	m := h.members.add("ann@example.com")
+	h.purchase(t, m, "seed", 1000) // 100 points
+	now := h.clock.Now()
+	create := func(b Benefit, starts, ends time.Time, publish bool) *Offer {
+		o, err := h.CreateOffer(ctx, OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if publish {
+			if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o
+	}
+	running := func(b Benefit) *Offer {
+		return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true)
+	}
+	draft := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
+	future := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
+	for _, o := range []*Offer{draft, future} {
+		if _, err := h.ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, ErrOfferUnavailable) {
+			t.Errorf("claiming a %s offer: %v", o.Status, err)
+		}
+	}
+	if _, err := h.ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, ErrOfferNotFound) {
+		t.Errorf("claiming no offer: %v", err)
+	}
+	dear := running(Benefit{Kind: BenefitPointsPrice, Value: 150})
+	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrInsufficientPoints) {
+		t.Fatalf("a coupon dearer than the balance: %v", err)
+	}
+	cheap := running(Benefit{Kind: BenefitPointsPrice, Value: 60})
+	bonus := running(Benefit{Kind: BenefitBonusPoints, Value: 25})
+	for range 2 {
+		for _, o := range []*Offer{cheap, bonus} {
+			c, err := h.ClaimOffer(ctx, m.ID, o.ID)
+			if err != nil || c.Code == "" || !c.ExpiresAt.Equal(c.ClaimedAt.AddDate(0, 0, 3)) {
+				t.Fatalf("claim %s: %+v %v", o.Title, c, err)
+			}
+		}
+	}
+	if got := h.points(t, m).Balance; got != 100-60+25 {
+		t.Fatalf("balance %d, want 65", got)
+	}
+	h.clock.Add(2 * time.Hour)
+	if _, err := h.ClaimOffer(ctx, m.ID, running(Benefit{Kind: BenefitPercentOff, Value: 5}).ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrOfferUnavailable) {
+		t.Errorf("claiming an ended offer: %v", err)
+	}
+	h.checkLedger(t, m)
 }

@@ -124,3 +124,8 @@ func decodeStandingCursor(after *string) (*game.Standing, error) {
 	}
 	return nil, input.Errorf("after", "is not a cursor of this leaderboard")
 }
+
+// DecodeID reads the database id out of an opaque id of type typ (say
+// "Member"), for tools and tests that hold an API id; an error if it is
+// not one.
+func DecodeID(typ, id string) (bson.ObjectID, error) { return decodeID(typ, "id", id) }

@@ -40,8 +40,8 @@ func TestCursorsAndPageSize(t *testing.T) {
 			t.Errorf("first=%d accepted", n)
 		}
 	}
-	if n, _ := pageSize(nil); n != defaultFirst {
-		t.Errorf("default page size %d", n)
+	if n, err := pageSize(nil); err != nil || n != defaultFirst {
+		t.Errorf("default page size %d %v", n, err)
 	}
 }
 

@@ -71,13 +71,17 @@ func (b *PollBroker) Run(ctx context.Context) {
 // poll publishes, for each local member with notifications created since,
 // the newest number. Only the number travels: a stream that has it reads
 // nothing, one that lacks it (or anything before it) reads its inbox.
-func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) error {
+func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) (err error) {
 	cur, err := b.coll.Find(ctx, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "memberId", Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
 		return err
 	}
-	defer cur.Close(ctx)
+	defer func() {
+		if cerr := cur.Close(ctx); err == nil {
+			err = cerr
+		}
+	}()
 	newest := map[bson.ObjectID]int64{}
 	for cur.Next(ctx) {
 		var r struct {

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -82,88 +81,93 @@ func TestAccessToken(t *testing.T) {
 
 func newService(t *testing.T) *Service {
 	t.Helper()
-	db := mongotest.Database(t)
-	s, err := New(db, Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost})
+	return newServiceAt(t, nil)
+}
+
+// newServiceAt returns a service on a fresh database whose clock is clock's
+// (nil: the real time).
+func newServiceAt(t *testing.T, clock *testkit.Clock) *Service {
+	t.Helper()
+	cfg := Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost}
+	if clock != nil {
+		cfg.Now = clock.Now
+	}
+	s, err := New(testkit.Database(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnsureIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
 	return s
 }
 
 func TestIndexesExist(t *testing.T) {
 	s := newService(t)
-	mongotest.RequireIndexes(t, s.members.c, indexEmail, indexBirthday)
-	mongotest.RequireIndexes(t, s.refresh.tokens, indexRefreshFamily)
+	testkit.RequireIndexes(t, s.members.c, indexEmail, indexBirthday)
+	testkit.RequireIndexes(t, s.refresh.tokens, indexRefreshFamily)
 	// Ensuring twice, as every start does, is harmless.
 	if err := s.EnsureIndexes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// Many sign-ups racing for one email: exactly one account.
+// 50 sign-ups racing for one email: exactly one account, in the database
+// as for the callers.
 func TestConcurrentSignUpsOneAccount(t *testing.T) {
 	s := newService(t)
-	var ok, taken atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Go(func() {
-			_, err := s.SignUp(context.Background(), SignUp{
-				Email: "Race@Example.com", Password: "correct horse", DisplayName: "Racer", Timezone: "UTC",
-			})
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, ErrEmailTaken):
-				taken.Add(1)
-			default:
-				t.Errorf("sign-up %d: %v", i, err)
-			}
+	const callers = 50
+	res := testkit.Race(t, callers, func(int) error {
+		_, err := s.SignUp(context.Background(), SignUp{
+			Email: "Race@Example.com", Password: "correct horse", DisplayName: "Racer", Timezone: "UTC",
 		})
+		return err
+	})
+	res.Expect(t, ErrEmailTaken)
+	if res.OK() != 1 || res.Is(ErrEmailTaken) != callers-1 {
+		t.Fatalf("%d sign-ups succeeded and %d were refused; want 1 and %d", res.OK(), res.Is(ErrEmailTaken), callers-1)
 	}
-	wg.Wait()
-	if ok.Load() != 1 || taken.Load() != 19 {
-		t.Fatalf("%d sign-ups succeeded and %d were refused; want 1 and 19", ok.Load(), taken.Load())
+	if n := testkit.Count(t, s.members.c, nil); n != 1 {
+		t.Fatalf("%d members stored, want 1", n)
+	}
+	if n := testkit.Count(t, s.refresh.families, nil); n != 1 {
+		t.Fatalf("%d sessions started, want the winner's one", n)
 	}
 }
 
-// A refresh token spent by many requests at once: at most one gets a new
-// pair, and the rest look like theft, so the whole family is revoked, the
-// winner's new token included.
+// A refresh token spent by 50 requests at once: exactly one spends it and
+// the rest look like theft, so the whole family is revoked. The spender
+// gets a new pair, or is refused if a thief's revocation came first; either
+// way the new token is dead.
 func TestConcurrentRefreshOneWinner(t *testing.T) {
 	s := newService(t)
-	sess, err := s.SignUp(context.Background(), SignUp{Email: "r@example.com", Password: "correct horse", DisplayName: "R", Timezone: "UTC"})
+	ctx := context.Background()
+	sess, err := s.SignUp(ctx, SignUp{Email: "r@example.com", Password: "correct horse", DisplayName: "R", Timezone: "UTC"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wins atomic.Int32
-	var winner atomic.Value
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			next, err := s.Refresh(context.Background(), sess.RefreshToken)
-			if err == nil {
-				wins.Add(1)
-				winner.Store(next.RefreshToken)
-			} else if !errors.Is(err, ErrTokenReused) && !errors.Is(err, ErrTokenInvalid) {
-				t.Errorf("refresh: %v", err)
-			}
-		})
+	const callers = 50
+	next := make([]*Session, callers)
+	res := testkit.Race(t, callers, func(i int) error {
+		var err error
+		next[i], err = s.Refresh(ctx, sess.RefreshToken)
+		return err
+	})
+	res.Expect(t, ErrTokenReused, ErrTokenInvalid)
+	if res.Is(ErrTokenReused) != callers-1 || res.OK()+res.Is(ErrTokenInvalid) != 1 {
+		t.Fatalf("%d reuses, %d new pairs, %d refused: want %d reuses and one spender", res.Is(ErrTokenReused), res.OK(), res.Is(ErrTokenInvalid), callers-1)
 	}
-	wg.Wait()
-	if wins.Load() > 1 {
-		t.Fatalf("%d refreshes won, want at most 1", wins.Load())
-	}
-	if w, ok := winner.Load().(string); ok {
-		if _, err := s.Refresh(context.Background(), w); err == nil {
-			t.Fatal("the family survived a reuse")
+	for _, n := range next {
+		if n == nil {
+			continue
+		}
+		if _, err := s.Refresh(ctx, n.RefreshToken); !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("the family survived a reuse: %v", err)
 		}
 	}
-	spent, err := s.refresh.spends.CountDocuments(context.Background(), map[string]any{"_id": hashRefresh(sess.RefreshToken)})
-	if err != nil || spent != 1 {
-		t.Fatalf("the token was spent %d times, want once (%v)", spent, err)
+	if n := testkit.Count(t, s.refresh.spends, bson.D{{Key: "_id", Value: hashRefresh(sess.RefreshToken)}}); n != 1 {
+		t.Fatalf("the token was spent %d times, want once", n)
+	}
+	if n := testkit.Count(t, s.refresh.families, bson.D{{Key: "revokedAt", Value: bson.D{{Key: "$ne", Value: nil}}}}); n != 1 {
+		t.Fatalf("%d families revoked, want the one", n)
 	}
 }
 
@@ -189,5 +193,112 @@ func TestRoles(t *testing.T) {
 	m.ID[0]++
 	if _, err := s.GrantRole(context.Background(), m.ID, RoleBrand); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("grant to nobody: %v", err)
+	}
+}
+
+// Log-in checks the password; log-out ends the session, twice harmlessly;
+// tokens expire with the clock.
+func TestLogInLogOutAndExpiry(t *testing.T) {
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	s := newServiceAt(t, clock)
+	ctx := context.Background()
+	if _, err := s.SignUp(ctx, SignUp{Email: "ann@example.com", Password: "correct horse", DisplayName: "Ann", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ email, password string }{{"ann@example.com", "wrong horse"}, {"nobody@example.com", "correct horse"}} {
+		if _, err := s.LogIn(ctx, c.email, c.password); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("log-in %s / %s: %v", c.email, c.password, err)
+		}
+	}
+	sess, err := s.LogIn(ctx, "  ANN@example.com ", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Authenticate(sess.AccessToken)
+	if err != nil || p.MemberID != sess.Member.ID || !p.Authenticated() || !p.Has(RoleCustomer) {
+		t.Fatalf("authenticate: %+v %v", p, err)
+	}
+	if got := PrincipalFrom(WithPrincipal(ctx, p)); got.MemberID != p.MemberID {
+		t.Fatalf("principal through the context: %+v", got)
+	}
+	if PrincipalFrom(ctx).Authenticated() {
+		t.Fatal("an empty context is authenticated")
+	}
+	minted, err := s.AccessToken(sess.Member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(16 * time.Minute)
+	for _, tok := range []string{sess.AccessToken, minted} {
+		if _, err := s.Authenticate(tok); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("access token after its 15 minutes: %v", err)
+		}
+	}
+	for range 2 {
+		if err := s.LogOut(ctx, sess.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.LogOut(ctx, "never-issued"); err != nil {
+		t.Fatalf("logging out an unknown token: %v", err)
+	}
+	if _, err := s.Refresh(ctx, sess.RefreshToken); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("refresh after log-out: %v", err)
+	}
+	// A refresh token past its 30 days is refused.
+	other, err := s.LogIn(ctx, "ann@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(31 * 24 * time.Hour)
+	if _, err := s.Refresh(ctx, other.RefreshToken); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("refresh after 31 days: %v", err)
+	}
+}
+
+// A profile change sets what is given, clears an avatar set to "", refuses
+// bad fields without writing, and the birthday index finds the member.
+func TestUpdateProfileAndBirthdays(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	ann := testkit.Must(s.SignUp(ctx, SignUp{Email: "ann@example.com", Password: "correct horse", DisplayName: "Ann", Timezone: "UTC", AvatarURL: "https://cdn.example.com/a.png"}))(t)
+	bob := testkit.Must(s.SignUp(ctx, SignUp{Email: "bob@example.com", Password: "correct horse", DisplayName: "Bob", Timezone: "UTC"}))(t)
+	name, tz, empty, yes := " Annie ", "Europe/Paris", "", true
+	m, err := s.UpdateProfile(ctx, ann.Member.ID, ProfileChange{DisplayName: &name, Timezone: &tz, AvatarURL: &empty, Birthday: &Date{Year: 1990, Month: 3, Day: 14}, MarketingConsent: &yes})
+	if err != nil || m.DisplayName != "Annie" || m.Timezone != tz || m.AvatarURL != "" || m.Birthday == nil || !m.MarketingConsent {
+		t.Fatalf("after the change: %+v %v", m, err)
+	}
+	if m.Location().String() != tz {
+		t.Fatalf("location %s", m.Location())
+	}
+	bad, badURL := "Mars/Olympus", "javascript:alert(1)"
+	for field, c := range map[string]ProfileChange{
+		"timezone":  {Timezone: &bad},
+		"avatarUrl": {AvatarURL: &badURL},
+		"birthday":  {Birthday: &Date{Year: 2990, Month: 1, Day: 1}},
+	} {
+		if _, err := s.UpdateProfile(ctx, ann.Member.ID, c); err == nil {
+			t.Errorf("%s: accepted", field)
+		} else if e, ok := input.As(err); !ok || e.Field != field {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if _, err := s.UpdateProfile(ctx, bson.NewObjectID(), ProfileChange{Timezone: &tz}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("change of nobody: %v", err)
+	}
+	got := testkit.Must(s.Get(ctx, ann.Member.ID))(t)
+	if got.Timezone != tz || got.DisplayName != "Annie" {
+		t.Fatalf("a refused change wrote: %+v", got)
+	}
+	ms := testkit.Must(s.GetMany(ctx, []bson.ObjectID{bob.Member.ID, bson.NewObjectID(), ann.Member.ID}))(t)
+	if len(ms) != 3 || ms[0].Email != "bob@example.com" || ms[1] != nil || ms[2].Email != "ann@example.com" {
+		t.Fatalf("get many: %+v", ms)
+	}
+	born := testkit.Must(s.WithBirthday(ctx, 3, 14, bson.ObjectID{}, 10))(t)
+	if len(born) != 1 || born[0].ID != ann.Member.ID {
+		t.Fatalf("born on 14 March: %+v", born)
+	}
+	if none := testkit.Must(s.WithBirthday(ctx, 3, 14, ann.Member.ID, 10))(t); len(none) != 0 {
+		t.Fatalf("after ann: %+v", none)
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // BenchmarkIngestion measures recordActivity end to end (HTTP, GraphQL,
@@ -28,39 +28,50 @@ func BenchmarkIngestion(b *testing.B) {
 	for i := range ids {
 		ids[i] = a.signUp(b, fmt.Sprintf("bench%d@example.com", i)).Member.ID
 	}
-	body := func(i int64) []byte {
-		v, _ := json.Marshal(map[string]any{"query": recordActivity, "variables": purchaseVars(ids[i%members], fmt.Sprint("bench-", i), 1999)})
-		return v
+	body := func(i int64) ([]byte, error) {
+		return json.Marshal(map[string]any{"query": recordActivity, "variables": purchaseVars(ids[i%members], fmt.Sprint("bench-", i), 1999)})
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 	b.Run("graphql", func(b *testing.B) {
 		var n atomic.Int64
-		lat := latencies{}
+		var lat testkit.Latencies
 		b.SetParallelism(8)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := n.Add(1)
 				start := time.Now()
-				req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body(i)))
+				raw, err := body(i)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				req, err := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(raw))
+				if err != nil {
+					b.Error(err)
+					return
+				}
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "ApiKey "+testAPIKey)
 				res, err := client.Do(req)
+				if err == nil {
+					_, err = readBody(res)
+				}
 				if err != nil || res.StatusCode != 200 {
 					b.Errorf("request %d: %v %v", i, err, res)
 					return
 				}
-				res.Body.Close()
-				lat.add(time.Since(start))
+				lat.Add(time.Since(start))
 			}
 		})
-		lat.report(b, "activities/s")
+		lat.Report(b, "", "activities/s")
+		b.ReportMetric(0, "ns/op")
 	})
 
 	b.Run("raw-insert", func(b *testing.B) {
 		coll := a.mongo.Database(a.Config.MongoDatabase).Collection("bench_raw")
-		lat := latencies{}
+		var lat testkit.Latencies
 		b.SetParallelism(8)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
@@ -70,36 +81,10 @@ func BenchmarkIngestion(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				lat.add(time.Since(start))
+				lat.Add(time.Since(start))
 			}
 		})
-		lat.report(b, "inserts/s")
+		lat.Report(b, "", "inserts/s")
+		b.ReportMetric(0, "ns/op")
 	})
-}
-
-type latencies struct {
-	mu    sync.Mutex
-	d     []time.Duration
-	start time.Time
-}
-
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	if l.start.IsZero() {
-		l.start = time.Now().Add(-d)
-	}
-	l.d = append(l.d, d)
-	l.mu.Unlock()
-}
-
-func (l *latencies) report(b *testing.B, rate string) {
-	b.StopTimer()
-	if len(l.d) == 0 {
-		return
-	}
-	slices.Sort(l.d)
-	b.ReportMetric(float64(len(l.d))/time.Since(l.start).Seconds(), rate)
-	b.ReportMetric(float64(l.d[len(l.d)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(l.d[len(l.d)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(0, "ns/op")
 }

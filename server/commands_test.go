@@ -16,6 +16,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
@@ -41,9 +42,9 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
 	db := client.Database(mongotest.Name(t))
-	t.Cleanup(func() { _ = db.Drop(context.Background()) })
+	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
 	ctx := context.Background()
 
 	members, err := member.New(db, member.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})

@@ -159,18 +159,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, errors.Join(problems...)
 }
 
-// PrintUsage lists every variable with its default.
-func PrintUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: server [-h]\n\nRegulars reads its configuration from these environment variables:")
+// PrintUsage lists every variable with its default. It returns w's error.
+func PrintUsage(w io.Writer) error {
+	if _, err := fmt.Fprintln(w, "Usage: server [-h]\n\nRegulars reads its configuration from these environment variables:"); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, s := range settings {
 		def := s.def
 		if def == "" {
 			def = "(empty)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, def, s.help)
+		if _, err := fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, def, s.help); err != nil {
+			return err
+		}
 	}
-	_ = tw.Flush()
+	return tw.Flush()
 }
 
 func str(f func(*Config) *string) func(*Config, string) error {

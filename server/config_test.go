@@ -46,7 +46,9 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 
 func TestUsageListsEveryVariable(t *testing.T) {
 	var b bytes.Buffer
-	PrintUsage(&b)
+	if err := PrintUsage(&b); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range settings {
 		if !strings.Contains(b.String(), s.name) {
 			t.Errorf("usage lacks %s", s.name)

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
-	"sync"
+	"fmt"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 const recordActivity = `mutation($in: RecordActivityInput!) { recordActivity(input: $in) {
@@ -66,17 +70,14 @@ func TestEconomyEndToEnd(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 
 	// Ann subscribes; her points notifications arrive live.
-	c := a.dial(t)
-	c.init(ann.bearer())
-	c.sendMsg("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, `subscription { notifications { kind title } }`)
 
 	var r1 activityResult
 	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &r1)
 	if r1.Points != 425+50 || r1.Replayed || len(r1.Entries) != 1 || len(r1.Entries[0].Lines) != 2 {
 		t.Fatalf("first purchase: %+v", r1)
 	}
-	if m := c.expect("next"); !bytes.Contains(m.Payload, []byte("REWARD_EARNED")) {
+	if m := c.Expect("next"); !bytes.Contains(m.Payload, []byte("REWARD_EARNED")) {
 		t.Fatalf("notification: %s", m.Payload)
 	}
 	// A replay changes nothing and says so.
@@ -181,12 +182,26 @@ func TestReferralEndToEnd(t *testing.T) {
 		"referralCode": " " + me.Referral.Code[:3] + "-" + me.Referral.Code[3:] + " ",
 	}}).decode(t, "signUp", &bob)
 
-	// The qualifying purchase, ingested twice at once: each side rewarded once.
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() { a.service(t, recordActivity, purchaseVars(bob.Member.ID, "bob-1", 2000)) })
+	// The qualifying purchase, reported 20 times at once: each side rewarded once.
+	const reports = 20
+	res := testkit.Race(t, reports, func(int) error {
+		r, err := a.post("ApiKey "+testAPIKey, recordActivity, purchaseVars(bob.Member.ID, "bob-1", 2000))
+		if err == nil && len(r.Errors) > 0 {
+			err = fmt.Errorf("%+v", r.Errors)
+		}
+		return err
+	})
+	res.Expect(t)
+	if res.OK() != reports {
+		t.Fatalf("%d of %d reports succeeded", res.OK(), reports)
 	}
-	wg.Wait()
+	db := a.mongo.Database(a.Config.MongoDatabase)
+	if n := testkit.Count(t, db.Collection("activities"), bson.D{{Key: "externalId", Value: "bob-1"}}); n != 1 {
+		t.Fatalf("%d activities stored, want 1", n)
+	}
+	if n := testkit.Count(t, db.Collection("ledger"), bson.D{{Key: "type", Value: "REFERRAL"}}); n != 2 {
+		t.Fatalf("%d referral entries in the ledger, want 2 (one a side)", n)
+	}
 	var ref struct {
 		Referral struct{ Invited, Converted, PointsEarned int }
 	}

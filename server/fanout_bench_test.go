@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
@@ -35,7 +35,7 @@ import (
 func BenchmarkFanout(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("BENCH_WS_CLIENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
+		n = testkit.Must(strconv.Atoi(v))(b)
 	}
 	dir := b.TempDir()
 	for _, pkg := range []string{"./", "./wsbaseline"} {
@@ -105,10 +105,8 @@ func BenchmarkFanout(b *testing.B) {
 		report(b, lat, before, idle, n)
 		// From each notification being stored to its client: the part of
 		// the fan-out that is not the publishing job's writes.
-		slices.Sort(deliver)
-		b.ReportMetric(float64(deliver[len(deliver)/2].Microseconds())/1000, "deliver-p50-ms")
-		b.ReportMetric(float64(deliver[len(deliver)*99/100].Microseconds())/1000, "deliver-p99-ms")
-		clients.close()
+		deliver.Report(b, "deliver-", "")
+		clients.close(b)
 	})
 
 	b.Run(fmt.Sprintf("baseline/clients=%d", n), func(b *testing.B) {
@@ -121,21 +119,21 @@ func BenchmarkFanout(b *testing.B) {
 		idle := rssKB(b, proc.Process.Pid)
 		start := time.Now()
 		res, err := http.Post("http://"+addr+"/broadcast", "application/json", strings.NewReader(`{"kind":"OFFER_AVAILABLE"}`))
+		if err == nil {
+			_, err = readBody(res)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		res.Body.Close()
 		lat, _ := clients.await(b, start, time.Minute)
 		report(b, lat, before, idle, n)
-		clients.close()
+		clients.close(b)
 	})
 }
 
-func report(b *testing.B, lat []time.Duration, before, idle int64, n int) {
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "last-ms")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+func report(b *testing.B, lat *testkit.Latencies, before, idle int64, n int) {
+	b.ReportMetric(float64(lat.Quantile(1).Milliseconds()), "last-ms")
+	lat.Report(b, "", "")
 	b.ReportMetric(float64(idle-before)/float64(n), "KB/conn")
 	b.ReportMetric(0, "ns/op")
 }
@@ -143,15 +141,15 @@ func report(b *testing.B, lat []time.Duration, before, idle int64, n int) {
 func publishOffer(b *testing.B, url string) {
 	now := time.Now().UTC()
 	for _, q := range []string{"create", "publish"} {
-		var body []byte
+		var body any
 		if q == "create" {
-			body, _ = json.Marshal(map[string]any{"query": `mutation($s: DateTime!, $e: DateTime!) { createOffer(input: {title: "Flash sale", body: "For everyone",
+			body = map[string]any{"query": `mutation($s: DateTime!, $e: DateTime!) { createOffer(input: {title: "Flash sale", body: "For everyone",
 			  benefit: {kind: PERCENT_OFF, value: 10}, startsAt: $s, endsAt: $e}) { id } }`,
-				"variables": map[string]any{"s": now.Add(-time.Minute).Format(time.RFC3339), "e": now.Add(time.Hour).Format(time.RFC3339)}})
+				"variables": map[string]any{"s": now.Add(-time.Minute).Format(time.RFC3339), "e": now.Add(time.Hour).Format(time.RFC3339)}}
 		} else {
-			body, _ = json.Marshal(map[string]any{"query": `mutation($id: ID!) { publishOffer(id: $id) { status } }`, "variables": map[string]any{"id": offerID}})
+			body = map[string]any{"query": `mutation($id: ID!) { publishOffer(id: $id) { status } }`, "variables": map[string]any{"id": offerID}}
 		}
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req := newRequest(b, http.MethodPost, url, bytes.NewReader(testkit.Must(json.Marshal(body))(b)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "ApiKey "+testAPIKey)
 		res, err := http.DefaultClient.Do(req)
@@ -163,8 +161,9 @@ func publishOffer(b *testing.B, url string) {
 				CreateOffer struct{ ID string }
 			}
 		}
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		res.Body.Close()
+		if err := json.Unmarshal(testkit.Must(readBody(res))(b), &out); err != nil {
+			b.Fatal(err)
+		}
 		if q == "create" {
 			offerID = out.Data.CreateOffer.ID
 		}
@@ -220,13 +219,9 @@ func dialMany(b *testing.B, n int, url string, protos []string, marker []byte, s
 func (cs *clientSet) read(i int, marker []byte) {
 	c := cs.conns[i]
 	for {
-		_, msg, err := c.ReadMessage()
+		msg, err := testkit.ReadAnsweringPings(c)
 		if err != nil {
 			return
-		}
-		if bytes.Contains(msg, []byte(`"ping"`)) {
-			_ = c.WriteJSON(map[string]any{"type": "pong"})
-			continue
 		}
 		if bytes.Contains(msg, marker) {
 			cs.got[i] = time.Now()
@@ -246,10 +241,13 @@ func (cs *clientSet) read(i int, marker []byte) {
 // await waits until every client received the message, or limit after
 // start, and returns each client's latency from start and, for messages
 // that carry the notification's createdAt, from when it was stored.
-func (cs *clientSet) await(b *testing.B, start time.Time, limit time.Duration) (lat, deliver []time.Duration) {
+func (cs *clientSet) await(b *testing.B, start time.Time, limit time.Duration) (lat, deliver *testkit.Latencies) {
 	for _, c := range cs.conns {
-		_ = c.SetReadDeadline(start.Add(limit))
+		if err := c.SetReadDeadline(start.Add(limit)); err != nil {
+			b.Fatal(err)
+		}
 	}
+	lat, deliver = &testkit.Latencies{}, &testkit.Latencies{}
 	cs.done.Wait()
 	missed := 0
 	for i, at := range cs.got {
@@ -257,9 +255,9 @@ func (cs *clientSet) await(b *testing.B, start time.Time, limit time.Duration) (
 			missed++
 			continue
 		}
-		lat = append(lat, at.Sub(start))
+		lat.Add(at.Sub(start))
 		if !cs.stored[i].IsZero() {
-			deliver = append(deliver, at.Sub(cs.stored[i]))
+			deliver.Add(at.Sub(cs.stored[i]))
 		}
 	}
 	if missed > 0 {
@@ -268,10 +266,12 @@ func (cs *clientSet) await(b *testing.B, start time.Time, limit time.Duration) (
 	return lat, deliver
 }
 
-func (cs *clientSet) close() {
+func (cs *clientSet) close(b *testing.B) {
 	for _, c := range cs.conns {
 		if c != nil {
-			c.Close()
+			if err := c.Close(); err != nil {
+				b.Error(err)
+			}
 		}
 	}
 }
@@ -281,8 +281,11 @@ func freeAddr(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return addr
 }
 
 func startProcess(b *testing.B, bin string, args, env []string) *exec.Cmd {
@@ -293,28 +296,33 @@ func startProcess(b *testing.B, bin string, args, env []string) *exec.Cmd {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			b.Errorf("interrupt %s: %v", bin, err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				b.Logf("%s ended: %v", bin, err)
+			}
 		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
+			if err := cmd.Process.Kill(); err != nil {
+				b.Errorf("kill %s: %v", bin, err)
+			}
 		}
 	})
 	return cmd
 }
 
 func waitReady(b *testing.B, url string) {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if res, err := http.Get(url); err == nil {
-			res.Body.Close()
-			if res.StatusCode < 500 {
-				return
-			}
+	testkit.Eventually(b, 30*time.Second, func() bool {
+		res, err := http.Get(url)
+		if err == nil {
+			_, err = readBody(res)
 		}
-	}
-	b.Fatalf("%s never became ready", url)
+		return err == nil && res.StatusCode < 500
+	}, "%s never became ready", url)
 }
 
 // rssKB reads a process's resident memory.
@@ -325,8 +333,7 @@ func rssKB(b *testing.B, pid int) int64 {
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
+			return testkit.Must(strconv.ParseInt(f[1], 10, 64))(b)
 		}
 	}
 	return 0

@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // The reference graphql-ws client (the one Apollo Client's GraphQLWsLink
@@ -49,7 +52,12 @@ func TestReferenceClientInterop(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	testkit.Defer(t, func() error {
+		if err := cmd.Process.Kill(); !errors.Is(err, os.ErrProcessDone) {
+			return err
+		}
+		return nil
+	})
 
 	events := map[string]json.RawMessage{}
 	lines := bufio.NewScanner(out)

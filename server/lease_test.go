@@ -2,58 +2,56 @@ package main
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
+	"fmt"
 	"testing"
 	"time"
 
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // Instances race for the jobs lease: exactly one holds each epoch, and a
 // dead holder's lease passes on once it expires, with a newer epoch that
 // fences the old holder out.
 func TestLeaseOneHolderAtATime(t *testing.T) {
-	db := mongotest.Database(t)
+	db := testkit.Database(t)
 	ctx := context.Background()
-	var clock atomic.Int64
-	clock.Store(time.Now().UnixNano())
-	now := func() time.Time { return time.Unix(0, clock.Load()) }
-	leases := make([]*lease, 8)
+	clock := testkit.NewClock(time.Now())
+	leases := make([]*lease, 50)
 	for i := range leases {
-		leases[i] = &lease{coll: db.Collection("leases"), job: "periodic", holder: string(rune('a' + i)), ttl: time.Minute, now: now}
+		leases[i] = &lease{coll: db.Collection("leases"), job: "periodic", holder: fmt.Sprint("instance-", i), ttl: time.Minute, now: clock.Now}
 	}
-	if err := leases[0].ensureIndex(ctx); err != nil {
-		t.Fatal(err)
+	testkit.EnsureIndexes(t, leases[0].ensureIndex)
+	testkit.RequireIndexes(t, db.Collection("leases"), indexLeaseJob)
+	epochs := make([]int64, len(leases))
+	res := testkit.Race(t, len(leases), func(i int) error {
+		var err error
+		epochs[i], err = leases[i].acquire(ctx)
+		return err
+	})
+	res.Expect(t)
+	var w *lease
+	var winners int
+	var epoch int64
+	for i, e := range epochs {
+		if e > 0 {
+			winners++
+			w, epoch = leases[i], e
+		}
 	}
-	mongotest.RequireIndexes(t, db.Collection("leases"), indexLeaseJob)
-	var winners atomic.Int32
-	var winner atomic.Pointer[lease]
-	var epoch atomic.Int64
-	var wg sync.WaitGroup
-	for _, l := range leases {
-		wg.Go(func() {
-			e, err := l.acquire(ctx)
-			if err != nil {
-				t.Error(err)
-			}
-			if e > 0 {
-				winners.Add(1)
-				winner.Store(l)
-				epoch.Store(e)
-			}
-		})
+	if winners != 1 {
+		t.Fatalf("%d instances hold the lease, want 1", winners)
 	}
-	wg.Wait()
-	if winners.Load() != 1 {
-		t.Fatalf("%d instances hold the lease, want 1", winners.Load())
+	if n := testkit.Count(t, db.Collection("leases"), nil); n != 1 {
+		t.Fatalf("%d lease documents, want 1", n)
 	}
-	w := winner.Load()
-	if e, _ := w.acquire(ctx); e != epoch.Load() {
-		t.Fatalf("the holder could not renew: %d", e)
+	if !w.holds(ctx, epoch) {
+		t.Fatal("the database does not name the winner as holder")
+	}
+	if e, err := w.acquire(ctx); err != nil || e != epoch {
+		t.Fatalf("the holder could not renew: %d %v", e, err)
 	}
 	// The holder dies; after the ttl another instance takes over.
-	clock.Add(int64(2 * time.Minute))
+	clock.Add(2 * time.Minute)
 	var next *lease
 	for _, l := range leases {
 		if l != w {
@@ -62,10 +60,10 @@ func TestLeaseOneHolderAtATime(t *testing.T) {
 		}
 	}
 	e2, err := next.acquire(ctx)
-	if err != nil || e2 != epoch.Load()+1 {
-		t.Fatalf("takeover: epoch %d (%v), want %d", e2, err, epoch.Load()+1)
+	if err != nil || e2 != epoch+1 {
+		t.Fatalf("takeover: epoch %d (%v), want %d", e2, err, epoch+1)
 	}
-	if w.holds(ctx, epoch.Load()) {
+	if w.holds(ctx, epoch) {
 		t.Fatal("the old holder still believes it holds the lease")
 	}
 }

@@ -31,7 +31,11 @@ import (
 )
 
 func main() {
-	flag.Usage = func() { PrintUsage(flag.CommandLine.Output()) }
+	flag.Usage = func() {
+		if err := PrintUsage(flag.CommandLine.Output()); err != nil {
+			slog.Error("print usage", "err", err)
+		}
+	}
 
 	flag.Parse()
 	cfg, err := LoadConfig(os.Getenv)

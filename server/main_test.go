@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	mongotest.Main(m)
+	testkit.Main(m)
 }
 
 const testAPIKey = "test-service-key-0123456789"
@@ -34,7 +35,7 @@ type app struct {
 // startApp runs the real program on a random port against a fresh database.
 func startApp(t testing.TB, env map[string]string) *app {
 	t.Helper()
-	db := mongotest.Database(t)
+	db := testkit.Database(t)
 	base := map[string]string{
 		"MONGODB_URI":      mongotest.URI(t),
 		"MONGODB_DATABASE": db.Name(),
@@ -102,28 +103,73 @@ func (r *gqlResponse) decode(t testing.TB, field string, v any) {
 // do posts a GraphQL request with the given Authorization header value.
 func (a *app) do(t testing.TB, auth, query string, vars map[string]any) *gqlResponse {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
+	r, err := a.post(auth, query, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// post is do for goroutines: it returns its error instead of failing the
+// test, and a GraphQL error in the response as an error too.
+func (a *app) post(auth, query string, vars map[string]any) (*gqlResponse, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	return send(t, req)
+	return roundTrip(req)
 }
 
 func send(t testing.TB, req *http.Request) *gqlResponse {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	r, err := roundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	return r
+}
+
+// newRequest is http.NewRequest, failing t on an error.
+func newRequest(t testing.TB, method, url string, body io.Reader) *http.Request {
+	t.Helper()
+	return testkit.Must(http.NewRequest(method, url, body))(t)
+}
+
+// readBody reads and closes a response body.
+func readBody(res *http.Response) ([]byte, error) {
+	raw, err := io.ReadAll(res.Body)
+	if cerr := res.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read response %d: %w", res.StatusCode, err)
+	}
+	return raw, nil
+}
+
+// roundTrip sends req and reads the GraphQL response, whatever its status.
+func roundTrip(req *http.Request) (*gqlResponse, error) {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := readBody(res)
+	if err != nil {
+		return nil, err
+	}
 	r := &gqlResponse{status: res.StatusCode}
 	if err := json.Unmarshal(raw, r); err != nil {
-		t.Fatalf("response %d is not GraphQL JSON: %v: %s", res.StatusCode, err, raw)
+		return nil, fmt.Errorf("response %d is not GraphQL JSON: %w: %s", res.StatusCode, err, raw)
 	}
-	return r
+	return r, nil
 }
 
 type session struct {
@@ -215,6 +261,9 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	s2 := a.signUp(t, "rot2@example.com")
 	var ok bool
 	a.do(t, "", `mutation($t: String!) { logOut(refreshToken: $t) }`, map[string]any{"t": s2.RefreshToken}).decode(t, "logOut", &ok)
+	if !ok {
+		t.Fatal("logOut answered false")
+	}
 	if r := a.do(t, "", refresh, map[string]any{"t": s2.RefreshToken}); r.code() != "UNAUTHENTICATED" {
 		t.Fatalf("refresh after logOut: code %q", r.code())
 	}
@@ -317,7 +366,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 func TestHTTPProtocol(t *testing.T) {
 	a := startApp(t, map[string]string{"MAX_BODY_BYTES": "4096"})
 	post := func(ct, accept, body string) *gqlResponse {
-		req, _ := http.NewRequest(http.MethodPost, a.url, strings.NewReader(body))
+		req := newRequest(t, http.MethodPost, a.url, strings.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		if accept != "" {
 			req.Header.Set("Accept", accept)
@@ -346,7 +395,7 @@ func TestHTTPProtocol(t *testing.T) {
 	}
 
 	get := func(q string) *gqlResponse {
-		req, _ := http.NewRequest(http.MethodGet, a.url+"?query="+q, nil)
+		req := newRequest(t, http.MethodGet, a.url+"?query="+q, nil)
 		return send(t, req)
 	}
 	if r := get("%7B__typename%7D"); r.status != 200 || string(r.Data["__typename"]) != `"Query"` {
@@ -363,12 +412,14 @@ func TestHTTPProtocol(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", res, err)
 	}
+	if _, err := readBody(res); err != nil {
+		t.Fatal(err)
+	}
 	res, err = http.Get("http://" + a.Addr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	metrics := testkit.Must(readBody(res))(t)
 	for _, want := range []string{"regulars_graphql_operations_total", `regulars_graphql_errors_total{code="BAD_USER_INPUT"}`, "regulars_websockets_open", "regulars_mongodb_operation_seconds"} {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
@@ -399,8 +450,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	sum := sha256.Sum256([]byte(query))
 	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
 	post := func(body map[string]any) *gqlResponse {
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, a.url, bytes.NewReader(raw))
+		req := newRequest(t, http.MethodPost, a.url, bytes.NewReader(testkit.Must(json.Marshal(body))(t)))
 		req.Header.Set("Content-Type", "application/json")
 		return send(t, req)
 	}

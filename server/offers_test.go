@@ -10,10 +10,7 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	a := startApp(t, nil)
 	a.setProgram(t)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.init(ann.bearer())
-	c.sendMsg("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, `subscription { notifications { kind title } }`)
 
 	now := time.Now().UTC()
 	var offer struct{ ID, Status string }
@@ -24,7 +21,7 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	if offer.Status != "PUBLISHING" {
 		t.Fatalf("publish: %+v", offer)
 	}
-	if m := c.expect("next"); !bytes.Contains(m.Payload, []byte("OFFER_AVAILABLE")) {
+	if m := c.Expect("next"); !bytes.Contains(m.Payload, []byte("OFFER_AVAILABLE")) {
 		t.Fatalf("live offer: %s", m.Payload)
 	}
 	var offers []struct{ ID string }

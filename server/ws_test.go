@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,150 +14,61 @@ import (
 	"github.com/fasthttp/websocket"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
-// wsClient speaks graphql-transport-ws as written in its protocol document.
-type wsClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-func (a *app) dial(t *testing.T, subprotocols ...string) *wsClient {
+func (a *app) dial(t *testing.T, subprotocols ...string) *testkit.WSClient {
 	t.Helper()
-	return a.dialWith(t, websocket.Dialer{}, subprotocols...)
+	return a.dialWith(t, websocket.Dialer{Subprotocols: subprotocols})
 }
 
 // dialSlow connects with a tiny receive buffer, as a phone on a bad
 // network: what the client does not read backs up quickly.
-func (a *app) dialSlow(t *testing.T) *wsClient {
+func (a *app) dialSlow(t *testing.T) *testkit.WSClient {
 	return a.dialWith(t, websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
 		c, err := net.Dial(network, addr)
 		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(4096)
+			if err := tc.SetReadBuffer(4096); err != nil {
+				return nil, err
+			}
 		}
 		return c, err
 	}})
 }
 
-func (a *app) dialWith(t *testing.T, d websocket.Dialer, subprotocols ...string) *wsClient {
+func (a *app) dialWith(t testing.TB, d websocket.Dialer) *testkit.WSClient {
 	t.Helper()
-	if subprotocols == nil {
-		subprotocols = []string{"graphql-transport-ws"}
-	}
-	d.Subprotocols, d.HandshakeTimeout = subprotocols, 5*time.Second
-	conn, res, err := d.Dial("ws://"+a.Addr()+"/graphql", nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	if len(subprotocols) == 1 && subprotocols[0] == "graphql-transport-ws" && res.Header.Get("Sec-WebSocket-Protocol") != "graphql-transport-ws" {
+	c, res := testkit.DialWS(t, "ws://"+a.Addr()+"/graphql", d)
+	if d.Subprotocols == nil && res.Header.Get("Sec-WebSocket-Protocol") != testkit.Subprotocol {
 		t.Fatalf("server did not echo the subprotocol: %q", res.Header.Get("Sec-WebSocket-Protocol"))
 	}
-	t.Cleanup(func() { conn.Close() })
-	return &wsClient{t: t, conn: conn}
+	return c
 }
 
-func (c *wsClient) sendRaw(s string) {
-	c.t.Helper()
-	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
+// subscribed returns a socket on which s subscribed to query (id "n") and
+// whose subscription is live.
+func (a *app) subscribed(t testing.TB, s session, query string) *testkit.WSClient {
+	t.Helper()
+	c := a.dialWith(t, websocket.Dialer{})
+	c.Init(s.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": query})
+	a.waitSubscribers(t, s.Member.ID, 1)
+	return c
 }
 
-func (c *wsClient) sendMsg(typ, id string, payload any) {
-	c.t.Helper()
-	m := map[string]any{"type": typ}
-	if id != "" {
-		m["id"] = id
-	}
-	if payload != nil {
-		m["payload"] = payload
-	}
-	b, _ := json.Marshal(m)
-	c.sendRaw(string(b))
-}
-
-type wsIn struct {
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Payload json.RawMessage `json:"payload"`
-}
-
-// next reads one message, skipping the server's keep-alive pings.
-func (c *wsClient) next(timeout time.Duration) (wsIn, error) {
-	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
-		_, data, err := c.conn.ReadMessage()
-		if err != nil {
-			return wsIn{}, err
-		}
-		var m wsIn
-		if err := json.Unmarshal(data, &m); err != nil {
-			return wsIn{}, err
-		}
-		if m.Type != "ping" {
-			return m, nil
-		}
-	}
-}
-
-func (c *wsClient) expect(typ string) wsIn {
-	c.t.Helper()
-	m, err := c.next(5 * time.Second)
-	if err != nil {
-		c.t.Fatalf("waiting for %s: %v", typ, err)
-	}
-	if m.Type != typ {
-		c.t.Fatalf("got %s (%s), want %s", m.Type, m.Payload, typ)
-	}
-	return m
-}
-
-// expectClose reads until the server closes and checks the close code.
-func (c *wsClient) expectClose(code int) {
-	c.t.Helper()
-	for {
-		_, err := c.next(10 * time.Second)
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			c.t.Fatalf("want close %d, got %v", code, err)
-		}
-		if ce.Code != code {
-			c.t.Fatalf("closed with %d %q, want %d", ce.Code, ce.Text, code)
-		}
-		return
-	}
-}
-
-func (c *wsClient) init(auth string) {
-	c.t.Helper()
-	c.sendMsg("connection_init", "", map[string]any{"authorization": auth})
-	c.expect("connection_ack")
-}
-
+// waitSubscribers waits until the member has n live subscriptions on a.
 func (a *app) waitSubscribers(t testing.TB, memberID string, n int) {
 	t.Helper()
 	id := memberObjectID(t, memberID)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if a.broker.Subscribers(id) == n {
-			return
-		}
-	}
-	t.Fatalf("member never had %d live subscriptions", n)
+	testkit.Eventually(t, 5*time.Second, func() bool { return a.broker.Subscribers(id) == n }, "member never had %d live subscriptions", n)
 }
 
 // memberObjectID reads the database id out of an opaque Member id.
 func memberObjectID(t testing.TB, id string) bson.ObjectID {
 	t.Helper()
-	raw, _ := base64.RawURLEncoding.DecodeString(id)
-	oid, err := bson.ObjectIDFromHex(strings.TrimPrefix(string(raw), "Member:"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return oid
+	return testkit.Must(graph.DecodeID("Member", id))(t)
 }
 
 const notificationsSubscription = `subscription { notifications { id kind title body } }`
@@ -168,10 +78,7 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 	bob := a.signUp(t, "bob@example.com")
 
-	c := a.dial(t)
-	c.init(ann.bearer())
-	c.sendMsg("subscribe", "n1", map[string]any{"query": notificationsSubscription})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := a.subscribed(t, ann, notificationsSubscription)
 
 	// Bob's notification must not reach Ann.
 	send := `mutation($id: ID!, $t: String!) { sendNotification(memberId: $id, title: $t, body: "Double points this weekend") { id } }`
@@ -179,13 +86,13 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 	a.do(t, "ApiKey "+testAPIKey, send, map[string]any{"id": bob.Member.ID, "t": "for bob"}).decode(t, "sendNotification", &sent)
 	a.do(t, "ApiKey "+testAPIKey, send, map[string]any{"id": ann.Member.ID, "t": "for ann"}).decode(t, "sendNotification", &sent)
 
-	m := c.expect("next")
+	m := c.Expect("next")
 	var got struct {
 		Data struct {
 			Notifications struct{ ID, Kind, Title, Body string }
 		}
 	}
-	if err := json.Unmarshal(m.Payload, &got); err != nil || m.ID != "n1" {
+	if err := json.Unmarshal(m.Payload, &got); err != nil || m.ID != "n" {
 		t.Fatalf("next: %s %v", m.Payload, err)
 	}
 	if n := got.Data.Notifications; n.ID != sent.ID || n.Kind != "SYSTEM" || n.Title != "for ann" {
@@ -193,28 +100,28 @@ func TestSubscriptionReceivesServiceNotification(t *testing.T) {
 	}
 
 	// Queries and mutations work over the socket too.
-	c.sendMsg("subscribe", "q1", map[string]any{"query": `{ me { email } }`})
-	if m := c.expect("next"); m.ID != "q1" || !strings.Contains(string(m.Payload), "ann@example.com") {
+	c.Send("subscribe", "q1", map[string]any{"query": `{ me { email } }`})
+	if m := c.Expect("next"); m.ID != "q1" || !strings.Contains(string(m.Payload), "ann@example.com") {
 		t.Fatalf("query over socket: %s", m.Payload)
 	}
-	c.expect("complete")
+	c.Expect("complete")
 
 	// Client-side complete ends the subscription on the server.
-	c.sendMsg("complete", "n1", nil)
+	c.Send("complete", "n", nil)
 	a.waitSubscribers(t, ann.Member.ID, 0)
 
 	// Ping gets pong.
-	c.sendMsg("ping", "", nil)
-	c.expect("pong")
+	c.Send("ping", "", nil)
+	c.Expect("pong")
 }
 
 func TestSubscriptionNeedsAuthentication(t *testing.T) {
 	a := startApp(t, nil)
 	c := a.dial(t)
-	c.sendMsg("connection_init", "", nil)
-	c.expect("connection_ack")
-	c.sendMsg("subscribe", "s", map[string]any{"query": notificationsSubscription})
-	m := c.expect("error")
+	c.Send("connection_init", "", nil)
+	c.Expect("connection_ack")
+	c.Send("subscribe", "s", map[string]any{"query": notificationsSubscription})
+	m := c.Expect("error")
 	if !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
 		t.Fatalf("anonymous subscription: %s", m.Payload)
 	}
@@ -225,39 +132,42 @@ func TestSocketProtocolErrors(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 	cases := []struct {
 		name string
-		run  func(c *wsClient)
+		run  func(c *testkit.WSClient)
 		code int
 	}{
-		{"no init in time", func(c *wsClient) {}, 4408},
-		{"bad token", func(c *wsClient) { c.sendMsg("connection_init", "", map[string]any{"authorization": "Bearer nope"}) }, 4403},
-		{"second init", func(c *wsClient) {
-			c.init(ann.bearer())
-			c.sendMsg("connection_init", "", nil)
+		{"no init in time", func(c *testkit.WSClient) {}, 4408},
+		{"bad token", func(c *testkit.WSClient) {
+			c.Send("connection_init", "", map[string]any{"authorization": "Bearer nope"})
+		}, 4403},
+		{"second init", func(c *testkit.WSClient) {
+			c.Init(ann.bearer())
+			c.Send("connection_init", "", nil)
 		}, 4429},
-		{"garbage", func(c *wsClient) { c.sendRaw("{{{ not json") }, 4400},
-		{"unknown type", func(c *wsClient) { c.init(ann.bearer()); c.sendMsg("bogus", "", nil) }, 4400},
-		{"subscribe without id", func(c *wsClient) {
-			c.init(ann.bearer())
-			c.sendMsg("subscribe", "", map[string]any{"query": "{ me { id } }"})
+		{"garbage", func(c *testkit.WSClient) { c.SendRaw("{{{ not json") }, 4400},
+		{"unknown type", func(c *testkit.WSClient) { c.Init(ann.bearer()); c.Send("bogus", "", nil) }, 4400},
+		{"subscribe without id", func(c *testkit.WSClient) {
+			c.Init(ann.bearer())
+			c.Send("subscribe", "", map[string]any{"query": "{ me { id } }"})
 		}, 4400},
-		{"subscribe before ack", func(c *wsClient) { c.sendMsg("subscribe", "1", map[string]any{"query": notificationsSubscription}) }, 4401},
-		{"duplicate id", func(c *wsClient) {
-			c.init(ann.bearer())
-			c.sendMsg("subscribe", "dup", map[string]any{"query": notificationsSubscription})
-			c.sendMsg("subscribe", "dup", map[string]any{"query": notificationsSubscription})
+		{"subscribe before ack", func(c *testkit.WSClient) {
+			c.Send("subscribe", "1", map[string]any{"query": notificationsSubscription})
+		}, 4401},
+		{"duplicate id", func(c *testkit.WSClient) {
+			c.Init(ann.bearer())
+			c.Send("subscribe", "dup", map[string]any{"query": notificationsSubscription})
+			c.Send("subscribe", "dup", map[string]any{"query": notificationsSubscription})
 		}, 4409},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := a.dial(t)
-			c.t = t
 			tc.run(c)
-			c.expectClose(tc.code)
+			c.ExpectClose(tc.code)
 		})
 	}
 	t.Run("wrong subprotocol", func(t *testing.T) {
 		c := a.dial(t, "graphql-ws")
-		c.expectClose(4406)
+		c.ExpectClose(4406)
 	})
 	// After all that the server still serves.
 	if r := a.do(t, "", `{ __typename }`, nil); r.status != 200 {
@@ -273,11 +183,11 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 	fast := a.signUp(t, "fast@example.com")
 
 	sc := a.dialSlow(t)
-	sc.init(slow.bearer())
-	sc.sendMsg("subscribe", "s", map[string]any{"query": `subscription { notifications { id cursor title body } }`})
+	sc.Init(slow.bearer())
+	sc.Send("subscribe", "s", map[string]any{"query": `subscription { notifications { id cursor title body } }`})
 	fc := a.dial(t)
-	fc.init(fast.bearer())
-	fc.sendMsg("subscribe", "f", map[string]any{"query": notificationsSubscription})
+	fc.Init(fast.bearer())
+	fc.Send("subscribe", "f", map[string]any{"query": notificationsSubscription})
 	a.waitSubscribers(t, slow.Member.ID, 1)
 	a.waitSubscribers(t, fast.Member.ID, 1)
 
@@ -300,15 +210,16 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 	var sent struct{ ID string }
 	a.do(t, "ApiKey "+testAPIKey, `mutation($id: ID!) { sendNotification(memberId: $id, title: "hi", body: "there") { id } }`,
 		map[string]any{"id": fast.Member.ID}).decode(t, "sendNotification", &sent)
-	if m, err := fc.next(2 * time.Second); err != nil || !bytes.Contains(m.Payload, []byte(sent.ID)) {
+	if m, err := fc.Next(2 * time.Second); err != nil || !bytes.Contains(m.Payload, []byte(sent.ID)) {
 		t.Fatalf("fast client while another is stuck: %v %s", err, m.Payload)
 	}
 
-	// The slow client reads what reached it, then finds itself closed.
-	time.Sleep(time.Second)
+	// The server gives up on the slow client: its subscription ends. The
+	// client then reads what reached it, and finds itself closed.
+	a.waitSubscribers(t, slow.Member.ID, 0)
 	last, got := "", 0
 	for {
-		m, err := sc.next(3 * time.Second)
+		m, err := sc.Next(3 * time.Second)
 		if err != nil {
 			// 4413 if the close frame got through; a client that read
 			// nothing for so long may only see the connection drop.
@@ -323,7 +234,9 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 				Notifications struct{ Cursor, Title string }
 			}
 		}
-		_ = json.Unmarshal(m.Payload, &p)
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			t.Fatalf("notification %d: %v: %s", got+1, err, m.Payload)
+		}
 		got++
 		if p.Data.Notifications.Title != fmt.Sprint(got) {
 			t.Fatalf("notification %d arrived as %q", got, p.Data.Notifications.Title)
@@ -335,10 +248,10 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 	}
 	// Reconnect with the last cursor: the rest arrives, in order, once.
 	rc := a.dial(t)
-	rc.init(slow.bearer())
-	rc.sendMsg("subscribe", "r", map[string]any{"query": `subscription($after: String) { notifications(after: $after) { title } }`, "variables": map[string]any{"after": last}})
+	rc.Init(slow.bearer())
+	rc.Send("subscribe", "r", map[string]any{"query": `subscription($after: String) { notifications(after: $after) { title } }`, "variables": map[string]any{"after": last}})
 	for want := got + 1; want <= total; want++ {
-		m := rc.expect("next")
+		m := rc.Expect("next")
 		if !bytes.Contains(m.Payload, []byte(fmt.Sprintf(`"title":"%d"`, want))) {
 			t.Fatalf("after resuming: %s, want %d", m.Payload, want)
 		}
@@ -348,10 +261,11 @@ func TestSlowSocketIsClosedThenResumesWithoutLoss(t *testing.T) {
 func TestShutdownClosesSockets(t *testing.T) {
 	a := startApp(t, nil)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.init(ann.bearer())
-	c.sendMsg("subscribe", "s", map[string]any{"query": notificationsSubscription})
-	a.waitSubscribers(t, ann.Member.ID, 1)
-	go a.Close()
-	c.expectClose(1001)
+	c := a.subscribed(t, ann, notificationsSubscription)
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	c.ExpectClose(1001)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // Every shipped locale has every template, and uses only its placeholders.
@@ -42,26 +44,26 @@ func TestRenderPerLocale(t *testing.T) {
 	if err != nil || title != "Вам начислено баллов: 120" || body != "Ваш баланс: 300." {
 		t.Fatalf("ru: %q %q %v", title, body, err)
 	}
-	title, body, _ = b.Render(ctx, "en", PointsEarned, data)
+	title, body = render(t, b, "en", PointsEarned, data)
 	if title != "You earned 120 points" || body != "Purchase" {
 		t.Fatalf("en: %q %q", title, body)
 	}
 	// An unknown locale falls back to English.
-	if title, _, _ := b.Render(ctx, "xx", PointsEarned, data); title != "You earned 120 points" {
+	if title, _ := render(t, b, "xx", PointsEarned, data); title != "You earned 120 points" {
 		t.Fatalf("fallback: %q", title)
 	}
 	at := time.Date(2026, 3, 8, 12, 0, 0, 0, time.UTC)
-	if _, body, _ := b.Render(ctx, "ru", PointsExpiring, map[string]any{"points": 5, "date": at}); body != "Они сгорят 8 марта. Обменяйте их на награду." {
+	if _, body := render(t, b, "ru", PointsExpiring, map[string]any{"points": 5, "date": at}); body != "Они сгорят 8 марта. Обменяйте их на награду." {
 		t.Fatalf("ru date: %q", body)
 	}
-	if _, body, _ := b.Render(ctx, "en", PointsExpiring, map[string]any{"points": 5, "date": at}); body != "They expire on 8 March. Spend them on a reward." {
+	if _, body := render(t, b, "en", PointsExpiring, map[string]any{"points": 5, "date": at}); body != "They expire on 8 March. Spend them on a reward." {
 		t.Fatalf("en date: %q", body)
 	}
 }
 
 func TestOverride(t *testing.T) {
 	ctx := context.Background()
-	tm := New(mongotest.Database(t))
+	tm := New(testkit.Database(t))
 	if _, err := tm.Set(ctx, "en", PointsEarned, Template{Title: "+{points} for you", Body: "Now {balance} in total."}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +72,11 @@ func TestOverride(t *testing.T) {
 		t.Fatalf("override not used: %q %q %v", title, body, err)
 	}
 	// Russian is untouched.
-	if title, _, _ := tm.Render(ctx, "ru", PointsEarned, map[string]any{"points": 7}); title != "Вам начислено баллов: 7" {
+	if title, _ := render(t, tm, "ru", PointsEarned, map[string]any{"points": 7}); title != "Вам начислено баллов: 7" {
 		t.Fatalf("ru changed: %q", title)
 	}
 	// Another instance (a fresh cache) reads the override from the database.
-	if title, _, _ := New(tm.c.Database()).Render(ctx, "en", PointsEarned, map[string]any{"points": 7}); title != "+7 for you" {
+	if title, _ := render(t, New(tm.c.Database()), "en", PointsEarned, map[string]any{"points": 7}); title != "+7 for you" {
 		t.Fatalf("other instance: %q", title)
 	}
 	list, err := tm.List(ctx, "en")
@@ -89,14 +91,14 @@ func TestOverride(t *testing.T) {
 	if _, err := tm.Reset(ctx, "en", PointsEarned); err != nil {
 		t.Fatal(err)
 	}
-	if title, _, _ := tm.Render(ctx, "en", PointsEarned, map[string]any{"points": 7}); title != "You earned 7 points" {
+	if title, _ := render(t, tm, "en", PointsEarned, map[string]any{"points": 7}); title != "You earned 7 points" {
 		t.Fatalf("after reset: %q", title)
 	}
 }
 
 func TestOverrideRefusesBadTemplates(t *testing.T) {
 	ctx := context.Background()
-	tm := New(mongotest.Database(t))
+	tm := New(testkit.Database(t))
 	for _, c := range []struct {
 		locale string
 		name   Name
@@ -116,7 +118,17 @@ func TestOverrideRefusesBadTemplates(t *testing.T) {
 		}
 	}
 	// Nothing was written.
-	if n, err := tm.c.CountDocuments(ctx, struct{}{}); err != nil || n != 0 {
-		t.Fatalf("%d overrides stored, %v", n, err)
+	if n := testkit.Count(t, tm.c, bson.D{}); n != 0 {
+		t.Fatalf("%d overrides stored", n)
 	}
+}
+
+// render renders a template, failing the test on an error.
+func render(t *testing.T, tm *Templates, locale string, name Name, data map[string]any) (title, body string) {
+	t.Helper()
+	title, body, err := tm.Render(context.Background(), locale, name, data)
+	if err != nil {
+		t.Fatalf("render %s %s: %v", locale, name, err)
+	}
+	return title, body
 }

@@ -8,10 +8,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
-func TestMain(m *testing.M) { mongotest.Main(m) }
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 type doc struct {
 	ID bson.ObjectID `bson:"_id"`
@@ -23,7 +23,7 @@ func docID(d *doc) bson.ObjectID { return d.ID }
 // there and finishes, and every item is counted once.
 func TestProgressStopsAtTheFirstFailure(t *testing.T) {
 	ctx := context.Background()
-	coll := mongotest.Database(t).Collection("items")
+	coll := testkit.Database(t).Collection("items")
 	var ids []bson.ObjectID
 	for range 7 {
 		id := bson.NewObjectID()

@@ -58,7 +58,7 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("embedded database: DATA_DIR %s is not writable: %w", abs, err)
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
+		_ = lock.Close() // the lock failure is what to report
 		return nil, fmt.Errorf("embedded database: DATA_DIR %s is in use by another process (%v)", abs, err)
 	}
 	if logger == nil {
@@ -72,7 +72,7 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		Logger:    logger,
 	})
 	if err != nil {
-		lock.Close()
+		_ = lock.Close() // the start failure is what to report
 		return nil, fmt.Errorf("embedded database in %s: %w", abs, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

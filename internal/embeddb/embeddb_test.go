@@ -1,20 +1,22 @@
-package embeddb
+package embeddb_test
 
 import (
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/embeddb"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
-func connect(t *testing.T, db *DB) *mongo.Client {
+func connect(t *testing.T, db *embeddb.DB) *mongo.Client {
 	t.Helper()
 	c, err := mongo.Connect(options.Client().ApplyURI(db.URI()).SetTimeout(20 * time.Second))
 	if err != nil {
@@ -26,13 +28,13 @@ func connect(t *testing.T, db *DB) *mongo.Client {
 // FerretDB 1.x alone loses concurrent increments of one document (27, 14
 // and 7 of 50 were measured); through URI's pool of one, none is lost.
 func TestConcurrentIncrementsOfOneDocumentAllCount(t *testing.T) {
-	db, err := Open(t.TempDir(), nil)
+	db, err := embeddb.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	testkit.Defer(t, db.Close)
 	c := connect(t, db)
-	defer c.Disconnect(context.Background())
+	testkit.Defer(t, func() error { return c.Disconnect(context.Background()) })
 	coll := c.Database("t").Collection("counters")
 	ctx := context.Background()
 	for round := range 3 {
@@ -40,23 +42,10 @@ func TestConcurrentIncrementsOfOneDocumentAllCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 50
-		start := make(chan struct{})
-		errs := make(chan error, n)
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				<-start
-				errs <- coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: round}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		res := testkit.Race(t, n, func(int) error {
+			return coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: round}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
+		})
+		res.Expect(t)
 		var doc struct{ N int }
 		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: round}}).Decode(&doc); err != nil {
 			t.Fatal(err)
@@ -70,7 +59,7 @@ func TestConcurrentIncrementsOfOneDocumentAllCount(t *testing.T) {
 // A write acknowledged before a graceful stop is there after a restart.
 func TestDataSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	db, err := Open(dir, nil)
+	db, err := embeddb.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,13 +78,13 @@ func TestDataSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err = Open(dir, nil)
+	db, err = embeddb.Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	testkit.Defer(t, db.Close)
 	c = connect(t, db)
-	defer c.Disconnect(ctx)
+	testkit.Defer(t, func() error { return c.Disconnect(ctx) })
 	n, err := c.Database("t").Collection("members").CountDocuments(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +100,7 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "photos.sqlite"), []byte("not ours"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Open(dir, nil)
+		_, err := embeddb.Open(dir, nil)
 		if err == nil || !strings.Contains(err.Error(), "holds other files") {
 			t.Fatalf("err = %v, want a refusal naming the other files", err)
 		}
@@ -127,7 +116,7 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 			if err := os.WriteFile(f, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Open(filepath.Join(f, "data"), nil); err == nil || !strings.Contains(err.Error(), "cannot create DATA_DIR") {
+			if _, err := embeddb.Open(filepath.Join(f, "data"), nil); err == nil || !strings.Contains(err.Error(), "cannot create DATA_DIR") {
 				t.Fatalf("err = %v", err)
 			}
 			return
@@ -136,19 +125,19 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 		if err := os.Chmod(dir, 0o500); err != nil {
 			t.Fatal(err)
 		}
-		defer os.Chmod(dir, 0o700)
-		if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "not writable") {
+		testkit.Defer(t, func() error { return os.Chmod(dir, 0o700) })
+		if _, err := embeddb.Open(dir, nil); err == nil || !strings.Contains(err.Error(), "not writable") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("in use by another process", func(t *testing.T) {
 		dir := t.TempDir()
-		db, err := Open(dir, nil)
+		db, err := embeddb.Open(dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
-		if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "in use") {
+		testkit.Defer(t, db.Close)
+		if _, err := embeddb.Open(dir, nil); err == nil || !strings.Contains(err.Error(), "in use") {
 			t.Fatalf("second open: err = %v, want in use", err)
 		}
 	})
