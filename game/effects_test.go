@@ -65,7 +65,7 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := h.RankOf(ctx, board, m.ID); err != nil || st.Rank != 1 || st.Score != 150 {
+	if st, err := h.Leaderboards().RankOf(ctx, board, m.ID); err != nil || st.Rank != 1 || st.Score != 150 {
 		t.Fatalf("leaderboard after resuming: %+v %v", st, err)
 	}
 	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
@@ -58,7 +59,7 @@ type Service struct {
 	accounts   accountStore
 	engagement engagementStore
 	badges     badgeStore
-	boards     boardStore
+	boards     *leaderboard.Boards
 	offers     offerStore
 	kick       chan struct{}
 }
@@ -75,7 +76,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		accounts:   newAccountStore(db),
 		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
-		boards:     newBoardStore(db),
+		boards:     leaderboard.New(db),
 		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
@@ -104,7 +105,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
 		{s.engagement.c, s.engagement.indexes()},
-		{s.boards.scores, s.boards.indexes()},
 		{s.offers.offers, s.offers.offerIndexes()},
 		{s.offers.claims, s.offers.claimIndexes()},
 	} {
@@ -112,7 +112,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return s.boards.EnsureIndexes(ctx)
 }
 
 // send notifies a member, logging rather than failing: the effect itself is

@@ -1,8 +1,6 @@
 package game
 
 import (
-	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -125,39 +123,5 @@ func TestMoney(t *testing.T) {
 	}
 	if ordinal(2) != "2nd" || ordinal(3) != "3rd" || ordinal(11) != "11th" || ordinal(21) != "21st" {
 		t.Error("ordinals")
-	}
-}
-
-// The tree answers "how many score more" exactly, reading a bounded number
-// of nodes whatever the number of members.
-func TestRankTreeMatchesNaiveCount(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	tree := map[int64]int64{}
-	var scores []int64
-	for range 5000 {
-		s := realisticScore(rng)
-		scores = append(scores, s)
-		for _, n := range updatePath(s) {
-			tree[n]++
-		}
-	}
-	for _, s := range append(slices.Clone(scores[:200]), 1, 1<<40) {
-		var naive int64
-		for _, o := range scores {
-			if o > s {
-				naive++
-			}
-		}
-		var atOrBelow int64
-		path := prefixPath(s)
-		for _, n := range path {
-			atOrBelow += tree[n]
-		}
-		if got := tree[treeRoot] - atOrBelow; got != naive {
-			t.Fatalf("score %d: tree says %d above, naive count %d", s, got, naive)
-		}
-		if len(path) > treeBits || len(updatePath(max(s, 1))) > treeBits+1 {
-			t.Fatalf("score %d reads %d nodes", s, len(path))
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/member"
 )
 
@@ -100,7 +101,7 @@ func (r *queryResolver) Badges(ctx context.Context) ([]*game.Badge, error) {
 }
 
 // Leaderboard is the resolver for the leaderboard field.
-func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error) {
+func (r *queryResolver) Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error) {
 	limit, err := pageSize(first)
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 	if err != nil {
 		return nil, err
 	}
-	rows, more, err := r.Game.Top(ctx, b, from, limit)
+	rows, more, err := r.Game.Leaderboards().Top(ctx, b, from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 }
 
 // MyRank is the resolver for the myRank field.
-func (r *queryResolver) MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error) {
+func (r *queryResolver) MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -133,12 +134,12 @@ func (r *queryResolver) MyRank(ctx context.Context, period game.Period, at *time
 	if err != nil {
 		return nil, err
 	}
-	st, err := r.Game.RankOf(ctx, b, self)
+	st, err := r.Game.Leaderboards().RankOf(ctx, b, self)
 	return &st, err
 }
 
 // AroundMe is the resolver for the aroundMe field.
-func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius *int, at *time.Time) ([]*game.Standing, error) {
+func (r *queryResolver) AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -147,7 +148,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.Game.AroundMe(ctx, b, self, deref(radius))
+	rows, err := r.Game.Leaderboards().AroundMe(ctx, b, self, deref(radius))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius
 }
 
 // Rank is the resolver for the rank field.
-func (r *standingResolver) Rank(ctx context.Context, obj *game.Standing) (*int, error) {
+func (r *standingResolver) Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error) {
 	if obj.Rank == 0 {
 		return nil, nil
 	}
@@ -168,12 +169,12 @@ func (r *standingResolver) Rank(ctx context.Context, obj *game.Standing) (*int, 
 }
 
 // Member is the resolver for the member field.
-func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*member.Member, error) {
+func (r *standingResolver) Member(ctx context.Context, obj *leaderboard.Standing) (*member.Member, error) {
 	return loadMember(ctx, obj.MemberID)
 }
 
 // IsMe is the resolver for the isMe field.
-func (r *standingResolver) IsMe(ctx context.Context, obj *game.Standing) (bool, error) {
+func (r *standingResolver) IsMe(ctx context.Context, obj *leaderboard.Standing) (bool, error) {
 	return principal(ctx).MemberID == obj.MemberID, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -377,12 +378,12 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AroundMe                func(childComplexity int, period game.Period, radius *int, at *time.Time) int
+		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
-		Leaderboard             func(childComplexity int, period game.Period, at *time.Time, first *int, after *string) int
+		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
-		MyRank                  func(childComplexity int, period game.Period, at *time.Time) int
+		MyRank                  func(childComplexity int, period leaderboard.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		NotificationPreferences func(childComplexity int) int
 		NotificationTemplates   func(childComplexity int, locale string) int
@@ -626,9 +627,9 @@ type QueryResolver interface {
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
 	Badges(ctx context.Context) ([]*game.Badge, error)
-	Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
-	MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error)
-	AroundMe(ctx context.Context, period game.Period, radius *int, at *time.Time) ([]*game.Standing, error)
+	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
+	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
+	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
 	Program(ctx context.Context) (*game.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
@@ -650,10 +651,10 @@ type RewardResolver interface {
 	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
 }
 type StandingResolver interface {
-	Rank(ctx context.Context, obj *game.Standing) (*int, error)
+	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
 
-	Member(ctx context.Context, obj *game.Standing) (*member.Member, error)
-	IsMe(ctx context.Context, obj *game.Standing) (bool, error)
+	Member(ctx context.Context, obj *leaderboard.Standing) (*member.Member, error)
+	IsMe(ctx context.Context, obj *leaderboard.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
@@ -2113,7 +2114,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AroundMe(childComplexity, args["period"].(game.Period), args["radius"].(*int), args["at"].(*time.Time)), true
+		return e.ComplexityRoot.Query.AroundMe(childComplexity, args["period"].(leaderboard.Period), args["radius"].(*int), args["at"].(*time.Time)), true
 	case "Query.badges":
 		if e.ComplexityRoot.Query.Badges == nil {
 			break
@@ -2131,7 +2132,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["period"].(game.Period), args["at"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["period"].(leaderboard.Period), args["at"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2159,7 +2160,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.MyRank(childComplexity, args["period"].(game.Period), args["at"].(*time.Time)), true
+		return e.ComplexityRoot.Query.MyRank(childComplexity, args["period"].(leaderboard.Period), args["at"].(*time.Time)), true
 	case "Query.myRedemptions":
 		if e.ComplexityRoot.Query.MyRedemptions == nil {
 			break
@@ -4512,8 +4513,8 @@ func (ec *executionContext) field_Query_aroundMe_args(ctx context.Context, rawAr
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4542,8 +4543,8 @@ func (ec *executionContext) field_Query_leaderboard_args(ctx context.Context, ra
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4594,8 +4595,8 @@ func (ec *executionContext) field_Query_myRank_args(ctx context.Context, rawArgs
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6280,8 +6281,8 @@ func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graph
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Period) graphql.Marshaler {
-			return ec.marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v leaderboard.Period) graphql.Marshaler {
+			return ec.marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10743,7 +10744,7 @@ func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
@@ -10787,11 +10788,11 @@ func (ec *executionContext) _Query_myRank(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MyRank(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time))
+			return ec.Resolvers.Query().MyRank(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["at"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10831,11 +10832,11 @@ func (ec *executionContext) _Query_aroundMe(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AroundMe(ctx, fc.Args["period"].(game.Period), fc.Args["radius"].(*int), fc.Args["at"].(*time.Time))
+			return ec.Resolvers.Query().AroundMe(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["radius"].(*int), fc.Args["at"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStandingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12093,7 +12094,7 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12116,7 +12117,7 @@ func (ec *executionContext) fieldContext_Standing_rank(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Standing", field, true, true, "Int")
 }
 
-func (ec *executionContext) _Standing_score(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_score(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12139,7 +12140,7 @@ func (ec *executionContext) fieldContext_Standing_score(_ context.Context, field
 	return graphql.NewScalarFieldContext("Standing", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12171,7 +12172,7 @@ func (ec *executionContext) fieldContext_Standing_member(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Standing_isMe(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_isMe(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12229,8 +12230,8 @@ func (ec *executionContext) _StandingEdge_node(ctx context.Context, field graphq
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, selections, v)
 		},
 		true,
 		true,
@@ -18447,7 +18448,7 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 
 var standingImplementors = []string{"Standing"}
 
-func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *game.Standing) graphql.Marshaler {
+func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *leaderboard.Standing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, standingImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19767,15 +19768,15 @@ func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._Leaderboard(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, v any) (game.Period, error) {
+func (ec *executionContext) unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx context.Context, v any) (leaderboard.Period, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[tmp]
+	res := unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, sel ast.SelectionSet, v game.Period) graphql.Marshaler {
+func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx context.Context, sel ast.SelectionSet, v leaderboard.Period) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[v])
+	res := graphql.MarshalString(marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LeaderboardPeriod!")
 	}
@@ -19783,15 +19784,15 @@ func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋ
 }
 
 var (
-	unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[string]game.Period{
-		"WEEKLY":   game.PeriodWeekly,
-		"MONTHLY":  game.PeriodMonthly,
-		"ALL_TIME": game.PeriodAllTime,
+	unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod = map[string]leaderboard.Period{
+		"WEEKLY":   leaderboard.PeriodWeekly,
+		"MONTHLY":  leaderboard.PeriodMonthly,
+		"ALL_TIME": leaderboard.PeriodAllTime,
 	}
-	marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[game.Period]string{
-		game.PeriodWeekly:  "WEEKLY",
-		game.PeriodMonthly: "MONTHLY",
-		game.PeriodAllTime: "ALL_TIME",
+	marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod = map[leaderboard.Period]string{
+		leaderboard.PeriodWeekly:  "WEEKLY",
+		leaderboard.PeriodMonthly: "MONTHLY",
+		leaderboard.PeriodAllTime: "ALL_TIME",
 	}
 )
 
@@ -20566,11 +20567,11 @@ func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
+func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*leaderboard.Standing) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, sel, v[i])
+		return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20582,7 +20583,7 @@ func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx context.Context, sel ast.SelectionSet, v *game.Standing) graphql.Marshaler {
+func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx context.Context, sel ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Standing!")
 		return graphql.Null

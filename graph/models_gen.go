@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -22,7 +23,7 @@ type AuthPayload struct {
 }
 
 type Leaderboard struct {
-	Period game.Period `json:"period"`
+	Period leaderboard.Period `json:"period"`
 	// The period, e.g. WEEKLY:2026-W47.
 	Key string `json:"key"`
 	// Standings no longer change: the period and its grace are over.
@@ -161,8 +162,8 @@ type SignUpInput struct {
 }
 
 type StandingEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *game.Standing `json:"node"`
+	Cursor string                `json:"cursor"`
+	Node   *leaderboard.Standing `json:"node"`
 }
 
 // What an activity did to the member's streak.
