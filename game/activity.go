@@ -12,29 +12,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
-
-// ActivityKind is what a member did.
-type ActivityKind string
-
-const (
-	ActivityPurchase ActivityKind = "PURCHASE"
-	ActivityRefund   ActivityKind = "REFUND"
-	ActivityCheckIn  ActivityKind = "CHECK_IN"
-	ActivityReview   ActivityKind = "REVIEW"
-)
-
-func (k ActivityKind) valid() bool {
-	switch k {
-	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
-		return true
-	}
-	return false
-}
 
 // LineItem is one line of a purchase.
 type LineItem struct {
@@ -131,7 +114,7 @@ const (
 func (in *ActivityInput) validate(p *Program, now time.Time) error {
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	switch {
-	case !in.Kind.valid():
+	case !in.Kind.Valid():
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
 	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
 		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
@@ -152,7 +135,7 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 			return input.Errorf("amountMinor", "must be positive for a %s", in.Kind)
 		case in.AmountMinor > 1e12:
 			return input.Errorf("amountMinor", "is implausibly large")
-		case !validISO(in.Currency):
+		case !program.ValidISO(in.Currency):
 			return input.Errorf("currency", "%q is not an ISO 4217 currency", in.Currency)
 		case in.Currency != p.Currency:
 			return input.Errorf("currency", "the program earns in %s, not %s", p.Currency, in.Currency)
@@ -188,7 +171,7 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 // left undone, since every effect has its own key.
 func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*ActivityResult, error) {
 	now := s.now().UTC()
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +271,7 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 	if err := cur.All(ctx, &pending); err != nil {
 		return 0, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -348,7 +331,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 		}
 		if e != nil {
 			res.Entries = append(res.Entries, e)
-			s.announce(fx, p.localeOf(m), e)
+			s.announce(fx, p.LocaleOf(m), e)
 		}
 		return nil
 	}

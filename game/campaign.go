@@ -26,7 +26,7 @@ type Birthdays interface {
 // second instance never sends twice; the scheduler still runs it on one
 // instance at a time to spare the work.
 func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 							return n, err
 						}
 					}
-					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.localeOf(m),
+					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.LocaleOf(m),
 						Template: texts.Birthday, Data: map[string]any{"name": m.DisplayName, "points": p.BirthdayBonus},
 						DeepLink: "app://points"})
 				}
@@ -198,7 +198,7 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 			continue
 		}
 		period := periodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.localeOf(m),
+		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
 			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
 	}
 	return n, nil

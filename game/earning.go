@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
@@ -27,7 +28,7 @@ func expiry(p *Program, now time.Time, days int) *time.Time {
 // through the return window.
 func earnPurchase(p *Program, a *Activity) change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
-		base := a.AmountMinor * p.PointsPerUnit / minorPerUnit(p.Currency)
+		base := a.AmountMinor * p.PointsPerUnit / program.MinorPerUnit(p.Currency)
 		n := st.Purchases + 1
 		st.Purchases = n
 		st.Spend[monthKey(a.OccurredAt)] += a.AmountMinor
@@ -162,7 +163,7 @@ func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *Program, m
 }
 
 func formatMoney(minor int64, cur string) string {
-	unit := minorPerUnit(cur)
+	unit := program.MinorPerUnit(cur)
 	if unit == 1 {
 		return fmt.Sprintf("%d %s", minor, cur)
 	}

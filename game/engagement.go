@@ -146,7 +146,7 @@ func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string
 
 // brandMonth is the month of t in the brand's timezone.
 func brandMonth(p *Program, t time.Time) string {
-	return t.In(p.location()).Format("2006-01")
+	return t.In(p.Location()).Format("2006-01")
 }
 
 // engageActivity moves counters and the streak for an activity, then
@@ -166,7 +166,7 @@ func (s *Service) engageActivity(ctx context.Context, fx *effects, p *Program, m
 		case ActivityReview:
 			st.count(CounterReviews, 1, month)
 		}
-		if p.Streak.qualifies(a.Kind) {
+		if p.Streak.Qualifies(a.Kind) {
 			ev := st.Streak.advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())
 			e.Streak = &ev
 		}
@@ -202,7 +202,7 @@ func (s *Service) badgesCausedBy(ctx context.Context, memberID bson.ObjectID, ca
 // Count adds to one of a member's counters from elsewhere in the program
 // (an event attended, a post created), once per key.
 func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, n int64, key string) error {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	if idempotencyKey == "" || len(idempotencyKey) > 128 {
 		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 
 // Streak returns the member's streak as they see it now.
 func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakView, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +489,7 @@ func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 	if err := cur.All(ctx, &pending); err != nil {
 		return 0, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
@@ -52,7 +53,7 @@ type Service struct {
 	members    Members
 	notify     Notifier
 	now        func() time.Time
-	program    programStore
+	program    program.Store
 	ledger     *Ledger
 	acts       activityStore
 	rewards    rewardStore
@@ -70,7 +71,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		members:    members,
 		notify:     notify,
 		now:        time.Now,
-		program:    programStore{c: db.Collection("program")},
+		program:    program.NewStore(db),
 		acts:       activityStore{c: db.Collection("activities")},
 		rewards:    newRewardStore(db),
 		accounts:   newAccountStore(db),
@@ -137,7 +138,7 @@ func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
 	if m.Template == "" || m.Locale != "" {
 		return nil
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
 	if err != nil {
 		return err
 	}
-	m.Locale = p.localeOf(mem)
+	m.Locale = p.LocaleOf(mem)
 	return nil
 }
 

@@ -36,12 +36,12 @@ func boardGrace(p *Program) time.Duration {
 
 // boardKey names the board of period holding the instant at.
 func boardKey(p *Program, period Period, at time.Time) string {
-	return leaderboard.Key(p.location(), period, at)
+	return leaderboard.Key(p.Location(), period, at)
 }
 
 // boardFinal reports whether a board's standings can no longer change.
 func boardFinal(p *Program, key string, now time.Time) bool {
-	return leaderboard.Final(p.location(), boardGrace(p), key, now)
+	return leaderboard.Final(p.Location(), boardGrace(p), key, now)
 }
 
 // earn counts points a member earned at `at` (negative for a clawback):
@@ -111,7 +111,7 @@ func (s *Service) BoardFor(ctx context.Context, period Period, at time.Time) (Bo
 	if !period.Valid() {
 		return Board{}, input.Errorf("period", "unknown period %q", period)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return Board{}, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) BoardFor(ctx context.Context, period Period, at time.Time) (Bo
 // rebuilds a tree that disagrees (see leaderboard.Boards.Repair). It runs
 // under the jobs lease.
 func (s *Service) RepairBoards(ctx context.Context) (int, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}

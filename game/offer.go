@@ -118,7 +118,7 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 	default:
 		return input.Errorf("benefit.kind", "unknown benefit %q", b.Kind)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (s *Service) PublishOffers(ctx context.Context, batch int) (int, error) {
 }
 
 func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bool, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, false, err
 	}
@@ -350,7 +350,7 @@ func (s *Service) OffersFor(ctx context.Context, memberID bson.ObjectID) ([]*Off
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +403,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}

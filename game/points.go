@@ -55,7 +55,7 @@ func (sum *PointsSummary) ExpiringWithin(days int) ([]*ExpiringPoints, error) {
 
 // Points returns the member's points now, expiring what is due first.
 func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSummary, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 
 // Tier returns the member's tier status now.
 func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if _, err := s.members.Get(ctx, memberID); err != nil {
 		return nil, input.Wrap("memberId", err)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 	if err != nil {
 		return 0, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -222,12 +222,12 @@ func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp
 	if _, err := s.Enroll(ctx, sess.Member, referrer); err != nil {
 		return nil, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		logError(ctx, "welcome", err, "member", sess.Member.ID.Hex())
 		return sess, nil
 	}
-	s.send(ctx, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Locale: p.localeOf(sess.Member),
+	s.send(ctx, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Locale: p.LocaleOf(sess.Member),
 		Template: texts.Welcome, Data: map[string]any{"name": sess.Member.DisplayName}})
 	return sess, nil
 }
@@ -300,7 +300,7 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 			return nil, err
 		}
 		c.RefereeEntry = e
-		s.announce(fx, p.localeOf(m), e)
+		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
 		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,

@@ -192,7 +192,7 @@ func (s rewardStore) releaseSlots(ctx context.Context, redemptionID bson.ObjectI
 
 // CreateReward adds a reward to the catalog.
 func (s *Service) CreateReward(ctx context.Context, in RewardInput) (*Reward, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (s *Service) CreateReward(ctx context.Context, in RewardInput) (*Reward, er
 // UpdateReward replaces a reward's terms. Raising the stock frees more
 // slots; lowering it below what was redeemed just stops new redemptions.
 func (s *Service) UpdateReward(ctx context.Context, id bson.ObjectID, in RewardInput) (*Reward, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	if err != nil {
 		return nil, input.Wrap("rewardId", err)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	}
 	if reward.MinTier != "" {
 		ts := tierStatus(st, &p, now)
-		if p.tierRank(ts.Current.Name) < p.tierRank(reward.MinTier) {
+		if p.TierRank(ts.Current.Name) < p.TierRank(reward.MinTier) {
 			return nil, fmt.Errorf("%w: %s or above", ErrTierTooLow, reward.MinTier)
 		}
 	}
@@ -325,7 +325,7 @@ func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.Objec
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.program.get(ctx)
+		p, err := s.program.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -441,7 +441,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
 		return nil, input.Errorf("id", "a %s redemption cannot be cancelled", r.Status)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -548,7 +548,7 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			p, err := s.program.get(ctx)
+			p, err := s.program.Get(ctx)
 			if err != nil {
 				return 0, err
 			}

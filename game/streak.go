@@ -5,36 +5,6 @@ import (
 	"time"
 )
 
-// StreakPeriod is what a streak counts: days or weeks.
-type StreakPeriod string
-
-const (
-	StreakDaily  StreakPeriod = "DAILY"
-	StreakWeekly StreakPeriod = "WEEKLY"
-)
-
-// StreakRules configure streaks.
-type StreakRules struct {
-	Period StreakPeriod `bson:"period"`
-	// Qualifying kinds keep a streak alive; empty means any but a refund.
-	Qualifying []ActivityKind `bson:"qualifying"`
-	// A member holds at most FreezeMax freezes.
-	FreezeMax int `bson:"freezeMax"`
-	// One freeze is earned every FreezeEvery periods of streak; 0: never.
-	FreezeEvery int `bson:"freezeEvery"`
-	// FreezePrice is a freeze's cost in points; 0: not for sale.
-	FreezePrice int64 `bson:"freezePrice"`
-	// From this local hour a member who has not yet kept today's streak is at risk.
-	AtRiskHour int `bson:"atRiskHour"`
-}
-
-func (r StreakRules) qualifies(k ActivityKind) bool {
-	if k == ActivityRefund {
-		return false
-	}
-	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
-}
-
 // maxStreakHistory bounds the periods a streak remembers for late activities.
 const maxStreakHistory = 400
 

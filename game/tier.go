@@ -54,7 +54,7 @@ func evaluateTier(st *State, p *Program, now time.Time) *TierChange {
 	}
 	metric := qualifyingMetric(st, p, now)
 	want := qualifiedTier(p, metric)
-	cur := p.tierRank(st.Tier.Name)
+	cur := p.TierRank(st.Tier.Name)
 	window := func() time.Time { return now.AddDate(0, p.TierWindowMonths, 0) }
 	switch {
 	case cur < 0: // new member, or the brand renamed the tier
@@ -93,7 +93,7 @@ type TierStatus struct {
 func tierStatus(st State, p *Program, now time.Time) TierStatus {
 	st = st.clone()
 	evaluateTier(&st, p, now)
-	cur := max(p.tierRank(st.Tier.Name), 0)
+	cur := max(p.TierRank(st.Tier.Name), 0)
 	ts := TierStatus{Current: p.Tiers[cur], Metric: qualifyingMetric(&st, p, now), Basis: p.TierBasis, QualifiedUntil: st.Tier.QualifiedUntil}
 	if cur+1 < len(p.Tiers) {
 		next := p.Tiers[cur+1]

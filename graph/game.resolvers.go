@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/member"
 )
 
@@ -78,7 +79,7 @@ func (r *mutationResolver) CheckIn(ctx context.Context) (*game.ActivityResult, e
 }
 
 // UpdateProgram is the resolver for the updateProgram field.
-func (r *mutationResolver) UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error) {
+func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error) {
 	p, err := r.Game.UpdateProgram(ctx, input)
 	if err != nil {
 		return nil, err
@@ -158,7 +159,7 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 }
 
 // UpdatedAt is the resolver for the updatedAt field.
-func (r *programResolver) UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error) {
+func (r *programResolver) UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error) {
 	if obj.UpdatedAt.IsZero() {
 		return nil, nil
 	}
@@ -166,7 +167,7 @@ func (r *programResolver) UpdatedAt(ctx context.Context, obj *game.Program) (*ti
 }
 
 // Program is the resolver for the program field.
-func (r *queryResolver) Program(ctx context.Context) (*game.Program, error) {
+func (r *queryResolver) Program(ctx context.Context) (*program.Program, error) {
 	p, err := r.Game.Program(ctx)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -255,7 +256,7 @@ type ComplexityRoot struct {
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram              func(childComplexity int, input game.Program) int
+		UpdateProgram              func(childComplexity int, input program.Program) int
 		UpdateReward               func(childComplexity int, id string, input game.RewardInput) int
 	}
 
@@ -583,7 +584,7 @@ type MutationResolver interface {
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
-	UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error)
+	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error)
 	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
 	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
@@ -613,7 +614,7 @@ type PointsResolver interface {
 	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
 type ProgramResolver interface {
-	UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error)
+	UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error)
 }
 type PublicMemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
@@ -630,7 +631,7 @@ type QueryResolver interface {
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
-	Program(ctx context.Context) (*game.Program, error)
+	Program(ctx context.Context) (*program.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
@@ -1611,7 +1612,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(game.Program)), true
+		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Program)), true
 	case "Mutation.updateReward":
 		if e.ComplexityRoot.Mutation.UpdateReward == nil {
 			break
@@ -4427,8 +4428,8 @@ func (ec *executionContext) field_Mutation_updateProgram_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.Program, error) {
-			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, v)
+		func(ctx context.Context, v any) (program.Program, error) {
+			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4844,8 +4845,8 @@ func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.Co
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
-			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5814,7 +5815,7 @@ func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
 }
 
-func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5837,7 +5838,7 @@ func (ec *executionContext) fieldContext_Campaigns_birthday(_ context.Context, f
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_birthdayHour(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_birthdayHour(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5860,7 +5861,7 @@ func (ec *executionContext) fieldContext_Campaigns_birthdayHour(_ context.Contex
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_winBack(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_winBack(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5883,7 +5884,7 @@ func (ec *executionContext) fieldContext_Campaigns_winBack(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_winBackDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_winBackDays(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5906,7 +5907,7 @@ func (ec *executionContext) fieldContext_Campaigns_winBackDays(_ context.Context
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_pointsExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_pointsExpiring(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5929,7 +5930,7 @@ func (ec *executionContext) fieldContext_Campaigns_pointsExpiring(_ context.Cont
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_pointsExpiringDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_pointsExpiringDays(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5952,7 +5953,7 @@ func (ec *executionContext) fieldContext_Campaigns_pointsExpiringDays(_ context.
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_streakAtRisk(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_streakAtRisk(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5975,7 +5976,7 @@ func (ec *executionContext) fieldContext_Campaigns_streakAtRisk(_ context.Contex
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_couponExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_couponExpiring(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5998,7 +5999,7 @@ func (ec *executionContext) fieldContext_Campaigns_couponExpiring(_ context.Cont
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8164,11 +8165,11 @@ func (ec *executionContext) _Mutation_updateProgram(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(game.Program))
+			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Program))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
-			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9769,7 +9770,7 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9792,7 +9793,7 @@ func (ec *executionContext) fieldContext_Program_version(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_currency(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_currency(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9815,7 +9816,7 @@ func (ec *executionContext) fieldContext_Program_currency(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _Program_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9838,7 +9839,7 @@ func (ec *executionContext) fieldContext_Program_pointsPerUnit(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_firstPurchaseBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_firstPurchaseBonus(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9861,7 +9862,7 @@ func (ec *executionContext) fieldContext_Program_firstPurchaseBonus(_ context.Co
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_escalation(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_escalation(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9884,7 +9885,7 @@ func (ec *executionContext) fieldContext_Program_escalation(_ context.Context, f
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_birthdayBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_birthdayBonus(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9907,7 +9908,7 @@ func (ec *executionContext) fieldContext_Program_birthdayBonus(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_checkInPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_checkInPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9930,7 +9931,7 @@ func (ec *executionContext) fieldContext_Program_checkInPoints(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_reviewPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_reviewPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9953,7 +9954,7 @@ func (ec *executionContext) fieldContext_Program_reviewPoints(_ context.Context,
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_pointsExpireDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_pointsExpireDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9976,7 +9977,7 @@ func (ec *executionContext) fieldContext_Program_pointsExpireDays(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_returnWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_returnWindowDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9999,7 +10000,7 @@ func (ec *executionContext) fieldContext_Program_returnWindowDays(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_promotions(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_promotions(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10011,8 +10012,8 @@ func (ec *executionContext) _Program_promotions(ctx context.Context, field graph
 			return obj.Promotions, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
-			return ec.marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10031,7 +10032,7 @@ func (ec *executionContext) fieldContext_Program_promotions(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10043,8 +10044,8 @@ func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.Co
 			return obj.Tiers, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Tier) graphql.Marshaler {
-			return ec.marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.Tier) graphql.Marshaler {
+			return ec.marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10063,7 +10064,7 @@ func (ec *executionContext) fieldContext_Program_tiers(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10075,8 +10076,8 @@ func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphq
 			return obj.TierBasis, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
-			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10086,7 +10087,7 @@ func (ec *executionContext) fieldContext_Program_tierBasis(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, false, false, "TierBasis")
 }
 
-func (ec *executionContext) _Program_tierWindowMonths(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierWindowMonths(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10109,7 +10110,7 @@ func (ec *executionContext) fieldContext_Program_tierWindowMonths(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_tierGraceDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierGraceDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10132,7 +10133,7 @@ func (ec *executionContext) fieldContext_Program_tierGraceDays(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_referral(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_referral(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10144,8 +10145,8 @@ func (ec *executionContext) _Program_referral(ctx context.Context, field graphql
 			return obj.Referral, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
-			return ec.marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
+			return ec.marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10164,7 +10165,7 @@ func (ec *executionContext) fieldContext_Program_referral(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10187,7 +10188,7 @@ func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
 }
 
-func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10199,8 +10200,8 @@ func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.C
 			return obj.Streak, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
-			return ec.marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakRules) graphql.Marshaler {
+			return ec.marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10219,7 +10220,7 @@ func (ec *executionContext) fieldContext_Program_streak(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_timezone(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_timezone(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10242,7 +10243,7 @@ func (ec *executionContext) fieldContext_Program_timezone(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10265,7 +10266,7 @@ func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10277,8 +10278,8 @@ func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphq
 			return obj.Campaigns, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
-			return ec.marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
+			return ec.marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10297,7 +10298,7 @@ func (ec *executionContext) fieldContext_Program_campaigns(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_locale(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_locale(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10320,7 +10321,7 @@ func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10343,7 +10344,7 @@ func (ec *executionContext) fieldContext_Promotion_id(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
 }
 
-func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10366,7 +10367,7 @@ func (ec *executionContext) fieldContext_Promotion_name(_ context.Context, field
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
 }
 
-func (ec *executionContext) _Promotion_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10389,7 +10390,7 @@ func (ec *executionContext) fieldContext_Promotion_bonusPoints(_ context.Context
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Promotion_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_startsAt(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10412,7 +10413,7 @@ func (ec *executionContext) fieldContext_Promotion_startsAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Promotion_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_endsAt(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10435,7 +10436,7 @@ func (ec *executionContext) fieldContext_Promotion_endsAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Promotion_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10878,8 +10879,8 @@ func (ec *executionContext) _Query_program(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Program(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
-			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11538,7 +11539,7 @@ func (ec *executionContext) fieldContext_RedemptionEdge_node(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11561,7 +11562,7 @@ func (ec *executionContext) fieldContext_ReferralRules_referrerPoints(_ context.
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_refereePoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_refereePoints(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11584,7 +11585,7 @@ func (ec *executionContext) fieldContext_ReferralRules_refereePoints(_ context.C
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_minPurchaseMinor(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_minPurchaseMinor(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11607,7 +11608,7 @@ func (ec *executionContext) fieldContext_ReferralRules_minPurchaseMinor(_ contex
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_monthlyCap(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_monthlyCap(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11630,7 +11631,7 @@ func (ec *executionContext) fieldContext_ReferralRules_monthlyCap(_ context.Cont
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_reversalWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_reversalWindowDays(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12262,8 +12263,8 @@ func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.Co
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
-			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12549,7 +12550,7 @@ func (ec *executionContext) fieldContext_StreakChange_freezeEarned(_ context.Con
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12561,8 +12562,8 @@ func (ec *executionContext) _StreakRules_period(ctx context.Context, field graph
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
-			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12572,7 +12573,7 @@ func (ec *executionContext) fieldContext_StreakRules_period(_ context.Context, f
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "StreakPeriod")
 }
 
-func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12584,8 +12585,8 @@ func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field g
 			return obj.Qualifying, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
-			return ec.marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12595,7 +12596,7 @@ func (ec *executionContext) fieldContext_StreakRules_qualifying(_ context.Contex
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "ActivityKind")
 }
 
-func (ec *executionContext) _StreakRules_freezeMax(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezeMax(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12618,7 +12619,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezeMax(_ context.Context
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_freezeEvery(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezeEvery(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12641,7 +12642,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezeEvery(_ context.Conte
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_freezePrice(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezePrice(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12664,7 +12665,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezePrice(_ context.Conte
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_atRiskHour(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_atRiskHour(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12731,7 +12732,7 @@ func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.
 	return fc, nil
 }
 
-func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12754,7 +12755,7 @@ func (ec *executionContext) fieldContext_Tier_name(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
 }
 
-func (ec *executionContext) _Tier_threshold(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_threshold(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12777,7 +12778,7 @@ func (ec *executionContext) fieldContext_Tier_threshold(_ context.Context, field
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Tier_earnMultiplierPercent(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_earnMultiplierPercent(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12800,7 +12801,7 @@ func (ec *executionContext) fieldContext_Tier_earnMultiplierPercent(_ context.Co
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Tier_benefits(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_benefits(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12881,8 +12882,8 @@ func (ec *executionContext) _TierProgress_basis(ctx context.Context, field graph
 			return obj.Basis, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
-			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12973,8 +12974,8 @@ func (ec *executionContext) _TierStatus_current(ctx context.Context, field graph
 			return obj.Current, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Tier) graphql.Marshaler {
-			return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.Tier) graphql.Marshaler {
+			return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13005,8 +13006,8 @@ func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.
 			return obj.Next, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Tier) graphql.Marshaler {
-			return ec.marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Tier) graphql.Marshaler {
+			return ec.marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14333,8 +14334,8 @@ func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, 
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (game.Campaigns, error) {
-	var it game.Campaigns
+func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.Campaigns, error) {
+	var it program.Campaigns
 	if obj == nil {
 		return it, nil
 	}
@@ -14453,8 +14454,8 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCampaignsInput(ctx context.Context, raw any) (game.Campaigns, error) {
-	var out game.Campaigns
+func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.Campaigns, error) {
+	var out program.Campaigns
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignsInput", raw, &out)
 	return out, err
 }
@@ -14850,8 +14851,8 @@ func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (game.Program, error) {
-	var it game.Program
+func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Program, error) {
+	var it program.Program
 	if obj == nil {
 		return it, nil
 	}
@@ -14949,21 +14950,21 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.ReturnWindowDays = data
 		case "promotions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promotions"))
-			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, v)
+			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Promotions = data
 		case "tiers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
-			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, v)
+			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Tiers = data
 		case "tierBasis":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierBasis"))
-			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, v)
+			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14984,14 +14985,14 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.TierGraceDays = data
 		case "referral":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referral"))
-			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, v)
+			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Referral = data
 		case "streak":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
-			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, v)
+			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15012,7 +15013,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.LeaderboardGraceHours = data
 		case "campaigns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
-			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, v)
+			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15035,14 +15036,14 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProgramInput(ctx context.Context, raw any) (game.Program, error) {
-	var out game.Program
+func UnmarshalProgramInput(ctx context.Context, raw any) (program.Program, error) {
+	var out program.Program
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProgramInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, obj any) (game.Promotion, error) {
-	var it game.Promotion
+func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, obj any) (program.Promotion, error) {
+	var it program.Promotion
 	if obj == nil {
 		return it, nil
 	}
@@ -15112,8 +15113,8 @@ func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPromotionInput(ctx context.Context, raw any) (game.Promotion, error) {
-	var out game.Promotion
+func UnmarshalPromotionInput(ctx context.Context, raw any) (program.Promotion, error) {
+	var out program.Promotion
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionInput", raw, &out)
 	return out, err
 }
@@ -15145,7 +15146,7 @@ func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Contex
 			it.MemberID = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, v)
+			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15209,8 +15210,8 @@ func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (game.ReferralRules, error) {
-	var it game.ReferralRules
+func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRules, error) {
+	var it program.ReferralRules
 	if obj == nil {
 		return it, nil
 	}
@@ -15273,8 +15274,8 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReferralRulesInput(ctx context.Context, raw any) (game.ReferralRules, error) {
-	var out game.ReferralRules
+func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRules, error) {
+	var out program.ReferralRules
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferralRulesInput", raw, &out)
 	return out, err
 }
@@ -15489,8 +15490,8 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (game.StreakRules, error) {
-	var it game.StreakRules
+func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRules, error) {
+	var it program.StreakRules
 	if obj == nil {
 		return it, nil
 	}
@@ -15528,14 +15529,14 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 		switch k {
 		case "period":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
-			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, v)
+			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Period = data
 		case "qualifying":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualifying"))
-			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, v)
+			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15579,14 +15580,14 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalStreakRulesInput(ctx context.Context, raw any) (game.StreakRules, error) {
-	var out game.StreakRules
+func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRules, error) {
+	var out program.StreakRules
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StreakRulesInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (game.Tier, error) {
-	var it game.Tier
+func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (program.Tier, error) {
+	var it program.Tier
 	if obj == nil {
 		return it, nil
 	}
@@ -15642,8 +15643,8 @@ func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalTierInput(ctx context.Context, raw any) (game.Tier, error) {
-	var out game.Tier
+func UnmarshalTierInput(ctx context.Context, raw any) (program.Tier, error) {
+	var out program.Tier
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TierInput", raw, &out)
 	return out, err
 }
@@ -16160,7 +16161,7 @@ func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionS
 
 var campaignsImplementors = []string{"Campaigns"}
 
-func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *game.Campaigns) graphql.Marshaler {
+func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *program.Campaigns) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, campaignsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17656,7 +17657,7 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 
 var programImplementors = []string{"Program"}
 
-func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *game.Program) graphql.Marshaler {
+func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *program.Program) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, programImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17795,7 +17796,7 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 
 var promotionImplementors = []string{"Promotion"}
 
-func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *game.Promotion) graphql.Marshaler {
+func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *program.Promotion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, promotionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18191,7 +18192,7 @@ func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.Selecti
 
 var referralRulesImplementors = []string{"ReferralRules"}
 
-func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *game.ReferralRules) graphql.Marshaler {
+func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *program.ReferralRules) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralRulesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18658,7 +18659,7 @@ func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.Selection
 
 var streakRulesImplementors = []string{"StreakRules"}
 
-func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *game.StreakRules) graphql.Marshaler {
+func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *program.StreakRules) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, streakRulesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18736,7 +18737,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 
 var tierImplementors = []string{"Tier"}
 
-func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj *game.Tier) graphql.Marshaler {
+func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj *program.Tier) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19282,15 +19283,15 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Activity(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, v any) (game.ActivityKind, error) {
+func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx context.Context, v any) (program.ActivityKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[tmp]
+	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[v])
+	res := graphql.MarshalString(marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ActivityKind!")
 	}
@@ -19298,27 +19299,27 @@ func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregul
 }
 
 var (
-	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[string]game.ActivityKind{
-		"PURCHASE": game.ActivityPurchase,
-		"REFUND":   game.ActivityRefund,
-		"CHECK_IN": game.ActivityCheckIn,
-		"REVIEW":   game.ActivityReview,
+	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[string]program.ActivityKind{
+		"PURCHASE": program.ActivityPurchase,
+		"REFUND":   program.ActivityRefund,
+		"CHECK_IN": program.ActivityCheckIn,
+		"REVIEW":   program.ActivityReview,
 	}
-	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[game.ActivityKind]string{
-		game.ActivityPurchase: "PURCHASE",
-		game.ActivityRefund:   "REFUND",
-		game.ActivityCheckIn:  "CHECK_IN",
-		game.ActivityReview:   "REVIEW",
+	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[program.ActivityKind]string{
+		program.ActivityPurchase: "PURCHASE",
+		program.ActivityRefund:   "REFUND",
+		program.ActivityCheckIn:  "CHECK_IN",
+		program.ActivityReview:   "REVIEW",
 	}
 )
 
-func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, v any) ([]game.ActivityKind, error) {
+func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, v any) ([]program.ActivityKind, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.ActivityKind, len(vSlice))
+	res := make([]program.ActivityKind, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -19326,11 +19327,11 @@ func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋ
 	return res, nil
 }
 
-func (ec *executionContext) marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, sel, v[i])
+		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19504,11 +19505,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
+func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
 	return ec._Campaigns(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, v any) (game.Campaigns, error) {
+func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, v any) (program.Campaigns, error) {
 	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20307,7 +20308,7 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Points(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, sel ast.SelectionSet, v *game.Program) graphql.Marshaler {
+func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, sel ast.SelectionSet, v *program.Program) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Program!")
 		return graphql.Null
@@ -20315,20 +20316,20 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, v any) (game.Program, error) {
+func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, v any) (program.Program, error) {
 	res, err := ec.unmarshalInputProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, sel ast.SelectionSet, v game.Promotion) graphql.Marshaler {
+func (ec *executionContext) marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, sel ast.SelectionSet, v program.Promotion) graphql.Marshaler {
 	return ec._Promotion(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
+func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []program.Promotion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, sel, v[i])
+		return ec.marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20340,18 +20341,18 @@ func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregul
 	return ret
 }
 
-func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, v any) (game.Promotion, error) {
+func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, v any) (program.Promotion, error) {
 	res, err := ec.unmarshalInputPromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, v any) ([]game.Promotion, error) {
+func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.Promotion, len(vSlice))
+	res := make([]program.Promotion, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20442,11 +20443,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
+func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
 	return ec._ReferralRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, v any) (game.ReferralRules, error) {
+func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, v any) (program.ReferralRules, error) {
 	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20623,15 +20624,15 @@ func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Streak(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, v any) (game.StreakPeriod, error) {
+func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, v any) (program.StreakPeriod, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[tmp]
+	res := unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
+func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[v])
+	res := graphql.MarshalString(marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "StreakPeriod!")
 	}
@@ -20639,21 +20640,21 @@ func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregul
 }
 
 var (
-	unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[string]game.StreakPeriod{
-		"DAILY":  game.StreakDaily,
-		"WEEKLY": game.StreakWeekly,
+	unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[string]program.StreakPeriod{
+		"DAILY":  program.StreakDaily,
+		"WEEKLY": program.StreakWeekly,
 	}
-	marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[game.StreakPeriod]string{
-		game.StreakDaily:  "DAILY",
-		game.StreakWeekly: "WEEKLY",
+	marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[program.StreakPeriod]string{
+		program.StreakDaily:  "DAILY",
+		program.StreakWeekly: "WEEKLY",
 	}
 )
 
-func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, sel ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
+func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, sel ast.SelectionSet, v program.StreakRules) graphql.Marshaler {
 	return ec._StreakRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, v any) (game.StreakRules, error) {
+func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, v any) (program.StreakRules, error) {
 	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20701,15 +20702,15 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, sel ast.SelectionSet, v program.Tier) graphql.Marshaler {
 	return ec._Tier(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []program.Tier) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, sel, v[i])
+		return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20721,15 +20722,15 @@ func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, v any) (game.TierBasis, error) {
+func (ec *executionContext) unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, v any) (program.TierBasis, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[tmp]
+	res := unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
+func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[v])
+	res := graphql.MarshalString(marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "TierBasis!")
 	}
@@ -20737,28 +20738,28 @@ func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregulars
 }
 
 var (
-	unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[string]game.TierBasis{
-		"POINTS_EARNED": game.TierBasisPointsEarned,
-		"SPEND":         game.TierBasisSpend,
+	unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[string]program.TierBasis{
+		"POINTS_EARNED": program.TierBasisPointsEarned,
+		"SPEND":         program.TierBasisSpend,
 	}
-	marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[game.TierBasis]string{
-		game.TierBasisPointsEarned: "POINTS_EARNED",
-		game.TierBasisSpend:        "SPEND",
+	marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[program.TierBasis]string{
+		program.TierBasisPointsEarned: "POINTS_EARNED",
+		program.TierBasisSpend:        "SPEND",
 	}
 )
 
-func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, v any) (game.Tier, error) {
+func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, v any) (program.Tier, error) {
 	res, err := ec.unmarshalInputTierInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, v any) ([]game.Tier, error) {
+func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.Tier, len(vSlice))
+	res := make([]program.Tier, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -21288,7 +21289,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v *game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, sel ast.SelectionSet, v *program.Tier) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

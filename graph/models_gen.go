@@ -7,6 +7,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -110,8 +111,8 @@ type Query struct {
 }
 
 type RecordActivityInput struct {
-	MemberID string            `json:"memberId"`
-	Kind     game.ActivityKind `json:"kind"`
+	MemberID string               `json:"memberId"`
+	Kind     program.ActivityKind `json:"kind"`
 	// The brand's order or event id.
 	ExternalID string `json:"externalId"`
 	// Integer minor units (cents) for PURCHASE and REFUND.
@@ -176,7 +177,7 @@ type StreakChange struct {
 }
 
 type TierProgress struct {
-	Basis game.TierBasis `json:"basis"`
+	Basis program.TierBasis `json:"basis"`
 	// Points earned (or spend in minor units) in the qualification window.
 	Value int `json:"value"`
 	// What is missing for the next tier; 0 at the top.
