@@ -26,6 +26,7 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
+	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
@@ -198,9 +199,9 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 		return
 	}
 	host, _ := os.Hostname()
-	l := &lease{coll: jobs.Database().Collection("leases"), job: "periodic", holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
-		ttl: 3 * jobInterval, now: time.Now}
-	if err := l.ensureIndex(ctx); err != nil {
+	l := lease.New(jobs.Database().Collection("leases"), "periodic", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
+		3*jobInterval, time.Now)
+	if err := l.EnsureIndex(ctx); err != nil {
 		slog.Error("job: lease index", "err", err)
 	}
 	t := time.NewTicker(jobInterval)
@@ -208,12 +209,12 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	for {
 		// One instance at a time runs the jobs; each is safe to repeat, so
 		// a holder that dies only delays them until its lease expires.
-		if epoch, err := l.acquire(ctx); err != nil {
+		if epoch, err := l.Acquire(ctx); err != nil {
 			if ctx.Err() == nil {
 				slog.Error("job: lease", "err", err)
 			}
 		} else if epoch > 0 {
-			m.runJobsOnce(ctx, jobs, func() bool { return l.holds(ctx, epoch) })
+			m.runJobsOnce(ctx, jobs, func() bool { return l.Holds(ctx, epoch) })
 		}
 		select {
 		case <-ctx.Done():
