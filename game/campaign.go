@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -193,11 +194,11 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 		if err != nil {
 			return n, err
 		}
-		v := head.State.Streak.view(p.Streak, now, m.Location())
+		v := head.State.Streak.View(p.Streak, now, m.Location())
 		if !v.AtRisk {
 			continue
 		}
-		period := periodIndex(p.Streak.Period, now, m.Location())
+		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
 		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
 			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
 	}

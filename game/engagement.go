@@ -167,7 +167,7 @@ func (s *Service) engageActivity(ctx context.Context, fx *effects, p *Program, m
 			st.count(CounterReviews, 1, month)
 		}
 		if p.Streak.Qualifies(a.Kind) {
-			ev := st.Streak.advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())
+			ev := st.Streak.Advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())
 			e.Streak = &ev
 		}
 		return nil
@@ -283,7 +283,7 @@ func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakVi
 	if err != nil {
 		return nil, err
 	}
-	v := head.State.Streak.view(p.Streak, s.now(), m.Location())
+	v := head.State.Streak.View(p.Streak, s.now(), m.Location())
 	return &v, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
 )
 
 // The program lives in package program; these names keep the game's
@@ -18,6 +19,9 @@ type (
 	StreakRules   = program.StreakRules
 	StreakPeriod  = program.StreakPeriod
 	ActivityKind  = program.ActivityKind
+	StreakState   = streak.State
+	StreakEvent   = streak.Event
+	StreakView    = streak.View
 )
 
 const (

@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/member"
 )
 
@@ -42,7 +43,7 @@ func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Ba
 }
 
 // Streak is the resolver for the streak field.
-func (r *memberResolver) Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error) {
+func (r *memberResolver) Streak(ctx context.Context, obj *member.Member) (*streak.View, error) {
 	return r.Game.Streak(ctx, obj.ID)
 }
 
@@ -68,7 +69,7 @@ func (r *mutationResolver) CreateBadge(ctx context.Context, input game.BadgeInpu
 }
 
 // BuyStreakFreeze is the resolver for the buyStreakFreeze field.
-func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error) {
+func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -560,7 +561,7 @@ type MemberResolver interface {
 
 	Locale(ctx context.Context, obj *member.Member) (*string, error)
 
-	Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error)
+	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error)
@@ -580,7 +581,7 @@ type MutationResolver interface {
 	DeleteNotifications(ctx context.Context, ids []string) (int, error)
 	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
 	CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error)
-	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error)
+	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
@@ -7182,8 +7183,8 @@ func (ec *executionContext) _Member_streak(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Member().Streak(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
-			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *streak.View) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8004,8 +8005,8 @@ func (ec *executionContext) _Mutation_buyStreakFreeze(ctx context.Context, field
 			return ec.Resolvers.Mutation().BuyStreakFreeze(ctx, fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
-			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *streak.View) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12251,7 +12252,7 @@ func (ec *executionContext) fieldContext_StandingEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12274,7 +12275,7 @@ func (ec *executionContext) fieldContext_Streak_period(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "StreakPeriod")
 }
 
-func (ec *executionContext) _Streak_current(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_current(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12297,7 +12298,7 @@ func (ec *executionContext) fieldContext_Streak_current(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_longest(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_longest(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12320,7 +12321,7 @@ func (ec *executionContext) fieldContext_Streak_longest(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_freezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_freezes(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12343,7 +12344,7 @@ func (ec *executionContext) fieldContext_Streak_freezes(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_frozenDays(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_frozenDays(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12366,7 +12367,7 @@ func (ec *executionContext) fieldContext_Streak_frozenDays(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Streak_keptToday(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_keptToday(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12389,7 +12390,7 @@ func (ec *executionContext) fieldContext_Streak_keptToday(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Streak_atRisk(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_atRisk(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12412,7 +12413,7 @@ func (ec *executionContext) fieldContext_Streak_atRisk(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Streak_willUseFreezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_willUseFreezes(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18538,7 +18539,7 @@ func (ec *executionContext) _StandingEdge(ctx context.Context, sel ast.Selection
 
 var streakImplementors = []string{"Streak"}
 
-func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, obj *game.StreakView) graphql.Marshaler {
+func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, obj *streak.View) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, streakImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20616,7 +20617,7 @@ func (ec *executionContext) marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._StandingEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx context.Context, sel ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
+func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx context.Context, sel ast.SelectionSet, v *streak.View) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Streak!")
 		return graphql.Null
