@@ -237,7 +237,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 	if replayed {
 		// The result is what the ledger holds for this activity, whoever wrote it.
-		if res.Entries, err = s.ledger.store.bySource(ctx, a.MemberID, a.ID.Hex()); err != nil {
+		if res.Entries, err = s.ledger.BySource(ctx, a.MemberID, a.ID.Hex()); err != nil {
 			return nil, err
 		}
 	}
@@ -368,7 +368,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 			res.Entries = append(res.Entries, conv.RefereeEntry)
 		}
 	case ActivityRefund:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger.store, a, purchase))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
 			return err
 		}
 		if err := s.reverseReferral(ctx, fx, p, a, purchase, record); err != nil {

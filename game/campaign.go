@@ -104,8 +104,8 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 							func(st *State, e *Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
 								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
-								st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
-								st.earn(p, e, p.BirthdayBonus, now)
+								st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+								st.Earn(p, e, p.BirthdayBonus, now)
 								return true, nil
 							}); err != nil {
 							return n, err
@@ -154,7 +154,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, error) {
 	now := s.now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
-	due, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
+	due, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
 	if err != nil {
 		return 0, err
 	}

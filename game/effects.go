@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 )
 
@@ -88,7 +89,7 @@ func (s *Service) carryOut(ctx context.Context, p *Program, fx *effects) error {
 
 // appendOne appends one entry and carries out its effects at once, for a
 // cause with a single entry and no notification.
-func (s *Service) appendOne(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch change) (*Entry, bool, error) {
+func (s *Service) appendOne(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch ledger.Change) (*Entry, bool, error) {
 	fx := &effects{}
 	e, created, err := s.appendEntry(ctx, fx, p, memberID, key, typ, src, ch)
 	if err != nil {

@@ -77,7 +77,7 @@ type EngagementState struct {
 	Badges map[string][]string `bson:"badges"`
 }
 
-func (s EngagementState) clone() EngagementState {
+func (s EngagementState) Clone() EngagementState {
 	c := s
 	c.Counters = maps.Clone(s.Counters)
 	if c.Counters == nil {
@@ -134,7 +134,7 @@ func (s engagementStore) indexes() []mongo.IndexModel {
 // engage appends to the member's engagement chain under key.
 func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string, kind EngagementKind, change func(st *EngagementState, e *Engagement) error) (*Engagement, bool, error) {
 	return s.engagement.seq.Append(ctx, memberID, key, func(head *Engagement) (*Engagement, error) {
-		st := head.State.clone()
+		st := head.State.Clone()
 		e := &Engagement{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Kind: kind, At: s.now().UTC()}
 		if err := change(&st, e); err != nil {
 			return nil, err
@@ -253,7 +253,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 			if st.Available(now) < p.Streak.FreezePrice {
 				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ErrInsufficientPoints, p.Streak.FreezePrice))
 			}
-			st.debit(e, p.Streak.FreezePrice, now, true, nil)
+			st.Debit(e, p.Streak.FreezePrice, now, true, nil)
 			e.Reason = "Streak freeze"
 			e.Lines = []Line{{Rule: "streak-freeze", Points: -p.Streak.FreezePrice, Reason: "one streak freeze"}}
 			return true, nil
@@ -463,8 +463,8 @@ func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, membe
 				func(lst *State, le *Entry, now time.Time) (bool, error) {
 					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
 					le.Lines = []Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
-					lst.credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
-					lst.earn(p, le, l.BonusPoints, now)
+					lst.Credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
+					lst.Earn(p, le, l.BonusPoints, now)
 					return true, nil
 				})
 			if err != nil {
@@ -503,7 +503,7 @@ func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 				if err != nil {
 					return false, err
 				}
-				st := head.State.clone()
+				st := head.State.Clone()
 				fx := &effects{}
 				if err := s.awardBadge(ctx, fx, &p, a.MemberID, b, &st, "backfill"); err != nil {
 					return false, err
@@ -570,7 +570,7 @@ func (s *Service) MemberBadges(ctx context.Context, memberID bson.ObjectID) ([]E
 			earned = append(earned, EarnedBadge{Badge: b, Level: a.BadgeLevel, EarnedAt: a.At})
 		}
 	}
-	st := head.State.clone()
+	st := head.State.Clone()
 	var progress []BadgeProgress
 	for _, b := range badges {
 		have := st.Badges[b.ID.Hex()]

@@ -50,7 +50,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if got := h.points(t, m).Balance; got != 600+400 {
 		t.Fatalf("balance %d, want 1000", got)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
 		t.Fatalf("%d badge bonus entries, want 2", n)
 	}
 	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
@@ -323,7 +323,7 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
 		t.Fatalf("a sound tree was repaired: %d %v", n, err)
 	}
-	if _, err := h.ledger.store.c.Database().Collection("leaderboard_tree").DeleteMany(ctx, bson.D{}); err != nil { // the crash
+	if _, err := h.ledger.Collection().Database().Collection("leaderboard_tree").DeleteMany(ctx, bson.D{}); err != nil { // the crash
 		t.Fatal(err)
 	}
 	if n, err := h.RepairBoards(ctx); err != nil || n != 3 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
@@ -81,7 +82,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
-	s.ledger = &Ledger{store: newLedgerStore(db.Collection("ledger")), now: func() time.Time { return s.now() }}
+	s.ledger = ledger.New(db.Collection("ledger"), func() time.Time { return s.now() })
 	return s
 }
 
@@ -97,7 +98,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		c  *mongo.Collection
 		ms []mongo.IndexModel
 	}{
-		{s.ledger.store.c, s.ledger.store.indexes()},
 		{s.acts.c, s.acts.indexes()},
 		{s.rewards.rewards, s.rewards.rewardIndexes()},
 		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
@@ -112,6 +112,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
 			return err
 		}
+	}
+	if err := s.ledger.EnsureIndexes(ctx); err != nil {
+		return err
 	}
 	return s.boards.EnsureIndexes(ctx)
 }

@@ -3,13 +3,13 @@ package game
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/input"
 )
 
@@ -28,43 +28,6 @@ const (
 	PeriodMonthly = leaderboard.PeriodMonthly
 	PeriodAllTime = leaderboard.PeriodAllTime
 )
-
-// boardGrace keeps a period's standings open after it ends.
-func boardGrace(p *Program) time.Duration {
-	return time.Duration(p.LeaderboardGraceHours) * time.Hour
-}
-
-// boardKey names the board of period holding the instant at.
-func boardKey(p *Program, period Period, at time.Time) string {
-	return leaderboard.Key(p.Location(), period, at)
-}
-
-// boardFinal reports whether a board's standings can no longer change.
-func boardFinal(p *Program, key string, now time.Time) bool {
-	return leaderboard.Final(p.Location(), boardGrace(p), key, now)
-}
-
-// earn counts points a member earned at `at` (negative for a clawback):
-// toward tiers and toward the leaderboards of at's periods that are still open.
-func (s *State) earn(p *Program, e *Entry, points int64, at time.Time) {
-	s.Earned[monthKey(at)] += points
-	for _, period := range leaderboard.Periods {
-		key := boardKey(p, period, at)
-		if boardFinal(p, key, e.CreatedAt) {
-			continue
-		}
-		s.Boards[key] = max(s.Boards[key]+points, 0)
-		if !slices.Contains(e.Boards, key) {
-			e.Boards = append(e.Boards, key)
-		}
-	}
-	// Forget the scores of final periods; the boards keep them.
-	for key := range s.Boards {
-		if boardFinal(p, key, e.CreatedAt) {
-			delete(s.Boards, key)
-		}
-	}
-}
 
 // scoreBoards brings the member's leaderboard scores up to a ledger entry.
 // It runs for every entry a cause produced, new or found again (see
@@ -118,8 +81,8 @@ func (s *Service) BoardFor(ctx context.Context, period Period, at time.Time) (Bo
 	if at.IsZero() {
 		at = s.now()
 	}
-	key := boardKey(&p, period, at)
-	return Board{Key: key, Period: period, Final: boardFinal(&p, key, s.now())}, nil
+	key := ledger.BoardKey(&p, period, at)
+	return Board{Key: key, Period: period, Final: ledger.BoardFinal(&p, key, s.now())}, nil
 }
 
 // RepairBoards checks the open boards' trees against their scores and
@@ -133,7 +96,7 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	now := s.now()
 	repaired := 0
 	for _, period := range leaderboard.Periods {
-		rebuilt, err := s.boards.Repair(ctx, boardKey(&p, period, now))
+		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
 		if err != nil {
 			return repaired, err
 		}

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/batch"
@@ -283,7 +284,7 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 		if err != nil {
 			return false, err
 		}
-		ts := tierStatus(st, p, s.now())
+		ts := ledger.StatusOf(st, p, s.now())
 		if !slices.ContainsFunc(t.Tiers, func(n string) bool { return strings.EqualFold(n, ts.Current.Name) }) {
 			return false, nil
 		}
@@ -420,7 +421,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 				if st.Available(now) < o.Benefit.Value {
 					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
 				}
-				st.debit(e, o.Benefit.Value, now, true, nil)
+				st.Debit(e, o.Benefit.Value, now, true, nil)
 				e.Reason, e.Lines = "Coupon: "+o.Title, []Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {
@@ -429,8 +430,8 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	case BenefitBonusPoints:
 		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
-				st.credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
-				st.earn(&p, e, o.Benefit.Value, now)
+				st.Credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
+				st.Earn(&p, e, o.Benefit.Value, now)
 				e.Reason, e.Lines = "Offer: "+o.Title, []Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {

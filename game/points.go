@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
@@ -87,7 +88,7 @@ func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus
 	if err != nil {
 		return nil, err
 	}
-	ts := tierStatus(st, &p, s.now())
+	ts := ledger.StatusOf(st, &p, s.now())
 	return &ts, nil
 }
 
@@ -117,14 +118,14 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
 			if amount > 0 {
-				st.credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
-				st.earn(&p, e, amount, now)
+				st.Credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
+				st.Earn(&p, e, amount, now)
 				return true, nil
 			}
 			if st.Available(now) < -amount {
 				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ErrInsufficientPoints, st.Available(now)))
 			}
-			st.debit(e, -amount, now, true, nil)
+			st.Debit(e, -amount, now, true, nil)
 			return true, nil
 		})
 	if err != nil {
@@ -153,7 +154,7 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 		return 0, err
 	}
 	now := s.now().UTC()
-	ids, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{
+	ids, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{
 		{Key: "$gt", Value: js.Through}, {Key: "$lte", Value: now},
 	}}})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -318,12 +319,12 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 	return c, nil
 }
 
-func referralCredit(p *Program, points int64, why string) change {
+func referralCredit(p *Program, points int64, why string) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = "Referral reward"
 		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
-		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
-		st.earn(p, e, points, now)
+		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Earn(p, e, points, now)
 		return true, nil
 	}
 }
@@ -334,7 +335,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 	if p.Referral.MonthlyCap == 0 {
 		return false, nil
 	}
-	month := monthKey(c.At)
+	month := ledger.MonthKey(c.At)
 	for n := 1; n <= p.Referral.MonthlyCap; n++ {
 		_, err := s.accounts.slots.InsertOne(ctx, bson.D{
 			{Key: "_id", Value: fmt.Sprintf("%s:%s:%d", c.ReferrerID.Hex(), month, n)},
@@ -374,7 +375,7 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 		key    string
 	}{{c.RefereeID, "referral:referee"}, {c.ReferrerID, "referral:" + c.RefereeID.Hex()}}
 	for _, side := range sides {
-		earned, err := s.ledger.store.seq.ByKey(ctx, side.member, side.key)
+		earned, err := s.ledger.ByKey(ctx, side.member, side.key)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue
 		}
@@ -383,9 +384,9 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 		}
 		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", EntryReferral, src,
 			func(st *State, e *Entry, now time.Time) (bool, error) {
-				taken := st.debit(e, earned.Amount, now, true, &earned.ID)
+				taken := st.Debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken
-				st.earn(p, e, -earned.Amount, now)
+				st.Earn(p, e, -earned.Amount, now)
 				e.Reason = "Referral reward reversed"
 				e.Lines = []Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
 				return true, nil
@@ -425,7 +426,7 @@ func (s *Service) Referral(ctx context.Context, memberID bson.ObjectID) (*Referr
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
+	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
 		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
 	if err != nil {
 		return nil, err

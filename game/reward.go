@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
@@ -290,7 +291,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 		return nil, err
 	}
 	if reward.MinTier != "" {
-		ts := tierStatus(st, &p, now)
+		ts := ledger.StatusOf(st, &p, now)
 		if p.TierRank(ts.Current.Name) < p.TierRank(reward.MinTier) {
 			return nil, fmt.Errorf("%w: %s or above", ErrTierTooLow, reward.MinTier)
 		}
@@ -359,7 +360,7 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			if st.Available(now) < r.Cost {
 				return false, ErrInsufficientPoints
 			}
-			st.debit(e, r.Cost, now, true, nil)
+			st.Debit(e, r.Cost, now, true, nil)
 			e.Reason = "Redeemed " + reward.Name
 			e.Lines = []Line{{Rule: "redemption", Points: -r.Cost, Reason: fmt.Sprintf("%s for %d points", reward.Name, r.Cost)}}
 			return true, nil
@@ -450,7 +451,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
 			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
-			st.credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
+			st.Credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
 			return true, nil
 		})
 	if err != nil {
@@ -543,7 +544,7 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 	}
 	for _, r := range stuck {
 		// A debit already written means the member paid: complete it.
-		if e, err := s.ledger.store.seq.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
+		if e, err := s.ledger.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
 			reward, err := s.rewards.get(ctx, r.RewardID)
 			if err != nil {
 				return 0, err

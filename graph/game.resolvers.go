@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/member"
 )
@@ -28,12 +29,12 @@ func (r *activityResolver) Amount(ctx context.Context, obj *game.Activity) (*Mon
 }
 
 // ID is the resolver for the id field.
-func (r *ledgerEntryResolver) ID(ctx context.Context, obj *game.Entry) (string, error) {
+func (r *ledgerEntryResolver) ID(ctx context.Context, obj *ledger.Entry) (string, error) {
 	return encodeID("LedgerEntry", obj.ID), nil
 }
 
 // BalanceAfter is the resolver for the balanceAfter field.
-func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *game.Entry) (int, error) {
+func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error) {
 	return int(obj.State.Balance), nil
 }
 
@@ -43,7 +44,7 @@ func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*game.
 }
 
 // Tier is the resolver for the tier field.
-func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error) {
+func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error) {
 	return r.Game.Tier(ctx, obj.ID)
 }
 
@@ -88,7 +89,7 @@ func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Prog
 }
 
 // AdjustPoints is the resolver for the adjustPoints field.
-func (r *mutationResolver) AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error) {
+func (r *mutationResolver) AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error) {
 	id, err := decodeID("Member", "memberId", memberID)
 	if err != nil {
 		return nil, err
@@ -260,7 +261,7 @@ func (r *rewardResolver) MinTier(ctx context.Context, obj *game.Reward) (*string
 }
 
 // Progress is the resolver for the progress field.
-func (r *tierStatusResolver) Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error) {
+func (r *tierStatusResolver) Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error) {
 	p := &TierProgress{Basis: obj.Basis, Value: int(obj.Metric), ToNext: int(obj.ToNext)}
 	if !obj.QualifiedUntil.IsZero() {
 		p.QualifiedUntil = &obj.QualifiedUntil

@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
@@ -550,9 +551,9 @@ type CouponResolver interface {
 	Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error)
 }
 type LedgerEntryResolver interface {
-	ID(ctx context.Context, obj *game.Entry) (string, error)
+	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
-	BalanceAfter(ctx context.Context, obj *game.Entry) (int, error)
+	BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
@@ -564,7 +565,7 @@ type MemberResolver interface {
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
-	Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error)
+	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error)
 }
 type MutationResolver interface {
@@ -586,7 +587,7 @@ type MutationResolver interface {
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
-	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error)
+	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
 	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
 	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
 	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
@@ -662,7 +663,7 @@ type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 }
 type TierStatusResolver interface {
-	Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error)
+	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
 }
 
 type OfferInputResolver interface {
@@ -5003,7 +5004,7 @@ func (ec *executionContext) _ActivityResult_entries(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx, selections, v)
+			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5034,8 +5035,8 @@ func (ec *executionContext) _ActivityResult_tierChange(ctx context.Context, fiel
 			return obj.TierChange(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
-			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6503,8 +6504,8 @@ func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6523,7 +6524,7 @@ func (ec *executionContext) fieldContext_LedgerEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6546,7 +6547,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "ID")
 }
 
-func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6558,8 +6559,8 @@ func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.EntryType) graphql.Marshaler {
-			return ec.marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.EntryType) graphql.Marshaler {
+			return ec.marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6569,7 +6570,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_type(_ context.Context, fie
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "LedgerEntryType")
 }
 
-func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6592,7 +6593,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_amount(_ context.Context, f
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6615,7 +6616,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, f
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6627,8 +6628,8 @@ func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphq
 			return obj.Lines, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Line) graphql.Marshaler {
-			return ec.marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []ledger.Line) graphql.Marshaler {
+			return ec.marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLineᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6647,7 +6648,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_lines(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6659,8 +6660,8 @@ func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graph
 			return obj.Source, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Source) graphql.Marshaler {
-			return ec.marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.Source) graphql.Marshaler {
+			return ec.marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSource(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6679,7 +6680,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_source(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_availableAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_availableAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6702,7 +6703,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_availableAt(_ context.Conte
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6725,7 +6726,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerEntry_shortfall(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_shortfall(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6748,7 +6749,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_shortfall(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6771,7 +6772,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_balanceAfter(_ context.Cont
 	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6783,8 +6784,8 @@ func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field g
 			return obj.TierChange, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
-			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6803,7 +6804,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_tierChange(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6826,7 +6827,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_createdAt(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerLine_rule(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_rule(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6849,7 +6850,7 @@ func (ec *executionContext) fieldContext_LedgerLine_rule(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerLine_points(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_points(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6872,7 +6873,7 @@ func (ec *executionContext) fieldContext_LedgerLine_points(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerLine_reason(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_reason(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6895,7 +6896,7 @@ func (ec *executionContext) fieldContext_LedgerLine_reason(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *ledger.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6907,8 +6908,8 @@ func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphq
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
-			return ec.marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.SourceKind) graphql.Marshaler {
+			return ec.marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6918,7 +6919,7 @@ func (ec *executionContext) fieldContext_LedgerSource_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "LedgerSourceKind")
 }
 
-func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.CollectedField, obj *ledger.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7279,8 +7280,8 @@ func (ec *executionContext) _Member_tier(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Member().Tier(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
-			return ec.marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierStatus) graphql.Marshaler {
+			return ec.marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8213,8 +8214,8 @@ func (ec *executionContext) _Mutation_adjustPoints(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().AdjustPoints(ctx, fc.Args["memberId"].(string), fc.Args["amount"].(int), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12825,7 +12826,7 @@ func (ec *executionContext) fieldContext_Tier_benefits(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
 }
 
-func (ec *executionContext) _TierChange_from(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierChange_from(ctx context.Context, field graphql.CollectedField, obj *ledger.TierChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12848,7 +12849,7 @@ func (ec *executionContext) fieldContext_TierChange_from(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("TierChange", field, false, false, "String")
 }
 
-func (ec *executionContext) _TierChange_to(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierChange_to(ctx context.Context, field graphql.CollectedField, obj *ledger.TierChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12963,7 +12964,7 @@ func (ec *executionContext) fieldContext_TierProgress_qualifiedUntil(_ context.C
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12995,7 +12996,7 @@ func (ec *executionContext) fieldContext_TierStatus_current(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13027,7 +13028,7 @@ func (ec *executionContext) fieldContext_TierStatus_next(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _TierStatus_progress(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_progress(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16527,7 +16528,7 @@ func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSe
 
 var ledgerEntryImplementors = []string{"LedgerEntry"}
 
-func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *game.Entry) graphql.Marshaler {
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *ledger.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16617,7 +16618,7 @@ func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionS
 
 var ledgerLineImplementors = []string{"LedgerLine"}
 
-func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSet, obj *game.Line) graphql.Marshaler {
+func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSet, obj *ledger.Line) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16660,7 +16661,7 @@ func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSe
 
 var ledgerSourceImplementors = []string{"LedgerSource"}
 
-func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.SelectionSet, obj *game.Source) graphql.Marshaler {
+func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.SelectionSet, obj *ledger.Source) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerSourceImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18786,7 +18787,7 @@ func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj
 
 var tierChangeImplementors = []string{"TierChange"}
 
-func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSet, obj *game.TierChange) graphql.Marshaler {
+func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSet, obj *ledger.TierChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18872,7 +18873,7 @@ func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.Selection
 
 var tierStatusImplementors = []string{"TierStatus"}
 
-func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *game.TierStatus) graphql.Marshaler {
+func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *ledger.TierStatus) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierStatusImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19830,11 +19831,11 @@ func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._LedgerEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, sel, v[i])
+		return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19846,7 +19847,7 @@ func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx context.Context, sel ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
 		return graphql.Null
@@ -19854,15 +19855,15 @@ func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._LedgerEntry(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, v any) (game.EntryType, error) {
+func (ec *executionContext) unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx context.Context, v any) (ledger.EntryType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[tmp]
+	res := unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, sel ast.SelectionSet, v game.EntryType) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx context.Context, sel ast.SelectionSet, v ledger.EntryType) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[v])
+	res := graphql.MarshalString(marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerEntryType!")
 	}
@@ -19870,33 +19871,33 @@ func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋre
 }
 
 var (
-	unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[string]game.EntryType{
-		"EARN":     game.EntryEarn,
-		"REDEEM":   game.EntryRedeem,
-		"EXPIRE":   game.EntryExpire,
-		"ADJUST":   game.EntryAdjust,
-		"REFUND":   game.EntryRefund,
-		"REFERRAL": game.EntryReferral,
+	unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType = map[string]ledger.EntryType{
+		"EARN":     ledger.EntryEarn,
+		"REDEEM":   ledger.EntryRedeem,
+		"EXPIRE":   ledger.EntryExpire,
+		"ADJUST":   ledger.EntryAdjust,
+		"REFUND":   ledger.EntryRefund,
+		"REFERRAL": ledger.EntryReferral,
 	}
-	marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[game.EntryType]string{
-		game.EntryEarn:     "EARN",
-		game.EntryRedeem:   "REDEEM",
-		game.EntryExpire:   "EXPIRE",
-		game.EntryAdjust:   "ADJUST",
-		game.EntryRefund:   "REFUND",
-		game.EntryReferral: "REFERRAL",
+	marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType = map[ledger.EntryType]string{
+		ledger.EntryEarn:     "EARN",
+		ledger.EntryRedeem:   "REDEEM",
+		ledger.EntryExpire:   "EXPIRE",
+		ledger.EntryAdjust:   "ADJUST",
+		ledger.EntryRefund:   "REFUND",
+		ledger.EntryReferral: "REFERRAL",
 	}
 )
 
-func (ec *executionContext) marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx context.Context, sel ast.SelectionSet, v game.Line) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLine(ctx context.Context, sel ast.SelectionSet, v ledger.Line) graphql.Marshaler {
 	return ec._LedgerLine(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Line) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []ledger.Line) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx, sel, v[i])
+		return ec.marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLine(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19908,19 +19909,19 @@ func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregu
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx context.Context, sel ast.SelectionSet, v game.Source) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSource(ctx context.Context, sel ast.SelectionSet, v ledger.Source) graphql.Marshaler {
 	return ec._LedgerSource(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, v any) (game.SourceKind, error) {
+func (ec *executionContext) unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx context.Context, v any) (ledger.SourceKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[tmp]
+	res := unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v ledger.SourceKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[v])
+	res := graphql.MarshalString(marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerSourceKind!")
 	}
@@ -19928,21 +19929,21 @@ func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[string]game.SourceKind{
-		"ACTIVITY":   game.SourceActivity,
-		"REDEMPTION": game.SourceRedemption,
-		"REFERRAL":   game.SourceReferral,
-		"ADJUSTMENT": game.SourceAdjustment,
-		"LOT":        game.SourceLot,
-		"BIRTHDAY":   game.SourceBirthday,
+	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[string]ledger.SourceKind{
+		"ACTIVITY":   ledger.SourceActivity,
+		"REDEMPTION": ledger.SourceRedemption,
+		"REFERRAL":   ledger.SourceReferral,
+		"ADJUSTMENT": ledger.SourceAdjustment,
+		"LOT":        ledger.SourceLot,
+		"BIRTHDAY":   ledger.SourceBirthday,
 	}
-	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[game.SourceKind]string{
-		game.SourceActivity:   "ACTIVITY",
-		game.SourceRedemption: "REDEMPTION",
-		game.SourceReferral:   "REFERRAL",
-		game.SourceAdjustment: "ADJUSTMENT",
-		game.SourceLot:        "LOT",
-		game.SourceBirthday:   "BIRTHDAY",
+	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[ledger.SourceKind]string{
+		ledger.SourceActivity:   "ACTIVITY",
+		ledger.SourceRedemption: "REDEMPTION",
+		ledger.SourceReferral:   "REFERRAL",
+		ledger.SourceAdjustment: "ADJUSTMENT",
+		ledger.SourceLot:        "LOT",
+		ledger.SourceBirthday:   "BIRTHDAY",
 	}
 )
 
@@ -20776,7 +20777,7 @@ func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._TierProgress(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *ledger.TierStatus) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TierStatus!")
 		return graphql.Null
@@ -21297,7 +21298,7 @@ func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Tier(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
+func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

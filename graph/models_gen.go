@@ -7,6 +7,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -39,8 +40,8 @@ type LedgerConnection struct {
 }
 
 type LedgerEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *game.Entry `json:"node"`
+	Cursor string        `json:"cursor"`
+	Node   *ledger.Entry `json:"node"`
 }
 
 type LineItemInput struct {
