@@ -12,28 +12,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
-
-// ActivityKind is what a member did.
-type ActivityKind string
-
-const (
-	ActivityPurchase ActivityKind = "PURCHASE"
-	ActivityRefund   ActivityKind = "REFUND"
-	ActivityCheckIn  ActivityKind = "CHECK_IN"
-	ActivityReview   ActivityKind = "REVIEW"
-)
-
-func (k ActivityKind) valid() bool {
-	switch k {
-	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
-		return true
-	}
-	return false
-}
 
 // LineItem is one line of a purchase.
 type LineItem struct {
@@ -57,6 +41,10 @@ type Activity struct {
 	RefundOf  *bson.ObjectID `bson:"refundOf,omitempty"`
 	Items     []LineItem     `bson:"items,omitempty"`
 	CreatedAt time.Time      `bson:"createdAt"`
+	// EffectsPending is set when the activity is recorded and cleared once
+	// all its effects are carried out; ResumeEffects finishes the ones a
+	// failure or a crash left pending.
+	EffectsPending bool `bson:"effectsPending,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -126,7 +114,7 @@ const (
 func (in *ActivityInput) validate(p *Program, now time.Time) error {
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	switch {
-	case !in.Kind.valid():
+	case !in.Kind.Valid():
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
 	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
 		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
@@ -147,7 +135,7 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 			return input.Errorf("amountMinor", "must be positive for a %s", in.Kind)
 		case in.AmountMinor > 1e12:
 			return input.Errorf("amountMinor", "is implausibly large")
-		case !validISO(in.Currency):
+		case !program.ValidISO(in.Currency):
 			return input.Errorf("currency", "%q is not an ISO 4217 currency", in.Currency)
 		case in.Currency != p.Currency:
 			return input.Errorf("currency", "the program earns in %s, not %s", p.Currency, in.Currency)
@@ -183,7 +171,7 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 // left undone, since every effect has its own key.
 func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*ActivityResult, error) {
 	now := s.now().UTC()
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +188,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	a := &Activity{
 		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
+		EffectsPending: true,
 	}
 	var purchase *Activity
 	if in.Kind == ActivityRefund {
@@ -236,7 +225,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 
 	res := &ActivityResult{Activity: a, Replayed: replayed}
-	if err := s.apply(ctx, &p, m, a, purchase, res); err != nil {
+	if err := s.applyAll(ctx, &p, m, a, purchase, res); err != nil {
 		if _, bad := input.As(err); bad && !replayed {
 			// Refused on checks only the ledger can make (a refund past
 			// the purchase's amount): take the activity back out.
@@ -248,16 +237,90 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 	if replayed {
 		// The result is what the ledger holds for this activity, whoever wrote it.
-		if res.Entries, err = s.ledger.store.bySource(ctx, a.MemberID, a.ID.Hex()); err != nil {
+		if res.Entries, err = s.ledger.BySource(ctx, a.MemberID, a.ID.Hex()); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-// apply writes every effect of a; each has its own key, so applying twice
-// is harmless.
+// applyAll carries out the activity's effects and then clears its
+// EffectsPending mark.
+func (s *Service) applyAll(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+	if err := s.apply(ctx, p, m, a, purchase, res); err != nil {
+		return err
+	}
+	if !a.EffectsPending {
+		return nil
+	}
+	_, err := s.acts.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "effectsPending", Value: ""}}}})
+	return err
+}
+
+// ResumeEffects carries out again the effects of activities recorded more
+// than grace ago whose effects are still pending (a failed notification, a
+// leaderboard write, a crash half-way): every effect is keyed, so what was
+// done is not repeated. It runs in the background jobs.
+func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, error) {
+	cur, err := s.acts.c.Find(ctx, bson.D{{Key: "effectsPending", Value: true}, {Key: "createdAt", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-grace)}}}},
+		options.Find().SetSort(bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}).SetLimit(500))
+	if err != nil {
+		return 0, err
+	}
+	var pending []*Activity
+	if err := cur.All(ctx, &pending); err != nil {
+		return 0, err
+	}
+	p, err := s.program.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, a := range pending {
+		m, err := s.members.Get(ctx, a.MemberID)
+		if err != nil {
+			return done, err
+		}
+		var purchase *Activity
+		if a.RefundOf != nil {
+			if purchase, err = s.acts.byID(ctx, *a.RefundOf); err != nil {
+				return done, err
+			}
+		}
+		if err := s.applyAll(ctx, &p, m, a, purchase, &ActivityResult{Activity: a, Replayed: true}); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
+
+// apply carries out every effect of a, in the order effects describes:
+// ledger, engagement, leaderboards, notifications. Each effect has its own
+// key, so applying twice is harmless and finishes what a failure left undone.
 func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+	fx := &effects{}
+	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
+		return err
+	}
+	e, err := s.engageActivity(ctx, fx, p, m, a)
+	if err != nil {
+		return err
+	}
+	if e != nil {
+		res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
+	}
+	if fx.badges { // without badges in the program there is nothing to look up
+		if res.Badges, err = s.badgesCausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
+			return err
+		}
+	}
+	return s.carryOut(ctx, p, fx)
+}
+
+// applyLedger writes the activity's ledger entries (and the account's
+// last purchase), queuing their notifications in fx.
+func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
 	src := Source{Kind: SourceActivity, ID: a.ID.Hex()}
 	key := "act:" + a.ID.Hex()
 	// Notifications carry the entry's key, so announcing again after a
@@ -268,21 +331,23 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 		}
 		if e != nil {
 			res.Entries = append(res.Entries, e)
-			s.announce(ctx, e)
+			s.announce(fx, p.LocaleOf(m), e)
 		}
 		return nil
 	}
 
 	switch a.Kind {
 	case ActivityPurchase:
-		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
 			return err
 		}
-		// One read of the account serves the referral and the win-back time.
+		// One read of the account serves the referral, the win-back time
+		// and the leaderboards.
 		acct, err := s.account(ctx, a.MemberID)
 		if err != nil {
 			return err
 		}
+		fx.knownOptOut(a.MemberID, acct.LeaderboardOptOut)
 		if err := s.touchLastPurchase(ctx, a); err != nil {
 			return err
 		}
@@ -290,11 +355,11 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
 				continue
 			}
-			if err := record(s.appendEntry(ctx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
+			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
 				return err
 			}
 		}
-		conv, err := s.convertReferral(ctx, p, m, acct, a)
+		conv, err := s.convertReferral(ctx, fx, p, m, acct, a)
 		if err != nil {
 			return err
 		}
@@ -303,10 +368,10 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 			res.Entries = append(res.Entries, conv.RefereeEntry)
 		}
 	case ActivityRefund:
-		if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger.store, a, purchase))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
 			return err
 		}
-		if err := s.reverseReferral(ctx, p, a, purchase, record); err != nil {
+		if err := s.reverseReferral(ctx, fx, p, a, purchase, record); err != nil {
 			return err
 		}
 	case ActivityCheckIn, ActivityReview:
@@ -315,32 +380,24 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 			pts, rule = p.ReviewPoints, "review"
 		}
 		if pts > 0 {
-			if err := record(s.appendEntry(ctx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
+			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
 				return err
 			}
 		}
 	}
-	if err := record(s.birthdayReward(ctx, p, m, a)); err != nil {
-		return err
-	}
-	e, err := s.engageActivity(ctx, p, m, a)
-	if err != nil || e == nil {
-		return err
-	}
-	res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
-	res.Badges, err = s.badgesCausedBy(ctx, m.ID, a.ID.Hex())
-	return err
+	return record(s.birthdayReward(ctx, fx, p, m, a))
 }
 
-// announce tells the member about a new entry that changed their points or tier.
-func (s *Service) announce(ctx context.Context, e *Entry) {
+// announce queues the notifications of an entry that changed the member's
+// points or tier, in locale ("": the member's).
+func (s *Service) announce(fx *effects, locale string, e *Entry) {
 	if e.Amount > 0 {
-		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key,
-			Title: fmt.Sprintf("You earned %d points", e.Amount), Body: e.Reason})
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale,
+			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		s.send(ctx, inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key,
-			Title: "You are now " + e.TierChange.To, Body: fmt.Sprintf("You moved from %s to %s.", e.TierChange.From, e.TierChange.To)})
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
+			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }
 
@@ -365,6 +422,7 @@ type activityStore struct{ c *mongo.Collection }
 const (
 	indexActivityExternal = "kind_externalId"
 	indexActivityMember   = "member_kind_occurredAt"
+	indexActivityPending  = "effectsPending_createdAt"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
@@ -373,6 +431,9 @@ func (s activityStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}}, Options: options.Index().SetName(indexActivityExternal).SetUnique(true)},
 		// A member's activities of a kind, newest first (last purchase).
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}}, Options: options.Index().SetName(indexActivityMember)},
+		// Activities whose effects are still pending, for ResumeEffects;
+		// sparse: the mark is cleared once they are carried out.
+		{Keys: bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexActivityPending).SetSparse(true)},
 	}
 }
 

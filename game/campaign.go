@@ -10,8 +10,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // Birthdays is what the birthday campaign needs of accounts.
@@ -25,7 +27,7 @@ type Birthdays interface {
 // second instance never sends twice; the scheduler still runs it on one
 // instance at a time to spare the work.
 func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -58,7 +60,11 @@ func (s *Service) sent(ctx context.Context, m inbox.Message) int {
 	if s.notify == nil {
 		return 0
 	}
-	if _, err := s.notify.Send(ctx, m); err != nil {
+	err := s.localize(ctx, &m)
+	if err == nil {
+		_, err = s.notify.Send(ctx, m)
+	}
+	if err != nil {
 		if !errors.Is(err, inbox.ErrMuted) {
 			logError(ctx, "campaign send", err, "member", m.MemberID.Hex(), "key", m.Key)
 		}
@@ -94,19 +100,19 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 					}
 					year := strconv.Itoa(local.Year())
 					if p.BirthdayBonus > 0 {
-						if _, _, err := s.appendEntry(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
+						if _, _, err := s.appendOne(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
 							func(st *State, e *Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
 								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
-								st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
-								st.earn(p, e, p.BirthdayBonus, now)
+								st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+								st.Earn(p, e, p.BirthdayBonus, now)
 								return true, nil
 							}); err != nil {
 							return n, err
 						}
 					}
-					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year,
-						Title: "Happy birthday, " + m.DisplayName + "!", Body: fmt.Sprintf("%d points are waiting for you.", p.BirthdayBonus),
+					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.LocaleOf(m),
+						Template: texts.Birthday, Data: map[string]any{"name": m.DisplayName, "points": p.BirthdayBonus},
 						DeepLink: "app://points"})
 				}
 				if len(ms) < 500 {
@@ -139,7 +145,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 	n := 0
 	for _, a := range idle {
 		n += s.sent(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
-			Title: "We miss you", Body: "It has been a while. Come back and see what is new.", DeepLink: "app://offers"})
+			Template: texts.WinBack, DeepLink: "app://offers"})
 	}
 	return n, nil
 }
@@ -148,7 +154,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, error) {
 	now := s.now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
-	due, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
+	due, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
 	if err != nil {
 		return 0, err
 	}
@@ -163,7 +169,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, 
 				continue
 			}
 			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
-				Title: fmt.Sprintf("%d points expire soon", l.Points), Body: "They expire on " + l.ExpiresAt.Format("2 January") + ". Spend them on a reward.",
+				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
 				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
 		}
 	}
@@ -184,17 +190,17 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 		if err != nil {
 			continue
 		}
-		head, err := s.engagement.head(ctx, memberID)
+		head, err := s.engagement.seq.Head(ctx, memberID)
 		if err != nil {
 			return n, err
 		}
-		v := head.State.Streak.view(p.Streak, now, m.Location())
+		v := head.State.Streak.View(p.Streak, now, m.Location())
 		if !v.AtRisk {
 			continue
 		}
-		period := periodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period),
-			Title: fmt.Sprintf("Keep your %d-day streak", v.Current), Body: "Check in before midnight to keep it going.", DeepLink: "app://check-in"})
+		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
+		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
+			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
 	}
 	return n, nil
 }
@@ -214,7 +220,7 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *Program) (int, 
 	n := 0
 	for _, c := range claims {
 		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
-			Title: "Your coupon expires soon", Body: "Use code " + c.Code + " before " + c.ExpiresAt.Format("2 January 15:04") + ".",
+			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
 			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
 	}
 	return n, nil

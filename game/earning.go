@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
@@ -25,12 +27,12 @@ func expiry(p *Program, now time.Time, days int) *time.Time {
 // multiplier of a member's 2nd and 3rd purchase, the first-purchase bonus and
 // the tier multiplier, each a line of one entry. The points stay pending
 // through the return window.
-func earnPurchase(p *Program, a *Activity) change {
+func earnPurchase(p *Program, a *Activity) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
-		base := a.AmountMinor * p.PointsPerUnit / minorPerUnit(p.Currency)
+		base := a.AmountMinor * p.PointsPerUnit / program.MinorPerUnit(p.Currency)
 		n := st.Purchases + 1
 		st.Purchases = n
-		st.Spend[monthKey(a.OccurredAt)] += a.AmountMinor
+		st.Spend[ledger.MonthKey(a.OccurredAt)] += a.AmountMinor
 		e.Reason = "Purchase " + a.ExternalID
 		e.Lines = []Line{{Rule: "base", Points: base,
 			Reason: fmt.Sprintf("%d points per %s on %s", p.PointsPerUnit, p.Currency, formatMoney(a.AmountMinor, p.Currency))}}
@@ -51,32 +53,32 @@ func earnPurchase(p *Program, a *Activity) change {
 			total += l.Points
 		}
 		if total > 0 {
-			st.credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
-			st.earn(p, e, total, a.OccurredAt)
+			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
+			st.Earn(p, e, total, a.OccurredAt)
 		}
 		return true, nil
 	}
 }
 
 // earnPromotion awards a promotion's bonus on a purchase; it expires soon.
-func earnPromotion(p *Program, pr Promotion, a *Activity) change {
+func earnPromotion(p *Program, pr Promotion, a *Activity) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = pr.Name
 		e.Lines = []Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
 			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
-		st.credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
-		st.earn(p, e, pr.BonusPoints, a.OccurredAt)
+		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
+		st.Earn(p, e, pr.BonusPoints, a.OccurredAt)
 		return true, nil
 	}
 }
 
 // earnFlat awards a fixed number of points, spendable at once.
-func earnFlat(p *Program, rule string, points int64) change {
+func earnFlat(p *Program, rule string, points int64) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = "Points for your " + rule
 		e.Lines = []Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
-		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
-		st.earn(p, e, points, now)
+		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Earn(p, e, points, now)
 		return true, nil
 	}
 }
@@ -85,15 +87,15 @@ func earnFlat(p *Program, rule string, points int64) change {
 // part refunded. Points still pending are cancelled; spendable ones are
 // clawed back, never below zero, and what could not be taken is recorded as
 // the entry's shortfall.
-func refundPurchase(ctx context.Context, p *Program, store ledgerStore, refund, purchase *Activity) change {
+func refundPurchase(ctx context.Context, p *Program, store *ledger.Ledger, refund, purchase *Activity) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		// Read inside the change: the chain serializes this with every other
 		// entry of the member, so two refunds cannot both pass the check.
-		effects, err := store.bySource(ctx, purchase.MemberID, purchase.ID.Hex())
+		effects, err := store.BySource(ctx, purchase.MemberID, purchase.ID.Hex())
 		if err != nil {
 			return false, err
 		}
-		prior, err := store.refundsOf(ctx, purchase.MemberID, purchase.ID.Hex())
+		prior, err := store.RefundsOf(ctx, purchase.MemberID, purchase.ID.Hex())
 		if err != nil {
 			return false, err
 		}
@@ -122,11 +124,11 @@ func refundPurchase(ctx context.Context, p *Program, store ledgerStore, refund, 
 				pending = true
 			}
 		}
-		taken := st.debit(e, target, now, true, lot)
+		taken := st.Debit(e, target, now, true, lot)
 		e.Shortfall = target - taken
 		e.RefundMinor, e.RefundOf = refund.AmountMinor, purchase.ID.Hex()
-		st.Spend[monthKey(purchase.OccurredAt)] -= refund.AmountMinor
-		st.earn(p, e, -target, purchase.OccurredAt)
+		st.Spend[ledger.MonthKey(purchase.OccurredAt)] -= refund.AmountMinor
+		st.Earn(p, e, -target, purchase.OccurredAt)
 		e.Reason = fmt.Sprintf("Refund of %s on purchase %s", formatMoney(refund.AmountMinor, refund.Currency), purchase.ExternalID)
 		why := "points earned on the refunded part are taken back"
 		if pending {
@@ -142,7 +144,7 @@ func refundPurchase(ctx context.Context, p *Program, store ledgerStore, refund, 
 
 // birthdayReward credits the birthday bonus once a year, on the member's
 // first activity in their birthday month (in their own timezone).
-func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
+func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
 	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == ActivityRefund {
 		return nil, false, nil
 	}
@@ -150,19 +152,19 @@ func (s *Service) birthdayReward(ctx context.Context, p *Program, m *member.Memb
 	if local.Month() != m.Birthday.Month {
 		return nil, false, nil
 	}
-	return s.appendEntry(ctx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
+	return s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
 		Source{Kind: SourceBirthday, ID: a.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Happy birthday!"
 			e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
-			st.credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
-			st.earn(p, e, p.BirthdayBonus, now)
+			st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+			st.Earn(p, e, p.BirthdayBonus, now)
 			return true, nil
 		})
 }
 
 func formatMoney(minor int64, cur string) string {
-	unit := minorPerUnit(cur)
+	unit := program.MinorPerUnit(cur)
 	if unit == 1 {
 		return fmt.Sprintf("%d %s", minor, cur)
 	}

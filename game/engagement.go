@@ -1,7 +1,6 @@
 package game
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,10 @@ import (
 
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/batch"
+	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // Counter names what badges are earned on.
@@ -75,7 +77,7 @@ type EngagementState struct {
 	Badges map[string][]string `bson:"badges"`
 }
 
-func (s EngagementState) clone() EngagementState {
+func (s EngagementState) Clone() EngagementState {
 	c := s
 	c.Counters = maps.Clone(s.Counters)
 	if c.Counters == nil {
@@ -107,7 +109,14 @@ func (s *EngagementState) value(c Counter) int64 {
 	return s.Counters[string(c)]
 }
 
-type engagementStore struct{ chain[Engagement] }
+type engagementStore struct {
+	c   *mongo.Collection
+	seq chain.Chain[Engagement]
+}
+
+func newEngagementStore(c *mongo.Collection) engagementStore {
+	return engagementStore{c: c, seq: chain.Chain[Engagement]{C: c}}
+}
 
 const (
 	indexEngagementKind = "member_kind"
@@ -115,7 +124,7 @@ const (
 )
 
 func (s engagementStore) indexes() []mongo.IndexModel {
-	return append(s.chain.indexes(),
+	return append(s.seq.Indexes(),
 		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(indexEngagementKind)},
 		// The streak campaign finds recently active members.
 		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName(indexEngagementAt)},
@@ -124,8 +133,8 @@ func (s engagementStore) indexes() []mongo.IndexModel {
 
 // engage appends to the member's engagement chain under key.
 func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string, kind EngagementKind, change func(st *EngagementState, e *Engagement) error) (*Engagement, bool, error) {
-	return s.engagement.append(ctx, memberID, key, func(head *Engagement) (*Engagement, error) {
-		st := head.State.clone()
+	return s.engagement.seq.Append(ctx, memberID, key, func(head *Engagement) (*Engagement, error) {
+		st := head.State.Clone()
 		e := &Engagement{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Kind: kind, At: s.now().UTC()}
 		if err := change(&st, e); err != nil {
 			return nil, err
@@ -137,12 +146,12 @@ func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string
 
 // brandMonth is the month of t in the brand's timezone.
 func brandMonth(p *Program, t time.Time) string {
-	return t.In(p.location()).Format("2006-01")
+	return t.In(p.Location()).Format("2006-01")
 }
 
 // engageActivity moves counters and the streak for an activity, then
 // awards any badge it unlocked.
-func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Member, a *Activity) (*Engagement, error) {
+func (s *Service) engageActivity(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Engagement, error) {
 	if a.Kind == ActivityRefund {
 		return nil, nil
 	}
@@ -157,8 +166,8 @@ func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Memb
 		case ActivityReview:
 			st.count(CounterReviews, 1, month)
 		}
-		if p.Streak.qualifies(a.Kind) {
-			ev := st.Streak.advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())
+		if p.Streak.Qualifies(a.Kind) {
+			ev := st.Streak.Advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())
 			e.Streak = &ev
 		}
 		return nil
@@ -166,7 +175,7 @@ func (s *Service) engageActivity(ctx context.Context, p *Program, m *member.Memb
 	if err != nil {
 		return nil, err
 	}
-	return e, s.awardBadges(ctx, p, m.ID, e.State, a.ID.Hex())
+	return e, s.awardBadges(ctx, fx, p, m.ID, e.State, a.ID.Hex())
 }
 
 // badgesCausedBy returns the badge levels an activity unlocked.
@@ -193,18 +202,28 @@ func (s *Service) badgesCausedBy(ctx context.Context, memberID bson.ObjectID, ca
 // Count adds to one of a member's counters from elsewhere in the program
 // (an event attended, a post created), once per key.
 func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, n int64, key string) error {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return err
 	}
+	fx := &effects{}
+	if err := s.count(ctx, fx, &p, memberID, c, n, key); err != nil {
+		return err
+	}
+	return s.carryOut(ctx, &p, fx)
+}
+
+// count adds to a counter under key and awards the badges it unlocks,
+// recording their effects in fx.
+func (s *Service) count(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, c Counter, n int64, key string) error {
 	e, _, err := s.engage(ctx, memberID, "count:"+string(c)+":"+key, EngagementCount, func(st *EngagementState, e *Engagement) error {
-		st.count(c, n, brandMonth(&p, s.now()))
+		st.count(c, n, brandMonth(p, s.now()))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.awardBadges(ctx, &p, memberID, e.State, key)
+	return s.awardBadges(ctx, fx, p, memberID, e.State, key)
 }
 
 // BuyStreakFreeze spends points on a streak freeze, once per idempotency key.
@@ -212,29 +231,29 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	if idempotencyKey == "" || len(idempotencyKey) > 128 {
 		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if p.Streak.FreezePrice == 0 {
 		return nil, input.Errorf("idempotencyKey", "streak freezes are not for sale in this program")
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
 	key := "freeze:" + idempotencyKey
-	if _, err := s.engagement.byKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) && head.State.Streak.Freezes >= p.Streak.FreezeMax {
+	if _, err := s.engagement.seq.ByKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) && head.State.Streak.Freezes >= p.Streak.FreezeMax {
 		return nil, input.Errorf("idempotencyKey", "you already hold the most freezes allowed (%d)", p.Streak.FreezeMax)
 	}
 	// Pay first; the freeze is credited under the same key, so a retry
 	// after a crash completes it without paying twice.
-	if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
+	if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < p.Streak.FreezePrice {
 				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ErrInsufficientPoints, p.Streak.FreezePrice))
 			}
-			st.debit(e, p.Streak.FreezePrice, now, true, nil)
+			st.Debit(e, p.Streak.FreezePrice, now, true, nil)
 			e.Reason = "Streak freeze"
 			e.Lines = []Line{{Rule: "streak-freeze", Points: -p.Streak.FreezePrice, Reason: "one streak freeze"}}
 			return true, nil
@@ -252,7 +271,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 
 // Streak returns the member's streak as they see it now.
 func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakView, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -260,11 +279,11 @@ func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakVi
 	if err != nil {
 		return nil, err
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
-	v := head.State.Streak.view(p.Streak, s.now(), m.Location())
+	v := head.State.Streak.View(p.Streak, s.now(), m.Location())
 	return &v, nil
 }
 
@@ -284,10 +303,8 @@ type BadgeWindow struct {
 
 // Backfill is the progress of evaluating a new badge for existing members.
 type Backfill struct {
-	Done      bool          `bson:"done"`
-	Processed int64         `bson:"processed"`
-	Total     int64         `bson:"total"`
-	After     bson.ObjectID `bson:"after"`
+	Done         bool `bson:"done"`
+	batch.Cursor `bson:",inline"`
 }
 
 // Badge is an achievement with levels, defined by the brand as a rule over
@@ -395,7 +412,7 @@ func (s *Service) CreateBadge(ctx context.Context, in BadgeInput) (*Badge, error
 		return nil, err
 	}
 	b := &Badge{ID: bson.NewObjectID(), Name: in.Name, Description: in.Description, ImageURL: in.ImageURL, Counter: in.Counter,
-		Window: in.Window, Levels: in.Levels, Secret: in.Secret, Backfill: Backfill{Total: total, Done: total == 0}, CreatedAt: s.now().UTC()}
+		Window: in.Window, Levels: in.Levels, Secret: in.Secret, Backfill: Backfill{Cursor: batch.Cursor{Total: total}, Done: total == 0}, CreatedAt: s.now().UTC()}
 	if _, err := s.badges.c.InsertOne(ctx, b); err != nil {
 		return nil, err
 	}
@@ -411,20 +428,21 @@ func (s *Service) Badges(ctx context.Context) ([]*Badge, error) { return s.badge
 // awardBadges awards every level st has reached and not yet earned. Each
 // award is keyed by badge and level, in the engagement chain and in the
 // ledger, so concurrent activities award a level exactly once.
-func (s *Service) awardBadges(ctx context.Context, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
+func (s *Service) awardBadges(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
 	badges, err := s.badges.all(ctx)
 	if err != nil {
 		return err
 	}
+	fx.badges = fx.badges || len(badges) > 0
 	for _, b := range badges {
-		if err := s.awardBadge(ctx, p, memberID, b, &st, cause); err != nil {
+		if err := s.awardBadge(ctx, fx, p, memberID, b, &st, cause); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
+func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
 	value := b.progress(st)
 	for _, l := range b.Levels {
 		if value < l.Threshold || slices.Contains(st.Badges[b.ID.Hex()], l.Name) {
@@ -441,20 +459,20 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 		}
 		*st = e.State
 		if l.BonusPoints > 0 {
-			_, _, err := s.appendEntry(ctx, p, memberID, key, EntryEarn, Source{Kind: SourceBadge, ID: b.ID.Hex()},
+			_, _, err := s.appendEntry(ctx, fx, p, memberID, key, EntryEarn, Source{Kind: SourceBadge, ID: b.ID.Hex()},
 				func(lst *State, le *Entry, now time.Time) (bool, error) {
 					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
 					le.Lines = []Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
-					lst.credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
-					lst.earn(p, le, l.BonusPoints, now)
+					lst.Credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
+					lst.Earn(p, le, l.BonusPoints, now)
 					return true, nil
 				})
 			if err != nil {
 				return err
 			}
 		}
-		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
-			Title: fmt.Sprintf("Badge unlocked: %s %s", b.Name, l.Name), Body: cmp.Or(b.Description, "You unlocked "+b.Name+" "+l.Name+".")})
+		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
+			Template: texts.BadgeUnlocked, Data: map[string]any{"badge": b.Name, "level": l.Name, "description": b.Description}})
 	}
 	return nil
 }
@@ -462,7 +480,7 @@ func (s *Service) awardBadge(ctx context.Context, p *Program, memberID bson.Obje
 // BackfillBadges evaluates badges defined after members joined, a batch of
 // members at a time, recording progress on each badge. Awards are keyed,
 // so instances running it at once, or a restart half-way, award nothing twice.
-func (s *Service) BackfillBadges(ctx context.Context, batch int) (int, error) {
+func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 	cur, err := s.badges.c.Find(ctx, bson.D{{Key: "backfill.done", Value: false}})
 	if err != nil {
 		return 0, err
@@ -471,37 +489,37 @@ func (s *Service) BackfillBadges(ctx context.Context, batch int) (int, error) {
 	if err := cur.All(ctx, &pending); err != nil {
 		return 0, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
 	done := 0
 	for _, b := range pending {
-		acur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: b.Backfill.After}}}},
-			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batch)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return done, err
-		}
-		var accts []Account
-		if err := acur.All(ctx, &accts); err != nil {
-			return done, err
-		}
-		for _, a := range accts {
-			head, err := s.engagement.head(ctx, a.MemberID)
-			if err != nil {
+		// One member at a time: awards of one badge to one member are
+		// keyed, so a rerun from the saved progress repeats nothing.
+		r, stepErr := batch.Step(ctx, s.accounts.accounts, b.Backfill.After, size, 1, accountID,
+			func(ctx context.Context, a *Account) (bool, error) {
+				head, err := s.engagement.seq.Head(ctx, a.MemberID)
+				if err != nil {
+					return false, err
+				}
+				st := head.State.Clone()
+				fx := &effects{}
+				if err := s.awardBadge(ctx, fx, &p, a.MemberID, b, &st, "backfill"); err != nil {
+					return false, err
+				}
+				return true, s.carryOut(ctx, &p, fx)
+			})
+		done += r.Done
+		if r.Moved() {
+			b.Backfill.Advance(r)
+			b.Backfill.Done = r.Finished
+			if _, err := s.badges.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "backfill", Value: b.Backfill}}}}); err != nil {
 				return done, err
 			}
-			st := head.State.clone()
-			if err := s.awardBadge(ctx, &p, a.MemberID, b, &st, "backfill"); err != nil {
-				return done, err
-			}
-			b.Backfill.After = a.MemberID
-			b.Backfill.Processed++
-			done++
 		}
-		b.Backfill.Done = len(accts) < batch
-		if _, err := s.badges.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "backfill", Value: b.Backfill}}}}); err != nil {
-			return done, err
+		if stepErr != nil {
+			return done, stepErr
 		}
 	}
 	return done, nil
@@ -529,7 +547,7 @@ func (s *Service) MemberBadges(ctx context.Context, memberID bson.ObjectID) ([]E
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := s.engagement.head(ctx, memberID)
+	head, err := s.engagement.seq.Head(ctx, memberID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -552,7 +570,7 @@ func (s *Service) MemberBadges(ctx context.Context, memberID bson.ObjectID) ([]E
 			earned = append(earned, EarnedBadge{Badge: b, Level: a.BadgeLevel, EarnedAt: a.At})
 		}
 	}
-	st := head.State.clone()
+	st := head.State.Clone()
 	var progress []BadgeProgress
 	for _, b := range badges {
 		have := st.Badges[b.ID.Hex()]

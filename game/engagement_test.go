@@ -18,7 +18,6 @@ import (
 func TestEngagementIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.engagement.c, indexChainSeq, indexChainKey, indexEngagementKind)
-	testkit.RequireIndexes(t, h.boards.scores, indexBoardOrder)
 }
 
 func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
@@ -51,7 +50,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if got := h.points(t, m).Balance; got != 600+400 {
 		t.Fatalf("balance %d, want 1000", got)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
 		t.Fatalf("%d badge bonus entries, want 2", n)
 	}
 	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
@@ -187,7 +186,7 @@ func TestLeaderboardRanks(t *testing.T) {
 		scores[m.ID] = units * 10
 	}
 	for _, m := range ms {
-		got, err := h.RankOf(ctx, board, m.ID)
+		got, err := h.Leaderboards().RankOf(ctx, board, m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +204,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	var all []Standing
 	var after *Standing
 	for {
-		page, more, err := h.Top(ctx, board, after, 7)
+		page, more, err := h.Leaderboards().Top(ctx, board, after, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +225,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	}
 	// Around me: the member in the middle.
 	mid := all[20]
-	around, err := h.AroundMe(ctx, board, mid.MemberID, 3)
+	around, err := h.Leaderboards().AroundMe(ctx, board, mid.MemberID, 3)
 	if err != nil || len(around) != 7 || around[3].MemberID != mid.MemberID || !slices.EqualFunc(around, all[17:24], func(a, b Standing) bool { return a.MemberID == b.MemberID }) {
 		t.Fatalf("around %+v: %+v %v", mid, around, err)
 	}
@@ -234,20 +233,20 @@ func TestLeaderboardRanks(t *testing.T) {
 	if err := h.SetLeaderboardOptOut(ctx, all[0].MemberID, true); err != nil {
 		t.Fatal(err)
 	}
-	top, _, err := h.Top(ctx, board, nil, 1)
+	top, _, err := h.Leaderboards().Top(ctx, board, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if top[0].MemberID == all[0].MemberID {
 		t.Fatal("an opted-out member still shows")
 	}
-	if me := testkit.Must(h.RankOf(ctx, board, all[0].MemberID))(t); me.Rank != 1 {
+	if me := testkit.Must(h.Leaderboards().RankOf(ctx, board, all[0].MemberID))(t); me.Rank != 1 {
 		t.Fatalf("opted-out member's own rank: %+v", me)
 	}
 	// Last week's board stays, and becomes final after the grace.
 	h.clock.Add(8 * 24 * time.Hour)
 	old := board
-	if r := testkit.Must(h.RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
+	if r := testkit.Must(h.Leaderboards().RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
 		t.Fatalf("last week's score gone: %+v", r)
 	}
 	if b := testkit.Must(h.BoardFor(ctx, PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
@@ -292,7 +291,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		got, err := h.RankOf(ctx, board, m.ID)
+		got, err := h.Leaderboards().RankOf(ctx, board, m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,14 +323,14 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
 		t.Fatalf("a sound tree was repaired: %d %v", n, err)
 	}
-	if _, err := h.boards.tree.DeleteMany(ctx, bson.D{}); err != nil { // the crash
+	if _, err := h.ledger.Collection().Database().Collection("leaderboard_tree").DeleteMany(ctx, bson.D{}); err != nil { // the crash
 		t.Fatal(err)
 	}
 	if n, err := h.RepairBoards(ctx); err != nil || n != 3 {
 		t.Fatalf("repaired %d boards (%v), want 3", n, err)
 	}
 	for i, m := range ms {
-		if r := testkit.Must(h.RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
+		if r := testkit.Must(h.Leaderboards().RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
 			t.Fatalf("member %d: rank %d after repair, want %d", i, r.Rank, 6-i)
 		}
 	}

@@ -10,30 +10,33 @@ package game
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
 )
 
 var (
-	ErrInsufficientPoints = errors.New("not enough points")
-	ErrOutOfStock         = errors.New("reward out of stock")
-	ErrLimitReached       = errors.New("reward limit per member reached")
-	ErrRewardNotFound     = errors.New("reward not found")
-	ErrRewardUnavailable  = errors.New("reward not available now")
-	ErrTierTooLow         = errors.New("reward needs a higher tier")
-	ErrActivityNotFound   = errors.New("activity not found")
-	ErrRedemptionNotFound = errors.New("redemption not found")
-	ErrReferralNotFound   = errors.New("referral code not found")
-	ErrIdempotencyReuse   = errors.New("idempotency key reused with different input")
-	ErrOfferNotFound      = errors.New("offer not found")
-	ErrOfferUnavailable   = errors.New("offer not running now")
+	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	ErrOutOfStock         = fault.New(fault.Conflict, "reward out of stock")
+	ErrLimitReached       = fault.New(fault.Conflict, "reward limit per member reached")
+	ErrRewardNotFound     = fault.New(fault.NotFound, "reward not found")
+	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
+	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
+	ErrActivityNotFound   = fault.New(fault.NotFound, "activity not found")
+	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
+	ErrReferralNotFound   = fault.New(fault.Invalid, "referral code not found")
+	ErrIdempotencyReuse   = fault.New(fault.Conflict, "idempotency key reused with different input")
+	ErrOfferNotFound      = fault.New(fault.NotFound, "offer not found")
+	ErrOfferUnavailable   = fault.New(fault.Conflict, "offer not running now")
 )
 
 // Members is what the game needs of accounts.
@@ -51,14 +54,14 @@ type Service struct {
 	members    Members
 	notify     Notifier
 	now        func() time.Time
-	program    programStore
+	program    program.Store
 	ledger     *Ledger
 	acts       activityStore
 	rewards    rewardStore
 	accounts   accountStore
 	engagement engagementStore
 	badges     badgeStore
-	boards     boardStore
+	boards     *leaderboard.Boards
 	offers     offerStore
 	kick       chan struct{}
 }
@@ -69,17 +72,17 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		members:    members,
 		notify:     notify,
 		now:        time.Now,
-		program:    programStore{c: db.Collection("program")},
+		program:    program.NewStore(db),
 		acts:       activityStore{c: db.Collection("activities")},
 		rewards:    newRewardStore(db),
 		accounts:   newAccountStore(db),
-		engagement: engagementStore{chain[Engagement]{db.Collection("engagement")}},
+		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
-		boards:     newBoardStore(db),
+		boards:     leaderboard.New(db),
 		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
-	s.ledger = &Ledger{store: ledgerStore{chain[Entry]{db.Collection("ledger")}}, now: func() time.Time { return s.now() }}
+	s.ledger = ledger.New(db.Collection("ledger"), func() time.Time { return s.now() })
 	return s
 }
 
@@ -95,7 +98,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		c  *mongo.Collection
 		ms []mongo.IndexModel
 	}{
-		{s.ledger.store.c, s.ledger.store.indexes()},
 		{s.acts.c, s.acts.indexes()},
 		{s.rewards.rewards, s.rewards.rewardIndexes()},
 		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
@@ -104,7 +106,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
 		{s.engagement.c, s.engagement.indexes()},
-		{s.boards.scores, s.boards.indexes()},
 		{s.offers.offers, s.offers.offerIndexes()},
 		{s.offers.claims, s.offers.claimIndexes()},
 	} {
@@ -112,7 +113,10 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	if err := s.ledger.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	return s.boards.EnsureIndexes(ctx)
 }
 
 // send notifies a member, logging rather than failing: the effect itself is
@@ -121,9 +125,32 @@ func (s *Service) send(ctx context.Context, m inbox.Message) {
 	if s.notify == nil {
 		return
 	}
+	if err := s.localize(ctx, &m); err != nil {
+		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
+		return
+	}
 	if _, err := s.notify.Send(ctx, m); err != nil {
 		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
 	}
+}
+
+// localize sets the locale of a templated message that names none: the
+// member's, else the program's. Callers that hold the member set it
+// themselves and spare the reads.
+func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
+	if m.Template == "" || m.Locale != "" {
+		return nil
+	}
+	p, err := s.program.Get(ctx)
+	if err != nil {
+		return err
+	}
+	mem, err := s.members.Get(ctx, m.MemberID)
+	if err != nil {
+		return err
+	}
+	m.Locale = p.LocaleOf(mem)
+	return nil
 }
 
 // Kicked receives when work for the background jobs was just created (an

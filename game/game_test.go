@@ -118,7 +118,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.ledger.store.c, indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
+	testkit.RequireIndexes(t, h.ledger.Collection(), indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
 	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
 	testkit.RequireIndexes(t, h.rewards.redemptions, indexRedemptionKey, indexRedemptionCode, indexRedemptionMember, indexRedemptionStatus)
 	testkit.RequireIndexes(t, h.rewards.rewards, indexRewardActive)
@@ -178,7 +178,7 @@ func TestBadActivityWritesNothing(t *testing.T) {
 	if n := testkit.Count(t, h.acts.c, nil); n != 0 {
 		t.Fatalf("refused activities wrote %d documents", n)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, nil); n != 0 {
+	if n := testkit.Count(t, h.ledger.Collection(), nil); n != 0 {
 		t.Fatalf("refused activities wrote %d ledger entries", n)
 	}
 }
@@ -211,7 +211,7 @@ func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "externalId", Value: "order-1"}}); n != 1 {
 		t.Fatalf("%d activities stored, want exactly 1", n)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 1 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}}); n != 1 {
 		t.Fatalf("%d ledger entries, want exactly 1", n)
 	}
 	if got := h.points(t, m).Balance; got != 550 {
@@ -252,7 +252,7 @@ func TestConcurrentRedemptionsNeverOversell(t *testing.T) {
 	if n := testkit.Count(t, h.rewards.slots, nil); n != 10 {
 		t.Fatalf("%d stock slots held, want 10", n)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryRedeem}, {Key: "amount", Value: -100}}); n != 10 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryRedeem}, {Key: "amount", Value: -100}}); n != 10 {
 		t.Fatalf("%d redemption debits in the ledger, want 10", n)
 	}
 	for _, m := range ms {
@@ -389,13 +389,13 @@ func TestExpirySpendsSoonestFirst(t *testing.T) {
 	}
 	// Two instances running the job at once expire each lot once.
 	h.clock.Add(10 * 24 * time.Hour)
-	jobs := h.ledger.store.c.Database().Collection("jobs")
+	jobs := h.ledger.Collection().Database().Collection("jobs")
 	res := testkit.Race(t, 4, func(int) error {
 		_, err := h.ExpirePoints(context.Background(), jobs)
 		return err
 	})
 	res.Expect(t)
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: EntryExpire}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: EntryExpire}}); n != 2 {
 		t.Fatalf("%d EXPIRE entries, want 2", n)
 	}
 	h.checkLedger(t, m)
@@ -466,7 +466,7 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if err != nil || bobRef.PointsEarned != 500 {
 		t.Fatalf("bob's referral points %+v %v, want 500", bobRef, err)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryReferral}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryReferral}}); n != 2 {
 		t.Fatalf("%d referral entries in the ledger, want 2 (one a side)", n)
 	}
 	if n := testkit.Count(t, h.accounts.conversions, nil); n != 1 {
@@ -543,7 +543,7 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 	if n := testkit.Count(t, h.rewards.redemptions, bson.D{{Key: "status", Value: RedemptionCompleted}}); n != sum.redemptions {
 		t.Fatalf("%d completed redemptions stored, callers were told of %d", n, sum.redemptions)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryRedeem}}); n != sum.redemptions {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryRedeem}}); n != sum.redemptions {
 		t.Fatalf("%d redemption debits in the ledger, callers were told of %d redemptions", n, sum.redemptions)
 	}
 	h.checkLedger(t, m)

@@ -3,284 +3,43 @@ package game
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/input"
 )
 
-// Period is a leaderboard's span.
-type Period string
+// The game decides leaderboard scores (points earned in a period, kept in
+// each ledger entry's state); package leaderboard keeps and ranks them.
 
-const (
-	PeriodWeekly  Period = "WEEKLY"  // ISO week in the brand's timezone
-	PeriodMonthly Period = "MONTHLY" // calendar month in the brand's timezone
-	PeriodAllTime Period = "ALL_TIME"
+// Periods of the leaderboards, re-exported for the game's callers.
+type (
+	Period   = leaderboard.Period
+	Board    = leaderboard.Board
+	Standing = leaderboard.Standing
 )
 
-// boardKey names the board of period p holding the instant at.
-func boardKey(p *Program, period Period, at time.Time) string {
-	l := at.In(p.location())
-	switch period {
-	case PeriodWeekly:
-		y, w := l.ISOWeek()
-		return fmt.Sprintf("WEEKLY:%04d-W%02d", y, w)
-	case PeriodMonthly:
-		return "MONTHLY:" + l.Format("2006-01")
-	}
-	return "ALL_TIME"
-}
+const (
+	PeriodWeekly  = leaderboard.PeriodWeekly
+	PeriodMonthly = leaderboard.PeriodMonthly
+	PeriodAllTime = leaderboard.PeriodAllTime
+)
 
-// boardEnd is when a board's period ends; ALL_TIME never does.
-func boardEnd(p *Program, key string) (time.Time, bool) {
-	loc := p.location()
-	kind, id, _ := strings.Cut(key, ":")
-	switch Period(kind) {
-	case PeriodWeekly:
-		var y, w int
-		if _, err := fmt.Sscanf(id, "%d-W%d", &y, &w); err != nil {
-			return time.Time{}, false
-		}
-		// ISO week 1 holds 4 January.
-		jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, loc)
-		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday())+6)%7)+(w-1)*7)
-		return monday.AddDate(0, 0, 7), true
-	case PeriodMonthly:
-		t, err := time.ParseInLocation("2006-01", id, loc)
-		if err != nil {
-			return time.Time{}, false
-		}
-		return t.AddDate(0, 1, 0), true
-	}
-	return time.Time{}, false
-}
-
-// boardFinal reports whether a board's standings can no longer change.
-func boardFinal(p *Program, key string, now time.Time) bool {
-	end, ok := boardEnd(p, key)
-	return ok && now.After(end.Add(time.Duration(p.LeaderboardGraceHours)*time.Hour))
-}
-
-// earn counts points a member earned at `at` (negative for a clawback):
-// toward tiers and toward the leaderboards of at's periods that are still open.
-func (s *State) earn(p *Program, e *Entry, points int64, at time.Time) {
-	s.Earned[monthKey(at)] += points
-	for _, period := range []Period{PeriodWeekly, PeriodMonthly, PeriodAllTime} {
-		key := boardKey(p, period, at)
-		if boardFinal(p, key, e.CreatedAt) {
-			continue
-		}
-		s.Boards[key] = max(s.Boards[key]+points, 0)
-		if !slices.Contains(e.Boards, key) {
-			e.Boards = append(e.Boards, key)
-		}
-	}
-	// Forget the scores of final periods; the boards keep them.
-	for key := range s.Boards {
-		if boardFinal(p, key, e.CreatedAt) {
-			delete(s.Boards, key)
-		}
-	}
-}
-
-// Scores are ranked with a Fenwick tree over score values kept in MongoDB:
-// node i holds how many visible members score in (i - lowbit(i), i]. A rank
-// reads at most treeBits+1 nodes in one query and an update changes at most
-// 2×treeBits, whatever the number of members: exact ranks never cost time
-// proportional to the members above.
-const treeBits = 32
-
-type boardStore struct {
-	scores *mongo.Collection
-	tree   *mongo.Collection
-}
-
-func newBoardStore(db *mongo.Database) boardStore {
-	return boardStore{scores: db.Collection("leaderboard_scores"), tree: db.Collection("leaderboard_tree")}
-}
-
-const indexBoardOrder = "board_order"
-
-func (s boardStore) indexes() []mongo.IndexModel {
-	return []mongo.IndexModel{
-		// Pages and neighbours: visible members by score, ties by member id.
-		{Keys: bson.D{{Key: "board", Value: 1}, {Key: "hidden", Value: 1}, {Key: "score", Value: -1}, {Key: "memberId", Value: 1}},
-			Options: options.Index().SetName(indexBoardOrder)},
-	}
-}
-
-// boardScore is one member's score on one board.
-type boardScore struct {
-	ID       string        `bson:"_id"` // board:memberId
-	Board    string        `bson:"board"`
-	MemberID bson.ObjectID `bson:"memberId"`
-	Score    int64         `bson:"score"`
-	Seq      int64         `bson:"seq"` // the ledger entry the score is as of
-	Hidden   bool          `bson:"hidden"`
-}
-
-func scoreID(board string, m bson.ObjectID) string { return board + ":" + m.Hex() }
-
-func nodeID(board string, i int64) string { return fmt.Sprintf("%s#%d", board, i) }
-
-// updatePath lists the tree nodes that count a member at score (≥ 1).
-func updatePath(score int64) []int64 {
-	var path []int64
-	for i := score; i > 0 && i <= 1<<treeBits; i += i & -i {
-		path = append(path, i)
-	}
-	return path
-}
-
-// prefixPath lists the nodes whose counts add up to the members scoring at
-// most score.
-func prefixPath(score int64) []int64 {
-	var path []int64
-	for i := min(score, 1<<treeBits); i > 0; i -= i & -i {
-		path = append(path, i)
-	}
-	return path
-}
-
-// treeRoot counts every member on the board.
-const treeRoot = int64(1) << treeBits
-
-// treeAdd adds delta members at score (score ≥ 1).
-func (s boardStore) treeAdd(ctx context.Context, board string, score, delta int64) error {
-	return s.treeMove(ctx, board, 0, score, delta)
-}
-
-// treeMove moves delta members from score `from` to score `to` (0: not on
-// the board). Above the point where the two paths meet the changes cancel,
-// so a small change of score touches only a few nodes.
-func (s boardStore) treeMove(ctx context.Context, board string, from, to, delta int64) error {
-	deltas := map[int64]int64{}
-	for _, i := range updatePath(from) {
-		deltas[i] -= delta
-	}
-	for _, i := range updatePath(to) {
-		deltas[i] += delta
-	}
-	var ops []mongo.WriteModel
-	for i, d := range deltas {
-		if d != 0 {
-			ops = append(ops, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: nodeID(board, i)}}).
-				SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "c", Value: d}}}}).SetUpsert(true))
-		}
-	}
-	// Two first upserts of one node collide on _id (MongoDB does this
-	// too); the losers are retried, now as updates of the existing node.
-	for range 5 {
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
-		var bwe mongo.BulkWriteException
-		if err == nil || !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+// scoreBoards brings the member's leaderboard scores up to a ledger entry.
+// It runs for every entry a cause produced, new or found again (see
+// effects), so a crash between the ledger and the boards heals when the
+// cause is carried out again.
+func (s *Service) scoreBoards(ctx context.Context, e *Entry, hidden bool) error {
+	for _, board := range e.Boards {
+		if err := s.boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden); err != nil {
 			return err
 		}
-		var retry []mongo.WriteModel
-		for _, we := range bwe.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return err
-			}
-			retry = append(retry, ops[we.Index])
-		}
-		ops = retry
 	}
-	return errors.New("leaderboard: node upserts kept colliding")
-}
-
-// above counts visible members scoring more than score.
-func (s boardStore) above(ctx context.Context, board string, score int64) (int64, error) {
-	m, err := s.countsAbove(ctx, board, []int64{score})
-	return m[score], err
-}
-
-// countsAbove answers above for several scores with one query.
-func (s boardStore) countsAbove(ctx context.Context, board string, scores []int64) (map[int64]int64, error) {
-	ids := []string{nodeID(board, treeRoot)}
-	for _, sc := range scores {
-		for _, i := range prefixPath(sc) {
-			ids = append(ids, nodeID(board, i))
-		}
-	}
-	cur, err := s.tree.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return nil, err
-	}
-	var nodes []struct {
-		ID string `bson:"_id"`
-		C  int64  `bson:"c"`
-	}
-	if err := cur.All(ctx, &nodes); err != nil {
-		return nil, err
-	}
-	count := make(map[string]int64, len(nodes))
-	for _, n := range nodes {
-		count[n.ID] = n.C
-	}
-	total := count[nodeID(board, treeRoot)]
-	out := make(map[int64]int64, len(scores))
-	for _, sc := range scores {
-		var atOrBelow int64
-		for _, i := range prefixPath(sc) {
-			atOrBelow += count[nodeID(board, i)]
-		}
-		out[sc] = total - atOrBelow
-	}
-	return out, nil
-}
-
-// setScore records a member's score on a board as of ledger entry seq.
-// The seq guard makes it idempotent and order-proof: a stale or repeated
-// update changes nothing, and only the update that moves the score moves
-// the member in the tree.
-func (s boardStore) setScore(ctx context.Context, board string, m bson.ObjectID, score, seq int64, hidden bool) error {
-	var before boardScore
-	err := s.scores.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: scoreID(board, m)}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: seq}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "board", Value: board}, {Key: "memberId", Value: m}, {Key: "score", Value: score}, {Key: "seq", Value: seq}}},
-			{Key: "$setOnInsert", Value: bson.D{{Key: "hidden", Value: hidden}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.Before),
-	).Decode(&before)
-	switch {
-	case mongo.IsDuplicateKeyError(err):
-		return nil // a newer score is already there
-	case errors.Is(err, mongo.ErrNoDocuments):
-		before = boardScore{Hidden: hidden} // inserted
-	case err != nil:
-		return err
-	}
-	if before.Hidden || before.Score == score {
-		return nil
-	}
-	return s.treeMove(ctx, board, before.Score, score, 1)
-}
-
-// afterEntry brings the member's leaderboard scores up to a ledger entry.
-// It is called for every entry an operation produced, new or found again,
-// so a crash between the ledger and the boards heals on the next try.
-func (s *Service) afterEntry(ctx context.Context, p *Program, e *Entry) {
-	if e == nil || len(e.Boards) == 0 {
-		return
-	}
-	hidden, err := s.optedOut(ctx, e.MemberID)
-	if err != nil {
-		logError(ctx, "leaderboard opt-out", err, "member", e.MemberID.Hex())
-		return
-	}
-	for _, board := range e.Boards {
-		if err := s.boards.setScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden); err != nil {
-			logError(ctx, "leaderboard update", err, "member", e.MemberID.Hex(), "board", board)
-		}
-	}
+	return nil
 }
 
 func (s *Service) optedOut(ctx context.Context, memberID bson.ObjectID) (bool, error) {
@@ -304,246 +63,46 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 		bson.D{{Key: "$set", Value: bson.D{{Key: "leaderboardOptOut", Value: out}}}}); err != nil {
 		return err
 	}
-	cur, err := s.boards.scores.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "hidden", Value: !out}})
-	if err != nil {
-		return err
-	}
-	var scores []boardScore
-	if err := cur.All(ctx, &scores); err != nil {
-		return err
-	}
-	delta := int64(1)
-	if out {
-		delta = -1
-	}
-	for _, sc := range scores {
-		res, err := s.boards.scores.UpdateOne(ctx, bson.D{{Key: "_id", Value: sc.ID}, {Key: "hidden", Value: !out}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "hidden", Value: out}}}})
-		if err != nil {
-			return err
-		}
-		if res.ModifiedCount == 1 {
-			if err := s.boards.treeAdd(ctx, sc.Board, sc.Score, delta); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.boards.Hide(ctx, memberID, out)
 }
 
-// Standing is one row of a leaderboard.
-type Standing struct {
-	MemberID bson.ObjectID
-	Score    int64
-	// Rank is standard competition ranking: ties share a rank, the next
-	// rank skips ("1224"). Within a tie rows are ordered by member id.
-	Rank int64
-}
-
-// Board is a leaderboard of one period.
-type Board struct {
-	Key    string
-	Period Period
-	// Final once the period and its grace have passed.
-	Final bool
-}
+// Leaderboards returns the boards, to page and rank (see BoardFor).
+func (s *Service) Leaderboards() *leaderboard.Boards { return s.boards }
 
 // BoardFor returns the board of period at the instant at (now if zero).
 func (s *Service) BoardFor(ctx context.Context, period Period, at time.Time) (Board, error) {
-	if period != PeriodWeekly && period != PeriodMonthly && period != PeriodAllTime {
+	if !period.Valid() {
 		return Board{}, input.Errorf("period", "unknown period %q", period)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return Board{}, err
 	}
 	if at.IsZero() {
 		at = s.now()
 	}
-	key := boardKey(&p, period, at)
-	return Board{Key: key, Period: period, Final: boardFinal(&p, key, s.now())}, nil
-}
-
-// Top returns a page of the board: visible members from the best, after
-// the (score, member) position given (nil: from the top).
-func (s *Service) Top(ctx context.Context, b Board, after *Standing, limit int) ([]Standing, bool, error) {
-	filter := bson.D{{Key: "board", Value: b.Key}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}}
-	if after != nil {
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "score", Value: bson.D{{Key: "$lt", Value: after.Score}}}},
-			bson.D{{Key: "score", Value: after.Score}, {Key: "memberId", Value: bson.D{{Key: "$gt", Value: after.MemberID}}}},
-		}})
-	}
-	rows, err := s.standings(ctx, b, filter, bson.D{{Key: "board", Value: 1}, {Key: "hidden", Value: 1}, {Key: "score", Value: -1}, {Key: "memberId", Value: 1}}, limit+1)
-	if err != nil {
-		return nil, false, err
-	}
-	rows, more := page(rows, limit)
-	return rows, more, nil
-}
-
-func (s *Service) standings(ctx context.Context, b Board, filter, sort bson.D, limit int) ([]Standing, error) {
-	cur, err := s.boards.scores.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var docs []boardScore
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, err
-	}
-	var distinct []int64
-	for _, d := range docs {
-		if !slices.Contains(distinct, d.Score) {
-			distinct = append(distinct, d.Score)
-		}
-	}
-	above, err := s.boards.countsAbove(ctx, b.Key, distinct)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Standing, len(docs))
-	for i, d := range docs {
-		rows[i] = Standing{MemberID: d.MemberID, Score: d.Score, Rank: above[d.Score] + 1}
-	}
-	return rows, nil
-}
-
-// RankOf returns a member's exact score and rank on the board, also when
-// they opted out of public boards; a member who scored nothing has rank 0.
-func (s *Service) RankOf(ctx context.Context, b Board, memberID bson.ObjectID) (Standing, error) {
-	var sc boardScore
-	err := s.boards.scores.FindOne(ctx, bson.D{{Key: "_id", Value: scoreID(b.Key, memberID)}}).Decode(&sc)
-	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && sc.Score == 0) {
-		return Standing{MemberID: memberID}, nil
-	}
-	if err != nil {
-		return Standing{}, err
-	}
-	n, err := s.boards.above(ctx, b.Key, sc.Score)
-	if err != nil {
-		return Standing{}, err
-	}
-	return Standing{MemberID: memberID, Score: sc.Score, Rank: n + 1}, nil
-}
-
-// AroundMe returns up to radius visible members above and below the
-// member, with the member in the middle.
-func (s *Service) AroundMe(ctx context.Context, b Board, memberID bson.ObjectID, radius int) ([]Standing, error) {
-	if radius < 1 || radius > 50 {
-		return nil, input.Errorf("radius", "must be between 1 and 50")
-	}
-	me, err := s.RankOf(ctx, b, memberID)
-	if err != nil || me.Rank == 0 {
-		return nil, err
-	}
-	base := bson.D{{Key: "board", Value: b.Key}, {Key: "hidden", Value: false}, {Key: "memberId", Value: bson.D{{Key: "$ne", Value: memberID}}}}
-	aboveF := append(slices.Clone(base), bson.E{Key: "$or", Value: bson.A{
-		bson.D{{Key: "score", Value: bson.D{{Key: "$gt", Value: me.Score}}}},
-		bson.D{{Key: "score", Value: me.Score}, {Key: "memberId", Value: bson.D{{Key: "$lt", Value: memberID}}}},
-	}})
-	belowF := append(slices.Clone(base), bson.E{Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}, bson.E{Key: "$or", Value: bson.A{
-		bson.D{{Key: "score", Value: bson.D{{Key: "$lt", Value: me.Score}}}},
-		bson.D{{Key: "score", Value: me.Score}, {Key: "memberId", Value: bson.D{{Key: "$gt", Value: memberID}}}},
-	}})
-	up, err := s.standings(ctx, b, aboveF, bson.D{{Key: "board", Value: 1}, {Key: "hidden", Value: 1}, {Key: "score", Value: 1}, {Key: "memberId", Value: -1}}, radius)
-	if err != nil {
-		return nil, err
-	}
-	down, err := s.standings(ctx, b, belowF, bson.D{{Key: "board", Value: 1}, {Key: "hidden", Value: 1}, {Key: "score", Value: -1}, {Key: "memberId", Value: 1}}, radius)
-	if err != nil {
-		return nil, err
-	}
-	slices.Reverse(up)
-	return append(append(up, me), down...), nil
+	key := ledger.BoardKey(&p, period, at)
+	return Board{Key: key, Period: period, Final: ledger.BoardFinal(&p, key, s.now())}, nil
 }
 
 // RepairBoards checks the open boards' trees against their scores and
-// rebuilds a tree that disagrees, as one left by a process that died
-// between writing a score and its tree nodes. It runs under the jobs lease.
+// rebuilds a tree that disagrees (see leaderboard.Boards.Repair). It runs
+// under the jobs lease.
 func (s *Service) RepairBoards(ctx context.Context) (int, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
 	now := s.now()
 	repaired := 0
-	for _, period := range []Period{PeriodWeekly, PeriodMonthly, PeriodAllTime} {
-		board := boardKey(&p, period, now)
-		ok, err := s.boards.consistent(ctx, board)
+	for _, period := range leaderboard.Periods {
+		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
 		if err != nil {
 			return repaired, err
 		}
-		if !ok {
-			if err := s.boards.rebuild(ctx, board); err != nil {
-				return repaired, err
-			}
+		if rebuilt {
 			repaired++
 		}
 	}
 	return repaired, nil
-}
-
-// consistent compares the tree's total with the visible members scoring.
-func (s boardStore) consistent(ctx context.Context, board string) (bool, error) {
-	var root struct {
-		C int64 `bson:"c"`
-	}
-	err := s.tree.FindOne(ctx, bson.D{{Key: "_id", Value: nodeID(board, treeRoot)}}).Decode(&root)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return false, err
-	}
-	n, err := s.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
-	return err == nil && n == root.C, err
-}
-
-// rebuild recomputes a board's tree from its scores.
-func (s boardStore) rebuild(ctx context.Context, board string) error {
-	cur, err := s.scores.Find(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}},
-		options.Find().SetProjection(bson.D{{Key: "score", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	counts := map[int64]int64{}
-	for cur.Next(ctx) {
-		var sc struct {
-			Score int64 `bson:"score"`
-		}
-		if err := cur.Decode(&sc); err != nil {
-			return err
-		}
-		for _, n := range updatePath(sc.Score) {
-			counts[n]++
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return err
-	}
-	var ops []mongo.WriteModel
-	for n, c := range counts {
-		ops = append(ops, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: nodeID(board, n)}}).
-			SetReplacement(bson.D{{Key: "_id", Value: nodeID(board, n)}, {Key: "c", Value: c}}).SetUpsert(true))
-	}
-	// Nodes no score reaches any more are zeroed, not left stale.
-	stale, err := s.tree.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: board + "#"}, {Key: "$lt", Value: board + "$"}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	var ids []struct {
-		ID string `bson:"_id"`
-	}
-	if err := stale.All(ctx, &ids); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		var n int64
-		if _, err := fmt.Sscanf(strings.TrimPrefix(id.ID, board+"#"), "%d", &n); err == nil && counts[n] == 0 {
-			ops = append(ops, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id.ID}}).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "c", Value: 0}}}}))
-		}
-	}
-	if len(ops) == 0 {
-		return nil
-	}
-	_, err = s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
-	return err
 }

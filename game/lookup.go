@@ -2,18 +2,19 @@ package game
 
 import (
 	"context"
-	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/regulars/regulars/fault"
 )
 
 // Lookups by id, for refetching any object by its global id (graph's
 // node and nodes). Each is one query on _id, whatever the number of ids.
 
 var (
-	ErrEntryNotFound = errors.New("ledger entry not found")
-	ErrBadgeNotFound = errors.New("badge not found")
+	ErrEntryNotFound = fault.New(fault.NotFound, "ledger entry not found")
+	ErrBadgeNotFound = fault.New(fault.NotFound, "badge not found")
 )
 
 // ActivitiesByID returns activities in the order of ids; missing ones are nil.
@@ -23,7 +24,7 @@ func (s *Service) ActivitiesByID(ctx context.Context, ids []bson.ObjectID) ([]*A
 
 // EntriesByID returns ledger entries in the order of ids; missing ones are nil.
 func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
-	return byIDs(ctx, s.ledger.store.c, ids, func(e *Entry) bson.ObjectID { return e.ID })
+	return byIDs(ctx, s.ledger.Collection(), ids, func(e *Entry) bson.ObjectID { return e.ID })
 }
 
 // RedemptionsByID returns redemptions in the order of ids; missing ones are

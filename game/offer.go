@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/batch"
 	"github.com/regulars/regulars/member"
 )
 
@@ -57,10 +57,8 @@ const (
 
 // Progress is how far publishing got.
 type Progress struct {
-	Processed int64         `bson:"processed"`
-	Notified  int64         `bson:"notified"`
-	Total     int64         `bson:"total"`
-	After     bson.ObjectID `bson:"after"`
+	Notified     int64 `bson:"notified"`
+	batch.Cursor `bson:",inline"`
 }
 
 // Offer is a members-only offer the brand publishes.
@@ -121,7 +119,7 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 	default:
 		return input.Errorf("benefit.kind", "unknown benefit %q", b.Kind)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -234,93 +232,42 @@ func (s *Service) PublishOffers(ctx context.Context, batch int) (int, error) {
 	return sent, nil
 }
 
-func (s *Service) publishBatch(ctx context.Context, o *Offer, batch int) (int, bool, error) {
-	acur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: o.Progress.After}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batch)))
-	if err != nil {
-		return 0, false, err
-	}
-	var accts []Account
-	if err := acur.All(ctx, &accts); err != nil {
-		return 0, false, err
-	}
-	p, err := s.program.get(ctx)
+func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bool, error) {
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, false, err
 	}
 	// Members of a batch are notified in parallel; each send is keyed, so
 	// the order does not matter and a retry repeats nothing. Progress moves
-	// past the members up to the first failure, so that on a slow database
-	// a batch that keeps failing somewhere still advances.
-	failed := make([]error, len(accts))
-	notified := make([]bool, len(accts))
-	// After a failure, members later in the batch wait for the retry.
-	var mu sync.Mutex
-	firstFailed := len(accts)
-	fail := func(i int, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		failed[i], firstFailed = err, min(firstFailed, i)
-	}
-	waits := func(i int) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return i > firstFailed
-	}
-	var g errgroup.Group
-	g.SetLimit(publishWorkers)
-	for i, a := range accts {
-		g.Go(func() error {
-			if waits(i) {
-				return nil // past the first failure: the progress stops before it
-			}
-			ok, err := s.eligible(ctx, &p, o, &a)
+	// past the members up to the first failure (internal/batch), so that on
+	// a slow database a batch that keeps failing somewhere still advances.
+	r, stepErr := batch.Step(ctx, s.accounts.accounts, o.Progress.After, size, publishWorkers, accountID,
+		func(ctx context.Context, a *Account) (bool, error) {
+			ok, err := s.eligible(ctx, &p, o, a)
 			if err != nil || !ok {
-				if err != nil {
-					fail(i, err)
-				}
-				return nil
+				return false, err
 			}
 			_, err = s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
-			switch {
-			case err == nil:
-				notified[i] = true
-			case !errors.Is(err, inbox.ErrMuted):
-				fail(i, err)
+			if errors.Is(err, inbox.ErrMuted) {
+				return false, nil
 			}
-			return nil
+			return err == nil, err
 		})
-	}
-	_ = g.Wait()
-	done, sent := 0, 0
-	for done < len(accts) && failed[done] == nil {
-		if notified[done] {
-			sent++
-		}
-		done++
-	}
-	finished := done == len(accts) && len(accts) < batch
-	if done > 0 || finished {
-		o.Progress.Processed += int64(done)
-		o.Progress.Notified += int64(sent)
-		if done > 0 {
-			o.Progress.After = accts[done-1].MemberID
-		}
+	if r.Moved() {
+		o.Progress.Advance(r)
+		o.Progress.Notified += int64(r.Counted)
 		set := bson.D{{Key: "progress", Value: o.Progress}}
-		if finished {
+		if r.Finished {
 			o.Status = OfferPublished
 			set = append(set, bson.E{Key: "status", Value: OfferPublished})
 		}
 		if _, err := s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-			return sent, false, err
+			return r.Counted, false, err
 		}
 	}
-	if done < len(accts) {
-		return sent, false, failed[done]
-	}
-	return sent, finished, nil
+	return r.Counted, r.Finished, stepErr
 }
 
 // publishWorkers is how many members of a batch are notified at once.
@@ -337,13 +284,13 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 		if err != nil {
 			return false, err
 		}
-		ts := tierStatus(st, p, s.now())
+		ts := ledger.StatusOf(st, p, s.now())
 		if !slices.ContainsFunc(t.Tiers, func(n string) bool { return strings.EqualFold(n, ts.Current.Name) }) {
 			return false, nil
 		}
 	}
 	if t.BadgeID != nil {
-		head, err := s.engagement.head(ctx, a.MemberID)
+		head, err := s.engagement.seq.Head(ctx, a.MemberID)
 		if err != nil {
 			return false, err
 		}
@@ -404,7 +351,7 @@ func (s *Service) OffersFor(ctx context.Context, memberID bson.ObjectID) ([]*Off
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +404,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -469,22 +416,22 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	key := "offer:" + offerID.Hex()
 	switch o.Benefit.Kind {
 	case BenefitPointsPrice:
-		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
+		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				if st.Available(now) < o.Benefit.Value {
 					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
 				}
-				st.debit(e, o.Benefit.Value, now, true, nil)
+				st.Debit(e, o.Benefit.Value, now, true, nil)
 				e.Reason, e.Lines = "Coupon: "+o.Title, []Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {
 			return nil, err
 		}
 	case BenefitBonusPoints:
-		if _, _, err := s.appendEntry(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
+		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
-				st.credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
-				st.earn(&p, e, o.Benefit.Value, now)
+				st.Credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
+				st.Earn(&p, e, o.Benefit.Value, now)
 				e.Reason, e.Lines = "Offer: "+o.Title, []Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {

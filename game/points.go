@@ -13,8 +13,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // ExpiringPoints is one lot's points and when they expire.
@@ -32,11 +34,29 @@ type PointsSummary struct {
 	Pending   int64
 	// Expiring lists every lot with an expiry, soonest first.
 	Expiring []ExpiringPoints
+	// AsOf is when the summary was read, by the game's clock.
+	AsOf time.Time
+}
+
+// ExpiringWithin returns the points expiring within days of the summary's
+// time, soonest first; days is 1 to 3650 (field withinDays).
+func (sum *PointsSummary) ExpiringWithin(days int) ([]*ExpiringPoints, error) {
+	if days < 1 || days > 3650 {
+		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
+	}
+	until := sum.AsOf.AddDate(0, 0, days)
+	var out []*ExpiringPoints
+	for _, e := range sum.Expiring {
+		if e.At.Before(until) {
+			out = append(out, &e)
+		}
+	}
+	return out, nil
 }
 
 // Points returns the member's points now, expiring what is due first.
 func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSummary, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +68,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 		return nil, err
 	}
 	now := s.now()
-	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now)}
+	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now), AsOf: now}
 	for _, l := range st.Lots {
 		if l.ExpiresAt != nil {
 			sum.Expiring = append(sum.Expiring, ExpiringPoints{Amount: l.Points, At: *l.ExpiresAt})
@@ -60,7 +80,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 
 // Tier returns the member's tier status now.
 func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +88,7 @@ func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus
 	if err != nil {
 		return nil, err
 	}
-	ts := tierStatus(st, &p, s.now())
+	ts := ledger.StatusOf(st, &p, s.now())
 	return &ts, nil
 }
 
@@ -88,33 +108,34 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if _, err := s.members.Get(ctx, memberID); err != nil {
 		return nil, input.Wrap("memberId", err)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.appendEntry(ctx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
 			if amount > 0 {
-				st.credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
-				st.earn(&p, e, amount, now)
+				st.Credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
+				st.Earn(&p, e, amount, now)
 				return true, nil
 			}
 			if st.Available(now) < -amount {
 				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ErrInsufficientPoints, st.Available(now)))
 			}
-			st.debit(e, -amount, now, true, nil)
+			st.Debit(e, -amount, now, true, nil)
 			return true, nil
 		})
 	if err != nil {
 		return nil, err
 	}
 	if e.Amount > 0 {
-		s.send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
-			Title: fmt.Sprintf("You received %d points", e.Amount), Body: reason})
+		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
+			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
-	return e, nil
+	return e, s.carryOut(ctx, &p, fx)
 }
 
 // jobState remembers how far a periodic job got, so a restart resumes.
@@ -133,13 +154,13 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 		return 0, err
 	}
 	now := s.now().UTC()
-	ids, err := membersMatching(ctx, s.ledger.store.c, bson.D{{Key: "expiresAt", Value: bson.D{
+	ids, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{
 		{Key: "$gt", Value: js.Through}, {Key: "$lte", Value: now},
 	}}})
 	if err != nil {
 		return 0, err
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -51,7 +51,7 @@ func TestAdjustOncePerKeyNeverBelowZero(t *testing.T) {
 			t.Errorf("%s: got %v", field, e)
 		}
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}}); n != 2 {
 		t.Fatalf("%d ledger entries, want the credit and the debit", n)
 	}
 	if got := h.points(t, m).Balance; got != 150 {
@@ -172,7 +172,7 @@ func TestSweeperCompletesPaidRedemption(t *testing.T) {
 	if err != nil || got.Status != RedemptionCompleted {
 		t.Fatalf("after the sweep: %+v %v", got, err)
 	}
-	if n := testkit.Count(t, h.ledger.store.c, bson.D{{Key: "type", Value: EntryRedeem}}); n != 1 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryRedeem}}); n != 1 {
 		t.Fatalf("%d debits, want 1", n)
 	}
 	h.checkLedger(t, m)

@@ -12,8 +12,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // codeAlphabet has no characters that read alike: no 0/O, no 1/I/L.
@@ -73,6 +76,9 @@ type Account struct {
 	LeaderboardOptOut bool      `bson:"leaderboardOptOut"`
 	CreatedAt         time.Time `bson:"createdAt"`
 }
+
+// accountID is an account's member, for batches over accounts.
+func accountID(a *Account) bson.ObjectID { return a.MemberID }
 
 // ConversionStatus is how a referral ended.
 type ConversionStatus string
@@ -201,9 +207,54 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 		return bson.ObjectID{}, err
 	}
 	if a.EmailKey == emailKey(email) {
-		return bson.ObjectID{}, errReferralUnusable
+		// The address is the code owner's, so it is taken: answer as the
+		// sign-up would for any taken address, or the answer would tie the
+		// public code to its owner's e-mail.
+		return bson.ObjectID{}, member.ErrEmailTaken
 	}
 	return a.MemberID, nil
+}
+
+// Registrar creates member accounts (member.Service).
+type Registrar interface {
+	ValidateSignUp(in member.SignUp) error
+	SignUp(ctx context.Context, in member.SignUp) (*member.Session, error)
+}
+
+// Join signs a new member up with an optional referral code. The order is
+// the rule: the other fields are validated first; a bad code refuses the sign-up before anything is written; then
+// the account is created, enrolled in the program with its referrer, and
+// greeted with a WELCOME notification (keyed, so a retry never greets twice;
+// the account exists by then, so a failed greeting is logged, not returned).
+func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp, referralCode string) (*member.Session, error) {
+	// Every other field is checked before the referral code, so an answer
+	// about the code never comes with one about the rest.
+	if err := accounts.ValidateSignUp(in); err != nil {
+		return nil, err
+	}
+	var referrer *bson.ObjectID
+	if referralCode != "" {
+		id, err := s.Referrer(ctx, referralCode, in.Email)
+		if err != nil {
+			return nil, err
+		}
+		referrer = &id
+	}
+	sess, err := accounts.SignUp(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Enroll(ctx, sess.Member, referrer); err != nil {
+		return nil, err
+	}
+	p, err := s.program.Get(ctx)
+	if err != nil {
+		logError(ctx, "welcome", err, "member", sess.Member.ID.Hex())
+		return sess, nil
+	}
+	s.send(ctx, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Locale: p.LocaleOf(sess.Member),
+		Template: texts.Welcome, Data: map[string]any{"name": sess.Member.DisplayName}})
+	return sess, nil
 }
 
 // Enroll gives a new member their referral code and records who referred
@@ -236,7 +287,7 @@ func (s *Service) account(ctx context.Context, memberID bson.ObjectID) (*Account
 // a qualifying purchase. The conversion document (one per referee) picks
 // that purchase; a numbered monthly slot (unique) enforces the referrer's
 // cap; the ledger keys make each side's reward happen once.
-func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
 	if acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
 		return nil, nil
 	}
@@ -268,36 +319,36 @@ func (s *Service) convertReferral(ctx context.Context, p *Program, m *member.Mem
 	}
 	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, _, err := s.appendEntry(ctx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
 		}
 		c.RefereeEntry = e
-		s.announce(ctx, e)
+		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, _, err := s.appendEntry(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
+		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
 			Source{Kind: SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
 			return nil, err
 		}
 		c.ReferrerEntry = e
-		s.announce(ctx, e)
+		s.announce(fx, "", e)
 	}
-	if err := s.Count(ctx, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
+	if err := s.count(ctx, fx, p, c.ReferrerID, CounterReferralsConverted, 1, m.ID.Hex()); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func referralCredit(p *Program, points int64, why string) change {
+func referralCredit(p *Program, points int64, why string) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = "Referral reward"
 		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
-		st.credit(e, points, now, expiry(p, now, p.PointsExpireDays))
-		st.earn(p, e, points, now)
+		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Earn(p, e, points, now)
 		return true, nil
 	}
 }
@@ -308,7 +359,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 	if p.Referral.MonthlyCap == 0 {
 		return false, nil
 	}
-	month := monthKey(c.At)
+	month := ledger.MonthKey(c.At)
 	for n := 1; n <= p.Referral.MonthlyCap; n++ {
 		_, err := s.accounts.slots.InsertOne(ctx, bson.D{
 			{Key: "_id", Value: fmt.Sprintf("%s:%s:%d", c.ReferrerID.Hex(), month, n)},
@@ -330,7 +381,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 
 // reverseReferral takes both sides' referral rewards back when the
 // qualifying purchase is refunded inside the reversal window.
-func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
+func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
 	var c Conversion
 	err := s.accounts.conversions.FindOne(ctx, bson.D{{Key: "_id", Value: purchase.MemberID}, {Key: "activityId", Value: purchase.ID}}).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -348,18 +399,18 @@ func (s *Service) reverseReferral(ctx context.Context, p *Program, refund, purch
 		key    string
 	}{{c.RefereeID, "referral:referee"}, {c.ReferrerID, "referral:" + c.RefereeID.Hex()}}
 	for _, side := range sides {
-		earned, err := s.ledger.store.byKey(ctx, side.member, side.key)
+		earned, err := s.ledger.ByKey(ctx, side.member, side.key)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		e, created, err := s.appendEntry(ctx, p, side.member, side.key+":reversed", EntryReferral, src,
+		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", EntryReferral, src,
 			func(st *State, e *Entry, now time.Time) (bool, error) {
-				taken := st.debit(e, earned.Amount, now, true, &earned.ID)
+				taken := st.Debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken
-				st.earn(p, e, -earned.Amount, now)
+				st.Earn(p, e, -earned.Amount, now)
 				e.Reason = "Referral reward reversed"
 				e.Lines = []Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
 				return true, nil
@@ -399,7 +450,7 @@ func (s *Service) Referral(ctx context.Context, memberID bson.ObjectID) (*Referr
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.ledger.store.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
+	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
 		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
 	if err != nil {
 		return nil, err

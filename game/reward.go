@@ -12,8 +12,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // Reward is an item of the brand's catalog that members buy with points.
@@ -191,7 +193,7 @@ func (s rewardStore) releaseSlots(ctx context.Context, redemptionID bson.ObjectI
 
 // CreateReward adds a reward to the catalog.
 func (s *Service) CreateReward(ctx context.Context, in RewardInput) (*Reward, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func (s *Service) CreateReward(ctx context.Context, in RewardInput) (*Reward, er
 // UpdateReward replaces a reward's terms. Raising the stock frees more
 // slots; lowering it below what was redeemed just stops new redemptions.
 func (s *Service) UpdateReward(ctx context.Context, id bson.ObjectID, in RewardInput) (*Reward, error) {
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +275,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	if err != nil {
 		return nil, input.Wrap("rewardId", err)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +291,8 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 		return nil, err
 	}
 	if reward.MinTier != "" {
-		ts := tierStatus(st, &p, now)
-		if p.tierRank(ts.Current.Name) < p.tierRank(reward.MinTier) {
+		ts := ledger.StatusOf(st, &p, now)
+		if p.TierRank(ts.Current.Name) < p.TierRank(reward.MinTier) {
 			return nil, fmt.Errorf("%w: %s or above", ErrTierTooLow, reward.MinTier)
 		}
 	}
@@ -324,7 +326,7 @@ func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.Objec
 		if err != nil {
 			return nil, err
 		}
-		p, err := s.program.get(ctx)
+		p, err := s.program.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -352,12 +354,13 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	e, _, err := s.appendEntry(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
 				return false, ErrInsufficientPoints
 			}
-			st.debit(e, r.Cost, now, true, nil)
+			st.Debit(e, r.Cost, now, true, nil)
 			e.Reason = "Redeemed " + reward.Name
 			e.Lines = []Line{{Rule: "redemption", Points: -r.Cost, Reason: fmt.Sprintf("%s for %d points", reward.Name, r.Cost)}}
 			return true, nil
@@ -368,15 +371,20 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 	if err != nil {
 		return nil, err
 	}
+	return r, s.completed(ctx, fx, p, r, reward, e)
+}
+
+// completed carries out a paid redemption's effects, then marks it
+// completed: until it is, a retry (or SweepRedemptions) carries them out
+// again from their keys.
+func (s *Service) completed(ctx context.Context, fx *effects, p *Program, r *Redemption, reward *Reward, e *Entry) error {
+	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}})
+	if err := s.carryOut(ctx, p, fx); err != nil {
+		return err
+	}
 	r.Status = RedemptionCompleted
-	if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
-		return nil, err
-	}
-	if e != nil {
-		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Title: "Enjoy your " + reward.Name, Body: fmt.Sprintf("Show code %s. %d points were spent.", r.Code, r.Cost)})
-	}
-	return r, nil
+	return s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}})
 }
 
 // holdsSlot reports whether the redemption already holds a slot of the
@@ -434,15 +442,16 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
 		return nil, input.Errorf("id", "a %s redemption cannot be cancelled", r.Status)
 	}
-	p, err := s.program.get(ctx)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.appendEntry(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
+	fx := &effects{}
+	e, _, err := s.appendEntry(ctx, fx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
 			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
-			st.credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
+			st.Credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
 			return true, nil
 		})
 	if err != nil {
@@ -451,16 +460,18 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err := s.rewards.releaseSlots(ctx, r.ID); err != nil {
 		return nil, err
 	}
+	// Cancelling again carries out what a failure left undone.
+	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}})
+	if err := s.carryOut(ctx, &p, fx); err != nil {
+		return nil, err
+	}
 	if r.Status != RedemptionCancelled {
 		now := s.now().UTC()
 		r.Status, r.CancelledAt, r.CancelReason = RedemptionCancelled, &now, reason
 		if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: r.Status}, {Key: "cancelledAt", Value: now}, {Key: "cancelReason", Value: reason}}); err != nil {
 			return nil, err
 		}
-	}
-	if e != nil {
-		s.send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-			Title: "Redemption cancelled", Body: fmt.Sprintf("%d points are back in your balance: %s", r.Cost, reason)})
 	}
 	return r, nil
 }
@@ -533,9 +544,16 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 	}
 	for _, r := range stuck {
 		// A debit already written means the member paid: complete it.
-		if _, err := s.ledger.store.byKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
-			r.Status = RedemptionCompleted
-			if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: RedemptionCompleted}}); err != nil {
+		if e, err := s.ledger.ByKey(ctx, r.MemberID, "redeem:"+r.ID.Hex()); err == nil {
+			reward, err := s.rewards.get(ctx, r.RewardID)
+			if err != nil {
+				return 0, err
+			}
+			p, err := s.program.Get(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if err := s.completed(ctx, &effects{}, &p, r, reward, e); err != nil {
 				return 0, err
 			}
 			continue

@@ -1,98 +1,8 @@
 package game
 
 import (
-	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"github.com/regulars/regulars/input"
 )
-
-func TestProgramValidation(t *testing.T) {
-	ok := DefaultProgram()
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("default program refused: %v", err)
-	}
-	cases := map[string]func(*Program){
-		"currency":                       func(p *Program) { p.Currency = "XYZ" },
-		"pointsPerUnit":                  func(p *Program) { p.PointsPerUnit = -1 },
-		"escalation[0]":                  func(p *Program) { p.Escalation = []int64{0} },
-		"tiers":                          func(p *Program) { p.Tiers[0].Threshold = 5 },
-		"tiers[2].threshold":             func(p *Program) { p.Tiers[2].Threshold = p.Tiers[1].Threshold },
-		"tiers[1].name":                  func(p *Program) { p.Tiers[1].Name = "member" },
-		"tierBasis":                      func(p *Program) { p.TierBasis = "VIBES" },
-		"promotions[0].endsAt":           func(p *Program) { p.Promotions = []Promotion{{ID: "x", BonusPoints: 1, ExpiresAfterDays: 1}} },
-		"referral.monthlyCap":            func(p *Program) { p.Referral.MonthlyCap = -1 },
-		"tiers[0].earnMultiplierPercent": func(p *Program) { p.Tiers[0].EarnMultiplierPercent = 50 },
-	}
-	for field, spoil := range cases {
-		p := DefaultProgram()
-		spoil(&p)
-		if in, ok := input.As(p.Validate()); !ok || in.Field != field {
-			t.Errorf("spoiled %s: got %v", field, p.Validate())
-		}
-	}
-}
-
-func TestDebitTakesSoonestExpiringSpendableFirst(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(days int) *time.Time { x := now.AddDate(0, 0, days); return &x }
-	st := State{}
-	for _, l := range []struct {
-		pts       int64
-		expires   *time.Time
-		available time.Time
-	}{
-		{100, nil, now},                    // never expires: last
-		{50, at(30), now},                  // second
-		{20, at(10), now},                  // first
-		{500, at(5), now.AddDate(0, 0, 3)}, // pending: untouchable
-	} {
-		e := &Entry{ID: bson.NewObjectID()}
-		st.credit(e, l.pts, l.available, l.expires)
-	}
-	e := &Entry{}
-	if got := st.debit(e, 60, now, true, nil); got != 60 {
-		t.Fatalf("took %d", got)
-	}
-	if len(e.Draws) != 2 || e.Draws[0].Points != 20 || e.Draws[1].Points != 40 {
-		t.Fatalf("draws %+v, want 20 from the 10-day lot then 40 from the 30-day lot", e.Draws)
-	}
-	if st.Balance != 670-60 || st.Available(now) != 110 || st.Pending(now) != 500 {
-		t.Fatalf("balance %d available %d pending %d", st.Balance, st.Available(now), st.Pending(now))
-	}
-	// Asking for more than is spendable takes what there is: a clawback's shortfall.
-	e = &Entry{}
-	if got := st.debit(e, 1000, now, true, nil); got != 110 || st.Available(now) != 0 {
-		t.Fatalf("over-debit took %d", got)
-	}
-}
-
-func TestEvaluateTier(t *testing.T) {
-	p := DefaultProgram()
-	now := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-	st := State{Earned: map[string]int64{}, Spend: map[string]int64{}}
-	evaluateTier(&st, &p, now)
-	if st.Tier.Name != "Member" {
-		t.Fatalf("new member in %q", st.Tier.Name)
-	}
-	st.Earned[monthKey(now)] = 6000
-	if tc := evaluateTier(&st, &p, now); tc == nil || tc.To != "Gold" || tc.From != "Member" {
-		t.Fatalf("upgrade: %+v", tc)
-	}
-	// Earned points age out of the window, but the tier holds until the
-	// period plus grace is over.
-	later := now.AddDate(1, 0, 10)
-	if tc := evaluateTier(&st, &p, later); tc != nil || st.Tier.Name != "Gold" {
-		t.Fatalf("inside grace: %+v %s", tc, st.Tier.Name)
-	}
-	if tc := evaluateTier(&st, &p, now.AddDate(1, 1, 5)); tc == nil || tc.To != "Member" {
-		t.Fatalf("after grace: %+v", tc)
-	}
-}
 
 func TestReferralCodesAndEmailKeys(t *testing.T) {
 	c := randomCode(referralCodeLength)
@@ -125,39 +35,5 @@ func TestMoney(t *testing.T) {
 	}
 	if ordinal(2) != "2nd" || ordinal(3) != "3rd" || ordinal(11) != "11th" || ordinal(21) != "21st" {
 		t.Error("ordinals")
-	}
-}
-
-// The tree answers "how many score more" exactly, reading a bounded number
-// of nodes whatever the number of members.
-func TestRankTreeMatchesNaiveCount(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	tree := map[int64]int64{}
-	var scores []int64
-	for range 5000 {
-		s := realisticScore(rng)
-		scores = append(scores, s)
-		for _, n := range updatePath(s) {
-			tree[n]++
-		}
-	}
-	for _, s := range append(slices.Clone(scores[:200]), 1, 1<<40) {
-		var naive int64
-		for _, o := range scores {
-			if o > s {
-				naive++
-			}
-		}
-		var atOrBelow int64
-		path := prefixPath(s)
-		for _, n := range path {
-			atOrBelow += tree[n]
-		}
-		if got := tree[treeRoot] - atOrBelow; got != naive {
-			t.Fatalf("score %d: tree says %d above, naive count %d", s, got, naive)
-		}
-		if len(path) > treeBits || len(updatePath(max(s, 1))) > treeBits+1 {
-			t.Fatalf("score %d reads %d nodes", s, len(path))
-		}
 	}
 }

@@ -22,12 +22,12 @@ import (
 // parses or validates it, with code QUERY_LIMIT_EXCEEDED and the setting
 // that refused it in extensions.limit. Each error wraps one of these.
 var (
-	ErrTooManyTokens     = errors.New("the document has too many tokens")
-	ErrTooManyDirectives = errors.New("too many directives at one location")
-	ErrTooManySpreads    = errors.New("the operation expands too many fragment spreads")
-	ErrTooDeeplyNested   = errors.New("selection sets are nested too deeply")
-	ErrTooManyErrors     = errors.New("too many validation errors; validation stopped")
-	ErrValidationBudget  = errors.New("parsing and validation took too long")
+	errTooManyTokens     = errors.New("the document has too many tokens")
+	errTooManyDirectives = errors.New("too many directives at one location")
+	errTooManySpreads    = errors.New("the operation expands too many fragment spreads")
+	errTooDeeplyNested   = errors.New("selection sets are nested too deeply")
+	errTooManyErrors     = errors.New("too many validation errors; validation stopped")
+	errValidationBudget  = errors.New("parsing and validation took too long")
 )
 
 // DocumentLimits bounds the work one document may cause before it runs.
@@ -86,7 +86,7 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 	}
 	deadline := time.Now().Add(g.lim.Budget)
 	budgetErr := func() *gqlerror.Error {
-		return limitError(ErrValidationBudget, "QUERY_VALIDATION_BUDGET", "parsing and validating the document took over %s", g.lim.Budget)
+		return limitError(errValidationBudget, "QUERY_VALIDATION_BUDGET", "parsing and validating the document took over %s", g.lim.Budget)
 	}
 
 	// Tokens are counted with gqlparser's own lexer before the parser builds
@@ -98,7 +98,7 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 			break
 		}
 		if n >= g.lim.Tokens {
-			return gqlerror.List{limitError(ErrTooManyTokens, "QUERY_MAX_TOKENS", "the document has over %d tokens", g.lim.Tokens)}
+			return gqlerror.List{limitError(errTooManyTokens, "QUERY_MAX_TOKENS", "the document has over %d tokens", g.lim.Tokens)}
 		}
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.lim.Tokens+1) // +1: the parser may count EOF
@@ -152,7 +152,7 @@ func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, deadlin
 				errcode.Set(e, errcode.ValidationFailed)
 				*out = append(*out, e)
 				if len(*out) >= maxErrors {
-					panic(abortValidation{limitError(ErrTooManyErrors, "QUERY_MAX_ERRORS", "validation stopped after %d errors", maxErrors)})
+					panic(abortValidation{limitError(errTooManyErrors, "QUERY_MAX_ERRORS", "validation stopped after %d errors", maxErrors)})
 				}
 			})
 		})
@@ -182,7 +182,7 @@ func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, deadlin
 func (g *documentGuard) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	directives := func(ds ast.DirectiveList, pos *ast.Position) *gqlerror.Error {
 		if len(ds) > g.lim.DirectivesPerLocation {
-			e := limitError(ErrTooManyDirectives, "QUERY_MAX_DIRECTIVES", "%d directives at one location, over the limit of %d", len(ds), g.lim.DirectivesPerLocation)
+			e := limitError(errTooManyDirectives, "QUERY_MAX_DIRECTIVES", "%d directives at one location, over the limit of %d", len(ds), g.lim.DirectivesPerLocation)
 			if pos != nil {
 				e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
 			}
@@ -193,7 +193,7 @@ func (g *documentGuard) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	var walk func(set ast.SelectionSet, depth int) *gqlerror.Error
 	walk = func(set ast.SelectionSet, depth int) *gqlerror.Error {
 		if len(set) > 0 && depth > g.lim.Nesting {
-			e := limitError(ErrTooDeeplyNested, "QUERY_MAX_NESTING", "selection sets are nested over %d levels deep", g.lim.Nesting)
+			e := limitError(errTooDeeplyNested, "QUERY_MAX_NESTING", "selection sets are nested over %d levels deep", g.lim.Nesting)
 			if p := set[0].GetPosition(); p != nil {
 				e.Locations = []gqlerror.Location{{Line: p.Line, Column: p.Column}}
 			}
@@ -283,7 +283,7 @@ func (g *documentGuard) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	}
 	for _, op := range doc.Operations {
 		if n := spreads(op.SelectionSet); n > limit {
-			e := limitError(ErrTooManySpreads, "QUERY_MAX_FRAGMENT_SPREADS", "the operation expands over %d fragment spreads", limit)
+			e := limitError(errTooManySpreads, "QUERY_MAX_FRAGMENT_SPREADS", "the operation expands over %d fragment spreads", limit)
 			if op.Position != nil {
 				e.Locations = []gqlerror.Location{{Line: op.Position.Line, Column: op.Position.Column}}
 			}

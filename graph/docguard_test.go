@@ -12,7 +12,7 @@ import (
 )
 
 func TestDocumentLimitErrorsAreCoded(t *testing.T) {
-	for _, err := range []error{ErrTooManyTokens, ErrTooManyDirectives, ErrTooManySpreads, ErrTooDeeplyNested, ErrTooManyErrors, ErrValidationBudget} {
+	for _, err := range []error{errTooManyTokens, errTooManyDirectives, errTooManySpreads, errTooDeeplyNested, errTooManyErrors, errValidationBudget} {
 		if c := CodeOf(limitError(err, "X", "m")); c != CodeQueryLimit {
 			t.Errorf("%v: code %s", err, c)
 		}
@@ -34,7 +34,7 @@ func TestGuardLeavesCyclesToValidation(t *testing.T) {
 		"query { ...Missing }",
 	} {
 		errs := g.check(context.Background(), q)
-		if len(errs) == 0 || errors.Is(errs[0], ErrTooManySpreads) {
+		if len(errs) == 0 || errors.Is(errs[0], errTooManySpreads) {
 			t.Errorf("%s: %v, want a validation error", q, errs)
 		}
 	}
@@ -56,7 +56,7 @@ func TestGuardCachesValidDocuments(t *testing.T) {
 	if errs := g.check(context.Background(), q); errs != nil {
 		t.Fatal(errs)
 	}
-	if errs := g.check(context.Background(), "{ __typename "+strings.Repeat(" ", 10)+"}"); len(errs) == 0 || !errors.Is(errs[0], ErrValidationBudget) {
+	if errs := g.check(context.Background(), "{ __typename "+strings.Repeat(" ", 10)+"}"); len(errs) == 0 || !errors.Is(errs[0], errValidationBudget) {
 		t.Fatalf("a new document under a 1ns budget: %v", errs)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/member"
 )
 
@@ -34,14 +36,14 @@ func (r *badgeResolver) ImageURL(ctx context.Context, obj *game.Badge) (*string,
 
 // Backfill is the resolver for the backfill field.
 func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
+	if !game.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Backfill, nil
 }
 
 // Streak is the resolver for the streak field.
-func (r *memberResolver) Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error) {
+func (r *memberResolver) Streak(ctx context.Context, obj *member.Member) (*streak.View, error) {
 	return r.Game.Streak(ctx, obj.ID)
 }
 
@@ -67,7 +69,7 @@ func (r *mutationResolver) CreateBadge(ctx context.Context, input game.BadgeInpu
 }
 
 // BuyStreakFreeze is the resolver for the buyStreakFreeze field.
-func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error) {
+func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -96,32 +98,11 @@ func (r *publicMemberResolver) AvatarURL(ctx context.Context, obj *PublicMember)
 
 // Badges is the resolver for the badges field.
 func (r *queryResolver) Badges(ctx context.Context) ([]*game.Badge, error) {
-	all, err := r.Game.Badges(ctx)
-	if err != nil || member.PrincipalFrom(ctx).Has(member.RoleBrand) {
-		return all, err
-	}
-	var earned map[string]bool
-	if p := member.PrincipalFrom(ctx); !p.MemberID.IsZero() {
-		got, _, err := r.Game.MemberBadges(ctx, p.MemberID)
-		if err != nil {
-			return nil, err
-		}
-		earned = map[string]bool{}
-		for _, e := range got {
-			earned[e.Badge.ID.Hex()] = true
-		}
-	}
-	var visible []*game.Badge
-	for _, b := range all {
-		if !b.Secret || earned[b.ID.Hex()] {
-			visible = append(visible, b)
-		}
-	}
-	return visible, nil
+	return r.Game.VisibleBadges(ctx, principal(ctx))
 }
 
 // Leaderboard is the resolver for the leaderboard field.
-func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error) {
+func (r *queryResolver) Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error) {
 	limit, err := pageSize(first)
 	if err != nil {
 		return nil, err
@@ -134,7 +115,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 	if err != nil {
 		return nil, err
 	}
-	rows, more, err := r.Game.Top(ctx, b, from, limit)
+	rows, more, err := r.Game.Leaderboards().Top(ctx, b, from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +126,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period game.Period, at 
 }
 
 // MyRank is the resolver for the myRank field.
-func (r *queryResolver) MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error) {
+func (r *queryResolver) MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -154,12 +135,12 @@ func (r *queryResolver) MyRank(ctx context.Context, period game.Period, at *time
 	if err != nil {
 		return nil, err
 	}
-	st, err := r.Game.RankOf(ctx, b, self)
+	st, err := r.Game.Leaderboards().RankOf(ctx, b, self)
 	return &st, err
 }
 
 // AroundMe is the resolver for the aroundMe field.
-func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius *int, at *time.Time) ([]*game.Standing, error) {
+func (r *queryResolver) AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -168,7 +149,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.Game.AroundMe(ctx, b, self, deref(radius))
+	rows, err := r.Game.Leaderboards().AroundMe(ctx, b, self, deref(radius))
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +161,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period game.Period, radius
 }
 
 // Rank is the resolver for the rank field.
-func (r *standingResolver) Rank(ctx context.Context, obj *game.Standing) (*int, error) {
+func (r *standingResolver) Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error) {
 	if obj.Rank == 0 {
 		return nil, nil
 	}
@@ -189,7 +170,7 @@ func (r *standingResolver) Rank(ctx context.Context, obj *game.Standing) (*int, 
 }
 
 // Member is the resolver for the member field.
-func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*PublicMember, error) {
+func (r *standingResolver) Member(ctx context.Context, obj *leaderboard.Standing) (*PublicMember, error) {
 	m, err := loadMember(ctx, obj.MemberID)
 	if err != nil {
 		return nil, err
@@ -198,8 +179,8 @@ func (r *standingResolver) Member(ctx context.Context, obj *game.Standing) (*Pub
 }
 
 // IsMe is the resolver for the isMe field.
-func (r *standingResolver) IsMe(ctx context.Context, obj *game.Standing) (bool, error) {
-	return member.PrincipalFrom(ctx).MemberID == obj.MemberID, nil
+func (r *standingResolver) IsMe(ctx context.Context, obj *leaderboard.Standing) (bool, error) {
+	return principal(ctx).MemberID == obj.MemberID, nil
 }
 
 // Badge returns BadgeResolver implementation.

@@ -10,10 +10,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/regulars/regulars/game"
-	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/member"
 )
 
 // The error codes clients see in extensions.code; no others are sent.
@@ -34,45 +32,20 @@ const (
 )
 
 var (
-	ErrUnauthenticated = errors.New("sign in first: send Authorization: Bearer <accessToken>")
-	ErrForbidden       = errors.New("you may not do this")
-	ErrNoMemberProfile = errors.New("this caller is the brand's backend, which has no member profile")
+	ErrUnauthenticated = fault.New(fault.Unauthenticated, "sign in first: send Authorization: Bearer <accessToken>")
+	ErrForbidden       = fault.New(fault.Forbidden, "you may not do this")
 )
 
-// domainCodes maps each domain error to its code: the one place that does.
-var domainCodes = []struct {
-	err  error
-	code string
-}{
-	{ErrUnauthenticated, CodeUnauthenticated},
-	{ErrForbidden, CodeForbidden},
-	{ErrNoMemberProfile, CodeForbidden},
-	{member.ErrNotFound, CodeNotFound},
-	{member.ErrEmailTaken, CodeConflict},
-	{member.ErrBadCredentials, CodeUnauthenticated},
-	{member.ErrTokenInvalid, CodeUnauthenticated},
-	{member.ErrTokenReused, CodeUnauthenticated},
-	{inbox.ErrNotFound, CodeNotFound},
-	{game.ErrInsufficientPoints, CodeBadUserInput},
-	{game.ErrOutOfStock, CodeConflict},
-	{game.ErrLimitReached, CodeConflict},
-	{game.ErrRewardNotFound, CodeNotFound},
-	{game.ErrRewardUnavailable, CodeConflict},
-	{game.ErrTierTooLow, CodeForbidden},
-	{game.ErrActivityNotFound, CodeNotFound},
-	{game.ErrRedemptionNotFound, CodeNotFound},
-	{game.ErrReferralNotFound, CodeBadUserInput},
-	{game.ErrIdempotencyReuse, CodeConflict},
-	{game.ErrOfferNotFound, CodeNotFound},
-	{game.ErrOfferUnavailable, CodeConflict},
-	{game.ErrEntryNotFound, CodeNotFound},
-	{game.ErrBadgeNotFound, CodeNotFound},
-	{ErrTooManyTokens, CodeQueryLimit},
-	{ErrTooManyDirectives, CodeQueryLimit},
-	{ErrTooManySpreads, CodeQueryLimit},
-	{ErrTooDeeplyNested, CodeQueryLimit},
-	{ErrTooManyErrors, CodeQueryLimit},
-	{ErrValidationBudget, CodeQueryLimit},
+// transportCodes maps each domain fault.Code to its extensions.code: the one
+// place that does. Domain errors carry their codes (see package fault), so a
+// new error needs no row here.
+var transportCodes = map[fault.Code]string{
+	fault.Invalid:         CodeBadUserInput,
+	fault.Unauthenticated: CodeUnauthenticated,
+	fault.Forbidden:       CodeForbidden,
+	fault.NotFound:        CodeNotFound,
+	fault.Conflict:        CodeConflict,
+	fault.Internal:        CodeInternal,
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in
@@ -87,13 +60,8 @@ var protocolCodes = map[string]string{
 
 // CodeOf returns the client-facing code of err.
 func CodeOf(err error) string {
-	for _, d := range domainCodes {
-		if errors.Is(err, d.err) {
-			return d.code
-		}
-	}
-	if _, ok := input.As(err); ok {
-		return CodeBadUserInput
+	if c := fault.CodeOf(err); c != fault.Internal {
+		return transportCodes[c]
 	}
 	var gqlErr *gqlerror.Error
 	if errors.As(err, &gqlErr) {

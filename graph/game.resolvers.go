@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
-	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/member"
 )
 
@@ -28,12 +29,12 @@ func (r *activityResolver) Amount(ctx context.Context, obj *game.Activity) (*Mon
 }
 
 // ID is the resolver for the id field.
-func (r *ledgerEntryResolver) ID(ctx context.Context, obj *game.Entry) (string, error) {
+func (r *ledgerEntryResolver) ID(ctx context.Context, obj *ledger.Entry) (string, error) {
 	return encodeID("LedgerEntry", obj.ID), nil
 }
 
 // BalanceAfter is the resolver for the balanceAfter field.
-func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *game.Entry) (int, error) {
+func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error) {
 	return int(obj.State.Balance), nil
 }
 
@@ -43,7 +44,7 @@ func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*game.
 }
 
 // Tier is the resolver for the tier field.
-func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error) {
+func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error) {
 	return r.Game.Tier(ctx, obj.ID)
 }
 
@@ -79,7 +80,7 @@ func (r *mutationResolver) CheckIn(ctx context.Context) (*game.ActivityResult, e
 }
 
 // UpdateProgram is the resolver for the updateProgram field.
-func (r *mutationResolver) UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error) {
+func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error) {
 	p, err := r.Game.UpdateProgram(ctx, input)
 	if err != nil {
 		return nil, err
@@ -88,7 +89,7 @@ func (r *mutationResolver) UpdateProgram(ctx context.Context, input game.Program
 }
 
 // AdjustPoints is the resolver for the adjustPoints field.
-func (r *mutationResolver) AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error) {
+func (r *mutationResolver) AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error) {
 	id, err := decodeID("Member", "memberId", memberID)
 	if err != nil {
 		return nil, err
@@ -134,18 +135,7 @@ func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reas
 
 // ExpiringSoon is the resolver for the expiringSoon field.
 func (r *pointsResolver) ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error) {
-	days := deref(withinDays)
-	if days < 1 || days > 3650 {
-		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
-	}
-	until := time.Now().AddDate(0, 0, days)
-	var out []*game.ExpiringPoints
-	for _, e := range obj.Expiring {
-		if e.At.Before(until) {
-			out = append(out, &e)
-		}
-	}
-	return out, nil
+	return obj.ExpiringWithin(deref(withinDays))
 }
 
 // Ledger is the resolver for the ledger field.
@@ -170,7 +160,7 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 }
 
 // UpdatedAt is the resolver for the updatedAt field.
-func (r *programResolver) UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error) {
+func (r *programResolver) UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error) {
 	if obj.UpdatedAt.IsZero() {
 		return nil, nil
 	}
@@ -178,7 +168,7 @@ func (r *programResolver) UpdatedAt(ctx context.Context, obj *game.Program) (*ti
 }
 
 // Program is the resolver for the program field.
-func (r *queryResolver) Program(ctx context.Context) (*game.Program, error) {
+func (r *queryResolver) Program(ctx context.Context) (*program.Program, error) {
 	p, err := r.Game.Program(ctx)
 	if err != nil {
 		return nil, err
@@ -196,8 +186,7 @@ func (r *queryResolver) Rewards(ctx context.Context, first *int, after *string) 
 	if err != nil {
 		return nil, err
 	}
-	activeOnly := !member.PrincipalFrom(ctx).Has(member.RoleBrand)
-	rs, more, err := r.Game.Rewards(ctx, activeOnly, from, limit)
+	rs, more, err := r.Game.Catalog(ctx, principal(ctx), from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -218,10 +207,7 @@ func (r *queryResolver) Reward(ctx context.Context, id string) (*game.Reward, er
 	if err != nil {
 		return nil, err
 	}
-	if !rw.Active && !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
-		return nil, game.ErrRewardNotFound
-	}
-	return rw, nil
+	return game.RewardFor(principal(ctx), rw)
 }
 
 // MyRedemptions is the resolver for the myRedemptions field.
@@ -275,7 +261,7 @@ func (r *rewardResolver) MinTier(ctx context.Context, obj *game.Reward) (*string
 }
 
 // Progress is the resolver for the progress field.
-func (r *tierStatusResolver) Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error) {
+func (r *tierStatusResolver) Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error) {
 	p := &TierProgress{Basis: obj.Basis, Value: int(obj.Metric), ToNext: int(obj.ToNext)}
 	if !obj.QualifiedUntil.IsZero() {
 		p.QualifiedUntil = &obj.QualifiedUntil

@@ -16,8 +16,13 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -206,6 +211,7 @@ type ComplexityRoot struct {
 		DisplayName      func(childComplexity int) int
 		Email            func(childComplexity int) int
 		ID               func(childComplexity int) int
+		Locale           func(childComplexity int) int
 		MarketingConsent func(childComplexity int) int
 		Points           func(childComplexity int) int
 		Referral         func(childComplexity int) int
@@ -244,13 +250,15 @@ type ComplexityRoot struct {
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
+		ResetNotificationTemplate  func(childComplexity int, locale string, name texts.Name) int
 		RevokeRole                 func(childComplexity int, memberID string, role member.Role) int
 		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
 		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
+		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram              func(childComplexity int, input game.Program) int
+		UpdateProgram              func(childComplexity int, input program.Program) int
 		UpdateReward               func(childComplexity int, id string, input game.RewardInput) int
 	}
 
@@ -284,6 +292,15 @@ type ComplexityRoot struct {
 	NotificationRelated struct {
 		ID   func(childComplexity int) int
 		Kind func(childComplexity int) int
+	}
+
+	NotificationTemplate struct {
+		Body         func(childComplexity int) int
+		Locale       func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Overridden   func(childComplexity int) int
+		Placeholders func(childComplexity int) int
+		Title        func(childComplexity int) int
 	}
 
 	Offer struct {
@@ -333,6 +350,7 @@ type ComplexityRoot struct {
 		Escalation            func(childComplexity int) int
 		FirstPurchaseBonus    func(childComplexity int) int
 		LeaderboardGraceHours func(childComplexity int) int
+		Locale                func(childComplexity int) int
 		PointsExpireDays      func(childComplexity int) int
 		PointsPerUnit         func(childComplexity int) int
 		Promotions            func(childComplexity int) int
@@ -365,16 +383,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AroundMe                func(childComplexity int, period game.Period, radius *int, at *time.Time) int
+		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
-		Leaderboard             func(childComplexity int, period game.Period, at *time.Time, first *int, after *string) int
+		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
-		MyRank                  func(childComplexity int, period game.Period, at *time.Time) int
+		MyRank                  func(childComplexity int, period leaderboard.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		Node                    func(childComplexity int, id string) int
 		Nodes                   func(childComplexity int, ids []string) int
 		NotificationPreferences func(childComplexity int) int
+		NotificationTemplates   func(childComplexity int, locale string) int
 		Notifications           func(childComplexity int, first *int, after *string) int
 		Offer                   func(childComplexity int, id string) int
 		Offers                  func(childComplexity int) int
@@ -536,19 +555,21 @@ type CouponResolver interface {
 	Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error)
 }
 type LedgerEntryResolver interface {
-	ID(ctx context.Context, obj *game.Entry) (string, error)
+	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
-	BalanceAfter(ctx context.Context, obj *game.Entry) (int, error)
+	BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
 
 	AvatarURL(ctx context.Context, obj *member.Member) (*string, error)
 
-	Streak(ctx context.Context, obj *member.Member) (*game.StreakView, error)
+	Locale(ctx context.Context, obj *member.Member) (*string, error)
+
+	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
-	Tier(ctx context.Context, obj *member.Member) (*game.TierStatus, error)
+	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error)
 }
 type MutationResolver interface {
@@ -565,12 +586,12 @@ type MutationResolver interface {
 	DeleteNotifications(ctx context.Context, ids []string) (int, error)
 	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
 	CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error)
-	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*game.StreakView, error)
+	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
-	UpdateProgram(ctx context.Context, input game.Program) (*game.Program, error)
-	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*game.Entry, error)
+	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
+	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
 	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
 	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
 	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
@@ -578,6 +599,8 @@ type MutationResolver interface {
 	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
 	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
 	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
+	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
+	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
@@ -597,7 +620,7 @@ type PointsResolver interface {
 	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
 type ProgramResolver interface {
-	UpdatedAt(ctx context.Context, obj *game.Program) (*time.Time, error)
+	UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error)
 }
 type PublicMemberResolver interface {
 	ID(ctx context.Context, obj *PublicMember) (string, error)
@@ -611,10 +634,10 @@ type QueryResolver interface {
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
 	Badges(ctx context.Context) ([]*game.Badge, error)
-	Leaderboard(ctx context.Context, period game.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
-	MyRank(ctx context.Context, period game.Period, at *time.Time) (*game.Standing, error)
-	AroundMe(ctx context.Context, period game.Period, radius *int, at *time.Time) ([]*game.Standing, error)
-	Program(ctx context.Context) (*game.Program, error)
+	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
+	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
+	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
+	Program(ctx context.Context) (*program.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*game.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
@@ -622,6 +645,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Offers(ctx context.Context) ([]*game.Offer, error)
 	Offer(ctx context.Context, id string) (*game.Offer, error)
+	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
 	ID(ctx context.Context, obj *game.Redemption) (string, error)
@@ -636,16 +660,16 @@ type RewardResolver interface {
 	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
 }
 type StandingResolver interface {
-	Rank(ctx context.Context, obj *game.Standing) (*int, error)
+	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
 
-	Member(ctx context.Context, obj *game.Standing) (*PublicMember, error)
-	IsMe(ctx context.Context, obj *game.Standing) (bool, error)
+	Member(ctx context.Context, obj *leaderboard.Standing) (*PublicMember, error)
+	IsMe(ctx context.Context, obj *leaderboard.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 }
 type TierStatusResolver interface {
-	Progress(ctx context.Context, obj *game.TierStatus) (*TierProgress, error)
+	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
 }
 
 type OfferInputResolver interface {
@@ -1235,6 +1259,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.ID(childComplexity), true
+	case "Member.locale":
+		if e.ComplexityRoot.Member.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Locale(childComplexity), true
 	case "Member.marketingConsent":
 		if e.ComplexityRoot.Member.MarketingConsent == nil {
 			break
@@ -1492,6 +1522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.resetNotificationTemplate":
+		if e.ComplexityRoot.Mutation.ResetNotificationTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetNotificationTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetNotificationTemplate(childComplexity, args["locale"].(string), args["name"].(texts.Name)), true
 	case "Mutation.revokeRole":
 		if e.ComplexityRoot.Mutation.RevokeRole == nil {
 			break
@@ -1536,6 +1577,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetNotificationPreferences(childComplexity, args["muted"].([]inbox.Category)), true
+	case "Mutation.setNotificationTemplate":
+		if e.ComplexityRoot.Mutation.SetNotificationTemplate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationTemplate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationTemplate(childComplexity, args["input"].(NotificationTemplateInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1568,7 +1620,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(game.Program)), true
+		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Program)), true
 	case "Mutation.updateReward":
 		if e.ComplexityRoot.Mutation.UpdateReward == nil {
 			break
@@ -1687,6 +1739,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationRelated.Kind(childComplexity), true
+
+	case "NotificationTemplate.body":
+		if e.ComplexityRoot.NotificationTemplate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Body(childComplexity), true
+	case "NotificationTemplate.locale":
+		if e.ComplexityRoot.NotificationTemplate.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Locale(childComplexity), true
+	case "NotificationTemplate.name":
+		if e.ComplexityRoot.NotificationTemplate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Name(childComplexity), true
+	case "NotificationTemplate.overridden":
+		if e.ComplexityRoot.NotificationTemplate.Overridden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Overridden(childComplexity), true
+	case "NotificationTemplate.placeholders":
+		if e.ComplexityRoot.NotificationTemplate.Placeholders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Placeholders(childComplexity), true
+	case "NotificationTemplate.title":
+		if e.ComplexityRoot.NotificationTemplate.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationTemplate.Title(childComplexity), true
 
 	case "Offer.benefit":
 		if e.ComplexityRoot.Offer.Benefit == nil {
@@ -1889,6 +1978,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.LeaderboardGraceHours(childComplexity), true
+	case "Program.locale":
+		if e.ComplexityRoot.Program.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Locale(childComplexity), true
 	case "Program.pointsExpireDays":
 		if e.ComplexityRoot.Program.PointsExpireDays == nil {
 			break
@@ -2040,7 +2135,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AroundMe(childComplexity, args["period"].(game.Period), args["radius"].(*int), args["at"].(*time.Time)), true
+		return e.ComplexityRoot.Query.AroundMe(childComplexity, args["period"].(leaderboard.Period), args["radius"].(*int), args["at"].(*time.Time)), true
 	case "Query.badges":
 		if e.ComplexityRoot.Query.Badges == nil {
 			break
@@ -2058,7 +2153,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["period"].(game.Period), args["at"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["period"].(leaderboard.Period), args["at"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2086,7 +2181,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.MyRank(childComplexity, args["period"].(game.Period), args["at"].(*time.Time)), true
+		return e.ComplexityRoot.Query.MyRank(childComplexity, args["period"].(leaderboard.Period), args["at"].(*time.Time)), true
 	case "Query.myRedemptions":
 		if e.ComplexityRoot.Query.MyRedemptions == nil {
 			break
@@ -2126,6 +2221,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.NotificationPreferences(childComplexity), true
+	case "Query.notificationTemplates":
+		if e.ComplexityRoot.Query.NotificationTemplates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notificationTemplates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NotificationTemplates(childComplexity, args["locale"].(string)), true
 	case "Query.notifications":
 		if e.ComplexityRoot.Query.Notifications == nil {
 			break
@@ -2671,6 +2777,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CampaignsInput", ec.unmarshalInputCampaignsInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
+			graphql.NewInputUnmarshaler("NotificationTemplateInput", ec.unmarshalInputNotificationTemplateInput),
 			graphql.NewInputUnmarshaler("OfferBenefitInput", ec.unmarshalInputOfferBenefitInput),
 			graphql.NewInputUnmarshaler("OfferInput", ec.unmarshalInputOfferInput),
 			graphql.NewInputUnmarshaler("OfferTargetingInput", ec.unmarshalInputOfferTargetingInput),
@@ -2775,7 +2882,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql"
+//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2871,6 +2978,8 @@ input SignUpInput {
   birthday: Date
   avatarUrl: String
   marketingConsent: Boolean = false
+  "The language of the member's notifications (en, ru); left out: the program's."
+  locale: String
 }
 
 input LogInInput {
@@ -2885,6 +2994,8 @@ input UpdateProfileInput {
   birthday: Date
   timezone: String
   marketingConsent: Boolean
+  "en or ru; an empty string goes back to the program's."
+  locale: String
 }
 
 type AuthPayload {
@@ -2905,6 +3016,8 @@ type Member {
   birthday: Date
   timezone: String!
   marketingConsent: Boolean!
+  "The language of the member's notifications; null: the program's (program.locale)."
+  locale: String
   roles: [Role!]!
   createdAt: DateTime!
 }
@@ -2985,6 +3098,7 @@ type NotificationEdge {
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
+	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3290,6 +3404,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_timezone(ctx, field)
 	case "marketingConsent":
 		return ec.fieldContext_Member_marketingConsent(ctx, field)
+	case "locale":
+		return ec.fieldContext_Member_locale(ctx, field)
 	case "roles":
 		return ec.fieldContext_Member_roles(ctx, field)
 	case "createdAt":
@@ -3390,6 +3506,24 @@ func (ec *executionContext) childFields_NotificationRelated(ctx context.Context,
 		return ec.fieldContext_NotificationRelated_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationRelated", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "locale":
+		return ec.fieldContext_NotificationTemplate_locale(ctx, field)
+	case "name":
+		return ec.fieldContext_NotificationTemplate_name(ctx, field)
+	case "title":
+		return ec.fieldContext_NotificationTemplate_title(ctx, field)
+	case "body":
+		return ec.fieldContext_NotificationTemplate_body(ctx, field)
+	case "placeholders":
+		return ec.fieldContext_NotificationTemplate_placeholders(ctx, field)
+	case "overridden":
+		return ec.fieldContext_NotificationTemplate_overridden(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationTemplate", field.Name)
 }
 
 func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3514,6 +3648,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
 	case "campaigns":
 		return ec.fieldContext_Program_campaigns(ctx, field)
+	case "locale":
+		return ec.fieldContext_Program_locale(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
 }
@@ -4184,6 +4320,28 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resetNotificationTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locale",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locale"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (texts.Name, error) {
+			return ec.unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4280,6 +4438,20 @@ func (ec *executionContext) field_Mutation_setNotificationPreferences_args(ctx c
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setNotificationTemplate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (NotificationTemplateInput, error) {
+			return ec.unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4312,8 +4484,8 @@ func (ec *executionContext) field_Mutation_updateProgram_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.Program, error) {
-			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, v)
+		func(ctx context.Context, v any) (program.Program, error) {
+			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4398,8 +4570,8 @@ func (ec *executionContext) field_Query_aroundMe_args(ctx context.Context, rawAr
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4428,8 +4600,8 @@ func (ec *executionContext) field_Query_leaderboard_args(ctx context.Context, ra
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4480,8 +4652,8 @@ func (ec *executionContext) field_Query_myRank_args(ctx context.Context, rawArgs
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
-		func(ctx context.Context, v any) (game.Period, error) {
-			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, v)
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4545,6 +4717,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_notificationTemplates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "locale",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locale"] = arg0
 	return args, nil
 }
 
@@ -4743,8 +4929,8 @@ func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.Co
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
-			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4900,7 +5086,7 @@ func (ec *executionContext) _ActivityResult_entries(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx, selections, v)
+			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4931,8 +5117,8 @@ func (ec *executionContext) _ActivityResult_tierChange(ctx context.Context, fiel
 			return obj.TierChange(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
-			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5713,7 +5899,7 @@ func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
 }
 
-func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5736,7 +5922,7 @@ func (ec *executionContext) fieldContext_Campaigns_birthday(_ context.Context, f
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_birthdayHour(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_birthdayHour(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5759,7 +5945,7 @@ func (ec *executionContext) fieldContext_Campaigns_birthdayHour(_ context.Contex
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_winBack(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_winBack(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5782,7 +5968,7 @@ func (ec *executionContext) fieldContext_Campaigns_winBack(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_winBackDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_winBackDays(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5805,7 +5991,7 @@ func (ec *executionContext) fieldContext_Campaigns_winBackDays(_ context.Context
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_pointsExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_pointsExpiring(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5828,7 +6014,7 @@ func (ec *executionContext) fieldContext_Campaigns_pointsExpiring(_ context.Cont
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_pointsExpiringDays(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_pointsExpiringDays(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5851,7 +6037,7 @@ func (ec *executionContext) fieldContext_Campaigns_pointsExpiringDays(_ context.
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Campaigns_streakAtRisk(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_streakAtRisk(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5874,7 +6060,7 @@ func (ec *executionContext) fieldContext_Campaigns_streakAtRisk(_ context.Contex
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_couponExpiring(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_couponExpiring(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5897,7 +6083,7 @@ func (ec *executionContext) fieldContext_Campaigns_couponExpiring(_ context.Cont
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, field graphql.CollectedField, obj *game.Campaigns) (ret graphql.Marshaler) {
+func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6180,8 +6366,8 @@ func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graph
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Period) graphql.Marshaler {
-			return ec.marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v leaderboard.Period) graphql.Marshaler {
+			return ec.marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6400,8 +6586,8 @@ func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6420,7 +6606,7 @@ func (ec *executionContext) fieldContext_LedgerEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_id(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6443,7 +6629,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "ID")
 }
 
-func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6455,8 +6641,8 @@ func (ec *executionContext) _LedgerEntry_type(ctx context.Context, field graphql
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.EntryType) graphql.Marshaler {
-			return ec.marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.EntryType) graphql.Marshaler {
+			return ec.marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6466,7 +6652,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_type(_ context.Context, fie
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "LedgerEntryType")
 }
 
-func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_amount(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6489,7 +6675,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_amount(_ context.Context, f
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_reason(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6512,7 +6698,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_reason(_ context.Context, f
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6524,8 +6710,8 @@ func (ec *executionContext) _LedgerEntry_lines(ctx context.Context, field graphq
 			return obj.Lines, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Line) graphql.Marshaler {
-			return ec.marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []ledger.Line) graphql.Marshaler {
+			return ec.marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLineᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6544,7 +6730,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_lines(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6556,8 +6742,8 @@ func (ec *executionContext) _LedgerEntry_source(ctx context.Context, field graph
 			return obj.Source, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Source) graphql.Marshaler {
-			return ec.marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.Source) graphql.Marshaler {
+			return ec.marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSource(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6576,7 +6762,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_source(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_availableAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_availableAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6599,7 +6785,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_availableAt(_ context.Conte
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_expiresAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6622,7 +6808,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerEntry_shortfall(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_shortfall(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6645,7 +6831,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_shortfall(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_balanceAfter(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6668,7 +6854,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_balanceAfter(_ context.Cont
 	return graphql.NewScalarFieldContext("LedgerEntry", field, true, true, "Int")
 }
 
-func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6680,8 +6866,8 @@ func (ec *executionContext) _LedgerEntry_tierChange(ctx context.Context, field g
 			return obj.TierChange, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
-			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
+			return ec.marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6700,7 +6886,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_tierChange(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *ledger.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6723,7 +6909,7 @@ func (ec *executionContext) fieldContext_LedgerEntry_createdAt(_ context.Context
 	return graphql.NewScalarFieldContext("LedgerEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _LedgerLine_rule(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_rule(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6746,7 +6932,7 @@ func (ec *executionContext) fieldContext_LedgerLine_rule(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerLine_points(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_points(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6769,7 +6955,7 @@ func (ec *executionContext) fieldContext_LedgerLine_points(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "Int")
 }
 
-func (ec *executionContext) _LedgerLine_reason(ctx context.Context, field graphql.CollectedField, obj *game.Line) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerLine_reason(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6792,7 +6978,7 @@ func (ec *executionContext) fieldContext_LedgerLine_reason(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *ledger.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6804,8 +6990,8 @@ func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphq
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
-			return ec.marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ledger.SourceKind) graphql.Marshaler {
+			return ec.marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6815,7 +7001,7 @@ func (ec *executionContext) fieldContext_LedgerSource_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "LedgerSourceKind")
 }
 
-func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.CollectedField, obj *game.Source) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.CollectedField, obj *ledger.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6999,6 +7185,29 @@ func (ec *executionContext) fieldContext_Member_marketingConsent(_ context.Conte
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Member_locale(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Locale(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
+}
+
 func (ec *executionContext) _Member_roles(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7057,8 +7266,8 @@ func (ec *executionContext) _Member_streak(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Member().Streak(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
-			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *streak.View) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7153,8 +7362,8 @@ func (ec *executionContext) _Member_tier(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Member().Tier(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
-			return ec.marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.TierStatus) graphql.Marshaler {
+			return ec.marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7879,8 +8088,8 @@ func (ec *executionContext) _Mutation_buyStreakFreeze(ctx context.Context, field
 			return ec.Resolvers.Mutation().BuyStreakFreeze(ctx, fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
-			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *streak.View) graphql.Marshaler {
+			return ec.marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8040,11 +8249,11 @@ func (ec *executionContext) _Mutation_updateProgram(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(game.Program))
+			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Program))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
-			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8087,8 +8296,8 @@ func (ec *executionContext) _Mutation_adjustPoints(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().AdjustPoints(ctx, fc.Args["memberId"].(string), fc.Args["amount"].(int), fc.Args["reason"].(string), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Entry) graphql.Marshaler {
-			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
+			return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8420,6 +8629,94 @@ func (ec *executionContext) fieldContext_Mutation_claimOffer(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_claimOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setNotificationTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationTemplate(ctx, fc.Args["input"].(NotificationTemplateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resetNotificationTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetNotificationTemplate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetNotificationTemplate(ctx, fc.Args["locale"].(string), fc.Args["name"].(texts.Name))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetNotificationTemplate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetNotificationTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8851,6 +9148,144 @@ func (ec *executionContext) _NotificationRelated_id(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_NotificationRelated_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NotificationRelated", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_locale(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_name(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v texts.Name) graphql.Marshaler {
+			return ec.marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "NotificationTemplateName")
+}
+
+func (ec *executionContext) _NotificationTemplate_title(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_body(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_placeholders(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_placeholders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Placeholders, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_placeholders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationTemplate_overridden(ctx context.Context, field graphql.CollectedField, obj *texts.Text) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationTemplate_overridden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overridden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationTemplate_overridden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
@@ -9465,7 +9900,7 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9488,7 +9923,7 @@ func (ec *executionContext) fieldContext_Program_version(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_currency(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_currency(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9511,7 +9946,7 @@ func (ec *executionContext) fieldContext_Program_currency(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _Program_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9534,7 +9969,7 @@ func (ec *executionContext) fieldContext_Program_pointsPerUnit(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_firstPurchaseBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_firstPurchaseBonus(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9557,7 +9992,7 @@ func (ec *executionContext) fieldContext_Program_firstPurchaseBonus(_ context.Co
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_escalation(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_escalation(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9580,7 +10015,7 @@ func (ec *executionContext) fieldContext_Program_escalation(_ context.Context, f
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_birthdayBonus(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_birthdayBonus(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9603,7 +10038,7 @@ func (ec *executionContext) fieldContext_Program_birthdayBonus(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_checkInPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_checkInPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9626,7 +10061,7 @@ func (ec *executionContext) fieldContext_Program_checkInPoints(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_reviewPoints(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_reviewPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9649,7 +10084,7 @@ func (ec *executionContext) fieldContext_Program_reviewPoints(_ context.Context,
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_pointsExpireDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_pointsExpireDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9672,7 +10107,7 @@ func (ec *executionContext) fieldContext_Program_pointsExpireDays(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_returnWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_returnWindowDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9695,7 +10130,7 @@ func (ec *executionContext) fieldContext_Program_returnWindowDays(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_promotions(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_promotions(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9707,8 +10142,8 @@ func (ec *executionContext) _Program_promotions(ctx context.Context, field graph
 			return obj.Promotions, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
-			return ec.marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9727,7 +10162,7 @@ func (ec *executionContext) fieldContext_Program_promotions(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9739,8 +10174,8 @@ func (ec *executionContext) _Program_tiers(ctx context.Context, field graphql.Co
 			return obj.Tiers, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.Tier) graphql.Marshaler {
-			return ec.marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.Tier) graphql.Marshaler {
+			return ec.marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9759,7 +10194,7 @@ func (ec *executionContext) fieldContext_Program_tiers(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9771,8 +10206,8 @@ func (ec *executionContext) _Program_tierBasis(ctx context.Context, field graphq
 			return obj.TierBasis, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
-			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9782,7 +10217,7 @@ func (ec *executionContext) fieldContext_Program_tierBasis(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, false, false, "TierBasis")
 }
 
-func (ec *executionContext) _Program_tierWindowMonths(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierWindowMonths(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9805,7 +10240,7 @@ func (ec *executionContext) fieldContext_Program_tierWindowMonths(_ context.Cont
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_tierGraceDays(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_tierGraceDays(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9828,7 +10263,7 @@ func (ec *executionContext) fieldContext_Program_tierGraceDays(_ context.Context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_referral(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_referral(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9840,8 +10275,8 @@ func (ec *executionContext) _Program_referral(ctx context.Context, field graphql
 			return obj.Referral, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
-			return ec.marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
+			return ec.marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9860,7 +10295,7 @@ func (ec *executionContext) fieldContext_Program_referral(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9883,7 +10318,7 @@ func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
 }
 
-func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9895,8 +10330,8 @@ func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.C
 			return obj.Streak, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
-			return ec.marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakRules) graphql.Marshaler {
+			return ec.marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9915,7 +10350,7 @@ func (ec *executionContext) fieldContext_Program_streak(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Program_timezone(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_timezone(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9938,7 +10373,7 @@ func (ec *executionContext) fieldContext_Program_timezone(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9961,7 +10396,7 @@ func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *game.Program) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9973,8 +10408,8 @@ func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphq
 			return obj.Campaigns, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
-			return ec.marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
+			return ec.marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9993,7 +10428,30 @@ func (ec *executionContext) fieldContext_Program_campaigns(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Program_locale(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10016,7 +10474,7 @@ func (ec *executionContext) fieldContext_Promotion_id(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
 }
 
-func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10039,7 +10497,7 @@ func (ec *executionContext) fieldContext_Promotion_name(_ context.Context, field
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
 }
 
-func (ec *executionContext) _Promotion_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10062,7 +10520,7 @@ func (ec *executionContext) fieldContext_Promotion_bonusPoints(_ context.Context
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Promotion_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_startsAt(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10085,7 +10543,7 @@ func (ec *executionContext) fieldContext_Promotion_startsAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Promotion_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_endsAt(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10108,7 +10566,7 @@ func (ec *executionContext) fieldContext_Promotion_endsAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Promotion_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *game.Promotion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Promotion_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10417,7 +10875,7 @@ func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
@@ -10461,11 +10919,11 @@ func (ec *executionContext) _Query_myRank(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MyRank(ctx, fc.Args["period"].(game.Period), fc.Args["at"].(*time.Time))
+			return ec.Resolvers.Query().MyRank(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["at"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10505,11 +10963,11 @@ func (ec *executionContext) _Query_aroundMe(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AroundMe(ctx, fc.Args["period"].(game.Period), fc.Args["radius"].(*int), fc.Args["at"].(*time.Time))
+			return ec.Resolvers.Query().AroundMe(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["radius"].(*int), fc.Args["at"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStandingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10551,8 +11009,8 @@ func (ec *executionContext) _Query_program(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Program(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Program) graphql.Marshaler {
-			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10861,6 +11319,50 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_offer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notificationTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notificationTemplates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NotificationTemplates(ctx, fc.Args["locale"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*texts.Text) graphql.Marshaler {
+			return ec.marshalNNotificationTemplate2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐTextᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notificationTemplates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationTemplate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notificationTemplates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11255,7 +11757,7 @@ func (ec *executionContext) fieldContext_RedemptionEdge_node(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11278,7 +11780,7 @@ func (ec *executionContext) fieldContext_ReferralRules_referrerPoints(_ context.
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_refereePoints(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_refereePoints(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11301,7 +11803,7 @@ func (ec *executionContext) fieldContext_ReferralRules_refereePoints(_ context.C
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_minPurchaseMinor(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_minPurchaseMinor(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11324,7 +11826,7 @@ func (ec *executionContext) fieldContext_ReferralRules_minPurchaseMinor(_ contex
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_monthlyCap(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_monthlyCap(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11347,7 +11849,7 @@ func (ec *executionContext) fieldContext_ReferralRules_monthlyCap(_ context.Cont
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralRules_reversalWindowDays(ctx context.Context, field graphql.CollectedField, obj *game.ReferralRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralRules_reversalWindowDays(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11811,7 +12313,7 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11834,7 +12336,7 @@ func (ec *executionContext) fieldContext_Standing_rank(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Standing", field, true, true, "Int")
 }
 
-func (ec *executionContext) _Standing_score(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_score(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11857,7 +12359,7 @@ func (ec *executionContext) fieldContext_Standing_score(_ context.Context, field
 	return graphql.NewScalarFieldContext("Standing", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11889,7 +12391,7 @@ func (ec *executionContext) fieldContext_Standing_member(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Standing_isMe(ctx context.Context, field graphql.CollectedField, obj *game.Standing) (ret graphql.Marshaler) {
+func (ec *executionContext) _Standing_isMe(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11947,8 +12449,8 @@ func (ec *executionContext) _StandingEdge_node(ctx context.Context, field graphq
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Standing) graphql.Marshaler {
-			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
+			return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11967,7 +12469,7 @@ func (ec *executionContext) fieldContext_StandingEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11979,8 +12481,8 @@ func (ec *executionContext) _Streak_period(ctx context.Context, field graphql.Co
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
-			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11990,7 +12492,7 @@ func (ec *executionContext) fieldContext_Streak_period(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "StreakPeriod")
 }
 
-func (ec *executionContext) _Streak_current(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_current(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12013,7 +12515,7 @@ func (ec *executionContext) fieldContext_Streak_current(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_longest(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_longest(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12036,7 +12538,7 @@ func (ec *executionContext) fieldContext_Streak_longest(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_freezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_freezes(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12059,7 +12561,7 @@ func (ec *executionContext) fieldContext_Streak_freezes(_ context.Context, field
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Streak_frozenDays(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_frozenDays(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12082,7 +12584,7 @@ func (ec *executionContext) fieldContext_Streak_frozenDays(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Streak_keptToday(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_keptToday(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12105,7 +12607,7 @@ func (ec *executionContext) fieldContext_Streak_keptToday(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Streak_atRisk(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_atRisk(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12128,7 +12630,7 @@ func (ec *executionContext) fieldContext_Streak_atRisk(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Streak_willUseFreezes(ctx context.Context, field graphql.CollectedField, obj *game.StreakView) (ret graphql.Marshaler) {
+func (ec *executionContext) _Streak_willUseFreezes(ctx context.Context, field graphql.CollectedField, obj *streak.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12266,7 +12768,7 @@ func (ec *executionContext) fieldContext_StreakChange_freezeEarned(_ context.Con
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12278,8 +12780,8 @@ func (ec *executionContext) _StreakRules_period(ctx context.Context, field graph
 			return obj.Period, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
-			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
+			return ec.marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12289,7 +12791,7 @@ func (ec *executionContext) fieldContext_StreakRules_period(_ context.Context, f
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "StreakPeriod")
 }
 
-func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12301,8 +12803,8 @@ func (ec *executionContext) _StreakRules_qualifying(ctx context.Context, field g
 			return obj.Qualifying, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
-			return ec.marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12312,7 +12814,7 @@ func (ec *executionContext) fieldContext_StreakRules_qualifying(_ context.Contex
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "ActivityKind")
 }
 
-func (ec *executionContext) _StreakRules_freezeMax(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezeMax(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12335,7 +12837,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezeMax(_ context.Context
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_freezeEvery(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezeEvery(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12358,7 +12860,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezeEvery(_ context.Conte
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_freezePrice(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_freezePrice(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12381,7 +12883,7 @@ func (ec *executionContext) fieldContext_StreakRules_freezePrice(_ context.Conte
 	return graphql.NewScalarFieldContext("StreakRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakRules_atRiskHour(ctx context.Context, field graphql.CollectedField, obj *game.StreakRules) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakRules_atRiskHour(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12448,7 +12950,7 @@ func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.
 	return fc, nil
 }
 
-func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12471,7 +12973,7 @@ func (ec *executionContext) fieldContext_Tier_name(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
 }
 
-func (ec *executionContext) _Tier_threshold(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_threshold(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12494,7 +12996,7 @@ func (ec *executionContext) fieldContext_Tier_threshold(_ context.Context, field
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Tier_earnMultiplierPercent(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_earnMultiplierPercent(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12517,7 +13019,7 @@ func (ec *executionContext) fieldContext_Tier_earnMultiplierPercent(_ context.Co
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Tier_benefits(ctx context.Context, field graphql.CollectedField, obj *game.Tier) (ret graphql.Marshaler) {
+func (ec *executionContext) _Tier_benefits(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12540,7 +13042,7 @@ func (ec *executionContext) fieldContext_Tier_benefits(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "String")
 }
 
-func (ec *executionContext) _TierChange_from(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierChange_from(ctx context.Context, field graphql.CollectedField, obj *ledger.TierChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12563,7 +13065,7 @@ func (ec *executionContext) fieldContext_TierChange_from(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("TierChange", field, false, false, "String")
 }
 
-func (ec *executionContext) _TierChange_to(ctx context.Context, field graphql.CollectedField, obj *game.TierChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierChange_to(ctx context.Context, field graphql.CollectedField, obj *ledger.TierChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12598,8 +13100,8 @@ func (ec *executionContext) _TierProgress_basis(ctx context.Context, field graph
 			return obj.Basis, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
-			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
+			return ec.marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12678,7 +13180,7 @@ func (ec *executionContext) fieldContext_TierProgress_qualifiedUntil(_ context.C
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12690,8 +13192,8 @@ func (ec *executionContext) _TierStatus_current(ctx context.Context, field graph
 			return obj.Current, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Tier) graphql.Marshaler {
-			return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v program.Tier) graphql.Marshaler {
+			return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12710,7 +13212,7 @@ func (ec *executionContext) fieldContext_TierStatus_current(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12722,8 +13224,8 @@ func (ec *executionContext) _TierStatus_next(ctx context.Context, field graphql.
 			return obj.Next, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Tier) graphql.Marshaler {
-			return ec.marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Tier) graphql.Marshaler {
+			return ec.marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, selections, v)
 		},
 		true,
 		false,
@@ -12742,7 +13244,7 @@ func (ec *executionContext) fieldContext_TierStatus_next(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _TierStatus_progress(ctx context.Context, field graphql.CollectedField, obj *game.TierStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierStatus_progress(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14050,8 +14552,8 @@ func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, 
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (game.Campaigns, error) {
-	var it game.Campaigns
+func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.Campaigns, error) {
+	var it program.Campaigns
 	if obj == nil {
 		return it, nil
 	}
@@ -14170,8 +14672,8 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCampaignsInput(ctx context.Context, raw any) (game.Campaigns, error) {
-	var out game.Campaigns
+func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.Campaigns, error) {
+	var out program.Campaigns
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignsInput", raw, &out)
 	return out, err
 }
@@ -14285,6 +14787,69 @@ func (ec *executionContext) unmarshalInputLogInInput(ctx context.Context, obj an
 func UnmarshalLogInInput(ctx context.Context, raw any) (LogInInput, error) {
 	var out LogInInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogInInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputNotificationTemplateInput(ctx context.Context, obj any) (NotificationTemplateInput, error) {
+	var it NotificationTemplateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"locale", "name", "title", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalNotificationTemplateInput unmarshals raw into the NotificationTemplateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (NotificationTemplateInput, error) {
+	var out NotificationTemplateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationTemplateInput", raw, &out)
 	return out, err
 }
 
@@ -14504,8 +15069,8 @@ func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (game.Program, error) {
-	var it game.Program
+func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Program, error) {
+	var it program.Program
 	if obj == nil {
 		return it, nil
 	}
@@ -14527,8 +15092,11 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 	if _, present := asMap["campaigns"]; !present {
 		asMap["campaigns"] = map[string]any{}
 	}
+	if _, present := asMap["locale"]; !present {
+		asMap["locale"] = "en"
+	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14600,21 +15168,21 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.ReturnWindowDays = data
 		case "promotions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promotions"))
-			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx, v)
+			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Promotions = data
 		case "tiers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
-			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx, v)
+			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Tiers = data
 		case "tierBasis":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierBasis"))
-			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx, v)
+			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14635,14 +15203,14 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.TierGraceDays = data
 		case "referral":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referral"))
-			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx, v)
+			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Referral = data
 		case "streak":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
-			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx, v)
+			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14663,11 +15231,18 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 			it.LeaderboardGraceHours = data
 		case "campaigns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
-			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx, v)
+			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Campaigns = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		}
 	}
 	return it, nil
@@ -14679,14 +15254,14 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProgramInput(ctx context.Context, raw any) (game.Program, error) {
-	var out game.Program
+func UnmarshalProgramInput(ctx context.Context, raw any) (program.Program, error) {
+	var out program.Program
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProgramInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, obj any) (game.Promotion, error) {
-	var it game.Promotion
+func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, obj any) (program.Promotion, error) {
+	var it program.Promotion
 	if obj == nil {
 		return it, nil
 	}
@@ -14756,8 +15331,8 @@ func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPromotionInput(ctx context.Context, raw any) (game.Promotion, error) {
-	var out game.Promotion
+func UnmarshalPromotionInput(ctx context.Context, raw any) (program.Promotion, error) {
+	var out program.Promotion
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionInput", raw, &out)
 	return out, err
 }
@@ -14789,7 +15364,7 @@ func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Contex
 			it.MemberID = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, v)
+			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14853,8 +15428,8 @@ func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (game.ReferralRules, error) {
-	var it game.ReferralRules
+func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRules, error) {
+	var it program.ReferralRules
 	if obj == nil {
 		return it, nil
 	}
@@ -14917,8 +15492,8 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReferralRulesInput(ctx context.Context, raw any) (game.ReferralRules, error) {
-	var out game.ReferralRules
+func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRules, error) {
+	var out program.ReferralRules
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferralRulesInput", raw, &out)
 	return out, err
 }
@@ -15046,7 +15621,7 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 		asMap["marketingConsent"] = false
 	}
 
-	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent", "referralCode"}
+	fieldsInOrder := [...]string{"email", "password", "displayName", "timezone", "birthday", "avatarUrl", "marketingConsent", "locale", "referralCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15102,6 +15677,13 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.MarketingConsent = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		case "referralCode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referralCode"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15126,8 +15708,8 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (game.StreakRules, error) {
-	var it game.StreakRules
+func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRules, error) {
+	var it program.StreakRules
 	if obj == nil {
 		return it, nil
 	}
@@ -15165,14 +15747,14 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 		switch k {
 		case "period":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
-			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx, v)
+			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Period = data
 		case "qualifying":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualifying"))
-			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx, v)
+			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15216,14 +15798,14 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalStreakRulesInput(ctx context.Context, raw any) (game.StreakRules, error) {
-	var out game.StreakRules
+func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRules, error) {
+	var out program.StreakRules
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StreakRulesInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (game.Tier, error) {
-	var it game.Tier
+func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any) (program.Tier, error) {
+	var it program.Tier
 	if obj == nil {
 		return it, nil
 	}
@@ -15279,8 +15861,8 @@ func (ec *executionContext) unmarshalInputTierInput(ctx context.Context, obj any
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalTierInput(ctx context.Context, raw any) (game.Tier, error) {
-	var out game.Tier
+func UnmarshalTierInput(ctx context.Context, raw any) (program.Tier, error) {
+	var out program.Tier
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TierInput", raw, &out)
 	return out, err
 }
@@ -15296,7 +15878,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"displayName", "avatarUrl", "birthday", "timezone", "marketingConsent"}
+	fieldsInOrder := [...]string{"displayName", "avatarUrl", "birthday", "timezone", "marketingConsent", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15338,6 +15920,13 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 				return it, err
 			}
 			it.MarketingConsent = data
+		case "locale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locale = data
 		}
 	}
 	return it, nil
@@ -15405,9 +15994,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Member(ctx, sel, obj)
-	case game.Entry:
+	case ledger.Entry:
 		return ec._LedgerEntry(ctx, sel, &obj)
-	case *game.Entry:
+	case *ledger.Entry:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -15866,7 +16455,7 @@ func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionS
 
 var campaignsImplementors = []string{"Campaigns"}
 
-func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *game.Campaigns) graphql.Marshaler {
+func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *program.Campaigns) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, campaignsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16231,7 +16820,7 @@ func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSe
 
 var ledgerEntryImplementors = []string{"LedgerEntry", "Node"}
 
-func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *game.Entry) graphql.Marshaler {
+func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionSet, obj *ledger.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16321,7 +16910,7 @@ func (ec *executionContext) _LedgerEntry(ctx context.Context, sel ast.SelectionS
 
 var ledgerLineImplementors = []string{"LedgerLine"}
 
-func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSet, obj *game.Line) graphql.Marshaler {
+func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSet, obj *ledger.Line) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerLineImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16364,7 +16953,7 @@ func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSe
 
 var ledgerSourceImplementors = []string{"LedgerSource"}
 
-func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.SelectionSet, obj *game.Source) graphql.Marshaler {
+func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.SelectionSet, obj *ledger.Source) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerSourceImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16448,6 +17037,12 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "locale":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_locale(ctx, field, obj)
+				})
 		case "roles":
 			out.Values[i] = ec._Member_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16782,6 +17377,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setNotificationTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetNotificationTemplate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetNotificationTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17007,6 +17616,64 @@ func (ec *executionContext) _NotificationRelated(ctx context.Context, sel ast.Se
 			}
 		case "id":
 			out.Values[i] = ec._NotificationRelated_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationTemplateImplementors = []string{"NotificationTemplate"}
+
+func (ec *executionContext) _NotificationTemplate(ctx context.Context, sel ast.SelectionSet, obj *texts.Text) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationTemplateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationTemplate")
+		case "locale":
+			out.Values[i] = ec._NotificationTemplate_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._NotificationTemplate_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._NotificationTemplate_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._NotificationTemplate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "placeholders":
+			out.Values[i] = ec._NotificationTemplate_placeholders(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overridden":
+			out.Values[i] = ec._NotificationTemplate_overridden(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17294,7 +17961,7 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 
 var programImplementors = []string{"Program"}
 
-func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *game.Program) graphql.Marshaler {
+func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *program.Program) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, programImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17409,6 +18076,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "locale":
+			out.Values[i] = ec._Program_locale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17428,7 +18100,7 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 
 var promotionImplementors = []string{"Promotion"}
 
-func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *game.Promotion) graphql.Marshaler {
+func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *program.Promotion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, promotionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17650,6 +18322,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_offer(ctx, field)
 				})
+		case "notificationTemplates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notificationTemplates(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -17830,7 +18508,7 @@ func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.Selecti
 
 var referralRulesImplementors = []string{"ReferralRules"}
 
-func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *game.ReferralRules) graphql.Marshaler {
+func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *program.ReferralRules) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralRulesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18087,7 +18765,7 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 
 var standingImplementors = []string{"Standing"}
 
-func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *game.Standing) graphql.Marshaler {
+func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *leaderboard.Standing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, standingImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18176,7 +18854,7 @@ func (ec *executionContext) _StandingEdge(ctx context.Context, sel ast.Selection
 
 var streakImplementors = []string{"Streak"}
 
-func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, obj *game.StreakView) graphql.Marshaler {
+func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, obj *streak.View) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, streakImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18297,7 +18975,7 @@ func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.Selection
 
 var streakRulesImplementors = []string{"StreakRules"}
 
-func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *game.StreakRules) graphql.Marshaler {
+func (ec *executionContext) _StreakRules(ctx context.Context, sel ast.SelectionSet, obj *program.StreakRules) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, streakRulesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18375,7 +19053,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 
 var tierImplementors = []string{"Tier"}
 
-func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj *game.Tier) graphql.Marshaler {
+func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj *program.Tier) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18423,7 +19101,7 @@ func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj
 
 var tierChangeImplementors = []string{"TierChange"}
 
-func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSet, obj *game.TierChange) graphql.Marshaler {
+func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSet, obj *ledger.TierChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18509,7 +19187,7 @@ func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.Selection
 
 var tierStatusImplementors = []string{"TierStatus"}
 
-func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *game.TierStatus) graphql.Marshaler {
+func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *ledger.TierStatus) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierStatusImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18921,15 +19599,15 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Activity(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, v any) (game.ActivityKind, error) {
+func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx context.Context, v any) (program.ActivityKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[tmp]
+	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v game.ActivityKind) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind[v])
+	res := graphql.MarshalString(marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ActivityKind!")
 	}
@@ -18937,27 +19615,27 @@ func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregul
 }
 
 var (
-	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[string]game.ActivityKind{
-		"PURCHASE": game.ActivityPurchase,
-		"REFUND":   game.ActivityRefund,
-		"CHECK_IN": game.ActivityCheckIn,
-		"REVIEW":   game.ActivityReview,
+	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[string]program.ActivityKind{
+		"PURCHASE": program.ActivityPurchase,
+		"REFUND":   program.ActivityRefund,
+		"CHECK_IN": program.ActivityCheckIn,
+		"REVIEW":   program.ActivityReview,
 	}
-	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind = map[game.ActivityKind]string{
-		game.ActivityPurchase: "PURCHASE",
-		game.ActivityRefund:   "REFUND",
-		game.ActivityCheckIn:  "CHECK_IN",
-		game.ActivityReview:   "REVIEW",
+	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[program.ActivityKind]string{
+		program.ActivityPurchase: "PURCHASE",
+		program.ActivityRefund:   "REFUND",
+		program.ActivityCheckIn:  "CHECK_IN",
+		program.ActivityReview:   "REVIEW",
 	}
 )
 
-func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, v any) ([]game.ActivityKind, error) {
+func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, v any) ([]program.ActivityKind, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.ActivityKind, len(vSlice))
+	res := make([]program.ActivityKind, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -18965,11 +19643,11 @@ func (ec *executionContext) unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋ
 	return res, nil
 }
 
-func (ec *executionContext) marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []game.ActivityKind) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐActivityKind(ctx, sel, v[i])
+		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19143,11 +19821,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v game.Campaigns) graphql.Marshaler {
+func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
 	return ec._Campaigns(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐCampaigns(ctx context.Context, v any) (game.Campaigns, error) {
+func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, v any) (program.Campaigns, error) {
 	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -19407,15 +20085,15 @@ func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._Leaderboard(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, v any) (game.Period, error) {
+func (ec *executionContext) unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx context.Context, v any) (leaderboard.Period, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[tmp]
+	res := unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod(ctx context.Context, sel ast.SelectionSet, v game.Period) graphql.Marshaler {
+func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx context.Context, sel ast.SelectionSet, v leaderboard.Period) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod[v])
+	res := graphql.MarshalString(marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LeaderboardPeriod!")
 	}
@@ -19423,15 +20101,15 @@ func (ec *executionContext) marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋ
 }
 
 var (
-	unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[string]game.Period{
-		"WEEKLY":   game.PeriodWeekly,
-		"MONTHLY":  game.PeriodMonthly,
-		"ALL_TIME": game.PeriodAllTime,
+	unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod = map[string]leaderboard.Period{
+		"WEEKLY":   leaderboard.PeriodWeekly,
+		"MONTHLY":  leaderboard.PeriodMonthly,
+		"ALL_TIME": leaderboard.PeriodAllTime,
 	}
-	marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐPeriod = map[game.Period]string{
-		game.PeriodWeekly:  "WEEKLY",
-		game.PeriodMonthly: "MONTHLY",
-		game.PeriodAllTime: "ALL_TIME",
+	marshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod = map[leaderboard.Period]string{
+		leaderboard.PeriodWeekly:  "WEEKLY",
+		leaderboard.PeriodMonthly: "MONTHLY",
+		leaderboard.PeriodAllTime: "ALL_TIME",
 	}
 )
 
@@ -19467,11 +20145,11 @@ func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._LedgerEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx, sel, v[i])
+		return ec.marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19483,7 +20161,7 @@ func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEntry(ctx context.Context, sel ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
 		return graphql.Null
@@ -19491,15 +20169,15 @@ func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._LedgerEntry(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, v any) (game.EntryType, error) {
+func (ec *executionContext) unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx context.Context, v any) (ledger.EntryType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[tmp]
+	res := unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType(ctx context.Context, sel ast.SelectionSet, v game.EntryType) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType(ctx context.Context, sel ast.SelectionSet, v ledger.EntryType) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType[v])
+	res := graphql.MarshalString(marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerEntryType!")
 	}
@@ -19507,33 +20185,33 @@ func (ec *executionContext) marshalNLedgerEntryType2githubᚗcomᚋregularsᚋre
 }
 
 var (
-	unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[string]game.EntryType{
-		"EARN":     game.EntryEarn,
-		"REDEEM":   game.EntryRedeem,
-		"EXPIRE":   game.EntryExpire,
-		"ADJUST":   game.EntryAdjust,
-		"REFUND":   game.EntryRefund,
-		"REFERRAL": game.EntryReferral,
+	unmarshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType = map[string]ledger.EntryType{
+		"EARN":     ledger.EntryEarn,
+		"REDEEM":   ledger.EntryRedeem,
+		"EXPIRE":   ledger.EntryExpire,
+		"ADJUST":   ledger.EntryAdjust,
+		"REFUND":   ledger.EntryRefund,
+		"REFERRAL": ledger.EntryReferral,
 	}
-	marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚐEntryType = map[game.EntryType]string{
-		game.EntryEarn:     "EARN",
-		game.EntryRedeem:   "REDEEM",
-		game.EntryExpire:   "EXPIRE",
-		game.EntryAdjust:   "ADJUST",
-		game.EntryRefund:   "REFUND",
-		game.EntryReferral: "REFERRAL",
+	marshalNLedgerEntryType2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryType = map[ledger.EntryType]string{
+		ledger.EntryEarn:     "EARN",
+		ledger.EntryRedeem:   "REDEEM",
+		ledger.EntryExpire:   "EXPIRE",
+		ledger.EntryAdjust:   "ADJUST",
+		ledger.EntryRefund:   "REFUND",
+		ledger.EntryReferral: "REFERRAL",
 	}
 )
 
-func (ec *executionContext) marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx context.Context, sel ast.SelectionSet, v game.Line) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLine(ctx context.Context, sel ast.SelectionSet, v ledger.Line) graphql.Marshaler {
 	return ec._LedgerLine(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Line) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLineᚄ(ctx context.Context, sel ast.SelectionSet, v []ledger.Line) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚐLine(ctx, sel, v[i])
+		return ec.marshalNLedgerLine2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐLine(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19545,19 +20223,19 @@ func (ec *executionContext) marshalNLedgerLine2ᚕgithubᚗcomᚋregularsᚋregu
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚐSource(ctx context.Context, sel ast.SelectionSet, v game.Source) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerSource2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSource(ctx context.Context, sel ast.SelectionSet, v ledger.Source) graphql.Marshaler {
 	return ec._LedgerSource(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, v any) (game.SourceKind, error) {
+func (ec *executionContext) unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx context.Context, v any) (ledger.SourceKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[tmp]
+	res := unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v game.SourceKind) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind(ctx context.Context, sel ast.SelectionSet, v ledger.SourceKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind[v])
+	res := graphql.MarshalString(marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "LedgerSourceKind!")
 	}
@@ -19565,21 +20243,21 @@ func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[string]game.SourceKind{
-		"ACTIVITY":   game.SourceActivity,
-		"REDEMPTION": game.SourceRedemption,
-		"REFERRAL":   game.SourceReferral,
-		"ADJUSTMENT": game.SourceAdjustment,
-		"LOT":        game.SourceLot,
-		"BIRTHDAY":   game.SourceBirthday,
+	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[string]ledger.SourceKind{
+		"ACTIVITY":   ledger.SourceActivity,
+		"REDEMPTION": ledger.SourceRedemption,
+		"REFERRAL":   ledger.SourceReferral,
+		"ADJUSTMENT": ledger.SourceAdjustment,
+		"LOT":        ledger.SourceLot,
+		"BIRTHDAY":   ledger.SourceBirthday,
 	}
-	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐSourceKind = map[game.SourceKind]string{
-		game.SourceActivity:   "ACTIVITY",
-		game.SourceRedemption: "REDEMPTION",
-		game.SourceReferral:   "REFERRAL",
-		game.SourceAdjustment: "ADJUSTMENT",
-		game.SourceLot:        "LOT",
-		game.SourceBirthday:   "BIRTHDAY",
+	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[ledger.SourceKind]string{
+		ledger.SourceActivity:   "ACTIVITY",
+		ledger.SourceRedemption: "REDEMPTION",
+		ledger.SourceReferral:   "REFERRAL",
+		ledger.SourceAdjustment: "ADJUSTMENT",
+		ledger.SourceLot:        "LOT",
+		ledger.SourceBirthday:   "BIRTHDAY",
 	}
 )
 
@@ -19769,6 +20447,81 @@ func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋre
 	return ec._NotificationPreferences(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNotificationTemplate2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []*texts.Text) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationTemplate2ᚖgithubᚗcomᚋregularsᚋregularsᚋtextsᚐText(ctx context.Context, sel ast.SelectionSet, v *texts.Text) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationTemplate!")
+		return graphql.Null
+	}
+	return ec._NotificationTemplate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx context.Context, v any) (NotificationTemplateInput, error) {
+	res, err := ec.unmarshalInputNotificationTemplateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx context.Context, v any) (texts.Name, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName(ctx context.Context, sel ast.SelectionSet, v texts.Name) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationTemplateName!")
+	}
+	return res
+}
+
+var (
+	unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[string]texts.Name{
+		"WELCOME":              texts.Welcome,
+		"POINTS_EARNED":        texts.PointsEarned,
+		"POINTS_RECEIVED":      texts.PointsReceived,
+		"TIER_CHANGED":         texts.TierChanged,
+		"BADGE_UNLOCKED":       texts.BadgeUnlocked,
+		"REDEMPTION_COMPLETED": texts.RedemptionCompleted,
+		"REDEMPTION_CANCELLED": texts.RedemptionCancelled,
+		"BIRTHDAY":             texts.Birthday,
+		"WIN_BACK":             texts.WinBack,
+		"POINTS_EXPIRING":      texts.PointsExpiring,
+		"STREAK_AT_RISK":       texts.StreakAtRisk,
+		"COUPON_EXPIRING":      texts.CouponExpiring,
+	}
+	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
+		texts.Welcome:             "WELCOME",
+		texts.PointsEarned:        "POINTS_EARNED",
+		texts.PointsReceived:      "POINTS_RECEIVED",
+		texts.TierChanged:         "TIER_CHANGED",
+		texts.BadgeUnlocked:       "BADGE_UNLOCKED",
+		texts.RedemptionCompleted: "REDEMPTION_COMPLETED",
+		texts.RedemptionCancelled: "REDEMPTION_CANCELLED",
+		texts.Birthday:            "BIRTHDAY",
+		texts.WinBack:             "WIN_BACK",
+		texts.PointsExpiring:      "POINTS_EXPIRING",
+		texts.StreakAtRisk:        "STREAK_AT_RISK",
+		texts.CouponExpiring:      "COUPON_EXPIRING",
+	}
+)
+
 func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19881,7 +20634,7 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Points(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, sel ast.SelectionSet, v *game.Program) graphql.Marshaler {
+func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, sel ast.SelectionSet, v *program.Program) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Program!")
 		return graphql.Null
@@ -19889,20 +20642,20 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐProgram(ctx context.Context, v any) (game.Program, error) {
+func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, v any) (program.Program, error) {
 	res, err := ec.unmarshalInputProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, sel ast.SelectionSet, v game.Promotion) graphql.Marshaler {
+func (ec *executionContext) marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, sel ast.SelectionSet, v program.Promotion) graphql.Marshaler {
 	return ec._Promotion(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Promotion) graphql.Marshaler {
+func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []program.Promotion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, sel, v[i])
+		return ec.marshalNPromotion2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19914,18 +20667,18 @@ func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregul
 	return ret
 }
 
-func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx context.Context, v any) (game.Promotion, error) {
+func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, v any) (program.Promotion, error) {
 	res, err := ec.unmarshalInputPromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐPromotionᚄ(ctx context.Context, v any) ([]game.Promotion, error) {
+func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.Promotion, len(vSlice))
+	res := make([]program.Promotion, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐPromotion(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20016,11 +20769,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v game.ReferralRules) graphql.Marshaler {
+func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
 	return ec._ReferralRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐReferralRules(ctx context.Context, v any) (game.ReferralRules, error) {
+func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, v any) (program.ReferralRules, error) {
 	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20141,11 +20894,11 @@ func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregu
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Standing) graphql.Marshaler {
+func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*leaderboard.Standing) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx, sel, v[i])
+		return ec.marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20157,7 +20910,7 @@ func (ec *executionContext) marshalNStanding2ᚕᚖgithubᚗcomᚋregularsᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStanding(ctx context.Context, sel ast.SelectionSet, v *game.Standing) graphql.Marshaler {
+func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐStanding(ctx context.Context, sel ast.SelectionSet, v *leaderboard.Standing) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Standing!")
 		return graphql.Null
@@ -20189,7 +20942,7 @@ func (ec *executionContext) marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._StandingEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐStreakView(ctx context.Context, sel ast.SelectionSet, v *game.StreakView) graphql.Marshaler {
+func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋstreakᚐView(ctx context.Context, sel ast.SelectionSet, v *streak.View) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Streak!")
 		return graphql.Null
@@ -20197,15 +20950,15 @@ func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Streak(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, v any) (game.StreakPeriod, error) {
+func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, v any) (program.StreakPeriod, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[tmp]
+	res := unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v game.StreakPeriod) graphql.Marshaler {
+func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v program.StreakPeriod) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod[v])
+	res := graphql.MarshalString(marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "StreakPeriod!")
 	}
@@ -20213,21 +20966,21 @@ func (ec *executionContext) marshalNStreakPeriod2githubᚗcomᚋregularsᚋregul
 }
 
 var (
-	unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[string]game.StreakPeriod{
-		"DAILY":  game.StreakDaily,
-		"WEEKLY": game.StreakWeekly,
+	unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[string]program.StreakPeriod{
+		"DAILY":  program.StreakDaily,
+		"WEEKLY": program.StreakWeekly,
 	}
-	marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakPeriod = map[game.StreakPeriod]string{
-		game.StreakDaily:  "DAILY",
-		game.StreakWeekly: "WEEKLY",
+	marshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[program.StreakPeriod]string{
+		program.StreakDaily:  "DAILY",
+		program.StreakWeekly: "WEEKLY",
 	}
 )
 
-func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, sel ast.SelectionSet, v game.StreakRules) graphql.Marshaler {
+func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, sel ast.SelectionSet, v program.StreakRules) graphql.Marshaler {
 	return ec._StreakRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐStreakRules(ctx context.Context, v any) (game.StreakRules, error) {
+func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, v any) (program.StreakRules, error) {
 	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20275,15 +21028,15 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, sel ast.SelectionSet, v program.Tier) graphql.Marshaler {
 	return ec._Tier(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []program.Tier) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, sel, v[i])
+		return ec.marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20295,15 +21048,15 @@ func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, v any) (game.TierBasis, error) {
+func (ec *executionContext) unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, v any) (program.TierBasis, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[tmp]
+	res := unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v game.TierBasis) graphql.Marshaler {
+func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v program.TierBasis) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis[v])
+	res := graphql.MarshalString(marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "TierBasis!")
 	}
@@ -20311,28 +21064,28 @@ func (ec *executionContext) marshalNTierBasis2githubᚗcomᚋregularsᚋregulars
 }
 
 var (
-	unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[string]game.TierBasis{
-		"POINTS_EARNED": game.TierBasisPointsEarned,
-		"SPEND":         game.TierBasisSpend,
+	unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[string]program.TierBasis{
+		"POINTS_EARNED": program.TierBasisPointsEarned,
+		"SPEND":         program.TierBasisSpend,
 	}
-	marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚐTierBasis = map[game.TierBasis]string{
-		game.TierBasisPointsEarned: "POINTS_EARNED",
-		game.TierBasisSpend:        "SPEND",
+	marshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[program.TierBasis]string{
+		program.TierBasisPointsEarned: "POINTS_EARNED",
+		program.TierBasisSpend:        "SPEND",
 	}
 )
 
-func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, v any) (game.Tier, error) {
+func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, v any) (program.Tier, error) {
 	res, err := ec.unmarshalInputTierInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierᚄ(ctx context.Context, v any) ([]game.Tier, error) {
+func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.Tier, len(vSlice))
+	res := make([]program.Tier, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -20348,7 +21101,7 @@ func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._TierProgress(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *game.TierStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *ledger.TierStatus) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TierStatus!")
 		return graphql.Null
@@ -20869,14 +21622,14 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTier(ctx context.Context, sel ast.SelectionSet, v *game.Tier) graphql.Marshaler {
+func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, sel ast.SelectionSet, v *program.Tier) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Tier(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *game.TierChange) graphql.Marshaler {
+func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

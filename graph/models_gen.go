@@ -6,8 +6,12 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 type AuthPayload struct {
@@ -21,7 +25,7 @@ type AuthPayload struct {
 }
 
 type Leaderboard struct {
-	Period game.Period `json:"period"`
+	Period leaderboard.Period `json:"period"`
 	// The period, e.g. WEEKLY:2026-W47.
 	Key string `json:"key"`
 	// Standings no longer change: the period and its grace are over.
@@ -36,8 +40,8 @@ type LedgerConnection struct {
 }
 
 type LedgerEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *game.Entry `json:"node"`
+	Cursor string        `json:"cursor"`
+	Node   *ledger.Entry `json:"node"`
 }
 
 type LineItemInput struct {
@@ -79,6 +83,16 @@ type NotificationPreferences struct {
 	Muted []inbox.Category `json:"muted"`
 }
 
+type NotificationTemplateInput struct {
+	// en or ru.
+	Locale string     `json:"locale"`
+	Name   texts.Name `json:"name"`
+	// At most 120 characters; {placeholder}s are filled in when sent.
+	Title string `json:"title"`
+	// At most 2000 characters.
+	Body string `json:"body"`
+}
+
 // Every condition given must hold; none means everyone.
 type OfferTargetingInput struct {
 	Tiers             []string `json:"tiers,omitempty"`
@@ -105,8 +119,8 @@ type Query struct {
 }
 
 type RecordActivityInput struct {
-	MemberID string            `json:"memberId"`
-	Kind     game.ActivityKind `json:"kind"`
+	MemberID string               `json:"memberId"`
+	Kind     program.ActivityKind `json:"kind"`
 	// The brand's order or event id.
 	ExternalID string `json:"externalId"`
 	// Integer minor units (cents) for PURCHASE and REFUND.
@@ -150,13 +164,15 @@ type SignUpInput struct {
 	Birthday         *member.Date `json:"birthday,omitempty"`
 	AvatarURL        *string      `json:"avatarUrl,omitempty"`
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// The language of the member's notifications (en, ru); left out: the program's.
+	Locale *string `json:"locale,omitempty"`
 	// A friend's referral code: both of you are rewarded at your first qualifying purchase.
 	ReferralCode *string `json:"referralCode,omitempty"`
 }
 
 type StandingEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *game.Standing `json:"node"`
+	Cursor string                `json:"cursor"`
+	Node   *leaderboard.Standing `json:"node"`
 }
 
 // What an activity did to the member's streak.
@@ -169,7 +185,7 @@ type StreakChange struct {
 }
 
 type TierProgress struct {
-	Basis game.TierBasis `json:"basis"`
+	Basis program.TierBasis `json:"basis"`
 	// Points earned (or spend in minor units) in the qualification window.
 	Value int `json:"value"`
 	// What is missing for the next tier; 0 at the top.
@@ -184,4 +200,6 @@ type UpdateProfileInput struct {
 	Birthday         *member.Date `json:"birthday,omitempty"`
 	Timezone         *string      `json:"timezone,omitempty"`
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
+	// en or ru; an empty string goes back to the program's.
+	Locale *string `json:"locale,omitempty"`
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/regulars/regulars/game"
-	"github.com/regulars/regulars/member"
 )
 
 // Offer is the resolver for the offer field.
@@ -57,7 +56,7 @@ func (r *offerResolver) ImageURL(ctx context.Context, obj *game.Offer) (*string,
 
 // Progress is the resolver for the progress field.
 func (r *offerResolver) Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
+	if !game.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Progress, nil

@@ -3,13 +3,13 @@ package graph
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 // Resolver holds what the resolvers need: the domain services.
@@ -17,32 +17,16 @@ type Resolver struct {
 	Members *member.Service
 	Inbox   *inbox.Inbox
 	Game    *game.Service
+	Texts   *texts.Templates
 }
 
-// selfID is the signed-in member's id; the brand's backend has none.
+// selfID is the signed-in member's id (member.Principal.Self).
 func selfID(ctx context.Context) (bson.ObjectID, error) {
-	p := member.PrincipalFrom(ctx)
-	if p.MemberID.IsZero() {
-		if p.Service {
-			return bson.ObjectID{}, ErrNoMemberProfile
-		}
-		return bson.ObjectID{}, ErrUnauthenticated
-	}
-	return p.MemberID, nil
+	return member.PrincipalFrom(ctx).Self()
 }
 
-// welcome greets a new member. The account exists already, so a failure is
-// logged rather than failing the sign-up; the key makes a retry harmless.
-func (r *Resolver) welcome(ctx context.Context, m *member.Member) {
-	_, err := r.Inbox.Send(ctx, inbox.Message{
-		MemberID: m.ID, Kind: inbox.KindWelcome, Key: "welcome",
-		Title: "Welcome to the club, " + m.DisplayName,
-		Body:  "You are in. Every purchase now earns points.",
-	})
-	if err != nil {
-		slog.ErrorContext(ctx, "welcome notification", "member", m.ID.Hex(), "requestId", RequestID(ctx), "err", err)
-	}
-}
+// principal is the caller, for the domain's policy functions.
+func principal(ctx context.Context) member.Principal { return member.PrincipalFrom(ctx) }
 
 func authPayload(s *member.Session) *AuthPayload {
 	return &AuthPayload{

@@ -12,7 +12,6 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // ID is the resolver for the id field.
@@ -28,9 +27,14 @@ func (r *memberResolver) AvatarURL(ctx context.Context, obj *member.Member) (*st
 	return &obj.AvatarURL, nil
 }
 
+// Locale is the resolver for the locale field.
+func (r *memberResolver) Locale(ctx context.Context, obj *member.Member) (*string, error) {
+	return optional(obj.Locale), nil
+}
+
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error) {
-	su := member.SignUp{
+	s, err := r.Game.Join(ctx, r.Members, member.SignUp{
 		Email:            input.Email,
 		Password:         input.Password,
 		DisplayName:      input.DisplayName,
@@ -38,29 +42,11 @@ func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*Auth
 		Birthday:         input.Birthday,
 		AvatarURL:        deref(input.AvatarURL),
 		MarketingConsent: deref(input.MarketingConsent),
-	}
-	// Every other field is checked before the referral code, so an answer
-	// about the code never comes with one about the rest; and a bad code
-	// refuses the sign-up before anything is written.
-	if err := r.Members.ValidateSignUp(su); err != nil {
-		return nil, err
-	}
-	var referrer *bson.ObjectID
-	if code := deref(input.ReferralCode); code != "" {
-		id, err := r.Game.Referrer(ctx, code, input.Email)
-		if err != nil {
-			return nil, err
-		}
-		referrer = &id
-	}
-	s, err := r.Members.SignUp(ctx, su)
+		Locale:           deref(input.Locale),
+	}, deref(input.ReferralCode))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.Game.Enroll(ctx, s.Member, referrer); err != nil {
-		return nil, err
-	}
-	r.welcome(ctx, s.Member)
 	return authPayload(s), nil
 }
 
@@ -102,6 +88,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input UpdateProfil
 		Birthday:         input.Birthday,
 		Timezone:         input.Timezone,
 		MarketingConsent: input.MarketingConsent,
+		Locale:           input.Locale,
 	})
 }
 
@@ -212,6 +199,9 @@ func (r *queryResolver) Me(ctx context.Context) (*member.Member, error) {
 func (r *queryResolver) Member(ctx context.Context, id string) (*member.Member, error) {
 	oid, err := decodeID("Member", "id", id)
 	if err != nil {
+		return nil, err
+	}
+	if err := principal(ctx).MayRead(oid); err != nil {
 		return nil, err
 	}
 	return loadMember(ctx, oid)

@@ -21,8 +21,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/texts"
 )
 
 // Kind says what a notification is about.
@@ -81,9 +83,9 @@ const (
 )
 
 var (
-	ErrNotFound = errors.New("notification not found")
+	ErrNotFound = fault.New(fault.NotFound, "notification not found")
 	// ErrMuted: the member muted this category, so nothing was sent.
-	ErrMuted = errors.New("the member muted this kind of notification")
+	ErrMuted = fault.New(fault.Conflict, "the member muted this kind of notification")
 )
 
 // Related points at what a notification is about, for the app to open.
@@ -118,12 +120,20 @@ func (n *Notification) shown(now time.Time) bool {
 	return n.ExpiresAt == nil || n.ExpiresAt.After(now)
 }
 
-// Message is a notification to send.
+// Message is a notification to send. Its words are either given (Title
+// and Body: the brand's own message) or rendered from a template of package
+// texts in the member's locale (Template, Data and Locale: what the domain
+// sends); the notification stores the rendered words.
 type Message struct {
-	MemberID  bson.ObjectID
-	Kind      Kind
-	Title     string
-	Body      string
+	MemberID bson.ObjectID
+	Kind     Kind
+	Title    string
+	Body     string
+	// Template, when set, renders Title and Body from Data in Locale.
+	Template texts.Name
+	Data     map[string]any
+	Locale   string
+
 	DeepLink  string
 	Related   *Related
 	ExpiresAt *time.Time
@@ -162,7 +172,13 @@ func (m *Message) validate(now time.Time) error {
 type Inbox struct {
 	store  store
 	broker Broker
+	texts  Texts
 	now    func() time.Time
+}
+
+// Texts renders a message's words from its template (see package texts).
+type Texts interface {
+	Render(ctx context.Context, locale string, name texts.Name, data map[string]any) (title, body string, err error)
 }
 
 // New returns an Inbox over db that publishes to streams through broker.
@@ -170,9 +186,13 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 	return &Inbox{
 		store:  store{notifications: db.Collection("notifications"), prefs: db.Collection("notification_prefs")},
 		broker: broker,
+		texts:  texts.Builtin(),
 		now:    time.Now,
 	}
 }
+
+// SetTexts replaces the built-in templates (with the brand's overrides, say).
+func (in *Inbox) SetTexts(t Texts) { in.texts = t }
 
 // SetClock replaces the clock; tests move time with it.
 func (in *Inbox) SetClock(now func() time.Time) { in.now = now }
@@ -186,6 +206,12 @@ func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 // category returns ErrMuted and stores nothing.
 func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	now := in.now().UTC()
+	if m.Template != "" {
+		var err error
+		if m.Title, m.Body, err = in.texts.Render(ctx, m.Locale, m.Template, m.Data); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.validate(now); err != nil {
 		return nil, err
 	}

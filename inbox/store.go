@@ -8,12 +8,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/chain"
 )
 
 // Index names, checked by the tests.
 const (
-	indexMemberSeq    = "member_seq"
-	indexMemberKey    = "member_key"
+	indexMemberSeq    = chain.IndexSeq
+	indexMemberKey    = chain.IndexKey
 	indexMemberUnread = "member_readAt"
 	indexCreatedAt    = "createdAt"
 	indexReadAt       = "readAt"
@@ -27,21 +29,17 @@ type store struct {
 }
 
 func (s store) indexes() []mongo.IndexModel {
-	return []mongo.IndexModel{
-		// The inbox is read by sequence per member, both ways.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}},
-			Options: options.Index().SetName(indexMemberSeq).SetUnique(true)},
-		// One cause, one notification.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}},
-			Options: options.Index().SetName(indexMemberKey).SetUnique(true)},
+	// The chain's two unique indexes: the inbox is read by sequence per
+	// member, both ways, and one cause makes one notification.
+	return append(s.seq().Indexes(),
 		// Unread counts.
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "readAt", Value: 1}}, Options: options.Index().SetName(indexMemberUnread)},
+		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "readAt", Value: 1}}, Options: options.Index().SetName(indexMemberUnread)},
 		// Instances poll for what others stored.
-		{Keys: bson.D{{Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexCreatedAt)},
+		mongo.IndexModel{Keys: bson.D{{Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexCreatedAt)},
 		// Cleanup.
-		{Keys: bson.D{{Key: "readAt", Value: 1}}, Options: options.Index().SetName(indexReadAt)},
-		{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexExpiresAt)},
-	}
+		mongo.IndexModel{Keys: bson.D{{Key: "readAt", Value: 1}}, Options: options.Index().SetName(indexReadAt)},
+		mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexExpiresAt)},
+	)
 }
 
 // shown filters out notifications past their expiry.
@@ -53,53 +51,24 @@ func shown(now time.Time) bson.E {
 }
 
 // insert stores n under the member's next sequence number, or returns the
-// notification stored earlier under the same member and key. The number is
-// claimed by the insert itself: the unique (memberId, seq) index refuses a
-// second writer, who takes the next one. Correctness rests on unique indexes,
-// not on an atomic counter update.
+// notification stored earlier under the same member and key (see
+// internal/chain: the number is claimed by the insert itself).
 func (s store) insert(ctx context.Context, n *Notification) (existing *Notification, err error) {
-	for {
-		last, err := s.lastSeq(ctx, n.MemberID)
-		if err != nil {
-			return nil, err
-		}
-		n.Seq = last + 1
-		_, err = s.notifications.InsertOne(ctx, n)
-		if !mongo.IsDuplicateKeyError(err) {
-			return nil, err
-		}
-		// Either the key is taken (one cause, one notification) or another
-		// writer claimed this sequence number first and we take the next.
-		if existing, err := s.byKey(ctx, n.MemberID, n.Key); !errors.Is(err, ErrNotFound) {
-			return existing, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
+	return s.seq().Insert(ctx, n.MemberID, n.Key, n, func(seq int64) { n.Seq = seq })
 }
 
+func (s store) seq() chain.Chain[Notification] { return chain.Chain[Notification]{C: s.notifications} }
+
 func (s store) lastSeq(ctx context.Context, memberID bson.ObjectID) (int64, error) {
-	var last Notification
-	err := s.notifications.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}},
-		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: -1}}).SetProjection(bson.D{{Key: "seq", Value: 1}}),
-	).Decode(&last)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
-	return last.Seq, err
+	return s.seq().LastSeq(ctx, memberID)
 }
 
 func (s store) byKey(ctx context.Context, memberID bson.ObjectID, key string) (*Notification, error) {
-	var n Notification
-	err := s.notifications.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "key", Value: key}}).Decode(&n)
+	n, err := s.seq().ByKey(ctx, memberID, key)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return n, err
 }
 
 func (s store) list(ctx context.Context, memberID bson.ObjectID, before int64, limit int, now time.Time) ([]*Notification, error) {

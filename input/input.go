@@ -1,12 +1,16 @@
 // Package input describes client input that the domain refuses.
 //
 // Every domain package reports a bad field with an *Error, so the GraphQL
-// layer can name the field in one place without knowing each package.
+// layer can name the field in one place without knowing each package. An
+// *Error is a fault.Coder: its code is fault.Invalid unless the error it
+// wraps has a code of its own.
 package input
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/regulars/regulars/fault"
 )
 
 // Error says which input field is wrong and why.
@@ -21,6 +25,15 @@ type Error struct {
 func (e *Error) Error() string { return e.Field + ": " + e.Message }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode is the code of the domain error behind it if that has one
+// (an unknown id is NOT_FOUND), else fault.Invalid.
+func (e *Error) ErrorCode() fault.Code {
+	if c := fault.CodeOf(e.Err); c != fault.Internal {
+		return c
+	}
+	return fault.Invalid
+}
 
 // Wrap names the field that err is about: an unknown id, say.
 func Wrap(field string, err error) error {

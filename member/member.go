@@ -2,7 +2,6 @@
 package member
 
 import (
-	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -15,7 +14,9 @@ import (
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // Role is what a signed-in caller may do beyond their own data.
@@ -40,11 +41,11 @@ const (
 )
 
 var (
-	ErrNotFound       = errors.New("member not found")
-	ErrEmailTaken     = errors.New("email already registered")
-	ErrBadCredentials = errors.New("wrong email or password")
-	ErrTokenInvalid   = errors.New("token invalid or expired")
-	ErrTokenReused    = errors.New("refresh token reused: session revoked")
+	ErrNotFound       = fault.New(fault.NotFound, "member not found")
+	ErrEmailTaken     = fault.New(fault.Conflict, "email already registered")
+	ErrBadCredentials = fault.New(fault.Unauthenticated, "wrong email or password")
+	ErrTokenInvalid   = fault.New(fault.Unauthenticated, "token invalid or expired")
+	ErrTokenReused    = fault.New(fault.Unauthenticated, "refresh token reused: session revoked")
 )
 
 // Date is a calendar date without a time or zone, such as a birthday.
@@ -75,9 +76,12 @@ type Member struct {
 	Birthday         *Date         `bson:"birthday,omitempty"`
 	Timezone         string        `bson:"timezone"`
 	MarketingConsent bool          `bson:"marketingConsent"`
-	Roles            []Role        `bson:"roles"`
-	CreatedAt        time.Time     `bson:"createdAt"`
-	UpdatedAt        time.Time     `bson:"updatedAt"`
+	// Locale picks the language of the member's notifications (one of
+	// texts.Locales); empty: the program's.
+	Locale    string    `bson:"locale,omitempty"`
+	Roles     []Role    `bson:"roles"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
 }
 
 // Location is the member's timezone; their day starts and ends there.
@@ -152,6 +156,15 @@ func ValidTimezone(tz string) error {
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
 		return input.Errorf("timezone", "%q is not an IANA timezone", tz)
+	}
+	return nil
+}
+
+// ValidLocale checks a locale the member's notifications can be written in
+// (texts.Locales); empty means the program's.
+func ValidLocale(locale string) error {
+	if locale != "" && !texts.Supported(locale) {
+		return input.Errorf("locale", "unsupported locale %q; supported: %s", locale, strings.Join(texts.Locales, ", "))
 	}
 	return nil
 }

@@ -85,6 +85,7 @@ type SignUp struct {
 	Birthday         *Date
 	AvatarURL        string
 	MarketingConsent bool
+	Locale           string // empty: the program's
 }
 
 func (in *SignUp) validate(now time.Time) error {
@@ -104,6 +105,9 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	if err := validBirthday(in.Birthday, now); err != nil {
+		return err
+	}
+	if err := ValidLocale(in.Locale); err != nil {
 		return err
 	}
 	return validAvatarURL(in.AvatarURL)
@@ -134,6 +138,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 		Birthday:         in.Birthday,
 		Timezone:         in.Timezone,
 		MarketingConsent: in.MarketingConsent,
+		Locale:           in.Locale,
 		Roles:            []Role{RoleCustomer},
 		CreatedAt:        now,
 		UpdatedAt:        now,
@@ -343,6 +348,7 @@ type ProfileChange struct {
 	Birthday         *Date
 	Timezone         *string
 	MarketingConsent *bool
+	Locale           *string // "" goes back to the program's
 }
 
 // UpdateProfile changes a member's own profile.
@@ -381,6 +387,16 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, c Profile
 	}
 	if c.MarketingConsent != nil {
 		set = append(set, bson.E{Key: "marketingConsent", Value: *c.MarketingConsent})
+	}
+	if c.Locale != nil {
+		if err := ValidLocale(*c.Locale); err != nil {
+			return nil, err
+		}
+		if *c.Locale == "" {
+			unset = append(unset, bson.E{Key: "locale", Value: ""})
+		} else {
+			set = append(set, bson.E{Key: "locale", Value: *c.Locale})
+		}
 	}
 	update := bson.D{{Key: "$set", Value: set}}
 	if len(unset) > 0 {

@@ -26,7 +26,9 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
+	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 )
 
 func main() {
@@ -113,6 +115,7 @@ type Main struct {
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	inbox    *inbox.Inbox
+	texts    *texts.Templates
 	broker   *inbox.PollBroker
 	game     *game.Service
 	exec     *graph.Executor
@@ -212,8 +215,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// Polling lets several instances share one database, standalone or not.
 	m.broker = inbox.NewPollBroker(db, notificationPoll)
 	m.inbox = inbox.New(db, m.broker)
+	// Notification words come from the templates, with the brand's overrides.
+	m.texts = texts.New(db)
+	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -284,9 +290,9 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 		return
 	}
 	host, _ := os.Hostname()
-	l := &lease{coll: jobs.Database().Collection("leases"), job: "periodic", holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
-		ttl: 3 * jobInterval, now: time.Now}
-	if err := l.ensureIndex(ctx); err != nil {
+	l := lease.New(jobs.Database().Collection("leases"), "periodic", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
+		3*jobInterval, time.Now)
+	if err := l.EnsureIndex(ctx); err != nil {
 		slog.Error("job: lease index", "err", err)
 	}
 	t := time.NewTicker(jobInterval)
@@ -294,12 +300,12 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	for {
 		// One instance at a time runs the jobs; each is safe to repeat, so
 		// a holder that dies only delays them until its lease expires.
-		if epoch, err := l.acquire(ctx); err != nil {
+		if epoch, err := l.Acquire(ctx); err != nil {
 			if ctx.Err() == nil {
 				slog.Error("job: lease", "err", err)
 			}
 		} else if epoch > 0 {
-			m.runJobsOnce(ctx, jobs, func() bool { return l.holds(ctx, epoch) })
+			m.runJobsOnce(ctx, jobs, func() bool { return l.Holds(ctx, epoch) })
 		}
 		select {
 		case <-ctx.Done():
@@ -331,6 +337,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("sweep abandoned redemptions", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
 	logJob("repair leaderboards", int64(n), err)
+	n, err = m.game.ResumeEffects(ctx, time.Minute)
+	logJob("resume pending activity effects", int64(n), err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {

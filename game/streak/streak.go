@@ -1,45 +1,22 @@
-package game
+// Package streak counts a member's streak of periods (days or weeks of
+// their own timezone) with at least one qualifying activity: freezes earned,
+// bought and spent on missed periods, late activities counting for the day
+// they happened, and whether today's streak is at risk. It is pure
+// computation over a State kept by the caller (the engagement chain).
+package streak
 
 import (
 	"slices"
 	"time"
+
+	"github.com/regulars/regulars/game/program"
 )
-
-// StreakPeriod is what a streak counts: days or weeks.
-type StreakPeriod string
-
-const (
-	StreakDaily  StreakPeriod = "DAILY"
-	StreakWeekly StreakPeriod = "WEEKLY"
-)
-
-// StreakRules configure streaks.
-type StreakRules struct {
-	Period StreakPeriod `bson:"period"`
-	// Qualifying kinds keep a streak alive; empty means any but a refund.
-	Qualifying []ActivityKind `bson:"qualifying"`
-	// A member holds at most FreezeMax freezes.
-	FreezeMax int `bson:"freezeMax"`
-	// One freeze is earned every FreezeEvery periods of streak; 0: never.
-	FreezeEvery int `bson:"freezeEvery"`
-	// FreezePrice is a freeze's cost in points; 0: not for sale.
-	FreezePrice int64 `bson:"freezePrice"`
-	// From this local hour a member who has not yet kept today's streak is at risk.
-	AtRiskHour int `bson:"atRiskHour"`
-}
-
-func (r StreakRules) qualifies(k ActivityKind) bool {
-	if k == ActivityRefund {
-		return false
-	}
-	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
-}
 
 // maxStreakHistory bounds the periods a streak remembers for late activities.
 const maxStreakHistory = 400
 
-// StreakState is a member's streak.
-type StreakState struct {
+// State is a member's streak.
+type State struct {
 	Current int `bson:"current"`
 	Longest int `bson:"longest"`
 	// Last is the index of the last qualifying period (see periodIndex); 0: none yet.
@@ -54,8 +31,8 @@ type StreakState struct {
 	FrozenDays []int64 `bson:"frozenDays"`
 }
 
-// StreakEvent is what one activity did to a streak.
-type StreakEvent struct {
+// Event is what one activity did to a streak.
+type Event struct {
 	Extended     bool `bson:"extended,omitempty"`
 	Reset        bool `bson:"reset,omitempty"`
 	FreezesUsed  int  `bson:"freezesUsed,omitempty"`
@@ -68,36 +45,36 @@ func civilDay(t time.Time, loc *time.Location) int64 {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
-// periodIndex numbers the day, or the ISO week (Monday first), of t in loc.
+// PeriodIndex numbers the day, or the ISO week (Monday first), of t in loc.
 // Indexes start at 1 so 0 can mean "none".
-func periodIndex(p StreakPeriod, t time.Time, loc *time.Location) int64 {
+func PeriodIndex(p program.StreakPeriod, t time.Time, loc *time.Location) int64 {
 	d := civilDay(t, loc)
-	if p == StreakWeekly {
+	if p == program.StreakWeekly {
 		return (d+3)/7 + 1 // 1970-01-01 was a Thursday
 	}
 	return d + 1
 }
 
 // periodStart is the instant period idx begins in loc.
-func periodStart(p StreakPeriod, idx int64, loc *time.Location) time.Time {
+func periodStart(p program.StreakPeriod, idx int64, loc *time.Location) time.Time {
 	day := idx - 1
-	if p == StreakWeekly {
+	if p == program.StreakWeekly {
 		day = (idx-1)*7 - 3
 	}
 	u := time.Unix(day*86400, 0).UTC()
 	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc)
 }
 
-// advance records a qualifying activity at `at`, made while the member was
+// Advance records a qualifying activity at `at`, made while the member was
 // in zone tz. Periods are judged in the member's zone at the time; after a
 // change of zone, the last activity is re-read in the new zone, so moving
 // neither grants a free period nor costs one.
-func (s *StreakState) advance(r StreakRules, at time.Time, tz string, loc *time.Location) StreakEvent {
-	var ev StreakEvent
-	idx := periodIndex(r.Period, at, loc)
+func (s *State) Advance(r program.StreakRules, at time.Time, tz string, loc *time.Location) Event {
+	var ev Event
+	idx := PeriodIndex(r.Period, at, loc)
 	last := s.Last
 	if s.Last != 0 && s.Timezone != tz && !s.LastAt.IsZero() {
-		last = periodIndex(r.Period, s.LastAt, loc)
+		last = PeriodIndex(r.Period, s.LastAt, loc)
 	}
 	switch {
 	case s.Last == 0:
@@ -154,7 +131,7 @@ func (s *StreakState) advance(r StreakRules, at time.Time, tz string, loc *time.
 
 // runEndingAt counts the active periods of the unbroken run ending at idx;
 // frozen periods bridge without counting.
-func (s *StreakState) runEndingAt(idx int64) int {
+func (s *State) runEndingAt(idx int64) int {
 	n := 0
 	for p := idx; ; p-- {
 		switch {
@@ -167,7 +144,7 @@ func (s *StreakState) runEndingAt(idx int64) int {
 	}
 }
 
-func (s *StreakState) trim() {
+func (s *State) trim() {
 	if len(s.Days) > maxStreakHistory {
 		s.Days = s.Days[len(s.Days)-maxStreakHistory:]
 	}
@@ -176,9 +153,9 @@ func (s *StreakState) trim() {
 	}
 }
 
-// StreakView is a streak as the member sees it at one instant.
-type StreakView struct {
-	Period  StreakPeriod
+// View is a streak as the member sees it at one instant.
+type View struct {
+	Period  program.StreakPeriod
 	Current int
 	Longest int
 	Freezes int
@@ -192,18 +169,18 @@ type StreakView struct {
 	WillUseFreezes int
 }
 
-// view shows the streak at now in loc without changing it: a streak whose
+// View shows the streak at now in loc without changing it: a streak whose
 // gap is wider than the freezes left reads 0.
-func (s StreakState) view(r StreakRules, now time.Time, loc *time.Location) StreakView {
-	v := StreakView{Period: r.Period, Current: s.Current, Longest: s.Longest, Freezes: s.Freezes}
+func (s State) View(r program.StreakRules, now time.Time, loc *time.Location) View {
+	v := View{Period: r.Period, Current: s.Current, Longest: s.Longest, Freezes: s.Freezes}
 	for _, d := range s.FrozenDays {
 		v.FrozenDays = append(v.FrozenDays, periodStart(r.Period, d, loc))
 	}
 	if s.Last == 0 {
 		return v
 	}
-	idx := periodIndex(r.Period, now, loc)
-	last := periodIndex(r.Period, s.LastAt, loc)
+	idx := PeriodIndex(r.Period, now, loc)
+	last := PeriodIndex(r.Period, s.LastAt, loc)
 	gap := int(idx - last - 1)
 	v.KeptToday = idx == last
 	switch {
@@ -214,7 +191,7 @@ func (s StreakState) view(r StreakRules, now time.Time, loc *time.Location) Stre
 	}
 	if !v.KeptToday && v.Current > 0 {
 		local := now.In(loc)
-		lastDay := r.Period == StreakDaily || local.Weekday() == time.Sunday
+		lastDay := r.Period == program.StreakDaily || local.Weekday() == time.Sunday
 		v.AtRisk = lastDay && local.Hour() >= r.AtRiskHour && gap == 0
 	}
 	return v

@@ -1,8 +1,10 @@
-package game
+package streak
 
 import (
 	"testing"
 	"time"
+
+	"github.com/regulars/regulars/game/program"
 )
 
 func zone(t *testing.T, name string) *time.Location {
@@ -14,7 +16,7 @@ func zone(t *testing.T, name string) *time.Location {
 	return loc
 }
 
-var daily = StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 3, AtRiskHour: 20}
+var daily = program.StreakRules{Period: program.StreakDaily, FreezeMax: 2, FreezeEvery: 3, AtRiskHour: 20}
 
 // at is the instant of a local wall time in loc.
 func at(loc *time.Location, day, hour int) time.Time {
@@ -23,24 +25,24 @@ func at(loc *time.Location, day, hour int) time.Time {
 
 func TestStreakCountsConsecutiveDays(t *testing.T) {
 	loc := time.UTC
-	var s StreakState
-	s.advance(daily, at(loc, 1, 9), "UTC", loc)
-	s.advance(daily, at(loc, 1, 22), "UTC", loc) // same day: no change
-	s.advance(daily, at(loc, 2, 8), "UTC", loc)
+	var s State
+	s.Advance(daily, at(loc, 1, 9), "UTC", loc)
+	s.Advance(daily, at(loc, 1, 22), "UTC", loc) // same day: no change
+	s.Advance(daily, at(loc, 2, 8), "UTC", loc)
 	if s.Current != 2 || s.Longest != 2 {
 		t.Fatalf("after two days: %+v", s)
 	}
-	ev := s.advance(daily, at(loc, 3, 8), "UTC", loc)
+	ev := s.Advance(daily, at(loc, 3, 8), "UTC", loc)
 	if s.Current != 3 || !ev.FreezeEarned || s.Freezes != 1 {
 		t.Fatalf("day 3 earns a freeze (every 3): %+v %+v", s, ev)
 	}
 	// Day 4 missed: the freeze covers it.
-	ev = s.advance(daily, at(loc, 5, 8), "UTC", loc)
+	ev = s.Advance(daily, at(loc, 5, 8), "UTC", loc)
 	if s.Current != 4 || ev.FreezesUsed != 1 || s.Freezes != 0 || len(s.FrozenDays) != 1 {
 		t.Fatalf("gap bridged by a freeze: %+v %+v", s, ev)
 	}
 	// Two days missed with no freeze: the streak restarts; longest stays.
-	ev = s.advance(daily, at(loc, 8, 8), "UTC", loc)
+	ev = s.Advance(daily, at(loc, 8, 8), "UTC", loc)
 	if s.Current != 1 || !ev.Reset || s.Longest != 4 {
 		t.Fatalf("after a broken streak: %+v %+v", s, ev)
 	}
@@ -51,17 +53,17 @@ func TestStreakCountsConsecutiveDays(t *testing.T) {
 func TestStreakUsesTheMembersDay(t *testing.T) {
 	for _, tz := range []string{"Pacific/Kiritimati", "Etc/GMT+12"} {
 		loc := zone(t, tz)
-		var s StreakState
+		var s State
 		// 23:30 and 00:30 local an hour apart are two days.
-		s.advance(daily, time.Date(2026, 3, 1, 23, 30, 0, 0, loc), tz, loc)
-		s.advance(daily, time.Date(2026, 3, 2, 0, 30, 0, 0, loc), tz, loc)
+		s.Advance(daily, time.Date(2026, 3, 1, 23, 30, 0, 0, loc), tz, loc)
+		s.Advance(daily, time.Date(2026, 3, 2, 0, 30, 0, 0, loc), tz, loc)
 		if s.Current != 2 {
 			t.Errorf("%s: 23:30 then 00:30 local: current %d, want 2", tz, s.Current)
 		}
 		// 00:30 and 23:30 of one local day are one day.
-		var one StreakState
-		one.advance(daily, time.Date(2026, 3, 5, 0, 30, 0, 0, loc), tz, loc)
-		one.advance(daily, time.Date(2026, 3, 5, 23, 30, 0, 0, loc), tz, loc)
+		var one State
+		one.Advance(daily, time.Date(2026, 3, 5, 0, 30, 0, 0, loc), tz, loc)
+		one.Advance(daily, time.Date(2026, 3, 5, 23, 30, 0, 0, loc), tz, loc)
 		if one.Current != 1 {
 			t.Errorf("%s: one local day counted as %d", tz, one.Current)
 		}
@@ -75,9 +77,9 @@ func TestStreakAcrossDSTTransitions(t *testing.T) {
 		{time.Date(2026, 3, 7, 23, 0, 0, 0, ny), time.Date(2026, 3, 8, 23, 30, 0, 0, ny), time.Date(2026, 3, 9, 0, 15, 0, 0, ny)},
 		{time.Date(2026, 10, 31, 0, 30, 0, 0, ny), time.Date(2026, 11, 1, 23, 45, 0, 0, ny), time.Date(2026, 11, 2, 0, 5, 0, 0, ny)},
 	} {
-		var s StreakState
+		var s State
 		for _, d := range days {
-			s.advance(daily, d, "America/New_York", ny)
+			s.Advance(daily, d, "America/New_York", ny)
 		}
 		if s.Current != 3 {
 			t.Errorf("three local days around %s counted %d", days[1].Format(time.DateOnly), s.Current)
@@ -90,21 +92,21 @@ func TestStreakTimezoneChange(t *testing.T) {
 	tokyo, la := zone(t, "Asia/Tokyo"), zone(t, "America/Los_Angeles")
 	// Flying west: kept at 08:00 Tokyo on the 10th, then 20:00 the same
 	// evening in LA, which is already the 10th in Tokyo's terms too.
-	var west StreakState
-	west.advance(daily, time.Date(2026, 6, 10, 8, 0, 0, 0, tokyo), "Asia/Tokyo", tokyo)
-	west.advance(daily, time.Date(2026, 6, 9, 20, 0, 0, 0, la), "America/Los_Angeles", la)
+	var west State
+	west.Advance(daily, time.Date(2026, 6, 10, 8, 0, 0, 0, tokyo), "Asia/Tokyo", tokyo)
+	west.Advance(daily, time.Date(2026, 6, 9, 20, 0, 0, 0, la), "America/Los_Angeles", la)
 	if west.Current != 1 {
 		t.Errorf("moving west gave a free day: current %d", west.Current)
 	}
-	west.advance(daily, time.Date(2026, 6, 10, 20, 0, 0, 0, la), "America/Los_Angeles", la)
+	west.Advance(daily, time.Date(2026, 6, 10, 20, 0, 0, 0, la), "America/Los_Angeles", la)
 	if west.Current != 2 {
 		t.Errorf("next LA day: current %d, want 2", west.Current)
 	}
 	// Flying east: kept at 09:00 LA on the 10th (the 11th in Tokyo), then
 	// 23:00 Tokyo on the 12th: the next day as the member lived it.
-	var east StreakState
-	east.advance(daily, time.Date(2026, 6, 10, 9, 0, 0, 0, la), "America/Los_Angeles", la)
-	east.advance(daily, time.Date(2026, 6, 12, 23, 0, 0, 0, tokyo), "Asia/Tokyo", tokyo)
+	var east State
+	east.Advance(daily, time.Date(2026, 6, 10, 9, 0, 0, 0, la), "America/Los_Angeles", la)
+	east.Advance(daily, time.Date(2026, 6, 12, 23, 0, 0, 0, tokyo), "Asia/Tokyo", tokyo)
 	if east.Current != 2 {
 		t.Errorf("moving east lost a day: current %d, want 2", east.Current)
 	}
@@ -114,21 +116,21 @@ func TestStreakTimezoneChange(t *testing.T) {
 // freeze covered gives the freeze back.
 func TestStreakLateActivity(t *testing.T) {
 	loc := time.UTC
-	var s StreakState
-	s.advance(daily, at(loc, 1, 9), "UTC", loc)
-	s.advance(daily, at(loc, 3, 9), "UTC", loc) // day 2 missed: reset
+	var s State
+	s.Advance(daily, at(loc, 1, 9), "UTC", loc)
+	s.Advance(daily, at(loc, 3, 9), "UTC", loc) // day 2 missed: reset
 	if s.Current != 1 {
 		t.Fatalf("gap: %d", s.Current)
 	}
-	s.advance(daily, at(loc, 2, 9), "UTC", loc) // day 2 reported late
+	s.Advance(daily, at(loc, 2, 9), "UTC", loc) // day 2 reported late
 	if s.Current != 3 {
 		t.Fatalf("after the late report: current %d, want 3", s.Current)
 	}
-	var f StreakState
+	var f State
 	f.Freezes = 1
-	f.advance(daily, at(loc, 1, 9), "UTC", loc)
-	f.advance(daily, at(loc, 3, 9), "UTC", loc) // freeze used on day 2
-	f.advance(daily, at(loc, 2, 9), "UTC", loc)
+	f.Advance(daily, at(loc, 1, 9), "UTC", loc)
+	f.Advance(daily, at(loc, 3, 9), "UTC", loc) // freeze used on day 2
+	f.Advance(daily, at(loc, 2, 9), "UTC", loc)
 	if f.Freezes != 1 || len(f.FrozenDays) != 0 || f.Current != 3 {
 		t.Fatalf("late report of a frozen day: %+v", f)
 	}
@@ -136,30 +138,30 @@ func TestStreakLateActivity(t *testing.T) {
 
 func TestStreakViewAtRisk(t *testing.T) {
 	loc := zone(t, "Europe/Paris")
-	var s StreakState
-	s.advance(daily, time.Date(2026, 3, 1, 9, 0, 0, 0, loc), "Europe/Paris", loc)
-	if v := s.view(daily, time.Date(2026, 3, 2, 19, 0, 0, 0, loc), loc); v.AtRisk || v.Current != 1 {
+	var s State
+	s.Advance(daily, time.Date(2026, 3, 1, 9, 0, 0, 0, loc), "Europe/Paris", loc)
+	if v := s.View(daily, time.Date(2026, 3, 2, 19, 0, 0, 0, loc), loc); v.AtRisk || v.Current != 1 {
 		t.Fatalf("19:00 the next day: %+v", v)
 	}
-	if v := s.view(daily, time.Date(2026, 3, 2, 21, 0, 0, 0, loc), loc); !v.AtRisk {
+	if v := s.View(daily, time.Date(2026, 3, 2, 21, 0, 0, 0, loc), loc); !v.AtRisk {
 		t.Fatalf("21:00 the next day, not kept: %+v", v)
 	}
-	if v := s.view(daily, time.Date(2026, 3, 4, 9, 0, 0, 0, loc), loc); v.Current != 0 {
+	if v := s.View(daily, time.Date(2026, 3, 4, 9, 0, 0, 0, loc), loc); v.Current != 0 {
 		t.Fatalf("two days missed, no freeze: %+v", v)
 	}
 }
 
 func TestWeeklyStreak(t *testing.T) {
-	weekly := StreakRules{Period: StreakWeekly, AtRiskHour: 18}
+	weekly := program.StreakRules{Period: program.StreakWeekly, AtRiskHour: 18}
 	loc := time.UTC
-	var s StreakState
-	s.advance(weekly, time.Date(2026, 3, 2, 9, 0, 0, 0, loc), "UTC", loc)  // Monday, week 10
-	s.advance(weekly, time.Date(2026, 3, 8, 23, 0, 0, 0, loc), "UTC", loc) // Sunday, same week
-	s.advance(weekly, time.Date(2026, 3, 9, 1, 0, 0, 0, loc), "UTC", loc)  // Monday, week 11
+	var s State
+	s.Advance(weekly, time.Date(2026, 3, 2, 9, 0, 0, 0, loc), "UTC", loc)  // Monday, week 10
+	s.Advance(weekly, time.Date(2026, 3, 8, 23, 0, 0, 0, loc), "UTC", loc) // Sunday, same week
+	s.Advance(weekly, time.Date(2026, 3, 9, 1, 0, 0, 0, loc), "UTC", loc)  // Monday, week 11
 	if s.Current != 2 {
 		t.Fatalf("two ISO weeks: %d", s.Current)
 	}
-	if v := s.view(weekly, time.Date(2026, 3, 22, 19, 0, 0, 0, loc), loc); !v.AtRisk {
+	if v := s.View(weekly, time.Date(2026, 3, 22, 19, 0, 0, 0, loc), loc); !v.AtRisk {
 		t.Fatalf("Sunday evening of the next week: %+v", v)
 	}
 }

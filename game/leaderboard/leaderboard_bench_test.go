@@ -1,4 +1,4 @@
-package game
+package leaderboard
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 // against the naive count of members scoring higher. Sizes default to
 // 10000,100000,1000000; BENCH_BOARD_SIZES overrides. Run with:
 //
-//	MONGODB_URI=mongodb://localhost:27017 go test ./game -run '^$' -bench Leaderboard -benchtime 200x -timeout 60m
+//	MONGODB_URI=mongodb://localhost:27017 go test ./game/leaderboard -run '^$' -bench Leaderboard -benchtime 200x -timeout 60m
 func BenchmarkLeaderboard(b *testing.B) {
 	sizes := []int{10_000, 100_000, 1_000_000}
 	if env := os.Getenv("BENCH_BOARD_SIZES"); env != "" {
@@ -38,13 +38,13 @@ func BenchmarkLeaderboard(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			db := testkit.Database(b)
-			s := New(db, nil, nil)
+			s := New(db)
 			ctx := context.Background()
 			if err := s.EnsureIndexes(ctx); err != nil {
 				b.Fatal(err)
 			}
 			const board = "WEEKLY:2026-W47"
-			members, scores := seedBoard(b, s.boards, board, n)
+			members, scores := seedBoard(b, s, board, n)
 			bd := Board{Key: board, Period: PeriodWeekly}
 			rng := rand.New(rand.NewPCG(3, 4))
 			pick := func() bson.ObjectID { return members[rng.IntN(len(members))] }
@@ -60,7 +60,7 @@ func BenchmarkLeaderboard(b *testing.B) {
 			measure(b, "top100", func() (int, error) { _, _, err := s.Top(ctx, bd, nil, 100); return 0, err })
 			measure(b, "naiveRank", func() (int, error) {
 				i := rng.IntN(len(members))
-				n, err := s.boards.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: scores[i]}}}})
+				n, err := s.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: board}, {Key: "hidden", Value: false}, {Key: "score", Value: bson.D{{Key: "$gt", Value: scores[i]}}}})
 				return int(n), err
 			})
 			seq := int64(1)
@@ -68,7 +68,7 @@ func BenchmarkLeaderboard(b *testing.B) {
 				i := rng.IntN(len(members))
 				seq++
 				scores[i] += int64(1 + rng.IntN(50))
-				return 0, s.boards.setScore(ctx, board, members[i], scores[i], seq, false)
+				return 0, s.SetScore(ctx, board, members[i], scores[i], seq, false)
 			})
 		})
 	}
@@ -100,7 +100,7 @@ func realisticScore(rng *rand.Rand) int64 {
 }
 
 // seedBoard writes n members' scores and the matching tree directly.
-func seedBoard(b *testing.B, bs boardStore, board string, n int) ([]bson.ObjectID, []int64) {
+func seedBoard(b *testing.B, bs *Boards, board string, n int) ([]bson.ObjectID, []int64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
 	members := make([]bson.ObjectID, n)

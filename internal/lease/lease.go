@@ -1,4 +1,6 @@
-package main
+// Package lease lets one instance at a time run a job, with a fencing
+// epoch: the background jobs' scheduler (server/) takes it before each run.
+package lease
 
 import (
 	"context"
@@ -13,12 +15,12 @@ import (
 	"github.com/regulars/regulars/internal/mongoindex"
 )
 
-// lease lets one instance at a time run a job. Each grant is a document
+// Lease lets one instance at a time run a job. Each grant is a document
 // numbered by epoch and claimed by a unique insert, so exactly one instance
 // wins a given epoch; the holder renews its own document. The epoch is the
 // fencing token: a holder that stalled past its expiry finds a newer epoch
 // and stops.
-type lease struct {
+type Lease struct {
 	coll   *mongo.Collection
 	job    string
 	holder string
@@ -34,14 +36,22 @@ type leaseGrant struct {
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
 
-const indexLeaseJob = "job_epoch"
+// IndexJob is the index the lease's reads rely on.
+const IndexJob = "job_epoch"
 
-func (l *lease) ensureIndex(ctx context.Context) error {
-	return mongoindex.Ensure(ctx, l.coll, mongo.IndexModel{
-		Keys: bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}}, Options: options.Index().SetName(indexLeaseJob)})
+// New returns the lease of job in coll, for holder (unique per instance),
+// granted ttl at a time; now is the clock.
+func New(coll *mongo.Collection, job, holder string, ttl time.Duration, now func() time.Time) *Lease {
+	return &Lease{coll: coll, job: job, holder: holder, ttl: ttl, now: now}
 }
 
-func (l *lease) latest(ctx context.Context) (*leaseGrant, error) {
+// EnsureIndex creates the lease index; safe to repeat.
+func (l *Lease) EnsureIndex(ctx context.Context) error {
+	return mongoindex.Ensure(ctx, l.coll, mongo.IndexModel{
+		Keys: bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}}, Options: options.Index().SetName(IndexJob)})
+}
+
+func (l *Lease) latest(ctx context.Context) (*leaseGrant, error) {
 	var g leaseGrant
 	err := l.coll.FindOne(ctx, bson.D{{Key: "job", Value: l.job}}, options.FindOne().SetSort(bson.D{{Key: "job", Value: 1}, {Key: "epoch", Value: -1}})).Decode(&g)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -50,9 +60,9 @@ func (l *lease) latest(ctx context.Context) (*leaseGrant, error) {
 	return &g, err
 }
 
-// acquire takes or renews the lease; it returns the epoch held, or 0 when
+// Acquire takes or renews the lease; it returns the epoch held, or 0 when
 // another instance holds it.
-func (l *lease) acquire(ctx context.Context) (int64, error) {
+func (l *Lease) Acquire(ctx context.Context) (int64, error) {
 	g, err := l.latest(ctx)
 	if err != nil {
 		return 0, err
@@ -75,8 +85,8 @@ func (l *lease) acquire(ctx context.Context) (int64, error) {
 	return next.Epoch, nil
 }
 
-// holds reports whether epoch is still the newest grant and unexpired.
-func (l *lease) holds(ctx context.Context, epoch int64) bool {
+// Holds reports whether epoch is still the newest grant and unexpired.
+func (l *Lease) Holds(ctx context.Context, epoch int64) bool {
 	g, err := l.latest(ctx)
 	return err == nil && g.Epoch == epoch && g.Holder == l.holder && g.ExpiresAt.After(l.now())
 }

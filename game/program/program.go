@@ -1,0 +1,396 @@
+// Package program is the brand's loyalty program: how points are earned,
+// expire and qualify for tiers, the streak rules, the campaigns, the
+// language of notifications; and the kinds of activity members report.
+// It owns the collection program (one document, the current program).
+// Every other room of the game reads it; it imports none of them.
+package program
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/text/currency"
+
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
+)
+
+// TierBasis is what qualifies a member for a tier.
+type TierBasis string
+
+const (
+	TierBasisPointsEarned TierBasis = "POINTS_EARNED" // points earned in the window, never the balance
+	TierBasisSpend        TierBasis = "SPEND"         // money spent in the window, in minor units
+)
+
+// Program is the brand's loyalty program: how points are earned, expire and
+// qualify for tiers. Entries record the numbers they were made with, so a
+// change never rewrites the past.
+type Program struct {
+	Version            int64         `bson:"version"`
+	Currency           string        `bson:"currency"`
+	PointsPerUnit      int64         `bson:"pointsPerUnit"` // per major unit of Currency
+	FirstPurchaseBonus int64         `bson:"firstPurchaseBonus"`
+	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase
+	BirthdayBonus      int64         `bson:"birthdayBonus"`
+	CheckInPoints      int64         `bson:"checkInPoints"`
+	ReviewPoints       int64         `bson:"reviewPoints"`
+	PointsExpireDays   int           `bson:"pointsExpireDays"` // 0: never
+	ReturnWindowDays   int           `bson:"returnWindowDays"` // purchase points pending this long
+	Promotions         []Promotion   `bson:"promotions"`
+	Tiers              []Tier        `bson:"tiers"`
+	TierBasis          TierBasis     `bson:"tierBasis"`
+	TierWindowMonths   int           `bson:"tierWindowMonths"`
+	TierGraceDays      int           `bson:"tierGraceDays"`
+	Referral           ReferralRules `bson:"referral"`
+	Streak             StreakRules   `bson:"streak"`
+	// Timezone is the brand's: weekly and monthly leaderboards follow it.
+	Timezone string `bson:"timezone"`
+	// Locale is the language of notifications for members who chose none
+	// (one of texts.Locales).
+	Locale string `bson:"locale"`
+	// LeaderboardGraceHours keeps a period's standings open after it ends,
+	// so members whose local day ends last still count.
+	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
+	Campaigns             Campaigns `bson:"campaigns"`
+	UpdatedAt             time.Time `bson:"updatedAt"`
+}
+
+// Campaigns are the triggered messages the brand turns on and tunes.
+type Campaigns struct {
+	// Birthday: greeting and birthday reward on the day, from this local hour.
+	Birthday     bool `bson:"birthday"`
+	BirthdayHour int  `bson:"birthdayHour"`
+	// WinBack: after this many days without a purchase, once per spell.
+	WinBack     bool `bson:"winBack"`
+	WinBackDays int  `bson:"winBackDays"`
+	// PointsExpiring: points expiring within this many days.
+	PointsExpiring     bool `bson:"pointsExpiring"`
+	PointsExpiringDays int  `bson:"pointsExpiringDays"`
+	// StreakAtRisk: in the evening of the member's day (streak.atRiskHour).
+	StreakAtRisk bool `bson:"streakAtRisk"`
+	// CouponExpiring: a claimed coupon expiring within this many hours.
+	CouponExpiring      bool `bson:"couponExpiring"`
+	CouponExpiringHours int  `bson:"couponExpiringHours"`
+}
+
+// LocaleOf is the language of m's notifications: theirs, else the program's.
+func (p *Program) LocaleOf(m *member.Member) string {
+	if m != nil && m.Locale != "" {
+		return m.Locale
+	}
+	if p.Locale != "" {
+		return p.Locale
+	}
+	return texts.DefaultLocale
+}
+
+// Location is the brand's timezone.
+func (p *Program) Location() *time.Location {
+	if loc, err := time.LoadLocation(p.Timezone); err == nil && p.Timezone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// Promotion gives bonus points for purchases in a window; they expire soon.
+type Promotion struct {
+	ID               string    `bson:"id"`
+	Name             string    `bson:"name"`
+	BonusPoints      int64     `bson:"bonusPoints"`
+	StartsAt         time.Time `bson:"startsAt"`
+	EndsAt           time.Time `bson:"endsAt"`
+	ExpiresAfterDays int       `bson:"expiresAfterDays"`
+}
+
+// Tier is a level of the program with its benefits.
+type Tier struct {
+	Name                  string   `bson:"name"`
+	Threshold             int64    `bson:"threshold"`
+	EarnMultiplierPercent int64    `bson:"earnMultiplierPercent"` // 100 = 1×
+	Benefits              []string `bson:"benefits"`              // access flags used by events and offers
+}
+
+// ReferralRules configure the double-sided referral reward.
+type ReferralRules struct {
+	ReferrerPoints     int64 `bson:"referrerPoints"`
+	RefereePoints      int64 `bson:"refereePoints"`
+	MinPurchaseMinor   int64 `bson:"minPurchaseMinor"`
+	MonthlyCap         int   `bson:"monthlyCap"`
+	ReversalWindowDays int   `bson:"reversalWindowDays"`
+}
+
+// DefaultProgram is what a new brand starts with, modelled on the seed
+// programs: 2× on the second purchase, 3× on the third.
+func Default() Program {
+	return Program{
+		Currency: "USD", PointsPerUnit: 10, FirstPurchaseBonus: 50, Escalation: []int64{2, 3},
+		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20,
+		PointsExpireDays: 365, ReturnWindowDays: 14,
+		Tiers: []Tier{
+			{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100},
+			{Name: "Silver", Threshold: 1000, EarnMultiplierPercent: 125, Benefits: []string{"early-access"}},
+			{Name: "Gold", Threshold: 5000, EarnMultiplierPercent: 150, Benefits: []string{"early-access", "members-events"}},
+		},
+		TierBasis: TierBasisPointsEarned, TierWindowMonths: 12, TierGraceDays: 30,
+		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
+		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
+		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26,
+		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
+			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
+	}
+}
+
+// MaxPoints bounds what any single rule may award.
+const MaxPoints = 10_000_000
+
+// Validate checks the program; the first problem names its field.
+func (p *Program) Validate() error {
+	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	if !ValidISO(p.Currency) {
+		return input.Errorf("currency", "%q is not an ISO 4217 currency", p.Currency)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"pointsPerUnit", p.PointsPerUnit}, {"firstPurchaseBonus", p.FirstPurchaseBonus},
+		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints},
+		{"referral.referrerPoints", p.Referral.ReferrerPoints}, {"referral.refereePoints", p.Referral.RefereePoints},
+	} {
+		if f.v < 0 || f.v > MaxPoints {
+			return input.Errorf(f.name, "must be between 0 and %d", MaxPoints)
+		}
+	}
+	for i, m := range p.Escalation {
+		if m < 1 || m > 10 {
+			return input.Errorf(fmt.Sprintf("escalation[%d]", i), "must be a multiplier from 1 to 10")
+		}
+	}
+	if len(p.Escalation) > 10 {
+		return input.Errorf("escalation", "at most 10 purchases escalate")
+	}
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"pointsExpireDays", p.PointsExpireDays, 3650}, {"returnWindowDays", p.ReturnWindowDays, 365},
+		{"tierWindowMonths", p.TierWindowMonths, 60}, {"tierGraceDays", p.TierGraceDays, 365},
+		{"referral.monthlyCap", p.Referral.MonthlyCap, 10000}, {"referral.reversalWindowDays", p.Referral.ReversalWindowDays, 365},
+	} {
+		if f.v < 0 || f.v > f.max {
+			return input.Errorf(f.name, "must be between 0 and %d", f.max)
+		}
+	}
+	if p.Timezone == "" {
+		p.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "Local" {
+		return input.Errorf("timezone", "%q is not an IANA timezone", p.Timezone)
+	}
+	if p.Locale == "" {
+		p.Locale = texts.DefaultLocale
+	}
+	if !texts.Supported(p.Locale) {
+		return input.Errorf("locale", "unsupported locale %q; supported: %s", p.Locale, strings.Join(texts.Locales, ", "))
+	}
+	if p.LeaderboardGraceHours < 0 || p.LeaderboardGraceHours > 24*14 {
+		return input.Errorf("leaderboardGraceHours", "must be between 0 and %d", 24*14)
+	}
+	switch st := p.Streak; {
+	case st.Period != StreakDaily && st.Period != StreakWeekly:
+		return input.Errorf("streak.period", "must be DAILY or WEEKLY")
+	case st.FreezeMax < 0 || st.FreezeMax > 30:
+		return input.Errorf("streak.freezeMax", "must be between 0 and 30")
+	case st.FreezeEvery < 0 || st.FreezeEvery > 365:
+		return input.Errorf("streak.freezeEvery", "must be between 0 and 365")
+	case st.FreezePrice < 0 || st.FreezePrice > MaxPoints:
+		return input.Errorf("streak.freezePrice", "must be between 0 and %d", MaxPoints)
+	case st.AtRiskHour < 0 || st.AtRiskHour > 23:
+		return input.Errorf("streak.atRiskHour", "must be an hour from 0 to 23")
+	}
+	switch c := p.Campaigns; {
+	case c.BirthdayHour < 0 || c.BirthdayHour > 23:
+		return input.Errorf("campaigns.birthdayHour", "must be an hour from 0 to 23")
+	case c.WinBack && (c.WinBackDays < 1 || c.WinBackDays > 3650):
+		return input.Errorf("campaigns.winBackDays", "must be between 1 and 3650")
+	case c.PointsExpiring && (c.PointsExpiringDays < 1 || c.PointsExpiringDays > 365):
+		return input.Errorf("campaigns.pointsExpiringDays", "must be between 1 and 365")
+	case c.CouponExpiring && (c.CouponExpiringHours < 1 || c.CouponExpiringHours > 24*30):
+		return input.Errorf("campaigns.couponExpiringHours", "must be between 1 and 720")
+	}
+	for i, k := range p.Streak.Qualifying {
+		if !k.Valid() || k == ActivityRefund {
+			return input.Errorf(fmt.Sprintf("streak.qualifying[%d]", i), "%q cannot keep a streak", k)
+		}
+	}
+	if p.TierWindowMonths == 0 {
+		return input.Errorf("tierWindowMonths", "must be at least 1")
+	}
+	if p.Referral.MinPurchaseMinor < 0 {
+		return input.Errorf("referral.minPurchaseMinor", "must not be negative")
+	}
+	if p.TierBasis != TierBasisPointsEarned && p.TierBasis != TierBasisSpend {
+		return input.Errorf("tierBasis", "must be POINTS_EARNED or SPEND")
+	}
+	if len(p.Tiers) == 0 || p.Tiers[0].Threshold != 0 {
+		return input.Errorf("tiers", "the first tier must have threshold 0: every member is in a tier")
+	}
+	names := map[string]bool{}
+	for i, t := range p.Tiers {
+		field := fmt.Sprintf("tiers[%d]", i)
+		t.Name = strings.TrimSpace(t.Name)
+		p.Tiers[i].Name = t.Name
+		switch {
+		case t.Name == "" || len(t.Name) > 40:
+			return input.Errorf(field+".name", "must be 1 to 40 characters")
+		case names[strings.ToLower(t.Name)]:
+			return input.Errorf(field+".name", "%q appears twice", t.Name)
+		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
+			return input.Errorf(field+".threshold", "must be above the previous tier's")
+		case t.EarnMultiplierPercent < 100 || t.EarnMultiplierPercent > 1000:
+			return input.Errorf(field+".earnMultiplierPercent", "must be from 100 (1×) to 1000 (10×)")
+		}
+		names[strings.ToLower(t.Name)] = true
+	}
+	ids := map[string]bool{}
+	for i, pr := range p.Promotions {
+		field := fmt.Sprintf("promotions[%d]", i)
+		switch {
+		case pr.ID == "" || ids[pr.ID]:
+			return input.Errorf(field+".id", "must be set and unique")
+		case !pr.EndsAt.After(pr.StartsAt):
+			return input.Errorf(field+".endsAt", "must be after startsAt")
+		case pr.BonusPoints <= 0 || pr.BonusPoints > MaxPoints:
+			return input.Errorf(field+".bonusPoints", "must be between 1 and %d", MaxPoints)
+		case pr.ExpiresAfterDays < 1 || pr.ExpiresAfterDays > 365:
+			return input.Errorf(field+".expiresAfterDays", "must be between 1 and 365")
+		}
+		ids[pr.ID] = true
+	}
+	return nil
+}
+
+// TierNamed returns the tier called name, if any.
+func (p *Program) TierNamed(name string) (Tier, bool) {
+	for _, t := range p.Tiers {
+		if strings.EqualFold(t.Name, name) {
+			return t, true
+		}
+	}
+	return Tier{}, false
+}
+
+// TierRank is the position of a tier, -1 if unknown.
+func (p *Program) TierRank(name string) int {
+	for i, t := range p.Tiers {
+		if strings.EqualFold(t.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ValidISO reports whether c is an ISO 4217 currency code.
+func ValidISO(c string) bool {
+	_, err := currency.ParseISO(c)
+	return err == nil && len(c) == 3
+}
+
+// MinorPerUnit is 10^(the currency's decimals): 100 for USD, 1 for JPY.
+func MinorPerUnit(cur string) int64 {
+	u, err := currency.ParseISO(cur)
+	if err != nil {
+		return 100
+	}
+	scale, _ := currency.Standard.Rounding(u)
+	n := int64(1)
+	for range scale {
+		n *= 10
+	}
+	return n
+}
+
+// ActivityKind is what a member did.
+type ActivityKind string
+
+const (
+	ActivityPurchase ActivityKind = "PURCHASE"
+	ActivityRefund   ActivityKind = "REFUND"
+	ActivityCheckIn  ActivityKind = "CHECK_IN"
+	ActivityReview   ActivityKind = "REVIEW"
+)
+
+// Valid reports whether k is a known kind.
+func (k ActivityKind) Valid() bool {
+	switch k {
+	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
+		return true
+	}
+	return false
+}
+
+// StreakPeriod is what a streak counts: days or weeks.
+type StreakPeriod string
+
+const (
+	StreakDaily  StreakPeriod = "DAILY"
+	StreakWeekly StreakPeriod = "WEEKLY"
+)
+
+// StreakRules configure streaks.
+type StreakRules struct {
+	Period StreakPeriod `bson:"period"`
+	// Qualifying kinds keep a streak alive; empty means any but a refund.
+	Qualifying []ActivityKind `bson:"qualifying"`
+	// A member holds at most FreezeMax freezes.
+	FreezeMax int `bson:"freezeMax"`
+	// One freeze is earned every FreezeEvery periods of streak; 0: never.
+	FreezeEvery int `bson:"freezeEvery"`
+	// FreezePrice is a freeze's cost in points; 0: not for sale.
+	FreezePrice int64 `bson:"freezePrice"`
+	// From this local hour a member who has not yet kept today's streak is at risk.
+	AtRiskHour int `bson:"atRiskHour"`
+}
+
+// Qualifies reports whether an activity of kind k keeps a streak alive.
+func (r StreakRules) Qualifies(k ActivityKind) bool {
+	if k == ActivityRefund {
+		return false
+	}
+	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
+}
+
+// Store keeps the current program.
+type Store struct{ c *mongo.Collection }
+
+// NewStore returns the program kept in db.
+func NewStore(db *mongo.Database) Store { return Store{c: db.Collection("program")} }
+
+const programID = "current"
+
+// Get returns the current program, the default one before any is saved.
+func (s Store) Get(ctx context.Context) (Program, error) {
+	var doc struct {
+		Program `bson:",inline"`
+	}
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Default(), nil
+	}
+	return doc.Program, err
+}
+
+// Put saves p as the current program.
+func (s Store) Put(ctx context.Context, p Program) error {
+	_, err := s.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: programID}}, p, options.Replace().SetUpsert(true))
+	return err
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
+)
+
+// commandsPerPurchase counts, with the driver's command monitor, the
+// MongoDB commands that recording purchases sends, wired as the server
+// wires the domain (no background jobs, so nothing else is counted).
+// It returns the average per first purchase, per later purchase and per
+// replay.
+func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
+	t.Helper()
+	var counting atomic.Bool
+	var n atomic.Int64
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
+		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if counting.Load() {
+				n.Add(1)
+				if os.Getenv("DEBUG_CMDS") != "" {
+					fmt.Println("CMD", e.CommandName, e.Command.Lookup(e.CommandName).StringValue())
+				}
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
+	db := client.Database(mongotest.Name(t))
+	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	ctx := context.Background()
+
+	members, err := member.New(db, member.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inbox.New(db, inbox.NewMemoryBroker())
+	in.SetTexts(texts.New(db))
+	g := game.New(db, members, in)
+	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := game.DefaultProgram()
+	p.ReturnWindowDays = 0
+	if _, err := g.UpdateProgram(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	const people, each = 10, 5
+	ids := make([]*member.Member, people)
+	for i := range ids {
+		s, err := members.SignUp(ctx, member.SignUp{Email: fmt.Sprintf("c%d@example.com", i), Password: "correct horse battery",
+			DisplayName: "C", Timezone: "Europe/Paris"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Enroll(ctx, s.Member, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = s.Member
+	}
+	purchase := func(m *member.Member, ext string) int64 {
+		n.Store(0)
+		counting.Store(true)
+		_, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: game.ActivityPurchase, ExternalID: ext,
+			AmountMinor: 1999, Currency: "USD", OccurredAt: time.Now()})
+		counting.Store(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Load()
+	}
+	var firsts, laters, replays int64
+	for k := range each {
+		for i, m := range ids {
+			c := purchase(m, fmt.Sprintf("o-%d-%d", i, k))
+			if k == 0 {
+				firsts += c
+			} else {
+				laters += c
+			}
+		}
+	}
+	for i, m := range ids {
+		replays += purchase(m, fmt.Sprintf("o-%d-1", i))
+	}
+	return float64(firsts) / people, float64(laters) / (people * (each - 1)), float64(replays) / people
+}
+
+// TestMongoCommandsPerPurchase keeps the commands a purchase costs from
+// growing unnoticed (BENCHMARKS.md has the history).
+func TestMongoCommandsPerPurchase(t *testing.T) {
+	first, later, replay := commandsPerPurchase(t)
+	t.Logf("MongoDB commands per purchase: first %.1f, later %.1f, replay %.1f", first, later, replay)
+	// Before the effects path (BENCHMARKS.md): 23.0, 23.8 and 16.0.
+	const maxFirst, maxLater, maxReplay = 23.0, 23.8, 16.0
+	if first > maxFirst || later > maxLater || replay > maxReplay {
+		t.Errorf("commands per purchase grew: first %.1f (max %.1f), later %.1f (max %.1f), replay %.1f (max %.1f)",
+			first, maxFirst, later, maxLater, replay, maxReplay)
+	}
+}

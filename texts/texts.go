@@ -1,0 +1,363 @@
+// Package texts renders the titles and bodies of the notifications the
+// domain sends, from templates per locale.
+//
+// The domain names a template and hands over its data (amounts, names,
+// dates); it writes no words. Regulars ships an English and a Russian set
+// (builtin.go); the brand may override any template per locale, and an
+// override is checked against the placeholders its template knows.
+//
+// A template is plain text with {placeholder}s. Numbers are written as
+// digits, dates (time.Time) in the locale's own form ("2 January",
+// "2 января"). A notification keeps the text it was sent with: changing a
+// template never rewrites the inbox.
+package texts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/input"
+)
+
+// Name names a template.
+type Name string
+
+// The templates, with the placeholders each knows.
+const (
+	Welcome             Name = "WELCOME"              // {name}
+	PointsEarned        Name = "POINTS_EARNED"        // {points} {reason} {balance}
+	PointsReceived      Name = "POINTS_RECEIVED"      // {points} {reason}: a brand's adjustment
+	TierChanged         Name = "TIER_CHANGED"         // {from} {to}
+	BadgeUnlocked       Name = "BADGE_UNLOCKED"       // {badge} {level} {description}
+	RedemptionCompleted Name = "REDEMPTION_COMPLETED" // {reward} {code} {points}
+	RedemptionCancelled Name = "REDEMPTION_CANCELLED" // {points} {reason}
+	Birthday            Name = "BIRTHDAY"             // {name} {points}
+	WinBack             Name = "WIN_BACK"             //
+	PointsExpiring      Name = "POINTS_EXPIRING"      // {points} {date}
+	StreakAtRisk        Name = "STREAK_AT_RISK"       // {days}
+	CouponExpiring      Name = "COUPON_EXPIRING"      // {code} {date} {time}
+)
+
+// Placeholders lists, per template, the data it may use.
+var Placeholders = map[Name][]string{
+	Welcome:             {"name"},
+	PointsEarned:        {"points", "reason", "balance"},
+	PointsReceived:      {"points", "reason"},
+	TierChanged:         {"from", "to"},
+	BadgeUnlocked:       {"badge", "level", "description"},
+	RedemptionCompleted: {"reward", "code", "points"},
+	RedemptionCancelled: {"points", "reason"},
+	Birthday:            {"name", "points"},
+	WinBack:             {},
+	PointsExpiring:      {"points", "date"},
+	StreakAtRisk:        {"days"},
+	CouponExpiring:      {"code", "date", "time"},
+}
+
+// Names lists every template, in a stable order.
+var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
+	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring}
+
+// Locales are the languages with a full template set; DefaultLocale is
+// used for a member or program that names none.
+var Locales = []string{"en", "ru"}
+
+const DefaultLocale = "en"
+
+// Supported reports whether locale has a template set.
+func Supported(locale string) bool { return slices.Contains(Locales, locale) }
+
+// Limits on a template, as on a notification's title and body.
+const (
+	MaxTitle = 120
+	MaxBody  = 2000
+)
+
+// Template is the title and body of one notification.
+type Template struct {
+	Title string `bson:"title"`
+	Body  string `bson:"body"`
+}
+
+// Text is a template as a locale has it now.
+type Text struct {
+	Locale       string
+	Name         Name
+	Title        string
+	Body         string
+	Placeholders []string
+	// Overridden says the brand replaced the built-in template.
+	Overridden bool
+}
+
+// Templates renders notification texts: the built-in set with the brand's
+// overrides. Overrides are few and rarely change, so they are kept in
+// memory and read again at most every refreshEvery (at once on the
+// instance that changed one); rendering costs no database call.
+type Templates struct {
+	c   *mongo.Collection // nil: built-in texts only
+	now func() time.Time
+
+	mu        sync.Mutex
+	overrides map[string]Template // by key(locale, name)
+	loadedAt  time.Time
+}
+
+var replaceUpsert = options.Replace().SetUpsert(true)
+
+// refreshEvery bounds how long another instance's override takes to be used here.
+const refreshEvery = 30 * time.Second
+
+// New returns the templates with the brand's overrides in db.
+func New(db *mongo.Database) *Templates {
+	return &Templates{c: db.Collection("notification_templates"), now: time.Now}
+}
+
+// Builtin returns the built-in templates, with no overrides.
+func Builtin() *Templates { return &Templates{now: time.Now} }
+
+func key(locale string, name Name) string { return locale + ":" + string(name) }
+
+type override struct {
+	ID        string    `bson:"_id"` // locale:name
+	Locale    string    `bson:"locale"`
+	Name      Name      `bson:"name"`
+	Template  Template  `bson:"template"`
+	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+// current returns the overrides, reading them again when stale.
+func (t *Templates) current(ctx context.Context) (map[string]Template, error) {
+	if t.c == nil {
+		return nil, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.overrides != nil && t.now().Sub(t.loadedAt) < refreshEvery {
+		return t.overrides, nil
+	}
+	cur, err := t.c.Find(ctx, bson.D{})
+	if err != nil {
+		if t.overrides != nil {
+			return t.overrides, nil // keep the last known set through a database hiccup
+		}
+		return nil, err
+	}
+	var docs []override
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	m := make(map[string]Template, len(docs))
+	for _, d := range docs {
+		m[d.ID] = d.Template
+	}
+	t.overrides, t.loadedAt = m, t.now()
+	return m, nil
+}
+
+// lookup returns the template of name in locale: the brand's override, else
+// the built-in one; an unknown locale falls back to DefaultLocale.
+func (t *Templates) lookup(ctx context.Context, locale string, name Name) (Template, bool, error) {
+	if !Supported(locale) {
+		locale = DefaultLocale
+	}
+	over, err := t.current(ctx)
+	if err != nil {
+		return Template{}, false, err
+	}
+	if tpl, ok := over[key(locale, name)]; ok {
+		return tpl, true, nil
+	}
+	tpl, ok := builtin[locale][name]
+	if !ok {
+		return Template{}, false, fmt.Errorf("texts: no template %s", name)
+	}
+	return tpl, false, nil
+}
+
+// Render returns the title and body of template name in locale, filled
+// with data. A placeholder without data renders empty.
+func (t *Templates) Render(ctx context.Context, locale string, name Name, data map[string]any) (title, body string, err error) {
+	if !Supported(locale) {
+		locale = DefaultLocale
+	}
+	tpl, _, err := t.lookup(ctx, locale, name)
+	if err != nil {
+		return "", "", err
+	}
+	return fill(tpl.Title, locale, data), fill(tpl.Body, locale, data), nil
+}
+
+// Set overrides template name in locale. A placeholder the template does
+// not know is refused, naming the field ("title" or "body").
+func (t *Templates) Set(ctx context.Context, locale string, name Name, tpl Template) (*Text, error) {
+	if err := validate(locale, name, &tpl); err != nil {
+		return nil, err
+	}
+	if t.c == nil {
+		return nil, errors.New("texts: built-in templates cannot be changed")
+	}
+	o := override{ID: key(locale, name), Locale: locale, Name: name, Template: tpl, UpdatedAt: t.now().UTC()}
+	if _, err := t.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, o, replaceUpsert); err != nil {
+		return nil, err
+	}
+	t.forget()
+	return &Text{Locale: locale, Name: name, Title: tpl.Title, Body: tpl.Body, Placeholders: Placeholders[name], Overridden: true}, nil
+}
+
+// Reset removes the brand's override of name in locale.
+func (t *Templates) Reset(ctx context.Context, locale string, name Name) (*Text, error) {
+	if err := validLocaleName(locale, name); err != nil {
+		return nil, err
+	}
+	if t.c != nil {
+		if _, err := t.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: key(locale, name)}}); err != nil {
+			return nil, err
+		}
+	}
+	t.forget()
+	tpl := builtin[locale][name]
+	return &Text{Locale: locale, Name: name, Title: tpl.Title, Body: tpl.Body, Placeholders: Placeholders[name]}, nil
+}
+
+// List returns every template of locale as it renders now.
+func (t *Templates) List(ctx context.Context, locale string) ([]*Text, error) {
+	if !Supported(locale) {
+		return nil, input.Errorf("locale", "unsupported locale %q; supported: %s", locale, strings.Join(Locales, ", "))
+	}
+	out := make([]*Text, 0, len(Names))
+	for _, n := range Names {
+		tpl, over, err := t.lookup(ctx, locale, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &Text{Locale: locale, Name: n, Title: tpl.Title, Body: tpl.Body, Placeholders: Placeholders[n], Overridden: over})
+	}
+	return out, nil
+}
+
+func (t *Templates) forget() {
+	t.mu.Lock()
+	t.overrides = nil
+	t.mu.Unlock()
+}
+
+func validLocaleName(locale string, name Name) error {
+	if !Supported(locale) {
+		return input.Errorf("locale", "unsupported locale %q; supported: %s", locale, strings.Join(Locales, ", "))
+	}
+	if _, ok := Placeholders[name]; !ok {
+		return input.Errorf("name", "unknown template %q", name)
+	}
+	return nil
+}
+
+func validate(locale string, name Name, tpl *Template) error {
+	if err := validLocaleName(locale, name); err != nil {
+		return err
+	}
+	tpl.Title, tpl.Body = strings.TrimSpace(tpl.Title), strings.TrimSpace(tpl.Body)
+	for _, f := range []struct {
+		field, text string
+		max         int
+	}{{"title", tpl.Title, MaxTitle}, {"body", tpl.Body, MaxBody}} {
+		n := utf8.RuneCountInString(f.text)
+		switch {
+		case !utf8.ValidString(f.text):
+			return input.Errorf(f.field, "must be valid UTF-8")
+		case n == 0:
+			return input.Errorf(f.field, "is required")
+		case n > f.max:
+			return input.Errorf(f.field, "must be at most %d characters, got %d", f.max, n)
+		}
+		for _, p := range placeholders(f.text) {
+			if !slices.Contains(Placeholders[name], p) {
+				known := "none"
+				if ps := Placeholders[name]; len(ps) > 0 {
+					known = "{" + strings.Join(ps, "}, {") + "}"
+				}
+				return input.Errorf(f.field, "unknown placeholder {%s}; %s knows %s", p, name, known)
+			}
+		}
+	}
+	return nil
+}
+
+// placeholders lists the {names} in text.
+func placeholders(text string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(text, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(text[i:], '}')
+		if j < 0 {
+			return out
+		}
+		out = append(out, text[i+1:i+j])
+		text = text[i+j+1:]
+	}
+}
+
+// fill replaces each {placeholder} of text with its data.
+func fill(text, locale string, data map[string]any) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(text, '{')
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(text[i:], '}')
+		}
+		if i < 0 || j < 0 {
+			b.WriteString(text)
+			return strings.TrimSpace(b.String())
+		}
+		b.WriteString(text[:i])
+		b.WriteString(format(data[text[i+1:i+j]], locale))
+		text = text[i+j+1:]
+	}
+}
+
+func format(v any, locale string) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case time.Time:
+		return formatDate(v, locale)
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return formatDate(*v, locale)
+	}
+	return fmt.Sprint(v)
+}
+
+func formatDate(t time.Time, locale string) string {
+	if locale == "ru" {
+		return strconv.Itoa(t.Day()) + " " + ruMonths[t.Month()-1]
+	}
+	return t.Format("2 January")
+}
+
+// ruMonths are the month names in the genitive, as a date says them.
+var ruMonths = [...]string{"января", "февраля", "марта", "апреля", "мая", "июня",
+	"июля", "августа", "сентября", "октября", "ноября", "декабря"}
