@@ -138,3 +138,26 @@ func TestGuardCachesRefusals(t *testing.T) {
 		t.Fatalf("the kept refusal was changed through an earlier answer: %+v", again[0])
 	}
 }
+
+// BenchmarkFieldBoundWorst checks, as new documents, the worst of each
+// repeated-field family that QUERY_MAX_FIELDS (default 500) lets through:
+// OverlappingFieldsCanBeMerged compares them pairwise. See BENCHMARKS.md.
+func BenchmarkFieldBoundWorst(b *testing.B) {
+	rep := func(s string, n int) string { return strings.Repeat(" "+s, n) }
+	for _, c := range []struct{ name, query string }{
+		{"500 __typename", "{" + rep("__typename", 500) + " }"},
+		{"me with 499 id", "{ me {" + rep("id", 499) + " } }"},
+		{"two fragments of 250", "{ ...A ...B } fragment A on Query {" + rep("__typename", 250) + " } fragment B on Query {" + rep("__typename", 250) + " }"},
+		{"22 me of 21 id", "{" + rep("me {"+rep("id", 21)+" }", 22) + " }"},
+	} {
+		b.Run(strings.ReplaceAll(c.name, " ", "_"), func(b *testing.B) {
+			g := newGuard(DocumentLimits{Budget: time.Hour})
+			for b.Loop() {
+				g.cache = lru.New[*ast.QueryDocument](10) // new every time
+				if errs := g.check(context.Background(), c.query); len(errs) > 0 {
+					b.Fatal(errs)
+				}
+			}
+		})
+	}
+}
