@@ -160,11 +160,14 @@ func (g *documentGuard) checkNew(ctx context.Context, query string) (errs gqlerr
 		errcode.Set(gqlErr, errcode.ParseFailed)
 		return gqlerror.List{gqlErr}
 	}
-	if late() {
-		return gqlerror.List{budgetErr()}
-	}
+	// The shape bounds first: they are linear and their refusals do not
+	// depend on the load, so a bomb is named (and its refusal kept) even
+	// when the clock has already run out.
 	if e := g.checkShape(doc); e != nil {
 		return gqlerror.List{e}
+	}
+	if late() {
+		return gqlerror.List{budgetErr()}
 	}
 	if len(doc.Operations) == 0 {
 		return nil // gqlgen says "no operation provided"

@@ -161,3 +161,16 @@ func BenchmarkFieldBoundWorst(b *testing.B) {
 		})
 	}
 }
+
+// A bomb is named by its bound even when the clock has run out (a loaded
+// machine), so its refusal does not depend on the load and is kept.
+func TestShapeBoundsBeforeTheClock(t *testing.T) {
+	g := newGuard(DocumentLimits{Budget: time.Nanosecond})
+	q := "{" + strings.Repeat(" __typename", 4998) + " }"
+	for range 2 {
+		errs := g.check(context.Background(), q)
+		if len(errs) != 1 || !errors.Is(errs[0], ErrTooManyFields) {
+			t.Fatalf("%v, want QUERY_MAX_FIELDS", errs)
+		}
+	}
+}
