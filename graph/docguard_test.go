@@ -13,7 +13,7 @@ import (
 )
 
 func TestDocumentLimitErrorsAreCoded(t *testing.T) {
-	for _, err := range []error{ErrTooManyTokens, ErrTooManyDirectives, ErrTooManySpreads, ErrTooDeeplyNested, ErrTooManyErrors, ErrValidationBudget} {
+	for _, err := range []error{ErrTooManyTokens, ErrTooManyDirectives, ErrTooManySpreads, ErrTooManyFields, ErrTooDeeplyNested, ErrTooManyErrors, ErrValidationBudget} {
 		if c := CodeOf(limitError(err, "X", "m")); c != CodeQueryLimit {
 			t.Errorf("%v: code %s", err, c)
 		}

@@ -70,6 +70,7 @@ var domainCodes = []struct {
 	{ErrTooManyTokens, CodeQueryLimit},
 	{ErrTooManyDirectives, CodeQueryLimit},
 	{ErrTooManySpreads, CodeQueryLimit},
+	{ErrTooManyFields, CodeQueryLimit},
 	{ErrTooDeeplyNested, CodeQueryLimit},
 	{ErrTooManyErrors, CodeQueryLimit},
 	{ErrValidationBudget, CodeQueryLimit},
