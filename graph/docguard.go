@@ -2,8 +2,12 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -25,6 +29,7 @@ var (
 	errTooManyTokens     = errors.New("the document has too many tokens")
 	errTooManyDirectives = errors.New("too many directives at one location")
 	errTooManySpreads    = errors.New("the operation expands too many fragment spreads")
+	errTooManyFields     = errors.New("the operation or fragment expands to too many field selections")
 	errTooDeeplyNested   = errors.New("selection sets are nested too deeply")
 	errTooManyErrors     = errors.New("too many validation errors; validation stopped")
 	errValidationBudget  = errors.New("parsing and validation took too long")
@@ -36,10 +41,17 @@ type DocumentLimits struct {
 	Tokens                int           // lexical tokens in the document (QUERY_MAX_TOKENS)
 	DirectivesPerLocation int           // directives on one field, fragment or operation (QUERY_MAX_DIRECTIVES)
 	FragmentSpreads       int           // fragment spreads one operation expands to, counted through fragments (QUERY_MAX_FRAGMENT_SPREADS)
+	Fields                int           // field selections one operation or fragment definition expands to, counted through fragments (QUERY_MAX_FIELDS)
 	Nesting               int           // selection sets nested in the text, fields and inline fragments alike (QUERY_MAX_NESTING)
 	Errors                int           // validation errors reported before validation stops (QUERY_MAX_ERRORS)
-	Budget                time.Duration // wall-clock time for lexing, parsing and validating (QUERY_VALIDATION_BUDGET)
+	Budget                time.Duration // wall-clock time for lexing, parsing and validating documents over budgetMinTokens tokens (QUERY_VALIDATION_BUDGET)
 }
+
+// budgetMinTokens: documents with fewer tokens are never refused by the
+// wall-clock budget. Their work is bounded by the other limits; what the
+// clock would measure for them under load is the wait for a CPU, not
+// their own cost, so a harmless query must not be refused for it.
+const budgetMinTokens = 1000
 
 // Executor is gqlgen's executor behind a guard: every new document is
 // lexed, parsed and validated here under DocumentLimits and then cached, so
@@ -60,7 +72,11 @@ func (e *Executor) CreateOperationContext(ctx context.Context, params *graphql.R
 type documentGuard struct {
 	schema *ast.Schema
 	cache  graphql.Cache[*ast.QueryDocument]
-	lim    DocumentLimits
+	// refused maps the SHA-256 of a refused document to its refusal, so a
+	// repeated bomb costs a hash and a look-up. Refusals by the wall-clock
+	// budget are not kept: they depend on the load of the moment.
+	refused graphql.Cache[gqlerror.List]
+	lim     DocumentLimits
 }
 
 // limitError is a refusal by one of the bounds: coded through its sentinel,
@@ -77,14 +93,43 @@ func limitError(sentinel error, setting string, format string, args ...any) *gql
 // errors, or out of time): gqlparser offers no other way to stop it.
 type abortValidation struct{ err *gqlerror.Error }
 
-func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.List) {
+func (g *documentGuard) check(ctx context.Context, query string) gqlerror.List {
 	if query == "" {
 		return nil // a persisted-query hash: gqlgen looks it up; it was checked when stored
 	}
 	if _, ok := g.cache.Get(ctx, query); ok {
 		return nil
 	}
-	deadline := time.Now().Add(g.lim.Budget)
+	sum := sha256.Sum256([]byte(query))
+	key := hex.EncodeToString(sum[:])
+	if errs, ok := g.refused.Get(ctx, key); ok {
+		return cloneErrors(errs)
+	}
+	errs := g.checkNew(ctx, query)
+	if errs != nil && !errors.Is(errs[len(errs)-1], errValidationBudget) {
+		g.refused.Add(ctx, key, cloneErrors(errs))
+	}
+	return errs
+}
+
+// cloneErrors copies a refusal, so a cached one is never shared with the
+// presenter of a request, which may change it.
+func cloneErrors(errs gqlerror.List) gqlerror.List {
+	out := make(gqlerror.List, len(errs))
+	for i, e := range errs {
+		c := *e
+		c.Extensions = maps.Clone(e.Extensions)
+		c.Locations = slices.Clone(e.Locations)
+		c.Path = slices.Clone(e.Path)
+		out[i] = &c
+	}
+	return out
+}
+
+// checkNew checks a document not seen before, caching it if it passes.
+func (g *documentGuard) checkNew(ctx context.Context, query string) (errs gqlerror.List) {
+	start := time.Now()
+	deadline := start.Add(g.lim.Budget)
 	budgetErr := func() *gqlerror.Error {
 		return limitError(errValidationBudget, "QUERY_VALIDATION_BUDGET", "parsing and validating the document took over %s", g.lim.Budget)
 	}
@@ -92,15 +137,20 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 	// Tokens are counted with gqlparser's own lexer before the parser builds
 	// anything; a lexing error is left for the parser to report.
 	lex := lexer.New(&ast.Source{Input: query})
-	for n := 0; ; n++ {
+	tokens := 0
+	for ; ; tokens++ {
 		tok, err := lex.ReadToken()
 		if err != nil || tok.Kind == lexer.EOF {
 			break
 		}
-		if n >= g.lim.Tokens {
+		if tokens >= g.lim.Tokens {
 			return gqlerror.List{limitError(errTooManyTokens, "QUERY_MAX_TOKENS", "the document has over %d tokens", g.lim.Tokens)}
 		}
 	}
+	if tokens < budgetMinTokens {
+		deadline = time.Time{} // never refused by the clock
+	}
+	late := func() bool { return !deadline.IsZero() && time.Now().After(deadline) }
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.lim.Tokens+1) // +1: the parser may count EOF
 	if err != nil {
 		var gqlErr *gqlerror.Error
@@ -110,11 +160,14 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 		errcode.Set(gqlErr, errcode.ParseFailed)
 		return gqlerror.List{gqlErr}
 	}
-	if time.Now().After(deadline) {
-		return gqlerror.List{budgetErr()}
-	}
+	// The shape bounds first: they are linear and their refusals do not
+	// depend on the load, so a bomb is named (and its refusal kept) even
+	// when the clock has already run out.
 	if e := g.checkShape(doc); e != nil {
 		return gqlerror.List{e}
+	}
+	if late() {
+		return gqlerror.List{budgetErr()}
 	}
 	if len(doc.Operations) == 0 {
 		return nil // gqlgen says "no operation provided"
@@ -129,7 +182,7 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 			errs = append(errs, a.err)
 		}
 	}()
-	validate(g.schema, doc, g.lim.Errors, deadline, budgetErr, &errs)
+	validate(g.schema, doc, g.lim.Errors, late, budgetErr, &errs)
 	if len(errs) > 0 {
 		return errs
 	}
@@ -139,8 +192,8 @@ func (g *documentGuard) check(ctx context.Context, query string) (errs gqlerror.
 
 // validate runs gqlgen's default rules (as executor.parseQuery does) with
 // every error collected into *out, stopping the walk at maxErrors errors or
-// at deadline.
-func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, deadline time.Time, budgetErr func() *gqlerror.Error, out *gqlerror.List) {
+// once late reports true.
+func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, late func() bool, budgetErr func() *gqlerror.Error, out *gqlerror.List) {
 	bounded := rules.NewRules()
 	for name, rule := range rules.NewDefaultRules().GetInner() {
 		bounded.AddRule(name, func(obs *core.Events, _ core.AddErrFunc) {
@@ -158,10 +211,12 @@ func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, deadlin
 		})
 	}
 	// The clock is read at every node the walk visits; a walk is at most a
-	// few thousand nodes once the shape bounds hold.
+	// few thousand nodes once the shape bounds hold. Inside one node, the
+	// work of OverlappingFieldsCanBeMerged (quadratic in the fields that
+	// share a selection set) is bounded by QUERY_MAX_FIELDS beforehand.
 	bounded.AddRule("~ValidationBudget", func(obs *core.Events, _ core.AddErrFunc) {
 		tick := func() {
-			if time.Now().After(deadline) {
+			if late() {
 				panic(abortValidation{budgetErr()})
 			}
 		}
@@ -241,52 +296,73 @@ func (g *documentGuard) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 		}
 	}
 
-	// Spreads are counted as if every fragment were inlined, memoised per
-	// fragment, so doubling fragments cost one pass. Counts saturate just
-	// over the limit; a cycle counts nothing here (validation refuses it).
-	limit := g.lim.FragmentSpreads
+	// Spreads and fields are counted as if every fragment were inlined,
+	// memoised per fragment, so doubling fragments cost one pass. Counts
+	// saturate just over their limit; a cycle counts nothing here
+	// (validation refuses it). Fields are counted expanded because that is
+	// what OverlappingFieldsCanBeMerged compares: its work grows with the
+	// square of the fields merged into one selection set, fragments'
+	// fields included; a fragment is bounded on its own too, since the
+	// rule checks every definition, used or not.
 	defs := make(map[string]*ast.FragmentDefinition, len(doc.Fragments))
 	for _, f := range doc.Fragments {
 		if _, dup := defs[f.Name]; !dup {
 			defs[f.Name] = f
 		}
 	}
-	memo := map[string]int{}
-	const visiting = -1
-	var spreads func(set ast.SelectionSet) int
-	spreads = func(set ast.SelectionSet) int {
-		n := 0
+	type expansion struct{ spreads, fields int }
+	add := func(a, b expansion) expansion {
+		return expansion{min(a.spreads+b.spreads, g.lim.FragmentSpreads+1), min(a.fields+b.fields, g.lim.Fields+1)}
+	}
+	memo := map[string]*expansion{}
+	visiting := &expansion{} // a fragment met again inside itself
+	var expand func(set ast.SelectionSet) expansion
+	expand = func(set ast.SelectionSet) expansion {
+		var n expansion
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
-				n += spreads(s.SelectionSet)
+				n = add(n, add(expansion{fields: 1}, expand(s.SelectionSet)))
 			case *ast.InlineFragment:
-				n += spreads(s.SelectionSet)
+				n = add(n, expand(s.SelectionSet))
 			case *ast.FragmentSpread:
-				n++
 				c, seen := memo[s.Name]
 				if !seen {
 					memo[s.Name] = visiting
-					c = 0
+					c = &expansion{}
 					if def := defs[s.Name]; def != nil {
-						c = spreads(def.SelectionSet)
+						*c = expand(def.SelectionSet)
 					}
 					memo[s.Name] = c
-				} else if c == visiting {
-					c = 0
 				}
-				n += c
+				n = add(n, add(expansion{spreads: 1}, *c))
 			}
-			n = min(n, limit+1)
 		}
 		return n
 	}
+	at := func(e *gqlerror.Error, pos *ast.Position) *gqlerror.Error {
+		if pos != nil {
+			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
+		}
+		return e
+	}
+	tooManyFields := func(n expansion, pos *ast.Position) *gqlerror.Error {
+		if n.fields > g.lim.Fields {
+			return at(limitError(errTooManyFields, "QUERY_MAX_FIELDS", "the selection expands to over %d fields", g.lim.Fields), pos)
+		}
+		return nil
+	}
 	for _, op := range doc.Operations {
-		if n := spreads(op.SelectionSet); n > limit {
-			e := limitError(errTooManySpreads, "QUERY_MAX_FRAGMENT_SPREADS", "the operation expands over %d fragment spreads", limit)
-			if op.Position != nil {
-				e.Locations = []gqlerror.Location{{Line: op.Position.Line, Column: op.Position.Column}}
-			}
+		n := expand(op.SelectionSet)
+		if n.spreads > g.lim.FragmentSpreads {
+			return at(limitError(errTooManySpreads, "QUERY_MAX_FRAGMENT_SPREADS", "the operation expands over %d fragment spreads", g.lim.FragmentSpreads), op.Position)
+		}
+		if e := tooManyFields(n, op.Position); e != nil {
+			return e
+		}
+	}
+	for _, f := range doc.Fragments {
+		if e := tooManyFields(expand(f.SelectionSet), f.Position); e != nil {
 			return e
 		}
 	}

@@ -93,6 +93,20 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the client's address (as the server
+// works it out, proxies considered), for the log of an internal error.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// ClientIP returns the client address carried by ctx, or "".
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
+}
+
 // presentError gives every error a code; internal details go to the log only.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
@@ -116,7 +130,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if code == CodeInternal {
 		id := RequestID(ctx)
 		if !errors.Is(err, context.Canceled) { // the client went away: nobody to tell, nothing wrong
-			slog.ErrorContext(ctx, "internal error", "requestId", id, "path", gqlErr.Path.String(), "err", err)
+			slog.ErrorContext(ctx, "internal error", "requestId", id, "clientIp", ClientIP(ctx), "path", gqlErr.Path.String(), "err", err)
 		}
 		gqlErr.Message = "internal error; quote requestId " + id + " when reporting it"
 		gqlErr.Extensions["requestId"] = id
@@ -127,6 +141,6 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 // recoverPanic turns a resolver panic into an internal error for this
 // request only; the process goes on.
 func recoverPanic(ctx context.Context, p any) error {
-	slog.ErrorContext(ctx, "panic in resolver", "requestId", RequestID(ctx), "panic", p, "stack", string(debug.Stack()))
+	slog.ErrorContext(ctx, "panic in resolver", "requestId", RequestID(ctx), "clientIp", ClientIP(ctx), "panic", p, "stack", string(debug.Stack()))
 	return fmt.Errorf("panic: %v", p)
 }

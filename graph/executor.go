@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // Limits bounds what one operation may ask for.
@@ -25,6 +26,7 @@ var defaultDocumentLimits = DocumentLimits{
 	Tokens:                5000,
 	DirectivesPerLocation: 10,
 	FragmentSpreads:       500,
+	Fields:                500,
 	Nesting:               32,
 	Errors:                10,
 	Budget:                100 * time.Millisecond,
@@ -53,7 +55,9 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, r))
 	})
-	return &Executor{Executor: exec, guard: documentGuard{schema: schema.Schema(), cache: cache, lim: lim.Document.orDefault()}}
+	return &Executor{Executor: exec, guard: documentGuard{
+		schema: schema.Schema(), cache: cache, refused: lru.New[gqlerror.List](1000), lim: lim.Document.orDefault(),
+	}}
 }
 
 func (d DocumentLimits) orDefault() DocumentLimits {
@@ -67,6 +71,7 @@ func (d DocumentLimits) orDefault() DocumentLimits {
 	d.Tokens = pick(d.Tokens, def.Tokens)
 	d.DirectivesPerLocation = pick(d.DirectivesPerLocation, def.DirectivesPerLocation)
 	d.FragmentSpreads = pick(d.FragmentSpreads, def.FragmentSpreads)
+	d.Fields = pick(d.Fields, def.Fields)
 	d.Nesting = pick(d.Nesting, def.Nesting)
 	d.Errors = pick(d.Errors, def.Errors)
 	if d.Budget <= 0 {

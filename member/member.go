@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezones must validate even in a container without zoneinfo
+	"unicode"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -99,6 +100,17 @@ func (m *Member) Location() *time.Location {
 // non-ASCII names). Two addresses that print the same have one canonical
 // form, and every look-up (sign-up, log-in, uniqueness, referral checks)
 // uses it. Errors are input errors on "email".
+//
+// The local part is refused, rather than cleaned, if it holds a character
+// that prints nothing or reorders text (controls, format characters such
+// as U+200B zero-width space, U+00AD soft hyphen, U+2060 word joiner and
+// the bidi controls, variation selectors, other default-ignorable code
+// points, blanks other than the ASCII space), or a compatibility character
+// that NFKC would replace (full-width ｊｏｓé, ligatures such as ﬁ,
+// superscripts): such an address prints like another one, and the mailbox
+// it names is not the look-alike's, so neither mapping it nor keeping it
+// is safe. The domain needs no such check: IDNA's lookup maps ignorable
+// and full-width characters away and refuses bidi controls.
 func NormalizeEmail(raw string) (string, error) {
 	e := norm.NFC.String(strings.TrimSpace(raw))
 	if e == "" {
@@ -110,6 +122,14 @@ func NormalizeEmail(raw string) (string, error) {
 	at := strings.LastIndexByte(e, '@')
 	if at <= 0 {
 		return "", input.Errorf("email", "is not a valid email address")
+	}
+	for _, r := range e[:at] {
+		if unprintable(r) {
+			return "", input.Errorf("email", "must not contain invisible or formatting characters (%U)", r)
+		}
+	}
+	if local := e[:at]; norm.NFKC.String(local) != local {
+		return "", input.Errorf("email", "must not contain full-width or other compatibility characters: type it in plain letters")
 	}
 	domain, err := idna.Lookup.ToASCII(e[at+1:])
 	if err != nil || !strings.Contains(domain, ".") {
@@ -124,6 +144,14 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", input.Errorf("email", "is not a valid email address")
 	}
 	return e, nil
+}
+
+// unprintable reports whether r prints nothing or only changes how the
+// text around it is shown.
+func unprintable(r rune) bool {
+	return r != ' ' && (unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs, unicode.Z, unicode.Variation_Selector,
+		unicode.Other_Default_Ignorable_Code_Point, unicode.Bidi_Control, unicode.Join_Control) ||
+		r == '\u2800' || r == utf8.RuneError)
 }
 
 func validDisplayName(name string) (string, error) {

@@ -21,7 +21,8 @@ type EmailMigration struct {
 // CanonicalizeEmails rewrites every stored address into the form
 // NormalizeEmail gives today (rows from before it was lower-case only).
 // It pages by _id and changes a row only if its address is still the one
-// read, so it is safe to run while the service runs, and to run again.
+// read, so it is safe to run again, and on MongoDB while the service runs
+// (the embedded database's directory is locked by a running server).
 func (s *Service) CanonicalizeEmails(ctx context.Context) (EmailMigration, error) {
 	var r EmailMigration
 	after := bson.ObjectID{}

@@ -19,8 +19,10 @@ import (
 // Password policy, the same for every path that sets a password. Lengths
 // count characters (Unicode code points) after NFC normalisation, so a
 // password typed on a keyboard that composes accents differently is the
-// same password. Characters that print nothing (spaces, controls, format
-// characters such as zero-width joiners) are allowed but do not count
+// same password, and every path (sign-up, log-in) measures it in that form
+// (passwordForm). Characters that print nothing on their own (spaces,
+// controls, format characters such as zero-width joiners, combining marks,
+// variation selectors, tag characters) are allowed but do not count
 // towards MinPassword.
 const (
 	MinPassword = 8   // visible characters
@@ -39,19 +41,42 @@ var commonPasswords = map[string]bool{
 // normalizePassword is the form a password is hashed and compared in.
 func normalizePassword(pw string) string { return norm.NFC.String(pw) }
 
-// invisible reports whether r prints nothing: white space, controls,
-// format characters (zero-width space and joiners, bidi marks) and the
-// Hangul and braille blanks.
+// passwordForm is the one place a password as typed becomes the form it is
+// checked, hashed and compared in: NFC, then at most MaxPassword
+// characters in that form. Sign-up and log-in both go through it, so a
+// password accepted at sign-up is the same length at log-in. Errors are
+// input errors on "password".
+func passwordForm(pw string) (string, error) {
+	// NFC composes at most 4 code points of at most 4 bytes into one
+	// character: anything longer is over MaxPassword whatever its form, and
+	// is refused before the work of normalising it.
+	if len(pw) > 4*4*MaxPassword {
+		return "", input.Errorf("password", "must be at most %d characters", MaxPassword)
+	}
+	if !utf8.ValidString(pw) {
+		return "", input.Errorf("password", "must be valid UTF-8")
+	}
+	pw = normalizePassword(pw)
+	if utf8.RuneCountInString(pw) > MaxPassword {
+		return "", input.Errorf("password", "must be at most %d characters", MaxPassword)
+	}
+	return pw, nil
+}
+
+// invisible reports whether r prints nothing on its own: white space,
+// controls, format characters (zero-width space and joiners, bidi marks,
+// tag characters), combining marks (Mn, Me: they only change the character
+// before them; variation selectors are among them), other default-ignorable
+// code points, and the Hangul and braille blanks.
 func invisible(r rune) bool {
-	return unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zs) ||
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zs, unicode.Mn, unicode.Me,
+		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) ||
 		r == '\u115F' || r == '\u1160' || r == '\u3164' || r == '\uFFA0' || r == '\u2800'
 }
 
-// checkPassword applies the policy to a new password, already normalised.
+// checkPassword applies the policy to a new password, already in
+// passwordForm.
 func checkPassword(pw, email string) error {
-	if !utf8.ValidString(pw) {
-		return input.Errorf("password", "must be valid UTF-8")
-	}
 	visible := 0
 	for _, r := range pw {
 		if !invisible(r) {
@@ -59,8 +84,6 @@ func checkPassword(pw, email string) error {
 		}
 	}
 	switch n := utf8.RuneCountInString(pw); {
-	case n > MaxPassword:
-		return input.Errorf("password", "must be at most %d characters", MaxPassword)
 	case visible == 0 && n > 0:
 		return input.Errorf("password", "must not be blank: spaces and invisible characters alone are not a password")
 	case visible < MinPassword:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -94,7 +93,9 @@ func (in *SignUp) validate(now time.Time) error {
 		return err
 	}
 	in.Email = email
-	in.Password = normalizePassword(in.Password)
+	if in.Password, err = passwordForm(in.Password); err != nil {
+		return err
+	}
 	if err := checkPassword(in.Password, email); err != nil {
 		return err
 	}
@@ -150,14 +151,17 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 }
 
 // LogIn checks an email and password and starts a session. The email is
-// read in its canonical form and the password in NFC, as at sign-up; a
-// password over MaxPassword characters never matches. A member whose hash
-// predates the pre-hash gets a new one now.
+// read in its canonical form and the password in passwordForm, as at
+// sign-up; a password over MaxPassword characters in that form never
+// matches. A member whose hash predates the pre-hash gets a new one now.
 func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, error) {
 	canonical, err := NormalizeEmail(email)
-	tooLong := utf8.RuneCountInString(password) > MaxPassword
+	pw, pwErr := passwordForm(password)
+	if pwErr != nil {
+		pw = "" // still hashed below, so a refusal takes as long as a check
+	}
 	var m *Member
-	if err == nil && !tooLong {
+	if err == nil && pwErr == nil {
 		m, err = s.members.byEmail(ctx, canonical)
 	}
 	if err != nil {
@@ -168,9 +172,11 @@ func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, 
 		m = nil
 	}
 	if m == nil {
-		s.hasher.check(nil, password) // as slow as a real check
+		s.hasher.check(nil, pw) // as slow as a real check
 		return nil, ErrBadCredentials
 	}
+	// The password as typed: a hash from before the pre-hash may be of it
+	// un-normalised; the pre-hash normalises it.
 	ok, rehash := s.hasher.check(m.PasswordHash, password)
 	if !ok {
 		return nil, ErrBadCredentials

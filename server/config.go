@@ -123,9 +123,10 @@ var settings = []setting{
 	{"QUERY_MAX_TOKENS", "5000", "most lexical tokens in one GraphQL document (counted before parsing)", integer(func(c *Config) *int { return &c.Document.Tokens })},
 	{"QUERY_MAX_DIRECTIVES", "10", "most directives on one field, fragment, variable or operation", integer(func(c *Config) *int { return &c.Document.DirectivesPerLocation })},
 	{"QUERY_MAX_FRAGMENT_SPREADS", "500", "most fragment spreads one operation expands to, counted as if every fragment were inlined", integer(func(c *Config) *int { return &c.Document.FragmentSpreads })},
+	{"QUERY_MAX_FIELDS", "500", "most field selections one operation or fragment expands to, counted as if every fragment were inlined (validation compares them pairwise: 500 costs about 20 ms at worst)", integer(func(c *Config) *int { return &c.Document.Fields })},
 	{"QUERY_MAX_NESTING", "32", "deepest nesting of selection sets in the document text (fields and inline fragments)", integer(func(c *Config) *int { return &c.Document.Nesting })},
 	{"QUERY_MAX_ERRORS", "10", "validation stops after this many errors", integer(func(c *Config) *int { return &c.Document.Errors })},
-	{"QUERY_VALIDATION_BUDGET", "100ms", "wall-clock time allowed to lex, parse and validate one new document", dur(func(c *Config) *time.Duration { return &c.Document.Budget })},
+	{"QUERY_VALIDATION_BUDGET", "100ms", "wall-clock time allowed to lex, parse and validate one new document of 1,000 tokens or more (smaller ones are never refused by the clock)", dur(func(c *Config) *time.Duration { return &c.Document.Budget })},
 	{"INTROSPECTION", "", "true or false; default true in development, false in production",
 		func(c *Config, v string) error {
 			if v == "" {
@@ -199,7 +200,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"RATE_LIMIT_MEMBER_RPS": c.MemberRate > 0, "RATE_LIMIT_MEMBER_BURST": c.MemberBurst > 0,
 		"WS_INIT_TIMEOUT": c.WSInitTimeout > 0, "WS_SEND_QUEUE": c.WSSendQueue > 0, "WS_STALL_TIMEOUT": c.WSStallTimeout > 0,
 		"QUERY_MAX_TOKENS": c.Document.Tokens > 0, "QUERY_MAX_DIRECTIVES": c.Document.DirectivesPerLocation > 0,
-		"QUERY_MAX_FRAGMENT_SPREADS": c.Document.FragmentSpreads > 0, "QUERY_MAX_NESTING": c.Document.Nesting > 0,
+		"QUERY_MAX_FRAGMENT_SPREADS": c.Document.FragmentSpreads > 0, "QUERY_MAX_FIELDS": c.Document.Fields > 0, "QUERY_MAX_NESTING": c.Document.Nesting > 0,
 		"QUERY_MAX_ERRORS": c.Document.Errors > 0, "QUERY_VALIDATION_BUDGET": c.Document.Budget > 0,
 		"WS_MAX_PER_MEMBER": c.WSMaxPerMember > 0, "WS_MAX_PER_IP": c.WSMaxPerIP > 0, "REFRESH_REUSE_GRACE": c.RefreshGrace >= 0,
 		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,

@@ -285,7 +285,7 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	params.Headers = http.Header{}
 
 	p, _ := c.Locals(principalLocal).(member.Principal)
-	ctx := m.operationContext(c.UserContext(), p, requestID(c))
+	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.clientIP(c))
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
@@ -305,10 +305,12 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	return writeJSON(c, fiber.StatusOK, media, resp)
 }
 
-// operationContext carries who is calling and the request id into the executor.
-func (m *Main) operationContext(ctx context.Context, p member.Principal, reqID string) context.Context {
+// operationContext carries who is calling, the request id and the client
+// address into the executor, which logs both with an internal error.
+func (m *Main) operationContext(ctx context.Context, p member.Principal, reqID, clientIP string) context.Context {
 	ctx = member.WithPrincipal(ctx, p)
 	ctx = graph.WithRequestID(ctx, reqID)
+	ctx = graph.WithClientIP(ctx, clientIP)
 	return graphql.StartOperationTrace(ctx)
 }
 

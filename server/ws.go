@@ -239,7 +239,7 @@ func (m *Main) serveSocket(conn *websocket.Conn, reqID, ip string) {
 func (c *wsConn) readLoop() {
 	defer func() {
 		if p := recover(); p != nil {
-			slog.Error("panic on socket", "requestId", c.reqID, "panic", p, "stack", string(debug.Stack()))
+			slog.Error("panic on socket", "requestId", c.reqID, "clientIp", c.ip, "panic", p, "stack", string(debug.Stack()))
 			c.close(closeInternal, "Internal server error", false)
 		}
 	}()
@@ -383,12 +383,12 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 	defer c.opsWG.Done()
 	defer func() {
 		if r := recover(); r != nil {
-			slog.Error("panic in socket operation", "requestId", c.reqID, "panic", r, "stack", string(debug.Stack()))
+			slog.Error("panic in socket operation", "requestId", c.reqID, "clientIp", c.ip, "panic", r, "stack", string(debug.Stack()))
 			c.close(closeInternal, "Internal server error", false)
 		}
 	}()
 	start := time.Now()
-	ctx = c.m.operationContext(ctx, p, c.reqID)
+	ctx = c.m.operationContext(ctx, p, c.reqID, c.ip)
 	rc, errs := c.m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := c.m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
