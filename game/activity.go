@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -64,7 +65,7 @@ type ActivityInput struct {
 type ActivityResult struct {
 	Activity *Activity
 	// Entries are the activity's effects on the member's ledger.
-	Entries []*Entry
+	Entries []*ledger.Entry
 	// Referral is the referral outcome when this purchase qualified one.
 	Referral *Conversion
 	// Streak is what the activity did to the member's streak (nil: it

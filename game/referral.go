@@ -99,8 +99,8 @@ type Conversion struct {
 	Status     ConversionStatus `bson:"status"`
 	At         time.Time        `bson:"at"`
 
-	RefereeEntry  *Entry `bson:"-"`
-	ReferrerEntry *Entry `bson:"-"`
+	RefereeEntry  *ledger.Entry `bson:"-"`
+	ReferrerEntry *ledger.Entry `bson:"-"`
 }
 
 type accountStore struct {
