@@ -207,10 +207,7 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 		return bson.ObjectID{}, err
 	}
 	if a.EmailKey == emailKey(email) {
-		// The address is the code owner's, so it is taken: answer as the
-		// sign-up would for any taken address, or the answer would tie the
-		// public code to its owner's e-mail.
-		return bson.ObjectID{}, member.ErrEmailTaken
+		return bson.ObjectID{}, errReferralUnusable
 	}
 	return a.MemberID, nil
 }
@@ -218,6 +215,7 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 // Registrar creates member accounts (member.Service).
 type Registrar interface {
 	ValidateSignUp(in member.SignUp) error
+	ByEmail(ctx context.Context, email string) (*member.Member, error)
 	SignUp(ctx context.Context, in member.SignUp) (*member.Session, error)
 }
 
@@ -234,6 +232,14 @@ func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp
 	}
 	var referrer *bson.ObjectID
 	if referralCode != "" {
+		// A taken address is refused before the code is looked at, so that
+		// the owner's address and any other member's answer alike: the
+		// answer never ties the public code to its owner's e-mail.
+		if _, err := accounts.ByEmail(ctx, in.Email); err == nil {
+			return nil, member.ErrEmailTaken
+		} else if !errors.Is(err, member.ErrNotFound) {
+			return nil, err
+		}
 		id, err := s.Referrer(ctx, referralCode, in.Email)
 		if err != nil {
 			return nil, err
