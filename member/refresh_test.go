@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,16 +15,10 @@ import (
 	"github.com/regulars/regulars/internal/testkit"
 )
 
-// clock is a settable time for tests of windows.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-func newGraceService(t *testing.T, grace time.Duration) (*Service, *clock) {
+func newGraceService(t *testing.T, grace time.Duration) (*Service, *testkit.Clock) {
 	t.Helper()
-	c := &clock{}
-	s, err := New(mongotest.Database(t), Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost, RefreshGrace: grace, Now: c.now})
+	c := testkit.NewClock(time.Now())
+	s, err := New(mongotest.Database(t), Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost, RefreshGrace: grace, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +99,7 @@ func TestRefreshReuseAfterGraceRevokes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(11 * time.Second)
+	clk.Add(11 * time.Second)
 	if _, err := s.Refresh(ctx, sess.RefreshToken); !errors.Is(err, ErrTokenReused) {
 		t.Fatalf("reuse after the window: %v", err)
 	}

@@ -207,7 +207,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	for _, s := range settings {
 		if ok, checked := positive[s.name]; checked && !ok {
-			problems = append(problems, fmt.Errorf("%s: must be positive (REFRESH_TOKEN_TTL: longer than ACCESS_TOKEN_TTL)", s.name))
+			if s.name == "REFRESH_TOKEN_TTL" {
+				problems = append(problems, errors.New("REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL"))
+			} else if v := getenv(s.name); v == "" || s.set(&Config{}, v) == nil {
+				// A value that did not parse was reported above already.
+				problems = append(problems, fmt.Errorf("%s: must be positive", s.name))
+			}
 		}
 	}
 	return c, errors.Join(problems...)

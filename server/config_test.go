@@ -75,3 +75,22 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// A value that does not parse is reported once, and the TTL rule names
+// only the TTLs.
+func TestConfigProblemsAreEachReportedOnce(t *testing.T) {
+	_, err := LoadConfig(env(map[string]string{"MAX_BODY_BYTES": "abc", "ACCESS_TOKEN_TTL": "2h", "REFRESH_TOKEN_TTL": "1h", "WS_SEND_QUEUE": "0"}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	got := strings.Split(err.Error(), "\n")
+	want := []string{`MAX_BODY_BYTES="abc": want a whole number`, "REFRESH_TOKEN_TTL: must be longer than ACCESS_TOKEN_TTL", "WS_SEND_QUEUE: must be positive"}
+	if len(got) != len(want) {
+		t.Fatalf("problems:\n%v\nwant:\n%v", err, strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("problem %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -93,14 +93,16 @@ type demoResult struct {
 }
 
 // seedDemo fills an empty database with the demo brand and prints how to
-// use it to out. It runs once the database is ready.
-func (m *Main) seedDemo(ctx context.Context, out io.Writer) error {
+// use it to out. It runs once the database is ready, and says whether it
+// added the demo (false: it was there already, or the database holds other
+// members).
+func (m *Main) seedDemo(ctx context.Context, out io.Writer) (bool, error) {
 	res, err := m.seedDemoData(ctx)
 	if err != nil {
-		return fmt.Errorf("demo data: %w", err)
+		return false, fmt.Errorf("demo data: %w", err)
 	}
 	printDemo(out, res, m.demoKey, m.Addr())
-	return nil
+	return res.created && !res.notEmpty, nil
 }
 
 func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {

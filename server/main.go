@@ -265,13 +265,16 @@ func (m *Main) runDemo(ctx context.Context) {
 		out = os.Stdout
 	}
 	start := time.Now()
-	if m.demoErr = m.seedDemo(ctx, out); m.demoErr != nil {
+	added, err := m.seedDemo(ctx, out)
+	if m.demoErr = err; err != nil {
 		if ctx.Err() == nil {
-			slog.Error("demo seeding stopped; run again to finish it", "err", m.demoErr)
+			slog.Error("demo seeding stopped; run again to finish it", "err", err)
 		}
 		return
 	}
-	slog.Info("demo data ready", "took", time.Since(start).Round(time.Millisecond).String())
+	if added {
+		slog.Info("demo data added", "took", time.Since(start).Round(time.Millisecond).String())
+	}
 }
 
 // jobInterval is how often periodic work runs on each instance. Every job

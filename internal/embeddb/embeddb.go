@@ -98,7 +98,7 @@ func prepare(dir string) error {
 	if err != nil {
 		return fmt.Errorf("embedded database: cannot read DATA_DIR %s: %w", dir, err)
 	}
-	if len(entries) > 0 {
+	if len(entries) > 0 && !onlyPlaceholders(entries) {
 		if _, err := os.Stat(filepath.Join(dir, marker)); err != nil {
 			return fmt.Errorf("embedded database: DATA_DIR %s holds other files and no %s; choose an empty or new directory", dir, marker)
 		}
@@ -113,6 +113,19 @@ func prepare(dir string) error {
 		return fmt.Errorf("embedded database: DATA_DIR %s is not writable: %w", dir, err)
 	}
 	return nil
+}
+
+// onlyPlaceholders says whether a directory holds nothing but what a
+// checkout or a mounted volume brings along (.gitkeep and other dot files,
+// lost+found): such a directory counts as empty.
+func onlyPlaceholders(entries []os.DirEntry) bool {
+	for _, e := range entries {
+		if name := e.Name(); name != marker && (strings.HasPrefix(name, ".") || name == "lost+found") {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // errorsOnly passes on records at error level and above.

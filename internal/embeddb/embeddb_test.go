@@ -142,3 +142,21 @@ func TestOpenRefusesABadDirectory(t *testing.T) {
 		}
 	})
 }
+
+// A directory holding only what a checkout or a mounted volume brings
+// (.gitkeep, lost+found) counts as empty.
+func TestOpenAcceptsPlaceholderFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".gitkeep", "lost+found"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := embeddb.Open(dir, nil)
+	if err != nil {
+		t.Fatalf("a directory with .gitkeep and lost+found: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
