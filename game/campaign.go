@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -104,7 +105,7 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 							func(st *State, e *Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
 								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
-								st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+								st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 								st.Earn(p, e, p.BirthdayBonus, now)
 								return true, nil
 							}); err != nil {

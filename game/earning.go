@@ -14,15 +14,6 @@ import (
 	"github.com/regulars/regulars/member"
 )
 
-// expiry is when points credited at now expire under the program.
-func expiry(p *Program, now time.Time, days int) *time.Time {
-	if days == 0 {
-		return nil
-	}
-	t := now.AddDate(0, 0, days)
-	return &t
-}
-
 // earnPurchase awards a purchase's points: the base rate, the escalating
 // multiplier of a member's 2nd and 3rd purchase, the first-purchase bonus and
 // the tier multiplier, each a line of one entry. The points stay pending
@@ -53,7 +44,7 @@ func earnPurchase(p *Program, a *Activity) ledger.Change {
 			total += l.Points
 		}
 		if total > 0 {
-			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
+			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, p.PointsExpireDays))
 			st.Earn(p, e, total, a.OccurredAt)
 		}
 		return true, nil
@@ -66,7 +57,7 @@ func earnPromotion(p *Program, pr Promotion, a *Activity) ledger.Change {
 		e.Reason = pr.Name
 		e.Lines = []Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
 			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
-		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
+		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, pr.ExpiresAfterDays))
 		st.Earn(p, e, pr.BonusPoints, a.OccurredAt)
 		return true, nil
 	}
@@ -77,7 +68,7 @@ func earnFlat(p *Program, rule string, points int64) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = "Points for your " + rule
 		e.Lines = []Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
-		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 		st.Earn(p, e, points, now)
 		return true, nil
 	}
@@ -157,7 +148,7 @@ func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *Program, m
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			e.Reason = "Happy birthday!"
 			e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
-			st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+			st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 			st.Earn(p, e, p.BirthdayBonus, now)
 			return true, nil
 		})

@@ -97,3 +97,18 @@ func (s *Service) appendOne(ctx context.Context, p *Program, memberID bson.Objec
 	}
 	return e, created, s.carryOut(ctx, p, fx)
 }
+
+// effectsPath lets the rooms outside this package (rewards) carry out their
+// causes' effects on this one path.
+type effectsPath struct{ s *Service }
+
+func (x effectsPath) CarryOut(ctx context.Context, p *Program, entries []*Entry, notes ...inbox.Message) error {
+	fx := &effects{}
+	for _, e := range entries {
+		fx.entry(e)
+	}
+	for _, m := range notes {
+		fx.notify(m)
+	}
+	return x.s.carryOut(ctx, p, fx)
+}

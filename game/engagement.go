@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/batch"
@@ -251,7 +252,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 		func(st *State, e *Entry, now time.Time) (bool, error) {
 			if st.Available(now) < p.Streak.FreezePrice {
-				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ErrInsufficientPoints, p.Streak.FreezePrice))
+				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ledger.ErrInsufficientPoints, p.Streak.FreezePrice))
 			}
 			st.Debit(e, p.Streak.FreezePrice, now, true, nil)
 			e.Reason = "Streak freeze"
@@ -463,7 +464,7 @@ func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, membe
 				func(lst *State, le *Entry, now time.Time) (bool, error) {
 					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
 					le.Lines = []Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
-					lst.Credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
+					lst.Credit(le, l.BonusPoints, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 					lst.Earn(p, le, l.BonusPoints, now)
 					return true, nil
 				})

@@ -19,24 +19,17 @@ import (
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
 )
 
 var (
-	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
-	ErrOutOfStock         = fault.New(fault.Conflict, "reward out of stock")
-	ErrLimitReached       = fault.New(fault.Conflict, "reward limit per member reached")
-	ErrRewardNotFound     = fault.New(fault.NotFound, "reward not found")
-	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
-	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
-	ErrActivityNotFound   = fault.New(fault.NotFound, "activity not found")
-	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
-	ErrReferralNotFound   = fault.New(fault.Invalid, "referral code not found")
-	ErrIdempotencyReuse   = fault.New(fault.Conflict, "idempotency key reused with different input")
-	ErrOfferNotFound      = fault.New(fault.NotFound, "offer not found")
-	ErrOfferUnavailable   = fault.New(fault.Conflict, "offer not running now")
+	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
+	ErrReferralNotFound = fault.New(fault.Invalid, "referral code not found")
+	ErrOfferNotFound    = fault.New(fault.NotFound, "offer not found")
+	ErrOfferUnavailable = fault.New(fault.Conflict, "offer not running now")
 )
 
 // Members is what the game needs of accounts.
@@ -57,7 +50,7 @@ type Service struct {
 	program    program.Store
 	ledger     *Ledger
 	acts       activityStore
-	rewards    rewardStore
+	rewards    *reward.Service
 	accounts   accountStore
 	engagement engagementStore
 	badges     badgeStore
@@ -74,7 +67,6 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		now:        time.Now,
 		program:    program.NewStore(db),
 		acts:       activityStore{c: db.Collection("activities")},
-		rewards:    newRewardStore(db),
 		accounts:   newAccountStore(db),
 		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
@@ -82,12 +74,17 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
-	s.ledger = ledger.New(db.Collection("ledger"), func() time.Time { return s.now() })
+	clock := func() time.Time { return s.now() }
+	s.ledger = ledger.New(db.Collection("ledger"), clock)
+	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
 	return s
 }
 
 // SetClock replaces the clock; tests move time with it.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Rewards returns the catalog and its redemptions.
+func (s *Service) Rewards() *reward.Service { return s.rewards }
 
 // Ledger returns the points ledger.
 func (s *Service) Ledger() *Ledger { return s.ledger }
@@ -99,9 +96,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		ms []mongo.IndexModel
 	}{
 		{s.acts.c, s.acts.indexes()},
-		{s.rewards.rewards, s.rewards.rewardIndexes()},
-		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
-		{s.rewards.slots, s.rewards.slotIndexes()},
 		{s.accounts.accounts, s.accounts.accountIndexes()},
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
@@ -114,6 +108,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		}
 	}
 	if err := s.ledger.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.rewards.EnsureIndexes(ctx); err != nil {
 		return err
 	}
 	return s.boards.EnsureIndexes(ctx)

@@ -27,19 +27,6 @@ func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entr
 	return byIDs(ctx, s.ledger.Collection(), ids, func(e *Entry) bson.ObjectID { return e.ID })
 }
 
-// RedemptionsByID returns redemptions in the order of ids; missing ones are
-// nil. Redemptions still PENDING or FAILED are left out, as Redemptions
-// leaves them out of a member's list.
-func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
-	rs, err := byIDs(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
-	for i, r := range rs {
-		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
-			rs[i] = nil
-		}
-	}
-	return rs, err
-}
-
 // OnPublicBoards says whether the member shows on public leaderboards (has
 // not opted out); a member without an account yet does.
 func (s *Service) OnPublicBoards(ctx context.Context, memberID bson.ObjectID) (bool, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/batch"
+	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 )
 
@@ -419,7 +420,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
 				if st.Available(now) < o.Benefit.Value {
-					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
+					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ledger.ErrInsufficientPoints, o.Benefit.Value))
 				}
 				st.Debit(e, o.Benefit.Value, now, true, nil)
 				e.Reason, e.Lines = "Coupon: "+o.Title, []Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
@@ -430,7 +431,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	case BenefitBonusPoints:
 		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
-				st.Credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
+				st.Credit(e, o.Benefit.Value, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 				st.Earn(&p, e, o.Benefit.Value, now)
 				e.Reason, e.Lines = "Offer: "+o.Title, []Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
 				return true, nil
@@ -438,7 +439,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 			return nil, err
 		}
 	}
-	c := &Claim{ID: id, OfferID: offerID, MemberID: memberID, Code: redemptionCode(), ClaimedAt: now,
+	c := &Claim{ID: id, OfferID: offerID, MemberID: memberID, Code: randcode.Voucher(), ClaimedAt: now,
 		ExpiresAt: now.AddDate(0, 0, o.CouponValidDays)}
 	if _, err := s.offers.claims.InsertOne(ctx, c); mongo.IsDuplicateKeyError(err) {
 		return s.ClaimOffer(ctx, memberID, offerID) // a concurrent claim won

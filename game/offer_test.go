@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -385,7 +386,7 @@ func TestClaimOfferBenefits(t *testing.T) {
 		t.Errorf("claiming no offer: %v", err)
 	}
 	dear := running(Benefit{Kind: BenefitPointsPrice, Value: 150})
-	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrInsufficientPoints) {
+	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ledger.ErrInsufficientPoints) {
 		t.Fatalf("a coupon dearer than the balance: %v", err)
 	}
 	cheap := running(Benefit{Kind: BenefitPointsPrice, Value: 60})

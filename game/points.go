@@ -118,12 +118,12 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 			e.Reason = reason
 			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
 			if amount > 0 {
-				st.Credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
+				st.Credit(e, amount, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 				st.Earn(&p, e, amount, now)
 				return true, nil
 			}
 			if st.Available(now) < -amount {
-				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ErrInsufficientPoints, st.Available(now)))
+				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ledger.ErrInsufficientPoints, st.Available(now)))
 			}
 			st.Debit(e, -amount, now, true, nil)
 			return true, nil

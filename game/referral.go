@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,23 +14,12 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// codeAlphabet has no characters that read alike: no 0/O, no 1/I/L.
-const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
 const referralCodeLength = 7 // 31^7 ≈ 27 billion codes
-
-func randomCode(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b)
-}
 
 // NormalizeReferralCode upper-cases a code and drops spaces and dashes, so
 // "abc-d efg" as typed matches.
@@ -173,7 +161,7 @@ func (s accountStore) ensure(ctx context.Context, memberID bson.ObjectID, email 
 		} else if !errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, err
 		}
-		a := &Account{MemberID: memberID, Code: randomCode(referralCodeLength), ReferrerID: referrer, EmailKey: emailKey(email), CreatedAt: now}
+		a := &Account{MemberID: memberID, Code: randcode.New(referralCodeLength), ReferrerID: referrer, EmailKey: emailKey(email), CreatedAt: now}
 		_, err := s.accounts.InsertOne(ctx, a)
 		if err == nil {
 			return a, nil
@@ -196,7 +184,7 @@ var errReferralUnusable = input.Errorf("referralCode", "is not a referral code y
 // written.
 func (s *Service) Referrer(ctx context.Context, code, email string) (bson.ObjectID, error) {
 	code = NormalizeReferralCode(code)
-	if len(code) != referralCodeLength || strings.Trim(code, codeAlphabet) != "" {
+	if len(code) != referralCodeLength || strings.Trim(code, randcode.Alphabet) != "" {
 		return bson.ObjectID{}, errReferralUnusable
 	}
 	a, err := s.accounts.byCode(ctx, code)
@@ -347,7 +335,7 @@ func referralCredit(p *Program, points int64, why string) ledger.Change {
 	return func(st *State, e *Entry, now time.Time) (bool, error) {
 		e.Reason = "Referral reward"
 		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
-		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 		st.Earn(p, e, points, now)
 		return true, nil
 	}

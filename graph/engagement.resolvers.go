@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/member"
 )
@@ -36,7 +37,7 @@ func (r *badgeResolver) ImageURL(ctx context.Context, obj *game.Badge) (*string,
 
 // Backfill is the resolver for the backfill field.
 func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error) {
-	if !game.ManagesProgram(principal(ctx)) {
+	if !program.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Backfill, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -239,7 +240,7 @@ type ComplexityRoot struct {
 		ClaimOffer                 func(childComplexity int, offerID string) int
 		CreateBadge                func(childComplexity int, input game.BadgeInput) int
 		CreateOffer                func(childComplexity int, input game.OfferInput) int
-		CreateReward               func(childComplexity int, input game.RewardInput) int
+		CreateReward               func(childComplexity int, input reward.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
 		LogIn                      func(childComplexity int, input LogInInput) int
@@ -259,7 +260,7 @@ type ComplexityRoot struct {
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Program) int
-		UpdateReward               func(childComplexity int, id string, input game.RewardInput) int
+		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
 	}
 
 	Notification struct {
@@ -592,10 +593,10 @@ type MutationResolver interface {
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
-	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
-	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
-	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
-	CancelRedemption(ctx context.Context, id string, reason string) (*game.Redemption, error)
+	CreateReward(ctx context.Context, input reward.RewardInput) (*reward.Reward, error)
+	UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error)
+	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*reward.Redemption, error)
+	CancelRedemption(ctx context.Context, id string, reason string) (*reward.Redemption, error)
 	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
 	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
 	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
@@ -639,7 +640,7 @@ type QueryResolver interface {
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
 	Program(ctx context.Context) (*program.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
-	Reward(ctx context.Context, id string) (*game.Reward, error)
+	Reward(ctx context.Context, id string) (*reward.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
 	Node(ctx context.Context, id string) (Node, error)
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
@@ -648,16 +649,16 @@ type QueryResolver interface {
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
-	ID(ctx context.Context, obj *game.Redemption) (string, error)
+	ID(ctx context.Context, obj *reward.Redemption) (string, error)
 
-	Reward(ctx context.Context, obj *game.Redemption) (*game.Reward, error)
+	Reward(ctx context.Context, obj *reward.Redemption) (*reward.Reward, error)
 
-	CancelReason(ctx context.Context, obj *game.Redemption) (*string, error)
+	CancelReason(ctx context.Context, obj *reward.Redemption) (*string, error)
 }
 type RewardResolver interface {
-	ID(ctx context.Context, obj *game.Reward) (string, error)
+	ID(ctx context.Context, obj *reward.Reward) (string, error)
 
-	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
+	MinTier(ctx context.Context, obj *reward.Reward) (*string, error)
 }
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
@@ -1416,7 +1417,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(game.RewardInput)), true
+		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(reward.RewardInput)), true
 	case "Mutation.deleteNotifications":
 		if e.ComplexityRoot.Mutation.DeleteNotifications == nil {
 			break
@@ -1631,7 +1632,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(game.RewardInput)), true
+		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(reward.RewardInput)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -4168,8 +4169,8 @@ func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.RewardInput, error) {
-			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		func(ctx context.Context, v any) (reward.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4506,8 +4507,8 @@ func (ec *executionContext) field_Mutation_updateReward_args(ctx context.Context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.RewardInput, error) {
-			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		func(ctx context.Context, v any) (reward.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8337,11 +8338,11 @@ func (ec *executionContext) _Mutation_createReward(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateReward(ctx, fc.Args["input"].(game.RewardInput))
+			return ec.Resolvers.Mutation().CreateReward(ctx, fc.Args["input"].(reward.RewardInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8381,11 +8382,11 @@ func (ec *executionContext) _Mutation_updateReward(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateReward(ctx, fc.Args["id"].(string), fc.Args["input"].(game.RewardInput))
+			return ec.Resolvers.Mutation().UpdateReward(ctx, fc.Args["id"].(string), fc.Args["input"].(reward.RewardInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8428,8 +8429,8 @@ func (ec *executionContext) _Mutation_redeemReward(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().RedeemReward(ctx, fc.Args["rewardId"].(string), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8472,8 +8473,8 @@ func (ec *executionContext) _Mutation_cancelRedemption(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().CancelRedemption(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11086,8 +11087,8 @@ func (ec *executionContext) _Query_reward(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Reward(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11445,7 +11446,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11468,7 +11469,7 @@ func (ec *executionContext) fieldContext_Redemption_id(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Redemption", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Redemption_code(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_code(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11491,7 +11492,7 @@ func (ec *executionContext) fieldContext_Redemption_code(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "String")
 }
 
-func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11503,8 +11504,8 @@ func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphq
 			return ec.Resolvers.Redemption().Reward(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11523,7 +11524,7 @@ func (ec *executionContext) fieldContext_Redemption_reward(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Redemption_cost(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cost(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11546,7 +11547,7 @@ func (ec *executionContext) fieldContext_Redemption_cost(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Redemption_status(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_status(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11558,8 +11559,8 @@ func (ec *executionContext) _Redemption_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
-			return ec.marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v reward.RedemptionStatus) graphql.Marshaler {
+			return ec.marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11569,7 +11570,7 @@ func (ec *executionContext) fieldContext_Redemption_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "RedemptionStatus")
 }
 
-func (ec *executionContext) _Redemption_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_createdAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11592,7 +11593,7 @@ func (ec *executionContext) fieldContext_Redemption_createdAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Redemption_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11615,7 +11616,7 @@ func (ec *executionContext) fieldContext_Redemption_cancelledAt(_ context.Contex
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11737,8 +11738,8 @@ func (ec *executionContext) _RedemptionEdge_node(ctx context.Context, field grap
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11964,7 +11965,7 @@ func (ec *executionContext) fieldContext_ReferralSummary_pointsEarned(_ context.
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11987,7 +11988,7 @@ func (ec *executionContext) fieldContext_Reward_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Reward", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Reward_name(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_name(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12010,7 +12011,7 @@ func (ec *executionContext) fieldContext_Reward_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
 }
 
-func (ec *executionContext) _Reward_description(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_description(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12033,7 +12034,7 @@ func (ec *executionContext) fieldContext_Reward_description(_ context.Context, f
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
 }
 
-func (ec *executionContext) _Reward_cost(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_cost(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12056,7 +12057,7 @@ func (ec *executionContext) fieldContext_Reward_cost(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_stock(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_stock(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12079,7 +12080,7 @@ func (ec *executionContext) fieldContext_Reward_stock(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12102,7 +12103,7 @@ func (ec *executionContext) fieldContext_Reward_perMemberLimit(_ context.Context
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_minTier(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_minTier(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12125,7 +12126,7 @@ func (ec *executionContext) fieldContext_Reward_minTier(_ context.Context, field
 	return graphql.NewScalarFieldContext("Reward", field, true, true, "String")
 }
 
-func (ec *executionContext) _Reward_validFrom(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_validFrom(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12148,7 +12149,7 @@ func (ec *executionContext) fieldContext_Reward_validFrom(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Reward_validUntil(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_validUntil(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12171,7 +12172,7 @@ func (ec *executionContext) fieldContext_Reward_validUntil(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12293,8 +12294,8 @@ func (ec *executionContext) _RewardEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15498,8 +15499,8 @@ func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.Referral
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj any) (game.RewardInput, error) {
-	var it game.RewardInput
+func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj any) (reward.RewardInput, error) {
+	var it reward.RewardInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15600,8 +15601,8 @@ func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj a
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRewardInput(ctx context.Context, raw any) (game.RewardInput, error) {
-	var out game.RewardInput
+func UnmarshalRewardInput(ctx context.Context, raw any) (reward.RewardInput, error) {
+	var out reward.RewardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RewardInput", raw, &out)
 	return out, err
 }
@@ -15952,16 +15953,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
-	case game.Reward:
+	case reward.Reward:
 		return ec._Reward(ctx, sel, &obj)
-	case *game.Reward:
+	case *reward.Reward:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Reward(ctx, sel, obj)
-	case game.Redemption:
+	case reward.Redemption:
 		return ec._Redemption(ctx, sel, &obj)
-	case *game.Redemption:
+	case *reward.Redemption:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -18361,7 +18362,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var redemptionImplementors = []string{"Redemption", "Node"}
 
-func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *game.Redemption) graphql.Marshaler {
+func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *reward.Redemption) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18609,7 +18610,7 @@ func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.Select
 
 var rewardImplementors = []string{"Reward", "Node"}
 
-func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *game.Reward) graphql.Marshaler {
+func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *reward.Reward) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rewardImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20699,7 +20700,7 @@ func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregular
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx context.Context, sel ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx context.Context, sel ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Redemption!")
 		return graphql.Null
@@ -20739,15 +20740,15 @@ func (ec *executionContext) marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._RedemptionEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, v any) (game.RedemptionStatus, error) {
+func (ec *executionContext) unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx context.Context, v any) (reward.RedemptionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[tmp]
+	res := unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, sel ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx context.Context, sel ast.SelectionSet, v reward.RedemptionStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[v])
+	res := graphql.MarshalString(marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "RedemptionStatus!")
 	}
@@ -20755,17 +20756,17 @@ func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[string]game.RedemptionStatus{
-		"PENDING":   game.RedemptionPending,
-		"COMPLETED": game.RedemptionCompleted,
-		"FAILED":    game.RedemptionFailed,
-		"CANCELLED": game.RedemptionCancelled,
+	unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus = map[string]reward.RedemptionStatus{
+		"PENDING":   reward.RedemptionPending,
+		"COMPLETED": reward.RedemptionCompleted,
+		"FAILED":    reward.RedemptionFailed,
+		"CANCELLED": reward.RedemptionCancelled,
 	}
-	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[game.RedemptionStatus]string{
-		game.RedemptionPending:   "PENDING",
-		game.RedemptionCompleted: "COMPLETED",
-		game.RedemptionFailed:    "FAILED",
-		game.RedemptionCancelled: "CANCELLED",
+	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus = map[reward.RedemptionStatus]string{
+		reward.RedemptionPending:   "PENDING",
+		reward.RedemptionCompleted: "COMPLETED",
+		reward.RedemptionFailed:    "FAILED",
+		reward.RedemptionCancelled: "CANCELLED",
 	}
 )
 
@@ -20786,7 +20787,7 @@ func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregulars�
 	return ec._ReferralSummary(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Reward!")
 		return graphql.Null
@@ -20826,7 +20827,7 @@ func (ec *executionContext) marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._RewardEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx context.Context, v any) (game.RewardInput, error) {
+func (ec *executionContext) unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx context.Context, v any) (reward.RewardInput, error) {
 	res, err := ec.unmarshalInputRewardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21507,7 +21508,7 @@ func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

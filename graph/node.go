@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -244,19 +245,19 @@ func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node
 // cancelRedemption (which returns them to the brand).
 func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
 	mine := mayCall(ctx, parsedSchema.Query, "myRedemptions")
-	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*game.Redemption, error) {
+	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*reward.Redemption, error) {
 		if !mine {
-			return make([]*game.Redemption, len(ids)), nil
+			return make([]*reward.Redemption, len(ids)), nil
 		}
-		return r.Game.RedemptionsByID(ctx, ids)
+		return r.Game.Rewards().RedemptionsByID(ctx, ids)
 	}
-	return owned(ctx, refs, fetch, func(rd *game.Redemption) bson.ObjectID { return rd.MemberID },
-		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), game.ErrRedemptionNotFound)
+	return owned(ctx, refs, fetch, func(rd *reward.Redemption) bson.ObjectID { return rd.MemberID },
+		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), reward.ErrRedemptionNotFound)
 }
 
 // Reward: through reward(id:), after one batch of the operation's loader.
 func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	thunks := make([]func() (*game.Reward, error), len(refs))
+	thunks := make([]func() (*reward.Reward, error), len(refs))
 	for i, ref := range refs {
 		thunks[i] = loadersFrom(ctx).rewards.LoadThunk(ctx, ref.id)
 	}
@@ -265,7 +266,7 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 	}
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "reward") {
-			return nil, game.ErrRewardNotFound
+			return nil, reward.ErrRewardNotFound
 		}
 		return nonNil(r.Query().Reward(ctx, ref.raw))
 	})

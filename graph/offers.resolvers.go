@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 )
 
 // Offer is the resolver for the offer field.
@@ -56,7 +57,7 @@ func (r *offerResolver) ImageURL(ctx context.Context, obj *game.Offer) (*string,
 
 // Progress is the resolver for the progress field.
 func (r *offerResolver) Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error) {
-	if !game.ManagesProgram(principal(ctx)) {
+	if !program.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Progress, nil

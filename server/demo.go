@@ -14,6 +14,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 )
@@ -159,19 +161,19 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 		return err
 	}
 	stock := func(n int64) *int64 { return &n }
-	existing, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	existing, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
-	for _, r := range []game.RewardInput{
+	for _, r := range []reward.RewardInput{
 		{Name: "Free coffee", Description: "Any size, any blend.", Cost: 300, Stock: stock(200), PerMemberLimit: 5, Active: true},
 		{Name: "Canvas tote bag", Description: "Demo Coffee's tote, while stocks last.", Cost: 1200, Stock: stock(25), PerMemberLimit: 1, Active: true},
 		{Name: "Roastery tasting evening", Description: "Two seats at the monthly tasting.", Cost: 2500, Stock: stock(8), PerMemberLimit: 1, MinTier: "Gold", Active: true},
 	} {
-		if slices.ContainsFunc(existing, func(e *game.Reward) bool { return e.Name == r.Name }) {
+		if slices.ContainsFunc(existing, func(e *reward.Reward) bool { return e.Name == r.Name }) {
 			continue
 		}
-		if _, err := m.game.CreateReward(ctx, r); err != nil {
+		if _, err := m.game.Rewards().CreateReward(ctx, r); err != nil {
 			return fmt.Errorf("reward %q: %w", r.Name, err)
 		}
 	}
@@ -306,11 +308,11 @@ func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time
 // seedDemoRedemptionsAndOffer has a few regulars spend points (the stock
 // goes down) and publishes an offer to everyone.
 func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Member) error {
-	rewards, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	rewards, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
-	ci := slices.IndexFunc(rewards, func(r *game.Reward) bool { return r.Name == "Free coffee" })
+	ci := slices.IndexFunc(rewards, func(r *reward.Reward) bool { return r.Name == "Free coffee" })
 	if ci < 0 {
 		return errors.New("the Free coffee reward is missing")
 	}
@@ -319,8 +321,8 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		if demoProfileOf(i) != demoRegular || i%3 != 0 {
 			continue
 		}
-		_, err := m.game.Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
-		if err != nil && !errors.Is(err, game.ErrInsufficientPoints) {
+		_, err := m.game.Rewards().Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
+		if err != nil && !errors.Is(err, ledger.ErrInsufficientPoints) {
 			return fmt.Errorf("redemption of %s: %w", mb.Email, err)
 		}
 	}

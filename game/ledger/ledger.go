@@ -16,11 +16,32 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
+
+var (
+	// ErrInsufficientPoints refuses a debit larger than the member's
+	// spendable points (a redemption, a coupon, a streak freeze, an
+	// adjustment).
+	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	// ErrIdempotencyReuse refuses an idempotency key (of an activity, a
+	// redemption) sent again with different input.
+	ErrIdempotencyReuse = fault.New(fault.Conflict, "idempotency key reused with different input")
+)
+
+// ExpiresAfter is when points credited at now expire, days later; nil (never)
+// for 0 days.
+func ExpiresAfter(now time.Time, days int) *time.Time {
+	if days == 0 {
+		return nil
+	}
+	t := now.AddDate(0, 0, days)
+	return &t
+}
 
 // EntryType says what a ledger entry did.
 type EntryType string
