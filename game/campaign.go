@@ -209,13 +209,8 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 // couponExpiringCampaign reminds members of a claimed coupon about to expire.
 func (s *Service) couponExpiringCampaign(ctx context.Context, p *Program) (int, error) {
 	now := s.now()
-	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
-		{Key: "$gt", Value: now}, {Key: "$lte", Value: now.Add(time.Duration(p.Campaigns.CouponExpiringHours) * time.Hour)}}}})
+	claims, err := s.offers.ClaimsExpiring(ctx, now, now.Add(time.Duration(p.Campaigns.CouponExpiringHours)*time.Hour))
 	if err != nil {
-		return 0, err
-	}
-	var claims []Claim
-	if err := cur.All(ctx, &claims); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
@@ -28,8 +29,6 @@ import (
 var (
 	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
 	ErrReferralNotFound = fault.New(fault.Invalid, "referral code not found")
-	ErrOfferNotFound    = fault.New(fault.NotFound, "offer not found")
-	ErrOfferUnavailable = fault.New(fault.Conflict, "offer not running now")
 )
 
 // Members is what the game needs of accounts.
@@ -55,7 +54,7 @@ type Service struct {
 	engagement engagementStore
 	badges     badgeStore
 	boards     *leaderboard.Boards
-	offers     offerStore
+	offers     *offer.Service
 	kick       chan struct{}
 }
 
@@ -71,12 +70,13 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
 		boards:     leaderboard.New(db),
-		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
 	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
+	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
+		Notify: offerAudience{s}, Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
 	return s
 }
 
@@ -85,6 +85,9 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Rewards returns the catalog and its redemptions.
 func (s *Service) Rewards() *reward.Service { return s.rewards }
+
+// Offers returns the members-only offers and their coupons.
+func (s *Service) Offers() *offer.Service { return s.offers }
 
 // Ledger returns the points ledger.
 func (s *Service) Ledger() *Ledger { return s.ledger }
@@ -100,8 +103,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
 		{s.engagement.c, s.engagement.indexes()},
-		{s.offers.offers, s.offers.offerIndexes()},
-		{s.offers.claims, s.offers.claimIndexes()},
 	} {
 		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
 			return err
@@ -111,6 +112,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		return err
 	}
 	if err := s.rewards.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.offers.EnsureIndexes(ctx); err != nil {
 		return err
 	}
 	return s.boards.EnsureIndexes(ctx)

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -36,8 +37,6 @@ func (h *harness) inboxOf(t *testing.T, m *member.Member, kind inbox.Kind) []*in
 
 func TestOfferIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.offers.offers, indexOfferStatus)
-	testkit.RequireIndexes(t, h.offers.claims, indexClaimMember, indexClaimExpiry)
 	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
 	testkit.RequireIndexes(t, h.engagement.c, indexEngagementAt)
 }
@@ -69,16 +68,16 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 		}
 	}
 	now := h.clock.Now()
-	o, err := h.CreateOffer(ctx, OfferInput{Title: "Gold night", Body: "20% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 20},
-		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: Targeting{Tiers: []string{"Gold"}}})
+	o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Gold night", Body: "20% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 20},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: offer.Targeting{Tiers: []string{"Gold"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+	if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	res := testkit.Race(t, 2, func(int) error { // two instances
-		_, err := h.PublishOffers(ctx, 5)
+		_, err := h.Offers().PublishOffers(ctx, 5)
 		return err
 	})
 	res.Expect(t)
@@ -88,22 +87,22 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if len(h.inboxOf(t, silver, inbox.KindOfferAvailable)) != 0 || len(h.inboxOf(t, muted, inbox.KindOfferAvailable)) != 0 {
 		t.Fatal("an offer reached a member it does not target, or one who muted offers")
 	}
-	done := testkit.Must(h.Offer(ctx, o.ID))(t)
-	if done.Status != OfferPublished || done.Progress.Processed < 12 {
+	done := testkit.Must(h.Offers().Offer(ctx, o.ID))(t)
+	if done.Status != offer.OfferPublished || done.Progress.Processed < 12 {
 		t.Fatalf("after publishing: %+v", done)
 	}
 	// Eligible offers and claims.
-	if offers := testkit.Must(h.OffersFor(ctx, silver.ID))(t); len(offers) != 0 {
+	if offers := testkit.Must(h.Offers().OffersFor(ctx, silver.ID))(t); len(offers) != 0 {
 		t.Fatalf("silver sees %d offers", len(offers))
 	}
-	if _, err := h.ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Fatalf("silver claiming a gold offer: %v", err)
 	}
-	c1, err := h.ClaimOffer(ctx, gold.ID, o.ID)
+	c1, err := h.Offers().ClaimOffer(ctx, gold.ID, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2 := testkit.Must(h.ClaimOffer(ctx, gold.ID, o.ID))(t)
+	c2 := testkit.Must(h.Offers().ClaimOffer(ctx, gold.ID, o.ID))(t)
 	if c1.Code != c2.Code {
 		t.Fatal("claiming twice gave two coupons")
 	}
@@ -128,24 +127,24 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 func TestBadOffersRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	now := h.clock.Now()
-	base := func() OfferInput {
-		return OfferInput{Title: "T", Body: "B", Benefit: Benefit{Kind: BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
+	base := func() offer.OfferInput {
+		return offer.OfferInput{Title: "T", Body: "B", Benefit: offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
 	}
 	ghost := bson.NewObjectID()
-	for field, spoil := range map[string]func(*OfferInput){
-		"endsAt":          func(o *OfferInput) { o.EndsAt = o.StartsAt.Add(-time.Minute) },
-		"target.tiers[0]": func(o *OfferInput) { o.Target.Tiers = []string{"Platinum"} },
-		"target.badgeId":  func(o *OfferInput) { o.Target.BadgeID = &ghost },
-		"benefit.value":   func(o *OfferInput) { o.Benefit = Benefit{Kind: BenefitPercentOff, Value: 150} },
+	for field, spoil := range map[string]func(*offer.OfferInput){
+		"endsAt":          func(o *offer.OfferInput) { o.EndsAt = o.StartsAt.Add(-time.Minute) },
+		"target.tiers[0]": func(o *offer.OfferInput) { o.Target.Tiers = []string{"Platinum"} },
+		"target.badgeId":  func(o *offer.OfferInput) { o.Target.BadgeID = &ghost },
+		"benefit.value":   func(o *offer.OfferInput) { o.Benefit = offer.Benefit{Kind: offer.BenefitPercentOff, Value: 150} },
 	} {
 		in := base()
 		spoil(&in)
-		_, err := h.CreateOffer(context.Background(), in)
+		_, err := h.Offers().CreateOffer(context.Background(), in)
 		if e, ok := input.As(err); !ok || e.Field != field {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
-	if n := testkit.Count(t, h.offers.offers, nil); n != 0 {
+	if n := testkit.Count(t, h.db.Collection("offers"), nil); n != 0 {
 		t.Fatalf("refused offers stored: %d", n)
 	}
 }
@@ -248,25 +247,25 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	flaky := &flakyNotifier{Notifier: h.notify, fail: ids[6]}
 	h.notify = flaky
 	now := h.clock.Now()
-	o, err := h.CreateOffer(ctx, OfferInput{Title: "Flash", Body: "10% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+	o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Flash", Body: "10% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 10},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), CouponValidDays: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+	if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffers(ctx, 100); err == nil {
+	if _, err := h.Offers().PublishOffers(ctx, 100); err == nil {
 		t.Fatal("the failed send was not reported")
 	}
-	if got := testkit.Must(h.Offer(ctx, o.ID))(t); got.Status != OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
+	if got := testkit.Must(h.Offers().Offer(ctx, o.ID))(t); got.Status != offer.OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
 		t.Fatalf("after the failure: %+v %+v, want the 6 members before it processed", got.Status, got.Progress)
 	}
-	if _, err := h.PublishOffers(ctx, 100); err != nil {
+	if _, err := h.Offers().PublishOffers(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	got := testkit.Must(h.Offer(ctx, o.ID))(t)
-	if got.Status != OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
+	got := testkit.Must(h.Offers().Offer(ctx, o.ID))(t)
+	if got.Status != offer.OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
 		t.Fatalf("after the retry: %+v %+v", got.Status, got.Progress)
 	}
 	for _, id := range ids {
@@ -294,29 +293,29 @@ func TestOfferTargeting(t *testing.T) {
 	badge := testkit.Must(h.CreateBadge(ctx, BadgeInput{Name: "First", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
 	h.purchase(t, ann, "a1", 1000) // ann earns the badge, and buys: the only one active lately
 	now := h.clock.Now()
-	offer := func(title string, target Targeting) *Offer {
-		o, err := h.CreateOffer(ctx, OfferInput{Title: title, Body: "b", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+	published := func(title string, target offer.Targeting) *offer.Offer {
+		o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: title, Body: "b", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 10},
 			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(90 * 24 * time.Hour), CouponValidDays: 1, Target: target})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+		if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
 		return o
 	}
-	listed := offer("listed", Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
-	badged := offer("badged", Targeting{BadgeID: &badge.ID})
-	birthday := offer("birthday", Targeting{BirthdayThisMonth: true})
-	inactive := offer("inactive", Targeting{InactiveDays: 30})
-	want := map[*member.Member][]*Offer{
+	listed := published("listed", offer.Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
+	badged := published("badged", offer.Targeting{BadgeID: &badge.ID})
+	birthday := published("birthday", offer.Targeting{BirthdayThisMonth: true})
+	inactive := published("inactive", offer.Targeting{InactiveDays: 30})
+	want := map[*member.Member][]*offer.Offer{
 		ann:  {listed, badged},
 		bob:  {birthday, inactive},
 		carl: {listed, inactive},
 		dave: {inactive},
 	}
 	for m, offers := range want {
-		got := testkit.Must(h.OffersFor(ctx, m.ID))(t)
+		got := testkit.Must(h.Offers().OffersFor(ctx, m.ID))(t)
 		var titles, wantTitles []string
 		for _, o := range got {
 			titles = append(titles, o.Title)
@@ -330,18 +329,18 @@ func TestOfferTargeting(t *testing.T) {
 			t.Errorf("%s sees %v, want %v", m.Email, titles, wantTitles)
 		}
 	}
-	if _, err := h.ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Errorf("dave claiming an offer not for him: %v", err)
 	}
 	claims := func(want int64, ok map[*member.Member]bool) {
 		t.Helper()
 		for m, ok := range ok {
-			_, err := h.ClaimOffer(ctx, m.ID, inactive.ID)
-			if ok != (err == nil) || (!ok && !errors.Is(err, ErrOfferNotFound)) {
+			_, err := h.Offers().ClaimOffer(ctx, m.ID, inactive.ID)
+			if ok != (err == nil) || (!ok && !errors.Is(err, offer.ErrOfferNotFound)) {
 				t.Errorf("%s claiming the inactive offer: %v", m.Email, err)
 			}
 		}
-		if n := testkit.Count(t, h.offers.claims, nil); n != want {
+		if n := testkit.Count(t, h.db.Collection("offer_claims"), nil); n != want {
 			t.Fatalf("%d claims stored, want %d", n, want)
 		}
 	}
@@ -360,40 +359,40 @@ func TestClaimOfferBenefits(t *testing.T) {
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 1000) // 100 points
 	now := h.clock.Now()
-	create := func(b Benefit, starts, ends time.Time, publish bool) *Offer {
-		o, err := h.CreateOffer(ctx, OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
+	create := func(b offer.Benefit, starts, ends time.Time, publish bool) *offer.Offer {
+		o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if publish {
-			if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+			if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return o
 	}
-	running := func(b Benefit) *Offer {
+	running := func(b offer.Benefit) *offer.Offer {
 		return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true)
 	}
-	draft := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
-	future := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
-	for _, o := range []*Offer{draft, future} {
-		if _, err := h.ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, ErrOfferUnavailable) {
+	draft := create(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
+	future := create(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
+	for _, o := range []*offer.Offer{draft, future} {
+		if _, err := h.Offers().ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, offer.ErrOfferUnavailable) {
 			t.Errorf("claiming a %s offer: %v", o.Status, err)
 		}
 	}
-	if _, err := h.ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Errorf("claiming no offer: %v", err)
 	}
-	dear := running(Benefit{Kind: BenefitPointsPrice, Value: 150})
-	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ledger.ErrInsufficientPoints) {
+	dear := running(offer.Benefit{Kind: offer.BenefitPointsPrice, Value: 150})
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ledger.ErrInsufficientPoints) {
 		t.Fatalf("a coupon dearer than the balance: %v", err)
 	}
-	cheap := running(Benefit{Kind: BenefitPointsPrice, Value: 60})
-	bonus := running(Benefit{Kind: BenefitBonusPoints, Value: 25})
+	cheap := running(offer.Benefit{Kind: offer.BenefitPointsPrice, Value: 60})
+	bonus := running(offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 25})
 	for range 2 {
-		for _, o := range []*Offer{cheap, bonus} {
-			c, err := h.ClaimOffer(ctx, m.ID, o.ID)
+		for _, o := range []*offer.Offer{cheap, bonus} {
+			c, err := h.Offers().ClaimOffer(ctx, m.ID, o.ID)
 			if err != nil || c.Code == "" || !c.ExpiresAt.Equal(c.ClaimedAt.AddDate(0, 0, 3)) {
 				t.Fatalf("claim %s: %+v %v", o.Title, c, err)
 			}
@@ -403,10 +402,10 @@ func TestClaimOfferBenefits(t *testing.T) {
 		t.Fatalf("balance %d, want 65", got)
 	}
 	h.clock.Add(2 * time.Hour)
-	if _, err := h.ClaimOffer(ctx, m.ID, running(Benefit{Kind: BenefitPercentOff, Value: 5}).ID); err != nil {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, running(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}).ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrOfferUnavailable) {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, offer.ErrOfferUnavailable) {
 		t.Errorf("claiming an ended offer: %v", err)
 	}
 	h.checkLedger(t, m)

@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/streak"
@@ -239,7 +240,7 @@ type ComplexityRoot struct {
 		CheckIn                    func(childComplexity int) int
 		ClaimOffer                 func(childComplexity int, offerID string) int
 		CreateBadge                func(childComplexity int, input game.BadgeInput) int
-		CreateOffer                func(childComplexity int, input game.OfferInput) int
+		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
@@ -553,7 +554,7 @@ type BadgeResolver interface {
 	Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error)
 }
 type CouponResolver interface {
-	Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error)
+	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 }
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
@@ -597,9 +598,9 @@ type MutationResolver interface {
 	UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error)
 	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*reward.Redemption, error)
 	CancelRedemption(ctx context.Context, id string, reason string) (*reward.Redemption, error)
-	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
-	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
-	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
+	CreateOffer(ctx context.Context, input offer.OfferInput) (*offer.Offer, error)
+	PublishOffer(ctx context.Context, id string) (*offer.Offer, error)
+	ClaimOffer(ctx context.Context, offerID string) (*offer.Claim, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 }
@@ -610,11 +611,11 @@ type NotificationResolver interface {
 	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
 }
 type OfferResolver interface {
-	ID(ctx context.Context, obj *game.Offer) (string, error)
+	ID(ctx context.Context, obj *offer.Offer) (string, error)
 
-	ImageURL(ctx context.Context, obj *game.Offer) (*string, error)
+	ImageURL(ctx context.Context, obj *offer.Offer) (*string, error)
 
-	Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error)
+	Progress(ctx context.Context, obj *offer.Offer) (*offer.Progress, error)
 }
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
@@ -644,8 +645,8 @@ type QueryResolver interface {
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
 	Node(ctx context.Context, id string) (Node, error)
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
-	Offers(ctx context.Context) ([]*game.Offer, error)
-	Offer(ctx context.Context, id string) (*game.Offer, error)
+	Offers(ctx context.Context) ([]*offer.Offer, error)
+	Offer(ctx context.Context, id string) (*offer.Offer, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
@@ -674,7 +675,7 @@ type TierStatusResolver interface {
 }
 
 type OfferInputResolver interface {
-	Target(ctx context.Context, obj *game.OfferInput, data *OfferTargetingInput) error
+	Target(ctx context.Context, obj *offer.OfferInput, data *OfferTargetingInput) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1406,7 +1407,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(game.OfferInput)), true
+		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(offer.OfferInput)), true
 	case "Mutation.createReward":
 		if e.ComplexityRoot.Mutation.CreateReward == nil {
 			break
@@ -4155,8 +4156,8 @@ func (ec *executionContext) field_Mutation_createOffer_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.OfferInput, error) {
-			return ec.unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx, v)
+		func(ctx context.Context, v any) (offer.OfferInput, error) {
+			return ec.unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6130,7 +6131,7 @@ func (ec *executionContext) fieldContext_Conversion_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "ConversionStatus")
 }
 
-func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6153,7 +6154,7 @@ func (ec *executionContext) fieldContext_Coupon_code(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
-func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6165,8 +6166,8 @@ func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Coupon().Offer(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6185,7 +6186,7 @@ func (ec *executionContext) fieldContext_Coupon_offer(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Coupon_claimedAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_claimedAt(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6208,7 +6209,7 @@ func (ec *executionContext) fieldContext_Coupon_claimedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8514,11 +8515,11 @@ func (ec *executionContext) _Mutation_createOffer(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOffer(ctx, fc.Args["input"].(game.OfferInput))
+			return ec.Resolvers.Mutation().CreateOffer(ctx, fc.Args["input"].(offer.OfferInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8561,8 +8562,8 @@ func (ec *executionContext) _Mutation_publishOffer(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().PublishOffer(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8605,8 +8606,8 @@ func (ec *executionContext) _Mutation_claimOffer(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().ClaimOffer(ctx, fc.Args["offerId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Claim) graphql.Marshaler {
-			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Claim) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9289,7 +9290,7 @@ func (ec *executionContext) fieldContext_NotificationTemplate_overridden(_ conte
 	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9312,7 +9313,7 @@ func (ec *executionContext) fieldContext_Offer_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Offer_title(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_title(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9335,7 +9336,7 @@ func (ec *executionContext) fieldContext_Offer_title(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_body(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_body(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9358,7 +9359,7 @@ func (ec *executionContext) fieldContext_Offer_body(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_imageUrl(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_imageUrl(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9381,7 +9382,7 @@ func (ec *executionContext) fieldContext_Offer_imageUrl(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
 }
 
-func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9393,8 +9394,8 @@ func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.Co
 			return obj.Benefit, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Benefit) graphql.Marshaler {
-			return ec.marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.Benefit) graphql.Marshaler {
+			return ec.marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9413,7 +9414,7 @@ func (ec *executionContext) fieldContext_Offer_benefit(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Offer_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_startsAt(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9436,7 +9437,7 @@ func (ec *executionContext) fieldContext_Offer_startsAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Offer_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_endsAt(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9459,7 +9460,7 @@ func (ec *executionContext) fieldContext_Offer_endsAt(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9482,7 +9483,7 @@ func (ec *executionContext) fieldContext_Offer_couponValidDays(_ context.Context
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9494,8 +9495,8 @@ func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.Col
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
-			return ec.marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.OfferStatus) graphql.Marshaler {
+			return ec.marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9505,7 +9506,7 @@ func (ec *executionContext) fieldContext_Offer_status(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "OfferStatus")
 }
 
-func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9517,8 +9518,8 @@ func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.C
 			return ec.Resolvers.Offer().Progress(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Progress) graphql.Marshaler {
-			return ec.marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Progress) graphql.Marshaler {
+			return ec.marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐProgress(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9537,7 +9538,7 @@ func (ec *executionContext) fieldContext_Offer_progress(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *offer.Benefit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9549,8 +9550,8 @@ func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphq
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
-			return ec.marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.BenefitKind) graphql.Marshaler {
+			return ec.marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9560,7 +9561,7 @@ func (ec *executionContext) fieldContext_OfferBenefit_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "OfferBenefitKind")
 }
 
-func (ec *executionContext) _OfferBenefit_value(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferBenefit_value(ctx context.Context, field graphql.CollectedField, obj *offer.Benefit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9583,7 +9584,7 @@ func (ec *executionContext) fieldContext_OfferBenefit_value(_ context.Context, f
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9606,7 +9607,7 @@ func (ec *executionContext) fieldContext_OfferProgress_processed(_ context.Conte
 	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_notified(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_notified(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9629,7 +9630,7 @@ func (ec *executionContext) fieldContext_OfferProgress_notified(_ context.Contex
 	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_total(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_total(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11262,8 +11263,8 @@ func (ec *executionContext) _Query_offers(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Offers(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11295,8 +11296,8 @@ func (ec *executionContext) _Query_offer(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Offer(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14854,8 +14855,8 @@ func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (Notificat
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (game.Benefit, error) {
-	var it game.Benefit
+func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (offer.Benefit, error) {
+	var it offer.Benefit
 	if obj == nil {
 		return it, nil
 	}
@@ -14874,7 +14875,7 @@ func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context,
 		switch k {
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, v)
+			data, err := ec.unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14897,14 +14898,14 @@ func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalOfferBenefitInput(ctx context.Context, raw any) (game.Benefit, error) {
-	var out game.Benefit
+func UnmarshalOfferBenefitInput(ctx context.Context, raw any) (offer.Benefit, error) {
+	var out offer.Benefit
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferBenefitInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj any) (game.OfferInput, error) {
-	var it game.OfferInput
+func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj any) (offer.OfferInput, error) {
+	var it offer.OfferInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14948,7 +14949,7 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 			it.ImageURL = data
 		case "benefit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("benefit"))
-			data, err := ec.unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, v)
+			data, err := ec.unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14994,8 +14995,8 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalOfferInput(ctx context.Context, raw any) (game.OfferInput, error) {
-	var out game.OfferInput
+func UnmarshalOfferInput(ctx context.Context, raw any) (offer.OfferInput, error) {
+	var out offer.OfferInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferInput", raw, &out)
 	return out, err
 }
@@ -15974,9 +15975,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._PublicMember(ctx, sel, obj)
-	case game.Offer:
+	case offer.Offer:
 		return ec._Offer(ctx, sel, &obj)
-	case *game.Offer:
+	case *offer.Offer:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -16562,7 +16563,7 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 
 var couponImplementors = []string{"Coupon"}
 
-func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *game.Claim) graphql.Marshaler {
+func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *offer.Claim) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, couponImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17697,7 +17698,7 @@ func (ec *executionContext) _NotificationTemplate(ctx context.Context, sel ast.S
 
 var offerImplementors = []string{"Offer", "Node"}
 
-func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *game.Offer) graphql.Marshaler {
+func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *offer.Offer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17778,7 +17779,7 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 
 var offerBenefitImplementors = []string{"OfferBenefit"}
 
-func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.SelectionSet, obj *game.Benefit) graphql.Marshaler {
+func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.SelectionSet, obj *offer.Benefit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerBenefitImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17816,7 +17817,7 @@ func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.Selection
 
 var offerProgressImplementors = []string{"OfferProgress"}
 
-func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *game.Progress) graphql.Marshaler {
+func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *offer.Progress) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerProgressImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19859,7 +19860,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx context.Context, sel ast.SelectionSet, v *game.Claim) graphql.Marshaler {
+func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐClaim(ctx context.Context, sel ast.SelectionSet, v *offer.Claim) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Coupon!")
 		return graphql.Null
@@ -20523,11 +20524,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*offer.Offer) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, sel, v[i])
+		return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20539,7 +20540,7 @@ func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx context.Context, sel ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Offer!")
 		return graphql.Null
@@ -20547,24 +20548,24 @@ func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Offer(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, sel ast.SelectionSet, v game.Benefit) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx context.Context, sel ast.SelectionSet, v offer.Benefit) graphql.Marshaler {
 	return ec._OfferBenefit(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, v any) (game.Benefit, error) {
+func (ec *executionContext) unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx context.Context, v any) (offer.Benefit, error) {
 	res, err := ec.unmarshalInputOfferBenefitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, v any) (game.BenefitKind, error) {
+func (ec *executionContext) unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx context.Context, v any) (offer.BenefitKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[tmp]
+	res := unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, sel ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx context.Context, sel ast.SelectionSet, v offer.BenefitKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[v])
+	res := graphql.MarshalString(marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "OfferBenefitKind!")
 	}
@@ -20572,34 +20573,34 @@ func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[string]game.BenefitKind{
-		"PERCENT_OFF":  game.BenefitPercentOff,
-		"AMOUNT_OFF":   game.BenefitAmountOff,
-		"BONUS_POINTS": game.BenefitBonusPoints,
-		"POINTS_PRICE": game.BenefitPointsPrice,
+	unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind = map[string]offer.BenefitKind{
+		"PERCENT_OFF":  offer.BenefitPercentOff,
+		"AMOUNT_OFF":   offer.BenefitAmountOff,
+		"BONUS_POINTS": offer.BenefitBonusPoints,
+		"POINTS_PRICE": offer.BenefitPointsPrice,
 	}
-	marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[game.BenefitKind]string{
-		game.BenefitPercentOff:  "PERCENT_OFF",
-		game.BenefitAmountOff:   "AMOUNT_OFF",
-		game.BenefitBonusPoints: "BONUS_POINTS",
-		game.BenefitPointsPrice: "POINTS_PRICE",
+	marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind = map[offer.BenefitKind]string{
+		offer.BenefitPercentOff:  "PERCENT_OFF",
+		offer.BenefitAmountOff:   "AMOUNT_OFF",
+		offer.BenefitBonusPoints: "BONUS_POINTS",
+		offer.BenefitPointsPrice: "POINTS_PRICE",
 	}
 )
 
-func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx context.Context, v any) (game.OfferInput, error) {
+func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferInput(ctx context.Context, v any) (offer.OfferInput, error) {
 	res, err := ec.unmarshalInputOfferInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, v any) (game.OfferStatus, error) {
+func (ec *executionContext) unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, v any) (offer.OfferStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[tmp]
+	res := unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v offer.OfferStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[v])
+	res := graphql.MarshalString(marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "OfferStatus!")
 	}
@@ -20607,15 +20608,15 @@ func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregula
 }
 
 var (
-	unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[string]game.OfferStatus{
-		"DRAFT":      game.OfferDraft,
-		"PUBLISHING": game.OfferPublishing,
-		"PUBLISHED":  game.OfferPublished,
+	unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[string]offer.OfferStatus{
+		"DRAFT":      offer.OfferDraft,
+		"PUBLISHING": offer.OfferPublishing,
+		"PUBLISHED":  offer.OfferPublished,
 	}
-	marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[game.OfferStatus]string{
-		game.OfferDraft:      "DRAFT",
-		game.OfferPublishing: "PUBLISHING",
-		game.OfferPublished:  "PUBLISHED",
+	marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[offer.OfferStatus]string{
+		offer.OfferDraft:      "DRAFT",
+		offer.OfferPublishing: "PUBLISHING",
+		offer.OfferPublished:  "PUBLISHED",
 	}
 )
 
@@ -21486,14 +21487,14 @@ func (ec *executionContext) marshalONotificationRelated2ᚖgithubᚗcomᚋregula
 	return ec._NotificationRelated(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx context.Context, sel ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Offer(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx context.Context, sel ast.SelectionSet, v *game.Progress) graphql.Marshaler {
+func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐProgress(ctx context.Context, sel ast.SelectionSet, v *offer.Progress) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -299,7 +300,7 @@ func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 	if mayCall(ctx, parsedSchema.Query, "offer") {
 		return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
 	}
-	var offered []*game.Offer
+	var offered []*offer.Offer
 	var err error
 	if !self(ctx).IsZero() && mayCall(ctx, parsedSchema.Query, "offers") {
 		offered, err = q.Offers(ctx)
@@ -313,7 +314,7 @@ func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 				return o, nil
 			}
 		}
-		return nil, game.ErrOfferNotFound
+		return nil, offer.ErrOfferNotFound
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -327,24 +328,24 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		}
 	}
 	const title = "Double-shot week"
-	offers, err := m.game.OffersFor(ctx, ms[0].ID)
+	offers, err := m.game.Offers().OffersFor(ctx, ms[0].ID)
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(offers, func(o *game.Offer) bool { return o.Title == title }) {
+	if slices.ContainsFunc(offers, func(o *offer.Offer) bool { return o.Title == title }) {
 		return nil
 	}
 	now := time.Now().UTC()
-	o, err := m.game.CreateOffer(ctx, game.OfferInput{
+	o, err := m.game.Offers().CreateOffer(ctx, offer.OfferInput{
 		Title: title, Body: "100 bonus points with any coffee this week: claim it in the app.",
-		Benefit:  game.Benefit{Kind: game.BenefitBonusPoints, Value: 100},
+		Benefit:  offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 100},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.AddDate(0, 0, 7), CouponValidDays: 7,
 	})
 	if err != nil {
 		return err
 	}
 	// The background jobs notify every member, kicked at once.
-	_, err = m.game.PublishOffer(ctx, o.ID)
+	_, err = m.game.Offers().PublishOffer(ctx, o.ID)
 	return err
 }
 

@@ -344,7 +344,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	if !stillHeld() {
 		return
 	}
-	n, err = m.game.PublishOffers(ctx, 500)
+	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
 	n, err = m.game.RunCampaigns(ctx, m.members)
 	logJob("campaigns", int64(n), err)
