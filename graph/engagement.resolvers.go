@@ -122,7 +122,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period leaderboard.Peri
 	}
 	lb := &Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final}
 	lb.Edges, lb.PageInfo = edges(rows, more, after, encodeStandingCursor,
-		func(c string, row game.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
+		func(c string, row leaderboard.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
 	return lb, nil
 }
 
@@ -154,7 +154,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period leaderboard.Period,
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*game.Standing, len(rows))
+	out := make([]*leaderboard.Standing, len(rows))
 	for i := range rows {
 		out[i] = &rows[i]
 	}

@@ -155,8 +155,8 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 	}
 	conn := &LedgerConnection{}
 	conn.Edges, conn.PageInfo = edges(es, more, after,
-		func(e *game.Entry) string { return encodeCursor("ledger", e.Seq) },
-		func(c string, e *game.Entry) *LedgerEdge { return &LedgerEdge{Cursor: c, Node: e} })
+		func(e *ledger.Entry) string { return encodeCursor("ledger", e.Seq) },
+		func(c string, e *ledger.Entry) *LedgerEdge { return &LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
 }
 

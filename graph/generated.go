@@ -20163,7 +20163,7 @@ func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *game.Entry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
 		return graphql.Null

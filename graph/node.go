@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
@@ -238,7 +239,7 @@ func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, [
 // LedgerEntry: the member's own ledger (me), every one for who may call
 // member(id:) and so read any member's ledger.
 func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	return owned(ctx, refs, r.Game.EntriesByID, func(e *game.Entry) bson.ObjectID { return e.MemberID },
+	return owned(ctx, refs, r.Game.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
 		mayCall(ctx, parsedSchema.Query, "member"), game.ErrEntryNotFound)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -73,11 +74,11 @@ func demoProfileOf(i int) demoProfile {
 // demoProgram is the brand's program: 10 points per dollar, 2× and 3× on
 // the second and third purchase, points living 90 days, so the oldest demo
 // purchases are about to expire.
-func demoProgram() game.Program {
-	p := game.DefaultProgram()
+func demoProgram() program.Program {
+	p := program.Default()
 	p.PointsExpireDays = 90
 	p.ReturnWindowDays = 14
-	p.Tiers = []game.Tier{
+	p.Tiers = []program.Tier{
 		{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100, Benefits: []string{}},
 		{Name: "Silver", Threshold: 1000, EarnMultiplierPercent: 125, Benefits: []string{"early-access"}},
 		{Name: "Gold", Threshold: 3000, EarnMultiplierPercent: 150, Benefits: []string{"early-access", "members-events"}},
@@ -301,7 +302,7 @@ func (m *Main) seedDemoActivity(ctx context.Context, ms []*member.Member) error 
 }
 
 func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time) game.ActivityInput {
-	return game.ActivityInput{MemberID: id, Kind: game.ActivityPurchase, ExternalID: externalID,
+	return game.ActivityInput{MemberID: id, Kind: program.ActivityPurchase, ExternalID: externalID,
 		AmountMinor: minor, Currency: "USD", OccurredAt: at,
 		Items: []game.LineItem{{SKU: "COFFEE-BEANS-250", Category: "coffee", Quantity: 1, PriceMinor: minor}}}
 }
