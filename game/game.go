@@ -47,7 +47,7 @@ type Service struct {
 	notify     Notifier
 	now        func() time.Time
 	program    program.Store
-	ledger     *Ledger
+	ledger     *ledger.Ledger
 	acts       activityStore
 	rewards    *reward.Service
 	accounts   accountStore
@@ -90,7 +90,7 @@ func (s *Service) Rewards() *reward.Service { return s.rewards }
 func (s *Service) Offers() *offer.Service { return s.offers }
 
 // Ledger returns the points ledger.
-func (s *Service) Ledger() *Ledger { return s.ledger }
+func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
 
 // EnsureIndexes creates every index the game's queries rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -53,7 +54,7 @@ type harness struct {
 	inbox   *inbox.Inbox
 }
 
-func newHarness(t *testing.T, configure func(*Program)) *harness {
+func newHarness(t *testing.T, configure func(*program.Program)) *harness {
 	t.Helper()
 	db := testkit.Database(t)
 	fm := &fakeMembers{m: map[bson.ObjectID]*member.Member{}}
@@ -64,7 +65,7 @@ func newHarness(t *testing.T, configure func(*Program)) *harness {
 	in.SetClock(c.Now)
 	testkit.EnsureIndexes(t, s.EnsureIndexes, in.EnsureIndexes)
 	ctx := context.Background()
-	p := DefaultProgram()
+	p := program.Default()
 	p.ReturnWindowDays = 0
 	p.BirthdayBonus = 0
 	if configure != nil {
@@ -79,7 +80,7 @@ func newHarness(t *testing.T, configure func(*Program)) *harness {
 func (h *harness) purchase(t *testing.T, m *member.Member, id string, minor int64) *ActivityResult {
 	t.Helper()
 	r, err := h.RecordActivity(context.Background(), ActivityInput{
-		MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: minor, Currency: "USD", OccurredAt: h.clock.Now(),
+		MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: id, AmountMinor: minor, Currency: "USD", OccurredAt: h.clock.Now(),
 	})
 	if err != nil {
 		t.Fatalf("purchase %s: %v", id, err)
@@ -122,7 +123,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.ledger.Collection(), indexLedgerSeq, indexLedgerKey, indexLedgerExpiry, indexLedgerSource, indexLedgerReferee)
+	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee)
 	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
 	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
 	testkit.RequireIndexes(t, h.accounts.conversions, indexConversionReferer)
@@ -162,12 +163,12 @@ func TestBadActivityWritesNothing(t *testing.T) {
 		in    ActivityInput
 		field string
 	}{
-		{ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "a", AmountMinor: -5, Currency: "USD", OccurredAt: now}, "amountMinor"},
-		{ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "a", AmountMinor: 0, Currency: "USD", OccurredAt: now}, "amountMinor"},
-		{ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "ZZZ", OccurredAt: now}, "currency"},
-		{ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now.Add(time.Hour)}, "occurredAt"},
-		{ActivityInput{MemberID: bson.NewObjectID(), Kind: ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now}, "memberId"},
-		{ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r", AmountMinor: 100, Currency: "USD", RefundOf: "nope", OccurredAt: now}, "refundOf"},
+		{ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: -5, Currency: "USD", OccurredAt: now}, "amountMinor"},
+		{ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 0, Currency: "USD", OccurredAt: now}, "amountMinor"},
+		{ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "ZZZ", OccurredAt: now}, "currency"},
+		{ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now.Add(time.Hour)}, "occurredAt"},
+		{ActivityInput{MemberID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now}, "memberId"},
+		{ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r", AmountMinor: 100, Currency: "USD", RefundOf: "nope", OccurredAt: now}, "refundOf"},
 		{ActivityInput{MemberID: m.ID, Kind: "DANCE", ExternalID: "a", OccurredAt: now}, "kind"},
 	}
 	for _, c := range cases {
@@ -193,7 +194,7 @@ func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 	points := make([]int64, callers)
 	res := testkit.Race(t, callers, func(i int) error {
 		r, err := h.RecordActivity(context.Background(), ActivityInput{
-			MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "order-1", AmountMinor: 5000, Currency: "USD", OccurredAt: h.clock.Now(),
+			MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "order-1", AmountMinor: 5000, Currency: "USD", OccurredAt: h.clock.Now(),
 		})
 		if err == nil {
 			points[i] = r.Points()
@@ -222,14 +223,14 @@ func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 }
 
 func TestPendingPointsAndRefunds(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.ReturnWindowDays = 14; p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.ReturnWindowDays = 14; p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "o1", 10000) // 1000 points, pending 14 days
 	if p := h.points(t, m); p.Pending != 1000 || p.Available != 0 || p.Balance != 1000 {
 		t.Fatalf("just after purchase: %+v", p)
 	}
 	// A half refund inside the window cancels half the pending points.
-	if _, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r1",
+	if _, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r1",
 		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestPendingPointsAndRefunds(t *testing.T) {
 	if _, err := h.Rewards().Redeem(context.Background(), m.ID, rw.ID, "mug"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r2",
+	r, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r2",
 		AmountMinor: 5000, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -254,19 +255,19 @@ func TestPendingPointsAndRefunds(t *testing.T) {
 		t.Fatalf("clawback %d with shortfall %d, want -100 and 400", e.Amount, e.Shortfall)
 	}
 	// Refunding more than was bought is refused, and writes nothing.
-	_, err = h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r3",
+	_, err = h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r3",
 		AmountMinor: 1, Currency: "USD", RefundOf: "o1", OccurredAt: h.clock.Now()})
 	if in, ok := input.As(err); !ok || in.Field != "amountMinor" {
 		t.Fatalf("over-refund: %v", err)
 	}
-	if _, err := h.acts.byExternalID(context.Background(), ActivityRefund, "r3"); !errors.Is(err, ErrActivityNotFound) {
+	if _, err := h.acts.byExternalID(context.Background(), program.ActivityRefund, "r3"); !errors.Is(err, ErrActivityNotFound) {
 		t.Fatalf("refused refund was stored: %v", err)
 	}
 	h.checkLedger(t, m)
 }
 
 func TestExpirySpendsSoonestFirst(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil; p.PointsExpireDays = 30 })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil; p.PointsExpireDays = 30 })
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "early", 1000) // 100 points expiring day 30
 	h.clock.Add(10 * 24 * time.Hour)
@@ -292,14 +293,14 @@ func TestExpirySpendsSoonestFirst(t *testing.T) {
 		return err
 	})
 	res.Expect(t)
-	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: EntryExpire}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: ledger.EntryExpire}}); n != 2 {
 		t.Fatalf("%d EXPIRE entries, want 2", n)
 	}
 	h.checkLedger(t, m)
 }
 
 func TestTierUpgradeAtOnceDowngradeAfterGrace(t *testing.T) {
-	h := newHarness(t, func(p *Program) {
+	h := newHarness(t, func(p *program.Program) {
 		p.FirstPurchaseBonus = 0
 		p.Escalation = nil
 		p.TierWindowMonths = 12
@@ -328,7 +329,7 @@ func TestTierUpgradeAtOnceDowngradeAfterGrace(t *testing.T) {
 }
 
 func TestReferralRewardedOncePerSide(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
 	if _, err := h.Enroll(ctx, ann, nil); err != nil {
@@ -348,7 +349,7 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	}
 	// The qualifying purchase and a second one, each reported 25 times at once.
 	res := testkit.Race(t, 50, func(i int) error {
-		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: bob.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("b", i%2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: bob.ID, Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b", i%2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
 		return err
 	})
 	res.Expect(t)
@@ -363,7 +364,7 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if err != nil || bobRef.PointsEarned != 500 {
 		t.Fatalf("bob's referral points %+v %v, want 500", bobRef, err)
 	}
-	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryReferral}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: ledger.EntryReferral}}); n != 2 {
 		t.Fatalf("%d referral entries in the ledger, want 2 (one a side)", n)
 	}
 	if n := testkit.Count(t, h.accounts.conversions, nil); n != 1 {
@@ -378,7 +379,7 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 // the database holds exactly what the callers were told succeeded, and the
 // balance is the ledger sum and never negative.
 func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.PointsExpireDays = 3 })
+	h := newHarness(t, func(p *program.Program) { p.PointsExpireDays = 3 })
 	m := h.members.add("ann@example.com")
 	rw, err := h.Rewards().CreateReward(context.Background(), reward.RewardInput{Name: "Sticker", Cost: 70, Active: true})
 	if err != nil {
@@ -395,7 +396,7 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 			id := fmt.Sprintf("g%d-%d", g, i)
 			switch rng.IntN(4) {
 			case 0, 1:
-				if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: id, AmountMinor: int64(500 + rng.IntN(5000)), Currency: "USD", OccurredAt: h.clock.Now()}); err != nil {
+				if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: id, AmountMinor: int64(500 + rng.IntN(5000)), Currency: "USD", OccurredAt: h.clock.Now()}); err != nil {
 					return fmt.Errorf("purchase %s: %w", id, err)
 				}
 				last = id
@@ -410,7 +411,7 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 				}
 			case 3:
 				if last != "" {
-					if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r" + id, AmountMinor: 50, Currency: "USD", RefundOf: last, OccurredAt: h.clock.Now()}); err != nil {
+					if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r" + id, AmountMinor: 50, Currency: "USD", RefundOf: last, OccurredAt: h.clock.Now()}); err != nil {
 						return fmt.Errorf("refund %s: %w", id, err)
 					}
 					tallies[g].refunds++
@@ -431,16 +432,16 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 	if sum.purchases == 0 || sum.redemptions == 0 || sum.refunds == 0 {
 		t.Fatalf("callers were told of %+v: every kind of operation must have succeeded at least once", sum)
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: ActivityPurchase}}); n != sum.purchases {
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: program.ActivityPurchase}}); n != sum.purchases {
 		t.Fatalf("%d purchases stored, callers were told of %d", n, sum.purchases)
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: ActivityRefund}}); n != sum.refunds {
+	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: program.ActivityRefund}}); n != sum.refunds {
 		t.Fatalf("%d refunds stored, callers were told of %d", n, sum.refunds)
 	}
 	if n := testkit.Count(t, h.db.Collection("redemptions"), bson.D{{Key: "status", Value: reward.RedemptionCompleted}}); n != sum.redemptions {
 		t.Fatalf("%d completed redemptions stored, callers were told of %d", n, sum.redemptions)
 	}
-	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: EntryRedeem}}); n != sum.redemptions {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: ledger.EntryRedeem}}); n != sum.redemptions {
 		t.Fatalf("%d redemption debits in the ledger, callers were told of %d redemptions", n, sum.redemptions)
 	}
 	h.checkLedger(t, m)

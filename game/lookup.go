@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/ledger"
 )
 
 // Lookups by id, for refetching any object by its global id (graph's
@@ -23,8 +24,8 @@ func (s *Service) ActivitiesByID(ctx context.Context, ids []bson.ObjectID) ([]*A
 }
 
 // EntriesByID returns ledger entries in the order of ids; missing ones are nil.
-func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
-	return byIDs(ctx, s.ledger.Collection(), ids, func(e *Entry) bson.ObjectID { return e.ID })
+func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*ledger.Entry, error) {
+	return byIDs(ctx, s.ledger.Collection(), ids, func(e *ledger.Entry) bson.ObjectID { return e.ID })
 }
 
 // OnPublicBoards says whether the member shows on public leaderboards (has

@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -44,7 +45,7 @@ func TestOfferIndexesExist(t *testing.T) {
 // Publishing notifies exactly the eligible members, once each, even when
 // two instances publish at once; muted members are skipped.
 func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	var gold, silver, muted *member.Member
 	for i := range 12 {
@@ -164,7 +165,7 @@ func (b birthdayMembers) WithBirthday(_ context.Context, month time.Month, day i
 }
 
 func TestCampaignsSendOncePerPeriod(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
 	ann.Timezone = "Pacific/Kiritimati" // UTC+14: her birthday starts before UTC's
@@ -278,7 +279,7 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 // Targeting: each condition of an offer must hold for a member to see it
 // and claim it; the others are told it does not exist.
 func TestOfferTargeting(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	add := func(email string) *member.Member {
 		m := h.members.add(email)
@@ -354,7 +355,7 @@ func TestOfferTargeting(t *testing.T) {
 // coupon needs the points and takes them once; a bonus-points offer
 // credits once however often it is claimed.
 func TestClaimOfferBenefits(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 1000) // 100 points

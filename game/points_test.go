@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -24,7 +25,7 @@ func TestAdjustOncePerKeyNeverBelowZero(t *testing.T) {
 	m := h.members.add("ann@example.com")
 	for range 2 {
 		e, err := h.Adjust(ctx, m.ID, 200, "  sorry about the queue  ", "goodwill-1")
-		if err != nil || e.Amount != 200 || e.Type != EntryAdjust || e.Reason != "sorry about the queue" {
+		if err != nil || e.Amount != 200 || e.Type != ledger.EntryAdjust || e.Reason != "sorry about the queue" {
 			t.Fatalf("credit: %+v %v", e, err)
 		}
 	}
@@ -63,7 +64,7 @@ func TestAdjustOncePerKeyNeverBelowZero(t *testing.T) {
 // A refund of the qualifying purchase within the reversal window takes the
 // referral points back from both sides, once; after the window it does not.
 func TestRefundReversesReferralWithinWindow(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
 	if _, err := h.Enroll(ctx, ann, nil); err != nil {
@@ -85,7 +86,7 @@ func TestRefundReversesReferralWithinWindow(t *testing.T) {
 	refund := func(m *member.Member, of string) {
 		t.Helper()
 		for range 2 { // reported twice
-			if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityRefund, ExternalID: "r-" + of,
+			if _, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r-" + of,
 				AmountMinor: 1000, Currency: "USD", RefundOf: of, OccurredAt: h.clock.Now()}); err != nil {
 				t.Fatal(err)
 			}
@@ -118,10 +119,10 @@ func TestPromotionBonusAndExpiryWarning(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	now := h.clock.Now()
-	p := DefaultProgram()
+	p := program.Default()
 	p.ReturnWindowDays, p.BirthdayBonus, p.FirstPurchaseBonus, p.Escalation = 0, 0, 0, nil
 	p.PointsExpireDays = 60
-	p.Promotions = []Promotion{{ID: "summer", Name: "Summer bonus", BonusPoints: 40, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), ExpiresAfterDays: 10}}
+	p.Promotions = []program.Promotion{{ID: "summer", Name: "Summer bonus", BonusPoints: 40, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), ExpiresAfterDays: 10}}
 	if _, err := h.UpdateProgram(ctx, p); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/randcode"
@@ -87,8 +88,8 @@ type Conversion struct {
 	Status     ConversionStatus `bson:"status"`
 	At         time.Time        `bson:"at"`
 
-	RefereeEntry  *Entry `bson:"-"`
-	ReferrerEntry *Entry `bson:"-"`
+	RefereeEntry  *ledger.Entry `bson:"-"`
+	ReferrerEntry *ledger.Entry `bson:"-"`
 }
 
 type accountStore struct {
@@ -275,7 +276,7 @@ func (s *Service) account(ctx context.Context, memberID bson.ObjectID) (*Account
 // a qualifying purchase. The conversion document (one per referee) picks
 // that purchase; a numbered monthly slot (unique) enforces the referrer's
 // cap; the ledger keys make each side's reward happen once.
-func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
 	if acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
 		return nil, nil
 	}
@@ -305,9 +306,9 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 			return nil, err
 		}
 	}
-	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
+	src := ledger.Source{Kind: ledger.SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", ledger.EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
@@ -316,8 +317,8 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
-			Source{Kind: SourceReferral, ID: m.ID.Hex()},
+		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), ledger.EntryReferral,
+			ledger.Source{Kind: ledger.SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
 			return nil, err
@@ -331,10 +332,10 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 	return c, nil
 }
 
-func referralCredit(p *Program, points int64, why string) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func referralCredit(p *program.Program, points int64, why string) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		e.Reason = "Referral reward"
-		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
+		e.Lines = []ledger.Line{{Rule: "referral", Points: points, Reason: why}}
 		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 		st.Earn(p, e, points, now)
 		return true, nil
@@ -343,7 +344,7 @@ func referralCredit(p *Program, points int64, why string) ledger.Change {
 
 // claimReferralSlot takes one of the referrer's numbered slots for the
 // conversion's month; capped is true when all are taken.
-func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversion) (capped bool, err error) {
+func (s *Service) claimReferralSlot(ctx context.Context, p *program.Program, c *Conversion) (capped bool, err error) {
 	if p.Referral.MonthlyCap == 0 {
 		return false, nil
 	}
@@ -369,7 +370,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 
 // reverseReferral takes both sides' referral rewards back when the
 // qualifying purchase is refunded inside the reversal window.
-func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
+func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *program.Program, refund, purchase *Activity, record func(*ledger.Entry, bool, error) error) error {
 	var c Conversion
 	err := s.accounts.conversions.FindOne(ctx, bson.D{{Key: "_id", Value: purchase.MemberID}, {Key: "activityId", Value: purchase.ID}}).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -381,7 +382,7 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 	if s.now().After(c.At.AddDate(0, 0, p.Referral.ReversalWindowDays)) {
 		return nil
 	}
-	src := Source{Kind: SourceActivity, ID: refund.ID.Hex()}
+	src := ledger.Source{Kind: ledger.SourceActivity, ID: refund.ID.Hex()}
 	sides := []struct {
 		member bson.ObjectID
 		key    string
@@ -394,13 +395,13 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 		if err != nil {
 			return err
 		}
-		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", EntryReferral, src,
-			func(st *State, e *Entry, now time.Time) (bool, error) {
+		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", ledger.EntryReferral, src,
+			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 				taken := st.Debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken
 				st.Earn(p, e, -earned.Amount, now)
 				e.Reason = "Referral reward reversed"
-				e.Lines = []Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
+				e.Lines = []ledger.Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
 				return true, nil
 			})
 		if side.member == refund.MemberID {
@@ -438,7 +439,7 @@ func (s *Service) Referral(ctx context.Context, memberID bson.ObjectID) (*Referr
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
+	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: ledger.EntryReferral}},
 		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
 	if err != nil {
 		return nil, err

@@ -5087,7 +5087,7 @@ func (ec *executionContext) _ActivityResult_entries(ctx context.Context, field g
 			return obj.Entries, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*ledger.Entry) graphql.Marshaler {
 			return ec.marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx, selections, v)
 		},
 		true,
@@ -20147,7 +20147,7 @@ func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._LedgerEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*ledger.Entry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -20163,7 +20163,7 @@ func (ec *executionContext) marshalNLedgerEntry2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *game.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐEntry(ctx context.Context, sel ast.SelectionSet, v *ledger.Entry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerEntry!")
 		return graphql.Null
