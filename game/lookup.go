@@ -7,25 +7,18 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/fault"
-	"github.com/regulars/regulars/game/ledger"
 )
 
 // Lookups by id, for refetching any object by its global id (graph's
 // node and nodes). Each is one query on _id, whatever the number of ids.
 
 var (
-	ErrEntryNotFound = fault.New(fault.NotFound, "ledger entry not found")
 	ErrBadgeNotFound = fault.New(fault.NotFound, "badge not found")
 )
 
 // ActivitiesByID returns activities in the order of ids; missing ones are nil.
 func (s *Service) ActivitiesByID(ctx context.Context, ids []bson.ObjectID) ([]*Activity, error) {
 	return byIDs(ctx, s.acts.c, ids, func(a *Activity) bson.ObjectID { return a.ID })
-}
-
-// EntriesByID returns ledger entries in the order of ids; missing ones are nil.
-func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*ledger.Entry, error) {
-	return byIDs(ctx, s.ledger.Collection(), ids, func(e *ledger.Entry) bson.ObjectID { return e.ID })
 }
 
 // OnPublicBoards says whether the member shows on public leaderboards (has

@@ -239,8 +239,8 @@ func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, [
 // LedgerEntry: the member's own ledger (me), every one for who may call
 // member(id:) and so read any member's ledger.
 func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	return owned(ctx, refs, r.Game.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
-		mayCall(ctx, parsedSchema.Query, "member"), game.ErrEntryNotFound)
+	return owned(ctx, refs, r.Game.Ledger().EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
+		mayCall(ctx, parsedSchema.Query, "member"), ledger.ErrEntryNotFound)
 }
 
 // Redemption: the member's own (myRedemptions), every one for who may call
