@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -31,13 +32,13 @@ type LineItem struct {
 // Activity is one thing a member did, as the brand reported it. (Kind,
 // ExternalID) is unique: reporting it again changes nothing.
 type Activity struct {
-	ID          bson.ObjectID `bson:"_id"`
-	Kind        ActivityKind  `bson:"kind"`
-	ExternalID  string        `bson:"externalId"`
-	MemberID    bson.ObjectID `bson:"memberId"`
-	AmountMinor int64         `bson:"amountMinor,omitempty"`
-	Currency    string        `bson:"currency,omitempty"`
-	OccurredAt  time.Time     `bson:"occurredAt"`
+	ID          bson.ObjectID        `bson:"_id"`
+	Kind        program.ActivityKind `bson:"kind"`
+	ExternalID  string               `bson:"externalId"`
+	MemberID    bson.ObjectID        `bson:"memberId"`
+	AmountMinor int64                `bson:"amountMinor,omitempty"`
+	Currency    string               `bson:"currency,omitempty"`
+	OccurredAt  time.Time            `bson:"occurredAt"`
 	// RefundOf is the purchase a refund takes back.
 	RefundOf  *bson.ObjectID `bson:"refundOf,omitempty"`
 	Items     []LineItem     `bson:"items,omitempty"`
@@ -51,7 +52,7 @@ type Activity struct {
 // ActivityInput is an activity as reported.
 type ActivityInput struct {
 	MemberID    bson.ObjectID
-	Kind        ActivityKind
+	Kind        program.ActivityKind
 	ExternalID  string
 	AmountMinor int64
 	Currency    string
@@ -70,7 +71,7 @@ type ActivityResult struct {
 	Referral *Conversion
 	// Streak is what the activity did to the member's streak (nil: it
 	// does not count toward streaks), and StreakCurrent the streak after it.
-	Streak        *StreakEvent
+	Streak        *streak.Event
 	StreakCurrent int
 	// Badges are the badge levels the activity unlocked.
 	Badges []EarnedBadge
@@ -88,7 +89,7 @@ func (r *ActivityResult) Points() int64 {
 }
 
 // TierChange is the tier move the activity caused, if any.
-func (r *ActivityResult) TierChange() *TierChange {
+func (r *ActivityResult) TierChange() *ledger.TierChange {
 	var from, to string
 	for _, e := range r.Entries {
 		if e.TierChange != nil {
@@ -101,7 +102,7 @@ func (r *ActivityResult) TierChange() *TierChange {
 	if to == "" || from == to {
 		return nil
 	}
-	return &TierChange{From: from, To: to}
+	return &ledger.TierChange{From: from, To: to}
 }
 
 const (
@@ -112,7 +113,7 @@ const (
 	maxLateDays = 366
 )
 
-func (in *ActivityInput) validate(p *Program, now time.Time) error {
+func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	switch {
 	case !in.Kind.Valid():
@@ -128,7 +129,7 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 	case len(in.Items) > maxItems:
 		return input.Errorf("items", "at most %d line items", maxItems)
 	}
-	money := in.Kind == ActivityPurchase || in.Kind == ActivityRefund
+	money := in.Kind == program.ActivityPurchase || in.Kind == program.ActivityRefund
 	if money {
 		in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 		switch {
@@ -144,10 +145,10 @@ func (in *ActivityInput) validate(p *Program, now time.Time) error {
 	} else if in.AmountMinor != 0 || in.Currency != "" {
 		return input.Errorf("amountMinor", "a %s has no amount", in.Kind)
 	}
-	if in.Kind == ActivityRefund && strings.TrimSpace(in.RefundOf) == "" {
+	if in.Kind == program.ActivityRefund && strings.TrimSpace(in.RefundOf) == "" {
 		return input.Errorf("refundOf", "a REFUND names the purchase it refunds")
 	}
-	if in.Kind != ActivityRefund && in.RefundOf != "" {
+	if in.Kind != program.ActivityRefund && in.RefundOf != "" {
 		return input.Errorf("refundOf", "only a REFUND refunds a purchase")
 	}
 	for i, it := range in.Items {
@@ -192,8 +193,8 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		EffectsPending: true,
 	}
 	var purchase *Activity
-	if in.Kind == ActivityRefund {
-		purchase, err = s.acts.byExternalID(ctx, ActivityPurchase, in.RefundOf)
+	if in.Kind == program.ActivityRefund {
+		purchase, err = s.acts.byExternalID(ctx, program.ActivityPurchase, in.RefundOf)
 		if errors.Is(err, ErrActivityNotFound) {
 			return nil, input.Wrap("refundOf", err)
 		}
@@ -247,7 +248,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 
 // applyAll carries out the activity's effects and then clears its
 // EffectsPending mark.
-func (s *Service) applyAll(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
 	if err := s.apply(ctx, p, m, a, purchase, res); err != nil {
 		return err
 	}
@@ -299,7 +300,7 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // apply carries out every effect of a, in the order effects describes:
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
-func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
 	fx := &effects{}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
@@ -321,12 +322,12 @@ func (s *Service) apply(ctx context.Context, p *Program, m *member.Member, a *Ac
 
 // applyLedger writes the activity's ledger entries (and the account's
 // last purchase), queuing their notifications in fx.
-func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
-	src := Source{Kind: SourceActivity, ID: a.ID.Hex()}
+func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+	src := ledger.Source{Kind: ledger.SourceActivity, ID: a.ID.Hex()}
 	key := "act:" + a.ID.Hex()
 	// Notifications carry the entry's key, so announcing again after a
 	// crash or on a replay never notifies twice.
-	record := func(e *Entry, _ bool, err error) error {
+	record := func(e *ledger.Entry, _ bool, err error) error {
 		if err != nil {
 			return err
 		}
@@ -338,8 +339,8 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 	}
 
 	switch a.Kind {
-	case ActivityPurchase:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryEarn, src, earnPurchase(p, a))); err != nil {
+	case program.ActivityPurchase:
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(p, a))); err != nil {
 			return err
 		}
 		// One read of the account serves the referral, the win-back time
@@ -356,7 +357,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
 				continue
 			}
-			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
+			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
 				return err
 			}
 		}
@@ -368,20 +369,20 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 		if conv != nil && conv.RefereeEntry != nil {
 			res.Entries = append(res.Entries, conv.RefereeEntry)
 		}
-	case ActivityRefund:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
+	case program.ActivityRefund:
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
 			return err
 		}
 		if err := s.reverseReferral(ctx, fx, p, a, purchase, record); err != nil {
 			return err
 		}
-	case ActivityCheckIn, ActivityReview:
+	case program.ActivityCheckIn, program.ActivityReview:
 		pts, rule := p.CheckInPoints, "check-in"
-		if a.Kind == ActivityReview {
+		if a.Kind == program.ActivityReview {
 			pts, rule = p.ReviewPoints, "review"
 		}
 		if pts > 0 {
-			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
+			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
 				return err
 			}
 		}
@@ -391,7 +392,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *Program, m *m
 
 // announce queues the notifications of an entry that changed the member's
 // points or tier, in locale ("": the member's).
-func (s *Service) announce(fx *effects, locale string, e *Entry) {
+func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 	if e.Amount > 0 {
 		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale,
 			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
@@ -412,7 +413,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 	now := s.now()
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
-		MemberID: memberID, Kind: ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + day, OccurredAt: now,
+		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + day, OccurredAt: now,
 	})
 }
 
@@ -446,7 +447,7 @@ func (s activityStore) insert(ctx context.Context, a *Activity) error {
 	return err
 }
 
-func (s activityStore) byExternalID(ctx context.Context, kind ActivityKind, externalID string) (*Activity, error) {
+func (s activityStore) byExternalID(ctx context.Context, kind program.ActivityKind, externalID string) (*Activity, error) {
 	return s.one(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "externalId", Value: externalID}})
 }
 

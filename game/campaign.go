@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -35,9 +37,11 @@ func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, e
 	total := 0
 	for _, run := range []struct {
 		on bool
-		fn func(context.Context, *Program) (int, error)
+		fn func(context.Context, *program.Program) (int, error)
 	}{
-		{c.Birthday && birthdays != nil, func(ctx context.Context, p *Program) (int, error) { return s.birthdayCampaign(ctx, p, birthdays) }},
+		{c.Birthday && birthdays != nil, func(ctx context.Context, p *program.Program) (int, error) {
+			return s.birthdayCampaign(ctx, p, birthdays)
+		}},
 		{c.WinBack, s.winBackCampaign},
 		{c.PointsExpiring, s.pointsExpiringCampaign},
 		{c.StreakAtRisk, s.streakAtRiskCampaign},
@@ -76,7 +80,7 @@ func (s *Service) sent(ctx context.Context, m inbox.Message) int {
 // birthdayCampaign greets members on their birthday in their own timezone
 // and credits the birthday reward, which shares its key with the reward an
 // activity in the birthday month would give: once a year either way.
-func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Birthdays) (int, error) {
+func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birthdays Birthdays) (int, error) {
 	now := s.now()
 	n := 0
 	// Somewhere it is already tomorrow or still yesterday.
@@ -100,11 +104,11 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *Program, birthdays Bi
 					}
 					year := strconv.Itoa(local.Year())
 					if p.BirthdayBonus > 0 {
-						if _, _, err := s.appendOne(ctx, p, m.ID, "birthday:"+year, EntryEarn, Source{Kind: SourceBirthday, ID: "campaign:" + year},
-							func(st *State, e *Entry, now time.Time) (bool, error) {
+						if _, _, err := s.appendOne(ctx, p, m.ID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
+							func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
-								e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
-								st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+								e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
+								st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 								st.Earn(p, e, p.BirthdayBonus, now)
 								return true, nil
 							}); err != nil {
@@ -128,7 +132,7 @@ func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 // winBackCampaign reaches members who stopped buying, once per spell: the
 // key is the date of their last purchase, so a new purchase starts a new spell.
-func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) {
+func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int, error) {
 	cutoff := s.now().AddDate(0, 0, -p.Campaigns.WinBackDays)
 	cur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "lastPurchaseAt", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastPurchaseAt", Value: 1}}))
@@ -151,7 +155,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *Program) (int, error) 
 }
 
 // pointsExpiringCampaign warns about each lot expiring soon, once per lot.
-func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, error) {
+func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program) (int, error) {
 	now := s.now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
 	due, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
@@ -178,7 +182,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *Program) (int, 
 
 // streakAtRiskCampaign reminds members in the evening of their day that
 // today's activity is missing, once per day.
-func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, error) {
+func (s *Service) streakAtRiskCampaign(ctx context.Context, p *program.Program) (int, error) {
 	now := s.now()
 	recent, err := membersMatching(ctx, s.engagement.c, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}})
 	if err != nil {
@@ -206,15 +210,10 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *Program) (int, er
 }
 
 // couponExpiringCampaign reminds members of a claimed coupon about to expire.
-func (s *Service) couponExpiringCampaign(ctx context.Context, p *Program) (int, error) {
+func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program) (int, error) {
 	now := s.now()
-	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
-		{Key: "$gt", Value: now}, {Key: "$lte", Value: now.Add(time.Duration(p.Campaigns.CouponExpiringHours) * time.Hour)}}}})
+	claims, err := s.offers.ClaimsExpiring(ctx, now, now.Add(time.Duration(p.Campaigns.CouponExpiringHours)*time.Hour))
 	if err != nil {
-		return 0, err
-	}
-	var claims []Claim
-	if err := cur.All(ctx, &claims); err != nil {
 		return 0, err
 	}
 	n := 0

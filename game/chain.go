@@ -6,15 +6,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/regulars/regulars/internal/chain"
-)
-
-// The ledger and the engagement chain are per-member chains (see
-// internal/chain): numbered documents claimed by unique inserts.
-const (
-	indexChainSeq = chain.IndexSeq
-	indexChainKey = chain.IndexKey
 )
 
 // membersMatching returns the distinct members of the documents in c that

@@ -14,46 +14,37 @@ import (
 	"github.com/regulars/regulars/member"
 )
 
-// expiry is when points credited at now expire under the program.
-func expiry(p *Program, now time.Time, days int) *time.Time {
-	if days == 0 {
-		return nil
-	}
-	t := now.AddDate(0, 0, days)
-	return &t
-}
-
 // earnPurchase awards a purchase's points: the base rate, the escalating
 // multiplier of a member's 2nd and 3rd purchase, the first-purchase bonus and
 // the tier multiplier, each a line of one entry. The points stay pending
 // through the return window.
-func earnPurchase(p *Program, a *Activity) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func earnPurchase(p *program.Program, a *Activity) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		base := a.AmountMinor * p.PointsPerUnit / program.MinorPerUnit(p.Currency)
 		n := st.Purchases + 1
 		st.Purchases = n
 		st.Spend[ledger.MonthKey(a.OccurredAt)] += a.AmountMinor
 		e.Reason = "Purchase " + a.ExternalID
-		e.Lines = []Line{{Rule: "base", Points: base,
+		e.Lines = []ledger.Line{{Rule: "base", Points: base,
 			Reason: fmt.Sprintf("%d points per %s on %s", p.PointsPerUnit, p.Currency, formatMoney(a.AmountMinor, p.Currency))}}
 		if i := int(n) - 2; i >= 0 && i < len(p.Escalation) && p.Escalation[i] > 1 {
 			mult := p.Escalation[i]
-			e.Lines = append(e.Lines, Line{Rule: "escalation", Points: base * (mult - 1),
+			e.Lines = append(e.Lines, ledger.Line{Rule: "escalation", Points: base * (mult - 1),
 				Reason: fmt.Sprintf("%d× points on your %s purchase", mult, ordinal(n))})
 		}
 		if t, ok := p.TierNamed(st.Tier.Name); ok && t.EarnMultiplierPercent > 100 {
-			e.Lines = append(e.Lines, Line{Rule: "tier", Points: base * (t.EarnMultiplierPercent - 100) / 100,
+			e.Lines = append(e.Lines, ledger.Line{Rule: "tier", Points: base * (t.EarnMultiplierPercent - 100) / 100,
 				Reason: fmt.Sprintf("%s tier earns %d%% of base points", t.Name, t.EarnMultiplierPercent)})
 		}
 		if n == 1 && p.FirstPurchaseBonus > 0 {
-			e.Lines = append(e.Lines, Line{Rule: "first-purchase", Points: p.FirstPurchaseBonus, Reason: "bonus for your first purchase"})
+			e.Lines = append(e.Lines, ledger.Line{Rule: "first-purchase", Points: p.FirstPurchaseBonus, Reason: "bonus for your first purchase"})
 		}
 		var total int64
 		for _, l := range e.Lines {
 			total += l.Points
 		}
 		if total > 0 {
-			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, p.PointsExpireDays))
+			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, p.PointsExpireDays))
 			st.Earn(p, e, total, a.OccurredAt)
 		}
 		return true, nil
@@ -61,23 +52,23 @@ func earnPurchase(p *Program, a *Activity) ledger.Change {
 }
 
 // earnPromotion awards a promotion's bonus on a purchase; it expires soon.
-func earnPromotion(p *Program, pr Promotion, a *Activity) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func earnPromotion(p *program.Program, pr program.Promotion, a *Activity) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		e.Reason = pr.Name
-		e.Lines = []Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
+		e.Lines = []ledger.Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
 			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
-		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), expiry(p, now, pr.ExpiresAfterDays))
+		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, pr.ExpiresAfterDays))
 		st.Earn(p, e, pr.BonusPoints, a.OccurredAt)
 		return true, nil
 	}
 }
 
 // earnFlat awards a fixed number of points, spendable at once.
-func earnFlat(p *Program, rule string, points int64) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func earnFlat(p *program.Program, rule string, points int64) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		e.Reason = "Points for your " + rule
-		e.Lines = []Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
-		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		e.Lines = []ledger.Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
+		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 		st.Earn(p, e, points, now)
 		return true, nil
 	}
@@ -87,8 +78,8 @@ func earnFlat(p *Program, rule string, points int64) ledger.Change {
 // part refunded. Points still pending are cancelled; spendable ones are
 // clawed back, never below zero, and what could not be taken is recorded as
 // the entry's shortfall.
-func refundPurchase(ctx context.Context, p *Program, store *ledger.Ledger, refund, purchase *Activity) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func refundPurchase(ctx context.Context, p *program.Program, store *ledger.Ledger, refund, purchase *Activity) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		// Read inside the change: the chain serializes this with every other
 		// entry of the member, so two refunds cannot both pass the check.
 		effects, err := store.BySource(ctx, purchase.MemberID, purchase.ID.Hex())
@@ -102,7 +93,7 @@ func refundPurchase(ctx context.Context, p *Program, store *ledger.Ledger, refun
 		var earned, refunded, intended int64
 		var lot *bson.ObjectID
 		for _, f := range effects {
-			if f.Type == EntryEarn && f.Amount > 0 {
+			if f.Type == ledger.EntryEarn && f.Amount > 0 {
 				earned += f.Amount
 				if f.Key == "act:"+purchase.ID.Hex() {
 					lot = &f.ID
@@ -137,27 +128,27 @@ func refundPurchase(ctx context.Context, p *Program, store *ledger.Ledger, refun
 		if e.Shortfall > 0 {
 			why += fmt.Sprintf("; %d could not be taken because they were already spent", e.Shortfall)
 		}
-		e.Lines = []Line{{Rule: "refund", Points: -taken, Reason: why}}
+		e.Lines = []ledger.Line{{Rule: "refund", Points: -taken, Reason: why}}
 		return true, nil
 	}
 }
 
 // birthdayReward credits the birthday bonus once a year, on the member's
 // first activity in their birthday month (in their own timezone).
-func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Entry, bool, error) {
-	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == ActivityRefund {
+func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *Activity) (*ledger.Entry, bool, error) {
+	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == program.ActivityRefund {
 		return nil, false, nil
 	}
 	local := s.now().In(m.Location())
 	if local.Month() != m.Birthday.Month {
 		return nil, false, nil
 	}
-	return s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), EntryEarn,
-		Source{Kind: SourceBirthday, ID: a.ID.Hex()},
-		func(st *State, e *Entry, now time.Time) (bool, error) {
+	return s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), ledger.EntryEarn,
+		ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = "Happy birthday!"
-			e.Lines = []Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
-			st.Credit(e, p.BirthdayBonus, now, expiry(p, now, p.PointsExpireDays))
+			e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
+			st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 			st.Earn(p, e, p.BirthdayBonus, now)
 			return true, nil
 		})

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 )
 
@@ -27,7 +28,7 @@ import (
 // the activity, or the ResumeEffects job) finishes what a failure left
 // undone and repeats nothing; a failure is returned, never only logged.
 type effects struct {
-	entries []*Entry
+	entries []*ledger.Entry
 	notes   []inbox.Message
 	// optOut caches members' leaderboard opt-out, prefilled by a caller
 	// that has read the account already.
@@ -37,8 +38,8 @@ type effects struct {
 }
 
 // entry records a ledger entry of the cause, new or found again.
-func (fx *effects) entry(e *Entry) {
-	if e != nil && !slices.ContainsFunc(fx.entries, func(x *Entry) bool { return x.ID == e.ID }) {
+func (fx *effects) entry(e *ledger.Entry) {
+	if e != nil && !slices.ContainsFunc(fx.entries, func(x *ledger.Entry) bool { return x.ID == e.ID }) {
 		fx.entries = append(fx.entries, e)
 	}
 }
@@ -56,7 +57,7 @@ func (fx *effects) knownOptOut(memberID bson.ObjectID, out bool) {
 
 // carryOut brings the leaderboards up to the recorded entries, then sends
 // the queued notifications. It stops at the first failure and returns it.
-func (s *Service) carryOut(ctx context.Context, p *Program, fx *effects) error {
+func (s *Service) carryOut(ctx context.Context, p *program.Program, fx *effects) error {
 	for _, e := range fx.entries {
 		if len(e.Boards) == 0 {
 			continue
@@ -89,11 +90,26 @@ func (s *Service) carryOut(ctx context.Context, p *Program, fx *effects) error {
 
 // appendOne appends one entry and carries out its effects at once, for a
 // cause with a single entry and no notification.
-func (s *Service) appendOne(ctx context.Context, p *Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch ledger.Change) (*Entry, bool, error) {
+func (s *Service) appendOne(ctx context.Context, p *program.Program, memberID bson.ObjectID, key string, typ ledger.EntryType, src ledger.Source, ch ledger.Change) (*ledger.Entry, bool, error) {
 	fx := &effects{}
 	e, created, err := s.appendEntry(ctx, fx, p, memberID, key, typ, src, ch)
 	if err != nil {
 		return nil, false, err
 	}
 	return e, created, s.carryOut(ctx, p, fx)
+}
+
+// effectsPath lets the rooms outside this package (rewards) carry out their
+// causes' effects on this one path.
+type effectsPath struct{ s *Service }
+
+func (x effectsPath) CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error {
+	fx := &effects{}
+	for _, e := range entries {
+		fx.entry(e)
+	}
+	for _, m := range notes {
+		fx.notify(m)
+	}
+	return x.s.carryOut(ctx, p, fx)
 }

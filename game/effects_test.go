@@ -9,6 +9,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -39,7 +41,7 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	h.notify = flaky
 	m := h.members.add("ann@example.com")
 
-	_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: "o-1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+	_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "o-1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
 	if !errors.Is(err, errInboxDown) {
 		t.Fatalf("a failed notification was swallowed: %v", err)
 	}
@@ -61,7 +63,7 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != inbox.KindRewardEarned {
 		t.Fatalf("notifications after resuming: %+v", ns)
 	}
-	board, err := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	board, err := h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

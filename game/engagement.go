@@ -13,6 +13,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/batch"
@@ -59,7 +62,7 @@ type Engagement struct {
 	Key      string         `bson:"key"`
 	Kind     EngagementKind `bson:"kind"`
 	At       time.Time      `bson:"at"`
-	Streak   *StreakEvent   `bson:"streak,omitempty"`
+	Streak   *streak.Event  `bson:"streak,omitempty"`
 	// For badges: which badge and level.
 	BadgeID    bson.ObjectID `bson:"badgeId,omitempty"`
 	BadgeLevel string        `bson:"badgeLevel,omitempty"`
@@ -72,7 +75,7 @@ type Engagement struct {
 type EngagementState struct {
 	// Counters by name, and by name and month ("PURCHASES@2026-03", brand time).
 	Counters map[string]int64 `bson:"counters"`
-	Streak   StreakState      `bson:"streak"`
+	Streak   streak.State     `bson:"streak"`
 	// Badges maps a badge id to the levels earned.
 	Badges map[string][]string `bson:"badges"`
 }
@@ -145,25 +148,25 @@ func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string
 }
 
 // brandMonth is the month of t in the brand's timezone.
-func brandMonth(p *Program, t time.Time) string {
+func brandMonth(p *program.Program, t time.Time) string {
 	return t.In(p.Location()).Format("2006-01")
 }
 
 // engageActivity moves counters and the streak for an activity, then
 // awards any badge it unlocked.
-func (s *Service) engageActivity(ctx context.Context, fx *effects, p *Program, m *member.Member, a *Activity) (*Engagement, error) {
-	if a.Kind == ActivityRefund {
+func (s *Service) engageActivity(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *Activity) (*Engagement, error) {
+	if a.Kind == program.ActivityRefund {
 		return nil, nil
 	}
 	e, _, err := s.engage(ctx, m.ID, "act:"+a.ID.Hex(), EngagementActivity, func(st *EngagementState, e *Engagement) error {
 		month := brandMonth(p, a.OccurredAt)
 		switch a.Kind {
-		case ActivityPurchase:
+		case program.ActivityPurchase:
 			st.count(CounterPurchases, 1, month)
 			st.count(CounterSpend, a.AmountMinor, month)
-		case ActivityCheckIn:
+		case program.ActivityCheckIn:
 			st.count(CounterCheckIns, 1, month)
-		case ActivityReview:
+		case program.ActivityReview:
 			st.count(CounterReviews, 1, month)
 		}
 		if p.Streak.Qualifies(a.Kind) {
@@ -215,7 +218,7 @@ func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, 
 
 // count adds to a counter under key and awards the badges it unlocks,
 // recording their effects in fx.
-func (s *Service) count(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, c Counter, n int64, key string) error {
+func (s *Service) count(ctx context.Context, fx *effects, p *program.Program, memberID bson.ObjectID, c Counter, n int64, key string) error {
 	e, _, err := s.engage(ctx, memberID, "count:"+string(c)+":"+key, EngagementCount, func(st *EngagementState, e *Engagement) error {
 		st.count(c, n, brandMonth(p, s.now()))
 		return nil
@@ -227,7 +230,7 @@ func (s *Service) count(ctx context.Context, fx *effects, p *Program, memberID b
 }
 
 // BuyStreakFreeze spends points on a streak freeze, once per idempotency key.
-func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, idempotencyKey string) (*StreakView, error) {
+func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, idempotencyKey string) (*streak.View, error) {
 	if idempotencyKey == "" || len(idempotencyKey) > 128 {
 		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
 	}
@@ -248,14 +251,14 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	}
 	// Pay first; the freeze is credited under the same key, so a retry
 	// after a crash completes it without paying twice.
-	if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
-		func(st *State, e *Entry, now time.Time) (bool, error) {
+	if _, _, err := s.appendOne(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			if st.Available(now) < p.Streak.FreezePrice {
-				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ErrInsufficientPoints, p.Streak.FreezePrice))
+				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ledger.ErrInsufficientPoints, p.Streak.FreezePrice))
 			}
 			st.Debit(e, p.Streak.FreezePrice, now, true, nil)
 			e.Reason = "Streak freeze"
-			e.Lines = []Line{{Rule: "streak-freeze", Points: -p.Streak.FreezePrice, Reason: "one streak freeze"}}
+			e.Lines = []ledger.Line{{Rule: "streak-freeze", Points: -p.Streak.FreezePrice, Reason: "one streak freeze"}}
 			return true, nil
 		}); err != nil {
 		return nil, err
@@ -270,7 +273,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 }
 
 // Streak returns the member's streak as they see it now.
-func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*StreakView, error) {
+func (s *Service) Streak(ctx context.Context, memberID bson.ObjectID) (*streak.View, error) {
 	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -368,8 +371,8 @@ func (in *BadgeInput) validate() error {
 			return input.Errorf(f+".threshold", "must be positive")
 		case i > 0 && l.Threshold <= in.Levels[i-1].Threshold:
 			return input.Errorf(f+".threshold", "must be above the previous level's")
-		case l.BonusPoints < 0 || l.BonusPoints > maxPoints:
-			return input.Errorf(f+".bonusPoints", "must be between 0 and %d", maxPoints)
+		case l.BonusPoints < 0 || l.BonusPoints > program.MaxPoints:
+			return input.Errorf(f+".bonusPoints", "must be between 0 and %d", program.MaxPoints)
 		}
 		names[l.Name] = true
 	}
@@ -428,7 +431,7 @@ func (s *Service) Badges(ctx context.Context) ([]*Badge, error) { return s.badge
 // awardBadges awards every level st has reached and not yet earned. Each
 // award is keyed by badge and level, in the engagement chain and in the
 // ledger, so concurrent activities award a level exactly once.
-func (s *Service) awardBadges(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, st EngagementState, cause string) error {
+func (s *Service) awardBadges(ctx context.Context, fx *effects, p *program.Program, memberID bson.ObjectID, st EngagementState, cause string) error {
 	badges, err := s.badges.all(ctx)
 	if err != nil {
 		return err
@@ -442,7 +445,7 @@ func (s *Service) awardBadges(ctx context.Context, fx *effects, p *Program, memb
 	return nil
 }
 
-func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
+func (s *Service) awardBadge(ctx context.Context, fx *effects, p *program.Program, memberID bson.ObjectID, b *Badge, st *EngagementState, cause string) error {
 	value := b.progress(st)
 	for _, l := range b.Levels {
 		if value < l.Threshold || slices.Contains(st.Badges[b.ID.Hex()], l.Name) {
@@ -459,11 +462,11 @@ func (s *Service) awardBadge(ctx context.Context, fx *effects, p *Program, membe
 		}
 		*st = e.State
 		if l.BonusPoints > 0 {
-			_, _, err := s.appendEntry(ctx, fx, p, memberID, key, EntryEarn, Source{Kind: SourceBadge, ID: b.ID.Hex()},
-				func(lst *State, le *Entry, now time.Time) (bool, error) {
+			_, _, err := s.appendEntry(ctx, fx, p, memberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBadge, ID: b.ID.Hex()},
+				func(lst *ledger.State, le *ledger.Entry, now time.Time) (bool, error) {
 					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
-					le.Lines = []Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
-					lst.Credit(le, l.BonusPoints, now, expiry(p, now, p.PointsExpireDays))
+					le.Lines = []ledger.Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
+					lst.Credit(le, l.BonusPoints, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 					lst.Earn(p, le, l.BonusPoints, now)
 					return true, nil
 				})

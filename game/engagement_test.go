@@ -10,18 +10,22 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
 func TestEngagementIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.engagement.c, indexChainSeq, indexChainKey, indexEngagementKind)
+	testkit.RequireIndexes(t, h.engagement.c, chain.IndexSeq, chain.IndexKey, indexEngagementKind)
 }
 
 func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	_, err := h.CreateBadge(ctx, BadgeInput{Name: "Regular", Counter: CounterPurchases, Levels: []BadgeLevel{
 		{Name: "BRONZE", Threshold: 2, BonusPoints: 100}, {Name: "SILVER", Threshold: 5, BonusPoints: 300},
@@ -32,7 +36,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	m := h.members.add("ann@example.com")
 	// Six purchases, each reported twice, all at once.
 	res := testkit.Race(t, 12, func(i int) error {
-		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: ActivityPurchase, ExternalID: fmt.Sprint("o", i/2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("o", i/2), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
 		return err
 	})
 	res.Expect(t)
@@ -50,7 +54,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if got := h.points(t, m).Balance; got != 600+400 {
 		t.Fatalf("balance %d, want 1000", got)
 	}
-	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: SourceBadge}}); n != 2 {
+	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: ledger.SourceBadge}}); n != 2 {
 		t.Fatalf("%d badge bonus entries, want 2", n)
 	}
 	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
@@ -134,7 +138,7 @@ func TestBadBadgeRulesRefused(t *testing.T) {
 }
 
 func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.Streak.FreezePrice = 100; p.Streak.FreezeMax = 1; p.Streak.FreezeEvery = 0 })
+	h := newHarness(t, func(p *program.Program) { p.Streak.FreezePrice = 100; p.Streak.FreezeMax = 1; p.Streak.FreezeEvery = 0 })
 	ctx := context.Background()
 	m := h.members.add("ann@example.com")
 	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f0"); err == nil {
@@ -169,9 +173,9 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 // Ranks are standard competition ranks and agree with a naive count, for
 // random scores with many ties.
 func TestLeaderboardRanks(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
-	board, err := h.BoardFor(ctx, PeriodWeekly, time.Time{})
+	board, err := h.BoardFor(ctx, leaderboard.PeriodWeekly, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +205,8 @@ func TestLeaderboardRanks(t *testing.T) {
 		}
 	}
 	// Pages are ordered by score, then member id, with shared ranks.
-	var all []Standing
-	var after *Standing
+	var all []leaderboard.Standing
+	var after *leaderboard.Standing
 	for {
 		page, more, err := h.Leaderboards().Top(ctx, board, after, 7)
 		if err != nil {
@@ -226,7 +230,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	// Around me: the member in the middle.
 	mid := all[20]
 	around, err := h.Leaderboards().AroundMe(ctx, board, mid.MemberID, 3)
-	if err != nil || len(around) != 7 || around[3].MemberID != mid.MemberID || !slices.EqualFunc(around, all[17:24], func(a, b Standing) bool { return a.MemberID == b.MemberID }) {
+	if err != nil || len(around) != 7 || around[3].MemberID != mid.MemberID || !slices.EqualFunc(around, all[17:24], func(a, b leaderboard.Standing) bool { return a.MemberID == b.MemberID }) {
 		t.Fatalf("around %+v: %+v %v", mid, around, err)
 	}
 	// Opting out hides the member from others but not from themself.
@@ -249,7 +253,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	if r := testkit.Must(h.Leaderboards().RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
 		t.Fatalf("last week's score gone: %+v", r)
 	}
-	if b := testkit.Must(h.BoardFor(ctx, PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
+	if b := testkit.Must(h.BoardFor(ctx, leaderboard.PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
 		t.Fatal("last week's board is not final after the grace")
 	}
 	if _, err := h.BoardFor(ctx, "DAILY", time.Time{}); err == nil {
@@ -260,7 +264,7 @@ func TestLeaderboardRanks(t *testing.T) {
 // Concurrent purchases by many members: every rank still equals the naive
 // count. Rests on atomic single-document updates (serialized on the embedded database).
 func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	var ms []*member.Member
 	for i := range 30 {
@@ -276,7 +280,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 	}
 	res := testkit.Race(t, len(ps), func(k int) error {
 		p := ps[k]
-		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: ms[p.member].ID, Kind: ActivityPurchase, ExternalID: fmt.Sprintf("p%d-%d", p.member, p.n), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: ms[p.member].ID, Kind: program.ActivityPurchase, ExternalID: fmt.Sprintf("p%d-%d", p.member, p.n), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()})
 		return err
 	})
 	res.Expect(t)
@@ -286,7 +290,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 	if n := testkit.Count(t, h.acts.c, nil); n != int64(len(ps)) {
 		t.Fatalf("%d activities stored, want %d", n, len(ps))
 	}
-	board, err := h.BoardFor(ctx, PeriodAllTime, time.Time{})
+	board, err := h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +315,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 // A process that died between a score and its tree leaves the tree wrong;
 // the repair job notices and rebuilds it.
 func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	var ms []*member.Member
 	for i := range 6 {
@@ -319,7 +323,7 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		ms = append(ms, m)
 		h.purchase(t, m, fmt.Sprint("p", i), int64(100*(i+1)))
 	}
-	board := testkit.Must(h.BoardFor(ctx, PeriodAllTime, time.Time{}))(t)
+	board := testkit.Must(h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{}))(t)
 	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
 		t.Fatalf("a sound tree was repaired: %d %v", n, err)
 	}

@@ -18,25 +18,17 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
 )
 
 var (
-	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
-	ErrOutOfStock         = fault.New(fault.Conflict, "reward out of stock")
-	ErrLimitReached       = fault.New(fault.Conflict, "reward limit per member reached")
-	ErrRewardNotFound     = fault.New(fault.NotFound, "reward not found")
-	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
-	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
-	ErrActivityNotFound   = fault.New(fault.NotFound, "activity not found")
-	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
-	ErrReferralNotFound   = fault.New(fault.Invalid, "referral code not found")
-	ErrIdempotencyReuse   = fault.New(fault.Conflict, "idempotency key reused with different input")
-	ErrOfferNotFound      = fault.New(fault.NotFound, "offer not found")
-	ErrOfferUnavailable   = fault.New(fault.Conflict, "offer not running now")
+	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
+	ErrReferralNotFound = fault.New(fault.Invalid, "referral code not found")
 )
 
 // Members is what the game needs of accounts.
@@ -55,14 +47,14 @@ type Service struct {
 	notify     Notifier
 	now        func() time.Time
 	program    program.Store
-	ledger     *Ledger
+	ledger     *ledger.Ledger
 	acts       activityStore
-	rewards    rewardStore
+	rewards    *reward.Service
 	accounts   accountStore
 	engagement engagementStore
 	badges     badgeStore
 	boards     *leaderboard.Boards
-	offers     offerStore
+	offers     *offer.Service
 	kick       chan struct{}
 }
 
@@ -74,23 +66,31 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		now:        time.Now,
 		program:    program.NewStore(db),
 		acts:       activityStore{c: db.Collection("activities")},
-		rewards:    newRewardStore(db),
 		accounts:   newAccountStore(db),
 		engagement: newEngagementStore(db.Collection("engagement")),
 		badges:     badgeStore{db.Collection("badges")},
 		boards:     leaderboard.New(db),
-		offers:     offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")},
 		kick:       make(chan struct{}, 1),
 	}
-	s.ledger = ledger.New(db.Collection("ledger"), func() time.Time { return s.now() })
+	clock := func() time.Time { return s.now() }
+	s.ledger = ledger.New(db.Collection("ledger"), clock)
+	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
+	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
+		Notify: offerAudience{s}, Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
 	return s
 }
 
 // SetClock replaces the clock; tests move time with it.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// Rewards returns the catalog and its redemptions.
+func (s *Service) Rewards() *reward.Service { return s.rewards }
+
+// Offers returns the members-only offers and their coupons.
+func (s *Service) Offers() *offer.Service { return s.offers }
+
 // Ledger returns the points ledger.
-func (s *Service) Ledger() *Ledger { return s.ledger }
+func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
 
 // EnsureIndexes creates every index the game's queries rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
@@ -99,21 +99,22 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		ms []mongo.IndexModel
 	}{
 		{s.acts.c, s.acts.indexes()},
-		{s.rewards.rewards, s.rewards.rewardIndexes()},
-		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
-		{s.rewards.slots, s.rewards.slotIndexes()},
 		{s.accounts.accounts, s.accounts.accountIndexes()},
 		{s.accounts.conversions, s.accounts.conversionIndexes()},
 		{s.accounts.slots, s.accounts.slotIndexes()},
 		{s.engagement.c, s.engagement.indexes()},
-		{s.offers.offers, s.offers.offerIndexes()},
-		{s.offers.claims, s.offers.claimIndexes()},
 	} {
 		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
 			return err
 		}
 	}
 	if err := s.ledger.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.rewards.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.offers.EnsureIndexes(ctx); err != nil {
 		return err
 	}
 	return s.boards.EnsureIndexes(ctx)

@@ -16,24 +16,11 @@ import (
 // The game decides leaderboard scores (points earned in a period, kept in
 // each ledger entry's state); package leaderboard keeps and ranks them.
 
-// Periods of the leaderboards, re-exported for the game's callers.
-type (
-	Period   = leaderboard.Period
-	Board    = leaderboard.Board
-	Standing = leaderboard.Standing
-)
-
-const (
-	PeriodWeekly  = leaderboard.PeriodWeekly
-	PeriodMonthly = leaderboard.PeriodMonthly
-	PeriodAllTime = leaderboard.PeriodAllTime
-)
-
 // scoreBoards brings the member's leaderboard scores up to a ledger entry.
 // It runs for every entry a cause produced, new or found again (see
 // effects), so a crash between the ledger and the boards heals when the
 // cause is carried out again.
-func (s *Service) scoreBoards(ctx context.Context, e *Entry, hidden bool) error {
+func (s *Service) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool) error {
 	for _, board := range e.Boards {
 		if err := s.boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden); err != nil {
 			return err
@@ -70,19 +57,19 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 func (s *Service) Leaderboards() *leaderboard.Boards { return s.boards }
 
 // BoardFor returns the board of period at the instant at (now if zero).
-func (s *Service) BoardFor(ctx context.Context, period Period, at time.Time) (Board, error) {
+func (s *Service) BoardFor(ctx context.Context, period leaderboard.Period, at time.Time) (leaderboard.Board, error) {
 	if !period.Valid() {
-		return Board{}, input.Errorf("period", "unknown period %q", period)
+		return leaderboard.Board{}, input.Errorf("period", "unknown period %q", period)
 	}
 	p, err := s.program.Get(ctx)
 	if err != nil {
-		return Board{}, err
+		return leaderboard.Board{}, err
 	}
 	if at.IsZero() {
 		at = s.now()
 	}
 	key := ledger.BoardKey(&p, period, at)
-	return Board{Key: key, Period: period, Final: ledger.BoardFinal(&p, key, s.now())}, nil
+	return leaderboard.Board{Key: key, Period: period, Final: ledger.BoardFinal(&p, key, s.now())}, nil
 }
 
 // RepairBoards checks the open boards' trees against their scores and

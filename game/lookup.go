@@ -13,31 +13,12 @@ import (
 // node and nodes). Each is one query on _id, whatever the number of ids.
 
 var (
-	ErrEntryNotFound = fault.New(fault.NotFound, "ledger entry not found")
 	ErrBadgeNotFound = fault.New(fault.NotFound, "badge not found")
 )
 
 // ActivitiesByID returns activities in the order of ids; missing ones are nil.
 func (s *Service) ActivitiesByID(ctx context.Context, ids []bson.ObjectID) ([]*Activity, error) {
 	return byIDs(ctx, s.acts.c, ids, func(a *Activity) bson.ObjectID { return a.ID })
-}
-
-// EntriesByID returns ledger entries in the order of ids; missing ones are nil.
-func (s *Service) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
-	return byIDs(ctx, s.ledger.Collection(), ids, func(e *Entry) bson.ObjectID { return e.ID })
-}
-
-// RedemptionsByID returns redemptions in the order of ids; missing ones are
-// nil. Redemptions still PENDING or FAILED are left out, as Redemptions
-// leaves them out of a member's list.
-func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
-	rs, err := byIDs(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
-	for i, r := range rs {
-		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
-			rs[i] = nil
-		}
-	}
-	return rs, err
 }
 
 // OnPublicBoards says whether the member shows on public leaderboards (has

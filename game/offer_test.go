@@ -12,6 +12,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -35,8 +38,6 @@ func (h *harness) inboxOf(t *testing.T, m *member.Member, kind inbox.Kind) []*in
 
 func TestOfferIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.offers.offers, indexOfferStatus)
-	testkit.RequireIndexes(t, h.offers.claims, indexClaimMember, indexClaimExpiry)
 	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
 	testkit.RequireIndexes(t, h.engagement.c, indexEngagementAt)
 }
@@ -44,7 +45,7 @@ func TestOfferIndexesExist(t *testing.T) {
 // Publishing notifies exactly the eligible members, once each, even when
 // two instances publish at once; muted members are skipped.
 func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	var gold, silver, muted *member.Member
 	for i := range 12 {
@@ -68,16 +69,16 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 		}
 	}
 	now := h.clock.Now()
-	o, err := h.CreateOffer(ctx, OfferInput{Title: "Gold night", Body: "20% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 20},
-		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: Targeting{Tiers: []string{"Gold"}}})
+	o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Gold night", Body: "20% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 20},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(72 * time.Hour), CouponValidDays: 2, Target: offer.Targeting{Tiers: []string{"Gold"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+	if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	res := testkit.Race(t, 2, func(int) error { // two instances
-		_, err := h.PublishOffers(ctx, 5)
+		_, err := h.Offers().PublishOffers(ctx, 5)
 		return err
 	})
 	res.Expect(t)
@@ -87,22 +88,22 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if len(h.inboxOf(t, silver, inbox.KindOfferAvailable)) != 0 || len(h.inboxOf(t, muted, inbox.KindOfferAvailable)) != 0 {
 		t.Fatal("an offer reached a member it does not target, or one who muted offers")
 	}
-	done := testkit.Must(h.Offer(ctx, o.ID))(t)
-	if done.Status != OfferPublished || done.Progress.Processed < 12 {
+	done := testkit.Must(h.Offers().Offer(ctx, o.ID))(t)
+	if done.Status != offer.OfferPublished || done.Progress.Processed < 12 {
 		t.Fatalf("after publishing: %+v", done)
 	}
 	// Eligible offers and claims.
-	if offers := testkit.Must(h.OffersFor(ctx, silver.ID))(t); len(offers) != 0 {
+	if offers := testkit.Must(h.Offers().OffersFor(ctx, silver.ID))(t); len(offers) != 0 {
 		t.Fatalf("silver sees %d offers", len(offers))
 	}
-	if _, err := h.ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, silver.ID, o.ID); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Fatalf("silver claiming a gold offer: %v", err)
 	}
-	c1, err := h.ClaimOffer(ctx, gold.ID, o.ID)
+	c1, err := h.Offers().ClaimOffer(ctx, gold.ID, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2 := testkit.Must(h.ClaimOffer(ctx, gold.ID, o.ID))(t)
+	c2 := testkit.Must(h.Offers().ClaimOffer(ctx, gold.ID, o.ID))(t)
 	if c1.Code != c2.Code {
 		t.Fatal("claiming twice gave two coupons")
 	}
@@ -127,24 +128,24 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 func TestBadOffersRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	now := h.clock.Now()
-	base := func() OfferInput {
-		return OfferInput{Title: "T", Body: "B", Benefit: Benefit{Kind: BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
+	base := func() offer.OfferInput {
+		return offer.OfferInput{Title: "T", Body: "B", Benefit: offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 10}, StartsAt: now, EndsAt: now.Add(time.Hour), CouponValidDays: 1}
 	}
 	ghost := bson.NewObjectID()
-	for field, spoil := range map[string]func(*OfferInput){
-		"endsAt":          func(o *OfferInput) { o.EndsAt = o.StartsAt.Add(-time.Minute) },
-		"target.tiers[0]": func(o *OfferInput) { o.Target.Tiers = []string{"Platinum"} },
-		"target.badgeId":  func(o *OfferInput) { o.Target.BadgeID = &ghost },
-		"benefit.value":   func(o *OfferInput) { o.Benefit = Benefit{Kind: BenefitPercentOff, Value: 150} },
+	for field, spoil := range map[string]func(*offer.OfferInput){
+		"endsAt":          func(o *offer.OfferInput) { o.EndsAt = o.StartsAt.Add(-time.Minute) },
+		"target.tiers[0]": func(o *offer.OfferInput) { o.Target.Tiers = []string{"Platinum"} },
+		"target.badgeId":  func(o *offer.OfferInput) { o.Target.BadgeID = &ghost },
+		"benefit.value":   func(o *offer.OfferInput) { o.Benefit = offer.Benefit{Kind: offer.BenefitPercentOff, Value: 150} },
 	} {
 		in := base()
 		spoil(&in)
-		_, err := h.CreateOffer(context.Background(), in)
+		_, err := h.Offers().CreateOffer(context.Background(), in)
 		if e, ok := input.As(err); !ok || e.Field != field {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
-	if n := testkit.Count(t, h.offers.offers, nil); n != 0 {
+	if n := testkit.Count(t, h.db.Collection("offers"), nil); n != 0 {
 		t.Fatalf("refused offers stored: %d", n)
 	}
 }
@@ -164,7 +165,7 @@ func (b birthdayMembers) WithBirthday(_ context.Context, month time.Month, day i
 }
 
 func TestCampaignsSendOncePerPeriod(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
 	ann.Timezone = "Pacific/Kiritimati" // UTC+14: her birthday starts before UTC's
@@ -247,25 +248,25 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	flaky := &flakyNotifier{Notifier: h.notify, fail: ids[6]}
 	h.notify = flaky
 	now := h.clock.Now()
-	o, err := h.CreateOffer(ctx, OfferInput{Title: "Flash", Body: "10% off", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+	o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Flash", Body: "10% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 10},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour), CouponValidDays: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+	if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.PublishOffers(ctx, 100); err == nil {
+	if _, err := h.Offers().PublishOffers(ctx, 100); err == nil {
 		t.Fatal("the failed send was not reported")
 	}
-	if got := testkit.Must(h.Offer(ctx, o.ID))(t); got.Status != OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
+	if got := testkit.Must(h.Offers().Offer(ctx, o.ID))(t); got.Status != offer.OfferPublishing || got.Progress.Processed != 6 || got.Progress.Notified != 6 {
 		t.Fatalf("after the failure: %+v %+v, want the 6 members before it processed", got.Status, got.Progress)
 	}
-	if _, err := h.PublishOffers(ctx, 100); err != nil {
+	if _, err := h.Offers().PublishOffers(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	got := testkit.Must(h.Offer(ctx, o.ID))(t)
-	if got.Status != OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
+	got := testkit.Must(h.Offers().Offer(ctx, o.ID))(t)
+	if got.Status != offer.OfferPublished || got.Progress.Processed != 10 || got.Progress.Notified != 10 {
 		t.Fatalf("after the retry: %+v %+v", got.Status, got.Progress)
 	}
 	for _, id := range ids {
@@ -278,7 +279,7 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 // Targeting: each condition of an offer must hold for a member to see it
 // and claim it; the others are told it does not exist.
 func TestOfferTargeting(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	add := func(email string) *member.Member {
 		m := h.members.add(email)
@@ -293,29 +294,29 @@ func TestOfferTargeting(t *testing.T) {
 	badge := testkit.Must(h.CreateBadge(ctx, BadgeInput{Name: "First", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
 	h.purchase(t, ann, "a1", 1000) // ann earns the badge, and buys: the only one active lately
 	now := h.clock.Now()
-	offer := func(title string, target Targeting) *Offer {
-		o, err := h.CreateOffer(ctx, OfferInput{Title: title, Body: "b", Benefit: Benefit{Kind: BenefitPercentOff, Value: 10},
+	published := func(title string, target offer.Targeting) *offer.Offer {
+		o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: title, Body: "b", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 10},
 			StartsAt: now.Add(-time.Hour), EndsAt: now.Add(90 * 24 * time.Hour), CouponValidDays: 1, Target: target})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+		if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
 		return o
 	}
-	listed := offer("listed", Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
-	badged := offer("badged", Targeting{BadgeID: &badge.ID})
-	birthday := offer("birthday", Targeting{BirthdayThisMonth: true})
-	inactive := offer("inactive", Targeting{InactiveDays: 30})
-	want := map[*member.Member][]*Offer{
+	listed := published("listed", offer.Targeting{Members: []bson.ObjectID{ann.ID, carl.ID}})
+	badged := published("badged", offer.Targeting{BadgeID: &badge.ID})
+	birthday := published("birthday", offer.Targeting{BirthdayThisMonth: true})
+	inactive := published("inactive", offer.Targeting{InactiveDays: 30})
+	want := map[*member.Member][]*offer.Offer{
 		ann:  {listed, badged},
 		bob:  {birthday, inactive},
 		carl: {listed, inactive},
 		dave: {inactive},
 	}
 	for m, offers := range want {
-		got := testkit.Must(h.OffersFor(ctx, m.ID))(t)
+		got := testkit.Must(h.Offers().OffersFor(ctx, m.ID))(t)
 		var titles, wantTitles []string
 		for _, o := range got {
 			titles = append(titles, o.Title)
@@ -329,18 +330,18 @@ func TestOfferTargeting(t *testing.T) {
 			t.Errorf("%s sees %v, want %v", m.Email, titles, wantTitles)
 		}
 	}
-	if _, err := h.ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, dave.ID, listed.ID); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Errorf("dave claiming an offer not for him: %v", err)
 	}
 	claims := func(want int64, ok map[*member.Member]bool) {
 		t.Helper()
 		for m, ok := range ok {
-			_, err := h.ClaimOffer(ctx, m.ID, inactive.ID)
-			if ok != (err == nil) || (!ok && !errors.Is(err, ErrOfferNotFound)) {
+			_, err := h.Offers().ClaimOffer(ctx, m.ID, inactive.ID)
+			if ok != (err == nil) || (!ok && !errors.Is(err, offer.ErrOfferNotFound)) {
 				t.Errorf("%s claiming the inactive offer: %v", m.Email, err)
 			}
 		}
-		if n := testkit.Count(t, h.offers.claims, nil); n != want {
+		if n := testkit.Count(t, h.db.Collection("offer_claims"), nil); n != want {
 			t.Fatalf("%d claims stored, want %d", n, want)
 		}
 	}
@@ -354,45 +355,45 @@ func TestOfferTargeting(t *testing.T) {
 // coupon needs the points and takes them once; a bonus-points offer
 // credits once however often it is claimed.
 func TestClaimOfferBenefits(t *testing.T) {
-	h := newHarness(t, func(p *Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	m := h.members.add("ann@example.com")
 	h.purchase(t, m, "seed", 1000) // 100 points
 	now := h.clock.Now()
-	create := func(b Benefit, starts, ends time.Time, publish bool) *Offer {
-		o, err := h.CreateOffer(ctx, OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
+	create := func(b offer.Benefit, starts, ends time.Time, publish bool) *offer.Offer {
+		o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: string(b.Kind), Body: "b", Benefit: b, StartsAt: starts, EndsAt: ends, CouponValidDays: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if publish {
-			if _, err := h.PublishOffer(ctx, o.ID); err != nil {
+			if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return o
 	}
-	running := func(b Benefit) *Offer {
+	running := func(b offer.Benefit) *offer.Offer {
 		return create(b, h.clock.Now().Add(-time.Hour), h.clock.Now().Add(time.Hour), true)
 	}
-	draft := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
-	future := create(Benefit{Kind: BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
-	for _, o := range []*Offer{draft, future} {
-		if _, err := h.ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, ErrOfferUnavailable) {
+	draft := create(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}, now.Add(-time.Hour), now.Add(time.Hour), false)
+	future := create(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}, now.Add(time.Hour), now.Add(2*time.Hour), true)
+	for _, o := range []*offer.Offer{draft, future} {
+		if _, err := h.Offers().ClaimOffer(ctx, m.ID, o.ID); !errors.Is(err, offer.ErrOfferUnavailable) {
 			t.Errorf("claiming a %s offer: %v", o.Status, err)
 		}
 	}
-	if _, err := h.ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, ErrOfferNotFound) {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, bson.NewObjectID()); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Errorf("claiming no offer: %v", err)
 	}
-	dear := running(Benefit{Kind: BenefitPointsPrice, Value: 150})
-	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrInsufficientPoints) {
+	dear := running(offer.Benefit{Kind: offer.BenefitPointsPrice, Value: 150})
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ledger.ErrInsufficientPoints) {
 		t.Fatalf("a coupon dearer than the balance: %v", err)
 	}
-	cheap := running(Benefit{Kind: BenefitPointsPrice, Value: 60})
-	bonus := running(Benefit{Kind: BenefitBonusPoints, Value: 25})
+	cheap := running(offer.Benefit{Kind: offer.BenefitPointsPrice, Value: 60})
+	bonus := running(offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 25})
 	for range 2 {
-		for _, o := range []*Offer{cheap, bonus} {
-			c, err := h.ClaimOffer(ctx, m.ID, o.ID)
+		for _, o := range []*offer.Offer{cheap, bonus} {
+			c, err := h.Offers().ClaimOffer(ctx, m.ID, o.ID)
 			if err != nil || c.Code == "" || !c.ExpiresAt.Equal(c.ClaimedAt.AddDate(0, 0, 3)) {
 				t.Fatalf("claim %s: %+v %v", o.Title, c, err)
 			}
@@ -402,10 +403,10 @@ func TestClaimOfferBenefits(t *testing.T) {
 		t.Fatalf("balance %d, want 65", got)
 	}
 	h.clock.Add(2 * time.Hour)
-	if _, err := h.ClaimOffer(ctx, m.ID, running(Benefit{Kind: BenefitPercentOff, Value: 5}).ID); err != nil {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, running(offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5}).ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, ErrOfferUnavailable) {
+	if _, err := h.Offers().ClaimOffer(ctx, m.ID, dear.ID); !errors.Is(err, offer.ErrOfferUnavailable) {
 		t.Errorf("claiming an ended offer: %v", err)
 	}
 	h.checkLedger(t, m)

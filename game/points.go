@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
@@ -79,7 +80,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 }
 
 // Tier returns the member's tier status now.
-func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus, error) {
+func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*ledger.TierStatus, error) {
 	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -95,11 +96,11 @@ func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*TierStatus
 // Adjust changes a member's points by hand (the brand's goodwill or a
 // correction), once per idempotency key. A debit never takes the balance
 // below zero.
-func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int64, reason, idempotencyKey string) (*Entry, error) {
+func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int64, reason, idempotencyKey string) (*ledger.Entry, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
-	case amount == 0 || amount > maxPoints || amount < -maxPoints:
-		return nil, input.Errorf("amount", "must be non-zero and within ±%d", maxPoints)
+	case amount == 0 || amount > program.MaxPoints || amount < -program.MaxPoints:
+		return nil, input.Errorf("amount", "must be non-zero and within ±%d", program.MaxPoints)
 	case reason == "" || utf8.RuneCountInString(reason) > 500:
 		return nil, input.Errorf("reason", "must be 1 to 500 characters")
 	case idempotencyKey == "" || len(idempotencyKey) > 128:
@@ -113,17 +114,17 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		return nil, err
 	}
 	fx := &effects{}
-	e, _, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, EntryAdjust, Source{Kind: SourceAdjustment, ID: idempotencyKey},
-		func(st *State, e *Entry, now time.Time) (bool, error) {
+	e, _, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, ledger.EntryAdjust, ledger.Source{Kind: ledger.SourceAdjustment, ID: idempotencyKey},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = reason
-			e.Lines = []Line{{Rule: "adjustment", Points: amount, Reason: reason}}
+			e.Lines = []ledger.Line{{Rule: "adjustment", Points: amount, Reason: reason}}
 			if amount > 0 {
-				st.Credit(e, amount, now, expiry(&p, now, p.PointsExpireDays))
+				st.Credit(e, amount, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 				st.Earn(&p, e, amount, now)
 				return true, nil
 			}
 			if st.Available(now) < -amount {
-				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ErrInsufficientPoints, st.Available(now)))
+				return false, input.Wrap("amount", fmt.Errorf("%w: the member has %d spendable", ledger.ErrInsufficientPoints, st.Available(now)))
 			}
 			st.Debit(e, -amount, now, true, nil)
 			return true, nil

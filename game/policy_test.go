@@ -3,24 +3,7 @@ package game
 import (
 	"testing"
 	"time"
-
-	"github.com/regulars/regulars/member"
 )
-
-func TestPolicies(t *testing.T) {
-	brand := member.Principal{Roles: []member.Role{member.RoleCustomer, member.RoleBrand}}
-	customer := member.Principal{Roles: []member.Role{member.RoleCustomer}}
-	if !ManagesProgram(brand) || !ManagesProgram(member.Principal{Service: true}) || ManagesProgram(customer) {
-		t.Fatal("ManagesProgram")
-	}
-	inactive := &Reward{Active: false}
-	if _, err := RewardFor(customer, inactive); err != ErrRewardNotFound {
-		t.Errorf("a customer sees an inactive reward: %v", err)
-	}
-	if rw, err := RewardFor(brand, inactive); err != nil || rw != inactive {
-		t.Errorf("BRAND: %v", err)
-	}
-}
 
 // Expiring points are read against the game's clock, not the machine's.
 func TestExpiringWithinFollowsTheGameClock(t *testing.T) {

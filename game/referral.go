@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,25 +12,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// codeAlphabet has no characters that read alike: no 0/O, no 1/I/L.
-const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
 const referralCodeLength = 7 // 31^7 ≈ 27 billion codes
-
-func randomCode(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b)
-}
 
 // NormalizeReferralCode upper-cases a code and drops spaces and dashes, so
 // "abc-d efg" as typed matches.
@@ -173,7 +162,7 @@ func (s accountStore) ensure(ctx context.Context, memberID bson.ObjectID, email 
 		} else if !errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, err
 		}
-		a := &Account{MemberID: memberID, Code: randomCode(referralCodeLength), ReferrerID: referrer, EmailKey: emailKey(email), CreatedAt: now}
+		a := &Account{MemberID: memberID, Code: randcode.New(referralCodeLength), ReferrerID: referrer, EmailKey: emailKey(email), CreatedAt: now}
 		_, err := s.accounts.InsertOne(ctx, a)
 		if err == nil {
 			return a, nil
@@ -196,7 +185,7 @@ var errReferralUnusable = input.Errorf("referralCode", "is not a referral code y
 // written.
 func (s *Service) Referrer(ctx context.Context, code, email string) (bson.ObjectID, error) {
 	code = NormalizeReferralCode(code)
-	if len(code) != referralCodeLength || strings.Trim(code, codeAlphabet) != "" {
+	if len(code) != referralCodeLength || strings.Trim(code, randcode.Alphabet) != "" {
 		return bson.ObjectID{}, errReferralUnusable
 	}
 	a, err := s.accounts.byCode(ctx, code)
@@ -293,7 +282,7 @@ func (s *Service) account(ctx context.Context, memberID bson.ObjectID) (*Account
 // a qualifying purchase. The conversion document (one per referee) picks
 // that purchase; a numbered monthly slot (unique) enforces the referrer's
 // cap; the ledger keys make each side's reward happen once.
-func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.Program, m *member.Member, acct *Account, a *Activity) (*Conversion, error) {
 	if acct.ReferrerID == nil || a.AmountMinor < p.Referral.MinPurchaseMinor {
 		return nil, nil
 	}
@@ -323,9 +312,9 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 			return nil, err
 		}
 	}
-	src := Source{Kind: SourceReferral, ID: a.ID.Hex()}
+	src := ledger.Source{Kind: ledger.SourceReferral, ID: a.ID.Hex()}
 	if p.Referral.RefereePoints > 0 {
-		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", EntryReferral, src,
+		e, _, err := s.appendEntry(ctx, fx, p, m.ID, "referral:referee", ledger.EntryReferral, src,
 			referralCredit(p, p.Referral.RefereePoints, "Welcome reward for joining through a friend"))
 		if err != nil {
 			return nil, err
@@ -334,8 +323,8 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), EntryReferral,
-			Source{Kind: SourceReferral, ID: m.ID.Hex()},
+		e, _, err := s.appendEntry(ctx, fx, p, c.ReferrerID, "referral:"+m.ID.Hex(), ledger.EntryReferral,
+			ledger.Source{Kind: ledger.SourceReferral, ID: m.ID.Hex()},
 			referralCredit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase"))
 		if err != nil {
 			return nil, err
@@ -349,11 +338,11 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *Program, 
 	return c, nil
 }
 
-func referralCredit(p *Program, points int64, why string) ledger.Change {
-	return func(st *State, e *Entry, now time.Time) (bool, error) {
+func referralCredit(p *program.Program, points int64, why string) ledger.Change {
+	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		e.Reason = "Referral reward"
-		e.Lines = []Line{{Rule: "referral", Points: points, Reason: why}}
-		st.Credit(e, points, now, expiry(p, now, p.PointsExpireDays))
+		e.Lines = []ledger.Line{{Rule: "referral", Points: points, Reason: why}}
+		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 		st.Earn(p, e, points, now)
 		return true, nil
 	}
@@ -361,7 +350,7 @@ func referralCredit(p *Program, points int64, why string) ledger.Change {
 
 // claimReferralSlot takes one of the referrer's numbered slots for the
 // conversion's month; capped is true when all are taken.
-func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversion) (capped bool, err error) {
+func (s *Service) claimReferralSlot(ctx context.Context, p *program.Program, c *Conversion) (capped bool, err error) {
 	if p.Referral.MonthlyCap == 0 {
 		return false, nil
 	}
@@ -387,7 +376,7 @@ func (s *Service) claimReferralSlot(ctx context.Context, p *Program, c *Conversi
 
 // reverseReferral takes both sides' referral rewards back when the
 // qualifying purchase is refunded inside the reversal window.
-func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, refund, purchase *Activity, record func(*Entry, bool, error) error) error {
+func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *program.Program, refund, purchase *Activity, record func(*ledger.Entry, bool, error) error) error {
 	var c Conversion
 	err := s.accounts.conversions.FindOne(ctx, bson.D{{Key: "_id", Value: purchase.MemberID}, {Key: "activityId", Value: purchase.ID}}).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -399,7 +388,7 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 	if s.now().After(c.At.AddDate(0, 0, p.Referral.ReversalWindowDays)) {
 		return nil
 	}
-	src := Source{Kind: SourceActivity, ID: refund.ID.Hex()}
+	src := ledger.Source{Kind: ledger.SourceActivity, ID: refund.ID.Hex()}
 	sides := []struct {
 		member bson.ObjectID
 		key    string
@@ -412,13 +401,13 @@ func (s *Service) reverseReferral(ctx context.Context, fx *effects, p *Program, 
 		if err != nil {
 			return err
 		}
-		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", EntryReferral, src,
-			func(st *State, e *Entry, now time.Time) (bool, error) {
+		e, created, err := s.appendEntry(ctx, fx, p, side.member, side.key+":reversed", ledger.EntryReferral, src,
+			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 				taken := st.Debit(e, earned.Amount, now, true, &earned.ID)
 				e.Shortfall = earned.Amount - taken
 				st.Earn(p, e, -earned.Amount, now)
 				e.Reason = "Referral reward reversed"
-				e.Lines = []Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
+				e.Lines = []ledger.Line{{Rule: "referral-reversal", Points: -taken, Reason: "the qualifying purchase " + purchase.ExternalID + " was refunded"}}
 				return true, nil
 			})
 		if side.member == refund.MemberID {
@@ -456,7 +445,7 @@ func (s *Service) Referral(ctx context.Context, memberID bson.ObjectID) (*Referr
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: EntryReferral}},
+	cur, err := s.ledger.Collection().Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: ledger.EntryReferral}},
 		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
 	if err != nil {
 		return nil, err

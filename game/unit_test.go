@@ -2,10 +2,12 @@ package game
 
 import (
 	"testing"
+
+	"github.com/regulars/regulars/internal/randcode"
 )
 
 func TestReferralCodesAndEmailKeys(t *testing.T) {
-	c := randomCode(referralCodeLength)
+	c := randcode.New(referralCodeLength)
 	for _, r := range c {
 		switch r {
 		case '0', 'O', '1', 'I', 'L':

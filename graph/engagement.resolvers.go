@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/member"
 )
@@ -36,7 +37,7 @@ func (r *badgeResolver) ImageURL(ctx context.Context, obj *game.Badge) (*string,
 
 // Backfill is the resolver for the backfill field.
 func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error) {
-	if !game.ManagesProgram(principal(ctx)) {
+	if !program.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Backfill, nil
@@ -121,7 +122,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period leaderboard.Peri
 	}
 	lb := &Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final}
 	lb.Edges, lb.PageInfo = edges(rows, more, after, encodeStandingCursor,
-		func(c string, row game.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
+		func(c string, row leaderboard.Standing) *StandingEdge { return &StandingEdge{Cursor: c, Node: &row} })
 	return lb, nil
 }
 
@@ -153,7 +154,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period leaderboard.Period,
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*game.Standing, len(rows))
+	out := make([]*leaderboard.Standing, len(rows))
 	for i := range rows {
 		out[i] = &rows[i]
 	}

@@ -14,7 +14,8 @@ import (
 	"testing"
 
 	"github.com/regulars/regulars/fault"
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -125,10 +126,10 @@ func TestDomainErrorCodes(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("redeem: %w", game.ErrOutOfStock), CodeConflict},
-		{game.ErrRewardNotFound, CodeNotFound},
-		{game.ErrTierTooLow, CodeForbidden},
-		{input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs 5", game.ErrInsufficientPoints)), CodeBadUserInput},
+		{fmt.Errorf("redeem: %w", reward.ErrOutOfStock), CodeConflict},
+		{reward.ErrRewardNotFound, CodeNotFound},
+		{reward.ErrTierTooLow, CodeForbidden},
+		{input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs 5", ledger.ErrInsufficientPoints)), CodeBadUserInput},
 		{input.Wrap("memberId", member.ErrNotFound), CodeNotFound},
 		{member.ErrBadCredentials, CodeUnauthenticated},
 		{inbox.ErrNotFound, CodeNotFound},

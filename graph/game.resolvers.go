@@ -12,6 +12,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
 )
 
@@ -98,21 +99,21 @@ func (r *mutationResolver) AdjustPoints(ctx context.Context, memberID string, am
 }
 
 // CreateReward is the resolver for the createReward field.
-func (r *mutationResolver) CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error) {
-	return r.Game.CreateReward(ctx, input)
+func (r *mutationResolver) CreateReward(ctx context.Context, input reward.RewardInput) (*reward.Reward, error) {
+	return r.Game.Rewards().CreateReward(ctx, input)
 }
 
 // UpdateReward is the resolver for the updateReward field.
-func (r *mutationResolver) UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error) {
+func (r *mutationResolver) UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error) {
 	oid, err := decodeID("Reward", "id", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.UpdateReward(ctx, oid, input)
+	return r.Game.Rewards().UpdateReward(ctx, oid, input)
 }
 
 // RedeemReward is the resolver for the redeemReward field.
-func (r *mutationResolver) RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error) {
+func (r *mutationResolver) RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*reward.Redemption, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -121,16 +122,16 @@ func (r *mutationResolver) RedeemReward(ctx context.Context, rewardID string, id
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.Redeem(ctx, self, id, idempotencyKey)
+	return r.Game.Rewards().Redeem(ctx, self, id, idempotencyKey)
 }
 
 // CancelRedemption is the resolver for the cancelRedemption field.
-func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reason string) (*game.Redemption, error) {
+func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reason string) (*reward.Redemption, error) {
 	oid, err := decodeID("Redemption", "id", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.CancelRedemption(ctx, oid, reason)
+	return r.Game.Rewards().CancelRedemption(ctx, oid, reason)
 }
 
 // ExpiringSoon is the resolver for the expiringSoon field.
@@ -186,19 +187,19 @@ func (r *queryResolver) Rewards(ctx context.Context, first *int, after *string) 
 	if err != nil {
 		return nil, err
 	}
-	rs, more, err := r.Game.Catalog(ctx, principal(ctx), from, limit)
+	rs, more, err := r.Game.Rewards().Catalog(ctx, principal(ctx), from, limit)
 	if err != nil {
 		return nil, err
 	}
 	conn := &RewardConnection{}
 	conn.Edges, conn.PageInfo = edges(rs, more, after,
-		func(rw *game.Reward) string { return encodeIDCursor("rewards", rw.ID) },
-		func(c string, rw *game.Reward) *RewardEdge { return &RewardEdge{Cursor: c, Node: rw} })
+		func(rw *reward.Reward) string { return encodeIDCursor("rewards", rw.ID) },
+		func(c string, rw *reward.Reward) *RewardEdge { return &RewardEdge{Cursor: c, Node: rw} })
 	return conn, nil
 }
 
 // Reward is the resolver for the reward field.
-func (r *queryResolver) Reward(ctx context.Context, id string) (*game.Reward, error) {
+func (r *queryResolver) Reward(ctx context.Context, id string) (*reward.Reward, error) {
 	oid, err := decodeID("Reward", "id", id)
 	if err != nil {
 		return nil, err
@@ -207,7 +208,7 @@ func (r *queryResolver) Reward(ctx context.Context, id string) (*game.Reward, er
 	if err != nil {
 		return nil, err
 	}
-	return game.RewardFor(principal(ctx), rw)
+	return reward.For(principal(ctx), rw)
 }
 
 // MyRedemptions is the resolver for the myRedemptions field.
@@ -224,39 +225,39 @@ func (r *queryResolver) MyRedemptions(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	rs, more, err := r.Game.Redemptions(ctx, self, from, limit)
+	rs, more, err := r.Game.Rewards().Redemptions(ctx, self, from, limit)
 	if err != nil {
 		return nil, err
 	}
 	conn := &RedemptionConnection{}
 	conn.Edges, conn.PageInfo = edges(rs, more, after,
-		func(rd *game.Redemption) string { return encodeIDCursor("redemptions", rd.ID) },
-		func(c string, rd *game.Redemption) *RedemptionEdge { return &RedemptionEdge{Cursor: c, Node: rd} })
+		func(rd *reward.Redemption) string { return encodeIDCursor("redemptions", rd.ID) },
+		func(c string, rd *reward.Redemption) *RedemptionEdge { return &RedemptionEdge{Cursor: c, Node: rd} })
 	return conn, nil
 }
 
 // ID is the resolver for the id field.
-func (r *redemptionResolver) ID(ctx context.Context, obj *game.Redemption) (string, error) {
+func (r *redemptionResolver) ID(ctx context.Context, obj *reward.Redemption) (string, error) {
 	return encodeID("Redemption", obj.ID), nil
 }
 
 // Reward is the resolver for the reward field.
-func (r *redemptionResolver) Reward(ctx context.Context, obj *game.Redemption) (*game.Reward, error) {
+func (r *redemptionResolver) Reward(ctx context.Context, obj *reward.Redemption) (*reward.Reward, error) {
 	return loadersFrom(ctx).rewards.Load(ctx, obj.RewardID)
 }
 
 // CancelReason is the resolver for the cancelReason field.
-func (r *redemptionResolver) CancelReason(ctx context.Context, obj *game.Redemption) (*string, error) {
+func (r *redemptionResolver) CancelReason(ctx context.Context, obj *reward.Redemption) (*string, error) {
 	return optional(obj.CancelReason), nil
 }
 
 // ID is the resolver for the id field.
-func (r *rewardResolver) ID(ctx context.Context, obj *game.Reward) (string, error) {
+func (r *rewardResolver) ID(ctx context.Context, obj *reward.Reward) (string, error) {
 	return encodeID("Reward", obj.ID), nil
 }
 
 // MinTier is the resolver for the minTier field.
-func (r *rewardResolver) MinTier(ctx context.Context, obj *game.Reward) (*string, error) {
+func (r *rewardResolver) MinTier(ctx context.Context, obj *reward.Reward) (*string, error) {
 	return optional(obj.MinTier), nil
 }
 

@@ -18,7 +18,9 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -238,8 +240,8 @@ type ComplexityRoot struct {
 		CheckIn                    func(childComplexity int) int
 		ClaimOffer                 func(childComplexity int, offerID string) int
 		CreateBadge                func(childComplexity int, input game.BadgeInput) int
-		CreateOffer                func(childComplexity int, input game.OfferInput) int
-		CreateReward               func(childComplexity int, input game.RewardInput) int
+		CreateOffer                func(childComplexity int, input offer.OfferInput) int
+		CreateReward               func(childComplexity int, input reward.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
 		LogIn                      func(childComplexity int, input LogInInput) int
@@ -259,7 +261,7 @@ type ComplexityRoot struct {
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Program) int
-		UpdateReward               func(childComplexity int, id string, input game.RewardInput) int
+		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
 	}
 
 	Notification struct {
@@ -552,7 +554,7 @@ type BadgeResolver interface {
 	Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error)
 }
 type CouponResolver interface {
-	Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error)
+	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 }
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
@@ -592,13 +594,13 @@ type MutationResolver interface {
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
-	CreateReward(ctx context.Context, input game.RewardInput) (*game.Reward, error)
-	UpdateReward(ctx context.Context, id string, input game.RewardInput) (*game.Reward, error)
-	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*game.Redemption, error)
-	CancelRedemption(ctx context.Context, id string, reason string) (*game.Redemption, error)
-	CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error)
-	PublishOffer(ctx context.Context, id string) (*game.Offer, error)
-	ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error)
+	CreateReward(ctx context.Context, input reward.RewardInput) (*reward.Reward, error)
+	UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error)
+	RedeemReward(ctx context.Context, rewardID string, idempotencyKey string) (*reward.Redemption, error)
+	CancelRedemption(ctx context.Context, id string, reason string) (*reward.Redemption, error)
+	CreateOffer(ctx context.Context, input offer.OfferInput) (*offer.Offer, error)
+	PublishOffer(ctx context.Context, id string) (*offer.Offer, error)
+	ClaimOffer(ctx context.Context, offerID string) (*offer.Claim, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 }
@@ -609,11 +611,11 @@ type NotificationResolver interface {
 	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
 }
 type OfferResolver interface {
-	ID(ctx context.Context, obj *game.Offer) (string, error)
+	ID(ctx context.Context, obj *offer.Offer) (string, error)
 
-	ImageURL(ctx context.Context, obj *game.Offer) (*string, error)
+	ImageURL(ctx context.Context, obj *offer.Offer) (*string, error)
 
-	Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error)
+	Progress(ctx context.Context, obj *offer.Offer) (*offer.Progress, error)
 }
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
@@ -639,25 +641,25 @@ type QueryResolver interface {
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
 	Program(ctx context.Context) (*program.Program, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
-	Reward(ctx context.Context, id string) (*game.Reward, error)
+	Reward(ctx context.Context, id string) (*reward.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
 	Node(ctx context.Context, id string) (Node, error)
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
-	Offers(ctx context.Context) ([]*game.Offer, error)
-	Offer(ctx context.Context, id string) (*game.Offer, error)
+	Offers(ctx context.Context) ([]*offer.Offer, error)
+	Offer(ctx context.Context, id string) (*offer.Offer, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
-	ID(ctx context.Context, obj *game.Redemption) (string, error)
+	ID(ctx context.Context, obj *reward.Redemption) (string, error)
 
-	Reward(ctx context.Context, obj *game.Redemption) (*game.Reward, error)
+	Reward(ctx context.Context, obj *reward.Redemption) (*reward.Reward, error)
 
-	CancelReason(ctx context.Context, obj *game.Redemption) (*string, error)
+	CancelReason(ctx context.Context, obj *reward.Redemption) (*string, error)
 }
 type RewardResolver interface {
-	ID(ctx context.Context, obj *game.Reward) (string, error)
+	ID(ctx context.Context, obj *reward.Reward) (string, error)
 
-	MinTier(ctx context.Context, obj *game.Reward) (*string, error)
+	MinTier(ctx context.Context, obj *reward.Reward) (*string, error)
 }
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
@@ -673,7 +675,7 @@ type TierStatusResolver interface {
 }
 
 type OfferInputResolver interface {
-	Target(ctx context.Context, obj *game.OfferInput, data *OfferTargetingInput) error
+	Target(ctx context.Context, obj *offer.OfferInput, data *OfferTargetingInput) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1405,7 +1407,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(game.OfferInput)), true
+		return e.ComplexityRoot.Mutation.CreateOffer(childComplexity, args["input"].(offer.OfferInput)), true
 	case "Mutation.createReward":
 		if e.ComplexityRoot.Mutation.CreateReward == nil {
 			break
@@ -1416,7 +1418,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(game.RewardInput)), true
+		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(reward.RewardInput)), true
 	case "Mutation.deleteNotifications":
 		if e.ComplexityRoot.Mutation.DeleteNotifications == nil {
 			break
@@ -1631,7 +1633,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(game.RewardInput)), true
+		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(reward.RewardInput)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -4154,8 +4156,8 @@ func (ec *executionContext) field_Mutation_createOffer_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.OfferInput, error) {
-			return ec.unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx, v)
+		func(ctx context.Context, v any) (offer.OfferInput, error) {
+			return ec.unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4168,8 +4170,8 @@ func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.RewardInput, error) {
-			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		func(ctx context.Context, v any) (reward.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4506,8 +4508,8 @@ func (ec *executionContext) field_Mutation_updateReward_args(ctx context.Context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.RewardInput, error) {
-			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx, v)
+		func(ctx context.Context, v any) (reward.RewardInput, error) {
+			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6129,7 +6131,7 @@ func (ec *executionContext) fieldContext_Conversion_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Conversion", field, false, false, "ConversionStatus")
 }
 
-func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6152,7 +6154,7 @@ func (ec *executionContext) fieldContext_Coupon_code(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
 }
 
-func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6164,8 +6166,8 @@ func (ec *executionContext) _Coupon_offer(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Coupon().Offer(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6184,7 +6186,7 @@ func (ec *executionContext) fieldContext_Coupon_offer(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Coupon_claimedAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_claimedAt(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6207,7 +6209,7 @@ func (ec *executionContext) fieldContext_Coupon_claimedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *game.Claim) (ret graphql.Marshaler) {
+func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8337,11 +8339,11 @@ func (ec *executionContext) _Mutation_createReward(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateReward(ctx, fc.Args["input"].(game.RewardInput))
+			return ec.Resolvers.Mutation().CreateReward(ctx, fc.Args["input"].(reward.RewardInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8381,11 +8383,11 @@ func (ec *executionContext) _Mutation_updateReward(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateReward(ctx, fc.Args["id"].(string), fc.Args["input"].(game.RewardInput))
+			return ec.Resolvers.Mutation().UpdateReward(ctx, fc.Args["id"].(string), fc.Args["input"].(reward.RewardInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8428,8 +8430,8 @@ func (ec *executionContext) _Mutation_redeemReward(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().RedeemReward(ctx, fc.Args["rewardId"].(string), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8472,8 +8474,8 @@ func (ec *executionContext) _Mutation_cancelRedemption(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().CancelRedemption(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8513,11 +8515,11 @@ func (ec *executionContext) _Mutation_createOffer(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateOffer(ctx, fc.Args["input"].(game.OfferInput))
+			return ec.Resolvers.Mutation().CreateOffer(ctx, fc.Args["input"].(offer.OfferInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8560,8 +8562,8 @@ func (ec *executionContext) _Mutation_publishOffer(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().PublishOffer(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8604,8 +8606,8 @@ func (ec *executionContext) _Mutation_claimOffer(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().ClaimOffer(ctx, fc.Args["offerId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Claim) graphql.Marshaler {
-			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Claim) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐClaim(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9288,7 +9290,7 @@ func (ec *executionContext) fieldContext_NotificationTemplate_overridden(_ conte
 	return graphql.NewScalarFieldContext("NotificationTemplate", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_id(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9311,7 +9313,7 @@ func (ec *executionContext) fieldContext_Offer_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Offer_title(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_title(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9334,7 +9336,7 @@ func (ec *executionContext) fieldContext_Offer_title(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_body(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_body(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9357,7 +9359,7 @@ func (ec *executionContext) fieldContext_Offer_body(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "String")
 }
 
-func (ec *executionContext) _Offer_imageUrl(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_imageUrl(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9380,7 +9382,7 @@ func (ec *executionContext) fieldContext_Offer_imageUrl(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, true, true, "String")
 }
 
-func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9392,8 +9394,8 @@ func (ec *executionContext) _Offer_benefit(ctx context.Context, field graphql.Co
 			return obj.Benefit, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Benefit) graphql.Marshaler {
-			return ec.marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.Benefit) graphql.Marshaler {
+			return ec.marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9412,7 +9414,7 @@ func (ec *executionContext) fieldContext_Offer_benefit(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Offer_startsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_startsAt(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9435,7 +9437,7 @@ func (ec *executionContext) fieldContext_Offer_startsAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Offer_endsAt(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_endsAt(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9458,7 +9460,7 @@ func (ec *executionContext) fieldContext_Offer_endsAt(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9481,7 +9483,7 @@ func (ec *executionContext) fieldContext_Offer_couponValidDays(_ context.Context
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9493,8 +9495,8 @@ func (ec *executionContext) _Offer_status(ctx context.Context, field graphql.Col
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
-			return ec.marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.OfferStatus) graphql.Marshaler {
+			return ec.marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9504,7 +9506,7 @@ func (ec *executionContext) fieldContext_Offer_status(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "OfferStatus")
 }
 
-func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.CollectedField, obj *game.Offer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9516,8 +9518,8 @@ func (ec *executionContext) _Offer_progress(ctx context.Context, field graphql.C
 			return ec.Resolvers.Offer().Progress(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Progress) graphql.Marshaler {
-			return ec.marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Progress) graphql.Marshaler {
+			return ec.marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐProgress(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9536,7 +9538,7 @@ func (ec *executionContext) fieldContext_Offer_progress(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *offer.Benefit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9548,8 +9550,8 @@ func (ec *executionContext) _OfferBenefit_kind(ctx context.Context, field graphq
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
-			return ec.marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v offer.BenefitKind) graphql.Marshaler {
+			return ec.marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9559,7 +9561,7 @@ func (ec *executionContext) fieldContext_OfferBenefit_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "OfferBenefitKind")
 }
 
-func (ec *executionContext) _OfferBenefit_value(ctx context.Context, field graphql.CollectedField, obj *game.Benefit) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferBenefit_value(ctx context.Context, field graphql.CollectedField, obj *offer.Benefit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9582,7 +9584,7 @@ func (ec *executionContext) fieldContext_OfferBenefit_value(_ context.Context, f
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9605,7 +9607,7 @@ func (ec *executionContext) fieldContext_OfferProgress_processed(_ context.Conte
 	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_notified(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_notified(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9628,7 +9630,7 @@ func (ec *executionContext) fieldContext_OfferProgress_notified(_ context.Contex
 	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferProgress_total(ctx context.Context, field graphql.CollectedField, obj *game.Progress) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferProgress_total(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11086,8 +11088,8 @@ func (ec *executionContext) _Query_reward(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Reward(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11261,8 +11263,8 @@ func (ec *executionContext) _Query_offers(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Offers(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
-			return ec.marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11294,8 +11296,8 @@ func (ec *executionContext) _Query_offer(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Offer(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Offer) graphql.Marshaler {
-			return ec.marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11445,7 +11447,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11468,7 +11470,7 @@ func (ec *executionContext) fieldContext_Redemption_id(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Redemption", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Redemption_code(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_code(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11491,7 +11493,7 @@ func (ec *executionContext) fieldContext_Redemption_code(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "String")
 }
 
-func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11503,8 +11505,8 @@ func (ec *executionContext) _Redemption_reward(ctx context.Context, field graphq
 			return ec.Resolvers.Redemption().Reward(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11523,7 +11525,7 @@ func (ec *executionContext) fieldContext_Redemption_reward(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Redemption_cost(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cost(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11546,7 +11548,7 @@ func (ec *executionContext) fieldContext_Redemption_cost(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Redemption_status(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_status(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11558,8 +11560,8 @@ func (ec *executionContext) _Redemption_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
-			return ec.marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v reward.RedemptionStatus) graphql.Marshaler {
+			return ec.marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11569,7 +11571,7 @@ func (ec *executionContext) fieldContext_Redemption_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "RedemptionStatus")
 }
 
-func (ec *executionContext) _Redemption_createdAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_createdAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11592,7 +11594,7 @@ func (ec *executionContext) fieldContext_Redemption_createdAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Redemption_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11615,7 +11617,7 @@ func (ec *executionContext) fieldContext_Redemption_cancelledAt(_ context.Contex
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field graphql.CollectedField, obj *game.Redemption) (ret graphql.Marshaler) {
+func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11737,8 +11739,8 @@ func (ec *executionContext) _RedemptionEdge_node(ctx context.Context, field grap
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
-			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11964,7 +11966,7 @@ func (ec *executionContext) fieldContext_ReferralSummary_pointsEarned(_ context.
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11987,7 +11989,7 @@ func (ec *executionContext) fieldContext_Reward_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Reward", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Reward_name(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_name(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12010,7 +12012,7 @@ func (ec *executionContext) fieldContext_Reward_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
 }
 
-func (ec *executionContext) _Reward_description(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_description(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12033,7 +12035,7 @@ func (ec *executionContext) fieldContext_Reward_description(_ context.Context, f
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "String")
 }
 
-func (ec *executionContext) _Reward_cost(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_cost(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12056,7 +12058,7 @@ func (ec *executionContext) fieldContext_Reward_cost(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_stock(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_stock(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12079,7 +12081,7 @@ func (ec *executionContext) fieldContext_Reward_stock(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12102,7 +12104,7 @@ func (ec *executionContext) fieldContext_Reward_perMemberLimit(_ context.Context
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Reward_minTier(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_minTier(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12125,7 +12127,7 @@ func (ec *executionContext) fieldContext_Reward_minTier(_ context.Context, field
 	return graphql.NewScalarFieldContext("Reward", field, true, true, "String")
 }
 
-func (ec *executionContext) _Reward_validFrom(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_validFrom(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12148,7 +12150,7 @@ func (ec *executionContext) fieldContext_Reward_validFrom(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Reward_validUntil(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_validUntil(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12171,7 +12173,7 @@ func (ec *executionContext) fieldContext_Reward_validUntil(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.CollectedField, obj *game.Reward) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12293,8 +12295,8 @@ func (ec *executionContext) _RewardEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Reward) graphql.Marshaler {
-			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
+			return ec.marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14853,8 +14855,8 @@ func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (Notificat
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (game.Benefit, error) {
-	var it game.Benefit
+func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context, obj any) (offer.Benefit, error) {
+	var it offer.Benefit
 	if obj == nil {
 		return it, nil
 	}
@@ -14873,7 +14875,7 @@ func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context,
 		switch k {
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx, v)
+			data, err := ec.unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14896,14 +14898,14 @@ func (ec *executionContext) unmarshalInputOfferBenefitInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalOfferBenefitInput(ctx context.Context, raw any) (game.Benefit, error) {
-	var out game.Benefit
+func UnmarshalOfferBenefitInput(ctx context.Context, raw any) (offer.Benefit, error) {
+	var out offer.Benefit
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferBenefitInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj any) (game.OfferInput, error) {
-	var it game.OfferInput
+func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj any) (offer.OfferInput, error) {
+	var it offer.OfferInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14947,7 +14949,7 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 			it.ImageURL = data
 		case "benefit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("benefit"))
-			data, err := ec.unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx, v)
+			data, err := ec.unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14993,8 +14995,8 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalOfferInput(ctx context.Context, raw any) (game.OfferInput, error) {
-	var out game.OfferInput
+func UnmarshalOfferInput(ctx context.Context, raw any) (offer.OfferInput, error) {
+	var out offer.OfferInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferInput", raw, &out)
 	return out, err
 }
@@ -15498,8 +15500,8 @@ func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.Referral
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj any) (game.RewardInput, error) {
-	var it game.RewardInput
+func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj any) (reward.RewardInput, error) {
+	var it reward.RewardInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15600,8 +15602,8 @@ func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj a
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRewardInput(ctx context.Context, raw any) (game.RewardInput, error) {
-	var out game.RewardInput
+func UnmarshalRewardInput(ctx context.Context, raw any) (reward.RewardInput, error) {
+	var out reward.RewardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RewardInput", raw, &out)
 	return out, err
 }
@@ -15952,16 +15954,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
-	case game.Reward:
+	case reward.Reward:
 		return ec._Reward(ctx, sel, &obj)
-	case *game.Reward:
+	case *reward.Reward:
 		if obj == nil {
 			return graphql.Null
 		}
 		return ec._Reward(ctx, sel, obj)
-	case game.Redemption:
+	case reward.Redemption:
 		return ec._Redemption(ctx, sel, &obj)
-	case *game.Redemption:
+	case *reward.Redemption:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -15973,9 +15975,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._PublicMember(ctx, sel, obj)
-	case game.Offer:
+	case offer.Offer:
 		return ec._Offer(ctx, sel, &obj)
-	case *game.Offer:
+	case *offer.Offer:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -16561,7 +16563,7 @@ func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSe
 
 var couponImplementors = []string{"Coupon"}
 
-func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *game.Claim) graphql.Marshaler {
+func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *offer.Claim) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, couponImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17696,7 +17698,7 @@ func (ec *executionContext) _NotificationTemplate(ctx context.Context, sel ast.S
 
 var offerImplementors = []string{"Offer", "Node"}
 
-func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *game.Offer) graphql.Marshaler {
+func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, obj *offer.Offer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17777,7 +17779,7 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 
 var offerBenefitImplementors = []string{"OfferBenefit"}
 
-func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.SelectionSet, obj *game.Benefit) graphql.Marshaler {
+func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.SelectionSet, obj *offer.Benefit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerBenefitImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17815,7 +17817,7 @@ func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.Selection
 
 var offerProgressImplementors = []string{"OfferProgress"}
 
-func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *game.Progress) graphql.Marshaler {
+func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *offer.Progress) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerProgressImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18361,7 +18363,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var redemptionImplementors = []string{"Redemption", "Node"}
 
-func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *game.Redemption) graphql.Marshaler {
+func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSet, obj *reward.Redemption) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18609,7 +18611,7 @@ func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.Select
 
 var rewardImplementors = []string{"Reward", "Node"}
 
-func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *game.Reward) graphql.Marshaler {
+func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, obj *reward.Reward) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rewardImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19858,7 +19860,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐClaim(ctx context.Context, sel ast.SelectionSet, v *game.Claim) graphql.Marshaler {
+func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐClaim(ctx context.Context, sel ast.SelectionSet, v *offer.Claim) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Coupon!")
 		return graphql.Null
@@ -20522,11 +20524,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*offer.Offer) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx, sel, v[i])
+		return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -20538,7 +20540,7 @@ func (ec *executionContext) marshalNOffer2ᚕᚖgithubᚗcomᚋregularsᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx context.Context, sel ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Offer!")
 		return graphql.Null
@@ -20546,24 +20548,24 @@ func (ec *executionContext) marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Offer(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, sel ast.SelectionSet, v game.Benefit) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferBenefit2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx context.Context, sel ast.SelectionSet, v offer.Benefit) graphql.Marshaler {
 	return ec._OfferBenefit(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefit(ctx context.Context, v any) (game.Benefit, error) {
+func (ec *executionContext) unmarshalNOfferBenefitInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefit(ctx context.Context, v any) (offer.Benefit, error) {
 	res, err := ec.unmarshalInputOfferBenefitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, v any) (game.BenefitKind, error) {
+func (ec *executionContext) unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx context.Context, v any) (offer.BenefitKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[tmp]
+	res := unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind(ctx context.Context, sel ast.SelectionSet, v game.BenefitKind) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind(ctx context.Context, sel ast.SelectionSet, v offer.BenefitKind) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind[v])
+	res := graphql.MarshalString(marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "OfferBenefitKind!")
 	}
@@ -20571,34 +20573,34 @@ func (ec *executionContext) marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[string]game.BenefitKind{
-		"PERCENT_OFF":  game.BenefitPercentOff,
-		"AMOUNT_OFF":   game.BenefitAmountOff,
-		"BONUS_POINTS": game.BenefitBonusPoints,
-		"POINTS_PRICE": game.BenefitPointsPrice,
+	unmarshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind = map[string]offer.BenefitKind{
+		"PERCENT_OFF":  offer.BenefitPercentOff,
+		"AMOUNT_OFF":   offer.BenefitAmountOff,
+		"BONUS_POINTS": offer.BenefitBonusPoints,
+		"POINTS_PRICE": offer.BenefitPointsPrice,
 	}
-	marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚐBenefitKind = map[game.BenefitKind]string{
-		game.BenefitPercentOff:  "PERCENT_OFF",
-		game.BenefitAmountOff:   "AMOUNT_OFF",
-		game.BenefitBonusPoints: "BONUS_POINTS",
-		game.BenefitPointsPrice: "POINTS_PRICE",
+	marshalNOfferBenefitKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐBenefitKind = map[offer.BenefitKind]string{
+		offer.BenefitPercentOff:  "PERCENT_OFF",
+		offer.BenefitAmountOff:   "AMOUNT_OFF",
+		offer.BenefitBonusPoints: "BONUS_POINTS",
+		offer.BenefitPointsPrice: "POINTS_PRICE",
 	}
 )
 
-func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferInput(ctx context.Context, v any) (game.OfferInput, error) {
+func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferInput(ctx context.Context, v any) (offer.OfferInput, error) {
 	res, err := ec.unmarshalInputOfferInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, v any) (game.OfferStatus, error) {
+func (ec *executionContext) unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, v any) (offer.OfferStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[tmp]
+	res := unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v game.OfferStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v offer.OfferStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus[v])
+	res := graphql.MarshalString(marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "OfferStatus!")
 	}
@@ -20606,15 +20608,15 @@ func (ec *executionContext) marshalNOfferStatus2githubᚗcomᚋregularsᚋregula
 }
 
 var (
-	unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[string]game.OfferStatus{
-		"DRAFT":      game.OfferDraft,
-		"PUBLISHING": game.OfferPublishing,
-		"PUBLISHED":  game.OfferPublished,
+	unmarshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[string]offer.OfferStatus{
+		"DRAFT":      offer.OfferDraft,
+		"PUBLISHING": offer.OfferPublishing,
+		"PUBLISHED":  offer.OfferPublished,
 	}
-	marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐOfferStatus = map[game.OfferStatus]string{
-		game.OfferDraft:      "DRAFT",
-		game.OfferPublishing: "PUBLISHING",
-		game.OfferPublished:  "PUBLISHED",
+	marshalNOfferStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[offer.OfferStatus]string{
+		offer.OfferDraft:      "DRAFT",
+		offer.OfferPublishing: "PUBLISHING",
+		offer.OfferPublished:  "PUBLISHED",
 	}
 )
 
@@ -20699,7 +20701,7 @@ func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregular
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐRedemption(ctx context.Context, sel ast.SelectionSet, v *game.Redemption) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx context.Context, sel ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Redemption!")
 		return graphql.Null
@@ -20739,15 +20741,15 @@ func (ec *executionContext) marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._RedemptionEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, v any) (game.RedemptionStatus, error) {
+func (ec *executionContext) unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx context.Context, v any) (reward.RedemptionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[tmp]
+	res := unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus(ctx context.Context, sel ast.SelectionSet, v game.RedemptionStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus(ctx context.Context, sel ast.SelectionSet, v reward.RedemptionStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus[v])
+	res := graphql.MarshalString(marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "RedemptionStatus!")
 	}
@@ -20755,17 +20757,17 @@ func (ec *executionContext) marshalNRedemptionStatus2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[string]game.RedemptionStatus{
-		"PENDING":   game.RedemptionPending,
-		"COMPLETED": game.RedemptionCompleted,
-		"FAILED":    game.RedemptionFailed,
-		"CANCELLED": game.RedemptionCancelled,
+	unmarshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus = map[string]reward.RedemptionStatus{
+		"PENDING":   reward.RedemptionPending,
+		"COMPLETED": reward.RedemptionCompleted,
+		"FAILED":    reward.RedemptionFailed,
+		"CANCELLED": reward.RedemptionCancelled,
 	}
-	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐRedemptionStatus = map[game.RedemptionStatus]string{
-		game.RedemptionPending:   "PENDING",
-		game.RedemptionCompleted: "COMPLETED",
-		game.RedemptionFailed:    "FAILED",
-		game.RedemptionCancelled: "CANCELLED",
+	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus = map[reward.RedemptionStatus]string{
+		reward.RedemptionPending:   "PENDING",
+		reward.RedemptionCompleted: "COMPLETED",
+		reward.RedemptionFailed:    "FAILED",
+		reward.RedemptionCancelled: "CANCELLED",
 	}
 )
 
@@ -20786,7 +20788,7 @@ func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregulars�
 	return ec._ReferralSummary(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Reward!")
 		return graphql.Null
@@ -20826,7 +20828,7 @@ func (ec *executionContext) marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._RewardEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐRewardInput(ctx context.Context, v any) (game.RewardInput, error) {
+func (ec *executionContext) unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx context.Context, v any) (reward.RewardInput, error) {
 	res, err := ec.unmarshalInputRewardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21485,14 +21487,14 @@ func (ec *executionContext) marshalONotificationRelated2ᚖgithubᚗcomᚋregula
 	return ec._NotificationRelated(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐOffer(ctx context.Context, sel ast.SelectionSet, v *game.Offer) graphql.Marshaler {
+func (ec *executionContext) marshalOOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx context.Context, sel ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Offer(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐProgress(ctx context.Context, sel ast.SelectionSet, v *game.Progress) graphql.Marshaler {
+func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐProgress(ctx context.Context, sel ast.SelectionSet, v *offer.Progress) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -21507,7 +21509,7 @@ func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReward(ctx context.Context, sel ast.SelectionSet, v *game.Reward) graphql.Marshaler {
+func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -7,7 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/input"
 )
 
@@ -113,11 +113,11 @@ func decodeIDCursor(list string, after *string) (bson.ObjectID, error) {
 }
 
 // Standing cursors hold a row's score and member, the board's sort key.
-func encodeStandingCursor(s game.Standing) string {
+func encodeStandingCursor(s leaderboard.Standing) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("standing:" + strconv.FormatInt(s.Score, 10) + ":" + s.MemberID.Hex()))
 }
 
-func decodeStandingCursor(after *string) (*game.Standing, error) {
+func decodeStandingCursor(after *string) (*leaderboard.Standing, error) {
 	if after == nil || *after == "" {
 		return nil, nil
 	}
@@ -128,7 +128,7 @@ func decodeStandingCursor(after *string) (*game.Standing, error) {
 			score, err1 := strconv.ParseInt(parts[1], 10, 64)
 			id, err2 := bson.ObjectIDFromHex(parts[2])
 			if err1 == nil && err2 == nil && score >= 0 {
-				return &game.Standing{Score: score, MemberID: id}, nil
+				return &leaderboard.Standing{Score: score, MemberID: id}, nil
 			}
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
 )
 
@@ -14,7 +14,7 @@ import (
 // each resolve a member costs one query, not N.
 type loaders struct {
 	members *dataloadgen.Loader[bson.ObjectID, *member.Member]
-	rewards *dataloadgen.Loader[bson.ObjectID, *game.Reward]
+	rewards *dataloadgen.Loader[bson.ObjectID, *reward.Reward]
 }
 
 type loadersKey struct{}
@@ -22,7 +22,7 @@ type loadersKey struct{}
 func withLoaders(ctx context.Context, r *Resolver) context.Context {
 	l := &loaders{
 		members: batchLoader(r.Members.GetMany, member.ErrNotFound),
-		rewards: batchLoader(r.Game.RewardsByID, game.ErrRewardNotFound),
+		rewards: batchLoader(r.Game.Rewards().RewardsByID, reward.ErrRewardNotFound),
 	}
 	return context.WithValue(ctx, loadersKey{}, l)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -139,8 +140,8 @@ type RedemptionConnection struct {
 }
 
 type RedemptionEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *game.Redemption `json:"node"`
+	Cursor string             `json:"cursor"`
+	Node   *reward.Redemption `json:"node"`
 }
 
 type RewardConnection struct {
@@ -149,8 +150,8 @@ type RewardConnection struct {
 }
 
 type RewardEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *game.Reward `json:"node"`
+	Cursor string         `json:"cursor"`
+	Node   *reward.Reward `json:"node"`
 }
 
 type SignUpInput struct {

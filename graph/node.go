@@ -13,6 +13,8 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -237,27 +239,27 @@ func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, [
 // LedgerEntry: the member's own ledger (me), every one for who may call
 // member(id:) and so read any member's ledger.
 func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	return owned(ctx, refs, r.Game.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
-		mayCall(ctx, parsedSchema.Query, "member"), game.ErrEntryNotFound)
+	return owned(ctx, refs, r.Game.Ledger().EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
+		mayCall(ctx, parsedSchema.Query, "member"), ledger.ErrEntryNotFound)
 }
 
 // Redemption: the member's own (myRedemptions), every one for who may call
 // cancelRedemption (which returns them to the brand).
 func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
 	mine := mayCall(ctx, parsedSchema.Query, "myRedemptions")
-	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*game.Redemption, error) {
+	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*reward.Redemption, error) {
 		if !mine {
-			return make([]*game.Redemption, len(ids)), nil
+			return make([]*reward.Redemption, len(ids)), nil
 		}
-		return r.Game.RedemptionsByID(ctx, ids)
+		return r.Game.Rewards().RedemptionsByID(ctx, ids)
 	}
-	return owned(ctx, refs, fetch, func(rd *game.Redemption) bson.ObjectID { return rd.MemberID },
-		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), game.ErrRedemptionNotFound)
+	return owned(ctx, refs, fetch, func(rd *reward.Redemption) bson.ObjectID { return rd.MemberID },
+		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), reward.ErrRedemptionNotFound)
 }
 
 // Reward: through reward(id:), after one batch of the operation's loader.
 func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	thunks := make([]func() (*game.Reward, error), len(refs))
+	thunks := make([]func() (*reward.Reward, error), len(refs))
 	for i, ref := range refs {
 		thunks[i] = loadersFrom(ctx).rewards.LoadThunk(ctx, ref.id)
 	}
@@ -266,7 +268,7 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 	}
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "reward") {
-			return nil, game.ErrRewardNotFound
+			return nil, reward.ErrRewardNotFound
 		}
 		return nonNil(r.Query().Reward(ctx, ref.raw))
 	})
@@ -299,7 +301,7 @@ func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 	if mayCall(ctx, parsedSchema.Query, "offer") {
 		return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
 	}
-	var offered []*game.Offer
+	var offered []*offer.Offer
 	var err error
 	if !self(ctx).IsZero() && mayCall(ctx, parsedSchema.Query, "offers") {
 		offered, err = q.Offers(ctx)
@@ -313,7 +315,7 @@ func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 				return o, nil
 			}
 		}
-		return nil, game.ErrOfferNotFound
+		return nil, offer.ErrOfferNotFound
 	})
 }
 

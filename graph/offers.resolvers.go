@@ -9,30 +9,31 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/program"
 )
 
 // Offer is the resolver for the offer field.
-func (r *couponResolver) Offer(ctx context.Context, obj *game.Claim) (*game.Offer, error) {
-	return r.Game.Offer(ctx, obj.OfferID)
+func (r *couponResolver) Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error) {
+	return r.Game.Offers().Offer(ctx, obj.OfferID)
 }
 
 // CreateOffer is the resolver for the createOffer field.
-func (r *mutationResolver) CreateOffer(ctx context.Context, input game.OfferInput) (*game.Offer, error) {
-	return r.Game.CreateOffer(ctx, input)
+func (r *mutationResolver) CreateOffer(ctx context.Context, input offer.OfferInput) (*offer.Offer, error) {
+	return r.Game.Offers().CreateOffer(ctx, input)
 }
 
 // PublishOffer is the resolver for the publishOffer field.
-func (r *mutationResolver) PublishOffer(ctx context.Context, id string) (*game.Offer, error) {
+func (r *mutationResolver) PublishOffer(ctx context.Context, id string) (*offer.Offer, error) {
 	oid, err := decodeID("Offer", "id", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.PublishOffer(ctx, oid)
+	return r.Game.Offers().PublishOffer(ctx, oid)
 }
 
 // ClaimOffer is the resolver for the claimOffer field.
-func (r *mutationResolver) ClaimOffer(ctx context.Context, offerID string) (*game.Claim, error) {
+func (r *mutationResolver) ClaimOffer(ctx context.Context, offerID string) (*offer.Claim, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
@@ -41,51 +42,51 @@ func (r *mutationResolver) ClaimOffer(ctx context.Context, offerID string) (*gam
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.ClaimOffer(ctx, self, oid)
+	return r.Game.Offers().ClaimOffer(ctx, self, oid)
 }
 
 // ID is the resolver for the id field.
-func (r *offerResolver) ID(ctx context.Context, obj *game.Offer) (string, error) {
+func (r *offerResolver) ID(ctx context.Context, obj *offer.Offer) (string, error) {
 	return encodeID("Offer", obj.ID), nil
 }
 
 // ImageURL is the resolver for the imageUrl field.
-func (r *offerResolver) ImageURL(ctx context.Context, obj *game.Offer) (*string, error) {
+func (r *offerResolver) ImageURL(ctx context.Context, obj *offer.Offer) (*string, error) {
 	return optional(obj.ImageURL), nil
 }
 
 // Progress is the resolver for the progress field.
-func (r *offerResolver) Progress(ctx context.Context, obj *game.Offer) (*game.Progress, error) {
-	if !game.ManagesProgram(principal(ctx)) {
+func (r *offerResolver) Progress(ctx context.Context, obj *offer.Offer) (*offer.Progress, error) {
+	if !program.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
 	return &obj.Progress, nil
 }
 
 // Offers is the resolver for the offers field.
-func (r *queryResolver) Offers(ctx context.Context) ([]*game.Offer, error) {
+func (r *queryResolver) Offers(ctx context.Context) ([]*offer.Offer, error) {
 	self, err := selfID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.OffersFor(ctx, self)
+	return r.Game.Offers().OffersFor(ctx, self)
 }
 
 // Offer is the resolver for the offer field.
-func (r *queryResolver) Offer(ctx context.Context, id string) (*game.Offer, error) {
+func (r *queryResolver) Offer(ctx context.Context, id string) (*offer.Offer, error) {
 	oid, err := decodeID("Offer", "id", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.Offer(ctx, oid)
+	return r.Game.Offers().Offer(ctx, oid)
 }
 
 // Target is the resolver for the target field.
-func (r *offerInputResolver) Target(ctx context.Context, obj *game.OfferInput, data *OfferTargetingInput) error {
+func (r *offerInputResolver) Target(ctx context.Context, obj *offer.OfferInput, data *OfferTargetingInput) error {
 	if data == nil {
 		return nil
 	}
-	t := game.Targeting{Tiers: data.Tiers, BirthdayThisMonth: deref(data.BirthdayThisMonth), InactiveDays: deref(data.InactiveDays)}
+	t := offer.Targeting{Tiers: data.Tiers, BirthdayThisMonth: deref(data.BirthdayThisMonth), InactiveDays: deref(data.InactiveDays)}
 	if data.BadgeID != nil {
 		id, err := decodeID("Badge", "target.badgeId", *data.BadgeID)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongotest"
 	"github.com/regulars/regulars/internal/testkit"
@@ -59,7 +60,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 			t.Fatal(err)
 		}
 	}
-	p := game.DefaultProgram()
+	p := program.Default()
 	p.ReturnWindowDays = 0
 	if _, err := g.UpdateProgram(ctx, p); err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 	purchase := func(m *member.Member, ext string) int64 {
 		n.Store(0)
 		counting.Store(true)
-		_, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: game.ActivityPurchase, ExternalID: ext,
+		_, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: ext,
 			AmountMinor: 1999, Currency: "USD", OccurredAt: time.Now()})
 		counting.Store(false)
 		if err != nil {

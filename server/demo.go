@@ -14,6 +14,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 )
@@ -70,11 +74,11 @@ func demoProfileOf(i int) demoProfile {
 // demoProgram is the brand's program: 10 points per dollar, 2× and 3× on
 // the second and third purchase, points living 90 days, so the oldest demo
 // purchases are about to expire.
-func demoProgram() game.Program {
-	p := game.DefaultProgram()
+func demoProgram() program.Program {
+	p := program.Default()
 	p.PointsExpireDays = 90
 	p.ReturnWindowDays = 14
-	p.Tiers = []game.Tier{
+	p.Tiers = []program.Tier{
 		{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100, Benefits: []string{}},
 		{Name: "Silver", Threshold: 1000, EarnMultiplierPercent: 125, Benefits: []string{"early-access"}},
 		{Name: "Gold", Threshold: 3000, EarnMultiplierPercent: 150, Benefits: []string{"early-access", "members-events"}},
@@ -161,19 +165,19 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 		return err
 	}
 	stock := func(n int64) *int64 { return &n }
-	existing, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	existing, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
-	for _, r := range []game.RewardInput{
+	for _, r := range []reward.RewardInput{
 		{Name: "Free coffee", Description: "Any size, any blend.", Cost: 300, Stock: stock(200), PerMemberLimit: 5, Active: true},
 		{Name: "Canvas tote bag", Description: "Demo Coffee's tote, while stocks last.", Cost: 1200, Stock: stock(25), PerMemberLimit: 1, Active: true},
 		{Name: "Roastery tasting evening", Description: "Two seats at the monthly tasting.", Cost: 2500, Stock: stock(8), PerMemberLimit: 1, MinTier: "Gold", Active: true},
 	} {
-		if slices.ContainsFunc(existing, func(e *game.Reward) bool { return e.Name == r.Name }) {
+		if slices.ContainsFunc(existing, func(e *reward.Reward) bool { return e.Name == r.Name }) {
 			continue
 		}
-		if _, err := m.game.CreateReward(ctx, r); err != nil {
+		if _, err := m.game.Rewards().CreateReward(ctx, r); err != nil {
 			return fmt.Errorf("reward %q: %w", r.Name, err)
 		}
 	}
@@ -300,7 +304,7 @@ func (m *Main) seedDemoActivity(ctx context.Context, ms []*member.Member) error 
 }
 
 func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time) game.ActivityInput {
-	return game.ActivityInput{MemberID: id, Kind: game.ActivityPurchase, ExternalID: externalID,
+	return game.ActivityInput{MemberID: id, Kind: program.ActivityPurchase, ExternalID: externalID,
 		AmountMinor: minor, Currency: "USD", OccurredAt: at,
 		Items: []game.LineItem{{SKU: "COFFEE-BEANS-250", Category: "coffee", Quantity: 1, PriceMinor: minor}}}
 }
@@ -308,11 +312,11 @@ func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time
 // seedDemoRedemptionsAndOffer has a few regulars spend points (the stock
 // goes down) and publishes an offer to everyone.
 func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Member) error {
-	rewards, _, err := m.game.Rewards(ctx, false, bson.ObjectID{}, 100)
+	rewards, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
-	ci := slices.IndexFunc(rewards, func(r *game.Reward) bool { return r.Name == "Free coffee" })
+	ci := slices.IndexFunc(rewards, func(r *reward.Reward) bool { return r.Name == "Free coffee" })
 	if ci < 0 {
 		return errors.New("the Free coffee reward is missing")
 	}
@@ -321,30 +325,30 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		if demoProfileOf(i) != demoRegular || i%3 != 0 {
 			continue
 		}
-		_, err := m.game.Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
-		if err != nil && !errors.Is(err, game.ErrInsufficientPoints) {
+		_, err := m.game.Rewards().Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
+		if err != nil && !errors.Is(err, ledger.ErrInsufficientPoints) {
 			return fmt.Errorf("redemption of %s: %w", mb.Email, err)
 		}
 	}
 	const title = "Double-shot week"
-	offers, err := m.game.OffersFor(ctx, ms[0].ID)
+	offers, err := m.game.Offers().OffersFor(ctx, ms[0].ID)
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(offers, func(o *game.Offer) bool { return o.Title == title }) {
+	if slices.ContainsFunc(offers, func(o *offer.Offer) bool { return o.Title == title }) {
 		return nil
 	}
 	now := time.Now().UTC()
-	o, err := m.game.CreateOffer(ctx, game.OfferInput{
+	o, err := m.game.Offers().CreateOffer(ctx, offer.OfferInput{
 		Title: title, Body: "100 bonus points with any coffee this week: claim it in the app.",
-		Benefit:  game.Benefit{Kind: game.BenefitBonusPoints, Value: 100},
+		Benefit:  offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 100},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.AddDate(0, 0, 7), CouponValidDays: 7,
 	})
 	if err != nil {
 		return err
 	}
 	// The background jobs notify every member, kicked at once.
-	_, err = m.game.PublishOffer(ctx, o.ID)
+	_, err = m.game.Offers().PublishOffer(ctx, o.ID)
 	return err
 }
 

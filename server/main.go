@@ -336,7 +336,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
-	n, err = m.game.SweepRedemptions(ctx)
+	n, err = m.game.Rewards().SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
 	logJob("repair leaderboards", int64(n), err)
@@ -347,7 +347,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	if !stillHeld() {
 		return
 	}
-	n, err = m.game.PublishOffers(ctx, 500)
+	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
 	n, err = m.game.RunCampaigns(ctx, m.members)
 	logJob("campaigns", int64(n), err)

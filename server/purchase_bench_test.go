@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 
@@ -72,7 +73,7 @@ func BenchmarkPurchaseLatency(b *testing.B) {
 			if _, err := a.inbox.Send(ctx, inbox.Message{MemberID: s.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Title: "Welcome", Body: "You are in."}); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := a.game.RecordActivity(ctx, game.ActivityInput{MemberID: s.Member.ID, Kind: game.ActivityPurchase,
+			if _, err := a.game.RecordActivity(ctx, game.ActivityInput{MemberID: s.Member.ID, Kind: program.ActivityPurchase,
 				ExternalID: fmt.Sprint("fill-", i), AmountMinor: int64(500 + rng.IntN(6000)), Currency: "USD",
 				OccurredAt: time.Now().Add(-time.Duration(rng.IntN(60*24)) * time.Hour)}); err != nil {
 				b.Fatal(err)

@@ -16,11 +16,33 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
+
+var (
+	// ErrInsufficientPoints refuses a debit larger than the member's
+	// spendable points (a redemption, a coupon, a streak freeze, an
+	// adjustment).
+	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	// ErrIdempotencyReuse refuses an idempotency key (of an activity, a
+	// redemption) sent again with different input.
+	ErrIdempotencyReuse = fault.New(fault.Conflict, "idempotency key reused with different input")
+	ErrEntryNotFound    = fault.New(fault.NotFound, "ledger entry not found")
+)
+
+// ExpiresAfter is when points credited at now expire, days later; nil (never)
+// for 0 days.
+func ExpiresAfter(now time.Time, days int) *time.Time {
+	if days == 0 {
+		return nil
+	}
+	t := now.AddDate(0, 0, days)
+	return &t
+}
 
 // EntryType says what a ledger entry did.
 type EntryType string
@@ -232,6 +254,28 @@ func (l *Ledger) Collection() *mongo.Collection { return l.store.c }
 // EnsureIndexes creates the indexes the ledger's queries rely on; safe to repeat.
 func (l *Ledger) EnsureIndexes(ctx context.Context) error {
 	return mongoindex.Ensure(ctx, l.store.c, l.store.indexes()...)
+}
+
+// EntriesByID returns entries in the order of ids, nil for the missing
+// ones: one query on _id, whatever the number of ids (graph's node lookups).
+func (l *Ledger) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
+	cur, err := l.store.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	var found []*Entry
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*Entry, len(found))
+	for _, e := range found {
+		byID[e.ID] = e
+	}
+	out := make([]*Entry, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
 }
 
 // ByKey returns a member's entry with key, or mongo.ErrNoDocuments.

@@ -82,6 +82,11 @@ type Campaigns struct {
 	CouponExpiringHours int  `bson:"couponExpiringHours"`
 }
 
+// ManagesProgram reports whether p runs the program: BRAND users and the
+// brand's backend. They see inactive rewards, secret badges, a badge's
+// backfill and an offer's publishing progress.
+func ManagesProgram(p member.Principal) bool { return p.Has(member.RoleBrand) }
+
 // LocaleOf is the language of m's notifications: theirs, else the program's.
 func (p *Program) LocaleOf(m *member.Member) string {
 	if m != nil && m.Locale != "" {

@@ -1,4 +1,11 @@
-package game
+// Package reward is the brand's catalog of rewards and members'
+// redemptions of them with points. It owns the collections rewards,
+// redemptions and reward_slots: stock and per-member limits are numbered
+// slots claimed by unique inserts, and the debit is a ledger entry keyed by
+// the redemption, so concurrent attempts never oversell, overdraw or charge
+// twice. What follows a debit or a refund (leaderboards, the notification)
+// goes through the game's one effects path (Effects).
+package reward
 
 import (
 	"context"
@@ -12,11 +19,66 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/randcode"
+	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
+
+var (
+	ErrOutOfStock         = fault.New(fault.Conflict, "reward out of stock")
+	ErrLimitReached       = fault.New(fault.Conflict, "reward limit per member reached")
+	ErrRewardNotFound     = fault.New(fault.NotFound, "reward not found")
+	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
+	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
+	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
+)
+
+// Effects carries out what follows ledger entries on the game's one
+// effects path: the entries' leaderboard scores, then the notifications,
+// in that order. It stops at the first failure and returns it; carrying
+// out the same entries and keyed notifications again repeats nothing.
+type Effects interface {
+	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
+}
+
+// Service is the catalog and its redemptions over one database.
+type Service struct {
+	program program.Store
+	ledger  *ledger.Ledger
+	effects Effects
+	now     func() time.Time
+	rewards rewardStore
+}
+
+// New returns the rewards over db. Debits and refunds go to lg, their
+// effects to fx; now is the clock (read at every call, so a test may move it).
+func New(db *mongo.Database, programs program.Store, lg *ledger.Ledger, fx Effects, now func() time.Time) *Service {
+	return &Service{program: programs, ledger: lg, effects: fx, now: now, rewards: newRewardStore(db)}
+}
+
+// EnsureIndexes creates the indexes of rewards, redemptions and
+// reward_slots; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	for _, ix := range []struct {
+		c  *mongo.Collection
+		ms []mongo.IndexModel
+	}{
+		{s.rewards.rewards, s.rewards.rewardIndexes()},
+		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
+		{s.rewards.slots, s.rewards.slotIndexes()},
+	} {
+		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Reward is an item of the brand's catalog that members buy with points.
 type Reward struct {
@@ -49,15 +111,15 @@ type RewardInput struct {
 	Active         bool
 }
 
-func (in *RewardInput) validate(p *Program) error {
+func (in *RewardInput) validate(p *program.Program) error {
 	in.Name = strings.TrimSpace(in.Name)
 	switch n := utf8.RuneCountInString(in.Name); {
 	case n == 0 || n > 100:
 		return input.Errorf("name", "must be 1 to 100 characters")
 	case utf8.RuneCountInString(in.Description) > 2000:
 		return input.Errorf("description", "must be at most 2000 characters")
-	case in.Cost <= 0 || in.Cost > maxPoints:
-		return input.Errorf("cost", "must be between 1 and %d points", maxPoints)
+	case in.Cost <= 0 || in.Cost > program.MaxPoints:
+		return input.Errorf("cost", "must be between 1 and %d points", program.MaxPoints)
 	case in.Stock != nil && (*in.Stock < 0 || *in.Stock > 1_000_000):
 		return input.Errorf("stock", "must be between 0 and 1000000, or absent for unlimited")
 	case in.PerMemberLimit < 0 || in.PerMemberLimit > 1000:
@@ -298,7 +360,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	}
 	// Checked again by the ledger; this spares the slots a hopeless attempt.
 	if st.Available(now) < reward.Cost {
-		return nil, ErrInsufficientPoints
+		return nil, ledger.ErrInsufficientPoints
 	}
 	r := &Redemption{
 		ID: bson.NewObjectID(), MemberID: memberID, RewardID: rewardID, IdempotencyKey: idempotencyKey,
@@ -316,7 +378,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 // half-done, finishes it.
 func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.ObjectID) (*Redemption, error) {
 	if r.RewardID != rewardID {
-		return nil, input.Wrap("idempotencyKey", ErrIdempotencyReuse)
+		return nil, input.Wrap("idempotencyKey", ledger.ErrIdempotencyReuse)
 	}
 	switch r.Status {
 	case RedemptionFailed:
@@ -335,7 +397,7 @@ func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.Objec
 	return r, nil
 }
 
-func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, reward *Reward) (*Redemption, error) {
+func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemption, reward *Reward) (*Redemption, error) {
 	if reward.PerMemberLimit > 0 {
 		ok, err := s.rewards.claimSlot(ctx, fmt.Sprintf("limit:%s:%s", reward.ID.Hex(), r.MemberID.Hex()), reward.PerMemberLimit, r.ID)
 		if err != nil {
@@ -354,33 +416,33 @@ func (s *Service) complete(ctx context.Context, p *Program, r *Redemption, rewar
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	fx := &effects{}
-	e, _, err := s.appendEntry(ctx, fx, p, r.MemberID, "redeem:"+r.ID.Hex(), EntryRedeem, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
-		func(st *State, e *Entry, now time.Time) (bool, error) {
+	e, _, err := s.ledger.Append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: r.ID.Hex()},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
-				return false, ErrInsufficientPoints
+				return false, ledger.ErrInsufficientPoints
 			}
 			st.Debit(e, r.Cost, now, true, nil)
 			e.Reason = "Redeemed " + reward.Name
-			e.Lines = []Line{{Rule: "redemption", Points: -r.Cost, Reason: fmt.Sprintf("%s for %d points", reward.Name, r.Cost)}}
+			e.Lines = []ledger.Line{{Rule: "redemption", Points: -r.Cost, Reason: fmt.Sprintf("%s for %d points", reward.Name, r.Cost)}}
 			return true, nil
 		})
-	if errors.Is(err, ErrInsufficientPoints) {
+	if errors.Is(err, ledger.ErrInsufficientPoints) {
 		return nil, s.fail(ctx, r, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return r, s.completed(ctx, fx, p, r, reward, e)
+	return r, s.completed(ctx, []*ledger.Entry{e}, p, r, reward, e)
 }
 
-// completed carries out a paid redemption's effects, then marks it
+// completed carries out a paid redemption's effects (the leaderboards of
+// entries, then the notification keyed by the debit e), then marks it
 // completed: until it is, a retry (or SweepRedemptions) carries them out
 // again from their keys.
-func (s *Service) completed(ctx context.Context, fx *effects, p *Program, r *Redemption, reward *Reward, e *Entry) error {
-	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}})
-	if err := s.carryOut(ctx, p, fx); err != nil {
+func (s *Service) completed(ctx context.Context, entries []*ledger.Entry, p *program.Program, r *Redemption, reward *Reward, e *ledger.Entry) error {
+	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}}
+	if err := s.effects.CarryOut(ctx, p, entries, note); err != nil {
 		return err
 	}
 	r.Status = RedemptionCompleted
@@ -408,7 +470,7 @@ func (s *Service) fail(ctx context.Context, r *Redemption, cause error) error {
 	return cause
 }
 
-var failures = []error{ErrOutOfStock, ErrLimitReached, ErrInsufficientPoints}
+var failures = []error{ErrOutOfStock, ErrLimitReached, ledger.ErrInsufficientPoints}
 
 func failureName(err error) string {
 	for _, f := range failures {
@@ -446,12 +508,11 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err != nil {
 		return nil, err
 	}
-	fx := &effects{}
-	e, _, err := s.appendEntry(ctx, fx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", EntryRefund, Source{Kind: SourceRedemption, ID: r.ID.Hex()},
-		func(st *State, e *Entry, now time.Time) (bool, error) {
+	e, _, err := s.ledger.Append(ctx, &p, r.MemberID, "redeem:"+r.ID.Hex()+":cancel", ledger.EntryRefund, ledger.Source{Kind: ledger.SourceRedemption, ID: r.ID.Hex()},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = "Redemption cancelled"
-			e.Lines = []Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
-			st.Credit(e, r.Cost, now, expiry(&p, now, p.PointsExpireDays))
+			e.Lines = []ledger.Line{{Rule: "redemption-cancelled", Points: r.Cost, Reason: reason}}
+			st.Credit(e, r.Cost, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 			return true, nil
 		})
 	if err != nil {
@@ -461,9 +522,9 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 		return nil, err
 	}
 	// Cancelling again carries out what a failure left undone.
-	fx.notify(inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
-		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}})
-	if err := s.carryOut(ctx, &p, fx); err != nil {
+	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}}
+	if err := s.effects.CarryOut(ctx, &p, []*ledger.Entry{e}, note); err != nil {
 		return nil, err
 	}
 	if r.Status != RedemptionCancelled {
@@ -494,32 +555,71 @@ func (s *Service) Redemptions(ctx context.Context, memberID, after bson.ObjectID
 	return rs, more, nil
 }
 
-// redemptionCode is 16 characters of the unambiguous alphabet (about 79
-// bits), grouped for reading aloud at a till.
-func redemptionCode() string {
-	c := randomCode(16)
-	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
-}
+// redemptionCode is what the member shows in store (see randcode.Voucher).
+func redemptionCode() string { return randcode.Voucher() }
 
 // RewardsByID returns rewards in the order of ids; missing ones are nil.
 func (s *Service) RewardsByID(ctx context.Context, ids []bson.ObjectID) ([]*Reward, error) {
-	cur, err := s.rewards.rewards.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	return byIDs(ctx, s.rewards.rewards, ids, func(r *Reward) bson.ObjectID { return r.ID })
+}
+
+// RedemptionsByID returns redemptions in the order of ids; missing ones are
+// nil. Redemptions still PENDING or FAILED are left out, as Redemptions
+// leaves them out of a member's list.
+func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
+	rs, err := byIDs(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
+	for i, r := range rs {
+		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
+			rs[i] = nil
+		}
+	}
+	return rs, err
+}
+
+// byIDs finds the documents of c with the given ids, in their order, nil
+// for the missing ones: one query on _id, whatever the number of ids.
+func byIDs[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, idOf func(*T) bson.ObjectID) ([]*T, error) {
+	cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return nil, err
 	}
-	var found []*Reward
+	var found []*T
 	if err := cur.All(ctx, &found); err != nil {
 		return nil, err
 	}
-	byID := make(map[bson.ObjectID]*Reward, len(found))
-	for _, r := range found {
-		byID[r.ID] = r
+	byID := make(map[bson.ObjectID]*T, len(found))
+	for _, t := range found {
+		byID[idOf(t)] = t
 	}
-	out := make([]*Reward, len(ids))
+	out := make([]*T, len(ids))
 	for i, id := range ids {
 		out[i] = byID[id]
 	}
 	return out, nil
+}
+
+// page trims a list read with one item past limit, the extra item telling
+// whether more remain.
+func page[T any](items []T, limit int) ([]T, bool) {
+	if len(items) > limit {
+		return items[:limit], true
+	}
+	return items, false
+}
+
+// Catalog lists the rewards p may see, after the id after: active ones, or
+// all of them for those who manage the program.
+func (s *Service) Catalog(ctx context.Context, p member.Principal, after bson.ObjectID, limit int) ([]*Reward, bool, error) {
+	return s.Rewards(ctx, !program.ManagesProgram(p), after, limit)
+}
+
+// For returns rw as p may see it: an inactive reward does not exist
+// (ErrRewardNotFound) for members.
+func For(p member.Principal, rw *Reward) (*Reward, error) {
+	if !rw.Active && !program.ManagesProgram(p) {
+		return nil, ErrRewardNotFound
+	}
+	return rw, nil
 }
 
 // stalePending is how long a redemption may stay PENDING before the sweeper
@@ -553,7 +653,7 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			if err := s.completed(ctx, &effects{}, &p, r, reward, e); err != nil {
+			if err := s.completed(ctx, nil, &p, r, reward, e); err != nil {
 				return 0, err
 			}
 			continue

@@ -1,4 +1,11 @@
-package game
+// Package offer is members-only offers: the brand defines one (a benefit
+// and who it targets), publishes it (every targeted member notified once, in
+// resumable batches), and members claim its coupon, once. It owns the
+// collections offers and offer_claims. A coupon's points price or bonus is a
+// ledger entry keyed by the offer, carried out on the game's one effects
+// path (Effects); who the members are and what targeting asks of them come
+// from the game through Audience and Facts.
+package offer
 
 import (
 	"context"
@@ -13,12 +20,97 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/batch"
+	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 )
+
+var (
+	ErrOfferNotFound    = fault.New(fault.NotFound, "offer not found")
+	ErrOfferUnavailable = fault.New(fault.Conflict, "offer not running now")
+)
+
+// Audience is who offers reach: the members with a game account, walked in
+// id order.
+type Audience interface {
+	// Count estimates how many members there are.
+	Count(ctx context.Context) (int64, error)
+	// Step runs work on the next size members after the member id after,
+	// up to workers at once, and reports how far it got (see internal/batch).
+	Step(ctx context.Context, after bson.ObjectID, size, workers int, work func(ctx context.Context, memberID bson.ObjectID) (bool, error)) (batch.Result, error)
+	// Enroll gives the member a game account if they have none yet, so a
+	// member who never bought may still list and claim offers.
+	Enroll(ctx context.Context, memberID bson.ObjectID) error
+}
+
+// Facts answers what targeting asks of a member; each is asked only when an
+// offer targets by it.
+type Facts interface {
+	// HasBadge reports whether the member has earned the badge.
+	HasBadge(ctx context.Context, memberID, badgeID bson.ObjectID) (bool, error)
+	// BadgeExists reports whether the brand has such a badge.
+	BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error)
+	// LastPurchase is when the member last bought (zero: never).
+	LastPurchase(ctx context.Context, memberID bson.ObjectID) (time.Time, error)
+}
+
+// Members is what offers need of accounts: birthdays and timezones.
+type Members interface {
+	Get(ctx context.Context, id bson.ObjectID) (*member.Member, error)
+}
+
+// Notifier announces a published offer to a member.
+type Notifier interface {
+	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+}
+
+// Effects carries out what follows ledger entries (their leaderboard
+// scores) on the game's one effects path; see reward.Effects.
+type Effects interface {
+	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
+}
+
+// Deps is what the offers use of the rest of the game.
+type Deps struct {
+	Program  program.Store
+	Ledger   *ledger.Ledger
+	Members  Members
+	Audience Audience
+	Facts    Facts
+	Notify   Notifier
+	Effects  Effects
+	// Kick wakes the background jobs when an offer starts publishing.
+	Kick func()
+	// Now is the clock, read at every call.
+	Now func() time.Time
+}
+
+// Service is the offers over one database.
+type Service struct {
+	Deps
+	offers offerStore
+}
+
+// New returns the offers over db.
+func New(db *mongo.Database, d Deps) *Service {
+	return &Service{Deps: d, offers: offerStore{offers: db.Collection("offers"), claims: db.Collection("offer_claims")}}
+}
+
+func (s *Service) now() time.Time { return s.Now() }
+
+// EnsureIndexes creates the indexes of offers and offer_claims; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if err := mongoindex.Ensure(ctx, s.offers.offers, s.offers.offerIndexes()...); err != nil {
+		return err
+	}
+	return mongoindex.Ensure(ctx, s.offers.claims, s.offers.claimIndexes()...)
+}
 
 // BenefitKind is what an offer gives.
 type BenefitKind string
@@ -113,13 +205,13 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 			return input.Errorf("benefit.value", "a percentage from 1 to 100")
 		}
 	case BenefitAmountOff, BenefitBonusPoints, BenefitPointsPrice:
-		if b.Value < 1 || b.Value > maxPoints {
-			return input.Errorf("benefit.value", "must be between 1 and %d", maxPoints)
+		if b.Value < 1 || b.Value > program.MaxPoints {
+			return input.Errorf("benefit.value", "must be between 1 and %d", program.MaxPoints)
 		}
 	default:
 		return input.Errorf("benefit.kind", "unknown benefit %q", b.Kind)
 	}
-	p, err := s.program.Get(ctx)
+	p, err := s.Program.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -129,9 +221,9 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 		}
 	}
 	if id := in.Target.BadgeID; id != nil {
-		if n, err := s.badges.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: *id}}); err != nil {
+		if ok, err := s.Facts.BadgeExists(ctx, *id); err != nil {
 			return err
-		} else if n == 0 {
+		} else if !ok {
 			return input.Errorf("target.badgeId", "no such badge")
 		}
 	}
@@ -191,7 +283,7 @@ func (s *Service) PublishOffer(ctx context.Context, id bson.ObjectID) (*Offer, e
 	if o.Status != OfferDraft {
 		return o, nil // publishing is idempotent
 	}
-	total, err := s.accounts.accounts.EstimatedDocumentCount(ctx)
+	total, err := s.Audience.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +292,9 @@ func (s *Service) PublishOffer(ctx context.Context, id bson.ObjectID) (*Offer, e
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: o.Status}, {Key: "progress.total", Value: total}}}}); err != nil {
 		return nil, err
 	}
-	s.kickJobs()
+	if s.Kick != nil {
+		s.Kick()
+	}
 	return o, nil
 }
 
@@ -233,7 +327,7 @@ func (s *Service) PublishOffers(ctx context.Context, batch int) (int, error) {
 }
 
 func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bool, error) {
-	p, err := s.program.Get(ctx)
+	p, err := s.Program.Get(ctx)
 	if err != nil {
 		return 0, false, err
 	}
@@ -241,13 +335,13 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 	// the order does not matter and a retry repeats nothing. Progress moves
 	// past the members up to the first failure (internal/batch), so that on
 	// a slow database a batch that keeps failing somewhere still advances.
-	r, stepErr := batch.Step(ctx, s.accounts.accounts, o.Progress.After, size, publishWorkers, accountID,
-		func(ctx context.Context, a *Account) (bool, error) {
-			ok, err := s.eligible(ctx, &p, o, a)
+	r, stepErr := s.Audience.Step(ctx, o.Progress.After, size, publishWorkers,
+		func(ctx context.Context, memberID bson.ObjectID) (bool, error) {
+			ok, err := s.eligible(ctx, &p, o, memberID)
 			if err != nil || !ok {
 				return false, err
 			}
-			_, err = s.notify.Send(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
+			_, err = s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
 			if errors.Is(err, inbox.ErrMuted) {
@@ -274,13 +368,13 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 const publishWorkers = 16
 
 // eligible reports whether the offer targets the member now.
-func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account) (bool, error) {
+func (s *Service) eligible(ctx context.Context, p *program.Program, o *Offer, memberID bson.ObjectID) (bool, error) {
 	t := o.Target
-	if len(t.Members) > 0 && !slices.Contains(t.Members, a.MemberID) {
+	if len(t.Members) > 0 && !slices.Contains(t.Members, memberID) {
 		return false, nil
 	}
 	if len(t.Tiers) > 0 {
-		st, _, err := s.ledger.Head(ctx, a.MemberID)
+		st, _, err := s.Ledger.Head(ctx, memberID)
 		if err != nil {
 			return false, err
 		}
@@ -290,16 +384,12 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 		}
 	}
 	if t.BadgeID != nil {
-		head, err := s.engagement.seq.Head(ctx, a.MemberID)
-		if err != nil {
+		if has, err := s.Facts.HasBadge(ctx, memberID, *t.BadgeID); err != nil || !has {
 			return false, err
-		}
-		if len(head.State.Badges[t.BadgeID.Hex()]) == 0 {
-			return false, nil
 		}
 	}
 	if t.BirthdayThisMonth || t.InactiveDays > 0 {
-		m, err := s.members.Get(ctx, a.MemberID)
+		m, err := s.Members.Get(ctx, memberID)
 		if errors.Is(err, member.ErrNotFound) {
 			return false, nil
 		}
@@ -310,7 +400,7 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 			return false, nil
 		}
 		if t.InactiveDays > 0 {
-			last, err := s.lastPurchase(ctx, a.MemberID)
+			last, err := s.Facts.LastPurchase(ctx, memberID)
 			if err != nil {
 				return false, err
 			}
@@ -320,17 +410,6 @@ func (s *Service) eligible(ctx context.Context, p *Program, o *Offer, a *Account
 		}
 	}
 	return true, nil
-}
-
-// lastPurchase is when the member last bought (zero: never).
-func (s *Service) lastPurchase(ctx context.Context, memberID bson.ObjectID) (time.Time, error) {
-	var a Activity
-	err := s.acts.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: ActivityPurchase}},
-		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return time.Time{}, nil
-	}
-	return a.OccurredAt, err
 }
 
 // OffersFor lists the published offers running now that target the member.
@@ -347,11 +426,10 @@ func (s *Service) OffersFor(ctx context.Context, memberID bson.ObjectID) ([]*Off
 	if err := cur.All(ctx, &running); err != nil {
 		return nil, err
 	}
-	a, err := s.account(ctx, memberID)
-	if err != nil {
+	if err := s.Audience.Enroll(ctx, memberID); err != nil {
 		return nil, err
 	}
-	p, err := s.program.Get(ctx)
+	p, err := s.Program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +438,7 @@ func (s *Service) OffersFor(ctx context.Context, memberID bson.ObjectID) ([]*Off
 		if o.StartsAt.After(now) {
 			continue
 		}
-		ok, err := s.eligible(ctx, &p, o, a)
+		ok, err := s.eligible(ctx, &p, o, memberID)
 		if err != nil {
 			return nil, err
 		}
@@ -400,15 +478,14 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	if o.Status == OfferDraft || now.Before(o.StartsAt) || !now.Before(o.EndsAt) {
 		return nil, ErrOfferUnavailable
 	}
-	a, err := s.account(ctx, memberID)
+	if err := s.Audience.Enroll(ctx, memberID); err != nil {
+		return nil, err
+	}
+	p, err := s.Program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ok, err := s.eligible(ctx, &p, o, a); err != nil {
+	if ok, err := s.eligible(ctx, &p, o, memberID); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, ErrOfferNotFound // not for this member: as if it did not exist
@@ -416,29 +493,29 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	key := "offer:" + offerID.Hex()
 	switch o.Benefit.Kind {
 	case BenefitPointsPrice:
-		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryRedeem, Source{Kind: SourceRedemption, ID: key},
-			func(st *State, e *Entry, now time.Time) (bool, error) {
+		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 				if st.Available(now) < o.Benefit.Value {
-					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ErrInsufficientPoints, o.Benefit.Value))
+					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ledger.ErrInsufficientPoints, o.Benefit.Value))
 				}
 				st.Debit(e, o.Benefit.Value, now, true, nil)
-				e.Reason, e.Lines = "Coupon: "+o.Title, []Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
+				e.Reason, e.Lines = "Coupon: "+o.Title, []ledger.Line{{Rule: "offer", Points: -o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {
 			return nil, err
 		}
 	case BenefitBonusPoints:
-		if _, _, err := s.appendOne(ctx, &p, memberID, key, EntryEarn, Source{Kind: SourceRedemption, ID: key},
-			func(st *State, e *Entry, now time.Time) (bool, error) {
-				st.Credit(e, o.Benefit.Value, now, expiry(&p, now, p.PointsExpireDays))
+		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+				st.Credit(e, o.Benefit.Value, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 				st.Earn(&p, e, o.Benefit.Value, now)
-				e.Reason, e.Lines = "Offer: "+o.Title, []Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
+				e.Reason, e.Lines = "Offer: "+o.Title, []ledger.Line{{Rule: "offer", Points: o.Benefit.Value, Reason: o.Title}}
 				return true, nil
 			}); err != nil {
 			return nil, err
 		}
 	}
-	c := &Claim{ID: id, OfferID: offerID, MemberID: memberID, Code: redemptionCode(), ClaimedAt: now,
+	c := &Claim{ID: id, OfferID: offerID, MemberID: memberID, Code: randcode.Voucher(), ClaimedAt: now,
 		ExpiresAt: now.AddDate(0, 0, o.CouponValidDays)}
 	if _, err := s.offers.claims.InsertOne(ctx, c); mongo.IsDuplicateKeyError(err) {
 		return s.ClaimOffer(ctx, memberID, offerID) // a concurrent claim won
@@ -451,4 +528,28 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 // Offer returns one offer.
 func (s *Service) Offer(ctx context.Context, id bson.ObjectID) (*Offer, error) {
 	return s.offers.get(ctx, id)
+}
+
+// appendOne appends the claim's one entry and carries out its effects at once.
+func (s *Service) appendOne(ctx context.Context, p *program.Program, memberID bson.ObjectID, key string, typ ledger.EntryType, src ledger.Source, ch ledger.Change) error {
+	e, _, err := s.Ledger.Append(ctx, p, memberID, key, typ, src, ch)
+	if err != nil {
+		return err
+	}
+	return s.Effects.CarryOut(ctx, p, []*ledger.Entry{e})
+}
+
+// ClaimsExpiring lists the coupons that expire after from and at or before
+// to (the coupon-expiring campaign's reminders).
+func (s *Service) ClaimsExpiring(ctx context.Context, from, to time.Time) ([]Claim, error) {
+	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
+		{Key: "$gt", Value: from}, {Key: "$lte", Value: to}}}})
+	if err != nil {
+		return nil, err
+	}
+	var claims []Claim
+	if err := cur.All(ctx, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }

@@ -1,0 +1,63 @@
+package game
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/batch"
+)
+
+// offerAudience answers package offer's questions about members from the
+// game's accounts, engagement chain, badges and activities (offer.Audience,
+// offer.Facts), and sends its announcements through the game's notifier
+// (offer.Notifier), read at each send.
+type offerAudience struct{ s *Service }
+
+func (x offerAudience) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
+	return x.s.notify.Send(ctx, m)
+}
+
+func (x offerAudience) Count(ctx context.Context) (int64, error) {
+	return x.s.accounts.accounts.EstimatedDocumentCount(ctx)
+}
+
+func (x offerAudience) Step(ctx context.Context, after bson.ObjectID, size, workers int, work func(ctx context.Context, memberID bson.ObjectID) (bool, error)) (batch.Result, error) {
+	return batch.Step(ctx, x.s.accounts.accounts, after, size, workers, accountID,
+		func(ctx context.Context, a *Account) (bool, error) { return work(ctx, a.MemberID) })
+}
+
+func (x offerAudience) Enroll(ctx context.Context, memberID bson.ObjectID) error {
+	_, err := x.s.account(ctx, memberID)
+	return err
+}
+
+func (x offerAudience) HasBadge(ctx context.Context, memberID, badgeID bson.ObjectID) (bool, error) {
+	head, err := x.s.engagement.seq.Head(ctx, memberID)
+	if err != nil {
+		return false, err
+	}
+	return len(head.State.Badges[badgeID.Hex()]) > 0, nil
+}
+
+func (x offerAudience) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error) {
+	n, err := x.s.badges.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: badgeID}})
+	return n > 0, err
+}
+
+// LastPurchase is when the member last bought (zero: never).
+func (x offerAudience) LastPurchase(ctx context.Context, memberID bson.ObjectID) (time.Time, error) {
+	var a Activity
+	err := x.s.acts.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: program.ActivityPurchase}},
+		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, nil
+	}
+	return a.OccurredAt, err
+}
