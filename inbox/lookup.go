@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 
+	"github.com/regulars/regulars/internal/byid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -20,13 +21,5 @@ func (in *Inbox) ByID(ctx context.Context, memberID bson.ObjectID, ids []bson.Ob
 	if err := cur.All(ctx, &found); err != nil {
 		return nil, err
 	}
-	byID := make(map[bson.ObjectID]*Notification, len(found))
-	for _, n := range found {
-		byID[n.ID] = n
-	}
-	out := make([]*Notification, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return byid.Order(ids, found, func(n *Notification) bson.ObjectID { return n.ID }), nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
 
@@ -335,15 +336,7 @@ func (s *Service) GetMany(ctx context.Context, ids []bson.ObjectID) ([]*Member, 
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[bson.ObjectID]*Member, len(found))
-	for _, m := range found {
-		byID[m.ID] = m
-	}
-	out := make([]*Member, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return byid.Order(ids, found, func(m *Member) bson.ObjectID { return m.ID }), nil
 }
 
 // ProfileChange lists the fields to change; nil leaves a field as it is.

@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
@@ -259,23 +260,7 @@ func (l *Ledger) EnsureIndexes(ctx context.Context) error {
 // EntriesByID returns entries in the order of ids, nil for the missing
 // ones: one query on _id, whatever the number of ids (graph's node lookups).
 func (l *Ledger) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry, error) {
-	cur, err := l.store.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return nil, err
-	}
-	var found []*Entry
-	if err := cur.All(ctx, &found); err != nil {
-		return nil, err
-	}
-	byID := make(map[bson.ObjectID]*Entry, len(found))
-	for _, e := range found {
-		byID[e.ID] = e
-	}
-	out := make([]*Entry, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
+	return byid.Find(ctx, l.store.c, ids, func(e *Entry) bson.ObjectID { return e.ID })
 }
 
 // ByKey returns a member's entry with key, or mongo.ErrNoDocuments.

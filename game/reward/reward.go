@@ -24,6 +24,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
@@ -560,42 +561,20 @@ func redemptionCode() string { return randcode.Voucher() }
 
 // RewardsByID returns rewards in the order of ids; missing ones are nil.
 func (s *Service) RewardsByID(ctx context.Context, ids []bson.ObjectID) ([]*Reward, error) {
-	return byIDs(ctx, s.rewards.rewards, ids, func(r *Reward) bson.ObjectID { return r.ID })
+	return byid.Find(ctx, s.rewards.rewards, ids, func(r *Reward) bson.ObjectID { return r.ID })
 }
 
 // RedemptionsByID returns redemptions in the order of ids; missing ones are
 // nil. Redemptions still PENDING or FAILED are left out, as Redemptions
 // leaves them out of a member's list.
 func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
-	rs, err := byIDs(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
+	rs, err := byid.Find(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
 	for i, r := range rs {
 		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
 			rs[i] = nil
 		}
 	}
 	return rs, err
-}
-
-// byIDs finds the documents of c with the given ids, in their order, nil
-// for the missing ones: one query on _id, whatever the number of ids.
-func byIDs[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, idOf func(*T) bson.ObjectID) ([]*T, error) {
-	cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return nil, err
-	}
-	var found []*T
-	if err := cur.All(ctx, &found); err != nil {
-		return nil, err
-	}
-	byID := make(map[bson.ObjectID]*T, len(found))
-	for _, t := range found {
-		byID[idOf(t)] = t
-	}
-	out := make([]*T, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
-	}
-	return out, nil
 }
 
 // page trims a list read with one item past limit, the extra item telling

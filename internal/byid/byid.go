@@ -1,0 +1,38 @@
+// Package byid looks documents up by a list of ids in one query and hands
+// them back in the order asked for, as graph's node lookups and dataloaders
+// need them.
+package byid
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// Find returns the documents of c whose _id is in ids, in the order of ids,
+// nil for the missing ones: one query on _id, whatever the number of ids.
+func Find[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, idOf func(*T) bson.ObjectID) ([]*T, error) {
+	cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	var found []*T
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	return Order(ids, found, idOf), nil
+}
+
+// Order arranges found in the order of ids, nil where none has the id.
+func Order[T any](ids []bson.ObjectID, found []*T, idOf func(*T) bson.ObjectID) []*T {
+	byID := make(map[bson.ObjectID]*T, len(found))
+	for _, t := range found {
+		byID[idOf(t)] = t
+	}
+	out := make([]*T, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out
+}
