@@ -340,7 +340,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 
 	switch a.Kind {
 	case program.ActivityPurchase:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(p, a))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, s.acts, joinedFrom(m), a))); err != nil {
 			return err
 		}
 		// One read of the account serves the referral, the win-back time
@@ -431,7 +431,8 @@ func (s activityStore) indexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// Idempotency: one activity per (kind, externalId).
 		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}}, Options: options.Index().SetName(indexActivityExternal).SetUnique(true)},
-		// A member's activities of a kind, newest first (last purchase).
+		// A member's activities of a kind by date: the last purchase, and
+		// purchasesBefore (a purchase's position for escalation).
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}}, Options: options.Index().SetName(indexActivityMember)},
 		// Activities whose effects are still pending, for ResumeEffects;
 		// sparse: the mark is cleared once they are carried out.
@@ -445,6 +446,26 @@ func (s activityStore) insert(ctx context.Context, a *Activity) error {
 		return errDuplicateActivity
 	}
 	return err
+}
+
+// joinedFrom is when a member's purchases start to count toward escalation:
+// when they joined, less the clock skew tolerated (a purchase at the till a
+// moment before signing up counts).
+func joinedFrom(m *member.Member) time.Time { return m.CreatedAt.Add(-futureSkew) }
+
+// purchasesBefore counts the member's recorded purchases dated from `from`
+// that come before a by date: dated earlier, or at the same instant with a
+// smaller id. Backed by indexActivityMember.
+func (s activityStore) purchasesBefore(ctx context.Context, a *Activity, from time.Time) (int64, error) {
+	return s.c.CountDocuments(ctx, bson.D{
+		{Key: "memberId", Value: a.MemberID},
+		{Key: "kind", Value: program.ActivityPurchase},
+		{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: a.OccurredAt}}},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$lt", Value: a.OccurredAt}}}},
+			bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: a.ID}}}},
+		}},
+	})
 }
 
 func (s activityStore) byExternalID(ctx context.Context, kind program.ActivityKind, externalID string) (*Activity, error) {

@@ -15,14 +15,37 @@ import (
 )
 
 // earnPurchase awards a purchase's points: the base rate, the escalating
-// multiplier of a member's 2nd and 3rd purchase, the first-purchase bonus and
-// the tier multiplier, each a line of one entry. The points stay pending
+// multiplier of the member's n-th purchase, the first-purchase bonus and the
+// tier multiplier, each a line of one entry. The points stay pending
 // through the return window.
-func earnPurchase(p *program.Program, a *Activity) ledger.Change {
+//
+// n is the purchase's position by date (occurredAt), fixed when its points
+// are awarded: 1 + the member's purchases recorded by then that are dated
+// earlier (at the same instant: recorded earlier, by id). A late or
+// backdated report thus gets the position of its date among the purchases
+// known, and never re-rates purchases already awarded: points granted are
+// not taken back, so two purchases can share a position. Refunds do not
+// change positions. The first-purchase bonus is paid once, with the first
+// purchase awarded, whatever its date.
+//
+// A purchase dated before joinedFrom (the member joined) earns the base
+// rate and the tier multiplier only: no escalation, no first-purchase
+// bonus, and it is not counted in the positions of the others.
+func earnPurchase(ctx context.Context, p *program.Program, acts activityStore, joinedFrom time.Time, a *Activity) ledger.Change {
 	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		base := a.AmountMinor * p.PointsPerUnit / program.MinorPerUnit(p.Currency)
-		n := st.Purchases + 1
-		st.Purchases = n
+		var n int64 // 0: before joining, no position
+		first := false
+		if !a.OccurredAt.Before(joinedFrom) {
+			// Counted inside the change, so a retry of the append counts again.
+			earlier, err := acts.purchasesBefore(ctx, a, joinedFrom)
+			if err != nil {
+				return false, err
+			}
+			n = earlier + 1
+			first = st.Purchases == 0
+			st.Purchases++
+		}
 		st.Spend[ledger.MonthKey(a.OccurredAt)] += a.AmountMinor
 		e.Reason = "Purchase " + a.ExternalID
 		e.Lines = []ledger.Line{{Rule: "base", Points: base,
@@ -36,7 +59,7 @@ func earnPurchase(p *program.Program, a *Activity) ledger.Change {
 			e.Lines = append(e.Lines, ledger.Line{Rule: "tier", Points: base * (t.EarnMultiplierPercent - 100) / 100,
 				Reason: fmt.Sprintf("%s tier earns %d%% of base points", t.Name, t.EarnMultiplierPercent)})
 		}
-		if n == 1 && p.FirstPurchaseBonus > 0 {
+		if first && p.FirstPurchaseBonus > 0 {
 			e.Lines = append(e.Lines, ledger.Line{Rule: "first-purchase", Points: p.FirstPurchaseBonus, Reason: "bonus for your first purchase"})
 		}
 		var total int64

@@ -111,8 +111,10 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 func TestMongoCommandsPerPurchase(t *testing.T) {
 	first, later, replay := commandsPerPurchase(t)
 	t.Logf("MongoDB commands per purchase: first %.1f, later %.1f, replay %.1f", first, later, replay)
-	// Before the effects path (BENCHMARKS.md): 23.0, 23.8 and 16.0.
-	const maxFirst, maxLater, maxReplay = 23.0, 23.8, 16.0
+	// Before the effects path (BENCHMARKS.md): 23.0, 23.8 and 16.0; one
+	// more for a new purchase since escalation counts purchases by date
+	// (one indexed count).
+	const maxFirst, maxLater, maxReplay = 24.0, 24.8, 16.0
 	if first > maxFirst || later > maxLater || replay > maxReplay {
 		t.Errorf("commands per purchase grew: first %.1f (max %.1f), later %.1f (max %.1f), replay %.1f (max %.1f)",
 			first, maxFirst, later, maxLater, replay, maxReplay)

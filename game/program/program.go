@@ -39,7 +39,7 @@ type Program struct {
 	Currency           string        `bson:"currency"`
 	PointsPerUnit      int64         `bson:"pointsPerUnit"` // per major unit of Currency
 	FirstPurchaseBonus int64         `bson:"firstPurchaseBonus"`
-	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase
+	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase by occurredAt (earnPurchase)
 	BirthdayBonus      int64         `bson:"birthdayBonus"`
 	CheckInPoints      int64         `bson:"checkInPoints"`
 	ReviewPoints       int64         `bson:"reviewPoints"`
