@@ -7,6 +7,8 @@ package ledger
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -337,6 +339,35 @@ func (l *Ledger) Sum(ctx context.Context, memberID bson.ObjectID) (int64, error)
 			return sum, nil
 		}
 	}
+}
+
+// errLedgerBroken is a breach of the invariant: a bug, never the caller's doing.
+var errLedgerBroken = errors.New("ledger invariant broken")
+
+// Verify checks a member's ledger against its invariant: the balance kept
+// on the newest entry equals the sum of every entry and the points of the
+// open lots, no open lot is empty, and the balance is not negative. It
+// returns an error saying what disagrees on a breach.
+func (l *Ledger) Verify(ctx context.Context, memberID bson.ObjectID) error {
+	st, _, err := l.Head(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	sum, err := l.Sum(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	var lots int64
+	for _, lot := range st.Lots {
+		if lot.Points <= 0 {
+			return fmt.Errorf("%w: lot %s holds %d points", errLedgerBroken, lot.ID.Hex(), lot.Points)
+		}
+		lots += lot.Points
+	}
+	if st.Balance != sum || st.Balance != lots || st.Balance < 0 {
+		return fmt.Errorf("%w: balance %d, ledger sum %d, lots %d: they must agree and not be negative", errLedgerBroken, st.Balance, sum, lots)
+	}
+	return nil
 }
 
 // ExpireDue writes an EXPIRE entry for every lot past its expiry. Each
