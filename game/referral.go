@@ -175,6 +175,12 @@ func (s accountStore) ensure(ctx context.Context, memberID bson.ObjectID, email 
 	return nil, errors.New("could not allot a unique referral code")
 }
 
+// errSelfReferral is a code whose owner's address is the new member's under
+// another spelling (a +tag, dots): the sign-up goes on without a referrer.
+// Refusing it would tell anyone who owns a public code: sign up as
+// victim+x@… with the code and see whether it is refused.
+var errSelfReferral = errors.New("own referral code")
+
 // errReferralUnusable is the one answer to a code that cannot be used,
 // whether no member has it or it is the applicant's own: telling them apart
 // would let anyone test which e-mail address owns a public code.
@@ -196,7 +202,7 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 		return bson.ObjectID{}, err
 	}
 	if a.EmailKey == emailKey(email) {
-		return bson.ObjectID{}, errReferralUnusable
+		return bson.ObjectID{}, errSelfReferral
 	}
 	return a.MemberID, nil
 }
@@ -230,10 +236,14 @@ func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp
 			return nil, err
 		}
 		id, err := s.Referrer(ctx, referralCode, in.Email)
-		if err != nil {
+		switch {
+		case errors.Is(err, errSelfReferral):
+			// Joins like anyone else, with no referrer: no reward for either side.
+		case err != nil:
 			return nil, err
+		default:
+			referrer = &id
 		}
-		referrer = &id
 	}
 	sess, err := accounts.SignUp(ctx, in)
 	if err != nil {

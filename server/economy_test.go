@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -167,14 +168,22 @@ func TestReferralEndToEnd(t *testing.T) {
 	var me struct{ Referral struct{ Code string } }
 	a.do(t, ann.bearer(), `{ me { referral { code } } }`, nil).decode(t, "me", &me)
 
-	// A bad code or a self-referral refuses the sign-up and creates nothing.
-	for _, c := range []struct{ email, code string }{{"carl@example.com", "NOPE123"}, {"ann+2@example.com", me.Referral.Code}} {
-		r := a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{
-			"email": c.email, "password": "correct horse battery", "displayName": "X", "timezone": "UTC", "referralCode": c.code,
-		}})
-		if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "referralCode" {
-			t.Fatalf("sign-up with code %q as %s: %+v", c.code, c.email, r.Errors)
-		}
+	// A bad code refuses the sign-up and creates nothing.
+	r := a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{
+		"email": "carl@example.com", "password": "correct horse battery", "displayName": "X", "timezone": "UTC", "referralCode": "NOPE123",
+	}})
+	if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "referralCode" {
+		t.Fatalf("sign-up with an unknown code: %+v", r.Errors)
+	}
+	// A self-referral under another spelling of the owner's address joins
+	// like anyone else, but with no referrer: nobody is rewarded.
+	var self session
+	a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{
+		"email": "ann+2@example.com", "password": "correct horse battery", "displayName": "X", "timezone": "UTC", "referralCode": me.Referral.Code,
+	}}).decode(t, "signUp", &self)
+	selfID := testkit.Must(graph.DecodeID("Member", self.Member.ID))(t)
+	if n := testkit.Count(t, a.mongo.Database(a.Config.MongoDatabase).Collection("accounts"), bson.D{{Key: "_id", Value: selfID}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}}); n != 0 {
+		t.Fatal("a self-referral was recorded as a referral")
 	}
 	var bob session
 	a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{
