@@ -130,6 +130,8 @@ func NormalizeEmail(raw string) (string, error) {
 	}
 	if local := e[:at]; norm.NFKC.String(local) != local {
 		return "", input.Errorf("email", "must not contain full-width or other compatibility characters: type it in plain letters")
+	} else if mixedScripts(local) {
+		return "", input.Errorf("email", "must not mix letters of different alphabets (such as Latin and Cyrillic) before the @")
 	}
 	domain, err := idna.Lookup.ToASCII(e[at+1:])
 	if err != nil || !strings.Contains(domain, ".") {
@@ -144,6 +146,29 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", input.Errorf("email", "is not a valid email address")
 	}
 	return e, nil
+}
+
+// confusableScripts are the alphabets whose letters print alike; a local
+// part mixing them (a Cyrillic а among Latin letters) looks like another
+// member's address. This is the single-script restriction of Unicode
+// Technical Standard #39 for these scripts; one alphabet alone is fine.
+var confusableScripts = []*unicode.RangeTable{unicode.Latin, unicode.Cyrillic, unicode.Greek, unicode.Armenian, unicode.Cherokee}
+
+// mixedScripts says whether s has letters of more than one of
+// confusableScripts.
+func mixedScripts(s string) bool {
+	seen := -1
+	for _, r := range s {
+		for i, t := range confusableScripts {
+			if unicode.Is(t, r) {
+				if seen >= 0 && seen != i {
+					return true
+				}
+				seen = i
+			}
+		}
+	}
+	return false
 }
 
 // unprintable reports whether r prints nothing or only changes how the

@@ -251,6 +251,9 @@ func TestEmailLookAlikesRefused(t *testing.T) {
 		"full-width letters":            "\uff4a\uff4f\uff53\u00e9.t@example.com",
 		"ligature \ufb01":               "\ufb01ona@example.com",
 		"superscript two":               "jose\u00b2@example.com",
+		"Cyrillic а among Latin":        "lk\u0430@example.com",
+		"Greek ο among Latin":           "j\u03bfse@example.com",
+		"Latin a among Cyrillic":        "\u043f\u0440\u0438\u0432\u0435\u0442a@example.com",
 	} {
 		if got, err := NormalizeEmail(raw); err == nil {
 			t.Errorf("%s: accepted as %+q", name, got)
@@ -263,6 +266,12 @@ func TestEmailLookAlikesRefused(t *testing.T) {
 	for _, raw := range []string{"ann@exa\u200bmple.com", "ann@exa\u00admple.com", "ann@\uff45xample.com"} {
 		if got, err := NormalizeEmail(raw); err == nil && got != "ann@example.com" {
 			t.Errorf("%+q: canonical %+q, want ann@example.com or a refusal", raw, got)
+		}
+	}
+	// One alphabet alone is an address like any other.
+	for _, raw := range []string{"\u043f\u0440\u0438\u0432\u0435\u0442@example.com", "\u03b3\u03b9\u03ac\u03bd\u03bd\u03b7\u03c2@example.com", "jos\u00e9.t+1@example.com"} {
+		if _, err := NormalizeEmail(raw); err != nil {
+			t.Errorf("%+q: %v", raw, err)
 		}
 	}
 	s := newService(t)
