@@ -11,18 +11,19 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/graph/guard"
 	"github.com/regulars/regulars/input"
 )
 
 // The error codes clients see in extensions.code; no others are sent.
 const (
-	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeBadUserInput    = guard.CodeBadUserInput
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
 	CodeNotFound        = "NOT_FOUND"
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED"
-	CodeQueryLimit      = "QUERY_LIMIT_EXCEEDED"
+	CodeQueryLimit      = guard.CodeQueryLimit
 	CodeInternal        = "INTERNAL"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.

@@ -1,4 +1,4 @@
-package graph
+package guard
 
 import (
 	"context"
@@ -9,20 +9,18 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func TestDocumentLimitErrorsAreCoded(t *testing.T) {
 	for _, err := range []error{errTooManyTokens, errTooManyDirectives, errTooManySpreads, errTooManyFields, errTooDeeplyNested, errTooManyErrors, errValidationBudget} {
-		if c := CodeOf(limitError(err, "X", "m")); c != CodeQueryLimit {
+		if c := limitError(err, "X", "m").Extensions["code"]; c != CodeQueryLimit {
 			t.Errorf("%v: code %s", err, c)
 		}
 	}
 }
 
-func newGuard(lim DocumentLimits) *documentGuard {
-	schema := NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
-	return &documentGuard{schema: schema, cache: lru.New[*ast.QueryDocument](10), refused: lru.New[gqlerror.List](10), lim: lim.orDefault()}
+func newGuard(lim DocumentLimits) *Documents {
+	return NewDocuments(schema, lru.New[*ast.QueryDocument](10), 10, lim)
 }
 
 // Cycles and unknown fragments are left to validation, which names them;
@@ -34,7 +32,7 @@ func TestGuardLeavesCyclesToValidation(t *testing.T) {
 		"query { ...A } fragment A on Query { ...A ...A }",
 		"query { ...Missing }",
 	} {
-		errs := g.check(context.Background(), q)
+		errs := g.Check(context.Background(), q)
 		if len(errs) == 0 || errors.Is(errs[0], errTooManySpreads) {
 			t.Errorf("%s: %v, want a validation error", q, errs)
 		}
@@ -46,7 +44,7 @@ func TestGuardLeavesCyclesToValidation(t *testing.T) {
 func TestGuardCachesValidDocuments(t *testing.T) {
 	g := newGuard(DocumentLimits{Budget: time.Second})
 	const q = "{ __typename }"
-	if errs := g.check(context.Background(), q); errs != nil {
+	if errs := g.Check(context.Background(), q); errs != nil {
 		t.Fatal(errs)
 	}
 	if _, ok := g.cache.Get(context.Background(), q); !ok {
@@ -54,10 +52,10 @@ func TestGuardCachesValidDocuments(t *testing.T) {
 	}
 	// Even a zero budget now lets it through: nothing is redone.
 	g.lim.Budget = time.Nanosecond
-	if errs := g.check(context.Background(), q); errs != nil {
+	if errs := g.Check(context.Background(), q); errs != nil {
 		t.Fatal(errs)
 	}
-	if errs := g.check(context.Background(), bigDocument()); len(errs) == 0 || !errors.Is(errs[0], errValidationBudget) {
+	if errs := g.Check(context.Background(), bigDocument()); len(errs) == 0 || !errors.Is(errs[0], errValidationBudget) {
 		t.Fatalf("a new document of %d tokens under a 1ns budget: %v", budgetMinTokens, errs)
 	}
 }
@@ -72,17 +70,17 @@ func bigDocument() string {
 func TestBudgetSparesSmallDocuments(t *testing.T) {
 	g := newGuard(DocumentLimits{Budget: time.Nanosecond})
 	for _, q := range []string{"{ __typename }", "query Q($id: ID!) { node(id: $id) { id } }"} {
-		if errs := g.check(context.Background(), q); len(errs) > 0 {
+		if errs := g.Check(context.Background(), q); len(errs) > 0 {
 			t.Errorf("%s under a 1ns budget: %v", q, errs)
 		}
 	}
 	// A refusal by the clock is not kept: the same document passes when there is time.
 	q := bigDocument()
-	if errs := g.check(context.Background(), q); len(errs) == 0 || !errors.Is(errs[0], errValidationBudget) {
+	if errs := g.Check(context.Background(), q); len(errs) == 0 || !errors.Is(errs[0], errValidationBudget) {
 		t.Fatalf("big document under 1ns: %v", errs)
 	}
 	g.lim.Budget = time.Hour
-	if errs := g.check(context.Background(), q); len(errs) > 0 {
+	if errs := g.Check(context.Background(), q); len(errs) > 0 {
 		t.Fatalf("the refusal by the clock was kept: %v", errs)
 	}
 }
@@ -101,7 +99,7 @@ func TestGuardBoundsFields(t *testing.T) {
 		"inline fragments and aliases":   "{" + rep("... on Query { a: __typename b: __typename }", 6) + " }",
 		"nested repeats (fields×parent)": "{" + rep("me { id id }", 4) + " }",
 	} {
-		errs := g.check(context.Background(), q)
+		errs := g.Check(context.Background(), q)
 		if len(errs) != 1 || !errors.Is(errs[0], errTooManyFields) || errs[0].Extensions["limit"] != "QUERY_MAX_FIELDS" {
 			t.Errorf("%s: %v, want QUERY_MAX_FIELDS", name, errs)
 		}
@@ -111,7 +109,7 @@ func TestGuardBoundsFields(t *testing.T) {
 		"fragment of ten, once":    "{ ...A } fragment A on Query {" + rep("__typename", 10) + " }",
 		"fields of two operations": "query A {" + rep("__typename", 10) + " } query B {" + rep("__typename", 10) + " }",
 	} {
-		if errs := g.check(context.Background(), q); len(errs) > 0 {
+		if errs := g.Check(context.Background(), q); len(errs) > 0 {
 			t.Errorf("%s: %v, want it let through", name, errs)
 		}
 	}
@@ -122,7 +120,7 @@ func TestGuardBoundsFields(t *testing.T) {
 func TestGuardCachesRefusals(t *testing.T) {
 	g := newGuard(DocumentLimits{Errors: 2, Budget: time.Hour})
 	const q = "{ a b c }"
-	first := g.check(context.Background(), q)
+	first := g.Check(context.Background(), q)
 	if len(first) == 0 || !errors.Is(first[len(first)-1], errTooManyErrors) {
 		t.Fatalf("first: %v", first)
 	}
@@ -130,7 +128,7 @@ func TestGuardCachesRefusals(t *testing.T) {
 	first[0].Extensions["code"] = "CHANGED"
 	// Validation would now pass the error bound; the kept refusal answers.
 	g.lim.Errors = 100
-	again := g.check(context.Background(), q)
+	again := g.Check(context.Background(), q)
 	if len(again) != len(first) || !errors.Is(again[len(again)-1], errTooManyErrors) {
 		t.Fatalf("again: %v, want the kept refusal", again)
 	}
@@ -154,7 +152,7 @@ func BenchmarkFieldBoundWorst(b *testing.B) {
 			g := newGuard(DocumentLimits{Budget: time.Hour})
 			for b.Loop() {
 				g.cache = lru.New[*ast.QueryDocument](10) // new every time
-				if errs := g.check(context.Background(), c.query); len(errs) > 0 {
+				if errs := g.Check(context.Background(), c.query); len(errs) > 0 {
 					b.Fatal(errs)
 				}
 			}
@@ -168,7 +166,7 @@ func TestShapeBoundsBeforeTheClock(t *testing.T) {
 	g := newGuard(DocumentLimits{Budget: time.Nanosecond})
 	q := "{" + strings.Repeat(" __typename", 4998) + " }"
 	for range 2 {
-		errs := g.check(context.Background(), q)
+		errs := g.Check(context.Background(), q)
 		if len(errs) != 1 || !errors.Is(errs[0], errTooManyFields) {
 			t.Fatalf("%v, want QUERY_MAX_FIELDS", errs)
 		}

@@ -1,4 +1,4 @@
-package graph
+package guard
 
 import (
 	"context"
@@ -8,20 +8,21 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// depthLimit refuses operations nested deeper than max fields, before they run.
-type depthLimit struct{ max int }
+// DepthLimit refuses operations nested deeper than Max fields, before they
+// run, with BAD_USER_INPUT (QUERY_MAX_DEPTH).
+type DepthLimit struct{ Max int }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = depthLimit{}
+} = DepthLimit{}
 
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (DepthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (DepthLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
-	if depth := selectionDepth(rc.Operation.SelectionSet, 0); depth > d.max {
-		e := gqlerror.Errorf("operation is nested %d levels deep, over the limit of %d", depth, d.max)
+func (d DepthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if depth := selectionDepth(rc.Operation.SelectionSet, 0); depth > d.Max {
+		e := gqlerror.Errorf("operation is nested %d levels deep, over the limit of %d", depth, d.Max)
 		e.Extensions = map[string]any{"code": CodeBadUserInput}
 		return e
 	}

@@ -1,4 +1,4 @@
-package graph
+package guard
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
@@ -36,7 +36,7 @@ var (
 )
 
 // DocumentLimits bounds the work one document may cause before it runs.
-// Zero fields take the defaults (defaultDocumentLimits).
+// Zero fields take the defaults (DefaultDocumentLimits).
 type DocumentLimits struct {
 	Tokens                int           // lexical tokens in the document (QUERY_MAX_TOKENS)
 	DirectivesPerLocation int           // directives on one field, fragment or operation (QUERY_MAX_DIRECTIVES)
@@ -53,23 +53,43 @@ type DocumentLimits struct {
 // their own cost, so a harmless query must not be refused for it.
 const budgetMinTokens = 1000
 
-// Executor is gqlgen's executor behind a guard: every new document is
-// lexed, parsed and validated here under DocumentLimits and then cached, so
-// gqlgen's own parse finds it in the cache and never sees an unbounded one.
-type Executor struct {
-	*executor.Executor
-	guard documentGuard
+// DefaultDocumentLimits fill DocumentLimits fields left zero (the same
+// defaults as the server settings).
+var DefaultDocumentLimits = DocumentLimits{
+	Tokens:                5000,
+	DirectivesPerLocation: 10,
+	FragmentSpreads:       500,
+	Fields:                500,
+	Nesting:               32,
+	Errors:                10,
+	Budget:                100 * time.Millisecond,
 }
 
-// CreateOperationContext checks the document's bounds, then hands over to gqlgen.
-func (e *Executor) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
-	if errs := e.guard.check(ctx, params.Query); errs != nil {
-		return &graphql.OperationContext{RawQuery: params.Query, OperationName: params.OperationName}, errs
+// OrDefault returns d with its zero fields set from DefaultDocumentLimits.
+func (d DocumentLimits) OrDefault() DocumentLimits {
+	def := DefaultDocumentLimits
+	pick := func(v, d int) int {
+		if v > 0 {
+			return v
+		}
+		return d
 	}
-	return e.Executor.CreateOperationContext(ctx, params)
+	d.Tokens = pick(d.Tokens, def.Tokens)
+	d.DirectivesPerLocation = pick(d.DirectivesPerLocation, def.DirectivesPerLocation)
+	d.FragmentSpreads = pick(d.FragmentSpreads, def.FragmentSpreads)
+	d.Fields = pick(d.Fields, def.Fields)
+	d.Nesting = pick(d.Nesting, def.Nesting)
+	d.Errors = pick(d.Errors, def.Errors)
+	if d.Budget <= 0 {
+		d.Budget = def.Budget
+	}
+	return d
 }
 
-type documentGuard struct {
+// Documents checks every new document: lexed, parsed and validated under
+// DocumentLimits, then put in the executor's query cache, so gqlgen's own
+// parse finds it there and never sees an unbounded one.
+type Documents struct {
 	schema *ast.Schema
 	cache  graphql.Cache[*ast.QueryDocument]
 	// refused maps the SHA-256 of a refused document to its refusal, so a
@@ -77,6 +97,13 @@ type documentGuard struct {
 	// budget are not kept: they depend on the load of the moment.
 	refused graphql.Cache[gqlerror.List]
 	lim     DocumentLimits
+}
+
+// NewDocuments returns the check for schema. cache must be the executor's
+// query cache (executor.SetQueryCache); refusals are kept (by the
+// document's SHA-256) in their own cache of refusedSize entries.
+func NewDocuments(schema *ast.Schema, cache graphql.Cache[*ast.QueryDocument], refusedSize int, lim DocumentLimits) *Documents {
+	return &Documents{schema: schema, cache: cache, refused: lru.New[gqlerror.List](refusedSize), lim: lim.OrDefault()}
 }
 
 // limitError is a refusal by one of the bounds: coded through its sentinel,
@@ -93,7 +120,9 @@ func limitError(sentinel error, setting string, format string, args ...any) *gql
 // errors, or out of time): gqlparser offers no other way to stop it.
 type abortValidation struct{ err *gqlerror.Error }
 
-func (g *documentGuard) check(ctx context.Context, query string) gqlerror.List {
+// Check returns the refusal of query, nil if it may go on to gqlgen (which
+// then finds it parsed and validated in the cache).
+func (g *Documents) Check(ctx context.Context, query string) gqlerror.List {
 	if query == "" {
 		return nil // a persisted-query hash: gqlgen looks it up; it was checked when stored
 	}
@@ -127,7 +156,7 @@ func cloneErrors(errs gqlerror.List) gqlerror.List {
 }
 
 // checkNew checks a document not seen before, caching it if it passes.
-func (g *documentGuard) checkNew(ctx context.Context, query string) (errs gqlerror.List) {
+func (g *Documents) checkNew(ctx context.Context, query string) (errs gqlerror.List) {
 	start := time.Now()
 	deadline := start.Add(g.lim.Budget)
 	budgetErr := func() *gqlerror.Error {
@@ -234,7 +263,7 @@ func validate(schema *ast.Schema, doc *ast.QueryDocument, maxErrors int, late fu
 
 // checkShape bounds directives per location, textual nesting and fragment
 // spreads expanded per operation, in time linear in the document.
-func (g *documentGuard) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
+func (g *Documents) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	directives := func(ds ast.DirectiveList, pos *ast.Position) *gqlerror.Error {
 		if len(ds) > g.lim.DirectivesPerLocation {
 			e := limitError(errTooManyDirectives, "QUERY_MAX_DIRECTIVES", "%d directives at one location, over the limit of %d", len(ds), g.lim.DirectivesPerLocation)
