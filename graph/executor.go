@@ -61,6 +61,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	}
 	exec.Use(extension.FixedComplexityLimit(lim.Complexity))
 	exec.Use(guard.DepthLimit{Max: lim.Depth})
+	exec.Use(guard.OncePerRequest{})
 	exec.Use(authorizer{})
 	exec.SetErrorPresenter(presentError)
 	exec.SetRecoverFunc(recoverPanic)

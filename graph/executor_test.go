@@ -92,3 +92,25 @@ func TestEveryQueryConnectionIsCosted(t *testing.T) {
 		t.Fatalf("found %d connections on Query", n)
 	}
 }
+
+// Issue 13 item 5: 200 aliased logIn are refused before any runs (the
+// resolver here has no member service: running one would be an INTERNAL
+// error, not this refusal), naming the field.
+func TestAliasedLogInsAreRefused(t *testing.T) {
+	exec := NewExecutor(&Resolver{}, Limits{Depth: 12, Complexity: 2000})
+	var b strings.Builder
+	b.WriteString("mutation {")
+	for i := range 200 {
+		fmt.Fprintf(&b, ` a%d: logIn(input: {email: "ann@example.com", password: "guess %d"}) { accessToken }`, i, i)
+	}
+	b.WriteString(" }")
+	ctx := graphql.StartOperationTrace(context.Background())
+	_, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: b.String()})
+	if len(errs) != 1 {
+		t.Fatalf("errors %v, want one refusal", errs)
+	}
+	e := presentError(ctx, errs[0])
+	if e.Extensions["code"] != CodeQueryLimit || e.Extensions["field"] != "logIn" || e.Extensions["limit"] != "ONCE_PER_REQUEST" {
+		t.Fatalf("refusal %+v", e)
+	}
+}
