@@ -8,7 +8,10 @@
 // code is an internal one: its details go to the log, not to the client.
 package fault
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Code is the kind of refusal. The transport maps each Code to one of its
 // own codes; graph/ maps them to GraphQL's extensions.code.
@@ -20,11 +23,12 @@ const (
 	Forbidden       Code = "FORBIDDEN"       // the caller may not do this
 	NotFound        Code = "NOT_FOUND"       // the thing named does not exist (for this caller)
 	Conflict        Code = "CONFLICT"        // the state of things refuses it now (out of stock, taken)
+	RateLimited     Code = "RATE_LIMITED"    // too many attempts: retry later (see Throttled)
 	Internal        Code = "INTERNAL"        // anything else: a bug or a failing database
 )
 
 // Codes lists every Code, for tests that check the transport maps each one.
-var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, Internal}
+var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, Internal}
 
 // Error is a refusal with its code and a message safe to show.
 type Error struct {
@@ -40,6 +44,18 @@ func (e *Error) Error() string { return e.Message }
 
 // ErrorCode returns the error's code.
 func (e *Error) ErrorCode() Code { return e.Code }
+
+// Throttled refuses a request for now, RATE_LIMITED: the caller may try
+// again after RetryAfter.
+type Throttled struct {
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *Throttled) Error() string { return e.Message }
+
+// ErrorCode is RateLimited.
+func (e *Throttled) ErrorCode() Code { return RateLimited }
 
 // Coder is an error that knows its code (an *Error, or an input error that
 // names a field).

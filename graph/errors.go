@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -46,6 +48,7 @@ var transportCodes = map[fault.Code]string{
 	fault.Forbidden:       CodeForbidden,
 	fault.NotFound:        CodeNotFound,
 	fault.Conflict:        CodeConflict,
+	fault.RateLimited:     CodeRateLimited,
 	fault.Internal:        CodeInternal,
 }
 
@@ -128,6 +131,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Message = field + ": " + in.Message
 		gqlErr.Extensions["field"] = field
 	}
+	var throttled *fault.Throttled
+	if errors.As(err, &throttled) {
+		gqlErr.Extensions["retryAfter"] = retrySeconds(throttled.RetryAfter)
+	}
 	if code == CodeInternal {
 		id := RequestID(ctx)
 		if !errors.Is(err, context.Canceled) { // the client went away: nobody to tell, nothing wrong
@@ -137,6 +144,12 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Extensions["requestId"] = id
 	}
 	return gqlErr
+}
+
+// retrySeconds rounds a wait up to whole seconds, at least one, as
+// Retry-After and extensions.retryAfter have it.
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }
 
 // recoverPanic turns a resolver panic into an internal error for this

@@ -52,7 +52,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*Auth
 
 // LogIn is the resolver for the logIn field.
 func (r *mutationResolver) LogIn(ctx context.Context, input LogInInput) (*AuthPayload, error) {
-	s, err := r.Members.LogIn(ctx, input.Email, input.Password)
+	s, err := r.Members.LogIn(ctx, input.Email, input.Password, ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -206,11 +206,11 @@ func TestLogInLogOutAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ email, password string }{{"ann@example.com", "wrong horse"}, {"nobody@example.com", "correct horse"}} {
-		if _, err := s.LogIn(ctx, c.email, c.password); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.LogIn(ctx, c.email, c.password, ""); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("log-in %s / %s: %v", c.email, c.password, err)
 		}
 	}
-	sess, err := s.LogIn(ctx, "  ANN@example.com ", "correct horse")
+	sess, err := s.LogIn(ctx, "  ANN@example.com ", "correct horse", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestLogInLogOutAndExpiry(t *testing.T) {
 		t.Fatalf("refresh after log-out: %v", err)
 	}
 	// A refresh token past its 30 days is refused.
-	other, err := s.LogIn(ctx, "ann@example.com", "correct horse")
+	other, err := s.LogIn(ctx, "ann@example.com", "correct horse", "")
 	if err != nil {
 		t.Fatal(err)
 	}

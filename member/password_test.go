@@ -31,11 +31,11 @@ func TestLongPasswordIsNotAPrefixMatch(t *testing.T) {
 	signUpWith(t, s, "long@example.com", head+" and the rest")
 	ctx := context.Background()
 	for _, wrong := range []string{head, head + "X", head + " and the REST"} {
-		if _, err := s.LogIn(ctx, "long@example.com", wrong); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.LogIn(ctx, "long@example.com", wrong, ""); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("log-in with %d bytes sharing the first 72: %v", len(wrong), err)
 		}
 	}
-	if _, err := s.LogIn(ctx, "long@example.com", head+" and the rest"); err != nil {
+	if _, err := s.LogIn(ctx, "long@example.com", head+" and the rest", ""); err != nil {
 		t.Fatalf("the right password: %v", err)
 	}
 }
@@ -49,7 +49,7 @@ func TestPasswordUnicodeForms(t *testing.T) {
 	for _, c := range []struct{ email, typed string }{
 		{"nfc@example.com", nfd}, {"nfd@example.com", nfc}, {"nfc@example.com", nfc},
 	} {
-		if _, err := s.LogIn(context.Background(), c.email, c.typed); err != nil {
+		if _, err := s.LogIn(context.Background(), c.email, c.typed, ""); err != nil {
 			t.Errorf("%s typed %+q: %v", c.email, c.typed, err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestPasswordPolicy(t *testing.T) {
 	signUpWith(t, s, "p1@example.com", "correct horse battery")
 	signUpWith(t, s, "p2@example.com", strings.Repeat("añb€", MaxPassword/4))
 	// Log-in never looks past MaxPassword characters.
-	if _, err := s.LogIn(context.Background(), "p2@example.com", strings.Repeat("añb€", MaxPassword/4)+"x"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.LogIn(context.Background(), "p2@example.com", strings.Repeat("añb€", MaxPassword/4)+"x", ""); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("log-in over the maximum: %v", err)
 	}
 }
@@ -100,7 +100,7 @@ func TestPasswordLengthAfterNormalising(t *testing.T) {
 		{"nfd135@example.com", nfd}, {"nfd135@example.com", nfc},
 		{"max@example.com", atMax}, {"max@example.com", norm.NFC.String(atMax)},
 	} {
-		if _, err := s.LogIn(ctx, c.email, c.typed); err != nil {
+		if _, err := s.LogIn(ctx, c.email, c.typed, ""); err != nil {
 			t.Errorf("%s typed in %d code points: %v", c.email, utf8.RuneCountInString(c.typed), err)
 		}
 	}
@@ -109,7 +109,7 @@ func TestPasswordLengthAfterNormalising(t *testing.T) {
 	if in, ok := input.As(err); !ok || in.Field != "password" {
 		t.Errorf("MaxPassword+1 characters in NFC: got %v, want an error on password", err)
 	}
-	if _, err := s.LogIn(ctx, "max@example.com", over); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.LogIn(ctx, "max@example.com", over, ""); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("log-in with MaxPassword+1 characters: %v", err)
 	}
 }
@@ -164,10 +164,10 @@ func TestLegacyHashUpgradedAtLogIn(t *testing.T) {
 		bson.D{{Key: "$set", Value: bson.D{{Key: "passwordHash", Value: legacy}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LogIn(ctx, "old@example.com", pw+"anything"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.LogIn(ctx, "old@example.com", pw+"anything", ""); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("72 bytes plus a suffix against a legacy hash: %v", err)
 	}
-	if _, err := s.LogIn(ctx, "old@example.com", pw); err != nil {
+	if _, err := s.LogIn(ctx, "old@example.com", pw, ""); err != nil {
 		t.Fatalf("legacy hash, right password: %v", err)
 	}
 	m, err := s.members.byID(ctx, sess.Member.ID)
@@ -177,7 +177,7 @@ func TestLegacyHashUpgradedAtLogIn(t *testing.T) {
 	if !strings.HasPrefix(string(m.PasswordHash), string(prehashPrefix)) {
 		t.Fatalf("hash not upgraded: %q", m.PasswordHash[:10])
 	}
-	if _, err := s.LogIn(ctx, "old@example.com", pw); err != nil {
+	if _, err := s.LogIn(ctx, "old@example.com", pw, ""); err != nil {
 		t.Fatalf("after the upgrade: %v", err)
 	}
 }
@@ -211,12 +211,12 @@ func TestEmailCanonicalForm(t *testing.T) {
 		if _, err := s.SignUp(ctx, SignUp{Email: twin, Password: "correct horse", DisplayName: "Twin", Timezone: "UTC"}); !errors.Is(err, ErrEmailTaken) {
 			t.Errorf("sign-up as %+q: %v, want ErrEmailTaken", twin, err)
 		}
-		sess, err := s.LogIn(ctx, twin, "correct horse")
+		sess, err := s.LogIn(ctx, twin, "correct horse", "")
 		if err != nil || sess.Member.ID != first.Member.ID {
 			t.Errorf("log-in as %+q: %v", twin, err)
 		}
 	}
-	if _, err := s.LogIn(ctx, "not an address", "correct horse"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.LogIn(ctx, "not an address", "correct horse", ""); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("log-in with a malformed address: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -31,11 +32,12 @@ type Config struct {
 
 // Service runs accounts: sign-up, log-in, token rotation, profiles, roles.
 type Service struct {
-	members memberStore
-	refresh refreshStore
-	tokens  tokens
-	hasher  hasher
-	now     func() time.Time
+	members  memberStore
+	refresh  refreshStore
+	attempts attemptStore
+	tokens   tokens
+	hasher   hasher
+	now      func() time.Time
 
 	refreshGrace time.Duration
 }
@@ -58,11 +60,12 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{
-		members: memberStore{db.Collection("members")},
-		refresh: refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
-		tokens:  tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
-		hasher:  hasher{cost: cfg.BcryptCost},
-		now:     cfg.Now,
+		members:  memberStore{db.Collection("members")},
+		attempts: attemptStore{db.Collection("login_attempts")},
+		refresh:  refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
+		tokens:   tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
+		hasher:   hasher{cost: cfg.BcryptCost},
+		now:      cfg.Now,
 
 		refreshGrace: cfg.RefreshGrace,
 	}, nil
@@ -155,7 +158,51 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 // read in its canonical form and the password in passwordForm, as at
 // sign-up; a password over MaxPassword characters in that form never
 // matches. A member whose hash predates the pre-hash gets a new one now.
-func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, error) {
+//
+// from is the client's address ("" when unknown). Every attempt counts
+// against the account and the address before the password is checked;
+// an attempt during a back-off (AccountBackoff, AddressBackoff) is refused
+// with a *fault.Throttled (RATE_LIMITED, with the wait) whether or not the
+// account exists. A success resets the account's count, takes its own
+// attempt back from the address, and trusts the address for the account.
+func (s *Service) LogIn(ctx context.Context, email, password, from string) (*Session, error) {
+	now := s.now().UTC()
+	canonical, err := NormalizeEmail(email)
+	account := accountKey(canonical)
+	if err != nil {
+		account = accountKey(email) // no member has it; counted all the same
+	}
+	address := addressKey(from)
+	var fromAddress int
+	if address != "" {
+		never := func(attempts) bool { return false }
+		if fromAddress, err = s.attempts.take(ctx, address, AddressBackoff, now, never); err != nil {
+			return nil, err
+		}
+	}
+	trusted := func(a attempts) bool { return address != "" && slices.Contains(a.Trusted, digest(address)) }
+	if _, err := s.attempts.take(ctx, account, AccountBackoff, now, trusted); err != nil {
+		return nil, err
+	}
+
+	m, err := s.verify(ctx, email, password)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attempts.succeeded(ctx, account, address, now); err != nil {
+		return nil, err
+	}
+	if address != "" {
+		if err := s.attempts.forgive(ctx, address, AddressBackoff, fromAddress, now); err != nil {
+			return nil, err
+		}
+	}
+	return s.startSession(ctx, m, now)
+}
+
+// verify returns the member the email and password are of, or
+// ErrBadCredentials, taking as long whether or not the member exists.
+func (s *Service) verify(ctx context.Context, email, password string) (*Member, error) {
 	canonical, err := NormalizeEmail(email)
 	pw, pwErr := passwordForm(password)
 	if pwErr != nil {
@@ -185,7 +232,7 @@ func (s *Service) LogIn(ctx context.Context, email, password string) (*Session, 
 	if rehash {
 		s.upgradeHash(ctx, m, password)
 	}
-	return s.startSession(ctx, m, s.now().UTC())
+	return m, nil
 }
 
 // upgradeHash replaces an old-style hash, only if it is still the one just
