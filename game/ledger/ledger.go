@@ -341,6 +341,27 @@ func (l *Ledger) Sum(ctx context.Context, memberID bson.ObjectID) (int64, error)
 	}
 }
 
+// Total adds up a member's entries of one type (their referral rewards,
+// net of reversals); backed by IndexReferee.
+func (l *Ledger) Total(ctx context.Context, memberID bson.ObjectID, typ EntryType) (int64, error) {
+	cur, err := l.store.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: typ}},
+		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var es []struct {
+		Amount int64 `bson:"amount"`
+	}
+	if err := cur.All(ctx, &es); err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, e := range es {
+		sum += e.Amount
+	}
+	return sum, nil
+}
+
 // errLedgerBroken is a breach of the invariant: a bug, never the caller's doing.
 var errLedgerBroken = errors.New("ledger invariant broken")
 
