@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -133,17 +132,8 @@ func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 // winBackCampaign reaches members who stopped buying, once per spell: the
 // key is the date of their last purchase, so a new purchase starts a new spell.
 func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int, error) {
-	cutoff := s.now().AddDate(0, 0, -p.Campaigns.WinBackDays)
-	cur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "lastPurchaseAt", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastPurchaseAt", Value: 1}}))
+	idle, err := s.referrals.IdleSince(ctx, s.now().AddDate(0, 0, -p.Campaigns.WinBackDays))
 	if err != nil {
-		return 0, err
-	}
-	var idle []struct {
-		MemberID       bson.ObjectID `bson:"_id"`
-		LastPurchaseAt time.Time     `bson:"lastPurchaseAt"`
-	}
-	if err := cur.All(ctx, &idle); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -183,30 +173,13 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 // streakAtRiskCampaign reminds members in the evening of their day that
 // today's activity is missing, once per day.
 func (s *Service) streakAtRiskCampaign(ctx context.Context, p *program.Program) (int, error) {
-	now := s.now()
-	recent, err := membersMatching(ctx, s.engagement.c, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, memberID := range recent {
-		m, err := s.members.Get(ctx, memberID)
-		if err != nil {
-			continue
-		}
-		head, err := s.engagement.seq.Head(ctx, memberID)
-		if err != nil {
-			return n, err
-		}
-		v := head.State.Streak.View(p.Streak, now, m.Location())
-		if !v.AtRisk {
-			continue
-		}
+	now, n := s.now(), 0
+	err := s.engagement.StreaksAtRisk(ctx, p, func(m *member.Member, v streak.View) {
 		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
+		n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
 			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // couponExpiringCampaign reminds members of a claimed coupon about to expire.

@@ -332,7 +332,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err := m.game.ExpirePoints(ctx, jobs)
 	logJob("expire points", int64(n), err)
-	n, err = m.game.BackfillBadges(ctx, 500)
+	n, err = m.game.Engagement().BackfillBadges(ctx, 500)
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
