@@ -148,7 +148,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int,
 func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program) (int, error) {
 	now := s.now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
-	due, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
+	due, err := s.ledger.Expiring(ctx, now, until)
 	if err != nil {
 		return 0, err
 	}
