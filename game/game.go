@@ -4,7 +4,7 @@
 // ledger (game/ledger), engagement and badges (game/engagement), referrals
 // and accounts (game/referral), rewards (game/reward), offers
 // (game/offer), leaderboards (game/leaderboard) and notifications (inbox).
-// It also runs the campaigns.
+// The campaigns (game/campaign) are wired here too.
 //
 // Every member's ledger is a chain of entries numbered 1, 2, 3…; an entry is
 // appended by inserting the next number, which a unique index lets exactly
@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/campaign"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -60,6 +61,7 @@ type Service struct {
 	engagement *engagement.Service
 	boards     *leaderboard.Boards
 	offers     *offer.Service
+	campaigns  *campaign.Service
 	kick       chan struct{}
 }
 
@@ -82,6 +84,8 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
 		Notify: offerAudience{s}, Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
+	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
+		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Now: clock})
 	return s
 }
 
@@ -100,6 +104,9 @@ func (s *Service) Referrals() *referral.Service { return s.referrals }
 
 // Engagement returns the members' counters, streaks and badges.
 func (s *Service) Engagement() *engagement.Service { return s.engagement }
+
+// Campaigns returns the program's campaigns, which the background jobs run.
+func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
 
 // Ledger returns the points ledger.
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
@@ -135,6 +142,21 @@ func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
 	}
 	m.Locale = p.LocaleOf(mem)
 	return nil
+}
+
+// localized sends through the game's notifier, read at each send, in the
+// member's locale when the message names none (campaign.Notifier). Without
+// a notifier every send answers as muted: nothing is sent, nothing is wrong.
+type localized struct{ s *Service }
+
+func (x localized) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
+	if x.s.notify == nil {
+		return nil, inbox.ErrMuted
+	}
+	if err := x.s.localize(ctx, &m); err != nil {
+		return nil, err
+	}
+	return x.s.notify.Send(ctx, m)
 }
 
 // Kicked receives when work for the background jobs was just created (an

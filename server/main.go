@@ -349,7 +349,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
-	n, err = m.game.RunCampaigns(ctx, m.members)
+	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 }
 
