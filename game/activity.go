@@ -12,8 +12,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -68,13 +70,13 @@ type ActivityResult struct {
 	// Entries are the activity's effects on the member's ledger.
 	Entries []*ledger.Entry
 	// Referral is the referral outcome when this purchase qualified one.
-	Referral *Conversion
+	Referral *referral.Conversion
 	// Streak is what the activity did to the member's streak (nil: it
 	// does not count toward streaks), and StreakCurrent the streak after it.
 	Streak        *streak.Event
 	StreakCurrent int
 	// Badges are the badge levels the activity unlocked.
-	Badges []EarnedBadge
+	Badges []engagement.EarnedBadge
 	// Replayed says the activity had been recorded before; nothing changed.
 	Replayed bool
 }
@@ -305,15 +307,16 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
-	e, err := s.engageActivity(ctx, fx, p, m, a)
+	e, out, err := s.engagement.Engage(ctx, p, m, engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt})
 	if err != nil {
 		return err
 	}
+	fx.engaged(out)
 	if e != nil {
 		res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
 	}
 	if fx.badges { // without badges in the program there is nothing to look up
-		if res.Badges, err = s.badgesCausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
+		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
 			return err
 		}
 	}
@@ -345,12 +348,12 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		}
 		// One read of the account serves the referral, the win-back time
 		// and the leaderboards.
-		acct, err := s.account(ctx, a.MemberID)
+		acct, err := s.referrals.Account(ctx, a.MemberID)
 		if err != nil {
 			return err
 		}
 		fx.knownOptOut(a.MemberID, acct.LeaderboardOptOut)
-		if err := s.touchLastPurchase(ctx, a); err != nil {
+		if err := s.referrals.Purchased(ctx, a.MemberID, a.OccurredAt); err != nil {
 			return err
 		}
 		for _, pr := range p.Promotions {
@@ -373,8 +376,17 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
 			return err
 		}
-		if err := s.reverseReferral(ctx, fx, p, a, purchase, record); err != nil {
+		reversed, err := s.referrals.Reverse(ctx, p, a.ID, referral.Purchase{ID: purchase.ID, MemberID: purchase.MemberID, ExternalID: purchase.ExternalID})
+		if err != nil {
 			return err
+		}
+		for _, e := range reversed {
+			fx.entry(e)
+			if e.MemberID == a.MemberID {
+				if err := record(e, false, nil); err != nil {
+					return err
+				}
+			}
 		}
 	case program.ActivityCheckIn, program.ActivityReview:
 		pts, rule := p.CheckInPoints, "check-in"
@@ -401,6 +413,31 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
+}
+
+// convertReferral converts the referral of m, if this purchase is the one
+// that qualifies it (referral.Convert): both sides' rewards are entries of
+// the purchase's cause, announced, and the conversion counts toward the
+// referrer's badges.
+func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.Program, m *member.Member, acct *referral.Account, a *Activity) (*referral.Conversion, error) {
+	c, err := s.referrals.Convert(ctx, p, m, acct, referral.Purchase{ID: a.ID, MemberID: a.MemberID, ExternalID: a.ExternalID, AmountMinor: a.AmountMinor})
+	if err != nil || c == nil {
+		return nil, err
+	}
+	if e := c.RefereeEntry; e != nil {
+		fx.entry(e)
+		s.announce(fx, p.LocaleOf(m), e)
+	}
+	if e := c.ReferrerEntry; e != nil {
+		fx.entry(e)
+		s.announce(fx, "", e)
+	}
+	out, err := s.engagement.Add(ctx, p, c.ReferrerID, engagement.CounterReferralsConverted, 1, m.ID.Hex())
+	if err != nil {
+		return nil, err
+	}
+	fx.engaged(out)
+	return c, nil
 }
 
 // CheckIn records the signed-in member's app check-in, once per day of
@@ -486,13 +523,4 @@ func (s activityStore) one(ctx context.Context, filter bson.D) (*Activity, error
 		return nil, err
 	}
 	return &a, nil
-}
-
-// touchLastPurchase keeps the account's last purchase time, which the
-// win-back campaign selects on ($max: a late report never moves it back).
-// The account exists: apply has read it.
-func (s *Service) touchLastPurchase(ctx context.Context, a *Activity) error {
-	_, err := s.accounts.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.MemberID}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "lastPurchaseAt", Value: a.OccurredAt}}}})
-	return err
 }

@@ -15,40 +15,32 @@ import (
 )
 
 // offerAudience answers package offer's questions about members from the
-// game's accounts, engagement chain, badges and activities (offer.Audience,
-// offer.Facts), and sends its announcements through the game's notifier
-// (offer.Notifier), read at each send.
+// accounts (game/referral), engagement (game/engagement) and the game's
+// activities (offer.Audience, offer.Facts), and sends its announcements
+// through the game's notifier (offer.Notifier), read at each send.
 type offerAudience struct{ s *Service }
 
 func (x offerAudience) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
 	return x.s.notify.Send(ctx, m)
 }
 
-func (x offerAudience) Count(ctx context.Context) (int64, error) {
-	return x.s.accounts.accounts.EstimatedDocumentCount(ctx)
-}
+func (x offerAudience) Count(ctx context.Context) (int64, error) { return x.s.referrals.Count(ctx) }
 
 func (x offerAudience) Step(ctx context.Context, after bson.ObjectID, size, workers int, work func(ctx context.Context, memberID bson.ObjectID) (bool, error)) (batch.Result, error) {
-	return batch.Step(ctx, x.s.accounts.accounts, after, size, workers, accountID,
-		func(ctx context.Context, a *Account) (bool, error) { return work(ctx, a.MemberID) })
+	return x.s.referrals.Step(ctx, after, size, workers, work)
 }
 
 func (x offerAudience) Enroll(ctx context.Context, memberID bson.ObjectID) error {
-	_, err := x.s.account(ctx, memberID)
+	_, err := x.s.referrals.Account(ctx, memberID)
 	return err
 }
 
 func (x offerAudience) HasBadge(ctx context.Context, memberID, badgeID bson.ObjectID) (bool, error) {
-	head, err := x.s.engagement.seq.Head(ctx, memberID)
-	if err != nil {
-		return false, err
-	}
-	return len(head.State.Badges[badgeID.Hex()]) > 0, nil
+	return x.s.engagement.HasBadge(ctx, memberID, badgeID)
 }
 
 func (x offerAudience) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error) {
-	n, err := x.s.badges.c.CountDocuments(ctx, bson.D{{Key: "_id", Value: badgeID}})
-	return n > 0, err
+	return x.s.engagement.BadgeExists(ctx, badgeID)
 }
 
 // LastPurchase is when the member last bought (zero: never).

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
@@ -44,6 +45,16 @@ func (fx *effects) entry(e *ledger.Entry) {
 	}
 }
 
+// engaged records what an engagement step of the cause did: its badges'
+// bonus entries and notifications.
+func (fx *effects) engaged(out engagement.Outcome) {
+	for _, e := range out.Entries {
+		fx.entry(e)
+	}
+	fx.notes = append(fx.notes, out.Notes...)
+	fx.badges = fx.badges || out.Badges
+}
+
 // notify queues a notification, sent after the leaderboards.
 func (fx *effects) notify(m inbox.Message) { fx.notes = append(fx.notes, m) }
 
@@ -64,10 +75,11 @@ func (s *Service) carryOut(ctx context.Context, p *program.Program, fx *effects)
 		}
 		hidden, ok := fx.optOut[e.MemberID]
 		if !ok {
-			var err error
-			if hidden, err = s.optedOut(ctx, e.MemberID); err != nil {
+			shown, err := s.referrals.OnPublicBoards(ctx, e.MemberID)
+			if err != nil {
 				return err
 			}
+			hidden = !shown
 			fx.knownOptOut(e.MemberID, hidden)
 		}
 		if err := s.scoreBoards(ctx, e, hidden); err != nil {
@@ -99,8 +111,8 @@ func (s *Service) appendOne(ctx context.Context, p *program.Program, memberID bs
 	return e, created, s.carryOut(ctx, p, fx)
 }
 
-// effectsPath lets the rooms outside this package (rewards) carry out their
-// causes' effects on this one path.
+// effectsPath lets the rooms outside this package (rewards, offers,
+// engagement, referrals) carry out their causes' effects on this one path.
 type effectsPath struct{ s *Service }
 
 func (x effectsPath) CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error {

@@ -10,24 +10,18 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
-	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
 
-func TestEngagementIndexesExist(t *testing.T) {
-	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.engagement.c, chain.IndexSeq, chain.IndexKey, indexEngagementKind)
-}
-
 func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
-	_, err := h.CreateBadge(ctx, BadgeInput{Name: "Regular", Counter: CounterPurchases, Levels: []BadgeLevel{
+	_, err := h.Engagement().CreateBadge(ctx, engagement.BadgeInput{Name: "Regular", Counter: engagement.CounterPurchases, Levels: []engagement.BadgeLevel{
 		{Name: "BRONZE", Threshold: 2, BonusPoints: 100}, {Name: "SILVER", Threshold: 5, BonusPoints: 300},
 	}})
 	if err != nil {
@@ -43,7 +37,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if res.OK() != 12 {
 		t.Fatalf("%d of 12 reports succeeded", res.OK())
 	}
-	earned, progress, err := h.MemberBadges(ctx, m.ID)
+	earned, progress, err := h.Engagement().MemberBadges(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +62,7 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 	ctx := context.Background()
 	ann, bob := h.members.add("ann@example.com"), h.members.add("bob@example.com")
 	for _, m := range []*member.Member{ann, bob} {
-		if _, err := h.Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,8 +72,8 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 	}
 	h.purchase(t, bob, "b0", 500)
 	// Defined afterwards: existing members are evaluated in the background.
-	june, err := h.CreateBadge(ctx, BadgeInput{Name: "June regular", Counter: CounterPurchases,
-		Window: &BadgeWindow{From: "2026-06", To: "2026-06"}, Levels: []BadgeLevel{{Name: "GOLD", Threshold: 3}}, Secret: true})
+	june, err := h.Engagement().CreateBadge(ctx, engagement.BadgeInput{Name: "June regular", Counter: engagement.CounterPurchases,
+		Window: &engagement.BadgeWindow{From: "2026-06", To: "2026-06"}, Levels: []engagement.BadgeLevel{{Name: "GOLD", Threshold: 3}}, Secret: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,19 +81,19 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 		t.Fatalf("new badge backfill: %+v", june.Backfill)
 	}
 	for range 3 {
-		if _, err := h.BackfillBadges(ctx, 1); err != nil {
+		if _, err := h.Engagement().BackfillBadges(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	all := testkit.Must(h.Badges(ctx))(t)
+	all := testkit.Must(h.Engagement().Badges(ctx))(t)
 	if !all[0].Backfill.Done || all[0].Backfill.Processed != 2 {
 		t.Fatalf("backfill progress: %+v", all[0].Backfill)
 	}
-	annEarned, _, err := h.MemberBadges(ctx, ann.ID)
+	annEarned, _, err := h.Engagement().MemberBadges(ctx, ann.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobEarned, bobProgress, err := h.MemberBadges(ctx, bob.ID)
+	bobEarned, bobProgress, err := h.Engagement().MemberBadges(ctx, bob.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,27 +107,8 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 	h.clock.Add(20 * 24 * time.Hour)
 	h.purchase(t, bob, "b1", 500)
 	h.purchase(t, bob, "b2", 500)
-	if e, _, err := h.MemberBadges(ctx, bob.ID); err != nil || len(e) != 0 {
+	if e, _, err := h.Engagement().MemberBadges(ctx, bob.ID); err != nil || len(e) != 0 {
 		t.Fatalf("July purchases earned the June badge: %+v %v", e, err)
-	}
-}
-
-func TestBadBadgeRulesRefused(t *testing.T) {
-	h := newHarness(t, nil)
-	for field, in := range map[string]BadgeInput{
-		"counter":             {Name: "X", Counter: "SMILES", Levels: []BadgeLevel{{Name: "B", Threshold: 1}}},
-		"levels[0].threshold": {Name: "X", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "B", Threshold: -3}}},
-		"levels[1].threshold": {Name: "X", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "B", Threshold: 5}, {Name: "S", Threshold: 5}}},
-		"window.from":         {Name: "X", Counter: CounterPurchases, Window: &BadgeWindow{From: "March", To: "2026-03"}, Levels: []BadgeLevel{{Name: "B", Threshold: 1}}},
-	} {
-		if _, err := h.CreateBadge(context.Background(), in); err == nil {
-			t.Errorf("%s: accepted", field)
-		} else if e, ok := input.As(err); !ok || e.Field != field {
-			t.Errorf("%s: got %v", field, err)
-		}
-	}
-	if n := testkit.Count(t, h.badges.c, nil); n != 0 {
-		t.Fatalf("refused badges stored: %d", n)
 	}
 }
 
@@ -141,7 +116,7 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.Streak.FreezePrice = 100; p.Streak.FreezeMax = 1; p.Streak.FreezeEvery = 0 })
 	ctx := context.Background()
 	m := h.members.add("ann@example.com")
-	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f0"); err == nil {
+	if _, err := h.Engagement().BuyStreakFreeze(ctx, m.ID, "f0"); err == nil {
 		t.Fatal("a freeze bought without points")
 	}
 	h.purchase(t, m, "day1", 2000) // 200 + 50 points
@@ -152,18 +127,18 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 	if _, err := h.CheckIn(ctx, m.ID); err != nil { // same day: once
 		t.Fatal(err)
 	}
-	v, err := h.BuyStreakFreeze(ctx, m.ID, "f1")
+	v, err := h.Engagement().BuyStreakFreeze(ctx, m.ID, "f1")
 	if err != nil || v.Freezes != 1 || v.Current != 2 {
 		t.Fatalf("after buying a freeze: %+v %v", v, err)
 	}
-	if _, err := h.BuyStreakFreeze(ctx, m.ID, "f2"); err == nil {
+	if _, err := h.Engagement().BuyStreakFreeze(ctx, m.ID, "f2"); err == nil {
 		t.Fatal("bought past the freeze limit")
 	}
 	h.clock.Add(48 * time.Hour) // one day missed
 	if _, err := h.CheckIn(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	v = testkit.Must(h.Streak(ctx, m.ID))(t)
+	v = testkit.Must(h.Engagement().Streak(ctx, m.ID))(t)
 	if v.Current != 3 || v.Freezes != 0 || len(v.FrozenDays) != 1 {
 		t.Fatalf("the freeze should have bridged the missed day: %+v", v)
 	}

@@ -1,5 +1,10 @@
-// Package game is the loyalty economy: the brand's program, activities, the
-// points ledger, tiers, rewards and referrals.
+// Package game is the loyalty economy's centre: the brand's program, the
+// activities members report and the one ordered effects path (effects.go)
+// that carries out what each cause did, whatever room it came from: the
+// ledger (game/ledger), engagement and badges (game/engagement), referrals
+// and accounts (game/referral), rewards (game/reward), offers
+// (game/offer), leaderboards (game/leaderboard) and notifications (inbox).
+// The campaigns (game/campaign) are wired here too.
 //
 // Every member's ledger is a chain of entries numbered 1, 2, 3…; an entry is
 // appended by inserting the next number, which a unique index lets exactly
@@ -16,10 +21,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/campaign"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
@@ -28,7 +36,6 @@ import (
 
 var (
 	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
-	ErrReferralNotFound = fault.New(fault.Invalid, "referral code not found")
 )
 
 // Members is what the game needs of accounts.
@@ -50,33 +57,35 @@ type Service struct {
 	ledger     *ledger.Ledger
 	acts       activityStore
 	rewards    *reward.Service
-	accounts   accountStore
-	engagement engagementStore
-	badges     badgeStore
+	referrals  *referral.Service
+	engagement *engagement.Service
 	boards     *leaderboard.Boards
 	offers     *offer.Service
+	campaigns  *campaign.Service
 	kick       chan struct{}
 }
 
 // New returns the game over db.
 func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	s := &Service{
-		members:    members,
-		notify:     notify,
-		now:        time.Now,
-		program:    program.NewStore(db),
-		acts:       activityStore{c: db.Collection("activities")},
-		accounts:   newAccountStore(db),
-		engagement: newEngagementStore(db.Collection("engagement")),
-		badges:     badgeStore{db.Collection("badges")},
-		boards:     leaderboard.New(db),
-		kick:       make(chan struct{}, 1),
+		members: members,
+		notify:  notify,
+		now:     time.Now,
+		program: program.NewStore(db),
+		acts:    activityStore{c: db.Collection("activities")},
+		boards:  leaderboard.New(db),
+		kick:    make(chan struct{}, 1),
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
 	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
+	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
+	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
+		Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
 		Notify: offerAudience{s}, Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
+	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
+		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Now: clock})
 	return s
 }
 
@@ -89,50 +98,31 @@ func (s *Service) Rewards() *reward.Service { return s.rewards }
 // Offers returns the members-only offers and their coupons.
 func (s *Service) Offers() *offer.Service { return s.offers }
 
+// Referrals returns the members' accounts and referrals: sign-up with a
+// code, enrolment, referral summaries, the leaderboard opt-out.
+func (s *Service) Referrals() *referral.Service { return s.referrals }
+
+// Engagement returns the members' counters, streaks and badges.
+func (s *Service) Engagement() *engagement.Service { return s.engagement }
+
+// Campaigns returns the program's campaigns, which the background jobs run.
+func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
+
 // Ledger returns the points ledger.
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
 
 // EnsureIndexes creates every index the game's queries rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{
-		{s.acts.c, s.acts.indexes()},
-		{s.accounts.accounts, s.accounts.accountIndexes()},
-		{s.accounts.conversions, s.accounts.conversionIndexes()},
-		{s.accounts.slots, s.accounts.slotIndexes()},
-		{s.engagement.c, s.engagement.indexes()},
-	} {
-		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
+	if err := mongoindex.Ensure(ctx, s.acts.c, s.acts.indexes()...); err != nil {
+		return err
+	}
+	for _, ensure := range []func(context.Context) error{s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
+		s.ledger.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
 			return err
 		}
 	}
-	if err := s.ledger.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	if err := s.rewards.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	if err := s.offers.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	return s.boards.EnsureIndexes(ctx)
-}
-
-// send notifies a member, logging rather than failing: the effect itself is
-// already recorded, and the key makes a later retry harmless.
-func (s *Service) send(ctx context.Context, m inbox.Message) {
-	if s.notify == nil {
-		return
-	}
-	if err := s.localize(ctx, &m); err != nil {
-		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
-		return
-	}
-	if _, err := s.notify.Send(ctx, m); err != nil {
-		logError(ctx, "notify", err, "member", m.MemberID.Hex(), "key", m.Key)
-	}
+	return nil
 }
 
 // localize sets the locale of a templated message that names none: the
@@ -152,6 +142,21 @@ func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
 	}
 	m.Locale = p.LocaleOf(mem)
 	return nil
+}
+
+// localized sends through the game's notifier, read at each send, in the
+// member's locale when the message names none (campaign.Notifier). Without
+// a notifier every send answers as muted: nothing is sent, nothing is wrong.
+type localized struct{ s *Service }
+
+func (x localized) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
+	if x.s.notify == nil {
+		return nil, inbox.ErrMuted
+	}
+	if err := x.s.localize(ctx, &m); err != nil {
+		return nil, err
+	}
+	return x.s.notify.Send(ctx, m)
 }
 
 // Kicked receives when work for the background jobs was just created (an

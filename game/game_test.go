@@ -109,9 +109,6 @@ func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee)
 	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
-	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
-	testkit.RequireIndexes(t, h.accounts.conversions, indexConversionReferer)
-	testkit.RequireIndexes(t, h.accounts.slots, indexSlotReferee)
 }
 
 func TestPurchasesEarnEscalatingPoints(t *testing.T) {
@@ -316,19 +313,19 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
-	if _, err := h.Enroll(ctx, ann, nil); err != nil {
+	if _, err := h.Referrals().Enroll(ctx, ann, nil); err != nil {
 		t.Fatal(err)
 	}
-	annAcct := testkit.Must(h.account(ctx, ann.ID))(t)
-	if _, err := h.Referrer(ctx, annAcct.Code, "Ann+promo@Example.com"); err == nil {
+	annAcct := testkit.Must(h.Referrals().Account(ctx, ann.ID))(t)
+	if _, err := h.Referrals().Referrer(ctx, annAcct.Code, "Ann+promo@Example.com"); err == nil {
 		t.Fatal("self-referral through a +tag accepted")
 	}
-	referrer, err := h.Referrer(ctx, annAcct.Code, "bob@example.com")
+	referrer, err := h.Referrals().Referrer(ctx, annAcct.Code, "bob@example.com")
 	if err != nil || referrer != ann.ID {
 		t.Fatalf("referrer: %v %v", referrer, err)
 	}
 	bob := h.members.add("bob@example.com")
-	if _, err := h.Enroll(ctx, bob, &referrer); err != nil {
+	if _, err := h.Referrals().Enroll(ctx, bob, &referrer); err != nil {
 		t.Fatal(err)
 	}
 	// The qualifying purchase and a second one, each reported 25 times at once.
@@ -340,18 +337,18 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if res.OK() != 50 {
 		t.Fatalf("%d of 50 reports succeeded", res.OK())
 	}
-	annRef, err := h.Referral(ctx, ann.ID)
+	annRef, err := h.Referrals().Summary(ctx, ann.ID)
 	if err != nil || annRef.PointsEarned != 500 || annRef.Converted != 1 || annRef.Invited != 1 {
 		t.Fatalf("ann's referral: %+v %v", annRef, err)
 	}
-	bobRef, err := h.Referral(ctx, bob.ID)
+	bobRef, err := h.Referrals().Summary(ctx, bob.ID)
 	if err != nil || bobRef.PointsEarned != 500 {
 		t.Fatalf("bob's referral points %+v %v, want 500", bobRef, err)
 	}
 	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "type", Value: ledger.EntryReferral}}); n != 2 {
 		t.Fatalf("%d referral entries in the ledger, want 2 (one a side)", n)
 	}
-	if n := testkit.Count(t, h.accounts.conversions, nil); n != 1 {
+	if n := testkit.Count(t, h.db.Collection("referral_conversions"), nil); n != 1 {
 		t.Fatalf("%d conversions stored, want 1", n)
 	}
 	h.checkLedger(t, ann)

@@ -2,11 +2,9 @@ package game
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -29,25 +27,10 @@ func (s *Service) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool)
 	return nil
 }
 
-func (s *Service) optedOut(ctx context.Context, memberID bson.ObjectID) (bool, error) {
-	a, err := s.accounts.get(ctx, memberID)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return a.LeaderboardOptOut, nil
-}
-
 // SetLeaderboardOptOut hides (or shows again) a member on every public
 // board. They still see their own rank.
 func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.ObjectID, out bool) error {
-	if _, err := s.account(ctx, memberID); err != nil {
-		return err
-	}
-	if _, err := s.accounts.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: memberID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "leaderboardOptOut", Value: out}}}}); err != nil {
+	if err := s.referrals.SetLeaderboardOptOut(ctx, memberID, out); err != nil {
 		return err
 	}
 	return s.boards.Hide(ctx, memberID, out)

@@ -12,9 +12,11 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -38,8 +40,8 @@ func (h *harness) inboxOf(t *testing.T, m *member.Member, kind inbox.Kind) []*in
 
 func TestOfferIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountLastPurchase)
-	testkit.RequireIndexes(t, h.engagement.c, indexEngagementAt)
+	testkit.RequireIndexes(t, h.db.Collection("accounts"), referral.IndexAccountLastPurchase)
+	testkit.RequireIndexes(t, h.db.Collection("engagement"), engagement.IndexAt)
 }
 
 // Publishing notifies exactly the eligible members, once each, even when
@@ -50,7 +52,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	var gold, silver, muted *member.Member
 	for i := range 12 {
 		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
-		if _, err := h.Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		switch i {
@@ -110,7 +112,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	// The coupon reminder goes out once, a day before it expires.
 	h.clock.Add(25 * time.Hour)
 	for range 2 {
-		if _, err := h.RunCampaigns(ctx, nil); err != nil {
+		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -172,14 +174,14 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	ann.Birthday = &member.Date{Year: 1990, Month: 6, Day: 16}
 	bob := h.members.add("bob@example.com")
 	for _, m := range []*member.Member{ann, bob} {
-		if _, err := h.Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h.purchase(t, bob, "last", 1000)
 	// 2026-06-15 12:00 UTC is 16 June 02:00 in Kiritimati: before the 09:00 send.
 	bd := birthdayMembers{h.members}
-	if _, err := h.RunCampaigns(ctx, bd); err != nil {
+	if _, err := h.Campaigns().Run(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.inboxOf(t, ann, inbox.KindBirthday)) != 0 {
@@ -187,7 +189,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	}
 	h.clock.Add(8 * time.Hour) // 10:00 on her birthday
 	for range 3 {
-		if _, err := h.RunCampaigns(ctx, bd); err != nil {
+		if _, err := h.Campaigns().Run(ctx, bd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +202,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	// Win-back: once per spell of inactivity.
 	h.clock.Add(31 * 24 * time.Hour)
 	for range 2 {
-		if _, err := h.RunCampaigns(ctx, bd); err != nil {
+		if _, err := h.Campaigns().Run(ctx, bd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,7 +211,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	}
 	h.purchase(t, bob, "back", 1000)
 	h.clock.Add(31 * 24 * time.Hour)
-	if _, err := h.RunCampaigns(ctx, bd); err != nil {
+	if _, err := h.Campaigns().Run(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.inboxOf(t, bob, inbox.KindWinBack)); n != 2 {
@@ -239,7 +241,7 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	var ids []bson.ObjectID
 	for i := range 10 {
 		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
-		if _, err := h.Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, m.ID)
@@ -283,7 +285,7 @@ func TestOfferTargeting(t *testing.T) {
 	ctx := context.Background()
 	add := func(email string) *member.Member {
 		m := h.members.add(email)
-		if _, err := h.Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		return m
@@ -291,7 +293,7 @@ func TestOfferTargeting(t *testing.T) {
 	ann, bob, carl, dave := add("ann@example.com"), add("bob@example.com"), add("carl@example.com"), add("dave@example.com")
 	bob.Birthday = &member.Date{Year: 1990, Month: 6, Day: 30} // June, like the harness clock
 	carl.Birthday = &member.Date{Year: 1990, Month: 1, Day: 2}
-	badge := testkit.Must(h.CreateBadge(ctx, BadgeInput{Name: "First", Counter: CounterPurchases, Levels: []BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
+	badge := testkit.Must(h.Engagement().CreateBadge(ctx, engagement.BadgeInput{Name: "First", Counter: engagement.CounterPurchases, Levels: []engagement.BadgeLevel{{Name: "ONE", Threshold: 1}}}))(t)
 	h.purchase(t, ann, "a1", 1000) // ann earns the badge, and buys: the only one active lately
 	now := h.clock.Now()
 	published := func(title string, target offer.Targeting) *offer.Offer {

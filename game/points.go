@@ -155,9 +155,7 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 		return 0, err
 	}
 	now := s.now().UTC()
-	ids, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{
-		{Key: "$gt", Value: js.Through}, {Key: "$lte", Value: now},
-	}}})
+	ids, err := s.ledger.Expiring(ctx, js.Through, now)
 	if err != nil {
 		return 0, err
 	}

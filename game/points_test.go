@@ -10,6 +10,7 @@ import (
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -67,12 +68,12 @@ func TestRefundReversesReferralWithinWindow(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
-	if _, err := h.Enroll(ctx, ann, nil); err != nil {
+	if _, err := h.Referrals().Enroll(ctx, ann, nil); err != nil {
 		t.Fatal(err)
 	}
 	refer := func(email string) *member.Member {
 		m := h.members.add(email)
-		if _, err := h.Enroll(ctx, m, &ann.ID); err != nil {
+		if _, err := h.Referrals().Enroll(ctx, m, &ann.ID); err != nil {
 			t.Fatal(err)
 		}
 		return m
@@ -99,7 +100,7 @@ func TestRefundReversesReferralWithinWindow(t *testing.T) {
 	if got := h.points(t, bob).Balance; got != 0 {
 		t.Fatalf("bob after his refund: %d, want 0", got)
 	}
-	if n := testkit.Count(t, h.accounts.conversions, bson.D{{Key: "status", Value: ConversionReversed}}); n != 1 {
+	if n := testkit.Count(t, h.db.Collection("referral_conversions"), bson.D{{Key: "status", Value: referral.ConversionReversed}}); n != 1 {
 		t.Fatalf("%d conversions reversed, want 1", n)
 	}
 	h.clock.Add(31 * 24 * time.Hour)
@@ -137,7 +138,7 @@ func TestPromotionBonusAndExpiryWarning(t *testing.T) {
 	// Day 4: the bonus expires on day 10, within the 7-day warning.
 	h.clock.Add(2 * 24 * time.Hour)
 	for range 2 {
-		if _, err := h.RunCampaigns(ctx, nil); err != nil {
+		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
@@ -26,17 +27,17 @@ func (r *activityResultResolver) Streak(ctx context.Context, obj *game.ActivityR
 }
 
 // ID is the resolver for the id field.
-func (r *badgeResolver) ID(ctx context.Context, obj *game.Badge) (string, error) {
+func (r *badgeResolver) ID(ctx context.Context, obj *engagement.Badge) (string, error) {
 	return encodeID("Badge", obj.ID), nil
 }
 
 // ImageURL is the resolver for the imageUrl field.
-func (r *badgeResolver) ImageURL(ctx context.Context, obj *game.Badge) (*string, error) {
+func (r *badgeResolver) ImageURL(ctx context.Context, obj *engagement.Badge) (*string, error) {
 	return optional(obj.ImageURL), nil
 }
 
 // Backfill is the resolver for the backfill field.
-func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error) {
+func (r *badgeResolver) Backfill(ctx context.Context, obj *engagement.Badge) (*engagement.Backfill, error) {
 	if !program.ManagesProgram(principal(ctx)) {
 		return nil, nil
 	}
@@ -45,16 +46,16 @@ func (r *badgeResolver) Backfill(ctx context.Context, obj *game.Badge) (*game.Ba
 
 // Streak is the resolver for the streak field.
 func (r *memberResolver) Streak(ctx context.Context, obj *member.Member) (*streak.View, error) {
-	return r.Game.Streak(ctx, obj.ID)
+	return r.Game.Engagement().Streak(ctx, obj.ID)
 }
 
 // Badges is the resolver for the badges field.
 func (r *memberResolver) Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error) {
-	earned, progress, err := r.Game.MemberBadges(ctx, obj.ID)
+	earned, progress, err := r.Game.Engagement().MemberBadges(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	mb := &MemberBadges{Earned: make([]*game.EarnedBadge, len(earned)), InProgress: make([]*game.BadgeProgress, len(progress))}
+	mb := &MemberBadges{Earned: make([]*engagement.EarnedBadge, len(earned)), InProgress: make([]*engagement.BadgeProgress, len(progress))}
 	for i := range earned {
 		mb.Earned[i] = &earned[i]
 	}
@@ -65,8 +66,8 @@ func (r *memberResolver) Badges(ctx context.Context, obj *member.Member) (*Membe
 }
 
 // CreateBadge is the resolver for the createBadge field.
-func (r *mutationResolver) CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error) {
-	return r.Game.CreateBadge(ctx, input)
+func (r *mutationResolver) CreateBadge(ctx context.Context, input engagement.BadgeInput) (*engagement.Badge, error) {
+	return r.Game.Engagement().CreateBadge(ctx, input)
 }
 
 // BuyStreakFreeze is the resolver for the buyStreakFreeze field.
@@ -75,7 +76,7 @@ func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey s
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.BuyStreakFreeze(ctx, self, idempotencyKey)
+	return r.Game.Engagement().BuyStreakFreeze(ctx, self, idempotencyKey)
 }
 
 // SetLeaderboardOptOut is the resolver for the setLeaderboardOptOut field.
@@ -98,8 +99,8 @@ func (r *publicMemberResolver) AvatarURL(ctx context.Context, obj *PublicMember)
 }
 
 // Badges is the resolver for the badges field.
-func (r *queryResolver) Badges(ctx context.Context) ([]*game.Badge, error) {
-	return r.Game.VisibleBadges(ctx, principal(ctx))
+func (r *queryResolver) Badges(ctx context.Context) ([]*engagement.Badge, error) {
+	return r.Game.Engagement().VisibleBadges(ctx, principal(ctx))
 }
 
 // Leaderboard is the resolver for the leaderboard field.

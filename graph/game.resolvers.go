@@ -12,6 +12,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
 )
@@ -50,8 +51,8 @@ func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*ledger.
 }
 
 // Referral is the resolver for the referral field.
-func (r *memberResolver) Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error) {
-	return r.Game.Referral(ctx, obj.ID)
+func (r *memberResolver) Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error) {
+	return r.Game.Referrals().Summary(ctx, obj.ID)
 }
 
 // RecordActivity is the resolver for the recordActivity field.

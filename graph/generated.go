@@ -16,10 +16,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
@@ -239,7 +241,7 @@ type ComplexityRoot struct {
 		CancelRedemption           func(childComplexity int, id string, reason string) int
 		CheckIn                    func(childComplexity int) int
 		ClaimOffer                 func(childComplexity int, offerID string) int
-		CreateBadge                func(childComplexity int, input game.BadgeInput) int
+		CreateBadge                func(childComplexity int, input engagement.BadgeInput) int
 		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
@@ -547,11 +549,11 @@ type ActivityResultResolver interface {
 	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
 }
 type BadgeResolver interface {
-	ID(ctx context.Context, obj *game.Badge) (string, error)
+	ID(ctx context.Context, obj *engagement.Badge) (string, error)
 
-	ImageURL(ctx context.Context, obj *game.Badge) (*string, error)
+	ImageURL(ctx context.Context, obj *engagement.Badge) (*string, error)
 
-	Backfill(ctx context.Context, obj *game.Badge) (*game.Backfill, error)
+	Backfill(ctx context.Context, obj *engagement.Badge) (*engagement.Backfill, error)
 }
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
@@ -572,7 +574,7 @@ type MemberResolver interface {
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
-	Referral(ctx context.Context, obj *member.Member) (*game.ReferralSummary, error)
+	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
 }
 type MutationResolver interface {
 	SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error)
@@ -587,7 +589,7 @@ type MutationResolver interface {
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
 	DeleteNotifications(ctx context.Context, ids []string) (int, error)
 	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
-	CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error)
+	CreateBadge(ctx context.Context, input engagement.BadgeInput) (*engagement.Badge, error)
 	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
@@ -635,7 +637,7 @@ type QueryResolver interface {
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
-	Badges(ctx context.Context) ([]*game.Badge, error)
+	Badges(ctx context.Context) ([]*engagement.Badge, error)
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
@@ -1396,7 +1398,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(game.BadgeInput)), true
+		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(engagement.BadgeInput)), true
 	case "Mutation.createOffer":
 		if e.ComplexityRoot.Mutation.CreateOffer == nil {
 			break
@@ -4142,8 +4144,8 @@ func (ec *executionContext) field_Mutation_createBadge_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (game.BadgeInput, error) {
-			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeInput(ctx, v)
+		func(ctx context.Context, v any) (engagement.BadgeInput, error) {
+			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5151,8 +5153,8 @@ func (ec *executionContext) _ActivityResult_referral(ctx context.Context, field 
 			return obj.Referral, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Conversion) graphql.Marshaler {
-			return ec.marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐConversion(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *referral.Conversion) graphql.Marshaler {
+			return ec.marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversion(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5238,8 +5240,8 @@ func (ec *executionContext) _ActivityResult_badges(ctx context.Context, field gr
 			return obj.Badges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.EarnedBadge) graphql.Marshaler {
-			return ec.marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []engagement.EarnedBadge) graphql.Marshaler {
+			return ec.marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5382,7 +5384,7 @@ func (ec *executionContext) fieldContext_AuthPayload_member(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5405,7 +5407,7 @@ func (ec *executionContext) fieldContext_Badge_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Badge", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Badge_name(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_name(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5428,7 +5430,7 @@ func (ec *executionContext) fieldContext_Badge_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Badge", field, false, false, "String")
 }
 
-func (ec *executionContext) _Badge_description(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_description(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5451,7 +5453,7 @@ func (ec *executionContext) fieldContext_Badge_description(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Badge", field, false, false, "String")
 }
 
-func (ec *executionContext) _Badge_imageUrl(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_imageUrl(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5474,7 +5476,7 @@ func (ec *executionContext) fieldContext_Badge_imageUrl(_ context.Context, field
 	return graphql.NewScalarFieldContext("Badge", field, true, true, "String")
 }
 
-func (ec *executionContext) _Badge_counter(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_counter(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5486,8 +5488,8 @@ func (ec *executionContext) _Badge_counter(ctx context.Context, field graphql.Co
 			return obj.Counter, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.Counter) graphql.Marshaler {
-			return ec.marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v engagement.Counter) graphql.Marshaler {
+			return ec.marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5497,7 +5499,7 @@ func (ec *executionContext) fieldContext_Badge_counter(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Badge", field, false, false, "BadgeCounter")
 }
 
-func (ec *executionContext) _Badge_window(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_window(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5509,8 +5511,8 @@ func (ec *executionContext) _Badge_window(ctx context.Context, field graphql.Col
 			return obj.Window, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.BadgeWindow) graphql.Marshaler {
-			return ec.marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *engagement.BadgeWindow) graphql.Marshaler {
+			return ec.marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeWindow(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5529,7 +5531,7 @@ func (ec *executionContext) fieldContext_Badge_window(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Badge_levels(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_levels(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5541,8 +5543,8 @@ func (ec *executionContext) _Badge_levels(ctx context.Context, field graphql.Col
 			return obj.Levels, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []game.BadgeLevel) graphql.Marshaler {
-			return ec.marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []engagement.BadgeLevel) graphql.Marshaler {
+			return ec.marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevelᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5561,7 +5563,7 @@ func (ec *executionContext) fieldContext_Badge_levels(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Badge_secret(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_secret(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5584,7 +5586,7 @@ func (ec *executionContext) fieldContext_Badge_secret(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Badge", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Badge_backfill(ctx context.Context, field graphql.CollectedField, obj *game.Badge) (ret graphql.Marshaler) {
+func (ec *executionContext) _Badge_backfill(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5596,8 +5598,8 @@ func (ec *executionContext) _Badge_backfill(ctx context.Context, field graphql.C
 			return ec.Resolvers.Badge().Backfill(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Backfill) graphql.Marshaler {
-			return ec.marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBackfill(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *engagement.Backfill) graphql.Marshaler {
+			return ec.marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBackfill(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5616,7 +5618,7 @@ func (ec *executionContext) fieldContext_Badge_backfill(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _BadgeBackfill_done(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeBackfill_done(ctx context.Context, field graphql.CollectedField, obj *engagement.Backfill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5639,7 +5641,7 @@ func (ec *executionContext) fieldContext_BadgeBackfill_done(_ context.Context, f
 	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _BadgeBackfill_processed(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeBackfill_processed(ctx context.Context, field graphql.CollectedField, obj *engagement.Backfill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5662,7 +5664,7 @@ func (ec *executionContext) fieldContext_BadgeBackfill_processed(_ context.Conte
 	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeBackfill_total(ctx context.Context, field graphql.CollectedField, obj *game.Backfill) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeBackfill_total(ctx context.Context, field graphql.CollectedField, obj *engagement.Backfill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5685,7 +5687,7 @@ func (ec *executionContext) fieldContext_BadgeBackfill_total(_ context.Context, 
 	return graphql.NewScalarFieldContext("BadgeBackfill", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeLevel_name(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeLevel_name(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeLevel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5708,7 +5710,7 @@ func (ec *executionContext) fieldContext_BadgeLevel_name(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "String")
 }
 
-func (ec *executionContext) _BadgeLevel_threshold(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeLevel_threshold(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeLevel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5731,7 +5733,7 @@ func (ec *executionContext) fieldContext_BadgeLevel_threshold(_ context.Context,
 	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeLevel_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *game.BadgeLevel) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeLevel_bonusPoints(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeLevel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5754,7 +5756,7 @@ func (ec *executionContext) fieldContext_BadgeLevel_bonusPoints(_ context.Contex
 	return graphql.NewScalarFieldContext("BadgeLevel", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeProgress_badge(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeProgress_badge(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5766,8 +5768,8 @@ func (ec *executionContext) _BadgeProgress_badge(ctx context.Context, field grap
 			return obj.Badge, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
-			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *engagement.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadge(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5786,7 +5788,7 @@ func (ec *executionContext) fieldContext_BadgeProgress_badge(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _BadgeProgress_level(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeProgress_level(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5809,7 +5811,7 @@ func (ec *executionContext) fieldContext_BadgeProgress_level(_ context.Context, 
 	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "String")
 }
 
-func (ec *executionContext) _BadgeProgress_current(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeProgress_current(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5832,7 +5834,7 @@ func (ec *executionContext) fieldContext_BadgeProgress_current(_ context.Context
 	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeProgress_target(ctx context.Context, field graphql.CollectedField, obj *game.BadgeProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeProgress_target(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5855,7 +5857,7 @@ func (ec *executionContext) fieldContext_BadgeProgress_target(_ context.Context,
 	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _BadgeWindow_from(ctx context.Context, field graphql.CollectedField, obj *game.BadgeWindow) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeWindow_from(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5878,7 +5880,7 @@ func (ec *executionContext) fieldContext_BadgeWindow_from(_ context.Context, fie
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
 }
 
-func (ec *executionContext) _BadgeWindow_to(ctx context.Context, field graphql.CollectedField, obj *game.BadgeWindow) (ret graphql.Marshaler) {
+func (ec *executionContext) _BadgeWindow_to(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6108,7 +6110,7 @@ func (ec *executionContext) fieldContext_Campaigns_couponExpiringHours(_ context
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *game.Conversion) (ret graphql.Marshaler) {
+func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *referral.Conversion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6120,8 +6122,8 @@ func (ec *executionContext) _Conversion_status(ctx context.Context, field graphq
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v game.ConversionStatus) graphql.Marshaler {
-			return ec.marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v referral.ConversionStatus) graphql.Marshaler {
+			return ec.marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6232,7 +6234,7 @@ func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *engagement.EarnedBadge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6244,8 +6246,8 @@ func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphq
 			return obj.Badge, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
-			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *engagement.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadge(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6264,7 +6266,7 @@ func (ec *executionContext) fieldContext_EarnedBadge_badge(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _EarnedBadge_level(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarnedBadge_level(ctx context.Context, field graphql.CollectedField, obj *engagement.EarnedBadge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6287,7 +6289,7 @@ func (ec *executionContext) fieldContext_EarnedBadge_level(_ context.Context, fi
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "String")
 }
 
-func (ec *executionContext) _EarnedBadge_earnedAt(ctx context.Context, field graphql.CollectedField, obj *game.EarnedBadge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarnedBadge_earnedAt(ctx context.Context, field graphql.CollectedField, obj *engagement.EarnedBadge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7396,8 +7398,8 @@ func (ec *executionContext) _Member_referral(ctx context.Context, field graphql.
 			return ec.Resolvers.Member().Referral(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.ReferralSummary) graphql.Marshaler {
-			return ec.marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReferralSummary(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *referral.Summary) graphql.Marshaler {
+			return ec.marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐSummary(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7428,8 +7430,8 @@ func (ec *executionContext) _MemberBadges_earned(ctx context.Context, field grap
 			return obj.Earned, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.EarnedBadge) graphql.Marshaler {
-			return ec.marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*engagement.EarnedBadge) graphql.Marshaler {
+			return ec.marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7460,8 +7462,8 @@ func (ec *executionContext) _MemberBadges_inProgress(ctx context.Context, field 
 			return obj.InProgress, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.BadgeProgress) graphql.Marshaler {
-			return ec.marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgressᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*engagement.BadgeProgress) graphql.Marshaler {
+			return ec.marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeProgressᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8043,11 +8045,11 @@ func (ec *executionContext) _Mutation_createBadge(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateBadge(ctx, fc.Args["input"].(game.BadgeInput))
+			return ec.Resolvers.Mutation().CreateBadge(ctx, fc.Args["input"].(engagement.BadgeInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Badge) graphql.Marshaler {
-			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *engagement.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadge(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10847,8 +10849,8 @@ func (ec *executionContext) _Query_badges(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Badges(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.Badge) graphql.Marshaler {
-			return ec.marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*engagement.Badge) graphql.Marshaler {
+			return ec.marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11874,7 +11876,7 @@ func (ec *executionContext) fieldContext_ReferralRules_reversalWindowDays(_ cont
 	return graphql.NewScalarFieldContext("ReferralRules", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralSummary_code(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralSummary_code(ctx context.Context, field graphql.CollectedField, obj *referral.Summary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11897,7 +11899,7 @@ func (ec *executionContext) fieldContext_ReferralSummary_code(_ context.Context,
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "String")
 }
 
-func (ec *executionContext) _ReferralSummary_invited(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralSummary_invited(ctx context.Context, field graphql.CollectedField, obj *referral.Summary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11920,7 +11922,7 @@ func (ec *executionContext) fieldContext_ReferralSummary_invited(_ context.Conte
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralSummary_converted(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralSummary_converted(ctx context.Context, field graphql.CollectedField, obj *referral.Summary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11943,7 +11945,7 @@ func (ec *executionContext) fieldContext_ReferralSummary_converted(_ context.Con
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ReferralSummary_pointsEarned(ctx context.Context, field graphql.CollectedField, obj *game.ReferralSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReferralSummary_pointsEarned(ctx context.Context, field graphql.CollectedField, obj *referral.Summary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14351,8 +14353,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj any) (game.BadgeInput, error) {
-	var it game.BadgeInput
+func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj any) (engagement.BadgeInput, error) {
+	var it engagement.BadgeInput
 	if obj == nil {
 		return it, nil
 	}
@@ -14402,21 +14404,21 @@ func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj an
 			it.ImageURL = data
 		case "counter":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("counter"))
-			data, err := ec.unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx, v)
+			data, err := ec.unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Counter = data
 		case "window":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("window"))
-			data, err := ec.unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx, v)
+			data, err := ec.unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeWindow(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Window = data
 		case "levels":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levels"))
-			data, err := ec.unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx, v)
+			data, err := ec.unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevelᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14439,14 +14441,14 @@ func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalBadgeInput(ctx context.Context, raw any) (game.BadgeInput, error) {
-	var out game.BadgeInput
+func UnmarshalBadgeInput(ctx context.Context, raw any) (engagement.BadgeInput, error) {
+	var out engagement.BadgeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputBadgeLevelInput(ctx context.Context, obj any) (game.BadgeLevel, error) {
-	var it game.BadgeLevel
+func (ec *executionContext) unmarshalInputBadgeLevelInput(ctx context.Context, obj any) (engagement.BadgeLevel, error) {
+	var it engagement.BadgeLevel
 	if obj == nil {
 		return it, nil
 	}
@@ -14499,14 +14501,14 @@ func (ec *executionContext) unmarshalInputBadgeLevelInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalBadgeLevelInput(ctx context.Context, raw any) (game.BadgeLevel, error) {
-	var out game.BadgeLevel
+func UnmarshalBadgeLevelInput(ctx context.Context, raw any) (engagement.BadgeLevel, error) {
+	var out engagement.BadgeLevel
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeLevelInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputBadgeWindowInput(ctx context.Context, obj any) (game.BadgeWindow, error) {
-	var it game.BadgeWindow
+func (ec *executionContext) unmarshalInputBadgeWindowInput(ctx context.Context, obj any) (engagement.BadgeWindow, error) {
+	var it engagement.BadgeWindow
 	if obj == nil {
 		return it, nil
 	}
@@ -14548,8 +14550,8 @@ func (ec *executionContext) unmarshalInputBadgeWindowInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, error) {
-	var out game.BadgeWindow
+func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (engagement.BadgeWindow, error) {
+	var out engagement.BadgeWindow
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "BadgeWindowInput", raw, &out)
 	return out, err
 }
@@ -16003,9 +16005,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._LedgerEntry(ctx, sel, obj)
-	case game.Badge:
+	case engagement.Badge:
 		return ec._Badge(ctx, sel, &obj)
-	case *game.Badge:
+	case *engagement.Badge:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -16209,7 +16211,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 
 var badgeImplementors = []string{"Badge", "Node"}
 
-func (ec *executionContext) _Badge(ctx context.Context, sel ast.SelectionSet, obj *game.Badge) graphql.Marshaler {
+func (ec *executionContext) _Badge(ctx context.Context, sel ast.SelectionSet, obj *engagement.Badge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16285,7 +16287,7 @@ func (ec *executionContext) _Badge(ctx context.Context, sel ast.SelectionSet, ob
 
 var badgeBackfillImplementors = []string{"BadgeBackfill"}
 
-func (ec *executionContext) _BadgeBackfill(ctx context.Context, sel ast.SelectionSet, obj *game.Backfill) graphql.Marshaler {
+func (ec *executionContext) _BadgeBackfill(ctx context.Context, sel ast.SelectionSet, obj *engagement.Backfill) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeBackfillImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16328,7 +16330,7 @@ func (ec *executionContext) _BadgeBackfill(ctx context.Context, sel ast.Selectio
 
 var badgeLevelImplementors = []string{"BadgeLevel"}
 
-func (ec *executionContext) _BadgeLevel(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeLevel) graphql.Marshaler {
+func (ec *executionContext) _BadgeLevel(ctx context.Context, sel ast.SelectionSet, obj *engagement.BadgeLevel) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeLevelImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16371,7 +16373,7 @@ func (ec *executionContext) _BadgeLevel(ctx context.Context, sel ast.SelectionSe
 
 var badgeProgressImplementors = []string{"BadgeProgress"}
 
-func (ec *executionContext) _BadgeProgress(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeProgress) graphql.Marshaler {
+func (ec *executionContext) _BadgeProgress(ctx context.Context, sel ast.SelectionSet, obj *engagement.BadgeProgress) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeProgressImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16419,7 +16421,7 @@ func (ec *executionContext) _BadgeProgress(ctx context.Context, sel ast.Selectio
 
 var badgeWindowImplementors = []string{"BadgeWindow"}
 
-func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionSet, obj *game.BadgeWindow) graphql.Marshaler {
+func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionSet, obj *engagement.BadgeWindow) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, badgeWindowImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16530,7 +16532,7 @@ func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet
 
 var conversionImplementors = []string{"Conversion"}
 
-func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSet, obj *game.Conversion) graphql.Marshaler {
+func (ec *executionContext) _Conversion(ctx context.Context, sel ast.SelectionSet, obj *referral.Conversion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, conversionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16612,7 +16614,7 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 
 var earnedBadgeImplementors = []string{"EarnedBadge"}
 
-func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionSet, obj *game.EarnedBadge) graphql.Marshaler {
+func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionSet, obj *engagement.EarnedBadge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earnedBadgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18563,7 +18565,7 @@ func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.Selectio
 
 var referralSummaryImplementors = []string{"ReferralSummary"}
 
-func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.SelectionSet, obj *game.ReferralSummary) graphql.Marshaler {
+func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.SelectionSet, obj *referral.Summary) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, referralSummaryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19677,11 +19679,11 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._AuthPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.Badge) graphql.Marshaler {
+func (ec *executionContext) marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*engagement.Badge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx, sel, v[i])
+		return ec.marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19693,7 +19695,7 @@ func (ec *executionContext) marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadge(ctx context.Context, sel ast.SelectionSet, v *game.Badge) graphql.Marshaler {
+func (ec *executionContext) marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadge(ctx context.Context, sel ast.SelectionSet, v *engagement.Badge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Badge!")
 		return graphql.Null
@@ -19701,15 +19703,15 @@ func (ec *executionContext) marshalNBadge2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Badge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx context.Context, v any) (game.Counter, error) {
+func (ec *executionContext) unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter(ctx context.Context, v any) (engagement.Counter, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter[tmp]
+	res := unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter(ctx context.Context, sel ast.SelectionSet, v game.Counter) graphql.Marshaler {
+func (ec *executionContext) marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter(ctx context.Context, sel ast.SelectionSet, v engagement.Counter) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter[v])
+	res := graphql.MarshalString(marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "BadgeCounter!")
 	}
@@ -19717,44 +19719,44 @@ func (ec *executionContext) marshalNBadgeCounter2githubᚗcomᚋregularsᚋregul
 }
 
 var (
-	unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter = map[string]game.Counter{
-		"PURCHASES":           game.CounterPurchases,
-		"SPEND":               game.CounterSpend,
-		"CHECK_INS":           game.CounterCheckIns,
-		"REVIEWS":             game.CounterReviews,
-		"REFERRALS_CONVERTED": game.CounterReferralsConverted,
-		"EVENTS_ATTENDED":     game.CounterEventsAttended,
-		"POSTS_CREATED":       game.CounterPostsCreated,
-		"CURRENT_STREAK":      game.CounterCurrentStreak,
-		"LONGEST_STREAK":      game.CounterLongestStreak,
+	unmarshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter = map[string]engagement.Counter{
+		"PURCHASES":           engagement.CounterPurchases,
+		"SPEND":               engagement.CounterSpend,
+		"CHECK_INS":           engagement.CounterCheckIns,
+		"REVIEWS":             engagement.CounterReviews,
+		"REFERRALS_CONVERTED": engagement.CounterReferralsConverted,
+		"EVENTS_ATTENDED":     engagement.CounterEventsAttended,
+		"POSTS_CREATED":       engagement.CounterPostsCreated,
+		"CURRENT_STREAK":      engagement.CounterCurrentStreak,
+		"LONGEST_STREAK":      engagement.CounterLongestStreak,
 	}
-	marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚐCounter = map[game.Counter]string{
-		game.CounterPurchases:          "PURCHASES",
-		game.CounterSpend:              "SPEND",
-		game.CounterCheckIns:           "CHECK_INS",
-		game.CounterReviews:            "REVIEWS",
-		game.CounterReferralsConverted: "REFERRALS_CONVERTED",
-		game.CounterEventsAttended:     "EVENTS_ATTENDED",
-		game.CounterPostsCreated:       "POSTS_CREATED",
-		game.CounterCurrentStreak:      "CURRENT_STREAK",
-		game.CounterLongestStreak:      "LONGEST_STREAK",
+	marshalNBadgeCounter2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐCounter = map[engagement.Counter]string{
+		engagement.CounterPurchases:          "PURCHASES",
+		engagement.CounterSpend:              "SPEND",
+		engagement.CounterCheckIns:           "CHECK_INS",
+		engagement.CounterReviews:            "REVIEWS",
+		engagement.CounterReferralsConverted: "REFERRALS_CONVERTED",
+		engagement.CounterEventsAttended:     "EVENTS_ATTENDED",
+		engagement.CounterPostsCreated:       "POSTS_CREATED",
+		engagement.CounterCurrentStreak:      "CURRENT_STREAK",
+		engagement.CounterLongestStreak:      "LONGEST_STREAK",
 	}
 )
 
-func (ec *executionContext) unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeInput(ctx context.Context, v any) (game.BadgeInput, error) {
+func (ec *executionContext) unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeInput(ctx context.Context, v any) (engagement.BadgeInput, error) {
 	res, err := ec.unmarshalInputBadgeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx context.Context, sel ast.SelectionSet, v game.BadgeLevel) graphql.Marshaler {
+func (ec *executionContext) marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevel(ctx context.Context, sel ast.SelectionSet, v engagement.BadgeLevel) graphql.Marshaler {
 	return ec._BadgeLevel(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []game.BadgeLevel) graphql.Marshaler {
+func (ec *executionContext) marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []engagement.BadgeLevel) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx, sel, v[i])
+		return ec.marshalNBadgeLevel2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevel(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19766,18 +19768,18 @@ func (ec *executionContext) marshalNBadgeLevel2ᚕgithubᚗcomᚋregularsᚋregu
 	return ret
 }
 
-func (ec *executionContext) unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx context.Context, v any) (game.BadgeLevel, error) {
+func (ec *executionContext) unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevel(ctx context.Context, v any) (engagement.BadgeLevel, error) {
 	res, err := ec.unmarshalInputBadgeLevelInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevelᚄ(ctx context.Context, v any) ([]game.BadgeLevel, error) {
+func (ec *executionContext) unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevelᚄ(ctx context.Context, v any) ([]engagement.BadgeLevel, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]game.BadgeLevel, len(vSlice))
+	res := make([]engagement.BadgeLevel, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeLevel(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNBadgeLevelInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeLevel(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -19785,11 +19787,11 @@ func (ec *executionContext) unmarshalNBadgeLevelInput2ᚕgithubᚗcomᚋregulars
 	return res, nil
 }
 
-func (ec *executionContext) marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.BadgeProgress) graphql.Marshaler {
+func (ec *executionContext) marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeProgressᚄ(ctx context.Context, sel ast.SelectionSet, v []*engagement.BadgeProgress) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgress(ctx, sel, v[i])
+		return ec.marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeProgress(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19801,7 +19803,7 @@ func (ec *executionContext) marshalNBadgeProgress2ᚕᚖgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeProgress(ctx context.Context, sel ast.SelectionSet, v *game.BadgeProgress) graphql.Marshaler {
+func (ec *executionContext) marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeProgress(ctx context.Context, sel ast.SelectionSet, v *engagement.BadgeProgress) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BadgeProgress!")
 		return graphql.Null
@@ -19832,15 +19834,15 @@ func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, v any) (game.ConversionStatus, error) {
+func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus(ctx context.Context, v any) (referral.ConversionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[tmp]
+	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, sel ast.SelectionSet, v game.ConversionStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus(ctx context.Context, sel ast.SelectionSet, v referral.ConversionStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[v])
+	res := graphql.MarshalString(marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ConversionStatus!")
 	}
@@ -19848,15 +19850,15 @@ func (ec *executionContext) marshalNConversionStatus2githubᚗcomᚋregularsᚋr
 }
 
 var (
-	unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus = map[string]game.ConversionStatus{
-		"REWARDED": game.ConversionRewarded,
-		"CAPPED":   game.ConversionCapped,
-		"REVERSED": game.ConversionReversed,
+	unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus = map[string]referral.ConversionStatus{
+		"REWARDED": referral.ConversionRewarded,
+		"CAPPED":   referral.ConversionCapped,
+		"REVERSED": referral.ConversionReversed,
 	}
-	marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus = map[game.ConversionStatus]string{
-		game.ConversionRewarded: "REWARDED",
-		game.ConversionCapped:   "CAPPED",
-		game.ConversionReversed: "REVERSED",
+	marshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus = map[referral.ConversionStatus]string{
+		referral.ConversionRewarded: "REWARDED",
+		referral.ConversionCapped:   "CAPPED",
+		referral.ConversionReversed: "REVERSED",
 	}
 )
 
@@ -19911,15 +19913,15 @@ func (ec *executionContext) marshalNDateTime2ᚕtimeᚐTimeᚄ(ctx context.Conte
 	return ret
 }
 
-func (ec *executionContext) marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v game.EarnedBadge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v engagement.EarnedBadge) graphql.Marshaler {
 	return ec._EarnedBadge(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []game.EarnedBadge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []engagement.EarnedBadge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx, sel, v[i])
+		return ec.marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19931,11 +19933,11 @@ func (ec *executionContext) marshalNEarnedBadge2ᚕgithubᚗcomᚋregularsᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.EarnedBadge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*engagement.EarnedBadge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx, sel, v[i])
+		return ec.marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19947,7 +19949,7 @@ func (ec *executionContext) marshalNEarnedBadge2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v *game.EarnedBadge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v *engagement.EarnedBadge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarnedBadge!")
 		return graphql.Null
@@ -20780,7 +20782,7 @@ func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregulars
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReferralSummary(ctx context.Context, sel ast.SelectionSet, v *game.ReferralSummary) graphql.Marshaler {
+func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐSummary(ctx context.Context, sel ast.SelectionSet, v *referral.Summary) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReferralSummary!")
 		return graphql.Null
@@ -21258,21 +21260,21 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
-func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *game.Backfill) graphql.Marshaler {
+func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *engagement.Backfill) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._BadgeBackfill(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx context.Context, sel ast.SelectionSet, v *game.BadgeWindow) graphql.Marshaler {
+func (ec *executionContext) marshalOBadgeWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeWindow(ctx context.Context, sel ast.SelectionSet, v *engagement.BadgeWindow) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._BadgeWindow(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBadgeWindow(ctx context.Context, v any) (*game.BadgeWindow, error) {
+func (ec *executionContext) unmarshalOBadgeWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeWindow(ctx context.Context, v any) (*engagement.BadgeWindow, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -21310,7 +21312,7 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐConversion(ctx context.Context, sel ast.SelectionSet, v *game.Conversion) graphql.Marshaler {
+func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversion(ctx context.Context, sel ast.SelectionSet, v *referral.Conversion) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -5,7 +5,7 @@ package graph
 import (
 	"time"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -58,8 +58,8 @@ type LogInInput struct {
 }
 
 type MemberBadges struct {
-	Earned     []*game.EarnedBadge   `json:"earned"`
-	InProgress []*game.BadgeProgress `json:"inProgress"`
+	Earned     []*engagement.EarnedBadge   `json:"earned"`
+	InProgress []*engagement.BadgeProgress `json:"inProgress"`
 }
 
 type Money struct {

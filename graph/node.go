@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
@@ -193,7 +194,7 @@ func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]Nod
 			return nil, err
 		}
 		if ref.id != me {
-			public, err := r.Game.OnPublicBoards(ctx, ref.id)
+			public, err := r.Game.Referrals().OnPublicBoards(ctx, ref.id)
 			if err != nil {
 				return nil, err
 			}
@@ -276,7 +277,7 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 
 // Badge: among what badges shows the caller (secret ones once earned).
 func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	var visible []*game.Badge
+	var visible []*engagement.Badge
 	var err error
 	if mayCall(ctx, parsedSchema.Query, "badges") {
 		visible, err = r.Query().Badges(ctx)
@@ -290,7 +291,7 @@ func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 				return b, nil
 			}
 		}
-		return nil, game.ErrBadgeNotFound
+		return nil, engagement.ErrBadgeNotFound
 	})
 }
 

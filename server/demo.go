@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
@@ -181,22 +182,22 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 			return fmt.Errorf("reward %q: %w", r.Name, err)
 		}
 	}
-	badges, err := m.game.Badges(ctx)
+	badges, err := m.game.Engagement().Badges(ctx)
 	if err != nil {
 		return err
 	}
-	for _, b := range []game.BadgeInput{
-		{Name: "Regular", Description: "Purchases at Demo Coffee.", Counter: game.CounterPurchases,
-			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 1}, {Name: "SILVER", Threshold: 3, BonusPoints: 50}, {Name: "GOLD", Threshold: 4, BonusPoints: 150}}},
-		{Name: "Big spender", Description: "Money spent, all time.", Counter: game.CounterSpend,
-			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 10000}, {Name: "SILVER", Threshold: 30000, BonusPoints: 100}}},
-		{Name: "Early bird", Description: "App check-ins.", Counter: game.CounterCheckIns,
-			Levels: []game.BadgeLevel{{Name: "BRONZE", Threshold: 3}}},
+	for _, b := range []engagement.BadgeInput{
+		{Name: "Regular", Description: "Purchases at Demo Coffee.", Counter: engagement.CounterPurchases,
+			Levels: []engagement.BadgeLevel{{Name: "BRONZE", Threshold: 1}, {Name: "SILVER", Threshold: 3, BonusPoints: 50}, {Name: "GOLD", Threshold: 4, BonusPoints: 150}}},
+		{Name: "Big spender", Description: "Money spent, all time.", Counter: engagement.CounterSpend,
+			Levels: []engagement.BadgeLevel{{Name: "BRONZE", Threshold: 10000}, {Name: "SILVER", Threshold: 30000, BonusPoints: 100}}},
+		{Name: "Early bird", Description: "App check-ins.", Counter: engagement.CounterCheckIns,
+			Levels: []engagement.BadgeLevel{{Name: "BRONZE", Threshold: 3}}},
 	} {
-		if slices.ContainsFunc(badges, func(e *game.Badge) bool { return e.Name == b.Name }) {
+		if slices.ContainsFunc(badges, func(e *engagement.Badge) bool { return e.Name == b.Name }) {
 			continue
 		}
-		if _, err := m.game.CreateBadge(ctx, b); err != nil {
+		if _, err := m.game.Engagement().CreateBadge(ctx, b); err != nil {
 			return fmt.Errorf("badge %q: %w", b.Name, err)
 		}
 	}
@@ -227,7 +228,7 @@ func (m *Main) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("member %s: %w", in.Email, err)
 		}
-		if _, err := m.game.Enroll(ctx, mb, nil); err != nil {
+		if _, err := m.game.Referrals().Enroll(ctx, mb, nil); err != nil {
 			return nil, err
 		}
 		if _, err := m.inbox.Send(ctx, inbox.Message{MemberID: mb.ID, Kind: inbox.KindWelcome, Key: "welcome",

@@ -81,7 +81,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, m := range ms {
-			if _, err := g.Enroll(context.Background(), m, nil); err != nil {
+			if _, err := g.Referrals().Enroll(context.Background(), m, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

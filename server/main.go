@@ -332,7 +332,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err := m.game.ExpirePoints(ctx, jobs)
 	logJob("expire points", int64(n), err)
-	n, err = m.game.BackfillBadges(ctx, 500)
+	n, err = m.game.Engagement().BackfillBadges(ctx, 500)
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
@@ -349,7 +349,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
-	n, err = m.game.RunCampaigns(ctx, m.members)
+	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 }
 

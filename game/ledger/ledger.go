@@ -341,6 +341,53 @@ func (l *Ledger) Sum(ctx context.Context, memberID bson.ObjectID) (int64, error)
 	}
 }
 
+// Expiring returns the members holding a lot that expires after after and
+// by until, in the order first seen (the expiry job, the expiry warning);
+// backed by IndexExpiry.
+func (l *Ledger) Expiring(ctx context.Context, after, until time.Time) ([]bson.ObjectID, error) {
+	cur, err := l.store.c.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: until}}}},
+		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		MemberID bson.ObjectID `bson:"memberId"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	seen := map[bson.ObjectID]bool{}
+	var ids []bson.ObjectID
+	for _, d := range docs {
+		if !seen[d.MemberID] {
+			seen[d.MemberID] = true
+			ids = append(ids, d.MemberID)
+		}
+	}
+	return ids, nil
+}
+
+// Total adds up a member's entries of one type (their referral rewards,
+// net of reversals); backed by IndexReferee.
+func (l *Ledger) Total(ctx context.Context, memberID bson.ObjectID, typ EntryType) (int64, error) {
+	cur, err := l.store.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "type", Value: typ}},
+		options.Find().SetProjection(bson.D{{Key: "amount", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	var es []struct {
+		Amount int64 `bson:"amount"`
+	}
+	if err := cur.All(ctx, &es); err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, e := range es {
+		sum += e.Amount
+	}
+	return sum, nil
+}
+
 // errLedgerBroken is a breach of the invariant: a bug, never the caller's doing.
 var errLedgerBroken = errors.New("ledger invariant broken")
 

@@ -1,22 +1,62 @@
-package game
+// Package campaign sends the program's campaigns: birthday greetings
+// with the birthday reward, win-back, points expiring, streak at risk and
+// coupons expiring. It owns no collection: it asks the rooms that hold the
+// facts (the ledger, accounts, engagement, offers) whom to reach, and
+// every send is keyed per member, campaign and period, so a crash
+// half-way, a rerun or a second instance never sends twice.
+package campaign
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
+
+// Effects carries out what follows ledger entries (their leaderboard
+// scores) on the game's one effects path; see reward.Effects.
+type Effects interface {
+	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
+}
+
+// Notifier sends a campaign's message, in the member's locale when the
+// message names none; inbox.ErrMuted when the member muted its category.
+type Notifier interface {
+	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+}
+
+// Deps is what the campaigns use of the rest of the game.
+type Deps struct {
+	Program    program.Store
+	Ledger     *ledger.Ledger
+	Accounts   *referral.Service
+	Engagement *engagement.Service
+	Offers     *offer.Service
+	Effects    Effects
+	Notify     Notifier
+	// Now is the clock, read at every call.
+	Now func() time.Time
+}
+
+// Service runs the campaigns.
+type Service struct{ Deps }
+
+// New returns the campaigns.
+func New(d Deps) *Service { return &Service{Deps: d} }
 
 // Birthdays is what the birthday campaign needs of accounts.
 type Birthdays interface {
@@ -24,12 +64,12 @@ type Birthdays interface {
 	WithBirthday(ctx context.Context, month time.Month, day int, after bson.ObjectID, limit int) ([]*member.Member, error)
 }
 
-// RunCampaigns runs every campaign the program has on, once. Each send is
+// Run runs every campaign the program has on, once. Each send is
 // keyed per member, campaign and period, so a crash half-way, a rerun or a
 // second instance never sends twice; the scheduler still runs it on one
 // instance at a time to spare the work.
-func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, error) {
-	p, err := s.program.Get(ctx)
+func (s *Service) Run(ctx context.Context, birthdays Birthdays) (int, error) {
+	p, err := s.Program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -59,18 +99,12 @@ func (s *Service) RunCampaigns(ctx context.Context, birthdays Birthdays) (int, e
 	return total, nil
 }
 
-// sent sends m, counting it; a muted category is not an error.
+// sent sends m, counting it; a muted category is not an error, and a
+// failed send is logged: the key makes the next run's attempt harmless.
 func (s *Service) sent(ctx context.Context, m inbox.Message) int {
-	if s.notify == nil {
-		return 0
-	}
-	err := s.localize(ctx, &m)
-	if err == nil {
-		_, err = s.notify.Send(ctx, m)
-	}
-	if err != nil {
+	if _, err := s.Notify.Send(ctx, m); err != nil {
 		if !errors.Is(err, inbox.ErrMuted) {
-			logError(ctx, "campaign send", err, "member", m.MemberID.Hex(), "key", m.Key)
+			slog.ErrorContext(ctx, "campaign: send", "member", m.MemberID.Hex(), "key", m.Key, "err", err)
 		}
 		return 0
 	}
@@ -81,7 +115,7 @@ func (s *Service) sent(ctx context.Context, m inbox.Message) int {
 // and credits the birthday reward, which shares its key with the reward an
 // activity in the birthday month would give: once a year either way.
 func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birthdays Birthdays) (int, error) {
-	now := s.now()
+	now := s.Now()
 	n := 0
 	// Somewhere it is already tomorrow or still yesterday.
 	for _, d := range []time.Time{now.AddDate(0, 0, -1), now, now.AddDate(0, 0, 1)} {
@@ -104,14 +138,18 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birt
 					}
 					year := strconv.Itoa(local.Year())
 					if p.BirthdayBonus > 0 {
-						if _, _, err := s.appendOne(ctx, p, m.ID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
+						e, _, err := s.Ledger.Append(ctx, p, m.ID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
 							func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 								e.Reason = "Happy birthday!"
 								e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
 								st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 								st.Earn(p, e, p.BirthdayBonus, now)
 								return true, nil
-							}); err != nil {
+							})
+						if err == nil {
+							err = s.Effects.CarryOut(ctx, p, []*ledger.Entry{e})
+						}
+						if err != nil {
 							return n, err
 						}
 					}
@@ -133,17 +171,8 @@ func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 // winBackCampaign reaches members who stopped buying, once per spell: the
 // key is the date of their last purchase, so a new purchase starts a new spell.
 func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int, error) {
-	cutoff := s.now().AddDate(0, 0, -p.Campaigns.WinBackDays)
-	cur, err := s.accounts.accounts.Find(ctx, bson.D{{Key: "lastPurchaseAt", Value: bson.D{{Key: "$lt", Value: cutoff}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastPurchaseAt", Value: 1}}))
+	idle, err := s.Accounts.IdleSince(ctx, s.Now().AddDate(0, 0, -p.Campaigns.WinBackDays))
 	if err != nil {
-		return 0, err
-	}
-	var idle []struct {
-		MemberID       bson.ObjectID `bson:"_id"`
-		LastPurchaseAt time.Time     `bson:"lastPurchaseAt"`
-	}
-	if err := cur.All(ctx, &idle); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -156,15 +185,15 @@ func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int,
 
 // pointsExpiringCampaign warns about each lot expiring soon, once per lot.
 func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program) (int, error) {
-	now := s.now()
+	now := s.Now()
 	until := now.AddDate(0, 0, p.Campaigns.PointsExpiringDays)
-	due, err := membersMatching(ctx, s.ledger.Collection(), bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: until}}}})
+	due, err := s.Ledger.Expiring(ctx, now, until)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, memberID := range due {
-		st, _, err := s.ledger.Head(ctx, memberID)
+		st, _, err := s.Ledger.Head(ctx, memberID)
 		if err != nil {
 			return n, err
 		}
@@ -183,36 +212,19 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 // streakAtRiskCampaign reminds members in the evening of their day that
 // today's activity is missing, once per day.
 func (s *Service) streakAtRiskCampaign(ctx context.Context, p *program.Program) (int, error) {
-	now := s.now()
-	recent, err := membersMatching(ctx, s.engagement.c, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: now.Add(-8 * 24 * time.Hour)}}}})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, memberID := range recent {
-		m, err := s.members.Get(ctx, memberID)
-		if err != nil {
-			continue
-		}
-		head, err := s.engagement.seq.Head(ctx, memberID)
-		if err != nil {
-			return n, err
-		}
-		v := head.State.Streak.View(p.Streak, now, m.Location())
-		if !v.AtRisk {
-			continue
-		}
+	now, n := s.Now(), 0
+	err := s.Engagement.StreaksAtRisk(ctx, p, func(m *member.Member, v streak.View) {
 		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
+		n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
 			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
-	}
-	return n, nil
+	})
+	return n, err
 }
 
 // couponExpiringCampaign reminds members of a claimed coupon about to expire.
 func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program) (int, error) {
-	now := s.now()
-	claims, err := s.offers.ClaimsExpiring(ctx, now, now.Add(time.Duration(p.Campaigns.CouponExpiringHours)*time.Hour))
+	now := s.Now()
+	claims, err := s.Offers.ClaimsExpiring(ctx, now, now.Add(time.Duration(p.Campaigns.CouponExpiringHours)*time.Hour))
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,116 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/randcode"
+	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// Conversions and reversals through purchases are tested end to end in
+// package game; these tests hold the accounts' own rules.
+
+type members map[bson.ObjectID]*member.Member
+
+func (ms members) Get(_ context.Context, id bson.ObjectID) (*member.Member, error) {
+	if m, ok := ms[id]; ok {
+		return m, nil
+	}
+	return nil, member.ErrNotFound
+}
+
+type noEffects struct{}
+
+func (noEffects) CarryOut(context.Context, *program.Program, []*ledger.Entry, ...inbox.Message) error {
+	return nil
+}
+
+func newService(t *testing.T, ms members) *Service {
+	t.Helper()
+	db := testkit.Database(t)
+	c := testkit.NewClock(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC))
+	programs := program.NewStore(db)
+	if err := programs.Put(context.Background(), program.Default()); err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Deps{Program: programs, Ledger: ledger.New(db.Collection("ledger"), c.Now), Members: ms, Effects: noEffects{}, Now: c.Now})
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	return s
+}
+
+func TestIndexesExist(t *testing.T) {
+	s := newService(t, nil)
+	testkit.RequireIndexes(t, s.store.accounts, IndexAccountCode, IndexAccountReferrer, IndexAccountLastPurchase)
+	testkit.RequireIndexes(t, s.store.conversions, IndexConversionReferrer)
+	testkit.RequireIndexes(t, s.store.slots, IndexSlotReferee)
+}
+
+func TestReferralCodesAndEmailKeys(t *testing.T) {
+	c := randcode.New(codeLength)
+	for _, r := range c {
+		switch r {
+		case '0', 'O', '1', 'I', 'L':
+			t.Fatalf("code %q has an ambiguous character", c)
+		}
+	}
+	if NormalizeCode(" abc-d ef ") != "ABCDEF" {
+		t.Fatal("codes are not normalized as typed")
+	}
+	if emailKey("A.nn+promo@GoogleMail.com") != emailKey("ann@gmail.com") {
+		t.Fatal("gmail aliases of one address differ")
+	}
+	if emailKey("a.nn@example.com") == emailKey("ann@example.com") {
+		t.Fatal("dots matter outside Gmail")
+	}
+}
+
+// A code as typed finds its owner; an unknown or malformed code and one's
+// own code never tell whose it is; an account is made once, for a member
+// who predates the program too.
+func TestReferrerAndAccounts(t *testing.T) {
+	ann := &member.Member{ID: bson.NewObjectID(), Email: "ann@example.com"}
+	s := newService(t, members{ann.ID: ann})
+	ctx := context.Background()
+	acct := testkit.Must(s.Account(ctx, ann.ID))(t) // created on first read
+	if again := testkit.Must(s.Account(ctx, ann.ID))(t); again.Code != acct.Code {
+		t.Fatalf("a second account: %q then %q", acct.Code, again.Code)
+	}
+	typed := acct.Code[:3] + "-" + acct.Code[3:]
+	if id, err := s.Referrer(ctx, typed, "bob@example.com"); err != nil || id != ann.ID {
+		t.Fatalf("referrer of %q: %v %v", typed, id, err)
+	}
+	if _, err := s.Referrer(ctx, acct.Code, "ann+x@example.com"); !errors.Is(err, errSelfReferral) {
+		t.Fatalf("own code under a +tag: %v", err)
+	}
+	for _, code := range []string{"ZZZZZZZ", "short", acct.Code + "X"} {
+		if _, err := s.Referrer(ctx, code, "bob@example.com"); err != errUnusable {
+			t.Errorf("code %q: %v", code, err)
+		} else if e, ok := input.As(err); !ok || e.Field != "referralCode" {
+			t.Errorf("code %q: not a referralCode input error: %v", code, err)
+		}
+	}
+	if _, err := s.Enroll(ctx, ann, &ann.ID); err != errUnusable {
+		t.Fatalf("self-referral at enrolment: %v", err)
+	}
+	if on := testkit.Must(s.OnPublicBoards(ctx, ann.ID))(t); !on {
+		t.Fatal("a new member is hidden from the boards")
+	}
+	if err := s.SetLeaderboardOptOut(ctx, ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if on := testkit.Must(s.OnPublicBoards(ctx, ann.ID))(t); on {
+		t.Fatal("an opted-out member shows on the boards")
+	}
+}
