@@ -62,6 +62,16 @@ type MemberBadges struct {
 	InProgress []*game.BadgeProgress `json:"inProgress"`
 }
 
+type MemberConnection struct {
+	Edges    []*MemberEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type MemberEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *member.Member `json:"node"`
+}
+
 type Money struct {
 	AmountMinor int    `json:"amountMinor"`
 	Currency    string `json:"currency"`

@@ -207,6 +207,32 @@ func (r *queryResolver) Member(ctx context.Context, id string) (*member.Member, 
 	return loadMember(ctx, oid)
 }
 
+// Members is the resolver for the members field.
+func (r *queryResolver) Members(ctx context.Context, search *string, first *int, after *string) (*MemberConnection, error) {
+	limit, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	from, err := decodeIDCursor("members", after)
+	if err != nil {
+		return nil, err
+	}
+	q := member.Search{}
+	if search != nil {
+		q.Text = *search
+		q.ID, _ = decodeID("Member", "search", *search) // a search that is not an id matches by text only
+	}
+	ms, more, err := r.Resolver.Members.Search(ctx, principal(ctx), q, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	conn := &MemberConnection{}
+	conn.Edges, conn.PageInfo = edges(ms, more, after,
+		func(m *member.Member) string { return encodeIDCursor("members", m.ID) },
+		func(c string, m *member.Member) *MemberEdge { return &MemberEdge{Cursor: c, Node: m} })
+	return conn, nil
+}
+
 // Notifications is the resolver for the notifications field.
 func (r *queryResolver) Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error) {
 	id, err := selfID(ctx)
