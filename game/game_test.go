@@ -71,7 +71,7 @@ func newHarness(t *testing.T, configure func(*program.Program)) *harness {
 	if configure != nil {
 		configure(&p)
 	}
-	if _, err := s.UpdateProgram(ctx, p); err != nil {
+	if _, err := s.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{Service: s, db: db, members: fm, clock: c, inbox: in}

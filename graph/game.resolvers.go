@@ -81,8 +81,13 @@ func (r *mutationResolver) CheckIn(ctx context.Context) (*game.ActivityResult, e
 }
 
 // UpdateProgram is the resolver for the updateProgram field.
-func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error) {
-	p, err := r.Game.UpdateProgram(ctx, input)
+func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error) {
+	var expected *int64
+	if expectedVersion != nil {
+		v := int64(*expectedVersion)
+		expected = &v
+	}
+	p, err := r.Game.UpdateProgram(ctx, expected, input.Apply)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +180,27 @@ func (r *queryResolver) Program(ctx context.Context) (*program.Program, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// ProgramHistory is the resolver for the programHistory field.
+func (r *queryResolver) ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error) {
+	limit, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decodeCursor("programHistory", after)
+	if err != nil {
+		return nil, err
+	}
+	ps, more, err := r.Game.ProgramHistory(ctx, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ProgramConnection{}
+	conn.Edges, conn.PageInfo = edges(ps, more, after,
+		func(p program.Program) string { return encodeCursor("programHistory", p.Version) },
+		func(c string, p program.Program) *ProgramEdge { return &ProgramEdge{Cursor: c, Node: &p} })
+	return conn, nil
 }
 
 // Rewards is the resolver for the rewards field.

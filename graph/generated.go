@@ -270,7 +270,7 @@ type ComplexityRoot struct {
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram              func(childComplexity int, input program.Program) int
+		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
 	}
 
@@ -379,6 +379,16 @@ type ComplexityRoot struct {
 		Version               func(childComplexity int) int
 	}
 
+	ProgramConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ProgramEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Promotion struct {
 		BonusPoints      func(childComplexity int) int
 		EndsAt           func(childComplexity int) int
@@ -411,6 +421,7 @@ type ComplexityRoot struct {
 		Offer                   func(childComplexity int, id string) int
 		Offers                  func(childComplexity int) int
 		Program                 func(childComplexity int) int
+		ProgramHistory          func(childComplexity int, first *int, after *string) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
@@ -603,7 +614,7 @@ type MutationResolver interface {
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
-	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
+	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
 	CreateReward(ctx context.Context, input reward.RewardInput) (*reward.Reward, error)
 	UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error)
@@ -652,6 +663,7 @@ type QueryResolver interface {
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
 	Program(ctx context.Context) (*program.Program, error)
+	ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*reward.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
@@ -1660,7 +1672,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Program)), true
+		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Patch), args["expectedVersion"].(*int)), true
 	case "Mutation.updateReward":
 		if e.ComplexityRoot.Mutation.UpdateReward == nil {
 			break
@@ -2109,6 +2121,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Program.Version(childComplexity), true
 
+	case "ProgramConnection.edges":
+		if e.ComplexityRoot.ProgramConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramConnection.Edges(childComplexity), true
+	case "ProgramConnection.pageInfo":
+		if e.ComplexityRoot.ProgramConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramConnection.PageInfo(childComplexity), true
+
+	case "ProgramEdge.cursor":
+		if e.ComplexityRoot.ProgramEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEdge.Cursor(childComplexity), true
+	case "ProgramEdge.node":
+		if e.ComplexityRoot.ProgramEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEdge.Node(childComplexity), true
+
 	case "Promotion.bonusPoints":
 		if e.ComplexityRoot.Promotion.BonusPoints == nil {
 			break
@@ -2317,6 +2355,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Program(childComplexity), true
+	case "Query.programHistory":
+		if e.ComplexityRoot.Query.ProgramHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_programHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProgramHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.reward":
 		if e.ComplexityRoot.Query.Reward == nil {
 			break
@@ -3741,6 +3790,26 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
 }
 
+func (ec *executionContext) childFields_ProgramConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProgramConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProgramConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgramConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgramEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ProgramEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ProgramEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgramEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Promotion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4571,13 +4640,21 @@ func (ec *executionContext) field_Mutation_updateProgram_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (program.Program, error) {
-			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, v)
+		func(ctx context.Context, v any) (program.Patch, error) {
+			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPatch(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -4884,6 +4961,28 @@ func (ec *executionContext) field_Query_offer_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_programHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -8485,7 +8584,7 @@ func (ec *executionContext) _Mutation_updateProgram(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Program))
+			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Patch), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
@@ -10687,6 +10786,125 @@ func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
+			return ec.marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgramEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11305,6 +11523,50 @@ func (ec *executionContext) fieldContext_Query_program(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Program(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_programHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_programHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProgramHistory(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
+			return ec.marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_programHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgramConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_programHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -14832,8 +15094,8 @@ func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (game.BadgeWindow, 
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.Campaigns, error) {
-	var it program.Campaigns
+func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.CampaignsPatch, error) {
+	var it program.CampaignsPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -14841,34 +15103,6 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["birthday"]; !present {
-		asMap["birthday"] = true
-	}
-	if _, present := asMap["birthdayHour"]; !present {
-		asMap["birthdayHour"] = 9
-	}
-	if _, present := asMap["winBack"]; !present {
-		asMap["winBack"] = true
-	}
-	if _, present := asMap["winBackDays"]; !present {
-		asMap["winBackDays"] = 60
-	}
-	if _, present := asMap["pointsExpiring"]; !present {
-		asMap["pointsExpiring"] = true
-	}
-	if _, present := asMap["pointsExpiringDays"]; !present {
-		asMap["pointsExpiringDays"] = 7
-	}
-	if _, present := asMap["streakAtRisk"]; !present {
-		asMap["streakAtRisk"] = true
-	}
-	if _, present := asMap["couponExpiring"]; !present {
-		asMap["couponExpiring"] = true
-	}
-	if _, present := asMap["couponExpiringHours"]; !present {
-		asMap["couponExpiringHours"] = 24
 	}
 
 	fieldsInOrder := [...]string{"birthday", "birthdayHour", "winBack", "winBackDays", "pointsExpiring", "pointsExpiringDays", "streakAtRisk", "couponExpiring", "couponExpiringHours"}
@@ -14880,63 +15114,63 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 		switch k {
 		case "birthday":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthday"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Birthday = data
 		case "birthdayHour":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayHour"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BirthdayHour = data
 		case "winBack":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBack"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.WinBack = data
 		case "winBackDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBackDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.WinBackDays = data
 		case "pointsExpiring":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiring"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpiring = data
 		case "pointsExpiringDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiringDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpiringDays = data
 		case "streakAtRisk":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streakAtRisk"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.StreakAtRisk = data
 		case "couponExpiring":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiring"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CouponExpiring = data
 		case "couponExpiringHours":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiringHours"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14952,8 +15186,8 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.Campaigns, error) {
-	var out program.Campaigns
+func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.CampaignsPatch, error) {
+	var out program.CampaignsPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignsInput", raw, &out)
 	return out, err
 }
@@ -15349,8 +15583,8 @@ func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Program, error) {
-	var it program.Program
+func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Patch, error) {
+	var it program.Patch
 	if obj == nil {
 		return it, nil
 	}
@@ -15358,22 +15592,6 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["streak"]; !present {
-		asMap["streak"] = map[string]any{}
-	}
-	if _, present := asMap["timezone"]; !present {
-		asMap["timezone"] = "UTC"
-	}
-	if _, present := asMap["leaderboardGraceHours"]; !present {
-		asMap["leaderboardGraceHours"] = 26
-	}
-	if _, present := asMap["campaigns"]; !present {
-		asMap["campaigns"] = map[string]any{}
-	}
-	if _, present := asMap["locale"]; !present {
-		asMap["locale"] = "en"
 	}
 
 	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns", "locale"}
@@ -15385,140 +15603,140 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		switch k {
 		case "currency":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Currency = data
 		case "pointsPerUnit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsPerUnit"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsPerUnit = data
 		case "firstPurchaseBonus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstPurchaseBonus"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FirstPurchaseBonus = data
 		case "escalation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("escalation"))
-			data, err := ec.unmarshalNInt2ᚕint64ᚄ(ctx, v)
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Escalation = data
 		case "birthdayBonus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayBonus"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BirthdayBonus = data
 		case "checkInPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checkInPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CheckInPoints = data
 		case "reviewPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewPoints = data
 		case "pointsExpireDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpireDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpireDays = data
 		case "returnWindowDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnWindowDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReturnWindowDays = data
 		case "promotions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promotions"))
-			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
+			data, err := ec.unmarshalOPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Promotions = data
 		case "tiers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
-			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
+			data, err := ec.unmarshalOTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Tiers = data
 		case "tierBasis":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierBasis"))
-			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
+			data, err := ec.unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierBasis = data
 		case "tierWindowMonths":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierWindowMonths"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierWindowMonths = data
 		case "tierGraceDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierGraceDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierGraceDays = data
 		case "referral":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referral"))
-			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, v)
+			data, err := ec.unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Referral = data
 		case "streak":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
-			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, v)
+			data, err := ec.unmarshalOStreakRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRulesPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Streak = data
 		case "timezone":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Timezone = data
 		case "leaderboardGraceHours":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leaderboardGraceHours"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LeaderboardGraceHours = data
 		case "campaigns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
-			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, v)
+			data, err := ec.unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaignsPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Campaigns = data
 		case "locale":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15534,8 +15752,8 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProgramInput(ctx context.Context, raw any) (program.Program, error) {
-	var out program.Program
+func UnmarshalProgramInput(ctx context.Context, raw any) (program.Patch, error) {
+	var out program.Patch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProgramInput", raw, &out)
 	return out, err
 }
@@ -15708,8 +15926,8 @@ func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRules, error) {
-	var it program.ReferralRules
+func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRulesPatch, error) {
+	var it program.ReferralRulesPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -15728,35 +15946,35 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 		switch k {
 		case "referrerPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referrerPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReferrerPoints = data
 		case "refereePoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refereePoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RefereePoints = data
 		case "minPurchaseMinor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minPurchaseMinor"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.MinPurchaseMinor = data
 		case "monthlyCap":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyCap"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.MonthlyCap = data
 		case "reversalWindowDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reversalWindowDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15772,8 +15990,8 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRules, error) {
-	var out program.ReferralRules
+func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRulesPatch, error) {
+	var out program.ReferralRulesPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferralRulesInput", raw, &out)
 	return out, err
 }
@@ -15988,8 +16206,8 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRules, error) {
-	var it program.StreakRules
+func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRulesPatch, error) {
+	var it program.StreakRulesPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -15997,25 +16215,6 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["period"]; !present {
-		asMap["period"] = "DAILY"
-	}
-	if _, present := asMap["qualifying"]; !present {
-		asMap["qualifying"] = []any{}
-	}
-	if _, present := asMap["freezeMax"]; !present {
-		asMap["freezeMax"] = 2
-	}
-	if _, present := asMap["freezeEvery"]; !present {
-		asMap["freezeEvery"] = 7
-	}
-	if _, present := asMap["freezePrice"]; !present {
-		asMap["freezePrice"] = 200
-	}
-	if _, present := asMap["atRiskHour"]; !present {
-		asMap["atRiskHour"] = 20
 	}
 
 	fieldsInOrder := [...]string{"period", "qualifying", "freezeMax", "freezeEvery", "freezePrice", "atRiskHour"}
@@ -16027,42 +16226,42 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 		switch k {
 		case "period":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
-			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
+			data, err := ec.unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Period = data
 		case "qualifying":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualifying"))
-			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
+			data, err := ec.unmarshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Qualifying = data
 		case "freezeMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeMax"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezeMax = data
 		case "freezeEvery":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeEvery"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezeEvery = data
 		case "freezePrice":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezePrice"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezePrice = data
 		case "atRiskHour":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("atRiskHour"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -16078,8 +16277,8 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRules, error) {
-	var out program.StreakRules
+func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRulesPatch, error) {
+	var out program.StreakRulesPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StreakRulesInput", raw, &out)
 	return out, err
 }
@@ -18454,6 +18653,82 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var programConnectionImplementors = []string{"ProgramConnection"}
+
+func (ec *executionContext) _ProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *ProgramConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgramConnection")
+		case "edges":
+			out.Values[i] = ec._ProgramConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ProgramConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var programEdgeImplementors = []string{"ProgramEdge"}
+
+func (ec *executionContext) _ProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *ProgramEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgramEdge")
+		case "cursor":
+			out.Values[i] = ec._ProgramEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ProgramEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var promotionImplementors = []string{"Promotion"}
 
 func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *program.Promotion) graphql.Marshaler {
@@ -18641,6 +18916,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_program(ctx, field)
+				})
+		case "programHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_programHistory(ctx, field)
 				})
 		case "rewards":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -20187,11 +20468,6 @@ func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregulars
 	return ec._Campaigns(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, v any) (program.Campaigns, error) {
-	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
 func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus(ctx context.Context, v any) (game.ConversionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚐConversionStatus[tmp]
@@ -21036,7 +21312,39 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, v any) (program.Program, error) {
+func (ec *executionContext) marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx context.Context, sel ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProgramConnection!")
+		return graphql.Null
+	}
+	return ec._ProgramConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx context.Context, sel ast.SelectionSet, v *ProgramEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProgramEdge!")
+		return graphql.Null
+	}
+	return ec._ProgramEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPatch(ctx context.Context, v any) (program.Patch, error) {
 	res, err := ec.unmarshalInputProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21064,20 +21372,6 @@ func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregul
 func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, v any) (program.Promotion, error) {
 	res, err := ec.unmarshalInputPromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]program.Promotion, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }
 
 func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx context.Context, sel ast.SelectionSet, v *PublicMember) graphql.Marshaler {
@@ -21165,11 +21459,6 @@ var (
 
 func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
 	return ec._ReferralRules(ctx, sel, &v)
-}
-
-func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, v any) (program.ReferralRules, error) {
-	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐReferralSummary(ctx context.Context, sel ast.SelectionSet, v *game.ReferralSummary) graphql.Marshaler {
@@ -21374,11 +21663,6 @@ func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregula
 	return ec._StreakRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, v any) (program.StreakRules, error) {
-	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21471,20 +21755,6 @@ var (
 func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, v any) (program.Tier, error) {
 	res, err := ec.unmarshalInputTierInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]program.Tier, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }
 
 func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx context.Context, sel ast.SelectionSet, v *TierProgress) graphql.Marshaler {
@@ -21650,6 +21920,42 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, v any) ([]program.ActivityKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.ActivityKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *game.Backfill) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21700,6 +22006,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaignsPatch(ctx context.Context, v any) (*program.CampaignsPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐConversion(ctx context.Context, sel ast.SelectionSet, v *game.Conversion) graphql.Marshaler {
@@ -21796,6 +22110,41 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -21901,6 +22250,31 @@ func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.Promotion, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx context.Context, v any) (*program.ReferralRulesPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21949,6 +22323,44 @@ func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋre
 		return graphql.Null
 	}
 	return ec._StreakChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, v any) (*program.StreakPeriod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v *program.StreakPeriod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[*v])
+	return res
+}
+
+var (
+	unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[string]program.StreakPeriod{
+		"DAILY":  program.StreakDaily,
+		"WEEKLY": program.StreakWeekly,
+	}
+	marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[program.StreakPeriod]string{
+		program.StreakDaily:  "DAILY",
+		program.StreakWeekly: "WEEKLY",
+	}
+)
+
+func (ec *executionContext) unmarshalOStreakRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRulesPatch(ctx context.Context, v any) (*program.StreakRulesPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -22023,11 +22435,58 @@ func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Tier(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, v any) (*program.TierBasis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v *program.TierBasis) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[*v])
+	return res
+}
+
+var (
+	unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[string]program.TierBasis{
+		"POINTS_EARNED": program.TierBasisPointsEarned,
+		"SPEND":         program.TierBasisSpend,
+	}
+	marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[program.TierBasis]string{
+		program.TierBasisPointsEarned: "POINTS_EARNED",
+		program.TierBasisSpend:        "SPEND",
+	}
+)
+
 func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._TierChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

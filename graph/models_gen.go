@@ -126,6 +126,16 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+type ProgramConnection struct {
+	Edges    []*ProgramEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type ProgramEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *program.Program `json:"node"`
+}
+
 type Query struct {
 }
 
