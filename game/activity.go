@@ -47,6 +47,10 @@ type Activity struct {
 	// all its effects are carried out; ResumeEffects finishes the ones a
 	// failure or a crash left pending.
 	EffectsPending bool `bson:"effectsPending,omitempty"`
+	// CheckInDay keys a check-in to its member's calendar day
+	// ("<member id>:YYYY-MM-DD" in the member's timezone when it occurred),
+	// unique: one check-in a day, whether the app or the brand reports it.
+	CheckInDay string `bson:"checkInDay,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -192,6 +196,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
 		EffectsPending: true,
 	}
+	if in.Kind == program.ActivityCheckIn {
+		a.CheckInDay = in.MemberID.Hex() + ":" + a.OccurredAt.In(m.Location()).Format(time.DateOnly)
+	}
 	var purchase *Activity
 	if in.Kind == program.ActivityRefund {
 		purchase, err = s.acts.byExternalID(ctx, program.ActivityPurchase, in.RefundOf)
@@ -210,6 +217,11 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	replayed := false
 	if err := s.acts.insert(ctx, a); errors.Is(err, errDuplicateActivity) {
 		prior, err := s.acts.byExternalID(ctx, in.Kind, in.ExternalID)
+		if errors.Is(err, ErrActivityNotFound) && a.CheckInDay != "" {
+			// Another report of the member's check-in that day: the app's
+			// checkIn and the brand's CHECK_IN count once between them.
+			prior, err = s.acts.one(ctx, bson.D{{Key: "checkInDay", Value: a.CheckInDay}})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +416,8 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 }
 
 // CheckIn records the signed-in member's app check-in, once per day of
-// their own timezone.
+// their own timezone: a second one that day, or one the brand already
+// reported as a CHECK_IN activity, answers as a replay of the first.
 func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
@@ -425,6 +438,7 @@ const (
 	indexActivityExternal = "kind_externalId"
 	indexActivityMember   = "member_kind_occurredAt"
 	indexActivityPending  = "effectsPending_createdAt"
+	indexActivityCheckIn  = "checkInDay_unique"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
@@ -437,6 +451,9 @@ func (s activityStore) indexes() []mongo.IndexModel {
 		// Activities whose effects are still pending, for ResumeEffects;
 		// sparse: the mark is cleared once they are carried out.
 		{Keys: bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexActivityPending).SetSparse(true)},
+		// One check-in per member per local day, whoever reports it; sparse:
+		// only check-ins have the key.
+		{Keys: bson.D{{Key: "checkInDay", Value: 1}}, Options: options.Index().SetName(indexActivityCheckIn).SetUnique(true).SetSparse(true)},
 	}
 }
 

@@ -108,7 +108,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee)
-	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
+	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember, indexActivityCheckIn)
 	testkit.RequireIndexes(t, h.accounts.accounts, indexAccountCode, indexAccountReferrer)
 	testkit.RequireIndexes(t, h.accounts.conversions, indexConversionReferer)
 	testkit.RequireIndexes(t, h.accounts.slots, indexSlotReferee)
