@@ -220,7 +220,7 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program
 	for _, c := range claims {
 		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
 			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
-			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
+			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
 	}
 	return n, nil
 }

@@ -630,6 +630,8 @@ type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
 	Cursor(ctx context.Context, obj *inbox.Notification) (string, error)
 
+	DeepLink(ctx context.Context, obj *inbox.Notification) (*string, error)
+	Related(ctx context.Context, obj *inbox.Notification) (*inbox.Related, error)
 	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
 }
 type OfferResolver interface {
@@ -3156,7 +3158,7 @@ type NotificationPreferences {
   muted: [NotificationCategory!]!
 }
 
-"What a notification is about, for the app to open: REWARD, BADGE, OFFER, LEDGER_ENTRY, REDEMPTION…"
+"What a notification is about, for the app to open: kind is ACTIVITY, LEDGER_ENTRY, REWARD, REDEMPTION, BADGE or OFFER, and id the object's id, which node(id:) and the queries of its type accept."
 type NotificationRelated {
   kind: String!
   id: String!
@@ -9182,18 +9184,18 @@ func (ec *executionContext) _Notification_deepLink(ctx context.Context, field gr
 			return ec.fieldContext_Notification_deepLink(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.DeepLink, nil
+			return ec.Resolvers.Notification().DeepLink(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_deepLink(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
 }
 
 func (ec *executionContext) _Notification_related(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
@@ -9205,7 +9207,7 @@ func (ec *executionContext) _Notification_related(ctx context.Context, field gra
 			return ec.fieldContext_Notification_related(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Related, nil
+			return ec.Resolvers.Notification().Related(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Related) graphql.Marshaler {
@@ -9219,8 +9221,8 @@ func (ec *executionContext) fieldContext_Notification_related(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Notification",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_NotificationRelated(ctx, field)
 		},
@@ -18002,15 +18004,17 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deepLink":
-			out.Values[i] = ec._Notification_deepLink(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_deepLink(ctx, field, obj)
+				})
 		case "related":
-			out.Values[i] = ec._Notification_related(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_related(ctx, field, obj)
+				})
 		case "read":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -181,6 +181,16 @@ func (r *notificationResolver) Cursor(ctx context.Context, obj *inbox.Notificati
 	return encodeCursor(notificationsList(obj.MemberID), obj.Seq), nil
 }
 
+// DeepLink is the resolver for the deepLink field.
+func (r *notificationResolver) DeepLink(ctx context.Context, obj *inbox.Notification) (*string, error) {
+	return optional(publicDeepLink(obj)), nil
+}
+
+// Related is the resolver for the related field.
+func (r *notificationResolver) Related(ctx context.Context, obj *inbox.Notification) (*inbox.Related, error) {
+	return publicRelated(obj.Related), nil
+}
+
 // Read is the resolver for the read field.
 func (r *notificationResolver) Read(ctx context.Context, obj *inbox.Notification) (bool, error) {
 	return obj.ReadAt != nil, nil

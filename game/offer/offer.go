@@ -342,7 +342,7 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 				return false, err
 			}
 			_, err = s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
-				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
+				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
 			if errors.Is(err, inbox.ErrMuted) {
 				return false, nil
