@@ -402,15 +402,21 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 	return record(s.birthdayReward(ctx, fx, p, m, a))
 }
 
+// entryRelated points a notification at the ledger entry it tells of (for
+// a tier change, the entry that moved the member's tier).
+func entryRelated(e *ledger.Entry) *inbox.Related {
+	return &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: e.ID.Hex()}
+}
+
 // announce queues the notifications of an entry that changed the member's
 // points or tier, in locale ("": the member's).
 func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale,
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }

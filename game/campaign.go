@@ -174,7 +174,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 			}
 			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
 				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
-				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
+				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt, Related: &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: l.ID.Hex()}})
 		}
 	}
 	return n, nil
