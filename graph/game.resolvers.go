@@ -39,6 +39,11 @@ func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *ledger.Entr
 	return int(obj.State.Balance), nil
 }
 
+// ID is the resolver for the id field.
+func (r *ledgerSourceResolver) ID(ctx context.Context, obj *ledger.Source) (*string, error) {
+	return publicSourceID(obj), nil
+}
+
 // Points is the resolver for the points field.
 func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error) {
 	return r.Game.Points(ctx, obj.ID)
@@ -305,6 +310,9 @@ func (r *Resolver) ActivityResult() ActivityResultResolver { return &activityRes
 // LedgerEntry returns LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
+// LedgerSource returns LedgerSourceResolver implementation.
+func (r *Resolver) LedgerSource() LedgerSourceResolver { return &ledgerSourceResolver{r} }
+
 // Points returns PointsResolver implementation.
 func (r *Resolver) Points() PointsResolver { return &pointsResolver{r} }
 
@@ -324,6 +332,7 @@ type (
 	activityResolver       struct{ *Resolver }
 	activityResultResolver struct{ *Resolver }
 	ledgerEntryResolver    struct{ *Resolver }
+	ledgerSourceResolver   struct{ *Resolver }
 	pointsResolver         struct{ *Resolver }
 	programResolver        struct{ *Resolver }
 	redemptionResolver     struct{ *Resolver }

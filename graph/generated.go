@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	Badge() BadgeResolver
 	Coupon() CouponResolver
 	LedgerEntry() LedgerEntryResolver
+	LedgerSource() LedgerSourceResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -582,6 +583,9 @@ type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
 	BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error)
+}
+type LedgerSourceResolver interface {
+	ID(ctx context.Context, obj *ledger.Source) (*string, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
@@ -7228,18 +7232,18 @@ func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.
 			return ec.fieldContext_LedgerSource_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.LedgerSource().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_LedgerSource_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "String")
+	return graphql.NewScalarFieldContext("LedgerSource", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -17446,13 +17450,14 @@ func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.Selection
 		case "kind":
 			out.Values[i] = ec._LedgerSource_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "id":
-			out.Values[i] = ec._LedgerSource_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerSource_id(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20886,20 +20891,30 @@ func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[string]ledger.SourceKind{
-		"ACTIVITY":   ledger.SourceActivity,
-		"REDEMPTION": ledger.SourceRedemption,
-		"REFERRAL":   ledger.SourceReferral,
-		"ADJUSTMENT": ledger.SourceAdjustment,
-		"LOT":        ledger.SourceLot,
-		"BIRTHDAY":   ledger.SourceBirthday,
+		"ACTIVITY":      ledger.SourceActivity,
+		"REDEMPTION":    ledger.SourceRedemption,
+		"REFERRAL":      ledger.SourceReferral,
+		"ADJUSTMENT":    ledger.SourceAdjustment,
+		"LOT":           ledger.SourceLot,
+		"BIRTHDAY":      ledger.SourceBirthday,
+		"BADGE":         ledger.SourceBadge,
+		"OFFER":         ledger.SourceOffer,
+		"STREAK_FREEZE": ledger.SourceStreakFreeze,
+		"EVENT":         ledger.SourceEvent,
+		"POST":          ledger.SourcePost,
 	}
 	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[ledger.SourceKind]string{
-		ledger.SourceActivity:   "ACTIVITY",
-		ledger.SourceRedemption: "REDEMPTION",
-		ledger.SourceReferral:   "REFERRAL",
-		ledger.SourceAdjustment: "ADJUSTMENT",
-		ledger.SourceLot:        "LOT",
-		ledger.SourceBirthday:   "BIRTHDAY",
+		ledger.SourceActivity:     "ACTIVITY",
+		ledger.SourceRedemption:   "REDEMPTION",
+		ledger.SourceReferral:     "REFERRAL",
+		ledger.SourceAdjustment:   "ADJUSTMENT",
+		ledger.SourceLot:          "LOT",
+		ledger.SourceBirthday:     "BIRTHDAY",
+		ledger.SourceBadge:        "BADGE",
+		ledger.SourceOffer:        "OFFER",
+		ledger.SourceStreakFreeze: "STREAK_FREEZE",
+		ledger.SourceEvent:        "EVENT",
+		ledger.SourcePost:         "POST",
 	}
 )
 

@@ -5,6 +5,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 )
 
@@ -45,4 +46,33 @@ func publicDeepLink(n *inbox.Notification) string {
 		return strings.ReplaceAll(n.DeepLink, n.Related.ID, pub.ID)
 	}
 	return n.DeepLink
+}
+
+// sourceTypes maps each ledger.SourceKind to the API type of the object
+// its Source.ID names; "" where there is none (the id is a key). A test
+// checks every kind is here and each type is a Node.
+var sourceTypes = map[ledger.SourceKind]string{
+	ledger.SourceActivity:     "Activity",
+	ledger.SourceRedemption:   "Redemption",
+	ledger.SourceReferral:     "Activity",
+	ledger.SourceAdjustment:   "",
+	ledger.SourceLot:          "LedgerEntry",
+	ledger.SourceBirthday:     "Activity",
+	ledger.SourceBadge:        "Badge",
+	ledger.SourceOffer:        "Offer",
+	ledger.SourceStreakFreeze: "",
+	ledger.SourceEvent:        "Event",
+	ledger.SourcePost:         "Post",
+}
+
+// publicSourceID is the API id of what caused an entry, nil when the
+// cause is no object (an adjustment, a campaign) or is stored by a key.
+func publicSourceID(src *ledger.Source) *string {
+	typ := sourceTypes[src.Kind]
+	id, err := bson.ObjectIDFromHex(src.ID)
+	if typ == "" || err != nil {
+		return nil
+	}
+	pub := encodeID(typ, id)
+	return &pub
 }
