@@ -49,6 +49,10 @@ type Activity struct {
 	// all its effects are carried out; ResumeEffects finishes the ones a
 	// failure or a crash left pending.
 	EffectsPending bool `bson:"effectsPending,omitempty"`
+	// CheckInDay keys a check-in to its member's calendar day
+	// ("<member id>:YYYY-MM-DD" in the member's timezone when it occurred),
+	// unique: one check-in a day, whether the app or the brand reports it.
+	CheckInDay string `bson:"checkInDay,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -194,6 +198,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
 		EffectsPending: true,
 	}
+	if in.Kind == program.ActivityCheckIn {
+		a.CheckInDay = in.MemberID.Hex() + ":" + a.OccurredAt.In(m.Location()).Format(time.DateOnly)
+	}
 	var purchase *Activity
 	if in.Kind == program.ActivityRefund {
 		purchase, err = s.acts.byExternalID(ctx, program.ActivityPurchase, in.RefundOf)
@@ -212,6 +219,11 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	replayed := false
 	if err := s.acts.insert(ctx, a); errors.Is(err, errDuplicateActivity) {
 		prior, err := s.acts.byExternalID(ctx, in.Kind, in.ExternalID)
+		if errors.Is(err, ErrActivityNotFound) && a.CheckInDay != "" {
+			// Another report of the member's check-in that day: the app's
+			// checkIn and the brand's CHECK_IN count once between them.
+			prior, err = s.acts.one(ctx, bson.D{{Key: "checkInDay", Value: a.CheckInDay}})
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -402,15 +414,21 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 	return record(s.birthdayReward(ctx, fx, p, m, a))
 }
 
+// entryRelated points a notification at the ledger entry it tells of (for
+// a tier change, the entry that moved the member's tier).
+func entryRelated(e *ledger.Entry) *inbox.Related {
+	return &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: e.ID.Hex()}
+}
+
 // announce queues the notifications of an entry that changed the member's
 // points or tier, in locale ("": the member's).
 func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale,
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
+		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }
@@ -441,7 +459,8 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.P
 }
 
 // CheckIn records the signed-in member's app check-in, once per day of
-// their own timezone.
+// their own timezone: a second one that day, or one the brand already
+// reported as a CHECK_IN activity, answers as a replay of the first.
 func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
@@ -462,6 +481,7 @@ const (
 	indexActivityExternal = "kind_externalId"
 	indexActivityMember   = "member_kind_occurredAt"
 	indexActivityPending  = "effectsPending_createdAt"
+	indexActivityCheckIn  = "checkInDay_unique"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
@@ -474,6 +494,9 @@ func (s activityStore) indexes() []mongo.IndexModel {
 		// Activities whose effects are still pending, for ResumeEffects;
 		// sparse: the mark is cleared once they are carried out.
 		{Keys: bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexActivityPending).SetSparse(true)},
+		// One check-in per member per local day, whoever reports it; sparse:
+		// only check-ins have the key.
+		{Keys: bson.D{{Key: "checkInDay", Value: 1}}, Options: options.Index().SetName(indexActivityCheckIn).SetUnique(true).SetSparse(true)},
 	}
 }
 

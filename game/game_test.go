@@ -71,7 +71,7 @@ func newHarness(t *testing.T, configure func(*program.Program)) *harness {
 	if configure != nil {
 		configure(&p)
 	}
-	if _, err := s.UpdateProgram(ctx, p); err != nil {
+	if _, err := s.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{Service: s, db: db, members: fm, clock: c, inbox: in}
@@ -108,7 +108,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee)
-	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember)
+	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember, indexActivityCheckIn)
 }
 
 func TestPurchasesEarnEscalatingPoints(t *testing.T) {

@@ -133,7 +133,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		return nil, err
 	}
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key,
+		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key, Related: entryRelated(e),
 			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
 	return e, s.carryOut(ctx, &p, fx)

@@ -124,7 +124,7 @@ func TestPromotionBonusAndExpiryWarning(t *testing.T) {
 	p.ReturnWindowDays, p.BirthdayBonus, p.FirstPurchaseBonus, p.Escalation = 0, 0, 0, nil
 	p.PointsExpireDays = 60
 	p.Promotions = []program.Promotion{{ID: "summer", Name: "Summer bonus", BonusPoints: 40, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), ExpiresAfterDays: 10}}
-	if _, err := h.UpdateProgram(ctx, p); err != nil {
+	if _, err := h.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
 		t.Fatal(err)
 	}
 	m := h.members.add("ann@example.com")

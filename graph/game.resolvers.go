@@ -40,6 +40,11 @@ func (r *ledgerEntryResolver) BalanceAfter(ctx context.Context, obj *ledger.Entr
 	return int(obj.State.Balance), nil
 }
 
+// ID is the resolver for the id field.
+func (r *ledgerSourceResolver) ID(ctx context.Context, obj *ledger.Source) (*string, error) {
+	return publicSourceID(obj), nil
+}
+
 // Points is the resolver for the points field.
 func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error) {
 	return r.Game.Points(ctx, obj.ID)
@@ -82,8 +87,13 @@ func (r *mutationResolver) CheckIn(ctx context.Context) (*game.ActivityResult, e
 }
 
 // UpdateProgram is the resolver for the updateProgram field.
-func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error) {
-	p, err := r.Game.UpdateProgram(ctx, input)
+func (r *mutationResolver) UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error) {
+	var expected *int64
+	if expectedVersion != nil {
+		v := int64(*expectedVersion)
+		expected = &v
+	}
+	p, err := r.Game.UpdateProgram(ctx, expected, input.Apply)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +186,27 @@ func (r *queryResolver) Program(ctx context.Context) (*program.Program, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// ProgramHistory is the resolver for the programHistory field.
+func (r *queryResolver) ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error) {
+	limit, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decodeCursor("programHistory", after)
+	if err != nil {
+		return nil, err
+	}
+	ps, more, err := r.Game.ProgramHistory(ctx, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	conn := &ProgramConnection{}
+	conn.Edges, conn.PageInfo = edges(ps, more, after,
+		func(p program.Program) string { return encodeCursor("programHistory", p.Version) },
+		func(c string, p program.Program) *ProgramEdge { return &ProgramEdge{Cursor: c, Node: &p} })
+	return conn, nil
 }
 
 // Rewards is the resolver for the rewards field.
@@ -280,6 +311,9 @@ func (r *Resolver) ActivityResult() ActivityResultResolver { return &activityRes
 // LedgerEntry returns LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
+// LedgerSource returns LedgerSourceResolver implementation.
+func (r *Resolver) LedgerSource() LedgerSourceResolver { return &ledgerSourceResolver{r} }
+
 // Points returns PointsResolver implementation.
 func (r *Resolver) Points() PointsResolver { return &pointsResolver{r} }
 
@@ -299,6 +333,7 @@ type (
 	activityResolver       struct{ *Resolver }
 	activityResultResolver struct{ *Resolver }
 	ledgerEntryResolver    struct{ *Resolver }
+	ledgerSourceResolver   struct{ *Resolver }
 	pointsResolver         struct{ *Resolver }
 	programResolver        struct{ *Resolver }
 	redemptionResolver     struct{ *Resolver }

@@ -46,6 +46,7 @@ type ResolverRoot interface {
 	Badge() BadgeResolver
 	Coupon() CouponResolver
 	LedgerEntry() LedgerEntryResolver
+	LedgerSource() LedgerSourceResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -230,6 +231,16 @@ type ComplexityRoot struct {
 		InProgress func(childComplexity int) int
 	}
 
+	MemberConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	MemberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountMinor func(childComplexity int) int
 		Currency    func(childComplexity int) int
@@ -262,7 +273,7 @@ type ComplexityRoot struct {
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
-		UpdateProgram              func(childComplexity int, input program.Program) int
+		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
 	}
 
@@ -371,6 +382,16 @@ type ComplexityRoot struct {
 		Version               func(childComplexity int) int
 	}
 
+	ProgramConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ProgramEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Promotion struct {
 		BonusPoints      func(childComplexity int) int
 		EndsAt           func(childComplexity int) int
@@ -392,6 +413,7 @@ type ComplexityRoot struct {
 		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
+		Members                 func(childComplexity int, search *string, first *int, after *string) int
 		MyRank                  func(childComplexity int, period leaderboard.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		Node                    func(childComplexity int, id string) int
@@ -402,6 +424,7 @@ type ComplexityRoot struct {
 		Offer                   func(childComplexity int, id string) int
 		Offers                  func(childComplexity int) int
 		Program                 func(childComplexity int) int
+		ProgramHistory          func(childComplexity int, first *int, after *string) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
@@ -563,6 +586,9 @@ type LedgerEntryResolver interface {
 
 	BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error)
 }
+type LedgerSourceResolver interface {
+	ID(ctx context.Context, obj *ledger.Source) (*string, error)
+}
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
 
@@ -594,7 +620,7 @@ type MutationResolver interface {
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
-	UpdateProgram(ctx context.Context, input program.Program) (*program.Program, error)
+	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
 	CreateReward(ctx context.Context, input reward.RewardInput) (*reward.Reward, error)
 	UpdateReward(ctx context.Context, id string, input reward.RewardInput) (*reward.Reward, error)
@@ -610,6 +636,8 @@ type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
 	Cursor(ctx context.Context, obj *inbox.Notification) (string, error)
 
+	DeepLink(ctx context.Context, obj *inbox.Notification) (*string, error)
+	Related(ctx context.Context, obj *inbox.Notification) (*inbox.Related, error)
 	Read(ctx context.Context, obj *inbox.Notification) (bool, error)
 }
 type OfferResolver interface {
@@ -634,6 +662,7 @@ type PublicMemberResolver interface {
 type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
 	Member(ctx context.Context, id string) (*member.Member, error)
+	Members(ctx context.Context, search *string, first *int, after *string) (*MemberConnection, error)
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
@@ -642,6 +671,7 @@ type QueryResolver interface {
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
 	Program(ctx context.Context) (*program.Program, error)
+	ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
 	Reward(ctx context.Context, id string) (*reward.Reward, error)
 	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
@@ -1325,6 +1355,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MemberBadges.InProgress(childComplexity), true
 
+	case "MemberConnection.edges":
+		if e.ComplexityRoot.MemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.Edges(childComplexity), true
+	case "MemberConnection.pageInfo":
+		if e.ComplexityRoot.MemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberConnection.PageInfo(childComplexity), true
+
+	case "MemberEdge.cursor":
+		if e.ComplexityRoot.MemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Cursor(childComplexity), true
+	case "MemberEdge.node":
+		if e.ComplexityRoot.MemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
+
 	case "Money.amountMinor":
 		if e.ComplexityRoot.Money.AmountMinor == nil {
 			break
@@ -1624,7 +1680,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Program)), true
+		return e.ComplexityRoot.Mutation.UpdateProgram(childComplexity, args["input"].(program.Patch), args["expectedVersion"].(*int)), true
 	case "Mutation.updateReward":
 		if e.ComplexityRoot.Mutation.UpdateReward == nil {
 			break
@@ -2073,6 +2129,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Program.Version(childComplexity), true
 
+	case "ProgramConnection.edges":
+		if e.ComplexityRoot.ProgramConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramConnection.Edges(childComplexity), true
+	case "ProgramConnection.pageInfo":
+		if e.ComplexityRoot.ProgramConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramConnection.PageInfo(childComplexity), true
+
+	case "ProgramEdge.cursor":
+		if e.ComplexityRoot.ProgramEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEdge.Cursor(childComplexity), true
+	case "ProgramEdge.node":
+		if e.ComplexityRoot.ProgramEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEdge.Node(childComplexity), true
+
 	case "Promotion.bonusPoints":
 		if e.ComplexityRoot.Promotion.BonusPoints == nil {
 			break
@@ -2175,6 +2257,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Member(childComplexity, args["id"].(string)), true
+	case "Query.members":
+		if e.ComplexityRoot.Query.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Query_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Members(childComplexity, args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.myRank":
 		if e.ComplexityRoot.Query.MyRank == nil {
 			break
@@ -2270,6 +2363,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Program(childComplexity), true
+	case "Query.programHistory":
+		if e.ComplexityRoot.Query.ProgramHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_programHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProgramHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.reward":
 		if e.ComplexityRoot.Query.Reward == nil {
 			break
@@ -2932,6 +3036,12 @@ type Query {
   me: Member! @auth
   "A member by id, for the brand team."
   member(id: ID!): Member @auth(roles: [BRAND])
+  """
+  Members for the brand team, oldest first. search matches the start of an
+  email address or of a display name, in any case (2 to 100 characters),
+  or a member's id; left out, every member is listed.
+  """
+  members(search: String, first: Int = 20, after: String): MemberConnection! @auth(roles: [BRAND])
   "The signed-in member's notifications, newest first; expired ones are not shown."
   notifications(first: Int = 20, after: String): NotificationConnection! @auth
   "Unread, shown notifications: counted from the inbox itself, so it never drifts."
@@ -3054,7 +3164,7 @@ type NotificationPreferences {
   muted: [NotificationCategory!]!
 }
 
-"What a notification is about, for the app to open: REWARD, BADGE, OFFER, LEDGER_ENTRY, REDEMPTION…"
+"What a notification is about, for the app to open: kind is ACTIVITY, LEDGER_ENTRY, REWARD, REDEMPTION, BADGE or OFFER, and id the object's id, which node(id:) and the queries of its type accept."
 type NotificationRelated {
   kind: String!
   id: String!
@@ -3086,6 +3196,16 @@ type PageInfo {
   startCursor: String
   "The last edge's cursor; null on an empty page. Pass it as after for the next page."
   endCursor: String
+}
+
+type MemberConnection {
+  edges: [MemberEdge!]!
+  pageInfo: PageInfo!
+}
+
+type MemberEdge {
+  cursor: String!
+  node: Member!
 }
 
 type NotificationConnection {
@@ -3438,6 +3558,26 @@ func (ec *executionContext) childFields_MemberBadges(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MemberBadges", field.Name)
 }
 
+func (ec *executionContext) childFields_MemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MemberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MemberEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amountMinor":
@@ -3656,6 +3796,26 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_locale(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgramConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProgramConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProgramConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgramConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgramEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ProgramEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ProgramEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgramEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Promotion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4488,13 +4648,21 @@ func (ec *executionContext) field_Mutation_updateProgram_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (program.Program, error) {
-			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, v)
+		func(ctx context.Context, v any) (program.Patch, error) {
+			return ec.unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPatch(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -4652,6 +4820,36 @@ func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myRank_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4771,6 +4969,28 @@ func (ec *executionContext) field_Query_offer_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_programHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -7014,18 +7234,18 @@ func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.
 			return ec.fieldContext_LedgerSource_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.LedgerSource().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_LedgerSource_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LedgerSource", field, false, false, "String")
+	return graphql.NewScalarFieldContext("LedgerSource", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -7477,6 +7697,125 @@ func (ec *executionContext) fieldContext_MemberBadges_inProgress(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BadgeProgress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*MemberEdge) graphql.Marshaler {
+			return ec.marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8253,7 +8592,7 @@ func (ec *executionContext) _Mutation_updateProgram(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Program))
+			return ec.Resolvers.Mutation().UpdateProgram(ctx, fc.Args["input"].(program.Patch), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
@@ -8851,18 +9190,18 @@ func (ec *executionContext) _Notification_deepLink(ctx context.Context, field gr
 			return ec.fieldContext_Notification_deepLink(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.DeepLink, nil
+			return ec.Resolvers.Notification().DeepLink(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_deepLink(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
 }
 
 func (ec *executionContext) _Notification_related(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
@@ -8874,7 +9213,7 @@ func (ec *executionContext) _Notification_related(ctx context.Context, field gra
 			return ec.fieldContext_Notification_related(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Related, nil
+			return ec.Resolvers.Notification().Related(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *inbox.Related) graphql.Marshaler {
@@ -8888,8 +9227,8 @@ func (ec *executionContext) fieldContext_Notification_related(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Notification",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_NotificationRelated(ctx, field)
 		},
@@ -10455,6 +10794,125 @@ func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
+			return ec.marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgramEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *program.Program) graphql.Marshaler {
+			return ec.marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Program(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *program.Promotion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10732,6 +11190,50 @@ func (ec *executionContext) fieldContext_Query_member(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_member_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_members(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Members(ctx, fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MemberConnection) graphql.Marshaler {
+			return ec.marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11029,6 +11531,50 @@ func (ec *executionContext) fieldContext_Query_program(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Program(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_programHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_programHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProgramHistory(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
+			return ec.marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_programHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgramConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_programHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -14556,8 +15102,8 @@ func UnmarshalBadgeWindowInput(ctx context.Context, raw any) (engagement.BadgeWi
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.Campaigns, error) {
-	var it program.Campaigns
+func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, obj any) (program.CampaignsPatch, error) {
+	var it program.CampaignsPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -14565,34 +15111,6 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["birthday"]; !present {
-		asMap["birthday"] = true
-	}
-	if _, present := asMap["birthdayHour"]; !present {
-		asMap["birthdayHour"] = 9
-	}
-	if _, present := asMap["winBack"]; !present {
-		asMap["winBack"] = true
-	}
-	if _, present := asMap["winBackDays"]; !present {
-		asMap["winBackDays"] = 60
-	}
-	if _, present := asMap["pointsExpiring"]; !present {
-		asMap["pointsExpiring"] = true
-	}
-	if _, present := asMap["pointsExpiringDays"]; !present {
-		asMap["pointsExpiringDays"] = 7
-	}
-	if _, present := asMap["streakAtRisk"]; !present {
-		asMap["streakAtRisk"] = true
-	}
-	if _, present := asMap["couponExpiring"]; !present {
-		asMap["couponExpiring"] = true
-	}
-	if _, present := asMap["couponExpiringHours"]; !present {
-		asMap["couponExpiringHours"] = 24
 	}
 
 	fieldsInOrder := [...]string{"birthday", "birthdayHour", "winBack", "winBackDays", "pointsExpiring", "pointsExpiringDays", "streakAtRisk", "couponExpiring", "couponExpiringHours"}
@@ -14604,63 +15122,63 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 		switch k {
 		case "birthday":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthday"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Birthday = data
 		case "birthdayHour":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayHour"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BirthdayHour = data
 		case "winBack":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBack"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.WinBack = data
 		case "winBackDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("winBackDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.WinBackDays = data
 		case "pointsExpiring":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiring"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpiring = data
 		case "pointsExpiringDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpiringDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpiringDays = data
 		case "streakAtRisk":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streakAtRisk"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.StreakAtRisk = data
 		case "couponExpiring":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiring"))
-			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CouponExpiring = data
 		case "couponExpiringHours":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("couponExpiringHours"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -14676,8 +15194,8 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.Campaigns, error) {
-	var out program.Campaigns
+func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.CampaignsPatch, error) {
+	var out program.CampaignsPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CampaignsInput", raw, &out)
 	return out, err
 }
@@ -15073,8 +15591,8 @@ func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Program, error) {
-	var it program.Program
+func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Patch, error) {
+	var it program.Patch
 	if obj == nil {
 		return it, nil
 	}
@@ -15082,22 +15600,6 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["streak"]; !present {
-		asMap["streak"] = map[string]any{}
-	}
-	if _, present := asMap["timezone"]; !present {
-		asMap["timezone"] = "UTC"
-	}
-	if _, present := asMap["leaderboardGraceHours"]; !present {
-		asMap["leaderboardGraceHours"] = 26
-	}
-	if _, present := asMap["campaigns"]; !present {
-		asMap["campaigns"] = map[string]any{}
-	}
-	if _, present := asMap["locale"]; !present {
-		asMap["locale"] = "en"
 	}
 
 	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns", "locale"}
@@ -15109,140 +15611,140 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		switch k {
 		case "currency":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Currency = data
 		case "pointsPerUnit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsPerUnit"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsPerUnit = data
 		case "firstPurchaseBonus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstPurchaseBonus"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FirstPurchaseBonus = data
 		case "escalation":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("escalation"))
-			data, err := ec.unmarshalNInt2ᚕint64ᚄ(ctx, v)
+			data, err := ec.unmarshalOInt2ᚕint64ᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Escalation = data
 		case "birthdayBonus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthdayBonus"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.BirthdayBonus = data
 		case "checkInPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checkInPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CheckInPoints = data
 		case "reviewPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reviewPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReviewPoints = data
 		case "pointsExpireDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsExpireDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.PointsExpireDays = data
 		case "returnWindowDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("returnWindowDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReturnWindowDays = data
 		case "promotions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promotions"))
-			data, err := ec.unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
+			data, err := ec.unmarshalOPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Promotions = data
 		case "tiers":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
-			data, err := ec.unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
+			data, err := ec.unmarshalOTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Tiers = data
 		case "tierBasis":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierBasis"))
-			data, err := ec.unmarshalNTierBasis2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
+			data, err := ec.unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierBasis = data
 		case "tierWindowMonths":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierWindowMonths"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierWindowMonths = data
 		case "tierGraceDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierGraceDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TierGraceDays = data
 		case "referral":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referral"))
-			data, err := ec.unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx, v)
+			data, err := ec.unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Referral = data
 		case "streak":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
-			data, err := ec.unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx, v)
+			data, err := ec.unmarshalOStreakRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRulesPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Streak = data
 		case "timezone":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Timezone = data
 		case "leaderboardGraceHours":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leaderboardGraceHours"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.LeaderboardGraceHours = data
 		case "campaigns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
-			data, err := ec.unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx, v)
+			data, err := ec.unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaignsPatch(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Campaigns = data
 		case "locale":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15258,8 +15760,8 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProgramInput(ctx context.Context, raw any) (program.Program, error) {
-	var out program.Program
+func UnmarshalProgramInput(ctx context.Context, raw any) (program.Patch, error) {
+	var out program.Patch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProgramInput", raw, &out)
 	return out, err
 }
@@ -15432,8 +15934,8 @@ func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRules, error) {
-	var it program.ReferralRules
+func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context, obj any) (program.ReferralRulesPatch, error) {
+	var it program.ReferralRulesPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -15452,35 +15954,35 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 		switch k {
 		case "referrerPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("referrerPoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ReferrerPoints = data
 		case "refereePoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refereePoints"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RefereePoints = data
 		case "minPurchaseMinor":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minPurchaseMinor"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.MinPurchaseMinor = data
 		case "monthlyCap":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyCap"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.MonthlyCap = data
 		case "reversalWindowDays":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reversalWindowDays"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15496,8 +15998,8 @@ func (ec *executionContext) unmarshalInputReferralRulesInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRules, error) {
-	var out program.ReferralRules
+func UnmarshalReferralRulesInput(ctx context.Context, raw any) (program.ReferralRulesPatch, error) {
+	var out program.ReferralRulesPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReferralRulesInput", raw, &out)
 	return out, err
 }
@@ -15712,8 +16214,8 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRules, error) {
-	var it program.StreakRules
+func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRulesPatch, error) {
+	var it program.StreakRulesPatch
 	if obj == nil {
 		return it, nil
 	}
@@ -15721,25 +16223,6 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 	asMap := map[string]any{}
 	for k, v := range obj.(map[string]any) {
 		asMap[k] = v
-	}
-
-	if _, present := asMap["period"]; !present {
-		asMap["period"] = "DAILY"
-	}
-	if _, present := asMap["qualifying"]; !present {
-		asMap["qualifying"] = []any{}
-	}
-	if _, present := asMap["freezeMax"]; !present {
-		asMap["freezeMax"] = 2
-	}
-	if _, present := asMap["freezeEvery"]; !present {
-		asMap["freezeEvery"] = 7
-	}
-	if _, present := asMap["freezePrice"]; !present {
-		asMap["freezePrice"] = 200
-	}
-	if _, present := asMap["atRiskHour"]; !present {
-		asMap["atRiskHour"] = 20
 	}
 
 	fieldsInOrder := [...]string{"period", "qualifying", "freezeMax", "freezeEvery", "freezePrice", "atRiskHour"}
@@ -15751,42 +16234,42 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 		switch k {
 		case "period":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("period"))
-			data, err := ec.unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
+			data, err := ec.unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Period = data
 		case "qualifying":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("qualifying"))
-			data, err := ec.unmarshalNActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
+			data, err := ec.unmarshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Qualifying = data
 		case "freezeMax":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeMax"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezeMax = data
 		case "freezeEvery":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezeEvery"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezeEvery = data
 		case "freezePrice":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("freezePrice"))
-			data, err := ec.unmarshalNInt2int64(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FreezePrice = data
 		case "atRiskHour":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("atRiskHour"))
-			data, err := ec.unmarshalNInt2int(ctx, v)
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -15802,8 +16285,8 @@ func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRules, error) {
-	var out program.StreakRules
+func UnmarshalStreakRulesInput(ctx context.Context, raw any) (program.StreakRulesPatch, error) {
+	var out program.StreakRulesPatch
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "StreakRulesInput", raw, &out)
 	return out, err
 }
@@ -16969,13 +17452,14 @@ func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.Selection
 		case "kind":
 			out.Values[i] = ec._LedgerSource_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "id":
-			out.Values[i] = ec._LedgerSource_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerSource_id(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17122,6 +17606,82 @@ func (ec *executionContext) _MemberBadges(ctx context.Context, sel ast.Selection
 			}
 		case "inProgress":
 			out.Values[i] = ec._MemberBadges_inProgress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberConnectionImplementors = []string{"MemberConnection"}
+
+func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *MemberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberConnection")
+		case "edges":
+			out.Values[i] = ec._MemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberEdgeImplementors = []string{"MemberEdge"}
+
+func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *MemberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberEdge")
+		case "cursor":
+			out.Values[i] = ec._MemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._MemberEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17451,15 +18011,17 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deepLink":
-			out.Values[i] = ec._Notification_deepLink(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_deepLink(ctx, field, obj)
+				})
 		case "related":
-			out.Values[i] = ec._Notification_related(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_related(ctx, field, obj)
+				})
 		case "read":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -18102,6 +18664,82 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var programConnectionImplementors = []string{"ProgramConnection"}
+
+func (ec *executionContext) _ProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *ProgramConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgramConnection")
+		case "edges":
+			out.Values[i] = ec._ProgramConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ProgramConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var programEdgeImplementors = []string{"ProgramEdge"}
+
+func (ec *executionContext) _ProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *ProgramEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgramEdge")
+		case "cursor":
+			out.Values[i] = ec._ProgramEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ProgramEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var promotionImplementors = []string{"Promotion"}
 
 func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *program.Promotion) graphql.Marshaler {
@@ -18236,6 +18874,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_member(ctx, field)
 				})
+		case "members":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_members(ctx, field)
+				})
 		case "notifications":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -18283,6 +18927,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_program(ctx, field)
+				})
+		case "programHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_programHistory(ctx, field)
 				})
 		case "rewards":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19829,11 +20479,6 @@ func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregulars
 	return ec._Campaigns(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCampaignsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, v any) (program.Campaigns, error) {
-	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
 func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus(ctx context.Context, v any) (referral.ConversionStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus[tmp]
@@ -20248,20 +20893,30 @@ func (ec *executionContext) marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[string]ledger.SourceKind{
-		"ACTIVITY":   ledger.SourceActivity,
-		"REDEMPTION": ledger.SourceRedemption,
-		"REFERRAL":   ledger.SourceReferral,
-		"ADJUSTMENT": ledger.SourceAdjustment,
-		"LOT":        ledger.SourceLot,
-		"BIRTHDAY":   ledger.SourceBirthday,
+		"ACTIVITY":      ledger.SourceActivity,
+		"REDEMPTION":    ledger.SourceRedemption,
+		"REFERRAL":      ledger.SourceReferral,
+		"ADJUSTMENT":    ledger.SourceAdjustment,
+		"LOT":           ledger.SourceLot,
+		"BIRTHDAY":      ledger.SourceBirthday,
+		"BADGE":         ledger.SourceBadge,
+		"OFFER":         ledger.SourceOffer,
+		"STREAK_FREEZE": ledger.SourceStreakFreeze,
+		"EVENT":         ledger.SourceEvent,
+		"POST":          ledger.SourcePost,
 	}
 	marshalNLedgerSourceKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐSourceKind = map[ledger.SourceKind]string{
-		ledger.SourceActivity:   "ACTIVITY",
-		ledger.SourceRedemption: "REDEMPTION",
-		ledger.SourceReferral:   "REFERRAL",
-		ledger.SourceAdjustment: "ADJUSTMENT",
-		ledger.SourceLot:        "LOT",
-		ledger.SourceBirthday:   "BIRTHDAY",
+		ledger.SourceActivity:     "ACTIVITY",
+		ledger.SourceRedemption:   "REDEMPTION",
+		ledger.SourceReferral:     "REFERRAL",
+		ledger.SourceAdjustment:   "ADJUSTMENT",
+		ledger.SourceLot:          "LOT",
+		ledger.SourceBirthday:     "BIRTHDAY",
+		ledger.SourceBadge:        "BADGE",
+		ledger.SourceOffer:        "OFFER",
+		ledger.SourceStreakFreeze: "STREAK_FREEZE",
+		ledger.SourceEvent:        "EVENT",
+		ledger.SourcePost:         "POST",
 	}
 )
 
@@ -20289,6 +20944,38 @@ func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋre
 		return graphql.Null
 	}
 	return ec._MemberBadges(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *MemberConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberConnection!")
+		return graphql.Null
+	}
+	return ec._MemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*MemberEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v *MemberEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberEdge!")
+		return graphql.Null
+	}
+	return ec._MemberEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
@@ -20646,7 +21333,39 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, v any) (program.Program, error) {
+func (ec *executionContext) marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx context.Context, sel ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProgramConnection!")
+		return graphql.Null
+	}
+	return ec._ProgramConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx context.Context, sel ast.SelectionSet, v *ProgramEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProgramEdge!")
+		return graphql.Null
+	}
+	return ec._ProgramEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProgramInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPatch(ctx context.Context, v any) (program.Patch, error) {
 	res, err := ec.unmarshalInputProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20674,20 +21393,6 @@ func (ec *executionContext) marshalNPromotion2ᚕgithubᚗcomᚋregularsᚋregul
 func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx context.Context, v any) (program.Promotion, error) {
 	res, err := ec.unmarshalInputPromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) unmarshalNPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]program.Promotion, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }
 
 func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx context.Context, sel ast.SelectionSet, v *PublicMember) graphql.Marshaler {
@@ -20775,11 +21480,6 @@ var (
 
 func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
 	return ec._ReferralRules(ctx, sel, &v)
-}
-
-func (ec *executionContext) unmarshalNReferralRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, v any) (program.ReferralRules, error) {
-	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐSummary(ctx context.Context, sel ast.SelectionSet, v *referral.Summary) graphql.Marshaler {
@@ -20984,11 +21684,6 @@ func (ec *executionContext) marshalNStreakRules2githubᚗcomᚋregularsᚋregula
 	return ec._StreakRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNStreakRulesInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRules(ctx context.Context, v any) (program.StreakRules, error) {
-	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21081,20 +21776,6 @@ var (
 func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, v any) (program.Tier, error) {
 	res, err := ec.unmarshalInputTierInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) unmarshalNTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]program.Tier, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }
 
 func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx context.Context, sel ast.SelectionSet, v *TierProgress) graphql.Marshaler {
@@ -21260,6 +21941,42 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, v any) ([]program.ActivityKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.ActivityKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []program.ActivityKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *engagement.Backfill) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21310,6 +22027,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaignsPatch(ctx context.Context, v any) (*program.CampaignsPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversion(ctx context.Context, sel ast.SelectionSet, v *referral.Conversion) graphql.Marshaler {
@@ -21406,6 +22131,41 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalID(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOInt2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -21511,6 +22271,31 @@ func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.Promotion, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPromotionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotion(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx context.Context, v any) (*program.ReferralRulesPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21559,6 +22344,44 @@ func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋre
 		return graphql.Null
 	}
 	return ec._StreakChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, v any) (*program.StreakPeriod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, sel ast.SelectionSet, v *program.StreakPeriod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod[*v])
+	return res
+}
+
+var (
+	unmarshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[string]program.StreakPeriod{
+		"DAILY":  program.StreakDaily,
+		"WEEKLY": program.StreakWeekly,
+	}
+	marshalOStreakPeriod2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod = map[program.StreakPeriod]string{
+		program.StreakDaily:  "DAILY",
+		program.StreakWeekly: "WEEKLY",
+	}
+)
+
+func (ec *executionContext) unmarshalOStreakRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRulesPatch(ctx context.Context, v any) (*program.StreakRulesPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputStreakRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -21633,11 +22456,58 @@ func (ec *executionContext) marshalOTier2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Tier(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, v any) (*program.TierBasis, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis(ctx context.Context, sel ast.SelectionSet, v *program.TierBasis) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis[*v])
+	return res
+}
+
+var (
+	unmarshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[string]program.TierBasis{
+		"POINTS_EARNED": program.TierBasisPointsEarned,
+		"SPEND":         program.TierBasisSpend,
+	}
+	marshalOTierBasis2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierBasis = map[program.TierBasis]string{
+		program.TierBasisPointsEarned: "POINTS_EARNED",
+		program.TierBasisSpend:        "SPEND",
+	}
+)
+
 func (ec *executionContext) marshalOTierChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierChange(ctx context.Context, sel ast.SelectionSet, v *ledger.TierChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._TierChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTierInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTierᚄ(ctx context.Context, v any) ([]program.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]program.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTierInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -62,6 +62,16 @@ type MemberBadges struct {
 	InProgress []*engagement.BadgeProgress `json:"inProgress"`
 }
 
+type MemberConnection struct {
+	Edges    []*MemberEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type MemberEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *member.Member `json:"node"`
+}
+
 type Money struct {
 	AmountMinor int    `json:"amountMinor"`
 	Currency    string `json:"currency"`
@@ -114,6 +124,16 @@ type PageInfo struct {
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The last edge's cursor; null on an empty page. Pass it as after for the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
+}
+
+type ProgramConnection struct {
+	Edges    []*ProgramEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type ProgramEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *program.Program `json:"node"`
 }
 
 type Query struct {

@@ -181,6 +181,16 @@ func (r *notificationResolver) Cursor(ctx context.Context, obj *inbox.Notificati
 	return encodeCursor(notificationsList(obj.MemberID), obj.Seq), nil
 }
 
+// DeepLink is the resolver for the deepLink field.
+func (r *notificationResolver) DeepLink(ctx context.Context, obj *inbox.Notification) (*string, error) {
+	return optional(publicDeepLink(obj)), nil
+}
+
+// Related is the resolver for the related field.
+func (r *notificationResolver) Related(ctx context.Context, obj *inbox.Notification) (*inbox.Related, error) {
+	return publicRelated(obj.Related), nil
+}
+
 // Read is the resolver for the read field.
 func (r *notificationResolver) Read(ctx context.Context, obj *inbox.Notification) (bool, error) {
 	return obj.ReadAt != nil, nil
@@ -205,6 +215,32 @@ func (r *queryResolver) Member(ctx context.Context, id string) (*member.Member, 
 		return nil, err
 	}
 	return loadMember(ctx, oid)
+}
+
+// Members is the resolver for the members field.
+func (r *queryResolver) Members(ctx context.Context, search *string, first *int, after *string) (*MemberConnection, error) {
+	limit, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	from, err := decodeIDCursor("members", after)
+	if err != nil {
+		return nil, err
+	}
+	q := member.Search{}
+	if search != nil {
+		q.Text = *search
+		q.ID, _ = decodeID("Member", "search", *search) // a search that is not an id matches by text only
+	}
+	ms, more, err := r.Resolver.Members.Search(ctx, principal(ctx), q, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	conn := &MemberConnection{}
+	conn.Edges, conn.PageInfo = edges(ms, more, after,
+		func(m *member.Member) string { return encodeIDCursor("members", m.ID) },
+		func(c string, m *member.Member) *MemberEdge { return &MemberEdge{Cursor: c, Node: m} })
+	return conn, nil
 }
 
 // Notifications is the resolver for the notifications field.

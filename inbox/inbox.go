@@ -89,10 +89,24 @@ var (
 )
 
 // Related points at what a notification is about, for the app to open.
+// ID is the database id (hex); the API gives clients its opaque form.
 type Related struct {
-	Kind string `bson:"kind"` // REWARD, BADGE, OFFER, LEDGER_ENTRY, REDEMPTION…
+	Kind string `bson:"kind"` // one of RelatedKinds
 	ID   string `bson:"id"`
 }
+
+// What a notification can be about.
+const (
+	RelatedActivity    = "ACTIVITY"
+	RelatedLedgerEntry = "LEDGER_ENTRY"
+	RelatedReward      = "REWARD"
+	RelatedRedemption  = "REDEMPTION"
+	RelatedBadge       = "BADGE"
+	RelatedOffer       = "OFFER"
+)
+
+// RelatedKinds lists every Related.Kind; the API maps each to a type.
+var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer}
 
 // Notification is one entry of a member's inbox.
 type Notification struct {

@@ -69,14 +69,16 @@ func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.M
 
 // Member is a customer or staff account of the brand's app.
 type Member struct {
-	ID               bson.ObjectID `bson:"_id"`
-	Email            string        `bson:"email"`
-	PasswordHash     []byte        `bson:"passwordHash"`
-	DisplayName      string        `bson:"displayName"`
-	AvatarURL        string        `bson:"avatarUrl,omitempty"`
-	Birthday         *Date         `bson:"birthday,omitempty"`
-	Timezone         string        `bson:"timezone"`
-	MarketingConsent bool          `bson:"marketingConsent"`
+	ID           bson.ObjectID `bson:"_id"`
+	Email        string        `bson:"email"`
+	PasswordHash []byte        `bson:"passwordHash"`
+	DisplayName  string        `bson:"displayName"`
+	// NameKey is DisplayName as Search compares it (nameKey).
+	NameKey          string `bson:"nameKey"`
+	AvatarURL        string `bson:"avatarUrl,omitempty"`
+	Birthday         *Date  `bson:"birthday,omitempty"`
+	Timezone         string `bson:"timezone"`
+	MarketingConsent bool   `bson:"marketingConsent"`
 	// Locale picks the language of the member's notifications (one of
 	// texts.Locales); empty: the program's.
 	Locale    string    `bson:"locale,omitempty"`

@@ -102,7 +102,7 @@ func newServiceAt(t *testing.T, clock *testkit.Clock) *Service {
 
 func TestIndexesExist(t *testing.T) {
 	s := newService(t)
-	testkit.RequireIndexes(t, s.members.c, indexEmail, indexBirthday)
+	testkit.RequireIndexes(t, s.members.c, indexEmail, indexBirthday, indexNameKey)
 	testkit.RequireIndexes(t, s.refresh.tokens, indexRefreshFamily)
 	// Ensuring twice, as every start does, is harmless.
 	if err := s.EnsureIndexes(context.Background()); err != nil {

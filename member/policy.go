@@ -10,9 +10,10 @@ import (
 // (deny by default); these rules decide whose data that caller reaches.
 
 var (
-	ErrSignInFirst = fault.New(fault.Unauthenticated, "sign in first: send Authorization: Bearer <accessToken>")
-	ErrNoProfile   = fault.New(fault.Forbidden, "this caller is the brand's backend, which has no member profile")
-	ErrNotYours    = fault.New(fault.Forbidden, "only the member and the brand may read a member's account")
+	ErrSignInFirst   = fault.New(fault.Unauthenticated, "sign in first: send Authorization: Bearer <accessToken>")
+	ErrNoProfile     = fault.New(fault.Forbidden, "this caller is the brand's backend, which has no member profile")
+	ErrNotYours      = fault.New(fault.Forbidden, "only the member and the brand may read a member's account")
+	ErrListBrandOnly = fault.New(fault.Forbidden, "only the brand may list and search members")
 )
 
 // Self returns the member p acts as, for what a member does for themselves

@@ -76,6 +76,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	if err := mongoindex.Ensure(ctx, s.members.c, s.members.indexes()...); err != nil {
 		return err
 	}
+	if err := s.backfillNameKeys(ctx); err != nil {
+		return err
+	}
 	return mongoindex.Ensure(ctx, s.refresh.tokens, s.refresh.indexes()...)
 }
 
@@ -139,6 +142,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 		Email:            in.Email,
 		PasswordHash:     hash,
 		DisplayName:      in.DisplayName,
+		NameKey:          nameKey(in.DisplayName),
 		AvatarURL:        in.AvatarURL,
 		Birthday:         in.Birthday,
 		Timezone:         in.Timezone,
@@ -407,7 +411,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, c Profile
 		if err != nil {
 			return nil, err
 		}
-		set = append(set, bson.E{Key: "displayName", Value: name})
+		set = append(set, bson.E{Key: "displayName", Value: name}, bson.E{Key: "nameKey", Value: nameKey(name)})
 	}
 	if c.AvatarURL != nil {
 		if err := validAvatarURL(*c.AvatarURL); err != nil {

@@ -17,6 +17,7 @@ type memberStore struct{ c *mongo.Collection }
 const (
 	indexEmail         = "email_unique"
 	indexBirthday      = "birthday"
+	indexNameKey       = "name_key"
 	indexRefreshFamily = "family"
 )
 
@@ -24,6 +25,8 @@ func (s memberStore) indexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// Log-in looks members up by email; unique so two sign-ups race safely.
 		{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName(indexEmail).SetUnique(true)},
+		// Search by the start of a display name (email prefixes use email_unique).
+		{Keys: bson.D{{Key: "nameKey", Value: 1}}, Options: options.Index().SetName(indexNameKey)},
 		// The birthday campaign.
 		{Keys: bson.D{{Key: "birthday.month", Value: 1}, {Key: "birthday.day", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexBirthday)},
 	}

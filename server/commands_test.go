@@ -62,7 +62,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 	}
 	p := program.Default()
 	p.ReturnWindowDays = 0
-	if _, err := g.UpdateProgram(ctx, p); err != nil {
+	if _, err := g.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
 		t.Fatal(err)
 	}
 	const people, each = 10, 5

@@ -162,7 +162,7 @@ func demoMemberEmail(i int) string {
 // seedDemoBrand sets the program and creates the catalog and badges that do
 // not exist yet (by name).
 func (m *Main) seedDemoBrand(ctx context.Context) error {
-	if _, err := m.game.UpdateProgram(ctx, demoProgram()); err != nil {
+	if _, err := m.game.UpdateProgram(ctx, nil, program.Replace(demoProgram())); err != nil {
 		return err
 	}
 	stock := func(n int64) *int64 { return &n }

@@ -29,8 +29,22 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 	if len(offers) != 1 {
 		t.Fatalf("eligible offers: %+v", offers)
 	}
+	// The notification points at the offer with the id the API accepts,
+	// in related and in the deep link.
+	var inbox struct {
+		Edges []struct {
+			Node struct {
+				DeepLink string
+				Related  struct{ Kind, ID string }
+			}
+		}
+	}
+	a.do(t, ann.bearer(), `{ notifications(first: 1) { edges { node { deepLink related { kind id } } } } }`, nil).decode(t, "notifications", &inbox)
+	if n := inbox.Edges[0].Node; n.Related.Kind != "OFFER" || n.Related.ID != offer.ID || n.DeepLink != "app://offers/"+offer.ID {
+		t.Fatalf("OFFER_AVAILABLE points at %+v, want offer %s", n, offer.ID)
+	}
 	var c1, c2 struct{ Code string }
-	a.do(t, ann.bearer(), `mutation($id: ID!) { claimOffer(offerId: $id) { code expiresAt offer { title } } }`, map[string]any{"id": offer.ID}).decode(t, "claimOffer", &c1)
+	a.do(t, ann.bearer(), `mutation($id: ID!) { claimOffer(offerId: $id) { code expiresAt offer { title } } }`, map[string]any{"id": inbox.Edges[0].Node.Related.ID}).decode(t, "claimOffer", &c1)
 	a.do(t, ann.bearer(), `mutation($id: ID!) { claimOffer(offerId: $id) { code } }`, map[string]any{"id": offer.ID}).decode(t, "claimOffer", &c2)
 	if c1.Code == "" || c1.Code != c2.Code {
 		t.Fatalf("claims: %q %q", c1.Code, c2.Code)
@@ -48,5 +62,16 @@ func TestOfferPublishedLiveAndClaimedOnce(t *testing.T) {
 		if r := a.service(t, q, nil); r.code() != "BAD_USER_INPUT" {
 			t.Errorf("%s: %q %+v", q, r.code(), r.Errors)
 		}
+	}
+}
+
+// A notification without a deep link has deepLink null, not "".
+func TestNoDeepLinkIsNull(t *testing.T) {
+	a := startApp(t, nil)
+	ann := a.signUp(t, "ann@example.com")
+	r := a.service(t, `mutation($id: ID!) { sendNotification(memberId: $id, title: "Hi", body: "there") { deepLink related { id } } }`,
+		map[string]any{"id": ann.Member.ID})
+	if len(r.Errors) > 0 || string(r.Data["sendNotification"]) != `{"deepLink":null,"related":null}` {
+		t.Fatalf("a notification without a deep link: %s %+v", r.Data["sendNotification"], r.Errors)
 	}
 }

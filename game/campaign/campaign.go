@@ -203,7 +203,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 			}
 			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
 				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
-				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt})
+				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt, Related: &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: l.ID.Hex()}})
 		}
 	}
 	return n, nil
@@ -232,7 +232,7 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program
 	for _, c := range claims {
 		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
 			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
-			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
+			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
 	}
 	return n, nil
 }

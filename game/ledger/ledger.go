@@ -59,18 +59,27 @@ const (
 	EntryReferral EntryType = "REFERRAL"
 )
 
-// SourceKind says what caused an entry.
+// SourceKind says what caused an entry; Source.ID holds the database id
+// (hex) of the object named here, or a key where there is none.
 type SourceKind string
 
 const (
-	SourceActivity   SourceKind = "ACTIVITY"
-	SourceRedemption SourceKind = "REDEMPTION"
-	SourceReferral   SourceKind = "REFERRAL"
-	SourceAdjustment SourceKind = "ADJUSTMENT"
-	SourceLot        SourceKind = "LOT"
-	SourceBirthday   SourceKind = "BIRTHDAY"
-	SourceBadge      SourceKind = "BADGE"
+	SourceActivity     SourceKind = "ACTIVITY"      // the activity (purchase, refund, check-in, review)
+	SourceRedemption   SourceKind = "REDEMPTION"    // the reward redemption, or its cancellation
+	SourceReferral     SourceKind = "REFERRAL"      // the referee's qualifying purchase (an activity), both sides
+	SourceAdjustment   SourceKind = "ADJUSTMENT"    // no object: the adjustment's idempotency key
+	SourceLot          SourceKind = "LOT"           // the crediting entry whose lot expired
+	SourceBirthday     SourceKind = "BIRTHDAY"      // the activity that found the birthday, or a campaign key
+	SourceBadge        SourceKind = "BADGE"         // the badge whose level paid a bonus
+	SourceOffer        SourceKind = "OFFER"         // the offer claimed
+	SourceStreakFreeze SourceKind = "STREAK_FREEZE" // no object: the purchase's idempotency key
+	SourceEvent        SourceKind = "EVENT"         // a members-only event (attendance)
+	SourcePost         SourceKind = "POST"          // a community post
 )
+
+// SourceKinds lists every SourceKind; the API maps each to a type.
+var SourceKinds = []SourceKind{SourceActivity, SourceRedemption, SourceReferral, SourceAdjustment, SourceLot, SourceBirthday,
+	SourceBadge, SourceOffer, SourceStreakFreeze, SourceEvent, SourcePost}
 
 // Source links an entry to what caused it.
 type Source struct {

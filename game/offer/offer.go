@@ -342,7 +342,7 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 				return false, err
 			}
 			_, err = s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
-				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: "OFFER", ID: o.ID.Hex()},
+				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: o.ID.Hex()},
 				ExpiresAt: &o.EndsAt})
 			if errors.Is(err, inbox.ErrMuted) {
 				return false, nil
@@ -493,7 +493,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 	key := "offer:" + offerID.Hex()
 	switch o.Benefit.Kind {
 	case BenefitPointsPrice:
-		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceOffer, ID: offerID.Hex()},
 			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 				if st.Available(now) < o.Benefit.Value {
 					return false, input.Wrap("offerId", fmt.Errorf("%w: the coupon costs %d", ledger.ErrInsufficientPoints, o.Benefit.Value))
@@ -505,7 +505,7 @@ func (s *Service) ClaimOffer(ctx context.Context, memberID, offerID bson.ObjectI
 			return nil, err
 		}
 	case BenefitBonusPoints:
-		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+		if err := s.appendOne(ctx, &p, memberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceOffer, ID: offerID.Hex()},
 			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 				st.Credit(e, o.Benefit.Value, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
 				st.Earn(&p, e, o.Benefit.Value, now)

@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/text/currency"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -374,28 +375,111 @@ func (r StreakRules) Qualifies(k ActivityKind) bool {
 	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
 }
 
-// Store keeps the current program.
-type Store struct{ c *mongo.Collection }
+// ErrChanged is a program update made on a version that is no longer the
+// current one: read the program again and retry.
+var ErrChanged = fault.New(fault.Conflict, "the program changed since the version this update was made on; read it again")
 
-// NewStore returns the program kept in db.
-func NewStore(db *mongo.Database) Store { return Store{c: db.Collection("program")} }
+// Store keeps the current program and every version it had.
+type Store struct{ current, versions *mongo.Collection }
+
+// NewStore returns the program kept in db: the current one in "program",
+// each version in "program_versions", keyed by its number.
+func NewStore(db *mongo.Database) Store {
+	return Store{current: db.Collection("program"), versions: db.Collection("program_versions")}
+}
 
 const programID = "current"
 
-// Get returns the current program, the default one before any is saved.
+// Get returns the current program, the default one (version 0) before any
+// is saved.
 func (s Store) Get(ctx context.Context) (Program, error) {
 	var doc struct {
 		Program `bson:",inline"`
 	}
-	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Decode(&doc)
+	err := s.current.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return Default(), nil
 	}
 	return doc.Program, err
 }
 
-// Put saves p as the current program.
-func (s Store) Put(ctx context.Context, p Program) error {
-	_, err := s.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: programID}}, p, options.Replace().SetUpsert(true))
+// Save makes p, numbered one above the current version, the current
+// program. Version numbers are claimed by a keyed insert into the history,
+// so of two updates made on one version exactly one lands; the other gets
+// ErrChanged. No transaction is needed: a claim whose second step never ran
+// (a crash between the two) is rolled forward by the next Save.
+func (s Store) Save(ctx context.Context, p Program) error {
+	prev := p.Version - 1
+	_, err := s.versions.InsertOne(ctx, version{Number: p.Version, Program: p})
+	if mongo.IsDuplicateKeyError(err) {
+		if err := s.rollForward(ctx, p.Version); err != nil {
+			return err
+		}
+		return ErrChanged
+	}
+	if err != nil {
+		return err
+	}
+	return s.replace(ctx, prev, p)
+}
+
+// replace swaps the current program for p if it is still at version prev.
+func (s Store) replace(ctx context.Context, prev int64, p Program) error {
+	filter := bson.D{{Key: "_id", Value: programID}, {Key: "version", Value: prev}}
+	if prev == 0 {
+		// The default program is not stored: version 0 is "no document yet".
+		filter = bson.D{{Key: "_id", Value: programID}, {Key: "version", Value: bson.D{{Key: "$in", Value: bson.A{0, nil}}}}}
+	}
+	_, err := s.current.ReplaceOne(ctx, filter, p, options.Replace().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return ErrChanged // the current program moved past prev
+	}
 	return err
+}
+
+// rollForward finishes the Save that claimed version n, if the current
+// program is still the one before it.
+func (s Store) rollForward(ctx context.Context, n int64) error {
+	var v version
+	if err := s.versions.FindOne(ctx, bson.D{{Key: "_id", Value: n}}).Decode(&v); err != nil {
+		return err
+	}
+	err := s.replace(ctx, n-1, v.Program)
+	if errors.Is(err, ErrChanged) {
+		return nil
+	}
+	return err
+}
+
+// version is one saved program, kept for the brand's history.
+type version struct {
+	Number  int64 `bson:"_id"`
+	Program `bson:",inline"`
+}
+
+// Versions pages the program's history, newest first: at most limit
+// versions numbered below before (0: from the newest), and whether more
+// follow. The history starts with the first version saved by this release.
+func (s Store) Versions(ctx context.Context, before int64, limit int) ([]Program, bool, error) {
+	filter := bson.D{}
+	if before > 0 {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
+	}
+	cur, err := s.versions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, false, err
+	}
+	var vs []version
+	if err := cur.All(ctx, &vs); err != nil {
+		return nil, false, err
+	}
+	more := len(vs) > limit
+	if more {
+		vs = vs[:limit]
+	}
+	out := make([]Program, len(vs))
+	for i, v := range vs {
+		out[i] = v.Program
+	}
+	return out, more, nil
 }

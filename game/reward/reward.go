@@ -441,7 +441,7 @@ func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemptio
 // completed: until it is, a retry (or SweepRedemptions) carries them out
 // again from their keys.
 func (s *Service) completed(ctx context.Context, entries []*ledger.Entry, p *program.Program, r *Redemption, reward *Reward, e *ledger.Entry) error {
-	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
 		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}}
 	if err := s.effects.CarryOut(ctx, p, entries, note); err != nil {
 		return err
@@ -523,7 +523,7 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 		return nil, err
 	}
 	// Cancelling again carries out what a failure left undone.
-	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key,
+	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
 		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}}
 	if err := s.effects.CarryOut(ctx, &p, []*ledger.Entry{e}, note); err != nil {
 		return nil, err

@@ -60,7 +60,8 @@ func newHarness(t *testing.T, configure func(*program.Program)) *harness {
 		configure(&p)
 	}
 	programs := program.NewStore(db)
-	if err := programs.Put(context.Background(), p); err != nil {
+	p.Version = 1
+	if err := programs.Save(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	lg := ledger.New(db.Collection("ledger"), c.Now)

@@ -1,0 +1,51 @@
+package game
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/internal/testkit"
+)
+
+// One check-in per member per local day, whoever reports it: the app's
+// checkIn and the brand's CHECK_IN activity, in either order or at once,
+// credit the day's points once; the second answers as a replay.
+func TestOneCheckInPerLocalDayWhoeverReportsIt(t *testing.T) {
+	h := newHarness(t, nil) // 5 points a check-in
+	ctx := context.Background()
+	m := h.members.add("ann@example.com")
+	m.Timezone = "America/Los_Angeles"
+	h.clock.Set(time.Date(2026, 11, 29, 7, 45, 0, 0, time.UTC)) // 23:45 on the 28th in Los Angeles
+
+	app := testkit.Must(h.CheckIn(ctx, m.ID))(t)
+	// The till reports a visit at 10:00 local time that day: the 28th in
+	// UTC too, where the app's check-in was already the 29th.
+	till := testkit.Must(h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityCheckIn, ExternalID: "till-77",
+		OccurredAt: time.Date(2026, 11, 28, 18, 0, 0, 0, time.UTC)}))(t)
+	if app.Points() != 5 || app.Replayed || !till.Replayed || till.Points() != 5 || till.Activity.ID != app.Activity.ID {
+		t.Fatalf("app then till the same local day: app %d points (replayed %v), till %d (replayed %v)", app.Points(), app.Replayed, till.Points(), till.Replayed)
+	}
+	if got := h.points(t, m).Balance; got != 5 {
+		t.Fatalf("balance after two reports of one check-in: %d, want 5", got)
+	}
+
+	// The next local day, both race: one credit.
+	h.clock.Add(24 * time.Hour)
+	res := testkit.Race(t, 2, func(i int) error {
+		if i == 0 {
+			_, err := h.CheckIn(ctx, m.ID)
+			return err
+		}
+		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityCheckIn, ExternalID: "till-78", OccurredAt: h.clock.Now()})
+		return err
+	})
+	if res.OK() != 2 {
+		t.Fatalf("racing reports: %d answered", res.OK())
+	}
+	if got := h.points(t, m).Balance; got != 10 {
+		t.Fatalf("balance after a second day reported twice at once: %d, want 10", got)
+	}
+	h.checkLedger(t, m)
+}

@@ -1,0 +1,59 @@
+package graph
+
+import (
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/inbox"
+)
+
+// Every kind of thing a notification can be about is given to clients as
+// the id of a Node type, which node(id:) and the type's queries accept.
+func TestEveryRelatedKindHasAnAPIType(t *testing.T) {
+	for _, kind := range inbox.RelatedKinds {
+		typ, ok := relatedTypes[kind]
+		if !ok || nodeLookups[typ] == nil {
+			t.Errorf("related kind %s: API type %q (a Node: %v)", kind, typ, nodeLookups[typ] != nil)
+			continue
+		}
+		raw := bson.NewObjectID()
+		n := &inbox.Notification{DeepLink: "app://x/" + raw.Hex(), Related: &inbox.Related{Kind: kind, ID: raw.Hex()}}
+		pub := publicRelated(n.Related)
+		if got, err := decodeID(typ, "id", pub.ID); err != nil || got != raw {
+			t.Errorf("related %s: id %q does not decode as a %s id: %v", kind, pub.ID, typ, err)
+		}
+		if got := publicDeepLink(n); got != "app://x/"+pub.ID {
+			t.Errorf("related %s: deep link %q still has the database id", kind, got)
+		}
+	}
+}
+
+// Every ledger source kind names an object of a Node type (or none), so
+// source.id is an id the API accepts. Event and Post become Nodes with
+// their domains; until then they may be absent from the schema.
+func TestEveryLedgerSourceKindHasAnAPIType(t *testing.T) {
+	for _, kind := range ledger.SourceKinds {
+		typ, ok := sourceTypes[kind]
+		switch {
+		case !ok:
+			t.Errorf("ledger source kind %s has no API type (or \"\" for none)", kind)
+		case typ == "":
+			if publicSourceID(&ledger.Source{Kind: kind, ID: bson.NewObjectID().Hex()}) != nil {
+				t.Errorf("source kind %s has no object, yet an id", kind)
+			}
+		case nodeLookups[typ] == nil && parsedSchema.Types[typ] != nil:
+			t.Errorf("source kind %s: type %s is not a Node", kind, typ)
+		default:
+			raw := bson.NewObjectID()
+			got := publicSourceID(&ledger.Source{Kind: kind, ID: raw.Hex()})
+			if id, err := decodeID(typ, "id", *got); err != nil || id != raw {
+				t.Errorf("source kind %s: id %q is not a %s id: %v", kind, *got, typ, err)
+			}
+		}
+	}
+	if publicSourceID(&ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:2026"}) != nil {
+		t.Error("a key, not an id, left the API as an id")
+	}
+}
