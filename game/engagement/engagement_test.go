@@ -72,10 +72,7 @@ func newService(t *testing.T, r roster, ms members) (*Service, *carried) {
 	t.Helper()
 	db := testkit.Database(t)
 	c := testkit.NewClock(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC))
-	programs := program.NewStore(db)
-	if err := programs.Put(context.Background(), program.Default()); err != nil {
-		t.Fatal(err)
-	}
+	programs := program.NewStore(db) // the default program until one is saved
 	lg := ledger.New(db.Collection("ledger"), c.Now)
 	fx := &carried{}
 	s := New(db, Deps{Program: programs, Ledger: lg, Members: ms, Roster: r, Effects: fx, Now: c.Now})

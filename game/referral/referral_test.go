@@ -41,10 +41,7 @@ func newService(t *testing.T, ms members) *Service {
 	t.Helper()
 	db := testkit.Database(t)
 	c := testkit.NewClock(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC))
-	programs := program.NewStore(db)
-	if err := programs.Put(context.Background(), program.Default()); err != nil {
-		t.Fatal(err)
-	}
+	programs := program.NewStore(db) // the default program until one is saved
 	s := New(db, Deps{Program: programs, Ledger: ledger.New(db.Collection("ledger"), c.Now), Members: ms, Effects: noEffects{}, Now: c.Now})
 	testkit.EnsureIndexes(t, s.EnsureIndexes)
 	return s
