@@ -277,6 +277,22 @@ func TestExpirySpendsSoonestFirst(t *testing.T) {
 	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "type", Value: ledger.EntryExpire}}); n != 2 {
 		t.Fatalf("%d EXPIRE entries, want 2", n)
 	}
+	// Each EXPIRE entry's source is the lot: the credit whose points expired.
+	entries, _, err := h.ledger.Entries(context.Background(), m.ID, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	credits := map[string]bool{}
+	for _, e := range entries {
+		if e.Type == ledger.EntryEarn {
+			credits[e.ID.Hex()] = true
+		}
+	}
+	for _, e := range entries {
+		if e.Type == ledger.EntryExpire && (e.Source.Kind != ledger.SourceLot || !credits[e.Source.ID]) {
+			t.Errorf("EXPIRE entry sourced %+v, want LOT and a credit of this member", e.Source)
+		}
+	}
 	h.checkLedger(t, m)
 }
 

@@ -250,6 +250,7 @@ func (s *Service) awardBadge(ctx context.Context, out *Outcome, p *program.Progr
 			out.Entries = append(out.Entries, le)
 		}
 		out.Notes = append(out.Notes, inbox.Message{MemberID: memberID, Kind: inbox.KindBadgeUnlocked, Key: key,
+			Related: &inbox.Related{Kind: inbox.RelatedBadge, ID: b.ID.Hex()}, DeepLink: "app://badges/" + b.ID.Hex(),
 			Template: texts.BadgeUnlocked, Data: map[string]any{"badge": b.Name, "level": l.Name, "description": b.Description}})
 	}
 	return nil

@@ -359,7 +359,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	}
 	// Pay first; the freeze is credited under the same key, so a retry
 	// after a crash completes it without paying twice.
-	paid, _, err := s.Ledger.Append(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: key},
+	paid, _, err := s.Ledger.Append(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceStreakFreeze, ID: key},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			if st.Available(now) < p.Streak.FreezePrice {
 				return false, input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs %d", ledger.ErrInsufficientPoints, p.Streak.FreezePrice))

@@ -386,7 +386,7 @@ func (s *Service) Convert(ctx context.Context, p *program.Program, m *member.Mem
 		}
 	}
 	if !capped && p.Referral.ReferrerPoints > 0 {
-		if c.ReferrerEntry, _, err = s.Ledger.Append(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), ledger.EntryReferral, ledger.Source{Kind: ledger.SourceReferral, ID: m.ID.Hex()},
+		if c.ReferrerEntry, _, err = s.Ledger.Append(ctx, p, c.ReferrerID, "referral:"+m.ID.Hex(), ledger.EntryReferral, ledger.Source{Kind: ledger.SourceReferral, ID: a.ID.Hex()},
 			credit(p, p.Referral.ReferrerPoints, m.DisplayName+" made their first purchase")); err != nil {
 			return nil, err
 		}
