@@ -96,7 +96,9 @@ func TestEveryLedgerEntryNamesItsSource(t *testing.T) {
 			t.Errorf("%s entry from %s has no id", e.Type, k)
 			continue
 		}
-		var n struct{ Typename string `json:"__typename"` }
+		var n struct {
+			Typename string `json:"__typename"`
+		}
 		a.service(t, `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": *e.Source.ID}).decode(t, "node", &n)
 		if n.Typename != typ {
 			t.Errorf("%s entry from %s: node(id: source.id) is a %q, want %s", e.Type, k, n.Typename, typ)
