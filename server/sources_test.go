@@ -110,6 +110,41 @@ func TestEveryLedgerEntryNamesItsSource(t *testing.T) {
 			t.Errorf("no %s entry among %v", w, seen)
 		}
 	}
+	// Every notification about something relates to it with an id node(id:) opens.
+	var inbox struct {
+		Edges []struct {
+			Node struct {
+				Kind    string
+				Related *struct{ Kind, ID string }
+			}
+		}
+	}
+	a.do(t, ann.bearer(), `{ notifications(first: 50) { edges { node { kind related { kind id } } } } }`, nil).decode(t, "notifications", &inbox)
+	relatedType := map[string]string{"LEDGER_ENTRY": "LedgerEntry", "REDEMPTION": "Redemption", "BADGE": "Badge", "OFFER": "Offer"}
+	var kinds []string
+	for _, e := range inbox.Edges {
+		n := e.Node
+		kinds = append(kinds, n.Kind)
+		if n.Kind == "WELCOME" || n.Kind == "SYSTEM" {
+			continue
+		}
+		if n.Related == nil {
+			t.Errorf("%s notification has no related", n.Kind)
+			continue
+		}
+		var node struct {
+			Typename string `json:"__typename"`
+		}
+		a.do(t, ann.bearer(), `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": n.Related.ID}).decode(t, "node", &node)
+		if node.Typename != relatedType[n.Related.Kind] {
+			t.Errorf("%s notification: related %s opens a %q", n.Kind, n.Related.Kind, node.Typename)
+		}
+	}
+	for _, k := range []string{"REWARD_EARNED", "REDEMPTION", "BADGE_UNLOCKED", "OFFER_AVAILABLE"} {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("no %s notification among %v", k, kinds)
+		}
+	}
 	if n := len(slices.DeleteFunc(slices.Clone(seen), func(s string) bool { return s != "REFERRAL REFERRAL" })); n != 2 {
 		t.Errorf("%d referral entries, want one each side: %v", n, seen)
 	}
