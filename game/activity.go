@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -114,12 +113,19 @@ const (
 )
 
 func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
-	in.ExternalID = strings.TrimSpace(in.ExternalID)
-	switch {
-	case !in.Kind.Valid():
+	if !in.Kind.Valid() {
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
-	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
-		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
+	}
+	var err error
+	if in.ExternalID, err = input.Identifier("externalId", in.ExternalID, maxExternalID); err != nil {
+		return err
+	}
+	if in.RefundOf != "" {
+		if in.RefundOf, err = input.Identifier("refundOf", in.RefundOf, maxExternalID); err != nil {
+			return err
+		}
+	}
+	switch {
 	case in.OccurredAt.IsZero():
 		return input.Errorf("occurredAt", "is required")
 	case in.OccurredAt.After(now.Add(futureSkew)):
@@ -153,11 +159,15 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 	}
 	for i, it := range in.Items {
 		f := fmt.Sprintf("items[%d]", i)
+		if in.Items[i].SKU, err = input.Identifier(f+".sku", it.SKU, maxExternalID); err != nil {
+			return err
+		}
+		if it.Category != "" {
+			if in.Items[i].Category, err = input.Identifier(f+".category", it.Category, maxExternalID); err != nil {
+				return err
+			}
+		}
 		switch {
-		case it.SKU == "" || len(it.SKU) > 128:
-			return input.Errorf(f+".sku", "must be 1 to 128 characters")
-		case len(it.Category) > 128:
-			return input.Errorf(f+".category", "must be at most 128 characters")
 		case it.Quantity <= 0:
 			return input.Errorf(f+".quantity", "must be positive")
 		case it.PriceMinor < 0:

@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -66,6 +67,9 @@ func (r *memberResolver) Badges(ctx context.Context, obj *member.Member) (*Membe
 
 // CreateBadge is the resolver for the createBadge field.
 func (r *mutationResolver) CreateBadge(ctx context.Context, input game.BadgeInput) (*game.Badge, error) {
+	if err := checkBadgeText(&input); err != nil {
+		return nil, err
+	}
 	return r.Game.CreateBadge(ctx, input)
 }
 
@@ -73,6 +77,10 @@ func (r *mutationResolver) CreateBadge(ctx context.Context, input game.BadgeInpu
 func (r *mutationResolver) BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error) {
 	self, err := selfID(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// MERGE NOTE: belongs in game's BuyStreakFreeze (game/engagement.go, moved by another branch).
+	if idempotencyKey, err = input.Identifier("idempotencyKey", idempotencyKey, 128); err != nil {
 		return nil, err
 	}
 	return r.Game.BuyStreakFreeze(ctx, self, idempotencyKey)

@@ -157,6 +157,16 @@ func Default() Program {
 // MaxPoints bounds what any single rule may award.
 const MaxPoints = 10_000_000
 
+// Bounds of the program's texts, in characters (grapheme clusters, see
+// input.Text), and of its identifiers (input.Identifier).
+const (
+	MaxTierName      = 40
+	MaxBenefits      = 20
+	MaxBenefit       = 64
+	MaxPromotionName = 100
+	MaxPromotionID   = 64
+)
+
 // Validate checks the program; the first problem names its field.
 func (p *Program) Validate() error {
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
@@ -252,11 +262,21 @@ func (p *Program) Validate() error {
 	names := map[string]bool{}
 	for i, t := range p.Tiers {
 		field := fmt.Sprintf("tiers[%d]", i)
-		t.Name = strings.TrimSpace(t.Name)
+		var err error
+		if t.Name, err = input.Line(field+".name", t.Name, MaxTierName); err != nil {
+			return err
+		}
 		p.Tiers[i].Name = t.Name
+		if len(t.Benefits) > MaxBenefits {
+			return input.Errorf(field+".benefits", "at most %d benefits", MaxBenefits)
+		}
+		for j, b := range t.Benefits {
+			// Benefits are flags events and offers check, not prose.
+			if p.Tiers[i].Benefits[j], err = input.Identifier(fmt.Sprintf("%s.benefits[%d]", field, j), b, MaxBenefit); err != nil {
+				return err
+			}
+		}
 		switch {
-		case t.Name == "" || len(t.Name) > 40:
-			return input.Errorf(field+".name", "must be 1 to 40 characters")
 		case names[strings.ToLower(t.Name)]:
 			return input.Errorf(field+".name", "%q appears twice", t.Name)
 		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
@@ -269,9 +289,17 @@ func (p *Program) Validate() error {
 	ids := map[string]bool{}
 	for i, pr := range p.Promotions {
 		field := fmt.Sprintf("promotions[%d]", i)
+		var err error
+		if pr.ID, err = input.Identifier(field+".id", pr.ID, MaxPromotionID); err != nil {
+			return err
+		}
+		if pr.Name, err = input.Line(field+".name", pr.Name, MaxPromotionName); err != nil {
+			return err
+		}
+		p.Promotions[i].ID, p.Promotions[i].Name = pr.ID, pr.Name
 		switch {
-		case pr.ID == "" || ids[pr.ID]:
-			return input.Errorf(field+".id", "must be set and unique")
+		case ids[pr.ID]:
+			return input.Errorf(field+".id", "must be unique")
 		case !pr.EndsAt.After(pr.StartsAt):
 			return input.Errorf(field+".endsAt", "must be after startsAt")
 		case pr.BonusPoints <= 0 || pr.BonusPoints > MaxPoints:
