@@ -413,18 +413,50 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 	}
 }
 
-// CheckIn records the signed-in member's app check-in, once per day of
-// their own timezone.
+// CheckIn records the signed-in member's app check-in, once per day: a day
+// is a calendar date in the member's timezone at the moment, and after a
+// change of timezone the days since the last check-in are counted as the
+// streak counts them (streak.PeriodsBetween), so a move neither grants a
+// second check-in within one lived day nor refuses the next day's. A
+// check-in within the day of the last one answers that one, replayed.
 func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	last, err := s.acts.lastOfKind(ctx, memberID, program.ActivityCheckIn)
+	if err != nil && !errors.Is(err, ErrActivityNotFound) {
+		return nil, err
+	}
+	if last != nil {
+		lastLoc := m.Location()
+		if tz, ok := checkInZone(last.ExternalID); ok {
+			if loc, err := time.LoadLocation(tz); err == nil {
+				lastLoc = loc
+			}
+		}
+		if streak.PeriodsBetween(program.StreakDaily, last.OccurredAt, lastLoc, now, m.Location()) <= 0 {
+			return s.RecordActivity(ctx, ActivityInput{
+				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt,
+			})
+		}
+	}
+	// Keyed by zone and date: no two check-ins share a date of one zone.
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
-		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + day, OccurredAt: now,
+		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + m.Location().String() + ":" + day, OccurredAt: now,
 	})
+}
+
+// checkInZone reads the zone out of a check-in's key ("app:<member>:<zone>:<date>");
+// keys from before zones were recorded ("app:<member>:<date>") have none.
+func checkInZone(externalID string) (string, bool) {
+	parts := strings.Split(externalID, ":")
+	if len(parts) != 4 {
+		return "", false
+	}
+	return parts[2], true
 }
 
 var errDuplicateActivity = errors.New("activity already recorded")
@@ -480,6 +512,20 @@ func (s activityStore) purchasesBefore(ctx context.Context, a *Activity, from ti
 
 func (s activityStore) byExternalID(ctx context.Context, kind program.ActivityKind, externalID string) (*Activity, error) {
 	return s.one(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "externalId", Value: externalID}})
+}
+
+// lastOfKind is a member's latest activity of kind by date.
+func (s activityStore) lastOfKind(ctx context.Context, memberID bson.ObjectID, kind program.ActivityKind) (*Activity, error) {
+	var a Activity
+	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: kind}},
+		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrActivityNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 func (s activityStore) byID(ctx context.Context, id bson.ObjectID) (*Activity, error) {
