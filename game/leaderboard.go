@@ -82,8 +82,13 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	}
 	now := s.now()
 	repaired := 0
+	var failed []error
 	for _, period := range leaderboard.Periods {
 		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
+		if errors.Is(err, leaderboard.ErrUnrepairable) {
+			failed = append(failed, err) // reported; the other boards still get their turn
+			continue
+		}
 		if err != nil {
 			return repaired, err
 		}
@@ -91,5 +96,5 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 			repaired++
 		}
 	}
-	return repaired, nil
+	return repaired, errors.Join(failed...)
 }

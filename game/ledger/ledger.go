@@ -482,7 +482,7 @@ func (s *State) Earn(p *program.Program, e *Entry, points int64, at time.Time) {
 		if BoardFinal(p, key, e.CreatedAt) {
 			continue
 		}
-		s.Boards[key] = max(s.Boards[key]+points, 0)
+		s.Boards[key] = min(max(s.Boards[key]+points, 0), leaderboard.MaxScore)
 		if !slices.Contains(e.Boards, key) {
 			e.Boards = append(e.Boards, key)
 		}
