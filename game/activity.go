@@ -141,8 +141,8 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 		switch {
 		case in.AmountMinor <= 0:
 			return input.Errorf("amountMinor", "must be positive for a %s", in.Kind)
-		case in.AmountMinor > 1e12:
-			return input.Errorf("amountMinor", "is implausibly large")
+		case in.AmountMinor > program.MaxAmountMinor:
+			return input.Errorf("amountMinor", "must be at most %d", program.MaxAmountMinor)
 		case !program.ValidISO(in.Currency):
 			return input.Errorf("currency", "%q is not an ISO 4217 currency", in.Currency)
 		case in.Currency != p.Currency:
@@ -150,6 +150,11 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 		}
 	} else if in.AmountMinor != 0 || in.Currency != "" {
 		return input.Errorf("amountMinor", "a %s has no amount", in.Kind)
+	}
+	if in.Kind == program.ActivityPurchase {
+		if most := p.MostPoints(in.AmountMinor); most > program.MaxActivityPoints {
+			return input.Errorf("amountMinor", "could earn up to %d points under this program; one activity earns at most %d", most, program.MaxActivityPoints)
+		}
 	}
 	if in.Kind == program.ActivityRefund && strings.TrimSpace(in.RefundOf) == "" {
 		return input.Errorf("refundOf", "a REFUND names the purchase it refunds")
@@ -168,10 +173,10 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 			}
 		}
 		switch {
-		case it.Quantity <= 0:
-			return input.Errorf(f+".quantity", "must be positive")
-		case it.PriceMinor < 0:
-			return input.Errorf(f+".priceMinor", "must not be negative")
+		case it.Quantity <= 0 || it.Quantity > program.MaxQuantity:
+			return input.Errorf(f+".quantity", "must be between 1 and %d", program.MaxQuantity)
+		case it.PriceMinor < 0 || it.PriceMinor > program.MaxAmountMinor:
+			return input.Errorf(f+".priceMinor", "must be between 0 and %d", program.MaxAmountMinor)
 		}
 	}
 	return nil
@@ -196,6 +201,11 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 	if err != nil {
 		return nil, err
+	}
+	if in.Kind == program.ActivityPurchase {
+		if err := s.roomFor(ctx, in.MemberID, "amountMinor", p.MostPoints(in.AmountMinor)); err != nil {
+			return nil, err
+		}
 	}
 	a := &Activity{
 		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
@@ -411,6 +421,20 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale,
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
+}
+
+// roomFor refuses, naming field, a credit of up to points that could take
+// the member's balance past program.MaxBalance. (The ledger refuses such a
+// credit too, ErrBalanceCap, should two credits race past this check.)
+func (s *Service) roomFor(ctx context.Context, memberID bson.ObjectID, field string, points int64) error {
+	st, _, err := s.ledger.Head(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	if st.Balance+points > program.MaxBalance {
+		return input.Errorf(field, "would take the balance past %d points (now %d)", program.MaxBalance, st.Balance)
+	}
+	return nil
 }
 
 // CheckIn records the signed-in member's app check-in, once per day: a day

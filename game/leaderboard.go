@@ -85,7 +85,7 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	var failed []error
 	for _, period := range leaderboard.Periods {
 		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
-		if errors.Is(err, leaderboard.ErrUnrepairable) {
+		if leaderboard.Unrepairable(err) {
 			failed = append(failed, err) // reported; the other boards still get their turn
 			continue
 		}

@@ -109,6 +109,9 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if _, err := s.members.Get(ctx, memberID); err != nil {
 		return nil, input.Wrap("memberId", err)
 	}
+	if err := s.roomFor(ctx, memberID, "amount", amount); err != nil {
+		return nil, err
+	}
 	p, err := s.program.Get(ctx)
 	if err != nil {
 		return nil, err

@@ -5,12 +5,13 @@ import (
 	"net/url"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 )
 
 // checkBadgeText applies the text policy (input.Text) to what members read
-// of a badge: its name, description and level names, and checks its image
-// address.
+// of a badge: its name, description and level names, checks its image
+// address, and bounds its thresholds (program.MaxBalance).
 //
 // MERGE NOTE: this belongs in the badge's own validate (game/engagement.go,
 // which another branch moves into its own package); it sits here so the two
@@ -29,8 +30,12 @@ func checkBadgeText(in *game.BadgeInput) error {
 		}
 	}
 	for i := range in.Levels {
-		if in.Levels[i].Name, err = input.Line(fmt.Sprintf("levels[%d].name", i), in.Levels[i].Name, 40); err != nil {
+		f := fmt.Sprintf("levels[%d]", i)
+		if in.Levels[i].Name, err = input.Line(f+".name", in.Levels[i].Name, 40); err != nil {
 			return err
+		}
+		if in.Levels[i].Threshold > program.MaxBalance {
+			return input.Errorf(f+".threshold", "must be at most %d", program.MaxBalance)
 		}
 	}
 	return nil

@@ -103,9 +103,13 @@ const treeBits = 32
 // counted at 2^32: it ranks above every other, tied with any other such.
 const MaxScore = 1<<31 - 1
 
-// ErrUnrepairable says a board's tree still disagreed with its scores
-// after a rebuild; the repair job reports it and does not loop on it.
-var ErrUnrepairable = errors.New("leaderboard: the tree disagrees with the scores even after a rebuild")
+// errUnrepairable says a board's tree still disagreed with its scores
+// after a rebuild: not the caller's fault, so no code (see Unrepairable).
+var errUnrepairable = errors.New("leaderboard: the tree disagrees with the scores even after a rebuild")
+
+// Unrepairable reports whether err is Repair's report of a board it could
+// not repair; the repair job reports it and goes on to the next board.
+func Unrepairable(err error) bool { return errors.Is(err, errUnrepairable) }
 
 // treeScore is where the tree counts a score.
 func treeScore(score int64) int64 { return min(score, 1<<treeBits) }
@@ -320,7 +324,7 @@ func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool) err
 // Repair checks a board's tree against its scores and rebuilds a tree that
 // disagrees, as one left by a process that died between writing a score
 // and its tree nodes. It reports whether it rebuilt; a tree still wrong
-// after the rebuild is ErrUnrepairable (wrapped, naming the board).
+// after the rebuild is an error naming the board (see Unrepairable).
 func (s *Boards) Repair(ctx context.Context, board string) (bool, error) {
 	ok, err := s.consistent(ctx, board)
 	if err != nil || ok {
@@ -333,7 +337,7 @@ func (s *Boards) Repair(ctx context.Context, board string) (bool, error) {
 		return true, err
 	}
 	if !ok {
-		return true, fmt.Errorf("board %s: %w", board, ErrUnrepairable)
+		return true, fmt.Errorf("board %s: %w", board, errUnrepairable)
 	}
 	return true, nil
 }

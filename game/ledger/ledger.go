@@ -31,6 +31,9 @@ var (
 	// spendable points (a redemption, a coupon, a streak freeze, an
 	// adjustment).
 	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	// ErrBalanceCap refuses a credit that would take a balance past
+	// program.MaxBalance.
+	ErrBalanceCap = fault.New(fault.Invalid, "the balance would pass its bound")
 	// ErrIdempotencyReuse refuses an idempotency key (of an activity, a
 	// redemption) sent again with different input.
 	ErrIdempotencyReuse = fault.New(fault.Conflict, "idempotency key reused with different input")
@@ -295,6 +298,9 @@ func (l *Ledger) Append(ctx context.Context, p *program.Program, memberID bson.O
 		ok, err := ch(&st, e, now)
 		if err != nil || !ok {
 			return nil, err
+		}
+		if e.Amount > 0 && st.Balance > program.MaxBalance {
+			return nil, ErrBalanceCap
 		}
 		if p != nil {
 			e.TierChange = EvaluateTier(&st, p, now)

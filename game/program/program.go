@@ -157,6 +157,45 @@ func Default() Program {
 // MaxPoints bounds what any single rule may award.
 const MaxPoints = 10_000_000
 
+// Bounds of amounts, prices, quantities and points. Every value a client
+// sends or reads stays below 2^31 (GraphQL's Int): a balance at most
+// MaxBalance, one activity at most MaxActivityPoints, a board score at most
+// leaderboard.MaxScore.
+const (
+	// MaxAmountMinor bounds an activity's amount and a line item's price,
+	// in minor units (10,000,000.00 in a two-decimal currency).
+	MaxAmountMinor = 1_000_000_000
+	// MaxQuantity bounds a line item's quantity.
+	MaxQuantity = 1_000_000
+	// MaxActivityPoints bounds what one activity may earn, at the
+	// program's highest multipliers (escalation and tier) with every
+	// promotion and the first-purchase bonus.
+	MaxActivityPoints = 100_000_000
+	// MaxBalance bounds a member's balance: a credit past it is refused.
+	MaxBalance = 1_000_000_000
+	// MaxThreshold bounds a tier's threshold (points or minor units).
+	MaxThreshold = MaxBalance
+)
+
+// MostPoints is the most points a purchase of amountMinor can earn under
+// p: base points at the highest escalation and tier multipliers, plus every
+// promotion and the first-purchase bonus. Bounds are checked against it.
+func (p *Program) MostPoints(amountMinor int64) int64 {
+	esc, pct := int64(1), int64(100)
+	for _, m := range p.Escalation {
+		esc = max(esc, m)
+	}
+	for _, t := range p.Tiers {
+		pct = max(pct, t.EarnMultiplierPercent)
+	}
+	n := amountMinor * p.PointsPerUnit / MinorPerUnit(p.Currency) * esc * pct / 100
+	n += p.FirstPurchaseBonus + p.Referral.RefereePoints
+	for _, pr := range p.Promotions {
+		n += pr.BonusPoints
+	}
+	return n
+}
+
 // Bounds of the program's texts, in characters (grapheme clusters, see
 // input.Text), and of its identifiers (input.Identifier).
 const (
@@ -250,8 +289,14 @@ func (p *Program) Validate() error {
 	if p.TierWindowMonths == 0 {
 		return input.Errorf("tierWindowMonths", "must be at least 1")
 	}
-	if p.Referral.MinPurchaseMinor < 0 {
-		return input.Errorf("referral.minPurchaseMinor", "must not be negative")
+	if p.Referral.MinPurchaseMinor < 0 || p.Referral.MinPurchaseMinor > MaxAmountMinor {
+		return input.Errorf("referral.minPurchaseMinor", "must be between 0 and %d", MaxAmountMinor)
+	}
+	if len(p.Tiers) > 20 {
+		return input.Errorf("tiers", "at most 20 tiers")
+	}
+	if len(p.Promotions) > 50 {
+		return input.Errorf("promotions", "at most 50 promotions")
 	}
 	if p.TierBasis != TierBasisPointsEarned && p.TierBasis != TierBasisSpend {
 		return input.Errorf("tierBasis", "must be POINTS_EARNED or SPEND")
@@ -279,6 +324,8 @@ func (p *Program) Validate() error {
 		switch {
 		case names[strings.ToLower(t.Name)]:
 			return input.Errorf(field+".name", "%q appears twice", t.Name)
+		case t.Threshold > MaxThreshold:
+			return input.Errorf(field+".threshold", "must be at most %d", MaxThreshold)
 		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
 			return input.Errorf(field+".threshold", "must be above the previous tier's")
 		case t.EarnMultiplierPercent < 100 || t.EarnMultiplierPercent > 1000:
