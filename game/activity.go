@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -50,8 +49,10 @@ type Activity struct {
 	// failure or a crash left pending.
 	EffectsPending bool `bson:"effectsPending,omitempty"`
 	// CheckInDay keys a check-in to its member's calendar day
-	// ("<member id>:YYYY-MM-DD" in the member's timezone when it occurred),
-	// unique: one check-in a day, whether the app or the brand reports it.
+	// ("<member id>:<zone>:YYYY-MM-DD", in the member's timezone when it
+	// occurred), unique: one check-in a day, whether the app or the brand
+	// reports it. The zone is part of it as in the app's keys (CheckIn), so
+	// a move across zones neither merges nor splits a lived day.
 	CheckInDay string `bson:"checkInDay,omitempty"`
 }
 
@@ -120,12 +121,19 @@ const (
 )
 
 func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
-	in.ExternalID = strings.TrimSpace(in.ExternalID)
-	switch {
-	case !in.Kind.Valid():
+	if !in.Kind.Valid() {
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
-	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
-		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
+	}
+	var err error
+	if in.ExternalID, err = input.Identifier("externalId", in.ExternalID, maxExternalID); err != nil {
+		return err
+	}
+	if in.RefundOf != "" {
+		if in.RefundOf, err = input.Identifier("refundOf", in.RefundOf, maxExternalID); err != nil {
+			return err
+		}
+	}
+	switch {
 	case in.OccurredAt.IsZero():
 		return input.Errorf("occurredAt", "is required")
 	case in.OccurredAt.After(now.Add(futureSkew)):
@@ -141,8 +149,8 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 		switch {
 		case in.AmountMinor <= 0:
 			return input.Errorf("amountMinor", "must be positive for a %s", in.Kind)
-		case in.AmountMinor > 1e12:
-			return input.Errorf("amountMinor", "is implausibly large")
+		case in.AmountMinor > program.MaxAmountMinor:
+			return input.Errorf("amountMinor", "must be at most %d", program.MaxAmountMinor)
 		case !program.ValidISO(in.Currency):
 			return input.Errorf("currency", "%q is not an ISO 4217 currency", in.Currency)
 		case in.Currency != p.Currency:
@@ -150,6 +158,11 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 		}
 	} else if in.AmountMinor != 0 || in.Currency != "" {
 		return input.Errorf("amountMinor", "a %s has no amount", in.Kind)
+	}
+	if in.Kind == program.ActivityPurchase {
+		if most := p.MostPoints(in.AmountMinor); most > program.MaxActivityPoints {
+			return input.Errorf("amountMinor", "could earn up to %d points under this program; one activity earns at most %d", most, program.MaxActivityPoints)
+		}
 	}
 	if in.Kind == program.ActivityRefund && strings.TrimSpace(in.RefundOf) == "" {
 		return input.Errorf("refundOf", "a REFUND names the purchase it refunds")
@@ -159,15 +172,19 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 	}
 	for i, it := range in.Items {
 		f := fmt.Sprintf("items[%d]", i)
+		if in.Items[i].SKU, err = input.Identifier(f+".sku", it.SKU, maxExternalID); err != nil {
+			return err
+		}
+		if it.Category != "" {
+			if in.Items[i].Category, err = input.Identifier(f+".category", it.Category, maxExternalID); err != nil {
+				return err
+			}
+		}
 		switch {
-		case it.SKU == "" || len(it.SKU) > 128:
-			return input.Errorf(f+".sku", "must be 1 to 128 characters")
-		case len(it.Category) > 128:
-			return input.Errorf(f+".category", "must be at most 128 characters")
-		case it.Quantity <= 0:
-			return input.Errorf(f+".quantity", "must be positive")
-		case it.PriceMinor < 0:
-			return input.Errorf(f+".priceMinor", "must not be negative")
+		case it.Quantity <= 0 || it.Quantity > program.MaxQuantity:
+			return input.Errorf(f+".quantity", "must be between 1 and %d", program.MaxQuantity)
+		case it.PriceMinor < 0 || it.PriceMinor > program.MaxAmountMinor:
+			return input.Errorf(f+".priceMinor", "must be between 0 and %d", program.MaxAmountMinor)
 		}
 	}
 	return nil
@@ -193,13 +210,19 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	if err != nil {
 		return nil, err
 	}
+	if in.Kind == program.ActivityPurchase {
+		if err := s.roomFor(ctx, in.MemberID, "amountMinor", p.MostPoints(in.AmountMinor)); err != nil {
+			return nil, err
+		}
+	}
 	a := &Activity{
 		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
 		EffectsPending: true,
 	}
 	if in.Kind == program.ActivityCheckIn {
-		a.CheckInDay = in.MemberID.Hex() + ":" + a.OccurredAt.In(m.Location()).Format(time.DateOnly)
+		loc := m.Location()
+		a.CheckInDay = in.MemberID.Hex() + ":" + loc.String() + ":" + a.OccurredAt.In(loc).Format(time.DateOnly)
 	}
 	var purchase *Activity
 	if in.Kind == program.ActivityRefund {
@@ -458,19 +481,66 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.P
 	return c, nil
 }
 
-// CheckIn records the signed-in member's app check-in, once per day of
-// their own timezone: a second one that day, or one the brand already
-// reported as a CHECK_IN activity, answers as a replay of the first.
+// roomFor refuses, naming field, a credit of up to points that could take
+// the member's balance past program.MaxBalance. (The ledger refuses such a
+// credit too, ErrBalanceCap, should two credits race past this check.)
+func (s *Service) roomFor(ctx context.Context, memberID bson.ObjectID, field string, points int64) error {
+	st, _, err := s.ledger.Head(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	if st.Balance+points > program.MaxBalance {
+		return input.Errorf(field, "would take the balance past %d points (now %d)", program.MaxBalance, st.Balance)
+	}
+	return nil
+}
+
+// CheckIn records the signed-in member's app check-in, once per day: a day
+// is a calendar date in the member's timezone at the moment, and after a
+// change of timezone the days since the last check-in are counted as the
+// streak counts them (streak.PeriodsBetween), so a move neither grants a
+// second check-in within one lived day nor refuses the next day's. A
+// check-in within the day of the last one answers that one, replayed; so
+// does one the brand already reported that day as a CHECK_IN activity
+// (Activity.CheckInDay).
 func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
+	last, err := s.acts.lastOfKind(ctx, memberID, program.ActivityCheckIn)
+	if err != nil && !errors.Is(err, ErrActivityNotFound) {
+		return nil, err
+	}
+	if last != nil {
+		lastLoc := m.Location()
+		if tz, ok := checkInZone(last.ExternalID); ok {
+			if loc, err := time.LoadLocation(tz); err == nil {
+				lastLoc = loc
+			}
+		}
+		if streak.PeriodsBetween(program.StreakDaily, last.OccurredAt, lastLoc, now, m.Location()) <= 0 {
+			return s.RecordActivity(ctx, ActivityInput{
+				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt,
+			})
+		}
+	}
+	// Keyed by zone and date: no two check-ins share a date of one zone.
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
-		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + day, OccurredAt: now,
+		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + m.Location().String() + ":" + day, OccurredAt: now,
 	})
+}
+
+// checkInZone reads the zone out of a check-in's key ("app:<member>:<zone>:<date>");
+// keys from before zones were recorded ("app:<member>:<date>") have none.
+func checkInZone(externalID string) (string, bool) {
+	parts := strings.Split(externalID, ":")
+	if len(parts) != 4 {
+		return "", false
+	}
+	return parts[2], true
 }
 
 var errDuplicateActivity = errors.New("activity already recorded")
@@ -530,6 +600,20 @@ func (s activityStore) purchasesBefore(ctx context.Context, a *Activity, from ti
 
 func (s activityStore) byExternalID(ctx context.Context, kind program.ActivityKind, externalID string) (*Activity, error) {
 	return s.one(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "externalId", Value: externalID}})
+}
+
+// lastOfKind is a member's latest activity of kind by date.
+func (s activityStore) lastOfKind(ctx context.Context, memberID bson.ObjectID, kind program.ActivityKind) (*Activity, error) {
+	var a Activity
+	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: kind}},
+		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrActivityNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
 
 func (s activityStore) byID(ctx context.Context, id bson.ObjectID) (*Activity, error) {

@@ -2,6 +2,7 @@ package game
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -65,8 +66,13 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	}
 	now := s.now()
 	repaired := 0
+	var failed []error
 	for _, period := range leaderboard.Periods {
 		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
+		if leaderboard.Unrepairable(err) {
+			failed = append(failed, err) // reported; the other boards still get their turn
+			continue
+		}
 		if err != nil {
 			return repaired, err
 		}
@@ -74,5 +80,5 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 			repaired++
 		}
 	}
-	return repaired, nil
+	return repaired, errors.Join(failed...)
 }

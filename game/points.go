@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
@@ -97,17 +96,21 @@ func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*ledger.Tie
 // correction), once per idempotency key. A debit never takes the balance
 // below zero.
 func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int64, reason, idempotencyKey string) (*ledger.Entry, error) {
-	reason = strings.TrimSpace(reason)
-	switch {
-	case amount == 0 || amount > program.MaxPoints || amount < -program.MaxPoints:
+	if amount == 0 || amount > program.MaxPoints || amount < -program.MaxPoints {
 		return nil, input.Errorf("amount", "must be non-zero and within ±%d", program.MaxPoints)
-	case reason == "" || utf8.RuneCountInString(reason) > 500:
-		return nil, input.Errorf("reason", "must be 1 to 500 characters")
-	case idempotencyKey == "" || len(idempotencyKey) > 128:
-		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
+	}
+	reason, err := input.Line("reason", reason, reward.MaxReason)
+	if err != nil {
+		return nil, err
+	}
+	if idempotencyKey, err = input.Identifier("idempotencyKey", idempotencyKey, reward.MaxKey); err != nil {
+		return nil, err
 	}
 	if _, err := s.members.Get(ctx, memberID); err != nil {
 		return nil, input.Wrap("memberId", err)
+	}
+	if err := s.roomFor(ctx, memberID, "amount", amount); err != nil {
+		return nil, err
 	}
 	p, err := s.program.Get(ctx)
 	if err != nil {

@@ -20,8 +20,8 @@ func (s *Service) Program(ctx context.Context) (program.Program, error) { return
 // users' patches both land. Past ledger entries keep the numbers they were
 // made with. Errors: input errors naming the field.
 func (s *Service) UpdateProgram(ctx context.Context, expectedVersion *int64, change func(*program.Program)) (program.Program, error) {
-	if expectedVersion != nil && *expectedVersion < 1 {
-		return program.Program{}, input.Errorf("expectedVersion", "must be a version number, at least 1")
+	if expectedVersion != nil && (*expectedVersion < 1 || *expectedVersion > program.MaxVersion) {
+		return program.Program{}, input.Errorf("expectedVersion", "must be a version number, 1 to %d", program.MaxVersion)
 	}
 	for {
 		cur, err := s.program.Get(ctx)

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -157,24 +156,19 @@ type Message struct {
 }
 
 func (m *Message) validate(now time.Time) error {
-	m.Title = strings.TrimSpace(m.Title)
-	m.Body = strings.TrimSpace(m.Body)
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"title", m.Title, MaxTitle}, {"body", m.Body, MaxBody}} {
-		n := utf8.RuneCountInString(f.v)
-		switch {
-		case !utf8.ValidString(f.v):
-			return input.Errorf(f.name, "must be valid UTF-8")
-		case n == 0:
-			return input.Errorf(f.name, "is required")
-		case n > f.max:
-			return input.Errorf(f.name, "must be at most %d characters, got %d", f.max, n)
-		}
+	var err error
+	if m.Title, err = input.Line("title", m.Title, MaxTitle); err != nil {
+		return err
 	}
-	if len(m.DeepLink) > MaxDeepLink {
-		return input.Errorf("deepLink", "must be at most %d characters", MaxDeepLink)
+	if m.Body, err = input.Paragraph("body", m.Body, MaxBody); err != nil {
+		return err
+	}
+	if m.DeepLink != "" {
+		// A link is an address, not prose: printable ASCII (a URL
+		// percent-encodes the rest).
+		if m.DeepLink, err = input.Identifier("deepLink", m.DeepLink, MaxDeepLink); err != nil {
+			return err
+		}
 	}
 	if m.ExpiresAt != nil && !m.ExpiresAt.After(now) {
 		return input.Errorf("expiresAt", "must be in the future")

@@ -181,23 +181,10 @@ func unprintable(r rune) bool {
 		r == '\u2800' || r == utf8.RuneError)
 }
 
+// validDisplayName applies the text policy (input.Text): a display name
+// shows on leaderboards, so it may neither be invisible nor reorder text.
 func validDisplayName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	switch {
-	case !utf8.ValidString(name):
-		return "", input.Errorf("displayName", "must be valid UTF-8")
-	case n == 0:
-		return "", input.Errorf("displayName", "is required")
-	case n > MaxDisplayName:
-		return "", input.Errorf("displayName", "must be at most %d characters, got %d", MaxDisplayName, n)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return "", input.Errorf("displayName", "must not contain control characters")
-		}
-	}
-	return name, nil
+	return input.Line("displayName", name, MaxDisplayName)
 }
 
 // ValidTimezone checks an IANA zone name such as Europe/Paris.

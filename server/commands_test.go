@@ -113,8 +113,10 @@ func TestMongoCommandsPerPurchase(t *testing.T) {
 	t.Logf("MongoDB commands per purchase: first %.1f, later %.1f, replay %.1f", first, later, replay)
 	// Before the effects path (BENCHMARKS.md): 23.0, 23.8 and 16.0; one
 	// more for a new purchase since escalation counts purchases by date
-	// (one indexed count).
-	const maxFirst, maxLater, maxReplay = 24.0, 24.8, 16.0
+	// (one indexed count); one more for every purchase since the balance
+	// bound reads the ledger's head before inserting (23.1, 23.8, 14.0 on
+	// the embedded database before it; 24.1, 24.8, 15.0 after).
+	const maxFirst, maxLater, maxReplay = 25.0, 25.8, 16.0
 	if first > maxFirst || later > maxLater || replay > maxReplay {
 		t.Errorf("commands per purchase grew: first %.1f (max %.1f), later %.1f (max %.1f), replay %.1f (max %.1f)",
 			first, maxFirst, later, maxLater, replay, maxReplay)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,7 +251,7 @@ func TestEconomyBadInput(t *testing.T) {
 		{"refund of unknown purchase", "refundOf", "NOT_FOUND", map[string]any{"kind": "REFUND", "refundOf": "ghost"}},
 	}
 	for _, c := range cases {
-		vars := purchaseVars(ann.Member.ID, "bad-"+c.name, 1000)
+		vars := purchaseVars(ann.Member.ID, "bad-"+strings.ReplaceAll(c.name, " ", "-"), 1000)
 		for k, v := range c.in {
 			vars["in"].(map[string]any)[k] = v
 		}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-const updateProgram = `mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) {
+const updateProgramPatch = `mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) {
   version currency pointsPerUnit escalation returnWindowDays tiers { name } referral { referrerPoints refereePoints }
   streak { freezePrice atRiskHour } campaigns { winBack winBackDays } timezone locale } }`
 
@@ -30,13 +30,13 @@ type programView struct {
 func TestUpdateProgramIsAPatch(t *testing.T) {
 	a := startApp(t, nil)
 	var p programView
-	a.service(t, updateProgram, map[string]any{"in": map[string]any{"escalation": []int{2, 3, 4}}}).decode(t, "updateProgram", &p)
+	a.service(t, updateProgramPatch, map[string]any{"in": map[string]any{"escalation": []int{2, 3, 4}}}).decode(t, "updateProgram", &p)
 	// The defaults a fresh program has (README "The program") stay.
 	if p.Version != 1 || fmt.Sprint(p.Escalation) != "[2 3 4]" || p.Currency != "USD" || p.PointsPerUnit != 10 || p.ReturnWindowDays != 14 ||
 		len(p.Tiers) != 3 || p.Referral.ReferrerPoints != 500 || p.Streak.FreezePrice != 200 || !p.Campaigns.WinBack || p.Timezone != "UTC" || p.Locale != "en" {
 		t.Fatalf("after patching escalation: %+v", p)
 	}
-	a.service(t, updateProgram, map[string]any{"in": map[string]any{
+	a.service(t, updateProgramPatch, map[string]any{"in": map[string]any{
 		"returnWindowDays": 0, "referral": map[string]any{"refereePoints": 300}, "campaigns": map[string]any{"winBackDays": 90},
 	}}).decode(t, "updateProgram", &p)
 	if p.Version != 2 || p.ReturnWindowDays != 0 || fmt.Sprint(p.Escalation) != "[2 3 4]" || p.Referral != (struct{ ReferrerPoints, RefereePoints int }{500, 300}) ||
@@ -45,15 +45,15 @@ func TestUpdateProgramIsAPatch(t *testing.T) {
 	}
 
 	// Bad input names its field and writes nothing.
-	r := a.service(t, updateProgram, map[string]any{"in": map[string]any{"pointsPerUnit": 20, "streak": map[string]any{"atRiskHour": 25}}})
+	r := a.service(t, updateProgramPatch, map[string]any{"in": map[string]any{"pointsPerUnit": 20, "streak": map[string]any{"atRiskHour": 25}}})
 	if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "streak.atRiskHour" {
 		t.Fatalf("bad atRiskHour: %+v", r)
 	}
 	// An update made on an old version is refused; on the current one it lands.
-	if r := a.service(t, updateProgram, map[string]any{"in": map[string]any{"pointsPerUnit": 20}, "v": 1}); r.code() != "CONFLICT" {
+	if r := a.service(t, updateProgramPatch, map[string]any{"in": map[string]any{"pointsPerUnit": 20}, "v": 1}); r.code() != "CONFLICT" {
 		t.Fatalf("update on version 1 when 2 is current: %+v", r)
 	}
-	a.service(t, updateProgram, map[string]any{"in": map[string]any{"pointsPerUnit": 20}, "v": 2}).decode(t, "updateProgram", &p)
+	a.service(t, updateProgramPatch, map[string]any{"in": map[string]any{"pointsPerUnit": 20}, "v": 2}).decode(t, "updateProgram", &p)
 	if p.Version != 3 || p.PointsPerUnit != 20 {
 		t.Fatalf("update on the current version: %+v", p)
 	}

@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -264,23 +263,17 @@ func validLocaleName(locale string, name Name) error {
 }
 
 func validate(locale string, name Name, tpl *Template) error {
-	if err := validLocaleName(locale, name); err != nil {
+	err := validLocaleName(locale, name)
+	if err != nil {
 		return err
 	}
-	tpl.Title, tpl.Body = strings.TrimSpace(tpl.Title), strings.TrimSpace(tpl.Body)
-	for _, f := range []struct {
-		field, text string
-		max         int
-	}{{"title", tpl.Title, MaxTitle}, {"body", tpl.Body, MaxBody}} {
-		n := utf8.RuneCountInString(f.text)
-		switch {
-		case !utf8.ValidString(f.text):
-			return input.Errorf(f.field, "must be valid UTF-8")
-		case n == 0:
-			return input.Errorf(f.field, "is required")
-		case n > f.max:
-			return input.Errorf(f.field, "must be at most %d characters, got %d", f.max, n)
-		}
+	if tpl.Title, err = input.Line("title", tpl.Title, MaxTitle); err != nil {
+		return err
+	}
+	if tpl.Body, err = input.Paragraph("body", tpl.Body, MaxBody); err != nil {
+		return err
+	}
+	for _, f := range []struct{ field, text string }{{"title", tpl.Title}, {"body", tpl.Body}} {
 		for _, p := range placeholders(f.text) {
 			if !slices.Contains(Placeholders[name], p) {
 				known := "none"

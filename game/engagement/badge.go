@@ -3,8 +3,8 @@ package engagement
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -71,12 +71,20 @@ type BadgeInput struct {
 }
 
 func (in *BadgeInput) validate() error {
-	in.Name = strings.TrimSpace(in.Name)
+	// What members read of a badge follows the text policy (input.Text).
+	var err error
+	if in.Name, err = input.Line("name", in.Name, 100); err != nil {
+		return err
+	}
+	if in.Description, err = (input.Text{Max: 1000, Multiline: true, Optional: true}).Check("description", in.Description); err != nil {
+		return err
+	}
+	if in.ImageURL != "" {
+		if u, perr := url.Parse(in.ImageURL); perr != nil || u.Scheme != "https" || u.Host == "" || len(in.ImageURL) > 2048 {
+			return input.Errorf("imageUrl", "must be an https URL")
+		}
+	}
 	switch {
-	case in.Name == "" || len(in.Name) > 100:
-		return input.Errorf("name", "must be 1 to 100 characters")
-	case len(in.Description) > 1000:
-		return input.Errorf("description", "must be at most 1000 characters")
 	case !slices.Contains(Counters, in.Counter):
 		return input.Errorf("counter", "unknown counter %q", in.Counter)
 	case len(in.Levels) == 0 || len(in.Levels) > 10:
@@ -95,13 +103,17 @@ func (in *BadgeInput) validate() error {
 		}
 	}
 	names := map[string]bool{}
-	for i, l := range in.Levels {
+	for i := range in.Levels {
 		f := fmt.Sprintf("levels[%d]", i)
+		if in.Levels[i].Name, err = input.Line(f+".name", in.Levels[i].Name, 40); err != nil {
+			return err
+		}
+		l := in.Levels[i]
 		switch {
-		case l.Name == "" || names[l.Name]:
+		case names[l.Name]:
 			return input.Errorf(f+".name", "must be set and unique")
-		case l.Threshold <= 0:
-			return input.Errorf(f+".threshold", "must be positive")
+		case l.Threshold <= 0 || l.Threshold > program.MaxBalance:
+			return input.Errorf(f+".threshold", "must be between 1 and %d", program.MaxBalance)
 		case i > 0 && l.Threshold <= in.Levels[i-1].Threshold:
 			return input.Errorf(f+".threshold", "must be above the previous level's")
 		case l.BonusPoints < 0 || l.BonusPoints > program.MaxPoints:

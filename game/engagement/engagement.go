@@ -339,8 +339,9 @@ func (s *Service) Count(ctx context.Context, memberID bson.ObjectID, c Counter, 
 
 // BuyStreakFreeze spends points on a streak freeze, once per idempotency key.
 func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, idempotencyKey string) (*streak.View, error) {
-	if idempotencyKey == "" || len(idempotencyKey) > 128 {
-		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
+	idempotencyKey, err := input.Identifier("idempotencyKey", idempotencyKey, 128)
+	if err != nil {
+		return nil, err
 	}
 	p, err := s.Program.Get(ctx)
 	if err != nil {

@@ -97,6 +97,23 @@ type Board struct {
 // proportional to the members above.
 const treeBits = 32
 
+// MaxScore is the highest score a board holds: the ledger keeps a member's
+// score at most this (2^31 - 1, GraphQL's Int), and the tree ranks every
+// score up to 2^32. A score above 2^32 stored before these bounds is
+// counted at 2^32: it ranks above every other, tied with any other such.
+const MaxScore = 1<<31 - 1
+
+// errUnrepairable says a board's tree still disagreed with its scores
+// after a rebuild: not the caller's fault, so no code (see Unrepairable).
+var errUnrepairable = errors.New("leaderboard: the tree disagrees with the scores even after a rebuild")
+
+// Unrepairable reports whether err is Repair's report of a board it could
+// not repair; the repair job reports it and goes on to the next board.
+func Unrepairable(err error) bool { return errors.Is(err, errUnrepairable) }
+
+// treeScore is where the tree counts a score.
+func treeScore(score int64) int64 { return min(score, 1<<treeBits) }
+
 // Boards keeps the scores of every board and their trees. Its methods
 // answer for one board, named by its key (see Key).
 type Boards struct {
@@ -142,7 +159,7 @@ func nodeID(board string, i int64) string { return fmt.Sprintf("%s#%d", board, i
 // updatePath lists the tree nodes that count a member at score (≥ 1).
 func updatePath(score int64) []int64 {
 	var path []int64
-	for i := score; i > 0 && i <= 1<<treeBits; i += i & -i {
+	for i := treeScore(score); i > 0 && i <= 1<<treeBits; i += i & -i {
 		path = append(path, i)
 	}
 	return path
@@ -306,13 +323,23 @@ func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool) err
 
 // Repair checks a board's tree against its scores and rebuilds a tree that
 // disagrees, as one left by a process that died between writing a score
-// and its tree nodes. It reports whether it rebuilt.
+// and its tree nodes. It reports whether it rebuilt; a tree still wrong
+// after the rebuild is an error naming the board (see Unrepairable).
 func (s *Boards) Repair(ctx context.Context, board string) (bool, error) {
 	ok, err := s.consistent(ctx, board)
 	if err != nil || ok {
 		return false, err
 	}
-	return true, s.rebuild(ctx, board)
+	if err := s.rebuild(ctx, board); err != nil {
+		return true, err
+	}
+	if ok, err = s.consistent(ctx, board); err != nil {
+		return true, err
+	}
+	if !ok {
+		return true, fmt.Errorf("board %s: %w", board, errUnrepairable)
+	}
+	return true, nil
 }
 
 // Standing is one row of a leaderboard.

@@ -31,6 +31,9 @@ var (
 	// spendable points (a redemption, a coupon, a streak freeze, an
 	// adjustment).
 	ErrInsufficientPoints = fault.New(fault.Invalid, "not enough points")
+	// ErrBalanceCap refuses a credit that would take a balance past
+	// program.MaxBalance.
+	ErrBalanceCap = fault.New(fault.Invalid, "the balance would pass its bound")
 	// ErrIdempotencyReuse refuses an idempotency key (of an activity, a
 	// redemption) sent again with different input.
 	ErrIdempotencyReuse = fault.New(fault.Conflict, "idempotency key reused with different input")
@@ -305,6 +308,9 @@ func (l *Ledger) Append(ctx context.Context, p *program.Program, memberID bson.O
 		if err != nil || !ok {
 			return nil, err
 		}
+		if e.Amount > 0 && st.Balance > program.MaxBalance {
+			return nil, ErrBalanceCap
+		}
 		if p != nil {
 			e.TierChange = EvaluateTier(&st, p, now)
 		}
@@ -538,7 +544,7 @@ func (s *State) Earn(p *program.Program, e *Entry, points int64, at time.Time) {
 		if BoardFinal(p, key, e.CreatedAt) {
 			continue
 		}
-		s.Boards[key] = max(s.Boards[key]+points, 0)
+		s.Boards[key] = min(max(s.Boards[key]+points, 0), leaderboard.MaxScore)
 		if !slices.Contains(e.Boards, key) {
 			e.Boards = append(e.Boards, key)
 		}

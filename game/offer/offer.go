@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -182,12 +181,14 @@ type OfferInput struct {
 }
 
 func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
-	in.Title, in.Body = strings.TrimSpace(in.Title), strings.TrimSpace(in.Body)
+	var err error
+	if in.Title, err = input.Line("title", in.Title, inbox.MaxTitle); err != nil {
+		return err
+	}
+	if in.Body, err = input.Paragraph("body", in.Body, inbox.MaxBody); err != nil {
+		return err
+	}
 	switch {
-	case in.Title == "" || utf8.RuneCountInString(in.Title) > inbox.MaxTitle:
-		return input.Errorf("title", "must be 1 to %d characters", inbox.MaxTitle)
-	case in.Body == "" || utf8.RuneCountInString(in.Body) > inbox.MaxBody:
-		return input.Errorf("body", "must be 1 to %d characters", inbox.MaxBody)
 	case len(in.ImageURL) > 2048 || (in.ImageURL != "" && !strings.HasPrefix(in.ImageURL, "https://")):
 		return input.Errorf("imageUrl", "must be an https URL")
 	case !in.EndsAt.After(in.StartsAt):

@@ -1,5 +1,8 @@
 package program
 
+// MaxVersion bounds the program's version numbers (one per change).
+const MaxVersion = 1_000_000_000
+
 // Patch is a change to the program, as the brand sends it: a nil field
 // stays as it is. Lists (escalation, promotions, tiers, streak.qualifying)
 // are replaced whole when given; an empty list empties them.

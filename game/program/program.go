@@ -158,6 +158,55 @@ func Default() Program {
 // MaxPoints bounds what any single rule may award.
 const MaxPoints = 10_000_000
 
+// Bounds of amounts, prices, quantities and points. Every value a client
+// sends or reads stays below 2^31 (GraphQL's Int): a balance at most
+// MaxBalance, one activity at most MaxActivityPoints, a board score at most
+// leaderboard.MaxScore.
+const (
+	// MaxAmountMinor bounds an activity's amount and a line item's price,
+	// in minor units (10,000,000.00 in a two-decimal currency).
+	MaxAmountMinor = 1_000_000_000
+	// MaxQuantity bounds a line item's quantity.
+	MaxQuantity = 1_000_000
+	// MaxActivityPoints bounds what one activity may earn, at the
+	// program's highest multipliers (escalation and tier) with every
+	// promotion and the first-purchase bonus.
+	MaxActivityPoints = 100_000_000
+	// MaxBalance bounds a member's balance: a credit past it is refused.
+	MaxBalance = 1_000_000_000
+	// MaxThreshold bounds a tier's threshold (points or minor units).
+	MaxThreshold = MaxBalance
+)
+
+// MostPoints is the most points a purchase of amountMinor can earn under
+// p: base points at the highest escalation and tier multipliers, plus every
+// promotion and the first-purchase bonus. Bounds are checked against it.
+func (p *Program) MostPoints(amountMinor int64) int64 {
+	esc, pct := int64(1), int64(100)
+	for _, m := range p.Escalation {
+		esc = max(esc, m)
+	}
+	for _, t := range p.Tiers {
+		pct = max(pct, t.EarnMultiplierPercent)
+	}
+	n := amountMinor * p.PointsPerUnit / MinorPerUnit(p.Currency) * esc * pct / 100
+	n += p.FirstPurchaseBonus + p.Referral.RefereePoints
+	for _, pr := range p.Promotions {
+		n += pr.BonusPoints
+	}
+	return n
+}
+
+// Bounds of the program's texts, in characters (grapheme clusters, see
+// input.Text), and of its identifiers (input.Identifier).
+const (
+	MaxTierName      = 40
+	MaxBenefits      = 20
+	MaxBenefit       = 64
+	MaxPromotionName = 100
+	MaxPromotionID   = 64
+)
+
 // Validate checks the program; the first problem names its field.
 func (p *Program) Validate() error {
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
@@ -241,8 +290,14 @@ func (p *Program) Validate() error {
 	if p.TierWindowMonths == 0 {
 		return input.Errorf("tierWindowMonths", "must be at least 1")
 	}
-	if p.Referral.MinPurchaseMinor < 0 {
-		return input.Errorf("referral.minPurchaseMinor", "must not be negative")
+	if p.Referral.MinPurchaseMinor < 0 || p.Referral.MinPurchaseMinor > MaxAmountMinor {
+		return input.Errorf("referral.minPurchaseMinor", "must be between 0 and %d", MaxAmountMinor)
+	}
+	if len(p.Tiers) > 20 {
+		return input.Errorf("tiers", "at most 20 tiers")
+	}
+	if len(p.Promotions) > 50 {
+		return input.Errorf("promotions", "at most 50 promotions")
 	}
 	if p.TierBasis != TierBasisPointsEarned && p.TierBasis != TierBasisSpend {
 		return input.Errorf("tierBasis", "must be POINTS_EARNED or SPEND")
@@ -253,13 +308,25 @@ func (p *Program) Validate() error {
 	names := map[string]bool{}
 	for i, t := range p.Tiers {
 		field := fmt.Sprintf("tiers[%d]", i)
-		t.Name = strings.TrimSpace(t.Name)
+		var err error
+		if t.Name, err = input.Line(field+".name", t.Name, MaxTierName); err != nil {
+			return err
+		}
 		p.Tiers[i].Name = t.Name
+		if len(t.Benefits) > MaxBenefits {
+			return input.Errorf(field+".benefits", "at most %d benefits", MaxBenefits)
+		}
+		for j, b := range t.Benefits {
+			// Benefits are flags events and offers check, not prose.
+			if p.Tiers[i].Benefits[j], err = input.Identifier(fmt.Sprintf("%s.benefits[%d]", field, j), b, MaxBenefit); err != nil {
+				return err
+			}
+		}
 		switch {
-		case t.Name == "" || len(t.Name) > 40:
-			return input.Errorf(field+".name", "must be 1 to 40 characters")
 		case names[strings.ToLower(t.Name)]:
 			return input.Errorf(field+".name", "%q appears twice", t.Name)
+		case t.Threshold > MaxThreshold:
+			return input.Errorf(field+".threshold", "must be at most %d", MaxThreshold)
 		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
 			return input.Errorf(field+".threshold", "must be above the previous tier's")
 		case t.EarnMultiplierPercent < 100 || t.EarnMultiplierPercent > 1000:
@@ -270,9 +337,17 @@ func (p *Program) Validate() error {
 	ids := map[string]bool{}
 	for i, pr := range p.Promotions {
 		field := fmt.Sprintf("promotions[%d]", i)
+		var err error
+		if pr.ID, err = input.Identifier(field+".id", pr.ID, MaxPromotionID); err != nil {
+			return err
+		}
+		if pr.Name, err = input.Line(field+".name", pr.Name, MaxPromotionName); err != nil {
+			return err
+		}
+		p.Promotions[i].ID, p.Promotions[i].Name = pr.ID, pr.Name
 		switch {
-		case pr.ID == "" || ids[pr.ID]:
-			return input.Errorf(field+".id", "must be set and unique")
+		case ids[pr.ID]:
+			return input.Errorf(field+".id", "must be unique")
 		case !pr.EndsAt.After(pr.StartsAt):
 			return input.Errorf(field+".endsAt", "must be after startsAt")
 		case pr.BonusPoints <= 0 || pr.BonusPoints > MaxPoints:

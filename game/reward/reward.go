@@ -11,9 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -112,13 +110,23 @@ type RewardInput struct {
 	Active         bool
 }
 
+// Bounds of a reward's texts, in characters (grapheme clusters).
+const (
+	MaxName        = 100
+	MaxDescription = 2000
+	MaxReason      = 500
+	MaxKey         = 128
+)
+
 func (in *RewardInput) validate(p *program.Program) error {
-	in.Name = strings.TrimSpace(in.Name)
-	switch n := utf8.RuneCountInString(in.Name); {
-	case n == 0 || n > 100:
-		return input.Errorf("name", "must be 1 to 100 characters")
-	case utf8.RuneCountInString(in.Description) > 2000:
-		return input.Errorf("description", "must be at most 2000 characters")
+	var err error
+	if in.Name, err = input.Line("name", in.Name, MaxName); err != nil {
+		return err
+	}
+	if in.Description, err = (input.Text{Max: MaxDescription, Multiline: true, Optional: true}).Check("description", in.Description); err != nil {
+		return err
+	}
+	switch {
 	case in.Cost <= 0 || in.Cost > program.MaxPoints:
 		return input.Errorf("cost", "must be between 1 and %d points", program.MaxPoints)
 	case in.Stock != nil && (*in.Stock < 0 || *in.Stock > 1_000_000):
@@ -325,9 +333,9 @@ func (s *Service) Rewards(ctx context.Context, activeOnly bool, after bson.Objec
 // debit is a ledger entry keyed by the redemption, so any number of
 // concurrent attempts can never oversell, overdraw or charge twice.
 func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, idempotencyKey string) (*Redemption, error) {
-	idempotencyKey = strings.TrimSpace(idempotencyKey)
-	if idempotencyKey == "" || len(idempotencyKey) > 128 {
-		return nil, input.Errorf("idempotencyKey", "must be 1 to 128 characters")
+	idempotencyKey, err := input.Identifier("idempotencyKey", idempotencyKey, MaxKey)
+	if err != nil {
+		return nil, err
 	}
 	if prior, err := s.rewards.redemption(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "idempotencyKey", Value: idempotencyKey}}); err == nil {
 		return s.resume(ctx, prior, rewardID)
@@ -494,9 +502,9 @@ func failureError(name string) error {
 // CancelRedemption refunds a completed redemption's points and returns its
 // stock. Cancelling twice refunds once.
 func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason string) (*Redemption, error) {
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 500 {
-		return nil, input.Errorf("reason", "must be 1 to 500 characters")
+	reason, err := input.Line("reason", reason, MaxReason)
+	if err != nil {
+		return nil, err
 	}
 	r, err := s.rewards.redemption(ctx, bson.D{{Key: "_id", Value: id}})
 	if err != nil {

@@ -65,17 +65,52 @@ func periodStart(p program.StreakPeriod, idx int64, loc *time.Location) time.Tim
 	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, loc)
 }
 
+// PeriodsBetween counts the periods (days or weeks) from one activity to a
+// later one, each made in the member's zone of the time: counted on the
+// calendar of the first one's zone and on the calendar of the second's, the
+// smaller of the two. In one zone this is the plain difference of calendar
+// dates. After a move it is the days the member lived: flying west does
+// not repeat a day (New York just after midnight, then Los Angeles 25 hours
+// later on the same date, is the next day) and flying east does not skip
+// one, while no choice of zone makes a new day before a midnight of the
+// zone the member was last in, so changing zone never gains a day either.
+func PeriodsBetween(p program.StreakPeriod, from time.Time, fromLoc *time.Location, to time.Time, toLoc *time.Location) int64 {
+	d := PeriodIndex(p, to, toLoc) - PeriodIndex(p, from, toLoc)
+	if fromLoc != nil {
+		d = min(d, PeriodIndex(p, to, fromLoc)-PeriodIndex(p, from, fromLoc))
+	}
+	return d
+}
+
+// loadZone loads a zone name, nil if it is empty or unknown.
+func loadZone(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
 // Advance records a qualifying activity at `at`, made while the member was
-// in zone tz. Periods are judged in the member's zone at the time; after a
-// change of zone, the last activity is re-read in the new zone, so moving
-// neither grants a free period nor costs one.
+// in zone tz (loc). A streak period is a calendar date (or ISO week) in the
+// member's zone at the moment of the activity; after a change of zone the
+// distance from the last activity is PeriodsBetween, and the remembered
+// periods are renumbered on the new zone's calendar, so moving neither
+// grants a free period nor costs one.
 func (s *State) Advance(r program.StreakRules, at time.Time, tz string, loc *time.Location) Event {
 	var ev Event
 	idx := PeriodIndex(r.Period, at, loc)
-	last := s.Last
 	if s.Last != 0 && s.Timezone != tz && !s.LastAt.IsZero() {
-		last = PeriodIndex(r.Period, s.LastAt, loc)
+		last := PeriodIndex(r.Period, s.LastAt, loc)
+		if at.After(s.LastAt) {
+			last = idx - PeriodsBetween(r.Period, s.LastAt, loadZone(s.Timezone), at, loc)
+		}
+		s.renumber(last - s.Last)
 	}
+	last := s.Last
 	switch {
 	case s.Last == 0:
 		s.Current, s.Last, s.LastAt, s.Timezone = 1, idx, at, tz
@@ -129,6 +164,20 @@ func (s *State) Advance(r program.StreakRules, at time.Time, tz string, loc *tim
 	return ev
 }
 
+// renumber moves every remembered period by shift, onto another zone's calendar.
+func (s *State) renumber(shift int64) {
+	if shift == 0 {
+		return
+	}
+	s.Last += shift
+	for i := range s.Days {
+		s.Days[i] += shift
+	}
+	for i := range s.FrozenDays {
+		s.FrozenDays[i] += shift
+	}
+}
+
 // runEndingAt counts the active periods of the unbroken run ending at idx;
 // frozen periods bridge without counting.
 func (s *State) runEndingAt(idx int64) int {
@@ -179,10 +228,9 @@ func (s State) View(r program.StreakRules, now time.Time, loc *time.Location) Vi
 	if s.Last == 0 {
 		return v
 	}
-	idx := PeriodIndex(r.Period, now, loc)
-	last := PeriodIndex(r.Period, s.LastAt, loc)
-	gap := int(idx - last - 1)
-	v.KeptToday = idx == last
+	since := PeriodsBetween(r.Period, s.LastAt, loadZone(s.Timezone), now, loc)
+	gap := int(since - 1)
+	v.KeptToday = since <= 0
 	switch {
 	case gap > s.Freezes:
 		v.Current = 0

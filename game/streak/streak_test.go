@@ -165,3 +165,87 @@ func TestWeeklyStreak(t *testing.T) {
 		t.Fatalf("Sunday evening of the next week: %+v", v)
 	}
 }
+
+// Issue 13: a member in New York checks in just after midnight, moves to
+// Los Angeles and checks in the next evening (25.5 hours later, the same
+// date on the two calendars): the next day as lived, not the same one.
+func TestStreakMoveWestKeepsTheNextDay(t *testing.T) {
+	ny, la := zone(t, "America/New_York"), zone(t, "America/Los_Angeles")
+	var s State
+	s.Advance(daily, time.Date(2026, 11, 28, 5, 30, 0, 0, time.UTC), "America/New_York", ny)
+	ev := s.Advance(daily, time.Date(2026, 11, 29, 7, 0, 0, 0, time.UTC), "America/Los_Angeles", la)
+	if s.Current != 2 || !ev.Extended {
+		t.Fatalf("after the move: current %d, extended %v; want 2, true", s.Current, ev.Extended)
+	}
+	if v := s.View(daily, time.Date(2026, 11, 29, 7, 30, 0, 0, time.UTC), la); !v.KeptToday || v.Current != 2 {
+		t.Fatalf("view after the move: %+v", v)
+	}
+}
+
+// Moves east and west across the date line and across DST: each step is
+// the next day the member lived, so each extends by one, and a stay within
+// one lived day extends nothing.
+func TestStreakMovesAcrossTheDateLineAndDST(t *testing.T) {
+	type step struct {
+		tz   string
+		at   time.Time // UTC
+		want int
+	}
+	for name, steps := range map[string][]step{
+		// Kiritimati (UTC+14) to Honolulu (UTC-10): the same dates again.
+		"west over the date line": {
+			{"Pacific/Kiritimati", time.Date(2026, 6, 10, 10, 0, 0, 0, time.UTC), 1}, // 11th, 00:00
+			{"Pacific/Honolulu", time.Date(2026, 6, 10, 20, 0, 0, 0, time.UTC), 1},   // 10th, 10:00: same lived day
+			{"Pacific/Honolulu", time.Date(2026, 6, 11, 20, 0, 0, 0, time.UTC), 2},   // 11th, 10:00
+			{"Pacific/Honolulu", time.Date(2026, 6, 12, 20, 0, 0, 0, time.UTC), 3},
+		},
+		// Honolulu to Kiritimati: a date is skipped on the calendar, not in life.
+		"east over the date line": {
+			{"Pacific/Honolulu", time.Date(2026, 6, 10, 20, 0, 0, 0, time.UTC), 1},   // 10th, 10:00
+			{"Pacific/Kiritimati", time.Date(2026, 6, 11, 12, 0, 0, 0, time.UTC), 2}, // 12th, 02:00
+			{"Pacific/Kiritimati", time.Date(2026, 6, 12, 12, 0, 0, 0, time.UTC), 3}, // 13th
+		},
+		// New York to London on the night Europe leaves summer time (25 October
+		// 2026), and back.
+		"east and back over DST": {
+			{"America/New_York", time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC), 1}, // 24th, 18:00 EDT
+			{"Europe/London", time.Date(2026, 10, 25, 23, 30, 0, 0, time.UTC), 2},   // 25th, 23:30 GMT
+			{"Europe/London", time.Date(2026, 10, 26, 0, 30, 0, 0, time.UTC), 3},    // 26th, 00:30
+			{"America/New_York", time.Date(2026, 10, 26, 2, 0, 0, 0, time.UTC), 3},  // 25th, 22:00 EDT: the same lived day
+			{"America/New_York", time.Date(2026, 10, 27, 3, 0, 0, 0, time.UTC), 4},  // 26th, 23:00 EDT
+			{"America/New_York", time.Date(2026, 10, 28, 3, 0, 0, 0, time.UTC), 5},  // 27th, 23:00 EDT
+			{"America/New_York", time.Date(2026, 10, 30, 4, 30, 0, 0, time.UTC), 1}, // 30th: the 28th and 29th missed
+		},
+	} {
+		var s State
+		for i, st := range steps {
+			s.Advance(program.StreakRules{Period: program.StreakDaily}, st.at, st.tz, zone(t, st.tz))
+			if s.Current != st.want {
+				t.Errorf("%s, step %d (%s %s): current %d, want %d", name, i, st.tz, st.at.In(zone(t, st.tz)).Format(time.DateTime), s.Current, st.want)
+			}
+		}
+	}
+}
+
+// Hopping from zone to zone to catch one midnight after another makes no
+// new day: a new day needs a midnight of the zone the member was last in.
+func TestStreakZoneHoppingGainsNothing(t *testing.T) {
+	zones := []string{"Europe/London", "America/Sao_Paulo", "America/New_York", "America/Chicago", "America/Denver",
+		"America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "Pacific/Pago_Pago"}
+	var s State
+	at := time.Date(2026, 3, 10, 23, 59, 0, 0, time.UTC) // London, 23:59
+	s.Advance(daily, at, zones[0], zone(t, zones[0]))
+	// Each next zone's midnight is an hour or more later; act just after it.
+	for _, tz := range zones[1:] {
+		loc := zone(t, tz)
+		l := at.In(loc)
+		next := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 1, 0, 0, loc)
+		if next.Sub(at) > 24*time.Hour {
+			next = time.Date(l.Year(), l.Month(), l.Day(), 0, 1, 0, 0, loc)
+		}
+		s.Advance(daily, next, tz, loc)
+	}
+	if s.Current > 2 {
+		t.Fatalf("hopping across %d zones in a day made a streak of %d", len(zones), s.Current)
+	}
+}

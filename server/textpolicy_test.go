@@ -1,0 +1,344 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/regulars/regulars/graph"
+)
+
+// A String input is one of three kinds, each with its own policy:
+// human text (input.Text: what people read), an identifier
+// (input.Identifier: printable ASCII from the brand's systems or a client's
+// key), or something else with a policy of its own, named in its reason.
+type textKind int
+
+const (
+	humanText textKind = iota
+	identifier
+	other
+)
+
+// textInput is one String argument or input field and how to send it.
+type textInput struct {
+	kind textKind
+	// field is what a refusal names in extensions.field.
+	field string
+	// send puts v in the input, everything else valid. (other: reason.)
+	send   func(e *probeEnv, v string) *gqlResponse
+	reason string
+}
+
+// probeEnv is a running server with a program, a member and a reward.
+type probeEnv struct {
+	t        *testing.T
+	a        *app
+	member   session
+	rewardID string
+	n        int
+}
+
+func (e *probeEnv) service(q string, vars map[string]any) *gqlResponse {
+	return e.a.do(e.t, "ApiKey "+testAPIKey, q, vars)
+}
+
+func (e *probeEnv) unique() string { e.n++; return fmt.Sprint(e.n) }
+
+func programVars() map[string]any {
+	return map[string]any{
+		"currency": "USD", "pointsPerUnit": 10, "firstPurchaseBonus": 50, "escalation": []int{2, 3},
+		"birthdayBonus": 0, "checkInPoints": 5, "reviewPoints": 20, "pointsExpireDays": 365, "returnWindowDays": 0,
+		"promotions": []any{},
+		"tiers": []map[string]any{
+			{"name": "Member", "threshold": 0, "earnMultiplierPercent": 100, "benefits": []string{}},
+			{"name": "Silver", "threshold": 1000, "earnMultiplierPercent": 125, "benefits": []string{"early-access"}},
+		},
+		"tierBasis": "POINTS_EARNED", "tierWindowMonths": 12, "tierGraceDays": 30,
+		"referral": map[string]any{"referrerPoints": 500, "refereePoints": 300, "minPurchaseMinor": 1000, "monthlyCap": 5, "reversalWindowDays": 30},
+	}
+}
+
+const updateProgram = `mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`
+
+func sendProgram(change func(in map[string]any)) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		in := programVars()
+		change(in)
+		return e.service(updateProgram, map[string]any{"in": in})
+	}
+}
+
+func promotion(id, name string) []any {
+	now := time.Now().UTC()
+	return []any{map[string]any{"id": id, "name": name, "bonusPoints": 10,
+		"startsAt": now.Format(time.RFC3339), "endsAt": now.Add(time.Hour).Format(time.RFC3339), "expiresAfterDays": 7}}
+}
+
+func sendActivity(change func(in map[string]any, v string)) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		vars := purchaseVars(e.member.Member.ID, "text-"+e.unique(), 1000)
+		change(vars["in"].(map[string]any), v)
+		return e.service(recordActivity, vars)
+	}
+}
+
+func sendSignUp(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		in := map[string]any{"email": "probe" + e.unique() + "@example.com", "password": "correct horse battery", "displayName": "Probe", "timezone": "UTC"}
+		in[field] = v
+		return e.a.do(e.t, "", signUpMutation, map[string]any{"in": in})
+	}
+}
+
+func sendReward(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		in := map[string]any{"name": "Mug", "cost": 100}
+		in[field] = v
+		return e.service(`mutation($in: RewardInput!) { createReward(input: $in) { id } }`, map[string]any{"in": in})
+	}
+}
+
+func sendBadge(change func(in map[string]any, v string)) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		in := map[string]any{"name": "Regular " + e.unique(), "counter": "PURCHASES", "levels": []any{map[string]any{"name": "BRONZE", "threshold": 2}}}
+		change(in, v)
+		return e.service(`mutation($in: BadgeInput!) { createBadge(input: $in) { id } }`, map[string]any{"in": in})
+	}
+}
+
+func sendOffer(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		now := time.Now().UTC()
+		in := map[string]any{"title": "Gold night", "body": "20% off", "benefit": map[string]any{"kind": "PERCENT_OFF", "value": 20},
+			"startsAt": now.Format(time.RFC3339), "endsAt": now.Add(time.Hour).Format(time.RFC3339)}
+		in[field] = v
+		return e.service(`mutation($in: OfferInput!) { createOffer(input: $in) { id } }`, map[string]any{"in": in})
+	}
+}
+
+func sendTemplate(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		in := map[string]any{"locale": "en", "name": "WIN_BACK", "title": "We miss you", "body": "Come back soon"}
+		in[field] = v
+		return e.service(`mutation($in: NotificationTemplateInput!) { setNotificationTemplate(input: $in) { title } }`, map[string]any{"in": in})
+	}
+}
+
+func sendNotification(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		vars := map[string]any{"id": e.member.Member.ID, "title": "Hello", "body": "Double points"}
+		vars[field] = v
+		return e.service(`mutation($id: ID!, $title: String!, $body: String!, $deepLink: String) {
+  sendNotification(memberId: $id, title: $title, body: $body, deepLink: $deepLink) { id } }`, vars)
+	}
+}
+
+func sendAdjust(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		vars := map[string]any{"id": e.member.Member.ID, "reason": "goodwill", "key": "adjust-" + e.unique()}
+		vars[field] = v
+		return e.service(`mutation($id: ID!, $reason: String!, $key: String!) { adjustPoints(memberId: $id, amount: 10, reason: $reason, idempotencyKey: $key) { id } }`, vars)
+	}
+}
+
+func otherInput(reason string) textInput { return textInput{kind: other, reason: reason} }
+
+// textInputs classifies every String argument and input field of the
+// schema. TestEveryStringInputFollowsItsPolicy fails on one missing here.
+var textInputs = map[string]textInput{
+	// Human text: input.Text.
+	"Mutation.sendNotification(title)": {kind: humanText, field: "title", send: sendNotification("title")},
+	"Mutation.sendNotification(body)":  {kind: humanText, field: "body", send: sendNotification("body")},
+	"Mutation.adjustPoints(reason)":    {kind: humanText, field: "reason", send: sendAdjust("reason")},
+	"Mutation.cancelRedemption(reason)": {kind: humanText, field: "reason", send: func(e *probeEnv, v string) *gqlResponse {
+		id := base64.RawURLEncoding.EncodeToString([]byte("Redemption:000000000000000000000000"))
+		return e.service(`mutation($id: ID!, $r: String!) { cancelRedemption(id: $id, reason: $r) { id } }`, map[string]any{"id": id, "r": v})
+	}},
+	"SignUpInput.displayName": {kind: humanText, field: "displayName", send: sendSignUp("displayName")},
+	"UpdateProfileInput.displayName": {kind: humanText, field: "displayName", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { id } }`, map[string]any{"in": map[string]any{"displayName": v}})
+	}},
+	"RewardInput.name":        {kind: humanText, field: "name", send: sendReward("name")},
+	"RewardInput.description": {kind: humanText, field: "description", send: sendReward("description")},
+	"BadgeInput.name":         {kind: humanText, field: "name", send: sendBadge(func(in map[string]any, v string) { in["name"] = v })},
+	"BadgeInput.description":  {kind: humanText, field: "description", send: sendBadge(func(in map[string]any, v string) { in["description"] = v })},
+	"BadgeLevelInput.name": {kind: humanText, field: "levels[0].name", send: sendBadge(func(in map[string]any, v string) {
+		in["levels"] = []any{map[string]any{"name": v, "threshold": 2}}
+	})},
+	"OfferInput.title":                {kind: humanText, field: "title", send: sendOffer("title")},
+	"OfferInput.body":                 {kind: humanText, field: "body", send: sendOffer("body")},
+	"NotificationTemplateInput.title": {kind: humanText, field: "title", send: sendTemplate("title")},
+	"NotificationTemplateInput.body":  {kind: humanText, field: "body", send: sendTemplate("body")},
+	"TierInput.name": {kind: humanText, field: "tiers[1].name", send: func(e *probeEnv, v string) *gqlResponse {
+		return sendProgram(func(in map[string]any) { in["tiers"].([]map[string]any)[1]["name"] = v })(e, v)
+	}},
+	"PromotionInput.name": {kind: humanText, field: "promotions[0].name", send: func(e *probeEnv, v string) *gqlResponse {
+		return sendProgram(func(in map[string]any) { in["promotions"] = promotion("p1", v) })(e, v)
+	}},
+
+	// Identifiers: input.Identifier.
+	"RecordActivityInput.externalId": {kind: identifier, field: "externalId", send: sendActivity(func(in map[string]any, v string) { in["externalId"] = v })},
+	"RecordActivityInput.refundOf": {kind: identifier, field: "refundOf", send: sendActivity(func(in map[string]any, v string) {
+		in["kind"], in["refundOf"], in["amountMinor"] = "REFUND", v, 100
+	})},
+	"LineItemInput.sku": {kind: identifier, field: "items[0].sku", send: sendActivity(func(in map[string]any, v string) {
+		in["items"] = []any{map[string]any{"sku": v, "quantity": 1, "priceMinor": 1000}}
+	})},
+	"LineItemInput.category": {kind: identifier, field: "items[0].category", send: sendActivity(func(in map[string]any, v string) {
+		in["items"] = []any{map[string]any{"sku": "TEE-M", "category": v, "quantity": 1, "priceMinor": 1000}}
+	})},
+	"PromotionInput.id": {kind: identifier, field: "promotions[0].id", send: func(e *probeEnv, v string) *gqlResponse {
+		return sendProgram(func(in map[string]any) { in["promotions"] = promotion(v, "Happy hour") })(e, v)
+	}},
+	"TierInput.benefits": {kind: identifier, field: "tiers[1].benefits[0]", send: func(e *probeEnv, v string) *gqlResponse {
+		return sendProgram(func(in map[string]any) { in["tiers"].([]map[string]any)[1]["benefits"] = []string{v} })(e, v)
+	}},
+	"Mutation.sendNotification(deepLink)": {kind: identifier, field: "deepLink", send: sendNotification("deepLink")},
+	"Mutation.adjustPoints(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(`mutation($id: ID!, $key: String!) { adjustPoints(memberId: $id, amount: 10, reason: "goodwill", idempotencyKey: $key) { id } }`,
+			map[string]any{"id": e.member.Member.ID, "key": v + e.unique()})
+	}},
+	"Mutation.redeemReward(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), `mutation($id: ID!, $key: String!) { redeemReward(rewardId: $id, idempotencyKey: $key) { id } }`,
+			map[string]any{"id": e.rewardID, "key": v})
+	}},
+	"Mutation.buyStreakFreeze(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), `mutation($key: String!) { buyStreakFreeze(idempotencyKey: $key) { freezes } }`, map[string]any{"key": v})
+	}},
+	"SignUpInput.referralCode": {kind: identifier, field: "referralCode", send: sendSignUp("referralCode")},
+
+	// Others, each with its own policy.
+	"Query.members(search)":                      otherInput("a search: the start of an address or a name, or an id; any text, 2 to 100 characters, matched, never stored"),
+	"SignUpInput.email":                          otherInput("e-mail address: member.CanonicalEmail (NFC, IDNA, no invisible or mixed-script local part)"),
+	"LogInInput.email":                           otherInput("e-mail address: the same canonical form as sign-up"),
+	"SignUpInput.password":                       otherInput("password: member's password policy (NFC, 8 to 128, 8 visible)"),
+	"LogInInput.password":                        otherInput("password: compared, never stored or shown"),
+	"SignUpInput.timezone":                       otherInput("IANA timezone name, loaded with time.LoadLocation"),
+	"UpdateProfileInput.timezone":                otherInput("IANA timezone name"),
+	"ProgramInput.timezone":                      otherInput("IANA timezone name"),
+	"SignUpInput.locale":                         otherInput("one of texts.Locales"),
+	"UpdateProfileInput.locale":                  otherInput("one of texts.Locales, or empty"),
+	"ProgramInput.locale":                        otherInput("one of texts.Locales"),
+	"NotificationTemplateInput.locale":           otherInput("one of texts.Locales"),
+	"Query.notificationTemplates(locale)":        otherInput("one of texts.Locales"),
+	"Mutation.resetNotificationTemplate(locale)": otherInput("one of texts.Locales"),
+	"SignUpInput.avatarUrl":                      otherInput("http(s) URL, parsed by net/url"),
+	"UpdateProfileInput.avatarUrl":               otherInput("http(s) URL, parsed by net/url"),
+	"BadgeInput.imageUrl":                        otherInput("https URL, parsed by net/url"),
+	"OfferInput.imageUrl":                        otherInput("https URL"),
+	"RecordActivityInput.currency":               otherInput("ISO 4217 code, the program's"),
+	"ProgramInput.currency":                      otherInput("ISO 4217 code"),
+	"Mutation.refreshToken(refreshToken)":        otherInput("opaque token, looked up by its hash"),
+	"Mutation.logOut(refreshToken)":              otherInput("opaque token, looked up by its hash"),
+	"BadgeWindowInput.from":                      otherInput("a month, YYYY-MM"),
+	"BadgeWindowInput.to":                        otherInput("a month, YYYY-MM"),
+	"RewardInput.minTier":                        otherInput("the name of one of the program's tiers"),
+	"OfferTargetingInput.tiers":                  otherInput("names of the program's tiers"),
+}
+
+// cursor arguments are opaque strings the server made, decoded or refused.
+func isCursor(key string) bool { return strings.HasSuffix(key, "(after)") }
+
+// stringInputs walks the schema: every argument of every field and every
+// field of every input type whose type is String, [String] or their
+// non-null forms.
+func stringInputs() []string {
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	isString := func(t *ast.Type) bool {
+		for t.Elem != nil {
+			t = t.Elem
+		}
+		return t.NamedType == "String"
+	}
+	var keys []string
+	for _, def := range schema.Types {
+		if strings.HasPrefix(def.Name, "__") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			if def.Kind == ast.InputObject && isString(f.Type) {
+				keys = append(keys, def.Name+"."+f.Name)
+			}
+			for _, arg := range f.Arguments {
+				if isString(arg.Type) {
+					keys = append(keys, fmt.Sprintf("%s.%s(%s)", def.Name, f.Name, arg.Name))
+				}
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestEveryStringInputFollowsItsPolicy walks the schema: each String input
+// must be classified in textInputs, and each human-text or identifier
+// input must refuse NUL (and the other characters its policy refuses) with
+// BAD_USER_INPUT naming it, while a plain value passes.
+func TestEveryStringInputFollowsItsPolicy(t *testing.T) {
+	inSchema := stringInputs()
+	for _, k := range inSchema {
+		if _, ok := textInputs[k]; !ok && !isCursor(k) {
+			t.Errorf("%s is a String input nobody classified: add it to textInputs (human text, identifier or other with a reason)", k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(textInputs)) {
+		if !slices.Contains(inSchema, k) {
+			t.Errorf("textInputs lists %s, which the schema no longer has", k)
+		}
+		if c := textInputs[k]; c.kind == other && c.reason == "" {
+			t.Errorf("%s: an input of another kind says why", k)
+		}
+	}
+
+	a := startApp(t, map[string]string{"RATE_LIMIT_IP_RPS": "100000", "RATE_LIMIT_IP_BURST": "100000",
+		"RATE_LIMIT_MEMBER_RPS": "100000", "RATE_LIMIT_MEMBER_BURST": "100000"})
+	a.setProgram(t)
+	e := &probeEnv{t: t, a: a, member: a.signUp(t, "ann@example.com")}
+	var reward struct{ ID string }
+	a.service(t, `mutation { createReward(input: {name: "Mug", cost: 100}) { id } }`, nil).decode(t, "createReward", &reward)
+	e.rewardID = reward.ID
+	bad := map[textKind][]string{
+		humanText:  {"a\u0000b", "\u202enimdA", "\u3164", "a\u200bb"},
+		identifier: {"a\u0000b", "a b", "caf\u00e9"},
+	}
+	for _, k := range slices.Sorted(maps.Keys(textInputs)) {
+		c := textInputs[k]
+		if c.kind == other {
+			continue
+		}
+		send := c.send
+		if send == nil {
+			t.Errorf("%s: no request to probe it with", k)
+			continue
+		}
+		t.Run(k, func(t *testing.T) {
+			e.t = t
+			for _, v := range bad[c.kind] {
+				r := send(e, v)
+				if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != c.field {
+					t.Errorf("%q: want BAD_USER_INPUT on %s, got %+v", v, c.field, r.Errors)
+				}
+			}
+			// The request is otherwise right: a plain value is not refused
+			// for this field (it may still fail on something else, such as
+			// an unknown referral code or a redemption that does not exist).
+			plain := "Plain-" + e.unique()
+			if k == "RecordActivityInput.refundOf" || k == "SignUpInput.referralCode" {
+				return // a plain value names nothing that exists: refused as unknown
+			}
+			if r := send(e, plain); len(r.Errors) > 0 && r.Errors[0].Extensions["field"] == c.field {
+				t.Errorf("plain %q refused: %+v", plain, r.Errors)
+			}
+		})
+	}
+}
