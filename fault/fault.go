@@ -20,11 +20,12 @@ const (
 	Forbidden       Code = "FORBIDDEN"       // the caller may not do this
 	NotFound        Code = "NOT_FOUND"       // the thing named does not exist (for this caller)
 	Conflict        Code = "CONFLICT"        // the state of things refuses it now (out of stock, taken)
+	Unavailable     Code = "UNAVAILABLE"     // a service it needs (the database) cannot be reached now; retry later
 	Internal        Code = "INTERNAL"        // anything else: a bug or a failing database
 )
 
 // Codes lists every Code, for tests that check the transport maps each one.
-var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, Internal}
+var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, Unavailable, Internal}
 
 // Error is a refusal with its code and a message safe to show.
 type Error struct {

@@ -24,6 +24,9 @@ const (
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeQueryLimit      = "QUERY_LIMIT_EXCEEDED"
 	CodeInternal        = "INTERNAL"
+	// CodeUnavailable answers while the database cannot be reached, at once,
+	// with extensions.retryAfter in seconds.
+	CodeUnavailable = "UNAVAILABLE"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
 	// The code Apollo, urql and other servers use; the message stays
@@ -45,6 +48,7 @@ var transportCodes = map[fault.Code]string{
 	fault.Forbidden:       CodeForbidden,
 	fault.NotFound:        CodeNotFound,
 	fault.Conflict:        CodeConflict,
+	fault.Unavailable:     CodeUnavailable,
 	fault.Internal:        CodeInternal,
 }
 

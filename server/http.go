@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
@@ -71,7 +72,7 @@ func (m *Main) newApp() *fiber.App {
 		}
 		return c.Next()
 	})
-	app.All("/graphql", m.authenticate, m.rateLimitMember, m.graphqlHTTP)
+	app.All("/graphql", m.graphqlHTTP)
 	return app
 }
 
@@ -80,12 +81,23 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
+// readyz answers 200 once the database answers a ping and its indexes
+// exist. Otherwise 503, saying where the database is (host:port, never the
+// URI with its credentials) and the last error the driver or a ping saw.
 func (m *Main) readyz(c *fiber.Ctx) error {
-	if !m.ready.Load() {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: not connected yet")
+	err := errors.New("not connected yet")
+	if m.ready.Load() {
+		err = m.ping(c.UserContext())
 	}
-	if err := m.ping(c.UserContext()); err != nil {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: " + err.Error())
+	if err != nil {
+		_, where, why := m.dbHealth.status()
+		if why == "" {
+			why = err.Error()
+		}
+		if where == "" {
+			where = "(no server found yet)"
+		}
+		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: unavailable at " + where + ": " + m.dbHealth.redact(why))
 	}
 	return c.SendString("ready")
 }
@@ -139,18 +151,16 @@ func writeJSON(c *fiber.Ctx, status int, media string, v any) error {
 }
 
 // authenticate reads the Authorization header into a Principal. A token that
-// is present but bad is refused outright rather than treated as anonymous.
-func (m *Main) authenticate(c *fiber.Ctx) error {
-	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
-	if err != nil {
+// is present but bad is refused outright rather than treated as anonymous:
+// the response is written and ok is false.
+func (m *Main) authenticate(c *fiber.Ctx, media string) (p member.Principal, ok bool, err error) {
+	p, perr := m.principal(c.Get(fiber.HeaderAuthorization))
+	if perr != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
-		return writeErrors(c, fiber.StatusUnauthorized, responseMedia(c), gqlErr(err.Error(), graph.CodeUnauthenticated))
+		return p, false, writeErrors(c, statusFor(media, graph.CodeUnauthenticated), media, gqlErr(perr.Error(), graph.CodeUnauthenticated))
 	}
-	c.Locals(principalLocal, p)
-	return c.Next()
+	return p, true, nil
 }
-
-const principalLocal = "principal"
 
 var errBadAuthorization = errors.New("the Authorization header must be 'Bearer <accessToken>' or 'ApiKey <key>'")
 
@@ -192,14 +202,14 @@ func (m *Main) rateLimitIP(c *fiber.Ctx) error {
 
 // rateLimitMember limits signed-in members by id, so one account cannot
 // hammer the API from many addresses. The brand's backend is not limited.
-func (m *Main) rateLimitMember(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+// false: the refusal is written.
+func (m *Main) rateLimitMember(c *fiber.Ctx, p member.Principal) (bool, error) {
 	if !p.MemberID.IsZero() {
 		if ok, wait := m.memberLimit.allow(p.MemberID.Hex()); !ok {
-			return rateLimited(c, wait)
+			return false, rateLimited(c, wait)
 		}
 	}
-	return c.Next()
+	return true, nil
 }
 
 func rateLimited(c *fiber.Ctx, wait time.Duration) error {
@@ -207,7 +217,13 @@ func rateLimited(c *fiber.Ctx, wait time.Duration) error {
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	e := gqlErr("too many requests; retry after "+strconv.Itoa(secs)+"s", graph.CodeRateLimited)
 	e.Extensions["retryAfter"] = secs
-	return writeErrors(c, fiber.StatusTooManyRequests, responseMedia(c), e)
+	media := responseMedia(c)
+	if media == "" {
+		media = mediaJSON
+	}
+	// 429 under both media types: the request is refused before it is read,
+	// at the HTTP level, as GraphQL over HTTP allows.
+	return writeErrors(c, fiber.StatusTooManyRequests, media, e)
 }
 
 // responseMedia picks the response type from Accept, as GraphQL over HTTP
@@ -248,7 +264,9 @@ func responseMedia(c *fiber.Ctx) string {
 }
 
 // graphqlHTTP serves GraphQL over HTTP: POST for any operation but
-// subscriptions, GET for queries only.
+// subscriptions, GET for queries only. What the request is comes first
+// (method, media types, body, a mutation over GET), then who sends it
+// (token, member rate limit), then the document.
 func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	start := time.Now()
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodPost {
@@ -280,11 +298,23 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 				}
 			}
 		}
+		// A mutation over GET is the wrong method whoever sends it, so it is
+		// refused before the token is looked at.
+		if op, ok := selectedOperation(params.Query, params.OperationName); ok && op != ast.Query {
+			c.Set(fiber.HeaderAllow, "POST")
+			return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr(string(op)+"s must use POST", graph.CodeBadUserInput))
+		}
 	}
 	params.ReadTime.End = graphql.Now()
 	params.Headers = http.Header{}
 
-	p, _ := c.Locals(principalLocal).(member.Principal)
+	p, ok, err := m.authenticate(c, media)
+	if !ok {
+		return err
+	}
+	if ok, err := m.rateLimitMember(c, p); !ok {
+		return err
+	}
 	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.clientIP(c))
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
@@ -299,10 +329,41 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAllow, "POST")
 		return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr("mutations must use POST", graph.CodeBadUserInput))
 	}
+	if !m.dbHealth.available() {
+		e := unavailableError()
+		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(unavailableRetry)))
+		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
+	}
 	responses, ctx := m.exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
 	m.metrics.observe("http", rc.OperationName, start, resp)
 	return writeJSON(c, fiber.StatusOK, media, resp)
+}
+
+// unavailableError answers an operation while no database server can take
+// it, at once rather than after MONGODB_TIMEOUT.
+func unavailableError() *gqlerror.Error {
+	e := gqlErr(errUnavailable.Error(), graph.CodeOf(errUnavailable))
+	e.Extensions["retryAfter"] = retrySeconds(unavailableRetry)
+	return e
+}
+
+// selectedOperation returns the kind of operation a GET request would run:
+// the one named, or the only one. false when the document does not parse
+// or names none; the executor then answers with its own error.
+func selectedOperation(query, name string) (ast.Operation, bool) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return "", false
+	}
+	if name == "" && len(doc.Operations) == 1 {
+		return doc.Operations[0].Operation, true
+	}
+	if op := doc.Operations.ForName(name); op != nil && name != "" {
+		return op.Operation, true
+	}
+	return "", false
 }
 
 // operationContext carries who is calling, the request id and the client
@@ -324,13 +385,34 @@ func statusForRequestErrors(media string, errs gqlerror.List) int {
 	if errcode.GetErrorKind(errs) == errcode.KindProtocol {
 		return fiber.StatusBadRequest
 	}
+	status := fiber.StatusBadRequest
 	for _, e := range errs {
-		switch e.Extensions["code"] {
-		case graph.CodeUnauthenticated:
-			return fiber.StatusUnauthorized
-		case graph.CodeForbidden:
-			return fiber.StatusForbidden
+		if code, _ := e.Extensions["code"].(string); statusFor(media, code) != fiber.StatusBadRequest {
+			status = statusFor(media, code)
 		}
+	}
+	return status
+}
+
+// statusFor is the HTTP status of a well-formed request refused with code:
+// 200 under application/json, where the body says what happened, as GraphQL
+// over HTTP says; under application/graphql-response+json the status says
+// it too.
+func statusFor(media, code string) int {
+	if media == mediaJSON {
+		return fiber.StatusOK
+	}
+	switch code {
+	case graph.CodeUnauthenticated:
+		return fiber.StatusUnauthorized
+	case graph.CodeForbidden:
+		return fiber.StatusForbidden
+	case graph.CodeRateLimited:
+		return fiber.StatusTooManyRequests
+	case graph.CodeUnavailable:
+		return fiber.StatusServiceUnavailable
+	case graph.CodeInternal:
+		return fiber.StatusInternalServerError
 	}
 	return fiber.StatusBadRequest
 }

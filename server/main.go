@@ -112,6 +112,7 @@ type Main struct {
 	DemoOut io.Writer
 
 	mongo    *mongo.Client
+	dbHealth *dbHealth
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	inbox    *inbox.Inbox
@@ -196,8 +197,10 @@ func (m *Main) Run(ctx context.Context) error {
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	cfg := m.Config
+	m.dbHealth = newDBHealth(uri)
 	client, err := mongo.Connect(options.Client().
 		ApplyURI(uri).
+		SetServerMonitor(m.dbHealth.serverMonitor()).
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
@@ -242,6 +245,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
+	m.background.Go(func() { m.watchDatabase(retryCtx) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
 	if cfg.SeedDemo {
@@ -380,7 +384,27 @@ func (m *Main) connectDatabase(ctx context.Context) {
 func (m *Main) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	return m.mongo.Ping(ctx, nil)
+	err := m.mongo.Ping(ctx, nil)
+	m.dbHealth.failed(err)
+	return err
+}
+
+// watchDatabase pings while no database server is available: requests are
+// refused at once meanwhile and ask the driver nothing, so without this it
+// would look again only at its next heartbeat.
+func (m *Main) watchDatabase(ctx context.Context) {
+	t := time.NewTicker(unavailableRetry / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if m.ready.Load() && !m.dbHealth.available() {
+			_ = m.ping(ctx) // recorded in dbHealth
+		}
+	}
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {

@@ -398,6 +398,14 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		}
 		return
 	}
+	if !c.m.dbHealth.available() {
+		e := unavailableError()
+		c.m.metrics.observe("ws", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		if c.finish(id) {
+			c.sendErrors(id, e)
+		}
+		return
+	}
 	responses, ctx := c.m.exec.DispatchOperation(ctx, rc)
 	first := true
 	for {
