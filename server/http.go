@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -39,6 +40,11 @@ func (m *Main) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "regulars",
 		BodyLimit:             m.Config.MaxBodyBytes,
+		// Bodies are read through readBody, which answers one over the limit
+		// with 413 after reading it (up to maxDrainBytes): fasthttp alone
+		// closes before reading, and the client, still sending, sees a
+		// reset instead of the answer.
+		StreamRequestBody: true,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
 		ReadTimeout:           30 * time.Second,
@@ -285,7 +291,17 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		if err != nil || ct != mediaJSON {
 			return writeErrors(c, fiber.StatusUnsupportedMediaType, media, gqlErr("Content-Type must be application/json", graph.CodeBadUserInput))
 		}
-		if err := decodeJSON(c.Body(), params); err != nil {
+		if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+			return writeErrors(c, fiber.StatusUnsupportedMediaType, media, gqlErr("Content-Encoding "+enc+" is not accepted", graph.CodeBadUserInput))
+		}
+		body, err := m.readBody(c)
+		if errors.Is(err, errBodyTooLarge) {
+			return m.bodyTooLarge(c, media)
+		}
+		if err == nil {
+			err = decodeJSON(body, params)
+		}
+		if err != nil {
 			return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("body is not a GraphQL request in JSON: "+err.Error(), graph.CodeBadUserInput))
 		}
 	} else {
@@ -339,6 +355,46 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	resp := responses(ctx)
 	m.metrics.observe("http", rc.OperationName, start, resp)
 	return writeJSON(c, fiber.StatusOK, media, resp)
+}
+
+// maxDrainBytes bounds what is read of a body over MAX_BODY_BYTES before
+// answering 413: a client that sends it all then reads the answer; past
+// this, the connection is closed under it.
+const maxDrainBytes = 8 << 20
+
+// errBodyTooLarge: the body is longer than MAX_BODY_BYTES.
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads the request body, at most MAX_BODY_BYTES of it.
+func (m *Main) readBody(c *fiber.Ctx) ([]byte, error) {
+	limit := m.Config.MaxBodyBytes
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		b := c.Request().Body()
+		if len(b) > limit {
+			return nil, errBodyTooLarge
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	if err != nil {
+		c.Context().SetConnectionClose() // the rest of the body is still on the wire
+		return nil, err
+	}
+	if len(b) > limit {
+		// The rest is read and dropped, up to a bound, so the client gets
+		// to read the 413; the connection is not reused.
+		_, _ = io.CopyN(io.Discard, stream, maxDrainBytes)
+		c.Context().SetConnectionClose()
+		return nil, errBodyTooLarge
+	}
+	return b, nil
+}
+
+// bodyTooLarge answers a body over MAX_BODY_BYTES.
+func (m *Main) bodyTooLarge(c *fiber.Ctx, media string) error {
+	return writeErrors(c, fiber.StatusRequestEntityTooLarge, media,
+		gqlErr("request body is larger than "+strconv.Itoa(m.Config.MaxBodyBytes)+" bytes (MAX_BODY_BYTES)", graph.CodeBadUserInput))
 }
 
 // unavailableError answers an operation while no database server can take
