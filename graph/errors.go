@@ -27,6 +27,9 @@ const (
 	// CodeUnavailable answers while the database cannot be reached, at once,
 	// with extensions.retryAfter in seconds.
 	CodeUnavailable = "UNAVAILABLE"
+	// CodeIntrospectionDisabled answers __schema or __type where
+	// introspection is off.
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
 	// The code Apollo, urql and other servers use; the message stays

@@ -336,7 +336,11 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	if errs != nil {
 		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		m.metrics.observe("http", params.OperationName, start, resp)
-		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: resp.Errors, Extensions: resp.Extensions})
+		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: m.withoutSuggestions(resp.Errors), Extensions: resp.Extensions})
+	}
+	if e := m.introspectionRefused(rc); e != nil {
+		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
 	switch op := rc.Operation.Operation; {
 	case op == ast.Subscription:

@@ -394,7 +394,14 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		resp := c.m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		c.m.metrics.observe("ws", params.OperationName, start, resp)
 		if c.finish(id) {
-			c.sendErrors(id, resp.Errors...)
+			c.sendErrors(id, c.m.withoutSuggestions(resp.Errors)...)
+		}
+		return
+	}
+	if e := c.m.introspectionRefused(rc); e != nil {
+		c.m.metrics.observe("ws", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		if c.finish(id) {
+			c.sendErrors(id, e)
 		}
 		return
 	}
