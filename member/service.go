@@ -31,11 +31,12 @@ type Config struct {
 
 // Service runs accounts: sign-up, log-in, token rotation, profiles, roles.
 type Service struct {
-	members memberStore
-	refresh refreshStore
-	tokens  tokens
-	hasher  hasher
-	now     func() time.Time
+	members  memberStore
+	refresh  refreshStore
+	sessions sessionEvents
+	tokens   tokens
+	hasher   hasher
+	now      func() time.Time
 
 	refreshGrace time.Duration
 }
@@ -58,11 +59,12 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	return &Service{
-		members: memberStore{db.Collection("members")},
-		refresh: refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
-		tokens:  tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
-		hasher:  hasher{cost: cfg.BcryptCost},
-		now:     cfg.Now,
+		members:  memberStore{db.Collection("members")},
+		refresh:  refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
+		sessions: sessionEvents{db.Collection("session_events")},
+		tokens:   tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
+		hasher:   hasher{cost: cfg.BcryptCost},
+		now:      cfg.Now,
 
 		refreshGrace: cfg.RefreshGrace,
 	}, nil
@@ -71,6 +73,9 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 // EnsureIndexes creates the indexes the queries below rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
 	if err := mongoindex.Ensure(ctx, s.members.c, s.members.indexes()...); err != nil {
+		return err
+	}
+	if err := mongoindex.Ensure(ctx, s.sessions.c, s.sessions.indexes()...); err != nil {
 		return err
 	}
 	return mongoindex.Ensure(ctx, s.refresh.tokens, s.refresh.indexes()...)
@@ -214,7 +219,7 @@ func (s *Service) startSession(ctx context.Context, m *Member, now time.Time) (*
 }
 
 func (s *Service) issue(ctx context.Context, m *Member, family bson.ObjectID, now time.Time) (*Session, error) {
-	access, accessExp, err := s.tokens.sign(m, now)
+	access, accessExp, err := s.tokens.sign(m, family, now)
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +262,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 			if err := s.refresh.revoke(ctx, rt.Family, now); err != nil {
 				return nil, err
 			}
+			if err := s.sessionsEnded(ctx, rt.MemberID, rt.Family, EndRevoked); err != nil {
+				return nil, err
+			}
 			return nil, ErrTokenReused
 		}
 	} else if err != nil {
@@ -275,7 +283,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if err := s.refresh.insertChild(ctx, sp); err != nil {
 		return nil, err
 	}
-	access, accessExp, err := s.tokens.sign(m, now)
+	access, accessExp, err := s.tokens.sign(m, rt.Family, now)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +309,11 @@ func (s *Service) LogOut(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return s.refresh.revoke(ctx, rt.Family, s.now().UTC())
+	if err := s.refresh.revoke(ctx, rt.Family, s.now().UTC()); err != nil {
+		return err
+	}
+	// Its sockets close, on every instance.
+	return s.sessionsEnded(ctx, rt.MemberID, rt.Family, EndSignedOut)
 }
 
 // Authenticate checks an access token.
@@ -409,7 +421,7 @@ func (s *Service) GrantRole(ctx context.Context, id bson.ObjectID, role Role) (*
 	if !role.Valid() {
 		return nil, input.Errorf("role", "unknown role %q", role)
 	}
-	return s.members.update(ctx, id, bson.D{
+	return s.rolesChanged(ctx, id, bson.D{
 		{Key: "$addToSet", Value: bson.D{{Key: "roles", Value: role}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
 	})
@@ -423,10 +435,20 @@ func (s *Service) RevokeRole(ctx context.Context, id bson.ObjectID, role Role) (
 	if role == RoleCustomer {
 		return nil, input.Errorf("role", "CUSTOMER is every member's base role and cannot be revoked")
 	}
-	return s.members.update(ctx, id, bson.D{
+	return s.rolesChanged(ctx, id, bson.D{
 		{Key: "$pull", Value: bson.D{{Key: "roles", Value: role}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
 	})
+}
+
+// rolesChanged applies a change of roles; the member's open sockets, which
+// carry the old roles in their token, close on every instance.
+func (s *Service) rolesChanged(ctx context.Context, id bson.ObjectID, update bson.D) (*Member, error) {
+	m, err := s.members.update(ctx, id, update)
+	if err != nil {
+		return nil, err
+	}
+	return m, s.sessionsEnded(ctx, id, bson.ObjectID{}, EndRolesChanged)
 }
 
 // WithBirthday pages members born on a month and day, by id.
@@ -446,6 +468,6 @@ func (s *Service) WithBirthday(ctx context.Context, month time.Month, day int, a
 // trusted server-side tools (load tests, support tooling), never exposed
 // through the API.
 func (s *Service) AccessToken(m *Member) (string, error) {
-	tok, _, err := s.tokens.sign(m, s.now())
+	tok, _, err := s.tokens.sign(m, bson.ObjectID{}, s.now())
 	return tok, err
 }

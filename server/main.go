@@ -248,6 +248,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.watchDatabase(retryCtx) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
+	m.background.Go(func() { m.watchSessions(retryCtx) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -340,6 +341,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
+	n64, err = m.members.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
+	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
@@ -355,6 +358,53 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("publish offers", int64(n), err)
 	n, err = m.game.RunCampaigns(ctx, m.members)
 	logJob("campaigns", int64(n), err)
+}
+
+// sessionOverlap is how far back each look for session events reaches
+// again: events written a little late, or by an instance whose clock is
+// behind, are still seen. Each is applied once.
+const sessionOverlap = 5 * time.Second
+
+// watchSessions closes this instance's sockets whose session ended on any
+// instance (log-out, revocation, a change of roles), polling the session
+// events as the broker polls notifications: no change streams needed.
+func (m *Main) watchSessions(ctx context.Context) {
+	select {
+	case <-m.readyCh:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(notificationPoll)
+	defer t.Stop()
+	since := time.Now().Add(-sessionOverlap)
+	applied := map[bson.ObjectID]time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		evs, err := m.members.SessionEventsSince(ctx, since)
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Warn("sessions: poll for ended sessions", "err", err)
+			}
+			continue
+		}
+		for _, ev := range evs {
+			if _, done := applied[ev.ID]; !done {
+				applied[ev.ID] = ev.At
+				m.sockets.endSessions(ev)
+			}
+		}
+		since = now.Add(-sessionOverlap)
+		for id, at := range applied {
+			if at.Before(since) {
+				delete(applied, id)
+			}
+		}
+	}
 }
 
 // connectDatabase waits for MongoDB with backoff, then ensures indexes.

@@ -240,7 +240,7 @@ func (a *app) waitSockets(t *testing.T, memberID string, n int) {
 	count := func() int { return a.sockets.byIP["127.0.0.1"] }
 	if memberID != "" {
 		id := memberObjectID(t, memberID)
-		count = func() int { return a.sockets.byMember[id] }
+		count = func() int { return len(a.sockets.byMember[id]) }
 	}
 	testkit.Eventually(t, 5*time.Second, func() bool {
 		a.sockets.mu.Lock()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -38,6 +39,7 @@ const (
 	closeDuplicateID     = 4409
 	closeSendOverflow    = 4413
 	closeTooManyInits    = 4429
+	closeTryAgainLater   = 1013 // the database could not be asked; the reference client retries it
 	closePolicy          = 1008 // over a socket cap; the reference client does not retry it
 	wsWriteTimeout       = 10 * time.Second
 	wsMaxOperationsPerWS = 100
@@ -55,13 +57,13 @@ type sockets struct {
 	mu       sync.Mutex
 	open     map[*wsConn]struct{}
 	byIP     map[string]int
-	byMember map[bson.ObjectID]int
+	byMember map[bson.ObjectID]map[*wsConn]struct{}
 	closing  bool
 	wg       sync.WaitGroup
 }
 
 func newSockets() *sockets {
-	return &sockets{open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]int{}}
+	return &sockets{open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
 }
 
 // Reasons sent with closePolicy when a cap refuses the newest socket.
@@ -88,17 +90,33 @@ func (s *sockets) add(c *wsConn, maxPerIP int) (code int, reason string, ok bool
 	return 0, "", true
 }
 
-// claimMember counts c against its member's cap once it has authenticated;
-// false means the member already holds max sockets and c must close.
-func (s *sockets) claimMember(c *wsConn, id bson.ObjectID, max int) bool {
+// claimMember counts c against its member's cap once it has authenticated,
+// and files it under its member and session for endSessions; false means
+// the member already holds max sockets and c must close.
+func (s *sockets) claimMember(c *wsConn, p member.Principal, max int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byMember[id] >= max {
+	if len(s.byMember[p.MemberID]) >= max {
 		return false
 	}
-	s.byMember[id]++
-	c.member = id
+	if s.byMember[p.MemberID] == nil {
+		s.byMember[p.MemberID] = map[*wsConn]struct{}{}
+	}
+	s.byMember[p.MemberID][c] = struct{}{}
+	c.member, c.session = p.MemberID, p.Session
 	return true
+}
+
+// endSessions closes, with 4403 and the event's reason, the sockets of the
+// member's ended session (every session when ev.Session is zero).
+func (s *sockets) endSessions(ev member.SessionEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.byMember[ev.MemberID] {
+		if ev.Session.IsZero() || c.session == ev.Session {
+			c.close(closeForbidden, ev.Reason, false)
+		}
+	}
 }
 
 func (s *sockets) remove(c *wsConn) {
@@ -108,7 +126,7 @@ func (s *sockets) remove(c *wsConn) {
 		delete(s.byIP, c.ip)
 	}
 	if !c.member.IsZero() {
-		if s.byMember[c.member]--; s.byMember[c.member] <= 0 {
+		if delete(s.byMember[c.member], c); len(s.byMember[c.member]) == 0 {
 			delete(s.byMember, c.member)
 		}
 	}
@@ -172,8 +190,9 @@ type wsConn struct {
 	m      *Main
 	conn   *websocket.Conn
 	reqID  string
-	ip     string        // the client address, for the per-address cap
-	member bson.ObjectID // set once counted against its member's cap
+	ip      string        // the client address, for the per-address cap
+	member  bson.ObjectID // set once counted against its member's cap
+	session bson.ObjectID // the log-in its token belongs to, with member
 
 	send     chan []byte
 	closing  chan closeRequest
@@ -325,15 +344,50 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 		c.close(closeForbidden, "Forbidden", false)
 		return false
 	}
-	if !p.MemberID.IsZero() && !c.m.sockets.claimMember(c, p.MemberID, c.m.Config.WSMaxPerMember) {
-		c.close(closePolicy, reasonTooManyForMember, false)
-		return false
+	if !p.MemberID.IsZero() {
+		// Filed first, then checked: a session that ends after the check
+		// reaches this socket through endSessions.
+		if !c.m.sockets.claimMember(c, p, c.m.Config.WSMaxPerMember) {
+			c.close(closePolicy, reasonTooManyForMember, false)
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.m.Config.MongoTimeout)
+		err := c.m.members.CheckSession(ctx, p)
+		cancel()
+		switch {
+		case errors.Is(err, member.ErrSessionEnded):
+			c.close(closeForbidden, "Session ended: sign in again", false)
+			return false
+		case errors.Is(err, member.ErrRolesChanged):
+			c.close(closeForbidden, member.EndRolesChanged, false)
+			return false
+		case err != nil:
+			c.close(closeTryAgainLater, "Database unavailable: try again later", false)
+			return false
+		}
+		c.expireAt(p.Expires)
 	}
 	c.mu.Lock()
 	c.principal, c.acked = p, true
 	c.mu.Unlock()
 	c.enqueue(wsMessage{Type: "connection_ack"})
 	return true
+}
+
+// reasonExpired closes a socket whose access token expired; the client
+// reconnects with a fresh one (connectionParams as a function).
+const reasonExpired = "Access token expired: reconnect with a fresh token"
+
+// expireAt closes the socket when its access token expires.
+func (c *wsConn) expireAt(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	timer := time.AfterFunc(time.Until(t), func() { c.close(closeForbidden, reasonExpired, false) })
+	go func() {
+		<-c.closed
+		timer.Stop()
+	}()
 }
 
 func (c *wsConn) subscribe(msg wsMessage) bool {
@@ -359,6 +413,12 @@ func (c *wsConn) subscribe(msg wsMessage) bool {
 		return true
 	}
 	p := c.principal
+	if !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
+		// The timer has not fired yet; nothing runs on an expired token.
+		c.mu.Unlock()
+		c.close(closeForbidden, reasonExpired, false)
+		return false
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.ops[msg.ID] = cancel
 	c.opsWG.Add(1)
