@@ -38,13 +38,13 @@ const (
 
 func (m *Main) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "regulars",
-		BodyLimit:             m.Config.MaxBodyBytes,
+		AppName:   "regulars",
+		BodyLimit: m.Config.MaxBodyBytes,
 		// Bodies are read through readBody, which answers one over the limit
 		// with 413 after reading it (up to maxDrainBytes): fasthttp alone
 		// closes before reading, and the client, still sending, sees a
 		// reset instead of the answer.
-		StreamRequestBody: true,
+		StreamRequestBody:     true,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
 		ReadTimeout:           30 * time.Second,
@@ -74,7 +74,7 @@ func (m *Main) newApp() *fiber.App {
 	app.Use("/graphql", m.rateLimitIP)
 	app.Get("/graphql", func(c *fiber.Ctx) error {
 		if websocket.IsWebSocketUpgrade(c) {
-			return m.websocketUpgrade(c)
+			return m.sockets.Upgrade(c, requestID(c), m.clientIP(c))
 		}
 		return c.Next()
 	})

@@ -28,6 +28,7 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -123,7 +124,7 @@ type Main struct {
 	metrics  *metrics
 	app      *fiber.App
 	ln       net.Listener
-	sockets  *sockets
+	sockets  *live.Hub
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -228,7 +229,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.proxies = parseProxies(cfg.TrustedProxies)
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
 	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
-	m.sockets = newSockets()
+	m.sockets = m.newHub()
 	m.app = m.newApp()
 
 	m.ln, err = net.Listen("tcp", cfg.HTTPAddr)
@@ -395,7 +396,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 		for _, ev := range evs {
 			if _, done := applied[ev.ID]; !done {
 				applied[ev.ID] = ev.At
-				m.sockets.endSessions(ev)
+				m.sockets.EndSessions(ev)
 			}
 		}
 		since = now.Add(-sessionOverlap)
@@ -473,7 +474,7 @@ func (m *Main) Close() error {
 	m.closeOnce.Do(func() {
 		deadline := time.Now().Add(m.Config.ShutdownTimeout)
 		m.stopRetry()
-		m.sockets.closeAll(deadline)
+		m.sockets.CloseAll(deadline)
 		m.background.Wait()
 		err = m.app.ShutdownWithTimeout(time.Until(deadline))
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/live"
 )
 
 // A socket is bound to the session its access token belongs to. Each way a
@@ -113,7 +114,7 @@ func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
 	c.Init(ann.bearer())
 	c.Send("subscribe", "n", map[string]any{"query": notificationsSubscription})
 	c.ExpectClose(4403)
-	if c.CloseReason != reasonExpired {
+	if c.CloseReason != live.ReasonExpired {
 		t.Errorf("reason %q", c.CloseReason)
 	}
 }
