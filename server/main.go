@@ -28,6 +28,7 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
 )
@@ -271,7 +272,7 @@ func (m *Main) runDemo(ctx context.Context) {
 		out = os.Stdout
 	}
 	start := time.Now()
-	added, err := m.seedDemo(ctx, out)
+	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Game: m.game, Inbox: m.inbox}, out, m.demoKey, m.Addr())
 	if m.demoErr = err; err != nil {
 		if ctx.Err() == nil {
 			slog.Error("demo seeding stopped; run again to finish it", "err", err)
