@@ -387,6 +387,12 @@ func (m *Main) watchSessions(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
+		if !m.sockets.HoldsMembers() {
+			// Nothing to close; a socket opened from now on checks its
+			// session at connection_init.
+			since = now.Add(-sessionOverlap)
+			continue
+		}
 		evs, err := m.members.SessionEventsSince(ctx, since)
 		if err != nil {
 			if ctx.Err() == nil {
