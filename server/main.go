@@ -362,6 +362,10 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("campaigns", int64(n), err)
 }
 
+// sessionPoll is how often an instance looks for sessions that ended, which
+// bounds how long a socket outlives its session on another instance.
+const sessionPoll = time.Second
+
 // sessionOverlap is how far back each look for session events reaches
 // again: events written a little late, or by an instance whose clock is
 // behind, are still seen. Each is applied once.
@@ -376,7 +380,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	t := time.NewTicker(notificationPoll)
+	t := time.NewTicker(sessionPoll)
 	defer t.Stop()
 	since := time.Now().Add(-sessionOverlap)
 	applied := map[bson.ObjectID]time.Time{}
