@@ -27,6 +27,12 @@ const (
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeQueryLimit      = guard.CodeQueryLimit
 	CodeInternal        = "INTERNAL"
+	// CodeUnavailable answers while the database cannot be reached, at once,
+	// with extensions.retryAfter in seconds.
+	CodeUnavailable = "UNAVAILABLE"
+	// CodeIntrospectionDisabled answers __schema or __type where
+	// introspection is off.
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
 	// The code Apollo, urql and other servers use; the message stays
@@ -49,6 +55,7 @@ var transportCodes = map[fault.Code]string{
 	fault.NotFound:        CodeNotFound,
 	fault.Conflict:        CodeConflict,
 	fault.RateLimited:     CodeRateLimited,
+	fault.Unavailable:     CodeUnavailable,
 	fault.Internal:        CodeInternal,
 }
 

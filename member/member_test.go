@@ -62,7 +62,7 @@ func TestAccessToken(t *testing.T) {
 	tk := tokens{secret: []byte(strings.Repeat("k", 32)), accessTTL: time.Minute}
 	m := &Member{Roles: []Role{RoleCustomer, RoleModerator}}
 	m.ID[0] = 1
-	s, _, err := tk.sign(m, now)
+	s, _, err := tk.sign(m, bson.NewObjectID(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +104,7 @@ func TestIndexesExist(t *testing.T) {
 	s := newService(t)
 	testkit.RequireIndexes(t, s.members.c, indexEmail, indexBirthday, indexNameKey)
 	testkit.RequireIndexes(t, s.refresh.tokens, indexRefreshFamily)
+	testkit.RequireIndexes(t, s.sessions.c, indexSessionEventsAt)
 	// Ensuring twice, as every start does, is harmless.
 	if err := s.EnsureIndexes(context.Background()); err != nil {
 		t.Fatal(err)

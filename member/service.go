@@ -35,6 +35,7 @@ type Service struct {
 	members  memberStore
 	refresh  refreshStore
 	attempts attemptStore
+	sessions sessionEvents
 	tokens   tokens
 	hasher   hasher
 	now      func() time.Time
@@ -63,6 +64,7 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 		members:  memberStore{db.Collection("members")},
 		attempts: attemptStore{db.Collection("login_attempts")},
 		refresh:  refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
+		sessions: sessionEvents{db.Collection("session_events")},
 		tokens:   tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
 		hasher:   hasher{cost: cfg.BcryptCost},
 		now:      cfg.Now,
@@ -77,6 +79,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		return err
 	}
 	if err := s.backfillNameKeys(ctx); err != nil {
+		return err
+	}
+	if err := mongoindex.Ensure(ctx, s.sessions.c, s.sessions.indexes()...); err != nil {
 		return err
 	}
 	return mongoindex.Ensure(ctx, s.refresh.tokens, s.refresh.indexes()...)
@@ -265,7 +270,7 @@ func (s *Service) startSession(ctx context.Context, m *Member, now time.Time) (*
 }
 
 func (s *Service) issue(ctx context.Context, m *Member, family bson.ObjectID, now time.Time) (*Session, error) {
-	access, accessExp, err := s.tokens.sign(m, now)
+	access, accessExp, err := s.tokens.sign(m, family, now)
 	if err != nil {
 		return nil, err
 	}
@@ -308,6 +313,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 			if err := s.refresh.revoke(ctx, rt.Family, now); err != nil {
 				return nil, err
 			}
+			if err := s.sessionsEnded(ctx, rt.MemberID, rt.Family, EndRevoked); err != nil {
+				return nil, err
+			}
 			return nil, ErrTokenReused
 		}
 	} else if err != nil {
@@ -326,7 +334,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if err := s.refresh.insertChild(ctx, sp); err != nil {
 		return nil, err
 	}
-	access, accessExp, err := s.tokens.sign(m, now)
+	access, accessExp, err := s.tokens.sign(m, rt.Family, now)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +360,11 @@ func (s *Service) LogOut(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return s.refresh.revoke(ctx, rt.Family, s.now().UTC())
+	if err := s.refresh.revoke(ctx, rt.Family, s.now().UTC()); err != nil {
+		return err
+	}
+	// Its sockets close, on every instance.
+	return s.sessionsEnded(ctx, rt.MemberID, rt.Family, EndSignedOut)
 }
 
 // Authenticate checks an access token.
@@ -460,7 +472,7 @@ func (s *Service) GrantRole(ctx context.Context, id bson.ObjectID, role Role) (*
 	if !role.Valid() {
 		return nil, input.Errorf("role", "unknown role %q", role)
 	}
-	return s.members.update(ctx, id, bson.D{
+	return s.rolesChanged(ctx, id, bson.D{
 		{Key: "$addToSet", Value: bson.D{{Key: "roles", Value: role}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
 	})
@@ -474,10 +486,20 @@ func (s *Service) RevokeRole(ctx context.Context, id bson.ObjectID, role Role) (
 	if role == RoleCustomer {
 		return nil, input.Errorf("role", "CUSTOMER is every member's base role and cannot be revoked")
 	}
-	return s.members.update(ctx, id, bson.D{
+	return s.rolesChanged(ctx, id, bson.D{
 		{Key: "$pull", Value: bson.D{{Key: "roles", Value: role}}},
 		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now().UTC()}}},
 	})
+}
+
+// rolesChanged applies a change of roles; the member's open sockets, which
+// carry the old roles in their token, close on every instance.
+func (s *Service) rolesChanged(ctx context.Context, id bson.ObjectID, update bson.D) (*Member, error) {
+	m, err := s.members.update(ctx, id, update)
+	if err != nil {
+		return nil, err
+	}
+	return m, s.sessionsEnded(ctx, id, bson.ObjectID{}, EndRolesChanged)
 }
 
 // WithBirthday pages members born on a month and day, by id.
@@ -497,6 +519,6 @@ func (s *Service) WithBirthday(ctx context.Context, month time.Month, day int, a
 // trusted server-side tools (load tests, support tooling), never exposed
 // through the API.
 func (s *Service) AccessToken(m *Member) (string, error) {
-	tok, _, err := s.tokens.sign(m, s.now())
+	tok, _, err := s.tokens.sign(m, bson.ObjectID{}, s.now())
 	return tok, err
 }

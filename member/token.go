@@ -23,6 +23,12 @@ type Principal struct {
 	MemberID bson.ObjectID
 	Roles    []Role
 	Service  bool
+	// Session is the log-in the access token belongs to (zero for tokens
+	// minted without one, and for the brand's backend).
+	Session bson.ObjectID
+	// Expires is when the access token stops being accepted; zero for the
+	// brand's backend.
+	Expires time.Time
 }
 
 // Authenticated reports whether the caller proved who they are.
@@ -61,7 +67,8 @@ type Session struct {
 
 // accessClaims are the claims of a short-lived access token.
 type accessClaims struct {
-	Roles []Role `json:"roles"`
+	Roles   []Role `json:"roles"`
+	Session string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -74,7 +81,7 @@ type tokens struct {
 	refreshTTL time.Duration
 }
 
-func (t tokens) sign(m *Member, now time.Time) (string, time.Time, error) {
+func (t tokens) sign(m *Member, session bson.ObjectID, now time.Time) (string, time.Time, error) {
 	exp := now.Add(t.accessTTL)
 	claims := accessClaims{
 		Roles: m.Roles,
@@ -84,6 +91,9 @@ func (t tokens) sign(m *Member, now time.Time) (string, time.Time, error) {
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
+	}
+	if !session.IsZero() {
+		claims.Session = session.Hex()
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 	return s, exp, err
@@ -104,7 +114,13 @@ func (t tokens) verify(token string, now time.Time) (Principal, error) {
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: bad subject", ErrTokenInvalid)
 	}
-	return Principal{MemberID: id, Roles: c.Roles}, nil
+	p := Principal{MemberID: id, Roles: c.Roles, Expires: c.ExpiresAt.Time}
+	if c.Session != "" {
+		if p.Session, err = bson.ObjectIDFromHex(c.Session); err != nil {
+			return Principal{}, fmt.Errorf("%w: bad session", ErrTokenInvalid)
+		}
+	}
+	return p, nil
 }
 
 // newRefreshSecret returns a random refresh token and the hash it is stored under.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/server/demo"
 )
 
 // waitDemo waits for the demo seeding of a and fails on its error.
@@ -41,30 +43,30 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 	const leaderboard = `query($p: LeaderboardPeriod!) { leaderboard(period: $p, first: 100) { edges { node { rank score member { displayName } } } } }`
 	var all board
 	a.service(t, leaderboard, map[string]any{"p": "ALL_TIME"}).decode(t, "leaderboard", &all)
-	if len(all.Edges) != demoMembers || all.Edges[0].Node.Rank != 1 || all.Edges[0].Node.Score <= all.Edges[demoMembers-1].Node.Score {
+	if len(all.Edges) != demo.MemberCount || all.Edges[0].Node.Rank != 1 || all.Edges[0].Node.Score <= all.Edges[demo.MemberCount-1].Node.Score {
 		t.Fatalf("all-time leaderboard after the demo: %d members, %+v", len(all.Edges), all.Edges)
 	}
 	var month board
 	a.service(t, leaderboard, map[string]any{"p": "MONTHLY"}).decode(t, "leaderboard", &month)
-	if len(month.Edges) >= demoMembers {
+	if len(month.Edges) >= demo.MemberCount {
 		t.Fatalf("this month's board should leave out the lapsed members: %d", len(month.Edges))
 	}
 
 	// The printed credentials work and carry their roles.
-	brandPW := regexp.MustCompile(`BRAND +` + regexp.QuoteMeta(demoBrandEmail) + ` +(\S+)`).FindStringSubmatch(out.String())
+	brandPW := regexp.MustCompile(`BRAND +` + regexp.QuoteMeta(demo.BrandEmail) + ` +(\S+)`).FindStringSubmatch(out.String())
 	if brandPW == nil {
 		t.Fatalf("demo output lacks the BRAND login:\n%s", out.String())
 	}
 	var brand session
 	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id roles } } }`,
-		map[string]any{"e": demoBrandEmail, "p": brandPW[1]}).decode(t, "logIn", &brand)
+		map[string]any{"e": demo.BrandEmail, "p": brandPW[1]}).decode(t, "logIn", &brand)
 	if len(brand.Member.Roles) != 2 || brand.Member.Roles[1] != "BRAND" {
 		t.Fatalf("demo BRAND account roles: %v", brand.Member.Roles)
 	}
 	// A member sees their points, a tier and a full inbox.
 	var ava session
 	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id } } }`,
-		map[string]any{"e": demoMemberEmail(0), "p": demoMemberPassword}).decode(t, "logIn", &ava)
+		map[string]any{"e": demo.MemberEmail(0), "p": demo.MemberPassword}).decode(t, "logIn", &ava)
 	var me struct {
 		Points struct{ Balance int }
 		Tier   struct{ Current struct{ Name string } }

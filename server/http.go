@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
@@ -36,8 +38,13 @@ const (
 
 func (m *Main) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "regulars",
-		BodyLimit:             m.Config.MaxBodyBytes,
+		AppName:   "regulars",
+		BodyLimit: m.Config.MaxBodyBytes,
+		// Bodies are read through readBody, which answers one over the limit
+		// with 413 after reading it (up to maxDrainBytes): fasthttp alone
+		// closes before reading, and the client, still sending, sees a
+		// reset instead of the answer.
+		StreamRequestBody:     true,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
 		ReadTimeout:           30 * time.Second,
@@ -67,11 +74,11 @@ func (m *Main) newApp() *fiber.App {
 	app.Use("/graphql", m.rateLimitIP)
 	app.Get("/graphql", func(c *fiber.Ctx) error {
 		if websocket.IsWebSocketUpgrade(c) {
-			return m.websocketUpgrade(c)
+			return m.sockets.Upgrade(c, requestID(c), m.clientIP(c))
 		}
 		return c.Next()
 	})
-	app.All("/graphql", m.authenticate, m.rateLimitMember, m.graphqlHTTP)
+	app.All("/graphql", m.graphqlHTTP)
 	return app
 }
 
@@ -80,12 +87,23 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
+// readyz answers 200 once the database answers a ping and its indexes
+// exist. Otherwise 503, saying where the database is (host:port, never the
+// URI with its credentials) and the last error the driver or a ping saw.
 func (m *Main) readyz(c *fiber.Ctx) error {
-	if !m.ready.Load() {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: not connected yet")
+	err := errors.New("not connected yet")
+	if m.ready.Load() {
+		err = m.ping(c.UserContext())
 	}
-	if err := m.ping(c.UserContext()); err != nil {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: " + err.Error())
+	if err != nil {
+		_, where, why := m.dbHealth.status()
+		if why == "" {
+			why = err.Error()
+		}
+		if where == "" {
+			where = "(no server found yet)"
+		}
+		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: unavailable at " + where + ": " + m.dbHealth.redact(why))
 	}
 	return c.SendString("ready")
 }
@@ -139,18 +157,16 @@ func writeJSON(c *fiber.Ctx, status int, media string, v any) error {
 }
 
 // authenticate reads the Authorization header into a Principal. A token that
-// is present but bad is refused outright rather than treated as anonymous.
-func (m *Main) authenticate(c *fiber.Ctx) error {
-	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
-	if err != nil {
+// is present but bad is refused outright rather than treated as anonymous:
+// the response is written and ok is false.
+func (m *Main) authenticate(c *fiber.Ctx, media string) (p member.Principal, ok bool, err error) {
+	p, perr := m.principal(c.Get(fiber.HeaderAuthorization))
+	if perr != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
-		return writeErrors(c, fiber.StatusUnauthorized, responseMedia(c), gqlErr(err.Error(), graph.CodeUnauthenticated))
+		return p, false, writeErrors(c, statusFor(media, graph.CodeUnauthenticated), media, gqlErr(perr.Error(), graph.CodeUnauthenticated))
 	}
-	c.Locals(principalLocal, p)
-	return c.Next()
+	return p, true, nil
 }
-
-const principalLocal = "principal"
 
 var errBadAuthorization = errors.New("the Authorization header must be 'Bearer <accessToken>' or 'ApiKey <key>'")
 
@@ -192,14 +208,14 @@ func (m *Main) rateLimitIP(c *fiber.Ctx) error {
 
 // rateLimitMember limits signed-in members by id, so one account cannot
 // hammer the API from many addresses. The brand's backend is not limited.
-func (m *Main) rateLimitMember(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+// false: the refusal is written.
+func (m *Main) rateLimitMember(c *fiber.Ctx, p member.Principal) (bool, error) {
 	if !p.MemberID.IsZero() {
 		if ok, wait := m.memberLimit.allow(p.MemberID.Hex()); !ok {
-			return rateLimited(c, wait)
+			return false, rateLimited(c, wait)
 		}
 	}
-	return c.Next()
+	return true, nil
 }
 
 func rateLimited(c *fiber.Ctx, wait time.Duration) error {
@@ -207,7 +223,13 @@ func rateLimited(c *fiber.Ctx, wait time.Duration) error {
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	e := gqlErr("too many requests; retry after "+strconv.Itoa(secs)+"s", graph.CodeRateLimited)
 	e.Extensions["retryAfter"] = secs
-	return writeErrors(c, fiber.StatusTooManyRequests, responseMedia(c), e)
+	media := responseMedia(c)
+	if media == "" {
+		media = mediaJSON
+	}
+	// 429 under both media types: the request is refused before it is read,
+	// at the HTTP level, as GraphQL over HTTP allows.
+	return writeErrors(c, fiber.StatusTooManyRequests, media, e)
 }
 
 // responseMedia picks the response type from Accept, as GraphQL over HTTP
@@ -248,7 +270,9 @@ func responseMedia(c *fiber.Ctx) string {
 }
 
 // graphqlHTTP serves GraphQL over HTTP: POST for any operation but
-// subscriptions, GET for queries only.
+// subscriptions, GET for queries only. What the request is comes first
+// (method, media types, body, a mutation over GET), then who sends it
+// (token, member rate limit), then the document.
 func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	start := time.Now()
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodPost {
@@ -267,7 +291,17 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		if err != nil || ct != mediaJSON {
 			return writeErrors(c, fiber.StatusUnsupportedMediaType, media, gqlErr("Content-Type must be application/json", graph.CodeBadUserInput))
 		}
-		if err := decodeJSON(c.Body(), params); err != nil {
+		if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+			return writeErrors(c, fiber.StatusUnsupportedMediaType, media, gqlErr("Content-Encoding "+enc+" is not accepted", graph.CodeBadUserInput))
+		}
+		body, err := m.readBody(c)
+		if errors.Is(err, errBodyTooLarge) {
+			return m.bodyTooLarge(c, media)
+		}
+		if err == nil {
+			err = decodeJSON(body, params)
+		}
+		if err != nil {
 			return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("body is not a GraphQL request in JSON: "+err.Error(), graph.CodeBadUserInput))
 		}
 	} else {
@@ -280,17 +314,33 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 				}
 			}
 		}
+		// A mutation over GET is the wrong method whoever sends it, so it is
+		// refused before the token is looked at.
+		if op, ok := selectedOperation(params.Query, params.OperationName); ok && op != ast.Query {
+			c.Set(fiber.HeaderAllow, "POST")
+			return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr(string(op)+"s must use POST", graph.CodeBadUserInput))
+		}
 	}
 	params.ReadTime.End = graphql.Now()
 	params.Headers = http.Header{}
 
-	p, _ := c.Locals(principalLocal).(member.Principal)
+	p, ok, err := m.authenticate(c, media)
+	if !ok {
+		return err
+	}
+	if ok, err := m.rateLimitMember(c, p); !ok {
+		return err
+	}
 	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.clientIP(c))
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		m.metrics.observe("http", params.OperationName, start, resp)
-		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: resp.Errors, Extensions: resp.Extensions})
+		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: m.withoutSuggestions(resp.Errors), Extensions: resp.Extensions})
+	}
+	if e := m.introspectionRefused(rc); e != nil {
+		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
 	switch op := rc.Operation.Operation; {
 	case op == ast.Subscription:
@@ -299,10 +349,81 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAllow, "POST")
 		return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr("mutations must use POST", graph.CodeBadUserInput))
 	}
+	if !m.dbHealth.available() {
+		e := unavailableError()
+		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(unavailableRetry)))
+		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
+	}
 	responses, ctx := m.exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
 	m.metrics.observe("http", rc.OperationName, start, resp)
 	return writeJSON(c, fiber.StatusOK, media, resp)
+}
+
+// maxDrainBytes bounds what is read of a body over MAX_BODY_BYTES before
+// answering 413: a client that sends it all then reads the answer; past
+// this, the connection is closed under it.
+const maxDrainBytes = 8 << 20
+
+// errBodyTooLarge: the body is longer than MAX_BODY_BYTES.
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads the request body, at most MAX_BODY_BYTES of it.
+func (m *Main) readBody(c *fiber.Ctx) ([]byte, error) {
+	limit := m.Config.MaxBodyBytes
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		b := c.Request().Body()
+		if len(b) > limit {
+			return nil, errBodyTooLarge
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	if err != nil {
+		c.Context().SetConnectionClose() // the rest of the body is still on the wire
+		return nil, err
+	}
+	if len(b) > limit {
+		// The rest is read and dropped, up to a bound, so the client gets
+		// to read the 413; the connection is not reused.
+		_, _ = io.CopyN(io.Discard, stream, maxDrainBytes)
+		c.Context().SetConnectionClose()
+		return nil, errBodyTooLarge
+	}
+	return b, nil
+}
+
+// bodyTooLarge answers a body over MAX_BODY_BYTES.
+func (m *Main) bodyTooLarge(c *fiber.Ctx, media string) error {
+	return writeErrors(c, fiber.StatusRequestEntityTooLarge, media,
+		gqlErr("request body is larger than "+strconv.Itoa(m.Config.MaxBodyBytes)+" bytes (MAX_BODY_BYTES)", graph.CodeBadUserInput))
+}
+
+// unavailableError answers an operation while no database server can take
+// it, at once rather than after MONGODB_TIMEOUT.
+func unavailableError() *gqlerror.Error {
+	e := gqlErr(errUnavailable.Error(), graph.CodeOf(errUnavailable))
+	e.Extensions["retryAfter"] = retrySeconds(unavailableRetry)
+	return e
+}
+
+// selectedOperation returns the kind of operation a GET request would run:
+// the one named, or the only one. false when the document does not parse
+// or names none; the executor then answers with its own error.
+func selectedOperation(query, name string) (ast.Operation, bool) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return "", false
+	}
+	if name == "" && len(doc.Operations) == 1 {
+		return doc.Operations[0].Operation, true
+	}
+	if op := doc.Operations.ForName(name); op != nil && name != "" {
+		return op.Operation, true
+	}
+	return "", false
 }
 
 // operationContext carries who is calling, the request id and the client
@@ -324,13 +445,34 @@ func statusForRequestErrors(media string, errs gqlerror.List) int {
 	if errcode.GetErrorKind(errs) == errcode.KindProtocol {
 		return fiber.StatusBadRequest
 	}
+	status := fiber.StatusBadRequest
 	for _, e := range errs {
-		switch e.Extensions["code"] {
-		case graph.CodeUnauthenticated:
-			return fiber.StatusUnauthorized
-		case graph.CodeForbidden:
-			return fiber.StatusForbidden
+		if code, _ := e.Extensions["code"].(string); statusFor(media, code) != fiber.StatusBadRequest {
+			status = statusFor(media, code)
 		}
+	}
+	return status
+}
+
+// statusFor is the HTTP status of a well-formed request refused with code:
+// 200 under application/json, where the body says what happened, as GraphQL
+// over HTTP says; under application/graphql-response+json the status says
+// it too.
+func statusFor(media, code string) int {
+	if media == mediaJSON {
+		return fiber.StatusOK
+	}
+	switch code {
+	case graph.CodeUnauthenticated:
+		return fiber.StatusUnauthorized
+	case graph.CodeForbidden:
+		return fiber.StatusForbidden
+	case graph.CodeRateLimited:
+		return fiber.StatusTooManyRequests
+	case graph.CodeUnavailable:
+		return fiber.StatusServiceUnavailable
+	case graph.CodeInternal:
+		return fiber.StatusInternalServerError
 	}
 	return fiber.StatusBadRequest
 }

@@ -28,6 +28,8 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/demo"
+	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -112,6 +114,7 @@ type Main struct {
 	DemoOut io.Writer
 
 	mongo    *mongo.Client
+	dbHealth *dbHealth
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	inbox    *inbox.Inbox
@@ -122,7 +125,7 @@ type Main struct {
 	metrics  *metrics
 	app      *fiber.App
 	ln       net.Listener
-	sockets  *sockets
+	sockets  *live.Hub
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -196,8 +199,10 @@ func (m *Main) Run(ctx context.Context) error {
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	cfg := m.Config
+	m.dbHealth = newDBHealth(uri)
 	client, err := mongo.Connect(options.Client().
 		ApplyURI(uri).
+		SetServerMonitor(m.dbHealth.serverMonitor()).
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
@@ -225,7 +230,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.proxies = parseProxies(cfg.TrustedProxies)
 	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
 	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
-	m.sockets = newSockets()
+	m.sockets = m.newHub()
 	m.app = m.newApp()
 
 	m.ln, err = net.Listen("tcp", cfg.HTTPAddr)
@@ -242,8 +247,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
+	m.background.Go(func() { m.watchDatabase(retryCtx) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
+	m.background.Go(func() { m.watchSessions(retryCtx) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -265,7 +272,7 @@ func (m *Main) runDemo(ctx context.Context) {
 		out = os.Stdout
 	}
 	start := time.Now()
-	added, err := m.seedDemo(ctx, out)
+	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Game: m.game, Inbox: m.inbox}, out, m.demoKey, m.Addr())
 	if m.demoErr = err; err != nil {
 		if ctx.Err() == nil {
 			slog.Error("demo seeding stopped; run again to finish it", "err", err)
@@ -336,6 +343,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
+	n64, err = m.members.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
+	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
@@ -351,6 +360,63 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("publish offers", int64(n), err)
 	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
+}
+
+// sessionPoll is how often an instance looks for sessions that ended, which
+// bounds how long a socket outlives its session on another instance.
+const sessionPoll = time.Second
+
+// sessionOverlap is how far back each look for session events reaches
+// again: events written a little late, or by an instance whose clock is
+// behind, are still seen. Each is applied once.
+const sessionOverlap = 5 * time.Second
+
+// watchSessions closes this instance's sockets whose session ended on any
+// instance (log-out, revocation, a change of roles), polling the session
+// events as the broker polls notifications: no change streams needed.
+func (m *Main) watchSessions(ctx context.Context) {
+	select {
+	case <-m.readyCh:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTicker(sessionPoll)
+	defer t.Stop()
+	since := time.Now().Add(-sessionOverlap)
+	applied := map[bson.ObjectID]time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if !m.sockets.HoldsMembers() {
+			// Nothing to close; a socket opened from now on checks its
+			// session at connection_init.
+			since = now.Add(-sessionOverlap)
+			continue
+		}
+		evs, err := m.members.SessionEventsSince(ctx, since)
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Warn("sessions: poll for ended sessions", "err", err)
+			}
+			continue
+		}
+		for _, ev := range evs {
+			if _, done := applied[ev.ID]; !done {
+				applied[ev.ID] = ev.At
+				m.sockets.EndSessions(ev)
+			}
+		}
+		since = now.Add(-sessionOverlap)
+		for id, at := range applied {
+			if at.Before(since) {
+				delete(applied, id)
+			}
+		}
+	}
 }
 
 // connectDatabase waits for MongoDB with backoff, then ensures indexes.
@@ -380,7 +446,27 @@ func (m *Main) connectDatabase(ctx context.Context) {
 func (m *Main) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	return m.mongo.Ping(ctx, nil)
+	err := m.mongo.Ping(ctx, nil)
+	m.dbHealth.failed(err)
+	return err
+}
+
+// watchDatabase pings while no database server is available: requests are
+// refused at once meanwhile and ask the driver nothing, so without this it
+// would look again only at its next heartbeat.
+func (m *Main) watchDatabase(ctx context.Context) {
+	t := time.NewTicker(unavailableRetry / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if m.ready.Load() && !m.dbHealth.available() {
+			_ = m.ping(ctx) // recorded in dbHealth
+		}
+	}
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
@@ -399,7 +485,7 @@ func (m *Main) Close() error {
 	m.closeOnce.Do(func() {
 		deadline := time.Now().Add(m.Config.ShutdownTimeout)
 		m.stopRetry()
-		m.sockets.closeAll(deadline)
+		m.sockets.CloseAll(deadline)
 		m.background.Wait()
 		err = m.app.ShutdownWithTimeout(time.Until(deadline))
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/server/live"
 )
 
 func signUpVars(email, password, code string) map[string]any {
@@ -237,15 +239,12 @@ func expectCloseReason(t *testing.T, c *testkit.WSClient, code int, reason strin
 // with an empty member, by the address 127.0.0.1) until it is n.
 func (a *app) waitSockets(t *testing.T, memberID string, n int) {
 	t.Helper()
-	count := func() int { return a.sockets.byIP["127.0.0.1"] }
+	var id bson.ObjectID
 	if memberID != "" {
-		id := memberObjectID(t, memberID)
-		count = func() int { return a.sockets.byMember[id] }
+		id = memberObjectID(t, memberID)
 	}
 	testkit.Eventually(t, 5*time.Second, func() bool {
-		a.sockets.mu.Lock()
-		defer a.sockets.mu.Unlock()
-		return count() == n
+		return a.sockets.Open("127.0.0.1", id) == n
 	}, "never %d sockets (member %q)", n, memberID)
 }
 
@@ -261,7 +260,7 @@ func TestSocketCaps(t *testing.T) {
 	second.Init(ann.bearer())
 	third := a.dial(t)
 	third.Send("connection_init", "", map[string]any{"authorization": ann.bearer()})
-	expectCloseReason(t, third, closePolicy, reasonTooManyForMember)
+	expectCloseReason(t, third, live.ClosePolicy, live.ReasonTooManyForMember)
 	// The brand's backend has no member cap; the same address may open more.
 	svc := a.dial(t)
 	svc.Init("ApiKey " + testAPIKey)
@@ -278,7 +277,7 @@ func TestSocketCaps(t *testing.T) {
 	fourth := a.dial(t)
 	fourth.Init("")
 	fifth := a.dial(t)
-	expectCloseReason(t, fifth, closePolicy, reasonTooManyFromIP)
+	expectCloseReason(t, fifth, live.ClosePolicy, live.ReasonTooManyFromIP)
 	// Behind the trusted proxy, another client is another address.
 	other, status := a.dialHeader(t, http.Header{"X-Forwarded-For": {"203.0.113.7"}})
 	if status != http.StatusSwitchingProtocols {

@@ -22,6 +22,8 @@ type WSClient struct {
 	Conn *websocket.Conn
 	// CloseCode is the code of the close frame received, 0 until one is.
 	CloseCode int
+	// CloseReason is the reason the close frame gave.
+	CloseReason string
 }
 
 // WSMessage is one message from the server.
@@ -96,7 +98,7 @@ func (c *WSClient) Next(timeout time.Duration) (WSMessage, error) {
 	if err != nil {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
-			c.CloseCode = ce.Code
+			c.CloseCode, c.CloseReason = ce.Code, ce.Text
 		}
 		return WSMessage{}, err
 	}

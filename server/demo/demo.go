@@ -1,4 +1,7 @@
-package main
+// Package demo fills an empty database with a demo brand, Demo Coffee,
+// through the same services as the API (SEED_DEMO=1, or the -demo flag),
+// and says how to use it.
+package demo
 
 import (
 	"context"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/engagement"
@@ -30,14 +34,16 @@ import (
 // marks a complete demo, and a later run adds nothing.
 
 const (
-	demoDomain     = "demo.regulars.example"
-	demoBrandEmail = "brand@" + demoDomain
-	demoModEmail   = "moderator@" + demoDomain
-	// demoMemberPassword is shared by the 50 demo customers and printed;
+	demoDomain = "demo.regulars.example"
+	// BrandEmail logs in the demo's BRAND user (its password is printed once).
+	BrandEmail   = "brand@" + demoDomain
+	demoModEmail = "moderator@" + demoDomain
+	// MemberPassword is shared by the 50 demo customers and printed;
 	// it is fixed so that a resumed run can log them in again.
-	demoMemberPassword = "regulars demo member"
-	demoMembers        = 50
-	demoWeeks          = 12
+	MemberPassword = "regulars demo member"
+	// MemberCount is how many demo customers there are.
+	MemberCount = 50
+	demoWeeks   = 12
 )
 
 var demoNames = []string{
@@ -97,34 +103,48 @@ type demoResult struct {
 	brandPassword, moderatorPassword string
 }
 
-// seedDemo fills an empty database with the demo brand and prints how to
-// use it to out. It runs once the database is ready, and says whether it
-// added the demo (false: it was there already, or the database holds other
-// members).
-func (m *Main) seedDemo(ctx context.Context, out io.Writer) (bool, error) {
+// Services are what the demo is made through: the database and the
+// services the API runs on it.
+type Services struct {
+	DB      *mongo.Database
+	Members *member.Service
+	Game    *game.Service
+	Inbox   *inbox.Inbox
+}
+
+// seeder makes the demo through Services.
+type seeder struct{ Services }
+
+// Seed fills an empty database with the demo brand and prints how to use
+// it to out: generatedKey is the service key made for this process ("" if
+// SERVICE_API_KEYS has one), addr where the server listens. Call it once
+// the database is ready. It says whether it added the demo (false: it was
+// there already, or the database holds other members).
+func Seed(ctx context.Context, svc Services, out io.Writer, generatedKey, addr string) (bool, error) {
+	m := seeder{svc}
 	res, err := m.seedDemoData(ctx)
 	if err != nil {
 		return false, fmt.Errorf("demo data: %w", err)
 	}
-	printDemo(out, res, m.demoKey, m.Addr())
+	printDemo(out, res, generatedKey, addr)
 	return res.created && !res.notEmpty, nil
 }
 
-func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {
+func (m seeder) seedDemoData(ctx context.Context) (demoResult, error) {
 	var res demoResult
-	if b, err := m.members.ByEmail(ctx, demoBrandEmail); err == nil && slices.Contains(b.Roles, member.RoleBrand) {
+	if b, err := m.Members.ByEmail(ctx, BrandEmail); err == nil && slices.Contains(b.Roles, member.RoleBrand) {
 		return res, nil // the demo is complete already
 	} else if err != nil && !errors.Is(err, member.ErrNotFound) {
 		return res, err
 	}
 	// Only an empty database, or one a stopped demo run left half-done,
 	// gets demo data.
-	n, err := m.members.Count(ctx)
+	n, err := m.Members.Count(ctx)
 	if err != nil {
 		return res, err
 	}
 	if n > 0 {
-		if _, err := m.members.ByEmail(ctx, demoMemberEmail(0)); errors.Is(err, member.ErrNotFound) {
+		if _, err := m.Members.ByEmail(ctx, MemberEmail(0)); errors.Is(err, member.ErrNotFound) {
 			res.notEmpty = true
 			return res, nil
 		} else if err != nil {
@@ -148,25 +168,27 @@ func (m *Main) seedDemoData(ctx context.Context) (demoResult, error) {
 	if res.moderatorPassword, err = m.demoStaff(ctx, demoModEmail, "Mo (moderator)", member.RoleModerator); err != nil {
 		return res, err
 	}
-	if res.brandPassword, err = m.demoStaff(ctx, demoBrandEmail, "Demo Coffee (brand)", member.RoleBrand); err != nil {
+	if res.brandPassword, err = m.demoStaff(ctx, BrandEmail, "Demo Coffee (brand)", member.RoleBrand); err != nil {
 		return res, err
 	}
 	res.created = true
 	return res, nil
 }
 
-func demoMemberEmail(i int) string {
+// MemberEmail is the address of demo customer i (0 ≤ i < MemberCount),
+// one per first name.
+func MemberEmail(i int) string {
 	return strings.ToLower(demoNames[i]) + "@" + demoDomain
 }
 
 // seedDemoBrand sets the program and creates the catalog and badges that do
 // not exist yet (by name).
-func (m *Main) seedDemoBrand(ctx context.Context) error {
-	if _, err := m.game.UpdateProgram(ctx, nil, program.Replace(demoProgram())); err != nil {
+func (m seeder) seedDemoBrand(ctx context.Context) error {
+	if _, err := m.Game.UpdateProgram(ctx, nil, program.Replace(demoProgram())); err != nil {
 		return err
 	}
 	stock := func(n int64) *int64 { return &n }
-	existing, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
+	existing, _, err := m.Game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
@@ -178,11 +200,11 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 		if slices.ContainsFunc(existing, func(e *reward.Reward) bool { return e.Name == r.Name }) {
 			continue
 		}
-		if _, err := m.game.Rewards().CreateReward(ctx, r); err != nil {
+		if _, err := m.Game.Rewards().CreateReward(ctx, r); err != nil {
 			return fmt.Errorf("reward %q: %w", r.Name, err)
 		}
 	}
-	badges, err := m.game.Engagement().Badges(ctx)
+	badges, err := m.Game.Engagement().Badges(ctx)
 	if err != nil {
 		return err
 	}
@@ -197,7 +219,7 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 		if slices.ContainsFunc(badges, func(e *engagement.Badge) bool { return e.Name == b.Name }) {
 			continue
 		}
-		if _, err := m.game.Engagement().CreateBadge(ctx, b); err != nil {
+		if _, err := m.Game.Engagement().CreateBadge(ctx, b); err != nil {
 			return fmt.Errorf("badge %q: %w", b.Name, err)
 		}
 	}
@@ -206,32 +228,32 @@ func (m *Main) seedDemoBrand(ctx context.Context) error {
 
 // seedDemoMembers signs the 50 customers up (or finds those a stopped run
 // created) and enrolls them, as signUp does.
-func (m *Main) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
+func (m seeder) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
 	now := time.Now()
-	ms := make([]*member.Member, demoMembers)
+	ms := make([]*member.Member, MemberCount)
 	for i := range ms {
 		in := member.SignUp{
-			Email: demoMemberEmail(i), Password: demoMemberPassword, DisplayName: demoNames[i],
+			Email: MemberEmail(i), Password: MemberPassword, DisplayName: demoNames[i],
 			Timezone: demoTimezones[i%len(demoTimezones)], MarketingConsent: i%3 != 0,
 		}
 		if i%7 == 0 {
 			// A few birthdays this month, for the birthday campaign.
 			in.Birthday = &member.Date{Year: 1980 + i%20, Month: now.Month(), Day: 1 + i%28}
 		}
-		mb, err := m.members.ByEmail(ctx, in.Email)
+		mb, err := m.Members.ByEmail(ctx, in.Email)
 		if errors.Is(err, member.ErrNotFound) {
 			var s *member.Session
-			if s, err = m.members.SignUp(ctx, in); err == nil {
+			if s, err = m.Members.SignUp(ctx, in); err == nil {
 				mb = s.Member
 			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("member %s: %w", in.Email, err)
 		}
-		if _, err := m.game.Referrals().Enroll(ctx, mb, nil); err != nil {
+		if _, err := m.Game.Referrals().Enroll(ctx, mb, nil); err != nil {
 			return nil, err
 		}
-		if _, err := m.inbox.Send(ctx, inbox.Message{MemberID: mb.ID, Kind: inbox.KindWelcome, Key: "welcome",
+		if _, err := m.Inbox.Send(ctx, inbox.Message{MemberID: mb.ID, Kind: inbox.KindWelcome, Key: "welcome",
 			Title: "Welcome to the club, " + mb.DisplayName, Body: "You are in. Every purchase now earns points."}); err != nil {
 			return nil, err
 		}
@@ -244,10 +266,10 @@ func (m *Main) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
 // second game service runs on a clock set to each activity's time, so that
 // points, tiers, streaks and the weekly boards are what they would be had
 // the brand's backend reported each one as it happened.
-func (m *Main) seedDemoActivity(ctx context.Context, ms []*member.Member) error {
-	db := m.mongo.Database(m.Config.MongoDatabase)
+func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error {
+	db := m.DB
 	var clock time.Time
-	past := game.New(db, m.members, m.inbox)
+	past := game.New(db, m.Members, m.Inbox)
 	past.SetClock(func() time.Time { return clock })
 	now := time.Now().UTC()
 	day := func(daysAgo float64) time.Time { return now.Add(-time.Duration(daysAgo * 24 * float64(time.Hour))) }
@@ -312,8 +334,8 @@ func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time
 
 // seedDemoRedemptionsAndOffer has a few regulars spend points (the stock
 // goes down) and publishes an offer to everyone.
-func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Member) error {
-	rewards, _, err := m.game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
+func (m seeder) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Member) error {
+	rewards, _, err := m.Game.Rewards().Rewards(ctx, false, bson.ObjectID{}, 100)
 	if err != nil {
 		return err
 	}
@@ -326,13 +348,13 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		if demoProfileOf(i) != demoRegular || i%3 != 0 {
 			continue
 		}
-		_, err := m.game.Rewards().Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
+		_, err := m.Game.Rewards().Redeem(ctx, mb.ID, coffee.ID, "demo-coffee")
 		if err != nil && !errors.Is(err, ledger.ErrInsufficientPoints) {
 			return fmt.Errorf("redemption of %s: %w", mb.Email, err)
 		}
 	}
 	const title = "Double-shot week"
-	offers, err := m.game.Offers().OffersFor(ctx, ms[0].ID)
+	offers, err := m.Game.Offers().OffersFor(ctx, ms[0].ID)
 	if err != nil {
 		return err
 	}
@@ -340,7 +362,7 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		return nil
 	}
 	now := time.Now().UTC()
-	o, err := m.game.Offers().CreateOffer(ctx, offer.OfferInput{
+	o, err := m.Game.Offers().CreateOffer(ctx, offer.OfferInput{
 		Title: title, Body: "100 bonus points with any coffee this week: claim it in the app.",
 		Benefit:  offer.Benefit{Kind: offer.BenefitBonusPoints, Value: 100},
 		StartsAt: now.Add(-time.Hour), EndsAt: now.AddDate(0, 0, 7), CouponValidDays: 7,
@@ -349,21 +371,21 @@ func (m *Main) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Mem
 		return err
 	}
 	// The background jobs notify every member, kicked at once.
-	_, err = m.game.Offers().PublishOffer(ctx, o.ID)
+	_, err = m.Game.Offers().PublishOffer(ctx, o.ID)
 	return err
 }
 
 // demoStaff creates a staff account with a new random password and role,
 // and returns the password; an account a stopped run created keeps its
 // password ("") and gets its role now.
-func (m *Main) demoStaff(ctx context.Context, email, name string, role member.Role) (string, error) {
+func (m seeder) demoStaff(ctx context.Context, email, name string, role member.Role) (string, error) {
 	pw := randomPassword()
 	var id bson.ObjectID
-	s, err := m.members.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
+	s, err := m.Members.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
 	switch {
 	case errors.Is(err, member.ErrEmailTaken):
 		pw = ""
-		mb, err := m.members.ByEmail(ctx, email)
+		mb, err := m.Members.ByEmail(ctx, email)
 		if err != nil {
 			return "", err
 		}
@@ -373,7 +395,7 @@ func (m *Main) demoStaff(ctx context.Context, email, name string, role member.Ro
 	default:
 		id = s.Member.ID
 	}
-	_, err = m.members.GrantRole(ctx, id, role)
+	_, err = m.Members.GrantRole(ctx, id, role)
 	return pw, err
 }
 
@@ -390,11 +412,11 @@ func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
 	case !res.created:
 		b.WriteString("demo: the demo brand is already in this database; nothing added. Its BRAND and MODERATOR passwords were printed when it was created.\n")
 	default:
-		fmt.Fprintf(&b, "demo: added Demo Coffee: a program with tiers Member/Silver/Gold and 2×/3× escalation, %d members with %d weeks of purchases,\n", demoMembers, demoWeeks)
+		fmt.Fprintf(&b, "demo: added Demo Coffee: a program with tiers Member/Silver/Gold and 2×/3× escalation, %d members with %d weeks of purchases,\n", MemberCount, demoWeeks)
 		b.WriteString("      3 rewards with stock, 3 badges and an offer being published to every member. These passwords are shown once:\n")
-		fmt.Fprintf(&b, "  BRAND      %-34s %s\n", demoBrandEmail, orKept(res.brandPassword))
+		fmt.Fprintf(&b, "  BRAND      %-34s %s\n", BrandEmail, orKept(res.brandPassword))
 		fmt.Fprintf(&b, "  MODERATOR  %-34s %s\n", demoModEmail, orKept(res.moderatorPassword))
-		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", demoMemberEmail(0), demoMemberPassword, demoMembers-1)
+		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", MemberEmail(0), MemberPassword, MemberCount-1)
 	}
 	if generatedKey != "" {
 		fmt.Fprintf(&b, "  service API key for this process (SERVICE_API_KEYS is empty): %s\n", generatedKey)

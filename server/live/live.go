@@ -1,8 +1,15 @@
-package main
+// Package live serves the graphql-transport-ws protocol on a Fiber route:
+// sockets, their operations (queries, mutations, subscriptions) and their
+// lifetime (caps, keep-alive, slow readers, sessions that end). It runs
+// operations through a Backend the server gives it and knows nothing of
+// configuration files, HTTP routes or the database.
+package live
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -38,7 +45,8 @@ const (
 	closeDuplicateID     = 4409
 	closeSendOverflow    = 4413
 	closeTooManyInits    = 4429
-	closePolicy          = 1008 // over a socket cap; the reference client does not retry it
+	closeTryAgainLater   = 1013 // the database could not be asked; the reference client retries it
+	ClosePolicy          = 1008 // over a socket cap; the reference client does not retry it
 	wsWriteTimeout       = 10 * time.Second
 	wsMaxOperationsPerWS = 100
 )
@@ -49,38 +57,97 @@ type wsMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// sockets tracks open sockets so shutdown can close each one, and counts
-// them per client address and per member for the caps.
-type sockets struct {
+// Config bounds sockets; the server fills it from its settings (WS_*).
+type Config struct {
+	MaxMessageBytes int           // a larger message closes the socket 1009 (MAX_BODY_BYTES)
+	InitTimeout     time.Duration // no connection_init by then: 4408
+	StallTimeout    time.Duration // a send queue full this long: 4413
+	PingInterval    time.Duration // server pings; silence for twice this drops the socket
+	SendQueue       int           // messages queued per socket
+	MaxPerIP        int           // open sockets per client address
+	MaxPerMember    int           // open sockets per signed-in member
+	CORSOrigins     string        // browsers' origins allowed to open a socket
+	CheckTimeout    time.Duration // deadline of the session check at connection_init
+}
+
+// Backend is what a socket asks of the server.
+type Backend interface {
+	// Principal checks connection_init's authorization ("Bearer …",
+	// "ApiKey …", or "" for anonymous); an error refuses it.
+	Principal(authorization string) (member.Principal, error)
+	// CheckSession says whether a member's token still speaks for its
+	// session: member.ErrSessionEnded, member.ErrRolesChanged, or another
+	// error when it could not tell.
+	CheckSession(ctx context.Context, p member.Principal) error
+	// Allow takes one operation from p's rate limit; when refused,
+	// retryAfter is in seconds.
+	Allow(p member.Principal) (ok bool, retryAfter int)
+	// Prepare readies one operation for p: the context to dispatch it in
+	// and its operation context, or the errors refusing it, ready to send.
+	Prepare(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams) (context.Context, *graphql.OperationContext, gqlerror.List)
+	// Dispatch runs a prepared operation.
+	Dispatch(ctx context.Context, rc *graphql.OperationContext) (graphql.ResponseHandler, context.Context)
+	// Observe records an operation's first response.
+	Observe(operation string, start time.Time, resp *graphql.Response)
+	// SocketsOpen moves the count of open sockets by delta.
+	SocketsOpen(delta int)
+}
+
+// Hub tracks open sockets so shutdown can close each one, counts them per
+// client address and per member for the caps, and finds a member's
+// sockets when a session ends.
+type Hub struct {
+	cfg Config
+	be  Backend
+
 	mu       sync.Mutex
 	open     map[*wsConn]struct{}
 	byIP     map[string]int
-	byMember map[bson.ObjectID]int
+	byMember map[bson.ObjectID]map[*wsConn]struct{}
 	closing  bool
 	wg       sync.WaitGroup
 }
 
-func newSockets() *sockets {
-	return &sockets{open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]int{}}
+// New returns a Hub serving sockets with cfg, running operations through be.
+func New(cfg Config, be Backend) *Hub {
+	return &Hub{cfg: cfg, be: be, open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
 }
 
-// Reasons sent with closePolicy when a cap refuses the newest socket.
+// HoldsMembers reports whether any signed-in member holds a socket here.
+func (s *Hub) HoldsMembers() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byMember) > 0
+}
+
+// Open counts the open sockets from ip or, when memberID is not zero, those
+// the member holds.
+func (s *Hub) Open(ip string, memberID bson.ObjectID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !memberID.IsZero() {
+		return len(s.byMember[memberID])
+	}
+	return s.byIP[ip]
+}
+
+// Reasons sent with ClosePolicy when a cap refuses the newest socket.
 const (
-	reasonTooManyFromIP    = "Too many sockets from this address"
-	reasonTooManyForMember = "Too many sockets for this member"
+	ReasonTooManyFromIP    = "Too many sockets from this address"
+	ReasonTooManyForMember = "Too many sockets for this member"
 )
 
 // add registers a socket from c.ip. It refuses (with the close code and
 // reason to send) while shutting down, and when the address already holds
 // maxPerIP open sockets: the newest is the one refused.
-func (s *sockets) add(c *wsConn, maxPerIP int) (code int, reason string, ok bool) {
+func (s *Hub) add(c *wsConn, maxPerIP int) (code int, reason string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return closeGoingAway, "server shutting down", false
 	}
 	if s.byIP[c.ip] >= maxPerIP {
-		return closePolicy, reasonTooManyFromIP, false
+		return ClosePolicy, ReasonTooManyFromIP, false
 	}
 	s.byIP[c.ip]++
 	s.open[c] = struct{}{}
@@ -88,27 +155,43 @@ func (s *sockets) add(c *wsConn, maxPerIP int) (code int, reason string, ok bool
 	return 0, "", true
 }
 
-// claimMember counts c against its member's cap once it has authenticated;
-// false means the member already holds max sockets and c must close.
-func (s *sockets) claimMember(c *wsConn, id bson.ObjectID, max int) bool {
+// claimMember counts c against its member's cap once it has authenticated,
+// and files it under its member and session for EndSessions; false means
+// the member already holds max sockets and c must close.
+func (s *Hub) claimMember(c *wsConn, p member.Principal, max int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byMember[id] >= max {
+	if len(s.byMember[p.MemberID]) >= max {
 		return false
 	}
-	s.byMember[id]++
-	c.member = id
+	if s.byMember[p.MemberID] == nil {
+		s.byMember[p.MemberID] = map[*wsConn]struct{}{}
+	}
+	s.byMember[p.MemberID][c] = struct{}{}
+	c.member, c.session = p.MemberID, p.Session
 	return true
 }
 
-func (s *sockets) remove(c *wsConn) {
+// EndSessions closes, with 4403 and the event's reason, the sockets of the
+// member's ended session (every session when ev.Session is zero).
+func (s *Hub) EndSessions(ev member.SessionEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.byMember[ev.MemberID] {
+		if ev.Session.IsZero() || c.session == ev.Session {
+			c.close(closeForbidden, ev.Reason, false)
+		}
+	}
+}
+
+func (s *Hub) remove(c *wsConn) {
 	s.mu.Lock()
 	delete(s.open, c)
 	if s.byIP[c.ip]--; s.byIP[c.ip] <= 0 {
 		delete(s.byIP, c.ip)
 	}
 	if !c.member.IsZero() {
-		if s.byMember[c.member]--; s.byMember[c.member] <= 0 {
+		if delete(s.byMember[c.member], c); len(s.byMember[c.member]) == 0 {
 			delete(s.byMember, c.member)
 		}
 	}
@@ -116,9 +199,9 @@ func (s *sockets) remove(c *wsConn) {
 	s.wg.Done()
 }
 
-// closeAll asks every socket to flush what it has queued and close with
+// CloseAll asks every socket to flush what it has queued and close with
 // 1001, then waits for them until deadline.
-func (s *sockets) closeAll(deadline time.Time) {
+func (s *Hub) CloseAll(deadline time.Time) {
 	s.mu.Lock()
 	s.closing = true
 	for c := range s.open {
@@ -133,16 +216,19 @@ func (s *sockets) closeAll(deadline time.Time) {
 	}
 }
 
-func (m *Main) websocketUpgrade(c *fiber.Ctx) error {
+// Upgrade turns the request into a socket; reqID and ip name it in logs
+// and ip counts against MaxPerIP.
+func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 	// Browsers always send Origin and are held to CORS_ORIGINS. Native apps
 	// send none and are let in: they authenticate with a token in
 	// connection_init, which a foreign page cannot read.
-	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !originAllowed(m.Config.CORSOrigins, origin) {
-		return writeErrors(c, fiber.StatusForbidden, mediaJSON, gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden))
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !originAllowed(s.cfg.CORSOrigins, origin) {
+		return c.Status(fiber.StatusForbidden).JSON(map[string]any{
+			"errors": gqlerror.List{gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden)},
+		}, "application/json; charset=utf-8")
 	}
-	reqID, ip := requestID(c), m.clientIP(c)
 	return websocket.New(func(conn *websocket.Conn) {
-		m.serveSocket(conn, reqID, ip)
+		s.serve(conn, reqID, ip)
 	}, websocket.Config{
 		Subprotocols:    []string{subprotocol},
 		ReadBufferSize:  1024,
@@ -169,11 +255,12 @@ func originAllowed(cors, origin string) bool {
 // everything else queues on send, which is bounded: a client too slow to keep
 // up is closed rather than allowed to hold memory or slow anyone else.
 type wsConn struct {
-	m      *Main
-	conn   *websocket.Conn
-	reqID  string
-	ip     string        // the client address, for the per-address cap
-	member bson.ObjectID // set once counted against its member's cap
+	h       *Hub
+	conn    *websocket.Conn
+	reqID   string
+	ip      string        // the client address, for the per-address cap
+	member  bson.ObjectID // set once counted against its member's cap
+	session bson.ObjectID // the log-in its token belongs to, with member
 
 	send     chan []byte
 	closing  chan closeRequest
@@ -196,28 +283,28 @@ type closeRequest struct {
 	drain  bool // send what is queued first
 }
 
-func (m *Main) serveSocket(conn *websocket.Conn, reqID, ip string) {
+func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	c := &wsConn{
-		m: m, conn: conn, reqID: reqID, ip: ip,
-		send:    make(chan []byte, m.Config.WSSendQueue),
+		h: s, conn: conn, reqID: reqID, ip: ip,
+		send:    make(chan []byte, s.cfg.SendQueue),
 		closing: make(chan closeRequest, 1),
 		closed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		ops:     map[string]context.CancelFunc{},
 	}
-	if code, reason, ok := m.sockets.add(c, m.Config.WSMaxPerIP); !ok {
+	if code, reason, ok := s.add(c, s.cfg.MaxPerIP); !ok {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		return
 	}
-	defer m.sockets.remove(c)
-	m.metrics.sockets.Inc()
-	defer m.metrics.sockets.Dec()
+	defer s.remove(c)
+	s.be.SocketsOpen(1)
+	defer s.be.SocketsOpen(-1)
 
 	go c.writeLoop()
 	if conn.Subprotocol() != subprotocol {
 		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
 	} else {
-		initTimer := time.AfterFunc(m.Config.WSInitTimeout, func() {
+		initTimer := time.AfterFunc(s.cfg.InitTimeout, func() {
 			c.mu.Lock()
 			inited := c.inited
 			c.mu.Unlock()
@@ -243,9 +330,9 @@ func (c *wsConn) readLoop() {
 			c.close(closeInternal, "Internal server error", false)
 		}
 	}()
-	c.conn.SetReadLimit(int64(c.m.Config.MaxBodyBytes))
+	c.conn.SetReadLimit(int64(c.h.cfg.MaxMessageBytes))
 	for {
-		if ping := c.m.Config.WSPingInterval; ping > 0 {
+		if ping := c.h.cfg.PingInterval; ping > 0 {
 			// Our pings make a live client answer, so silence this long means it is gone.
 			_ = c.conn.SetReadDeadline(time.Now().Add(2*ping + 5*time.Second))
 		}
@@ -320,14 +407,33 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			return false
 		}
 	}
-	p, err := c.m.principal(params.Authorization)
+	p, err := c.h.be.Principal(params.Authorization)
 	if err != nil {
 		c.close(closeForbidden, "Forbidden", false)
 		return false
 	}
-	if !p.MemberID.IsZero() && !c.m.sockets.claimMember(c, p.MemberID, c.m.Config.WSMaxPerMember) {
-		c.close(closePolicy, reasonTooManyForMember, false)
-		return false
+	if !p.MemberID.IsZero() {
+		// Filed first, then checked: a session that ends after the check
+		// reaches this socket through EndSessions.
+		if !c.h.claimMember(c, p, c.h.cfg.MaxPerMember) {
+			c.close(ClosePolicy, ReasonTooManyForMember, false)
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
+		err := c.h.be.CheckSession(ctx, p)
+		cancel()
+		switch {
+		case errors.Is(err, member.ErrSessionEnded):
+			c.close(closeForbidden, "Session ended: sign in again", false)
+			return false
+		case errors.Is(err, member.ErrRolesChanged):
+			c.close(closeForbidden, member.EndRolesChanged, false)
+			return false
+		case err != nil:
+			c.close(closeTryAgainLater, "Database unavailable: try again later", false)
+			return false
+		}
+		c.expireAt(p.Expires)
 	}
 	c.mu.Lock()
 	c.principal, c.acked = p, true
@@ -336,9 +442,25 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	return true
 }
 
+// ReasonExpired closes a socket whose access token expired; the client
+// reconnects with a fresh one (connectionParams as a function).
+const ReasonExpired = "Access token expired: reconnect with a fresh token"
+
+// expireAt closes the socket when its access token expires.
+func (c *wsConn) expireAt(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	timer := time.AfterFunc(time.Until(t), func() { c.close(closeForbidden, ReasonExpired, false) })
+	go func() {
+		<-c.closed
+		timer.Stop()
+	}()
+}
+
 func (c *wsConn) subscribe(msg wsMessage) bool {
 	var params graphql.RawParams
-	if msg.ID == "" || len(msg.Payload) == 0 || decodeJSON(msg.Payload, &params) != nil || params.Query == "" && params.Extensions == nil {
+	if msg.ID == "" || len(msg.Payload) == 0 || decodeParams(msg.Payload, &params) != nil || params.Query == "" && params.Extensions == nil {
 		c.close(closeBadMessage, "Invalid message received", false)
 		return false
 	}
@@ -359,20 +481,24 @@ func (c *wsConn) subscribe(msg wsMessage) bool {
 		return true
 	}
 	p := c.principal
+	if !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
+		// The timer has not fired yet; nothing runs on an expired token.
+		c.mu.Unlock()
+		c.close(closeForbidden, ReasonExpired, false)
+		return false
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.ops[msg.ID] = cancel
 	c.opsWG.Add(1)
 	c.mu.Unlock()
 
-	if !p.MemberID.IsZero() {
-		if ok, wait := c.m.memberLimit.allow(p.MemberID.Hex()); !ok {
-			e := gqlErr("too many requests", graph.CodeRateLimited)
-			e.Extensions["retryAfter"] = retrySeconds(wait)
-			c.finish(msg.ID)
-			c.opsWG.Done()
-			c.sendErrors(msg.ID, e)
-			return true
-		}
+	if ok, retryAfter := c.h.be.Allow(p); !ok {
+		e := gqlErr("too many requests", graph.CodeRateLimited)
+		e.Extensions["retryAfter"] = retryAfter
+		c.finish(msg.ID)
+		c.opsWG.Done()
+		c.sendErrors(msg.ID, e)
+		return true
 	}
 	go c.run(ctx, msg.ID, &params, p)
 	return true
@@ -388,17 +514,19 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		}
 	}()
 	start := time.Now()
-	ctx = c.m.operationContext(ctx, p, c.reqID, c.ip)
-	rc, errs := c.m.exec.CreateOperationContext(ctx, params)
+	ctx, rc, errs := c.h.be.Prepare(ctx, p, c.reqID, c.ip, params)
 	if errs != nil {
-		resp := c.m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		c.m.metrics.observe("ws", params.OperationName, start, resp)
+		name := params.OperationName
+		if rc != nil && rc.OperationName != "" {
+			name = rc.OperationName
+		}
+		c.h.be.Observe(name, start, &graphql.Response{Errors: errs})
 		if c.finish(id) {
-			c.sendErrors(id, resp.Errors...)
+			c.sendErrors(id, errs...)
 		}
 		return
 	}
-	responses, ctx := c.m.exec.DispatchOperation(ctx, rc)
+	responses, ctx := c.h.be.Dispatch(ctx, rc)
 	first := true
 	for {
 		resp := responses(ctx)
@@ -406,7 +534,7 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 			break
 		}
 		if first {
-			c.m.metrics.observe("ws", rc.OperationName, start, resp)
+			c.h.be.Observe(rc.OperationName, start, resp)
 			first = false
 			// A subscription that could not start (its resolver refused)
 			// is an error message, as the protocol says, not a result.
@@ -486,7 +614,7 @@ func (c *wsConn) enqueue(msg wsMessage) {
 // the message was queued.
 func (c *wsConn) enqueueWait(msg wsMessage) bool {
 	b, _ := json.Marshal(msg)
-	timer := time.NewTimer(c.m.Config.WSStallTimeout)
+	timer := time.NewTimer(c.h.cfg.StallTimeout)
 	defer timer.Stop()
 	select {
 	case c.send <- b:
@@ -525,7 +653,7 @@ func (c *wsConn) closeLocked(r closeRequest) {
 func (c *wsConn) writeLoop() {
 	defer close(c.done)
 	var ping <-chan time.Time
-	if d := c.m.Config.WSPingInterval; d > 0 {
+	if d := c.h.cfg.PingInterval; d > 0 {
 		t := time.NewTicker(d)
 		defer t.Stop()
 		ping = t.C
@@ -589,4 +717,22 @@ func (c *wsConn) drain() {
 func (c *wsConn) write(b []byte) bool {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 	return c.conn.WriteMessage(websocket.TextMessage, b) == nil
+}
+
+func gqlErr(msg, code string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
+}
+
+// decodeParams decodes a subscribe payload, keeping numbers exact as
+// gqlgen expects.
+func decodeParams(data []byte, v *graphql.RawParams) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
 }

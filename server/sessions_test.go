@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/live"
+)
+
+// A socket is bound to the session its access token belongs to. Each way a
+// session ends (member.SessionEndReasons) closes the member's sockets with
+// 4403 and the reason, on another instance than the one the session ended
+// on; a socket opened again with the old token is refused at
+// connection_init, and one opened with a fresh token works. An expired
+// token closes its socket too.
+func TestSocketEndsWithItsSession(t *testing.T) {
+	env := map[string]string{"REFRESH_REUSE_GRACE": "0"}
+	a := startApp(t, env)
+	env["MONGODB_DATABASE"] = a.Config.MongoDatabase
+	b := startApp(t, env) // the sockets' instance
+	covered := map[string]bool{}
+
+	live := func(s session) *testkit.WSClient {
+		t.Helper()
+		c := b.dial(t)
+		c.Init(s.bearer())
+		c.Send("subscribe", "n", map[string]any{"query": notificationsSubscription})
+		return c
+	}
+	ended := func(c *testkit.WSClient, reason string) {
+		t.Helper()
+		c.ExpectClose(4403)
+		if c.CloseReason != reason {
+			t.Errorf("closed with reason %q, want %q", c.CloseReason, reason)
+		}
+		covered[reason] = true
+	}
+	refused := func(s session, reason string) {
+		t.Helper()
+		c := b.dial(t)
+		c.Send("connection_init", "", map[string]any{"authorization": s.bearer()})
+		c.ExpectClose(4403)
+		if c.CloseReason != reason {
+			t.Errorf("connection_init with the old token: reason %q, want %q", c.CloseReason, reason)
+		}
+	}
+	logIn := func(email string) session {
+		t.Helper()
+		var s session
+		a.do(t, "", `mutation($e: String!) { logIn(input: {email: $e, password: "correct horse battery"}) { accessToken refreshToken member { id } } }`,
+			map[string]any{"e": email}).decode(t, "logIn", &s)
+		return s
+	}
+	const refresh = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`
+
+	// Log-out ends that session's sockets, not the member's other sessions.
+	ann := a.signUp(t, "ann@example.com")
+	phone := logIn("ann@example.com")
+	annSocket, phoneSocket := live(ann), live(phone)
+	b.waitSubscribers(t, ann.Member.ID, 2)
+	a.do(t, "", `mutation($t: String!) { logOut(refreshToken: $t) }`, map[string]any{"t": ann.RefreshToken}).decode(t, "logOut", new(bool))
+	ended(annSocket, member.EndSignedOut)
+	refused(ann, "Session ended: sign in again")
+	b.waitSubscribers(t, ann.Member.ID, 1)
+	a.service(t, `mutation($id: ID!) { sendNotification(memberId: $id, title: "still here", body: "hi") { id } }`,
+		map[string]any{"id": ann.Member.ID}).decode(t, "sendNotification", &struct{}{})
+	if m := phoneSocket.Expect("next"); !bytes.Contains(m.Payload, []byte("still here")) {
+		t.Fatalf("the other session's socket: %s", m.Payload)
+	}
+
+	// A refresh token used twice revokes its session.
+	bob := a.signUp(t, "bob@example.com")
+	bobSocket := live(bob)
+	var next session
+	a.do(t, "", refresh, map[string]any{"t": bob.RefreshToken}).decode(t, "refreshToken", &next)
+	if r := a.do(t, "", refresh, map[string]any{"t": bob.RefreshToken}); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("reused refresh token: %+v", r.Errors)
+	}
+	ended(bobSocket, member.EndRevoked)
+	refused(next, "Session ended: sign in again")
+
+	// A change of roles ends every session's sockets: their tokens carry
+	// the old roles. A fresh token carries the new ones and opens a socket.
+	cid := a.signUp(t, "cid@example.com")
+	cidSocket := live(cid)
+	a.service(t, `mutation($id: ID!) { grantRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": cid.Member.ID}).decode(t, "grantRole", &struct{}{})
+	ended(cidSocket, member.EndRolesChanged)
+	refused(cid, member.EndRolesChanged)
+	var fresh session
+	a.do(t, "", refresh, map[string]any{"t": cid.RefreshToken}).decode(t, "refreshToken", &fresh)
+	cidSocket = live(fresh)
+	b.waitSubscribers(t, cid.Member.ID, 1)
+	a.service(t, `mutation($id: ID!) { revokeRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": cid.Member.ID}).decode(t, "revokeRole", &struct{}{})
+	ended(cidSocket, member.EndRolesChanged)
+
+	for _, reason := range member.SessionEndReasons {
+		if !covered[reason] {
+			t.Errorf("no case ends a socket with %q", reason)
+		}
+	}
+	if len(covered) != len(member.SessionEndReasons) {
+		t.Errorf("covered %v, member.SessionEndReasons %v", covered, member.SessionEndReasons)
+	}
+}
+
+// A socket closes when its access token expires, with 4403 and a reason
+// that tells the client to come back with a fresh token.
+func TestSocketClosesWhenItsTokenExpires(t *testing.T) {
+	a := startApp(t, map[string]string{"ACCESS_TOKEN_TTL": "2s"})
+	ann := a.signUp(t, "ann@example.com")
+	c := a.dial(t)
+	c.Init(ann.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": notificationsSubscription})
+	c.ExpectClose(4403)
+	if c.CloseReason != live.ReasonExpired {
+		t.Errorf("reason %q", c.CloseReason)
+	}
+}
