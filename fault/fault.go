@@ -24,11 +24,14 @@ const (
 	NotFound        Code = "NOT_FOUND"       // the thing named does not exist (for this caller)
 	Conflict        Code = "CONFLICT"        // the state of things refuses it now (out of stock, taken)
 	RateLimited     Code = "RATE_LIMITED"    // too many attempts: retry later (see Throttled)
-	Internal        Code = "INTERNAL"        // anything else: a bug or a failing database
+	// IdempotencyKeyReused: a key sent again with different input; the
+	// first request's result stands and nothing was written.
+	IdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
+	Internal             Code = "INTERNAL" // anything else: a bug or a failing database
 )
 
 // Codes lists every Code, for tests that check the transport maps each one.
-var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, Internal}
+var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, IdempotencyKeyReused, Internal}
 
 // Error is a refusal with its code and a message safe to show.
 type Error struct {

@@ -25,8 +25,11 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeConflict        = "CONFLICT"
 	CodeRateLimited     = "RATE_LIMITED"
-	CodeQueryLimit      = guard.CodeQueryLimit
-	CodeInternal        = "INTERNAL"
+	// CodeIdempotencyKeyReused refuses a key sent again with other input
+	// (the IETF Idempotency-Key draft's 422; Stripe's idempotency_error).
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	CodeQueryLimit           = guard.CodeQueryLimit
+	CodeInternal             = "INTERNAL"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
 	// The code Apollo, urql and other servers use; the message stays
@@ -43,13 +46,14 @@ var (
 // place that does. Domain errors carry their codes (see package fault), so a
 // new error needs no row here.
 var transportCodes = map[fault.Code]string{
-	fault.Invalid:         CodeBadUserInput,
-	fault.Unauthenticated: CodeUnauthenticated,
-	fault.Forbidden:       CodeForbidden,
-	fault.NotFound:        CodeNotFound,
-	fault.Conflict:        CodeConflict,
-	fault.RateLimited:     CodeRateLimited,
-	fault.Internal:        CodeInternal,
+	fault.Invalid:              CodeBadUserInput,
+	fault.Unauthenticated:      CodeUnauthenticated,
+	fault.Forbidden:            CodeForbidden,
+	fault.NotFound:             CodeNotFound,
+	fault.Conflict:             CodeConflict,
+	fault.RateLimited:          CodeRateLimited,
+	fault.IdempotencyKeyReused: CodeIdempotencyKeyReused,
+	fault.Internal:             CodeInternal,
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in
