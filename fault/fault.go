@@ -25,11 +25,14 @@ const (
 	Conflict        Code = "CONFLICT"        // the state of things refuses it now (out of stock, taken)
 	RateLimited     Code = "RATE_LIMITED"    // too many attempts: retry later (see Throttled)
 	Unavailable     Code = "UNAVAILABLE"     // a service it needs (the database) cannot be reached now; retry later
-	Internal        Code = "INTERNAL"        // anything else: a bug or a failing database
+	// IdempotencyKeyReused: a key sent again with different input; the
+	// first request's result stands and nothing was written.
+	IdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
+	Internal             Code = "INTERNAL" // anything else: a bug or a failing database
 )
 
 // Codes lists every Code, for tests that check the transport maps each one.
-var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, Unavailable, Internal}
+var Codes = []Code{Invalid, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, Unavailable, IdempotencyKeyReused, Internal}
 
 // Error is a refusal with its code and a message safe to show.
 type Error struct {

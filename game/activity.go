@@ -54,6 +54,10 @@ type Activity struct {
 	// reports it. The zone is part of it as in the app's keys (CheckIn), so
 	// a move across zones neither merges nor splits a lived day.
 	CheckInDay string `bson:"checkInDay,omitempty"`
+	// Fingerprint is a digest of the input that makes the activity
+	// (ActivityInput.fingerprint); a replay of its (kind, externalId) must
+	// bring the same. Empty on activities stored before it existed.
+	Fingerprint string `bson:"fingerprint,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -67,6 +71,15 @@ type ActivityInput struct {
 	// RefundOf is the externalId of the purchase a REFUND takes back.
 	RefundOf string
 	Items    []LineItem
+}
+
+// fingerprint digests what an activity's (kind, externalId) stands for:
+// the member, amount and currency, when it occurred (to the millisecond,
+// as stored), the purchase a refund names and the line items. A replay
+// with another fingerprint is another request under a used key.
+func (in *ActivityInput) fingerprint() string {
+	return ledger.Fingerprint(in.MemberID.Hex(), string(in.Kind), in.ExternalID, in.AmountMinor, in.Currency,
+		in.OccurredAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), in.RefundOf, in.Items)
 }
 
 // ActivityResult is everything an activity did.
@@ -217,8 +230,8 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 	a := &Activity{
 		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
-		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC(), Items: in.Items, CreatedAt: now,
-		EffectsPending: true,
+		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC().Truncate(time.Millisecond), Items: in.Items, CreatedAt: now.Truncate(time.Millisecond),
+		EffectsPending: true, Fingerprint: in.fingerprint(),
 	}
 	if in.Kind == program.ActivityCheckIn {
 		loc := m.Location()
@@ -252,6 +265,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		}
 		if prior.MemberID != in.MemberID {
 			return nil, input.Errorf("externalId", "%s %q was recorded for another member", in.Kind, in.ExternalID)
+		}
+		if prior.ExternalID == in.ExternalID && prior.Fingerprint != "" && prior.Fingerprint != a.Fingerprint {
+			return nil, input.Wrap("externalId", fmt.Errorf("%s %q: %w", in.Kind, in.ExternalID, ledger.ErrIdempotencyReuse))
 		}
 		a, replayed = prior, true
 		if a.RefundOf != nil {

@@ -117,7 +117,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		return nil, err
 	}
 	fx := &effects{}
-	e, _, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, ledger.EntryAdjust, ledger.Source{Kind: ledger.SourceAdjustment, ID: idempotencyKey},
+	e, created, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, ledger.EntryAdjust, ledger.Source{Kind: ledger.SourceAdjustment, ID: idempotencyKey},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = reason
 			e.Lines = []ledger.Line{{Rule: "adjustment", Points: amount, Reason: reason}}
@@ -134,6 +134,10 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		})
 	if err != nil {
 		return nil, err
+	}
+	if !created && (e.Reason != reason || len(e.Lines) != 1 || e.Lines[0].Points != amount) {
+		// The key's adjustment stands; this is another one under its key.
+		return nil, input.Wrap("idempotencyKey", fmt.Errorf("adjustment %q was made with another amount or reason: %w", idempotencyKey, ledger.ErrIdempotencyReuse))
 	}
 	if e.Amount > 0 {
 		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key, Related: entryRelated(e),

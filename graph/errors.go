@@ -33,6 +33,9 @@ const (
 	// CodeIntrospectionDisabled answers __schema or __type where
 	// introspection is off.
 	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+	// CodeIdempotencyKeyReused refuses a key sent again with other input
+	// (the IETF Idempotency-Key draft's 422; Stripe's idempotency_error).
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 	// CodePersistedQueryNotFound answers a persisted-query hash the server
 	// does not know (yet): the client sends the hash again with its query.
 	// The code Apollo, urql and other servers use; the message stays
@@ -49,14 +52,15 @@ var (
 // place that does. Domain errors carry their codes (see package fault), so a
 // new error needs no row here.
 var transportCodes = map[fault.Code]string{
-	fault.Invalid:         CodeBadUserInput,
-	fault.Unauthenticated: CodeUnauthenticated,
-	fault.Forbidden:       CodeForbidden,
-	fault.NotFound:        CodeNotFound,
-	fault.Conflict:        CodeConflict,
-	fault.RateLimited:     CodeRateLimited,
-	fault.Unavailable:     CodeUnavailable,
-	fault.Internal:        CodeInternal,
+	fault.Invalid:              CodeBadUserInput,
+	fault.Unauthenticated:      CodeUnauthenticated,
+	fault.Forbidden:            CodeForbidden,
+	fault.NotFound:             CodeNotFound,
+	fault.Conflict:             CodeConflict,
+	fault.RateLimited:          CodeRateLimited,
+	fault.Unavailable:          CodeUnavailable,
+	fault.IdempotencyKeyReused: CodeIdempotencyKeyReused,
+	fault.Internal:             CodeInternal,
 }
 
 // protocolCodes maps gqlgen's own codes into ours; the original stays in

@@ -7,6 +7,8 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -34,11 +36,22 @@ var (
 	// ErrBalanceCap refuses a credit that would take a balance past
 	// program.MaxBalance.
 	ErrBalanceCap = fault.New(fault.Invalid, "the balance would pass its bound")
-	// ErrIdempotencyReuse refuses an idempotency key (of an activity, a
-	// redemption) sent again with different input.
-	ErrIdempotencyReuse = fault.New(fault.Conflict, "idempotency key reused with different input")
+	// ErrIdempotencyReuse refuses an idempotency key (of an activity, an
+	// adjustment, a redemption) sent again with different input: the
+	// first request's result stands and nothing is written. Callers wrap
+	// it with the field of the key (input.Wrap).
+	ErrIdempotencyReuse = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")
 	ErrEntryNotFound    = fault.New(fault.NotFound, "ledger entry not found")
 )
+
+// Fingerprint digests the meaningful input of a keyed request, so a replay
+// of the key can be told from another request under it (ErrIdempotencyReuse):
+// SHA-256 of the parts in Go syntax (%#v), which is exact and stable for
+// the plain values, slices and structs passed.
+func Fingerprint(parts ...any) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%#v", parts)))
+	return hex.EncodeToString(sum[:16])
+}
 
 // ExpiresAfter is when points credited at now expire, days later; nil (never)
 // for 0 days.
@@ -258,8 +271,12 @@ type Ledger struct {
 }
 
 // New returns the ledger kept in c; now is the clock.
+//
+// Times are kept to the millisecond, as MongoDB stores them, so an entry
+// answered when it is made reads the same as when it is read back (a
+// replay answers the stored entry).
 func New(c *mongo.Collection, now func() time.Time) *Ledger {
-	return &Ledger{store: newLedgerStore(c), now: now}
+	return &Ledger{store: newLedgerStore(c), now: func() time.Time { return now().Truncate(time.Millisecond) }}
 }
 
 // Collection is the ledger's collection, for queries across members (the
