@@ -72,6 +72,7 @@ func (m *Main) newApp() *fiber.App {
 		return c.Next()
 	})
 	app.All("/graphql", m.authenticate, m.rateLimitMember, m.graphqlHTTP)
+	app.Get("/events/*", m.rateLimitIP, m.authenticate, m.rateLimitMember, m.eventFile)
 	return app
 }
 

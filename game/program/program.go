@@ -44,6 +44,8 @@ type Program struct {
 	BirthdayBonus      int64         `bson:"birthdayBonus"`
 	CheckInPoints      int64         `bson:"checkInPoints"`
 	ReviewPoints       int64         `bson:"reviewPoints"`
+	// EventAttendancePoints are earned for each event checked in at.
+	EventAttendancePoints int64 `bson:"eventAttendancePoints"`
 	PointsExpireDays   int           `bson:"pointsExpireDays"` // 0: never
 	ReturnWindowDays   int           `bson:"returnWindowDays"` // purchase points pending this long
 	Promotions         []Promotion   `bson:"promotions"`
@@ -139,7 +141,7 @@ type ReferralRules struct {
 func Default() Program {
 	return Program{
 		Currency: "USD", PointsPerUnit: 10, FirstPurchaseBonus: 50, Escalation: []int64{2, 3},
-		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20,
+		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20, EventAttendancePoints: 50,
 		PointsExpireDays: 365, ReturnWindowDays: 14,
 		Tiers: []Tier{
 			{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100},
@@ -169,7 +171,7 @@ func (p *Program) Validate() error {
 		v    int64
 	}{
 		{"pointsPerUnit", p.PointsPerUnit}, {"firstPurchaseBonus", p.FirstPurchaseBonus},
-		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints},
+		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints}, {"eventAttendancePoints", p.EventAttendancePoints},
 		{"referral.referrerPoints", p.Referral.ReferrerPoints}, {"referral.refereePoints", p.Referral.RefereePoints},
 	} {
 		if f.v < 0 || f.v > MaxPoints {
@@ -333,12 +335,15 @@ const (
 	ActivityRefund   ActivityKind = "REFUND"
 	ActivityCheckIn  ActivityKind = "CHECK_IN"
 	ActivityReview   ActivityKind = "REVIEW"
+	// ActivityEventAttendance: checked in at a members-only event
+	// (community/events), keyed by the RSVP.
+	ActivityEventAttendance ActivityKind = "EVENT_ATTENDANCE"
 )
 
 // Valid reports whether k is a known kind.
 func (k ActivityKind) Valid() bool {
 	switch k {
-	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
+	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview, ActivityEventAttendance:
 		return true
 	}
 	return false
