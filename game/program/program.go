@@ -36,25 +36,25 @@ const (
 // qualify for tiers. Entries record the numbers they were made with, so a
 // change never rewrites the past.
 type Program struct {
-	Version            int64         `bson:"version"`
-	Currency           string        `bson:"currency"`
-	PointsPerUnit      int64         `bson:"pointsPerUnit"` // per major unit of Currency
-	FirstPurchaseBonus int64         `bson:"firstPurchaseBonus"`
-	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase by occurredAt (earnPurchase)
-	BirthdayBonus      int64         `bson:"birthdayBonus"`
-	CheckInPoints      int64         `bson:"checkInPoints"`
-	ReviewPoints       int64         `bson:"reviewPoints"`
+	Version            int64   `bson:"version"`
+	Currency           string  `bson:"currency"`
+	PointsPerUnit      int64   `bson:"pointsPerUnit"` // per major unit of Currency
+	FirstPurchaseBonus int64   `bson:"firstPurchaseBonus"`
+	Escalation         []int64 `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase by occurredAt (earnPurchase)
+	BirthdayBonus      int64   `bson:"birthdayBonus"`
+	CheckInPoints      int64   `bson:"checkInPoints"`
+	ReviewPoints       int64   `bson:"reviewPoints"`
 	// EventAttendancePoints are earned for each event checked in at.
-	EventAttendancePoints int64 `bson:"eventAttendancePoints"`
-	PointsExpireDays   int           `bson:"pointsExpireDays"` // 0: never
-	ReturnWindowDays   int           `bson:"returnWindowDays"` // purchase points pending this long
-	Promotions         []Promotion   `bson:"promotions"`
-	Tiers              []Tier        `bson:"tiers"`
-	TierBasis          TierBasis     `bson:"tierBasis"`
-	TierWindowMonths   int           `bson:"tierWindowMonths"`
-	TierGraceDays      int           `bson:"tierGraceDays"`
-	Referral           ReferralRules `bson:"referral"`
-	Streak             StreakRules   `bson:"streak"`
+	EventAttendancePoints int64         `bson:"eventAttendancePoints"`
+	PointsExpireDays      int           `bson:"pointsExpireDays"` // 0: never
+	ReturnWindowDays      int           `bson:"returnWindowDays"` // purchase points pending this long
+	Promotions            []Promotion   `bson:"promotions"`
+	Tiers                 []Tier        `bson:"tiers"`
+	TierBasis             TierBasis     `bson:"tierBasis"`
+	TierWindowMonths      int           `bson:"tierWindowMonths"`
+	TierGraceDays         int           `bson:"tierGraceDays"`
+	Referral              ReferralRules `bson:"referral"`
+	Streak                StreakRules   `bson:"streak"`
 	// Timezone is the brand's: weekly and monthly leaderboards follow it.
 	Timezone string `bson:"timezone"`
 	// Locale is the language of notifications for members who chose none
