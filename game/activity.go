@@ -439,10 +439,13 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 				}
 			}
 		}
-	case program.ActivityCheckIn, program.ActivityReview:
+	case program.ActivityCheckIn, program.ActivityReview, program.ActivityEventAttendance:
 		pts, rule := p.CheckInPoints, "check-in"
-		if a.Kind == program.ActivityReview {
+		switch a.Kind {
+		case program.ActivityReview:
 			pts, rule = p.ReviewPoints, "review"
+		case program.ActivityEventAttendance:
+			pts, rule = p.EventAttendancePoints, "event attendance"
 		}
 		if pts > 0 {
 			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
@@ -557,6 +560,16 @@ func checkInZone(externalID string) (string, bool) {
 		return "", false
 	}
 	return parts[2], true
+}
+
+// RecordEventAttendance records a member's attendance at an event as an
+// EVENT_ATTENDANCE activity keyed by the RSVP (rsvpID), through the same
+// path as a purchase: eventAttendancePoints, the EVENTS_ATTENDED counter
+// and streak credit, once however often it is reported
+// (community/events.Activities).
+func (s *Service) RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error {
+	_, err := s.RecordActivity(ctx, ActivityInput{MemberID: memberID, Kind: program.ActivityEventAttendance, ExternalID: "rsvp:" + rsvpID, OccurredAt: at})
+	return err
 }
 
 var errDuplicateActivity = errors.New("activity already recorded")

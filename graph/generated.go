@@ -15,6 +15,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
@@ -45,6 +46,9 @@ type ResolverRoot interface {
 	ActivityResult() ActivityResultResolver
 	Badge() BadgeResolver
 	Coupon() CouponResolver
+	Event() EventResolver
+	EventPlace() EventPlaceResolver
+	EventUpdate() EventUpdateResolver
 	LedgerEntry() LedgerEntryResolver
 	LedgerSource() LedgerSourceResolver
 	Member() MemberResolver
@@ -57,9 +61,11 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Redemption() RedemptionResolver
 	Reward() RewardResolver
+	Rsvp() RsvpResolver
 	Standing() StandingResolver
 	Subscription() SubscriptionResolver
 	TierStatus() TierStatusResolver
+	EventInput() EventInputResolver
 	OfferInput() OfferInputResolver
 }
 
@@ -159,6 +165,61 @@ type ComplexityRoot struct {
 		Level    func(childComplexity int) int
 	}
 
+	Event struct {
+		Attendees          func(childComplexity int, status events.RSVPStatus, first *int, after *string) int
+		CalendarURL        func(childComplexity int) int
+		Capacity           func(childComplexity int) int
+		ClaimWindowMinutes func(childComplexity int) int
+		Counts             func(childComplexity int) int
+		Description        func(childComplexity int) int
+		EligibleTiers      func(childComplexity int) int
+		EndsAt             func(childComplexity int) int
+		GuestsPerMember    func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		ImageURL           func(childComplexity int) int
+		MyRsvp             func(childComplexity int) int
+		Place              func(childComplexity int) int
+		RSVPClosesAt       func(childComplexity int) int
+		RSVPOpensAt        func(childComplexity int) int
+		SeatsLeft          func(childComplexity int) int
+		StartsAt           func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Timezone           func(childComplexity int) int
+		Title              func(childComplexity int) int
+	}
+
+	EventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EventCounts struct {
+		Attended   func(childComplexity int) int
+		Confirmed  func(childComplexity int) int
+		Guests     func(childComplexity int) int
+		NoShow     func(childComplexity int) int
+		Offered    func(childComplexity int) int
+		Waitlisted func(childComplexity int) int
+	}
+
+	EventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EventPlace struct {
+		Address   func(childComplexity int) int
+		OnlineURL func(childComplexity int) int
+		Venue     func(childComplexity int) int
+	}
+
+	EventUpdate struct {
+		Cursor    func(childComplexity int) int
+		MyRsvp    func(childComplexity int) int
+		SeatsLeft func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
 	ExpiringPoints struct {
 		Amount func(childComplexity int) int
 		At     func(childComplexity int) int
@@ -249,10 +310,15 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AdjustPoints               func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
 		BuyStreakFreeze            func(childComplexity int, idempotencyKey string) int
+		CancelEvent                func(childComplexity int, id string) int
 		CancelRedemption           func(childComplexity int, id string, reason string) int
+		CancelRsvp                 func(childComplexity int, eventID string) int
 		CheckIn                    func(childComplexity int) int
+		CheckInAttendee            func(childComplexity int, eventID string, code string) int
 		ClaimOffer                 func(childComplexity int, offerID string) int
+		ClaimSeat                  func(childComplexity int, eventID string) int
 		CreateBadge                func(childComplexity int, input engagement.BadgeInput) int
+		CreateEvent                func(childComplexity int, input events.Input) int
 		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
@@ -261,17 +327,20 @@ type ComplexityRoot struct {
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
+		PublishEvent               func(childComplexity int, id string) int
 		PublishOffer               func(childComplexity int, id string) int
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
 		ResetNotificationTemplate  func(childComplexity int, locale string, name texts.Name) int
 		RevokeRole                 func(childComplexity int, memberID string, role member.Role) int
+		Rsvp                       func(childComplexity int, eventID string, guests *int, idempotencyKey string) int
 		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
 		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
+		UpdateEvent                func(childComplexity int, id string, input events.Input) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
@@ -363,6 +432,7 @@ type ComplexityRoot struct {
 		CheckInPoints         func(childComplexity int) int
 		Currency              func(childComplexity int) int
 		Escalation            func(childComplexity int) int
+		EventAttendancePoints func(childComplexity int) int
 		FirstPurchaseBonus    func(childComplexity int) int
 		LeaderboardGraceHours func(childComplexity int) int
 		Locale                func(childComplexity int) int
@@ -410,6 +480,9 @@ type ComplexityRoot struct {
 	Query struct {
 		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
+		BrandEvents             func(childComplexity int, first *int, after *string) int
+		Event                   func(childComplexity int, id string) int
+		Events                  func(childComplexity int, first *int, after *string, filter *events.Filter) int
 		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
@@ -489,6 +562,28 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Rsvp struct {
+		CheckInCode  func(childComplexity int) int
+		CheckedInAt  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Event        func(childComplexity int) int
+		Guests       func(childComplexity int) int
+		Member       func(childComplexity int) int
+		OfferedUntil func(childComplexity int) int
+		Position     func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	RsvpConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RsvpEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Standing struct {
 		IsMe   func(childComplexity int) int
 		Member func(childComplexity int) int
@@ -530,6 +625,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		EventUpdates  func(childComplexity int, eventID string, after *string) int
 		Notifications func(childComplexity int, after *string) int
 	}
 
@@ -581,6 +677,28 @@ type BadgeResolver interface {
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 }
+type EventResolver interface {
+	ID(ctx context.Context, obj *events.Event) (string, error)
+
+	ImageURL(ctx context.Context, obj *events.Event) (*string, error)
+
+	ClaimWindowMinutes(ctx context.Context, obj *events.Event) (int, error)
+	EligibleTiers(ctx context.Context, obj *events.Event) ([]string, error)
+	Status(ctx context.Context, obj *events.Event) (events.Status, error)
+	SeatsLeft(ctx context.Context, obj *events.Event) (int, error)
+	MyRsvp(ctx context.Context, obj *events.Event) (*events.RSVP, error)
+	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
+	Counts(ctx context.Context, obj *events.Event) (*events.Counts, error)
+	Attendees(ctx context.Context, obj *events.Event, status events.RSVPStatus, first *int, after *string) (*RsvpConnection, error)
+}
+type EventPlaceResolver interface {
+	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
+}
+type EventUpdateResolver interface {
+	Cursor(ctx context.Context, obj *events.Update) (string, error)
+
+	MyRsvp(ctx context.Context, obj *events.Update) (*events.RSVP, error)
+}
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
@@ -618,6 +736,14 @@ type MutationResolver interface {
 	CreateBadge(ctx context.Context, input engagement.BadgeInput) (*engagement.Badge, error)
 	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
+	CreateEvent(ctx context.Context, input events.Input) (*events.Event, error)
+	UpdateEvent(ctx context.Context, id string, input events.Input) (*events.Event, error)
+	PublishEvent(ctx context.Context, id string) (*events.Event, error)
+	CancelEvent(ctx context.Context, id string) (*events.Event, error)
+	Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*events.RSVP, error)
+	CancelRsvp(ctx context.Context, eventID string) (*events.RSVP, error)
+	ClaimSeat(ctx context.Context, eventID string) (*events.RSVP, error)
+	CheckInAttendee(ctx context.Context, eventID string, code string) (*events.RSVP, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
@@ -670,6 +796,9 @@ type QueryResolver interface {
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
+	Events(ctx context.Context, first *int, after *string, filter *events.Filter) (*EventConnection, error)
+	Event(ctx context.Context, id string) (*events.Event, error)
+	BrandEvents(ctx context.Context, first *int, after *string) (*EventConnection, error)
 	Program(ctx context.Context) (*program.Program, error)
 	ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error)
 	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
@@ -693,6 +822,14 @@ type RewardResolver interface {
 
 	MinTier(ctx context.Context, obj *reward.Reward) (*string, error)
 }
+type RsvpResolver interface {
+	Event(ctx context.Context, obj *events.RSVP) (*events.Event, error)
+	Member(ctx context.Context, obj *events.RSVP) (*member.Member, error)
+
+	Position(ctx context.Context, obj *events.RSVP) (*int, error)
+
+	CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error)
+}
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
 
@@ -701,11 +838,15 @@ type StandingResolver interface {
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
+	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error)
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
 }
 
+type EventInputResolver interface {
+	Eligibility(ctx context.Context, obj *events.Input, data *EventEligibilityInput) error
+}
 type OfferInputResolver interface {
 	Target(ctx context.Context, obj *offer.OfferInput, data *OfferTargetingInput) error
 }
@@ -1076,6 +1217,239 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EarnedBadge.Level(childComplexity), true
 
+	case "Event.attendees":
+		if e.ComplexityRoot.Event.Attendees == nil {
+			break
+		}
+
+		args, err := ec.field_Event_attendees_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Event.Attendees(childComplexity, args["status"].(events.RSVPStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Event.calendarUrl":
+		if e.ComplexityRoot.Event.CalendarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.CalendarURL(childComplexity), true
+	case "Event.capacity":
+		if e.ComplexityRoot.Event.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Capacity(childComplexity), true
+	case "Event.claimWindowMinutes":
+		if e.ComplexityRoot.Event.ClaimWindowMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ClaimWindowMinutes(childComplexity), true
+	case "Event.counts":
+		if e.ComplexityRoot.Event.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Counts(childComplexity), true
+	case "Event.description":
+		if e.ComplexityRoot.Event.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Description(childComplexity), true
+	case "Event.eligibleTiers":
+		if e.ComplexityRoot.Event.EligibleTiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.EligibleTiers(childComplexity), true
+	case "Event.endsAt":
+		if e.ComplexityRoot.Event.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.EndsAt(childComplexity), true
+	case "Event.guestsPerMember":
+		if e.ComplexityRoot.Event.GuestsPerMember == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.GuestsPerMember(childComplexity), true
+	case "Event.id":
+		if e.ComplexityRoot.Event.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ID(childComplexity), true
+	case "Event.imageUrl":
+		if e.ComplexityRoot.Event.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ImageURL(childComplexity), true
+	case "Event.myRsvp":
+		if e.ComplexityRoot.Event.MyRsvp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.MyRsvp(childComplexity), true
+	case "Event.place":
+		if e.ComplexityRoot.Event.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Place(childComplexity), true
+	case "Event.rsvpClosesAt":
+		if e.ComplexityRoot.Event.RSVPClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.RSVPClosesAt(childComplexity), true
+	case "Event.rsvpOpensAt":
+		if e.ComplexityRoot.Event.RSVPOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.RSVPOpensAt(childComplexity), true
+	case "Event.seatsLeft":
+		if e.ComplexityRoot.Event.SeatsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.SeatsLeft(childComplexity), true
+	case "Event.startsAt":
+		if e.ComplexityRoot.Event.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.StartsAt(childComplexity), true
+	case "Event.status":
+		if e.ComplexityRoot.Event.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Status(childComplexity), true
+	case "Event.timezone":
+		if e.ComplexityRoot.Event.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Timezone(childComplexity), true
+	case "Event.title":
+		if e.ComplexityRoot.Event.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Title(childComplexity), true
+
+	case "EventConnection.edges":
+		if e.ComplexityRoot.EventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.Edges(childComplexity), true
+	case "EventConnection.pageInfo":
+		if e.ComplexityRoot.EventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
+
+	case "EventCounts.attended":
+		if e.ComplexityRoot.EventCounts.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.Attended(childComplexity), true
+	case "EventCounts.confirmed":
+		if e.ComplexityRoot.EventCounts.Confirmed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.Confirmed(childComplexity), true
+	case "EventCounts.guests":
+		if e.ComplexityRoot.EventCounts.Guests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.Guests(childComplexity), true
+	case "EventCounts.noShow":
+		if e.ComplexityRoot.EventCounts.NoShow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.NoShow(childComplexity), true
+	case "EventCounts.offered":
+		if e.ComplexityRoot.EventCounts.Offered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.Offered(childComplexity), true
+	case "EventCounts.waitlisted":
+		if e.ComplexityRoot.EventCounts.Waitlisted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventCounts.Waitlisted(childComplexity), true
+
+	case "EventEdge.cursor":
+		if e.ComplexityRoot.EventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventEdge.Cursor(childComplexity), true
+	case "EventEdge.node":
+		if e.ComplexityRoot.EventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
+
+	case "EventPlace.address":
+		if e.ComplexityRoot.EventPlace.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPlace.Address(childComplexity), true
+	case "EventPlace.onlineUrl":
+		if e.ComplexityRoot.EventPlace.OnlineURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPlace.OnlineURL(childComplexity), true
+	case "EventPlace.venue":
+		if e.ComplexityRoot.EventPlace.Venue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPlace.Venue(childComplexity), true
+
+	case "EventUpdate.cursor":
+		if e.ComplexityRoot.EventUpdate.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventUpdate.Cursor(childComplexity), true
+	case "EventUpdate.myRsvp":
+		if e.ComplexityRoot.EventUpdate.MyRsvp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventUpdate.MyRsvp(childComplexity), true
+	case "EventUpdate.seatsLeft":
+		if e.ComplexityRoot.EventUpdate.SeatsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventUpdate.SeatsLeft(childComplexity), true
+	case "EventUpdate.status":
+		if e.ComplexityRoot.EventUpdate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventUpdate.Status(childComplexity), true
+
 	case "ExpiringPoints.amount":
 		if e.ComplexityRoot.ExpiringPoints.Amount == nil {
 			break
@@ -1416,6 +1790,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BuyStreakFreeze(childComplexity, args["idempotencyKey"].(string)), true
+	case "Mutation.cancelEvent":
+		if e.ComplexityRoot.Mutation.CancelEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelEvent(childComplexity, args["id"].(string)), true
 	case "Mutation.cancelRedemption":
 		if e.ComplexityRoot.Mutation.CancelRedemption == nil {
 			break
@@ -1427,12 +1812,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelRedemption(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.cancelRsvp":
+		if e.ComplexityRoot.Mutation.CancelRsvp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelRsvp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelRsvp(childComplexity, args["eventId"].(string)), true
 	case "Mutation.checkIn":
 		if e.ComplexityRoot.Mutation.CheckIn == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.CheckIn(childComplexity), true
+	case "Mutation.checkInAttendee":
+		if e.ComplexityRoot.Mutation.CheckInAttendee == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInAttendee_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInAttendee(childComplexity, args["eventId"].(string), args["code"].(string)), true
 	case "Mutation.claimOffer":
 		if e.ComplexityRoot.Mutation.ClaimOffer == nil {
 			break
@@ -1444,6 +1851,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimOffer(childComplexity, args["offerId"].(string)), true
+	case "Mutation.claimSeat":
+		if e.ComplexityRoot.Mutation.ClaimSeat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimSeat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimSeat(childComplexity, args["eventId"].(string)), true
 	case "Mutation.createBadge":
 		if e.ComplexityRoot.Mutation.CreateBadge == nil {
 			break
@@ -1455,6 +1873,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(engagement.BadgeInput)), true
+	case "Mutation.createEvent":
+		if e.ComplexityRoot.Mutation.CreateEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(events.Input)), true
 	case "Mutation.createOffer":
 		if e.ComplexityRoot.Mutation.CreateOffer == nil {
 			break
@@ -1538,6 +1967,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
+	case "Mutation.publishEvent":
+		if e.ComplexityRoot.Mutation.PublishEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishEvent(childComplexity, args["id"].(string)), true
 	case "Mutation.publishOffer":
 		if e.ComplexityRoot.Mutation.PublishOffer == nil {
 			break
@@ -1604,6 +2044,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeRole(childComplexity, args["memberId"].(string), args["role"].(member.Role)), true
+	case "Mutation.rsvp":
+		if e.ComplexityRoot.Mutation.Rsvp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rsvp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Rsvp(childComplexity, args["eventId"].(string), args["guests"].(*int), args["idempotencyKey"].(string)), true
 	case "Mutation.sendNotification":
 		if e.ComplexityRoot.Mutation.SendNotification == nil {
 			break
@@ -1659,6 +2110,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(SignUpInput)), true
+	case "Mutation.updateEvent":
+		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateEvent(childComplexity, args["id"].(string), args["input"].(events.Input)), true
 	case "Mutation.updateProfile":
 		if e.ComplexityRoot.Mutation.UpdateProfile == nil {
 			break
@@ -2026,6 +2488,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.Escalation(childComplexity), true
+	case "Program.eventAttendancePoints":
+		if e.ComplexityRoot.Program.EventAttendancePoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.EventAttendancePoints(childComplexity), true
 	case "Program.firstPurchaseBonus":
 		if e.ComplexityRoot.Program.FirstPurchaseBonus == nil {
 			break
@@ -2228,6 +2696,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Badges(childComplexity), true
+	case "Query.brandEvents":
+		if e.ComplexityRoot.Query.BrandEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_brandEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BrandEvents(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.event":
+		if e.ComplexityRoot.Query.Event == nil {
+			break
+		}
+
+		args, err := ec.field_Query_event_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Event(childComplexity, args["id"].(string)), true
+	case "Query.events":
+		if e.ComplexityRoot.Query.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Query_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Events(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*events.Filter)), true
 
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
@@ -2621,6 +3122,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RewardEdge.Node(childComplexity), true
 
+	case "Rsvp.checkInCode":
+		if e.ComplexityRoot.Rsvp.CheckInCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.CheckInCode(childComplexity), true
+	case "Rsvp.checkedInAt":
+		if e.ComplexityRoot.Rsvp.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.CheckedInAt(childComplexity), true
+	case "Rsvp.createdAt":
+		if e.ComplexityRoot.Rsvp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.CreatedAt(childComplexity), true
+	case "Rsvp.event":
+		if e.ComplexityRoot.Rsvp.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Event(childComplexity), true
+	case "Rsvp.guests":
+		if e.ComplexityRoot.Rsvp.Guests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Guests(childComplexity), true
+	case "Rsvp.member":
+		if e.ComplexityRoot.Rsvp.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Member(childComplexity), true
+	case "Rsvp.offeredUntil":
+		if e.ComplexityRoot.Rsvp.OfferedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.OfferedUntil(childComplexity), true
+	case "Rsvp.position":
+		if e.ComplexityRoot.Rsvp.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Position(childComplexity), true
+	case "Rsvp.status":
+		if e.ComplexityRoot.Rsvp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Status(childComplexity), true
+
+	case "RsvpConnection.edges":
+		if e.ComplexityRoot.RsvpConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RsvpConnection.Edges(childComplexity), true
+	case "RsvpConnection.pageInfo":
+		if e.ComplexityRoot.RsvpConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RsvpConnection.PageInfo(childComplexity), true
+
+	case "RsvpEdge.cursor":
+		if e.ComplexityRoot.RsvpEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RsvpEdge.Cursor(childComplexity), true
+	case "RsvpEdge.node":
+		if e.ComplexityRoot.RsvpEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RsvpEdge.Node(childComplexity), true
+
 	case "Standing.isMe":
 		if e.ComplexityRoot.Standing.IsMe == nil {
 			break
@@ -2776,6 +3358,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StreakRules.Qualifying(childComplexity), true
 
+	case "Subscription.eventUpdates":
+		if e.ComplexityRoot.Subscription.EventUpdates == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_eventUpdates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.EventUpdates(childComplexity, args["eventId"].(string), args["after"].(*string)), true
 	case "Subscription.notifications":
 		if e.ComplexityRoot.Subscription.Notifications == nil {
 			break
@@ -2883,6 +3476,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
 			graphql.NewInputUnmarshaler("BadgeWindowInput", ec.unmarshalInputBadgeWindowInput),
 			graphql.NewInputUnmarshaler("CampaignsInput", ec.unmarshalInputCampaignsInput),
+			graphql.NewInputUnmarshaler("EventEligibilityInput", ec.unmarshalInputEventEligibilityInput),
+			graphql.NewInputUnmarshaler("EventInput", ec.unmarshalInputEventInput),
+			graphql.NewInputUnmarshaler("EventPlaceInput", ec.unmarshalInputEventPlaceInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("NotificationTemplateInput", ec.unmarshalInputNotificationTemplateInput),
@@ -2990,7 +3586,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
+//go:embed "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3219,6 +3815,7 @@ type NotificationEdge {
 }
 `, BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
+	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
@@ -3412,6 +4009,116 @@ func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field g
 		return ec.fieldContext_EarnedBadge_earnedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EarnedBadge", field.Name)
+}
+
+func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Event_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Event_title(ctx, field)
+	case "description":
+		return ec.fieldContext_Event_description(ctx, field)
+	case "imageUrl":
+		return ec.fieldContext_Event_imageUrl(ctx, field)
+	case "place":
+		return ec.fieldContext_Event_place(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_Event_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Event_endsAt(ctx, field)
+	case "timezone":
+		return ec.fieldContext_Event_timezone(ctx, field)
+	case "capacity":
+		return ec.fieldContext_Event_capacity(ctx, field)
+	case "guestsPerMember":
+		return ec.fieldContext_Event_guestsPerMember(ctx, field)
+	case "rsvpOpensAt":
+		return ec.fieldContext_Event_rsvpOpensAt(ctx, field)
+	case "rsvpClosesAt":
+		return ec.fieldContext_Event_rsvpClosesAt(ctx, field)
+	case "claimWindowMinutes":
+		return ec.fieldContext_Event_claimWindowMinutes(ctx, field)
+	case "eligibleTiers":
+		return ec.fieldContext_Event_eligibleTiers(ctx, field)
+	case "status":
+		return ec.fieldContext_Event_status(ctx, field)
+	case "seatsLeft":
+		return ec.fieldContext_Event_seatsLeft(ctx, field)
+	case "myRsvp":
+		return ec.fieldContext_Event_myRsvp(ctx, field)
+	case "calendarUrl":
+		return ec.fieldContext_Event_calendarUrl(ctx, field)
+	case "counts":
+		return ec.fieldContext_Event_counts(ctx, field)
+	case "attendees":
+		return ec.fieldContext_Event_attendees(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
+}
+
+func (ec *executionContext) childFields_EventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EventCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "confirmed":
+		return ec.fieldContext_EventCounts_confirmed(ctx, field)
+	case "guests":
+		return ec.fieldContext_EventCounts_guests(ctx, field)
+	case "waitlisted":
+		return ec.fieldContext_EventCounts_waitlisted(ctx, field)
+	case "offered":
+		return ec.fieldContext_EventCounts_offered(ctx, field)
+	case "attended":
+		return ec.fieldContext_EventCounts_attended(ctx, field)
+	case "noShow":
+		return ec.fieldContext_EventCounts_noShow(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_EventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EventPlace(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "venue":
+		return ec.fieldContext_EventPlace_venue(ctx, field)
+	case "address":
+		return ec.fieldContext_EventPlace_address(ctx, field)
+	case "onlineUrl":
+		return ec.fieldContext_EventPlace_onlineUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventPlace", field.Name)
+}
+
+func (ec *executionContext) childFields_EventUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EventUpdate_cursor(ctx, field)
+	case "status":
+		return ec.fieldContext_EventUpdate_status(ctx, field)
+	case "seatsLeft":
+		return ec.fieldContext_EventUpdate_seatsLeft(ctx, field)
+	case "myRsvp":
+		return ec.fieldContext_EventUpdate_myRsvp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventUpdate", field.Name)
 }
 
 func (ec *executionContext) childFields_ExpiringPoints(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3790,6 +4497,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_timezone(ctx, field)
 	case "leaderboardGraceHours":
 		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
+	case "eventAttendancePoints":
+		return ec.fieldContext_Program_eventAttendancePoints(ctx, field)
 	case "campaigns":
 		return ec.fieldContext_Program_campaigns(ctx, field)
 	case "locale":
@@ -3964,6 +4673,50 @@ func (ec *executionContext) childFields_RewardEdge(ctx context.Context, field gr
 		return ec.fieldContext_RewardEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RewardEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Rsvp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "event":
+		return ec.fieldContext_Rsvp_event(ctx, field)
+	case "member":
+		return ec.fieldContext_Rsvp_member(ctx, field)
+	case "status":
+		return ec.fieldContext_Rsvp_status(ctx, field)
+	case "guests":
+		return ec.fieldContext_Rsvp_guests(ctx, field)
+	case "position":
+		return ec.fieldContext_Rsvp_position(ctx, field)
+	case "offeredUntil":
+		return ec.fieldContext_Rsvp_offeredUntil(ctx, field)
+	case "checkInCode":
+		return ec.fieldContext_Rsvp_checkInCode(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_Rsvp_checkedInAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Rsvp_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Rsvp", field.Name)
+}
+
+func (ec *executionContext) childFields_RsvpConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RsvpConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RsvpConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RsvpConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RsvpEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RsvpEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RsvpEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RsvpEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Standing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4212,6 +4965,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (events.RSVPStatus, error) {
+			return ec.unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_adjustPoints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4264,6 +5047,20 @@ func (ec *executionContext) field_Mutation_buyStreakFreeze_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4286,6 +5083,42 @@ func (ec *executionContext) field_Mutation_cancelRedemption_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelRsvp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInAttendee_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4300,12 +5133,40 @@ func (ec *executionContext) field_Mutation_claimOffer_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimSeat_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createBadge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (engagement.BadgeInput, error) {
 			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (events.Input, error) {
+			return ec.unmarshalNEventInput2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4420,6 +5281,20 @@ func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4528,6 +5403,36 @@ func (ec *executionContext) field_Mutation_revokeRole_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rsvp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "guests",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["guests"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_sendNotification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4627,6 +5532,28 @@ func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (events.Input, error) {
+			return ec.unmarshalNEventInput2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -4765,6 +5692,72 @@ func (ec *executionContext) field_Query_aroundMe_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["at"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_brandEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_event_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*events.Filter, error) {
+			return ec.unmarshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -5019,6 +6012,28 @@ func (ec *executionContext) field_Query_rewards_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_eventUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
@@ -6530,6 +7545,941 @@ func (ec *executionContext) _EarnedBadge_earnedAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Event_title(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_description(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_imageUrl(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_imageUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().ImageURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "String")
+}
+
+func (ec *executionContext) _Event_place(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v events.Place) graphql.Marshaler {
+			return ec.marshalNEventPlace2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐPlace(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPlace(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Event_startsAt(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Event_endsAt(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Event_timezone(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_timezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timezone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_timezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+}
+
+func (ec *executionContext) _Event_capacity(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Event_guestsPerMember(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_guestsPerMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuestsPerMember, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_guestsPerMember(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Event_rsvpOpensAt(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_rsvpOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RSVPOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_rsvpOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Event_rsvpClosesAt(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_rsvpClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RSVPClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_rsvpClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Event_claimWindowMinutes(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_claimWindowMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().ClaimWindowMinutes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_claimWindowMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Event_eligibleTiers(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_eligibleTiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().EligibleTiers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_eligibleTiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "String")
+}
+
+func (ec *executionContext) _Event_status(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v events.Status) graphql.Marshaler {
+			return ec.marshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "EventStatus")
+}
+
+func (ec *executionContext) _Event_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_seatsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().SeatsLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_seatsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Event_myRsvp(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_myRsvp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().MyRsvp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_myRsvp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Event_calendarUrl(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_calendarUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().CalendarURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_calendarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "String")
+}
+
+func (ec *executionContext) _Event_counts(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_counts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().Counts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_counts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventCounts(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Event_attendees(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_attendees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(events.RSVPStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
+			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_attendees(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RsvpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Event_attendees_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*EventEdge) graphql.Marshaler {
+			return ec.marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_confirmed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confirmed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_confirmed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_guests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_guests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_waitlisted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waitlisted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_waitlisted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_offered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_offered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventCounts_noShow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventCounts_noShow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *EventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPlace_venue(ctx context.Context, field graphql.CollectedField, obj *events.Place) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPlace_venue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Venue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPlace_venue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPlace", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPlace_address(ctx context.Context, field graphql.CollectedField, obj *events.Place) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPlace_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPlace_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPlace", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPlace_onlineUrl(ctx context.Context, field graphql.CollectedField, obj *events.Place) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPlace_onlineUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPlace().OnlineURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPlace_onlineUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPlace", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventUpdate_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventUpdate().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventUpdate_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventUpdate", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventUpdate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v events.Status) graphql.Marshaler {
+			return ec.marshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventUpdate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "EventStatus")
+}
+
+func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventUpdate_seatsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeatsLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventUpdate_seatsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventUpdate_myRsvp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventUpdate().MyRsvp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventUpdate_myRsvp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventUpdate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
@@ -8500,6 +10450,358 @@ func (ec *executionContext) fieldContext_Mutation_setLeaderboardOptOut(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setLeaderboardOptOut_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateEvent(ctx, fc.Args["input"].(events.Input))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateEvent(ctx, fc.Args["id"].(string), fc.Args["input"].(events.Input))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishEvent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelEvent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rsvp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rsvp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Rsvp(ctx, fc.Args["eventId"].(string), fc.Args["guests"].(*int), fc.Args["idempotencyKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rsvp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rsvp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelRsvp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelRsvp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelRsvp(ctx, fc.Args["eventId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelRsvp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelRsvp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimSeat(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimSeat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimSeat(ctx, fc.Args["eventId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimSeat(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimSeat_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInAttendee(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInAttendee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInAttendee(ctx, fc.Args["eventId"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInAttendee(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInAttendee_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10739,6 +13041,29 @@ func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Program_eventAttendancePoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_eventAttendancePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventAttendancePoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_eventAttendancePoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Program_campaigns(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11497,6 +13822,138 @@ func (ec *executionContext) fieldContext_Query_aroundMe(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_aroundMe_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Events(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*events.Filter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_event(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Event(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_event(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_event_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_brandEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_brandEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BrandEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_brandEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_brandEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12863,6 +15320,350 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Rsvp_event(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rsvp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Rsvp_member(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
+			return ec.marshalOMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rsvp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
+			return ec.marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "RSVPStatus")
+}
+
+func (ec *executionContext) _Rsvp_guests(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_guests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Guests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_guests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Rsvp_position(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().Position(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Rsvp_offeredUntil(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_offeredUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfferedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_offeredUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Rsvp_checkInCode(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_checkInCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().CheckInCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_checkInCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "String")
+}
+
+func (ec *executionContext) _Rsvp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RsvpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RsvpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RsvpConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RsvpEdge) graphql.Marshaler {
+			return ec.marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RsvpConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RsvpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RsvpEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RsvpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RsvpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RsvpConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RsvpConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RsvpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RsvpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RsvpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RsvpEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RsvpEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RsvpEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RsvpEdge_node(ctx context.Context, field graphql.CollectedField, obj *RsvpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RsvpEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RsvpEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RsvpEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13494,6 +16295,50 @@ func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_eventUpdates(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_eventUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().EventUpdates(ctx, fc.Args["eventId"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Update) graphql.Marshaler {
+			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_eventUpdates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventUpdate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_eventUpdates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15200,6 +18045,253 @@ func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.CampaignsPat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEventEligibilityInput(ctx context.Context, obj any) (EventEligibilityInput, error) {
+	var it EventEligibilityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"tiers", "badgeId", "memberIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "badgeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("badgeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BadgeID = data
+		case "memberIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventEligibilityInput unmarshals raw into the EventEligibilityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventEligibilityInput(ctx context.Context, raw any) (EventEligibilityInput, error) {
+	var out EventEligibilityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventEligibilityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventInput(ctx context.Context, obj any) (events.Input, error) {
+	var it events.Input
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "description", "imageUrl", "place", "startsAt", "endsAt", "timezone", "capacity", "guestsPerMember", "rsvpOpensAt", "rsvpClosesAt", "eligibility", "claimWindowMinutes", "openCallMinutes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "imageUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageURL = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOEventPlaceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐPlace(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "timezone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timezone = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "guestsPerMember":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("guestsPerMember"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GuestsPerMember = data
+		case "rsvpOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rsvpOpensAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RSVPOpensAt = data
+		case "rsvpClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rsvpClosesAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RSVPClosesAt = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.EventInput().Eligibility(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "claimWindowMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimWindowMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimWindowMinutes = data
+		case "openCallMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("openCallMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpenCallMinutes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventInput unmarshals raw into the EventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventInput(ctx context.Context, raw any) (events.Input, error) {
+	var out events.Input
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventPlaceInput(ctx context.Context, obj any) (events.Place, error) {
+	var it events.Place
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"venue", "address", "onlineUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "venue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("venue"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Venue = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "onlineUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onlineUrl"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OnlineURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventPlaceInput unmarshals raw into the EventPlaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventPlaceInput(ctx context.Context, raw any) (events.Place, error) {
+	var out events.Place
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventPlaceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (LineItemInput, error) {
 	var it LineItemInput
 	if obj == nil {
@@ -15602,7 +18694,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "campaigns", "locale"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15735,6 +18827,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.LeaderboardGraceHours = data
+		case "eventAttendancePoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventAttendancePoints"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventAttendancePoints = data
 		case "campaigns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaigns"))
 			data, err := ec.unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaignsPatch(ctx, v)
@@ -16488,6 +19587,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._LedgerEntry(ctx, sel, obj)
+	case events.Event:
+		return ec._Event(ctx, sel, &obj)
+	case *events.Event:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Event(ctx, sel, obj)
 	case engagement.Badge:
 		return ec._Badge(ctx, sel, &obj)
 	case *engagement.Badge:
@@ -17121,6 +20227,372 @@ func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventImplementors = []string{"Event", "Node"}
+
+func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *events.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Event")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_id(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Event_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Event_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "imageUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_imageUrl(ctx, field, obj)
+				})
+		case "place":
+			out.Values[i] = ec._Event_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._Event_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._Event_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timezone":
+			out.Values[i] = ec._Event_timezone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._Event_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guestsPerMember":
+			out.Values[i] = ec._Event_guestsPerMember(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rsvpOpensAt":
+			out.Values[i] = ec._Event_rsvpOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rsvpClosesAt":
+			out.Values[i] = ec._Event_rsvpClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "claimWindowMinutes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_claimWindowMinutes(ctx, field, obj)
+				})
+		case "eligibleTiers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_eligibleTiers(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_status(ctx, field, obj)
+				})
+		case "seatsLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_seatsLeft(ctx, field, obj)
+				})
+		case "myRsvp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_myRsvp(ctx, field, obj)
+				})
+		case "calendarUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_calendarUrl(ctx, field, obj)
+				})
+		case "counts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_counts(ctx, field, obj)
+				})
+		case "attendees":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_attendees(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventConnectionImplementors = []string{"EventConnection"}
+
+func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *EventConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventConnection")
+		case "edges":
+			out.Values[i] = ec._EventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventCountsImplementors = []string{"EventCounts"}
+
+func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *events.Counts) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventCountsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventCounts")
+		case "confirmed":
+			out.Values[i] = ec._EventCounts_confirmed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "guests":
+			out.Values[i] = ec._EventCounts_guests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waitlisted":
+			out.Values[i] = ec._EventCounts_waitlisted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offered":
+			out.Values[i] = ec._EventCounts_offered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attended":
+			out.Values[i] = ec._EventCounts_attended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noShow":
+			out.Values[i] = ec._EventCounts_noShow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventEdgeImplementors = []string{"EventEdge"}
+
+func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *EventEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventEdge")
+		case "cursor":
+			out.Values[i] = ec._EventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventPlaceImplementors = []string{"EventPlace"}
+
+func (ec *executionContext) _EventPlace(ctx context.Context, sel ast.SelectionSet, obj *events.Place) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventPlaceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventPlace")
+		case "venue":
+			out.Values[i] = ec._EventPlace_venue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._EventPlace_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "onlineUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPlace_onlineUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventUpdateImplementors = []string{"EventUpdate"}
+
+func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *events.Update) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventUpdate")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventUpdate_cursor(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._EventUpdate_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seatsLeft":
+			out.Values[i] = ec._EventUpdate_seatsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "myRsvp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventUpdate_myRsvp(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17860,6 +21332,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setLeaderboardOptOut":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setLeaderboardOptOut(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rsvp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rsvp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelRsvp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelRsvp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimSeat":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimSeat(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInAttendee":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInAttendee(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18637,6 +22165,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "eventAttendancePoints":
+			out.Values[i] = ec._Program_eventAttendancePoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "campaigns":
 			out.Values[i] = ec._Program_campaigns(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18921,6 +22454,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_aroundMe(ctx, field)
+				})
+		case "events":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_events(ctx, field)
+				})
+		case "event":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_event(ctx, field)
+				})
+		case "brandEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_brandEvents(ctx, field)
 				})
 		case "program":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19417,6 +22968,159 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var rsvpImplementors = []string{"Rsvp"}
+
+func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj *events.RSVP) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Rsvp")
+		case "event":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_event(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_member(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Rsvp_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guests":
+			out.Values[i] = ec._Rsvp_guests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_position(ctx, field, obj)
+				})
+		case "offeredUntil":
+			out.Values[i] = ec._Rsvp_offeredUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkInCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_checkInCode(ctx, field, obj)
+				})
+		case "checkedInAt":
+			out.Values[i] = ec._Rsvp_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Rsvp_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rsvpConnectionImplementors = []string{"RsvpConnection"}
+
+func (ec *executionContext) _RsvpConnection(ctx context.Context, sel ast.SelectionSet, obj *RsvpConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RsvpConnection")
+		case "edges":
+			out.Values[i] = ec._RsvpConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RsvpConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rsvpEdgeImplementors = []string{"RsvpEdge"}
+
+func (ec *executionContext) _RsvpEdge(ctx context.Context, sel ast.SelectionSet, obj *RsvpEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RsvpEdge")
+		case "cursor":
+			out.Values[i] = ec._RsvpEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RsvpEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var standingImplementors = []string{"Standing"}
 
 func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *leaderboard.Standing) graphql.Marshaler {
@@ -19700,6 +23404,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "notifications":
 		return ec._Subscription_notifications(ctx, fields[0])
+	case "eventUpdates":
+		return ec._Subscription_eventUpdates(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -20270,16 +23976,18 @@ func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋregularsᚋregul
 
 var (
 	unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[string]program.ActivityKind{
-		"PURCHASE": program.ActivityPurchase,
-		"REFUND":   program.ActivityRefund,
-		"CHECK_IN": program.ActivityCheckIn,
-		"REVIEW":   program.ActivityReview,
+		"PURCHASE":         program.ActivityPurchase,
+		"REFUND":           program.ActivityRefund,
+		"CHECK_IN":         program.ActivityCheckIn,
+		"REVIEW":           program.ActivityReview,
+		"EVENT_ATTENDANCE": program.ActivityEventAttendance,
 	}
 	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[program.ActivityKind]string{
-		program.ActivityPurchase: "PURCHASE",
-		program.ActivityRefund:   "REFUND",
-		program.ActivityCheckIn:  "CHECK_IN",
-		program.ActivityReview:   "REVIEW",
+		program.ActivityPurchase:        "PURCHASE",
+		program.ActivityRefund:          "REFUND",
+		program.ActivityCheckIn:         "CHECK_IN",
+		program.ActivityReview:          "REVIEW",
+		program.ActivityEventAttendance: "EVENT_ATTENDANCE",
 	}
 )
 
@@ -20600,6 +24308,93 @@ func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋreg
 		return graphql.Null
 	}
 	return ec._EarnedBadge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Event!")
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *EventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventConnection!")
+		return graphql.Null
+	}
+	return ec._EventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EventEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdge(ctx context.Context, sel ast.SelectionSet, v *EventEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventEdge!")
+		return graphql.Null
+	}
+	return ec._EventEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEventInput2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐInput(ctx context.Context, v any) (events.Input, error) {
+	res, err := ec.unmarshalInputEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventPlace2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐPlace(ctx context.Context, sel ast.SelectionSet, v events.Place) graphql.Marshaler {
+	return ec._EventPlace(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus(ctx context.Context, v any) (events.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus(ctx context.Context, sel ast.SelectionSet, v events.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EventStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus = map[string]events.Status{
+		"DRAFT":     events.StatusDraft,
+		"PUBLISHED": events.StatusPublished,
+		"CANCELLED": events.StatusCancelled,
+		"ENDED":     events.StatusEnded,
+	}
+	marshalNEventStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐStatus = map[events.Status]string{
+		events.StatusDraft:     "DRAFT",
+		events.StatusPublished: "PUBLISHED",
+		events.StatusCancelled: "CANCELLED",
+		events.StatusEnded:     "ENDED",
+	}
+)
+
+func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *events.Update) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventUpdate!")
+		return graphql.Null
+	}
+	return ec._EventUpdate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
@@ -21103,30 +24898,34 @@ func (ec *executionContext) marshalNNotificationKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[string]inbox.Kind{
-		"WELCOME":         inbox.KindWelcome,
-		"SYSTEM":          inbox.KindSystem,
-		"REWARD_EARNED":   inbox.KindRewardEarned,
-		"TIER_CHANGED":    inbox.KindTierChanged,
-		"REDEMPTION":      inbox.KindRedemption,
-		"BADGE_UNLOCKED":  inbox.KindBadgeUnlocked,
-		"OFFER_AVAILABLE": inbox.KindOfferAvailable,
-		"POINTS_EXPIRING": inbox.KindPointsExpiring,
-		"STREAK_AT_RISK":  inbox.KindStreakAtRisk,
-		"BIRTHDAY":        inbox.KindBirthday,
-		"WIN_BACK":        inbox.KindWinBack,
+		"WELCOME":            inbox.KindWelcome,
+		"SYSTEM":             inbox.KindSystem,
+		"REWARD_EARNED":      inbox.KindRewardEarned,
+		"TIER_CHANGED":       inbox.KindTierChanged,
+		"REDEMPTION":         inbox.KindRedemption,
+		"BADGE_UNLOCKED":     inbox.KindBadgeUnlocked,
+		"OFFER_AVAILABLE":    inbox.KindOfferAvailable,
+		"POINTS_EXPIRING":    inbox.KindPointsExpiring,
+		"STREAK_AT_RISK":     inbox.KindStreakAtRisk,
+		"BIRTHDAY":           inbox.KindBirthday,
+		"WIN_BACK":           inbox.KindWinBack,
+		"EVENT_SEAT_OFFERED": inbox.KindEventSeatOffered,
+		"EVENT_REMINDER":     inbox.KindEventReminder,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
-		inbox.KindWelcome:        "WELCOME",
-		inbox.KindSystem:         "SYSTEM",
-		inbox.KindRewardEarned:   "REWARD_EARNED",
-		inbox.KindTierChanged:    "TIER_CHANGED",
-		inbox.KindRedemption:     "REDEMPTION",
-		inbox.KindBadgeUnlocked:  "BADGE_UNLOCKED",
-		inbox.KindOfferAvailable: "OFFER_AVAILABLE",
-		inbox.KindPointsExpiring: "POINTS_EXPIRING",
-		inbox.KindStreakAtRisk:   "STREAK_AT_RISK",
-		inbox.KindBirthday:       "BIRTHDAY",
-		inbox.KindWinBack:        "WIN_BACK",
+		inbox.KindWelcome:          "WELCOME",
+		inbox.KindSystem:           "SYSTEM",
+		inbox.KindRewardEarned:     "REWARD_EARNED",
+		inbox.KindTierChanged:      "TIER_CHANGED",
+		inbox.KindRedemption:       "REDEMPTION",
+		inbox.KindBadgeUnlocked:    "BADGE_UNLOCKED",
+		inbox.KindOfferAvailable:   "OFFER_AVAILABLE",
+		inbox.KindPointsExpiring:   "POINTS_EXPIRING",
+		inbox.KindStreakAtRisk:     "STREAK_AT_RISK",
+		inbox.KindBirthday:         "BIRTHDAY",
+		inbox.KindWinBack:          "WIN_BACK",
+		inbox.KindEventSeatOffered: "EVENT_SEAT_OFFERED",
+		inbox.KindEventReminder:    "EVENT_REMINDER",
 	}
 )
 
@@ -21196,6 +24995,8 @@ var (
 		"POINTS_EXPIRING":      texts.PointsExpiring,
 		"STREAK_AT_RISK":       texts.StreakAtRisk,
 		"COUPON_EXPIRING":      texts.CouponExpiring,
+		"EVENT_SEAT_OFFERED":   texts.EventSeatOffered,
+		"EVENT_REMINDER":       texts.EventReminder,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -21210,6 +25011,8 @@ var (
 		texts.PointsExpiring:      "POINTS_EXPIRING",
 		texts.StreakAtRisk:        "STREAK_AT_RISK",
 		texts.CouponExpiring:      "COUPON_EXPIRING",
+		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
+		texts.EventReminder:       "EVENT_REMINDER",
 	}
 )
 
@@ -21403,6 +25206,40 @@ func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._PublicMember(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, v any) (events.RSVPStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, sel ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RSVPStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[string]events.RSVPStatus{
+		"CONFIRMED":  events.RSVPConfirmed,
+		"WAITLISTED": events.RSVPWaitlisted,
+		"OFFERED":    events.RSVPOffered,
+		"CANCELLED":  events.RSVPCancelled,
+		"ATTENDED":   events.RSVPAttended,
+		"NO_SHOW":    events.RSVPNoShow,
+	}
+	marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[events.RSVPStatus]string{
+		events.RSVPConfirmed:  "CONFIRMED",
+		events.RSVPWaitlisted: "WAITLISTED",
+		events.RSVPOffered:    "OFFERED",
+		events.RSVPCancelled:  "CANCELLED",
+		events.RSVPAttended:   "ATTENDED",
+		events.RSVPNoShow:     "NO_SHOW",
+	}
+)
+
 func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx context.Context, v any) (RecordActivityInput, error) {
 	res, err := ec.unmarshalInputRecordActivityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21555,11 +25392,13 @@ var (
 		"CUSTOMER":  member.RoleCustomer,
 		"MODERATOR": member.RoleModerator,
 		"BRAND":     member.RoleBrand,
+		"STAFF":     member.RoleStaff,
 	}
 	marshalNRole2githubᚗcomᚋregularsᚋregularsᚋmemberᚐRole = map[member.Role]string{
 		member.RoleCustomer:  "CUSTOMER",
 		member.RoleModerator: "MODERATOR",
 		member.RoleBrand:     "BRAND",
+		member.RoleStaff:     "STAFF",
 	}
 )
 
@@ -21591,6 +25430,38 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Rsvp!")
+		return graphql.Null
+	}
+	return ec._Rsvp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RsvpEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdge(ctx context.Context, sel ast.SelectionSet, v *RsvpEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RsvpEdge!")
+		return graphql.Null
+	}
+	return ec._RsvpEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSignUpInput(ctx context.Context, v any) (SignUpInput, error) {
@@ -22080,6 +25951,68 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx context.Context, sel ast.SelectionSet, v *events.Counts) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventCounts(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEligibilityInput(ctx context.Context, v any) (*EventEligibilityInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEventEligibilityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter(ctx context.Context, v any) (*events.Filter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter(ctx context.Context, sel ast.SelectionSet, v *events.Filter) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter[*v])
+	return res
+}
+
+var (
+	unmarshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter = map[string]events.Filter{
+		"UPCOMING": events.FilterUpcoming,
+		"MINE":     events.FilterMine,
+		"PAST":     events.FilterPast,
+	}
+	marshalOEventFilter2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐFilter = map[events.Filter]string{
+		events.FilterUpcoming: "UPCOMING",
+		events.FilterMine:     "MINE",
+		events.FilterPast:     "PAST",
+	}
+)
+
+func (ec *executionContext) unmarshalOEventPlaceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐPlace(ctx context.Context, v any) (*events.Place, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEventPlaceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -22337,6 +26270,20 @@ func (ec *executionContext) marshalORole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Rsvp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx context.Context, sel ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RsvpConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx context.Context, sel ast.SelectionSet, v *StreakChange) graphql.Marshaler {

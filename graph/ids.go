@@ -139,3 +139,6 @@ func decodeStandingCursor(after *string) (*leaderboard.Standing, error) {
 // "Member"), for tools and tests that hold an API id; an error if it is
 // not one.
 func DecodeID(typ, id string) (bson.ObjectID, error) { return decodeID(typ, "id", id) }
+
+// EncodeID is the opaque API id of a database id of type typ (CSV exports).
+func EncodeID(typ string, id bson.ObjectID) string { return encodeID(typ, id) }

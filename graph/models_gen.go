@@ -5,6 +5,7 @@ package graph
 import (
 	"time"
 
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -23,6 +24,23 @@ type AuthPayload struct {
 	RefreshToken          string         `json:"refreshToken"`
 	RefreshTokenExpiresAt time.Time      `json:"refreshTokenExpiresAt"`
 	Member                *member.Member `json:"member"`
+}
+
+type EventConnection struct {
+	Edges    []*EventEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type EventEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *events.Event `json:"node"`
+}
+
+// Who may RSVP; every condition given must hold. An explicit member list hides the event from everyone else.
+type EventEligibilityInput struct {
+	Tiers     []string `json:"tiers,omitempty"`
+	BadgeID   *string  `json:"badgeId,omitempty"`
+	MemberIds []string `json:"memberIds,omitempty"`
 }
 
 type Leaderboard struct {
@@ -172,6 +190,16 @@ type RewardConnection struct {
 type RewardEdge struct {
 	Cursor string         `json:"cursor"`
 	Node   *reward.Reward `json:"node"`
+}
+
+type RsvpConnection struct {
+	Edges    []*RsvpEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type RsvpEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *events.RSVP `json:"node"`
 }
 
 type SignUpInput struct {

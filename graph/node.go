@@ -59,6 +59,7 @@ var nodeLookups = map[string]nodeLookup{
 	"Redemption":   (*Resolver).redemptionNodes,
 	"Badge":        (*Resolver).badgeNodes,
 	"Offer":        (*Resolver).offerNodes,
+	"Event":        (*Resolver).eventNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.
@@ -326,4 +327,10 @@ func nonNil[T any](v *T, err error) (Node, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// eventNodes shows events as event(id:) does.
+func (r *Resolver) eventNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	q := r.Query()
+	return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Event(ctx, ref.raw)) })
 }

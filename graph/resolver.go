@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -14,10 +15,11 @@ import (
 
 // Resolver holds what the resolvers need: the domain services.
 type Resolver struct {
-	Members *member.Service
-	Inbox   *inbox.Inbox
-	Game    *game.Service
-	Texts   *texts.Templates
+	Members      *member.Service
+	Inbox        *inbox.Inbox
+	Game         *game.Service
+	Texts        *texts.Templates
+	EventService *events.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -43,6 +43,11 @@ const (
 	KindStreakAtRisk   Kind = "STREAK_AT_RISK"
 	KindBirthday       Kind = "BIRTHDAY"
 	KindWinBack        Kind = "WIN_BACK"
+	// KindEventSeatOffered: a freed seat of an event is held for the
+	// member until a deadline; KindEventReminder: an event they confirmed
+	// starts soon.
+	KindEventSeatOffered Kind = "EVENT_SEAT_OFFERED"
+	KindEventReminder    Kind = "EVENT_REMINDER"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category
@@ -102,10 +107,11 @@ const (
 	RelatedRedemption  = "REDEMPTION"
 	RelatedBadge       = "BADGE"
 	RelatedOffer       = "OFFER"
+	RelatedEvent       = "EVENT"
 )
 
 // RelatedKinds lists every Related.Kind; the API maps each to a type.
-var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer}
+var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer, RelatedEvent}
 
 // Notification is one entry of a member's inbox.
 type Notification struct {

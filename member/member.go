@@ -27,11 +27,13 @@ const (
 	RoleCustomer  Role = "CUSTOMER"
 	RoleModerator Role = "MODERATOR"
 	RoleBrand     Role = "BRAND"
+	// RoleStaff checks members in at the door of the brand's events.
+	RoleStaff Role = "STAFF"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
-	return r == RoleCustomer || r == RoleModerator || r == RoleBrand
+	return r == RoleCustomer || r == RoleModerator || r == RoleBrand || r == RoleStaff
 }
 
 // Limits on profile fields.

@@ -79,6 +79,7 @@ func (m *Main) newApp() *fiber.App {
 		return c.Next()
 	})
 	app.All("/graphql", m.graphqlHTTP)
+	app.Get("/events/*", m.rateLimitIP, m.fileCaller, m.eventFile)
 	return app
 }
 

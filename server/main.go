@@ -22,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
@@ -121,6 +122,7 @@ type Main struct {
 	texts    *texts.Templates
 	broker   *inbox.PollBroker
 	game     *game.Service
+	events   *events.Service
 	exec     *graph.Executor
 	metrics  *metrics
 	app      *fiber.App
@@ -224,7 +226,9 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts}, graph.Limits{
+	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
+		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -251,6 +255,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
+	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -351,6 +356,12 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("repair leaderboards", int64(n), err)
 	n, err = m.game.ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
+	n, err = m.events.ExpireOffers(ctx)
+	logJob("events: pass on lapsed seat offers", int64(n), err)
+	n, err = m.events.MarkNoShows(ctx)
+	logJob("events: mark no-shows", int64(n), err)
+	n, err = m.events.Remind(ctx)
+	logJob("events: reminders", int64(n), err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {
@@ -470,7 +481,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

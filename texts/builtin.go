@@ -16,6 +16,8 @@ var builtin = map[string]map[Name]Template{
 		PointsExpiring:      {"{points} points expire soon", "They expire on {date}. Spend them on a reward."},
 		StreakAtRisk:        {"Keep your {days}-day streak", "Check in before midnight to keep it going."},
 		CouponExpiring:      {"Your coupon expires soon", "Use code {code} before {date} {time}."},
+		EventSeatOffered:    {"A seat is yours: {event}", "A seat freed up and is held for you until {deadline}. Claim it before then."},
+		EventReminder:       {"{event} starts {starts}", "See you at {place}. Your check-in code is in the app."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -30,5 +32,7 @@ var builtin = map[string]map[Name]Template{
 		PointsExpiring:      {"Скоро сгорят баллы: {points}", "Они сгорят {date}. Обменяйте их на награду."},
 		StreakAtRisk:        {"Не прервите серию: {days} дн.", "Отметьтесь до полуночи, чтобы сохранить серию."},
 		CouponExpiring:      {"Срок действия купона истекает", "Используйте код {code} до {date} {time}."},
+		EventSeatOffered:    {"Для вас есть место: {event}", "Освободилось место, оно ждёт вас до {deadline}. Подтвердите его до этого времени."},
+		EventReminder:       {"{event}: начало {starts}", "Ждём вас: {place}. Код для входа — в приложении."},
 	},
 }

@@ -46,6 +46,8 @@ const (
 	PointsExpiring      Name = "POINTS_EXPIRING"      // {points} {date}
 	StreakAtRisk        Name = "STREAK_AT_RISK"       // {days}
 	CouponExpiring      Name = "COUPON_EXPIRING"      // {code} {date} {time}
+	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"   // {event} {deadline}
+	EventReminder       Name = "EVENT_REMINDER"       // {event} {starts} {place}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -62,11 +64,14 @@ var Placeholders = map[Name][]string{
 	PointsExpiring:      {"points", "date"},
 	StreakAtRisk:        {"days"},
 	CouponExpiring:      {"code", "date", "time"},
+	EventSeatOffered:    {"event", "deadline"},
+	EventReminder:       {"event", "starts", "place"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
-	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring}
+	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
+	EventSeatOffered, EventReminder}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.

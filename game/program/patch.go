@@ -14,6 +14,7 @@ type Patch struct {
 	BirthdayBonus         *int64
 	CheckInPoints         *int64
 	ReviewPoints          *int64
+	EventAttendancePoints *int64
 	PointsExpireDays      *int
 	ReturnWindowDays      *int
 	Promotions            []Promotion
@@ -70,6 +71,7 @@ func (pt Patch) Apply(p *Program) {
 	set(&p.BirthdayBonus, pt.BirthdayBonus)
 	set(&p.CheckInPoints, pt.CheckInPoints)
 	set(&p.ReviewPoints, pt.ReviewPoints)
+	set(&p.EventAttendancePoints, pt.EventAttendancePoints)
 	set(&p.PointsExpireDays, pt.PointsExpireDays)
 	set(&p.ReturnWindowDays, pt.ReturnWindowDays)
 	replace(&p.Promotions, pt.Promotions)

@@ -36,23 +36,25 @@ const (
 // qualify for tiers. Entries record the numbers they were made with, so a
 // change never rewrites the past.
 type Program struct {
-	Version            int64         `bson:"version"`
-	Currency           string        `bson:"currency"`
-	PointsPerUnit      int64         `bson:"pointsPerUnit"` // per major unit of Currency
-	FirstPurchaseBonus int64         `bson:"firstPurchaseBonus"`
-	Escalation         []int64       `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase by occurredAt (earnPurchase)
-	BirthdayBonus      int64         `bson:"birthdayBonus"`
-	CheckInPoints      int64         `bson:"checkInPoints"`
-	ReviewPoints       int64         `bson:"reviewPoints"`
-	PointsExpireDays   int           `bson:"pointsExpireDays"` // 0: never
-	ReturnWindowDays   int           `bson:"returnWindowDays"` // purchase points pending this long
-	Promotions         []Promotion   `bson:"promotions"`
-	Tiers              []Tier        `bson:"tiers"`
-	TierBasis          TierBasis     `bson:"tierBasis"`
-	TierWindowMonths   int           `bson:"tierWindowMonths"`
-	TierGraceDays      int           `bson:"tierGraceDays"`
-	Referral           ReferralRules `bson:"referral"`
-	Streak             StreakRules   `bson:"streak"`
+	Version            int64   `bson:"version"`
+	Currency           string  `bson:"currency"`
+	PointsPerUnit      int64   `bson:"pointsPerUnit"` // per major unit of Currency
+	FirstPurchaseBonus int64   `bson:"firstPurchaseBonus"`
+	Escalation         []int64 `bson:"escalation"` // multipliers of a member's 2nd, 3rd… purchase by occurredAt (earnPurchase)
+	BirthdayBonus      int64   `bson:"birthdayBonus"`
+	CheckInPoints      int64   `bson:"checkInPoints"`
+	ReviewPoints       int64   `bson:"reviewPoints"`
+	// EventAttendancePoints are earned for each event checked in at.
+	EventAttendancePoints int64         `bson:"eventAttendancePoints"`
+	PointsExpireDays      int           `bson:"pointsExpireDays"` // 0: never
+	ReturnWindowDays      int           `bson:"returnWindowDays"` // purchase points pending this long
+	Promotions            []Promotion   `bson:"promotions"`
+	Tiers                 []Tier        `bson:"tiers"`
+	TierBasis             TierBasis     `bson:"tierBasis"`
+	TierWindowMonths      int           `bson:"tierWindowMonths"`
+	TierGraceDays         int           `bson:"tierGraceDays"`
+	Referral              ReferralRules `bson:"referral"`
+	Streak                StreakRules   `bson:"streak"`
 	// Timezone is the brand's: weekly and monthly leaderboards follow it.
 	Timezone string `bson:"timezone"`
 	// Locale is the language of notifications for members who chose none
@@ -139,7 +141,7 @@ type ReferralRules struct {
 func Default() Program {
 	return Program{
 		Currency: "USD", PointsPerUnit: 10, FirstPurchaseBonus: 50, Escalation: []int64{2, 3},
-		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20,
+		BirthdayBonus: 200, CheckInPoints: 5, ReviewPoints: 20, EventAttendancePoints: 50,
 		PointsExpireDays: 365, ReturnWindowDays: 14,
 		Tiers: []Tier{
 			{Name: "Member", Threshold: 0, EarnMultiplierPercent: 100},
@@ -218,7 +220,7 @@ func (p *Program) Validate() error {
 		v    int64
 	}{
 		{"pointsPerUnit", p.PointsPerUnit}, {"firstPurchaseBonus", p.FirstPurchaseBonus},
-		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints},
+		{"birthdayBonus", p.BirthdayBonus}, {"checkInPoints", p.CheckInPoints}, {"reviewPoints", p.ReviewPoints}, {"eventAttendancePoints", p.EventAttendancePoints},
 		{"referral.referrerPoints", p.Referral.ReferrerPoints}, {"referral.refereePoints", p.Referral.RefereePoints},
 	} {
 		if f.v < 0 || f.v > MaxPoints {
@@ -408,12 +410,15 @@ const (
 	ActivityRefund   ActivityKind = "REFUND"
 	ActivityCheckIn  ActivityKind = "CHECK_IN"
 	ActivityReview   ActivityKind = "REVIEW"
+	// ActivityEventAttendance: checked in at a members-only event
+	// (community/events), keyed by the RSVP.
+	ActivityEventAttendance ActivityKind = "EVENT_ATTENDANCE"
 )
 
 // Valid reports whether k is a known kind.
 func (k ActivityKind) Valid() bool {
 	switch k {
-	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview:
+	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview, ActivityEventAttendance:
 		return true
 	}
 	return false

@@ -46,6 +46,16 @@ var mutations = map[string]string{
 	"checkIn":          movesPoints,
 	"createBadge":      startsWork, // a backfill that may award bonus points
 
+	// Members-only events (graph/schema/events.graphql).
+	"checkInAttendee": movesPoints,   // attendance earns points
+	"rsvp":            movesPoints,   // a seat taken; keyed, but one per request keeps drops fair
+	"cancelRsvp":      sendsMessages, // the freed seat is offered with a notification
+	"claimSeat":       repeatable,
+	"createEvent":     repeatable,
+	"updateEvent":     sendsMessages, // more capacity offers seats with notifications
+	"publishEvent":    repeatable,
+	"cancelEvent":     repeatable,
+
 	"updateProfile":              repeatable,
 	"grantRole":                  repeatable,
 	"revokeRole":                 repeatable,

@@ -1,0 +1,186 @@
+package events
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
+)
+
+// codeMAC is how many bytes of HMAC-SHA-256 a check-in code carries.
+const codeMAC = 12
+
+// CheckInCode is the code of a confirmed (or attended) RSVP, shown as a
+// QR code at the door: the event and member ids with an HMAC over them,
+// base64url; "" for any other status. It cannot be forged without the
+// server's secret and names nothing a stranger could use.
+func (s *Service) CheckInCode(r *RSVP) string {
+	if r.Status != RSVPConfirmed && r.Status != RSVPAttended {
+		return ""
+	}
+	raw := append(r.EventID[:], r.MemberID[:]...)
+	return base64.RawURLEncoding.EncodeToString(append(raw, s.mac(raw)...))
+}
+
+func (s *Service) mac(raw []byte) []byte {
+	h := hmac.New(sha256.New, s.Secret)
+	h.Write([]byte("regulars/event-check-in/v1"))
+	h.Write(raw)
+	return h.Sum(nil)[:codeMAC]
+}
+
+// parseCode returns the event and member a code names, or a BAD_USER_INPUT on code.
+func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(code)
+	if err != nil || len(raw) != 24+codeMAC || !hmac.Equal(raw[24:], s.mac(raw[:24])) {
+		return bson.ObjectID{}, bson.ObjectID{}, input.Errorf("code", "is not a check-in code")
+	}
+	var ev, m bson.ObjectID
+	copy(ev[:], raw[:12])
+	copy(m[:], raw[12:24])
+	return ev, m, nil
+}
+
+// CheckIn admits the holder of a check-in code at the event's door:
+// ATTENDED once, and the attendance recorded in the economy (keyed by the
+// RSVP, so it counts once). A second scan, from the same door or another
+// at once, is ErrAlreadyCheckedIn with the first scan's time; a code of
+// another event is BAD_USER_INPUT on code; a cancelled or waitlisted RSVP
+// is ErrNotCheckable.
+func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
+	ev, memberID, err := s.parseCode(code)
+	if err != nil {
+		return nil, err
+	}
+	if ev != eventID {
+		return nil, input.Errorf("code", "is a code of another event")
+	}
+	e, err := s.events.get(ctx, eventID)
+	if err != nil {
+		return nil, input.Wrap("eventId", err)
+	}
+	if e.Status != StatusPublished {
+		return nil, fmt.Errorf("%w (it is %s)", ErrNotPublished, e.Status)
+	}
+	now := s.now()
+	var r RSVP
+	err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: RSVPConfirmed}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPAttended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		prior, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
+		if err != nil {
+			return nil, input.Wrap("code", err)
+		}
+		if prior.Status != RSVPAttended || prior.CheckedInAt == nil {
+			return nil, fmt.Errorf("%w (it is %s)", ErrNotCheckable, prior.Status)
+		}
+		// The first scan may have stopped before recording; recording is
+		// keyed, so doing it again finishes it or changes nothing.
+		if err := s.Activities.RecordEventAttendance(ctx, memberID, prior.ID, *prior.CheckedInAt); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w at %s", ErrAlreadyCheckedIn, prior.CheckedInAt.Format(time.RFC3339))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.bump(ctx, eventID)
+	if err := s.Activities.RecordEventAttendance(ctx, memberID, r.ID, now); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// MarkNoShows marks NO_SHOW every confirmed RSVP of events over, once per
+// event. Run by the background jobs.
+func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
+	cur, err := s.events.c.Find(ctx, bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$lte", Value: s.now()}}},
+		{Key: "noShowsMarked", Value: bson.D{{Key: "$ne", Value: true}}}}, options.Find().SetLimit(100))
+	if err != nil {
+		return 0, err
+	}
+	var over []*Event
+	if err := cur.All(ctx, &over); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range over {
+		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: RSVPConfirmed}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPNoShow}, {Key: "updatedAt", Value: s.now()}}}})
+		if err != nil {
+			return n, err
+		}
+		n += int(res.ModifiedCount)
+		if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "noShowsMarked", Value: true}, {Key: "updatedAt", Value: s.now()}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Reminders are sent this long before an event starts.
+var Reminders = []time.Duration{24 * time.Hour, 2 * time.Hour}
+
+// Remind sends each confirmed member of an event starting within 24 hours
+// (and again within 2) a reminder, keyed by RSVP and lead time, so each
+// goes once whatever the runs. Run by the background jobs.
+func (s *Service) Remind(ctx context.Context) (int, error) {
+	now := s.now()
+	cur, err := s.events.c.Find(ctx, bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}},
+		{Key: "startsAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: now.Add(Reminders[0])}}}})
+	if err != nil {
+		return 0, err
+	}
+	var soon []*Event
+	if err := cur.All(ctx, &soon); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range soon {
+		lead := Reminders[0]
+		for _, d := range Reminders {
+			if !e.StartsAt.After(now.Add(d)) {
+				lead = d
+			}
+		}
+		var after string
+		for {
+			rs, more, err := s.Attendees(ctx, e.ID, RSVPConfirmed, after, 200)
+			if err != nil {
+				return n, err
+			}
+			for _, r := range rs {
+				place := e.Place.Venue
+				if place == "" {
+					place = "online"
+				}
+				_, err := s.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventReminder,
+					Key: fmt.Sprintf("event-reminder:%s:%s", r.ID, lead), Template: texts.EventReminder,
+					Data:     map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
+					DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}})
+				if err != nil && !errors.Is(err, inbox.ErrMuted) {
+					return n, err
+				}
+				n++
+			}
+			if !more {
+				break
+			}
+			after = rs[len(rs)-1].ID
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,625 @@
+// Package events is members-only events: the brand defines an event
+// (place, time, capacity, guests, who may come), members RSVP, a fair
+// waitlist hands freed seats out as timed offers, staff check members in
+// at the door and attendance enters the loyalty economy through the game's
+// activity path (Activities). It owns the collections events and
+// event_rsvps.
+//
+// Capacity holds without transactions: an event's seats are one
+// document's conditional counter. The event lists the RSVPs holding seats
+// (confirmed or offered, with their guests) in holders and the waitlisted
+// ones in queue, and every seat change is one conditional update of that
+// document that reads the count it changes, so no interleaving can take
+// more seats than the capacity, nor hand one seat to two members.
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongoindex"
+)
+
+var (
+	ErrEventNotFound = fault.New(fault.NotFound, "event not found")
+	ErrRSVPNotFound  = fault.New(fault.NotFound, "no RSVP for this event")
+	// ErrTierTooLow and ErrBadgeRequired refuse an RSVP to an event the
+	// member can see but may not attend; the message says why.
+	ErrTierTooLow     = fault.New(fault.Forbidden, "your tier is too low for this event")
+	ErrBadgeRequired  = fault.New(fault.Forbidden, "this event is for holders of a badge you have not earned")
+	ErrEventCancelled = fault.New(fault.Conflict, "the event was cancelled")
+	ErrNotPublished   = fault.New(fault.Conflict, "the event is not published")
+	// ErrAlreadyResponded: one RSVP per member per event; another key
+	// while one is active is refused (cancel it first).
+	ErrAlreadyResponded = fault.New(fault.Conflict, "you already answered this event")
+	// ErrOfferLapsed: the seat offered was not claimed in time, or none was offered.
+	ErrOfferLapsed = fault.New(fault.Conflict, "no seat is offered to you now")
+	// ErrAlreadyCheckedIn answers a second scan; the message carries when
+	// the first one was.
+	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
+	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
+)
+
+// Status is where an event stands. An event past its end is ENDED
+// (computed: see Event.StatusAt).
+type Status string
+
+const (
+	StatusDraft     Status = "DRAFT"
+	StatusPublished Status = "PUBLISHED"
+	StatusCancelled Status = "CANCELLED"
+	StatusEnded     Status = "ENDED"
+)
+
+// Place is where an event happens: a venue with its address, or an online
+// link shown to confirmed members only.
+type Place struct {
+	Venue     string `bson:"venue,omitempty"`
+	Address   string `bson:"address,omitempty"`
+	OnlineURL string `bson:"onlineUrl,omitempty"`
+}
+
+// Eligibility says who may RSVP; every condition given must hold. With
+// none, everyone may. An explicit member list makes the event invisible
+// to everyone else; tiers and a badge show it, refusing the RSVP with the
+// reason.
+type Eligibility struct {
+	Tiers   []string        `bson:"tiers,omitempty"`
+	BadgeID *bson.ObjectID  `bson:"badgeId,omitempty"`
+	Members []bson.ObjectID `bson:"members,omitempty"`
+}
+
+// Event is a members-only event.
+type Event struct {
+	ID          bson.ObjectID `bson:"_id"`
+	Title       string        `bson:"title"`
+	Description string        `bson:"description"`
+	ImageURL    string        `bson:"imageUrl,omitempty"`
+	Place       Place         `bson:"place"`
+	StartsAt    time.Time     `bson:"startsAt"`
+	EndsAt      time.Time     `bson:"endsAt"`
+	// Timezone is the event's IANA zone (calendars, reminders).
+	Timezone        string      `bson:"timezone"`
+	Capacity        int         `bson:"capacity"`
+	GuestsPerMember int         `bson:"guestsPerMember"`
+	RSVPOpensAt     time.Time   `bson:"rsvpOpensAt"`
+	RSVPClosesAt    time.Time   `bson:"rsvpClosesAt"`
+	Eligibility     Eligibility `bson:"eligibility"`
+	// ClaimWindow is how long a freed seat is held for the member offered
+	// it; OpenCall is how long before the start freed seats go to whoever
+	// of the waitlist claims first.
+	ClaimWindow time.Duration `bson:"claimWindow"`
+	OpenCall    time.Duration `bson:"openCall"`
+	Status      Status        `bson:"status"`
+	// Taken counts the seats held (confirmed and offered RSVPs with their
+	// guests); Holders are those RSVPs' ids, Queue the waitlisted ones.
+	Taken   int      `bson:"taken"`
+	Holders []string `bson:"holders"`
+	Queue   []string `bson:"queue"`
+	// Version grows with every change: live updates compare it.
+	Version       int64     `bson:"version"`
+	NoShowsMarked bool      `bson:"noShowsMarked,omitempty"`
+	CreatedAt     time.Time `bson:"createdAt"`
+	UpdatedAt     time.Time `bson:"updatedAt"`
+}
+
+// StatusAt is the event's status at now: a published event is ENDED once over.
+func (e *Event) StatusAt(now time.Time) Status {
+	if e.Status == StatusPublished && !now.Before(e.EndsAt) {
+		return StatusEnded
+	}
+	return e.Status
+}
+
+// SeatsLeft is how many seats are neither confirmed nor offered (never negative).
+func (e *Event) SeatsLeft() int { return max(0, e.Capacity-e.Taken) }
+
+// Location is the event's timezone.
+func (e *Event) Location() *time.Location {
+	if loc, err := time.LoadLocation(e.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// openCall reports whether freed seats go to the first claimer at now.
+func (e *Event) openCall(now time.Time) bool {
+	return e.OpenCall > 0 && !now.Before(e.StartsAt.Add(-e.OpenCall))
+}
+
+// Defaults and bounds of an event's settings.
+const (
+	DefaultClaimWindow = 2 * time.Hour
+	DefaultOpenCall    = 2 * time.Hour
+	MaxCapacity        = 100_000
+	MaxGuests          = 10
+	MaxDescription     = 5000
+	maxKey             = 128
+	maxMembersListed   = 10_000
+)
+
+// Standing answers what eligibility and waitlist priority ask of members;
+// the server fills it in from the game.
+type Standing interface {
+	// Tier is the member's current tier and its rank (0: the lowest).
+	Tier(ctx context.Context, memberID bson.ObjectID) (name string, rank int, err error)
+	// TierExists reports whether the program has a tier of that name.
+	TierExists(ctx context.Context, name string) (bool, error)
+	HasBadge(ctx context.Context, memberID, badgeID bson.ObjectID) (bool, error)
+	BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error)
+}
+
+// Activities records attendance in the loyalty economy: an activity keyed
+// by the RSVP, so a replay counts once (points, EVENTS_ATTENDED, streak).
+type Activities interface {
+	RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error
+}
+
+// Notifier sends a member a notification (inbox.Inbox).
+type Notifier interface {
+	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+}
+
+// Deps is what events use of the rest of the system.
+type Deps struct {
+	Standing   Standing
+	Activities Activities
+	Notify     Notifier
+	// Broker carries live updates, keyed by event id (an inbox broker:
+	// the same delivery path as notifications).
+	Broker inbox.Broker
+	// Secret signs check-in codes (at least 32 bytes).
+	Secret []byte
+	Now    func() time.Time
+}
+
+// Service is the events over one database.
+type Service struct {
+	Deps
+	events eventStore
+	rsvps  rsvpStore
+}
+
+// New returns the events over db.
+func New(db *mongo.Database, d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Broker == nil {
+		d.Broker = inbox.NewMemoryBroker()
+	}
+	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")}}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// EnsureIndexes creates the indexes of events and event_rsvps; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if err := mongoindex.Ensure(ctx, s.events.c, s.events.indexes()...); err != nil {
+		return err
+	}
+	return mongoindex.Ensure(ctx, s.rsvps.c, s.rsvps.indexes()...)
+}
+
+// Input is an event as the brand defines it. In an update (Patch) a nil
+// field stays as it is.
+type Input struct {
+	Title           *string
+	Description     *string
+	ImageURL        *string
+	Place           *Place
+	StartsAt        *time.Time
+	EndsAt          *time.Time
+	Timezone        *string
+	Capacity        *int
+	GuestsPerMember *int
+	RSVPOpensAt     *time.Time
+	RSVPClosesAt    *time.Time
+	Eligibility     *Eligibility
+	// ClaimWindowMinutes and OpenCallMinutes: see Event.
+	ClaimWindowMinutes *int
+	OpenCallMinutes    *int
+}
+
+// apply writes the fields in sets into e.
+func (in *Input) apply(e *Event) {
+	set(&e.Title, in.Title)
+	set(&e.Description, in.Description)
+	set(&e.ImageURL, in.ImageURL)
+	set(&e.Place, in.Place)
+	set(&e.StartsAt, in.StartsAt)
+	set(&e.EndsAt, in.EndsAt)
+	set(&e.Timezone, in.Timezone)
+	set(&e.Capacity, in.Capacity)
+	set(&e.GuestsPerMember, in.GuestsPerMember)
+	set(&e.RSVPOpensAt, in.RSVPOpensAt)
+	set(&e.RSVPClosesAt, in.RSVPClosesAt)
+	set(&e.Eligibility, in.Eligibility)
+	if in.ClaimWindowMinutes != nil {
+		e.ClaimWindow = time.Duration(*in.ClaimWindowMinutes) * time.Minute
+	}
+	if in.OpenCallMinutes != nil {
+		e.OpenCall = time.Duration(*in.OpenCallMinutes) * time.Minute
+	}
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// validate checks a whole event; the error names the input field.
+func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
+	e.Title, e.Description = strings.TrimSpace(e.Title), strings.TrimSpace(e.Description)
+	e.Place.Venue, e.Place.Address = strings.TrimSpace(e.Place.Venue), strings.TrimSpace(e.Place.Address)
+	switch {
+	case e.Title == "" || utf8.RuneCountInString(e.Title) > inbox.MaxTitle || !utf8.ValidString(e.Title):
+		return input.Errorf("title", "must be 1 to %d characters", inbox.MaxTitle)
+	case utf8.RuneCountInString(e.Description) > MaxDescription || !utf8.ValidString(e.Description):
+		return input.Errorf("description", "must be at most %d characters", MaxDescription)
+	case len(e.ImageURL) > 2048 || (e.ImageURL != "" && !strings.HasPrefix(e.ImageURL, "https://")):
+		return input.Errorf("imageUrl", "must be an https URL")
+	case e.Place.Venue == "" && e.Place.OnlineURL == "":
+		return input.Errorf("place", "give a venue with its address, or an online link")
+	case len(e.Place.Venue) > 200 || len(e.Place.Address) > 500:
+		return input.Errorf("place.address", "venue at most 200 and address at most 500 characters")
+	case e.Place.Venue != "" && e.Place.Address == "":
+		return input.Errorf("place.address", "a venue needs its address")
+	case len(e.Place.OnlineURL) > 2048 || (e.Place.OnlineURL != "" && !strings.HasPrefix(e.Place.OnlineURL, "https://")):
+		return input.Errorf("place.onlineUrl", "must be an https URL")
+	case e.StartsAt.IsZero():
+		return input.Errorf("startsAt", "is required")
+	case !e.EndsAt.After(e.StartsAt):
+		return input.Errorf("endsAt", "must be after startsAt")
+	case e.EndsAt.Sub(e.StartsAt) > 30*24*time.Hour:
+		return input.Errorf("endsAt", "an event lasts at most 30 days")
+	case !validZone(e.Timezone):
+		return input.Errorf("timezone", "%q is not an IANA timezone (say Europe/Paris)", e.Timezone)
+	case e.Capacity < 1 || e.Capacity > MaxCapacity:
+		return input.Errorf("capacity", "must be between 1 and %d", MaxCapacity)
+	case e.GuestsPerMember < 0 || e.GuestsPerMember > MaxGuests:
+		return input.Errorf("guestsPerMember", "must be between 0 and %d", MaxGuests)
+	case !e.RSVPClosesAt.After(e.RSVPOpensAt):
+		return input.Errorf("rsvpClosesAt", "must be after rsvpOpensAt")
+	case e.RSVPClosesAt.After(e.StartsAt):
+		return input.Errorf("rsvpClosesAt", "must be at or before startsAt")
+	case e.ClaimWindow < 5*time.Minute || e.ClaimWindow > 7*24*time.Hour:
+		return input.Errorf("claimWindowMinutes", "must be between 5 and 10080")
+	case e.OpenCall < 0 || e.OpenCall > 7*24*time.Hour:
+		return input.Errorf("openCallMinutes", "must be between 0 and 10080")
+	case len(e.Eligibility.Members) > maxMembersListed:
+		return input.Errorf("eligibility.memberIds", "at most %d members; use tiers or a badge for more", maxMembersListed)
+	}
+	if in.StartsAt != nil && in.StartsAt.Before(s.now()) {
+		return input.Errorf("startsAt", "is in the past")
+	}
+	for i, t := range e.Eligibility.Tiers {
+		ok, err := s.Standing.TierExists(ctx, t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return input.Errorf(fmt.Sprintf("eligibility.tiers[%d]", i), "no tier is called %q", t)
+		}
+	}
+	if id := e.Eligibility.BadgeID; id != nil {
+		ok, err := s.Standing.BadgeExists(ctx, *id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return input.Errorf("eligibility.badgeId", "no such badge")
+		}
+	}
+	return nil
+}
+
+func validZone(z string) bool {
+	if z == "" || z == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(z)
+	return err == nil
+}
+
+// Create stores an event as a draft. RSVPs open now unless rsvpOpensAt
+// says otherwise and close at the start unless rsvpClosesAt does; the
+// claim window and open call default to 2 hours.
+func (s *Service) Create(ctx context.Context, in Input) (*Event, error) {
+	now := s.now()
+	e := &Event{ID: bson.NewObjectID(), Status: StatusDraft, RSVPOpensAt: now, ClaimWindow: DefaultClaimWindow, OpenCall: DefaultOpenCall,
+		Holders: []string{}, Queue: []string{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+	in.apply(e)
+	if in.RSVPClosesAt == nil {
+		e.RSVPClosesAt = e.StartsAt
+	}
+	if in.StartsAt == nil {
+		return nil, input.Errorf("startsAt", "is required")
+	}
+	if err := s.validate(ctx, e, &in); err != nil {
+		return nil, err
+	}
+	normalize(e)
+	if _, err := s.events.c.InsertOne(ctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func normalize(e *Event) {
+	e.StartsAt, e.EndsAt = e.StartsAt.UTC(), e.EndsAt.UTC()
+	e.RSVPOpensAt, e.RSVPClosesAt = e.RSVPOpensAt.UTC(), e.RSVPClosesAt.UTC()
+}
+
+// Update changes an event's definition; fields left out stay. A capacity
+// raised hands the new seats to the waitlist at once; lowered, it never
+// removes a confirmed member (new seats free up only as they leave). A
+// cancelled or ended event cannot change.
+func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Event, error) {
+	e, err := s.events.get(ctx, id)
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	if st := e.StatusAt(s.now()); st == StatusCancelled || st == StatusEnded {
+		return nil, fmt.Errorf("%w: a %s event cannot change", ErrNotPublished, strings.ToLower(string(st)))
+	}
+	in.apply(e)
+	if err := s.validate(ctx, e, &in); err != nil {
+		return nil, err
+	}
+	normalize(e)
+	set := bson.D{
+		{Key: "title", Value: e.Title}, {Key: "description", Value: e.Description}, {Key: "imageUrl", Value: e.ImageURL},
+		{Key: "place", Value: e.Place}, {Key: "startsAt", Value: e.StartsAt}, {Key: "endsAt", Value: e.EndsAt},
+		{Key: "timezone", Value: e.Timezone}, {Key: "capacity", Value: e.Capacity}, {Key: "guestsPerMember", Value: e.GuestsPerMember},
+		{Key: "rsvpOpensAt", Value: e.RSVPOpensAt}, {Key: "rsvpClosesAt", Value: e.RSVPClosesAt}, {Key: "eligibility", Value: e.Eligibility},
+		{Key: "claimWindow", Value: e.ClaimWindow}, {Key: "openCall", Value: e.OpenCall}, {Key: "updatedAt", Value: s.now()},
+	}
+	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
+		return nil, err
+	}
+	s.publish(id)
+	if err := s.promote(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.events.get(ctx, id)
+}
+
+// Publish opens a draft to members (idempotent).
+func (s *Service) Publish(ctx context.Context, id bson.ObjectID) (*Event, error) {
+	return s.transition(ctx, id, StatusDraft, StatusPublished)
+}
+
+// Cancel cancels a draft or published event (idempotent); RSVPs stay as
+// they were, answered by the event's status.
+func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) {
+	e, err := s.transition(ctx, id, StatusPublished, StatusCancelled)
+	if errors.Is(err, ErrNotPublished) {
+		return s.transition(ctx, id, StatusDraft, StatusCancelled)
+	}
+	return e, err
+}
+
+func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status) (*Event, error) {
+	e, err := s.events.get(ctx, id)
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	if e.Status == to {
+		return e, nil
+	}
+	if e.Status != from {
+		return nil, fmt.Errorf("%w (it is %s)", ErrNotPublished, e.Status)
+	}
+	res, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
+	if err != nil {
+		return nil, err
+	}
+	if res.MatchedCount == 0 {
+		return s.transition(ctx, id, from, to)
+	}
+	s.publish(id)
+	return s.events.get(ctx, id)
+}
+
+// Get returns an event whatever its status (the brand's view).
+func (s *Service) Get(ctx context.Context, id bson.ObjectID) (*Event, error) {
+	return s.events.get(ctx, id)
+}
+
+// For returns an event as the member may see it: published or over, and
+// not hidden from them (an explicit list they are not on). Anything else
+// is ErrEventNotFound, whether it exists or not.
+func (s *Service) For(ctx context.Context, memberID, id bson.ObjectID) (*Event, error) {
+	e, err := s.events.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == StatusDraft || hidden(e, memberID) {
+		return nil, ErrEventNotFound
+	}
+	return e, nil
+}
+
+func hidden(e *Event, memberID bson.ObjectID) bool {
+	return len(e.Eligibility.Members) > 0 && !slices.Contains(e.Eligibility.Members, memberID)
+}
+
+// eligible returns nil when the member may RSVP, else the reason
+// (ErrTierTooLow, ErrBadgeRequired, or ErrEventNotFound for a hidden event),
+// and the member's tier rank for waitlist priority.
+func (s *Service) eligible(ctx context.Context, e *Event, memberID bson.ObjectID) (int, error) {
+	if hidden(e, memberID) {
+		return 0, ErrEventNotFound
+	}
+	name, rank, err := s.Standing.Tier(ctx, memberID)
+	if err != nil {
+		return 0, err
+	}
+	if t := e.Eligibility.Tiers; len(t) > 0 && !slices.ContainsFunc(t, func(n string) bool { return strings.EqualFold(n, name) }) {
+		return rank, fmt.Errorf("%w: for %s members, you are %s", ErrTierTooLow, strings.Join(t, " or "), name)
+	}
+	if b := e.Eligibility.BadgeID; b != nil {
+		has, err := s.Standing.HasBadge(ctx, memberID, *b)
+		if err != nil {
+			return rank, err
+		}
+		if !has {
+			return rank, ErrBadgeRequired
+		}
+	}
+	return rank, nil
+}
+
+// Filter picks the events a member lists.
+type Filter string
+
+const (
+	FilterUpcoming Filter = "UPCOMING" // published, not over, that the member may attend
+	FilterMine     Filter = "MINE"     // the member's active RSVPs, not over
+	FilterPast     Filter = "PAST"     // over, that the member answered
+)
+
+// List returns up to limit events for the member, by start then id, after
+// the event after (zero: from the first), and whether more follow.
+// UPCOMING lists those the member is eligible for.
+func (s *Service) List(ctx context.Context, memberID bson.ObjectID, f Filter, after bson.ObjectID, limit int) ([]*Event, bool, error) {
+	now := s.now()
+	filter := bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: []Status{StatusPublished, StatusCancelled}}}}}
+	switch f {
+	case FilterUpcoming, "":
+		filter = bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}}}
+	case FilterMine, FilterPast:
+		ids, err := s.rsvps.eventsOf(ctx, memberID)
+		if err != nil {
+			return nil, false, err
+		}
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}})
+		if f == FilterMine {
+			filter = append(filter, bson.E{Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}})
+		} else {
+			filter = append(filter, bson.E{Key: "endsAt", Value: bson.D{{Key: "$lte", Value: now}}})
+		}
+	default:
+		return nil, false, input.Errorf("filter", "unknown filter %q", f)
+	}
+	if !after.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	}
+	// Pages run in id order (creation order); events are few per brand,
+	// so a page reads at most a few hundred to find limit visible ones.
+	var out []*Event
+	for {
+		batch, err := s.events.find(ctx, filter, 200)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range batch {
+			if hidden(e, memberID) {
+				continue
+			}
+			if f == FilterUpcoming || f == "" {
+				if _, err := s.eligible(ctx, e, memberID); err != nil {
+					if fault.CodeOf(err) == fault.Internal {
+						return nil, false, err
+					}
+					continue
+				}
+			}
+			if len(out) == limit {
+				return out, true, nil
+			}
+			out = append(out, e)
+		}
+		if len(batch) < 200 {
+			return out, false, nil
+		}
+		filter = replaceAfter(filter, batch[len(batch)-1].ID)
+	}
+}
+
+func replaceAfter(f bson.D, after bson.ObjectID) bson.D {
+	out := bson.D{}
+	for _, e := range f {
+		if e.Key == "_id" {
+			if d, ok := e.Value.(bson.D); ok && len(d) == 1 && d[0].Key == "$gt" {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return append(out, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+}
+
+// Brand lists every event for the brand, newest first, before the id
+// before (zero: from the newest).
+func (s *Service) Brand(ctx context.Context, before bson.ObjectID, limit int) ([]*Event, bool, error) {
+	filter := bson.D{}
+	if !before.IsZero() {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
+	}
+	cur, err := s.events.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, false, err
+	}
+	var out []*Event
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+type eventStore struct{ c *mongo.Collection }
+
+const (
+	indexEventStatusEnds = "status_endsAt"
+	indexEventUpdated    = "updatedAt"
+)
+
+func (s eventStore) indexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		// Upcoming events, reminders, no-shows: by status and end.
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "endsAt", Value: 1}}, Options: options.Index().SetName(indexEventStatusEnds)},
+		// Live updates across instances poll for recently changed events.
+		{Keys: bson.D{{Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexEventUpdated)},
+	}
+}
+
+func (s eventStore) get(ctx context.Context, id bson.ObjectID) (*Event, error) {
+	var e Event
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&e)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrEventNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (s eventStore) find(ctx context.Context, filter bson.D, limit int64) ([]*Event, error) {
+	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Event
+	return out, cur.All(ctx, &out)
+}

@@ -1,0 +1,643 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
+)
+
+// RSVPStatus is where a member's answer stands.
+type RSVPStatus string
+
+const (
+	RSVPConfirmed  RSVPStatus = "CONFIRMED"
+	RSVPWaitlisted RSVPStatus = "WAITLISTED"
+	// RSVPOffered: a freed seat is held for the member until OfferedUntil;
+	// ClaimSeat confirms it.
+	RSVPOffered   RSVPStatus = "OFFERED"
+	RSVPCancelled RSVPStatus = "CANCELLED"
+	RSVPAttended  RSVPStatus = "ATTENDED"
+	RSVPNoShow    RSVPStatus = "NO_SHOW"
+)
+
+// RSVP is a member's answer to an event; one per member and event.
+type RSVP struct {
+	ID       string        `bson:"_id"` // event:member
+	EventID  bson.ObjectID `bson:"eventId"`
+	MemberID bson.ObjectID `bson:"memberId"`
+	Status   RSVPStatus    `bson:"status"`
+	Guests   int           `bson:"guests"`
+	// Seats is the member and their guests.
+	Seats int `bson:"seats"`
+	// Waitlist priority: fewer lapsed offers first, then higher tier, then
+	// earlier joining.
+	Lapses   int       `bson:"lapses"`
+	TierRank int       `bson:"tierRank"`
+	JoinedAt time.Time `bson:"joinedAt"`
+	// OfferedUntil is the claim deadline of an OFFERED seat; Offers counts
+	// the offers made (each one's notification is keyed by it).
+	OfferedUntil *time.Time `bson:"offeredUntil,omitempty"`
+	Offers       int        `bson:"offers"`
+	// Key is the idempotency key of the RSVP that made it.
+	Key         string     `bson:"key"`
+	CheckedInAt *time.Time `bson:"checkedInAt,omitempty"`
+	CreatedAt   time.Time  `bson:"createdAt"`
+	UpdatedAt   time.Time  `bson:"updatedAt"`
+	// Position is the place on the waitlist (1: next) when read with
+	// Mine or Position; not stored.
+	Position int `bson:"-"`
+}
+
+func rsvpID(eventID, memberID bson.ObjectID) string { return eventID.Hex() + ":" + memberID.Hex() }
+
+// holds reports whether the RSVP holds seats (confirmed or offered).
+func (r *RSVP) holds() bool { return r.Status == RSVPConfirmed || r.Status == RSVPOffered }
+
+// active reports whether the RSVP still counts as an answer.
+func (r *RSVP) active() bool { return r.Status != RSVPCancelled }
+
+// RSVP answers an event for the member: CONFIRMED when seats are free for
+// them and their guests, else WAITLISTED (Position tells where). It is
+// idempotent by key: the same key again returns the same RSVP as it is
+// now. Another key while an RSVP is active is ErrAlreadyResponded; after a
+// cancellation it answers anew. Refusals: BAD_USER_INPUT for guests over
+// the event's limit, a bad key, or RSVPs not open (field eventId);
+// FORBIDDEN with the reason for a member not eligible; NOT_FOUND for an
+// event they may not see.
+func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, guests int, key string) (*RSVP, error) {
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > maxKey {
+		return nil, input.Errorf("idempotencyKey", "must be 1 to %d characters", maxKey)
+	}
+	id := rsvpID(eventID, memberID)
+	prior, err := s.rsvps.get(ctx, id)
+	if err != nil && !errors.Is(err, ErrRSVPNotFound) {
+		return nil, err
+	}
+	if prior != nil && prior.Key == key {
+		return s.settle(ctx, prior) // a retry: the answer as it stands
+	}
+	if prior != nil && prior.active() {
+		return nil, ErrAlreadyResponded
+	}
+	e, err := s.For(ctx, memberID, eventID)
+	if err != nil {
+		return nil, input.Wrap("eventId", err)
+	}
+	now := s.now()
+	switch {
+	case e.Status == StatusCancelled:
+		return nil, ErrEventCancelled
+	case now.Before(e.RSVPOpensAt):
+		return nil, input.Errorf("eventId", "RSVPs open at %s", e.RSVPOpensAt.Format(time.RFC3339))
+	case !now.Before(e.RSVPClosesAt):
+		return nil, input.Errorf("eventId", "RSVPs closed at %s", e.RSVPClosesAt.Format(time.RFC3339))
+	case guests < 0 || guests > e.GuestsPerMember:
+		return nil, input.Errorf("guests", "this event allows 0 to %d guests", e.GuestsPerMember)
+	}
+	rank, err := s.eligible(ctx, e, memberID)
+	if err != nil {
+		return nil, err
+	}
+	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: RSVPWaitlisted, Guests: guests, Seats: 1 + guests,
+		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now}
+	if prior == nil {
+		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
+			return s.RSVP(ctx, memberID, eventID, guests, key) // a concurrent answer won
+		} else if err != nil {
+			return nil, err
+		}
+	} else {
+		// Answering again after a cancellation: the cancelled RSVP is
+		// taken over by this key, once.
+		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: RSVPCancelled}, {Key: "key", Value: prior.Key}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
+				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}}}})
+		if err != nil {
+			return nil, err
+		}
+		if res.MatchedCount == 0 {
+			return s.RSVP(ctx, memberID, eventID, guests, key)
+		}
+		r.Offers, r.CreatedAt = prior.Offers, prior.CreatedAt
+	}
+	return s.place(ctx, e, r)
+}
+
+// place gives a new RSVP its seats when they are free and nobody waits
+// before it, else puts it on the waitlist.
+func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
+	// One conditional update takes the seats: only while the count still
+	// leaves room for this party at the capacity read, the waitlist is
+	// empty and the RSVP holds nothing yet.
+	res, err := s.events.c.UpdateOne(ctx, bson.D{
+		{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
+		{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
+		{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+		{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
+	}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
+	if err != nil {
+		return nil, err
+	}
+	if res.MatchedCount == 1 {
+		s.publish(e.ID)
+		return s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+	}
+	// No seat for it (or the capacity changed meanwhile): wait in line;
+	// promote hands out any seat freed between the two updates.
+	var after Event
+	err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}}},
+		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.settle(ctx, r) // it holds seats already (a concurrent retry placed it)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.publish(e.ID)
+	if after.Taken >= after.Capacity {
+		return r, nil // full: nothing to hand out
+	}
+	if err := s.promote(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	return s.settle(ctx, r)
+}
+
+// seatChange is the update of an event taking (n > 0) or releasing seats,
+// with push and pull on its lists.
+func (s *Service) seatChange(n int, push, pull bson.D) bson.D {
+	u := bson.D{{Key: "$inc", Value: bson.D{{Key: "taken", Value: n}, {Key: "version", Value: 1}}},
+		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}
+	if push != nil {
+		u = append(u, bson.E{Key: "$push", Value: push})
+	}
+	if pull != nil {
+		u = append(u, bson.E{Key: "$pull", Value: pull})
+	}
+	return u
+}
+
+// setStatus moves the RSVP from one status to another, once; set adds fields.
+func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, set bson.D) (*RSVP, error) {
+	set = append(bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}, set...)
+	var out RSVP
+	err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: from}},
+		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return s.settle(ctx, r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// settle reads the RSVP as it stands.
+func (s *Service) settle(ctx context.Context, r *RSVP) (*RSVP, error) {
+	return s.rsvps.get(ctx, r.ID)
+}
+
+// Position is the RSVP's place on its waitlist (1: next; 0 when not waitlisted).
+func (s *Service) Position(ctx context.Context, r *RSVP) (int, error) {
+	if r.Position > 0 || r.Status != RSVPWaitlisted {
+		return r.Position, nil
+	}
+	if _, err := s.withPosition(ctx, r); err != nil {
+		return 0, err
+	}
+	return r.Position, nil
+}
+
+func (s *Service) withPosition(ctx context.Context, r *RSVP) (*RSVP, error) {
+	if r.Status != RSVPWaitlisted {
+		return r, nil
+	}
+	n, err := s.rsvps.ahead(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	r.Position = int(n) + 1
+	return r, nil
+}
+
+// Mine returns the member's RSVP to an event, ErrRSVPNotFound if none.
+func (s *Service) Mine(ctx context.Context, memberID, eventID bson.ObjectID) (*RSVP, error) {
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
+	if err != nil {
+		return nil, err
+	}
+	return s.withPosition(ctx, r)
+}
+
+// CancelRSVP withdraws the member's answer, from the waitlist too. Seats it
+// held go to the waitlist at once. Cancelling again changes nothing.
+func (s *Service) CancelRSVP(ctx context.Context, memberID, eventID bson.ObjectID) (*RSVP, error) {
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
+	if err != nil {
+		return nil, input.Wrap("eventId", err)
+	}
+	if r.Status == RSVPCancelled {
+		return r, nil
+	}
+	if r.Status == RSVPAttended || r.Status == RSVPNoShow {
+		return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
+	}
+	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "updatedAt", Value: s.now()}}},
+			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
+	if err != nil {
+		return nil, err
+	}
+	if res.MatchedCount == 0 {
+		return s.CancelRSVP(ctx, memberID, eventID) // it changed meanwhile
+	}
+	if err := s.release(ctx, r, false); err != nil {
+		return nil, err
+	}
+	return s.rsvps.get(ctx, r.ID)
+}
+
+// release gives back the seats the RSVP holds on its event (or takes it
+// off the waitlist) and hands freed seats on; requeue puts it at the end
+// of the waitlist (a lapsed offer). Each step is conditional on the
+// event's lists, so repeating it changes nothing.
+func (s *Service) release(ctx context.Context, r *RSVP, requeue bool) error {
+	var push bson.D
+	if requeue {
+		push = bson.D{{Key: "queue", Value: r.ID}}
+	}
+	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "holders", Value: r.ID}},
+		s.seatChange(-r.Seats, push, bson.D{{Key: "holders", Value: r.ID}})); err != nil {
+		return err
+	}
+	if !requeue {
+		if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "queue", Value: r.ID}},
+			bson.D{{Key: "$pull", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}); err != nil {
+			return err
+		}
+	}
+	s.publish(r.EventID)
+	return s.promote(ctx, r.EventID)
+}
+
+// promote offers the event's free seats to the waitlist in priority order:
+// fewest lapsed offers, then highest tier, then earliest joining; a party
+// too large for the seats left waits for more. Each offer is one
+// conditional update of the event on the count it read, so racing
+// promotions (a cancellation and an expiry at once) give a seat to exactly
+// one member. In the open call before the start, and once RSVPs close,
+// nothing is offered: free seats go to the first waitlisted member to
+// claim one.
+func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
+	for range 1000 {
+		e, err := s.events.get(ctx, eventID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		free := e.Capacity - e.Taken
+		if e.Status != StatusPublished || free <= 0 || len(e.Queue) == 0 || e.openCall(now) || !now.Before(e.RSVPClosesAt) {
+			return nil
+		}
+		next, err := s.rsvps.next(ctx, e, free)
+		if err != nil || next == nil {
+			return err
+		}
+		res, err := s.events.c.UpdateOne(ctx, bson.D{
+			{Key: "_id", Value: eventID}, {Key: "taken", Value: e.Taken}, {Key: "capacity", Value: e.Capacity},
+			{Key: "queue", Value: next.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: next.ID}}},
+		}, s.seatChange(next.Seats, bson.D{{Key: "holders", Value: next.ID}}, bson.D{{Key: "queue", Value: next.ID}}))
+		if err != nil {
+			return err
+		}
+		if res.MatchedCount == 0 {
+			continue // the event changed: read it again
+		}
+		s.publish(eventID)
+		until := now.Add(e.ClaimWindow)
+		if until.After(e.RSVPClosesAt) {
+			until = e.RSVPClosesAt
+		}
+		var offered RSVP
+		err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "status", Value: RSVPWaitlisted}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: until}, {Key: "updatedAt", Value: now}}},
+				{Key: "$inc", Value: bson.D{{Key: "offers", Value: 1}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&offered)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			// Cancelled meanwhile: its cancellation releases what we held
+			// unless it ran before; release again (conditional) to be sure.
+			if err := s.releaseHold(ctx, next); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.notifyOffer(ctx, e, &offered); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) releaseHold(ctx context.Context, r *RSVP) error {
+	_, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "holders", Value: r.ID}},
+		s.seatChange(-r.Seats, nil, bson.D{{Key: "holders", Value: r.ID}}))
+	return err
+}
+
+// notifyOffer tells the member a seat is held for them, once per offer.
+func (s *Service) notifyOffer(ctx context.Context, e *Event, r *RSVP) error {
+	if s.Notify == nil || r.OfferedUntil == nil {
+		return nil
+	}
+	deadline := *r.OfferedUntil
+	_, err := s.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventSeatOffered,
+		Key: fmt.Sprintf("event-offer:%s:%d", r.ID, r.Offers), Template: texts.EventSeatOffered,
+		Data:     map[string]any{"event": e.Title, "deadline": deadline.In(e.Location()).Format("Jan 2 15:04 MST")},
+		DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}, ExpiresAt: &deadline})
+	if errors.Is(err, inbox.ErrMuted) {
+		return nil
+	}
+	return err
+}
+
+// ClaimSeat confirms the seat offered to the member, before its deadline.
+// In the open call a waitlisted member takes a free seat, first come.
+// Already confirmed: answers the RSVP as it is. Anything else, a claim
+// after the deadline included, is ErrOfferLapsed and changes nothing.
+func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID) (*RSVP, error) {
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
+	if err != nil {
+		return nil, input.Wrap("eventId", err)
+	}
+	now := s.now()
+	switch r.Status {
+	case RSVPConfirmed:
+		return r, nil
+	case RSVPOffered:
+		var out RSVP
+		err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
+			{Key: "offeredUntil", Value: bson.D{{Key: "$gt", Value: now}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPConfirmed}, {Key: "updatedAt", Value: now}}},
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, ErrOfferLapsed
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.bump(ctx, eventID)
+		return &out, nil
+	case RSVPWaitlisted:
+		e, err := s.events.get(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		if !e.openCall(now) || !now.Before(e.StartsAt) || e.Status != StatusPublished {
+			return nil, ErrOfferLapsed
+		}
+		res, err := s.events.c.UpdateOne(ctx, bson.D{
+			{Key: "_id", Value: eventID}, {Key: "capacity", Value: e.Capacity},
+			{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
+			{Key: "queue", Value: r.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+		}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, bson.D{{Key: "queue", Value: r.ID}}))
+		if err != nil {
+			return nil, err
+		}
+		if res.MatchedCount == 0 {
+			return nil, ErrOfferLapsed
+		}
+		s.publish(eventID)
+		out, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+		if err == nil && out.Status != RSVPConfirmed {
+			// Cancelled between the two: give the seat back.
+			return nil, errors.Join(ErrOfferLapsed, s.releaseHold(ctx, r))
+		}
+		return out, err
+	}
+	return nil, ErrOfferLapsed
+}
+
+// bump tells live watchers the event changed without a seat change.
+func (s *Service) bump(ctx context.Context, eventID bson.ObjectID) {
+	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: eventID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}, {Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}); err == nil {
+		s.publish(eventID)
+	}
+}
+
+// ExpireOffers moves every seat offer past its deadline to the next member
+// and puts the member who let it lapse at the end of the waitlist. The
+// RSVP's own conditional update decides between a claim and the expiry,
+// so a seat is never both claimed and passed on. Run by the background
+// jobs; safe to repeat and to run on several instances.
+func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
+	now := s.now()
+	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
+		options.Find().SetLimit(1000))
+	if err != nil {
+		return 0, err
+	}
+	var due []*RSVP
+	if err := cur.All(ctx, &due); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range due {
+		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
+			{Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
+				{Key: "$inc", Value: bson.D{{Key: "lapses", Value: 1}}}, {Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
+		if err != nil {
+			return n, err
+		}
+		if res.MatchedCount == 0 {
+			continue // claimed or cancelled meanwhile
+		}
+		if err := s.release(ctx, r, true); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+type rsvpStore struct{ c *mongo.Collection }
+
+const (
+	indexRSVPWaitlist = "event_status_priority"
+	indexRSVPMember   = "member_event"
+	indexRSVPOffered  = "status_offeredUntil"
+)
+
+func (s rsvpStore) indexes() []mongo.IndexModel {
+	return []mongo.IndexModel{
+		// The waitlist in priority order, positions, and an event's lists by status.
+		{Keys: bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "tierRank", Value: -1},
+			{Key: "joinedAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexRSVPWaitlist)},
+		// A member's events (MINE, PAST).
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: 1}}, Options: options.Index().SetName(indexRSVPMember)},
+		// Offers past their deadline, for ExpireOffers.
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "offeredUntil", Value: 1}}, Options: options.Index().SetName(indexRSVPOffered)},
+	}
+}
+
+var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "tierRank", Value: -1},
+	{Key: "joinedAt", Value: 1}, {Key: "_id", Value: 1}}
+
+func (s rsvpStore) get(ctx context.Context, id string) (*RSVP, error) {
+	var r RSVP
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRSVPNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// next is the first waitlisted RSVP on the event's queue whose party fits
+// in free seats.
+func (s rsvpStore) next(ctx context.Context, e *Event, free int) (*RSVP, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: RSVPWaitlisted}, {Key: "seats", Value: bson.D{{Key: "$lte", Value: free}}}},
+		options.Find().SetSort(waitlistOrder).SetLimit(50))
+	if err != nil {
+		return nil, err
+	}
+	var rs []*RSVP
+	if err := cur.All(ctx, &rs); err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if slices.Contains(e.Queue, r.ID) {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// ahead counts the waitlisted RSVPs before r in priority order.
+func (s rsvpStore) ahead(ctx context.Context, r *RSVP) (int64, error) {
+	return s.c.CountDocuments(ctx, bson.D{{Key: "eventId", Value: r.EventID}, {Key: "status", Value: RSVPWaitlisted}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "lapses", Value: bson.D{{Key: "$lt", Value: r.Lapses}}}},
+		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: bson.D{{Key: "$gt", Value: r.TierRank}}}},
+		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: r.TierRank}, {Key: "joinedAt", Value: bson.D{{Key: "$lt", Value: r.JoinedAt}}}},
+		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: r.TierRank}, {Key: "joinedAt", Value: r.JoinedAt}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: r.ID}}}},
+	}}})
+}
+
+// eventsOf lists the events the member answered (at most 1,000, newest first).
+func (s rsvpStore) eventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson.ObjectID, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: RSVPCancelled}}}},
+		options.Find().SetProjection(bson.D{{Key: "eventId", Value: 1}}).SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: -1}}).SetLimit(1000))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		EventID bson.ObjectID `bson:"eventId"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, err
+	}
+	ids := make([]bson.ObjectID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.EventID
+	}
+	return ids, nil
+}
+
+// Attendees lists an event's RSVPs of one status in waitlist order (for
+// WAITLISTED, the order offers go out), after the RSVP id after ("": from
+// the first), up to limit, and whether more follow.
+func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status RSVPStatus, after string, limit int) ([]*RSVP, bool, error) {
+	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "status", Value: status}}
+	sort := waitlistOrder
+	if status != RSVPWaitlisted {
+		sort = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}
+		if after != "" {
+			filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+		}
+	} else if after != "" {
+		a, err := s.rsvps.get(ctx, after)
+		if err != nil {
+			return nil, false, input.Wrap("after", err)
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "lapses", Value: bson.D{{Key: "$gt", Value: a.Lapses}}}},
+			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: bson.D{{Key: "$lt", Value: a.TierRank}}}},
+			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: a.TierRank}, {Key: "joinedAt", Value: bson.D{{Key: "$gt", Value: a.JoinedAt}}}},
+			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: a.TierRank}, {Key: "joinedAt", Value: a.JoinedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: a.ID}}}},
+		}})
+	}
+	cur, err := s.rsvps.c.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
+	if err != nil {
+		return nil, false, err
+	}
+	var out []*RSVP
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// Counts are an event's RSVPs by status, with the guests of confirmed ones.
+type Counts struct {
+	Confirmed, Guests, Waitlisted, Offered, Attended, NoShow int
+}
+
+// CountsOf counts an event's RSVPs by status.
+func (s *Service) CountsOf(ctx context.Context, eventID bson.ObjectID) (*Counts, error) {
+	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "eventId", Value: eventID}},
+		options.Find().SetProjection(bson.D{{Key: "status", Value: 1}, {Key: "guests", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Status RSVPStatus `bson:"status"`
+		Guests int        `bson:"guests"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, err
+	}
+	c := &Counts{}
+	for _, r := range rows {
+		switch r.Status {
+		case RSVPConfirmed:
+			c.Confirmed++
+			c.Guests += r.Guests
+		case RSVPWaitlisted:
+			c.Waitlisted++
+		case RSVPOffered:
+			c.Offered++
+		case RSVPAttended:
+			c.Attended++
+			c.Guests += r.Guests
+		case RSVPNoShow:
+			c.NoShow++
+		}
+	}
+	return c, nil
+}
