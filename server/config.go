@@ -139,7 +139,7 @@ var settings = []setting{
 		}},
 	{"RATE_LIMIT_IP_RPS", "30", "requests per second allowed per client IP (sustained)", float(func(c *Config) *float64 { return &c.IPRate })},
 	{"RATE_LIMIT_IP_BURST", "60", "burst allowed per client IP", integer(func(c *Config) *int { return &c.IPBurst })},
-	{"RATE_LIMIT_MEMBER_RPS", "10", "requests per second allowed per signed-in member (sustained)", float(func(c *Config) *float64 { return &c.MemberRate })},
+	{"RATE_LIMIT_MEMBER_RPS", "10", "root fields per second allowed per signed-in member (sustained), over HTTP and the WebSocket", float(func(c *Config) *float64 { return &c.MemberRate })},
 	{"RATE_LIMIT_MEMBER_BURST", "30", "burst allowed per signed-in member", integer(func(c *Config) *int { return &c.MemberBurst })},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For is believed; empty: none, the peer address is the client",
 		func(c *Config, v string) error {

@@ -343,6 +343,9 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
 		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
+	if ok, wait := m.chargeFields(p, rc); !ok {
+		return rateLimited(c, wait)
+	}
 	switch op := rc.Operation.Operation; {
 	case op == ast.Subscription:
 		return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("subscriptions run over WebSocket (graphql-transport-ws) on this path", graph.CodeBadUserInput))

@@ -480,3 +480,23 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		t.Fatalf("hash alone after registering: %+v", r)
 	}
 }
+
+// The member rate limit counts the fields a request asks for at its root,
+// not the request: aliases do not multiply what one token buys.
+func TestRateLimitCountsRootFields(t *testing.T) {
+	a := startApp(t, map[string]string{"RATE_LIMIT_MEMBER_RPS": "1", "RATE_LIMIT_MEMBER_BURST": "10"})
+	ann := a.signUp(t, "ann@example.com")
+	if r := a.do(t, ann.bearer(), `{ me { id } unreadNotificationCount }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("two root fields within the burst: %+v", r.Errors)
+	}
+	var q strings.Builder
+	q.WriteString("{")
+	for i := range 12 {
+		fmt.Fprintf(&q, " a%d: unreadNotificationCount", i)
+	}
+	q.WriteString(" }")
+	r := a.do(t, ann.bearer(), q.String(), nil)
+	if r.status != http.StatusTooManyRequests || r.code() != "RATE_LIMITED" || r.Errors[0].Extensions["retryAfter"] == nil {
+		t.Fatalf("12 aliased fields against a burst of 10: %d %+v", r.status, r.Errors)
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"golang.org/x/time/rate"
+
+	"github.com/regulars/regulars/member"
 )
 
 // limiter keeps one token bucket per key (a client IP or a member) and
@@ -31,7 +34,10 @@ func newLimiter(rps float64, burst int) *limiter {
 }
 
 // allow takes a token for key; when none is left it says how long to wait.
-func (l *limiter) allow(key string) (ok bool, retryAfter time.Duration) {
+func (l *limiter) allow(key string) (ok bool, retryAfter time.Duration) { return l.allowN(key, 1) }
+
+// allowN takes n tokens for key at once, or none and says how long to wait.
+func (l *limiter) allowN(key string, n int) (ok bool, retryAfter time.Duration) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -49,10 +55,32 @@ func (l *limiter) allow(key string) (ok bool, retryAfter time.Duration) {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	r := b.lim.ReserveN(now, 1)
+	r := b.lim.ReserveN(now, n)
+	if !r.OK() {
+		return false, time.Duration(float64(n) / float64(l.rps) * float64(time.Second)) // more than a burst: never at once
+	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
+	}
+	return true, 0
+}
+
+// rootFields counts the fields an operation asks for at its root, through
+// fragments: each is an operation of its own to the rate limit, so aliases
+// cannot multiply what one request does (the cost rule bounds the rest).
+func rootFields(rc *graphql.OperationContext) int {
+	return len(graphql.CollectFields(rc, rc.Operation.SelectionSet, nil))
+}
+
+// chargeFields takes a signed-in member's tokens for every root field past
+// the first (which the request's own token paid for).
+func (m *Main) chargeFields(p member.Principal, rc *graphql.OperationContext) (ok bool, retryAfter time.Duration) {
+	if p.MemberID.IsZero() {
+		return true, 0
+	}
+	if extra := rootFields(rc) - 1; extra > 0 {
+		return m.memberLimit.allowN(p.MemberID.Hex(), extra)
 	}
 	return true, 0
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/live"
 )
@@ -58,6 +60,11 @@ func (b socketBackend) Prepare(ctx context.Context, p member.Principal, reqID, i
 		return ctx, rc, m.withoutSuggestions(resp.Errors)
 	}
 	if e := m.introspectionRefused(rc); e != nil {
+		return ctx, rc, gqlerror.List{e}
+	}
+	if ok, wait := m.chargeFields(p, rc); !ok {
+		e := gqlErr("too many operations; retry after "+strconv.Itoa(retrySeconds(wait))+"s", graph.CodeRateLimited)
+		e.Extensions["retryAfter"] = retrySeconds(wait)
 		return ctx, rc, gqlerror.List{e}
 	}
 	if !m.dbHealth.available() {
