@@ -109,8 +109,8 @@ var settings = []setting{
 				if k = strings.TrimSpace(k); k == "" {
 					continue
 				}
-				if len(k) < 24 {
-					return fmt.Errorf("each key must be at least 24 characters")
+				if len(k) < minServiceKey {
+					return fmt.Errorf("each key must be at least %d characters", minServiceKey)
 				}
 				c.ServiceAPIKeys = append(c.ServiceAPIKeys, k)
 			}
@@ -272,3 +272,6 @@ func float(f func(*Config) *float64) func(*Config, string) error {
 		return nil
 	}
 }
+
+// minServiceKey is the shortest service API key accepted, in characters.
+const minServiceKey = 24

@@ -160,3 +160,36 @@ func TestBadStartsFailWithOneLine(t *testing.T) {
 		}
 	})
 }
+
+// On the embedded database with no SERVICE_API_KEYS, the brand's backend
+// calls with a development key kept beside the data (so the README's
+// examples work as pasted: SERVICE_KEY=$(cat data/service-api-key)), the
+// same after a restart; a configured key replaces it.
+func TestDevelopmentServiceKeyKeptWithTheData(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"MONGODB_URI": "", "DATA_DIR": dir, "MONGODB_DATABASE": "regulars", "SERVICE_API_KEYS": ""}
+	a := startApp(t, env)
+	raw, err := os.ReadFile(filepath.Join(dir, devServiceKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(string(raw))
+	if r := a.do(t, "ApiKey "+key, `{ members(first: 1) { edges { cursor } } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("the development key is refused: %+v", r.Errors)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := startApp(t, env)
+	if r := b.do(t, "ApiKey "+key, `{ members(first: 1) { edges { cursor } } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("the development key after a restart: %+v", r.Errors)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env["SERVICE_API_KEYS"] = testAPIKey
+	c := startApp(t, env)
+	if r := c.do(t, "ApiKey "+key, `{ members(first: 1) { edges { cursor } } }`, nil); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("with SERVICE_API_KEYS set, the development key still works: %+v", r)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -140,9 +142,10 @@ type Main struct {
 	served     chan error
 	closeOnce  sync.Once
 
-	demoKey  string        // service key generated for a demo run
-	demoDone chan struct{} // closed once demo seeding ended
-	demoErr  error
+	demoKey    string        // service key generated for a demo run
+	devKeyFile string        // where the development service key is kept, if one is used
+	demoDone   chan struct{} // closed once demo seeding ended
+	demoErr    error
 }
 
 // NewMain returns a Main for cfg; Run starts it.
@@ -167,11 +170,6 @@ func (m *Main) Run(ctx context.Context) error {
 		_, _ = rand.Read(secret)
 	}
 
-	if cfg.SeedDemo && len(cfg.ServiceAPIKeys) == 0 {
-		// The demo's first query needs a key; this one lives as long as the process.
-		m.demoKey = "demo-" + rand.Text()
-		m.Config.ServiceAPIKeys = []string{m.demoKey}
-	}
 	m.metrics = newMetrics()
 	uri := cfg.MongoURI
 	if uri == "" {
@@ -181,6 +179,24 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 		uri = m.embedded.URI()
+		if len(cfg.ServiceAPIKeys) == 0 {
+			// So the README's brand examples work as pasted: a key kept
+			// beside the embedded database, the same at every start.
+			key, err := devServiceKey(cfg.DataDir)
+			if err != nil {
+				return errors.Join(err, m.embedded.Close())
+			}
+			m.Config.ServiceAPIKeys = []string{key}
+			m.devKeyFile = filepath.Join(cfg.DataDir, devServiceKeyFile)
+		}
+	}
+	if cfg.SeedDemo && len(cfg.ServiceAPIKeys) == 0 {
+		// The demo prints the key its first query needs (on MongoDB, one
+		// that lives as long as the process).
+		if len(m.Config.ServiceAPIKeys) == 0 {
+			m.Config.ServiceAPIKeys = []string{"demo-" + rand.Text()}
+		}
+		m.demoKey = m.Config.ServiceAPIKeys[0]
 	}
 	err := m.start(ctx, uri, secret)
 	if err != nil && m.embedded != nil {
@@ -195,6 +211,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.embedded != nil {
 		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	if m.devKeyFile != "" {
+		slog.Info(fmt.Sprintf("SERVICE_API_KEYS is not set: the brand's backend calls with the development key in %s (SERVICE_KEY=$(cat %s))", m.devKeyFile, m.devKeyFile))
 	}
 	return nil
 }
@@ -526,4 +545,27 @@ func (l sendBufferListener) Accept() (net.Conn, error) {
 		_ = tc.SetWriteBuffer(l.size)
 	}
 	return c, err
+}
+
+// devServiceKeyFile holds the service API key of a development server on
+// the embedded database when SERVICE_API_KEYS is empty.
+const devServiceKeyFile = "service-api-key"
+
+// devServiceKey reads the development service key kept in dir, making one
+// the first time. The embedded database (development only) lives in dir
+// too, so the key lasts as long as the data it opens.
+func devServiceKey(dir string) (string, error) {
+	path := filepath.Join(dir, devServiceKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if key := strings.TrimSpace(string(b)); len(key) >= minServiceKey {
+			return key, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("development service key: %w", err)
+	}
+	key := "dev-" + rand.Text()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("development service key: %w", err)
+	}
+	return key, nil
 }
