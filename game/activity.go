@@ -71,6 +71,10 @@ type ActivityInput struct {
 	// RefundOf is the externalId of the purchase a REFUND takes back.
 	RefundOf string
 	Items    []LineItem
+	// serverKeyed: the key is the server's, not a client's (the app's
+	// check-in, CheckIn, keyed by the member's day), so there is no
+	// client request to hold it to: a replay is never a reuse.
+	serverKeyed bool
 }
 
 // fingerprint digests what an activity's (kind, externalId) stands for:
@@ -264,9 +268,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 			return nil, err
 		}
 		if prior.MemberID != in.MemberID {
-			return nil, input.Errorf("externalId", "%s %q was recorded for another member", in.Kind, in.ExternalID)
+			return nil, input.Wrap("externalId", fmt.Errorf("%s %q was recorded for another member: %w", in.Kind, in.ExternalID, ledger.ErrIdempotencyReuse))
 		}
-		if prior.ExternalID == in.ExternalID && prior.Fingerprint != "" && prior.Fingerprint != a.Fingerprint {
+		if !in.serverKeyed && prior.ExternalID == in.ExternalID && prior.Fingerprint != "" && prior.Fingerprint != a.Fingerprint {
 			return nil, input.Wrap("externalId", fmt.Errorf("%s %q: %w", in.Kind, in.ExternalID, ledger.ErrIdempotencyReuse))
 		}
 		a, replayed = prior, true
@@ -541,7 +545,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 		}
 		if streak.PeriodsBetween(program.StreakDaily, last.OccurredAt, lastLoc, now, m.Location()) <= 0 {
 			return s.RecordActivity(ctx, ActivityInput{
-				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt,
+				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt, serverKeyed: true,
 			})
 		}
 	}
@@ -549,6 +553,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
 		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + m.Location().String() + ":" + day, OccurredAt: now,
+		serverKeyed: true,
 	})
 }
 

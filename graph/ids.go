@@ -27,7 +27,7 @@ func decodeID(typ, field, s string) (bson.ObjectID, error) {
 			}
 		}
 	}
-	return bson.ObjectID{}, input.Errorf(field, "is not a %s id", typ)
+	return bson.ObjectID{}, input.Errorf(field, "is not an id of a %s (ids are the opaque strings this API returns)", typ)
 }
 
 // Page sizes: first defaults to defaultFirst and may not exceed maxFirst.

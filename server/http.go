@@ -324,6 +324,10 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	}
 	params.ReadTime.End = graphql.Now()
 	params.Headers = http.Header{}
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		// Not a GraphQL request at all: 400 whatever the media type.
+		return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("a GraphQL request needs a query (or a persisted query's hash)", graph.CodeBadUserInput))
+	}
 
 	p, ok, err := m.authenticate(c, media)
 	if !ok {
@@ -331,6 +335,10 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	}
 	if ok, err := m.rateLimitMember(c, p); !ok {
 		return err
+	}
+	if m.endedSessions.ended(p) {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
+		return writeErrors(c, statusFor(media, graph.CodeUnauthenticated), media, gqlErr(member.ErrSessionEnded.Error(), graph.CodeUnauthenticated))
 	}
 	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.clientIP(c))
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
@@ -343,7 +351,9 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
 		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
-	if ok, wait := m.chargeFields(p, rc); !ok {
+	if ok, wait, e := m.chargeFields(p, rc); e != nil {
+		return writeErrors(c, statusFor(media, graph.CodeQueryLimit), media, e)
+	} else if !ok {
 		return rateLimited(c, wait)
 	}
 	switch op := rc.Operation.Operation; {

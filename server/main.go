@@ -142,10 +142,13 @@ type Main struct {
 	served     chan error
 	closeOnce  sync.Once
 
-	demoKey    string        // service key generated for a demo run
-	devKeyFile string        // where the development service key is kept, if one is used
-	demoDone   chan struct{} // closed once demo seeding ended
-	demoErr    error
+	demoKey string // service key generated for a demo run
+	// endedSessions are the sessions logged out or revoked on any instance
+	// whose access tokens have not expired yet (watchSessions).
+	endedSessions endedSessions
+	devKeyFile    string        // where the development service key is kept, if one is used
+	demoDone      chan struct{} // closed once demo seeding ended
+	demoErr       error
 }
 
 // NewMain returns a Main for cfg; Run starts it.
@@ -412,7 +415,9 @@ func (m *Main) watchSessions(ctx context.Context) {
 	}
 	t := time.NewTicker(sessionPoll)
 	defer t.Stop()
-	since := time.Now().Add(-sessionOverlap)
+	// Sessions ended up to an access token's lifetime ago still have live
+	// tokens, which HTTP requests must see refused too.
+	since := time.Now().Add(-m.Config.AccessTokenTTL)
 	applied := map[bson.ObjectID]time.Time{}
 	for {
 		select {
@@ -421,12 +426,6 @@ func (m *Main) watchSessions(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
-		if !m.sockets.HoldsMembers() {
-			// Nothing to close; a socket opened from now on checks its
-			// session at connection_init.
-			since = now.Add(-sessionOverlap)
-			continue
-		}
 		evs, err := m.members.SessionEventsSince(ctx, since)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -437,6 +436,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 		for _, ev := range evs {
 			if _, done := applied[ev.ID]; !done {
 				applied[ev.ID] = ev.At
+				m.endedSessions.add(ev, m.Config.AccessTokenTTL)
 				m.sockets.EndSessions(ev)
 			}
 		}
@@ -568,4 +568,41 @@ func devServiceKey(dir string) (string, error) {
 		return "", fmt.Errorf("development service key: %w", err)
 	}
 	return key, nil
+}
+
+// endedSessions remembers the sessions that ended (log-out, revocation)
+// until their access tokens expire, so an HTTP request with such a token
+// is refused like a socket would be, without a database read per request.
+type endedSessions struct {
+	mu    sync.Mutex
+	until map[bson.ObjectID]time.Time // session → when its last token expires
+}
+
+func (e *endedSessions) add(ev member.SessionEvent, ttl time.Duration) {
+	if ev.Session.IsZero() {
+		return // a change of roles: the token's roles say what it may do until it expires
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if e.until == nil {
+		e.until = map[bson.ObjectID]time.Time{}
+	}
+	for id, t := range e.until {
+		if t.Before(now) {
+			delete(e.until, id)
+		}
+	}
+	e.until[ev.Session] = ev.At.Add(ttl)
+}
+
+// ended reports whether p's session ended.
+func (e *endedSessions) ended(p member.Principal) bool {
+	if p.Session.IsZero() {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.until[p.Session]
+	return ok && time.Now().Before(t)
 }

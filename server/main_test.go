@@ -489,14 +489,25 @@ func TestRateLimitCountsRootFields(t *testing.T) {
 	if r := a.do(t, ann.bearer(), `{ me { id } unreadNotificationCount }`, nil); len(r.Errors) > 0 {
 		t.Fatalf("two root fields within the burst: %+v", r.Errors)
 	}
-	var q strings.Builder
-	q.WriteString("{")
-	for i := range 12 {
-		fmt.Fprintf(&q, " a%d: unreadNotificationCount", i)
+	aliased := func(n int) string {
+		var q strings.Builder
+		q.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&q, " a%d: unreadNotificationCount", i)
+		}
+		q.WriteString(" }")
+		return q.String()
 	}
-	q.WriteString(" }")
-	r := a.do(t, ann.bearer(), q.String(), nil)
+	// More fields than a whole burst could never run: refused as such, not as a wait.
+	if r := a.do(t, ann.bearer(), aliased(11), nil); r.code() != "QUERY_LIMIT_EXCEEDED" || r.status == http.StatusTooManyRequests {
+		t.Fatalf("11 fields against a burst of 10: %d %+v", r.status, r.Errors)
+	}
+	// 2 + 1 + 7 fit the burst of 10; 8 more do not, for now.
+	if r := a.do(t, ann.bearer(), aliased(7), nil); len(r.Errors) > 0 {
+		t.Fatalf("7 fields within the burst: %+v", r.Errors)
+	}
+	r := a.do(t, ann.bearer(), aliased(8), nil)
 	if r.status != http.StatusTooManyRequests || r.code() != "RATE_LIMITED" || r.Errors[0].Extensions["retryAfter"] == nil {
-		t.Fatalf("12 aliased fields against a burst of 10: %d %+v", r.status, r.Errors)
+		t.Fatalf("8 more aliased fields past the burst: %d %+v", r.status, r.Errors)
 	}
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"golang.org/x/time/rate"
 
+	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
 )
 
@@ -74,15 +77,23 @@ func rootFields(rc *graphql.OperationContext) int {
 }
 
 // chargeFields takes a signed-in member's tokens for every root field past
-// the first (which the request's own token paid for).
-func (m *Main) chargeFields(p member.Principal, rc *graphql.OperationContext) (ok bool, retryAfter time.Duration) {
+// the first (which the request's own token paid for). An operation with
+// more root fields than the burst could never run: it is refused with a
+// query-limit error saying so, not a wait.
+func (m *Main) chargeFields(p member.Principal, rc *graphql.OperationContext) (ok bool, retryAfter time.Duration, err *gqlerror.Error) {
 	if p.MemberID.IsZero() {
-		return true, 0
+		return true, 0, nil
 	}
-	if extra := rootFields(rc) - 1; extra > 0 {
-		return m.memberLimit.allowN(p.MemberID.Hex(), extra)
+	n := rootFields(rc)
+	if n > m.memberLimit.burst {
+		e := gqlErr(fmt.Sprintf("an operation may ask for at most %d fields at its root (RATE_LIMIT_MEMBER_BURST), this one asks for %d", m.memberLimit.burst, n), graph.CodeQueryLimit)
+		return false, 0, e
 	}
-	return true, 0
+	if n > 1 {
+		ok, wait := m.memberLimit.allowN(p.MemberID.Hex(), n-1)
+		return ok, wait, nil
+	}
+	return true, 0, nil
 }
 
 // retrySeconds rounds a wait up to whole seconds, as Retry-After wants.

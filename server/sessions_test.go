@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
@@ -63,6 +64,14 @@ func TestSocketEndsWithItsSession(t *testing.T) {
 	a.do(t, "", `mutation($t: String!) { logOut(refreshToken: $t) }`, map[string]any{"t": ann.RefreshToken}).decode(t, "logOut", new(bool))
 	ended(annSocket, member.EndSignedOut)
 	refused(ann, "Session ended: sign in again")
+	// Over HTTP too, on any instance: the logged-out token is refused, the
+	// member's other session goes on.
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		return b.do(t, ann.bearer(), `{ me { id } }`, nil).code() == "UNAUTHENTICATED"
+	}, "an HTTP request with a logged-out access token is still answered")
+	if r := b.do(t, phone.bearer(), `{ me { id } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("the other session over HTTP: %+v", r.Errors)
+	}
 	b.waitSubscribers(t, ann.Member.ID, 1)
 	a.service(t, `mutation($id: ID!) { sendNotification(memberId: $id, title: "still here", body: "hi") { id } }`,
 		map[string]any{"id": ann.Member.ID}).decode(t, "sendNotification", &struct{}{})

@@ -62,7 +62,9 @@ func (b socketBackend) Prepare(ctx context.Context, p member.Principal, reqID, i
 	if e := m.introspectionRefused(rc); e != nil {
 		return ctx, rc, gqlerror.List{e}
 	}
-	if ok, wait := m.chargeFields(p, rc); !ok {
+	if ok, wait, e := m.chargeFields(p, rc); e != nil {
+		return ctx, rc, gqlerror.List{e}
+	} else if !ok {
 		e := gqlErr("too many operations; retry after "+strconv.Itoa(retrySeconds(wait))+"s", graph.CodeRateLimited)
 		e.Extensions["retryAfter"] = retrySeconds(wait)
 		return ctx, rc, gqlerror.List{e}

@@ -30,6 +30,9 @@ func TestStatusCodesFollowGraphQLOverHTTP(t *testing.T) {
 		{"too complex", ann.bearer(), `{"query": "{ notifications(first: 100) { edges { node { id title body } } } }"}`, []string{"BAD_USER_INPUT", "QUERY_LIMIT_EXCEEDED"}, 200, 400},
 		{"invalid document", "", `{"query": "{ nope }"}`, []string{"BAD_USER_INPUT"}, 200, 400},
 		{"malformed JSON", "", `{"query": `, []string{"BAD_USER_INPUT"}, 400, 400},
+		{"no query", "", `{}`, []string{"BAD_USER_INPUT"}, 400, 400},
+		{"an empty query", "", `{"query": ""}`, []string{"BAD_USER_INPUT"}, 400, 400},
+		{"a null query", "", `{"query": null}`, []string{"BAD_USER_INPUT"}, 400, 400},
 	}
 	for _, c := range cases {
 		for _, media := range []string{mediaJSON, mediaGraphQLResponse} {

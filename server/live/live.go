@@ -113,13 +113,6 @@ func New(cfg Config, be Backend) *Hub {
 	return &Hub{cfg: cfg, be: be, open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
 }
 
-// HoldsMembers reports whether any signed-in member holds a socket here.
-func (s *Hub) HoldsMembers() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byMember) > 0
-}
-
 // Open counts the open sockets from ip or, when memberID is not zero, those
 // the member holds.
 func (s *Hub) Open(ip string, memberID bson.ObjectID) int {
