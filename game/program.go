@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
@@ -38,6 +39,9 @@ func (s *Service) UpdateProgram(ctx context.Context, expectedVersion *int64, cha
 		change(&p)
 		if err := p.Validate(); err != nil {
 			return program.Program{}, err
+		}
+		if cur.Version > 0 && reflect.DeepEqual(p, cur) {
+			return cur, nil // nothing changes: no new version
 		}
 		p.Version = cur.Version + 1
 		p.UpdatedAt = s.now().UTC()

@@ -46,3 +46,16 @@ func TestConcurrentProgramUpdates(t *testing.T) {
 		t.Fatalf("current version %d, want %d: %v", cur.Version, expected+1, err)
 	}
 }
+
+// A change that changes nothing makes no new version.
+func TestEmptyProgramChangeMakesNoVersion(t *testing.T) {
+	h := newHarness(t, nil) // saves version 1
+	ctx := context.Background()
+	p, err := h.UpdateProgram(ctx, nil, program.Patch{}.Apply)
+	if err != nil || p.Version != 1 {
+		t.Fatalf("an empty patch: version %d, %v", p.Version, err)
+	}
+	if versions, _, err := h.ProgramHistory(ctx, 0, 10); err != nil || len(versions) != 1 {
+		t.Fatalf("history after an empty patch: %d versions, %v", len(versions), err)
+	}
+}
