@@ -66,6 +66,9 @@ type ActivityInput struct {
 	// RefundOf is the externalId of the purchase a REFUND takes back.
 	RefundOf string
 	Items    []LineItem
+	// community is set by RecordCommunityPost: only the community reports
+	// COMMUNITY_POST, keyed by a post it stored.
+	community bool
 }
 
 // ActivityResult is everything an activity did.
@@ -124,6 +127,8 @@ func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 	switch {
 	case !in.Kind.Valid():
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
+	case (in.Kind == program.ActivityCommunityPost) != in.community:
+		return input.Errorf("kind", "%s is recorded by the community when a member posts", program.ActivityCommunityPost)
 	case in.ExternalID == "" || len(in.ExternalID) > maxExternalID || !utf8.ValidString(in.ExternalID):
 		return input.Errorf("externalId", "must be 1 to %d characters", maxExternalID)
 	case in.OccurredAt.IsZero():
@@ -399,6 +404,10 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 					return err
 				}
 			}
+		}
+	case program.ActivityCommunityPost:
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnCommunityPost(p, m, a))); err != nil {
+			return err
 		}
 	case program.ActivityCheckIn, program.ActivityReview:
 		pts, rule := p.CheckInPoints, "check-in"

@@ -44,6 +44,8 @@ const (
 	KindStreakAtRisk   Kind = "STREAK_AT_RISK"
 	KindBirthday       Kind = "BIRTHDAY"
 	KindWinBack        Kind = "WIN_BACK"
+	// KindCommunity: a reply to the member's thread, a mention, a post of theirs hidden.
+	KindCommunity Kind = "COMMUNITY"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category
@@ -54,13 +56,14 @@ const (
 	CategoryOffers          Category = "OFFERS"
 	CategoryWinBack         Category = "WIN_BACK"
 	CategoryStreakReminders Category = "STREAK_REMINDERS"
+	CategoryCommunity       Category = "COMMUNITY"
 	categoryTransactional   Category = ""
 	defaultExpiredRetention          = 7 * 24 * time.Hour
 	defaultReadRetention             = 90 * 24 * time.Hour
 )
 
 // Categories lists the mutable categories.
-var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakReminders}
+var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakReminders, CategoryCommunity}
 
 // CategoryOf is the category a kind belongs to.
 func CategoryOf(k Kind) Category {
@@ -71,6 +74,8 @@ func CategoryOf(k Kind) Category {
 		return CategoryWinBack
 	case KindStreakAtRisk:
 		return CategoryStreakReminders
+	case KindCommunity:
+		return CategoryCommunity
 	}
 	return categoryTransactional
 }
@@ -103,10 +108,11 @@ const (
 	RelatedRedemption  = "REDEMPTION"
 	RelatedBadge       = "BADGE"
 	RelatedOffer       = "OFFER"
+	RelatedPost        = "POST"
 )
 
 // RelatedKinds lists every Related.Kind; the API maps each to a type.
-var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer}
+var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer, RelatedPost}
 
 // Notification is one entry of a member's inbox.
 type Notification struct {

@@ -16,6 +16,9 @@ var builtin = map[string]map[Name]Template{
 		PointsExpiring:      {"{points} points expire soon", "They expire on {date}. Spend them on a reward."},
 		StreakAtRisk:        {"Keep your {days}-day streak", "Check in before midnight to keep it going."},
 		CouponExpiring:      {"Your coupon expires soon", "Use code {code} before {date} {time}."},
+		CommunityReply:      {"{name} replied to your thread", "New reply in \"{thread}\"."},
+		CommunityMention:    {"{name} mentioned you", "You were mentioned in \"{thread}\"."},
+		CommunityPostHidden: {"Your post is hidden for review", "Members flagged your post in \"{thread}\"; a moderator will review it."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -30,5 +33,8 @@ var builtin = map[string]map[Name]Template{
 		PointsExpiring:      {"Скоро сгорят баллы: {points}", "Они сгорят {date}. Обменяйте их на награду."},
 		StreakAtRisk:        {"Не прервите серию: {days} дн.", "Отметьтесь до полуночи, чтобы сохранить серию."},
 		CouponExpiring:      {"Срок действия купона истекает", "Используйте код {code} до {date} {time}."},
+		CommunityReply:      {"{name} ответил(а) в вашей теме", "Новый ответ в теме «{thread}»."},
+		CommunityMention:    {"{name} упомянул(а) вас", "Вас упомянули в теме «{thread}»."},
+		CommunityPostHidden: {"Ваше сообщение скрыто до проверки", "Участники пожаловались на ваше сообщение в теме «{thread}»; его проверит модератор."},
 	},
 }
