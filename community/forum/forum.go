@@ -141,11 +141,11 @@ type Post struct {
 	// Reactions counts each reaction; moved only with its reaction documents.
 	Reactions map[Reaction]int64 `bson:"reactions"`
 	// FlagScore sums the weights of its flags (community/moderation).
-	FlagScore int64      `bson:"flagScore"`
-	History   []Edit     `bson:"history,omitempty"`
-	EditedAt  *time.Time `bson:"editedAt,omitempty"`
-	CreatedAt time.Time  `bson:"createdAt"`
-	ModRev    int64      `bson:"modRev"`
+	FlagScore int64       `bson:"flagScore"`
+	History   []Edit      `bson:"history,omitempty"`
+	EditedAt  *time.Time  `bson:"editedAt,omitempty"`
+	CreatedAt time.Time   `bson:"createdAt"`
+	ModRev    int64       `bson:"modRev"`
 	Last      *Moderation `bson:"lastModeration,omitempty"`
 }
 
