@@ -59,6 +59,9 @@ var nodeLookups = map[string]nodeLookup{
 	"Redemption":   (*Resolver).redemptionNodes,
 	"Badge":        (*Resolver).badgeNodes,
 	"Offer":        (*Resolver).offerNodes,
+	"Space":        (*Resolver).spaceNodes,
+	"Thread":       (*Resolver).threadNodes,
+	"Post":         (*Resolver).postNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.

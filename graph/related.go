@@ -19,6 +19,7 @@ var relatedTypes = map[string]string{
 	inbox.RelatedRedemption:  "Redemption",
 	inbox.RelatedBadge:       "Badge",
 	inbox.RelatedOffer:       "Offer",
+	inbox.RelatedPost:        "Post",
 }
 
 // publicRelated gives rel with the opaque id of its object: the domain

@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -18,6 +19,8 @@ type Resolver struct {
 	Inbox   *inbox.Inbox
 	Game    *game.Service
 	Texts   *texts.Templates
+	// Community is the brand's community (spaces, threads, moderation).
+	Community *community.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -22,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
@@ -117,12 +118,14 @@ type Main struct {
 	inbox    *inbox.Inbox
 	texts    *texts.Templates
 	broker   *inbox.PollBroker
-	game     *game.Service
-	exec     *graph.Executor
-	metrics  *metrics
-	app      *fiber.App
-	ln       net.Listener
-	sockets  *sockets
+	// community: spaces, threads, moderation (package community).
+	community *community.Service
+	game      *game.Service
+	exec      *graph.Executor
+	metrics   *metrics
+	app       *fiber.App
+	ln        net.Listener
+	sockets   *sockets
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -219,7 +222,8 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts}, graph.Limits{
+	m.community = newCommunity(db, m.members, m.game, m.inbox)
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, Community: m.community}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -244,6 +248,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
+	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -384,7 +389,7 @@ func (m *Main) ping(ctx context.Context) error {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.community.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}
