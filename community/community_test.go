@@ -88,7 +88,6 @@ func TestFlagsHideOncePastThreshold(t *testing.T) {
 	}
 	// The queue shows it to the space's moderators, without email or points.
 	mod, mp := h.member(t, "mod")
-	_ = mod
 	if _, _, err := h.ReviewQueue(ctx, mp, sp.ID, "", nil, 10); !errors.Is(err, community.ErrNotModerator) {
 		t.Fatalf("a member read the queue: %v", err)
 	}
@@ -107,7 +106,6 @@ func TestModeratorsRaceOneWins(t *testing.T) {
 	author, ap := h.member(t, "author")
 	th, post := testkit.Must2(h.CreateThread(ctx, ap, sp.ID, forum.Text{Title: "Hello", Body: "first"}))(t)
 	reply := testkit.Must(h.Reply(ctx, ap, th.ID, forum.Text{Body: "a reply"}, nil))(t)
-	_ = post
 	before := testkit.Must(h.game.Points(ctx, author.ID))(t)
 	mods := []member.Principal{{MemberID: m1.ID}, {MemberID: m2.ID}}
 	res := testkit.Race(t, 2, func(i int) error {
