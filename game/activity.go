@@ -75,6 +75,9 @@ type ActivityInput struct {
 	// check-in, CheckIn, keyed by the member's day), so there is no
 	// client request to hold it to: a replay is never a reuse.
 	serverKeyed bool
+	// community is set by RecordCommunityPost: only the community reports
+	// COMMUNITY_POST, keyed by a post it stored.
+	community bool
 }
 
 // fingerprint digests what an activity's (kind, externalId) stands for:
@@ -140,6 +143,9 @@ const (
 func (in *ActivityInput) validate(p *program.Program, now time.Time) error {
 	if !in.Kind.Valid() {
 		return input.Errorf("kind", "unknown kind %q", in.Kind)
+	}
+	if (in.Kind == program.ActivityCommunityPost) != in.community {
+		return input.Errorf("kind", "%s is recorded by the community when a member posts", program.ActivityCommunityPost)
 	}
 	var err error
 	if in.ExternalID, err = input.Identifier("externalId", in.ExternalID, maxExternalID); err != nil {
@@ -442,6 +448,10 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 					return err
 				}
 			}
+		}
+	case program.ActivityCommunityPost:
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnCommunityPost(p, m, a))); err != nil {
+			return err
 		}
 	case program.ActivityCheckIn, program.ActivityReview, program.ActivityEventAttendance:
 		pts, rule := p.CheckInPoints, "check-in"

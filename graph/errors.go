@@ -142,6 +142,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Message = field + ": " + in.Message
 		gqlErr.Extensions["field"] = field
 	}
+	// A domain error may say more than its code (until when a member is
+	// silenced, what another moderator did first).
+	var extra interface{ Extensions() map[string]any }
+	if errors.As(err, &extra) {
+		for k, v := range extra.Extensions() {
+			gqlErr.Extensions[k] = v
+		}
+	}
 	var throttled *fault.Throttled
 	if errors.As(err, &throttled) {
 		gqlErr.Extensions["retryAfter"] = retrySeconds(throttled.RetryAfter)

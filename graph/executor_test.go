@@ -75,6 +75,10 @@ func TestEveryQueryConnectionIsCosted(t *testing.T) {
 				continue
 			}
 			def := s.Types[a.Type.Name()]
+			if a.Type.Name() == "ID" { // refused later, by the resolver: the cost rule runs first
+				args = append(args, a.Name+`: "x"`)
+				continue
+			}
 			if def.Kind != ast.Enum {
 				t.Fatalf("%s(%s:): give the test a value of %s", f.Name, a.Name, a.Type)
 			}

@@ -15,7 +15,10 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
@@ -52,18 +55,25 @@ type ResolverRoot interface {
 	LedgerEntry() LedgerEntryResolver
 	LedgerSource() LedgerSourceResolver
 	Member() MemberResolver
+	ModerationLogEntry() ModerationLogEntryResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
 	Offer() OfferResolver
 	Points() PointsResolver
+	Post() PostResolver
 	Program() ProgramResolver
 	PublicMember() PublicMemberResolver
 	Query() QueryResolver
 	Redemption() RedemptionResolver
+	ReviewItem() ReviewItemResolver
 	Reward() RewardResolver
 	Rsvp() RsvpResolver
+	Sanction() SanctionResolver
+	Space() SpaceResolver
 	Standing() StandingResolver
 	Subscription() SubscriptionResolver
+	Thread() ThreadResolver
+	ThreadEvent() ThreadEventResolver
 	TierStatus() TierStatusResolver
 	EventInput() EventInputResolver
 	OfferInput() OfferInputResolver
@@ -92,12 +102,24 @@ type ComplexityRoot struct {
 		TierChange func(childComplexity int) int
 	}
 
+	Audience struct {
+		Kind  func(childComplexity int) int
+		Tiers func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		AccessToken           func(childComplexity int) int
 		AccessTokenExpiresAt  func(childComplexity int) int
 		Member                func(childComplexity int) int
 		RefreshToken          func(childComplexity int) int
 		RefreshTokenExpiresAt func(childComplexity int) int
+	}
+
+	AuthorHistory struct {
+		DisplayName     func(childComplexity int) int
+		HiddenRecently  func(childComplexity int) int
+		PostsLast30Days func(childComplexity int) int
+		TrustLevel      func(childComplexity int) int
 	}
 
 	Badge struct {
@@ -146,6 +168,11 @@ type ComplexityRoot struct {
 		StreakAtRisk        func(childComplexity int) int
 		WinBack             func(childComplexity int) int
 		WinBackDays         func(childComplexity int) int
+	}
+
+	CommunityMember struct {
+		AvatarURL   func(childComplexity int) int
+		DisplayName func(childComplexity int) int
 	}
 
 	Conversion struct {
@@ -225,6 +252,13 @@ type ComplexityRoot struct {
 		At     func(childComplexity int) int
 	}
 
+	Flag struct {
+		CreatedAt func(childComplexity int) int
+		Note      func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Weight    func(childComplexity int) int
+	}
+
 	Leaderboard struct {
 		Edges    func(childComplexity int) int
 		Final    func(childComplexity int) int
@@ -302,6 +336,28 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ModerationLogConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ModerationLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ModerationLogEntry struct {
+		Action     func(childComplexity int) int
+		Actor      func(childComplexity int) int
+		After      func(childComplexity int) int
+		At         func(childComplexity int) int
+		Before     func(childComplexity int) int
+		EntryID    func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		TargetID   func(childComplexity int) int
+		TargetKind func(childComplexity int) int
+	}
+
 	Money struct {
 		AmountMinor func(childComplexity int) int
 		Currency    func(childComplexity int) int
@@ -321,29 +377,41 @@ type ComplexityRoot struct {
 		CreateEvent                func(childComplexity int, input events.Input) int
 		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
+		CreateSpace                func(childComplexity int, input SpaceInput) int
+		CreateThread               func(childComplexity int, spaceID string, input PostInput) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
+		DeletePost                 func(childComplexity int, postID string) int
+		EditPost                   func(childComplexity int, postID string, input PostInput) int
+		FlagPost                   func(childComplexity int, postID string, reason moderation.Reason, note *string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
 		LogIn                      func(childComplexity int, input LogInInput) int
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
+		ModeratePost               func(childComplexity int, postID string, action community.PostAction, reason *string) int
+		ModerateThread             func(childComplexity int, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) int
 		PublishEvent               func(childComplexity int, id string) int
 		PublishOffer               func(childComplexity int, id string) int
+		React                      func(childComplexity int, postID string, reaction forum.Reaction) int
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
+		Reply                      func(childComplexity int, threadID string, input PostInput, quoteID *string) int
 		ResetNotificationTemplate  func(childComplexity int, locale string, name texts.Name) int
 		RevokeRole                 func(childComplexity int, memberID string, role member.Role) int
 		Rsvp                       func(childComplexity int, eventID string, guests *int, idempotencyKey string) int
+		SanctionMember             func(childComplexity int, memberID string, kind moderation.SanctionKind, durationMinutes int, spaceID *string, reason *string) int
 		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
 		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
+		Unreact                    func(childComplexity int, postID string, reaction forum.Reaction) int
 		UpdateEvent                func(childComplexity int, id string, input events.Input) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
+		UpdateSpace                func(childComplexity int, id string, input SpaceInput) int
 	}
 
 	Notification struct {
@@ -426,30 +494,66 @@ type ComplexityRoot struct {
 		Pending      func(childComplexity int) int
 	}
 
+	Post struct {
+		Author      func(childComplexity int) int
+		Body        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		EditedAt    func(childComplexity int) int
+		History     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Images      func(childComplexity int) int
+		MyReactions func(childComplexity int) int
+		Number      func(childComplexity int) int
+		QuoteID     func(childComplexity int) int
+		Reactions   func(childComplexity int) int
+		Status      func(childComplexity int) int
+		ThreadID    func(childComplexity int) int
+	}
+
+	PostConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PostEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PostEdit struct {
+		Body     func(childComplexity int) int
+		EditedAt func(childComplexity int) int
+	}
+
 	Program struct {
-		BirthdayBonus         func(childComplexity int) int
-		Campaigns             func(childComplexity int) int
-		CheckInPoints         func(childComplexity int) int
-		Currency              func(childComplexity int) int
-		Escalation            func(childComplexity int) int
-		EventAttendancePoints func(childComplexity int) int
-		FirstPurchaseBonus    func(childComplexity int) int
-		LeaderboardGraceHours func(childComplexity int) int
-		Locale                func(childComplexity int) int
-		PointsExpireDays      func(childComplexity int) int
-		PointsPerUnit         func(childComplexity int) int
-		Promotions            func(childComplexity int) int
-		Referral              func(childComplexity int) int
-		ReturnWindowDays      func(childComplexity int) int
-		ReviewPoints          func(childComplexity int) int
-		Streak                func(childComplexity int) int
-		TierBasis             func(childComplexity int) int
-		TierGraceDays         func(childComplexity int) int
-		TierWindowMonths      func(childComplexity int) int
-		Tiers                 func(childComplexity int) int
-		Timezone              func(childComplexity int) int
-		UpdatedAt             func(childComplexity int) int
-		Version               func(childComplexity int) int
+		BirthdayBonus                func(childComplexity int) int
+		Campaigns                    func(childComplexity int) int
+		CheckInPoints                func(childComplexity int) int
+		CommunityDailyPointCap       func(childComplexity int) int
+		CommunityEditWindowMinutes   func(childComplexity int) int
+		CommunityFlagThreshold       func(childComplexity int) int
+		CommunityNewMemberDailyPosts func(childComplexity int) int
+		CommunityPostPoints          func(childComplexity int) int
+		Currency                     func(childComplexity int) int
+		Escalation                   func(childComplexity int) int
+		EventAttendancePoints        func(childComplexity int) int
+		FirstPurchaseBonus           func(childComplexity int) int
+		LeaderboardGraceHours        func(childComplexity int) int
+		Locale                       func(childComplexity int) int
+		PointsExpireDays             func(childComplexity int) int
+		PointsPerUnit                func(childComplexity int) int
+		Promotions                   func(childComplexity int) int
+		Referral                     func(childComplexity int) int
+		ReturnWindowDays             func(childComplexity int) int
+		ReviewPoints                 func(childComplexity int) int
+		Streak                       func(childComplexity int) int
+		TierBasis                    func(childComplexity int) int
+		TierGraceDays                func(childComplexity int) int
+		TierWindowMonths             func(childComplexity int) int
+		Tiers                        func(childComplexity int) int
+		Timezone                     func(childComplexity int) int
+		UpdatedAt                    func(childComplexity int) int
+		Version                      func(childComplexity int) int
 	}
 
 	ProgramConnection struct {
@@ -487,6 +591,8 @@ type ComplexityRoot struct {
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
 		Members                 func(childComplexity int, search *string, first *int, after *string) int
+		ModerationLog           func(childComplexity int, spaceID *string, first *int, after *string) int
+		MyCommunitySanctions    func(childComplexity int) int
 		MyRank                  func(childComplexity int, period leaderboard.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		Node                    func(childComplexity int, id string) int
@@ -496,11 +602,20 @@ type ComplexityRoot struct {
 		Notifications           func(childComplexity int, first *int, after *string) int
 		Offer                   func(childComplexity int, id string) int
 		Offers                  func(childComplexity int) int
+		Posts                   func(childComplexity int, threadID string, first *int, after *string) int
 		Program                 func(childComplexity int) int
 		ProgramHistory          func(childComplexity int, first *int, after *string) int
+		ReviewQueue             func(childComplexity int, spaceID string, status *moderation.ItemStatus, first *int, after *string) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
+		Spaces                  func(childComplexity int, first *int, after *string) int
+		Threads                 func(childComplexity int, spaceID string, order *forum.ThreadOrder, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
+	}
+
+	ReactionCount struct {
+		Count    func(childComplexity int) int
+		Reaction func(childComplexity int) int
 	}
 
 	Redemption struct {
@@ -537,6 +652,26 @@ type ComplexityRoot struct {
 		Converted    func(childComplexity int) int
 		Invited      func(childComplexity int) int
 		PointsEarned func(childComplexity int) int
+	}
+
+	ReviewConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ReviewEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReviewItem struct {
+		Author    func(childComplexity int) int
+		FlagCount func(childComplexity int) int
+		Flags     func(childComplexity int) int
+		Post      func(childComplexity int) int
+		Reasons   func(childComplexity int) int
+		Score     func(childComplexity int) int
+		Status    func(childComplexity int) int
 	}
 
 	Reward struct {
@@ -584,6 +719,33 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Sanction struct {
+		Kind    func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		SpaceID func(childComplexity int) int
+		Until   func(childComplexity int) int
+	}
+
+	Space struct {
+		Description     func(childComplexity int) int
+		ID              func(childComplexity int) int
+		ModeratedByMe   func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Post            func(childComplexity int) int
+		Read            func(childComplexity int) int
+		SlowModeSeconds func(childComplexity int) int
+	}
+
+	SpaceConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	SpaceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Standing struct {
 		IsMe   func(childComplexity int) int
 		Member func(childComplexity int) int
@@ -627,6 +789,37 @@ type ComplexityRoot struct {
 	Subscription struct {
 		EventUpdates  func(childComplexity int, eventID string, after *string) int
 		Notifications func(childComplexity int, after *string) int
+		ThreadUpdates func(childComplexity int, threadID string, after *string) int
+	}
+
+	Thread struct {
+		Author     func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastPostAt func(childComplexity int) int
+		Locked     func(childComplexity int) int
+		Pinned     func(childComplexity int) int
+		PostCount  func(childComplexity int) int
+		Space      func(childComplexity int) int
+		Title      func(childComplexity int) int
+	}
+
+	ThreadConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ThreadEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ThreadEvent struct {
+		At        func(childComplexity int) int
+		Cursor    func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Post      func(childComplexity int) int
+		Reactions func(childComplexity int) int
 	}
 
 	Tier struct {
@@ -720,6 +913,10 @@ type MemberResolver interface {
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
 }
+type ModerationLogEntryResolver interface {
+	EntryID(ctx context.Context, obj *moderation.LogEntry) (string, error)
+	Actor(ctx context.Context, obj *moderation.LogEntry) (*CommunityMember, error)
+}
 type MutationResolver interface {
 	SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error)
 	LogIn(ctx context.Context, input LogInInput) (*AuthPayload, error)
@@ -733,6 +930,18 @@ type MutationResolver interface {
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
 	DeleteNotifications(ctx context.Context, ids []string) (int, error)
 	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
+	CreateSpace(ctx context.Context, input SpaceInput) (*forum.Space, error)
+	UpdateSpace(ctx context.Context, id string, input SpaceInput) (*forum.Space, error)
+	CreateThread(ctx context.Context, spaceID string, input PostInput) (*forum.Thread, error)
+	Reply(ctx context.Context, threadID string, input PostInput, quoteID *string) (*forum.Post, error)
+	EditPost(ctx context.Context, postID string, input PostInput) (*forum.Post, error)
+	DeletePost(ctx context.Context, postID string) (*forum.Post, error)
+	React(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
+	Unreact(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
+	FlagPost(ctx context.Context, postID string, reason moderation.Reason, note *string) (*forum.Post, error)
+	ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string) (*forum.Post, error)
+	ModerateThread(ctx context.Context, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) (*forum.Thread, error)
+	SanctionMember(ctx context.Context, memberID string, kind moderation.SanctionKind, durationMinutes int, spaceID *string, reason *string) (*moderation.Sanction, error)
 	CreateBadge(ctx context.Context, input engagement.BadgeInput) (*engagement.Badge, error)
 	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
@@ -777,6 +986,20 @@ type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
 	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
+type PostResolver interface {
+	ID(ctx context.Context, obj *forum.Post) (string, error)
+	ThreadID(ctx context.Context, obj *forum.Post) (string, error)
+
+	Author(ctx context.Context, obj *forum.Post) (*CommunityMember, error)
+
+	Body(ctx context.Context, obj *forum.Post) (*string, error)
+	Images(ctx context.Context, obj *forum.Post) ([]string, error)
+	QuoteID(ctx context.Context, obj *forum.Post) (*string, error)
+	Reactions(ctx context.Context, obj *forum.Post) ([]*ReactionCount, error)
+	MyReactions(ctx context.Context, obj *forum.Post) ([]forum.Reaction, error)
+
+	History(ctx context.Context, obj *forum.Post) ([]*forum.Edit, error)
+}
 type ProgramResolver interface {
 	UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error)
 }
@@ -792,6 +1015,12 @@ type QueryResolver interface {
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
+	Spaces(ctx context.Context, first *int, after *string) (*SpaceConnection, error)
+	Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*ThreadConnection, error)
+	Posts(ctx context.Context, threadID string, first *int, after *string) (*PostConnection, error)
+	ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*ReviewConnection, error)
+	ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*ModerationLogConnection, error)
+	MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction, error)
 	Badges(ctx context.Context) ([]*engagement.Badge, error)
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
@@ -817,6 +1046,14 @@ type RedemptionResolver interface {
 
 	CancelReason(ctx context.Context, obj *reward.Redemption) (*string, error)
 }
+type ReviewItemResolver interface {
+	Score(ctx context.Context, obj *community.QueueEntry) (int, error)
+	FlagCount(ctx context.Context, obj *community.QueueEntry) (int, error)
+	Reasons(ctx context.Context, obj *community.QueueEntry) ([]string, error)
+
+	Author(ctx context.Context, obj *community.QueueEntry) (*AuthorHistory, error)
+	Status(ctx context.Context, obj *community.QueueEntry) (moderation.ItemStatus, error)
+}
 type RewardResolver interface {
 	ID(ctx context.Context, obj *reward.Reward) (string, error)
 
@@ -830,6 +1067,14 @@ type RsvpResolver interface {
 
 	CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error)
 }
+type SanctionResolver interface {
+	SpaceID(ctx context.Context, obj *moderation.Sanction) (*string, error)
+}
+type SpaceResolver interface {
+	ID(ctx context.Context, obj *forum.Space) (string, error)
+
+	ModeratedByMe(ctx context.Context, obj *forum.Space) (bool, error)
+}
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
 
@@ -838,7 +1083,23 @@ type StandingResolver interface {
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
+	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *community.Event, error)
 	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error)
+}
+type ThreadResolver interface {
+	ID(ctx context.Context, obj *forum.Thread) (string, error)
+	Space(ctx context.Context, obj *forum.Thread) (*forum.Space, error)
+
+	Author(ctx context.Context, obj *forum.Thread) (*CommunityMember, error)
+	Pinned(ctx context.Context, obj *forum.Thread) (bool, error)
+
+	PostCount(ctx context.Context, obj *forum.Thread) (int, error)
+}
+type ThreadEventResolver interface {
+	Cursor(ctx context.Context, obj *community.Event) (string, error)
+
+	Post(ctx context.Context, obj *community.Event) (*forum.Post, error)
+	Reactions(ctx context.Context, obj *community.Event) ([]*ReactionCount, error)
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
@@ -949,6 +1210,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActivityResult.TierChange(childComplexity), true
 
+	case "Audience.kind":
+		if e.ComplexityRoot.Audience.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Kind(childComplexity), true
+	case "Audience.tiers":
+		if e.ComplexityRoot.Audience.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audience.Tiers(childComplexity), true
+
 	case "AuthPayload.accessToken":
 		if e.ComplexityRoot.AuthPayload.AccessToken == nil {
 			break
@@ -979,6 +1253,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.RefreshTokenExpiresAt(childComplexity), true
+
+	case "AuthorHistory.displayName":
+		if e.ComplexityRoot.AuthorHistory.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.DisplayName(childComplexity), true
+	case "AuthorHistory.hiddenRecently":
+		if e.ComplexityRoot.AuthorHistory.HiddenRecently == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.HiddenRecently(childComplexity), true
+	case "AuthorHistory.postsLast30Days":
+		if e.ComplexityRoot.AuthorHistory.PostsLast30Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.PostsLast30Days(childComplexity), true
+	case "AuthorHistory.trustLevel":
+		if e.ComplexityRoot.AuthorHistory.TrustLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.TrustLevel(childComplexity), true
 
 	case "Badge.backfill":
 		if e.ComplexityRoot.Badge.Backfill == nil {
@@ -1165,6 +1464,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaigns.WinBackDays(childComplexity), true
+
+	case "CommunityMember.avatarUrl":
+		if e.ComplexityRoot.CommunityMember.AvatarURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityMember.AvatarURL(childComplexity), true
+	case "CommunityMember.displayName":
+		if e.ComplexityRoot.CommunityMember.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityMember.DisplayName(childComplexity), true
 
 	case "Conversion.status":
 		if e.ComplexityRoot.Conversion.Status == nil {
@@ -1463,6 +1775,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ExpiringPoints.At(childComplexity), true
 
+	case "Flag.createdAt":
+		if e.ComplexityRoot.Flag.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Flag.CreatedAt(childComplexity), true
+	case "Flag.note":
+		if e.ComplexityRoot.Flag.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Flag.Note(childComplexity), true
+	case "Flag.reason":
+		if e.ComplexityRoot.Flag.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Flag.Reason(childComplexity), true
+	case "Flag.weight":
+		if e.ComplexityRoot.Flag.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Flag.Weight(childComplexity), true
+
 	case "Leaderboard.edges":
 		if e.ComplexityRoot.Leaderboard.Edges == nil {
 			break
@@ -1755,6 +2092,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
 
+	case "ModerationLogConnection.edges":
+		if e.ComplexityRoot.ModerationLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogConnection.Edges(childComplexity), true
+	case "ModerationLogConnection.pageInfo":
+		if e.ComplexityRoot.ModerationLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogConnection.PageInfo(childComplexity), true
+
+	case "ModerationLogEdge.cursor":
+		if e.ComplexityRoot.ModerationLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEdge.Cursor(childComplexity), true
+	case "ModerationLogEdge.node":
+		if e.ComplexityRoot.ModerationLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEdge.Node(childComplexity), true
+
+	case "ModerationLogEntry.action":
+		if e.ComplexityRoot.ModerationLogEntry.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.Action(childComplexity), true
+	case "ModerationLogEntry.actor":
+		if e.ComplexityRoot.ModerationLogEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.Actor(childComplexity), true
+	case "ModerationLogEntry.after":
+		if e.ComplexityRoot.ModerationLogEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.After(childComplexity), true
+	case "ModerationLogEntry.at":
+		if e.ComplexityRoot.ModerationLogEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.At(childComplexity), true
+	case "ModerationLogEntry.before":
+		if e.ComplexityRoot.ModerationLogEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.Before(childComplexity), true
+	case "ModerationLogEntry.entryId":
+		if e.ComplexityRoot.ModerationLogEntry.EntryID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.EntryID(childComplexity), true
+	case "ModerationLogEntry.reason":
+		if e.ComplexityRoot.ModerationLogEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.Reason(childComplexity), true
+	case "ModerationLogEntry.targetId":
+		if e.ComplexityRoot.ModerationLogEntry.TargetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.TargetID(childComplexity), true
+	case "ModerationLogEntry.targetKind":
+		if e.ComplexityRoot.ModerationLogEntry.TargetKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModerationLogEntry.TargetKind(childComplexity), true
+
 	case "Money.amountMinor":
 		if e.ComplexityRoot.Money.AmountMinor == nil {
 			break
@@ -1906,6 +2324,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(reward.RewardInput)), true
+	case "Mutation.createSpace":
+		if e.ComplexityRoot.Mutation.CreateSpace == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSpace_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSpace(childComplexity, args["input"].(SpaceInput)), true
+	case "Mutation.createThread":
+		if e.ComplexityRoot.Mutation.CreateThread == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createThread_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateThread(childComplexity, args["spaceId"].(string), args["input"].(PostInput)), true
 	case "Mutation.deleteNotifications":
 		if e.ComplexityRoot.Mutation.DeleteNotifications == nil {
 			break
@@ -1917,6 +2357,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteNotifications(childComplexity, args["ids"].([]string)), true
+	case "Mutation.deletePost":
+		if e.ComplexityRoot.Mutation.DeletePost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deletePost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeletePost(childComplexity, args["postId"].(string)), true
+	case "Mutation.editPost":
+		if e.ComplexityRoot.Mutation.EditPost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_editPost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EditPost(childComplexity, args["postId"].(string), args["input"].(PostInput)), true
+	case "Mutation.flagPost":
+		if e.ComplexityRoot.Mutation.FlagPost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_flagPost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FlagPost(childComplexity, args["postId"].(string), args["reason"].(moderation.Reason), args["note"].(*string)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -1967,6 +2440,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["ids"].([]string)), true
+	case "Mutation.moderatePost":
+		if e.ComplexityRoot.Mutation.ModeratePost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moderatePost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ModeratePost(childComplexity, args["postId"].(string), args["action"].(community.PostAction), args["reason"].(*string)), true
+	case "Mutation.moderateThread":
+		if e.ComplexityRoot.Mutation.ModerateThread == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moderateThread_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ModerateThread(childComplexity, args["threadId"].(string), args["action"].(community.ThreadAction), args["toSpaceId"].(*string), args["reason"].(*string)), true
 	case "Mutation.publishEvent":
 		if e.ComplexityRoot.Mutation.PublishEvent == nil {
 			break
@@ -1989,6 +2484,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishOffer(childComplexity, args["id"].(string)), true
+	case "Mutation.react":
+		if e.ComplexityRoot.Mutation.React == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_react_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.React(childComplexity, args["postId"].(string), args["reaction"].(forum.Reaction)), true
 	case "Mutation.recordActivity":
 		if e.ComplexityRoot.Mutation.RecordActivity == nil {
 			break
@@ -2022,6 +2528,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.reply":
+		if e.ComplexityRoot.Mutation.Reply == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reply_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Reply(childComplexity, args["threadId"].(string), args["input"].(PostInput), args["quoteId"].(*string)), true
 	case "Mutation.resetNotificationTemplate":
 		if e.ComplexityRoot.Mutation.ResetNotificationTemplate == nil {
 			break
@@ -2055,6 +2572,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Rsvp(childComplexity, args["eventId"].(string), args["guests"].(*int), args["idempotencyKey"].(string)), true
+	case "Mutation.sanctionMember":
+		if e.ComplexityRoot.Mutation.SanctionMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sanctionMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SanctionMember(childComplexity, args["memberId"].(string), args["kind"].(moderation.SanctionKind), args["durationMinutes"].(int), args["spaceId"].(*string), args["reason"].(*string)), true
 	case "Mutation.sendNotification":
 		if e.ComplexityRoot.Mutation.SendNotification == nil {
 			break
@@ -2110,6 +2638,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(SignUpInput)), true
+	case "Mutation.unreact":
+		if e.ComplexityRoot.Mutation.Unreact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unreact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Unreact(childComplexity, args["postId"].(string), args["reaction"].(forum.Reaction)), true
 	case "Mutation.updateEvent":
 		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
 			break
@@ -2154,6 +2693,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateReward(childComplexity, args["id"].(string), args["input"].(reward.RewardInput)), true
+	case "Mutation.updateSpace":
+		if e.ComplexityRoot.Mutation.UpdateSpace == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSpace_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSpace(childComplexity, args["id"].(string), args["input"].(SpaceInput)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -2458,6 +3008,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Points.Pending(childComplexity), true
 
+	case "Post.author":
+		if e.ComplexityRoot.Post.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Author(childComplexity), true
+	case "Post.body":
+		if e.ComplexityRoot.Post.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Body(childComplexity), true
+	case "Post.createdAt":
+		if e.ComplexityRoot.Post.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.CreatedAt(childComplexity), true
+	case "Post.editedAt":
+		if e.ComplexityRoot.Post.EditedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.EditedAt(childComplexity), true
+	case "Post.history":
+		if e.ComplexityRoot.Post.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.History(childComplexity), true
+	case "Post.id":
+		if e.ComplexityRoot.Post.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.ID(childComplexity), true
+	case "Post.images":
+		if e.ComplexityRoot.Post.Images == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Images(childComplexity), true
+	case "Post.myReactions":
+		if e.ComplexityRoot.Post.MyReactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.MyReactions(childComplexity), true
+	case "Post.number":
+		if e.ComplexityRoot.Post.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Number(childComplexity), true
+	case "Post.quoteId":
+		if e.ComplexityRoot.Post.QuoteID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.QuoteID(childComplexity), true
+	case "Post.reactions":
+		if e.ComplexityRoot.Post.Reactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Reactions(childComplexity), true
+	case "Post.status":
+		if e.ComplexityRoot.Post.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.Status(childComplexity), true
+	case "Post.threadId":
+		if e.ComplexityRoot.Post.ThreadID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Post.ThreadID(childComplexity), true
+
+	case "PostConnection.edges":
+		if e.ComplexityRoot.PostConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostConnection.Edges(childComplexity), true
+	case "PostConnection.pageInfo":
+		if e.ComplexityRoot.PostConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostConnection.PageInfo(childComplexity), true
+
+	case "PostEdge.cursor":
+		if e.ComplexityRoot.PostEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostEdge.Cursor(childComplexity), true
+	case "PostEdge.node":
+		if e.ComplexityRoot.PostEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostEdge.Node(childComplexity), true
+
+	case "PostEdit.body":
+		if e.ComplexityRoot.PostEdit.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostEdit.Body(childComplexity), true
+	case "PostEdit.editedAt":
+		if e.ComplexityRoot.PostEdit.EditedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PostEdit.EditedAt(childComplexity), true
+
 	case "Program.birthdayBonus":
 		if e.ComplexityRoot.Program.BirthdayBonus == nil {
 			break
@@ -2476,6 +3144,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.CheckInPoints(childComplexity), true
+	case "Program.communityDailyPointCap":
+		if e.ComplexityRoot.Program.CommunityDailyPointCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CommunityDailyPointCap(childComplexity), true
+	case "Program.communityEditWindowMinutes":
+		if e.ComplexityRoot.Program.CommunityEditWindowMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CommunityEditWindowMinutes(childComplexity), true
+	case "Program.communityFlagThreshold":
+		if e.ComplexityRoot.Program.CommunityFlagThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CommunityFlagThreshold(childComplexity), true
+	case "Program.communityNewMemberDailyPosts":
+		if e.ComplexityRoot.Program.CommunityNewMemberDailyPosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CommunityNewMemberDailyPosts(childComplexity), true
+	case "Program.communityPostPoints":
+		if e.ComplexityRoot.Program.CommunityPostPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.CommunityPostPoints(childComplexity), true
 	case "Program.currency":
 		if e.ComplexityRoot.Program.Currency == nil {
 			break
@@ -2769,6 +3467,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.moderationLog":
+		if e.ComplexityRoot.Query.ModerationLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_moderationLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ModerationLog(childComplexity, args["spaceId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myCommunitySanctions":
+		if e.ComplexityRoot.Query.MyCommunitySanctions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyCommunitySanctions(childComplexity), true
 	case "Query.myRank":
 		if e.ComplexityRoot.Query.MyRank == nil {
 			break
@@ -2858,6 +3573,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Offers(childComplexity), true
+	case "Query.posts":
+		if e.ComplexityRoot.Query.Posts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_posts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Posts(childComplexity, args["threadId"].(string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.program":
 		if e.ComplexityRoot.Query.Program == nil {
 			break
@@ -2875,6 +3601,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ProgramHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.reviewQueue":
+		if e.ComplexityRoot.Query.ReviewQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reviewQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReviewQueue(childComplexity, args["spaceId"].(string), args["status"].(*moderation.ItemStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Query.reward":
 		if e.ComplexityRoot.Query.Reward == nil {
 			break
@@ -2897,12 +3634,47 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rewards(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.spaces":
+		if e.ComplexityRoot.Query.Spaces == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spaces_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Spaces(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.threads":
+		if e.ComplexityRoot.Query.Threads == nil {
+			break
+		}
+
+		args, err := ec.field_Query_threads_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Threads(childComplexity, args["spaceId"].(string), args["order"].(*forum.ThreadOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Query.unreadNotificationCount":
 		if e.ComplexityRoot.Query.UnreadNotificationCount == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.UnreadNotificationCount(childComplexity), true
+
+	case "ReactionCount.count":
+		if e.ComplexityRoot.ReactionCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionCount.Count(childComplexity), true
+	case "ReactionCount.reaction":
+		if e.ComplexityRoot.ReactionCount.Reaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionCount.Reaction(childComplexity), true
 
 	case "Redemption.cancelReason":
 		if e.ComplexityRoot.Redemption.CancelReason == nil {
@@ -3034,6 +3806,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReferralSummary.PointsEarned(childComplexity), true
+
+	case "ReviewConnection.edges":
+		if e.ComplexityRoot.ReviewConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.Edges(childComplexity), true
+	case "ReviewConnection.pageInfo":
+		if e.ComplexityRoot.ReviewConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewConnection.PageInfo(childComplexity), true
+
+	case "ReviewEdge.cursor":
+		if e.ComplexityRoot.ReviewEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Cursor(childComplexity), true
+	case "ReviewEdge.node":
+		if e.ComplexityRoot.ReviewEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewEdge.Node(childComplexity), true
+
+	case "ReviewItem.author":
+		if e.ComplexityRoot.ReviewItem.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Author(childComplexity), true
+	case "ReviewItem.flagCount":
+		if e.ComplexityRoot.ReviewItem.FlagCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.FlagCount(childComplexity), true
+	case "ReviewItem.flags":
+		if e.ComplexityRoot.ReviewItem.Flags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Flags(childComplexity), true
+	case "ReviewItem.post":
+		if e.ComplexityRoot.ReviewItem.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Post(childComplexity), true
+	case "ReviewItem.reasons":
+		if e.ComplexityRoot.ReviewItem.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Reasons(childComplexity), true
+	case "ReviewItem.score":
+		if e.ComplexityRoot.ReviewItem.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Score(childComplexity), true
+	case "ReviewItem.status":
+		if e.ComplexityRoot.ReviewItem.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Status(childComplexity), true
 
 	case "Reward.active":
 		if e.ComplexityRoot.Reward.Active == nil {
@@ -3202,6 +4043,100 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RsvpEdge.Node(childComplexity), true
+
+	case "Sanction.kind":
+		if e.ComplexityRoot.Sanction.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sanction.Kind(childComplexity), true
+	case "Sanction.reason":
+		if e.ComplexityRoot.Sanction.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sanction.Reason(childComplexity), true
+	case "Sanction.spaceId":
+		if e.ComplexityRoot.Sanction.SpaceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sanction.SpaceID(childComplexity), true
+	case "Sanction.until":
+		if e.ComplexityRoot.Sanction.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sanction.Until(childComplexity), true
+
+	case "Space.description":
+		if e.ComplexityRoot.Space.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.Description(childComplexity), true
+	case "Space.id":
+		if e.ComplexityRoot.Space.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.ID(childComplexity), true
+	case "Space.moderatedByMe":
+		if e.ComplexityRoot.Space.ModeratedByMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.ModeratedByMe(childComplexity), true
+	case "Space.name":
+		if e.ComplexityRoot.Space.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.Name(childComplexity), true
+	case "Space.post":
+		if e.ComplexityRoot.Space.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.Post(childComplexity), true
+	case "Space.read":
+		if e.ComplexityRoot.Space.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.Read(childComplexity), true
+	case "Space.slowModeSeconds":
+		if e.ComplexityRoot.Space.SlowModeSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Space.SlowModeSeconds(childComplexity), true
+
+	case "SpaceConnection.edges":
+		if e.ComplexityRoot.SpaceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpaceConnection.Edges(childComplexity), true
+	case "SpaceConnection.pageInfo":
+		if e.ComplexityRoot.SpaceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpaceConnection.PageInfo(childComplexity), true
+
+	case "SpaceEdge.cursor":
+		if e.ComplexityRoot.SpaceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpaceEdge.Cursor(childComplexity), true
+	case "SpaceEdge.node":
+		if e.ComplexityRoot.SpaceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpaceEdge.Node(childComplexity), true
 
 	case "Standing.isMe":
 		if e.ComplexityRoot.Standing.IsMe == nil {
@@ -3380,6 +4315,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["after"].(*string)), true
+	case "Subscription.threadUpdates":
+		if e.ComplexityRoot.Subscription.ThreadUpdates == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_threadUpdates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ThreadUpdates(childComplexity, args["threadId"].(string), args["after"].(*string)), true
+
+	case "Thread.author":
+		if e.ComplexityRoot.Thread.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Author(childComplexity), true
+	case "Thread.createdAt":
+		if e.ComplexityRoot.Thread.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.CreatedAt(childComplexity), true
+	case "Thread.id":
+		if e.ComplexityRoot.Thread.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.ID(childComplexity), true
+	case "Thread.lastPostAt":
+		if e.ComplexityRoot.Thread.LastPostAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.LastPostAt(childComplexity), true
+	case "Thread.locked":
+		if e.ComplexityRoot.Thread.Locked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Locked(childComplexity), true
+	case "Thread.pinned":
+		if e.ComplexityRoot.Thread.Pinned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Pinned(childComplexity), true
+	case "Thread.postCount":
+		if e.ComplexityRoot.Thread.PostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.PostCount(childComplexity), true
+	case "Thread.space":
+		if e.ComplexityRoot.Thread.Space == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Space(childComplexity), true
+	case "Thread.title":
+		if e.ComplexityRoot.Thread.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Title(childComplexity), true
+
+	case "ThreadConnection.edges":
+		if e.ComplexityRoot.ThreadConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadConnection.Edges(childComplexity), true
+	case "ThreadConnection.pageInfo":
+		if e.ComplexityRoot.ThreadConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadConnection.PageInfo(childComplexity), true
+
+	case "ThreadEdge.cursor":
+		if e.ComplexityRoot.ThreadEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEdge.Cursor(childComplexity), true
+	case "ThreadEdge.node":
+		if e.ComplexityRoot.ThreadEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEdge.Node(childComplexity), true
+
+	case "ThreadEvent.at":
+		if e.ComplexityRoot.ThreadEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEvent.At(childComplexity), true
+	case "ThreadEvent.cursor":
+		if e.ComplexityRoot.ThreadEvent.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEvent.Cursor(childComplexity), true
+	case "ThreadEvent.kind":
+		if e.ComplexityRoot.ThreadEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEvent.Kind(childComplexity), true
+	case "ThreadEvent.post":
+		if e.ComplexityRoot.ThreadEvent.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEvent.Post(childComplexity), true
+	case "ThreadEvent.reactions":
+		if e.ComplexityRoot.ThreadEvent.Reactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ThreadEvent.Reactions(childComplexity), true
 
 	case "Tier.benefits":
 		if e.ComplexityRoot.Tier.Benefits == nil {
@@ -3472,6 +4530,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AudienceInput", ec.unmarshalInputAudienceInput),
 			graphql.NewInputUnmarshaler("BadgeInput", ec.unmarshalInputBadgeInput),
 			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
 			graphql.NewInputUnmarshaler("BadgeWindowInput", ec.unmarshalInputBadgeWindowInput),
@@ -3485,12 +4544,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("OfferBenefitInput", ec.unmarshalInputOfferBenefitInput),
 			graphql.NewInputUnmarshaler("OfferInput", ec.unmarshalInputOfferInput),
 			graphql.NewInputUnmarshaler("OfferTargetingInput", ec.unmarshalInputOfferTargetingInput),
+			graphql.NewInputUnmarshaler("PostInput", ec.unmarshalInputPostInput),
 			graphql.NewInputUnmarshaler("ProgramInput", ec.unmarshalInputProgramInput),
 			graphql.NewInputUnmarshaler("PromotionInput", ec.unmarshalInputPromotionInput),
 			graphql.NewInputUnmarshaler("RecordActivityInput", ec.unmarshalInputRecordActivityInput),
 			graphql.NewInputUnmarshaler("ReferralRulesInput", ec.unmarshalInputReferralRulesInput),
 			graphql.NewInputUnmarshaler("RewardInput", ec.unmarshalInputRewardInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("SpaceInput", ec.unmarshalInputSpaceInput),
 			graphql.NewInputUnmarshaler("StreakRulesInput", ec.unmarshalInputStreakRulesInput),
 			graphql.NewInputUnmarshaler("TierInput", ec.unmarshalInputTierInput),
 			graphql.NewInputUnmarshaler("UpdateProfileInput", ec.unmarshalInputUpdateProfileInput),
@@ -3586,7 +4647,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
+//go:embed "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3814,6 +4875,7 @@ type NotificationEdge {
   node: Notification!
 }
 `, BuiltIn: false},
+	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
@@ -3865,6 +4927,16 @@ func (ec *executionContext) childFields_ActivityResult(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ActivityResult", field.Name)
 }
 
+func (ec *executionContext) childFields_Audience(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Audience_kind(ctx, field)
+	case "tiers":
+		return ec.fieldContext_Audience_tiers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Audience", field.Name)
+}
+
 func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -3879,6 +4951,20 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_member(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AuthorHistory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "displayName":
+		return ec.fieldContext_AuthorHistory_displayName(ctx, field)
+	case "trustLevel":
+		return ec.fieldContext_AuthorHistory_trustLevel(ctx, field)
+	case "postsLast30Days":
+		return ec.fieldContext_AuthorHistory_postsLast30Days(ctx, field)
+	case "hiddenRecently":
+		return ec.fieldContext_AuthorHistory_hiddenRecently(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuthorHistory", field.Name)
 }
 
 func (ec *executionContext) childFields_Badge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3975,6 +5061,16 @@ func (ec *executionContext) childFields_Campaigns(ctx context.Context, field gra
 		return ec.fieldContext_Campaigns_couponExpiringHours(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Campaigns", field.Name)
+}
+
+func (ec *executionContext) childFields_CommunityMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "displayName":
+		return ec.fieldContext_CommunityMember_displayName(ctx, field)
+	case "avatarUrl":
+		return ec.fieldContext_CommunityMember_avatarUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommunityMember", field.Name)
 }
 
 func (ec *executionContext) childFields_Conversion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4131,6 +5227,20 @@ func (ec *executionContext) childFields_ExpiringPoints(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ExpiringPoints", field.Name)
 }
 
+func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reason":
+		return ec.fieldContext_Flag_reason(ctx, field)
+	case "note":
+		return ec.fieldContext_Flag_note(ctx, field)
+	case "weight":
+		return ec.fieldContext_Flag_weight(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Flag_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Flag", field.Name)
+}
+
 func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "period":
@@ -4283,6 +5393,50 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 		return ec.fieldContext_MemberEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ModerationLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ModerationLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ModerationLogConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModerationLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ModerationLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ModerationLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ModerationLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModerationLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ModerationLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entryId":
+		return ec.fieldContext_ModerationLogEntry_entryId(ctx, field)
+	case "actor":
+		return ec.fieldContext_ModerationLogEntry_actor(ctx, field)
+	case "action":
+		return ec.fieldContext_ModerationLogEntry_action(ctx, field)
+	case "targetKind":
+		return ec.fieldContext_ModerationLogEntry_targetKind(ctx, field)
+	case "targetId":
+		return ec.fieldContext_ModerationLogEntry_targetId(ctx, field)
+	case "reason":
+		return ec.fieldContext_ModerationLogEntry_reason(ctx, field)
+	case "before":
+		return ec.fieldContext_ModerationLogEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_ModerationLogEntry_after(ctx, field)
+	case "at":
+		return ec.fieldContext_ModerationLogEntry_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModerationLogEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4455,6 +5609,68 @@ func (ec *executionContext) childFields_Points(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Points", field.Name)
 }
 
+func (ec *executionContext) childFields_Post(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Post_id(ctx, field)
+	case "threadId":
+		return ec.fieldContext_Post_threadId(ctx, field)
+	case "number":
+		return ec.fieldContext_Post_number(ctx, field)
+	case "author":
+		return ec.fieldContext_Post_author(ctx, field)
+	case "status":
+		return ec.fieldContext_Post_status(ctx, field)
+	case "body":
+		return ec.fieldContext_Post_body(ctx, field)
+	case "images":
+		return ec.fieldContext_Post_images(ctx, field)
+	case "quoteId":
+		return ec.fieldContext_Post_quoteId(ctx, field)
+	case "reactions":
+		return ec.fieldContext_Post_reactions(ctx, field)
+	case "myReactions":
+		return ec.fieldContext_Post_myReactions(ctx, field)
+	case "editedAt":
+		return ec.fieldContext_Post_editedAt(ctx, field)
+	case "history":
+		return ec.fieldContext_Post_history(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Post_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Post", field.Name)
+}
+
+func (ec *executionContext) childFields_PostConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PostConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PostConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PostEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PostEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PostEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PostEdit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "body":
+		return ec.fieldContext_PostEdit_body(ctx, field)
+	case "editedAt":
+		return ec.fieldContext_PostEdit_editedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PostEdit", field.Name)
+}
+
 func (ec *executionContext) childFields_Program(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -4491,6 +5707,16 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_referral(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Program_updatedAt(ctx, field)
+	case "communityPostPoints":
+		return ec.fieldContext_Program_communityPostPoints(ctx, field)
+	case "communityDailyPointCap":
+		return ec.fieldContext_Program_communityDailyPointCap(ctx, field)
+	case "communityFlagThreshold":
+		return ec.fieldContext_Program_communityFlagThreshold(ctx, field)
+	case "communityNewMemberDailyPosts":
+		return ec.fieldContext_Program_communityNewMemberDailyPosts(ctx, field)
+	case "communityEditWindowMinutes":
+		return ec.fieldContext_Program_communityEditWindowMinutes(ctx, field)
 	case "streak":
 		return ec.fieldContext_Program_streak(ctx, field)
 	case "timezone":
@@ -4555,6 +5781,16 @@ func (ec *executionContext) childFields_PublicMember(ctx context.Context, field 
 		return ec.fieldContext_PublicMember_avatarUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PublicMember", field.Name)
+}
+
+func (ec *executionContext) childFields_ReactionCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reaction":
+		return ec.fieldContext_ReactionCount_reaction(ctx, field)
+	case "count":
+		return ec.fieldContext_ReactionCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReactionCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Redemption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4627,6 +5863,46 @@ func (ec *executionContext) childFields_ReferralSummary(ctx context.Context, fie
 		return ec.fieldContext_ReferralSummary_pointsEarned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferralSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReviewConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReviewEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "post":
+		return ec.fieldContext_ReviewItem_post(ctx, field)
+	case "score":
+		return ec.fieldContext_ReviewItem_score(ctx, field)
+	case "flagCount":
+		return ec.fieldContext_ReviewItem_flagCount(ctx, field)
+	case "reasons":
+		return ec.fieldContext_ReviewItem_reasons(ctx, field)
+	case "flags":
+		return ec.fieldContext_ReviewItem_flags(ctx, field)
+	case "author":
+		return ec.fieldContext_ReviewItem_author(ctx, field)
+	case "status":
+		return ec.fieldContext_ReviewItem_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewItem", field.Name)
 }
 
 func (ec *executionContext) childFields_Reward(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4719,6 +5995,60 @@ func (ec *executionContext) childFields_RsvpEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type RsvpEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Sanction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Sanction_kind(ctx, field)
+	case "until":
+		return ec.fieldContext_Sanction_until(ctx, field)
+	case "reason":
+		return ec.fieldContext_Sanction_reason(ctx, field)
+	case "spaceId":
+		return ec.fieldContext_Sanction_spaceId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Sanction", field.Name)
+}
+
+func (ec *executionContext) childFields_Space(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Space_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Space_name(ctx, field)
+	case "description":
+		return ec.fieldContext_Space_description(ctx, field)
+	case "read":
+		return ec.fieldContext_Space_read(ctx, field)
+	case "post":
+		return ec.fieldContext_Space_post(ctx, field)
+	case "slowModeSeconds":
+		return ec.fieldContext_Space_slowModeSeconds(ctx, field)
+	case "moderatedByMe":
+		return ec.fieldContext_Space_moderatedByMe(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Space", field.Name)
+}
+
+func (ec *executionContext) childFields_SpaceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SpaceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SpaceConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpaceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SpaceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SpaceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SpaceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpaceEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Standing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rank":
@@ -4797,6 +6127,66 @@ func (ec *executionContext) childFields_StreakRules(ctx context.Context, field g
 		return ec.fieldContext_StreakRules_atRiskHour(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StreakRules", field.Name)
+}
+
+func (ec *executionContext) childFields_Thread(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Thread_id(ctx, field)
+	case "space":
+		return ec.fieldContext_Thread_space(ctx, field)
+	case "title":
+		return ec.fieldContext_Thread_title(ctx, field)
+	case "author":
+		return ec.fieldContext_Thread_author(ctx, field)
+	case "pinned":
+		return ec.fieldContext_Thread_pinned(ctx, field)
+	case "locked":
+		return ec.fieldContext_Thread_locked(ctx, field)
+	case "postCount":
+		return ec.fieldContext_Thread_postCount(ctx, field)
+	case "lastPostAt":
+		return ec.fieldContext_Thread_lastPostAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Thread_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Thread", field.Name)
+}
+
+func (ec *executionContext) childFields_ThreadConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ThreadConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ThreadConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThreadConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ThreadEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ThreadEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ThreadEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThreadEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ThreadEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ThreadEvent_cursor(ctx, field)
+	case "kind":
+		return ec.fieldContext_ThreadEvent_kind(ctx, field)
+	case "post":
+		return ec.fieldContext_ThreadEvent_post(ctx, field)
+	case "reactions":
+		return ec.fieldContext_ThreadEvent_reactions(ctx, field)
+	case "at":
+		return ec.fieldContext_ThreadEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ThreadEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Tier(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5203,6 +6593,42 @@ func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSpace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (SpaceInput, error) {
+			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createThread_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5214,6 +6640,72 @@ func (ec *executionContext) field_Mutation_deleteNotifications_args(ctx context.
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deletePost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_editPost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_flagPost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (moderation.Reason, error) {
+			return ec.unmarshalNFlagReason2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐReason(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
 	return args, nil
 }
 
@@ -5281,6 +6773,74 @@ func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_moderatePost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (community.PostAction, error) {
+			return ec.unmarshalNPostAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐPostAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moderateThread_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "threadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threadId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (community.ThreadAction, error) {
+			return ec.unmarshalNThreadAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐThreadAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "toSpaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toSpaceId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5306,6 +6866,28 @@ func (ec *executionContext) field_Mutation_publishOffer_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_react_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reaction",
+		func(ctx context.Context, v any) (forum.Reaction, error) {
+			return ec.unmarshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reaction"] = arg1
 	return args, nil
 }
 
@@ -5356,6 +6938,36 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "threadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threadId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "quoteId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["quoteId"] = arg2
 	return args, nil
 }
 
@@ -5430,6 +7042,52 @@ func (ec *executionContext) field_Mutation_rsvp_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sanctionMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "memberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["memberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (moderation.SanctionKind, error) {
+			return ec.unmarshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "durationMinutes",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["durationMinutes"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg4
 	return args, nil
 }
 
@@ -5535,6 +7193,28 @@ func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unreact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reaction",
+		func(ctx context.Context, v any) (forum.Reaction, error) {
+			return ec.unmarshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reaction"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5607,6 +7287,28 @@ func (ec *executionContext) field_Mutation_updateReward_args(ctx context.Context
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (reward.RewardInput, error) {
 			return ec.unmarshalNRewardInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRewardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSpace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (SpaceInput, error) {
+			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5843,6 +7545,36 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_moderationLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myRank_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5965,6 +7697,36 @@ func (ec *executionContext) field_Query_offer_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_posts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "threadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threadId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_programHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5984,6 +7746,44 @@ func (ec *executionContext) field_Query_programHistory_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reviewQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*moderation.ItemStatus, error) {
+			return ec.unmarshalOReviewStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -6023,6 +7823,66 @@ func (ec *executionContext) field_Query_rewards_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_spaces_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_threads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "order",
+		func(ctx context.Context, v any) (*forum.ThreadOrder, error) {
+			return ec.unmarshalOThreadOrder2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThreadOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["order"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_eventUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6056,6 +7916,28 @@ func (ec *executionContext) field_Subscription_notifications_args(ctx context.Co
 		return nil, err
 	}
 	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_threadUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "threadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threadId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -6495,6 +8377,52 @@ func (ec *executionContext) fieldContext_ActivityResult_badges(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Audience_kind(ctx context.Context, field graphql.CollectedField, obj *forum.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v forum.AudienceKind) graphql.Marshaler {
+			return ec.marshalNAudienceKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudienceKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, "AudienceKind")
+}
+
+func (ec *executionContext) _Audience_tiers(ctx context.Context, field graphql.CollectedField, obj *forum.Audience) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audience_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audience_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audience", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6617,6 +8545,98 @@ func (ec *executionContext) fieldContext_AuthPayload_member(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AuthorHistory_displayName(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuthorHistory_trustLevel(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_trustLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrustLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_trustLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuthorHistory_postsLast30Days(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_postsLast30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostsLast30Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_postsLast30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuthorHistory_hiddenRecently(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_hiddenRecently(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HiddenRecently, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_hiddenRecently(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
@@ -7343,6 +9363,52 @@ func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Campaigns_couponExpiringHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CommunityMember_displayName(ctx context.Context, field graphql.CollectedField, obj *CommunityMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityMember_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityMember_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _CommunityMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *CommunityMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityMember_avatarUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvatarURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityMember_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
 }
 
 func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *referral.Conversion) (ret graphql.Marshaler) {
@@ -8526,6 +10592,98 @@ func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ExpiringPoints_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Flag_reason(ctx context.Context, field graphql.CollectedField, obj *moderation.Flag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Flag_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v moderation.Reason) graphql.Marshaler {
+			return ec.marshalNFlagReason2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐReason(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Flag_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Flag", field, false, false, "FlagReason")
+}
+
+func (ec *executionContext) _Flag_note(ctx context.Context, field graphql.CollectedField, obj *moderation.Flag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Flag_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Flag_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Flag", field, false, false, "String")
+}
+
+func (ec *executionContext) _Flag_weight(ctx context.Context, field graphql.CollectedField, obj *moderation.Flag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Flag_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Flag_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Flag", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Flag_createdAt(ctx context.Context, field graphql.CollectedField, obj *moderation.Flag) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Flag_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Flag_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Flag", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
@@ -9771,6 +11929,341 @@ func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _ModerationLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ModerationLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ModerationLogEdge) graphql.Marshaler {
+			return ec.marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModerationLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModerationLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModerationLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ModerationLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModerationLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModerationLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ModerationLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ModerationLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.LogEntry) graphql.Marshaler {
+			return ec.marshalNModerationLogEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐLogEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModerationLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModerationLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModerationLogEntry_entryId(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_entryId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModerationLogEntry().EntryID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_entryId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_actor(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModerationLogEntry().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+			return ec.marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModerationLogEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommunityMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModerationLogEntry_action(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_targetKind(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_targetKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TargetKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_targetKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_targetId(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_targetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TargetID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_targetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_reason(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_before(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_after(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModerationLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModerationLogEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModerationLogEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _Money_amountMinor(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10318,6 +12811,534 @@ func (ec *executionContext) fieldContext_Mutation_setNotificationPreferences(ctx
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setNotificationPreferences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createSpace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSpace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSpace(ctx, fc.Args["input"].(SpaceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
+			return ec.marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐSpace(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSpace(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Space(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSpace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSpace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSpace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSpace(ctx, fc.Args["id"].(string), fc.Args["input"].(SpaceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
+			return ec.marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐSpace(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSpace(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Space(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSpace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createThread(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createThread(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateThread(ctx, fc.Args["spaceId"].(string), fc.Args["input"].(PostInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+			return ec.marshalNThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createThread(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Thread(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createThread_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reply(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Reply(ctx, fc.Args["threadId"].(string), fc.Args["input"].(PostInput), fc.Args["quoteId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reply(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reply_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_editPost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_editPost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EditPost(ctx, fc.Args["postId"].(string), fc.Args["input"].(PostInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_editPost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_editPost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deletePost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deletePost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeletePost(ctx, fc.Args["postId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deletePost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deletePost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_react(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_react(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().React(ctx, fc.Args["postId"].(string), fc.Args["reaction"].(forum.Reaction))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_react(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_react_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unreact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unreact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Unreact(ctx, fc.Args["postId"].(string), fc.Args["reaction"].(forum.Reaction))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unreact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unreact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_flagPost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_flagPost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FlagPost(ctx, fc.Args["postId"].(string), fc.Args["reason"].(moderation.Reason), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_flagPost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_flagPost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moderatePost(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moderatePost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ModeratePost(ctx, fc.Args["postId"].(string), fc.Args["action"].(community.PostAction), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moderatePost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moderatePost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moderateThread(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moderateThread(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ModerateThread(ctx, fc.Args["threadId"].(string), fc.Args["action"].(community.ThreadAction), fc.Args["toSpaceId"].(*string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+			return ec.marshalNThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moderateThread(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Thread(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moderateThread_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sanctionMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sanctionMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SanctionMember(ctx, fc.Args["memberId"].(string), fc.Args["kind"].(moderation.SanctionKind), fc.Args["durationMinutes"].(int), fc.Args["spaceId"].(*string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sanctionMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sanctionMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12545,6 +15566,497 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Post_id(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Post_threadId(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_threadId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().ThreadID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_threadId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Post_number(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Post_author(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().Author(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Post",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommunityMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Post_status(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v forum.PostStatus) graphql.Marshaler {
+			return ec.marshalNPostStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPostStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, false, false, "PostStatus")
+}
+
+func (ec *executionContext) _Post_body(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().Body(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Post_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "String")
+}
+
+func (ec *executionContext) _Post_images(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_images(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().Images(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_images(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "String")
+}
+
+func (ec *executionContext) _Post_quoteId(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_quoteId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().QuoteID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Post_quoteId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Post_reactions(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_reactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().Reactions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+			return ec.marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_reactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Post",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReactionCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Post_myReactions(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_myReactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().MyReactions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []forum.Reaction) graphql.Marshaler {
+			return ec.marshalNReaction2ᚕgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReactionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_myReactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, true, true, "Reaction")
+}
+
+func (ec *executionContext) _Post_editedAt(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_editedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Post_editedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Post_history(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Post().History(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*forum.Edit) graphql.Marshaler {
+			return ec.marshalOPostEdit2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐEditᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Post_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Post",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostEdit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Post_createdAt(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Post_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Post_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Post", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _PostConnection_edges(ctx context.Context, field graphql.CollectedField, obj *PostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*PostEdge) graphql.Marshaler {
+			return ec.marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *PostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PostEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *PostEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PostEdge_node(ctx context.Context, field graphql.CollectedField, obj *PostEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PostEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PostEdit_body(ctx context.Context, field graphql.CollectedField, obj *forum.Edit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostEdit_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostEdit_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostEdit", field, false, false, "String")
+}
+
+func (ec *executionContext) _PostEdit_editedAt(ctx context.Context, field graphql.CollectedField, obj *forum.Edit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PostEdit_editedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PostEdit_editedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PostEdit", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _Program_version(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12961,6 +16473,121 @@ func (ec *executionContext) _Program_updatedAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _Program_communityPostPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_communityPostPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommunityPostPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_communityPostPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_communityDailyPointCap(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_communityDailyPointCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommunityDailyPointCap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_communityDailyPointCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_communityFlagThreshold(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_communityFlagThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommunityFlagThreshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_communityFlagThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_communityNewMemberDailyPosts(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_communityNewMemberDailyPosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommunityNewMemberDailyPosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_communityNewMemberDailyPosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_communityEditWindowMinutes(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_communityEditWindowMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommunityEditWindowMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_communityEditWindowMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Program_streak(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
@@ -13659,6 +17286,258 @@ func (ec *executionContext) fieldContext_Query_notificationPreferences(_ context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_NotificationPreferences(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_spaces(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Spaces(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *SpaceConnection) graphql.Marshaler {
+			return ec.marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spaces(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpaceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spaces_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_threads(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_threads(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Threads(ctx, fc.Args["spaceId"].(string), fc.Args["order"].(*forum.ThreadOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ThreadConnection) graphql.Marshaler {
+			return ec.marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_threads(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThreadConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_threads_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_posts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_posts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Posts(ctx, fc.Args["threadId"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PostConnection) graphql.Marshaler {
+			return ec.marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_posts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PostConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_posts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reviewQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reviewQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReviewQueue(ctx, fc.Args["spaceId"].(string), fc.Args["status"].(*moderation.ItemStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ReviewConnection) graphql.Marshaler {
+			return ec.marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reviewQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reviewQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_moderationLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_moderationLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ModerationLog(ctx, fc.Args["spaceId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ModerationLogConnection) graphql.Marshaler {
+			return ec.marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_moderationLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModerationLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_moderationLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myCommunitySanctions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myCommunitySanctions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyCommunitySanctions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myCommunitySanctions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14452,6 +18331,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ReactionCount_reaction(ctx context.Context, field graphql.CollectedField, obj *ReactionCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionCount_reaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v forum.Reaction) graphql.Marshaler {
+			return ec.marshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionCount_reaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionCount", field, false, false, "Reaction")
+}
+
+func (ec *executionContext) _ReactionCount_count(ctx context.Context, field graphql.CollectedField, obj *ReactionCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionCount", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Redemption_id(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14969,6 +18894,313 @@ func (ec *executionContext) _ReferralSummary_pointsEarned(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_ReferralSummary_pointsEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ReviewEdge) graphql.Marshaler {
+			return ec.marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *ReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *community.QueueEntry) graphql.Marshaler {
+			return ec.marshalNReviewItem2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐQueueEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewItem_post(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Post, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewItem_score(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewItem().Score(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewItem", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ReviewItem_flagCount(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_flagCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewItem().FlagCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_flagCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewItem", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ReviewItem_reasons(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewItem().Reasons(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewItem", field, true, true, "String")
+}
+
+func (ec *executionContext) _ReviewItem_flags(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_flags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Flag) graphql.Marshaler {
+			return ec.marshalNFlag2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐFlagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_flags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Flag(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewItem_author(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewItem().Author(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *AuthorHistory) graphql.Marshaler {
+			return ec.marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthorHistory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthorHistory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewItem_status(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewItem().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v moderation.ItemStatus) graphql.Marshaler {
+			return ec.marshalNReviewStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewItem", field, true, true, "ReviewStatus")
 }
 
 func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
@@ -15664,6 +19896,396 @@ func (ec *executionContext) fieldContext_RsvpEdge_node(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Sanction_kind(ctx context.Context, field graphql.CollectedField, obj *moderation.Sanction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sanction_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v moderation.SanctionKind) graphql.Marshaler {
+			return ec.marshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sanction_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sanction", field, false, false, "SanctionKind")
+}
+
+func (ec *executionContext) _Sanction_until(ctx context.Context, field graphql.CollectedField, obj *moderation.Sanction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sanction_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sanction_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sanction", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Sanction_reason(ctx context.Context, field graphql.CollectedField, obj *moderation.Sanction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sanction_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sanction_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sanction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Sanction_spaceId(ctx context.Context, field graphql.CollectedField, obj *moderation.Sanction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sanction_spaceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Sanction().SpaceID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Sanction_spaceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sanction", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Space_id(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Space().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Space", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Space_name(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Space", field, false, false, "String")
+}
+
+func (ec *executionContext) _Space_description(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Space", field, false, false, "String")
+}
+
+func (ec *executionContext) _Space_read(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Read, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v forum.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Space",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Space_post(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Post, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v forum.Audience) graphql.Marshaler {
+			return ec.marshalNAudience2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudience(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Space",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audience(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Space_slowModeSeconds(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_slowModeSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlowModeSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_slowModeSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Space", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Space_moderatedByMe(ctx context.Context, field graphql.CollectedField, obj *forum.Space) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Space_moderatedByMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Space().ModeratedByMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Space_moderatedByMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Space", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SpaceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *SpaceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpaceConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*SpaceEdge) graphql.Marshaler {
+			return ec.marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpaceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpaceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpaceEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpaceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *SpaceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpaceConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpaceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpaceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpaceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *SpaceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpaceEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpaceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpaceEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpaceEdge_node(ctx context.Context, field graphql.CollectedField, obj *SpaceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpaceEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
+			return ec.marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐSpace(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpaceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpaceEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Space(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Standing_rank(ctx context.Context, field graphql.CollectedField, obj *leaderboard.Standing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16301,6 +20923,50 @@ func (ec *executionContext) fieldContext_Subscription_notifications(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_threadUpdates(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_threadUpdates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ThreadUpdates(ctx, fc.Args["threadId"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *community.Event) graphql.Marshaler {
+			return ec.marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_threadUpdates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThreadEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_threadUpdates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_eventUpdates(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -16343,6 +21009,483 @@ func (ec *executionContext) fieldContext_Subscription_eventUpdates(ctx context.C
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Thread().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Thread_space(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_space(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Thread().Space(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
+			return ec.marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐSpace(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_space(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Thread",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Space(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Thread_title(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "String")
+}
+
+func (ec *executionContext) _Thread_author(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Thread().Author(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Thread",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommunityMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Thread_pinned(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_pinned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Thread().Pinned(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Thread_locked(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_locked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_locked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Thread_postCount(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_postCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Thread().PostCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_postCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Thread_lastPostAt(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_lastPostAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastPostAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_lastPostAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Thread_createdAt(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ThreadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ThreadEdge) graphql.Marshaler {
+			return ec.marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ThreadConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ThreadEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ThreadConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ThreadConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ThreadEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThreadEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *ThreadEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+			return ec.marshalNThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ThreadEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Thread(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ThreadEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ThreadEvent().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThreadEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v community.EventKind) graphql.Marshaler {
+			return ec.marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThreadEvent", field, false, false, "ThreadEventKind")
+}
+
+func (ec *executionContext) _ThreadEvent_post(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEvent_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ThreadEvent().Post(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalOPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEvent_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ThreadEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEvent_reactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ThreadEvent().Reactions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+			return ec.marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEvent_reactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ThreadEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReactionCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ThreadEvent_at(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ThreadEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ThreadEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ThreadEvent", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Tier_name(ctx context.Context, field graphql.CollectedField, obj *program.Tier) (ret graphql.Marshaler) {
@@ -17744,6 +22887,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAudienceInput(ctx context.Context, obj any) (AudienceInput, error) {
+	var it AudienceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "tiers", "badgeId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNAudienceKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudienceKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "badgeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("badgeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BadgeID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAudienceInput unmarshals raw into the AudienceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAudienceInput(ctx context.Context, raw any) (AudienceInput, error) {
+	var out AudienceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AudienceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBadgeInput(ctx context.Context, obj any) (engagement.BadgeInput, error) {
 	var it engagement.BadgeInput
 	if obj == nil {
@@ -18683,6 +23882,62 @@ func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPostInput(ctx context.Context, obj any) (PostInput, error) {
+	var it PostInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "body", "images"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "images":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("images"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Images = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPostInput unmarshals raw into the PostInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPostInput(ctx context.Context, raw any) (PostInput, error) {
+	var out PostInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PostInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj any) (program.Patch, error) {
 	var it program.Patch
 	if obj == nil {
@@ -18694,7 +23949,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18806,6 +24061,41 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Referral = data
+		case "communityPostPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityPostPoints"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityPostPoints = data
+		case "communityDailyPointCap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityDailyPointCap"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityDailyPointCap = data
+		case "communityFlagThreshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityFlagThreshold"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityFlagThreshold = data
+		case "communityNewMemberDailyPosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityNewMemberDailyPosts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityNewMemberDailyPosts = data
+		case "communityEditWindowMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityEditWindowMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommunityEditWindowMinutes = data
 		case "streak":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("streak"))
 			data, err := ec.unmarshalOStreakRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakRulesPatch(ctx, v)
@@ -19313,6 +24603,83 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSpaceInput(ctx context.Context, obj any) (SpaceInput, error) {
+	var it SpaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "description", "read", "post", "slowModeSeconds", "moderatorIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "read":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("read"))
+			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Read = data
+		case "post":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("post"))
+			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Post = data
+		case "slowModeSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slowModeSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SlowModeSeconds = data
+		case "moderatorIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moderatorIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModeratorIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpaceInput unmarshals raw into the SpaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpaceInput(ctx context.Context, raw any) (SpaceInput, error) {
+	var out SpaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpaceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStreakRulesInput(ctx context.Context, obj any) (program.StreakRulesPatch, error) {
 	var it program.StreakRulesPatch
 	if obj == nil {
@@ -19538,6 +24905,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case forum.Thread:
+		return ec._Thread(ctx, sel, &obj)
+	case *forum.Thread:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Thread(ctx, sel, obj)
+	case forum.Space:
+		return ec._Space(ctx, sel, &obj)
+	case *forum.Space:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Space(ctx, sel, obj)
 	case reward.Reward:
 		return ec._Reward(ctx, sel, &obj)
 	case *reward.Reward:
@@ -19559,6 +24940,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._PublicMember(ctx, sel, obj)
+	case forum.Post:
+		return ec._Post(ctx, sel, &obj)
+	case *forum.Post:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Post(ctx, sel, obj)
 	case offer.Offer:
 		return ec._Offer(ctx, sel, &obj)
 	case *offer.Offer:
@@ -19745,6 +25133,44 @@ func (ec *executionContext) _ActivityResult(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var audienceImplementors = []string{"Audience"}
+
+func (ec *executionContext) _Audience(ctx context.Context, sel ast.SelectionSet, obj *forum.Audience) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, audienceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Audience")
+		case "kind":
+			out.Values[i] = ec._Audience_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._Audience_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *AuthPayload) graphql.Marshaler {
@@ -19778,6 +25204,54 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			}
 		case "member":
 			out.Values[i] = ec._AuthPayload_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var authorHistoryImplementors = []string{"AuthorHistory"}
+
+func (ec *executionContext) _AuthorHistory(ctx context.Context, sel ast.SelectionSet, obj *AuthorHistory) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, authorHistoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuthorHistory")
+		case "displayName":
+			out.Values[i] = ec._AuthorHistory_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trustLevel":
+			out.Values[i] = ec._AuthorHistory_trustLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postsLast30Days":
+			out.Values[i] = ec._AuthorHistory_postsLast30Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hiddenRecently":
+			out.Values[i] = ec._AuthorHistory_hiddenRecently(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20100,6 +25574,44 @@ func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet
 		case "couponExpiringHours":
 			out.Values[i] = ec._Campaigns_couponExpiringHours(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var communityMemberImplementors = []string{"CommunityMember"}
+
+func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.SelectionSet, obj *CommunityMember) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, communityMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommunityMember")
+		case "displayName":
+			out.Values[i] = ec._CommunityMember_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "avatarUrl":
+			out.Values[i] = ec._CommunityMember_avatarUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20648,6 +26160,54 @@ func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var flagImplementors = []string{"Flag"}
+
+func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj *moderation.Flag) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, flagImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Flag")
+		case "reason":
+			out.Values[i] = ec._Flag_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._Flag_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._Flag_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Flag_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var leaderboardImplementors = []string{"Leaderboard"}
 
 func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *Leaderboard) graphql.Marshaler {
@@ -21174,6 +26734,157 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var moderationLogConnectionImplementors = []string{"ModerationLogConnection"}
+
+func (ec *executionContext) _ModerationLogConnection(ctx context.Context, sel ast.SelectionSet, obj *ModerationLogConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moderationLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModerationLogConnection")
+		case "edges":
+			out.Values[i] = ec._ModerationLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ModerationLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moderationLogEdgeImplementors = []string{"ModerationLogEdge"}
+
+func (ec *executionContext) _ModerationLogEdge(ctx context.Context, sel ast.SelectionSet, obj *ModerationLogEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moderationLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModerationLogEdge")
+		case "cursor":
+			out.Values[i] = ec._ModerationLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ModerationLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moderationLogEntryImplementors = []string{"ModerationLogEntry"}
+
+func (ec *executionContext) _ModerationLogEntry(ctx context.Context, sel ast.SelectionSet, obj *moderation.LogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moderationLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModerationLogEntry")
+		case "entryId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModerationLogEntry_entryId(ctx, field, obj)
+				})
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModerationLogEntry_actor(ctx, field, obj)
+				})
+		case "action":
+			out.Values[i] = ec._ModerationLogEntry_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "targetKind":
+			out.Values[i] = ec._ModerationLogEntry_targetKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "targetId":
+			out.Values[i] = ec._ModerationLogEntry_targetId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ModerationLogEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "before":
+			out.Values[i] = ec._ModerationLogEntry_before(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "after":
+			out.Values[i] = ec._ModerationLogEntry_after(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ModerationLogEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
@@ -21311,6 +27022,90 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setNotificationPreferences":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setNotificationPreferences(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSpace":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSpace(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSpace":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSpace(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createThread":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createThread(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reply":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reply(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "editPost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_editPost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deletePost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deletePost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "react":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_react(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreact":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unreact(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flagPost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_flagPost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moderatePost":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moderatePost(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moderateThread":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moderateThread(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sanctionMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sanctionMember(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -22053,6 +27848,222 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var postImplementors = []string{"Post", "Node"}
+
+func (ec *executionContext) _Post(ctx context.Context, sel ast.SelectionSet, obj *forum.Post) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Post")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_id(ctx, field, obj)
+				})
+		case "threadId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_threadId(ctx, field, obj)
+				})
+		case "number":
+			out.Values[i] = ec._Post_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_author(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._Post_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_body(ctx, field, obj)
+				})
+		case "images":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_images(ctx, field, obj)
+				})
+		case "quoteId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_quoteId(ctx, field, obj)
+				})
+		case "reactions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_reactions(ctx, field, obj)
+				})
+		case "myReactions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_myReactions(ctx, field, obj)
+				})
+		case "editedAt":
+			out.Values[i] = ec._Post_editedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Post_history(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Post_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var postConnectionImplementors = []string{"PostConnection"}
+
+func (ec *executionContext) _PostConnection(ctx context.Context, sel ast.SelectionSet, obj *PostConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostConnection")
+		case "edges":
+			out.Values[i] = ec._PostConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PostConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var postEdgeImplementors = []string{"PostEdge"}
+
+func (ec *executionContext) _PostEdge(ctx context.Context, sel ast.SelectionSet, obj *PostEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostEdge")
+		case "cursor":
+			out.Values[i] = ec._PostEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PostEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var postEditImplementors = []string{"PostEdit"}
+
+func (ec *executionContext) _PostEdit(ctx context.Context, sel ast.SelectionSet, obj *forum.Edit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, postEditImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PostEdit")
+		case "body":
+			out.Values[i] = ec._PostEdit_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "editedAt":
+			out.Values[i] = ec._PostEdit_editedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var programImplementors = []string{"Program"}
 
 func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, obj *program.Program) graphql.Marshaler {
@@ -22150,6 +28161,31 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Program_updatedAt(ctx, field, obj)
 				})
+		case "communityPostPoints":
+			out.Values[i] = ec._Program_communityPostPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "communityDailyPointCap":
+			out.Values[i] = ec._Program_communityDailyPointCap(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "communityFlagThreshold":
+			out.Values[i] = ec._Program_communityFlagThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "communityNewMemberDailyPosts":
+			out.Values[i] = ec._Program_communityNewMemberDailyPosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "communityEditWindowMinutes":
+			out.Values[i] = ec._Program_communityEditWindowMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "streak":
 			out.Values[i] = ec._Program_streak(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22431,6 +28467,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notificationPreferences(ctx, field)
 				})
+		case "spaces":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spaces(ctx, field)
+				})
+		case "threads":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_threads(ctx, field)
+				})
+		case "posts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_posts(ctx, field)
+				})
+		case "reviewQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reviewQueue(ctx, field)
+				})
+		case "moderationLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_moderationLog(ctx, field)
+				})
+		case "myCommunitySanctions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myCommunitySanctions(ctx, field)
+				})
 		case "badges":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -22546,6 +28618,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reactionCountImplementors = []string{"ReactionCount"}
+
+func (ec *executionContext) _ReactionCount(ctx context.Context, sel ast.SelectionSet, obj *ReactionCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reactionCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReactionCount")
+		case "reaction":
+			out.Values[i] = ec._ReactionCount_reaction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ReactionCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22795,6 +28905,150 @@ func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewConnectionImplementors = []string{"ReviewConnection"}
+
+func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *ReviewConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewConnection")
+		case "edges":
+			out.Values[i] = ec._ReviewConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReviewConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewEdgeImplementors = []string{"ReviewEdge"}
+
+func (ec *executionContext) _ReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *ReviewEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewEdge")
+		case "cursor":
+			out.Values[i] = ec._ReviewEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ReviewEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewItemImplementors = []string{"ReviewItem"}
+
+func (ec *executionContext) _ReviewItem(ctx context.Context, sel ast.SelectionSet, obj *community.QueueEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewItem")
+		case "post":
+			out.Values[i] = ec._ReviewItem_post(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_score(ctx, field, obj)
+				})
+		case "flagCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_flagCount(ctx, field, obj)
+				})
+		case "reasons":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_reasons(ctx, field, obj)
+				})
+		case "flags":
+			out.Values[i] = ec._ReviewItem_flags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_author(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_status(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23121,6 +29375,196 @@ func (ec *executionContext) _RsvpEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var sanctionImplementors = []string{"Sanction"}
+
+func (ec *executionContext) _Sanction(ctx context.Context, sel ast.SelectionSet, obj *moderation.Sanction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sanctionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Sanction")
+		case "kind":
+			out.Values[i] = ec._Sanction_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "until":
+			out.Values[i] = ec._Sanction_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._Sanction_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "spaceId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sanction_spaceId(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spaceImplementors = []string{"Space", "Node"}
+
+func (ec *executionContext) _Space(ctx context.Context, sel ast.SelectionSet, obj *forum.Space) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spaceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Space")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Space_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Space_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Space_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "read":
+			out.Values[i] = ec._Space_read(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "post":
+			out.Values[i] = ec._Space_post(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slowModeSeconds":
+			out.Values[i] = ec._Space_slowModeSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "moderatedByMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Space_moderatedByMe(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spaceConnectionImplementors = []string{"SpaceConnection"}
+
+func (ec *executionContext) _SpaceConnection(ctx context.Context, sel ast.SelectionSet, obj *SpaceConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spaceConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpaceConnection")
+		case "edges":
+			out.Values[i] = ec._SpaceConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SpaceConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spaceEdgeImplementors = []string{"SpaceEdge"}
+
+func (ec *executionContext) _SpaceEdge(ctx context.Context, sel ast.SelectionSet, obj *SpaceEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spaceEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpaceEdge")
+		case "cursor":
+			out.Values[i] = ec._SpaceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SpaceEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var standingImplementors = []string{"Standing"}
 
 func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet, obj *leaderboard.Standing) graphql.Marshaler {
@@ -23404,11 +29848,223 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "notifications":
 		return ec._Subscription_notifications(ctx, fields[0])
+	case "threadUpdates":
+		return ec._Subscription_threadUpdates(ctx, fields[0])
 	case "eventUpdates":
 		return ec._Subscription_eventUpdates(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var threadImplementors = []string{"Thread", "Node"}
+
+func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *forum.Thread) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, threadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Thread")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_id(ctx, field, obj)
+				})
+		case "space":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_space(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Thread_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_author(ctx, field, obj)
+				})
+		case "pinned":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_pinned(ctx, field, obj)
+				})
+		case "locked":
+			out.Values[i] = ec._Thread_locked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "postCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_postCount(ctx, field, obj)
+				})
+		case "lastPostAt":
+			out.Values[i] = ec._Thread_lastPostAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Thread_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var threadConnectionImplementors = []string{"ThreadConnection"}
+
+func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.SelectionSet, obj *ThreadConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, threadConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThreadConnection")
+		case "edges":
+			out.Values[i] = ec._ThreadConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ThreadConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var threadEdgeImplementors = []string{"ThreadEdge"}
+
+func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSet, obj *ThreadEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, threadEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThreadEdge")
+		case "cursor":
+			out.Values[i] = ec._ThreadEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ThreadEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var threadEventImplementors = []string{"ThreadEvent"}
+
+func (ec *executionContext) _ThreadEvent(ctx context.Context, sel ast.SelectionSet, obj *community.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, threadEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ThreadEvent")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThreadEvent_cursor(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._ThreadEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "post":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThreadEvent_post(ctx, field, obj)
+				})
+		case "reactions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThreadEvent_reactions(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._ThreadEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var tierImplementors = []string{"Tier"}
@@ -23980,6 +30636,7 @@ var (
 		"REFUND":           program.ActivityRefund,
 		"CHECK_IN":         program.ActivityCheckIn,
 		"REVIEW":           program.ActivityReview,
+		"COMMUNITY_POST":   program.ActivityCommunityPost,
 		"EVENT_ATTENDANCE": program.ActivityEventAttendance,
 	}
 	marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind = map[program.ActivityKind]string{
@@ -23987,6 +30644,7 @@ var (
 		program.ActivityRefund:          "REFUND",
 		program.ActivityCheckIn:         "CHECK_IN",
 		program.ActivityReview:          "REVIEW",
+		program.ActivityCommunityPost:   "COMMUNITY_POST",
 		program.ActivityEventAttendance: "EVENT_ATTENDANCE",
 	}
 )
@@ -24029,12 +30687,39 @@ func (ec *executionContext) marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._ActivityResult(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAudience2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudience(ctx context.Context, sel ast.SelectionSet, v forum.Audience) graphql.Marshaler {
+	return ec._Audience(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNAudienceKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudienceKind(ctx context.Context, v any) (forum.AudienceKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := forum.AudienceKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAudienceKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudienceKind(ctx context.Context, sel ast.SelectionSet, v forum.AudienceKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AudienceKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
 		return graphql.Null
 	}
 	return ec._AuthPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthorHistory(ctx context.Context, sel ast.SelectionSet, v *AuthorHistory) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuthorHistory!")
+		return graphql.Null
+	}
+	return ec._AuthorHistory(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBadge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*engagement.Badge) graphql.Marshaler {
@@ -24185,6 +30870,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 
 func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
 	return ec._Campaigns(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CommunityMember!")
+		return graphql.Null
+	}
+	return ec._CommunityMember(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNConversionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversionStatus(ctx context.Context, v any) (referral.ConversionStatus, error) {
@@ -24419,6 +31112,45 @@ func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋ
 		return graphql.Null
 	}
 	return ec._ExpiringPoints(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFlag2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐFlagᚄ(ctx context.Context, sel ast.SelectionSet, v []*moderation.Flag) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFlag2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐFlag(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFlag2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐFlag(ctx context.Context, sel ast.SelectionSet, v *moderation.Flag) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Flag!")
+		return graphql.Null
+	}
+	return ec._Flag(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFlagReason2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐReason(ctx context.Context, v any) (moderation.Reason, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := moderation.Reason(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFlagReason2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐReason(ctx context.Context, sel ast.SelectionSet, v moderation.Reason) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FlagReason!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -24773,6 +31505,46 @@ func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._MemberEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogConnection(ctx context.Context, sel ast.SelectionSet, v *ModerationLogConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModerationLogConnection!")
+		return graphql.Null
+	}
+	return ec._ModerationLogConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ModerationLogEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdge(ctx context.Context, sel ast.SelectionSet, v *ModerationLogEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModerationLogEdge!")
+		return graphql.Null
+	}
+	return ec._ModerationLogEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNModerationLogEntry2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐLogEntry(ctx context.Context, sel ast.SelectionSet, v *moderation.LogEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ModerationLogEntry!")
+		return graphql.Null
+	}
+	return ec._ModerationLogEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -24811,11 +31583,13 @@ var (
 		"OFFERS":           inbox.CategoryOffers,
 		"WIN_BACK":         inbox.CategoryWinBack,
 		"STREAK_REMINDERS": inbox.CategoryStreakReminders,
+		"COMMUNITY":        inbox.CategoryCommunity,
 	}
 	marshalNNotificationCategory2githubᚗcomᚋregularsᚋregularsᚋinboxᚐCategory = map[inbox.Category]string{
 		inbox.CategoryOffers:          "OFFERS",
 		inbox.CategoryWinBack:         "WIN_BACK",
 		inbox.CategoryStreakReminders: "STREAK_REMINDERS",
+		inbox.CategoryCommunity:       "COMMUNITY",
 	}
 )
 
@@ -24909,6 +31683,7 @@ var (
 		"STREAK_AT_RISK":     inbox.KindStreakAtRisk,
 		"BIRTHDAY":           inbox.KindBirthday,
 		"WIN_BACK":           inbox.KindWinBack,
+		"COMMUNITY":          inbox.KindCommunity,
 		"EVENT_SEAT_OFFERED": inbox.KindEventSeatOffered,
 		"EVENT_REMINDER":     inbox.KindEventReminder,
 	}
@@ -24924,6 +31699,7 @@ var (
 		inbox.KindStreakAtRisk:     "STREAK_AT_RISK",
 		inbox.KindBirthday:         "BIRTHDAY",
 		inbox.KindWinBack:          "WIN_BACK",
+		inbox.KindCommunity:        "COMMUNITY",
 		inbox.KindEventSeatOffered: "EVENT_SEAT_OFFERED",
 		inbox.KindEventReminder:    "EVENT_REMINDER",
 	}
@@ -24983,20 +31759,23 @@ func (ec *executionContext) marshalNNotificationTemplateName2githubᚗcomᚋregu
 
 var (
 	unmarshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[string]texts.Name{
-		"WELCOME":              texts.Welcome,
-		"POINTS_EARNED":        texts.PointsEarned,
-		"POINTS_RECEIVED":      texts.PointsReceived,
-		"TIER_CHANGED":         texts.TierChanged,
-		"BADGE_UNLOCKED":       texts.BadgeUnlocked,
-		"REDEMPTION_COMPLETED": texts.RedemptionCompleted,
-		"REDEMPTION_CANCELLED": texts.RedemptionCancelled,
-		"BIRTHDAY":             texts.Birthday,
-		"WIN_BACK":             texts.WinBack,
-		"POINTS_EXPIRING":      texts.PointsExpiring,
-		"STREAK_AT_RISK":       texts.StreakAtRisk,
-		"COUPON_EXPIRING":      texts.CouponExpiring,
-		"EVENT_SEAT_OFFERED":   texts.EventSeatOffered,
-		"EVENT_REMINDER":       texts.EventReminder,
+		"WELCOME":               texts.Welcome,
+		"POINTS_EARNED":         texts.PointsEarned,
+		"POINTS_RECEIVED":       texts.PointsReceived,
+		"TIER_CHANGED":          texts.TierChanged,
+		"BADGE_UNLOCKED":        texts.BadgeUnlocked,
+		"REDEMPTION_COMPLETED":  texts.RedemptionCompleted,
+		"REDEMPTION_CANCELLED":  texts.RedemptionCancelled,
+		"BIRTHDAY":              texts.Birthday,
+		"WIN_BACK":              texts.WinBack,
+		"POINTS_EXPIRING":       texts.PointsExpiring,
+		"STREAK_AT_RISK":        texts.StreakAtRisk,
+		"COUPON_EXPIRING":       texts.CouponExpiring,
+		"COMMUNITY_REPLY":       texts.CommunityReply,
+		"COMMUNITY_MENTION":     texts.CommunityMention,
+		"COMMUNITY_POST_HIDDEN": texts.CommunityPostHidden,
+		"EVENT_SEAT_OFFERED":    texts.EventSeatOffered,
+		"EVENT_REMINDER":        texts.EventReminder,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -25011,6 +31790,9 @@ var (
 		texts.PointsExpiring:      "POINTS_EXPIRING",
 		texts.StreakAtRisk:        "STREAK_AT_RISK",
 		texts.CouponExpiring:      "COUPON_EXPIRING",
+		texts.CommunityReply:      "COMMUNITY_REPLY",
+		texts.CommunityMention:    "COMMUNITY_MENTION",
+		texts.CommunityPostHidden: "COMMUNITY_POST_HIDDEN",
 		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
 		texts.EventReminder:       "EVENT_REMINDER",
 	}
@@ -25128,6 +31910,89 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Points(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx context.Context, sel ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Post!")
+		return graphql.Null
+	}
+	return ec._Post(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPostAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐPostAction(ctx context.Context, v any) (community.PostAction, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := community.PostAction(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPostAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐPostAction(ctx context.Context, sel ast.SelectionSet, v community.PostAction) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PostAction!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostConnection(ctx context.Context, sel ast.SelectionSet, v *PostConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PostConnection!")
+		return graphql.Null
+	}
+	return ec._PostConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*PostEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdge(ctx context.Context, sel ast.SelectionSet, v *PostEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PostEdge!")
+		return graphql.Null
+	}
+	return ec._PostEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPostEdit2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐEdit(ctx context.Context, sel ast.SelectionSet, v *forum.Edit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PostEdit!")
+		return graphql.Null
+	}
+	return ec._PostEdit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx context.Context, v any) (PostInput, error) {
+	res, err := ec.unmarshalInputPostInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPostStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPostStatus(ctx context.Context, v any) (forum.PostStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := forum.PostStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPostStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPostStatus(ctx context.Context, sel ast.SelectionSet, v forum.PostStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PostStatus!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐProgram(ctx context.Context, sel ast.SelectionSet, v *program.Program) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Program!")
@@ -25240,6 +32105,75 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx context.Context, v any) (forum.Reaction, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := forum.Reaction(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx context.Context, sel ast.SelectionSet, v forum.Reaction) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Reaction!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNReaction2ᚕgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReactionᚄ(ctx context.Context, v any) ([]forum.Reaction, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]forum.Reaction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNReaction2ᚕgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReactionᚄ(ctx context.Context, sel ast.SelectionSet, v []forum.Reaction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReaction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐReaction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx context.Context, sel ast.SelectionSet, v *ReactionCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReactionCount!")
+		return graphql.Null
+	}
+	return ec._ReactionCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx context.Context, v any) (RecordActivityInput, error) {
 	res, err := ec.unmarshalInputRecordActivityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25325,6 +32259,61 @@ func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregulars�
 		return graphql.Null
 	}
 	return ec._ReferralSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *ReviewConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewConnection!")
+		return graphql.Null
+	}
+	return ec._ReviewConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReviewEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdge(ctx context.Context, sel ast.SelectionSet, v *ReviewEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewEdge!")
+		return graphql.Null
+	}
+	return ec._ReviewEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewItem2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐQueueEntry(ctx context.Context, sel ast.SelectionSet, v *community.QueueEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewItem!")
+		return graphql.Null
+	}
+	return ec._ReviewItem(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx context.Context, v any) (moderation.ItemStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := moderation.ItemStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx context.Context, sel ast.SelectionSet, v moderation.ItemStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ReviewStatus!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
@@ -25464,8 +32453,92 @@ func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._RsvpEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx context.Context, sel ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSanction2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSanction2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanction(ctx context.Context, sel ast.SelectionSet, v *moderation.Sanction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Sanction!")
+		return graphql.Null
+	}
+	return ec._Sanction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx context.Context, v any) (moderation.SanctionKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := moderation.SanctionKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx context.Context, sel ast.SelectionSet, v moderation.SanctionKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "SanctionKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSignUpInput(ctx context.Context, v any) (SignUpInput, error) {
 	res, err := ec.unmarshalInputSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐSpace(ctx context.Context, sel ast.SelectionSet, v *forum.Space) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Space!")
+		return graphql.Null
+	}
+	return ec._Space(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceConnection(ctx context.Context, sel ast.SelectionSet, v *SpaceConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpaceConnection!")
+		return graphql.Null
+	}
+	return ec._SpaceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*SpaceEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdge(ctx context.Context, sel ast.SelectionSet, v *SpaceEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpaceEdge!")
+		return graphql.Null
+	}
+	return ec._SpaceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx context.Context, v any) (SpaceInput, error) {
+	res, err := ec.unmarshalInputSpaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -25596,6 +32669,84 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx context.Context, sel ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Thread!")
+		return graphql.Null
+	}
+	return ec._Thread(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNThreadAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐThreadAction(ctx context.Context, v any) (community.ThreadAction, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := community.ThreadAction(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThreadAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐThreadAction(ctx context.Context, sel ast.SelectionSet, v community.ThreadAction) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ThreadAction!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadConnection(ctx context.Context, sel ast.SelectionSet, v *ThreadConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThreadConnection!")
+		return graphql.Null
+	}
+	return ec._ThreadConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ThreadEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdge(ctx context.Context, sel ast.SelectionSet, v *ThreadEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThreadEdge!")
+		return graphql.Null
+	}
+	return ec._ThreadEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx context.Context, sel ast.SelectionSet, v *community.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ThreadEvent!")
+		return graphql.Null
+	}
+	return ec._ThreadEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, v any) (community.EventKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := community.EventKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, sel ast.SelectionSet, v community.EventKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ThreadEventKind!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNTier2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐTier(ctx context.Context, sel ast.SelectionSet, v program.Tier) graphql.Marshaler {
@@ -25848,6 +32999,14 @@ func (ec *executionContext) marshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋre
 	return ret
 }
 
+func (ec *executionContext) unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx context.Context, v any) (*AudienceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAudienceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOBadgeBackfill2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBackfill(ctx context.Context, sel ast.SelectionSet, v *engagement.Backfill) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -25906,6 +33065,13 @@ func (ec *executionContext) unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregulars�
 	}
 	res, err := ec.unmarshalInputCampaignsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CommunityMember(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversion(ctx context.Context, sel ast.SelectionSet, v *referral.Conversion) graphql.Marshaler {
@@ -26204,6 +33370,32 @@ func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx context.Context, sel ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Post(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPostEdit2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐEditᚄ(ctx context.Context, sel ast.SelectionSet, v []*forum.Edit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPostEdit2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐEdit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOPromotionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPromotionᚄ(ctx context.Context, v any) ([]program.Promotion, error) {
 	if v == nil {
 		return nil, nil
@@ -26221,12 +33413,50 @@ func (ec *executionContext) unmarshalOPromotionInput2ᚕgithubᚗcomᚋregulars�
 	return res, nil
 }
 
+func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx context.Context, v any) (*program.ReferralRulesPatch, error) {
 	if v == nil {
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputReferralRulesInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOReviewStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx context.Context, v any) (*moderation.ItemStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := moderation.ItemStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReviewStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx context.Context, sel ast.SelectionSet, v *moderation.ItemStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalOReward2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐReward(ctx context.Context, sel ast.SelectionSet, v *reward.Reward) graphql.Marshaler {
@@ -26393,6 +33623,25 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOThreadOrder2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThreadOrder(ctx context.Context, v any) (*forum.ThreadOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := forum.ThreadOrder(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOThreadOrder2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThreadOrder(ctx context.Context, sel ast.SelectionSet, v *forum.ThreadOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

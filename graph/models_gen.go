@@ -5,7 +5,10 @@ package graph
 import (
 	"time"
 
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -16,6 +19,12 @@ import (
 	"github.com/regulars/regulars/texts"
 )
 
+type AudienceInput struct {
+	Kind    forum.AudienceKind `json:"kind"`
+	Tiers   []string           `json:"tiers,omitempty"`
+	BadgeID *string            `json:"badgeId,omitempty"`
+}
+
 type AuthPayload struct {
 	// Send as Authorization: Bearer <accessToken>.
 	AccessToken          string    `json:"accessToken"`
@@ -24,6 +33,20 @@ type AuthPayload struct {
 	RefreshToken          string         `json:"refreshToken"`
 	RefreshTokenExpiresAt time.Time      `json:"refreshTokenExpiresAt"`
 	Member                *member.Member `json:"member"`
+}
+
+// An author's community record, as moderators see it.
+type AuthorHistory struct {
+	DisplayName     string `json:"displayName"`
+	TrustLevel      int    `json:"trustLevel"`
+	PostsLast30Days int    `json:"postsLast30Days"`
+	HiddenRecently  bool   `json:"hiddenRecently"`
+}
+
+// A member as the community shows them: never email, birthday or points.
+type CommunityMember struct {
+	DisplayName string  `json:"displayName"`
+	AvatarURL   *string `json:"avatarUrl,omitempty"`
 }
 
 type EventConnection struct {
@@ -90,6 +113,16 @@ type MemberEdge struct {
 	Node   *member.Member `json:"node"`
 }
 
+type ModerationLogConnection struct {
+	Edges    []*ModerationLogEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type ModerationLogEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *moderation.LogEntry `json:"node"`
+}
+
 type Money struct {
 	AmountMinor int    `json:"amountMinor"`
 	Currency    string `json:"currency"`
@@ -144,6 +177,23 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+type PostConnection struct {
+	Edges    []*PostEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type PostEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *forum.Post `json:"node"`
+}
+
+// A post's words: plain text with the small markup of the README (never HTML), up to 4 https image URLs. title only for createThread.
+type PostInput struct {
+	Title  *string  `json:"title,omitempty"`
+	Body   string   `json:"body"`
+	Images []string `json:"images,omitempty"`
+}
+
 type ProgramConnection struct {
 	Edges    []*ProgramEdge `json:"edges"`
 	PageInfo *PageInfo      `json:"pageInfo"`
@@ -155,6 +205,11 @@ type ProgramEdge struct {
 }
 
 type Query struct {
+}
+
+type ReactionCount struct {
+	Reaction forum.Reaction `json:"reaction"`
+	Count    int            `json:"count"`
 }
 
 type RecordActivityInput struct {
@@ -180,6 +235,16 @@ type RedemptionConnection struct {
 type RedemptionEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *reward.Redemption `json:"node"`
+}
+
+type ReviewConnection struct {
+	Edges    []*ReviewEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type ReviewEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *community.QueueEntry `json:"node"`
 }
 
 type RewardConnection struct {
@@ -219,6 +284,27 @@ type SignUpInput struct {
 	ReferralCode *string `json:"referralCode,omitempty"`
 }
 
+type SpaceConnection struct {
+	Edges    []*SpaceEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type SpaceEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *forum.Space `json:"node"`
+}
+
+type SpaceInput struct {
+	Name        string         `json:"name"`
+	Description *string        `json:"description,omitempty"`
+	Read        *AudienceInput `json:"read,omitempty"`
+	Post        *AudienceInput `json:"post,omitempty"`
+	// One post per member per this many seconds; high tiers skip it.
+	SlowModeSeconds *int `json:"slowModeSeconds,omitempty"`
+	// Members appointed to moderate this space only.
+	ModeratorIds []string `json:"moderatorIds,omitempty"`
+}
+
 type StandingEdge struct {
 	Cursor string                `json:"cursor"`
 	Node   *leaderboard.Standing `json:"node"`
@@ -231,6 +317,16 @@ type StreakChange struct {
 	Reset        bool `json:"reset"`
 	FreezesUsed  int  `json:"freezesUsed"`
 	FreezeEarned bool `json:"freezeEarned"`
+}
+
+type ThreadConnection struct {
+	Edges    []*ThreadEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type ThreadEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *forum.Thread `json:"node"`
 }
 
 type TierProgress struct {

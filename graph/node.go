@@ -60,6 +60,9 @@ var nodeLookups = map[string]nodeLookup{
 	"Badge":        (*Resolver).badgeNodes,
 	"Offer":        (*Resolver).offerNodes,
 	"Event":        (*Resolver).eventNodes,
+	"Space":        (*Resolver).spaceNodes,
+	"Thread":       (*Resolver).threadNodes,
+	"Post":         (*Resolver).postNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.

@@ -20,6 +20,7 @@ var relatedTypes = map[string]string{
 	inbox.RelatedBadge:       "Badge",
 	inbox.RelatedOffer:       "Offer",
 	inbox.RelatedEvent:       "Event",
+	inbox.RelatedPost:        "Post",
 }
 
 // publicRelated gives rel with the opaque id of its object: the domain

@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
@@ -20,6 +21,8 @@ type Resolver struct {
 	Game         *game.Service
 	Texts        *texts.Templates
 	EventService *events.Service
+	// Community is the brand's community (spaces, threads, moderation).
+	Community *community.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -48,6 +48,8 @@ const (
 	// starts soon.
 	KindEventSeatOffered Kind = "EVENT_SEAT_OFFERED"
 	KindEventReminder    Kind = "EVENT_REMINDER"
+	// KindCommunity: a reply to the member's thread, a mention, a post of theirs hidden.
+	KindCommunity Kind = "COMMUNITY"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category
@@ -58,13 +60,14 @@ const (
 	CategoryOffers          Category = "OFFERS"
 	CategoryWinBack         Category = "WIN_BACK"
 	CategoryStreakReminders Category = "STREAK_REMINDERS"
+	CategoryCommunity       Category = "COMMUNITY"
 	categoryTransactional   Category = ""
 	defaultExpiredRetention          = 7 * 24 * time.Hour
 	defaultReadRetention             = 90 * 24 * time.Hour
 )
 
 // Categories lists the mutable categories.
-var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakReminders}
+var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakReminders, CategoryCommunity}
 
 // CategoryOf is the category a kind belongs to.
 func CategoryOf(k Kind) Category {
@@ -75,6 +78,8 @@ func CategoryOf(k Kind) Category {
 		return CategoryWinBack
 	case KindStreakAtRisk:
 		return CategoryStreakReminders
+	case KindCommunity:
+		return CategoryCommunity
 	}
 	return categoryTransactional
 }
@@ -108,10 +113,11 @@ const (
 	RelatedBadge       = "BADGE"
 	RelatedOffer       = "OFFER"
 	RelatedEvent       = "EVENT"
+	RelatedPost        = "POST"
 )
 
 // RelatedKinds lists every Related.Kind; the API maps each to a type.
-var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer, RelatedEvent}
+var RelatedKinds = []string{RelatedActivity, RelatedLedgerEntry, RelatedReward, RelatedRedemption, RelatedBadge, RelatedOffer, RelatedEvent, RelatedPost}
 
 // Notification is one entry of a member's inbox.
 type Notification struct {

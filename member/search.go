@@ -116,3 +116,19 @@ func (s *Service) backfillNameKeys(ctx context.Context) error {
 		}
 	}
 }
+
+// ByDisplayNames returns the members whose display name is one of names,
+// compared as search compares them (case-folded), at most limit; backed by
+// the nameKey index. Community mentions (@name) find their members with it.
+func (s *Service) ByDisplayNames(ctx context.Context, names []string, limit int) ([]*Member, error) {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = nameKey(n)
+	}
+	cur, err := s.members.c.Find(ctx, bson.D{{Key: "nameKey", Value: bson.D{{Key: "$in", Value: keys}}}}, options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var ms []*Member
+	return ms, cur.All(ctx, &ms)
+}

@@ -24,6 +24,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
@@ -130,6 +131,8 @@ type Main struct {
 	app      *fiber.App
 	ln       net.Listener
 	sockets  *live.Hub
+	// community: spaces, threads, moderation (package community).
+	community *community.Service
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -248,9 +251,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
+	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
 		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -278,6 +282,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.broker.Run(retryCtx) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
 	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
+	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -500,7 +505,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

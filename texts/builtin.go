@@ -18,6 +18,9 @@ var builtin = map[string]map[Name]Template{
 		CouponExpiring:      {"Your coupon expires soon", "Use code {code} before {date} {time}."},
 		EventSeatOffered:    {"A seat is yours: {event}", "A seat freed up and is held for you until {deadline}. Claim it before then."},
 		EventReminder:       {"{event} starts {starts}", "See you at {place}. Your check-in code is in the app."},
+		CommunityReply:      {"{name} replied to your thread", "New reply in \"{thread}\"."},
+		CommunityMention:    {"{name} mentioned you", "You were mentioned in \"{thread}\"."},
+		CommunityPostHidden: {"Your post is hidden for review", "Members flagged your post in \"{thread}\"; a moderator will review it."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -34,5 +37,8 @@ var builtin = map[string]map[Name]Template{
 		CouponExpiring:      {"Срок действия купона истекает", "Используйте код {code} до {date} {time}."},
 		EventSeatOffered:    {"Для вас есть место: {event}", "Освободилось место, оно ждёт вас до {deadline}. Подтвердите его до этого времени."},
 		EventReminder:       {"{event}: начало {starts}", "Ждём вас: {place}. Код для входа — в приложении."},
+		CommunityReply:      {"{name} ответил(а) в вашей теме", "Новый ответ в теме «{thread}»."},
+		CommunityMention:    {"{name} упомянул(а) вас", "Вас упомянули в теме «{thread}»."},
+		CommunityPostHidden: {"Ваше сообщение скрыто до проверки", "Участники пожаловались на ваше сообщение в теме «{thread}»; его проверит модератор."},
 	},
 }

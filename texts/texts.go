@@ -34,20 +34,23 @@ type Name string
 
 // The templates, with the placeholders each knows.
 const (
-	Welcome             Name = "WELCOME"              // {name}
-	PointsEarned        Name = "POINTS_EARNED"        // {points} {reason} {balance}
-	PointsReceived      Name = "POINTS_RECEIVED"      // {points} {reason}: a brand's adjustment
-	TierChanged         Name = "TIER_CHANGED"         // {from} {to}
-	BadgeUnlocked       Name = "BADGE_UNLOCKED"       // {badge} {level} {description}
-	RedemptionCompleted Name = "REDEMPTION_COMPLETED" // {reward} {code} {points}
-	RedemptionCancelled Name = "REDEMPTION_CANCELLED" // {points} {reason}
-	Birthday            Name = "BIRTHDAY"             // {name} {points}
-	WinBack             Name = "WIN_BACK"             //
-	PointsExpiring      Name = "POINTS_EXPIRING"      // {points} {date}
-	StreakAtRisk        Name = "STREAK_AT_RISK"       // {days}
-	CouponExpiring      Name = "COUPON_EXPIRING"      // {code} {date} {time}
-	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"   // {event} {deadline}
-	EventReminder       Name = "EVENT_REMINDER"       // {event} {starts} {place}
+	Welcome             Name = "WELCOME"               // {name}
+	PointsEarned        Name = "POINTS_EARNED"         // {points} {reason} {balance}
+	PointsReceived      Name = "POINTS_RECEIVED"       // {points} {reason}: a brand's adjustment
+	TierChanged         Name = "TIER_CHANGED"          // {from} {to}
+	BadgeUnlocked       Name = "BADGE_UNLOCKED"        // {badge} {level} {description}
+	RedemptionCompleted Name = "REDEMPTION_COMPLETED"  // {reward} {code} {points}
+	RedemptionCancelled Name = "REDEMPTION_CANCELLED"  // {points} {reason}
+	Birthday            Name = "BIRTHDAY"              // {name} {points}
+	WinBack             Name = "WIN_BACK"              //
+	PointsExpiring      Name = "POINTS_EXPIRING"       // {points} {date}
+	StreakAtRisk        Name = "STREAK_AT_RISK"        // {days}
+	CouponExpiring      Name = "COUPON_EXPIRING"       // {code} {date} {time}
+	CommunityReply      Name = "COMMUNITY_REPLY"       // {name} {thread}
+	CommunityMention    Name = "COMMUNITY_MENTION"     // {name} {thread}
+	CommunityPostHidden Name = "COMMUNITY_POST_HIDDEN" // {thread}
+	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"    // {event} {deadline}
+	EventReminder       Name = "EVENT_REMINDER"        // {event} {starts} {place}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -66,12 +69,16 @@ var Placeholders = map[Name][]string{
 	CouponExpiring:      {"code", "date", "time"},
 	EventSeatOffered:    {"event", "deadline"},
 	EventReminder:       {"event", "starts", "place"},
+	CommunityReply:      {"name", "thread"},
+	CommunityMention:    {"name", "thread"},
+	CommunityPostHidden: {"thread"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
-	EventSeatOffered, EventReminder}
+	EventSeatOffered, EventReminder,
+	CommunityReply, CommunityMention, CommunityPostHidden}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.

@@ -296,6 +296,8 @@ func (s *Service) Engage(ctx context.Context, p *program.Program, m *member.Memb
 			st.count(CounterReviews, 1, month)
 		case program.ActivityEventAttendance:
 			st.count(CounterEventsAttended, 1, month)
+		case program.ActivityCommunityPost:
+			st.count(CounterPostsCreated, 1, month)
 		}
 		if p.Streak.Qualifies(a.Kind) {
 			ev := st.Streak.Advance(p.Streak, a.OccurredAt, m.Timezone, m.Location())

@@ -168,6 +168,10 @@ type State struct {
 	Tier      TierState        `bson:"tier"`
 	// Boards holds the member's leaderboard scores of open periods.
 	Boards map[string]int64 `bson:"boards"`
+	// Capped holds points earned today under a rule with a daily cap, by
+	// "<rule>:<member's local day>" (community posts); only the current
+	// day of each rule is kept.
+	Capped map[string]int64 `bson:"capped,omitempty"`
 }
 
 func (s State) Clone() State {
@@ -176,6 +180,7 @@ func (s State) Clone() State {
 	c.Earned = maps.Clone(s.Earned)
 	c.Spend = maps.Clone(s.Spend)
 	c.Boards = maps.Clone(s.Boards)
+	c.Capped = maps.Clone(s.Capped)
 	if c.Boards == nil {
 		c.Boards = map[string]int64{}
 	}

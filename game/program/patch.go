@@ -28,6 +28,7 @@ type Patch struct {
 	Locale                *string
 	LeaderboardGraceHours *int
 	Campaigns             *CampaignsPatch
+	CommunityPatch
 }
 
 // ReferralRulesPatch changes some of the referral rules.
@@ -108,6 +109,7 @@ func (pt Patch) Apply(p *Program) {
 		set(&p.Campaigns.CouponExpiring, c.CouponExpiring)
 		set(&p.Campaigns.CouponExpiringHours, c.CouponExpiringHours)
 	}
+	pt.CommunityPatch.apply(&p.CommunityRules)
 }
 
 func set[T any](dst *T, v *T) {

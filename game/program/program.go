@@ -64,7 +64,9 @@ type Program struct {
 	// so members whose local day ends last still count.
 	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
 	Campaigns             Campaigns `bson:"campaigns"`
-	UpdatedAt             time.Time `bson:"updatedAt"`
+	// Community rules (community.go).
+	CommunityRules `bson:",inline"`
+	UpdatedAt      time.Time `bson:"updatedAt"`
 }
 
 // Campaigns are the triggered messages the brand turns on and tunes.
@@ -154,6 +156,7 @@ func Default() Program {
 		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26,
 		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
 			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
+		CommunityRules: DefaultCommunityRules(),
 	}
 }
 
@@ -284,6 +287,9 @@ func (p *Program) Validate() error {
 	case c.CouponExpiring && (c.CouponExpiringHours < 1 || c.CouponExpiringHours > 24*30):
 		return input.Errorf("campaigns.couponExpiringHours", "must be between 1 and 720")
 	}
+	if err := p.CommunityRules.validate(); err != nil {
+		return err
+	}
 	for i, k := range p.Streak.Qualifying {
 		if !k.Valid() || k == ActivityRefund {
 			return input.Errorf(fmt.Sprintf("streak.qualifying[%d]", i), "%q cannot keep a streak", k)
@@ -413,12 +419,15 @@ const (
 	// ActivityEventAttendance: checked in at a members-only event
 	// (community/events), keyed by the RSVP.
 	ActivityEventAttendance ActivityKind = "EVENT_ATTENDANCE"
+	// ActivityCommunityPost is a thread or reply posted in the community,
+	// keyed by the post's id (community.go).
+	ActivityCommunityPost ActivityKind = "COMMUNITY_POST"
 )
 
 // Valid reports whether k is a known kind.
 func (k ActivityKind) Valid() bool {
 	switch k {
-	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview, ActivityEventAttendance:
+	case ActivityPurchase, ActivityRefund, ActivityCheckIn, ActivityReview, ActivityEventAttendance, ActivityCommunityPost:
 		return true
 	}
 	return false
@@ -452,7 +461,11 @@ func (r StreakRules) Qualifies(k ActivityKind) bool {
 	if k == ActivityRefund {
 		return false
 	}
-	return len(r.Qualifying) == 0 || slices.Contains(r.Qualifying, k)
+	if len(r.Qualifying) == 0 {
+		// Posting in the community keeps a streak only when the brand lists it.
+		return k != ActivityCommunityPost
+	}
+	return slices.Contains(r.Qualifying, k)
 }
 
 // ErrChanged is a program update made on a version that is no longer the

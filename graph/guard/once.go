@@ -55,6 +55,18 @@ var mutations = map[string]string{
 	"updateEvent":     sendsMessages, // more capacity offers seats with notifications
 	"publishEvent":    repeatable,
 	"cancelEvent":     repeatable,
+	"createThread":    repeatable, // points under the daily cap, posts under trust limits and slow mode
+	"reply":           repeatable,
+	"editPost":        repeatable,
+	"deletePost":      repeatable,
+	"react":           repeatable,
+	"unreact":         repeatable,
+	"flagPost":        repeatable,  // once per post and member
+	"moderatePost":    movesPoints, // a removal takes the post's points back
+	"moderateThread":  repeatable,
+	"sanctionMember":  repeatable,
+	"createSpace":     repeatable,
+	"updateSpace":     repeatable,
 
 	"updateProfile":              repeatable,
 	"grantRole":                  repeatable,

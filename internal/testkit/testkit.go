@@ -87,3 +87,15 @@ func Defer(t testing.TB, f func() error) {
 		}
 	})
 }
+
+// Must2 is Must for a call returning two values and an error:
+// a, b := testkit.Must2(svc.Create(ctx, in))(t).
+func Must2[A, B any](a A, b B, err error) func(testing.TB) (A, B) {
+	return func(t testing.TB) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}

@@ -1,0 +1,314 @@
+package community
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/internal/mongoindex"
+)
+
+// EventKind is what happened in a thread.
+type EventKind string
+
+const (
+	EventPostCreated   EventKind = "POST_CREATED"
+	EventPostEdited    EventKind = "POST_EDITED"
+	EventPostHidden    EventKind = "POST_HIDDEN"
+	EventPostRestored  EventKind = "POST_RESTORED"
+	EventPostDeleted   EventKind = "POST_DELETED"
+	EventReactions     EventKind = "REACTIONS"
+	EventThreadChanged EventKind = "THREAD_CHANGED" // locked, unlocked, pinned, moved
+)
+
+// Event is one entry of a thread's feed. Seq numbers a thread's events 1,
+// 2, 3…, claimed by a unique insert; it is what threadUpdates' cursors
+// hold, so a subscriber resuming after one misses nothing.
+type Event struct {
+	ID       bson.ObjectID `bson:"_id"`
+	ThreadID bson.ObjectID `bson:"threadId"`
+	Seq      int64         `bson:"seq"`
+	Kind     EventKind     `bson:"kind"`
+	PostID   bson.ObjectID `bson:"postId,omitempty"`
+	// Reactions are the post's counts when the event was made (REACTIONS).
+	Reactions map[forum.Reaction]int64 `bson:"reactions,omitempty"`
+	At        time.Time                `bson:"at"`
+}
+
+// Feed keeps the threads' feeds (collection community_thread_events) and
+// streams them: the same lossless path as the inbox's notifications
+// (inbox.Stream). The database is the source of truth; a publication
+// carries the event to streams that are up to date, anything else (a gap,
+// a dropped publication, another instance's event learnt by polling) makes
+// the stream read the feed after its cursor.
+type Feed struct {
+	c   *mongo.Collection
+	hub *hub
+	now func() time.Time
+}
+
+func newFeed(db *mongo.Database, now func() time.Time) *Feed {
+	return &Feed{c: db.Collection("community_thread_events"), hub: newHub(), now: now}
+}
+
+const (
+	indexFeedSeq = "thread_seq_unique"
+	indexFeedAt  = "at"
+	feedBatch    = 100
+	maxClaims    = 1000
+)
+
+// ErrFeedContended: a thread's feed changed under a writer too many times in a row.
+var ErrFeedContended = fault.New(fault.Conflict, "too many changes at once in this thread; try again")
+
+// EnsureIndexes creates the feed's indexes.
+func (f *Feed) EnsureIndexes(ctx context.Context) error {
+	return mongoindex.Ensure(ctx, f.c,
+		mongo.IndexModel{Keys: bson.D{{Key: "threadId", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName(indexFeedSeq).SetUnique(true)},
+		// The poll of other instances' events.
+		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName(indexFeedAt)})
+}
+
+// Publish appends an event to its thread's feed under the next number and
+// hands it to the thread's live streams.
+func (f *Feed) Publish(ctx context.Context, e *Event) error {
+	e.ID, e.At = bson.NewObjectID(), f.now().UTC()
+	for range maxClaims {
+		last, err := f.lastSeq(ctx, e.ThreadID)
+		if err != nil {
+			return err
+		}
+		e.Seq = last + 1
+		_, err = f.c.InsertOne(ctx, e)
+		if err == nil {
+			f.hub.publish(e.ThreadID, e.Seq, e)
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return ErrFeedContended
+}
+
+func (f *Feed) lastSeq(ctx context.Context, threadID bson.ObjectID) (int64, error) {
+	var last struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := f.c.FindOne(ctx, bson.D{{Key: "threadId", Value: threadID}},
+		options.FindOne().SetSort(bson.D{{Key: "threadId", Value: 1}, {Key: "seq", Value: -1}}).SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&last)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return last.Seq, err
+}
+
+func (f *Feed) after(ctx context.Context, threadID bson.ObjectID, after int64, limit int) ([]*Event, error) {
+	cur, err := f.c.Find(ctx, bson.D{{Key: "threadId", Value: threadID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "threadId", Value: 1}, {Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Event
+	return out, cur.All(ctx, &out)
+}
+
+// Stream sends the thread's events after seq after (after < 0: from now)
+// until ctx ends: the stored ones first, then each as it is published,
+// with no gap and no duplicate at the seam (inbox.Stream's method).
+func (f *Feed) Stream(ctx context.Context, threadID bson.ObjectID, after int64) (<-chan *Event, error) {
+	sub := f.hub.subscribe(threadID)
+	read := after >= 0
+	if after < 0 {
+		last, err := f.lastSeq(ctx, threadID)
+		if err != nil {
+			sub.close()
+			return nil, err
+		}
+		after = last
+	}
+	out := make(chan *Event)
+	go func() {
+		defer close(out)
+		defer sub.close()
+		send := func(e *Event) bool {
+			select {
+			case out <- e:
+				after = e.Seq
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for {
+			for read {
+				es, err := f.after(ctx, threadID, after, feedBatch)
+				if err != nil {
+					return // the client resumes from its cursor
+				}
+				for _, e := range es {
+					if !send(e) {
+						return
+					}
+				}
+				read = len(es) == feedBatch
+			}
+			select {
+			case p := <-sub.c:
+				switch {
+				case p.seq <= after:
+				case p.seq == after+1 && p.e != nil:
+					if !send(p.e) {
+						return
+					}
+				default:
+					read = true
+				}
+			case <-ctx.Done():
+				return
+			}
+			if sub.missed.Swap(false) {
+				read = true
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Subscribers counts the live streams of a thread in this process.
+func (f *Feed) Subscribers(threadID bson.ObjectID) int { return f.hub.count(threadID) }
+
+// Poll tells this process's streams of events other instances stored,
+// every interval until ctx ends: one query per instance, like the inbox's
+// PollBroker, only the numbers travel.
+func (f *Feed) Poll(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	since := time.Now().Add(-3 * time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		local := f.hub.threads()
+		if len(local) == 0 {
+			since = now.Add(-3 * time.Second)
+			continue
+		}
+		if err := f.poll(ctx, since, local); err != nil {
+			slog.Warn("community: poll thread events", "err", err)
+			continue
+		}
+		since = now.Add(-3 * time.Second)
+	}
+}
+
+func (f *Feed) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) error {
+	cur, err := f.c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "threadId", Value: 1}, {Key: "seq", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		ThreadID bson.ObjectID `bson:"threadId"`
+		Seq      int64         `bson:"seq"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return err
+	}
+	newest := map[bson.ObjectID]int64{}
+	for _, r := range rows {
+		if local[r.ThreadID] && r.Seq > newest[r.ThreadID] {
+			newest[r.ThreadID] = r.Seq
+		}
+	}
+	for id, seq := range newest {
+		f.hub.publish(id, seq, nil)
+	}
+	return nil
+}
+
+// hub hands publications to a thread's streams in this process, never
+// blocking: a full stream is marked as having missed one and reads the
+// feed instead (inbox.MemoryBroker's rule, for events).
+type hub struct {
+	mu   sync.Mutex
+	subs map[bson.ObjectID]map[*hubSub]struct{}
+}
+
+type published struct {
+	seq int64
+	e   *Event
+}
+
+type hubSub struct {
+	c      chan published
+	missed atomic.Bool
+	close  func()
+}
+
+func newHub() *hub { return &hub{subs: map[bson.ObjectID]map[*hubSub]struct{}{}} }
+
+func (h *hub) publish(threadID bson.ObjectID, seq int64, e *Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[threadID] {
+		select {
+		case s.c <- published{seq: seq, e: e}:
+		default:
+			s.missed.Store(true)
+		}
+	}
+}
+
+func (h *hub) subscribe(threadID bson.ObjectID) *hubSub {
+	s := &hubSub{c: make(chan published, 8)}
+	h.mu.Lock()
+	if h.subs[threadID] == nil {
+		h.subs[threadID] = map[*hubSub]struct{}{}
+	}
+	h.subs[threadID][s] = struct{}{}
+	h.mu.Unlock()
+	var once sync.Once
+	s.close = func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			delete(h.subs[threadID], s)
+			if len(h.subs[threadID]) == 0 {
+				delete(h.subs, threadID)
+			}
+		})
+	}
+	return s
+}
+
+func (h *hub) count(threadID bson.ObjectID) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[threadID])
+}
+
+func (h *hub) threads() map[bson.ObjectID]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[bson.ObjectID]bool, len(h.subs))
+	for id := range h.subs {
+		out[id] = true
+	}
+	return out
+}

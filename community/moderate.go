@@ -1,0 +1,461 @@
+package community
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
+)
+
+// Decided answers a moderator whose action lost to another one made on the
+// same post or thread at the same time: CONFLICT, with what was done, by
+// whom and when (extensions.action, extensions.at).
+type Decided struct {
+	Action string
+	By     bson.ObjectID
+	At     time.Time
+}
+
+func (e *Decided) Error() string {
+	return fmt.Sprintf("another moderator acted first: %s at %s; read it again", e.Action, e.At.UTC().Format(time.RFC3339))
+}
+
+// ErrorCode is CONFLICT.
+func (e *Decided) ErrorCode() fault.Code { return fault.Conflict }
+
+// Extensions tell the client what was done.
+func (e *Decided) Extensions() map[string]any {
+	return map[string]any{"action": e.Action, "at": e.At.UTC().Format(time.RFC3339)}
+}
+
+func decided(m *forum.Moderation) error {
+	if m == nil {
+		return &Decided{Action: "CHANGED"}
+	}
+	return &Decided{Action: m.Action, By: m.By, At: m.At}
+}
+
+// log appends one action to the audit log.
+func (s *Service) log(ctx context.Context, p member.Principal, action, kind, target string, space bson.ObjectID, reason, before, after string) error {
+	return s.mod.Log(ctx, &moderation.LogEntry{ActorID: p.MemberID, Action: action, TargetKind: kind, TargetID: target, SpaceID: space,
+		Reason: reason, Before: before, After: after, At: s.now().UTC()})
+}
+
+func checkReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if len([]rune(reason)) > moderation.MaxNote {
+		return "", input.Errorf("reason", "must be at most %d characters", moderation.MaxNote)
+	}
+	return reason, nil
+}
+
+// FlagPost flags a post once with a reason: its weight (the flagger's trust
+// and accuracy, moderation.Weight) adds to the post's score and review
+// item; the flag that brings a visible post to the program's threshold
+// hides it pending review, and its author is told once.
+func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.ObjectID, reason moderation.Reason, note string) (*forum.Post, error) {
+	self, err := p.Self()
+	if err != nil {
+		return nil, err
+	}
+	post, _, err := s.Post(ctx, p, postID)
+	if err != nil {
+		return nil, input.Wrap("postId", err)
+	}
+	if post.AuthorID == self {
+		return nil, input.Wrap("postId", ErrOwnPost)
+	}
+	if note, err = moderation.CheckReason(reason, note); err != nil {
+		return nil, err
+	}
+	trust, _, err := s.Trust(ctx, self)
+	if err != nil {
+		return nil, err
+	}
+	agreed, disagreed, err := s.mod.Accuracy(ctx, self)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	f := &moderation.Flag{ID: bson.NewObjectID(), PostID: post.ID, SpaceID: post.SpaceID, MemberID: self, Reason: reason, Note: note,
+		Weight: moderation.Weight(trust, staff(p), agreed, disagreed), CreatedAt: now}
+	if err := s.mod.AddFlag(ctx, f); err != nil {
+		return nil, err
+	}
+	if _, err := s.mod.Enqueue(ctx, post.ID, post.SpaceID, post.AuthorID, f.Weight, string(reason), true, now); err != nil {
+		return nil, err
+	}
+	prog, err := s.economy.Program(ctx)
+	if err != nil {
+		return nil, err
+	}
+	updated, hidden, err := s.forum.AddFlagScore(ctx, post.ID, f.Weight, prog.FlagThreshold(), now)
+	if err != nil || !hidden {
+		return updated, err
+	}
+	th, err := s.forum.Thread(ctx, post.ThreadID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.send(ctx, inbox.Message{MemberID: post.AuthorID, Kind: inbox.KindCommunity, Template: texts.CommunityPostHidden,
+		Data: map[string]any{"thread": th.Title}, Related: &inbox.Related{Kind: inbox.RelatedPost, ID: post.ID.Hex()},
+		Key: "community:hidden:" + post.ID.Hex()}); err != nil {
+		return nil, err
+	}
+	return updated, s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: EventPostHidden, PostID: post.ID})
+}
+
+// QueueEntry is an item of the review queue with what a moderator needs:
+// the post, its flags and its author's community history.
+type QueueEntry struct {
+	Item   *moderation.Item
+	Post   *forum.Post
+	Flags  []*moderation.Flag
+	Author AuthorHistory
+}
+
+// AuthorHistory is what moderators see of an author: their community
+// record, never their email, birthday or points.
+type AuthorHistory struct {
+	MemberID     bson.ObjectID
+	DisplayName  string
+	Trust        int
+	PostsLast30d int64
+	HiddenRecent bool
+}
+
+// ReviewQueue pages a space's review items of status, highest score first;
+// for the space's moderators.
+func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID bson.ObjectID, status moderation.ItemStatus, after *moderation.QueueCursor, limit int) ([]*QueueEntry, bool, error) {
+	sp, err := s.forum.Space(ctx, spaceID)
+	if err != nil {
+		return nil, false, input.Wrap("spaceId", err)
+	}
+	if !Moderates(p, sp) {
+		return nil, false, ErrNotModerator
+	}
+	if status == "" {
+		status = moderation.ItemPending
+	}
+	if status != moderation.ItemPending && status != moderation.ItemResolved {
+		return nil, false, input.Errorf("status", "must be PENDING or RESOLVED")
+	}
+	items, more, err := s.mod.Queue(ctx, spaceID, status, after, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	ids := make([]bson.ObjectID, len(items))
+	for i, it := range items {
+		ids[i] = it.PostID
+	}
+	posts, err := s.forum.PostsByID(ctx, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]*QueueEntry, len(items))
+	for i, it := range items {
+		e := &QueueEntry{Item: it, Post: posts[i]}
+		if e.Flags, err = s.mod.Flags(ctx, it.PostID); err != nil {
+			return nil, false, err
+		}
+		if e.Author, err = s.History(ctx, it.AuthorID); err != nil {
+			return nil, false, err
+		}
+		out[i] = e
+	}
+	return out, more, nil
+}
+
+// History is a member's community record, as moderators see it.
+func (s *Service) History(ctx context.Context, memberID bson.ObjectID) (AuthorHistory, error) {
+	m, err := s.members.Get(ctx, memberID)
+	if err != nil {
+		return AuthorHistory{}, err
+	}
+	since := s.now().Add(-30 * 24 * time.Hour)
+	h := AuthorHistory{MemberID: memberID, DisplayName: m.DisplayName}
+	if h.Trust, _, err = s.Trust(ctx, memberID); err != nil {
+		return h, err
+	}
+	if h.PostsLast30d, err = s.forum.PostsSince(ctx, memberID, since); err != nil {
+		return h, err
+	}
+	h.HiddenRecent, err = s.forum.HiddenSince(ctx, memberID, since)
+	return h, err
+}
+
+// PostAction is what a moderator does to a post.
+type PostAction string
+
+const (
+	ActionApprove PostAction = "APPROVE" // visible again (or for the first time), flags rejected
+	ActionHide    PostAction = "HIDE"    // hidden, flags upheld
+	ActionDelete  PostAction = "DELETE"  // removed, its points taken back, flags upheld
+)
+
+// ModeratePost applies a moderator's action to a post of a space they
+// moderate. It is made on the post as read: of two moderators acting at
+// once exactly one lands, the other gets a *Decided (CONFLICT) saying what
+// was done. Logged with the post's status before and after.
+func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string) (*forum.Post, error) {
+	post, err := s.forum.Post(ctx, postID)
+	if err != nil {
+		return nil, input.Wrap("postId", err)
+	}
+	sp, err := s.forum.Space(ctx, post.SpaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !Moderates(p, sp) {
+		return nil, ErrNotModerator
+	}
+	if reason, err = checkReason(reason); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	m := forum.Moderation{Action: string(action), By: p.MemberID, At: now}
+	var out *forum.Post
+	var kind EventKind
+	switch action {
+	case ActionApprove:
+		if post.Status == forum.PostVisible || post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
+			if post.Last != nil {
+				return nil, decided(post.Last)
+			}
+			return nil, input.Errorf("action", "the post is %s: nothing to approve", post.Status)
+		}
+		out, err = s.forum.ApprovePost(ctx, post, m)
+		kind = EventPostRestored
+	case ActionHide:
+		if post.Status != forum.PostVisible && post.Status != forum.PostPending {
+			return nil, decided(post.Last)
+		}
+		out, err = s.forum.SetPostStatus(ctx, post, forum.PostHidden, m)
+		kind = EventPostHidden
+	case ActionDelete:
+		if post.Status == forum.PostRemoved {
+			return nil, decided(post.Last)
+		}
+		out, err = s.forum.SetPostStatus(ctx, post, forum.PostRemoved, m)
+		kind = EventPostDeleted
+	default:
+		return nil, input.Errorf("action", "must be APPROVE, HIDE or DELETE")
+	}
+	if forum.IsStale(err) {
+		cur, rerr := s.forum.Post(ctx, postID)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return nil, decided(cur.Last)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
+		return nil, err
+	}
+	if err := s.log(ctx, p, string(action)+"_POST", "POST", post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(out.Status)); err != nil {
+		return nil, err
+	}
+	switch {
+	case action == ActionDelete:
+		if err := s.economy.ReversePost(ctx, post.AuthorID, post.ID, reasonOr(reason, "removed by a moderator")); err != nil {
+			return nil, err
+		}
+		if post.Number == 1 {
+			if _, err := s.forum.ModerateThread(ctx, mustThread(ctx, s, post.ThreadID), forum.ThreadChange{Removed: ptr(true)}, m); err != nil && !forum.IsStale(err) {
+				return nil, err
+			}
+		}
+	case action == ActionApprove && post.Status == forum.PostPending:
+		// Held by a watched word: now it is published, with what that brings.
+		th, err := s.forum.Thread(ctx, post.ThreadID)
+		if err != nil {
+			return nil, err
+		}
+		author, err := s.members.Get(ctx, post.AuthorID)
+		if err != nil {
+			return nil, err
+		}
+		return out, s.published(ctx, th, out, author)
+	}
+	return out, s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: kind, PostID: post.ID})
+}
+
+func mustThread(ctx context.Context, s *Service, id bson.ObjectID) *forum.Thread {
+	t, err := s.forum.Thread(ctx, id)
+	if err != nil {
+		return &forum.Thread{ID: id, ModRev: -1}
+	}
+	return t
+}
+
+func reasonOr(reason, def string) string {
+	if reason == "" {
+		return def
+	}
+	return reason
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ThreadAction is what a moderator does to a thread.
+type ThreadAction string
+
+const (
+	ActionLock   ThreadAction = "LOCK"
+	ActionUnlock ThreadAction = "UNLOCK"
+	ActionPin    ThreadAction = "PIN"
+	ActionUnpin  ThreadAction = "UNPIN"
+	ActionMove   ThreadAction = "MOVE" // to another space the moderator also moderates
+)
+
+// ModerateThread locks, unlocks, pins, unpins or moves a thread; made on
+// the thread as read (CONFLICT with what was done when another landed
+// first). Logged.
+func (s *Service) ModerateThread(ctx context.Context, p member.Principal, threadID bson.ObjectID, action ThreadAction, to *bson.ObjectID, reason string) (*forum.Thread, error) {
+	th, err := s.forum.Thread(ctx, threadID)
+	if err != nil {
+		return nil, input.Wrap("threadId", err)
+	}
+	sp, err := s.forum.Space(ctx, th.SpaceID)
+	if err != nil {
+		return nil, err
+	}
+	if !Moderates(p, sp) {
+		return nil, ErrNotModerator
+	}
+	if reason, err = checkReason(reason); err != nil {
+		return nil, err
+	}
+	var c forum.ThreadChange
+	before := fmt.Sprintf("locked=%t pinned=%t space=%s", th.Locked, th.Pinned == 1, th.SpaceID.Hex())
+	switch action {
+	case ActionLock, ActionUnlock:
+		c.Locked = ptr(action == ActionLock)
+	case ActionPin, ActionUnpin:
+		c.Pinned = ptr(action == ActionPin)
+	case ActionMove:
+		if to == nil {
+			return nil, input.Errorf("toSpaceId", "name the space to move the thread to")
+		}
+		dest, err := s.forum.Space(ctx, *to)
+		if err != nil {
+			return nil, input.Wrap("toSpaceId", err)
+		}
+		if !Moderates(p, dest) {
+			return nil, ErrNotModerator
+		}
+		c.SpaceID = to
+	default:
+		return nil, input.Errorf("action", "must be LOCK, UNLOCK, PIN, UNPIN or MOVE")
+	}
+	out, err := s.forum.ModerateThread(ctx, th, c, forum.Moderation{Action: string(action), By: p.MemberID, At: s.now().UTC()})
+	if forum.IsStale(err) {
+		cur, rerr := s.forum.Thread(ctx, threadID)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return nil, decided(cur.Last)
+	}
+	if err != nil {
+		return nil, err
+	}
+	after := fmt.Sprintf("locked=%t pinned=%t space=%s", out.Locked, out.Pinned == 1, out.SpaceID.Hex())
+	if err := s.log(ctx, p, string(action)+"_THREAD", "THREAD", th.ID.Hex(), th.SpaceID, reason, before, after); err != nil {
+		return nil, err
+	}
+	return out, s.feed.Publish(ctx, &Event{ThreadID: th.ID, Kind: EventThreadChanged})
+}
+
+// MaxSanction bounds a silence or suspension.
+const MaxSanction = 365 * 24 * time.Hour
+
+// SanctionMember silences or suspends a member until now + d, in one
+// space (a moderator of it) or, with spaceID zero, everywhere (global
+// moderators and the brand). Logged.
+func (s *Service) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, d time.Duration, reason string) (*moderation.Sanction, error) {
+	if spaceID.IsZero() {
+		if !staff(p) {
+			return nil, ErrNotModerator
+		}
+	} else {
+		sp, err := s.forum.Space(ctx, spaceID)
+		if err != nil {
+			return nil, input.Wrap("spaceId", err)
+		}
+		if !Moderates(p, sp) {
+			return nil, ErrNotModerator
+		}
+	}
+	if kind != moderation.Silence && kind != moderation.Suspend {
+		return nil, input.Errorf("kind", "must be SILENCE or SUSPEND")
+	}
+	if d <= 0 || d > MaxSanction {
+		return nil, input.Errorf("durationMinutes", "must be between 1 minute and 365 days")
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.members.Get(ctx, memberID); err != nil {
+		return nil, input.Wrap("memberId", err)
+	}
+	now := s.now().UTC()
+	sn := &moderation.Sanction{MemberID: memberID, SpaceID: spaceID, Kind: kind, Until: now.Add(d), Reason: reason, By: p.MemberID, At: now}
+	if err := s.mod.Sanction(ctx, sn); err != nil {
+		return nil, err
+	}
+	return sn, s.log(ctx, p, string(kind), "MEMBER", memberID.Hex(), spaceID, reason, "", "until "+sn.Until.Format(time.RFC3339))
+}
+
+// ModerationLog pages the audit log newest first (one space's when spaceID
+// is set); BRAND only.
+func (s *Service) ModerationLog(ctx context.Context, p member.Principal, spaceID, before bson.ObjectID, limit int) ([]*moderation.LogEntry, bool, error) {
+	if !ManagesCommunity(p) {
+		return nil, false, ErrBrandOnly
+	}
+	return s.mod.LogPage(ctx, spaceID, before, limit)
+}
+
+// WatchWord adds or changes a watched word; BRAND and global moderators. Logged.
+func (s *Service) WatchWord(ctx context.Context, p member.Principal, word string, action moderation.WordAction) (*moderation.WatchedWord, error) {
+	if !staff(p) {
+		return nil, ErrNotModerator
+	}
+	w, err := s.mod.AddWord(ctx, word, action)
+	if err != nil {
+		return nil, err
+	}
+	return w, s.log(ctx, p, "WATCH_WORD", "WATCHED_WORD", w.ID.Hex(), bson.ObjectID{}, "", "", w.Word+" → "+string(w.Action))
+}
+
+// UnwatchWord removes a watched word. Logged.
+func (s *Service) UnwatchWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
+	if !staff(p) {
+		return nil, ErrNotModerator
+	}
+	w, err := s.mod.RemoveWord(ctx, id)
+	if err != nil {
+		return nil, input.Wrap("id", err)
+	}
+	return w, s.log(ctx, p, "UNWATCH_WORD", "WATCHED_WORD", w.ID.Hex(), bson.ObjectID{}, "", w.Word+" → "+string(w.Action), "")
+}
+
+// WatchedWords lists the watched words; staff only.
+func (s *Service) WatchedWords(ctx context.Context, p member.Principal) ([]*moderation.WatchedWord, error) {
+	if !staff(p) {
+		return nil, ErrNotModerator
+	}
+	return s.mod.Words(ctx)
+}
