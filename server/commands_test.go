@@ -78,11 +78,12 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 		}
 		ids[i] = s.Member
 	}
+	at := time.Now() // one moment for every purchase, so a replay sends what the first call sent
 	purchase := func(m *member.Member, ext string) int64 {
 		n.Store(0)
 		counting.Store(true)
 		_, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: ext,
-			AmountMinor: 1999, Currency: "USD", OccurredAt: time.Now()})
+			AmountMinor: 1999, Currency: "USD", OccurredAt: at})
 		counting.Store(false)
 		if err != nil {
 			t.Fatal(err)
