@@ -14,6 +14,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -318,9 +319,11 @@ func feq(t *testing.T, what string, got *float64, want float64, ok bool) {
 
 func day(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
 
+func date(s string) member.Date { d, _ := member.ParseDate(s); return d }
+
 func (ds *dataset) checkOverview(t *testing.T, s *Service, from, to string) {
 	t.Helper()
-	got, err := s.Overview(context.Background(), Range{From: day(from), To: day(to)})
+	got, err := s.Overview(context.Background(), Range{From: date(from), To: date(to)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,8 +364,8 @@ func (ds *dataset) checkOverview(t *testing.T, s *Service, from, to string) {
 		t.Errorf("%s: currencies %+v, want %v", where, got.Currencies, rev)
 	}
 	for _, c := range got.Currencies {
-		if c.RevenueMinor != rev[c.Currency] || c.Purchases != n[c.Currency] {
-			t.Errorf("%s %s: revenue %d purchases %d, want %d %d", where, c.Currency, c.RevenueMinor, c.Purchases, rev[c.Currency], n[c.Currency])
+		if c.RevenueMinor != float64(rev[c.Currency]) || c.Purchases != n[c.Currency] {
+			t.Errorf("%s %s: revenue %v purchases %d, want %d %d", where, c.Currency, c.RevenueMinor, c.Purchases, rev[c.Currency], n[c.Currency])
 		}
 		feq(t, where+" AOV "+c.Currency, c.AOVMinor, float64(rev[c.Currency])/float64(n[c.Currency]), true)
 	}
@@ -370,7 +373,7 @@ func (ds *dataset) checkOverview(t *testing.T, s *Service, from, to string) {
 
 func (ds *dataset) checkRetention(t *testing.T, s *Service, from, to string, period Period) {
 	t.Helper()
-	got, err := s.Retention(context.Background(), Range{From: day(from), To: day(to)}, period)
+	got, err := s.Retention(context.Background(), Range{From: date(from), To: date(to)}, period)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +419,7 @@ func (ds *dataset) checkRetention(t *testing.T, s *Service, from, to string, per
 		}
 		g := got.Periods[i]
 		where := fmt.Sprintf("retention %s %s", period, b[0])
-		if g.From.Format(time.DateOnly) != b[0] || g.To.Format(time.DateOnly) != b[1] || g.CustomersAtStart != start || g.NewCustomers != newC || g.ActiveCustomers != int64(len(active)) {
+		if g.From.String() != b[0] || g.To.String() != b[1] || g.CustomersAtStart != start || g.NewCustomers != newC || g.ActiveCustomers != int64(len(active)) {
 			t.Errorf("%s: %+v, want %v start %d new %d active %d", where, g, b, start, newC, len(active))
 		}
 		feq(t, where, g.Rate, float64(int64(len(active))-newC)/float64(start), start > 0)
@@ -432,7 +435,7 @@ func monthsBetween(a, b string) int {
 
 func (ds *dataset) checkCohorts(t *testing.T, s *Service, by CohortBy, from, to string) {
 	t.Helper()
-	got, err := s.Cohorts(context.Background(), by, Range{From: day(from), To: day(to)})
+	got, err := s.Cohorts(context.Background(), by, Range{From: date(from), To: date(to)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,16 +475,16 @@ func (ds *dataset) checkCohorts(t *testing.T, s *Service, by CohortBy, from, to 
 	}
 	asOf := month(genNow.In(ds.loc).Format(time.DateOnly))
 	for _, g := range got.Cohorts {
-		c := g.Month.Format("2006-01")
-		if g.Size != size[c] || len(g.Cells) != monthsBetween(c, asOf)+1 {
-			t.Errorf("cohort %s %s: size %d cells %d, want %d %d", by, c, g.Size, len(g.Cells), size[c], monthsBetween(c, asOf)+1)
+		c := g.Month.String()[:7]
+		if g.Size != size[c] || len(g.Members) != monthsBetween(c, asOf)+1 || len(g.Rates) != len(g.Members) {
+			t.Errorf("cohort %s %s: size %d cells %d, want %d %d", by, c, g.Size, len(g.Members), size[c], monthsBetween(c, asOf)+1)
 		}
-		for _, cell := range g.Cells {
-			want := int64(len(active[c][cell.K]))
-			if cell.Members != want {
-				t.Errorf("cohort %s %s month %d: %d members, want %d", by, c, cell.K, cell.Members, want)
+		for k, n := range g.Members {
+			want := int64(len(active[c][k]))
+			if n != want {
+				t.Errorf("cohort %s %s month %d: %d members, want %d", by, c, k, n, want)
 			}
-			feq(t, "cohort rate", cell.Rate, float64(want)/float64(size[c]), true)
+			feq(t, "cohort rate", g.Rates[k], float64(want)/float64(size[c]), true)
 		}
 	}
 }
@@ -489,7 +492,7 @@ func (ds *dataset) checkCohorts(t *testing.T, s *Service, by CohortBy, from, to 
 func (ds *dataset) checkLTV(t *testing.T, s *Service) {
 	t.Helper()
 	horizons := []int{1, 30, 90, 180, 365}
-	got, err := s.LTV(context.Background(), horizons, Range{From: day("2025-01-01"), To: day("2026-03-01")})
+	got, err := s.LTV(context.Background(), horizons, Range{From: date("2025-01-01"), To: date("2026-03-01")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +525,7 @@ func (ds *dataset) checkLTV(t *testing.T, s *Service) {
 		t.Fatalf("ltv: %d cohorts, want %d", len(got.Cohorts), len(size))
 	}
 	for _, g := range got.Cohorts {
-		c := g.Month.Format("2006-01")
+		c := g.Month.String()[:7]
 		for _, v := range g.Values {
 			k := key{c, v.Currency}
 			if math.Abs(v.HistoricMinor-float64(total[k])/float64(size[c])) > 1e-9 {
@@ -530,7 +533,7 @@ func (ds *dataset) checkLTV(t *testing.T, s *Service) {
 			}
 			for i, h := range horizons {
 				complete := !day(maxFirst[c]).AddDate(0, 0, h).After(day(today))
-				feq(t, fmt.Sprintf("ltv %s %s @%d", c, v.Currency, h), v.AtHorizons[i].ValueMinor, float64(within[k][h])/float64(size[c]), complete)
+				feq(t, fmt.Sprintf("ltv %s %s @%d", c, v.Currency, h), v.AtHorizonsMinor[i], float64(within[k][h])/float64(size[c]), complete)
 			}
 		}
 	}
@@ -538,7 +541,7 @@ func (ds *dataset) checkLTV(t *testing.T, s *Service) {
 
 func (ds *dataset) checkEconomics(t *testing.T, s *Service, from, to string) {
 	t.Helper()
-	got, err := s.Economics(context.Background(), Range{From: day(from), To: day(to)})
+	got, err := s.Economics(context.Background(), Range{From: date(from), To: date(to)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,15 +568,16 @@ func (ds *dataset) checkEconomics(t *testing.T, s *Service, from, to string) {
 			reversed -= e.Amount
 		}
 	}
-	if got.Issued != issued || got.Reversed != reversed || got.Redeemed != redeemed || got.Expired != expired ||
-		got.OutstandingAtStart != before || got.OutstandingAtEnd != end || got.LiabilityMinor != end*3 {
+	f := func(n int64) float64 { return float64(n) }
+	if got.Issued != f(issued) || got.Reversed != f(reversed) || got.Redeemed != f(redeemed) || got.Expired != f(expired) ||
+		got.OutstandingAtStart != f(before) || got.OutstandingAtEnd != f(end) || got.LiabilityMinor != f(end*3) {
 		t.Errorf("economics %s..%s: %+v, want issued %d reversed %d redeemed %d expired %d outstanding %d..%d", from, to, got, issued, reversed, redeemed, expired, before, end)
 	}
 	feq(t, "breakage", got.BreakageRate, float64(expired)/float64(issued), issued > 0)
 	feq(t, "redemption rate", got.RedemptionRate, float64(redeemed)/float64(issued), issued > 0)
 	// Tier distribution at each snapshot: each member's latest entry by then.
 	for _, snap := range got.Tiers {
-		endDay := snap.Date.Format(time.DateOnly)
+		endDay := snap.Date.String()
 		latest := map[bson.ObjectID]genEntry{}
 		for _, e := range ds.entries {
 			if e.CreatedAt.In(ds.loc).Format(time.DateOnly) <= endDay && e.Seq > latest[e.MemberID].Seq {
@@ -584,11 +588,11 @@ func (ds *dataset) checkEconomics(t *testing.T, s *Service, from, to string) {
 		for _, e := range latest {
 			want[e.tier]++
 		}
-		for _, tc := range snap.Tiers {
-			if want[tc.Tier] != tc.Members {
-				t.Errorf("tiers at %s: %s %d, want %d", endDay, tc.Tier, tc.Members, want[tc.Tier])
+		for i, tier := range snap.Tiers {
+			if want[tier] != snap.Members[i] {
+				t.Errorf("tiers at %s: %s %d, want %d", endDay, tier, snap.Members[i], want[tier])
 			}
-			delete(want, tc.Tier)
+			delete(want, tier)
 		}
 		if len(want) > 0 {
 			t.Errorf("tiers at %s: missing %v", endDay, want)
@@ -598,7 +602,7 @@ func (ds *dataset) checkEconomics(t *testing.T, s *Service, from, to string) {
 
 func (ds *dataset) checkReferrals(t *testing.T, s *Service, from, to string) {
 	t.Helper()
-	got, err := s.Referrals(context.Background(), Range{From: day(from), To: day(to)})
+	got, err := s.Referrals(context.Background(), Range{From: date(from), To: date(to)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +659,9 @@ func TestFiguresMatchTheRawData(t *testing.T) {
 			for _, rg := range ranges {
 				ds.checkOverview(t, s, rg[0], rg[1])
 				ds.checkRetention(t, s, rg[0], rg[1], PeriodMonth)
-				ds.checkRetention(t, s, rg[0], rg[1], PeriodWeek)
+				if day(rg[1]).Sub(day(rg[0])) < 400*24*time.Hour {
+					ds.checkRetention(t, s, rg[0], rg[1], PeriodWeek)
+				}
 				ds.checkEconomics(t, s, rg[0], rg[1])
 				ds.checkReferrals(t, s, rg[0], rg[1])
 				ds.checkCohorts(t, s, ByFirstPurchase, rg[0], rg[1])
@@ -679,7 +685,7 @@ func TestDashboardReadsDoNotGrowWithMembers(t *testing.T) {
 		ds.load(t, db, genNow.Add(time.Hour), false)
 		testkit.Must(s.Refresh(context.Background()))(t)
 		ctx := context.Background()
-		rg := Range{From: day("2025-03-01"), To: day("2025-03-31")}
+		rg := Range{From: date("2025-03-01"), To: date("2025-03-31")}
 		o := testkit.Must(s.Overview(ctx, rg))(t)
 		e := testkit.Must(s.Economics(ctx, rg))(t)
 		c := testkit.Must(s.Cohorts(ctx, ByFirstPurchase, rg))(t)
@@ -704,21 +710,21 @@ func TestBadRanges(t *testing.T) {
 		r     Range
 		field string
 	}{
-		{Range{From: day("2020-01-01"), To: day("2025-01-01")}, "range.to"},
-		{Range{From: day("2025-02-01"), To: day("2025-01-01")}, "range.to"},
-		{Range{From: day("2025-01-01"), To: day("2025-02-01"), Timezone: "Mars/Olympus"}, "range.timezone"},
-		{Range{From: day("2025-01-01"), To: day("2025-02-01"), Timezone: "Europe/Paris"}, "range.timezone"},
-		{Range{From: day("2025-01-01"), To: day("2025-02-01"), Currency: "XYZ"}, "range.currency"},
+		{Range{From: date("2020-01-01"), To: date("2025-01-01")}, "range.to"},
+		{Range{From: date("2025-02-01"), To: date("2025-01-01")}, "range.to"},
+		{Range{From: date("2025-01-01"), To: date("2025-02-01"), Timezone: "Mars/Olympus"}, "range.timezone"},
+		{Range{From: date("2025-01-01"), To: date("2025-02-01"), Timezone: "Europe/Paris"}, "range.timezone"},
+		{Range{From: date("2025-01-01"), To: date("2025-02-01"), Currency: "XYZ"}, "range.currency"},
 	} {
 		_, err := s.Overview(ctx, c.r)
 		if e, ok := input.As(err); !ok || e.Field != c.field {
 			t.Errorf("%+v: %v, want an error on %s", c.r, err, c.field)
 		}
 	}
-	if _, err := s.Overview(ctx, Range{From: day("2020-01-01"), To: day("2024-12-31"), Timezone: "UTC", Currency: "eur"}); err != nil {
+	if _, err := s.Overview(ctx, Range{From: date("2020-01-01"), To: date("2024-12-31"), Timezone: "UTC", Currency: "eur"}); err != nil {
 		t.Errorf("a range just under 5 years: %v", err)
 	}
-	if _, err := s.LTV(ctx, []int{0}, Range{From: day("2025-01-01"), To: day("2025-01-02")}); err == nil {
+	if _, err := s.LTV(ctx, []int{0}, Range{From: date("2025-01-01"), To: date("2025-01-02")}); err == nil {
 		t.Error("a horizon of 0 days was accepted")
 	}
 }

@@ -1,6 +1,10 @@
 package analytics
 
-import "time"
+import (
+	"time"
+
+	"github.com/regulars/regulars/member"
+)
 
 // A day is a calendar date of the program's timezone, numbered as days
 // since 1970-01-01; a month is numbered as months since 1970-01. Numbers
@@ -41,3 +45,9 @@ func monthString(month int) string { return dayDate(monthFirstDay(month)).Format
 
 // dateString is day as YYYY-MM-DD.
 func dateString(day int) string { return dayDate(day).Format(time.DateOnly) }
+
+// dateOf is day as a member.Date (the API's Date).
+func dateOf(day int) member.Date {
+	y, m, d := dayDate(day).Date()
+	return member.Date{Year: y, Month: m, Day: d}
+}

@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
 )
 
 // MaxRangeYears bounds a range: its end is less than 5 years after its start.
 const MaxRangeYears = 5
 
 // Range is a span of calendar days, both ends included, of the program's
-// timezone. From and To are dates (their clock and zone are ignored).
+// timezone.
 type Range struct {
-	From, To time.Time
+	From, To member.Date
 	// Timezone, if set, must be the program's (the zone rollups are kept
 	// in): it lets a dashboard say which calendar it means.
 	Timezone string
@@ -43,12 +43,12 @@ func (s *Service) check(ctx context.Context, r Range) (span, program.Program, er
 		return span{}, p, err
 	}
 	loc := p.Location()
-	sp := span{a: dayNumber(r.From.Date()), b: dayNumber(r.To.Date()), loc: loc}
+	sp := span{a: dayNumber(r.From.Year, r.From.Month, r.From.Day), b: dayNumber(r.To.Year, r.To.Month, r.To.Day), loc: loc}
 	from, to := dayDate(sp.a), dayDate(sp.b)
 	switch {
-	case r.From.IsZero():
+	case r.From.Year == 0:
 		return sp, p, input.Errorf("range.from", "is required")
-	case r.To.IsZero():
+	case r.To.Year == 0:
 		return sp, p, input.Errorf("range.to", "is required")
 	case sp.b < sp.a:
 		return sp, p, input.Errorf("range.to", "is before range.from")
@@ -90,8 +90,10 @@ func (s *Service) freshness(ctx context.Context) (Freshness, error) {
 // CurrencyFigures are a range's money figures in one currency.
 type CurrencyFigures struct {
 	Currency     string
-	Purchases    int64
-	RevenueMinor int64
+	Purchases int64
+	// RevenueMinor is a float so that any sum stays exact past 2^31 (to
+	// 2^53), as do the point sums of Economics.
+	RevenueMinor float64
 	// AOVMinor is RevenueMinor ÷ Purchases (nil without purchases).
 	AOVMinor *float64
 }
@@ -99,7 +101,7 @@ type CurrencyFigures struct {
 // Overview is a range's purchase figures.
 type Overview struct {
 	Freshness
-	From, To time.Time
+	From, To member.Date
 	// Purchases counts purchases with something left after refunds.
 	Purchases int64
 	// PurchasingMembers counts distinct members with a purchase in the range.
@@ -183,7 +185,7 @@ func (f periodFigures) currencies(only string) []CurrencyFigures {
 			continue
 		}
 		t := f.cur[c]
-		out = append(out, CurrencyFigures{Currency: c, Purchases: t.N, RevenueMinor: t.Rev, AOVMinor: ratio(t.Rev, t.N)})
+		out = append(out, CurrencyFigures{Currency: c, Purchases: t.N, RevenueMinor: float64(t.Rev), AOVMinor: ratio(t.Rev, t.N)})
 	}
 	return out
 }
@@ -224,7 +226,7 @@ func (s *Service) Overview(ctx context.Context, r Range) (*Overview, error) {
 	fr.DocumentsRead += len(days) + len(cohorts)
 	f := figuresOf(days, sp.a, sp.b)
 	return &Overview{
-		Freshness: fr, From: dayDate(sp.a), To: dayDate(sp.b),
+		Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b),
 		Purchases: f.purchases, PurchasingMembers: f.members, RepeatPurchasers: f.members - f.single,
 		RepeatPurchaseRate: ratio(f.members-f.single, f.members), PurchaseFrequency: ratio(f.purchases, f.members),
 		NewCustomers: f.newCustomers, Customers: customersBefore(cohorts, sp.b+1),
@@ -234,7 +236,7 @@ func (s *Service) Overview(ctx context.Context, r Range) (*Overview, error) {
 
 // RetentionPeriod is one period's customer retention.
 type RetentionPeriod struct {
-	From, To time.Time
+	From, To member.Date
 	// CustomersAtStart: members with a purchase before From.
 	CustomersAtStart int64
 	// ActiveCustomers: members with a purchase in the period; NewCustomers:
@@ -244,6 +246,9 @@ type RetentionPeriod struct {
 	// share of earlier customers who bought again in the period.
 	Rate *float64
 }
+
+// MaxPeriods bounds the periods of one retention answer (five years of months).
+const MaxPeriods = 60
 
 // Retention is a range cut into periods.
 type Retention struct {
@@ -288,6 +293,10 @@ func (s *Service) Retention(ctx context.Context, r Range, period Period) (*Reten
 	default:
 		return nil, input.Errorf("period", "unknown period %q", period)
 	}
+	periods := periodsOf(sp.a, sp.b, period)
+	if len(periods) > MaxPeriods {
+		return nil, input.Errorf("period", "the range has %d periods of a %s; at most %d: choose a longer period", len(periods), period, MaxPeriods)
+	}
 	fr, err := s.freshness(ctx)
 	if err != nil {
 		return nil, err
@@ -302,32 +311,26 @@ func (s *Service) Retention(ctx context.Context, r Range, period Period) (*Reten
 	}
 	fr.DocumentsRead += len(days) + len(cohorts)
 	out := &Retention{Freshness: fr, Period: period, Periods: []RetentionPeriod{}}
-	for _, pr := range periodsOf(sp.a, sp.b, period) {
+	for _, pr := range periods {
 		f := figuresOf(days, pr[0], pr[1])
 		start := customersBefore(cohorts, pr[0])
 		out.Periods = append(out.Periods, RetentionPeriod{
-			From: dayDate(pr[0]), To: dayDate(pr[1]), CustomersAtStart: start,
+			From: dateOf(pr[0]), To: dateOf(pr[1]), CustomersAtStart: start,
 			ActiveCustomers: f.members, NewCustomers: f.newCustomers, Rate: ratio(f.members-f.newCustomers, start),
 		})
 	}
 	return out, nil
 }
 
-// CohortCell is the share of a cohort purchasing in its Kth month.
-type CohortCell struct {
-	// K counts months after the cohort's own (0: the cohort month).
-	K       int
-	Members int64
-	// Rate is Members ÷ the cohort's size.
-	Rate *float64
-}
-
 // Cohort is one row of the retention matrix.
 type Cohort struct {
-	Month time.Time // its first day
+	Month member.Date // its first day
 	Size  int64
-	// Cells run from K = 0 to the month of AsOf.
-	Cells []CohortCell
+	// Members[k] counts the cohort's members with a purchase in the kth
+	// month after its own (0: the cohort month), up to the month of AsOf;
+	// Rates[k] is Members[k] ÷ Size.
+	Members []int64
+	Rates   []*float64
 }
 
 // CohortMatrix is the retention matrix of the cohorts whose month is in a range.
@@ -364,9 +367,10 @@ func (s *Service) Cohorts(ctx context.Context, by CohortBy, r Range) (*CohortMat
 		for _, a := range c.Active {
 			active[a.K] = a.C
 		}
-		row := Cohort{Month: dayDate(monthFirstDay(c.Month)), Size: c.Size, Cells: []CohortCell{}}
+		row := Cohort{Month: dateOf(monthFirstDay(c.Month)), Size: c.Size, Members: []int64{}, Rates: []*float64{}}
 		for k := 0; c.Month+k <= last; k++ {
-			row.Cells = append(row.Cells, CohortCell{K: k, Members: active[k], Rate: ratio(active[k], c.Size)})
+			row.Members = append(row.Members, active[k])
+			row.Rates = append(row.Rates, ratio(active[k], c.Size))
 		}
 		out.Cohorts = append(out.Cohorts, row)
 	}
@@ -387,21 +391,15 @@ type LTVValue struct {
 	Currency string
 	// HistoricMinor: since each member's first purchase, to AsOf.
 	HistoricMinor float64
-	// AtHorizons: within Days days of each member's first purchase (the
-	// first purchase's day being day 0), in the order asked; nil while a
-	// member of the cohort has had fewer days.
-	AtHorizons []HorizonValue
-}
-
-// HorizonValue is LTV at one horizon.
-type HorizonValue struct {
-	Days       int
-	ValueMinor *float64
+	// AtHorizonsMinor[i]: within Horizons[i] days of each member's first
+	// purchase (the first purchase's day being day 0); nil while a member
+	// of the cohort has had fewer days.
+	AtHorizonsMinor []*float64
 }
 
 // LTVCohort is one first-purchase cohort's lifetime value.
 type LTVCohort struct {
-	Month  time.Time
+	Month  member.Date
 	Size   int64
 	Values []LTVValue
 }
@@ -443,7 +441,7 @@ func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error
 	today := dayOf(fr.AsOf, sp.loc)
 	out := &LTV{Freshness: fr, Horizons: horizons, Cohorts: []LTVCohort{}}
 	for _, c := range cs {
-		row := LTVCohort{Month: dayDate(monthFirstDay(c.Month)), Size: c.Size, Values: []LTVValue{}}
+		row := LTVCohort{Month: dateOf(monthFirstDay(c.Month)), Size: c.Size, Values: []LTVValue{}}
 		byCur := map[string][]offsetRevenue{}
 		for _, rv := range c.Revenue {
 			byCur[rv.C] = append(byCur[rv.C], rv)
@@ -459,7 +457,7 @@ func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error
 			}
 			v.HistoricMinor = float64(total) / float64(c.Size)
 			for _, h := range horizons {
-				hv := HorizonValue{Days: h}
+				var value *float64
 				// Complete once the cohort's latest first purchase is h days old.
 				if c.MaxFirstDay+h <= today {
 					var n int64
@@ -468,9 +466,9 @@ func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error
 							n += rv.Rev
 						}
 					}
-					hv.ValueMinor = ratio(n, c.Size)
+					value = ratio(n, c.Size)
 				}
-				v.AtHorizons = append(v.AtHorizons, hv)
+				v.AtHorizonsMinor = append(v.AtHorizonsMinor, value)
 			}
 			row.Values = append(row.Values, v)
 		}
@@ -479,33 +477,29 @@ func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error
 	return out, nil
 }
 
-// TierCount is how many members hold a tier.
-type TierCount struct {
-	Tier    string
-	Members int64
-}
-
-// TierSnapshot is the tier distribution at the end of a day.
+// TierSnapshot is the tier distribution at the end of a day: Members[i]
+// members hold Tiers[i].
 type TierSnapshot struct {
-	Date  time.Time
-	Tiers []TierCount
+	Date    member.Date
+	Tiers   []string
+	Members []int64
 }
 
 // Economics is what the program's points did in a range and what is owed.
 type Economics struct {
 	Freshness
-	From, To time.Time
+	From, To member.Date
 	// Points issued, reversed, redeemed and expired in the range (see
 	// pointsRollup for what each counts).
-	Issued, Reversed, Redeemed, Expired int64
+	Issued, Reversed, Redeemed, Expired float64
 	// Outstanding points (the sum of every balance) at the start and end.
-	OutstandingAtStart, OutstandingAtEnd int64
+	OutstandingAtStart, OutstandingAtEnd float64
 	// PointValueMinor is what a point is worth in Currency's minor units
 	// (the program's pointValueMinor); LiabilityMinor is
 	// OutstandingAtEnd × PointValueMinor.
 	Currency        string
 	PointValueMinor int64
-	LiabilityMinor  int64
+	LiabilityMinor  float64
 	// BreakageRate is Expired ÷ Issued; RedemptionRate is Redeemed ÷ Issued.
 	BreakageRate, RedemptionRate *float64
 	// Tiers is the distribution at the end of each month of the range (the
@@ -541,9 +535,15 @@ func (s *Service) Economics(ctx context.Context, r Range) (*Economics, error) {
 		before.plus(m, tiers)
 	}
 	var in pointsRollup
-	e := &Economics{Freshness: fr, From: dayDate(sp.a), To: dayDate(sp.b), Currency: p.Currency, PointValueMinor: p.PointValueMinor, Tiers: []TierSnapshot{}}
+	e := &Economics{Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b), Currency: p.Currency, PointValueMinor: p.PointValueMinor, Tiers: []TierSnapshot{}}
 	snapshot := func(day int) {
-		e.Tiers = append(e.Tiers, TierSnapshot{Date: dayDate(day), Tiers: tierCounts(tiers)})
+		snap := TierSnapshot{Date: dateOf(day), Tiers: []string{}, Members: []int64{}}
+		for _, t := range slices.Sorted(maps.Keys(tiers)) {
+			if tiers[t] != 0 {
+				snap.Tiers, snap.Members = append(snap.Tiers, t), append(snap.Members, tiers[t])
+			}
+		}
+		e.Tiers = append(e.Tiers, snap)
 	}
 	i := 0
 	for day := monthFirstDay(firstMonth); day <= sp.b; day++ {
@@ -559,28 +559,19 @@ func (s *Service) Economics(ctx context.Context, r Range) (*Economics, error) {
 			snapshot(day)
 		}
 	}
-	e.Issued, e.Reversed, e.Redeemed, e.Expired = in.Issued, in.Reversed, in.Redeemed, in.Expired
-	e.OutstandingAtStart = before.Issued - before.Reversed - before.Redeemed - before.Expired
-	e.OutstandingAtEnd = e.OutstandingAtStart + in.Issued - in.Reversed - in.Redeemed - in.Expired
-	e.LiabilityMinor = e.OutstandingAtEnd * p.PointValueMinor
+	start := before.Issued - before.Reversed - before.Redeemed - before.Expired
+	end := start + in.Issued - in.Reversed - in.Redeemed - in.Expired
+	e.Issued, e.Reversed, e.Redeemed, e.Expired = float64(in.Issued), float64(in.Reversed), float64(in.Redeemed), float64(in.Expired)
+	e.OutstandingAtStart, e.OutstandingAtEnd = float64(start), float64(end)
+	e.LiabilityMinor = float64(end) * float64(p.PointValueMinor)
 	e.BreakageRate, e.RedemptionRate = ratio(in.Expired, in.Issued), ratio(in.Redeemed, in.Issued)
 	return e, nil
-}
-
-func tierCounts(m map[string]int64) []TierCount {
-	out := []TierCount{}
-	for _, t := range slices.Sorted(maps.Keys(m)) {
-		if m[t] != 0 {
-			out = append(out, TierCount{Tier: t, Members: m[t]})
-		}
-	}
-	return out
 }
 
 // Referrals is the referral funnel of a range.
 type Referrals struct {
 	Freshness
-	From, To time.Time
+	From, To member.Date
 	// SignUps: members who joined with a referral code in the range.
 	SignUps int64
 	// Converted: referees whose first qualifying purchase converted in the
@@ -605,7 +596,7 @@ func (s *Service) Referrals(ctx context.Context, r Range) (*Referrals, error) {
 		return nil, err
 	}
 	fr.DocumentsRead += len(days)
-	out := &Referrals{Freshness: fr, From: dayDate(sp.a), To: dayDate(sp.b)}
+	out := &Referrals{Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b)}
 	for _, d := range days {
 		out.SignUps += d.SignUps
 		out.Converted += d.Converted
@@ -614,5 +605,3 @@ func (s *Service) Referrals(ctx context.Context, r Range) (*Referrals, error) {
 	out.ConversionRate, out.ReversalRate = ratio(out.Converted, out.SignUps), ratio(out.Reversed, out.Converted)
 	return out, nil
 }
-
-var _ *mongo.Collection

@@ -135,9 +135,29 @@ func (s stores) reset(ctx context.Context) error {
 	return nil
 }
 
-// replaceAll upserts docs by _id in one bulk write.
+// bulkReplace is the most documents replaced one by one; more (a first
+// run, a change of timezone) are deleted and inserted again, two commands
+// instead of one update per document, which the embedded database runs
+// each as a scan of the collection. Meanwhile a dashboard may miss those
+// documents for a moment.
+const bulkReplace = 200
+
+// replaceAll upserts docs by _id.
 func replaceAll[T any](ctx context.Context, c *mongo.Collection, ids []any, docs []T) error {
 	if len(docs) == 0 {
+		return nil
+	}
+	if len(docs) > bulkReplace {
+		for i := 0; i < len(ids); i += 1000 {
+			if _, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[i:min(i+1000, len(ids))]}}}}); err != nil {
+				return fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}
+		for i := 0; i < len(docs); i += 1000 {
+			if _, err := c.InsertMany(ctx, docs[i:min(i+1000, len(docs))], options.InsertMany().SetOrdered(false)); err != nil {
+				return fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}
 		return nil
 	}
 	models := make([]mongo.WriteModel, len(docs))

@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
@@ -15,11 +16,12 @@ import (
 
 // Resolver holds what the resolvers need: the domain services.
 type Resolver struct {
-	Members      *member.Service
-	Inbox        *inbox.Inbox
-	Game         *game.Service
-	Texts        *texts.Templates
-	EventService *events.Service
+	Members          *member.Service
+	Inbox            *inbox.Inbox
+	Game             *game.Service
+	Texts            *texts.Templates
+	EventService     *events.Service
+	AnalyticsService *analytics.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -232,7 +232,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
 		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, AnalyticsService: m.analytics}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
