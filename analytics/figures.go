@@ -89,7 +89,7 @@ func (s *Service) freshness(ctx context.Context) (Freshness, error) {
 
 // CurrencyFigures are a range's money figures in one currency.
 type CurrencyFigures struct {
-	Currency     string
+	Currency  string
 	Purchases int64
 	// RevenueMinor is a float so that any sum stays exact past 2^31 (to
 	// 2^53), as do the point sums of Economics.
