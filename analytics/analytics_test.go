@@ -212,7 +212,7 @@ func generate(seed uint64, members int) *dataset {
 
 // load inserts what was recorded before cut (the activities by createdAt,
 // everything else by its own time), or, with after, what was recorded since.
-func (ds *dataset) load(t *testing.T, db *mongo.Database, cut time.Time, after bool) {
+func (ds *dataset) load(t testing.TB, db *mongo.Database, cut time.Time, after bool) {
 	t.Helper()
 	ctx := context.Background()
 	in := func(at time.Time) bool { return at.Before(cut) != after }

@@ -140,9 +140,10 @@ func (s stores) reset(ctx context.Context) error {
 // instead of one update per document, which the embedded database runs
 // each as a scan of the collection. Meanwhile a dashboard may miss those
 // documents for a moment.
-const bulkReplace = 200
+const bulkReplace = 50
 
-// replaceAll upserts docs by _id.
+// replaceAll upserts docs by _id, one command each (each within the
+// client's deadline).
 func replaceAll[T any](ctx context.Context, c *mongo.Collection, ids []any, docs []T) error {
 	if len(docs) == 0 {
 		return nil
@@ -160,12 +161,10 @@ func replaceAll[T any](ctx context.Context, c *mongo.Collection, ids []any, docs
 		}
 		return nil
 	}
-	models := make([]mongo.WriteModel, len(docs))
 	for i := range docs {
-		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: ids[i]}}).SetReplacement(docs[i]).SetUpsert(true)
-	}
-	if _, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-		return fmt.Errorf("%s: %w", c.Name(), err)
+		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: ids[i]}}, docs[i], options.Replace().SetUpsert(true)); err != nil {
+			return fmt.Errorf("%s: %w", c.Name(), err)
+		}
 	}
 	return nil
 }
