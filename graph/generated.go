@@ -15,6 +15,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/forum"
@@ -47,13 +48,18 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activity() ActivityResolver
 	ActivityResult() ActivityResultResolver
+	Analytics() AnalyticsResolver
+	AnalyticsOverview() AnalyticsOverviewResolver
+	AnalyticsRetention() AnalyticsRetentionResolver
 	Badge() BadgeResolver
+	CohortMatrix() CohortMatrixResolver
 	Coupon() CouponResolver
 	Event() EventResolver
 	EventPlace() EventPlaceResolver
 	EventUpdate() EventUpdateResolver
 	LedgerEntry() LedgerEntryResolver
 	LedgerSource() LedgerSourceResolver
+	LifetimeValue() LifetimeValueResolver
 	Member() MemberResolver
 	ModerationLogEntry() ModerationLogEntryResolver
 	Mutation() MutationResolver
@@ -62,9 +68,11 @@ type ResolverRoot interface {
 	Points() PointsResolver
 	Post() PostResolver
 	Program() ProgramResolver
+	ProgramEconomics() ProgramEconomicsResolver
 	PublicMember() PublicMemberResolver
 	Query() QueryResolver
 	Redemption() RedemptionResolver
+	ReferralFunnel() ReferralFunnelResolver
 	ReviewItem() ReviewItemResolver
 	Reward() RewardResolver
 	Rsvp() RsvpResolver
@@ -100,6 +108,37 @@ type ComplexityRoot struct {
 		Replayed   func(childComplexity int) int
 		Streak     func(childComplexity int) int
 		TierChange func(childComplexity int) int
+	}
+
+	Analytics struct {
+		Cohorts   func(childComplexity int, by analytics.CohortBy, rangeArg analytics.Range) int
+		Economics func(childComplexity int, rangeArg analytics.Range) int
+		Ltv       func(childComplexity int, horizons []int, rangeArg analytics.Range) int
+		Overview  func(childComplexity int, rangeArg analytics.Range) int
+		Referrals func(childComplexity int, rangeArg analytics.Range) int
+		Retention func(childComplexity int, rangeArg analytics.Range, period analytics.Period) int
+	}
+
+	AnalyticsOverview struct {
+		AsOf               func(childComplexity int) int
+		Currencies         func(childComplexity int) int
+		Customers          func(childComplexity int) int
+		DocumentsRead      func(childComplexity int) int
+		From               func(childComplexity int) int
+		NewCustomers       func(childComplexity int) int
+		PurchaseFrequency  func(childComplexity int) int
+		Purchases          func(childComplexity int) int
+		PurchasingMembers  func(childComplexity int) int
+		RepeatPurchaseRate func(childComplexity int) int
+		RepeatPurchasers   func(childComplexity int) int
+		To                 func(childComplexity int) int
+	}
+
+	AnalyticsRetention struct {
+		AsOf          func(childComplexity int) int
+		DocumentsRead func(childComplexity int) int
+		Period        func(childComplexity int) int
+		Periods       func(childComplexity int) int
 	}
 
 	Audience struct {
@@ -170,6 +209,20 @@ type ComplexityRoot struct {
 		WinBackDays         func(childComplexity int) int
 	}
 
+	Cohort struct {
+		Members func(childComplexity int) int
+		Month   func(childComplexity int) int
+		Rates   func(childComplexity int) int
+		Size    func(childComplexity int) int
+	}
+
+	CohortMatrix struct {
+		AsOf          func(childComplexity int) int
+		By            func(childComplexity int) int
+		Cohorts       func(childComplexity int) int
+		DocumentsRead func(childComplexity int) int
+	}
+
 	CommunityMember struct {
 		AvatarURL   func(childComplexity int) int
 		DisplayName func(childComplexity int) int
@@ -184,6 +237,13 @@ type ComplexityRoot struct {
 		Code      func(childComplexity int) int
 		ExpiresAt func(childComplexity int) int
 		Offer     func(childComplexity int) int
+	}
+
+	CurrencyFigures struct {
+		AOVMinor     func(childComplexity int) int
+		Currency     func(childComplexity int) int
+		Purchases    func(childComplexity int) int
+		RevenueMinor func(childComplexity int) int
 	}
 
 	EarnedBadge struct {
@@ -259,6 +319,18 @@ type ComplexityRoot struct {
 		Weight    func(childComplexity int) int
 	}
 
+	LTVCohort struct {
+		Month  func(childComplexity int) int
+		Size   func(childComplexity int) int
+		Values func(childComplexity int) int
+	}
+
+	LTVValue struct {
+		AtHorizonsMinor func(childComplexity int) int
+		Currency        func(childComplexity int) int
+		HistoricMinor   func(childComplexity int) int
+	}
+
 	Leaderboard struct {
 		Edges    func(childComplexity int) int
 		Final    func(childComplexity int) int
@@ -301,6 +373,13 @@ type ComplexityRoot struct {
 	LedgerSource struct {
 		ID   func(childComplexity int) int
 		Kind func(childComplexity int) int
+	}
+
+	LifetimeValue struct {
+		AsOf          func(childComplexity int) int
+		Cohorts       func(childComplexity int) int
+		DocumentsRead func(childComplexity int) int
+		Horizons      func(childComplexity int) int
 	}
 
 	Member struct {
@@ -540,6 +619,7 @@ type ComplexityRoot struct {
 		FirstPurchaseBonus           func(childComplexity int) int
 		LeaderboardGraceHours        func(childComplexity int) int
 		Locale                       func(childComplexity int) int
+		PointValueMinor              func(childComplexity int) int
 		PointsExpireDays             func(childComplexity int) int
 		PointsPerUnit                func(childComplexity int) int
 		Promotions                   func(childComplexity int) int
@@ -559,6 +639,25 @@ type ComplexityRoot struct {
 	ProgramConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
+	}
+
+	ProgramEconomics struct {
+		AsOf               func(childComplexity int) int
+		BreakageRate       func(childComplexity int) int
+		Currency           func(childComplexity int) int
+		DocumentsRead      func(childComplexity int) int
+		Expired            func(childComplexity int) int
+		From               func(childComplexity int) int
+		Issued             func(childComplexity int) int
+		LiabilityMinor     func(childComplexity int) int
+		OutstandingAtEnd   func(childComplexity int) int
+		OutstandingAtStart func(childComplexity int) int
+		PointValueMinor    func(childComplexity int) int
+		Redeemed           func(childComplexity int) int
+		RedemptionRate     func(childComplexity int) int
+		Reversed           func(childComplexity int) int
+		Tiers              func(childComplexity int) int
+		To                 func(childComplexity int) int
 	}
 
 	ProgramEdge struct {
@@ -582,6 +681,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Analytics               func(childComplexity int) int
 		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
 		BrandEvents             func(childComplexity int, first *int, after *string) int
@@ -639,6 +739,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ReferralFunnel struct {
+		AsOf           func(childComplexity int) int
+		ConversionRate func(childComplexity int) int
+		Converted      func(childComplexity int) int
+		DocumentsRead  func(childComplexity int) int
+		From           func(childComplexity int) int
+		ReversalRate   func(childComplexity int) int
+		Reversed       func(childComplexity int) int
+		SignUps        func(childComplexity int) int
+		To             func(childComplexity int) int
+	}
+
 	ReferralRules struct {
 		MinPurchaseMinor   func(childComplexity int) int
 		MonthlyCap         func(childComplexity int) int
@@ -652,6 +764,15 @@ type ComplexityRoot struct {
 		Converted    func(childComplexity int) int
 		Invited      func(childComplexity int) int
 		PointsEarned func(childComplexity int) int
+	}
+
+	RetentionPeriod struct {
+		ActiveCustomers  func(childComplexity int) int
+		CustomersAtStart func(childComplexity int) int
+		From             func(childComplexity int) int
+		NewCustomers     func(childComplexity int) int
+		Rate             func(childComplexity int) int
+		To               func(childComplexity int) int
 	}
 
 	ReviewConnection struct {
@@ -841,6 +962,12 @@ type ComplexityRoot struct {
 		Value          func(childComplexity int) int
 	}
 
+	TierSnapshot struct {
+		Date    func(childComplexity int) int
+		Members func(childComplexity int) int
+		Tiers   func(childComplexity int) int
+	}
+
 	TierStatus struct {
 		Current  func(childComplexity int) int
 		Next     func(childComplexity int) int
@@ -860,12 +987,29 @@ type ActivityResolver interface {
 type ActivityResultResolver interface {
 	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
 }
+type AnalyticsResolver interface {
+	Overview(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Overview, error)
+	Retention(ctx context.Context, obj *Analytics, rangeArg analytics.Range, period analytics.Period) (*analytics.Retention, error)
+	Cohorts(ctx context.Context, obj *Analytics, by analytics.CohortBy, rangeArg analytics.Range) (*analytics.CohortMatrix, error)
+	Ltv(ctx context.Context, obj *Analytics, horizons []int, rangeArg analytics.Range) (*analytics.LTV, error)
+	Economics(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Economics, error)
+	Referrals(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Referrals, error)
+}
+type AnalyticsOverviewResolver interface {
+	AsOf(ctx context.Context, obj *analytics.Overview) (*time.Time, error)
+}
+type AnalyticsRetentionResolver interface {
+	AsOf(ctx context.Context, obj *analytics.Retention) (*time.Time, error)
+}
 type BadgeResolver interface {
 	ID(ctx context.Context, obj *engagement.Badge) (string, error)
 
 	ImageURL(ctx context.Context, obj *engagement.Badge) (*string, error)
 
 	Backfill(ctx context.Context, obj *engagement.Badge) (*engagement.Backfill, error)
+}
+type CohortMatrixResolver interface {
+	AsOf(ctx context.Context, obj *analytics.CohortMatrix) (*time.Time, error)
 }
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
@@ -899,6 +1043,9 @@ type LedgerEntryResolver interface {
 }
 type LedgerSourceResolver interface {
 	ID(ctx context.Context, obj *ledger.Source) (*string, error)
+}
+type LifetimeValueResolver interface {
+	AsOf(ctx context.Context, obj *analytics.LTV) (*time.Time, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *member.Member) (string, error)
@@ -1003,6 +1150,9 @@ type PostResolver interface {
 type ProgramResolver interface {
 	UpdatedAt(ctx context.Context, obj *program.Program) (*time.Time, error)
 }
+type ProgramEconomicsResolver interface {
+	AsOf(ctx context.Context, obj *analytics.Economics) (*time.Time, error)
+}
 type PublicMemberResolver interface {
 	ID(ctx context.Context, obj *PublicMember) (string, error)
 
@@ -1015,6 +1165,7 @@ type QueryResolver interface {
 	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
 	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
+	Analytics(ctx context.Context) (*Analytics, error)
 	Spaces(ctx context.Context, first *int, after *string) (*SpaceConnection, error)
 	Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*ThreadConnection, error)
 	Posts(ctx context.Context, threadID string, first *int, after *string) (*PostConnection, error)
@@ -1045,6 +1196,9 @@ type RedemptionResolver interface {
 	Reward(ctx context.Context, obj *reward.Redemption) (*reward.Reward, error)
 
 	CancelReason(ctx context.Context, obj *reward.Redemption) (*string, error)
+}
+type ReferralFunnelResolver interface {
+	AsOf(ctx context.Context, obj *analytics.Referrals) (*time.Time, error)
 }
 type ReviewItemResolver interface {
 	Score(ctx context.Context, obj *community.QueueEntry) (int, error)
@@ -1209,6 +1363,171 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivityResult.TierChange(childComplexity), true
+
+	case "Analytics.cohorts":
+		if e.ComplexityRoot.Analytics.Cohorts == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_cohorts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Cohorts(childComplexity, args["by"].(analytics.CohortBy), args["range"].(analytics.Range)), true
+	case "Analytics.economics":
+		if e.ComplexityRoot.Analytics.Economics == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_economics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Economics(childComplexity, args["range"].(analytics.Range)), true
+	case "Analytics.ltv":
+		if e.ComplexityRoot.Analytics.Ltv == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_ltv_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Ltv(childComplexity, args["horizons"].([]int), args["range"].(analytics.Range)), true
+	case "Analytics.overview":
+		if e.ComplexityRoot.Analytics.Overview == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_overview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Overview(childComplexity, args["range"].(analytics.Range)), true
+	case "Analytics.referrals":
+		if e.ComplexityRoot.Analytics.Referrals == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_referrals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Referrals(childComplexity, args["range"].(analytics.Range)), true
+	case "Analytics.retention":
+		if e.ComplexityRoot.Analytics.Retention == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_retention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Retention(childComplexity, args["range"].(analytics.Range), args["period"].(analytics.Period)), true
+
+	case "AnalyticsOverview.asOf":
+		if e.ComplexityRoot.AnalyticsOverview.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.AsOf(childComplexity), true
+	case "AnalyticsOverview.currencies":
+		if e.ComplexityRoot.AnalyticsOverview.Currencies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.Currencies(childComplexity), true
+	case "AnalyticsOverview.customers":
+		if e.ComplexityRoot.AnalyticsOverview.Customers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.Customers(childComplexity), true
+	case "AnalyticsOverview.documentsRead":
+		if e.ComplexityRoot.AnalyticsOverview.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.DocumentsRead(childComplexity), true
+	case "AnalyticsOverview.from":
+		if e.ComplexityRoot.AnalyticsOverview.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.From(childComplexity), true
+	case "AnalyticsOverview.newCustomers":
+		if e.ComplexityRoot.AnalyticsOverview.NewCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.NewCustomers(childComplexity), true
+	case "AnalyticsOverview.purchaseFrequency":
+		if e.ComplexityRoot.AnalyticsOverview.PurchaseFrequency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.PurchaseFrequency(childComplexity), true
+	case "AnalyticsOverview.purchases":
+		if e.ComplexityRoot.AnalyticsOverview.Purchases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.Purchases(childComplexity), true
+	case "AnalyticsOverview.purchasingMembers":
+		if e.ComplexityRoot.AnalyticsOverview.PurchasingMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.PurchasingMembers(childComplexity), true
+	case "AnalyticsOverview.repeatPurchaseRate":
+		if e.ComplexityRoot.AnalyticsOverview.RepeatPurchaseRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.RepeatPurchaseRate(childComplexity), true
+	case "AnalyticsOverview.repeatPurchasers":
+		if e.ComplexityRoot.AnalyticsOverview.RepeatPurchasers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.RepeatPurchasers(childComplexity), true
+	case "AnalyticsOverview.to":
+		if e.ComplexityRoot.AnalyticsOverview.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsOverview.To(childComplexity), true
+
+	case "AnalyticsRetention.asOf":
+		if e.ComplexityRoot.AnalyticsRetention.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRetention.AsOf(childComplexity), true
+	case "AnalyticsRetention.documentsRead":
+		if e.ComplexityRoot.AnalyticsRetention.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRetention.DocumentsRead(childComplexity), true
+	case "AnalyticsRetention.period":
+		if e.ComplexityRoot.AnalyticsRetention.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRetention.Period(childComplexity), true
+	case "AnalyticsRetention.periods":
+		if e.ComplexityRoot.AnalyticsRetention.Periods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRetention.Periods(childComplexity), true
 
 	case "Audience.kind":
 		if e.ComplexityRoot.Audience.Kind == nil {
@@ -1465,6 +1784,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Campaigns.WinBackDays(childComplexity), true
 
+	case "Cohort.members":
+		if e.ComplexityRoot.Cohort.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Members(childComplexity), true
+	case "Cohort.month":
+		if e.ComplexityRoot.Cohort.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Month(childComplexity), true
+	case "Cohort.rates":
+		if e.ComplexityRoot.Cohort.Rates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Rates(childComplexity), true
+	case "Cohort.size":
+		if e.ComplexityRoot.Cohort.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Size(childComplexity), true
+
+	case "CohortMatrix.asOf":
+		if e.ComplexityRoot.CohortMatrix.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortMatrix.AsOf(childComplexity), true
+	case "CohortMatrix.by":
+		if e.ComplexityRoot.CohortMatrix.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortMatrix.By(childComplexity), true
+	case "CohortMatrix.cohorts":
+		if e.ComplexityRoot.CohortMatrix.Cohorts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortMatrix.Cohorts(childComplexity), true
+	case "CohortMatrix.documentsRead":
+		if e.ComplexityRoot.CohortMatrix.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortMatrix.DocumentsRead(childComplexity), true
+
 	case "CommunityMember.avatarUrl":
 		if e.ComplexityRoot.CommunityMember.AvatarURL == nil {
 			break
@@ -1509,6 +1878,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.Offer(childComplexity), true
+
+	case "CurrencyFigures.aovMinor":
+		if e.ComplexityRoot.CurrencyFigures.AOVMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyFigures.AOVMinor(childComplexity), true
+	case "CurrencyFigures.currency":
+		if e.ComplexityRoot.CurrencyFigures.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyFigures.Currency(childComplexity), true
+	case "CurrencyFigures.purchases":
+		if e.ComplexityRoot.CurrencyFigures.Purchases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyFigures.Purchases(childComplexity), true
+	case "CurrencyFigures.revenueMinor":
+		if e.ComplexityRoot.CurrencyFigures.RevenueMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CurrencyFigures.RevenueMinor(childComplexity), true
 
 	case "EarnedBadge.badge":
 		if e.ComplexityRoot.EarnedBadge.Badge == nil {
@@ -1800,6 +2194,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Flag.Weight(childComplexity), true
 
+	case "LTVCohort.month":
+		if e.ComplexityRoot.LTVCohort.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVCohort.Month(childComplexity), true
+	case "LTVCohort.size":
+		if e.ComplexityRoot.LTVCohort.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVCohort.Size(childComplexity), true
+	case "LTVCohort.values":
+		if e.ComplexityRoot.LTVCohort.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVCohort.Values(childComplexity), true
+
+	case "LTVValue.atHorizonsMinor":
+		if e.ComplexityRoot.LTVValue.AtHorizonsMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVValue.AtHorizonsMinor(childComplexity), true
+	case "LTVValue.currency":
+		if e.ComplexityRoot.LTVValue.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVValue.Currency(childComplexity), true
+	case "LTVValue.historicMinor":
+		if e.ComplexityRoot.LTVValue.HistoricMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LTVValue.HistoricMinor(childComplexity), true
+
 	case "Leaderboard.edges":
 		if e.ComplexityRoot.Leaderboard.Edges == nil {
 			break
@@ -1961,6 +2393,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerSource.Kind(childComplexity), true
+
+	case "LifetimeValue.asOf":
+		if e.ComplexityRoot.LifetimeValue.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifetimeValue.AsOf(childComplexity), true
+	case "LifetimeValue.cohorts":
+		if e.ComplexityRoot.LifetimeValue.Cohorts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifetimeValue.Cohorts(childComplexity), true
+	case "LifetimeValue.documentsRead":
+		if e.ComplexityRoot.LifetimeValue.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifetimeValue.DocumentsRead(childComplexity), true
+	case "LifetimeValue.horizons":
+		if e.ComplexityRoot.LifetimeValue.Horizons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LifetimeValue.Horizons(childComplexity), true
 
 	case "Member.avatarUrl":
 		if e.ComplexityRoot.Member.AvatarURL == nil {
@@ -3210,6 +3667,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.Locale(childComplexity), true
+	case "Program.pointValueMinor":
+		if e.ComplexityRoot.Program.PointValueMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.PointValueMinor(childComplexity), true
 	case "Program.pointsExpireDays":
 		if e.ComplexityRoot.Program.PointsExpireDays == nil {
 			break
@@ -3308,6 +3771,103 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProgramConnection.PageInfo(childComplexity), true
 
+	case "ProgramEconomics.asOf":
+		if e.ComplexityRoot.ProgramEconomics.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.AsOf(childComplexity), true
+	case "ProgramEconomics.breakageRate":
+		if e.ComplexityRoot.ProgramEconomics.BreakageRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.BreakageRate(childComplexity), true
+	case "ProgramEconomics.currency":
+		if e.ComplexityRoot.ProgramEconomics.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Currency(childComplexity), true
+	case "ProgramEconomics.documentsRead":
+		if e.ComplexityRoot.ProgramEconomics.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.DocumentsRead(childComplexity), true
+	case "ProgramEconomics.expired":
+		if e.ComplexityRoot.ProgramEconomics.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Expired(childComplexity), true
+	case "ProgramEconomics.from":
+		if e.ComplexityRoot.ProgramEconomics.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.From(childComplexity), true
+	case "ProgramEconomics.issued":
+		if e.ComplexityRoot.ProgramEconomics.Issued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Issued(childComplexity), true
+	case "ProgramEconomics.liabilityMinor":
+		if e.ComplexityRoot.ProgramEconomics.LiabilityMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.LiabilityMinor(childComplexity), true
+	case "ProgramEconomics.outstandingAtEnd":
+		if e.ComplexityRoot.ProgramEconomics.OutstandingAtEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.OutstandingAtEnd(childComplexity), true
+	case "ProgramEconomics.outstandingAtStart":
+		if e.ComplexityRoot.ProgramEconomics.OutstandingAtStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.OutstandingAtStart(childComplexity), true
+	case "ProgramEconomics.pointValueMinor":
+		if e.ComplexityRoot.ProgramEconomics.PointValueMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.PointValueMinor(childComplexity), true
+	case "ProgramEconomics.redeemed":
+		if e.ComplexityRoot.ProgramEconomics.Redeemed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Redeemed(childComplexity), true
+	case "ProgramEconomics.redemptionRate":
+		if e.ComplexityRoot.ProgramEconomics.RedemptionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.RedemptionRate(childComplexity), true
+	case "ProgramEconomics.reversed":
+		if e.ComplexityRoot.ProgramEconomics.Reversed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Reversed(childComplexity), true
+	case "ProgramEconomics.tiers":
+		if e.ComplexityRoot.ProgramEconomics.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.Tiers(childComplexity), true
+	case "ProgramEconomics.to":
+		if e.ComplexityRoot.ProgramEconomics.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgramEconomics.To(childComplexity), true
+
 	case "ProgramEdge.cursor":
 		if e.ComplexityRoot.ProgramEdge.Cursor == nil {
 			break
@@ -3377,6 +3937,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PublicMember.ID(childComplexity), true
 
+	case "Query.analytics":
+		if e.ComplexityRoot.Query.Analytics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Analytics(childComplexity), true
 	case "Query.aroundMe":
 		if e.ComplexityRoot.Query.AroundMe == nil {
 			break
@@ -3751,6 +4317,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RedemptionEdge.Node(childComplexity), true
 
+	case "ReferralFunnel.asOf":
+		if e.ComplexityRoot.ReferralFunnel.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.AsOf(childComplexity), true
+	case "ReferralFunnel.conversionRate":
+		if e.ComplexityRoot.ReferralFunnel.ConversionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.ConversionRate(childComplexity), true
+	case "ReferralFunnel.converted":
+		if e.ComplexityRoot.ReferralFunnel.Converted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.Converted(childComplexity), true
+	case "ReferralFunnel.documentsRead":
+		if e.ComplexityRoot.ReferralFunnel.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.DocumentsRead(childComplexity), true
+	case "ReferralFunnel.from":
+		if e.ComplexityRoot.ReferralFunnel.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.From(childComplexity), true
+	case "ReferralFunnel.reversalRate":
+		if e.ComplexityRoot.ReferralFunnel.ReversalRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.ReversalRate(childComplexity), true
+	case "ReferralFunnel.reversed":
+		if e.ComplexityRoot.ReferralFunnel.Reversed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.Reversed(childComplexity), true
+	case "ReferralFunnel.signUps":
+		if e.ComplexityRoot.ReferralFunnel.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.SignUps(childComplexity), true
+	case "ReferralFunnel.to":
+		if e.ComplexityRoot.ReferralFunnel.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReferralFunnel.To(childComplexity), true
+
 	case "ReferralRules.minPurchaseMinor":
 		if e.ComplexityRoot.ReferralRules.MinPurchaseMinor == nil {
 			break
@@ -3806,6 +4427,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReferralSummary.PointsEarned(childComplexity), true
+
+	case "RetentionPeriod.activeCustomers":
+		if e.ComplexityRoot.RetentionPeriod.ActiveCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.ActiveCustomers(childComplexity), true
+	case "RetentionPeriod.customersAtStart":
+		if e.ComplexityRoot.RetentionPeriod.CustomersAtStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.CustomersAtStart(childComplexity), true
+	case "RetentionPeriod.from":
+		if e.ComplexityRoot.RetentionPeriod.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.From(childComplexity), true
+	case "RetentionPeriod.newCustomers":
+		if e.ComplexityRoot.RetentionPeriod.NewCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.NewCustomers(childComplexity), true
+	case "RetentionPeriod.rate":
+		if e.ComplexityRoot.RetentionPeriod.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.Rate(childComplexity), true
+	case "RetentionPeriod.to":
+		if e.ComplexityRoot.RetentionPeriod.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionPeriod.To(childComplexity), true
 
 	case "ReviewConnection.edges":
 		if e.ComplexityRoot.ReviewConnection.Edges == nil {
@@ -4502,6 +5160,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TierProgress.Value(childComplexity), true
 
+	case "TierSnapshot.date":
+		if e.ComplexityRoot.TierSnapshot.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSnapshot.Date(childComplexity), true
+	case "TierSnapshot.members":
+		if e.ComplexityRoot.TierSnapshot.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSnapshot.Members(childComplexity), true
+	case "TierSnapshot.tiers":
+		if e.ComplexityRoot.TierSnapshot.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TierSnapshot.Tiers(childComplexity), true
+
 	case "TierStatus.current":
 		if e.ComplexityRoot.TierStatus.Current == nil {
 			break
@@ -4530,6 +5207,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AnalyticsRange", ec.unmarshalInputAnalyticsRange),
 			graphql.NewInputUnmarshaler("AudienceInput", ec.unmarshalInputAudienceInput),
 			graphql.NewInputUnmarshaler("BadgeInput", ec.unmarshalInputBadgeInput),
 			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
@@ -4647,7 +5325,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
+//go:embed "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4875,6 +5553,7 @@ type NotificationEdge {
   node: Notification!
 }
 `, BuiltIn: false},
+	{Name: "schema/analytics.graphql", Input: sourceData("schema/analytics.graphql"), BuiltIn: false},
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
@@ -4925,6 +5604,68 @@ func (ec *executionContext) childFields_ActivityResult(ctx context.Context, fiel
 		return ec.fieldContext_ActivityResult_badges(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivityResult", field.Name)
+}
+
+func (ec *executionContext) childFields_Analytics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "overview":
+		return ec.fieldContext_Analytics_overview(ctx, field)
+	case "retention":
+		return ec.fieldContext_Analytics_retention(ctx, field)
+	case "cohorts":
+		return ec.fieldContext_Analytics_cohorts(ctx, field)
+	case "ltv":
+		return ec.fieldContext_Analytics_ltv(ctx, field)
+	case "economics":
+		return ec.fieldContext_Analytics_economics(ctx, field)
+	case "referrals":
+		return ec.fieldContext_Analytics_referrals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Analytics", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsOverview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_AnalyticsOverview_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_AnalyticsOverview_documentsRead(ctx, field)
+	case "from":
+		return ec.fieldContext_AnalyticsOverview_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AnalyticsOverview_to(ctx, field)
+	case "purchases":
+		return ec.fieldContext_AnalyticsOverview_purchases(ctx, field)
+	case "purchasingMembers":
+		return ec.fieldContext_AnalyticsOverview_purchasingMembers(ctx, field)
+	case "repeatPurchasers":
+		return ec.fieldContext_AnalyticsOverview_repeatPurchasers(ctx, field)
+	case "repeatPurchaseRate":
+		return ec.fieldContext_AnalyticsOverview_repeatPurchaseRate(ctx, field)
+	case "purchaseFrequency":
+		return ec.fieldContext_AnalyticsOverview_purchaseFrequency(ctx, field)
+	case "newCustomers":
+		return ec.fieldContext_AnalyticsOverview_newCustomers(ctx, field)
+	case "customers":
+		return ec.fieldContext_AnalyticsOverview_customers(ctx, field)
+	case "currencies":
+		return ec.fieldContext_AnalyticsOverview_currencies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsOverview", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsRetention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_AnalyticsRetention_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_AnalyticsRetention_documentsRead(ctx, field)
+	case "period":
+		return ec.fieldContext_AnalyticsRetention_period(ctx, field)
+	case "periods":
+		return ec.fieldContext_AnalyticsRetention_periods(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsRetention", field.Name)
 }
 
 func (ec *executionContext) childFields_Audience(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5063,6 +5804,34 @@ func (ec *executionContext) childFields_Campaigns(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Campaigns", field.Name)
 }
 
+func (ec *executionContext) childFields_Cohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_Cohort_month(ctx, field)
+	case "size":
+		return ec.fieldContext_Cohort_size(ctx, field)
+	case "members":
+		return ec.fieldContext_Cohort_members(ctx, field)
+	case "rates":
+		return ec.fieldContext_Cohort_rates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Cohort", field.Name)
+}
+
+func (ec *executionContext) childFields_CohortMatrix(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_CohortMatrix_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_CohortMatrix_documentsRead(ctx, field)
+	case "by":
+		return ec.fieldContext_CohortMatrix_by(ctx, field)
+	case "cohorts":
+		return ec.fieldContext_CohortMatrix_cohorts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CohortMatrix", field.Name)
+}
+
 func (ec *executionContext) childFields_CommunityMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "displayName":
@@ -5093,6 +5862,20 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 		return ec.fieldContext_Coupon_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CurrencyFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_CurrencyFigures_currency(ctx, field)
+	case "purchases":
+		return ec.fieldContext_CurrencyFigures_purchases(ctx, field)
+	case "revenueMinor":
+		return ec.fieldContext_CurrencyFigures_revenueMinor(ctx, field)
+	case "aovMinor":
+		return ec.fieldContext_CurrencyFigures_aovMinor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CurrencyFigures", field.Name)
 }
 
 func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5241,6 +6024,30 @@ func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Flag", field.Name)
 }
 
+func (ec *executionContext) childFields_LTVCohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_LTVCohort_month(ctx, field)
+	case "size":
+		return ec.fieldContext_LTVCohort_size(ctx, field)
+	case "values":
+		return ec.fieldContext_LTVCohort_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LTVCohort", field.Name)
+}
+
+func (ec *executionContext) childFields_LTVValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "currency":
+		return ec.fieldContext_LTVValue_currency(ctx, field)
+	case "historicMinor":
+		return ec.fieldContext_LTVValue_historicMinor(ctx, field)
+	case "atHorizonsMinor":
+		return ec.fieldContext_LTVValue_atHorizonsMinor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LTVValue", field.Name)
+}
+
 func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "period":
@@ -5327,6 +6134,20 @@ func (ec *executionContext) childFields_LedgerSource(ctx context.Context, field 
 		return ec.fieldContext_LedgerSource_id(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerSource", field.Name)
+}
+
+func (ec *executionContext) childFields_LifetimeValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_LifetimeValue_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_LifetimeValue_documentsRead(ctx, field)
+	case "horizons":
+		return ec.fieldContext_LifetimeValue_horizons(ctx, field)
+	case "cohorts":
+		return ec.fieldContext_LifetimeValue_cohorts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LifetimeValue", field.Name)
 }
 
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5707,6 +6528,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_referral(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Program_updatedAt(ctx, field)
+	case "pointValueMinor":
+		return ec.fieldContext_Program_pointValueMinor(ctx, field)
 	case "communityPostPoints":
 		return ec.fieldContext_Program_communityPostPoints(ctx, field)
 	case "communityDailyPointCap":
@@ -5741,6 +6564,44 @@ func (ec *executionContext) childFields_ProgramConnection(ctx context.Context, f
 		return ec.fieldContext_ProgramConnection_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProgramConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgramEconomics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_ProgramEconomics_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_ProgramEconomics_documentsRead(ctx, field)
+	case "from":
+		return ec.fieldContext_ProgramEconomics_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ProgramEconomics_to(ctx, field)
+	case "issued":
+		return ec.fieldContext_ProgramEconomics_issued(ctx, field)
+	case "reversed":
+		return ec.fieldContext_ProgramEconomics_reversed(ctx, field)
+	case "redeemed":
+		return ec.fieldContext_ProgramEconomics_redeemed(ctx, field)
+	case "expired":
+		return ec.fieldContext_ProgramEconomics_expired(ctx, field)
+	case "outstandingAtStart":
+		return ec.fieldContext_ProgramEconomics_outstandingAtStart(ctx, field)
+	case "outstandingAtEnd":
+		return ec.fieldContext_ProgramEconomics_outstandingAtEnd(ctx, field)
+	case "currency":
+		return ec.fieldContext_ProgramEconomics_currency(ctx, field)
+	case "pointValueMinor":
+		return ec.fieldContext_ProgramEconomics_pointValueMinor(ctx, field)
+	case "liabilityMinor":
+		return ec.fieldContext_ProgramEconomics_liabilityMinor(ctx, field)
+	case "breakageRate":
+		return ec.fieldContext_ProgramEconomics_breakageRate(ctx, field)
+	case "redemptionRate":
+		return ec.fieldContext_ProgramEconomics_redemptionRate(ctx, field)
+	case "tiers":
+		return ec.fieldContext_ProgramEconomics_tiers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgramEconomics", field.Name)
 }
 
 func (ec *executionContext) childFields_ProgramEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5835,6 +6696,30 @@ func (ec *executionContext) childFields_RedemptionEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type RedemptionEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ReferralFunnel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_ReferralFunnel_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_ReferralFunnel_documentsRead(ctx, field)
+	case "from":
+		return ec.fieldContext_ReferralFunnel_from(ctx, field)
+	case "to":
+		return ec.fieldContext_ReferralFunnel_to(ctx, field)
+	case "signUps":
+		return ec.fieldContext_ReferralFunnel_signUps(ctx, field)
+	case "converted":
+		return ec.fieldContext_ReferralFunnel_converted(ctx, field)
+	case "reversed":
+		return ec.fieldContext_ReferralFunnel_reversed(ctx, field)
+	case "conversionRate":
+		return ec.fieldContext_ReferralFunnel_conversionRate(ctx, field)
+	case "reversalRate":
+		return ec.fieldContext_ReferralFunnel_reversalRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReferralFunnel", field.Name)
+}
+
 func (ec *executionContext) childFields_ReferralRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "referrerPoints":
@@ -5863,6 +6748,24 @@ func (ec *executionContext) childFields_ReferralSummary(ctx context.Context, fie
 		return ec.fieldContext_ReferralSummary_pointsEarned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReferralSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_RetentionPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_RetentionPeriod_from(ctx, field)
+	case "to":
+		return ec.fieldContext_RetentionPeriod_to(ctx, field)
+	case "customersAtStart":
+		return ec.fieldContext_RetentionPeriod_customersAtStart(ctx, field)
+	case "activeCustomers":
+		return ec.fieldContext_RetentionPeriod_activeCustomers(ctx, field)
+	case "newCustomers":
+		return ec.fieldContext_RetentionPeriod_newCustomers(ctx, field)
+	case "rate":
+		return ec.fieldContext_RetentionPeriod_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetentionPeriod", field.Name)
 }
 
 func (ec *executionContext) childFields_ReviewConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6227,6 +7130,18 @@ func (ec *executionContext) childFields_TierProgress(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type TierProgress", field.Name)
 }
 
+func (ec *executionContext) childFields_TierSnapshot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_TierSnapshot_date(ctx, field)
+	case "tiers":
+		return ec.fieldContext_TierSnapshot_tiers(ctx, field)
+	case "members":
+		return ec.fieldContext_TierSnapshot_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TierSnapshot", field.Name)
+}
+
 func (ec *executionContext) childFields_TierStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "current":
@@ -6354,6 +7269,114 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Analytics_cohorts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (analytics.CohortBy, error) {
+			return ec.unmarshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_economics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_ltv_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "horizons",
+		func(ctx context.Context, v any) ([]int, error) {
+			return ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["horizons"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_overview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_referrals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_retention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (analytics.Period, error) {
+			return ec.unmarshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -8377,6 +9400,656 @@ func (ec *executionContext) fieldContext_ActivityResult_badges(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Analytics_overview(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_overview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Overview(ctx, obj, fc.Args["range"].(analytics.Range))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Overview) graphql.Marshaler {
+			return ec.marshalNAnalyticsOverview2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐOverview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_overview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsOverview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_overview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Analytics_retention(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_retention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Retention(ctx, obj, fc.Args["range"].(analytics.Range), fc.Args["period"].(analytics.Period))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Retention) graphql.Marshaler {
+			return ec.marshalNAnalyticsRetention2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_retention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsRetention(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_retention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Analytics_cohorts(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_cohorts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Cohorts(ctx, obj, fc.Args["by"].(analytics.CohortBy), fc.Args["range"].(analytics.Range))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.CohortMatrix) graphql.Marshaler {
+			return ec.marshalNCohortMatrix2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortMatrix(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_cohorts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CohortMatrix(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_cohorts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Analytics_ltv(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_ltv(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Ltv(ctx, obj, fc.Args["horizons"].([]int), fc.Args["range"].(analytics.Range))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.LTV) graphql.Marshaler {
+			return ec.marshalNLifetimeValue2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTV(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_ltv(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LifetimeValue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_ltv_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Analytics_economics(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_economics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Economics(ctx, obj, fc.Args["range"].(analytics.Range))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Economics) graphql.Marshaler {
+			return ec.marshalNProgramEconomics2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEconomics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_economics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgramEconomics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_economics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Analytics_referrals(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_referrals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Referrals(ctx, obj, fc.Args["range"].(analytics.Range))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Referrals) graphql.Marshaler {
+			return ec.marshalNReferralFunnel2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐReferrals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_referrals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReferralFunnel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_referrals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsOverview_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnalyticsOverview().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _AnalyticsOverview_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_from(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Date")
+}
+
+func (ec *executionContext) _AnalyticsOverview_to(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Date")
+}
+
+func (ec *executionContext) _AnalyticsOverview_purchases(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_purchases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purchases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_purchases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_purchasingMembers(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_purchasingMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchasingMembers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_purchasingMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_repeatPurchasers(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_repeatPurchasers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepeatPurchasers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_repeatPurchasers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_repeatPurchaseRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_repeatPurchaseRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepeatPurchaseRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_repeatPurchaseRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnalyticsOverview_purchaseFrequency(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_purchaseFrequency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseFrequency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_purchaseFrequency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnalyticsOverview_newCustomers(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_newCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_newCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_customers(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Customers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsOverview", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsOverview_currencies(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsOverview_currencies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currencies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.CurrencyFigures) graphql.Marshaler {
+			return ec.marshalNCurrencyFigures2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCurrencyFiguresᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsOverview_currencies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsOverview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CurrencyFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsRetention_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRetention_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnalyticsRetention().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRetention_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRetention", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _AnalyticsRetention_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRetention_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRetention_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRetention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsRetention_period(ctx context.Context, field graphql.CollectedField, obj *analytics.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRetention_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.Period) graphql.Marshaler {
+			return ec.marshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRetention_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRetention", field, false, false, "AnalyticsPeriod")
+}
+
+func (ec *executionContext) _AnalyticsRetention_periods(ctx context.Context, field graphql.CollectedField, obj *analytics.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRetention_periods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Periods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.RetentionPeriod) graphql.Marshaler {
+			return ec.marshalNRetentionPeriod2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetentionPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRetention_periods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsRetention",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetentionPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audience_kind(ctx context.Context, field graphql.CollectedField, obj *forum.Audience) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9365,6 +11038,199 @@ func (ec *executionContext) fieldContext_Campaigns_couponExpiringHours(_ context
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Cohort_month(ctx context.Context, field graphql.CollectedField, obj *analytics.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Cohort_size(ctx context.Context, field graphql.CollectedField, obj *analytics.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Cohort_members(ctx context.Context, field graphql.CollectedField, obj *analytics.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Cohort_rates(ctx context.Context, field graphql.CollectedField, obj *analytics.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_rates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕᚖfloat64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_rates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CohortMatrix_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.CohortMatrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortMatrix_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CohortMatrix().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CohortMatrix_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CohortMatrix", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _CohortMatrix_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.CohortMatrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortMatrix_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortMatrix_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CohortMatrix", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CohortMatrix_by(ctx context.Context, field graphql.CollectedField, obj *analytics.CohortMatrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortMatrix_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.CohortBy) graphql.Marshaler {
+			return ec.marshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortMatrix_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CohortMatrix", field, false, false, "CohortBy")
+}
+
+func (ec *executionContext) _CohortMatrix_cohorts(ctx context.Context, field graphql.CollectedField, obj *analytics.CohortMatrix) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortMatrix_cohorts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cohorts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.Cohort) graphql.Marshaler {
+			return ec.marshalNCohort2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortMatrix_cohorts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CohortMatrix",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cohort(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CommunityMember_displayName(ctx context.Context, field graphql.CollectedField, obj *CommunityMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9533,6 +11399,98 @@ func (ec *executionContext) _Coupon_expiresAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _CurrencyFigures_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.CurrencyFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyFigures_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyFigures_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CurrencyFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _CurrencyFigures_purchases(ctx context.Context, field graphql.CollectedField, obj *analytics.CurrencyFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyFigures_purchases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purchases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyFigures_purchases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CurrencyFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CurrencyFigures_revenueMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.CurrencyFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyFigures_revenueMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyFigures_revenueMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CurrencyFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CurrencyFigures_aovMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.CurrencyFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CurrencyFigures_aovMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AOVMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CurrencyFigures_aovMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CurrencyFigures", field, false, false, "Float")
 }
 
 func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *engagement.EarnedBadge) (ret graphql.Marshaler) {
@@ -10686,6 +12644,153 @@ func (ec *executionContext) fieldContext_Flag_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Flag", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _LTVCohort_month(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVCohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVCohort_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVCohort_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LTVCohort", field, false, false, "Date")
+}
+
+func (ec *executionContext) _LTVCohort_size(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVCohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVCohort_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVCohort_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LTVCohort", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LTVCohort_values(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVCohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVCohort_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.LTVValue) graphql.Marshaler {
+			return ec.marshalNLTVValue2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVCohort_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LTVCohort",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LTVValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LTVValue_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVValue_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVValue_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LTVValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _LTVValue_historicMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVValue_historicMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HistoricMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVValue_historicMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LTVValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LTVValue_atHorizonsMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LTVValue_atHorizonsMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AtHorizonsMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕᚖfloat64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LTVValue_atHorizonsMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LTVValue", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11354,6 +13459,107 @@ func (ec *executionContext) _LedgerSource_id(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_LedgerSource_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LedgerSource", field, true, true, "ID")
+}
+
+func (ec *executionContext) _LifetimeValue_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.LTV) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifetimeValue_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LifetimeValue().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LifetimeValue_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LifetimeValue", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _LifetimeValue_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.LTV) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifetimeValue_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LifetimeValue_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LifetimeValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LifetimeValue_horizons(ctx context.Context, field graphql.CollectedField, obj *analytics.LTV) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifetimeValue_horizons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Horizons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LifetimeValue_horizons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LifetimeValue", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LifetimeValue_cohorts(ctx context.Context, field graphql.CollectedField, obj *analytics.LTV) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LifetimeValue_cohorts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cohorts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.LTVCohort) graphql.Marshaler {
+			return ec.marshalNLTVCohort2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVCohortᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LifetimeValue_cohorts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LifetimeValue",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LTVCohort(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -16475,6 +18681,29 @@ func (ec *executionContext) fieldContext_Program_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, true, true, "DateTime")
 }
 
+func (ec *executionContext) _Program_pointValueMinor(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_pointValueMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointValueMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_pointValueMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Program_communityPostPoints(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16805,6 +19034,383 @@ func (ec *executionContext) fieldContext_ProgramConnection_pageInfo(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgramEconomics_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgramEconomics().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _ProgramEconomics_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProgramEconomics_from(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ProgramEconomics_to(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ProgramEconomics_issued(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_issued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_issued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_reversed(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_reversed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reversed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_reversed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_redeemed(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_redeemed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeemed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_redeemed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_expired(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_outstandingAtStart(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_outstandingAtStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutstandingAtStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_outstandingAtStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_outstandingAtEnd(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_outstandingAtEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutstandingAtEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_outstandingAtEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProgramEconomics_pointValueMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_pointValueMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointValueMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_pointValueMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ProgramEconomics_liabilityMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_liabilityMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LiabilityMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_liabilityMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_breakageRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_breakageRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BreakageRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_breakageRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_redemptionRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_redemptionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedemptionRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_redemptionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgramEconomics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ProgramEconomics_tiers(ctx context.Context, field graphql.CollectedField, obj *analytics.Economics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgramEconomics_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.TierSnapshot) graphql.Marshaler {
+			return ec.marshalNTierSnapshot2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐTierSnapshotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgramEconomics_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgramEconomics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TierSnapshot(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17286,6 +19892,38 @@ func (ec *executionContext) fieldContext_Query_notificationPreferences(_ context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_NotificationPreferences(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_analytics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_analytics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Analytics(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Analytics) graphql.Marshaler {
+			return ec.marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAnalytics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_analytics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Analytics(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18689,6 +21327,213 @@ func (ec *executionContext) fieldContext_RedemptionEdge_node(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _ReferralFunnel_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReferralFunnel().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _ReferralFunnel_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralFunnel_from(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ReferralFunnel_to(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ReferralFunnel_signUps(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_signUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_signUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralFunnel_converted(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_converted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Converted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_converted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralFunnel_reversed(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_reversed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reversed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_reversed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReferralFunnel_conversionRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_conversionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConversionRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_conversionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReferralFunnel_reversalRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Referrals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReferralFunnel_reversalRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReversalRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReferralFunnel_reversalRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReferralFunnel", field, false, false, "Float")
+}
+
 func (ec *executionContext) _ReferralRules_referrerPoints(ctx context.Context, field graphql.CollectedField, obj *program.ReferralRules) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18894,6 +21739,144 @@ func (ec *executionContext) _ReferralSummary_pointsEarned(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_ReferralSummary_pointsEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReferralSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetentionPeriod_from(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Date")
+}
+
+func (ec *executionContext) _RetentionPeriod_to(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Date")
+}
+
+func (ec *executionContext) _RetentionPeriod_customersAtStart(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_customersAtStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomersAtStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_customersAtStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetentionPeriod_activeCustomers(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_activeCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_activeCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetentionPeriod_newCustomers(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_newCustomers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewCustomers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_newCustomers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RetentionPeriod_rate(ctx context.Context, field graphql.CollectedField, obj *analytics.RetentionPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionPeriod_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionPeriod_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ReviewConnection) (ret graphql.Marshaler) {
@@ -21718,6 +24701,75 @@ func (ec *executionContext) fieldContext_TierProgress_qualifiedUntil(_ context.C
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _TierSnapshot_date(ctx context.Context, field graphql.CollectedField, obj *analytics.TierSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSnapshot_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSnapshot_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSnapshot", field, false, false, "Date")
+}
+
+func (ec *executionContext) _TierSnapshot_tiers(ctx context.Context, field graphql.CollectedField, obj *analytics.TierSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSnapshot_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSnapshot_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSnapshot", field, false, false, "String")
+}
+
+func (ec *executionContext) _TierSnapshot_members(ctx context.Context, field graphql.CollectedField, obj *analytics.TierSnapshot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TierSnapshot_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNInt2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TierSnapshot_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TierSnapshot", field, false, false, "Int")
+}
+
 func (ec *executionContext) _TierStatus_current(ctx context.Context, field graphql.CollectedField, obj *ledger.TierStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22887,6 +25939,69 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAnalyticsRange(ctx context.Context, obj any) (analytics.Range, error) {
+	var it analytics.Range
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "timezone", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "timezone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timezone = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnalyticsRange unmarshals raw into the AnalyticsRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnalyticsRange(ctx context.Context, raw any) (analytics.Range, error) {
+	var out analytics.Range
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnalyticsRange", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAudienceInput(ctx context.Context, obj any) (AudienceInput, error) {
 	var it AudienceInput
 	if obj == nil {
@@ -23949,7 +27064,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "pointValueMinor", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24061,6 +27176,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Referral = data
+		case "pointValueMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointValueMinor"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointValueMinor = data
 		case "communityPostPoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("communityPostPoints"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
@@ -25133,6 +28255,208 @@ func (ec *executionContext) _ActivityResult(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var analyticsImplementors = []string{"Analytics"}
+
+func (ec *executionContext) _Analytics(ctx context.Context, sel ast.SelectionSet, obj *Analytics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Analytics")
+		case "overview":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_overview(ctx, field, obj)
+				})
+		case "retention":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_retention(ctx, field, obj)
+				})
+		case "cohorts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_cohorts(ctx, field, obj)
+				})
+		case "ltv":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_ltv(ctx, field, obj)
+				})
+		case "economics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_economics(ctx, field, obj)
+				})
+		case "referrals":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_referrals(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var analyticsOverviewImplementors = []string{"AnalyticsOverview"}
+
+func (ec *executionContext) _AnalyticsOverview(ctx context.Context, sel ast.SelectionSet, obj *analytics.Overview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsOverviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsOverview")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnalyticsOverview_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._AnalyticsOverview_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._AnalyticsOverview_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._AnalyticsOverview_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purchases":
+			out.Values[i] = ec._AnalyticsOverview_purchases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purchasingMembers":
+			out.Values[i] = ec._AnalyticsOverview_purchasingMembers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "repeatPurchasers":
+			out.Values[i] = ec._AnalyticsOverview_repeatPurchasers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "repeatPurchaseRate":
+			out.Values[i] = ec._AnalyticsOverview_repeatPurchaseRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purchaseFrequency":
+			out.Values[i] = ec._AnalyticsOverview_purchaseFrequency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newCustomers":
+			out.Values[i] = ec._AnalyticsOverview_newCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customers":
+			out.Values[i] = ec._AnalyticsOverview_customers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currencies":
+			out.Values[i] = ec._AnalyticsOverview_currencies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var analyticsRetentionImplementors = []string{"AnalyticsRetention"}
+
+func (ec *executionContext) _AnalyticsRetention(ctx context.Context, sel ast.SelectionSet, obj *analytics.Retention) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsRetentionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsRetention")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnalyticsRetention_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._AnalyticsRetention_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "period":
+			out.Values[i] = ec._AnalyticsRetention_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "periods":
+			out.Values[i] = ec._AnalyticsRetention_periods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var audienceImplementors = []string{"Audience"}
 
 func (ec *executionContext) _Audience(ctx context.Context, sel ast.SelectionSet, obj *forum.Audience) graphql.Marshaler {
@@ -25593,6 +28917,103 @@ func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var cohortImplementors = []string{"Cohort"}
+
+func (ec *executionContext) _Cohort(ctx context.Context, sel ast.SelectionSet, obj *analytics.Cohort) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cohortImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Cohort")
+		case "month":
+			out.Values[i] = ec._Cohort_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._Cohort_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "members":
+			out.Values[i] = ec._Cohort_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rates":
+			out.Values[i] = ec._Cohort_rates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cohortMatrixImplementors = []string{"CohortMatrix"}
+
+func (ec *executionContext) _CohortMatrix(ctx context.Context, sel ast.SelectionSet, obj *analytics.CohortMatrix) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cohortMatrixImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CohortMatrix")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CohortMatrix_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._CohortMatrix_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "by":
+			out.Values[i] = ec._CohortMatrix_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cohorts":
+			out.Values[i] = ec._CohortMatrix_cohorts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var communityMemberImplementors = []string{"CommunityMember"}
 
 func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.SelectionSet, obj *CommunityMember) graphql.Marshaler {
@@ -25695,6 +29116,54 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Coupon_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var currencyFiguresImplementors = []string{"CurrencyFigures"}
+
+func (ec *executionContext) _CurrencyFigures(ctx context.Context, sel ast.SelectionSet, obj *analytics.CurrencyFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, currencyFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CurrencyFigures")
+		case "currency":
+			out.Values[i] = ec._CurrencyFigures_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchases":
+			out.Values[i] = ec._CurrencyFigures_purchases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenueMinor":
+			out.Values[i] = ec._CurrencyFigures_revenueMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aovMinor":
+			out.Values[i] = ec._CurrencyFigures_aovMinor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -26208,6 +29677,92 @@ func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var lTVCohortImplementors = []string{"LTVCohort"}
+
+func (ec *executionContext) _LTVCohort(ctx context.Context, sel ast.SelectionSet, obj *analytics.LTVCohort) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lTVCohortImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LTVCohort")
+		case "month":
+			out.Values[i] = ec._LTVCohort_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._LTVCohort_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._LTVCohort_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var lTVValueImplementors = []string{"LTVValue"}
+
+func (ec *executionContext) _LTVValue(ctx context.Context, sel ast.SelectionSet, obj *analytics.LTVValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lTVValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LTVValue")
+		case "currency":
+			out.Values[i] = ec._LTVValue_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "historicMinor":
+			out.Values[i] = ec._LTVValue_historicMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "atHorizonsMinor":
+			out.Values[i] = ec._LTVValue_atHorizonsMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var leaderboardImplementors = []string{"Leaderboard"}
 
 func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *Leaderboard) graphql.Marshaler {
@@ -26492,6 +30047,55 @@ func (ec *executionContext) _LedgerSource(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._LedgerSource_id(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var lifetimeValueImplementors = []string{"LifetimeValue"}
+
+func (ec *executionContext) _LifetimeValue(ctx context.Context, sel ast.SelectionSet, obj *analytics.LTV) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lifetimeValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LifetimeValue")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LifetimeValue_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._LifetimeValue_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "horizons":
+			out.Values[i] = ec._LifetimeValue_horizons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cohorts":
+			out.Values[i] = ec._LifetimeValue_cohorts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28161,6 +31765,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Program_updatedAt(ctx, field, obj)
 				})
+		case "pointValueMinor":
+			out.Values[i] = ec._Program_pointValueMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "communityPostPoints":
 			out.Values[i] = ec._Program_communityPostPoints(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -28253,6 +31862,115 @@ func (ec *executionContext) _ProgramConnection(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._ProgramConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var programEconomicsImplementors = []string{"ProgramEconomics"}
+
+func (ec *executionContext) _ProgramEconomics(ctx context.Context, sel ast.SelectionSet, obj *analytics.Economics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, programEconomicsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgramEconomics")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProgramEconomics_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._ProgramEconomics_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._ProgramEconomics_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._ProgramEconomics_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issued":
+			out.Values[i] = ec._ProgramEconomics_issued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reversed":
+			out.Values[i] = ec._ProgramEconomics_reversed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redeemed":
+			out.Values[i] = ec._ProgramEconomics_redeemed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expired":
+			out.Values[i] = ec._ProgramEconomics_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outstandingAtStart":
+			out.Values[i] = ec._ProgramEconomics_outstandingAtStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outstandingAtEnd":
+			out.Values[i] = ec._ProgramEconomics_outstandingAtEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._ProgramEconomics_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointValueMinor":
+			out.Values[i] = ec._ProgramEconomics_pointValueMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "liabilityMinor":
+			out.Values[i] = ec._ProgramEconomics_liabilityMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breakageRate":
+			out.Values[i] = ec._ProgramEconomics_breakageRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redemptionRate":
+			out.Values[i] = ec._ProgramEconomics_redemptionRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tiers":
+			out.Values[i] = ec._ProgramEconomics_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -28466,6 +32184,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notificationPreferences(ctx, field)
+				})
+		case "analytics":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_analytics(ctx, field)
 				})
 		case "spaces":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -28821,6 +32545,80 @@ func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var referralFunnelImplementors = []string{"ReferralFunnel"}
+
+func (ec *executionContext) _ReferralFunnel(ctx context.Context, sel ast.SelectionSet, obj *analytics.Referrals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, referralFunnelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReferralFunnel")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReferralFunnel_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._ReferralFunnel_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._ReferralFunnel_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._ReferralFunnel_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUps":
+			out.Values[i] = ec._ReferralFunnel_signUps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "converted":
+			out.Values[i] = ec._ReferralFunnel_converted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reversed":
+			out.Values[i] = ec._ReferralFunnel_reversed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "conversionRate":
+			out.Values[i] = ec._ReferralFunnel_conversionRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reversalRate":
+			out.Values[i] = ec._ReferralFunnel_reversalRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var referralRulesImplementors = []string{"ReferralRules"}
 
 func (ec *executionContext) _ReferralRules(ctx context.Context, sel ast.SelectionSet, obj *program.ReferralRules) graphql.Marshaler {
@@ -28903,6 +32701,64 @@ func (ec *executionContext) _ReferralSummary(ctx context.Context, sel ast.Select
 		case "pointsEarned":
 			out.Values[i] = ec._ReferralSummary_pointsEarned(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retentionPeriodImplementors = []string{"RetentionPeriod"}
+
+func (ec *executionContext) _RetentionPeriod(ctx context.Context, sel ast.SelectionSet, obj *analytics.RetentionPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retentionPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetentionPeriod")
+		case "from":
+			out.Values[i] = ec._RetentionPeriod_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._RetentionPeriod_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customersAtStart":
+			out.Values[i] = ec._RetentionPeriod_customersAtStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activeCustomers":
+			out.Values[i] = ec._RetentionPeriod_activeCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "newCustomers":
+			out.Values[i] = ec._RetentionPeriod_newCustomers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._RetentionPeriod_rate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30201,6 +34057,49 @@ func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var tierSnapshotImplementors = []string{"TierSnapshot"}
+
+func (ec *executionContext) _TierSnapshot(ctx context.Context, sel ast.SelectionSet, obj *analytics.TierSnapshot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tierSnapshotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TierSnapshot")
+		case "date":
+			out.Values[i] = ec._TierSnapshot_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._TierSnapshot_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "members":
+			out.Values[i] = ec._TierSnapshot_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var tierStatusImplementors = []string{"TierStatus"}
 
 func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSet, obj *ledger.TierStatus) graphql.Marshaler {
@@ -30687,6 +34586,65 @@ func (ec *executionContext) marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._ActivityResult(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAnalytics(ctx context.Context, sel ast.SelectionSet, v *Analytics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Analytics!")
+		return graphql.Null
+	}
+	return ec._Analytics(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnalyticsOverview2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐOverview(ctx context.Context, sel ast.SelectionSet, v *analytics.Overview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyticsOverview!")
+		return graphql.Null
+	}
+	return ec._AnalyticsOverview(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod(ctx context.Context, v any) (analytics.Period, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod(ctx context.Context, sel ast.SelectionSet, v analytics.Period) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AnalyticsPeriod!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod = map[string]analytics.Period{
+		"WEEK":    analytics.PeriodWeek,
+		"MONTH":   analytics.PeriodMonth,
+		"QUARTER": analytics.PeriodQuarter,
+		"YEAR":    analytics.PeriodYear,
+	}
+	marshalNAnalyticsPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐPeriod = map[analytics.Period]string{
+		analytics.PeriodWeek:    "WEEK",
+		analytics.PeriodMonth:   "MONTH",
+		analytics.PeriodQuarter: "QUARTER",
+		analytics.PeriodYear:    "YEAR",
+	}
+)
+
+func (ec *executionContext) unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx context.Context, v any) (analytics.Range, error) {
+	res, err := ec.unmarshalInputAnalyticsRange(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalyticsRetention2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetention(ctx context.Context, sel ast.SelectionSet, v *analytics.Retention) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyticsRetention!")
+		return graphql.Null
+	}
+	return ec._AnalyticsRetention(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAudience2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐAudience(ctx context.Context, sel ast.SelectionSet, v forum.Audience) graphql.Marshaler {
 	return ec._Audience(ctx, sel, &v)
 }
@@ -30872,6 +34830,60 @@ func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregulars
 	return ec._Campaigns(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNCohort2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohort(ctx context.Context, sel ast.SelectionSet, v analytics.Cohort) graphql.Marshaler {
+	return ec._Cohort(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCohort2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.Cohort) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCohort2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohort(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy(ctx context.Context, v any) (analytics.CohortBy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy(ctx context.Context, sel ast.SelectionSet, v analytics.CohortBy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CohortBy!")
+	}
+	return res
+}
+
+var (
+	unmarshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy = map[string]analytics.CohortBy{
+		"FIRST_PURCHASE": analytics.ByFirstPurchase,
+		"SIGNUP":         analytics.BySignup,
+	}
+	marshalNCohortBy2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortBy = map[analytics.CohortBy]string{
+		analytics.ByFirstPurchase: "FIRST_PURCHASE",
+		analytics.BySignup:        "SIGNUP",
+	}
+)
+
+func (ec *executionContext) marshalNCohortMatrix2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCohortMatrix(ctx context.Context, sel ast.SelectionSet, v *analytics.CohortMatrix) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CohortMatrix!")
+		return graphql.Null
+	}
+	return ec._CohortMatrix(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CommunityMember!")
@@ -30914,6 +34926,40 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregulars
 		return graphql.Null
 	}
 	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCurrencyFigures2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCurrencyFigures(ctx context.Context, sel ast.SelectionSet, v analytics.CurrencyFigures) graphql.Marshaler {
+	return ec._CurrencyFigures(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCurrencyFigures2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCurrencyFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.CurrencyFigures) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCurrencyFigures2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCurrencyFigures(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, v any) (member.Date, error) {
+	res, err := UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, sel ast.SelectionSet, v member.Date) graphql.Marshaler {
+	_ = sel
+	res := MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -31153,6 +35199,43 @@ func (ec *executionContext) marshalNFlagReason2githubᚗcomᚋregularsᚋregular
 	return res
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFloat2ᚕᚖfloat64(ctx context.Context, v any) ([]*float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOFloat2ᚖfloat64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕᚖfloat64(ctx context.Context, sel ast.SelectionSet, v []*float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalOFloat2ᚖfloat64(ctx, sel, v[i])
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31243,6 +35326,75 @@ func (ec *executionContext) marshalNInt2ᚕint64ᚄ(ctx context.Context, sel ast
 	for i := range v {
 		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
 	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLTVCohort2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVCohort(ctx context.Context, sel ast.SelectionSet, v analytics.LTVCohort) graphql.Marshaler {
+	return ec._LTVCohort(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLTVCohort2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVCohortᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.LTVCohort) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLTVCohort2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVCohort(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLTVValue2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVValue(ctx context.Context, sel ast.SelectionSet, v analytics.LTVValue) graphql.Marshaler {
+	return ec._LTVValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLTVValue2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVValueᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.LTVValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLTVValue2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTVValue(ctx, sel, v[i])
+	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -31446,6 +35598,14 @@ var (
 		ledger.SourcePost:         "POST",
 	}
 )
+
+func (ec *executionContext) marshalNLifetimeValue2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐLTV(ctx context.Context, sel ast.SelectionSet, v *analytics.LTV) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LifetimeValue!")
+		return graphql.Null
+	}
+	return ec._LifetimeValue(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInput(ctx context.Context, v any) (*LineItemInput, error) {
 	res, err := ec.unmarshalInputLineItemInput(ctx, v)
@@ -32009,6 +36169,14 @@ func (ec *executionContext) marshalNProgramConnection2ᚖgithubᚗcomᚋregulars
 	return ec._ProgramConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProgramEconomics2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEconomics(ctx context.Context, sel ast.SelectionSet, v *analytics.Economics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProgramEconomics!")
+		return graphql.Null
+	}
+	return ec._ProgramEconomics(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -32249,6 +36417,14 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNReferralFunnel2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐReferrals(ctx context.Context, sel ast.SelectionSet, v *analytics.Referrals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReferralFunnel!")
+		return graphql.Null
+	}
+	return ec._ReferralFunnel(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReferralRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRules(ctx context.Context, sel ast.SelectionSet, v program.ReferralRules) graphql.Marshaler {
 	return ec._ReferralRules(ctx, sel, &v)
 }
@@ -32259,6 +36435,26 @@ func (ec *executionContext) marshalNReferralSummary2ᚖgithubᚗcomᚋregulars�
 		return graphql.Null
 	}
 	return ec._ReferralSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRetentionPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetentionPeriod(ctx context.Context, sel ast.SelectionSet, v analytics.RetentionPeriod) graphql.Marshaler {
+	return ec._RetentionPeriod(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRetentionPeriod2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetentionPeriodᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.RetentionPeriod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRetentionPeriod2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRetentionPeriod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *ReviewConnection) graphql.Marshaler {
@@ -32808,6 +37004,26 @@ func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._TierProgress(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTierSnapshot2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐTierSnapshot(ctx context.Context, sel ast.SelectionSet, v analytics.TierSnapshot) graphql.Marshaler {
+	return ec._TierSnapshot(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTierSnapshot2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐTierSnapshotᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.TierSnapshot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTierSnapshot2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐTierSnapshot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐTierStatus(ctx context.Context, sel ast.SelectionSet, v *ledger.TierStatus) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TierStatus!")
@@ -33179,6 +37395,23 @@ func (ec *executionContext) unmarshalOEventPlaceInput2ᚖgithubᚗcomᚋregulars
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -33256,6 +37489,41 @@ func (ec *executionContext) marshalOInt2ᚕint64ᚄ(ctx context.Context, sel ast
 	ret := make(graphql.Array, len(v))
 	for i := range v {
 		ret[i] = ec.marshalNInt2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
 	}
 
 	for _, e := range ret {

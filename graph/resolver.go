@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
@@ -22,7 +23,8 @@ type Resolver struct {
 	Texts        *texts.Templates
 	EventService *events.Service
 	// Community is the brand's community (spaces, threads, moderation).
-	Community *community.Service
+	Community        *community.Service
+	AnalyticsService *analytics.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 )
@@ -100,6 +101,8 @@ var intInputs = map[string]intBound{
 	"ProgramInput.tierWindowMonths":         {max: 60},
 	"ProgramInput.tierGraceDays":            {max: 365},
 	"ProgramInput.leaderboardGraceHours":    {max: 24 * 14},
+	"ProgramInput.pointValueMinor":          {max: program.MaxPointValueMinor},
+	"Analytics.ltv(horizons)":               {max: analytics.MaxHorizonDays},
 	"PromotionInput.expiresAfterDays":       {max: 365},
 	"StreakRulesInput.atRiskHour":           {max: 23},
 	"StreakRulesInput.freezeEvery":          {max: 365},

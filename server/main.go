@@ -24,9 +24,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
@@ -117,20 +119,21 @@ type Main struct {
 	// DemoOut receives the demo's logins (SEED_DEMO); nil: standard output.
 	DemoOut io.Writer
 
-	mongo    *mongo.Client
-	dbHealth *dbHealth
-	embedded *embeddb.DB // nil on MongoDB
-	members  *member.Service
-	inbox    *inbox.Inbox
-	texts    *texts.Templates
-	broker   *inbox.PollBroker
-	game     *game.Service
-	events   *events.Service
-	exec     *graph.Executor
-	metrics  *metrics
-	app      *fiber.App
-	ln       net.Listener
-	sockets  *live.Hub
+	mongo     *mongo.Client
+	dbHealth  *dbHealth
+	embedded  *embeddb.DB // nil on MongoDB
+	members   *member.Service
+	inbox     *inbox.Inbox
+	texts     *texts.Templates
+	broker    *inbox.PollBroker
+	game      *game.Service
+	events    *events.Service
+	analytics *analytics.Service
+	exec      *graph.Executor
+	metrics   *metrics
+	app       *fiber.App
+	ln        net.Listener
+	sockets   *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
 
@@ -254,7 +257,8 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
 		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community}, graph.Limits{
+	m.analytics = analytics.New(db, program.NewStore(db), nil)
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -398,6 +402,12 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("publish offers", int64(n), err)
 	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
+	// The analytics rollups come last: they read what the jobs above wrote.
+	if !stillHeld() {
+		return
+	}
+	n, err = m.analytics.Refresh(ctx)
+	logJob("analytics rollups (members recomputed)", int64(n), err)
 }
 
 // sessionPoll is how often an instance looks for sessions that ended, which
@@ -505,7 +515,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -235,6 +235,8 @@ var textInputs = map[string]textInput{
 	"OfferInput.imageUrl":                        otherInput("https URL"),
 	"RecordActivityInput.currency":               otherInput("ISO 4217 code, the program's"),
 	"ProgramInput.currency":                      otherInput("ISO 4217 code"),
+	"AnalyticsRange.currency":                    otherInput("ISO 4217 code, checked by analytics"),
+	"AnalyticsRange.timezone":                    otherInput("IANA timezone name, the program's"),
 	"Mutation.refreshToken(refreshToken)":        otherInput("opaque token, looked up by its hash"),
 	"Mutation.logOut(refreshToken)":              otherInput("opaque token, looked up by its hash"),
 	"BadgeWindowInput.from":                      otherInput("a month, YYYY-MM"),

@@ -27,6 +27,7 @@ type Patch struct {
 	Timezone              *string
 	Locale                *string
 	LeaderboardGraceHours *int
+	PointValueMinor       *int64
 	Campaigns             *CampaignsPatch
 	CommunityPatch
 }
@@ -98,6 +99,7 @@ func (pt Patch) Apply(p *Program) {
 	set(&p.Timezone, pt.Timezone)
 	set(&p.Locale, pt.Locale)
 	set(&p.LeaderboardGraceHours, pt.LeaderboardGraceHours)
+	set(&p.PointValueMinor, pt.PointValueMinor)
 	if c := pt.Campaigns; c != nil {
 		set(&p.Campaigns.Birthday, c.Birthday)
 		set(&p.Campaigns.BirthdayHour, c.BirthdayHour)

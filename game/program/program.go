@@ -66,7 +66,11 @@ type Program struct {
 	Campaigns             Campaigns `bson:"campaigns"`
 	// Community rules (community.go).
 	CommunityRules `bson:",inline"`
-	UpdatedAt      time.Time `bson:"updatedAt"`
+	// PointValueMinor is what one point is worth to the brand, in minor
+	// units of Currency: analytics values the points outstanding (the
+	// liability) with it. 0: not valued.
+	PointValueMinor int64     `bson:"pointValueMinor"`
+	UpdatedAt       time.Time `bson:"updatedAt"`
 }
 
 // Campaigns are the triggered messages the brand turns on and tunes.
@@ -153,12 +157,15 @@ func Default() Program {
 		TierBasis: TierBasisPointsEarned, TierWindowMonths: 12, TierGraceDays: 30,
 		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
 		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
-		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26,
+		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26, PointValueMinor: 1,
 		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
 			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
 		CommunityRules: DefaultCommunityRules(),
 	}
 }
+
+// MaxPointValueMinor bounds pointValueMinor: a point worth at most 100.00.
+const MaxPointValueMinor = 10_000
 
 // MaxPoints bounds what any single rule may award.
 const MaxPoints = 10_000_000
@@ -261,6 +268,9 @@ func (p *Program) Validate() error {
 	}
 	if !texts.Supported(p.Locale) {
 		return input.Errorf("locale", "unsupported locale %q; supported: %s", p.Locale, strings.Join(texts.Locales, ", "))
+	}
+	if p.PointValueMinor < 0 || p.PointValueMinor > MaxPointValueMinor {
+		return input.Errorf("pointValueMinor", "must be between 0 and %d", MaxPointValueMinor)
 	}
 	if p.LeaderboardGraceHours < 0 || p.LeaderboardGraceHours > 24*14 {
 		return input.Errorf("leaderboardGraceHours", "must be between 0 and %d", 24*14)

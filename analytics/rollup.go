@@ -1,0 +1,276 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// memberFacts is one member's purchases as the figures count them: per
+// day of the program's timezone, purchases net of refunds. It is the
+// job's working set, recomputed from the member's raw activities whenever
+// one of them is recorded; comparing it with the stored one says which
+// days and cohorts to recompute.
+type memberFacts struct {
+	ID          bson.ObjectID `bson:"_id"`
+	SignupMonth int           `bson:"signupMonth"`
+	FirstDay    int           `bson:"firstDay"`   // -1: no purchase
+	FirstMonth  int           `bson:"firstMonth"` // -1: no purchase
+	Days        []factDay     `bson:"days"`       // by day, ascending
+}
+
+// factDay is a day the member made at least one purchase that counts.
+type factDay struct {
+	D   int          `bson:"d"`
+	P   int          `bson:"p"` // the member's previous purchase day, -1 for none
+	X   int          `bson:"x"` // the member's next purchase day, -1 for none
+	N   int64        `bson:"n"` // purchases
+	Cur []curAmounts `bson:"cur"`
+}
+
+// curAmounts are purchases and net revenue (minor units) in one currency.
+type curAmounts struct {
+	C   string `bson:"c"`
+	N   int64  `bson:"n"`
+	Rev int64  `bson:"rev"`
+}
+
+// rawActivity is what the job reads of an activity (owned by game).
+type rawActivity struct {
+	ID          bson.ObjectID  `bson:"_id"`
+	Kind        string         `bson:"kind"`
+	MemberID    bson.ObjectID  `bson:"memberId"`
+	AmountMinor int64          `bson:"amountMinor"`
+	Currency    string         `bson:"currency"`
+	OccurredAt  time.Time      `bson:"occurredAt"`
+	RefundOf    *bson.ObjectID `bson:"refundOf"`
+	CreatedAt   time.Time      `bson:"createdAt"`
+}
+
+const (
+	kindPurchase = "PURCHASE"
+	kindRefund   = "REFUND"
+)
+
+// factsOf computes a member's facts from all their purchases and refunds.
+// A purchase counts, on the day it occurred, with its amount less every
+// refund naming it, if anything is left; a refund moves nothing else.
+func factsOf(id bson.ObjectID, signup time.Time, acts []rawActivity, loc *time.Location) memberFacts {
+	refunded := map[bson.ObjectID]int64{}
+	for _, a := range acts {
+		if a.Kind == kindRefund && a.RefundOf != nil {
+			refunded[*a.RefundOf] += a.AmountMinor
+		}
+	}
+	byDay := map[int]map[string]*curAmounts{}
+	for _, a := range acts {
+		if a.Kind != kindPurchase {
+			continue
+		}
+		net := a.AmountMinor - refunded[a.ID]
+		if net <= 0 {
+			continue
+		}
+		d := dayOf(a.OccurredAt, loc)
+		if byDay[d] == nil {
+			byDay[d] = map[string]*curAmounts{}
+		}
+		c := byDay[d][a.Currency]
+		if c == nil {
+			c = &curAmounts{C: a.Currency}
+			byDay[d][a.Currency] = c
+		}
+		c.N++
+		c.Rev += net
+	}
+	f := memberFacts{ID: id, SignupMonth: monthOfDay(dayOf(signup, loc)), FirstDay: -1, FirstMonth: -1, Days: []factDay{}}
+	days := slices.Sorted(maps.Keys(byDay))
+	for i, d := range days {
+		fd := factDay{D: d, P: -1, X: -1}
+		if i > 0 {
+			fd.P = days[i-1]
+		}
+		if i+1 < len(days) {
+			fd.X = days[i+1]
+		}
+		for _, cur := range slices.Sorted(maps.Keys(byDay[d])) {
+			c := byDay[d][cur]
+			fd.N += c.N
+			fd.Cur = append(fd.Cur, *c)
+		}
+		f.Days = append(f.Days, fd)
+	}
+	if len(days) > 0 {
+		f.FirstDay = days[0]
+		f.FirstMonth = monthOfDay(days[0])
+	}
+	return f
+}
+
+// changes adds to dirty the days and cohorts where old and new differ.
+func (f memberFacts) changes(old *memberFacts, dirty *dirtySet) {
+	oldDays := map[int]factDay{}
+	if old != nil {
+		for _, d := range old.Days {
+			oldDays[d.D] = d
+		}
+	}
+	changed := old == nil || old.SignupMonth != f.SignupMonth || old.FirstDay != f.FirstDay
+	for _, d := range f.Days {
+		if o, ok := oldDays[d.D]; !ok || !sameDay(o, d) {
+			dirty.days[d.D] = true
+			changed = true
+		}
+		delete(oldDays, d.D)
+	}
+	for d := range oldDays {
+		dirty.days[d] = true
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	dirty.cohorts[cohortID(BySignup, f.SignupMonth)] = true
+	if f.FirstMonth >= 0 {
+		dirty.cohorts[cohortID(ByFirstPurchase, f.FirstMonth)] = true
+	}
+	if old != nil {
+		dirty.cohorts[cohortID(BySignup, old.SignupMonth)] = true
+		if old.FirstMonth >= 0 {
+			dirty.cohorts[cohortID(ByFirstPurchase, old.FirstMonth)] = true
+		}
+	}
+}
+
+func sameDay(a, b factDay) bool {
+	return a.D == b.D && a.P == b.P && a.X == b.X && a.N == b.N && slices.Equal(a.Cur, b.Cur)
+}
+
+// dirtySet is what a run must recompute, also stored (collDirty) so a run
+// cut short is finished by the next.
+type dirtySet struct {
+	days     map[int]bool    // analytics_days
+	cohorts  map[string]bool // analytics_cohorts, by id
+	referral map[int]bool    // analytics_referrals
+}
+
+func newDirty() *dirtySet {
+	return &dirtySet{days: map[int]bool{}, cohorts: map[string]bool{}, referral: map[int]bool{}}
+}
+
+type dirtyMark struct {
+	ID string `bson:"_id"`
+}
+
+func (d *dirtySet) ids() []string {
+	var ids []string
+	for k := range d.days {
+		ids = append(ids, fmt.Sprintf("day:%d", k))
+	}
+	for k := range d.cohorts {
+		ids = append(ids, "cohort:"+k)
+	}
+	for k := range d.referral {
+		ids = append(ids, fmt.Sprintf("referral:%d", k))
+	}
+	return ids
+}
+
+func (d *dirtySet) add(id string) {
+	var n int
+	switch {
+	case len(id) > 4 && id[:4] == "day:":
+		if _, err := fmt.Sscanf(id[4:], "%d", &n); err == nil {
+			d.days[n] = true
+		}
+	case len(id) > 7 && id[:7] == "cohort:":
+		d.cohorts[id[7:]] = true
+	case len(id) > 9 && id[:9] == "referral:":
+		if _, err := fmt.Sscanf(id[9:], "%d", &n); err == nil {
+			d.referral[n] = true
+		}
+	}
+}
+
+// save records the marks before the facts that caused them are written.
+func (s stores) saveDirty(ctx context.Context, d *dirtySet) error {
+	ids := d.ids()
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]any, len(ids))
+	docs := make([]dirtyMark, len(ids))
+	for i, id := range ids {
+		keys[i], docs[i] = id, dirtyMark{ID: id}
+	}
+	return replaceAll(ctx, s.dirty, keys, docs)
+}
+
+func (s stores) loadDirty(ctx context.Context, d *dirtySet) error {
+	var marks []dirtyMark
+	if err := findAll(ctx, s.dirty, bson.D{}, nil, &marks); err != nil {
+		return err
+	}
+	for _, m := range marks {
+		d.add(m.ID)
+	}
+	return nil
+}
+
+func (s stores) clearDirty(ctx context.Context, d *dirtySet) error {
+	ids := d.ids()
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		if _, err := s.dirty.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[:n]}}}}); err != nil {
+			return fmt.Errorf("analytics dirty marks: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// findAll decodes every document of a query into out.
+func findAll[T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, out *[]T) error {
+	if opts == nil {
+		opts = options.Find()
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	if err := cur.All(ctx, out); err != nil {
+		return fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	return nil
+}
+
+// each streams a query's documents through fn.
+func each[T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, fn func(*T) error) error {
+	if opts == nil {
+		opts = options.Find()
+	}
+	cur, err := c.Find(ctx, filter, opts.SetBatchSize(2000))
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	for cur.Next(ctx) {
+		var v T
+		if err := cur.Decode(&v); err != nil {
+			return fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		if err := fn(&v); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	return nil
+}

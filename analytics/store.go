@@ -1,0 +1,170 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/mongoindex"
+)
+
+// Rollup collections, owned by this package. Each is written only by the
+// rollup job (Refresh) and read by the figures.
+const (
+	collState    = "analytics_state"     // one document: the watermarks and asOf
+	collMembers  = "analytics_members"   // per member: purchase days net of refunds (the job's working set)
+	collDays     = "analytics_days"      // per day: purchases, revenue per currency, members by previous purchase day
+	collCohorts  = "analytics_cohorts"   // per cohort month (first purchase or sign-up): size, active members per month, revenue by day offset
+	collPoints   = "analytics_points"    // per day and per month: points issued, reversed, redeemed, expired, tier moves
+	collReferral = "analytics_referrals" // per day: sign-ups with a code, conversions, reversals
+	collDirty    = "analytics_dirty"     // days and cohorts to recompute, kept until recomputed
+)
+
+// Index names, checked by the tests.
+const (
+	IndexMemberDays    = "analytics_member_days"
+	IndexMemberFirst   = "analytics_member_first"
+	IndexMemberSignup  = "analytics_member_signup"
+	IndexActivityMark  = "analytics_activity_created"
+	IndexLedgerMark    = "analytics_ledger_created"
+	IndexMembersMark   = "analytics_members_created"
+	IndexAccountsMark  = "analytics_accounts_created"
+	IndexConvertedMark = "analytics_conversions_at"
+)
+
+type stores struct {
+	state, members, days, cohorts, points, referrals, dirty *mongo.Collection
+	// Raw collections of other rooms, read only by the rollup job.
+	activities, ledger, people, accounts, conversions *mongo.Collection
+}
+
+func newStores(db *mongo.Database) stores {
+	return stores{
+		state: db.Collection(collState), members: db.Collection(collMembers), days: db.Collection(collDays),
+		cohorts: db.Collection(collCohorts), points: db.Collection(collPoints), referrals: db.Collection(collReferral),
+		dirty:      db.Collection(collDirty),
+		activities: db.Collection("activities"), ledger: db.Collection("ledger"), people: db.Collection("members"),
+		accounts: db.Collection("accounts"), conversions: db.Collection("referral_conversions"),
+	}
+}
+
+// ensureIndexes creates the indexes of the job's queries: the per-member
+// facts by day, first-purchase and sign-up month (recomputing a day or a
+// cohort), and the creation times it keeps watermarks on in the raw
+// collections it reads (the ledger, activities, members, referral
+// accounts and conversions; their owners' queries do not need them).
+// Dashboard reads go by _id.
+func (s stores) ensureIndexes(ctx context.Context) error {
+	idx := func(name string, keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(name)}
+	}
+	for _, e := range []struct {
+		c *mongo.Collection
+		m []mongo.IndexModel
+	}{
+		{s.members, []mongo.IndexModel{idx(IndexMemberDays, "days.d"), idx(IndexMemberFirst, "firstMonth"), idx(IndexMemberSignup, "signupMonth")}},
+		{s.activities, []mongo.IndexModel{idx(IndexActivityMark, "createdAt", "_id")}},
+		{s.ledger, []mongo.IndexModel{idx(IndexLedgerMark, "createdAt", "_id")}},
+		{s.people, []mongo.IndexModel{idx(IndexMembersMark, "createdAt", "_id")}},
+		{s.accounts, []mongo.IndexModel{idx(IndexAccountsMark, "createdAt", "_id")}},
+		{s.conversions, []mongo.IndexModel{idx(IndexConvertedMark, "at", "_id")}},
+	} {
+		if err := mongoindex.Ensure(ctx, e.c, e.m...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// state is the job's progress: what it has read of each raw collection.
+type state struct {
+	ID       string `bson:"_id"`
+	Timezone string `bson:"timezone"`
+	// Marks are the newest createdAt (at, for conversions) read of each raw
+	// collection; the next run reads from mark − overlap again, so a write
+	// that committed after a later one is still seen.
+	Activities  time.Time `bson:"activities"`
+	Members     time.Time `bson:"members"`
+	Ledger      time.Time `bson:"ledger"`
+	Accounts    time.Time `bson:"accounts"`
+	Conversions time.Time `bson:"conversions"`
+	// AsOf is when the last complete run started: every activity recorded
+	// before it is in the rollups.
+	AsOf time.Time `bson:"asOf"`
+}
+
+const stateID = "rollup"
+
+func (s stores) loadState(ctx context.Context) (state, error) {
+	var st state
+	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: stateID}}).Decode(&st)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return state{ID: stateID}, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("analytics state: %w", err)
+	}
+	return st, nil
+}
+
+func (s stores) saveState(ctx context.Context, st state) error {
+	_, err := s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: stateID}}, st, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("analytics state: %w", err)
+	}
+	return nil
+}
+
+// reset drops every rollup, for a change of the program's timezone: every
+// day and month is another one.
+func (s stores) reset(ctx context.Context) error {
+	for _, c := range []*mongo.Collection{s.members, s.days, s.cohorts, s.points, s.referrals, s.dirty} {
+		if _, err := c.DeleteMany(ctx, bson.D{}); err != nil {
+			return fmt.Errorf("analytics reset %s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}
+
+// bulkReplace is the most documents replaced one by one; more (a first
+// run, a change of timezone) are deleted and inserted again, two commands
+// instead of one update per document, which the embedded database runs
+// each as a scan of the collection. Meanwhile a dashboard may miss those
+// documents for a moment.
+const bulkReplace = 50
+
+// replaceAll upserts docs by _id, one command each (each within the
+// client's deadline).
+func replaceAll[T any](ctx context.Context, c *mongo.Collection, ids []any, docs []T) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	if len(docs) > bulkReplace {
+		for i := 0; i < len(ids); i += 1000 {
+			if _, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[i:min(i+1000, len(ids))]}}}}); err != nil {
+				return fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}
+		for i := 0; i < len(docs); i += 1000 {
+			if _, err := c.InsertMany(ctx, docs[i:min(i+1000, len(docs))], options.InsertMany().SetOrdered(false)); err != nil {
+				return fmt.Errorf("%s: %w", c.Name(), err)
+			}
+		}
+		return nil
+	}
+	for i := range docs {
+		if _, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: ids[i]}}, docs[i], options.Replace().SetUpsert(true)); err != nil {
+			return fmt.Errorf("%s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}
