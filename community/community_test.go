@@ -139,7 +139,7 @@ func TestSilencedMemberRefusedUntil(t *testing.T) {
 	ctx := context.Background()
 	sp := h.space(t, "Rides")
 	m, mp := h.member(t, "loud")
-	sn := testkit.Must(h.SanctionMember(ctx, brand, m.ID, bson.ObjectID{}, moderation.Silence, 2*time.Hour, "cool down"))(t)
+	sn := testkit.Must(h.SanctionMember(ctx, brand, m.ID, bson.ObjectID{}, moderation.Silence, 120, "cool down"))(t)
 	_, _, err := h.CreateThread(ctx, mp, sp.ID, forum.Text{Title: "t", Body: "b"})
 	var s *moderation.Sanctioned
 	if !errors.As(err, &s) || fault.CodeOf(err) != fault.Forbidden || !s.Until.Equal(sn.Until) {

@@ -3,7 +3,6 @@ package community
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,12 +50,11 @@ func (s *Service) log(ctx context.Context, p member.Principal, action, kind, tar
 		Reason: reason, Before: before, After: after, At: s.now().UTC()})
 }
 
+// checkReason checks a moderator's reason: optional, one line of the human
+// text policy (input.Text), at most moderation.MaxNote characters; the
+// member sanctioned reads it.
 func checkReason(reason string) (string, error) {
-	reason = strings.TrimSpace(reason)
-	if len([]rune(reason)) > moderation.MaxNote {
-		return "", input.Errorf("reason", "must be at most %d characters", moderation.MaxNote)
-	}
-	return reason, nil
+	return input.Text{Max: moderation.MaxNote, Optional: true}.Check("reason", reason)
 }
 
 // FlagPost flags a post once with a reason: its weight (the flagger's trust
@@ -378,13 +376,14 @@ func (s *Service) ModerateThread(ctx context.Context, p member.Principal, thread
 	return out, s.feed.Publish(ctx, &Event{ThreadID: th.ID, Kind: EventThreadChanged})
 }
 
-// MaxSanction bounds a silence or suspension.
-const MaxSanction = 365 * 24 * time.Hour
+// MaxSanctionMinutes bounds a silence or suspension: 365 days.
+const MaxSanctionMinutes = 365 * 24 * 60
 
-// SanctionMember silences or suspends a member until now + d, in one
+// SanctionMember silences or suspends a member for minutes (1 to
+// MaxSanctionMinutes, else an error naming durationMinutes), in one
 // space (a moderator of it) or, with spaceID zero, everywhere (global
 // moderators and the brand). Logged.
-func (s *Service) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, d time.Duration, reason string) (*moderation.Sanction, error) {
+func (s *Service) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, minutes int, reason string) (*moderation.Sanction, error) {
 	if spaceID.IsZero() {
 		if !staff(p) {
 			return nil, ErrNotModerator
@@ -401,9 +400,10 @@ func (s *Service) SanctionMember(ctx context.Context, p member.Principal, member
 	if kind != moderation.Silence && kind != moderation.Suspend {
 		return nil, input.Errorf("kind", "must be SILENCE or SUSPEND")
 	}
-	if d <= 0 || d > MaxSanction {
-		return nil, input.Errorf("durationMinutes", "must be between 1 minute and 365 days")
+	if minutes < 1 || minutes > MaxSanctionMinutes {
+		return nil, input.Errorf("durationMinutes", "must be between 1 and %d (365 days)", MaxSanctionMinutes)
 	}
+	d := time.Duration(minutes) * time.Minute
 	reason, err := checkReason(reason)
 	if err != nil {
 		return nil, err
@@ -458,4 +458,13 @@ func (s *Service) WatchedWords(ctx context.Context, p member.Principal) ([]*mode
 		return nil, ErrNotModerator
 	}
 	return s.mod.Words(ctx)
+}
+
+// WatchedWord returns one watched word; staff only (moderation.ErrWordNotFound
+// for others, as for a word that does not exist).
+func (s *Service) WatchedWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
+	if !staff(p) {
+		return nil, moderation.ErrWordNotFound
+	}
+	return s.mod.Word(ctx, id)
 }

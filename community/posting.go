@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -27,7 +28,9 @@ type SpaceInput struct {
 	Moderators      []bson.ObjectID
 }
 
-func checkAudience(field string, a *forum.Audience) error {
+// checkAudience checks an audience of the space; a TIERS audience names
+// 1 to 20 of the program's tiers (errors name field.tiers[i]).
+func checkAudience(field string, a *forum.Audience, prog program.Program) error {
 	switch a.Kind {
 	case "":
 		a.Kind = forum.AudienceEveryone
@@ -36,9 +39,16 @@ func checkAudience(field string, a *forum.Audience) error {
 		if len(a.Tiers) == 0 || len(a.Tiers) > 20 {
 			return input.Errorf(field+".tiers", "name 1 to 20 tiers")
 		}
+		for i, name := range a.Tiers {
+			t, ok := prog.TierNamed(name)
+			if !ok {
+				return input.Errorf(fmt.Sprintf("%s.tiers[%d]", field, i), "no tier is called %q", name)
+			}
+			a.Tiers[i] = t.Name
+		}
 	case forum.AudienceBadge:
 		if a.Badge == nil {
-			return input.Errorf(field+".badge", "name the badge")
+			return input.Errorf(field+".badgeId", "name the badge")
 		}
 	default:
 		return input.Errorf(field+".kind", "must be EVERYONE, TIERS or BADGE")
@@ -46,22 +56,30 @@ func checkAudience(field string, a *forum.Audience) error {
 	return nil
 }
 
-func (in *SpaceInput) check() error {
-	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
-	switch n := len([]rune(in.Name)); {
-	case n == 0 || n > forum.MaxName:
-		return input.Errorf("name", "must be 1 to %d characters", forum.MaxName)
-	case len([]rune(in.Description)) > forum.MaxDesc:
-		return input.Errorf("description", "must be at most %d characters", forum.MaxDesc)
-	case in.SlowModeSeconds < 0 || in.SlowModeSeconds > 86400:
-		return input.Errorf("slowModeSeconds", "must be between 0 and 86400")
-	case len(in.Moderators) > 50:
-		return input.Errorf("moderators", "at most 50")
-	}
-	if err := checkAudience("read", &in.Read); err != nil {
+// MaxSlowModeSeconds bounds a space's slow mode (a day).
+const MaxSlowModeSeconds = 86400
+
+// check puts in in its stored form: the name a line and the description a
+// paragraph of the human text policy (input.Text), slow mode 0 to
+// MaxSlowModeSeconds, tiers of the program.
+func (in *SpaceInput) check(prog program.Program) error {
+	var err error
+	if in.Name, err = input.Line("name", in.Name, forum.MaxName); err != nil {
 		return err
 	}
-	return checkAudience("post", &in.Post)
+	if in.Description, err = (input.Text{Max: forum.MaxDesc, Multiline: true, Optional: true}).Check("description", in.Description); err != nil {
+		return err
+	}
+	switch {
+	case in.SlowModeSeconds < 0 || in.SlowModeSeconds > MaxSlowModeSeconds:
+		return input.Errorf("slowModeSeconds", "must be between 0 and %d", MaxSlowModeSeconds)
+	case len(in.Moderators) > 50:
+		return input.Errorf("moderatorIds", "at most 50")
+	}
+	if err := checkAudience("read", &in.Read, prog); err != nil {
+		return err
+	}
+	return checkAudience("post", &in.Post, prog)
 }
 
 // SaveSpace creates a space (id zero) or replaces one; BRAND only. Logged.
@@ -69,7 +87,11 @@ func (s *Service) SaveSpace(ctx context.Context, p member.Principal, id bson.Obj
 	if !ManagesCommunity(p) {
 		return nil, ErrBrandOnly
 	}
-	if err := in.check(); err != nil {
+	prog, err := s.economy.Program(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.check(prog); err != nil {
 		return nil, err
 	}
 	sp := &forum.Space{ID: bson.NewObjectID(), CreatedAt: s.now().UTC()}
@@ -218,13 +240,14 @@ func (s *Service) sanctioned(ctx context.Context, memberID, spaceID bson.ObjectI
 	return nil, nil
 }
 
-// Sanctions lists what keeps p from the community now, and until when.
+// Sanctions lists what keeps p from the community now, and until when:
+// every silence and suspension in force, everywhere and in each space.
 func (s *Service) Sanctions(ctx context.Context, p member.Principal) ([]*moderation.Sanction, error) {
 	self, err := p.Self()
 	if err != nil {
 		return nil, err
 	}
-	return s.mod.Active(ctx, self, bson.ObjectID{}, s.now())
+	return s.mod.InForce(ctx, self, s.now())
 }
 
 // admitted is a post that passed the checks before it is written.
@@ -278,7 +301,7 @@ func (s *Service) admit(ctx context.Context, p member.Principal, sp *forum.Space
 	if w := moderation.Match(words, t.Title+"\n"+t.Body); w != nil {
 		switch w.Action {
 		case moderation.WordBlock:
-			return nil, input.Errorf("body", "%q is not allowed in this community", w.Word)
+			return nil, blocked(w, t)
 		case moderation.WordRequireApproval:
 			a.status, a.flagWord = forum.PostPending, w
 		case moderation.WordFlag:
@@ -454,7 +477,7 @@ func (s *Service) EditPost(ctx context.Context, p member.Principal, postID bson.
 		return nil, err
 	}
 	if w := moderation.Match(words, t.Body); w != nil && w.Action == moderation.WordBlock {
-		return nil, input.Errorf("body", "%q is not allowed in this community", w.Word)
+		return nil, blocked(w, &t)
 	}
 	prog, err := s.economy.Program(ctx)
 	if err != nil {
@@ -525,4 +548,13 @@ func (s *Service) MyReactions(ctx context.Context, p member.Principal, postID bs
 		return nil, nil
 	}
 	return s.forum.MyReactions(ctx, postID, p.MemberID)
+}
+
+// blocked refuses a post with a BLOCK word, naming the field it is in.
+func blocked(w *moderation.WatchedWord, t *forum.Text) error {
+	field := "body"
+	if t.Title != "" && moderation.Match([]*moderation.WatchedWord{w}, t.Title) != nil {
+		field = "title"
+	}
+	return input.Errorf(field, "%q is not allowed in this community", w.Word)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/input"
 )
 
@@ -121,5 +122,14 @@ func (r *Resolver) postNodes(ctx context.Context, refs []nodeRef) ([]Node, []err
 		}
 		p, _, err := r.Community.Post(ctx, principal(ctx), ref.id)
 		return nonNil(p, err)
+	})
+}
+
+func (r *Resolver) watchedWordNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+	return each(refs, func(ref nodeRef) (Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "watchedWords") {
+			return nil, moderation.ErrWordNotFound
+		}
+		return nonNil(r.Community.WatchedWord(ctx, principal(ctx), ref.id))
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/forum"
@@ -163,7 +162,21 @@ func (r *mutationResolver) SanctionMember(ctx context.Context, memberID string, 
 			return nil, err
 		}
 	}
-	return r.Community.SanctionMember(ctx, principal(ctx), mid, sid, kind, time.Duration(durationMinutes)*time.Minute, deref(reason))
+	return r.Community.SanctionMember(ctx, principal(ctx), mid, sid, kind, durationMinutes, deref(reason))
+}
+
+// WatchWord is the resolver for the watchWord field.
+func (r *mutationResolver) WatchWord(ctx context.Context, word string, action moderation.WordAction) (*moderation.WatchedWord, error) {
+	return r.Community.WatchWord(ctx, principal(ctx), word, action)
+}
+
+// UnwatchWord is the resolver for the unwatchWord field.
+func (r *mutationResolver) UnwatchWord(ctx context.Context, id string) (*moderation.WatchedWord, error) {
+	wid, err := decodeID("WatchedWord", "id", id)
+	if err != nil {
+		return nil, err
+	}
+	return r.Community.UnwatchWord(ctx, principal(ctx), wid)
 }
 
 // ID is the resolver for the id field.
@@ -380,6 +393,11 @@ func (r *queryResolver) MyCommunitySanctions(ctx context.Context) ([]*moderation
 	return r.Community.Sanctions(ctx, principal(ctx))
 }
 
+// WatchedWords is the resolver for the watchedWords field.
+func (r *queryResolver) WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error) {
+	return r.Community.WatchedWords(ctx, principal(ctx))
+}
+
 // Score is the resolver for the score field.
 func (r *reviewItemResolver) Score(ctx context.Context, obj *community.QueueEntry) (int, error) {
 	return int(obj.Item.Score), nil
@@ -489,6 +507,11 @@ func (r *threadEventResolver) Reactions(ctx context.Context, obj *community.Even
 	return reactionCounts(obj.Reactions), nil
 }
 
+// ID is the resolver for the id field.
+func (r *watchedWordResolver) ID(ctx context.Context, obj *moderation.WatchedWord) (string, error) {
+	return encodeID("WatchedWord", obj.ID), nil
+}
+
 // ModerationLogEntry returns ModerationLogEntryResolver implementation.
 func (r *Resolver) ModerationLogEntry() ModerationLogEntryResolver {
 	return &moderationLogEntryResolver{r}
@@ -512,6 +535,9 @@ func (r *Resolver) Thread() ThreadResolver { return &threadResolver{r} }
 // ThreadEvent returns ThreadEventResolver implementation.
 func (r *Resolver) ThreadEvent() ThreadEventResolver { return &threadEventResolver{r} }
 
+// WatchedWord returns WatchedWordResolver implementation.
+func (r *Resolver) WatchedWord() WatchedWordResolver { return &watchedWordResolver{r} }
+
 type (
 	moderationLogEntryResolver struct{ *Resolver }
 	postResolver               struct{ *Resolver }
@@ -520,4 +546,5 @@ type (
 	spaceResolver              struct{ *Resolver }
 	threadResolver             struct{ *Resolver }
 	threadEventResolver        struct{ *Resolver }
+	watchedWordResolver        struct{ *Resolver }
 )

@@ -83,6 +83,7 @@ type ResolverRoot interface {
 	Thread() ThreadResolver
 	ThreadEvent() ThreadEventResolver
 	TierStatus() TierStatusResolver
+	WatchedWord() WatchedWordResolver
 	EventInput() EventInputResolver
 	OfferInput() OfferInputResolver
 }
@@ -486,11 +487,13 @@ type ComplexityRoot struct {
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		Unreact                    func(childComplexity int, postID string, reaction forum.Reaction) int
+		UnwatchWord                func(childComplexity int, id string) int
 		UpdateEvent                func(childComplexity int, id string, input events.Input) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
 		UpdateSpace                func(childComplexity int, id string, input SpaceInput) int
+		WatchWord                  func(childComplexity int, word string, action moderation.WordAction) int
 	}
 
 	Notification struct {
@@ -711,6 +714,7 @@ type ComplexityRoot struct {
 		Spaces                  func(childComplexity int, first *int, after *string) int
 		Threads                 func(childComplexity int, spaceID string, order *forum.ThreadOrder, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
+		WatchedWords            func(childComplexity int) int
 	}
 
 	ReactionCount struct {
@@ -973,6 +977,12 @@ type ComplexityRoot struct {
 		Next     func(childComplexity int) int
 		Progress func(childComplexity int) int
 	}
+
+	WatchedWord struct {
+		Action func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Word   func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -1089,6 +1099,8 @@ type MutationResolver interface {
 	ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string) (*forum.Post, error)
 	ModerateThread(ctx context.Context, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) (*forum.Thread, error)
 	SanctionMember(ctx context.Context, memberID string, kind moderation.SanctionKind, durationMinutes int, spaceID *string, reason *string) (*moderation.Sanction, error)
+	WatchWord(ctx context.Context, word string, action moderation.WordAction) (*moderation.WatchedWord, error)
+	UnwatchWord(ctx context.Context, id string) (*moderation.WatchedWord, error)
 	CreateBadge(ctx context.Context, input engagement.BadgeInput) (*engagement.Badge, error)
 	BuyStreakFreeze(ctx context.Context, idempotencyKey string) (*streak.View, error)
 	SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, error)
@@ -1172,6 +1184,7 @@ type QueryResolver interface {
 	ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*ReviewConnection, error)
 	ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*ModerationLogConnection, error)
 	MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction, error)
+	WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error)
 	Badges(ctx context.Context) ([]*engagement.Badge, error)
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
@@ -1257,6 +1270,9 @@ type ThreadEventResolver interface {
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
+}
+type WatchedWordResolver interface {
+	ID(ctx context.Context, obj *moderation.WatchedWord) (string, error)
 }
 
 type EventInputResolver interface {
@@ -3106,6 +3122,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Unreact(childComplexity, args["postId"].(string), args["reaction"].(forum.Reaction)), true
+	case "Mutation.unwatchWord":
+		if e.ComplexityRoot.Mutation.UnwatchWord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unwatchWord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnwatchWord(childComplexity, args["id"].(string)), true
 	case "Mutation.updateEvent":
 		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
 			break
@@ -3161,6 +3188,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSpace(childComplexity, args["id"].(string), args["input"].(SpaceInput)), true
+	case "Mutation.watchWord":
+		if e.ComplexityRoot.Mutation.WatchWord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_watchWord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WatchWord(childComplexity, args["word"].(string), args["action"].(moderation.WordAction)), true
 
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
@@ -4228,6 +4266,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UnreadNotificationCount(childComplexity), true
+	case "Query.watchedWords":
+		if e.ComplexityRoot.Query.WatchedWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WatchedWords(childComplexity), true
 
 	case "ReactionCount.count":
 		if e.ComplexityRoot.ReactionCount.Count == nil {
@@ -5197,6 +5241,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TierStatus.Progress(childComplexity), true
+
+	case "WatchedWord.action":
+		if e.ComplexityRoot.WatchedWord.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedWord.Action(childComplexity), true
+	case "WatchedWord.id":
+		if e.ComplexityRoot.WatchedWord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedWord.ID(childComplexity), true
+	case "WatchedWord.word":
+		if e.ComplexityRoot.WatchedWord.Word == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatchedWord.Word(childComplexity), true
 
 	}
 	return 0, false
@@ -7154,6 +7217,18 @@ func (ec *executionContext) childFields_TierStatus(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type TierStatus", field.Name)
 }
 
+func (ec *executionContext) childFields_WatchedWord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WatchedWord_id(ctx, field)
+	case "word":
+		return ec.fieldContext_WatchedWord_word(ctx, field)
+	case "action":
+		return ec.fieldContext_WatchedWord_action(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatchedWord", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -8238,6 +8313,20 @@ func (ec *executionContext) field_Mutation_unreact_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_unwatchWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8337,6 +8426,28 @@ func (ec *executionContext) field_Mutation_updateSpace_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_watchWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "word",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["word"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (moderation.WordAction, error) {
+			return ec.unmarshalNWordAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWordAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
 	return args, nil
 }
 
@@ -15551,6 +15662,94 @@ func (ec *executionContext) fieldContext_Mutation_sanctionMember(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_watchWord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_watchWord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WatchWord(ctx, fc.Args["word"].(string), fc.Args["action"].(moderation.WordAction))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.WatchedWord) graphql.Marshaler {
+			return ec.marshalNWatchedWord2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_watchWord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchedWord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_watchWord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unwatchWord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unwatchWord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnwatchWord(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.WatchedWord) graphql.Marshaler {
+			return ec.marshalNWatchedWord2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unwatchWord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchedWord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unwatchWord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createBadge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20176,6 +20375,38 @@ func (ec *executionContext) fieldContext_Query_myCommunitySanctions(_ context.Co
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_watchedWords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_watchedWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WatchedWords(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.WatchedWord) graphql.Marshaler {
+			return ec.marshalNWatchedWord2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWordᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_watchedWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatchedWord(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24866,6 +25097,75 @@ func (ec *executionContext) fieldContext_TierStatus_progress(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _WatchedWord_id(ctx context.Context, field graphql.CollectedField, obj *moderation.WatchedWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedWord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WatchedWord().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedWord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedWord", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WatchedWord_word(ctx context.Context, field graphql.CollectedField, obj *moderation.WatchedWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedWord_word(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Word, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedWord_word(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedWord", field, false, false, "String")
+}
+
+func (ec *executionContext) _WatchedWord_action(ctx context.Context, field graphql.CollectedField, obj *moderation.WatchedWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatchedWord_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v moderation.WordAction) graphql.Marshaler {
+			return ec.marshalNWordAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWordAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatchedWord_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatchedWord", field, false, false, "WordAction")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28027,6 +28327,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case moderation.WatchedWord:
+		return ec._WatchedWord(ctx, sel, &obj)
+	case *moderation.WatchedWord:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WatchedWord(ctx, sel, obj)
 	case forum.Thread:
 		return ec._Thread(ctx, sel, &obj)
 	case *forum.Thread:
@@ -30714,6 +31021,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "watchWord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_watchWord(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unwatchWord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unwatchWord(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createBadge":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createBadge(ctx, field)
@@ -32226,6 +32547,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myCommunitySanctions(ctx, field)
+				})
+		case "watchedWords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_watchedWords(ctx, field)
 				})
 		case "badges":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34127,6 +34454,50 @@ func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TierStatus_progress(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watchedWordImplementors = []string{"WatchedWord", "Node"}
+
+func (ec *executionContext) _WatchedWord(ctx context.Context, sel ast.SelectionSet, obj *moderation.WatchedWord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watchedWordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatchedWord")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WatchedWord_id(ctx, field, obj)
+				})
+		case "word":
+			out.Values[i] = ec._WatchedWord_word(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._WatchedWord_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37035,6 +37406,45 @@ func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregu
 func (ec *executionContext) unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐUpdateProfileInput(ctx context.Context, v any) (UpdateProfileInput, error) {
 	res, err := ec.unmarshalInputUpdateProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWatchedWord2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWordᚄ(ctx context.Context, sel ast.SelectionSet, v []*moderation.WatchedWord) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatchedWord2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatchedWord2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWatchedWord(ctx context.Context, sel ast.SelectionSet, v *moderation.WatchedWord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatchedWord!")
+		return graphql.Null
+	}
+	return ec._WatchedWord(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWordAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWordAction(ctx context.Context, v any) (moderation.WordAction, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := moderation.WordAction(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWordAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWordAction(ctx context.Context, sel ast.SelectionSet, v moderation.WordAction) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "WordAction!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

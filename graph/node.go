@@ -63,6 +63,7 @@ var nodeLookups = map[string]nodeLookup{
 	"Space":        (*Resolver).spaceNodes,
 	"Thread":       (*Resolver).threadNodes,
 	"Post":         (*Resolver).postNodes,
+	"WatchedWord":  (*Resolver).watchedWordNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.

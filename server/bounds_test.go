@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/regulars/regulars/analytics"
+	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 )
@@ -35,6 +36,22 @@ func sendProgramInt(change func(in map[string]any, v int64)) func(e *probeEnv, v
 // intInputs lists every Int input of the schema with its bound; every
 // bound is below 2^31, GraphQL's Int.
 var intInputs = map[string]intBound{
+	// The community (community_inputs_test.go sends them).
+	"SpaceInput.slowModeSeconds": {max: community.MaxSlowModeSeconds, field: "slowModeSeconds", send: sendSpaceInt("slowModeSeconds")},
+	"Mutation.sanctionMember(durationMinutes)": {max: community.MaxSanctionMinutes, field: "durationMinutes", send: func(e *probeEnv, v int64) *gqlResponse {
+		return sendSanction(e, v, "cool down")
+	}},
+	"ProgramInput.communityPostPoints": {max: program.MaxCommunityPostPoints, field: "communityPostPoints",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["communityPostPoints"] = v })},
+	"ProgramInput.communityDailyPointCap": {max: program.MaxPoints, field: "communityDailyPointCap",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["communityDailyPointCap"] = v })},
+	"ProgramInput.communityFlagThreshold": {max: program.MaxCommunityFlagThreshold, field: "communityFlagThreshold",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["communityFlagThreshold"] = v })},
+	"ProgramInput.communityNewMemberDailyPosts": {max: program.MaxCommunityNewMemberDailyPosts, field: "communityNewMemberDailyPosts",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["communityNewMemberDailyPosts"] = v })},
+	"ProgramInput.communityEditWindowMinutes": {max: program.MaxCommunityEditWindowMinutes, field: "communityEditWindowMinutes",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["communityEditWindowMinutes"] = v })},
+
 	"Mutation.updateProgram(expectedVersion)": {max: program.MaxVersion, field: "expectedVersion", send: func(e *probeEnv, v int64) *gqlResponse {
 		return e.service(`mutation($v: Int) { updateProgram(input: {}, expectedVersion: $v) { version } }`, map[string]any{"v": v})
 	}},

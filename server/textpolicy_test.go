@@ -153,6 +153,21 @@ func otherInput(reason string) textInput { return textInput{kind: other, reason:
 // textInputs classifies every String argument and input field of the
 // schema. TestEveryStringInputFollowsItsPolicy fails on one missing here.
 var textInputs = map[string]textInput{
+	// The community (community_inputs_test.go sends them).
+	"SpaceInput.name":                 {kind: humanText, field: "name", send: sendSpace(func(in map[string]any, v any) { in["name"] = v })},
+	"SpaceInput.description":          {kind: humanText, field: "description", send: sendSpace(func(in map[string]any, v any) { in["description"] = v })},
+	"PostInput.title":                 {kind: humanText, field: "title", send: sendPost(func(in map[string]any, v string) { in["title"] = v })},
+	"PostInput.body":                  {kind: humanText, field: "body", send: sendPost(func(in map[string]any, v string) { in["body"] = v })},
+	"Mutation.flagPost(note)":         {kind: humanText, field: "note", send: sendFlag},
+	"Mutation.moderatePost(reason)":   {kind: humanText, field: "reason", send: sendModeratePost},
+	"Mutation.moderateThread(reason)": {kind: humanText, field: "reason", send: sendModerateThread},
+	"Mutation.sanctionMember(reason)": {kind: humanText, field: "reason", send: func(e *probeEnv, v string) *gqlResponse { return sendSanction(e, 60, v) }},
+	"Mutation.watchWord(word)":        {kind: humanText, field: "word", send: sendWatchWord},
+	"PostInput.images": {kind: identifier, field: "images[0]", send: sendPost(func(in map[string]any, v string) {
+		in["images"] = []string{"https://example.com/" + v} // an https URL of printable ASCII
+	})},
+	"AudienceInput.tiers": otherInput("names of the program's tiers (community.checkAudience: no tier is called …, naming read.tiers[i])"),
+
 	// Human text: input.Text.
 	"Mutation.sendNotification(title)": {kind: humanText, field: "title", send: sendNotification("title")},
 	"Mutation.sendNotification(body)":  {kind: humanText, field: "body", send: sendNotification("body")},

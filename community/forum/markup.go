@@ -3,9 +3,8 @@ package forum
 import (
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/regulars/regulars/input"
 )
@@ -45,19 +44,23 @@ type Text struct {
 	Images []string
 }
 
-// Check trims and checks t; errors name title, body or images[i].
+// Check puts t in its stored form and checks it; errors name title, body
+// or images[i]. The title is a line and the body a paragraph of the human
+// text policy (input.Text: NFC, no controls, no text-reordering or
+// invisible characters, not blank, lengths in grapheme clusters); an image
+// is an https URL of printable ASCII (input.Identifier) at most
+// MaxImageURL long.
 func (t *Text) Check(thread bool) error {
-	t.Title = strings.TrimSpace(t.Title)
-	t.Body = strings.TrimSpace(t.Body)
+	var err error
 	if thread {
-		if err := text("title", t.Title, MaxTitle, false); err != nil {
+		if t.Title, err = input.Line("title", t.Title, MaxTitle); err != nil {
 			return err
 		}
 		if htmlTag.MatchString(t.Title) {
 			return input.Errorf("title", "HTML is not allowed; the title is plain text")
 		}
 	}
-	if err := text("body", t.Body, MaxBody, true); err != nil {
+	if t.Body, err = input.Paragraph("body", t.Body, MaxBody); err != nil {
 		return err
 	}
 	if htmlTag.MatchString(t.Body) {
@@ -75,9 +78,12 @@ func (t *Text) Check(thread bool) error {
 		return input.Errorf("images", "at most %d images, got %d", MaxImages, len(t.Images))
 	}
 	for i, raw := range t.Images {
-		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "https" || u.Host == "" || len(raw) > MaxImageURL {
-			return input.Errorf("images["+itoa(i)+"]", "must be an https address of at most %d characters", MaxImageURL)
+		field := "images[" + strconv.Itoa(i) + "]"
+		if t.Images[i], err = input.Identifier(field, raw, MaxImageURL); err != nil {
+			return err
+		}
+		if u, err := url.Parse(t.Images[i]); err != nil || u.Scheme != "https" || u.Host == "" {
+			return input.Errorf(field, "must be an https address")
 		}
 	}
 	return nil
@@ -101,32 +107,4 @@ func (t *Text) Mentions() []string {
 		}
 	}
 	return names
-}
-
-// text checks one human text field: valid UTF-8, no control characters
-// but newlines and tabs (only multi-line fields keep newlines), 1 to max characters.
-func text(field, s string, max int, multiline bool) error {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case !utf8.ValidString(s):
-		return input.Errorf(field, "must be valid UTF-8")
-	case n == 0:
-		return input.Errorf(field, "is required")
-	case n > max:
-		return input.Errorf(field, "must be at most %d characters, got %d", max, n)
-	}
-	for _, r := range s {
-		if (unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))) || r == '\u2028' || r == '\u2029' {
-			return input.Errorf(field, "must not contain control characters")
-		}
-	}
-	return nil
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }

@@ -129,6 +129,21 @@ func (s *Store) Sanction(ctx context.Context, sn *Sanction) error {
 	return err
 }
 
+// maxInForce bounds what InForce lists: one per kind and space.
+const maxInForce = 100
+
+// InForce returns every sanction of the member in force at now, in any
+// space or everywhere, the one lasting longest first (at most 100).
+func (s *Store) InForce(ctx context.Context, memberID bson.ObjectID, now time.Time) ([]*Sanction, error) {
+	cur, err := s.sanctions.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "until", Value: bson.D{{Key: "$gt", Value: now}}}},
+		options.Find().SetSort(bson.D{{Key: "until", Value: -1}}).SetLimit(maxInForce))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Sanction
+	return out, cur.All(ctx, &out)
+}
+
 // Active returns the member's sanctions in force at now in spaceID or
 // everywhere, the one lasting longest first.
 func (s *Store) Active(ctx context.Context, memberID, spaceID bson.ObjectID, now time.Time) ([]*Sanction, error) {
@@ -167,12 +182,17 @@ const MaxWords = 500
 // ErrTooManyWords: the list is full.
 var ErrTooManyWords = fault.New(fault.Conflict, "the watched word list is full (500)")
 
-// AddWord adds or changes a watched word.
+// MaxWord bounds a watched word or phrase, in characters.
+const MaxWord = 60
+
+// AddWord adds or changes a watched word: one line of the human text
+// policy (input.Text), 1 to MaxWord characters, stored in lower case.
 func (s *Store) AddWord(ctx context.Context, word string, action WordAction) (*WatchedWord, error) {
-	word = strings.ToLower(strings.TrimSpace(word))
-	if n := len([]rune(word)); n == 0 || n > 60 {
-		return nil, input.Errorf("word", "must be 1 to 60 characters")
+	word, err := input.Line("word", word, MaxWord)
+	if err != nil {
+		return nil, err
 	}
+	word = strings.ToLower(word)
 	if action != WordBlock && action != WordFlag && action != WordRequireApproval {
 		return nil, input.Errorf("action", "must be BLOCK, FLAG or REQUIRE_APPROVAL")
 	}
@@ -194,6 +214,16 @@ func (s *Store) AddWord(ctx context.Context, word string, action WordAction) (*W
 func (s *Store) RemoveWord(ctx context.Context, id bson.ObjectID) (*WatchedWord, error) {
 	var w WatchedWord
 	err := s.words.FindOneAndDelete(ctx, byID(id)).Decode(&w)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrWordNotFound
+	}
+	return &w, err
+}
+
+// Word returns one watched word, ErrWordNotFound when there is none.
+func (s *Store) Word(ctx context.Context, id bson.ObjectID) (*WatchedWord, error) {
+	var w WatchedWord
+	err := s.words.FindOne(ctx, byID(id)).Decode(&w)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrWordNotFound
 	}

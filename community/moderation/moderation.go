@@ -9,7 +9,6 @@ package moderation
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -138,9 +137,14 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// CheckReason checks a flag's reason and note.
+// CheckReason checks a flag's reason and note: the note is optional text
+// of the human text policy (input.Text, several lines, at most MaxNote
+// characters), required for OTHER. It returns the note as stored.
 func CheckReason(r Reason, note string) (string, error) {
-	note = strings.TrimSpace(note)
+	note, err := input.Text{Max: MaxNote, Multiline: true, Optional: true}.Check("note", note)
+	if err != nil {
+		return "", err
+	}
 	switch r {
 	case ReasonSpam, ReasonAbuse, ReasonOffTopic:
 	case ReasonOther:
@@ -149,9 +153,6 @@ func CheckReason(r Reason, note string) (string, error) {
 		}
 	default:
 		return "", input.Errorf("reason", "must be SPAM, ABUSE, OFF_TOPIC or OTHER")
-	}
-	if len([]rune(note)) > MaxNote {
-		return "", input.Errorf("note", "must be at most %d characters", MaxNote)
 	}
 	return note, nil
 }

@@ -29,6 +29,14 @@ func DefaultCommunityRules() CommunityRules {
 		CommunityNewMemberDailyPosts: 10, CommunityEditWindowMinutes: 24 * 60}
 }
 
+// Bounds of the community rules.
+const (
+	MaxCommunityPostPoints          = 10_000
+	MaxCommunityFlagThreshold       = 1000
+	MaxCommunityNewMemberDailyPosts = 1000
+	MaxCommunityEditWindowMinutes   = 60 * 24 * 365
+)
+
 func (c *CommunityRules) validate() error {
 	// A program saved before these rules existed holds zeros: the defaults.
 	if c.CommunityFlagThreshold == 0 {
@@ -38,16 +46,16 @@ func (c *CommunityRules) validate() error {
 		c.CommunityNewMemberDailyPosts = DefaultCommunityRules().CommunityNewMemberDailyPosts
 	}
 	switch {
-	case c.CommunityPostPoints < 0 || c.CommunityPostPoints > 10_000:
-		return input.Errorf("communityPostPoints", "must be between 0 and 10000")
+	case c.CommunityPostPoints < 0 || c.CommunityPostPoints > MaxCommunityPostPoints:
+		return input.Errorf("communityPostPoints", "must be between 0 and %d", MaxCommunityPostPoints)
 	case c.CommunityDailyPointCap < 0 || c.CommunityDailyPointCap > MaxPoints:
 		return input.Errorf("communityDailyPointCap", "must be between 0 and %d", MaxPoints)
-	case c.CommunityFlagThreshold < 1 || c.CommunityFlagThreshold > 1000:
-		return input.Errorf("communityFlagThreshold", "must be between 1 and 1000")
-	case c.CommunityNewMemberDailyPosts < 1 || c.CommunityNewMemberDailyPosts > 1000:
-		return input.Errorf("communityNewMemberDailyPosts", "must be between 1 and 1000")
-	case c.CommunityEditWindowMinutes < 0 || c.CommunityEditWindowMinutes > 60*24*365:
-		return input.Errorf("communityEditWindowMinutes", "must be between 0 and %d", 60*24*365)
+	case c.CommunityFlagThreshold < 1 || c.CommunityFlagThreshold > MaxCommunityFlagThreshold:
+		return input.Errorf("communityFlagThreshold", "must be between 1 and %d", MaxCommunityFlagThreshold)
+	case c.CommunityNewMemberDailyPosts < 1 || c.CommunityNewMemberDailyPosts > MaxCommunityNewMemberDailyPosts:
+		return input.Errorf("communityNewMemberDailyPosts", "must be between 1 and %d", MaxCommunityNewMemberDailyPosts)
+	case c.CommunityEditWindowMinutes < 0 || c.CommunityEditWindowMinutes > MaxCommunityEditWindowMinutes:
+		return input.Errorf("communityEditWindowMinutes", "must be between 0 and %d", MaxCommunityEditWindowMinutes)
 	}
 	return nil
 }

@@ -48,7 +48,8 @@ var listSizes = map[string]sizeFunc{
 	"ActivityResult.badges":        fixed(10),                                                                 // badge levels one activity unlocks
 	"ActivityResult.entries":       fixed(10),                                                                 // ledger entries of one activity
 	"LedgerEntry.lines":            fixed(10),                                                                 // lots one entry touches
-	"Query.myCommunitySanctions":   fixed(10),                                                                 // one per kind and space at most in practice
+	"Query.myCommunitySanctions":   fixed(100),                                                                // moderation.Store.InForce reads at most 100
+	"Query.watchedWords":           fixed(500),                                                                // moderation.MaxWords
 	"Post.reactions":               fixed(4),                                                                  // one per reaction
 	"Post.history":                 fixed(50),                                                                 // edits inside the edit window
 	"ReviewItem.flags":             fixed(100),                                                                // moderation.Store.Flags reads at most 100

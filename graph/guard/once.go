@@ -67,6 +67,8 @@ var mutations = map[string]string{
 	"sanctionMember":  repeatable,
 	"createSpace":     repeatable,
 	"updateSpace":     repeatable,
+	"watchWord":       repeatable,
+	"unwatchWord":     repeatable,
 
 	"updateProfile":              repeatable,
 	"grantRole":                  repeatable,
