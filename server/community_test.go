@@ -72,3 +72,101 @@ func TestCommunityEndToEnd(t *testing.T) {
 		t.Fatalf("silenced reply over the socket: %s", m.Payload)
 	}
 }
+
+// Watched words through the API: the brand and moderators keep the list, a
+// member may not; a BLOCK word refuses a post naming the field and the
+// word, writing nothing; a REQUIRE_APPROVAL word holds the post (its words
+// hidden from other members) until a moderator approves it from the
+// review queue. A moderator never reads a member's email; a member
+// silenced in one space sees it in myCommunitySanctions.
+func TestCommunityWatchedWordsAndModerator(t *testing.T) {
+	a := startApp(t, nil)
+	ann := a.signUp(t, "ann@example.com")
+	ben := a.signUp(t, "ben@example.com")
+	mo := a.signUp(t, "mo@example.com")
+	a.service(t, `mutation($id: ID!) { grantRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": mo.Member.ID}).decode(t, "grantRole", &struct{}{})
+	a.do(t, "", `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`, map[string]any{"t": mo.RefreshToken}).decode(t, "refreshToken", &mo)
+
+	const watch = `mutation($w: String!, $a: WordAction!) { watchWord(word: $w, action: $a) { id word action } }`
+	if r := a.do(t, ann.bearer(), watch, map[string]any{"w": "spam", "a": "BLOCK"}); r.code() != "FORBIDDEN" {
+		t.Fatalf("a member watching a word: %+v", r.Errors)
+	}
+	var blockWord struct{ ID, Word string }
+	a.do(t, mo.bearer(), watch, map[string]any{"w": "Crypto Deal", "a": "BLOCK"}).decode(t, "watchWord", &blockWord)
+	a.service(t, watch, map[string]any{"w": "giveaway", "a": "REQUIRE_APPROVAL"}).decode(t, "watchWord", &struct{}{})
+	var words []struct{ Word, Action string }
+	a.do(t, mo.bearer(), `{ watchedWords { word action } }`, nil).decode(t, "watchedWords", &words)
+	if len(words) != 2 || words[0].Word != "crypto deal" || words[1].Action != "REQUIRE_APPROVAL" {
+		t.Fatalf("watched words: %+v", words)
+	}
+
+	var space, thread struct{ ID string }
+	a.service(t, createSpaceMutation, map[string]any{"in": map[string]any{"name": "Rides"}}).decode(t, "createSpace", &space)
+	a.do(t, ann.bearer(), createThreadMutation, map[string]any{"s": space.ID, "in": map[string]any{"title": "Sunday", "body": "Who is in?"}}).decode(t, "createThread", &thread)
+	const reply = `mutation($t: ID!, $b: String!) { reply(threadId: $t, input: {body: $b}) { id status body } }`
+	r := a.do(t, ann.bearer(), reply, map[string]any{"t": thread.ID, "b": "Best CRYPTO deal today"})
+	if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "body" || !strings.Contains(r.Errors[0].Message, `"crypto deal"`) {
+		t.Fatalf("a blocked word: %+v", r.Errors)
+	}
+	r = a.do(t, ann.bearer(), createThreadMutation, map[string]any{"s": space.ID, "in": map[string]any{"title": "crypto deal", "body": "hi"}})
+	if r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "title" {
+		t.Fatalf("a blocked word in a title: %+v", r.Errors)
+	}
+	var held struct{ ID, Status string }
+	a.do(t, ann.bearer(), reply, map[string]any{"t": thread.ID, "b": "Giveaway at the next ride"}).decode(t, "reply", &held)
+	if held.Status != "PENDING_APPROVAL" {
+		t.Fatalf("held post: %+v", held)
+	}
+	type page struct {
+		Edges []struct {
+			Node struct {
+				Status string
+				Body   *string
+			}
+		}
+	}
+	var posts page
+	a.do(t, ben.bearer(), `query($t: ID!) { posts(threadId: $t) { edges { node { status body } } } }`, map[string]any{"t": thread.ID}).decode(t, "posts", &posts)
+	if len(posts.Edges) != 2 || posts.Edges[1].Node.Body != nil {
+		t.Fatalf("another member reads the thread (the blocked reply written? the held one shown?): %+v", posts)
+	}
+
+	var queue struct {
+		Edges []struct {
+			Node struct {
+				Reasons []string
+				Post    struct{ ID string }
+			}
+		}
+	}
+	a.do(t, mo.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { reasons post { id } } } } }`, map[string]any{"s": space.ID}).decode(t, "reviewQueue", &queue)
+	if len(queue.Edges) != 1 || queue.Edges[0].Node.Post.ID != held.ID || queue.Edges[0].Node.Reasons[0] != "WATCHED_WORD:giveaway" {
+		t.Fatalf("review queue: %+v", queue)
+	}
+	var approved struct{ Status string }
+	a.do(t, mo.bearer(), `mutation($p: ID!) { moderatePost(postId: $p, action: APPROVE) { status } }`, map[string]any{"p": held.ID}).decode(t, "moderatePost", &approved)
+	a.do(t, ben.bearer(), `query($t: ID!) { posts(threadId: $t) { edges { node { status body } } } }`, map[string]any{"t": thread.ID}).decode(t, "posts", &posts)
+	if approved.Status != "VISIBLE" || posts.Edges[1].Node.Body == nil || *posts.Edges[1].Node.Body != "Giveaway at the next ride" {
+		t.Fatalf("approved: %+v, readers see %+v", approved, posts)
+	}
+
+	// A moderator reads no email or points.
+	if r := a.do(t, mo.bearer(), `query($id: ID!) { member(id: $id) { email points { balance } } }`, map[string]any{"id": ann.Member.ID}); r.code() == "" {
+		t.Fatalf("a moderator read a member's account: %s", r.Data["member"])
+	}
+
+	var removed struct{ Word string }
+	a.do(t, mo.bearer(), `mutation($id: ID!) { unwatchWord(id: $id) { word } }`, map[string]any{"id": blockWord.ID}).decode(t, "unwatchWord", &removed)
+	a.do(t, ann.bearer(), reply, map[string]any{"t": thread.ID, "b": "Best crypto deal today"}).decode(t, "reply", &struct{}{})
+
+	a.do(t, mo.bearer(), `mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 60, reason: "cool down") { until } }`,
+		map[string]any{"m": ben.Member.ID, "s": space.ID}).decode(t, "sanctionMember", &struct{}{})
+	var mine []struct {
+		Kind, Reason string
+		SpaceID      *string
+	}
+	a.do(t, ben.bearer(), `{ myCommunitySanctions { kind reason spaceId } }`, nil).decode(t, "myCommunitySanctions", &mine)
+	if len(mine) != 1 || mine[0].Kind != "SILENCE" || mine[0].SpaceID == nil || *mine[0].SpaceID != space.ID {
+		t.Fatalf("ben's sanctions: %+v", mine)
+	}
+}
