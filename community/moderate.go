@@ -262,7 +262,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	if err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
 		return nil, err
 	}
-	if err := s.log(ctx, p, string(action)+"_POST", "POST", post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(out.Status)); err != nil {
+	if err := s.log(ctx, p, string(action)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(out.Status)); err != nil {
 		return nil, err
 	}
 	switch {
@@ -370,7 +370,7 @@ func (s *Service) ModerateThread(ctx context.Context, p member.Principal, thread
 		return nil, err
 	}
 	after := fmt.Sprintf("locked=%t pinned=%t space=%s", out.Locked, out.Pinned == 1, out.SpaceID.Hex())
-	if err := s.log(ctx, p, string(action)+"_THREAD", "THREAD", th.ID.Hex(), th.SpaceID, reason, before, after); err != nil {
+	if err := s.log(ctx, p, string(action)+"_THREAD", moderation.TargetThread, th.ID.Hex(), th.SpaceID, reason, before, after); err != nil {
 		return nil, err
 	}
 	return out, s.feed.Publish(ctx, &Event{ThreadID: th.ID, Kind: EventThreadChanged})
@@ -416,7 +416,7 @@ func (s *Service) SanctionMember(ctx context.Context, p member.Principal, member
 	if err := s.mod.Sanction(ctx, sn); err != nil {
 		return nil, err
 	}
-	return sn, s.log(ctx, p, string(kind), "MEMBER", memberID.Hex(), spaceID, reason, "", "until "+sn.Until.Format(time.RFC3339))
+	return sn, s.log(ctx, p, string(kind), moderation.TargetMember, memberID.Hex(), spaceID, reason, "", "until "+sn.Until.Format(time.RFC3339))
 }
 
 // ModerationLog pages the audit log newest first (one space's when spaceID
@@ -437,7 +437,7 @@ func (s *Service) WatchWord(ctx context.Context, p member.Principal, word string
 	if err != nil {
 		return nil, err
 	}
-	return w, s.log(ctx, p, "WATCH_WORD", "WATCHED_WORD", w.ID.Hex(), bson.ObjectID{}, "", "", w.Word+" → "+string(w.Action))
+	return w, s.log(ctx, p, "WATCH_WORD", moderation.TargetWatchedWord, w.ID.Hex(), bson.ObjectID{}, "", "", w.Word+" → "+string(w.Action))
 }
 
 // UnwatchWord removes a watched word. Logged.
@@ -449,7 +449,7 @@ func (s *Service) UnwatchWord(ctx context.Context, p member.Principal, id bson.O
 	if err != nil {
 		return nil, input.Wrap("id", err)
 	}
-	return w, s.log(ctx, p, "UNWATCH_WORD", "WATCHED_WORD", w.ID.Hex(), bson.ObjectID{}, "", w.Word+" → "+string(w.Action), "")
+	return w, s.log(ctx, p, "UNWATCH_WORD", moderation.TargetWatchedWord, w.ID.Hex(), bson.ObjectID{}, "", w.Word+" → "+string(w.Action), "")
 }
 
 // WatchedWords lists the watched words; staff only.

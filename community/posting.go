@@ -110,7 +110,7 @@ func (s *Service) SaveSpace(ctx context.Context, p member.Principal, id bson.Obj
 	if err := s.forum.SaveSpace(ctx, sp); err != nil {
 		return nil, err
 	}
-	return sp, s.log(ctx, p, action, "SPACE", sp.ID.Hex(), sp.ID, "", before, describeSpace(sp))
+	return sp, s.log(ctx, p, action, moderation.TargetSpace, sp.ID.Hex(), sp.ID, "", before, describeSpace(sp))
 }
 
 func describeSpace(sp *forum.Space) string {

@@ -30,6 +30,11 @@ func (r *moderationLogEntryResolver) Actor(ctx context.Context, obj *moderation.
 	return r.communityMember(ctx, obj.ActorID)
 }
 
+// TargetID is the resolver for the targetId field.
+func (r *moderationLogEntryResolver) TargetID(ctx context.Context, obj *moderation.LogEntry) (string, error) {
+	return publicLogTarget(obj.TargetKind, obj.TargetID), nil
+}
+
 // CreateSpace is the resolver for the createSpace field.
 func (r *mutationResolver) CreateSpace(ctx context.Context, input SpaceInput) (*forum.Space, error) {
 	in, err := spaceInput(input)

@@ -1073,6 +1073,8 @@ type MemberResolver interface {
 type ModerationLogEntryResolver interface {
 	EntryID(ctx context.Context, obj *moderation.LogEntry) (string, error)
 	Actor(ctx context.Context, obj *moderation.LogEntry) (*CommunityMember, error)
+
+	TargetID(ctx context.Context, obj *moderation.LogEntry) (string, error)
 }
 type MutationResolver interface {
 	SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error)
@@ -14475,7 +14477,7 @@ func (ec *executionContext) _ModerationLogEntry_targetId(ctx context.Context, fi
 			return ec.fieldContext_ModerationLogEntry_targetId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TargetID, nil
+			return ec.Resolvers.ModerationLogEntry().TargetID(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -14486,7 +14488,7 @@ func (ec *executionContext) _ModerationLogEntry_targetId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ModerationLogEntry_targetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ModerationLogEntry", field, true, true, "String")
 }
 
 func (ec *executionContext) _ModerationLogEntry_reason(ctx context.Context, field graphql.CollectedField, obj *moderation.LogEntry) (ret graphql.Marshaler) {
@@ -30755,10 +30757,11 @@ func (ec *executionContext) _ModerationLogEntry(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "targetId":
-			out.Values[i] = ec._ModerationLogEntry_targetId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModerationLogEntry_targetId(ctx, field, obj)
+				})
 		case "reason":
 			out.Values[i] = ec._ModerationLogEntry_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {

@@ -5,6 +5,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 )
@@ -65,6 +66,28 @@ var sourceTypes = map[ledger.SourceKind]string{
 	ledger.SourceStreakFreeze: "",
 	ledger.SourceEvent:        "Event",
 	ledger.SourcePost:         "Post",
+}
+
+// logTargetTypes maps what a moderation log entry is about
+// (moderation.TargetKinds) to the API type of its id; a test checks every
+// kind is here and each type is a Node.
+var logTargetTypes = map[string]string{
+	moderation.TargetPost:        "Post",
+	moderation.TargetThread:      "Thread",
+	moderation.TargetMember:      "Member",
+	moderation.TargetSpace:       "Space",
+	moderation.TargetWatchedWord: "WatchedWord",
+}
+
+// publicLogTarget is the API id of what a log entry is about ("" if the
+// stored target is not a database id of a known kind).
+func publicLogTarget(kind, id string) string {
+	oid, err := bson.ObjectIDFromHex(id)
+	typ, ok := logTargetTypes[kind]
+	if err != nil || !ok {
+		return ""
+	}
+	return encodeID(typ, oid)
 }
 
 // publicSourceID is the API id of what caused an entry, nil when the

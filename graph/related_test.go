@@ -5,6 +5,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/inbox"
 )
@@ -55,5 +56,18 @@ func TestEveryLedgerSourceKindHasAnAPIType(t *testing.T) {
 	}
 	if publicSourceID(&ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:2026"}) != nil {
 		t.Error("a key, not an id, left the API as an id")
+	}
+}
+
+// Every kind of moderation log target is given as the id of a Node type.
+func TestEveryLogTargetKindHasAnAPIType(t *testing.T) {
+	for _, kind := range moderation.TargetKinds {
+		typ := logTargetTypes[kind]
+		raw := bson.NewObjectID()
+		if nodeLookups[typ] == nil {
+			t.Errorf("log target %s: API type %q is not a Node", kind, typ)
+		} else if id, err := decodeID(typ, "id", publicLogTarget(kind, raw.Hex())); err != nil || id != raw {
+			t.Errorf("log target %s: %v", kind, err)
+		}
 	}
 }

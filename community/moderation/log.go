@@ -23,7 +23,7 @@ type LogEntry struct {
 	ID         bson.ObjectID `bson:"_id"`
 	ActorID    bson.ObjectID `bson:"actorId"` // zero: the brand's backend
 	Action     string        `bson:"action"`
-	TargetKind string        `bson:"targetKind"` // POST, THREAD, MEMBER, SPACE, WATCHED_WORD
+	TargetKind string        `bson:"targetKind"` // one of TargetKinds
 	TargetID   string        `bson:"targetId"`
 	SpaceID    bson.ObjectID `bson:"spaceId,omitempty"`
 	Reason     string        `bson:"reason,omitempty"`
@@ -31,6 +31,18 @@ type LogEntry struct {
 	After      string        `bson:"after,omitempty"`
 	At         time.Time     `bson:"at"`
 }
+
+// What an audit log entry is about.
+const (
+	TargetPost        = "POST"
+	TargetThread      = "THREAD"
+	TargetMember      = "MEMBER"
+	TargetSpace       = "SPACE"
+	TargetWatchedWord = "WATCHED_WORD"
+)
+
+// TargetKinds lists every LogEntry.TargetKind; the API maps each to a type.
+var TargetKinds = []string{TargetPost, TargetThread, TargetMember, TargetSpace, TargetWatchedWord}
 
 // Log appends e to the audit log.
 func (s *Store) Log(ctx context.Context, e *LogEntry) error {
