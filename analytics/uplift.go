@@ -244,4 +244,3 @@ func verdict(r *CampaignResults) string {
 	}
 	return v
 }
-
