@@ -29,9 +29,9 @@ type GroupResult struct {
 	// PurchaseRate is Purchasers ÷ Members (nil without members).
 	PurchaseRate *float64
 	// RevenueMinor is their net revenue within the window, in the
-	// answer's currency; RevenuePerMember is RevenueMinor ÷ Members.
+	// answer's currency; RevenuePerMemberMinor is RevenueMinor ÷ Members.
 	RevenueMinor     float64
-	RevenuePerMember *float64
+	RevenuePerMemberMinor *float64
 
 	sumSq float64 // Σ revenue², for the variance
 }
@@ -174,7 +174,7 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 		g.PurchaseRate = ratio(g.Purchasers, g.Members)
 		if g.Members > 0 {
 			m := g.RevenueMinor / float64(g.Members)
-			g.RevenuePerMember = &m
+			g.RevenuePerMemberMinor = &m
 		}
 	}
 	out.RateDifference = rateInterval(out.Recipients, out.Holdout)
