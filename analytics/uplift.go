@@ -30,7 +30,7 @@ type GroupResult struct {
 	PurchaseRate *float64
 	// RevenueMinor is their net revenue within the window, in the
 	// answer's currency; RevenuePerMemberMinor is RevenueMinor ÷ Members.
-	RevenueMinor     float64
+	RevenueMinor          float64
 	RevenuePerMemberMinor *float64
 
 	sumSq float64 // Σ revenue², for the variance

@@ -22,6 +22,16 @@ func asOf(f analytics.Freshness) *time.Time {
 	return &t
 }
 
+// CampaignKey is the holdout key of the campaign a CampaignName value
+// (BIRTHDAY, …, OFFER with offerID) names, for the CSV export; errors
+// name campaign or offerId.
+func CampaignKey(name string, offerID *string) (string, error) {
+	if !CampaignName(name).IsValid() {
+		return "", input.Errorf("campaign", "unknown campaign %q", name)
+	}
+	return campaignName(CampaignName(name), offerID)
+}
+
 // campaignName is the holdout key of a campaign (game/campaign), or of the
 // offer offerID names; offerId goes with OFFER only.
 func campaignName(c CampaignName, offerID *string) (string, error) {
