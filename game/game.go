@@ -23,6 +23,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/campaign"
 	"github.com/regulars/regulars/game/engagement"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
@@ -62,19 +63,21 @@ type Service struct {
 	boards     *leaderboard.Boards
 	offers     *offer.Service
 	campaigns  *campaign.Service
+	holdouts   *holdout.Store
 	kick       chan struct{}
 }
 
 // New returns the game over db.
 func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	s := &Service{
-		members: members,
-		notify:  notify,
-		now:     time.Now,
-		program: program.NewStore(db),
-		acts:    activityStore{c: db.Collection("activities")},
-		boards:  leaderboard.New(db),
-		kick:    make(chan struct{}, 1),
+		members:  members,
+		notify:   notify,
+		now:      time.Now,
+		program:  program.NewStore(db),
+		acts:     activityStore{c: db.Collection("activities")},
+		boards:   leaderboard.New(db),
+		holdouts: holdout.New(db),
+		kick:     make(chan struct{}, 1),
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
@@ -83,9 +86,9 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
 		Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
-		Notify: offerAudience{s}, Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
+		Notify: offerAudience{s}, Effects: effectsPath{s}, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
 	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
-		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Now: clock})
+		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Holdouts: s.holdouts, Now: clock})
 	return s
 }
 
@@ -117,7 +120,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		return err
 	}
 	for _, ensure := range []func(context.Context) error{s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
-		s.ledger.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes} {
+		s.ledger.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes, s.holdouts.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

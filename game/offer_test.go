@@ -12,7 +12,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/campaign"
 	"github.com/regulars/regulars/game/engagement"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
@@ -167,7 +169,11 @@ func (b birthdayMembers) WithBirthday(_ context.Context, month time.Month, day i
 }
 
 func TestCampaignsSendOncePerPeriod(t *testing.T) {
-	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300; p.Campaigns.WinBackDays = 30 })
+	h := newHarness(t, func(p *program.Program) {
+		p.BirthdayBonus = 300
+		p.Campaigns.WinBackDays = 30
+		p.Campaigns.Holdout = new(0) // every member messaged (holdouts: TestHeldOutMembersReceiveNothing)
+	})
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
 	ann.Timezone = "Pacific/Kiritimati" // UTC+14: her birthday starts before UTC's
@@ -412,4 +418,82 @@ func TestClaimOfferBenefits(t *testing.T) {
 		t.Errorf("claiming an ended offer: %v", err)
 	}
 	h.checkLedger(t, m)
+}
+
+// Members a campaign or offer holds out get nothing from it, and are
+// recorded as held out; the others are messaged and recorded as treated.
+func TestHeldOutMembersReceiveNothing(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.Campaigns.WinBackDays = 30; p.Campaigns.Holdout = new(50) })
+	ctx := context.Background()
+	var ms []*member.Member
+	for i := range 30 {
+		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
+		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		h.purchase(t, m, fmt.Sprint("p", i), 1000)
+		ms = append(ms, m)
+	}
+	now := h.clock.Now()
+	o, err := h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Flash", Body: "10% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 10},
+		StartsAt: now.Add(-time.Hour), EndsAt: now.Add(90 * 24 * time.Hour), CouponValidDays: 1, HoldoutPercent: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Offers().PublishOffer(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Offers().PublishOffers(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Add(31 * 24 * time.Hour)
+	for range 2 {
+		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	groups := func(campaign string) map[bson.ObjectID]holdout.Group {
+		out := map[bson.ObjectID]holdout.Group{}
+		if err := holdout.New(h.db).Each(ctx, campaign, now.Add(-time.Hour), h.clock.Now().Add(time.Hour), func(a *holdout.Assignment) error {
+			out[a.MemberID] = a.Group
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	winBack, offers := groups(campaign.WinBack), groups(offer.Campaign(o.ID))
+	heldCount := map[holdout.Group]int{}
+	for _, m := range ms {
+		wb, og := winBack[m.ID], offers[m.ID]
+		heldCount[wb]++
+		heldCount[og]++
+		if wb == "" || og == "" {
+			t.Fatalf("member %s not recorded: win-back %q, offer %q", m.ID.Hex(), wb, og)
+		}
+		if n := len(h.inboxOf(t, m, inbox.KindWinBack)); (wb == holdout.Held) != (n == 0) || n > 1 {
+			t.Errorf("member in %s of win-back got %d messages", wb, n)
+		}
+		var offerNotes int
+		for _, n := range h.inboxOf(t, m, inbox.KindOfferAvailable) {
+			if n.Related != nil && n.Related.ID == o.ID.Hex() {
+				offerNotes++
+			}
+		}
+		listed, err := h.Offers().OffersFor(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, claimErr := h.Offers().ClaimOffer(ctx, m.ID, o.ID)
+		if og == holdout.Held {
+			if offerNotes != 0 || len(listed) != 0 || !errors.Is(claimErr, offer.ErrOfferNotFound) {
+				t.Errorf("held out of the offer: %d notifications, %d offers listed, claim: %v", offerNotes, len(listed), claimErr)
+			}
+		} else if offerNotes != 1 || len(listed) != 1 || claimErr != nil {
+			t.Errorf("offered: %d notifications, %d offers listed, claim: %v", offerNotes, len(listed), claimErr)
+		}
+	}
+	if heldCount[holdout.Held] == 0 || heldCount[holdout.Treated] == 0 {
+		t.Fatalf("groups %v: want members on both sides", heldCount)
+	}
 }

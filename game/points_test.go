@@ -123,6 +123,7 @@ func TestPromotionBonusAndExpiryWarning(t *testing.T) {
 	p := program.Default()
 	p.ReturnWindowDays, p.BirthdayBonus, p.FirstPurchaseBonus, p.Escalation = 0, 0, 0, nil
 	p.PointsExpireDays = 60
+	p.Campaigns.Holdout = new(0) // the warning goes to every member
 	p.Promotions = []program.Promotion{{ID: "summer", Name: "Summer bonus", BonusPoints: 40, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(24 * time.Hour), ExpiresAfterDays: 10}}
 	if _, err := h.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,15 @@ func (r *analyticsResolver) Referrals(ctx context.Context, obj *Analytics, range
 	return r.AnalyticsService.Referrals(ctx, rangeArg)
 }
 
+// CampaignResults is the resolver for the campaignResults field.
+func (r *analyticsResolver) CampaignResults(ctx context.Context, obj *Analytics, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) (*analytics.CampaignResults, error) {
+	name, err := campaignName(campaign, offerID)
+	if err != nil {
+		return nil, err
+	}
+	return r.AnalyticsService.CampaignResults(ctx, name, rangeArg, withinDays)
+}
+
 // AsOf is the resolver for the asOf field.
 func (r *analyticsOverviewResolver) AsOf(ctx context.Context, obj *analytics.Overview) (*time.Time, error) {
 	return asOf(obj.Freshness), nil
@@ -49,6 +58,11 @@ func (r *analyticsOverviewResolver) AsOf(ctx context.Context, obj *analytics.Ove
 
 // AsOf is the resolver for the asOf field.
 func (r *analyticsRetentionResolver) AsOf(ctx context.Context, obj *analytics.Retention) (*time.Time, error) {
+	return asOf(obj.Freshness), nil
+}
+
+// AsOf is the resolver for the asOf field.
+func (r *campaignResultsResolver) AsOf(ctx context.Context, obj *analytics.CampaignResults) (*time.Time, error) {
 	return asOf(obj.Freshness), nil
 }
 
@@ -90,6 +104,9 @@ func (r *Resolver) AnalyticsRetention() AnalyticsRetentionResolver {
 	return &analyticsRetentionResolver{r}
 }
 
+// CampaignResults returns CampaignResultsResolver implementation.
+func (r *Resolver) CampaignResults() CampaignResultsResolver { return &campaignResultsResolver{r} }
+
 // CohortMatrix returns CohortMatrixResolver implementation.
 func (r *Resolver) CohortMatrix() CohortMatrixResolver { return &cohortMatrixResolver{r} }
 
@@ -106,6 +123,7 @@ type (
 	analyticsResolver          struct{ *Resolver }
 	analyticsOverviewResolver  struct{ *Resolver }
 	analyticsRetentionResolver struct{ *Resolver }
+	campaignResultsResolver    struct{ *Resolver }
 	cohortMatrixResolver       struct{ *Resolver }
 	lifetimeValueResolver      struct{ *Resolver }
 	programEconomicsResolver   struct{ *Resolver }

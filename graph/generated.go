@@ -52,6 +52,7 @@ type ResolverRoot interface {
 	AnalyticsOverview() AnalyticsOverviewResolver
 	AnalyticsRetention() AnalyticsRetentionResolver
 	Badge() BadgeResolver
+	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
 	Coupon() CouponResolver
 	Event() EventResolver
@@ -112,12 +113,13 @@ type ComplexityRoot struct {
 	}
 
 	Analytics struct {
-		Cohorts   func(childComplexity int, by analytics.CohortBy, rangeArg analytics.Range) int
-		Economics func(childComplexity int, rangeArg analytics.Range) int
-		Ltv       func(childComplexity int, horizons []int, rangeArg analytics.Range) int
-		Overview  func(childComplexity int, rangeArg analytics.Range) int
-		Referrals func(childComplexity int, rangeArg analytics.Range) int
-		Retention func(childComplexity int, rangeArg analytics.Range, period analytics.Period) int
+		CampaignResults func(childComplexity int, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) int
+		Cohorts         func(childComplexity int, by analytics.CohortBy, rangeArg analytics.Range) int
+		Economics       func(childComplexity int, rangeArg analytics.Range) int
+		Ltv             func(childComplexity int, horizons []int, rangeArg analytics.Range) int
+		Overview        func(childComplexity int, rangeArg analytics.Range) int
+		Referrals       func(childComplexity int, rangeArg analytics.Range) int
+		Retention       func(childComplexity int, rangeArg analytics.Range, period analytics.Period) int
 	}
 
 	AnalyticsOverview struct {
@@ -198,11 +200,35 @@ type ComplexityRoot struct {
 		To   func(childComplexity int) int
 	}
 
+	CampaignGroup struct {
+		Members               func(childComplexity int) int
+		PurchaseRate          func(childComplexity int) int
+		Purchasers            func(childComplexity int) int
+		RevenueMinor          func(childComplexity int) int
+		RevenuePerMemberMinor func(childComplexity int) int
+	}
+
+	CampaignResults struct {
+		AsOf              func(childComplexity int) int
+		Currency          func(childComplexity int) int
+		DocumentsRead     func(childComplexity int) int
+		From              func(childComplexity int) int
+		Holdout           func(childComplexity int) int
+		Pending           func(childComplexity int) int
+		RateDifference    func(childComplexity int) int
+		Recipients        func(childComplexity int) int
+		RevenueDifference func(childComplexity int) int
+		To                func(childComplexity int) int
+		Verdict           func(childComplexity int) int
+		WithinDays        func(childComplexity int) int
+	}
+
 	Campaigns struct {
 		Birthday            func(childComplexity int) int
 		BirthdayHour        func(childComplexity int) int
 		CouponExpiring      func(childComplexity int) int
 		CouponExpiringHours func(childComplexity int) int
+		HoldoutPercent      func(childComplexity int) int
 		PointsExpiring      func(childComplexity int) int
 		PointsExpiringDays  func(childComplexity int) int
 		StreakAtRisk        func(childComplexity int) int
@@ -227,6 +253,12 @@ type ComplexityRoot struct {
 	CommunityMember struct {
 		AvatarURL   func(childComplexity int) int
 		DisplayName func(childComplexity int) int
+	}
+
+	ConfidenceInterval struct {
+		Estimate func(childComplexity int) int
+		High     func(childComplexity int) int
+		Low      func(childComplexity int) int
 	}
 
 	Conversion struct {
@@ -542,6 +574,7 @@ type ComplexityRoot struct {
 		Body            func(childComplexity int) int
 		CouponValidDays func(childComplexity int) int
 		EndsAt          func(childComplexity int) int
+		HoldoutPercent  func(childComplexity int) int
 		ID              func(childComplexity int) int
 		ImageURL        func(childComplexity int) int
 		Progress        func(childComplexity int) int
@@ -1004,6 +1037,7 @@ type AnalyticsResolver interface {
 	Ltv(ctx context.Context, obj *Analytics, horizons []int, rangeArg analytics.Range) (*analytics.LTV, error)
 	Economics(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Economics, error)
 	Referrals(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Referrals, error)
+	CampaignResults(ctx context.Context, obj *Analytics, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) (*analytics.CampaignResults, error)
 }
 type AnalyticsOverviewResolver interface {
 	AsOf(ctx context.Context, obj *analytics.Overview) (*time.Time, error)
@@ -1017,6 +1051,9 @@ type BadgeResolver interface {
 	ImageURL(ctx context.Context, obj *engagement.Badge) (*string, error)
 
 	Backfill(ctx context.Context, obj *engagement.Badge) (*engagement.Backfill, error)
+}
+type CampaignResultsResolver interface {
+	AsOf(ctx context.Context, obj *analytics.CampaignResults) (*time.Time, error)
 }
 type CohortMatrixResolver interface {
 	AsOf(ctx context.Context, obj *analytics.CohortMatrix) (*time.Time, error)
@@ -1382,6 +1419,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActivityResult.TierChange(childComplexity), true
 
+	case "Analytics.campaignResults":
+		if e.ComplexityRoot.Analytics.CampaignResults == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_campaignResults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.CampaignResults(childComplexity, args["campaign"].(CampaignName), args["offerId"].(*string), args["range"].(analytics.Range), args["withinDays"].(int)), true
 	case "Analytics.cohorts":
 		if e.ComplexityRoot.Analytics.Cohorts == nil {
 			break
@@ -1747,6 +1795,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BadgeWindow.To(childComplexity), true
 
+	case "CampaignGroup.members":
+		if e.ComplexityRoot.CampaignGroup.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignGroup.Members(childComplexity), true
+	case "CampaignGroup.purchaseRate":
+		if e.ComplexityRoot.CampaignGroup.PurchaseRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignGroup.PurchaseRate(childComplexity), true
+	case "CampaignGroup.purchasers":
+		if e.ComplexityRoot.CampaignGroup.Purchasers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignGroup.Purchasers(childComplexity), true
+	case "CampaignGroup.revenueMinor":
+		if e.ComplexityRoot.CampaignGroup.RevenueMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignGroup.RevenueMinor(childComplexity), true
+	case "CampaignGroup.revenuePerMemberMinor":
+		if e.ComplexityRoot.CampaignGroup.RevenuePerMemberMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignGroup.RevenuePerMemberMinor(childComplexity), true
+
+	case "CampaignResults.asOf":
+		if e.ComplexityRoot.CampaignResults.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.AsOf(childComplexity), true
+	case "CampaignResults.currency":
+		if e.ComplexityRoot.CampaignResults.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.Currency(childComplexity), true
+	case "CampaignResults.documentsRead":
+		if e.ComplexityRoot.CampaignResults.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.DocumentsRead(childComplexity), true
+	case "CampaignResults.from":
+		if e.ComplexityRoot.CampaignResults.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.From(childComplexity), true
+	case "CampaignResults.holdout":
+		if e.ComplexityRoot.CampaignResults.Holdout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.Holdout(childComplexity), true
+	case "CampaignResults.pending":
+		if e.ComplexityRoot.CampaignResults.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.Pending(childComplexity), true
+	case "CampaignResults.rateDifference":
+		if e.ComplexityRoot.CampaignResults.RateDifference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.RateDifference(childComplexity), true
+	case "CampaignResults.recipients":
+		if e.ComplexityRoot.CampaignResults.Recipients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.Recipients(childComplexity), true
+	case "CampaignResults.revenueDifference":
+		if e.ComplexityRoot.CampaignResults.RevenueDifference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.RevenueDifference(childComplexity), true
+	case "CampaignResults.to":
+		if e.ComplexityRoot.CampaignResults.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.To(childComplexity), true
+	case "CampaignResults.verdict":
+		if e.ComplexityRoot.CampaignResults.Verdict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.Verdict(childComplexity), true
+	case "CampaignResults.withinDays":
+		if e.ComplexityRoot.CampaignResults.WithinDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignResults.WithinDays(childComplexity), true
+
 	case "Campaigns.birthday":
 		if e.ComplexityRoot.Campaigns.Birthday == nil {
 			break
@@ -1771,6 +1923,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaigns.CouponExpiringHours(childComplexity), true
+	case "Campaigns.holdoutPercent":
+		if e.ComplexityRoot.Campaigns.HoldoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaigns.HoldoutPercent(childComplexity), true
 	case "Campaigns.pointsExpiring":
 		if e.ComplexityRoot.Campaigns.PointsExpiring == nil {
 			break
@@ -1864,6 +2022,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CommunityMember.DisplayName(childComplexity), true
+
+	case "ConfidenceInterval.estimate":
+		if e.ComplexityRoot.ConfidenceInterval.Estimate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfidenceInterval.Estimate(childComplexity), true
+	case "ConfidenceInterval.high":
+		if e.ComplexityRoot.ConfidenceInterval.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfidenceInterval.High(childComplexity), true
+	case "ConfidenceInterval.low":
+		if e.ComplexityRoot.ConfidenceInterval.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfidenceInterval.Low(childComplexity), true
 
 	case "Conversion.status":
 		if e.ComplexityRoot.Conversion.Status == nil {
@@ -3370,6 +3547,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Offer.EndsAt(childComplexity), true
+	case "Offer.holdoutPercent":
+		if e.ComplexityRoot.Offer.HoldoutPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Offer.HoldoutPercent(childComplexity), true
 	case "Offer.id":
 		if e.ComplexityRoot.Offer.ID == nil {
 			break
@@ -5685,6 +5868,8 @@ func (ec *executionContext) childFields_Analytics(ctx context.Context, field gra
 		return ec.fieldContext_Analytics_economics(ctx, field)
 	case "referrals":
 		return ec.fieldContext_Analytics_referrals(ctx, field)
+	case "campaignResults":
+		return ec.fieldContext_Analytics_campaignResults(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Analytics", field.Name)
 }
@@ -5845,6 +6030,52 @@ func (ec *executionContext) childFields_BadgeWindow(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type BadgeWindow", field.Name)
 }
 
+func (ec *executionContext) childFields_CampaignGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "members":
+		return ec.fieldContext_CampaignGroup_members(ctx, field)
+	case "purchasers":
+		return ec.fieldContext_CampaignGroup_purchasers(ctx, field)
+	case "purchaseRate":
+		return ec.fieldContext_CampaignGroup_purchaseRate(ctx, field)
+	case "revenueMinor":
+		return ec.fieldContext_CampaignGroup_revenueMinor(ctx, field)
+	case "revenuePerMemberMinor":
+		return ec.fieldContext_CampaignGroup_revenuePerMemberMinor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_CampaignResults_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_CampaignResults_documentsRead(ctx, field)
+	case "from":
+		return ec.fieldContext_CampaignResults_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CampaignResults_to(ctx, field)
+	case "withinDays":
+		return ec.fieldContext_CampaignResults_withinDays(ctx, field)
+	case "currency":
+		return ec.fieldContext_CampaignResults_currency(ctx, field)
+	case "recipients":
+		return ec.fieldContext_CampaignResults_recipients(ctx, field)
+	case "holdout":
+		return ec.fieldContext_CampaignResults_holdout(ctx, field)
+	case "pending":
+		return ec.fieldContext_CampaignResults_pending(ctx, field)
+	case "rateDifference":
+		return ec.fieldContext_CampaignResults_rateDifference(ctx, field)
+	case "revenueDifference":
+		return ec.fieldContext_CampaignResults_revenueDifference(ctx, field)
+	case "verdict":
+		return ec.fieldContext_CampaignResults_verdict(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignResults", field.Name)
+}
+
 func (ec *executionContext) childFields_Campaigns(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "birthday":
@@ -5865,6 +6096,8 @@ func (ec *executionContext) childFields_Campaigns(ctx context.Context, field gra
 		return ec.fieldContext_Campaigns_couponExpiring(ctx, field)
 	case "couponExpiringHours":
 		return ec.fieldContext_Campaigns_couponExpiringHours(ctx, field)
+	case "holdoutPercent":
+		return ec.fieldContext_Campaigns_holdoutPercent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Campaigns", field.Name)
 }
@@ -5905,6 +6138,18 @@ func (ec *executionContext) childFields_CommunityMember(ctx context.Context, fie
 		return ec.fieldContext_CommunityMember_avatarUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CommunityMember", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfidenceInterval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "estimate":
+		return ec.fieldContext_ConfidenceInterval_estimate(ctx, field)
+	case "low":
+		return ec.fieldContext_ConfidenceInterval_low(ctx, field)
+	case "high":
+		return ec.fieldContext_ConfidenceInterval_high(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfidenceInterval", field.Name)
 }
 
 func (ec *executionContext) childFields_Conversion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6435,6 +6680,8 @@ func (ec *executionContext) childFields_Offer(ctx context.Context, field graphql
 		return ec.fieldContext_Offer_endsAt(ctx, field)
 	case "couponValidDays":
 		return ec.fieldContext_Offer_couponValidDays(ctx, field)
+	case "holdoutPercent":
+		return ec.fieldContext_Offer_holdoutPercent(ctx, field)
 	case "status":
 		return ec.fieldContext_Offer_status(ctx, field)
 	case "progress":
@@ -7346,6 +7593,44 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Analytics_campaignResults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaign",
+		func(ctx context.Context, v any) (CampaignName, error) {
+			return ec.unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaign"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "offerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offerId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "withinDays",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["withinDays"] = arg3
+	return args, nil
+}
 
 func (ec *executionContext) field_Analytics_cohorts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -9777,6 +10062,50 @@ func (ec *executionContext) fieldContext_Analytics_referrals(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Analytics_campaignResults(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_campaignResults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().CampaignResults(ctx, obj, fc.Args["campaign"].(CampaignName), fc.Args["offerId"].(*string), fc.Args["range"].(analytics.Range), fc.Args["withinDays"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.CampaignResults) graphql.Marshaler {
+			return ec.marshalNCampaignResults2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCampaignResults(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_campaignResults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignResults(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_campaignResults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AnalyticsOverview_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10944,6 +11273,433 @@ func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
 }
 
+func (ec *executionContext) _CampaignGroup_members(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignGroup_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignGroup_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignGroup_purchasers(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignGroup_purchasers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purchasers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignGroup_purchasers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignGroup_purchaseRate(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignGroup_purchaseRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignGroup_purchaseRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CampaignGroup_revenueMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignGroup_revenueMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignGroup_revenueMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CampaignGroup_revenuePerMemberMinor(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignGroup_revenuePerMemberMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenuePerMemberMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignGroup_revenuePerMemberMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CampaignResults_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignResults().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _CampaignResults_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignResults_from(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "Date")
+}
+
+func (ec *executionContext) _CampaignResults_to(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "Date")
+}
+
+func (ec *executionContext) _CampaignResults_withinDays(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_withinDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WithinDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_withinDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignResults_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "String")
+}
+
+func (ec *executionContext) _CampaignResults_recipients(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_recipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.GroupResult) graphql.Marshaler {
+			return ec.marshalNCampaignGroup2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐGroupResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_recipients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignResults",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignResults_holdout(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_holdout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holdout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.GroupResult) graphql.Marshaler {
+			return ec.marshalNCampaignGroup2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐGroupResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_holdout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignResults",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignResults_pending(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignResults_rateDifference(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_rateDifference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateDifference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Interval) graphql.Marshaler {
+			return ec.marshalOConfidenceInterval2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐInterval(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_rateDifference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignResults",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfidenceInterval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignResults_revenueDifference(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_revenueDifference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevenueDifference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Interval) graphql.Marshaler {
+			return ec.marshalOConfidenceInterval2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐInterval(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_revenueDifference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignResults",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfidenceInterval(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignResults_verdict(ctx context.Context, field graphql.CollectedField, obj *analytics.CampaignResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignResults_verdict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verdict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignResults_verdict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignResults", field, false, false, "String")
+}
+
 func (ec *executionContext) _Campaigns_birthday(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11149,6 +11905,29 @@ func (ec *executionContext) _Campaigns_couponExpiringHours(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_Campaigns_couponExpiringHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Campaigns", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Campaigns_holdoutPercent(ctx context.Context, field graphql.CollectedField, obj *program.Campaigns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaigns_holdoutPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldoutPercent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaigns_holdoutPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaigns", field, true, false, "Int")
 }
 
 func (ec *executionContext) _Cohort_month(ctx context.Context, field graphql.CollectedField, obj *analytics.Cohort) (ret graphql.Marshaler) {
@@ -11388,6 +12167,75 @@ func (ec *executionContext) _CommunityMember_avatarUrl(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_CommunityMember_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfidenceInterval_estimate(ctx context.Context, field graphql.CollectedField, obj *analytics.Interval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfidenceInterval_estimate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Estimate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfidenceInterval_estimate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfidenceInterval", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ConfidenceInterval_low(ctx context.Context, field graphql.CollectedField, obj *analytics.Interval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfidenceInterval_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfidenceInterval_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfidenceInterval", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ConfidenceInterval_high(ctx context.Context, field graphql.CollectedField, obj *analytics.Interval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfidenceInterval_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfidenceInterval_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfidenceInterval", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Conversion_status(ctx context.Context, field graphql.CollectedField, obj *referral.Conversion) (ret graphql.Marshaler) {
@@ -17551,6 +18399,29 @@ func (ec *executionContext) _Offer_couponValidDays(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Offer_couponValidDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Offer", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Offer_holdoutPercent(ctx context.Context, field graphql.CollectedField, obj *offer.Offer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Offer_holdoutPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoldoutPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Offer_holdoutPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Offer", field, false, false, "Int")
 }
 
@@ -26574,7 +27445,7 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"birthday", "birthdayHour", "winBack", "winBackDays", "pointsExpiring", "pointsExpiringDays", "streakAtRisk", "couponExpiring", "couponExpiringHours"}
+	fieldsInOrder := [...]string{"birthday", "birthdayHour", "winBack", "winBackDays", "pointsExpiring", "pointsExpiringDays", "streakAtRisk", "couponExpiring", "couponExpiringHours", "holdoutPercent"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26644,6 +27515,13 @@ func (ec *executionContext) unmarshalInputCampaignsInput(ctx context.Context, ob
 				return it, err
 			}
 			it.CouponExpiringHours = data
+		case "holdoutPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutPercent = data
 		}
 	}
 	return it, nil
@@ -27147,7 +28025,7 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 		asMap["couponValidDays"] = 30
 	}
 
-	fieldsInOrder := [...]string{"title", "body", "imageUrl", "benefit", "startsAt", "endsAt", "couponValidDays", "target"}
+	fieldsInOrder := [...]string{"title", "body", "imageUrl", "benefit", "startsAt", "endsAt", "couponValidDays", "target", "holdoutPercent"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27212,6 +28090,13 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 			if err = ec.Resolvers.OfferInput().Target(ctx, &it, data); err != nil {
 				return it, err
 			}
+		case "holdoutPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holdoutPercent"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HoldoutPercent = data
 		}
 	}
 	return it, nil
@@ -28611,6 +29496,12 @@ func (ec *executionContext) _Analytics(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Analytics_referrals(ctx, field, obj)
 				})
+		case "campaignResults":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_campaignResults(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29153,6 +30044,148 @@ func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var campaignGroupImplementors = []string{"CampaignGroup"}
+
+func (ec *executionContext) _CampaignGroup(ctx context.Context, sel ast.SelectionSet, obj *analytics.GroupResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignGroup")
+		case "members":
+			out.Values[i] = ec._CampaignGroup_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchasers":
+			out.Values[i] = ec._CampaignGroup_purchasers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purchaseRate":
+			out.Values[i] = ec._CampaignGroup_purchaseRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revenueMinor":
+			out.Values[i] = ec._CampaignGroup_revenueMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revenuePerMemberMinor":
+			out.Values[i] = ec._CampaignGroup_revenuePerMemberMinor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var campaignResultsImplementors = []string{"CampaignResults"}
+
+func (ec *executionContext) _CampaignResults(ctx context.Context, sel ast.SelectionSet, obj *analytics.CampaignResults) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignResultsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignResults")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CampaignResults_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._CampaignResults_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._CampaignResults_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._CampaignResults_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withinDays":
+			out.Values[i] = ec._CampaignResults_withinDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._CampaignResults_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recipients":
+			out.Values[i] = ec._CampaignResults_recipients(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdout":
+			out.Values[i] = ec._CampaignResults_holdout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pending":
+			out.Values[i] = ec._CampaignResults_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rateDifference":
+			out.Values[i] = ec._CampaignResults_rateDifference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revenueDifference":
+			out.Values[i] = ec._CampaignResults_revenueDifference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verdict":
+			out.Values[i] = ec._CampaignResults_verdict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var campaignsImplementors = []string{"Campaigns"}
 
 func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet, obj *program.Campaigns) graphql.Marshaler {
@@ -29206,6 +30239,11 @@ func (ec *executionContext) _Campaigns(ctx context.Context, sel ast.SelectionSet
 			}
 		case "couponExpiringHours":
 			out.Values[i] = ec._Campaigns_couponExpiringHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holdoutPercent":
+			out.Values[i] = ec._Campaigns_holdoutPercent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29342,6 +30380,49 @@ func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.Select
 		case "avatarUrl":
 			out.Values[i] = ec._CommunityMember_avatarUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var confidenceIntervalImplementors = []string{"ConfidenceInterval"}
+
+func (ec *executionContext) _ConfidenceInterval(ctx context.Context, sel ast.SelectionSet, obj *analytics.Interval) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, confidenceIntervalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfidenceInterval")
+		case "estimate":
+			out.Values[i] = ec._ConfidenceInterval_estimate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._ConfidenceInterval_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._ConfidenceInterval_high(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -31561,6 +32642,11 @@ func (ec *executionContext) _Offer(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "couponValidDays":
 			out.Values[i] = ec._Offer_couponValidDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holdoutPercent":
+			out.Values[i] = ec._Offer_holdoutPercent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -35200,6 +36286,28 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCampaignGroup2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐGroupResult(ctx context.Context, sel ast.SelectionSet, v analytics.GroupResult) graphql.Marshaler {
+	return ec._CampaignGroup(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx context.Context, v any) (CampaignName, error) {
+	var res CampaignName
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx context.Context, sel ast.SelectionSet, v CampaignName) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCampaignResults2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐCampaignResults(ctx context.Context, sel ast.SelectionSet, v *analytics.CampaignResults) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignResults!")
+		return graphql.Null
+	}
+	return ec._CampaignResults(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCampaigns2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐCampaigns(ctx context.Context, sel ast.SelectionSet, v program.Campaigns) graphql.Marshaler {
 	return ec._Campaigns(ctx, sel, &v)
 }
@@ -37703,6 +38811,13 @@ func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregulars�
 	return ec._CommunityMember(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOConfidenceInterval2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v *analytics.Interval) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConfidenceInterval(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋreferralᚐConversion(ctx context.Context, sel ast.SelectionSet, v *referral.Conversion) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -37875,6 +38990,18 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalID(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
 	return res
 }
 

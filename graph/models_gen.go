@@ -3,6 +3,10 @@
 package graph
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/regulars/regulars/community"
@@ -347,4 +351,68 @@ type UpdateProfileInput struct {
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
 	// en or ru; an empty string goes back to the program's.
 	Locale *string `json:"locale,omitempty"`
+}
+
+// The triggered campaigns, and offers.
+type CampaignName string
+
+const (
+	CampaignNameBirthday       CampaignName = "BIRTHDAY"
+	CampaignNameWinBack        CampaignName = "WIN_BACK"
+	CampaignNamePointsExpiring CampaignName = "POINTS_EXPIRING"
+	CampaignNameStreakAtRisk   CampaignName = "STREAK_AT_RISK"
+	CampaignNameCouponExpiring CampaignName = "COUPON_EXPIRING"
+	CampaignNameOffer          CampaignName = "OFFER"
+)
+
+var AllCampaignName = []CampaignName{
+	CampaignNameBirthday,
+	CampaignNameWinBack,
+	CampaignNamePointsExpiring,
+	CampaignNameStreakAtRisk,
+	CampaignNameCouponExpiring,
+	CampaignNameOffer,
+}
+
+func (e CampaignName) IsValid() bool {
+	switch e {
+	case CampaignNameBirthday, CampaignNameWinBack, CampaignNamePointsExpiring, CampaignNameStreakAtRisk, CampaignNameCouponExpiring, CampaignNameOffer:
+		return true
+	}
+	return false
+}
+
+func (e CampaignName) String() string {
+	return string(e)
+}
+
+func (e *CampaignName) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CampaignName(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CampaignName", str)
+	}
+	return nil
+}
+
+func (e CampaignName) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CampaignName) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CampaignName) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

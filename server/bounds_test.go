@@ -12,6 +12,7 @@ import (
 
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 )
@@ -120,6 +121,9 @@ var intInputs = map[string]intBound{
 	"ProgramInput.leaderboardGraceHours":    {max: 24 * 14},
 	"ProgramInput.pointValueMinor":          {max: program.MaxPointValueMinor},
 	"Analytics.ltv(horizons)":               {max: analytics.MaxHorizonDays},
+	"Analytics.campaignResults(withinDays)": {max: analytics.MaxWithinDays},
+	"CampaignsInput.holdoutPercent":         {max: program.MaxHoldoutPercent},
+	"OfferInput.holdoutPercent":             {max: holdout.MaxPercent},
 	"PromotionInput.expiresAfterDays":       {max: 365},
 	"StreakRulesInput.atRiskHour":           {max: 23},
 	"StreakRulesInput.freezeEvery":          {max: 365},

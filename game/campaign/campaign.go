@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/engagement"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
@@ -48,6 +49,8 @@ type Deps struct {
 	Offers     *offer.Service
 	Effects    Effects
 	Notify     Notifier
+	// Holdouts records who each send reaches and who it holds out.
+	Holdouts *holdout.Store
 	// Now is the clock, read at every call.
 	Now func() time.Time
 }
@@ -99,9 +102,37 @@ func (s *Service) Run(ctx context.Context, birthdays Birthdays) (int, error) {
 	return total, nil
 }
 
-// sent sends m, counting it; a muted category is not an error, and a
-// failed send is logged: the key makes the next run's attempt harmless.
-func (s *Service) sent(ctx context.Context, m inbox.Message) int {
+// Campaign names: the key of each campaign's holdout draw, and what
+// analytics asks results for.
+const (
+	Birthday       = "birthday"
+	WinBack        = "win-back"
+	PointsExpiring = "points-expiring"
+	StreakAtRisk   = "streak-at-risk"
+	CouponExpiring = "coupon-expiring"
+)
+
+// heldOut records the member's group for the send keyed key of campaign
+// (game/holdout: drawn once per member and campaign at the program's
+// holdoutPercent) and reports whether they are held out: sent nothing.
+func (s *Service) heldOut(ctx context.Context, p *program.Program, campaign, key string, memberID bson.ObjectID) (bool, error) {
+	if s.Holdouts == nil {
+		return false, nil
+	}
+	g, err := s.Holdouts.Assign(ctx, campaign, key, memberID, p.Campaigns.HoldoutPercent(), s.Now())
+	return g == holdout.Held, err
+}
+
+// sent sends m for campaign unless its member is held out, counting it; a
+// muted category is not an error, and a failed send is logged: the key
+// makes the next run's attempt harmless.
+func (s *Service) sent(ctx context.Context, p *program.Program, campaign string, m inbox.Message) int {
+	if held, err := s.heldOut(ctx, p, campaign, m.Key, m.MemberID); err != nil || held {
+		if err != nil {
+			slog.ErrorContext(ctx, "campaign: holdout", "member", m.MemberID.Hex(), "key", m.Key, "err", err)
+		}
+		return 0
+	}
 	if _, err := s.Notify.Send(ctx, m); err != nil {
 		if !errors.Is(err, inbox.ErrMuted) {
 			slog.ErrorContext(ctx, "campaign: send", "member", m.MemberID.Hex(), "key", m.Key, "err", err)
@@ -137,6 +168,14 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birt
 						continue
 					}
 					year := strconv.Itoa(local.Year())
+					// A held-out member gets neither the greeting nor the
+					// reward from the campaign (an activity in their
+					// birthday month still earns the reward).
+					if held, err := s.heldOut(ctx, p, Birthday, "birthday:"+year, m.ID); err != nil {
+						return n, err
+					} else if held {
+						continue
+					}
 					if p.BirthdayBonus > 0 {
 						e, _, err := s.Ledger.Append(ctx, p, m.ID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
 							func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
@@ -153,7 +192,7 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birt
 							return n, err
 						}
 					}
-					n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.LocaleOf(m),
+					n += s.sent(ctx, p, Birthday, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.LocaleOf(m),
 						Template: texts.Birthday, Data: map[string]any{"name": m.DisplayName, "points": p.BirthdayBonus},
 						DeepLink: "app://points"})
 				}
@@ -177,7 +216,7 @@ func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int,
 	}
 	n := 0
 	for _, a := range idle {
-		n += s.sent(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
+		n += s.sent(ctx, p, WinBack, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
 			Template: texts.WinBack, DeepLink: "app://offers"})
 	}
 	return n, nil
@@ -201,7 +240,7 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 			if l.ExpiresAt == nil || !l.ExpiresAt.After(now) || l.ExpiresAt.After(until) {
 				continue
 			}
-			n += s.sent(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
+			n += s.sent(ctx, p, PointsExpiring, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
 				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
 				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt, Related: &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: l.ID.Hex()}})
 		}
@@ -215,7 +254,7 @@ func (s *Service) streakAtRiskCampaign(ctx context.Context, p *program.Program) 
 	now, n := s.Now(), 0
 	err := s.Engagement.StreaksAtRisk(ctx, p, func(m *member.Member, v streak.View) {
 		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
+		n += s.sent(ctx, p, StreakAtRisk, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
 			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
 	})
 	return n, err
@@ -230,7 +269,7 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program
 	}
 	n := 0
 	for _, c := range claims {
-		n += s.sent(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
+		n += s.sent(ctx, p, CouponExpiring, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
 			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
 			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
 	}

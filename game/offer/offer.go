@@ -20,6 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
@@ -84,6 +85,8 @@ type Deps struct {
 	Facts    Facts
 	Notify   Notifier
 	Effects  Effects
+	// Holdouts records who a publication reaches and who it holds out.
+	Holdouts *holdout.Store
 	// Kick wakes the background jobs when an offer starts publishing.
 	Kick func()
 	// Now is the clock, read at every call.
@@ -163,9 +166,12 @@ type Offer struct {
 	EndsAt          time.Time     `bson:"endsAt"`
 	CouponValidDays int           `bson:"couponValidDays"`
 	Target          Targeting     `bson:"target"`
-	Status          OfferStatus   `bson:"status"`
-	Progress        Progress      `bson:"progress"`
-	CreatedAt       time.Time     `bson:"createdAt"`
+	// HoldoutPercent of targeted members (0 to holdout.MaxPercent) are
+	// held out: not notified, not offered (game/holdout draws them).
+	HoldoutPercent int         `bson:"holdoutPercent,omitempty"`
+	Status         OfferStatus `bson:"status"`
+	Progress       Progress    `bson:"progress"`
+	CreatedAt      time.Time   `bson:"createdAt"`
 }
 
 // OfferInput is an offer as the brand defines it.
@@ -178,6 +184,7 @@ type OfferInput struct {
 	EndsAt          time.Time
 	CouponValidDays int
 	Target          Targeting
+	HoldoutPercent  int
 }
 
 func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
@@ -197,6 +204,8 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 		return input.Errorf("couponValidDays", "must be between 1 and 365")
 	case in.Target.InactiveDays < 0 || in.Target.InactiveDays > 3650:
 		return input.Errorf("target.inactiveDays", "must be between 0 and 3650")
+	case in.HoldoutPercent < 0 || in.HoldoutPercent > holdout.MaxPercent:
+		return input.Errorf("holdoutPercent", "must be between 0 and %d", holdout.MaxPercent)
 	case len(in.Target.Members) > 10000:
 		return input.Errorf("target.members", "at most 10000 members; target a tier or badge for more")
 	}
@@ -269,7 +278,7 @@ func (s *Service) CreateOffer(ctx context.Context, in OfferInput) (*Offer, error
 	}
 	o := &Offer{ID: bson.NewObjectID(), Title: in.Title, Body: in.Body, ImageURL: in.ImageURL, Benefit: in.Benefit,
 		StartsAt: in.StartsAt, EndsAt: in.EndsAt, CouponValidDays: in.CouponValidDays, Target: in.Target,
-		Status: OfferDraft, CreatedAt: s.now().UTC()}
+		HoldoutPercent: in.HoldoutPercent, Status: OfferDraft, CreatedAt: s.now().UTC()}
 	_, err := s.offers.offers.InsertOne(ctx, o)
 	return o, err
 }
@@ -338,9 +347,15 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 	// a slow database a batch that keeps failing somewhere still advances.
 	r, stepErr := s.Audience.Step(ctx, o.Progress.After, size, publishWorkers,
 		func(ctx context.Context, memberID bson.ObjectID) (bool, error) {
-			ok, err := s.eligible(ctx, &p, o, memberID)
+			ok, err := s.targets(ctx, &p, o, memberID)
 			if err != nil || !ok {
 				return false, err
+			}
+			if s.Holdouts != nil {
+				g, err := s.Holdouts.Assign(ctx, Campaign(o.ID), "offer:"+o.ID.Hex(), memberID, o.HoldoutPercent, s.now())
+				if err != nil || g == holdout.Held {
+					return false, err
+				}
 			}
 			_, err = s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
 				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: o.ID.Hex()},
@@ -368,8 +383,20 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 // publishWorkers is how many members of a batch are notified at once.
 const publishWorkers = 16
 
-// eligible reports whether the offer targets the member now.
+// Campaign is the offer's campaign name: the key of its holdout draw.
+func Campaign(id bson.ObjectID) string { return "offer:" + id.Hex() }
+
+// eligible reports whether the offer is for the member now: it targets
+// them and they are not in its holdout.
 func (s *Service) eligible(ctx context.Context, p *program.Program, o *Offer, memberID bson.ObjectID) (bool, error) {
+	if holdout.Draw(memberID, Campaign(o.ID), o.HoldoutPercent) {
+		return false, nil
+	}
+	return s.targets(ctx, p, o, memberID)
+}
+
+// targets reports whether the offer's targeting takes in the member now.
+func (s *Service) targets(ctx context.Context, p *program.Program, o *Offer, memberID bson.ObjectID) (bool, error) {
 	t := o.Target
 	if len(t.Members) > 0 && !slices.Contains(t.Members, memberID) {
 		return false, nil

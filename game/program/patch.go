@@ -62,6 +62,7 @@ type CampaignsPatch struct {
 	StreakAtRisk        *bool
 	CouponExpiring      *bool
 	CouponExpiringHours *int
+	HoldoutPercent      *int
 }
 
 // Apply writes the fields pt sets into p. The result is not validated.
@@ -110,6 +111,10 @@ func (pt Patch) Apply(p *Program) {
 		set(&p.Campaigns.StreakAtRisk, c.StreakAtRisk)
 		set(&p.Campaigns.CouponExpiring, c.CouponExpiring)
 		set(&p.Campaigns.CouponExpiringHours, c.CouponExpiringHours)
+		if c.HoldoutPercent != nil {
+			v := *c.HoldoutPercent
+			p.Campaigns.Holdout = &v
+		}
 	}
 	pt.CommunityPatch.apply(&p.CommunityRules)
 }

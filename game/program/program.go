@@ -89,6 +89,21 @@ type Campaigns struct {
 	// CouponExpiring: a claimed coupon expiring within this many hours.
 	CouponExpiring      bool `bson:"couponExpiring"`
 	CouponExpiringHours int  `bson:"couponExpiringHours"`
+	// Holdout is the share of members, in percent, each campaign leaves
+	// out to measure its uplift (game/holdout); nil: DefaultHoldoutPercent
+	// (programs saved before it existed).
+	Holdout *int `bson:"holdoutPercent,omitempty"`
+}
+
+// DefaultHoldoutPercent is the campaigns' holdout unless the brand sets one.
+const DefaultHoldoutPercent = 10
+
+// HoldoutPercent is the share of members (0 to 50) each campaign holds out.
+func (c Campaigns) HoldoutPercent() int {
+	if c.Holdout == nil {
+		return DefaultHoldoutPercent
+	}
+	return *c.Holdout
 }
 
 // ManagesProgram reports whether p runs the program: BRAND users and the
@@ -163,6 +178,10 @@ func Default() Program {
 		CommunityRules: DefaultCommunityRules(),
 	}
 }
+
+// MaxHoldoutPercent bounds a holdout: at most half the members are left
+// out (game/holdout.MaxPercent).
+const MaxHoldoutPercent = 50
 
 // MaxPointValueMinor bounds pointValueMinor: a point worth at most 100.00.
 const MaxPointValueMinor = 10_000
@@ -296,6 +315,8 @@ func (p *Program) Validate() error {
 		return input.Errorf("campaigns.pointsExpiringDays", "must be between 1 and 365")
 	case c.CouponExpiring && (c.CouponExpiringHours < 1 || c.CouponExpiringHours > 24*30):
 		return input.Errorf("campaigns.couponExpiringHours", "must be between 1 and 720")
+	case c.HoldoutPercent() < 0 || c.HoldoutPercent() > MaxHoldoutPercent:
+		return input.Errorf("campaigns.holdoutPercent", "must be between 0 and %d", MaxHoldoutPercent)
 	}
 	if err := p.CommunityRules.validate(); err != nil {
 		return err

@@ -1,0 +1,125 @@
+// Package holdout draws the members a campaign or offer leaves out (its
+// holdout group) and records, per member and send, which group each was
+// in, so that analytics can compare those messaged with those held out.
+// It owns the collection campaign_assignments.
+package holdout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/mongoindex"
+)
+
+// MaxPercent bounds a holdout: at most half the members are left out.
+const MaxPercent = 50
+
+// Draw reports whether memberID falls in campaign's holdout at percent
+// (0 to MaxPercent). It is a pure function of the member and the campaign
+// key (the first 8 bytes of SHA-256 of "campaign\x00memberHex", modulo
+// 10,000, below percent × 100), so every instance and every restart
+// draws the same, and a member is held out of a campaign each time it runs.
+func Draw(memberID bson.ObjectID, campaign string, percent int) bool {
+	if percent <= 0 {
+		return false
+	}
+	h := sha256.Sum256([]byte(campaign + "\x00" + memberID.Hex()))
+	return binary.BigEndian.Uint64(h[:8])%10_000 < uint64(min(percent, MaxPercent))*100
+}
+
+// Group is the side of the comparison a member was on for one send.
+type Group string
+
+const (
+	// Treated members were sent the message (or, if they muted its
+	// category, would have been: the comparison is by intent to treat).
+	Treated Group = "TREATED"
+	// Held members were held out: sent nothing.
+	Held Group = "HOLDOUT"
+)
+
+// Assignment is one member's group for one send of a campaign.
+type Assignment struct {
+	// ID is the send's key and the member: "key|memberHex".
+	ID       string        `bson:"_id"`
+	Campaign string        `bson:"campaign"`
+	Key      string        `bson:"key"` // the send's key: campaign and period
+	MemberID bson.ObjectID `bson:"memberId"`
+	Group    Group         `bson:"group"`
+	At       time.Time     `bson:"at"`
+}
+
+// Collection and index names (analytics reads the collection by the index).
+const (
+	Collection      = "campaign_assignments"
+	IndexCampaignAt = "campaign_at"
+)
+
+// Store records assignments.
+type Store struct{ c *mongo.Collection }
+
+// New returns the assignments of db.
+func New(db *mongo.Database) *Store { return &Store{c: db.Collection(Collection)} }
+
+// EnsureIndexes creates the index analytics reads a campaign's
+// assignments by; safe to repeat.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	return mongoindex.Ensure(ctx, s.c, mongo.IndexModel{
+		Keys:    bson.D{{Key: "campaign", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}},
+		Options: options.Index().SetName(IndexCampaignAt),
+	})
+}
+
+// Assign records memberID's group for the send keyed key of campaign and
+// returns it: drawn at percent the first time (one keyed insert), and the
+// recorded group ever after, so a change of percent or a rerun never
+// messages a member already held out of that send.
+func (s *Store) Assign(ctx context.Context, campaign, key string, memberID bson.ObjectID, percent int, at time.Time) (Group, error) {
+	a := Assignment{ID: key + "|" + memberID.Hex(), Campaign: campaign, Key: key, MemberID: memberID, Group: Treated, At: at.UTC().Truncate(time.Millisecond)}
+	if Draw(memberID, campaign, percent) {
+		a.Group = Held
+	}
+	_, err := s.c.InsertOne(ctx, a)
+	if err == nil {
+		return a.Group, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return "", fmt.Errorf("holdout: %w", err)
+	}
+	var prior Assignment
+	if err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: a.ID}}).Decode(&prior); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return "", fmt.Errorf("holdout: assignment %s vanished", a.ID)
+		}
+		return "", fmt.Errorf("holdout: %w", err)
+	}
+	return prior.Group, nil
+}
+
+// Each streams campaign's assignments made in [from, to), oldest first.
+func (s *Store) Each(ctx context.Context, campaign string, from, to time.Time, fn func(*Assignment) error) error {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "campaign", Value: campaign}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+		options.Find().SetSort(bson.D{{Key: "campaign", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetBatchSize(2000))
+	if err != nil {
+		return fmt.Errorf("holdout: %w", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var a Assignment
+		if err := cur.Decode(&a); err != nil {
+			return fmt.Errorf("holdout: %w", err)
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	return cur.Err()
+}

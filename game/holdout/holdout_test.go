@@ -1,0 +1,83 @@
+package holdout
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// Over 10,000 members the draw holds out the requested share within ±1
+// point, draws the same again (as after a restart), and draws each
+// campaign on its own.
+func TestDrawIsCloseToTheShareAndStable(t *testing.T) {
+	ids := make([]bson.ObjectID, 10_000)
+	for i := range ids {
+		ids[i] = bson.NewObjectID()
+	}
+	for _, percent := range []int{0, 5, 10, 25, 50} {
+		held, both := 0, 0
+		for _, id := range ids {
+			h := Draw(id, "win-back", percent)
+			if h != Draw(id, "win-back", percent) {
+				t.Fatalf("member %s drawn differently on a second call", id.Hex())
+			}
+			if h {
+				held++
+				if Draw(id, "birthday", percent) {
+					both++
+				}
+			}
+		}
+		share := float64(held) / float64(len(ids)) * 100
+		if share < float64(percent)-1 || share > float64(percent)+1 {
+			t.Errorf("holdout %d%%: %.2f%% held out", percent, share)
+		}
+		// Independent campaigns: of those held out of one, about percent% of
+		// the other (a shared draw would hold out the same members of every campaign).
+		if percent == 50 && (both < held*40/100 || both > held*60/100) {
+			t.Errorf("of %d held out of win-back, %d held out of birthday too", held, both)
+		}
+	}
+}
+
+// The first assignment of a send stands: a later draw at another share
+// (the brand changed holdoutPercent) does not move the member.
+func TestAssignKeepsTheFirstGroup(t *testing.T) {
+	db := testkit.Database(t)
+	s := New(db)
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ctx := context.Background()
+	var heldID bson.ObjectID
+	for heldID.IsZero() {
+		if id := bson.NewObjectID(); Draw(id, "win-back", 50) {
+			heldID = id
+		}
+	}
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	if g := testkit.Must(s.Assign(ctx, "win-back", "winback:2026-01-01", heldID, 50, now))(t); g != Held {
+		t.Fatalf("group %s, want %s", g, Held)
+	}
+	if g := testkit.Must(s.Assign(ctx, "win-back", "winback:2026-01-01", heldID, 0, now.Add(time.Hour)))(t); g != Held {
+		t.Fatalf("after a change of share: group %s, want the recorded %s", g, Held)
+	}
+	var n int
+	if err := s.Each(ctx, "win-back", now.Add(-time.Hour), now.Add(2*time.Hour), func(a *Assignment) error {
+		n++
+		if !a.At.Equal(now) || a.MemberID != heldID {
+			t.Errorf("assignment %+v", a)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d assignments of one send, want 1", n)
+	}
+	testkit.RequireIndexes(t, db.Collection(Collection), IndexCampaignAt)
+}
