@@ -17,10 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -50,6 +50,9 @@ var (
 	// the first one was.
 	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
 	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
+	// ErrIdempotencyKeyReused refuses an RSVP key sent again for another
+	// event or with other guests (wrapped with the field idempotencyKey).
+	ErrIdempotencyKeyReused = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")
 )
 
 // Status is where an event stands. An event past its end is ENDED
@@ -143,11 +146,16 @@ func (e *Event) openCall(now time.Time) bool {
 const (
 	DefaultClaimWindow = 2 * time.Hour
 	DefaultOpenCall    = 2 * time.Hour
-	MaxCapacity        = 100_000
-	MaxGuests          = 10
-	MaxDescription     = 5000
-	maxKey             = 128
-	maxMembersListed   = 10_000
+	// Bounds of the input (BAD_USER_INPUT naming the field past them).
+	MaxCapacity           = 100_000
+	MaxGuests             = 10
+	MinClaimWindowMinutes = 5
+	MaxWindowMinutes      = 7 * 24 * 60 // claimWindowMinutes, openCallMinutes
+	MaxDescription        = 5000
+	MaxVenue              = 200
+	MaxAddress            = 500
+	maxKey                = 128
+	maxMembersListed      = 10_000
 )
 
 // Standing answers what eligibility and waitlist priority ask of members;
@@ -261,25 +269,82 @@ func set[T any](dst *T, v *T) {
 	}
 }
 
+// checkInput bounds the numbers and cleans the texts of an input before
+// they touch an event (minutes become durations only once bounded, so
+// nothing overflows). Texts follow input.Text (title, description, venue,
+// address), links input.Identifier and https; the error names the field.
+func (in *Input) checkInput() error {
+	for _, b := range []struct {
+		field    string
+		v        *int
+		min, max int
+	}{
+		{"capacity", in.Capacity, 1, MaxCapacity}, {"guestsPerMember", in.GuestsPerMember, 0, MaxGuests},
+		{"claimWindowMinutes", in.ClaimWindowMinutes, MinClaimWindowMinutes, MaxWindowMinutes},
+		{"openCallMinutes", in.OpenCallMinutes, 0, MaxWindowMinutes},
+	} {
+		if b.v != nil && (*b.v < b.min || *b.v > b.max) {
+			return input.Errorf(b.field, "must be between %d and %d", b.min, b.max)
+		}
+	}
+	var err error
+	if in.Title != nil {
+		if *in.Title, err = input.Line("title", *in.Title, inbox.MaxTitle); err != nil {
+			return err
+		}
+	}
+	if in.Description != nil {
+		if *in.Description, err = (input.Text{Max: MaxDescription, Multiline: true, Optional: true}).Check("description", *in.Description); err != nil {
+			return err
+		}
+	}
+	if in.ImageURL != nil {
+		if *in.ImageURL, err = checkURL("imageUrl", *in.ImageURL); err != nil {
+			return err
+		}
+	}
+	if p := in.Place; p != nil {
+		if p.Venue, err = (input.Text{Max: MaxVenue, Optional: true}).Check("place.venue", p.Venue); err != nil {
+			return err
+		}
+		if p.Address, err = (input.Text{Max: MaxAddress, Optional: true}).Check("place.address", p.Address); err != nil {
+			return err
+		}
+		if p.OnlineURL, err = checkURL("place.onlineUrl", p.OnlineURL); err != nil {
+			return err
+		}
+	}
+	if in.Timezone != nil {
+		*in.Timezone = strings.TrimSpace(*in.Timezone)
+	}
+	return nil
+}
+
+// checkURL accepts "" or an https URL of at most 2048 printable ASCII
+// characters with a host.
+func checkURL(field, s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	s, err := input.Identifier(field, s, 2048)
+	if err != nil {
+		return "", err
+	}
+	if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" {
+		return "", input.Errorf(field, "must be an https URL")
+	}
+	return s, nil
+}
+
 // validate checks a whole event; the error names the input field.
 func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
-	e.Title, e.Description = strings.TrimSpace(e.Title), strings.TrimSpace(e.Description)
-	e.Place.Venue, e.Place.Address = strings.TrimSpace(e.Place.Venue), strings.TrimSpace(e.Place.Address)
 	switch {
-	case e.Title == "" || utf8.RuneCountInString(e.Title) > inbox.MaxTitle || !utf8.ValidString(e.Title):
-		return input.Errorf("title", "must be 1 to %d characters", inbox.MaxTitle)
-	case utf8.RuneCountInString(e.Description) > MaxDescription || !utf8.ValidString(e.Description):
-		return input.Errorf("description", "must be at most %d characters", MaxDescription)
-	case len(e.ImageURL) > 2048 || (e.ImageURL != "" && !strings.HasPrefix(e.ImageURL, "https://")):
-		return input.Errorf("imageUrl", "must be an https URL")
+	case e.Title == "":
+		return input.Errorf("title", "is required")
 	case e.Place.Venue == "" && e.Place.OnlineURL == "":
 		return input.Errorf("place", "give a venue with its address, or an online link")
-	case len(e.Place.Venue) > 200 || len(e.Place.Address) > 500:
-		return input.Errorf("place.address", "venue at most 200 and address at most 500 characters")
 	case e.Place.Venue != "" && e.Place.Address == "":
 		return input.Errorf("place.address", "a venue needs its address")
-	case len(e.Place.OnlineURL) > 2048 || (e.Place.OnlineURL != "" && !strings.HasPrefix(e.Place.OnlineURL, "https://")):
-		return input.Errorf("place.onlineUrl", "must be an https URL")
 	case e.StartsAt.IsZero():
 		return input.Errorf("startsAt", "is required")
 	case !e.EndsAt.After(e.StartsAt):
@@ -290,16 +355,10 @@ func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
 		return input.Errorf("timezone", "%q is not an IANA timezone (say Europe/Paris)", e.Timezone)
 	case e.Capacity < 1 || e.Capacity > MaxCapacity:
 		return input.Errorf("capacity", "must be between 1 and %d", MaxCapacity)
-	case e.GuestsPerMember < 0 || e.GuestsPerMember > MaxGuests:
-		return input.Errorf("guestsPerMember", "must be between 0 and %d", MaxGuests)
 	case !e.RSVPClosesAt.After(e.RSVPOpensAt):
 		return input.Errorf("rsvpClosesAt", "must be after rsvpOpensAt")
 	case e.RSVPClosesAt.After(e.StartsAt):
 		return input.Errorf("rsvpClosesAt", "must be at or before startsAt")
-	case e.ClaimWindow < 5*time.Minute || e.ClaimWindow > 7*24*time.Hour:
-		return input.Errorf("claimWindowMinutes", "must be between 5 and 10080")
-	case e.OpenCall < 0 || e.OpenCall > 7*24*time.Hour:
-		return input.Errorf("openCallMinutes", "must be between 0 and 10080")
 	case len(e.Eligibility.Members) > maxMembersListed:
 		return input.Errorf("eligibility.memberIds", "at most %d members; use tiers or a badge for more", maxMembersListed)
 	}
@@ -340,6 +399,9 @@ func validZone(z string) bool {
 // claim window and open call default to 2 hours.
 func (s *Service) Create(ctx context.Context, in Input) (*Event, error) {
 	now := s.now()
+	if err := in.checkInput(); err != nil {
+		return nil, err
+	}
 	e := &Event{ID: bson.NewObjectID(), Status: StatusDraft, RSVPOpensAt: now, ClaimWindow: DefaultClaimWindow, OpenCall: DefaultOpenCall,
 		Holders: []string{}, Queue: []string{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	in.apply(e)
@@ -375,6 +437,9 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 	}
 	if st := e.StatusAt(s.now()); st == StatusCancelled || st == StatusEnded {
 		return nil, fmt.Errorf("%w: a %s event cannot change", ErrNotPublished, strings.ToLower(string(st)))
+	}
+	if err := in.checkInput(); err != nil {
+		return nil, err
 	}
 	in.apply(e)
 	if err := s.validate(ctx, e, &in); err != nil {

@@ -96,7 +96,7 @@ func (f *fixture) event(t *testing.T, capacity, guests int) *Event {
 func TestIndexesExist(t *testing.T) {
 	f := setup(t)
 	testkit.RequireIndexes(t, f.s.events.c, indexEventStatusEnds, indexEventUpdated)
-	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered)
+	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered, indexRSVPKey)
 }
 
 func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -76,17 +75,28 @@ func (r *RSVP) active() bool { return r.Status != RSVPCancelled }
 // FORBIDDEN with the reason for a member not eligible; NOT_FOUND for an
 // event they may not see.
 func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, guests int, key string) (*RSVP, error) {
-	key = strings.TrimSpace(key)
-	if key == "" || len(key) > maxKey {
-		return nil, input.Errorf("idempotencyKey", "must be 1 to %d characters", maxKey)
+	key, err := input.Identifier("idempotencyKey", key, maxKey)
+	if err != nil {
+		return nil, err
+	}
+	if guests < 0 || guests > MaxGuests {
+		return nil, input.Errorf("guests", "must be between 0 and %d", MaxGuests)
+	}
+	// A key belongs to one answer of the member: sent again for the same
+	// event and guests it is a retry, answered with the RSVP as it stands;
+	// with another event or other guests it is refused.
+	if used, err := s.rsvps.byKey(ctx, memberID, key); err != nil && !errors.Is(err, ErrRSVPNotFound) {
+		return nil, err
+	} else if used != nil {
+		if used.EventID != eventID || used.Guests != guests {
+			return nil, input.Wrap("idempotencyKey", fmt.Errorf("%w: it answered another event or with other guests", ErrIdempotencyKeyReused))
+		}
+		return s.settle(ctx, used)
 	}
 	id := rsvpID(eventID, memberID)
 	prior, err := s.rsvps.get(ctx, id)
 	if err != nil && !errors.Is(err, ErrRSVPNotFound) {
 		return nil, err
-	}
-	if prior != nil && prior.Key == key {
-		return s.settle(ctx, prior) // a retry: the answer as it stands
 	}
 	if prior != nil && prior.active() {
 		return nil, ErrAlreadyResponded
@@ -103,7 +113,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		return nil, input.Errorf("eventId", "RSVPs open at %s", e.RSVPOpensAt.Format(time.RFC3339))
 	case !now.Before(e.RSVPClosesAt):
 		return nil, input.Errorf("eventId", "RSVPs closed at %s", e.RSVPClosesAt.Format(time.RFC3339))
-	case guests < 0 || guests > e.GuestsPerMember:
+	case guests > e.GuestsPerMember:
 		return nil, input.Errorf("guests", "this event allows 0 to %d guests", e.GuestsPerMember)
 	}
 	rank, err := s.eligible(ctx, e, memberID)
@@ -487,6 +497,7 @@ const (
 	indexRSVPWaitlist = "event_status_priority"
 	indexRSVPMember   = "member_event"
 	indexRSVPOffered  = "status_offeredUntil"
+	indexRSVPKey      = "member_key"
 )
 
 func (s rsvpStore) indexes() []mongo.IndexModel {
@@ -498,6 +509,9 @@ func (s rsvpStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: 1}}, Options: options.Index().SetName(indexRSVPMember)},
 		// Offers past their deadline, for ExpireOffers.
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "offeredUntil", Value: 1}}, Options: options.Index().SetName(indexRSVPOffered)},
+		// One answer per key and member: a key reused on another event is
+		// found (and refused), even when two such answers race.
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetName(indexRSVPKey).SetUnique(true)},
 	}
 }
 
@@ -507,6 +521,19 @@ var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}
 func (s rsvpStore) get(ctx context.Context, id string) (*RSVP, error) {
 	var r RSVP
 	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRSVPNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// byKey is the member's RSVP made with key, ErrRSVPNotFound if none.
+func (s rsvpStore) byKey(ctx context.Context, memberID bson.ObjectID, key string) (*RSVP, error) {
+	var r RSVP
+	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "key", Value: key}}).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrRSVPNotFound
 	}
