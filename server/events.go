@@ -13,10 +13,12 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 )
 
@@ -50,6 +52,13 @@ func (x eventStanding) HasBadge(ctx context.Context, memberID, badgeID bson.Obje
 
 func (x eventStanding) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error) {
 	return x.g.Engagement().BadgeExists(ctx, badgeID)
+}
+
+// newEvents is the events over db, answered by the game and the inbox;
+// live updates travel on this instance's memory broker and Poll.
+func (m *Main) newEvents(db *mongo.Database, secret []byte) *events.Service {
+	return events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
+		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret), Now: m.eventClock})
 }
 
 // eventSecret derives the check-in code key from the token secret.

@@ -123,11 +123,13 @@ type Main struct {
 	broker   *inbox.PollBroker
 	game     *game.Service
 	events   *events.Service
-	exec     *graph.Executor
-	metrics  *metrics
-	app      *fiber.App
-	ln       net.Listener
-	sockets  *live.Hub
+	// eventClock is the events' clock (tests move it; nil: time.Now).
+	eventClock func() time.Time
+	exec       *graph.Executor
+	metrics    *metrics
+	app        *fiber.App
+	ln         net.Listener
+	sockets    *live.Hub
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -226,8 +228,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
-	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
-		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
+	m.events = m.newEvents(db, secret)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
