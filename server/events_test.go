@@ -245,7 +245,9 @@ func TestEventEndToEnd(t *testing.T) {
 	if status, _, _ := a.getFile(t, "/events/"+id+"/attendees.csv", bob.bearer()); status != http.StatusForbidden {
 		t.Fatalf("attendees.csv for a member: %d", status)
 	}
-	var counts struct{ Counts struct{ Confirmed, Waitlisted, Offered, Attended int } }
+	var counts struct {
+		Counts struct{ Confirmed, Waitlisted, Offered, Attended int }
+	}
 	a.service(t, `query($id: ID!) { event(id: $id) { counts { confirmed waitlisted offered attended } } }`, map[string]any{"id": id}).decode(t, "event", &counts)
 	if c := counts.Counts; c.Confirmed != 0 || c.Waitlisted != 1 || c.Offered != 1 || c.Attended != 1 {
 		t.Fatalf("counts: %+v", c)
@@ -267,7 +269,9 @@ func TestEventEndToEnd(t *testing.T) {
 		t.Fatalf("RSVP to a hidden event: %q", r.code())
 	}
 	list := func(s session) string {
-		var c struct{ Edges []struct{ Node struct{ Title string } } }
+		var c struct {
+			Edges []struct{ Node struct{ Title string } }
+		}
 		a.do(t, s.bearer(), `{ events(first: 50) { edges { node { title } } } }`, nil).decode(t, "events", &c)
 		return fmt.Sprint(c.Edges)
 	}
