@@ -24911,6 +24911,7 @@ var (
 		"WIN_BACK":           inbox.KindWinBack,
 		"EVENT_SEAT_OFFERED": inbox.KindEventSeatOffered,
 		"EVENT_REMINDER":     inbox.KindEventReminder,
+		"EVENT_PUBLISHED":    inbox.KindEventPublished,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
 		inbox.KindWelcome:          "WELCOME",
@@ -24926,6 +24927,7 @@ var (
 		inbox.KindWinBack:          "WIN_BACK",
 		inbox.KindEventSeatOffered: "EVENT_SEAT_OFFERED",
 		inbox.KindEventReminder:    "EVENT_REMINDER",
+		inbox.KindEventPublished:   "EVENT_PUBLISHED",
 	}
 )
 
@@ -24997,6 +24999,7 @@ var (
 		"COUPON_EXPIRING":      texts.CouponExpiring,
 		"EVENT_SEAT_OFFERED":   texts.EventSeatOffered,
 		"EVENT_REMINDER":       texts.EventReminder,
+		"EVENT_PUBLISHED":      texts.EventPublished,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -25013,6 +25016,7 @@ var (
 		texts.CouponExpiring:      "COUPON_EXPIRING",
 		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
 		texts.EventReminder:       "EVENT_REMINDER",
+		texts.EventPublished:      "EVENT_PUBLISHED",
 	}
 )
 

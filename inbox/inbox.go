@@ -48,6 +48,9 @@ const (
 	// starts soon.
 	KindEventSeatOffered Kind = "EVENT_SEAT_OFFERED"
 	KindEventReminder    Kind = "EVENT_REMINDER"
+	// KindEventPublished: an event the member may attend was published
+	// (muted with OFFERS, the brand's announcements).
+	KindEventPublished Kind = "EVENT_PUBLISHED"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category
@@ -69,7 +72,7 @@ var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakRemin
 // CategoryOf is the category a kind belongs to.
 func CategoryOf(k Kind) Category {
 	switch k {
-	case KindOfferAvailable:
+	case KindOfferAvailable, KindEventPublished:
 		return CategoryOffers
 	case KindWinBack:
 		return CategoryWinBack

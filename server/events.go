@@ -58,7 +58,7 @@ func (x eventStanding) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (
 // live updates travel on this instance's memory broker and Poll.
 func (m *Main) newEvents(db *mongo.Database, secret []byte) *events.Service {
 	return events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
-		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret), Now: m.eventClock})
+		Broker: inbox.NewMemoryBroker(), Audience: m.game.Referrals(), Secret: eventSecret(secret), Now: m.eventClock})
 }
 
 // eventSecret derives the check-in code key from the token secret.

@@ -279,3 +279,51 @@ func TestEventEndToEnd(t *testing.T) {
 		t.Fatalf("upcoming: bob %s, ann %s", list(bob), list(ann))
 	}
 }
+
+// Publishing tells every member who may attend, once, through the
+// background job: live over the socket, not to a member who muted OFFERS,
+// not to a member below the event's tier, and never twice.
+func TestPublishingAnnouncesOnce(t *testing.T) {
+	a := startApp(t, nil)
+	a.setProgram(t)
+	ann, bob := a.signUp(t, "ann@example.com"), a.signUp(t, "bob@example.com")
+	var prefs struct{ Muted []string }
+	a.do(t, bob.bearer(), `mutation { setNotificationPreferences(muted: [OFFERS]) { muted } }`, nil).decode(t, "setNotificationPreferences", &prefs)
+	c := a.subscribed(t, ann, `subscription { notifications { kind title related { kind id } } }`)
+
+	id := a.publishedEvent(t, nil)
+	if p := expectOn(t, c, "EVENT_PUBLISHED"); !strings.Contains(string(p), "New event: Spring ride") || !strings.Contains(string(p), id) {
+		t.Fatalf("announcement: %s", p)
+	}
+	silver := a.publishedEvent(t, func(in map[string]any) { in["eligibility"] = map[string]any{"tiers": []string{"Silver"}} })
+	// However often the job runs, and while it runs on its own.
+	for range 2 {
+		if _, err := a.events.Announce(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	published := func(s session) []string {
+		var page struct {
+			Edges []struct {
+				Node struct {
+					Kind    string
+					Related struct{ ID string }
+				}
+			}
+		}
+		a.do(t, s.bearer(), `{ notifications(first: 50) { edges { node { kind related { id } } } } }`, nil).decode(t, "notifications", &page)
+		var out []string
+		for _, e := range page.Edges {
+			if e.Node.Kind == "EVENT_PUBLISHED" {
+				out = append(out, e.Node.Related.ID)
+			}
+		}
+		return out
+	}
+	if got := published(ann); len(got) != 1 || got[0] != id {
+		t.Fatalf("ann was told of %v, want %s once (not %s: she is no Silver)", got, id, silver)
+	}
+	if got := published(bob); len(got) != 0 {
+		t.Fatalf("bob muted OFFERS and was told of %v", got)
+	}
+}

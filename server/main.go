@@ -328,6 +328,7 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 			return
 		case <-t.C:
 		case <-m.game.Kicked():
+		case <-m.events.Kicked():
 		}
 	}
 }
@@ -370,6 +371,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
+	n, err = m.events.Announce(ctx, 500)
+	logJob("events: announce published events", int64(n), err)
 	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 }

@@ -18,6 +18,7 @@ var builtin = map[string]map[Name]Template{
 		CouponExpiring:      {"Your coupon expires soon", "Use code {code} before {date} {time}."},
 		EventSeatOffered:    {"A seat is yours: {event}", "A seat freed up and is held for you until {deadline}. Claim it before then."},
 		EventReminder:       {"{event} starts {starts}", "See you at {place}. Your check-in code is in the app."},
+		EventPublished:      {"New event: {event}", "{starts}, {place}. Members only: RSVP in the app."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -34,5 +35,6 @@ var builtin = map[string]map[Name]Template{
 		CouponExpiring:      {"Срок действия купона истекает", "Используйте код {code} до {date} {time}."},
 		EventSeatOffered:    {"Для вас есть место: {event}", "Освободилось место, оно ждёт вас до {deadline}. Подтвердите его до этого времени."},
 		EventReminder:       {"{event}: начало {starts}", "Ждём вас: {place}. Код для входа — в приложении."},
+		EventPublished:      {"Новое событие: {event}", "{starts}, {place}. Только для участников: ответьте в приложении."},
 	},
 }

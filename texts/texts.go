@@ -48,6 +48,7 @@ const (
 	CouponExpiring      Name = "COUPON_EXPIRING"      // {code} {date} {time}
 	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"   // {event} {deadline}
 	EventReminder       Name = "EVENT_REMINDER"       // {event} {starts} {place}
+	EventPublished      Name = "EVENT_PUBLISHED"      // {event} {starts} {place}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -66,12 +67,13 @@ var Placeholders = map[Name][]string{
 	CouponExpiring:      {"code", "date", "time"},
 	EventSeatOffered:    {"event", "deadline"},
 	EventReminder:       {"event", "starts", "place"},
+	EventPublished:      {"event", "starts", "place"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
-	EventSeatOffered, EventReminder}
+	EventSeatOffered, EventReminder, EventPublished}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.

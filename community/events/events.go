@@ -112,10 +112,12 @@ type Event struct {
 	Holders []string `bson:"holders"`
 	Queue   []string `bson:"queue"`
 	// Version grows with every change: live updates compare it.
-	Version       int64     `bson:"version"`
-	NoShowsMarked bool      `bson:"noShowsMarked,omitempty"`
-	CreatedAt     time.Time `bson:"createdAt"`
-	UpdatedAt     time.Time `bson:"updatedAt"`
+	Version       int64 `bson:"version"`
+	NoShowsMarked bool  `bson:"noShowsMarked,omitempty"`
+	// Announcement is the progress of telling members it was published.
+	Announcement Announcement `bson:"announcement"`
+	CreatedAt    time.Time    `bson:"createdAt"`
+	UpdatedAt    time.Time    `bson:"updatedAt"`
 }
 
 // StatusAt is the event's status at now: a published event is ENDED once over.
@@ -188,6 +190,8 @@ type Deps struct {
 	// Broker carries live updates, keyed by event id (an inbox broker:
 	// the same delivery path as notifications).
 	Broker inbox.Broker
+	// Audience is walked to announce a published event (nil: no announcements).
+	Audience Audience
 	// Secret signs check-in codes (at least 32 bytes).
 	Secret []byte
 	Now    func() time.Time
@@ -198,6 +202,7 @@ type Service struct {
 	Deps
 	events eventStore
 	rsvps  rsvpStore
+	kick   chan struct{}
 }
 
 // New returns the events over db.
@@ -208,10 +213,22 @@ func New(db *mongo.Database, d Deps) *Service {
 	if d.Broker == nil {
 		d.Broker = inbox.NewMemoryBroker()
 	}
-	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")}}
+	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")},
+		kick: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Kicked receives when work for the background jobs was just created (an
+// event to announce), so they need not wait for their next run.
+func (s *Service) Kicked() <-chan struct{} { return s.kick }
+
+func (s *Service) kickJobs() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
 
 // EnsureIndexes creates the indexes of events and event_rsvps; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
@@ -464,9 +481,14 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 	return s.events.get(ctx, id)
 }
 
-// Publish opens a draft to members (idempotent).
+// Publish opens a draft to members (idempotent) and has the background
+// job (Announce) tell every member who may attend, once.
 func (s *Service) Publish(ctx context.Context, id bson.ObjectID) (*Event, error) {
-	return s.transition(ctx, id, StatusDraft, StatusPublished)
+	e, err := s.transition(ctx, id, StatusDraft, StatusPublished, bson.E{Key: "announcement.pending", Value: true})
+	if err == nil {
+		s.kickJobs()
+	}
+	return e, err
 }
 
 // Cancel cancels a draft or published event (idempotent); RSVPs stay as
@@ -479,7 +501,7 @@ func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) 
 	return e, err
 }
 
-func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status) (*Event, error) {
+func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status, set ...bson.E) (*Event, error) {
 	e, err := s.events.get(ctx, id)
 	if err != nil {
 		return nil, input.Wrap("id", err)
@@ -491,12 +513,12 @@ func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Sta
 		return nil, fmt.Errorf("%w (it is %s)", ErrNotPublished, e.Status)
 	}
 	res, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
+		bson.D{{Key: "$set", Value: append(bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}, set...)}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
 	if err != nil {
 		return nil, err
 	}
 	if res.MatchedCount == 0 {
-		return s.transition(ctx, id, from, to)
+		return s.transition(ctx, id, from, to, set...)
 	}
 	s.publish(id)
 	return s.events.get(ctx, id)
@@ -657,6 +679,7 @@ type eventStore struct{ c *mongo.Collection }
 const (
 	indexEventStatusEnds = "status_endsAt"
 	indexEventUpdated    = "updatedAt"
+	indexEventAnnounce   = "announcement_pending"
 )
 
 func (s eventStore) indexes() []mongo.IndexModel {
@@ -665,6 +688,8 @@ func (s eventStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "endsAt", Value: 1}}, Options: options.Index().SetName(indexEventStatusEnds)},
 		// Live updates across instances poll for recently changed events.
 		{Keys: bson.D{{Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexEventUpdated)},
+		// Events still being announced, for Announce.
+		{Keys: bson.D{{Key: "announcement.pending", Value: 1}}, Options: options.Index().SetName(indexEventAnnounce)},
 	}
 }
 
