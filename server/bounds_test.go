@@ -117,6 +117,8 @@ var intInputs = map[string]intBound{
 	"EventInput.guestsPerMember":            {max: events.MaxGuests, field: "guestsPerMember", send: probeEventInt("guestsPerMember")},
 	"EventInput.claimWindowMinutes":         {max: events.MaxWindowMinutes, field: "claimWindowMinutes", send: probeEventInt("claimWindowMinutes")},
 	"EventInput.openCallMinutes":            {max: events.MaxWindowMinutes, field: "openCallMinutes", send: probeEventInt("openCallMinutes")},
+	"EventInput.pricePoints":                {max: events.MaxPrice, field: "pricePoints", send: probeEventInt("pricePoints")},
+	"EventInput.refundCutoffHours":          {max: events.MaxRefundCutoffHours, field: "refundCutoffHours", send: probeEventInt("refundCutoffHours")},
 	"ProgramInput.eventAttendancePoints": {max: program.MaxPoints, field: "eventAttendancePoints", send: sendProgramInt(func(in map[string]any, v int64) {
 		in["eventAttendancePoints"] = v
 	})},

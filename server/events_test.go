@@ -327,3 +327,115 @@ func TestPublishingAnnouncesOnce(t *testing.T) {
 		t.Fatalf("bob muted OFFERS and was told of %v", got)
 	}
 }
+
+// An event's price is paid through the ledger when a seat is confirmed
+// (its source the event), never twice for a retried RSVP and never past
+// the balance when two seats race for the same points; it comes back on a
+// cancellation before the cutoff, not after, and always when the brand
+// cancels.
+func TestEventPriceThroughTheLedger(t *testing.T) {
+	clock := testkit.NewClock(time.Now().UTC())
+	a := startApp(t, map[string]string{"RATE_LIMIT_MEMBER_RPS": "1000", "RATE_LIMIT_MEMBER_BURST": "1000"}, func(m *Main) { m.eventClock = clock.Now })
+	a.setProgram(t)
+	ann := a.signUp(t, "ann@example.com")
+	var adj struct{ ID string }
+	a.service(t, `mutation($id: ID!) { adjustPoints(memberId: $id, amount: 100, reason: "welcome", idempotencyKey: "seed") { id } }`, map[string]any{"id": ann.Member.ID}).decode(t, "adjustPoints", &adj)
+	balance := func() int {
+		var m struct{ Points struct{ Balance int } }
+		a.do(t, ann.bearer(), `{ me { points { balance } } }`, nil).decode(t, "me", &m)
+		return m.Points.Balance
+	}
+	priced := func(title string) string {
+		return a.publishedEvent(t, func(in map[string]any) { in["title"], in["pricePoints"], in["refundCutoffHours"] = title, 80, 24 })
+	}
+
+	// Two 80-point seats race for Ann's 100 points: one is hers, one refused.
+	ids := []string{priced("Ride A"), priced("Ride B")}
+	results := testkit.Race(t, 2, func(i int) error {
+		r, err := a.post(ann.bearer(), rsvpMutation, map[string]any{"id": ids[i], "g": 0, "k": fmt.Sprint("race-", i)})
+		if err != nil {
+			return err
+		}
+		if len(r.Errors) > 0 {
+			return fmt.Errorf("%s: %s", r.code(), r.Errors[0].Message)
+		}
+		return nil
+	})
+	won := -1
+	for i, err := range results {
+		if err == nil {
+			won = i
+		} else if !strings.Contains(err.Error(), "BAD_USER_INPUT") || !strings.Contains(err.Error(), "80 points") {
+			t.Fatalf("the refused seat: %v", err)
+		}
+	}
+	if won < 0 || balance() != 20 {
+		t.Fatalf("results %v, balance %d: want one seat paid, 20 points left", results, balance())
+	}
+	lost := ids[1-won]
+	if r := a.myRsvpOrNil(t, ann, lost); r != nil && r.Status != "CANCELLED" {
+		t.Fatalf("the unpaid seat is still held: %+v", r)
+	}
+	// A retry pays nothing more; the entry points at the event.
+	if r := a.rsvp(t, ann, ids[won], 0, fmt.Sprint("race-", won)); r.Status != "CONFIRMED" || balance() != 20 {
+		t.Fatalf("retry: %+v, balance %d", r, balance())
+	}
+	var me struct {
+		Points struct {
+			Ledger struct {
+				Edges []struct {
+					Node struct {
+						Type   string
+						Amount int
+						Source struct{ Kind, ID string }
+					}
+				}
+			}
+		}
+	}
+	a.do(t, ann.bearer(), `{ me { points { ledger(first: 1) { edges { node { type amount source { kind id } } } } } } }`, nil).decode(t, "me", &me)
+	if e := me.Points.Ledger.Edges[0].Node; e.Amount != -80 || e.Source.Kind != "EVENT" || e.Source.ID != ids[won] {
+		t.Fatalf("the payment: %+v, want -80 from event %s", e, ids[won])
+	}
+
+	// Cancelled three days ahead (cutoff 24 h): the 80 points come back.
+	const cancel = `mutation($id: ID!) { cancelRsvp(eventId: $id) { status paid refunded } }`
+	var c struct {
+		Status   string
+		Paid     int
+		Refunded bool
+	}
+	a.do(t, ann.bearer(), cancel, map[string]any{"id": ids[won]}).decode(t, "cancelRsvp", &c)
+	if !c.Refunded || c.Paid != 80 || balance() != 100 {
+		t.Fatalf("cancel before the cutoff: %+v, balance %d", c, balance())
+	}
+	// Past the cutoff: no refund.
+	late := priced("Ride C")
+	a.rsvp(t, ann, late, 0, "late-1")
+	clock.Add(60 * time.Hour)
+	a.do(t, ann.bearer(), cancel, map[string]any{"id": late}).decode(t, "cancelRsvp", &c)
+	if c.Refunded || balance() != 20 {
+		t.Fatalf("cancel past the cutoff: %+v, balance %d", c, balance())
+	}
+	clock.Set(time.Now().UTC())
+	// The brand cancels: paid seats come back, whatever the cutoff.
+	brand := priced("Ride D")
+	a.service(t, `mutation($id: ID!) { adjustPoints(memberId: $id, amount: 80, reason: "top-up", idempotencyKey: "top-up") { id } }`, map[string]any{"id": ann.Member.ID}).decode(t, "adjustPoints", &adj)
+	if r := a.rsvp(t, ann, brand, 0, "brand-1"); r.Status != "CONFIRMED" || balance() != 20 {
+		t.Fatalf("ride D: %+v, balance %d", r, balance())
+	}
+	if r := a.do(t, ann.bearer(), rsvpMutation, map[string]any{"id": brand, "k": "brand-2"}); r.code() != "CONFLICT" {
+		t.Fatalf("a second answer: %q", r.code())
+	}
+	a.service(t, `mutation($id: ID!) { cancelEvent(id: $id) { status } }`, map[string]any{"id": brand}).decode(t, "cancelEvent", &c)
+	if balance() != 100 {
+		t.Fatalf("after the brand cancelled: balance %d, want 100", balance())
+	}
+}
+
+func (a *app) myRsvpOrNil(t testing.TB, s session, eventID string) *rsvpView {
+	t.Helper()
+	var e struct{ MyRsvp *rsvpView }
+	a.do(t, s.bearer(), `query($id: ID!) { event(id: $id) { myRsvp { status } } }`, map[string]any{"id": eventID}).decode(t, "event", &e)
+	return e.MyRsvp
+}

@@ -364,6 +364,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("events: mark no-shows", int64(n), err)
 	n, err = m.events.Remind(ctx)
 	logJob("events: reminders", int64(n), err)
+	n, err = m.events.RefundCancelled(ctx)
+	logJob("events: refunds of cancelled events", int64(n), err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {

@@ -104,8 +104,14 @@ type Event struct {
 	// it; OpenCall is how long before the start freed seats go to whoever
 	// of the waitlist claims first.
 	ClaimWindow time.Duration `bson:"claimWindow"`
-	OpenCall    time.Duration `bson:"openCall"`
-	Status      Status        `bson:"status"`
+	// PricePoints is paid through the ledger when a seat is confirmed (0:
+	// free), given back on a cancellation up to RefundCutoffHours before the
+	// start, and always when the brand cancels the event.
+	PricePoints       int64         `bson:"pricePoints,omitempty"`
+	RefundCutoffHours int           `bson:"refundCutoffHours,omitempty"`
+	RefundsPending    bool          `bson:"refundsPending,omitempty"`
+	OpenCall          time.Duration `bson:"openCall"`
+	Status            Status        `bson:"status"`
 	// Taken counts the seats held (confirmed and offered RSVPs with their
 	// guests); Holders are those RSVPs' ids, Queue the waitlisted ones.
 	Taken   int      `bson:"taken"`
@@ -192,6 +198,8 @@ type Deps struct {
 	Broker inbox.Broker
 	// Audience is walked to announce a published event (nil: no announcements).
 	Audience Audience
+	// Payments takes event prices (nil: events are free).
+	Payments Payments
 	// Secret signs check-in codes (at least 32 bytes).
 	Secret []byte
 	Now    func() time.Time
@@ -256,6 +264,10 @@ type Input struct {
 	// ClaimWindowMinutes and OpenCallMinutes: see Event.
 	ClaimWindowMinutes *int
 	OpenCallMinutes    *int
+	// PricePoints and RefundCutoffHours: see Event; the price is set while
+	// the event is a draft.
+	PricePoints       *int
+	RefundCutoffHours *int
 }
 
 // apply writes the fields in sets into e.
@@ -278,6 +290,10 @@ func (in *Input) apply(e *Event) {
 	if in.OpenCallMinutes != nil {
 		e.OpenCall = time.Duration(*in.OpenCallMinutes) * time.Minute
 	}
+	if in.PricePoints != nil {
+		e.PricePoints = int64(*in.PricePoints)
+	}
+	set(&e.RefundCutoffHours, in.RefundCutoffHours)
 }
 
 func set[T any](dst *T, v *T) {
@@ -299,6 +315,7 @@ func (in *Input) checkInput() error {
 		{"capacity", in.Capacity, 1, MaxCapacity}, {"guestsPerMember", in.GuestsPerMember, 0, MaxGuests},
 		{"claimWindowMinutes", in.ClaimWindowMinutes, MinClaimWindowMinutes, MaxWindowMinutes},
 		{"openCallMinutes", in.OpenCallMinutes, 0, MaxWindowMinutes},
+		{"pricePoints", in.PricePoints, 0, MaxPrice}, {"refundCutoffHours", in.RefundCutoffHours, 0, MaxRefundCutoffHours},
 	} {
 		if b.v != nil && (*b.v < b.min || *b.v > b.max) {
 			return input.Errorf(b.field, "must be between %d and %d", b.min, b.max)
@@ -458,6 +475,9 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 	if err := in.checkInput(); err != nil {
 		return nil, err
 	}
+	if in.PricePoints != nil && int64(*in.PricePoints) != e.PricePoints && e.Status != StatusDraft {
+		return nil, input.Errorf("pricePoints", "the price is set before publishing")
+	}
 	in.apply(e)
 	if err := s.validate(ctx, e, &in); err != nil {
 		return nil, err
@@ -469,6 +489,7 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 		{Key: "timezone", Value: e.Timezone}, {Key: "capacity", Value: e.Capacity}, {Key: "guestsPerMember", Value: e.GuestsPerMember},
 		{Key: "rsvpOpensAt", Value: e.RSVPOpensAt}, {Key: "rsvpClosesAt", Value: e.RSVPClosesAt}, {Key: "eligibility", Value: e.Eligibility},
 		{Key: "claimWindow", Value: e.ClaimWindow}, {Key: "openCall", Value: e.OpenCall}, {Key: "updatedAt", Value: s.now()},
+		{Key: "pricePoints", Value: e.PricePoints}, {Key: "refundCutoffHours", Value: e.RefundCutoffHours},
 	}
 	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
@@ -492,13 +513,24 @@ func (s *Service) Publish(ctx context.Context, id bson.ObjectID) (*Event, error)
 }
 
 // Cancel cancels a draft or published event (idempotent); RSVPs stay as
-// they were, answered by the event's status.
+// they were, answered by the event's status, and whatever members paid is
+// given back (RefundCancelled; the job finishes it after a failure).
 func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) {
-	e, err := s.transition(ctx, id, StatusPublished, StatusCancelled)
+	pending := bson.E{Key: "refundsPending", Value: true}
+	e, err := s.transition(ctx, id, StatusPublished, StatusCancelled, pending)
 	if errors.Is(err, ErrNotPublished) {
-		return s.transition(ctx, id, StatusDraft, StatusCancelled)
+		e, err = s.transition(ctx, id, StatusDraft, StatusCancelled, pending)
 	}
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	if e.RefundsPending {
+		if _, err := s.refundEvent(ctx, e); err != nil {
+			return nil, err
+		}
+		e.RefundsPending = false
+	}
+	return e, nil
 }
 
 func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status, set ...bson.E) (*Event, error) {

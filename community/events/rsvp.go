@@ -51,8 +51,14 @@ type RSVP struct {
 	// Key is the idempotency key of the RSVP that made it.
 	Key         string     `bson:"key"`
 	CheckedInAt *time.Time `bson:"checkedInAt,omitempty"`
-	CreatedAt   time.Time  `bson:"createdAt"`
-	UpdatedAt   time.Time  `bson:"updatedAt"`
+	// Paid is the event's price charged for this answer (ledger key
+	// chargeKey); RefundDue is set with the cancellation that earns it back,
+	// Refunded once given back.
+	Paid      int64     `bson:"paid,omitempty"`
+	RefundDue bool      `bson:"refundDue,omitempty"`
+	Refunded  bool      `bson:"refunded,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
 	// Position is the place on the waitlist (1: next) when read with
 	// Mine or Position; not stored.
 	Position int `bson:"-"`
@@ -91,7 +97,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		if used.EventID != eventID || used.Guests != guests {
 			return nil, input.Wrap("idempotencyKey", fmt.Errorf("%w: it answered another event or with other guests", ErrIdempotencyKeyReused))
 		}
-		return s.settle(ctx, used)
+		return s.retried(ctx, used)
 	}
 	id := rsvpID(eventID, memberID)
 	prior, err := s.rsvps.get(ctx, id)
@@ -120,6 +126,14 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	if err != nil {
 		return nil, err
 	}
+	if err := s.canPay(ctx, e, memberID); err != nil {
+		return nil, err
+	}
+	if prior != nil && prior.RefundDue && !prior.Refunded {
+		if err := s.refund(ctx, e, prior); err != nil { // the last answer's refund first
+			return nil, err
+		}
+	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: RSVPWaitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now}
 	if prior == nil {
@@ -134,7 +148,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: RSVPCancelled}, {Key: "key", Value: prior.Key}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
 				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
-				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}}}})
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}})
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +177,11 @@ func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
 	}
 	if res.MatchedCount == 1 {
 		s.publish(e.ID)
-		return s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+		c, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+		if err != nil {
+			return nil, err
+		}
+		return s.pay(ctx, e, c)
 	}
 	// No seat for it (or the capacity changed meanwhile): wait in line;
 	// promote hands out any seat freed between the two updates.
@@ -217,6 +235,20 @@ func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, s
 	return &out, nil
 }
 
+// retried answers an RSVP sent again with its key: as it stands, with a
+// payment a failure left undone made now (keyed: never twice).
+func (s *Service) retried(ctx context.Context, r *RSVP) (*RSVP, error) {
+	r, err := s.settle(ctx, r)
+	if err != nil || r.Status != RSVPConfirmed || r.Paid > 0 {
+		return r, err
+	}
+	e, err := s.events.get(ctx, r.EventID)
+	if err != nil {
+		return nil, err
+	}
+	return s.pay(ctx, e, r)
+}
+
 // settle reads the RSVP as it stands.
 func (s *Service) settle(ctx context.Context, r *RSVP) (*RSVP, error) {
 	return s.rsvps.get(ctx, r.ID)
@@ -255,31 +287,55 @@ func (s *Service) Mine(ctx context.Context, memberID, eventID bson.ObjectID) (*R
 }
 
 // CancelRSVP withdraws the member's answer, from the waitlist too. Seats it
-// held go to the waitlist at once. Cancelling again changes nothing.
+// held go to the waitlist at once; a price paid comes back when cancelled
+// up to the event's refund cutoff. Cancelling again changes nothing (but
+// finishes a refund a failure left).
 func (s *Service) CancelRSVP(ctx context.Context, memberID, eventID bson.ObjectID) (*RSVP, error) {
 	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
-	if r.Status == RSVPCancelled {
-		return r, nil
-	}
 	if r.Status == RSVPAttended || r.Status == RSVPNoShow {
 		return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
 	}
-	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "updatedAt", Value: s.now()}}},
+	return s.cancel(ctx, r, true)
+}
+
+// cancel cancels the RSVP, hands its seats on and refunds it when due
+// (refundable: a member's own cancellation before the cutoff).
+func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, error) {
+	e, err := s.events.get(ctx, r.EventID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == RSVPCancelled {
+		return r, s.refund(ctx, e, r)
+	}
+	due := refundable && r.Paid > 0 && e.refundable(s.now())
+	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}, {Key: "key", Value: r.Key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
 			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
 	if err != nil {
 		return nil, err
 	}
 	if res.MatchedCount == 0 {
-		return s.CancelRSVP(ctx, memberID, eventID) // it changed meanwhile
+		now, err := s.rsvps.get(ctx, r.ID) // it changed meanwhile
+		if err != nil {
+			return nil, err
+		}
+		if now.Status == RSVPAttended || now.Status == RSVPNoShow {
+			return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
+		}
+		return s.cancel(ctx, now, refundable)
 	}
 	if err := s.release(ctx, r, false); err != nil {
 		return nil, err
 	}
-	return s.rsvps.get(ctx, r.ID)
+	r, err = s.rsvps.get(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r, s.refund(ctx, e, r)
 }
 
 // release gives back the seats the RSVP holds on its event (or takes it
@@ -416,7 +472,11 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 			return nil, err
 		}
 		s.bump(ctx, eventID)
-		return &out, nil
+		e, err := s.events.get(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		return s.pay(ctx, e, &out)
 	case RSVPWaitlisted:
 		e, err := s.events.get(ctx, eventID)
 		if err != nil {
@@ -442,7 +502,10 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 			// Cancelled between the two: give the seat back.
 			return nil, errors.Join(ErrOfferLapsed, s.releaseHold(ctx, r))
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		return s.pay(ctx, e, out)
 	}
 	return nil, ErrOfferLapsed
 }
