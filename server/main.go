@@ -358,6 +358,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("repair leaderboards", int64(n), err)
 	n, err = m.game.ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
+	n, err = m.events.Repair(ctx, events.RepairGrace)
+	logJob("events: settle RSVPs a failure left half-done", int64(n), err)
 	n, err = m.events.ExpireOffers(ctx)
 	logJob("events: pass on lapsed seat offers", int64(n), err)
 	n, err = m.events.MarkNoShows(ctx)

@@ -451,3 +451,70 @@ func TestAnnounceOncePerEligibleMember(t *testing.T) {
 		t.Fatalf("announcement: %+v %v", got.Announcement, err)
 	}
 }
+
+// A process stopping between the event's update and the RSVP's leaves them
+// disagreeing: the member's retry finishes their own answer, and Repair
+// settles the rest once they have disagreed past the grace period.
+func TestCrashBetweenEventAndRSVPIsRepaired(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 2, 0)
+	ann, bob, cat, dan := bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()
+	set := func(m bson.ObjectID, status RSVPStatus) {
+		t.Helper()
+		if _, err := f.s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: rsvpID(e.ID, m)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(m bson.ObjectID) RSVPStatus {
+		t.Helper()
+		r, err := f.s.Mine(ctx, m, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	// Ann's seat was taken but her RSVP never confirmed: her retry does it.
+	if _, err := f.s.RSVP(ctx, ann, e.ID, 0, "a"); err != nil {
+		t.Fatal(err)
+	}
+	set(ann, RSVPWaitlisted)
+	if r, err := f.s.RSVP(ctx, ann, e.ID, 0, "a"); err != nil || r.Status != RSVPConfirmed {
+		t.Fatalf("ann's retry: %+v %v", r, err)
+	}
+	// Bob's RSVP was stored but never placed: his retry places it.
+	if _, err := f.s.rsvps.c.InsertOne(ctx, &RSVP{ID: rsvpID(e.ID, bob), EventID: e.ID, MemberID: bob, Status: RSVPWaitlisted, Seats: 1,
+		JoinedAt: f.clock.Now(), Key: "b", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.s.RSVP(ctx, bob, e.ID, 0, "b"); err != nil || r.Status != RSVPConfirmed {
+		t.Fatalf("bob's retry: %+v %v", r, err)
+	}
+	// Cat waits. Ann's cancellation stopped before her seat was released;
+	// Dan's RSVP was stored but never placed, and neither retries.
+	if r, err := f.s.RSVP(ctx, cat, e.ID, 0, "c"); err != nil || r.Status != RSVPWaitlisted {
+		t.Fatalf("cat: %+v %v", r, err)
+	}
+	set(ann, RSVPCancelled)
+	if _, err := f.s.rsvps.c.InsertOne(ctx, &RSVP{ID: rsvpID(e.ID, dan), EventID: e.ID, MemberID: dan, Status: RSVPWaitlisted, Seats: 1,
+		JoinedAt: f.clock.Now(), Key: "d", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+		t.Fatalf("repair within the grace period settled %d, %v", n, err)
+	}
+	f.clock.Add(2 * RepairGrace)
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 2 {
+		t.Fatalf("repair settled %d, %v; want ann's seat and dan's place", n, err)
+	}
+	if status(cat) != RSVPOffered || status(dan) != RSVPWaitlisted || status(bob) != RSVPConfirmed {
+		t.Fatalf("after repair: cat %s, dan %s, bob %s", status(cat), status(dan), status(bob))
+	}
+	got, err := f.s.Get(ctx, e.ID)
+	if err != nil || got.Taken != 2 || len(got.Holders) != 2 || len(got.Queue) != 1 {
+		t.Fatalf("event after repair: taken %d holders %v queue %v (%v)", got.Taken, got.Holders, got.Queue, err)
+	}
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+		t.Fatalf("a second repair settled %d, %v", n, err)
+	}
+}

@@ -161,49 +161,69 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 }
 
 // place gives a new RSVP its seats when they are free and nobody waits
-// before it, else puts it on the waitlist.
+// before it, else puts it on the waitlist. Both steps are conditional
+// updates of the event on what the other step needs, so a member is never
+// put in line while seats are free and nobody waits (the seat would go to
+// whoever asks next), and never takes a seat while others wait for it: a
+// seat freed by a cancellation is offered to the waitlist first.
 func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
-	// One conditional update takes the seats: only while the count still
-	// leaves room for this party at the capacity read, the waitlist is
-	// empty and the RSVP holds nothing yet.
-	res, err := s.events.c.UpdateOne(ctx, bson.D{
-		{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
-		{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
-		{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
-		{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
-	}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
-	if err != nil {
-		return nil, err
-	}
-	if res.MatchedCount == 1 {
-		s.publish(e.ID)
-		c, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+	for range 100 {
+		// One conditional update takes the seats: only while the count
+		// still leaves room for this party at the capacity read, the
+		// waitlist is empty and the RSVP holds nothing yet.
+		res, err := s.events.c.UpdateOne(ctx, bson.D{
+			{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
+			{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
+			{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+			{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
+		}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
 		if err != nil {
 			return nil, err
 		}
-		return s.pay(ctx, e, c)
+		if res.MatchedCount == 1 {
+			s.publish(e.ID)
+			c, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+			if err != nil {
+				return nil, err
+			}
+			return s.pay(ctx, e, c)
+		}
+		// Wait in line, only while there is no room for the party at the
+		// capacity read or others wait already; else take the seat.
+		var after Event
+		err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+			{Key: "$or", Value: bson.A{
+				bson.D{{Key: "capacity", Value: bson.D{{Key: "$ne", Value: e.Capacity}}}},
+				bson.D{{Key: "taken", Value: bson.D{{Key: "$gt", Value: e.Capacity - r.Seats}}}},
+				bson.D{{Key: "queue.0", Value: bson.D{{Key: "$exists", Value: true}}}},
+				bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusPublished}}}},
+			}}},
+			bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			if e, err = s.events.get(ctx, e.ID); err != nil {
+				return nil, err
+			}
+			if slices.Contains(e.Holders, r.ID) {
+				return s.settle(ctx, r) // it holds seats already (a concurrent retry placed it)
+			}
+			continue // a seat freed and nobody waits: take it
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.publish(e.ID)
+		if after.Taken < after.Capacity {
+			// Seats free with people waiting (a party too large for them,
+			// or one freed since): the waitlist gets them, in order.
+			if err := s.promote(ctx, e.ID); err != nil {
+				return nil, err
+			}
+		}
+		return s.settle(ctx, r)
 	}
-	// No seat for it (or the capacity changed meanwhile): wait in line;
-	// promote hands out any seat freed between the two updates.
-	var after Event
-	err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}}},
-		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
-			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return s.settle(ctx, r) // it holds seats already (a concurrent retry placed it)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.publish(e.ID)
-	if after.Taken >= after.Capacity {
-		return r, nil // full: nothing to hand out
-	}
-	if err := s.promote(ctx, e.ID); err != nil {
-		return nil, err
-	}
-	return s.settle(ctx, r)
+	return nil, fmt.Errorf("events: placing %s: the event keeps changing", r.ID)
 }
 
 // seatChange is the update of an event taking (n > 0) or releasing seats,
@@ -239,6 +259,9 @@ func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, s
 // payment a failure left undone made now (keyed: never twice).
 func (s *Service) retried(ctx context.Context, r *RSVP) (*RSVP, error) {
 	r, err := s.settle(ctx, r)
+	if err == nil {
+		r, err = s.finish(ctx, r)
+	}
 	if err != nil || r.Status != RSVPConfirmed || r.Paid > 0 {
 		return r, err
 	}
@@ -408,8 +431,15 @@ func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			// Cancelled meanwhile: its cancellation releases what we held
 			// unless it ran before; release again (conditional) to be sure.
-			if err := s.releaseHold(ctx, next); err != nil {
+			// (Confirmed meanwhile by the member's retry: the seat is theirs.)
+			now, err := s.rsvps.get(ctx, next.ID)
+			if err != nil {
 				return err
+			}
+			if !now.holds() {
+				if err := s.releaseHold(ctx, next); err != nil {
+					return err
+				}
 			}
 			continue
 		}
