@@ -165,8 +165,11 @@ func (m *Main) eventFile(c *fiber.Ctx) error {
 		ev.SetSummary(e.Title)
 		ev.SetDescription(e.Description)
 		loc := e.Location()
-		ev.SetStartAt(e.StartsAt.In(loc), ics.WithTZID(e.Timezone))
-		ev.SetEndAt(e.EndsAt.In(loc), ics.WithTZID(e.Timezone))
+		// Local times with the zone's id (RFC 5545 3.3.5 form 3): a time
+		// ending in Z would be UTC whatever TZID says.
+		const local = "20060102T150405"
+		ev.SetProperty(ics.ComponentPropertyDtStart, e.StartsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
+		ev.SetProperty(ics.ComponentPropertyDtEnd, e.EndsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
 		ev.SetDtStampTime(e.UpdatedAt)
 		where := strings.TrimSpace(e.Place.Venue + ", " + e.Place.Address)
 		if e.Place.OnlineURL != "" {

@@ -225,9 +225,17 @@ func TestEventEndToEnd(t *testing.T) {
 		t.Fatalf("EVENTS_ATTENDED: %+v, want 1", me.Badges)
 	}
 
-	// The calendar file: for Bob (attended); not for Cat (waitlisted) or anyone unknown.
+	// The calendar file: for Bob (attended), the start in Paris time; not
+	// for Cat (waitlisted) or anyone unknown.
+	var ev struct{ StartsAt time.Time }
+	a.do(t, bob.bearer(), `query($id: ID!) { event(id: $id) { startsAt } }`, map[string]any{"id": id}).decode(t, "event", &ev)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startLocal := ev.StartsAt.In(paris).Format("20060102T150405")
 	status, ctype, body := a.getFile(t, "/events/"+id+".ics", bob.bearer())
-	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/calendar") || !strings.Contains(body, "TZID=Europe/Paris") || !strings.Contains(body, "SUMMARY:Spring ride") {
+	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/calendar") || !strings.Contains(strings.ReplaceAll(body, "\r\n", "\n"), "DTSTART;TZID=Europe/Paris:"+startLocal+"\n") || !strings.Contains(body, "SUMMARY:Spring ride") {
 		t.Fatalf("calendar: %d %s\n%s", status, ctype, body)
 	}
 	if status, _, _ := a.getFile(t, "/events/"+id+".ics", cat.bearer()); status != http.StatusForbidden {
