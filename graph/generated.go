@@ -299,8 +299,10 @@ type ComplexityRoot struct {
 		ImageURL           func(childComplexity int) int
 		MyRsvp             func(childComplexity int) int
 		Place              func(childComplexity int) int
+		PricePoints        func(childComplexity int) int
 		RSVPClosesAt       func(childComplexity int) int
 		RSVPOpensAt        func(childComplexity int) int
+		RefundCutoffHours  func(childComplexity int) int
 		SeatsLeft          func(childComplexity int) int
 		StartsAt           func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -863,7 +865,9 @@ type ComplexityRoot struct {
 		Guests       func(childComplexity int) int
 		Member       func(childComplexity int) int
 		OfferedUntil func(childComplexity int) int
+		Paid         func(childComplexity int) int
 		Position     func(childComplexity int) int
+		Refunded     func(childComplexity int) int
 		Status       func(childComplexity int) int
 	}
 
@@ -1067,6 +1071,7 @@ type EventResolver interface {
 	ImageURL(ctx context.Context, obj *events.Event) (*string, error)
 
 	ClaimWindowMinutes(ctx context.Context, obj *events.Event) (int, error)
+
 	EligibleTiers(ctx context.Context, obj *events.Event) ([]string, error)
 	Status(ctx context.Context, obj *events.Event) (events.Status, error)
 	SeatsLeft(ctx context.Context, obj *events.Event) (int, error)
@@ -2201,6 +2206,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.Place(childComplexity), true
+	case "Event.pricePoints":
+		if e.ComplexityRoot.Event.PricePoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.PricePoints(childComplexity), true
 	case "Event.rsvpClosesAt":
 		if e.ComplexityRoot.Event.RSVPClosesAt == nil {
 			break
@@ -2213,6 +2224,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.RSVPOpensAt(childComplexity), true
+	case "Event.refundCutoffHours":
+		if e.ComplexityRoot.Event.RefundCutoffHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.RefundCutoffHours(childComplexity), true
 	case "Event.seatsLeft":
 		if e.ComplexityRoot.Event.SeatsLeft == nil {
 			break
@@ -4892,12 +4909,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rsvp.OfferedUntil(childComplexity), true
+	case "Rsvp.paid":
+		if e.ComplexityRoot.Rsvp.Paid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Paid(childComplexity), true
 	case "Rsvp.position":
 		if e.ComplexityRoot.Rsvp.Position == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Rsvp.Position(childComplexity), true
+	case "Rsvp.refunded":
+		if e.ComplexityRoot.Rsvp.Refunded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.Refunded(childComplexity), true
 	case "Rsvp.status":
 		if e.ComplexityRoot.Rsvp.Status == nil {
 			break
@@ -6228,6 +6257,10 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_rsvpClosesAt(ctx, field)
 	case "claimWindowMinutes":
 		return ec.fieldContext_Event_claimWindowMinutes(ctx, field)
+	case "pricePoints":
+		return ec.fieldContext_Event_pricePoints(ctx, field)
+	case "refundCutoffHours":
+		return ec.fieldContext_Event_refundCutoffHours(ctx, field)
 	case "eligibleTiers":
 		return ec.fieldContext_Event_eligibleTiers(ctx, field)
 	case "status":
@@ -7184,6 +7217,10 @@ func (ec *executionContext) childFields_Rsvp(ctx context.Context, field graphql.
 		return ec.fieldContext_Rsvp_checkInCode(ctx, field)
 	case "checkedInAt":
 		return ec.fieldContext_Rsvp_checkedInAt(ctx, field)
+	case "paid":
+		return ec.fieldContext_Rsvp_paid(ctx, field)
+	case "refunded":
+		return ec.fieldContext_Rsvp_refunded(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Rsvp_createdAt(ctx, field)
 	}
@@ -12838,6 +12875,52 @@ func (ec *executionContext) _Event_claimWindowMinutes(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_Event_claimWindowMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Event", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Event_pricePoints(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_pricePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricePoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_pricePoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Event_refundCutoffHours(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_refundCutoffHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundCutoffHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_refundCutoffHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Event_eligibleTiers(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
@@ -23841,6 +23924,52 @@ func (ec *executionContext) fieldContext_Rsvp_checkedInAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _Rsvp_paid(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_paid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Rsvp_refunded(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_refunded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_refunded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27606,7 +27735,7 @@ func (ec *executionContext) unmarshalInputEventInput(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"title", "description", "imageUrl", "place", "startsAt", "endsAt", "timezone", "capacity", "guestsPerMember", "rsvpOpensAt", "rsvpClosesAt", "eligibility", "claimWindowMinutes", "openCallMinutes"}
+	fieldsInOrder := [...]string{"title", "description", "imageUrl", "place", "startsAt", "endsAt", "timezone", "capacity", "guestsPerMember", "rsvpOpensAt", "rsvpClosesAt", "eligibility", "claimWindowMinutes", "openCallMinutes", "pricePoints", "refundCutoffHours"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27713,6 +27842,20 @@ func (ec *executionContext) unmarshalInputEventInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.OpenCallMinutes = data
+		case "pricePoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricePoints"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricePoints = data
+		case "refundCutoffHours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("refundCutoffHours"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RefundCutoffHours = data
 		}
 	}
 	return it, nil
@@ -30694,6 +30837,16 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Event_claimWindowMinutes(ctx, field, obj)
 				})
+		case "pricePoints":
+			out.Values[i] = ec._Event_pricePoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refundCutoffHours":
+			out.Values[i] = ec._Event_refundCutoffHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "eligibleTiers":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -34549,6 +34702,16 @@ func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "paid":
+			out.Values[i] = ec._Rsvp_paid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refunded":
+			out.Values[i] = ec._Rsvp_refunded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Rsvp_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -37328,6 +37491,7 @@ var (
 		"COMMUNITY":          inbox.KindCommunity,
 		"EVENT_SEAT_OFFERED": inbox.KindEventSeatOffered,
 		"EVENT_REMINDER":     inbox.KindEventReminder,
+		"EVENT_PUBLISHED":    inbox.KindEventPublished,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
 		inbox.KindWelcome:          "WELCOME",
@@ -37344,6 +37508,7 @@ var (
 		inbox.KindCommunity:        "COMMUNITY",
 		inbox.KindEventSeatOffered: "EVENT_SEAT_OFFERED",
 		inbox.KindEventReminder:    "EVENT_REMINDER",
+		inbox.KindEventPublished:   "EVENT_PUBLISHED",
 	}
 )
 
@@ -37418,6 +37583,7 @@ var (
 		"COMMUNITY_POST_HIDDEN": texts.CommunityPostHidden,
 		"EVENT_SEAT_OFFERED":    texts.EventSeatOffered,
 		"EVENT_REMINDER":        texts.EventReminder,
+		"EVENT_PUBLISHED":       texts.EventPublished,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -37437,6 +37603,7 @@ var (
 		texts.CommunityPostHidden: "COMMUNITY_POST_HIDDEN",
 		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
 		texts.EventReminder:       "EVENT_REMINDER",
+		texts.EventPublished:      "EVENT_PUBLISHED",
 	}
 )
 

@@ -50,6 +50,9 @@ const (
 	KindEventReminder    Kind = "EVENT_REMINDER"
 	// KindCommunity: a reply to the member's thread, a mention, a post of theirs hidden.
 	KindCommunity Kind = "COMMUNITY"
+	// KindEventPublished: an event the member may attend was published
+	// (muted with OFFERS, the brand's announcements).
+	KindEventPublished Kind = "EVENT_PUBLISHED"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category
@@ -72,7 +75,7 @@ var Categories = []Category{CategoryOffers, CategoryWinBack, CategoryStreakRemin
 // CategoryOf is the category a kind belongs to.
 func CategoryOf(k Kind) Category {
 	switch k {
-	case KindOfferAvailable:
+	case KindOfferAvailable, KindEventPublished:
 		return CategoryOffers
 	case KindWinBack:
 		return CategoryWinBack

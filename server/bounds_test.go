@@ -12,6 +12,7 @@ import (
 
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
@@ -136,6 +137,23 @@ var intInputs = map[string]intBound{
 	"OfferTargetingInput.inactiveDays":      {max: 3650},
 	"Points.expiringSoon(withinDays)":       {max: 3650},
 	"Query.aroundMe(radius)":                {max: 50},
+	"EventInput.capacity":                   {max: events.MaxCapacity, field: "capacity", send: probeEventInt("capacity")},
+	"EventInput.guestsPerMember":            {max: events.MaxGuests, field: "guestsPerMember", send: probeEventInt("guestsPerMember")},
+	"EventInput.claimWindowMinutes":         {max: events.MaxWindowMinutes, field: "claimWindowMinutes", send: probeEventInt("claimWindowMinutes")},
+	"EventInput.openCallMinutes":            {max: events.MaxWindowMinutes, field: "openCallMinutes", send: probeEventInt("openCallMinutes")},
+	"EventInput.pricePoints":                {max: events.MaxPrice, field: "pricePoints", send: probeEventInt("pricePoints")},
+	"EventInput.refundCutoffHours":          {max: events.MaxRefundCutoffHours, field: "refundCutoffHours", send: probeEventInt("refundCutoffHours")},
+	"ProgramInput.eventAttendancePoints": {max: program.MaxPoints, field: "eventAttendancePoints", send: sendProgramInt(func(in map[string]any, v int64) {
+		in["eventAttendancePoints"] = v
+	})},
+	"Mutation.rsvp(guests)": {max: events.MaxGuests, field: "guests", send: func(e *probeEnv, v int64) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), rsvpMutation, map[string]any{"id": e.event(), "g": v, "k": "guests-" + e.unique()})
+	}},
+}
+
+func probeEventInt(field string) func(e *probeEnv, v int64) *gqlResponse {
+	send := sendEvent(func(in map[string]any, v any) { in[field] = v })
+	return func(e *probeEnv, v int64) *gqlResponse { return send(e.a, e.t, v) }
 }
 
 // isPageSize: every connection's first is 1 to 100 (graph's paging).

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +14,13 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 )
 
@@ -50,6 +54,64 @@ func (x eventStanding) HasBadge(ctx context.Context, memberID, badgeID bson.Obje
 
 func (x eventStanding) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error) {
 	return x.g.Engagement().BadgeExists(ctx, badgeID)
+}
+
+// eventPayments takes event prices through the game's ledger: a debit
+// keyed by the RSVP's key, its source the event, and a refund under the
+// same key with ":refund".
+type eventPayments struct{ g *game.Service }
+
+func (x eventPayments) Available(ctx context.Context, memberID bson.ObjectID) (int64, error) {
+	st, _, err := x.g.Ledger().Head(ctx, memberID)
+	if err != nil {
+		return 0, err
+	}
+	return st.Available(time.Now()), nil
+}
+
+func (x eventPayments) Charge(ctx context.Context, memberID bson.ObjectID, key string, eventID bson.ObjectID, points int64, title string) error {
+	p, err := x.g.Program(ctx)
+	if err != nil {
+		return err
+	}
+	_, _, err = x.g.Ledger().Append(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+			if st.Available(now) < points {
+				return false, fmt.Errorf("%w: this event costs %d points", ledger.ErrInsufficientPoints, points)
+			}
+			st.Debit(e, points, now, true, nil)
+			e.Reason = "Event: " + title
+			e.Lines = []ledger.Line{{Rule: "event-price", Points: -points, Reason: title}}
+			return true, nil
+		})
+	return err
+}
+
+func (x eventPayments) Refund(ctx context.Context, memberID bson.ObjectID, key string, eventID bson.ObjectID, points int64, title string) error {
+	if _, err := x.g.Ledger().ByKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) {
+		return nil // never charged
+	} else if err != nil {
+		return err
+	}
+	p, err := x.g.Program(ctx)
+	if err != nil {
+		return err
+	}
+	_, _, err = x.g.Ledger().Append(ctx, &p, memberID, key+":refund", ledger.EntryRefund, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+			e.Reason = "Event refund: " + title
+			e.Lines = []ledger.Line{{Rule: "event-refund", Points: points, Reason: title}}
+			st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
+			return true, nil
+		})
+	return err
+}
+
+// newEvents is the events over db, answered by the game and the inbox;
+// live updates travel on this instance's memory broker and Poll.
+func (m *Main) newEvents(db *mongo.Database, secret []byte) *events.Service {
+	return events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
+		Broker: inbox.NewMemoryBroker(), Audience: m.game.Referrals(), Payments: eventPayments{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
 }
 
 // eventSecret derives the check-in code key from the token secret.
@@ -103,8 +165,11 @@ func (m *Main) eventFile(c *fiber.Ctx) error {
 		ev.SetSummary(e.Title)
 		ev.SetDescription(e.Description)
 		loc := e.Location()
-		ev.SetStartAt(e.StartsAt.In(loc), ics.WithTZID(e.Timezone))
-		ev.SetEndAt(e.EndsAt.In(loc), ics.WithTZID(e.Timezone))
+		// Local times with the zone's id (RFC 5545 3.3.5 form 3): a time
+		// ending in Z would be UTC whatever TZID says.
+		const local = "20060102T150405"
+		ev.SetProperty(ics.ComponentPropertyDtStart, e.StartsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
+		ev.SetProperty(ics.ComponentPropertyDtEnd, e.EndsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
 		ev.SetDtStampTime(e.UpdatedAt)
 		where := strings.TrimSpace(e.Place.Venue + ", " + e.Place.Address)
 		if e.Place.OnlineURL != "" {

@@ -29,6 +29,7 @@ type keyedEnv struct {
 	t        *testing.T
 	ann      session
 	rewardID [2]string
+	eventID  string
 }
 
 func (e *keyedEnv) balance() int {
@@ -56,6 +57,13 @@ var keyedMutations = map[string]keyedMutation{
 				map[string]any{"r": e.rewardID[v], "k": key})
 		}},
 	"buyStreakFreeze": {key: "idempotencyKey", fingerprint: "the member (keys are per member); no other input"},
+	"rsvp": {key: "idempotencyKey", fingerprint: "the member (keys are per member), eventId, guests",
+		send: func(e *keyedEnv, key string, v int) *gqlResponse {
+			if e.eventID == "" {
+				e.eventID = e.a.publishedEvent(e.t, nil)
+			}
+			return e.a.do(e.t, e.ann.bearer(), rsvpMutation, map[string]any{"id": e.eventID, "g": v, "k": key})
+		}},
 }
 
 // keyedInSchema walks the schema's mutations: those with an idempotencyKey

@@ -119,21 +119,23 @@ type Main struct {
 	// DemoOut receives the demo's logins (SEED_DEMO); nil: standard output.
 	DemoOut io.Writer
 
-	mongo     *mongo.Client
-	dbHealth  *dbHealth
-	embedded  *embeddb.DB // nil on MongoDB
-	members   *member.Service
-	inbox     *inbox.Inbox
-	texts     *texts.Templates
-	broker    *inbox.PollBroker
-	game      *game.Service
-	events    *events.Service
-	analytics *analytics.Service
-	exec      *graph.Executor
-	metrics   *metrics
-	app       *fiber.App
-	ln        net.Listener
-	sockets   *live.Hub
+	mongo    *mongo.Client
+	dbHealth *dbHealth
+	embedded *embeddb.DB // nil on MongoDB
+	members  *member.Service
+	inbox    *inbox.Inbox
+	texts    *texts.Templates
+	broker   *inbox.PollBroker
+	game     *game.Service
+	events   *events.Service
+	// eventClock is the events' clock (tests move it; nil: time.Now).
+	eventClock func() time.Time
+	analytics  *analytics.Service
+	exec       *graph.Executor
+	metrics    *metrics
+	app        *fiber.App
+	ln         net.Listener
+	sockets    *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
 
@@ -255,8 +257,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
-	m.events = events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
-		Broker: inbox.NewMemoryBroker(), Secret: eventSecret(secret)})
+	m.events = m.newEvents(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
 	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
@@ -358,6 +359,7 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 			return
 		case <-t.C:
 		case <-m.game.Kicked():
+		case <-m.events.Kicked():
 		}
 	}
 }
@@ -387,12 +389,16 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("repair leaderboards", int64(n), err)
 	n, err = m.game.ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
+	n, err = m.events.Repair(ctx, events.RepairGrace)
+	logJob("events: settle RSVPs a failure left half-done", int64(n), err)
 	n, err = m.events.ExpireOffers(ctx)
 	logJob("events: pass on lapsed seat offers", int64(n), err)
 	n, err = m.events.MarkNoShows(ctx)
 	logJob("events: mark no-shows", int64(n), err)
 	n, err = m.events.Remind(ctx)
 	logJob("events: reminders", int64(n), err)
+	n, err = m.events.RefundCancelled(ctx)
+	logJob("events: refunds of cancelled events", int64(n), err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {
@@ -400,6 +406,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	}
 	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)
+	n, err = m.events.Announce(ctx, 500)
+	logJob("events: announce published events", int64(n), err)
 	n, err = m.game.Campaigns().Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 	// The analytics rollups come last: they read what the jobs above wrote.

@@ -42,7 +42,20 @@ type probeEnv struct {
 	a        *app
 	member   session
 	rewardID string
+	eventID  string
 	n        int
+}
+
+// event is a published event the probes RSVP to, made once.
+func (e *probeEnv) event() string {
+	if e.eventID == "" {
+		e.eventID = e.a.publishedEvent(e.t, nil)
+	}
+	return e.eventID
+}
+
+func probeEvent(send func(a *app, t testing.TB, v any) *gqlResponse) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse { return send(e.a, e.t, v) }
 }
 
 func (e *probeEnv) service(q string, vars map[string]any) *gqlResponse {
@@ -194,6 +207,10 @@ var textInputs = map[string]textInput{
 	"TierInput.name": {kind: humanText, field: "tiers[1].name", send: func(e *probeEnv, v string) *gqlResponse {
 		return sendProgram(func(in map[string]any) { in["tiers"].([]map[string]any)[1]["name"] = v })(e, v)
 	}},
+	"EventInput.title":        {kind: humanText, field: "title", send: probeEvent(sendEvent(func(in map[string]any, v any) { in["title"] = v }))},
+	"EventInput.description":  {kind: humanText, field: "description", send: probeEvent(sendEvent(func(in map[string]any, v any) { in["description"] = v }))},
+	"EventPlaceInput.venue":   {kind: humanText, field: "place.venue", send: probeEvent(sendPlace("venue"))},
+	"EventPlaceInput.address": {kind: humanText, field: "place.address", send: probeEvent(sendPlace("address"))},
 	"PromotionInput.name": {kind: humanText, field: "promotions[0].name", send: func(e *probeEnv, v string) *gqlResponse {
 		return sendProgram(func(in map[string]any) { in["promotions"] = promotion("p1", v) })(e, v)
 	}},
@@ -227,6 +244,12 @@ var textInputs = map[string]textInput{
 	"Mutation.buyStreakFreeze(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
 		return e.a.do(e.t, e.member.bearer(), `mutation($key: String!) { buyStreakFreeze(idempotencyKey: $key) { freezes } }`, map[string]any{"key": v})
 	}},
+	"Mutation.rsvp(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), rsvpMutation, map[string]any{"id": e.event(), "k": v})
+	}},
+	"Mutation.checkInAttendee(code)": {kind: identifier, field: "code", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(`mutation($id: ID!, $c: String!) { checkInAttendee(eventId: $id, code: $c) { status } }`, map[string]any{"id": e.event(), "c": v})
+	}},
 	"SignUpInput.referralCode": {kind: identifier, field: "referralCode", send: sendSignUp("referralCode")},
 
 	// Others, each with its own policy.
@@ -258,6 +281,10 @@ var textInputs = map[string]textInput{
 	"BadgeWindowInput.to":                        otherInput("a month, YYYY-MM"),
 	"RewardInput.minTier":                        otherInput("the name of one of the program's tiers"),
 	"OfferTargetingInput.tiers":                  otherInput("names of the program's tiers"),
+	"EventEligibilityInput.tiers":                otherInput("names of the program's tiers"),
+	"EventInput.timezone":                        otherInput("IANA timezone name"),
+	"EventInput.imageUrl":                        otherInput("https URL: input.Identifier, then net/url"),
+	"EventPlaceInput.onlineUrl":                  otherInput("https URL: input.Identifier, then net/url"),
 }
 
 // cursor arguments are opaque strings the server made, decoded or refused.
@@ -350,8 +377,8 @@ func TestEveryStringInputFollowsItsPolicy(t *testing.T) {
 			// for this field (it may still fail on something else, such as
 			// an unknown referral code or a redemption that does not exist).
 			plain := "Plain-" + e.unique()
-			if k == "RecordActivityInput.refundOf" || k == "SignUpInput.referralCode" {
-				return // a plain value names nothing that exists: refused as unknown
+			if k == "RecordActivityInput.refundOf" || k == "SignUpInput.referralCode" || k == "Mutation.checkInAttendee(code)" {
+				return // a plain value names nothing that exists (or is not signed): refused as unknown
 			}
 			if r := send(e, plain); len(r.Errors) > 0 && r.Errors[0].Extensions["field"] == c.field {
 				t.Errorf("plain %q refused: %+v", plain, r.Errors)

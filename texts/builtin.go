@@ -21,6 +21,7 @@ var builtin = map[string]map[Name]Template{
 		CommunityReply:      {"{name} replied to your thread", "New reply in \"{thread}\"."},
 		CommunityMention:    {"{name} mentioned you", "You were mentioned in \"{thread}\"."},
 		CommunityPostHidden: {"Your post is hidden for review", "Members flagged your post in \"{thread}\"; a moderator will review it."},
+		EventPublished:      {"New event: {event}", "{starts}, {place}. Members only: RSVP in the app."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -40,5 +41,6 @@ var builtin = map[string]map[Name]Template{
 		CommunityReply:      {"{name} ответил(а) в вашей теме", "Новый ответ в теме «{thread}»."},
 		CommunityMention:    {"{name} упомянул(а) вас", "Вас упомянули в теме «{thread}»."},
 		CommunityPostHidden: {"Ваше сообщение скрыто до проверки", "Участники пожаловались на ваше сообщение в теме «{thread}»; его проверит модератор."},
+		EventPublished:      {"Новое событие: {event}", "{starts}, {place}. Только для участников: ответьте в приложении."},
 	},
 }

@@ -51,6 +51,7 @@ const (
 	CommunityPostHidden Name = "COMMUNITY_POST_HIDDEN" // {thread}
 	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"    // {event} {deadline}
 	EventReminder       Name = "EVENT_REMINDER"        // {event} {starts} {place}
+	EventPublished      Name = "EVENT_PUBLISHED"       // {event} {starts} {place}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -72,12 +73,13 @@ var Placeholders = map[Name][]string{
 	CommunityReply:      {"name", "thread"},
 	CommunityMention:    {"name", "thread"},
 	CommunityPostHidden: {"thread"},
+	EventPublished:      {"event", "starts", "place"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
-	EventSeatOffered, EventReminder,
+	EventSeatOffered, EventReminder, EventPublished,
 	CommunityReply, CommunityMention, CommunityPostHidden}
 
 // Locales are the languages with a full template set; DefaultLocale is

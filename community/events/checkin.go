@@ -59,6 +59,10 @@ func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
 // another event is BAD_USER_INPUT on code; a cancelled or waitlisted RSVP
 // is ErrNotCheckable.
 func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
+	code, err := input.Identifier("code", code, 64)
+	if err != nil {
+		return nil, err
+	}
 	ev, memberID, err := s.parseCode(code)
 	if err != nil {
 		return nil, err

@@ -17,10 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -50,6 +50,9 @@ var (
 	// the first one was.
 	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
 	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
+	// ErrIdempotencyKeyReused refuses an RSVP key sent again for another
+	// event or with other guests (wrapped with the field idempotencyKey).
+	ErrIdempotencyKeyReused = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")
 )
 
 // Status is where an event stands. An event past its end is ENDED
@@ -101,18 +104,26 @@ type Event struct {
 	// it; OpenCall is how long before the start freed seats go to whoever
 	// of the waitlist claims first.
 	ClaimWindow time.Duration `bson:"claimWindow"`
-	OpenCall    time.Duration `bson:"openCall"`
-	Status      Status        `bson:"status"`
+	// PricePoints is paid through the ledger when a seat is confirmed (0:
+	// free), given back on a cancellation up to RefundCutoffHours before the
+	// start, and always when the brand cancels the event.
+	PricePoints       int64         `bson:"pricePoints,omitempty"`
+	RefundCutoffHours int           `bson:"refundCutoffHours,omitempty"`
+	RefundsPending    bool          `bson:"refundsPending,omitempty"`
+	OpenCall          time.Duration `bson:"openCall"`
+	Status            Status        `bson:"status"`
 	// Taken counts the seats held (confirmed and offered RSVPs with their
 	// guests); Holders are those RSVPs' ids, Queue the waitlisted ones.
 	Taken   int      `bson:"taken"`
 	Holders []string `bson:"holders"`
 	Queue   []string `bson:"queue"`
 	// Version grows with every change: live updates compare it.
-	Version       int64     `bson:"version"`
-	NoShowsMarked bool      `bson:"noShowsMarked,omitempty"`
-	CreatedAt     time.Time `bson:"createdAt"`
-	UpdatedAt     time.Time `bson:"updatedAt"`
+	Version       int64 `bson:"version"`
+	NoShowsMarked bool  `bson:"noShowsMarked,omitempty"`
+	// Announcement is the progress of telling members it was published.
+	Announcement Announcement `bson:"announcement"`
+	CreatedAt    time.Time    `bson:"createdAt"`
+	UpdatedAt    time.Time    `bson:"updatedAt"`
 }
 
 // StatusAt is the event's status at now: a published event is ENDED once over.
@@ -143,11 +154,16 @@ func (e *Event) openCall(now time.Time) bool {
 const (
 	DefaultClaimWindow = 2 * time.Hour
 	DefaultOpenCall    = 2 * time.Hour
-	MaxCapacity        = 100_000
-	MaxGuests          = 10
-	MaxDescription     = 5000
-	maxKey             = 128
-	maxMembersListed   = 10_000
+	// Bounds of the input (BAD_USER_INPUT naming the field past them).
+	MaxCapacity           = 100_000
+	MaxGuests             = 10
+	MinClaimWindowMinutes = 5
+	MaxWindowMinutes      = 7 * 24 * 60 // claimWindowMinutes, openCallMinutes
+	MaxDescription        = 5000
+	MaxVenue              = 200
+	MaxAddress            = 500
+	maxKey                = 128
+	maxMembersListed      = 10_000
 )
 
 // Standing answers what eligibility and waitlist priority ask of members;
@@ -180,6 +196,10 @@ type Deps struct {
 	// Broker carries live updates, keyed by event id (an inbox broker:
 	// the same delivery path as notifications).
 	Broker inbox.Broker
+	// Audience is walked to announce a published event (nil: no announcements).
+	Audience Audience
+	// Payments takes event prices (nil: events are free).
+	Payments Payments
 	// Secret signs check-in codes (at least 32 bytes).
 	Secret []byte
 	Now    func() time.Time
@@ -190,6 +210,7 @@ type Service struct {
 	Deps
 	events eventStore
 	rsvps  rsvpStore
+	kick   chan struct{}
 }
 
 // New returns the events over db.
@@ -200,10 +221,22 @@ func New(db *mongo.Database, d Deps) *Service {
 	if d.Broker == nil {
 		d.Broker = inbox.NewMemoryBroker()
 	}
-	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")}}
+	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")},
+		kick: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Kicked receives when work for the background jobs was just created (an
+// event to announce), so they need not wait for their next run.
+func (s *Service) Kicked() <-chan struct{} { return s.kick }
+
+func (s *Service) kickJobs() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
 
 // EnsureIndexes creates the indexes of events and event_rsvps; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
@@ -231,6 +264,10 @@ type Input struct {
 	// ClaimWindowMinutes and OpenCallMinutes: see Event.
 	ClaimWindowMinutes *int
 	OpenCallMinutes    *int
+	// PricePoints and RefundCutoffHours: see Event; the price is set while
+	// the event is a draft.
+	PricePoints       *int
+	RefundCutoffHours *int
 }
 
 // apply writes the fields in sets into e.
@@ -253,6 +290,10 @@ func (in *Input) apply(e *Event) {
 	if in.OpenCallMinutes != nil {
 		e.OpenCall = time.Duration(*in.OpenCallMinutes) * time.Minute
 	}
+	if in.PricePoints != nil {
+		e.PricePoints = int64(*in.PricePoints)
+	}
+	set(&e.RefundCutoffHours, in.RefundCutoffHours)
 }
 
 func set[T any](dst *T, v *T) {
@@ -261,25 +302,83 @@ func set[T any](dst *T, v *T) {
 	}
 }
 
+// checkInput bounds the numbers and cleans the texts of an input before
+// they touch an event (minutes become durations only once bounded, so
+// nothing overflows). Texts follow input.Text (title, description, venue,
+// address), links input.Identifier and https; the error names the field.
+func (in *Input) checkInput() error {
+	for _, b := range []struct {
+		field    string
+		v        *int
+		min, max int
+	}{
+		{"capacity", in.Capacity, 1, MaxCapacity}, {"guestsPerMember", in.GuestsPerMember, 0, MaxGuests},
+		{"claimWindowMinutes", in.ClaimWindowMinutes, MinClaimWindowMinutes, MaxWindowMinutes},
+		{"openCallMinutes", in.OpenCallMinutes, 0, MaxWindowMinutes},
+		{"pricePoints", in.PricePoints, 0, MaxPrice}, {"refundCutoffHours", in.RefundCutoffHours, 0, MaxRefundCutoffHours},
+	} {
+		if b.v != nil && (*b.v < b.min || *b.v > b.max) {
+			return input.Errorf(b.field, "must be between %d and %d", b.min, b.max)
+		}
+	}
+	var err error
+	if in.Title != nil {
+		if *in.Title, err = input.Line("title", *in.Title, inbox.MaxTitle); err != nil {
+			return err
+		}
+	}
+	if in.Description != nil {
+		if *in.Description, err = (input.Text{Max: MaxDescription, Multiline: true, Optional: true}).Check("description", *in.Description); err != nil {
+			return err
+		}
+	}
+	if in.ImageURL != nil {
+		if *in.ImageURL, err = checkURL("imageUrl", *in.ImageURL); err != nil {
+			return err
+		}
+	}
+	if p := in.Place; p != nil {
+		if p.Venue, err = (input.Text{Max: MaxVenue, Optional: true}).Check("place.venue", p.Venue); err != nil {
+			return err
+		}
+		if p.Address, err = (input.Text{Max: MaxAddress, Optional: true}).Check("place.address", p.Address); err != nil {
+			return err
+		}
+		if p.OnlineURL, err = checkURL("place.onlineUrl", p.OnlineURL); err != nil {
+			return err
+		}
+	}
+	if in.Timezone != nil {
+		*in.Timezone = strings.TrimSpace(*in.Timezone)
+	}
+	return nil
+}
+
+// checkURL accepts "" or an https URL of at most 2048 printable ASCII
+// characters with a host.
+func checkURL(field, s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	s, err := input.Identifier(field, s, 2048)
+	if err != nil {
+		return "", err
+	}
+	if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" {
+		return "", input.Errorf(field, "must be an https URL")
+	}
+	return s, nil
+}
+
 // validate checks a whole event; the error names the input field.
 func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
-	e.Title, e.Description = strings.TrimSpace(e.Title), strings.TrimSpace(e.Description)
-	e.Place.Venue, e.Place.Address = strings.TrimSpace(e.Place.Venue), strings.TrimSpace(e.Place.Address)
 	switch {
-	case e.Title == "" || utf8.RuneCountInString(e.Title) > inbox.MaxTitle || !utf8.ValidString(e.Title):
-		return input.Errorf("title", "must be 1 to %d characters", inbox.MaxTitle)
-	case utf8.RuneCountInString(e.Description) > MaxDescription || !utf8.ValidString(e.Description):
-		return input.Errorf("description", "must be at most %d characters", MaxDescription)
-	case len(e.ImageURL) > 2048 || (e.ImageURL != "" && !strings.HasPrefix(e.ImageURL, "https://")):
-		return input.Errorf("imageUrl", "must be an https URL")
+	case e.Title == "":
+		return input.Errorf("title", "is required")
 	case e.Place.Venue == "" && e.Place.OnlineURL == "":
 		return input.Errorf("place", "give a venue with its address, or an online link")
-	case len(e.Place.Venue) > 200 || len(e.Place.Address) > 500:
-		return input.Errorf("place.address", "venue at most 200 and address at most 500 characters")
 	case e.Place.Venue != "" && e.Place.Address == "":
 		return input.Errorf("place.address", "a venue needs its address")
-	case len(e.Place.OnlineURL) > 2048 || (e.Place.OnlineURL != "" && !strings.HasPrefix(e.Place.OnlineURL, "https://")):
-		return input.Errorf("place.onlineUrl", "must be an https URL")
 	case e.StartsAt.IsZero():
 		return input.Errorf("startsAt", "is required")
 	case !e.EndsAt.After(e.StartsAt):
@@ -290,16 +389,10 @@ func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
 		return input.Errorf("timezone", "%q is not an IANA timezone (say Europe/Paris)", e.Timezone)
 	case e.Capacity < 1 || e.Capacity > MaxCapacity:
 		return input.Errorf("capacity", "must be between 1 and %d", MaxCapacity)
-	case e.GuestsPerMember < 0 || e.GuestsPerMember > MaxGuests:
-		return input.Errorf("guestsPerMember", "must be between 0 and %d", MaxGuests)
 	case !e.RSVPClosesAt.After(e.RSVPOpensAt):
 		return input.Errorf("rsvpClosesAt", "must be after rsvpOpensAt")
 	case e.RSVPClosesAt.After(e.StartsAt):
 		return input.Errorf("rsvpClosesAt", "must be at or before startsAt")
-	case e.ClaimWindow < 5*time.Minute || e.ClaimWindow > 7*24*time.Hour:
-		return input.Errorf("claimWindowMinutes", "must be between 5 and 10080")
-	case e.OpenCall < 0 || e.OpenCall > 7*24*time.Hour:
-		return input.Errorf("openCallMinutes", "must be between 0 and 10080")
 	case len(e.Eligibility.Members) > maxMembersListed:
 		return input.Errorf("eligibility.memberIds", "at most %d members; use tiers or a badge for more", maxMembersListed)
 	}
@@ -340,6 +433,9 @@ func validZone(z string) bool {
 // claim window and open call default to 2 hours.
 func (s *Service) Create(ctx context.Context, in Input) (*Event, error) {
 	now := s.now()
+	if err := in.checkInput(); err != nil {
+		return nil, err
+	}
 	e := &Event{ID: bson.NewObjectID(), Status: StatusDraft, RSVPOpensAt: now, ClaimWindow: DefaultClaimWindow, OpenCall: DefaultOpenCall,
 		Holders: []string{}, Queue: []string{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	in.apply(e)
@@ -376,6 +472,12 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 	if st := e.StatusAt(s.now()); st == StatusCancelled || st == StatusEnded {
 		return nil, fmt.Errorf("%w: a %s event cannot change", ErrNotPublished, strings.ToLower(string(st)))
 	}
+	if err := in.checkInput(); err != nil {
+		return nil, err
+	}
+	if in.PricePoints != nil && int64(*in.PricePoints) != e.PricePoints && e.Status != StatusDraft {
+		return nil, input.Errorf("pricePoints", "the price is set before publishing")
+	}
 	in.apply(e)
 	if err := s.validate(ctx, e, &in); err != nil {
 		return nil, err
@@ -387,6 +489,7 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 		{Key: "timezone", Value: e.Timezone}, {Key: "capacity", Value: e.Capacity}, {Key: "guestsPerMember", Value: e.GuestsPerMember},
 		{Key: "rsvpOpensAt", Value: e.RSVPOpensAt}, {Key: "rsvpClosesAt", Value: e.RSVPClosesAt}, {Key: "eligibility", Value: e.Eligibility},
 		{Key: "claimWindow", Value: e.ClaimWindow}, {Key: "openCall", Value: e.OpenCall}, {Key: "updatedAt", Value: s.now()},
+		{Key: "pricePoints", Value: e.PricePoints}, {Key: "refundCutoffHours", Value: e.RefundCutoffHours},
 	}
 	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
@@ -399,22 +502,38 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 	return s.events.get(ctx, id)
 }
 
-// Publish opens a draft to members (idempotent).
+// Publish opens a draft to members (idempotent) and has the background
+// job (Announce) tell every member who may attend, once.
 func (s *Service) Publish(ctx context.Context, id bson.ObjectID) (*Event, error) {
-	return s.transition(ctx, id, StatusDraft, StatusPublished)
-}
-
-// Cancel cancels a draft or published event (idempotent); RSVPs stay as
-// they were, answered by the event's status.
-func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) {
-	e, err := s.transition(ctx, id, StatusPublished, StatusCancelled)
-	if errors.Is(err, ErrNotPublished) {
-		return s.transition(ctx, id, StatusDraft, StatusCancelled)
+	e, err := s.transition(ctx, id, StatusDraft, StatusPublished, bson.E{Key: "announcement.pending", Value: true})
+	if err == nil {
+		s.kickJobs()
 	}
 	return e, err
 }
 
-func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status) (*Event, error) {
+// Cancel cancels a draft or published event (idempotent); RSVPs stay as
+// they were, answered by the event's status, and whatever members paid is
+// given back (RefundCancelled; the job finishes it after a failure).
+func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) {
+	pending := bson.E{Key: "refundsPending", Value: true}
+	e, err := s.transition(ctx, id, StatusPublished, StatusCancelled, pending)
+	if errors.Is(err, ErrNotPublished) {
+		e, err = s.transition(ctx, id, StatusDraft, StatusCancelled, pending)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.RefundsPending {
+		if _, err := s.refundEvent(ctx, e); err != nil {
+			return nil, err
+		}
+		e.RefundsPending = false
+	}
+	return e, nil
+}
+
+func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Status, set ...bson.E) (*Event, error) {
 	e, err := s.events.get(ctx, id)
 	if err != nil {
 		return nil, input.Wrap("id", err)
@@ -426,12 +545,12 @@ func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Sta
 		return nil, fmt.Errorf("%w (it is %s)", ErrNotPublished, e.Status)
 	}
 	res, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: from}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
+		bson.D{{Key: "$set", Value: append(bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}, set...)}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}})
 	if err != nil {
 		return nil, err
 	}
 	if res.MatchedCount == 0 {
-		return s.transition(ctx, id, from, to)
+		return s.transition(ctx, id, from, to, set...)
 	}
 	s.publish(id)
 	return s.events.get(ctx, id)
@@ -592,6 +711,7 @@ type eventStore struct{ c *mongo.Collection }
 const (
 	indexEventStatusEnds = "status_endsAt"
 	indexEventUpdated    = "updatedAt"
+	indexEventAnnounce   = "announcement_pending"
 )
 
 func (s eventStore) indexes() []mongo.IndexModel {
@@ -600,6 +720,8 @@ func (s eventStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "endsAt", Value: 1}}, Options: options.Index().SetName(indexEventStatusEnds)},
 		// Live updates across instances poll for recently changed events.
 		{Keys: bson.D{{Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexEventUpdated)},
+		// Events still being announced, for Announce.
+		{Keys: bson.D{{Key: "announcement.pending", Value: 1}}, Options: options.Index().SetName(indexEventAnnounce)},
 	}
 }
 

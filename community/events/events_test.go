@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/batch"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -95,8 +97,8 @@ func (f *fixture) event(t *testing.T, capacity, guests int) *Event {
 
 func TestIndexesExist(t *testing.T) {
 	f := setup(t)
-	testkit.RequireIndexes(t, f.s.events.c, indexEventStatusEnds, indexEventUpdated)
-	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered)
+	testkit.RequireIndexes(t, f.s.events.c, indexEventStatusEnds, indexEventUpdated, indexEventAnnounce)
+	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered, indexRSVPKey)
 }
 
 func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
@@ -370,5 +372,149 @@ func TestRemindersOnce(t *testing.T) {
 	ns, _, err := f.inbox.List(ctx, ann, 0, 10)
 	if err != nil || len(ns) != 2 || ns[0].Kind != inbox.KindEventReminder {
 		t.Fatalf("reminders: %v %d", err, len(ns))
+	}
+}
+
+// audience walks a fixed list of members in id order.
+type audience []bson.ObjectID
+
+func (a audience) Count(context.Context) (int64, error) { return int64(len(a)), nil }
+
+func (a audience) Step(ctx context.Context, after bson.ObjectID, size, _ int, work func(context.Context, bson.ObjectID) (bool, error)) (batch.Result, error) {
+	var r batch.Result
+	n := 0
+	for _, id := range a {
+		if bytes.Compare(id[:], after[:]) <= 0 {
+			continue
+		}
+		if n == size {
+			return r, nil
+		}
+		n++
+		ok, err := work(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		r.Done++
+		r.Last = id
+		if ok {
+			r.Counted++
+		}
+	}
+	r.Finished = true
+	return r, nil
+}
+
+// Announcing walks every member a batch at a time, resumes, and tells each
+// eligible member once however often it runs.
+func TestAnnounceOncePerEligibleMember(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	members := audience{bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()}
+	f.s.Audience = members
+	f.st.tiers[members[1]] = "Gold"
+	if _, err := f.inbox.SetMuted(ctx, members[2], []inbox.Category{inbox.CategoryOffers}); err != nil {
+		t.Fatal(err)
+	}
+	start := f.clock.Now().Add(72 * time.Hour)
+	e, err := f.s.Create(ctx, Input{Title: ptr("Gold night"), Place: &Place{Venue: "Club", Address: "1 Main St"}, StartsAt: &start, EndsAt: ptr(start.Add(time.Hour)),
+		Timezone: ptr("UTC"), Capacity: ptr(10), Eligibility: &Eligibility{Tiers: []string{"Gold", "Member"}, Members: []bson.ObjectID{members[0], members[1], members[2], members[3]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.Announce(ctx, 2); err != nil || n != 0 {
+		t.Fatalf("a draft was announced: %d %v", n, err)
+	}
+	if _, err := f.s.Publish(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-f.s.Kicked()
+	// 0 and 1 and 3 are told; 2 muted OFFERS, 4 is not on the list.
+	if n, err := f.s.Announce(ctx, 2); err != nil || n != 3 {
+		t.Fatalf("announced to %d, %v; want 3", n, err)
+	}
+	if n, err := f.s.Announce(ctx, 2); err != nil || n != 0 {
+		t.Fatalf("a second run announced to %d, %v", n, err)
+	}
+	for i, m := range members {
+		list, _, err := f.inbox.List(ctx, m, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]int{0: 1, 1: 1, 3: 1}[i]
+		if len(list) != want || (want == 1 && list[0].Kind != inbox.KindEventPublished) {
+			t.Errorf("member %d has %d notifications, want %d", i, len(list), want)
+		}
+	}
+	got, err := f.s.Get(ctx, e.ID)
+	if err != nil || got.Announcement.Pending || got.Announcement.Notified != 3 || got.Announcement.Processed != 5 {
+		t.Fatalf("announcement: %+v %v", got.Announcement, err)
+	}
+}
+
+// A process stopping between the event's update and the RSVP's leaves them
+// disagreeing: the member's retry finishes their own answer, and Repair
+// settles the rest once they have disagreed past the grace period.
+func TestCrashBetweenEventAndRSVPIsRepaired(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 2, 0)
+	ann, bob, cat, dan := bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()
+	set := func(m bson.ObjectID, status RSVPStatus) {
+		t.Helper()
+		if _, err := f.s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: rsvpID(e.ID, m)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: status}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(m bson.ObjectID) RSVPStatus {
+		t.Helper()
+		r, err := f.s.Mine(ctx, m, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	// Ann's seat was taken but her RSVP never confirmed: her retry does it.
+	if _, err := f.s.RSVP(ctx, ann, e.ID, 0, "a"); err != nil {
+		t.Fatal(err)
+	}
+	set(ann, RSVPWaitlisted)
+	if r, err := f.s.RSVP(ctx, ann, e.ID, 0, "a"); err != nil || r.Status != RSVPConfirmed {
+		t.Fatalf("ann's retry: %+v %v", r, err)
+	}
+	// Bob's RSVP was stored but never placed: his retry places it.
+	if _, err := f.s.rsvps.c.InsertOne(ctx, &RSVP{ID: rsvpID(e.ID, bob), EventID: e.ID, MemberID: bob, Status: RSVPWaitlisted, Seats: 1,
+		JoinedAt: f.clock.Now(), Key: "b", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := f.s.RSVP(ctx, bob, e.ID, 0, "b"); err != nil || r.Status != RSVPConfirmed {
+		t.Fatalf("bob's retry: %+v %v", r, err)
+	}
+	// Cat waits. Ann's cancellation stopped before her seat was released;
+	// Dan's RSVP was stored but never placed, and neither retries.
+	if r, err := f.s.RSVP(ctx, cat, e.ID, 0, "c"); err != nil || r.Status != RSVPWaitlisted {
+		t.Fatalf("cat: %+v %v", r, err)
+	}
+	set(ann, RSVPCancelled)
+	if _, err := f.s.rsvps.c.InsertOne(ctx, &RSVP{ID: rsvpID(e.ID, dan), EventID: e.ID, MemberID: dan, Status: RSVPWaitlisted, Seats: 1,
+		JoinedAt: f.clock.Now(), Key: "d", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+		t.Fatalf("repair within the grace period settled %d, %v", n, err)
+	}
+	f.clock.Add(2 * RepairGrace)
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 2 {
+		t.Fatalf("repair settled %d, %v; want ann's seat and dan's place", n, err)
+	}
+	if status(cat) != RSVPOffered || status(dan) != RSVPWaitlisted || status(bob) != RSVPConfirmed {
+		t.Fatalf("after repair: cat %s, dan %s, bob %s", status(cat), status(dan), status(bob))
+	}
+	got, err := f.s.Get(ctx, e.ID)
+	if err != nil || got.Taken != 2 || len(got.Holders) != 2 || len(got.Queue) != 1 {
+		t.Fatalf("event after repair: taken %d holders %v queue %v (%v)", got.Taken, got.Holders, got.Queue, err)
+	}
+	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+		t.Fatalf("a second repair settled %d, %v", n, err)
 	}
 }

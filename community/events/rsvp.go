@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,8 +51,14 @@ type RSVP struct {
 	// Key is the idempotency key of the RSVP that made it.
 	Key         string     `bson:"key"`
 	CheckedInAt *time.Time `bson:"checkedInAt,omitempty"`
-	CreatedAt   time.Time  `bson:"createdAt"`
-	UpdatedAt   time.Time  `bson:"updatedAt"`
+	// Paid is the event's price charged for this answer (ledger key
+	// chargeKey); RefundDue is set with the cancellation that earns it back,
+	// Refunded once given back.
+	Paid      int64     `bson:"paid,omitempty"`
+	RefundDue bool      `bson:"refundDue,omitempty"`
+	Refunded  bool      `bson:"refunded,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
 	// Position is the place on the waitlist (1: next) when read with
 	// Mine or Position; not stored.
 	Position int `bson:"-"`
@@ -76,17 +81,28 @@ func (r *RSVP) active() bool { return r.Status != RSVPCancelled }
 // FORBIDDEN with the reason for a member not eligible; NOT_FOUND for an
 // event they may not see.
 func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, guests int, key string) (*RSVP, error) {
-	key = strings.TrimSpace(key)
-	if key == "" || len(key) > maxKey {
-		return nil, input.Errorf("idempotencyKey", "must be 1 to %d characters", maxKey)
+	key, err := input.Identifier("idempotencyKey", key, maxKey)
+	if err != nil {
+		return nil, err
+	}
+	if guests < 0 || guests > MaxGuests {
+		return nil, input.Errorf("guests", "must be between 0 and %d", MaxGuests)
+	}
+	// A key belongs to one answer of the member: sent again for the same
+	// event and guests it is a retry, answered with the RSVP as it stands;
+	// with another event or other guests it is refused.
+	if used, err := s.rsvps.byKey(ctx, memberID, key); err != nil && !errors.Is(err, ErrRSVPNotFound) {
+		return nil, err
+	} else if used != nil {
+		if used.EventID != eventID || used.Guests != guests {
+			return nil, input.Wrap("idempotencyKey", fmt.Errorf("%w: it answered another event or with other guests", ErrIdempotencyKeyReused))
+		}
+		return s.retried(ctx, used)
 	}
 	id := rsvpID(eventID, memberID)
 	prior, err := s.rsvps.get(ctx, id)
 	if err != nil && !errors.Is(err, ErrRSVPNotFound) {
 		return nil, err
-	}
-	if prior != nil && prior.Key == key {
-		return s.settle(ctx, prior) // a retry: the answer as it stands
 	}
 	if prior != nil && prior.active() {
 		return nil, ErrAlreadyResponded
@@ -103,12 +119,20 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		return nil, input.Errorf("eventId", "RSVPs open at %s", e.RSVPOpensAt.Format(time.RFC3339))
 	case !now.Before(e.RSVPClosesAt):
 		return nil, input.Errorf("eventId", "RSVPs closed at %s", e.RSVPClosesAt.Format(time.RFC3339))
-	case guests < 0 || guests > e.GuestsPerMember:
+	case guests > e.GuestsPerMember:
 		return nil, input.Errorf("guests", "this event allows 0 to %d guests", e.GuestsPerMember)
 	}
 	rank, err := s.eligible(ctx, e, memberID)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.canPay(ctx, e, memberID); err != nil {
+		return nil, err
+	}
+	if prior != nil && prior.RefundDue && !prior.Refunded {
+		if err := s.refund(ctx, e, prior); err != nil { // the last answer's refund first
+			return nil, err
+		}
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: RSVPWaitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now}
@@ -124,7 +148,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: RSVPCancelled}, {Key: "key", Value: prior.Key}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
 				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
-				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}}}})
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}})
 		if err != nil {
 			return nil, err
 		}
@@ -137,45 +161,69 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 }
 
 // place gives a new RSVP its seats when they are free and nobody waits
-// before it, else puts it on the waitlist.
+// before it, else puts it on the waitlist. Both steps are conditional
+// updates of the event on what the other step needs, so a member is never
+// put in line while seats are free and nobody waits (the seat would go to
+// whoever asks next), and never takes a seat while others wait for it: a
+// seat freed by a cancellation is offered to the waitlist first.
 func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
-	// One conditional update takes the seats: only while the count still
-	// leaves room for this party at the capacity read, the waitlist is
-	// empty and the RSVP holds nothing yet.
-	res, err := s.events.c.UpdateOne(ctx, bson.D{
-		{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
-		{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
-		{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
-		{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
-	}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
-	if err != nil {
-		return nil, err
-	}
-	if res.MatchedCount == 1 {
+	for range 100 {
+		// One conditional update takes the seats: only while the count
+		// still leaves room for this party at the capacity read, the
+		// waitlist is empty and the RSVP holds nothing yet.
+		res, err := s.events.c.UpdateOne(ctx, bson.D{
+			{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
+			{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
+			{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+			{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
+		}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
+		if err != nil {
+			return nil, err
+		}
+		if res.MatchedCount == 1 {
+			s.publish(e.ID)
+			c, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+			if err != nil {
+				return nil, err
+			}
+			return s.pay(ctx, e, c)
+		}
+		// Wait in line, only while there is no room for the party at the
+		// capacity read or others wait already; else take the seat.
+		var after Event
+		err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
+			{Key: "$or", Value: bson.A{
+				bson.D{{Key: "capacity", Value: bson.D{{Key: "$ne", Value: e.Capacity}}}},
+				bson.D{{Key: "taken", Value: bson.D{{Key: "$gt", Value: e.Capacity - r.Seats}}}},
+				bson.D{{Key: "queue.0", Value: bson.D{{Key: "$exists", Value: true}}}},
+				bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusPublished}}}},
+			}}},
+			bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			if e, err = s.events.get(ctx, e.ID); err != nil {
+				return nil, err
+			}
+			if slices.Contains(e.Holders, r.ID) {
+				return s.settle(ctx, r) // it holds seats already (a concurrent retry placed it)
+			}
+			continue // a seat freed and nobody waits: take it
+		}
+		if err != nil {
+			return nil, err
+		}
 		s.publish(e.ID)
-		return s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+		if after.Taken < after.Capacity {
+			// Seats free with people waiting (a party too large for them,
+			// or one freed since): the waitlist gets them, in order.
+			if err := s.promote(ctx, e.ID); err != nil {
+				return nil, err
+			}
+		}
+		return s.settle(ctx, r)
 	}
-	// No seat for it (or the capacity changed meanwhile): wait in line;
-	// promote hands out any seat freed between the two updates.
-	var after Event
-	err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}}},
-		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
-			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return s.settle(ctx, r) // it holds seats already (a concurrent retry placed it)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.publish(e.ID)
-	if after.Taken >= after.Capacity {
-		return r, nil // full: nothing to hand out
-	}
-	if err := s.promote(ctx, e.ID); err != nil {
-		return nil, err
-	}
-	return s.settle(ctx, r)
+	return nil, fmt.Errorf("events: placing %s: the event keeps changing", r.ID)
 }
 
 // seatChange is the update of an event taking (n > 0) or releasing seats,
@@ -205,6 +253,23 @@ func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, s
 		return nil, err
 	}
 	return &out, nil
+}
+
+// retried answers an RSVP sent again with its key: as it stands, with a
+// payment a failure left undone made now (keyed: never twice).
+func (s *Service) retried(ctx context.Context, r *RSVP) (*RSVP, error) {
+	r, err := s.settle(ctx, r)
+	if err == nil {
+		r, err = s.finish(ctx, r)
+	}
+	if err != nil || r.Status != RSVPConfirmed || r.Paid > 0 {
+		return r, err
+	}
+	e, err := s.events.get(ctx, r.EventID)
+	if err != nil {
+		return nil, err
+	}
+	return s.pay(ctx, e, r)
 }
 
 // settle reads the RSVP as it stands.
@@ -245,31 +310,55 @@ func (s *Service) Mine(ctx context.Context, memberID, eventID bson.ObjectID) (*R
 }
 
 // CancelRSVP withdraws the member's answer, from the waitlist too. Seats it
-// held go to the waitlist at once. Cancelling again changes nothing.
+// held go to the waitlist at once; a price paid comes back when cancelled
+// up to the event's refund cutoff. Cancelling again changes nothing (but
+// finishes a refund a failure left).
 func (s *Service) CancelRSVP(ctx context.Context, memberID, eventID bson.ObjectID) (*RSVP, error) {
 	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
-	if r.Status == RSVPCancelled {
-		return r, nil
-	}
 	if r.Status == RSVPAttended || r.Status == RSVPNoShow {
 		return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
 	}
-	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "updatedAt", Value: s.now()}}},
+	return s.cancel(ctx, r, true)
+}
+
+// cancel cancels the RSVP, hands its seats on and refunds it when due
+// (refundable: a member's own cancellation before the cutoff).
+func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, error) {
+	e, err := s.events.get(ctx, r.EventID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status == RSVPCancelled {
+		return r, s.refund(ctx, e, r)
+	}
+	due := refundable && r.Paid > 0 && e.refundable(s.now())
+	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}, {Key: "key", Value: r.Key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
 			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
 	if err != nil {
 		return nil, err
 	}
 	if res.MatchedCount == 0 {
-		return s.CancelRSVP(ctx, memberID, eventID) // it changed meanwhile
+		now, err := s.rsvps.get(ctx, r.ID) // it changed meanwhile
+		if err != nil {
+			return nil, err
+		}
+		if now.Status == RSVPAttended || now.Status == RSVPNoShow {
+			return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
+		}
+		return s.cancel(ctx, now, refundable)
 	}
 	if err := s.release(ctx, r, false); err != nil {
 		return nil, err
 	}
-	return s.rsvps.get(ctx, r.ID)
+	r, err = s.rsvps.get(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r, s.refund(ctx, e, r)
 }
 
 // release gives back the seats the RSVP holds on its event (or takes it
@@ -342,8 +431,15 @@ func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			// Cancelled meanwhile: its cancellation releases what we held
 			// unless it ran before; release again (conditional) to be sure.
-			if err := s.releaseHold(ctx, next); err != nil {
+			// (Confirmed meanwhile by the member's retry: the seat is theirs.)
+			now, err := s.rsvps.get(ctx, next.ID)
+			if err != nil {
 				return err
+			}
+			if !now.holds() {
+				if err := s.releaseHold(ctx, next); err != nil {
+					return err
+				}
 			}
 			continue
 		}
@@ -406,7 +502,11 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 			return nil, err
 		}
 		s.bump(ctx, eventID)
-		return &out, nil
+		e, err := s.events.get(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		return s.pay(ctx, e, &out)
 	case RSVPWaitlisted:
 		e, err := s.events.get(ctx, eventID)
 		if err != nil {
@@ -432,7 +532,10 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 			// Cancelled between the two: give the seat back.
 			return nil, errors.Join(ErrOfferLapsed, s.releaseHold(ctx, r))
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		return s.pay(ctx, e, out)
 	}
 	return nil, ErrOfferLapsed
 }
@@ -487,6 +590,7 @@ const (
 	indexRSVPWaitlist = "event_status_priority"
 	indexRSVPMember   = "member_event"
 	indexRSVPOffered  = "status_offeredUntil"
+	indexRSVPKey      = "member_key"
 )
 
 func (s rsvpStore) indexes() []mongo.IndexModel {
@@ -498,6 +602,9 @@ func (s rsvpStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: 1}}, Options: options.Index().SetName(indexRSVPMember)},
 		// Offers past their deadline, for ExpireOffers.
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "offeredUntil", Value: 1}}, Options: options.Index().SetName(indexRSVPOffered)},
+		// One answer per key and member: a key reused on another event is
+		// found (and refused), even when two such answers race.
+		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetName(indexRSVPKey).SetUnique(true)},
 	}
 }
 
@@ -507,6 +614,19 @@ var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}
 func (s rsvpStore) get(ctx context.Context, id string) (*RSVP, error) {
 	var r RSVP
 	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRSVPNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// byKey is the member's RSVP made with key, ErrRSVPNotFound if none.
+func (s rsvpStore) byKey(ctx context.Context, memberID bson.ObjectID, key string) (*RSVP, error) {
+	var r RSVP
+	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "key", Value: key}}).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrRSVPNotFound
 	}
