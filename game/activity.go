@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -58,6 +59,10 @@ type Activity struct {
 	// (ActivityInput.fingerprint); a replay of its (kind, externalId) must
 	// bring the same. Empty on activities stored before it existed.
 	Fingerprint string `bson:"fingerprint,omitempty"`
+	// RuleSnapshot is the member as the earning rules saw them when the
+	// activity was first evaluated (game/rules.Snapshot); nil while no
+	// rule of its kind was active.
+	RuleSnapshot *rules.Snapshot `bson:"ruleSnapshot,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -392,6 +397,10 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		return nil
 	}
 
+	set, snap, err := s.ruleInputs(ctx, p, m, a)
+	if err != nil {
+		return err
+	}
 	switch a.Kind {
 	case program.ActivityPurchase:
 		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, s.acts, joinedFrom(m), a))); err != nil {
@@ -452,6 +461,9 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 				return err
 			}
 		}
+	}
+	if err := s.applyRules(ctx, fx, p, a, set, snap, record); err != nil {
+		return err
 	}
 	return record(s.birthdayReward(ctx, fx, p, m, a))
 }

@@ -105,6 +105,16 @@ func NewSet(version int64, basis Basis, rs []*Rule) *Set {
 	return s
 }
 
+// Empty reports whether no rule of the set is triggered by kind.
+func (s *Set) Empty(kind program.ActivityKind) bool {
+	for i := range s.rules {
+		if s.rules[i].Trigger == kind {
+			return false
+		}
+	}
+	return true
+}
+
 // Rules are the set's rules in evaluation order.
 func (s *Set) Rules() []*Rule {
 	out := make([]*Rule, len(s.rules))
