@@ -28,6 +28,7 @@ type Patch struct {
 	Locale                *string
 	LeaderboardGraceHours *int
 	Campaigns             *CampaignsPatch
+	PointValuePerThousand *int64
 }
 
 // ReferralRulesPatch changes some of the referral rules.
@@ -97,6 +98,7 @@ func (pt Patch) Apply(p *Program) {
 	set(&p.Timezone, pt.Timezone)
 	set(&p.Locale, pt.Locale)
 	set(&p.LeaderboardGraceHours, pt.LeaderboardGraceHours)
+	set(&p.PointValuePerThousand, pt.PointValuePerThousand)
 	if c := pt.Campaigns; c != nil {
 		set(&p.Campaigns.Birthday, c.Birthday)
 		set(&p.Campaigns.BirthdayHour, c.BirthdayHour)

@@ -64,6 +64,10 @@ type Program struct {
 	// so members whose local day ends last still count.
 	LeaderboardGraceHours int       `bson:"leaderboardGraceHours"`
 	Campaigns             Campaigns `bson:"campaigns"`
+	// PointValuePerThousand is what 1,000 points are worth to the brand,
+	// in minor units of Currency: the liability a dry run of earning
+	// rules reports is counted at it. 0: not set.
+	PointValuePerThousand int64     `bson:"pointValuePerThousand"`
 	UpdatedAt             time.Time `bson:"updatedAt"`
 }
 
@@ -152,6 +156,7 @@ func Default() Program {
 		Referral: ReferralRules{ReferrerPoints: 500, RefereePoints: 500, MonthlyCap: 10, ReversalWindowDays: 30},
 		Streak:   StreakRules{Period: StreakDaily, FreezeMax: 2, FreezeEvery: 7, FreezePrice: 200, AtRiskHour: 20},
 		Timezone: "UTC", Locale: texts.DefaultLocale, LeaderboardGraceHours: 26,
+		PointValuePerThousand: 100,
 		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
 			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
 	}
@@ -291,6 +296,9 @@ func (p *Program) Validate() error {
 	}
 	if p.TierWindowMonths == 0 {
 		return input.Errorf("tierWindowMonths", "must be at least 1")
+	}
+	if p.PointValuePerThousand < 0 || p.PointValuePerThousand > MaxAmountMinor {
+		return input.Errorf("pointValuePerThousand", "must be between 0 and %d minor units", MaxAmountMinor)
 	}
 	if p.Referral.MinPurchaseMinor < 0 || p.Referral.MinPurchaseMinor > MaxAmountMinor {
 		return input.Errorf("referral.minPurchaseMinor", "must be between 0 and %d", MaxAmountMinor)
