@@ -50,16 +50,18 @@ type nodeLookup func(r *Resolver, ctx context.Context, refs []nodeRef) ([]Node, 
 // nodeLookups has an entry for every type that implements Node; the
 // schema test checks none is missing.
 var nodeLookups = map[string]nodeLookup{
-	"Member":       (*Resolver).memberNodes,
-	"PublicMember": (*Resolver).publicMemberNodes,
-	"Notification": (*Resolver).notificationNodes,
-	"Activity":     (*Resolver).activityNodes,
-	"LedgerEntry":  (*Resolver).ledgerEntryNodes,
-	"Reward":       (*Resolver).rewardNodes,
-	"Redemption":   (*Resolver).redemptionNodes,
-	"Badge":        (*Resolver).badgeNodes,
-	"Offer":        (*Resolver).offerNodes,
-	"Event":        (*Resolver).eventNodes,
+	"Member":         (*Resolver).memberNodes,
+	"PublicMember":   (*Resolver).publicMemberNodes,
+	"Notification":   (*Resolver).notificationNodes,
+	"Activity":       (*Resolver).activityNodes,
+	"LedgerEntry":    (*Resolver).ledgerEntryNodes,
+	"Reward":         (*Resolver).rewardNodes,
+	"Redemption":     (*Resolver).redemptionNodes,
+	"Badge":          (*Resolver).badgeNodes,
+	"Offer":          (*Resolver).offerNodes,
+	"Event":          (*Resolver).eventNodes,
+	"EarningRule":    (*Resolver).earningRuleNodes,
+	"RuleSimulation": (*Resolver).ruleSimulationNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.

@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/graph"
 )
 
@@ -112,6 +113,35 @@ var intInputs = map[string]intBound{
 	"OfferTargetingInput.inactiveDays":      {max: 3650},
 	"Points.expiringSoon(withinDays)":       {max: 3650},
 	"Query.aroundMe(radius)":                {max: 50},
+
+	// Earning rules (game/rules).
+	"ProgramInput.pointValuePerThousand": {max: program.MaxAmountMinor, field: "pointValuePerThousand",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["pointValuePerThousand"] = v })},
+	"RuleConditionInput.basketTotalAtLeast": {max: program.MaxAmountMinor, field: "conditions[0].basketTotalAtLeast",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["conditions"] = []any{map[string]any{"basketTotalAtLeast": v}} })},
+	"ItemConditionInput.minQuantity": {max: program.MaxQuantity, field: "conditions[0].items.minQuantity",
+		send: sendRuleInt(func(in map[string]any, v int64) {
+			in["conditions"] = []any{map[string]any{"items": map[string]any{"skus": []string{"X"}, "minQuantity": v}}}
+		})},
+	"RuleEffectInput.fixedPoints": {max: program.MaxPoints, field: "effect.fixedPoints",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["effect"] = map[string]any{"fixedPoints": v} })},
+	"RuleLimitsInput.budgetPoints": {max: program.MaxBalance, field: "limits.budgetPoints",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["limits"] = map[string]any{"budgetPoints": v} })},
+	"RuleEffectInput.pointsPerUnit":                   {max: program.MaxPoints},
+	"RuleEffectInput.pointsPerItem":                   {max: program.MaxPoints},
+	"RuleEffectInput.multiplierPercent":               {max: rules.MaxMultiplierPercent},
+	"RuleEffectInput.expiresAfterDays":                {max: rules.MaxDays},
+	"RuleEffectInput.pendingDays":                     {max: rules.MaxPendingDays},
+	"RuleLimitsInput.perMember":                       {max: rules.MaxTimes},
+	"RuleLimitsInput.perMemberPerDay":                 {max: rules.MaxTimes},
+	"RuleLimitsInput.perMemberPerPeriod":              {max: rules.MaxTimes},
+	"RuleLimitsInput.periodDays":                      {max: rules.MaxDays},
+	"RuleConditionInput.nthPurchase":                  {max: rules.MaxNthPurchase},
+	"RuleConditionInput.daysSinceLastPurchaseAtLeast": {max: rules.MaxDays},
+	"HourWindowInput.from":                            {max: 23},
+	"HourWindowInput.to":                              {max: 24},
+	"EarningRuleInput.priority":                       {max: rules.MaxPriority},
+	"Mutation.updateEarningRule(expectedVersion)":     {max: program.MaxVersion},
 }
 
 // isPageSize: every connection's first is 1 to 100 (graph's paging).

@@ -368,12 +368,18 @@ func (s *Store) Simulations(ctx context.Context, before bson.ObjectID, limit int
 }
 
 // NextQueued claims the oldest queued dry run for runner (one
-// conditional update: of two instances one gets it), or nil.
+// conditional update: of two instances one gets it), or one left running
+// by another runner: the jobs run under one lease, so its runner lost the
+// lease (a dry run is a pure computation: running it again is harmless).
+// Nil when there is none.
 func (s *Store) NextQueued(ctx context.Context, runner string) (*Simulation, error) {
 	var sim Simulation
-	err := s.sims.FindOneAndUpdate(ctx, bson.D{{Key: "status", Value: SimQueued}},
+	err := s.sims.FindOneAndUpdate(ctx, bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "status", Value: SimQueued}},
+		bson.D{{Key: "status", Value: SimRunning}, {Key: "runner", Value: bson.D{{Key: "$ne", Value: runner}}}},
+	}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: SimRunning}, {Key: "runner", Value: runner}}}},
-		options.FindOneAndUpdate().SetSort(bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}).SetReturnDocument(options.After)).Decode(&sim)
+		options.FindOneAndUpdate().SetSort(bson.D{{Key: "_id", Value: 1}}).SetReturnDocument(options.After)).Decode(&sim)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}
