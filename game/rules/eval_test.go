@@ -241,3 +241,21 @@ func TestFiftyRulesBenchmarkMatchesSome(t *testing.T) {
 	}
 	t.Logf("matches %d of 50", len(set.Evaluate(a, snap, nil)))
 }
+
+// BenchmarkReplay50Rules is the dry run's work per activity without the
+// database: both sets of 50 rules, limits counted, totals kept.
+func BenchmarkReplay50Rules(b *testing.B) {
+	set, a, snap := fifty(b)
+	after := NewSet(2, set.Basis, append(set.Rules(), rule(b, Input{Name: "Extra", Trigger: program.ActivityPurchase, Effect: Effect{MultiplierPercent: 200}})))
+	r := NewReplay(set, after)
+	members := make([]string, 1000)
+	for i := range members {
+		members[i] = bson.NewObjectID().Hex()
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r.Add(&Recorded{Activity: *a, MemberID: members[i%len(members)], Snapshot: *snap})
+		i++
+	}
+}
