@@ -593,6 +593,7 @@ const (
 	indexActivityMember   = "member_kind_occurredAt"
 	indexActivityPending  = "effectsPending_createdAt"
 	indexActivityCheckIn  = "checkInDay_unique"
+	indexActivityDate     = "occurredAt_id"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
@@ -608,6 +609,9 @@ func (s activityStore) indexes() []mongo.IndexModel {
 		// One check-in per member per local day, whoever reports it; sparse:
 		// only check-ins have the key.
 		{Keys: bson.D{{Key: "checkInDay", Value: 1}}, Options: options.Index().SetName(indexActivityCheckIn).SetUnique(true).SetSparse(true)},
+		// Every member's activities of a range by date: a dry run of
+		// earning rules streams them in this order (game.RunSimulations).
+		{Keys: bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexActivityDate)},
 	}
 }
 

@@ -210,3 +210,12 @@ func inputField(err error) (string, bool) {
 	}
 	return e.Field, true
 }
+
+func TestRuleIndexesExist(t *testing.T) {
+	h := newHarness(t, nil)
+	testkit.RequireIndexes(t, h.acts.c, indexActivityDate)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rules"), rules.IndexExclusive, rules.IndexStatus)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), rules.IndexVersions)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), rules.IndexSlotScope, rules.IndexSlotOwner)
+	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), rules.IndexSimulations)
+}

@@ -54,6 +54,9 @@ func (s *Service) SimulateRules(ctx context.Context, by string, changes []rules.
 	return sim, nil
 }
 
+// simDeadline bounds one dry run's scan of its range.
+const simDeadline = time.Hour
+
 // simProgressEvery is how many activities a dry run replays between two
 // progress records.
 const simProgressEvery = 2000
@@ -115,11 +118,17 @@ func (s *Service) replay(ctx context.Context, sim *rules.Simulation) (*rules.Res
 	r := rules.NewReplay(rules.NewSet(v, basis, current), rules.NewSet(v, basis, proposed))
 	filter := bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: sim.From}, {Key: "$lt", Value: sim.To}}},
 		{Key: "kind", Value: bson.D{{Key: "$ne", Value: program.ActivityRefund}}}}
+	// One scan of the range, sorted by date: on a database that sorts
+	// without an index (the embedded one) the first batch waits for the
+	// whole sort, longer than the usual per-operation deadline, so the
+	// scan has a deadline of its own.
+	ctx, cancel := context.WithTimeout(ctx, simDeadline)
+	defer cancel()
 	total, err := s.acts.c.CountDocuments(ctx, filter)
 	if err != nil {
 		return nil, 0, err
 	}
-	cur, err := s.acts.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}).
+	cur, err := s.acts.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}).SetHint(indexActivityDate).
 		SetProjection(bson.D{{Key: "fingerprint", Value: 0}, {Key: "checkInDay", Value: 0}}).SetBatchSize(1000))
 	if err != nil {
 		return nil, 0, err
