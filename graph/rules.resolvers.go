@@ -10,12 +10,11 @@ import (
 	"fmt"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Activity is the resolver for the activity field.
