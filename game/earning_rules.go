@@ -232,6 +232,15 @@ func (s *Service) applyRules(ctx context.Context, fx *effects, p *program.Progra
 		eff := *l.Effect
 		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceActivity, ID: a.ID.Hex()},
 			func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+				// A rule never takes a balance past its bound: it gives
+				// what room is left (the activity's own bound does not
+				// count the rules).
+				pts := min(granted, program.MaxBalance-st.Balance)
+				if pts <= 0 {
+					return false, nil
+				}
+				line := line
+				line.Points = pts
 				e.Reason = l.Rule
 				e.Lines = []ledger.Line{line}
 				availableAt := now
@@ -245,8 +254,8 @@ func (s *Service) applyRules(ctx context.Context, fx *effects, p *program.Progra
 				if eff.ExpiresAfterDays != nil {
 					expireDays = int(*eff.ExpiresAfterDays)
 				}
-				st.Credit(e, granted, availableAt, ledger.ExpiresAfter(now, expireDays))
-				st.Earn(p, e, granted, a.OccurredAt)
+				st.Credit(e, pts, availableAt, ledger.ExpiresAfter(now, expireDays))
+				st.Earn(p, e, pts, a.OccurredAt)
 				return true, nil
 			})); err != nil {
 			return err
