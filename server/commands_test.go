@@ -78,11 +78,17 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 		}
 		ids[i] = s.Member
 	}
+	// A replay sends the same input, occurredAt included (a key sent with
+	// other input is refused: IDEMPOTENCY_KEY_REUSED).
+	at := map[string]time.Time{}
 	purchase := func(m *member.Member, ext string) int64 {
+		if _, ok := at[ext]; !ok {
+			at[ext] = time.Now()
+		}
 		n.Store(0)
 		counting.Store(true)
 		_, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: ext,
-			AmountMinor: 1999, Currency: "USD", OccurredAt: time.Now()})
+			AmountMinor: 1999, Currency: "USD", OccurredAt: at[ext]})
 		counting.Store(false)
 		if err != nil {
 			t.Fatal(err)
