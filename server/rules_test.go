@@ -119,6 +119,15 @@ func TestEarningRulesEndToEnd(t *testing.T) {
 			t.Errorf("Silver days on a Member's purchase: %+v", v)
 		}
 	}
+	// A rule is a Node: BRAND refetches it, a member gets NOT_FOUND.
+	var node struct{ Name string }
+	a.service(t, `query($id: ID!) { node(id: $id) { ... on EarningRule { name } } }`, map[string]any{"id": rides.ID}).decode(t, "node", &node)
+	if node.Name != "Triple Rides weekend" {
+		t.Errorf("node(id:) of a rule: %+v", node)
+	}
+	if r := a.do(t, ann.bearer(), `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": rides.ID}); r.code() != "NOT_FOUND" {
+		t.Errorf("a member's node(id:) of a rule: %+v", r.Errors)
+	}
 	// Members may not read or write rules.
 	if r := a.do(t, ann.bearer(), `{ earningRules(first: 5) { edges { node { id } } } }`, nil); r.code() != "FORBIDDEN" {
 		t.Errorf("a member reading rules: %+v", r.Errors)
