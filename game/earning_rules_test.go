@@ -135,8 +135,8 @@ func TestRuleBudgetHoldsUnderRace(t *testing.T) {
 	if again, _ := h.rulePoints(t, r.ID); again != 1000 {
 		t.Errorf("replays moved the rule's points to %d", again)
 	}
-	if spent, _ := h.EarningRules().Spent(context.Background(), r.ID); spent != 1000 {
-		t.Errorf("replays moved the spent counter to %d", spent)
+	if spent, err := h.EarningRules().Spent(context.Background(), r.ID); err != nil || spent != 1000 {
+		t.Errorf("replays moved the spent counter to %d (%v)", spent, err)
 	}
 	for _, m := range ms[:10] {
 		h.checkLedger(t, m)

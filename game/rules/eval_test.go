@@ -32,7 +32,13 @@ func rule(t testing.TB, in Input) *Rule {
 	return r
 }
 
-var paris, _ = time.LoadLocation("Europe/Paris")
+var paris = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
 
 // The four promotions, written as rules.
 func examples(t testing.TB) (rides, newStore, goldTuesday, skuX *Rule) {
