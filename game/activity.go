@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -58,6 +59,10 @@ type Activity struct {
 	// (ActivityInput.fingerprint); a replay of its (kind, externalId) must
 	// bring the same. Empty on activities stored before it existed.
 	Fingerprint string `bson:"fingerprint,omitempty"`
+	// RuleSnapshot is the member as the earning rules saw them when the
+	// activity was first evaluated (game/rules.Snapshot); nil while no
+	// rule of its kind was active.
+	RuleSnapshot *rules.Snapshot `bson:"ruleSnapshot,omitempty"`
 }
 
 // ActivityInput is an activity as reported.
@@ -402,6 +407,10 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		return nil
 	}
 
+	set, snap, err := s.ruleInputs(ctx, p, m, a)
+	if err != nil {
+		return err
+	}
 	switch a.Kind {
 	case program.ActivityPurchase:
 		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, s.acts, joinedFrom(m), a))); err != nil {
@@ -466,6 +475,9 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 				return err
 			}
 		}
+	}
+	if err := s.applyRules(ctx, fx, p, a, set, snap, record); err != nil {
+		return err
 	}
 	return record(s.birthdayReward(ctx, fx, p, m, a))
 }
@@ -596,6 +608,7 @@ const (
 	indexActivityMember   = "member_kind_occurredAt"
 	indexActivityPending  = "effectsPending_createdAt"
 	indexActivityCheckIn  = "checkInDay_unique"
+	indexActivityDate     = "occurredAt_id"
 )
 
 func (s activityStore) indexes() []mongo.IndexModel {
@@ -611,6 +624,9 @@ func (s activityStore) indexes() []mongo.IndexModel {
 		// One check-in per member per local day, whoever reports it; sparse:
 		// only check-ins have the key.
 		{Keys: bson.D{{Key: "checkInDay", Value: 1}}, Options: options.Index().SetName(indexActivityCheckIn).SetUnique(true).SetSparse(true)},
+		// Every member's activities of a range by date: a dry run of
+		// earning rules streams them in this order (game.RunSimulations).
+		{Keys: bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexActivityDate)},
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
@@ -64,6 +65,8 @@ type Service struct {
 	offers     *offer.Service
 	campaigns  *campaign.Service
 	holdouts   *holdout.Store
+	rules      *rules.Store
+	ruleSet    ruleCache
 	kick       chan struct{}
 }
 
@@ -81,6 +84,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
+	s.rules = rules.NewStore(db, clock)
 	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
 	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
@@ -120,7 +124,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		return err
 	}
 	for _, ensure := range []func(context.Context) error{s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
-		s.ledger.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes, s.holdouts.EnsureIndexes} {
+		s.ledger.EnsureIndexes, s.rules.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes, s.holdouts.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ type harness struct {
 	inbox   *inbox.Inbox
 }
 
-func newHarness(t *testing.T, configure func(*program.Program)) *harness {
+func newHarness(t testing.TB, configure func(*program.Program)) *harness {
 	t.Helper()
 	db := testkit.Database(t)
 	fm := &fakeMembers{m: map[bson.ObjectID]*member.Member{}}

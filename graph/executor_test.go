@@ -74,6 +74,10 @@ func TestEveryQueryConnectionIsCosted(t *testing.T) {
 			if !a.Type.NonNull || a.DefaultValue != nil {
 				continue
 			}
+			if a.Type.Name() == "ID" { // refused before any resolver runs: any id does
+				args = append(args, a.Name+`: "x"`)
+				continue
+			}
 			def := s.Types[a.Type.Name()]
 			if a.Type.Name() == "ID" { // refused later, by the resolver: the cost rule runs first
 				args = append(args, a.Name+`: "x"`)

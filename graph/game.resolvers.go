@@ -311,6 +311,9 @@ func (r *Resolver) ActivityResult() ActivityResultResolver { return &activityRes
 // LedgerEntry returns LedgerEntryResolver implementation.
 func (r *Resolver) LedgerEntry() LedgerEntryResolver { return &ledgerEntryResolver{r} }
 
+// LedgerLine returns LedgerLineResolver implementation.
+func (r *Resolver) LedgerLine() LedgerLineResolver { return &ledgerLineResolver{r} }
+
 // LedgerSource returns LedgerSourceResolver implementation.
 func (r *Resolver) LedgerSource() LedgerSourceResolver { return &ledgerSourceResolver{r} }
 
@@ -333,6 +336,7 @@ type (
 	activityResolver       struct{ *Resolver }
 	activityResultResolver struct{ *Resolver }
 	ledgerEntryResolver    struct{ *Resolver }
+	ledgerLineResolver     struct{ *Resolver }
 	ledgerSourceResolver   struct{ *Resolver }
 	pointsResolver         struct{ *Resolver }
 	programResolver        struct{ *Resolver }

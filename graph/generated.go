@@ -28,6 +28,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -47,6 +48,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Activity() ActivityResolver
+	ActivityDifference() ActivityDifferenceResolver
 	ActivityResult() ActivityResultResolver
 	Analytics() AnalyticsResolver
 	AnalyticsOverview() AnalyticsOverviewResolver
@@ -55,10 +57,14 @@ type ResolverRoot interface {
 	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
 	Coupon() CouponResolver
+	EarningExplanation() EarningExplanationResolver
+	EarningRule() EarningRuleResolver
+	EarningRuleVersion() EarningRuleVersionResolver
 	Event() EventResolver
 	EventPlace() EventPlaceResolver
 	EventUpdate() EventUpdateResolver
 	LedgerEntry() LedgerEntryResolver
+	LedgerLine() LedgerLineResolver
 	LedgerSource() LedgerSourceResolver
 	LifetimeValue() LifetimeValueResolver
 	Member() MemberResolver
@@ -67,6 +73,7 @@ type ResolverRoot interface {
 	Notification() NotificationResolver
 	Offer() OfferResolver
 	Points() PointsResolver
+	PointsComparison() PointsComparisonResolver
 	Post() PostResolver
 	Program() ProgramResolver
 	ProgramEconomics() ProgramEconomicsResolver
@@ -77,6 +84,10 @@ type ResolverRoot interface {
 	ReviewItem() ReviewItemResolver
 	Reward() RewardResolver
 	Rsvp() RsvpResolver
+	RuleCondition() RuleConditionResolver
+	RuleSimulation() RuleSimulationResolver
+	RuleSimulationResult() RuleSimulationResultResolver
+	RuleVerdict() RuleVerdictResolver
 	Sanction() SanctionResolver
 	Space() SpaceResolver
 	Standing() StandingResolver
@@ -99,6 +110,14 @@ type ComplexityRoot struct {
 		ID         func(childComplexity int) int
 		Kind       func(childComplexity int) int
 		OccurredAt func(childComplexity int) int
+	}
+
+	ActivityDifference struct {
+		Activity    func(childComplexity int) int
+		After       func(childComplexity int) int
+		AfterLines  func(childComplexity int) int
+		Before      func(childComplexity int) int
+		BeforeLines func(childComplexity int) int
 	}
 
 	ActivityResult struct {
@@ -285,6 +304,74 @@ type ComplexityRoot struct {
 		Level    func(childComplexity int) int
 	}
 
+	EarningExplanation struct {
+		Activity         func(childComplexity int) int
+		PurchasePosition func(childComplexity int) int
+		RuleSetVersion   func(childComplexity int) int
+		Rules            func(childComplexity int) int
+		Tier             func(childComplexity int) int
+	}
+
+	EarningRule struct {
+		BudgetSpent func(childComplexity int) int
+		Conditions  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Effect      func(childComplexity int) int
+		EndsAt      func(childComplexity int) int
+		Exclusive   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Limits      func(childComplexity int) int
+		Match       func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		StartsAt    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Timezone    func(childComplexity int) int
+		Trigger     func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		UpdatedBy   func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	EarningRuleConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EarningRuleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EarningRuleVersion struct {
+		Conditions func(childComplexity int) int
+		Effect     func(childComplexity int) int
+		EndsAt     func(childComplexity int) int
+		Exclusive  func(childComplexity int) int
+		Limits     func(childComplexity int) int
+		Match      func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Priority   func(childComplexity int) int
+		RuleID     func(childComplexity int) int
+		StartsAt   func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Timezone   func(childComplexity int) int
+		Trigger    func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+		UpdatedBy  func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
+	EarningRuleVersionConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EarningRuleVersionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Event struct {
 		Attendees          func(childComplexity int, status events.RSVPStatus, first *int, after *string) int
 		CalendarURL        func(childComplexity int) int
@@ -354,6 +441,17 @@ type ComplexityRoot struct {
 		Weight    func(childComplexity int) int
 	}
 
+	HourWindow struct {
+		From func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
+	ItemCondition struct {
+		Categories  func(childComplexity int) int
+		MinQuantity func(childComplexity int) int
+		SKUs        func(childComplexity int) int
+	}
+
 	LTVCohort struct {
 		Month  func(childComplexity int) int
 		Size   func(childComplexity int) int
@@ -400,9 +498,10 @@ type ComplexityRoot struct {
 	}
 
 	LedgerLine struct {
-		Points func(childComplexity int) int
-		Reason func(childComplexity int) int
-		Rule   func(childComplexity int) int
+		Points      func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		RuleVersion func(childComplexity int) int
 	}
 
 	LedgerSource struct {
@@ -450,6 +549,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MemberPointsChange struct {
+		After  func(childComplexity int) int
+		Before func(childComplexity int) int
+		Member func(childComplexity int) int
+	}
+
 	ModerationLogConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
@@ -479,6 +584,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AdjustPoints               func(childComplexity int, memberID string, amount int, reason string, idempotencyKey string) int
+		ArchiveEarningRule         func(childComplexity int, id string) int
 		BuyStreakFreeze            func(childComplexity int, idempotencyKey string) int
 		CancelEvent                func(childComplexity int, id string) int
 		CancelRedemption           func(childComplexity int, id string, reason string) int
@@ -488,6 +594,7 @@ type ComplexityRoot struct {
 		ClaimOffer                 func(childComplexity int, offerID string) int
 		ClaimSeat                  func(childComplexity int, eventID string) int
 		CreateBadge                func(childComplexity int, input engagement.BadgeInput) int
+		CreateEarningRule          func(childComplexity int, input rules.Input) int
 		CreateEvent                func(childComplexity int, input events.Input) int
 		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
@@ -504,6 +611,7 @@ type ComplexityRoot struct {
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
 		ModeratePost               func(childComplexity int, postID string, action community.PostAction, reason *string) int
 		ModerateThread             func(childComplexity int, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) int
+		PauseEarningRule           func(childComplexity int, id string, paused bool) int
 		PublishEvent               func(childComplexity int, id string) int
 		PublishOffer               func(childComplexity int, id string) int
 		React                      func(childComplexity int, postID string, reaction forum.Reaction) int
@@ -520,8 +628,10 @@ type ComplexityRoot struct {
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
 		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
 		SignUp                     func(childComplexity int, input SignUpInput) int
+		SimulateRules              func(childComplexity int, changes []*RuleChangeInput, rangeArg *DateRangeInput) int
 		Unreact                    func(childComplexity int, postID string, reaction forum.Reaction) int
 		UnwatchWord                func(childComplexity int, id string) int
+		UpdateEarningRule          func(childComplexity int, id string, input rules.Input, expectedVersion *int) int
 		UpdateEvent                func(childComplexity int, id string, input events.Input) int
 		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
@@ -609,6 +719,12 @@ type ComplexityRoot struct {
 		ExpiringSoon func(childComplexity int, withinDays *int) int
 		Ledger       func(childComplexity int, first *int, after *string) int
 		Pending      func(childComplexity int) int
+	}
+
+	PointsComparison struct {
+		After  func(childComplexity int) int
+		Before func(childComplexity int) int
+		Key    func(childComplexity int) int
 	}
 
 	Post struct {
@@ -723,8 +839,12 @@ type ComplexityRoot struct {
 		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
 		BrandEvents             func(childComplexity int, first *int, after *string) int
+		EarningRule             func(childComplexity int, id string) int
+		EarningRuleHistory      func(childComplexity int, id string, first *int, after *string) int
+		EarningRules            func(childComplexity int, first *int, after *string) int
 		Event                   func(childComplexity int, id string) int
 		Events                  func(childComplexity int, first *int, after *string, filter *events.Filter) int
+		ExplainEarning          func(childComplexity int, activityID string) int
 		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
@@ -746,6 +866,8 @@ type ComplexityRoot struct {
 		ReviewQueue             func(childComplexity int, spaceID string, status *moderation.ItemStatus, first *int, after *string) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
+		RuleSimulation          func(childComplexity int, id string) int
+		RuleSimulations         func(childComplexity int, first *int, after *string) int
 		Spaces                  func(childComplexity int, first *int, after *string) int
 		Threads                 func(childComplexity int, spaceID string, order *forum.ThreadOrder, first *int, after *string) int
 		UnreadNotificationCount func(childComplexity int) int
@@ -879,6 +1001,80 @@ type ComplexityRoot struct {
 	RsvpEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RuleCondition struct {
+		BadgeHeld                    func(childComplexity int) int
+		BasketTotalAtLeast           func(childComplexity int) int
+		DaysOfWeek                   func(childComplexity int) int
+		DaysSinceLastPurchaseAtLeast func(childComplexity int) int
+		Hours                        func(childComplexity int) int
+		Items                        func(childComplexity int) int
+		NthPurchase                  func(childComplexity int) int
+		Tiers                        func(childComplexity int) int
+	}
+
+	RuleEffect struct {
+		ExpiresAfterDays  func(childComplexity int) int
+		FixedPoints       func(childComplexity int) int
+		MultiplierPercent func(childComplexity int) int
+		PendingDays       func(childComplexity int) int
+		PointsPerItem     func(childComplexity int) int
+		PointsPerUnit     func(childComplexity int) int
+	}
+
+	RuleLimits struct {
+		BudgetPoints       func(childComplexity int) int
+		PerMember          func(childComplexity int) int
+		PerMemberPerDay    func(childComplexity int) int
+		PerMemberPerPeriod func(childComplexity int) int
+		PeriodDays         func(childComplexity int) int
+	}
+
+	RuleSimulation struct {
+		BaseSetVersion func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Error          func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		From           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Processed      func(childComplexity int) int
+		Result         func(childComplexity int) int
+		Status         func(childComplexity int) int
+		To             func(childComplexity int) int
+		Total          func(childComplexity int) int
+	}
+
+	RuleSimulationConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RuleSimulationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RuleSimulationResult struct {
+		Activities           func(childComplexity int) int
+		Currency             func(childComplexity int) int
+		LiabilityChangeMinor func(childComplexity int) int
+		MembersAffected      func(childComplexity int) int
+		PerRule              func(childComplexity int) int
+		PerTier              func(childComplexity int) int
+		PointsAfter          func(childComplexity int) int
+		PointsBefore         func(childComplexity int) int
+		Sample               func(childComplexity int) int
+		TopMembers           func(childComplexity int) int
+	}
+
+	RuleVerdict struct {
+		Applied         func(childComplexity int) int
+		FailedCondition func(childComplexity int) int
+		Matched         func(childComplexity int) int
+		Points          func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		Rule            func(childComplexity int) int
 	}
 
 	Sanction struct {
@@ -1031,6 +1227,11 @@ type ActivityResolver interface {
 
 	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
 }
+type ActivityDifferenceResolver interface {
+	Activity(ctx context.Context, obj *rules.Diff) (*game.Activity, error)
+	Before(ctx context.Context, obj *rules.Diff) (float64, error)
+	After(ctx context.Context, obj *rules.Diff) (float64, error)
+}
 type ActivityResultResolver interface {
 	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
 }
@@ -1065,6 +1266,24 @@ type CohortMatrixResolver interface {
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 }
+type EarningExplanationResolver interface {
+	RuleSetVersion(ctx context.Context, obj *game.Explanation) (int, error)
+	Tier(ctx context.Context, obj *game.Explanation) (*string, error)
+	PurchasePosition(ctx context.Context, obj *game.Explanation) (*int, error)
+	Rules(ctx context.Context, obj *game.Explanation) ([]*rules.Verdict, error)
+}
+type EarningRuleResolver interface {
+	ID(ctx context.Context, obj *rules.Rule) (string, error)
+
+	Timezone(ctx context.Context, obj *rules.Rule) (*string, error)
+
+	BudgetSpent(ctx context.Context, obj *rules.Rule) (int, error)
+}
+type EarningRuleVersionResolver interface {
+	RuleID(ctx context.Context, obj *rules.Rule) (string, error)
+
+	Timezone(ctx context.Context, obj *rules.Rule) (*string, error)
+}
 type EventResolver interface {
 	ID(ctx context.Context, obj *events.Event) (string, error)
 
@@ -1092,6 +1311,9 @@ type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
 	BalanceAfter(ctx context.Context, obj *ledger.Entry) (int, error)
+}
+type LedgerLineResolver interface {
+	RuleVersion(ctx context.Context, obj *ledger.Line) (*int, error)
 }
 type LedgerSourceResolver interface {
 	ID(ctx context.Context, obj *ledger.Source) (*string, error)
@@ -1167,6 +1389,11 @@ type MutationResolver interface {
 	CreateOffer(ctx context.Context, input offer.OfferInput) (*offer.Offer, error)
 	PublishOffer(ctx context.Context, id string) (*offer.Offer, error)
 	ClaimOffer(ctx context.Context, offerID string) (*offer.Claim, error)
+	CreateEarningRule(ctx context.Context, input rules.Input) (*rules.Rule, error)
+	UpdateEarningRule(ctx context.Context, id string, input rules.Input, expectedVersion *int) (*rules.Rule, error)
+	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
+	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
+	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*rules.Simulation, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 }
@@ -1188,6 +1415,10 @@ type OfferResolver interface {
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
 	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
+}
+type PointsComparisonResolver interface {
+	Before(ctx context.Context, obj *rules.Totals) (float64, error)
+	After(ctx context.Context, obj *rules.Totals) (float64, error)
 }
 type PostResolver interface {
 	ID(ctx context.Context, obj *forum.Post) (string, error)
@@ -1245,6 +1476,12 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Offers(ctx context.Context) ([]*offer.Offer, error)
 	Offer(ctx context.Context, id string) (*offer.Offer, error)
+	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
+	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
+	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
+	ExplainEarning(ctx context.Context, activityID string) (*game.Explanation, error)
+	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
+	RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 }
 type RedemptionResolver interface {
@@ -1277,6 +1514,31 @@ type RsvpResolver interface {
 	Position(ctx context.Context, obj *events.RSVP) (*int, error)
 
 	CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error)
+}
+type RuleConditionResolver interface {
+	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
+}
+type RuleSimulationResolver interface {
+	ID(ctx context.Context, obj *rules.Simulation) (string, error)
+
+	Processed(ctx context.Context, obj *rules.Simulation) (float64, error)
+	Total(ctx context.Context, obj *rules.Simulation) (float64, error)
+
+	Error(ctx context.Context, obj *rules.Simulation) (*string, error)
+}
+type RuleSimulationResultResolver interface {
+	Activities(ctx context.Context, obj *rules.Result) (float64, error)
+	MembersAffected(ctx context.Context, obj *rules.Result) (float64, error)
+	PointsBefore(ctx context.Context, obj *rules.Result) (float64, error)
+	PointsAfter(ctx context.Context, obj *rules.Result) (float64, error)
+	LiabilityChangeMinor(ctx context.Context, obj *rules.Result) (float64, error)
+
+	TopMembers(ctx context.Context, obj *rules.Result) ([]*MemberPointsChange, error)
+}
+type RuleVerdictResolver interface {
+	FailedCondition(ctx context.Context, obj *rules.Verdict) (*string, error)
+
+	Reason(ctx context.Context, obj *rules.Verdict) (*string, error)
 }
 type SanctionResolver interface {
 	SpaceID(ctx context.Context, obj *moderation.Sanction) (*string, error)
@@ -1374,6 +1636,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Activity.OccurredAt(childComplexity), true
+
+	case "ActivityDifference.activity":
+		if e.ComplexityRoot.ActivityDifference.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityDifference.Activity(childComplexity), true
+	case "ActivityDifference.after":
+		if e.ComplexityRoot.ActivityDifference.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityDifference.After(childComplexity), true
+	case "ActivityDifference.afterLines":
+		if e.ComplexityRoot.ActivityDifference.AfterLines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityDifference.AfterLines(childComplexity), true
+	case "ActivityDifference.before":
+		if e.ComplexityRoot.ActivityDifference.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityDifference.Before(childComplexity), true
+	case "ActivityDifference.beforeLines":
+		if e.ComplexityRoot.ActivityDifference.BeforeLines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityDifference.BeforeLines(childComplexity), true
 
 	case "ActivityResult.activity":
 		if e.ComplexityRoot.ActivityResult.Activity == nil {
@@ -2123,6 +2416,295 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EarnedBadge.Level(childComplexity), true
 
+	case "EarningExplanation.activity":
+		if e.ComplexityRoot.EarningExplanation.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.Activity(childComplexity), true
+	case "EarningExplanation.purchasePosition":
+		if e.ComplexityRoot.EarningExplanation.PurchasePosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.PurchasePosition(childComplexity), true
+	case "EarningExplanation.ruleSetVersion":
+		if e.ComplexityRoot.EarningExplanation.RuleSetVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.RuleSetVersion(childComplexity), true
+	case "EarningExplanation.rules":
+		if e.ComplexityRoot.EarningExplanation.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.Rules(childComplexity), true
+	case "EarningExplanation.tier":
+		if e.ComplexityRoot.EarningExplanation.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.Tier(childComplexity), true
+
+	case "EarningRule.budgetSpent":
+		if e.ComplexityRoot.EarningRule.BudgetSpent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.BudgetSpent(childComplexity), true
+	case "EarningRule.conditions":
+		if e.ComplexityRoot.EarningRule.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Conditions(childComplexity), true
+	case "EarningRule.createdAt":
+		if e.ComplexityRoot.EarningRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.CreatedAt(childComplexity), true
+	case "EarningRule.effect":
+		if e.ComplexityRoot.EarningRule.Effect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Effect(childComplexity), true
+	case "EarningRule.endsAt":
+		if e.ComplexityRoot.EarningRule.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.EndsAt(childComplexity), true
+	case "EarningRule.exclusive":
+		if e.ComplexityRoot.EarningRule.Exclusive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Exclusive(childComplexity), true
+	case "EarningRule.id":
+		if e.ComplexityRoot.EarningRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.ID(childComplexity), true
+	case "EarningRule.limits":
+		if e.ComplexityRoot.EarningRule.Limits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Limits(childComplexity), true
+	case "EarningRule.match":
+		if e.ComplexityRoot.EarningRule.Match == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Match(childComplexity), true
+	case "EarningRule.name":
+		if e.ComplexityRoot.EarningRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Name(childComplexity), true
+	case "EarningRule.priority":
+		if e.ComplexityRoot.EarningRule.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Priority(childComplexity), true
+	case "EarningRule.startsAt":
+		if e.ComplexityRoot.EarningRule.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.StartsAt(childComplexity), true
+	case "EarningRule.status":
+		if e.ComplexityRoot.EarningRule.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Status(childComplexity), true
+	case "EarningRule.timezone":
+		if e.ComplexityRoot.EarningRule.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Timezone(childComplexity), true
+	case "EarningRule.trigger":
+		if e.ComplexityRoot.EarningRule.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Trigger(childComplexity), true
+	case "EarningRule.updatedAt":
+		if e.ComplexityRoot.EarningRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.UpdatedAt(childComplexity), true
+	case "EarningRule.updatedBy":
+		if e.ComplexityRoot.EarningRule.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.UpdatedBy(childComplexity), true
+	case "EarningRule.version":
+		if e.ComplexityRoot.EarningRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.Version(childComplexity), true
+
+	case "EarningRuleConnection.edges":
+		if e.ComplexityRoot.EarningRuleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleConnection.Edges(childComplexity), true
+	case "EarningRuleConnection.pageInfo":
+		if e.ComplexityRoot.EarningRuleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleConnection.PageInfo(childComplexity), true
+
+	case "EarningRuleEdge.cursor":
+		if e.ComplexityRoot.EarningRuleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleEdge.Cursor(childComplexity), true
+	case "EarningRuleEdge.node":
+		if e.ComplexityRoot.EarningRuleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleEdge.Node(childComplexity), true
+
+	case "EarningRuleVersion.conditions":
+		if e.ComplexityRoot.EarningRuleVersion.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Conditions(childComplexity), true
+	case "EarningRuleVersion.effect":
+		if e.ComplexityRoot.EarningRuleVersion.Effect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Effect(childComplexity), true
+	case "EarningRuleVersion.endsAt":
+		if e.ComplexityRoot.EarningRuleVersion.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.EndsAt(childComplexity), true
+	case "EarningRuleVersion.exclusive":
+		if e.ComplexityRoot.EarningRuleVersion.Exclusive == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Exclusive(childComplexity), true
+	case "EarningRuleVersion.limits":
+		if e.ComplexityRoot.EarningRuleVersion.Limits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Limits(childComplexity), true
+	case "EarningRuleVersion.match":
+		if e.ComplexityRoot.EarningRuleVersion.Match == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Match(childComplexity), true
+	case "EarningRuleVersion.name":
+		if e.ComplexityRoot.EarningRuleVersion.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Name(childComplexity), true
+	case "EarningRuleVersion.priority":
+		if e.ComplexityRoot.EarningRuleVersion.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Priority(childComplexity), true
+	case "EarningRuleVersion.ruleId":
+		if e.ComplexityRoot.EarningRuleVersion.RuleID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.RuleID(childComplexity), true
+	case "EarningRuleVersion.startsAt":
+		if e.ComplexityRoot.EarningRuleVersion.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.StartsAt(childComplexity), true
+	case "EarningRuleVersion.status":
+		if e.ComplexityRoot.EarningRuleVersion.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Status(childComplexity), true
+	case "EarningRuleVersion.timezone":
+		if e.ComplexityRoot.EarningRuleVersion.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Timezone(childComplexity), true
+	case "EarningRuleVersion.trigger":
+		if e.ComplexityRoot.EarningRuleVersion.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Trigger(childComplexity), true
+	case "EarningRuleVersion.updatedAt":
+		if e.ComplexityRoot.EarningRuleVersion.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.UpdatedAt(childComplexity), true
+	case "EarningRuleVersion.updatedBy":
+		if e.ComplexityRoot.EarningRuleVersion.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.UpdatedBy(childComplexity), true
+	case "EarningRuleVersion.version":
+		if e.ComplexityRoot.EarningRuleVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersion.Version(childComplexity), true
+
+	case "EarningRuleVersionConnection.edges":
+		if e.ComplexityRoot.EarningRuleVersionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersionConnection.Edges(childComplexity), true
+	case "EarningRuleVersionConnection.pageInfo":
+		if e.ComplexityRoot.EarningRuleVersionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersionConnection.PageInfo(childComplexity), true
+
+	case "EarningRuleVersionEdge.cursor":
+		if e.ComplexityRoot.EarningRuleVersionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersionEdge.Cursor(childComplexity), true
+	case "EarningRuleVersionEdge.node":
+		if e.ComplexityRoot.EarningRuleVersionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRuleVersionEdge.Node(childComplexity), true
+
 	case "Event.attendees":
 		if e.ComplexityRoot.Event.Attendees == nil {
 			break
@@ -2406,6 +2988,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Flag.Weight(childComplexity), true
 
+	case "HourWindow.from":
+		if e.ComplexityRoot.HourWindow.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HourWindow.From(childComplexity), true
+	case "HourWindow.to":
+		if e.ComplexityRoot.HourWindow.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HourWindow.To(childComplexity), true
+
+	case "ItemCondition.categories":
+		if e.ComplexityRoot.ItemCondition.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemCondition.Categories(childComplexity), true
+	case "ItemCondition.minQuantity":
+		if e.ComplexityRoot.ItemCondition.MinQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemCondition.MinQuantity(childComplexity), true
+	case "ItemCondition.skus":
+		if e.ComplexityRoot.ItemCondition.SKUs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemCondition.SKUs(childComplexity), true
+
 	case "LTVCohort.month":
 		if e.ComplexityRoot.LTVCohort.Month == nil {
 			break
@@ -2592,6 +3206,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LedgerLine.Rule(childComplexity), true
+	case "LedgerLine.ruleVersion":
+		if e.ComplexityRoot.LedgerLine.RuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LedgerLine.RuleVersion(childComplexity), true
 
 	case "LedgerSource.id":
 		if e.ComplexityRoot.LedgerSource.ID == nil {
@@ -2761,6 +3381,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
 
+	case "MemberPointsChange.after":
+		if e.ComplexityRoot.MemberPointsChange.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberPointsChange.After(childComplexity), true
+	case "MemberPointsChange.before":
+		if e.ComplexityRoot.MemberPointsChange.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberPointsChange.Before(childComplexity), true
+	case "MemberPointsChange.member":
+		if e.ComplexityRoot.MemberPointsChange.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberPointsChange.Member(childComplexity), true
+
 	case "ModerationLogConnection.edges":
 		if e.ComplexityRoot.ModerationLogConnection.Edges == nil {
 			break
@@ -2866,6 +3505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdjustPoints(childComplexity, args["memberId"].(string), args["amount"].(int), args["reason"].(string), args["idempotencyKey"].(string)), true
+	case "Mutation.archiveEarningRule":
+		if e.ComplexityRoot.Mutation.ArchiveEarningRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archiveEarningRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchiveEarningRule(childComplexity, args["id"].(string)), true
 	case "Mutation.buyStreakFreeze":
 		if e.ComplexityRoot.Mutation.BuyStreakFreeze == nil {
 			break
@@ -2960,6 +3610,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBadge(childComplexity, args["input"].(engagement.BadgeInput)), true
+	case "Mutation.createEarningRule":
+		if e.ComplexityRoot.Mutation.CreateEarningRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createEarningRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateEarningRule(childComplexity, args["input"].(rules.Input)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -3131,6 +3792,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ModerateThread(childComplexity, args["threadId"].(string), args["action"].(community.ThreadAction), args["toSpaceId"].(*string), args["reason"].(*string)), true
+	case "Mutation.pauseEarningRule":
+		if e.ComplexityRoot.Mutation.PauseEarningRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseEarningRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseEarningRule(childComplexity, args["id"].(string), args["paused"].(bool)), true
 	case "Mutation.publishEvent":
 		if e.ComplexityRoot.Mutation.PublishEvent == nil {
 			break
@@ -3307,6 +3979,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(SignUpInput)), true
+	case "Mutation.simulateRules":
+		if e.ComplexityRoot.Mutation.SimulateRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_simulateRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SimulateRules(childComplexity, args["changes"].([]*RuleChangeInput), args["range"].(*DateRangeInput)), true
 	case "Mutation.unreact":
 		if e.ComplexityRoot.Mutation.Unreact == nil {
 			break
@@ -3329,6 +4012,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnwatchWord(childComplexity, args["id"].(string)), true
+	case "Mutation.updateEarningRule":
+		if e.ComplexityRoot.Mutation.UpdateEarningRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateEarningRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateEarningRule(childComplexity, args["id"].(string), args["input"].(rules.Input), args["expectedVersion"].(*int)), true
 	case "Mutation.updateEvent":
 		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
 			break
@@ -3704,6 +4398,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Points.Pending(childComplexity), true
+
+	case "PointsComparison.after":
+		if e.ComplexityRoot.PointsComparison.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointsComparison.After(childComplexity), true
+	case "PointsComparison.before":
+		if e.ComplexityRoot.PointsComparison.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointsComparison.Before(childComplexity), true
+	case "PointsComparison.key":
+		if e.ComplexityRoot.PointsComparison.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointsComparison.Key(childComplexity), true
 
 	case "Post.author":
 		if e.ComplexityRoot.Post.Author == nil {
@@ -4211,6 +4924,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BrandEvents(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.earningRule":
+		if e.ComplexityRoot.Query.EarningRule == nil {
+			break
+		}
+
+		args, err := ec.field_Query_earningRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EarningRule(childComplexity, args["id"].(string)), true
+	case "Query.earningRuleHistory":
+		if e.ComplexityRoot.Query.EarningRuleHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_earningRuleHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EarningRuleHistory(childComplexity, args["id"].(string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.earningRules":
+		if e.ComplexityRoot.Query.EarningRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_earningRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EarningRules(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -4233,6 +4979,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*events.Filter)), true
+	case "Query.explainEarning":
+		if e.ComplexityRoot.Query.ExplainEarning == nil {
+			break
+		}
+
+		args, err := ec.field_Query_explainEarning_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExplainEarning(childComplexity, args["activityId"].(string)), true
 
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
@@ -4440,6 +5197,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rewards(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.ruleSimulation":
+		if e.ComplexityRoot.Query.RuleSimulation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ruleSimulation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RuleSimulation(childComplexity, args["id"].(string)), true
+	case "Query.ruleSimulations":
+		if e.ComplexityRoot.Query.RuleSimulations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ruleSimulations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RuleSimulations(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.spaces":
 		if e.ComplexityRoot.Query.Spaces == nil {
 			break
@@ -4959,6 +5738,314 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RsvpEdge.Node(childComplexity), true
+
+	case "RuleCondition.badgeHeld":
+		if e.ComplexityRoot.RuleCondition.BadgeHeld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.BadgeHeld(childComplexity), true
+	case "RuleCondition.basketTotalAtLeast":
+		if e.ComplexityRoot.RuleCondition.BasketTotalAtLeast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.BasketTotalAtLeast(childComplexity), true
+	case "RuleCondition.daysOfWeek":
+		if e.ComplexityRoot.RuleCondition.DaysOfWeek == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.DaysOfWeek(childComplexity), true
+	case "RuleCondition.daysSinceLastPurchaseAtLeast":
+		if e.ComplexityRoot.RuleCondition.DaysSinceLastPurchaseAtLeast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.DaysSinceLastPurchaseAtLeast(childComplexity), true
+	case "RuleCondition.hours":
+		if e.ComplexityRoot.RuleCondition.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Hours(childComplexity), true
+	case "RuleCondition.items":
+		if e.ComplexityRoot.RuleCondition.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Items(childComplexity), true
+	case "RuleCondition.nthPurchase":
+		if e.ComplexityRoot.RuleCondition.NthPurchase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.NthPurchase(childComplexity), true
+	case "RuleCondition.tiers":
+		if e.ComplexityRoot.RuleCondition.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleCondition.Tiers(childComplexity), true
+
+	case "RuleEffect.expiresAfterDays":
+		if e.ComplexityRoot.RuleEffect.ExpiresAfterDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.ExpiresAfterDays(childComplexity), true
+	case "RuleEffect.fixedPoints":
+		if e.ComplexityRoot.RuleEffect.FixedPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.FixedPoints(childComplexity), true
+	case "RuleEffect.multiplierPercent":
+		if e.ComplexityRoot.RuleEffect.MultiplierPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.MultiplierPercent(childComplexity), true
+	case "RuleEffect.pendingDays":
+		if e.ComplexityRoot.RuleEffect.PendingDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.PendingDays(childComplexity), true
+	case "RuleEffect.pointsPerItem":
+		if e.ComplexityRoot.RuleEffect.PointsPerItem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.PointsPerItem(childComplexity), true
+	case "RuleEffect.pointsPerUnit":
+		if e.ComplexityRoot.RuleEffect.PointsPerUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleEffect.PointsPerUnit(childComplexity), true
+
+	case "RuleLimits.budgetPoints":
+		if e.ComplexityRoot.RuleLimits.BudgetPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleLimits.BudgetPoints(childComplexity), true
+	case "RuleLimits.perMember":
+		if e.ComplexityRoot.RuleLimits.PerMember == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleLimits.PerMember(childComplexity), true
+	case "RuleLimits.perMemberPerDay":
+		if e.ComplexityRoot.RuleLimits.PerMemberPerDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleLimits.PerMemberPerDay(childComplexity), true
+	case "RuleLimits.perMemberPerPeriod":
+		if e.ComplexityRoot.RuleLimits.PerMemberPerPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleLimits.PerMemberPerPeriod(childComplexity), true
+	case "RuleLimits.periodDays":
+		if e.ComplexityRoot.RuleLimits.PeriodDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleLimits.PeriodDays(childComplexity), true
+
+	case "RuleSimulation.baseSetVersion":
+		if e.ComplexityRoot.RuleSimulation.BaseSetVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.BaseSetVersion(childComplexity), true
+	case "RuleSimulation.createdAt":
+		if e.ComplexityRoot.RuleSimulation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.CreatedAt(childComplexity), true
+	case "RuleSimulation.error":
+		if e.ComplexityRoot.RuleSimulation.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Error(childComplexity), true
+	case "RuleSimulation.finishedAt":
+		if e.ComplexityRoot.RuleSimulation.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.FinishedAt(childComplexity), true
+	case "RuleSimulation.from":
+		if e.ComplexityRoot.RuleSimulation.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.From(childComplexity), true
+	case "RuleSimulation.id":
+		if e.ComplexityRoot.RuleSimulation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.ID(childComplexity), true
+	case "RuleSimulation.processed":
+		if e.ComplexityRoot.RuleSimulation.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Processed(childComplexity), true
+	case "RuleSimulation.result":
+		if e.ComplexityRoot.RuleSimulation.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Result(childComplexity), true
+	case "RuleSimulation.status":
+		if e.ComplexityRoot.RuleSimulation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Status(childComplexity), true
+	case "RuleSimulation.to":
+		if e.ComplexityRoot.RuleSimulation.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.To(childComplexity), true
+	case "RuleSimulation.total":
+		if e.ComplexityRoot.RuleSimulation.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Total(childComplexity), true
+
+	case "RuleSimulationConnection.edges":
+		if e.ComplexityRoot.RuleSimulationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationConnection.Edges(childComplexity), true
+	case "RuleSimulationConnection.pageInfo":
+		if e.ComplexityRoot.RuleSimulationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationConnection.PageInfo(childComplexity), true
+
+	case "RuleSimulationEdge.cursor":
+		if e.ComplexityRoot.RuleSimulationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationEdge.Cursor(childComplexity), true
+	case "RuleSimulationEdge.node":
+		if e.ComplexityRoot.RuleSimulationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationEdge.Node(childComplexity), true
+
+	case "RuleSimulationResult.activities":
+		if e.ComplexityRoot.RuleSimulationResult.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.Activities(childComplexity), true
+	case "RuleSimulationResult.currency":
+		if e.ComplexityRoot.RuleSimulationResult.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.Currency(childComplexity), true
+	case "RuleSimulationResult.liabilityChangeMinor":
+		if e.ComplexityRoot.RuleSimulationResult.LiabilityChangeMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.LiabilityChangeMinor(childComplexity), true
+	case "RuleSimulationResult.membersAffected":
+		if e.ComplexityRoot.RuleSimulationResult.MembersAffected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.MembersAffected(childComplexity), true
+	case "RuleSimulationResult.perRule":
+		if e.ComplexityRoot.RuleSimulationResult.PerRule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.PerRule(childComplexity), true
+	case "RuleSimulationResult.perTier":
+		if e.ComplexityRoot.RuleSimulationResult.PerTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.PerTier(childComplexity), true
+	case "RuleSimulationResult.pointsAfter":
+		if e.ComplexityRoot.RuleSimulationResult.PointsAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.PointsAfter(childComplexity), true
+	case "RuleSimulationResult.pointsBefore":
+		if e.ComplexityRoot.RuleSimulationResult.PointsBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.PointsBefore(childComplexity), true
+	case "RuleSimulationResult.sample":
+		if e.ComplexityRoot.RuleSimulationResult.Sample == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.Sample(childComplexity), true
+	case "RuleSimulationResult.topMembers":
+		if e.ComplexityRoot.RuleSimulationResult.TopMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulationResult.TopMembers(childComplexity), true
+
+	case "RuleVerdict.applied":
+		if e.ComplexityRoot.RuleVerdict.Applied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.Applied(childComplexity), true
+	case "RuleVerdict.failedCondition":
+		if e.ComplexityRoot.RuleVerdict.FailedCondition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.FailedCondition(childComplexity), true
+	case "RuleVerdict.matched":
+		if e.ComplexityRoot.RuleVerdict.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.Matched(childComplexity), true
+	case "RuleVerdict.points":
+		if e.ComplexityRoot.RuleVerdict.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.Points(childComplexity), true
+	case "RuleVerdict.reason":
+		if e.ComplexityRoot.RuleVerdict.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.Reason(childComplexity), true
+	case "RuleVerdict.rule":
+		if e.ComplexityRoot.RuleVerdict.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleVerdict.Rule(childComplexity), true
 
 	case "Sanction.kind":
 		if e.ComplexityRoot.Sanction.Kind == nil {
@@ -5490,9 +6577,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BadgeLevelInput", ec.unmarshalInputBadgeLevelInput),
 			graphql.NewInputUnmarshaler("BadgeWindowInput", ec.unmarshalInputBadgeWindowInput),
 			graphql.NewInputUnmarshaler("CampaignsInput", ec.unmarshalInputCampaignsInput),
+			graphql.NewInputUnmarshaler("DateRangeInput", ec.unmarshalInputDateRangeInput),
+			graphql.NewInputUnmarshaler("EarningRuleInput", ec.unmarshalInputEarningRuleInput),
 			graphql.NewInputUnmarshaler("EventEligibilityInput", ec.unmarshalInputEventEligibilityInput),
 			graphql.NewInputUnmarshaler("EventInput", ec.unmarshalInputEventInput),
 			graphql.NewInputUnmarshaler("EventPlaceInput", ec.unmarshalInputEventPlaceInput),
+			graphql.NewInputUnmarshaler("HourWindowInput", ec.unmarshalInputHourWindowInput),
+			graphql.NewInputUnmarshaler("ItemConditionInput", ec.unmarshalInputItemConditionInput),
 			graphql.NewInputUnmarshaler("LineItemInput", ec.unmarshalInputLineItemInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("NotificationTemplateInput", ec.unmarshalInputNotificationTemplateInput),
@@ -5505,6 +6596,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordActivityInput", ec.unmarshalInputRecordActivityInput),
 			graphql.NewInputUnmarshaler("ReferralRulesInput", ec.unmarshalInputReferralRulesInput),
 			graphql.NewInputUnmarshaler("RewardInput", ec.unmarshalInputRewardInput),
+			graphql.NewInputUnmarshaler("RuleChangeInput", ec.unmarshalInputRuleChangeInput),
+			graphql.NewInputUnmarshaler("RuleConditionInput", ec.unmarshalInputRuleConditionInput),
+			graphql.NewInputUnmarshaler("RuleEffectInput", ec.unmarshalInputRuleEffectInput),
+			graphql.NewInputUnmarshaler("RuleLimitsInput", ec.unmarshalInputRuleLimitsInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("SpaceInput", ec.unmarshalInputSpaceInput),
 			graphql.NewInputUnmarshaler("StreakRulesInput", ec.unmarshalInputStreakRulesInput),
@@ -5602,7 +6697,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/texts.graphql"
+//go:embed "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/rules.graphql" "schema/texts.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5837,6 +6932,7 @@ type NotificationEdge {
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
+	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5859,6 +6955,22 @@ func (ec *executionContext) childFields_Activity(ctx context.Context, field grap
 		return ec.fieldContext_Activity_occurredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityDifference(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activity":
+		return ec.fieldContext_ActivityDifference_activity(ctx, field)
+	case "before":
+		return ec.fieldContext_ActivityDifference_before(ctx, field)
+	case "after":
+		return ec.fieldContext_ActivityDifference_after(ctx, field)
+	case "beforeLines":
+		return ec.fieldContext_ActivityDifference_beforeLines(ctx, field)
+	case "afterLines":
+		return ec.fieldContext_ActivityDifference_afterLines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityDifference", field.Name)
 }
 
 func (ec *executionContext) childFields_ActivityResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6229,6 +7341,142 @@ func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type EarnedBadge", field.Name)
 }
 
+func (ec *executionContext) childFields_EarningExplanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activity":
+		return ec.fieldContext_EarningExplanation_activity(ctx, field)
+	case "ruleSetVersion":
+		return ec.fieldContext_EarningExplanation_ruleSetVersion(ctx, field)
+	case "tier":
+		return ec.fieldContext_EarningExplanation_tier(ctx, field)
+	case "purchasePosition":
+		return ec.fieldContext_EarningExplanation_purchasePosition(ctx, field)
+	case "rules":
+		return ec.fieldContext_EarningExplanation_rules(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningExplanation", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EarningRule_id(ctx, field)
+	case "version":
+		return ec.fieldContext_EarningRule_version(ctx, field)
+	case "status":
+		return ec.fieldContext_EarningRule_status(ctx, field)
+	case "name":
+		return ec.fieldContext_EarningRule_name(ctx, field)
+	case "trigger":
+		return ec.fieldContext_EarningRule_trigger(ctx, field)
+	case "match":
+		return ec.fieldContext_EarningRule_match(ctx, field)
+	case "conditions":
+		return ec.fieldContext_EarningRule_conditions(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_EarningRule_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_EarningRule_endsAt(ctx, field)
+	case "timezone":
+		return ec.fieldContext_EarningRule_timezone(ctx, field)
+	case "effect":
+		return ec.fieldContext_EarningRule_effect(ctx, field)
+	case "limits":
+		return ec.fieldContext_EarningRule_limits(ctx, field)
+	case "priority":
+		return ec.fieldContext_EarningRule_priority(ctx, field)
+	case "exclusive":
+		return ec.fieldContext_EarningRule_exclusive(ctx, field)
+	case "budgetSpent":
+		return ec.fieldContext_EarningRule_budgetSpent(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_EarningRule_updatedBy(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_EarningRule_updatedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EarningRule_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRule", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRuleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EarningRuleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EarningRuleConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRuleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRuleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EarningRuleEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EarningRuleEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRuleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRuleVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ruleId":
+		return ec.fieldContext_EarningRuleVersion_ruleId(ctx, field)
+	case "version":
+		return ec.fieldContext_EarningRuleVersion_version(ctx, field)
+	case "status":
+		return ec.fieldContext_EarningRuleVersion_status(ctx, field)
+	case "name":
+		return ec.fieldContext_EarningRuleVersion_name(ctx, field)
+	case "trigger":
+		return ec.fieldContext_EarningRuleVersion_trigger(ctx, field)
+	case "match":
+		return ec.fieldContext_EarningRuleVersion_match(ctx, field)
+	case "conditions":
+		return ec.fieldContext_EarningRuleVersion_conditions(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_EarningRuleVersion_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_EarningRuleVersion_endsAt(ctx, field)
+	case "timezone":
+		return ec.fieldContext_EarningRuleVersion_timezone(ctx, field)
+	case "effect":
+		return ec.fieldContext_EarningRuleVersion_effect(ctx, field)
+	case "limits":
+		return ec.fieldContext_EarningRuleVersion_limits(ctx, field)
+	case "priority":
+		return ec.fieldContext_EarningRuleVersion_priority(ctx, field)
+	case "exclusive":
+		return ec.fieldContext_EarningRuleVersion_exclusive(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_EarningRuleVersion_updatedBy(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_EarningRuleVersion_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRuleVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRuleVersionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EarningRuleVersionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EarningRuleVersionConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRuleVersionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EarningRuleVersionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EarningRuleVersionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EarningRuleVersionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EarningRuleVersionEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6367,6 +7615,28 @@ func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Flag", field.Name)
 }
 
+func (ec *executionContext) childFields_HourWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_HourWindow_from(ctx, field)
+	case "to":
+		return ec.fieldContext_HourWindow_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HourWindow", field.Name)
+}
+
+func (ec *executionContext) childFields_ItemCondition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "skus":
+		return ec.fieldContext_ItemCondition_skus(ctx, field)
+	case "categories":
+		return ec.fieldContext_ItemCondition_categories(ctx, field)
+	case "minQuantity":
+		return ec.fieldContext_ItemCondition_minQuantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ItemCondition", field.Name)
+}
+
 func (ec *executionContext) childFields_LTVCohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "month":
@@ -6465,6 +7735,8 @@ func (ec *executionContext) childFields_LedgerLine(ctx context.Context, field gr
 		return ec.fieldContext_LedgerLine_points(ctx, field)
 	case "reason":
 		return ec.fieldContext_LedgerLine_reason(ctx, field)
+	case "ruleVersion":
+		return ec.fieldContext_LedgerLine_ruleVersion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LedgerLine", field.Name)
 }
@@ -6557,6 +7829,18 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 		return ec.fieldContext_MemberEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberPointsChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_MemberPointsChange_member(ctx, field)
+	case "before":
+		return ec.fieldContext_MemberPointsChange_before(ctx, field)
+	case "after":
+		return ec.fieldContext_MemberPointsChange_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberPointsChange", field.Name)
 }
 
 func (ec *executionContext) childFields_ModerationLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6773,6 +8057,18 @@ func (ec *executionContext) childFields_Points(ctx context.Context, field graphq
 		return ec.fieldContext_Points_ledger(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Points", field.Name)
+}
+
+func (ec *executionContext) childFields_PointsComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_PointsComparison_key(ctx, field)
+	case "before":
+		return ec.fieldContext_PointsComparison_before(ctx, field)
+	case "after":
+		return ec.fieldContext_PointsComparison_after(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PointsComparison", field.Name)
 }
 
 func (ec *executionContext) childFields_Post(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7245,6 +8541,154 @@ func (ec *executionContext) childFields_RsvpEdge(ctx context.Context, field grap
 		return ec.fieldContext_RsvpEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RsvpEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleCondition(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "basketTotalAtLeast":
+		return ec.fieldContext_RuleCondition_basketTotalAtLeast(ctx, field)
+	case "items":
+		return ec.fieldContext_RuleCondition_items(ctx, field)
+	case "nthPurchase":
+		return ec.fieldContext_RuleCondition_nthPurchase(ctx, field)
+	case "tiers":
+		return ec.fieldContext_RuleCondition_tiers(ctx, field)
+	case "badgeHeld":
+		return ec.fieldContext_RuleCondition_badgeHeld(ctx, field)
+	case "daysSinceLastPurchaseAtLeast":
+		return ec.fieldContext_RuleCondition_daysSinceLastPurchaseAtLeast(ctx, field)
+	case "daysOfWeek":
+		return ec.fieldContext_RuleCondition_daysOfWeek(ctx, field)
+	case "hours":
+		return ec.fieldContext_RuleCondition_hours(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleCondition", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleEffect(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pointsPerUnit":
+		return ec.fieldContext_RuleEffect_pointsPerUnit(ctx, field)
+	case "multiplierPercent":
+		return ec.fieldContext_RuleEffect_multiplierPercent(ctx, field)
+	case "fixedPoints":
+		return ec.fieldContext_RuleEffect_fixedPoints(ctx, field)
+	case "pointsPerItem":
+		return ec.fieldContext_RuleEffect_pointsPerItem(ctx, field)
+	case "expiresAfterDays":
+		return ec.fieldContext_RuleEffect_expiresAfterDays(ctx, field)
+	case "pendingDays":
+		return ec.fieldContext_RuleEffect_pendingDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleEffect", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleLimits(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "perMember":
+		return ec.fieldContext_RuleLimits_perMember(ctx, field)
+	case "perMemberPerDay":
+		return ec.fieldContext_RuleLimits_perMemberPerDay(ctx, field)
+	case "perMemberPerPeriod":
+		return ec.fieldContext_RuleLimits_perMemberPerPeriod(ctx, field)
+	case "periodDays":
+		return ec.fieldContext_RuleLimits_periodDays(ctx, field)
+	case "budgetPoints":
+		return ec.fieldContext_RuleLimits_budgetPoints(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleLimits", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleSimulation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RuleSimulation_id(ctx, field)
+	case "status":
+		return ec.fieldContext_RuleSimulation_status(ctx, field)
+	case "from":
+		return ec.fieldContext_RuleSimulation_from(ctx, field)
+	case "to":
+		return ec.fieldContext_RuleSimulation_to(ctx, field)
+	case "baseSetVersion":
+		return ec.fieldContext_RuleSimulation_baseSetVersion(ctx, field)
+	case "processed":
+		return ec.fieldContext_RuleSimulation_processed(ctx, field)
+	case "total":
+		return ec.fieldContext_RuleSimulation_total(ctx, field)
+	case "result":
+		return ec.fieldContext_RuleSimulation_result(ctx, field)
+	case "error":
+		return ec.fieldContext_RuleSimulation_error(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_RuleSimulation_createdAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_RuleSimulation_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleSimulation", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleSimulationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RuleSimulationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RuleSimulationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleSimulationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleSimulationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RuleSimulationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RuleSimulationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleSimulationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleSimulationResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activities":
+		return ec.fieldContext_RuleSimulationResult_activities(ctx, field)
+	case "membersAffected":
+		return ec.fieldContext_RuleSimulationResult_membersAffected(ctx, field)
+	case "pointsBefore":
+		return ec.fieldContext_RuleSimulationResult_pointsBefore(ctx, field)
+	case "pointsAfter":
+		return ec.fieldContext_RuleSimulationResult_pointsAfter(ctx, field)
+	case "liabilityChangeMinor":
+		return ec.fieldContext_RuleSimulationResult_liabilityChangeMinor(ctx, field)
+	case "currency":
+		return ec.fieldContext_RuleSimulationResult_currency(ctx, field)
+	case "perRule":
+		return ec.fieldContext_RuleSimulationResult_perRule(ctx, field)
+	case "perTier":
+		return ec.fieldContext_RuleSimulationResult_perTier(ctx, field)
+	case "topMembers":
+		return ec.fieldContext_RuleSimulationResult_topMembers(ctx, field)
+	case "sample":
+		return ec.fieldContext_RuleSimulationResult_sample(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleSimulationResult", field.Name)
+}
+
+func (ec *executionContext) childFields_RuleVerdict(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_RuleVerdict_rule(ctx, field)
+	case "matched":
+		return ec.fieldContext_RuleVerdict_matched(ctx, field)
+	case "applied":
+		return ec.fieldContext_RuleVerdict_applied(ctx, field)
+	case "failedCondition":
+		return ec.fieldContext_RuleVerdict_failedCondition(ctx, field)
+	case "points":
+		return ec.fieldContext_RuleVerdict_points(ctx, field)
+	case "reason":
+		return ec.fieldContext_RuleVerdict_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RuleVerdict", field.Name)
 }
 
 func (ec *executionContext) childFields_Sanction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7845,6 +9289,20 @@ func (ec *executionContext) field_Mutation_adjustPoints_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_archiveEarningRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_buyStreakFreeze_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7965,6 +9423,20 @@ func (ec *executionContext) field_Mutation_createBadge_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (engagement.BadgeInput, error) {
 			return ec.unmarshalNBadgeInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐBadgeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createEarningRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (rules.Input, error) {
+			return ec.unmarshalNEarningRuleInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8260,6 +9732,28 @@ func (ec *executionContext) field_Mutation_moderateThread_args(ctx context.Conte
 		return nil, err
 	}
 	args["reason"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pauseEarningRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "paused",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["paused"] = arg1
 	return args, nil
 }
 
@@ -8615,6 +10109,28 @@ func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_simulateRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "changes",
+		func(ctx context.Context, v any) ([]*RuleChangeInput, error) {
+			return ec.unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["changes"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*DateRangeInput, error) {
+			return ec.unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐDateRangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_unreact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8648,6 +10164,36 @@ func (ec *executionContext) field_Mutation_unwatchWord_args(ctx context.Context,
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateEarningRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (rules.Input, error) {
+			return ec.unmarshalNEarningRuleInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -8877,6 +10423,72 @@ func (ec *executionContext) field_Query_brandEvents_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_earningRuleHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_earningRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_earningRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_event_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8918,6 +10530,20 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_explainEarning_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "activityId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["activityId"] = arg0
 	return args, nil
 }
 
@@ -9281,6 +10907,42 @@ func (ec *executionContext) field_Query_rewards_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_ruleSimulation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ruleSimulations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_spaces_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9595,6 +11257,130 @@ func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Activity_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityDifference_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivityDifference().Activity(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityDifference_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityDifference",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityDifference_before(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityDifference_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivityDifference().Before(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityDifference_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
+}
+
+func (ec *executionContext) _ActivityDifference_after(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityDifference_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ActivityDifference().After(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityDifference_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
+}
+
+func (ec *executionContext) _ActivityDifference_beforeLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityDifference_beforeLines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BeforeLines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityDifference_beforeLines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityDifference", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityDifference_afterLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityDifference_afterLines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AfterLines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityDifference_afterLines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityDifference", field, false, false, "String")
 }
 
 func (ec *executionContext) _ActivityResult_activity(ctx context.Context, field graphql.CollectedField, obj *game.ActivityResult) (ret graphql.Marshaler) {
@@ -12569,6 +14355,1213 @@ func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningExplanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_ruleSetVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningExplanation().RuleSetVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_ruleSetVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningExplanation().Tier(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_purchasePosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningExplanation().PurchasePosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_purchasePosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningExplanation().Rules(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*rules.Verdict) graphql.Marshaler {
+			return ec.marshalNRuleVerdict2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐVerdictᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningExplanation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleVerdict(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRule_id(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningRule().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, true, true, "ID")
+}
+
+func (ec *executionContext) _EarningRule_version(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EarningRule_status(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Status) graphql.Marshaler {
+			return ec.marshalNEarningRuleStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "EarningRuleStatus")
+}
+
+func (ec *executionContext) _EarningRule_name(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRule_trigger(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _EarningRule_match(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_match(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Match, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Match) graphql.Marshaler {
+			return ec.marshalNRuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_match(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "RuleMatch")
+}
+
+func (ec *executionContext) _EarningRule_conditions(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Condition) graphql.Marshaler {
+			return ec.marshalNRuleCondition2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐConditionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRule_startsAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRule_endsAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRule_timezone(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_timezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningRule().Timezone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_timezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, true, true, "String")
+}
+
+func (ec *executionContext) _EarningRule_effect(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_effect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Effect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Effect) graphql.Marshaler {
+			return ec.marshalNRuleEffect2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐEffect(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_effect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleEffect(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRule_limits(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_limits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Limits) graphql.Marshaler {
+			return ec.marshalNRuleLimits2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐLimits(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_limits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleLimits(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRule_priority(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EarningRule_exclusive(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_exclusive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exclusive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_exclusive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EarningRule_budgetSpent(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_budgetSpent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningRule().BudgetSpent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_budgetSpent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EarningRule_updatedBy(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRule_updatedAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRule_createdAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRuleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EarningRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*EarningRuleEdge) graphql.Marshaler {
+			return ec.marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRuleEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EarningRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EarningRuleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRuleEdge_node(ctx context.Context, field graphql.CollectedField, obj *EarningRuleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersion_ruleId(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_ruleId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningRuleVersion().RuleID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_ruleId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, true, true, "ID")
+}
+
+func (ec *executionContext) _EarningRuleVersion_version(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EarningRuleVersion_status(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Status) graphql.Marshaler {
+			return ec.marshalNEarningRuleStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "EarningRuleStatus")
+}
+
+func (ec *executionContext) _EarningRuleVersion_name(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRuleVersion_trigger(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v program.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _EarningRuleVersion_match(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_match(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Match, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Match) graphql.Marshaler {
+			return ec.marshalNRuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_match(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "RuleMatch")
+}
+
+func (ec *executionContext) _EarningRuleVersion_conditions(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Condition) graphql.Marshaler {
+			return ec.marshalNRuleCondition2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐConditionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersion_startsAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRuleVersion_endsAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRuleVersion_timezone(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_timezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningRuleVersion().Timezone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_timezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, true, true, "String")
+}
+
+func (ec *executionContext) _EarningRuleVersion_effect(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_effect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Effect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Effect) graphql.Marshaler {
+			return ec.marshalNRuleEffect2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐEffect(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_effect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleEffect(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersion_limits(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_limits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.Limits) graphql.Marshaler {
+			return ec.marshalNRuleLimits2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐLimits(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_limits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleLimits(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersion_priority(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EarningRuleVersion_exclusive(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_exclusive(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exclusive, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_exclusive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EarningRuleVersion_updatedBy(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRuleVersion_updatedAt(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersion_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersion_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EarningRuleVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*EarningRuleVersionEdge) graphql.Marshaler {
+			return ec.marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRuleVersionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EarningRuleVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRuleVersionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EarningRuleVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRuleVersionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRuleVersion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRuleVersionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EarningRuleVersionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRuleVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13688,6 +16681,121 @@ func (ec *executionContext) fieldContext_Flag_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Flag", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _HourWindow_from(ctx context.Context, field graphql.CollectedField, obj *rules.HourWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HourWindow_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HourWindow_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HourWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HourWindow_to(ctx context.Context, field graphql.CollectedField, obj *rules.HourWindow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HourWindow_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HourWindow_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HourWindow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ItemCondition_skus(ctx context.Context, field graphql.CollectedField, obj *rules.ItemCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemCondition_skus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SKUs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ItemCondition_skus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemCondition", field, false, false, "String")
+}
+
+func (ec *executionContext) _ItemCondition_categories(ctx context.Context, field graphql.CollectedField, obj *rules.ItemCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemCondition_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ItemCondition_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemCondition", field, false, false, "String")
+}
+
+func (ec *executionContext) _ItemCondition_minQuantity(ctx context.Context, field graphql.CollectedField, obj *rules.ItemCondition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemCondition_minQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemCondition_minQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemCondition", field, false, false, "Int")
+}
+
 func (ec *executionContext) _LTVCohort_month(ctx context.Context, field graphql.CollectedField, obj *analytics.LTVCohort) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14459,6 +17567,29 @@ func (ec *executionContext) fieldContext_LedgerLine_reason(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerLine", field, false, false, "String")
 }
 
+func (ec *executionContext) _LedgerLine_ruleVersion(ctx context.Context, field graphql.CollectedField, obj *ledger.Line) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LedgerLine_ruleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LedgerLine().RuleVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LedgerLine_ruleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LedgerLine", field, true, true, "Int")
+}
+
 func (ec *executionContext) _LedgerSource_kind(ctx context.Context, field graphql.CollectedField, obj *ledger.Source) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15177,6 +18308,84 @@ func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MemberPointsChange_member(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberPointsChange_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Member, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
+			return ec.marshalOMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MemberPointsChange_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MemberPointsChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MemberPointsChange_before(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberPointsChange_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberPointsChange_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberPointsChange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MemberPointsChange_after(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberPointsChange_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberPointsChange_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberPointsChange", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ModerationLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ModerationLogConnection) (ret graphql.Marshaler) {
@@ -17639,6 +20848,226 @@ func (ec *executionContext) fieldContext_Mutation_claimOffer(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createEarningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createEarningRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateEarningRule(ctx, fc.Args["input"].(rules.Input))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createEarningRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createEarningRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateEarningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateEarningRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateEarningRule(ctx, fc.Args["id"].(string), fc.Args["input"].(rules.Input), fc.Args["expectedVersion"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateEarningRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateEarningRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseEarningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseEarningRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseEarningRule(ctx, fc.Args["id"].(string), fc.Args["paused"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseEarningRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseEarningRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_archiveEarningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_archiveEarningRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ArchiveEarningRule(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_archiveEarningRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_archiveEarningRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_simulateRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_simulateRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SimulateRules(ctx, fc.Args["changes"].([]*RuleChangeInput), fc.Args["range"].(*DateRangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_simulateRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_simulateRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setNotificationTemplate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18925,6 +22354,75 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PointsComparison_key(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PointsComparison_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PointsComparison_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PointsComparison", field, false, false, "String")
+}
+
+func (ec *executionContext) _PointsComparison_before(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PointsComparison_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PointsComparison().Before(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PointsComparison_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PointsComparison", field, true, true, "Float")
+}
+
+func (ec *executionContext) _PointsComparison_after(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PointsComparison_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PointsComparison().After(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PointsComparison_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PointsComparison", field, true, true, "Float")
 }
 
 func (ec *executionContext) _Post_id(ctx context.Context, field graphql.CollectedField, obj *forum.Post) (ret graphql.Marshaler) {
@@ -22036,6 +25534,270 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_earningRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_earningRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EarningRules(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EarningRuleConnection) graphql.Marshaler {
+			return ec.marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_earningRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRuleConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_earningRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_earningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_earningRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EarningRule(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalOEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_earningRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_earningRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_earningRuleHistory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_earningRuleHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EarningRuleHistory(ctx, fc.Args["id"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EarningRuleVersionConnection) graphql.Marshaler {
+			return ec.marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_earningRuleHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRuleVersionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_earningRuleHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_explainEarning(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_explainEarning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExplainEarning(ctx, fc.Args["activityId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Explanation) graphql.Marshaler {
+			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_explainEarning(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningExplanation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_explainEarning_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ruleSimulations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ruleSimulations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RuleSimulations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RuleSimulationConnection) graphql.Marshaler {
+			return ec.marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ruleSimulations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ruleSimulations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ruleSimulation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ruleSimulation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RuleSimulation(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+			return ec.marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ruleSimulation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ruleSimulation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_notificationTemplates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24110,6 +27872,1255 @@ func (ec *executionContext) fieldContext_RsvpEdge_node(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RuleCondition_basketTotalAtLeast(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_basketTotalAtLeast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BasketTotalAtLeast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_basketTotalAtLeast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleCondition_items(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.ItemCondition) graphql.Marshaler {
+			return ec.marshalOItemCondition2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐItemCondition(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleCondition",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ItemCondition(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleCondition_nthPurchase(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_nthPurchase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NthPurchase, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_nthPurchase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleCondition_tiers(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, false, false, "String")
+}
+
+func (ec *executionContext) _RuleCondition_badgeHeld(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_badgeHeld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleCondition().BadgeHeld(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_badgeHeld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, true, true, "ID")
+}
+
+func (ec *executionContext) _RuleCondition_daysSinceLastPurchaseAtLeast(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_daysSinceLastPurchaseAtLeast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysSinceLastPurchaseAtLeast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_daysSinceLastPurchaseAtLeast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleCondition_daysOfWeek(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_daysOfWeek(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysOfWeek, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Weekday) graphql.Marshaler {
+			return ec.marshalOWeekday2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekdayᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_daysOfWeek(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleCondition", field, false, false, "Weekday")
+}
+
+func (ec *executionContext) _RuleCondition_hours(ctx context.Context, field graphql.CollectedField, obj *rules.Condition) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleCondition_hours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.HourWindow) graphql.Marshaler {
+			return ec.marshalOHourWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐHourWindow(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleCondition_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleCondition",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HourWindow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleEffect_pointsPerUnit(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_pointsPerUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsPerUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_pointsPerUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleEffect_multiplierPercent(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_multiplierPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MultiplierPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_multiplierPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleEffect_fixedPoints(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_fixedPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FixedPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_fixedPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleEffect_pointsPerItem(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_pointsPerItem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsPerItem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_pointsPerItem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleEffect_expiresAfterDays(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_expiresAfterDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAfterDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_expiresAfterDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleEffect_pendingDays(ctx context.Context, field graphql.CollectedField, obj *rules.Effect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleEffect_pendingDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleEffect_pendingDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleEffect", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleLimits_perMember(ctx context.Context, field graphql.CollectedField, obj *rules.Limits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleLimits_perMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMember, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleLimits_perMember(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleLimits_perMemberPerDay(ctx context.Context, field graphql.CollectedField, obj *rules.Limits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleLimits_perMemberPerDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMemberPerDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleLimits_perMemberPerDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleLimits_perMemberPerPeriod(ctx context.Context, field graphql.CollectedField, obj *rules.Limits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleLimits_perMemberPerPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMemberPerPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleLimits_perMemberPerPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleLimits_periodDays(ctx context.Context, field graphql.CollectedField, obj *rules.Limits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleLimits_periodDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleLimits_periodDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleLimits_budgetPoints(ctx context.Context, field graphql.CollectedField, obj *rules.Limits) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleLimits_budgetPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleLimits_budgetPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleSimulation_id(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
+			return ec.marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "RuleSimulationStatus")
+}
+
+func (ec *executionContext) _RuleSimulation_from(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RuleSimulation_to(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RuleSimulation_baseSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_baseSetVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseSetVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_baseSetVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_processed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulation().Processed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_processed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulation_total(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulation().Total(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Result) graphql.Marshaler {
+			return ec.marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulationResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulation_error(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulation().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "String")
+}
+
+func (ec *executionContext) _RuleSimulation_createdAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RuleSimulation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RuleSimulationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RuleSimulationEdge) graphql.Marshaler {
+			return ec.marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RuleSimulationEdge_node(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RuleSimulation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationResult_activities(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().Activities(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulationResult_membersAffected(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_membersAffected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().MembersAffected(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_membersAffected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulationResult_pointsBefore(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_pointsBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().PointsBefore(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_pointsBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulationResult_pointsAfter(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_pointsAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().PointsAfter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_pointsAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulationResult_liabilityChangeMinor(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_liabilityChangeMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().LiabilityChangeMinor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_liabilityChangeMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
+}
+
+func (ec *executionContext) _RuleSimulationResult_currency(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulationResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_perRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerRule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_perRule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PointsComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_perTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_perTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PointsComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_topMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulationResult().TopMembers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*MemberPointsChange) graphql.Marshaler {
+			return ec.marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_topMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationResult",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberPointsChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulationResult_sample(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sample, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
+			return ec.marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulationResult_sample(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleSimulationResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityDifference(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleVerdict_rule(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+			return ec.marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RuleVerdict",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EarningRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RuleVerdict_matched(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleVerdict", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RuleVerdict_applied(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_applied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleVerdict", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RuleVerdict_failedCondition(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_failedCondition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleVerdict().FailedCondition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_failedCondition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleVerdict", field, true, true, "String")
+}
+
+func (ec *executionContext) _RuleVerdict_points(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleVerdict", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RuleVerdict_reason(ctx context.Context, field graphql.CollectedField, obj *rules.Verdict) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleVerdict_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleVerdict().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RuleVerdict_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleVerdict", field, true, true, "String")
 }
 
 func (ec *executionContext) _Sanction_kind(ctx context.Context, field graphql.CollectedField, obj *moderation.Sanction) (ret graphql.Marshaler) {
@@ -27668,6 +32679,177 @@ func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.CampaignsPat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDateRangeInput(ctx context.Context, obj any) (DateRangeInput, error) {
+	var it DateRangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDateRangeInput unmarshals raw into the DateRangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDateRangeInput(ctx context.Context, raw any) (DateRangeInput, error) {
+	var out DateRangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DateRangeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEarningRuleInput(ctx context.Context, obj any) (rules.Input, error) {
+	var it rules.Input
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["match"]; !present {
+		asMap["match"] = "ALL"
+	}
+	if _, present := asMap["priority"]; !present {
+		asMap["priority"] = 0
+	}
+	if _, present := asMap["exclusive"]; !present {
+		asMap["exclusive"] = false
+	}
+
+	fieldsInOrder := [...]string{"name", "trigger", "match", "conditions", "startsAt", "endsAt", "timezone", "effect", "limits", "priority", "exclusive"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "trigger":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trigger"))
+			data, err := ec.unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Trigger = data
+		case "match":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("match"))
+			data, err := ec.unmarshalORuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Match = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalORuleConditionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐConditionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "timezone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timezone"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timezone = data
+		case "effect":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("effect"))
+			data, err := ec.unmarshalNRuleEffectInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐEffect(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Effect = data
+		case "limits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limits"))
+			data, err := ec.unmarshalORuleLimitsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐLimits(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limits = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "exclusive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("exclusive"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Exclusive = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEarningRuleInput unmarshals raw into the EarningRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEarningRuleInput(ctx context.Context, raw any) (rules.Input, error) {
+	var out rules.Input
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EarningRuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventEligibilityInput(ctx context.Context, obj any) (EventEligibilityInput, error) {
 	var it EventEligibilityInput
 	if obj == nil {
@@ -27926,6 +33108,115 @@ func (ec *executionContext) unmarshalInputEventPlaceInput(ctx context.Context, o
 func UnmarshalEventPlaceInput(ctx context.Context, raw any) (events.Place, error) {
 	var out events.Place
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventPlaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHourWindowInput(ctx context.Context, obj any) (rules.HourWindow, error) {
+	var it rules.HourWindow
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHourWindowInput unmarshals raw into the HourWindowInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHourWindowInput(ctx context.Context, raw any) (rules.HourWindow, error) {
+	var out rules.HourWindow
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HourWindowInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputItemConditionInput(ctx context.Context, obj any) (rules.ItemCondition, error) {
+	var it rules.ItemCondition
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["minQuantity"]; !present {
+		asMap["minQuantity"] = 1
+	}
+
+	fieldsInOrder := [...]string{"skus", "categories", "minQuantity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "skus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skus"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SKUs = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "minQuantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minQuantity"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinQuantity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalItemConditionInput unmarshals raw into the ItemConditionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalItemConditionInput(ctx context.Context, raw any) (rules.ItemCondition, error) {
+	var out rules.ItemCondition
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ItemConditionInput", raw, &out)
 	return out, err
 }
 
@@ -28953,6 +34244,333 @@ func UnmarshalRewardInput(ctx context.Context, raw any) (reward.RewardInput, err
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRuleChangeInput(ctx context.Context, obj any) (RuleChangeInput, error) {
+	var it RuleChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["remove"]; !present {
+		asMap["remove"] = false
+	}
+
+	fieldsInOrder := [...]string{"ruleId", "rule", "remove"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ruleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ruleId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RuleID = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalOEarningRuleInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		case "remove":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remove"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Remove = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRuleChangeInput unmarshals raw into the RuleChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRuleChangeInput(ctx context.Context, raw any) (RuleChangeInput, error) {
+	var out RuleChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleChangeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRuleConditionInput(ctx context.Context, obj any) (rules.Condition, error) {
+	var it rules.Condition
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"basketTotalAtLeast", "items", "nthPurchase", "tiers", "badgeHeld", "daysSinceLastPurchaseAtLeast", "daysOfWeek", "hours"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "basketTotalAtLeast":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basketTotalAtLeast"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BasketTotalAtLeast = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOItemConditionInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐItemCondition(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		case "nthPurchase":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nthPurchase"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NthPurchase = data
+		case "tiers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tiers"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tiers = data
+		case "badgeHeld":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("badgeHeld"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BadgeHeld = data
+		case "daysSinceLastPurchaseAtLeast":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("daysSinceLastPurchaseAtLeast"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DaysSinceLastPurchaseAtLeast = data
+		case "daysOfWeek":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("daysOfWeek"))
+			data, err := ec.unmarshalOWeekday2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekdayᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DaysOfWeek = data
+		case "hours":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hours"))
+			data, err := ec.unmarshalOHourWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐHourWindow(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hours = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRuleConditionInput unmarshals raw into the RuleConditionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRuleConditionInput(ctx context.Context, raw any) (rules.Condition, error) {
+	var out rules.Condition
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleConditionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRuleEffectInput(ctx context.Context, obj any) (rules.Effect, error) {
+	var it rules.Effect
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["pointsPerUnit"]; !present {
+		asMap["pointsPerUnit"] = 0
+	}
+	if _, present := asMap["multiplierPercent"]; !present {
+		asMap["multiplierPercent"] = 0
+	}
+	if _, present := asMap["fixedPoints"]; !present {
+		asMap["fixedPoints"] = 0
+	}
+	if _, present := asMap["pointsPerItem"]; !present {
+		asMap["pointsPerItem"] = 0
+	}
+
+	fieldsInOrder := [...]string{"pointsPerUnit", "multiplierPercent", "fixedPoints", "pointsPerItem", "expiresAfterDays", "pendingDays"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pointsPerUnit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsPerUnit"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsPerUnit = data
+		case "multiplierPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("multiplierPercent"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MultiplierPercent = data
+		case "fixedPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fixedPoints"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FixedPoints = data
+		case "pointsPerItem":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointsPerItem"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointsPerItem = data
+		case "expiresAfterDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAfterDays"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAfterDays = data
+		case "pendingDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pendingDays"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PendingDays = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRuleEffectInput unmarshals raw into the RuleEffectInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRuleEffectInput(ctx context.Context, raw any) (rules.Effect, error) {
+	var out rules.Effect
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleEffectInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRuleLimitsInput(ctx context.Context, obj any) (rules.Limits, error) {
+	var it rules.Limits
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["perMember"]; !present {
+		asMap["perMember"] = 0
+	}
+	if _, present := asMap["perMemberPerDay"]; !present {
+		asMap["perMemberPerDay"] = 0
+	}
+	if _, present := asMap["perMemberPerPeriod"]; !present {
+		asMap["perMemberPerPeriod"] = 0
+	}
+	if _, present := asMap["periodDays"]; !present {
+		asMap["periodDays"] = 0
+	}
+	if _, present := asMap["budgetPoints"]; !present {
+		asMap["budgetPoints"] = 0
+	}
+
+	fieldsInOrder := [...]string{"perMember", "perMemberPerDay", "perMemberPerPeriod", "periodDays", "budgetPoints"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "perMember":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMember"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMember = data
+		case "perMemberPerDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMemberPerDay"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMemberPerDay = data
+		case "perMemberPerPeriod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMemberPerPeriod"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMemberPerPeriod = data
+		case "periodDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("periodDays"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PeriodDays = data
+		case "budgetPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetPoints"))
+			data, err := ec.unmarshalOInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetPoints = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRuleLimitsInput unmarshals raw into the RuleLimitsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRuleLimitsInput(ctx context.Context, raw any) (rules.Limits, error) {
+	var out rules.Limits
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleLimitsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj any) (SignUpInput, error) {
 	var it SignUpInput
 	if obj == nil {
@@ -29378,6 +34996,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Space(ctx, sel, obj)
+	case rules.Simulation:
+		return ec._RuleSimulation(ctx, sel, &obj)
+	case *rules.Simulation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RuleSimulation(ctx, sel, obj)
 	case reward.Reward:
 		return ec._Reward(ctx, sel, &obj)
 	case *reward.Reward:
@@ -29441,6 +35066,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Event(ctx, sel, obj)
+	case rules.Rule:
+		return ec._EarningRule(ctx, sel, &obj)
+	case *rules.Rule:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._EarningRule(ctx, sel, obj)
 	case engagement.Badge:
 		return ec._Badge(ctx, sel, &obj)
 	case *engagement.Badge:
@@ -29503,6 +35135,62 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 				})
 		case "occurredAt":
 			out.Values[i] = ec._Activity_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityDifferenceImplementors = []string{"ActivityDifference"}
+
+func (ec *executionContext) _ActivityDifference(ctx context.Context, sel ast.SelectionSet, obj *rules.Diff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityDifferenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityDifference")
+		case "activity":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivityDifference_activity(ctx, field, obj)
+				})
+		case "before":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivityDifference_before(ctx, field, obj)
+				})
+		case "after":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ActivityDifference_after(ctx, field, obj)
+				})
+		case "beforeLines":
+			out.Values[i] = ec._ActivityDifference_beforeLines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "afterLines":
+			out.Values[i] = ec._ActivityDifference_afterLines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -30758,6 +36446,446 @@ func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var earningExplanationImplementors = []string{"EarningExplanation"}
+
+func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *game.Explanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningExplanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningExplanation")
+		case "activity":
+			out.Values[i] = ec._EarningExplanation_activity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ruleSetVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_ruleSetVersion(ctx, field, obj)
+				})
+		case "tier":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_tier(ctx, field, obj)
+				})
+		case "purchasePosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_purchasePosition(ctx, field, obj)
+				})
+		case "rules":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_rules(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleImplementors = []string{"EarningRule", "Node"}
+
+func (ec *executionContext) _EarningRule(ctx context.Context, sel ast.SelectionSet, obj *rules.Rule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRule")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningRule_id(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._EarningRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._EarningRule_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._EarningRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trigger":
+			out.Values[i] = ec._EarningRule_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "match":
+			out.Values[i] = ec._EarningRule_match(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "conditions":
+			out.Values[i] = ec._EarningRule_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._EarningRule_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._EarningRule_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timezone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningRule_timezone(ctx, field, obj)
+				})
+		case "effect":
+			out.Values[i] = ec._EarningRule_effect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limits":
+			out.Values[i] = ec._EarningRule_limits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priority":
+			out.Values[i] = ec._EarningRule_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exclusive":
+			out.Values[i] = ec._EarningRule_exclusive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "budgetSpent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningRule_budgetSpent(ctx, field, obj)
+				})
+		case "updatedBy":
+			out.Values[i] = ec._EarningRule_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._EarningRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._EarningRule_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleConnectionImplementors = []string{"EarningRuleConnection"}
+
+func (ec *executionContext) _EarningRuleConnection(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRuleConnection")
+		case "edges":
+			out.Values[i] = ec._EarningRuleConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EarningRuleConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleEdgeImplementors = []string{"EarningRuleEdge"}
+
+func (ec *executionContext) _EarningRuleEdge(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRuleEdge")
+		case "cursor":
+			out.Values[i] = ec._EarningRuleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EarningRuleEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleVersionImplementors = []string{"EarningRuleVersion"}
+
+func (ec *executionContext) _EarningRuleVersion(ctx context.Context, sel ast.SelectionSet, obj *rules.Rule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRuleVersion")
+		case "ruleId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningRuleVersion_ruleId(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._EarningRuleVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._EarningRuleVersion_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._EarningRuleVersion_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "trigger":
+			out.Values[i] = ec._EarningRuleVersion_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "match":
+			out.Values[i] = ec._EarningRuleVersion_match(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "conditions":
+			out.Values[i] = ec._EarningRuleVersion_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._EarningRuleVersion_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._EarningRuleVersion_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timezone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningRuleVersion_timezone(ctx, field, obj)
+				})
+		case "effect":
+			out.Values[i] = ec._EarningRuleVersion_effect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "limits":
+			out.Values[i] = ec._EarningRuleVersion_limits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priority":
+			out.Values[i] = ec._EarningRuleVersion_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exclusive":
+			out.Values[i] = ec._EarningRuleVersion_exclusive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedBy":
+			out.Values[i] = ec._EarningRuleVersion_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._EarningRuleVersion_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleVersionConnectionImplementors = []string{"EarningRuleVersionConnection"}
+
+func (ec *executionContext) _EarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleVersionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleVersionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRuleVersionConnection")
+		case "edges":
+			out.Values[i] = ec._EarningRuleVersionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EarningRuleVersionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var earningRuleVersionEdgeImplementors = []string{"EarningRuleVersionEdge"}
+
+func (ec *executionContext) _EarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleVersionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleVersionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EarningRuleVersionEdge")
+		case "cursor":
+			out.Values[i] = ec._EarningRuleVersionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EarningRuleVersionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *events.Event) graphql.Marshaler {
@@ -31220,6 +37348,87 @@ func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var hourWindowImplementors = []string{"HourWindow"}
+
+func (ec *executionContext) _HourWindow(ctx context.Context, sel ast.SelectionSet, obj *rules.HourWindow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hourWindowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HourWindow")
+		case "from":
+			out.Values[i] = ec._HourWindow_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._HourWindow_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var itemConditionImplementors = []string{"ItemCondition"}
+
+func (ec *executionContext) _ItemCondition(ctx context.Context, sel ast.SelectionSet, obj *rules.ItemCondition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, itemConditionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ItemCondition")
+		case "skus":
+			out.Values[i] = ec._ItemCondition_skus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "categories":
+			out.Values[i] = ec._ItemCondition_categories(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "minQuantity":
+			out.Values[i] = ec._ItemCondition_minQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lTVCohortImplementors = []string{"LTVCohort"}
 
 func (ec *executionContext) _LTVCohort(ctx context.Context, sel ast.SelectionSet, obj *analytics.LTVCohort) graphql.Marshaler {
@@ -31539,18 +37748,24 @@ func (ec *executionContext) _LedgerLine(ctx context.Context, sel ast.SelectionSe
 		case "rule":
 			out.Values[i] = ec._LedgerLine_rule(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "points":
 			out.Values[i] = ec._LedgerLine_points(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
 			out.Values[i] = ec._LedgerLine_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "ruleVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LedgerLine_ruleVersion(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -31861,6 +38076,49 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._MemberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberPointsChangeImplementors = []string{"MemberPointsChange"}
+
+func (ec *executionContext) _MemberPointsChange(ctx context.Context, sel ast.SelectionSet, obj *MemberPointsChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberPointsChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberPointsChange")
+		case "member":
+			out.Values[i] = ec._MemberPointsChange_member(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._MemberPointsChange_before(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._MemberPointsChange_after(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32422,6 +38680,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "claimOffer":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_claimOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createEarningRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createEarningRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateEarningRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateEarningRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pauseEarningRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseEarningRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archiveEarningRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_archiveEarningRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "simulateRules":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_simulateRules(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32997,6 +39290,51 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Points_ledger(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pointsComparisonImplementors = []string{"PointsComparison"}
+
+func (ec *executionContext) _PointsComparison(ctx context.Context, sel ast.SelectionSet, obj *rules.Totals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pointsComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PointsComparison")
+		case "key":
+			out.Values[i] = ec._PointsComparison_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "before":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PointsComparison_before(ctx, field, obj)
+				})
+		case "after":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PointsComparison_after(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -33891,6 +40229,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_offer(ctx, field)
+				})
+		case "earningRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_earningRules(ctx, field)
+				})
+		case "earningRule":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_earningRule(ctx, field)
+				})
+		case "earningRuleHistory":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_earningRuleHistory(ctx, field)
+				})
+		case "explainEarning":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_explainEarning(ctx, field)
+				})
+		case "ruleSimulations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ruleSimulations(ctx, field)
+				})
+		case "ruleSimulation":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ruleSimulation(ctx, field)
 				})
 		case "notificationTemplates":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34793,6 +41167,493 @@ func (ec *executionContext) _RsvpEdge(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleConditionImplementors = []string{"RuleCondition"}
+
+func (ec *executionContext) _RuleCondition(ctx context.Context, sel ast.SelectionSet, obj *rules.Condition) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleConditionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleCondition")
+		case "basketTotalAtLeast":
+			out.Values[i] = ec._RuleCondition_basketTotalAtLeast(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "items":
+			out.Values[i] = ec._RuleCondition_items(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nthPurchase":
+			out.Values[i] = ec._RuleCondition_nthPurchase(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tiers":
+			out.Values[i] = ec._RuleCondition_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "badgeHeld":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleCondition_badgeHeld(ctx, field, obj)
+				})
+		case "daysSinceLastPurchaseAtLeast":
+			out.Values[i] = ec._RuleCondition_daysSinceLastPurchaseAtLeast(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daysOfWeek":
+			out.Values[i] = ec._RuleCondition_daysOfWeek(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hours":
+			out.Values[i] = ec._RuleCondition_hours(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleEffectImplementors = []string{"RuleEffect"}
+
+func (ec *executionContext) _RuleEffect(ctx context.Context, sel ast.SelectionSet, obj *rules.Effect) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleEffectImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleEffect")
+		case "pointsPerUnit":
+			out.Values[i] = ec._RuleEffect_pointsPerUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "multiplierPercent":
+			out.Values[i] = ec._RuleEffect_multiplierPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fixedPoints":
+			out.Values[i] = ec._RuleEffect_fixedPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsPerItem":
+			out.Values[i] = ec._RuleEffect_pointsPerItem(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAfterDays":
+			out.Values[i] = ec._RuleEffect_expiresAfterDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pendingDays":
+			out.Values[i] = ec._RuleEffect_pendingDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleLimitsImplementors = []string{"RuleLimits"}
+
+func (ec *executionContext) _RuleLimits(ctx context.Context, sel ast.SelectionSet, obj *rules.Limits) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleLimitsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleLimits")
+		case "perMember":
+			out.Values[i] = ec._RuleLimits_perMember(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perMemberPerDay":
+			out.Values[i] = ec._RuleLimits_perMemberPerDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perMemberPerPeriod":
+			out.Values[i] = ec._RuleLimits_perMemberPerPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodDays":
+			out.Values[i] = ec._RuleLimits_periodDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budgetPoints":
+			out.Values[i] = ec._RuleLimits_budgetPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleSimulationImplementors = []string{"RuleSimulation", "Node"}
+
+func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.SelectionSet, obj *rules.Simulation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleSimulation")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulation_id(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._RuleSimulation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._RuleSimulation_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._RuleSimulation_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "baseSetVersion":
+			out.Values[i] = ec._RuleSimulation_baseSetVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "processed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulation_processed(ctx, field, obj)
+				})
+		case "total":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulation_total(ctx, field, obj)
+				})
+		case "result":
+			out.Values[i] = ec._RuleSimulation_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulation_error(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._RuleSimulation_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._RuleSimulation_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleSimulationConnectionImplementors = []string{"RuleSimulationConnection"}
+
+func (ec *executionContext) _RuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, obj *RuleSimulationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleSimulationConnection")
+		case "edges":
+			out.Values[i] = ec._RuleSimulationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RuleSimulationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleSimulationEdgeImplementors = []string{"RuleSimulationEdge"}
+
+func (ec *executionContext) _RuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, obj *RuleSimulationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleSimulationEdge")
+		case "cursor":
+			out.Values[i] = ec._RuleSimulationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RuleSimulationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleSimulationResultImplementors = []string{"RuleSimulationResult"}
+
+func (ec *executionContext) _RuleSimulationResult(ctx context.Context, sel ast.SelectionSet, obj *rules.Result) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleSimulationResult")
+		case "activities":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_activities(ctx, field, obj)
+				})
+		case "membersAffected":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_membersAffected(ctx, field, obj)
+				})
+		case "pointsBefore":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_pointsBefore(ctx, field, obj)
+				})
+		case "pointsAfter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_pointsAfter(ctx, field, obj)
+				})
+		case "liabilityChangeMinor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_liabilityChangeMinor(ctx, field, obj)
+				})
+		case "currency":
+			out.Values[i] = ec._RuleSimulationResult_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perRule":
+			out.Values[i] = ec._RuleSimulationResult_perRule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perTier":
+			out.Values[i] = ec._RuleSimulationResult_perTier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topMembers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulationResult_topMembers(ctx, field, obj)
+				})
+		case "sample":
+			out.Values[i] = ec._RuleSimulationResult_sample(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ruleVerdictImplementors = []string{"RuleVerdict"}
+
+func (ec *executionContext) _RuleVerdict(ctx context.Context, sel ast.SelectionSet, obj *rules.Verdict) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ruleVerdictImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RuleVerdict")
+		case "rule":
+			out.Values[i] = ec._RuleVerdict_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matched":
+			out.Values[i] = ec._RuleVerdict_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "applied":
+			out.Values[i] = ec._RuleVerdict_applied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failedCondition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleVerdict_failedCondition(ctx, field, obj)
+				})
+		case "points":
+			out.Values[i] = ec._RuleVerdict_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleVerdict_reason(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -36137,6 +42998,26 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Activity(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx context.Context, sel ast.SelectionSet, v rules.Diff) graphql.Marshaler {
+	return ec._ActivityDifference(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind(ctx context.Context, v any) (program.ActivityKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNActivityKind2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKind[tmp]
@@ -36692,6 +43573,114 @@ func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋreg
 		return graphql.Null
 	}
 	return ec._EarnedBadge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *game.Explanation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningExplanation!")
+		return graphql.Null
+	}
+	return ec._EarningExplanation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx context.Context, sel ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRule!")
+		return graphql.Null
+	}
+	return ec._EarningRule(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleConnection(ctx context.Context, sel ast.SelectionSet, v *EarningRuleConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRuleConnection!")
+		return graphql.Null
+	}
+	return ec._EarningRuleConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EarningRuleEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdge(ctx context.Context, sel ast.SelectionSet, v *EarningRuleEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRuleEdge!")
+		return graphql.Null
+	}
+	return ec._EarningRuleEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEarningRuleInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐInput(ctx context.Context, v any) (rules.Input, error) {
+	res, err := ec.unmarshalInputEarningRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEarningRuleStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐStatus(ctx context.Context, v any) (rules.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rules.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEarningRuleStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐStatus(ctx context.Context, sel ast.SelectionSet, v rules.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EarningRuleStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNEarningRuleVersion2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx context.Context, sel ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRuleVersion!")
+		return graphql.Null
+	}
+	return ec._EarningRuleVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, v *EarningRuleVersionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRuleVersionConnection!")
+		return graphql.Null
+	}
+	return ec._EarningRuleVersionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EarningRuleVersionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, v *EarningRuleVersionEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EarningRuleVersionEdge!")
+		return graphql.Null
+	}
+	return ec._EarningRuleVersionEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
@@ -37310,6 +44299,30 @@ func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._MemberEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*MemberPointsChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChange(ctx context.Context, sel ast.SelectionSet, v *MemberPointsChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberPointsChange!")
+		return graphql.Null
+	}
+	return ec._MemberPointsChange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogConnection(ctx context.Context, sel ast.SelectionSet, v *ModerationLogConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ModerationLogConnection!")
@@ -37717,6 +44730,26 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 		return graphql.Null
 	}
 	return ec._Points(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx context.Context, sel ast.SelectionSet, v rules.Totals) graphql.Marshaler {
+	return ec._PointsComparison(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx context.Context, sel ast.SelectionSet, v *forum.Post) graphql.Marshaler {
@@ -38298,6 +45331,157 @@ func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._RsvpEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInputᚄ(ctx context.Context, v any) ([]*RuleChangeInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*RuleChangeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInput(ctx context.Context, v any) (*RuleChangeInput, error) {
+	res, err := ec.unmarshalInputRuleChangeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRuleCondition2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐCondition(ctx context.Context, sel ast.SelectionSet, v rules.Condition) graphql.Marshaler {
+	return ec._RuleCondition(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRuleCondition2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐConditionᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Condition) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRuleCondition2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐCondition(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRuleConditionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐCondition(ctx context.Context, v any) (rules.Condition, error) {
+	res, err := ec.unmarshalInputRuleConditionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRuleEffect2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐEffect(ctx context.Context, sel ast.SelectionSet, v rules.Effect) graphql.Marshaler {
+	return ec._RuleEffect(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNRuleEffectInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐEffect(ctx context.Context, v any) (rules.Effect, error) {
+	res, err := ec.unmarshalInputRuleEffectInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRuleLimits2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐLimits(ctx context.Context, sel ast.SelectionSet, v rules.Limits) graphql.Marshaler {
+	return ec._RuleLimits(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNRuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx context.Context, v any) (rules.Match, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rules.Match(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx context.Context, sel ast.SelectionSet, v rules.Match) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RuleMatch!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RuleSimulation!")
+		return graphql.Null
+	}
+	return ec._RuleSimulation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, v *RuleSimulationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RuleSimulationConnection!")
+		return graphql.Null
+	}
+	return ec._RuleSimulationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RuleSimulationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, v *RuleSimulationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RuleSimulationEdge!")
+		return graphql.Null
+	}
+	return ec._RuleSimulationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, v any) (rules.SimStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rules.SimStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, sel ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RuleSimulationStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNRuleVerdict2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐVerdictᚄ(ctx context.Context, sel ast.SelectionSet, v []*rules.Verdict) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRuleVerdict2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐVerdict(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRuleVerdict2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐVerdict(ctx context.Context, sel ast.SelectionSet, v *rules.Verdict) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RuleVerdict!")
+		return graphql.Null
+	}
+	return ec._RuleVerdict(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx context.Context, sel ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -38710,6 +45894,21 @@ func (ec *executionContext) marshalNWatchedWord2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._WatchedWord(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekday(ctx context.Context, v any) (rules.Weekday, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rules.Weekday(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWeekday2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekday(ctx context.Context, sel ast.SelectionSet, v rules.Weekday) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Weekday!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNWordAction2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐWordAction(ctx context.Context, v any) (moderation.WordAction, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := moderation.WordAction(tmp)
@@ -38867,6 +46066,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐActivityKindᚄ(ctx context.Context, v any) ([]program.ActivityKind, error) {
 	if v == nil {
 		return nil, nil
@@ -39010,6 +46216,14 @@ func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return res
 }
 
+func (ec *executionContext) unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐDateRangeInput(ctx context.Context, v any) (*DateRangeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDateRangeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -39026,6 +46240,21 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOEarningRule2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐRule(ctx context.Context, sel ast.SelectionSet, v *rules.Rule) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EarningRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEarningRuleInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐInput(ctx context.Context, v any) (*rules.Input, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEarningRuleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *events.Event) graphql.Marshaler {
@@ -39107,6 +46336,33 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalOHourWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐHourWindow(ctx context.Context, sel ast.SelectionSet, v *rules.HourWindow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HourWindow(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOHourWindowInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐHourWindow(ctx context.Context, v any) (*rules.HourWindow, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputHourWindowInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -39169,6 +46425,18 @@ func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.Selecti
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(v)
 	return res
 }
 
@@ -39276,6 +46544,21 @@ func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.Se
 	_ = ctx
 	res := graphql.MarshalInt64(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOItemCondition2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐItemCondition(ctx context.Context, sel ast.SelectionSet, v *rules.ItemCondition) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ItemCondition(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOItemConditionInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐItemCondition(ctx context.Context, v any) (*rules.ItemCondition, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputItemConditionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInputᚄ(ctx context.Context, v any) ([]*LineItemInput, error) {
@@ -39491,6 +46774,55 @@ func (ec *executionContext) marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._RsvpConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalORuleConditionInput2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐConditionᚄ(ctx context.Context, v any) ([]rules.Condition, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]rules.Condition, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRuleConditionInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐCondition(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORuleLimitsInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐLimits(ctx context.Context, v any) (rules.Limits, error) {
+	res, err := ec.unmarshalInputRuleLimitsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx context.Context, v any) (rules.Match, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := rules.Match(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORuleMatch2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐMatch(ctx context.Context, sel ast.SelectionSet, v rules.Match) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(v))
+	return res
+}
+
+func (ec *executionContext) marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RuleSimulation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx context.Context, sel ast.SelectionSet, v *rules.Result) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RuleSimulationResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx context.Context, sel ast.SelectionSet, v *StreakChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -39679,6 +47011,42 @@ func (ec *executionContext) unmarshalOTierInput2ᚕgithubᚗcomᚋregularsᚋreg
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOWeekday2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekdayᚄ(ctx context.Context, v any) ([]rules.Weekday, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]rules.Weekday, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWeekday2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekday(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWeekday2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekdayᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Weekday) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeekday2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐWeekday(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

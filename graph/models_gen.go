@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -51,6 +52,31 @@ type AuthorHistory struct {
 type CommunityMember struct {
 	DisplayName string  `json:"displayName"`
 	AvatarURL   *string `json:"avatarUrl,omitempty"`
+}
+
+type DateRangeInput struct {
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
+}
+
+type EarningRuleConnection struct {
+	Edges    []*EarningRuleEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type EarningRuleEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *rules.Rule `json:"node"`
+}
+
+type EarningRuleVersionConnection struct {
+	Edges    []*EarningRuleVersionEdge `json:"edges"`
+	PageInfo *PageInfo                 `json:"pageInfo"`
+}
+
+type EarningRuleVersionEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *rules.Rule `json:"node"`
 }
 
 type EventConnection struct {
@@ -115,6 +141,12 @@ type MemberConnection struct {
 type MemberEdge struct {
 	Cursor string         `json:"cursor"`
 	Node   *member.Member `json:"node"`
+}
+
+type MemberPointsChange struct {
+	Member *member.Member `json:"member,omitempty"`
+	Before float64        `json:"before"`
+	After  float64        `json:"after"`
 }
 
 type ModerationLogConnection struct {
@@ -269,6 +301,23 @@ type RsvpConnection struct {
 type RsvpEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *events.RSVP `json:"node"`
+}
+
+// One change for a dry run: rule alone adds a rule; ruleId and rule edit one; ruleId and remove: true take one out.
+type RuleChangeInput struct {
+	RuleID *string      `json:"ruleId,omitempty"`
+	Rule   *rules.Input `json:"rule,omitempty"`
+	Remove *bool        `json:"remove,omitempty"`
+}
+
+type RuleSimulationConnection struct {
+	Edges    []*RuleSimulationEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type RuleSimulationEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *rules.Simulation `json:"node"`
 }
 
 type SignUpInput struct {

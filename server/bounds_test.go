@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/graph"
 )
 
@@ -149,11 +150,39 @@ var intInputs = map[string]intBound{
 	"Mutation.rsvp(guests)": {max: events.MaxGuests, field: "guests", send: func(e *probeEnv, v int64) *gqlResponse {
 		return e.a.do(e.t, e.member.bearer(), rsvpMutation, map[string]any{"id": e.event(), "g": v, "k": "guests-" + e.unique()})
 	}},
+
+	// Earning rules (game/rules).
+	"RuleConditionInput.basketTotalAtLeast": {max: program.MaxAmountMinor, field: "conditions[0].basketTotalAtLeast",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["conditions"] = []any{map[string]any{"basketTotalAtLeast": v}} })},
+	"ItemConditionInput.minQuantity": {max: program.MaxQuantity, field: "conditions[0].items.minQuantity",
+		send: sendRuleInt(func(in map[string]any, v int64) {
+			in["conditions"] = []any{map[string]any{"items": map[string]any{"skus": []string{"X"}, "minQuantity": v}}}
+		})},
+	"RuleEffectInput.fixedPoints": {max: program.MaxPoints, field: "effect.fixedPoints",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["effect"] = map[string]any{"fixedPoints": v} })},
+	"RuleLimitsInput.budgetPoints": {max: program.MaxBalance, field: "limits.budgetPoints",
+		send: sendRuleInt(func(in map[string]any, v int64) { in["limits"] = map[string]any{"budgetPoints": v} })},
+	"RuleEffectInput.pointsPerUnit":                   {max: program.MaxPoints},
+	"RuleEffectInput.pointsPerItem":                   {max: program.MaxPoints},
+	"RuleEffectInput.multiplierPercent":               {max: rules.MaxMultiplierPercent},
+	"RuleEffectInput.expiresAfterDays":                {max: rules.MaxDays},
+	"RuleEffectInput.pendingDays":                     {max: rules.MaxPendingDays},
+	"RuleLimitsInput.perMember":                       {max: rules.MaxTimes},
+	"RuleLimitsInput.perMemberPerDay":                 {max: rules.MaxTimes},
+	"RuleLimitsInput.perMemberPerPeriod":              {max: rules.MaxTimes},
+	"RuleLimitsInput.periodDays":                      {max: rules.MaxDays},
+	"RuleConditionInput.nthPurchase":                  {max: rules.MaxNthPurchase},
+	"RuleConditionInput.daysSinceLastPurchaseAtLeast": {max: rules.MaxDays},
+	"HourWindowInput.from":                            {max: 23},
+	"HourWindowInput.to":                              {max: 24},
+	"EarningRuleInput.priority":                       {max: rules.MaxPriority},
+	"Mutation.updateEarningRule(expectedVersion)":     {max: program.MaxVersion},
 }
 
 func probeEventInt(field string) func(e *probeEnv, v int64) *gqlResponse {
 	send := sendEvent(func(in map[string]any, v any) { in[field] = v })
 	return func(e *probeEnv, v int64) *gqlResponse { return send(e.a, e.t, v) }
+
 }
 
 // isPageSize: every connection's first is 1 to 100 (graph's paging).

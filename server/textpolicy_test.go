@@ -215,7 +215,15 @@ var textInputs = map[string]textInput{
 		return sendProgram(func(in map[string]any) { in["promotions"] = promotion("p1", v) })(e, v)
 	}},
 
+	"EarningRuleInput.name": {kind: humanText, field: "name", send: sendRule(func(in map[string]any, v string) { in["name"] = v })},
+
 	// Identifiers: input.Identifier.
+	"ItemConditionInput.skus": {kind: identifier, field: "conditions[0].items.skus[0]", send: sendRule(func(in map[string]any, v string) {
+		in["conditions"] = []any{map[string]any{"items": map[string]any{"skus": []string{v}}}}
+	})},
+	"ItemConditionInput.categories": {kind: identifier, field: "conditions[0].items.categories[0]", send: sendRule(func(in map[string]any, v string) {
+		in["conditions"] = []any{map[string]any{"items": map[string]any{"categories": []string{v}}}}
+	})},
 	"RecordActivityInput.externalId": {kind: identifier, field: "externalId", send: sendActivity(func(in map[string]any, v string) { in["externalId"] = v })},
 	"RecordActivityInput.refundOf": {kind: identifier, field: "refundOf", send: sendActivity(func(in map[string]any, v string) {
 		in["kind"], in["refundOf"], in["amountMinor"] = "REFUND", v, 100
@@ -285,6 +293,8 @@ var textInputs = map[string]textInput{
 	"EventInput.timezone":                        otherInput("IANA timezone name"),
 	"EventInput.imageUrl":                        otherInput("https URL: input.Identifier, then net/url"),
 	"EventPlaceInput.onlineUrl":                  otherInput("https URL: input.Identifier, then net/url"),
+	"RuleConditionInput.tiers":                   otherInput("names of the program's tiers"),
+	"EarningRuleInput.timezone":                  otherInput("IANA timezone name"),
 }
 
 // cursor arguments are opaque strings the server made, decoded or refused.

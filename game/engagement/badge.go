@@ -214,6 +214,23 @@ func (s *Service) HasBadge(ctx context.Context, memberID, badgeID bson.ObjectID)
 	return len(head.State.Badges[badgeID.Hex()]) > 0, nil
 }
 
+// HeldBadges lists the ids (hex) of the badges the member holds a level
+// of, for the earning rules' snapshot (game/rules.Snapshot).
+func (s *Service) HeldBadges(ctx context.Context, memberID bson.ObjectID) ([]string, error) {
+	head, err := s.entries.seq.Head(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for id, levels := range head.State.Badges {
+		if len(levels) > 0 {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // awardBadges awards every level st has reached and not yet earned. Each
 // award is keyed by badge and level, in the engagement chain and in the
 // ledger, so concurrent activities award a level exactly once.

@@ -106,9 +106,12 @@ type Source struct {
 // Line is one rule's part of an entry: the member's answer to "why did I
 // get these points?".
 type Line struct {
-	Rule   string `bson:"rule"`
-	Points int64  `bson:"points"`
-	Reason string `bson:"reason"`
+	Rule string `bson:"rule"`
+	// RuleVersion is the version of the brand's earning rule (game/rules)
+	// that made the line; 0 for the program's built-in earning.
+	RuleVersion int64  `bson:"ruleVersion,omitempty"`
+	Points      int64  `bson:"points"`
+	Reason      string `bson:"reason"`
 }
 
 // Entry is one append-only ledger entry. Amount is its signed effect on the

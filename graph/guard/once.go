@@ -70,6 +70,14 @@ var mutations = map[string]string{
 	"watchWord":       repeatable,
 	"unwatchWord":     repeatable,
 
+	// Earning rules (graph/schema/rules.graphql): edits of the brand's
+	// definitions, like updateProgram; a dry run replays history.
+	"createEarningRule":  repeatable,
+	"updateEarningRule":  repeatable,
+	"pauseEarningRule":   repeatable,
+	"archiveEarningRule": repeatable,
+	"simulateRules":      startsWork, // a background replay of the range's activities
+
 	"updateProfile":              repeatable,
 	"grantRole":                  repeatable,
 	"revokeRole":                 repeatable,

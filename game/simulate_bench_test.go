@@ -1,0 +1,79 @@
+package game
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
+)
+
+// BenchmarkDryRun times a dry run over DRYRUN_ACTIVITIES recorded
+// purchases (default 20,000) of 1,000 members, with 50 active rules and a
+// change adding one, on the database the tests use (BENCHMARKS.md). The
+// history is inserted directly, with snapshots, as RecordActivity leaves it.
+func BenchmarkDryRun(b *testing.B) {
+	n := 20_000
+	if v, err := strconv.Atoi(os.Getenv("DRYRUN_ACTIVITIES")); err == nil && v > 0 {
+		n = v
+	}
+	h := newHarness(b, nil)
+	ctx := context.Background()
+	for i := range 50 {
+		in := rules.Input{Name: fmt.Sprintf("rule %02d", i), Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: int64(i + 1)}, Priority: i}
+		switch i % 4 {
+		case 0:
+			in.Conditions = []rules.Condition{{Items: &rules.ItemCondition{Categories: []string{fmt.Sprint("cat-", i%8)}}}}
+		case 1:
+			in.Conditions = []rules.Condition{{Tiers: []string{"Silver", "Gold"}}}
+		case 2:
+			in.Conditions = []rules.Condition{{BasketTotalAtLeast: ptr(int64(i * 200))}}
+			in.Limits = rules.Limits{PerMemberPerDay: 1, BudgetPoints: 100_000}
+		case 3:
+			in.Conditions = []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}
+		}
+		if _, err := h.CreateEarningRule(ctx, "bench", in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	members := make([]bson.ObjectID, 1000)
+	for i := range members {
+		members[i] = bson.NewObjectID()
+	}
+	start := h.clock.Now().AddDate(0, 0, -90)
+	tiers := []string{"Member", "Silver", "Gold"}
+	batch := make([]any, 0, 1000)
+	for i := range n {
+		at := start.Add(time.Duration(i) * (90 * 24 * time.Hour / time.Duration(n)))
+		batch = append(batch, &Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
+			MemberID: members[i%len(members)], AmountMinor: int64(500 + i%9000), Currency: "USD", OccurredAt: at, CreatedAt: at,
+			Items:        []LineItem{{SKU: "S", Category: fmt.Sprint("cat-", i%8), Quantity: 1, PriceMinor: int64(500 + i%9000)}},
+			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}})
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := h.acts.c.InsertMany(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	extra := rules.Input{Name: "Double weekends", Trigger: program.ActivityPurchase, Effect: rules.Effect{MultiplierPercent: 200},
+		Conditions: []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}}
+	sim := &rules.Simulation{Changes: []rules.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := h.Simulate(ctx, sim)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Activities != int64(n) {
+			b.Fatalf("replayed %d of %d", res.Activities, n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/activity")
+}
