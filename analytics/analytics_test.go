@@ -75,7 +75,10 @@ var (
 // referral sign-ups, conversions and reversals.
 func generate(seed uint64, members int) *dataset {
 	r := rand.New(rand.NewPCG(seed, seed*7+1))
-	loc, _ := time.LoadLocation("America/New_York")
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		panic(err) // a fixed zone: the test cannot run without it
+	}
 	ds := &dataset{loc: loc}
 	span := genNow.Sub(genStart)
 	at := func(from time.Time) time.Time {
@@ -317,9 +320,21 @@ func feq(t *testing.T, what string, got *float64, want float64, ok bool) {
 	}
 }
 
-func day(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err) // dates written in the tests
+	}
+	return t
+}
 
-func date(s string) member.Date { d, _ := member.ParseDate(s); return d }
+func date(s string) member.Date {
+	d, err := member.ParseDate(s)
+	if err != nil {
+		panic(err) // dates written in the tests
+	}
+	return d
+}
 
 func (ds *dataset) checkOverview(t *testing.T, s *Service, from, to string) {
 	t.Helper()

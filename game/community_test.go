@@ -73,7 +73,9 @@ func TestCommunityPostsCappedAndReversedOnce(t *testing.T) {
 	if e := testkit.Must(h.ReverseCommunityPost(ctx, ann.ID, capped, "spam"))(t); e != nil {
 		t.Fatalf("a post that earned nothing was reversed: %+v", e)
 	}
-	st, _, _ = h.ledger.Head(ctx, ann.ID)
+	if st, _, err = h.ledger.Head(ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
 	if st.Balance != 20-earned {
 		t.Fatalf("balance after removing a post that earned %d: %d, want %d", earned, st.Balance, 20-earned)
 	}

@@ -70,7 +70,9 @@ func TestAccountBackoff(t *testing.T) {
 	}
 	// An unknown account backs off the same way: no answer tells it apart.
 	for range b.Free {
-		_, _ = s.LogIn(ctx, "nobody@example.com", "guess", "")
+		if _, err := s.LogIn(ctx, "nobody@example.com", "guess", ""); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("an unknown account within the free attempts: %v", err)
+		}
 	}
 	if _, err := s.LogIn(ctx, "nobody@example.com", "guess", ""); wait(err) != b.Base {
 		t.Fatalf("an unknown account: %v, want the same back-off", err)
@@ -89,7 +91,9 @@ func TestAccountBackoffSparesTheMembersAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 30 {
-		_, _ = s.LogIn(ctx, "ann@example.com", "guess", fmt.Sprintf("198.51.100.%d", i))
+		if _, err := s.LogIn(ctx, "ann@example.com", "guess", fmt.Sprintf("198.51.100.%d", i)); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
 	}
 	if _, err := s.LogIn(ctx, "ann@example.com", "correct horse", "198.51.100.200"); wait(err) == 0 {
 		t.Fatalf("another address during the back-off: %v, want RATE_LIMITED", err)

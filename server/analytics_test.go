@@ -70,7 +70,7 @@ func (a *app) exportCSV(t *testing.T, auth, path string) (int, [][]string) {
 		req.Header.Set("Authorization", auth)
 	}
 	res := testkit.Must(http.DefaultClient.Do(req))(t)
-	defer res.Body.Close()
+	testkit.Defer(t, res.Body.Close)
 	if res.StatusCode != http.StatusOK {
 		return res.StatusCode, nil
 	}
@@ -161,7 +161,9 @@ func TestAnalyticsExportMatchesTheAPI(t *testing.T) {
 		req.Header.Set("Authorization", "ApiKey "+testAPIKey)
 		res := testkit.Must(http.DefaultClient.Do(req))(t)
 		body := testkit.Must(io.ReadAll(res.Body))(t)
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(string(body), map[bool]string{true: "range.to", false: "withinDays"}[strings.Contains(path, "overview")]) {
 			t.Errorf("%s: %d %q", path, res.StatusCode, body)
 		}

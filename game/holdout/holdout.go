@@ -105,13 +105,13 @@ func (s *Store) Assign(ctx context.Context, campaign, key string, memberID bson.
 }
 
 // Each streams campaign's assignments made in [from, to), oldest first.
-func (s *Store) Each(ctx context.Context, campaign string, from, to time.Time, fn func(*Assignment) error) error {
+func (s *Store) Each(ctx context.Context, campaign string, from, to time.Time, fn func(*Assignment) error) (err error) {
 	cur, err := s.c.Find(ctx, bson.D{{Key: "campaign", Value: campaign}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
 		options.Find().SetSort(bson.D{{Key: "campaign", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}).SetBatchSize(2000))
 	if err != nil {
 		return fmt.Errorf("holdout: %w", err)
 	}
-	defer cur.Close(ctx)
+	defer func() { err = errors.Join(err, cur.Close(ctx)) }()
 	for cur.Next(ctx) {
 		var a Assignment
 		if err := cur.Decode(&a); err != nil {

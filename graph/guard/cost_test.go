@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,7 +62,11 @@ func defaults(f *ast.FieldDefinition) map[string]any {
 	for _, a := range f.Arguments {
 		switch {
 		case a.DefaultValue != nil:
-			args[a.Name], _ = a.DefaultValue.Value(nil)
+			v, err := a.DefaultValue.Value(nil)
+			if err != nil {
+				panic(fmt.Sprintf("%s(%s): default %v", f.Name, a.Name, err)) // the schema's own defaults
+			}
+			args[a.Name] = v
 		case a.Type.Elem != nil:
 			args[a.Name] = []any{"a", "b"}
 		}

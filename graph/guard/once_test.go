@@ -22,7 +22,12 @@ func operation(t *testing.T, s *ast.Schema, query string) *graphql.OperationCont
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = validator.Validate(s, doc)
+	// The documents leave out arguments and selections the rule never
+	// reads: validation complains, but it has resolved every field to its
+	// definition, which is all it is run for here.
+	if errs := validator.Validate(s, doc); len(errs) > 0 {
+		t.Logf("%s: %d validation complaints, as expected", query, len(errs))
+	}
 	return &graphql.OperationContext{RawQuery: query, Doc: doc, Operation: doc.Operations[0]}
 }
 
