@@ -155,7 +155,7 @@ func TestDryRunMatchesApplyingTheRulesToACopy(t *testing.T) {
 	for _, tt := range res.PerTier {
 		tiers += tt.After - tt.Before
 	}
-	if tiers != res.After-res.Before || res.LiabilityChangeMinor != (res.After-res.Before)*100/1000 || res.Currency != "USD" {
+	if tiers != res.After-res.Before || res.LiabilityChangeMinor != (res.After-res.Before)*program.Default().PointValueMinor || res.Currency != "USD" {
 		t.Errorf("per tier %d, liability %d %s for a change of %d", tiers, res.LiabilityChangeMinor, res.Currency, res.After-res.Before)
 	}
 	if len(res.TopMembers) == 0 || len(res.TopMembers) > 10 || len(res.Sample) == 0 || res.MembersAffected == 0 || len(res.Sample[0].AfterLines) == 0 {
