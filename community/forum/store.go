@@ -79,15 +79,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	reactions := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "postId", Value: 1}, {Key: "memberId", Value: 1}, {Key: "reaction", Value: 1}}, Options: options.Index().SetName(IndexReaction).SetUnique(true)},
 	}
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{{s.threads, threads}, {s.posts, posts}, {s.reactions, reactions}} {
-		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return mongoindex.EnsureAll(ctx, mongoindex.Set{C: s.threads, Models: threads}, mongoindex.Set{C: s.posts, Models: posts}, mongoindex.Set{C: s.reactions, Models: reactions})
 }
 
 // Collections are the store's collections, for tests and benchmarks that

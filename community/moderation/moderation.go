@@ -107,34 +107,26 @@ const (
 
 // EnsureIndexes creates the indexes the queries below rely on.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{
-		{s.flags, []mongo.IndexModel{
+	return mongoindex.EnsureAll(ctx,
+		mongoindex.Set{C: s.flags, Models: []mongo.IndexModel{
 			{Keys: bson.D{{Key: "postId", Value: 1}, {Key: "memberId", Value: 1}}, Options: options.Index().SetName(IndexFlagUnique).SetUnique(true)},
 			// A flagger's accuracy: their flags by outcome.
 			{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "outcome", Value: 1}}, Options: options.Index().SetName(IndexFlagMember)},
 		}},
-		{s.review, []mongo.IndexModel{
+		mongoindex.Set{C: s.review, Models: []mongo.IndexModel{
 			// The queue of a space by status, highest score first.
 			{Keys: bson.D{{Key: "spaceId", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(IndexReviewQueue)},
 		}},
-		{s.log, []mongo.IndexModel{
+		mongoindex.Set{C: s.log, Models: []mongo.IndexModel{
 			{Keys: bson.D{{Key: "spaceId", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(IndexLogSpace)},
 		}},
-		{s.sanctions, []mongo.IndexModel{
+		mongoindex.Set{C: s.sanctions, Models: []mongo.IndexModel{
 			{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "spaceId", Value: 1}, {Key: "kind", Value: 1}}, Options: options.Index().SetName(IndexSanctionUniq).SetUnique(true)},
 		}},
-		{s.words, []mongo.IndexModel{
+		mongoindex.Set{C: s.words, Models: []mongo.IndexModel{
 			{Keys: bson.D{{Key: "word", Value: 1}}, Options: options.Index().SetName(IndexWordUnique).SetUnique(true)},
 		}},
-	} {
-		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 // CheckReason checks a flag's reason and note: the note is optional text

@@ -155,11 +155,8 @@ const (
 // EnsureIndexes creates the indexes of accounts, referral_conversions and
 // referral_slots; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{
-		{s.store.accounts, []mongo.IndexModel{
+	return mongoindex.EnsureAll(ctx,
+		mongoindex.Set{C: s.store.accounts, Models: []mongo.IndexModel{
 			{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(IndexAccountCode).SetUnique(true)},
 			// Invited (Summary).
 			{Keys: bson.D{{Key: "referrerId", Value: 1}}, Options: options.Index().SetName(IndexAccountReferrer)},
@@ -167,15 +164,10 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "lastPurchaseAt", Value: 1}}, Options: options.Index().SetName(IndexAccountLastPurchase)},
 		}},
 		// Converted (Summary).
-		{s.store.conversions, []mongo.IndexModel{{Keys: bson.D{{Key: "referrerId", Value: 1}}, Options: options.Index().SetName(IndexConversionReferrer)}}},
+		mongoindex.Set{C: s.store.conversions, Models: []mongo.IndexModel{{Keys: bson.D{{Key: "referrerId", Value: 1}}, Options: options.Index().SetName(IndexConversionReferrer)}}},
 		// A referee holds at most one of its referrer's monthly slots.
-		{s.store.slots, []mongo.IndexModel{{Keys: bson.D{{Key: "refereeId", Value: 1}}, Options: options.Index().SetName(IndexSlotReferee).SetUnique(true)}}},
-	} {
-		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
-			return err
-		}
-	}
-	return nil
+		mongoindex.Set{C: s.store.slots, Models: []mongo.IndexModel{{Keys: bson.D{{Key: "refereeId", Value: 1}}, Options: options.Index().SetName(IndexSlotReferee).SetUnique(true)}}},
+	)
 }
 
 func (s store) get(ctx context.Context, memberID bson.ObjectID) (*Account, error) {

@@ -64,19 +64,11 @@ func New(db *mongo.Database, programs program.Store, lg *ledger.Ledger, fx Effec
 // EnsureIndexes creates the indexes of rewards, redemptions and
 // reward_slots; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	for _, ix := range []struct {
-		c  *mongo.Collection
-		ms []mongo.IndexModel
-	}{
-		{s.rewards.rewards, s.rewards.rewardIndexes()},
-		{s.rewards.redemptions, s.rewards.redemptionIndexes()},
-		{s.rewards.slots, s.rewards.slotIndexes()},
-	} {
-		if err := mongoindex.Ensure(ctx, ix.c, ix.ms...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return mongoindex.EnsureAll(ctx,
+		mongoindex.Set{C: s.rewards.rewards, Models: s.rewards.rewardIndexes()},
+		mongoindex.Set{C: s.rewards.redemptions, Models: s.rewards.redemptionIndexes()},
+		mongoindex.Set{C: s.rewards.slots, Models: s.rewards.slotIndexes()},
+	)
 }
 
 // Reward is an item of the brand's catalog that members buy with points.

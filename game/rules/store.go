@@ -52,32 +52,24 @@ const (
 
 // EnsureIndexes creates the indexes the rules' queries rely on; safe to repeat.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	for _, x := range []struct {
-		c  *mongo.Collection
-		ix []mongo.IndexModel
-	}{
-		{s.rules, []mongo.IndexModel{
+	return mongoindex.EnsureAll(ctx,
+		mongoindex.Set{C: s.rules, Models: []mongo.IndexModel{
 			// Two active exclusive rules never share a priority.
 			{Keys: bson.D{{Key: "exclusiveSlot", Value: 1}}, Options: options.Index().SetName(IndexExclusive).SetUnique(true).SetSparse(true)},
 			// The active set, read for every activity.
 			{Keys: bson.D{{Key: "status", Value: 1}}, Options: options.Index().SetName(IndexStatus)},
 		}},
 		// A rule's history, newest first.
-		{s.versions, []mongo.IndexModel{{Keys: bson.D{{Key: "ruleId", Value: 1}, {Key: "version", Value: -1}}, Options: options.Index().SetName(IndexVersions).SetUnique(true)}}},
-		{s.slots, []mongo.IndexModel{
+		mongoindex.Set{C: s.versions, Models: []mongo.IndexModel{{Keys: bson.D{{Key: "ruleId", Value: 1}, {Key: "version", Value: -1}}, Options: options.Index().SetName(IndexVersions).SetUnique(true)}}},
+		mongoindex.Set{C: s.slots, Models: []mongo.IndexModel{
 			// Slots taken in one scope (a member's day…), counted.
 			{Keys: bson.D{{Key: "scope", Value: 1}}, Options: options.Index().SetName(IndexSlotScope)},
 			// An activity's own slots, found again on a replay.
 			{Keys: bson.D{{Key: "rule", Value: 1}, {Key: "activity", Value: 1}}, Options: options.Index().SetName(IndexSlotOwner)},
 		}},
 		// Simulations waiting for the job, oldest first.
-		{s.sims, []mongo.IndexModel{{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(IndexSimulations)}}},
-	} {
-		if err := mongoindex.Ensure(ctx, x.c, x.ix...); err != nil {
-			return err
-		}
-	}
-	return nil
+		mongoindex.Set{C: s.sims, Models: []mongo.IndexModel{{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(IndexSimulations)}}},
+	)
 }
 
 // version is one saved version of a rule.

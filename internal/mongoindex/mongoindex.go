@@ -19,3 +19,19 @@ func Ensure(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexMo
 	}
 	return nil
 }
+
+// Set is the indexes a store declares for one of its collections.
+type Set struct {
+	C      *mongo.Collection
+	Models []mongo.IndexModel
+}
+
+// EnsureAll ensures every set in turn (Ensure); safe to repeat.
+func EnsureAll(ctx context.Context, sets ...Set) error {
+	for _, s := range sets {
+		if err := Ensure(ctx, s.C, s.Models...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
