@@ -170,3 +170,147 @@ func TestCommunityWatchedWordsAndModerator(t *testing.T) {
 		t.Fatalf("ben's sanctions: %+v", mine)
 	}
 }
+
+// Moderation through the API, as a member and a moderator see it: two
+// flags reach the brand's threshold and hide a reply from readers; the
+// reply waits in the review queue with its score; reaction counts follow
+// reacts and unreacts; a moderator's DELETE takes the reply's points back
+// from its author's balance; a second moderator's late APPROVE is a
+// CONFLICT; and the brand reads the deletion in the moderation log.
+func TestCommunityFlagHideReviewDelete(t *testing.T) {
+	a := startApp(t, nil)
+	a.setProgram(t)
+	a.service(t, `mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`, map[string]any{"in": map[string]any{
+		"communityPostPoints": 10, "communityDailyPointCap": 0, "communityFlagThreshold": 2,
+	}}).decode(t, "updateProgram", &struct{}{})
+	ann := a.signUp(t, "ann@example.com")
+	ben := a.signUp(t, "ben@example.com")
+	cat := a.signUp(t, "cat@example.com")
+	dan := a.signUp(t, "dan@example.com")
+	mo := a.signUp(t, "mo@example.com")
+	a.service(t, `mutation($id: ID!) { grantRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": mo.Member.ID}).decode(t, "grantRole", &struct{}{})
+	a.do(t, "", `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`, map[string]any{"t": mo.RefreshToken}).decode(t, "refreshToken", &mo)
+
+	balance := func(s session) int {
+		t.Helper()
+		var me struct{ Points struct{ Balance int } }
+		a.do(t, s.bearer(), `{ me { points { balance } } }`, nil).decode(t, "me", &me)
+		return me.Points.Balance
+	}
+	var space, thread, post struct{ ID string }
+	a.service(t, createSpaceMutation, map[string]any{"in": map[string]any{"name": "Rides"}}).decode(t, "createSpace", &space)
+	a.do(t, ann.bearer(), createThreadMutation, map[string]any{"s": space.ID, "in": map[string]any{"title": "Sunday", "body": "Who is in?"}}).decode(t, "createThread", &thread)
+	a.do(t, ben.bearer(), `mutation($t: ID!) { reply(threadId: $t, input: {body: "Buy my stuff"}) { id } }`, map[string]any{"t": thread.ID}).decode(t, "reply", &post)
+	if got := balance(ben); got != 10 {
+		t.Fatalf("ben's balance after replying: %d, want the 10 community points", got)
+	}
+
+	type postView struct {
+		Status    string
+		Body      *string
+		Reactions []struct {
+			Reaction string
+			Count    int
+		}
+		MyReactions []string
+	}
+	read := func(s session) []postView {
+		t.Helper()
+		var page struct{ Edges []struct{ Node postView } }
+		a.do(t, s.bearer(), `query($t: ID!) { posts(threadId: $t) { edges { node { status body reactions { reaction count } myReactions } } } }`,
+			map[string]any{"t": thread.ID}).decode(t, "posts", &page)
+		out := make([]postView, len(page.Edges))
+		for i, e := range page.Edges {
+			out[i] = e.Node
+		}
+		return out
+	}
+
+	// Reactions: counted per reaction, one per member, taken back by unreact.
+	const react = `mutation($p: ID!, $r: Reaction!) { react(postId: $p, reaction: $r) { id } }`
+	a.do(t, cat.bearer(), react, map[string]any{"p": post.ID, "r": "LIKE"}).decode(t, "react", &struct{}{})
+	a.do(t, dan.bearer(), react, map[string]any{"p": post.ID, "r": "LIKE"}).decode(t, "react", &struct{}{})
+	a.do(t, dan.bearer(), react, map[string]any{"p": post.ID, "r": "LIKE"}).decode(t, "react", &struct{}{})
+	a.do(t, dan.bearer(), react, map[string]any{"p": post.ID, "r": "FIRE"}).decode(t, "react", &struct{}{})
+	a.do(t, cat.bearer(), `mutation($p: ID!) { unreact(postId: $p, reaction: LIKE) { id } }`, map[string]any{"p": post.ID}).decode(t, "unreact", &struct{}{})
+	seen := read(dan)[1]
+	counts := map[string]int{}
+	for _, r := range seen.Reactions {
+		counts[r.Reaction] = r.Count
+	}
+	if counts["LIKE"] != 1 || counts["FIRE"] != 1 || len(seen.MyReactions) != 2 {
+		t.Fatalf("reactions after cat's unreact and dan's double like: %+v", seen)
+	}
+
+	// Flags: one's own post is refused; one flag is below the threshold of
+	// 2; the second hides the reply from readers.
+	const flag = `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM) { status } }`
+	if r := a.do(t, ben.bearer(), flag, map[string]any{"p": post.ID}); r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "postId" {
+		t.Fatalf("flagging one's own post: %+v", r.Errors)
+	}
+	a.do(t, cat.bearer(), flag, map[string]any{"p": post.ID}).decode(t, "flagPost", &struct{}{})
+	if p := read(ann)[1]; p.Status != "VISIBLE" || p.Body == nil {
+		t.Fatalf("after one flag (score 1 of 2) the reply should still show: %+v", p)
+	}
+	a.do(t, dan.bearer(), flag, map[string]any{"p": post.ID}).decode(t, "flagPost", &struct{}{})
+	if p := read(ann)[1]; p.Status != "HIDDEN" || p.Body != nil {
+		t.Fatalf("after two flags the reply should be hidden from readers: %+v", p)
+	}
+
+	var queue struct {
+		Edges []struct {
+			Node struct {
+				Score, FlagCount int
+				Post             struct{ ID string }
+			}
+		}
+	}
+	a.do(t, mo.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { score flagCount post { id } } } } }`, map[string]any{"s": space.ID}).decode(t, "reviewQueue", &queue)
+	if len(queue.Edges) != 1 || queue.Edges[0].Node.Post.ID != post.ID || queue.Edges[0].Node.FlagCount != 2 || queue.Edges[0].Node.Score < 2 {
+		t.Fatalf("review queue: %+v", queue)
+	}
+	if r := a.do(t, ann.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { score } } } }`, map[string]any{"s": space.ID}); r.code() != "FORBIDDEN" {
+		t.Fatalf("a member reading the review queue: %+v", r.Errors)
+	}
+
+	// The moderator removes the reply: its points leave ben's balance.
+	const moderate = `mutation($p: ID!, $a: PostAction!) { moderatePost(postId: $p, action: $a, reason: "spam") { status } }`
+	var removed struct{ Status string }
+	a.do(t, mo.bearer(), moderate, map[string]any{"p": post.ID, "a": "DELETE"}).decode(t, "moderatePost", &removed)
+	if removed.Status != "REMOVED" {
+		t.Fatalf("deleted post: %+v", removed)
+	}
+	if got := balance(ben); got != 0 {
+		t.Fatalf("ben's balance after the removal: %d, want 0 (the reply's 10 points taken back)", got)
+	}
+	if r := a.do(t, mo.bearer(), moderate, map[string]any{"p": post.ID, "a": "APPROVE"}); r.code() != "CONFLICT" || r.Errors[0].Extensions["action"] != "DELETE" {
+		t.Fatalf("approving a removed post: %+v", r.Errors)
+	}
+	a.do(t, mo.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { score flagCount post { id } } } } }`, map[string]any{"s": space.ID}).decode(t, "reviewQueue", &queue)
+	if len(queue.Edges) != 0 {
+		t.Fatalf("the review queue after the decision: %+v", queue)
+	}
+
+	var log struct {
+		Edges []struct {
+			Node struct {
+				Action, TargetKind, TargetID string
+				Before, After, Reason        *string
+				Actor                        *struct{ DisplayName string }
+			}
+		}
+	}
+	a.service(t, `query($s: ID) { moderationLog(spaceId: $s) { edges { node { action targetKind targetId before after reason actor { displayName } } } } }`,
+		map[string]any{"s": space.ID}).decode(t, "moderationLog", &log)
+	if len(log.Edges) == 0 {
+		t.Fatal("the moderation log is empty after a deletion")
+	}
+	e := log.Edges[0].Node
+	if e.Action != "DELETE_POST" || e.TargetID != post.ID || e.Before == nil || *e.Before != "HIDDEN" || e.After == nil || *e.After != "REMOVED" ||
+		e.Reason == nil || *e.Reason != "spam" || e.Actor == nil || e.Actor.DisplayName == "" {
+		t.Fatalf("newest moderation log entry: %+v", e)
+	}
+	if r := a.do(t, mo.bearer(), `{ moderationLog { edges { node { action } } } }`, nil); r.code() != "FORBIDDEN" {
+		t.Fatalf("a moderator reading the brand's log: %+v", r.Errors)
+	}
+}
