@@ -30,26 +30,30 @@ type Config struct {
 	ServiceAPIKeys  []string
 	CORSOrigins     string
 
-	MaxBodyBytes     int
-	QueryMaxDepth    int
-	QueryMaxCost     int
-	Introspection    bool
-	Document         graph.DocumentLimits
-	TrustedProxies   []string
-	WSMaxPerMember   int
-	WSMaxPerIP       int
-	RefreshGrace     time.Duration
-	IPRate           float64
-	IPBurst          int
-	MemberRate       float64
-	MemberBurst      int
-	WSInitTimeout    time.Duration
-	WSSendQueue      int
-	WSStallTimeout   time.Duration
-	SocketSendBuffer int
-	WSPingInterval   time.Duration
-	ShutdownTimeout  time.Duration
-	LogLevel         slog.Level
+	MaxBodyBytes      int
+	QueryMaxDepth     int
+	QueryMaxCost      int
+	Introspection     bool
+	Document          graph.DocumentLimits
+	TrustedProxies    []string
+	WSMaxPerMember    int
+	WSMaxPerIP        int
+	RefreshGrace      time.Duration
+	IPRate            float64
+	IPBurst           int
+	MemberRate        float64
+	MemberBurst       int
+	WSInitTimeout     time.Duration
+	WSSendQueue       int
+	WSStallTimeout    time.Duration
+	SocketSendBuffer  int
+	HTTPMaxConnsPerIP int
+	HTTPReadTimeout   time.Duration
+	HTTPWriteTimeout  time.Duration
+	HTTPIdleTimeout   time.Duration
+	WSPingInterval    time.Duration
+	ShutdownTimeout   time.Duration
+	LogLevel          slog.Level
 }
 
 // setting is one environment variable: its name, default and meaning, and
@@ -164,6 +168,10 @@ var settings = []setting{
 	{"WS_SEND_QUEUE", "64", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
 	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
 	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
+	{"HTTP_MAX_CONNS_PER_IP", "200", "open connections (HTTP and WebSocket) one client address may hold; one over the cap is answered 429 and closed. Trusted proxies are not capped", integer(func(c *Config) *int { return &c.HTTPMaxConnsPerIP })},
+	{"HTTP_READ_TIMEOUT", "30s", "time to read one request, headers and body; a client sending slower (slowloris) is cut off", dur(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })},
+	{"HTTP_WRITE_TIMEOUT", "30s", "time to write one response; a client reading slower is cut off", dur(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })},
+	{"HTTP_IDLE_TIMEOUT", "120s", "a keep-alive connection idle this long between requests is closed", dur(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
@@ -204,6 +212,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"QUERY_MAX_ERRORS": c.Document.Errors > 0, "QUERY_VALIDATION_BUDGET": c.Document.Budget > 0,
 		"WS_MAX_PER_MEMBER": c.WSMaxPerMember > 0, "WS_MAX_PER_IP": c.WSMaxPerIP > 0, "REFRESH_REUSE_GRACE": c.RefreshGrace >= 0,
 		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
+		"HTTP_MAX_CONNS_PER_IP": c.HTTPMaxConnsPerIP > 0, "HTTP_READ_TIMEOUT": c.HTTPReadTimeout > 0,
+		"HTTP_WRITE_TIMEOUT": c.HTTPWriteTimeout > 0, "HTTP_IDLE_TIMEOUT": c.HTTPIdleTimeout > 0,
 	}
 	for _, s := range settings {
 		if ok, checked := positive[s.name]; checked && !ok {

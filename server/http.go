@@ -47,9 +47,9 @@ func (m *Main) newApp() *fiber.App {
 		StreamRequestBody:     true,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadTimeout:           m.Config.HTTPReadTimeout,
+		WriteTimeout:          m.Config.HTTPWriteTimeout,
+		IdleTimeout:           m.Config.HTTPIdleTimeout,
 		// X-Forwarded-Proto and -Host are believed from these proxies only;
 		// the client address is worked out by clientIP.
 		EnableTrustedProxyCheck: true,

@@ -276,6 +276,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	if cfg.SocketSendBuffer > 0 {
 		m.ln = sendBufferListener{m.ln, cfg.SocketSendBuffer}
 	}
+	m.ln = newConnLimitListener(m.ln, cfg.HTTPMaxConnsPerIP, m.proxies)
 	go func() { m.served <- m.app.Listener(m.ln) }()
 	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
 
