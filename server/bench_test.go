@@ -32,7 +32,7 @@ import (
 //	go test ./server -run '^$' -bench Ingestion -benchtime 200x
 //	BENCH_POOL_SIZE=8 go test ./server -run '^$' -bench Ingestion -benchtime 200x
 func BenchmarkIngestion(b *testing.B) {
-	env := map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "LOG_LEVEL": "error"}
+	env := map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "HTTP_MAX_CONNS_PER_IP": "1000000", "LOG_LEVEL": "error"}
 	if n := os.Getenv("BENCH_POOL_SIZE"); n != "" && os.Getenv("MONGODB_URI") == "" {
 		uri := mongotest.URI(b)
 		if !strings.Contains(uri, "maxPoolSize=1") {

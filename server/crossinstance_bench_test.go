@@ -14,7 +14,7 @@ import (
 //
 //	MONGODB_URI=mongodb://localhost:27017 go test ./server -run '^$' -bench CrossInstance -benchtime 200x
 func BenchmarkCrossInstance(b *testing.B) {
-	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000"})
+	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "HTTP_MAX_CONNS_PER_IP": "1000000"})
 	bi := startApp(b, map[string]string{"MONGODB_DATABASE": a.Config.MongoDatabase})
 	ann := a.signUp(b, "ann@example.com")
 	c := bi.subscribed(b, ann, notificationsSubscription)

@@ -68,7 +68,7 @@ func BenchmarkEventDrop(b *testing.B) {
 		members = v
 	}
 	seats := members / 4
-	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000",
+	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "HTTP_MAX_CONNS_PER_IP": "1000000",
 		"RATE_LIMIT_MEMBER_RPS": "1000", "RATE_LIMIT_MEMBER_BURST": "1000", "LOG_LEVEL": "error"})
 	_, tokens := benchMembers(b, a, members)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -144,7 +144,7 @@ func BenchmarkEventDrop(b *testing.B) {
 //
 //	go test ./server -run '^$' -bench EventSeatOffer -benchtime 100x
 func BenchmarkEventSeatOffer(b *testing.B) {
-	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "WS_MAX_PER_IP": "1000000", "LOG_LEVEL": "error"})
+	a := startApp(b, map[string]string{"RATE_LIMIT_IP_RPS": "1000000", "RATE_LIMIT_IP_BURST": "1000000", "HTTP_MAX_CONNS_PER_IP": "1000000", "WS_MAX_PER_IP": "1000000", "LOG_LEVEL": "error"})
 	n := b.N + 1
 	ms, tokens := benchMembers(b, a, n)
 	id := a.publishedEvent(b, func(in map[string]any) { in["capacity"], in["guestsPerMember"] = 1, 0 })

@@ -55,7 +55,7 @@ func BenchmarkFanout(b *testing.B) {
 		proc := startProcess(b, filepath.Join(dir, "regulars"), nil, []string{
 			"MONGODB_URI=" + mongotest.URI(b), "MONGODB_DATABASE=" + db.Name(), "HTTP_ADDR=" + addr,
 			"JWT_SECRET=" + secret, "SERVICE_API_KEYS=" + testAPIKey, "LOG_LEVEL=error",
-			"RATE_LIMIT_IP_RPS=1000000", "RATE_LIMIT_IP_BURST=1000000", "RATE_LIMIT_MEMBER_RPS=1000", "RATE_LIMIT_MEMBER_BURST=1000", "WS_MAX_PER_IP=1000000",
+			"RATE_LIMIT_IP_RPS=1000000", "RATE_LIMIT_IP_BURST=1000000", "RATE_LIMIT_MEMBER_RPS=1000", "RATE_LIMIT_MEMBER_BURST=1000", "WS_MAX_PER_IP=1000000", "HTTP_MAX_CONNS_PER_IP=1000000",
 		})
 		waitReady(b, "http://"+addr+"/readyz")
 
