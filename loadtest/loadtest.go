@@ -1,0 +1,267 @@
+// Package loadtest drives a realistic mix of traffic against a running
+// Regulars server and reports throughput, latency percentiles and errors
+// by code per operation: app users signing in and opening the app (me,
+// notifications, leaderboard), checking in, holding a notifications
+// subscription open; the brand's backend reporting purchases and refunds;
+// the brand publishing an offer to everyone mid-run.
+//
+// Requests are sent open-loop at fixed rates (github.com/tsenart/vegeta),
+// so a slow server shows as latency rather than as fewer requests. Each
+// simulated member comes from an address of its own (X-Forwarded-For), so
+// the server's per-address limits treat them as the separate phones they
+// stand for: start the server with TRUSTED_PROXIES naming the load
+// generator's address (see the README's "Load testing").
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is one run. Rates are requests per second; 0 switches an
+// operation off.
+type Config struct {
+	URL        string // the server's base URL, e.g. http://127.0.0.1:8080
+	ServiceKey string // a SERVICE_API_KEYS key (the brand's backend)
+	Duration   time.Duration
+
+	Members int // members signed up for the run (each with its own address)
+	Sockets int // members holding a notifications subscription open (≤ Members)
+	// SeedPurchases is how many purchases each member gets before the
+	// run, to grow the brand's history; 0: none.
+	SeedPurchases int
+
+	Rates Rates
+	// OfferAt publishes an offer to everyone this far into the run; 0: no
+	// offer.
+	OfferAt time.Duration
+	// Drain is how long the run waits after the mix for the offer to
+	// finish publishing and reach every subscriber.
+	Drain time.Duration
+
+	// Thresholds: a run fails when an operation's p99 exceeds P99, or
+	// when more than MaxErrorRate of its requests fail with anything but
+	// RATE_LIMITED.
+	P99          time.Duration
+	MaxErrorRate float64
+
+	// Log receives progress lines; nil: none.
+	Log io.Writer
+}
+
+// Rates per operation, in requests per second.
+type Rates struct {
+	LogIn         float64
+	Me            float64
+	Notifications float64
+	Leaderboard   float64
+	CheckIn       float64
+	Purchase      float64
+	Refund        float64
+}
+
+// DefaultConfig is the mix the README runs: a few hundred members, most of
+// the traffic app opens, the brand's till reporting purchases.
+func DefaultConfig() Config {
+	return Config{
+		URL: "http://127.0.0.1:8080", Duration: time.Minute, Members: 200, Sockets: 100,
+		Rates:   Rates{LogIn: 1, Me: 20, Notifications: 10, Leaderboard: 5, CheckIn: 5, Purchase: 10, Refund: 1},
+		OfferAt: 20 * time.Second, Drain: 2 * time.Minute, P99: 250 * time.Millisecond, MaxErrorRate: 0,
+	}
+}
+
+// client sends GraphQL over HTTP as one simulated member or the brand.
+type client struct {
+	url  string
+	http *http.Client
+}
+
+// gqlError is one error of a GraphQL answer.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlAnswer struct {
+	Data   map[string]json.RawMessage `json:"data"`
+	Errors []gqlError                 `json:"errors"`
+}
+
+func (e gqlError) code() string {
+	if c, ok := e.Extensions["code"].(string); ok {
+		return c
+	}
+	return "UNKNOWN"
+}
+
+// request is the body and headers of one GraphQL call.
+func request(query string, vars map[string]any, auth, addr string) ([]byte, http.Header) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		panic(err) // only maps of plain values are marshalled
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if auth != "" {
+		h.Set("Authorization", auth)
+	}
+	if addr != "" {
+		h.Set("X-Forwarded-For", addr)
+	}
+	return body, h
+}
+
+// do runs one call outside the measured mix (setup and the offer).
+func (c *client) do(ctx context.Context, query string, vars map[string]any, auth, addr string, out any) error {
+	body, h := request(query, vars, auth, addr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = h
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var a gqlAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
+	}
+	if len(a.Errors) > 0 {
+		return fmt.Errorf("%s: %s", a.Errors[0].code(), a.Errors[0].Message)
+	}
+	if out == nil {
+		return nil
+	}
+	for _, v := range a.Data {
+		return json.Unmarshal(v, out)
+	}
+	return errors.New("an answer without data")
+}
+
+// member is one simulated app user.
+type member struct {
+	id, email, addr string
+	mu              sync.Mutex
+	access, refresh string
+}
+
+func (m *member) bearer() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return "Bearer " + m.access
+}
+
+func (m *member) setTokens(access, refresh string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.access, m.refresh = access, refresh
+}
+
+// addrOf is the i-th simulated member's address, in 10.0.0.0/8.
+func addrOf(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
+
+// password is every simulated member's password.
+const password = "load-test-password-1"
+
+type tokens struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	Member       struct {
+		ID string `json:"id"`
+	} `json:"member"`
+}
+
+const authFields = `accessToken refreshToken member { id }`
+
+// signUp creates the run's members, a few at a time.
+func signUp(ctx context.Context, c *client, run string, n int, logf func(string, ...any)) ([]*member, error) {
+	members := make([]*member, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m := &member{email: fmt.Sprintf("load-%s-%d@example.com", run, i), addr: addrOf(i)}
+			var t tokens
+			errs[i] = c.do(ctx, `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{"in": map[string]any{
+				"email": m.email, "password": password, "displayName": fmt.Sprintf("Load %d", i), "timezone": "UTC",
+			}}, "", m.addr, &t)
+			m.id = t.Member.ID
+			m.setTokens(t.AccessToken, t.RefreshToken)
+			members[i] = m
+		}()
+		if (i+1)%100 == 0 {
+			logf("signed up %d of %d members", i+1, n)
+		}
+	}
+	wg.Wait()
+	return members, errors.Join(errs...)
+}
+
+// refreshAll renews every member's tokens before their access tokens
+// expire, for runs longer than ACCESS_TOKEN_TTL.
+func refreshAll(ctx context.Context, c *client, members []*member) error {
+	for _, m := range members {
+		m.mu.Lock()
+		rt := m.refresh
+		m.mu.Unlock()
+		var t tokens
+		if err := c.do(ctx, `mutation($t: String!) { refreshToken(refreshToken: $t) { `+authFields+` } }`, map[string]any{"t": rt}, "", m.addr, &t); err != nil {
+			return fmt.Errorf("refreshing %s: %w", m.email, err)
+		}
+		m.setTokens(t.AccessToken, t.RefreshToken)
+	}
+	return nil
+}
+
+// purchase is the variables of a purchase of amount minor units.
+func purchase(memberID, externalID string, minor int) map[string]any {
+	return map[string]any{"in": map[string]any{
+		"memberId": memberID, "kind": "PURCHASE", "externalId": externalID,
+		"amountMinor": minor, "currency": "USD", "occurredAt": time.Now().UTC().Format(time.RFC3339),
+	}}
+}
+
+const recordActivity = `mutation($in: RecordActivityInput!) { recordActivity(input: $in) { entries { amount } } }`
+
+func (c Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, format+"\n", args...)
+	}
+}
+
+// Validate reports what is wrong with c, naming the setting.
+func (c Config) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
+	}
+	if c.ServiceKey == "" && (c.Rates.Purchase > 0 || c.Rates.Refund > 0 || c.SeedPurchases > 0 || c.OfferAt > 0) {
+		errs = append(errs, errors.New("service-key: needed for purchases, refunds and the offer"))
+	}
+	if c.Members < 1 {
+		errs = append(errs, errors.New("members: at least 1"))
+	}
+	if c.Sockets < 0 || c.Sockets > c.Members {
+		errs = append(errs, fmt.Errorf("sockets: 0 to members (%d)", c.Members))
+	}
+	if c.Duration <= 0 {
+		errs = append(errs, errors.New("duration: must be positive"))
+	}
+	if c.OfferAt >= c.Duration {
+		errs = append(errs, errors.New("offer-at: must fall inside the run"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,59 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Write prints r as the README shows it: one line per operation, then the
+// subscriptions, the offer and the verdict.
+func (r *Report) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "operation\trequests\treq/s\tp50\tp95\tp99\tmax\terrors\t\n")
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+	for _, o := range r.Ops {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, o.Throughput, ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := r.Sockets
+	fmt.Fprintf(w, "\nsubscriptions: %d open, %d reopened, %d dropped, %d notifications received\n", s.Opened, s.Reopened, s.Dropped, s.Notifications)
+	if o := r.Offer; o != nil {
+		if o.Error != "" {
+			fmt.Fprintf(w, "offer: %s\n", o.Error)
+		} else {
+			fmt.Fprintf(w, "offer to %d members: published in %s; %d subscribers received it (%d twice), p50 %s, p99 %s, last %s\n",
+				o.Members, o.Published.Round(time.Millisecond), o.Received, o.Duplicates, ms(o.P50), ms(o.P99), ms(o.Last))
+		}
+	}
+	if len(r.Failures) == 0 {
+		_, err := fmt.Fprintln(w, "\nPASS: every threshold held")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nFAIL:\n  %s\n", strings.Join(r.Failures, "\n  "))
+	return err
+}
+
+// codes prints errors by code, most frequent first.
+func codes(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,315 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Report is what a run measured.
+type Report struct {
+	Duration time.Duration
+	Members  int
+	Ops      []OpReport
+	Sockets  SocketReport
+	Offer    *OfferReport
+	// Failures lists every threshold the run broke, in words; empty: the
+	// run passed.
+	Failures []string
+}
+
+// OpReport is one operation's figures.
+type OpReport struct {
+	Name       string
+	Requests   int
+	Throughput float64 // answered requests per second
+	P50, P95   time.Duration
+	P99, Max   time.Duration
+	// Errors counts failed requests by GraphQL extensions.code, HTTP
+	// status (HTTP_503) or transport failure (TRANSPORT).
+	Errors map[string]int
+}
+
+// Failed is the number of requests that failed for another reason than
+// the rate limit.
+func (o OpReport) Failed() int {
+	n := 0
+	for code, c := range o.Errors {
+		if code != "RATE_LIMITED" {
+			n += c
+		}
+	}
+	return n
+}
+
+// op is one operation of the mix: its rate and how to make its request.
+type op struct {
+	name   string
+	rate   float64
+	target func(n uint64) (body []byte, h http.Header)
+}
+
+// Run sets the brand up (members, their history), then runs the mix for
+// cfg.Duration and reports. The error is for a run that could not be
+// carried out (the server unreachable, a set-up call refused); thresholds
+// broken are in Report.Failures.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	c := &client{url: cfg.URL, http: hc}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	brand := "ApiKey " + cfg.ServiceKey
+
+	cfg.logf("signing up %d members", cfg.Members)
+	members, err := signUp(ctx, c, run, cfg.Members, cfg.logf)
+	if err != nil {
+		return nil, fmt.Errorf("signing up: %w", err)
+	}
+	refunds := 0
+	if cfg.Rates.Refund > 0 {
+		refunds = min(int(math.Ceil(cfg.Rates.Refund*cfg.Duration.Seconds())), 2000)
+	}
+	if n := cfg.SeedPurchases*len(members) + refunds; n > 0 {
+		cfg.logf("recording %d purchases of history", n)
+		if err := seed(ctx, c, brand, run, members, cfg.SeedPurchases, refunds); err != nil {
+			return nil, fmt.Errorf("recording history: %w", err)
+		}
+	}
+
+	// The subscriptions and the offer outlive the mix by up to cfg.Drain,
+	// so an offer still publishing when the mix ends is measured whole.
+	holdCtx, release := context.WithCancel(ctx)
+	defer release()
+	runCtx, cancel := context.WithTimeout(holdCtx, cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+
+	// Access tokens outlive short runs; a long one (a soak) renews them.
+	wg.Go(func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				if err := refreshAll(runCtx, c, members); err != nil && runCtx.Err() == nil {
+					cfg.logf("refreshing tokens: %v", err)
+				}
+			}
+		}
+	})
+
+	socks := newSockets(cfg.URL, members[:cfg.Sockets])
+	cfg.logf("opening %d subscriptions", cfg.Sockets)
+	if err := socks.open(holdCtx); err != nil {
+		return nil, fmt.Errorf("opening subscriptions: %w", err)
+	}
+
+	var offer *OfferReport
+	offerDone := make(chan struct{})
+	go func() {
+		defer close(offerDone)
+		if cfg.OfferAt <= 0 {
+			return
+		}
+		select {
+		case <-runCtx.Done():
+			return
+		case <-time.After(cfg.OfferAt):
+		}
+		octx, done := context.WithTimeout(holdCtx, cfg.Duration-cfg.OfferAt+cfg.Drain)
+		defer done()
+		var err error
+		if offer, err = publishOffer(octx, c, brand, run, socks); err != nil {
+			cfg.logf("offer: %v", err)
+			offer = &OfferReport{Error: err.Error()}
+		}
+	}()
+
+	cfg.logf("running the mix for %s", cfg.Duration)
+	ops := mix(cfg, run, members, refunds)
+	reports := make([]OpReport, len(ops))
+	for i, o := range ops {
+		wg.Go(func() { reports[i] = attack(runCtx, cfg, o) })
+	}
+	wg.Wait()
+	<-offerDone
+	release()
+
+	r := &Report{Duration: cfg.Duration, Members: len(members), Sockets: socks.report(), Offer: offer}
+	for _, o := range reports {
+		if o.Name != "" {
+			r.Ops = append(r.Ops, o)
+		}
+	}
+	r.judge(cfg)
+	return r, nil
+}
+
+// seed records each member's history (perMember purchases each) and the
+// purchases the run's refunds take back.
+func seed(ctx context.Context, c *client, brand, run string, members []*member, perMember, refunds int) error {
+	type job struct {
+		m  *member
+		id string
+	}
+	jobs := make(chan job)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for j := range jobs {
+				if err := c.do(ctx, recordActivity, purchase(j.m.id, j.id, 2500), brand, "", nil); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for i, m := range members {
+		for k := range perMember {
+			jobs <- job{m, fmt.Sprintf("seed-%s-%d-%d", run, i, k)}
+		}
+	}
+	for k := range refunds {
+		jobs <- job{members[k%len(members)], refundable(run, k)}
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+func refundable(run string, k int) string { return fmt.Sprintf("refundable-%s-%d", run, k) }
+
+// brandAddr spreads the brand backend's calls over a few addresses, as a
+// few till servers would.
+func brandAddr(n uint64) string { return fmt.Sprintf("192.0.2.%d", n%16+1) }
+
+// mix is the run's operations.
+func mix(cfg Config, run string, members []*member, refunds int) []op {
+	brand := "ApiKey " + cfg.ServiceKey
+	pick := func(n uint64) *member { return members[n%uint64(len(members))] }
+	asMember := func(query string) func(uint64) ([]byte, http.Header) {
+		return func(n uint64) ([]byte, http.Header) {
+			m := pick(n)
+			return request(query, nil, m.bearer(), m.addr)
+		}
+	}
+	return []op{
+		{"logIn", cfg.Rates.LogIn, func(n uint64) ([]byte, http.Header) {
+			m := pick(n)
+			return request(`mutation($in: LogInInput!) { logIn(input: $in) { accessToken } }`,
+				map[string]any{"in": map[string]any{"email": m.email, "password": password}}, "", m.addr)
+		}},
+		{"me", cfg.Rates.Me, asMember(`{ me { displayName points { balance available } tier { current { name } } } }`)},
+		{"notifications", cfg.Rates.Notifications, asMember(`{ notifications(first: 20) { edges { node { id title read } } } }`)},
+		{"leaderboard", cfg.Rates.Leaderboard, asMember(`{ leaderboard(period: WEEKLY, first: 10) { edges { node { rank score member { displayName } } } } }`)},
+		{"checkIn", cfg.Rates.CheckIn, asMember(`mutation { checkIn { entries { amount } } }`)},
+		{"purchase", cfg.Rates.Purchase, func(n uint64) ([]byte, http.Header) {
+			return request(recordActivity, purchase(pick(n).id, fmt.Sprintf("order-%s-%d", run, n), 1000+int(n%9000)), brand, brandAddr(n))
+		}},
+		{"refund", cfg.Rates.Refund, func(n uint64) ([]byte, http.Header) {
+			k := int(n) % max(refunds, 1)
+			in := purchase(members[k%len(members)].id, "refund-"+refundable(run, k), 2500)["in"].(map[string]any)
+			in["kind"], in["refundOf"] = "REFUND", refundable(run, k)
+			return request(recordActivity, map[string]any{"in": in}, brand, brandAddr(n))
+		}},
+	}
+}
+
+// attack sends o at its rate until ctx ends.
+func attack(ctx context.Context, cfg Config, o op) OpReport {
+	if o.rate <= 0 {
+		return OpReport{}
+	}
+	var n atomic.Uint64
+	url := cfg.URL + "/graphql"
+	targeter := func(t *vegeta.Target) error {
+		body, h := o.target(n.Add(1) - 1)
+		t.Method, t.URL, t.Body, t.Header = http.MethodPost, url, body, h
+		return nil
+	}
+	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Connections(64))
+	rate := vegeta.Rate{Freq: int(math.Round(o.rate * 1000)), Per: time.Second * 1000}
+	if o.rate >= 1 && o.rate == math.Trunc(o.rate) {
+		rate = vegeta.Rate{Freq: int(o.rate), Per: time.Second}
+	}
+	var m vegeta.Metrics
+	errs := map[string]int{}
+	results := a.Attack(targeter, rate, cfg.Duration, o.name)
+	stopped := false
+	for res := range results {
+		if ctx.Err() != nil && !stopped {
+			a.Stop()
+			stopped = true
+		}
+		m.Add(res)
+		if code := failure(res); code != "" {
+			errs[code]++
+		}
+	}
+	m.Close()
+	return OpReport{
+		Name: o.name, Requests: int(m.Requests), Throughput: m.Throughput,
+		P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Max: m.Latencies.Max, Errors: errs,
+	}
+}
+
+// failure names why a request failed, or is empty for a success.
+func failure(res *vegeta.Result) string {
+	if res.Error != "" && res.Code == 0 {
+		return "TRANSPORT"
+	}
+	var a gqlAnswer
+	if err := json.Unmarshal(res.Body, &a); err == nil && len(a.Errors) > 0 {
+		return a.Errors[0].code()
+	}
+	if res.Code < 200 || res.Code > 299 {
+		return "HTTP_" + strconv.Itoa(int(res.Code))
+	}
+	return ""
+}
+
+// judge fills r.Failures from the thresholds.
+func (r *Report) judge(cfg Config) {
+	for _, o := range r.Ops {
+		if cfg.P99 > 0 && o.P99 > cfg.P99 {
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: p99 %s over %s", o.Name, o.P99.Round(time.Millisecond), cfg.P99))
+		}
+		if o.Requests > 0 && float64(o.Failed())/float64(o.Requests) > cfg.MaxErrorRate {
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: %d of %d requests failed (%v)", o.Name, o.Failed(), o.Requests, o.Errors))
+		}
+	}
+	if r.Sockets.Opened > 0 && r.Sockets.Dropped > 0 {
+		r.Failures = append(r.Failures, fmt.Sprintf("sockets: %d of %d dropped and not reopened", r.Sockets.Dropped, r.Sockets.Opened))
+	}
+	if r.Offer != nil {
+		switch {
+		case r.Offer.Error != "":
+			r.Failures = append(r.Failures, "offer: "+r.Offer.Error)
+		case r.Offer.Received != r.Sockets.Opened || r.Offer.Duplicates > 0:
+			r.Failures = append(r.Failures, fmt.Sprintf("offer: %d of %d subscribers received it, %d twice", r.Offer.Received, r.Sockets.Opened, r.Offer.Duplicates))
+		}
+	}
+	sort.Strings(r.Failures)
+}
+
