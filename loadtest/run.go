@@ -312,4 +312,3 @@ func (r *Report) judge(cfg Config) {
 	}
 	sort.Strings(r.Failures)
 }
-
