@@ -305,6 +305,10 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 	if _, err := h.ledger.Collection().Database().Collection("leaderboard_tree").DeleteMany(ctx, bson.D{}); err != nil { // the crash
 		t.Fatal(err)
 	}
+	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
+		t.Fatalf("boards written a moment ago were rebuilt (%d, %v): a move may still be in flight", n, err)
+	}
+	h.clock.Add(leaderboard.Settle + time.Second)
 	if n, err := h.RepairBoards(ctx); err != nil || n != 3 {
 		t.Fatalf("repaired %d boards (%v), want 3", n, err)
 	}

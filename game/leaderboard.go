@@ -21,7 +21,7 @@ import (
 // cause is carried out again.
 func (s *Service) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool) error {
 	for _, board := range e.Boards {
-		if err := s.boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden); err != nil {
+		if err := s.boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden, s.now()); err != nil {
 			return err
 		}
 	}
@@ -34,7 +34,7 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 	if err := s.referrals.SetLeaderboardOptOut(ctx, memberID, out); err != nil {
 		return err
 	}
-	return s.boards.Hide(ctx, memberID, out)
+	return s.boards.Hide(ctx, memberID, out, s.now())
 }
 
 // Leaderboards returns the boards, to page and rank (see BoardFor).
@@ -57,8 +57,8 @@ func (s *Service) BoardFor(ctx context.Context, period leaderboard.Period, at ti
 }
 
 // RepairBoards checks the open boards' trees against their scores and
-// rebuilds a tree that disagrees (see leaderboard.Boards.Repair). It runs
-// under the jobs lease.
+// rebuilds a tree that disagrees (see leaderboard.Boards.Repair), once the
+// board has been quiet for leaderboard.Settle. It runs under the jobs lease.
 func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	p, err := s.program.Get(ctx)
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Service) RepairBoards(ctx context.Context) (int, error) {
 	repaired := 0
 	var failed []error
 	for _, period := range leaderboard.Periods {
-		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now))
+		rebuilt, err := s.boards.Repair(ctx, ledger.BoardKey(&p, period, now), now.Add(-leaderboard.Settle))
 		if leaderboard.Unrepairable(err) {
 			failed = append(failed, err) // reported; the other boards still get their turn
 			continue

@@ -139,6 +139,8 @@ func (s *Boards) indexes() []mongo.IndexModel {
 		// Pages and neighbours: visible members by score, ties by member id.
 		{Keys: bson.D{{Key: "board", Value: 1}, {Key: "hidden", Value: 1}, {Key: "score", Value: -1}, {Key: "memberId", Value: 1}},
 			Options: options.Index().SetName(IndexOrder)},
+		// Repair: has the board been written lately?
+		{Keys: bson.D{{Key: "board", Value: 1}, {Key: "at", Value: -1}}, Options: options.Index().SetName("board_written")},
 	}
 }
 
@@ -150,6 +152,10 @@ type boardScore struct {
 	Score    int64         `bson:"score"`
 	Seq      int64         `bson:"seq"` // the ledger entry the score is as of
 	Hidden   bool          `bson:"hidden"`
+	// At is when the score or its visibility was last written: Repair
+	// leaves a board alone while a write may still have its tree move in
+	// flight.
+	At time.Time `bson:"at"`
 }
 
 func scoreID(board string, m bson.ObjectID) string { return board + ":" + m.Hex() }
@@ -269,11 +275,11 @@ func (s *Boards) countsAbove(ctx context.Context, board string, scores []int64) 
 // The seq guard makes it idempotent and order-proof: a stale or repeated
 // update changes nothing, and only the update that moves the score moves
 // the member in the tree.
-func (s *Boards) SetScore(ctx context.Context, board string, m bson.ObjectID, score, seq int64, hidden bool) error {
+func (s *Boards) SetScore(ctx context.Context, board string, m bson.ObjectID, score, seq int64, hidden bool, at time.Time) error {
 	var before boardScore
 	err := s.scores.FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: scoreID(board, m)}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: seq}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "board", Value: board}, {Key: "memberId", Value: m}, {Key: "score", Value: score}, {Key: "seq", Value: seq}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "board", Value: board}, {Key: "memberId", Value: m}, {Key: "score", Value: score}, {Key: "seq", Value: seq}, {Key: "at", Value: at}}},
 			{Key: "$setOnInsert", Value: bson.D{{Key: "hidden", Value: hidden}}}},
 		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.Before),
 	).Decode(&before)
@@ -292,8 +298,9 @@ func (s *Boards) SetScore(ctx context.Context, board string, m bson.ObjectID, sc
 }
 
 // Hide hides (out) or shows again a member on every board: the tree stops
-// or starts counting them. Their own score and rank stay readable.
-func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool) error {
+// or starts counting them. Their own score and rank stay readable. at is
+// the time of the change.
+func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool, at time.Time) error {
 	cur, err := s.scores.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "hidden", Value: !out}})
 	if err != nil {
 		return err
@@ -308,7 +315,7 @@ func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool) err
 	}
 	for _, sc := range scores {
 		res, err := s.scores.UpdateOne(ctx, bson.D{{Key: "_id", Value: sc.ID}, {Key: "hidden", Value: !out}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "hidden", Value: out}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "hidden", Value: out}, {Key: "at", Value: at}}}})
 		if err != nil {
 			return err
 		}
@@ -321,25 +328,51 @@ func (s *Boards) Hide(ctx context.Context, memberID bson.ObjectID, out bool) err
 	return nil
 }
 
+// Settle is how long after a score is written Repair leaves its board
+// alone. A score and its tree nodes are separate writes (there are no
+// transactions), so a board read between them looks broken; a rebuild
+// then would count the in-flight move twice. A move lands within a few
+// operations, each bounded by MONGODB_TIMEOUT, well inside Settle.
+const Settle = time.Minute
+
 // Repair checks a board's tree against its scores and rebuilds a tree that
 // disagrees, as one left by a process that died between writing a score
-// and its tree nodes. It reports whether it rebuilt; a tree still wrong
-// after the rebuild is an error naming the board (see Unrepairable).
-func (s *Boards) Repair(ctx context.Context, board string) (bool, error) {
+// and its tree nodes. A board with a score written after quietSince (now
+// minus Settle) is busy: it is left for a later run, as a write may be
+// between its score and its tree. Repair reports whether it rebuilt; a
+// tree still wrong after a rebuild that no write overlapped is an error
+// naming the board (see Unrepairable).
+func (s *Boards) Repair(ctx context.Context, board string, quietSince time.Time) (bool, error) {
 	ok, err := s.consistent(ctx, board)
 	if err != nil || ok {
+		return false, err
+	}
+	if busy, err := s.writtenSince(ctx, board, quietSince); err != nil || busy {
 		return false, err
 	}
 	if err := s.rebuild(ctx, board); err != nil {
 		return true, err
 	}
-	if ok, err = s.consistent(ctx, board); err != nil {
+	if ok, err = s.consistent(ctx, board); err != nil || ok {
 		return true, err
 	}
-	if !ok {
-		return true, fmt.Errorf("board %s: %w", board, errUnrepairable)
+	// A write that began during the rebuild may have been counted twice
+	// or not at all: the next run judges the board again once it is quiet.
+	if busy, err := s.writtenSince(ctx, board, quietSince); err != nil || busy {
+		return true, err
 	}
-	return true, nil
+	return true, fmt.Errorf("board %s: %w", board, errUnrepairable)
+}
+
+// writtenSince reports whether a score of the board was written at or
+// after since.
+func (s *Boards) writtenSince(ctx context.Context, board string, since time.Time) (bool, error) {
+	err := s.scores.FindOne(ctx, bson.D{{Key: "board", Value: board}, {Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}},
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Standing is one row of a leaderboard.

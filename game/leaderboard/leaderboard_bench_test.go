@@ -68,7 +68,7 @@ func BenchmarkLeaderboard(b *testing.B) {
 				i := rng.IntN(len(members))
 				seq++
 				scores[i] += int64(1 + rng.IntN(50))
-				return 0, s.SetScore(ctx, board, members[i], scores[i], seq, false)
+				return 0, s.SetScore(ctx, board, members[i], scores[i], seq, false, time.Now())
 			})
 		})
 	}

@@ -48,7 +48,7 @@ func TestRankTreeMatchesNaiveCount(t *testing.T) {
 func TestIndexes(t *testing.T) {
 	s := New(testkit.Database(t))
 	testkit.EnsureIndexes(t, s.EnsureIndexes)
-	testkit.RequireIndexes(t, s.scores, IndexOrder)
+	testkit.RequireIndexes(t, s.scores, IndexOrder, "board_written")
 }
 
 // Board keys follow the brand's timezone, and a board is final only after
