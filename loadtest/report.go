@@ -32,6 +32,12 @@ func (r *Report) Write(w io.Writer) error {
 				o.Members, o.Published.Round(time.Millisecond), o.Received, o.Duplicates, ms(o.P50), ms(o.P99), ms(o.Last))
 		}
 	}
+	for i, smp := range r.Server {
+		if i == 0 {
+			fmt.Fprintln(w, "\nserver (at, goroutines, resident memory, open sockets):")
+		}
+		fmt.Fprintf(w, "  %s\t%d\t%.1f MB\t%d\n", smp.At, smp.Goroutines, smp.ResidentMB, smp.Sockets)
+	}
 	if len(r.Failures) == 0 {
 		_, err := fmt.Fprintln(w, "\nPASS: every threshold held")
 		return err

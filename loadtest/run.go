@@ -22,6 +22,9 @@ type Report struct {
 	Ops      []OpReport
 	Sockets  SocketReport
 	Offer    *OfferReport
+	// Server is the server's gauges through the run: at the start of the
+	// mix, at intervals, and at its end.
+	Server []ServerSample
 	// Failures lists every threshold the run broke, in words; empty: the
 	// run passed.
 	Failures []string
@@ -139,16 +142,45 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 
 	cfg.logf("running the mix for %s", cfg.Duration)
+	var samples []ServerSample
+	started := time.Now()
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		every := max(cfg.Duration/6, 10*time.Second)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			sc, done := context.WithTimeout(holdCtx, 10*time.Second)
+			if smp, err := sampleServer(sc, c, started); err == nil {
+				samples = append(samples, smp)
+			} else {
+				cfg.logf("sampling the server: %v", err)
+			}
+			done()
+			select {
+			case <-runCtx.Done():
+				sc, done := context.WithTimeout(holdCtx, 10*time.Second)
+				if smp, err := sampleServer(sc, c, started); err == nil {
+					samples = append(samples, smp)
+				}
+				done()
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	ops := mix(cfg, run, members, refunds)
 	reports := make([]OpReport, len(ops))
 	for i, o := range ops {
 		wg.Go(func() { reports[i] = attack(runCtx, cfg, o) })
 	}
 	wg.Wait()
+	<-sampled
 	<-offerDone
 	release()
 
-	r := &Report{Duration: cfg.Duration, Members: len(members), Sockets: socks.report(), Offer: offer}
+	r := &Report{Duration: cfg.Duration, Members: len(members), Sockets: socks.report(), Offer: offer, Server: samples}
 	for _, o := range reports {
 		if o.Name != "" {
 			r.Ops = append(r.Ops, o)

@@ -39,6 +39,9 @@ func TestLoadTestMixRunsClean(t *testing.T) {
 			t.Fatalf("%s: %d requests, errors %v\n%s", o.Name, o.Requests, o.Errors, out.String())
 		}
 	}
+	if len(r.Server) < 2 || r.Server[0].Goroutines == 0 || r.Server[0].ResidentMB == 0 || r.Server[len(r.Server)-1].Sockets < 8 {
+		t.Fatalf("the server's gauges through the run: %+v", r.Server)
+	}
 	if r.Sockets.Opened != 8 || r.Offer == nil || r.Offer.Received != 8 || r.Offer.Duplicates != 0 || r.Offer.Members < 12 {
 		t.Fatalf("subscriptions and the offer:\n%s", out.String())
 	}
