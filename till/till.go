@@ -6,8 +6,9 @@
 // The printed code is 10 characters of Crockford's base32 (no I, L, O or U;
 // typed in any case, with or without the hyphen, I and L read as 1, O as 0),
 // 9 random and one Luhn mod 32 check character, so a mistyped character or
-// two swapped ones are refused before any look-up. It is given lazily, the
-// first time the member's card is read, and is unique (unique index).
+// two neighbours swapped (but 0 and Z) are refused before any look-up. It
+// is given lazily, the first time the member's card is read (so existing
+// members need no migration), and is unique (the collection's _id).
 //
 // The QR payload is "RQ1." and base64url of the member id, an expiry (Unix
 // seconds) and an HMAC-SHA-256 over both with the server's secret: it is
@@ -248,7 +249,8 @@ func newCode() string {
 }
 
 // check is the Luhn mod 32 check character's value of digits: it catches
-// any one mistyped character and any two adjacent ones swapped.
+// any one mistyped character and any two adjacent ones swapped, but for
+// 0 and Z (Luhn's blind spot, as 09 and 90 in the decimal one).
 func check(digits string) int {
 	sum, factor := 0, 2
 	for i := len(digits) - 1; i >= 0; i-- {

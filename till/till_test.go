@@ -27,7 +27,9 @@ func (o oneMember) Get(_ context.Context, id bson.ObjectID) (*member.Member, err
 
 type silver struct{}
 
-func (silver) Standing(context.Context, bson.ObjectID) (string, int64, error) { return "Silver", 420, nil }
+func (silver) Standing(context.Context, bson.ObjectID) (string, int64, error) {
+	return "Silver", 420, nil
+}
 
 func newCards(t *testing.T, clock *testkit.Clock) (*Service, *member.Member) {
 	t.Helper()
@@ -42,7 +44,7 @@ func TestCardIndexesExist(t *testing.T) {
 	testkit.RequireIndexes(t, s.codes, indexCodeMember)
 }
 
-// Every one-character typo and every swap of two neighbours in a code is
+// Every one-character typo and every swap of two neighbours (but 0 and Z) is
 // refused before any look-up; case, hyphens and the look-alikes I, L, O
 // are read as meant.
 func TestPrintedCodeCatchesTypos(t *testing.T) {
@@ -61,7 +63,8 @@ func TestPrintedCodeCatchesTypos(t *testing.T) {
 					t.Fatalf("typo %s of %s accepted", typo, code)
 				}
 			}
-			if i+1 < codeLen && code[i] != code[i+1] {
+			// Luhn mod 32's one blind spot: 0 and Z (0 and 31) swapped.
+			if i+1 < codeLen && code[i] != code[i+1] && !strings.Contains("0Z Z0", code[i:i+2]) {
 				swapped := code[:i] + string(code[i+1]) + string(code[i]) + code[i+2:]
 				if _, err := canonical(swapped); err == nil {
 					t.Fatalf("swap %s of %s accepted", swapped, code)
