@@ -101,8 +101,12 @@ func (s *Service) RedeemCoupon(ctx context.Context, code, orderExternalID string
 	return &claim, s.couponRedeemed(ctx, &claim)
 }
 
-// couponRedeemed tells the member their coupon was used, keyed by the
-// claim, so a retry sends nothing twice.
+// couponRedeemed carries out what follows a coupon's use: the member is
+// told, keyed by the claim, so a retry sends nothing twice; then the claim
+// is marked announced. It runs after the use wins, again on every replay,
+// and from AnnounceCouponRedemptions for one a crash left unannounced:
+// whatever else must follow a use (an event to the brand's systems)
+// belongs here, keyed by the claim.
 func (s *Service) couponRedeemed(ctx context.Context, c *Claim) error {
 	o, err := s.offers.get(ctx, c.OfferID)
 	if err != nil {
@@ -112,9 +116,42 @@ func (s *Service) couponRedeemed(ctx context.Context, c *Claim) error {
 	if err != nil {
 		return err
 	}
-	return s.Effects.CarryOut(ctx, &p, []*ledger.Entry(nil), inbox.Message{MemberID: c.MemberID, Kind: inbox.KindCouponRedeemed,
+	if err := s.Effects.CarryOut(ctx, &p, []*ledger.Entry(nil), inbox.Message{MemberID: c.MemberID, Kind: inbox.KindCouponRedeemed,
 		Key: "coupon:" + c.ID + ":redeemed", Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()},
-		Template: texts.CouponRedeemed, Data: map[string]any{"offer": o.Title}})
+		Template: texts.CouponRedeemed, Data: map[string]any{"offer": o.Title}}); err != nil {
+		return err
+	}
+	if c.Announced {
+		return nil
+	}
+	c.Announced = true
+	_, err = s.offers.claims.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "announced", Value: true}}}})
+	return err
+}
+
+// announceGrace is how long a coupon's use may stay unannounced before the
+// job takes its request for dead.
+const announceGrace = time.Minute
+
+// AnnounceCouponRedemptions carries out, at most limit at a time, what
+// follows coupon uses whose request stopped before it (couponRedeemed).
+// Run by the background jobs; every step is keyed.
+func (s *Service) AnnounceCouponRedemptions(ctx context.Context, limit int) (int, error) {
+	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "redemption.at", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-announceGrace)}}},
+		{Key: "announced", Value: bson.D{{Key: "$ne", Value: true}}}}, options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return 0, err
+	}
+	var cs []*Claim
+	if err := cur.All(ctx, &cs); err != nil {
+		return 0, err
+	}
+	for _, c := range cs {
+		if err := s.couponRedeemed(ctx, c); err != nil {
+			return 0, err
+		}
+	}
+	return len(cs), nil
 }
 
 // CouponsOnOrder lists the coupons used on an order (the externalId of its

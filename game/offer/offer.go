@@ -251,6 +251,7 @@ const (
 	indexClaimExpiry = "expiresAt"
 	indexClaimCode   = "code_unique"
 	indexClaimOrder  = "redemption_order"
+	indexClaimUsed   = "redemption_at"
 )
 
 func (s offerStore) offerIndexes() []mongo.IndexModel {
@@ -265,6 +266,8 @@ func (s offerStore) claimIndexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(indexClaimCode).SetUnique(true)},
 		// Offer revenue: the coupons used on an order (the purchase's externalId).
 		{Keys: bson.D{{Key: "redemption.orderExternalId", Value: 1}}, Options: options.Index().SetName(indexClaimOrder).SetSparse(true)},
+		// AnnounceCouponRedemptions finds uses a crash left unannounced.
+		{Keys: bson.D{{Key: "redemption.at", Value: 1}}, Options: options.Index().SetName(indexClaimUsed).SetSparse(true)},
 	}
 }
 
@@ -493,6 +496,9 @@ type Claim struct {
 	ExpiresAt time.Time     `bson:"expiresAt"`
 	// Redemption is the coupon's use at the till; nil: not used yet.
 	Redemption *CouponRedemption `bson:"redemption,omitempty"`
+	// Announced says what follows the use (the member's notification) was
+	// carried out; AnnounceCouponRedemptions finishes it after a crash.
+	Announced bool `bson:"announced,omitempty"`
 }
 
 // ClaimOffer gives the member the offer's coupon, once: claiming again

@@ -201,6 +201,9 @@ type Redemption struct {
 	// refund and notification were carried out.
 	ExpiredAt *time.Time `bson:"expiredAt,omitempty"`
 	Refunded  bool       `bson:"refunded,omitempty"`
+	// Announced says what follows a fulfilment (the member's notification)
+	// was carried out; AnnounceFulfilments finishes it after a crash.
+	Announced bool `bson:"announced,omitempty"`
 }
 
 type rewardStore struct {

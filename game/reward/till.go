@@ -143,9 +143,51 @@ func (s *Service) FulfillRedemption(ctx context.Context, code, location, idempot
 	return r, s.fulfilled(ctx, r)
 }
 
-// fulfilled tells the member their reward was handed over, keyed by the
-// redemption, so a retry sends nothing twice.
+// fulfilled carries out what follows a fulfilment: the member is told
+// their reward was handed over, keyed by the redemption, so a retry sends
+// nothing twice; then the redemption is marked announced. It runs after
+// the fulfilment wins, again on every replay, and from
+// AnnounceFulfilments for one a crash left unannounced: whatever else must
+// follow a fulfilment (an event to the brand's systems) belongs here, keyed
+// by the redemption.
 func (s *Service) fulfilled(ctx context.Context, r *Redemption) error {
+	if err := s.notifyFulfilled(ctx, r); err != nil {
+		return err
+	}
+	if r.Announced {
+		return nil
+	}
+	r.Announced = true
+	return s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "announced", Value: true}})
+}
+
+// announceGrace is how long a fulfilment may stay unannounced before the
+// job takes its request for dead.
+const announceGrace = time.Minute
+
+// AnnounceFulfilments carries out, at most limit at a time, what follows
+// fulfilments whose request stopped before it (fulfilled): a crash between
+// the fulfilment and its notification loses neither. Run by the background
+// jobs; every step is keyed.
+func (s *Service) AnnounceFulfilments(ctx context.Context, limit int) (int, error) {
+	cur, err := s.rewards.redemptions.Find(ctx, bson.D{{Key: "status", Value: RedemptionFulfilled}, {Key: "announced", Value: bson.D{{Key: "$ne", Value: true}}},
+		{Key: "fulfilment.at", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-announceGrace)}}}}, options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return 0, err
+	}
+	var rs []*Redemption
+	if err := cur.All(ctx, &rs); err != nil {
+		return 0, err
+	}
+	for _, r := range rs {
+		if err := s.fulfilled(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	return len(rs), nil
+}
+
+func (s *Service) notifyFulfilled(ctx context.Context, r *Redemption) error {
 	reward, err := s.rewards.get(ctx, r.RewardID)
 	if err != nil {
 		return err

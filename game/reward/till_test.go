@@ -134,3 +134,44 @@ func TestCancelRacingFulfilmentHasOneOutcome(t *testing.T) {
 	}
 	h.checkLedger(t, m)
 }
+
+// A fulfilment whose request stopped before the member was told (a crash)
+// is announced by the job, once.
+func TestUnannouncedFulfilmentIsAnnouncedByTheJob(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	rw, err := h.CreateReward(ctx, RewardInput{Name: "Mug", Cost: 100, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.members.add("ann@example.com")
+	h.credit(t, m, 150)
+	r, err := h.Redeem(ctx, m.ID, rw.ID, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fulfilment as a request that died right after winning leaves it.
+	now := h.clock.Now()
+	if _, err := h.rewards.transition(ctx, bson.D{{Key: "_id", Value: r.ID}}, RedemptionCompleted,
+		bson.D{{Key: "status", Value: RedemptionFulfilled}, {Key: "fulfilment", Value: &Fulfilment{Key: "till-1", Location: "Store", At: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.AnnounceFulfilments(ctx, 10); err != nil || n != 0 {
+		t.Fatalf("within the grace: %d %v", n, err)
+	}
+	h.clock.Add(2 * announceGrace)
+	for run, want := range []int{1, 0} {
+		if n, err := h.AnnounceFulfilments(ctx, 10); err != nil || n != want {
+			t.Fatalf("run %d: %d %v, want %d", run+1, n, err, want)
+		}
+	}
+	var notes []string
+	for _, n := range h.effects.notes {
+		if n.Kind == inbox.KindRedemptionFulfilled {
+			notes = append(notes, n.Key)
+		}
+	}
+	if len(notes) != 1 || notes[0] != "redeem:"+r.ID.Hex()+":fulfilled" {
+		t.Fatalf("fulfilment notes %v", notes)
+	}
+}
