@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -58,6 +60,43 @@ func TestAllowed(t *testing.T) {
 	for _, c := range cases {
 		if got := allowed(c.p, c.def); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// STAFF works the till and the door: it may identify members, fulfil
+// reward codes and coupons, and check in attendees, and nothing else a
+// member may not. A field opened to STAFF without being listed here fails.
+func TestStaffMayOnlyWorkTheTillAndTheDoor(t *testing.T) {
+	want := []string{"Mutation.checkInAttendee", "Mutation.fulfillRedemption", "Mutation.redeemCoupon", "Query.identifyMember"}
+	schema := NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
+	var got []string
+	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
+		for _, f := range root.Fields {
+			if auth := f.Directives.ForName("auth"); auth != nil && slices.Contains(requiredRoles(auth), member.RoleStaff) {
+				got = append(got, root.Name+"."+f.Name)
+			}
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("fields open to STAFF: %v, want %v", got, want)
+	}
+	staff := member.Principal{MemberID: bson.NewObjectID(), Roles: []member.Role{member.RoleCustomer, member.RoleStaff}}
+	for _, name := range want {
+		root, field, _ := strings.Cut(name, ".")
+		if err := allowed(staff, schema.Types[root].Fields.ForName(field)); err != nil {
+			t.Errorf("STAFF refused %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"member", "members", "program"} {
+		if err := allowed(staff, schema.Query.Fields.ForName(name)); err != ErrForbidden {
+			t.Errorf("STAFF let into Query.%s (%v)", name, err)
+		}
+	}
+	for _, name := range []string{"recordActivity", "adjustPoints", "cancelRedemption", "grantRole", "createReward"} {
+		if err := allowed(staff, schema.Mutation.Fields.ForName(name)); err != ErrForbidden {
+			t.Errorf("STAFF let into Mutation.%s (%v)", name, err)
 		}
 	}
 }

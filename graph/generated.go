@@ -33,6 +33,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/till"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -57,12 +58,14 @@ type ResolverRoot interface {
 	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
 	Coupon() CouponResolver
+	CouponRedemption() CouponRedemptionResolver
 	EarningExplanation() EarningExplanationResolver
 	EarningRule() EarningRuleResolver
 	EarningRuleVersion() EarningRuleVersionResolver
 	Event() EventResolver
 	EventPlace() EventPlaceResolver
 	EventUpdate() EventUpdateResolver
+	Fulfilment() FulfilmentResolver
 	LedgerEntry() LedgerEntryResolver
 	LedgerLine() LedgerLineResolver
 	LedgerSource() LedgerSourceResolver
@@ -95,6 +98,7 @@ type ResolverRoot interface {
 	Thread() ThreadResolver
 	ThreadEvent() ThreadEventResolver
 	TierStatus() TierStatusResolver
+	TillMember() TillMemberResolver
 	WatchedWord() WatchedWordResolver
 	EventInput() EventInputResolver
 	OfferInput() OfferInputResolver
@@ -285,10 +289,17 @@ type ComplexityRoot struct {
 	}
 
 	Coupon struct {
-		ClaimedAt func(childComplexity int) int
-		Code      func(childComplexity int) int
-		ExpiresAt func(childComplexity int) int
-		Offer     func(childComplexity int) int
+		ClaimedAt  func(childComplexity int) int
+		Code       func(childComplexity int) int
+		ExpiresAt  func(childComplexity int) int
+		Offer      func(childComplexity int) int
+		Redemption func(childComplexity int) int
+	}
+
+	CouponRedemption struct {
+		At              func(childComplexity int) int
+		OrderExternalID func(childComplexity int) int
+		Purchase        func(childComplexity int) int
 	}
 
 	CurrencyFigures struct {
@@ -441,6 +452,12 @@ type ComplexityRoot struct {
 		Weight    func(childComplexity int) int
 	}
 
+	Fulfilment struct {
+		At        func(childComplexity int) int
+		ByService func(childComplexity int) int
+		Location  func(childComplexity int) int
+	}
+
 	HourWindow struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -526,6 +543,7 @@ type ComplexityRoot struct {
 		ID               func(childComplexity int) int
 		Locale           func(childComplexity int) int
 		MarketingConsent func(childComplexity int) int
+		MemberCard       func(childComplexity int) int
 		Points           func(childComplexity int) int
 		Referral         func(childComplexity int) int
 		Roles            func(childComplexity int) int
@@ -537,6 +555,12 @@ type ComplexityRoot struct {
 	MemberBadges struct {
 		Earned     func(childComplexity int) int
 		InProgress func(childComplexity int) int
+	}
+
+	MemberCard struct {
+		Code        func(childComplexity int) int
+		QRExpiresAt func(childComplexity int) int
+		QRPayload   func(childComplexity int) int
 	}
 
 	MemberConnection struct {
@@ -604,6 +628,7 @@ type ComplexityRoot struct {
 		DeletePost                 func(childComplexity int, postID string) int
 		EditPost                   func(childComplexity int, postID string, input PostInput) int
 		FlagPost                   func(childComplexity int, postID string, reason moderation.Reason, note *string) int
+		FulfillRedemption          func(childComplexity int, code string, location string, idempotencyKey string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
 		LogIn                      func(childComplexity int, input LogInInput) int
 		LogOut                     func(childComplexity int, refreshToken string) int
@@ -616,6 +641,7 @@ type ComplexityRoot struct {
 		PublishOffer               func(childComplexity int, id string) int
 		React                      func(childComplexity int, postID string, reaction forum.Reaction) int
 		RecordActivity             func(childComplexity int, input RecordActivityInput) int
+		RedeemCoupon               func(childComplexity int, code string, orderExternalID string) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
 		Reply                      func(childComplexity int, threadID string, input PostInput, quoteID *string) int
@@ -845,6 +871,7 @@ type ComplexityRoot struct {
 		Event                   func(childComplexity int, id string) int
 		Events                  func(childComplexity int, first *int, after *string, filter *events.Filter) int
 		ExplainEarning          func(childComplexity int, activityID string) int
+		IdentifyMember          func(childComplexity int, code string) int
 		Leaderboard             func(childComplexity int, period leaderboard.Period, at *time.Time, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		Member                  func(childComplexity int, id string) int
@@ -885,6 +912,9 @@ type ComplexityRoot struct {
 		Code         func(childComplexity int) int
 		Cost         func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
+		ExpiredAt    func(childComplexity int) int
+		ExpiresAt    func(childComplexity int) int
+		Fulfilment   func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Reward       func(childComplexity int) int
 		Status       func(childComplexity int) int
@@ -965,6 +995,7 @@ type ComplexityRoot struct {
 		Name           func(childComplexity int) int
 		PerMemberLimit func(childComplexity int) int
 		Stock          func(childComplexity int) int
+		ValidDays      func(childComplexity int) int
 		ValidFrom      func(childComplexity int) int
 		ValidUntil     func(childComplexity int) int
 	}
@@ -1211,6 +1242,14 @@ type ComplexityRoot struct {
 		Progress func(childComplexity int) int
 	}
 
+	TillMember struct {
+		AvailablePoints func(childComplexity int) int
+		ByQR            func(childComplexity int) int
+		DisplayName     func(childComplexity int) int
+		MemberID        func(childComplexity int) int
+		Tier            func(childComplexity int) int
+	}
+
 	WatchedWord struct {
 		Action func(childComplexity int) int
 		ID     func(childComplexity int) int
@@ -1266,6 +1305,9 @@ type CohortMatrixResolver interface {
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 }
+type CouponRedemptionResolver interface {
+	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error)
+}
 type EarningExplanationResolver interface {
 	RuleSetVersion(ctx context.Context, obj *game.Explanation) (int, error)
 	Tier(ctx context.Context, obj *game.Explanation) (*string, error)
@@ -1307,6 +1349,9 @@ type EventUpdateResolver interface {
 
 	MyRsvp(ctx context.Context, obj *events.Update) (*events.RSVP, error)
 }
+type FulfilmentResolver interface {
+	ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error)
+}
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
 
@@ -1333,6 +1378,7 @@ type MemberResolver interface {
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
+	MemberCard(ctx context.Context, obj *member.Member) (*till.Card, error)
 }
 type ModerationLogEntryResolver interface {
 	EntryID(ctx context.Context, obj *moderation.LogEntry) (string, error)
@@ -1396,6 +1442,8 @@ type MutationResolver interface {
 	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*rules.Simulation, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
+	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
+	RedeemCoupon(ctx context.Context, code string, orderExternalID string) (*offer.Claim, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *inbox.Notification) (string, error)
@@ -1483,6 +1531,7 @@ type QueryResolver interface {
 	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
 	RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
+	IdentifyMember(ctx context.Context, code string) (*till.Identified, error)
 }
 type RedemptionResolver interface {
 	ID(ctx context.Context, obj *reward.Redemption) (string, error)
@@ -1576,6 +1625,9 @@ type ThreadEventResolver interface {
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
+}
+type TillMemberResolver interface {
+	MemberID(ctx context.Context, obj *till.Identified) (string, error)
 }
 type WatchedWordResolver interface {
 	ID(ctx context.Context, obj *moderation.WatchedWord) (string, error)
@@ -2371,6 +2423,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coupon.Offer(childComplexity), true
+	case "Coupon.redemption":
+		if e.ComplexityRoot.Coupon.Redemption == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Redemption(childComplexity), true
+
+	case "CouponRedemption.at":
+		if e.ComplexityRoot.CouponRedemption.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponRedemption.At(childComplexity), true
+	case "CouponRedemption.orderExternalId":
+		if e.ComplexityRoot.CouponRedemption.OrderExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponRedemption.OrderExternalID(childComplexity), true
+	case "CouponRedemption.purchase":
+		if e.ComplexityRoot.CouponRedemption.Purchase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponRedemption.Purchase(childComplexity), true
 
 	case "CurrencyFigures.aovMinor":
 		if e.ComplexityRoot.CurrencyFigures.AOVMinor == nil {
@@ -2988,6 +3065,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Flag.Weight(childComplexity), true
 
+	case "Fulfilment.at":
+		if e.ComplexityRoot.Fulfilment.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfilment.At(childComplexity), true
+	case "Fulfilment.byService":
+		if e.ComplexityRoot.Fulfilment.ByService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfilment.ByService(childComplexity), true
+	case "Fulfilment.location":
+		if e.ComplexityRoot.Fulfilment.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfilment.Location(childComplexity), true
+
 	case "HourWindow.from":
 		if e.ComplexityRoot.HourWindow.From == nil {
 			break
@@ -3305,6 +3401,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.MarketingConsent(childComplexity), true
+	case "Member.memberCard":
+		if e.ComplexityRoot.Member.MemberCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.MemberCard(childComplexity), true
 	case "Member.points":
 		if e.ComplexityRoot.Member.Points == nil {
 			break
@@ -3354,6 +3456,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MemberBadges.InProgress(childComplexity), true
+
+	case "MemberCard.code":
+		if e.ComplexityRoot.MemberCard.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCard.Code(childComplexity), true
+	case "MemberCard.qrExpiresAt":
+		if e.ComplexityRoot.MemberCard.QRExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCard.QRExpiresAt(childComplexity), true
+	case "MemberCard.qrPayload":
+		if e.ComplexityRoot.MemberCard.QRPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MemberCard.QRPayload(childComplexity), true
 
 	case "MemberConnection.edges":
 		if e.ComplexityRoot.MemberConnection.Edges == nil {
@@ -3720,6 +3841,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FlagPost(childComplexity, args["postId"].(string), args["reason"].(moderation.Reason), args["note"].(*string)), true
+	case "Mutation.fulfillRedemption":
+		if e.ComplexityRoot.Mutation.FulfillRedemption == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fulfillRedemption_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FulfillRedemption(childComplexity, args["code"].(string), args["location"].(string), args["idempotencyKey"].(string)), true
 	case "Mutation.grantRole":
 		if e.ComplexityRoot.Mutation.GrantRole == nil {
 			break
@@ -3847,6 +3979,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].(RecordActivityInput)), true
+	case "Mutation.redeemCoupon":
+		if e.ComplexityRoot.Mutation.RedeemCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeemCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeemCoupon(childComplexity, args["code"].(string), args["orderExternalId"].(string)), true
 	case "Mutation.redeemReward":
 		if e.ComplexityRoot.Mutation.RedeemReward == nil {
 			break
@@ -4990,6 +5133,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExplainEarning(childComplexity, args["activityId"].(string)), true
+	case "Query.identifyMember":
+		if e.ComplexityRoot.Query.IdentifyMember == nil {
+			break
+		}
+
+		args, err := ec.field_Query_identifyMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IdentifyMember(childComplexity, args["code"].(string)), true
 
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
@@ -5297,6 +5451,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Redemption.CreatedAt(childComplexity), true
+	case "Redemption.expiredAt":
+		if e.ComplexityRoot.Redemption.ExpiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.ExpiredAt(childComplexity), true
+	case "Redemption.expiresAt":
+		if e.ComplexityRoot.Redemption.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.ExpiresAt(childComplexity), true
+	case "Redemption.fulfilment":
+		if e.ComplexityRoot.Redemption.Fulfilment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Redemption.Fulfilment(childComplexity), true
 	case "Redemption.id":
 		if e.ComplexityRoot.Redemption.ID == nil {
 			break
@@ -5607,6 +5779,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Reward.Stock(childComplexity), true
+	case "Reward.validDays":
+		if e.ComplexityRoot.Reward.ValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reward.ValidDays(childComplexity), true
 	case "Reward.validFrom":
 		if e.ComplexityRoot.Reward.ValidFrom == nil {
 			break
@@ -6543,6 +6721,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TierStatus.Progress(childComplexity), true
 
+	case "TillMember.availablePoints":
+		if e.ComplexityRoot.TillMember.AvailablePoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TillMember.AvailablePoints(childComplexity), true
+	case "TillMember.byQr":
+		if e.ComplexityRoot.TillMember.ByQR == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TillMember.ByQR(childComplexity), true
+	case "TillMember.displayName":
+		if e.ComplexityRoot.TillMember.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TillMember.DisplayName(childComplexity), true
+	case "TillMember.memberId":
+		if e.ComplexityRoot.TillMember.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TillMember.MemberID(childComplexity), true
+	case "TillMember.tier":
+		if e.ComplexityRoot.TillMember.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TillMember.Tier(childComplexity), true
+
 	case "WatchedWord.action":
 		if e.ComplexityRoot.WatchedWord.Action == nil {
 			break
@@ -6697,7 +6906,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/rules.graphql" "schema/texts.graphql"
+//go:embed "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6934,6 +7143,7 @@ type NotificationEdge {
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
+	{Name: "schema/till.graphql", Input: sourceData("schema/till.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -7311,8 +7521,22 @@ func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphq
 		return ec.fieldContext_Coupon_claimedAt(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_Coupon_expiresAt(ctx, field)
+	case "redemption":
+		return ec.fieldContext_Coupon_redemption(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponRedemption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderExternalId":
+		return ec.fieldContext_CouponRedemption_orderExternalId(ctx, field)
+	case "at":
+		return ec.fieldContext_CouponRedemption_at(ctx, field)
+	case "purchase":
+		return ec.fieldContext_CouponRedemption_purchase(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponRedemption", field.Name)
 }
 
 func (ec *executionContext) childFields_CurrencyFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7615,6 +7839,18 @@ func (ec *executionContext) childFields_Flag(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Flag", field.Name)
 }
 
+func (ec *executionContext) childFields_Fulfilment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_Fulfilment_location(ctx, field)
+	case "at":
+		return ec.fieldContext_Fulfilment_at(ctx, field)
+	case "byService":
+		return ec.fieldContext_Fulfilment_byService(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Fulfilment", field.Name)
+}
+
 func (ec *executionContext) childFields_HourWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -7797,6 +8033,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_tier(ctx, field)
 	case "referral":
 		return ec.fieldContext_Member_referral(ctx, field)
+	case "memberCard":
+		return ec.fieldContext_Member_memberCard(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -7809,6 +8047,18 @@ func (ec *executionContext) childFields_MemberBadges(ctx context.Context, field 
 		return ec.fieldContext_MemberBadges_inProgress(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MemberBadges", field.Name)
+}
+
+func (ec *executionContext) childFields_MemberCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_MemberCard_code(ctx, field)
+	case "qrPayload":
+		return ec.fieldContext_MemberCard_qrPayload(ctx, field)
+	case "qrExpiresAt":
+		return ec.fieldContext_MemberCard_qrExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MemberCard", field.Name)
 }
 
 func (ec *executionContext) childFields_MemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8313,6 +8563,12 @@ func (ec *executionContext) childFields_Redemption(ctx context.Context, field gr
 		return ec.fieldContext_Redemption_cancelledAt(ctx, field)
 	case "cancelReason":
 		return ec.fieldContext_Redemption_cancelReason(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Redemption_expiresAt(ctx, field)
+	case "fulfilment":
+		return ec.fieldContext_Redemption_fulfilment(ctx, field)
+	case "expiredAt":
+		return ec.fieldContext_Redemption_expiredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Redemption", field.Name)
 }
@@ -8471,6 +8727,8 @@ func (ec *executionContext) childFields_Reward(ctx context.Context, field graphq
 		return ec.fieldContext_Reward_validUntil(ctx, field)
 	case "active":
 		return ec.fieldContext_Reward_active(ctx, field)
+	case "validDays":
+		return ec.fieldContext_Reward_validDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Reward", field.Name)
 }
@@ -8945,6 +9203,22 @@ func (ec *executionContext) childFields_TierStatus(ctx context.Context, field gr
 		return ec.fieldContext_TierStatus_progress(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TierStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_TillMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "memberId":
+		return ec.fieldContext_TillMember_memberId(ctx, field)
+	case "displayName":
+		return ec.fieldContext_TillMember_displayName(ctx, field)
+	case "tier":
+		return ec.fieldContext_TillMember_tier(ctx, field)
+	case "availablePoints":
+		return ec.fieldContext_TillMember_availablePoints(ctx, field)
+	case "byQr":
+		return ec.fieldContext_TillMember_byQr(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TillMember", field.Name)
 }
 
 func (ec *executionContext) childFields_WatchedWord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9603,6 +9877,36 @@ func (ec *executionContext) field_Mutation_flagPost_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_fulfillRedemption_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "location",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["location"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9818,6 +10122,28 @@ func (ec *executionContext) field_Mutation_recordActivity_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_redeemCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderExternalId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderExternalId"] = arg1
 	return args, nil
 }
 
@@ -10544,6 +10870,20 @@ func (ec *executionContext) field_Query_explainEarning_args(ctx context.Context,
 		return nil, err
 	}
 	args["activityId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_identifyMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
 	return args, nil
 }
 
@@ -14185,6 +14525,116 @@ func (ec *executionContext) fieldContext_Coupon_expiresAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Coupon", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _Coupon_redemption(ctx context.Context, field graphql.CollectedField, obj *offer.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_redemption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redemption, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.CouponRedemption) graphql.Marshaler {
+			return ec.marshalOCouponRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐCouponRedemption(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_redemption(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coupon",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponRedemption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponRedemption_orderExternalId(ctx context.Context, field graphql.CollectedField, obj *offer.CouponRedemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponRedemption_orderExternalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponRedemption_orderExternalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponRedemption", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponRedemption_at(ctx context.Context, field graphql.CollectedField, obj *offer.CouponRedemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponRedemption_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponRedemption_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponRedemption", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _CouponRedemption_purchase(ctx context.Context, field graphql.CollectedField, obj *offer.CouponRedemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponRedemption_purchase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CouponRedemption().Purchase(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponRedemption_purchase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponRedemption",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CurrencyFigures_currency(ctx context.Context, field graphql.CollectedField, obj *analytics.CurrencyFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16681,6 +17131,75 @@ func (ec *executionContext) fieldContext_Flag_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Flag", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _Fulfilment_location(ctx context.Context, field graphql.CollectedField, obj *reward.Fulfilment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfilment_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfilment_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfilment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Fulfilment_at(ctx context.Context, field graphql.CollectedField, obj *reward.Fulfilment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfilment_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfilment_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfilment", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Fulfilment_byService(ctx context.Context, field graphql.CollectedField, obj *reward.Fulfilment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfilment_byService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Fulfilment().ByService(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfilment_byService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Fulfilment", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _HourWindow_from(ctx context.Context, field graphql.CollectedField, obj *rules.HourWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18127,6 +18646,38 @@ func (ec *executionContext) fieldContext_Member_referral(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Member_memberCard(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_memberCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().MemberCard(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *till.Card) graphql.Marshaler {
+			return ec.marshalNMemberCard2ᚖgithubᚗcomᚋregularsᚋregularsᚋtillᚐCard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_memberCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MemberCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MemberBadges_earned(ctx context.Context, field graphql.CollectedField, obj *MemberBadges) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18189,6 +18740,75 @@ func (ec *executionContext) fieldContext_MemberBadges_inProgress(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MemberCard_code(ctx context.Context, field graphql.CollectedField, obj *till.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCard_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCard_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberCard_qrPayload(ctx context.Context, field graphql.CollectedField, obj *till.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCard_qrPayload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRPayload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCard_qrPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MemberCard_qrExpiresAt(ctx context.Context, field graphql.CollectedField, obj *till.Card) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MemberCard_qrExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MemberCard_qrExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MemberCard", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *MemberConnection) (ret graphql.Marshaler) {
@@ -21150,6 +21770,94 @@ func (ec *executionContext) fieldContext_Mutation_resetNotificationTemplate(ctx 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resetNotificationTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fulfillRedemption(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fulfillRedemption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FulfillRedemption(ctx, fc.Args["code"].(string), fc.Args["location"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Redemption) graphql.Marshaler {
+			return ec.marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemption(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fulfillRedemption(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Redemption(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fulfillRedemption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_redeemCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeemCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeemCoupon(ctx, fc.Args["code"].(string), fc.Args["orderExternalId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Claim) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐClaim(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeemCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeemCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25842,6 +26550,50 @@ func (ec *executionContext) fieldContext_Query_notificationTemplates(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_identifyMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_identifyMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().IdentifyMember(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *till.Identified) graphql.Marshaler {
+			return ec.marshalNTillMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋtillᚐIdentified(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_identifyMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TillMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_identifyMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26155,6 +26907,84 @@ func (ec *executionContext) _Redemption_cancelReason(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Redemption_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Redemption", field, true, true, "String")
+}
+
+func (ec *executionContext) _Redemption_expiresAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Redemption_fulfilment(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_fulfilment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fulfilment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reward.Fulfilment) graphql.Marshaler {
+			return ec.marshalOFulfilment2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐFulfilment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_fulfilment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Redemption",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Fulfilment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Redemption_expiredAt(ctx context.Context, field graphql.CollectedField, obj *reward.Redemption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Redemption_expiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Redemption_expiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _RedemptionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RedemptionConnection) (ret graphql.Marshaler) {
@@ -27363,6 +28193,29 @@ func (ec *executionContext) _Reward_active(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Reward_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Reward_validDays(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reward_validDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reward_validDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RewardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RewardConnection) (ret graphql.Marshaler) {
@@ -31110,6 +31963,121 @@ func (ec *executionContext) fieldContext_TierStatus_progress(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _TillMember_memberId(ctx context.Context, field graphql.CollectedField, obj *till.Identified) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TillMember_memberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TillMember().MemberID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TillMember_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TillMember", field, true, true, "ID")
+}
+
+func (ec *executionContext) _TillMember_displayName(ctx context.Context, field graphql.CollectedField, obj *till.Identified) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TillMember_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TillMember_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TillMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _TillMember_tier(ctx context.Context, field graphql.CollectedField, obj *till.Identified) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TillMember_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TillMember_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TillMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _TillMember_availablePoints(ctx context.Context, field graphql.CollectedField, obj *till.Identified) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TillMember_availablePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailablePoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TillMember_availablePoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TillMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TillMember_byQr(ctx context.Context, field graphql.CollectedField, obj *till.Identified) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TillMember_byQr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByQR, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TillMember_byQr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TillMember", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _WatchedWord_id(ctx context.Context, field graphql.CollectedField, obj *moderation.WatchedWord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34157,7 +35125,7 @@ func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj a
 		asMap["active"] = true
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "cost", "stock", "perMemberLimit", "minTier", "validFrom", "validUntil", "active"}
+	fieldsInOrder := [...]string{"name", "description", "cost", "stock", "perMemberLimit", "minTier", "validFrom", "validUntil", "active", "validDays"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -34227,6 +35195,13 @@ func (ec *executionContext) unmarshalInputRewardInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Active = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
 		}
 	}
 	return it, nil
@@ -36338,6 +37313,55 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "redemption":
+			out.Values[i] = ec._Coupon_redemption(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponRedemptionImplementors = []string{"CouponRedemption"}
+
+func (ec *executionContext) _CouponRedemption(ctx context.Context, sel ast.SelectionSet, obj *offer.CouponRedemption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponRedemptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponRedemption")
+		case "orderExternalId":
+			out.Values[i] = ec._CouponRedemption_orderExternalId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._CouponRedemption_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "purchase":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CouponRedemption_purchase(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37348,6 +38372,50 @@ func (ec *executionContext) _Flag(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var fulfilmentImplementors = []string{"Fulfilment"}
+
+func (ec *executionContext) _Fulfilment(ctx context.Context, sel ast.SelectionSet, obj *reward.Fulfilment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fulfilmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Fulfilment")
+		case "location":
+			out.Values[i] = ec._Fulfilment_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._Fulfilment_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "byService":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Fulfilment_byService(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hourWindowImplementors = []string{"HourWindow"}
 
 func (ec *executionContext) _HourWindow(ctx context.Context, sel ast.SelectionSet, obj *rules.HourWindow) graphql.Marshaler {
@@ -37965,6 +39033,12 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Member_referral(ctx, field, obj)
 				})
+		case "memberCard":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_memberCard(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -38000,6 +39074,49 @@ func (ec *executionContext) _MemberBadges(ctx context.Context, sel ast.Selection
 			}
 		case "inProgress":
 			out.Values[i] = ec._MemberBadges_inProgress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var memberCardImplementors = []string{"MemberCard"}
+
+func (ec *executionContext) _MemberCard(ctx context.Context, sel ast.SelectionSet, obj *till.Card) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, memberCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MemberCard")
+		case "code":
+			out.Values[i] = ec._MemberCard_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrPayload":
+			out.Values[i] = ec._MemberCard_qrPayload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrExpiresAt":
+			out.Values[i] = ec._MemberCard_qrExpiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -38729,6 +39846,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "resetNotificationTemplate":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_resetNotificationTemplate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fulfillRedemption":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fulfillRedemption(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeemCoupon(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -40272,6 +41403,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_notificationTemplates(ctx, field)
 				})
+		case "identifyMember":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_identifyMember(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -40395,6 +41532,21 @@ func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Redemption_cancelReason(ctx, field, obj)
 				})
+		case "expiresAt":
+			out.Values[i] = ec._Redemption_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fulfilment":
+			out.Values[i] = ec._Redemption_fulfilment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiredAt":
+			out.Values[i] = ec._Redemption_expiredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40926,6 +42078,11 @@ func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, o
 		case "active":
 			out.Values[i] = ec._Reward_active(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validDays":
+			out.Values[i] = ec._Reward_validDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -42567,6 +43724,60 @@ func (ec *executionContext) _TierStatus(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TierStatus_progress(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tillMemberImplementors = []string{"TillMember"}
+
+func (ec *executionContext) _TillMember(ctx context.Context, sel ast.SelectionSet, obj *till.Identified) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tillMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TillMember")
+		case "memberId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TillMember_memberId(ctx, field, obj)
+				})
+		case "displayName":
+			out.Values[i] = ec._TillMember_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tier":
+			out.Values[i] = ec._TillMember_tier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availablePoints":
+			out.Values[i] = ec._TillMember_availablePoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "byQr":
+			out.Values[i] = ec._TillMember_byQr(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44267,6 +45478,14 @@ func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._MemberBadges(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMemberCard2ᚖgithubᚗcomᚋregularsᚋregularsᚋtillᚐCard(ctx context.Context, sel ast.SelectionSet, v *till.Card) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MemberCard!")
+		return graphql.Null
+	}
+	return ec._MemberCard(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *MemberConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MemberConnection!")
@@ -44490,38 +45709,44 @@ func (ec *executionContext) marshalNNotificationKind2githubᚗcomᚋregularsᚋr
 
 var (
 	unmarshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[string]inbox.Kind{
-		"WELCOME":            inbox.KindWelcome,
-		"SYSTEM":             inbox.KindSystem,
-		"REWARD_EARNED":      inbox.KindRewardEarned,
-		"TIER_CHANGED":       inbox.KindTierChanged,
-		"REDEMPTION":         inbox.KindRedemption,
-		"BADGE_UNLOCKED":     inbox.KindBadgeUnlocked,
-		"OFFER_AVAILABLE":    inbox.KindOfferAvailable,
-		"POINTS_EXPIRING":    inbox.KindPointsExpiring,
-		"STREAK_AT_RISK":     inbox.KindStreakAtRisk,
-		"BIRTHDAY":           inbox.KindBirthday,
-		"WIN_BACK":           inbox.KindWinBack,
-		"COMMUNITY":          inbox.KindCommunity,
-		"EVENT_SEAT_OFFERED": inbox.KindEventSeatOffered,
-		"EVENT_REMINDER":     inbox.KindEventReminder,
-		"EVENT_PUBLISHED":    inbox.KindEventPublished,
+		"WELCOME":              inbox.KindWelcome,
+		"SYSTEM":               inbox.KindSystem,
+		"REWARD_EARNED":        inbox.KindRewardEarned,
+		"TIER_CHANGED":         inbox.KindTierChanged,
+		"REDEMPTION":           inbox.KindRedemption,
+		"BADGE_UNLOCKED":       inbox.KindBadgeUnlocked,
+		"OFFER_AVAILABLE":      inbox.KindOfferAvailable,
+		"POINTS_EXPIRING":      inbox.KindPointsExpiring,
+		"STREAK_AT_RISK":       inbox.KindStreakAtRisk,
+		"BIRTHDAY":             inbox.KindBirthday,
+		"WIN_BACK":             inbox.KindWinBack,
+		"COMMUNITY":            inbox.KindCommunity,
+		"EVENT_SEAT_OFFERED":   inbox.KindEventSeatOffered,
+		"EVENT_REMINDER":       inbox.KindEventReminder,
+		"EVENT_PUBLISHED":      inbox.KindEventPublished,
+		"REDEMPTION_FULFILLED": inbox.KindRedemptionFulfilled,
+		"REDEMPTION_EXPIRED":   inbox.KindRedemptionExpired,
+		"COUPON_REDEEMED":      inbox.KindCouponRedeemed,
 	}
 	marshalNNotificationKind2githubᚗcomᚋregularsᚋregularsᚋinboxᚐKind = map[inbox.Kind]string{
-		inbox.KindWelcome:          "WELCOME",
-		inbox.KindSystem:           "SYSTEM",
-		inbox.KindRewardEarned:     "REWARD_EARNED",
-		inbox.KindTierChanged:      "TIER_CHANGED",
-		inbox.KindRedemption:       "REDEMPTION",
-		inbox.KindBadgeUnlocked:    "BADGE_UNLOCKED",
-		inbox.KindOfferAvailable:   "OFFER_AVAILABLE",
-		inbox.KindPointsExpiring:   "POINTS_EXPIRING",
-		inbox.KindStreakAtRisk:     "STREAK_AT_RISK",
-		inbox.KindBirthday:         "BIRTHDAY",
-		inbox.KindWinBack:          "WIN_BACK",
-		inbox.KindCommunity:        "COMMUNITY",
-		inbox.KindEventSeatOffered: "EVENT_SEAT_OFFERED",
-		inbox.KindEventReminder:    "EVENT_REMINDER",
-		inbox.KindEventPublished:   "EVENT_PUBLISHED",
+		inbox.KindWelcome:             "WELCOME",
+		inbox.KindSystem:              "SYSTEM",
+		inbox.KindRewardEarned:        "REWARD_EARNED",
+		inbox.KindTierChanged:         "TIER_CHANGED",
+		inbox.KindRedemption:          "REDEMPTION",
+		inbox.KindBadgeUnlocked:       "BADGE_UNLOCKED",
+		inbox.KindOfferAvailable:      "OFFER_AVAILABLE",
+		inbox.KindPointsExpiring:      "POINTS_EXPIRING",
+		inbox.KindStreakAtRisk:        "STREAK_AT_RISK",
+		inbox.KindBirthday:            "BIRTHDAY",
+		inbox.KindWinBack:             "WIN_BACK",
+		inbox.KindCommunity:           "COMMUNITY",
+		inbox.KindEventSeatOffered:    "EVENT_SEAT_OFFERED",
+		inbox.KindEventReminder:       "EVENT_REMINDER",
+		inbox.KindEventPublished:      "EVENT_PUBLISHED",
+		inbox.KindRedemptionFulfilled: "REDEMPTION_FULFILLED",
+		inbox.KindRedemptionExpired:   "REDEMPTION_EXPIRED",
+		inbox.KindCouponRedeemed:      "COUPON_REDEEMED",
 	}
 )
 
@@ -45090,12 +46315,16 @@ var (
 		"COMPLETED": reward.RedemptionCompleted,
 		"FAILED":    reward.RedemptionFailed,
 		"CANCELLED": reward.RedemptionCancelled,
+		"FULFILLED": reward.RedemptionFulfilled,
+		"EXPIRED":   reward.RedemptionExpired,
 	}
 	marshalNRedemptionStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐRedemptionStatus = map[reward.RedemptionStatus]string{
 		reward.RedemptionPending:   "PENDING",
 		reward.RedemptionCompleted: "COMPLETED",
 		reward.RedemptionFailed:    "FAILED",
 		reward.RedemptionCancelled: "CANCELLED",
+		reward.RedemptionFulfilled: "FULFILLED",
+		reward.RedemptionExpired:   "EXPIRED",
 	}
 )
 
@@ -45865,6 +47094,14 @@ func (ec *executionContext) marshalNTierStatus2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._TierStatus(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTillMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋtillᚐIdentified(ctx context.Context, sel ast.SelectionSet, v *till.Identified) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TillMember!")
+		return graphql.Null
+	}
+	return ec._TillMember(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐUpdateProfileInput(ctx context.Context, v any) (UpdateProfileInput, error) {
 	res, err := ec.unmarshalInputUpdateProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46198,6 +47435,13 @@ func (ec *executionContext) marshalOConversion2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._Conversion(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCouponRedemption2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐCouponRedemption(ctx context.Context, sel ast.SelectionSet, v *offer.CouponRedemption) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponRedemption(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, v any) (*member.Date, error) {
 	if v == nil {
 		return nil, nil
@@ -46334,6 +47578,13 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalOFulfilment2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrewardᚐFulfilment(ctx context.Context, sel ast.SelectionSet, v *reward.Fulfilment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Fulfilment(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHourWindow2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐHourWindow(ctx context.Context, sel ast.SelectionSet, v *rules.HourWindow) graphql.Marshaler {

@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/till"
 )
 
 // Resolver holds what the resolvers need: the domain services.
@@ -25,6 +26,8 @@ type Resolver struct {
 	// Community is the brand's community (spaces, threads, moderation).
 	Community        *community.Service
 	AnalyticsService *analytics.Service
+	// Till identifies members at a store's till (their cards).
+	Till *till.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -53,6 +53,11 @@ const (
 	// KindEventPublished: an event the member may attend was published
 	// (muted with OFFERS, the brand's announcements).
 	KindEventPublished Kind = "EVENT_PUBLISHED"
+	// At the till: a reward handed over, a reward code expired unused
+	// (points refunded), an offer's coupon used.
+	KindRedemptionFulfilled Kind = "REDEMPTION_FULFILLED"
+	KindRedemptionExpired   Kind = "REDEMPTION_EXPIRED"
+	KindCouponRedeemed      Kind = "COUPON_REDEEMED"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category

@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/graph"
 )
@@ -84,6 +85,9 @@ var intInputs = map[string]intBound{
 		return e.service(`mutation($n: Int!) { createReward(input: {name: "Mug", cost: 10, stock: $n}) { id } }`, map[string]any{"n": v})
 	}},
 	"RewardInput.perMemberLimit": {max: 1000},
+	"RewardInput.validDays": {max: reward.MaxValidDays, field: "validDays", send: func(e *probeEnv, v int64) *gqlResponse {
+		return e.service(`mutation($n: Int!) { createReward(input: {name: "Mug", cost: 10, validDays: $n}) { id } }`, map[string]any{"n": v})
+	}},
 	"OfferBenefitInput.value": {max: program.MaxPoints, field: "benefit.value", send: func(e *probeEnv, v int64) *gqlResponse {
 		in := map[string]any{"title": "Gold night", "body": "Bonus", "benefit": map[string]any{"kind": "BONUS_POINTS", "value": v},
 			"startsAt": "2026-01-01T00:00:00Z", "endsAt": "2036-01-01T00:00:00Z"}

@@ -30,6 +30,7 @@ type keyedEnv struct {
 	ann      session
 	rewardID [2]string
 	eventID  string
+	code     string // a redemption's code, for the till
 }
 
 func (e *keyedEnv) balance() int {
@@ -57,6 +58,16 @@ var keyedMutations = map[string]keyedMutation{
 				map[string]any{"r": e.rewardID[v], "k": key})
 		}},
 	"buyStreakFreeze": {key: "idempotencyKey", fingerprint: "the member (keys are per member); no other input"},
+	"fulfillRedemption": {key: "idempotencyKey", fingerprint: "code, location (keys are global: one key, one fulfilment)",
+		send: func(e *keyedEnv, key string, v int) *gqlResponse {
+			if e.code == "" {
+				var r struct{ Code string }
+				e.a.do(e.t, e.ann.bearer(), `mutation($r: ID!) { redeemReward(rewardId: $r, idempotencyKey: "for-the-till") { code } }`,
+					map[string]any{"r": e.rewardID[0]}).decode(e.t, "redeemReward", &r)
+				e.code = r.Code
+			}
+			return e.a.service(e.t, fulfilMutation, map[string]any{"c": e.code, "l": fmt.Sprint("till ", v), "k": key})
+		}},
 	"rsvp": {key: "idempotencyKey", fingerprint: "the member (keys are per member), eventId, guests",
 		send: func(e *keyedEnv, key string, v int) *gqlResponse {
 			if e.eventID == "" {

@@ -37,6 +37,7 @@ import (
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/till"
 )
 
 func main() {
@@ -128,6 +129,9 @@ type Main struct {
 	broker   *inbox.PollBroker
 	game     *game.Service
 	events   *events.Service
+	till     *till.Service
+	// tillNow is the member cards' clock (tests move it; nil: time.Now).
+	tillNow func() time.Time
 	// eventClock is the events' clock (tests move it; nil: time.Now).
 	eventClock func() time.Time
 	analytics  *analytics.Service
@@ -258,8 +262,9 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.game = game.New(db, m.members, m.inbox)
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = m.newEvents(db, secret)
+	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics, Till: m.till}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -386,6 +391,12 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
+	n, err = m.game.Rewards().ExpireRedemptions(ctx, 500)
+	logJob("expire unfulfilled reward codes and refund them", int64(n), err)
+	n, err = m.game.Rewards().AnnounceFulfilments(ctx, 500)
+	logJob("announce fulfilments a failure left unannounced", int64(n), err)
+	n, err = m.game.Offers().AnnounceCouponRedemptions(ctx, 500)
+	logJob("announce coupon uses a failure left unannounced", int64(n), err)
 	n, err = m.game.RepairBoards(ctx)
 	logJob("repair leaderboards", int64(n), err)
 	n, err = m.game.ResumeEffects(ctx, time.Minute)
@@ -527,7 +538,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes, m.till.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -259,6 +259,22 @@ var textInputs = map[string]textInput{
 		return e.service(`mutation($id: ID!, $c: String!) { checkInAttendee(eventId: $id, code: $c) { status } }`, map[string]any{"id": e.event(), "c": v})
 	}},
 	"SignUpInput.referralCode": {kind: identifier, field: "referralCode", send: sendSignUp("referralCode")},
+	// At the till (server/till_test.go probes the codes' own formats).
+	"Mutation.fulfillRedemption(code)": {kind: identifier, field: "code", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(fulfilMutation, map[string]any{"c": v, "l": "Store", "k": "probe-" + e.unique()})
+	}},
+	"Mutation.fulfillRedemption(location)": {kind: humanText, field: "location", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(fulfilMutation, map[string]any{"c": "AAAA-AAAA-AAAA-AAAA", "l": v, "k": "probe-" + e.unique()})
+	}},
+	"Mutation.fulfillRedemption(idempotencyKey)": {kind: identifier, field: "idempotencyKey", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(fulfilMutation, map[string]any{"c": "AAAA-AAAA-AAAA-AAAA", "l": "Store", "k": v})
+	}},
+	"Mutation.redeemCoupon(code)": {kind: identifier, field: "code", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(couponMutation, map[string]any{"c": v, "o": "probe-" + e.unique()})
+	}},
+	"Mutation.redeemCoupon(orderExternalId)": {kind: identifier, field: "orderExternalId", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.service(couponMutation, map[string]any{"c": "AAAA-AAAA-AAAA-AAAA", "o": v})
+	}},
 
 	// Others, each with its own policy.
 	"Query.members(search)":                      otherInput("a search: the start of an address or a name, or an id; any text, 2 to 100 characters, matched, never stored"),
@@ -295,6 +311,7 @@ var textInputs = map[string]textInput{
 	"EventPlaceInput.onlineUrl":                  otherInput("https URL: input.Identifier, then net/url"),
 	"RuleConditionInput.tiers":                   otherInput("names of the program's tiers"),
 	"EarningRuleInput.timezone":                  otherInput("IANA timezone name"),
+	"Query.identifyMember(code)":                 otherInput("a member code (Crockford base32 with a check character; case, hyphens and spaces ignored) or a signed QR payload, at most 100 characters; anything else BAD_USER_INPUT on code (server/till_test.go)"),
 }
 
 // cursor arguments are opaque strings the server made, decoded or refused.
@@ -387,7 +404,8 @@ func TestEveryStringInputFollowsItsPolicy(t *testing.T) {
 			// for this field (it may still fail on something else, such as
 			// an unknown referral code or a redemption that does not exist).
 			plain := "Plain-" + e.unique()
-			if k == "RecordActivityInput.refundOf" || k == "SignUpInput.referralCode" || k == "Mutation.checkInAttendee(code)" {
+			if k == "RecordActivityInput.refundOf" || k == "SignUpInput.referralCode" || k == "Mutation.checkInAttendee(code)" ||
+				k == "Mutation.fulfillRedemption(code)" || k == "Mutation.redeemCoupon(code)" {
 				return // a plain value names nothing that exists (or is not signed): refused as unknown
 			}
 			if r := send(e, plain); len(r.Errors) > 0 && r.Errors[0].Extensions["field"] == c.field {

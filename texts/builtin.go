@@ -22,6 +22,9 @@ var builtin = map[string]map[Name]Template{
 		CommunityMention:    {"{name} mentioned you", "You were mentioned in \"{thread}\"."},
 		CommunityPostHidden: {"Your post is hidden for review", "Members flagged your post in \"{thread}\"; a moderator will review it."},
 		EventPublished:      {"New event: {event}", "{starts}, {place}. Members only: RSVP in the app."},
+		RedemptionFulfilled: {"Enjoy your {reward}", "Handed over at {location}."},
+		RedemptionExpired:   {"Your {reward} code expired", "It was not collected in time: {points} points are back in your balance."},
+		CouponRedeemed:      {"Coupon used: {offer}", "Your coupon was applied to your order."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -42,5 +45,8 @@ var builtin = map[string]map[Name]Template{
 		CommunityMention:    {"{name} упомянул(а) вас", "Вас упомянули в теме «{thread}»."},
 		CommunityPostHidden: {"Ваше сообщение скрыто до проверки", "Участники пожаловались на ваше сообщение в теме «{thread}»; его проверит модератор."},
 		EventPublished:      {"Новое событие: {event}", "{starts}, {place}. Только для участников: ответьте в приложении."},
+		RedemptionFulfilled: {"Награда получена: {reward}", "Выдано: {location}."},
+		RedemptionExpired:   {"Срок кода истёк: {reward}", "Награду не забрали вовремя: баллы вернулись на ваш счёт ({points})."},
+		CouponRedeemed:      {"Купон использован: {offer}", "Ваш купон применён к заказу."},
 	},
 }

@@ -52,6 +52,9 @@ const (
 	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"    // {event} {deadline}
 	EventReminder       Name = "EVENT_REMINDER"        // {event} {starts} {place}
 	EventPublished      Name = "EVENT_PUBLISHED"       // {event} {starts} {place}
+	RedemptionFulfilled Name = "REDEMPTION_FULFILLED"  // {reward} {location}
+	RedemptionExpired   Name = "REDEMPTION_EXPIRED"    // {reward} {points}
+	CouponRedeemed      Name = "COUPON_REDEEMED"       // {offer}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -74,13 +77,17 @@ var Placeholders = map[Name][]string{
 	CommunityMention:    {"name", "thread"},
 	CommunityPostHidden: {"thread"},
 	EventPublished:      {"event", "starts", "place"},
+	RedemptionFulfilled: {"reward", "location"},
+	RedemptionExpired:   {"reward", "points"},
+	CouponRedeemed:      {"offer"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
 	EventSeatOffered, EventReminder, EventPublished,
-	CommunityReply, CommunityMention, CommunityPostHidden}
+	CommunityReply, CommunityMention, CommunityPostHidden,
+	RedemptionFulfilled, RedemptionExpired, CouponRedeemed}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.

@@ -249,6 +249,9 @@ const (
 	indexOfferStatus = "status_endsAt"
 	indexClaimMember = "member_claimedAt"
 	indexClaimExpiry = "expiresAt"
+	indexClaimCode   = "code_unique"
+	indexClaimOrder  = "redemption_order"
+	indexClaimUsed   = "redemption_at"
 )
 
 func (s offerStore) offerIndexes() []mongo.IndexModel {
@@ -259,6 +262,12 @@ func (s offerStore) claimIndexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "claimedAt", Value: -1}}, Options: options.Index().SetName(indexClaimMember)},
 		{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexClaimExpiry)},
+		// The till looks a coupon up by its code.
+		{Keys: bson.D{{Key: "code", Value: 1}}, Options: options.Index().SetName(indexClaimCode).SetUnique(true)},
+		// Offer revenue: the coupons used on an order (the purchase's externalId).
+		{Keys: bson.D{{Key: "redemption.orderExternalId", Value: 1}}, Options: options.Index().SetName(indexClaimOrder).SetSparse(true)},
+		// AnnounceCouponRedemptions finds uses a crash left unannounced.
+		{Keys: bson.D{{Key: "redemption.at", Value: 1}}, Options: options.Index().SetName(indexClaimUsed).SetSparse(true)},
 	}
 }
 
@@ -485,6 +494,11 @@ type Claim struct {
 	Code      string        `bson:"code"`
 	ClaimedAt time.Time     `bson:"claimedAt"`
 	ExpiresAt time.Time     `bson:"expiresAt"`
+	// Redemption is the coupon's use at the till; nil: not used yet.
+	Redemption *CouponRedemption `bson:"redemption,omitempty"`
+	// Announced says what follows the use (the member's notification) was
+	// carried out; AnnounceCouponRedemptions finishes it after a crash.
+	Announced bool `bson:"announced,omitempty"`
 }
 
 // ClaimOffer gives the member the offer's coupon, once: claiming again

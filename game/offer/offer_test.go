@@ -16,5 +16,5 @@ func TestOfferIndexesExist(t *testing.T) {
 	s := New(db, Deps{Now: time.Now})
 	testkit.EnsureIndexes(t, s.EnsureIndexes)
 	testkit.RequireIndexes(t, s.offers.offers, indexOfferStatus)
-	testkit.RequireIndexes(t, s.offers.claims, indexClaimMember, indexClaimExpiry)
+	testkit.RequireIndexes(t, s.offers.claims, indexClaimMember, indexClaimExpiry, indexClaimCode, indexClaimOrder, indexClaimUsed)
 }

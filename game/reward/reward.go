@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -36,6 +37,9 @@ var (
 	ErrRewardUnavailable  = fault.New(fault.Conflict, "reward not available now")
 	ErrTierTooLow         = fault.New(fault.Forbidden, "reward needs a higher tier")
 	ErrRedemptionNotFound = fault.New(fault.NotFound, "redemption not found")
+	// ErrNotFulfillable refuses a code whose redemption is not waiting at
+	// the till (cancelled, expired, failed): the message says which.
+	ErrNotFulfillable = fault.New(fault.Conflict, "redemption cannot be fulfilled")
 )
 
 // Effects carries out what follows ledger entries on the game's one
@@ -80,13 +84,17 @@ type Reward struct {
 	// Stock is how many may be redeemed in all; nil is unlimited.
 	Stock *int64 `bson:"stock,omitempty"`
 	// PerMemberLimit caps redemptions per member; 0 is no cap.
-	PerMemberLimit int64      `bson:"perMemberLimit"`
-	MinTier        string     `bson:"minTier,omitempty"`
-	ValidFrom      *time.Time `bson:"validFrom,omitempty"`
-	ValidUntil     *time.Time `bson:"validUntil,omitempty"`
-	Active         bool       `bson:"active"`
-	CreatedAt      time.Time  `bson:"createdAt"`
-	UpdatedAt      time.Time  `bson:"updatedAt"`
+	PerMemberLimit int64 `bson:"perMemberLimit"`
+	// ValidDays is how long a redemption's code may be fulfilled at the
+	// till; past that it expires and its points are refunded. nil: codes
+	// never expire.
+	ValidDays  *int64     `bson:"validDays,omitempty"`
+	MinTier    string     `bson:"minTier,omitempty"`
+	ValidFrom  *time.Time `bson:"validFrom,omitempty"`
+	ValidUntil *time.Time `bson:"validUntil,omitempty"`
+	Active     bool       `bson:"active"`
+	CreatedAt  time.Time  `bson:"createdAt"`
+	UpdatedAt  time.Time  `bson:"updatedAt"`
 }
 
 // RewardInput is a reward as the brand defines it.
@@ -96,6 +104,7 @@ type RewardInput struct {
 	Cost           int64
 	Stock          *int64
 	PerMemberLimit int64
+	ValidDays      *int64
 	MinTier        string
 	ValidFrom      *time.Time
 	ValidUntil     *time.Time
@@ -108,6 +117,8 @@ const (
 	MaxDescription = 2000
 	MaxReason      = 500
 	MaxKey         = 128
+	// MaxValidDays bounds a reward's validDays.
+	MaxValidDays = 3650
 )
 
 func (in *RewardInput) validate(p *program.Program) error {
@@ -125,6 +136,8 @@ func (in *RewardInput) validate(p *program.Program) error {
 		return input.Errorf("stock", "must be between 0 and 1000000, or absent for unlimited")
 	case in.PerMemberLimit < 0 || in.PerMemberLimit > 1000:
 		return input.Errorf("perMemberLimit", "must be between 0 (no limit) and 1000")
+	case in.ValidDays != nil && (*in.ValidDays < 1 || *in.ValidDays > MaxValidDays):
+		return input.Errorf("validDays", "must be between 1 and %d, or absent for codes that never expire", MaxValidDays)
 	case in.ValidFrom != nil && in.ValidUntil != nil && !in.ValidUntil.After(*in.ValidFrom):
 		return input.Errorf("validUntil", "must be after validFrom")
 	}
@@ -136,7 +149,12 @@ func (in *RewardInput) validate(p *program.Program) error {
 	return nil
 }
 
-// RedemptionStatus is where a redemption stands.
+// RedemptionStatus is where a redemption stands. PENDING is a redemption
+// being paid for (it never reaches the member's list); COMPLETED is paid,
+// its code waiting at the till. From COMPLETED exactly one of FULFILLED
+// (handed over at the till), EXPIRED (not fulfilled within the reward's
+// validDays; points refunded) or CANCELLED (by the brand; points refunded)
+// follows, each by one conditional update, so two of them never both win.
 type RedemptionStatus string
 
 const (
@@ -144,7 +162,23 @@ const (
 	RedemptionCompleted RedemptionStatus = "COMPLETED"
 	RedemptionFailed    RedemptionStatus = "FAILED"
 	RedemptionCancelled RedemptionStatus = "CANCELLED"
+	RedemptionFulfilled RedemptionStatus = "FULFILLED"
+	RedemptionExpired   RedemptionStatus = "EXPIRED"
 )
+
+// visible are the statuses a member's list shows.
+var visible = []RedemptionStatus{RedemptionCompleted, RedemptionCancelled, RedemptionFulfilled, RedemptionExpired}
+
+// Fulfilment is the handing over of a reward at the till: who (a STAFF
+// member, or the brand's backend when StaffID is zero), where and when.
+type Fulfilment struct {
+	// Key is the till's idempotency key: the same key again answers this
+	// fulfilment.
+	Key      string        `bson:"key"`
+	StaffID  bson.ObjectID `bson:"staffId,omitempty"`
+	Location string        `bson:"location"`
+	At       time.Time     `bson:"at"`
+}
 
 // Redemption is a member's purchase of a reward with points.
 type Redemption struct {
@@ -159,6 +193,17 @@ type Redemption struct {
 	CancelReason   string           `bson:"cancelReason,omitempty"`
 	CreatedAt      time.Time        `bson:"createdAt"`
 	CancelledAt    *time.Time       `bson:"cancelledAt,omitempty"`
+	// ExpiresAt is when an unfulfilled code expires (the reward's
+	// validDays after it was redeemed); nil: never.
+	ExpiresAt  *time.Time  `bson:"expiresAt,omitempty"`
+	Fulfilment *Fulfilment `bson:"fulfilment,omitempty"`
+	// ExpiredAt is when the code expired; Refunded says the expiry's
+	// refund and notification were carried out.
+	ExpiredAt *time.Time `bson:"expiredAt,omitempty"`
+	Refunded  bool       `bson:"refunded,omitempty"`
+	// Announced says what follows a fulfilment (the member's notification)
+	// was carried out; AnnounceFulfilments finishes it after a crash.
+	Announced bool `bson:"announced,omitempty"`
 }
 
 type rewardStore struct {
@@ -178,6 +223,8 @@ const (
 	indexRedemptionMember = "member_id"
 	indexSlotRedemption   = "redemptionId"
 	indexRedemptionStatus = "status_createdAt"
+	indexRedemptionExpiry = "status_expiresAt"
+	indexFulfilmentKey    = "fulfilment_key"
 )
 
 func (s rewardStore) rewardIndexes() []mongo.IndexModel {
@@ -193,6 +240,10 @@ func (s rewardStore) redemptionIndexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName(indexRedemptionMember)},
 		// The sweeper finds abandoned redemptions.
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexRedemptionStatus)},
+		// ExpireRedemptions finds codes past their validity.
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexRedemptionExpiry)},
+		// A till's idempotency key names one fulfilment.
+		{Keys: bson.D{{Key: "fulfilment.key", Value: 1}}, Options: options.Index().SetName(indexFulfilmentKey).SetUnique(true).SetSparse(true)},
 	}
 }
 
@@ -290,7 +341,7 @@ func (s *Service) UpdateReward(ctx context.Context, id bson.ObjectID, in RewardI
 }
 
 func (r *Reward) apply(in RewardInput, now time.Time) {
-	r.Name, r.Description, r.Cost, r.Stock, r.PerMemberLimit = in.Name, in.Description, in.Cost, in.Stock, in.PerMemberLimit
+	r.Name, r.Description, r.Cost, r.Stock, r.PerMemberLimit, r.ValidDays = in.Name, in.Description, in.Cost, in.Stock, in.PerMemberLimit, in.ValidDays
 	r.MinTier, r.ValidFrom, r.ValidUntil, r.Active, r.UpdatedAt = in.MinTier, in.ValidFrom, in.ValidUntil, in.Active, now
 }
 
@@ -366,6 +417,10 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	r := &Redemption{
 		ID: bson.NewObjectID(), MemberID: memberID, RewardID: rewardID, IdempotencyKey: idempotencyKey,
 		Code: redemptionCode(), Cost: reward.Cost, Status: RedemptionPending, CreatedAt: now,
+	}
+	if reward.ValidDays != nil {
+		at := now.AddDate(0, 0, int(*reward.ValidDays))
+		r.ExpiresAt = &at
 	}
 	if _, err := s.rewards.redemptions.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
 		return s.Redeem(ctx, memberID, rewardID, idempotencyKey) // a concurrent twin won; follow it
@@ -492,18 +547,29 @@ func failureError(name string) error {
 }
 
 // CancelRedemption refunds a completed redemption's points and returns its
-// stock. Cancelling twice refunds once.
+// stock. Cancelling twice refunds once. The status moves first, by one
+// conditional update from COMPLETED, so a code fulfilled or expired
+// meanwhile is never refunded by a cancellation; cancelling again carries
+// out what a failure left undone.
 func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason string) (*Redemption, error) {
 	reason, err := input.Line("reason", reason, MaxReason)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.rewards.redemption(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return nil, input.Wrap("id", err)
-	}
-	if r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
-		return nil, input.Errorf("id", "a %s redemption cannot be cancelled", r.Status)
+	now := s.now().UTC()
+	r, err := s.rewards.transition(ctx, bson.D{{Key: "_id", Value: id}}, RedemptionCompleted,
+		bson.D{{Key: "status", Value: RedemptionCancelled}, {Key: "cancelledAt", Value: now}, {Key: "cancelReason", Value: reason}})
+	if errors.Is(err, errNotInStatus) {
+		r, err = s.rewards.redemption(ctx, bson.D{{Key: "_id", Value: id}})
+		if err != nil {
+			return nil, input.Wrap("id", err)
+		}
+		if r.Status != RedemptionCancelled {
+			return nil, input.Errorf("id", "a %s redemption cannot be cancelled", r.Status)
+		}
+		reason = r.CancelReason // the first cancellation's
+	} else if err != nil {
+		return nil, err
 	}
 	p, err := s.program.Get(ctx)
 	if err != nil {
@@ -522,25 +588,17 @@ func (s *Service) CancelRedemption(ctx context.Context, id bson.ObjectID, reason
 	if err := s.rewards.releaseSlots(ctx, r.ID); err != nil {
 		return nil, err
 	}
-	// Cancelling again carries out what a failure left undone.
 	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
 		Template: texts.RedemptionCancelled, Data: map[string]any{"points": r.Cost, "reason": reason}}
 	if err := s.effects.CarryOut(ctx, &p, []*ledger.Entry{e}, note); err != nil {
 		return nil, err
-	}
-	if r.Status != RedemptionCancelled {
-		now := s.now().UTC()
-		r.Status, r.CancelledAt, r.CancelReason = RedemptionCancelled, &now, reason
-		if err := s.rewards.setRedemption(ctx, r.ID, bson.D{{Key: "status", Value: r.Status}, {Key: "cancelledAt", Value: now}, {Key: "cancelReason", Value: reason}}); err != nil {
-			return nil, err
-		}
 	}
 	return r, nil
 }
 
 // Redemptions lists a member's redemptions, newest first, after the id after.
 func (s *Service) Redemptions(ctx context.Context, memberID, after bson.ObjectID, limit int) ([]*Redemption, bool, error) {
-	filter := bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$in", Value: []RedemptionStatus{RedemptionCompleted, RedemptionCancelled}}}}}
+	filter := bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$in", Value: visible}}}}
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
 	}
@@ -570,7 +628,7 @@ func (s *Service) RewardsByID(ctx context.Context, ids []bson.ObjectID) ([]*Rewa
 func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*Redemption, error) {
 	rs, err := byid.Find(ctx, s.rewards.redemptions, ids, func(r *Redemption) bson.ObjectID { return r.ID })
 	for i, r := range rs {
-		if r != nil && r.Status != RedemptionCompleted && r.Status != RedemptionCancelled {
+		if r != nil && !slices.Contains(visible, r.Status) {
 			rs[i] = nil
 		}
 	}

@@ -46,6 +46,10 @@ var mutations = map[string]string{
 	"checkIn":          movesPoints,
 	"createBadge":      startsWork, // a backfill that may award bonus points
 
+	// At the till (graph/schema/till.graphql): each notifies the member.
+	"fulfillRedemption": sendsMessages,
+	"redeemCoupon":      sendsMessages,
+
 	// Members-only events (graph/schema/events.graphql).
 	"checkInAttendee": movesPoints,   // attendance earns points
 	"rsvp":            movesPoints,   // a seat taken; keyed, but one per request keeps drops fair

@@ -2,7 +2,10 @@
 // redemption codes shown at a till.
 package randcode
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+	"strings"
+)
 
 // Alphabet has no characters that read alike: no 0/O, no 1/I/L.
 const Alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -22,4 +25,26 @@ func New(n int) string {
 func Voucher() string {
 	c := New(16)
 	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
+}
+
+// ParseVoucher returns the canonical form of a voucher code as a till
+// typed or scanned it (any case, hyphens optional), and whether it is one.
+func ParseVoucher(code string) (string, bool) {
+	c := strings.ToUpper(code)
+	if len(c) == 16 && !strings.Contains(c, "-") {
+		c = c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
+	}
+	if len(c) != 19 {
+		return "", false
+	}
+	for i := range len(c) {
+		if i%5 == 4 {
+			if c[i] != '-' {
+				return "", false
+			}
+		} else if strings.IndexByte(Alphabet, c[i]) < 0 {
+			return "", false
+		}
+	}
+	return c, true
 }

@@ -1,0 +1,37 @@
+package game
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/game/program"
+)
+
+// What the till needs of the game.
+
+// Purchase returns the purchase the brand's backend reported with
+// externalID, or nil if none was reported (yet): the purchase an offer's
+// coupon used on that order links to.
+func (s *Service) Purchase(ctx context.Context, externalID string) (*Activity, error) {
+	a, err := s.acts.byExternalID(ctx, program.ActivityPurchase, externalID)
+	if errors.Is(err, ErrActivityNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// Standing returns the member's tier and the points they may spend now,
+// expiring what is due first (till.Standing).
+func (s *Service) Standing(ctx context.Context, memberID bson.ObjectID) (string, int64, error) {
+	sum, err := s.Points(ctx, memberID)
+	if err != nil {
+		return "", 0, err
+	}
+	ts, err := s.Tier(ctx, memberID)
+	if err != nil {
+		return "", 0, err
+	}
+	return ts.Current.Name, sum.Available, nil
+}
