@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/webhook"
 )
 
 // Resolver holds what the resolvers need: the domain services.
@@ -25,6 +26,8 @@ type Resolver struct {
 	// Community is the brand's community (spaces, threads, moderation).
 	Community        *community.Service
 	AnalyticsService *analytics.Service
+	// Webhooks are the brand's endpoints and their deliveries.
+	WebhookService *webhook.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -4,10 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/regulars/regulars/fault"
 )
 
 // SignatureHeader carries a delivery's signature, in the style of Stripe's
@@ -31,7 +32,7 @@ func mac(secret, ts string, body []byte) string {
 
 // ErrBadSignature is what Verify answers for a header that does not sign
 // the body with the secret, or is older than the tolerance.
-var ErrBadSignature = errors.New("webhook: signature does not verify")
+var ErrBadSignature = fault.New(fault.Unauthenticated, "webhook: signature does not verify")
 
 // Verify checks a Regulars-Signature header against body and secret: one
 // of its v1 signatures must match, and its timestamp must be within
