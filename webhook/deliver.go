@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,7 +73,9 @@ func (s *Service) Step(ctx context.Context, wg *sync.WaitGroup, sweeps ...func(c
 
 // FanOut creates the deliveries of up to limit pending events, one per
 // subscribed endpoint (keyed, so a repeat creates none), then clears the
-// events' mark. It returns how many events it fanned out.
+// events' mark. It returns how many events it fanned out. A batch costs
+// four queries whatever its size: the events, the endpoints, the
+// deliveries' insert, the marks' update.
 func (s *Service) FanOut(ctx context.Context, limit int) (int, error) {
 	cur, err := s.events.Find(ctx, bson.D{{Key: "pending", Value: true}},
 		options.Find().SetSort(bson.D{{Key: "pending", Value: 1}, {Key: "createdAt", Value: 1}}).SetLimit(int64(limit)).
@@ -81,31 +84,55 @@ func (s *Service) FanOut(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	var evs []outboxEvent
-	if err := cur.All(ctx, &evs); err != nil {
+	if err := cur.All(ctx, &evs); err != nil || len(evs) == 0 {
 		return 0, err
 	}
+	cur, err = s.endpoints.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "events", Value: 1}}).SetLimit(MaxEndpoints*2))
+	if err != nil {
+		return 0, err
+	}
+	var eps []Endpoint
+	if err := cur.All(ctx, &eps); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	var ds []any
+	ids := make([]string, len(evs))
 	for i, ev := range evs {
-		cur, err := s.endpoints.Find(ctx, bson.D{{Key: "events", Value: ev.Type}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return i, err
-		}
-		var eps []Endpoint
-		if err := cur.All(ctx, &eps); err != nil {
-			return i, err
-		}
-		now := s.now()
+		ids[i] = ev.ID
 		for _, ep := range eps {
-			d := Delivery{ID: bson.NewObjectID(), Key: ev.ID + "/" + ep.ID.Hex(), EndpointID: ep.ID, EventID: ev.ID, EventType: ev.Type,
-				State: StatePending, NextAttemptAt: now, CreatedAt: now, GiveUpAt: now.Add(RetryFor)}
-			if _, err := s.deliveries.InsertOne(ctx, d); err != nil && !mongo.IsDuplicateKeyError(err) {
-				return i, err
+			if slices.Contains(ep.Events, ev.Type) {
+				ds = append(ds, Delivery{ID: bson.NewObjectID(), Key: ev.ID + "/" + ep.ID.Hex(), EndpointID: ep.ID, EventID: ev.ID, EventType: ev.Type,
+					State: StatePending, NextAttemptAt: now, CreatedAt: now, GiveUpAt: now.Add(RetryFor)})
 			}
 		}
-		if _, err := s.events.UpdateOne(ctx, bson.D{{Key: "_id", Value: ev.ID}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}}); err != nil {
-			return i, err
+	}
+	if len(ds) > 0 {
+		// Unordered: the ones a cut-short fan-out made already are
+		// duplicates, the others go in.
+		if _, err := s.deliveries.InsertMany(ctx, ds, options.InsertMany().SetOrdered(false)); err != nil && !onlyDuplicates(err) {
+			return 0, err
 		}
 	}
+	if _, err := s.events.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}}); err != nil {
+		return 0, err
+	}
 	return len(evs), nil
+}
+
+// onlyDuplicates reports whether every write error of err is a duplicate key.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
+	}
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
+		}
+	}
+	return true
 }
 
 // leaseSlack is how long past its timeout an attempt's claim lasts: a
