@@ -161,8 +161,11 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if node.ID != act.Activity.ID {
 		t.Errorf("node of the payload's activity: %+v", node)
 	}
-	if h.bad != 0 {
-		t.Errorf("%d deliveries did not verify", h.bad)
+	h.mu.Lock()
+	bad := h.bad
+	h.mu.Unlock()
+	if bad != 0 {
+		t.Errorf("%d deliveries did not verify", bad)
 	}
 
 	var list struct {
