@@ -369,7 +369,7 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
 func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
-	fx := &effects{}
+	fx := &effects{activity: a}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}

@@ -22,9 +22,11 @@ import (
 //     their bonus entries (keyed);
 //  3. leaderboard scores of every entry, new or found again (guarded by the
 //     entry's sequence number, so a stale or repeated update changes nothing);
-//  4. notifications, each keyed by the entry or badge that caused it.
+//  4. webhook events (webhook.Emit), each keyed by its cause: the
+//     activity, an entry's tier change, a badge level;
+//  5. notifications, each keyed by the entry or badge that caused it.
 //
-// Steps 1 and 2 are written as they are computed; carryOut does 3 and 4
+// Steps 1 and 2 are written as they are computed; carryOut does 3 to 5
 // from what they recorded here. Running the whole path again (a replay of
 // the activity, or the ResumeEffects job) finishes what a failure left
 // undone and repeats nothing; a failure is returned, never only logged.
@@ -36,6 +38,8 @@ type effects struct {
 	optOut map[bson.ObjectID]bool
 	// badges says the program has badges, so the cause may have unlocked some.
 	badges bool
+	// activity is the cause when it is an activity (activity.recorded).
+	activity *Activity
 }
 
 // entry records a ledger entry of the cause, new or found again.
@@ -66,8 +70,9 @@ func (fx *effects) knownOptOut(memberID bson.ObjectID, out bool) {
 	fx.optOut[memberID] = out
 }
 
-// carryOut brings the leaderboards up to the recorded entries, then sends
-// the queued notifications. It stops at the first failure and returns it.
+// carryOut brings the leaderboards up to the recorded entries, emits the
+// cause's webhook events, then sends the queued notifications. It stops at
+// the first failure and returns it.
 func (s *Service) carryOut(ctx context.Context, p *program.Program, fx *effects) error {
 	for _, e := range fx.entries {
 		if len(e.Boards) == 0 {
@@ -85,6 +90,9 @@ func (s *Service) carryOut(ctx context.Context, p *program.Program, fx *effects)
 		if err := s.scoreBoards(ctx, e, hidden); err != nil {
 			return err
 		}
+	}
+	if err := s.emitHooks(ctx, p, fx); err != nil {
+		return err
 	}
 	if s.notify == nil {
 		return nil

@@ -68,6 +68,7 @@ type Service struct {
 	rules      *rules.Store
 	ruleSet    ruleCache
 	kick       chan struct{}
+	hooks      Webhooks
 }
 
 // New returns the game over db.

@@ -17,6 +17,13 @@ func encodeID(typ string, id bson.ObjectID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.Hex()))
 }
 
+// APIID is the id this API shows for an object of GraphQL type typ whose
+// database id is hexID: the ids of webhook payloads (webhook.Deps.APIID),
+// so a receiver can fetch the object with node(id:).
+func APIID(typ, hexID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + hexID))
+}
+
 // decodeID reads an id of type typ given in argument field.
 func decodeID(typ, field, s string) (bson.ObjectID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)

@@ -22,6 +22,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/webhook"
 )
 
 type AudienceInput struct {
@@ -52,6 +53,12 @@ type AuthorHistory struct {
 type CommunityMember struct {
 	DisplayName string  `json:"displayName"`
 	AvatarURL   *string `json:"avatarUrl,omitempty"`
+}
+
+type CreatedWebhook struct {
+	Webhook *webhook.Endpoint `json:"webhook"`
+	// The signing secret, shown this once.
+	Secret string `json:"secret"`
 }
 
 type DateRangeInput struct {
@@ -400,6 +407,26 @@ type UpdateProfileInput struct {
 	MarketingConsent *bool        `json:"marketingConsent,omitempty"`
 	// en or ru; an empty string goes back to the program's.
 	Locale *string `json:"locale,omitempty"`
+}
+
+type WebhookConnection struct {
+	Edges    []*WebhookEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *webhook.Delivery `json:"node"`
+}
+
+type WebhookEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *webhook.Endpoint `json:"node"`
 }
 
 // The triggered campaigns, and offers.

@@ -66,6 +66,9 @@ var nodeLookups = map[string]nodeLookup{
 	"WatchedWord":    (*Resolver).watchedWordNodes,
 	"EarningRule":    (*Resolver).earningRuleNodes,
 	"RuleSimulation": (*Resolver).ruleSimulationNodes,
+	// Webhooks (graph/webhooks.go).
+	"Webhook":         (*Resolver).webhookNodes,
+	"WebhookDelivery": (*Resolver).webhookDeliveryNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.

@@ -14,6 +14,7 @@ import (
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
+	"github.com/regulars/regulars/webhook"
 )
 
 // Resolver holds what the resolvers need: the domain services.
@@ -28,6 +29,8 @@ type Resolver struct {
 	AnalyticsService *analytics.Service
 	// Till identifies members at a store's till (their cards).
 	Till *till.Service
+	// Webhooks are the brand's endpoints and their deliveries.
+	WebhookService *webhook.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -87,6 +87,10 @@ type Member struct {
 	Roles     []Role    `bson:"roles"`
 	CreatedAt time.Time `bson:"createdAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+	// Unannounced is set when the member signs up and cleared once the
+	// member.created webhook event is written (Unannounced, Announced):
+	// the sign-up's own document is its outbox, so a crash loses none.
+	Unannounced bool `bson:"unannounced,omitempty"`
 }
 
 // Location is the member's timezone; their day starts and ends there.

@@ -156,11 +156,31 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (*Session, error) {
 		Roles:            []Role{RoleCustomer},
 		CreatedAt:        now,
 		UpdatedAt:        now,
+		Unannounced:      true,
 	}
 	if err := s.members.insert(ctx, m); err != nil {
 		return nil, err
 	}
 	return s.startSession(ctx, m, now)
+}
+
+// Unannounced lists up to limit members whose sign-up the webhooks have
+// not been told of yet (Member.Unannounced), oldest first.
+func (s *Service) Unannounced(ctx context.Context, limit int) ([]*Member, error) {
+	cur, err := s.members.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "unannounced", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Member
+	return out, cur.All(ctx, &out)
+}
+
+// Announced clears the member's Unannounced mark, once their member.created
+// event is written.
+func (s *Service) Announced(ctx context.Context, id bson.ObjectID) error {
+	_, err := s.members.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "unannounced", Value: ""}}}})
+	return err
 }
 
 // LogIn checks an email and password and starts a session. The email is

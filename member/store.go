@@ -19,6 +19,7 @@ const (
 	indexBirthday      = "birthday"
 	indexNameKey       = "name_key"
 	indexRefreshFamily = "family"
+	indexUnannounced   = "unannounced"
 )
 
 func (s memberStore) indexes() []mongo.IndexModel {
@@ -29,6 +30,8 @@ func (s memberStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "nameKey", Value: 1}}, Options: options.Index().SetName(indexNameKey)},
 		// The birthday campaign.
 		{Keys: bson.D{{Key: "birthday.month", Value: 1}, {Key: "birthday.day", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexBirthday)},
+		// Sign-ups not yet announced to webhooks; sparse: cleared once done.
+		{Keys: bson.D{{Key: "unannounced", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexUnannounced).SetSparse(true)},
 	}
 }
 

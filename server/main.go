@@ -38,6 +38,7 @@ import (
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
+	"github.com/regulars/regulars/webhook"
 )
 
 func main() {
@@ -142,6 +143,11 @@ type Main struct {
 	sockets    *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
+	// webhooks: the brand's endpoints, the outbox and its delivery loop.
+	webhooks *webhook.Service
+	// webhooksOff keeps the delivery loop from starting (tests: a server
+	// that stops before it delivers).
+	webhooksOff bool
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -260,11 +266,23 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
+	m.webhooks = m.newWebhooks(db)
+	m.game.SetWebhooks(m.webhooks)
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics, Till: m.till}, graph.Limits{
+	m.exec = graph.NewExecutor(&graph.Resolver{
+		Members:          m.members,
+		Inbox:            m.inbox,
+		Game:             m.game,
+		Texts:            m.texts,
+		EventService:     m.events,
+		Community:        m.community,
+		AnalyticsService: m.analytics,
+		Till:             m.till,
+		WebhookService:   m.webhooks,
+	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -294,6 +312,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.watchSessions(retryCtx) })
 	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
 	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
+	m.background.Go(func() { m.runWebhooks(retryCtx, db) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -538,7 +557,16 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes, m.till.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{
+		m.members.EnsureIndexes,
+		m.inbox.EnsureIndexes,
+		m.game.EnsureIndexes,
+		m.events.EnsureIndexes,
+		m.community.EnsureIndexes,
+		m.analytics.EnsureIndexes,
+		m.till.EnsureIndexes,
+		m.webhooks.EnsureIndexes,
+	} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -43,7 +43,9 @@ type probeEnv struct {
 	member   session
 	rewardID string
 	eventID  string
-	n        int
+	// webhookID is a webhook the probes change (webhook).
+	webhookID string
+	n         int
 }
 
 // event is a published event the probes RSVP to, made once.
@@ -159,6 +161,24 @@ func sendAdjust(field string) func(e *probeEnv, v string) *gqlResponse {
 		vars[field] = v
 		return e.service(`mutation($id: ID!, $reason: String!, $key: String!) { adjustPoints(memberId: $id, amount: 10, reason: $reason, idempotencyKey: $key) { id } }`, vars)
 	}
+}
+
+func sendWebhook(field string) func(e *probeEnv, v string) *gqlResponse {
+	return func(e *probeEnv, v string) *gqlResponse {
+		vars := map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"member.created"}, "secret": "probe-secret-0123456789"}
+		vars[field] = v + "-long-enough-secret"
+		return e.service(`mutation($url: String!, $events: [String!]!, $secret: String) { createWebhook(url: $url, events: $events, secret: $secret) { secret } }`, vars)
+	}
+}
+
+// webhook is a webhook the probes change, made once.
+func (e *probeEnv) webhook() string {
+	if e.webhookID == "" {
+		var w struct{ Webhook struct{ ID string } }
+		e.service(`mutation { createWebhook(url: "http://127.0.0.1:9/hook", events: ["member.created"]) { webhook { id } } }`, nil).decode(e.t, "createWebhook", &w)
+		e.webhookID = w.Webhook.ID
+	}
+	return e.webhookID
 }
 
 func otherInput(reason string) textInput { return textInput{kind: other, reason: reason} }
@@ -277,6 +297,16 @@ var textInputs = map[string]textInput{
 	}},
 
 	// Others, each with its own policy.
+	// Webhooks (webhooks_test.go probes the refusals).
+	"Mutation.createWebhook(url)":    otherInput("a URL: webhook.Guard.CheckURL (absolute http(s), printable ASCII, at most 2048 bytes; https and public addresses only in production)"),
+	"Mutation.updateWebhook(url)":    otherInput("a URL, as createWebhook(url)"),
+	"Mutation.createWebhook(events)": otherInput("event type names, each one of webhook.Types (refused naming events[i])"),
+	"Mutation.updateWebhook(events)": otherInput("event type names, as createWebhook(events)"),
+	"Mutation.createWebhook(secret)": {kind: identifier, field: "secret", send: sendWebhook("secret")},
+	"Mutation.updateWebhook(secret)": {kind: identifier, field: "secret", send: func(e *probeEnv, v string) *gqlResponse {
+		id := e.webhook()
+		return e.service(`mutation($id: ID!, $s: String) { updateWebhook(id: $id, secret: $s) { id } }`, map[string]any{"id": id, "s": v + "-long-enough-secret"})
+	}},
 	"Query.members(search)":                      otherInput("a search: the start of an address or a name, or an id; any text, 2 to 100 characters, matched, never stored"),
 	"SignUpInput.email":                          otherInput("e-mail address: member.CanonicalEmail (NFC, IDNA, no invisible or mixed-script local part)"),
 	"LogInInput.email":                           otherInput("e-mail address: the same canonical form as sign-up"),

@@ -80,7 +80,7 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 	now := s.now()
 	var r RSVP
 	err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: RSVPConfirmed}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPAttended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}},
+		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPAttended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}}),
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		prior, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
@@ -122,7 +122,7 @@ func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
 	n := 0
 	for _, e := range over {
 		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: RSVPConfirmed}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPNoShow}, {Key: "updatedAt", Value: s.now()}}}})
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPNoShow}, {Key: "updatedAt", Value: s.now()}}}}))
 		if err != nil {
 			return n, err
 		}

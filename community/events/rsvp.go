@@ -59,6 +59,12 @@ type RSVP struct {
 	Refunded  bool      `bson:"refunded,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+	// Changes counts the RSVP's status changes; Unannounced is set with
+	// each and cleared once the rsvp.changed webhook event of that change
+	// is written (Unannounced, Announced). Each status write sets both in
+	// the same update (hooked), so the RSVP's own document is the outbox.
+	Changes     int64 `bson:"changes,omitempty"`
+	Unannounced bool  `bson:"unannounced,omitempty"`
 	// Position is the place on the waitlist (1: next) when read with
 	// Mine or Position; not stored.
 	Position int `bson:"-"`
@@ -135,7 +141,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		}
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: RSVPWaitlisted, Guests: guests, Seats: 1 + guests,
-		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now}
+		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
 			return s.RSVP(ctx, memberID, eventID, guests, key) // a concurrent answer won
@@ -146,9 +152,9 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		// Answering again after a cancellation: the cancelled RSVP is
 		// taken over by this key, once.
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: RSVPCancelled}, {Key: "key", Value: prior.Key}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
 				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
-				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}})
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}}))
 		if err != nil {
 			return nil, err
 		}
@@ -245,7 +251,7 @@ func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, s
 	set = append(bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}, set...)
 	var out RSVP
 	err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: from}},
-		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
+		hooked(bson.D{{Key: "$set", Value: set}}), options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return s.settle(ctx, r)
 	}
@@ -336,8 +342,8 @@ func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, 
 	}
 	due := refundable && r.Paid > 0 && e.refundable(s.now())
 	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}, {Key: "key", Value: r.Key}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
-			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
+		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
+			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}))
 	if err != nil {
 		return nil, err
 	}
@@ -425,8 +431,8 @@ func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
 		}
 		var offered RSVP
 		err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "status", Value: RSVPWaitlisted}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: until}, {Key: "updatedAt", Value: now}}},
-				{Key: "$inc", Value: bson.D{{Key: "offers", Value: 1}}}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: until}, {Key: "updatedAt", Value: now}}},
+				{Key: "$inc", Value: bson.D{{Key: "offers", Value: 1}}}}),
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&offered)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			// Cancelled meanwhile: its cancellation releases what we held
@@ -492,8 +498,8 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 		var out RSVP
 		err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
 			{Key: "offeredUntil", Value: bson.D{{Key: "$gt", Value: now}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPConfirmed}, {Key: "updatedAt", Value: now}}},
-				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPConfirmed}, {Key: "updatedAt", Value: now}}},
+				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}),
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, ErrOfferLapsed
@@ -568,8 +574,8 @@ func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 	for _, r := range due {
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
 			{Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
-				{Key: "$inc", Value: bson.D{{Key: "lapses", Value: 1}}}, {Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}})
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
+				{Key: "$inc", Value: bson.D{{Key: "lapses", Value: 1}}}, {Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}))
 		if err != nil {
 			return n, err
 		}
@@ -591,6 +597,7 @@ const (
 	indexRSVPMember   = "member_event"
 	indexRSVPOffered  = "status_offeredUntil"
 	indexRSVPKey      = "member_key"
+	indexRSVPHook     = "unannounced"
 )
 
 func (s rsvpStore) indexes() []mongo.IndexModel {
@@ -605,7 +612,50 @@ func (s rsvpStore) indexes() []mongo.IndexModel {
 		// One answer per key and member: a key reused on another event is
 		// found (and refused), even when two such answers race.
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetName(indexRSVPKey).SetUnique(true)},
+		// Changes not yet announced to webhooks; sparse: cleared once done.
+		{Keys: bson.D{{Key: "unannounced", Value: 1}, {Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexRSVPHook).SetSparse(true)},
 	}
+}
+
+// hooked adds to an RSVP's status update the mark of a change to announce
+// (RSVP.Changes, RSVP.Unannounced), in the same single-document update.
+func hooked(update bson.D) bson.D {
+	out := make(bson.D, 0, len(update)+1)
+	inc := false
+	for _, op := range update {
+		switch op.Key {
+		case "$set":
+			op.Value = append(slices.Clone(op.Value.(bson.D)), bson.E{Key: "unannounced", Value: true})
+		case "$inc":
+			op.Value = append(slices.Clone(op.Value.(bson.D)), bson.E{Key: "changes", Value: 1})
+			inc = true
+		}
+		out = append(out, op)
+	}
+	if !inc {
+		out = append(out, bson.E{Key: "$inc", Value: bson.D{{Key: "changes", Value: 1}}})
+	}
+	return out
+}
+
+// Unannounced lists up to limit RSVPs whose last status change the
+// webhooks have not been told of (rsvp.changed), oldest change first.
+func (s *Service) Unannounced(ctx context.Context, limit int) ([]*RSVP, error) {
+	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "unannounced", Value: 1}, {Key: "updatedAt", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	var out []*RSVP
+	return out, cur.All(ctx, &out)
+}
+
+// Announced clears r's mark once the event of its change number r.Changes
+// is written; a change made since keeps it (its own event is still due).
+func (s *Service) Announced(ctx context.Context, r *RSVP) error {
+	_, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "changes", Value: r.Changes}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "unannounced", Value: ""}}}})
+	return err
 }
 
 var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "tierRank", Value: -1},

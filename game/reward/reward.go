@@ -28,6 +28,7 @@ import (
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/webhook"
 )
 
 var (
@@ -50,6 +51,12 @@ type Effects interface {
 	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
 }
 
+// Webhooks records events for the brand's endpoints (webhook.Service),
+// keyed by cause: emitting again changes nothing.
+type Webhooks interface {
+	Emit(ctx context.Context, e webhook.Event) error
+}
+
 // Service is the catalog and its redemptions over one database.
 type Service struct {
 	program program.Store
@@ -57,6 +64,27 @@ type Service struct {
 	effects Effects
 	now     func() time.Time
 	rewards rewardStore
+	hooks   Webhooks
+}
+
+// SetWebhooks makes redemptions emit webhook events to h (nil: none).
+func (s *Service) SetWebhooks(h Webhooks) { s.hooks = h }
+
+// Emit emits a webhook event of a redemption (nil webhooks: nothing).
+// Call it on the redemption's durable path, before the status that says
+// the step is done, so a retry or sweep emits it if a crash came first.
+func (s *Service) Emit(ctx context.Context, typ webhook.Type, r *Redemption, data map[string]any) error {
+	if s.hooks == nil {
+		return nil
+	}
+	d := map[string]any{
+		"redemption": webhook.Ref{Type: "Redemption", ID: r.ID.Hex()}, "member": webhook.Ref{Type: "Member", ID: r.MemberID.Hex()},
+		"reward": webhook.Ref{Type: "Reward", ID: r.RewardID.Hex()}, "points": r.Cost,
+	}
+	for k, v := range data {
+		d[k] = v
+	}
+	return s.hooks.Emit(ctx, webhook.Event{Type: typ, Cause: r.ID.Hex(), Data: d})
 }
 
 // New returns the rewards over db. Debits and refunds go to lg, their
@@ -499,6 +527,9 @@ func (s *Service) completed(ctx context.Context, entries []*ledger.Entry, p *pro
 	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
 		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}}
 	if err := s.effects.CarryOut(ctx, p, entries, note); err != nil {
+		return err
+	}
+	if err := s.Emit(ctx, webhook.RedemptionCreated, r, map[string]any{"status": RedemptionCompleted, "createdAt": r.CreatedAt}); err != nil {
 		return err
 	}
 	r.Status = RedemptionCompleted

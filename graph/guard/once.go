@@ -96,6 +96,13 @@ var mutations = map[string]string{
 	"updateProgram":              repeatable,
 	"setNotificationTemplate":    repeatable,
 	"resetNotificationTemplate":  repeatable,
+
+	// Webhooks (graph/schema/webhooks.graphql): the brand's own endpoints;
+	// a redelivery sends to the brand's system, not to members.
+	"createWebhook": repeatable,
+	"updateWebhook": repeatable,
+	"deleteWebhook": repeatable,
+	"redeliver":     repeatable,
 }
 
 // OncePerRequest refuses, before anything runs, a mutation operation in

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/internal/lease"
+	"github.com/regulars/regulars/webhook"
+)
+
+// newWebhooks builds the webhooks: payload ids are the API's (graph.APIID),
+// and in production URLs must be https to public addresses.
+func (m *Main) newWebhooks(db *mongo.Database) *webhook.Service {
+	return webhook.New(db, webhook.Deps{APIID: graph.APIID, Guard: webhook.Guard{Production: m.Config.Env == "production"}})
+}
+
+// webhookTick is how often the delivery loop looks for work when nothing
+// kicks it: it bounds how late member.created and rsvp.changed (swept from
+// their documents) and a retry come.
+const webhookTick = time.Second
+
+// runWebhooks runs the delivery loop on one instance at a time (its own
+// lease, so the minute-long periodic jobs never delay a delivery).
+func (m *Main) runWebhooks(ctx context.Context, db *mongo.Database) {
+	if m.webhooksOff {
+		return
+	}
+	select {
+	case <-m.readyCh:
+	case <-ctx.Done():
+		return
+	}
+	host, _ := os.Hostname()
+	l := lease.New(db.Collection("leases"), "webhooks", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()), 30*time.Second, time.Now)
+	if err := l.EnsureIndex(ctx); err != nil {
+		slog.Error("webhooks: lease index", "err", err)
+	}
+	m.webhooks.Run(ctx, webhook.Loop{
+		Tick:   webhookTick,
+		Sweeps: []func(context.Context) error{m.announceSignUps, m.announceRSVPChanges},
+		Hold: func(ctx context.Context) bool {
+			epoch, err := l.Acquire(ctx)
+			if err != nil && ctx.Err() == nil {
+				slog.Warn("webhooks: lease", "err", err)
+			}
+			return err == nil && epoch > 0
+		},
+	})
+}
+
+// announceSignUps emits member.created for each member whose sign-up is
+// still marked (member.Member.Unannounced), then clears the mark: a crash
+// between the two emits again, under the same event id.
+func (m *Main) announceSignUps(ctx context.Context) error {
+	ms, err := m.members.Unannounced(ctx, 200)
+	if err != nil {
+		return err
+	}
+	for _, mb := range ms {
+		if err := m.webhooks.Emit(ctx, webhook.Event{Type: webhook.MemberCreated, Cause: mb.ID.Hex(), At: mb.CreatedAt, Data: map[string]any{
+			"member": webhook.Ref{Type: "Member", ID: mb.ID.Hex()}, "email": mb.Email, "displayName": mb.DisplayName,
+			"timezone": mb.Timezone, "marketingConsent": mb.MarketingConsent, "createdAt": mb.CreatedAt,
+		}}); err != nil {
+			return err
+		}
+		if err := m.members.Announced(ctx, mb.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// announceRSVPChanges emits rsvp.changed for each RSVP whose last status
+// change is still marked (events.RSVP.Unannounced), keyed by the RSVP and
+// its change number. Changes made between two sweeps are announced as the
+// state they led to, under the last change's number.
+func (m *Main) announceRSVPChanges(ctx context.Context) error {
+	rs, err := m.events.Unannounced(ctx, 200)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if err := m.webhooks.Emit(ctx, webhook.Event{Type: webhook.RSVPChanged, Cause: r.ID + ":" + strconv.FormatInt(r.Changes, 10), At: r.UpdatedAt,
+			Data: map[string]any{
+				"event": webhook.Ref{Type: "Event", ID: r.EventID.Hex()}, "member": webhook.Ref{Type: "Member", ID: r.MemberID.Hex()},
+				"status": r.Status, "guests": r.Guests, "change": r.Changes,
+			}}); err != nil {
+			return err
+		}
+		if err := m.events.Announced(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
