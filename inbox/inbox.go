@@ -53,6 +53,8 @@ const (
 	// KindEventPublished: an event the member may attend was published
 	// (muted with OFFERS, the brand's announcements).
 	KindEventPublished Kind = "EVENT_PUBLISHED"
+	// KindDataExport: the member's data export is ready to download.
+	KindDataExport Kind = "DATA_EXPORT_READY"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category

@@ -24,6 +24,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/account"
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
@@ -138,6 +139,11 @@ type Main struct {
 	sockets    *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
+	// accounts: password reset, email verification, deletion, export.
+	accounts *account.Service
+	// Mailer, if set before Run, sends the account emails (tests); nil:
+	// SMTP_URL's, or the log.
+	Mailer account.Mailer
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -259,7 +265,12 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = m.newEvents(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics}, graph.Limits{
+	if m.accounts, err = m.newAccounts(db); err != nil {
+		_ = client.Disconnect(context.Background())
+		return err
+	}
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics,
+		Accounts: m.accounts}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -399,6 +410,12 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("events: reminders", int64(n), err)
 	n, err = m.events.RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)
+	n, err = m.accounts.ResumeDeletions(ctx)
+	logJob("accounts: finish deletions cut short", int64(n), err)
+	n, err = m.accounts.BuildPending(ctx)
+	logJob("accounts: build pending data exports", int64(n), err)
+	n64, err = m.accounts.Cleanup(ctx)
+	logJob("accounts: delete expired data exports", n64, err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {
@@ -526,7 +543,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes, m.accounts.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}
@@ -544,6 +561,7 @@ func (m *Main) Close() error {
 		m.sockets.CloseAll(deadline)
 		m.background.Wait()
 		err = m.app.ShutdownWithTimeout(time.Until(deadline))
+		m.accounts.Wait() // emails and exports under way
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
 			err = errors.Join(err, e)
 		}

@@ -22,6 +22,9 @@ var builtin = map[string]map[Name]Template{
 		CommunityMention:    {"{name} mentioned you", "You were mentioned in \"{thread}\"."},
 		CommunityPostHidden: {"Your post is hidden for review", "Members flagged your post in \"{thread}\"; a moderator will review it."},
 		EventPublished:      {"New event: {event}", "{starts}, {place}. Members only: RSVP in the app."},
+		PasswordResetEmail:  {"Reset your {brand} password", "Hello {name},\n\nSomeone (we hope you) asked to reset your {brand} password. Open this link on your phone to choose a new one:\n\n{link}\n\nThe link works once, for {hours} hour(s). If you did not ask, ignore this email: your password stays as it is."},
+		VerifyEmailEmail:    {"Confirm your email for {brand}", "Hello {name},\n\nOpen this link on your phone to confirm this is your address:\n\n{link}\n\nIf you did not sign up for {brand}, ignore this email."},
+		DataExportReady:     {"Your data is ready", "Your {brand} data export can be downloaded for {hours} hours."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -42,5 +45,8 @@ var builtin = map[string]map[Name]Template{
 		CommunityMention:    {"{name} упомянул(а) вас", "Вас упомянули в теме «{thread}»."},
 		CommunityPostHidden: {"Ваше сообщение скрыто до проверки", "Участники пожаловались на ваше сообщение в теме «{thread}»; его проверит модератор."},
 		EventPublished:      {"Новое событие: {event}", "{starts}, {place}. Только для участников: ответьте в приложении."},
+		PasswordResetEmail:  {"Сброс пароля {brand}", "Здравствуйте, {name}!\n\nКто-то (надеемся, вы) попросил сбросить пароль {brand}. Откройте ссылку на телефоне, чтобы задать новый:\n\n{link}\n\nСсылка действует один раз, часов: {hours}. Если вы не просили, просто не обращайте внимания на это письмо: пароль не изменится."},
+		VerifyEmailEmail:    {"Подтвердите почту для {brand}", "Здравствуйте, {name}!\n\nОткройте ссылку на телефоне, чтобы подтвердить, что это ваш адрес:\n\n{link}\n\nЕсли вы не регистрировались в {brand}, просто не обращайте внимания на это письмо."},
+		DataExportReady:     {"Ваши данные готовы", "Выгрузку ваших данных {brand} можно скачать в течение {hours} ч."},
 	},
 }

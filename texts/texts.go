@@ -52,6 +52,10 @@ const (
 	EventSeatOffered    Name = "EVENT_SEAT_OFFERED"    // {event} {deadline}
 	EventReminder       Name = "EVENT_REMINDER"        // {event} {starts} {place}
 	EventPublished      Name = "EVENT_PUBLISHED"       // {event} {starts} {place}
+	// Emails (package account): the title is the subject.
+	PasswordResetEmail Name = "PASSWORD_RESET_EMAIL" // {brand} {name} {link} {hours}
+	VerifyEmailEmail   Name = "VERIFY_EMAIL_EMAIL"   // {brand} {name} {link}
+	DataExportReady    Name = "DATA_EXPORT_READY"    // {brand} {hours}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -74,13 +78,17 @@ var Placeholders = map[Name][]string{
 	CommunityMention:    {"name", "thread"},
 	CommunityPostHidden: {"thread"},
 	EventPublished:      {"event", "starts", "place"},
+	PasswordResetEmail:  {"brand", "name", "link", "hours"},
+	VerifyEmailEmail:    {"brand", "name", "link"},
+	DataExportReady:     {"brand", "hours"},
 }
 
 // Names lists every template, in a stable order.
 var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlocked, RedemptionCompleted,
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
 	EventSeatOffered, EventReminder, EventPublished,
-	CommunityReply, CommunityMention, CommunityPostHidden}
+	CommunityReply, CommunityMention, CommunityPostHidden,
+	PasswordResetEmail, VerifyEmailEmail, DataExportReady}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.
