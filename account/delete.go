@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
@@ -21,7 +22,8 @@ const RecentLogIn = 5 * time.Minute
 const MaxReason = 500
 
 // ErrWrongPassword refuses a deletion confirmed with another password.
-var ErrWrongPassword = input.Errorf("password", "is not your password")
+// It is returned on the field "password".
+var ErrWrongPassword = fault.New(fault.Invalid, "is not your password")
 
 // deletion is one line of the deletion log: who deleted which (now
 // anonymous) member, when and why. It holds nothing personal.
@@ -59,7 +61,7 @@ func (s *Service) DeleteMyAccount(ctx context.Context, p member.Principal, passw
 	}
 	if password != nil {
 		if err := s.members.CheckPassword(ctx, m, *password); err != nil {
-			return ErrWrongPassword
+			return input.Wrap("password", ErrWrongPassword)
 		}
 	} else {
 		started, err := s.members.SessionStarted(ctx, p)

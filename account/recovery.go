@@ -55,7 +55,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, from string) 
 // client address.
 func (s *Service) ResetPassword(ctx context.Context, token, newPassword, from string) error {
 	if len(token) > member.MaxToken {
-		return member.ErrLinkInvalid
+		return member.LinkInvalid()
 	}
 	if from != "" {
 		if err := s.quotas.take(ctx, tokenPerIP, from, s.now()); err != nil {
@@ -92,7 +92,7 @@ func (s *Service) RequestEmailVerification(ctx context.Context, memberID bson.Ob
 // counted per client address.
 func (s *Service) VerifyEmail(ctx context.Context, token, from string) (*member.Member, error) {
 	if len(token) > member.MaxToken {
-		return nil, member.ErrLinkInvalid
+		return nil, member.LinkInvalid()
 	}
 	if from != "" {
 		if err := s.quotas.take(ctx, tokenPerIP, from, s.now()); err != nil {

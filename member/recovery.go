@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 )
 
@@ -31,8 +32,11 @@ const (
 )
 
 // ErrLinkInvalid answers a token that is unknown, used, expired or for
-// another purpose: one answer for all, naming the field.
-var ErrLinkInvalid = input.Errorf("token", "is invalid, already used or expired: ask for a new link")
+// another purpose: one answer for all, on the field "token" (LinkInvalid).
+var ErrLinkInvalid = fault.New(fault.Invalid, "is invalid, already used or expired: ask for a new link")
+
+// LinkInvalid is ErrLinkInvalid on the field "token".
+func LinkInvalid() error { return input.Wrap("token", ErrLinkInvalid) }
 
 // emailToken is an emailed single-use token, stored by the hash of its
 // secret in "member_tokens"; the secret itself is only in the email.
@@ -79,18 +83,18 @@ func (s *Service) IssueToken(ctx context.Context, m *Member, purpose Purpose) (s
 // liveToken reads an unused, unexpired token of purpose, or ErrLinkInvalid.
 func (s *Service) liveToken(ctx context.Context, secret string, purpose Purpose) (*emailToken, error) {
 	if secret == "" || len(secret) > MaxToken {
-		return nil, ErrLinkInvalid
+		return nil, LinkInvalid()
 	}
 	var t emailToken
 	err := s.tokensC.FindOne(ctx, bson.D{{Key: "_id", Value: hashRefresh(secret)}}).Decode(&t)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrLinkInvalid
+		return nil, LinkInvalid()
 	}
 	if err != nil {
 		return nil, err
 	}
 	if t.Purpose != purpose || t.UsedAt != nil || !s.now().Before(t.ExpiresAt) {
-		return nil, ErrLinkInvalid
+		return nil, LinkInvalid()
 	}
 	return &t, nil
 }
@@ -106,7 +110,7 @@ func (s *Service) spend(ctx context.Context, t *emailToken) error {
 		return err
 	}
 	if r.ModifiedCount == 0 {
-		return ErrLinkInvalid
+		return LinkInvalid()
 	}
 	return nil
 }
@@ -123,7 +127,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	}
 	m, err := s.members.byID(ctx, t.MemberID)
 	if errors.Is(err, ErrNotFound) || (err == nil && m.DeletedAt != nil) {
-		return nil, ErrLinkInvalid
+		return nil, LinkInvalid()
 	}
 	if err != nil {
 		return nil, err
@@ -173,7 +177,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (*Member, error
 	}
 	m, err := s.members.byID(ctx, t.MemberID)
 	if errors.Is(err, ErrNotFound) || (err == nil && (m.DeletedAt != nil || m.Email != t.Email)) {
-		return nil, ErrLinkInvalid
+		return nil, LinkInvalid()
 	}
 	if err != nil {
 		return nil, err
