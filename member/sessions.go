@@ -102,6 +102,9 @@ func (s *Service) CheckSession(ctx context.Context, p Principal) error {
 	if err != nil {
 		return err
 	}
+	if m.DeletedAt != nil {
+		return ErrSessionEnded
+	}
 	if !sameRoles(m.Roles, p.Roles) {
 		return ErrRolesChanged
 	}

@@ -329,7 +329,9 @@ func TestDeleteMyAccountErasesEverywhere(t *testing.T) {
 		t.Fatalf("%d leaderboard entries remain", n)
 	}
 	var board struct {
-		Edges []struct{ Node struct{ Member struct{ ID string } } }
+		Edges []struct {
+			Node struct{ Member struct{ ID string } }
+		}
 	}
 	a.do(t, bob.bearer(), `{ leaderboard(period: ALL_TIME, first: 10) { edges { node { member { id } } } } }`, nil).decode(t, "leaderboard", &board)
 	for _, e := range board.Edges {
@@ -475,7 +477,9 @@ func TestDataExport(t *testing.T) {
 	}
 	a.accounts.Wait()
 	var ns struct {
-		Edges []struct{ Node struct{ Kind, Title, DeepLink string } }
+		Edges []struct {
+			Node struct{ Kind, Title, DeepLink string }
+		}
 	}
 	a.do(t, ann.bearer(), `{ notifications(first: 5) { edges { node { kind title deepLink } } } }`, nil).decode(t, "notifications", &ns)
 	if len(ns.Edges) == 0 || ns.Edges[0].Node.Kind != "DATA_EXPORT_READY" {
