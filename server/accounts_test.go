@@ -536,3 +536,48 @@ func TestDataExport(t *testing.T) {
 		t.Fatalf("cleanup deleted %d exports", n)
 	}
 }
+
+// A deletion cut short (the process died after marking the member) is
+// finished by the background job; an export whose builder died is built
+// by it. The queries they and the flows make have their indexes.
+func TestAccountJobsFinishWhatStopped(t *testing.T) {
+	a, _ := startAccountsApp(t, nil)
+	ctx := context.Background()
+	db := a.mongo.Database(a.Config.MongoDatabase)
+	ann := a.signUp(t, "ann@example.com")
+	annID := testkit.Must(graph.DecodeID("Member", ann.Member.ID))(t)
+	if _, err := a.members.MarkDeleting(ctx, annID); err != nil {
+		t.Fatal(err)
+	}
+	if n := testkit.Must(a.accounts.ResumeDeletions(ctx))(t); n != 1 {
+		t.Fatalf("resumed %d deletions", n)
+	}
+	m := testkit.Must(a.members.Get(ctx, annID))(t)
+	if !m.Erased() || m.Email == "ann@example.com" || m.DisplayName != member.FormerMemberName {
+		t.Fatalf("after the job: %+v", m)
+	}
+	if n := testkit.Must(a.accounts.ResumeDeletions(ctx))(t); n != 0 {
+		t.Fatalf("resumed %d deletions again", n)
+	}
+
+	bob := a.signUp(t, "bob@example.com")
+	bobID := testkit.Must(graph.DecodeID("Member", bob.Member.ID))(t)
+	if _, err := db.Collection("data_exports").InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "memberId", Value: bobID},
+		{Key: "status", Value: "PENDING"}, {Key: "requestedAt", Value: time.Now().Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := testkit.Must(a.accounts.BuildPending(ctx))(t); n != 1 {
+		t.Fatalf("built %d exports", n)
+	}
+	var list []struct{ Status string }
+	a.do(t, bob.bearer(), `{ myDataExports { status } }`, nil).decode(t, "myDataExports", &list)
+	if len(list) != 1 || list[0].Status != "READY" {
+		t.Fatalf("exports: %+v", list)
+	}
+
+	testkit.RequireIndexes(t, db.Collection("member_tokens"), "member")
+	testkit.RequireIndexes(t, db.Collection("refresh_families"), "member")
+	testkit.RequireIndexes(t, db.Collection("members"), "deleting")
+	testkit.RequireIndexes(t, db.Collection("account_quotas"), "expires")
+	testkit.RequireIndexes(t, db.Collection("data_exports"), "member", "status")
+}
