@@ -23,8 +23,8 @@ import (
 const devMailFile = "sent-mail.log"
 
 // newMailer is the SMTP sender of SMTP_URL, or, without it, the log (with
-// the bodies, and DATA_DIR/sent-mail.log, in development only). It logs
-// which, once.
+// the bodies, and DATA_DIR/sent-mail.log, in development only); m.mailNote
+// then says so, once started.
 func (m *Main) newMailer() (account.Mailer, error) {
 	cfg := m.Config
 	if m.Mailer != nil {
@@ -38,11 +38,13 @@ func (m *Main) newMailer() (account.Mailer, error) {
 		return s, nil
 	}
 	if cfg.Env == "production" {
-		slog.Warn("SMTP_URL is not set: account emails (password reset, email verification) are not sent")
+		m.mailNote = func() { slog.Warn("SMTP_URL is not set: account emails (password reset, email verification) are not sent") }
 		return &mail.Log{}, nil
 	}
 	file := filepath.Join(cfg.DataDir, devMailFile)
-	slog.Info(fmt.Sprintf("SMTP_URL is not set: emails are logged, not sent, and appended to %s (development only)", file))
+	m.mailNote = func() {
+		slog.Info(fmt.Sprintf("SMTP_URL is not set: emails are logged, not sent, and appended to %s (development only)", file))
+	}
 	return &mail.Log{File: file, Bodies: true}, nil
 }
 

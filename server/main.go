@@ -144,6 +144,8 @@ type Main struct {
 	// Mailer, if set before Run, sends the account emails (tests); nil:
 	// SMTP_URL's, or the log.
 	Mailer account.Mailer
+	// mailNote logs, once started, that emails are not sent (no SMTP_URL).
+	mailNote func()
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -228,6 +230,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.embedded != nil {
 		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	if m.mailNote != nil {
+		m.mailNote()
 	}
 	if m.devKeyFile != "" {
 		slog.Info(fmt.Sprintf("SERVICE_API_KEYS is not set: the brand's backend calls with the development key in %s (SERVICE_KEY=$(cat %s))", m.devKeyFile, m.devKeyFile))
