@@ -133,7 +133,7 @@ func (r *mutationResolver) RedeemReward(ctx context.Context, rewardID string, id
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.Rewards().Redeem(ctx, self, id, idempotencyKey)
+	return r.Game.Redeem(ctx, self, id, idempotencyKey)
 }
 
 // CancelRedemption is the resolver for the cancelRedemption field.

@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/account"
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
@@ -31,6 +32,8 @@ type Resolver struct {
 	Till *till.Service
 	// Webhooks are the brand's endpoints and their deliveries.
 	WebhookService *webhook.Service
+	// Accounts: password reset, email verification, deletion, data export.
+	Accounts *account.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -58,6 +58,8 @@ const (
 	KindRedemptionFulfilled Kind = "REDEMPTION_FULFILLED"
 	KindRedemptionExpired   Kind = "REDEMPTION_EXPIRED"
 	KindCouponRedeemed      Kind = "COUPON_REDEEMED"
+	// KindDataExport: the member's data export is ready to download.
+	KindDataExport Kind = "DATA_EXPORT_READY"
 )
 
 // Category groups the kinds a member may mute. Kinds without a category

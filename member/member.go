@@ -91,7 +91,17 @@ type Member struct {
 	// member.created webhook event is written (Unannounced, Announced):
 	// the sign-up's own document is its outbox, so a crash loses none.
 	Unannounced bool `bson:"unannounced,omitempty"`
+	// EmailVerifiedAt is when the member proved they read Email (VerifyEmail,
+	// or a password reset); nil: not verified.
+	EmailVerifiedAt *time.Time `bson:"emailVerifiedAt,omitempty"`
+	// DeletedAt is when the member's deletion began; ErasedAt when their
+	// personal data was gone (EraseMember, last of the erasers).
+	DeletedAt *time.Time `bson:"deletedAt,omitempty"`
+	ErasedAt  *time.Time `bson:"erasedAt,omitempty"`
 }
+
+// EmailVerified reports whether the member proved they read their address.
+func (m *Member) EmailVerified() bool { return m.EmailVerifiedAt != nil }
 
 // Location is the member's timezone; their day starts and ends there.
 func (m *Member) Location() *time.Location {

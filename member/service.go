@@ -36,6 +36,7 @@ type Service struct {
 	refresh  refreshStore
 	attempts attemptStore
 	sessions sessionEvents
+	tokensC  *mongo.Collection // emailed single-use tokens (recovery.go)
 	tokens   tokens
 	hasher   hasher
 	now      func() time.Time
@@ -65,6 +66,7 @@ func New(db *mongo.Database, cfg Config) (*Service, error) {
 		attempts: attemptStore{db.Collection("login_attempts")},
 		refresh:  refreshStore{tokens: db.Collection("refresh_tokens"), spends: db.Collection("refresh_spends"), families: db.Collection("refresh_families")},
 		sessions: sessionEvents{db.Collection("session_events")},
+		tokensC:  db.Collection("member_tokens"),
 		tokens:   tokens{secret: cfg.JWTSecret, accessTTL: cfg.AccessTTL, refreshTTL: cfg.RefreshTTL},
 		hasher:   hasher{cost: cfg.BcryptCost},
 		now:      cfg.Now,
@@ -82,6 +84,17 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		return err
 	}
 	if err := mongoindex.Ensure(ctx, s.sessions.c, s.sessions.indexes()...); err != nil {
+		return err
+	}
+	if err := mongoindex.Ensure(ctx, s.tokensC, tokenIndexes()...); err != nil {
+		return err
+	}
+	// A member's sessions are revoked together (RevokeSessions).
+	if err := mongoindex.Ensure(ctx, s.refresh.families, mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}}, Options: options.Index().SetName(indexFamiliesMember)}); err != nil {
+		return err
+	}
+	// Deletions cut short are found and finished (DeletionsPending).
+	if err := mongoindex.Ensure(ctx, s.members.c, mongo.IndexModel{Keys: bson.D{{Key: "deletedAt", Value: 1}}, Options: options.Index().SetName(indexDeleting).SetSparse(true)}); err != nil {
 		return err
 	}
 	return mongoindex.Ensure(ctx, s.refresh.tokens, s.refresh.indexes()...)

@@ -24,12 +24,16 @@ const (
 	EndSignedOut    = "Signed out"
 	EndRevoked      = "Session revoked"
 	EndRolesChanged = "Roles changed: reconnect with a fresh token"
+	// EndPasswordReset: the password was reset, every session ends.
+	EndPasswordReset = "Password reset: sign in again"
+	// EndAccountDeleted: the account was deleted.
+	EndAccountDeleted = "Account deleted"
 )
 
 // SessionEndReasons lists every reason a SessionEvent is recorded with, for
 // the test that ends a socket by each. A password change or an account
 // deletion, when they exist, add theirs here.
-var SessionEndReasons = []string{EndSignedOut, EndRevoked, EndRolesChanged}
+var SessionEndReasons = []string{EndSignedOut, EndRevoked, EndRolesChanged, EndPasswordReset, EndAccountDeleted}
 
 // SessionEvent says that a member's access tokens issued before At no
 // longer speak for them: those of one session (Session) or, when Session
@@ -97,6 +101,9 @@ func (s *Service) CheckSession(ctx context.Context, p Principal) error {
 	}
 	if err != nil {
 		return err
+	}
+	if m.DeletedAt != nil {
+		return ErrSessionEnded
 	}
 	if !sameRoles(m.Roles, p.Roles) {
 		return ErrRolesChanged

@@ -54,6 +54,13 @@ type Config struct {
 	WSPingInterval    time.Duration
 	ShutdownTimeout   time.Duration
 	LogLevel          slog.Level
+
+	// Accounts (accounts.go).
+	SMTPURL     string
+	SMTPFrom    string
+	BrandName   string
+	AppLinkBase string
+	PublicURL   string
 }
 
 // setting is one environment variable: its name, default and meaning, and
@@ -174,6 +181,18 @@ var settings = []setting{
 	{"HTTP_IDLE_TIMEOUT", "120s", "a keep-alive connection idle this long between requests is closed", dur(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"SMTP_URL", "", "SMTP server for account emails: smtp://user:pass@host:587 (STARTTLS when offered; ?tls=required to insist) or smtps://user:pass@host:465; empty: emails are logged (and appended to DATA_DIR/sent-mail.log) in development, not sent",
+		func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "smtp://") && !strings.HasPrefix(v, "smtps://") {
+				return fmt.Errorf("must start with smtp:// or smtps://")
+			}
+			c.SMTPURL = v
+			return nil
+		}},
+	{"SMTP_FROM", "", "From address of account emails, e.g. Brand <no-reply@brand.example>; required with SMTP_URL", str(func(c *Config) *string { return &c.SMTPFrom })},
+	{"BRAND_NAME", "Regulars", "the brand's name, as account emails say it", str(func(c *Config) *string { return &c.BrandName })},
+	{"APP_LINK_BASE", "regulars://", "start of the links in account emails: <base>reset-password?token=… and <base>verify-email?token=… (an app scheme, or an https page that opens the app)", str(func(c *Config) *string { return &c.AppLinkBase })},
+	{"PUBLIC_URL", "http://localhost:8080", "the server's address as members reach it: data export download links start with it", str(func(c *Config) *string { return &c.PublicURL })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 }
 
@@ -196,6 +215,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Env == "production" && c.MongoURI == "" {
 		problems = append(problems, errors.New("MONGODB_URI: required when APP_ENV=production (the embedded database is for development, demos and tests)"))
+	}
+	if c.SMTPURL != "" && c.SMTPFrom == "" {
+		problems = append(problems, errors.New("SMTP_FROM: required with SMTP_URL"))
 	}
 	if c.Env == "production" && c.SeedDemo {
 		problems = append(problems, errors.New("SEED_DEMO: demo data is for development; not allowed when APP_ENV=production"))

@@ -24,6 +24,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/account"
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
@@ -148,6 +149,13 @@ type Main struct {
 	// webhooksOff keeps the delivery loop from starting (tests: a server
 	// that stops before it delivers).
 	webhooksOff bool
+	// accounts: password reset, email verification, deletion, export.
+	accounts *account.Service
+	// Mailer, if set before Run, sends the account emails (tests); nil:
+	// SMTP_URL's, or the log.
+	Mailer account.Mailer
+	// mailNote logs, once started, that emails are not sent (no SMTP_URL).
+	mailNote func()
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -233,6 +241,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.embedded != nil {
 		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
 	}
+	if m.mailNote != nil {
+		m.mailNote()
+	}
 	if m.devKeyFile != "" {
 		slog.Info(fmt.Sprintf("SERVICE_API_KEYS is not set: the brand's backend calls with the development key in %s (SERVICE_KEY=$(cat %s))", m.devKeyFile, m.devKeyFile))
 	}
@@ -272,6 +283,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.events = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
+	if m.accounts, err = m.newAccounts(db); err != nil {
+		_ = client.Disconnect(context.Background())
+		return err
+	}
 	m.exec = graph.NewExecutor(&graph.Resolver{
 		Members:          m.members,
 		Inbox:            m.inbox,
@@ -282,6 +297,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		AnalyticsService: m.analytics,
 		Till:             m.till,
 		WebhookService:   m.webhooks,
+		Accounts:         m.accounts,
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
@@ -430,6 +446,12 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("events: reminders", int64(n), err)
 	n, err = m.events.RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)
+	n, err = m.accounts.ResumeDeletions(ctx)
+	logJob("accounts: finish deletions cut short", int64(n), err)
+	n, err = m.accounts.BuildPending(ctx)
+	logJob("accounts: build pending data exports", int64(n), err)
+	n64, err = m.accounts.Cleanup(ctx)
+	logJob("accounts: delete expired data exports", n64, err)
 	// Fencing: a holder that stalled past its lease stops before the
 	// campaigns, the longest job.
 	if !stillHeld() {
@@ -566,6 +588,7 @@ func (m *Main) ensureIndexes(ctx context.Context) error {
 		m.analytics.EnsureIndexes,
 		m.till.EnsureIndexes,
 		m.webhooks.EnsureIndexes,
+		m.accounts.EnsureIndexes,
 	} {
 		if err := ensure(ctx); err != nil {
 			return err
@@ -584,6 +607,7 @@ func (m *Main) Close() error {
 		m.sockets.CloseAll(deadline)
 		m.background.Wait()
 		err = m.app.ShutdownWithTimeout(time.Until(deadline))
+		m.accounts.Wait() // emails and exports under way
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
 			err = errors.Join(err, e)
 		}

@@ -18,7 +18,8 @@ import (
 // token closes its socket too.
 func TestSocketEndsWithItsSession(t *testing.T) {
 	env := map[string]string{"REFRESH_REUSE_GRACE": "0"}
-	a := startApp(t, env)
+	box := newMailbox()
+	a := startApp(t, env, func(m *Main) { m.Mailer = box })
 	env["MONGODB_DATABASE"] = a.Config.MongoDatabase
 	b := startApp(t, env) // the sockets' instance
 	covered := map[string]bool{}
@@ -103,6 +104,21 @@ func TestSocketEndsWithItsSession(t *testing.T) {
 	b.waitSubscribers(t, cid.Member.ID, 1)
 	a.service(t, `mutation($id: ID!) { revokeRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": cid.Member.ID}).decode(t, "revokeRole", &struct{}{})
 	ended(cidSocket, member.EndRolesChanged)
+
+	// A password reset ends every session's sockets.
+	dee := a.signUp(t, "dee@example.com")
+	deeSocket := live(dee)
+	a.do(t, "", requestResetMutation, map[string]any{"e": "dee@example.com"}).decode(t, "requestPasswordReset", new(bool))
+	a.do(t, "", resetMutation, map[string]any{"t": tokenOf(t, box.next(t)), "p": "a brand new secret"}).decode(t, "resetPassword", new(bool))
+	ended(deeSocket, member.EndPasswordReset)
+	refused(dee, "Session ended: sign in again")
+
+	// So does deleting the account.
+	eve := a.signUp(t, "eve@example.com")
+	eveSocket := live(eve)
+	a.do(t, eve.bearer(), `mutation { deleteMyAccount(password: "correct horse battery") }`, nil).decode(t, "deleteMyAccount", new(bool))
+	ended(eveSocket, member.EndAccountDeleted)
+	refused(eve, "Session ended: sign in again")
 
 	for _, reason := range member.SessionEndReasons {
 		if !covered[reason] {

@@ -235,6 +235,11 @@ var textInputs = map[string]textInput{
 		return sendProgram(func(in map[string]any) { in["promotions"] = promotion("p1", v) })(e, v)
 	}},
 
+	"Mutation.deleteMember(reason)": {kind: humanText, field: "reason", send: func(e *probeEnv, v string) *gqlResponse {
+		// A member that does not exist: a plain reason passes and NOT_FOUND names memberId.
+		return e.service(`mutation($r: String!) { deleteMember(memberId: "TWVtYmVyOjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMA", reason: $r) }`, map[string]any{"r": v})
+	}},
+
 	"EarningRuleInput.name": {kind: humanText, field: "name", send: sendRule(func(in map[string]any, v string) { in["name"] = v })},
 
 	// Identifiers: input.Identifier.
@@ -331,6 +336,11 @@ var textInputs = map[string]textInput{
 	"AnalyticsRange.timezone":                    otherInput("IANA timezone name, the program's"),
 	"Mutation.refreshToken(refreshToken)":        otherInput("opaque token, looked up by its hash"),
 	"Mutation.logOut(refreshToken)":              otherInput("opaque token, looked up by its hash"),
+	"Mutation.resetPassword(token)":              otherInput("opaque emailed token, at most member.MaxToken, looked up by its hash"),
+	"Mutation.verifyEmail(token)":                otherInput("opaque emailed token, at most member.MaxToken, looked up by its hash"),
+	"Mutation.resetPassword(newPassword)":        otherInput("password: member's password policy, as at sign-up"),
+	"Mutation.deleteMyAccount(password)":         otherInput("password: compared, never stored or shown"),
+	"Mutation.requestPasswordReset(email)":       otherInput("e-mail address: the same canonical form as sign-up"),
 	"BadgeWindowInput.from":                      otherInput("a month, YYYY-MM"),
 	"BadgeWindowInput.to":                        otherInput("a month, YYYY-MM"),
 	"RewardInput.minTier":                        otherInput("the name of one of the program's tiers"),

@@ -25,6 +25,9 @@ var builtin = map[string]map[Name]Template{
 		RedemptionFulfilled: {"Enjoy your {reward}", "Handed over at {location}."},
 		RedemptionExpired:   {"Your {reward} code expired", "It was not collected in time: {points} points are back in your balance."},
 		CouponRedeemed:      {"Coupon used: {offer}", "Your coupon was applied to your order."},
+		PasswordResetEmail:  {"Reset your {brand} password", "Hello {name},\n\nSomeone (we hope you) asked to reset your {brand} password. Open this link on your phone to choose a new one:\n\n{link}\n\nThe link works once, for {hours} hour(s). If you did not ask, ignore this email: your password stays as it is."},
+		VerifyEmailEmail:    {"Confirm your email for {brand}", "Hello {name},\n\nOpen this link on your phone to confirm this is your address:\n\n{link}\n\nIf you did not sign up for {brand}, ignore this email."},
+		DataExportReady:     {"Your data is ready", "Your {brand} data export can be downloaded for {hours} hours."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -48,5 +51,8 @@ var builtin = map[string]map[Name]Template{
 		RedemptionFulfilled: {"Награда получена: {reward}", "Выдано: {location}."},
 		RedemptionExpired:   {"Срок кода истёк: {reward}", "Награду не забрали вовремя: баллы вернулись на ваш счёт ({points})."},
 		CouponRedeemed:      {"Купон использован: {offer}", "Ваш купон применён к заказу."},
+		PasswordResetEmail:  {"Сброс пароля {brand}", "Здравствуйте, {name}!\n\nКто-то (надеемся, вы) попросил сбросить пароль {brand}. Откройте ссылку на телефоне, чтобы задать новый:\n\n{link}\n\nСсылка действует один раз, часов: {hours}. Если вы не просили, просто не обращайте внимания на это письмо: пароль не изменится."},
+		VerifyEmailEmail:    {"Подтвердите почту для {brand}", "Здравствуйте, {name}!\n\nОткройте ссылку на телефоне, чтобы подтвердить, что это ваш адрес:\n\n{link}\n\nЕсли вы не регистрировались в {brand}, просто не обращайте внимания на это письмо."},
+		DataExportReady:     {"Ваши данные готовы", "Выгрузку ваших данных {brand} можно скачать в течение {hours} ч."},
 	},
 }

@@ -55,6 +55,10 @@ const (
 	RedemptionFulfilled Name = "REDEMPTION_FULFILLED"  // {reward} {location}
 	RedemptionExpired   Name = "REDEMPTION_EXPIRED"    // {reward} {points}
 	CouponRedeemed      Name = "COUPON_REDEEMED"       // {offer}
+	// Emails (package account): the title is the subject.
+	PasswordResetEmail Name = "PASSWORD_RESET_EMAIL" // {brand} {name} {link} {hours}
+	VerifyEmailEmail   Name = "VERIFY_EMAIL_EMAIL"   // {brand} {name} {link}
+	DataExportReady    Name = "DATA_EXPORT_READY"    // {brand} {hours}
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -80,6 +84,9 @@ var Placeholders = map[Name][]string{
 	RedemptionFulfilled: {"reward", "location"},
 	RedemptionExpired:   {"reward", "points"},
 	CouponRedeemed:      {"offer"},
+	PasswordResetEmail:  {"brand", "name", "link", "hours"},
+	VerifyEmailEmail:    {"brand", "name", "link"},
+	DataExportReady:     {"brand", "hours"},
 }
 
 // Names lists every template, in a stable order.
@@ -87,7 +94,8 @@ var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlo
 	RedemptionCancelled, Birthday, WinBack, PointsExpiring, StreakAtRisk, CouponExpiring,
 	EventSeatOffered, EventReminder, EventPublished,
 	CommunityReply, CommunityMention, CommunityPostHidden,
-	RedemptionFulfilled, RedemptionExpired, CouponRedeemed}
+	RedemptionFulfilled, RedemptionExpired, CouponRedeemed,
+	PasswordResetEmail, VerifyEmailEmail, DataExportReady}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.

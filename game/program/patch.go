@@ -29,6 +29,8 @@ type Patch struct {
 	LeaderboardGraceHours *int
 	PointValueMinor       *int64
 	Campaigns             *CampaignsPatch
+	// RequireVerifiedEmailToRedeem: see Program.
+	RequireVerifiedEmailToRedeem *bool
 	CommunityPatch
 }
 
@@ -117,6 +119,7 @@ func (pt Patch) Apply(p *Program) {
 		}
 	}
 	pt.CommunityPatch.apply(&p.CommunityRules)
+	set(&p.RequireVerifiedEmailToRedeem, pt.RequireVerifiedEmailToRedeem)
 }
 
 func set[T any](dst *T, v *T) {

@@ -69,8 +69,11 @@ type Program struct {
 	// PointValueMinor is what one point is worth to the brand, in minor
 	// units of Currency: analytics values the points outstanding (the
 	// liability) with it. 0: not valued.
-	PointValueMinor int64     `bson:"pointValueMinor"`
-	UpdatedAt       time.Time `bson:"updatedAt"`
+	PointValueMinor int64 `bson:"pointValueMinor"`
+	// RequireVerifiedEmailToRedeem refuses redemptions to members who have
+	// not verified their email address (package account).
+	RequireVerifiedEmailToRedeem bool      `bson:"requireVerifiedEmailToRedeem"`
+	UpdatedAt                    time.Time `bson:"updatedAt"`
 }
 
 // Campaigns are the triggered messages the brand turns on and tunes.

@@ -49,6 +49,7 @@ var listSizes = map[string]sizeFunc{
 	"ActivityResult.entries":          fixed(10),                                                                 // ledger entries of one activity
 	"LedgerEntry.lines":               fixed(10),                                                                 // lots one entry touches
 	"Query.myCommunitySanctions":      fixed(100),                                                                // moderation.Store.InForce reads at most 100
+	"Query.myDataExports":             fixed(10),                                                                 // account.MaxListedExports
 	"Query.watchedWords":              fixed(500),                                                                // moderation.MaxWords
 	"Post.reactions":                  fixed(4),                                                                  // one per reaction
 	"Post.history":                    fixed(50),                                                                 // edits inside the edit window

@@ -82,6 +82,15 @@ var mutations = map[string]string{
 	"archiveEarningRule": repeatable,
 	"simulateRules":      startsWork, // a background replay of the range's activities
 
+	// Accounts (graph/schema/accounts.graphql).
+	"requestPasswordReset":     sendsMessages,
+	"resetPassword":            signsIn, // every session ends
+	"requestEmailVerification": sendsMessages,
+	"verifyEmail":              repeatable,
+	"deleteMyAccount":          signsIn, // checks a password
+	"deleteMember":             startsWork,
+	"requestMyData":            startsWork,
+
 	"updateProfile":              repeatable,
 	"grantRole":                  repeatable,
 	"revokeRole":                 repeatable,
