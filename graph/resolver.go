@@ -12,6 +12,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -25,6 +26,8 @@ type Resolver struct {
 	// Community is the brand's community (spaces, threads, moderation).
 	Community        *community.Service
 	AnalyticsService *analytics.Service
+	// Push keeps members' devices (package push).
+	Push *push.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

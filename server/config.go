@@ -50,6 +50,15 @@ type Config struct {
 	WSPingInterval   time.Duration
 	ShutdownTimeout  time.Duration
 	LogLevel         slog.Level
+
+	// Push notifications (server/push.go); each provider off when unset.
+	FCMCredentialsFile string
+	FCMBaseURL         string
+	APNsKeyFile        string
+	APNsKeyID          string
+	APNsTeamID         string
+	APNsTopic          string
+	APNsHost           string
 }
 
 // setting is one environment variable: its name, default and meaning, and
@@ -166,6 +175,13 @@ var settings = []setting{
 	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"FCM_CREDENTIALS_FILE", "", "path of the Firebase service account key (JSON) that sends pushes to Android and web; empty: no pushes to them", str(func(c *Config) *string { return &c.FCMCredentialsFile })},
+	{"FCM_BASE_URL", "https://fcm.googleapis.com", "FCM HTTP v1 endpoint", str(func(c *Config) *string { return &c.FCMBaseURL })},
+	{"APNS_KEY_FILE", "", "path of the APNs signing key (.p8) that sends pushes to iOS; empty: no pushes to iOS", str(func(c *Config) *string { return &c.APNsKeyFile })},
+	{"APNS_KEY_ID", "", "the APNs key's id (10 characters, beside the key in the Apple developer account)", str(func(c *Config) *string { return &c.APNsKeyID })},
+	{"APNS_TEAM_ID", "", "the Apple developer team id", str(func(c *Config) *string { return &c.APNsTeamID })},
+	{"APNS_TOPIC", "", "the iOS app's bundle id", str(func(c *Config) *string { return &c.APNsTopic })},
+	{"APNS_HOST", "https://api.push.apple.com", "APNs endpoint: https://api.sandbox.push.apple.com for development builds", str(func(c *Config) *string { return &c.APNsHost })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 }
 
@@ -188,6 +204,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Env == "production" && c.MongoURI == "" {
 		problems = append(problems, errors.New("MONGODB_URI: required when APP_ENV=production (the embedded database is for development, demos and tests)"))
+	}
+	if c.APNsKeyFile != "" && (c.APNsKeyID == "" || c.APNsTeamID == "" || c.APNsTopic == "") {
+		problems = append(problems, errors.New("APNS_KEY_FILE: APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are required with it"))
 	}
 	if c.Env == "production" && c.SeedDemo {
 		problems = append(problems, errors.New("SEED_DEMO: demo data is for development; not allowed when APP_ENV=production"))

@@ -34,6 +34,7 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
@@ -138,6 +139,8 @@ type Main struct {
 	sockets    *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
+	// push: devices and the push outbox (package push).
+	push *push.Service
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -259,7 +262,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
 	m.events = m.newEvents(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
-	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics}, graph.Limits{
+	if m.push, err = m.newPush(db); err != nil {
+		_ = client.Disconnect(context.Background())
+		return err
+	}
+	m.exec = graph.NewExecutor(&graph.Resolver{Members: m.members, Inbox: m.inbox, Game: m.game, Texts: m.texts, EventService: m.events, Community: m.community, AnalyticsService: m.analytics, Push: m.push}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
 	m.proxies = parseProxies(cfg.TrustedProxies)
@@ -288,6 +295,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.watchSessions(retryCtx) })
 	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
 	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
+	m.background.Go(func() { m.runPush(retryCtx) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -381,6 +389,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
+	n64, err = m.push.Cleanup(ctx)
+	logJob("delete old push deliveries", n64, err)
 	n64, err = m.members.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
 	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
@@ -526,7 +536,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 }
 
 func (m *Main) ensureIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{m.members.EnsureIndexes, m.inbox.EnsureIndexes, m.game.EnsureIndexes, m.events.EnsureIndexes, m.community.EnsureIndexes, m.analytics.EnsureIndexes, m.push.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -259,6 +259,16 @@ var textInputs = map[string]textInput{
 		return e.service(`mutation($id: ID!, $c: String!) { checkInAttendee(eventId: $id, code: $c) { status } }`, map[string]any{"id": e.event(), "c": v})
 	}},
 	"SignUpInput.referralCode": {kind: identifier, field: "referralCode", send: sendSignUp("referralCode")},
+	"Mutation.registerDevice(token)": {kind: identifier, field: "token", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": v, "p": "ANDROID"})
+	}},
+	"Mutation.registerDevice(appVersion)": {kind: identifier, field: "appVersion", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": "fcm:probe", "p": "ANDROID", "v": v})
+	}},
+	"Mutation.unregisterDevice(token)": {kind: identifier, field: "token", send: func(e *probeEnv, v string) *gqlResponse {
+		e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": v, "p": "ANDROID"}) // a plain token is then the member's
+		return e.a.do(e.t, e.member.bearer(), `mutation($t: String!) { unregisterDevice(token: $t) }`, map[string]any{"t": v})
+	}},
 
 	// Others, each with its own policy.
 	"Query.members(search)":                      otherInput("a search: the start of an address or a name, or an id; any text, 2 to 100 characters, matched, never stored"),
@@ -295,6 +305,7 @@ var textInputs = map[string]textInput{
 	"EventPlaceInput.onlineUrl":                  otherInput("https URL: input.Identifier, then net/url"),
 	"RuleConditionInput.tiers":                   otherInput("names of the program's tiers"),
 	"EarningRuleInput.timezone":                  otherInput("IANA timezone name"),
+	"Mutation.registerDevice(locale)":            otherInput("BCP 47 language tag, parsed by golang.org/x/text/language, at most 35 characters"),
 }
 
 // cursor arguments are opaque strings the server made, decoded or refused.

@@ -30,6 +30,7 @@ type Patch struct {
 	PointValueMinor       *int64
 	Campaigns             *CampaignsPatch
 	CommunityPatch
+	Push *PushRulesPatch
 }
 
 // ReferralRulesPatch changes some of the referral rules.
@@ -117,6 +118,7 @@ func (pt Patch) Apply(p *Program) {
 		}
 	}
 	pt.CommunityPatch.apply(&p.CommunityRules)
+	pt.Push.apply(&p.Push)
 }
 
 func set[T any](dst *T, v *T) {
