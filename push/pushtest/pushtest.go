@@ -130,7 +130,7 @@ func NewFCM(t testing.TB) *FCM {
 		}
 		var body struct {
 			Message struct {
-				Token        string            `json:"token"`
+				Token        string `json:"token"`
 				Notification struct{ Title, Body string }
 				Data         map[string]string `json:"data"`
 				Android      *struct {
