@@ -32,6 +32,8 @@ const (
 	// claimTTL is how long a send may take before its claim lapses and the
 	// delivery is taken again (well past the providers' 30 s timeouts).
 	claimTTL = 2 * time.Minute
+	// sendTimeout bounds one send, whatever the provider's client does.
+	sendTimeout = 30 * time.Second
 	// MaxAttempts bounds the sends of one delivery.
 	MaxAttempts = 10
 	backoffBase = 2 * time.Second
@@ -285,7 +287,9 @@ func (s *Service) send(ctx context.Context, d *delivery) (string, error) {
 	if p == nil {
 		return end(statusDropped, errNoProvider.Error(), now)
 	}
-	sendErr := p.Send(ctx, Message{Token: d.Token, Platform: d.Platform, Title: d.Title, Body: d.Body, DeepLink: d.DeepLink,
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	sendErr := p.Send(sctx, Message{Token: d.Token, Platform: d.Platform, Title: d.Title, Body: d.Body, DeepLink: d.DeepLink,
 		Kind: d.Kind, NotificationID: d.NotificationID.Hex()})
 	if sendErr == nil {
 		return end(statusSent, "", now)

@@ -46,7 +46,7 @@ func (ms *members) add(tz string, consent bool) bson.ObjectID {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	svc      *Service
 	in       *inbox.Inbox
 	members  *members
@@ -59,7 +59,7 @@ type env struct {
 
 // newEnv is the service over a fresh database with fake FCM and APNs, at
 // noon in Paris, no quiet hours and no cap unless a test sets them.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := testkit.Database(t)
 	e := &env{t: t, members: &members{m: map[bson.ObjectID]*member.Member{}}, fcm: pushtest.NewFCM(t), apns: pushtest.NewAPNs(t),
