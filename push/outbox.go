@@ -283,6 +283,14 @@ func (s *Service) send(ctx context.Context, d *delivery) (string, error) {
 	if ns[0] == nil || ns[0].ReadAt != nil {
 		return end(statusDropped, "read or gone before it was pushed", now)
 	}
+	// The token may have moved to another member (a phone handed on) or
+	// been unregistered since the push was queued: never send one member's
+	// news to another's phone.
+	if owned, err := s.devices.CountDocuments(ctx, bson.D{{Key: "_id", Value: d.TokenID}, {Key: "memberId", Value: d.MemberID}}); err != nil {
+		return "", err
+	} else if owned == 0 {
+		return end(statusDropped, "the device is no longer the member's", now)
+	}
 	p := s.deps.Providers[d.Platform]
 	if p == nil {
 		return end(statusDropped, errNoProvider.Error(), now)

@@ -484,6 +484,31 @@ func remark(t *testing.T, e *env, n *inbox.Notification) {
 	}
 }
 
+// A push waiting for a retry is not sent once its token moved to another
+// member or was unregistered.
+func TestQueuedPushFollowsNoMovedToken(t *testing.T) {
+	e := newEnv(t)
+	e.fcm.Answer(func(_ string, n int) pushtest.Reply {
+		if n == 0 {
+			return pushtest.Reply{Status: 429, Reason: "QUOTA_EXCEEDED", RetryAfter: "60"}
+		}
+		return pushtest.Reply{}
+	})
+	ann, bob := e.members.add("UTC", true), e.members.add("UTC", true)
+	e.register(ann, PlatformAndroid, androidToken)
+	e.register(ann, PlatformWeb, "web:ann")
+	e.notify(ann, inbox.KindRedemption, "Ann's mug")
+	e.deliver()
+	e.register(bob, PlatformAndroid, androidToken) // the phone changed hands
+	if err := e.svc.Unregister(context.Background(), ann, "web:ann"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Minute)
+	if r := e.deliver(); r.Dropped != 2 || len(e.fcm.Accepted()) != 0 {
+		t.Fatalf("after the token moved: %+v, accepted %v", r, titles(e.fcm.Accepted()))
+	}
+}
+
 // EraseMember removes devices and pending pushes of the member only.
 func TestEraseMember(t *testing.T) {
 	e := newEnv(t)

@@ -166,7 +166,7 @@ func TestQuietHoursHoldMarketingButNotRedemptions(t *testing.T) {
 	now := time.Now().UTC()
 	var offer struct{ ID string }
 	a.service(t, `mutation($s: DateTime!, $e: DateTime!) { createOffer(input: {title: "Double points weekend", body: "Members only",
-	  benefit: {kind: BONUS_POINTS, value: 100}, startsAt: $s, endsAt: $e}) { id } }`,
+	  benefit: {kind: BONUS_POINTS, value: 100}, startsAt: $s, endsAt: $e, holdoutPercent: 0}) { id } }`,
 		map[string]any{"s": now.Add(-time.Minute).Format(time.RFC3339), "e": now.Add(48 * time.Hour).Format(time.RFC3339)}).decode(t, "createOffer", &offer)
 	a.service(t, `mutation($id: ID!) { publishOffer(id: $id) { status } }`, map[string]any{"id": offer.ID}).decode(t, "publishOffer", &struct{}{})
 	db := a.mongo.Database(a.Config.MongoDatabase)
