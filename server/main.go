@@ -139,8 +139,10 @@ type Main struct {
 	sockets    *live.Hub
 	// community: spaces, threads, moderation (package community).
 	community *community.Service
-	// push: devices and the push outbox (package push).
-	push *push.Service
+	// push: devices and the push outbox (package push); pushOff says
+	// which providers are off, logged once started.
+	push    *push.Service
+	pushOff string
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -225,6 +227,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.embedded != nil {
 		slog.Info(fmt.Sprintf("embedded database in %s, for development and small trials; set MONGODB_URI for MongoDB", cfg.DataDir))
+	}
+	if m.pushOff != "" {
+		slog.Info(m.pushOff)
 	}
 	if m.devKeyFile != "" {
 		slog.Info(fmt.Sprintf("SERVICE_API_KEYS is not set: the brand's backend calls with the development key in %s (SERVICE_KEY=$(cat %s))", m.devKeyFile, m.devKeyFile))

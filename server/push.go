@@ -28,45 +28,47 @@ const pushLease = 10 * time.Second
 
 // pushProviders builds the providers the environment configures: FCM for
 // Android and web, APNs for iOS. Each is off when its variables are unset,
-// said in one log line; a set but unreadable credential refuses the start.
-func pushProviders(cfg Config) (map[push.Platform]push.Provider, error) {
-	ps := map[push.Platform]push.Provider{}
-	var off []string
+// which off says in one line for the log; a set but unreadable credential
+// refuses the start.
+func pushProviders(cfg Config) (ps map[push.Platform]push.Provider, off string, err error) {
+	ps = map[push.Platform]push.Provider{}
+	var offFor []string
 	if cfg.FCMCredentialsFile != "" {
 		key, err := os.ReadFile(cfg.FCMCredentialsFile)
 		if err != nil {
-			return nil, fmt.Errorf("FCM_CREDENTIALS_FILE: %w", err)
+			return nil, "", fmt.Errorf("FCM_CREDENTIALS_FILE: %w", err)
 		}
 		fcm, err := push.NewFCM(context.Background(), key, cfg.FCMBaseURL, nil)
 		if err != nil {
-			return nil, fmt.Errorf("FCM_CREDENTIALS_FILE: %w", err)
+			return nil, "", fmt.Errorf("FCM_CREDENTIALS_FILE: %w", err)
 		}
 		ps[push.PlatformAndroid], ps[push.PlatformWeb] = fcm, fcm
 	} else {
-		off = append(off, "Android and web (FCM_CREDENTIALS_FILE is unset)")
+		offFor = append(offFor, "Android and web (FCM_CREDENTIALS_FILE is unset)")
 	}
 	if cfg.APNsKeyFile != "" {
 		apns, err := push.NewAPNs(push.APNsConfig{KeyFile: cfg.APNsKeyFile, KeyID: cfg.APNsKeyID, TeamID: cfg.APNsTeamID, Topic: cfg.APNsTopic, Host: cfg.APNsHost}, nil)
 		if err != nil {
-			return nil, fmt.Errorf("APNS_KEY_FILE: %w", err)
+			return nil, "", fmt.Errorf("APNS_KEY_FILE: %w", err)
 		}
 		ps[push.PlatformIOS] = apns
 	} else {
-		off = append(off, "iOS (APNS_KEY_FILE is unset)")
+		offFor = append(offFor, "iOS (APNS_KEY_FILE is unset)")
 	}
-	if len(off) > 0 {
-		slog.Info("push notifications off for " + strings.Join(off, " and ") + "; see the README's \"Push notifications\"")
+	if len(offFor) > 0 {
+		off = "push notifications off for " + strings.Join(offFor, " and ") + "; see the README's \"Push notifications\""
 	}
-	return ps, nil
+	return ps, off, nil
 }
 
 // newPush is the push service over db; with any provider configured the
 // inbox marks pushed kinds for its outbox.
 func (m *Main) newPush(db *mongo.Database) (*push.Service, error) {
-	providers, err := pushProviders(m.Config)
+	providers, off, err := pushProviders(m.Config)
 	if err != nil {
 		return nil, err
 	}
+	m.pushOff = off
 	svc := push.New(db, push.Deps{Inbox: m.inbox, Members: m.members, Providers: providers,
 		Settings: func(ctx context.Context) (push.Settings, error) {
 			p, err := m.game.Program(ctx)
