@@ -33,6 +33,7 @@ import (
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
 	"github.com/regulars/regulars/webhook"
@@ -324,6 +325,15 @@ type ComplexityRoot struct {
 		ExpiresAt   func(childComplexity int) int
 		RequestedAt func(childComplexity int) int
 		Status      func(childComplexity int) int
+	}
+
+	Device struct {
+		AppVersion   func(childComplexity int) int
+		LastSeenAt   func(childComplexity int) int
+		Locale       func(childComplexity int) int
+		Platform     func(childComplexity int) int
+		RegisteredAt func(childComplexity int) int
+		Token        func(childComplexity int) int
 	}
 
 	EarnedBadge struct {
@@ -667,6 +677,7 @@ type ComplexityRoot struct {
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		Redeliver                  func(childComplexity int, deliveryID string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
+		RegisterDevice             func(childComplexity int, token string, platform push.Platform, appVersion *string, locale *string) int
 		Reply                      func(childComplexity int, threadID string, input PostInput, quoteID *string) int
 		RequestEmailVerification   func(childComplexity int) int
 		RequestMyData              func(childComplexity int) int
@@ -683,6 +694,7 @@ type ComplexityRoot struct {
 		SignUp                     func(childComplexity int, input SignUpInput) int
 		SimulateRules              func(childComplexity int, changes []*RuleChangeInput, rangeArg *DateRangeInput) int
 		Unreact                    func(childComplexity int, postID string, reaction forum.Reaction) int
+		UnregisterDevice           func(childComplexity int, token string) int
 		UnwatchWord                func(childComplexity int, id string) int
 		UpdateEarningRule          func(childComplexity int, id string, input rules.Input, expectedVersion *int) int
 		UpdateEvent                func(childComplexity int, id string, input events.Input) int
@@ -832,6 +844,7 @@ type ComplexityRoot struct {
 		PointsExpireDays             func(childComplexity int) int
 		PointsPerUnit                func(childComplexity int) int
 		Promotions                   func(childComplexity int) int
+		Push                         func(childComplexity int) int
 		Referral                     func(childComplexity int) int
 		RequireVerifiedEmailToRedeem func(childComplexity int) int
 		ReturnWindowDays             func(childComplexity int) int
@@ -890,6 +903,12 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 	}
 
+	PushRules struct {
+		MarketingDailyCap func(childComplexity int) int
+		QuietHoursEnd     func(childComplexity int) int
+		QuietHoursStart   func(childComplexity int) int
+	}
+
 	Query struct {
 		Analytics               func(childComplexity int) int
 		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
@@ -909,6 +928,7 @@ type ComplexityRoot struct {
 		ModerationLog           func(childComplexity int, spaceID *string, first *int, after *string) int
 		MyCommunitySanctions    func(childComplexity int) int
 		MyDataExports           func(childComplexity int) int
+		MyDevices               func(childComplexity int) int
 		MyRank                  func(childComplexity int, period leaderboard.Period, at *time.Time) int
 		MyRedemptions           func(childComplexity int, first *int, after *string) int
 		Node                    func(childComplexity int, id string) int
@@ -1524,6 +1544,8 @@ type MutationResolver interface {
 	CreateOffer(ctx context.Context, input offer.OfferInput) (*offer.Offer, error)
 	PublishOffer(ctx context.Context, id string) (*offer.Offer, error)
 	ClaimOffer(ctx context.Context, offerID string) (*offer.Claim, error)
+	RegisterDevice(ctx context.Context, token string, platform push.Platform, appVersion *string, locale *string) (*push.Device, error)
+	UnregisterDevice(ctx context.Context, token string) (bool, error)
 	CreateEarningRule(ctx context.Context, input rules.Input) (*rules.Rule, error)
 	UpdateEarningRule(ctx context.Context, id string, input rules.Input, expectedVersion *int) (*rules.Rule, error)
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
@@ -1618,6 +1640,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]Node, error)
 	Offers(ctx context.Context) ([]*offer.Offer, error)
 	Offer(ctx context.Context, id string) (*offer.Offer, error)
+	MyDevices(ctx context.Context) ([]*push.Device, error)
 	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
@@ -2624,6 +2647,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataExport.Status(childComplexity), true
+
+	case "Device.appVersion":
+		if e.ComplexityRoot.Device.AppVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.AppVersion(childComplexity), true
+	case "Device.lastSeenAt":
+		if e.ComplexityRoot.Device.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.LastSeenAt(childComplexity), true
+	case "Device.locale":
+		if e.ComplexityRoot.Device.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Locale(childComplexity), true
+	case "Device.platform":
+		if e.ComplexityRoot.Device.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Platform(childComplexity), true
+	case "Device.registeredAt":
+		if e.ComplexityRoot.Device.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.RegisteredAt(childComplexity), true
+	case "Device.token":
+		if e.ComplexityRoot.Device.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Token(childComplexity), true
 
 	case "EarnedBadge.badge":
 		if e.ComplexityRoot.EarnedBadge.Badge == nil {
@@ -4224,6 +4284,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.registerDevice":
+		if e.ComplexityRoot.Mutation.RegisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDevice(childComplexity, args["token"].(string), args["platform"].(push.Platform), args["appVersion"].(*string), args["locale"].(*string)), true
 	case "Mutation.reply":
 		if e.ComplexityRoot.Mutation.Reply == nil {
 			break
@@ -4390,6 +4461,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Unreact(childComplexity, args["postId"].(string), args["reaction"].(forum.Reaction)), true
+	case "Mutation.unregisterDevice":
+		if e.ComplexityRoot.Mutation.UnregisterDevice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unregisterDevice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnregisterDevice(childComplexity, args["token"].(string)), true
 	case "Mutation.unwatchWord":
 		if e.ComplexityRoot.Mutation.UnwatchWord == nil {
 			break
@@ -5055,6 +5137,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.Promotions(childComplexity), true
+	case "Program.push":
+		if e.ComplexityRoot.Program.Push == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.Push(childComplexity), true
 	case "Program.referral":
 		if e.ComplexityRoot.Program.Referral == nil {
 			break
@@ -5307,6 +5395,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PublicMember.ID(childComplexity), true
 
+	case "PushRules.marketingDailyCap":
+		if e.ComplexityRoot.PushRules.MarketingDailyCap == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PushRules.MarketingDailyCap(childComplexity), true
+	case "PushRules.quietHoursEnd":
+		if e.ComplexityRoot.PushRules.QuietHoursEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PushRules.QuietHoursEnd(childComplexity), true
+	case "PushRules.quietHoursStart":
+		if e.ComplexityRoot.PushRules.QuietHoursStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PushRules.QuietHoursStart(childComplexity), true
+
 	case "Query.analytics":
 		if e.ComplexityRoot.Query.Analytics == nil {
 			break
@@ -5481,6 +5588,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyDataExports(childComplexity), true
+	case "Query.myDevices":
+		if e.ComplexityRoot.Query.MyDevices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyDevices(childComplexity), true
 	case "Query.myRank":
 		if e.ComplexityRoot.Query.MyRank == nil {
 			break
@@ -7272,6 +7385,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PostInput", ec.unmarshalInputPostInput),
 			graphql.NewInputUnmarshaler("ProgramInput", ec.unmarshalInputProgramInput),
 			graphql.NewInputUnmarshaler("PromotionInput", ec.unmarshalInputPromotionInput),
+			graphql.NewInputUnmarshaler("PushRulesInput", ec.unmarshalInputPushRulesInput),
 			graphql.NewInputUnmarshaler("RecordActivityInput", ec.unmarshalInputRecordActivityInput),
 			graphql.NewInputUnmarshaler("ReferralRulesInput", ec.unmarshalInputReferralRulesInput),
 			graphql.NewInputUnmarshaler("RewardInput", ec.unmarshalInputRewardInput),
@@ -7376,7 +7490,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7612,6 +7726,7 @@ type NotificationEdge {
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
+	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 	{Name: "schema/till.graphql", Input: sourceData("schema/till.graphql"), BuiltIn: false},
@@ -8047,6 +8162,24 @@ func (ec *executionContext) childFields_DataExport(ctx context.Context, field gr
 		return ec.fieldContext_DataExport_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DataExport", field.Name)
+}
+
+func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_Device_token(ctx, field)
+	case "platform":
+		return ec.fieldContext_Device_platform(ctx, field)
+	case "appVersion":
+		return ec.fieldContext_Device_appVersion(ctx, field)
+	case "locale":
+		return ec.fieldContext_Device_locale(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_Device_registeredAt(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Device_lastSeenAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
 }
 
 func (ec *executionContext) childFields_EarnedBadge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8941,6 +9074,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_eventAttendancePoints(ctx, field)
 	case "campaigns":
 		return ec.fieldContext_Program_campaigns(ctx, field)
+	case "push":
+		return ec.fieldContext_Program_push(ctx, field)
 	case "locale":
 		return ec.fieldContext_Program_locale(ctx, field)
 	}
@@ -9033,6 +9168,18 @@ func (ec *executionContext) childFields_PublicMember(ctx context.Context, field 
 		return ec.fieldContext_PublicMember_avatarUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PublicMember", field.Name)
+}
+
+func (ec *executionContext) childFields_PushRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "quietHoursStart":
+		return ec.fieldContext_PushRules_quietHoursStart(ctx, field)
+	case "quietHoursEnd":
+		return ec.fieldContext_PushRules_quietHoursEnd(ctx, field)
+	case "marketingDailyCap":
+		return ec.fieldContext_PushRules_marketingDailyCap(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PushRules", field.Name)
 }
 
 func (ec *executionContext) childFields_ReactionCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10867,6 +11014,44 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "platform",
+		func(ctx context.Context, v any) (push.Platform, error) {
+			return ec.unmarshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["platform"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "appVersion",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appVersion"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "locale",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["locale"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11196,6 +11381,20 @@ func (ec *executionContext) field_Mutation_unreact_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["reaction"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unregisterDevice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
 	return args, nil
 }
 
@@ -15704,6 +15903,144 @@ func (ec *executionContext) _DataExport_expiresAt(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_DataExport_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataExport", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _Device_token(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_platform(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v push.Platform) graphql.Marshaler {
+			return ec.marshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "DevicePlatform")
+}
+
+func (ec *executionContext) _Device_appVersion(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_appVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_appVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_locale(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_registeredAt(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Device_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *push.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _EarnedBadge_badge(ctx context.Context, field graphql.CollectedField, obj *engagement.EarnedBadge) (ret graphql.Marshaler) {
@@ -22745,6 +23082,94 @@ func (ec *executionContext) fieldContext_Mutation_claimOffer(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDevice(ctx, fc.Args["token"].(string), fc.Args["platform"].(push.Platform), fc.Args["appVersion"].(*string), fc.Args["locale"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *push.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚖgithubᚗcomᚋregularsᚋregularsᚋpushᚐDevice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unregisterDevice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnregisterDevice(ctx, fc.Args["token"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unregisterDevice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unregisterDevice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createEarningRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25789,6 +26214,38 @@ func (ec *executionContext) fieldContext_Program_campaigns(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Program_push(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_push(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Push, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v program.PushRules) graphql.Marshaler {
+			return ec.marshalNPushRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPushRules(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_push(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Program",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PushRules(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Program_locale(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26513,6 +26970,75 @@ func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_PublicMember_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PublicMember", field, true, true, "String")
+}
+
+func (ec *executionContext) _PushRules_quietHoursStart(ctx context.Context, field graphql.CollectedField, obj *program.PushRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PushRules_quietHoursStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuietHoursStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PushRules_quietHoursStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PushRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PushRules_quietHoursEnd(ctx context.Context, field graphql.CollectedField, obj *program.PushRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PushRules_quietHoursEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuietHoursEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PushRules_quietHoursEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PushRules", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PushRules_marketingDailyCap(ctx context.Context, field graphql.CollectedField, obj *program.PushRules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PushRules_marketingDailyCap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketingDailyCap, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PushRules_marketingDailyCap(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PushRules", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -27746,6 +28272,38 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	if fc.Args, err = ec.field_Query_offer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myDevices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myDevices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyDevices(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*push.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋpushᚐDeviceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myDevices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -36924,7 +37482,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "requireVerifiedEmailToRedeem", "pointValueMinor", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "locale"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "requireVerifiedEmailToRedeem", "pointValueMinor", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "push", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -37120,6 +37678,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Campaigns = data
+		case "push":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("push"))
+			data, err := ec.unmarshalOPushRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPushRulesPatch(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Push = data
 		case "locale":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locale"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -37218,6 +37783,62 @@ func (ec *executionContext) unmarshalInputPromotionInput(ctx context.Context, ob
 func UnmarshalPromotionInput(ctx context.Context, raw any) (program.Promotion, error) {
 	var out program.Promotion
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPushRulesInput(ctx context.Context, obj any) (program.PushRulesPatch, error) {
+	var it program.PushRulesPatch
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"quietHoursStart", "quietHoursEnd", "marketingDailyCap"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "quietHoursStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quietHoursStart"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.QuietHoursStart = data
+		case "quietHoursEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quietHoursEnd"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.QuietHoursEnd = data
+		case "marketingDailyCap":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marketingDailyCap"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarketingDailyCap = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPushRulesInput unmarshals raw into the PushRulesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPushRulesInput(ctx context.Context, raw any) (program.PushRulesPatch, error) {
+	var out program.PushRulesPatch
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PushRulesInput", raw, &out)
 	return out, err
 }
 
@@ -39807,6 +40428,64 @@ func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var deviceImplementors = []string{"Device"}
+
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *push.Device) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Device")
+		case "token":
+			out.Values[i] = ec._Device_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._Device_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appVersion":
+			out.Values[i] = ec._Device_appVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "locale":
+			out.Values[i] = ec._Device_locale(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._Device_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Device_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var earnedBadgeImplementors = []string{"EarnedBadge"}
 
 func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionSet, obj *engagement.EarnedBadge) graphql.Marshaler {
@@ -42235,6 +42914,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unregisterDevice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unregisterDevice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createEarningRule":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createEarningRule(ctx, field)
@@ -43319,6 +44012,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "push":
+			out.Values[i] = ec._Program_push(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "locale":
 			out.Values[i] = ec._Program_locale(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -43629,6 +44327,49 @@ func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var pushRulesImplementors = []string{"PushRules"}
+
+func (ec *executionContext) _PushRules(ctx context.Context, sel ast.SelectionSet, obj *program.PushRules) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pushRulesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PushRules")
+		case "quietHoursStart":
+			out.Values[i] = ec._PushRules_quietHoursStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quietHoursEnd":
+			out.Values[i] = ec._PushRules_quietHoursEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "marketingDailyCap":
+			out.Values[i] = ec._PushRules_marketingDailyCap(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -43833,6 +44574,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_offer(ctx, field)
+				})
+		case "myDevices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myDevices(ctx, field)
 				})
 		case "earningRules":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -47599,6 +48346,58 @@ func (ec *executionContext) marshalNDateTime2ᚕtimeᚐTimeᚄ(ctx context.Conte
 	return ret
 }
 
+func (ec *executionContext) marshalNDevice2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋpushᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []*push.Device) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDevice2ᚖgithubᚗcomᚋregularsᚋregularsᚋpushᚐDevice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDevice2ᚖgithubᚗcomᚋregularsᚋregularsᚋpushᚐDevice(ctx context.Context, sel ast.SelectionSet, v *push.Device) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Device!")
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform(ctx context.Context, v any) (push.Platform, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform(ctx context.Context, sel ast.SelectionSet, v push.Platform) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DevicePlatform!")
+	}
+	return res
+}
+
+var (
+	unmarshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform = map[string]push.Platform{
+		"IOS":     push.PlatformIOS,
+		"ANDROID": push.PlatformAndroid,
+		"WEB":     push.PlatformWeb,
+	}
+	marshalNDevicePlatform2githubᚗcomᚋregularsᚋregularsᚋpushᚐPlatform = map[push.Platform]string{
+		push.PlatformIOS:     "IOS",
+		push.PlatformAndroid: "ANDROID",
+		push.PlatformWeb:     "WEB",
+	}
+)
+
 func (ec *executionContext) marshalNEarnedBadge2githubᚗcomᚋregularsᚋregularsᚋgameᚋengagementᚐEarnedBadge(ctx context.Context, sel ast.SelectionSet, v engagement.EarnedBadge) graphql.Marshaler {
 	return ec._EarnedBadge(ctx, sel, &v)
 }
@@ -49009,6 +49808,10 @@ func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋre
 		return graphql.Null
 	}
 	return ec._PublicMember(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPushRules2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPushRules(ctx context.Context, sel ast.SelectionSet, v program.PushRules) graphql.Marshaler {
+	return ec._PushRules(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, v any) (events.RSVPStatus, error) {
@@ -50893,6 +51696,14 @@ func (ec *executionContext) unmarshalOPromotionInput2ᚕgithubᚗcomᚋregulars�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPushRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐPushRulesPatch(ctx context.Context, v any) (*program.PushRulesPatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPushRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {

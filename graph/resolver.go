@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
 	"github.com/regulars/regulars/webhook"
@@ -34,6 +35,8 @@ type Resolver struct {
 	WebhookService *webhook.Service
 	// Accounts: password reset, email verification, deletion, data export.
 	Accounts *account.Service
+	// Push keeps members' devices (package push).
+	Push *push.Service
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -147,6 +147,10 @@ type Notification struct {
 	ReadAt    *time.Time `bson:"readAt,omitempty"`
 	// After ExpiresAt the notification is no longer shown.
 	ExpiresAt *time.Time `bson:"expiresAt,omitempty"`
+	// PushPending is set when the notification is stored for a kind that
+	// goes out as a push notification (SetPush) and cleared once package
+	// push has queued its deliveries: the push outbox's mark.
+	PushPending bool `bson:"pushPending,omitempty"`
 }
 
 // shown says whether the notification is still shown at now (the store's
@@ -204,6 +208,8 @@ type Inbox struct {
 	broker Broker
 	texts  Texts
 	now    func() time.Time
+	// pushable says which kinds are marked for push (SetPush); nil: none.
+	pushable func(Kind) bool
 }
 
 // Texts renders a message's words from its template (see package texts).
@@ -223,6 +229,12 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 
 // SetTexts replaces the built-in templates (with the brand's overrides, say).
 func (in *Inbox) SetTexts(t Texts) { in.texts = t }
+
+// SetPush marks the notifications of the kinds pushable accepts as
+// pending push when they are stored (Notification.PushPending), in the same
+// insert: package push delivers them from there, so a crash between storing
+// and pushing loses nothing. Call it before serving.
+func (in *Inbox) SetPush(pushable func(Kind) bool) { in.pushable = pushable }
 
 // SetClock replaces the clock; tests move time with it.
 func (in *Inbox) SetClock(now func() time.Time) { in.now = now }
@@ -268,6 +280,7 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	n := &Notification{
 		ID: id, MemberID: m.MemberID, Kind: m.Kind, Title: m.Title, Body: m.Body, DeepLink: m.DeepLink,
 		Related: m.Related, Key: m.Key, CreatedAt: now, ExpiresAt: m.ExpiresAt,
+		PushPending: in.pushable != nil && in.pushable(m.Kind),
 	}
 	// A concurrent send of the same cause may still win the insert; the
 	// unique key index makes it return that notification.

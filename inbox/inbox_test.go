@@ -23,7 +23,7 @@ func newInbox(t *testing.T) (*Inbox, *MemoryBroker) {
 
 func TestIndexesExist(t *testing.T) {
 	in, _ := newInbox(t)
-	testkit.RequireIndexes(t, in.store.notifications, indexMemberSeq, indexMemberKey, indexMemberUnread, indexCreatedAt, indexReadAt, indexExpiresAt)
+	testkit.RequireIndexes(t, in.store.notifications, indexMemberSeq, indexMemberKey, indexMemberUnread, indexCreatedAt, indexReadAt, indexExpiresAt, indexPushPending)
 }
 
 func TestSendListAndPage(t *testing.T) {

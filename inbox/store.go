@@ -20,6 +20,7 @@ const (
 	indexCreatedAt    = "createdAt"
 	indexReadAt       = "readAt"
 	indexExpiresAt    = "expiresAt"
+	indexPushPending  = "pushPending_id"
 )
 
 // store keeps notifications and members' preferences.
@@ -39,6 +40,8 @@ func (s store) indexes() []mongo.IndexModel {
 		// Cleanup.
 		mongo.IndexModel{Keys: bson.D{{Key: "readAt", Value: 1}}, Options: options.Index().SetName(indexReadAt)},
 		mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName(indexExpiresAt)},
+		// The push outbox reads what is still to push (sparse: only those carry the mark).
+		mongo.IndexModel{Keys: bson.D{{Key: "pushPending", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexPushPending).SetSparse(true)},
 	)
 }
 

@@ -181,6 +181,16 @@ var intInputs = map[string]intBound{
 	"HourWindowInput.to":                              {max: 24},
 	"EarningRuleInput.priority":                       {max: rules.MaxPriority},
 	"Mutation.updateEarningRule(expectedVersion)":     {max: program.MaxVersion},
+
+	// Push notifications (package push).
+	"PushRulesInput.quietHoursStart": {max: 23, field: "push.quietHoursStart", send: sendPushRule("quietHoursStart")},
+	"PushRulesInput.quietHoursEnd":   {max: 23, field: "push.quietHoursEnd", send: sendPushRule("quietHoursEnd")},
+	"PushRulesInput.marketingDailyCap": {max: program.MaxMarketingDailyCap, field: "push.marketingDailyCap",
+		send: sendPushRule("marketingDailyCap")},
+}
+
+func sendPushRule(field string) func(e *probeEnv, v int64) *gqlResponse {
+	return sendProgramInt(func(in map[string]any, v int64) { in["push"] = map[string]any{field: v} })
 }
 
 func probeEventInt(field string) func(e *probeEnv, v int64) *gqlResponse {

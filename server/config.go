@@ -61,6 +61,15 @@ type Config struct {
 	BrandName   string
 	AppLinkBase string
 	PublicURL   string
+
+	// Push notifications (server/push.go); each provider off when unset.
+	FCMCredentialsFile string
+	FCMBaseURL         string
+	APNsKeyFile        string
+	APNsKeyID          string
+	APNsTeamID         string
+	APNsTopic          string
+	APNsHost           string
 }
 
 // setting is one environment variable: its name, default and meaning, and
@@ -193,6 +202,13 @@ var settings = []setting{
 	{"BRAND_NAME", "Regulars", "the brand's name, as account emails say it", str(func(c *Config) *string { return &c.BrandName })},
 	{"APP_LINK_BASE", "regulars://", "start of the links in account emails: <base>reset-password?token=… and <base>verify-email?token=… (an app scheme, or an https page that opens the app)", str(func(c *Config) *string { return &c.AppLinkBase })},
 	{"PUBLIC_URL", "http://localhost:8080", "the server's address as members reach it: data export download links start with it", str(func(c *Config) *string { return &c.PublicURL })},
+	{"FCM_CREDENTIALS_FILE", "", "path of the Firebase service account key (JSON) that sends pushes to Android and web; empty: no pushes to them", str(func(c *Config) *string { return &c.FCMCredentialsFile })},
+	{"FCM_BASE_URL", "https://fcm.googleapis.com", "FCM HTTP v1 endpoint", str(func(c *Config) *string { return &c.FCMBaseURL })},
+	{"APNS_KEY_FILE", "", "path of the APNs signing key (.p8) that sends pushes to iOS; empty: no pushes to iOS", str(func(c *Config) *string { return &c.APNsKeyFile })},
+	{"APNS_KEY_ID", "", "the APNs key's id (10 characters, beside the key in the Apple developer account)", str(func(c *Config) *string { return &c.APNsKeyID })},
+	{"APNS_TEAM_ID", "", "the Apple developer team id", str(func(c *Config) *string { return &c.APNsTeamID })},
+	{"APNS_TOPIC", "", "the iOS app's bundle id", str(func(c *Config) *string { return &c.APNsTopic })},
+	{"APNS_HOST", "https://api.push.apple.com", "APNs endpoint: https://api.sandbox.push.apple.com for development builds", str(func(c *Config) *string { return &c.APNsHost })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 }
 
@@ -218,6 +234,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.SMTPURL != "" && c.SMTPFrom == "" {
 		problems = append(problems, errors.New("SMTP_FROM: required with SMTP_URL"))
+	}
+	if c.APNsKeyFile != "" && (c.APNsKeyID == "" || c.APNsTeamID == "" || c.APNsTopic == "") {
+		problems = append(problems, errors.New("APNS_KEY_FILE: APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC are required with it"))
 	}
 	if c.Env == "production" && c.SeedDemo {
 		problems = append(problems, errors.New("SEED_DEMO: demo data is for development; not allowed when APP_ENV=production"))

@@ -35,6 +35,7 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
@@ -156,6 +157,10 @@ type Main struct {
 	Mailer account.Mailer
 	// mailNote logs, once started, that emails are not sent (no SMTP_URL).
 	mailNote func()
+	// push: devices and the push outbox (package push); pushOff says
+	// which providers are off, logged once started.
+	push    *push.Service
+	pushOff string
 
 	proxies     proxies
 	ipLimit     *limiter
@@ -244,6 +249,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.mailNote != nil {
 		m.mailNote()
 	}
+	if m.pushOff != "" {
+		slog.Info(m.pushOff)
+	}
 	if m.devKeyFile != "" {
 		slog.Info(fmt.Sprintf("SERVICE_API_KEYS is not set: the brand's backend calls with the development key in %s (SERVICE_KEY=$(cat %s))", m.devKeyFile, m.devKeyFile))
 	}
@@ -283,6 +291,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.events = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
+	if m.push, err = m.newPush(db); err != nil {
+		_ = client.Disconnect(context.Background())
+		return err
+	}
 	if m.accounts, err = m.newAccounts(db); err != nil {
 		_ = client.Disconnect(context.Background())
 		return err
@@ -298,6 +310,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Till:             m.till,
 		WebhookService:   m.webhooks,
 		Accounts:         m.accounts,
+		Push:             m.push,
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
@@ -329,6 +342,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
 	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
 	m.background.Go(func() { m.runWebhooks(retryCtx, db) })
+	m.background.Go(func() { m.runPush(retryCtx) })
 	if cfg.SeedDemo {
 		m.background.Go(func() { m.runDemo(retryCtx) })
 	} else {
@@ -422,6 +436,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("backfill badges", int64(n), err)
 	n64, err := m.inbox.Cleanup(ctx, 0)
 	logJob("delete old notifications", n64, err)
+	n64, err = m.push.Cleanup(ctx)
+	logJob("delete old push deliveries", n64, err)
 	n64, err = m.members.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
 	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
@@ -589,6 +605,7 @@ func (m *Main) ensureIndexes(ctx context.Context) error {
 		m.till.EnsureIndexes,
 		m.webhooks.EnsureIndexes,
 		m.accounts.EnsureIndexes,
+		m.push.EnsureIndexes,
 	} {
 		if err := ensure(ctx); err != nil {
 			return err

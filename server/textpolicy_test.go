@@ -300,6 +300,16 @@ var textInputs = map[string]textInput{
 	"Mutation.redeemCoupon(orderExternalId)": {kind: identifier, field: "orderExternalId", send: func(e *probeEnv, v string) *gqlResponse {
 		return e.service(couponMutation, map[string]any{"c": "AAAA-AAAA-AAAA-AAAA", "o": v})
 	}},
+	"Mutation.registerDevice(token)": {kind: identifier, field: "token", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": v, "p": "ANDROID"})
+	}},
+	"Mutation.registerDevice(appVersion)": {kind: identifier, field: "appVersion", send: func(e *probeEnv, v string) *gqlResponse {
+		return e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": "fcm:probe", "p": "ANDROID", "v": v})
+	}},
+	"Mutation.unregisterDevice(token)": {kind: identifier, field: "token", send: func(e *probeEnv, v string) *gqlResponse {
+		e.a.do(e.t, e.member.bearer(), registerDevice, map[string]any{"t": v, "p": "ANDROID"}) // a plain token is then the member's
+		return e.a.do(e.t, e.member.bearer(), `mutation($t: String!) { unregisterDevice(token: $t) }`, map[string]any{"t": v})
+	}},
 
 	// Others, each with its own policy.
 	// Webhooks (webhooks_test.go probes the refusals).
@@ -352,6 +362,7 @@ var textInputs = map[string]textInput{
 	"RuleConditionInput.tiers":                   otherInput("names of the program's tiers"),
 	"EarningRuleInput.timezone":                  otherInput("IANA timezone name"),
 	"Query.identifyMember(code)":                 otherInput("a member code (Crockford base32 with a check character; case, hyphens and spaces ignored) or a signed QR payload, at most 100 characters; anything else BAD_USER_INPUT on code (server/till_test.go)"),
+	"Mutation.registerDevice(locale)":            otherInput("BCP 47 language tag, parsed by golang.org/x/text/language, at most 35 characters"),
 }
 
 // cursor arguments are opaque strings the server made, decoded or refused.

@@ -331,16 +331,6 @@ func race(t *testing.T, n int, call func(i int) (*gqlResponse, error)) []string 
 	return codes
 }
 
-func count(codes []string, code string) int {
-	n := 0
-	for _, c := range codes {
-		if c == code {
-			n++
-		}
-	}
-	return n
-}
-
 // Twenty tills fulfil one code at once: one wins, nineteen are told when
 // and where it was; the database holds one fulfilment and one notification.
 func TestConcurrentFulfilmentsOneWins(t *testing.T) {

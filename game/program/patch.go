@@ -32,6 +32,7 @@ type Patch struct {
 	// RequireVerifiedEmailToRedeem: see Program.
 	RequireVerifiedEmailToRedeem *bool
 	CommunityPatch
+	Push *PushRulesPatch
 }
 
 // ReferralRulesPatch changes some of the referral rules.
@@ -120,6 +121,7 @@ func (pt Patch) Apply(p *Program) {
 	}
 	pt.CommunityPatch.apply(&p.CommunityRules)
 	set(&p.RequireVerifiedEmailToRedeem, pt.RequireVerifiedEmailToRedeem)
+	pt.Push.apply(&p.Push)
 }
 
 func set[T any](dst *T, v *T) {

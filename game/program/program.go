@@ -66,6 +66,8 @@ type Program struct {
 	Campaigns             Campaigns `bson:"campaigns"`
 	// Community rules (community.go).
 	CommunityRules `bson:",inline"`
+	// Push says when marketing pushes may go out (push.go).
+	Push PushRules `bson:"push"`
 	// PointValueMinor is what one point is worth to the brand, in minor
 	// units of Currency: analytics values the points outstanding (the
 	// liability) with it. 0: not valued.
@@ -179,6 +181,7 @@ func Default() Program {
 		Campaigns: Campaigns{Birthday: true, BirthdayHour: 9, WinBack: true, WinBackDays: 60, PointsExpiring: true, PointsExpiringDays: 7,
 			StreakAtRisk: true, CouponExpiring: true, CouponExpiringHours: 24},
 		CommunityRules: DefaultCommunityRules(),
+		Push:           DefaultPushRules(),
 	}
 }
 
@@ -322,6 +325,9 @@ func (p *Program) Validate() error {
 		return input.Errorf("campaigns.holdoutPercent", "must be between 0 and %d", MaxHoldoutPercent)
 	}
 	if err := p.CommunityRules.validate(); err != nil {
+		return err
+	}
+	if err := p.Push.validate(); err != nil {
 		return err
 	}
 	for i, k := range p.Streak.Qualifying {

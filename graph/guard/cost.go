@@ -37,6 +37,7 @@ import (
 var listSizes = map[string]sizeFunc{
 	"Query.nodes":                     argLen("ids"),                                                             // at most 100 ids
 	"Query.aroundMe":                  func(a map[string]any) int { return 2*intArg(a, "radius", 5) + 1 },        // radius ≤ 50, the member in the middle
+	"Query.myDevices":                 fixed(20),                                                                 // push.MaxDevices
 	"Query.badges":                    fixed(50),                                                                 // the program's badges
 	"Query.offers":                    fixed(50),                                                                 // offers running now for the member
 	"Query.notificationTemplates":     fixed(20),                                                                 // one per template name

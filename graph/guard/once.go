@@ -95,6 +95,8 @@ var mutations = map[string]string{
 	"grantRole":                  repeatable,
 	"revokeRole":                 repeatable,
 	"markNotificationsRead":      repeatable,
+	"registerDevice":             repeatable, // keyed by the token, at most push.MaxDevices per member
+	"unregisterDevice":           repeatable,
 	"markAllNotificationsRead":   repeatable,
 	"deleteNotifications":        repeatable,
 	"setNotificationPreferences": repeatable,
