@@ -22,17 +22,7 @@ type Webhooks interface {
 func (s *Service) SetWebhooks(h Webhooks) {
 	s.hooks = h
 	s.rewards.SetWebhooks(h)
-}
-
-// EmitWebhook emits e (nothing without webhooks). Causes outside the
-// effects path call it on their own durable path, before the mark that
-// says they are done: coupon.redeemed from an offer's coupon redemption,
-// keyed by the coupon (Cause: the claim's id).
-func (s *Service) EmitWebhook(ctx context.Context, e webhook.Event) error {
-	if s.hooks == nil {
-		return nil
-	}
-	return s.hooks.Emit(ctx, e)
+	s.offers.Webhooks = h
 }
 
 func memberRef(id bson.ObjectID) webhook.Ref { return webhook.Ref{Type: "Member", ID: id.Hex()} }

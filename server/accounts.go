@@ -71,11 +71,14 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 		},
 	})
 	// Each domain's part of a deletion; the member's own record goes last
-	// (account erases it after these). Devices (push) join this list.
+	// (account erases it after these).
 	forum := m.community.Forum()
 	a.AddErasers(
 		m.game.Referrals(),    // the referral code retired, off the boards
 		m.game.Leaderboards(), // entries removed
+		m.push,                // devices, queued pushes, marketing counts
+		m.till,                // the member card's code retired
+		m.webhooks,            // their email and name out of the events about them
 		account.EraserFunc(func(ctx context.Context, id bson.ObjectID) error {
 			// Their name in others' posts and notifications, while it is still known.
 			mb, err := m.members.Get(ctx, id)
@@ -104,6 +107,7 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 		account.CollectionSection("notificationPreferences", db.Collection("notification_prefs"), "_id"),
 		account.CollectionSection("rsvps", db.Collection("event_rsvps"), "memberId"),
 		account.CollectionSection("posts", db.Collection("community_posts"), "authorId"),
+		account.CollectionSection("devices", db.Collection("push_devices"), "memberId"),
 		account.CollectionSection("reactions", db.Collection("community_reactions"), "memberId"),
 	)
 	return a, nil

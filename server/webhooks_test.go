@@ -343,3 +343,37 @@ func mustActivityID(t *testing.T, apiID string) bson.ObjectID {
 	_, hex, _ := strings.Cut(string(raw), ":")
 	return testkit.Must(bson.ObjectIDFromHex(hex))(t)
 }
+
+// What happens at the till reaches the brand's systems: a reward handed
+// over (redemption.fulfilled, with the place and the staff member) and a
+// coupon used on an order (coupon.redeemed, with the order's id), each
+// once, even when the till retries.
+func TestTillEventsReachWebhooks(t *testing.T) {
+	a := startApp(t, nil)
+	a.setProgram(t)
+	h := newHookReceiver(t)
+	a.register(t, h)
+	ann := a.signUp(t, "ann@example.com")
+	sam := a.staff(t, "sam@example.com")
+
+	redemptionID, code := a.redeemed(t, ann, "mug-1", nil)
+	vars := map[string]any{"c": code, "l": "Rue de Rivoli, till 3", "k": "till3-0001"}
+	for range 2 { // a retry with the same key
+		a.do(t, sam.bearer(), fulfilMutation, vars).decode(t, "fulfillRedemption", &struct{ Status string }{})
+	}
+	coupon := a.coupon(t, ann)
+	a.do(t, sam.bearer(), couponMutation, map[string]any{"c": coupon, "o": "order-77"}).decode(t, "redeemCoupon", &struct{ Code string }{})
+
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		return len(h.of(webhook.RedemptionFulfilled)) > 0 && len(h.of(webhook.CouponRedeemed)) > 0
+	}, "the till's events never reached the endpoint")
+	// References arrive as the API's ids.
+	f := h.of(webhook.RedemptionFulfilled)
+	if len(f) != 1 || f[0].Data["redemption"] != redemptionID || f[0].Data["location"] != "Rue de Rivoli, till 3" || f[0].Data["staff"] != sam.Member.ID {
+		t.Fatalf("redemption.fulfilled: %+v", f)
+	}
+	c := h.of(webhook.CouponRedeemed)
+	if len(c) != 1 || c[0].Data["orderExternalId"] != "order-77" || c[0].Data["code"] != coupon || c[0].Data["member"] != ann.Member.ID {
+		t.Fatalf("coupon.redeemed: %+v", c)
+	}
+}

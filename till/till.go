@@ -95,6 +95,13 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		Options: options.Index().SetName(indexCodeMember).SetUnique(true)})
 }
 
+// EraseMember retires a deleted member's card: its code identifies no one
+// any more (identifyMember answers NOT_FOUND). Safe to repeat.
+func (s *Service) EraseMember(ctx context.Context, memberID bson.ObjectID) error {
+	_, err := s.codes.DeleteMany(ctx, bson.D{{Key: "memberId", Value: memberID}})
+	return err
+}
+
 // Card is what the member shows at the till.
 type Card struct {
 	// Code is printed on the card, as XXXXX-XXXXX.

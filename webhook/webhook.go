@@ -234,6 +234,8 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		mongoindex.Set{C: s.events, Models: []mongo.IndexModel{
 			// Events not fanned out yet; sparse: the mark is cleared after.
 			{Keys: bson.D{{Key: "pending", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexEventPending).SetSparse(true)},
+			// EraseMember: a member's events.
+			{Keys: bson.D{{Key: "memberId", Value: 1}}, Options: options.Index().SetName("memberId").SetSparse(true)},
 		}},
 		mongoindex.Set{C: s.deliveries, Models: []mongo.IndexModel{
 			// One delivery per (event, endpoint), whoever fans out.
@@ -255,6 +257,9 @@ type outboxEvent struct {
 	CreatedAt time.Time `bson:"createdAt"`
 	// Pending is set until the event is fanned out to its endpoints.
 	Pending bool `bson:"pending,omitempty"`
+	// MemberID is the member the event is about (its data's "member"), so
+	// a deleted member's personal data can be taken out (EraseMember).
+	MemberID bson.ObjectID `bson:"memberId,omitempty"`
 }
 
 // Payload is the JSON body POSTed for an event.
@@ -284,7 +289,11 @@ func (s *Service) Emit(ctx context.Context, e Event) error {
 	if err != nil {
 		return fmt.Errorf("webhook: %s body: %w", e.Type, err)
 	}
-	_, err = s.events.InsertOne(ctx, outboxEvent{ID: p.ID, Type: e.Type, Body: string(body), CreatedAt: s.now(), Pending: true})
+	ev := outboxEvent{ID: p.ID, Type: e.Type, Body: string(body), CreatedAt: s.now(), Pending: true}
+	if r, ok := e.Data["member"].(Ref); ok && r.Type == "Member" {
+		ev.MemberID, _ = bson.ObjectIDFromHex(r.ID) // not an object id: nothing to erase by
+	}
+	_, err = s.events.InsertOne(ctx, ev)
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return err
 	}
@@ -559,4 +568,47 @@ func (s *Service) Kick() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// personal lists the data fields that say who a member is; EraseMember
+// takes them out of a deleted member's events.
+var personal = []string{"email", "displayName", "timezone", "birthday", "avatarUrl"}
+
+// EraseMember takes a deleted member's personal data out of the events
+// about them (member.created carries their email and name): a delivery
+// still to come, or a redelivery, sends the event without it. Ids and
+// amounts stay, as the brand's accounting keeps them. Safe to repeat.
+func (s *Service) EraseMember(ctx context.Context, memberID bson.ObjectID) error {
+	cur, err := s.events.Find(ctx, bson.D{{Key: "memberId", Value: memberID}})
+	if err != nil {
+		return err
+	}
+	var evs []outboxEvent
+	if err := cur.All(ctx, &evs); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		var p Payload
+		if err := json.Unmarshal([]byte(ev.Body), &p); err != nil {
+			return fmt.Errorf("webhook: event %s: %w", ev.ID, err)
+		}
+		changed := false
+		for _, k := range personal {
+			if _, ok := p.Data[k]; ok {
+				delete(p.Data, k)
+				changed = true
+			}
+		}
+		if !changed {
+			continue
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if _, err := s.events.UpdateOne(ctx, bson.D{{Key: "_id", Value: ev.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "body", Value: string(body)}}}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

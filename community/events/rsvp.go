@@ -638,10 +638,17 @@ func hooked(update bson.D) bson.D {
 	return out
 }
 
-// Unannounced lists up to limit RSVPs whose last status change the
-// webhooks have not been told of (rsvp.changed), oldest change first.
+// announceSettle is how long an RSVP's change stays unannounced at least:
+// a new RSVP is written waitlisted, then placed (confirmed when a seat is
+// free) a moment later, and the brand's systems should hear of the
+// answer the member got, not of the step between.
+const announceSettle = 2 * time.Second
+
+// Unannounced lists up to limit RSVPs whose last status change, made at
+// least announceSettle ago, the webhooks have not been told of
+// (rsvp.changed), oldest change first.
 func (s *Service) Unannounced(ctx context.Context, limit int) ([]*RSVP, error) {
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}},
+	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}, {Key: "updatedAt", Value: bson.D{{Key: "$lte", Value: s.now().Add(-announceSettle)}}}},
 		options.Find().SetSort(bson.D{{Key: "unannounced", Value: 1}, {Key: "updatedAt", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, err

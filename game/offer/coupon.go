@@ -16,6 +16,7 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/webhook"
 )
 
 var (
@@ -105,8 +106,7 @@ func (s *Service) RedeemCoupon(ctx context.Context, code, orderExternalID string
 // told, keyed by the claim, so a retry sends nothing twice; then the claim
 // is marked announced. It runs after the use wins, again on every replay,
 // and from AnnounceCouponRedemptions for one a crash left unannounced:
-// whatever else must follow a use (an event to the brand's systems)
-// belongs here, keyed by the claim.
+// the brand's systems hear of it too (coupon.redeemed, keyed by the claim).
 func (s *Service) couponRedeemed(ctx context.Context, c *Claim) error {
 	o, err := s.offers.get(ctx, c.OfferID)
 	if err != nil {
@@ -120,6 +120,18 @@ func (s *Service) couponRedeemed(ctx context.Context, c *Claim) error {
 		Key: "coupon:" + c.ID + ":redeemed", Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()},
 		Template: texts.CouponRedeemed, Data: map[string]any{"offer": o.Title}}); err != nil {
 		return err
+	}
+	if s.Webhooks != nil {
+		data := map[string]any{
+			"offer": webhook.Ref{Type: "Offer", ID: c.OfferID.Hex()}, "member": webhook.Ref{Type: "Member", ID: c.MemberID.Hex()},
+			"code": c.Code, "orderExternalId": c.Redemption.OrderExternalID, "redeemedAt": c.Redemption.At,
+		}
+		if !c.Redemption.StaffID.IsZero() {
+			data["staff"] = webhook.Ref{Type: "Member", ID: c.Redemption.StaffID.Hex()}
+		}
+		if err := s.Webhooks.Emit(ctx, webhook.Event{Type: webhook.CouponRedeemed, Cause: c.ID, At: c.Redemption.At, Data: data}); err != nil {
+			return err
+		}
 	}
 	if c.Announced {
 		return nil

@@ -29,6 +29,7 @@ import (
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/webhook"
 )
 
 var (
@@ -91,6 +92,15 @@ type Deps struct {
 	Kick func()
 	// Now is the clock, read at every call.
 	Now func() time.Time
+	// Webhooks records events for the brand's endpoints (nil: none):
+	// coupon.redeemed, keyed by the coupon.
+	Webhooks Webhooks
+}
+
+// Webhooks records events for the brand's endpoints (webhook.Service),
+// keyed by cause: emitting again changes nothing.
+type Webhooks interface {
+	Emit(ctx context.Context, e webhook.Event) error
 }
 
 // Service is the offers over one database.

@@ -16,6 +16,7 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/texts"
+	"github.com/regulars/regulars/webhook"
 )
 
 // MaxLocation bounds where a reward was fulfilled (a store's name or
@@ -147,11 +148,17 @@ func (s *Service) FulfillRedemption(ctx context.Context, code, location, idempot
 // their reward was handed over, keyed by the redemption, so a retry sends
 // nothing twice; then the redemption is marked announced. It runs after
 // the fulfilment wins, again on every replay, and from
-// AnnounceFulfilments for one a crash left unannounced: whatever else must
-// follow a fulfilment (an event to the brand's systems) belongs here, keyed
-// by the redemption.
+// AnnounceFulfilments for one a crash left unannounced; the brand's
+// systems hear of it too (redemption.fulfilled, keyed by the redemption).
 func (s *Service) fulfilled(ctx context.Context, r *Redemption) error {
 	if err := s.notifyFulfilled(ctx, r); err != nil {
+		return err
+	}
+	data := map[string]any{"status": RedemptionFulfilled, "location": r.Fulfilment.Location, "fulfilledAt": r.Fulfilment.At}
+	if !r.Fulfilment.StaffID.IsZero() {
+		data["staff"] = webhook.Ref{Type: "Member", ID: r.Fulfilment.StaffID.Hex()}
+	}
+	if err := s.Emit(ctx, webhook.RedemptionFulfilled, r, data); err != nil {
 		return err
 	}
 	if r.Announced {
