@@ -81,6 +81,7 @@ func (m *Main) newApp() *fiber.App {
 	app.All("/graphql", m.graphqlHTTP)
 	app.Get("/events/*", m.rateLimitIP, m.fileCaller, m.eventFile)
 	app.Get("/analytics/export/*", m.rateLimitIP, m.fileCaller, m.analyticsExport)
+	m.mountConsole(app)
 	return app
 }
 
