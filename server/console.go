@@ -31,10 +31,8 @@ func consoleCSP(c *fiber.Ctx) error {
 // mountConsole serves the console at /console (README, "Console") and, in
 // development, GraphiQL at /graphiql, both from files embedded in the binary.
 func (m *Main) mountConsole(app *fiber.App) {
-	app.Get("/console", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusFound) })
-	app.Use("/console/", consoleCSP, filesystem.New(filesystem.Config{Root: http.FS(console.FS()), Index: "index.html"}))
+	app.Use("/console", consoleCSP, filesystem.New(filesystem.Config{Root: http.FS(console.FS()), Index: "index.html"}))
 	if m.Config.Env == "development" {
-		app.Get("/graphiql", func(c *fiber.Ctx) error { return c.Redirect("/graphiql/", fiber.StatusFound) })
-		app.Use("/graphiql/", filesystem.New(filesystem.Config{Root: http.FS(console.GraphiQL()), Index: "index.html"}))
+		app.Use("/graphiql", filesystem.New(filesystem.Config{Root: http.FS(console.GraphiQL()), Index: "index.html"}))
 	}
 }

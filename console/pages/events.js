@@ -2,7 +2,7 @@
 // check-in screen (typed code, or the camera through BarcodeDetector).
 import { html, useState, useEffect, useRef } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe, hasRole } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
 
 const COUNTS = 'counts { confirmed guests waitlisted offered attended noShow }';
 const EVENT = `id title status startsAt endsAt timezone capacity seatsLeft place { venue address } ${COUNTS}`;
@@ -12,7 +12,7 @@ export function Events() {
   const list = usePaged(async (after) => (await gql(`query($after: String) { brandEvents(first: 20, after: $after) { edges { node { ${EVENT} } } pageInfo { hasNextPage endCursor } } }`, { after })).brandEvents, []);
   const start = new Date(Date.now() + 3 * 864e5);
   start.setMinutes(0, 0, 0);
-  const blank = { title: '', venue: '', startsAt: local(start), endsAt: local(new Date(start.getTime() + 3 * 36e5)), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', capacity: '50', guestsPerMember: '0' };
+  const blank = { title: '', venue: '', address: '', startsAt: local(start), endsAt: local(new Date(start.getTime() + 3 * 36e5)), timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', capacity: '50', guestsPerMember: '0' };
   const [form, setForm] = useState(blank);
   const [done, setDone] = useState('');
   const act = useAction();
@@ -22,7 +22,7 @@ export function Events() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: EventInput!) { createEvent(input: $in) { id title } }`, { in: {
-        title: form.title, place: { venue: form.venue }, startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(),
+        title: form.title, place: { venue: form.venue || null, address: form.address || null }, startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(),
         timezone: form.timezone, capacity: num(form.capacity), guestsPerMember: num(form.guestsPerMember) } });
       setDone(`Created “${d.createEvent.title}” as a draft.`);
       setForm(blank);
@@ -35,12 +35,13 @@ export function Events() {
     <form onSubmit=${create} class="grid-form" novalidate>
       <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
       <${Field} label="Venue" name="venue" value=${form.venue} onInput=${set('venue')} error=${err('place.venue')} />
+      <${Field} label="Address" name="address" value=${form.address} onInput=${set('address')} error=${err('place.address')} />
       <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
       <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
       <${Field} label="Timezone" name="timezone" value=${form.timezone} onInput=${set('timezone')} error=${err('timezone')} />
       <${Field} label="Seats" name="capacity" type="number" value=${form.capacity} onInput=${set('capacity')} error=${err('capacity')} />
       <${Field} label="Guests per member" name="guestsPerMember" type="number" value=${form.guestsPerMember} onInput=${set('guestsPerMember')} error=${err('guestsPerMember')} />
-      <div class="actions">${act.error && !act.error.field && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+      <div class="actions">${act.error && !placed(act.error, ['title', 'place.venue', 'place.address', 'startsAt', 'endsAt', 'timezone', 'capacity', 'guestsPerMember']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create event'}</button></div>
     </form></section>
     <h2>Your events</h2>
@@ -69,9 +70,18 @@ export function EventDetail({ id }) {
   const act = useAction();
   const load = () => act.run(async () => setEvent((await gql(`query($id: ID!) { event(id: $id) { ${EVENT} } }`, { id })).event));
   useEffect(() => { load(); }, [id, version]);
-  // Live: every change to the event (seats, status) reloads its counts.
-  useEffect(() => subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status } }`, { id },
-    () => setVersion((v) => v + 1), () => {}), [id]);
+  // Live: every change to the event (seats, status) pushed over the socket
+  // reloads its counts; if the socket fails, they are read every 5 s.
+  const [live, setLive] = useState(null);
+  const status = event?.status;
+  useEffect(() => {
+    if (status !== 'PUBLISHED') return undefined;
+    let poll;
+    const stop = subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status } }`, { id },
+      (d) => { setLive('live'); if (d.eventUpdates.status !== status || d.eventUpdates.seatsLeft !== event.seatsLeft) setVersion((v) => v + 1); },
+      () => { setLive('polling'); clearInterval(poll); poll = setInterval(() => setVersion((v) => v + 1), 5000); });
+    return () => { stop(); clearInterval(poll); };
+  }, [id, status]);
   if (!event) return html`<${ErrorBox} error=${act.error} />${act.busy && html`<p role="status">Loading…</p>`}`;
   const publish = () => act.run(async () => { await gql(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id }); setVersion((v) => v + 1); });
   const c = event.counts || {};
@@ -81,6 +91,7 @@ export function EventDetail({ id }) {
     ${event.status === 'DRAFT' && html`<button type="button" onClick=${publish} disabled=${act.busy}>Publish event</button>`}
     <a class="button secondary" href=${'#/door/' + encodeURIComponent(id)}>Door check-in</a>
     <${ErrorBox} error=${act.error} />
+    ${live && html`<p class="muted">${live === 'live' ? 'Counts update live.' : 'Live updates unavailable: counts are read every 5 s.'}</p>`}
     <dl class="figures" aria-live="polite">
       <div><dt>Seats left</dt><dd data-count="seatsLeft">${event.seatsLeft} of ${event.capacity}</dd></div>
       <div><dt>Confirmed</dt><dd data-count="confirmed">${c.confirmed}</dd></div>

@@ -31,9 +31,10 @@ function ReviewItem({ item, onDone }) {
 function Queue({ spaceId }) {
   const [status, setStatus] = useState('PENDING');
   const [done, setDone] = useState('');
-  const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 20, after: $after) {
+  const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 4, after: $after) {
       edges { node { score flagCount reasons status flags { reason note weight createdAt } author { displayName trustLevel postsLast30Days hiddenRecently }
         post { id number body status createdAt author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
+  // Four items a page: each brings up to 100 flags, and the API caps an operation's cost.
   // The queue has no subscription: it is read again every 15 s while open.
   useEffect(() => { const t = setInterval(list.reload, 15000); return () => clearInterval(t); }, [spaceId, status]);
   return html`<section aria-labelledby="queue"><h2 id="queue">Review queue</h2>
@@ -60,10 +61,10 @@ export function Moderation() {
   const mine = spaces.items.filter((s) => s.moderatedByMe || hasRole('BRAND'));
   const [spaceId, setSpaceId] = useState('');
   const current = spaceId || mine[0]?.id;
-  return html`<h1>Moderation</h1>
+  return html`<div><h1>Moderation</h1>
     ${mine.length > 0 && html`<${Field} label="Space" name="spaceId" value=${current} onInput=${setSpaceId} options=${mine.map((s) => ({ value: s.id, label: s.name }))} />`}
     <${More} list=${spaces} label="More spaces" />
     ${!spaces.loading && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
     ${current && html`<${Queue} key=${current} spaceId=${current} />`}
-    ${hasRole('BRAND') && html`<${AuditLog} spaceId=${current} />`}`;
+    ${hasRole('BRAND') && html`<${AuditLog} spaceId=${current} />`}</div>`;
 }

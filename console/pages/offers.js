@@ -2,7 +2,7 @@
 // member (offer(id){progress}, polled while PUBLISHING).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, useAction, num, fmtDate } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -67,7 +67,7 @@ export function Offers() {
       <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
       <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
       <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} />
-      <div class="actions">${act.error && !act.error.field && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+      <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
     </form></section>
     <form class="inline" onSubmit=${(e) => { e.preventDefault(); if (lookup.trim()) add(lookup.trim()); setLookup(''); }}>

@@ -50,7 +50,7 @@ export function ProgramPage() {
     act.run(async () => {
       const input = { currency: form.currency, campaigns: { holdoutPercent: num(form.holdoutPercent) } };
       for (const [k] of NUMBERS) input[k] = num(form[k]);
-      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: input, v: program.version });
+      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: input, v: program.version || null });
       fill(d.updateProgram);
       setSaved(`Saved as version ${d.updateProgram.version}.`);
     });

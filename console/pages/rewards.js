@@ -1,7 +1,7 @@
 // Rewards catalog: every reward with its stock, and a form to create one.
 import { html, useState } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, num } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num } from './ui.js';
 
 const REWARD = 'id name description cost stock perMemberLimit minTier active';
 
@@ -31,7 +31,7 @@ export function Rewards() {
       <${Field} label="Cost (points)" name="cost" type="number" value=${form.cost} onInput=${set('cost')} error=${err('cost')} />
       <${Field} label="Stock (empty: unlimited)" name="stock" type="number" value=${form.stock} onInput=${set('stock')} error=${err('stock')} />
       <${Field} label="Per-member limit (0: none)" name="perMemberLimit" type="number" value=${form.perMemberLimit} onInput=${set('perMemberLimit')} error=${err('perMemberLimit')} />
-      <div class="actions">${act.error && !act.error.field && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+      <div class="actions">${act.error && !placed(act.error, ['name', 'description', 'cost', 'stock', 'perMemberLimit']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create reward'}</button></div>
     </form></section>
     <h2>Catalog</h2>

@@ -76,3 +76,7 @@ export function useAction() {
 export const num = (v) => (v === '' || v == null ? null : Number(v));
 export const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
 export const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
+
+// placed tells whether a form shows error at one of its fields (named as
+// the API names them); if not, the form shows it in full.
+export const placed = (error, names) => !!error?.field && names.includes(error.field.replace(/^input\./, ''));
