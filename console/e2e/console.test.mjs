@@ -144,6 +144,18 @@ test('/console answers with its Content-Security-Policy', async () => {
   assert.match(csp, new RegExp(`connect-src 'self' ws://${base.slice(7)}`));
 });
 
+test('GraphiQL runs in development from local assets', async () => {
+  const page = await newPage();
+  const outside = [];
+  page.on('request', (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
+  await explain(page, async () => {
+    await page.goto(base + '/graphiql');
+    await page.locator('.graphiql-container').waitFor();
+    assert.deepEqual(outside, [], 'GraphiQL loads nothing from elsewhere');
+  });
+  await page.close();
+});
+
 test('a CUSTOMER who opens the console is told it is for staff and sees nothing else', async () => {
   const ann = await signUp('Annie');
   const page = await newPage();

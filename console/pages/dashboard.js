@@ -10,7 +10,7 @@ const money = (minor, cur) => (minor == null ? '—' : (minor / 100).toLocaleStr
 // Bars is a labelled bar chart: values in [0, max], one bar each.
 function Bars({ title, labels, values, format = String }) {
   const max = Math.max(1e-9, ...values.map((v) => v ?? 0));
-  const w = 40, h = 120;
+  const w = 70, h = 120;
   return html`<figure class="chart"><figcaption>${title}</figcaption>
     <svg viewBox=${`0 0 ${labels.length * w + 10} ${h + 30}`} role="img" aria-label=${title + ': ' + labels.map((l, i) => `${l} ${format(values[i])}`).join(', ')}>
       ${values.map((v, i) => { const bh = ((v ?? 0) / max) * h; return html`<g>
