@@ -91,7 +91,7 @@ after(async () => {
 async function explain(page, f) {
   try { await f(); } catch (e) {
     const text = await page.locator('body').innerText().catch(() => '(no page)');
-    e.message += `\n--- the page (${page.url()}) shows:\n${text.slice(0, 3000)}`;
+    e.message += `\n--- the page (${page.url()}) shows:\n${text.slice(0, 3000)}\n--- problems: ${(page.problems || []).join("; ")}`;
     throw e;
   }
 }
@@ -209,13 +209,18 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
 
     // Rewards: create one; it is in the catalog.
     await open(page, 'Rewards');
-    await page.getByLabel('Name').fill('Free espresso');
-    await page.getByLabel('Description').fill('One espresso at any store');
+    await page.getByLabel('Name', { exact: true }).fill('Free espresso');
+    await page.getByLabel('Description', { exact: true }).fill('One espresso at any store');
     await page.getByLabel('Cost (points)').fill('150');
     await page.getByLabel('Stock (empty: unlimited)').fill('40');
     await page.getByRole('button', { name: 'Create reward' }).click();
     await page.getByRole('cell', { name: /Free espresso/ }).waitFor();
-    await accessible(page, 'the rewards catalog');
+    await page.getByLabel('Badge name').fill('Regular');
+    await page.getByLabel('Badge description').fill('Five visits');
+    await page.getByLabel('Level threshold').fill('5');
+    await page.getByRole('button', { name: 'Create badge' }).click();
+    await page.getByRole('cell', { name: /Regular/ }).waitFor();
+    await accessible(page, 'the rewards and badges catalogs');
 
     // Offers: create, publish, watch the progress reach 100%.
     await open(page, 'Offers');
@@ -230,6 +235,8 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const [, processed, total] = (await offer.textContent()).match(/(\d+) of (\d+) processed/);
     assert.equal(processed, total, 'every eligible member was reached');
     assert.ok(Number(total) >= 4, `the offer reached the brand's ${total} members`);
+    await offer.getByRole('button', { name: /Results of/ }).click();
+    await offer.getByRole('status').filter({ hasText: /Messaged: \d+/ }).waitFor();
     await accessible(page, 'the offers page');
 
     // Events: create and publish; a member's RSVP shows live; the door checks them in.

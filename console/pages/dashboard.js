@@ -48,7 +48,7 @@ export function Dashboard() {
   useEffect(() => { load(); }, []);
   const csv = (table) => exp.run(() => download(`/analytics/export/${table}.csv?` + new URLSearchParams({ from, to, timezone: tz }), `${table}-${from}-${to}.csv`));
   const o = data?.overview, e = data?.economics;
-  return html`<h1>Dashboard</h1>
+  return html`<div class="page"><h1>Dashboard</h1>
     <form class="inline" onSubmit=${(ev) => { ev.preventDefault(); load(); }}>
       <${Field} label="From" name="from" type="date" value=${from} onInput=${setFrom} />
       <${Field} label="To" name="to" type="date" value=${to} onInput=${setTo} />
@@ -74,5 +74,5 @@ export function Dashboard() {
     <${Heatmap} cohorts=${data.cohorts.cohorts} />`}
     <h2>Exports</h2>
     <div class="row">${['overview', 'retention', 'cohorts', 'ltv', 'economics', 'tiers', 'referrals'].map((t) => html`<button type="button" class="secondary" onClick=${() => csv(t)}>Download ${t}.csv</button>`)}</div>
-    <${ErrorBox} error=${exp.error} />`;
+    <${ErrorBox} error=${exp.error} /></div>`;
 }

@@ -30,7 +30,7 @@ export function Events() {
     });
   };
   const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
-  return html`<h1>Events</h1>
+  return html`<div class="page"><h1>Events</h1>
     <section aria-labelledby="new-event"><h2 id="new-event">New event</h2>
     <form onSubmit=${create} class="grid-form" novalidate>
       <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
@@ -47,7 +47,7 @@ export function Events() {
     <h2>Your events</h2>
     <table><thead><tr><th scope="col">Event</th><th scope="col">Starts</th><th scope="col">Status</th><th scope="col">Seats left</th><th scope="col">Confirmed</th><th scope="col">Waitlisted</th><th scope="col">Attended</th></tr></thead>
     <tbody>${list.items.map((e) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(e.id)}>${e.title}</a></td><td>${fmtDate(e.startsAt)}</td><td>${e.status}</td><td>${e.seatsLeft}</td><td>${e.counts?.confirmed}</td><td>${e.counts?.waitlisted}</td><td>${e.counts?.attended}</td></tr>`)}</tbody></table>
-    <${More} list=${list} />`;
+    <${More} list=${list} /></div>`;
 }
 
 const STATUSES = ['CONFIRMED', 'WAITLISTED', 'OFFERED', 'ATTENDED', 'CANCELLED', 'NO_SHOW'];
@@ -85,7 +85,7 @@ export function EventDetail({ id }) {
   if (!event) return html`<${ErrorBox} error=${act.error} />${act.busy && html`<p role="status">Loading…</p>`}`;
   const publish = () => act.run(async () => { await gql(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id }); setVersion((v) => v + 1); });
   const c = event.counts || {};
-  return html`<p><a href="#/events">← Events</a></p>
+  return html`<div class="page"><p><a href="#/events">← Events</a></p>
     <h1>${event.title}</h1>
     <p class="muted">${event.place.venue || ''} · ${fmtDate(event.startsAt)} (${event.timezone}) · <span class="status">${event.status}</span></p>
     ${event.status === 'DRAFT' && html`<button type="button" onClick=${publish} disabled=${act.busy}>Publish event</button>`}
@@ -100,7 +100,7 @@ export function EventDetail({ id }) {
       <div><dt>Offered a seat</dt><dd>${c.offered}</dd></div>
       <div><dt>Attended</dt><dd data-count="attended">${c.attended}</dd></div>
     </dl>
-    <${Attendees} eventId=${id} version=${version} />`;
+    <${Attendees} eventId=${id} version=${version} /></div>`;
 }
 
 // Door is the check-in screen: an event, then a code typed or scanned.
@@ -143,7 +143,7 @@ export function Door({ arg }) {
     return () => { stop = true; stream?.getTracks().forEach((t) => t.stop()); };
   }, [scanning]);
   const canScan = 'BarcodeDetector' in window && !!navigator.mediaDevices;
-  return html`<h1>Door check-in</h1>
+  return html`<div class="page"><h1>Door check-in</h1>
     <form class="door" onSubmit=${(e) => { e.preventDefault(); checkIn(code); }}>
       ${events.length ? html`<${Field} label="Event" name="eventId" value=${eventId} onInput=${setEventId} options=${events.map((e) => ({ value: e.id, label: e.title }))} />`
         : html`<${Field} label="Event id" name="eventId" value=${eventId} onInput=${setEventId} />`}
@@ -153,5 +153,5 @@ export function Door({ arg }) {
     </form>
     ${scanning && html`<video ref=${video} class="scanner" muted playsinline aria-label="Camera view for scanning a check-in QR code"></video>`}
     <${ErrorBox} error=${act.error} />
-    ${result && html`<p class="checked-in" role="status">✔ ${result.member?.displayName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}`;
+    ${result && html`<p class="checked-in" role="status">✔ ${result.member?.displayName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}</div>`;
 }

@@ -9,7 +9,7 @@ export function Members() {
   const [query, setQuery] = useState('');
   const list = usePaged(async (after) => (await gql(`query($q: String, $after: String) { members(search: $q, first: 20, after: $after) {
       edges { node { id email displayName roles createdAt } } pageInfo { hasNextPage endCursor } } }`, { q: query || null, after })).members, [query]);
-  return html`<h1>Members</h1>
+  return html`<div class="page"><h1>Members</h1>
     <form class="inline" role="search" onSubmit=${(e) => { e.preventDefault(); setQuery(search.trim()); }}>
       <${Field} label="Search by email, name or member id" name="search" type="search" value=${search} onInput=${setSearch} />
       <button type="submit">Search</button>
@@ -17,7 +17,7 @@ export function Members() {
     <table><thead><tr><th scope="col">Member</th><th scope="col">Email</th><th scope="col">Roles</th><th scope="col">Joined</th></tr></thead>
     <tbody>${list.items.map((m) => html`<tr><td><a href=${'#/members/' + encodeURIComponent(m.id)}>${m.displayName}</a></td><td>${m.email}</td><td>${m.roles.join(', ')}</td><td>${fmtDate(m.createdAt)}</td></tr>`)}</tbody></table>
     ${!list.loading && list.items.length === 0 && html`<p class="muted">No member matches.</p>`}
-    <${More} list=${list} />`;
+    <${More} list=${list} /></div>`;
 }
 
 const PROFILE = `id email displayName timezone roles createdAt
@@ -64,7 +64,7 @@ export function MemberProfile({ id }) {
     setDone(`${grant ? 'Granted' : 'Revoked'} ${role}.`); setVersion((v) => v + 1);
   });
   const t = m.tier;
-  return html`<p><a href="#/members">← Members</a></p>
+  return html`<div class="page"><p><a href="#/members">← Members</a></p>
     <h1>${m.displayName}</h1>
     <p class="muted">${m.email} · ${m.timezone} · joined ${fmtDate(m.createdAt)} · roles ${m.roles.join(', ')}</p>
     <dl class="figures">
@@ -90,5 +90,5 @@ export function MemberProfile({ id }) {
       </div>
     </div>
     <${ErrorBox} error=${act.error} /><${Notice}>${done}<//>
-    <${Ledger} id=${id} version=${version} />`;
+    <${Ledger} id=${id} version=${version} /></div>`;
 }

@@ -9,6 +9,26 @@ const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISO
 // The offers this tab created or looked up: the API lists offers per member, not for the brand.
 const seen = [];
 
+// Results is the offer's uplift: members messaged against those held out.
+function Results({ offer }) {
+  const [r, setR] = useState(null);
+  const act = useAction();
+  const show = () => act.run(async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const from = offer.startsAt.slice(0, 10) < today ? offer.startsAt.slice(0, 10) : today;
+    const d = await gql(`query($id: ID!, $r: AnalyticsRange!) { analytics { campaignResults(campaign: OFFER, offerId: $id, range: $r) {
+      asOf verdict pending recipients { members purchasers purchaseRate } holdout { members purchasers purchaseRate } rateDifference { estimate low high } } } }`,
+    { id: offer.id, r: { from, to: today } });
+    setR(d.analytics.campaignResults);
+  });
+  const rate = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
+  return html`<div class="results">
+    <button type="button" class="secondary" onClick=${show} disabled=${act.busy}>${act.busy ? 'Reading…' : `Results of “${offer.title}”`}</button>
+    ${r && html`<p role="status">${r.verdict}. Messaged: ${r.recipients.members} (${rate(r.recipients.purchaseRate)} bought); held out: ${r.holdout.members} (${rate(r.holdout.purchaseRate)} bought)${r.rateDifference ? `; difference ${rate(r.rateDifference.estimate)} (${rate(r.rateDifference.low)} to ${rate(r.rateDifference.high)})` : ''}${r.pending ? `; ${r.pending} still within the window` : ''}.</p>`}
+    <${ErrorBox} error=${act.error} />
+  </div>`;
+}
+
 function OfferRow({ id }) {
   const [offer, setOffer] = useState(null);
   const act = useAction();
@@ -30,6 +50,7 @@ function OfferRow({ id }) {
     ${p && html`<div class="progress"><label>Notifying members
         <progress max="100" value=${percent} aria-label=${'Publishing progress of ' + offer.title}>${percent}%</progress></label>
       <span class="percent" aria-live="polite">${percent}%</span> <small>${p.processed} of ${p.total} processed, ${p.notified} notified</small></div>`}
+    ${offer.status === 'PUBLISHED' && html`<${Results} offer=${offer} />`}
     <${ErrorBox} error=${act.error} />
   </li>`;
 }
@@ -57,7 +78,7 @@ export function Offers() {
     });
   };
   const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
-  return html`<h1>Offers</h1>
+  return html`<div class="page"><h1>Offers</h1>
     <section aria-labelledby="new-offer"><h2 id="new-offer">New offer</h2>
     <form onSubmit=${create} class="grid-form" novalidate>
       <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
@@ -75,5 +96,5 @@ export function Offers() {
     </form>
     <h2>Offers in this session</h2>
     ${ids.length === 0 && html`<p class="muted">Offers you create or open appear here.</p>`}
-    <ul class="cards">${ids.map((id) => html`<${OfferRow} key=${id} id=${id} />`)}</ul>`;
+    <ul class="cards">${ids.map((id) => html`<${OfferRow} key=${id} id=${id} />`)}</ul></div>`;
 }

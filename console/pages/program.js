@@ -56,7 +56,7 @@ export function ProgramPage() {
     });
   };
   const unplaced = act.error && !NUMBERS.some(([k]) => fieldError(k)) && !fieldError('currency') && !fieldError('holdoutPercent');
-  return html`<h1>Program</h1>
+  return html`<div class="page"><h1>Program</h1>
     <p class="muted">Version ${program.version}. Each save is a new version; a save made on an older version is refused so no one overwrites a colleague unknowingly.</p>
     <form onSubmit=${save} class="grid-form" novalidate>
       <${Field} label="Currency (ISO 4217)" name="currency" value=${form.currency} onInput=${set('currency')} error=${fieldError('currency')} />
@@ -70,5 +70,5 @@ export function ProgramPage() {
     </form>
     <h2>Tiers</h2>
     <table><thead><tr><th scope="col">Tier</th><th scope="col">Threshold</th><th scope="col">Earn multiplier</th><th scope="col">Benefits</th></tr></thead>
-      <tbody>${program.tiers.map((t) => html`<tr><td>${t.name}</td><td>${t.threshold}</td><td>${t.earnMultiplierPercent}%</td><td>${t.benefits.join(', ')}</td></tr>`)}</tbody></table>`;
+      <tbody>${program.tiers.map((t) => html`<tr><td>${t.name}</td><td>${t.threshold}</td><td>${t.earnMultiplierPercent}%</td><td>${t.benefits.join(', ')}</td></tr>`)}</tbody></table></div>`;
 }

@@ -57,9 +57,9 @@ export function usePaged(fetch, deps) {
 }
 
 export function More({ list, label = 'Load more' }) {
-  return html`<${ErrorBox} error=${list.error} />
+  return html`<div class="more"><${ErrorBox} error=${list.error} />
     ${list.loading && html`<p role="status" class="muted">Loading…</p>`}
-    ${!list.loading && list.pageInfo?.hasNextPage && html`<button type="button" class="secondary" onClick=${list.more}>${label}</button>`}`;
+    ${!list.loading && list.pageInfo?.hasNextPage && html`<button type="button" class="secondary" onClick=${list.more}>${label}</button>`}</div>`;
 }
 
 // useAction runs an async action, keeping its progress and error.
