@@ -82,6 +82,7 @@ func (m *Main) newApp() *fiber.App {
 	app.Get("/events/*", m.rateLimitIP, m.fileCaller, m.eventFile)
 	app.Get("/analytics/export/*", m.rateLimitIP, m.fileCaller, m.analyticsExport)
 	app.Get("/exports/:id", m.rateLimitIP, m.fileCaller, m.exportFile)
+	m.mountConsole(app)
 	return app
 }
 

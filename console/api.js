@@ -1,0 +1,135 @@
+// The console's client of the public API: the same /graphql endpoint and
+// graphql-transport-ws socket as the app, with the signed-in staff
+// member's own token. The access token lives in memory only; the refresh
+// token in sessionStorage, so a reload of this tab stays signed in while
+// closing the tab ends it (README, "Console").
+
+const REFRESH_KEY = 'regulars.console.refreshToken';
+let access = null; // {token, expiresAt (ms)}
+let refreshing = null;
+const listeners = new Set();
+
+export let me = null;
+
+export function onSession(f) { listeners.add(f); return () => listeners.delete(f); }
+function changed() { for (const f of listeners) f(me); }
+
+// ApiError carries the API's message, extensions.code and extensions.field.
+export class ApiError extends Error {
+  constructor(message, code, field) { super(message); this.code = code; this.field = field; }
+}
+
+const MEMBER = 'member { id email displayName roles }';
+const AUTH = `accessToken accessTokenExpiresAt refreshToken ${MEMBER}`;
+
+function keep(p) {
+  access = { token: p.accessToken, expiresAt: Date.parse(p.accessTokenExpiresAt) };
+  sessionStorage.setItem(REFRESH_KEY, p.refreshToken);
+  me = p.member;
+  changed();
+}
+
+async function post(query, variables, token) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  } catch (e) {
+    throw new ApiError('The server cannot be reached: ' + e.message, 'NETWORK');
+  }
+  let body;
+  try { body = await res.json(); } catch { throw new ApiError(`The server answered ${res.status} without GraphQL`, 'HTTP_' + res.status); }
+  if (body.errors && body.errors.length) {
+    const e = body.errors[0];
+    throw new ApiError(e.message, e.extensions?.code, e.extensions?.field);
+  }
+  return body.data;
+}
+
+export async function logIn(email, password) {
+  const d = await post(`mutation($in: LogInInput!) { logIn(input: $in) { ${AUTH} } }`, { in: { email, password } });
+  keep(d.logIn);
+  return me;
+}
+
+// resume signs in again from this tab's refresh token, if it has one.
+export async function resume() {
+  if (!sessionStorage.getItem(REFRESH_KEY)) return null;
+  try { await refresh(); } catch { sessionStorage.removeItem(REFRESH_KEY); }
+  return me;
+}
+
+function refresh() {
+  if (!refreshing) {
+    const rt = sessionStorage.getItem(REFRESH_KEY);
+    refreshing = post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt })
+      .then(keep)
+      .finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+export async function logOut() {
+  const rt = sessionStorage.getItem(REFRESH_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
+  access = null; me = null;
+  changed();
+  if (rt) { try { await post(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: rt }); } catch { /* signed out here either way */ } }
+}
+
+async function token() {
+  if (!access) throw new ApiError('Signed out', 'UNAUTHENTICATED');
+  if (access.expiresAt - Date.now() < 30000) await refresh();
+  return access.token;
+}
+
+// gql runs a query or mutation as the signed-in member; an expired token
+// is refreshed once. Throws ApiError with the API's message.
+export async function gql(query, variables = {}) {
+  try {
+    return await post(query, variables, await token());
+  } catch (e) {
+    if (e.code === 'UNAUTHENTICATED' && sessionStorage.getItem(REFRESH_KEY)) {
+      await refresh();
+      return post(query, variables, access.token);
+    }
+    throw e;
+  }
+}
+
+// download fetches a file route with the token and saves it.
+export async function download(path, filename) {
+  const res = await fetch(path, { headers: { Authorization: 'Bearer ' + await token() } });
+  if (!res.ok) throw new ApiError((await res.text()).trim() || `HTTP ${res.status}`, 'HTTP_' + res.status);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url; a.download = filename;
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// subscribe runs a subscription over graphql-transport-ws; onNext gets each
+// payload's data, onError the API's message. Returns a function that stops it.
+export function subscribe(query, variables, onNext, onError) {
+  let ws, stopped = false;
+  (async () => {
+    const auth = 'Bearer ' + await token();
+    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql', 'graphql-transport-ws');
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: auth } }));
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      if (msg.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+      else if (msg.type === 'ping') ws.send(JSON.stringify({ type: 'pong' }));
+      else if (msg.type === 'next') {
+        if (msg.payload.errors?.length) onError?.(new ApiError(msg.payload.errors[0].message, msg.payload.errors[0].extensions?.code));
+        else onNext(msg.payload.data);
+      } else if (msg.type === 'error') onError?.(new ApiError(msg.payload?.[0]?.message || 'Subscription refused'));
+    };
+    ws.onclose = (e) => { if (!stopped && e.code !== 1000) onError?.(new ApiError(`Live updates stopped (${e.code} ${e.reason})`)); };
+  })().catch((e) => onError?.(e));
+  return () => { stopped = true; ws?.close(1000); };
+}
+
+export const hasRole = (r) => !!me?.roles.includes(r);
+export const isStaff = () => hasRole('BRAND') || hasRole('MODERATOR');

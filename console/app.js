@@ -1,0 +1,98 @@
+// The console's shell: sign-in, the role gate and the pages' routes
+// (location.hash, so the server serves one index.html).
+import { html, render, useState, useEffect } from './vendor/htm-preact-standalone.mjs';
+import * as api from './api.js';
+import { Field, ErrorBox, useAction } from './pages/ui.js';
+import { Dashboard } from './pages/dashboard.js';
+import { Members, MemberProfile } from './pages/members.js';
+import { ProgramPage } from './pages/program.js';
+import { Rewards } from './pages/rewards.js';
+import { Offers } from './pages/offers.js';
+import { Events, EventDetail, Door } from './pages/events.js';
+import { Moderation } from './pages/moderation.js';
+
+// Each page: its hash, title, the roles that may open it (the API checks
+// them again on every call) and its component.
+const PAGES = [
+  { path: 'dashboard', title: 'Dashboard', roles: ['BRAND'], page: Dashboard },
+  { path: 'members', title: 'Members', roles: ['BRAND'], page: Members },
+  { path: 'program', title: 'Program', roles: ['BRAND'], page: ProgramPage },
+  { path: 'rewards', title: 'Rewards', roles: ['BRAND'], page: Rewards },
+  { path: 'offers', title: 'Offers', roles: ['BRAND'], page: Offers },
+  { path: 'events', title: 'Events', roles: ['BRAND'], page: Events },
+  { path: 'door', title: 'Door check-in', roles: ['BRAND', 'STAFF'], page: Door },
+  { path: 'moderation', title: 'Moderation', roles: ['BRAND', 'MODERATOR'], page: Moderation },
+];
+const STAFF_ROLES = ['BRAND', 'MODERATOR', 'STAFF'];
+
+function parseHash() {
+  const [path, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  return { path, arg: rest.map(decodeURIComponent).join('/') };
+}
+
+function SignIn() {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const act = useAction();
+  const submit = (e) => { e.preventDefault(); act.run(() => api.logIn(email, password)); };
+  return html`<main class="signin">
+    <h1>Regulars console</h1>
+    <p>For brand teams, moderators and door staff. Sign in with your Regulars account.</p>
+    <form onSubmit=${submit}>
+      <${Field} label="Email" name="email" type="email" autocomplete="username" value=${email} onInput=${setEmail} required />
+      <${Field} label="Password" name="password" type="password" autocomplete="current-password" value=${password} onInput=${setPassword} required />
+      <${ErrorBox} error=${act.error} />
+      <button type="submit" disabled=${act.busy}>${act.busy ? 'Signing in…' : 'Sign in'}</button>
+    </form>
+  </main>`;
+}
+
+function NotStaff({ me }) {
+  return html`<main class="signin">
+    <h1>This console is for staff</h1>
+    <p>You are signed in as ${me.displayName}, a member. The console is for brand teams, moderators and door staff; use the Regulars app instead.</p>
+    <button type="button" onClick=${api.logOut}>Sign out</button>
+  </main>`;
+}
+
+function Shell({ me, route }) {
+  const pages = PAGES.filter((p) => p.roles.some((r) => me.roles.includes(r)));
+  const current = pages.find((p) => p.path === route.path) || pages[0];
+  const profile = current.path === 'members' && route.arg;
+  const event = current.path === 'events' && route.arg;
+  useEffect(() => { document.title = current.title + ' · Regulars console'; }, [current]);
+  let body;
+  if (profile) body = html`<${MemberProfile} id=${route.arg} />`;
+  else if (event) body = html`<${EventDetail} id=${route.arg} />`;
+  else body = html`<${current.page} arg=${route.arg} />`;
+  return html`<div class="shell">
+    <header>
+      <a class="brand" href="#/">Regulars console</a>
+      <nav aria-label="Pages"><ul>
+        ${pages.map((p) => html`<li><a href=${'#/' + p.path} aria-current=${p === current ? 'page' : undefined}>${p.title}</a></li>`)}
+      </ul></nav>
+      <div class="who"><span>${me.displayName} (${me.roles.filter((r) => r !== 'CUSTOMER').join(', ')})</span>
+        <button type="button" class="secondary" onClick=${api.logOut}>Sign out</button></div>
+    </header>
+    <main id="main">${body}</main>
+  </div>`;
+}
+
+function App() {
+  const [me, setMe] = useState(api.me);
+  const [ready, setReady] = useState(false);
+  const [route, setRoute] = useState(parseHash());
+  useEffect(() => {
+    const off = api.onSession(setMe);
+    api.resume().finally(() => setReady(true));
+    const onHash = () => setRoute(parseHash());
+    addEventListener('hashchange', onHash);
+    return () => { off(); removeEventListener('hashchange', onHash); };
+  }, []);
+  if (!ready) return html`<main><p role="status">Loading…</p></main>`;
+  if (!me) return html`<${SignIn} />`;
+  if (!me.roles.some((r) => STAFF_ROLES.includes(r))) return html`<${NotStaff} me=${me} />`;
+  return html`<${Shell} me=${me} route=${route} />`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

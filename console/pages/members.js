@@ -1,0 +1,94 @@
+// Members: search, a member's profile with the points ledger, tier,
+// badges and streak; adjust points with a reason; grant and revoke roles.
+import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
+import { gql } from '../api.js';
+import { Field, ErrorBox, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+
+export function Members() {
+  const [search, setSearch] = useState('');
+  const [query, setQuery] = useState('');
+  const list = usePaged(async (after) => (await gql(`query($q: String, $after: String) { members(search: $q, first: 20, after: $after) {
+      edges { node { id email displayName roles createdAt } } pageInfo { hasNextPage endCursor } } }`, { q: query || null, after })).members, [query]);
+  return html`<div class="page"><h1>Members</h1>
+    <form class="inline" role="search" onSubmit=${(e) => { e.preventDefault(); setQuery(search.trim()); }}>
+      <${Field} label="Search by email, name or member id" name="search" type="search" value=${search} onInput=${setSearch} />
+      <button type="submit">Search</button>
+    </form>
+    <table><thead><tr><th scope="col">Member</th><th scope="col">Email</th><th scope="col">Roles</th><th scope="col">Joined</th></tr></thead>
+    <tbody>${list.items.map((m) => html`<tr><td><a href=${'#/members/' + encodeURIComponent(m.id)}>${m.displayName}</a></td><td>${m.email}</td><td>${m.roles.join(', ')}</td><td>${fmtDate(m.createdAt)}</td></tr>`)}</tbody></table>
+    ${!list.loading && list.items.length === 0 && html`<p class="muted">No member matches.</p>`}
+    <${More} list=${list} /></div>`;
+}
+
+const PROFILE = `id email displayName timezone roles createdAt
+  points { balance available pending expiringSoon { amount at } }
+  tier { current { name } next { name threshold } progress { basis value toNext qualifiedUntil } }
+  streak { period current longest freezes atRisk }
+  badges { earned { badge { name } level earnedAt } }`;
+
+function Ledger({ id, version }) {
+  const list = usePaged(async (after) => (await gql(`query($id: ID!, $after: String) { member(id: $id) { points { ledger(first: 20, after: $after) {
+      edges { node { id type amount reason balanceAfter createdAt lines { rule points reason } source { kind } } } pageInfo { hasNextPage endCursor } } } } }`, { id, after })).member.points.ledger, [id, version]);
+  return html`<section aria-labelledby="ledger"><h2 id="ledger">Points ledger</h2>
+    <table><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">Points</th><th scope="col">Balance</th><th scope="col">Why</th></tr></thead>
+    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.createdAt)}</td><td>${e.type} <small>(${e.source.kind})</small></td><td class="num">${e.amount > 0 ? '+' : ''}${e.amount}</td><td class="num">${e.balanceAfter}</td>
+      <td>${e.reason}${e.lines.length > 0 && html`<ul class="lines">${e.lines.map((l) => html`<li>${l.points > 0 ? '+' : ''}${l.points}: ${l.reason}</li>`)}</ul>`}</td></tr>`)}</tbody></table>
+    ${!list.loading && list.items.length === 0 && html`<p class="muted">No ledger entry yet.</p>`}
+    <${More} list=${list} /></section>`;
+}
+
+export function MemberProfile({ id }) {
+  const [m, setM] = useState(null);
+  const [version, setVersion] = useState(0);
+  const [amount, setAmount] = useState('');
+  const [reason, setReason] = useState('');
+  const [role, setRole] = useState('MODERATOR');
+  const [done, setDone] = useState('');
+  const load = useAction();
+  const act = useAction();
+  useEffect(() => { load.run(async () => setM((await gql(`query($id: ID!) { member(id: $id) { ${PROFILE} } }`, { id })).member)); }, [id, version]);
+  if (!m) return html`<${ErrorBox} error=${load.error} />${load.busy && html`<p role="status">Loading…</p>`}`;
+  const adjust = (e) => {
+    e.preventDefault();
+    setDone('');
+    act.run(async () => {
+      const d = await gql(`mutation($id: ID!, $a: Int!, $r: String!, $k: String!) { adjustPoints(memberId: $id, amount: $a, reason: $r, idempotencyKey: $k) { amount balanceAfter } }`,
+        { id, a: num(amount), r: reason, k: crypto.randomUUID() });
+      setDone(`Adjusted by ${d.adjustPoints.amount}; balance now ${d.adjustPoints.balanceAfter}.`);
+      setAmount(''); setReason(''); setVersion((v) => v + 1);
+    });
+  };
+  const roleChange = (grant) => act.run(async () => {
+    const f = grant ? 'grantRole' : 'revokeRole';
+    await gql(`mutation($id: ID!, $r: Role!) { ${f}(memberId: $id, role: $r) { roles } }`, { id, r: role });
+    setDone(`${grant ? 'Granted' : 'Revoked'} ${role}.`); setVersion((v) => v + 1);
+  });
+  const t = m.tier;
+  return html`<div class="page"><p><a href="#/members">← Members</a></p>
+    <h1>${m.displayName}</h1>
+    <p class="muted">${m.email} · ${m.timezone} · joined ${fmtDate(m.createdAt)} · roles ${m.roles.join(', ')}</p>
+    <dl class="figures">
+      <div><dt>Balance</dt><dd>${m.points.balance}</dd></div>
+      <div><dt>Available</dt><dd>${m.points.available}</dd></div>
+      <div><dt>Pending</dt><dd>${m.points.pending}</dd></div>
+      <div><dt>Tier</dt><dd>${t.current.name}</dd></div>
+      <div><dt>Streak</dt><dd>${m.streak.current} ${m.streak.period.toLowerCase()} (best ${m.streak.longest})</dd></div>
+      <div><dt>Badges</dt><dd>${m.badges.earned.length}</dd></div>
+    </dl>
+    ${t.next && html`<p><label>Progress to ${t.next.name}: <progress max=${t.next.threshold} value=${Math.min(t.progress.value, t.next.threshold)}></progress></label> ${t.progress.toNext} to go (${t.progress.basis.toLowerCase().replace('_', ' ')})</p>`}
+    ${m.badges.earned.length > 0 && html`<p>Badges: ${m.badges.earned.map((b) => `${b.badge.name} (${b.level})`).join(', ')}</p>`}
+    <div class="two">
+      <form onSubmit=${adjust} aria-labelledby="adjust"><h2 id="adjust">Adjust points</h2>
+        <${Field} label="Points (negative to deduct)" name="amount" type="number" value=${amount} onInput=${setAmount} />
+        <${Field} label="Reason (the member sees it)" name="adjustReason" value=${reason} onInput=${setReason} />
+        <button type="submit" disabled=${act.busy}>Adjust points</button>
+      </form>
+      <div aria-labelledby="roles"><h2 id="roles">Roles</h2>
+        <${Field} label="Role" name="role" value=${role} onInput=${setRole} options=${['MODERATOR', 'BRAND', 'STAFF']} />
+        <div class="row"><button type="button" onClick=${() => roleChange(true)} disabled=${act.busy}>Grant role</button>
+        <button type="button" class="secondary" onClick=${() => roleChange(false)} disabled=${act.busy}>Revoke role</button></div>
+      </div>
+    </div>
+    <${ErrorBox} error=${act.error} /><${Notice}>${done}<//>
+    <${Ledger} id=${id} version=${version} /></div>`;
+}

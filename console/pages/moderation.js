@@ -1,0 +1,70 @@
+// Moderation: a space's review queue with each post's flags and its
+// author's history, actions with a reason, and the audit log (BRAND).
+import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
+import { gql, hasRole } from '../api.js';
+import { Field, ErrorBox, Notice, More, usePaged, useAction, fmtDate } from './ui.js';
+
+function ReviewItem({ item, onDone }) {
+  const [reason, setReason] = useState('');
+  const act = useAction();
+  const p = item.post;
+  const moderate = (action) => act.run(async () => {
+    await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r) { id status } }`, { p: p.id, a: action, r: reason || null });
+    onDone(`Post #${p.number} by ${p.author.displayName}: ${action.toLowerCase()}.`);
+  });
+  return html`<li class="card review" data-post=${p.id}>
+    <p class="muted">Post #${p.number} by <strong>${p.author.displayName}</strong> · ${fmtDate(p.createdAt)} · ${p.status} · score ${item.score}, ${item.flagCount} flag(s)</p>
+    <blockquote>${p.body}</blockquote>
+    <p>Reasons: ${item.reasons.join(', ') || '—'}</p>
+    <ul class="flags">${item.flags.map((f) => html`<li>${f.reason}${f.note ? ': ' + f.note : ''} (weight ${f.weight})</li>`)}</ul>
+    <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}.</p>
+    <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason} />
+    <div class="row">
+      <button type="button" onClick=${() => moderate('HIDE')} disabled=${act.busy}>Hide post #${p.number}</button>
+      <button type="button" class="secondary" onClick=${() => moderate('APPROVE')} disabled=${act.busy}>Approve post #${p.number}</button>
+      <button type="button" class="danger" onClick=${() => moderate('DELETE')} disabled=${act.busy}>Delete post #${p.number}</button>
+    </div>
+    <${ErrorBox} error=${act.error} />
+  </li>`;
+}
+
+function Queue({ spaceId }) {
+  const [status, setStatus] = useState('PENDING');
+  const [done, setDone] = useState('');
+  const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 4, after: $after) {
+      edges { node { score flagCount reasons status flags { reason note weight createdAt } author { displayName trustLevel postsLast30Days hiddenRecently }
+        post { id number body status createdAt author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
+  // Four items a page: each brings up to 100 flags, and the API caps an operation's cost.
+  // The queue has no subscription: it is read again every 15 s while open.
+  useEffect(() => { const t = setInterval(list.reload, 15000); return () => clearInterval(t); }, [spaceId, status]);
+  return html`<section aria-labelledby="queue"><h2 id="queue">Review queue</h2>
+    <div class="row"><${Field} label="Show" name="reviewStatus" value=${status} onInput=${setStatus} options=${['PENDING', 'RESOLVED']} />
+      <button type="button" class="secondary" onClick=${list.reload}>Refresh</button></div>
+    <${Notice}>${done}<//>
+    ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
+    <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} onDone=${(m) => { setDone(m); list.reload(); }} />`)}</ul>
+    <${More} list=${list} /></section>`;
+}
+
+function AuditLog({ spaceId }) {
+  const list = usePaged(async (after) => (await gql(`query($s: ID, $after: String) { moderationLog(spaceId: $s, first: 20, after: $after) {
+      edges { node { entryId action targetKind targetId reason at actor { displayName } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId || null, after })).moderationLog, [spaceId]);
+  return html`<section aria-labelledby="audit"><h2 id="audit">Audit log</h2>
+    <button type="button" class="secondary" onClick=${list.reload}>Refresh the log</button>
+    <table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">On</th><th scope="col">Reason</th></tr></thead>
+    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.at)}</td><td>${e.actor?.displayName || 'system'}</td><td>${e.action}</td><td>${e.targetKind}</td><td>${e.reason || '—'}</td></tr>`)}</tbody></table>
+    <${More} list=${list} /></section>`;
+}
+
+export function Moderation() {
+  const spaces = usePaged(async (after) => (await gql(`query($after: String) { spaces(first: 50, after: $after) { edges { node { id name moderatedByMe } } pageInfo { hasNextPage endCursor } } }`, { after })).spaces, []);
+  const mine = spaces.items.filter((s) => s.moderatedByMe || hasRole('BRAND'));
+  const [spaceId, setSpaceId] = useState('');
+  const current = spaceId || mine[0]?.id;
+  return html`<div><h1>Moderation</h1>
+    ${mine.length > 0 && html`<${Field} label="Space" name="spaceId" value=${current} onInput=${setSpaceId} options=${mine.map((s) => ({ value: s.id, label: s.name }))} />`}
+    <${More} list=${spaces} label="More spaces" />
+    ${!spaces.loading && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
+    ${current && html`<${Queue} key=${current} spaceId=${current} />`}
+    ${hasRole('BRAND') && html`<${AuditLog} spaceId=${current} />`}</div>`;
+}

@@ -1,0 +1,100 @@
+// Offers: create, publish and watch the publishing reach every eligible
+// member (offer(id){progress}, polled while PUBLISHING).
+import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
+import { gql } from '../api.js';
+import { Field, ErrorBox, placed, Notice, useAction, num, fmtDate } from './ui.js';
+
+const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
+const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+// The offers this tab created or looked up: the API lists offers per member, not for the brand.
+const seen = [];
+
+// Results is the offer's uplift: members messaged against those held out.
+function Results({ offer }) {
+  const [r, setR] = useState(null);
+  const act = useAction();
+  const show = () => act.run(async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const from = offer.startsAt.slice(0, 10) < today ? offer.startsAt.slice(0, 10) : today;
+    const d = await gql(`query($id: ID!, $r: AnalyticsRange!) { analytics { campaignResults(campaign: OFFER, offerId: $id, range: $r) {
+      asOf verdict pending recipients { members purchasers purchaseRate } holdout { members purchasers purchaseRate } rateDifference { estimate low high } } } }`,
+    { id: offer.id, r: { from, to: today } });
+    setR(d.analytics.campaignResults);
+  });
+  const rate = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
+  return html`<div class="results">
+    <button type="button" class="secondary" onClick=${show} disabled=${act.busy}>${act.busy ? 'Reading…' : `Results of “${offer.title}”`}</button>
+    ${r && html`<p role="status">${r.verdict}. Messaged: ${r.recipients.members} (${rate(r.recipients.purchaseRate)} bought); held out: ${r.holdout.members} (${rate(r.holdout.purchaseRate)} bought)${r.rateDifference ? `; difference ${rate(r.rateDifference.estimate)} (${rate(r.rateDifference.low)} to ${rate(r.rateDifference.high)})` : ''}${r.pending ? `; ${r.pending} still within the window` : ''}.</p>`}
+    <${ErrorBox} error=${act.error} />
+  </div>`;
+}
+
+function OfferRow({ id }) {
+  const [offer, setOffer] = useState(null);
+  const act = useAction();
+  const load = () => act.run(async () => setOffer((await gql(`query($id: ID!) { offer(id: $id) { ${OFFER} } }`, { id })).offer));
+  useEffect(() => { load(); }, [id]);
+  useEffect(() => {
+    if (offer?.status !== 'PUBLISHING') return undefined;
+    const t = setTimeout(load, 700);
+    return () => clearTimeout(t);
+  }, [offer]);
+  if (!offer) return html`<li><${ErrorBox} error=${act.error} /></li>`;
+  const p = offer.progress;
+  const percent = p ? (p.total ? Math.round((100 * p.processed) / p.total) : 100) : 0;
+  const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
+  return html`<li class="card offer" data-offer=${offer.id}>
+    <h3>${offer.title}</h3><p>${offer.body}</p>
+    <p class="muted">${offer.benefit.kind} ${offer.benefit.value} · ${fmtDate(offer.startsAt)} – ${fmtDate(offer.endsAt)} · holdout ${offer.holdoutPercent}% · <span class="status">${offer.status}</span></p>
+    ${offer.status === 'DRAFT' && html`<button type="button" onClick=${publish} disabled=${act.busy}>Publish “${offer.title}”</button>`}
+    ${p && html`<div class="progress"><label>Notifying members
+        <progress max="100" value=${percent} aria-label=${'Publishing progress of ' + offer.title}>${percent}%</progress></label>
+      <span class="percent" aria-live="polite">${percent}%</span> <small>${p.processed} of ${p.total} processed, ${p.notified} notified</small></div>`}
+    ${offer.status === 'PUBLISHED' && html`<${Results} offer=${offer} />`}
+    <${ErrorBox} error=${act.error} />
+  </li>`;
+}
+
+export function Offers() {
+  const now = new Date();
+  const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', startsAt: local(now), endsAt: local(new Date(now.getTime() + 14 * 864e5)), holdoutPercent: '0' };
+  const [form, setForm] = useState(blank);
+  const [ids, setIds] = useState([...seen]);
+  const [lookup, setLookup] = useState('');
+  const [done, setDone] = useState('');
+  const act = useAction();
+  const set = (k) => (v) => setForm({ ...form, [k]: v });
+  const add = (id) => { if (!seen.includes(id)) seen.unshift(id); setIds([...seen]); };
+  const create = (e) => {
+    e.preventDefault();
+    setDone('');
+    act.run(async () => {
+      const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
+        title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
+        startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent) } });
+      setDone(`Created “${d.createOffer.title}” as a draft.`);
+      add(d.createOffer.id);
+      setForm(blank);
+    });
+  };
+  const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
+  return html`<div class="page"><h1>Offers</h1>
+    <section aria-labelledby="new-offer"><h2 id="new-offer">New offer</h2>
+    <form onSubmit=${create} class="grid-form" novalidate>
+      <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
+      <${Field} label="Message" name="body" value=${form.body} onInput=${set('body')} error=${err('body')} />
+      <${Field} label="Benefit" name="kind" value=${form.kind} onInput=${set('kind')} options=${['BONUS_POINTS', 'PERCENT_OFF', 'AMOUNT_OFF', 'POINTS_PRICE']} />
+      <${Field} label="Benefit value" name="value" type="number" value=${form.value} onInput=${set('value')} error=${err('benefit.value')} />
+      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
+      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
+      <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} />
+      <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+        <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
+    </form></section>
+    <form class="inline" onSubmit=${(e) => { e.preventDefault(); if (lookup.trim()) add(lookup.trim()); setLookup(''); }}>
+      <${Field} label="Open an offer by id" name="offerId" value=${lookup} onInput=${setLookup} /><button type="submit" class="secondary">Open</button>
+    </form>
+    <h2>Offers in this session</h2>
+    ${ids.length === 0 && html`<p class="muted">Offers you create or open appear here.</p>`}
+    <ul class="cards">${ids.map((id) => html`<${OfferRow} key=${id} id=${id} />`)}</ul></div>`;
+}
