@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -24,14 +25,19 @@ func (s *Service) Purchase(ctx context.Context, externalID string) (*Activity, e
 
 // Standing returns the member's tier and the points they may spend now,
 // expiring what is due first (till.Standing).
+// One read of the program and of the ledger's head serve both.
 func (s *Service) Standing(ctx context.Context, memberID bson.ObjectID) (string, int64, error) {
-	sum, err := s.Points(ctx, memberID)
+	p, err := s.program.Get(ctx)
 	if err != nil {
 		return "", 0, err
 	}
-	ts, err := s.Tier(ctx, memberID)
+	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
+		return "", 0, err
+	}
+	st, _, err := s.ledger.Head(ctx, memberID)
 	if err != nil {
 		return "", 0, err
 	}
-	return ts.Current.Name, sum.Available, nil
+	now := s.now()
+	return ledger.StatusOf(st, &p, now).Current.Name, st.Available(now), nil
 }
