@@ -38,7 +38,9 @@ func (m *Main) newMailer() (account.Mailer, error) {
 		return s, nil
 	}
 	if cfg.Env == "production" {
-		m.mailNote = func() { slog.Warn("SMTP_URL is not set: account emails (password reset, email verification) are not sent") }
+		m.mailNote = func() {
+			slog.Warn("SMTP_URL is not set: account emails (password reset, email verification) are not sent")
+		}
 		return &mail.Log{}, nil
 	}
 	file := filepath.Join(cfg.DataDir, devMailFile)
