@@ -53,11 +53,14 @@ func (s quotaStore) take(ctx context.Context, q quota, key string, now time.Time
 	var doc struct {
 		N int `bson:"n"`
 	}
-	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}, {Key: "$setOnInsert", Value: bson.D{{Key: "expiresAt", Value: start.Add(q.window)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
-	if mongo.IsDuplicateKeyError(err) { // two first uses raced: the loser counts again
-		return s.take(ctx, q, key, now)
+	var err error
+	for range 3 { // two first uses racing: the upsert that lost counts again
+		err = s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}, {Key: "$setOnInsert", Value: bson.D{{Key: "expiresAt", Value: start.Add(q.window)}}}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
 	}
 	if err != nil {
 		return err

@@ -261,7 +261,7 @@ func (s *Service) verify(ctx context.Context, email, password string) (*Member, 
 		}
 		m = nil
 	}
-	if m == nil {
+	if m == nil || m.DeletedAt != nil { // a deletion under way signs nobody in
 		s.hasher.check(nil, pw) // as slow as a real check
 		return nil, ErrBadCredentials
 	}

@@ -549,6 +549,9 @@ func TestAccountJobsFinishWhatStopped(t *testing.T) {
 	if _, err := a.members.MarkDeleting(ctx, annID); err != nil {
 		t.Fatal(err)
 	}
+	if r := a.logIn(t, "ann@example.com", "correct horse battery"); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("log-in during a deletion: %+v", r.Errors)
+	}
 	if n := testkit.Must(a.accounts.ResumeDeletions(ctx))(t); n != 1 {
 		t.Fatalf("resumed %d deletions", n)
 	}
