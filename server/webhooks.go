@@ -43,15 +43,23 @@ func (m *Main) runWebhooks(ctx context.Context, db *mongo.Database) {
 	if err := l.EnsureIndex(ctx); err != nil {
 		slog.Error("webhooks: lease index", "err", err)
 	}
+	var held bool
+	var renewed time.Time
 	m.webhooks.Run(ctx, webhook.Loop{
 		Tick:   webhookTick,
 		Sweeps: []func(context.Context) error{m.announceSignUps, m.announceRSVPChanges},
 		Hold: func(ctx context.Context) bool {
+			// Renewed every few seconds, not at every step: the lease
+			// lasts 30 s, so a holder that stops is replaced within that.
+			if held && time.Since(renewed) < 5*time.Second {
+				return true
+			}
 			epoch, err := l.Acquire(ctx)
 			if err != nil && ctx.Err() == nil {
 				slog.Warn("webhooks: lease", "err", err)
 			}
-			return err == nil && epoch > 0
+			held, renewed = err == nil && epoch > 0, time.Now()
+			return held
 		},
 	})
 }

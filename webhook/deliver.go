@@ -41,7 +41,19 @@ func (s *Service) Run(ctx context.Context, l Loop) {
 	defer wg.Wait()
 	t := time.NewTicker(l.Tick)
 	defer t.Stop()
+	// Kicks come with every event written; steps run at most every
+	// minGap, so a burst of causes costs a few steps, not one each.
+	minGap := l.Tick / 4
+	var last time.Time
 	for {
+		if wait := minGap - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
 		if l.Hold == nil || l.Hold(ctx) {
 			s.Step(ctx, &wg, l.Sweeps...)
 		}
