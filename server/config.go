@@ -49,6 +49,9 @@ type Config struct {
 	SocketSendBuffer int
 	WSPingInterval   time.Duration
 	ShutdownTimeout  time.Duration
+	// JobInterval is how often an instance runs the periodic jobs; their
+	// lease lasts three intervals.
+	JobInterval time.Duration
 	LogLevel         slog.Level
 }
 
@@ -165,6 +168,7 @@ var settings = []setting{
 	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
 	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
+	{"JOB_INTERVAL", "1m", "how often the periodic jobs run (on one instance at a time, under a lease of three intervals)", dur(func(c *Config) *time.Duration { return &c.JobInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 }
@@ -203,7 +207,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"QUERY_MAX_FRAGMENT_SPREADS": c.Document.FragmentSpreads > 0, "QUERY_MAX_FIELDS": c.Document.Fields > 0, "QUERY_MAX_NESTING": c.Document.Nesting > 0,
 		"QUERY_MAX_ERRORS": c.Document.Errors > 0, "QUERY_VALIDATION_BUDGET": c.Document.Budget > 0,
 		"WS_MAX_PER_MEMBER": c.WSMaxPerMember > 0, "WS_MAX_PER_IP": c.WSMaxPerIP > 0, "REFRESH_REUSE_GRACE": c.RefreshGrace >= 0,
-		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
+		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0, "JOB_INTERVAL": c.JobInterval > 0,
 	}
 	for _, s := range settings {
 		if ok, checked := positive[s.name]; checked && !ok {
