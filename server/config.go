@@ -52,7 +52,7 @@ type Config struct {
 	// JobInterval is how often an instance runs the periodic jobs; their
 	// lease lasts three intervals.
 	JobInterval time.Duration
-	LogLevel         slog.Level
+	LogLevel    slog.Level
 }
 
 // setting is one environment variable: its name, default and meaning, and
