@@ -283,8 +283,8 @@ func TestKilledWhilePublishingNotifiesEachOnce(t *testing.T) {
 // accounts, through an instance of the server that is closed afterwards.
 func seedBirthdayMembers(t *testing.T, db string, n int) {
 	t.Helper()
-	// Its lease on the jobs (three intervals) expires soon after it closes.
-	a := startApp(t, map[string]string{"MONGODB_DATABASE": db, "JOB_INTERVAL": "1s"})
+	// It releases the jobs' lease when it closes.
+	a := startApp(t, map[string]string{"MONGODB_DATABASE": db})
 	// The default program greets birthdays with a 10% holdout: off until
 	// the test turns it on, for everyone.
 	in := testProgram()

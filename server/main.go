@@ -344,10 +344,26 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	}
 	t := time.NewTicker(m.Config.JobInterval)
 	defer t.Stop()
+	var held int64
+	defer func() {
+		// A shutdown hands the jobs over at once (a rolling deploy would
+		// otherwise pause them for the lease's three intervals).
+		if held > 0 {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := l.Release(rctx, held); err != nil {
+				slog.Warn("job: lease not released; another instance takes it when it expires", "err", err)
+			}
+		}
+	}()
 	for {
 		// One instance at a time runs the jobs; each is safe to repeat, so
 		// a holder that dies only delays them until its lease expires.
-		if epoch, err := l.Acquire(ctx); err != nil {
+		epoch, err := l.Acquire(ctx)
+		if err == nil {
+			held = epoch
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				slog.Error("job: lease", "err", err)
 			}
