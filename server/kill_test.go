@@ -41,11 +41,12 @@ const serveForTest = "REGULARS_SERVE_FOR_TEST"
 // with whatever the server had written, as a crashed instance leaves
 // MongoDB.
 type server struct {
-	cmd  *exec.Cmd
-	app  *app
-	mu   sync.Mutex
-	logs strings.Builder
-	exit chan error
+	cmd     *exec.Cmd
+	app     *app
+	mu      sync.Mutex
+	logs    strings.Builder
+	exited  chan struct{} // closed when the process ended
+	waitErr error         // how it ended, once exited is closed
 }
 
 // spawnServer starts the server in a subprocess on database db with env
@@ -62,7 +63,7 @@ func spawnServer(t *testing.T, db string, env map[string]string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, exit: make(chan error, 1)}
+	s := &server{cmd: cmd, exited: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -81,13 +82,14 @@ func spawnServer(t *testing.T, db string, env map[string]string) *server {
 			s.logs.WriteString("reading the log: " + err.Error() + "\n")
 			s.mu.Unlock()
 		}
-		s.exit <- cmd.Wait()
+		s.waitErr = cmd.Wait()
+		close(s.exited)
 	}()
 	t.Cleanup(func() {
 		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) { // already dead, most often
 			t.Error(err)
 		}
-		<-s.exit
+		<-s.exited
 		if t.Failed() {
 			s.mu.Lock()
 			t.Logf("server %d's log:\n%s", cmd.Process.Pid, s.logs.String())
@@ -97,8 +99,8 @@ func spawnServer(t *testing.T, db string, env map[string]string) *server {
 	select {
 	case a := <-addr:
 		s.app = &app{url: "http://" + a + "/graphql"}
-	case err := <-s.exit:
-		t.Fatalf("server exited: %v\n%s", err, s.logs.String())
+	case <-s.exited:
+		t.Fatalf("server exited: %v\n%s", s.waitErr, s.logs.String())
 	case <-time.After(60 * time.Second):
 		t.Fatal("server never listened")
 	}
@@ -127,8 +129,7 @@ func (s *server) kill(t *testing.T) {
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-s.exit
-	s.exit <- nil // for the cleanup
+	<-s.exited
 }
 
 // holderPid reads the pid out of a lease holder (host/pid/random).
