@@ -11,6 +11,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/graph/guard"
@@ -92,7 +94,21 @@ func CodeOf(err error) string {
 			return CodeBadUserInput
 		}
 	}
+	if databaseUnreachable(err) {
+		return CodeUnavailable
+	}
 	return CodeInternal
+}
+
+// databaseUnreachable says whether err is the database not answering: the
+// connection broke under the operation, no server could be selected, or the
+// operation ran out of its deadline. The client may retry (mutations with
+// their idempotency keys), so it is told UNAVAILABLE, not INTERNAL.
+func databaseUnreachable(err error) bool {
+	var selection topology.ServerSelectionError
+	var retryable interface{ Retryable() bool } // the pool was cleared after a network error
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) || errors.As(err, &selection) ||
+		errors.As(err, &retryable) && retryable.Retryable()
 }
 
 type requestIDKey struct{}
@@ -153,6 +169,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	var throttled *fault.Throttled
 	if errors.As(err, &throttled) {
 		gqlErr.Extensions["retryAfter"] = retrySeconds(throttled.RetryAfter)
+	} else if code == CodeUnavailable && gqlErr.Extensions["retryAfter"] == nil {
+		gqlErr.Extensions["retryAfter"] = retrySeconds(unavailableRetry)
 	}
 	if code == CodeInternal {
 		id := RequestID(ctx)
@@ -164,6 +182,10 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	return gqlErr
 }
+
+// unavailableRetry is the retryAfter given with an operation the database
+// did not answer: about when the driver looks for it again.
+const unavailableRetry = 2 * time.Second
 
 // retrySeconds rounds a wait up to whole seconds, at least one, as
 // Retry-After and extensions.retryAfter have it.

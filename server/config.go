@@ -53,7 +53,10 @@ type Config struct {
 	HTTPIdleTimeout   time.Duration
 	WSPingInterval    time.Duration
 	ShutdownTimeout   time.Duration
-	LogLevel          slog.Level
+	// JobInterval is how often an instance runs the periodic jobs; their
+	// lease lasts three intervals.
+	JobInterval time.Duration
+	LogLevel    slog.Level
 
 	// Accounts (accounts.go).
 	SMTPURL     string
@@ -189,6 +192,7 @@ var settings = []setting{
 	{"HTTP_WRITE_TIMEOUT", "30s", "time to write one response; a client reading slower is cut off", dur(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })},
 	{"HTTP_IDLE_TIMEOUT", "120s", "a keep-alive connection idle this long between requests is closed", dur(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{"WS_PING_INTERVAL", "25s", "how often the server pings an idle socket (0: never)", dur(func(c *Config) *time.Duration { return &c.WSPingInterval })},
+	{"JOB_INTERVAL", "1m", "how often the periodic jobs run (on one instance at a time, under a lease of three intervals)", dur(func(c *Config) *time.Duration { return &c.JobInterval })},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long shutdown waits for requests and sockets to drain", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"SMTP_URL", "", "SMTP server for account emails: smtp://user:pass@host:587 (STARTTLS when offered; ?tls=required to insist) or smtps://user:pass@host:465; empty: emails are logged (and appended to DATA_DIR/sent-mail.log) in development, not sent",
 		func(c *Config, v string) error {
@@ -252,7 +256,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		"QUERY_MAX_FRAGMENT_SPREADS": c.Document.FragmentSpreads > 0, "QUERY_MAX_FIELDS": c.Document.Fields > 0, "QUERY_MAX_NESTING": c.Document.Nesting > 0,
 		"QUERY_MAX_ERRORS": c.Document.Errors > 0, "QUERY_VALIDATION_BUDGET": c.Document.Budget > 0,
 		"WS_MAX_PER_MEMBER": c.WSMaxPerMember > 0, "WS_MAX_PER_IP": c.WSMaxPerIP > 0, "REFRESH_REUSE_GRACE": c.RefreshGrace >= 0,
-		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0,
+		"WS_PING_INTERVAL": c.WSPingInterval >= 0, "SOCKET_SEND_BUFFER": c.SocketSendBuffer >= 0, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout > 0, "JOB_INTERVAL": c.JobInterval > 0,
 		"HTTP_MAX_CONNS_PER_IP": c.HTTPMaxConnsPerIP > 0, "HTTP_READ_TIMEOUT": c.HTTPReadTimeout > 0,
 		"HTTP_WRITE_TIMEOUT": c.HTTPWriteTimeout > 0, "HTTP_IDLE_TIMEOUT": c.HTTPIdleTimeout > 0,
 	}

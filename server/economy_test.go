@@ -50,7 +50,15 @@ func purchaseVars(memberID, externalID string, minor int) map[string]any {
 func (a *app) setProgram(t testing.TB) {
 	t.Helper()
 	var p struct{ Version int }
-	a.service(t, `mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`, map[string]any{"in": map[string]any{
+	a.service(t, `mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`, map[string]any{"in": testProgram()}).decode(t, "updateProgram", &p)
+	if p.Version < 1 {
+		t.Fatalf("program version %d", p.Version)
+	}
+}
+
+// testProgram is the program setProgram sets.
+func testProgram() map[string]any {
+	return map[string]any{
 		"currency": "USD", "pointsPerUnit": 10, "firstPurchaseBonus": 50, "escalation": []int{2, 3},
 		"birthdayBonus": 0, "checkInPoints": 5, "reviewPoints": 20, "pointsExpireDays": 365, "returnWindowDays": 0,
 		"promotions": []any{},
@@ -60,9 +68,6 @@ func (a *app) setProgram(t testing.TB) {
 		},
 		"tierBasis": "POINTS_EARNED", "tierWindowMonths": 12, "tierGraceDays": 30,
 		"referral": map[string]any{"referrerPoints": 500, "refereePoints": 300, "minPurchaseMinor": 1000, "monthlyCap": 5, "reversalWindowDays": 30},
-	}}).decode(t, "updateProgram", &p)
-	if p.Version < 1 {
-		t.Fatalf("program version %d", p.Version)
 	}
 }
 

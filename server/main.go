@@ -173,6 +173,10 @@ type Main struct {
 	served     chan error
 	closeOnce  sync.Once
 
+	// jobRound, when set (by tests), is told when this instance starts
+	// and ends a round of the periodic jobs under the lease's epoch.
+	jobRound func(epoch int64, start bool)
+
 	demoKey string // service key generated for a demo run
 	// endedSessions are the sessions logged out or revoked on any instance
 	// whose access tokens have not expired yet (watchSessions).
@@ -376,10 +380,6 @@ func (m *Main) runDemo(ctx context.Context) {
 	}
 }
 
-// jobInterval is how often periodic work runs on each instance. Every job
-// is idempotent per item, so instances need not coordinate.
-const jobInterval = time.Minute
-
 // notificationPoll is how often an instance looks for notifications that
 // other instances stored, which bounds cross-instance delivery latency.
 const notificationPoll = 250 * time.Millisecond
@@ -393,21 +393,49 @@ func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
 	}
 	host, _ := os.Hostname()
 	l := lease.New(jobs.Database().Collection("leases"), "periodic", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
-		3*jobInterval, time.Now)
+		3*m.Config.JobInterval, time.Now)
 	if err := l.EnsureIndex(ctx); err != nil {
 		slog.Error("job: lease index", "err", err)
 	}
-	t := time.NewTicker(jobInterval)
+	t := time.NewTicker(m.Config.JobInterval)
 	defer t.Stop()
+	var held int64
+	defer func() {
+		// A shutdown hands the jobs over at once (a rolling deploy would
+		// otherwise pause them for the lease's three intervals).
+		if held > 0 {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := l.Release(rctx, held); err != nil {
+				slog.Warn("job: lease not released; another instance takes it when it expires", "err", err)
+			}
+		}
+	}()
 	for {
 		// One instance at a time runs the jobs; each is safe to repeat, so
 		// a holder that dies only delays them until its lease expires.
-		if epoch, err := l.Acquire(ctx); err != nil {
+		epoch, err := l.Acquire(ctx)
+		if err == nil {
+			held = epoch
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				slog.Error("job: lease", "err", err)
 			}
 		} else if epoch > 0 {
-			m.runJobsOnce(ctx, jobs, func() bool { return l.Holds(ctx, epoch) })
+			if m.jobRound != nil {
+				m.jobRound(epoch, true)
+			}
+			// The fence renews the lease: a round longer than the lease
+			// keeps it while it is alive, and a holder that stalled past
+			// its expiry finds a newer epoch and stops.
+			m.runJobsOnce(ctx, jobs, func() bool {
+				e, err := l.Acquire(ctx)
+				return err == nil && e == epoch
+			})
+			if m.jobRound != nil {
+				m.jobRound(epoch, false)
+			}
 		}
 		select {
 		case <-ctx.Done():

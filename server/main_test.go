@@ -20,6 +20,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(serveForTest) == "1" {
+		// A subprocess of a fault test: this binary is the server (see
+		// spawnServer).
+		main()
+		return
+	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	testkit.Main(m)
 }

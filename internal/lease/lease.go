@@ -90,3 +90,13 @@ func (l *Lease) Holds(ctx context.Context, epoch int64) bool {
 	g, err := l.latest(ctx)
 	return err == nil && g.Epoch == epoch && g.Holder == l.holder && g.ExpiresAt.After(l.now())
 }
+
+// Release ends the holder's grant of epoch now, so that another instance
+// takes the lease at its next try instead of after the grant's expiry (a
+// shutdown hands the jobs over at once). Releasing a grant no longer held
+// changes nothing.
+func (l *Lease) Release(ctx context.Context, epoch int64) error {
+	_, err := l.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%s#%d", l.job, epoch)}, {Key: "holder", Value: l.holder}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "expiresAt", Value: l.now()}}}})
+	return err
+}

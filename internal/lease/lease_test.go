@@ -69,3 +69,38 @@ func TestLeaseOneHolderAtATime(t *testing.T) {
 		t.Fatal("the old holder still believes it holds the lease")
 	}
 }
+
+// A holder that shuts down releases its grant: the next instance takes the
+// lease at once, under a newer epoch, without waiting out the ttl; a
+// release of a grant no longer held changes nothing.
+func TestLeaseReleasedOnShutdown(t *testing.T) {
+	db := testkit.Database(t)
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Now())
+	a := New(db.Collection("leases"), "periodic", "a", time.Minute, clock.Now)
+	b := New(db.Collection("leases"), "periodic", "b", time.Minute, clock.Now)
+	testkit.EnsureIndexes(t, a.EnsureIndex)
+	ea := testkit.Must(a.Acquire(ctx))(t)
+	if eb := testkit.Must(b.Acquire(ctx))(t); ea != 1 || eb != 0 {
+		t.Fatalf("epochs %d and %d, want 1 and 0", ea, eb)
+	}
+	if err := b.Release(ctx, ea); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Holds(ctx, ea) {
+		t.Fatal("another instance's release ended a's grant")
+	}
+	if err := a.Release(ctx, ea); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(time.Millisecond)
+	if eb := testkit.Must(b.Acquire(ctx))(t); eb != ea+1 {
+		t.Fatalf("after the release b took epoch %d, want %d", eb, ea+1)
+	}
+	if err := a.Release(ctx, ea); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Holds(ctx, ea+1) {
+		t.Fatal("a late release of the old epoch ended the new holder's grant")
+	}
+}
