@@ -38,7 +38,7 @@ func BenchmarkDryRun(b *testing.B) {
 		case 3:
 			in.Conditions = []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}
 		}
-		if _, err := h.CreateEarningRule(ctx, "bench", in); err != nil {
+		if _, err := h.Rules().Create(ctx, "bench", in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -67,7 +67,7 @@ func BenchmarkDryRun(b *testing.B) {
 	sim := &rules.Simulation{Changes: []rules.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := h.Simulate(ctx, sim)
+		res, err := h.Rules().RunNow(ctx, sim)
 		if err != nil {
 			b.Fatal(err)
 		}

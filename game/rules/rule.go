@@ -72,6 +72,11 @@ type Rule struct {
 	UpdatedBy  string    `bson:"updatedBy"`
 	UpdatedAt  time.Time `bson:"updatedAt"`
 	CreatedAt  time.Time `bson:"createdAt"`
+	// BuiltIn marks a rule derived from the program's own fields
+	// (ProgramRules): never stored, versioned with the program.
+	BuiltIn bool `bson:"-"`
+	// say words a built-in rule's reason as the program always has.
+	say func(a *Activity, snap *Snapshot, sc scope, pts int64) string
 }
 
 // Weekday is a day of the week, as the API names it.
@@ -103,6 +108,12 @@ type Condition struct {
 	DaysOfWeek []Weekday `bson:"daysOfWeek,omitempty"`
 	// Hours: the local hour is in [From, To); To < From wraps past midnight.
 	Hours *HourWindow `bson:"hours,omitempty"`
+	// FirstPurchase and Birthday are the built-in rules' own tests
+	// (ProgramRules), which the API cannot write: the member's first
+	// purchase awarded (Snapshot.First), the member's birthday month
+	// (Snapshot.BirthdayYear).
+	FirstPurchase bool `bson:"firstPurchase,omitempty"`
+	Birthday      bool `bson:"birthday,omitempty"`
 }
 
 // ItemCondition selects line items.
@@ -232,7 +243,7 @@ func (in *Input) Validate(cat Catalog) error {
 func (c *Condition) validate(field string, trigger program.ActivityKind, cat Catalog) error {
 	set := 0
 	for _, on := range []bool{c.BasketTotalAtLeast != nil, c.Items != nil, c.NthPurchase != nil, c.Tiers != nil,
-		c.BadgeHeld != "", c.DaysSinceLastPurchaseAtLeast != nil, c.DaysOfWeek != nil, c.Hours != nil} {
+		c.BadgeHeld != "", c.DaysSinceLastPurchaseAtLeast != nil, c.DaysOfWeek != nil, c.Hours != nil, c.FirstPurchase, c.Birthday} {
 		if on {
 			set++
 		}
@@ -248,6 +259,8 @@ func (c *Condition) validate(field string, trigger program.ActivityKind, cat Cat
 	}
 	var err error
 	switch {
+	case c.FirstPurchase || c.Birthday:
+		return input.Errorf(field, "only the program's built-in rules test the first purchase or the birthday")
 	case c.BasketTotalAtLeast != nil:
 		if v := *c.BasketTotalAtLeast; v < 0 || v > program.MaxAmountMinor {
 			return input.Errorf(field+".basketTotalAtLeast", "must be between 0 and %d minor units", program.MaxAmountMinor)
@@ -426,6 +439,10 @@ func (c *Condition) describe() string {
 		return "on " + strings.Join(ds, "/")
 	case c.Hours != nil:
 		return fmt.Sprintf("between %02d:00 and %02d:00", c.Hours.From, c.Hours.To)
+	case c.FirstPurchase:
+		return "the member's first purchase"
+	case c.Birthday:
+		return "in the member's birthday month"
 	}
 	return "nothing"
 }
