@@ -145,4 +145,3 @@ func refundPurchase(ctx context.Context, p *program.Program, store *ledger.Ledge
 		return true, nil
 	}
 }
-

@@ -190,4 +190,3 @@ func (s activityStore) previousPurchase(ctx context.Context, a *Activity) (*Acti
 	}
 	return &prev, nil
 }
-

@@ -119,7 +119,9 @@ func ProgramRules(p *program.Program) []*Rule {
 			continue
 		}
 		add(f.name, f.name, f.kind, 0, nil, Effect{FixedPoints: f.points},
-			func(*Activity, *Snapshot, scope, int64) string { return fmt.Sprintf("%d points per %s", f.points, f.name) })
+			func(*Activity, *Snapshot, scope, int64) string {
+				return fmt.Sprintf("%d points per %s", f.points, f.name)
+			})
 	}
 	if p.BirthdayBonus > 0 {
 		// One rule per kind that can fall in the birthday month: a rule has one trigger.
