@@ -225,6 +225,35 @@ func BenchmarkEvaluate50Rules(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluate50RulesNoReasons is the dry run's evaluation: the
+// same 17 of 50 rules match, their lines are not put into words.
+func BenchmarkEvaluate50RulesNoReasons(b *testing.B) {
+	set, a, snap := fifty(b)
+	out := make([]Line, 0, 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = set.evaluate(a, snap, out[:0], false)
+	}
+}
+
+// BenchmarkEvaluateProgramRules: the default program's built-in rules
+// (base, escalation, tiers, first purchase) on a Silver member's 2nd
+// purchase, with reasons, as the purchase's entry makes its lines.
+func BenchmarkEvaluateProgramRules(b *testing.B) {
+	p := program.Default()
+	set := ProgramSet(&p)
+	_, a, _ := fifty(b)
+	snap := &Snapshot{Tier: "Silver", Purchase: 2}
+	if n := len(set.Evaluate(a, snap, nil)); n != 3 {
+		b.Fatalf("%d lines, want base, escalation and tier", n)
+	}
+	out := make([]Line, 0, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = set.Evaluate(a, snap, out[:0])
+	}
+}
+
 // BenchmarkEvaluate50RulesNoMatch: the same 50 rules, a check-in none matches.
 func BenchmarkEvaluate50RulesNoMatch(b *testing.B) {
 	set, a, snap := fifty(b)
