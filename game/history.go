@@ -39,13 +39,6 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	return x, nil
 }
 
-// Estimate is the activities recorded: a bound of a dry run's work read
-// from the collection's metadata, not by counting the range (which, on a
-// database without the index, would read the range twice).
-func (h ruleHistory) Estimate(ctx context.Context) (int64, error) {
-	return h.s.acts.c.EstimatedDocumentCount(ctx)
-}
-
 // replayed is what a dry run reads of an activity (the projection).
 type replayed struct {
 	ID           bson.ObjectID        `bson:"_id"`
