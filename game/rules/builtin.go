@@ -68,10 +68,11 @@ func ProgramRules(p *program.Program) []*Rule {
 		return r
 	}
 	purchase := program.ActivityPurchase
-	if p.PointsPerUnit > 0 {
-		add("base", RuleBase, purchase, 4, nil, Effect{PointsPerUnit: p.PointsPerUnit},
+	// The reasons hold copies: the set outlives the caller's program value.
+	if ppu, cur := p.PointsPerUnit, p.Currency; ppu > 0 {
+		add("base", RuleBase, purchase, 4, nil, Effect{PointsPerUnit: ppu},
 			func(a *Activity, _ *Snapshot, _ scope, _ int64) string {
-				return fmt.Sprintf("%d points per %s on %s", p.PointsPerUnit, p.Currency, program.FormatMoney(a.AmountMinor, p.Currency))
+				return fmt.Sprintf("%d points per %s on %s", ppu, cur, program.FormatMoney(a.AmountMinor, cur))
 			})
 	}
 	for i, m := range p.Escalation {

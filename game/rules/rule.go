@@ -6,8 +6,12 @@
 // inserts and single-document conditional updates, and a dry run of a
 // change over recorded history. It owns the collections earning_rules,
 // earning_rule_versions, earning_rule_set, earning_rule_claims,
-// earning_rule_slots and rule_simulations. It knows nothing of HTTP or
-// GraphQL; package game evaluates the active set on its effects path.
+// earning_rule_slots and rule_simulations. The program's own earning
+// fields (base points, escalation, tiers, first purchase, promotions,
+// birthday, check-in, review and event points) are built-in rules of the
+// same engine (ProgramRules). Service is what package game calls: the
+// rule sets, validation, explanations and dry runs, the activities read
+// through the History it declares. It knows nothing of HTTP or GraphQL.
 package rules
 
 import (
