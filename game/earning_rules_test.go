@@ -233,3 +233,41 @@ func TestRuleIndexesExist(t *testing.T) {
 	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), rules.IndexSlotScope, rules.IndexSlotOwner)
 	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), rules.IndexSimulations)
 }
+
+// updateProgram writes the built-in rules: after escalation becomes 4× on
+// the 2nd purchase, the next 2nd purchase earns it, its line names the
+// rule at the program's new version, and explainEarning shows that rule.
+func TestUpdateProgramRewritesTheBuiltInRules(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	ann := h.members.add("ann@example.com")
+	first := h.purchase(t, ann, "o1", 1000)
+	if got := first.Points(); got != 100+50 {
+		t.Fatalf("first purchase: %d points, want base 100 and the first-purchase bonus 50", got)
+	}
+	p, err := h.UpdateProgram(ctx, nil, func(p *program.Program) { p.Escalation = []int64{4} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := h.purchase(t, ann, "o2", 1000)
+	var esc *ledger.Line
+	for i, l := range second.Entries[0].Lines {
+		if l.Rule == rules.RuleEscalation {
+			esc = &second.Entries[0].Lines[i]
+		}
+	}
+	if second.Points() != 100+300 || esc == nil || esc.Points != 300 || esc.RuleVersion != p.Version || esc.Reason != "4× points on your 2nd purchase" {
+		t.Fatalf("second purchase after the update: %d points, lines %+v (program version %d)", second.Points(), second.Entries[0].Lines, p.Version)
+	}
+	ex, err := h.Rules().Explain(ctx, second.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := false
+	for _, v := range ex.Verdicts {
+		applied = applied || (v.Rule.BuiltIn && v.Rule.Name == rules.RuleEscalation && v.Applied && v.Rule.Version == p.Version && v.Points == 300)
+	}
+	if !applied || ex.ProgramVersion != p.Version {
+		t.Errorf("explanation: %+v", ex)
+	}
+}

@@ -2,11 +2,14 @@ package game
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
 )
@@ -16,8 +19,11 @@ import (
 type ruleHistory struct{ s *Service }
 
 // Explained is activity id with the snapshot recorded for it, or, for an
-// activity recorded before any rule of its kind was active, the member as
-// they are now (tier, badges). Errors: ErrActivityNotFound.
+// activity recorded while no brand rule of its kind was active, the
+// member as they are now (tier, badges) with what the activity's own
+// records say: a purchase's position by date and previous purchase as
+// counted now, and whether its entry paid the first-purchase bonus.
+// Errors: ErrActivityNotFound.
 func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Recorded, error) {
 	a, err := h.s.acts.byID(ctx, id)
 	if err != nil {
@@ -35,6 +41,34 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	x.Snapshot.Tier = st.Tier.Name
 	if x.Snapshot.Badges, err = h.s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
 		return nil, err
+	}
+	if a.Kind != program.ActivityPurchase {
+		return x, nil
+	}
+	m, err := h.s.members.Get(ctx, a.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.OccurredAt.Before(joinedFrom(m)) {
+		n, err := h.s.acts.purchasesBefore(ctx, a, joinedFrom(m))
+		if err != nil {
+			return nil, err
+		}
+		x.Snapshot.Purchase = n + 1
+	}
+	prev, err := h.s.acts.previousPurchase(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		x.Snapshot.LastPurchaseAt = &prev.OccurredAt
+	}
+	e, err := h.s.ledger.ByKey(ctx, a.MemberID, "act:"+a.ID.Hex())
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, err
+	}
+	for _, l := range entryLines(e) {
+		x.Snapshot.First = x.Snapshot.First || l.Rule == rules.RuleFirstPurchase
 	}
 	return x, nil
 }
@@ -89,4 +123,12 @@ func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, fn func(*rule
 		}
 	}
 	return cur.Err()
+}
+
+// entryLines are e's lines; none without an entry.
+func entryLines(e *ledger.Entry) []ledger.Line {
+	if e == nil {
+		return nil
+	}
+	return e.Lines
 }
