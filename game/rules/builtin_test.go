@@ -66,3 +66,18 @@ func TestDryRunEstimate(t *testing.T) {
 		t.Errorf("at the start: %d, want 10", got)
 	}
 }
+
+// The program's basis is the same whatever pointer its zone was loaded
+// into, so the rule sets' caches hold across program reads.
+func TestBasisComparesZonesByName(t *testing.T) {
+	p := program.Default()
+	p.Timezone = "Europe/Moscow"
+	if a, b := BasisOf(&p), BasisOf(&p); !a.same(b) {
+		t.Error("two reads of one program's basis differ")
+	}
+	q := p
+	q.Timezone = "Asia/Tokyo"
+	if BasisOf(&p).same(BasisOf(&q)) {
+		t.Error("two zones compare the same")
+	}
+}

@@ -59,6 +59,12 @@ type Basis struct {
 	Location      *time.Location
 }
 
+// same compares bases by their zone's name: the program loads its
+// location afresh on every read, a new pointer each time.
+func (b Basis) same(o Basis) bool {
+	return b.PointsPerUnit == o.PointsPerUnit && b.MinorPerUnit == o.MinorPerUnit && b.Location.String() == o.Location.String()
+}
+
 // BasisOf is the basis of program p.
 func BasisOf(p *program.Program) Basis {
 	return Basis{PointsPerUnit: p.PointsPerUnit, MinorPerUnit: program.MinorPerUnit(p.Currency), Location: p.Location()}

@@ -169,7 +169,7 @@ func (s *Service) Active(ctx context.Context, p *program.Program) (*Set, error) 
 	basis := BasisOf(p)
 	c := &s.cache
 	c.mu.Lock()
-	if c.set != nil && c.basis == basis && time.Since(c.read) < setTTL {
+	if c.set != nil && c.basis.same(basis) && time.Since(c.read) < setTTL {
 		set := c.set
 		c.mu.Unlock()
 		return set, nil
@@ -191,7 +191,7 @@ func (s *Service) Program(p *program.Program) *Set {
 	c := &s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.prog == nil || c.prog.Version != p.Version || c.prog.Basis != BasisOf(p) || p.Version == 0 {
+	if c.prog == nil || c.prog.Version != p.Version || !c.prog.Basis.same(BasisOf(p)) || p.Version == 0 {
 		c.prog = ProgramSet(p)
 	}
 	return c.prog
