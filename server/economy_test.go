@@ -195,8 +195,9 @@ func TestReferralEndToEnd(t *testing.T) {
 
 	// The qualifying purchase, reported 20 times at once: each side rewarded once.
 	const reports = 20
+	bob1 := purchaseVars(bob.Member.ID, "bob-1", 2000) // one request: every report sends the same occurredAt
 	res := testkit.Race(t, reports, func(int) error {
-		r, err := a.post("ApiKey "+testAPIKey, recordActivity, purchaseVars(bob.Member.ID, "bob-1", 2000))
+		r, err := a.post("ApiKey "+testAPIKey, recordActivity, bob1)
 		if err == nil && len(r.Errors) > 0 {
 			err = fmt.Errorf("%+v", r.Errors)
 		}
