@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -411,9 +412,25 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 	if err != nil {
 		return err
 	}
+	// The program's built-in rules: those of the purchase's own entry are
+	// evaluated inside it (earnPurchase); the others each make an entry.
+	prog := s.rules.Program(p)
+	ra := ruleActivity(a)
+	var own []rules.Line
+	birthdayYear := 0
+	if a.Kind != program.ActivityRefund {
+		if m.Birthday != nil {
+			birthdayYear = rules.BirthdayYear(s.now(), m.Location(), m.Birthday.Month)
+		}
+		for _, l := range prog.Evaluate(&ra, &rules.Snapshot{BirthdayYear: birthdayYear}, nil) {
+			if !rules.OnPurchaseEntry(l.Rule) {
+				own = append(own, l)
+			}
+		}
+	}
 	switch a.Kind {
 	case program.ActivityPurchase:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, s.acts, joinedFrom(m), a))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))); err != nil {
 			return err
 		}
 		// One read of the account serves the referral, the win-back time
@@ -427,11 +444,12 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 			return err
 		}
 		for _, pr := range p.Promotions {
-			if a.OccurredAt.Before(pr.StartsAt) || !a.OccurredAt.Before(pr.EndsAt) {
-				continue
-			}
-			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, earnPromotion(p, pr, a))); err != nil {
-				return err
+			for _, l := range own {
+				if l.Rule == rules.RulePromotion+pr.ID {
+					if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, earnBuiltIn(p, a, l, pr.Name))); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		conv, err := s.convertReferral(ctx, fx, p, m, acct, a)
@@ -462,24 +480,26 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnCommunityPost(p, m, a))); err != nil {
 			return err
 		}
-	case program.ActivityCheckIn, program.ActivityReview, program.ActivityEventAttendance:
-		pts, rule := p.CheckInPoints, "check-in"
-		switch a.Kind {
-		case program.ActivityReview:
-			pts, rule = p.ReviewPoints, "review"
-		case program.ActivityEventAttendance:
-			pts, rule = p.EventAttendancePoints, "event attendance"
-		}
-		if pts > 0 {
-			if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnFlat(p, rule, pts))); err != nil {
-				return err
+	default: // check-in, review, event attendance: their points
+		for _, l := range own {
+			if l.Rule != rules.RuleBirthday {
+				if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnBuiltIn(p, a, l, "Points for your "+l.Rule))); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	if err := s.applyRules(ctx, fx, p, a, set, snap, record); err != nil {
 		return err
 	}
-	return record(s.birthdayReward(ctx, fx, p, m, a))
+	for _, l := range own {
+		if l.Rule == rules.RuleBirthday {
+			// Once a year, keyed by the year of the member's birthday month.
+			return record(s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(birthdayYear), ledger.EntryEarn,
+				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, earnBuiltIn(p, a, l, "Happy birthday!")))
+		}
+	}
+	return nil
 }
 
 // entryRelated points a notification at the ledger entry it tells of (for

@@ -3,21 +3,23 @@ package game
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/member"
 )
 
-// earnPurchase awards a purchase's points: the base rate, the escalating
-// multiplier of the member's n-th purchase, the first-purchase bonus and the
-// tier multiplier, each a line of one entry. The points stay pending
-// through the return window.
+// earnPurchase awards a purchase's points on its own entry, as the
+// program's built-in rules (rules.ProgramRules) evaluate them: base,
+// the escalating multiplier of the member's n-th purchase, the tier
+// multiplier and the first-purchase bonus, each a line naming its rule
+// and the program version. The points stay pending through the return
+// window.
 //
 // n is the purchase's position by date (occurredAt), fixed when its points
 // are awarded: 1 + the member's purchases recorded by then that are dated
@@ -31,40 +33,30 @@ import (
 // A purchase dated before joinedFrom (the member joined) earns the base
 // rate and the tier multiplier only: no escalation, no first-purchase
 // bonus, and it is not counted in the positions of the others.
-func earnPurchase(ctx context.Context, p *program.Program, acts activityStore, joinedFrom time.Time, a *Activity) ledger.Change {
+func earnPurchase(ctx context.Context, p *program.Program, set *rules.Set, acts activityStore, joinedFrom time.Time, a *Activity, ra *rules.Activity) ledger.Change {
 	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-		base := a.AmountMinor * p.PointsPerUnit / program.MinorPerUnit(p.Currency)
-		var n int64 // 0: before joining, no position
-		first := false
+		// The member as the built-in rules see them, read inside the
+		// change: the chain serializes it with the member's other
+		// entries, and a retry of the append counts again.
+		snap := rules.Snapshot{Tier: st.Tier.Name}
 		if !a.OccurredAt.Before(joinedFrom) {
-			// Counted inside the change, so a retry of the append counts again.
 			earlier, err := acts.purchasesBefore(ctx, a, joinedFrom)
 			if err != nil {
 				return false, err
 			}
-			n = earlier + 1
-			first = st.Purchases == 0
+			snap.Purchase = earlier + 1
+			snap.First = st.Purchases == 0
 			st.Purchases++
 		}
 		st.Spend[ledger.MonthKey(a.OccurredAt)] += a.AmountMinor
 		e.Reason = "Purchase " + a.ExternalID
-		e.Lines = []ledger.Line{{Rule: "base", Points: base,
-			Reason: fmt.Sprintf("%d points per %s on %s", p.PointsPerUnit, p.Currency, formatMoney(a.AmountMinor, p.Currency))}}
-		if i := int(n) - 2; i >= 0 && i < len(p.Escalation) && p.Escalation[i] > 1 {
-			mult := p.Escalation[i]
-			e.Lines = append(e.Lines, ledger.Line{Rule: "escalation", Points: base * (mult - 1),
-				Reason: fmt.Sprintf("%d× points on your %s purchase", mult, ordinal(n))})
-		}
-		if t, ok := p.TierNamed(st.Tier.Name); ok && t.EarnMultiplierPercent > 100 {
-			e.Lines = append(e.Lines, ledger.Line{Rule: "tier", Points: base * (t.EarnMultiplierPercent - 100) / 100,
-				Reason: fmt.Sprintf("%s tier earns %d%% of base points", t.Name, t.EarnMultiplierPercent)})
-		}
-		if first && p.FirstPurchaseBonus > 0 {
-			e.Lines = append(e.Lines, ledger.Line{Rule: "first-purchase", Points: p.FirstPurchaseBonus, Reason: "bonus for your first purchase"})
-		}
+		e.Lines = e.Lines[:0]
 		var total int64
-		for _, l := range e.Lines {
-			total += l.Points
+		for _, l := range set.Evaluate(ra, &snap, nil) {
+			if rules.OnPurchaseEntry(l.Rule) {
+				e.Lines = append(e.Lines, ledger.Line{Rule: l.Rule, RuleVersion: l.Version, Points: l.Points, Reason: l.Reason})
+				total += l.Points
+			}
 		}
 		if total > 0 {
 			st.Credit(e, total, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, p.PointsExpireDays))
@@ -74,25 +66,23 @@ func earnPurchase(ctx context.Context, p *program.Program, acts activityStore, j
 	}
 }
 
-// earnPromotion awards a promotion's bonus on a purchase; it expires soon.
-func earnPromotion(p *program.Program, pr program.Promotion, a *Activity) ledger.Change {
+// earnBuiltIn awards one built-in rule's line on an entry of its own: a
+// promotion's bonus (pending through the return window, expiring after
+// the promotion's days), the birthday bonus or a check-in's, review's or
+// event's points (spendable at once).
+func earnBuiltIn(p *program.Program, a *Activity, l rules.Line, reason string) ledger.Change {
 	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-		e.Reason = pr.Name
-		e.Lines = []ledger.Line{{Rule: "promotion:" + pr.ID, Points: pr.BonusPoints,
-			Reason: fmt.Sprintf("%s: bonus on purchase %s, valid %d days", pr.Name, a.ExternalID, pr.ExpiresAfterDays)}}
-		st.Credit(e, pr.BonusPoints, a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), ledger.ExpiresAfter(now, pr.ExpiresAfterDays))
-		st.Earn(p, e, pr.BonusPoints, a.OccurredAt)
-		return true, nil
-	}
-}
-
-// earnFlat awards a fixed number of points, spendable at once.
-func earnFlat(p *program.Program, rule string, points int64) ledger.Change {
-	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-		e.Reason = "Points for your " + rule
-		e.Lines = []ledger.Line{{Rule: rule, Points: points, Reason: fmt.Sprintf("%d points per %s", points, rule)}}
-		st.Credit(e, points, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
-		st.Earn(p, e, points, now)
+		e.Reason = reason
+		e.Lines = []ledger.Line{{Rule: l.Rule, RuleVersion: l.Version, Points: l.Points, Reason: l.Reason}}
+		availableAt, earnedAt, expireDays := now, now, p.PointsExpireDays
+		if strings.HasPrefix(l.Rule, rules.RulePromotion) {
+			availableAt, earnedAt = a.OccurredAt.AddDate(0, 0, p.ReturnWindowDays), a.OccurredAt
+		}
+		if d := l.Effect.ExpiresAfterDays; d != nil {
+			expireDays = int(*d)
+		}
+		st.Credit(e, l.Points, availableAt, ledger.ExpiresAfter(now, expireDays))
+		st.Earn(p, e, l.Points, earnedAt)
 		return true, nil
 	}
 }
@@ -129,7 +119,7 @@ func refundPurchase(ctx context.Context, p *program.Program, store *ledger.Ledge
 		}
 		if refunded+refund.AmountMinor > purchase.AmountMinor {
 			return false, input.Errorf("amountMinor", "refunds would exceed the purchase: %s of %s already refunded",
-				formatMoney(refunded, purchase.Currency), formatMoney(purchase.AmountMinor, purchase.Currency))
+				program.FormatMoney(refunded, purchase.Currency), program.FormatMoney(purchase.AmountMinor, purchase.Currency))
 		}
 		target := earned*(refunded+refund.AmountMinor)/purchase.AmountMinor - intended
 		pending := false
@@ -143,7 +133,7 @@ func refundPurchase(ctx context.Context, p *program.Program, store *ledger.Ledge
 		e.RefundMinor, e.RefundOf = refund.AmountMinor, purchase.ID.Hex()
 		st.Spend[ledger.MonthKey(purchase.OccurredAt)] -= refund.AmountMinor
 		st.Earn(p, e, -target, purchase.OccurredAt)
-		e.Reason = fmt.Sprintf("Refund of %s on purchase %s", formatMoney(refund.AmountMinor, refund.Currency), purchase.ExternalID)
+		e.Reason = fmt.Sprintf("Refund of %s on purchase %s", program.FormatMoney(refund.AmountMinor, refund.Currency), purchase.ExternalID)
 		why := "points earned on the refunded part are taken back"
 		if pending {
 			why = "pending points of the refunded part are cancelled"
@@ -154,48 +144,4 @@ func refundPurchase(ctx context.Context, p *program.Program, store *ledger.Ledge
 		e.Lines = []ledger.Line{{Rule: "refund", Points: -taken, Reason: why}}
 		return true, nil
 	}
-}
-
-// birthdayReward credits the birthday bonus once a year, on the member's
-// first activity in their birthday month (in their own timezone).
-func (s *Service) birthdayReward(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *Activity) (*ledger.Entry, bool, error) {
-	if p.BirthdayBonus == 0 || m.Birthday == nil || a.Kind == program.ActivityRefund {
-		return nil, false, nil
-	}
-	local := s.now().In(m.Location())
-	if local.Month() != m.Birthday.Month {
-		return nil, false, nil
-	}
-	return s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(local.Year()), ledger.EntryEarn,
-		ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()},
-		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-			e.Reason = "Happy birthday!"
-			e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: fmt.Sprintf("birthday reward for %d", local.Year())}}
-			st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
-			st.Earn(p, e, p.BirthdayBonus, now)
-			return true, nil
-		})
-}
-
-func formatMoney(minor int64, cur string) string {
-	unit := program.MinorPerUnit(cur)
-	if unit == 1 {
-		return fmt.Sprintf("%d %s", minor, cur)
-	}
-	digits := len(strconv.FormatInt(unit, 10)) - 1
-	return fmt.Sprintf("%d.%0*d %s", minor/unit, digits, minor%unit, cur)
-}
-
-func ordinal(n int64) string {
-	suffix := "th"
-	switch {
-	case n%100 >= 11 && n%100 <= 13:
-	case n%10 == 1:
-		suffix = "st"
-	case n%10 == 2:
-		suffix = "nd"
-	case n%10 == 3:
-		suffix = "rd"
-	}
-	return strconv.FormatInt(n, 10) + suffix
 }

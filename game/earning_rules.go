@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -18,106 +16,9 @@ import (
 	"github.com/regulars/regulars/member"
 )
 
-// ruleSetTTL is how long an instance evaluates a rule set it read before
-// reading it again: a change made through this instance applies at once,
-// one made through another within this time.
-const ruleSetTTL = 2 * time.Second
-
-// ruleCache holds the active rule set an instance read last.
-type ruleCache struct {
-	mu   sync.Mutex
-	set  *rules.Set
-	read time.Time
-	// basis is the program's part the set was made with.
-	basis rules.Basis
-}
-
-// EarningRules returns the brand's earning rules: their store, history
-// and limits.
-func (s *Service) EarningRules() *rules.Store { return s.rules }
-
-// ruleCatalog is what rule validation knows of the program: its tiers and badges.
-type ruleCatalog struct {
-	p      *program.Program
-	badges map[string]bool
-}
-
-func (c ruleCatalog) TierExists(name string) bool { _, ok := c.p.TierNamed(name); return ok }
-func (c ruleCatalog) BadgeExists(id string) bool  { return c.badges[id] }
-
-func (s *Service) ruleCatalog(ctx context.Context) (ruleCatalog, error) {
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return ruleCatalog{}, err
-	}
-	bs, err := s.engagement.Badges(ctx)
-	if err != nil {
-		return ruleCatalog{}, err
-	}
-	c := ruleCatalog{p: &p, badges: map[string]bool{}}
-	for _, b := range bs {
-		c.badges[b.ID.Hex()] = true
-	}
-	return c, nil
-}
-
-// CreateEarningRule saves a new active rule made by `by` (who, for the
-// history: a member id or "api-key"). Errors: input errors naming the field.
-func (s *Service) CreateEarningRule(ctx context.Context, by string, in rules.Input) (*rules.Rule, error) {
-	cat, err := s.ruleCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer s.forgetRules()
-	return s.rules.Create(ctx, by, in, cat)
-}
-
-// UpdateEarningRule replaces rule id with in as its next version (see rules.Store.Update).
-func (s *Service) UpdateEarningRule(ctx context.Context, by string, id bson.ObjectID, expectedVersion *int64, in rules.Input) (*rules.Rule, error) {
-	cat, err := s.ruleCatalog(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer s.forgetRules()
-	return s.rules.Update(ctx, by, id, expectedVersion, in, cat)
-}
-
-// SetEarningRuleStatus pauses, resumes or archives rule id.
-func (s *Service) SetEarningRuleStatus(ctx context.Context, by string, id bson.ObjectID, st rules.Status) (*rules.Rule, error) {
-	defer s.forgetRules()
-	return s.rules.SetStatus(ctx, by, id, st)
-}
-
-func (s *Service) forgetRules() {
-	s.ruleSet.mu.Lock()
-	s.ruleSet.set = nil
-	s.ruleSet.mu.Unlock()
-}
-
-// activeRules is the active rule set over p's basis, read at most every ruleSetTTL.
-func (s *Service) activeRules(ctx context.Context, p *program.Program) (*rules.Set, error) {
-	basis := rules.BasisOf(p)
-	c := &s.ruleSet
-	c.mu.Lock()
-	if c.set != nil && c.basis == basis && time.Since(c.read) < ruleSetTTL {
-		set := c.set
-		c.mu.Unlock()
-		return set, nil
-	}
-	c.mu.Unlock()
-	set, err := s.rules.Active(ctx, basis)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.set, c.read, c.basis = set, time.Now(), basis
-	c.mu.Unlock()
-	return set, nil
-}
-
 // ruleActivity is what the rules see of a.
 func ruleActivity(a *Activity) rules.Activity {
-	ra := rules.Activity{ID: a.ID.Hex(), Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt}
+	ra := rules.Activity{ID: a.ID, ExternalID: a.ExternalID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt}
 	if len(a.Items) > 0 {
 		ra.Items = make([]rules.Item, len(a.Items))
 		for i, it := range a.Items {
@@ -152,7 +53,10 @@ func (s *Service) snapshot(ctx context.Context, p *program.Program, m *member.Me
 		if err != nil {
 			return nil, err
 		}
-		snap.Purchase = n + 1
+		snap.Purchase, snap.First = n+1, st.Purchases == 0
+	}
+	if m.Birthday != nil {
+		snap.BirthdayYear = rules.BirthdayYear(s.now(), m.Location(), m.Birthday.Month)
 	}
 	prev, err := s.acts.previousPurchase(ctx, a)
 	if err != nil {
@@ -187,7 +91,7 @@ func (s *Service) ruleInputs(ctx context.Context, p *program.Program, m *member.
 	if a.Kind == program.ActivityRefund {
 		return nil, nil, nil
 	}
-	set, err := s.activeRules(ctx, p)
+	set, err := s.rules.Active(ctx, p)
 	if err != nil || set.Empty(a.Kind) {
 		return nil, nil, err
 	}
@@ -218,7 +122,7 @@ func (s *Service) applyRules(ctx context.Context, fx *effects, p *program.Progra
 		} else if !errors.Is(err, mongo.ErrNoDocuments) {
 			return err
 		}
-		granted, err := s.rules.Grant(ctx, &l, a.MemberID.Hex(), a.ID.Hex(), a.OccurredAt, set.Basis.Location)
+		granted, err := s.rules.Store().Grant(ctx, &l, a.MemberID.Hex(), a.ID.Hex(), a.OccurredAt, set.Basis.Location)
 		if err != nil {
 			return err
 		}
@@ -264,47 +168,6 @@ func (s *Service) applyRules(ctx context.Context, fx *effects, p *program.Progra
 	return nil
 }
 
-// Explanation is every active rule's answer for one activity
-// (ExplainEarning).
-type Explanation struct {
-	Activity   *Activity
-	SetVersion int64
-	Snapshot   *rules.Snapshot
-	Verdicts   []rules.Verdict
-}
-
-// ExplainEarning evaluates today's active rules on a recorded activity
-// with the member snapshot recorded for it (or, for an activity recorded
-// before any rule existed, the member as they are now), writing nothing.
-// Errors: ErrActivityNotFound.
-func (s *Service) ExplainEarning(ctx context.Context, activityID bson.ObjectID) (*Explanation, error) {
-	a, err := s.acts.byID(ctx, activityID)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	set, err := s.rules.Active(ctx, rules.BasisOf(&p))
-	if err != nil {
-		return nil, err
-	}
-	snap := a.RuleSnapshot
-	if snap == nil {
-		st, _, err := s.ledger.Head(ctx, a.MemberID)
-		if err != nil {
-			return nil, err
-		}
-		snap = &rules.Snapshot{Tier: st.Tier.Name}
-		if snap.Badges, err = s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
-			return nil, err
-		}
-	}
-	ra := ruleActivity(a)
-	return &Explanation{Activity: a, SetVersion: set.Version, Snapshot: snap, Verdicts: set.Explain(&ra, snap)}, nil
-}
-
 // previousPurchase is the member's latest purchase dated before a (at the
 // same instant: recorded earlier), nil if none. Backed by indexActivityMember.
 func (s activityStore) previousPurchase(ctx context.Context, a *Activity) (*Activity, error) {
@@ -326,12 +189,4 @@ func (s activityStore) previousPurchase(ctx context.Context, a *Activity) (*Acti
 		return nil, err
 	}
 	return &prev, nil
-}
-
-// byWho names who made a change, for the rules' history.
-func byWho(memberID string) string {
-	if strings.TrimSpace(memberID) == "" {
-		return "api-key"
-	}
-	return memberID
 }

@@ -18,7 +18,7 @@ import (
 
 func (h *harness) rule(t *testing.T, in rules.Input) *rules.Rule {
 	t.Helper()
-	r, err := h.CreateEarningRule(context.Background(), "tester", in)
+	r, err := h.Rules().Create(context.Background(), "tester", in)
 	if err != nil {
 		t.Fatalf("rule %s: %v", in.Name, err)
 	}
@@ -79,7 +79,7 @@ func TestRuleLinesNameTheRuleItsVersionAndWhy(t *testing.T) {
 	// A new version applies from then on and says so.
 	in := rules.InputOf(r)
 	in.Effect.FixedPoints = 70
-	if _, err := h.UpdateEarningRule(context.Background(), "tester", r.ID, ptr(int64(1)), in); err != nil {
+	if _, err := h.Rules().Update(context.Background(), "tester", r.ID, ptr(int64(1)), in); err != nil {
 		t.Fatal(err)
 	}
 	third := h.purchase(t, ann, "o3", 6000)
@@ -92,13 +92,27 @@ func TestRuleLinesNameTheRuleItsVersionAndWhy(t *testing.T) {
 	if !found {
 		t.Errorf("version 2 did not earn 70: %+v", third.Entries)
 	}
-	hist, _, err := h.EarningRules().History(context.Background(), r.ID, 0, 10)
+	hist, _, err := h.Rules().Store().History(context.Background(), r.ID, 0, 10)
 	if err != nil || len(hist) != 2 || hist[0].Version != 2 || hist[0].UpdatedBy != "tester" {
 		t.Errorf("history: %v %+v", err, hist)
 	}
-	ex, err := h.ExplainEarning(context.Background(), third.Activity.ID)
-	if err != nil || len(ex.Verdicts) != 1 || !ex.Verdicts[0].Applied {
-		t.Errorf("explanation: %v %+v", err, ex)
+	ex, err := h.Rules().Explain(context.Background(), third.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The built-in rules first (the program's: base, escalation, tier,
+	// first purchase), then the brand's one rule.
+	var brand []rules.Verdict
+	builtIn := map[string]int64{}
+	for _, v := range ex.Verdicts {
+		if v.Rule.BuiltIn {
+			builtIn[v.Rule.Name] += v.Points
+		} else {
+			brand = append(brand, v)
+		}
+	}
+	if len(brand) != 1 || !brand[0].Applied || builtIn["base"] != 600 || builtIn["escalation"] != 1200 || builtIn["tier"] != 150 {
+		t.Errorf("explanation: %+v", ex)
 	}
 }
 
@@ -128,14 +142,14 @@ func TestRuleBudgetHoldsUnderRace(t *testing.T) {
 	if pts != 1000 || n != 34 {
 		t.Errorf("the budget issued %d points in %d entries, want exactly 1000 in 34", pts, n)
 	}
-	if spent, err := h.EarningRules().Spent(context.Background(), r.ID); err != nil || spent != 1000 {
+	if spent, err := h.Rules().Store().Spent(context.Background(), r.ID); err != nil || spent != 1000 {
 		t.Errorf("spent counter %d (%v), want 1000", spent, err)
 	}
 	testkit.Race(t, 50, func(i int) error { return buy(i * 2) }).Expect(t) // every other one, replayed at once
 	if again, _ := h.rulePoints(t, r.ID); again != 1000 {
 		t.Errorf("replays moved the rule's points to %d", again)
 	}
-	if spent, err := h.EarningRules().Spent(context.Background(), r.ID); err != nil || spent != 1000 {
+	if spent, err := h.Rules().Store().Spent(context.Background(), r.ID); err != nil || spent != 1000 {
 		t.Errorf("replays moved the spent counter to %d (%v)", spent, err)
 	}
 	for _, m := range ms[:10] {
@@ -187,12 +201,12 @@ func TestBadRulesAreRefusedAndNothingIsWritten(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	h.rule(t, rules.Input{Name: "VIP only", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 5}, Priority: 7, Exclusive: true})
-	_, err := h.CreateEarningRule(ctx, "tester", rules.Input{Name: "Also VIP", Trigger: program.ActivityPurchase,
+	_, err := h.Rules().Create(ctx, "tester", rules.Input{Name: "Also VIP", Trigger: program.ActivityPurchase,
 		Effect: rules.Effect{FixedPoints: 5}, Priority: 7, Exclusive: true})
 	if e, ok := inputField(err); !ok || e != "priority" {
 		t.Errorf("two exclusive rules at one priority: %v", err)
 	}
-	_, err = h.CreateEarningRule(ctx, "tester", rules.Input{Name: "Platinum", Trigger: program.ActivityPurchase,
+	_, err = h.Rules().Create(ctx, "tester", rules.Input{Name: "Platinum", Trigger: program.ActivityPurchase,
 		Conditions: []rules.Condition{{Tiers: []string{"Platinum"}}}, Effect: rules.Effect{FixedPoints: 5}})
 	if e, ok := inputField(err); !ok || e != "conditions[0].tiers[0]" {
 		t.Errorf("unknown tier: %v", err)
@@ -218,4 +232,42 @@ func TestRuleIndexesExist(t *testing.T) {
 	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), rules.IndexVersions)
 	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), rules.IndexSlotScope, rules.IndexSlotOwner)
 	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), rules.IndexSimulations)
+}
+
+// updateProgram writes the built-in rules: after escalation becomes 4× on
+// the 2nd purchase, the next 2nd purchase earns it, its line names the
+// rule at the program's new version, and explainEarning shows that rule.
+func TestUpdateProgramRewritesTheBuiltInRules(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	ann := h.members.add("ann@example.com")
+	first := h.purchase(t, ann, "o1", 1000)
+	if got := first.Points(); got != 100+50 {
+		t.Fatalf("first purchase: %d points, want base 100 and the first-purchase bonus 50", got)
+	}
+	p, err := h.UpdateProgram(ctx, nil, func(p *program.Program) { p.Escalation = []int64{4} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := h.purchase(t, ann, "o2", 1000)
+	var esc *ledger.Line
+	for i, l := range second.Entries[0].Lines {
+		if l.Rule == rules.RuleEscalation {
+			esc = &second.Entries[0].Lines[i]
+		}
+	}
+	if second.Points() != 100+300 || esc == nil || esc.Points != 300 || esc.RuleVersion != p.Version || esc.Reason != "4× points on your 2nd purchase" {
+		t.Fatalf("second purchase after the update: %d points, lines %+v (program version %d)", second.Points(), second.Entries[0].Lines, p.Version)
+	}
+	ex, err := h.Rules().Explain(ctx, second.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := false
+	for _, v := range ex.Verdicts {
+		applied = applied || (v.Rule.BuiltIn && v.Rule.Name == rules.RuleEscalation && v.Applied && v.Rule.Version == p.Version && v.Points == 300)
+	}
+	if !applied || ex.ProgramVersion != p.Version {
+		t.Errorf("explanation: %+v", ex)
+	}
 }

@@ -65,8 +65,7 @@ type Service struct {
 	offers     *offer.Service
 	campaigns  *campaign.Service
 	holdouts   *holdout.Store
-	rules      *rules.Store
-	ruleSet    ruleCache
+	rules      *rules.Service
 	kick       chan struct{}
 	hooks      Webhooks
 }
@@ -85,7 +84,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
-	s.rules = rules.NewStore(db, clock)
+	s.rules = rules.New(db, rules.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: localized{s}, Kick: s.kickJobs, Now: clock})
 	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
 	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
@@ -115,6 +114,23 @@ func (s *Service) Engagement() *engagement.Service { return s.engagement }
 
 // Campaigns returns the program's campaigns, which the background jobs run.
 func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
+
+// Rules returns the earning rules: the brand's and the program's
+// built-in ones, their explanations and dry runs.
+func (s *Service) Rules() *rules.Service { return s.rules }
+
+// badgeIDs are the program's badges (ids, hex), for the rules' validation.
+func (s *Service) badgeIDs(ctx context.Context) (map[string]bool, error) {
+	bs, err := s.engagement.Badges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(bs))
+	for _, b := range bs {
+		ids[b.ID.Hex()] = true
+	}
+	return ids, nil
+}
 
 // Ledger returns the points ledger.
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }

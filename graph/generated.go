@@ -344,6 +344,7 @@ type ComplexityRoot struct {
 
 	EarningExplanation struct {
 		Activity         func(childComplexity int) int
+		ProgramVersion   func(childComplexity int) int
 		PurchasePosition func(childComplexity int) int
 		RuleSetVersion   func(childComplexity int) int
 		Rules            func(childComplexity int) int
@@ -352,6 +353,7 @@ type ComplexityRoot struct {
 
 	EarningRule struct {
 		BudgetSpent func(childComplexity int) int
+		BuiltIn     func(childComplexity int) int
 		Conditions  func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Effect      func(childComplexity int) int
@@ -1411,10 +1413,12 @@ type DataExportResolver interface {
 	ExpiresAt(ctx context.Context, obj *account.Export) (*time.Time, error)
 }
 type EarningExplanationResolver interface {
-	RuleSetVersion(ctx context.Context, obj *game.Explanation) (int, error)
-	Tier(ctx context.Context, obj *game.Explanation) (*string, error)
-	PurchasePosition(ctx context.Context, obj *game.Explanation) (*int, error)
-	Rules(ctx context.Context, obj *game.Explanation) ([]*rules.Verdict, error)
+	Activity(ctx context.Context, obj *rules.Explanation) (*game.Activity, error)
+	RuleSetVersion(ctx context.Context, obj *rules.Explanation) (int, error)
+	ProgramVersion(ctx context.Context, obj *rules.Explanation) (int, error)
+	Tier(ctx context.Context, obj *rules.Explanation) (*string, error)
+	PurchasePosition(ctx context.Context, obj *rules.Explanation) (*int, error)
+	Rules(ctx context.Context, obj *rules.Explanation) ([]*rules.Verdict, error)
 }
 type EarningRuleResolver interface {
 	ID(ctx context.Context, obj *rules.Rule) (string, error)
@@ -1644,7 +1648,7 @@ type QueryResolver interface {
 	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
-	ExplainEarning(ctx context.Context, activityID string) (*game.Explanation, error)
+	ExplainEarning(ctx context.Context, activityID string) (*rules.Explanation, error)
 	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
 	RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
@@ -2710,6 +2714,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EarningExplanation.Activity(childComplexity), true
+	case "EarningExplanation.programVersion":
+		if e.ComplexityRoot.EarningExplanation.ProgramVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningExplanation.ProgramVersion(childComplexity), true
 	case "EarningExplanation.purchasePosition":
 		if e.ComplexityRoot.EarningExplanation.PurchasePosition == nil {
 			break
@@ -2741,6 +2751,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EarningRule.BudgetSpent(childComplexity), true
+	case "EarningRule.builtIn":
+		if e.ComplexityRoot.EarningRule.BuiltIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EarningRule.BuiltIn(childComplexity), true
 	case "EarningRule.conditions":
 		if e.ComplexityRoot.EarningRule.Conditions == nil {
 			break
@@ -8200,6 +8216,8 @@ func (ec *executionContext) childFields_EarningExplanation(ctx context.Context, 
 		return ec.fieldContext_EarningExplanation_activity(ctx, field)
 	case "ruleSetVersion":
 		return ec.fieldContext_EarningExplanation_ruleSetVersion(ctx, field)
+	case "programVersion":
+		return ec.fieldContext_EarningExplanation_programVersion(ctx, field)
 	case "tier":
 		return ec.fieldContext_EarningExplanation_tier(ctx, field)
 	case "purchasePosition":
@@ -8242,6 +8260,8 @@ func (ec *executionContext) childFields_EarningRule(ctx context.Context, field g
 		return ec.fieldContext_EarningRule_exclusive(ctx, field)
 	case "budgetSpent":
 		return ec.fieldContext_EarningRule_budgetSpent(ctx, field)
+	case "builtIn":
+		return ec.fieldContext_EarningRule_builtIn(ctx, field)
 	case "updatedBy":
 		return ec.fieldContext_EarningRule_updatedBy(ctx, field)
 	case "updatedAt":
@@ -16121,7 +16141,7 @@ func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16130,7 +16150,7 @@ func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, fi
 			return ec.fieldContext_EarningExplanation_activity(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Activity, nil
+			return ec.Resolvers.EarningExplanation().Activity(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
@@ -16144,8 +16164,8 @@ func (ec *executionContext) fieldContext_EarningExplanation_activity(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "EarningExplanation",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Activity(ctx, field)
 		},
@@ -16153,7 +16173,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_activity(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16176,7 +16196,30 @@ func (ec *executionContext) fieldContext_EarningExplanation_ruleSetVersion(_ con
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_programVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningExplanation_programVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EarningExplanation().ProgramVersion(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningExplanation_programVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16199,7 +16242,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_tier(_ context.Conte
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "String")
 }
 
-func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16222,7 +16265,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_purchasePosition(_ c
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *game.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16624,6 +16667,29 @@ func (ec *executionContext) _EarningRule_budgetSpent(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_EarningRule_budgetSpent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EarningRule", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EarningRule_builtIn(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EarningRule_builtIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BuiltIn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EarningRule_builtIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _EarningRule_updatedBy(ctx context.Context, field graphql.CollectedField, obj *rules.Rule) (ret graphql.Marshaler) {
@@ -28453,8 +28519,8 @@ func (ec *executionContext) _Query_explainEarning(ctx context.Context, field gra
 			return ec.Resolvers.Query().ExplainEarning(ctx, fc.Args["activityId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Explanation) graphql.Marshaler {
-			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExplanation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
+			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -40531,7 +40597,7 @@ func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionS
 
 var earningExplanationImplementors = []string{"EarningExplanation"}
 
-func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *game.Explanation) graphql.Marshaler {
+func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *rules.Explanation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningExplanationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -40541,15 +40607,22 @@ func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.Sel
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("EarningExplanation")
 		case "activity":
-			out.Values[i] = ec._EarningExplanation_activity(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_activity(ctx, field, obj)
+				})
 		case "ruleSetVersion":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EarningExplanation_ruleSetVersion(ctx, field, obj)
+				})
+		case "programVersion":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EarningExplanation_programVersion(ctx, field, obj)
 				})
 		case "tier":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -40675,6 +40748,11 @@ func (ec *executionContext) _EarningRule(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EarningRule_budgetSpent(ctx, field, obj)
 				})
+		case "builtIn":
+			out.Values[i] = ec._EarningRule_builtIn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "updatedBy":
 			out.Values[i] = ec._EarningRule_updatedBy(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -48442,7 +48520,7 @@ func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EarnedBadge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *game.Explanation) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningExplanation!")
 		return graphql.Null

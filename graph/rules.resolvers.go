@@ -32,18 +32,28 @@ func (r *activityDifferenceResolver) After(ctx context.Context, obj *rules.Diff)
 	return float64(obj.After), nil
 }
 
+// Activity is the resolver for the activity field.
+func (r *earningExplanationResolver) Activity(ctx context.Context, obj *rules.Explanation) (*game.Activity, error) {
+	return r.activityByHex(ctx, obj.ActivityID.Hex())
+}
+
 // RuleSetVersion is the resolver for the ruleSetVersion field.
-func (r *earningExplanationResolver) RuleSetVersion(ctx context.Context, obj *game.Explanation) (int, error) {
+func (r *earningExplanationResolver) RuleSetVersion(ctx context.Context, obj *rules.Explanation) (int, error) {
 	return int(obj.SetVersion), nil
 }
 
+// ProgramVersion is the resolver for the programVersion field.
+func (r *earningExplanationResolver) ProgramVersion(ctx context.Context, obj *rules.Explanation) (int, error) {
+	return int(obj.ProgramVersion), nil
+}
+
 // Tier is the resolver for the tier field.
-func (r *earningExplanationResolver) Tier(ctx context.Context, obj *game.Explanation) (*string, error) {
+func (r *earningExplanationResolver) Tier(ctx context.Context, obj *rules.Explanation) (*string, error) {
 	return optional(obj.Snapshot.Tier), nil
 }
 
 // PurchasePosition is the resolver for the purchasePosition field.
-func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *game.Explanation) (*int, error) {
+func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *rules.Explanation) (*int, error) {
 	if obj.Snapshot.Purchase == 0 {
 		return nil, nil
 	}
@@ -52,7 +62,7 @@ func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *
 }
 
 // Rules is the resolver for the rules field.
-func (r *earningExplanationResolver) Rules(ctx context.Context, obj *game.Explanation) ([]*rules.Verdict, error) {
+func (r *earningExplanationResolver) Rules(ctx context.Context, obj *rules.Explanation) ([]*rules.Verdict, error) {
 	out := make([]*rules.Verdict, len(obj.Verdicts))
 	for i := range obj.Verdicts {
 		out[i] = &obj.Verdicts[i]
@@ -72,7 +82,7 @@ func (r *earningRuleResolver) Timezone(ctx context.Context, obj *rules.Rule) (*s
 
 // BudgetSpent is the resolver for the budgetSpent field.
 func (r *earningRuleResolver) BudgetSpent(ctx context.Context, obj *rules.Rule) (int, error) {
-	n, err := r.Game.EarningRules().Spent(ctx, obj.ID)
+	n, err := r.Game.Rules().Store().Spent(ctx, obj.ID)
 	return int(n), err
 }
 
@@ -101,7 +111,7 @@ func (r *mutationResolver) CreateEarningRule(ctx context.Context, input rules.In
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.CreateEarningRule(ctx, who(ctx), in)
+	return r.Game.Rules().Create(ctx, who(ctx), in)
 }
 
 // UpdateEarningRule is the resolver for the updateEarningRule field.
@@ -119,7 +129,7 @@ func (r *mutationResolver) UpdateEarningRule(ctx context.Context, id string, inp
 		v := int64(*expectedVersion)
 		expected = &v
 	}
-	return r.Game.UpdateEarningRule(ctx, who(ctx), oid, expected, in)
+	return r.Game.Rules().Update(ctx, who(ctx), oid, expected, in)
 }
 
 // PauseEarningRule is the resolver for the pauseEarningRule field.
@@ -132,7 +142,7 @@ func (r *mutationResolver) PauseEarningRule(ctx context.Context, id string, paus
 	if !paused {
 		st = rules.StatusActive
 	}
-	return r.Game.SetEarningRuleStatus(ctx, who(ctx), oid, st)
+	return r.Game.Rules().SetStatus(ctx, who(ctx), oid, st)
 }
 
 // ArchiveEarningRule is the resolver for the archiveEarningRule field.
@@ -141,7 +151,7 @@ func (r *mutationResolver) ArchiveEarningRule(ctx context.Context, id string) (*
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.SetEarningRuleStatus(ctx, who(ctx), oid, rules.StatusArchived)
+	return r.Game.Rules().SetStatus(ctx, who(ctx), oid, rules.StatusArchived)
 }
 
 // SimulateRules is the resolver for the simulateRules field.
@@ -172,7 +182,7 @@ func (r *mutationResolver) SimulateRules(ctx context.Context, changes []*RuleCha
 	if rangeArg != nil {
 		from, to = deref(rangeArg.From), deref(rangeArg.To)
 	}
-	return r.Game.SimulateRules(ctx, who(ctx), cs, from, to)
+	return r.Game.Rules().Simulate(ctx, who(ctx), cs, from, to)
 }
 
 // Before is the resolver for the before field.
@@ -195,7 +205,7 @@ func (r *queryResolver) EarningRules(ctx context.Context, first *int, after *str
 	if err != nil {
 		return nil, err
 	}
-	rs, more, err := r.Game.EarningRules().List(ctx, from, limit)
+	rs, more, err := r.Game.Rules().Store().List(ctx, from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +222,7 @@ func (r *queryResolver) EarningRule(ctx context.Context, id string) (*rules.Rule
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.EarningRules().Get(ctx, oid)
+	return r.Game.Rules().Get(ctx, oid)
 }
 
 // EarningRuleHistory is the resolver for the earningRuleHistory field.
@@ -230,10 +240,10 @@ func (r *queryResolver) EarningRuleHistory(ctx context.Context, id string, first
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.Game.EarningRules().Get(ctx, oid); err != nil {
+	if _, err := r.Game.Rules().Get(ctx, oid); err != nil {
 		return nil, err
 	}
-	rs, more, err := r.Game.EarningRules().History(ctx, oid, before, limit)
+	rs, more, err := r.Game.Rules().Store().History(ctx, oid, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -247,12 +257,12 @@ func (r *queryResolver) EarningRuleHistory(ctx context.Context, id string, first
 }
 
 // ExplainEarning is the resolver for the explainEarning field.
-func (r *queryResolver) ExplainEarning(ctx context.Context, activityID string) (*game.Explanation, error) {
+func (r *queryResolver) ExplainEarning(ctx context.Context, activityID string) (*rules.Explanation, error) {
 	oid, err := decodeID("Activity", "activityId", activityID)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.ExplainEarning(ctx, oid)
+	return r.Game.Rules().Explain(ctx, oid)
 }
 
 // RuleSimulations is the resolver for the ruleSimulations field.
@@ -265,7 +275,7 @@ func (r *queryResolver) RuleSimulations(ctx context.Context, first *int, after *
 	if err != nil {
 		return nil, err
 	}
-	ss, more, err := r.Game.EarningRules().Simulations(ctx, before, limit)
+	ss, more, err := r.Game.Rules().Store().Simulations(ctx, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +294,7 @@ func (r *queryResolver) RuleSimulation(ctx context.Context, id string) (*rules.S
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.EarningRules().Simulation(ctx, oid)
+	return r.Game.Rules().Store().Simulation(ctx, oid)
 }
 
 // BadgeHeld is the resolver for the badgeHeld field.

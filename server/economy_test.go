@@ -80,7 +80,8 @@ func TestEconomyEndToEnd(t *testing.T) {
 	c := a.subscribed(t, ann, `subscription { notifications { kind title } }`)
 
 	var r1 activityResult
-	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &r1)
+	order1 := purchaseVars(ann.Member.ID, "order-1", 4250) // the replay sends the same occurredAt
+	a.service(t, recordActivity, order1).decode(t, "recordActivity", &r1)
 	if r1.Points != 425+50 || r1.Replayed || len(r1.Entries) != 1 || len(r1.Entries[0].Lines) != 2 {
 		t.Fatalf("first purchase: %+v", r1)
 	}
@@ -89,7 +90,7 @@ func TestEconomyEndToEnd(t *testing.T) {
 	}
 	// A replay changes nothing and says so.
 	var replay activityResult
-	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &replay)
+	a.service(t, recordActivity, order1).decode(t, "recordActivity", &replay)
 	if !replay.Replayed || replay.Points != r1.Points {
 		t.Fatalf("replay: %+v", replay)
 	}
@@ -199,8 +200,9 @@ func TestReferralEndToEnd(t *testing.T) {
 
 	// The qualifying purchase, reported 20 times at once: each side rewarded once.
 	const reports = 20
+	bob1 := purchaseVars(bob.Member.ID, "bob-1", 2000) // one request: every report sends the same occurredAt
 	res := testkit.Race(t, reports, func(int) error {
-		r, err := a.post("ApiKey "+testAPIKey, recordActivity, purchaseVars(bob.Member.ID, "bob-1", 2000))
+		r, err := a.post("ApiKey "+testAPIKey, recordActivity, bob1)
 		if err == nil && len(r.Errors) > 0 {
 			err = fmt.Errorf("%+v", r.Errors)
 		}

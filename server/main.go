@@ -502,7 +502,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 		return
 	}
 	host, _ := os.Hostname()
-	n, err = m.game.RunSimulations(ctx, fmt.Sprintf("%s/%d", host, os.Getpid()))
+	n, err = m.game.Rules().RunSimulations(ctx, fmt.Sprintf("%s/%d", host, os.Getpid()))
 	logJob("earning rules: dry runs", int64(n), err)
 	n, err = m.game.Offers().PublishOffers(ctx, 500)
 	logJob("publish offers", int64(n), err)

@@ -97,22 +97,43 @@ func TestEarningRulesEndToEnd(t *testing.T) {
 		t.Errorf("second purchase: %d points (want 125 at Silver's 1.25× and 100 for Silver days), lines %v", pts, lines)
 	}
 
-	// explainEarning: every active rule, matched or not, with the first failing condition.
+	// explainEarning: the program's built-in rules for a purchase, then
+	// every active rule, matched or not, with the first failing condition.
 	var ex struct {
 		RuleSetVersion int
 		Tier           *string
 		Rules          []struct {
-			Rule            ruleOut
+			Rule struct {
+				ruleOut
+				BuiltIn bool `json:"builtIn"`
+			}
 			Matched         bool
 			Applied         bool
 			FailedCondition *string
 			Points          int
 		}
 	}
-	a.service(t, `query($id: ID!) { explainEarning(activityId: $id) { ruleSetVersion tier rules { rule { id name version } matched applied failedCondition points } } }`,
+	a.service(t, `query($id: ID!) { explainEarning(activityId: $id) { ruleSetVersion tier rules { rule { id name version builtIn } matched applied failedCondition points } } }`,
 		map[string]any{"id": first}).decode(t, "explainEarning", &ex)
-	if len(ex.Rules) != 4 || ex.RuleSetVersion != 4 || ex.Tier == nil || *ex.Tier != "Member" {
+	brand, base := 0, ""
+	for _, v := range ex.Rules {
+		if !v.Rule.BuiltIn {
+			brand++
+		} else if v.Rule.Name == "base" && v.Applied && v.Points == 600 {
+			base = v.Rule.ID
+		}
+	}
+	if brand != 4 || base == "" || ex.RuleSetVersion != 4 || ex.Tier == nil || *ex.Tier != "Member" {
 		t.Fatalf("explanation: %+v", ex)
+	}
+	// A built-in rule is a Node too, at the program's version.
+	var builtIn struct {
+		Name    string
+		BuiltIn bool
+	}
+	a.service(t, `query($id: ID!) { node(id: $id) { ... on EarningRule { name builtIn } } }`, map[string]any{"id": base}).decode(t, "node", &builtIn)
+	if builtIn.Name != "base" || !builtIn.BuiltIn {
+		t.Errorf("built-in rule as a node: %+v", builtIn)
 	}
 	for _, v := range ex.Rules {
 		if v.Rule.Name == "Silver days" && (v.Matched || v.FailedCondition == nil || *v.FailedCondition != "not tier Silver") {
@@ -211,7 +232,8 @@ func TestEarningRulesEndToEnd(t *testing.T) {
 		return got.Status == "DONE" || got.Status == "FAILED"
 	}, "the dry run to finish")
 	// Today's rules (rides paused) give 320 on the history: store 200, Silver days 100, SKU X 20; SKU X at 50 an item gives 200.
-	if got.Status != "DONE" || got.Result == nil || got.Result.Activities != 2 || got.Result.PointsBefore != 320 || got.Result.PointsAfter != 500 ||
+	// The program's built-in rules give 725 on both sides: base 600 + 100, Silver's 1.25× on the second, 25.
+	if got.Status != "DONE" || got.Result == nil || got.Result.Activities != 2 || got.Result.PointsBefore != 725+320 || got.Result.PointsAfter != 725+500 ||
 		got.Result.MembersAffected != 1 || got.Result.LiabilityChangeMinor != 180 || len(got.Result.Sample) != 1 {
 		t.Errorf("dry run: %+v %+v", got, got.Result)
 	}

@@ -448,6 +448,20 @@ func MinorPerUnit(cur string) int64 {
 	return n
 }
 
+// FormatMoney writes minor units of cur as the currency's major units:
+// "42.50 USD", "500 JPY", "1.005 KWD".
+func FormatMoney(minor int64, cur string) string {
+	unit := MinorPerUnit(cur)
+	if unit == 1 {
+		return fmt.Sprintf("%d %s", minor, cur)
+	}
+	digits := 0
+	for u := unit; u > 1; u /= 10 {
+		digits++
+	}
+	return fmt.Sprintf("%d.%0*d %s", minor/unit, digits, minor%unit, cur)
+}
+
 // ActivityKind is what a member did.
 type ActivityKind string
 

@@ -22,7 +22,8 @@ type Item struct {
 
 // Activity is what a rule sees of an activity.
 type Activity struct {
-	ID          string
+	ID          bson.ObjectID
+	ExternalID  string
 	Kind        program.ActivityKind
 	AmountMinor int64
 	OccurredAt  time.Time
@@ -41,6 +42,12 @@ type Snapshot struct {
 	Purchase int64 `bson:"purchase,omitempty"`
 	// LastPurchaseAt is the member's previous purchase by date; nil: none.
 	LastPurchaseAt *time.Time `bson:"lastPurchaseAt,omitempty"`
+	// First: this purchase is the first the member is awarded (the
+	// first-purchase bonus's test, whatever its date).
+	First bool `bson:"first,omitempty"`
+	// BirthdayYear is the year of the member's birthday month the
+	// activity was recorded in (their timezone); 0: not their birthday month.
+	BirthdayYear int `bson:"birthdayYear,omitempty"`
 }
 
 // Basis is what of the program the evaluation uses: base points per
@@ -50,6 +57,12 @@ type Basis struct {
 	PointsPerUnit int64
 	MinorPerUnit  int64
 	Location      *time.Location
+}
+
+// same compares bases by their zone's name: the program loads its
+// location afresh on every read, a new pointer each time.
+func (b Basis) same(o Basis) bool {
+	return b.PointsPerUnit == o.PointsPerUnit && b.MinorPerUnit == o.MinorPerUnit && b.Location.String() == o.Location.String()
 }
 
 // BasisOf is the basis of program p.
@@ -138,14 +151,28 @@ type Line struct {
 	Limits *Limits
 	// Priority and Exclusive as evaluated.
 	Priority int
+	// BuiltIn: a rule of the program's own fields (ProgramRules).
+	BuiltIn bool
+
+	// rule and sc let the dry run put a line into words only when it
+	// shows it (Set.evaluate without reasons).
+	rule *compiled
+	sc   scope
 }
 
 // Evaluate appends to out the lines the set's rules earn on a for a member
 // in snap, in evaluation order, and returns it. It is a pure function of
 // (set, a, snap): limits and budgets are applied afterwards by the caller
 // (Limiter, or the dry run's own count). A rule's points are capped at
-// program.MaxPoints. Allocation: only the matched rules' reasons.
+// program.MaxPoints (built-in rules are bounded by the program's own
+// validation instead). Allocation: only the matched rules' reasons.
 func (s *Set) Evaluate(a *Activity, snap *Snapshot, out []Line) []Line {
+	return s.evaluate(a, snap, out, true)
+}
+
+// evaluate is Evaluate; without reasons it allocates nothing once out
+// has room (the dry run's hot path).
+func (s *Set) evaluate(a *Activity, snap *Snapshot, out []Line, reasons bool) []Line {
 	applied := false
 	for i := range s.rules {
 		r := &s.rules[i]
@@ -163,8 +190,12 @@ func (s *Set) Evaluate(a *Activity, snap *Snapshot, out []Line) []Line {
 		if pts <= 0 {
 			continue
 		}
-		out = append(out, Line{RuleID: r.ID, Rule: r.Name, Version: r.Version, Points: pts, Reason: s.reason(r, scope, pts),
-			Effect: &r.Effect, Limits: &r.Limits, Priority: r.Priority})
+		l := Line{RuleID: r.ID, Rule: r.Name, Version: r.Version, Points: pts,
+			Effect: &r.Effect, Limits: &r.Limits, Priority: r.Priority, BuiltIn: r.BuiltIn, rule: r, sc: scope}
+		if reasons {
+			l.Reason = s.reason(r, a, snap, scope, pts)
+		}
+		out = append(out, l)
 		applied = true
 		if r.Exclusive {
 			break
@@ -211,7 +242,7 @@ func (s *Set) Explain(a *Activity, snap *Snapshot) []Verdict {
 			v.Failed = "exclusive, and a rule of higher priority applied"
 		default:
 			if v.Points = s.points(r, a, scope); v.Points > 0 {
-				v.Applied, v.Reason = true, s.reason(r, scope, v.Points)
+				v.Applied, v.Reason = true, s.reason(r, a, snap, scope, v.Points)
 				applied = true
 				stopped = r.Exclusive
 			} else {
@@ -327,6 +358,10 @@ func (s *Set) holds(r *compiled, c *Condition, a *Activity, snap *Snapshot, sc *
 			return h >= c.Hours.From && h < c.Hours.To
 		}
 		return h >= c.Hours.From || h < c.Hours.To
+	case c.FirstPurchase:
+		return snap.First
+	case c.Birthday:
+		return snap.BirthdayYear != 0
 	}
 	return false
 }
@@ -340,11 +375,17 @@ func (s *Set) points(r *compiled, a *Activity, sc scope) int64 {
 		base := sc.amountMinor * s.Basis.PointsPerUnit / unit
 		pts += base * (e.MultiplierPercent - 100) / 100
 	}
+	if r.BuiltIn {
+		return pts
+	}
 	return min(pts, program.MaxPoints)
 }
 
 // reason says in words why r earned pts.
-func (s *Set) reason(r *compiled, sc scope, pts int64) string {
+func (s *Set) reason(r *compiled, a *Activity, snap *Snapshot, sc scope, pts int64) string {
+	if r.say != nil {
+		return r.say(a, snap, sc, pts)
+	}
 	e := &r.Effect
 	var parts []string
 	on := "the basket"

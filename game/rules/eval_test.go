@@ -14,17 +14,17 @@ import (
 
 func i64(v int64) *int64 { return &v }
 
-type catalog struct{}
+type testCatalog struct{}
 
-func (catalog) TierExists(name string) bool {
+func (testCatalog) TierExists(name string) bool {
 	return name == "Member" || name == "Silver" || name == "Gold"
 }
-func (catalog) BadgeExists(id string) bool { return id == "b1" }
+func (testCatalog) BadgeExists(id string) bool { return id == "b1" }
 
 // rule validates in and makes it an active rule at version 1.
 func rule(t testing.TB, in Input) *Rule {
 	t.Helper()
-	if err := in.Validate(catalog{}); err != nil {
+	if err := in.Validate(testCatalog{}); err != nil {
 		t.Fatalf("%s: %v", in.Name, err)
 	}
 	r := &Rule{ID: bson.NewObjectID(), Version: 1, Status: StatusActive}
@@ -168,7 +168,7 @@ func TestBadRulesNameTheField(t *testing.T) {
 	for want, change := range cases {
 		in := ok()
 		change(&in)
-		err := in.Validate(catalog{})
+		err := in.Validate(testCatalog{})
 		e, isInput := input.As(err)
 		field, _, _ := strings.Cut(want, "@")
 		if !isInput || e.Field != field {
@@ -225,6 +225,35 @@ func BenchmarkEvaluate50Rules(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluate50RulesNoReasons is the dry run's evaluation: the
+// same 17 of 50 rules match, their lines are not put into words.
+func BenchmarkEvaluate50RulesNoReasons(b *testing.B) {
+	set, a, snap := fifty(b)
+	out := make([]Line, 0, 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = set.evaluate(a, snap, out[:0], false)
+	}
+}
+
+// BenchmarkEvaluateProgramRules: the default program's built-in rules
+// (base, escalation, tiers, first purchase) on a Silver member's 2nd
+// purchase, with reasons, as the purchase's entry makes its lines.
+func BenchmarkEvaluateProgramRules(b *testing.B) {
+	p := program.Default()
+	set := ProgramSet(&p)
+	_, a, _ := fifty(b)
+	snap := &Snapshot{Tier: "Silver", Purchase: 2}
+	if n := len(set.Evaluate(a, snap, nil)); n != 3 {
+		b.Fatalf("%d lines, want base, escalation and tier", n)
+	}
+	out := make([]Line, 0, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		out = set.Evaluate(a, snap, out[:0])
+	}
+}
+
 // BenchmarkEvaluate50RulesNoMatch: the same 50 rules, a check-in none matches.
 func BenchmarkEvaluate50RulesNoMatch(b *testing.B) {
 	set, a, snap := fifty(b)
@@ -254,14 +283,16 @@ func BenchmarkReplay50Rules(b *testing.B) {
 	set, a, snap := fifty(b)
 	after := NewSet(2, set.Basis, append(set.Rules(), rule(b, Input{Name: "Extra", Trigger: program.ActivityPurchase, Effect: Effect{MultiplierPercent: 200}})))
 	r := NewReplay(set, after)
-	members := make([]string, 1000)
+	members := make([]bson.ObjectID, 1000)
 	for i := range members {
-		members[i] = bson.NewObjectID().Hex()
+		members[i] = bson.NewObjectID()
 	}
+	x := Recorded{Activity: *a, Snapshotted: true}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		r.Add(&Recorded{Activity: *a, MemberID: members[i%len(members)], Snapshot: *snap})
+		x.MemberID, x.Snapshot = members[i%len(members)], *snap
+		r.Add(&x)
 		i++
 	}
 }

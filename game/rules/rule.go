@@ -6,8 +6,12 @@
 // inserts and single-document conditional updates, and a dry run of a
 // change over recorded history. It owns the collections earning_rules,
 // earning_rule_versions, earning_rule_set, earning_rule_claims,
-// earning_rule_slots and rule_simulations. It knows nothing of HTTP or
-// GraphQL; package game evaluates the active set on its effects path.
+// earning_rule_slots and rule_simulations. The program's own earning
+// fields (base points, escalation, tiers, first purchase, promotions,
+// birthday, check-in, review and event points) are built-in rules of the
+// same engine (ProgramRules). Service is what package game calls: the
+// rule sets, validation, explanations and dry runs, the activities read
+// through the History it declares. It knows nothing of HTTP or GraphQL.
 package rules
 
 import (
@@ -72,6 +76,11 @@ type Rule struct {
 	UpdatedBy  string    `bson:"updatedBy"`
 	UpdatedAt  time.Time `bson:"updatedAt"`
 	CreatedAt  time.Time `bson:"createdAt"`
+	// BuiltIn marks a rule derived from the program's own fields
+	// (ProgramRules): never stored, versioned with the program.
+	BuiltIn bool `bson:"-"`
+	// say words a built-in rule's reason as the program always has.
+	say func(a *Activity, snap *Snapshot, sc scope, pts int64) string
 }
 
 // Weekday is a day of the week, as the API names it.
@@ -103,6 +112,12 @@ type Condition struct {
 	DaysOfWeek []Weekday `bson:"daysOfWeek,omitempty"`
 	// Hours: the local hour is in [From, To); To < From wraps past midnight.
 	Hours *HourWindow `bson:"hours,omitempty"`
+	// FirstPurchase and Birthday are the built-in rules' own tests
+	// (ProgramRules), which the API cannot write: the member's first
+	// purchase awarded (Snapshot.First), the member's birthday month
+	// (Snapshot.BirthdayYear).
+	FirstPurchase bool `bson:"firstPurchase,omitempty"`
+	Birthday      bool `bson:"birthday,omitempty"`
 }
 
 // ItemCondition selects line items.
@@ -232,7 +247,7 @@ func (in *Input) Validate(cat Catalog) error {
 func (c *Condition) validate(field string, trigger program.ActivityKind, cat Catalog) error {
 	set := 0
 	for _, on := range []bool{c.BasketTotalAtLeast != nil, c.Items != nil, c.NthPurchase != nil, c.Tiers != nil,
-		c.BadgeHeld != "", c.DaysSinceLastPurchaseAtLeast != nil, c.DaysOfWeek != nil, c.Hours != nil} {
+		c.BadgeHeld != "", c.DaysSinceLastPurchaseAtLeast != nil, c.DaysOfWeek != nil, c.Hours != nil, c.FirstPurchase, c.Birthday} {
 		if on {
 			set++
 		}
@@ -248,6 +263,8 @@ func (c *Condition) validate(field string, trigger program.ActivityKind, cat Cat
 	}
 	var err error
 	switch {
+	case c.FirstPurchase || c.Birthday:
+		return input.Errorf(field, "only the program's built-in rules test the first purchase or the birthday")
 	case c.BasketTotalAtLeast != nil:
 		if v := *c.BasketTotalAtLeast; v < 0 || v > program.MaxAmountMinor {
 			return input.Errorf(field+".basketTotalAtLeast", "must be between 0 and %d minor units", program.MaxAmountMinor)
@@ -426,6 +443,10 @@ func (c *Condition) describe() string {
 		return "on " + strings.Join(ds, "/")
 	case c.Hours != nil:
 		return fmt.Sprintf("between %02d:00 and %02d:00", c.Hours.From, c.Hours.To)
+	case c.FirstPurchase:
+		return "the member's first purchase"
+	case c.Birthday:
+		return "in the member's birthday month"
 	}
 	return "nothing"
 }

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 )
 
@@ -97,8 +98,13 @@ func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
 // Recorded is one recorded activity as the dry run replays it.
 type Recorded struct {
 	Activity Activity
-	MemberID string
+	MemberID bson.ObjectID
 	Snapshot Snapshot
+	// Snapshotted: Snapshot is the one recorded when the activity was
+	// awarded. Without it the replay fills the position, first purchase
+	// and previous purchase from the range itself (no tier, no badges,
+	// no birthday).
+	Snapshotted bool
 }
 
 // Totals are points before (today's set) and after (the proposed one).
@@ -140,41 +146,89 @@ type Result struct {
 // Replay runs both rule sets over activities in the order given (by date),
 // each rule's limits counted in memory from the start of the range as
 // the live path counts them (times per member ever, per local day, per
-// period; the budget). It writes nothing.
+// period; the budget), and the program's built-in rules (Program) on both
+// sides alike. It writes nothing, and once its maps have seen the
+// members, rules and tiers it allocates nothing per activity but the
+// sample's words.
 type Replay struct {
 	before, after *Set
+	prog          *Set
 	lb, la        limitCount
 	res           Result
-	members       map[string]*Totals
+	members       map[bson.ObjectID]*Totals
 	rules         map[string]*Totals
 	tiers         map[string]*Totals
-	buf1, buf2    []Line
+	seen          map[bson.ObjectID]*seen
+	birthdays     map[birthdayKey]struct{}
+	buf0, buf1    []Line
+	buf2          []Line
+}
+
+// seen is a member as the replay has seen them so far.
+type seen struct {
+	purchases int64
+	last      time.Time
+}
+
+type birthdayKey struct {
+	member bson.ObjectID
+	year   int
 }
 
 // NewReplay compares before (today's set) with after (the proposed one).
 func NewReplay(before, after *Set) *Replay {
 	return &Replay{before: before, after: after, lb: newLimitCount(), la: newLimitCount(),
-		members: map[string]*Totals{}, rules: map[string]*Totals{}, tiers: map[string]*Totals{}}
+		members: map[bson.ObjectID]*Totals{}, rules: map[string]*Totals{}, tiers: map[string]*Totals{},
+		seen: map[bson.ObjectID]*seen{}, birthdays: map[birthdayKey]struct{}{}}
+}
+
+// Program adds the program's built-in rules (ProgramSet) to both sides.
+func (r *Replay) Program(prog *Set) { r.prog = prog }
+
+// slotKey is a per-member limit's scope: the rule, the member, the kind of
+// scope (ever, day, period) and its number.
+type slotKey struct {
+	rule, member bson.ObjectID
+	kind         uint8
+	n            int64
 }
 
 // limitCount is the limits' state in a dry run.
 type limitCount struct {
-	times map[string]int64
+	times map[slotKey]int64
 	spent map[bson.ObjectID]int64
 }
 
 func newLimitCount() limitCount {
-	return limitCount{times: map[string]int64{}, spent: map[bson.ObjectID]int64{}}
+	return limitCount{times: map[slotKey]int64{}, spent: map[bson.ObjectID]int64{}}
 }
 
 // grant is Store.Grant without the database.
-func (c limitCount) grant(l *Line, member string, at time.Time, loc *time.Location) int64 {
+func (c limitCount) grant(l *Line, member bson.ObjectID, at time.Time, loc *time.Location) int64 {
 	if l.Limits == nil || (*l.Limits == Limits{}) {
 		return l.Points
 	}
-	sc := scopes(l.Limits, l.RuleID.Hex(), member, at, loc)
-	for _, s := range sc {
-		if c.times[s.key] >= s.limit {
+	var keys [3]slotKey
+	var limits [3]int64
+	n := 0
+	if l.Limits.PerMember > 0 {
+		keys[n], limits[n] = slotKey{rule: l.RuleID, member: member}, l.Limits.PerMember
+		n++
+	}
+	if l.Limits.PerMemberPerDay > 0 || (l.Limits.PerMemberPerPeriod > 0 && l.Limits.PeriodDays > 0) {
+		local := at.In(loc)
+		day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC).Unix() / 86400
+		if l.Limits.PerMemberPerDay > 0 {
+			keys[n], limits[n] = slotKey{rule: l.RuleID, member: member, kind: 1, n: day}, l.Limits.PerMemberPerDay
+			n++
+		}
+		if l.Limits.PerMemberPerPeriod > 0 && l.Limits.PeriodDays > 0 {
+			keys[n], limits[n] = slotKey{rule: l.RuleID, member: member, kind: 2, n: day / l.Limits.PeriodDays}, l.Limits.PerMemberPerPeriod
+			n++
+		}
+	}
+	for i := range n {
+		if c.times[keys[i]] >= limits[i] {
 			return 0
 		}
 	}
@@ -186,8 +240,8 @@ func (c limitCount) grant(l *Line, member string, at time.Time, loc *time.Locati
 		}
 		c.spent[l.RuleID] += g
 	}
-	for _, s := range sc {
-		c.times[s.key]++
+	for i := range n {
+		c.times[keys[i]]++
 	}
 	return g
 }
@@ -195,38 +249,95 @@ func (c limitCount) grant(l *Line, member string, at time.Time, loc *time.Locati
 // Add replays one activity through both sets.
 func (r *Replay) Add(x *Recorded) {
 	r.res.Activities++
-	before, bl := r.run(r.before, r.lb, x, r.buf1[:0], func(t *Totals, p int64) { t.Before += p })
-	after, al := r.run(r.after, r.la, x, r.buf2[:0], func(t *Totals, p int64) { t.After += p })
+	m := r.seen[x.MemberID]
+	if m == nil {
+		m = &seen{}
+		r.seen[x.MemberID] = m
+	}
+	purchase := x.Activity.Kind == program.ActivityPurchase
+	if !x.Snapshotted {
+		x.Snapshot = Snapshot{}
+		if purchase {
+			x.Snapshot.Purchase = m.purchases + 1
+			x.Snapshot.First = m.purchases == 0
+		}
+		if !m.last.IsZero() {
+			x.Snapshot.LastPurchaseAt = &m.last
+		}
+	}
+	var common int64
+	r.buf0 = r.buf0[:0]
+	if r.prog != nil {
+		r.buf0 = r.prog.evaluate(&x.Activity, &x.Snapshot, r.buf0, false)
+		kept := r.buf0[:0]
+		for _, l := range r.buf0 {
+			if l.Rule == RuleBirthday {
+				// Once a year, as the game keys it.
+				k := birthdayKey{x.MemberID, x.Snapshot.BirthdayYear}
+				if _, done := r.birthdays[k]; done {
+					continue
+				}
+				r.birthdays[k] = struct{}{}
+			}
+			common += l.Points
+			t := r.total(r.rules, l.Rule)
+			t.Before += l.Points
+			t.After += l.Points
+			kept = append(kept, l)
+		}
+		r.buf0 = kept
+	}
+	before, bl := r.run(r.before, r.lb, x, r.buf1[:0], false)
+	after, al := r.run(r.after, r.la, x, r.buf2[:0], true)
 	r.buf1, r.buf2 = bl, al
-	r.res.Before += before
-	r.res.After += after
+	if purchase {
+		m.purchases++
+		if x.Snapshot.Purchase > m.purchases {
+			m.purchases = x.Snapshot.Purchase
+		}
+		m.last = x.Activity.OccurredAt
+	}
+	r.res.Before += common + before
+	r.res.After += common + after
 	tier := x.Snapshot.Tier
 	if tier == "" {
 		tier = "(unknown)"
 	}
 	t := r.total(r.tiers, tier)
-	t.Before += before
-	t.After += after
+	t.Before += common + before
+	t.After += common + after
 	if before == after {
 		return
 	}
-	m := r.total(r.members, x.MemberID)
-	m.Before += before
-	m.After += after
+	mt := r.members[x.MemberID]
+	if mt == nil {
+		mt = &Totals{Key: x.MemberID.Hex()}
+		r.members[x.MemberID] = mt
+	}
+	mt.Before += before
+	mt.After += after
 	if len(r.res.Sample) < SampleSize {
-		d := Diff{ActivityID: x.Activity.ID, MemberID: x.MemberID, Before: before, After: after}
+		d := Diff{ActivityID: x.Activity.ID.Hex(), MemberID: x.MemberID.Hex(), Before: common + before, After: common + after}
+		for _, l := range r.buf0 {
+			d.BeforeLines = append(d.BeforeLines, lineWords(x, l))
+			d.AfterLines = append(d.AfterLines, lineWords(x, l))
+		}
 		for _, l := range bl {
-			d.BeforeLines = append(d.BeforeLines, lineWords(l))
+			d.BeforeLines = append(d.BeforeLines, lineWords(x, l))
 		}
 		for _, l := range al {
-			d.AfterLines = append(d.AfterLines, lineWords(l))
+			d.AfterLines = append(d.AfterLines, lineWords(x, l))
 		}
 		r.res.Sample = append(r.res.Sample, d)
 	}
 }
 
-func lineWords(l Line) string {
-	return l.Rule + " v" + strconv.FormatInt(l.Version, 10) + ": " + strconv.FormatInt(l.Points, 10) + ": " + l.Reason
+func lineWords(x *Recorded, l Line) string {
+	reason := l.Reason
+	if reason == "" && l.rule != nil {
+		reason = (*Set)(nil).reason(l.rule, &x.Activity, &x.Snapshot, l.sc, l.Points)
+	}
+	return l.Rule + " v" + strconv.FormatInt(l.Version, 10) + ": " + strconv.FormatInt(l.Points, 10) + ": " + reason
 }
 
 func (r *Replay) total(m map[string]*Totals, key string) *Totals {
@@ -240,8 +351,8 @@ func (r *Replay) total(m map[string]*Totals, key string) *Totals {
 
 // run evaluates x with set and applies the limits; it returns the points
 // granted and the lines (points as granted).
-func (r *Replay) run(set *Set, c limitCount, x *Recorded, buf []Line, add func(*Totals, int64)) (int64, []Line) {
-	buf = set.Evaluate(&x.Activity, &x.Snapshot, buf)
+func (r *Replay) run(set *Set, c limitCount, x *Recorded, buf []Line, after bool) (int64, []Line) {
+	buf = set.evaluate(&x.Activity, &x.Snapshot, buf, false)
 	var sum int64
 	kept := buf[:0]
 	for _, l := range buf {
@@ -251,7 +362,12 @@ func (r *Replay) run(set *Set, c limitCount, x *Recorded, buf []Line, add func(*
 		}
 		l.Points = g
 		sum += g
-		add(r.total(r.rules, l.Rule), g)
+		t := r.total(r.rules, l.Rule)
+		if after {
+			t.After += g
+		} else {
+			t.Before += g
+		}
 		kept = append(kept, l)
 	}
 	return sum, kept
@@ -264,7 +380,11 @@ func (r *Replay) Result(pointValuePerThousand int64, currency string) Result {
 	res.MembersAffected = int64(len(r.members))
 	res.PerRule = sorted(r.rules, func(a, b *Totals) int { return cmp.Compare(a.Key, b.Key) })
 	res.PerTier = sorted(r.tiers, func(a, b *Totals) int { return cmp.Compare(a.Key, b.Key) })
-	top := sorted(r.members, func(a, b *Totals) int {
+	byMember := make(map[string]*Totals, len(r.members))
+	for _, t := range r.members {
+		byMember[t.Key] = t
+	}
+	top := sorted(byMember, func(a, b *Totals) int {
 		if c := cmp.Compare(abs(b.After-b.Before), abs(a.After-a.Before)); c != 0 {
 			return c
 		}
