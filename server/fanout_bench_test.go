@@ -86,7 +86,8 @@ func BenchmarkFanout(b *testing.B) {
 			}
 		}
 
-		before := rssKB(b, proc.Process.Pid)
+		metrics := "http://" + addr + "/metrics"
+		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, []byte("OFFER_AVAILABLE"), func(i int, c *websocket.Conn) error {
 			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
 				return err
@@ -97,12 +98,13 @@ func BenchmarkFanout(b *testing.B) {
 			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title createdAt } }"}})
 		})
 		time.Sleep(2 * time.Second) // let every subscription register
-		idle := rssKB(b, proc.Process.Pid)
+		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 
 		start := time.Now()
 		publishOffer(b, "http://"+addr+"/graphql")
 		lat, deliver := clients.await(b, start, 2*time.Hour)
 		report(b, lat, before, idle, n)
+		reportGoroutines(b, beforeG, idleG, n)
 		// From each notification being stored to its client: the part of
 		// the fan-out that is not the publishing job's writes.
 		deliver.Report(b, "deliver-", "")
@@ -113,10 +115,11 @@ func BenchmarkFanout(b *testing.B) {
 		addr := freeAddr(b)
 		proc := startProcess(b, filepath.Join(dir, "wsbaseline"), []string{"-addr", addr}, nil)
 		waitReady(b, "http://"+addr+"/ws")
-		before := rssKB(b, proc.Process.Pid)
+		metrics := "http://" + addr + "/metrics"
+		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, []byte("OFFER_AVAILABLE"), func(int, *websocket.Conn) error { return nil })
 		time.Sleep(2 * time.Second)
-		idle := rssKB(b, proc.Process.Pid)
+		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		start := time.Now()
 		res, err := http.Post("http://"+addr+"/broadcast", "application/json", strings.NewReader(`{"kind":"OFFER_AVAILABLE"}`))
 		if err == nil {
@@ -127,6 +130,7 @@ func BenchmarkFanout(b *testing.B) {
 		}
 		lat, _ := clients.await(b, start, time.Minute)
 		report(b, lat, before, idle, n)
+		reportGoroutines(b, beforeG, idleG, n)
 		clients.close(b)
 	})
 }
@@ -136,6 +140,28 @@ func report(b *testing.B, lat *testkit.Latencies, before, idle int64, n int) {
 	lat.Report(b, "", "")
 	b.ReportMetric(float64(idle-before)/float64(n), "KB/conn")
 	b.ReportMetric(0, "ns/op")
+}
+
+// reportGoroutines reports the goroutines each idle connection added.
+func reportGoroutines(b *testing.B, before, idle int64, n int) {
+	b.ReportMetric(float64(idle-before)/float64(n), "goroutines/conn")
+}
+
+// goroutines reads the go_goroutines gauge a server exposes in the
+// Prometheus text format.
+func goroutines(b *testing.B, url string) int64 {
+	res, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := testkit.Must(readBody(res))(b)
+	for _, line := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go_goroutines" {
+			return int64(testkit.Must(strconv.ParseFloat(f[1], 64))(b))
+		}
+	}
+	b.Fatalf("%s has no go_goroutines", url)
+	return 0
 }
 
 func publishOffer(b *testing.B, url string) {
