@@ -61,7 +61,8 @@ func BenchmarkFanout(b *testing.B) {
 
 		// Seed members directly: signing 10,000 up through bcrypt would
 		// measure password hashing, not fan-out.
-		members, err := member.New(db, member.Config{JWTSecret: []byte(secret)})
+		// Tokens outlive the run: an expired one closes its socket.
+		members, err := member.New(db, member.Config{JWTSecret: []byte(secret), AccessTTL: 3 * time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -99,12 +100,12 @@ func BenchmarkFanout(b *testing.B) {
 		})
 		time.Sleep(2 * time.Second) // let every subscription register
 		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
+		reportIdle(b, before, idle, beforeG, idleG, n)
 
 		start := time.Now()
 		publishOffer(b, "http://"+addr+"/graphql")
 		lat, deliver := clients.await(b, start, 2*time.Hour)
-		report(b, lat, before, idle, n)
-		reportGoroutines(b, beforeG, idleG, n)
+		report(b, lat)
 		// From each notification being stored to its client: the part of
 		// the fan-out that is not the publishing job's writes.
 		deliver.Report(b, "deliver-", "")
@@ -120,6 +121,7 @@ func BenchmarkFanout(b *testing.B) {
 		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, []byte("OFFER_AVAILABLE"), func(int, *websocket.Conn) error { return nil })
 		time.Sleep(2 * time.Second)
 		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
+		reportIdle(b, before, idle, beforeG, idleG, n)
 		start := time.Now()
 		res, err := http.Post("http://"+addr+"/broadcast", "application/json", strings.NewReader(`{"kind":"OFFER_AVAILABLE"}`))
 		if err == nil {
@@ -129,22 +131,24 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		lat, _ := clients.await(b, start, time.Minute)
-		report(b, lat, before, idle, n)
-		reportGoroutines(b, beforeG, idleG, n)
+		report(b, lat)
 		clients.close(b)
 	})
 }
 
-func report(b *testing.B, lat *testkit.Latencies, before, idle int64, n int) {
+func report(b *testing.B, lat *testkit.Latencies) {
 	b.ReportMetric(float64(lat.Quantile(1).Milliseconds()), "last-ms")
 	lat.Report(b, "", "")
-	b.ReportMetric(float64(idle-before)/float64(n), "KB/conn")
 	b.ReportMetric(0, "ns/op")
 }
 
-// reportGoroutines reports the goroutines each idle connection added.
-func reportGoroutines(b *testing.B, before, idle int64, n int) {
-	b.ReportMetric(float64(idle-before)/float64(n), "goroutines/conn")
+// reportIdle reports, per idle connection, the resident memory and the
+// goroutines it added; logged too, so a run that fails later keeps them.
+func reportIdle(b *testing.B, before, idle, beforeG, idleG int64, n int) {
+	kb, g := float64(idle-before)/float64(n), float64(idleG-beforeG)/float64(n)
+	b.ReportMetric(kb, "KB/conn")
+	b.ReportMetric(g, "goroutines/conn")
+	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each", n, kb, g)
 }
 
 // goroutines reads the go_goroutines gauge a server exposes in the
