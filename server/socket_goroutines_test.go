@@ -23,22 +23,35 @@ func TestIdleSubscribedSocketCostsTwoGoroutines(t *testing.T) {
 		a.do(t, "ApiKey "+testAPIKey, `mutation($id: ID!, $t: String!) { sendNotification(memberId: $id, title: $t, body: "b") { id } }`,
 			map[string]any{"id": ann.Member.ID, "t": title}).decode(t, "sendNotification", &struct{}{})
 	}
-	type next struct {
-		Data struct{ Notifications struct{ Title, Cursor string } }
+	sendTo("zero")
+	sendTo("first")
+	var page struct {
+		Edges []struct{ Cursor string }
 	}
-	expect := func(c *testkit.WSClient, title string) next {
+	a.do(t, ann.bearer(), `{ notifications(first: 2) { edges { cursor } } }`, nil).decode(t, "notifications", &page)
+	if len(page.Edges) != 2 {
+		t.Fatalf("inbox page: %+v", page)
+	}
+	// Resuming after a cursor: no race with what is sent next.
+	afterFirst, afterZero := page.Edges[0].Cursor, page.Edges[1].Cursor
+	subscribe := func(c *testkit.WSClient, after string) {
+		c.Send("subscribe", "n", map[string]any{"query": `subscription($after: String) { notifications(after: $after) { title } }`,
+			"variables": map[string]any{"after": after}})
+	}
+	expect := func(c *testkit.WSClient, title string) {
 		t.Helper()
-		var got next
+		var got struct {
+			Data struct{ Notifications struct{ Title string } }
+		}
 		if m := c.Expect("next"); json.Unmarshal(m.Payload, &got) != nil || got.Data.Notifications.Title != title {
 			t.Fatalf("got %s, want the notification titled %s", m.Payload, title)
 		}
-		return got
 	}
+
 	// One socket first, so the server's pools and workers are warm.
-	warm := a.subscribed(t, ann, `subscription { notifications { title cursor } }`)
-	sendTo("zero")
-	zero := expect(warm, "zero").Data.Notifications.Cursor
-	sendTo("first")
+	warm := a.dialWith(t, websocket.Dialer{})
+	warm.Init(ann.bearer())
+	subscribe(warm, afterZero)
 	expect(warm, "first")
 
 	before := runtime.NumGoroutine()
@@ -46,12 +59,11 @@ func TestIdleSubscribedSocketCostsTwoGoroutines(t *testing.T) {
 	for i := range clients {
 		c := a.dialWith(t, websocket.Dialer{})
 		c.Init(ann.bearer())
-		sub := map[string]any{"query": `subscription { notifications { title cursor } }`}
-		if i%2 == 1 { // half of them replay "first" before going live
-			sub = map[string]any{"query": `subscription($after: String) { notifications(after: $after) { title cursor } }`,
-				"variables": map[string]any{"after": zero}}
+		if i%2 == 1 {
+			subscribe(c, afterZero) // replays "first", then goes live
+		} else {
+			subscribe(c, afterFirst) // nothing to replay
 		}
-		c.Send("subscribe", "n", sub)
 		clients[i] = c
 	}
 	a.waitSubscribers(t, ann.Member.ID, n+1)
