@@ -450,9 +450,12 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			c.close(ClosePolicy, ReasonTooManyForMember, false)
 			return false
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
-		err := c.h.be.CheckSession(ctx, p)
-		cancel()
+		var err error
+		offStack(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
+			defer cancel()
+			err = c.h.be.CheckSession(ctx, p)
+		})
 		switch {
 		case errors.Is(err, member.ErrSessionEnded):
 			c.close(closeForbidden, "Session ended: sign in again", false)
@@ -471,6 +474,25 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	c.mu.Unlock()
 	c.enqueue(wsMessage{Type: "connection_ack"})
 	return true
+}
+
+// offStack runs f on a goroutine of its own and waits for it. A database
+// call grows the stack it runs on to many kilobytes, and a goroutine keeps
+// its grown stack until a garbage collection finds it mostly unused: on
+// the reader, which every socket keeps for its life, that would be paid
+// by every idle socket. A panic in f is raised again here.
+func offStack(f func()) {
+	var p any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { p = recover() }()
+		f()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
 }
 
 // ReasonExpired closes a socket whose access token expired; the client
