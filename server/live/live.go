@@ -341,7 +341,7 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 		c.readLoop()
 		initTimer.Stop()
 	}
-	// The pooled conn is released when this handler returns, so wait for
+	// The connection is closed when this handler returns, so wait for
 	// every operation and the writer first.
 	c.mu.Lock()
 	if c.expiry != nil {
