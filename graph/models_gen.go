@@ -379,6 +379,9 @@ type StreakChange struct {
 	FreezeEarned bool `json:"freezeEarned"`
 }
 
+type Subscription struct {
+}
+
 type ThreadConnection struct {
 	Edges    []*ThreadEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`

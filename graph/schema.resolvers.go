@@ -305,7 +305,13 @@ func (r *subscriptionResolver) Notifications(ctx context.Context, after *string)
 			return nil, err
 		}
 	}
-	return r.Inbox.Stream(ctx, id, from)
+	ready, pushed := streamReady(ctx)
+	stream, err := r.Inbox.Stream(ctx, id, from, ready)
+	if err != nil {
+		return nil, err
+	}
+	pushed()
+	return stream, nil
 }
 
 // Member returns MemberResolver implementation.

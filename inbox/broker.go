@@ -1,8 +1,6 @@
 package inbox
 
 import (
-	"sync/atomic"
-
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -16,8 +14,11 @@ type Broker interface {
 	// n is that notification, or nil when the publisher knows only its
 	// number. It never blocks.
 	Publish(memberID bson.ObjectID, seq int64, n *Notification)
-	// Subscribe starts receiving the member's publications.
-	Subscribe(memberID bson.ObjectID) *Subscription
+	// Subscribe calls deliver with each of the member's publications until
+	// stop is called. deliver runs on the publisher's goroutine with the
+	// broker's lock held: it must return at once and not call the broker.
+	// A subscriber therefore costs no goroutine while nothing happens.
+	Subscribe(memberID bson.ObjectID, deliver func(Stored)) (stop func())
 }
 
 // Stored is one publication: notification Seq was stored, and N is it
@@ -26,15 +27,3 @@ type Stored struct {
 	Seq int64
 	N   *Notification
 }
-
-// Subscription receives a member's publications on C until closed. A
-// publication that finds C full is dropped and Missed reports it, so the
-// stream reads the store instead of blocking the publisher.
-type Subscription struct {
-	C      <-chan Stored
-	Close  func()
-	missed *atomic.Bool
-}
-
-// Missed reports whether publications were dropped since the last call.
-func (s *Subscription) Missed() bool { return s.missed.Swap(false) }

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -16,13 +15,8 @@ type MemoryBroker struct {
 var _ Broker = (*MemoryBroker)(nil)
 
 type memorySub struct {
-	c      chan Stored
-	missed atomic.Bool
+	deliver func(Stored)
 }
-
-// subscriptionBuffer holds publications a stream has not taken yet; a
-// burst beyond it turns into one read of the store.
-const subscriptionBuffer = 8
 
 // NewMemoryBroker returns an empty broker.
 func NewMemoryBroker() *MemoryBroker {
@@ -34,34 +28,30 @@ func (b *MemoryBroker) Publish(memberID bson.ObjectID, seq int64, n *Notificatio
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs[memberID] {
-		select {
-		case s.c <- Stored{Seq: seq, N: n}:
-		default:
-			s.missed.Store(true)
-		}
+		s.deliver(Stored{Seq: seq, N: n})
 	}
 }
 
-// Subscribe registers a stream of memberID.
-func (b *MemoryBroker) Subscribe(memberID bson.ObjectID) *Subscription {
-	s := &memorySub{c: make(chan Stored, subscriptionBuffer)}
+// Subscribe registers a stream of memberID; stop may be called more than once.
+func (b *MemoryBroker) Subscribe(memberID bson.ObjectID, deliver func(Stored)) (stop func()) {
+	s := &memorySub{deliver: deliver}
 	b.mu.Lock()
 	if b.subs[memberID] == nil {
 		b.subs[memberID] = map[*memorySub]struct{}{}
 	}
 	b.subs[memberID][s] = struct{}{}
 	b.mu.Unlock()
-	var once sync.Once
-	return &Subscription{C: s.c, missed: &s.missed, Close: func() {
-		once.Do(func() {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			delete(b.subs[memberID], s)
-			if len(b.subs[memberID]) == 0 {
-				delete(b.subs, memberID)
-			}
-		})
-	}}
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[memberID][s]; !ok {
+			return
+		}
+		delete(b.subs[memberID], s)
+		if len(b.subs[memberID]) == 0 {
+			delete(b.subs, memberID)
+		}
+	}
 }
 
 // Subscribers counts the live streams of memberID.

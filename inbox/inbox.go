@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -380,72 +381,204 @@ func (in *Inbox) Cleanup(ctx context.Context, readRetention time.Duration) (int6
 // streamBatch is how many notifications a stream reads at a time.
 const streamBatch = 256
 
+// streamBuffer is how many notifications a stream holds that its reader
+// has not taken; a burst beyond it is read from the store when the reader
+// catches up, so it costs one read, not memory.
+const streamBuffer = 8
+
 // Stream sends the member's notifications after sequence `after`, oldest
-// first, then every new one as it is stored, until ctx ends. With after < 0
-// it starts from now (no replay).
+// first, then every new one as it is stored, until ctx ends or a read of
+// the store fails (the channel is then closed; the client resumes from its
+// cursor). With after < 0 it starts from now (no replay).
+//
+// ready, when not nil, is called after each notification is put on the
+// channel, so that a receive then does not block, and once after the
+// channel is closed. A transport that receives only then needs no
+// goroutine waiting on the channel, and the stream keeps none either while
+// it is up to date: publications are handed to it by the broker, and only
+// reading the store (a replay, a gap) runs a goroutine, until it has
+// caught up.
 //
 // A publication of the next number with the notification in it is
 // delivered as it is; anything else (a gap, a number only, a publication
-// dropped because the stream lagged) makes the stream read the store after
-// its last number. Replay and live delivery are therefore the same query,
+// that found the channel full) makes the stream read the store after its
+// last number. Replay and live delivery are therefore the same query,
 // and a slow reader only slows its own stream: nothing piles up.
-func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64) (<-chan *Notification, error) {
-	sub := in.broker.Subscribe(memberID)
-	// Replay what follows the cursor; a stream from now has nothing to
-	// replay, as what is stored from here on is published to sub.
-	read := after >= 0
+func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64, ready func()) (<-chan *Notification, error) {
+	if ready == nil {
+		ready = func() {}
+	}
+	s := &stream{in: in, ctx: ctx, memberID: memberID, out: make(chan *Notification, streamBuffer), ready: ready,
+		reading: true, last: after}
+	// Subscribed before the last number is read, so nothing stored in
+	// between is missed; until then publications only ask for a read.
+	s.stop = in.broker.Subscribe(memberID, s.publication)
 	if after < 0 {
 		last, err := in.store.lastSeq(ctx, memberID)
 		if err != nil {
-			sub.Close()
+			s.stop()
 			return nil, err
 		}
-		after = last
+		s.mu.Lock()
+		s.last = last
+		s.mu.Unlock()
+	} else {
+		s.again = true // replay what follows the cursor
 	}
-	out := make(chan *Notification)
-	go func() {
-		defer close(out)
-		defer sub.Close()
-		send := func(n *Notification) bool {
-			select {
-			case out <- n:
-				after = n.Seq
-				return true
-			case <-ctx.Done():
-				return false
-			}
+	s.mu.Lock()
+	if s.again || len(s.held) > 0 {
+		go s.catchUp()
+	} else {
+		s.reading = false
+	}
+	s.mu.Unlock()
+	context.AfterFunc(ctx, s.end)
+	return s.out, nil
+}
+
+// stream is one live Stream. Its state moves under mu; out is written by
+// the broker's delivery while the stream is up to date and by catchUp
+// while it reads, never by both.
+type stream struct {
+	in       *Inbox
+	ctx      context.Context
+	memberID bson.ObjectID
+	out      chan *Notification
+	ready    func()
+	stop     func()
+
+	mu      sync.Mutex
+	last    int64    // the newest number put on out
+	reading bool     // catchUp runs and owns out
+	held    []Stored // publications for catchUp to deliver, up to streamBuffer
+	again   bool     // catchUp must read (once more)
+	ended   bool
+	closed  bool
+}
+
+// publication takes one publication from the broker (under its lock).
+func (s *stream) publication(p Stored) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || p.Seq <= s.last {
+		return // delivered already
+	}
+	if !s.reading && p.Seq == s.last+1 && p.N != nil && p.N.shown(s.in.now()) {
+		select {
+		case s.out <- p.N:
+			s.last = p.Seq
+			s.ready()
+			return
+		default: // the reader lags: catchUp waits for it
 		}
-		for {
-			for read {
-				ns, err := in.store.after(ctx, memberID, after, streamBatch, in.now())
-				if err != nil {
-					return // the client resumes from its cursor
-				}
-				for _, n := range ns {
-					if !send(n) {
-						return
-					}
-				}
-				read = len(ns) == streamBatch
+	}
+	// catchUp delivers what it holds as it is when it is next in line, and
+	// reads the store for the rest.
+	if len(s.held) < streamBuffer {
+		s.held = append(s.held, p)
+	} else {
+		s.again = true
+	}
+	if !s.reading {
+		s.reading = true
+		go s.catchUp()
+	}
+}
+
+// catchUp delivers the held publications and reads the store after the
+// last number until nothing more is asked of it, waiting for the reader as
+// it goes.
+func (s *stream) catchUp() {
+	for {
+		s.mu.Lock()
+		if s.ended || len(s.held) == 0 && !s.again {
+			s.reading = false
+			ended := s.ended
+			s.mu.Unlock()
+			if ended {
+				s.close()
 			}
-			select {
-			case p := <-sub.C:
-				switch {
-				case p.Seq <= after: // delivered already
-				case p.Seq == after+1 && p.N != nil && p.N.shown(in.now()):
-					if !send(p.N) {
-						return
-					}
-				default:
-					read = true
+			return
+		}
+		held, read := s.held, s.again
+		s.held, s.again = nil, false
+		after := s.last
+		s.mu.Unlock()
+		for _, p := range held {
+			switch {
+			case p.Seq <= after: // delivered already
+			case p.Seq == after+1 && p.N != nil && p.N.shown(s.in.now()):
+				if !s.send(p.N) {
+					return
 				}
-			case <-ctx.Done():
-				return
-			}
-			if sub.Missed() {
+				after = p.Seq
+			default:
 				read = true
 			}
 		}
-	}()
-	return out, nil
+		for more := read; more; {
+			ns, err := s.in.store.after(s.ctx, s.memberID, after, streamBatch, s.in.now())
+			if err != nil {
+				s.fail()
+				return
+			}
+			for _, n := range ns {
+				if !s.send(n) {
+					return
+				}
+				after = n.Seq
+			}
+			more = len(ns) == streamBatch
+		}
+	}
+}
+
+// send puts n on the channel for catchUp, waiting for the reader; false
+// means the stream ended.
+func (s *stream) send(n *Notification) bool {
+	select {
+	case s.out <- n:
+	case <-s.ctx.Done():
+		s.fail()
+		return false
+	}
+	s.mu.Lock()
+	s.last = n.Seq
+	s.mu.Unlock()
+	s.ready()
+	return true
+}
+
+// end stops the stream when ctx ends; the channel closes now, or when a
+// catchUp under way sees it.
+func (s *stream) end() {
+	s.stop()
+	s.mu.Lock()
+	s.ended = true
+	reading := s.reading
+	s.mu.Unlock()
+	if !reading {
+		s.close()
+	}
+}
+
+// fail ends the stream from catchUp (a failed read, or ctx ended).
+func (s *stream) fail() {
+	s.stop()
+	s.mu.Lock()
+	s.ended, s.reading = true, false
+	s.mu.Unlock()
+	s.close()
+}
+
+// close closes the channel once, after ended is set.
+func (s *stream) close() {
+	s.mu.Lock()
+	closed := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if !closed {
+		close(s.out)
+		s.ready()
+	}
 }

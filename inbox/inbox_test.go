@@ -61,7 +61,7 @@ func titles(ns []*Notification) []string {
 func TestSendWithKeyIsIdempotentUnderRace(t *testing.T) {
 	in, _ := newInbox(t)
 	member := bson.NewObjectID()
-	stream, err := in.Stream(t.Context(), member, -1)
+	stream, err := in.Stream(t.Context(), member, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestStreamReplaysThenGoesLiveWithoutGapOrDuplicate(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := in.Stream(ctx, m, first.Seq)
+	stream, err := in.Stream(ctx, m, first.Seq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestLaggingStreamCatchesUpFromTheStore(t *testing.T) {
 	m := bson.NewObjectID()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := in.Stream(ctx, m, -1)
+	stream, err := in.Stream(ctx, m, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestUpToDateStreamDeliversPublicationWithoutRead(t *testing.T) {
 	first := send(t, in, m, "stored")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := in.Stream(ctx, m, first.Seq)
+	stream, err := in.Stream(ctx, m, first.Seq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func twoInstances(t *testing.T, poll time.Duration, configure func(*PollBroker))
 	}
 	go pb.Run(t.Context())
 	m = bson.NewObjectID()
-	stream, err := New(db, pb).Stream(t.Context(), m, -1)
+	stream, err := New(db, pb).Stream(t.Context(), m, -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

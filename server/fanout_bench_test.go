@@ -32,11 +32,16 @@ import (
 // the server's resident memory per idle connection. Run with:
 //
 //	MONGODB_URI=mongodb://localhost:27017 BENCH_WS_CLIENTS=10000 go test ./server -run '^$' -bench Fanout -benchtime 1x -timeout 170m
+//
+// BENCH_WS_IDLE_ONLY=1 measures the idle connections alone: no member is
+// enrolled and nothing is sent, so a database that scans (the embedded
+// one) does not make a large run last hours.
 func BenchmarkFanout(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("BENCH_WS_CLIENTS"); v != "" {
 		n = testkit.Must(strconv.Atoi(v))(b)
 	}
+	idleOnly := os.Getenv("BENCH_WS_IDLE_ONLY") != ""
 	dir := b.TempDir()
 	for _, pkg := range []string{"./", "./wsbaseline"} {
 		out := filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
@@ -61,7 +66,8 @@ func BenchmarkFanout(b *testing.B) {
 
 		// Seed members directly: signing 10,000 up through bcrypt would
 		// measure password hashing, not fan-out.
-		members, err := member.New(db, member.Config{JWTSecret: []byte(secret)})
+		// Tokens outlive the run: an expired one closes its socket.
+		members, err := member.New(db, member.Config{JWTSecret: []byte(secret), AccessTTL: 3 * time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,12 +87,16 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, m := range ms {
+			if idleOnly {
+				break
+			}
 			if _, err := g.Referrals().Enroll(context.Background(), m, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 
-		before := rssKB(b, proc.Process.Pid)
+		metrics := "http://" + addr + "/metrics"
+		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, []byte("OFFER_AVAILABLE"), func(i int, c *websocket.Conn) error {
 			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
 				return err
@@ -97,12 +107,17 @@ func BenchmarkFanout(b *testing.B) {
 			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title createdAt } }"}})
 		})
 		time.Sleep(2 * time.Second) // let every subscription register
-		idle := rssKB(b, proc.Process.Pid)
+		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
+		reportIdle(b, before, idle, beforeG, idleG, n)
+		if idleOnly {
+			clients.close(b)
+			return
+		}
 
 		start := time.Now()
 		publishOffer(b, "http://"+addr+"/graphql")
 		lat, deliver := clients.await(b, start, 2*time.Hour)
-		report(b, lat, before, idle, n)
+		report(b, lat)
 		// From each notification being stored to its client: the part of
 		// the fan-out that is not the publishing job's writes.
 		deliver.Report(b, "deliver-", "")
@@ -113,10 +128,16 @@ func BenchmarkFanout(b *testing.B) {
 		addr := freeAddr(b)
 		proc := startProcess(b, filepath.Join(dir, "wsbaseline"), []string{"-addr", addr}, nil)
 		waitReady(b, "http://"+addr+"/ws")
-		before := rssKB(b, proc.Process.Pid)
+		metrics := "http://" + addr + "/metrics"
+		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, []byte("OFFER_AVAILABLE"), func(int, *websocket.Conn) error { return nil })
 		time.Sleep(2 * time.Second)
-		idle := rssKB(b, proc.Process.Pid)
+		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
+		reportIdle(b, before, idle, beforeG, idleG, n)
+		if idleOnly {
+			clients.close(b)
+			return
+		}
 		start := time.Now()
 		res, err := http.Post("http://"+addr+"/broadcast", "application/json", strings.NewReader(`{"kind":"OFFER_AVAILABLE"}`))
 		if err == nil {
@@ -126,16 +147,41 @@ func BenchmarkFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		lat, _ := clients.await(b, start, time.Minute)
-		report(b, lat, before, idle, n)
+		report(b, lat)
 		clients.close(b)
 	})
 }
 
-func report(b *testing.B, lat *testkit.Latencies, before, idle int64, n int) {
+func report(b *testing.B, lat *testkit.Latencies) {
 	b.ReportMetric(float64(lat.Quantile(1).Milliseconds()), "last-ms")
 	lat.Report(b, "", "")
-	b.ReportMetric(float64(idle-before)/float64(n), "KB/conn")
 	b.ReportMetric(0, "ns/op")
+}
+
+// reportIdle reports, per idle connection, the resident memory and the
+// goroutines it added; logged too, so a run that fails later keeps them.
+func reportIdle(b *testing.B, before, idle, beforeG, idleG int64, n int) {
+	kb, g := float64(idle-before)/float64(n), float64(idleG-beforeG)/float64(n)
+	b.ReportMetric(kb, "KB/conn")
+	b.ReportMetric(g, "goroutines/conn")
+	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each", n, kb, g)
+}
+
+// goroutines reads the go_goroutines gauge a server exposes in the
+// Prometheus text format.
+func goroutines(b *testing.B, url string) int64 {
+	res, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := testkit.Must(readBody(res))(b)
+	for _, line := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go_goroutines" {
+			return int64(testkit.Must(strconv.ParseFloat(f[1], 64))(b))
+		}
+	}
+	b.Fatalf("%s has no go_goroutines", url)
+	return 0
 }
 
 func publishOffer(b *testing.B, url string) {

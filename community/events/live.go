@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/inbox"
 )
 
 // Update is what a member watching an event sees: the seats left and
@@ -36,11 +38,18 @@ func (s *Service) Watch(ctx context.Context, memberID, eventID bson.ObjectID, af
 	if _, err := s.For(ctx, memberID, eventID); err != nil {
 		return nil, err
 	}
-	sub := s.Broker.Subscribe(eventID)
+	// Changes in quick succession make one wake-up: the view is read again anyway.
+	changed := make(chan struct{}, 1)
+	stop := s.Broker.Subscribe(eventID, func(inbox.Stored) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
 	out := make(chan *Update)
 	go func() {
 		defer close(out)
-		defer sub.Close()
+		defer stop()
 		last := after
 		var lastSeen *Update
 		for {
@@ -61,11 +70,10 @@ func (s *Service) Watch(ctx context.Context, memberID, eventID bson.ObjectID, af
 			}
 			last = max(last, u.Cursor)
 			select {
-			case <-sub.C:
+			case <-changed:
 			case <-ctx.Done():
 				return
 			}
-			sub.Missed()
 		}
 	}()
 	return out, nil

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/gofiber/contrib/websocket"
+	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -100,6 +101,11 @@ type Hub struct {
 	cfg Config
 	be  Backend
 
+	upgrader websocket.FastHTTPUpgrader
+	// writeBuffers lends sockets a write buffer for the time of one
+	// write, so an idle socket holds none.
+	writeBuffers sync.Pool
+
 	mu       sync.Mutex
 	open     map[*wsConn]struct{}
 	byIP     map[string]int
@@ -110,8 +116,25 @@ type Hub struct {
 
 // New returns a Hub serving sockets with cfg, running operations through be.
 func New(cfg Config, be Backend) *Hub {
-	return &Hub{cfg: cfg, be: be, open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
+	s := &Hub{cfg: cfg, be: be, open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
+	s.upgrader = websocket.FastHTTPUpgrader{
+		Subprotocols: []string{subprotocol},
+		// The smallest the library takes (a control frame must fit):
+		// longer messages are read in pieces, and below it fasthttp's own
+		// reader buffers the connection anyway.
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		WriteBufferPool: &s.writeBuffers,
+		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true }, // checked in Upgrade
+	}
+	return s
 }
+
+// Buffer sizes of a socket: see Hub.upgrader.
+const (
+	readBufferSize  = 125
+	writeBufferSize = 4096
+)
 
 // Open counts the open sockets from ip or, when memberID is not zero, those
 // the member holds.
@@ -220,14 +243,21 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 			"errors": gqlerror.List{gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden)},
 		}, "application/json; charset=utf-8")
 	}
-	return websocket.New(func(conn *websocket.Conn) {
+	// fasthttp/websocket directly rather than gofiber/contrib/websocket:
+	// the latter copies every header, cookie and local of the request into
+	// maps each socket keeps for its life, and nothing here reads them.
+	err := s.upgrader.Upgrade(c.Context(), func(conn *websocket.Conn) {
+		defer func() {
+			if p := recover(); p != nil {
+				slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
 		s.serve(conn, reqID, ip)
-	}, websocket.Config{
-		Subprotocols:    []string{subprotocol},
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		Origins:         []string{"*"}, // checked above
-	})(c)
+	})
+	if err != nil {
+		return fiber.ErrUpgradeRequired
+	}
+	return nil
 }
 
 // originAllowed matches a browser's Origin against CORS_ORIGINS as the CORS
@@ -266,8 +296,11 @@ type wsConn struct {
 	principal member.Principal
 	inited    bool
 	acked     bool
+	expiry    *time.Timer // closes the socket when its token expires
 	ops       map[string]context.CancelFunc
-	opsWG     sync.WaitGroup
+	// opsWG counts what may still use the connection: operations being
+	// started or run, and pushed subscriptions until they have ended.
+	opsWG sync.WaitGroup
 }
 
 type closeRequest struct {
@@ -308,8 +341,13 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 		c.readLoop()
 		initTimer.Stop()
 	}
-	// The pooled conn is released when this handler returns, so wait for
+	// The connection is closed when this handler returns, so wait for
 	// every operation and the writer first.
+	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.mu.Unlock()
 	c.cancelOps()
 	c.opsWG.Wait()
 	c.close(closeNormal, "", true)
@@ -412,9 +450,12 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			c.close(ClosePolicy, ReasonTooManyForMember, false)
 			return false
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
-		err := c.h.be.CheckSession(ctx, p)
-		cancel()
+		var err error
+		offStack(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
+			defer cancel()
+			err = c.h.be.CheckSession(ctx, p)
+		})
 		switch {
 		case errors.Is(err, member.ErrSessionEnded):
 			c.close(closeForbidden, "Session ended: sign in again", false)
@@ -435,20 +476,39 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	return true
 }
 
+// offStack runs f on a goroutine of its own and waits for it. A database
+// call grows the stack it runs on to many kilobytes, and a goroutine keeps
+// its grown stack until a garbage collection finds it mostly unused: on
+// the reader, which every socket keeps for its life, that would be paid
+// by every idle socket. A panic in f is raised again here.
+func offStack(f func()) {
+	var p any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { p = recover() }()
+		f()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
 // ReasonExpired closes a socket whose access token expired; the client
 // reconnects with a fresh one (connectionParams as a function).
 const ReasonExpired = "Access token expired: reconnect with a fresh token"
 
-// expireAt closes the socket when its access token expires.
+// expireAt closes the socket when its access token expires; serve stops
+// the timer when the socket ends.
 func (c *wsConn) expireAt(t time.Time) {
 	if t.IsZero() {
 		return
 	}
 	timer := time.AfterFunc(time.Until(t), func() { c.close(closeForbidden, ReasonExpired, false) })
-	go func() {
-		<-c.closed
-		timer.Stop()
-	}()
+	c.mu.Lock()
+	c.expiry = timer
+	c.mu.Unlock()
 }
 
 func (c *wsConn) subscribe(msg wsMessage) bool {
@@ -519,34 +579,171 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		}
 		return
 	}
+	r := &result{c: c, id: id, name: rc.OperationName, subscription: rc.Operation.Operation == ast.Subscription, start: start}
+	var push *pushOp
+	if r.subscription {
+		push = &pushOp{r: r}
+		ctx = graph.WithStreamHooks(ctx, &graph.StreamHooks{Ready: push.ready, Pushed: push.pushed})
+	}
 	responses, ctx := c.h.be.Dispatch(ctx, rc)
-	first := true
+	if push != nil && push.begin(ctx, responses) {
+		// The stream tells when it has a result: no goroutine waits on it
+		// meanwhile. The operation now counts in opsWG until it has ended.
+		c.opsWG.Add(1)
+		context.AfterFunc(ctx, push.end)
+		return
+	}
 	for {
 		resp := responses(ctx)
-		if resp == nil {
-			break
-		}
-		if first {
-			c.h.be.Observe(rc.OperationName, start, resp)
-			first = false
-			// A subscription that could not start (its resolver refused)
-			// is an error message, as the protocol says, not a result.
-			if rc.Operation.Operation == ast.Subscription && len(resp.Errors) > 0 && isNull(resp.Data) {
-				if c.finish(id) {
-					c.sendErrors(id, resp.Errors...)
-				}
-				return
-			}
-		}
-		// Results wait for room in the queue, which paces a replay to the
-		// client's reading; only a client that stops reading is cut off.
-		if !c.enqueueWait(wsMessage{ID: id, Type: "next", Payload: mustJSON(resp)}) || ctx.Err() != nil {
+		if resp == nil || !r.send(ctx, resp) {
 			break
 		}
 	}
-	// A client that completed the operation itself gets no complete back.
-	if c.finish(id) {
-		c.enqueue(wsMessage{ID: id, Type: "complete"})
+	r.done()
+}
+
+// result sends one operation's results.
+type result struct {
+	c            *wsConn
+	id, name     string
+	subscription bool
+	start        time.Time
+	sent         bool
+}
+
+// send sends one result and reports whether more may follow.
+func (r *result) send(ctx context.Context, resp *graphql.Response) bool {
+	c := r.c
+	if !r.sent {
+		r.sent = true
+		c.h.be.Observe(r.name, r.start, resp)
+		// A subscription that could not start (its resolver refused)
+		// is an error message, as the protocol says, not a result.
+		if r.subscription && len(resp.Errors) > 0 && isNull(resp.Data) {
+			if c.finish(r.id) {
+				c.sendErrors(r.id, resp.Errors...)
+			}
+			return false
+		}
+	}
+	// Results wait for room in the queue, which paces a replay to the
+	// client's reading; only a client that stops reading is cut off.
+	return c.enqueueWait(ctx, wsMessage{ID: r.id, Type: "next", Payload: mustJSON(resp)}) && ctx.Err() == nil
+}
+
+// done ends the operation after its last result. A client that completed
+// the operation itself gets no complete back.
+func (r *result) done() {
+	if r.c.finish(r.id) {
+		r.c.enqueue(wsMessage{ID: r.id, Type: "complete"})
+	}
+}
+
+// pushOp is a subscription whose stream says when it has a result
+// (graph.StreamHooks): a goroutine runs only while results are waiting,
+// so an idle subscription costs its state and no stack.
+type pushOp struct {
+	r *result
+
+	mu        sync.Mutex
+	ok        bool // the stream will call ready
+	started   bool // responses is set
+	running   bool // a pump runs
+	ended     bool // the operation's context ended
+	released  bool // opsWG was told
+	waiting   int  // results (or the end) the stream announced, not yet taken
+	ctx       context.Context
+	responses graphql.ResponseHandler
+}
+
+func (p *pushOp) pushed() {
+	p.mu.Lock()
+	p.ok = true
+	p.mu.Unlock()
+}
+
+// ready counts one result the stream put on its channel.
+func (p *pushOp) ready() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiting++
+	p.wake()
+}
+
+// begin takes the dispatched operation; false means its stream does not
+// push (or it did not start) and the caller must read it.
+func (p *pushOp) begin(ctx context.Context, responses graphql.ResponseHandler) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.ok {
+		return false
+	}
+	p.ctx, p.responses, p.started = ctx, responses, true
+	p.wake()
+	return true
+}
+
+// wake starts a pump if results wait and none runs; p.mu is held.
+func (p *pushOp) wake() {
+	if p.started && !p.running && !p.ended && p.waiting > 0 {
+		p.running = true
+		go p.pump()
+	}
+}
+
+// pump sends the waiting results, then ends.
+func (p *pushOp) pump() {
+	defer func() {
+		if r := recover(); r != nil {
+			c := p.r.c
+			slog.Error("panic in socket operation", "requestId", c.reqID, "clientIp", c.ip, "panic", r, "stack", string(debug.Stack()))
+			c.close(closeInternal, "Internal server error", false)
+			p.r.c.finish(p.r.id)
+			p.stop()
+		}
+	}()
+	for {
+		p.mu.Lock()
+		if p.ended || p.waiting == 0 {
+			p.mu.Unlock()
+			p.stop()
+			return
+		}
+		p.waiting--
+		p.mu.Unlock()
+		// The stream put a result (or closed) before counting it, so
+		// this does not block.
+		resp := p.responses(p.ctx)
+		if resp == nil || !p.r.send(p.ctx, resp) {
+			p.r.done() // cancels the context: end follows
+			p.stop()
+			return
+		}
+	}
+}
+
+// stop marks the pump stopped and releases the operation if it has ended.
+func (p *pushOp) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = false
+	p.release()
+}
+
+// end runs once the operation's context has ended.
+func (p *pushOp) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ended = true
+	p.release()
+}
+
+// release tells opsWG, once, that the operation has ended and no pump
+// runs; p.mu is held.
+func (p *pushOp) release() {
+	if p.ended && !p.running && !p.released {
+		p.released = true
+		p.r.c.opsWG.Done()
 	}
 }
 
@@ -602,17 +799,24 @@ func (c *wsConn) enqueue(msg wsMessage) {
 	}
 }
 
-// enqueueWait queues a message, waiting while the queue is full; a queue
-// full for the whole stall timeout closes the socket. It reports whether
-// the message was queued.
-func (c *wsConn) enqueueWait(msg wsMessage) bool {
+// enqueueWait queues a message of the operation running in ctx, waiting
+// while the queue is full; a queue full for the whole stall timeout closes
+// the socket. It reports whether the message was queued.
+func (c *wsConn) enqueueWait(ctx context.Context, msg wsMessage) bool {
 	b, _ := json.Marshal(msg)
+	select {
+	case c.send <- b:
+		return true
+	default:
+	}
 	timer := time.NewTimer(c.h.cfg.StallTimeout)
 	defer timer.Stop()
 	select {
 	case c.send <- b:
 		return true
 	case <-c.closed:
+		return false
+	case <-ctx.Done():
 		return false
 	case <-timer.C:
 		c.close(closeSendOverflow, "Send queue overflow: reconnect and resume", false)

@@ -1,12 +1,14 @@
 // Command wsbaseline is the bare WebSocket broadcast server the fan-out
 // benchmark compares Regulars with: the same Fiber and WebSocket library,
 // no protocol, no database. Clients connect to /ws; POST /broadcast sends
-// the request body to every client.
+// the request body to every client; GET /metrics gives go_goroutines.
 package main
 
 import (
 	"flag"
 	"log"
+	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/gofiber/contrib/websocket"
@@ -57,6 +59,9 @@ func main() {
 		n := len(clients)
 		mu.Unlock()
 		return c.JSON(fiber.Map{"clients": n})
+	})
+	app.Get("/metrics", func(c *fiber.Ctx) error {
+		return c.SendString("go_goroutines " + strconv.Itoa(runtime.NumGoroutine()) + "\n")
 	})
 	log.Fatal(app.Listen(*addr))
 }
