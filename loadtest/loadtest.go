@@ -130,7 +130,7 @@ func (c *client) do(ctx context.Context, query string, vars map[string]any, auth
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // the answer is read whole; a failed close loses nothing
 	var a gqlAnswer
 	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
 		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
@@ -238,7 +238,7 @@ const recordActivity = `mutation($in: RecordActivityInput!) { recordActivity(inp
 
 func (c Config) logf(format string, args ...any) {
 	if c.Log != nil {
-		fmt.Fprintf(c.Log, format+"\n", args...)
+		_, _ = fmt.Fprintf(c.Log, format+"\n", args...) // progress lines only
 	}
 }
 

@@ -30,7 +30,7 @@ func sampleServer(ctx context.Context, c *client, since time.Time) (ServerSample
 	if err != nil {
 		return ServerSample{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole above; nothing to lose
 	if resp.StatusCode != http.StatusOK {
 		return ServerSample{}, fmt.Errorf("/metrics: HTTP %d", resp.StatusCode)
 	}

@@ -12,38 +12,56 @@ import (
 
 // Write prints r as the README shows it: one line per operation, then the
 // subscriptions, the offer and the verdict.
-func (r *Report) Write(w io.Writer) error {
+func (r *Report) Write(out io.Writer) error {
+	w := &errWriter{w: out}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "operation\trequests\treq/s\tp50\tp95\tp99\tmax\terrors\t\n")
+	_, _ = fmt.Fprintf(tw, "operation\trequests\treq/s\tp50\tp95\tp99\tmax\terrors\t\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 	for _, o := range r.Ops {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, o.Throughput, ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, o.Throughput, ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	s := r.Sockets
-	fmt.Fprintf(w, "\nsubscriptions: %d open, %d reopened, %d dropped, %d notifications received\n", s.Opened, s.Reopened, s.Dropped, s.Notifications)
+	_, _ = fmt.Fprintf(w, "\nsubscriptions: %d open, %d reopened, %d dropped, %d notifications received\n", s.Opened, s.Reopened, s.Dropped, s.Notifications)
 	if o := r.Offer; o != nil {
 		if o.Error != "" {
-			fmt.Fprintf(w, "offer: %s\n", o.Error)
+			_, _ = fmt.Fprintf(w, "offer: %s\n", o.Error)
 		} else {
-			fmt.Fprintf(w, "offer to %d members: published in %s; %d subscribers received it (%d twice), p50 %s, p99 %s, last %s\n",
+			_, _ = fmt.Fprintf(w, "offer to %d members: published in %s; %d subscribers received it (%d twice), p50 %s, p99 %s, last %s\n",
 				o.Members, o.Published.Round(time.Millisecond), o.Received, o.Duplicates, ms(o.P50), ms(o.P99), ms(o.Last))
 		}
 	}
 	for i, smp := range r.Server {
 		if i == 0 {
-			fmt.Fprintln(w, "\nserver (at, goroutines, resident memory, open sockets):")
+			_, _ = fmt.Fprintln(w, "\nserver (at, goroutines, resident memory, open sockets):")
 		}
-		fmt.Fprintf(w, "  %s\t%d\t%.1f MB\t%d\n", smp.At, smp.Goroutines, smp.ResidentMB, smp.Sockets)
+		_, _ = fmt.Fprintf(w, "  %s\t%d\t%.1f MB\t%d\n", smp.At, smp.Goroutines, smp.ResidentMB, smp.Sockets)
 	}
 	if len(r.Failures) == 0 {
-		_, err := fmt.Fprintln(w, "\nPASS: every threshold held")
-		return err
+		_, _ = fmt.Fprintln(w, "\nPASS: every threshold held")
+	} else {
+		_, _ = fmt.Fprintf(w, "\nFAIL:\n  %s\n", strings.Join(r.Failures, "\n  "))
 	}
-	_, err := fmt.Fprintf(w, "\nFAIL:\n  %s\n", strings.Join(r.Failures, "\n  "))
-	return err
+	return w.err
+}
+
+// errWriter keeps the first write error, and writes nothing after it, so
+// the report's many prints (their own results ignored) are checked once,
+// by Write's return.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }
 
 // codes prints errors by code, most frequent first.

@@ -136,7 +136,7 @@ func (s *sockets) session(ctx context.Context, i int, m *member, cursor *string,
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the session is over either way
 	var vars map[string]any
 	if *cursor != "" {
 		vars = map[string]any{"after": *cursor}

@@ -91,8 +91,12 @@ func startFakeSMTP(t *testing.T) (*fakeSMTP, string) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		_ = srv.Close()
-		<-done
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			t.Error(err)
+		}
 	})
 	return f, ln.Addr().String()
 }

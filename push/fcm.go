@@ -131,7 +131,7 @@ func (f *FCM) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read (bounded) below; nothing to lose
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode == http.StatusOK {
 		return nil

@@ -27,8 +27,27 @@ func rawGet(c net.Conn, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	return resp.Status, nil
+	return resp.Status, resp.Body.Close()
+}
+
+// dialed is a raw connection to the server, closed when the test ends.
+func dialed(t *testing.T, d *net.Dialer, addr string) net.Conn {
+	t.Helper()
+	c := testkit.Must(d.Dial("tcp", addr))(t)
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+// deadline sets c's deadline (read, write or both) or fails the test.
+func deadline(t *testing.T, set func(time.Time) error, d time.Duration) {
+	t.Helper()
+	if err := set(time.Now().Add(d)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // One address may hold HTTP_MAX_CONNS_PER_IP connections: the next is told
@@ -38,13 +57,10 @@ func TestConnectionsPerAddressCapped(t *testing.T) {
 	a := startApp(t, map[string]string{"HTTP_MAX_CONNS_PER_IP": "3"})
 	var held []net.Conn
 	for range 3 {
-		c := testkit.Must(net.Dial("tcp", a.Addr()))(t)
-		t.Cleanup(func() { _ = c.Close() })
-		held = append(held, c)
+		held = append(held, dialed(t, &net.Dialer{}, a.Addr()))
 	}
-	over := testkit.Must(net.Dial("tcp", a.Addr()))(t)
-	defer over.Close()
-	_ = over.SetReadDeadline(time.Now().Add(10 * time.Second))
+	over := dialed(t, &net.Dialer{}, a.Addr())
+	deadline(t, over.SetReadDeadline, 10*time.Second)
 	answer, err := io.ReadAll(over)
 	if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 429 ") || !strings.HasSuffix(string(answer), "Too many connections from this address") {
 		t.Fatalf("a fourth connection from one address: %q %v", answer, err)
@@ -58,12 +74,8 @@ func TestConnectionsPerAddressCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, 10*time.Second, func() bool {
-		c, err := net.Dial("tcp", a.Addr())
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dialed(t, &net.Dialer{}, a.Addr())
+		deadline(t, c.SetDeadline, 5*time.Second)
 		status, err := rawGet(c, "/healthz")
 		return err == nil && status == "200 OK"
 	}, "a closed connection never gave its place back")
@@ -75,20 +87,19 @@ func TestConnectionsPerAddressCapped(t *testing.T) {
 func TestSlowAndIdleClientsCutOff(t *testing.T) {
 	a := startApp(t, map[string]string{"HTTP_READ_TIMEOUT": "1s", "HTTP_IDLE_TIMEOUT": "1s"})
 
-	c := testkit.Must(net.Dial("tcp", a.Addr()))(t)
-	defer c.Close()
+	c := dialed(t, &net.Dialer{}, a.Addr())
 	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	cutOff := false
 	for i := 0; i < 200 && !cutOff; i++ { // at most 20 s of dribbling
-		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		deadline(t, c.SetReadDeadline, 100*time.Millisecond)
 		var one [1]byte
 		n, err := c.Read(one[:])
 		switch {
 		case n > 0:
 			// fasthttp says why before it closes: 408, then the end.
-			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			deadline(t, c.SetReadDeadline, 10*time.Second)
 			rest, err := io.ReadAll(c)
 			if answer := string(one[:n]) + string(rest); err != nil || !strings.HasPrefix(answer, "HTTP/1.1 408 ") {
 				t.Fatalf("the server's answer to an unfinished request: %q %v", answer, err)
@@ -106,12 +117,11 @@ func TestSlowAndIdleClientsCutOff(t *testing.T) {
 		t.Fatal("a request dribbled in a header line every 100 ms for 20 s was never cut off (HTTP_READ_TIMEOUT 1s)")
 	}
 
-	idle := testkit.Must(net.Dial("tcp", a.Addr()))(t)
-	defer idle.Close()
+	idle := dialed(t, &net.Dialer{}, a.Addr())
 	if status, err := rawGet(idle, "/healthz"); err != nil || status != "200 OK" {
 		t.Fatalf("first request on a keep-alive connection: %q %v", status, err)
 	}
-	_ = idle.SetReadDeadline(time.Now().Add(20 * time.Second))
+	deadline(t, idle.SetReadDeadline, 20*time.Second)
 	var one [1]byte
 	if n, err := idle.Read(one[:]); n != 0 || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 		t.Fatalf("an idle keep-alive connection (HTTP_IDLE_TIMEOUT 1s) after 20 s: %d bytes, %v", n, err)
@@ -128,8 +138,7 @@ func TestSlowReaderOfLargeAnswerCutOff(t *testing.T) {
 		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 		return errors.Join(err, serr)
 	}}
-	c := testkit.Must(d.Dial("tcp", a.Addr()))(t)
-	defer c.Close()
+	c := dialed(t, &d, a.Addr())
 	body := testkit.Must(json.Marshal(map[string]any{"query": `{ __schema { types { name description fields { name description args { name description type { name kind } } type { name kind ofType { name kind } } } enumValues { name description } inputFields { name description type { name kind } } } } }`}))(t)
 	if _, err := fmt.Fprintf(c, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
 		t.Fatal(err)
@@ -155,10 +164,10 @@ func TestSlowReaderOfLargeAnswerCutOff(t *testing.T) {
 	}
 	got := 0
 	var err error
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && err == nil; {
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && err == nil; {
 		var chunk [64]byte
 		var n int
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		deadline(t, c.SetReadDeadline, 5*time.Second)
 		n, err = r.Read(chunk[:])
 		got += n
 		time.Sleep(20 * time.Millisecond) // the slow reader: 64 bytes every 20 ms

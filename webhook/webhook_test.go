@@ -48,9 +48,14 @@ type receiver struct {
 func newReceiver(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, body []byte)) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
 		var p Payload
-		_ = json.Unmarshal(body, &p)
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("a delivery that is not a payload: %v: %s", err, body)
+		}
 		rc.mu.Lock()
 		rc.got, rc.heads, rc.bodies = append(rc.got, p), append(rc.heads, r.Header.Clone()), append(rc.bodies, body)
 		rc.mu.Unlock()
@@ -66,7 +71,17 @@ func (rc *receiver) count() int {
 	return len(rc.got)
 }
 
-func ok(w http.ResponseWriter, _ *http.Request, _ []byte) { _, _ = io.WriteString(w, "thanks") }
+// say writes an endpoint's answer; a failed write fails the test.
+func say(t *testing.T, w io.Writer, answer string) {
+	if _, err := io.WriteString(w, answer); err != nil {
+		t.Error(err)
+	}
+}
+
+// ok is an endpoint that thanks for every delivery.
+func ok(t *testing.T) func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	return func(w http.ResponseWriter, _ *http.Request, _ []byte) { say(t, w, "thanks") }
+}
 
 func endpoint(t *testing.T, s *Service, url string, secret string, types ...string) *Endpoint {
 	t.Helper()
@@ -97,7 +112,7 @@ func TestDeliveryIsSignedAndVerifies(t *testing.T) {
 	verified := make(chan error, 1)
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		verified <- Verify(secret, r.Header.Get(SignatureHeader), body, time.Now(), 5*time.Minute)
-		ok(w, r, body)
+		ok(t)(w, r, body)
 	})
 	s := newService(t, Deps{APIID: func(typ, id string) string { return "api-" + typ + "-" + id }})
 	ep := endpoint(t, s, rc.URL, secret, string(TierChanged))
@@ -143,10 +158,10 @@ func TestFailedAttemptIsRetriedUntilDelivered(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		if fail.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, "database down")
+			say(t, w, "database down")
 			return
 		}
-		_, _ = io.WriteString(w, "ok")
+		say(t, w, "ok")
 	})
 	clock := testkit.NewClock(time.Now())
 	s := newService(t, Deps{Now: clock.Now})
@@ -181,10 +196,10 @@ func TestDeliveryFailsAfterADayAndCanBeRedelivered(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		if fail.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, strings.Repeat("x", 5000))
+			say(t, w, strings.Repeat("x", 5000))
 			return
 		}
-		_, _ = io.WriteString(w, "ok")
+		say(t, w, "ok")
 	})
 	clock := testkit.NewClock(time.Now())
 	s := newService(t, Deps{Now: clock.Now})
@@ -242,7 +257,7 @@ func TestTimeoutIsAFailedAttempt(t *testing.T) {
 // Emitting an event again (a replayed cause) and fanning out again never
 // makes a second delivery; each endpoint subscribed gets it once, others none.
 func TestEmitIsKeyedByCause(t *testing.T) {
-	rc := newReceiver(t, ok)
+	rc := newReceiver(t, ok(t))
 	s := newService(t, Deps{})
 	a := endpoint(t, s, rc.URL+"/a", "secret-secret-secret", string(RSVPChanged), string(MemberCreated))
 	b := endpoint(t, s, rc.URL+"/b", "secret-secret-secret", string(RSVPChanged))
@@ -292,7 +307,7 @@ func TestSlowEndpointDoesNotDelayOthers(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(release) })
-	fast := newReceiver(t, ok)
+	fast := newReceiver(t, ok(t))
 	s := newService(t, Deps{PerEndpoint: 2, Timeout: time.Minute})
 	endpoint(t, s, slow.URL, "secret-secret-secret", string(ActivityRecorded))
 	endpoint(t, s, fast.URL, "secret-secret-secret", string(ActivityRecorded))
@@ -359,7 +374,7 @@ func TestEndpointInputIsChecked(t *testing.T) {
 // In production the dial itself refuses private addresses, whatever the
 // stored URL says (a name that resolved elsewhere when registered).
 func TestProductionDialRefusesPrivateAddresses(t *testing.T) {
-	rc := newReceiver(t, ok)
+	rc := newReceiver(t, ok(t))
 	s := newService(t, Deps{Guard: Guard{Production: true}})
 	// Stored as if it had passed the check (a rebinding name would).
 	ep := &Endpoint{ID: bson.NewObjectID(), URL: rc.URL, Events: []Type{MemberCreated}, Secret: "secret-secret-secret"}
