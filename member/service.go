@@ -42,7 +42,16 @@ type Service struct {
 	now      func() time.Time
 
 	refreshGrace time.Duration
+	// ended, when set, hears of every SessionEvent this process records,
+	// at once: the instance that ended a session refuses its tokens from
+	// the next request, other instances within their poll (SetSessionsEnded).
+	ended func(SessionEvent)
 }
+
+// SetSessionsEnded makes f hear of every session this process ends (a
+// log-out, a revocation, a role change, a reset, a deletion), right after
+// it is recorded. Set before serving.
+func (s *Service) SetSessionsEnded(f func(SessionEvent)) { s.ended = f }
 
 // New returns a Service keeping its data in db.
 func New(db *mongo.Database, cfg Config) (*Service, error) {
@@ -497,7 +506,13 @@ func (s *Service) UpdateProfile(ctx context.Context, id bson.ObjectID, c Profile
 	if len(unset) > 0 {
 		update = append(update, bson.E{Key: "$unset", Value: unset})
 	}
-	return s.members.update(ctx, id, update)
+	m, err := s.members.updateLive(ctx, id, update)
+	if errors.Is(err, ErrNotFound) {
+		if _, gerr := s.members.byID(ctx, id); gerr == nil {
+			return nil, ErrSessionEnded // deleted, or being deleted
+		}
+	}
+	return m, err
 }
 
 // GrantRole gives a member a role; granting one they hold changes nothing.

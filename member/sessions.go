@@ -60,8 +60,14 @@ func (s sessionEvents) indexes() []mongo.IndexModel {
 // session is zero) ended, after the change that ended them is written, so
 // a reader that sees the event sees the change.
 func (s *Service) sessionsEnded(ctx context.Context, memberID, session bson.ObjectID, reason string) error {
-	_, err := s.sessions.c.InsertOne(ctx, SessionEvent{ID: bson.NewObjectID(), MemberID: memberID, Session: session, Reason: reason, At: s.now().UTC()})
-	return err
+	ev := SessionEvent{ID: bson.NewObjectID(), MemberID: memberID, Session: session, Reason: reason, At: s.now().UTC()}
+	if _, err := s.sessions.c.InsertOne(ctx, ev); err != nil {
+		return err
+	}
+	if s.ended != nil {
+		s.ended(ev)
+	}
+	return nil
 }
 
 // SessionEventsSince returns the events recorded at or after since, oldest

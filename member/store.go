@@ -77,8 +77,19 @@ func (s memberStore) byIDs(ctx context.Context, ids []bson.ObjectID) ([]*Member,
 
 // update applies set (and unset) to one member and returns it as it is after.
 func (s memberStore) update(ctx context.Context, id bson.ObjectID, update bson.D) (*Member, error) {
+	return s.updateWhere(ctx, bson.D{{Key: "_id", Value: id}}, update)
+}
+
+// updateLive updates a member whose deletion has not begun: a change made
+// with a deleted member's token in the moment before it is refused
+// everywhere (ErrNotFound) must not write their data back.
+func (s memberStore) updateLive(ctx context.Context, id bson.ObjectID, update bson.D) (*Member, error) {
+	return s.updateWhere(ctx, bson.D{{Key: "_id", Value: id}, {Key: "deletedAt", Value: bson.D{{Key: "$exists", Value: false}}}}, update)
+}
+
+func (s memberStore) updateWhere(ctx context.Context, filter, update bson.D) (*Member, error) {
 	var m Member
-	err := s.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, update,
+	err := s.c.FindOneAndUpdate(ctx, filter, update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&m)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrNotFound

@@ -417,6 +417,14 @@ func TestDeleteMyAccountFreshLogIn(t *testing.T) {
 	}
 	a.do(t, bob.bearer(), `{ me { id } }`, nil).decode(t, "me", &struct{}{})
 	a.do(t, ann.bearer(), `mutation { deleteMyAccount }`, nil).decode(t, "deleteMyAccount", new(bool))
+	// Her token is refused by this instance from the next request: it can
+	// neither read nor write her name back, nor delete again as if fine.
+	for _, q := range []string{`{ me { id } }`, `mutation { updateProfile(input: {displayName: "Ann Again"}) { displayName } }`,
+		`mutation { deleteMyAccount(password: "nope nope nope") }`} {
+		if r := a.do(t, ann.bearer(), q, nil); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("%s with the deleted member's token: %+v", q, r.Errors)
+		}
+	}
 	var m struct{ Email, DisplayName string }
 	a.service(t, `query($id: ID!) { member(id: $id) { email displayName } }`, map[string]any{"id": ann.Member.ID}).decode(t, "member", &m)
 	if m.DisplayName != member.FormerMemberName || strings.Contains(m.Email, "ann") {

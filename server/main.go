@@ -282,6 +282,14 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	if err != nil {
 		return err
 	}
+	// A session ended here is refused here from the next request; the
+	// other instances hear of it through watchSessions.
+	m.members.SetSessionsEnded(func(ev member.SessionEvent) {
+		m.endedSessions.add(ev, cfg.AccessTokenTTL)
+		if m.sockets != nil {
+			m.sockets.EndSessions(ev)
+		}
+	})
 	// Polling lets several instances share one database, standalone or not.
 	m.broker = inbox.NewPollBroker(db, notificationPoll)
 	m.inbox = inbox.New(db, m.broker)
