@@ -528,6 +528,11 @@ func TestDataExport(t *testing.T) {
 	if status, _, _ := a.getFile(t, path, ""); status != 401 {
 		t.Fatalf("anonymous download: %d", status)
 	}
+	for _, auth := range []string{"Bearer not-a-token", "Basic abc", "ApiKey " + testAPIKey} {
+		if status, _, body := a.getFile(t, path, auth); status != 401 || !strings.Contains(body, `"UNAUTHENTICATED"`) {
+			t.Fatalf("the export with %q: %d %s", auth, status, body)
+		}
+	}
 	if status, _, _ := a.getFile(t, "/exports/not-an-id", ann.bearer()); status != 404 {
 		t.Fatalf("bad id: %d", status)
 	}

@@ -127,9 +127,12 @@ const principalLocal = "principal"
 // fileCaller authenticates a file route's caller as /graphql does (a bad
 // token is refused; none is anonymous) and applies the member rate limit.
 func (m *Main) fileCaller(c *fiber.Ctx) error {
-	p, ok, err := m.authenticate(c, mediaJSON)
-	if !ok {
-		return err
+	// A file is no GraphQL answer: a bad token is 401, whatever the media
+	// type, so a download never saves an error as the file.
+	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
+	if err != nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
+		return writeErrors(c, fiber.StatusUnauthorized, mediaJSON, gqlErr(err.Error(), graph.CodeUnauthenticated))
 	}
 	if ok, err := m.rateLimitMember(c, p); !ok {
 		return err

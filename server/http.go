@@ -126,6 +126,10 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	switch {
 	case status == fiber.StatusNotFound:
 		code = graph.CodeNotFound
+	case status == fiber.StatusUnauthorized:
+		code = graph.CodeUnauthenticated
+	case status == fiber.StatusForbidden:
+		code = graph.CodeForbidden
 	case status >= 500:
 		code = graph.CodeInternal
 	}
