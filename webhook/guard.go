@@ -32,14 +32,38 @@ type Guard struct {
 
 var errPrivate = errors.New("refused: the address is loopback, private or link-local")
 
-// cgnat is the carrier-grade NAT range, private in practice.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// special are the ranges that are no public host, beyond what netip's
+// predicates name (IANA's special-purpose registries, RFC 6890): this
+// network, carrier-grade NAT, IETF protocol assignments, documentation,
+// benchmarking, reserved and broadcast; and on IPv6 the translation and
+// tunnelling prefixes that embed an IPv4 address (NAT64 reaches
+// 64:ff9b::7f00:1 as 127.0.0.1, 6to4 and Teredo likewise), discard-only
+// and documentation.
+var special = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+		"203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
+		"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "2001:db8::/32", "100::/64",
+	} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
 
 // public reports whether ip is an address deliveries may reach.
 func public(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() &&
-		!ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsInterfaceLocalMulticast() && !cgnat.Contains(ip)
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	for _, p := range special {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckURL validates an endpoint URL given in field: absolute http(s) with
