@@ -12,13 +12,13 @@ import (
 
 // What the till needs of the game.
 
-// Purchase returns the purchase the brand's backend reported with
-// externalID, or nil if none was reported (yet): the purchase an offer's
-// coupon used on that order links to.
-func (s *Service) Purchase(ctx context.Context, externalID string) (*Activity, error) {
+// Purchase returns the purchase the brand's backend reported for memberID
+// with externalID, or nil if none was reported (yet) or it is another
+// member's: the purchase an offer's coupon used on that order links to.
+func (s *Service) Purchase(ctx context.Context, memberID bson.ObjectID, externalID string) (*Activity, error) {
 	a, err := s.acts.byExternalID(ctx, program.ActivityPurchase, externalID)
-	if errors.Is(err, ErrActivityNotFound) {
-		return nil, nil
+	if errors.Is(err, ErrActivityNotFound) || (err == nil && a.MemberID != memberID) {
+		return nil, nil // not reported yet, or another member's order: no link
 	}
 	return a, err
 }

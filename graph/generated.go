@@ -1404,6 +1404,8 @@ type CohortMatrixResolver interface {
 }
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
+
+	Redemption(ctx context.Context, obj *offer.Claim) (*offer.CouponRedemption, error)
 }
 type CouponRedemptionResolver interface {
 	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error)
@@ -15585,7 +15587,7 @@ func (ec *executionContext) _Coupon_redemption(ctx context.Context, field graphq
 			return ec.fieldContext_Coupon_redemption(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Redemption, nil
+			return ec.Resolvers.Coupon().Redemption(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *offer.CouponRedemption) graphql.Marshaler {
@@ -15599,8 +15601,8 @@ func (ec *executionContext) fieldContext_Coupon_redemption(_ context.Context, fi
 	fc = &graphql.FieldContext{
 		Object:     "Coupon",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CouponRedemption(ctx, field)
 		},
@@ -40293,10 +40295,11 @@ func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "redemption":
-			out.Values[i] = ec._Coupon_redemption(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coupon_redemption(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

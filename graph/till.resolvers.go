@@ -15,9 +15,14 @@ import (
 	"github.com/regulars/regulars/till"
 )
 
+// Redemption is the resolver for the redemption field.
+func (r *couponResolver) Redemption(ctx context.Context, obj *offer.Claim) (*offer.CouponRedemption, error) {
+	return obj.Used(), nil
+}
+
 // Purchase is the resolver for the purchase field.
 func (r *couponRedemptionResolver) Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error) {
-	return r.Game.Purchase(ctx, obj.OrderExternalID)
+	return r.Game.Purchase(ctx, obj.MemberID, obj.OrderExternalID)
 }
 
 // ByService is the resolver for the byService field.

@@ -292,6 +292,14 @@ func TestCouponAtTheTill(t *testing.T) {
 	if r := a.do(t, ann.bearer(), couponMutation, map[string]any{"c": code, "o": "o-2"}); r.code() != "FORBIDDEN" {
 		t.Fatalf("a member redeeming: %q", r.code())
 	}
+	// Another member's order never links: its revenue is not the offer's.
+	bob := a.signUp(t, "bob@example.com")
+	a.service(t, recordActivity, purchaseVars(bob.Member.ID, "order-99", 5000)).decode(t, "recordActivity", &activityResult{})
+	var foreign coupon
+	a.do(t, sam.bearer(), couponMutation, map[string]any{"c": a.coupon(t, ann), "o": "order-99"}).decode(t, "redeemCoupon", &foreign)
+	if foreign.Redemption == nil || foreign.Redemption.Purchase != nil {
+		t.Fatalf("ann's coupon on bob's order links to his purchase: %+v", foreign.Redemption)
+	}
 }
 
 // coupon is the code of an offer's coupon the member claims (a running

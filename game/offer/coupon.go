@@ -36,6 +36,19 @@ type CouponRedemption struct {
 	OrderExternalID string        `bson:"orderExternalId"`
 	StaffID         bson.ObjectID `bson:"staffId,omitempty"`
 	At              time.Time     `bson:"at"`
+	// MemberID is the coupon's holder, as Claim.Used gives it: the order's
+	// purchase counts only if it is theirs.
+	MemberID bson.ObjectID `bson:"-"`
+}
+
+// Used is the claim's coupon use with its holder, nil when unused.
+func (c *Claim) Used() *CouponRedemption {
+	if c.Redemption == nil {
+		return nil
+	}
+	r := *c.Redemption
+	r.MemberID = c.MemberID
+	return &r
 }
 
 // AlreadyRedeemed refuses a coupon used before on another order (CONFLICT),
@@ -54,7 +67,7 @@ func (e *AlreadyRedeemed) ErrorCode() fault.Code { return fault.Conflict }
 
 // Extensions tell the till the first use's time and order.
 func (e *AlreadyRedeemed) Extensions() map[string]any {
-	return map[string]any{"redeemedAt": e.At.UTC().Format(time.RFC3339Nano), "orderExternalId": e.OrderExternalID}
+	return map[string]any{"field": "code", "redeemedAt": e.At.UTC().Format(time.RFC3339Nano), "orderExternalId": e.OrderExternalID}
 }
 
 // RedeemCoupon uses a coupon at the till on the order orderExternalID,
@@ -166,14 +179,3 @@ func (s *Service) AnnounceCouponRedemptions(ctx context.Context, limit int) (int
 	return len(cs), nil
 }
 
-// CouponsOnOrder lists the coupons used on an order (the externalId of its
-// purchase), at most 100: what the offer revenue of that purchase is
-// attributed to.
-func (s *Service) CouponsOnOrder(ctx context.Context, orderExternalID string) ([]*Claim, error) {
-	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "redemption.orderExternalId", Value: orderExternalID}}, options.Find().SetLimit(100))
-	if err != nil {
-		return nil, err
-	}
-	var cs []*Claim
-	return cs, cur.All(ctx, &cs)
-}

@@ -39,7 +39,7 @@ func (e *AlreadyFulfilled) ErrorCode() fault.Code { return fault.Conflict }
 
 // Extensions tell the till the first fulfilment's time and place.
 func (e *AlreadyFulfilled) Extensions() map[string]any {
-	return map[string]any{"fulfilledAt": e.At.UTC().Format(time.RFC3339Nano), "location": e.Location}
+	return map[string]any{"field": "code", "fulfilledAt": e.At.UTC().Format(time.RFC3339Nano), "location": e.Location}
 }
 
 var (
