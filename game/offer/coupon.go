@@ -178,4 +178,3 @@ func (s *Service) AnnounceCouponRedemptions(ctx context.Context, limit int) (int
 	}
 	return len(cs), nil
 }
-
