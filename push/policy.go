@@ -39,6 +39,11 @@ var Policies = map[inbox.Kind]Policy{
 	inbox.KindEventReminder:    PolicyAlways,
 	inbox.KindCommunity:        PolicyAlways, // a reply or mention; mutable with COMMUNITY
 	inbox.KindEventPublished:   PolicyMarketing,
+	// At the till: receipts of what just happened, and points refunded.
+	inbox.KindRedemptionFulfilled: PolicyAlways,
+	inbox.KindRedemptionExpired:   PolicyAlways,
+	inbox.KindCouponRedeemed:      PolicyAlways,
+	inbox.KindDataExport:          PolicyAlways, // the member asked for it
 }
 
 // PolicyOf is the policy of kind k; a kind missing from Policies is not pushed.
