@@ -77,6 +77,11 @@ var protocolCodes = map[string]string{
 
 // CodeOf returns the client-facing code of err.
 func CodeOf(err error) string {
+	// First: a domain may have wrapped the database's failure as being
+	// about a field (input.Wrap of a lookup); it is still no input error.
+	if databaseUnreachable(err) {
+		return CodeUnavailable
+	}
 	if c := fault.CodeOf(err); c != fault.Internal {
 		return transportCodes[c]
 	}
@@ -93,9 +98,6 @@ func CodeOf(err error) string {
 		if gqlErr.Err == nil {
 			return CodeBadUserInput
 		}
-	}
-	if databaseUnreachable(err) {
-		return CodeUnavailable
 	}
 	return CodeInternal
 }
@@ -149,7 +151,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Extensions["reason"] = orig
 	}
 	gqlErr.Extensions["code"] = code
-	if in, ok := input.As(err); ok {
+	if in, ok := input.As(err); ok && code != CodeUnavailable && code != CodeInternal {
 		field := in.Field
 		if field == "" {
 			// A scalar that failed to parse knows no field; its path names it.
@@ -171,6 +173,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr.Extensions["retryAfter"] = retrySeconds(throttled.RetryAfter)
 	} else if code == CodeUnavailable && gqlErr.Extensions["retryAfter"] == nil {
 		gqlErr.Extensions["retryAfter"] = retrySeconds(unavailableRetry)
+	}
+	if code == CodeUnavailable && databaseUnreachable(err) {
+		// The driver's words are for the log, not the client.
+		slog.WarnContext(ctx, "database unavailable", "requestId", RequestID(ctx), "path", gqlErr.Path.String(), "err", err)
+		gqlErr.Message = "the database is not answering; retry after retryAfter seconds"
 	}
 	if code == CodeInternal {
 		id := RequestID(ctx)

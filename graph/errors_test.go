@@ -167,3 +167,17 @@ func TestInternalErrorsLogClientAddress(t *testing.T) {
 		}
 	}
 }
+
+// A database that does not answer in time is UNAVAILABLE even when a
+// domain wrapped its error as being about a field (an id it was looking
+// up), and the client is told neither the field nor the driver's words.
+func TestUnreachableDatabaseBehindAFieldIsUnavailable(t *testing.T) {
+	err := input.Wrap("id", fmt.Errorf("timed out while checking out a connection from connection pool: %w", context.DeadlineExceeded))
+	if got := CodeOf(err); got != CodeUnavailable {
+		t.Fatalf("code %s, want %s", got, CodeUnavailable)
+	}
+	e := presentError(context.Background(), err)
+	if e.Extensions["field"] != nil || strings.Contains(e.Message, "connection pool") {
+		t.Fatalf("presented as %q %v", e.Message, e.Extensions)
+	}
+}
