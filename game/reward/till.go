@@ -177,8 +177,16 @@ const announceGrace = time.Minute
 // the fulfilment and its notification loses neither. Run by the background
 // jobs; every step is keyed.
 func (s *Service) AnnounceFulfilments(ctx context.Context, limit int) (int, error) {
-	cur, err := s.rewards.redemptions.Find(ctx, bson.D{{Key: "status", Value: RedemptionFulfilled}, {Key: "announced", Value: bson.D{{Key: "$ne", Value: true}}},
-		{Key: "fulfilment.at", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-announceGrace)}}}}, options.Find().SetLimit(int64(limit)))
+	return s.rewards.finish(ctx, bson.D{{Key: "status", Value: RedemptionFulfilled}, {Key: "announced", Value: bson.D{{Key: "$ne", Value: true}}},
+		{Key: "fulfilment.at", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-announceGrace)}}}}, limit, s.fulfilled)
+}
+
+// finish reads at most limit redemptions matching filter and carries out
+// step on each, stopping at the first failure; it returns how many it read.
+// The background sweeps use it: every step is keyed, so a rerun repeats
+// nothing.
+func (st rewardStore) finish(ctx context.Context, filter bson.D, limit int, step func(context.Context, *Redemption) error) (int, error) {
+	cur, err := st.redemptions.Find(ctx, filter, options.Find().SetLimit(int64(limit)))
 	if err != nil {
 		return 0, err
 	}
@@ -187,7 +195,7 @@ func (s *Service) AnnounceFulfilments(ctx context.Context, limit int) (int, erro
 		return 0, err
 	}
 	for _, r := range rs {
-		if err := s.fulfilled(ctx, r); err != nil {
+		if err := step(ctx, r); err != nil {
 			return 0, err
 		}
 	}
@@ -237,21 +245,8 @@ func (s *Service) ExpireRedemptions(ctx context.Context, limit int) (int, error)
 		}
 	}
 	// Refund every expiry not refunded yet, this run's and any a failure left.
-	cur, err = s.rewards.redemptions.Find(ctx, bson.D{{Key: "status", Value: RedemptionExpired}, {Key: "refunded", Value: bson.D{{Key: "$ne", Value: true}}}},
-		options.Find().SetLimit(int64(limit)))
-	if err != nil {
-		return 0, err
-	}
-	var expired []*Redemption
-	if err := cur.All(ctx, &expired); err != nil {
-		return 0, err
-	}
-	for _, r := range expired {
-		if err := s.refundExpired(ctx, r); err != nil {
-			return 0, err
-		}
-	}
-	return len(expired), nil
+	return s.rewards.finish(ctx, bson.D{{Key: "status", Value: RedemptionExpired}, {Key: "refunded", Value: bson.D{{Key: "$ne", Value: true}}}},
+		limit, s.refundExpired)
 }
 
 // refundExpired returns an expired redemption's points and stock and tells
