@@ -123,6 +123,11 @@ func (s *Service) appendOne(ctx context.Context, p *program.Program, memberID bs
 // engagement, referrals) carry out their causes' effects on this one path.
 type effectsPath struct{ s *Service }
 
+// ExpireDue expires a member's lots that are due (expireDue).
+func (x effectsPath) ExpireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) error {
+	return x.s.expireDue(ctx, p, memberID)
+}
+
 func (x effectsPath) CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error {
 	fx := &effects{}
 	for _, e := range entries {
@@ -132,4 +137,33 @@ func (x effectsPath) CarryOut(ctx context.Context, p *program.Program, entries [
 		fx.notify(m)
 	}
 	return x.s.carryOut(ctx, p, fx)
+}
+
+// expireDue expires a member's lots that are due (ledger.ExpireDue) and
+// carries out what an expiry that moved the member's tier does: the
+// TIER_CHANGED notification and the tier.changed webhook event, both keyed
+// by the EXPIRE entry. The expiry job announces again what a failure here
+// left unannounced (announceTierMoves).
+func (s *Service) expireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) error {
+	es, err := s.ledger.ExpireDue(ctx, p, memberID)
+	if err != nil {
+		return err
+	}
+	return s.announceTierMoves(ctx, p, es)
+}
+
+// announceTierMoves carries out the tier moves among entries made outside
+// an activity (expiries): each one's notification and webhook event.
+func (s *Service) announceTierMoves(ctx context.Context, p *program.Program, entries []*ledger.Entry) error {
+	fx := &effects{}
+	for _, e := range entries {
+		if e.TierChange != nil {
+			fx.entry(e)
+			s.announce(fx, "", e)
+		}
+	}
+	if len(fx.entries) == 0 {
+		return nil
+	}
+	return s.carryOut(ctx, p, fx)
 }

@@ -3,6 +3,8 @@ package game
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,9 +12,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/leaderboard"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/webhook"
 )
 
 // failingFirst fails its first sends (failures of them), then delivers.
@@ -75,5 +80,89 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	}
 	if sum, err := h.Ledger().Sum(ctx, m.ID); err != nil || sum != 150 {
 		t.Fatalf("balance %d after resuming, want 150 (nothing applied twice): %v", sum, err)
+	}
+}
+
+// recordedHooks keeps the webhook events emitted to it.
+type recordedHooks struct {
+	mu     sync.Mutex
+	events []webhook.Event
+}
+
+func (r *recordedHooks) Emit(_ context.Context, e webhook.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+// An expiry that drops a member's tier is announced like a purchase that
+// raises it: a TIER_CHANGED notification and a tier.changed webhook event,
+// keyed by the EXPIRE entry. When announcing fails after the entry is
+// written, the expiry job announces it, and announcing twice sends one.
+func TestExpiryThatDropsTierIsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, func(p *program.Program) {
+		p.FirstPurchaseBonus = 0
+		p.Escalation = nil
+		p.TierWindowMonths = 12
+		p.TierGraceDays = 30
+		p.PointsExpireDays = 400
+	})
+	hooks := &recordedHooks{}
+	h.SetWebhooks(hooks)
+	flaky := &failingFirst{next: h.inbox}
+	h.notify = flaky
+	ann, bob := h.members.add("ann@example.com"), h.members.add("bob@example.com")
+	h.purchase(t, ann, "a", 10000) // 1000 points: Silver
+	h.purchase(t, bob, "b", 10000)
+	// Day 401: past the 12-month period and its 30 days of grace, and the
+	// lots (400 days) expire as the members' points are next read.
+	h.clock.Add(401 * 24 * time.Hour)
+	if p := h.points(t, ann); p.Balance != 0 {
+		t.Fatalf("ann's balance %d after expiry, want 0", p.Balance)
+	}
+	flaky.failures.Store(1)
+	if _, err := h.Points(ctx, bob.ID); !errors.Is(err, errInboxDown) {
+		t.Fatalf("bob's read with the inbox down: %v", err)
+	}
+	jobs := h.db.Collection("jobs")
+	for range 2 {
+		if _, err := h.ExpirePoints(ctx, jobs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []*member.Member{ann, bob} {
+		entries, _, err := h.ledger.Entries(ctx, m.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(entries, func(e *ledger.Entry) bool { return e.Type == ledger.EntryExpire })
+		if i < 0 || entries[i].TierChange == nil || entries[i].TierChange.From != "Silver" || entries[i].TierChange.To != "Member" {
+			t.Fatalf("%s's entries: no expiry that moved Silver to Member: %+v", m.Email, entries)
+		}
+		expiry := entries[i]
+		var causes []string
+		for _, e := range hooks.events {
+			if e.Type == webhook.TierChanged && e.Data["member"] == (webhook.Ref{Type: "Member", ID: m.ID.Hex()}) && e.Data["to"] == "Member" {
+				causes = append(causes, e.Cause)
+			}
+		}
+		if len(causes) == 0 || slices.ContainsFunc(causes, func(c string) bool { return c != expiry.ID.Hex() }) {
+			t.Errorf("%s: tier.changed causes %v, want the expiry entry %s", m.Email, causes, expiry.ID.Hex())
+		}
+		ns, _, err := h.inbox.List(ctx, m.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drops := 0
+		for _, n := range ns {
+			if n.Kind == inbox.KindTierChanged && n.Key == "tier:"+expiry.Key {
+				drops++
+			}
+		}
+		if drops != 1 {
+			t.Errorf("%s has %d notifications of the drop, want 1: %+v", m.Email, drops, ns)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee)
+	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee, ledger.IndexExpiryMoves)
 	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember, indexActivityCheckIn)
 }
 

@@ -60,7 +60,7 @@ func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSu
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
+	if err := s.expireDue(ctx, &p, memberID); err != nil {
 		return nil, err
 	}
 	st, _, err := s.ledger.Head(ctx, memberID)
@@ -152,8 +152,13 @@ type jobState struct {
 	Through time.Time `bson:"through"`
 }
 
+// jobOverlap widens each expiry run back over the last one's end, for an
+// entry written by another instance whose clock runs a little behind.
+const jobOverlap = time.Minute
+
 // ExpirePoints writes EXPIRE entries for every lot that came due since the
-// last run. Safe on any number of instances at once: each lot's entry has
+// last run, and announces the tier moves they made (TIER_CHANGED, the
+// tier.changed webhook event). Safe on any number of instances at once: each lot's entry has
 // its own key, and the watermark only moves forward past work done.
 func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int, error) {
 	var js jobState
@@ -177,6 +182,16 @@ func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int
 			return expired, err
 		}
 		expired += len(es)
+	}
+	// Every tier move an expiry made since the last run is announced here,
+	// including those of a read or redemption whose announcement failed:
+	// both are keyed by the entry, so announcing again repeats nothing.
+	moved, err := s.ledger.ExpiryTierMoves(ctx, js.Through.Add(-jobOverlap), now)
+	if err != nil {
+		return expired, err
+	}
+	if err := s.announceTierMoves(ctx, &p, moved); err != nil {
+		return expired, err
 	}
 	advance := bson.D{{Key: "$max", Value: bson.D{{Key: "through", Value: now}}}}
 	_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}, advance, options.UpdateOne().SetUpsert(true))

@@ -31,7 +31,7 @@ func (s *Service) Standing(ctx context.Context, memberID bson.ObjectID) (string,
 	if err != nil {
 		return "", 0, err
 	}
-	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
+	if err := s.expireDue(ctx, &p, memberID); err != nil {
 		return "", 0, err
 	}
 	st, _, err := s.ledger.Head(ctx, memberID)

@@ -407,6 +407,19 @@ func (l *Ledger) Expiring(ctx context.Context, after, until time.Time) ([]bson.O
 	return ids, nil
 }
 
+// ExpiryTierMoves returns the EXPIRE entries written after after and by
+// until that moved a member's tier (the expiry job announces them); backed
+// by IndexExpiryMoves.
+func (l *Ledger) ExpiryTierMoves(ctx context.Context, after, until time.Time) ([]*Entry, error) {
+	cur, err := l.store.c.Find(ctx, bson.D{{Key: "type", Value: EntryExpire}, {Key: "tierChange", Value: bson.D{{Key: "$exists", Value: true}}},
+		{Key: "createdAt", Value: bson.D{{Key: "$gt", Value: after}, {Key: "$lte", Value: until}}}})
+	if err != nil {
+		return nil, err
+	}
+	var es []*Entry
+	return es, cur.All(ctx, &es)
+}
+
 // Total adds up a member's entries of one type (their referral rewards,
 // net of reversals); backed by IndexReferee.
 func (l *Ledger) Total(ctx context.Context, memberID bson.ObjectID, typ EntryType) (int64, error) {
@@ -511,6 +524,8 @@ const (
 	IndexExpiry  = "expiresAt"
 	IndexReferee = "member_type"
 	IndexSource  = "member_source"
+	// IndexExpiryMoves finds the expiries that moved a tier, by when.
+	IndexExpiryMoves = "type_createdAt"
 )
 
 func (s ledgerStore) indexes() []mongo.IndexModel {
@@ -521,6 +536,8 @@ func (s ledgerStore) indexes() []mongo.IndexModel {
 		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "source.id", Value: 1}}, Options: options.Index().SetName(IndexSource)},
 		// Refunds of a purchase and referral totals per member.
 		mongo.IndexModel{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "type", Value: 1}}, Options: options.Index().SetName(IndexReferee)},
+		// The expiry job's tier moves to announce.
+		mongo.IndexModel{Keys: bson.D{{Key: "type", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(IndexExpiryMoves)},
 	)
 }
 
