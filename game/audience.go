@@ -24,6 +24,25 @@ func (x offerAudience) Send(ctx context.Context, m inbox.Message) (*inbox.Notifi
 	return x.s.notify.Send(ctx, m)
 }
 
+// SendBatch sends a batch through the game's notifier: at once if it can
+// (the inbox), else one message at a time, stopping at the first failure.
+func (x offerAudience) SendBatch(ctx context.Context, ms []inbox.Message) ([]*inbox.Notification, int, error) {
+	if b, ok := x.s.notify.(interface {
+		SendBatch(ctx context.Context, ms []inbox.Message) ([]*inbox.Notification, int, error)
+	}); ok {
+		return b.SendBatch(ctx, ms)
+	}
+	ns := make([]*inbox.Notification, len(ms))
+	for i, m := range ms {
+		n, err := x.s.notify.Send(ctx, m)
+		if err != nil && !errors.Is(err, inbox.ErrMuted) {
+			return ns, i, err
+		}
+		ns[i] = n
+	}
+	return ns, len(ms), nil
+}
+
 func (x offerAudience) Count(ctx context.Context) (int64, error) { return x.s.referrals.Count(ctx) }
 
 func (x offerAudience) Step(ctx context.Context, after bson.ObjectID, size, workers int, work func(ctx context.Context, memberID bson.ObjectID) (bool, error)) (batch.Result, error) {

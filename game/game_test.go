@@ -56,7 +56,12 @@ type harness struct {
 
 func newHarness(t testing.TB, configure func(*program.Program)) *harness {
 	t.Helper()
-	db := testkit.Database(t)
+	return newHarnessOn(t, testkit.Database(t), configure)
+}
+
+// newHarnessOn is newHarness on db.
+func newHarnessOn(t testing.TB, db *mongo.Database, configure func(*program.Program)) *harness {
+	t.Helper()
 	fm := &fakeMembers{m: map[bson.ObjectID]*member.Member{}}
 	in := inbox.New(db, inbox.NewMemoryBroker())
 	s := New(db, fm, in)

@@ -20,6 +20,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
@@ -290,6 +291,144 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	}
 	in.broker.Publish(m.MemberID, n.Seq, n)
 	return n, nil
+}
+
+// SendBatch sends ms as Send sends each one (rendered, validated, keyed,
+// skipped for a member who muted its category, published after the write),
+// in the same few round trips whatever the batch's size: the batch's keys
+// already stored, its members' mutes and their newest sequence numbers, one
+// read each, then one unordered insertMany of the new notifications. A
+// message raced by another writer (its number or its key taken meanwhile)
+// is sent again on its own (Send). A message without a key gets one.
+//
+// ns[i] is message i's notification (the one stored earlier under its key,
+// if any), or nil if its member muted its category. done counts the
+// messages, from the first, that are settled; after a failure (err) the
+// others are to be sent again, which their keys make harmless. A message
+// that fails validation fails the batch before anything is written.
+func (in *Inbox) SendBatch(ctx context.Context, ms []Message) (ns []*Notification, done int, err error) {
+	now := in.now().UTC()
+	ms = slices.Clone(ms)
+	var members []bson.ObjectID
+	var keys []string
+	for i := range ms {
+		m := &ms[i]
+		if m.Template != "" {
+			if m.Title, m.Body, err = in.texts.Render(ctx, m.Locale, m.Template, m.Data); err != nil {
+				return nil, 0, err
+			}
+		}
+		if err := m.validate(now); err != nil {
+			return nil, 0, err
+		}
+		if m.Key == "" {
+			m.Key = "id:" + bson.NewObjectID().Hex()
+		}
+		if !slices.Contains(members, m.MemberID) {
+			members = append(members, m.MemberID)
+		}
+		if !slices.Contains(keys, m.Key) {
+			keys = append(keys, m.Key)
+		}
+	}
+	ns = make([]*Notification, len(ms))
+	if len(ms) == 0 {
+		return ns, 0, nil
+	}
+	type cause struct {
+		member bson.ObjectID
+		key    string
+	}
+	found, err := in.store.seq().KeyedOf(ctx, members, keys)
+	if err != nil {
+		return ns, 0, err
+	}
+	stored := make(map[cause]*Notification, len(found))
+	for _, n := range found {
+		stored[cause{n.MemberID, n.Key}] = n
+	}
+	muted, err := in.store.mutedOf(ctx, members)
+	if err != nil {
+		return ns, 0, err
+	}
+	last, err := in.store.seq().LastSeqs(ctx, members)
+	if err != nil {
+		return ns, 0, err
+	}
+	settled := make([]bool, len(ms))
+	var fresh []any
+	var freshOf []int          // message index of each fresh notification
+	pending := map[cause]int{} // a cause's fresh notification, for a repeat within the batch
+	repeats := map[int]int{}   // message index → the message whose notification it shares
+	for i, m := range ms {
+		c := cause{m.MemberID, m.Key}
+		if n := stored[c]; n != nil {
+			ns[i], settled[i] = n, true
+			continue
+		}
+		if j, ok := pending[c]; ok {
+			repeats[i] = j
+			continue
+		}
+		if cat := CategoryOf(m.Kind); cat != categoryTransactional && slices.Contains(muted[m.MemberID], cat) {
+			settled[i] = true
+			continue
+		}
+		last[m.MemberID]++
+		pending[c] = i
+		freshOf = append(freshOf, i)
+		fresh = append(fresh, &Notification{
+			ID: bson.NewObjectID(), MemberID: m.MemberID, Kind: m.Kind, Title: m.Title, Body: m.Body, DeepLink: m.DeepLink,
+			Related: m.Related, Key: m.Key, Seq: last[m.MemberID], CreatedAt: now, ExpiresAt: m.ExpiresAt,
+			PushPending: in.pushable != nil && in.pushable(m.Kind),
+		})
+	}
+	raced := map[int]bool{}
+	if len(fresh) > 0 {
+		_, err := in.store.notifications.InsertMany(ctx, fresh, options.InsertMany().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		switch {
+		case err == nil:
+		case errors.As(err, &bwe) && bwe.WriteConcernError == nil && !slices.ContainsFunc(bwe.WriteErrors, func(we mongo.BulkWriteError) bool { return !mongo.IsDuplicateKeyError(we.WriteError) }):
+			for _, we := range bwe.WriteErrors {
+				raced[we.Index] = true
+			}
+		default:
+			// Which of them were stored is unknown: all are to be sent again.
+			for done < len(ms) && settled[done] {
+				done++
+			}
+			return ns, done, err
+		}
+		for j, d := range fresh {
+			if !raced[j] {
+				n := d.(*Notification)
+				ns[freshOf[j]], settled[freshOf[j]] = n, true
+				in.broker.Publish(n.MemberID, n.Seq, n)
+			}
+		}
+	}
+	for j := range fresh {
+		if !raced[j] {
+			continue
+		}
+		i := freshOf[j]
+		n, err := in.Send(ctx, ms[i])
+		if err != nil && !errors.Is(err, ErrMuted) {
+			break
+		}
+		ns[i], settled[i] = n, true
+	}
+	for i, j := range repeats {
+		ns[i], settled[i] = ns[j], settled[j]
+	}
+	for done < len(ms) && settled[done] {
+		done++
+	}
+	if done < len(ms) {
+		return ns, done, fmt.Errorf("inbox: %d of %d notifications not sent yet", len(ms)-done, len(ms))
+	}
+	return ns, done, nil
 }
 
 // List returns up to limit shown notifications of a member, newest first,

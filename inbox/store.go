@@ -146,6 +146,23 @@ func (s store) muted(ctx context.Context, memberID bson.ObjectID) ([]Category, e
 	return p.Muted, err
 }
 
+// mutedOf returns the muted categories of each of the members who muted any.
+func (s store) mutedOf(ctx context.Context, memberIDs []bson.ObjectID) (map[bson.ObjectID][]Category, error) {
+	cur, err := s.prefs.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: memberIDs}}}})
+	if err != nil {
+		return nil, err
+	}
+	var ps []prefs
+	if err := cur.All(ctx, &ps); err != nil {
+		return nil, err
+	}
+	out := make(map[bson.ObjectID][]Category, len(ps))
+	for _, p := range ps {
+		out[p.MemberID] = p.Muted
+	}
+	return out, nil
+}
+
 func (s store) setMuted(ctx context.Context, memberID bson.ObjectID, muted []Category) error {
 	if muted == nil {
 		muted = []Category{}

@@ -104,6 +104,55 @@ func (s *Store) Assign(ctx context.Context, campaign, key string, memberID bson.
 	return prior.Group, nil
 }
 
+// AssignAll records the group of each of memberIDs for the send keyed key
+// of campaign, as Assign does for one, in two round trips for the batch:
+// one unordered insert of the draws, and one read of the members whose
+// group was recorded before (their recorded group stands).
+func (s *Store) AssignAll(ctx context.Context, campaign, key string, memberIDs []bson.ObjectID, percent int, at time.Time) (map[bson.ObjectID]Group, error) {
+	groups := make(map[bson.ObjectID]Group, len(memberIDs))
+	if len(memberIDs) == 0 {
+		return groups, nil
+	}
+	docs := make([]any, len(memberIDs))
+	for i, id := range memberIDs {
+		a := Assignment{ID: key + "|" + id.Hex(), Campaign: campaign, Key: key, MemberID: id, Group: Treated, At: at.UTC().Truncate(time.Millisecond)}
+		if Draw(id, campaign, percent) {
+			a.Group = Held
+		}
+		docs[i], groups[id] = a, a.Group
+	}
+	_, err := s.c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if err == nil {
+		return groups, nil
+	}
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, fmt.Errorf("holdout: %w", err)
+	}
+	var prior []string
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we.WriteError) {
+			return nil, fmt.Errorf("holdout: %w", err)
+		}
+		prior = append(prior, docs[we.Index].(Assignment).ID)
+	}
+	cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: prior}}}})
+	if err != nil {
+		return nil, fmt.Errorf("holdout: %w", err)
+	}
+	var recorded []Assignment
+	if err := cur.All(ctx, &recorded); err != nil {
+		return nil, fmt.Errorf("holdout: %w", err)
+	}
+	if len(recorded) != len(prior) {
+		return nil, fmt.Errorf("holdout: %d of %d recorded assignments vanished", len(prior)-len(recorded), len(prior))
+	}
+	for _, a := range recorded {
+		groups[a.MemberID] = a.Group
+	}
+	return groups, nil
+}
+
 // Each streams campaign's assignments made in [from, to), oldest first.
 func (s *Store) Each(ctx context.Context, campaign string, from, to time.Time, fn func(*Assignment) error) (err error) {
 	cur, err := s.c.Find(ctx, bson.D{{Key: "campaign", Value: campaign}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},

@@ -81,3 +81,43 @@ func TestAssignKeepsTheFirstGroup(t *testing.T) {
 	}
 	testkit.RequireIndexes(t, db.Collection(Collection), IndexCampaignAt)
 }
+
+// A batch assigns as one Assign per member would: a member assigned before
+// keeps the recorded group though the share changed, the others are drawn.
+func TestAssignAllKeepsRecordedGroups(t *testing.T) {
+	db := testkit.Database(t)
+	s := New(db)
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var heldID bson.ObjectID
+	for heldID.IsZero() {
+		if id := bson.NewObjectID(); Draw(id, "flash", 50) {
+			heldID = id
+		}
+	}
+	if g := testkit.Must(s.Assign(ctx, "flash", "offer:1", heldID, 50, now))(t); g != Held {
+		t.Fatalf("group %s, want %s", g, Held)
+	}
+	ids := []bson.ObjectID{heldID}
+	for range 30 {
+		ids = append(ids, bson.NewObjectID())
+	}
+	groups := testkit.Must(s.AssignAll(ctx, "flash", "offer:1", ids, 0, now.Add(time.Hour)))(t)
+	for _, id := range ids {
+		want := Treated
+		if id == heldID {
+			want = Held
+		}
+		if groups[id] != want {
+			t.Errorf("member %s: group %q, want %q", id.Hex(), groups[id], want)
+		}
+	}
+	n := 0
+	if err := s.Each(ctx, "flash", now.Add(-time.Hour), now.Add(2*time.Hour), func(*Assignment) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ids) {
+		t.Fatalf("%d assignments recorded, want %d (one per member)", n, len(ids))
+	}
+}

@@ -8,11 +8,13 @@
 package offer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -66,9 +68,13 @@ type Members interface {
 	Get(ctx context.Context, id bson.ObjectID) (*member.Member, error)
 }
 
-// Notifier announces a published offer to a member.
+// Notifier announces a published offer to members.
 type Notifier interface {
 	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+	// SendBatch sends a batch of messages (inbox.Inbox.SendBatch): ns[i]
+	// is message i's notification, nil if its member muted offers; done
+	// counts the messages, from the first, that are settled.
+	SendBatch(ctx context.Context, ms []inbox.Message) (ns []*inbox.Notification, done int, err error)
 }
 
 // Effects carries out what follows ledger entries (their leaderboard
@@ -360,30 +366,36 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 	if err != nil {
 		return 0, false, err
 	}
-	// Members of a batch are notified in parallel; each send is keyed, so
-	// the order does not matter and a retry repeats nothing. Progress moves
-	// past the members up to the first failure (internal/batch), so that on
-	// a slow database a batch that keeps failing somewhere still advances.
+	// Targeting may read a member's tier, badges or last purchase, so the
+	// members of a batch are walked in parallel; the batch's holdout draws
+	// and notifications are then written together, a few round trips per
+	// batch, not per member. Every write is keyed, so a retry repeats
+	// nothing, and progress moves past the members up to the first failure
+	// (internal/batch), so a batch that keeps failing somewhere still advances.
+	var mu sync.Mutex
+	var walked []walkedMember
 	r, stepErr := s.Audience.Step(ctx, o.Progress.After, size, publishWorkers,
 		func(ctx context.Context, memberID bson.ObjectID) (bool, error) {
 			ok, err := s.targets(ctx, &p, o, memberID)
-			if err != nil || !ok {
-				return false, err
+			if err == nil {
+				mu.Lock()
+				walked = append(walked, walkedMember{memberID, ok})
+				mu.Unlock()
 			}
-			if s.Holdouts != nil {
-				g, err := s.Holdouts.Assign(ctx, Campaign(o.ID), "offer:"+o.ID.Hex(), memberID, o.HoldoutPercent, s.now())
-				if err != nil || g == holdout.Held {
-					return false, err
-				}
-			}
-			_, err = s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
-				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: o.ID.Hex()},
-				ExpiresAt: &o.EndsAt})
-			if errors.Is(err, inbox.ErrMuted) {
-				return false, nil
-			}
-			return err == nil, err
+			return ok, err
 		})
+	// Step walks members in id order and completes those up to r.Last.
+	walked = slices.DeleteFunc(walked, func(w walkedMember) bool { return r.Done == 0 || bytes.Compare(w.id[:], r.Last[:]) > 0 })
+	slices.SortFunc(walked, func(a, b walkedMember) int { return bytes.Compare(a.id[:], b.id[:]) })
+	settled, notified, sendErr := s.announceTo(ctx, o, walked)
+	if settled < len(walked) {
+		// Progress stops before the first member not yet announced to.
+		r = batch.Result{Done: settled, Finished: false}
+		if settled > 0 {
+			r.Last = walked[settled-1].id
+		}
+	}
+	r.Counted = notified
 	if r.Moved() {
 		o.Progress.Advance(r)
 		o.Progress.Notified += int64(r.Counted)
@@ -396,7 +408,60 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 			return r.Counted, false, err
 		}
 	}
-	return r.Counted, r.Finished, stepErr
+	return r.Counted, r.Finished, errors.Join(sendErr, stepErr)
+}
+
+// walkedMember is a member a publishing batch walked, and whether the
+// offer targets them.
+type walkedMember struct {
+	id       bson.ObjectID
+	targeted bool
+}
+
+// announceTo draws the holdout of the targeted members among walked and
+// notifies the others, for the whole batch at once. settled counts the
+// members, from the first, that are done with (announced to, held out,
+// muted or not targeted); notified counts those announced to among them.
+func (s *Service) announceTo(ctx context.Context, o *Offer, walked []walkedMember) (settled, notified int, err error) {
+	var targeted []bson.ObjectID
+	for _, w := range walked {
+		if w.targeted {
+			targeted = append(targeted, w.id)
+		}
+	}
+	held := map[bson.ObjectID]bool{}
+	if s.Holdouts != nil && len(targeted) > 0 {
+		groups, err := s.Holdouts.AssignAll(ctx, Campaign(o.ID), "offer:"+o.ID.Hex(), targeted, o.HoldoutPercent, s.now())
+		if err != nil {
+			return 0, 0, err
+		}
+		for id, g := range groups {
+			held[id] = g == holdout.Held
+		}
+	}
+	var ms []inbox.Message
+	at := map[bson.ObjectID]int{} // a member's message
+	for _, id := range targeted {
+		if !held[id] {
+			at[id] = len(ms)
+			ms = append(ms, inbox.Message{MemberID: id, Kind: inbox.KindOfferAvailable, Key: "offer:" + o.ID.Hex(),
+				Title: o.Title, Body: o.Body, DeepLink: "app://offers/" + o.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: o.ID.Hex()},
+				ExpiresAt: &o.EndsAt})
+		}
+	}
+	ns, done, err := s.Notify.SendBatch(ctx, ms)
+	for _, w := range walked {
+		if i, ok := at[w.id]; ok {
+			if i >= done {
+				break
+			}
+			if ns[i] != nil {
+				notified++
+			}
+		}
+		settled++
+	}
+	return settled, notified, err
 }
 
 // publishWorkers is how many members of a batch are notified at once.

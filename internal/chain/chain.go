@@ -81,6 +81,43 @@ func (ch Chain[T]) LastSeq(ctx context.Context, memberID bson.ObjectID) (int64, 
 	return last.Seq, err
 }
 
+// LastSeqs returns the newest number of each of the members (absent: 0),
+// in one read of their numbers alone: covered by the (memberId, seq)
+// index on MongoDB, so it reads index entries, not documents. (A $group
+// with $first would seek once per member; FerretDB 1.x has no such
+// accumulator, and one query must serve both.)
+func (ch Chain[T]) LastSeqs(ctx context.Context, memberIDs []bson.ObjectID) (last map[bson.ObjectID]int64, err error) {
+	cur, err := ch.C.Find(ctx, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: memberIDs}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "memberId", Value: 1}, {Key: "seq", Value: 1}}).SetBatchSize(10_000))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, cur.Close(ctx)) }()
+	last = make(map[bson.ObjectID]int64, len(memberIDs))
+	for cur.Next(ctx) {
+		var d struct {
+			MemberID bson.ObjectID `bson:"memberId"`
+			Seq      int64         `bson:"seq"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		last[d.MemberID] = max(last[d.MemberID], d.Seq)
+	}
+	return last, cur.Err()
+}
+
+// KeyedOf returns the documents the members hold under any of keys, in one
+// read along the (memberId, key) index.
+func (ch Chain[T]) KeyedOf(ctx context.Context, memberIDs []bson.ObjectID, keys []string) ([]*T, error) {
+	cur, err := ch.C.Find(ctx, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: memberIDs}}}, {Key: "key", Value: bson.D{{Key: "$in", Value: keys}}}})
+	if err != nil {
+		return nil, err
+	}
+	var ts []*T
+	return ts, cur.All(ctx, &ts)
+}
+
 // Page returns up to limit documents newest first, older than seq before
 // (0: newest), that also match extra.
 func (ch Chain[T]) Page(ctx context.Context, memberID bson.ObjectID, before int64, limit int, extra ...bson.E) ([]*T, error) {

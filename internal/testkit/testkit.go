@@ -6,11 +6,14 @@ package testkit
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/internal/mongotest"
 )
@@ -98,4 +101,25 @@ func Must2[A, B any](a A, b B, err error) func(testing.TB) (A, B) {
 		}
 		return a, b
 	}
+}
+
+// CountingDatabase is Database on a client of its own that counts the
+// commands sent to the server (the driver's command monitor): commands
+// returns how many were sent since the call before (or since the start).
+func CountingDatabase(t testing.TB) (db *mongo.Database, commands func() int64) {
+	t.Helper()
+	var n atomic.Int64
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
+		SetMonitor(&event.CommandMonitor{Started: func(context.Context, *event.CommandStartedEvent) { n.Add(1) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	Defer(t, func() error { return client.Disconnect(context.Background()) })
+	db = client.Database(mongotest.Name(t))
+	Defer(t, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return db.Drop(ctx)
+	})
+	return db, func() int64 { return n.Swap(0) }
 }
