@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/input"
@@ -449,7 +450,7 @@ func (r *spaceResolver) ModeratedByMe(ctx context.Context, obj *forum.Space) (bo
 }
 
 // ThreadUpdates is the resolver for the threadUpdates field.
-func (r *subscriptionResolver) ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *community.Event, error) {
+func (r *subscriptionResolver) ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error) {
 	tid, err := decodeID("Thread", "threadId", threadID)
 	if err != nil {
 		return nil, err
@@ -492,12 +493,12 @@ func (r *threadResolver) PostCount(ctx context.Context, obj *forum.Thread) (int,
 }
 
 // Cursor is the resolver for the cursor field.
-func (r *threadEventResolver) Cursor(ctx context.Context, obj *community.Event) (string, error) {
+func (r *threadEventResolver) Cursor(ctx context.Context, obj *feed.Event) (string, error) {
 	return encodeCursor("events."+obj.ThreadID.Hex(), obj.Seq), nil
 }
 
 // Post is the resolver for the post field.
-func (r *threadEventResolver) Post(ctx context.Context, obj *community.Event) (*forum.Post, error) {
+func (r *threadEventResolver) Post(ctx context.Context, obj *feed.Event) (*forum.Post, error) {
 	if obj.PostID.IsZero() {
 		return nil, nil
 	}
@@ -505,8 +506,8 @@ func (r *threadEventResolver) Post(ctx context.Context, obj *community.Event) (*
 }
 
 // Reactions is the resolver for the reactions field.
-func (r *threadEventResolver) Reactions(ctx context.Context, obj *community.Event) ([]*ReactionCount, error) {
-	if obj.Kind != community.EventReactions {
+func (r *threadEventResolver) Reactions(ctx context.Context, obj *feed.Event) ([]*ReactionCount, error) {
+	if obj.Kind != feed.Reactions {
 		return nil, nil
 	}
 	return reactionCounts(obj.Reactions), nil

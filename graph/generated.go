@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game"
@@ -1730,7 +1731,7 @@ type StandingResolver interface {
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
-	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *community.Event, error)
+	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
 	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error)
 }
 type ThreadResolver interface {
@@ -1743,10 +1744,10 @@ type ThreadResolver interface {
 	PostCount(ctx context.Context, obj *forum.Thread) (int, error)
 }
 type ThreadEventResolver interface {
-	Cursor(ctx context.Context, obj *community.Event) (string, error)
+	Cursor(ctx context.Context, obj *feed.Event) (string, error)
 
-	Post(ctx context.Context, obj *community.Event) (*forum.Post, error)
-	Reactions(ctx context.Context, obj *community.Event) ([]*ReactionCount, error)
+	Post(ctx context.Context, obj *feed.Event) (*forum.Post, error)
+	Reactions(ctx context.Context, obj *feed.Event) ([]*ReactionCount, error)
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
@@ -33238,8 +33239,8 @@ func (ec *executionContext) _Subscription_threadUpdates(ctx context.Context, fie
 			return ec.Resolvers.Subscription().ThreadUpdates(ctx, fc.Args["threadId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *community.Event) graphql.Marshaler {
-			return ec.marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *feed.Event) graphql.Marshaler {
+			return ec.marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33657,7 +33658,7 @@ func (ec *executionContext) fieldContext_ThreadEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33680,7 +33681,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("ThreadEvent", field, true, true, "String")
 }
 
-func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33692,8 +33693,8 @@ func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v community.EventKind) graphql.Marshaler {
-			return ec.marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v feed.Kind) graphql.Marshaler {
+			return ec.marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33703,7 +33704,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_kind(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ThreadEvent", field, false, false, "ThreadEventKind")
 }
 
-func (ec *executionContext) _ThreadEvent_post(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_post(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33735,7 +33736,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_post(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33767,7 +33768,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_reactions(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_at(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_at(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -46779,7 +46780,7 @@ func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSe
 
 var threadEventImplementors = []string{"ThreadEvent"}
 
-func (ec *executionContext) _ThreadEvent(ctx context.Context, sel ast.SelectionSet, obj *community.Event) graphql.Marshaler {
+func (ec *executionContext) _ThreadEvent(ctx context.Context, sel ast.SelectionSet, obj *feed.Event) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50733,7 +50734,7 @@ func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._ThreadEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx context.Context, sel ast.SelectionSet, v *community.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐEvent(ctx context.Context, sel ast.SelectionSet, v *feed.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadEvent!")
 		return graphql.Null
@@ -50741,13 +50742,13 @@ func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._ThreadEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, v any) (community.EventKind, error) {
+func (ec *executionContext) unmarshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx context.Context, v any) (feed.Kind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := community.EventKind(tmp)
+	res := feed.Kind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, sel ast.SelectionSet, v community.EventKind) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx context.Context, sel ast.SelectionSet, v feed.Kind) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
