@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
@@ -414,7 +415,7 @@ type ComplexityRoot struct {
 	}
 
 	Event struct {
-		Attendees          func(childComplexity int, status events.RSVPStatus, first *int, after *string) int
+		Attendees          func(childComplexity int, status rsvp.Status, first *int, after *string) int
 		CalendarURL        func(childComplexity int) int
 		Capacity           func(childComplexity int) int
 		ClaimWindowMinutes func(childComplexity int) int
@@ -1445,18 +1446,18 @@ type EventResolver interface {
 	EligibleTiers(ctx context.Context, obj *events.Event) ([]string, error)
 	Status(ctx context.Context, obj *events.Event) (events.Status, error)
 	SeatsLeft(ctx context.Context, obj *events.Event) (int, error)
-	MyRsvp(ctx context.Context, obj *events.Event) (*events.RSVP, error)
+	MyRsvp(ctx context.Context, obj *events.Event) (*rsvp.RSVP, error)
 	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
-	Counts(ctx context.Context, obj *events.Event) (*events.Counts, error)
-	Attendees(ctx context.Context, obj *events.Event, status events.RSVPStatus, first *int, after *string) (*RsvpConnection, error)
+	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
+	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error)
 }
 type EventPlaceResolver interface {
 	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
 }
 type EventUpdateResolver interface {
-	Cursor(ctx context.Context, obj *events.Update) (string, error)
+	Cursor(ctx context.Context, obj *rsvp.Update) (string, error)
 
-	MyRsvp(ctx context.Context, obj *events.Update) (*events.RSVP, error)
+	MyRsvp(ctx context.Context, obj *rsvp.Update) (*rsvp.RSVP, error)
 }
 type FulfilmentResolver interface {
 	ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error)
@@ -1536,10 +1537,10 @@ type MutationResolver interface {
 	UpdateEvent(ctx context.Context, id string, input events.Input) (*events.Event, error)
 	PublishEvent(ctx context.Context, id string) (*events.Event, error)
 	CancelEvent(ctx context.Context, id string) (*events.Event, error)
-	Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*events.RSVP, error)
-	CancelRsvp(ctx context.Context, eventID string) (*events.RSVP, error)
-	ClaimSeat(ctx context.Context, eventID string) (*events.RSVP, error)
-	CheckInAttendee(ctx context.Context, eventID string, code string) (*events.RSVP, error)
+	Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*rsvp.RSVP, error)
+	CancelRsvp(ctx context.Context, eventID string) (*rsvp.RSVP, error)
+	ClaimSeat(ctx context.Context, eventID string) (*rsvp.RSVP, error)
+	CheckInAttendee(ctx context.Context, eventID string, code string) (*rsvp.RSVP, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
@@ -1683,12 +1684,12 @@ type RewardResolver interface {
 	MinTier(ctx context.Context, obj *reward.Reward) (*string, error)
 }
 type RsvpResolver interface {
-	Event(ctx context.Context, obj *events.RSVP) (*events.Event, error)
-	Member(ctx context.Context, obj *events.RSVP) (*member.Member, error)
+	Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event, error)
+	Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error)
 
-	Position(ctx context.Context, obj *events.RSVP) (*int, error)
+	Position(ctx context.Context, obj *rsvp.RSVP) (*int, error)
 
-	CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error)
+	CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error)
 }
 type RuleConditionResolver interface {
 	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
@@ -1732,7 +1733,7 @@ type StandingResolver interface {
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
-	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error)
+	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *rsvp.Update, error)
 }
 type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
@@ -3022,7 +3023,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Event.Attendees(childComplexity, args["status"].(events.RSVPStatus), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Event.Attendees(childComplexity, args["status"].(rsvp.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Event.calendarUrl":
 		if e.ComplexityRoot.Event.CalendarURL == nil {
 			break
@@ -10259,8 +10260,8 @@ func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawA
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
-		func(ctx context.Context, v any) (events.RSVPStatus, error) {
-			return ec.unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, v)
+		func(ctx context.Context, v any) (rsvp.Status, error) {
+			return ec.unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17832,8 +17833,8 @@ func (ec *executionContext) _Event_myRsvp(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Event().MyRsvp(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		false,
@@ -17887,8 +17888,8 @@ func (ec *executionContext) _Event_counts(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Event().Counts(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.Counts) graphql.Marshaler {
-			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx, selections, v)
 		},
 		true,
 		false,
@@ -17917,7 +17918,7 @@ func (ec *executionContext) _Event_attendees(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(events.RSVPStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(rsvp.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
@@ -18015,7 +18016,7 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18038,7 +18039,7 @@ func (ec *executionContext) fieldContext_EventCounts_confirmed(_ context.Context
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18061,7 +18062,7 @@ func (ec *executionContext) fieldContext_EventCounts_guests(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18084,7 +18085,7 @@ func (ec *executionContext) fieldContext_EventCounts_waitlisted(_ context.Contex
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18107,7 +18108,7 @@ func (ec *executionContext) fieldContext_EventCounts_offered(_ context.Context, 
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18130,7 +18131,7 @@ func (ec *executionContext) fieldContext_EventCounts_attended(_ context.Context,
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18277,7 +18278,7 @@ func (ec *executionContext) fieldContext_EventPlace_onlineUrl(_ context.Context,
 	return graphql.NewScalarFieldContext("EventPlace", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18300,7 +18301,7 @@ func (ec *executionContext) fieldContext_EventUpdate_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18323,7 +18324,7 @@ func (ec *executionContext) fieldContext_EventUpdate_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "EventStatus")
 }
 
-func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18346,7 +18347,7 @@ func (ec *executionContext) fieldContext_EventUpdate_seatsLeft(_ context.Context
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18358,8 +18359,8 @@ func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graph
 			return ec.Resolvers.EventUpdate().MyRsvp(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		false,
@@ -22516,8 +22517,8 @@ func (ec *executionContext) _Mutation_rsvp(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Mutation().Rsvp(ctx, fc.Args["eventId"].(string), fc.Args["guests"].(*int), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22560,8 +22561,8 @@ func (ec *executionContext) _Mutation_cancelRsvp(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().CancelRsvp(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22604,8 +22605,8 @@ func (ec *executionContext) _Mutation_claimSeat(ctx context.Context, field graph
 			return ec.Resolvers.Mutation().ClaimSeat(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22648,8 +22649,8 @@ func (ec *executionContext) _Mutation_checkInAttendee(ctx context.Context, field
 			return ec.Resolvers.Mutation().CheckInAttendee(ctx, fc.Args["eventId"].(string), fc.Args["code"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30560,7 +30561,7 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_event(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_event(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30592,7 +30593,7 @@ func (ec *executionContext) fieldContext_Rsvp_event(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_member(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_member(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30624,7 +30625,7 @@ func (ec *executionContext) fieldContext_Rsvp_member(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30636,8 +30637,8 @@ func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.Coll
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
-			return ec.marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v rsvp.Status) graphql.Marshaler {
+			return ec.marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30647,7 +30648,7 @@ func (ec *executionContext) fieldContext_Rsvp_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "RSVPStatus")
 }
 
-func (ec *executionContext) _Rsvp_guests(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_guests(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30670,7 +30671,7 @@ func (ec *executionContext) fieldContext_Rsvp_guests(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Rsvp_position(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_position(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30693,7 +30694,7 @@ func (ec *executionContext) fieldContext_Rsvp_position(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "Int")
 }
 
-func (ec *executionContext) _Rsvp_offeredUntil(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_offeredUntil(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30716,7 +30717,7 @@ func (ec *executionContext) fieldContext_Rsvp_offeredUntil(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Rsvp_checkInCode(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_checkInCode(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30739,7 +30740,7 @@ func (ec *executionContext) fieldContext_Rsvp_checkInCode(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "String")
 }
 
-func (ec *executionContext) _Rsvp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30762,7 +30763,7 @@ func (ec *executionContext) fieldContext_Rsvp_checkedInAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Rsvp_paid(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_paid(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30785,7 +30786,7 @@ func (ec *executionContext) fieldContext_Rsvp_paid(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Rsvp_refunded(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_refunded(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30808,7 +30809,7 @@ func (ec *executionContext) fieldContext_Rsvp_refunded(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30930,8 +30931,8 @@ func (ec *executionContext) _RsvpEdge_node(ctx context.Context, field graphql.Co
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33283,8 +33284,8 @@ func (ec *executionContext) _Subscription_eventUpdates(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().EventUpdates(ctx, fc.Args["eventId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.Update) graphql.Marshaler {
-			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Update) graphql.Marshaler {
+			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -41239,7 +41240,7 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 
 var eventCountsImplementors = []string{"EventCounts"}
 
-func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *events.Counts) graphql.Marshaler {
+func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *rsvp.Counts) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventCountsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41379,7 +41380,7 @@ func (ec *executionContext) _EventPlace(ctx context.Context, sel ast.SelectionSe
 
 var eventUpdateImplementors = []string{"EventUpdate"}
 
-func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *events.Update) graphql.Marshaler {
+func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *rsvp.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventUpdateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45494,7 +45495,7 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 
 var rsvpImplementors = []string{"Rsvp"}
 
-func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj *rsvp.RSVP) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48711,7 +48712,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *events.Update) graphql.Marshaler {
+func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *rsvp.Update) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventUpdate!")
 		return graphql.Null
@@ -49896,15 +49897,15 @@ func (ec *executionContext) marshalNPushRules2githubᚗcomᚋregularsᚋregulars
 	return ec._PushRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, v any) (events.RSVPStatus, error) {
+func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx context.Context, v any) (rsvp.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[tmp]
+	res := unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, sel ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx context.Context, sel ast.SelectionSet, v rsvp.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[v])
+	res := graphql.MarshalString(marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "RSVPStatus!")
 	}
@@ -49912,21 +49913,21 @@ func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregular
 }
 
 var (
-	unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[string]events.RSVPStatus{
-		"CONFIRMED":  events.RSVPConfirmed,
-		"WAITLISTED": events.RSVPWaitlisted,
-		"OFFERED":    events.RSVPOffered,
-		"CANCELLED":  events.RSVPCancelled,
-		"ATTENDED":   events.RSVPAttended,
-		"NO_SHOW":    events.RSVPNoShow,
+	unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus = map[string]rsvp.Status{
+		"CONFIRMED":  rsvp.Confirmed,
+		"WAITLISTED": rsvp.Waitlisted,
+		"OFFERED":    rsvp.Offered,
+		"CANCELLED":  rsvp.Cancelled,
+		"ATTENDED":   rsvp.Attended,
+		"NO_SHOW":    rsvp.NoShow,
 	}
-	marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[events.RSVPStatus]string{
-		events.RSVPConfirmed:  "CONFIRMED",
-		events.RSVPWaitlisted: "WAITLISTED",
-		events.RSVPOffered:    "OFFERED",
-		events.RSVPCancelled:  "CANCELLED",
-		events.RSVPAttended:   "ATTENDED",
-		events.RSVPNoShow:     "NO_SHOW",
+	marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus = map[rsvp.Status]string{
+		rsvp.Confirmed:  "CONFIRMED",
+		rsvp.Waitlisted: "WAITLISTED",
+		rsvp.Offered:    "OFFERED",
+		rsvp.Cancelled:  "CANCELLED",
+		rsvp.Attended:   "ATTENDED",
+		rsvp.NoShow:     "NO_SHOW",
 	}
 )
 
@@ -50278,7 +50279,7 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Rsvp!")
 		return graphql.Null
@@ -51366,7 +51367,7 @@ func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Event(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx context.Context, sel ast.SelectionSet, v *events.Counts) graphql.Marshaler {
+func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx context.Context, sel ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -51877,7 +51878,7 @@ func (ec *executionContext) marshalORole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

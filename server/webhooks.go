@@ -87,11 +87,11 @@ func (m *Main) announceSignUps(ctx context.Context) error {
 }
 
 // announceRSVPChanges emits rsvp.changed for each RSVP whose last status
-// change is still marked (events.RSVP.Unannounced), keyed by the RSVP and
+// change is still marked (rsvp.RSVP.Unannounced), keyed by the RSVP and
 // its change number. Changes made between two sweeps are announced as the
 // state they led to, under the last change's number.
 func (m *Main) announceRSVPChanges(ctx context.Context) error {
-	rs, err := m.events.Unannounced(ctx, 200)
+	rs, err := m.rsvps.Unannounced(ctx, 200)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (m *Main) announceRSVPChanges(ctx context.Context) error {
 			}}); err != nil {
 			return err
 		}
-		if err := m.events.Announced(ctx, r); err != nil {
+		if err := m.rsvps.Announced(ctx, r); err != nil {
 			return err
 		}
 	}
