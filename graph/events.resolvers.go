@@ -13,6 +13,7 @@ import (
 
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/events/watch"
 	"github.com/regulars/regulars/member"
 )
 
@@ -120,12 +121,12 @@ func (r *eventPlaceResolver) OnlineURL(ctx context.Context, obj *events.Place) (
 }
 
 // Cursor is the resolver for the cursor field.
-func (r *eventUpdateResolver) Cursor(ctx context.Context, obj *rsvp.Update) (string, error) {
+func (r *eventUpdateResolver) Cursor(ctx context.Context, obj *watch.Update) (string, error) {
 	return encodeCursor("event-updates."+obj.EventID.Hex(), obj.Cursor), nil
 }
 
 // MyRsvp is the resolver for the myRsvp field.
-func (r *eventUpdateResolver) MyRsvp(ctx context.Context, obj *rsvp.Update) (*rsvp.RSVP, error) {
+func (r *eventUpdateResolver) MyRsvp(ctx context.Context, obj *watch.Update) (*rsvp.RSVP, error) {
 	return obj.My, nil
 }
 
@@ -289,7 +290,7 @@ func (r *rsvpResolver) CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string
 }
 
 // EventUpdates is the resolver for the eventUpdates field.
-func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *rsvp.Update, error) {
+func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error) {
 	me, eid, err := memberEvent(ctx, eventID)
 	if err != nil {
 		return nil, err
@@ -300,7 +301,7 @@ func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string,
 			return nil, err
 		}
 	}
-	return r.RSVPs.Watch(ctx, me, eid, from)
+	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from)
 }
 
 // Eligibility is the resolver for the eligibility field.

@@ -20,6 +20,7 @@ import (
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/events/watch"
 	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
@@ -1455,9 +1456,9 @@ type EventPlaceResolver interface {
 	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
 }
 type EventUpdateResolver interface {
-	Cursor(ctx context.Context, obj *rsvp.Update) (string, error)
+	Cursor(ctx context.Context, obj *watch.Update) (string, error)
 
-	MyRsvp(ctx context.Context, obj *rsvp.Update) (*rsvp.RSVP, error)
+	MyRsvp(ctx context.Context, obj *watch.Update) (*rsvp.RSVP, error)
 }
 type FulfilmentResolver interface {
 	ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error)
@@ -1733,7 +1734,7 @@ type StandingResolver interface {
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
-	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *rsvp.Update, error)
+	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error)
 }
 type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
@@ -18278,7 +18279,7 @@ func (ec *executionContext) fieldContext_EventPlace_onlineUrl(_ context.Context,
 	return graphql.NewScalarFieldContext("EventPlace", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18301,7 +18302,7 @@ func (ec *executionContext) fieldContext_EventUpdate_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18324,7 +18325,7 @@ func (ec *executionContext) fieldContext_EventUpdate_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "EventStatus")
 }
 
-func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18347,7 +18348,7 @@ func (ec *executionContext) fieldContext_EventUpdate_seatsLeft(_ context.Context
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *rsvp.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33284,8 +33285,8 @@ func (ec *executionContext) _Subscription_eventUpdates(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().EventUpdates(ctx, fc.Args["eventId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Update) graphql.Marshaler {
-			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐUpdate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *watch.Update) graphql.Marshaler {
+			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋwatchᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -41380,7 +41381,7 @@ func (ec *executionContext) _EventPlace(ctx context.Context, sel ast.SelectionSe
 
 var eventUpdateImplementors = []string{"EventUpdate"}
 
-func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *rsvp.Update) graphql.Marshaler {
+func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *watch.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventUpdateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48712,7 +48713,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *rsvp.Update) graphql.Marshaler {
+func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋwatchᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *watch.Update) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventUpdate!")
 		return graphql.Null
