@@ -276,22 +276,18 @@ func (r *queryResolver) Spaces(ctx context.Context, first *int, after *string) (
 
 // Threads is the resolver for the threads field.
 func (r *queryResolver) Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*ThreadConnection, error) {
-	sid, err := decodeID("Space", "spaceId", spaceID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	sid, n, err := pageOf("Space", "spaceId", spaceID, first)
 	if err != nil {
 		return nil, err
 	}
 	ord := deref(order)
 	list := "threads." + sid.Hex() + "." + string(ord)
+	raw, err := positionAfter(list, after)
+	if err != nil {
+		return nil, err
+	}
 	var from *forum.ThreadCursor
-	if after != nil && *after != "" {
-		raw, err := decodeStringCursor(list, after)
-		if err != nil {
-			return nil, err
-		}
+	if raw != "" {
 		if from, err = forum.ParseThreadCursor(raw); err != nil {
 			return nil, err
 		}
@@ -307,11 +303,7 @@ func (r *queryResolver) Threads(ctx context.Context, spaceID string, order *foru
 
 // Posts is the resolver for the posts field.
 func (r *queryResolver) Posts(ctx context.Context, threadID string, first *int, after *string) (*PostConnection, error) {
-	tid, err := decodeID("Thread", "threadId", threadID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	tid, n, err := pageOf("Thread", "threadId", threadID, first)
 	if err != nil {
 		return nil, err
 	}
@@ -331,22 +323,18 @@ func (r *queryResolver) Posts(ctx context.Context, threadID string, first *int, 
 
 // ReviewQueue is the resolver for the reviewQueue field.
 func (r *queryResolver) ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*ReviewConnection, error) {
-	sid, err := decodeID("Space", "spaceId", spaceID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	sid, n, err := pageOf("Space", "spaceId", spaceID, first)
 	if err != nil {
 		return nil, err
 	}
 	st := deref(status)
 	list := "review." + sid.Hex() + "." + string(st)
+	raw, err := positionAfter(list, after)
+	if err != nil {
+		return nil, err
+	}
 	var from *moderation.QueueCursor
-	if after != nil && *after != "" {
-		raw, err := decodeStringCursor(list, after)
-		if err != nil {
-			return nil, err
-		}
+	if raw != "" {
 		score, hex, _ := strings.Cut(raw, ".")
 		v, err1 := strconv.ParseInt(score, 10, 64)
 		id, err2 := bson.ObjectIDFromHex(hex)
