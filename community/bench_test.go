@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -66,7 +67,7 @@ func BenchmarkThreadFanout(b *testing.B) {
 	defer cancel()
 	thread := bson.NewObjectID()
 	const subscribers = 1000
-	streams := make([]<-chan *community.Event, subscribers)
+	streams := make([]<-chan *feed.Event, subscribers)
 	for i := range streams {
 		streams[i] = testkit.Must(s.Feed().Stream(ctx, thread, -1))(b)
 	}
@@ -81,7 +82,7 @@ func BenchmarkThreadFanout(b *testing.B) {
 				done <- struct{}{}
 			}()
 		}
-		if err := s.Feed().Publish(ctx, &community.Event{ThreadID: thread, Kind: community.EventPostCreated, PostID: bson.NewObjectID()}); err != nil {
+		if err := s.Feed().Publish(ctx, &feed.Event{ThreadID: thread, Kind: feed.PostCreated, PostID: bson.NewObjectID()}); err != nil {
 			b.Fatal(err)
 		}
 		for range subscribers {

@@ -6,7 +6,7 @@
 //
 // It decides who may do what (policy.go) and carries each action out in
 // order: checks, the write, the economy, notifications, the thread's live
-// feed (feed.go). It knows nothing of HTTP or GraphQL, and does not import
+// feed (community/feed). It knows nothing of HTTP or GraphQL, and does not import
 // the game: what it needs of the economy it declares as Economy, which the
 // server fills in.
 package community
@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/program"
@@ -62,7 +63,7 @@ type Notifier interface {
 type Service struct {
 	forum   *forum.Store
 	mod     *moderation.Store
-	feed    *Feed
+	feed    *feed.Feed
 	economy Economy
 	members Members
 	notify  Notifier
@@ -79,7 +80,7 @@ type Deps struct {
 // New returns the community over db.
 func New(db *mongo.Database, d Deps) *Service {
 	s := &Service{forum: forum.New(db), mod: moderation.New(db), economy: d.Economy, members: d.Members, notify: d.Notify, now: time.Now}
-	s.feed = newFeed(db, func() time.Time { return s.now() })
+	s.feed = feed.New(db, func() time.Time { return s.now() })
 	return s
 }
 
@@ -93,7 +94,7 @@ func (s *Service) Forum() *forum.Store { return s.forum }
 func (s *Service) Moderation() *moderation.Store { return s.mod }
 
 // Feed returns the threads' live feeds.
-func (s *Service) Feed() *Feed { return s.feed }
+func (s *Service) Feed() *feed.Feed { return s.feed }
 
 // EnsureIndexes creates every index the community's queries rely on.
 func (s *Service) EnsureIndexes(ctx context.Context) error {

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/fault"
@@ -79,7 +80,7 @@ func TestFlagsHideOncePastThreshold(t *testing.T) {
 	if n := testkit.Count(t, h.db.Collection("notifications"), bson.D{{Key: "memberId", Value: author.ID}, {Key: "key", Value: "community:hidden:" + post.ID.Hex()}}); n != 1 {
 		t.Fatalf("author told %d times", n)
 	}
-	if n := testkit.Count(t, h.db.Collection("community_thread_events"), bson.D{{Key: "postId", Value: post.ID}, {Key: "kind", Value: community.EventPostHidden}}); n != 1 {
+	if n := testkit.Count(t, h.db.Collection("community_thread_events"), bson.D{{Key: "postId", Value: post.ID}, {Key: "kind", Value: feed.PostHidden}}); n != 1 {
 		t.Fatalf("%d hide events", n)
 	}
 	// Once per member.

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/fault"
@@ -110,7 +111,7 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 		Key: "community:hidden:" + post.ID.Hex()}); err != nil {
 		return nil, err
 	}
-	return updated, s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: EventPostHidden, PostID: post.ID})
+	return updated, s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: feed.PostHidden, PostID: post.ID})
 }
 
 // QueueEntry is an item of the review queue with what a moderator needs:
@@ -223,7 +224,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	now := s.now().UTC()
 	m := forum.Moderation{Action: string(action), By: p.MemberID, At: now}
 	var out *forum.Post
-	var kind EventKind
+	var kind feed.Kind
 	switch action {
 	case ActionApprove:
 		if post.Status == forum.PostVisible || post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
@@ -233,19 +234,19 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 			return nil, input.Errorf("action", "the post is %s: nothing to approve", post.Status)
 		}
 		out, err = s.forum.ApprovePost(ctx, post, m)
-		kind = EventPostRestored
+		kind = feed.PostRestored
 	case ActionHide:
 		if post.Status != forum.PostVisible && post.Status != forum.PostPending {
 			return nil, decided(post.Last)
 		}
 		out, err = s.forum.SetPostStatus(ctx, post, forum.PostHidden, m)
-		kind = EventPostHidden
+		kind = feed.PostHidden
 	case ActionDelete:
 		if post.Status == forum.PostRemoved {
 			return nil, decided(post.Last)
 		}
 		out, err = s.forum.SetPostStatus(ctx, post, forum.PostRemoved, m)
-		kind = EventPostDeleted
+		kind = feed.PostDeleted
 	default:
 		return nil, input.Errorf("action", "must be APPROVE, HIDE or DELETE")
 	}
@@ -287,7 +288,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 		}
 		return out, s.published(ctx, th, out, author)
 	}
-	return out, s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: kind, PostID: post.ID})
+	return out, s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: kind, PostID: post.ID})
 }
 
 func mustThread(ctx context.Context, s *Service, id bson.ObjectID) *forum.Thread {
@@ -373,7 +374,7 @@ func (s *Service) ModerateThread(ctx context.Context, p member.Principal, thread
 	if err := s.log(ctx, p, string(action)+"_THREAD", moderation.TargetThread, th.ID.Hex(), th.SpaceID, reason, before, after); err != nil {
 		return nil, err
 	}
-	return out, s.feed.Publish(ctx, &Event{ThreadID: th.ID, Kind: EventThreadChanged})
+	return out, s.feed.Publish(ctx, &feed.Event{ThreadID: th.ID, Kind: feed.ThreadChanged})
 }
 
 // MaxSanctionMinutes bounds a silence or suspension: 365 days.

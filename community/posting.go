@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/program"
@@ -436,7 +437,7 @@ func (s *Service) published(ctx context.Context, th *forum.Thread, post *forum.P
 			return err
 		}
 	}
-	return s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: EventPostCreated, PostID: post.ID})
+	return s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: feed.PostCreated, PostID: post.ID})
 }
 
 func (s *Service) send(ctx context.Context, m inbox.Message) error {
@@ -487,7 +488,7 @@ func (s *Service) EditPost(ctx context.Context, p member.Principal, postID bson.
 	if err != nil {
 		return nil, err
 	}
-	return edited, s.feed.Publish(ctx, &Event{ThreadID: edited.ThreadID, Kind: EventPostEdited, PostID: edited.ID})
+	return edited, s.feed.Publish(ctx, &feed.Event{ThreadID: edited.ThreadID, Kind: feed.PostEdited, PostID: edited.ID})
 }
 
 // DeletePost soft-deletes the author's own post. Points it earned stay:
@@ -504,7 +505,7 @@ func (s *Service) DeletePost(ctx context.Context, p member.Principal, postID bso
 	if err != nil {
 		return nil, err
 	}
-	return post, s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: EventPostDeleted, PostID: post.ID})
+	return post, s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: feed.PostDeleted, PostID: post.ID})
 }
 
 // React adds (on) or takes back (off) p's reaction to a post; counts stay
@@ -537,7 +538,7 @@ func (s *Service) React(ctx context.Context, p member.Principal, postID bson.Obj
 		return nil, err
 	}
 	if changed {
-		err = s.feed.Publish(ctx, &Event{ThreadID: post.ThreadID, Kind: EventReactions, PostID: post.ID, Reactions: post.Reactions})
+		err = s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: feed.Reactions, PostID: post.ID, Reactions: post.Reactions})
 	}
 	return post, err
 }

@@ -84,6 +84,26 @@ func encodeStringCursor(list, pos string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + pos))
 }
 
+// positionAfter is the position a string cursor of list holds, "" when
+// after is empty (from the first).
+func positionAfter(list string, after *string) (string, error) {
+	if after == nil || *after == "" {
+		return "", nil
+	}
+	return decodeStringCursor(list, after)
+}
+
+// pageOf decodes what a list of a space or thread starts with: its
+// parent's id (a kind, sent as the argument field) and the page size.
+func pageOf(kind, field, id string, first *int) (bson.ObjectID, int, error) {
+	pid, err := decodeID(kind, field, id)
+	if err != nil {
+		return bson.ObjectID{}, 0, err
+	}
+	n, err := pageSize(first)
+	return pid, n, err
+}
+
 func decodeStringCursor(list string, after *string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(*after)
 	if err == nil {

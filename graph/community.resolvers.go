@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/input"
@@ -275,22 +276,18 @@ func (r *queryResolver) Spaces(ctx context.Context, first *int, after *string) (
 
 // Threads is the resolver for the threads field.
 func (r *queryResolver) Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*ThreadConnection, error) {
-	sid, err := decodeID("Space", "spaceId", spaceID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	sid, n, err := pageOf("Space", "spaceId", spaceID, first)
 	if err != nil {
 		return nil, err
 	}
 	ord := deref(order)
 	list := "threads." + sid.Hex() + "." + string(ord)
+	raw, err := positionAfter(list, after)
+	if err != nil {
+		return nil, err
+	}
 	var from *forum.ThreadCursor
-	if after != nil && *after != "" {
-		raw, err := decodeStringCursor(list, after)
-		if err != nil {
-			return nil, err
-		}
+	if raw != "" {
 		if from, err = forum.ParseThreadCursor(raw); err != nil {
 			return nil, err
 		}
@@ -306,11 +303,7 @@ func (r *queryResolver) Threads(ctx context.Context, spaceID string, order *foru
 
 // Posts is the resolver for the posts field.
 func (r *queryResolver) Posts(ctx context.Context, threadID string, first *int, after *string) (*PostConnection, error) {
-	tid, err := decodeID("Thread", "threadId", threadID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	tid, n, err := pageOf("Thread", "threadId", threadID, first)
 	if err != nil {
 		return nil, err
 	}
@@ -330,22 +323,18 @@ func (r *queryResolver) Posts(ctx context.Context, threadID string, first *int, 
 
 // ReviewQueue is the resolver for the reviewQueue field.
 func (r *queryResolver) ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*ReviewConnection, error) {
-	sid, err := decodeID("Space", "spaceId", spaceID)
-	if err != nil {
-		return nil, err
-	}
-	n, err := pageSize(first)
+	sid, n, err := pageOf("Space", "spaceId", spaceID, first)
 	if err != nil {
 		return nil, err
 	}
 	st := deref(status)
 	list := "review." + sid.Hex() + "." + string(st)
+	raw, err := positionAfter(list, after)
+	if err != nil {
+		return nil, err
+	}
 	var from *moderation.QueueCursor
-	if after != nil && *after != "" {
-		raw, err := decodeStringCursor(list, after)
-		if err != nil {
-			return nil, err
-		}
+	if raw != "" {
 		score, hex, _ := strings.Cut(raw, ".")
 		v, err1 := strconv.ParseInt(score, 10, 64)
 		id, err2 := bson.ObjectIDFromHex(hex)
@@ -449,7 +438,7 @@ func (r *spaceResolver) ModeratedByMe(ctx context.Context, obj *forum.Space) (bo
 }
 
 // ThreadUpdates is the resolver for the threadUpdates field.
-func (r *subscriptionResolver) ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *community.Event, error) {
+func (r *subscriptionResolver) ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error) {
 	tid, err := decodeID("Thread", "threadId", threadID)
 	if err != nil {
 		return nil, err
@@ -492,12 +481,12 @@ func (r *threadResolver) PostCount(ctx context.Context, obj *forum.Thread) (int,
 }
 
 // Cursor is the resolver for the cursor field.
-func (r *threadEventResolver) Cursor(ctx context.Context, obj *community.Event) (string, error) {
+func (r *threadEventResolver) Cursor(ctx context.Context, obj *feed.Event) (string, error) {
 	return encodeCursor("events."+obj.ThreadID.Hex(), obj.Seq), nil
 }
 
 // Post is the resolver for the post field.
-func (r *threadEventResolver) Post(ctx context.Context, obj *community.Event) (*forum.Post, error) {
+func (r *threadEventResolver) Post(ctx context.Context, obj *feed.Event) (*forum.Post, error) {
 	if obj.PostID.IsZero() {
 		return nil, nil
 	}
@@ -505,8 +494,8 @@ func (r *threadEventResolver) Post(ctx context.Context, obj *community.Event) (*
 }
 
 // Reactions is the resolver for the reactions field.
-func (r *threadEventResolver) Reactions(ctx context.Context, obj *community.Event) ([]*ReactionCount, error) {
-	if obj.Kind != community.EventReactions {
+func (r *threadEventResolver) Reactions(ctx context.Context, obj *feed.Event) ([]*ReactionCount, error) {
+	if obj.Kind != feed.Reactions {
 		return nil, nil
 	}
 	return reactionCounts(obj.Reactions), nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/events/watch"
 	"github.com/regulars/regulars/member"
 )
 
@@ -49,13 +51,13 @@ func (r *eventResolver) SeatsLeft(ctx context.Context, obj *events.Event) (int, 
 }
 
 // MyRsvp is the resolver for the myRsvp field.
-func (r *eventResolver) MyRsvp(ctx context.Context, obj *events.Event) (*events.RSVP, error) {
+func (r *eventResolver) MyRsvp(ctx context.Context, obj *events.Event) (*rsvp.RSVP, error) {
 	me := self(ctx)
 	if me.IsZero() {
 		return nil, nil
 	}
-	rs, err := r.EventService.Mine(ctx, me, obj.ID)
-	if errors.Is(err, events.ErrRSVPNotFound) {
+	rs, err := r.RSVPs.Mine(ctx, me, obj.ID)
+	if errors.Is(err, rsvp.ErrRSVPNotFound) {
 		return nil, nil
 	}
 	return rs, err
@@ -67,15 +69,15 @@ func (r *eventResolver) CalendarURL(ctx context.Context, obj *events.Event) (str
 }
 
 // Counts is the resolver for the counts field.
-func (r *eventResolver) Counts(ctx context.Context, obj *events.Event) (*events.Counts, error) {
+func (r *eventResolver) Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error) {
 	if !principal(ctx).Has(member.RoleBrand) {
 		return nil, nil
 	}
-	return r.EventService.CountsOf(ctx, obj.ID)
+	return r.RSVPs.CountsOf(ctx, obj.ID)
 }
 
 // Attendees is the resolver for the attendees field.
-func (r *eventResolver) Attendees(ctx context.Context, obj *events.Event, status events.RSVPStatus, first *int, after *string) (*RsvpConnection, error) {
+func (r *eventResolver) Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error) {
 	if !principal(ctx).Has(member.RoleBrand) {
 		return nil, nil
 	}
@@ -92,12 +94,12 @@ func (r *eventResolver) Attendees(ctx context.Context, obj *events.Event, status
 	if !from.IsZero() {
 		afterID = obj.ID.Hex() + ":" + from.Hex()
 	}
-	rs, more, err := r.EventService.Attendees(ctx, obj.ID, status, afterID, n)
+	rs, more, err := r.RSVPs.Attendees(ctx, obj.ID, status, afterID, n)
 	if err != nil {
 		return nil, err
 	}
-	es, info := edges(rs, more, after, func(x *events.RSVP) string { return encodeIDCursor(list, x.MemberID) },
-		func(c string, x *events.RSVP) *RsvpEdge { return &RsvpEdge{Cursor: c, Node: x} })
+	es, info := edges(rs, more, after, func(x *rsvp.RSVP) string { return encodeIDCursor(list, x.MemberID) },
+		func(c string, x *rsvp.RSVP) *RsvpEdge { return &RsvpEdge{Cursor: c, Node: x} })
 	return &RsvpConnection{Edges: es, PageInfo: info}, nil
 }
 
@@ -110,8 +112,8 @@ func (r *eventPlaceResolver) OnlineURL(ctx context.Context, obj *events.Place) (
 		return &obj.OnlineURL, nil
 	}
 	if ev := eventFrom(ctx); ev != nil && !self(ctx).IsZero() {
-		rs, err := r.EventService.Mine(ctx, self(ctx), ev.ID)
-		if err == nil && (rs.Status == events.RSVPConfirmed || rs.Status == events.RSVPAttended) {
+		rs, err := r.RSVPs.Mine(ctx, self(ctx), ev.ID)
+		if err == nil && (rs.Status == rsvp.Confirmed || rs.Status == rsvp.Attended) {
 			return &obj.OnlineURL, nil
 		}
 	}
@@ -119,12 +121,12 @@ func (r *eventPlaceResolver) OnlineURL(ctx context.Context, obj *events.Place) (
 }
 
 // Cursor is the resolver for the cursor field.
-func (r *eventUpdateResolver) Cursor(ctx context.Context, obj *events.Update) (string, error) {
+func (r *eventUpdateResolver) Cursor(ctx context.Context, obj *watch.Update) (string, error) {
 	return encodeCursor("event-updates."+obj.EventID.Hex(), obj.Cursor), nil
 }
 
 // MyRsvp is the resolver for the myRsvp field.
-func (r *eventUpdateResolver) MyRsvp(ctx context.Context, obj *events.Update) (*events.RSVP, error) {
+func (r *eventUpdateResolver) MyRsvp(ctx context.Context, obj *watch.Update) (*rsvp.RSVP, error) {
 	return obj.My, nil
 }
 
@@ -161,39 +163,39 @@ func (r *mutationResolver) CancelEvent(ctx context.Context, id string) (*events.
 }
 
 // Rsvp is the resolver for the rsvp field.
-func (r *mutationResolver) Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*events.RSVP, error) {
+func (r *mutationResolver) Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*rsvp.RSVP, error) {
 	me, eid, err := memberEvent(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	return r.EventService.RSVP(ctx, me, eid, deref(guests), idempotencyKey)
+	return r.RSVPs.RSVP(ctx, me, eid, deref(guests), idempotencyKey)
 }
 
 // CancelRsvp is the resolver for the cancelRsvp field.
-func (r *mutationResolver) CancelRsvp(ctx context.Context, eventID string) (*events.RSVP, error) {
+func (r *mutationResolver) CancelRsvp(ctx context.Context, eventID string) (*rsvp.RSVP, error) {
 	me, eid, err := memberEvent(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	return r.EventService.CancelRSVP(ctx, me, eid)
+	return r.RSVPs.CancelRSVP(ctx, me, eid)
 }
 
 // ClaimSeat is the resolver for the claimSeat field.
-func (r *mutationResolver) ClaimSeat(ctx context.Context, eventID string) (*events.RSVP, error) {
+func (r *mutationResolver) ClaimSeat(ctx context.Context, eventID string) (*rsvp.RSVP, error) {
 	me, eid, err := memberEvent(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	return r.EventService.ClaimSeat(ctx, me, eid)
+	return r.RSVPs.ClaimSeat(ctx, me, eid)
 }
 
 // CheckInAttendee is the resolver for the checkInAttendee field.
-func (r *mutationResolver) CheckInAttendee(ctx context.Context, eventID string, code string) (*events.RSVP, error) {
+func (r *mutationResolver) CheckInAttendee(ctx context.Context, eventID string, code string) (*rsvp.RSVP, error) {
 	eid, err := decodeID("Event", "eventId", eventID)
 	if err != nil {
 		return nil, err
 	}
-	return r.EventService.CheckIn(ctx, eid, code)
+	return r.RSVPs.CheckIn(ctx, eid, code)
 }
 
 // Events is the resolver for the events field.
@@ -254,12 +256,12 @@ func (r *queryResolver) BrandEvents(ctx context.Context, first *int, after *stri
 }
 
 // Event is the resolver for the event field.
-func (r *rsvpResolver) Event(ctx context.Context, obj *events.RSVP) (*events.Event, error) {
+func (r *rsvpResolver) Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event, error) {
 	return r.EventService.Get(ctx, obj.EventID)
 }
 
 // Member is the resolver for the member field.
-func (r *rsvpResolver) Member(ctx context.Context, obj *events.RSVP) (*member.Member, error) {
+func (r *rsvpResolver) Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error) {
 	p := principal(ctx)
 	if !p.Has(member.RoleBrand) && !p.Has(member.RoleStaff) {
 		return nil, nil
@@ -268,11 +270,11 @@ func (r *rsvpResolver) Member(ctx context.Context, obj *events.RSVP) (*member.Me
 }
 
 // Position is the resolver for the position field.
-func (r *rsvpResolver) Position(ctx context.Context, obj *events.RSVP) (*int, error) {
-	if obj.Status != events.RSVPWaitlisted {
+func (r *rsvpResolver) Position(ctx context.Context, obj *rsvp.RSVP) (*int, error) {
+	if obj.Status != rsvp.Waitlisted {
 		return nil, nil
 	}
-	n, err := r.EventService.Position(ctx, obj)
+	n, err := r.RSVPs.Position(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -280,15 +282,15 @@ func (r *rsvpResolver) Position(ctx context.Context, obj *events.RSVP) (*int, er
 }
 
 // CheckInCode is the resolver for the checkInCode field.
-func (r *rsvpResolver) CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error) {
+func (r *rsvpResolver) CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error) {
 	if obj.MemberID != self(ctx) {
 		return nil, nil // the member's own code only
 	}
-	return optional(r.EventService.CheckInCode(obj)), nil
+	return optional(r.RSVPs.CheckInCode(obj)), nil
 }
 
 // EventUpdates is the resolver for the eventUpdates field.
-func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error) {
+func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error) {
 	me, eid, err := memberEvent(ctx, eventID)
 	if err != nil {
 		return nil, err
@@ -299,7 +301,7 @@ func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string,
 			return nil, err
 		}
 	}
-	return r.EventService.Watch(ctx, me, eid, from)
+	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from)
 }
 
 // Eligibility is the resolver for the eligibility field.

@@ -19,6 +19,9 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/events/watch"
+	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game"
@@ -413,7 +416,7 @@ type ComplexityRoot struct {
 	}
 
 	Event struct {
-		Attendees          func(childComplexity int, status events.RSVPStatus, first *int, after *string) int
+		Attendees          func(childComplexity int, status rsvp.Status, first *int, after *string) int
 		CalendarURL        func(childComplexity int) int
 		Capacity           func(childComplexity int) int
 		ClaimWindowMinutes func(childComplexity int) int
@@ -1444,18 +1447,18 @@ type EventResolver interface {
 	EligibleTiers(ctx context.Context, obj *events.Event) ([]string, error)
 	Status(ctx context.Context, obj *events.Event) (events.Status, error)
 	SeatsLeft(ctx context.Context, obj *events.Event) (int, error)
-	MyRsvp(ctx context.Context, obj *events.Event) (*events.RSVP, error)
+	MyRsvp(ctx context.Context, obj *events.Event) (*rsvp.RSVP, error)
 	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
-	Counts(ctx context.Context, obj *events.Event) (*events.Counts, error)
-	Attendees(ctx context.Context, obj *events.Event, status events.RSVPStatus, first *int, after *string) (*RsvpConnection, error)
+	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
+	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error)
 }
 type EventPlaceResolver interface {
 	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
 }
 type EventUpdateResolver interface {
-	Cursor(ctx context.Context, obj *events.Update) (string, error)
+	Cursor(ctx context.Context, obj *watch.Update) (string, error)
 
-	MyRsvp(ctx context.Context, obj *events.Update) (*events.RSVP, error)
+	MyRsvp(ctx context.Context, obj *watch.Update) (*rsvp.RSVP, error)
 }
 type FulfilmentResolver interface {
 	ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error)
@@ -1535,10 +1538,10 @@ type MutationResolver interface {
 	UpdateEvent(ctx context.Context, id string, input events.Input) (*events.Event, error)
 	PublishEvent(ctx context.Context, id string) (*events.Event, error)
 	CancelEvent(ctx context.Context, id string) (*events.Event, error)
-	Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*events.RSVP, error)
-	CancelRsvp(ctx context.Context, eventID string) (*events.RSVP, error)
-	ClaimSeat(ctx context.Context, eventID string) (*events.RSVP, error)
-	CheckInAttendee(ctx context.Context, eventID string, code string) (*events.RSVP, error)
+	Rsvp(ctx context.Context, eventID string, guests *int, idempotencyKey string) (*rsvp.RSVP, error)
+	CancelRsvp(ctx context.Context, eventID string) (*rsvp.RSVP, error)
+	ClaimSeat(ctx context.Context, eventID string) (*rsvp.RSVP, error)
+	CheckInAttendee(ctx context.Context, eventID string, code string) (*rsvp.RSVP, error)
 	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
@@ -1682,12 +1685,12 @@ type RewardResolver interface {
 	MinTier(ctx context.Context, obj *reward.Reward) (*string, error)
 }
 type RsvpResolver interface {
-	Event(ctx context.Context, obj *events.RSVP) (*events.Event, error)
-	Member(ctx context.Context, obj *events.RSVP) (*member.Member, error)
+	Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event, error)
+	Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error)
 
-	Position(ctx context.Context, obj *events.RSVP) (*int, error)
+	Position(ctx context.Context, obj *rsvp.RSVP) (*int, error)
 
-	CheckInCode(ctx context.Context, obj *events.RSVP) (*string, error)
+	CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error)
 }
 type RuleConditionResolver interface {
 	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
@@ -1730,8 +1733,8 @@ type StandingResolver interface {
 }
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
-	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *community.Event, error)
-	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *events.Update, error)
+	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
+	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error)
 }
 type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
@@ -1743,10 +1746,10 @@ type ThreadResolver interface {
 	PostCount(ctx context.Context, obj *forum.Thread) (int, error)
 }
 type ThreadEventResolver interface {
-	Cursor(ctx context.Context, obj *community.Event) (string, error)
+	Cursor(ctx context.Context, obj *feed.Event) (string, error)
 
-	Post(ctx context.Context, obj *community.Event) (*forum.Post, error)
-	Reactions(ctx context.Context, obj *community.Event) ([]*ReactionCount, error)
+	Post(ctx context.Context, obj *feed.Event) (*forum.Post, error)
+	Reactions(ctx context.Context, obj *feed.Event) ([]*ReactionCount, error)
 }
 type TierStatusResolver interface {
 	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
@@ -3021,7 +3024,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Event.Attendees(childComplexity, args["status"].(events.RSVPStatus), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Event.Attendees(childComplexity, args["status"].(rsvp.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Event.calendarUrl":
 		if e.ComplexityRoot.Event.CalendarURL == nil {
 			break
@@ -10258,8 +10261,8 @@ func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawA
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
-		func(ctx context.Context, v any) (events.RSVPStatus, error) {
-			return ec.unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, v)
+		func(ctx context.Context, v any) (rsvp.Status, error) {
+			return ec.unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17831,8 +17834,8 @@ func (ec *executionContext) _Event_myRsvp(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Event().MyRsvp(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		false,
@@ -17886,8 +17889,8 @@ func (ec *executionContext) _Event_counts(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Event().Counts(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.Counts) graphql.Marshaler {
-			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx, selections, v)
 		},
 		true,
 		false,
@@ -17916,7 +17919,7 @@ func (ec *executionContext) _Event_attendees(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(events.RSVPStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(rsvp.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
@@ -18014,7 +18017,7 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18037,7 +18040,7 @@ func (ec *executionContext) fieldContext_EventCounts_confirmed(_ context.Context
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18060,7 +18063,7 @@ func (ec *executionContext) fieldContext_EventCounts_guests(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18083,7 +18086,7 @@ func (ec *executionContext) fieldContext_EventCounts_waitlisted(_ context.Contex
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18106,7 +18109,7 @@ func (ec *executionContext) fieldContext_EventCounts_offered(_ context.Context, 
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18129,7 +18132,7 @@ func (ec *executionContext) fieldContext_EventCounts_attended(_ context.Context,
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *events.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18276,7 +18279,7 @@ func (ec *executionContext) fieldContext_EventPlace_onlineUrl(_ context.Context,
 	return graphql.NewScalarFieldContext("EventPlace", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_cursor(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18299,7 +18302,7 @@ func (ec *executionContext) fieldContext_EventUpdate_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, true, true, "String")
 }
 
-func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_status(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18322,7 +18325,7 @@ func (ec *executionContext) fieldContext_EventUpdate_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "EventStatus")
 }
 
-func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18345,7 +18348,7 @@ func (ec *executionContext) fieldContext_EventUpdate_seatsLeft(_ context.Context
 	return graphql.NewScalarFieldContext("EventUpdate", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *events.Update) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18357,8 +18360,8 @@ func (ec *executionContext) _EventUpdate_myRsvp(ctx context.Context, field graph
 			return ec.Resolvers.EventUpdate().MyRsvp(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		false,
@@ -22515,8 +22518,8 @@ func (ec *executionContext) _Mutation_rsvp(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Mutation().Rsvp(ctx, fc.Args["eventId"].(string), fc.Args["guests"].(*int), fc.Args["idempotencyKey"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22559,8 +22562,8 @@ func (ec *executionContext) _Mutation_cancelRsvp(ctx context.Context, field grap
 			return ec.Resolvers.Mutation().CancelRsvp(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22603,8 +22606,8 @@ func (ec *executionContext) _Mutation_claimSeat(ctx context.Context, field graph
 			return ec.Resolvers.Mutation().ClaimSeat(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22647,8 +22650,8 @@ func (ec *executionContext) _Mutation_checkInAttendee(ctx context.Context, field
 			return ec.Resolvers.Mutation().CheckInAttendee(ctx, fc.Args["eventId"].(string), fc.Args["code"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30559,7 +30562,7 @@ func (ec *executionContext) fieldContext_RewardEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_event(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_event(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30591,7 +30594,7 @@ func (ec *executionContext) fieldContext_Rsvp_event(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_member(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_member(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30623,7 +30626,7 @@ func (ec *executionContext) fieldContext_Rsvp_member(_ context.Context, field gr
 	return fc, nil
 }
 
-func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30635,8 +30638,8 @@ func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.Coll
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
-			return ec.marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v rsvp.Status) graphql.Marshaler {
+			return ec.marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30646,7 +30649,7 @@ func (ec *executionContext) fieldContext_Rsvp_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "RSVPStatus")
 }
 
-func (ec *executionContext) _Rsvp_guests(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_guests(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30669,7 +30672,7 @@ func (ec *executionContext) fieldContext_Rsvp_guests(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Rsvp_position(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_position(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30692,7 +30695,7 @@ func (ec *executionContext) fieldContext_Rsvp_position(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "Int")
 }
 
-func (ec *executionContext) _Rsvp_offeredUntil(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_offeredUntil(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30715,7 +30718,7 @@ func (ec *executionContext) fieldContext_Rsvp_offeredUntil(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Rsvp_checkInCode(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_checkInCode(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30738,7 +30741,7 @@ func (ec *executionContext) fieldContext_Rsvp_checkInCode(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "String")
 }
 
-func (ec *executionContext) _Rsvp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30761,7 +30764,7 @@ func (ec *executionContext) fieldContext_Rsvp_checkedInAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Rsvp_paid(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_paid(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30784,7 +30787,7 @@ func (ec *executionContext) fieldContext_Rsvp_paid(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Rsvp_refunded(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_refunded(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30807,7 +30810,7 @@ func (ec *executionContext) fieldContext_Rsvp_refunded(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *events.RSVP) (ret graphql.Marshaler) {
+func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -30929,8 +30932,8 @@ func (ec *executionContext) _RsvpEdge_node(ctx context.Context, field graphql.Co
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
-			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
+			return ec.marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33238,8 +33241,8 @@ func (ec *executionContext) _Subscription_threadUpdates(ctx context.Context, fie
 			return ec.Resolvers.Subscription().ThreadUpdates(ctx, fc.Args["threadId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *community.Event) graphql.Marshaler {
-			return ec.marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *feed.Event) graphql.Marshaler {
+			return ec.marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33282,8 +33285,8 @@ func (ec *executionContext) _Subscription_eventUpdates(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().EventUpdates(ctx, fc.Args["eventId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *events.Update) graphql.Marshaler {
-			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *watch.Update) graphql.Marshaler {
+			return ec.marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋwatchᚐUpdate(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33657,7 +33660,7 @@ func (ec *executionContext) fieldContext_ThreadEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33680,7 +33683,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("ThreadEvent", field, true, true, "String")
 }
 
-func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33692,8 +33695,8 @@ func (ec *executionContext) _ThreadEvent_kind(ctx context.Context, field graphql
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v community.EventKind) graphql.Marshaler {
-			return ec.marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v feed.Kind) graphql.Marshaler {
+			return ec.marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33703,7 +33706,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_kind(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ThreadEvent", field, false, false, "ThreadEventKind")
 }
 
-func (ec *executionContext) _ThreadEvent_post(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_post(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33735,7 +33738,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_post(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33767,7 +33770,7 @@ func (ec *executionContext) fieldContext_ThreadEvent_reactions(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEvent_at(ctx context.Context, field graphql.CollectedField, obj *community.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEvent_at(ctx context.Context, field graphql.CollectedField, obj *feed.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -41238,7 +41241,7 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 
 var eventCountsImplementors = []string{"EventCounts"}
 
-func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *events.Counts) graphql.Marshaler {
+func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *rsvp.Counts) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventCountsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41378,7 +41381,7 @@ func (ec *executionContext) _EventPlace(ctx context.Context, sel ast.SelectionSe
 
 var eventUpdateImplementors = []string{"EventUpdate"}
 
-func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *events.Update) graphql.Marshaler {
+func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionSet, obj *watch.Update) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventUpdateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45493,7 +45496,7 @@ func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSe
 
 var rsvpImplementors = []string{"Rsvp"}
 
-func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj *rsvp.RSVP) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46779,7 +46782,7 @@ func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSe
 
 var threadEventImplementors = []string{"ThreadEvent"}
 
-func (ec *executionContext) _ThreadEvent(ctx context.Context, sel ast.SelectionSet, obj *community.Event) graphql.Marshaler {
+func (ec *executionContext) _ThreadEvent(ctx context.Context, sel ast.SelectionSet, obj *feed.Event) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48710,7 +48713,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *events.Update) graphql.Marshaler {
+func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋwatchᚐUpdate(ctx context.Context, sel ast.SelectionSet, v *watch.Update) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventUpdate!")
 		return graphql.Null
@@ -49895,15 +49898,15 @@ func (ec *executionContext) marshalNPushRules2githubᚗcomᚋregularsᚋregulars
 	return ec._PushRules(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, v any) (events.RSVPStatus, error) {
+func (ec *executionContext) unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx context.Context, v any) (rsvp.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[tmp]
+	res := unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus(ctx context.Context, sel ast.SelectionSet, v events.RSVPStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus(ctx context.Context, sel ast.SelectionSet, v rsvp.Status) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus[v])
+	res := graphql.MarshalString(marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "RSVPStatus!")
 	}
@@ -49911,21 +49914,21 @@ func (ec *executionContext) marshalNRSVPStatus2githubᚗcomᚋregularsᚋregular
 }
 
 var (
-	unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[string]events.RSVPStatus{
-		"CONFIRMED":  events.RSVPConfirmed,
-		"WAITLISTED": events.RSVPWaitlisted,
-		"OFFERED":    events.RSVPOffered,
-		"CANCELLED":  events.RSVPCancelled,
-		"ATTENDED":   events.RSVPAttended,
-		"NO_SHOW":    events.RSVPNoShow,
+	unmarshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus = map[string]rsvp.Status{
+		"CONFIRMED":  rsvp.Confirmed,
+		"WAITLISTED": rsvp.Waitlisted,
+		"OFFERED":    rsvp.Offered,
+		"CANCELLED":  rsvp.Cancelled,
+		"ATTENDED":   rsvp.Attended,
+		"NO_SHOW":    rsvp.NoShow,
 	}
-	marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVPStatus = map[events.RSVPStatus]string{
-		events.RSVPConfirmed:  "CONFIRMED",
-		events.RSVPWaitlisted: "WAITLISTED",
-		events.RSVPOffered:    "OFFERED",
-		events.RSVPCancelled:  "CANCELLED",
-		events.RSVPAttended:   "ATTENDED",
-		events.RSVPNoShow:     "NO_SHOW",
+	marshalNRSVPStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐStatus = map[rsvp.Status]string{
+		rsvp.Confirmed:  "CONFIRMED",
+		rsvp.Waitlisted: "WAITLISTED",
+		rsvp.Offered:    "OFFERED",
+		rsvp.Cancelled:  "CANCELLED",
+		rsvp.Attended:   "ATTENDED",
+		rsvp.NoShow:     "NO_SHOW",
 	}
 )
 
@@ -50277,7 +50280,7 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Rsvp!")
 		return graphql.Null
@@ -50733,7 +50736,7 @@ func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._ThreadEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐEvent(ctx context.Context, sel ast.SelectionSet, v *community.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐEvent(ctx context.Context, sel ast.SelectionSet, v *feed.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadEvent!")
 		return graphql.Null
@@ -50741,13 +50744,13 @@ func (ec *executionContext) marshalNThreadEvent2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._ThreadEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, v any) (community.EventKind, error) {
+func (ec *executionContext) unmarshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx context.Context, v any) (feed.Kind, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := community.EventKind(tmp)
+	res := feed.Kind(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚐEventKind(ctx context.Context, sel ast.SelectionSet, v community.EventKind) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEventKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋfeedᚐKind(ctx context.Context, sel ast.SelectionSet, v feed.Kind) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -51365,7 +51368,7 @@ func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Event(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐCounts(ctx context.Context, sel ast.SelectionSet, v *events.Counts) graphql.Marshaler {
+func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx context.Context, sel ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -51876,7 +51879,7 @@ func (ec *executionContext) marshalORole2ᚕgithubᚗcomᚋregularsᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *events.RSVP) graphql.Marshaler {
+func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐRSVP(ctx context.Context, sel ast.SelectionSet, v *rsvp.RSVP) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/engagement"
@@ -306,8 +307,8 @@ type RsvpConnection struct {
 }
 
 type RsvpEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *events.RSVP `json:"node"`
+	Cursor string     `json:"cursor"`
+	Node   *rsvp.RSVP `json:"node"`
 }
 
 // One change for a dry run: rule alone adds a rule; ruleId and rule edit one; ruleId and remove: true take one out.

@@ -10,6 +10,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -26,6 +27,7 @@ type Resolver struct {
 	Game         *game.Service
 	Texts        *texts.Templates
 	EventService *events.Service
+	RSVPs        *rsvp.Service
 	// Community is the brand's community (spaces, threads, moderation).
 	Community        *community.Service
 	AnalyticsService *analytics.Service

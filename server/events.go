@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/graph"
@@ -107,11 +108,15 @@ func (x eventPayments) Refund(ctx context.Context, memberID bson.ObjectID, key s
 	return err
 }
 
-// newEvents is the events over db, answered by the game and the inbox;
-// live updates travel on this instance's memory broker and Poll.
-func (m *Main) newEvents(db *mongo.Database, secret []byte) *events.Service {
-	return events.New(db, events.Deps{Standing: eventStanding{m.game}, Activities: m.game, Notify: m.inbox,
-		Broker: inbox.NewMemoryBroker(), Audience: m.game.Referrals(), Payments: eventPayments{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
+// newEvents is the events over db and the answers to them, answered by
+// the game and the inbox; live updates travel on this instance's memory
+// broker and Poll.
+func (m *Main) newEvents(db *mongo.Database, secret []byte) (*events.Service, *rsvp.Service) {
+	catalog := events.New(db, events.Deps{Standing: eventStanding{m.game}, Notify: m.inbox,
+		Broker: inbox.NewMemoryBroker(), Audience: m.game.Referrals(), Now: m.eventClock})
+	rsvps := rsvp.New(db, catalog, rsvp.Deps{Activities: m.game, Notify: m.inbox, Payments: eventPayments{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
+	catalog.Seating = rsvps
+	return catalog, rsvps
 }
 
 // eventSecret derives the check-in code key from the token secret.
@@ -157,8 +162,8 @@ func (m *Main) eventFile(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.ErrNotFound
 		}
-		r, err := m.events.Mine(ctx, p.MemberID, id)
-		if err != nil || (r.Status != events.RSVPConfirmed && r.Status != events.RSVPAttended) {
+		r, err := m.rsvps.Mine(ctx, p.MemberID, id)
+		if err != nil || (r.Status != rsvp.Confirmed && r.Status != rsvp.Attended) {
 			return fiber.ErrForbidden
 		}
 		cal := ics.NewCalendar()
@@ -195,10 +200,10 @@ func (m *Main) eventFile(c *fiber.Ctx) error {
 		if err := w.Write([]string{"member_id", "email", "display_name", "status", "guests", "joined_at", "checked_in_at"}); err != nil {
 			return err
 		}
-		for _, st := range []events.RSVPStatus{events.RSVPConfirmed, events.RSVPOffered, events.RSVPWaitlisted, events.RSVPAttended, events.RSVPNoShow, events.RSVPCancelled} {
+		for _, st := range []rsvp.Status{rsvp.Confirmed, rsvp.Offered, rsvp.Waitlisted, rsvp.Attended, rsvp.NoShow, rsvp.Cancelled} {
 			after := ""
 			for {
-				rs, more, err := m.events.Attendees(ctx, id, st, after, 100)
+				rs, more, err := m.rsvps.Attendees(ctx, id, st, after, 100)
 				if err != nil {
 					return err
 				}

@@ -16,7 +16,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
@@ -124,7 +124,7 @@ func BenchmarkEventDrop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		counts, err := a.events.CountsOf(context.Background(), eid)
+		counts, err := a.rsvps.CountsOf(context.Background(), eid)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -148,14 +148,14 @@ func BenchmarkEventSeatOffer(b *testing.B) {
 	n := b.N + 1
 	ms, tokens := benchMembers(b, a, n)
 	id := a.publishedEvent(b, func(in map[string]any) { in["capacity"], in["guestsPerMember"] = 1, 0 })
-	rsvp := func(i int, q string, vars map[string]any) {
+	answer := func(i int, q string, vars map[string]any) {
 		r, err := a.post("Bearer "+tokens[i], q, vars)
 		if err != nil || len(r.Errors) > 0 {
 			b.Fatalf("%s: %v %+v", q, err, r)
 		}
 	}
 	for i := range n {
-		rsvp(i, rsvpMutation, map[string]any{"id": id, "k": "k"})
+		answer(i, rsvpMutation, map[string]any{"id": id, "k": "k"})
 	}
 	eid, err := graph.DecodeID("Event", id)
 	if err != nil {
@@ -163,8 +163,8 @@ func BenchmarkEventSeatOffer(b *testing.B) {
 	}
 	// The offers go out in waitlist order.
 	order := []bson.ObjectID{}
-	for _, st := range []events.RSVPStatus{events.RSVPConfirmed, events.RSVPWaitlisted} {
-		rs, _, err := a.events.Attendees(context.Background(), eid, st, "", n)
+	for _, st := range []rsvp.Status{rsvp.Confirmed, rsvp.Waitlisted} {
+		rs, _, err := a.rsvps.Attendees(context.Background(), eid, st, "", n)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -190,13 +190,13 @@ func BenchmarkEventSeatOffer(b *testing.B) {
 	for k := range b.N {
 		holder, next := index[order[k]], index[order[k+1]]
 		t0 := time.Now()
-		rsvp(holder, `mutation($id: ID!) { cancelRsvp(eventId: $id) { status } }`, map[string]any{"id": id})
+		answer(holder, `mutation($id: ID!) { cancelRsvp(eventId: $id) { status } }`, map[string]any{"id": id})
 		if _, err := sockets[k+1].NextContaining([]byte("EVENT_SEAT_OFFERED"), 10*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		lat.Add(time.Since(t0))
 		b.StopTimer()
-		rsvp(next, `mutation($id: ID!) { claimSeat(eventId: $id) { status } }`, map[string]any{"id": id})
+		answer(next, `mutation($id: ID!) { claimSeat(eventId: $id) { status } }`, map[string]any{"id": id})
 		b.StartTimer()
 	}
 	lat.Report(b, "offer-", "")

@@ -28,6 +28,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
@@ -132,6 +133,7 @@ type Main struct {
 	broker   *inbox.PollBroker
 	game     *game.Service
 	events   *events.Service
+	rsvps    *rsvp.Service
 	till     *till.Service
 	// tillNow is the member cards' clock (tests move it; nil: time.Now).
 	tillNow func() time.Time
@@ -300,7 +302,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.webhooks = m.newWebhooks(db)
 	m.game.SetWebhooks(m.webhooks)
 	m.community = newCommunity(db, m.members, m.game, m.inbox)
-	m.events = m.newEvents(db, secret)
+	m.events, m.rsvps = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
 	if m.push, err = m.newPush(db); err != nil {
@@ -317,6 +319,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Game:             m.game,
 		Texts:            m.texts,
 		EventService:     m.events,
+		RSVPs:            m.rsvps,
 		Community:        m.community,
 		AnalyticsService: m.analytics,
 		Till:             m.till,
@@ -488,15 +491,15 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("repair leaderboards", int64(n), err)
 	n, err = m.game.ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
-	n, err = m.events.Repair(ctx, events.RepairGrace)
+	n, err = m.rsvps.Repair(ctx, rsvp.RepairGrace)
 	logJob("events: settle RSVPs a failure left half-done", int64(n), err)
-	n, err = m.events.ExpireOffers(ctx)
+	n, err = m.rsvps.ExpireOffers(ctx)
 	logJob("events: pass on lapsed seat offers", int64(n), err)
-	n, err = m.events.MarkNoShows(ctx)
+	n, err = m.rsvps.MarkNoShows(ctx)
 	logJob("events: mark no-shows", int64(n), err)
-	n, err = m.events.Remind(ctx)
+	n, err = m.rsvps.Remind(ctx)
 	logJob("events: reminders", int64(n), err)
-	n, err = m.events.RefundCancelled(ctx)
+	n, err = m.rsvps.RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)
 	n, err = m.accounts.ResumeDeletions(ctx)
 	logJob("accounts: finish deletions cut short", int64(n), err)
@@ -636,6 +639,7 @@ func (m *Main) ensureIndexes(ctx context.Context) error {
 		m.inbox.EnsureIndexes,
 		m.game.EnsureIndexes,
 		m.events.EnsureIndexes,
+		m.rsvps.EnsureIndexes,
 		m.community.EnsureIndexes,
 		m.analytics.EnsureIndexes,
 		m.till.EnsureIndexes,

@@ -11,8 +11,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/lease"
+	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/webhook"
 )
 
@@ -65,45 +67,44 @@ func (m *Main) runWebhooks(ctx context.Context, db *mongo.Database) {
 }
 
 // announceSignUps emits member.created for each member whose sign-up is
-// still marked (member.Member.Unannounced), then clears the mark: a crash
-// between the two emits again, under the same event id.
+// still marked (member.Member.Unannounced), then clears the mark.
 func (m *Main) announceSignUps(ctx context.Context) error {
-	ms, err := m.members.Unannounced(ctx, 200)
-	if err != nil {
-		return err
-	}
-	for _, mb := range ms {
-		if err := m.webhooks.Emit(ctx, webhook.Event{Type: webhook.MemberCreated, Cause: mb.ID.Hex(), At: mb.CreatedAt, Data: map[string]any{
+	return sweep(ctx, m.webhooks, m.members.Unannounced, func(mb *member.Member) webhook.Event {
+		return webhook.Event{Type: webhook.MemberCreated, Cause: mb.ID.Hex(), At: mb.CreatedAt, Data: map[string]any{
 			"member": webhook.Ref{Type: "Member", ID: mb.ID.Hex()}, "email": mb.Email, "displayName": mb.DisplayName,
 			"timezone": mb.Timezone, "marketingConsent": mb.MarketingConsent, "createdAt": mb.CreatedAt,
-		}}); err != nil {
-			return err
-		}
-		if err := m.members.Announced(ctx, mb.ID); err != nil {
-			return err
-		}
-	}
-	return nil
+		}}
+	}, func(ctx context.Context, mb *member.Member) error { return m.members.Announced(ctx, mb.ID) })
 }
 
 // announceRSVPChanges emits rsvp.changed for each RSVP whose last status
-// change is still marked (events.RSVP.Unannounced), keyed by the RSVP and
+// change is still marked (rsvp.RSVP.Unannounced), keyed by the RSVP and
 // its change number. Changes made between two sweeps are announced as the
 // state they led to, under the last change's number.
 func (m *Main) announceRSVPChanges(ctx context.Context) error {
-	rs, err := m.events.Unannounced(ctx, 200)
-	if err != nil {
-		return err
-	}
-	for _, r := range rs {
-		if err := m.webhooks.Emit(ctx, webhook.Event{Type: webhook.RSVPChanged, Cause: r.ID + ":" + strconv.FormatInt(r.Changes, 10), At: r.UpdatedAt,
+	return sweep(ctx, m.webhooks, m.rsvps.Unannounced, func(r *rsvp.RSVP) webhook.Event {
+		return webhook.Event{Type: webhook.RSVPChanged, Cause: r.ID + ":" + strconv.FormatInt(r.Changes, 10), At: r.UpdatedAt,
 			Data: map[string]any{
 				"event": webhook.Ref{Type: "Event", ID: r.EventID.Hex()}, "member": webhook.Ref{Type: "Member", ID: r.MemberID.Hex()},
 				"status": r.Status, "guests": r.Guests, "change": r.Changes,
-			}}); err != nil {
+			}}
+	}, m.rsvps.Announced)
+}
+
+// sweep emits the webhook event of each document (up to 200) that unannounced
+// lists as still marked, then clears its mark with announced: a crash
+// between the two emits again, under the same event id (its cause).
+func sweep[T any](ctx context.Context, w *webhook.Service, unannounced func(context.Context, int) ([]T, error),
+	event func(T) webhook.Event, announced func(context.Context, T) error) error {
+	items, err := unannounced(ctx, 200)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := w.Emit(ctx, event(it)); err != nil {
 			return err
 		}
-		if err := m.events.Announced(ctx, r); err != nil {
+		if err := announced(ctx, it); err != nil {
 			return err
 		}
 	}

@@ -78,7 +78,7 @@ func (s *Service) announceBatch(ctx context.Context, e *Event, size int) (int, b
 		place = "online"
 	}
 	r, stepErr := s.Audience.Step(ctx, e.Announcement.After, size, announceWorkers, func(ctx context.Context, memberID bson.ObjectID) (bool, error) {
-		if _, err := s.eligible(ctx, e, memberID); err != nil {
+		if _, err := s.Eligible(ctx, e, memberID); err != nil {
 			if fault.CodeOf(err) == fault.Internal {
 				return false, err
 			}

@@ -1,16 +1,17 @@
-// Package events is members-only events: the brand defines an event
-// (place, time, capacity, guests, who may come), members RSVP, a fair
-// waitlist hands freed seats out as timed offers, staff check members in
-// at the door and attendance enters the loyalty economy through the game's
-// activity path (Activities). It owns the collections events and
-// event_rsvps.
+// Package events is the catalog of members-only events: the brand defines
+// an event (place, time, capacity, guests, who may come), publishes it
+// (members who may attend are told, in resumable batches) or cancels it,
+// and members list the events they may see. Answers to an event (RSVPs,
+// the waitlist, seat offers, check-in) live in community/events/rsvp,
+// which the catalog reaches through the Seating interface it declares.
+// It owns the collection events.
 //
 // Capacity holds without transactions: an event's seats are one
 // document's conditional counter. The event lists the RSVPs holding seats
 // (confirmed or offered, with their guests) in holders and the waitlisted
 // ones in queue, and every seat change is one conditional update of that
-// document that reads the count it changes, so no interleaving can take
-// more seats than the capacity, nor hand one seat to two members.
+// document that reads the count it changes (Seats), so no interleaving can
+// take more seats than the capacity, nor hand one seat to two members.
 package events
 
 import (
@@ -34,25 +35,12 @@ import (
 
 var (
 	ErrEventNotFound = fault.New(fault.NotFound, "event not found")
-	ErrRSVPNotFound  = fault.New(fault.NotFound, "no RSVP for this event")
 	// ErrTierTooLow and ErrBadgeRequired refuse an RSVP to an event the
 	// member can see but may not attend; the message says why.
 	ErrTierTooLow     = fault.New(fault.Forbidden, "your tier is too low for this event")
 	ErrBadgeRequired  = fault.New(fault.Forbidden, "this event is for holders of a badge you have not earned")
 	ErrEventCancelled = fault.New(fault.Conflict, "the event was cancelled")
 	ErrNotPublished   = fault.New(fault.Conflict, "the event is not published")
-	// ErrAlreadyResponded: one RSVP per member per event; another key
-	// while one is active is refused (cancel it first).
-	ErrAlreadyResponded = fault.New(fault.Conflict, "you already answered this event")
-	// ErrOfferLapsed: the seat offered was not claimed in time, or none was offered.
-	ErrOfferLapsed = fault.New(fault.Conflict, "no seat is offered to you now")
-	// ErrAlreadyCheckedIn answers a second scan; the message carries when
-	// the first one was.
-	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
-	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
-	// ErrIdempotencyKeyReused refuses an RSVP key sent again for another
-	// event or with other guests (wrapped with the field idempotencyKey).
-	ErrIdempotencyKeyReused = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")
 )
 
 // Status is where an event stands. An event past its end is ENDED
@@ -145,8 +133,8 @@ func (e *Event) Location() *time.Location {
 	return time.UTC
 }
 
-// openCall reports whether freed seats go to the first claimer at now.
-func (e *Event) openCall(now time.Time) bool {
+// OpenCallAt reports whether freed seats go to the first claimer at now.
+func (e *Event) OpenCallAt(now time.Time) bool {
 	return e.OpenCall > 0 && !now.Before(e.StartsAt.Add(-e.OpenCall))
 }
 
@@ -162,7 +150,6 @@ const (
 	MaxDescription        = 5000
 	MaxVenue              = 200
 	MaxAddress            = 500
-	maxKey                = 128
 	maxMembersListed      = 10_000
 )
 
@@ -177,39 +164,43 @@ type Standing interface {
 	BadgeExists(ctx context.Context, badgeID bson.ObjectID) (bool, error)
 }
 
-// Activities records attendance in the loyalty economy: an activity keyed
-// by the RSVP, so a replay counts once (points, EVENTS_ATTENDED, streak).
-type Activities interface {
-	RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error
-}
-
 // Notifier sends a member a notification (inbox.Inbox).
 type Notifier interface {
 	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
 }
 
+// Seating is what the catalog asks of the answers to its events
+// (rsvp.Service): the server sets it once both are built; nil, events have
+// no answers.
+type Seating interface {
+	// Offer hands an event's free seats to its waitlist (after its
+	// capacity was raised).
+	Offer(ctx context.Context, eventID bson.ObjectID) error
+	// Refund gives back what members paid for an event the brand
+	// cancelled, keyed, and returns how many RSVPs it refunded.
+	Refund(ctx context.Context, e *Event) (int, error)
+	// EventsOf lists the events the member answered.
+	EventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson.ObjectID, error)
+}
+
 // Deps is what events use of the rest of the system.
 type Deps struct {
-	Standing   Standing
-	Activities Activities
-	Notify     Notifier
+	Standing Standing
+	Notify   Notifier
 	// Broker carries live updates, keyed by event id (an inbox broker:
 	// the same delivery path as notifications).
 	Broker inbox.Broker
 	// Audience is walked to announce a published event (nil: no announcements).
 	Audience Audience
-	// Payments takes event prices (nil: events are free).
-	Payments Payments
-	// Secret signs check-in codes (at least 32 bytes).
-	Secret []byte
-	Now    func() time.Time
+	// Seating answers for the RSVPs (nil: none).
+	Seating Seating
+	Now     func() time.Time
 }
 
 // Service is the events over one database.
 type Service struct {
 	Deps
 	events eventStore
-	rsvps  rsvpStore
 	kick   chan struct{}
 }
 
@@ -221,11 +212,13 @@ func New(db *mongo.Database, d Deps) *Service {
 	if d.Broker == nil {
 		d.Broker = inbox.NewMemoryBroker()
 	}
-	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, rsvps: rsvpStore{c: db.Collection("event_rsvps")},
-		kick: make(chan struct{}, 1)}
+	return &Service{Deps: d, events: eventStore{c: db.Collection("events")}, kick: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Seats returns the seat changes of the events' documents (rsvp uses them).
+func (s *Service) Seats() *Seats { return &Seats{c: s.events.c, now: s.now} }
 
 // Kicked receives when work for the background jobs was just created (an
 // event to announce), so they need not wait for their next run.
@@ -238,12 +231,9 @@ func (s *Service) kickJobs() {
 	}
 }
 
-// EnsureIndexes creates the indexes of events and event_rsvps; safe to repeat.
+// EnsureIndexes creates the indexes of events; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	if err := mongoindex.Ensure(ctx, s.events.c, s.events.indexes()...); err != nil {
-		return err
-	}
-	return mongoindex.Ensure(ctx, s.rsvps.c, s.rsvps.indexes()...)
+	return mongoindex.Ensure(ctx, s.events.c, s.events.indexes()...)
 }
 
 // Input is an event as the brand defines it. In an update (Patch) a nil
@@ -495,9 +485,11 @@ func (s *Service) Update(ctx context.Context, id bson.ObjectID, in Input) (*Even
 		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
 		return nil, err
 	}
-	s.publish(id)
-	if err := s.promote(ctx, id); err != nil {
-		return nil, err
+	s.Changed(id)
+	if s.Seating != nil {
+		if err := s.Seating.Offer(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	return s.events.get(ctx, id)
 }
@@ -524,8 +516,8 @@ func (s *Service) Cancel(ctx context.Context, id bson.ObjectID) (*Event, error) 
 	if err != nil {
 		return nil, err
 	}
-	if e.RefundsPending {
-		if _, err := s.refundEvent(ctx, e); err != nil {
+	if e.RefundsPending && s.Seating != nil {
+		if _, err := s.Seating.Refund(ctx, e); err != nil {
 			return nil, err
 		}
 		e.RefundsPending = false
@@ -552,7 +544,7 @@ func (s *Service) transition(ctx context.Context, id bson.ObjectID, from, to Sta
 	if res.MatchedCount == 0 {
 		return s.transition(ctx, id, from, to, set...)
 	}
-	s.publish(id)
+	s.Changed(id)
 	return s.events.get(ctx, id)
 }
 
@@ -579,10 +571,10 @@ func hidden(e *Event, memberID bson.ObjectID) bool {
 	return len(e.Eligibility.Members) > 0 && !slices.Contains(e.Eligibility.Members, memberID)
 }
 
-// eligible returns nil when the member may RSVP, else the reason
+// Eligible returns nil when the member may RSVP, else the reason
 // (ErrTierTooLow, ErrBadgeRequired, or ErrEventNotFound for a hidden event),
 // and the member's tier rank for waitlist priority.
-func (s *Service) eligible(ctx context.Context, e *Event, memberID bson.ObjectID) (int, error) {
+func (s *Service) Eligible(ctx context.Context, e *Event, memberID bson.ObjectID) (int, error) {
 	if hidden(e, memberID) {
 		return 0, ErrEventNotFound
 	}
@@ -624,9 +616,12 @@ func (s *Service) List(ctx context.Context, memberID bson.ObjectID, f Filter, af
 	case FilterUpcoming, "":
 		filter = bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}}}
 	case FilterMine, FilterPast:
-		ids, err := s.rsvps.eventsOf(ctx, memberID)
-		if err != nil {
-			return nil, false, err
+		var ids []bson.ObjectID
+		if s.Seating != nil {
+			var err error
+			if ids, err = s.Seating.EventsOf(ctx, memberID); err != nil {
+				return nil, false, err
+			}
 		}
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}})
 		if f == FilterMine {
@@ -653,7 +648,7 @@ func (s *Service) List(ctx context.Context, memberID bson.ObjectID, f Filter, af
 				continue
 			}
 			if f == FilterUpcoming || f == "" {
-				if _, err := s.eligible(ctx, e, memberID); err != nil {
+				if _, err := s.Eligible(ctx, e, memberID); err != nil {
 					if fault.CodeOf(err) == fault.Internal {
 						return nil, false, err
 					}

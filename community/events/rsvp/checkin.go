@@ -1,4 +1,4 @@
-package events
+package rsvp
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
@@ -26,7 +27,7 @@ const codeMAC = 12
 // base64url; "" for any other status. It cannot be forged without the
 // server's secret and names nothing a stranger could use.
 func (s *Service) CheckInCode(r *RSVP) string {
-	if r.Status != RSVPConfirmed && r.Status != RSVPAttended {
+	if r.Status != Confirmed && r.Status != Attended {
 		return ""
 	}
 	raw := append(r.EventID[:], r.MemberID[:]...)
@@ -70,24 +71,24 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 	if ev != eventID {
 		return nil, input.Errorf("code", "is a code of another event")
 	}
-	e, err := s.events.get(ctx, eventID)
+	e, err := s.catalog.Get(ctx, eventID)
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
-	if e.Status != StatusPublished {
-		return nil, fmt.Errorf("%w (it is %s)", ErrNotPublished, e.Status)
+	if e.Status != events.StatusPublished {
+		return nil, fmt.Errorf("%w (it is %s)", events.ErrNotPublished, e.Status)
 	}
 	now := s.now()
 	var r RSVP
-	err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: RSVPConfirmed}},
-		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPAttended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}}),
+	err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: Confirmed}},
+		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Attended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}}),
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		prior, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
 		if err != nil {
 			return nil, input.Wrap("code", err)
 		}
-		if prior.Status != RSVPAttended || prior.CheckedInAt == nil {
+		if prior.Status != Attended || prior.CheckedInAt == nil {
 			return nil, fmt.Errorf("%w (it is %s)", ErrNotCheckable, prior.Status)
 		}
 		// The first scan may have stopped before recording; recording is
@@ -110,25 +111,19 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 // MarkNoShows marks NO_SHOW every confirmed RSVP of events over, once per
 // event. Run by the background jobs.
 func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
-	cur, err := s.events.c.Find(ctx, bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$lte", Value: s.now()}}},
-		{Key: "noShowsMarked", Value: bson.D{{Key: "$ne", Value: true}}}}, options.Find().SetLimit(100))
+	over, err := s.catalog.Unmarked(ctx, s.now())
 	if err != nil {
-		return 0, err
-	}
-	var over []*Event
-	if err := cur.All(ctx, &over); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range over {
-		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: RSVPConfirmed}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPNoShow}, {Key: "updatedAt", Value: s.now()}}}}))
+		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: Confirmed}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: NoShow}, {Key: "updatedAt", Value: s.now()}}}}))
 		if err != nil {
 			return n, err
 		}
 		n += int(res.ModifiedCount)
-		if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "noShowsMarked", Value: true}, {Key: "updatedAt", Value: s.now()}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}}); err != nil {
+		if err := s.catalog.MarkedNoShows(ctx, e.ID); err != nil {
 			return n, err
 		}
 	}
@@ -143,13 +138,8 @@ var Reminders = []time.Duration{24 * time.Hour, 2 * time.Hour}
 // goes once whatever the runs. Run by the background jobs.
 func (s *Service) Remind(ctx context.Context) (int, error) {
 	now := s.now()
-	cur, err := s.events.c.Find(ctx, bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: now}}},
-		{Key: "startsAt", Value: bson.D{{Key: "$gt", Value: now}, {Key: "$lte", Value: now.Add(Reminders[0])}}}})
+	soon, err := s.catalog.Starting(ctx, now, Reminders[0])
 	if err != nil {
-		return 0, err
-	}
-	var soon []*Event
-	if err := cur.All(ctx, &soon); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -162,7 +152,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 		}
 		var after string
 		for {
-			rs, more, err := s.Attendees(ctx, e.ID, RSVPConfirmed, after, 200)
+			rs, more, err := s.Attendees(ctx, e.ID, Confirmed, after, 200)
 			if err != nil {
 				return n, err
 			}

@@ -1,13 +1,13 @@
-package events
+package rsvp
 
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 )
@@ -26,25 +26,12 @@ type Payments interface {
 	Refund(ctx context.Context, memberID bson.ObjectID, key string, eventID bson.ObjectID, points int64, title string) error
 }
 
-// MaxPrice bounds an event's pricePoints (the points of one rule);
-// MaxRefundCutoffHours its refundCutoffHours (a year).
-const (
-	MaxPrice             = 10_000_000
-	MaxRefundCutoffHours = 8760
-)
-
 // chargeKey is the ledger key of an answer's payment: one per RSVP key
 // (keys are unique per member), so an answer pays at most once.
 func chargeKey(r *RSVP) string { return "event:" + r.EventID.Hex() + ":" + r.Key }
 
-// refundable reports whether cancelling at now gives the price back: up to
-// the refund cutoff before the start.
-func (e *Event) refundable(now time.Time) bool {
-	return !now.After(e.StartsAt.Add(-time.Duration(e.RefundCutoffHours) * time.Hour))
-}
-
 // canPay refuses an RSVP of a member without the event's price.
-func (s *Service) canPay(ctx context.Context, e *Event, memberID bson.ObjectID) error {
+func (s *Service) canPay(ctx context.Context, e *events.Event, memberID bson.ObjectID) error {
 	if e.PricePoints == 0 || s.Payments == nil {
 		return nil
 	}
@@ -62,8 +49,8 @@ func (s *Service) canPay(ctx context.Context, e *Event, memberID bson.ObjectID) 
 // once) and records it on the RSVP. A member who can no longer pay (spent
 // meanwhile) loses the seat: the RSVP is cancelled, its seats handed on,
 // and the refusal returned.
-func (s *Service) pay(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
-	if e.PricePoints == 0 || s.Payments == nil || r.Status != RSVPConfirmed || r.Paid > 0 {
+func (s *Service) pay(ctx context.Context, e *events.Event, r *RSVP) (*RSVP, error) {
+	if e.PricePoints == 0 || s.Payments == nil || r.Status != Confirmed || r.Paid > 0 {
 		return r, nil
 	}
 	if err := s.Payments.Charge(ctx, r.MemberID, chargeKey(r), e.ID, e.PricePoints, e.Title); err != nil {
@@ -85,7 +72,7 @@ func (s *Service) pay(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
 
 // refund gives back what a cancelled RSVP paid when a refund is due (keyed:
 // once), and records it.
-func (s *Service) refund(ctx context.Context, e *Event, r *RSVP) error {
+func (s *Service) refund(ctx context.Context, e *events.Event, r *RSVP) error {
 	if r.Paid == 0 || r.Refunded || !r.RefundDue || s.Payments == nil {
 		return nil
 	}
@@ -107,17 +94,13 @@ func isRefusal(err error) bool { return fault.CodeOf(err) != fault.Internal }
 // Cancel runs it at once and the background job finishes what a failure
 // left. It returns how many RSVPs it refunded.
 func (s *Service) RefundCancelled(ctx context.Context) (int, error) {
-	cur, err := s.events.c.Find(ctx, bson.D{{Key: "status", Value: StatusCancelled}, {Key: "refundsPending", Value: true}}, options.Find().SetLimit(100))
+	cancelled, err := s.catalog.RefundsDue(ctx)
 	if err != nil {
-		return 0, err
-	}
-	var cancelled []*Event
-	if err := cur.All(ctx, &cancelled); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range cancelled {
-		k, err := s.refundEvent(ctx, e)
+		k, err := s.Refund(ctx, e)
 		n += k
 		if err != nil {
 			return n, err
@@ -126,7 +109,10 @@ func (s *Service) RefundCancelled(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (s *Service) refundEvent(ctx context.Context, e *Event) (int, error) {
+// Refund gives back what members paid for the cancelled event e, keyed
+// (events.Seating; see RefundCancelled), and returns how many RSVPs it
+// refunded.
+func (s *Service) Refund(ctx context.Context, e *events.Event) (int, error) {
 	n := 0
 	for {
 		cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "paid", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "refunded", Value: bson.D{{Key: "$ne", Value: true}}}},
@@ -149,6 +135,5 @@ func (s *Service) refundEvent(ctx context.Context, e *Event) (int, error) {
 			break
 		}
 	}
-	_, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "refundsPending", Value: false}}}})
-	return n, err
+	return n, s.catalog.Refunded(ctx, e.ID)
 }

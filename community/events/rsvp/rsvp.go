@@ -1,4 +1,13 @@
-package events
+// Package rsvp is the answers to members-only events: a member's RSVP
+// (with guests, idempotent by key, paid in points when the event has a
+// price), the fair waitlist that hands freed seats out as timed offers and
+// the open call, check-in at the door with a signed code, no-shows,
+// reminders, the repair of an answer a crash left half-done, and the live
+// view of an event a member watches. Attendance enters the loyalty economy
+// through the game's activity path (Activities). It owns the collection
+// event_rsvps; seats are taken and given back only through the event
+// catalog's conditional updates (events.Seats).
+package rsvp
 
 import (
 	"context"
@@ -11,23 +20,91 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/texts"
 )
 
-// RSVPStatus is where a member's answer stands.
-type RSVPStatus string
+var (
+	ErrRSVPNotFound = fault.New(fault.NotFound, "no RSVP for this event")
+	// ErrAlreadyResponded: one RSVP per member per event; another key
+	// while one is active is refused (cancel it first).
+	ErrAlreadyResponded = fault.New(fault.Conflict, "you already answered this event")
+	// ErrOfferLapsed: the seat offered was not claimed in time, or none was offered.
+	ErrOfferLapsed = fault.New(fault.Conflict, "no seat is offered to you now")
+	// ErrAlreadyCheckedIn answers a second scan; the message carries when
+	// the first one was.
+	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
+	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
+	// ErrIdempotencyKeyReused refuses an RSVP key sent again for another
+	// event or with other guests (wrapped with the field idempotencyKey).
+	ErrIdempotencyKeyReused = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")
+)
+
+// maxKey bounds an RSVP's idempotency key.
+const maxKey = 128
+
+// Activities records attendance in the loyalty economy: an activity keyed
+// by the RSVP, so a replay counts once (points, EVENTS_ATTENDED, streak).
+type Activities interface {
+	RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error
+}
+
+// Deps is what the RSVPs use of the rest of the system.
+type Deps struct {
+	Activities Activities
+	Notify     events.Notifier
+	// Payments takes event prices (nil: events are free).
+	Payments Payments
+	// Secret signs check-in codes (at least 32 bytes).
+	Secret []byte
+	Now    func() time.Time
+}
+
+// Service is the answers to the events of one catalog.
+type Service struct {
+	Deps
+	catalog *events.Service
+	seats   *events.Seats
+	rsvps   rsvpStore
+}
+
+// New returns the RSVPs over db, to the events of catalog. It does not
+// set catalog.Seating: the caller does, once (see events.Seating).
+func New(db *mongo.Database, catalog *events.Service, d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{Deps: d, catalog: catalog, seats: catalog.Seats(), rsvps: rsvpStore{c: db.Collection("event_rsvps")}}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// EnsureIndexes creates the indexes of event_rsvps; safe to repeat.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	return mongoindex.Ensure(ctx, s.rsvps.c, s.rsvps.indexes()...)
+}
+
+// EventsOf lists the events the member answered (events.Seating).
+func (s *Service) EventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson.ObjectID, error) {
+	return s.rsvps.eventsOf(ctx, memberID)
+}
+
+// Status is where a member's answer stands.
+type Status string
 
 const (
-	RSVPConfirmed  RSVPStatus = "CONFIRMED"
-	RSVPWaitlisted RSVPStatus = "WAITLISTED"
-	// RSVPOffered: a freed seat is held for the member until OfferedUntil;
+	Confirmed  Status = "CONFIRMED"
+	Waitlisted Status = "WAITLISTED"
+	// Offered: a freed seat is held for the member until OfferedUntil;
 	// ClaimSeat confirms it.
-	RSVPOffered   RSVPStatus = "OFFERED"
-	RSVPCancelled RSVPStatus = "CANCELLED"
-	RSVPAttended  RSVPStatus = "ATTENDED"
-	RSVPNoShow    RSVPStatus = "NO_SHOW"
+	Offered   Status = "OFFERED"
+	Cancelled Status = "CANCELLED"
+	Attended  Status = "ATTENDED"
+	NoShow    Status = "NO_SHOW"
 )
 
 // RSVP is a member's answer to an event; one per member and event.
@@ -35,7 +112,7 @@ type RSVP struct {
 	ID       string        `bson:"_id"` // event:member
 	EventID  bson.ObjectID `bson:"eventId"`
 	MemberID bson.ObjectID `bson:"memberId"`
-	Status   RSVPStatus    `bson:"status"`
+	Status   Status        `bson:"status"`
 	Guests   int           `bson:"guests"`
 	// Seats is the member and their guests.
 	Seats int `bson:"seats"`
@@ -73,10 +150,10 @@ type RSVP struct {
 func rsvpID(eventID, memberID bson.ObjectID) string { return eventID.Hex() + ":" + memberID.Hex() }
 
 // holds reports whether the RSVP holds seats (confirmed or offered).
-func (r *RSVP) holds() bool { return r.Status == RSVPConfirmed || r.Status == RSVPOffered }
+func (r *RSVP) holds() bool { return r.Status == Confirmed || r.Status == Offered }
 
 // active reports whether the RSVP still counts as an answer.
-func (r *RSVP) active() bool { return r.Status != RSVPCancelled }
+func (r *RSVP) active() bool { return r.Status != Cancelled }
 
 // RSVP answers an event for the member: CONFIRMED when seats are free for
 // them and their guests, else WAITLISTED (Position tells where). It is
@@ -91,8 +168,8 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	if err != nil {
 		return nil, err
 	}
-	if guests < 0 || guests > MaxGuests {
-		return nil, input.Errorf("guests", "must be between 0 and %d", MaxGuests)
+	if guests < 0 || guests > events.MaxGuests {
+		return nil, input.Errorf("guests", "must be between 0 and %d", events.MaxGuests)
 	}
 	// A key belongs to one answer of the member: sent again for the same
 	// event and guests it is a retry, answered with the RSVP as it stands;
@@ -113,14 +190,14 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	if prior != nil && prior.active() {
 		return nil, ErrAlreadyResponded
 	}
-	e, err := s.For(ctx, memberID, eventID)
+	e, err := s.catalog.For(ctx, memberID, eventID)
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
 	now := s.now()
 	switch {
-	case e.Status == StatusCancelled:
-		return nil, ErrEventCancelled
+	case e.Status == events.StatusCancelled:
+		return nil, events.ErrEventCancelled
 	case now.Before(e.RSVPOpensAt):
 		return nil, input.Errorf("eventId", "RSVPs open at %s", e.RSVPOpensAt.Format(time.RFC3339))
 	case !now.Before(e.RSVPClosesAt):
@@ -128,7 +205,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	case guests > e.GuestsPerMember:
 		return nil, input.Errorf("guests", "this event allows 0 to %d guests", e.GuestsPerMember)
 	}
-	rank, err := s.eligible(ctx, e, memberID)
+	rank, err := s.catalog.Eligible(ctx, e, memberID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +217,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 			return nil, err
 		}
 	}
-	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: RSVPWaitlisted, Guests: guests, Seats: 1 + guests,
+	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: Waitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
@@ -151,8 +228,8 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	} else {
 		// Answering again after a cancellation: the cancelled RSVP is
 		// taken over by this key, once.
-		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: RSVPCancelled}, {Key: "key", Value: prior.Key}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
+		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Cancelled}, {Key: "key", Value: prior.Key}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Waitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
 				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
 				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}}))
 		if err != nil {
@@ -172,23 +249,18 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 // put in line while seats are free and nobody waits (the seat would go to
 // whoever asks next), and never takes a seat while others wait for it: a
 // seat freed by a cancellation is offered to the waitlist first.
-func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
+func (s *Service) place(ctx context.Context, e *events.Event, r *RSVP) (*RSVP, error) {
 	for range 100 {
 		// One conditional update takes the seats: only while the count
 		// still leaves room for this party at the capacity read, the
 		// waitlist is empty and the RSVP holds nothing yet.
-		res, err := s.events.c.UpdateOne(ctx, bson.D{
-			{Key: "_id", Value: e.ID}, {Key: "status", Value: StatusPublished}, {Key: "capacity", Value: e.Capacity},
-			{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
-			{Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
-			{Key: "queue", Value: bson.D{{Key: "$size", Value: 0}}},
-		}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, nil))
+		took, err := s.seats.Take(ctx, e, r.ID, r.Seats)
 		if err != nil {
 			return nil, err
 		}
-		if res.MatchedCount == 1 {
-			s.publish(e.ID)
-			c, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
+		if took {
+			s.catalog.Changed(e.ID)
+			c, err := s.setStatus(ctx, r, Waitlisted, Confirmed, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -196,19 +268,12 @@ func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
 		}
 		// Wait in line, only while there is no room for the party at the
 		// capacity read or others wait already; else take the seat.
-		var after Event
-		err = s.events.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
-			{Key: "$or", Value: bson.A{
-				bson.D{{Key: "capacity", Value: bson.D{{Key: "$ne", Value: e.Capacity}}}},
-				bson.D{{Key: "taken", Value: bson.D{{Key: "$gt", Value: e.Capacity - r.Seats}}}},
-				bson.D{{Key: "queue.0", Value: bson.D{{Key: "$exists", Value: true}}}},
-				bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusPublished}}}},
-			}}},
-			bson.D{{Key: "$addToSet", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
-				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}},
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			if e, err = s.events.get(ctx, e.ID); err != nil {
+		after, err := s.seats.Wait(ctx, e, r.ID, r.Seats)
+		if err != nil {
+			return nil, err
+		}
+		if after == nil {
+			if e, err = s.catalog.Get(ctx, e.ID); err != nil {
 				return nil, err
 			}
 			if slices.Contains(e.Holders, r.ID) {
@@ -216,14 +281,11 @@ func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
 			}
 			continue // a seat freed and nobody waits: take it
 		}
-		if err != nil {
-			return nil, err
-		}
-		s.publish(e.ID)
+		s.catalog.Changed(e.ID)
 		if after.Taken < after.Capacity {
 			// Seats free with people waiting (a party too large for them,
 			// or one freed since): the waitlist gets them, in order.
-			if err := s.promote(ctx, e.ID); err != nil {
+			if err := s.Offer(ctx, e.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -232,22 +294,8 @@ func (s *Service) place(ctx context.Context, e *Event, r *RSVP) (*RSVP, error) {
 	return nil, fmt.Errorf("events: placing %s: the event keeps changing", r.ID)
 }
 
-// seatChange is the update of an event taking (n > 0) or releasing seats,
-// with push and pull on its lists.
-func (s *Service) seatChange(n int, push, pull bson.D) bson.D {
-	u := bson.D{{Key: "$inc", Value: bson.D{{Key: "taken", Value: n}, {Key: "version", Value: 1}}},
-		{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}
-	if push != nil {
-		u = append(u, bson.E{Key: "$push", Value: push})
-	}
-	if pull != nil {
-		u = append(u, bson.E{Key: "$pull", Value: pull})
-	}
-	return u
-}
-
 // setStatus moves the RSVP from one status to another, once; set adds fields.
-func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to RSVPStatus, set bson.D) (*RSVP, error) {
+func (s *Service) setStatus(ctx context.Context, r *RSVP, from, to Status, set bson.D) (*RSVP, error) {
 	set = append(bson.D{{Key: "status", Value: to}, {Key: "updatedAt", Value: s.now()}}, set...)
 	var out RSVP
 	err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: from}},
@@ -268,10 +316,10 @@ func (s *Service) retried(ctx context.Context, r *RSVP) (*RSVP, error) {
 	if err == nil {
 		r, err = s.finish(ctx, r)
 	}
-	if err != nil || r.Status != RSVPConfirmed || r.Paid > 0 {
+	if err != nil || r.Status != Confirmed || r.Paid > 0 {
 		return r, err
 	}
-	e, err := s.events.get(ctx, r.EventID)
+	e, err := s.catalog.Get(ctx, r.EventID)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +333,7 @@ func (s *Service) settle(ctx context.Context, r *RSVP) (*RSVP, error) {
 
 // Position is the RSVP's place on its waitlist (1: next; 0 when not waitlisted).
 func (s *Service) Position(ctx context.Context, r *RSVP) (int, error) {
-	if r.Position > 0 || r.Status != RSVPWaitlisted {
+	if r.Position > 0 || r.Status != Waitlisted {
 		return r.Position, nil
 	}
 	if _, err := s.withPosition(ctx, r); err != nil {
@@ -295,7 +343,7 @@ func (s *Service) Position(ctx context.Context, r *RSVP) (int, error) {
 }
 
 func (s *Service) withPosition(ctx context.Context, r *RSVP) (*RSVP, error) {
-	if r.Status != RSVPWaitlisted {
+	if r.Status != Waitlisted {
 		return r, nil
 	}
 	n, err := s.rsvps.ahead(ctx, r)
@@ -324,7 +372,7 @@ func (s *Service) CancelRSVP(ctx context.Context, memberID, eventID bson.ObjectI
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
-	if r.Status == RSVPAttended || r.Status == RSVPNoShow {
+	if r.Status == Attended || r.Status == NoShow {
 		return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
 	}
 	return s.cancel(ctx, r, true)
@@ -333,16 +381,16 @@ func (s *Service) CancelRSVP(ctx context.Context, memberID, eventID bson.ObjectI
 // cancel cancels the RSVP, hands its seats on and refunds it when due
 // (refundable: a member's own cancellation before the cutoff).
 func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, error) {
-	e, err := s.events.get(ctx, r.EventID)
+	e, err := s.catalog.Get(ctx, r.EventID)
 	if err != nil {
 		return nil, err
 	}
-	if r.Status == RSVPCancelled {
+	if r.Status == Cancelled {
 		return r, s.refund(ctx, e, r)
 	}
-	due := refundable && r.Paid > 0 && e.refundable(s.now())
+	due := refundable && r.Paid > 0 && e.Refundable(s.now())
 	res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: r.Status}, {Key: "key", Value: r.Key}},
-		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPCancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
+		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Cancelled}, {Key: "refundDue", Value: due}, {Key: "updatedAt", Value: s.now()}}},
 			{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}))
 	if err != nil {
 		return nil, err
@@ -352,7 +400,7 @@ func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, 
 		if err != nil {
 			return nil, err
 		}
-		if now.Status == RSVPAttended || now.Status == RSVPNoShow {
+		if now.Status == Attended || now.Status == NoShow {
 			return nil, fmt.Errorf("%w: the event is over for you", ErrNotCheckable)
 		}
 		return s.cancel(ctx, now, refundable)
@@ -372,26 +420,20 @@ func (s *Service) cancel(ctx context.Context, r *RSVP, refundable bool) (*RSVP, 
 // of the waitlist (a lapsed offer). Each step is conditional on the
 // event's lists, so repeating it changes nothing.
 func (s *Service) release(ctx context.Context, r *RSVP, requeue bool) error {
-	var push bson.D
-	if requeue {
-		push = bson.D{{Key: "queue", Value: r.ID}}
-	}
-	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "holders", Value: r.ID}},
-		s.seatChange(-r.Seats, push, bson.D{{Key: "holders", Value: r.ID}})); err != nil {
+	if _, err := s.seats.Release(ctx, r.EventID, r.ID, r.Seats, requeue); err != nil {
 		return err
 	}
 	if !requeue {
-		if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "queue", Value: r.ID}},
-			bson.D{{Key: "$pull", Value: bson.D{{Key: "queue", Value: r.ID}}}, {Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
-				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}); err != nil {
+		if _, err := s.seats.Leave(ctx, r.EventID, r.ID); err != nil {
 			return err
 		}
 	}
-	s.publish(r.EventID)
-	return s.promote(ctx, r.EventID)
+	s.catalog.Changed(r.EventID)
+	return s.Offer(ctx, r.EventID)
 }
 
-// promote offers the event's free seats to the waitlist in priority order:
+// Offer offers the event's free seats to the waitlist in priority order
+// (events.Seating: after the capacity was raised, too):
 // fewest lapsed offers, then highest tier, then earliest joining; a party
 // too large for the seats left waits for more. Each offer is one
 // conditional update of the event on the count it read, so racing
@@ -399,41 +441,38 @@ func (s *Service) release(ctx context.Context, r *RSVP, requeue bool) error {
 // one member. In the open call before the start, and once RSVPs close,
 // nothing is offered: free seats go to the first waitlisted member to
 // claim one.
-func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
+func (s *Service) Offer(ctx context.Context, eventID bson.ObjectID) error {
 	for range 1000 {
-		e, err := s.events.get(ctx, eventID)
+		e, err := s.catalog.Get(ctx, eventID)
 		if err != nil {
 			return err
 		}
 		now := s.now()
 		free := e.Capacity - e.Taken
-		if e.Status != StatusPublished || free <= 0 || len(e.Queue) == 0 || e.openCall(now) || !now.Before(e.RSVPClosesAt) {
+		if e.Status != events.StatusPublished || free <= 0 || len(e.Queue) == 0 || e.OpenCallAt(now) || !now.Before(e.RSVPClosesAt) {
 			return nil
 		}
 		next, err := s.rsvps.next(ctx, e, free)
 		if err != nil || next == nil {
 			return err
 		}
-		res, err := s.events.c.UpdateOne(ctx, bson.D{
-			{Key: "_id", Value: eventID}, {Key: "taken", Value: e.Taken}, {Key: "capacity", Value: e.Capacity},
-			{Key: "queue", Value: next.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: next.ID}}},
-		}, s.seatChange(next.Seats, bson.D{{Key: "holders", Value: next.ID}}, bson.D{{Key: "queue", Value: next.ID}}))
+		offered, err := s.seats.Offer(ctx, e, next.ID, next.Seats)
 		if err != nil {
 			return err
 		}
-		if res.MatchedCount == 0 {
+		if !offered {
 			continue // the event changed: read it again
 		}
-		s.publish(eventID)
+		s.catalog.Changed(eventID)
 		until := now.Add(e.ClaimWindow)
 		if until.After(e.RSVPClosesAt) {
 			until = e.RSVPClosesAt
 		}
-		var offered RSVP
-		err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "status", Value: RSVPWaitlisted}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: until}, {Key: "updatedAt", Value: now}}},
+		var out RSVP
+		err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "status", Value: Waitlisted}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Offered}, {Key: "offeredUntil", Value: until}, {Key: "updatedAt", Value: now}}},
 				{Key: "$inc", Value: bson.D{{Key: "offers", Value: 1}}}}),
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&offered)
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			// Cancelled meanwhile: its cancellation releases what we held
 			// unless it ran before; release again (conditional) to be sure.
@@ -452,7 +491,7 @@ func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
 		if err != nil {
 			return err
 		}
-		if err := s.notifyOffer(ctx, e, &offered); err != nil {
+		if err := s.notifyOffer(ctx, e, &out); err != nil {
 			return err
 		}
 	}
@@ -460,13 +499,12 @@ func (s *Service) promote(ctx context.Context, eventID bson.ObjectID) error {
 }
 
 func (s *Service) releaseHold(ctx context.Context, r *RSVP) error {
-	_, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.EventID}, {Key: "holders", Value: r.ID}},
-		s.seatChange(-r.Seats, nil, bson.D{{Key: "holders", Value: r.ID}}))
+	_, err := s.seats.Release(ctx, r.EventID, r.ID, r.Seats, false)
 	return err
 }
 
 // notifyOffer tells the member a seat is held for them, once per offer.
-func (s *Service) notifyOffer(ctx context.Context, e *Event, r *RSVP) error {
+func (s *Service) notifyOffer(ctx context.Context, e *events.Event, r *RSVP) error {
 	if s.Notify == nil || r.OfferedUntil == nil {
 		return nil
 	}
@@ -492,13 +530,13 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 	}
 	now := s.now()
 	switch r.Status {
-	case RSVPConfirmed:
+	case Confirmed:
 		return r, nil
-	case RSVPOffered:
+	case Offered:
 		var out RSVP
-		err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
+		err := s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: Offered},
 			{Key: "offeredUntil", Value: bson.D{{Key: "$gt", Value: now}}}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPConfirmed}, {Key: "updatedAt", Value: now}}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Confirmed}, {Key: "updatedAt", Value: now}}},
 				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}),
 			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&out)
 		if errors.Is(err, mongo.ErrNoDocuments) {
@@ -508,33 +546,29 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 			return nil, err
 		}
 		s.bump(ctx, eventID)
-		e, err := s.events.get(ctx, eventID)
+		e, err := s.catalog.Get(ctx, eventID)
 		if err != nil {
 			return nil, err
 		}
 		return s.pay(ctx, e, &out)
-	case RSVPWaitlisted:
-		e, err := s.events.get(ctx, eventID)
+	case Waitlisted:
+		e, err := s.catalog.Get(ctx, eventID)
 		if err != nil {
 			return nil, err
 		}
-		if !e.openCall(now) || !now.Before(e.StartsAt) || e.Status != StatusPublished {
+		if !e.OpenCallAt(now) || !now.Before(e.StartsAt) || e.Status != events.StatusPublished {
 			return nil, ErrOfferLapsed
 		}
-		res, err := s.events.c.UpdateOne(ctx, bson.D{
-			{Key: "_id", Value: eventID}, {Key: "capacity", Value: e.Capacity},
-			{Key: "taken", Value: bson.D{{Key: "$lte", Value: e.Capacity - r.Seats}}},
-			{Key: "queue", Value: r.ID}, {Key: "holders", Value: bson.D{{Key: "$ne", Value: r.ID}}},
-		}, s.seatChange(r.Seats, bson.D{{Key: "holders", Value: r.ID}}, bson.D{{Key: "queue", Value: r.ID}}))
+		claimed, err := s.seats.Claim(ctx, e, r.ID, r.Seats)
 		if err != nil {
 			return nil, err
 		}
-		if res.MatchedCount == 0 {
+		if !claimed {
 			return nil, ErrOfferLapsed
 		}
-		s.publish(eventID)
-		out, err := s.setStatus(ctx, r, RSVPWaitlisted, RSVPConfirmed, nil)
-		if err == nil && out.Status != RSVPConfirmed {
+		s.catalog.Changed(eventID)
+		out, err := s.setStatus(ctx, r, Waitlisted, Confirmed, nil)
+		if err == nil && out.Status != Confirmed {
 			// Cancelled between the two: give the seat back.
 			return nil, errors.Join(ErrOfferLapsed, s.releaseHold(ctx, r))
 		}
@@ -548,9 +582,8 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 
 // bump tells live watchers the event changed without a seat change.
 func (s *Service) bump(ctx context.Context, eventID bson.ObjectID) {
-	if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: eventID}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}}, {Key: "$set", Value: bson.D{{Key: "updatedAt", Value: s.now()}}}}); err == nil {
-		s.publish(eventID)
+	if err := s.seats.Touch(ctx, eventID); err == nil {
+		s.catalog.Changed(eventID)
 	}
 }
 
@@ -561,7 +594,7 @@ func (s *Service) bump(ctx context.Context, eventID bson.ObjectID) {
 // jobs; safe to repeat and to run on several instances.
 func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 	now := s.now()
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "status", Value: RSVPOffered}, {Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
+	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "status", Value: Offered}, {Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
 		options.Find().SetLimit(1000))
 	if err != nil {
 		return 0, err
@@ -572,9 +605,9 @@ func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range due {
-		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: RSVPOffered},
+		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: Offered},
 			{Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: RSVPWaitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Waitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
 				{Key: "$inc", Value: bson.D{{Key: "lapses", Value: 1}}}, {Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}))
 		if err != nil {
 			return n, err
@@ -695,8 +728,8 @@ func (s rsvpStore) byKey(ctx context.Context, memberID bson.ObjectID, key string
 
 // next is the first waitlisted RSVP on the event's queue whose party fits
 // in free seats.
-func (s rsvpStore) next(ctx context.Context, e *Event, free int) (*RSVP, error) {
-	cur, err := s.c.Find(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: RSVPWaitlisted}, {Key: "seats", Value: bson.D{{Key: "$lte", Value: free}}}},
+func (s rsvpStore) next(ctx context.Context, e *events.Event, free int) (*RSVP, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: Waitlisted}, {Key: "seats", Value: bson.D{{Key: "$lte", Value: free}}}},
 		options.Find().SetSort(waitlistOrder).SetLimit(50))
 	if err != nil {
 		return nil, err
@@ -715,7 +748,7 @@ func (s rsvpStore) next(ctx context.Context, e *Event, free int) (*RSVP, error) 
 
 // ahead counts the waitlisted RSVPs before r in priority order.
 func (s rsvpStore) ahead(ctx context.Context, r *RSVP) (int64, error) {
-	return s.c.CountDocuments(ctx, bson.D{{Key: "eventId", Value: r.EventID}, {Key: "status", Value: RSVPWaitlisted}, {Key: "$or", Value: bson.A{
+	return s.c.CountDocuments(ctx, bson.D{{Key: "eventId", Value: r.EventID}, {Key: "status", Value: Waitlisted}, {Key: "$or", Value: bson.A{
 		bson.D{{Key: "lapses", Value: bson.D{{Key: "$lt", Value: r.Lapses}}}},
 		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: bson.D{{Key: "$gt", Value: r.TierRank}}}},
 		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: r.TierRank}, {Key: "joinedAt", Value: bson.D{{Key: "$lt", Value: r.JoinedAt}}}},
@@ -725,7 +758,7 @@ func (s rsvpStore) ahead(ctx context.Context, r *RSVP) (int64, error) {
 
 // eventsOf lists the events the member answered (at most 1,000, newest first).
 func (s rsvpStore) eventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson.ObjectID, error) {
-	cur, err := s.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: RSVPCancelled}}}},
+	cur, err := s.c.Find(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: Cancelled}}}},
 		options.Find().SetProjection(bson.D{{Key: "eventId", Value: 1}}).SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: -1}}).SetLimit(1000))
 	if err != nil {
 		return nil, err
@@ -746,10 +779,10 @@ func (s rsvpStore) eventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson
 // Attendees lists an event's RSVPs of one status in waitlist order (for
 // WAITLISTED, the order offers go out), after the RSVP id after ("": from
 // the first), up to limit, and whether more follow.
-func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status RSVPStatus, after string, limit int) ([]*RSVP, bool, error) {
+func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status Status, after string, limit int) ([]*RSVP, bool, error) {
 	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "status", Value: status}}
 	sort := waitlistOrder
-	if status != RSVPWaitlisted {
+	if status != Waitlisted {
 		sort = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}
 		if after != "" {
 			filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
@@ -793,8 +826,8 @@ func (s *Service) CountsOf(ctx context.Context, eventID bson.ObjectID) (*Counts,
 		return nil, err
 	}
 	var rows []struct {
-		Status RSVPStatus `bson:"status"`
-		Guests int        `bson:"guests"`
+		Status Status `bson:"status"`
+		Guests int    `bson:"guests"`
 	}
 	if err := cur.All(ctx, &rows); err != nil {
 		return nil, err
@@ -802,17 +835,17 @@ func (s *Service) CountsOf(ctx context.Context, eventID bson.ObjectID) (*Counts,
 	c := &Counts{}
 	for _, r := range rows {
 		switch r.Status {
-		case RSVPConfirmed:
+		case Confirmed:
 			c.Confirmed++
 			c.Guests += r.Guests
-		case RSVPWaitlisted:
+		case Waitlisted:
 			c.Waitlisted++
-		case RSVPOffered:
+		case Offered:
 			c.Offered++
-		case RSVPAttended:
+		case Attended:
 			c.Attended++
 			c.Guests += r.Guests
-		case RSVPNoShow:
+		case NoShow:
 			c.NoShow++
 		}
 	}

@@ -1,4 +1,9 @@
-package community
+// Package feed keeps each community thread's live feed: what happened in
+// the thread (posts created, edited, hidden, deleted, reactions, the
+// thread changed), numbered 1, 2, 3… per thread, and streams it to
+// subscribers without loss (the inbox's method). It owns the collection
+// community_thread_events.
+package feed
 
 import (
 	"context"
@@ -17,17 +22,17 @@ import (
 	"github.com/regulars/regulars/internal/mongoindex"
 )
 
-// EventKind is what happened in a thread.
-type EventKind string
+// Kind is what happened in a thread.
+type Kind string
 
 const (
-	EventPostCreated   EventKind = "POST_CREATED"
-	EventPostEdited    EventKind = "POST_EDITED"
-	EventPostHidden    EventKind = "POST_HIDDEN"
-	EventPostRestored  EventKind = "POST_RESTORED"
-	EventPostDeleted   EventKind = "POST_DELETED"
-	EventReactions     EventKind = "REACTIONS"
-	EventThreadChanged EventKind = "THREAD_CHANGED" // locked, unlocked, pinned, moved
+	PostCreated   Kind = "POST_CREATED"
+	PostEdited    Kind = "POST_EDITED"
+	PostHidden    Kind = "POST_HIDDEN"
+	PostRestored  Kind = "POST_RESTORED"
+	PostDeleted   Kind = "POST_DELETED"
+	Reactions     Kind = "REACTIONS"
+	ThreadChanged Kind = "THREAD_CHANGED" // locked, unlocked, pinned, moved
 )
 
 // Event is one entry of a thread's feed. Seq numbers a thread's events 1,
@@ -37,7 +42,7 @@ type Event struct {
 	ID       bson.ObjectID `bson:"_id"`
 	ThreadID bson.ObjectID `bson:"threadId"`
 	Seq      int64         `bson:"seq"`
-	Kind     EventKind     `bson:"kind"`
+	Kind     Kind          `bson:"kind"`
 	PostID   bson.ObjectID `bson:"postId,omitempty"`
 	// Reactions are the post's counts when the event was made (REACTIONS).
 	Reactions map[forum.Reaction]int64 `bson:"reactions,omitempty"`
@@ -56,7 +61,8 @@ type Feed struct {
 	now func() time.Time
 }
 
-func newFeed(db *mongo.Database, now func() time.Time) *Feed {
+// New returns the feeds over db; now stamps the events.
+func New(db *mongo.Database, now func() time.Time) *Feed {
 	return &Feed{c: db.Collection("community_thread_events"), hub: newHub(), now: now}
 }
 
@@ -67,8 +73,8 @@ const (
 	maxClaims    = 1000
 )
 
-// ErrFeedContended: a thread's feed changed under a writer too many times in a row.
-var ErrFeedContended = fault.New(fault.Conflict, "too many changes at once in this thread; try again")
+// ErrContended: a thread's feed changed under a writer too many times in a row.
+var ErrContended = fault.New(fault.Conflict, "too many changes at once in this thread; try again")
 
 // EnsureIndexes creates the feed's indexes.
 func (f *Feed) EnsureIndexes(ctx context.Context) error {
@@ -100,7 +106,7 @@ func (f *Feed) Publish(ctx context.Context, e *Event) error {
 			return err
 		}
 	}
-	return ErrFeedContended
+	return ErrContended
 }
 
 func (f *Feed) lastSeq(ctx context.Context, threadID bson.ObjectID) (int64, error) {
@@ -210,7 +216,7 @@ func (f *Feed) Poll(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		if err := f.poll(ctx, since, local); err != nil {
-			slog.Warn("community: poll thread events", "err", err)
+			slog.Warn("feed: poll thread events", "err", err)
 			continue
 		}
 		since = now.Add(-3 * time.Second)

@@ -1,0 +1,105 @@
+// Package watch streams what a member watching an event sees: its seats
+// left and the member's own answer with their waitlist position, again
+// whenever the event or an answer to it changes (events.Service.Changed,
+// and Poll for other instances). It reads the catalog and the RSVPs and
+// owns no collection.
+package watch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/inbox"
+)
+
+// Update is what a member watching an event sees: the seats left and
+// their own answer, as of event version Cursor.
+type Update struct {
+	Cursor    int64
+	EventID   bson.ObjectID
+	Status    events.Status
+	SeatsLeft int
+	// My is the watcher's RSVP (nil: none), with its waitlist position.
+	My *rsvp.RSVP
+}
+
+// Event streams the member's view of the event: one Update at once (or, with
+// after ≥ 0, only when the event's version is past after, so a client
+// resuming with its last cursor gets nothing it has), then one whenever the
+// event changes, until ctx ends. It rides the inbox broker, keyed by event:
+// a change on this instance is told at once, one on another instance by
+// Poll. Changes in quick succession may come as one Update with the latest
+// state; the latest state is never missed.
+func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, after int64) (<-chan *Update, error) {
+	if _, err := catalog.For(ctx, memberID, eventID); err != nil {
+		return nil, err
+	}
+	// Changes in quick succession make one wake-up: the view is read again anyway.
+	changed := make(chan struct{}, 1)
+	stop := catalog.Broker.Subscribe(eventID, func(inbox.Stored) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	out := make(chan *Update)
+	go func() {
+		defer close(out)
+		defer stop()
+		last := after
+		var lastSeen *Update
+		for {
+			u, err := view(ctx, catalog, rsvps, memberID, eventID)
+			if err != nil {
+				if ctx.Err() == nil {
+					slog.Warn("events: watch", "event", eventID.Hex(), "err", err)
+				}
+				return // the client resumes from its cursor
+			}
+			if u.Cursor > last && !same(u, lastSeen) {
+				select {
+				case out <- u:
+				case <-ctx.Done():
+					return
+				}
+				lastSeen = u
+			}
+			last = max(last, u.Cursor)
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func same(a, b *Update) bool {
+	if b == nil {
+		return false
+	}
+	if a.Status != b.Status || a.SeatsLeft != b.SeatsLeft || (a.My == nil) != (b.My == nil) {
+		return false
+	}
+	return a.My == nil || (a.My.Status == b.My.Status && a.My.Position == b.My.Position)
+}
+
+func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID) (*Update, error) {
+	e, err := catalog.Get(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	u := &Update{Cursor: e.Version, EventID: e.ID, Status: e.StatusAt(catalog.Now().UTC()), SeatsLeft: e.SeatsLeft()}
+	if r, err := rsvps.Mine(ctx, memberID, eventID); err == nil {
+		u.My = r
+	} else if !errors.Is(err, rsvp.ErrRSVPNotFound) {
+		return nil, err
+	}
+	return u, nil
+}
