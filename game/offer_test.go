@@ -131,6 +131,27 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if reminders != 1 {
 		t.Fatalf("%d coupon reminders, want 1", reminders)
 	}
+	// A coupon used at the till gets no reminder.
+	o2 := testkit.Must(h.Offers().CreateOffer(ctx, offer.OfferInput{Title: "Second", Body: "5% off", Benefit: offer.Benefit{Kind: offer.BenefitPercentOff, Value: 5},
+		StartsAt: h.clock.Now().Add(-time.Hour), EndsAt: h.clock.Now().Add(72 * time.Hour), CouponValidDays: 1}))(t)
+	if _, err := h.Offers().PublishOffer(ctx, o2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Offers().PublishOffers(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	used := testkit.Must(h.Offers().ClaimOffer(ctx, gold.ID, o2.ID))(t)
+	if _, err := h.Offers().RedeemCoupon(ctx, used.Code, "order-1", bson.ObjectID{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range h.inboxOf(t, gold, inbox.KindOfferAvailable) {
+		if n.Key == "coupon-expiring:"+used.ID {
+			t.Fatalf("a reminder of a coupon used at the till: %+v", n)
+		}
+	}
 }
 
 func TestBadOffersRefused(t *testing.T) {

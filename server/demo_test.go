@@ -106,4 +106,23 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 	if !bytes.Contains(again.Bytes(), []byte("already")) || bytes.Contains(again.Bytes(), []byte(brandPW[1])) {
 		t.Fatalf("second run output:\n%s", again.String())
 	}
+
+	// A run stopped before its end (here: before the BRAND account, made
+	// last) is finished by the next, later one: every step is keyed, and
+	// the purchases' times come from the first run, so none is refused as
+	// another input under its key.
+	if _, err := db.Collection("members").DeleteOne(context.Background(), bson.D{{Key: "email", Value: demo.BrandEmail}}); err != nil {
+		t.Fatal(err)
+	}
+	var resumed bytes.Buffer
+	c := startApp(t, map[string]string{"SEED_DEMO": "1", "MONGODB_DATABASE": a.Config.MongoDatabase}, func(m *Main) {
+		m.DemoOut = &resumed
+	})
+	waitDemo(t, c)
+	if after := count(); !maps.Equal(before, after) {
+		t.Fatalf("finishing a stopped demo run added more than its BRAND account: before %v, after %v", before, after)
+	}
+	if !bytes.Contains(resumed.Bytes(), []byte(demo.BrandEmail)) {
+		t.Fatalf("the finishing run did not print the new BRAND login:\n%s", resumed.String())
+	}
 }

@@ -169,7 +169,8 @@ func (s *Service) Identify(ctx context.Context, code string) (*Identified, error
 		return nil, err
 	}
 	m, err := s.members.Get(ctx, memberID)
-	if errors.Is(err, member.ErrNotFound) {
+	if errors.Is(err, member.ErrNotFound) || (err == nil && m.DeletedAt != nil) {
+		// A QR shown before the member's deletion names them still.
 		return nil, input.Wrap("code", ErrMemberNotFound)
 	} else if err != nil {
 		return nil, err

@@ -116,6 +116,13 @@ func TestIdentify(t *testing.T) {
 	if _, err := s.Identify(ctx, c1.Code); err != nil {
 		t.Fatalf("the printed code still works: %v", err)
 	}
+	// A QR read just before the member was deleted names nobody.
+	c3 := testkit.Must(s.Card(ctx, m.ID))(t)
+	deleted := clock.Now()
+	m.DeletedAt = &deleted
+	if _, err := s.Identify(ctx, c3.QRPayload); !errors.Is(err, ErrMemberNotFound) {
+		t.Fatalf("the QR of a deleted member: %v, want not found", err)
+	}
 }
 
 func isInputOn(err error, field string) bool {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -80,6 +81,11 @@ func (g Guard) CheckURL(ctx context.Context, field, raw string) (string, error) 
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
 		return "", input.Errorf(field, "is not an absolute URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", input.Errorf(field, "has port %s: a port is 1 to 65535", p)
+		}
 	}
 	switch {
 	case u.Scheme != "https" && (g.Production || u.Scheme != "http"):

@@ -115,12 +115,21 @@ type Endpoint struct {
 	UpdatedAt time.Time `bson:"updatedAt"`
 }
 
-// SecretHint is the secret masked: its first 6 and last 4 characters.
+// secretPrefix starts a generated secret.
+const secretPrefix = "whsec_"
+
+// SecretHint is the secret masked: its last 4 characters, after the
+// "whsec_" prefix of a generated one, so a brand can tell its secrets
+// apart without the hint giving much of one away.
 func (e *Endpoint) SecretHint() string {
 	if len(e.Secret) <= 12 {
 		return strings.Repeat("•", 8)
 	}
-	return e.Secret[:6] + "…" + e.Secret[len(e.Secret)-4:]
+	prefix := ""
+	if strings.HasPrefix(e.Secret, secretPrefix) {
+		prefix = secretPrefix
+	}
+	return prefix + "…" + e.Secret[len(e.Secret)-4:]
 }
 
 // State is where a delivery stands.
@@ -406,7 +415,7 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*Endpoint, erro
 	if err != nil {
 		return nil, err
 	}
-	secret := "whsec_" + rand.Text()
+	secret := secretPrefix + rand.Text()
 	if in.Secret != nil {
 		secret = *in.Secret
 	}

@@ -351,6 +351,8 @@ func TestEndpointInputIsChecked(t *testing.T) {
 		{"https://user:pw@example.com/hook", "secret-secret-secret", []string{"member.created"}, "url"},
 		{long, "secret-secret-secret", []string{"member.created"}, "url"},
 		{"not a url", "secret-secret-secret", []string{"member.created"}, "url"},
+		{"https://93.184.215.14:99999/hook", "secret-secret-secret", []string{"member.created"}, "url"},
+		{"https://93.184.215.14:0/hook", "secret-secret-secret", []string{"member.created"}, "url"},
 		{"https://93.184.215.14/hook", "secret-secret-secret", []string{"member.created", "order.shipped"}, "events[1]"},
 		{"https://93.184.215.14/hook", "secret-secret-secret", []string{}, "events"},
 		{"https://93.184.215.14/hook", "short", []string{"member.created"}, "secret"},
@@ -368,8 +370,13 @@ func TestEndpointInputIsChecked(t *testing.T) {
 	// A public address passes; without a secret one is made.
 	url := "https://93.184.215.14/hook"
 	ep := testkit.Must(s.Create(ctx, EndpointInput{URL: &url, Events: []string{"member.created", "member.created"}}))(t)
-	if !strings.HasPrefix(ep.Secret, "whsec_") || len(ep.Events) != 1 || strings.Contains(ep.SecretHint(), ep.Secret[8:20]) {
+	if !strings.HasPrefix(ep.Secret, "whsec_") || len(ep.Events) != 1 || strings.Contains(ep.SecretHint(), ep.Secret[6:len(ep.Secret)-4]) {
 		t.Errorf("created %+v (hint %s)", ep, ep.SecretHint())
+	}
+	// A short secret of the brand's own shows no more than its last 4 characters.
+	own := "1234567890123456"
+	if hint := (&Endpoint{Secret: own}).SecretHint(); hint != "…3456" {
+		t.Errorf("hint of %s: %s, want …3456", own, hint)
 	}
 	// In development http and local addresses are fine.
 	dev := newService(t, Deps{})

@@ -659,8 +659,9 @@ func (s *Service) appendOne(ctx context.Context, p *program.Program, memberID bs
 // ClaimsExpiring lists the coupons that expire after from and at or before
 // to (the coupon-expiring campaign's reminders).
 func (s *Service) ClaimsExpiring(ctx context.Context, from, to time.Time) ([]Claim, error) {
+	// A coupon used at the till is done with: nothing to remind of.
 	cur, err := s.offers.claims.Find(ctx, bson.D{{Key: "expiresAt", Value: bson.D{
-		{Key: "$gt", Value: from}, {Key: "$lte", Value: to}}}})
+		{Key: "$gt", Value: from}, {Key: "$lte", Value: to}}}, {Key: "redemption", Value: nil}})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	mathrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -122,13 +123,26 @@ type seeder struct{ Services }
 // there already, or the database holds other members).
 func Seed(ctx context.Context, svc Services, out io.Writer, generatedKey, addr string) (bool, error) {
 	m := seeder{svc}
-	res, err := m.seedDemoData(ctx)
+	var res demoResult
+	var err error
+	// A busy embedded database may time a step out; every step is keyed,
+	// so trying the whole run again finishes it without repeating anything.
+	for attempt := 1; ; attempt++ {
+		res, err = m.seedDemoData(ctx)
+		if err == nil || attempt == seedAttempts || ctx.Err() != nil || !(mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.Is(err, context.DeadlineExceeded)) {
+			break
+		}
+		slog.Warn("demo seeding: the database was too busy; trying again", "attempt", attempt, "err", err)
+	}
 	if err != nil {
 		return false, fmt.Errorf("demo data: %w", err)
 	}
 	printDemo(out, res, generatedKey, addr)
 	return res.created && !res.notEmpty, nil
 }
+
+// seedAttempts bounds the runs Seed makes when the database times out.
+const seedAttempts = 5
 
 func (m seeder) seedDemoData(ctx context.Context) (demoResult, error) {
 	var res demoResult
@@ -271,7 +285,9 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 	var clock time.Time
 	past := game.New(db, m.Members, m.Inbox)
 	past.SetClock(func() time.Time { return clock })
-	now := time.Now().UTC()
+	// Times count back from the first demo member's sign-up, not from now,
+	// so a run finishing a stopped one reports each purchase as it was.
+	now := ms[0].CreatedAt.UTC()
 	day := func(daysAgo float64) time.Time { return now.Add(-time.Duration(daysAgo * 24 * float64(time.Hour))) }
 	rng := mathrand.New(mathrand.NewPCG(2026, 10)) // the same purchases every run: their ids repeat
 	for i, mb := range ms {
