@@ -693,18 +693,25 @@ func TestFiguresMatchTheRawData(t *testing.T) {
 	}
 }
 
+// rolledUp loads all of ds, recorded an hour before genNow, into a fresh
+// database of a New York program and runs the rollup job once.
+func rolledUp(t *testing.T, ds *dataset) *Service {
+	t.Helper()
+	db := testkit.Database(t)
+	p := program.Default()
+	p.Timezone = "America/New_York"
+	s := New(db, &fixedProgram{p}, func() time.Time { return genNow })
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ds.load(t, db, genNow.Add(time.Hour), false)
+	testkit.Must(s.Refresh(context.Background()))(t)
+	return s
+}
+
 // TestDashboardReadsDoNotGrowWithMembers: the same days and cohorts with
 // four times the members read the same number of rollup documents.
 func TestDashboardReadsDoNotGrowWithMembers(t *testing.T) {
 	reads := func(members int) []int {
-		ds := generate(5, members)
-		db := testkit.Database(t)
-		p := program.Default()
-		p.Timezone = "America/New_York"
-		s := New(db, &fixedProgram{p}, func() time.Time { return genNow })
-		testkit.EnsureIndexes(t, s.EnsureIndexes)
-		ds.load(t, db, genNow.Add(time.Hour), false)
-		testkit.Must(s.Refresh(context.Background()))(t)
+		s := rolledUp(t, generate(5, members))
 		ctx := context.Background()
 		rg := Range{From: date("2025-03-01"), To: date("2025-03-31")}
 		o := testkit.Must(s.Overview(ctx, rg))(t)

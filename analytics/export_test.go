@@ -6,9 +6,7 @@ import (
 	"encoding/csv"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -17,15 +15,8 @@ import (
 // (every row as wide as the header), its numbers are the API's, and an
 // unknown table or a bad argument is refused naming the field.
 func TestEveryExportRepeatsItsFigure(t *testing.T) {
-	ds := generate(4, 40)
-	db := testkit.Database(t)
-	p := program.Default()
-	p.Timezone = "America/New_York"
-	s := New(db, &fixedProgram{p}, func() time.Time { return genNow })
-	testkit.EnsureIndexes(t, s.EnsureIndexes)
-	ds.load(t, db, genNow.Add(time.Hour), false)
+	s := rolledUp(t, generate(4, 40))
 	ctx := context.Background()
-	testkit.Must(s.Refresh(ctx))(t)
 	rg := Range{From: date("2025-01-01"), To: date("2025-12-31")}
 	q := ExportQuery{Range: rg, Campaign: "win-back"}
 	for _, name := range Tables {
