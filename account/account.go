@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/mail"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -60,6 +61,7 @@ type Config struct {
 // Service is the accounts' flows over one database.
 type Service struct {
 	members *member.Service
+	auth    *auth.Service // passwords, sessions and emailed links
 	mail    Mailer
 	texts   Texts
 	notify  Notifier
@@ -75,9 +77,9 @@ type Service struct {
 }
 
 // New returns the service. erasers run in order on a deletion, before the
-// member's own record is erased (member.EraseMember, last); sections are
-// what an export holds.
-func New(db *mongo.Database, members *member.Service, mailer Mailer, tx Texts, notify Notifier, cfg Config) *Service {
+// member's sign-in data and own record are erased (auth.EraseMember, then
+// member.EraseMember, last); sections are what an export holds.
+func New(db *mongo.Database, members *member.Service, signin *auth.Service, mailer Mailer, tx Texts, notify Notifier, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -85,7 +87,7 @@ func New(db *mongo.Database, members *member.Service, mailer Mailer, tx Texts, n
 		cfg.Brand = "Regulars"
 	}
 	return &Service{
-		members: members, mail: mailer, texts: tx, notify: notify, cfg: cfg,
+		members: members, auth: signin, mail: mailer, texts: tx, notify: notify, cfg: cfg,
 		quotas:    quotaStore{c: db.Collection("account_quotas")},
 		deletions: db.Collection("account_deletions"),
 		exports:   exportStore{c: db.Collection("data_exports")},

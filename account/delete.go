@@ -12,6 +12,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // RecentLogIn is how fresh a log-in must be to delete the account without
@@ -46,8 +47,8 @@ func (s *Service) DeleteMyAccount(ctx context.Context, p member.Principal, passw
 	if err != nil {
 		return err
 	}
-	if password != nil && len(*password) > 4*4*member.MaxPassword {
-		return input.Errorf("password", "must be at most %d characters", member.MaxPassword)
+	if password != nil && len(*password) > 4*4*auth.MaxPassword {
+		return input.Errorf("password", "must be at most %d characters", auth.MaxPassword)
 	}
 	if err := s.quotas.take(ctx, deletePerUser, id.Hex(), s.now()); err != nil {
 		return err
@@ -60,11 +61,11 @@ func (s *Service) DeleteMyAccount(ctx context.Context, p member.Principal, passw
 		return s.erase(ctx, m.ID, deletion{}) // finish it, if it was cut short
 	}
 	if password != nil {
-		if err := s.members.CheckPassword(ctx, m, *password); err != nil {
+		if err := s.auth.CheckPassword(ctx, m, *password); err != nil {
 			return input.Wrap("password", ErrWrongPassword)
 		}
 	} else {
-		started, err := s.members.SessionStarted(ctx, p)
+		started, err := s.auth.SessionStarted(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -112,7 +113,7 @@ func (s *Service) erase(ctx context.Context, id bson.ObjectID, log deletion) err
 	if _, err := s.members.MarkDeleting(ctx, id); err != nil {
 		return err
 	}
-	if err := s.members.RevokeSessions(ctx, id, member.EndAccountDeleted); err != nil {
+	if err := s.auth.RevokeSessions(ctx, id, auth.EndAccountDeleted); err != nil {
 		return err
 	}
 	if log.By != "" {
@@ -128,6 +129,9 @@ func (s *Service) erase(ctx context.Context, id bson.ObjectID, log deletion) err
 		}
 	}
 	if err := s.EraseMember(ctx, id); err != nil {
+		return err
+	}
+	if err := s.auth.EraseMember(ctx, id); err != nil {
 		return err
 	}
 	return s.members.EraseMember(ctx, id)

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -41,28 +42,28 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, from string) 
 	if m.DeletedAt != nil {
 		return nil
 	}
-	token, err := s.members.IssueToken(ctx, m, member.PurposePasswordReset)
+	token, err := s.auth.IssueToken(ctx, m, auth.PurposePasswordReset)
 	if err != nil {
 		return err
 	}
 	return s.sendLater(ctx, m, texts.PasswordResetEmail, map[string]any{
-		"brand": s.cfg.Brand, "name": m.DisplayName, "link": s.link("reset-password", token), "hours": int(member.ResetTokenTTL.Hours()),
+		"brand": s.cfg.Brand, "name": m.DisplayName, "link": s.link("reset-password", token), "hours": int(auth.ResetTokenTTL.Hours()),
 	})
 }
 
 // ResetPassword sets a new password with an emailed token and ends every
-// session of the member (member.ResetPassword). Tries are counted per
+// session of the member (auth.ResetPassword). Tries are counted per
 // client address.
 func (s *Service) ResetPassword(ctx context.Context, token, newPassword, from string) error {
-	if len(token) > member.MaxToken {
-		return member.LinkInvalid()
+	if len(token) > auth.MaxToken {
+		return auth.LinkInvalid()
 	}
 	if from != "" {
 		if err := s.quotas.take(ctx, tokenPerIP, from, s.now()); err != nil {
 			return err
 		}
 	}
-	_, err := s.members.ResetPassword(ctx, token, newPassword)
+	_, err := s.auth.ResetPassword(ctx, token, newPassword)
 	return err
 }
 
@@ -79,7 +80,7 @@ func (s *Service) RequestEmailVerification(ctx context.Context, memberID bson.Ob
 	if m.EmailVerified() || m.DeletedAt != nil {
 		return nil
 	}
-	token, err := s.members.IssueToken(ctx, m, member.PurposeVerifyEmail)
+	token, err := s.auth.IssueToken(ctx, m, auth.PurposeVerifyEmail)
 	if err != nil {
 		return err
 	}
@@ -91,15 +92,15 @@ func (s *Service) RequestEmailVerification(ctx context.Context, memberID bson.Ob
 // VerifyEmail verifies the address an emailed token was sent to. Tries are
 // counted per client address.
 func (s *Service) VerifyEmail(ctx context.Context, token, from string) (*member.Member, error) {
-	if len(token) > member.MaxToken {
-		return nil, member.LinkInvalid()
+	if len(token) > auth.MaxToken {
+		return nil, auth.LinkInvalid()
 	}
 	if from != "" {
 		if err := s.quotas.take(ctx, tokenPerIP, from, s.now()); err != nil {
 			return nil, err
 		}
 	}
-	return s.members.VerifyEmail(ctx, token)
+	return s.auth.VerifyEmail(ctx, token)
 }
 
 // link is the app link of an emailed token.

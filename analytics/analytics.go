@@ -2,9 +2,10 @@
 // rollups: retention, repeat purchase rate, purchase frequency, average
 // order value and lifetime value by cohort, the program's economics
 // (points issued, redeemed, expired, outstanding and their worth) and the
-// referral funnel. Rollups are written by a background job (Refresh) from
-// the raw activities, ledger, members and referral records, and dashboard
-// answers read only rollups: a bounded number of documents (one per day of
+// referral funnel, and how a campaign did against its holdout. Rollups
+// (package analytics/rollup) are written by a background job (Refresh)
+// from the raw activities, ledger, members and referral records, and
+// dashboard answers read only rollups: a bounded number of documents (one per day of
 // the range, one per cohort month, one per month of the program's history)
 // whatever the number of members. Every answer says how fresh it is (AsOf).
 //
@@ -19,6 +20,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -27,30 +30,35 @@ type Programs interface {
 	Get(ctx context.Context) (program.Program, error)
 }
 
-// Service computes and answers the brand's analytics.
+// Service answers the brand's analytics, and keeps their rollups fresh.
 type Service struct {
-	store    stores
+	rollups  *rollup.Store
+	job      *rollup.Job
+	holdouts *holdout.Store
 	programs Programs
-	now      func() time.Time
 }
 
 // New returns the analytics over db; clock may be nil (time.Now).
 func New(db *mongo.Database, programs Programs, clock func() time.Time) *Service {
-	if clock == nil {
-		clock = time.Now
-	}
-	return &Service{store: newStores(db), programs: programs, now: clock}
+	rollups := rollup.NewStore(db)
+	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), holdouts: holdout.New(db), programs: programs}
 }
 
 // EnsureIndexes creates the indexes the rollup job reads by; safe to repeat.
-func (s *Service) EnsureIndexes(ctx context.Context) error { return s.store.ensureIndexes(ctx) }
+func (s *Service) EnsureIndexes(ctx context.Context) error { return s.rollups.EnsureIndexes(ctx) }
+
+// Refresh brings the rollups up to date with everything recorded since the
+// last run (rollup.Job.Run): safe to run again at any point, on one
+// instance at a time (under the jobs' lease). It returns the number of
+// members whose facts it recomputed.
+func (s *Service) Refresh(ctx context.Context) (int, error) { return s.job.Run(ctx) }
 
 // CohortBy is what groups members into cohorts.
 type CohortBy string
 
 const (
-	ByFirstPurchase CohortBy = "FIRST_PURCHASE" // the month of a member's first purchase
-	BySignup        CohortBy = "SIGNUP"         // the month a member signed up
+	ByFirstPurchase = CohortBy(rollup.ByFirstPurchase) // the month of a member's first purchase
+	BySignup        = CohortBy(rollup.BySignup)        // the month a member signed up
 )
 
 // Period is the length of the periods a range is cut into.

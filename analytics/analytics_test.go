@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/analytics/rollup"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
@@ -28,11 +29,16 @@ func (f *fixedProgram) Get(context.Context) (program.Program, error) { return f.
 type dataset struct {
 	loc         *time.Location
 	members     []rawMember
-	acts        []rawActivity
+	acts        []rollup.Activity
 	entries     []genEntry
 	accounts    []genAccount
 	conversions []genConversion
 }
+
+const (
+	kindPurchase = "PURCHASE"
+	kindRefund   = "REFUND"
+)
 
 type rawMember struct {
 	ID        bson.ObjectID `bson:"_id"`
@@ -106,7 +112,7 @@ func generate(seed uint64, members int) *dataset {
 		if r.IntN(5) > 0 { // a fifth never buy
 			n = 1 + r.IntN(8)
 		}
-		var purchases []rawActivity
+		var purchases []rollup.Activity
 		for j := 0; j < n; j++ {
 			cur := "USD"
 			if r.IntN(3) == 0 {
@@ -120,7 +126,7 @@ func generate(seed uint64, members int) *dataset {
 					created = genNow.Add(-time.Minute)
 				}
 			}
-			a := rawActivity{ID: bson.NewObjectID(), Kind: kindPurchase, MemberID: m.ID, AmountMinor: int64(100 + r.IntN(20000)), Currency: cur, OccurredAt: occ, CreatedAt: created.Truncate(time.Millisecond)}
+			a := rollup.Activity{ID: bson.NewObjectID(), Kind: kindPurchase, MemberID: m.ID, AmountMinor: int64(100 + r.IntN(20000)), Currency: cur, OccurredAt: occ, CreatedAt: created.Truncate(time.Millisecond)}
 			purchases = append(purchases, a)
 			ds.acts = append(ds.acts, a)
 		}
@@ -133,20 +139,20 @@ func generate(seed uint64, members int) *dataset {
 					if t.After(genNow) {
 						t = genNow.Add(-time.Second)
 					}
-					ds.acts = append(ds.acts, rawActivity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: m.ID, AmountMinor: amt, Currency: p.Currency, OccurredAt: t, RefundOf: &p.ID, CreatedAt: t})
+					ds.acts = append(ds.acts, rollup.Activity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: m.ID, AmountMinor: amt, Currency: p.Currency, OccurredAt: t, RefundOf: &p.ID, CreatedAt: t})
 				}
 			case 1: // partial refund
 				t := p.OccurredAt.Add(time.Duration(1+r.IntN(20*24)) * time.Hour)
 				if t.After(genNow) {
 					t = genNow.Add(-time.Second)
 				}
-				ds.acts = append(ds.acts, rawActivity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: m.ID, AmountMinor: 1 + r.Int64N(p.AmountMinor-1), Currency: p.Currency, OccurredAt: t, RefundOf: &p.ID, CreatedAt: t})
+				ds.acts = append(ds.acts, rollup.Activity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: m.ID, AmountMinor: 1 + r.Int64N(p.AmountMinor-1), Currency: p.Currency, OccurredAt: t, RefundOf: &p.ID, CreatedAt: t})
 			}
 		}
 		// Check-ins are activities the figures ignore.
 		if r.IntN(2) == 0 {
 			t := at(m.CreatedAt)
-			ds.acts = append(ds.acts, rawActivity{ID: bson.NewObjectID(), Kind: "CHECK_IN", MemberID: m.ID, OccurredAt: t, CreatedAt: t})
+			ds.acts = append(ds.acts, rollup.Activity{ID: bson.NewObjectID(), Kind: "CHECK_IN", MemberID: m.ID, OccurredAt: t, CreatedAt: t})
 		}
 		// Ledger: a chain of entries in time order, with tier moves.
 		ne := r.IntN(7)
@@ -206,7 +212,7 @@ func generate(seed uint64, members int) *dataset {
 			c.Status = "REVERSED"
 			refund := genNow.Add(-time.Hour)
 			bogus := bson.NewObjectID()
-			ds.acts = append(ds.acts, rawActivity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: c.ID, AmountMinor: 1, Currency: "USD", OccurredAt: refund, RefundOf: &bogus, CreatedAt: refund})
+			ds.acts = append(ds.acts, rollup.Activity{ID: bson.NewObjectID(), Kind: kindRefund, MemberID: c.ID, AmountMinor: 1, Currency: "USD", OccurredAt: refund, RefundOf: &bogus, CreatedAt: refund})
 		}
 		ds.conversions = append(ds.conversions, c)
 	}
@@ -687,18 +693,25 @@ func TestFiguresMatchTheRawData(t *testing.T) {
 	}
 }
 
+// rolledUp loads all of ds, recorded an hour before genNow, into a fresh
+// database of a New York program and runs the rollup job once.
+func rolledUp(t *testing.T, ds *dataset) *Service {
+	t.Helper()
+	db := testkit.Database(t)
+	p := program.Default()
+	p.Timezone = "America/New_York"
+	s := New(db, &fixedProgram{p}, func() time.Time { return genNow })
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ds.load(t, db, genNow.Add(time.Hour), false)
+	testkit.Must(s.Refresh(context.Background()))(t)
+	return s
+}
+
 // TestDashboardReadsDoNotGrowWithMembers: the same days and cohorts with
 // four times the members read the same number of rollup documents.
 func TestDashboardReadsDoNotGrowWithMembers(t *testing.T) {
 	reads := func(members int) []int {
-		ds := generate(5, members)
-		db := testkit.Database(t)
-		p := program.Default()
-		p.Timezone = "America/New_York"
-		s := New(db, &fixedProgram{p}, func() time.Time { return genNow })
-		testkit.EnsureIndexes(t, s.EnsureIndexes)
-		ds.load(t, db, genNow.Add(time.Hour), false)
-		testkit.Must(s.Refresh(context.Background()))(t)
+		s := rolledUp(t, generate(5, members))
 		ctx := context.Background()
 		rg := Range{From: date("2025-03-01"), To: date("2025-03-31")}
 		o := testkit.Must(s.Overview(ctx, rg))(t)
@@ -742,13 +755,4 @@ func TestBadRanges(t *testing.T) {
 	if _, err := s.LTV(ctx, []int{0}, Range{From: date("2025-01-01"), To: date("2025-01-02")}); err == nil {
 		t.Error("a horizon of 0 days was accepted")
 	}
-}
-
-func TestIndexesExist(t *testing.T) {
-	db := testkit.Database(t)
-	s := New(db, &fixedProgram{program.Default()}, nil)
-	testkit.EnsureIndexes(t, s.EnsureIndexes)
-	testkit.RequireIndexes(t, db.Collection(collMembers), IndexMemberDays, IndexMemberFirst, IndexMemberSignup)
-	testkit.RequireIndexes(t, db.Collection("activities"), IndexActivityMark)
-	testkit.RequireIndexes(t, db.Collection("ledger"), IndexLedgerMark)
 }

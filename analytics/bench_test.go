@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/analytics/rollup"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -45,7 +46,7 @@ func BenchmarkRollups(b *testing.B) {
 		for i := range 100 {
 			m := ds.members[i%len(ds.members)]
 			at := genNow.AddDate(0, -2, 0)
-			more = append(more, rawActivity{ID: bson.NewObjectID(), Kind: kindPurchase, MemberID: m.ID, AmountMinor: 1000, Currency: "USD", OccurredAt: at, CreatedAt: genNow.Add(time.Minute)})
+			more = append(more, rollup.Activity{ID: bson.NewObjectID(), Kind: kindPurchase, MemberID: m.ID, AmountMinor: 1000, Currency: "USD", OccurredAt: at, CreatedAt: genNow.Add(time.Minute)})
 		}
 		if _, err := db.Collection("activities").InsertMany(ctx, more); err != nil {
 			b.Fatal(err)

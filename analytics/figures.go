@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
+	"github.com/regulars/regulars/analytics/rollup"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -28,49 +27,61 @@ type Range struct {
 	Currency string
 }
 
-// span is a checked range: days a to b of the rollups' calendar.
+// span is a checked range: days a to b of the rollups' calendar, in the
+// program's timezone.
 type span struct {
 	a, b     int
 	currency string
 	loc      *time.Location
+	program  program.Program
 }
 
-// check validates r against the program; errors name the field as the API
-// has it ("range.to").
-func (s *Service) check(ctx context.Context, r Range) (span, program.Program, error) {
+// open starts every figure: it checks r against the program and reads how
+// fresh the rollups are. Errors name the field as the API has it
+// ("range.to").
+func (s *Service) open(ctx context.Context, r Range) (span, Freshness, error) {
+	sp, err := s.check(ctx, r)
+	if err != nil {
+		return sp, Freshness{}, err
+	}
+	asOf, err := s.rollups.AsOf(ctx)
+	return sp, Freshness{AsOf: asOf, DocumentsRead: 1}, err
+}
+
+func (s *Service) check(ctx context.Context, r Range) (span, error) {
 	p, err := s.programs.Get(ctx)
 	if err != nil {
-		return span{}, p, err
+		return span{}, err
 	}
 	loc := p.Location()
-	sp := span{a: dayNumber(r.From.Year, r.From.Month, r.From.Day), b: dayNumber(r.To.Year, r.To.Month, r.To.Day), loc: loc}
-	from, to := dayDate(sp.a), dayDate(sp.b)
+	sp := span{a: rollup.DayNumber(r.From.Year, r.From.Month, r.From.Day), b: rollup.DayNumber(r.To.Year, r.To.Month, r.To.Day), loc: loc, program: p}
+	from, to := rollup.DayDate(sp.a), rollup.DayDate(sp.b)
 	switch {
 	case r.From.Year == 0:
-		return sp, p, input.Errorf("range.from", "is required")
+		return sp, input.Errorf("range.from", "is required")
 	case r.To.Year == 0:
-		return sp, p, input.Errorf("range.to", "is required")
+		return sp, input.Errorf("range.to", "is required")
 	case sp.b < sp.a:
-		return sp, p, input.Errorf("range.to", "is before range.from")
+		return sp, input.Errorf("range.to", "is before range.from")
 	case !to.Before(from.AddDate(MaxRangeYears, 0, 0)):
-		return sp, p, input.Errorf("range.to", "a range spans less than %d years", MaxRangeYears)
+		return sp, input.Errorf("range.to", "a range spans less than %d years", MaxRangeYears)
 	}
 	if r.Timezone != "" {
 		z, err := time.LoadLocation(r.Timezone)
 		if err != nil || strings.TrimSpace(r.Timezone) != r.Timezone {
-			return sp, p, input.Errorf("range.timezone", "%q is not an IANA timezone", r.Timezone)
+			return sp, input.Errorf("range.timezone", "%q is not an IANA timezone", r.Timezone)
 		}
 		if z.String() != loc.String() {
-			return sp, p, input.Errorf("range.timezone", "analytics are kept in the program's timezone, %s", loc)
+			return sp, input.Errorf("range.timezone", "analytics are kept in the program's timezone, %s", loc)
 		}
 	}
 	if r.Currency != "" {
 		sp.currency = strings.ToUpper(r.Currency)
 		if !program.ValidISO(sp.currency) {
-			return sp, p, input.Errorf("range.currency", "%q is not an ISO 4217 currency", r.Currency)
+			return sp, input.Errorf("range.currency", "%q is not an ISO 4217 currency", r.Currency)
 		}
 	}
-	return sp, p, nil
+	return sp, nil
 }
 
 // Freshness says how current an answer is.
@@ -80,11 +91,6 @@ type Freshness struct {
 	AsOf time.Time
 	// DocumentsRead is how many rollup documents the answer read.
 	DocumentsRead int
-}
-
-func (s *Service) freshness(ctx context.Context) (Freshness, error) {
-	st, err := s.store.loadState(ctx)
-	return Freshness{AsOf: st.AsOf, DocumentsRead: 1}, err
 }
 
 // CurrencyFigures are a range's money figures in one currency.
@@ -126,27 +132,38 @@ func ratio(n, d int64) *float64 {
 	return &r
 }
 
-func (s *Service) readDays(ctx context.Context, a, b int) ([]dayRollup, error) {
-	var days []dayRollup
-	err := findAll(ctx, s.store.days, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: a}, {Key: "$lte", Value: b}}}}, nil, &days)
-	return days, err
-}
-
-func (s *Service) readCohorts(ctx context.Context, by CohortBy, fromMonth, toMonth int) ([]cohortRollup, error) {
-	var cs []cohortRollup
-	err := findAll(ctx, s.store.cohorts, bson.D{{Key: "by", Value: by}, {Key: "month", Value: bson.D{{Key: "$gte", Value: fromMonth}, {Key: "$lte", Value: toMonth}}}}, nil, &cs)
-	slices.SortFunc(cs, func(x, y cohortRollup) int { return x.Month - y.Month })
-	return cs, err
-}
-
 // periodFigures are the purchase figures of days a..b.
 type periodFigures struct {
 	purchases, members, single, newCustomers int64
-	cur                                      map[string]*curAmounts
+	cur                                      map[string]*rollup.Amounts
+	// customersAtStart had their first purchase before a, customersAtEnd
+	// on or before b.
+	customersAtStart, customersAtEnd int64
 }
 
-func figuresOf(days []dayRollup, a, b int) periodFigures {
-	f := periodFigures{cur: map[string]*curAmounts{}}
+// purchases answers the purchase figures of each of periods (first and
+// last days within sp) from one read of the rollups: the days of sp and
+// the first-purchase cohorts up to its end, counted into fr.
+func (s *Service) purchases(ctx context.Context, sp span, periods [][2]int, fr *Freshness) ([]periodFigures, error) {
+	days, err := s.rollups.Days(ctx, sp.a, sp.b)
+	if err != nil {
+		return nil, err
+	}
+	cohorts, err := s.rollups.Cohorts(ctx, rollup.ByFirstPurchase, 0, rollup.MonthOf(sp.b))
+	if err != nil {
+		return nil, err
+	}
+	fr.DocumentsRead += len(days) + len(cohorts)
+	out := make([]periodFigures, len(periods))
+	for i, pr := range periods {
+		out[i] = figuresOf(days, pr[0], pr[1])
+		out[i].customersAtStart, out[i].customersAtEnd = customersBefore(cohorts, pr[0]), customersBefore(cohorts, pr[1]+1)
+	}
+	return out, nil
+}
+
+func figuresOf(days []rollup.Day, a, b int) periodFigures {
+	f := periodFigures{cur: map[string]*rollup.Amounts{}}
 	for _, d := range days {
 		if d.Day < a || d.Day > b {
 			continue
@@ -168,7 +185,7 @@ func figuresOf(days []dayRollup, a, b int) periodFigures {
 		for _, c := range d.Cur {
 			t := f.cur[c.C]
 			if t == nil {
-				t = &curAmounts{C: c.C}
+				t = &rollup.Amounts{C: c.C}
 				f.cur[c.C] = t
 			}
 			t.N += c.N
@@ -192,7 +209,7 @@ func (f periodFigures) currencies(only string) []CurrencyFigures {
 
 // customersBefore counts members whose first purchase is before day, from
 // the first-purchase cohorts (one document per month of history).
-func customersBefore(cohorts []cohortRollup, day int) int64 {
+func customersBefore(cohorts []rollup.Cohort, day int) int64 {
 	var n int64
 	for _, c := range cohorts {
 		for _, f := range c.FirstDays {
@@ -207,29 +224,20 @@ func customersBefore(cohorts []cohortRollup, day int) int64 {
 // Overview answers a range's purchases, members, repeat purchase rate,
 // frequency, revenue and AOV per currency.
 func (s *Service) Overview(ctx context.Context, r Range) (*Overview, error) {
-	sp, _, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	fr, err := s.freshness(ctx)
+	fs, err := s.purchases(ctx, sp, [][2]int{{sp.a, sp.b}}, &fr)
 	if err != nil {
 		return nil, err
 	}
-	days, err := s.readDays(ctx, sp.a, sp.b)
-	if err != nil {
-		return nil, err
-	}
-	cohorts, err := s.readCohorts(ctx, ByFirstPurchase, 0, monthOfDay(sp.b))
-	if err != nil {
-		return nil, err
-	}
-	fr.DocumentsRead += len(days) + len(cohorts)
-	f := figuresOf(days, sp.a, sp.b)
+	f := fs[0]
 	return &Overview{
-		Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b),
+		Freshness: fr, From: rollup.Date(sp.a), To: rollup.Date(sp.b),
 		Purchases: f.purchases, PurchasingMembers: f.members, RepeatPurchasers: f.members - f.single,
 		RepeatPurchaseRate: ratio(f.members-f.single, f.members), PurchaseFrequency: ratio(f.purchases, f.members),
-		NewCustomers: f.newCustomers, Customers: customersBefore(cohorts, sp.b+1),
+		NewCustomers: f.newCustomers, Customers: f.customersAtEnd,
 		Currencies: f.currencies(sp.currency),
 	}, nil
 }
@@ -261,7 +269,7 @@ type Retention struct {
 func periodsOf(a, b int, p Period) [][2]int {
 	var out [][2]int
 	for start := a; start <= b; {
-		t := dayDate(start)
+		t := rollup.DayDate(start)
 		var next time.Time
 		switch p {
 		case PeriodWeek:
@@ -275,7 +283,7 @@ func periodsOf(a, b int, p Period) [][2]int {
 		default:
 			next = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 		}
-		end := min(dayNumber(next.Date())-1, b)
+		end := min(rollup.DayNumber(next.Date())-1, b)
 		out = append(out, [2]int{start, end})
 		start = end + 1
 	}
@@ -284,7 +292,7 @@ func periodsOf(a, b int, p Period) [][2]int {
 
 // Retention answers the customer retention rate of each period of r.
 func (s *Service) Retention(ctx context.Context, r Range, period Period) (*Retention, error) {
-	sp, _, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -297,26 +305,16 @@ func (s *Service) Retention(ctx context.Context, r Range, period Period) (*Reten
 	if len(periods) > MaxPeriods {
 		return nil, input.Errorf("period", "the range has %d periods of a %s; at most %d: choose a longer period", len(periods), period, MaxPeriods)
 	}
-	fr, err := s.freshness(ctx)
+	fs, err := s.purchases(ctx, sp, periods, &fr)
 	if err != nil {
 		return nil, err
 	}
-	days, err := s.readDays(ctx, sp.a, sp.b)
-	if err != nil {
-		return nil, err
-	}
-	cohorts, err := s.readCohorts(ctx, ByFirstPurchase, 0, monthOfDay(sp.b))
-	if err != nil {
-		return nil, err
-	}
-	fr.DocumentsRead += len(days) + len(cohorts)
 	out := &Retention{Freshness: fr, Period: period, Periods: []RetentionPeriod{}}
-	for _, pr := range periods {
-		f := figuresOf(days, pr[0], pr[1])
-		start := customersBefore(cohorts, pr[0])
+	for i, pr := range periods {
+		f := fs[i]
 		out.Periods = append(out.Periods, RetentionPeriod{
-			From: dateOf(pr[0]), To: dateOf(pr[1]), CustomersAtStart: start,
-			ActiveCustomers: f.members, NewCustomers: f.newCustomers, Rate: ratio(f.members-f.newCustomers, start),
+			From: rollup.Date(pr[0]), To: rollup.Date(pr[1]), CustomersAtStart: f.customersAtStart,
+			ActiveCustomers: f.members, NewCustomers: f.newCustomers, Rate: ratio(f.members-f.newCustomers, f.customersAtStart),
 		})
 	}
 	return out, nil
@@ -344,30 +342,26 @@ type CohortMatrix struct {
 // purchase or of sign-up, each cell the share of the cohort with a
 // purchase in the Kth month after.
 func (s *Service) Cohorts(ctx context.Context, by CohortBy, r Range) (*CohortMatrix, error) {
-	sp, _, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if by != ByFirstPurchase && by != BySignup {
 		return nil, input.Errorf("by", "unknown cohort grouping %q", by)
 	}
-	fr, err := s.freshness(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := s.readCohorts(ctx, by, monthOfDay(sp.a), monthOfDay(sp.b))
+	cs, err := s.rollups.Cohorts(ctx, rollup.Grouping(by), rollup.MonthOf(sp.a), rollup.MonthOf(sp.b))
 	if err != nil {
 		return nil, err
 	}
 	fr.DocumentsRead += len(cs)
-	last := monthOfDay(dayOf(fr.AsOf, sp.loc))
+	last := rollup.MonthOf(rollup.DayOf(fr.AsOf, sp.loc))
 	out := &CohortMatrix{Freshness: fr, By: by, Cohorts: []Cohort{}}
 	for _, c := range cs {
 		active := map[int]int64{}
 		for _, a := range c.Active {
 			active[a.K] = a.C
 		}
-		row := Cohort{Month: dateOf(monthFirstDay(c.Month)), Size: c.Size, Members: []int64{}, Rates: []*float64{}}
+		row := Cohort{Month: rollup.Date(rollup.MonthStart(c.Month)), Size: c.Size, Members: []int64{}, Rates: []*float64{}}
 		for k := 0; c.Month+k <= last; k++ {
 			row.Members = append(row.Members, active[k])
 			row.Rates = append(row.Rates, ratio(active[k], c.Size))
@@ -414,7 +408,7 @@ type LTV struct {
 // LTV answers historic LTV per first-purchase cohort whose month is in r,
 // overall and at each horizon (in days).
 func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error) {
-	sp, _, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -429,20 +423,16 @@ func (s *Service) LTV(ctx context.Context, horizons []int, r Range) (*LTV, error
 			return nil, input.Errorf("horizons", "a horizon is 1 to %d days, not %d", MaxHorizonDays, h)
 		}
 	}
-	fr, err := s.freshness(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := s.readCohorts(ctx, ByFirstPurchase, monthOfDay(sp.a), monthOfDay(sp.b))
+	cs, err := s.rollups.Cohorts(ctx, rollup.ByFirstPurchase, rollup.MonthOf(sp.a), rollup.MonthOf(sp.b))
 	if err != nil {
 		return nil, err
 	}
 	fr.DocumentsRead += len(cs)
-	today := dayOf(fr.AsOf, sp.loc)
+	today := rollup.DayOf(fr.AsOf, sp.loc)
 	out := &LTV{Freshness: fr, Horizons: horizons, Cohorts: []LTVCohort{}}
 	for _, c := range cs {
-		row := LTVCohort{Month: dateOf(monthFirstDay(c.Month)), Size: c.Size, Values: []LTVValue{}}
-		byCur := map[string][]offsetRevenue{}
+		row := LTVCohort{Month: rollup.Date(rollup.MonthStart(c.Month)), Size: c.Size, Values: []LTVValue{}}
+		byCur := map[string][]rollup.Revenue{}
 		for _, rv := range c.Revenue {
 			byCur[rv.C] = append(byCur[rv.C], rv)
 		}
@@ -490,7 +480,7 @@ type Economics struct {
 	Freshness
 	From, To member.Date
 	// Points issued, reversed, redeemed and expired in the range (see
-	// pointsRollup for what each counts).
+	// rollup.Points for what each counts).
 	Issued, Reversed, Redeemed, Expired float64
 	// Outstanding points (the sum of every balance) at the start and end.
 	OutstandingAtStart, OutstandingAtEnd float64
@@ -510,34 +500,29 @@ type Economics struct {
 
 // Economics answers the program's points economics over r.
 func (s *Service) Economics(ctx context.Context, r Range) (*Economics, error) {
-	sp, p, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	fr, err := s.freshness(ctx)
+	firstMonth := rollup.MonthOf(sp.a)
+	months, err := s.rollups.MonthsBefore(ctx, firstMonth)
 	if err != nil {
 		return nil, err
 	}
-	firstMonth := monthOfDay(sp.a)
-	var months, days []pointsRollup
-	monthly := s.store.points.Database().Collection(collPointsMonthly)
-	if err := findAll(ctx, monthly, bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: firstMonth}}}}, nil, &months); err != nil {
-		return nil, err
-	}
-	if err := findAll(ctx, s.store.points, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: monthFirstDay(firstMonth)}, {Key: "$lte", Value: sp.b}}}}, nil, &days); err != nil {
+	days, err := s.rollups.PointDays(ctx, rollup.MonthStart(firstMonth), sp.b)
+	if err != nil {
 		return nil, err
 	}
 	fr.DocumentsRead += len(months) + len(days)
-	slices.SortFunc(days, func(x, y pointsRollup) int { return x.Key - y.Key })
-	var before pointsRollup
+	var before rollup.Points
 	tiers := map[string]int64{}
 	for _, m := range months {
-		before.plus(m, tiers)
+		before.Plus(m, tiers)
 	}
-	var in pointsRollup
-	e := &Economics{Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b), Currency: p.Currency, PointValueMinor: p.PointValueMinor, Tiers: []TierSnapshot{}}
+	var in rollup.Points
+	e := &Economics{Freshness: fr, From: rollup.Date(sp.a), To: rollup.Date(sp.b), Currency: sp.program.Currency, PointValueMinor: sp.program.PointValueMinor, Tiers: []TierSnapshot{}}
 	snapshot := func(day int) {
-		snap := TierSnapshot{Date: dateOf(day), Tiers: []string{}, Members: []int64{}}
+		snap := TierSnapshot{Date: rollup.Date(day), Tiers: []string{}, Members: []int64{}}
 		for _, t := range slices.Sorted(maps.Keys(tiers)) {
 			if tiers[t] != 0 {
 				snap.Tiers, snap.Members = append(snap.Tiers, t), append(snap.Members, tiers[t])
@@ -546,16 +531,16 @@ func (s *Service) Economics(ctx context.Context, r Range) (*Economics, error) {
 		e.Tiers = append(e.Tiers, snap)
 	}
 	i := 0
-	for day := monthFirstDay(firstMonth); day <= sp.b; day++ {
+	for day := rollup.MonthStart(firstMonth); day <= sp.b; day++ {
 		if i < len(days) && days[i].Key == day {
 			if day < sp.a {
-				before.plus(days[i], tiers)
+				before.Plus(days[i], tiers)
 			} else {
-				in.plus(days[i], tiers)
+				in.Plus(days[i], tiers)
 			}
 			i++
 		}
-		if day >= sp.a && (day == sp.b || monthOfDay(day+1) != monthOfDay(day)) {
+		if day >= sp.a && (day == sp.b || rollup.MonthOf(day+1) != rollup.MonthOf(day)) {
 			snapshot(day)
 		}
 	}
@@ -563,7 +548,7 @@ func (s *Service) Economics(ctx context.Context, r Range) (*Economics, error) {
 	end := start + in.Issued - in.Reversed - in.Redeemed - in.Expired
 	e.Issued, e.Reversed, e.Redeemed, e.Expired = float64(in.Issued), float64(in.Reversed), float64(in.Redeemed), float64(in.Expired)
 	e.OutstandingAtStart, e.OutstandingAtEnd = float64(start), float64(end)
-	e.LiabilityMinor = float64(end) * float64(p.PointValueMinor)
+	e.LiabilityMinor = float64(end) * float64(sp.program.PointValueMinor)
 	e.BreakageRate, e.RedemptionRate = ratio(in.Expired, in.Issued), ratio(in.Redeemed, in.Issued)
 	return e, nil
 }
@@ -583,20 +568,16 @@ type Referrals struct {
 
 // Referrals answers the referral funnel over r.
 func (s *Service) Referrals(ctx context.Context, r Range) (*Referrals, error) {
-	sp, _, err := s.check(ctx, r)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	fr, err := s.freshness(ctx)
+	days, err := s.rollups.ReferralDays(ctx, sp.a, sp.b)
 	if err != nil {
-		return nil, err
-	}
-	var days []referralRollup
-	if err := findAll(ctx, s.store.referrals, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: sp.a}, {Key: "$lte", Value: sp.b}}}}, nil, &days); err != nil {
 		return nil, err
 	}
 	fr.DocumentsRead += len(days)
-	out := &Referrals{Freshness: fr, From: dateOf(sp.a), To: dateOf(sp.b)}
+	out := &Referrals{Freshness: fr, From: rollup.Date(sp.a), To: rollup.Date(sp.b)}
 	for _, d := range days {
 		out.SignUps += d.SignUps
 		out.Converted += d.Converted

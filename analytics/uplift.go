@@ -6,9 +6,9 @@ import (
 	"math"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/regulars/regulars/analytics/rollup"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -89,29 +89,25 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 	if withinDays < 1 || withinDays > MaxWithinDays {
 		return nil, input.Errorf("withinDays", "must be between 1 and %d", MaxWithinDays)
 	}
-	sp, p, err := s.check(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	fr, err := s.freshness(ctx)
+	sp, fr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	currency := sp.currency
 	if currency == "" {
-		currency = p.Currency
+		currency = sp.program.Currency
 	}
-	out := &CampaignResults{Campaign: campaign, From: dateOf(sp.a), To: dateOf(sp.b), WithinDays: withinDays, Currency: currency}
+	out := &CampaignResults{Campaign: campaign, From: rollup.Date(sp.a), To: rollup.Date(sp.b), WithinDays: withinDays, Currency: currency}
 	type sent struct {
 		day  int
 		held bool
 	}
 	first := map[bson.ObjectID]sent{}
 	var order []bson.ObjectID
-	err = holdout.New(s.store.state.Database()).Each(ctx, campaign, dayStart(sp.a, sp.loc), dayStart(sp.b+1, sp.loc), func(a *holdout.Assignment) error {
+	err = s.holdouts.Each(ctx, campaign, rollup.DayStart(sp.a, sp.loc), rollup.DayStart(sp.b+1, sp.loc), func(a *holdout.Assignment) error {
 		fr.DocumentsRead++
 		if _, ok := first[a.MemberID]; !ok {
-			first[a.MemberID] = sent{day: dayOf(a.At, sp.loc), held: a.Group == holdout.Held}
+			first[a.MemberID] = sent{day: rollup.DayOf(a.At, sp.loc), held: a.Group == holdout.Held}
 			order = append(order, a.MemberID)
 		}
 		return nil
@@ -121,7 +117,7 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 	}
 	asOfDay := -1
 	if !fr.AsOf.IsZero() {
-		asOfDay = dayOf(fr.AsOf, sp.loc)
+		asOfDay = rollup.DayOf(fr.AsOf, sp.loc)
 	}
 	var due []bson.ObjectID
 	for _, id := range order {
@@ -131,11 +127,10 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 			out.Pending++
 		}
 	}
-	facts := map[bson.ObjectID]*memberFacts{}
+	facts := map[bson.ObjectID]*rollup.Facts{}
 	for i := 0; i < len(due); i += 1000 {
-		var fs []memberFacts
-		if err := findAll(ctx, s.store.members, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: due[i:min(i+1000, len(due))]}}}},
-			options.Find().SetProjection(bson.D{{Key: "days", Value: 1}}), &fs); err != nil {
+		fs, err := s.rollups.PurchaseDays(ctx, due[i:min(i+1000, len(due))])
+		if err != nil {
 			return nil, err
 		}
 		fr.DocumentsRead += len(fs)

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/analytics/rollup"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/input"
@@ -19,10 +21,9 @@ import (
 // gives each a purchase within the 14 days after with probability treated
 // or held (plus purchases outside the window, which must not count);
 // it returns the reference counts computed from what it wrote.
-func upliftData(t *testing.T, s *Service, seed uint64, members int, treated, held float64) (want map[holdout.Group][2]int64) {
+func upliftData(t *testing.T, db *mongo.Database, s *Service, seed uint64, members int, treated, held float64) (want map[holdout.Group][2]int64) {
 	t.Helper()
 	ctx := context.Background()
-	db := s.store.state.Database()
 	hs := holdout.New(db)
 	testkit.EnsureIndexes(t, hs.EnsureIndexes)
 	r := rand.New(rand.NewPCG(seed, 7))
@@ -30,7 +31,7 @@ func upliftData(t *testing.T, s *Service, seed uint64, members int, treated, hel
 	want = map[holdout.Group][2]int64{}
 	var acts []any
 	buy := func(m bson.ObjectID, at time.Time, amount int64) {
-		acts = append(acts, rawActivity{ID: bson.NewObjectID(), Kind: kindPurchase, MemberID: m, AmountMinor: amount, Currency: "USD", OccurredAt: at, CreatedAt: at})
+		acts = append(acts, rollup.Activity{ID: bson.NewObjectID(), Kind: "PURCHASE", MemberID: m, AmountMinor: amount, Currency: "USD", OccurredAt: at, CreatedAt: at})
 	}
 	for range members {
 		// Ids from the seed: the same draw every run, so the intervals below
@@ -80,7 +81,7 @@ func TestCampaignResultsFindAnInjectedEffect(t *testing.T) {
 			clock := testkit.NewClock(time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC))
 			s := New(db, &fixedProgram{program.Default()}, clock.Now)
 			testkit.EnsureIndexes(t, s.EnsureIndexes)
-			want := upliftData(t, s, tc.seed, 1000, tc.treated, tc.held)
+			want := upliftData(t, db, s, tc.seed, 1000, tc.treated, tc.held)
 			res := testkit.Must(s.CampaignResults(context.Background(), "win-back", Range{From: date("2026-03-01"), To: date("2026-03-31")}, 14))(t)
 			for g, got := range map[holdout.Group]GroupResult{holdout.Treated: res.Recipients, holdout.Held: res.Holdout} {
 				w := want[g]

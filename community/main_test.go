@@ -14,6 +14,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -39,6 +40,7 @@ type harness struct {
 	*community.Service
 	db      *mongo.Database
 	members *member.Service
+	auth    *auth.Service
 	game    *game.Service
 	inbox   *inbox.Inbox
 	clock   *testkit.Clock
@@ -49,8 +51,9 @@ func newHarness(t *testing.T) *harness {
 	db := testkit.Database(t)
 	c := testkit.NewClock(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC))
 	// Members joined a month before the test's now: past the new-member level.
-	ms, err := member.New(db, member.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: 4,
-		Now: func() time.Time { return c.Now().Add(-30 * 24 * time.Hour) }})
+	monthAgo := func() time.Time { return c.Now().Add(-30 * 24 * time.Hour) }
+	ms := member.New(db, monthAgo)
+	signin, err := auth.New(db, ms, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: 4, Now: monthAgo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +63,14 @@ func newHarness(t *testing.T) *harness {
 	in.SetClock(c.Now)
 	s := community.New(db, community.Deps{Economy: economy{g}, Members: ms, Notify: in})
 	s.SetClock(c.Now)
-	testkit.EnsureIndexes(t, ms.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes, s.EnsureIndexes)
-	return &harness{Service: s, db: db, members: ms, game: g, inbox: in, clock: c}
+	testkit.EnsureIndexes(t, ms.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes, s.EnsureIndexes)
+	return &harness{Service: s, db: db, members: ms, auth: signin, game: g, inbox: in, clock: c}
 }
 
 // member signs a member up; joined a month ago, so past the new-member level.
 func (h *harness) member(t *testing.T, name string) (*member.Member, member.Principal) {
 	t.Helper()
-	sess := testkit.Must(h.members.SignUp(context.Background(), member.SignUp{Email: name + bson.NewObjectID().Hex() + "@example.com",
+	sess := testkit.Must(h.auth.SignUp(context.Background(), member.SignUp{Email: name + bson.NewObjectID().Hex() + "@example.com",
 		Password: "correct horse battery", DisplayName: name, Timezone: "UTC"}))(t)
 	m := sess.Member
 	return m, member.Principal{MemberID: m.ID, Roles: m.Roles}

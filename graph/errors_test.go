@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // TestEveryDomainErrorHasACode walks the source of every package and fails
@@ -131,7 +132,7 @@ func TestDomainErrorCodes(t *testing.T) {
 		{reward.ErrTierTooLow, CodeForbidden},
 		{input.Wrap("idempotencyKey", fmt.Errorf("%w: a freeze costs 5", ledger.ErrInsufficientPoints)), CodeBadUserInput},
 		{input.Wrap("memberId", member.ErrNotFound), CodeNotFound},
-		{member.ErrBadCredentials, CodeUnauthenticated},
+		{auth.ErrBadCredentials, CodeUnauthenticated},
 		{inbox.ErrNotFound, CodeNotFound},
 		{member.ErrNoProfile, CodeForbidden},
 		{member.ErrNotYours, CodeForbidden},

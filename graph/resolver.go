@@ -14,6 +14,7 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
@@ -22,7 +23,9 @@ import (
 
 // Resolver holds what the resolvers need: the domain services.
 type Resolver struct {
-	Members      *member.Service
+	Members *member.Service
+	// Auth signs members in: sign-up, log-in, tokens, sessions, roles.
+	Auth         *auth.Service
 	Inbox        *inbox.Inbox
 	Game         *game.Service
 	Texts        *texts.Templates
@@ -49,7 +52,18 @@ func selfID(ctx context.Context) (bson.ObjectID, error) {
 // principal is the caller, for the domain's policy functions.
 func principal(ctx context.Context) member.Principal { return member.PrincipalFrom(ctx) }
 
-func authPayload(s *member.Session) *AuthPayload {
+// registrar signs members up for referral.Join: the sign-up is auth's,
+// the look-up by address member's.
+type registrar struct {
+	*auth.Service
+	members *member.Service
+}
+
+func (r registrar) ByEmail(ctx context.Context, email string) (*member.Member, error) {
+	return r.members.ByEmail(ctx, email)
+}
+
+func authPayload(s *auth.Session) *AuthPayload {
 	return &AuthPayload{
 		AccessToken: s.AccessToken, AccessTokenExpiresAt: s.AccessTokenExpiresAt,
 		RefreshToken: s.RefreshToken, RefreshTokenExpiresAt: s.RefreshTokenExpiresAt,

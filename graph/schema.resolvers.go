@@ -34,7 +34,7 @@ func (r *memberResolver) Locale(ctx context.Context, obj *member.Member) (*strin
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error) {
-	s, err := r.Game.Referrals().Join(ctx, r.Members, member.SignUp{
+	s, err := r.Game.Referrals().Join(ctx, registrar{r.Auth, r.Members}, member.SignUp{
 		Email:            input.Email,
 		Password:         input.Password,
 		DisplayName:      input.DisplayName,
@@ -52,7 +52,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*Auth
 
 // LogIn is the resolver for the logIn field.
 func (r *mutationResolver) LogIn(ctx context.Context, input LogInInput) (*AuthPayload, error) {
-	s, err := r.Members.LogIn(ctx, input.Email, input.Password, ClientIP(ctx))
+	s, err := r.Auth.LogIn(ctx, input.Email, input.Password, ClientIP(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (r *mutationResolver) LogIn(ctx context.Context, input LogInInput) (*AuthPa
 
 // RefreshToken is the resolver for the refreshToken field.
 func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string) (*AuthPayload, error) {
-	s, err := r.Members.Refresh(ctx, refreshToken)
+	s, err := r.Auth.Refresh(ctx, refreshToken)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string
 
 // LogOut is the resolver for the logOut field.
 func (r *mutationResolver) LogOut(ctx context.Context, refreshToken string) (bool, error) {
-	if err := r.Members.LogOut(ctx, refreshToken); err != nil {
+	if err := r.Auth.LogOut(ctx, refreshToken); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -98,7 +98,7 @@ func (r *mutationResolver) GrantRole(ctx context.Context, memberID string, role 
 	if err != nil {
 		return nil, err
 	}
-	return r.Members.GrantRole(ctx, id, role)
+	return r.Auth.GrantRole(ctx, id, role)
 }
 
 // RevokeRole is the resolver for the revokeRole field.
@@ -107,7 +107,7 @@ func (r *mutationResolver) RevokeRole(ctx context.Context, memberID string, role
 	if err != nil {
 		return nil, err
 	}
-	return r.Members.RevokeRole(ctx, id, role)
+	return r.Auth.RevokeRole(ctx, id, role)
 }
 
 // SendNotification is the resolver for the sendNotification field.

@@ -1,4 +1,7 @@
-// Package member holds accounts: sign-up, log-in, sessions, profiles and roles.
+// Package member holds members' profiles and roles, who a caller is
+// (Principal) and whose data they may reach (policy.go). Signing in
+// (passwords, tokens, sessions, the log-in back-off, emailed links) is in
+// member/auth.
 package member
 
 import (
@@ -44,12 +47,14 @@ const (
 )
 
 var (
-	ErrNotFound       = fault.New(fault.NotFound, "member not found")
-	ErrEmailTaken     = fault.New(fault.Conflict, "email already registered")
-	ErrBadCredentials = fault.New(fault.Unauthenticated, "wrong email or password")
-	ErrTokenInvalid   = fault.New(fault.Unauthenticated, "token invalid or expired")
-	ErrTokenReused    = fault.New(fault.Unauthenticated, "refresh token reused: session revoked")
+	ErrNotFound   = fault.New(fault.NotFound, "member not found")
+	ErrEmailTaken = fault.New(fault.Conflict, "email already registered")
 )
+
+// ErrSessionEnded answers a change or a live connection (a socket) of a
+// member whose account is deleted or being deleted, or whose session
+// ended (member/auth's CheckSession): they must sign in again.
+var ErrSessionEnded = fault.New(fault.Unauthenticated, "session ended: sign in again")
 
 // Date is a calendar date without a time or zone, such as a birthday.
 type Date struct {

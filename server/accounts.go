@@ -58,7 +58,7 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 		return nil, err
 	}
 	base := strings.TrimRight(m.Config.PublicURL, "/")
-	a := account.New(db, m.members, mailer, m.texts, m.inbox, account.Config{
+	a := account.New(db, m.members, m.auth, mailer, m.texts, m.inbox, account.Config{
 		Brand: m.Config.BrandName, LinkBase: m.Config.AppLinkBase, DownloadBase: base,
 		Locale: func(ctx context.Context, mb *member.Member) string {
 			if mb.Locale != "" {

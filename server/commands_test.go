@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/internal/mongotest"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -48,14 +49,15 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
 	ctx := context.Background()
 
-	members, err := member.New(db, member.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
+	members := member.New(db, nil)
+	signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := inbox.New(db, inbox.NewMemoryBroker())
 	in.SetTexts(texts.New(db))
 	g := game.New(db, members, in)
-	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
+	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +70,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 	const people, each = 10, 5
 	ids := make([]*member.Member, people)
 	for i := range ids {
-		s, err := members.SignUp(ctx, member.SignUp{Email: fmt.Sprintf("c%d@example.com", i), Password: "correct horse battery",
+		s, err := signin.SignUp(ctx, member.SignUp{Email: fmt.Sprintf("c%d@example.com", i), Password: "correct horse battery",
 			DisplayName: "C", Timezone: "Europe/Paris"})
 		if err != nil {
 			t.Fatal(err)

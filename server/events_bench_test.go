@@ -35,7 +35,7 @@ func benchMembers(b *testing.B, a *app, n int) ([]*member.Member, []string) {
 			Roles: []member.Role{member.RoleCustomer}, CreatedAt: time.Now()}
 		docs[i] = ms[i]
 		var err error
-		if tokens[i], err = a.members.AccessToken(ms[i]); err != nil {
+		if tokens[i], err = a.auth.AccessToken(ms[i]); err != nil {
 			b.Fatal(err)
 		}
 	}

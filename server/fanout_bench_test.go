@@ -23,6 +23,7 @@ import (
 	"github.com/regulars/regulars/internal/mongotest"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // BenchmarkFanout publishes an offer to N members subscribed over
@@ -67,7 +68,8 @@ func BenchmarkFanout(b *testing.B) {
 		// Seed members directly: signing 10,000 up through bcrypt would
 		// measure password hashing, not fan-out.
 		// Tokens outlive the run: an expired one closes its socket.
-		members, err := member.New(db, member.Config{JWTSecret: []byte(secret), AccessTTL: 3 * time.Hour})
+		members := member.New(db, nil)
+		signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte(secret), AccessTTL: 3 * time.Hour})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func BenchmarkFanout(b *testing.B) {
 			ms[i] = &member.Member{ID: bson.NewObjectID(), Email: fmt.Sprintf("fan%d@example.com", i), DisplayName: "Fan", Timezone: "UTC",
 				Roles: []member.Role{member.RoleCustomer}, CreatedAt: time.Now()}
 			docs = append(docs, ms[i])
-			if tokens[i], err = members.AccessToken(ms[i]); err != nil {
+			if tokens[i], err = signin.AccessToken(ms[i]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // Issue 13 item 5, end to end: one POST with 200 aliased logIn (one of them
@@ -31,7 +31,7 @@ func TestAliasedLogInsRunNone(t *testing.T) {
 	}
 
 	const logIn = `mutation($pw: String!) { logIn(input: {email: "ann@example.com", password: $pw}) { accessToken } }`
-	for i := range member.AccountBackoff.Free {
+	for i := range auth.AccountBackoff.Free {
 		if r := a.do(t, "", logIn, map[string]any{"pw": "wrong guess"}); r.code() != "UNAUTHENTICATED" {
 			t.Fatalf("failure %d: %q, want UNAUTHENTICATED (nothing of the aliased request counted)", i+1, r.code())
 		}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 const (
@@ -191,9 +192,9 @@ func (m *Main) principal(header string) (member.Principal, error) {
 	}
 	switch strings.ToLower(scheme) {
 	case "bearer":
-		p, err := m.members.Authenticate(cred)
+		p, err := m.auth.Authenticate(cred)
 		if err != nil {
-			return member.Principal{}, member.ErrTokenInvalid
+			return member.Principal{}, auth.ErrTokenInvalid
 		}
 		return p, nil
 	case "apikey":

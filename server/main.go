@@ -36,6 +36,7 @@ import (
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
@@ -128,6 +129,7 @@ type Main struct {
 	dbHealth *dbHealth
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
+	auth     *auth.Service
 	inbox    *inbox.Inbox
 	texts    *texts.Templates
 	broker   *inbox.PollBroker
@@ -280,13 +282,14 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.mongo = client
 	db := client.Database(cfg.MongoDatabase)
 
-	m.members, err = member.New(db, member.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace})
+	m.members = member.New(db, nil)
+	m.auth, err = auth.New(db, m.members, auth.Config{JWTSecret: secret, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, RefreshGrace: cfg.RefreshGrace})
 	if err != nil {
 		return err
 	}
 	// A session ended here is refused here from the next request; the
 	// other instances hear of it through watchSessions.
-	m.members.SetSessionsEnded(func(ev member.SessionEvent) {
+	m.auth.SetSessionsEnded(func(ev auth.SessionEvent) {
 		m.endedSessions.add(ev, cfg.AccessTokenTTL)
 		if m.sockets != nil {
 			m.sockets.EndSessions(ev)
@@ -315,6 +318,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	}
 	m.exec = graph.NewExecutor(&graph.Resolver{
 		Members:          m.members,
+		Auth:             m.auth,
 		Inbox:            m.inbox,
 		Game:             m.game,
 		Texts:            m.texts,
@@ -379,7 +383,7 @@ func (m *Main) runDemo(ctx context.Context) {
 		out = os.Stdout
 	}
 	start := time.Now()
-	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Game: m.game, Inbox: m.inbox}, out, m.demoKey, m.Addr())
+	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Auth: m.auth, Game: m.game, Inbox: m.inbox}, out, m.demoKey, m.Addr())
 	if m.demoErr = err; err != nil {
 		if ctx.Err() == nil {
 			slog.Error("demo seeding stopped; run again to finish it", "err", err)
@@ -477,7 +481,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("delete old notifications", n64, err)
 	n64, err = m.push.Cleanup(ctx)
 	logJob("delete old push deliveries", n64, err)
-	n64, err = m.members.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
+	n64, err = m.auth.PruneSessionEvents(ctx, time.Now().Add(-time.Hour))
 	logJob("delete old session events", n64, err)
 	n, err = m.game.Rewards().SweepRedemptions(ctx)
 	logJob("sweep abandoned redemptions", int64(n), err)
@@ -560,7 +564,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
-		evs, err := m.members.SessionEventsSince(ctx, since)
+		evs, err := m.auth.SessionEventsSince(ctx, since)
 		if err != nil {
 			if ctx.Err() == nil {
 				slog.Warn("sessions: poll for ended sessions", "err", err)
@@ -636,6 +640,7 @@ func (m *Main) watchDatabase(ctx context.Context) {
 func (m *Main) ensureIndexes(ctx context.Context) error {
 	for _, ensure := range []func(context.Context) error{
 		m.members.EnsureIndexes,
+		m.auth.EnsureIndexes,
 		m.inbox.EnsureIndexes,
 		m.game.EnsureIndexes,
 		m.events.EnsureIndexes,
@@ -725,7 +730,7 @@ type endedSessions struct {
 	until map[bson.ObjectID]time.Time // session → when its last token expires
 }
 
-func (e *endedSessions) add(ev member.SessionEvent, ttl time.Duration) {
+func (e *endedSessions) add(ev auth.SessionEvent, ttl time.Duration) {
 	if ev.Session.IsZero() {
 		return // a change of roles: the token's roles say what it may do until it expires
 	}

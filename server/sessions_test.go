@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/internal/testkit"
-	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/server/live"
 )
 
 // A socket is bound to the session its access token belongs to. Each way a
-// session ends (member.SessionEndReasons) closes the member's sockets with
+// session ends (auth.SessionEndReasons) closes the member's sockets with
 // 4403 and the reason, on another instance than the one the session ended
 // on; a socket opened again with the old token is refused at
 // connection_init, and one opened with a fresh token works. An expired
@@ -63,7 +63,7 @@ func TestSocketEndsWithItsSession(t *testing.T) {
 	annSocket, phoneSocket := live(ann), live(phone)
 	b.waitSubscribers(t, ann.Member.ID, 2)
 	a.do(t, "", `mutation($t: String!) { logOut(refreshToken: $t) }`, map[string]any{"t": ann.RefreshToken}).decode(t, "logOut", new(bool))
-	ended(annSocket, member.EndSignedOut)
+	ended(annSocket, auth.EndSignedOut)
 	refused(ann, "Session ended: sign in again")
 	// Over HTTP too, on any instance: the logged-out token is refused, the
 	// member's other session goes on.
@@ -88,7 +88,7 @@ func TestSocketEndsWithItsSession(t *testing.T) {
 	if r := a.do(t, "", refresh, map[string]any{"t": bob.RefreshToken}); r.code() != "UNAUTHENTICATED" {
 		t.Fatalf("reused refresh token: %+v", r.Errors)
 	}
-	ended(bobSocket, member.EndRevoked)
+	ended(bobSocket, auth.EndRevoked)
 	refused(next, "Session ended: sign in again")
 
 	// A change of roles ends every session's sockets: their tokens carry
@@ -96,37 +96,37 @@ func TestSocketEndsWithItsSession(t *testing.T) {
 	cid := a.signUp(t, "cid@example.com")
 	cidSocket := live(cid)
 	a.service(t, `mutation($id: ID!) { grantRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": cid.Member.ID}).decode(t, "grantRole", &struct{}{})
-	ended(cidSocket, member.EndRolesChanged)
-	refused(cid, member.EndRolesChanged)
+	ended(cidSocket, auth.EndRolesChanged)
+	refused(cid, auth.EndRolesChanged)
 	var fresh session
 	a.do(t, "", refresh, map[string]any{"t": cid.RefreshToken}).decode(t, "refreshToken", &fresh)
 	cidSocket = live(fresh)
 	b.waitSubscribers(t, cid.Member.ID, 1)
 	a.service(t, `mutation($id: ID!) { revokeRole(memberId: $id, role: MODERATOR) { roles } }`, map[string]any{"id": cid.Member.ID}).decode(t, "revokeRole", &struct{}{})
-	ended(cidSocket, member.EndRolesChanged)
+	ended(cidSocket, auth.EndRolesChanged)
 
 	// A password reset ends every session's sockets.
 	dee := a.signUp(t, "dee@example.com")
 	deeSocket := live(dee)
 	a.do(t, "", requestResetMutation, map[string]any{"e": "dee@example.com"}).decode(t, "requestPasswordReset", new(bool))
 	a.do(t, "", resetMutation, map[string]any{"t": tokenOf(t, box.next(t)), "p": "a brand new secret"}).decode(t, "resetPassword", new(bool))
-	ended(deeSocket, member.EndPasswordReset)
+	ended(deeSocket, auth.EndPasswordReset)
 	refused(dee, "Session ended: sign in again")
 
 	// So does deleting the account.
 	eve := a.signUp(t, "eve@example.com")
 	eveSocket := live(eve)
 	a.do(t, eve.bearer(), `mutation { deleteMyAccount(password: "correct horse battery") }`, nil).decode(t, "deleteMyAccount", new(bool))
-	ended(eveSocket, member.EndAccountDeleted)
+	ended(eveSocket, auth.EndAccountDeleted)
 	refused(eve, "Session ended: sign in again")
 
-	for _, reason := range member.SessionEndReasons {
+	for _, reason := range auth.SessionEndReasons {
 		if !covered[reason] {
 			t.Errorf("no case ends a socket with %q", reason)
 		}
 	}
-	if len(covered) != len(member.SessionEndReasons) {
-		t.Errorf("covered %v, member.SessionEndReasons %v", covered, member.SessionEndReasons)
+	if len(covered) != len(auth.SessionEndReasons) {
+		t.Errorf("covered %v, auth.SessionEndReasons %v", covered, auth.SessionEndReasons)
 	}
 }
 

@@ -40,7 +40,7 @@ func (b socketBackend) Principal(authorization string) (member.Principal, error)
 }
 
 func (b socketBackend) CheckSession(ctx context.Context, p member.Principal) error {
-	return b.m.members.CheckSession(ctx, p)
+	return b.m.auth.CheckSession(ctx, p)
 }
 
 func (b socketBackend) Allow(p member.Principal) (bool, int) {

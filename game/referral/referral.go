@@ -31,6 +31,7 @@ import (
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -245,11 +246,12 @@ func (s *Service) Referrer(ctx context.Context, code, email string) (bson.Object
 	return a.MemberID, nil
 }
 
-// Registrar creates member accounts (member.Service).
+// Registrar creates member accounts (member/auth.Service signs up, and
+// looks the address up in member.Service).
 type Registrar interface {
 	ValidateSignUp(in member.SignUp) error
 	ByEmail(ctx context.Context, email string) (*member.Member, error)
-	SignUp(ctx context.Context, in member.SignUp) (*member.Session, error)
+	SignUp(ctx context.Context, in member.SignUp) (*auth.Session, error)
 }
 
 // Join signs a new member up with an optional referral code. The order is
@@ -258,7 +260,7 @@ type Registrar interface {
 // enrolled in the program with its referrer, and greeted with a WELCOME
 // notification (keyed, so a retry never greets twice; the account exists
 // by then, so a failed greeting is logged, not returned).
-func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp, referralCode string) (*member.Session, error) {
+func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp, referralCode string) (*auth.Session, error) {
 	// Every other field is checked before the referral code, so an answer
 	// about the code never comes with one about the rest.
 	if err := accounts.ValidateSignUp(in); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // Demo data: a small brand a newcomer can explore at once (-demo or
@@ -109,6 +110,7 @@ type demoResult struct {
 type Services struct {
 	DB      *mongo.Database
 	Members *member.Service
+	Auth    *auth.Service
 	Game    *game.Service
 	Inbox   *inbox.Inbox
 }
@@ -256,8 +258,8 @@ func (m seeder) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
 		}
 		mb, err := m.Members.ByEmail(ctx, in.Email)
 		if errors.Is(err, member.ErrNotFound) {
-			var s *member.Session
-			if s, err = m.Members.SignUp(ctx, in); err == nil {
+			var s *auth.Session
+			if s, err = m.Auth.SignUp(ctx, in); err == nil {
 				mb = s.Member
 			}
 		}
@@ -397,7 +399,7 @@ func (m seeder) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Me
 func (m seeder) demoStaff(ctx context.Context, email, name string, role member.Role) (string, error) {
 	pw := randomPassword()
 	var id bson.ObjectID
-	s, err := m.Members.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
+	s, err := m.Auth.SignUp(ctx, member.SignUp{Email: email, Password: pw, DisplayName: name, Timezone: "UTC"})
 	switch {
 	case errors.Is(err, member.ErrEmailTaken):
 		pw = ""
@@ -411,7 +413,7 @@ func (m seeder) demoStaff(ctx context.Context, email, name string, role member.R
 	default:
 		id = s.Member.ID
 	}
-	_, err = m.Members.GrantRole(ctx, id, role)
+	_, err = m.Auth.GrantRole(ctx, id, role)
 	return pw, err
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/member/auth"
 )
 
 // The graphql-transport-ws protocol, served on the /graphql path.
@@ -77,7 +78,7 @@ type Backend interface {
 	// "ApiKey …", or "" for anonymous); an error refuses it.
 	Principal(authorization string) (member.Principal, error)
 	// CheckSession says whether a member's token still speaks for its
-	// session: member.ErrSessionEnded, member.ErrRolesChanged, or another
+	// session: member.ErrSessionEnded, auth.ErrRolesChanged, or another
 	// error when it could not tell.
 	CheckSession(ctx context.Context, p member.Principal) error
 	// Allow takes one operation from p's rate limit; when refused,
@@ -190,7 +191,7 @@ func (s *Hub) claimMember(c *wsConn, p member.Principal, max int) bool {
 
 // EndSessions closes, with 4403 and the event's reason, the sockets of the
 // member's ended session (every session when ev.Session is zero).
-func (s *Hub) EndSessions(ev member.SessionEvent) {
+func (s *Hub) EndSessions(ev auth.SessionEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.byMember[ev.MemberID] {
@@ -460,8 +461,8 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 		case errors.Is(err, member.ErrSessionEnded):
 			c.close(closeForbidden, "Session ended: sign in again", false)
 			return false
-		case errors.Is(err, member.ErrRolesChanged):
-			c.close(closeForbidden, member.EndRolesChanged, false)
+		case errors.Is(err, auth.ErrRolesChanged):
+			c.close(closeForbidden, auth.EndRolesChanged, false)
 			return false
 		case err != nil:
 			c.close(closeTryAgainLater, "Database unavailable: try again later", false)

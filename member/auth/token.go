@@ -1,64 +1,23 @@
-package member
+package auth
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/regulars/regulars/member"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// Principal is whoever makes a call: a signed-in member, the brand's own
-// backend (Service), or nobody.
-type Principal struct {
-	MemberID bson.ObjectID
-	Roles    []Role
-	Service  bool
-	// Session is the log-in the access token belongs to (zero for tokens
-	// minted without one, and for the brand's backend).
-	Session bson.ObjectID
-	// Expires is when the access token stops being accepted; zero for the
-	// brand's backend.
-	Expires time.Time
-}
-
-// Authenticated reports whether the caller proved who they are.
-func (p Principal) Authenticated() bool { return p.Service || !p.MemberID.IsZero() }
-
-// Has reports whether the caller holds role. The brand's backend may do all a
-// BRAND user may.
-func (p Principal) Has(role Role) bool {
-	if p.Service && role == RoleBrand {
-		return true
-	}
-	return slices.Contains(p.Roles, role)
-}
-
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying p.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the caller carried by ctx, or the zero (anonymous) one.
-func PrincipalFrom(ctx context.Context) Principal {
-	p, _ := ctx.Value(principalKey{}).(Principal)
-	return p
-}
-
 // Session is what a log-in hands the client.
 type Session struct {
-	Member                *Member
+	Member                *member.Member
 	AccessToken           string
 	AccessTokenExpiresAt  time.Time
 	RefreshToken          string
@@ -67,8 +26,8 @@ type Session struct {
 
 // accessClaims are the claims of a short-lived access token.
 type accessClaims struct {
-	Roles   []Role `json:"roles"`
-	Session string `json:"sid,omitempty"`
+	Roles   []member.Role `json:"roles"`
+	Session string        `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -81,7 +40,7 @@ type tokens struct {
 	refreshTTL time.Duration
 }
 
-func (t tokens) sign(m *Member, session bson.ObjectID, now time.Time) (string, time.Time, error) {
+func (t tokens) sign(m *member.Member, session bson.ObjectID, now time.Time) (string, time.Time, error) {
 	exp := now.Add(t.accessTTL)
 	claims := accessClaims{
 		Roles: m.Roles,
@@ -99,7 +58,7 @@ func (t tokens) sign(m *Member, session bson.ObjectID, now time.Time) (string, t
 	return s, exp, err
 }
 
-func (t tokens) verify(token string, now time.Time) (Principal, error) {
+func (t tokens) verify(token string, now time.Time) (member.Principal, error) {
 	var c accessClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -108,16 +67,16 @@ func (t tokens) verify(token string, now time.Time) (Principal, error) {
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+		return member.Principal{}, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
 	id, err := bson.ObjectIDFromHex(c.Subject)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: bad subject", ErrTokenInvalid)
+		return member.Principal{}, fmt.Errorf("%w: bad subject", ErrTokenInvalid)
 	}
-	p := Principal{MemberID: id, Roles: c.Roles, Expires: c.ExpiresAt.Time}
+	p := member.Principal{MemberID: id, Roles: c.Roles, Expires: c.ExpiresAt.Time}
 	if c.Session != "" {
 		if p.Session, err = bson.ObjectIDFromHex(c.Session); err != nil {
-			return Principal{}, fmt.Errorf("%w: bad session", ErrTokenInvalid)
+			return member.Principal{}, fmt.Errorf("%w: bad session", ErrTokenInvalid)
 		}
 	}
 	return p, nil
@@ -172,5 +131,3 @@ func childAEAD(parent string) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
-
-var errShortSecret = errors.New("JWT secret must be at least 32 bytes")

@@ -1,4 +1,4 @@
-package member
+package auth
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/internal/mongotest"
+	"github.com/regulars/regulars/member"
 
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -18,13 +19,7 @@ import (
 func newGraceService(t *testing.T, grace time.Duration) (*Service, *testkit.Clock) {
 	t.Helper()
 	c := testkit.NewClock(time.Now())
-	s, err := New(mongotest.Database(t), Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost, RefreshGrace: grace, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnsureIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := newServiceWith(t, mongotest.Database(t), Config{JWTSecret: []byte(strings.Repeat("k", 32)), BcryptCost: bcrypt.MinCost, RefreshGrace: grace, Now: c.Now})
 	return s, c
 }
 
@@ -49,7 +44,7 @@ func TestConcurrentRefreshWithinGrace(t *testing.T) {
 	for _, n := range []int{2, 10} {
 		s, _ := newGraceService(t, 10*time.Second)
 		ctx := context.Background()
-		sess, err := s.SignUp(ctx, SignUp{Email: "g@example.com", Password: "correct horse", DisplayName: "G", Timezone: "UTC"})
+		sess, err := s.SignUp(ctx, member.SignUp{Email: "g@example.com", Password: "correct horse", DisplayName: "G", Timezone: "UTC"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +86,7 @@ func TestConcurrentRefreshWithinGrace(t *testing.T) {
 func TestRefreshReuseAfterGraceRevokes(t *testing.T) {
 	s, clk := newGraceService(t, 10*time.Second)
 	ctx := context.Background()
-	sess, err := s.SignUp(ctx, SignUp{Email: "h@example.com", Password: "correct horse", DisplayName: "H", Timezone: "UTC"})
+	sess, err := s.SignUp(ctx, member.SignUp{Email: "h@example.com", Password: "correct horse", DisplayName: "H", Timezone: "UTC"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package analytics
+package rollup
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // Rollup collections, owned by this package. Each is written only by the
-// rollup job (Refresh) and read by the figures.
+// job (Run) and read through Store by the figures.
 const (
 	collState    = "analytics_state"     // one document: the watermarks and asOf
 	collMembers  = "analytics_members"   // per member: purchase days net of refunds (the job's working set)
@@ -23,6 +23,9 @@ const (
 	collPoints   = "analytics_points"    // per day and per month: points issued, reversed, redeemed, expired, tier moves
 	collReferral = "analytics_referrals" // per day: sign-ups with a code, conversions, reversals
 	collDirty    = "analytics_dirty"     // days and cohorts to recompute, kept until recomputed
+	// per month: the sums of collPoints' days, so a balance at any day reads
+	// one document per month of history before it
+	collPointsMonthly = "analytics_points_monthly"
 )
 
 // Index names, checked by the tests.
@@ -37,29 +40,33 @@ const (
 	IndexConvertedMark = "analytics_conversions_at"
 )
 
-type stores struct {
-	state, members, days, cohorts, points, referrals, dirty *mongo.Collection
-	// Raw collections of other rooms, read only by the rollup job.
+// Store keeps the rollups: the job writes them, the figures read them
+// (Days, Cohorts, Points, Referrals, Facts, AsOf), by _id or by the
+// indexes of EnsureIndexes.
+type Store struct {
+	state, members, days, cohorts, points, monthly, referrals, dirty *mongo.Collection
+	// Raw collections of other rooms, read only by the job.
 	activities, ledger, people, accounts, conversions *mongo.Collection
 }
 
-func newStores(db *mongo.Database) stores {
-	return stores{
+// NewStore returns the rollups kept in db.
+func NewStore(db *mongo.Database) *Store {
+	return &Store{
 		state: db.Collection(collState), members: db.Collection(collMembers), days: db.Collection(collDays),
-		cohorts: db.Collection(collCohorts), points: db.Collection(collPoints), referrals: db.Collection(collReferral),
-		dirty:      db.Collection(collDirty),
+		cohorts: db.Collection(collCohorts), points: db.Collection(collPoints), monthly: db.Collection(collPointsMonthly),
+		referrals: db.Collection(collReferral), dirty: db.Collection(collDirty),
 		activities: db.Collection("activities"), ledger: db.Collection("ledger"), people: db.Collection("members"),
 		accounts: db.Collection("accounts"), conversions: db.Collection("referral_conversions"),
 	}
 }
 
-// ensureIndexes creates the indexes of the job's queries: the per-member
+// EnsureIndexes creates the indexes of the job's queries: the per-member
 // facts by day, first-purchase and sign-up month (recomputing a day or a
 // cohort), and the creation times it keeps watermarks on in the raw
 // collections it reads (the ledger, activities, members, referral
 // accounts and conversions; their owners' queries do not need them).
-// Dashboard reads go by _id.
-func (s stores) ensureIndexes(ctx context.Context) error {
+// Dashboard reads go by _id. Safe to repeat.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
 	idx := func(name string, keys ...string) mongo.IndexModel {
 		d := bson.D{}
 		for _, k := range keys {
@@ -104,7 +111,7 @@ type state struct {
 
 const stateID = "rollup"
 
-func (s stores) loadState(ctx context.Context) (state, error) {
+func (s *Store) loadState(ctx context.Context) (state, error) {
 	var st state
 	err := s.state.FindOne(ctx, bson.D{{Key: "_id", Value: stateID}}).Decode(&st)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -116,7 +123,7 @@ func (s stores) loadState(ctx context.Context) (state, error) {
 	return st, nil
 }
 
-func (s stores) saveState(ctx context.Context, st state) error {
+func (s *Store) saveState(ctx context.Context, st state) error {
 	_, err := s.state.ReplaceOne(ctx, bson.D{{Key: "_id", Value: stateID}}, st, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("analytics state: %w", err)
@@ -126,7 +133,7 @@ func (s stores) saveState(ctx context.Context, st state) error {
 
 // reset drops every rollup, for a change of the program's timezone: every
 // day and month is another one.
-func (s stores) reset(ctx context.Context) error {
+func (s *Store) reset(ctx context.Context) error {
 	for _, c := range []*mongo.Collection{s.members, s.days, s.cohorts, s.points, s.referrals, s.dirty} {
 		if _, err := c.DeleteMany(ctx, bson.D{}); err != nil {
 			return fmt.Errorf("analytics reset %s: %w", c.Name(), err)

@@ -1,4 +1,4 @@
-package member
+package auth
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
 )
 
 func signUpWith(t *testing.T, s *Service, email, password string) *Session {
 	t.Helper()
-	sess, err := s.SignUp(context.Background(), SignUp{Email: email, Password: password, DisplayName: "P", Timezone: "UTC"})
+	sess, err := s.SignUp(context.Background(), member.SignUp{Email: email, Password: password, DisplayName: "P", Timezone: "UTC"})
 	if err != nil {
 		t.Fatalf("sign up %q: %v", email, err)
 	}
@@ -70,7 +71,7 @@ func TestPasswordPolicy(t *testing.T) {
 		"one letter":           "aaaaaaaaaaaa",
 		"not UTF-8":            "abcdefgh\xff\xfe",
 	} {
-		_, err := s.SignUp(context.Background(), SignUp{Email: "policy.person@example.com", Password: pw, DisplayName: "P", Timezone: "UTC"})
+		_, err := s.SignUp(context.Background(), member.SignUp{Email: "policy.person@example.com", Password: pw, DisplayName: "P", Timezone: "UTC"})
 		if in, ok := input.As(err); !ok || in.Field != "password" {
 			t.Errorf("%s: got %v, want an error on password", name, err)
 		}
@@ -105,7 +106,7 @@ func TestPasswordLengthAfterNormalising(t *testing.T) {
 		}
 	}
 	over := atMax + "k"
-	_, err := s.SignUp(ctx, SignUp{Email: "over@example.com", Password: over, DisplayName: "O", Timezone: "UTC"})
+	_, err := s.SignUp(ctx, member.SignUp{Email: "over@example.com", Password: over, DisplayName: "O", Timezone: "UTC"})
 	if in, ok := input.As(err); !ok || in.Field != "password" {
 		t.Errorf("MaxPassword+1 characters in NFC: got %v, want an error on password", err)
 	}
@@ -135,7 +136,7 @@ func TestInvisiblePasswords(t *testing.T) {
 		"combining grapheme joiners":             strings.Repeat("\u034f", 16),
 		"word joiners and soft hyphens":          strings.Repeat("\u2060\u00ad", 8),
 	} {
-		_, err := s.SignUp(context.Background(), SignUp{Email: "blank@example.com", Password: pw, DisplayName: "B", Timezone: "UTC"})
+		_, err := s.SignUp(context.Background(), member.SignUp{Email: "blank@example.com", Password: pw, DisplayName: "B", Timezone: "UTC"})
 		if in, ok := input.As(err); !ok || in.Field != "password" || !strings.Contains(in.Error(), "blank") {
 			t.Errorf("%s: got %v, want refused as blank on password", name, err)
 		}
@@ -143,7 +144,7 @@ func TestInvisiblePasswords(t *testing.T) {
 	// Marks still go with visible letters: an accented passphrase is fine,
 	// and its marks do not count towards MinPassword on their own.
 	signUpWith(t, s, "marks@example.com", "q\u0301u\u0301i\u0301e\u0301t n\u0303i\u0303g\u0303h\u0303t")
-	_, err := s.SignUp(context.Background(), SignUp{Email: "few@example.com", Password: "abc\u0301\u0302\u0303\u0304\u0305\u0306\u0307", DisplayName: "F", Timezone: "UTC"})
+	_, err := s.SignUp(context.Background(), member.SignUp{Email: "few@example.com", Password: "abc\u0301\u0302\u0303\u0304\u0305\u0306\u0307", DisplayName: "F", Timezone: "UTC"})
 	if in, ok := input.As(err); !ok || in.Field != "password" {
 		t.Errorf("3 letters and 7 marks: got %v, want an error on password", err)
 	}
@@ -160,7 +161,7 @@ func TestLegacyHashUpgradedAtLogIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.members.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: sess.Member.ID}},
+	if _, err := s.links.Database().Collection("members").UpdateOne(ctx, bson.D{{Key: "_id", Value: sess.Member.ID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "passwordHash", Value: legacy}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestLegacyHashUpgradedAtLogIn(t *testing.T) {
 	if _, err := s.LogIn(ctx, "old@example.com", pw, ""); err != nil {
 		t.Fatalf("legacy hash, right password: %v", err)
 	}
-	m, err := s.members.byID(ctx, sess.Member.ID)
+	m, err := s.members.Get(ctx, sess.Member.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,13 +194,13 @@ func TestEmailCanonicalForm(t *testing.T) {
 		"ann@XN--BCHER-KVA.de":     "ann@xn--bcher-kva.de",
 		"ann@example\uff0ecom":     "ann@example.com", // full-width dot, as IDNA maps it
 	} {
-		got, err := NormalizeEmail(raw)
+		got, err := member.NormalizeEmail(raw)
 		if err != nil || got != want {
-			t.Errorf("NormalizeEmail(%+q) = %+q, %v; want %+q", raw, got, err, want)
+			t.Errorf("member.NormalizeEmail(%+q) = %+q, %v; want %+q", raw, got, err, want)
 		}
 	}
 	for _, bad := range []string{"ann@exa mple.com", "ann@-bad-.com", "ann@\u200b.com", "ann@xn--zz.com"} {
-		if _, err := NormalizeEmail(bad); err == nil {
+		if _, err := member.NormalizeEmail(bad); err == nil {
 			t.Errorf("%+q accepted", bad)
 		}
 	}
@@ -208,8 +209,8 @@ func TestEmailCanonicalForm(t *testing.T) {
 	ctx := context.Background()
 	first := signUpWith(t, s, "jos\u00e9.t@b\u00fccher.de", "correct horse")
 	for _, twin := range []string{"jose\u0301.t@bu\u0308cher.de", "JOS\u00c9.T@xn--bcher-kva.de"} {
-		if _, err := s.SignUp(ctx, SignUp{Email: twin, Password: "correct horse", DisplayName: "Twin", Timezone: "UTC"}); !errors.Is(err, ErrEmailTaken) {
-			t.Errorf("sign-up as %+q: %v, want ErrEmailTaken", twin, err)
+		if _, err := s.SignUp(ctx, member.SignUp{Email: twin, Password: "correct horse", DisplayName: "Twin", Timezone: "UTC"}); !errors.Is(err, member.ErrEmailTaken) {
+			t.Errorf("sign-up as %+q: %v, want member.ErrEmailTaken", twin, err)
 		}
 		sess, err := s.LogIn(ctx, twin, "correct horse", "")
 		if err != nil || sess.Member.ID != first.Member.ID {
@@ -255,7 +256,7 @@ func TestEmailLookAlikesRefused(t *testing.T) {
 		"Greek ο among Latin":           "j\u03bfse@example.com",
 		"Latin a among Cyrillic":        "\u043f\u0440\u0438\u0432\u0435\u0442a@example.com",
 	} {
-		if got, err := NormalizeEmail(raw); err == nil {
+		if got, err := member.NormalizeEmail(raw); err == nil {
 			t.Errorf("%s: accepted as %+q", name, got)
 		} else if in, ok := input.As(err); !ok || in.Field != "email" {
 			t.Errorf("%s: %v, want an input error on email", name, err)
@@ -264,52 +265,20 @@ func TestEmailLookAlikesRefused(t *testing.T) {
 	// In the domain, IDNA maps ignorable and full-width characters away:
 	// the address is the plain one's, so no look-alike account either.
 	for _, raw := range []string{"ann@exa\u200bmple.com", "ann@exa\u00admple.com", "ann@\uff45xample.com"} {
-		if got, err := NormalizeEmail(raw); err == nil && got != "ann@example.com" {
+		if got, err := member.NormalizeEmail(raw); err == nil && got != "ann@example.com" {
 			t.Errorf("%+q: canonical %+q, want ann@example.com or a refusal", raw, got)
 		}
 	}
 	// One alphabet alone is an address like any other.
 	for _, raw := range []string{"\u043f\u0440\u0438\u0432\u0435\u0442@example.com", "\u03b3\u03b9\u03ac\u03bd\u03bd\u03b7\u03c2@example.com", "jos\u00e9.t+1@example.com"} {
-		if _, err := NormalizeEmail(raw); err != nil {
+		if _, err := member.NormalizeEmail(raw); err != nil {
 			t.Errorf("%+q: %v", raw, err)
 		}
 	}
 	s := newService(t)
 	signUpWith(t, s, "jos\u00e9.t@example.com", "correct horse")
-	_, err := s.SignUp(context.Background(), SignUp{Email: "jos\u00e9\u200b.t@example.com", Password: "correct horse", DisplayName: "Twin", Timezone: "UTC"})
+	_, err := s.SignUp(context.Background(), member.SignUp{Email: "jos\u00e9\u200b.t@example.com", Password: "correct horse", DisplayName: "Twin", Timezone: "UTC"})
 	if in, ok := input.As(err); !ok || in.Field != "email" {
 		t.Errorf("sign-up with a zero-width space: %v, want an input error on email", err)
-	}
-}
-
-// Rows stored before the canonical form are rewritten into it; a row whose
-// canonical form another member holds is reported and left alone.
-func TestCanonicalizeEmails(t *testing.T) {
-	s := newService(t)
-	ctx := context.Background()
-	taken := signUpWith(t, s, "jos\u00e9@example.com", "correct horse")
-	rows := map[string]bson.ObjectID{}
-	for _, e := range []string{"jose\u0301@example.com", "ann@b\u00fccher.de", "plain@example.com", "not an address"} {
-		id := bson.NewObjectID()
-		rows[e] = id
-		if _, err := s.members.c.InsertOne(ctx, Member{ID: id, Email: e, Roles: []Role{RoleCustomer}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 2 { // a second run finds nothing more to do
-		r, err := s.CanonicalizeEmails(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Checked != 5 || len(r.Conflicts) != 1 || r.Conflicts[0] != rows["jose\u0301@example.com"] || len(r.Unparseable) != 1 {
-			t.Fatalf("report %+v", r)
-		}
-	}
-	m, err := s.members.byID(ctx, rows["ann@b\u00fccher.de"])
-	if err != nil || m.Email != "ann@xn--bcher-kva.de" {
-		t.Fatalf("IDN row: %+v %v", m, err)
-	}
-	if m, err := s.members.byID(ctx, taken.Member.ID); err != nil || m.Email != "jos\u00e9@example.com" {
-		t.Fatalf("the member holding the canonical address changed: %+v %v", m, err)
 	}
 }

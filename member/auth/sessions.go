@@ -1,22 +1,15 @@
-package member
+package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
+	"github.com/regulars/regulars/member"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/regulars/regulars/fault"
-)
-
-// Errors of CheckSession: a live connection (a socket) authenticated by an
-// access token that no longer speaks for its session.
-var (
-	ErrSessionEnded = fault.New(fault.Unauthenticated, "session ended: sign in again")
-	ErrRolesChanged = fault.New(fault.Unauthenticated, "roles changed: get a fresh access token (refreshToken)")
 )
 
 // Why a SessionEvent ended sessions, as the socket's close reason says it.
@@ -97,19 +90,19 @@ func (s *Service) PruneSessionEvents(ctx context.Context, cutoff time.Time) (int
 // session is not revoked. The brand's backend always does. Requests check
 // only the token (short-lived); a socket, which lives on, checks this when
 // it opens and then follows SessionEvents.
-func (s *Service) CheckSession(ctx context.Context, p Principal) error {
+func (s *Service) CheckSession(ctx context.Context, p member.Principal) error {
 	if p.Service || p.MemberID.IsZero() {
 		return nil
 	}
-	m, err := s.members.byID(ctx, p.MemberID)
-	if err == ErrNotFound {
-		return ErrSessionEnded
+	m, err := s.members.Get(ctx, p.MemberID)
+	if errors.Is(err, member.ErrNotFound) {
+		return member.ErrSessionEnded
 	}
 	if err != nil {
 		return err
 	}
 	if m.DeletedAt != nil {
-		return ErrSessionEnded
+		return member.ErrSessionEnded
 	}
 	if !sameRoles(m.Roles, p.Roles) {
 		return ErrRolesChanged
@@ -122,12 +115,12 @@ func (s *Service) CheckSession(ctx context.Context, p Principal) error {
 		return err
 	}
 	if revoked {
-		return ErrSessionEnded
+		return member.ErrSessionEnded
 	}
 	return nil
 }
 
-func sameRoles(a, b []Role) bool {
+func sameRoles(a, b []member.Role) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)

@@ -1,4 +1,15 @@
-package analytics
+// Package rollup keeps the rollups the brand's analytics answer from, and
+// the job that writes them (Job.Run) from the raw activities, ledger,
+// members and referral records of the other rooms: per member, the days
+// they purchased net of refunds; per day, purchases, revenue and members
+// by their previous purchase day; per cohort month, size, activity and
+// revenue by day offset; per day and month, points issued, reversed,
+// redeemed and expired and tier moves; per day, the referral funnel. The
+// figures (package analytics) read them through Store, a bounded number
+// of documents whatever the number of members.
+//
+// Days and months are those of the program's timezone, numbered (calendar.go).
+package rollup
 
 import (
 	"context"
@@ -10,7 +21,29 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/program"
 )
+
+// Programs reads the brand's program (its timezone).
+type Programs interface {
+	Get(ctx context.Context) (program.Program, error)
+}
+
+// Job brings the rollups up to date (Run).
+type Job struct {
+	store    *Store
+	programs Programs
+	now      func() time.Time
+}
+
+// New returns the job writing into store; clock may be nil (time.Now).
+func New(store *Store, programs Programs, clock func() time.Time) *Job {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Job{store: store, programs: programs, now: clock}
+}
 
 // overlap is how far before each watermark a run reads again: a document
 // whose createdAt was taken before a later one's but that committed after
@@ -20,59 +53,9 @@ const overlap = 2 * time.Minute
 // memberBatch is how many members' facts one round trip recomputes.
 const memberBatch = 1000
 
-// dayRollup is one day of purchases (collDays, _id the day number).
-type dayRollup struct {
-	Day       int          `bson:"_id"`
-	Purchases int64        `bson:"purchases"`
-	Members   int64        `bson:"members"` // members with a purchase that day
-	Cur       []curAmounts `bson:"cur"`
-	// Prev counts that day's purchasing members by their previous purchase
-	// day (-1: none, a first purchase). A range [a, b] has as many distinct
-	// purchasing members as member-days in it whose previous day is before a.
-	Prev []dayCount `bson:"prev"`
-	// Single counts members with exactly one purchase that day by previous
-	// and next purchase day: a member buys exactly once in [a, b] when such
-	// a day in it has its previous day before a and its next after b.
-	Single []singleDay `bson:"single"`
-}
+func cohortID(by Grouping, month int) string { return string(by) + ":" + strconv.Itoa(month) }
 
-type dayCount struct {
-	K int   `bson:"k"`
-	C int64 `bson:"c"`
-}
-
-type singleDay struct {
-	P int   `bson:"p"`
-	X int   `bson:"x"`
-	C int64 `bson:"c"`
-}
-
-// cohortRollup is one cohort (collCohorts, _id "<by>:<month>").
-type cohortRollup struct {
-	ID    string   `bson:"_id"`
-	By    CohortBy `bson:"by"`
-	Month int      `bson:"month"`
-	Size  int64    `bson:"size"`
-	// Active counts the cohort's members purchasing in month Month+K.
-	Active []dayCount `bson:"active"`
-	// FirstDays counts members by the day of their first purchase
-	// (first-purchase cohorts), and MaxFirstDay is the latest of them.
-	FirstDays   []dayCount `bson:"firstDays,omitempty"`
-	MaxFirstDay int        `bson:"maxFirstDay"`
-	// Revenue is net revenue by currency and days after each member's
-	// first purchase (first-purchase cohorts).
-	Revenue []offsetRevenue `bson:"revenue,omitempty"`
-}
-
-type offsetRevenue struct {
-	C   string `bson:"c"`
-	O   int    `bson:"o"`
-	Rev int64  `bson:"rev"`
-}
-
-func cohortID(by CohortBy, month int) string { return string(by) + ":" + strconv.Itoa(month) }
-
-// Refresh brings the rollups up to date with everything recorded since the
+// Run brings the rollups up to date with everything recorded since the
 // last run: it recomputes the facts of every member with a purchase or
 // refund recorded since (a late activity, or a refund of an old purchase,
 // so touches the day it occurred), then every day and cohort those facts
@@ -81,53 +64,53 @@ func cohortID(by CohortBy, month int) string { return string(by) + ":" + strconv
 // again at any point, and on one instance at a time (under the jobs'
 // lease); a run cut short leaves its marks for the next. It returns the
 // number of members whose facts it recomputed.
-func (s *Service) Refresh(ctx context.Context) (int, error) {
-	p, err := s.programs.Get(ctx)
+func (j *Job) Run(ctx context.Context) (int, error) {
+	p, err := j.programs.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
 	loc := p.Location()
-	start := s.now().UTC()
-	st, err := s.store.loadState(ctx)
+	start := j.now().UTC()
+	st, err := j.store.loadState(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if st.Timezone != loc.String() {
-		if err := s.store.reset(ctx); err != nil {
+		if err := j.store.reset(ctx); err != nil {
 			return 0, err
 		}
 		st = state{ID: stateID, Timezone: loc.String()}
 	}
 	dirty := newDirty()
-	if err := s.store.loadDirty(ctx, dirty); err != nil {
+	if err := j.store.loadDirty(ctx, dirty); err != nil {
 		return 0, err
 	}
-	touched, next, err := s.touchedMembers(ctx, st)
+	touched, next, err := j.touchedMembers(ctx, st)
 	if err != nil {
 		return 0, err
 	}
 	for i := 0; i < len(touched); i += memberBatch {
-		if err := s.refreshMembers(ctx, touched[i:min(i+memberBatch, len(touched))], loc, dirty); err != nil {
+		if err := j.refreshMembers(ctx, touched[i:min(i+memberBatch, len(touched))], loc, dirty); err != nil {
 			return 0, err
 		}
 	}
-	if err := s.refreshDays(ctx, dirty.days); err != nil {
+	if err := j.refreshDays(ctx, dirty.days); err != nil {
 		return 0, err
 	}
-	if err := s.refreshCohorts(ctx, dirty.cohorts); err != nil {
+	if err := j.refreshCohorts(ctx, dirty.cohorts); err != nil {
 		return 0, err
 	}
-	if next.Ledger, err = s.refreshPoints(ctx, st.Ledger, loc); err != nil {
+	if next.Ledger, err = j.refreshPoints(ctx, st.Ledger, loc); err != nil {
 		return 0, err
 	}
-	if next.Accounts, next.Conversions, err = s.refreshReferrals(ctx, st, loc, dirty.referral); err != nil {
+	if next.Accounts, next.Conversions, err = j.refreshReferrals(ctx, st, loc, dirty.referral); err != nil {
 		return 0, err
 	}
-	if err := s.store.clearDirty(ctx, dirty); err != nil {
+	if err := j.store.clearDirty(ctx, dirty); err != nil {
 		return 0, err
 	}
 	next.ID, next.Timezone, next.AsOf = stateID, loc.String(), start
-	return len(touched), s.store.saveState(ctx, next)
+	return len(touched), j.store.saveState(ctx, next)
 }
 
 func since(mark time.Time) time.Time {
@@ -139,7 +122,7 @@ func since(mark time.Time) time.Time {
 
 // touchedMembers lists the members with a purchase or refund recorded, or
 // who signed up, since the marks, and the marks after them.
-func (s *Service) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID, state, error) {
+func (j *Job) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID, state, error) {
 	next := st
 	set := map[bson.ObjectID]bool{}
 	type row struct {
@@ -148,7 +131,7 @@ func (s *Service) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID
 		CreatedAt time.Time     `bson:"createdAt"`
 	}
 	byCreated := options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}})
-	err := each(ctx, s.store.activities, bson.D{
+	err := each(ctx, j.store.activities, bson.D{
 		{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Activities)}}},
 		{Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}},
 	}, byCreated.SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
@@ -161,7 +144,7 @@ func (s *Service) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID
 	if err != nil {
 		return nil, st, err
 	}
-	err = each(ctx, s.store.people, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Members)}}}},
+	err = each(ctx, j.store.people, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Members)}}}},
 		options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "createdAt", Value: 1}}),
 		func(r *row) error {
 			set[r.ID] = true
@@ -179,13 +162,13 @@ func (s *Service) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID
 
 // refreshMembers recomputes the facts of ids from their raw activities,
 // marking what changed dirty before writing them.
-func (s *Service) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
+func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
 	in := bson.D{{Key: "$in", Value: ids}}
-	var olds []memberFacts
-	if err := findAll(ctx, s.store.members, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
+	var olds []Facts
+	if err := findAll(ctx, j.store.members, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
 		return err
 	}
-	old := map[bson.ObjectID]*memberFacts{}
+	old := map[bson.ObjectID]*Facts{}
 	for i := range olds {
 		old[olds[i].ID] = &olds[i]
 	}
@@ -193,16 +176,16 @@ func (s *Service) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *
 		ID        bson.ObjectID `bson:"_id"`
 		CreatedAt time.Time     `bson:"createdAt"`
 	}
-	if err := findAll(ctx, s.store.people, bson.D{{Key: "_id", Value: in}}, options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), &people); err != nil {
+	if err := findAll(ctx, j.store.people, bson.D{{Key: "_id", Value: in}}, options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), &people); err != nil {
 		return err
 	}
 	signup := map[bson.ObjectID]time.Time{}
 	for _, p := range people {
 		signup[p.ID] = p.CreatedAt
 	}
-	acts := map[bson.ObjectID][]rawActivity{}
-	err := each(ctx, s.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}}},
-		nil, func(a *rawActivity) error {
+	acts := map[bson.ObjectID][]Activity{}
+	err := each(ctx, j.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}}},
+		nil, func(a *Activity) error {
 			acts[a.MemberID] = append(acts[a.MemberID], *a)
 			return nil
 		})
@@ -213,14 +196,14 @@ func (s *Service) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *
 	var convs []struct {
 		At time.Time `bson:"at"`
 	}
-	if err := findAll(ctx, s.store.conversions, bson.D{{Key: "_id", Value: in}}, nil, &convs); err != nil {
+	if err := findAll(ctx, j.store.conversions, bson.D{{Key: "_id", Value: in}}, nil, &convs); err != nil {
 		return err
 	}
 	for _, c := range convs {
-		dirty.referral[dayOf(c.At, loc)] = true
+		dirty.referral[DayOf(c.At, loc)] = true
 	}
 	keys := make([]any, 0, len(ids))
-	docs := make([]memberFacts, 0, len(ids))
+	docs := make([]Facts, 0, len(ids))
 	for _, id := range ids {
 		at, ok := signup[id]
 		if !ok {
@@ -233,13 +216,13 @@ func (s *Service) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *
 		keys = append(keys, id)
 		docs = append(docs, f)
 	}
-	if err := s.store.saveDirty(ctx, dirty); err != nil {
+	if err := j.store.saveDirty(ctx, dirty); err != nil {
 		return err
 	}
-	return replaceAll(ctx, s.store.members, keys, docs)
+	return replaceAll(ctx, j.store.members, keys, docs)
 }
 
-func firstRecorded(acts []rawActivity) time.Time {
+func firstRecorded(acts []Activity) time.Time {
 	var t time.Time
 	for _, a := range acts {
 		if t.IsZero() || a.OccurredAt.Before(t) {
@@ -251,24 +234,24 @@ func firstRecorded(acts []rawActivity) time.Time {
 
 // refreshDays recomputes the dirty days from the facts of the members with
 // a purchase on one of them, in one query.
-func (s *Service) refreshDays(ctx context.Context, dirty map[int]bool) error {
+func (j *Job) refreshDays(ctx context.Context, dirty map[int]bool) error {
 	if len(dirty) == 0 {
 		return nil
 	}
 	days := slices.Sorted(maps.Keys(dirty))
 	type acc struct {
-		r      dayRollup
-		cur    map[string]*curAmounts
+		r      Day
+		cur    map[string]*Amounts
 		prev   map[int]int64
 		single map[[2]int]int64
 	}
 	rolls := map[int]*acc{}
 	for _, d := range days {
-		rolls[d] = &acc{r: dayRollup{Day: d}, cur: map[string]*curAmounts{}, prev: map[int]int64{}, single: map[[2]int]int64{}}
+		rolls[d] = &acc{r: Day{Day: d}, cur: map[string]*Amounts{}, prev: map[int]int64{}, single: map[[2]int]int64{}}
 	}
 	for i := 0; i < len(days); i += 5000 {
 		chunk := days[i:min(i+5000, len(days))]
-		err := each(ctx, s.store.members, bson.D{{Key: "days.d", Value: bson.D{{Key: "$in", Value: chunk}}}}, nil, func(f *memberFacts) error {
+		err := each(ctx, j.store.members, bson.D{{Key: "days.d", Value: bson.D{{Key: "$in", Value: chunk}}}}, nil, func(f *Facts) error {
 			for _, fd := range f.Days {
 				a := rolls[fd.D]
 				if a == nil {
@@ -283,7 +266,7 @@ func (s *Service) refreshDays(ctx context.Context, dirty map[int]bool) error {
 				for _, c := range fd.Cur {
 					t := a.cur[c.C]
 					if t == nil {
-						t = &curAmounts{C: c.C}
+						t = &Amounts{C: c.C}
 						a.cur[c.C] = t
 					}
 					t.N += c.N
@@ -297,20 +280,20 @@ func (s *Service) refreshDays(ctx context.Context, dirty map[int]bool) error {
 		}
 	}
 	keys := make([]any, 0, len(days))
-	docs := make([]dayRollup, 0, len(days))
+	docs := make([]Day, 0, len(days))
 	for _, d := range days {
 		a := rolls[d]
-		a.r.Cur, a.r.Prev, a.r.Single = []curAmounts{}, []dayCount{}, []singleDay{}
+		a.r.Cur, a.r.Prev, a.r.Single = []Amounts{}, []Count{}, []Single{}
 		for _, c := range slices.Sorted(maps.Keys(a.cur)) {
 			a.r.Cur = append(a.r.Cur, *a.cur[c])
 		}
 		for _, k := range slices.Sorted(maps.Keys(a.prev)) {
-			a.r.Prev = append(a.r.Prev, dayCount{K: k, C: a.prev[k]})
+			a.r.Prev = append(a.r.Prev, Count{K: k, C: a.prev[k]})
 		}
 		for k, c := range a.single {
-			a.r.Single = append(a.r.Single, singleDay{P: k[0], X: k[1], C: c})
+			a.r.Single = append(a.r.Single, Single{P: k[0], X: k[1], C: c})
 		}
-		slices.SortFunc(a.r.Single, func(x, y singleDay) int {
+		slices.SortFunc(a.r.Single, func(x, y Single) int {
 			if x.P != y.P {
 				return x.P - y.P
 			}
@@ -320,7 +303,7 @@ func (s *Service) refreshDays(ctx context.Context, dirty map[int]bool) error {
 		docs = append(docs, a.r)
 	}
 	for i := 0; i < len(docs); i += 1000 {
-		if err := replaceAll(ctx, s.store.days, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+		if err := replaceAll(ctx, j.store.days, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
 			return err
 		}
 	}
@@ -328,16 +311,16 @@ func (s *Service) refreshDays(ctx context.Context, dirty map[int]bool) error {
 }
 
 // refreshCohorts recomputes the dirty cohorts from their members' facts.
-func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) error {
+func (j *Job) refreshCohorts(ctx context.Context, dirty map[string]bool) error {
 	if len(dirty) == 0 {
 		return nil
 	}
 	var firstMonths, signupMonths []int
 	type acc struct {
-		r       cohortRollup
+		r       Cohort
 		active  map[int]map[bson.ObjectID]bool
 		firsts  map[int]int64
-		revenue map[offsetRevenue]int64 // keyed without Rev
+		revenue map[Revenue]int64 // keyed without Rev
 	}
 	rolls := map[string]*acc{}
 	for id := range dirty {
@@ -346,7 +329,7 @@ func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) err
 		if !ok || err != nil {
 			continue
 		}
-		switch CohortBy(by) {
+		switch Grouping(by) {
 		case ByFirstPurchase:
 			firstMonths = append(firstMonths, month)
 		case BySignup:
@@ -354,20 +337,20 @@ func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) err
 		default:
 			continue
 		}
-		rolls[id] = &acc{r: cohortRollup{ID: id, By: CohortBy(by), Month: month, MaxFirstDay: -1},
-			active: map[int]map[bson.ObjectID]bool{}, firsts: map[int]int64{}, revenue: map[offsetRevenue]int64{}}
+		rolls[id] = &acc{r: Cohort{ID: id, By: Grouping(by), Month: month, MaxFirstDay: -1},
+			active: map[int]map[bson.ObjectID]bool{}, firsts: map[int]int64{}, revenue: map[Revenue]int64{}}
 	}
-	add := func(a *acc, f *memberFacts) {
+	add := func(a *acc, f *Facts) {
 		a.r.Size++
 		for _, fd := range f.Days {
-			k := monthOfDay(fd.D) - a.r.Month
+			k := MonthOf(fd.D) - a.r.Month
 			if a.active[k] == nil {
 				a.active[k] = map[bson.ObjectID]bool{}
 			}
 			a.active[k][f.ID] = true
 			if a.r.By == ByFirstPurchase {
 				for _, c := range fd.Cur {
-					a.revenue[offsetRevenue{C: c.C, O: fd.D - f.FirstDay}] += c.Rev
+					a.revenue[Revenue{C: c.C, O: fd.D - f.FirstDay}] += c.Rev
 				}
 			}
 		}
@@ -380,7 +363,7 @@ func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) err
 		bson.D{{Key: "firstMonth", Value: bson.D{{Key: "$in", Value: append(firstMonths, -2)}}}},
 		bson.D{{Key: "signupMonth", Value: bson.D{{Key: "$in", Value: append(signupMonths, -2)}}}},
 	}}}
-	err := each(ctx, s.store.members, filter, nil, func(f *memberFacts) error {
+	err := each(ctx, j.store.members, filter, nil, func(f *Facts) error {
 		if a := rolls[cohortID(ByFirstPurchase, f.FirstMonth)]; a != nil && f.FirstMonth >= 0 {
 			add(a, f)
 		}
@@ -393,21 +376,21 @@ func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) err
 		return err
 	}
 	var keys []any
-	var docs []cohortRollup
+	var docs []Cohort
 	for _, id := range slices.Sorted(maps.Keys(rolls)) {
 		a := rolls[id]
-		a.r.Active = []dayCount{}
+		a.r.Active = []Count{}
 		for _, k := range slices.Sorted(maps.Keys(a.active)) {
-			a.r.Active = append(a.r.Active, dayCount{K: k, C: int64(len(a.active[k]))})
+			a.r.Active = append(a.r.Active, Count{K: k, C: int64(len(a.active[k]))})
 		}
 		for _, d := range slices.Sorted(maps.Keys(a.firsts)) {
-			a.r.FirstDays = append(a.r.FirstDays, dayCount{K: d, C: a.firsts[d]})
+			a.r.FirstDays = append(a.r.FirstDays, Count{K: d, C: a.firsts[d]})
 		}
 		for k, rev := range a.revenue {
 			k.Rev = rev
 			a.r.Revenue = append(a.r.Revenue, k)
 		}
-		slices.SortFunc(a.r.Revenue, func(x, y offsetRevenue) int {
+		slices.SortFunc(a.r.Revenue, func(x, y Revenue) int {
 			if c := strings.Compare(x.C, y.C); c != 0 {
 				return c
 			}
@@ -416,33 +399,7 @@ func (s *Service) refreshCohorts(ctx context.Context, dirty map[string]bool) err
 		keys = append(keys, id)
 		docs = append(docs, a.r)
 	}
-	return replaceAll(ctx, s.store.cohorts, keys, docs)
-}
-
-// pointsRollup is one day's (or month's) points (collPoints: _id the day;
-// collPointsMonthly: _id the month). Every ledger entry falls in exactly
-// one of the four amounts, so issued − reversed − redeemed − expired is
-// the change of the points outstanding.
-type pointsRollup struct {
-	Key int `bson:"_id"`
-	// Issued: EARN, REFERRAL and ADJUST entries that credit.
-	Issued int64 `bson:"issued"`
-	// Reversed: what refunds took back (REFUND entries of a purchase),
-	// reversed referrals (REFERRAL debits) and ADJUST debits.
-	Reversed int64 `bson:"reversed"`
-	// Redeemed: REDEEM entries (rewards, offers, streak freezes) less the
-	// points cancelled redemptions gave back (REFUND entries of a redemption).
-	Redeemed int64 `bson:"redeemed"`
-	// Expired: EXPIRE entries.
-	Expired int64 `bson:"expired"`
-	// Tiers is the change of members per tier: a member's first entry adds
-	// them to its tier, a tier change moves them.
-	Tiers []tierCount `bson:"tiers"`
-}
-
-type tierCount struct {
-	T string `bson:"t"`
-	C int64  `bson:"c"`
+	return replaceAll(ctx, j.store.cohorts, keys, docs)
 }
 
 type rawEntry struct {
@@ -464,7 +421,7 @@ type rawEntry struct {
 	CreatedAt time.Time `bson:"createdAt"`
 }
 
-func (p *pointsRollup) add(e *rawEntry, tiers map[string]int64) {
+func (p *Points) add(e *rawEntry, tiers map[string]int64) {
 	switch {
 	case e.Type == "EXPIRE":
 		p.Expired -= e.Amount
@@ -486,27 +443,25 @@ func (p *pointsRollup) add(e *rawEntry, tiers map[string]int64) {
 	}
 }
 
-const collPointsMonthly = "analytics_points_monthly"
-
 // refreshPoints recomputes every day from the one of the mark (less the
 // overlap) on, reading the ledger entries of those days once: entries are
 // dated when written, so no older day changes. Months touched are summed
 // again from their days. It returns the new mark.
-func (s *Service) refreshPoints(ctx context.Context, mark time.Time, loc *time.Location) (time.Time, error) {
+func (j *Job) refreshPoints(ctx context.Context, mark time.Time, loc *time.Location) (time.Time, error) {
 	from := time.Time{}
 	if !mark.IsZero() {
-		from = dayStart(dayOf(since(mark), loc), loc)
+		from = DayStart(DayOf(since(mark), loc), loc)
 	}
-	rolls := map[int]*pointsRollup{}
+	rolls := map[int]*Points{}
 	tiers := map[int]map[string]int64{}
 	next := mark
-	err := each(ctx, s.store.ledger, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: from}}}},
+	err := each(ctx, j.store.ledger, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: from}}}},
 		options.Find().SetProjection(bson.D{{Key: "type", Value: 1}, {Key: "amount", Value: 1}, {Key: "seq", Value: 1}, {Key: "source.kind", Value: 1},
 			{Key: "state.tier.name", Value: 1}, {Key: "tierChange", Value: 1}, {Key: "createdAt", Value: 1}}),
 		func(e *rawEntry) error {
-			d := dayOf(e.CreatedAt, loc)
+			d := DayOf(e.CreatedAt, loc)
 			if rolls[d] == nil {
-				rolls[d], tiers[d] = &pointsRollup{Key: d}, map[string]int64{}
+				rolls[d], tiers[d] = &Points{Key: d}, map[string]int64{}
 			}
 			rolls[d].add(e, tiers[d])
 			if e.CreatedAt.After(next) {
@@ -521,75 +476,52 @@ func (s *Service) refreshPoints(ctx context.Context, mark time.Time, loc *time.L
 		return next, nil
 	}
 	var keys []any
-	var docs []pointsRollup
+	var docs []Points
 	months := map[int]bool{}
 	for _, d := range slices.Sorted(maps.Keys(rolls)) {
 		r := rolls[d]
 		r.Tiers = tierList(tiers[d])
 		keys, docs = append(keys, d), append(docs, *r)
-		months[monthOfDay(d)] = true
+		months[MonthOf(d)] = true
 	}
 	for i := 0; i < len(docs); i += 1000 {
-		if err := replaceAll(ctx, s.store.points, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+		if err := replaceAll(ctx, j.store.points, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
 			return mark, err
 		}
 	}
-	monthly := s.store.points.Database().Collection(collPointsMonthly)
 	keys, docs = nil, nil
 	for _, m := range slices.Sorted(maps.Keys(months)) {
-		var days []pointsRollup
-		if err := findAll(ctx, s.store.points, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: monthFirstDay(m)}, {Key: "$lt", Value: monthFirstDay(m + 1)}}}}, nil, &days); err != nil {
+		var days []Points
+		if err := findAll(ctx, j.store.points, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: MonthStart(m)}, {Key: "$lt", Value: MonthStart(m + 1)}}}}, nil, &days); err != nil {
 			return mark, err
 		}
-		sum := pointsRollup{Key: m}
+		sum := Points{Key: m}
 		t := map[string]int64{}
 		for _, d := range days {
-			sum.plus(d, t)
+			sum.Plus(d, t)
 		}
 		sum.Tiers = tierList(t)
 		keys, docs = append(keys, m), append(docs, sum)
 	}
-	if err := replaceAll(ctx, monthly, keys, docs); err != nil {
+	if err := replaceAll(ctx, j.store.monthly, keys, docs); err != nil {
 		return mark, err
 	}
 	return next, nil
 }
 
-func (p *pointsRollup) plus(o pointsRollup, tiers map[string]int64) {
-	p.Issued += o.Issued
-	p.Reversed += o.Reversed
-	p.Redeemed += o.Redeemed
-	p.Expired += o.Expired
-	for _, t := range o.Tiers {
-		tiers[t.T] += t.C
-	}
-}
-
-func tierList(m map[string]int64) []tierCount {
-	out := []tierCount{}
+func tierList(m map[string]int64) []TierCount {
+	out := []TierCount{}
 	for _, t := range slices.Sorted(maps.Keys(m)) {
 		if m[t] != 0 {
-			out = append(out, tierCount{T: t, C: m[t]})
+			out = append(out, TierCount{T: t, C: m[t]})
 		}
 	}
 	return out
 }
 
-// referralRollup is one day of the referral funnel (collReferral).
-type referralRollup struct {
-	Day int `bson:"_id"`
-	// SignUps: members who joined that day with a referral code.
-	SignUps int64 `bson:"signUps"`
-	// Converted: referees whose first qualifying purchase was converted
-	// that day (rewarded, capped or since reversed); Reversed: those of
-	// them whose rewards a refund has since taken back.
-	Converted int64 `bson:"converted"`
-	Reversed  int64 `bson:"reversed"`
-}
-
 // refreshReferrals recounts the days with sign-ups or conversions since the
 // marks, and the dirty days (a conversion a refund may have reversed).
-func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Location, dirty map[int]bool) (time.Time, time.Time, error) {
+func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location, dirty map[int]bool) (time.Time, time.Time, error) {
 	nextAcc, nextConv := st.Accounts, st.Conversions
 	type account struct {
 		CreatedAt time.Time `bson:"createdAt"`
@@ -599,9 +531,9 @@ func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Loca
 		At     time.Time `bson:"at"`
 	}
 	// Days of new sign-ups and conversions, from the marks on.
-	err := each(ctx, s.store.accounts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Accounts)}}}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
+	err := each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Accounts)}}}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), func(a *account) error {
-			dirty[dayOf(a.CreatedAt, loc)] = true
+			dirty[DayOf(a.CreatedAt, loc)] = true
 			if a.CreatedAt.After(nextAcc) {
 				nextAcc = a.CreatedAt
 			}
@@ -610,9 +542,9 @@ func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Loca
 	if err != nil {
 		return st.Accounts, st.Conversions, err
 	}
-	err = each(ctx, s.store.conversions, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(st.Conversions)}}}},
+	err = each(ctx, j.store.conversions, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(st.Conversions)}}}},
 		options.Find().SetProjection(bson.D{{Key: "at", Value: 1}}), func(c *conversion) error {
-			dirty[dayOf(c.At, loc)] = true
+			dirty[DayOf(c.At, loc)] = true
 			if c.At.After(nextConv) {
 				nextConv = c.At
 			}
@@ -622,14 +554,14 @@ func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Loca
 		return nextAcc, nextConv, err
 	}
 	days := slices.Sorted(maps.Keys(dirty))
-	window := bson.D{{Key: "$gte", Value: dayStart(days[0], loc)}, {Key: "$lt", Value: dayStart(days[len(days)-1]+1, loc)}}
-	rolls := map[int]*referralRollup{}
+	window := bson.D{{Key: "$gte", Value: DayStart(days[0], loc)}, {Key: "$lt", Value: DayStart(days[len(days)-1]+1, loc)}}
+	rolls := map[int]*Referral{}
 	for _, d := range days {
-		rolls[d] = &referralRollup{Day: d}
+		rolls[d] = &Referral{Day: d}
 	}
-	err = each(ctx, s.store.accounts, bson.D{{Key: "createdAt", Value: window}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
+	err = each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: window}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), func(a *account) error {
-			if r := rolls[dayOf(a.CreatedAt, loc)]; r != nil {
+			if r := rolls[DayOf(a.CreatedAt, loc)]; r != nil {
 				r.SignUps++
 			}
 			return nil
@@ -637,9 +569,9 @@ func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Loca
 	if err != nil {
 		return st.Accounts, st.Conversions, err
 	}
-	err = each(ctx, s.store.conversions, bson.D{{Key: "at", Value: window}},
+	err = each(ctx, j.store.conversions, bson.D{{Key: "at", Value: window}},
 		options.Find().SetProjection(bson.D{{Key: "at", Value: 1}, {Key: "status", Value: 1}}), func(c *conversion) error {
-			if r := rolls[dayOf(c.At, loc)]; r != nil {
+			if r := rolls[DayOf(c.At, loc)]; r != nil {
 				r.Converted++
 				if c.Status == "REVERSED" {
 					r.Reversed++
@@ -651,11 +583,11 @@ func (s *Service) refreshReferrals(ctx context.Context, st state, loc *time.Loca
 		return st.Accounts, st.Conversions, err
 	}
 	var keys []any
-	var docs []referralRollup
+	var docs []Referral
 	for _, d := range days {
 		keys, docs = append(keys, d), append(docs, *rolls[d])
 	}
-	if err := replaceAll(ctx, s.store.referrals, keys, docs); err != nil {
+	if err := replaceAll(ctx, j.store.referrals, keys, docs); err != nil {
 		return st.Accounts, st.Conversions, err
 	}
 	return nextAcc, nextConv, nil

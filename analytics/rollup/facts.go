@@ -1,4 +1,4 @@
-package analytics
+package rollup
 
 import (
 	"context"
@@ -12,37 +12,38 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// memberFacts is one member's purchases as the figures count them: per
+// Facts is one member's purchases as the figures count them: per
 // day of the program's timezone, purchases net of refunds. It is the
 // job's working set, recomputed from the member's raw activities whenever
 // one of them is recorded; comparing it with the stored one says which
 // days and cohorts to recompute.
-type memberFacts struct {
+type Facts struct {
 	ID          bson.ObjectID `bson:"_id"`
 	SignupMonth int           `bson:"signupMonth"`
 	FirstDay    int           `bson:"firstDay"`   // -1: no purchase
 	FirstMonth  int           `bson:"firstMonth"` // -1: no purchase
-	Days        []factDay     `bson:"days"`       // by day, ascending
+	Days        []FactDay     `bson:"days"`       // by day, ascending
 }
 
-// factDay is a day the member made at least one purchase that counts.
-type factDay struct {
-	D   int          `bson:"d"`
-	P   int          `bson:"p"` // the member's previous purchase day, -1 for none
-	X   int          `bson:"x"` // the member's next purchase day, -1 for none
-	N   int64        `bson:"n"` // purchases
-	Cur []curAmounts `bson:"cur"`
+// FactDay is a day the member made at least one purchase that counts.
+type FactDay struct {
+	D   int       `bson:"d"`
+	P   int       `bson:"p"` // the member's previous purchase day, -1 for none
+	X   int       `bson:"x"` // the member's next purchase day, -1 for none
+	N   int64     `bson:"n"` // purchases
+	Cur []Amounts `bson:"cur"`
 }
 
-// curAmounts are purchases and net revenue (minor units) in one currency.
-type curAmounts struct {
+// Amounts are purchases and net revenue (minor units) in one currency.
+type Amounts struct {
 	C   string `bson:"c"`
 	N   int64  `bson:"n"`
 	Rev int64  `bson:"rev"`
 }
 
-// rawActivity is what the job reads of an activity (owned by game).
-type rawActivity struct {
+// Activity is what the job reads of an activity (recorded by game, in
+// "activities"): purchases and refunds count, other kinds are skipped.
+type Activity struct {
 	ID          bson.ObjectID  `bson:"_id"`
 	Kind        string         `bson:"kind"`
 	MemberID    bson.ObjectID  `bson:"memberId"`
@@ -61,14 +62,14 @@ const (
 // factsOf computes a member's facts from all their purchases and refunds.
 // A purchase counts, on the day it occurred, with its amount less every
 // refund naming it, if anything is left; a refund moves nothing else.
-func factsOf(id bson.ObjectID, signup time.Time, acts []rawActivity, loc *time.Location) memberFacts {
+func factsOf(id bson.ObjectID, signup time.Time, acts []Activity, loc *time.Location) Facts {
 	refunded := map[bson.ObjectID]int64{}
 	for _, a := range acts {
 		if a.Kind == kindRefund && a.RefundOf != nil {
 			refunded[*a.RefundOf] += a.AmountMinor
 		}
 	}
-	byDay := map[int]map[string]*curAmounts{}
+	byDay := map[int]map[string]*Amounts{}
 	for _, a := range acts {
 		if a.Kind != kindPurchase {
 			continue
@@ -77,22 +78,22 @@ func factsOf(id bson.ObjectID, signup time.Time, acts []rawActivity, loc *time.L
 		if net <= 0 {
 			continue
 		}
-		d := dayOf(a.OccurredAt, loc)
+		d := DayOf(a.OccurredAt, loc)
 		if byDay[d] == nil {
-			byDay[d] = map[string]*curAmounts{}
+			byDay[d] = map[string]*Amounts{}
 		}
 		c := byDay[d][a.Currency]
 		if c == nil {
-			c = &curAmounts{C: a.Currency}
+			c = &Amounts{C: a.Currency}
 			byDay[d][a.Currency] = c
 		}
 		c.N++
 		c.Rev += net
 	}
-	f := memberFacts{ID: id, SignupMonth: monthOfDay(dayOf(signup, loc)), FirstDay: -1, FirstMonth: -1, Days: []factDay{}}
+	f := Facts{ID: id, SignupMonth: MonthOf(DayOf(signup, loc)), FirstDay: -1, FirstMonth: -1, Days: []FactDay{}}
 	days := slices.Sorted(maps.Keys(byDay))
 	for i, d := range days {
-		fd := factDay{D: d, P: -1, X: -1}
+		fd := FactDay{D: d, P: -1, X: -1}
 		if i > 0 {
 			fd.P = days[i-1]
 		}
@@ -108,14 +109,14 @@ func factsOf(id bson.ObjectID, signup time.Time, acts []rawActivity, loc *time.L
 	}
 	if len(days) > 0 {
 		f.FirstDay = days[0]
-		f.FirstMonth = monthOfDay(days[0])
+		f.FirstMonth = MonthOf(days[0])
 	}
 	return f
 }
 
 // changes adds to dirty the days and cohorts where old and new differ.
-func (f memberFacts) changes(old *memberFacts, dirty *dirtySet) {
-	oldDays := map[int]factDay{}
+func (f Facts) changes(old *Facts, dirty *dirtySet) {
+	oldDays := map[int]FactDay{}
 	if old != nil {
 		for _, d := range old.Days {
 			oldDays[d.D] = d
@@ -148,7 +149,7 @@ func (f memberFacts) changes(old *memberFacts, dirty *dirtySet) {
 	}
 }
 
-func sameDay(a, b factDay) bool {
+func sameDay(a, b FactDay) bool {
 	return a.D == b.D && a.P == b.P && a.X == b.X && a.N == b.N && slices.Equal(a.Cur, b.Cur)
 }
 
@@ -199,7 +200,7 @@ func (d *dirtySet) add(id string) {
 }
 
 // save records the marks before the facts that caused them are written.
-func (s stores) saveDirty(ctx context.Context, d *dirtySet) error {
+func (s *Store) saveDirty(ctx context.Context, d *dirtySet) error {
 	ids := d.ids()
 	if len(ids) == 0 {
 		return nil
@@ -212,7 +213,7 @@ func (s stores) saveDirty(ctx context.Context, d *dirtySet) error {
 	return replaceAll(ctx, s.dirty, keys, docs)
 }
 
-func (s stores) loadDirty(ctx context.Context, d *dirtySet) error {
+func (s *Store) loadDirty(ctx context.Context, d *dirtySet) error {
 	var marks []dirtyMark
 	if err := findAll(ctx, s.dirty, bson.D{}, nil, &marks); err != nil {
 		return err
@@ -223,7 +224,7 @@ func (s stores) loadDirty(ctx context.Context, d *dirtySet) error {
 	return nil
 }
 
-func (s stores) clearDirty(ctx context.Context, d *dirtySet) error {
+func (s *Store) clearDirty(ctx context.Context, d *dirtySet) error {
 	ids := d.ids()
 	for len(ids) > 0 {
 		n := min(len(ids), 1000)

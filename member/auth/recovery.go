@@ -1,10 +1,9 @@
-package member
+package auth
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/member"
 )
 
 // Purpose says what an emailed token is for.
@@ -50,13 +50,9 @@ type emailToken struct {
 	UsedAt    *time.Time    `bson:"usedAt,omitempty"`
 }
 
-const (
-	indexTokensMember   = "member"
-	indexFamiliesMember = "member"
-	indexDeleting       = "deleting"
-)
+const indexTokensMember = "member"
 
-func tokenIndexes() []mongo.IndexModel {
+func linkIndexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// A member's tokens are spent together (a reset spends the others) and erased with them.
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "purpose", Value: 1}}, Options: options.Index().SetName(indexTokensMember)},
@@ -66,14 +62,14 @@ func tokenIndexes() []mongo.IndexModel {
 // IssueToken stores a new single-use token for the member and returns its
 // secret, for the email: a password reset lives ResetTokenTTL, an email
 // verification VerifyTokenTTL.
-func (s *Service) IssueToken(ctx context.Context, m *Member, purpose Purpose) (string, error) {
+func (s *Service) IssueToken(ctx context.Context, m *member.Member, purpose Purpose) (string, error) {
 	ttl := ResetTokenTTL
 	if purpose == PurposeVerifyEmail {
 		ttl = VerifyTokenTTL
 	}
 	secret, hash := newRefreshSecret()
 	now := s.now().UTC()
-	_, err := s.tokensC.InsertOne(ctx, emailToken{Hash: hash, Purpose: purpose, MemberID: m.ID, Email: m.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	_, err := s.links.InsertOne(ctx, emailToken{Hash: hash, Purpose: purpose, MemberID: m.ID, Email: m.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)})
 	if err != nil {
 		return "", err
 	}
@@ -86,7 +82,7 @@ func (s *Service) liveToken(ctx context.Context, secret string, purpose Purpose)
 		return nil, LinkInvalid()
 	}
 	var t emailToken
-	err := s.tokensC.FindOne(ctx, bson.D{{Key: "_id", Value: hashRefresh(secret)}}).Decode(&t)
+	err := s.links.FindOne(ctx, bson.D{{Key: "_id", Value: hashRefresh(secret)}}).Decode(&t)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, LinkInvalid()
 	}
@@ -103,7 +99,7 @@ func (s *Service) liveToken(ctx context.Context, secret string, purpose Purpose)
 // number of concurrent uses wins.
 func (s *Service) spend(ctx context.Context, t *emailToken) error {
 	now := s.now().UTC()
-	r, err := s.tokensC.UpdateOne(ctx,
+	r, err := s.links.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: t.Hash}, {Key: "usedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "usedAt", Value: now}}}})
 	if err != nil {
@@ -120,13 +116,13 @@ func (s *Service) spend(ctx context.Context, t *emailToken) error {
 // member's devices must sign in again. A token used twice, expired or
 // unknown is ErrLinkInvalid; a password against the policy is an input
 // error on "newPassword"; either way nothing is written.
-func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) (*Member, error) {
+func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) (*member.Member, error) {
 	t, err := s.liveToken(ctx, token, PurposePasswordReset)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.members.byID(ctx, t.MemberID)
-	if errors.Is(err, ErrNotFound) || (err == nil && m.DeletedAt != nil) {
+	m, err := s.members.Get(ctx, t.MemberID)
+	if errors.Is(err, member.ErrNotFound) || (err == nil && m.DeletedAt != nil) {
 		return nil, LinkInvalid()
 	}
 	if err != nil {
@@ -150,18 +146,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return nil, err
 	}
 	now := s.now().UTC()
-	if _, err := s.tokensC.UpdateMany(ctx,
+	if _, err := s.links.UpdateMany(ctx,
 		bson.D{{Key: "memberId", Value: m.ID}, {Key: "purpose", Value: PurposePasswordReset}, {Key: "usedAt", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "usedAt", Value: now}}}}); err != nil {
 		return nil, err
 	}
-	m, err = s.members.update(ctx, m.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "passwordHash", Value: hash}, {Key: "updatedAt", Value: now}}}})
-	if err != nil {
+	if m, err = s.members.SetPassword(ctx, m.ID, hash); err != nil {
 		return nil, err
 	}
 	// A reset also proves the address: the link reached it.
 	if m.EmailVerifiedAt == nil && m.Email == t.Email {
-		if m, err = s.members.update(ctx, m.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "emailVerifiedAt", Value: now}}}}); err != nil {
+		if m, err = s.members.EmailVerified(ctx, m.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -170,13 +165,13 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 
 // VerifyEmail marks the address the token was sent to verified, if it is
 // still the member's, and spends the token.
-func (s *Service) VerifyEmail(ctx context.Context, token string) (*Member, error) {
+func (s *Service) VerifyEmail(ctx context.Context, token string) (*member.Member, error) {
 	t, err := s.liveToken(ctx, token, PurposeVerifyEmail)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.members.byID(ctx, t.MemberID)
-	if errors.Is(err, ErrNotFound) || (err == nil && (m.DeletedAt != nil || m.Email != t.Email)) {
+	m, err := s.members.Get(ctx, t.MemberID)
+	if errors.Is(err, member.ErrNotFound) || (err == nil && (m.DeletedAt != nil || m.Email != t.Email)) {
 		return nil, LinkInvalid()
 	}
 	if err != nil {
@@ -188,7 +183,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (*Member, error
 	if m.EmailVerifiedAt != nil {
 		return m, nil
 	}
-	return s.members.update(ctx, m.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "emailVerifiedAt", Value: s.now().UTC()}}}})
+	return s.members.EmailVerified(ctx, m.ID)
 }
 
 // RevokeSessions ends every session of the member: their refresh tokens
@@ -217,7 +212,7 @@ func (s *Service) RevokeSessions(ctx context.Context, memberID bson.ObjectID, re
 
 // SessionStarted is when the session p belongs to was signed into (its
 // log-in, not its last refresh); zero when p has no session.
-func (s *Service) SessionStarted(ctx context.Context, p Principal) (time.Time, error) {
+func (s *Service) SessionStarted(ctx context.Context, p member.Principal) (time.Time, error) {
 	if p.Session.IsZero() {
 		return time.Time{}, nil
 	}
@@ -231,7 +226,7 @@ func (s *Service) SessionStarted(ctx context.Context, p Principal) (time.Time, e
 
 // CheckPassword reports whether password is the member's (ErrBadCredentials
 // if not), as slow whether or not it matches.
-func (s *Service) CheckPassword(ctx context.Context, m *Member, password string) error {
+func (s *Service) CheckPassword(ctx context.Context, m *member.Member, password string) error {
 	if len(password) > 4*4*MaxPassword {
 		s.hasher.check(nil, "")
 		return ErrBadCredentials
@@ -243,58 +238,13 @@ func (s *Service) CheckPassword(ctx context.Context, m *Member, password string)
 	return nil
 }
 
-// FormerMemberName is what others see for an erased member (posts,
-// leaderboards, attendee lists).
-const FormerMemberName = "a former member"
-
-// erasedEmail is the address an erased member keeps: the unique index
-// needs one, and it is no one's, so the real address may sign up again.
-func erasedEmail(id bson.ObjectID) string { return "erased-" + id.Hex() + "@erased.invalid" }
-
-// Erased reports whether the member's personal data was erased.
-func (m *Member) Erased() bool { return m.ErasedAt != nil }
-
-// MarkDeleting records that the member's deletion began (before anything
-// is erased), so a deletion cut short is finished by DeletionsPending's
-// job. It returns the member; a member deleted before is returned as is.
-func (s *Service) MarkDeleting(ctx context.Context, id bson.ObjectID) (*Member, error) {
-	now := s.now().UTC()
-	m, err := s.members.update(ctx, id, bson.D{{Key: "$min", Value: bson.D{{Key: "deletedAt", Value: now}}}})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// DeletionsPending lists members whose deletion began but whose data is not
-// erased yet, at most limit.
-func (s *Service) DeletionsPending(ctx context.Context, limit int) ([]bson.ObjectID, error) {
-	cur, err := s.members.c.Find(ctx, bson.D{{Key: "deletedAt", Value: bson.D{{Key: "$ne", Value: nil}}}, {Key: "erasedAt", Value: nil}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		ID bson.ObjectID `bson:"_id"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
-	}
-	ids := make([]bson.ObjectID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	return ids, nil
-}
-
-// EraseMember erases what accounts keep about a member: their address,
-// password, name, avatar, birthday, timezone and locale go; their id stays
-// as an anonymous id the ledger, activities and redemptions keep pointing
-// at, shown to others as FormerMemberName. Their sessions, emailed tokens
-// and log-in attempts are deleted. Safe to repeat.
+// EraseMember erases what signing in keeps of a member: their sessions
+// end (EndAccountDeleted), and their refresh tokens, emailed links and
+// log-in attempts are deleted. The profile is member.Service.EraseMember's,
+// after this. Safe to repeat; an unknown member is no error.
 func (s *Service) EraseMember(ctx context.Context, id bson.ObjectID) error {
-	m, err := s.members.byID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	m, err := s.members.Get(ctx, id)
+	if errors.Is(err, member.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -303,28 +253,15 @@ func (s *Service) EraseMember(ctx context.Context, id bson.ObjectID) error {
 	if err := s.RevokeSessions(ctx, id, EndAccountDeleted); err != nil {
 		return err
 	}
-	if !strings.HasSuffix(m.Email, "@erased.invalid") {
+	if !member.IsErasedEmail(m.Email) {
 		if _, err := s.attempts.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: accountKey(m.Email)}}); err != nil {
 			return err
 		}
 	}
-	for _, c := range []*mongo.Collection{s.tokensC, s.refresh.tokens, s.refresh.spends} {
+	for _, c := range []*mongo.Collection{s.links, s.refresh.tokens, s.refresh.spends} {
 		if _, err := c.DeleteMany(ctx, bson.D{{Key: "memberId", Value: id}}); err != nil {
 			return err
 		}
 	}
-	now := s.now().UTC()
-	_, err = s.members.update(ctx, id, bson.D{
-		{Key: "$set", Value: bson.D{
-			{Key: "email", Value: erasedEmail(id)}, {Key: "displayName", Value: FormerMemberName}, {Key: "nameKey", Value: ""},
-			{Key: "timezone", Value: "UTC"}, {Key: "marketingConsent", Value: false}, {Key: "roles", Value: []Role{}},
-			{Key: "erasedAt", Value: now}, {Key: "updatedAt", Value: now},
-		}},
-		{Key: "$unset", Value: bson.D{
-			{Key: "passwordHash", Value: ""}, {Key: "avatarUrl", Value: ""}, {Key: "birthday", Value: ""},
-			{Key: "locale", Value: ""}, {Key: "emailVerifiedAt", Value: ""},
-		}},
-		{Key: "$min", Value: bson.D{{Key: "deletedAt", Value: now}}},
-	})
-	return err
+	return nil
 }
