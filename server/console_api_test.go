@@ -119,7 +119,9 @@ func TestReviewQueueChangedAndFirstFlags(t *testing.T) {
 		t.Fatalf("the queue page: %+v", queue)
 	}
 	var one struct {
-		Edges []struct{ Node struct{ FirstFlags []struct{ Note string } } }
+		Edges []struct {
+			Node struct{ FirstFlags []struct{ Note string } }
+		}
 	}
 	a.do(t, mo.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { firstFlags(first: 1) { note } } } } }`, map[string]any{"s": space.ID}).decode(t, "reviewQueue", &one)
 	if len(one.Edges) != 1 || len(one.Edges[0].Node.FirstFlags) != 1 {
