@@ -92,6 +92,8 @@ async function explain(page, f) {
   try { await f(); } catch (e) {
     const text = await page.locator('body').innerText().catch(() => '(no page)');
     e.message += `\n--- the page (${page.url()}) shows:\n${text.slice(0, 3000)}\n--- problems: ${(page.problems || []).join("; ")}`;
+    e.message += `\n--- sockets:\n${(page.frames$ || []).join('\n').slice(-4000)}`;
+    e.message += `\n--- the server's log ends:\n${readFileSync(join(work, 'server.log'), 'utf8').slice(-3000)}`;
     throw e;
   }
 }
@@ -103,6 +105,14 @@ async function newPage() {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push('CSP: ' + m.text()); });
   page.problems = problems;
+  page.frames$ = [];
+  page.on('websocket', (ws) => {
+    page.frames$.push('open ' + ws.url());
+    ws.on('framesent', (f) => page.frames$.push('> ' + String(f.payload).slice(0, 200)));
+    ws.on('framereceived', (f) => page.frames$.push('< ' + String(f.payload).slice(0, 200)));
+    ws.on('socketerror', (e) => page.frames$.push('error ' + e));
+    ws.on('close', () => page.frames$.push('close'));
+  });
   return page;
 }
 
@@ -222,8 +232,16 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('cell', { name: /Regular/ }).waitFor();
     await accessible(page, 'the rewards and badges catalogs');
 
-    // Offers: create, publish, watch the progress reach 100%.
+    // Offers: the brand's offers page with the API's cursors; create, publish, watch the progress reach 100%.
+    for (let i = 0; i <= 10; i++) {
+      await service(`mutation($t: String!) { createOffer(input: { title: $t, body: "Older offer", benefit: { kind: BONUS_POINTS, value: 10 },
+        startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`, { t: `Older offer ${i}` });
+    }
     await open(page, 'Offers');
+    await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
+    assert.equal(await page.locator('.offer', { hasText: 'Older offer 0' }).count(), 0, 'ten offers a page, newest first');
+    await page.getByRole('button', { name: 'More offers' }).click();
+    await page.locator('.offer', { hasText: 'Older offer 0' }).waitFor();
     await page.getByLabel('Title').fill('Double points weekend');
     await page.getByLabel('Message').fill('Come by this weekend for a bonus');
     await page.getByLabel('Benefit value').fill('200');
@@ -238,6 +256,15 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await offer.getByRole('button', { name: /Results of/ }).click();
     await offer.getByRole('status').filter({ hasText: /Messaged: \d+/ }).waitFor();
     await accessible(page, 'the offers page');
+    // The status filter asks brandOffers for one status.
+    await page.getByLabel('Status', { exact: true }).selectOption('PUBLISHED');
+    await page.locator('.offer', { hasText: 'Older offer' }).first().waitFor({ state: 'detached' });
+    await page.locator('.offer', { hasText: 'Double points weekend' }).waitFor();
+    assert.equal(await page.locator('.offer').count(), 1, 'only the published offer');
+    await page.getByLabel('Status', { exact: true }).selectOption('DRAFT');
+    await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
+    assert.equal(await page.locator('.offer', { hasText: 'Double points weekend' }).count(), 0, 'no published offer among the drafts');
+    await accessible(page, 'the offers page filtered');
 
     // Events: create and publish; a member's RSVP shows live; the door checks them in.
     await open(page, 'Events');
@@ -323,6 +350,14 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     const item = page.locator('.review', { hasText: 'Cheap watches' });
     await item.waitFor();
     assert.match(await item.textContent(), /SPAM: selling watches/);
+    // Live: the page hears of the queue over the socket; a new flag shows without a reload.
+    await page.getByText('Live: 1 post(s) waiting.').waitFor();
+    const rant = (await api(hal.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }) { id } }`, { t: thread.id })).reply;
+    await api(fay.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "channel ads") { id } }`, { p: rant.id });
+    const second = page.locator('.review', { hasText: 'Follow my channel' });
+    await second.waitFor({ timeout: 20000 });
+    assert.match(await second.textContent(), /SPAM: channel ads/);
+    await page.getByText('Live: 2 post(s) waiting.').waitFor();
     await accessible(page, 'the review queue');
     await fitsPhone(page, 'the review queue');
     await page.screenshot({ path: join(shots, 'review-queue.png'), fullPage: true });
@@ -330,6 +365,9 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     await item.getByLabel(/Reason for post/).fill('Advertising');
     await item.getByRole('button', { name: /Hide post/ }).click();
     await page.getByRole('status').filter({ hasText: /by Gus: hide/ }).waitFor();
+    await item.waitFor({ state: 'detached' });
+    await second.getByLabel(/Reason for post/).fill('Advertising again');
+    await second.getByRole('button', { name: /Hide post/ }).click();
     await page.getByText('Nothing waits for review.').waitFor();
     const after = await thread$();
     assert.ok(!after.some((p) => p.body?.includes('Cheap watches')), 'after: the hidden post is gone from the member\'s view: ' + JSON.stringify(after));
