@@ -10,10 +10,75 @@ import (
 	"strconv"
 
 	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/game/reward"
+	"github.com/regulars/regulars/member"
 )
+
+// TrustLevel is the resolver for the trustLevel field.
+func (r *communityStandingResolver) TrustLevel(ctx context.Context, obj *community.MemberStanding) (int, error) {
+	return obj.Trust, nil
+}
+
+// PostsLast30Days is the resolver for the postsLast30Days field.
+func (r *communityStandingResolver) PostsLast30Days(ctx context.Context, obj *community.MemberStanding) (int, error) {
+	return int(obj.PostsLast30d), nil
+}
+
+// HiddenRecently is the resolver for the hiddenRecently field.
+func (r *communityStandingResolver) HiddenRecently(ctx context.Context, obj *community.MemberStanding) (bool, error) {
+	return obj.HiddenRecent, nil
+}
+
+// Redemptions is the resolver for the redemptions field.
+func (r *memberResolver) Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*RedemptionConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	list := "member-redemptions." + obj.ID.Hex()
+	from, err := decodeIDCursor(list, after)
+	if err != nil {
+		return nil, err
+	}
+	rs, more, err := r.Game.Rewards().RedemptionsOf(ctx, principal(ctx), obj.ID, from, n)
+	if err != nil {
+		return nil, err
+	}
+	conn := &RedemptionConnection{}
+	conn.Edges, conn.PageInfo = edges(rs, more, after,
+		func(rd *reward.Redemption) string { return encodeIDCursor(list, rd.ID) },
+		func(c string, rd *reward.Redemption) *RedemptionEdge { return &RedemptionEdge{Cursor: c, Node: rd} })
+	return conn, nil
+}
+
+// Rsvps is the resolver for the rsvps field.
+func (r *memberResolver) Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*RsvpConnection, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	list := "member-rsvps." + obj.ID.Hex()
+	from, err := decodeIDCursor(list, after)
+	if err != nil {
+		return nil, err
+	}
+	rs, more, err := r.EventService.RSVPsOf(ctx, principal(ctx), obj.ID, from, n)
+	if err != nil {
+		return nil, err
+	}
+	es, info := edges(rs, more, after, func(x *events.RSVP) string { return encodeIDCursor(list, x.EventID) },
+		func(c string, x *events.RSVP) *RsvpEdge { return &RsvpEdge{Cursor: c, Node: x} })
+	return &RsvpConnection{Edges: es, PageInfo: info}, nil
+}
+
+// CommunityStanding is the resolver for the communityStanding field.
+func (r *memberResolver) CommunityStanding(ctx context.Context, obj *member.Member) (*community.MemberStanding, error) {
+	return r.Community.StandingOf(ctx, principal(ctx), obj.ID)
+}
 
 // BrandOffers is the resolver for the brandOffers field.
 func (r *queryResolver) BrandOffers(ctx context.Context, status *offer.OfferStatus, first *int, after *string) (*OfferConnection, error) {
@@ -68,9 +133,17 @@ func (r *subscriptionResolver) ReviewQueueChanged(ctx context.Context, spaceID s
 	return r.ReviewQueue.Watch(ctx, principal(ctx), sid)
 }
 
+// CommunityStanding returns CommunityStandingResolver implementation.
+func (r *Resolver) CommunityStanding() CommunityStandingResolver {
+	return &communityStandingResolver{r}
+}
+
 // ReviewQueueChange returns ReviewQueueChangeResolver implementation.
 func (r *Resolver) ReviewQueueChange() ReviewQueueChangeResolver {
 	return &reviewQueueChangeResolver{r}
 }
 
-type reviewQueueChangeResolver struct{ *Resolver }
+type (
+	communityStandingResolver struct{ *Resolver }
+	reviewQueueChangeResolver struct{ *Resolver }
+)

@@ -61,6 +61,7 @@ type ResolverRoot interface {
 	Badge() BadgeResolver
 	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
+	CommunityStanding() CommunityStandingResolver
 	Coupon() CouponResolver
 	CouponRedemption() CouponRedemptionResolver
 	DataExport() DataExportResolver
@@ -284,6 +285,13 @@ type ComplexityRoot struct {
 	CommunityMember struct {
 		AvatarURL   func(childComplexity int) int
 		DisplayName func(childComplexity int) int
+	}
+
+	CommunityStanding struct {
+		HiddenRecently  func(childComplexity int) int
+		PostsLast30Days func(childComplexity int) int
+		Sanctions       func(childComplexity int) int
+		TrustLevel      func(childComplexity int) int
 	}
 
 	ConfidenceInterval struct {
@@ -565,23 +573,26 @@ type ComplexityRoot struct {
 	}
 
 	Member struct {
-		AvatarURL        func(childComplexity int) int
-		Badges           func(childComplexity int) int
-		Birthday         func(childComplexity int) int
-		CreatedAt        func(childComplexity int) int
-		DisplayName      func(childComplexity int) int
-		Email            func(childComplexity int) int
-		EmailVerified    func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Locale           func(childComplexity int) int
-		MarketingConsent func(childComplexity int) int
-		MemberCard       func(childComplexity int) int
-		Points           func(childComplexity int) int
-		Referral         func(childComplexity int) int
-		Roles            func(childComplexity int) int
-		Streak           func(childComplexity int) int
-		Tier             func(childComplexity int) int
-		Timezone         func(childComplexity int) int
+		AvatarURL         func(childComplexity int) int
+		Badges            func(childComplexity int) int
+		Birthday          func(childComplexity int) int
+		CommunityStanding func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DisplayName       func(childComplexity int) int
+		Email             func(childComplexity int) int
+		EmailVerified     func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Locale            func(childComplexity int) int
+		MarketingConsent  func(childComplexity int) int
+		MemberCard        func(childComplexity int) int
+		Points            func(childComplexity int) int
+		Redemptions       func(childComplexity int, first *int, after *string) int
+		Referral          func(childComplexity int) int
+		Roles             func(childComplexity int) int
+		Rsvps             func(childComplexity int, first *int, after *string) int
+		Streak            func(childComplexity int) int
+		Tier              func(childComplexity int) int
+		Timezone          func(childComplexity int) int
 	}
 
 	MemberBadges struct {
@@ -1424,6 +1435,11 @@ type CampaignResultsResolver interface {
 type CohortMatrixResolver interface {
 	AsOf(ctx context.Context, obj *analytics.CohortMatrix) (*time.Time, error)
 }
+type CommunityStandingResolver interface {
+	TrustLevel(ctx context.Context, obj *community.MemberStanding) (int, error)
+	PostsLast30Days(ctx context.Context, obj *community.MemberStanding) (int, error)
+	HiddenRecently(ctx context.Context, obj *community.MemberStanding) (bool, error)
+}
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 
@@ -1503,6 +1519,9 @@ type MemberResolver interface {
 
 	Locale(ctx context.Context, obj *member.Member) (*string, error)
 
+	Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*RedemptionConnection, error)
+	Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*RsvpConnection, error)
+	CommunityStanding(ctx context.Context, obj *member.Member) (*community.MemberStanding, error)
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
@@ -2545,6 +2564,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CommunityMember.DisplayName(childComplexity), true
+
+	case "CommunityStanding.hiddenRecently":
+		if e.ComplexityRoot.CommunityStanding.HiddenRecently == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.HiddenRecently(childComplexity), true
+	case "CommunityStanding.postsLast30Days":
+		if e.ComplexityRoot.CommunityStanding.PostsLast30Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.PostsLast30Days(childComplexity), true
+	case "CommunityStanding.sanctions":
+		if e.ComplexityRoot.CommunityStanding.Sanctions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.Sanctions(childComplexity), true
+	case "CommunityStanding.trustLevel":
+		if e.ComplexityRoot.CommunityStanding.TrustLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.TrustLevel(childComplexity), true
 
 	case "ConfidenceInterval.estimate":
 		if e.ComplexityRoot.ConfidenceInterval.Estimate == nil {
@@ -3625,6 +3669,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Birthday(childComplexity), true
+	case "Member.communityStanding":
+		if e.ComplexityRoot.Member.CommunityStanding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.CommunityStanding(childComplexity), true
 	case "Member.createdAt":
 		if e.ComplexityRoot.Member.CreatedAt == nil {
 			break
@@ -3679,6 +3729,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Points(childComplexity), true
+	case "Member.redemptions":
+		if e.ComplexityRoot.Member.Redemptions == nil {
+			break
+		}
+
+		args, err := ec.field_Member_redemptions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Member.Redemptions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Member.referral":
 		if e.ComplexityRoot.Member.Referral == nil {
 			break
@@ -3691,6 +3752,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Roles(childComplexity), true
+	case "Member.rsvps":
+		if e.ComplexityRoot.Member.Rsvps == nil {
+			break
+		}
+
+		args, err := ec.field_Member_rsvps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Member.Rsvps(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Member.streak":
 		if e.ComplexityRoot.Member.Streak == nil {
 			break
@@ -8212,6 +8284,20 @@ func (ec *executionContext) childFields_CommunityMember(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CommunityMember", field.Name)
 }
 
+func (ec *executionContext) childFields_CommunityStanding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "trustLevel":
+		return ec.fieldContext_CommunityStanding_trustLevel(ctx, field)
+	case "postsLast30Days":
+		return ec.fieldContext_CommunityStanding_postsLast30Days(ctx, field)
+	case "hiddenRecently":
+		return ec.fieldContext_CommunityStanding_hiddenRecently(ctx, field)
+	case "sanctions":
+		return ec.fieldContext_CommunityStanding_sanctions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommunityStanding", field.Name)
+}
+
 func (ec *executionContext) childFields_ConfidenceInterval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "estimate":
@@ -8792,6 +8878,12 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_createdAt(ctx, field)
 	case "emailVerified":
 		return ec.fieldContext_Member_emailVerified(ctx, field)
+	case "redemptions":
+		return ec.fieldContext_Member_redemptions(ctx, field)
+	case "rsvps":
+		return ec.fieldContext_Member_rsvps(ctx, field)
+	case "communityStanding":
+		return ec.fieldContext_Member_communityStanding(ctx, field)
 	case "streak":
 		return ec.fieldContext_Member_streak(ctx, field)
 	case "badges":
@@ -10433,6 +10525,50 @@ func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Member_redemptions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Member_rsvps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -15595,6 +15731,107 @@ func (ec *executionContext) fieldContext_CommunityMember_avatarUrl(_ context.Con
 	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
 }
 
+func (ec *executionContext) _CommunityStanding_trustLevel(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_trustLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().TrustLevel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_trustLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CommunityStanding_postsLast30Days(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_postsLast30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().PostsLast30Days(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_postsLast30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CommunityStanding_hiddenRecently(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_hiddenRecently(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().HiddenRecently(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_hiddenRecently(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _CommunityStanding_sanctions(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_sanctions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sanctions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_sanctions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommunityStanding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConfidenceInterval_estimate(ctx context.Context, field graphql.CollectedField, obj *analytics.Interval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20101,6 +20338,126 @@ func (ec *executionContext) _Member_emailVerified(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Member_emailVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Member_redemptions(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_redemptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Member().Redemptions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+			return ec.marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_redemptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedemptionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Member_redemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_rsvps(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_rsvps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Member().Rsvps(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
+			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_rsvps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RsvpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Member_rsvps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_communityStanding(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_communityStanding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().CommunityStanding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *community.MemberStanding) graphql.Marshaler {
+			return ec.marshalOCommunityStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐMemberStanding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_communityStanding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommunityStanding(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Member_streak(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -40739,6 +41096,57 @@ func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.Select
 	return out
 }
 
+var communityStandingImplementors = []string{"CommunityStanding"}
+
+func (ec *executionContext) _CommunityStanding(ctx context.Context, sel ast.SelectionSet, obj *community.MemberStanding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, communityStandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommunityStanding")
+		case "trustLevel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_trustLevel(ctx, field, obj)
+				})
+		case "postsLast30Days":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_postsLast30Days(ctx, field, obj)
+				})
+		case "hiddenRecently":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_hiddenRecently(ctx, field, obj)
+				})
+		case "sanctions":
+			out.Values[i] = ec._CommunityStanding_sanctions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var confidenceIntervalImplementors = []string{"ConfidenceInterval"}
 
 func (ec *executionContext) _ConfidenceInterval(ctx context.Context, sel ast.SelectionSet, obj *analytics.Interval) graphql.Marshaler {
@@ -42701,6 +43109,24 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "redemptions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_redemptions(ctx, field, obj)
+				})
+		case "rsvps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_rsvps(ctx, field, obj)
+				})
+		case "communityStanding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_communityStanding(ctx, field, obj)
+				})
 		case "streak":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -52012,6 +52438,13 @@ func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregulars�
 	return ec._CommunityMember(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCommunityStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐMemberStanding(ctx context.Context, sel ast.SelectionSet, v *community.MemberStanding) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CommunityStanding(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOConfidenceInterval2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v *analytics.Interval) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -52570,6 +53003,13 @@ func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregulars�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RedemptionConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx context.Context, v any) (*program.ReferralRulesPatch, error) {

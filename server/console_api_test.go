@@ -134,3 +134,98 @@ func TestReviewQueueChangedAndFirstFlags(t *testing.T) {
 	a.do(t, mo.bearer(), `mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "ads") { status } }`, map[string]any{"p": post.ID}).decode(t, "moderatePost", &struct{}{})
 	expectOn(t, c, `"pending":0`)
 }
+
+// A member's profile (member(id)) carries their redemptions, RSVPs and
+// community standing, paged with cursors, for the brand; door staff, who
+// see members through attendee lists, get FORBIDDEN on them.
+func TestMemberProfileRecords(t *testing.T) {
+	a := startApp(t, nil)
+	a.setProgram(t)
+	ann := a.signUp(t, "ann@example.com")
+	first, _ := a.redeemed(t, ann, "mug-1", nil)
+	second, _ := a.redeemed(t, ann, "mug-2", nil)
+	ride := a.publishedEvent(t, nil)
+	walk := a.publishedEvent(t, func(in map[string]any) { in["title"] = "Walk" })
+	a.rsvp(t, ann, ride, 0, "ride-1")
+	a.rsvp(t, ann, walk, 0, "walk-1")
+
+	const profile = `query($id: ID!, $ra: String, $ea: String) { member(id: $id) {
+	  redemptions(first: 1, after: $ra) { edges { cursor node { id status } } pageInfo { hasNextPage endCursor } }
+	  rsvps(first: 1, after: $ea) { edges { node { status event { id title } } } pageInfo { hasNextPage endCursor } }
+	  communityStanding { trustLevel postsLast30Days hiddenRecently sanctions { kind } } } }`
+	type page struct {
+		Redemptions struct {
+			Edges []struct {
+				Node struct{ ID, Status string }
+			}
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+		Rsvps struct {
+			Edges []struct {
+				Node struct {
+					Status string
+					Event  struct{ ID, Title string }
+				}
+			}
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+		CommunityStanding *struct {
+			TrustLevel      int
+			PostsLast30Days int
+			Sanctions       []struct{ Kind string }
+		}
+	}
+	var p1, p2 page
+	a.service(t, profile, map[string]any{"id": ann.Member.ID}).decode(t, "member", &p1)
+	if len(p1.Redemptions.Edges) != 1 || p1.Redemptions.Edges[0].Node.ID != second || !p1.Redemptions.PageInfo.HasNextPage {
+		t.Fatalf("first page of redemptions: %+v", p1.Redemptions)
+	}
+	if len(p1.Rsvps.Edges) != 1 || p1.Rsvps.Edges[0].Node.Event.ID != walk || p1.Rsvps.Edges[0].Node.Status != "CONFIRMED" || !p1.Rsvps.PageInfo.HasNextPage {
+		t.Fatalf("first page of RSVPs: %+v", p1.Rsvps)
+	}
+	if p1.CommunityStanding == nil || p1.CommunityStanding.PostsLast30Days != 0 || len(p1.CommunityStanding.Sanctions) != 0 {
+		t.Fatalf("standing: %+v", p1.CommunityStanding)
+	}
+	a.service(t, profile, map[string]any{"id": ann.Member.ID, "ra": p1.Redemptions.PageInfo.EndCursor, "ea": p1.Rsvps.PageInfo.EndCursor}).decode(t, "member", &p2)
+	if len(p2.Redemptions.Edges) != 1 || p2.Redemptions.Edges[0].Node.ID != first || p2.Redemptions.PageInfo.HasNextPage {
+		t.Fatalf("second page of redemptions: %+v", p2.Redemptions)
+	}
+	if len(p2.Rsvps.Edges) != 1 || p2.Rsvps.Edges[0].Node.Event.ID != ride || p2.Rsvps.PageInfo.HasNextPage {
+		t.Fatalf("second page of RSVPs: %+v", p2.Rsvps)
+	}
+	if r := a.service(t, profile, map[string]any{"id": ann.Member.ID, "ea": p1.Redemptions.PageInfo.EndCursor}); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("a redemptions cursor given to rsvps: %+v", r.Errors)
+	}
+
+	// The member reads their own.
+	var mine struct {
+		Redemptions struct{ Edges []struct{ Cursor string } }
+	}
+	a.do(t, ann.bearer(), `{ me { redemptions { edges { cursor } } } }`, nil).decode(t, "me", &mine)
+	if len(mine.Redemptions.Edges) != 2 {
+		t.Fatalf("ann's own redemptions: %+v", mine)
+	}
+
+	// Door staff see ann when they check her in, not her records.
+	door := a.staff(t, "door@example.com")
+	code := a.myRsvp(t, ann, ride).CheckInCode
+	r := a.do(t, door.bearer(), `mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status member { displayName
+	  redemptions { edges { cursor } } rsvps { edges { cursor } } communityStanding { trustLevel } } } }`, map[string]any{"e": ride, "c": *code})
+	if len(r.Errors) != 3 {
+		t.Fatalf("staff reading a member's records: %+v", r.Errors)
+	}
+	for _, e := range r.Errors {
+		if e.Extensions["code"] != "FORBIDDEN" {
+			t.Fatalf("staff reading a member's records: %+v", r.Errors)
+		}
+	}
+	if !strings.Contains(string(r.Data["checkInAttendee"]), `"displayName":"Member ann@example.com"`) {
+		t.Fatalf("the check-in itself: %s", r.Data["checkInAttendee"])
+	}
+}
