@@ -298,7 +298,13 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const attended = await api(carla.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: eventId });
     assert.equal(attended.event.myRsvp.status, 'ATTENDED');
 
-    // Members: search, the profile with its ledger, adjust points.
+    // Carla redeems eleven lattes (through the API, as the app would).
+    const latte = (await service(`mutation { createReward(input: { name: "Latte", cost: 1 }) { id } }`)).createReward;
+    for (let i = 0; i < 11; i++) {
+      await api(carla.bearer, `mutation($r: ID!, $k: String!) { redeemReward(rewardId: $r, idempotencyKey: $k) { id } }`, { r: latte.id, k: `latte-${i}` });
+    }
+
+    // Members: search, the profile with its ledger, redemptions, events and standing; adjust points.
     await open(page, 'Members');
     await page.getByLabel('Search by email, name or member id').fill('carla');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -308,6 +314,17 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByLabel('Reason (the member sees it)').fill('Sorry for the wait at the door');
     await page.getByRole('button', { name: 'Adjust points' }).click();
     await page.getByRole('cell', { name: /Sorry for the wait at the door/ }).waitFor();
+    // Her redemptions (11 here: two pages of 10), her events (the one she attended) and her community standing.
+    const redemptions = page.getByRole('region', { name: 'Redemptions' });
+    await redemptions.getByRole('cell', { name: 'Latte', exact: true }).first().waitFor();
+    assert.equal(await redemptions.getByRole('cell', { name: 'Latte', exact: true }).count(), 10, 'ten redemptions a page');
+    await redemptions.getByRole('button', { name: 'More redemptions' }).click();
+    await redemptions.getByRole('cell', { name: 'Latte', exact: true }).nth(10).waitFor();
+    assert.equal(await redemptions.getByRole('button', { name: 'More redemptions' }).count(), 0, 'no third page');
+    const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Latte art evening/ });
+    await attendedRow.waitFor();
+    assert.match(await attendedRow.textContent(), /ATTENDED/);
+    await page.getByText(/Trust level \d \(\w+\), 0 post\(s\) in 30 days/).waitFor();
     await accessible(page, 'a member profile');
     await fitsPhone(page, 'a member profile');
     await page.screenshot({ path: join(shots, 'member-profile.png'), fullPage: true });
