@@ -215,6 +215,50 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
     assert.equal((await service('{ program { pointsPerUnit } }')).program.pointsPerUnit, 12);
+
+    // Tiers, escalation, promotions and campaigns with their holdout: each bad value gets its error at its field.
+    const tiersBefore = (await service('{ program { tiers { name threshold } } }')).program.tiers;
+    const n = tiersBefore.length + 1;
+    await page.getByRole('button', { name: 'Add a tier' }).click();
+    await page.getByLabel(`Tier ${n} name`).fill('Platinum');
+    await page.getByLabel(`Tier ${n} threshold`).fill('1');
+    await page.getByLabel(`Tier ${n} benefits`).fill('free_delivery, lounge');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    const atField = async (label, pattern) => {
+      const control = page.getByLabel(label, { exact: true });
+      const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+      await err.waitFor();
+      assert.match(await err.textContent(), pattern, label);
+      assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+    };
+    await atField(`Tier ${n} threshold`, /above the previous tier/);
+    await accessible(page, 'the program form with a tier error');
+    await page.getByLabel(`Tier ${n} threshold`).fill('900000');
+    await page.getByLabel('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)').fill('2, 0');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)', /multiplier from 1 to 10/);
+    await page.getByLabel('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)').fill('2, 3');
+    await page.getByLabel('Campaign holdout (%)').fill('80');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Campaign holdout (%)', /between 0 and 50/);
+    await page.getByLabel('Campaign holdout (%)').fill('20');
+    await page.getByLabel('Win-back', { exact: true }).check();
+    await page.getByLabel('Win-back: after days without a purchase').fill('45');
+    await page.getByRole('button', { name: 'Add a promotion' }).click();
+    await page.getByLabel('Promotion 1 id').fill('spring');
+    await page.getByLabel('Promotion 1 name').fill('Spring bonus');
+    await page.getByLabel('Promotion 1 ends').fill('2020-01-01T00:00');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Promotion 1 ends', /after startsAt/);
+    await page.getByLabel('Promotion 1 ends').fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
+    const saved = (await service('{ program { escalation tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
+    assert.deepEqual(saved.escalation, [2, 3]);
+    assert.deepEqual(saved.tiers.at(-1), { name: 'Platinum', threshold: 900000, benefits: ['free_delivery', 'lounge'] });
+    assert.deepEqual(saved.promotions.map((x) => x.id), ['spring']);
+    assert.deepEqual(saved.campaigns, { winBack: true, winBackDays: 45, holdoutPercent: 20 });
+    await accessible(page, 'the program form saved');
     await fitsPhone(page, 'the program form');
 
     // Rewards: create one; it is in the catalog.
