@@ -110,11 +110,14 @@ export async function download(path, filename) {
 }
 
 // subscribe runs a subscription over graphql-transport-ws; onNext gets each
-// payload's data, onError the API's message. Returns a function that stops it.
+// payload's data, onError the API's message. A socket the server closes
+// asking for a fresh token (roles changed, token expired: 4403) is opened
+// again with a refreshed one, and one dropped (1006) again, a few times. Returns a function that stops it.
 export function subscribe(query, variables, onNext, onError) {
-  let ws, stopped = false;
-  (async () => {
+  let ws, stopped = false, retries = 3;
+  const open = async () => {
     const auth = 'Bearer ' + await token();
+    if (stopped) return;
     ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql', 'graphql-transport-ws');
     ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: auth } }));
     ws.onmessage = (m) => {
@@ -124,10 +127,23 @@ export function subscribe(query, variables, onNext, onError) {
       else if (msg.type === 'next') {
         if (msg.payload.errors?.length) onError?.(new ApiError(msg.payload.errors[0].message, msg.payload.errors[0].extensions?.code));
         else onNext(msg.payload.data);
-      } else if (msg.type === 'error') onError?.(new ApiError(msg.payload?.[0]?.message || 'Subscription refused'));
+      } else if (msg.type === 'error') onError?.(new ApiError(msg.payload?.[0]?.message || 'Subscription refused', msg.payload?.[0]?.extensions?.code));
     };
-    ws.onclose = (e) => { if (!stopped && e.code !== 1000) onError?.(new ApiError(`Live updates stopped (${e.code} ${e.reason})`)); };
-  })().catch((e) => onError?.(e));
+    ws.onclose = (e) => {
+      if (stopped || e.code === 1000) return;
+      if (e.code === 4403 && /fresh token/.test(e.reason) && retries-- > 0) {
+        refresh().then(open).catch((err) => onError?.(err));
+        return;
+      }
+      // A socket dropped without a close frame (1006) is opened again, once a second.
+      if (e.code === 1006 && retries-- > 0) {
+        setTimeout(() => open().catch((err) => onError?.(err)), 1000);
+        return;
+      }
+      onError?.(new ApiError(`Live updates stopped (${e.code} ${e.reason})`, 'CLOSED'));
+    };
+  };
+  open().catch((e) => onError?.(e));
   return () => { stopped = true; ws?.close(1000); };
 }
 

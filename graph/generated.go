@@ -24,6 +24,7 @@ import (
 	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
@@ -63,6 +64,7 @@ type ResolverRoot interface {
 	Badge() BadgeResolver
 	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
+	CommunityStanding() CommunityStandingResolver
 	Coupon() CouponResolver
 	CouponRedemption() CouponRedemptionResolver
 	DataExport() DataExportResolver
@@ -92,6 +94,7 @@ type ResolverRoot interface {
 	Redemption() RedemptionResolver
 	ReferralFunnel() ReferralFunnelResolver
 	ReviewItem() ReviewItemResolver
+	ReviewQueueChange() ReviewQueueChangeResolver
 	Reward() RewardResolver
 	Rsvp() RsvpResolver
 	RuleCondition() RuleConditionResolver
@@ -285,6 +288,13 @@ type ComplexityRoot struct {
 	CommunityMember struct {
 		AvatarURL   func(childComplexity int) int
 		DisplayName func(childComplexity int) int
+	}
+
+	CommunityStanding struct {
+		HiddenRecently  func(childComplexity int) int
+		PostsLast30Days func(childComplexity int) int
+		Sanctions       func(childComplexity int) int
+		TrustLevel      func(childComplexity int) int
 	}
 
 	ConfidenceInterval struct {
@@ -566,23 +576,26 @@ type ComplexityRoot struct {
 	}
 
 	Member struct {
-		AvatarURL        func(childComplexity int) int
-		Badges           func(childComplexity int) int
-		Birthday         func(childComplexity int) int
-		CreatedAt        func(childComplexity int) int
-		DisplayName      func(childComplexity int) int
-		Email            func(childComplexity int) int
-		EmailVerified    func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Locale           func(childComplexity int) int
-		MarketingConsent func(childComplexity int) int
-		MemberCard       func(childComplexity int) int
-		Points           func(childComplexity int) int
-		Referral         func(childComplexity int) int
-		Roles            func(childComplexity int) int
-		Streak           func(childComplexity int) int
-		Tier             func(childComplexity int) int
-		Timezone         func(childComplexity int) int
+		AvatarURL         func(childComplexity int) int
+		Badges            func(childComplexity int) int
+		Birthday          func(childComplexity int) int
+		CommunityStanding func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DisplayName       func(childComplexity int) int
+		Email             func(childComplexity int) int
+		EmailVerified     func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Locale            func(childComplexity int) int
+		MarketingConsent  func(childComplexity int) int
+		MemberCard        func(childComplexity int) int
+		Points            func(childComplexity int) int
+		Redemptions       func(childComplexity int, first *int, after *string) int
+		Referral          func(childComplexity int) int
+		Roles             func(childComplexity int) int
+		Rsvps             func(childComplexity int, first *int, after *string) int
+		Streak            func(childComplexity int) int
+		Tier              func(childComplexity int) int
+		Timezone          func(childComplexity int) int
 	}
 
 	MemberBadges struct {
@@ -772,6 +785,16 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	OfferConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OfferEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	OfferProgress struct {
 		Notified  func(childComplexity int) int
 		Processed func(childComplexity int) int
@@ -919,6 +942,7 @@ type ComplexityRoot struct {
 		AroundMe                func(childComplexity int, period leaderboard.Period, radius *int, at *time.Time) int
 		Badges                  func(childComplexity int) int
 		BrandEvents             func(childComplexity int, first *int, after *string) int
+		BrandOffers             func(childComplexity int, status *offer.OfferStatus, first *int, after *string) int
 		EarningRule             func(childComplexity int, id string) int
 		EarningRuleHistory      func(childComplexity int, id string, first *int, after *string) int
 		EarningRules            func(childComplexity int, first *int, after *string) int
@@ -1035,13 +1059,21 @@ type ComplexityRoot struct {
 	}
 
 	ReviewItem struct {
-		Author    func(childComplexity int) int
-		FlagCount func(childComplexity int) int
-		Flags     func(childComplexity int) int
-		Post      func(childComplexity int) int
-		Reasons   func(childComplexity int) int
-		Score     func(childComplexity int) int
-		Status    func(childComplexity int) int
+		Author     func(childComplexity int) int
+		FirstFlags func(childComplexity int, first *int) int
+		FlagCount  func(childComplexity int) int
+		Flags      func(childComplexity int) int
+		Post       func(childComplexity int) int
+		Reasons    func(childComplexity int) int
+		Score      func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	ReviewQueueChange struct {
+		MorePending func(childComplexity int) int
+		Pending     func(childComplexity int) int
+		SpaceID     func(childComplexity int) int
+		Version     func(childComplexity int) int
 	}
 
 	Reward struct {
@@ -1234,9 +1266,10 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		EventUpdates  func(childComplexity int, eventID string, after *string) int
-		Notifications func(childComplexity int, after *string) int
-		ThreadUpdates func(childComplexity int, threadID string, after *string) int
+		EventUpdates       func(childComplexity int, eventID string, after *string) int
+		Notifications      func(childComplexity int, after *string) int
+		ReviewQueueChanged func(childComplexity int, spaceID string) int
+		ThreadUpdates      func(childComplexity int, threadID string, after *string) int
 	}
 
 	Thread struct {
@@ -1405,6 +1438,11 @@ type CampaignResultsResolver interface {
 type CohortMatrixResolver interface {
 	AsOf(ctx context.Context, obj *analytics.CohortMatrix) (*time.Time, error)
 }
+type CommunityStandingResolver interface {
+	TrustLevel(ctx context.Context, obj *community.MemberStanding) (int, error)
+	PostsLast30Days(ctx context.Context, obj *community.MemberStanding) (int, error)
+	HiddenRecently(ctx context.Context, obj *community.MemberStanding) (bool, error)
+}
 type CouponResolver interface {
 	Offer(ctx context.Context, obj *offer.Claim) (*offer.Offer, error)
 
@@ -1484,6 +1522,9 @@ type MemberResolver interface {
 
 	Locale(ctx context.Context, obj *member.Member) (*string, error)
 
+	Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*RedemptionConnection, error)
+	Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*RsvpConnection, error)
+	CommunityStanding(ctx context.Context, obj *member.Member) (*community.MemberStanding, error)
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
@@ -1633,6 +1674,7 @@ type QueryResolver interface {
 	ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*ModerationLogConnection, error)
 	MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction, error)
 	WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error)
+	BrandOffers(ctx context.Context, status *offer.OfferStatus, first *int, after *string) (*OfferConnection, error)
 	Badges(ctx context.Context) ([]*engagement.Badge, error)
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
@@ -1678,6 +1720,13 @@ type ReviewItemResolver interface {
 
 	Author(ctx context.Context, obj *community.QueueEntry) (*AuthorHistory, error)
 	Status(ctx context.Context, obj *community.QueueEntry) (moderation.ItemStatus, error)
+	FirstFlags(ctx context.Context, obj *community.QueueEntry, first *int) ([]*moderation.Flag, error)
+}
+type ReviewQueueChangeResolver interface {
+	SpaceID(ctx context.Context, obj *reviewlive.Change) (string, error)
+
+	MorePending(ctx context.Context, obj *reviewlive.Change) (bool, error)
+	Version(ctx context.Context, obj *reviewlive.Change) (string, error)
 }
 type RewardResolver interface {
 	ID(ctx context.Context, obj *reward.Reward) (string, error)
@@ -1734,6 +1783,7 @@ type StandingResolver interface {
 type SubscriptionResolver interface {
 	Notifications(ctx context.Context, after *string) (<-chan *inbox.Notification, error)
 	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
+	ReviewQueueChanged(ctx context.Context, spaceID string) (<-chan *reviewlive.Change, error)
 	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error)
 }
 type ThreadResolver interface {
@@ -2517,6 +2567,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CommunityMember.DisplayName(childComplexity), true
+
+	case "CommunityStanding.hiddenRecently":
+		if e.ComplexityRoot.CommunityStanding.HiddenRecently == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.HiddenRecently(childComplexity), true
+	case "CommunityStanding.postsLast30Days":
+		if e.ComplexityRoot.CommunityStanding.PostsLast30Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.PostsLast30Days(childComplexity), true
+	case "CommunityStanding.sanctions":
+		if e.ComplexityRoot.CommunityStanding.Sanctions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.Sanctions(childComplexity), true
+	case "CommunityStanding.trustLevel":
+		if e.ComplexityRoot.CommunityStanding.TrustLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommunityStanding.TrustLevel(childComplexity), true
 
 	case "ConfidenceInterval.estimate":
 		if e.ComplexityRoot.ConfidenceInterval.Estimate == nil {
@@ -3597,6 +3672,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Birthday(childComplexity), true
+	case "Member.communityStanding":
+		if e.ComplexityRoot.Member.CommunityStanding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.CommunityStanding(childComplexity), true
 	case "Member.createdAt":
 		if e.ComplexityRoot.Member.CreatedAt == nil {
 			break
@@ -3651,6 +3732,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Points(childComplexity), true
+	case "Member.redemptions":
+		if e.ComplexityRoot.Member.Redemptions == nil {
+			break
+		}
+
+		args, err := ec.field_Member_redemptions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Member.Redemptions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Member.referral":
 		if e.ComplexityRoot.Member.Referral == nil {
 			break
@@ -3663,6 +3755,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Roles(childComplexity), true
+	case "Member.rsvps":
+		if e.ComplexityRoot.Member.Rsvps == nil {
+			break
+		}
+
+		args, err := ec.field_Member_rsvps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Member.Rsvps(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Member.streak":
 		if e.ComplexityRoot.Member.Streak == nil {
 			break
@@ -4828,6 +4931,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OfferBenefit.Value(childComplexity), true
 
+	case "OfferConnection.edges":
+		if e.ComplexityRoot.OfferConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferConnection.Edges(childComplexity), true
+	case "OfferConnection.pageInfo":
+		if e.ComplexityRoot.OfferConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferConnection.PageInfo(childComplexity), true
+
+	case "OfferEdge.cursor":
+		if e.ComplexityRoot.OfferEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEdge.Cursor(childComplexity), true
+	case "OfferEdge.node":
+		if e.ComplexityRoot.OfferEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OfferEdge.Node(childComplexity), true
+
 	case "OfferProgress.notified":
 		if e.ComplexityRoot.OfferProgress.Notified == nil {
 			break
@@ -5469,6 +5598,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BrandEvents(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.brandOffers":
+		if e.ComplexityRoot.Query.BrandOffers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_brandOffers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BrandOffers(childComplexity, args["status"].(*offer.OfferStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Query.earningRule":
 		if e.ComplexityRoot.Query.EarningRule == nil {
 			break
@@ -6130,6 +6270,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReviewItem.Author(childComplexity), true
+	case "ReviewItem.firstFlags":
+		if e.ComplexityRoot.ReviewItem.FirstFlags == nil {
+			break
+		}
+
+		args, err := ec.field_ReviewItem_firstFlags_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ReviewItem.FirstFlags(childComplexity, args["first"].(*int)), true
 	case "ReviewItem.flagCount":
 		if e.ComplexityRoot.ReviewItem.FlagCount == nil {
 			break
@@ -6166,6 +6317,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReviewItem.Status(childComplexity), true
+
+	case "ReviewQueueChange.morePending":
+		if e.ComplexityRoot.ReviewQueueChange.MorePending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewQueueChange.MorePending(childComplexity), true
+	case "ReviewQueueChange.pending":
+		if e.ComplexityRoot.ReviewQueueChange.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewQueueChange.Pending(childComplexity), true
+	case "ReviewQueueChange.spaceId":
+		if e.ComplexityRoot.ReviewQueueChange.SpaceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewQueueChange.SpaceID(childComplexity), true
+	case "ReviewQueueChange.version":
+		if e.ComplexityRoot.ReviewQueueChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewQueueChange.Version(childComplexity), true
 
 	case "Reward.active":
 		if e.ComplexityRoot.Reward.Active == nil {
@@ -6932,6 +7108,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["after"].(*string)), true
+	case "Subscription.reviewQueueChanged":
+		if e.ComplexityRoot.Subscription.ReviewQueueChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_reviewQueueChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ReviewQueueChanged(childComplexity, args["spaceId"].(string)), true
 	case "Subscription.threadUpdates":
 		if e.ComplexityRoot.Subscription.ThreadUpdates == nil {
 			break
@@ -7511,7 +7698,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7742,6 +7929,7 @@ type NotificationEdge {
 	{Name: "schema/accounts.graphql", Input: sourceData("schema/accounts.graphql"), BuiltIn: false},
 	{Name: "schema/analytics.graphql", Input: sourceData("schema/analytics.graphql"), BuiltIn: false},
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
+	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
@@ -8097,6 +8285,20 @@ func (ec *executionContext) childFields_CommunityMember(ctx context.Context, fie
 		return ec.fieldContext_CommunityMember_avatarUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CommunityMember", field.Name)
+}
+
+func (ec *executionContext) childFields_CommunityStanding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "trustLevel":
+		return ec.fieldContext_CommunityStanding_trustLevel(ctx, field)
+	case "postsLast30Days":
+		return ec.fieldContext_CommunityStanding_postsLast30Days(ctx, field)
+	case "hiddenRecently":
+		return ec.fieldContext_CommunityStanding_hiddenRecently(ctx, field)
+	case "sanctions":
+		return ec.fieldContext_CommunityStanding_sanctions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommunityStanding", field.Name)
 }
 
 func (ec *executionContext) childFields_ConfidenceInterval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8679,6 +8881,12 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_createdAt(ctx, field)
 	case "emailVerified":
 		return ec.fieldContext_Member_emailVerified(ctx, field)
+	case "redemptions":
+		return ec.fieldContext_Member_redemptions(ctx, field)
+	case "rsvps":
+		return ec.fieldContext_Member_rsvps(ctx, field)
+	case "communityStanding":
+		return ec.fieldContext_Member_communityStanding(ctx, field)
 	case "streak":
 		return ec.fieldContext_Member_streak(ctx, field)
 	case "badges":
@@ -8921,6 +9129,26 @@ func (ec *executionContext) childFields_OfferBenefit(ctx context.Context, field 
 		return ec.fieldContext_OfferBenefit_value(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OfferBenefit", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_OfferConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OfferConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OfferEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_OfferEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_OfferEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OfferEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_OfferProgress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9373,8 +9601,24 @@ func (ec *executionContext) childFields_ReviewItem(ctx context.Context, field gr
 		return ec.fieldContext_ReviewItem_author(ctx, field)
 	case "status":
 		return ec.fieldContext_ReviewItem_status(ctx, field)
+	case "firstFlags":
+		return ec.fieldContext_ReviewItem_firstFlags(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReviewItem", field.Name)
+}
+
+func (ec *executionContext) childFields_ReviewQueueChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "spaceId":
+		return ec.fieldContext_ReviewQueueChange_spaceId(ctx, field)
+	case "pending":
+		return ec.fieldContext_ReviewQueueChange_pending(ctx, field)
+	case "morePending":
+		return ec.fieldContext_ReviewQueueChange_morePending(ctx, field)
+	case "version":
+		return ec.fieldContext_ReviewQueueChange_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReviewQueueChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Reward(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10284,6 +10528,50 @@ func (ec *executionContext) field_Event_attendees_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Member_redemptions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Member_rsvps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -11745,6 +12033,36 @@ func (ec *executionContext) field_Query_brandEvents_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_brandOffers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*offer.OfferStatus, error) {
+			return ec.unmarshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_earningRuleHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12399,6 +12717,20 @@ func (ec *executionContext) field_Query_webhooks_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_ReviewItem_firstFlags_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_eventUpdates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12432,6 +12764,20 @@ func (ec *executionContext) field_Subscription_notifications_args(ctx context.Co
 		return nil, err
 	}
 	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_reviewQueueChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg0
 	return args, nil
 }
 
@@ -15386,6 +15732,107 @@ func (ec *executionContext) _CommunityMember_avatarUrl(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_CommunityMember_avatarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _CommunityStanding_trustLevel(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_trustLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().TrustLevel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_trustLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CommunityStanding_postsLast30Days(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_postsLast30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().PostsLast30Days(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_postsLast30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CommunityStanding_hiddenRecently(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_hiddenRecently(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommunityStanding().HiddenRecently(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_hiddenRecently(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommunityStanding", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _CommunityStanding_sanctions(ctx context.Context, field graphql.CollectedField, obj *community.MemberStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommunityStanding_sanctions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sanctions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommunityStanding_sanctions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommunityStanding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfidenceInterval_estimate(ctx context.Context, field graphql.CollectedField, obj *analytics.Interval) (ret graphql.Marshaler) {
@@ -19894,6 +20341,126 @@ func (ec *executionContext) _Member_emailVerified(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Member_emailVerified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Member_redemptions(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_redemptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Member().Redemptions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+			return ec.marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_redemptions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedemptionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Member_redemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_rsvps(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_rsvps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Member().Rsvps(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
+			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_rsvps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RsvpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Member_rsvps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_communityStanding(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_communityStanding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().CommunityStanding(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *community.MemberStanding) graphql.Marshaler {
+			return ec.marshalOCommunityStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐMemberStanding(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_communityStanding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommunityStanding(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Member_streak(ctx context.Context, field graphql.CollectedField, obj *member.Member) (ret graphql.Marshaler) {
@@ -24695,6 +25262,125 @@ func (ec *executionContext) fieldContext_OfferBenefit_value(_ context.Context, f
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "Int")
 }
 
+func (ec *executionContext) _OfferConnection_edges(ctx context.Context, field graphql.CollectedField, obj *OfferConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*OfferEdge) graphql.Marshaler {
+			return ec.marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OfferConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OfferConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *OfferConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OfferConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OfferEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *OfferEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OfferEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _OfferEdge_node(ctx context.Context, field graphql.CollectedField, obj *OfferEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OfferEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OfferEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OfferEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OfferProgress_processed(ctx context.Context, field graphql.CollectedField, obj *offer.Progress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27679,6 +28365,50 @@ func (ec *executionContext) fieldContext_Query_watchedWords(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_brandOffers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_brandOffers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BrandOffers(ctx, fc.Args["status"].(*offer.OfferStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *OfferConnection) graphql.Marshaler {
+			return ec.marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_brandOffers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OfferConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_brandOffers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_badges(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30188,6 +30918,142 @@ func (ec *executionContext) _ReviewItem_status(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ReviewItem_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReviewItem", field, true, true, "ReviewStatus")
+}
+
+func (ec *executionContext) _ReviewItem_firstFlags(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_firstFlags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ReviewItem().FirstFlags(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Flag) graphql.Marshaler {
+			return ec.marshalNFlag2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐFlagᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_firstFlags(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Flag(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ReviewItem_firstFlags_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewQueueChange_spaceId(ctx context.Context, field graphql.CollectedField, obj *reviewlive.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewQueueChange_spaceId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewQueueChange().SpaceID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewQueueChange_spaceId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewQueueChange", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ReviewQueueChange_pending(ctx context.Context, field graphql.CollectedField, obj *reviewlive.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewQueueChange_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewQueueChange_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewQueueChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReviewQueueChange_morePending(ctx context.Context, field graphql.CollectedField, obj *reviewlive.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewQueueChange_morePending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewQueueChange().MorePending(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewQueueChange_morePending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewQueueChange", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ReviewQueueChange_version(ctx context.Context, field graphql.CollectedField, obj *reviewlive.Change) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewQueueChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReviewQueueChange().Version(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewQueueChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReviewQueueChange", field, true, true, "String")
 }
 
 func (ec *executionContext) _Reward_id(ctx context.Context, field graphql.CollectedField, obj *reward.Reward) (ret graphql.Marshaler) {
@@ -33266,6 +34132,50 @@ func (ec *executionContext) fieldContext_Subscription_threadUpdates(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_threadUpdates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_reviewQueueChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_reviewQueueChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ReviewQueueChanged(ctx, fc.Args["spaceId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *reviewlive.Change) graphql.Marshaler {
+			return ec.marshalNReviewQueueChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋreviewliveᚐChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_reviewQueueChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReviewQueueChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_reviewQueueChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -40189,6 +41099,57 @@ func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.Select
 	return out
 }
 
+var communityStandingImplementors = []string{"CommunityStanding"}
+
+func (ec *executionContext) _CommunityStanding(ctx context.Context, sel ast.SelectionSet, obj *community.MemberStanding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, communityStandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommunityStanding")
+		case "trustLevel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_trustLevel(ctx, field, obj)
+				})
+		case "postsLast30Days":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_postsLast30Days(ctx, field, obj)
+				})
+		case "hiddenRecently":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommunityStanding_hiddenRecently(ctx, field, obj)
+				})
+		case "sanctions":
+			out.Values[i] = ec._CommunityStanding_sanctions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var confidenceIntervalImplementors = []string{"ConfidenceInterval"}
 
 func (ec *executionContext) _ConfidenceInterval(ctx context.Context, sel ast.SelectionSet, obj *analytics.Interval) graphql.Marshaler {
@@ -42151,6 +43112,24 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "redemptions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_redemptions(ctx, field, obj)
+				})
+		case "rsvps":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_rsvps(ctx, field, obj)
+				})
+		case "communityStanding":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_communityStanding(ctx, field, obj)
+				})
 		case "streak":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -43532,6 +44511,82 @@ func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var offerConnectionImplementors = []string{"OfferConnection"}
+
+func (ec *executionContext) _OfferConnection(ctx context.Context, sel ast.SelectionSet, obj *OfferConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offerConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OfferConnection")
+		case "edges":
+			out.Values[i] = ec._OfferConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OfferConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var offerEdgeImplementors = []string{"OfferEdge"}
+
+func (ec *executionContext) _OfferEdge(ctx context.Context, sel ast.SelectionSet, obj *OfferEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, offerEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OfferEdge")
+		case "cursor":
+			out.Values[i] = ec._OfferEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._OfferEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var offerProgressImplementors = []string{"OfferProgress"}
 
 func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.SelectionSet, obj *offer.Progress) graphql.Marshaler {
@@ -44563,6 +45618,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_watchedWords(ctx, field)
 				})
+		case "brandOffers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_brandOffers(ctx, field)
+				})
 		case "badges":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -45315,6 +46376,63 @@ func (ec *executionContext) _ReviewItem(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ReviewItem_status(ctx, field, obj)
+				})
+		case "firstFlags":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewItem_firstFlags(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reviewQueueChangeImplementors = []string{"ReviewQueueChange"}
+
+func (ec *executionContext) _ReviewQueueChange(ctx context.Context, sel ast.SelectionSet, obj *reviewlive.Change) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reviewQueueChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReviewQueueChange")
+		case "spaceId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewQueueChange_spaceId(ctx, field, obj)
+				})
+		case "pending":
+			out.Values[i] = ec._ReviewQueueChange_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "morePending":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewQueueChange_morePending(ctx, field, obj)
+				})
+		case "version":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReviewQueueChange_version(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -46619,6 +47737,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_notifications(ctx, fields[0])
 	case "threadUpdates":
 		return ec._Subscription_threadUpdates(ctx, fields[0])
+	case "reviewQueueChanged":
+		return ec._Subscription_reviewQueueChanged(ctx, fields[0])
 	case "eventUpdates":
 		return ec._Subscription_eventUpdates(ctx, fields[0])
 	default:
@@ -49656,6 +50776,38 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferConnection(ctx context.Context, sel ast.SelectionSet, v *OfferConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OfferConnection!")
+		return graphql.Null
+	}
+	return ec._OfferConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*OfferEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdge(ctx context.Context, sel ast.SelectionSet, v *OfferEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OfferEdge!")
+		return graphql.Null
+	}
+	return ec._OfferEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOfferInput2githubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferInput(ctx context.Context, v any) (offer.OfferInput, error) {
 	res, err := ec.unmarshalInputOfferInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50158,6 +51310,14 @@ func (ec *executionContext) marshalNReviewItem2ᚖgithubᚗcomᚋregularsᚋregu
 		return graphql.Null
 	}
 	return ec._ReviewItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReviewQueueChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋreviewliveᚐChange(ctx context.Context, sel ast.SelectionSet, v *reviewlive.Change) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReviewQueueChange!")
+		return graphql.Null
+	}
+	return ec._ReviewQueueChange(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNReviewStatus2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐItemStatus(ctx context.Context, v any) (moderation.ItemStatus, error) {
@@ -51281,6 +52441,13 @@ func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregulars�
 	return ec._CommunityMember(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCommunityStanding2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚐMemberStanding(ctx context.Context, sel ast.SelectionSet, v *community.MemberStanding) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CommunityStanding(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOConfidenceInterval2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐInterval(ctx context.Context, sel ast.SelectionSet, v *analytics.Interval) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -51731,6 +52898,38 @@ func (ec *executionContext) marshalOOfferProgress2ᚖgithubᚗcomᚋregularsᚋr
 	return ec._OfferProgress(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, v any) (*offer.OfferStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus(ctx context.Context, sel ast.SelectionSet, v *offer.OfferStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[string]offer.OfferStatus{
+		"DRAFT":      offer.OfferDraft,
+		"PUBLISHING": offer.OfferPublishing,
+		"PUBLISHED":  offer.OfferPublished,
+	}
+	marshalOOfferStatus2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOfferStatus = map[offer.OfferStatus]string{
+		offer.OfferDraft:      "DRAFT",
+		offer.OfferPublishing: "PUBLISHING",
+		offer.OfferPublished:  "PUBLISHED",
+	}
+)
+
 func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferTargetingInput(ctx context.Context, v any) (*OfferTargetingInput, error) {
 	if v == nil {
 		return nil, nil
@@ -51807,6 +53006,13 @@ func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregulars�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RedemptionConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOReferralRulesInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐReferralRulesPatch(ctx context.Context, v any) (*program.ReferralRulesPatch, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules"
@@ -197,6 +198,16 @@ type NotificationTemplateInput struct {
 	Title string `json:"title"`
 	// At most 2000 characters.
 	Body string `json:"body"`
+}
+
+type OfferConnection struct {
+	Edges    []*OfferEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type OfferEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *offer.Offer `json:"node"`
 }
 
 // Every condition given must hold; none means everyone.

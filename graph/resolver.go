@@ -11,6 +11,7 @@ import (
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -42,6 +43,8 @@ type Resolver struct {
 	Accounts *account.Service
 	// Push keeps members' devices (package push).
 	Push *push.Service
+	// ReviewQueue streams review queues live (community/reviewlive).
+	ReviewQueue *reviewlive.Watcher
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

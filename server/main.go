@@ -29,6 +29,8 @@ import (
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
@@ -330,6 +332,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		WebhookService:   m.webhooks,
 		Accounts:         m.accounts,
 		Push:             m.push,
+		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), reviewQueuePoll),
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
@@ -398,6 +401,10 @@ func (m *Main) runDemo(ctx context.Context) {
 // notificationPoll is how often an instance looks for notifications that
 // other instances stored, which bounds cross-instance delivery latency.
 const notificationPoll = 250 * time.Millisecond
+
+// reviewQueuePoll is how often a reviewQueueChanged watch reads its
+// space's queue (one index range read of at most 100 items).
+const reviewQueuePoll = time.Second
 
 // runJobs runs periodic work until ctx ends.
 func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {

@@ -208,8 +208,15 @@ func TestWebSocketOrigins(t *testing.T) {
 			}
 		}
 	}
-	// Without CORS_ORIGINS no browser page is allowed, and apps still are.
+	// Without CORS_ORIGINS no browser page is allowed but the server's own
+	// (the console), and apps still are.
 	b := startApp(t, nil)
+	if _, status := b.dialHeader(t, http.Header{"Origin": {"http://" + b.Addr()}}); status != http.StatusSwitchingProtocols {
+		t.Fatalf("the server's own page (the console): %d", status)
+	}
+	if _, status := b.dialHeader(t, http.Header{"Origin": {"http://" + b.Addr() + ".evil.net"}}); status != http.StatusForbidden {
+		t.Fatalf("a look-alike host: %d", status)
+	}
 	if _, status := b.dialHeader(t, http.Header{"Origin": {"https://app.example.com"}}); status != http.StatusForbidden {
 		t.Fatalf("a page's origin with no CORS_ORIGINS: %d", status)
 	}

@@ -92,6 +92,8 @@ async function explain(page, f) {
   try { await f(); } catch (e) {
     const text = await page.locator('body').innerText().catch(() => '(no page)');
     e.message += `\n--- the page (${page.url()}) shows:\n${text.slice(0, 3000)}\n--- problems: ${(page.problems || []).join("; ")}`;
+    e.message += `\n--- sockets:\n${(page.frames$ || []).join('\n').slice(-4000)}`;
+    e.message += `\n--- the server's log ends:\n${readFileSync(join(work, 'server.log'), 'utf8').slice(-3000)}`;
     throw e;
   }
 }
@@ -103,6 +105,14 @@ async function newPage() {
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push('CSP: ' + m.text()); });
   page.problems = problems;
+  page.frames$ = [];
+  page.on('websocket', (ws) => {
+    page.frames$.push('open ' + ws.url());
+    ws.on('framesent', (f) => page.frames$.push('> ' + String(f.payload).slice(0, 200)));
+    ws.on('framereceived', (f) => page.frames$.push('< ' + String(f.payload).slice(0, 200)));
+    ws.on('socketerror', (e) => page.frames$.push('error ' + e));
+    ws.on('close', () => page.frames$.push('close'));
+  });
   return page;
 }
 
@@ -205,6 +215,50 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
     assert.equal((await service('{ program { pointsPerUnit } }')).program.pointsPerUnit, 12);
+
+    // Tiers, escalation, promotions and campaigns with their holdout: each bad value gets its error at its field.
+    const tiersBefore = (await service('{ program { tiers { name threshold } } }')).program.tiers;
+    const n = tiersBefore.length + 1;
+    await page.getByRole('button', { name: 'Add a tier' }).click();
+    await page.getByLabel(`Tier ${n} name`).fill('Platinum');
+    await page.getByLabel(`Tier ${n} threshold`).fill('1');
+    await page.getByLabel(`Tier ${n} benefits`).fill('free_delivery, lounge');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    const atField = async (label, pattern) => {
+      const control = page.getByLabel(label, { exact: true });
+      const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+      await err.waitFor();
+      assert.match(await err.textContent(), pattern, label);
+      assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+    };
+    await atField(`Tier ${n} threshold`, /above the previous tier/);
+    await accessible(page, 'the program form with a tier error');
+    await page.getByLabel(`Tier ${n} threshold`).fill('900000');
+    await page.getByLabel('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)').fill('2, 0');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)', /multiplier from 1 to 10/);
+    await page.getByLabel('Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)').fill('2, 3');
+    await page.getByLabel('Campaign holdout (%)').fill('80');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Campaign holdout (%)', /between 0 and 50/);
+    await page.getByLabel('Campaign holdout (%)').fill('20');
+    await page.getByLabel('Win-back', { exact: true }).check();
+    await page.getByLabel('Win-back: after days without a purchase').fill('45');
+    await page.getByRole('button', { name: 'Add a promotion' }).click();
+    await page.getByLabel('Promotion 1 id').fill('spring');
+    await page.getByLabel('Promotion 1 name').fill('Spring bonus');
+    await page.getByLabel('Promotion 1 ends').fill('2020-01-01T00:00');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Promotion 1 ends', /after startsAt/);
+    await page.getByLabel('Promotion 1 ends').fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
+    const saved = (await service('{ program { escalation tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
+    assert.deepEqual(saved.escalation, [2, 3]);
+    assert.deepEqual(saved.tiers.at(-1), { name: 'Platinum', threshold: 900000, benefits: ['free_delivery', 'lounge'] });
+    assert.deepEqual(saved.promotions.map((x) => x.id), ['spring']);
+    assert.deepEqual(saved.campaigns, { winBack: true, winBackDays: 45, holdoutPercent: 20 });
+    await accessible(page, 'the program form saved');
     await fitsPhone(page, 'the program form');
 
     // Rewards: create one; it is in the catalog.
@@ -222,8 +276,16 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('cell', { name: /Regular/ }).waitFor();
     await accessible(page, 'the rewards and badges catalogs');
 
-    // Offers: create, publish, watch the progress reach 100%.
+    // Offers: the brand's offers page with the API's cursors; create, publish, watch the progress reach 100%.
+    for (let i = 0; i <= 10; i++) {
+      await service(`mutation($t: String!) { createOffer(input: { title: $t, body: "Older offer", benefit: { kind: BONUS_POINTS, value: 10 },
+        startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`, { t: `Older offer ${i}` });
+    }
     await open(page, 'Offers');
+    await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
+    assert.equal(await page.locator('.offer', { hasText: 'Older offer 0' }).count(), 0, 'ten offers a page, newest first');
+    await page.getByRole('button', { name: 'More offers' }).click();
+    await page.locator('.offer', { hasText: 'Older offer 0' }).waitFor();
     await page.getByLabel('Title').fill('Double points weekend');
     await page.getByLabel('Message').fill('Come by this weekend for a bonus');
     await page.getByLabel('Benefit value').fill('200');
@@ -238,6 +300,15 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await offer.getByRole('button', { name: /Results of/ }).click();
     await offer.getByRole('status').filter({ hasText: /Messaged: \d+/ }).waitFor();
     await accessible(page, 'the offers page');
+    // The status filter asks brandOffers for one status.
+    await page.getByLabel('Status', { exact: true }).selectOption('PUBLISHED');
+    await page.locator('.offer', { hasText: 'Older offer' }).first().waitFor({ state: 'detached' });
+    await page.locator('.offer', { hasText: 'Double points weekend' }).waitFor();
+    assert.equal(await page.locator('.offer').count(), 1, 'only the published offer');
+    await page.getByLabel('Status', { exact: true }).selectOption('DRAFT');
+    await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
+    assert.equal(await page.locator('.offer', { hasText: 'Double points weekend' }).count(), 0, 'no published offer among the drafts');
+    await accessible(page, 'the offers page filtered');
 
     // Events: create and publish; a member's RSVP shows live; the door checks them in.
     await open(page, 'Events');
@@ -271,7 +342,13 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const attended = await api(carla.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: eventId });
     assert.equal(attended.event.myRsvp.status, 'ATTENDED');
 
-    // Members: search, the profile with its ledger, adjust points.
+    // Carla redeems eleven lattes (through the API, as the app would).
+    const latte = (await service(`mutation { createReward(input: { name: "Latte", cost: 1 }) { id } }`)).createReward;
+    for (let i = 0; i < 11; i++) {
+      await api(carla.bearer, `mutation($r: ID!, $k: String!) { redeemReward(rewardId: $r, idempotencyKey: $k) { id } }`, { r: latte.id, k: `latte-${i}` });
+    }
+
+    // Members: search, the profile with its ledger, redemptions, events and standing; adjust points.
     await open(page, 'Members');
     await page.getByLabel('Search by email, name or member id').fill('carla');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -281,6 +358,17 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByLabel('Reason (the member sees it)').fill('Sorry for the wait at the door');
     await page.getByRole('button', { name: 'Adjust points' }).click();
     await page.getByRole('cell', { name: /Sorry for the wait at the door/ }).waitFor();
+    // Her redemptions (11 here: two pages of 10), her events (the one she attended) and her community standing.
+    const redemptions = page.getByRole('region', { name: 'Redemptions' });
+    await redemptions.getByRole('cell', { name: 'Latte', exact: true }).first().waitFor();
+    assert.equal(await redemptions.getByRole('cell', { name: 'Latte', exact: true }).count(), 10, 'ten redemptions a page');
+    await redemptions.getByRole('button', { name: 'More redemptions' }).click();
+    await redemptions.getByRole('cell', { name: 'Latte', exact: true }).nth(10).waitFor();
+    assert.equal(await redemptions.getByRole('button', { name: 'More redemptions' }).count(), 0, 'no third page');
+    const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Latte art evening/ });
+    await attendedRow.waitFor();
+    assert.match(await attendedRow.textContent(), /ATTENDED/);
+    await page.getByText(/Trust level \d \(\w+\), 0 post\(s\) in 30 days/).waitFor();
     await accessible(page, 'a member profile');
     await fitsPhone(page, 'a member profile');
     await page.screenshot({ path: join(shots, 'member-profile.png'), fullPage: true });
@@ -323,6 +411,14 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     const item = page.locator('.review', { hasText: 'Cheap watches' });
     await item.waitFor();
     assert.match(await item.textContent(), /SPAM: selling watches/);
+    // Live: the page hears of the queue over the socket; a new flag shows without a reload.
+    await page.getByText('Live: 1 post(s) waiting.').waitFor();
+    const rant = (await api(hal.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }) { id } }`, { t: thread.id })).reply;
+    await api(fay.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "channel ads") { id } }`, { p: rant.id });
+    const second = page.locator('.review', { hasText: 'Follow my channel' });
+    await second.waitFor({ timeout: 20000 });
+    assert.match(await second.textContent(), /SPAM: channel ads/);
+    await page.getByText('Live: 2 post(s) waiting.').waitFor();
     await accessible(page, 'the review queue');
     await fitsPhone(page, 'the review queue');
     await page.screenshot({ path: join(shots, 'review-queue.png'), fullPage: true });
@@ -330,6 +426,9 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     await item.getByLabel(/Reason for post/).fill('Advertising');
     await item.getByRole('button', { name: /Hide post/ }).click();
     await page.getByRole('status').filter({ hasText: /by Gus: hide/ }).waitFor();
+    await item.waitFor({ state: 'detached' });
+    await second.getByLabel(/Reason for post/).fill('Advertising again');
+    await second.getByRole('button', { name: /Hide post/ }).click();
     await page.getByText('Nothing waits for review.').waitFor();
     const after = await thread$();
     assert.ok(!after.some((p) => p.body?.includes('Cheap watches')), 'after: the hidden post is gone from the member\'s view: ' + JSON.stringify(after));

@@ -3,7 +3,8 @@
 # chromium if it is missing, the exact npm packages of package-lock.json,
 # then runs console.test.mjs with node's test runner. It builds and starts
 # the server itself (embedded database, temporary DATA_DIR, a free port).
-# Usage: console/e2e/run.sh   (.ci/run calls it)
+# Usage: console/e2e/run.sh   (.ci/run calls it); E2E_ONLY=<pattern> runs the
+# tests whose name matches (the others are reported as skipped).
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
@@ -14,4 +15,4 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 "${CHROMIUM:-/usr/bin/chromium}" --version
 npm ci --no-audit --no-fund --loglevel=error
-node --test --test-concurrency=1 --test-timeout=600000 console.test.mjs
+node --test ${E2E_ONLY:+--test-name-pattern="$E2E_ONLY"} --test-concurrency=1 --test-timeout=600000 console.test.mjs

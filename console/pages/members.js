@@ -1,5 +1,7 @@
 // Members: search, a member's profile with the points ledger, tier,
-// badges and streak; adjust points with a reason; grant and revoke roles.
+// badges, streak, redemptions, events and community standing (each list
+// paged with the API's cursors); adjust points with a reason; grant and
+// revoke roles.
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
 import { Field, ErrorBox, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
@@ -35,6 +37,41 @@ function Ledger({ id, version }) {
       <td>${e.reason}${e.lines.length > 0 && html`<ul class="lines">${e.lines.map((l) => html`<li>${l.points > 0 ? '+' : ''}${l.points}: ${l.reason}</li>`)}</ul>`}</td></tr>`)}</tbody></table>
     ${!list.loading && list.items.length === 0 && html`<p class="muted">No ledger entry yet.</p>`}
     <${More} list=${list} /></section>`;
+}
+
+function Redemptions({ id }) {
+  const list = usePaged(async (after) => (await gql(`query($id: ID!, $after: String) { member(id: $id) { redemptions(first: 10, after: $after) {
+      edges { node { id code cost status createdAt reward { name } } } pageInfo { hasNextPage endCursor } } } }`, { id, after })).member.redemptions, [id]);
+  return html`<section aria-labelledby="redemptions"><h2 id="redemptions">Redemptions</h2>
+    <table><thead><tr><th scope="col">When</th><th scope="col">Reward</th><th scope="col">Cost</th><th scope="col">Status</th><th scope="col">Code</th></tr></thead>
+    <tbody>${list.items.map((r) => html`<tr><td>${fmtDate(r.createdAt)}</td><td>${r.reward.name}</td><td class="num">${r.cost}</td><td>${r.status}</td><td>${r.code}</td></tr>`)}</tbody></table>
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No redemption yet.</p>`}
+    <${More} list=${list} label="More redemptions" /></section>`;
+}
+
+function Rsvps({ id }) {
+  const list = usePaged(async (after) => (await gql(`query($id: ID!, $after: String) { member(id: $id) { rsvps(first: 10, after: $after) {
+      edges { node { status guests checkedInAt createdAt event { id title startsAt } } } pageInfo { hasNextPage endCursor } } } }`, { id, after })).member.rsvps, [id]);
+  return html`<section aria-labelledby="rsvps"><h2 id="rsvps">Events</h2>
+    <table><thead><tr><th scope="col">Event</th><th scope="col">Starts</th><th scope="col">Answer</th><th scope="col">Guests</th><th scope="col">Checked in</th></tr></thead>
+    <tbody>${list.items.map((r) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(r.event.id)}>${r.event.title}</a></td><td>${fmtDate(r.event.startsAt)}</td><td>${r.status}</td><td class="num">${r.guests}</td><td>${fmtDate(r.checkedInAt)}</td></tr>`)}</tbody></table>
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No answer to an event yet.</p>`}
+    <${More} list=${list} label="More events" /></section>`;
+}
+
+const TRUST = ['new', 'member', 'regular', 'leader'];
+
+function Standing({ id }) {
+  const [st, setSt] = useState(null);
+  const act = useAction();
+  useEffect(() => { act.run(async () => setSt((await gql(`query($id: ID!) { member(id: $id) { communityStanding {
+      trustLevel postsLast30Days hiddenRecently sanctions { kind until reason spaceId } } } }`, { id })).member.communityStanding)); }, [id]);
+  return html`<section aria-labelledby="standing"><h2 id="standing">Community standing</h2>
+    <${ErrorBox} error=${act.error} />
+    ${st && html`<p class="standing">Trust level ${st.trustLevel} (${TRUST[st.trustLevel] || '?'}), ${st.postsLast30Days} post(s) in 30 days${st.hiddenRecently ? ', a post hidden recently' : ''}.</p>
+      ${st.sanctions.length === 0 ? html`<p class="muted">No sanction in force.</p>`
+        : html`<ul>${st.sanctions.map((x) => html`<li>${x.kind} until ${fmtDate(x.until)}${x.spaceId ? ' in one space' : ''}: ${x.reason}</li>`)}</ul>`}`}
+  </section>`;
 }
 
 export function MemberProfile({ id }) {
@@ -90,5 +127,8 @@ export function MemberProfile({ id }) {
       </div>
     </div>
     <${ErrorBox} error=${act.error} /><${Notice}>${done}<//>
-    <${Ledger} id=${id} version=${version} /></div>`;
+    <${Ledger} id=${id} version=${version} />
+    <${Redemptions} id=${id} />
+    <${Rsvps} id=${id} />
+    <${Standing} id=${id} /></div>`;
 }

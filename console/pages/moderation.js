@@ -1,7 +1,7 @@
 // Moderation: a space's review queue with each post's flags and its
 // author's history, actions with a reason, and the audit log (BRAND).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
-import { gql, hasRole } from '../api.js';
+import { gql, hasRole, subscribe } from '../api.js';
 import { Field, ErrorBox, Notice, More, usePaged, useAction, fmtDate } from './ui.js';
 
 function ReviewItem({ item, onDone }) {
@@ -16,7 +16,8 @@ function ReviewItem({ item, onDone }) {
     <p class="muted">Post #${p.number} by <strong>${p.author.displayName}</strong> · ${fmtDate(p.createdAt)} · ${p.status} · score ${item.score}, ${item.flagCount} flag(s)</p>
     <blockquote>${p.body}</blockquote>
     <p>Reasons: ${item.reasons.join(', ') || '—'}</p>
-    <ul class="flags">${item.flags.map((f) => html`<li>${f.reason}${f.note ? ': ' + f.note : ''} (weight ${f.weight})</li>`)}</ul>
+    <ul class="flags">${item.firstFlags.map((f) => html`<li>${f.reason}${f.note ? ': ' + f.note : ''} (weight ${f.weight})</li>`)}</ul>
+    ${item.flagCount > item.firstFlags.length && html`<p class="muted">and ${item.flagCount - item.firstFlags.length} more flag(s).</p>`}
     <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}.</p>
     <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason} />
     <div class="row">
@@ -28,18 +29,38 @@ function ReviewItem({ item, onDone }) {
   </li>`;
 }
 
+// The queue pages 20 items, each with its first 3 flags (firstFlags keeps
+// a page within the API's cost limit), and is read again on each
+// reviewQueueChanged push over the socket; if the socket fails it is read
+// every 15 s instead.
 function Queue({ spaceId }) {
   const [status, setStatus] = useState('PENDING');
   const [done, setDone] = useState('');
-  const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 4, after: $after) {
-      edges { node { score flagCount reasons status flags { reason note weight createdAt } author { displayName trustLevel postsLast30Days hiddenRecently }
+  const [live, setLive] = useState(null); // {pending, more} from the last push
+  const [liveError, setLiveError] = useState(null);
+  const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 20, after: $after) {
+      edges { node { score flagCount reasons status firstFlags(first: 3) { reason note weight createdAt } author { displayName trustLevel postsLast30Days hiddenRecently }
         post { id number body status createdAt author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
-  // Four items a page: each brings up to 100 flags, and the API caps an operation's cost.
-  // The queue has no subscription: it is read again every 15 s while open.
-  useEffect(() => { const t = setInterval(list.reload, 15000); return () => clearInterval(t); }, [spaceId, status]);
+  useEffect(() => {
+    const stop = subscribe(`subscription($s: ID!) { reviewQueueChanged(spaceId: $s) { pending morePending version } }`, { s: spaceId },
+      (d) => {
+        setLive({ pending: d.reviewQueueChanged.pending, more: d.reviewQueueChanged.morePending });
+        setLiveError(null);
+        list.reload();
+      },
+      (e) => setLiveError(e));
+    return stop;
+  }, [spaceId, status]);
+  useEffect(() => {
+    if (!liveError) return undefined;
+    const t = setInterval(list.reload, 15000);
+    return () => clearInterval(t);
+  }, [liveError, spaceId, status]);
   return html`<section aria-labelledby="queue"><h2 id="queue">Review queue</h2>
     <div class="row"><${Field} label="Show" name="reviewStatus" value=${status} onInput=${setStatus} options=${['PENDING', 'RESOLVED']} />
       <button type="button" class="secondary" onClick=${list.reload}>Refresh</button></div>
+    <p class="muted live" aria-live="polite">${liveError ? `${liveError.message}; the queue is read every 15 s.`
+      : live ? `Live: ${live.pending}${live.more ? '+' : ''} post(s) waiting.` : 'Connecting for live updates…'}</p>
     <${Notice}>${done}<//>
     ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
     <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} onDone=${(m) => { setDone(m); list.reload(); }} />`)}</ul>

@@ -1,13 +1,13 @@
-// Offers: create, publish and watch the publishing reach every eligible
-// member (offer(id){progress}, polled while PUBLISHING).
+// Offers: the brand's offers (brandOffers, by status, paged with its
+// cursors), create, publish and watch the publishing reach every eligible
+// member (offer(id){progress}, read again while PUBLISHING: the API has no
+// subscription for an offer's progress).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, placed, Notice, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-// The offers this tab created or looked up: the API lists offers per member, not for the brand.
-const seen = [];
 
 // Results is the offer's uplift: members messaged against those held out.
 function Results({ offer }) {
@@ -29,17 +29,16 @@ function Results({ offer }) {
   </div>`;
 }
 
-function OfferRow({ id }) {
-  const [offer, setOffer] = useState(null);
+function OfferRow({ initial }) {
+  const [offer, setOffer] = useState(initial);
+  const id = initial.id;
   const act = useAction();
   const load = () => act.run(async () => setOffer((await gql(`query($id: ID!) { offer(id: $id) { ${OFFER} } }`, { id })).offer));
-  useEffect(() => { load(); }, [id]);
   useEffect(() => {
     if (offer?.status !== 'PUBLISHING') return undefined;
     const t = setTimeout(load, 700);
     return () => clearTimeout(t);
   }, [offer]);
-  if (!offer) return html`<li><${ErrorBox} error=${act.error} /></li>`;
   const p = offer.progress;
   const percent = p ? (p.total ? Math.round((100 * p.processed) / p.total) : 100) : 0;
   const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
@@ -55,16 +54,18 @@ function OfferRow({ id }) {
   </li>`;
 }
 
+const STATUSES = [{ value: '', label: 'Any status' }, 'DRAFT', 'PUBLISHING', 'PUBLISHED'];
+
 export function Offers() {
   const now = new Date();
   const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', startsAt: local(now), endsAt: local(new Date(now.getTime() + 14 * 864e5)), holdoutPercent: '0' };
   const [form, setForm] = useState(blank);
-  const [ids, setIds] = useState([...seen]);
-  const [lookup, setLookup] = useState('');
+  const [status, setStatus] = useState('');
   const [done, setDone] = useState('');
   const act = useAction();
+  const list = usePaged(async (after) => (await gql(`query($s: OfferStatus, $after: String) { brandOffers(status: $s, first: 10, after: $after) {
+      edges { node { ${OFFER} } } pageInfo { hasNextPage endCursor } } }`, { s: status || null, after })).brandOffers, [status]);
   const set = (k) => (v) => setForm({ ...form, [k]: v });
-  const add = (id) => { if (!seen.includes(id)) seen.unshift(id); setIds([...seen]); };
   const create = (e) => {
     e.preventDefault();
     setDone('');
@@ -73,8 +74,8 @@ export function Offers() {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
         startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
-      add(d.createOffer.id);
       setForm(blank);
+      list.reload();
     });
   };
   const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
@@ -91,10 +92,10 @@ export function Offers() {
       <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
     </form></section>
-    <form class="inline" onSubmit=${(e) => { e.preventDefault(); if (lookup.trim()) add(lookup.trim()); setLookup(''); }}>
-      <${Field} label="Open an offer by id" name="offerId" value=${lookup} onInput=${setLookup} /><button type="submit" class="secondary">Open</button>
-    </form>
-    <h2>Offers in this session</h2>
-    ${ids.length === 0 && html`<p class="muted">Offers you create or open appear here.</p>`}
-    <ul class="cards">${ids.map((id) => html`<${OfferRow} key=${id} id=${id} />`)}</ul></div>`;
+    <section aria-labelledby="all-offers"><h2 id="all-offers">The brand's offers</h2>
+    <div class="row"><${Field} label="Status" name="offerStatus" value=${status} onInput=${setStatus} options=${STATUSES} />
+      <button type="button" class="secondary" onClick=${list.reload}>Refresh offers</button></div>
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No offer${status ? ' is ' + status : ' yet'}.</p>`}
+    <ul class="cards">${list.items.map((o) => html`<${OfferRow} key=${o.id} initial=${o} />`)}</ul>
+    <${More} list=${list} label="More offers" /></section></div>`;
 }

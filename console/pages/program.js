@@ -1,5 +1,7 @@
-// Program settings: the program as a form; the API's field error is shown
-// at the field it names (extensions.field).
+// Program settings: the program as one form (numbers, escalation, tiers,
+// promotions, triggered campaigns with their holdout), saved with
+// updateProgram(expectedVersion); the API's field error is shown at the
+// field it names (extensions.field, e.g. tiers[1].threshold).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
 import { Field, ErrorBox, Notice, useAction, num } from './ui.js';
@@ -19,9 +21,45 @@ const NUMBERS = [
   ['communityPostPoints', 'Community post points'],
   ['communityFlagThreshold', 'Community flag threshold'],
 ];
-const FIELDS = `version currency updatedAt ${NUMBERS.map((n) => n[0]).join(' ')}
+// The triggered campaigns: [switch, its number, labels].
+const CAMPAIGNS = [
+  ['birthday', 'birthdayHour', 'Birthday greeting', 'from the local hour (0–23)'],
+  ['winBack', 'winBackDays', 'Win-back', 'after days without a purchase'],
+  ['pointsExpiring', 'pointsExpiringDays', 'Points expiring', 'days ahead'],
+  ['streakAtRisk', null, 'Streak at risk', null],
+  ['couponExpiring', 'couponExpiringHours', 'Coupon expiring', 'hours ahead'],
+];
+const CAMPAIGN_FIELDS = CAMPAIGNS.flatMap(([on, n]) => (n ? [on, n] : [on])).join(' ');
+const FIELDS = `version currency updatedAt ${NUMBERS.map((n) => n[0]).join(' ')} escalation
   tiers { name threshold earnMultiplierPercent benefits }
-  campaigns { holdoutPercent }`;
+  promotions { id name bonusPoints startsAt endsAt expiresAfterDays }
+  campaigns { ${CAMPAIGN_FIELDS} holdoutPercent }`;
+
+const local = (s) => { const d = new Date(s); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+function fromProgram(p) {
+  const f = { currency: p.currency, escalation: p.escalation.join(', '), holdoutPercent: String(p.campaigns.holdoutPercent) };
+  for (const [k] of NUMBERS) f[k] = String(p[k]);
+  for (const [on, n] of CAMPAIGNS) { f[on] = p.campaigns[on]; if (n) f[n] = String(p.campaigns[n]); }
+  f.tiers = p.tiers.map((t) => ({ name: t.name, threshold: String(t.threshold), earnMultiplierPercent: String(t.earnMultiplierPercent), benefits: t.benefits.join(', ') }));
+  f.promotions = p.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: String(x.bonusPoints), startsAt: local(x.startsAt), endsAt: local(x.endsAt), expiresAfterDays: String(x.expiresAfterDays) }));
+  return f;
+}
+
+function toInput(f) {
+  const campaigns = { holdoutPercent: num(f.holdoutPercent) };
+  for (const [on, n] of CAMPAIGNS) { campaigns[on] = !!f[on]; if (n) campaigns[n] = num(f[n]); }
+  const input = {
+    currency: f.currency, campaigns,
+    escalation: list(f.escalation).map(Number),
+    tiers: f.tiers.map((t) => ({ name: t.name, threshold: num(t.threshold), earnMultiplierPercent: num(t.earnMultiplierPercent), benefits: list(t.benefits) })),
+    promotions: f.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: num(x.bonusPoints),
+      startsAt: x.startsAt ? new Date(x.startsAt).toISOString() : null, endsAt: x.endsAt ? new Date(x.endsAt).toISOString() : null, expiresAfterDays: num(x.expiresAfterDays) })),
+  };
+  for (const [k] of NUMBERS) input[k] = num(f[k]);
+  return input;
+}
 
 export function ProgramPage() {
   const [program, setProgram] = useState(null);
@@ -29,46 +67,87 @@ export function ProgramPage() {
   const [loadError, setLoadError] = useState(null);
   const [saved, setSaved] = useState('');
   const act = useAction();
-  const fill = (p) => {
-    setProgram(p);
-    const f = { currency: p.currency, holdoutPercent: String(p.campaigns.holdoutPercent) };
-    for (const [k] of NUMBERS) f[k] = String(p[k]);
-    setForm(f);
-  };
+  const fill = (p) => { setProgram(p); setForm(fromProgram(p)); };
   useEffect(() => { gql(`{ program { ${FIELDS} } }`).then((d) => fill(d.program), setLoadError); }, []);
   if (loadError) return html`<${ErrorBox} error=${loadError} />`;
   if (!program) return html`<p role="status">Loading…</p>`;
   const set = (k) => (v) => setForm({ ...form, [k]: v });
-  // fieldError: the API's message when it names this field.
-  const fieldError = (k) => {
-    const f = act.error?.field?.replace(/^input\./, '');
-    return f && (f === k || f === 'campaigns.' + k) ? act.error.message : null;
+  const setRow = (listName, i, k) => (v) => setForm({ ...form, [listName]: form[listName].map((r, j) => (j === i ? { ...r, [k]: v } : r)) });
+  const addRow = (listName, row) => setForm({ ...form, [listName]: [...form[listName], row] });
+  const dropRow = (listName, i) => setForm({ ...form, [listName]: form[listName].filter((_, j) => j !== i) });
+  // The field the API's error names, without "input."; campaigns' fields
+  // are named "campaigns.x".
+  const named = act.error?.field?.replace(/^input\./, '') || null;
+  const shown = new Set();
+  // fieldError: the API's message when it names this field (or, with
+  // prefix, one inside it, e.g. escalation[1] at the escalation field).
+  const fieldError = (k, prefix) => {
+    if (!named || !(named === k || (prefix && named.startsWith(k + '[')) || (prefix && named.startsWith(k + '.')))) return null;
+    shown.add(k);
+    return act.error.message;
   };
   const save = (e) => {
     e.preventDefault();
     setSaved('');
     act.run(async () => {
-      const input = { currency: form.currency, campaigns: { holdoutPercent: num(form.holdoutPercent) } };
-      for (const [k] of NUMBERS) input[k] = num(form[k]);
-      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: input, v: program.version || null });
+      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: toInput(form), v: program.version || null });
       fill(d.updateProgram);
       setSaved(`Saved as version ${d.updateProgram.version}.`);
     });
   };
-  const unplaced = act.error && !NUMBERS.some(([k]) => fieldError(k)) && !fieldError('currency') && !fieldError('holdoutPercent');
-  return html`<div class="page"><h1>Program</h1>
-    <p class="muted">Version ${program.version}. Each save is a new version; a save made on an older version is refused so no one overwrites a colleague unknowingly.</p>
-    <form onSubmit=${save} class="grid-form" novalidate>
+  const body = html`
+    <fieldset><legend>Earning</legend><div class="grid-form">
       <${Field} label="Currency (ISO 4217)" name="currency" value=${form.currency} onInput=${set('currency')} error=${fieldError('currency')} />
       ${NUMBERS.map(([k, label]) => html`<${Field} label=${label} name=${k} type="number" value=${form[k]} onInput=${set(k)} error=${fieldError(k)} />`)}
-      <${Field} label="Campaign holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${fieldError('holdoutPercent')} />
+      <${Field} label="Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)" name="escalation" value=${form.escalation} onInput=${set('escalation')} error=${fieldError('escalation', true)} />
+    </div></fieldset>
+
+    <fieldset class="rows"><legend>Tiers</legend>
+      <p class="muted">Ascending thresholds; the first is 0. Benefits are identifiers, comma-separated.</p>
+      ${fieldError('tiers') && html`<p class="field-error" role="alert">${act.error.message}</p>`}
+      ${form.tiers.map((t, i) => html`<div class="row tier" data-tier=${i}>
+        <${Field} label=${`Tier ${i + 1} name`} name="tierName" value=${t.name} onInput=${setRow('tiers', i, 'name')} error=${fieldError(`tiers[${i}].name`)} />
+        <${Field} label=${`Tier ${i + 1} threshold`} name="tierThreshold" type="number" value=${t.threshold} onInput=${setRow('tiers', i, 'threshold')} error=${fieldError(`tiers[${i}].threshold`)} />
+        <${Field} label=${`Tier ${i + 1} earn multiplier (%)`} name="tierMultiplier" type="number" value=${t.earnMultiplierPercent} onInput=${setRow('tiers', i, 'earnMultiplierPercent')} error=${fieldError(`tiers[${i}].earnMultiplierPercent`)} />
+        <${Field} label=${`Tier ${i + 1} benefits`} name="tierBenefits" value=${t.benefits} onInput=${setRow('tiers', i, 'benefits')} error=${fieldError(`tiers[${i}].benefits`, true)} />
+        <button type="button" class="secondary" onClick=${() => dropRow('tiers', i)}>Remove tier ${i + 1}</button>
+      </div>`)}
+      <button type="button" class="secondary" onClick=${() => addRow('tiers', { name: '', threshold: '', earnMultiplierPercent: '100', benefits: '' })}>Add a tier</button>
+    </fieldset>
+
+    <fieldset class="rows"><legend>Promotions</legend>
+      <p class="muted">Bonus points for purchases in a date range; each bonus expires after its days.</p>
+      ${form.promotions.map((x, i) => html`<div class="row promotion" data-promotion=${i}>
+        <${Field} label=${`Promotion ${i + 1} id`} name="promoId" value=${x.id} onInput=${setRow('promotions', i, 'id')} error=${fieldError(`promotions[${i}].id`)} />
+        <${Field} label=${`Promotion ${i + 1} name`} name="promoName" value=${x.name} onInput=${setRow('promotions', i, 'name')} error=${fieldError(`promotions[${i}].name`)} />
+        <${Field} label=${`Promotion ${i + 1} bonus points`} name="promoBonus" type="number" value=${x.bonusPoints} onInput=${setRow('promotions', i, 'bonusPoints')} error=${fieldError(`promotions[${i}].bonusPoints`)} />
+        <${Field} label=${`Promotion ${i + 1} starts`} name="promoStarts" type="datetime-local" value=${x.startsAt} onInput=${setRow('promotions', i, 'startsAt')} error=${fieldError(`promotions[${i}].startsAt`)} />
+        <${Field} label=${`Promotion ${i + 1} ends`} name="promoEnds" type="datetime-local" value=${x.endsAt} onInput=${setRow('promotions', i, 'endsAt')} error=${fieldError(`promotions[${i}].endsAt`)} />
+        <${Field} label=${`Promotion ${i + 1} bonus expires after (days)`} name="promoExpires" type="number" value=${x.expiresAfterDays} onInput=${setRow('promotions', i, 'expiresAfterDays')} error=${fieldError(`promotions[${i}].expiresAfterDays`)} />
+        <button type="button" class="secondary" onClick=${() => dropRow('promotions', i)}>Remove promotion ${i + 1}</button>
+      </div>`)}
+      ${fieldError('promotions') && html`<p class="field-error" role="alert">${act.error.message}</p>`}
+      <button type="button" class="secondary" onClick=${() => addRow('promotions', { id: '', name: '', bonusPoints: '100', startsAt: local(new Date()), endsAt: local(new Date(Date.now() + 7 * 864e5)), expiresAfterDays: '30' })}>Add a promotion</button>
+    </fieldset>
+
+    <fieldset><legend>Triggered campaigns</legend>
+      <p class="muted">Each campaign holds out a share of members (sends them nothing) to measure its uplift (Dashboard, campaign results).</p>
+      <div class="grid-form">
+      ${CAMPAIGNS.map(([on, n, label, unit]) => html`<div class="campaign">
+        <${Field} label=${label} name=${on} type="checkbox" value=${form[on]} onInput=${set(on)} error=${fieldError('campaigns.' + on)} />
+        ${n && html`<${Field} label=${`${label}: ${unit}`} name=${n} type="number" value=${form[n]} onInput=${set(n)} error=${fieldError('campaigns.' + n)} />`}</div>`)}
+      <${Field} label="Campaign holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${fieldError('campaigns.holdoutPercent') || fieldError('holdoutPercent')} />
+      </div>
+    </fieldset>`;
+  const unplaced = act.error && shown.size === 0;
+  return html`<div class="page"><h1>Program</h1>
+    <p class="muted">Version ${program.version}. Each save is a new version; a save made on an older version is refused so no one overwrites a colleague unknowingly.</p>
+    <form onSubmit=${save} novalidate>
+      ${body}
       <div class="actions">
         ${unplaced && html`<${ErrorBox} error=${act.error} />`}
         <${Notice}>${saved}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Saving…' : 'Save program'}</button>
       </div>
-    </form>
-    <h2>Tiers</h2>
-    <table><thead><tr><th scope="col">Tier</th><th scope="col">Threshold</th><th scope="col">Earn multiplier</th><th scope="col">Benefits</th></tr></thead>
-      <tbody>${program.tiers.map((t) => html`<tr><td>${t.name}</td><td>${t.threshold}</td><td>${t.earnMultiplierPercent}%</td><td>${t.benefits.join(', ')}</td></tr>`)}</tbody></table></div>`;
+    </form></div>`;
 }

@@ -124,7 +124,7 @@ func (s *Service) now() time.Time { return s.Now() }
 
 // EnsureIndexes creates the indexes of offers and offer_claims; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	if err := mongoindex.Ensure(ctx, s.offers.offers, s.offers.offerIndexes()...); err != nil {
+	if err := mongoindex.Ensure(ctx, s.offers.offers, append(s.offers.offerIndexes(), s.offers.listIndexes()...)...); err != nil {
 		return err
 	}
 	return mongoindex.Ensure(ctx, s.offers.claims, s.offers.claimIndexes()...)

@@ -15,6 +15,6 @@ func TestOfferIndexesExist(t *testing.T) {
 	db := testkit.Database(t)
 	s := New(db, Deps{Now: time.Now})
 	testkit.EnsureIndexes(t, s.EnsureIndexes)
-	testkit.RequireIndexes(t, s.offers.offers, indexOfferStatus)
+	testkit.RequireIndexes(t, s.offers.offers, indexOfferStatus, indexOfferStatusID)
 	testkit.RequireIndexes(t, s.offers.claims, indexClaimMember, indexClaimExpiry, indexClaimCode, indexClaimOrder, indexClaimUsed)
 }

@@ -55,6 +55,8 @@ var listSizes = map[string]sizeFunc{
 	"Post.reactions":                  fixed(4),                                                                  // one per reaction
 	"Post.history":                    fixed(50),                                                                 // edits inside the edit window
 	"ReviewItem.flags":                fixed(100),                                                                // moderation.Store.Flags reads at most 100
+	"CommunityStanding.sanctions":     fixed(100),                                                                // moderation.Store.InForce reads at most 100
+	"ReviewItem.firstFlags":           func(a map[string]any) int { return intArg(a, "first", 3) },               // first ≤ 100 (graph/console.go)
 	"ThreadEvent.reactions":           fixed(4),                                                                  // one per reaction
 	"Points.expiringSoon":             func(a map[string]any) int { return max(intArg(a, "withinDays", 30), 1) }, // one per day at most
 	"AnalyticsOverview.currencies":    fixed(3),                                                                  // currencies a brand sells in

@@ -236,10 +236,11 @@ func (s *Hub) CloseAll(deadline time.Time) {
 // Upgrade turns the request into a socket; reqID and ip name it in logs
 // and ip counts against MaxPerIP.
 func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
-	// Browsers always send Origin and are held to CORS_ORIGINS. Native apps
-	// send none and are let in: they authenticate with a token in
-	// connection_init, which a foreign page cannot read.
-	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !originAllowed(s.cfg.CORSOrigins, origin) {
+	// Browsers always send Origin and are held to CORS_ORIGINS, except
+	// pages this server serves itself (the console at /console: same
+	// host). Native apps send none and are let in: they authenticate with
+	// a token in connection_init, which a foreign page cannot read.
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !sameHost(origin, string(c.Request().Host())) && !originAllowed(s.cfg.CORSOrigins, origin) {
 		return c.Status(fiber.StatusForbidden).JSON(map[string]any{
 			"errors": gqlerror.List{gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden)},
 		}, "application/json; charset=utf-8")
@@ -259,6 +260,14 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 		return fiber.ErrUpgradeRequired
 	}
 	return nil
+}
+
+// sameHost reports whether origin (scheme://host[:port]) names host, the
+// request's Host header: a page the server served itself, whatever the
+// scheme a proxy in front terminated.
+func sameHost(origin, host string) bool {
+	_, rest, ok := strings.Cut(origin, "://")
+	return ok && host != "" && strings.EqualFold(strings.TrimSuffix(rest, "/"), host)
 }
 
 // originAllowed matches a browser's Origin against CORS_ORIGINS as the CORS
