@@ -36,6 +36,7 @@ import (
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/push"
+	"github.com/regulars/regulars/server/config"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
@@ -45,7 +46,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		if err := PrintUsage(flag.CommandLine.Output()); err != nil {
+		if err := config.PrintUsage(flag.CommandLine.Output()); err != nil {
 			slog.Error("print usage", "err", err)
 		}
 	}
@@ -61,7 +62,7 @@ func main() {
 			return os.Getenv(k)
 		}
 	}
-	cfg, err := LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "configuration problems:\n%v\n\nRun with -h to list every variable.\n", err)
 		os.Exit(2)
@@ -88,7 +89,7 @@ func main() {
 
 // canonicalizeEmails runs member.CanonicalizeEmails once, on a private
 // address, and returns the exit status.
-func canonicalizeEmails(ctx context.Context, cfg Config) int {
+func canonicalizeEmails(ctx context.Context, cfg config.Config) int {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
@@ -119,7 +120,7 @@ func canonicalizeEmails(ctx context.Context, cfg Config) int {
 // Main is the running program: tests start one on a random port exactly as
 // main does.
 type Main struct {
-	Config Config
+	Config config.Config
 	// DemoOut receives the demo's logins (SEED_DEMO); nil: standard output.
 	DemoOut io.Writer
 
@@ -187,7 +188,7 @@ type Main struct {
 }
 
 // NewMain returns a Main for cfg; Run starts it.
-func NewMain(cfg Config) *Main {
+func NewMain(cfg config.Config) *Main {
 	return &Main{Config: cfg, readyCh: make(chan struct{}), served: make(chan error, 1), demoDone: make(chan struct{})}
 }
 
@@ -700,7 +701,7 @@ const devServiceKeyFile = "service-api-key"
 func devServiceKey(dir string) (string, error) {
 	path := filepath.Join(dir, devServiceKeyFile)
 	if b, err := os.ReadFile(path); err == nil {
-		if key := strings.TrimSpace(string(b)); len(key) >= minServiceKey {
+		if key := strings.TrimSpace(string(b)); len(key) >= config.MinServiceKey {
 			return key, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {

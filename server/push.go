@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/push"
+	"github.com/regulars/regulars/server/config"
 )
 
 // pushPoll is how often the push outbox looks for notifications to push
@@ -30,7 +31,7 @@ const pushLease = 10 * time.Second
 // Android and web, APNs for iOS. Each is off when its variables are unset,
 // which off says in one line for the log; a set but unreadable credential
 // refuses the start.
-func pushProviders(cfg Config) (ps map[push.Platform]push.Provider, off string, err error) {
+func pushProviders(cfg config.Config) (ps map[push.Platform]push.Provider, off string, err error) {
 	ps = map[push.Platform]push.Provider{}
 	var offFor []string
 	if cfg.FCMCredentialsFile != "" {
