@@ -29,6 +29,7 @@ import (
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/dbhealth"
 )
 
 const (
@@ -97,17 +98,10 @@ func requestID(c *fiber.Ctx) string {
 func (m *Main) readyz(c *fiber.Ctx) error {
 	err := errors.New("not connected yet")
 	if m.ready.Load() {
-		err = m.ping(c.UserContext())
+		err = m.dbHealth.Ping(c.UserContext(), m.mongo)
 	}
 	if err != nil {
-		_, where, why := m.dbHealth.status()
-		if why == "" {
-			why = err.Error()
-		}
-		if where == "" {
-			where = "(no server found yet)"
-		}
-		return c.Status(fiber.StatusServiceUnavailable).SendString("mongodb: unavailable at " + where + ": " + m.dbHealth.redact(why))
+		return c.Status(fiber.StatusServiceUnavailable).SendString(m.dbHealth.Explain(err))
 	}
 	return c.SendString("ready")
 }
@@ -370,10 +364,10 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAllow, "POST")
 		return writeErrors(c, fiber.StatusMethodNotAllowed, media, gqlErr("mutations must use POST", graph.CodeBadUserInput))
 	}
-	if !m.dbHealth.available() {
+	if !m.dbHealth.Available() {
 		e := unavailableError()
 		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(unavailableRetry)))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(dbhealth.RetryAfter)))
 		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
 	}
 	responses, ctx := m.exec.DispatchOperation(ctx, rc)
@@ -425,8 +419,8 @@ func (m *Main) bodyTooLarge(c *fiber.Ctx, media string) error {
 // unavailableError answers an operation while no database server can take
 // it, at once rather than after MONGODB_TIMEOUT.
 func unavailableError() *gqlerror.Error {
-	e := gqlErr(errUnavailable.Error(), graph.CodeOf(errUnavailable))
-	e.Extensions["retryAfter"] = retrySeconds(unavailableRetry)
+	e := gqlErr(dbhealth.ErrUnavailable.Error(), graph.CodeOf(dbhealth.ErrUnavailable))
+	e.Extensions["retryAfter"] = retrySeconds(dbhealth.RetryAfter)
 	return e
 }
 

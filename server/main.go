@@ -37,6 +37,7 @@ import (
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/push"
 	"github.com/regulars/regulars/server/config"
+	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/texts"
@@ -125,7 +126,7 @@ type Main struct {
 	DemoOut io.Writer
 
 	mongo    *mongo.Client
-	dbHealth *dbHealth
+	dbHealth *dbhealth.Monitor
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	inbox    *inbox.Inbox
@@ -265,10 +266,10 @@ func (m *Main) Run(ctx context.Context) error {
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	cfg := m.Config
-	m.dbHealth = newDBHealth(uri)
+	m.dbHealth = dbhealth.New(uri)
 	client, err := mongo.Connect(options.Client().
 		ApplyURI(uri).
-		SetServerMonitor(m.dbHealth.serverMonitor()).
+		SetServerMonitor(m.dbHealth.ServerMonitor()).
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
@@ -348,7 +349,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
-	m.background.Go(func() { m.watchDatabase(retryCtx) })
+	m.background.Go(func() { m.dbHealth.Watch(retryCtx, m.mongo, m.ready.Load) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
@@ -585,7 +586,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 func (m *Main) connectDatabase(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for {
-		err := m.ping(ctx)
+		err := m.dbHealth.Ping(ctx, m.mongo)
 		if err == nil {
 			err = m.ensureIndexes(ctx)
 		}
@@ -602,32 +603,6 @@ func (m *Main) connectDatabase(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 30*time.Second)
-	}
-}
-
-func (m *Main) ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	err := m.mongo.Ping(ctx, nil)
-	m.dbHealth.failed(err)
-	return err
-}
-
-// watchDatabase pings while no database server is available: requests are
-// refused at once meanwhile and ask the driver nothing, so without this it
-// would look again only at its next heartbeat.
-func (m *Main) watchDatabase(ctx context.Context) {
-	t := time.NewTicker(unavailableRetry / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if m.ready.Load() && !m.dbHealth.available() {
-			_ = m.ping(ctx) // recorded in dbHealth
-		}
 	}
 }
 

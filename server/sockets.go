@@ -69,7 +69,7 @@ func (b socketBackend) Prepare(ctx context.Context, p member.Principal, reqID, i
 		e.Extensions["retryAfter"] = retrySeconds(wait)
 		return ctx, rc, gqlerror.List{e}
 	}
-	if !m.dbHealth.available() {
+	if !m.dbHealth.Available() {
 		return ctx, rc, gqlerror.List{unavailableError()}
 	}
 	return ctx, rc, nil
