@@ -22,7 +22,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -70,7 +69,7 @@ func (m *Main) newApp() *fiber.App {
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", m.readyz)
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{})))
+	app.Get("/metrics", adaptor.HTTPHandler(m.metrics.Handler()))
 
 	app.Use("/graphql", m.rateLimitIP)
 	app.Get("/graphql", func(c *fiber.Ctx) error {
@@ -345,11 +344,11 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		m.metrics.observe("http", params.OperationName, start, resp)
+		m.metrics.Observe("http", params.OperationName, start, resp)
 		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: m.withoutSuggestions(resp.Errors), Extensions: resp.Extensions})
 	}
 	if e := m.introspectionRefused(rc); e != nil {
-		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		m.metrics.Observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
 		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
 	if ok, wait, e := m.chargeFields(p, rc); e != nil {
@@ -366,13 +365,13 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	}
 	if !m.dbHealth.Available() {
 		e := unavailableError()
-		m.metrics.observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		m.metrics.Observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(dbhealth.RetryAfter)))
 		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
 	}
 	responses, ctx := m.exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
-	m.metrics.observe("http", rc.OperationName, start, resp)
+	m.metrics.Observe("http", rc.OperationName, start, resp)
 	return writeJSON(c, fiber.StatusOK, media, resp)
 }
 

@@ -40,6 +40,7 @@ import (
 	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/live"
+	"github.com/regulars/regulars/server/metrics"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
 	"github.com/regulars/regulars/webhook"
@@ -141,7 +142,7 @@ type Main struct {
 	eventClock func() time.Time
 	analytics  *analytics.Service
 	exec       *graph.Executor
-	metrics    *metrics
+	metrics    *metrics.Metrics
 	app        *fiber.App
 	ln         net.Listener
 	sockets    *live.Hub
@@ -210,7 +211,7 @@ func (m *Main) Run(ctx context.Context) error {
 		_, _ = rand.Read(secret)
 	}
 
-	m.metrics = newMetrics()
+	m.metrics = metrics.New()
 	uri := cfg.MongoURI
 	if uri == "" {
 		var err error
@@ -273,7 +274,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
-		SetMonitor(m.metrics.mongoMonitor()))
+		SetMonitor(m.metrics.MongoMonitor()))
 	if err != nil {
 		return fmt.Errorf("mongodb client: %w", err)
 	}

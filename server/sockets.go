@@ -80,7 +80,7 @@ func (b socketBackend) Dispatch(ctx context.Context, rc *graphql.OperationContex
 }
 
 func (b socketBackend) Observe(operation string, start time.Time, resp *graphql.Response) {
-	b.m.metrics.observe("ws", operation, start, resp)
+	b.m.metrics.Observe("ws", operation, start, resp)
 }
 
-func (b socketBackend) SocketsOpen(delta int) { b.m.metrics.sockets.Add(float64(delta)) }
+func (b socketBackend) SocketsOpen(delta int) { b.m.metrics.SocketsOpen(delta) }
