@@ -29,6 +29,7 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/dbhealth"
+	"github.com/regulars/regulars/server/edge"
 )
 
 const (
@@ -56,7 +57,7 @@ func (m *Main) newApp() *fiber.App {
 		TrustedProxies:          m.Config.TrustedProxies,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, p any) {
-		slog.Error("panic in request", "requestId", requestID(c), "clientIp", c.Locals(clientIPLocal), "panic", p)
+		slog.Error("panic in request", "requestId", requestID(c), "clientIp", c.Locals(edge.ClientIPLocal), "panic", p)
 	}}))
 	app.Use(requestid.New())
 	if m.Config.CORSOrigins != "" {
@@ -74,7 +75,7 @@ func (m *Main) newApp() *fiber.App {
 	app.Use("/graphql", m.rateLimitIP)
 	app.Get("/graphql", func(c *fiber.Ctx) error {
 		if websocket.IsWebSocketUpgrade(c) {
-			return m.sockets.Upgrade(c, requestID(c), m.clientIP(c))
+			return m.sockets.Upgrade(c, requestID(c), m.proxies.ClientIP(c))
 		}
 		return c.Next()
 	})
@@ -113,7 +114,7 @@ func errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		status = fe.Code
 	} else {
-		slog.Error("request failed", "requestId", requestID(c), "clientIp", c.Locals(clientIPLocal), "err", err)
+		slog.Error("request failed", "requestId", requestID(c), "clientIp", c.Locals(edge.ClientIPLocal), "err", err)
 	}
 	code := graph.CodeBadUserInput
 	switch {
@@ -201,7 +202,7 @@ func (m *Main) principal(header string) (member.Principal, error) {
 }
 
 func (m *Main) rateLimitIP(c *fiber.Ctx) error {
-	if ok, wait := m.ipLimit.allow(m.clientIP(c)); !ok {
+	if ok, wait := m.ipLimit.Allow(m.proxies.ClientIP(c)); !ok {
 		return rateLimited(c, wait)
 	}
 	return c.Next()
@@ -212,7 +213,7 @@ func (m *Main) rateLimitIP(c *fiber.Ctx) error {
 // false: the refusal is written.
 func (m *Main) rateLimitMember(c *fiber.Ctx, p member.Principal) (bool, error) {
 	if !p.MemberID.IsZero() {
-		if ok, wait := m.memberLimit.allow(p.MemberID.Hex()); !ok {
+		if ok, wait := m.memberLimit.Allow(p.MemberID.Hex()); !ok {
 			return false, rateLimited(c, wait)
 		}
 	}
@@ -220,7 +221,7 @@ func (m *Main) rateLimitMember(c *fiber.Ctx, p member.Principal) (bool, error) {
 }
 
 func rateLimited(c *fiber.Ctx, wait time.Duration) error {
-	secs := retrySeconds(wait)
+	secs := edge.RetrySeconds(wait)
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	e := gqlErr("too many requests; retry after "+strconv.Itoa(secs)+"s", graph.CodeRateLimited)
 	e.Extensions["retryAfter"] = secs
@@ -340,7 +341,7 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
 		return writeErrors(c, statusFor(media, graph.CodeUnauthenticated), media, gqlErr(member.ErrSessionEnded.Error(), graph.CodeUnauthenticated))
 	}
-	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.clientIP(c))
+	ctx := m.operationContext(c.UserContext(), p, requestID(c), m.proxies.ClientIP(c))
 	rc, errs := m.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := m.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
@@ -366,7 +367,7 @@ func (m *Main) graphqlHTTP(c *fiber.Ctx) error {
 	if !m.dbHealth.Available() {
 		e := unavailableError()
 		m.metrics.Observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retrySeconds(dbhealth.RetryAfter)))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(edge.RetrySeconds(dbhealth.RetryAfter)))
 		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
 	}
 	responses, ctx := m.exec.DispatchOperation(ctx, rc)
@@ -419,7 +420,7 @@ func (m *Main) bodyTooLarge(c *fiber.Ctx, media string) error {
 // it, at once rather than after MONGODB_TIMEOUT.
 func unavailableError() *gqlerror.Error {
 	e := gqlErr(dbhealth.ErrUnavailable.Error(), graph.CodeOf(dbhealth.ErrUnavailable))
-	e.Extensions["retryAfter"] = retrySeconds(dbhealth.RetryAfter)
+	e.Extensions["retryAfter"] = edge.RetrySeconds(dbhealth.RetryAfter)
 	return e
 }
 

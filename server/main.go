@@ -39,6 +39,7 @@ import (
 	"github.com/regulars/regulars/server/config"
 	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
+	"github.com/regulars/regulars/server/edge"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/server/metrics"
 	"github.com/regulars/regulars/texts"
@@ -165,9 +166,9 @@ type Main struct {
 	push    *push.Service
 	pushOff string
 
-	proxies     proxies
-	ipLimit     *limiter
-	memberLimit *limiter
+	proxies     edge.Proxies
+	ipLimit     *edge.Limiter
+	memberLimit *edge.Limiter
 
 	background sync.WaitGroup // jobs and pollers, waited for before disconnecting
 	ready      atomic.Bool
@@ -329,9 +330,9 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
-	m.proxies = parseProxies(cfg.TrustedProxies)
-	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
-	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
+	m.proxies = edge.ParseProxies(cfg.TrustedProxies)
+	m.ipLimit = edge.NewLimiter(cfg.IPRate, cfg.IPBurst)
+	m.memberLimit = edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst)
 	m.sockets = m.newHub()
 	m.app = m.newApp()
 
@@ -341,9 +342,9 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	if cfg.SocketSendBuffer > 0 {
-		m.ln = sendBufferListener{m.ln, cfg.SocketSendBuffer}
+		m.ln = edge.SendBuffer(m.ln, cfg.SocketSendBuffer)
 	}
-	m.ln = newConnLimitListener(m.ln, cfg.HTTPMaxConnsPerIP, m.proxies)
+	m.ln = edge.LimitConns(m.ln, cfg.HTTPMaxConnsPerIP, m.proxies)
 	go func() { m.served <- m.app.Listener(m.ln) }()
 	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
 
@@ -651,20 +652,6 @@ func (m *Main) Close() error {
 		}
 	})
 	return err
-}
-
-// sendBufferListener sizes the kernel send buffer of every connection.
-type sendBufferListener struct {
-	net.Listener
-	size int
-}
-
-func (l sendBufferListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(l.size)
-	}
-	return c, err
 }
 
 // devServiceKeyFile holds the service API key of a development server on

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/edge"
 	"github.com/regulars/regulars/server/live"
 )
 
@@ -47,8 +48,8 @@ func (b socketBackend) Allow(p member.Principal) (bool, int) {
 	if p.MemberID.IsZero() {
 		return true, 0
 	}
-	ok, wait := b.m.memberLimit.allow(p.MemberID.Hex())
-	return ok, retrySeconds(wait)
+	ok, wait := b.m.memberLimit.Allow(p.MemberID.Hex())
+	return ok, edge.RetrySeconds(wait)
 }
 
 func (b socketBackend) Prepare(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams) (context.Context, *graphql.OperationContext, gqlerror.List) {
@@ -65,8 +66,8 @@ func (b socketBackend) Prepare(ctx context.Context, p member.Principal, reqID, i
 	if ok, wait, e := m.chargeFields(p, rc); e != nil {
 		return ctx, rc, gqlerror.List{e}
 	} else if !ok {
-		e := gqlErr("too many operations; retry after "+strconv.Itoa(retrySeconds(wait))+"s", graph.CodeRateLimited)
-		e.Extensions["retryAfter"] = retrySeconds(wait)
+		e := gqlErr("too many operations; retry after "+strconv.Itoa(edge.RetrySeconds(wait))+"s", graph.CodeRateLimited)
+		e.Extensions["retryAfter"] = edge.RetrySeconds(wait)
 		return ctx, rc, gqlerror.List{e}
 	}
 	if !m.dbHealth.Available() {
