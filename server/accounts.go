@@ -16,6 +16,7 @@ import (
 	"github.com/regulars/regulars/account"
 	"github.com/regulars/regulars/mail"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // devMailFile is where a development server without SMTP_URL appends the
@@ -117,12 +118,12 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 // it is of (Authorization: Bearer), within its 24 hours; 404 to anyone
 // else.
 func (m *Main) exportFile(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+	p := gateway.CallerOf(c)
 	if p.MemberID.IsZero() {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
 		return fiber.ErrUnauthorized
 	}
-	if m.endedSessions.ended(p) {
+	if m.endedSessions.Ended(p) {
 		return fiber.ErrUnauthorized
 	}
 	id, err := bson.ObjectIDFromHex(c.Params("id"))

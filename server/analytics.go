@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // analyticsExport serves GET /analytics/export/{table}.csv (BRAND and the
@@ -21,7 +22,7 @@ import (
 // to, timezone, currency; period; by; horizons=30,90; campaign, offerId,
 // withinDays). Bad input is 400 with the field and reason as text.
 func (m *Main) analyticsExport(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+	p := gateway.CallerOf(c)
 	name, ok := strings.CutSuffix(c.Params("*"), ".csv")
 	if !ok {
 		return fiber.ErrNotFound

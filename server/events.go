@@ -22,6 +22,7 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // eventStanding answers community/events' questions from the game.
@@ -121,30 +122,10 @@ func eventSecret(secret []byte) []byte {
 	return h.Sum(nil)
 }
 
-// principalLocal holds the caller of a file route (fileCaller).
-const principalLocal = "principal"
-
-// fileCaller authenticates a file route's caller as /graphql does (a bad
-// token is refused; none is anonymous) and applies the member rate limit.
-func (m *Main) fileCaller(c *fiber.Ctx) error {
-	// A file is no GraphQL answer: a bad token is 401, whatever the media
-	// type, so a download never saves an error as the file.
-	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
-	if err != nil {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
-		return writeErrors(c, fiber.StatusUnauthorized, mediaJSON, gqlErr(err.Error(), graph.CodeUnauthenticated))
-	}
-	if ok, err := m.rateLimitMember(c, p); !ok {
-		return err
-	}
-	c.Locals(principalLocal, p)
-	return c.Next()
-}
-
 // eventFile serves GET /events/{id}.ics (a confirmed member's calendar
 // entry) and GET /events/{id}/attendees.csv (BRAND: every RSVP).
 func (m *Main) eventFile(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+	p := gateway.CallerOf(c)
 	path := c.Params("*")
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()

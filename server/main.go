@@ -40,6 +40,7 @@ import (
 	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
 	"github.com/regulars/regulars/server/edge"
+	"github.com/regulars/regulars/server/gateway"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/server/metrics"
 	"github.com/regulars/regulars/texts"
@@ -166,9 +167,8 @@ type Main struct {
 	push    *push.Service
 	pushOff string
 
-	proxies     edge.Proxies
-	ipLimit     *edge.Limiter
-	memberLimit *edge.Limiter
+	// gate admits every operation, over HTTP and the socket.
+	gate *gateway.Gateway
 
 	background sync.WaitGroup // jobs and pollers, waited for before disconnecting
 	ready      atomic.Bool
@@ -184,7 +184,7 @@ type Main struct {
 	demoKey string // service key generated for a demo run
 	// endedSessions are the sessions logged out or revoked on any instance
 	// whose access tokens have not expired yet (watchSessions).
-	endedSessions endedSessions
+	endedSessions gateway.EndedSessions
 	devKeyFile    string        // where the development service key is kept, if one is used
 	demoDone      chan struct{} // closed once demo seeding ended
 	demoErr       error
@@ -289,7 +289,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// A session ended here is refused here from the next request; the
 	// other instances hear of it through watchSessions.
 	m.members.SetSessionsEnded(func(ev member.SessionEvent) {
-		m.endedSessions.add(ev, cfg.AccessTokenTTL)
+		m.endedSessions.Add(ev, cfg.AccessTokenTTL)
 		if m.sockets != nil {
 			m.sockets.EndSessions(ev)
 		}
@@ -330,9 +330,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
-	m.proxies = edge.ParseProxies(cfg.TrustedProxies)
-	m.ipLimit = edge.NewLimiter(cfg.IPRate, cfg.IPBurst)
-	m.memberLimit = edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst)
+	m.gate = &gateway.Gateway{Exec: m.exec, Members: m.members, ServiceAPIKeys: cfg.ServiceAPIKeys, MaxBodyBytes: cfg.MaxBodyBytes,
+		Introspection: cfg.Introspection, Proxies: edge.ParseProxies(cfg.TrustedProxies),
+		IPLimit: edge.NewLimiter(cfg.IPRate, cfg.IPBurst), MemberLimit: edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst),
+		Metrics: m.metrics, Database: m.dbHealth, Ended: &m.endedSessions}
 	m.sockets = m.newHub()
 	m.app = m.newApp()
 
@@ -344,7 +345,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	if cfg.SocketSendBuffer > 0 {
 		m.ln = edge.SendBuffer(m.ln, cfg.SocketSendBuffer)
 	}
-	m.ln = edge.LimitConns(m.ln, cfg.HTTPMaxConnsPerIP, m.proxies)
+	m.ln = edge.LimitConns(m.ln, cfg.HTTPMaxConnsPerIP, m.gate.Proxies)
 	go func() { m.served <- m.app.Listener(m.ln) }()
 	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
 
@@ -571,7 +572,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 		for _, ev := range evs {
 			if _, done := applied[ev.ID]; !done {
 				applied[ev.ID] = ev.At
-				m.endedSessions.add(ev, m.Config.AccessTokenTTL)
+				m.endedSessions.Add(ev, m.Config.AccessTokenTTL)
 				m.sockets.EndSessions(ev)
 			}
 		}
@@ -675,41 +676,4 @@ func devServiceKey(dir string) (string, error) {
 		return "", fmt.Errorf("development service key: %w", err)
 	}
 	return key, nil
-}
-
-// endedSessions remembers the sessions that ended (log-out, revocation)
-// until their access tokens expire, so an HTTP request with such a token
-// is refused like a socket would be, without a database read per request.
-type endedSessions struct {
-	mu    sync.Mutex
-	until map[bson.ObjectID]time.Time // session → when its last token expires
-}
-
-func (e *endedSessions) add(ev member.SessionEvent, ttl time.Duration) {
-	if ev.Session.IsZero() {
-		return // a change of roles: the token's roles say what it may do until it expires
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := time.Now()
-	if e.until == nil {
-		e.until = map[bson.ObjectID]time.Time{}
-	}
-	for id, t := range e.until {
-		if t.Before(now) {
-			delete(e.until, id)
-		}
-	}
-	e.until[ev.Session] = ev.At.Add(ttl)
-}
-
-// ended reports whether p's session ended.
-func (e *endedSessions) ended(p member.Principal) bool {
-	if p.Session.IsZero() {
-		return false
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t, ok := e.until[p.Session]
-	return ok && time.Now().Before(t)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // The database stops under a running server. Requests are answered at once
@@ -58,7 +59,7 @@ func TestDatabaseDownFailsFast(t *testing.T) {
 	for _, c := range []struct {
 		accept string
 		status int
-	}{{mediaGraphQLResponse, 503}, {mediaJSON, 200}} {
+	}{{gateway.MediaGraphQLResponse, 503}, {gateway.MediaJSON, 200}} {
 		req := newRequest(t, http.MethodPost, a.url, strings.NewReader(logIn))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", c.accept)
