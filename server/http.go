@@ -59,9 +59,9 @@ func (m *Main) newApp() *fiber.App {
 		return c.Next()
 	})
 	app.All("/graphql", m.gate.ServeGraphQL)
-	app.Get("/events/*", m.gate.RateLimitIP, m.gate.FileCaller, m.eventFile)
-	app.Get("/analytics/export/*", m.gate.RateLimitIP, m.gate.FileCaller, m.analyticsExport)
-	app.Get("/exports/:id", m.gate.RateLimitIP, m.gate.FileCaller, m.exportFile)
+	app.Get("/events/*", m.gate.RateLimitIP, m.gate.FileCaller, m.downloads.EventFile)
+	app.Get("/analytics/export/*", m.gate.RateLimitIP, m.gate.FileCaller, m.downloads.AnalyticsExport)
+	app.Get("/exports/:id", m.gate.RateLimitIP, m.gate.FileCaller, m.downloads.DataExport)
 	m.mountConsole(app)
 	return app
 }

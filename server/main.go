@@ -39,6 +39,7 @@ import (
 	"github.com/regulars/regulars/server/config"
 	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
+	"github.com/regulars/regulars/server/downloads"
 	"github.com/regulars/regulars/server/edge"
 	"github.com/regulars/regulars/server/gateway"
 	"github.com/regulars/regulars/server/live"
@@ -169,6 +170,8 @@ type Main struct {
 
 	// gate admits every operation, over HTTP and the socket.
 	gate *gateway.Gateway
+	// downloads serves the files outside GraphQL (calendar, CSV, exports).
+	downloads *downloads.Routes
 
 	background sync.WaitGroup // jobs and pollers, waited for before disconnecting
 	ready      atomic.Bool
@@ -334,6 +337,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Introspection: cfg.Introspection, Proxies: edge.ParseProxies(cfg.TrustedProxies),
 		IPLimit: edge.NewLimiter(cfg.IPRate, cfg.IPBurst), MemberLimit: edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst),
 		Metrics: m.metrics, Database: m.dbHealth, Ended: &m.endedSessions}
+	m.downloads = &downloads.Routes{Events: m.events, Members: m.members, Analytics: m.analytics, Accounts: m.accounts, Ended: &m.endedSessions}
 	m.sockets = m.newHub()
 	m.app = m.newApp()
 
