@@ -42,6 +42,7 @@ import (
 	"github.com/regulars/regulars/server/downloads"
 	"github.com/regulars/regulars/server/edge"
 	"github.com/regulars/regulars/server/gateway"
+	"github.com/regulars/regulars/server/jobs"
 	"github.com/regulars/regulars/server/live"
 	"github.com/regulars/regulars/server/metrics"
 	"github.com/regulars/regulars/texts"
@@ -401,67 +402,22 @@ func (m *Main) runDemo(ctx context.Context) {
 // other instances stored, which bounds cross-instance delivery latency.
 const notificationPoll = 250 * time.Millisecond
 
-// runJobs runs periodic work until ctx ends.
-func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
+// runJobs runs the periodic jobs (runJobsOnce) until ctx ends, on one
+// instance at a time: a lease of three intervals, woken early by queued
+// work.
+func (m *Main) runJobs(ctx context.Context, coll *mongo.Collection) {
 	select {
 	case <-m.readyCh:
 	case <-ctx.Done():
 		return
 	}
-	host, _ := os.Hostname()
-	l := lease.New(jobs.Database().Collection("leases"), "periodic", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
-		3*m.Config.JobInterval, time.Now)
-	if err := l.EnsureIndex(ctx); err != nil {
-		slog.Error("job: lease index", "err", err)
-	}
-	t := time.NewTicker(m.Config.JobInterval)
-	defer t.Stop()
-	var held int64
-	defer func() {
-		// A shutdown hands the jobs over at once (a rolling deploy would
-		// otherwise pause them for the lease's three intervals).
-		if held > 0 {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if err := l.Release(rctx, held); err != nil {
-				slog.Warn("job: lease not released; another instance takes it when it expires", "err", err)
-			}
-		}
-	}()
-	for {
-		// One instance at a time runs the jobs; each is safe to repeat, so
-		// a holder that dies only delays them until its lease expires.
-		epoch, err := l.Acquire(ctx)
-		if err == nil {
-			held = epoch
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				slog.Error("job: lease", "err", err)
-			}
-		} else if epoch > 0 {
-			if m.jobRound != nil {
-				m.jobRound(epoch, true)
-			}
-			// The fence renews the lease: a round longer than the lease
-			// keeps it while it is alive, and a holder that stalled past
-			// its expiry finds a newer epoch and stops.
-			m.runJobsOnce(ctx, jobs, func() bool {
-				e, err := l.Acquire(ctx)
-				return err == nil && e == epoch
-			})
-			if m.jobRound != nil {
-				m.jobRound(epoch, false)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-m.game.Kicked():
-		case <-m.events.Kicked():
-		}
-	}
+	jobs.Periodic{
+		Lease:    lease.New(coll.Database().Collection("leases"), "periodic", jobs.Holder(), 3*m.Config.JobInterval, time.Now),
+		Interval: m.Config.JobInterval,
+		Kicks:    []<-chan struct{}{m.game.Kicked(), m.events.Kicked()},
+		Round:    func(ctx context.Context, stillHeld func() bool) { m.runJobsOnce(ctx, coll, stillHeld) },
+		Observe:  m.jobRound,
+	}.Run(ctx)
 }
 
 // runJobsOnce runs each periodic job once. A job cut short by shutdown is
