@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -111,35 +109,4 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 		account.CollectionSection("reactions", db.Collection("community_reactions"), "memberId"),
 	)
 	return a, nil
-}
-
-// exportFile serves GET /exports/{id}: a ready data export, to the member
-// it is of (Authorization: Bearer), within its 24 hours; 404 to anyone
-// else.
-func (m *Main) exportFile(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
-	if p.MemberID.IsZero() {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
-		return fiber.ErrUnauthorized
-	}
-	if m.endedSessions.ended(p) {
-		return fiber.ErrUnauthorized
-	}
-	id, err := bson.ObjectIDFromHex(c.Params("id"))
-	if err != nil {
-		return fiber.ErrNotFound
-	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 30*time.Second)
-	defer cancel()
-	data, err := m.accounts.Download(ctx, p, id)
-	if errors.Is(err, account.ErrExportNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "application/json; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="my-data.json"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Send(data)
 }

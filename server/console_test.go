@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/regulars/regulars/console"
+	"github.com/regulars/regulars/server/config"
 )
 
 // Every file of the console's source tree is in the binary, byte for byte:
@@ -108,7 +109,7 @@ func TestConsoleServedWithCSP(t *testing.T) {
 // GraphiQL is a development page: production does not serve it.
 func TestGraphiQLNotInProduction(t *testing.T) {
 	app := fiber.New()
-	(&Main{Config: Config{Env: "production"}}).mountConsole(app)
+	(&Main{Config: config.Config{Env: "production"}}).mountConsole(app)
 	for path, want := range map[string]int{"/graphiql": 404, "/graphiql/index.html": 404, "/console/index.html": 200} {
 		res, err := app.Test(httptest.NewRequest("GET", path, nil))
 		if err != nil {

@@ -4,15 +4,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	ics "github.com/arran4/golang-ical"
-	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -20,9 +15,7 @@ import (
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/ledger"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
-	"github.com/regulars/regulars/member"
 )
 
 // eventStanding answers community/events' questions from the game.
@@ -124,113 +117,4 @@ func eventSecret(secret []byte) []byte {
 	h := hmac.New(sha256.New, secret)
 	h.Write([]byte("regulars/events/check-in"))
 	return h.Sum(nil)
-}
-
-// principalLocal holds the caller of a file route (fileCaller).
-const principalLocal = "principal"
-
-// fileCaller authenticates a file route's caller as /graphql does (a bad
-// token is refused; none is anonymous) and applies the member rate limit.
-func (m *Main) fileCaller(c *fiber.Ctx) error {
-	// A file is no GraphQL answer: a bad token is 401, whatever the media
-	// type, so a download never saves an error as the file.
-	p, err := m.principal(c.Get(fiber.HeaderAuthorization))
-	if err != nil {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="regulars"`)
-		return writeErrors(c, fiber.StatusUnauthorized, mediaJSON, gqlErr(err.Error(), graph.CodeUnauthenticated))
-	}
-	if ok, err := m.rateLimitMember(c, p); !ok {
-		return err
-	}
-	c.Locals(principalLocal, p)
-	return c.Next()
-}
-
-// eventFile serves GET /events/{id}.ics (a confirmed member's calendar
-// entry) and GET /events/{id}/attendees.csv (BRAND: every RSVP).
-func (m *Main) eventFile(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
-	path := c.Params("*")
-	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
-	defer cancel()
-	if raw, ok := strings.CutSuffix(path, ".ics"); ok {
-		id, err := graph.DecodeID("Event", raw)
-		if err != nil || p.MemberID.IsZero() {
-			return fiber.ErrNotFound
-		}
-		e, err := m.events.For(ctx, p.MemberID, id)
-		if err != nil {
-			return fiber.ErrNotFound
-		}
-		r, err := m.rsvps.Mine(ctx, p.MemberID, id)
-		if err != nil || (r.Status != rsvp.Confirmed && r.Status != rsvp.Attended) {
-			return fiber.ErrForbidden
-		}
-		cal := ics.NewCalendar()
-		cal.SetMethod(ics.MethodPublish)
-		cal.SetProductId("-//Regulars//Events//EN")
-		ev := cal.AddEvent(e.ID.Hex() + "@regulars")
-		ev.SetSummary(e.Title)
-		ev.SetDescription(e.Description)
-		loc := e.Location()
-		// Local times with the zone's id (RFC 5545 3.3.5 form 3): a time
-		// ending in Z would be UTC whatever TZID says.
-		const local = "20060102T150405"
-		ev.SetProperty(ics.ComponentPropertyDtStart, e.StartsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
-		ev.SetProperty(ics.ComponentPropertyDtEnd, e.EndsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
-		ev.SetDtStampTime(e.UpdatedAt)
-		where := strings.TrimSpace(e.Place.Venue + ", " + e.Place.Address)
-		if e.Place.OnlineURL != "" {
-			where = e.Place.OnlineURL
-		}
-		ev.SetLocation(strings.Trim(where, ", "))
-		c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
-		return c.SendString(cal.Serialize())
-	}
-	if raw, ok := strings.CutSuffix(path, "/attendees.csv"); ok {
-		id, err := graph.DecodeID("Event", raw)
-		if err != nil {
-			return fiber.ErrNotFound
-		}
-		if !p.Has(member.RoleBrand) {
-			return fiber.ErrForbidden
-		}
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-		w := csv.NewWriter(c)
-		if err := w.Write([]string{"member_id", "email", "display_name", "status", "guests", "joined_at", "checked_in_at"}); err != nil {
-			return err
-		}
-		for _, st := range []rsvp.Status{rsvp.Confirmed, rsvp.Offered, rsvp.Waitlisted, rsvp.Attended, rsvp.NoShow, rsvp.Cancelled} {
-			after := ""
-			for {
-				rs, more, err := m.rsvps.Attendees(ctx, id, st, after, 100)
-				if err != nil {
-					return err
-				}
-				for _, r := range rs {
-					email, name := "", ""
-					if mem, err := m.members.Get(ctx, r.MemberID); err == nil {
-						email, name = mem.Email, mem.DisplayName
-					} else if !errors.Is(err, member.ErrNotFound) {
-						return err
-					}
-					checked := ""
-					if r.CheckedInAt != nil {
-						checked = r.CheckedInAt.Format(time.RFC3339)
-					}
-					if err := w.Write([]string{graph.EncodeID("Member", r.MemberID), email, name, string(r.Status),
-						strconv.Itoa(r.Guests), r.JoinedAt.Format(time.RFC3339), checked}); err != nil {
-						return err
-					}
-				}
-				if !more {
-					break
-				}
-				after = rs[len(rs)-1].ID
-			}
-		}
-		w.Flush()
-		return w.Error()
-	}
-	return fiber.ErrNotFound
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // errorLog records the ERROR records logged while a test runs.
@@ -57,7 +58,7 @@ func TestProductionIntrospectionIsAClientError(t *testing.T) {
 		return send(t, req)
 	}
 	for _, q := range []string{`{ __schema { types { name } } }`, `{ t: __type(name: "Query") { name } }`, `query { ...F } fragment F on Query { __schema { queryType { name } } }`} {
-		for accept, status := range map[string]int{mediaGraphQLResponse: 400, mediaJSON: 200} {
+		for accept, status := range map[string]int{gateway.MediaGraphQLResponse: 400, gateway.MediaJSON: 200} {
 			if r := post(accept, q); r.status != status || r.code() != "INTROSPECTION_DISABLED" || r.Data != nil {
 				t.Errorf("%s under %s: %d %+v", q, accept, r.status, r.Errors)
 			}
@@ -69,12 +70,12 @@ func TestProductionIntrospectionIsAClientError(t *testing.T) {
 	if m := c.Expect("error"); !bytes.Contains(m.Payload, []byte(`"INTROSPECTION_DISABLED"`)) {
 		t.Errorf("introspection over the socket: %s", m.Payload)
 	}
-	if r := post(mediaJSON, `{ __typename }`); string(r.Data["__typename"]) != `"Query"` {
+	if r := post(gateway.MediaJSON, `{ __typename }`); string(r.Data["__typename"]) != `"Query"` {
 		t.Errorf("__typename: %+v", r)
 	}
 
 	for _, q := range []string{`{ mee { id } }`, `{ leaderboard(period: ALL_TIMES, first: 1) { key } }`, `{ me { displayNam } }`} {
-		r := post(mediaJSON, q)
+		r := post(gateway.MediaJSON, q)
 		if r.code() != "BAD_USER_INPUT" {
 			t.Errorf("%s: %+v", q, r.Errors)
 		}

@@ -40,8 +40,15 @@ import (
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/push"
+	"github.com/regulars/regulars/server/config"
+	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/demo"
+	"github.com/regulars/regulars/server/downloads"
+	"github.com/regulars/regulars/server/edge"
+	"github.com/regulars/regulars/server/gateway"
+	"github.com/regulars/regulars/server/jobs"
 	"github.com/regulars/regulars/server/live"
+	"github.com/regulars/regulars/server/metrics"
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
 	"github.com/regulars/regulars/webhook"
@@ -49,7 +56,7 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		if err := PrintUsage(flag.CommandLine.Output()); err != nil {
+		if err := config.PrintUsage(flag.CommandLine.Output()); err != nil {
 			slog.Error("print usage", "err", err)
 		}
 	}
@@ -65,7 +72,7 @@ func main() {
 			return os.Getenv(k)
 		}
 	}
-	cfg, err := LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "configuration problems:\n%v\n\nRun with -h to list every variable.\n", err)
 		os.Exit(2)
@@ -92,7 +99,7 @@ func main() {
 
 // canonicalizeEmails runs member.CanonicalizeEmails once, on a private
 // address, and returns the exit status.
-func canonicalizeEmails(ctx context.Context, cfg Config) int {
+func canonicalizeEmails(ctx context.Context, cfg config.Config) int {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
@@ -123,12 +130,12 @@ func canonicalizeEmails(ctx context.Context, cfg Config) int {
 // Main is the running program: tests start one on a random port exactly as
 // main does.
 type Main struct {
-	Config Config
+	Config config.Config
 	// DemoOut receives the demo's logins (SEED_DEMO); nil: standard output.
 	DemoOut io.Writer
 
 	mongo    *mongo.Client
-	dbHealth *dbHealth
+	dbHealth *dbhealth.Monitor
 	embedded *embeddb.DB // nil on MongoDB
 	members  *member.Service
 	auth     *auth.Service
@@ -145,7 +152,7 @@ type Main struct {
 	eventClock func() time.Time
 	analytics  *analytics.Service
 	exec       *graph.Executor
-	metrics    *metrics
+	metrics    *metrics.Metrics
 	app        *fiber.App
 	ln         net.Listener
 	sockets    *live.Hub
@@ -168,9 +175,10 @@ type Main struct {
 	push    *push.Service
 	pushOff string
 
-	proxies     proxies
-	ipLimit     *limiter
-	memberLimit *limiter
+	// gate admits every operation, over HTTP and the socket.
+	gate *gateway.Gateway
+	// downloads serves the files outside GraphQL (calendar, CSV, exports).
+	downloads *downloads.Routes
 
 	background sync.WaitGroup // jobs and pollers, waited for before disconnecting
 	ready      atomic.Bool
@@ -186,14 +194,14 @@ type Main struct {
 	demoKey string // service key generated for a demo run
 	// endedSessions are the sessions logged out or revoked on any instance
 	// whose access tokens have not expired yet (watchSessions).
-	endedSessions endedSessions
+	endedSessions gateway.EndedSessions
 	devKeyFile    string        // where the development service key is kept, if one is used
 	demoDone      chan struct{} // closed once demo seeding ended
 	demoErr       error
 }
 
 // NewMain returns a Main for cfg; Run starts it.
-func NewMain(cfg Config) *Main {
+func NewMain(cfg config.Config) *Main {
 	return &Main{Config: cfg, readyCh: make(chan struct{}), served: make(chan error, 1), demoDone: make(chan struct{})}
 }
 
@@ -214,7 +222,7 @@ func (m *Main) Run(ctx context.Context) error {
 		_, _ = rand.Read(secret)
 	}
 
-	m.metrics = newMetrics()
+	m.metrics = metrics.New()
 	uri := cfg.MongoURI
 	if uri == "" {
 		var err error
@@ -270,14 +278,14 @@ func (m *Main) Run(ctx context.Context) error {
 
 func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	cfg := m.Config
-	m.dbHealth = newDBHealth(uri)
+	m.dbHealth = dbhealth.New(uri)
 	client, err := mongo.Connect(options.Client().
 		ApplyURI(uri).
-		SetServerMonitor(m.dbHealth.serverMonitor()).
+		SetServerMonitor(m.dbHealth.ServerMonitor()).
 		// Every operation gets this deadline unless its context has a sooner one.
 		SetTimeout(cfg.MongoTimeout).
 		SetServerSelectionTimeout(cfg.MongoTimeout).
-		SetMonitor(m.metrics.mongoMonitor()))
+		SetMonitor(m.metrics.MongoMonitor()))
 	if err != nil {
 		return fmt.Errorf("mongodb client: %w", err)
 	}
@@ -292,7 +300,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// A session ended here is refused here from the next request; the
 	// other instances hear of it through watchSessions.
 	m.auth.SetSessionsEnded(func(ev auth.SessionEvent) {
-		m.endedSessions.add(ev, cfg.AccessTokenTTL)
+		m.endedSessions.Add(ev, cfg.AccessTokenTTL)
 		if m.sockets != nil {
 			m.sockets.EndSessions(ev)
 		}
@@ -336,9 +344,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
-	m.proxies = parseProxies(cfg.TrustedProxies)
-	m.ipLimit = newLimiter(cfg.IPRate, cfg.IPBurst)
-	m.memberLimit = newLimiter(cfg.MemberRate, cfg.MemberBurst)
+	m.gate = &gateway.Gateway{Exec: m.exec, Members: m.auth, ServiceAPIKeys: cfg.ServiceAPIKeys, MaxBodyBytes: cfg.MaxBodyBytes,
+		Introspection: cfg.Introspection, Proxies: edge.ParseProxies(cfg.TrustedProxies),
+		IPLimit: edge.NewLimiter(cfg.IPRate, cfg.IPBurst), MemberLimit: edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst),
+		Metrics: m.metrics, Database: m.dbHealth, Ended: &m.endedSessions}
+	m.downloads = &downloads.Routes{Events: m.events, RSVPs: m.rsvps, Members: m.members, Analytics: m.analytics, Accounts: m.accounts, Ended: &m.endedSessions}
 	m.sockets = m.newHub()
 	m.app = m.newApp()
 
@@ -348,16 +358,16 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	if cfg.SocketSendBuffer > 0 {
-		m.ln = sendBufferListener{m.ln, cfg.SocketSendBuffer}
+		m.ln = edge.SendBuffer(m.ln, cfg.SocketSendBuffer)
 	}
-	m.ln = newConnLimitListener(m.ln, cfg.HTTPMaxConnsPerIP, m.proxies)
+	m.ln = edge.LimitConns(m.ln, cfg.HTTPMaxConnsPerIP, m.gate.Proxies)
 	go func() { m.served <- m.app.Listener(m.ln) }()
 	slog.Info("listening", "addr", m.Addr(), "env", cfg.Env)
 
 	retryCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopRetry = cancel
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
-	m.background.Go(func() { m.watchDatabase(retryCtx) })
+	m.background.Go(func() { m.dbHealth.Watch(retryCtx, m.mongo, m.ready.Load) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
 	m.background.Go(func() { m.broker.Run(retryCtx) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
@@ -406,67 +416,22 @@ const notificationPoll = 250 * time.Millisecond
 // space's queue (one index range read of at most 100 items).
 const reviewQueuePoll = time.Second
 
-// runJobs runs periodic work until ctx ends.
-func (m *Main) runJobs(ctx context.Context, jobs *mongo.Collection) {
+// runJobs runs the periodic jobs (runJobsOnce) until ctx ends, on one
+// instance at a time: a lease of three intervals, woken early by queued
+// work.
+func (m *Main) runJobs(ctx context.Context, coll *mongo.Collection) {
 	select {
 	case <-m.readyCh:
 	case <-ctx.Done():
 		return
 	}
-	host, _ := os.Hostname()
-	l := lease.New(jobs.Database().Collection("leases"), "periodic", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()),
-		3*m.Config.JobInterval, time.Now)
-	if err := l.EnsureIndex(ctx); err != nil {
-		slog.Error("job: lease index", "err", err)
-	}
-	t := time.NewTicker(m.Config.JobInterval)
-	defer t.Stop()
-	var held int64
-	defer func() {
-		// A shutdown hands the jobs over at once (a rolling deploy would
-		// otherwise pause them for the lease's three intervals).
-		if held > 0 {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if err := l.Release(rctx, held); err != nil {
-				slog.Warn("job: lease not released; another instance takes it when it expires", "err", err)
-			}
-		}
-	}()
-	for {
-		// One instance at a time runs the jobs; each is safe to repeat, so
-		// a holder that dies only delays them until its lease expires.
-		epoch, err := l.Acquire(ctx)
-		if err == nil {
-			held = epoch
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				slog.Error("job: lease", "err", err)
-			}
-		} else if epoch > 0 {
-			if m.jobRound != nil {
-				m.jobRound(epoch, true)
-			}
-			// The fence renews the lease: a round longer than the lease
-			// keeps it while it is alive, and a holder that stalled past
-			// its expiry finds a newer epoch and stops.
-			m.runJobsOnce(ctx, jobs, func() bool {
-				e, err := l.Acquire(ctx)
-				return err == nil && e == epoch
-			})
-			if m.jobRound != nil {
-				m.jobRound(epoch, false)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-m.game.Kicked():
-		case <-m.events.Kicked():
-		}
-	}
+	jobs.Periodic{
+		Lease:    lease.New(coll.Database().Collection("leases"), "periodic", jobs.Holder(), 3*m.Config.JobInterval, time.Now),
+		Interval: m.Config.JobInterval,
+		Kicks:    []<-chan struct{}{m.game.Kicked(), m.events.Kicked()},
+		Round:    func(ctx context.Context, stillHeld func() bool) { m.runJobsOnce(ctx, coll, stillHeld) },
+		Observe:  m.jobRound,
+	}.Run(ctx)
 }
 
 // runJobsOnce runs each periodic job once. A job cut short by shutdown is
@@ -581,7 +546,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 		for _, ev := range evs {
 			if _, done := applied[ev.ID]; !done {
 				applied[ev.ID] = ev.At
-				m.endedSessions.add(ev, m.Config.AccessTokenTTL)
+				m.endedSessions.Add(ev, m.Config.AccessTokenTTL)
 				m.sockets.EndSessions(ev)
 			}
 		}
@@ -598,7 +563,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 func (m *Main) connectDatabase(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for {
-		err := m.ping(ctx)
+		err := m.dbHealth.Ping(ctx, m.mongo)
 		if err == nil {
 			err = m.ensureIndexes(ctx)
 		}
@@ -615,32 +580,6 @@ func (m *Main) connectDatabase(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 30*time.Second)
-	}
-}
-
-func (m *Main) ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	err := m.mongo.Ping(ctx, nil)
-	m.dbHealth.failed(err)
-	return err
-}
-
-// watchDatabase pings while no database server is available: requests are
-// refused at once meanwhile and ask the driver nothing, so without this it
-// would look again only at its next heartbeat.
-func (m *Main) watchDatabase(ctx context.Context) {
-	t := time.NewTicker(unavailableRetry / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if m.ready.Load() && !m.dbHealth.available() {
-			_ = m.ping(ctx) // recorded in dbHealth
-		}
 	}
 }
 
@@ -692,20 +631,6 @@ func (m *Main) Close() error {
 	return err
 }
 
-// sendBufferListener sizes the kernel send buffer of every connection.
-type sendBufferListener struct {
-	net.Listener
-	size int
-}
-
-func (l sendBufferListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(l.size)
-	}
-	return c, err
-}
-
 // devServiceKeyFile holds the service API key of a development server on
 // the embedded database when SERVICE_API_KEYS is empty.
 const devServiceKeyFile = "service-api-key"
@@ -716,7 +641,7 @@ const devServiceKeyFile = "service-api-key"
 func devServiceKey(dir string) (string, error) {
 	path := filepath.Join(dir, devServiceKeyFile)
 	if b, err := os.ReadFile(path); err == nil {
-		if key := strings.TrimSpace(string(b)); len(key) >= minServiceKey {
+		if key := strings.TrimSpace(string(b)); len(key) >= config.MinServiceKey {
 			return key, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -727,41 +652,4 @@ func devServiceKey(dir string) (string, error) {
 		return "", fmt.Errorf("development service key: %w", err)
 	}
 	return key, nil
-}
-
-// endedSessions remembers the sessions that ended (log-out, revocation)
-// until their access tokens expire, so an HTTP request with such a token
-// is refused like a socket would be, without a database read per request.
-type endedSessions struct {
-	mu    sync.Mutex
-	until map[bson.ObjectID]time.Time // session → when its last token expires
-}
-
-func (e *endedSessions) add(ev auth.SessionEvent, ttl time.Duration) {
-	if ev.Session.IsZero() {
-		return // a change of roles: the token's roles say what it may do until it expires
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := time.Now()
-	if e.until == nil {
-		e.until = map[bson.ObjectID]time.Time{}
-	}
-	for id, t := range e.until {
-		if t.Before(now) {
-			delete(e.until, id)
-		}
-	}
-	e.until[ev.Session] = ev.At.Add(ttl)
-}
-
-// ended reports whether p's session ended.
-func (e *endedSessions) ended(p member.Principal) bool {
-	if p.Session.IsZero() {
-		return false
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t, ok := e.until[p.Session]
-	return ok && time.Now().Before(t)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/regulars/regulars/internal/mongotest"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/server/config"
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +57,7 @@ func startApp(t testing.TB, env map[string]string, setup ...func(*Main)) *app {
 	for k, v := range env {
 		base[k] = v
 	}
-	cfg, err := LoadConfig(func(k string) string { return base[k] })
+	cfg, err := config.Load(func(k string) string { return base[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

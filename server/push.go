@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/push"
+	"github.com/regulars/regulars/server/config"
+	"github.com/regulars/regulars/server/jobs"
 )
 
 // pushPoll is how often the push outbox looks for notifications to push
@@ -30,7 +31,7 @@ const pushLease = 10 * time.Second
 // Android and web, APNs for iOS. Each is off when its variables are unset,
 // which off says in one line for the log; a set but unreadable credential
 // refuses the start.
-func pushProviders(cfg Config) (ps map[push.Platform]push.Provider, off string, err error) {
+func pushProviders(cfg config.Config) (ps map[push.Platform]push.Provider, off string, err error) {
 	ps = map[push.Platform]push.Provider{}
 	var offFor []string
 	if cfg.FCMCredentialsFile != "" {
@@ -96,29 +97,14 @@ func (m *Main) runPush(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	host, _ := os.Hostname()
-	l := lease.New(m.mongo.Database(m.Config.MongoDatabase).Collection("leases"), "push",
-		fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()), pushLease, time.Now)
-	t := time.NewTicker(pushPoll)
-	defer t.Stop()
-	for {
-		if epoch, err := l.Acquire(ctx); err != nil {
-			if ctx.Err() == nil {
-				slog.Error("push: lease", "err", err)
-			}
-		} else if epoch > 0 {
-			r, err := m.push.Deliver(ctx)
-			switch {
-			case err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled):
-				slog.Error("push: deliver", "err", err)
-			case r.Sent+r.Failed+r.Dropped > 0:
-				slog.Info("push: delivered", "sent", r.Sent, "retrying", r.Retried, "failed", r.Failed, "dropped", r.Dropped)
-			}
+	l := lease.New(m.mongo.Database(m.Config.MongoDatabase).Collection("leases"), "push", jobs.Holder(), pushLease, time.Now)
+	jobs.WhileHeld(ctx, "push", l, pushPoll, func(ctx context.Context) {
+		r, err := m.push.Deliver(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled):
+			slog.Error("push: deliver", "err", err)
+		case r.Sent+r.Failed+r.Dropped > 0:
+			slog.Info("push: delivered", "sent", r.Sent, "retrying", r.Retried, "failed", r.Failed, "dropped", r.Dropped)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/regulars/regulars/server/gateway"
 )
 
 // Every refusal, under both response media types, has the status GraphQL
@@ -35,7 +37,7 @@ func TestStatusCodesFollowGraphQLOverHTTP(t *testing.T) {
 		{"a null query", "", `{"query": null}`, []string{"BAD_USER_INPUT"}, 400, 400},
 	}
 	for _, c := range cases {
-		for _, media := range []string{mediaJSON, mediaGraphQLResponse} {
+		for _, media := range []string{gateway.MediaJSON, gateway.MediaGraphQLResponse} {
 			req := newRequest(t, http.MethodPost, a.url, strings.NewReader(c.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Accept", media)
@@ -44,7 +46,7 @@ func TestStatusCodesFollowGraphQLOverHTTP(t *testing.T) {
 			}
 			r := send(t, req)
 			want := c.json
-			if media == mediaGraphQLResponse {
+			if media == gateway.MediaGraphQLResponse {
 				want = c.gqlJSON
 			}
 			if r.status != want || !slices.Contains(c.codes, r.code()) || r.Data != nil {
@@ -54,7 +56,7 @@ func TestStatusCodesFollowGraphQLOverHTTP(t *testing.T) {
 	}
 
 	// Ann's requests until the member limit refuses one, under each type.
-	for _, media := range []string{mediaJSON, mediaGraphQLResponse} {
+	for _, media := range []string{gateway.MediaJSON, gateway.MediaGraphQLResponse} {
 		var limited *gqlResponse
 		var retryAfter string
 		for range 40 {

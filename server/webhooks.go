@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/jobs"
 	"github.com/regulars/regulars/webhook"
 )
 
@@ -40,8 +38,7 @@ func (m *Main) runWebhooks(ctx context.Context, db *mongo.Database) {
 	case <-ctx.Done():
 		return
 	}
-	host, _ := os.Hostname()
-	l := lease.New(db.Collection("leases"), "webhooks", fmt.Sprintf("%s/%d/%s", host, os.Getpid(), bson.NewObjectID().Hex()), 30*time.Second, time.Now)
+	l := lease.New(db.Collection("leases"), "webhooks", jobs.Holder(), 30*time.Second, time.Now)
 	if err := l.EnsureIndex(ctx); err != nil {
 		slog.Error("webhooks: lease index", "err", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package downloads
 
 import (
 	"bufio"
@@ -13,15 +13,16 @@ import (
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/server/gateway"
 )
 
-// analyticsExport serves GET /analytics/export/{table}.csv (BRAND and the
+// AnalyticsExport serves GET /analytics/export/{table}.csv (BRAND and the
 // API key): a table of analytics.Tables computed by the same code as the
 // API's analytics fields, with their arguments as query parameters (from,
 // to, timezone, currency; period; by; horizons=30,90; campaign, offerId,
 // withinDays). Bad input is 400 with the field and reason as text.
-func (m *Main) analyticsExport(c *fiber.Ctx) error {
-	p, _ := c.Locals(principalLocal).(member.Principal)
+func (d *Routes) AnalyticsExport(c *fiber.Ctx) error {
+	p := gateway.CallerOf(c)
 	name, ok := strings.CutSuffix(c.Params("*"), ".csv")
 	if !ok {
 		return fiber.ErrNotFound
@@ -37,7 +38,7 @@ func (m *Main) analyticsExport(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(c.UserContext(), 30*time.Second)
 		defer cancel()
 		var t *analytics.Table
-		if t, err = m.analytics.Export(ctx, name, q); err == nil {
+		if t, err = d.Analytics.Export(ctx, name, q); err == nil {
 			c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 			c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
 			c.Context().SetBodyStreamWriter(func(w *bufio.Writer) { _ = t.WriteCSV(w) })

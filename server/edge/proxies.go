@@ -1,4 +1,8 @@
-package main
+// Package edge is the server's side of the network, before any GraphQL:
+// who the client is behind trusted proxies, how many connections one
+// address may hold, per-key token buckets for rate limits, the kernel send
+// buffer, and the security headers of the pages served.
+package edge
 
 import (
 	"net/netip"
@@ -7,12 +11,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// proxies is the set of reverse proxies (TRUSTED_PROXIES) whose
+// Proxies is the set of reverse proxies (TRUSTED_PROXIES) whose
 // X-Forwarded-For is believed.
-type proxies []netip.Prefix
+type Proxies []netip.Prefix
 
-func parseProxies(list []string) proxies {
-	var out proxies
+// ParseProxies reads CIDRs and addresses; what is neither is left out
+// (config checks them first).
+func ParseProxies(list []string) Proxies {
+	var out Proxies
 	for _, s := range list {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
@@ -23,7 +29,8 @@ func parseProxies(list []string) proxies {
 	return out
 }
 
-func (ps proxies) trusted(a netip.Addr) bool {
+// Trusted reports whether a is one of the proxies.
+func (ps Proxies) Trusted(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range ps {
 		if p.Contains(a) {
@@ -33,16 +40,16 @@ func (ps proxies) trusted(a netip.Addr) bool {
 	return false
 }
 
-// client returns the address of whoever sent a request that reached us from
+// Client returns the address of whoever sent a request that reached us from
 // peer with the given X-Forwarded-For headers. Only a trusted peer's header
 // is read, and from the right: each trusted proxy appends the address it
 // received from, so the first untrusted address from the right is the
 // client. Addresses further left were written by the client itself and
 // prove nothing (Fiber's own ProxyHeader takes the leftmost one, which a
 // client behind an appending proxy chooses freely).
-func (ps proxies) client(peer netip.Addr, forwardedFor []string) netip.Addr {
+func (ps Proxies) Client(peer netip.Addr, forwardedFor []string) netip.Addr {
 	peer = peer.Unmap()
-	if !ps.trusted(peer) {
+	if !ps.Trusted(peer) {
 		return peer
 	}
 	var hops []string
@@ -56,29 +63,31 @@ func (ps proxies) client(peer netip.Addr, forwardedFor []string) netip.Addr {
 			break // garbage: stop at the last address we could trust
 		}
 		client = a.Unmap()
-		if !ps.trusted(client) {
+		if !ps.Trusted(client) {
 			break
 		}
 	}
 	return client
 }
 
-const clientIPLocal = "clientIP"
+// ClientIPLocal is the Fiber local holding the request's client address,
+// once ClientIP worked it out (the logs read it).
+const ClientIPLocal = "clientIP"
 
-// clientIP is the request's client address (see proxies.client), worked
+// ClientIP is the request's client address (see Proxies.Client), worked
 // out once per request.
-func (m *Main) clientIP(c *fiber.Ctx) string {
-	if ip, ok := c.Locals(clientIPLocal).(string); ok {
+func (ps Proxies) ClientIP(c *fiber.Ctx) string {
+	if ip, ok := c.Locals(ClientIPLocal).(string); ok {
 		return ip
 	}
 	peer, _ := netip.ParseAddr(c.Context().RemoteIP().String())
 	var forwarded []string
-	if len(m.proxies) > 0 {
+	if len(ps) > 0 {
 		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
 			forwarded = append(forwarded, string(v))
 		}
 	}
-	ip := m.proxies.client(peer, forwarded).String()
-	c.Locals(clientIPLocal, ip)
+	ip := ps.Client(peer, forwarded).String()
+	c.Locals(ClientIPLocal, ip)
 	return ip
 }

@@ -1,4 +1,4 @@
-package main
+package edge
 
 import (
 	"net"
@@ -16,13 +16,15 @@ import (
 type connLimitListener struct {
 	net.Listener
 	max     int
-	proxies proxies
+	proxies Proxies
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
 }
 
-func newConnLimitListener(ln net.Listener, max int, ps proxies) *connLimitListener {
+// LimitConns caps the connections one peer address may hold open on ln at
+// max (see connLimitListener); ps are not capped.
+func LimitConns(ln net.Listener, max int, ps Proxies) net.Listener {
 	return &connLimitListener{Listener: ln, max: max, proxies: ps, open: map[netip.Addr]int{}}
 }
 
@@ -37,7 +39,7 @@ func (l *connLimitListener) Accept() (net.Conn, error) {
 		}
 		ap, perr := netip.ParseAddrPort(c.RemoteAddr().String())
 		addr := ap.Addr().Unmap()
-		if perr != nil || l.proxies.trusted(addr) {
+		if perr != nil || l.proxies.Trusted(addr) {
 			return c, nil
 		}
 		l.mu.Lock()
@@ -78,4 +80,22 @@ type countedConn struct {
 func (c *countedConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
+}
+
+// SendBuffer sizes the kernel send buffer of every connection ln accepts,
+// in bytes.
+func SendBuffer(ln net.Listener, size int) net.Listener { return sendBufferListener{ln, size} }
+
+// sendBufferListener sizes the kernel send buffer of every connection.
+type sendBufferListener struct {
+	net.Listener
+	size int
+}
+
+func (l sendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }

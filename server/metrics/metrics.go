@@ -1,7 +1,11 @@
-package main
+// Package metrics keeps the Prometheus figures served on /metrics:
+// GraphQL operations by transport and name, their latency and error
+// codes, open sockets, and the latency of every MongoDB command.
+package metrics
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -9,12 +13,13 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.mongodb.org/mongo-driver/v2/event"
 )
 
-// metrics are served on /metrics; each Main has its own registry so tests
-// can run several in one process.
-type metrics struct {
+// Metrics are served on /metrics; each has its own registry so tests can
+// run several servers in one process.
+type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -32,8 +37,9 @@ const maxOperationNames = 200
 
 var operationName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-func newMetrics() *metrics {
-	m := &metrics{
+// New returns Metrics with every figure at zero.
+func New() *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "regulars_graphql_operations_total", Help: "GraphQL operations by transport and operation name.",
@@ -59,7 +65,7 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) label(name string) string {
+func (m *Metrics) label(name string) string {
 	if name == "" {
 		return "(anonymous)"
 	}
@@ -77,8 +83,10 @@ func (m *metrics) label(name string) string {
 	return name
 }
 
-// observe records one operation and the codes of the errors it answered with.
-func (m *metrics) observe(transport, operation string, start time.Time, resp *graphql.Response) {
+// Observe records one operation over transport ("http", "ws") and the
+// codes of the errors it answered with; operation names past the first
+// 200, or not GraphQL names, count as "(other)".
+func (m *Metrics) Observe(transport, operation string, start time.Time, resp *graphql.Response) {
 	op := m.label(operation)
 	m.requests.WithLabelValues(transport, op).Inc()
 	m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
@@ -91,8 +99,15 @@ func (m *metrics) observe(transport, operation string, start time.Time, resp *gr
 	}
 }
 
-// mongoMonitor times every command the driver sends.
-func (m *metrics) mongoMonitor() *event.CommandMonitor {
+// SocketsOpen adds delta to the open WebSockets.
+func (m *Metrics) SocketsOpen(delta int) { m.sockets.Add(float64(delta)) }
+
+// Handler serves the figures in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// MongoMonitor times every command the driver sends: pass it to the
+// client's options.
+func (m *Metrics) MongoMonitor() *event.CommandMonitor {
 	return &event.CommandMonitor{
 		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
 			m.mongo.WithLabelValues(e.CommandName, "ok").Observe(e.Duration.Seconds())

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 func TestConfigDefaults(t *testing.T) {
-	c, err := LoadConfig(env(nil))
+	c, err := Load(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
-	_, err := LoadConfig(env(map[string]string{
+	_, err := Load(env(map[string]string{
 		"APP_ENV":          "production",
 		"MONGODB_URI":      "postgres://nope",
 		"MONGODB_TIMEOUT":  "soon",
@@ -34,19 +34,19 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
 	}
-	if c, err := LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017"})); err != nil || c.Introspection {
+	if c, err := Load(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017"})); err != nil || c.Introspection {
 		t.Fatalf("production: introspection=%v err=%v", c.Introspection, err)
 	}
 	// Demo data is for development.
-	_, err = LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017", "SEED_DEMO": "1"}))
+	_, err = Load(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32), "MONGODB_URI": "mongodb://db:27017", "SEED_DEMO": "1"}))
 	if err == nil || !strings.Contains(err.Error(), "SEED_DEMO") {
 		t.Fatalf("production with SEED_DEMO: err = %v", err)
 	}
-	if c, err := LoadConfig(env(map[string]string{"SEED_DEMO": "1"})); err != nil || !c.SeedDemo {
+	if c, err := Load(env(map[string]string{"SEED_DEMO": "1"})); err != nil || !c.SeedDemo {
 		t.Fatalf("SEED_DEMO=1: %+v %v", c.SeedDemo, err)
 	}
 	// Production never falls back to the embedded database.
-	_, err = LoadConfig(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)}))
+	_, err = Load(env(map[string]string{"APP_ENV": "production", "JWT_SECRET": strings.Repeat("x", 32)}))
 	if err == nil || !strings.Contains(err.Error(), "MONGODB_URI: required when APP_ENV=production") {
 		t.Fatalf("production without MONGODB_URI: err = %v", err)
 	}
@@ -65,7 +65,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 }
 
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 // A value that does not parse is reported once, and the TTL rule names
 // only the TTLs.
 func TestConfigProblemsAreEachReportedOnce(t *testing.T) {
-	_, err := LoadConfig(env(map[string]string{"MAX_BODY_BYTES": "abc", "ACCESS_TOKEN_TTL": "2h", "REFRESH_TOKEN_TTL": "1h", "WS_SEND_QUEUE": "0"}))
+	_, err := Load(env(map[string]string{"MAX_BODY_BYTES": "abc", "ACCESS_TOKEN_TTL": "2h", "REFRESH_TOKEN_TTL": "1h", "WS_SEND_QUEUE": "0"}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}

@@ -1,4 +1,7 @@
-package main
+// Package config reads the server's settings from the environment: one table
+// of variables with their defaults and meanings (README lists them, -h
+// prints them), parsed and checked together so every problem is reported.
+package config
 
 import (
 	"errors"
@@ -58,7 +61,7 @@ type Config struct {
 	JobInterval time.Duration
 	LogLevel    slog.Level
 
-	// Accounts (accounts.go).
+	// Accounts (server/accounts.go).
 	SMTPURL     string
 	SMTPFrom    string
 	BrandName   string
@@ -132,8 +135,8 @@ var settings = []setting{
 				if k = strings.TrimSpace(k); k == "" {
 					continue
 				}
-				if len(k) < minServiceKey {
-					return fmt.Errorf("each key must be at least %d characters", minServiceKey)
+				if len(k) < MinServiceKey {
+					return fmt.Errorf("each key must be at least %d characters", MinServiceKey)
 				}
 				c.ServiceAPIKeys = append(c.ServiceAPIKeys, k)
 			}
@@ -216,9 +219,9 @@ var settings = []setting{
 	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 }
 
-// LoadConfig reads the environment through getenv; every problem is reported,
+// Load reads the environment through getenv; every problem is reported,
 // one per line, not just the first.
-func LoadConfig(getenv func(string) string) (Config, error) {
+func Load(getenv func(string) string) (Config, error) {
 	var c Config
 	var problems []error
 	for _, s := range settings {
@@ -328,5 +331,5 @@ func float(f func(*Config) *float64) func(*Config, string) error {
 	}
 }
 
-// minServiceKey is the shortest service API key accepted, in characters.
-const minServiceKey = 24
+// MinServiceKey is the shortest service API key accepted, in characters.
+const MinServiceKey = 24
