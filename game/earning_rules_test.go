@@ -11,6 +11,8 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
@@ -228,10 +230,10 @@ func inputField(err error) (string, bool) {
 func TestRuleIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.acts.c, indexActivityDate)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rules"), rules.IndexExclusive, rules.IndexStatus)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), rules.IndexVersions)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), rules.IndexSlotScope, rules.IndexSlotOwner)
-	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), rules.IndexSimulations)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rules"), ruleset.IndexExclusive, ruleset.IndexStatus)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), ruleset.IndexVersions)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), ruleset.IndexSlotScope, ruleset.IndexSlotOwner)
+	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), dryrun.IndexSimulations)
 }
 
 // updateProgram writes the built-in rules: after escalation becomes 4× on

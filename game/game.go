@@ -30,7 +30,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
-	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
@@ -65,7 +65,7 @@ type Service struct {
 	offers     *offer.Service
 	campaigns  *campaign.Service
 	holdouts   *holdout.Store
-	rules      *rules.Service
+	rules      *ruleset.Service
 	kick       chan struct{}
 	hooks      Webhooks
 }
@@ -84,7 +84,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
-	s.rules = rules.New(db, rules.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: localized{s}, Kick: s.kickJobs, Now: clock})
+	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: localized{s}, Kick: s.kickJobs, Now: clock})
 	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
 	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
@@ -117,7 +117,7 @@ func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
 
 // Rules returns the earning rules: the brand's and the program's
 // built-in ones, their explanations and dry runs.
-func (s *Service) Rules() *rules.Service { return s.rules }
+func (s *Service) Rules() *ruleset.Service { return s.rules }
 
 // badgeIDs are the program's badges (ids, hex), for the rules' validation.
 func (s *Service) badgeIDs(ctx context.Context) (map[string]bool, error) {

@@ -15,7 +15,7 @@ import (
 )
 
 // ruleHistory is the recorded activities as the earning rules read them
-// (rules.History): explanations and the dry run.
+// (ruleset.History): explanations and the dry run.
 type ruleHistory struct{ s *Service }
 
 // Explained is activity id with the snapshot recorded for it, or, for an

@@ -13,6 +13,7 @@ import (
 
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
 )
 
 // BenchmarkDryRun times a dry run over DRYRUN_ACTIVITIES recorded
@@ -66,11 +67,11 @@ func BenchmarkDryRun(b *testing.B) {
 	}
 	extra := rules.Input{Name: "Double weekends", Trigger: program.ActivityPurchase, Effect: rules.Effect{MultiplierPercent: 200},
 		Conditions: []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}}
-	sim := &rules.Simulation{Changes: []rules.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
+	sim := &dryrun.Simulation{Changes: []dryrun.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := h.Rules().RunNow(ctx, sim)
+		res, err := h.Rules().DryRuns().RunNow(ctx, sim)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
@@ -119,19 +120,19 @@ func TestDryRunMatchesApplyingTheRulesToACopy(t *testing.T) {
 		Conditions: []rules.Condition{{NthPurchase: ptr(int64(3))}}}
 	reviews := rules.Input{Name: "Reviews on weekends", Trigger: program.ActivityReview, Effect: rules.Effect{FixedPoints: 15},
 		Conditions: []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}}
-	changes := []rules.Change{{RuleID: promo.ID, Rule: &edited}, {Rule: &rides}, {Rule: &skuX}, {Rule: &third}, {Rule: &reviews}}
+	changes := []dryrun.Change{{RuleID: promo.ID, Rule: &edited}, {Rule: &rides}, {Rule: &skuX}, {Rule: &third}, {Rule: &reviews}}
 
 	entries := testkit.Count(t, live.Ledger().Collection(), bson.D{})
 	notes := testkit.Count(t, live.db.Collection("notifications"), bson.D{})
-	sim, err := live.Rules().Simulate(ctx, "tester", changes, time.Time{}, time.Time{})
+	sim, err := live.Rules().DryRuns().Simulate(ctx, "tester", changes, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := live.Rules().RunSimulations(ctx, "test"); err != nil || n != 1 {
 		t.Fatalf("ran %d dry runs: %v", n, err)
 	}
-	got, err := live.Rules().Store().Simulation(ctx, sim.ID)
-	if err != nil || got.Status != rules.SimDone || got.Result == nil {
+	got, err := live.Rules().DryRuns().Store().Simulation(ctx, sim.ID)
+	if err != nil || got.Status != dryrun.SimDone || got.Result == nil {
 		t.Fatalf("dry run: %v %+v", err, got)
 	}
 	res := got.Result

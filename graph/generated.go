@@ -30,6 +30,8 @@ import (
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -1367,9 +1369,9 @@ type ActivityResolver interface {
 	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
 }
 type ActivityDifferenceResolver interface {
-	Activity(ctx context.Context, obj *rules.Diff) (*game.Activity, error)
-	Before(ctx context.Context, obj *rules.Diff) (float64, error)
-	After(ctx context.Context, obj *rules.Diff) (float64, error)
+	Activity(ctx context.Context, obj *dryrun.Diff) (*game.Activity, error)
+	Before(ctx context.Context, obj *dryrun.Diff) (float64, error)
+	After(ctx context.Context, obj *dryrun.Diff) (float64, error)
 }
 type ActivityResultResolver interface {
 	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
@@ -1415,12 +1417,12 @@ type DataExportResolver interface {
 	ExpiresAt(ctx context.Context, obj *account.Export) (*time.Time, error)
 }
 type EarningExplanationResolver interface {
-	Activity(ctx context.Context, obj *rules.Explanation) (*game.Activity, error)
-	RuleSetVersion(ctx context.Context, obj *rules.Explanation) (int, error)
-	ProgramVersion(ctx context.Context, obj *rules.Explanation) (int, error)
-	Tier(ctx context.Context, obj *rules.Explanation) (*string, error)
-	PurchasePosition(ctx context.Context, obj *rules.Explanation) (*int, error)
-	Rules(ctx context.Context, obj *rules.Explanation) ([]*rules.Verdict, error)
+	Activity(ctx context.Context, obj *ruleset.Explanation) (*game.Activity, error)
+	RuleSetVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
+	ProgramVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
+	Tier(ctx context.Context, obj *ruleset.Explanation) (*string, error)
+	PurchasePosition(ctx context.Context, obj *ruleset.Explanation) (*int, error)
+	Rules(ctx context.Context, obj *ruleset.Explanation) ([]*rules.Verdict, error)
 }
 type EarningRuleResolver interface {
 	ID(ctx context.Context, obj *rules.Rule) (string, error)
@@ -1556,7 +1558,7 @@ type MutationResolver interface {
 	UpdateEarningRule(ctx context.Context, id string, input rules.Input, expectedVersion *int) (*rules.Rule, error)
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
 	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
-	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*rules.Simulation, error)
+	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
@@ -1586,8 +1588,8 @@ type PointsResolver interface {
 	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
 type PointsComparisonResolver interface {
-	Before(ctx context.Context, obj *rules.Totals) (float64, error)
-	After(ctx context.Context, obj *rules.Totals) (float64, error)
+	Before(ctx context.Context, obj *dryrun.Totals) (float64, error)
+	After(ctx context.Context, obj *dryrun.Totals) (float64, error)
 }
 type PostResolver interface {
 	ID(ctx context.Context, obj *forum.Post) (string, error)
@@ -1650,9 +1652,9 @@ type QueryResolver interface {
 	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
-	ExplainEarning(ctx context.Context, activityID string) (*rules.Explanation, error)
+	ExplainEarning(ctx context.Context, activityID string) (*ruleset.Explanation, error)
 	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
-	RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error)
+	RuleSimulation(ctx context.Context, id string) (*dryrun.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 	IdentifyMember(ctx context.Context, code string) (*till.Identified, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*WebhookConnection, error)
@@ -1693,21 +1695,21 @@ type RuleConditionResolver interface {
 	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
 }
 type RuleSimulationResolver interface {
-	ID(ctx context.Context, obj *rules.Simulation) (string, error)
+	ID(ctx context.Context, obj *dryrun.Simulation) (string, error)
 
-	Processed(ctx context.Context, obj *rules.Simulation) (float64, error)
-	Total(ctx context.Context, obj *rules.Simulation) (float64, error)
+	Processed(ctx context.Context, obj *dryrun.Simulation) (float64, error)
+	Total(ctx context.Context, obj *dryrun.Simulation) (float64, error)
 
-	Error(ctx context.Context, obj *rules.Simulation) (*string, error)
+	Error(ctx context.Context, obj *dryrun.Simulation) (*string, error)
 }
 type RuleSimulationResultResolver interface {
-	Activities(ctx context.Context, obj *rules.Result) (float64, error)
-	MembersAffected(ctx context.Context, obj *rules.Result) (float64, error)
-	PointsBefore(ctx context.Context, obj *rules.Result) (float64, error)
-	PointsAfter(ctx context.Context, obj *rules.Result) (float64, error)
-	LiabilityChangeMinor(ctx context.Context, obj *rules.Result) (float64, error)
+	Activities(ctx context.Context, obj *dryrun.Result) (float64, error)
+	MembersAffected(ctx context.Context, obj *dryrun.Result) (float64, error)
+	PointsBefore(ctx context.Context, obj *dryrun.Result) (float64, error)
+	PointsAfter(ctx context.Context, obj *dryrun.Result) (float64, error)
+	LiabilityChangeMinor(ctx context.Context, obj *dryrun.Result) (float64, error)
 
-	TopMembers(ctx context.Context, obj *rules.Result) ([]*MemberPointsChange, error)
+	TopMembers(ctx context.Context, obj *dryrun.Result) ([]*MemberPointsChange, error)
 }
 type RuleVerdictResolver interface {
 	FailedCondition(ctx context.Context, obj *rules.Verdict) (*string, error)
@@ -12652,7 +12654,7 @@ func (ec *executionContext) fieldContext_Activity_occurredAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12684,7 +12686,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_activity(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _ActivityDifference_before(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_before(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12707,7 +12709,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_before(_ context.Con
 	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
 }
 
-func (ec *executionContext) _ActivityDifference_after(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_after(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12730,7 +12732,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_after(_ context.Cont
 	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
 }
 
-func (ec *executionContext) _ActivityDifference_beforeLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_beforeLines(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12753,7 +12755,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_beforeLines(_ contex
 	return graphql.NewScalarFieldContext("ActivityDifference", field, false, false, "String")
 }
 
-func (ec *executionContext) _ActivityDifference_afterLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_afterLines(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16143,7 +16145,7 @@ func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16175,7 +16177,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_activity(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16198,7 +16200,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_ruleSetVersion(_ con
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_programVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_programVersion(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16221,7 +16223,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_programVersion(_ con
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16244,7 +16246,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_tier(_ context.Conte
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "String")
 }
 
-func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16267,7 +16269,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_purchasePosition(_ c
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23427,8 +23429,8 @@ func (ec *executionContext) _Mutation_simulateRules(ctx context.Context, field g
 			return ec.Resolvers.Mutation().SimulateRules(ctx, fc.Args["changes"].([]*RuleChangeInput), fc.Args["range"].(*DateRangeInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25010,7 +25012,7 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _PointsComparison_key(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_key(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25033,7 +25035,7 @@ func (ec *executionContext) fieldContext_PointsComparison_key(_ context.Context,
 	return graphql.NewScalarFieldContext("PointsComparison", field, false, false, "String")
 }
 
-func (ec *executionContext) _PointsComparison_before(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_before(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25056,7 +25058,7 @@ func (ec *executionContext) fieldContext_PointsComparison_before(_ context.Conte
 	return graphql.NewScalarFieldContext("PointsComparison", field, true, true, "Float")
 }
 
-func (ec *executionContext) _PointsComparison_after(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_after(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28521,8 +28523,8 @@ func (ec *executionContext) _Query_explainEarning(ctx context.Context, field gra
 			return ec.Resolvers.Query().ExplainEarning(ctx, fc.Args["activityId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
-			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ruleset.Explanation) graphql.Marshaler {
+			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋrulesetᚐExplanation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -28609,8 +28611,8 @@ func (ec *executionContext) _Query_ruleSimulation(ctx context.Context, field gra
 			return ec.Resolvers.Query().RuleSimulation(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		false,
@@ -31404,7 +31406,7 @@ func (ec *executionContext) fieldContext_RuleLimits_budgetPoints(_ context.Conte
 	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RuleSimulation_id(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_id(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31427,7 +31429,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "ID")
 }
 
-func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31439,8 +31441,8 @@ func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field gr
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
-			return ec.marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v dryrun.SimStatus) graphql.Marshaler {
+			return ec.marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31450,7 +31452,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_status(_ context.Context
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "RuleSimulationStatus")
 }
 
-func (ec *executionContext) _RuleSimulation_from(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_from(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31473,7 +31475,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_from(_ context.Context, 
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_to(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_to(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31496,7 +31498,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_to(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_baseSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_baseSetVersion(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31519,7 +31521,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_baseSetVersion(_ context
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31542,7 +31544,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_processed(_ context.Cont
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulation_total(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_total(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31565,7 +31567,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_total(_ context.Context,
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31577,8 +31579,8 @@ func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field gr
 			return obj.Result, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Result) graphql.Marshaler {
-			return ec.marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Result) graphql.Marshaler {
+			return ec.marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐResult(ctx, selections, v)
 		},
 		true,
 		false,
@@ -31597,7 +31599,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_result(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulation_error(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_error(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31620,7 +31622,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_error(_ context.Context,
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "String")
 }
 
-func (ec *executionContext) _RuleSimulation_createdAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_createdAt(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31643,7 +31645,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_createdAt(_ context.Cont
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31765,8 +31767,8 @@ func (ec *executionContext) _RuleSimulationEdge_node(ctx context.Context, field 
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31785,7 +31787,7 @@ func (ec *executionContext) fieldContext_RuleSimulationEdge_node(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_activities(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_activities(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31808,7 +31810,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_activities(_ conte
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_membersAffected(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_membersAffected(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31831,7 +31833,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_membersAffected(_ 
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_pointsBefore(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_pointsBefore(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31854,7 +31856,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_pointsBefore(_ con
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_pointsAfter(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_pointsAfter(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31877,7 +31879,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_pointsAfter(_ cont
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_liabilityChangeMinor(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_liabilityChangeMinor(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31900,7 +31902,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_liabilityChangeMin
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_currency(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_currency(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31923,7 +31925,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_currency(_ context
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, false, false, "String")
 }
 
-func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31935,8 +31937,8 @@ func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, f
 			return obj.PerRule, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
-			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31955,7 +31957,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_perRule(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31967,8 +31969,8 @@ func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, f
 			return obj.PerTier, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
-			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31987,7 +31989,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_perTier(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32019,7 +32021,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_topMembers(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32031,8 +32033,8 @@ func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, fi
 			return obj.Sample, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
-			return ec.marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Diff) graphql.Marshaler {
+			return ec.marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiffᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -38952,9 +38954,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Space(ctx, sel, obj)
-	case rules.Simulation:
+	case dryrun.Simulation:
 		return ec._RuleSimulation(ctx, sel, &obj)
-	case *rules.Simulation:
+	case *dryrun.Simulation:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -39113,7 +39115,7 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 
 var activityDifferenceImplementors = []string{"ActivityDifference"}
 
-func (ec *executionContext) _ActivityDifference(ctx context.Context, sel ast.SelectionSet, obj *rules.Diff) graphql.Marshaler {
+func (ec *executionContext) _ActivityDifference(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Diff) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityDifferenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -40600,7 +40602,7 @@ func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionS
 
 var earningExplanationImplementors = []string{"EarningExplanation"}
 
-func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *rules.Explanation) graphql.Marshaler {
+func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *ruleset.Explanation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningExplanationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43677,7 +43679,7 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 
 var pointsComparisonImplementors = []string{"PointsComparison"}
 
-func (ec *executionContext) _PointsComparison(ctx context.Context, sel ast.SelectionSet, obj *rules.Totals) graphql.Marshaler {
+func (ec *executionContext) _PointsComparison(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Totals) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pointsComparisonImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45836,7 +45838,7 @@ func (ec *executionContext) _RuleLimits(ctx context.Context, sel ast.SelectionSe
 
 var ruleSimulationImplementors = []string{"RuleSimulation", "Node"}
 
-func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.SelectionSet, obj *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Simulation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45999,7 +46001,7 @@ func (ec *executionContext) _RuleSimulationEdge(ctx context.Context, sel ast.Sel
 
 var ruleSimulationResultImplementors = []string{"RuleSimulationResult"}
 
-func (ec *executionContext) _RuleSimulationResult(ctx context.Context, sel ast.SelectionSet, obj *rules.Result) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulationResult(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Result) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationResultImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47834,15 +47836,15 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Activity(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx context.Context, sel ast.SelectionSet, v rules.Diff) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiff(ctx context.Context, sel ast.SelectionSet, v dryrun.Diff) graphql.Marshaler {
 	return ec._ActivityDifference(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []dryrun.Diff) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx, sel, v[i])
+		return ec.marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiff(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -48523,7 +48525,7 @@ func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EarnedBadge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋrulesetᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *ruleset.Explanation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningExplanation!")
 		return graphql.Null
@@ -49702,15 +49704,15 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Points(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx context.Context, sel ast.SelectionSet, v rules.Totals) graphql.Marshaler {
+func (ec *executionContext) marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotals(ctx context.Context, sel ast.SelectionSet, v dryrun.Totals) graphql.Marshaler {
 	return ec._PointsComparison(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
+func (ec *executionContext) marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx, sel, v[i])
+		return ec.marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotals(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -50381,7 +50383,7 @@ func (ec *executionContext) marshalNRuleMatch2githubᚗcomᚋregularsᚋregulars
 	return res
 }
 
-func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RuleSimulation!")
 		return graphql.Null
@@ -50421,13 +50423,13 @@ func (ec *executionContext) marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregular
 	return ec._RuleSimulationEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, v any) (rules.SimStatus, error) {
+func (ec *executionContext) unmarshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx context.Context, v any) (dryrun.SimStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := rules.SimStatus(tmp)
+	res := dryrun.SimStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, sel ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx context.Context, sel ast.SelectionSet, v dryrun.SimStatus) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -51925,14 +51927,14 @@ func (ec *executionContext) marshalORuleMatch2githubᚗcomᚋregularsᚋregulars
 	return res
 }
 
-func (ec *executionContext) marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._RuleSimulation(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx context.Context, sel ast.SelectionSet, v *rules.Result) graphql.Marshaler {
+func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐResult(ctx context.Context, sel ast.SelectionSet, v *dryrun.Result) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

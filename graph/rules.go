@@ -8,6 +8,8 @@ import (
 
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 )
 
 // who names the caller in a rule's history: their member id, or api-key
@@ -56,7 +58,7 @@ func (r *Resolver) earningRuleNodes(ctx context.Context, refs []nodeRef) ([]Node
 	q := r.Query()
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "earningRule") {
-			return nil, rules.ErrRuleNotFound
+			return nil, ruleset.ErrRuleNotFound
 		}
 		return nonNil(q.EarningRule(ctx, ref.raw))
 	})
@@ -66,7 +68,7 @@ func (r *Resolver) ruleSimulationNodes(ctx context.Context, refs []nodeRef) ([]N
 	q := r.Query()
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "ruleSimulation") {
-			return nil, rules.ErrSimulationNotFound
+			return nil, dryrun.ErrSimulationNotFound
 		}
 		return nonNil(q.RuleSimulation(ctx, ref.raw))
 	})

@@ -390,8 +390,8 @@ func (l *Limits) validate() error {
 	return nil
 }
 
-// slot is the exclusive rule's claim on its priority (Rule.ExclusiveSlot).
-func (r *Rule) slot() {
+// Slot sets the exclusive rule's claim on its priority (Rule.ExclusiveSlot).
+func (r *Rule) Slot() {
 	r.ExclusiveSlot = nil
 	if r.Exclusive && r.Status == StatusActive {
 		p := r.Priority
@@ -399,8 +399,8 @@ func (r *Rule) slot() {
 	}
 }
 
-// apply makes r the rule in describes (keeping its id, status and history).
-func (r *Rule) apply(in Input) {
+// Apply makes r the rule in describes (keeping its id, status and history).
+func (r *Rule) Apply(in Input) {
 	r.Name, r.Trigger, r.Match = in.Name, in.Trigger, in.Match
 	r.Conditions = slices.Clone(in.Conditions)
 	r.StartsAt, r.EndsAt, r.Timezone = in.StartsAt, in.EndsAt, in.Timezone
