@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -39,7 +40,7 @@ type effects struct {
 	// badges says the program has badges, so the cause may have unlocked some.
 	badges bool
 	// activity is the cause when it is an activity (activity.recorded).
-	activity *Activity
+	activity *activity.Activity
 }
 
 // entry records a ledger entry of the cause, new or found again.

@@ -45,7 +45,7 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if !errors.Is(err, errInboxDown) {
 		t.Fatalf("a failed notification was swallowed: %v", err)
 	}
-	if pending := testkit.Count(t, h.acts.c, bson.D{{Key: "effectsPending", Value: true}}); pending != 1 {
+	if pending := testkit.Count(t, h.activities(), bson.D{{Key: "effectsPending", Value: true}}); pending != 1 {
 		t.Fatalf("%d activities pending, want 1", pending)
 	}
 	// Not yet: the first attempt may still be running.
@@ -67,13 +67,13 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := h.Leaderboards().RankOf(ctx, board, m.ID); err != nil || st.Rank != 1 || st.Score != 150 {
+	if st, err := h.Rooms().Boards.RankOf(ctx, board, m.ID); err != nil || st.Rank != 1 || st.Score != 150 {
 		t.Fatalf("leaderboard after resuming: %+v %v", st, err)
 	}
 	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("resumed %d again, %v", n, err)
 	}
-	if sum, err := h.Ledger().Sum(ctx, m.ID); err != nil || sum != 150 {
+	if sum, err := h.Rooms().Ledger.Sum(ctx, m.ID); err != nil || sum != 150 {
 		t.Fatalf("balance %d after resuming, want 150 (nothing applied twice): %v", sum, err)
 	}
 }

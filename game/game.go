@@ -20,7 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/campaign"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/holdout"
@@ -32,12 +32,7 @@ import (
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/inbox"
-	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
-)
-
-var (
-	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
 )
 
 // Members is what the game needs of accounts.
@@ -57,7 +52,7 @@ type Service struct {
 	now        func() time.Time
 	program    program.Store
 	ledger     *ledger.Ledger
-	acts       activityStore
+	acts       *activity.Store
 	rewards    *reward.Service
 	referrals  *referral.Service
 	engagement *engagement.Service
@@ -77,7 +72,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		notify:   notify,
 		now:      time.Now,
 		program:  program.NewStore(db),
-		acts:     activityStore{c: db.Collection("activities")},
+		acts:     activity.New(db),
 		boards:   leaderboard.New(db),
 		holdouts: holdout.New(db),
 		kick:     make(chan struct{}, 1),
@@ -96,6 +91,29 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	return s
 }
 
+// Rooms are the rooms the game is made of, each owning its capability and
+// its collections; the game wires them to its one effects path. Graph's
+// resolvers call the room that owns what they read or change (the points
+// and tier: Ledger; the program: Program; a purchase: Activities).
+type Rooms struct {
+	Program    program.Store
+	Activities *activity.Store
+	Ledger     *ledger.Ledger
+	Boards     *leaderboard.Boards
+	Referrals  *referral.Service
+	Rewards    *reward.Service
+	Engagement *engagement.Service
+	Offers     *offer.Service
+	Campaigns  *campaign.Service
+	Rules      *ruleset.Service
+}
+
+// Rooms returns the game's rooms.
+func (s *Service) Rooms() Rooms {
+	return Rooms{Program: s.program, Activities: s.acts, Ledger: s.ledger, Boards: s.boards, Referrals: s.referrals, Rewards: s.rewards,
+		Engagement: s.engagement, Offers: s.offers, Campaigns: s.campaigns, Rules: s.rules}
+}
+
 // SetClock replaces the clock; tests move time with it.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
@@ -104,10 +122,6 @@ func (s *Service) Rewards() *reward.Service { return s.rewards }
 
 // Offers returns the members-only offers and their coupons.
 func (s *Service) Offers() *offer.Service { return s.offers }
-
-// Referrals returns the members' accounts and referrals: sign-up with a
-// code, enrolment, referral summaries, the leaderboard opt-out.
-func (s *Service) Referrals() *referral.Service { return s.referrals }
 
 // Engagement returns the members' counters, streaks and badges.
 func (s *Service) Engagement() *engagement.Service { return s.engagement }
@@ -132,15 +146,9 @@ func (s *Service) badgeIDs(ctx context.Context) (map[string]bool, error) {
 	return ids, nil
 }
 
-// Ledger returns the points ledger.
-func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
-
 // EnsureIndexes creates every index the game's queries rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	if err := mongoindex.Ensure(ctx, s.acts.c, s.acts.indexes()...); err != nil {
-		return err
-	}
-	for _, ensure := range []func(context.Context) error{s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
+	for _, ensure := range []func(context.Context) error{s.acts.EnsureIndexes, s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
 		s.ledger.EnsureIndexes, s.rules.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes, s.holdouts.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err

@@ -37,9 +37,6 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 	return s.boards.Hide(ctx, memberID, out, s.now())
 }
 
-// Leaderboards returns the boards, to page and rank (see BoardFor).
-func (s *Service) Leaderboards() *leaderboard.Boards { return s.boards }
-
 // BoardFor returns the board of period at the instant at (now if zero).
 func (s *Service) BoardFor(ctx context.Context, period leaderboard.Period, at time.Time) (leaderboard.Board, error) {
 	if !period.Valid() {

@@ -2,14 +2,10 @@ package game
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -18,79 +14,6 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/texts"
 )
-
-// ExpiringPoints is one lot's points and when they expire.
-type ExpiringPoints struct {
-	Amount int64
-	At     time.Time
-}
-
-// PointsSummary is a member's points as they see them.
-type PointsSummary struct {
-	MemberID bson.ObjectID
-	// Balance is the sum of every ledger entry: Available + Pending.
-	Balance   int64
-	Available int64
-	Pending   int64
-	// Expiring lists every lot with an expiry, soonest first.
-	Expiring []ExpiringPoints
-	// AsOf is when the summary was read, by the game's clock.
-	AsOf time.Time
-}
-
-// ExpiringWithin returns the points expiring within days of the summary's
-// time, soonest first; days is 1 to 3650 (field withinDays).
-func (sum *PointsSummary) ExpiringWithin(days int) ([]*ExpiringPoints, error) {
-	if days < 1 || days > 3650 {
-		return nil, input.Errorf("withinDays", "must be between 1 and 3650")
-	}
-	until := sum.AsOf.AddDate(0, 0, days)
-	var out []*ExpiringPoints
-	for _, e := range sum.Expiring {
-		if e.At.Before(until) {
-			out = append(out, &e)
-		}
-	}
-	return out, nil
-}
-
-// Points returns the member's points now, expiring what is due first.
-func (s *Service) Points(ctx context.Context, memberID bson.ObjectID) (*PointsSummary, error) {
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
-		return nil, err
-	}
-	st, _, err := s.ledger.Head(ctx, memberID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now), AsOf: now}
-	for _, l := range st.Lots {
-		if l.ExpiresAt != nil {
-			sum.Expiring = append(sum.Expiring, ExpiringPoints{Amount: l.Points, At: *l.ExpiresAt})
-		}
-	}
-	slices.SortFunc(sum.Expiring, func(a, b ExpiringPoints) int { return a.At.Compare(b.At) })
-	return sum, nil
-}
-
-// Tier returns the member's tier status now.
-func (s *Service) Tier(ctx context.Context, memberID bson.ObjectID) (*ledger.TierStatus, error) {
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, _, err := s.ledger.Head(ctx, memberID)
-	if err != nil {
-		return nil, err
-	}
-	ts := ledger.StatusOf(st, &p, s.now())
-	return &ts, nil
-}
 
 // Adjust changes a member's points by hand (the brand's goodwill or a
 // correction), once per idempotency key. A debit never takes the balance
@@ -144,45 +67,4 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
 	return e, s.carryOut(ctx, &p, fx)
-}
-
-// jobState remembers how far a periodic job got, so a restart resumes.
-type jobState struct {
-	ID      string    `bson:"_id"`
-	Through time.Time `bson:"through"`
-}
-
-// ExpirePoints writes EXPIRE entries for every lot that came due since the
-// last run. Safe on any number of instances at once: each lot's entry has
-// its own key, and the watermark only moves forward past work done.
-func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int, error) {
-	var js jobState
-	err := jobs.FindOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}).Decode(&js)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, err
-	}
-	now := s.now().UTC()
-	ids, err := s.ledger.Expiring(ctx, js.Through, now)
-	if err != nil {
-		return 0, err
-	}
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return 0, err
-	}
-	expired := 0
-	for _, id := range ids {
-		es, err := s.ledger.ExpireDue(ctx, &p, id)
-		if err != nil {
-			return expired, err
-		}
-		expired += len(es)
-	}
-	advance := bson.D{{Key: "$max", Value: bson.D{{Key: "through", Value: now}}}}
-	_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}, advance, options.UpdateOne().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		// Two first runs upserted at once; the document exists now.
-		_, err = jobs.UpdateOne(ctx, bson.D{{Key: "_id", Value: "expire-points"}}, advance)
-	}
-	return expired, err
 }

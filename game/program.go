@@ -10,9 +10,6 @@ import (
 	"github.com/regulars/regulars/input"
 )
 
-// Program returns the current program.
-func (s *Service) Program(ctx context.Context) (program.Program, error) { return s.program.Get(ctx) }
-
 // UpdateProgram changes the program: change edits a copy of the current one
 // (a program.Patch's Apply leaves what it does not name as it was), which
 // is then validated and saved as the next version. With expectedVersion
@@ -54,10 +51,3 @@ func (s *Service) UpdateProgram(ctx context.Context, expectedVersion *int64, cha
 }
 
 func clone[T any](s []T) []T { return append([]T(nil), s...) }
-
-// ProgramHistory pages the versions the program has had, newest first:
-// at most limit versions numbered below before (0: from the newest), and
-// whether more follow.
-func (s *Service) ProgramHistory(ctx context.Context, before int64, limit int) ([]program.Program, bool, error) {
-	return s.program.Versions(ctx, before, limit)
-}

@@ -22,6 +22,7 @@ import (
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -1364,12 +1365,12 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ActivityResolver interface {
-	ID(ctx context.Context, obj *game.Activity) (string, error)
+	ID(ctx context.Context, obj *activity.Activity) (string, error)
 
-	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
+	Amount(ctx context.Context, obj *activity.Activity) (*Money, error)
 }
 type ActivityDifferenceResolver interface {
-	Activity(ctx context.Context, obj *dryrun.Diff) (*game.Activity, error)
+	Activity(ctx context.Context, obj *dryrun.Diff) (*activity.Activity, error)
 	Before(ctx context.Context, obj *dryrun.Diff) (float64, error)
 	After(ctx context.Context, obj *dryrun.Diff) (float64, error)
 }
@@ -1410,14 +1411,14 @@ type CouponResolver interface {
 	Redemption(ctx context.Context, obj *offer.Claim) (*offer.CouponRedemption, error)
 }
 type CouponRedemptionResolver interface {
-	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error)
+	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*activity.Activity, error)
 }
 type DataExportResolver interface {
 	DownloadURL(ctx context.Context, obj *account.Export) (*string, error)
 	ExpiresAt(ctx context.Context, obj *account.Export) (*time.Time, error)
 }
 type EarningExplanationResolver interface {
-	Activity(ctx context.Context, obj *ruleset.Explanation) (*game.Activity, error)
+	Activity(ctx context.Context, obj *ruleset.Explanation) (*activity.Activity, error)
 	RuleSetVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
 	ProgramVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
 	Tier(ctx context.Context, obj *ruleset.Explanation) (*string, error)
@@ -1485,7 +1486,7 @@ type MemberResolver interface {
 
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
-	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
+	Points(ctx context.Context, obj *member.Member) (*ledger.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
 	MemberCard(ctx context.Context, obj *member.Member) (*till.Card, error)
@@ -1584,8 +1585,8 @@ type OfferResolver interface {
 	Progress(ctx context.Context, obj *offer.Offer) (*offer.Progress, error)
 }
 type PointsResolver interface {
-	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
-	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
+	ExpiringSoon(ctx context.Context, obj *ledger.PointsSummary, withinDays *int) ([]*ledger.ExpiringPoints, error)
+	Ledger(ctx context.Context, obj *ledger.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
 type PointsComparisonResolver interface {
 	Before(ctx context.Context, obj *dryrun.Totals) (float64, error)
@@ -12530,7 +12531,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12553,7 +12554,7 @@ func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Activity", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12576,7 +12577,7 @@ func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityKind")
 }
 
-func (ec *executionContext) _Activity_externalId(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_externalId(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12599,7 +12600,7 @@ func (ec *executionContext) fieldContext_Activity_externalId(_ context.Context, 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12631,7 +12632,7 @@ func (ec *executionContext) fieldContext_Activity_amount(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12666,8 +12667,8 @@ func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, fi
 			return ec.Resolvers.ActivityDifference().Activity(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		false,
@@ -12790,8 +12791,8 @@ func (ec *executionContext) _ActivityResult_activity(ctx context.Context, field 
 			return obj.Activity, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15670,8 +15671,8 @@ func (ec *executionContext) _CouponRedemption_purchase(ctx context.Context, fiel
 			return ec.Resolvers.CouponRedemption().Purchase(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		false,
@@ -16157,8 +16158,8 @@ func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, fi
 			return ec.Resolvers.EarningExplanation().Activity(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -18379,7 +18380,7 @@ func (ec *executionContext) fieldContext_EventUpdate_myRsvp(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *ledger.ExpiringPoints) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18402,7 +18403,7 @@ func (ec *executionContext) fieldContext_ExpiringPoints_amount(_ context.Context
 	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphql.CollectedField, obj *ledger.ExpiringPoints) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19971,8 +19972,8 @@ func (ec *executionContext) _Member_points(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Member().Points(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
-			return ec.marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.PointsSummary) graphql.Marshaler {
+			return ec.marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐPointsSummary(ctx, selections, v)
 		},
 		true,
 		true,
@@ -24855,7 +24856,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _Points_balance(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_balance(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24878,7 +24879,7 @@ func (ec *executionContext) fieldContext_Points_balance(_ context.Context, field
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_available(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_available(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24901,7 +24902,7 @@ func (ec *executionContext) fieldContext_Points_available(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_pending(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_pending(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24924,7 +24925,7 @@ func (ec *executionContext) fieldContext_Points_pending(_ context.Context, field
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24937,8 +24938,8 @@ func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field grap
 			return ec.Resolvers.Points().ExpiringSoon(ctx, obj, fc.Args["withinDays"].(*int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
-			return ec.marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*ledger.ExpiringPoints) graphql.Marshaler {
+			return ec.marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPointsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -24968,7 +24969,7 @@ func (ec *executionContext) fieldContext_Points_expiringSoon(ctx context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -39038,9 +39039,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Badge(ctx, sel, obj)
-	case game.Activity:
+	case activity.Activity:
 		return ec._Activity(ctx, sel, &obj)
-	case *game.Activity:
+	case *activity.Activity:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -39060,7 +39061,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 var activityImplementors = []string{"Activity", "Node"}
 
-func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *game.Activity) graphql.Marshaler {
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *activity.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41430,7 +41431,7 @@ func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionS
 
 var expiringPointsImplementors = []string{"ExpiringPoints"}
 
-func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.SelectionSet, obj *game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.SelectionSet, obj *ledger.ExpiringPoints) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, expiringPointsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43624,7 +43625,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var pointsImplementors = []string{"Points"}
 
-func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, obj *game.PointsSummary) graphql.Marshaler {
+func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, obj *ledger.PointsSummary) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pointsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47828,7 +47829,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx context.Context, sel ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Activity!")
 		return graphql.Null
@@ -48720,11 +48721,11 @@ func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EventUpdate(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*ledger.ExpiringPoints) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx, sel, v[i])
+		return ec.marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPoints(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -48736,7 +48737,7 @@ func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregulars
 	return ret
 }
 
-func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx context.Context, sel ast.SelectionSet, v *game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPoints(ctx context.Context, sel ast.SelectionSet, v *ledger.ExpiringPoints) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ExpiringPoints!")
 		return graphql.Null
@@ -49696,7 +49697,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx context.Context, sel ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
+func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐPointsSummary(ctx context.Context, sel ast.SelectionSet, v *ledger.PointsSummary) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Points!")
 		return graphql.Null
@@ -51162,7 +51163,7 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
-func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx context.Context, sel ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -24,6 +24,7 @@ type Resolver struct {
 	Members      *member.Service
 	Inbox        *inbox.Inbox
 	Game         *game.Service
+	Rooms        game.Rooms // the game's rooms: resolvers call the one that owns what they read or change
 	Texts        *texts.Templates
 	EventService *events.Service
 	// Community is the brand's community (spaces, threads, moderation).

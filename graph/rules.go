@@ -6,7 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/game/rules/ruleset"
@@ -40,12 +40,12 @@ func ruleInput(in rules.Input, prefix string) (rules.Input, error) {
 }
 
 // activityByHex is a recorded activity by its database id, nil if gone.
-func (r *Resolver) activityByHex(ctx context.Context, hex string) (*game.Activity, error) {
+func (r *Resolver) activityByHex(ctx context.Context, hex string) (*activity.Activity, error) {
 	oid, err := bson.ObjectIDFromHex(hex)
 	if err != nil {
 		return nil, nil
 	}
-	as, err := r.Game.ActivitiesByID(ctx, []bson.ObjectID{oid})
+	as, err := r.Rooms.Activities.ByIDs(ctx, []bson.ObjectID{oid})
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/rules/dryrun"
@@ -20,7 +20,7 @@ import (
 )
 
 // Activity is the resolver for the activity field.
-func (r *activityDifferenceResolver) Activity(ctx context.Context, obj *dryrun.Diff) (*game.Activity, error) {
+func (r *activityDifferenceResolver) Activity(ctx context.Context, obj *dryrun.Diff) (*activity.Activity, error) {
 	return r.activityByHex(ctx, obj.ActivityID)
 }
 
@@ -35,7 +35,7 @@ func (r *activityDifferenceResolver) After(ctx context.Context, obj *dryrun.Diff
 }
 
 // Activity is the resolver for the activity field.
-func (r *earningExplanationResolver) Activity(ctx context.Context, obj *ruleset.Explanation) (*game.Activity, error) {
+func (r *earningExplanationResolver) Activity(ctx context.Context, obj *ruleset.Explanation) (*activity.Activity, error) {
 	return r.activityByHex(ctx, obj.ActivityID.Hex())
 }
 

@@ -315,6 +315,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Members:          m.members,
 		Inbox:            m.inbox,
 		Game:             m.game,
+		Rooms:            m.game.Rooms(),
 		Texts:            m.texts,
 		EventService:     m.events,
 		Community:        m.community,
