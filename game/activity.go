@@ -12,6 +12,7 @@ import (
 
 	"github.com/regulars/regulars/game/accrual"
 	"github.com/regulars/regulars/game/activity"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -322,7 +323,7 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
 func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
-	fx := &effects{activity: a}
+	fx := &effects.Cause{Activity: a}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
@@ -330,21 +331,21 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 	if err != nil {
 		return err
 	}
-	fx.engaged(out)
+	fx.Engaged(out)
 	if e != nil {
 		res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
 	}
-	if fx.badges { // without badges in the program there is nothing to look up
+	if fx.Badges() { // without badges in the program there is nothing to look up
 		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
 			return err
 		}
 	}
-	return s.carryOut(ctx, p, fx)
+	return s.path.Run(ctx, p, fx)
 }
 
 // applyLedger writes the activity's ledger entries (and the account's
 // last purchase), queuing their notifications in fx.
-func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
+func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
 	src := ledger.Source{Kind: ledger.SourceActivity, ID: a.ID.Hex()}
 	key := "act:" + a.ID.Hex()
 	// Notifications carry the entry's key, so announcing again after a
@@ -391,7 +392,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		if err != nil {
 			return err
 		}
-		fx.knownOptOut(a.MemberID, acct.LeaderboardOptOut)
+		fx.KnownOptOut(a.MemberID, acct.LeaderboardOptOut)
 		if err := s.referrals.Purchased(ctx, a.MemberID, a.OccurredAt); err != nil {
 			return err
 		}
@@ -421,7 +422,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 			return err
 		}
 		for _, e := range reversed {
-			fx.entry(e)
+			fx.Entry(e)
 			if e.MemberID == a.MemberID {
 				if err := record(e, false, nil); err != nil {
 					return err
@@ -462,13 +463,13 @@ func entryRelated(e *ledger.Entry) *inbox.Related {
 
 // announce queues the notifications of an entry that changed the member's
 // points or tier, in locale ("": the member's).
-func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
+func (s *Service) announce(fx *effects.Cause, locale string, e *ledger.Entry) {
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
+		fx.Notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
+		fx.Notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }
@@ -477,24 +478,24 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 // that qualifies it (referral.Convert): both sides' rewards are entries of
 // the purchase's cause, announced, and the conversion counts toward the
 // referrer's badges.
-func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.Program, m *member.Member, acct *referral.Account, a *activity.Activity) (*referral.Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects.Cause, p *program.Program, m *member.Member, acct *referral.Account, a *activity.Activity) (*referral.Conversion, error) {
 	c, err := s.referrals.Convert(ctx, p, m, acct, referral.Purchase{ID: a.ID, MemberID: a.MemberID, ExternalID: a.ExternalID, AmountMinor: a.AmountMinor})
 	if err != nil || c == nil {
 		return nil, err
 	}
 	if e := c.RefereeEntry; e != nil {
-		fx.entry(e)
+		fx.Entry(e)
 		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if e := c.ReferrerEntry; e != nil {
-		fx.entry(e)
+		fx.Entry(e)
 		s.announce(fx, "", e)
 	}
 	out, err := s.engagement.Add(ctx, p, c.ReferrerID, engagement.CounterReferralsConverted, 1, m.ID.Hex())
 	if err != nil {
 		return nil, err
 	}
-	fx.engaged(out)
+	fx.Engaged(out)
 	return c, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/regulars/regulars/game/accrual"
 	"github.com/regulars/regulars/game/activity"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
@@ -81,7 +82,7 @@ func (s *Service) ruleInputs(ctx context.Context, p *program.Program, m *member.
 // ("act:<id>:rule:<rule id>") whose line names the rule, its version and
 // why. Refunds earn nothing here: accrual.Refund takes back rule points
 // in proportion with the rest.
-func (s *Service) applyRules(ctx context.Context, fx *effects, p *program.Program, a *activity.Activity, set *rules.Set, snap *rules.Snapshot, record func(*ledger.Entry, bool, error) error) error {
+func (s *Service) applyRules(ctx context.Context, fx *effects.Cause, p *program.Program, a *activity.Activity, set *rules.Set, snap *rules.Snapshot, record func(*ledger.Entry, bool, error) error) error {
 	if set == nil {
 		return nil
 	}

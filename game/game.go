@@ -1,10 +1,12 @@
-// Package game is the loyalty economy's centre: the brand's program, the
-// activities members report and the one ordered effects path (effects.go)
-// that carries out what each cause did, whatever room it came from: the
-// ledger (game/ledger), engagement and badges (game/engagement), referrals
-// and accounts (game/referral), rewards (game/reward), offers
-// (game/offer), leaderboards (game/leaderboard) and notifications (inbox).
-// The campaigns (game/campaign) are wired here too.
+// Package game is the loyalty economy's centre: it records the activities
+// members report (game/activity), appends what they earn (game/accrual,
+// game/ledger) and carries out each cause's effects on one ordered path
+// (game/effects), whatever room the cause came from: engagement and badges
+// (game/engagement), referrals and accounts (game/referral), rewards
+// (game/reward), offers (game/offer), leaderboards (game/leaderboard) and
+// notifications (inbox). It wires those rooms, the campaigns
+// (game/campaign) and the earning rules (game/rules/ruleset), and hands
+// them out once (Rooms).
 //
 // Every member's ledger is a chain of entries numbered 1, 2, 3…; an entry is
 // appended by inserting the next number, which a unique index lets exactly
@@ -22,6 +24,7 @@ import (
 
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/campaign"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/leaderboard"
@@ -62,7 +65,7 @@ type Service struct {
 	holdouts   *holdout.Store
 	rules      *ruleset.Service
 	kick       chan struct{}
-	hooks      Webhooks
+	path       *effects.Path
 }
 
 // New returns the game over db.
@@ -79,15 +82,16 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
-	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: localized{s}, Kick: s.kickJobs, Now: clock})
-	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
-	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
+	s.path = effects.New(effects.Deps{Program: s.program, Members: members, Accounts: publicBoards{s}, Boards: s.boards, Notifier: s.notifier, Now: clock})
+	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: s.path, Kick: s.kickJobs, Now: clock})
+	s.rewards = reward.New(db, s.program, s.ledger, s.path, clock)
+	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: s.path, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
-		Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
+		Effects: s.path, Kick: s.kickJobs, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
-		Notify: offerAudience{s}, Effects: effectsPath{s}, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
+		Notify: offerAudience{s}, Effects: s.path, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
 	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
-		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Holdouts: s.holdouts, Now: clock})
+		Offers: s.offers, Effects: s.path, Notify: s.path, Holdouts: s.holdouts, Now: clock})
 	return s
 }
 
@@ -157,38 +161,20 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// localize sets the locale of a templated message that names none: the
-// member's, else the program's. Callers that hold the member set it
-// themselves and spare the reads.
-func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
-	if m.Template == "" || m.Locale != "" {
+// notifier is the game's notifier now (tests replace it); nil: none.
+func (s *Service) notifier() effects.Notifier {
+	if s.notify == nil {
 		return nil
 	}
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return err
-	}
-	mem, err := s.members.Get(ctx, m.MemberID)
-	if err != nil {
-		return err
-	}
-	m.Locale = p.LocaleOf(mem)
-	return nil
+	return s.notify
 }
 
-// localized sends through the game's notifier, read at each send, in the
-// member's locale when the message names none (campaign.Notifier). Without
-// a notifier every send answers as muted: nothing is sent, nothing is wrong.
-type localized struct{ s *Service }
+// publicBoards asks the accounts (game/referral) who shows on the public
+// boards, for the effects path, which is made before them.
+type publicBoards struct{ s *Service }
 
-func (x localized) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
-	if x.s.notify == nil {
-		return nil, inbox.ErrMuted
-	}
-	if err := x.s.localize(ctx, &m); err != nil {
-		return nil, err
-	}
-	return x.s.notify.Send(ctx, m)
+func (x publicBoards) OnPublicBoards(ctx context.Context, memberID bson.ObjectID) (bool, error) {
+	return x.s.referrals.OnPublicBoards(ctx, memberID)
 }
 
 // Kicked receives when work for the background jobs was just created (an

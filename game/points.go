@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
@@ -39,7 +40,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if err != nil {
 		return nil, err
 	}
-	fx := &effects{}
+	fx := &effects.Cause{}
 	e, created, err := s.appendEntry(ctx, fx, &p, memberID, "adjust:"+idempotencyKey, ledger.EntryAdjust, ledger.Source{Kind: ledger.SourceAdjustment, ID: idempotencyKey},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = reason
@@ -63,8 +64,8 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 		return nil, input.Wrap("idempotencyKey", fmt.Errorf("adjustment %q was made with another amount or reason: %w", idempotencyKey, ledger.ErrIdempotencyReuse))
 	}
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key, Related: entryRelated(e),
+		fx.Notify(inbox.Message{MemberID: memberID, Kind: inbox.KindRewardEarned, Key: e.Key, Related: entryRelated(e),
 			Template: texts.PointsReceived, Data: map[string]any{"points": e.Amount, "reason": reason}})
 	}
-	return e, s.carryOut(ctx, &p, fx)
+	return e, s.path.Run(ctx, &p, fx)
 }

@@ -15,13 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Positions counts a member's purchases by date (activity.Store).

@@ -4,10 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/regulars/regulars/game/program"
-	"github.com/regulars/regulars/game/rules"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 )
 
 // replayed is what a dry run reads of an activity (the projection).

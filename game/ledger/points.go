@@ -6,11 +6,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/regulars/regulars/game/program"
-	"github.com/regulars/regulars/input"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/input"
 )
 
 // ExpiringPoints is one lot's points and when they expire.

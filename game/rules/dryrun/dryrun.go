@@ -1,3 +1,8 @@
+// Package dryrun replays a range of recorded activities through today's
+// earning rules and a proposed change of them (Propose, Replay), counting
+// the rules' limits in memory, and keeps the dry runs queued for the
+// background job and their results (collection rule_simulations). It
+// writes no ledger entry and notifies no one but who asked.
 package dryrun
 
 import (

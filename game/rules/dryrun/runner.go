@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // Runner queues dry runs and runs them in the background jobs.

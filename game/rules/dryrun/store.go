@@ -5,11 +5,12 @@ import (
 	"errors"
 	"time"
 
-	"github.com/regulars/regulars/fault"
-	"github.com/regulars/regulars/internal/mongoindex"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/internal/mongoindex"
 )
 
 // Store keeps the dry runs and their results (collection rule_simulations).

@@ -6,10 +6,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/regulars/regulars/game/rules"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/rules"
 )
 
 // claim is a rule's grant for one activity, keyed by (rule, activity), so

@@ -1,3 +1,12 @@
+// Package ruleset keeps the brand's earning rules (the language is package
+// rules): every version with who made it and when, the rule set's version
+// counter and each instance's cache of the active set, the explanations of
+// a recorded activity, and the rules' limits held under races by keyed
+// inserts and single-document conditional updates. It owns the
+// collections earning_rules, earning_rule_versions, earning_rule_set,
+// earning_rule_claims, earning_rule_slots and earning_rule_budgets; dry
+// runs go to package dryrun. Service is what package game calls; the
+// activities are read through the History it declares.
 package ruleset
 
 import (
