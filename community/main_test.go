@@ -22,7 +22,9 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // economy is the game as the server wires it for the community.
 type economy struct{ g *game.Service }
 
-func (e economy) Program(ctx context.Context) (program.Program, error) { return e.g.Program(ctx) }
+func (e economy) Program(ctx context.Context) (program.Program, error) {
+	return e.g.Rooms().Program.Get(ctx)
+}
 func (e economy) Standing(ctx context.Context, id bson.ObjectID) (community.Standing, error) {
 	st, err := e.g.CommunityStanding(ctx, id)
 	return community.Standing(st), err

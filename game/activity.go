@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/accrual"
+	"github.com/regulars/regulars/game/activity"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -24,48 +25,6 @@ import (
 	"github.com/regulars/regulars/texts"
 )
 
-// LineItem is one line of a purchase.
-type LineItem struct {
-	SKU        string `bson:"sku"`
-	Category   string `bson:"category,omitempty"`
-	Quantity   int64  `bson:"quantity"`
-	PriceMinor int64  `bson:"priceMinor"`
-}
-
-// Activity is one thing a member did, as the brand reported it. (Kind,
-// ExternalID) is unique: reporting it again changes nothing.
-type Activity struct {
-	ID          bson.ObjectID        `bson:"_id"`
-	Kind        program.ActivityKind `bson:"kind"`
-	ExternalID  string               `bson:"externalId"`
-	MemberID    bson.ObjectID        `bson:"memberId"`
-	AmountMinor int64                `bson:"amountMinor,omitempty"`
-	Currency    string               `bson:"currency,omitempty"`
-	OccurredAt  time.Time            `bson:"occurredAt"`
-	// RefundOf is the purchase a refund takes back.
-	RefundOf  *bson.ObjectID `bson:"refundOf,omitempty"`
-	Items     []LineItem     `bson:"items,omitempty"`
-	CreatedAt time.Time      `bson:"createdAt"`
-	// EffectsPending is set when the activity is recorded and cleared once
-	// all its effects are carried out; ResumeEffects finishes the ones a
-	// failure or a crash left pending.
-	EffectsPending bool `bson:"effectsPending,omitempty"`
-	// CheckInDay keys a check-in to its member's calendar day
-	// ("<member id>:<zone>:YYYY-MM-DD", in the member's timezone when it
-	// occurred), unique: one check-in a day, whether the app or the brand
-	// reports it. The zone is part of it as in the app's keys (CheckIn), so
-	// a move across zones neither merges nor splits a lived day.
-	CheckInDay string `bson:"checkInDay,omitempty"`
-	// Fingerprint is a digest of the input that makes the activity
-	// (ActivityInput.fingerprint); a replay of its (kind, externalId) must
-	// bring the same. Empty on activities stored before it existed.
-	Fingerprint string `bson:"fingerprint,omitempty"`
-	// RuleSnapshot is the member as the earning rules saw them when the
-	// activity was first evaluated (game/rules.Snapshot); nil while no
-	// rule of its kind was active.
-	RuleSnapshot *rules.Snapshot `bson:"ruleSnapshot,omitempty"`
-}
-
 // ActivityInput is an activity as reported.
 type ActivityInput struct {
 	MemberID    bson.ObjectID
@@ -76,7 +35,7 @@ type ActivityInput struct {
 	OccurredAt  time.Time
 	// RefundOf is the externalId of the purchase a REFUND takes back.
 	RefundOf string
-	Items    []LineItem
+	Items    []activity.LineItem
 	// serverKeyed: the key is the server's, not a client's (the app's
 	// check-in, CheckIn, keyed by the member's day), so there is no
 	// client request to hold it to: a replay is never a reuse.
@@ -97,7 +56,7 @@ func (in *ActivityInput) fingerprint() string {
 
 // ActivityResult is everything an activity did.
 type ActivityResult struct {
-	Activity *Activity
+	Activity *activity.Activity
 	// Entries are the activity's effects on the member's ledger.
 	Entries []*ledger.Entry
 	// Referral is the referral outcome when this purchase qualified one.
@@ -244,7 +203,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 			return nil, err
 		}
 	}
-	a := &Activity{
+	a := &activity.Activity{
 		ID: bson.NewObjectID(), Kind: in.Kind, ExternalID: in.ExternalID, MemberID: in.MemberID,
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC().Truncate(time.Millisecond), Items: in.Items, CreatedAt: now.Truncate(time.Millisecond),
 		EffectsPending: true, Fingerprint: in.fingerprint(),
@@ -253,10 +212,10 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		loc := m.Location()
 		a.CheckInDay = in.MemberID.Hex() + ":" + loc.String() + ":" + a.OccurredAt.In(loc).Format(time.DateOnly)
 	}
-	var purchase *Activity
+	var purchase *activity.Activity
 	if in.Kind == program.ActivityRefund {
-		purchase, err = s.acts.byExternalID(ctx, program.ActivityPurchase, in.RefundOf)
-		if errors.Is(err, ErrActivityNotFound) {
+		purchase, err = s.acts.ByExternalID(ctx, program.ActivityPurchase, in.RefundOf)
+		if errors.Is(err, activity.ErrNotFound) {
 			return nil, input.Wrap("refundOf", err)
 		}
 		if err != nil {
@@ -269,12 +228,12 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 
 	replayed := false
-	if err := s.acts.insert(ctx, a); errors.Is(err, errDuplicateActivity) {
-		prior, err := s.acts.byExternalID(ctx, in.Kind, in.ExternalID)
-		if errors.Is(err, ErrActivityNotFound) && a.CheckInDay != "" {
+	if err := s.acts.Insert(ctx, a); errors.Is(err, activity.ErrDuplicate) {
+		prior, err := s.acts.ByExternalID(ctx, in.Kind, in.ExternalID)
+		if errors.Is(err, activity.ErrNotFound) && a.CheckInDay != "" {
 			// Another report of the member's check-in that day: the app's
 			// checkIn and the brand's CHECK_IN count once between them.
-			prior, err = s.acts.one(ctx, bson.D{{Key: "checkInDay", Value: a.CheckInDay}})
+			prior, err = s.acts.ByCheckInDay(ctx, a.CheckInDay)
 		}
 		if err != nil {
 			return nil, err
@@ -287,7 +246,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		}
 		a, replayed = prior, true
 		if a.RefundOf != nil {
-			if purchase, err = s.acts.byID(ctx, *a.RefundOf); err != nil {
+			if purchase, err = s.acts.ByID(ctx, *a.RefundOf); err != nil {
 				return nil, err
 			}
 		}
@@ -300,7 +259,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		if _, bad := input.As(err); bad && !replayed {
 			// Refused on checks only the ledger can make (a refund past
 			// the purchase's amount): take the activity back out.
-			if _, delErr := s.acts.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: a.ID}}); delErr != nil {
+			if delErr := s.acts.Delete(ctx, a.ID); delErr != nil {
 				return nil, errors.Join(err, delErr)
 			}
 		}
@@ -317,15 +276,14 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 
 // applyAll carries out the activity's effects and then clears its
 // EffectsPending mark.
-func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
 	if err := s.apply(ctx, p, m, a, purchase, res); err != nil {
 		return err
 	}
 	if !a.EffectsPending {
 		return nil
 	}
-	_, err := s.acts.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "effectsPending", Value: ""}}}})
-	return err
+	return s.acts.Done(ctx, a.ID)
 }
 
 // ResumeEffects carries out again the effects of activities recorded more
@@ -333,13 +291,8 @@ func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Me
 // leaderboard write, a crash half-way): every effect is keyed, so what was
 // done is not repeated. It runs in the background jobs.
 func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, error) {
-	cur, err := s.acts.c.Find(ctx, bson.D{{Key: "effectsPending", Value: true}, {Key: "createdAt", Value: bson.D{{Key: "$lt", Value: s.now().UTC().Add(-grace)}}}},
-		options.Find().SetSort(bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}).SetLimit(500))
+	pending, err := s.acts.Pending(ctx, s.now().UTC().Add(-grace), 500)
 	if err != nil {
-		return 0, err
-	}
-	var pending []*Activity
-	if err := cur.All(ctx, &pending); err != nil {
 		return 0, err
 	}
 	p, err := s.program.Get(ctx)
@@ -352,9 +305,9 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 		if err != nil {
 			return done, err
 		}
-		var purchase *Activity
+		var purchase *activity.Activity
 		if a.RefundOf != nil {
-			if purchase, err = s.acts.byID(ctx, *a.RefundOf); err != nil {
+			if purchase, err = s.acts.ByID(ctx, *a.RefundOf); err != nil {
 				return done, err
 			}
 		}
@@ -369,8 +322,8 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // apply carries out every effect of a, in the order effects describes:
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
-func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
-	fx := &effects{activity: a}
+func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
+	fx := &effects.Cause{Activity: a}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
@@ -378,21 +331,21 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 	if err != nil {
 		return err
 	}
-	fx.engaged(out)
+	fx.Engaged(out)
 	if e != nil {
 		res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
 	}
-	if fx.badges { // without badges in the program there is nothing to look up
+	if fx.Badges() { // without badges in the program there is nothing to look up
 		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
 			return err
 		}
 	}
-	return s.carryOut(ctx, p, fx)
+	return s.path.Run(ctx, p, fx)
 }
 
 // applyLedger writes the activity's ledger entries (and the account's
 // last purchase), queuing their notifications in fx.
-func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Program, m *member.Member, a *Activity, purchase *Activity, res *ActivityResult) error {
+func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
 	src := ledger.Source{Kind: ledger.SourceActivity, ID: a.ID.Hex()}
 	key := "act:" + a.ID.Hex()
 	// Notifications carry the entry's key, so announcing again after a
@@ -415,7 +368,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 	// The program's built-in rules: those of the purchase's own entry are
 	// evaluated inside it (earnPurchase); the others each make an entry.
 	prog := s.rules.Program(p)
-	ra := ruleActivity(a)
+	ra := a.ForRules()
 	var own []rules.Line
 	birthdayYear := 0
 	if a.Kind != program.ActivityRefund {
@@ -430,7 +383,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 	}
 	switch a.Kind {
 	case program.ActivityPurchase:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnPurchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))); err != nil {
 			return err
 		}
 		// One read of the account serves the referral, the win-back time
@@ -439,14 +392,14 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		if err != nil {
 			return err
 		}
-		fx.knownOptOut(a.MemberID, acct.LeaderboardOptOut)
+		fx.KnownOptOut(a.MemberID, acct.LeaderboardOptOut)
 		if err := s.referrals.Purchased(ctx, a.MemberID, a.OccurredAt); err != nil {
 			return err
 		}
 		for _, pr := range p.Promotions {
 			for _, l := range own {
 				if l.Rule == rules.RulePromotion+pr.ID {
-					if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, earnBuiltIn(p, a, l, pr.Name))); err != nil {
+					if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, pr.Name))); err != nil {
 						return err
 					}
 				}
@@ -461,7 +414,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 			res.Entries = append(res.Entries, conv.RefereeEntry)
 		}
 	case program.ActivityRefund:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryRefund, src, refundPurchase(ctx, p, s.ledger, a, purchase))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryRefund, src, accrual.Refund(ctx, p, s.ledger, a, purchase))); err != nil {
 			return err
 		}
 		reversed, err := s.referrals.Reverse(ctx, p, a.ID, referral.Purchase{ID: purchase.ID, MemberID: purchase.MemberID, ExternalID: purchase.ExternalID})
@@ -469,7 +422,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 			return err
 		}
 		for _, e := range reversed {
-			fx.entry(e)
+			fx.Entry(e)
 			if e.MemberID == a.MemberID {
 				if err := record(e, false, nil); err != nil {
 					return err
@@ -477,13 +430,13 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 			}
 		}
 	case program.ActivityCommunityPost:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnCommunityPost(p, m, a))); err != nil {
+		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.CommunityPost(p, m, a))); err != nil {
 			return err
 		}
 	default: // check-in, review, event attendance: their points
 		for _, l := range own {
 			if l.Rule != rules.RuleBirthday {
-				if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, earnBuiltIn(p, a, l, "Points for your "+l.Rule))); err != nil {
+				if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, "Points for your "+l.Rule))); err != nil {
 					return err
 				}
 			}
@@ -496,7 +449,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects, p *program.Progr
 		if l.Rule == rules.RuleBirthday {
 			// Once a year, keyed by the year of the member's birthday month.
 			return record(s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(birthdayYear), ledger.EntryEarn,
-				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, earnBuiltIn(p, a, l, "Happy birthday!")))
+				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, accrual.BuiltIn(p, a, l, "Happy birthday!")))
 		}
 	}
 	return nil
@@ -510,13 +463,13 @@ func entryRelated(e *ledger.Entry) *inbox.Related {
 
 // announce queues the notifications of an entry that changed the member's
 // points or tier, in locale ("": the member's).
-func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
+func (s *Service) announce(fx *effects.Cause, locale string, e *ledger.Entry) {
 	if e.Amount > 0 {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
+		fx.Notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindRewardEarned, Key: e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.PointsEarned, Data: map[string]any{"points": e.Amount, "reason": e.Reason, "balance": e.State.Balance}})
 	}
 	if e.TierChange != nil && e.TierChange.From != "" {
-		fx.notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
+		fx.Notify(inbox.Message{MemberID: e.MemberID, Kind: inbox.KindTierChanged, Key: "tier:" + e.Key, Locale: locale, Related: entryRelated(e),
 			Template: texts.TierChanged, Data: map[string]any{"from": e.TierChange.From, "to": e.TierChange.To}})
 	}
 }
@@ -525,24 +478,24 @@ func (s *Service) announce(fx *effects, locale string, e *ledger.Entry) {
 // that qualifies it (referral.Convert): both sides' rewards are entries of
 // the purchase's cause, announced, and the conversion counts toward the
 // referrer's badges.
-func (s *Service) convertReferral(ctx context.Context, fx *effects, p *program.Program, m *member.Member, acct *referral.Account, a *Activity) (*referral.Conversion, error) {
+func (s *Service) convertReferral(ctx context.Context, fx *effects.Cause, p *program.Program, m *member.Member, acct *referral.Account, a *activity.Activity) (*referral.Conversion, error) {
 	c, err := s.referrals.Convert(ctx, p, m, acct, referral.Purchase{ID: a.ID, MemberID: a.MemberID, ExternalID: a.ExternalID, AmountMinor: a.AmountMinor})
 	if err != nil || c == nil {
 		return nil, err
 	}
 	if e := c.RefereeEntry; e != nil {
-		fx.entry(e)
+		fx.Entry(e)
 		s.announce(fx, p.LocaleOf(m), e)
 	}
 	if e := c.ReferrerEntry; e != nil {
-		fx.entry(e)
+		fx.Entry(e)
 		s.announce(fx, "", e)
 	}
 	out, err := s.engagement.Add(ctx, p, c.ReferrerID, engagement.CounterReferralsConverted, 1, m.ID.Hex())
 	if err != nil {
 		return nil, err
 	}
-	fx.engaged(out)
+	fx.Engaged(out)
 	return c, nil
 }
 
@@ -574,8 +527,8 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 		return nil, err
 	}
 	now := s.now()
-	last, err := s.acts.lastOfKind(ctx, memberID, program.ActivityCheckIn)
-	if err != nil && !errors.Is(err, ErrActivityNotFound) {
+	last, err := s.acts.LastOfKind(ctx, memberID, program.ActivityCheckIn)
+	if err != nil && !errors.Is(err, activity.ErrNotFound) {
 		return nil, err
 	}
 	if last != nil {
@@ -619,95 +572,7 @@ func (s *Service) RecordEventAttendance(ctx context.Context, memberID bson.Objec
 	return err
 }
 
-var errDuplicateActivity = errors.New("activity already recorded")
-
-type activityStore struct{ c *mongo.Collection }
-
-const (
-	indexActivityExternal = "kind_externalId"
-	indexActivityMember   = "member_kind_occurredAt"
-	indexActivityPending  = "effectsPending_createdAt"
-	indexActivityCheckIn  = "checkInDay_unique"
-	indexActivityDate     = "occurredAt_id"
-)
-
-func (s activityStore) indexes() []mongo.IndexModel {
-	return []mongo.IndexModel{
-		// Idempotency: one activity per (kind, externalId).
-		{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}}, Options: options.Index().SetName(indexActivityExternal).SetUnique(true)},
-		// A member's activities of a kind by date: the last purchase, and
-		// purchasesBefore (a purchase's position for escalation).
-		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}}, Options: options.Index().SetName(indexActivityMember)},
-		// Activities whose effects are still pending, for ResumeEffects;
-		// sparse: the mark is cleared once they are carried out.
-		{Keys: bson.D{{Key: "effectsPending", Value: 1}, {Key: "createdAt", Value: 1}}, Options: options.Index().SetName(indexActivityPending).SetSparse(true)},
-		// One check-in per member per local day, whoever reports it; sparse:
-		// only check-ins have the key.
-		{Keys: bson.D{{Key: "checkInDay", Value: 1}}, Options: options.Index().SetName(indexActivityCheckIn).SetUnique(true).SetSparse(true)},
-		// Every member's activities of a range by date: a dry run of
-		// earning rules streams them in this order (game.RunSimulations).
-		{Keys: bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexActivityDate)},
-	}
-}
-
-func (s activityStore) insert(ctx context.Context, a *Activity) error {
-	_, err := s.c.InsertOne(ctx, a)
-	if mongo.IsDuplicateKeyError(err) {
-		return errDuplicateActivity
-	}
-	return err
-}
-
 // joinedFrom is when a member's purchases start to count toward escalation:
 // when they joined, less the clock skew tolerated (a purchase at the till a
 // moment before signing up counts).
 func joinedFrom(m *member.Member) time.Time { return m.CreatedAt.Add(-futureSkew) }
-
-// purchasesBefore counts the member's recorded purchases dated from `from`
-// that come before a by date: dated earlier, or at the same instant with a
-// smaller id. Backed by indexActivityMember.
-func (s activityStore) purchasesBefore(ctx context.Context, a *Activity, from time.Time) (int64, error) {
-	return s.c.CountDocuments(ctx, bson.D{
-		{Key: "memberId", Value: a.MemberID},
-		{Key: "kind", Value: program.ActivityPurchase},
-		{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: a.OccurredAt}}},
-		{Key: "$or", Value: bson.A{
-			bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$lt", Value: a.OccurredAt}}}},
-			bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: a.ID}}}},
-		}},
-	})
-}
-
-func (s activityStore) byExternalID(ctx context.Context, kind program.ActivityKind, externalID string) (*Activity, error) {
-	return s.one(ctx, bson.D{{Key: "kind", Value: kind}, {Key: "externalId", Value: externalID}})
-}
-
-// lastOfKind is a member's latest activity of kind by date.
-func (s activityStore) lastOfKind(ctx context.Context, memberID bson.ObjectID, kind program.ActivityKind) (*Activity, error) {
-	var a Activity
-	err := s.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: kind}},
-		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrActivityNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &a, nil
-}
-
-func (s activityStore) byID(ctx context.Context, id bson.ObjectID) (*Activity, error) {
-	return s.one(ctx, bson.D{{Key: "_id", Value: id}})
-}
-
-func (s activityStore) one(ctx context.Context, filter bson.D) (*Activity, error) {
-	var a Activity
-	err := s.c.FindOne(ctx, filter).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrActivityNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &a, nil
-}

@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/batch"
 )
@@ -64,11 +61,5 @@ func (x offerAudience) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (
 
 // LastPurchase is when the member last bought (zero: never).
 func (x offerAudience) LastPurchase(ctx context.Context, memberID bson.ObjectID) (time.Time, error) {
-	var a Activity
-	err := x.s.acts.c.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}, {Key: "kind", Value: program.ActivityPurchase}},
-		options.FindOne().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "kind", Value: 1}, {Key: "occurredAt", Value: -1}})).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return time.Time{}, nil
-	}
-	return a.OccurredAt, err
+	return x.s.acts.LastPurchase(ctx, memberID)
 }

@@ -57,7 +57,7 @@ func TestCommunityPostsCappedAndReversedOnce(t *testing.T) {
 	var earning, capped bson.ObjectID
 	var earned int64
 	for _, id := range posts {
-		a := testkit.Must(h.acts.byExternalID(ctx, program.ActivityCommunityPost, id.Hex()))(t)
+		a := testkit.Must(h.acts.ByExternalID(ctx, program.ActivityCommunityPost, id.Hex()))(t)
 		e := testkit.Must(h.ledger.ByKey(ctx, ann.ID, "act:"+a.ID.Hex()))(t)
 		if e.Amount > 0 && earning.IsZero() {
 			earning, earned = id, e.Amount

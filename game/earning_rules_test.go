@@ -8,9 +8,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
@@ -29,7 +32,7 @@ func (h *harness) rule(t *testing.T, in rules.Input) *rules.Rule {
 // "act:<id>:rule:<rule>"), read back from the ledger.
 func (h *harness) rulePoints(t *testing.T, ruleID bson.ObjectID) (points int64, entries int) {
 	t.Helper()
-	cur, err := h.Ledger().Collection().Find(context.Background(), bson.D{{Key: "key", Value: bson.D{{Key: "$regex", Value: ":rule:" + ruleID.Hex() + "$"}}}})
+	cur, err := h.Rooms().Ledger.Collection().Find(context.Background(), bson.D{{Key: "key", Value: bson.D{{Key: "$regex", Value: ":rule:" + ruleID.Hex() + "$"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +176,7 @@ func TestRulePerMemberLimitHoldsUnderRace(t *testing.T) {
 	buy := func(m *member.Member, i int) error {
 		_, err := h.RecordActivity(context.Background(), ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase,
 			ExternalID: fmt.Sprintf("%s-%d", m.Email, i), AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now(),
-			Items: []LineItem{{SKU: "X", Quantity: 2, PriceMinor: 500}}})
+			Items: []activity.LineItem{{SKU: "X", Quantity: 2, PriceMinor: 500}}})
 		return err
 	}
 	testkit.Race(t, 50, func(i int) error { return buy(five[i%5], i) }).Expect(t)
@@ -181,7 +184,7 @@ func TestRulePerMemberLimitHoldsUnderRace(t *testing.T) {
 		t.Errorf("50 racing purchases of 5 members earned %d points in %d entries, want 150 in 15", pts, n)
 	}
 	for _, m := range five {
-		if n := testkit.Count(t, h.Ledger().Collection(), bson.D{{Key: "memberId", Value: m.ID},
+		if n := testkit.Count(t, h.Rooms().Ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID},
 			{Key: "key", Value: bson.D{{Key: "$regex", Value: ":rule:" + r.ID.Hex() + "$"}}}}); n != 3 {
 			t.Errorf("%s was rewarded %d times, want 3", m.Email, n)
 		}
@@ -227,11 +230,11 @@ func inputField(err error) (string, bool) {
 
 func TestRuleIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
-	testkit.RequireIndexes(t, h.acts.c, indexActivityDate)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rules"), rules.IndexExclusive, rules.IndexStatus)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), rules.IndexVersions)
-	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), rules.IndexSlotScope, rules.IndexSlotOwner)
-	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), rules.IndexSimulations)
+	testkit.RequireIndexes(t, h.activities(), activity.IndexDate)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rules"), ruleset.IndexExclusive, ruleset.IndexStatus)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_versions"), ruleset.IndexVersions)
+	testkit.RequireIndexes(t, h.db.Collection("earning_rule_slots"), ruleset.IndexSlotScope, ruleset.IndexSlotOwner)
+	testkit.RequireIndexes(t, h.db.Collection("rule_simulations"), dryrun.IndexSimulations)
 }
 
 // updateProgram writes the built-in rules: after escalation becomes 4× on

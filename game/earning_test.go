@@ -172,7 +172,7 @@ func TestConcurrentPurchasesEscalateByDate(t *testing.T) {
 	seq := make([]int64, n)
 	pos := make([]int64, n)
 	for i := range n {
-		a, err := h.acts.byExternalID(context.Background(), program.ActivityPurchase, "p"+string(rune('a'+i)))
+		a, err := h.acts.ByExternalID(context.Background(), program.ActivityPurchase, "p"+string(rune('a'+i)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
 	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: ledger.SourceBadge}}); n != 2 {
 		t.Fatalf("%d badge bonus entries, want 2", n)
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
+	if n := testkit.Count(t, h.activities(), bson.D{{Key: "memberId", Value: m.ID}}); n != 6 {
 		t.Fatalf("%d activities stored, want 6", n)
 	}
 	h.checkLedger(t, m)
@@ -62,7 +62,7 @@ func TestBadgeWindowSecretAndBackfill(t *testing.T) {
 	ctx := context.Background()
 	ann, bob := h.members.add("ann@example.com"), h.members.add("bob@example.com")
 	for _, m := range []*member.Member{ann, bob} {
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,7 +165,7 @@ func TestLeaderboardRanks(t *testing.T) {
 		scores[m.ID] = units * 10
 	}
 	for _, m := range ms {
-		got, err := h.Leaderboards().RankOf(ctx, board, m.ID)
+		got, err := h.Rooms().Boards.RankOf(ctx, board, m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	var all []leaderboard.Standing
 	var after *leaderboard.Standing
 	for {
-		page, more, err := h.Leaderboards().Top(ctx, board, after, 7)
+		page, more, err := h.Rooms().Boards.Top(ctx, board, after, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestLeaderboardRanks(t *testing.T) {
 	}
 	// Around me: the member in the middle.
 	mid := all[20]
-	around, err := h.Leaderboards().AroundMe(ctx, board, mid.MemberID, 3)
+	around, err := h.Rooms().Boards.AroundMe(ctx, board, mid.MemberID, 3)
 	if err != nil || len(around) != 7 || around[3].MemberID != mid.MemberID || !slices.EqualFunc(around, all[17:24], func(a, b leaderboard.Standing) bool { return a.MemberID == b.MemberID }) {
 		t.Fatalf("around %+v: %+v %v", mid, around, err)
 	}
@@ -212,20 +212,20 @@ func TestLeaderboardRanks(t *testing.T) {
 	if err := h.SetLeaderboardOptOut(ctx, all[0].MemberID, true); err != nil {
 		t.Fatal(err)
 	}
-	top, _, err := h.Leaderboards().Top(ctx, board, nil, 1)
+	top, _, err := h.Rooms().Boards.Top(ctx, board, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if top[0].MemberID == all[0].MemberID {
 		t.Fatal("an opted-out member still shows")
 	}
-	if me := testkit.Must(h.Leaderboards().RankOf(ctx, board, all[0].MemberID))(t); me.Rank != 1 {
+	if me := testkit.Must(h.Rooms().Boards.RankOf(ctx, board, all[0].MemberID))(t); me.Rank != 1 {
 		t.Fatalf("opted-out member's own rank: %+v", me)
 	}
 	// Last week's board stays, and becomes final after the grace.
 	h.clock.Add(8 * 24 * time.Hour)
 	old := board
-	if r := testkit.Must(h.Leaderboards().RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
+	if r := testkit.Must(h.Rooms().Boards.RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
 		t.Fatalf("last week's score gone: %+v", r)
 	}
 	if b := testkit.Must(h.BoardFor(ctx, leaderboard.PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
@@ -262,7 +262,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 	if res.OK() != len(ps) {
 		t.Fatalf("%d of %d purchases succeeded", res.OK(), len(ps))
 	}
-	if n := testkit.Count(t, h.acts.c, nil); n != int64(len(ps)) {
+	if n := testkit.Count(t, h.activities(), nil); n != int64(len(ps)) {
 		t.Fatalf("%d activities stored, want %d", n, len(ps))
 	}
 	board, err := h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{})
@@ -270,7 +270,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		got, err := h.Leaderboards().RankOf(ctx, board, m.ID)
+		got, err := h.Rooms().Boards.RankOf(ctx, board, m.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +313,7 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		t.Fatalf("repaired %d boards (%v), want 3", n, err)
 	}
 	for i, m := range ms {
-		if r := testkit.Must(h.Leaderboards().RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
+		if r := testkit.Must(h.Rooms().Boards.RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
 			t.Fatalf("member %d: rank %d after repair, want %d", i, r.Rank, 6-i)
 		}
 	}

@@ -1,10 +1,12 @@
-// Package game is the loyalty economy's centre: the brand's program, the
-// activities members report and the one ordered effects path (effects.go)
-// that carries out what each cause did, whatever room it came from: the
-// ledger (game/ledger), engagement and badges (game/engagement), referrals
-// and accounts (game/referral), rewards (game/reward), offers
-// (game/offer), leaderboards (game/leaderboard) and notifications (inbox).
-// The campaigns (game/campaign) are wired here too.
+// Package game is the loyalty economy's centre: it records the activities
+// members report (game/activity), appends what they earn (game/accrual,
+// game/ledger) and carries out each cause's effects on one ordered path
+// (game/effects), whatever room the cause came from: engagement and badges
+// (game/engagement), referrals and accounts (game/referral), rewards
+// (game/reward), offers (game/offer), leaderboards (game/leaderboard) and
+// notifications (inbox). It wires those rooms, the campaigns
+// (game/campaign) and the earning rules (game/rules/ruleset), and hands
+// them out once (Rooms).
 //
 // Every member's ledger is a chain of entries numbered 1, 2, 3…; an entry is
 // appended by inserting the next number, which a unique index lets exactly
@@ -20,8 +22,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/campaign"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/leaderboard"
@@ -30,14 +33,9 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
-	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/inbox"
-	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/member"
-)
-
-var (
-	ErrActivityNotFound = fault.New(fault.NotFound, "activity not found")
 )
 
 // Members is what the game needs of accounts.
@@ -57,7 +55,7 @@ type Service struct {
 	now        func() time.Time
 	program    program.Store
 	ledger     *ledger.Ledger
-	acts       activityStore
+	acts       *activity.Store
 	rewards    *reward.Service
 	referrals  *referral.Service
 	engagement *engagement.Service
@@ -65,9 +63,9 @@ type Service struct {
 	offers     *offer.Service
 	campaigns  *campaign.Service
 	holdouts   *holdout.Store
-	rules      *rules.Service
+	rules      *ruleset.Service
 	kick       chan struct{}
-	hooks      Webhooks
+	path       *effects.Path
 }
 
 // New returns the game over db.
@@ -77,23 +75,47 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		notify:   notify,
 		now:      time.Now,
 		program:  program.NewStore(db),
-		acts:     activityStore{c: db.Collection("activities")},
+		acts:     activity.New(db),
 		boards:   leaderboard.New(db),
 		holdouts: holdout.New(db),
 		kick:     make(chan struct{}, 1),
 	}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
-	s.rules = rules.New(db, rules.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: localized{s}, Kick: s.kickJobs, Now: clock})
-	s.rewards = reward.New(db, s.program, s.ledger, effectsPath{s}, clock)
-	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: effectsPath{s}, Now: clock})
+	s.path = effects.New(effects.Deps{Program: s.program, Members: members, Accounts: publicBoards{s}, Boards: s.boards, Notifier: s.notifier, Now: clock})
+	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: s.path, Kick: s.kickJobs, Now: clock})
+	s.rewards = reward.New(db, s.program, s.ledger, s.path, clock)
+	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: s.path, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
-		Effects: effectsPath{s}, Kick: s.kickJobs, Now: clock})
+		Effects: s.path, Kick: s.kickJobs, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
-		Notify: offerAudience{s}, Effects: effectsPath{s}, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
+		Notify: offerAudience{s}, Effects: s.path, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
 	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
-		Offers: s.offers, Effects: effectsPath{s}, Notify: localized{s}, Holdouts: s.holdouts, Now: clock})
+		Offers: s.offers, Effects: s.path, Notify: s.path, Holdouts: s.holdouts, Now: clock})
 	return s
+}
+
+// Rooms are the rooms the game is made of, each owning its capability and
+// its collections; the game wires them to its one effects path. Graph's
+// resolvers call the room that owns what they read or change (the points
+// and tier: Ledger; the program: Program; a purchase: Activities).
+type Rooms struct {
+	Program    program.Store
+	Activities *activity.Store
+	Ledger     *ledger.Ledger
+	Boards     *leaderboard.Boards
+	Referrals  *referral.Service
+	Rewards    *reward.Service
+	Engagement *engagement.Service
+	Offers     *offer.Service
+	Campaigns  *campaign.Service
+	Rules      *ruleset.Service
+}
+
+// Rooms returns the game's rooms.
+func (s *Service) Rooms() Rooms {
+	return Rooms{Program: s.program, Activities: s.acts, Ledger: s.ledger, Boards: s.boards, Referrals: s.referrals, Rewards: s.rewards,
+		Engagement: s.engagement, Offers: s.offers, Campaigns: s.campaigns, Rules: s.rules}
 }
 
 // SetClock replaces the clock; tests move time with it.
@@ -105,10 +127,6 @@ func (s *Service) Rewards() *reward.Service { return s.rewards }
 // Offers returns the members-only offers and their coupons.
 func (s *Service) Offers() *offer.Service { return s.offers }
 
-// Referrals returns the members' accounts and referrals: sign-up with a
-// code, enrolment, referral summaries, the leaderboard opt-out.
-func (s *Service) Referrals() *referral.Service { return s.referrals }
-
 // Engagement returns the members' counters, streaks and badges.
 func (s *Service) Engagement() *engagement.Service { return s.engagement }
 
@@ -117,7 +135,7 @@ func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
 
 // Rules returns the earning rules: the brand's and the program's
 // built-in ones, their explanations and dry runs.
-func (s *Service) Rules() *rules.Service { return s.rules }
+func (s *Service) Rules() *ruleset.Service { return s.rules }
 
 // badgeIDs are the program's badges (ids, hex), for the rules' validation.
 func (s *Service) badgeIDs(ctx context.Context) (map[string]bool, error) {
@@ -132,15 +150,9 @@ func (s *Service) badgeIDs(ctx context.Context) (map[string]bool, error) {
 	return ids, nil
 }
 
-// Ledger returns the points ledger.
-func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
-
 // EnsureIndexes creates every index the game's queries rely on; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	if err := mongoindex.Ensure(ctx, s.acts.c, s.acts.indexes()...); err != nil {
-		return err
-	}
-	for _, ensure := range []func(context.Context) error{s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
+	for _, ensure := range []func(context.Context) error{s.acts.EnsureIndexes, s.referrals.EnsureIndexes, s.engagement.EnsureIndexes,
 		s.ledger.EnsureIndexes, s.rules.EnsureIndexes, s.rewards.EnsureIndexes, s.offers.EnsureIndexes, s.boards.EnsureIndexes, s.holdouts.EnsureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
@@ -149,38 +161,20 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// localize sets the locale of a templated message that names none: the
-// member's, else the program's. Callers that hold the member set it
-// themselves and spare the reads.
-func (s *Service) localize(ctx context.Context, m *inbox.Message) error {
-	if m.Template == "" || m.Locale != "" {
+// notifier is the game's notifier now (tests replace it); nil: none.
+func (s *Service) notifier() effects.Notifier {
+	if s.notify == nil {
 		return nil
 	}
-	p, err := s.program.Get(ctx)
-	if err != nil {
-		return err
-	}
-	mem, err := s.members.Get(ctx, m.MemberID)
-	if err != nil {
-		return err
-	}
-	m.Locale = p.LocaleOf(mem)
-	return nil
+	return s.notify
 }
 
-// localized sends through the game's notifier, read at each send, in the
-// member's locale when the message names none (campaign.Notifier). Without
-// a notifier every send answers as muted: nothing is sent, nothing is wrong.
-type localized struct{ s *Service }
+// publicBoards asks the accounts (game/referral) who shows on the public
+// boards, for the effects path, which is made before them.
+type publicBoards struct{ s *Service }
 
-func (x localized) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error) {
-	if x.s.notify == nil {
-		return nil, inbox.ErrMuted
-	}
-	if err := x.s.localize(ctx, &m); err != nil {
-		return nil, err
-	}
-	return x.s.notify.Send(ctx, m)
+func (x publicBoards) OnPublicBoards(ctx context.Context, memberID bson.ObjectID) (bool, error) {
+	return x.s.referrals.OnPublicBoards(ctx, memberID)
 }
 
 // Kicked receives when work for the background jobs was just created (an

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
@@ -93,14 +94,28 @@ func (h *harness) purchase(t *testing.T, m *member.Member, id string, minor int6
 	return r
 }
 
-func (h *harness) points(t *testing.T, m *member.Member) *PointsSummary {
+func (h *harness) points(t *testing.T, m *member.Member) *ledger.PointsSummary {
 	t.Helper()
-	p, err := h.Points(context.Background(), m.ID)
+	p, err := h.program.Get(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	sum, err := h.ledger.Points(context.Background(), &p, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
+
+// tier is the member's tier status now (ledger.Ledger.Tier).
+func (h *harness) tier(t *testing.T, m *member.Member) *ledger.TierStatus {
+	t.Helper()
+	p := testkit.Must(h.program.Get(context.Background()))(t)
+	return testkit.Must(h.ledger.Tier(context.Background(), &p, m.ID))(t)
+}
+
+// activities is the activities collection, to count what was stored.
+func (h *harness) activities() *mongo.Collection { return h.db.Collection("activities") }
 
 // checkLedger asserts the ledger's invariant (ledger.Verify).
 func (h *harness) checkLedger(t *testing.T, m *member.Member) {
@@ -113,7 +128,7 @@ func (h *harness) checkLedger(t *testing.T, m *member.Member) {
 func TestIndexesExist(t *testing.T) {
 	h := newHarness(t, nil)
 	testkit.RequireIndexes(t, h.ledger.Collection(), ledger.IndexSeq, ledger.IndexKey, ledger.IndexExpiry, ledger.IndexSource, ledger.IndexReferee, ledger.IndexExpiryMoves)
-	testkit.RequireIndexes(t, h.acts.c, indexActivityExternal, indexActivityMember, indexActivityCheckIn)
+	testkit.RequireIndexes(t, h.activities(), activity.IndexExternal, activity.IndexMember, activity.IndexCheckIn)
 }
 
 func TestPurchasesEarnEscalatingPoints(t *testing.T) {
@@ -163,7 +178,7 @@ func TestBadActivityWritesNothing(t *testing.T) {
 			t.Errorf("%+v: want an error on %s, got %v", c.in, c.field, err)
 		}
 	}
-	if n := testkit.Count(t, h.acts.c, nil); n != 0 {
+	if n := testkit.Count(t, h.activities(), nil); n != 0 {
 		t.Fatalf("refused activities wrote %d documents", n)
 	}
 	if n := testkit.Count(t, h.ledger.Collection(), nil); n != 0 {
@@ -196,7 +211,7 @@ func TestConcurrentDuplicateActivityOneEffect(t *testing.T) {
 			t.Fatalf("caller %d saw %d points, want 550 (500 base + 50 first purchase)", i, p)
 		}
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "externalId", Value: "order-1"}}); n != 1 {
+	if n := testkit.Count(t, h.activities(), bson.D{{Key: "externalId", Value: "order-1"}}); n != 1 {
 		t.Fatalf("%d activities stored, want exactly 1", n)
 	}
 	if n := testkit.Count(t, h.ledger.Collection(), bson.D{{Key: "memberId", Value: m.ID}}); n != 1 {
@@ -246,7 +261,7 @@ func TestPendingPointsAndRefunds(t *testing.T) {
 	if in, ok := input.As(err); !ok || in.Field != "amountMinor" {
 		t.Fatalf("over-refund: %v", err)
 	}
-	if _, err := h.acts.byExternalID(context.Background(), program.ActivityRefund, "r3"); !errors.Is(err, ErrActivityNotFound) {
+	if _, err := h.acts.ByExternalID(context.Background(), program.ActivityRefund, "r3"); !errors.Is(err, activity.ErrNotFound) {
 		t.Fatalf("refused refund was stored: %v", err)
 	}
 	h.checkLedger(t, m)
@@ -319,12 +334,12 @@ func TestTierUpgradeAtOnceDowngradeAfterGrace(t *testing.T) {
 	}
 	// Inside the grace period the tier holds…
 	h.clock.Add(380 * 24 * time.Hour)
-	if ts := testkit.Must(h.Tier(context.Background(), m.ID))(t); ts.Current.Name != "Silver" {
+	if ts := h.tier(t, m); ts.Current.Name != "Silver" {
 		t.Fatalf("inside the grace period: %s", ts.Current.Name)
 	}
 	// …and after it, with nothing earned in the window, the member drops.
 	h.clock.Add(20 * 24 * time.Hour)
-	ts := testkit.Must(h.Tier(context.Background(), m.ID))(t)
+	ts := h.tier(t, m)
 	if ts.Current.Name != "Member" {
 		t.Fatalf("after period and grace with nothing earned: %s", ts.Current.Name)
 	}
@@ -334,19 +349,19 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
-	if _, err := h.Referrals().Enroll(ctx, ann, nil); err != nil {
+	if _, err := h.Rooms().Referrals.Enroll(ctx, ann, nil); err != nil {
 		t.Fatal(err)
 	}
-	annAcct := testkit.Must(h.Referrals().Account(ctx, ann.ID))(t)
-	if _, err := h.Referrals().Referrer(ctx, annAcct.Code, "Ann+promo@Example.com"); err == nil {
+	annAcct := testkit.Must(h.Rooms().Referrals.Account(ctx, ann.ID))(t)
+	if _, err := h.Rooms().Referrals.Referrer(ctx, annAcct.Code, "Ann+promo@Example.com"); err == nil {
 		t.Fatal("self-referral through a +tag accepted")
 	}
-	referrer, err := h.Referrals().Referrer(ctx, annAcct.Code, "bob@example.com")
+	referrer, err := h.Rooms().Referrals.Referrer(ctx, annAcct.Code, "bob@example.com")
 	if err != nil || referrer != ann.ID {
 		t.Fatalf("referrer: %v %v", referrer, err)
 	}
 	bob := h.members.add("bob@example.com")
-	if _, err := h.Referrals().Enroll(ctx, bob, &referrer); err != nil {
+	if _, err := h.Rooms().Referrals.Enroll(ctx, bob, &referrer); err != nil {
 		t.Fatal(err)
 	}
 	// The qualifying purchase and a second one, each reported 25 times at once.
@@ -358,11 +373,11 @@ func TestReferralRewardedOncePerSide(t *testing.T) {
 	if res.OK() != 50 {
 		t.Fatalf("%d of 50 reports succeeded", res.OK())
 	}
-	annRef, err := h.Referrals().Summary(ctx, ann.ID)
+	annRef, err := h.Rooms().Referrals.Summary(ctx, ann.ID)
 	if err != nil || annRef.PointsEarned != 500 || annRef.Converted != 1 || annRef.Invited != 1 {
 		t.Fatalf("ann's referral: %+v %v", annRef, err)
 	}
-	bobRef, err := h.Referrals().Summary(ctx, bob.ID)
+	bobRef, err := h.Rooms().Referrals.Summary(ctx, bob.ID)
 	if err != nil || bobRef.PointsEarned != 500 {
 		t.Fatalf("bob's referral points %+v %v, want 500", bobRef, err)
 	}
@@ -419,7 +434,11 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 					tallies[g].refunds++
 				}
 				h.clock.Add(time.Hour * time.Duration(rng.IntN(30)))
-				if _, err := h.Points(ctx, m.ID); err != nil {
+				prog, err := h.program.Get(ctx)
+				if err != nil {
+					return err
+				}
+				if _, err := h.ledger.Points(ctx, &prog, m.ID); err != nil {
 					return fmt.Errorf("points: %w", err)
 				}
 			}
@@ -434,10 +453,10 @@ func TestBalanceEqualsLedgerSumUnderRandomConcurrency(t *testing.T) {
 	if sum.purchases == 0 || sum.redemptions == 0 || sum.refunds == 0 {
 		t.Fatalf("callers were told of %+v: every kind of operation must have succeeded at least once", sum)
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: program.ActivityPurchase}}); n != sum.purchases {
+	if n := testkit.Count(t, h.activities(), bson.D{{Key: "kind", Value: program.ActivityPurchase}}); n != sum.purchases {
 		t.Fatalf("%d purchases stored, callers were told of %d", n, sum.purchases)
 	}
-	if n := testkit.Count(t, h.acts.c, bson.D{{Key: "kind", Value: program.ActivityRefund}}); n != sum.refunds {
+	if n := testkit.Count(t, h.activities(), bson.D{{Key: "kind", Value: program.ActivityRefund}}); n != sum.refunds {
 		t.Fatalf("%d refunds stored, callers were told of %d", n, sum.refunds)
 	}
 	if n := testkit.Count(t, h.db.Collection("redemptions"), bson.D{{Key: "status", Value: reward.RedemptionCompleted}}); n != sum.redemptions {

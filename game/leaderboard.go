@@ -12,22 +12,6 @@ import (
 	"github.com/regulars/regulars/input"
 )
 
-// The game decides leaderboard scores (points earned in a period, kept in
-// each ledger entry's state); package leaderboard keeps and ranks them.
-
-// scoreBoards brings the member's leaderboard scores up to a ledger entry.
-// It runs for every entry a cause produced, new or found again (see
-// effects), so a crash between the ledger and the boards heals when the
-// cause is carried out again.
-func (s *Service) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool) error {
-	for _, board := range e.Boards {
-		if err := s.boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden, s.now()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SetLeaderboardOptOut hides (or shows again) a member on every public
 // board. They still see their own rank.
 func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.ObjectID, out bool) error {
@@ -36,9 +20,6 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 	}
 	return s.boards.Hide(ctx, memberID, out, s.now())
 }
-
-// Leaderboards returns the boards, to page and rank (see BoardFor).
-func (s *Service) Leaderboards() *leaderboard.Boards { return s.boards }
 
 // BoardFor returns the board of period at the instant at (now if zero).
 func (s *Service) BoardFor(ctx context.Context, period leaderboard.Period, at time.Time) (leaderboard.Board, error) {

@@ -5,16 +5,17 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 )
 
 // appendEntry appends to the ledger and records the entry, new or found
 // again, in fx; the caller carries out its other effects (see effects).
-func (s *Service) appendEntry(ctx context.Context, fx *effects, p *program.Program, memberID bson.ObjectID, key string, typ ledger.EntryType, src ledger.Source, ch ledger.Change) (*ledger.Entry, bool, error) {
+func (s *Service) appendEntry(ctx context.Context, fx *effects.Cause, p *program.Program, memberID bson.ObjectID, key string, typ ledger.EntryType, src ledger.Source, ch ledger.Change) (*ledger.Entry, bool, error) {
 	e, created, err := s.ledger.Append(ctx, p, memberID, key, typ, src, ch)
 	if err == nil {
-		fx.entry(e)
+		fx.Entry(e)
 	}
 	return e, created, err
 }

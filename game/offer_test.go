@@ -58,7 +58,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	var gold, silver, muted *member.Member
 	for i := range 12 {
 		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		switch i {
@@ -205,7 +205,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	ann.Birthday = &member.Date{Year: 1990, Month: 6, Day: 16}
 	bob := h.members.add("bob@example.com")
 	for _, m := range []*member.Member{ann, bob} {
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -272,7 +272,7 @@ func TestPublishOfferKeepsProgressPastAFailure(t *testing.T) {
 	var ids []bson.ObjectID
 	for i := range 10 {
 		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, m.ID)
@@ -316,7 +316,7 @@ func TestOfferTargeting(t *testing.T) {
 	ctx := context.Background()
 	add := func(email string) *member.Member {
 		m := h.members.add(email)
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		return m
@@ -453,7 +453,7 @@ func TestHeldOutMembersReceiveNothing(t *testing.T) {
 	var ms []*member.Member
 	for i := range 30 {
 		m := h.members.add(fmt.Sprintf("m%d@example.com", i))
-		if _, err := h.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 		h.purchase(t, m, fmt.Sprint("p", i), 1000)

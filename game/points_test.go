@@ -68,12 +68,12 @@ func TestRefundReversesReferralWithinWindow(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
 	ann := h.members.add("ann@example.com")
-	if _, err := h.Referrals().Enroll(ctx, ann, nil); err != nil {
+	if _, err := h.Rooms().Referrals.Enroll(ctx, ann, nil); err != nil {
 		t.Fatal(err)
 	}
 	refer := func(email string) *member.Member {
 		m := h.members.add(email)
-		if _, err := h.Referrals().Enroll(ctx, m, &ann.ID); err != nil {
+		if _, err := h.Rooms().Referrals.Enroll(ctx, m, &ann.ID); err != nil {
 			t.Fatal(err)
 		}
 		return m

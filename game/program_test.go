@@ -23,11 +23,11 @@ func TestConcurrentProgramUpdates(t *testing.T) {
 	if res.OK() != n {
 		t.Fatalf("%d of %d patches landed", res.OK(), n)
 	}
-	versions, more, err := h.ProgramHistory(ctx, 0, 100)
+	versions, more, err := h.program.Versions(ctx, 0, 100)
 	if err != nil || more || len(versions) != n+1 || versions[0].Version != n+1 {
 		t.Fatalf("history after %d patches: %d versions, newest %d, %v", n, len(versions), versions[0].Version, err)
 	}
-	cur, err := h.Program(ctx)
+	cur, err := h.Rooms().Program.Get(ctx)
 	if err != nil || cur.Version != n+1 || cur.BirthdayBonus != versions[0].BirthdayBonus {
 		t.Fatalf("current program %d (bonus %d), newest version %d (bonus %d): %v", cur.Version, cur.BirthdayBonus, versions[0].Version, versions[0].BirthdayBonus, err)
 	}
@@ -42,7 +42,7 @@ func TestConcurrentProgramUpdates(t *testing.T) {
 	if res.OK() != 1 || res.Is(program.ErrChanged) != n-1 {
 		t.Fatalf("on one expected version: %d landed, %d conflicts", res.OK(), res.Is(program.ErrChanged))
 	}
-	if cur, err := h.Program(ctx); err != nil || cur.Version != expected+1 {
+	if cur, err := h.Rooms().Program.Get(ctx); err != nil || cur.Version != expected+1 {
 		t.Fatalf("current version %d, want %d: %v", cur.Version, expected+1, err)
 	}
 }
@@ -55,7 +55,7 @@ func TestEmptyProgramChangeMakesNoVersion(t *testing.T) {
 	if err != nil || p.Version != 1 {
 		t.Fatalf("an empty patch: version %d, %v", p.Version, err)
 	}
-	if versions, _, err := h.ProgramHistory(ctx, 0, 10); err != nil || len(versions) != 1 {
+	if versions, _, err := h.program.Versions(ctx, 0, 10); err != nil || len(versions) != 1 {
 		t.Fatalf("history after an empty patch: %d versions, %v", len(versions), err)
 	}
 }

@@ -11,8 +11,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
 )
 
 // BenchmarkDryRun times a dry run over DRYRUN_ACTIVITIES recorded
@@ -53,12 +55,12 @@ func BenchmarkDryRun(b *testing.B) {
 	batch := make([]any, 0, 1000)
 	for i := range n {
 		at := start.Add(time.Duration(i) * (90 * 24 * time.Hour / time.Duration(n)))
-		batch = append(batch, &Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
+		batch = append(batch, &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
 			MemberID: members[i%len(members)], AmountMinor: int64(500 + i%9000), Currency: "USD", OccurredAt: at, CreatedAt: at,
-			Items:        []LineItem{{SKU: "S", Category: fmt.Sprint("cat-", i%8), Quantity: 1, PriceMinor: int64(500 + i%9000)}},
+			Items:        []activity.LineItem{{SKU: "S", Category: fmt.Sprint("cat-", i%8), Quantity: 1, PriceMinor: int64(500 + i%9000)}},
 			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}})
 		if len(batch) == cap(batch) || i == n-1 {
-			if _, err := h.acts.c.InsertMany(ctx, batch); err != nil {
+			if _, err := h.activities().InsertMany(ctx, batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]
@@ -66,11 +68,11 @@ func BenchmarkDryRun(b *testing.B) {
 	}
 	extra := rules.Input{Name: "Double weekends", Trigger: program.ActivityPurchase, Effect: rules.Effect{MultiplierPercent: 200},
 		Conditions: []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}}
-	sim := &rules.Simulation{Changes: []rules.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
+	sim := &dryrun.Simulation{Changes: []dryrun.Change{{Rule: &extra}}, From: start, To: h.clock.Now()}
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := h.Rules().RunNow(ctx, sim)
+		res, err := h.Rules().DryRuns().RunNow(ctx, sim)
 		if err != nil {
 			b.Fatal(err)
 		}

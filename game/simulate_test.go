@@ -9,8 +9,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
@@ -28,12 +30,12 @@ func history(h *harness, members []*member.Member, n int) []ActivityInput {
 			out = append(out, ActivityInput{MemberID: m.ID, Kind: program.ActivityReview, ExternalID: fmt.Sprint("review-", i), OccurredAt: at})
 			continue
 		}
-		items := []LineItem{{SKU: "T", Category: "food", Quantity: 1, PriceMinor: int64(500 + rng.IntN(3000))}}
+		items := []activity.LineItem{{SKU: "T", Category: "food", Quantity: 1, PriceMinor: int64(500 + rng.IntN(3000))}}
 		if rng.IntN(2) == 0 {
-			items = append(items, LineItem{SKU: "R", Category: "rides", Quantity: int64(1 + rng.IntN(3)), PriceMinor: 1500})
+			items = append(items, activity.LineItem{SKU: "R", Category: "rides", Quantity: int64(1 + rng.IntN(3)), PriceMinor: 1500})
 		}
 		if rng.IntN(3) == 0 {
-			items = append(items, LineItem{SKU: "X", Quantity: int64(1 + rng.IntN(4)), PriceMinor: 250})
+			items = append(items, activity.LineItem{SKU: "X", Quantity: int64(1 + rng.IntN(4)), PriceMinor: 250})
 		}
 		var total int64
 		for _, it := range items {
@@ -58,7 +60,7 @@ func (h *harness) record(t *testing.T, acts []ActivityInput) {
 // built-in rules and the brand's, in all and per rule (by ledger line).
 func (h *harness) allRulePoints(t *testing.T) (total int64, perRule map[string]int64) {
 	t.Helper()
-	cur, err := h.Ledger().Collection().Find(context.Background(), bson.D{{Key: "key", Value: bson.D{{Key: "$regex", Value: "^act:"}}}})
+	cur, err := h.Rooms().Ledger.Collection().Find(context.Background(), bson.D{{Key: "key", Value: bson.D{{Key: "$regex", Value: "^act:"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,23 +121,23 @@ func TestDryRunMatchesApplyingTheRulesToACopy(t *testing.T) {
 		Conditions: []rules.Condition{{NthPurchase: ptr(int64(3))}}}
 	reviews := rules.Input{Name: "Reviews on weekends", Trigger: program.ActivityReview, Effect: rules.Effect{FixedPoints: 15},
 		Conditions: []rules.Condition{{DaysOfWeek: []rules.Weekday{"SATURDAY", "SUNDAY"}}}}
-	changes := []rules.Change{{RuleID: promo.ID, Rule: &edited}, {Rule: &rides}, {Rule: &skuX}, {Rule: &third}, {Rule: &reviews}}
+	changes := []dryrun.Change{{RuleID: promo.ID, Rule: &edited}, {Rule: &rides}, {Rule: &skuX}, {Rule: &third}, {Rule: &reviews}}
 
-	entries := testkit.Count(t, live.Ledger().Collection(), bson.D{})
+	entries := testkit.Count(t, live.ledger.Collection(), bson.D{})
 	notes := testkit.Count(t, live.db.Collection("notifications"), bson.D{})
-	sim, err := live.Rules().Simulate(ctx, "tester", changes, time.Time{}, time.Time{})
+	sim, err := live.Rules().DryRuns().Simulate(ctx, "tester", changes, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := live.Rules().RunSimulations(ctx, "test"); err != nil || n != 1 {
 		t.Fatalf("ran %d dry runs: %v", n, err)
 	}
-	got, err := live.Rules().Store().Simulation(ctx, sim.ID)
-	if err != nil || got.Status != rules.SimDone || got.Result == nil {
+	got, err := live.Rules().DryRuns().Store().Simulation(ctx, sim.ID)
+	if err != nil || got.Status != dryrun.SimDone || got.Result == nil {
 		t.Fatalf("dry run: %v %+v", err, got)
 	}
 	res := got.Result
-	if testkit.Count(t, live.Ledger().Collection(), bson.D{}) != entries || testkit.Count(t, live.db.Collection("notifications"), bson.D{}) != notes {
+	if testkit.Count(t, live.ledger.Collection(), bson.D{}) != entries || testkit.Count(t, live.db.Collection("notifications"), bson.D{}) != notes {
 		t.Error("the dry run wrote to the ledger or notified someone")
 	}
 	if res.Activities != int64(len(acts)) || res.Before != liveTotal {

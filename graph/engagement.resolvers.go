@@ -117,7 +117,7 @@ func (r *queryResolver) Leaderboard(ctx context.Context, period leaderboard.Peri
 	if err != nil {
 		return nil, err
 	}
-	rows, more, err := r.Game.Leaderboards().Top(ctx, b, from, limit)
+	rows, more, err := r.Rooms.Boards.Top(ctx, b, from, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (r *queryResolver) MyRank(ctx context.Context, period leaderboard.Period, a
 	if err != nil {
 		return nil, err
 	}
-	st, err := r.Game.Leaderboards().RankOf(ctx, b, self)
+	st, err := r.Rooms.Boards.RankOf(ctx, b, self)
 	return &st, err
 }
 
@@ -151,7 +151,7 @@ func (r *queryResolver) AroundMe(ctx context.Context, period leaderboard.Period,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.Game.Leaderboards().AroundMe(ctx, b, self, deref(radius))
+	rows, err := r.Rooms.Boards.AroundMe(ctx, b, self, deref(radius))
 	if err != nil {
 		return nil, err
 	}

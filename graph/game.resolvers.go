@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/referral"
@@ -18,12 +19,12 @@ import (
 )
 
 // ID is the resolver for the id field.
-func (r *activityResolver) ID(ctx context.Context, obj *game.Activity) (string, error) {
+func (r *activityResolver) ID(ctx context.Context, obj *activity.Activity) (string, error) {
 	return encodeID("Activity", obj.ID), nil
 }
 
 // Amount is the resolver for the amount field.
-func (r *activityResolver) Amount(ctx context.Context, obj *game.Activity) (*Money, error) {
+func (r *activityResolver) Amount(ctx context.Context, obj *activity.Activity) (*Money, error) {
 	if obj.Currency == "" {
 		return nil, nil
 	}
@@ -46,18 +47,26 @@ func (r *ledgerSourceResolver) ID(ctx context.Context, obj *ledger.Source) (*str
 }
 
 // Points is the resolver for the points field.
-func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error) {
-	return r.Game.Points(ctx, obj.ID)
+func (r *memberResolver) Points(ctx context.Context, obj *member.Member) (*ledger.PointsSummary, error) {
+	p, err := r.Rooms.Program.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Rooms.Ledger.Points(ctx, &p, obj.ID)
 }
 
 // Tier is the resolver for the tier field.
 func (r *memberResolver) Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error) {
-	return r.Game.Tier(ctx, obj.ID)
+	p, err := r.Rooms.Program.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Rooms.Ledger.Tier(ctx, &p, obj.ID)
 }
 
 // Referral is the resolver for the referral field.
 func (r *memberResolver) Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error) {
-	return r.Game.Referrals().Summary(ctx, obj.ID)
+	return r.Rooms.Referrals.Summary(ctx, obj.ID)
 }
 
 // RecordActivity is the resolver for the recordActivity field.
@@ -72,7 +81,7 @@ func (r *mutationResolver) RecordActivity(ctx context.Context, input RecordActiv
 		OccurredAt: input.OccurredAt, RefundOf: deref(input.RefundOf),
 	}
 	for _, it := range input.Items {
-		in.Items = append(in.Items, game.LineItem{SKU: it.Sku, Category: deref(it.Category), Quantity: int64(it.Quantity), PriceMinor: int64(it.PriceMinor)})
+		in.Items = append(in.Items, activity.LineItem{SKU: it.Sku, Category: deref(it.Category), Quantity: int64(it.Quantity), PriceMinor: int64(it.PriceMinor)})
 	}
 	return r.Game.RecordActivity(ctx, in)
 }
@@ -146,12 +155,12 @@ func (r *mutationResolver) CancelRedemption(ctx context.Context, id string, reas
 }
 
 // ExpiringSoon is the resolver for the expiringSoon field.
-func (r *pointsResolver) ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error) {
+func (r *pointsResolver) ExpiringSoon(ctx context.Context, obj *ledger.PointsSummary, withinDays *int) ([]*ledger.ExpiringPoints, error) {
 	return obj.ExpiringWithin(deref(withinDays))
 }
 
 // Ledger is the resolver for the ledger field.
-func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error) {
+func (r *pointsResolver) Ledger(ctx context.Context, obj *ledger.PointsSummary, first *int, after *string) (*LedgerConnection, error) {
 	limit, err := pageSize(first)
 	if err != nil {
 		return nil, err
@@ -160,7 +169,7 @@ func (r *pointsResolver) Ledger(ctx context.Context, obj *game.PointsSummary, fi
 	if err != nil {
 		return nil, err
 	}
-	es, more, err := r.Game.Ledger().Entries(ctx, obj.MemberID, before, limit)
+	es, more, err := r.Rooms.Ledger.Entries(ctx, obj.MemberID, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +190,7 @@ func (r *programResolver) UpdatedAt(ctx context.Context, obj *program.Program) (
 
 // Program is the resolver for the program field.
 func (r *queryResolver) Program(ctx context.Context) (*program.Program, error) {
-	p, err := r.Game.Program(ctx)
+	p, err := r.Rooms.Program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +207,7 @@ func (r *queryResolver) ProgramHistory(ctx context.Context, first *int, after *s
 	if err != nil {
 		return nil, err
 	}
-	ps, more, err := r.Game.ProgramHistory(ctx, before, limit)
+	ps, more, err := r.Rooms.Program.Versions(ctx, before, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
@@ -34,6 +35,8 @@ import (
 	"github.com/regulars/regulars/game/referral"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/game/streak"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
@@ -1398,14 +1401,14 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ActivityResolver interface {
-	ID(ctx context.Context, obj *game.Activity) (string, error)
+	ID(ctx context.Context, obj *activity.Activity) (string, error)
 
-	Amount(ctx context.Context, obj *game.Activity) (*Money, error)
+	Amount(ctx context.Context, obj *activity.Activity) (*Money, error)
 }
 type ActivityDifferenceResolver interface {
-	Activity(ctx context.Context, obj *rules.Diff) (*game.Activity, error)
-	Before(ctx context.Context, obj *rules.Diff) (float64, error)
-	After(ctx context.Context, obj *rules.Diff) (float64, error)
+	Activity(ctx context.Context, obj *dryrun.Diff) (*activity.Activity, error)
+	Before(ctx context.Context, obj *dryrun.Diff) (float64, error)
+	After(ctx context.Context, obj *dryrun.Diff) (float64, error)
 }
 type ActivityResultResolver interface {
 	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
@@ -1449,19 +1452,19 @@ type CouponResolver interface {
 	Redemption(ctx context.Context, obj *offer.Claim) (*offer.CouponRedemption, error)
 }
 type CouponRedemptionResolver interface {
-	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error)
+	Purchase(ctx context.Context, obj *offer.CouponRedemption) (*activity.Activity, error)
 }
 type DataExportResolver interface {
 	DownloadURL(ctx context.Context, obj *account.Export) (*string, error)
 	ExpiresAt(ctx context.Context, obj *account.Export) (*time.Time, error)
 }
 type EarningExplanationResolver interface {
-	Activity(ctx context.Context, obj *rules.Explanation) (*game.Activity, error)
-	RuleSetVersion(ctx context.Context, obj *rules.Explanation) (int, error)
-	ProgramVersion(ctx context.Context, obj *rules.Explanation) (int, error)
-	Tier(ctx context.Context, obj *rules.Explanation) (*string, error)
-	PurchasePosition(ctx context.Context, obj *rules.Explanation) (*int, error)
-	Rules(ctx context.Context, obj *rules.Explanation) ([]*rules.Verdict, error)
+	Activity(ctx context.Context, obj *ruleset.Explanation) (*activity.Activity, error)
+	RuleSetVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
+	ProgramVersion(ctx context.Context, obj *ruleset.Explanation) (int, error)
+	Tier(ctx context.Context, obj *ruleset.Explanation) (*string, error)
+	PurchasePosition(ctx context.Context, obj *ruleset.Explanation) (*int, error)
+	Rules(ctx context.Context, obj *ruleset.Explanation) ([]*rules.Verdict, error)
 }
 type EarningRuleResolver interface {
 	ID(ctx context.Context, obj *rules.Rule) (string, error)
@@ -1527,7 +1530,7 @@ type MemberResolver interface {
 	CommunityStanding(ctx context.Context, obj *member.Member) (*community.MemberStanding, error)
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
 	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
-	Points(ctx context.Context, obj *member.Member) (*game.PointsSummary, error)
+	Points(ctx context.Context, obj *member.Member) (*ledger.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
 	MemberCard(ctx context.Context, obj *member.Member) (*till.Card, error)
@@ -1600,7 +1603,7 @@ type MutationResolver interface {
 	UpdateEarningRule(ctx context.Context, id string, input rules.Input, expectedVersion *int) (*rules.Rule, error)
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
 	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
-	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*rules.Simulation, error)
+	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
@@ -1626,12 +1629,12 @@ type OfferResolver interface {
 	Progress(ctx context.Context, obj *offer.Offer) (*offer.Progress, error)
 }
 type PointsResolver interface {
-	ExpiringSoon(ctx context.Context, obj *game.PointsSummary, withinDays *int) ([]*game.ExpiringPoints, error)
-	Ledger(ctx context.Context, obj *game.PointsSummary, first *int, after *string) (*LedgerConnection, error)
+	ExpiringSoon(ctx context.Context, obj *ledger.PointsSummary, withinDays *int) ([]*ledger.ExpiringPoints, error)
+	Ledger(ctx context.Context, obj *ledger.PointsSummary, first *int, after *string) (*LedgerConnection, error)
 }
 type PointsComparisonResolver interface {
-	Before(ctx context.Context, obj *rules.Totals) (float64, error)
-	After(ctx context.Context, obj *rules.Totals) (float64, error)
+	Before(ctx context.Context, obj *dryrun.Totals) (float64, error)
+	After(ctx context.Context, obj *dryrun.Totals) (float64, error)
 }
 type PostResolver interface {
 	ID(ctx context.Context, obj *forum.Post) (string, error)
@@ -1695,9 +1698,9 @@ type QueryResolver interface {
 	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
-	ExplainEarning(ctx context.Context, activityID string) (*rules.Explanation, error)
+	ExplainEarning(ctx context.Context, activityID string) (*ruleset.Explanation, error)
 	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
-	RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error)
+	RuleSimulation(ctx context.Context, id string) (*dryrun.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 	IdentifyMember(ctx context.Context, code string) (*till.Identified, error)
 	Webhooks(ctx context.Context, first *int, after *string) (*WebhookConnection, error)
@@ -1745,21 +1748,21 @@ type RuleConditionResolver interface {
 	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
 }
 type RuleSimulationResolver interface {
-	ID(ctx context.Context, obj *rules.Simulation) (string, error)
+	ID(ctx context.Context, obj *dryrun.Simulation) (string, error)
 
-	Processed(ctx context.Context, obj *rules.Simulation) (float64, error)
-	Total(ctx context.Context, obj *rules.Simulation) (float64, error)
+	Processed(ctx context.Context, obj *dryrun.Simulation) (float64, error)
+	Total(ctx context.Context, obj *dryrun.Simulation) (float64, error)
 
-	Error(ctx context.Context, obj *rules.Simulation) (*string, error)
+	Error(ctx context.Context, obj *dryrun.Simulation) (*string, error)
 }
 type RuleSimulationResultResolver interface {
-	Activities(ctx context.Context, obj *rules.Result) (float64, error)
-	MembersAffected(ctx context.Context, obj *rules.Result) (float64, error)
-	PointsBefore(ctx context.Context, obj *rules.Result) (float64, error)
-	PointsAfter(ctx context.Context, obj *rules.Result) (float64, error)
-	LiabilityChangeMinor(ctx context.Context, obj *rules.Result) (float64, error)
+	Activities(ctx context.Context, obj *dryrun.Result) (float64, error)
+	MembersAffected(ctx context.Context, obj *dryrun.Result) (float64, error)
+	PointsBefore(ctx context.Context, obj *dryrun.Result) (float64, error)
+	PointsAfter(ctx context.Context, obj *dryrun.Result) (float64, error)
+	LiabilityChangeMinor(ctx context.Context, obj *dryrun.Result) (float64, error)
 
-	TopMembers(ctx context.Context, obj *rules.Result) ([]*MemberPointsChange, error)
+	TopMembers(ctx context.Context, obj *dryrun.Result) ([]*MemberPointsChange, error)
 }
 type RuleVerdictResolver interface {
 	FailedCondition(ctx context.Context, obj *rules.Verdict) (*string, error)
@@ -12877,7 +12880,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12900,7 +12903,7 @@ func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Activity", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12923,7 +12926,7 @@ func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityKind")
 }
 
-func (ec *executionContext) _Activity_externalId(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_externalId(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12946,7 +12949,7 @@ func (ec *executionContext) fieldContext_Activity_externalId(_ context.Context, 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12978,7 +12981,7 @@ func (ec *executionContext) fieldContext_Activity_amount(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *game.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_occurredAt(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13001,7 +13004,7 @@ func (ec *executionContext) fieldContext_Activity_occurredAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13013,8 +13016,8 @@ func (ec *executionContext) _ActivityDifference_activity(ctx context.Context, fi
 			return ec.Resolvers.ActivityDifference().Activity(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		false,
@@ -13033,7 +13036,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_activity(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _ActivityDifference_before(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_before(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13056,7 +13059,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_before(_ context.Con
 	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
 }
 
-func (ec *executionContext) _ActivityDifference_after(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_after(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13079,7 +13082,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_after(_ context.Cont
 	return graphql.NewScalarFieldContext("ActivityDifference", field, true, true, "Float")
 }
 
-func (ec *executionContext) _ActivityDifference_beforeLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_beforeLines(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13102,7 +13105,7 @@ func (ec *executionContext) fieldContext_ActivityDifference_beforeLines(_ contex
 	return graphql.NewScalarFieldContext("ActivityDifference", field, false, false, "String")
 }
 
-func (ec *executionContext) _ActivityDifference_afterLines(ctx context.Context, field graphql.CollectedField, obj *rules.Diff) (ret graphql.Marshaler) {
+func (ec *executionContext) _ActivityDifference_afterLines(ctx context.Context, field graphql.CollectedField, obj *dryrun.Diff) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13137,8 +13140,8 @@ func (ec *executionContext) _ActivityResult_activity(ctx context.Context, field 
 			return obj.Activity, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16118,8 +16121,8 @@ func (ec *executionContext) _CouponRedemption_purchase(ctx context.Context, fiel
 			return ec.Resolvers.CouponRedemption().Purchase(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		false,
@@ -16593,7 +16596,7 @@ func (ec *executionContext) fieldContext_EarnedBadge_earnedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("EarnedBadge", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16605,8 +16608,8 @@ func (ec *executionContext) _EarningExplanation_activity(ctx context.Context, fi
 			return ec.Resolvers.EarningExplanation().Activity(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16625,7 +16628,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_activity(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_ruleSetVersion(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16648,7 +16651,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_ruleSetVersion(_ con
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_programVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_programVersion(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16671,7 +16674,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_programVersion(_ con
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_tier(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16694,7 +16697,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_tier(_ context.Conte
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "String")
 }
 
-func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_purchasePosition(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16717,7 +16720,7 @@ func (ec *executionContext) fieldContext_EarningExplanation_purchasePosition(_ c
 	return graphql.NewScalarFieldContext("EarningExplanation", field, true, true, "Int")
 }
 
-func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *rules.Explanation) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningExplanation_rules(ctx context.Context, field graphql.CollectedField, obj *ruleset.Explanation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18827,7 +18830,7 @@ func (ec *executionContext) fieldContext_EventUpdate_myRsvp(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+func (ec *executionContext) _ExpiringPoints_amount(ctx context.Context, field graphql.CollectedField, obj *ledger.ExpiringPoints) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18850,7 +18853,7 @@ func (ec *executionContext) fieldContext_ExpiringPoints_amount(_ context.Context
 	return graphql.NewScalarFieldContext("ExpiringPoints", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphql.CollectedField, obj *game.ExpiringPoints) (ret graphql.Marshaler) {
+func (ec *executionContext) _ExpiringPoints_at(ctx context.Context, field graphql.CollectedField, obj *ledger.ExpiringPoints) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20539,8 +20542,8 @@ func (ec *executionContext) _Member_points(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Member().Points(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
-			return ec.marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ledger.PointsSummary) graphql.Marshaler {
+			return ec.marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐPointsSummary(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23997,8 +24000,8 @@ func (ec *executionContext) _Mutation_simulateRules(ctx context.Context, field g
 			return ec.Resolvers.Mutation().SimulateRules(ctx, fc.Args["changes"].([]*RuleChangeInput), fc.Args["range"].(*DateRangeInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25542,7 +25545,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _Points_balance(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_balance(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25565,7 +25568,7 @@ func (ec *executionContext) fieldContext_Points_balance(_ context.Context, field
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_available(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_available(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25588,7 +25591,7 @@ func (ec *executionContext) fieldContext_Points_available(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_pending(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_pending(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25611,7 +25614,7 @@ func (ec *executionContext) fieldContext_Points_pending(_ context.Context, field
 	return graphql.NewScalarFieldContext("Points", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25624,8 +25627,8 @@ func (ec *executionContext) _Points_expiringSoon(ctx context.Context, field grap
 			return ec.Resolvers.Points().ExpiringSoon(ctx, obj, fc.Args["withinDays"].(*int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
-			return ec.marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*ledger.ExpiringPoints) graphql.Marshaler {
+			return ec.marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPointsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25655,7 +25658,7 @@ func (ec *executionContext) fieldContext_Points_expiringSoon(ctx context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.CollectedField, obj *game.PointsSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.CollectedField, obj *ledger.PointsSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25699,7 +25702,7 @@ func (ec *executionContext) fieldContext_Points_ledger(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _PointsComparison_key(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_key(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25722,7 +25725,7 @@ func (ec *executionContext) fieldContext_PointsComparison_key(_ context.Context,
 	return graphql.NewScalarFieldContext("PointsComparison", field, false, false, "String")
 }
 
-func (ec *executionContext) _PointsComparison_before(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_before(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -25745,7 +25748,7 @@ func (ec *executionContext) fieldContext_PointsComparison_before(_ context.Conte
 	return graphql.NewScalarFieldContext("PointsComparison", field, true, true, "Float")
 }
 
-func (ec *executionContext) _PointsComparison_after(ctx context.Context, field graphql.CollectedField, obj *rules.Totals) (ret graphql.Marshaler) {
+func (ec *executionContext) _PointsComparison_after(ctx context.Context, field graphql.CollectedField, obj *dryrun.Totals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29254,8 +29257,8 @@ func (ec *executionContext) _Query_explainEarning(ctx context.Context, field gra
 			return ec.Resolvers.Query().ExplainEarning(ctx, fc.Args["activityId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
-			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ruleset.Explanation) graphql.Marshaler {
+			return ec.marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋrulesetᚐExplanation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -29342,8 +29345,8 @@ func (ec *executionContext) _Query_ruleSimulation(ctx context.Context, field gra
 			return ec.Resolvers.Query().RuleSimulation(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		false,
@@ -32273,7 +32276,7 @@ func (ec *executionContext) fieldContext_RuleLimits_budgetPoints(_ context.Conte
 	return graphql.NewScalarFieldContext("RuleLimits", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RuleSimulation_id(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_id(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32296,7 +32299,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "ID")
 }
 
-func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32308,8 +32311,8 @@ func (ec *executionContext) _RuleSimulation_status(ctx context.Context, field gr
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
-			return ec.marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v dryrun.SimStatus) graphql.Marshaler {
+			return ec.marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32319,7 +32322,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_status(_ context.Context
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "RuleSimulationStatus")
 }
 
-func (ec *executionContext) _RuleSimulation_from(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_from(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32342,7 +32345,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_from(_ context.Context, 
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_to(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_to(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32365,7 +32368,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_to(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_baseSetVersion(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_baseSetVersion(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32388,7 +32391,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_baseSetVersion(_ context
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32411,7 +32414,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_processed(_ context.Cont
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulation_total(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_total(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32434,7 +32437,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_total(_ context.Context,
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32446,8 +32449,8 @@ func (ec *executionContext) _RuleSimulation_result(ctx context.Context, field gr
 			return obj.Result, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Result) graphql.Marshaler {
-			return ec.marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Result) graphql.Marshaler {
+			return ec.marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐResult(ctx, selections, v)
 		},
 		true,
 		false,
@@ -32466,7 +32469,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_result(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulation_error(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_error(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32489,7 +32492,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_error(_ context.Context,
 	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "String")
 }
 
-func (ec *executionContext) _RuleSimulation_createdAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_createdAt(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32512,7 +32515,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_createdAt(_ context.Cont
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *rules.Simulation) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32634,8 +32637,8 @@ func (ec *executionContext) _RuleSimulationEdge_node(ctx context.Context, field 
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
-			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
+			return ec.marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32654,7 +32657,7 @@ func (ec *executionContext) fieldContext_RuleSimulationEdge_node(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_activities(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_activities(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32677,7 +32680,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_activities(_ conte
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_membersAffected(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_membersAffected(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32700,7 +32703,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_membersAffected(_ 
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_pointsBefore(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_pointsBefore(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32723,7 +32726,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_pointsBefore(_ con
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_pointsAfter(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_pointsAfter(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32746,7 +32749,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_pointsAfter(_ cont
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_liabilityChangeMinor(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_liabilityChangeMinor(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32769,7 +32772,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_liabilityChangeMin
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, true, true, "Float")
 }
 
-func (ec *executionContext) _RuleSimulationResult_currency(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_currency(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32792,7 +32795,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_currency(_ context
 	return graphql.NewScalarFieldContext("RuleSimulationResult", field, false, false, "String")
 }
 
-func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32804,8 +32807,8 @@ func (ec *executionContext) _RuleSimulationResult_perRule(ctx context.Context, f
 			return obj.PerRule, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
-			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32824,7 +32827,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_perRule(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32836,8 +32839,8 @@ func (ec *executionContext) _RuleSimulationResult_perTier(ctx context.Context, f
 			return obj.PerTier, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
-			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
+			return ec.marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32856,7 +32859,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_perTier(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32888,7 +32891,7 @@ func (ec *executionContext) fieldContext_RuleSimulationResult_topMembers(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, field graphql.CollectedField, obj *rules.Result) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, field graphql.CollectedField, obj *dryrun.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32900,8 +32903,8 @@ func (ec *executionContext) _RuleSimulationResult_sample(ctx context.Context, fi
 			return obj.Sample, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
-			return ec.marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []dryrun.Diff) graphql.Marshaler {
+			return ec.marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiffᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -39865,9 +39868,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Space(ctx, sel, obj)
-	case rules.Simulation:
+	case dryrun.Simulation:
 		return ec._RuleSimulation(ctx, sel, &obj)
-	case *rules.Simulation:
+	case *dryrun.Simulation:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -39949,9 +39952,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Badge(ctx, sel, obj)
-	case game.Activity:
+	case activity.Activity:
 		return ec._Activity(ctx, sel, &obj)
-	case *game.Activity:
+	case *activity.Activity:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -39971,7 +39974,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 var activityImplementors = []string{"Activity", "Node"}
 
-func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *game.Activity) graphql.Marshaler {
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *activity.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -40026,7 +40029,7 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 
 var activityDifferenceImplementors = []string{"ActivityDifference"}
 
-func (ec *executionContext) _ActivityDifference(ctx context.Context, sel ast.SelectionSet, obj *rules.Diff) graphql.Marshaler {
+func (ec *executionContext) _ActivityDifference(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Diff) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityDifferenceImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41564,7 +41567,7 @@ func (ec *executionContext) _EarnedBadge(ctx context.Context, sel ast.SelectionS
 
 var earningExplanationImplementors = []string{"EarningExplanation"}
 
-func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *rules.Explanation) graphql.Marshaler {
+func (ec *executionContext) _EarningExplanation(ctx context.Context, sel ast.SelectionSet, obj *ruleset.Explanation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningExplanationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -42392,7 +42395,7 @@ func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionS
 
 var expiringPointsImplementors = []string{"ExpiringPoints"}
 
-func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.SelectionSet, obj *game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) _ExpiringPoints(ctx context.Context, sel ast.SelectionSet, obj *ledger.ExpiringPoints) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, expiringPointsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44680,7 +44683,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var pointsImplementors = []string{"Points"}
 
-func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, obj *game.PointsSummary) graphql.Marshaler {
+func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, obj *ledger.PointsSummary) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pointsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44735,7 +44738,7 @@ func (ec *executionContext) _Points(ctx context.Context, sel ast.SelectionSet, o
 
 var pointsComparisonImplementors = []string{"PointsComparison"}
 
-func (ec *executionContext) _PointsComparison(ctx context.Context, sel ast.SelectionSet, obj *rules.Totals) graphql.Marshaler {
+func (ec *executionContext) _PointsComparison(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Totals) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pointsComparisonImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46957,7 +46960,7 @@ func (ec *executionContext) _RuleLimits(ctx context.Context, sel ast.SelectionSe
 
 var ruleSimulationImplementors = []string{"RuleSimulation", "Node"}
 
-func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.SelectionSet, obj *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Simulation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47120,7 +47123,7 @@ func (ec *executionContext) _RuleSimulationEdge(ctx context.Context, sel ast.Sel
 
 var ruleSimulationResultImplementors = []string{"RuleSimulationResult"}
 
-func (ec *executionContext) _RuleSimulationResult(ctx context.Context, sel ast.SelectionSet, obj *rules.Result) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulationResult(ctx context.Context, sel ast.SelectionSet, obj *dryrun.Result) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationResultImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48949,7 +48952,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx context.Context, sel ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Activity!")
 		return graphql.Null
@@ -48957,15 +48960,15 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Activity(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx context.Context, sel ast.SelectionSet, v rules.Diff) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiff(ctx context.Context, sel ast.SelectionSet, v dryrun.Diff) graphql.Marshaler {
 	return ec._ActivityDifference(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Diff) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityDifference2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []dryrun.Diff) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐDiff(ctx, sel, v[i])
+		return ec.marshalNActivityDifference2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐDiff(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -49646,7 +49649,7 @@ func (ec *executionContext) marshalNEarnedBadge2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EarnedBadge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *rules.Explanation) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningExplanation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋrulesetᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *ruleset.Explanation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningExplanation!")
 		return graphql.Null
@@ -49841,11 +49844,11 @@ func (ec *executionContext) marshalNEventUpdate2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EventUpdate(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPointsᚄ(ctx context.Context, sel ast.SelectionSet, v []*ledger.ExpiringPoints) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx, sel, v[i])
+		return ec.marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPoints(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -49857,7 +49860,7 @@ func (ec *executionContext) marshalNExpiringPoints2ᚕᚖgithubᚗcomᚋregulars
 	return ret
 }
 
-func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐExpiringPoints(ctx context.Context, sel ast.SelectionSet, v *game.ExpiringPoints) graphql.Marshaler {
+func (ec *executionContext) marshalNExpiringPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐExpiringPoints(ctx context.Context, sel ast.SelectionSet, v *ledger.ExpiringPoints) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ExpiringPoints!")
 		return graphql.Null
@@ -50849,7 +50852,7 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐPointsSummary(ctx context.Context, sel ast.SelectionSet, v *game.PointsSummary) graphql.Marshaler {
+func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋledgerᚐPointsSummary(ctx context.Context, sel ast.SelectionSet, v *ledger.PointsSummary) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Points!")
 		return graphql.Null
@@ -50857,15 +50860,15 @@ func (ec *executionContext) marshalNPoints2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Points(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx context.Context, sel ast.SelectionSet, v rules.Totals) graphql.Marshaler {
+func (ec *executionContext) marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotals(ctx context.Context, sel ast.SelectionSet, v dryrun.Totals) graphql.Marshaler {
 	return ec._PointsComparison(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []rules.Totals) graphql.Marshaler {
+func (ec *executionContext) marshalNPointsComparison2ᚕgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []dryrun.Totals) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐTotals(ctx, sel, v[i])
+		return ec.marshalNPointsComparison2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐTotals(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -51544,7 +51547,7 @@ func (ec *executionContext) marshalNRuleMatch2githubᚗcomᚋregularsᚋregulars
 	return res
 }
 
-func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RuleSimulation!")
 		return graphql.Null
@@ -51584,13 +51587,13 @@ func (ec *executionContext) marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregular
 	return ec._RuleSimulationEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, v any) (rules.SimStatus, error) {
+func (ec *executionContext) unmarshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx context.Context, v any) (dryrun.SimStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := rules.SimStatus(tmp)
+	res := dryrun.SimStatus(tmp)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimStatus(ctx context.Context, sel ast.SelectionSet, v rules.SimStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulationStatus2githubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimStatus(ctx context.Context, sel ast.SelectionSet, v dryrun.SimStatus) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
@@ -52323,7 +52326,7 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
-func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚐActivity(ctx context.Context, sel ast.SelectionSet, v *game.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋactivityᚐActivity(ctx context.Context, sel ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -53134,14 +53137,14 @@ func (ec *executionContext) marshalORuleMatch2githubᚗcomᚋregularsᚋregulars
 	return res
 }
 
-func (ec *executionContext) marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *rules.Simulation) graphql.Marshaler {
+func (ec *executionContext) marshalORuleSimulation2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._RuleSimulation(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚐResult(ctx context.Context, sel ast.SelectionSet, v *rules.Result) graphql.Marshaler {
+func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋrulesᚋdryrunᚐResult(ctx context.Context, sel ast.SelectionSet, v *dryrun.Result) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -335,8 +336,8 @@ type RuleSimulationConnection struct {
 }
 
 type RuleSimulationEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *rules.Simulation `json:"node"`
+	Cursor string             `json:"cursor"`
+	Node   *dryrun.Simulation `json:"node"`
 }
 
 type SignUpInput struct {

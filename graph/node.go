@@ -11,7 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
@@ -204,7 +204,7 @@ func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]Nod
 			return nil, err
 		}
 		if ref.id != me {
-			public, err := r.Game.Referrals().OnPublicBoards(ctx, ref.id)
+			public, err := r.Rooms.Referrals.OnPublicBoards(ctx, ref.id)
 			if err != nil {
 				return nil, err
 			}
@@ -243,14 +243,14 @@ func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]Nod
 // Activity: the member's own (checkIn returns them), every one for who may
 // call recordActivity (which returns them to the brand).
 func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	return owned(ctx, refs, r.Game.ActivitiesByID, func(a *game.Activity) bson.ObjectID { return a.MemberID },
-		mayCall(ctx, parsedSchema.Mutation, "recordActivity"), game.ErrActivityNotFound)
+	return owned(ctx, refs, r.Rooms.Activities.ByIDs, func(a *activity.Activity) bson.ObjectID { return a.MemberID },
+		mayCall(ctx, parsedSchema.Mutation, "recordActivity"), activity.ErrNotFound)
 }
 
 // LedgerEntry: the member's own ledger (me), every one for who may call
 // member(id:) and so read any member's ledger.
 func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	return owned(ctx, refs, r.Game.Ledger().EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
+	return owned(ctx, refs, r.Rooms.Ledger.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
 		mayCall(ctx, parsedSchema.Query, "member"), ledger.ErrEntryNotFound)
 }
 

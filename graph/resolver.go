@@ -29,6 +29,7 @@ type Resolver struct {
 	Auth         *auth.Service
 	Inbox        *inbox.Inbox
 	Game         *game.Service
+	Rooms        game.Rooms // the game's rooms: resolvers call the one that owns what they read or change
 	Texts        *texts.Templates
 	EventService *events.Service
 	RSVPs        *rsvp.Service

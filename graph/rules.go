@@ -6,8 +6,10 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 )
 
 // who names the caller in a rule's history: their member id, or api-key
@@ -38,12 +40,12 @@ func ruleInput(in rules.Input, prefix string) (rules.Input, error) {
 }
 
 // activityByHex is a recorded activity by its database id, nil if gone.
-func (r *Resolver) activityByHex(ctx context.Context, hex string) (*game.Activity, error) {
+func (r *Resolver) activityByHex(ctx context.Context, hex string) (*activity.Activity, error) {
 	oid, err := bson.ObjectIDFromHex(hex)
 	if err != nil {
 		return nil, nil
 	}
-	as, err := r.Game.ActivitiesByID(ctx, []bson.ObjectID{oid})
+	as, err := r.Rooms.Activities.ByIDs(ctx, []bson.ObjectID{oid})
 	if err != nil || len(as) == 0 {
 		return nil, err
 	}
@@ -56,7 +58,7 @@ func (r *Resolver) earningRuleNodes(ctx context.Context, refs []nodeRef) ([]Node
 	q := r.Query()
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "earningRule") {
-			return nil, rules.ErrRuleNotFound
+			return nil, ruleset.ErrRuleNotFound
 		}
 		return nonNil(q.EarningRule(ctx, ref.raw))
 	})
@@ -66,7 +68,7 @@ func (r *Resolver) ruleSimulationNodes(ctx context.Context, refs []nodeRef) ([]N
 	q := r.Query()
 	return each(refs, func(ref nodeRef) (Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "ruleSimulation") {
-			return nil, rules.ErrSimulationNotFound
+			return nil, dryrun.ErrSimulationNotFound
 		}
 		return nonNil(q.RuleSimulation(ctx, ref.raw))
 	})

@@ -10,50 +10,52 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/rules"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/input"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Activity is the resolver for the activity field.
-func (r *activityDifferenceResolver) Activity(ctx context.Context, obj *rules.Diff) (*game.Activity, error) {
+func (r *activityDifferenceResolver) Activity(ctx context.Context, obj *dryrun.Diff) (*activity.Activity, error) {
 	return r.activityByHex(ctx, obj.ActivityID)
 }
 
 // Before is the resolver for the before field.
-func (r *activityDifferenceResolver) Before(ctx context.Context, obj *rules.Diff) (float64, error) {
+func (r *activityDifferenceResolver) Before(ctx context.Context, obj *dryrun.Diff) (float64, error) {
 	return float64(obj.Before), nil
 }
 
 // After is the resolver for the after field.
-func (r *activityDifferenceResolver) After(ctx context.Context, obj *rules.Diff) (float64, error) {
+func (r *activityDifferenceResolver) After(ctx context.Context, obj *dryrun.Diff) (float64, error) {
 	return float64(obj.After), nil
 }
 
 // Activity is the resolver for the activity field.
-func (r *earningExplanationResolver) Activity(ctx context.Context, obj *rules.Explanation) (*game.Activity, error) {
+func (r *earningExplanationResolver) Activity(ctx context.Context, obj *ruleset.Explanation) (*activity.Activity, error) {
 	return r.activityByHex(ctx, obj.ActivityID.Hex())
 }
 
 // RuleSetVersion is the resolver for the ruleSetVersion field.
-func (r *earningExplanationResolver) RuleSetVersion(ctx context.Context, obj *rules.Explanation) (int, error) {
+func (r *earningExplanationResolver) RuleSetVersion(ctx context.Context, obj *ruleset.Explanation) (int, error) {
 	return int(obj.SetVersion), nil
 }
 
 // ProgramVersion is the resolver for the programVersion field.
-func (r *earningExplanationResolver) ProgramVersion(ctx context.Context, obj *rules.Explanation) (int, error) {
+func (r *earningExplanationResolver) ProgramVersion(ctx context.Context, obj *ruleset.Explanation) (int, error) {
 	return int(obj.ProgramVersion), nil
 }
 
 // Tier is the resolver for the tier field.
-func (r *earningExplanationResolver) Tier(ctx context.Context, obj *rules.Explanation) (*string, error) {
+func (r *earningExplanationResolver) Tier(ctx context.Context, obj *ruleset.Explanation) (*string, error) {
 	return optional(obj.Snapshot.Tier), nil
 }
 
 // PurchasePosition is the resolver for the purchasePosition field.
-func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *rules.Explanation) (*int, error) {
+func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *ruleset.Explanation) (*int, error) {
 	if obj.Snapshot.Purchase == 0 {
 		return nil, nil
 	}
@@ -62,7 +64,7 @@ func (r *earningExplanationResolver) PurchasePosition(ctx context.Context, obj *
 }
 
 // Rules is the resolver for the rules field.
-func (r *earningExplanationResolver) Rules(ctx context.Context, obj *rules.Explanation) ([]*rules.Verdict, error) {
+func (r *earningExplanationResolver) Rules(ctx context.Context, obj *ruleset.Explanation) ([]*rules.Verdict, error) {
 	out := make([]*rules.Verdict, len(obj.Verdicts))
 	for i := range obj.Verdicts {
 		out[i] = &obj.Verdicts[i]
@@ -155,11 +157,11 @@ func (r *mutationResolver) ArchiveEarningRule(ctx context.Context, id string) (*
 }
 
 // SimulateRules is the resolver for the simulateRules field.
-func (r *mutationResolver) SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*rules.Simulation, error) {
-	if len(changes) > rules.MaxChanges {
-		return nil, input.Errorf("changes", "at most %d changes", rules.MaxChanges)
+func (r *mutationResolver) SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error) {
+	if len(changes) > dryrun.MaxChanges {
+		return nil, input.Errorf("changes", "at most %d changes", dryrun.MaxChanges)
 	}
-	cs := make([]rules.Change, len(changes))
+	cs := make([]dryrun.Change, len(changes))
 	for i, c := range changes {
 		field := fmt.Sprintf("changes[%d]", i)
 		if c.RuleID != nil {
@@ -182,16 +184,16 @@ func (r *mutationResolver) SimulateRules(ctx context.Context, changes []*RuleCha
 	if rangeArg != nil {
 		from, to = deref(rangeArg.From), deref(rangeArg.To)
 	}
-	return r.Game.Rules().Simulate(ctx, who(ctx), cs, from, to)
+	return r.Game.Rules().DryRuns().Simulate(ctx, who(ctx), cs, from, to)
 }
 
 // Before is the resolver for the before field.
-func (r *pointsComparisonResolver) Before(ctx context.Context, obj *rules.Totals) (float64, error) {
+func (r *pointsComparisonResolver) Before(ctx context.Context, obj *dryrun.Totals) (float64, error) {
 	return float64(obj.Before), nil
 }
 
 // After is the resolver for the after field.
-func (r *pointsComparisonResolver) After(ctx context.Context, obj *rules.Totals) (float64, error) {
+func (r *pointsComparisonResolver) After(ctx context.Context, obj *dryrun.Totals) (float64, error) {
 	return float64(obj.After), nil
 }
 
@@ -257,7 +259,7 @@ func (r *queryResolver) EarningRuleHistory(ctx context.Context, id string, first
 }
 
 // ExplainEarning is the resolver for the explainEarning field.
-func (r *queryResolver) ExplainEarning(ctx context.Context, activityID string) (*rules.Explanation, error) {
+func (r *queryResolver) ExplainEarning(ctx context.Context, activityID string) (*ruleset.Explanation, error) {
 	oid, err := decodeID("Activity", "activityId", activityID)
 	if err != nil {
 		return nil, err
@@ -275,26 +277,26 @@ func (r *queryResolver) RuleSimulations(ctx context.Context, first *int, after *
 	if err != nil {
 		return nil, err
 	}
-	ss, more, err := r.Game.Rules().Store().Simulations(ctx, before, limit)
+	ss, more, err := r.Game.Rules().DryRuns().Store().Simulations(ctx, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	conn := &RuleSimulationConnection{}
 	conn.Edges, conn.PageInfo = edges(ss, more, after,
-		func(x *rules.Simulation) string { return encodeIDCursor("ruleSimulations", x.ID) },
-		func(c string, x *rules.Simulation) *RuleSimulationEdge {
+		func(x *dryrun.Simulation) string { return encodeIDCursor("ruleSimulations", x.ID) },
+		func(c string, x *dryrun.Simulation) *RuleSimulationEdge {
 			return &RuleSimulationEdge{Cursor: c, Node: x}
 		})
 	return conn, nil
 }
 
 // RuleSimulation is the resolver for the ruleSimulation field.
-func (r *queryResolver) RuleSimulation(ctx context.Context, id string) (*rules.Simulation, error) {
+func (r *queryResolver) RuleSimulation(ctx context.Context, id string) (*dryrun.Simulation, error) {
 	oid, err := decodeID("RuleSimulation", "id", id)
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.Rules().Store().Simulation(ctx, oid)
+	return r.Game.Rules().DryRuns().Store().Simulation(ctx, oid)
 }
 
 // BadgeHeld is the resolver for the badgeHeld field.
@@ -311,52 +313,52 @@ func (r *ruleConditionResolver) BadgeHeld(ctx context.Context, obj *rules.Condit
 }
 
 // ID is the resolver for the id field.
-func (r *ruleSimulationResolver) ID(ctx context.Context, obj *rules.Simulation) (string, error) {
+func (r *ruleSimulationResolver) ID(ctx context.Context, obj *dryrun.Simulation) (string, error) {
 	return encodeID("RuleSimulation", obj.ID), nil
 }
 
 // Processed is the resolver for the processed field.
-func (r *ruleSimulationResolver) Processed(ctx context.Context, obj *rules.Simulation) (float64, error) {
+func (r *ruleSimulationResolver) Processed(ctx context.Context, obj *dryrun.Simulation) (float64, error) {
 	return float64(obj.Processed), nil
 }
 
 // Total is the resolver for the total field.
-func (r *ruleSimulationResolver) Total(ctx context.Context, obj *rules.Simulation) (float64, error) {
+func (r *ruleSimulationResolver) Total(ctx context.Context, obj *dryrun.Simulation) (float64, error) {
 	return float64(obj.Total), nil
 }
 
 // Error is the resolver for the error field.
-func (r *ruleSimulationResolver) Error(ctx context.Context, obj *rules.Simulation) (*string, error) {
+func (r *ruleSimulationResolver) Error(ctx context.Context, obj *dryrun.Simulation) (*string, error) {
 	return optional(obj.Error), nil
 }
 
 // Activities is the resolver for the activities field.
-func (r *ruleSimulationResultResolver) Activities(ctx context.Context, obj *rules.Result) (float64, error) {
+func (r *ruleSimulationResultResolver) Activities(ctx context.Context, obj *dryrun.Result) (float64, error) {
 	return float64(obj.Activities), nil
 }
 
 // MembersAffected is the resolver for the membersAffected field.
-func (r *ruleSimulationResultResolver) MembersAffected(ctx context.Context, obj *rules.Result) (float64, error) {
+func (r *ruleSimulationResultResolver) MembersAffected(ctx context.Context, obj *dryrun.Result) (float64, error) {
 	return float64(obj.MembersAffected), nil
 }
 
 // PointsBefore is the resolver for the pointsBefore field.
-func (r *ruleSimulationResultResolver) PointsBefore(ctx context.Context, obj *rules.Result) (float64, error) {
+func (r *ruleSimulationResultResolver) PointsBefore(ctx context.Context, obj *dryrun.Result) (float64, error) {
 	return float64(obj.Before), nil
 }
 
 // PointsAfter is the resolver for the pointsAfter field.
-func (r *ruleSimulationResultResolver) PointsAfter(ctx context.Context, obj *rules.Result) (float64, error) {
+func (r *ruleSimulationResultResolver) PointsAfter(ctx context.Context, obj *dryrun.Result) (float64, error) {
 	return float64(obj.After), nil
 }
 
 // LiabilityChangeMinor is the resolver for the liabilityChangeMinor field.
-func (r *ruleSimulationResultResolver) LiabilityChangeMinor(ctx context.Context, obj *rules.Result) (float64, error) {
+func (r *ruleSimulationResultResolver) LiabilityChangeMinor(ctx context.Context, obj *dryrun.Result) (float64, error) {
 	return float64(obj.LiabilityChangeMinor), nil
 }
 
 // TopMembers is the resolver for the topMembers field.
-func (r *ruleSimulationResultResolver) TopMembers(ctx context.Context, obj *rules.Result) ([]*MemberPointsChange, error) {
+func (r *ruleSimulationResultResolver) TopMembers(ctx context.Context, obj *dryrun.Result) ([]*MemberPointsChange, error) {
 	out := make([]*MemberPointsChange, len(obj.TopMembers))
 	for i, t := range obj.TopMembers {
 		out[i] = &MemberPointsChange{Before: float64(t.Before), After: float64(t.After)}

@@ -34,7 +34,7 @@ func (r *memberResolver) Locale(ctx context.Context, obj *member.Member) (*strin
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error) {
-	s, err := r.Game.Referrals().Join(ctx, registrar{r.Auth, r.Members}, member.SignUp{
+	s, err := r.Rooms.Referrals.Join(ctx, registrar{r.Auth, r.Members}, member.SignUp{
 		Email:            input.Email,
 		Password:         input.Password,
 		DisplayName:      input.DisplayName,

@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
@@ -21,8 +21,8 @@ func (r *couponResolver) Redemption(ctx context.Context, obj *offer.Claim) (*off
 }
 
 // Purchase is the resolver for the purchase field.
-func (r *couponRedemptionResolver) Purchase(ctx context.Context, obj *offer.CouponRedemption) (*game.Activity, error) {
-	return r.Game.Purchase(ctx, obj.MemberID, obj.OrderExternalID)
+func (r *couponRedemptionResolver) Purchase(ctx context.Context, obj *offer.CouponRedemption) (*activity.Activity, error) {
+	return r.Rooms.Activities.Purchase(ctx, obj.MemberID, obj.OrderExternalID)
 }
 
 // ByService is the resolver for the byService field.

@@ -62,7 +62,7 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 			if mb.Locale != "" {
 				return mb.Locale
 			}
-			if p, err := m.game.Program(ctx); err == nil {
+			if p, err := m.game.Rooms().Program.Get(ctx); err == nil {
 				return p.Locale
 			}
 			return ""
@@ -72,11 +72,11 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 	// (account erases it after these).
 	forum := m.community.Forum()
 	a.AddErasers(
-		m.game.Referrals(),    // the referral code retired, off the boards
-		m.game.Leaderboards(), // entries removed
-		m.push,                // devices, queued pushes, marketing counts
-		m.till,                // the member card's code retired
-		m.webhooks,            // their email and name out of the events about them
+		m.game.Rooms().Referrals, // the referral code retired, off the boards
+		m.game.Rooms().Boards,    // entries removed
+		m.push,                   // devices, queued pushes, marketing counts
+		m.till,                   // the member card's code retired
+		m.webhooks,               // their email and name out of the events about them
 		account.EraserFunc(func(ctx context.Context, id bson.ObjectID) error {
 			// Their name in others' posts and notifications, while it is still known.
 			mb, err := m.members.Get(ctx, id)

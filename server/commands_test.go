@@ -75,7 +75,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay float64) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := g.Referrals().Enroll(ctx, s.Member, nil); err != nil {
+		if _, err := g.Rooms().Referrals.Enroll(ctx, s.Member, nil); err != nil {
 			t.Fatal(err)
 		}
 		ids[i] = s.Member

@@ -23,7 +23,9 @@ func newCommunity(db *mongo.Database, members *member.Service, g *game.Service, 
 // economy is the game as the community sees it (community.Economy).
 type economy struct{ g *game.Service }
 
-func (e economy) Program(ctx context.Context) (program.Program, error) { return e.g.Program(ctx) }
+func (e economy) Program(ctx context.Context) (program.Program, error) {
+	return e.g.Rooms().Program.Get(ctx)
+}
 
 func (e economy) Standing(ctx context.Context, id bson.ObjectID) (community.Standing, error) {
 	st, err := e.g.CommunityStanding(ctx, id)

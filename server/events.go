@@ -22,11 +22,11 @@ import (
 type eventStanding struct{ g *game.Service }
 
 func (x eventStanding) Tier(ctx context.Context, memberID bson.ObjectID) (string, int, error) {
-	st, err := x.g.Tier(ctx, memberID)
+	p, err := x.g.Rooms().Program.Get(ctx)
 	if err != nil {
 		return "", 0, err
 	}
-	p, err := x.g.Program(ctx)
+	st, err := x.g.Rooms().Ledger.Tier(ctx, &p, memberID)
 	if err != nil {
 		return "", 0, err
 	}
@@ -34,7 +34,7 @@ func (x eventStanding) Tier(ctx context.Context, memberID bson.ObjectID) (string
 }
 
 func (x eventStanding) TierExists(ctx context.Context, name string) (bool, error) {
-	p, err := x.g.Program(ctx)
+	p, err := x.g.Rooms().Program.Get(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -56,7 +56,7 @@ func (x eventStanding) BadgeExists(ctx context.Context, badgeID bson.ObjectID) (
 type eventPayments struct{ g *game.Service }
 
 func (x eventPayments) Available(ctx context.Context, memberID bson.ObjectID) (int64, error) {
-	st, _, err := x.g.Ledger().Head(ctx, memberID)
+	st, _, err := x.g.Rooms().Ledger.Head(ctx, memberID)
 	if err != nil {
 		return 0, err
 	}
@@ -64,11 +64,11 @@ func (x eventPayments) Available(ctx context.Context, memberID bson.ObjectID) (i
 }
 
 func (x eventPayments) Charge(ctx context.Context, memberID bson.ObjectID, key string, eventID bson.ObjectID, points int64, title string) error {
-	p, err := x.g.Program(ctx)
+	p, err := x.g.Rooms().Program.Get(ctx)
 	if err != nil {
 		return err
 	}
-	_, _, err = x.g.Ledger().Append(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
+	_, _, err = x.g.Rooms().Ledger.Append(ctx, &p, memberID, key, ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			if st.Available(now) < points {
 				return false, fmt.Errorf("%w: this event costs %d points", ledger.ErrInsufficientPoints, points)
@@ -82,16 +82,16 @@ func (x eventPayments) Charge(ctx context.Context, memberID bson.ObjectID, key s
 }
 
 func (x eventPayments) Refund(ctx context.Context, memberID bson.ObjectID, key string, eventID bson.ObjectID, points int64, title string) error {
-	if _, err := x.g.Ledger().ByKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) {
+	if _, err := x.g.Rooms().Ledger.ByKey(ctx, memberID, key); errors.Is(err, mongo.ErrNoDocuments) {
 		return nil // never charged
 	} else if err != nil {
 		return err
 	}
-	p, err := x.g.Program(ctx)
+	p, err := x.g.Rooms().Program.Get(ctx)
 	if err != nil {
 		return err
 	}
-	_, _, err = x.g.Ledger().Append(ctx, &p, memberID, key+":refund", ledger.EntryRefund, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
+	_, _, err = x.g.Rooms().Ledger.Append(ctx, &p, memberID, key+":refund", ledger.EntryRefund, ledger.Source{Kind: ledger.SourceEvent, ID: eventID.Hex()},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			e.Reason = "Event refund: " + title
 			e.Lines = []ledger.Line{{Rule: "event-refund", Points: points, Reason: title}}
@@ -106,7 +106,7 @@ func (x eventPayments) Refund(ctx context.Context, memberID bson.ObjectID, key s
 // broker and Poll.
 func (m *Main) newEvents(db *mongo.Database, secret []byte) (*events.Service, *rsvp.Service) {
 	catalog := events.New(db, events.Deps{Standing: eventStanding{m.game}, Notify: m.inbox,
-		Broker: inbox.NewMemoryBroker(), Audience: m.game.Referrals(), Now: m.eventClock})
+		Broker: inbox.NewMemoryBroker(), Audience: m.game.Rooms().Referrals, Now: m.eventClock})
 	rsvps := rsvp.New(db, catalog, rsvp.Deps{Activities: m.game, Notify: m.inbox, Payments: eventPayments{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
 	catalog.Seating = rsvps
 	return catalog, rsvps

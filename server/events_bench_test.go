@@ -43,7 +43,7 @@ func benchMembers(b *testing.B, a *app, n int) ([]*member.Member, []string) {
 		b.Fatal(err)
 	}
 	for _, m := range ms {
-		if _, err := a.game.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := a.game.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -92,7 +92,7 @@ func BenchmarkFanout(b *testing.B) {
 			if idleOnly {
 				break
 			}
-			if _, err := g.Referrals().Enroll(context.Background(), m, nil); err != nil {
+			if _, err := g.Rooms().Referrals.Enroll(context.Background(), m, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -317,7 +317,7 @@ func seedBirthdayMembers(t *testing.T, db string, n int) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if _, err := a.game.Referrals().Enroll(ctx, m, nil); err != nil {
+		if _, err := a.game.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

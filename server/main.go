@@ -331,6 +331,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Auth:             m.auth,
 		Inbox:            m.inbox,
 		Game:             m.game,
+		Rooms:            m.game.Rooms(),
 		Texts:            m.texts,
 		EventService:     m.events,
 		RSVPs:            m.rsvps,

@@ -69,7 +69,7 @@ func BenchmarkPurchaseLatency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := a.game.Referrals().Enroll(ctx, s.Member, nil); err != nil {
+			if _, err := a.game.Rooms().Referrals.Enroll(ctx, s.Member, nil); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := a.inbox.Send(ctx, inbox.Message{MemberID: s.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Title: "Welcome", Body: "You are in."}); err != nil {

@@ -72,7 +72,7 @@ func (m *Main) newPush(db *mongo.Database) (*push.Service, error) {
 	m.pushOff = off
 	svc := push.New(db, push.Deps{Inbox: m.inbox, Members: m.members, Providers: providers,
 		Settings: func(ctx context.Context) (push.Settings, error) {
-			p, err := m.game.Program(ctx)
+			p, err := m.game.Rooms().Program.Get(ctx)
 			if err != nil {
 				return push.Settings{}, err
 			}

@@ -276,6 +276,8 @@ func (s *State) Debit(e *Entry, points int64, now time.Time, spendableOnly bool,
 type Ledger struct {
 	store ledgerStore
 	now   func() time.Time
+	// clock is now to the nanosecond: the reads' "as of" (points.go).
+	clock func() time.Time
 }
 
 // New returns the ledger kept in c; now is the clock.
@@ -284,7 +286,7 @@ type Ledger struct {
 // answered when it is made reads the same as when it is read back (a
 // replay answers the stored entry).
 func New(c *mongo.Collection, now func() time.Time) *Ledger {
-	return &Ledger{store: newLedgerStore(c), now: func() time.Time { return now().Truncate(time.Millisecond) }}
+	return &Ledger{store: newLedgerStore(c), now: func() time.Time { return now().Truncate(time.Millisecond) }, clock: now}
 }
 
 // Collection is the ledger's collection, for queries across members (the

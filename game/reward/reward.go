@@ -49,9 +49,6 @@ var (
 // out the same entries and keyed notifications again repeats nothing.
 type Effects interface {
 	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
-	// ExpireDue expires the member's lots that are due, announcing a tier
-	// move that made (a redemption spends only points still valid).
-	ExpireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) error
 }
 
 // Webhooks records events for the brand's endpoints (webhook.Service),
@@ -428,7 +425,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	if !reward.Active || (reward.ValidFrom != nil && now.Before(*reward.ValidFrom)) || (reward.ValidUntil != nil && !now.Before(*reward.ValidUntil)) {
 		return nil, ErrRewardUnavailable
 	}
-	if err := s.effects.ExpireDue(ctx, &p, memberID); err != nil {
+	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
 		return nil, err
 	}
 	st, _, err := s.ledger.Head(ctx, memberID)

@@ -23,22 +23,8 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // was asked to carry out.
 type recordedEffects struct {
 	mu      sync.Mutex
-	ledger  *ledger.Ledger
 	entries []*ledger.Entry
 	notes   []inbox.Message
-}
-
-// ExpireDue expires through the ledger and keeps the entries that moved a tier.
-func (r *recordedEffects) ExpireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) error {
-	es, err := r.ledger.ExpireDue(ctx, p, memberID)
-	for _, e := range es {
-		if e.TierChange != nil {
-			r.mu.Lock()
-			r.entries = append(r.entries, e)
-			r.mu.Unlock()
-		}
-	}
-	return err
 }
 
 func (r *recordedEffects) CarryOut(_ context.Context, _ *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error {
@@ -79,7 +65,7 @@ func newHarness(t *testing.T, configure func(*program.Program)) *harness {
 		t.Fatal(err)
 	}
 	lg := ledger.New(db.Collection("ledger"), c.Now)
-	fx := &recordedEffects{ledger: lg}
+	fx := &recordedEffects{}
 	s := New(db, programs, lg, fx, c.Now)
 	testkit.EnsureIndexes(t, s.EnsureIndexes, lg.EnsureIndexes)
 	return &harness{Service: s, clock: c, program: p, effects: fx}

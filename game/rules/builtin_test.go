@@ -54,30 +54,17 @@ func TestProgramRulesEarnAsTheProgramSays(t *testing.T) {
 	}
 }
 
-// A dry run's progress total: what has been replayed, scaled to the range
-// by date; never below what was replayed.
-func TestDryRunEstimate(t *testing.T) {
-	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	to := from.AddDate(0, 0, 90)
-	if got := estimate(10_000, from, to, from.AddDate(0, 0, 30)); got != 30_000 {
-		t.Errorf("a third of the range in 10,000: estimate %d, want 30,000", got)
-	}
-	if got := estimate(10, from, to, from); got != 10 {
-		t.Errorf("at the start: %d, want 10", got)
-	}
-}
-
 // The program's basis is the same whatever pointer its zone was loaded
 // into, so the rule sets' caches hold across program reads.
 func TestBasisComparesZonesByName(t *testing.T) {
 	p := program.Default()
 	p.Timezone = "Europe/Moscow"
-	if a, b := BasisOf(&p), BasisOf(&p); !a.same(b) {
+	if a, b := BasisOf(&p), BasisOf(&p); !a.Same(b) {
 		t.Error("two reads of one program's basis differ")
 	}
 	q := p
 	q.Timezone = "Asia/Tokyo"
-	if BasisOf(&p).same(BasisOf(&q)) {
+	if BasisOf(&p).Same(BasisOf(&q)) {
 		t.Error("two zones compare the same")
 	}
 }

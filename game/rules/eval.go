@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,9 +60,9 @@ type Basis struct {
 	Location      *time.Location
 }
 
-// same compares bases by their zone's name: the program loads its
+// Same compares bases by their zone's name: the program loads its
 // location afresh on every read, a new pointer each time.
-func (b Basis) same(o Basis) bool {
+func (b Basis) Same(o Basis) bool {
 	return b.PointsPerUnit == o.PointsPerUnit && b.MinorPerUnit == o.MinorPerUnit && b.Location.String() == o.Location.String()
 }
 
@@ -155,7 +156,7 @@ type Line struct {
 	BuiltIn bool
 
 	// rule and sc let the dry run put a line into words only when it
-	// shows it (Set.evaluate without reasons).
+	// shows it (Set.Tally, then Line.Words).
 	rule *compiled
 	sc   scope
 }
@@ -168,6 +169,23 @@ type Line struct {
 // validation instead). Allocation: only the matched rules' reasons.
 func (s *Set) Evaluate(a *Activity, snap *Snapshot, out []Line) []Line {
 	return s.evaluate(a, snap, out, true)
+}
+
+// Tally is Evaluate without the lines' reasons: it allocates nothing once
+// out has room (the dry run's hot path); Line.Words puts a line into
+// words when it is shown.
+func (s *Set) Tally(a *Activity, snap *Snapshot, out []Line) []Line {
+	return s.evaluate(a, snap, out, false)
+}
+
+// Words is l as "rule vN: points: reason", its reason worded now when
+// Tally left it out.
+func (l Line) Words(a *Activity, snap *Snapshot) string {
+	reason := l.Reason
+	if reason == "" && l.rule != nil {
+		reason = (*Set)(nil).reason(l.rule, a, snap, l.sc, l.Points)
+	}
+	return l.Rule + " v" + strconv.FormatInt(l.Version, 10) + ": " + strconv.FormatInt(l.Points, 10) + ": " + reason
 }
 
 // evaluate is Evaluate; without reasons it allocates nothing once out
@@ -429,4 +447,16 @@ func percentTimes(p int64) string {
 		return fmt.Sprint(p / 100)
 	}
 	return fmt.Sprintf("%d.%02d", p/100, p%100)
+}
+
+// Recorded is one recorded activity as the dry run replays it.
+type Recorded struct {
+	Activity Activity
+	MemberID bson.ObjectID
+	Snapshot Snapshot
+	// Snapshotted: Snapshot is the one recorded when the activity was
+	// awarded. Without it the replay fills the position, first purchase
+	// and previous purchase from the range itself (no tier, no badges,
+	// no birthday).
+	Snapshotted bool
 }

@@ -28,7 +28,7 @@ func rule(t testing.TB, in Input) *Rule {
 		t.Fatalf("%s: %v", in.Name, err)
 	}
 	r := &Rule{ID: bson.NewObjectID(), Version: 1, Status: StatusActive}
-	r.apply(in)
+	r.Apply(in)
 	return r
 }
 
@@ -275,24 +275,4 @@ func TestFiftyRulesBenchmarkMatchesSome(t *testing.T) {
 		t.Errorf("the benchmark's purchase matches %d of 50 rules; it is meant to match a handful", n)
 	}
 	t.Logf("matches %d of 50", len(set.Evaluate(a, snap, nil)))
-}
-
-// BenchmarkReplay50Rules is the dry run's work per activity without the
-// database: both sets of 50 rules, limits counted, totals kept.
-func BenchmarkReplay50Rules(b *testing.B) {
-	set, a, snap := fifty(b)
-	after := NewSet(2, set.Basis, append(set.Rules(), rule(b, Input{Name: "Extra", Trigger: program.ActivityPurchase, Effect: Effect{MultiplierPercent: 200}})))
-	r := NewReplay(set, after)
-	members := make([]bson.ObjectID, 1000)
-	for i := range members {
-		members[i] = bson.NewObjectID()
-	}
-	x := Recorded{Activity: *a, Snapshotted: true}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		x.MemberID, x.Snapshot = members[i%len(members)], *snap
-		r.Add(&x)
-		i++
-	}
 }

@@ -1,17 +1,13 @@
-// Package rules is the brand's earning rules: declarative promotions
-// ("triple points on the Rides category this weekend", "5 points per item
-// of SKU X, at most 3 times per member") kept as versioned data, evaluated
-// as a pure function of (rule set, activity, member snapshot), with their
-// limits (times per member, a points budget) held under races by keyed
-// inserts and single-document conditional updates, and a dry run of a
-// change over recorded history. It owns the collections earning_rules,
-// earning_rule_versions, earning_rule_set, earning_rule_claims,
-// earning_rule_slots and rule_simulations. The program's own earning
+// Package rules is the language of the brand's earning rules: declarative
+// promotions ("triple points on the Rides category this weekend", "5
+// points per item of SKU X, at most 3 times per member") as versioned data,
+// their validation, and their evaluation as a pure function of (rule set,
+// activity, member snapshot), with explanations. The program's own earning
 // fields (base points, escalation, tiers, first purchase, promotions,
 // birthday, check-in, review and event points) are built-in rules of the
-// same engine (ProgramRules). Service is what package game calls: the
-// rule sets, validation, explanations and dry runs, the activities read
-// through the History it declares. It knows nothing of HTTP or GraphQL.
+// same engine (ProgramRules). The rules kept in the database, their limits
+// and cache are package ruleset's; dry runs of a change are package
+// dryrun's. It knows nothing of storage, HTTP or GraphQL.
 package rules
 
 import (
@@ -390,8 +386,8 @@ func (l *Limits) validate() error {
 	return nil
 }
 
-// slot is the exclusive rule's claim on its priority (Rule.ExclusiveSlot).
-func (r *Rule) slot() {
+// Slot sets the exclusive rule's claim on its priority (Rule.ExclusiveSlot).
+func (r *Rule) Slot() {
 	r.ExclusiveSlot = nil
 	if r.Exclusive && r.Status == StatusActive {
 		p := r.Priority
@@ -399,8 +395,8 @@ func (r *Rule) slot() {
 	}
 }
 
-// apply makes r the rule in describes (keeping its id, status and history).
-func (r *Rule) apply(in Input) {
+// Apply makes r the rule in describes (keeping its id, status and history).
+func (r *Rule) Apply(in Input) {
 	r.Name, r.Trigger, r.Match = in.Name, in.Trigger, in.Match
 	r.Conditions = slices.Clone(in.Conditions)
 	r.StartsAt, r.EndsAt, r.Timezone = in.StartsAt, in.EndsAt, in.Timezone

@@ -70,8 +70,8 @@ var listSizes = map[string]sizeFunc{
 	"EarningExplanation.rules":        fixed(200),                                                                // the active rules (rules.MaxActiveRules)
 	"RuleSimulationResult.perRule":    fixed(250),                                                                // today's active rules and the changes' new ones
 	"RuleSimulationResult.perTier":    fixed(21),                                                                 // the program's tiers and "(unknown)"
-	"RuleSimulationResult.topMembers": fixed(10),                                                                 // rules.TopMembers
-	"RuleSimulationResult.sample":     fixed(20),                                                                 // rules.SampleSize
+	"RuleSimulationResult.topMembers": fixed(10),                                                                 // dryrun.TopMembers
+	"RuleSimulationResult.sample":     fixed(20),                                                                 // dryrun.SampleSize
 }
 
 // sizeFunc returns the number of elements a list field may hold given its

@@ -19,6 +19,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
@@ -266,7 +267,7 @@ func (m seeder) seedDemoMembers(ctx context.Context) ([]*member.Member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("member %s: %w", in.Email, err)
 		}
-		if _, err := m.Game.Referrals().Enroll(ctx, mb, nil); err != nil {
+		if _, err := m.Game.Rooms().Referrals.Enroll(ctx, mb, nil); err != nil {
 			return nil, err
 		}
 		if _, err := m.Inbox.Send(ctx, inbox.Message{MemberID: mb.ID, Kind: inbox.KindWelcome, Key: "welcome",
@@ -320,7 +321,11 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 		if demoProfileOf(i) == demoNearTier {
 			// One more purchase, sized to leave about 100 points to the next tier.
 			clock = day(3 + float64(i%3))
-			ts, err := past.Tier(ctx, mb.ID)
+			p, err := past.Rooms().Program.Get(ctx)
+			if err != nil {
+				return err
+			}
+			ts, err := past.Rooms().Ledger.Tier(ctx, &p, mb.ID)
 			if err != nil {
 				return err
 			}
@@ -347,7 +352,7 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time) game.ActivityInput {
 	return game.ActivityInput{MemberID: id, Kind: program.ActivityPurchase, ExternalID: externalID,
 		AmountMinor: minor, Currency: "USD", OccurredAt: at,
-		Items: []game.LineItem{{SKU: "COFFEE-BEANS-250", Category: "coffee", Quantity: 1, PriceMinor: minor}}}
+		Items: []activity.LineItem{{SKU: "COFFEE-BEANS-250", Category: "coffee", Quantity: 1, PriceMinor: minor}}}
 }
 
 // seedDemoRedemptionsAndOffer has a few regulars spend points (the stock

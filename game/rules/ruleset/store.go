@@ -1,4 +1,4 @@
-package rules
+package ruleset
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
@@ -30,24 +31,21 @@ var (
 type Store struct {
 	rules, versions, set *mongo.Collection
 	claims, slots, spent *mongo.Collection
-	sims                 *mongo.Collection
 	now                  func() time.Time
 }
 
 // NewStore returns the rules kept in db; now is the clock.
 func NewStore(db *mongo.Database, now func() time.Time) *Store {
 	return &Store{rules: db.Collection("earning_rules"), versions: db.Collection("earning_rule_versions"), set: db.Collection("earning_rule_set"),
-		claims: db.Collection("earning_rule_claims"), slots: db.Collection("earning_rule_slots"), spent: db.Collection("earning_rule_budgets"),
-		sims: db.Collection("rule_simulations"), now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }}
+		claims: db.Collection("earning_rule_claims"), slots: db.Collection("earning_rule_slots"), spent: db.Collection("earning_rule_budgets"), now: func() time.Time { return now().UTC().Truncate(time.Millisecond) }}
 }
 
 const (
-	IndexExclusive   = "exclusiveSlot_unique"
-	IndexStatus      = "status"
-	IndexVersions    = "rule_version"
-	IndexSlotScope   = "rule_scope"
-	IndexSlotOwner   = "rule_activity"
-	IndexSimulations = "simulation_status"
+	IndexExclusive = "exclusiveSlot_unique"
+	IndexStatus    = "status"
+	IndexVersions  = "rule_version"
+	IndexSlotScope = "rule_scope"
+	IndexSlotOwner = "rule_activity"
 )
 
 // EnsureIndexes creates the indexes the rules' queries rely on; safe to repeat.
@@ -67,8 +65,6 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			// An activity's own slots, found again on a replay.
 			{Keys: bson.D{{Key: "rule", Value: 1}, {Key: "activity", Value: 1}}, Options: options.Index().SetName(IndexSlotOwner)},
 		}},
-		// Simulations waiting for the job, oldest first.
-		mongoindex.Set{C: s.sims, Models: []mongo.IndexModel{{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(IndexSimulations)}}},
 	)
 }
 
@@ -77,7 +73,7 @@ type version struct {
 	Key  string        `bson:"_id"` // "<rule id>:<version>"
 	Rule bson.ObjectID `bson:"ruleId"`
 	V    int64         `bson:"version"`
-	Body Rule          `bson:"rule"`
+	Body rules.Rule    `bson:"rule"`
 }
 
 // nextSetVersion numbers a change of the rule set (one document's $inc).
@@ -104,11 +100,11 @@ func (s *Store) SetVersion(ctx context.Context) (int64, error) {
 
 // exclusiveTaken refuses an active exclusive rule at a priority another
 // active exclusive rule holds (the unique index is the backstop under races).
-func (s *Store) exclusiveTaken(ctx context.Context, r *Rule) error {
+func (s *Store) exclusiveTaken(ctx context.Context, r *rules.Rule) error {
 	if r.ExclusiveSlot == nil {
 		return nil
 	}
-	var other Rule
+	var other rules.Rule
 	err := s.rules.FindOne(ctx, bson.D{{Key: "exclusiveSlot", Value: *r.ExclusiveSlot}, {Key: "_id", Value: bson.D{{Key: "$ne", Value: r.ID}}}}).Decode(&other)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil
@@ -119,27 +115,27 @@ func (s *Store) exclusiveTaken(ctx context.Context, r *Rule) error {
 	return input.Errorf("priority", "the exclusive rule %q already has priority %d; two exclusive rules cannot share one", other.Name, r.Priority)
 }
 
-func exclusiveClash(r *Rule) error {
+func exclusiveClash(r *rules.Rule) error {
 	return input.Errorf("priority", "another exclusive rule has priority %d; two exclusive rules cannot share one", r.Priority)
 }
 
 // Create validates in and saves it as a new active rule, version 1, made by
 // `by`. Errors: input errors naming the field.
-func (s *Store) Create(ctx context.Context, by string, in Input, cat Catalog) (*Rule, error) {
+func (s *Store) Create(ctx context.Context, by string, in rules.Input, cat rules.Catalog) (*rules.Rule, error) {
 	if err := in.Validate(cat); err != nil {
 		return nil, err
 	}
-	n, err := s.rules.CountDocuments(ctx, bson.D{{Key: "status", Value: StatusActive}})
+	n, err := s.rules.CountDocuments(ctx, bson.D{{Key: "status", Value: rules.StatusActive}})
 	if err != nil {
 		return nil, err
 	}
-	if n >= MaxActiveRules {
-		return nil, input.Errorf("name", "at most %d active rules; pause or archive one first", MaxActiveRules)
+	if n >= rules.MaxActiveRules {
+		return nil, input.Errorf("name", "at most %d active rules; pause or archive one first", rules.MaxActiveRules)
 	}
 	now := s.now()
-	r := &Rule{ID: bson.NewObjectID(), Version: 1, Status: StatusActive, UpdatedBy: by, UpdatedAt: now, CreatedAt: now}
-	r.apply(in)
-	r.slot()
+	r := &rules.Rule{ID: bson.NewObjectID(), Version: 1, Status: rules.StatusActive, UpdatedBy: by, UpdatedAt: now, CreatedAt: now}
+	r.Apply(in)
+	r.Slot()
 	if err := s.exclusiveTaken(ctx, r); err != nil {
 		return nil, err
 	}
@@ -156,7 +152,7 @@ func (s *Store) Create(ctx context.Context, by string, in Input, cat Catalog) (*
 }
 
 // keep records a rule version in the history (keyed: once per version).
-func (s *Store) keep(ctx context.Context, r *Rule) error {
+func (s *Store) keep(ctx context.Context, r *rules.Rule) error {
 	_, err := s.versions.InsertOne(ctx, version{Key: r.ID.Hex() + ":" + strconv.FormatInt(r.Version, 10), Rule: r.ID, V: r.Version, Body: *r})
 	if mongo.IsDuplicateKeyError(err) {
 		return nil
@@ -165,8 +161,8 @@ func (s *Store) keep(ctx context.Context, r *Rule) error {
 }
 
 // Get returns a rule's current version.
-func (s *Store) Get(ctx context.Context, id bson.ObjectID) (*Rule, error) {
-	var r Rule
+func (s *Store) Get(ctx context.Context, id bson.ObjectID) (*rules.Rule, error) {
+	var r rules.Rule
 	err := s.rules.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrRuleNotFound
@@ -180,26 +176,26 @@ func (s *Store) Get(ctx context.Context, id bson.ObjectID) (*Rule, error) {
 // Update replaces rule id with in, as the next version, made by `by`. With
 // expectedVersion the change is made only on that version
 // (ErrRuleChanged otherwise). Archived rules are not changed (ErrArchived).
-func (s *Store) Update(ctx context.Context, by string, id bson.ObjectID, expectedVersion *int64, in Input, cat Catalog) (*Rule, error) {
+func (s *Store) Update(ctx context.Context, by string, id bson.ObjectID, expectedVersion *int64, in rules.Input, cat rules.Catalog) (*rules.Rule, error) {
 	if err := in.Validate(cat); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, by, id, expectedVersion, func(r *Rule) error {
-		r.apply(in)
+	return s.change(ctx, by, id, expectedVersion, func(r *rules.Rule) error {
+		r.Apply(in)
 		return nil
 	})
 }
 
 // SetStatus pauses (StatusPaused), resumes (StatusActive) or archives
 // (StatusArchived, for good) rule id, as the next version.
-func (s *Store) SetStatus(ctx context.Context, by string, id bson.ObjectID, st Status) (*Rule, error) {
-	return s.change(ctx, by, id, nil, func(r *Rule) error {
+func (s *Store) SetStatus(ctx context.Context, by string, id bson.ObjectID, st rules.Status) (*rules.Rule, error) {
+	return s.change(ctx, by, id, nil, func(r *rules.Rule) error {
 		r.Status = st
 		return nil
 	})
 }
 
-func (s *Store) change(ctx context.Context, by string, id bson.ObjectID, expectedVersion *int64, edit func(*Rule) error) (*Rule, error) {
+func (s *Store) change(ctx context.Context, by string, id bson.ObjectID, expectedVersion *int64, edit func(*rules.Rule) error) (*rules.Rule, error) {
 	if expectedVersion != nil && (*expectedVersion < 1 || *expectedVersion > 1_000_000_000) {
 		return nil, input.Errorf("expectedVersion", "must be a version number, 1 to 1000000000")
 	}
@@ -211,14 +207,14 @@ func (s *Store) change(ctx context.Context, by string, id bson.ObjectID, expecte
 		if expectedVersion != nil && cur.Version != *expectedVersion {
 			return nil, fmt.Errorf("at version %d, not %d: %w", cur.Version, *expectedVersion, ErrRuleChanged)
 		}
-		if cur.Status == StatusArchived {
+		if cur.Status == rules.StatusArchived {
 			return nil, ErrArchived
 		}
 		r := *cur
 		if err := edit(&r); err != nil {
 			return nil, err
 		}
-		r.slot()
+		r.Slot()
 		if err := s.exclusiveTaken(ctx, &r); err != nil {
 			return nil, err
 		}
@@ -246,7 +242,7 @@ func (s *Store) change(ctx context.Context, by string, id bson.ObjectID, expecte
 // List pages the rules by id (oldest first): at most limit after the id
 // after (zero: from the start), and whether more follow. Archived rules
 // are listed too.
-func (s *Store) List(ctx context.Context, after bson.ObjectID, limit int) ([]*Rule, bool, error) {
+func (s *Store) List(ctx context.Context, after bson.ObjectID, limit int) ([]*rules.Rule, bool, error) {
 	filter := bson.D{}
 	if !after.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
@@ -255,7 +251,7 @@ func (s *Store) List(ctx context.Context, after bson.ObjectID, limit int) ([]*Ru
 	if err != nil {
 		return nil, false, err
 	}
-	var rs []*Rule
+	var rs []*rules.Rule
 	if err := cur.All(ctx, &rs); err != nil {
 		return nil, false, err
 	}
@@ -267,7 +263,7 @@ func (s *Store) List(ctx context.Context, after bson.ObjectID, limit int) ([]*Ru
 
 // History pages a rule's versions newest first: at most limit numbered
 // below before (0: from the newest), and whether more follow.
-func (s *Store) History(ctx context.Context, id bson.ObjectID, before int64, limit int) ([]*Rule, bool, error) {
+func (s *Store) History(ctx context.Context, id bson.ObjectID, before int64, limit int) ([]*rules.Rule, bool, error) {
 	filter := bson.D{{Key: "ruleId", Value: id}}
 	if before > 0 {
 		filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$lt", Value: before}}})
@@ -284,7 +280,7 @@ func (s *Store) History(ctx context.Context, id bson.ObjectID, before int64, lim
 	if more {
 		vs = vs[:limit]
 	}
-	out := make([]*Rule, len(vs))
+	out := make([]*rules.Rule, len(vs))
 	for i := range vs {
 		out[i] = &vs[i].Body
 	}
@@ -292,21 +288,35 @@ func (s *Store) History(ctx context.Context, id bson.ObjectID, before int64, lim
 }
 
 // Active returns the active rules as a Set over basis.
-func (s *Store) Active(ctx context.Context, basis Basis) (*Set, error) {
+func (s *Store) Active(ctx context.Context, basis rules.Basis) (*rules.Set, error) {
 	v, err := s.SetVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if v == 0 {
-		return NewSet(0, basis, nil), nil // no rule ever written: spare the query
+		return rules.NewSet(0, basis, nil), nil // no rule ever written: spare the query
 	}
-	cur, err := s.rules.Find(ctx, bson.D{{Key: "status", Value: StatusActive}})
+	cur, err := s.rules.Find(ctx, bson.D{{Key: "status", Value: rules.StatusActive}})
 	if err != nil {
 		return nil, err
 	}
-	var rs []*Rule
+	var rs []*rules.Rule
 	if err := cur.All(ctx, &rs); err != nil {
 		return nil, err
 	}
-	return NewSet(v, basis, rs), nil
+	return rules.NewSet(v, basis, rs), nil
+}
+
+// ActiveRules lists the active rules (a dry run's starting point).
+func (s *Store) ActiveRules(ctx context.Context) ([]*rules.Rule, int64, error) {
+	v, err := s.SetVersion(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	cur, err := s.rules.Find(ctx, bson.D{{Key: "status", Value: rules.StatusActive}})
+	if err != nil {
+		return nil, 0, err
+	}
+	var rs []*rules.Rule
+	return rs, v, cur.All(ctx, &rs)
 }

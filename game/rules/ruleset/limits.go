@@ -1,4 +1,4 @@
-package rules
+package ruleset
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/game/rules"
 )
 
 // claim is a rule's grant for one activity, keyed by (rule, activity), so
@@ -28,7 +30,7 @@ const (
 )
 
 // Scopes of the per-member limits, as slot keys see them.
-func scopes(l *Limits, ruleID, memberID string, at time.Time, loc *time.Location) [](struct {
+func scopes(l *rules.Limits, ruleID, memberID string, at time.Time, loc *time.Location) [](struct {
 	key   string
 	limit int64
 }) {
@@ -60,9 +62,9 @@ func scopes(l *Limits, ruleID, memberID string, at time.Time, loc *time.Location
 // by (rule, activity): a replay, however many at once, grants what the
 // first did and spends nothing again. A grant of 0 gives back the slots it
 // took, so a refusal does not use up the member's times.
-func (s *Store) Grant(ctx context.Context, line *Line, memberID, activityID string, at time.Time, loc *time.Location) (int64, error) {
+func (s *Store) Grant(ctx context.Context, line *rules.Line, memberID, activityID string, at time.Time, loc *time.Location) (int64, error) {
 	l := line.Limits
-	if l == nil || (*l == Limits{}) {
+	if l == nil || (*l == rules.Limits{}) {
 		return line.Points, nil
 	}
 	rule := line.RuleID.Hex()

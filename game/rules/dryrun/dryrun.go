@@ -1,20 +1,21 @@
-package rules
+// Package dryrun replays a range of recorded activities through today's
+// earning rules and a proposed change of them (Propose, Replay), counting
+// the rules' limits in memory, and keeps the dry runs queued for the
+// background job and their results (collection rule_simulations). It
+// writes no ledger entry and notifies no one but who asked.
+package dryrun
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
 )
 
@@ -23,7 +24,7 @@ import (
 // (RuleID set, Remove).
 type Change struct {
 	RuleID bson.ObjectID `bson:"ruleId,omitempty"`
-	Rule   *Input        `bson:"rule,omitempty"`
+	Rule   *rules.Input  `bson:"rule,omitempty"`
 	Remove bool          `bson:"remove,omitempty"`
 }
 
@@ -40,7 +41,7 @@ const (
 // Propose is the rule set that the changes make of current (its rules),
 // each change validated (fields named "changes[i].rule.…"). Rules made by
 // the changes are active and numbered one version above what they change.
-func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
+func Propose(current []*rules.Rule, changes []Change, cat rules.Catalog) ([]*rules.Rule, error) {
 	if len(changes) == 0 || len(changes) > MaxChanges {
 		return nil, input.Errorf("changes", "give 1 to %d changes", MaxChanges)
 	}
@@ -49,7 +50,7 @@ func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
 		field := fmt.Sprintf("changes[%d]", i)
 		at := -1
 		if !ch.RuleID.IsZero() {
-			at = slices.IndexFunc(out, func(r *Rule) bool { return r.ID == ch.RuleID })
+			at = slices.IndexFunc(out, func(r *rules.Rule) bool { return r.ID == ch.RuleID })
 			if at < 0 {
 				return nil, input.Errorf(field+".ruleId", "no active rule with this id")
 			}
@@ -70,12 +71,12 @@ func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
 			}
 			return nil, err
 		}
-		r := &Rule{ID: bson.NewObjectID(), Version: 1, Status: StatusActive}
+		r := &rules.Rule{ID: bson.NewObjectID(), Version: 1, Status: rules.StatusActive}
 		if at >= 0 {
 			old := *out[at]
 			r.ID, r.Version = old.ID, old.Version+1
 		}
-		r.apply(in)
+		r.Apply(in)
 		if at >= 0 {
 			out[at] = r
 		} else {
@@ -85,7 +86,7 @@ func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
 	// Two exclusive rules at one priority would be refused when written.
 	seen := map[int]bool{}
 	for _, r := range out {
-		if r.Exclusive && r.Status == StatusActive {
+		if r.Exclusive && r.Status == rules.StatusActive {
 			if seen[r.Priority] {
 				return nil, input.Errorf("changes", "two exclusive rules would share priority %d", r.Priority)
 			}
@@ -93,18 +94,6 @@ func Propose(current []*Rule, changes []Change, cat Catalog) ([]*Rule, error) {
 		}
 	}
 	return out, nil
-}
-
-// Recorded is one recorded activity as the dry run replays it.
-type Recorded struct {
-	Activity Activity
-	MemberID bson.ObjectID
-	Snapshot Snapshot
-	// Snapshotted: Snapshot is the one recorded when the activity was
-	// awarded. Without it the replay fills the position, first purchase
-	// and previous purchase from the range itself (no tier, no badges,
-	// no birthday).
-	Snapshotted bool
 }
 
 // Totals are points before (today's set) and after (the proposed one).
@@ -151,8 +140,8 @@ type Result struct {
 // members, rules and tiers it allocates nothing per activity but the
 // sample's words.
 type Replay struct {
-	before, after *Set
-	prog          *Set
+	before, after *rules.Set
+	prog          *rules.Set
 	lb, la        limitCount
 	res           Result
 	members       map[bson.ObjectID]*Totals
@@ -160,8 +149,8 @@ type Replay struct {
 	tiers         map[string]*Totals
 	seen          map[bson.ObjectID]*seen
 	birthdays     map[birthdayKey]struct{}
-	buf0, buf1    []Line
-	buf2          []Line
+	buf0, buf1    []rules.Line
+	buf2          []rules.Line
 }
 
 // seen is a member as the replay has seen them so far.
@@ -176,14 +165,14 @@ type birthdayKey struct {
 }
 
 // NewReplay compares before (today's set) with after (the proposed one).
-func NewReplay(before, after *Set) *Replay {
+func NewReplay(before, after *rules.Set) *Replay {
 	return &Replay{before: before, after: after, lb: newLimitCount(), la: newLimitCount(),
 		members: map[bson.ObjectID]*Totals{}, rules: map[string]*Totals{}, tiers: map[string]*Totals{},
 		seen: map[bson.ObjectID]*seen{}, birthdays: map[birthdayKey]struct{}{}}
 }
 
 // Program adds the program's built-in rules (ProgramSet) to both sides.
-func (r *Replay) Program(prog *Set) { r.prog = prog }
+func (r *Replay) Program(prog *rules.Set) { r.prog = prog }
 
 // slotKey is a per-member limit's scope: the rule, the member, the kind of
 // scope (ever, day, period) and its number.
@@ -204,8 +193,8 @@ func newLimitCount() limitCount {
 }
 
 // grant is Store.Grant without the database.
-func (c limitCount) grant(l *Line, member bson.ObjectID, at time.Time, loc *time.Location) int64 {
-	if l.Limits == nil || (*l.Limits == Limits{}) {
+func (c limitCount) grant(l *rules.Line, member bson.ObjectID, at time.Time, loc *time.Location) int64 {
+	if l.Limits == nil || (*l.Limits == rules.Limits{}) {
 		return l.Points
 	}
 	var keys [3]slotKey
@@ -247,7 +236,7 @@ func (c limitCount) grant(l *Line, member bson.ObjectID, at time.Time, loc *time
 }
 
 // Add replays one activity through both sets.
-func (r *Replay) Add(x *Recorded) {
+func (r *Replay) Add(x *rules.Recorded) {
 	r.res.Activities++
 	m := r.seen[x.MemberID]
 	if m == nil {
@@ -256,7 +245,7 @@ func (r *Replay) Add(x *Recorded) {
 	}
 	purchase := x.Activity.Kind == program.ActivityPurchase
 	if !x.Snapshotted {
-		x.Snapshot = Snapshot{}
+		x.Snapshot = rules.Snapshot{}
 		if purchase {
 			x.Snapshot.Purchase = m.purchases + 1
 			x.Snapshot.First = m.purchases == 0
@@ -268,10 +257,10 @@ func (r *Replay) Add(x *Recorded) {
 	var common int64
 	r.buf0 = r.buf0[:0]
 	if r.prog != nil {
-		r.buf0 = r.prog.evaluate(&x.Activity, &x.Snapshot, r.buf0, false)
+		r.buf0 = r.prog.Tally(&x.Activity, &x.Snapshot, r.buf0)
 		kept := r.buf0[:0]
 		for _, l := range r.buf0 {
-			if l.Rule == RuleBirthday {
+			if l.Rule == rules.RuleBirthday {
 				// Once a year, as the game keys it.
 				k := birthdayKey{x.MemberID, x.Snapshot.BirthdayYear}
 				if _, done := r.birthdays[k]; done {
@@ -332,13 +321,7 @@ func (r *Replay) Add(x *Recorded) {
 	}
 }
 
-func lineWords(x *Recorded, l Line) string {
-	reason := l.Reason
-	if reason == "" && l.rule != nil {
-		reason = (*Set)(nil).reason(l.rule, &x.Activity, &x.Snapshot, l.sc, l.Points)
-	}
-	return l.Rule + " v" + strconv.FormatInt(l.Version, 10) + ": " + strconv.FormatInt(l.Points, 10) + ": " + reason
-}
+func lineWords(x *rules.Recorded, l rules.Line) string { return l.Words(&x.Activity, &x.Snapshot) }
 
 func (r *Replay) total(m map[string]*Totals, key string) *Totals {
 	t, ok := m[key]
@@ -351,8 +334,8 @@ func (r *Replay) total(m map[string]*Totals, key string) *Totals {
 
 // run evaluates x with set and applies the limits; it returns the points
 // granted and the lines (points as granted).
-func (r *Replay) run(set *Set, c limitCount, x *Recorded, buf []Line, after bool) (int64, []Line) {
-	buf = set.evaluate(&x.Activity, &x.Snapshot, buf, false)
+func (r *Replay) run(set *rules.Set, c limitCount, x *rules.Recorded, buf []rules.Line, after bool) (int64, []rules.Line) {
+	buf = set.Tally(&x.Activity, &x.Snapshot, buf)
 	var sum int64
 	kept := buf[:0]
 	for _, l := range buf {
@@ -414,130 +397,4 @@ func sorted(m map[string]*Totals, by func(a, b *Totals) int) []Totals {
 		out[i] = *p
 	}
 	return out
-}
-
-// SimStatus is where a dry run is.
-type SimStatus string
-
-const (
-	SimQueued  SimStatus = "QUEUED"
-	SimRunning SimStatus = "RUNNING"
-	SimDone    SimStatus = "DONE"
-	SimFailed  SimStatus = "FAILED"
-)
-
-// Simulation is one dry run, kept with its result.
-type Simulation struct {
-	ID          bson.ObjectID `bson:"_id"`
-	Status      SimStatus     `bson:"status"`
-	RequestedBy string        `bson:"requestedBy"`
-	Changes     []Change      `bson:"changes"`
-	From        time.Time     `bson:"from"`
-	To          time.Time     `bson:"to"`
-	// BaseSetVersion is today's rule set version it compared with; the
-	// proposed set is today's with Changes.
-	BaseSetVersion int64      `bson:"baseSetVersion"`
-	Processed      int64      `bson:"processed"`
-	Total          int64      `bson:"total"`
-	Result         *Result    `bson:"result,omitempty"`
-	Error          string     `bson:"error,omitempty"`
-	CreatedAt      time.Time  `bson:"createdAt"`
-	FinishedAt     *time.Time `bson:"finishedAt,omitempty"`
-	// Epoch fences the job instance that runs it.
-	Runner string `bson:"runner,omitempty"`
-}
-
-var ErrSimulationNotFound = fault.New(fault.NotFound, "simulation not found")
-
-// Queue stores a dry run for the background job.
-func (s *Store) Queue(ctx context.Context, sim *Simulation) error {
-	sim.ID, sim.Status, sim.CreatedAt = bson.NewObjectID(), SimQueued, s.now()
-	_, err := s.sims.InsertOne(ctx, sim)
-	return err
-}
-
-// Simulation returns dry run id.
-func (s *Store) Simulation(ctx context.Context, id bson.ObjectID) (*Simulation, error) {
-	var sim Simulation
-	err := s.sims.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&sim)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, ErrSimulationNotFound
-	}
-	return &sim, err
-}
-
-// Simulations pages the dry runs newest first, before the id before (zero:
-// from the newest).
-func (s *Store) Simulations(ctx context.Context, before bson.ObjectID, limit int) ([]*Simulation, bool, error) {
-	filter := bson.D{}
-	if !before.IsZero() {
-		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
-	}
-	cur, err := s.sims.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Simulation
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
-}
-
-// NextQueued claims the oldest queued dry run for runner (one
-// conditional update: of two instances one gets it), or one left running
-// by another runner: the jobs run under one lease, so its runner lost the
-// lease (a dry run is a pure computation: running it again is harmless).
-// Nil when there is none.
-func (s *Store) NextQueued(ctx context.Context, runner string) (*Simulation, error) {
-	var sim Simulation
-	err := s.sims.FindOneAndUpdate(ctx, bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "status", Value: SimQueued}},
-		bson.D{{Key: "status", Value: SimRunning}, {Key: "runner", Value: bson.D{{Key: "$ne", Value: runner}}}},
-	}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: SimRunning}, {Key: "runner", Value: runner}}}},
-		options.FindOneAndUpdate().SetSort(bson.D{{Key: "_id", Value: 1}}).SetReturnDocument(options.After)).Decode(&sim)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	return &sim, err
-}
-
-// Progress records how far a running dry run is.
-func (s *Store) Progress(ctx context.Context, id bson.ObjectID, processed, total int64) error {
-	_, err := s.sims.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: SimRunning}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "processed", Value: processed}, {Key: "total", Value: total}}}})
-	return err
-}
-
-// Finish records a dry run's result, or its failure.
-func (s *Store) Finish(ctx context.Context, id bson.ObjectID, res *Result, baseVersion int64, failure error) error {
-	now := s.now()
-	set := bson.D{{Key: "status", Value: SimDone}, {Key: "finishedAt", Value: now}, {Key: "baseSetVersion", Value: baseVersion}}
-	if res != nil {
-		set = append(set, bson.E{Key: "result", Value: res}, bson.E{Key: "processed", Value: res.Activities}, bson.E{Key: "total", Value: res.Activities})
-	}
-	if failure != nil {
-		set[0].Value = SimFailed
-		set = append(set, bson.E{Key: "error", Value: failure.Error()})
-	}
-	_, err := s.sims.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
-	return err
-}
-
-// ActiveRules lists the active rules (a dry run's starting point).
-func (s *Store) ActiveRules(ctx context.Context) ([]*Rule, int64, error) {
-	v, err := s.SetVersion(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	cur, err := s.rules.Find(ctx, bson.D{{Key: "status", Value: StatusActive}})
-	if err != nil {
-		return nil, 0, err
-	}
-	var rs []*Rule
-	return rs, v, cur.All(ctx, &rs)
 }
