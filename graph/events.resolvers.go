@@ -262,11 +262,22 @@ func (r *rsvpResolver) Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event
 
 // Member is the resolver for the member field.
 func (r *rsvpResolver) Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error) {
-	p := principal(ctx)
-	if !p.Has(member.RoleBrand) && !p.Has(member.RoleStaff) {
+	if !rsvp.MaySeeMember(principal(ctx)) {
 		return nil, nil
 	}
 	return r.Members.Get(ctx, obj.MemberID)
+}
+
+// AttendeeName is the resolver for the attendeeName field.
+func (r *rsvpResolver) AttendeeName(ctx context.Context, obj *rsvp.RSVP) (*string, error) {
+	if !rsvp.MaySeeName(principal(ctx)) {
+		return nil, nil
+	}
+	m, err := r.Members.Get(ctx, obj.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	return &m.DisplayName, nil
 }
 
 // Position is the resolver for the position field.

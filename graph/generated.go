@@ -1104,6 +1104,7 @@ type ComplexityRoot struct {
 	}
 
 	Rsvp struct {
+		AttendeeName func(childComplexity int) int
 		CheckInCode  func(childComplexity int) int
 		CheckedInAt  func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -1739,6 +1740,7 @@ type RewardResolver interface {
 type RsvpResolver interface {
 	Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event, error)
 	Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error)
+	AttendeeName(ctx context.Context, obj *rsvp.RSVP) (*string, error)
 
 	Position(ctx context.Context, obj *rsvp.RSVP) (*int, error)
 
@@ -6439,6 +6441,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RewardEdge.Node(childComplexity), true
 
+	case "Rsvp.attendeeName":
+		if e.ComplexityRoot.Rsvp.AttendeeName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.AttendeeName(childComplexity), true
 	case "Rsvp.checkInCode":
 		if e.ComplexityRoot.Rsvp.CheckInCode == nil {
 			break
@@ -9678,6 +9686,8 @@ func (ec *executionContext) childFields_Rsvp(ctx context.Context, field graphql.
 		return ec.fieldContext_Rsvp_event(ctx, field)
 	case "member":
 		return ec.fieldContext_Rsvp_member(ctx, field)
+	case "attendeeName":
+		return ec.fieldContext_Rsvp_attendeeName(ctx, field)
 	case "status":
 		return ec.fieldContext_Rsvp_status(ctx, field)
 	case "guests":
@@ -31495,6 +31505,29 @@ func (ec *executionContext) fieldContext_Rsvp_member(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Rsvp_attendeeName(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_attendeeName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().AttendeeName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_attendeeName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, true, true, "String")
+}
+
 func (ec *executionContext) _Rsvp_status(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -46637,6 +46670,12 @@ func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Rsvp_member(ctx, field, obj)
+				})
+		case "attendeeName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_attendeeName(ctx, field, obj)
 				})
 		case "status":
 			out.Values[i] = ec._Rsvp_status(ctx, field, obj)

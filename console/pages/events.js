@@ -122,7 +122,7 @@ export function Door({ arg }) {
   }, []);
   const checkIn = (c) => act.run(async () => {
     setResult(null);
-    const d = await gql(`mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status guests checkedInAt member { displayName } } }`, { e: eventId, c: c.trim() });
+    const d = await gql(`mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status guests checkedInAt attendeeName } }`, { e: eventId, c: c.trim() });
     setResult(d.checkInAttendee);
     setCode('');
   });
@@ -153,5 +153,5 @@ export function Door({ arg }) {
     </form>
     ${scanning && html`<video ref=${video} class="scanner" muted playsinline aria-label="Camera view for scanning a check-in QR code"></video>`}
     <${ErrorBox} error=${act.error} />
-    ${result && html`<p class="checked-in" role="status">✔ ${result.member?.displayName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}</div>`;
+    ${result && html`<p class="checked-in" role="status">✔ ${result.attendeeName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}</div>`;
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/regulars/regulars/member"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -178,3 +179,11 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// MaySeeMember reports whether p may read the whole member behind an RSVP:
+// the brand only. Door staff see the name the door needs (MaySeeName).
+func MaySeeMember(p member.Principal) bool { return p.Has(member.RoleBrand) }
+
+// MaySeeName reports whether p may read an RSVP's display name: the
+// brand and door staff, who greet the member at check-in.
+func MaySeeName(p member.Principal) bool { return p.Has(member.RoleBrand) || p.Has(member.RoleStaff) }
