@@ -192,6 +192,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		return nil, err
 	}
 	m, err := s.members.Get(ctx, in.MemberID)
+	if err == nil && m.DeletedAt != nil {
+		err = member.ErrNotFound // a deleted member earns nothing more (a QR shown before the deletion, say)
+	}
 	if errors.Is(err, member.ErrNotFound) {
 		return nil, input.Wrap("memberId", err)
 	}

@@ -160,6 +160,8 @@ func TestBadActivityWritesNothing(t *testing.T) {
 	h := newHarness(t, nil)
 	m := h.members.add("ann@example.com")
 	now := h.clock.Now()
+	gone := h.members.add("gone@example.com")
+	gone.DeletedAt = &now
 	cases := []struct {
 		in    ActivityInput
 		field string
@@ -171,6 +173,7 @@ func TestBadActivityWritesNothing(t *testing.T) {
 		{ActivityInput{MemberID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now}, "memberId"},
 		{ActivityInput{MemberID: m.ID, Kind: program.ActivityRefund, ExternalID: "r", AmountMinor: 100, Currency: "USD", RefundOf: "nope", OccurredAt: now}, "refundOf"},
 		{ActivityInput{MemberID: m.ID, Kind: "DANCE", ExternalID: "a", OccurredAt: now}, "kind"},
+		{ActivityInput{MemberID: gone.ID, Kind: program.ActivityPurchase, ExternalID: "a", AmountMinor: 100, Currency: "USD", OccurredAt: now}, "memberId"},
 	}
 	for _, c := range cases {
 		_, err := h.RecordActivity(context.Background(), c.in)

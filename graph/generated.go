@@ -501,6 +501,7 @@ type ComplexityRoot struct {
 		At        func(childComplexity int) int
 		ByService func(childComplexity int) int
 		Location  func(childComplexity int) int
+		Staff     func(childComplexity int) int
 	}
 
 	HourWindow struct {
@@ -1504,6 +1505,7 @@ type EventUpdateResolver interface {
 }
 type FulfilmentResolver interface {
 	ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error)
+	Staff(ctx context.Context, obj *reward.Fulfilment) (*member.Member, error)
 }
 type LedgerEntryResolver interface {
 	ID(ctx context.Context, obj *ledger.Entry) (string, error)
@@ -3395,6 +3397,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Fulfilment.Location(childComplexity), true
+	case "Fulfilment.staff":
+		if e.ComplexityRoot.Fulfilment.Staff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Fulfilment.Staff(childComplexity), true
 
 	case "HourWindow.from":
 		if e.ComplexityRoot.HourWindow.From == nil {
@@ -8714,6 +8722,8 @@ func (ec *executionContext) childFields_Fulfilment(ctx context.Context, field gr
 		return ec.fieldContext_Fulfilment_at(ctx, field)
 	case "byService":
 		return ec.fieldContext_Fulfilment_byService(ctx, field)
+	case "staff":
+		return ec.fieldContext_Fulfilment_staff(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Fulfilment", field.Name)
 }
@@ -19045,6 +19055,38 @@ func (ec *executionContext) _Fulfilment_byService(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Fulfilment_byService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Fulfilment", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Fulfilment_staff(ctx context.Context, field graphql.CollectedField, obj *reward.Fulfilment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Fulfilment_staff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Fulfilment().Staff(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
+			return ec.marshalOMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋmemberᚐMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Fulfilment_staff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Fulfilment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _HourWindow_from(ctx context.Context, field graphql.CollectedField, obj *rules.HourWindow) (ret graphql.Marshaler) {
@@ -42538,6 +42580,12 @@ func (ec *executionContext) _Fulfilment(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Fulfilment_byService(ctx, field, obj)
+				})
+		case "staff":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Fulfilment_staff(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

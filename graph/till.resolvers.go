@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/offer"
@@ -28,6 +29,18 @@ func (r *couponRedemptionResolver) Purchase(ctx context.Context, obj *offer.Coup
 // ByService is the resolver for the byService field.
 func (r *fulfilmentResolver) ByService(ctx context.Context, obj *reward.Fulfilment) (bool, error) {
 	return obj.StaffID.IsZero(), nil
+}
+
+// Staff is the resolver for the staff field.
+func (r *fulfilmentResolver) Staff(ctx context.Context, obj *reward.Fulfilment) (*member.Member, error) {
+	if !reward.MaySeeStaff(principal(ctx), obj) {
+		return nil, nil
+	}
+	m, err := r.Members.Get(ctx, obj.StaffID)
+	if errors.Is(err, member.ErrNotFound) {
+		return nil, nil // the staff member's account was deleted since
+	}
+	return m, err
 }
 
 // MemberCard is the resolver for the memberCard field.

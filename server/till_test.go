@@ -24,7 +24,7 @@ var tillLimits = map[string]string{"RATE_LIMIT_IP_RPS": "100000", "RATE_LIMIT_IP
 const (
 	identifyQuery  = `query($c: String!) { identifyMember(code: $c) { memberId displayName tier availablePoints byQr } }`
 	fulfilMutation = `mutation($c: String!, $l: String!, $k: String!) { fulfillRedemption(code: $c, location: $l, idempotencyKey: $k) {
-	  id status fulfilment { location at byService } } }`
+	  id status fulfilment { location at byService staff { id } } } }`
 	couponMutation = `mutation($c: String!, $o: String!) { redeemCoupon(code: $c, orderExternalId: $o) { code redemption { orderExternalId at purchase { externalId } } } }`
 )
 
@@ -43,6 +43,7 @@ type fulfilled struct {
 		Location  string
 		At        time.Time
 		ByService bool
+		Staff     *struct{ ID string }
 	}
 }
 
@@ -186,17 +187,24 @@ func TestAtTheTill(t *testing.T) {
 	var f fulfilled
 	vars := map[string]any{"c": strings.ToLower(code), "l": "Rue de Rivoli, till 3", "k": "till3-0001"}
 	a.do(t, sam.bearer(), fulfilMutation, vars).decode(t, "fulfillRedemption", &f)
-	if f.ID != redemptionID || f.Status != "FULFILLED" || f.Fulfilment == nil || f.Fulfilment.Location != "Rue de Rivoli, till 3" || f.Fulfilment.ByService {
-		t.Fatalf("fulfilled: %+v", f)
+	if f.ID != redemptionID || f.Status != "FULFILLED" || f.Fulfilment == nil || f.Fulfilment.Location != "Rue de Rivoli, till 3" || f.Fulfilment.ByService ||
+		f.Fulfilment.Staff == nil || f.Fulfilment.Staff.ID != sam.Member.ID {
+		t.Fatalf("fulfilled: %+v, want by %s", f, sam.Member.ID)
 	}
 	if m := live.Expect("next"); !bytes.Contains(m.Payload, []byte("REDEMPTION_FULFILLED")) || !bytes.Contains(m.Payload, []byte("Rue de Rivoli, till 3")) {
 		t.Fatalf("live fulfilment: %s", m.Payload)
 	}
 	var mine struct {
-		Edges []struct{ Node struct{ Status string } }
+		Edges []struct {
+			Node struct {
+				Status     string
+				Fulfilment *struct{ Staff *struct{ ID string } }
+			}
+		}
 	}
-	a.do(t, ann.bearer(), `{ myRedemptions(first: 5) { edges { node { status } } } }`, nil).decode(t, "myRedemptions", &mine)
-	if len(mine.Edges) != 1 || mine.Edges[0].Node.Status != "FULFILLED" {
+	// The member sees where and when, not which staff member.
+	a.do(t, ann.bearer(), `{ myRedemptions(first: 5) { edges { node { status fulfilment { staff { id } } } } } }`, nil).decode(t, "myRedemptions", &mine)
+	if len(mine.Edges) != 1 || mine.Edges[0].Node.Status != "FULFILLED" || mine.Edges[0].Node.Fulfilment == nil || mine.Edges[0].Node.Fulfilment.Staff != nil {
 		t.Fatalf("myRedemptions: %+v", mine)
 	}
 	// The same request again (a retry) answers the same fulfilment.

@@ -208,6 +208,12 @@ type Fulfilment struct {
 	At       time.Time     `bson:"at"`
 }
 
+// MaySeeStaff reports whether p may see who fulfilled f: the brand, and
+// the staff member themself (a member sees where and when, not who).
+func MaySeeStaff(p member.Principal, f *Fulfilment) bool {
+	return !f.StaffID.IsZero() && (p.Has(member.RoleBrand) || p.MemberID == f.StaffID)
+}
+
 // Redemption is a member's purchase of a reward with points.
 type Redemption struct {
 	ID             bson.ObjectID    `bson:"_id"`
