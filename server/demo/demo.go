@@ -290,7 +290,7 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 	past.SetClock(func() time.Time { return clock })
 	// Times count back from the first demo member's sign-up, not from now,
 	// so a run finishing a stopped one reports each purchase as it was.
-	now := ms[0].CreatedAt.UTC()
+	now := ms[0].CreatedAt.UTC().Truncate(time.Second) // as stored: a read returns milliseconds
 	day := func(daysAgo float64) time.Time { return now.Add(-time.Duration(daysAgo * 24 * float64(time.Hour))) }
 	rng := mathrand.New(mathrand.NewPCG(2026, 10)) // the same purchases every run: their ids repeat
 	for i, mb := range ms {
