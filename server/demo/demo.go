@@ -318,8 +318,18 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 			}
 			clock = clock.Add(time.Minute)
 		}
-		if demoProfileOf(i) == demoNearTier {
-			// One more purchase, sized to leave about 100 points to the next tier.
+		nearID := fmt.Sprintf("demo-%02d-near", i)
+		near := demoProfileOf(i) == demoNearTier
+		if near {
+			done, err := reported(ctx, past, nearID)
+			if err != nil {
+				return err
+			}
+			near = !done
+		}
+		if near {
+			// One more purchase, sized to leave about 100 points to the next
+			// tier (once: its size depends on the tier status before it).
 			clock = day(3 + float64(i%3))
 			p, err := past.Rooms().Program.Get(ctx)
 			if err != nil {
@@ -331,22 +341,36 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 			}
 			if ts.Next != nil && ts.ToNext > 160 {
 				base := (ts.ToNext - 100) * 100 / ts.Current.EarnMultiplierPercent
-				if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, fmt.Sprintf("demo-%02d-near", i), base*10, clock)); err != nil {
+				if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, nearID, base*10, clock)); err != nil {
 					return fmt.Errorf("purchase of %s: %w", mb.Email, err)
 				}
 			}
 		}
 		if i%20 == 0 {
-			// A streak of app check-ins over the last few days.
+			// A streak of check-ins over the last few days, reported as the
+			// brand's CHECK_IN under keys of the demo's own, so a run
+			// finishing a stopped one reports the same (the app's checkIn
+			// is keyed by the day it is now).
 			for ago := 2; ago >= 0; ago-- {
 				clock = day(float64(ago)).Add(-time.Hour)
-				if _, err := past.CheckIn(ctx, mb.ID); err != nil {
+				if _, err := past.RecordActivity(ctx, game.ActivityInput{MemberID: mb.ID, Kind: program.ActivityCheckIn,
+					ExternalID: fmt.Sprintf("demo-%02d-checkin-%d", i, ago), OccurredAt: clock}); err != nil {
 					return fmt.Errorf("check-in of %s: %w", mb.Email, err)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// reported says whether the purchase externalID was recorded (by a run
+// that stopped later).
+func reported(ctx context.Context, g *game.Service, externalID string) (bool, error) {
+	_, err := g.Rooms().Activities.ByExternalID(ctx, program.ActivityPurchase, externalID)
+	if errors.Is(err, activity.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func demoPurchase(id bson.ObjectID, externalID string, minor int64, at time.Time) game.ActivityInput {
