@@ -1272,6 +1272,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		EventUpdates       func(childComplexity int, eventID string, after *string) int
 		Notifications      func(childComplexity int, after *string) int
+		OfferProgress      func(childComplexity int, id string) int
 		ReviewQueueChanged func(childComplexity int, spaceID string) int
 		ThreadUpdates      func(childComplexity int, threadID string, after *string) int
 	}
@@ -1790,6 +1791,7 @@ type SubscriptionResolver interface {
 	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
 	ReviewQueueChanged(ctx context.Context, spaceID string) (<-chan *reviewlive.Change, error)
 	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error)
+	OfferProgress(ctx context.Context, id string) (<-chan *offer.Offer, error)
 }
 type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
@@ -7119,6 +7121,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["after"].(*string)), true
+	case "Subscription.offerProgress":
+		if e.ComplexityRoot.Subscription.OfferProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_offerProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OfferProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.reviewQueueChanged":
 		if e.ComplexityRoot.Subscription.ReviewQueueChanged == nil {
 			break
@@ -7709,7 +7722,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7945,6 +7958,7 @@ type NotificationEdge {
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
+	{Name: "schema/offerlive.graphql", Input: sourceData("schema/offerlive.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
@@ -12777,6 +12791,20 @@ func (ec *executionContext) field_Subscription_notifications_args(ctx context.Co
 		return nil, err
 	}
 	args["after"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_offerProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -34262,6 +34290,50 @@ func (ec *executionContext) fieldContext_Subscription_eventUpdates(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_offerProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_offerProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OfferProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_offerProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_offerProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -47783,6 +47855,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_reviewQueueChanged(ctx, fields[0])
 	case "eventUpdates":
 		return ec._Subscription_eventUpdates(ctx, fields[0])
+	case "offerProgress":
+		return ec._Subscription_offerProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
