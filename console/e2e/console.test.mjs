@@ -286,6 +286,9 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     assert.equal(await page.locator('.offer', { hasText: 'Older offer 0' }).count(), 0, 'ten offers a page, newest first');
     await page.getByRole('button', { name: 'More offers' }).click();
     await page.locator('.offer', { hasText: 'Older offer 0' }).waitFor();
+    // The progress arrives over the socket (offerProgress), not by reading the offer again.
+    const liveFrames = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => { if (String(f.payload).includes('"offerProgress"')) liveFrames.push(String(f.payload)); }));
     await page.getByLabel('Title').fill('Double points weekend');
     await page.getByLabel('Message').fill('Come by this weekend for a bonus');
     await page.getByLabel('Benefit value').fill('200');
@@ -297,14 +300,37 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const [, processed, total] = (await offer.textContent()).match(/(\d+) of (\d+) processed/);
     assert.equal(processed, total, 'every eligible member was reached');
     assert.ok(Number(total) >= 4, `the offer reached the brand's ${total} members`);
+    assert.ok(liveFrames.some((f) => f.includes('"PUBLISHED"')), 'the progress came live over the socket');
     await offer.getByRole('button', { name: /Results of/ }).click();
     await offer.getByRole('status').filter({ hasText: /Messaged: \d+/ }).waitFor();
     await accessible(page, 'the offers page');
+    // A targeted offer: the API's error on a target is shown at its field;
+    // an offer for two listed members reaches those two.
+    await page.getByLabel('Title').fill('Two regulars');
+    await page.getByLabel('Message').fill('Just for you two');
+    await page.getByLabel('Tiers').fill('Nowhere');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    const tiers = page.getByLabel('Tiers');
+    await page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ }).waitFor();
+    assert.equal(await tiers.getAttribute('aria-invalid'), 'true');
+    await accessible(page, 'the offers page with a target error');
+    await tiers.fill('');
+    await page.getByLabel('Inactive for (days)').fill('99999');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Inactive for (days)') }).locator('.field-error', { hasText: /between 0 and 3650/ }).waitFor();
+    await page.getByLabel('Inactive for (days)').fill('');
+    await page.getByLabel('Members', { exact: true }).fill(`${customers[0].id}\n${customers[1].id}`);
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    const targeted = page.locator('.offer', { hasText: 'Two regulars' });
+    await targeted.getByRole('button', { name: /Publish/ }).click();
+    await targeted.locator('.status', { hasText: /^PUBLISHED$/ }).waitFor({ timeout: 60000 });
+    await targeted.getByText(/processed, 2 notified/).waitFor();
     // The status filter asks brandOffers for one status.
     await page.getByLabel('Status', { exact: true }).selectOption('PUBLISHED');
     await page.locator('.offer', { hasText: 'Older offer' }).first().waitFor({ state: 'detached' });
     await page.locator('.offer', { hasText: 'Double points weekend' }).waitFor();
-    assert.equal(await page.locator('.offer').count(), 1, 'only the published offer');
+    await page.locator('.offer', { hasText: 'Two regulars' }).waitFor();
+    assert.equal(await page.locator('.offer').count(), 2, 'only the two published offers');
     await page.getByLabel('Status', { exact: true }).selectOption('DRAFT');
     await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
     assert.equal(await page.locator('.offer', { hasText: 'Double points weekend' }).count(), 0, 'no published offer among the drafts');
