@@ -198,7 +198,9 @@ type ComplexityRoot struct {
 	AuthorHistory struct {
 		DisplayName     func(childComplexity int) int
 		HiddenRecently  func(childComplexity int) int
+		MemberID        func(childComplexity int) int
 		PostsLast30Days func(childComplexity int) int
+		Sanctions       func(childComplexity int) int
 		TrustLevel      func(childComplexity int) int
 	}
 
@@ -683,6 +685,7 @@ type ComplexityRoot struct {
 		FlagPost                   func(childComplexity int, postID string, reason moderation.Reason, note *string) int
 		FulfillRedemption          func(childComplexity int, code string, location string, idempotencyKey string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
+		LiftSanction               func(childComplexity int, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) int
 		LogIn                      func(childComplexity int, input LogInInput) int
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
@@ -1606,6 +1609,7 @@ type MutationResolver interface {
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
 	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error)
+	LiftSanction(ctx context.Context, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) (*moderation.Sanction, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
@@ -2203,12 +2207,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthorHistory.HiddenRecently(childComplexity), true
+	case "AuthorHistory.memberId":
+		if e.ComplexityRoot.AuthorHistory.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.MemberID(childComplexity), true
 	case "AuthorHistory.postsLast30Days":
 		if e.ComplexityRoot.AuthorHistory.PostsLast30Days == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AuthorHistory.PostsLast30Days(childComplexity), true
+	case "AuthorHistory.sanctions":
+		if e.ComplexityRoot.AuthorHistory.Sanctions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.Sanctions(childComplexity), true
 	case "AuthorHistory.trustLevel":
 		if e.ComplexityRoot.AuthorHistory.TrustLevel == nil {
 			break
@@ -4255,6 +4271,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantRole(childComplexity, args["memberId"].(string), args["role"].(member.Role)), true
+	case "Mutation.liftSanction":
+		if e.ComplexityRoot.Mutation.LiftSanction == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_liftSanction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LiftSanction(childComplexity, args["memberId"].(string), args["kind"].(moderation.SanctionKind), args["spaceId"].(*string), args["reason"].(*string)), true
 	case "Mutation.logIn":
 		if e.ComplexityRoot.Mutation.LogIn == nil {
 			break
@@ -7722,7 +7749,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7962,6 +7989,7 @@ type NotificationEdge {
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
+	{Name: "schema/sanctions.graphql", Input: sourceData("schema/sanctions.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 	{Name: "schema/till.graphql", Input: sourceData("schema/till.graphql"), BuiltIn: false},
 	{Name: "schema/webhooks.graphql", Input: sourceData("schema/webhooks.graphql"), BuiltIn: false},
@@ -8126,6 +8154,10 @@ func (ec *executionContext) childFields_AuthorHistory(ctx context.Context, field
 		return ec.fieldContext_AuthorHistory_postsLast30Days(ctx, field)
 	case "hiddenRecently":
 		return ec.fieldContext_AuthorHistory_hiddenRecently(ctx, field)
+	case "memberId":
+		return ec.fieldContext_AuthorHistory_memberId(ctx, field)
+	case "sanctions":
+		return ec.fieldContext_AuthorHistory_sanctions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthorHistory", field.Name)
 }
@@ -11083,6 +11115,44 @@ func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, r
 		return nil, err
 	}
 	args["role"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_liftSanction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "memberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["memberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (moderation.SanctionKind, error) {
+			return ec.unmarshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
 	return args, nil
 }
 
@@ -14358,6 +14428,61 @@ func (ec *executionContext) _AuthorHistory_hiddenRecently(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AuthorHistory_hiddenRecently(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuthorHistory_memberId(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_memberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuthorHistory_sanctions(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_sanctions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sanctions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_sanctions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuthorHistory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
@@ -24063,6 +24188,50 @@ func (ec *executionContext) fieldContext_Mutation_simulateRules(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_simulateRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_liftSanction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_liftSanction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LiftSanction(ctx, fc.Args["memberId"].(string), fc.Args["kind"].(moderation.SanctionKind), fc.Args["spaceId"].(*string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_liftSanction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_liftSanction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -40587,6 +40756,16 @@ func (ec *executionContext) _AuthorHistory(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "memberId":
+			out.Values[i] = ec._AuthorHistory_memberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sanctions":
+			out.Values[i] = ec._AuthorHistory_sanctions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44130,6 +44309,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "simulateRules":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_simulateRules(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "liftSanction":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_liftSanction(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
