@@ -449,6 +449,22 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     await fitsPhone(page, 'the review queue');
     await page.screenshot({ path: join(shots, 'review-queue.png'), fullPage: true });
 
+    // Sanctions: silence the author for a day with a reason; it shows in their history; lift it.
+    await item.getByLabel('Silence Gus for').selectOption('1440');
+    await item.getByLabel('Reason for the sanction of Gus').fill('Spamming watches');
+    await item.getByRole('button', { name: 'Silence Gus' }).click();
+    await page.getByRole('status').filter({ hasText: 'Gus is silenced in this space.' }).waitFor();
+    const gusSanctions = item.getByRole('list', { name: 'Sanctions of Gus' });
+    await gusSanctions.getByText(/SILENCE in this space until .*: Spamming watches/).waitFor();
+    await item.getByText('1 sanction(s) in force').waitFor();
+    const silenced = await api(gus.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Still selling" }) { id } }`, { t: thread.id }).then(() => null, (e) => e);
+    assert.match(String(silenced?.message), /silenced/, 'the silenced author cannot post');
+    await accessible(page, 'the review queue with a sanction');
+    await item.getByLabel('Reason for the sanction of Gus').fill('Apologised');
+    await item.getByRole('button', { name: 'Lift the silence of Gus' }).click();
+    await page.getByRole('status').filter({ hasText: "Gus's silence is lifted." }).waitFor();
+    await gusSanctions.waitFor({ state: 'detached' });
+    await item.getByText('no sanction in force').waitFor();
     await item.getByLabel(/Reason for post/).fill('Advertising');
     await item.getByRole('button', { name: /Hide post/ }).click();
     await page.getByRole('status').filter({ hasText: /by Gus: hide/ }).waitFor();
