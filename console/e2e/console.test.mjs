@@ -335,6 +335,16 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
     assert.equal(await page.locator('.offer', { hasText: 'Double points weekend' }).count(), 0, 'no published offer among the drafts');
     await accessible(page, 'the offers page filtered');
+    // The triggered campaigns' results with their uplift, one row each.
+    await page.getByLabel('Purchases within (days)').fill('0');
+    await page.getByRole('button', { name: 'Show campaign results' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Purchases within (days)') }).locator('.field-error').waitFor();
+    await page.getByLabel('Purchases within (days)').fill('14');
+    await page.getByRole('button', { name: 'Show campaign results' }).click();
+    const results = page.getByRole('table', { name: /Messaged members against those held out/ });
+    for (const name of ['Birthday', 'Win-back', 'Points expiring', 'Streak at risk', 'Coupon expiring']) await results.getByRole('rowheader', { name }).waitFor();
+    await accessible(page, 'the campaign results');
+    await fitsPhone(page, 'the offers page');
 
     // Events: create and publish; a member's RSVP shows live; the door checks them in.
     await open(page, 'Events');

@@ -5,7 +5,7 @@
 // socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -77,6 +77,44 @@ function target(f) {
   return Object.keys(t).length ? t : null;
 }
 
+const CAMPAIGNS = [['BIRTHDAY', 'Birthday'], ['WIN_BACK', 'Win-back'], ['POINTS_EXPIRING', 'Points expiring'], ['STREAK_AT_RISK', 'Streak at risk'], ['COUPON_EXPIRING', 'Coupon expiring']];
+const day = (d) => d.toISOString().slice(0, 10);
+
+// CampaignResults is the uplift of each triggered campaign against its
+// holdout (analytics.campaignResults, one alias per campaign) for a range.
+function CampaignResults() {
+  const [from, setFrom] = useState(day(new Date(Date.now() - 30 * 864e5)));
+  const [to, setTo] = useState(day(new Date()));
+  const [within, setWithin] = useState('14');
+  const [rows, setRows] = useState(null);
+  const act = useAction();
+  const show = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const fields = 'verdict pending recipients { members purchasers purchaseRate } holdout { members purchasers purchaseRate } rateDifference { estimate low high }';
+      const d = await gql(`query($r: AnalyticsRange!, $w: Int!) { analytics { ${CAMPAIGNS.map(([c]) => `${c}: campaignResults(campaign: ${c}, range: $r, withinDays: $w) { ${fields} }`).join(' ')} } }`,
+        { r: { from, to }, w: num(within) });
+      setRows(CAMPAIGNS.map(([c, label]) => ({ label, ...d.analytics[c] })));
+    });
+  };
+  const err = (k) => (act.error?.field?.replace(/^range\./, '') === k || act.error?.field === k ? act.error.message : null);
+  return html`<section aria-labelledby="campaign-results"><h2 id="campaign-results">Results of the triggered campaigns</h2>
+    <form onSubmit=${show} class="row" novalidate>
+      <${Field} label="From" name="resultsFrom" type="date" value=${from} onInput=${setFrom} error=${err('from')} />
+      <${Field} label="To" name="resultsTo" type="date" value=${to} onInput=${setTo} error=${err('to')} />
+      <${Field} label="Purchases within (days)" name="withinDays" type="number" value=${within} onInput=${setWithin} error=${err('withinDays')} />
+      <button type="submit" disabled=${act.busy}>${act.busy ? 'Reading…' : 'Show campaign results'}</button>
+    </form>
+    ${act.error && !['from', 'to', 'withinDays'].some(err) && html`<${ErrorBox} error=${act.error} />`}
+    ${rows && html`<div class="table-wrap"><table><caption>Messaged members against those held out, by purchases within ${within} days of the send</caption>
+      <thead><tr><th scope="col">Campaign</th><th scope="col">Messaged (bought)</th><th scope="col">Held out (bought)</th><th scope="col">Uplift</th><th scope="col">Pending</th><th scope="col">Verdict</th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr><th scope="row">${r.label}</th>
+        <td>${r.recipients.members} (${pct(r.recipients.purchaseRate)})</td><td>${r.holdout.members} (${pct(r.holdout.purchaseRate)})</td>
+        <td>${r.rateDifference ? `${pct(r.rateDifference.estimate)} (${pct(r.rateDifference.low)} to ${pct(r.rateDifference.high)})` : '—'}</td>
+        <td>${r.pending}</td><td>${r.verdict}</td></tr>`)}</tbody></table></div>`}
+  </section>`;
+}
+
 const STATUSES = [{ value: '', label: 'Any status' }, 'DRAFT', 'PUBLISHING', 'PUBLISHED'];
 
 export function Offers() {
@@ -134,5 +172,6 @@ export function Offers() {
       <button type="button" class="secondary" onClick=${list.reload}>Refresh offers</button></div>
     ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No offer${status ? ' is ' + status : ' yet'}.</p>`}
     <ul class="cards">${list.items.map((o) => html`<${OfferRow} key=${o.id} initial=${o} />`)}</ul>
-    <${More} list=${list} label="More offers" /></section></div>`;
+    <${More} list=${list} label="More offers" /></section>
+    <${CampaignResults} /></div>`;
 }
