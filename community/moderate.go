@@ -121,6 +121,9 @@ type QueueEntry struct {
 	Post   *forum.Post
 	Flags  []*moderation.Flag
 	Author AuthorHistory
+	// AuthorSanctions are the author's sanctions in force in the space or
+	// everywhere: at most 4, one per kind and place (moderation.Store.Active).
+	AuthorSanctions []*moderation.Sanction
 }
 
 // AuthorHistory is what moderators see of an author: their community
@@ -168,6 +171,9 @@ func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID b
 			return nil, false, err
 		}
 		if e.Author, err = s.History(ctx, it.AuthorID); err != nil {
+			return nil, false, err
+		}
+		if e.AuthorSanctions, err = s.mod.Active(ctx, it.AuthorID, spaceID, s.now()); err != nil {
 			return nil, false, err
 		}
 		out[i] = e

@@ -112,8 +112,10 @@ export async function download(path, filename) {
 // subscribe runs a subscription over graphql-transport-ws; onNext gets each
 // payload's data, onError the API's message. A socket the server closes
 // asking for a fresh token (roles changed, token expired: 4403) is opened
-// again with a refreshed one, and one dropped (1006) again, a few times. Returns a function that stops it.
-export function subscribe(query, variables, onNext, onError) {
+// again with a refreshed one, and one dropped (1006) again, a few times.
+// onComplete, if given, is called when the server completes the
+// subscription (the socket is then closed). Returns a function that stops it.
+export function subscribe(query, variables, onNext, onError, onComplete) {
   let ws, stopped = false, retries = 3;
   const open = async () => {
     const auth = 'Bearer ' + await token();
@@ -127,6 +129,8 @@ export function subscribe(query, variables, onNext, onError) {
       else if (msg.type === 'next') {
         if (msg.payload.errors?.length) onError?.(new ApiError(msg.payload.errors[0].message, msg.payload.errors[0].extensions?.code));
         else onNext(msg.payload.data);
+      } else if (msg.type === 'complete') {
+        stopped = true; ws.close(1000); onComplete?.();
       } else if (msg.type === 'error') onError?.(new ApiError(msg.payload?.[0]?.message || 'Subscription refused', msg.payload?.[0]?.extensions?.code));
     };
     ws.onclose = (e) => {

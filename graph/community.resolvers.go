@@ -410,7 +410,8 @@ func (r *reviewItemResolver) Reasons(ctx context.Context, obj *community.QueueEn
 // Author is the resolver for the author field.
 func (r *reviewItemResolver) Author(ctx context.Context, obj *community.QueueEntry) (*AuthorHistory, error) {
 	a := obj.Author
-	return &AuthorHistory{DisplayName: a.DisplayName, TrustLevel: a.Trust, PostsLast30Days: int(a.PostsLast30d), HiddenRecently: a.HiddenRecent}, nil
+	return &AuthorHistory{DisplayName: a.DisplayName, TrustLevel: a.Trust, PostsLast30Days: int(a.PostsLast30d), HiddenRecently: a.HiddenRecent,
+		MemberID: encodeID("Member", a.MemberID), Sanctions: obj.AuthorSanctions}, nil
 }
 
 // Status is the resolver for the status field.

@@ -198,7 +198,9 @@ type ComplexityRoot struct {
 	AuthorHistory struct {
 		DisplayName     func(childComplexity int) int
 		HiddenRecently  func(childComplexity int) int
+		MemberID        func(childComplexity int) int
 		PostsLast30Days func(childComplexity int) int
+		Sanctions       func(childComplexity int) int
 		TrustLevel      func(childComplexity int) int
 	}
 
@@ -684,6 +686,7 @@ type ComplexityRoot struct {
 		FlagPost                   func(childComplexity int, postID string, reason moderation.Reason, note *string) int
 		FulfillRedemption          func(childComplexity int, code string, location string, idempotencyKey string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
+		LiftSanction               func(childComplexity int, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) int
 		LogIn                      func(childComplexity int, input LogInInput) int
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
@@ -1273,6 +1276,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		EventUpdates       func(childComplexity int, eventID string, after *string) int
 		Notifications      func(childComplexity int, after *string) int
+		OfferProgress      func(childComplexity int, id string) int
 		ReviewQueueChanged func(childComplexity int, spaceID string) int
 		ThreadUpdates      func(childComplexity int, threadID string, after *string) int
 	}
@@ -1607,6 +1611,7 @@ type MutationResolver interface {
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
 	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
 	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error)
+	LiftSanction(ctx context.Context, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) (*moderation.Sanction, error)
 	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
@@ -1792,6 +1797,7 @@ type SubscriptionResolver interface {
 	ThreadUpdates(ctx context.Context, threadID string, after *string) (<-chan *feed.Event, error)
 	ReviewQueueChanged(ctx context.Context, spaceID string) (<-chan *reviewlive.Change, error)
 	EventUpdates(ctx context.Context, eventID string, after *string) (<-chan *watch.Update, error)
+	OfferProgress(ctx context.Context, id string) (<-chan *offer.Offer, error)
 }
 type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
@@ -2203,12 +2209,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthorHistory.HiddenRecently(childComplexity), true
+	case "AuthorHistory.memberId":
+		if e.ComplexityRoot.AuthorHistory.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.MemberID(childComplexity), true
 	case "AuthorHistory.postsLast30Days":
 		if e.ComplexityRoot.AuthorHistory.PostsLast30Days == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AuthorHistory.PostsLast30Days(childComplexity), true
+	case "AuthorHistory.sanctions":
+		if e.ComplexityRoot.AuthorHistory.Sanctions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthorHistory.Sanctions(childComplexity), true
 	case "AuthorHistory.trustLevel":
 		if e.ComplexityRoot.AuthorHistory.TrustLevel == nil {
 			break
@@ -4261,6 +4279,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantRole(childComplexity, args["memberId"].(string), args["role"].(member.Role)), true
+	case "Mutation.liftSanction":
+		if e.ComplexityRoot.Mutation.LiftSanction == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_liftSanction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LiftSanction(childComplexity, args["memberId"].(string), args["kind"].(moderation.SanctionKind), args["spaceId"].(*string), args["reason"].(*string)), true
 	case "Mutation.logIn":
 		if e.ComplexityRoot.Mutation.LogIn == nil {
 			break
@@ -7127,6 +7156,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Notifications(childComplexity, args["after"].(*string)), true
+	case "Subscription.offerProgress":
+		if e.ComplexityRoot.Subscription.OfferProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_offerProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OfferProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.reviewQueueChanged":
 		if e.ComplexityRoot.Subscription.ReviewQueueChanged == nil {
 			break
@@ -7717,7 +7757,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7953,9 +7993,11 @@ type NotificationEdge {
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
+	{Name: "schema/offerlive.graphql", Input: sourceData("schema/offerlive.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
+	{Name: "schema/sanctions.graphql", Input: sourceData("schema/sanctions.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
 	{Name: "schema/till.graphql", Input: sourceData("schema/till.graphql"), BuiltIn: false},
 	{Name: "schema/webhooks.graphql", Input: sourceData("schema/webhooks.graphql"), BuiltIn: false},
@@ -8120,6 +8162,10 @@ func (ec *executionContext) childFields_AuthorHistory(ctx context.Context, field
 		return ec.fieldContext_AuthorHistory_postsLast30Days(ctx, field)
 	case "hiddenRecently":
 		return ec.fieldContext_AuthorHistory_hiddenRecently(ctx, field)
+	case "memberId":
+		return ec.fieldContext_AuthorHistory_memberId(ctx, field)
+	case "sanctions":
+		return ec.fieldContext_AuthorHistory_sanctions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthorHistory", field.Name)
 }
@@ -11082,6 +11128,44 @@ func (ec *executionContext) field_Mutation_grantRole_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_liftSanction_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "memberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["memberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (moderation.SanctionKind, error) {
+			return ec.unmarshalNSanctionKind2githubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "spaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["spaceId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12790,6 +12874,20 @@ func (ec *executionContext) field_Subscription_notifications_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_offerProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_reviewQueueChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14340,6 +14438,61 @@ func (ec *executionContext) _AuthorHistory_hiddenRecently(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AuthorHistory_hiddenRecently(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuthorHistory_memberId(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_memberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AuthorHistory_sanctions(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthorHistory_sanctions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sanctions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanctionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuthorHistory_sanctions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuthorHistory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Badge_id(ctx context.Context, field graphql.CollectedField, obj *engagement.Badge) (ret graphql.Marshaler) {
@@ -24077,6 +24230,50 @@ func (ec *executionContext) fieldContext_Mutation_simulateRules(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_simulateRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_liftSanction(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_liftSanction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LiftSanction(ctx, fc.Args["memberId"].(string), fc.Args["kind"].(moderation.SanctionKind), fc.Args["spaceId"].(*string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *moderation.Sanction) graphql.Marshaler {
+			return ec.marshalNSanction2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋmoderationᚐSanction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_liftSanction(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sanction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_liftSanction_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -34304,6 +34501,50 @@ func (ec *executionContext) fieldContext_Subscription_eventUpdates(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_offerProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_offerProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OfferProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *offer.Offer) graphql.Marshaler {
+			return ec.marshalNOffer2ᚖgithubᚗcomᚋregularsᚋregularsᚋgameᚋofferᚐOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_offerProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Offer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_offerProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *forum.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40557,6 +40798,16 @@ func (ec *executionContext) _AuthorHistory(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "memberId":
+			out.Values[i] = ec._AuthorHistory_memberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sanctions":
+			out.Values[i] = ec._AuthorHistory_sanctions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44106,6 +44357,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "simulateRules":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_simulateRules(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "liftSanction":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_liftSanction(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -47831,6 +48089,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_reviewQueueChanged(ctx, fields[0])
 	case "eventUpdates":
 		return ec._Subscription_eventUpdates(ctx, fields[0])
+	case "offerProgress":
+		return ec._Subscription_offerProgress(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}

@@ -50,6 +50,10 @@ type AuthorHistory struct {
 	TrustLevel      int    `json:"trustLevel"`
 	PostsLast30Days int    `json:"postsLast30Days"`
 	HiddenRecently  bool   `json:"hiddenRecently"`
+	// The author, to sanction them (sanctionMember).
+	MemberID string `json:"memberId"`
+	// The author's sanctions in force now in the queue's space or everywhere (at most 4: one per kind and place).
+	Sanctions []*moderation.Sanction `json:"sanctions"`
 }
 
 // A member as the community shows them: never email, birthday or points.

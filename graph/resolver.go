@@ -13,6 +13,7 @@ import (
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/offer/offerlive"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/member/auth"
@@ -46,6 +47,8 @@ type Resolver struct {
 	Push *push.Service
 	// ReviewQueue streams review queues live (community/reviewlive).
 	ReviewQueue *reviewlive.Watcher
+	// OfferProgress streams offers' publishing live (game/offer/offerlive).
+	OfferWatch *offerlive.Watcher
 }
 
 // selfID is the signed-in member's id (member.Principal.Self).

@@ -82,6 +82,14 @@ func sendSanction(e *probeEnv, minutes int64, reason string) *gqlResponse {
 		map[string]any{"m": m.Member.ID, "d": minutes, "r": reason})
 }
 
+// sendLift has the brand silence a new member and lift it, giving reason.
+func sendLift(e *probeEnv, reason string) *gqlResponse {
+	m := e.a.signUp(e.t, "lifted"+e.unique()+"@example.com")
+	e.service(`mutation($m: ID!) { sanctionMember(memberId: $m, kind: SILENCE, durationMinutes: 60) { until } }`, map[string]any{"m": m.Member.ID})
+	return e.service(`mutation($m: ID!, $r: String) { liftSanction(memberId: $m, kind: SILENCE, reason: $r) { until } }`,
+		map[string]any{"m": m.Member.ID, "r": reason})
+}
+
 // sendWatchWord has the brand watch word v (FLAG: posts stay up).
 func sendWatchWord(e *probeEnv, v string) *gqlResponse {
 	return e.service(`mutation($w: String!) { watchWord(word: $w, action: FLAG) { id } }`, map[string]any{"w": v})

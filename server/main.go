@@ -32,6 +32,7 @@ import (
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/offer/offerlive"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
@@ -342,6 +343,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Accounts:         m.accounts,
 		Push:             m.push,
 		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), reviewQueuePoll),
+		OfferWatch:       offerlive.New(m.game.Offers(), offerProgressPoll),
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
@@ -654,3 +656,7 @@ func devServiceKey(dir string) (string, error) {
 	}
 	return key, nil
 }
+
+// offerProgressPoll is how often an offerProgress watch reads its offer
+// (one read by _id).
+const offerProgressPoll = time.Second

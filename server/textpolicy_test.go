@@ -195,6 +195,7 @@ var textInputs = map[string]textInput{
 	"Mutation.moderatePost(reason)":   {kind: humanText, field: "reason", send: sendModeratePost},
 	"Mutation.moderateThread(reason)": {kind: humanText, field: "reason", send: sendModerateThread},
 	"Mutation.sanctionMember(reason)": {kind: humanText, field: "reason", send: func(e *probeEnv, v string) *gqlResponse { return sendSanction(e, 60, v) }},
+	"Mutation.liftSanction(reason)":   {kind: humanText, field: "reason", send: func(e *probeEnv, v string) *gqlResponse { return sendLift(e, v) }},
 	"Mutation.watchWord(word)":        {kind: humanText, field: "word", send: sendWatchWord},
 	"PostInput.images": {kind: identifier, field: "images[0]", send: sendPost(func(in map[string]any, v string) {
 		in["images"] = []string{"https://example.com/" + v} // an https URL of printable ASCII

@@ -269,3 +269,20 @@ func Match(words []*WatchedWord, text string) *WatchedWord {
 	}
 	return best
 }
+
+// Lift ends the member's sanction of kind in spaceID (zero: everywhere) at
+// now if it is in force, in one conditional update; it returns the sanction
+// as it was (Until its old end), or nil when none was in force.
+func (s *Store) Lift(ctx context.Context, memberID, spaceID bson.ObjectID, kind SanctionKind, now time.Time) (*Sanction, error) {
+	var was Sanction
+	err := s.sanctions.FindOneAndUpdate(ctx,
+		bson.D{{Key: "memberId", Value: memberID}, {Key: "spaceId", Value: spaceID}, {Key: "kind", Value: kind}, {Key: "until", Value: bson.D{{Key: "$gt", Value: now}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: now}}}}).Decode(&was)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &was, nil
+}

@@ -286,6 +286,9 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     assert.equal(await page.locator('.offer', { hasText: 'Older offer 0' }).count(), 0, 'ten offers a page, newest first');
     await page.getByRole('button', { name: 'More offers' }).click();
     await page.locator('.offer', { hasText: 'Older offer 0' }).waitFor();
+    // The progress arrives over the socket (offerProgress), not by reading the offer again.
+    const liveFrames = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => { if (String(f.payload).includes('"offerProgress"')) liveFrames.push(String(f.payload)); }));
     await page.getByLabel('Title').fill('Double points weekend');
     await page.getByLabel('Message').fill('Come by this weekend for a bonus');
     await page.getByLabel('Benefit value').fill('200');
@@ -297,18 +300,51 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const [, processed, total] = (await offer.textContent()).match(/(\d+) of (\d+) processed/);
     assert.equal(processed, total, 'every eligible member was reached');
     assert.ok(Number(total) >= 4, `the offer reached the brand's ${total} members`);
+    assert.ok(liveFrames.some((f) => f.includes('"PUBLISHED"')), 'the progress came live over the socket');
     await offer.getByRole('button', { name: /Results of/ }).click();
     await offer.getByRole('status').filter({ hasText: /Messaged: \d+/ }).waitFor();
     await accessible(page, 'the offers page');
+    // A targeted offer: the API's error on a target is shown at its field;
+    // an offer for two listed members reaches those two.
+    await page.getByLabel('Title').fill('Two regulars');
+    await page.getByLabel('Message').fill('Just for you two');
+    await page.getByLabel('Tiers').fill('Nowhere');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    const tiers = page.getByLabel('Tiers');
+    await page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ }).waitFor();
+    assert.equal(await tiers.getAttribute('aria-invalid'), 'true');
+    await accessible(page, 'the offers page with a target error');
+    await tiers.fill('');
+    await page.getByLabel('Inactive for (days)').fill('99999');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Inactive for (days)') }).locator('.field-error', { hasText: /between 0 and 3650/ }).waitFor();
+    await page.getByLabel('Inactive for (days)').fill('');
+    await page.getByLabel('Members', { exact: true }).fill(`${customers[0].id}\n${customers[1].id}`);
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    const targeted = page.locator('.offer', { hasText: 'Two regulars' });
+    await targeted.getByRole('button', { name: /Publish/ }).click();
+    await targeted.locator('.status', { hasText: /^PUBLISHED$/ }).waitFor({ timeout: 60000 });
+    await targeted.getByText(/processed, 2 notified/).waitFor();
     // The status filter asks brandOffers for one status.
     await page.getByLabel('Status', { exact: true }).selectOption('PUBLISHED');
     await page.locator('.offer', { hasText: 'Older offer' }).first().waitFor({ state: 'detached' });
     await page.locator('.offer', { hasText: 'Double points weekend' }).waitFor();
-    assert.equal(await page.locator('.offer').count(), 1, 'only the published offer');
+    await page.locator('.offer', { hasText: 'Two regulars' }).waitFor();
+    assert.equal(await page.locator('.offer').count(), 2, 'only the two published offers');
     await page.getByLabel('Status', { exact: true }).selectOption('DRAFT');
     await page.locator('.offer', { hasText: 'Older offer 10' }).waitFor();
     assert.equal(await page.locator('.offer', { hasText: 'Double points weekend' }).count(), 0, 'no published offer among the drafts');
     await accessible(page, 'the offers page filtered');
+    // The triggered campaigns' results with their uplift, one row each.
+    await page.getByLabel('Purchases within (days)').fill('0');
+    await page.getByRole('button', { name: 'Show campaign results' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Purchases within (days)') }).locator('.field-error').waitFor();
+    await page.getByLabel('Purchases within (days)').fill('14');
+    await page.getByRole('button', { name: 'Show campaign results' }).click();
+    const results = page.getByRole('table', { name: /Messaged members against those held out/ });
+    for (const name of ['Birthday', 'Win-back', 'Points expiring', 'Streak at risk', 'Coupon expiring']) await results.getByRole('rowheader', { name }).waitFor();
+    await accessible(page, 'the campaign results');
+    await fitsPhone(page, 'the offers page');
 
     // Events: create and publish; a member's RSVP shows live; the door checks them in.
     await open(page, 'Events');
@@ -423,6 +459,22 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     await fitsPhone(page, 'the review queue');
     await page.screenshot({ path: join(shots, 'review-queue.png'), fullPage: true });
 
+    // Sanctions: silence the author for a day with a reason; it shows in their history; lift it.
+    await item.getByLabel('Silence Gus for').selectOption('1440');
+    await item.getByLabel('Reason for the sanction of Gus').fill('Spamming watches');
+    await item.getByRole('button', { name: 'Silence Gus' }).click();
+    await page.getByRole('status').filter({ hasText: 'Gus is silenced in this space.' }).waitFor();
+    const gusSanctions = item.getByRole('list', { name: 'Sanctions of Gus' });
+    await gusSanctions.getByText(/SILENCE in this space until .*: Spamming watches/).waitFor();
+    await item.getByText('1 sanction(s) in force').waitFor();
+    const silenced = await api(gus.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Still selling" }) { id } }`, { t: thread.id }).then(() => null, (e) => e);
+    assert.match(String(silenced?.message), /silenced/, 'the silenced author cannot post');
+    await accessible(page, 'the review queue with a sanction');
+    await item.getByLabel('Reason for the sanction of Gus').fill('Apologised');
+    await item.getByRole('button', { name: 'Lift the silence of Gus' }).click();
+    await page.getByRole('status').filter({ hasText: "Gus's silence is lifted." }).waitFor();
+    await gusSanctions.waitFor({ state: 'detached' });
+    await item.getByText('no sanction in force').waitFor();
     await item.getByLabel(/Reason for post/).fill('Advertising');
     await item.getByRole('button', { name: /Hide post/ }).click();
     await page.getByRole('status').filter({ hasText: /by Gus: hide/ }).waitFor();

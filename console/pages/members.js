@@ -103,7 +103,7 @@ export function MemberProfile({ id }) {
   const t = m.tier;
   return html`<div class="page"><p><a href="#/members">← Members</a></p>
     <h1>${m.displayName}</h1>
-    <p class="muted">${m.email} · ${m.timezone} · joined ${fmtDate(m.createdAt)} · roles ${m.roles.join(', ')}</p>
+    <p class="muted">${m.email} · ${m.timezone} · joined ${fmtDate(m.createdAt)} · roles ${m.roles.join(', ')} · member id <code>${id}</code></p>
     <dl class="figures">
       <div><dt>Balance</dt><dd>${m.points.balance}</dd></div>
       <div><dt>Available</dt><dd>${m.points.available}</dd></div>

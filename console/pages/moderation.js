@@ -1,10 +1,46 @@
 // Moderation: a space's review queue with each post's flags and its
-// author's history, actions with a reason, and the audit log (BRAND).
+// author's history (with their sanctions in force), actions with a reason,
+// silencing the author for a while and lifting it, and the audit log (BRAND).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, hasRole, subscribe } from '../api.js';
 import { Field, ErrorBox, Notice, More, usePaged, useAction, fmtDate } from './ui.js';
 
-function ReviewItem({ item, onDone }) {
+const DURATIONS = [{ value: '60', label: '1 hour' }, { value: '1440', label: '1 day' }, { value: '10080', label: '7 days' }, { value: '43200', label: '30 days' }];
+
+// Sanctions shows the author's sanctions in force (in the space or
+// everywhere), silences them here with sanctionMember and lifts one with
+// liftSanction, each with the reason given.
+function Sanctions({ author, spaceId, onDone }) {
+  const [minutes, setMinutes] = useState('1440');
+  const [reason, setReason] = useState('');
+  const act = useAction();
+  const who = author.displayName;
+  const silence = () => act.run(async () => {
+    await gql(`mutation($m: ID!, $s: ID, $d: Int!, $r: String) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: $d, reason: $r) { until } }`,
+      { m: author.memberId, s: spaceId, d: Number(minutes), r: reason || null });
+    setReason('');
+    onDone(`${who} is silenced in this space.`);
+  });
+  const lift = (sn) => act.run(async () => {
+    await gql(`mutation($m: ID!, $s: ID, $k: SanctionKind!, $r: String) { liftSanction(memberId: $m, spaceId: $s, kind: $k, reason: $r) { until } }`,
+      { m: author.memberId, s: sn.spaceId, k: sn.kind, r: reason || null });
+    setReason('');
+    onDone(`${who}'s ${sn.kind.toLowerCase()} is lifted.`);
+  });
+  return html`<div class="sanctions">
+    ${author.sanctions.length > 0 && html`<ul aria-label=${`Sanctions of ${who}`}>${author.sanctions.map((sn) => html`<li>
+      ${sn.kind} ${sn.spaceId ? 'in this space' : 'everywhere'} until ${fmtDate(sn.until)}${sn.reason ? ': ' + sn.reason : ''}
+      <button type="button" class="secondary" onClick=${() => lift(sn)} disabled=${act.busy}>Lift the ${sn.kind.toLowerCase()} of ${who}</button></li>`)}</ul>`}
+    <div class="row">
+      <${Field} label=${`Silence ${who} for`} name="silenceFor" value=${minutes} onInput=${setMinutes} options=${DURATIONS} />
+      <${Field} label=${`Reason for the sanction of ${who}`} name="sanctionReason" value=${reason} onInput=${setReason} />
+      <button type="button" class="danger" onClick=${silence} disabled=${act.busy}>Silence ${who}</button>
+    </div>
+    <${ErrorBox} error=${act.error} />
+  </div>`;
+}
+
+function ReviewItem({ item, spaceId, onDone }) {
   const [reason, setReason] = useState('');
   const act = useAction();
   const p = item.post;
@@ -18,7 +54,8 @@ function ReviewItem({ item, onDone }) {
     <p>Reasons: ${item.reasons.join(', ') || '—'}</p>
     <ul class="flags">${item.firstFlags.map((f) => html`<li>${f.reason}${f.note ? ': ' + f.note : ''} (weight ${f.weight})</li>`)}</ul>
     ${item.flagCount > item.firstFlags.length && html`<p class="muted">and ${item.flagCount - item.firstFlags.length} more flag(s).</p>`}
-    <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}.</p>
+    <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}${item.author.sanctions.length ? `, ${item.author.sanctions.length} sanction(s) in force` : ', no sanction in force'}.</p>
+    <${Sanctions} author=${item.author} spaceId=${spaceId} onDone=${onDone} />
     <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason} />
     <div class="row">
       <button type="button" onClick=${() => moderate('HIDE')} disabled=${act.busy}>Hide post #${p.number}</button>
@@ -39,7 +76,7 @@ function Queue({ spaceId }) {
   const [live, setLive] = useState(null); // {pending, more} from the last push
   const [liveError, setLiveError] = useState(null);
   const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 20, after: $after) {
-      edges { node { score flagCount reasons status firstFlags(first: 3) { reason note weight createdAt } author { displayName trustLevel postsLast30Days hiddenRecently }
+      edges { node { score flagCount reasons status firstFlags(first: 3) { reason note weight createdAt } author { memberId displayName trustLevel postsLast30Days hiddenRecently sanctions { kind until reason spaceId } }
         post { id number body status createdAt author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
   useEffect(() => {
     const stop = subscribe(`subscription($s: ID!) { reviewQueueChanged(spaceId: $s) { pending morePending version } }`, { s: spaceId },
@@ -63,7 +100,7 @@ function Queue({ spaceId }) {
       : live ? `Live: ${live.pending}${live.more ? '+' : ''} post(s) waiting.` : 'Connecting for live updates…'}</p>
     <${Notice}>${done}<//>
     ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
-    <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} onDone=${(m) => { setDone(m); list.reload(); }} />`)}</ul>
+    <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} spaceId=${spaceId} onDone=${(m) => { setDone(m); list.reload(); }} />`)}</ul>
     <${More} list=${list} /></section>`;
 }
 

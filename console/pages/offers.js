@@ -1,10 +1,11 @@
 // Offers: the brand's offers (brandOffers, by status, paged with its
-// cursors), create, publish and watch the publishing reach every eligible
-// member (offer(id){progress}, read again while PUBLISHING: the API has no
-// subscription for an offer's progress).
+// cursors), create with a target (tiers, badge, birthday this month,
+// inactive days, listed members), publish and watch the publishing reach
+// every targeted member live (the offerProgress subscription over the
+// socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
-import { gql } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+import { gql, subscribe } from '../api.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -33,12 +34,21 @@ function OfferRow({ initial }) {
   const [offer, setOffer] = useState(initial);
   const id = initial.id;
   const act = useAction();
+  const [live, setLive] = useState(true);
   const load = () => act.run(async () => setOffer((await gql(`query($id: ID!) { offer(id: $id) { ${OFFER} } }`, { id })).offer));
+  const publishing = offer?.status === 'PUBLISHING';
+  // Live while PUBLISHING: the server sends each change and completes at PUBLISHED.
   useEffect(() => {
-    if (offer?.status !== 'PUBLISHING') return undefined;
+    if (!publishing || !live) return undefined;
+    return subscribe(`subscription($id: ID!) { offerProgress(id: $id) { ${OFFER} } }`, { id },
+      (d) => setOffer(d.offerProgress), () => setLive(false));
+  }, [publishing, live]);
+  // Polling, only if the socket failed.
+  useEffect(() => {
+    if (!publishing || live) return undefined;
     const t = setTimeout(load, 700);
     return () => clearTimeout(t);
-  }, [offer]);
+  }, [offer, live]);
   const p = offer.progress;
   const percent = p ? (p.total ? Math.round((100 * p.processed) / p.total) : 100) : 0;
   const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
@@ -54,11 +64,65 @@ function OfferRow({ initial }) {
   </li>`;
 }
 
+// target is the form's OfferTargetingInput, null when it sets none.
+function target(f) {
+  const t = {};
+  const tiers = f.tiers.split(',').map((x) => x.trim()).filter(Boolean);
+  if (tiers.length) t.tiers = tiers;
+  if (f.badgeId) t.badgeId = f.badgeId;
+  if (f.birthdayThisMonth) t.birthdayThisMonth = true;
+  if (f.inactiveDays !== '') t.inactiveDays = num(f.inactiveDays);
+  const ids = f.memberIds.split(/\s+/).filter(Boolean);
+  if (ids.length) t.memberIds = ids;
+  return Object.keys(t).length ? t : null;
+}
+
+const CAMPAIGNS = [['BIRTHDAY', 'Birthday'], ['WIN_BACK', 'Win-back'], ['POINTS_EXPIRING', 'Points expiring'], ['STREAK_AT_RISK', 'Streak at risk'], ['COUPON_EXPIRING', 'Coupon expiring']];
+const day = (d) => d.toISOString().slice(0, 10);
+
+// CampaignResults is the uplift of each triggered campaign against its
+// holdout (analytics.campaignResults, one alias per campaign) for a range.
+function CampaignResults() {
+  const [from, setFrom] = useState(day(new Date(Date.now() - 30 * 864e5)));
+  const [to, setTo] = useState(day(new Date()));
+  const [within, setWithin] = useState('14');
+  const [rows, setRows] = useState(null);
+  const act = useAction();
+  const show = (e) => {
+    e.preventDefault();
+    act.run(async () => {
+      const fields = 'verdict pending recipients { members purchasers purchaseRate } holdout { members purchasers purchaseRate } rateDifference { estimate low high }';
+      const d = await gql(`query($r: AnalyticsRange!, $w: Int!) { analytics { ${CAMPAIGNS.map(([c]) => `${c}: campaignResults(campaign: ${c}, range: $r, withinDays: $w) { ${fields} }`).join(' ')} } }`,
+        { r: { from, to }, w: num(within) });
+      setRows(CAMPAIGNS.map(([c, label]) => ({ label, ...d.analytics[c] })));
+    });
+  };
+  const err = (k) => (act.error?.field?.replace(/^range\./, '') === k || act.error?.field === k ? act.error.message : null);
+  return html`<section aria-labelledby="campaign-results"><h2 id="campaign-results">Results of the triggered campaigns</h2>
+    <form onSubmit=${show} class="row" novalidate>
+      <${Field} label="From" name="resultsFrom" type="date" value=${from} onInput=${setFrom} error=${err('from')} />
+      <${Field} label="To" name="resultsTo" type="date" value=${to} onInput=${setTo} error=${err('to')} />
+      <${Field} label="Purchases within (days)" name="withinDays" type="number" value=${within} onInput=${setWithin} error=${err('withinDays')} />
+      <button type="submit" disabled=${act.busy}>${act.busy ? 'Reading…' : 'Show campaign results'}</button>
+    </form>
+    ${act.error && !['from', 'to', 'withinDays'].some(err) && html`<${ErrorBox} error=${act.error} />`}
+    ${rows && html`<div class="table-wrap"><table><caption>Messaged members against those held out, by purchases within ${within} days of the send</caption>
+      <thead><tr><th scope="col">Campaign</th><th scope="col">Messaged (bought)</th><th scope="col">Held out (bought)</th><th scope="col">Uplift</th><th scope="col">Pending</th><th scope="col">Verdict</th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr><th scope="row">${r.label}</th>
+        <td>${r.recipients.members} (${pct(r.recipients.purchaseRate)})</td><td>${r.holdout.members} (${pct(r.holdout.purchaseRate)})</td>
+        <td>${r.rateDifference ? `${pct(r.rateDifference.estimate)} (${pct(r.rateDifference.low)} to ${pct(r.rateDifference.high)})` : '—'}</td>
+        <td>${r.pending}</td><td>${r.verdict}</td></tr>`)}</tbody></table></div>`}
+  </section>`;
+}
+
 const STATUSES = [{ value: '', label: 'Any status' }, 'DRAFT', 'PUBLISHING', 'PUBLISHED'];
 
 export function Offers() {
   const now = new Date();
-  const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', startsAt: local(now), endsAt: local(new Date(now.getTime() + 14 * 864e5)), holdoutPercent: '0' };
+  const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', startsAt: local(now), endsAt: local(new Date(now.getTime() + 14 * 864e5)), holdoutPercent: '0',
+    tiers: '', badgeId: '', birthdayThisMonth: false, inactiveDays: '', memberIds: '' };
+  const [badges, setBadges] = useState([]);
+  useEffect(() => { gql('{ badges { id name } }').then((d) => setBadges(d.badges)).catch(() => setBadges([])); }, []);
   const [form, setForm] = useState(blank);
   const [status, setStatus] = useState('');
   const [done, setDone] = useState('');
@@ -72,13 +136,16 @@ export function Offers() {
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
-        startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent) } });
+        startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
       list.reload();
     });
   };
   const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
+  // A target's errors name an element (target.tiers[1]): shown at the field.
+  const terr = (k) => (act.error?.field?.replace(/^input\./, '').replace(/\[\d+\]$/, '') === k ? act.error.message : null);
+  const TARGETS = ['target.tiers', 'target.badgeId', 'target.inactiveDays', 'target.memberIds', 'target.members'];
   return html`<div class="page"><h1>Offers</h1>
     <section aria-labelledby="new-offer"><h2 id="new-offer">New offer</h2>
     <form onSubmit=${create} class="grid-form" novalidate>
@@ -89,7 +156,15 @@ export function Offers() {
       <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
       <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
       <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} />
-      <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+      <fieldset class="target"><legend>Target (every condition given must hold; none means every member)</legend>
+        <${Field} label="Tiers" name="tiers" value=${form.tiers} onInput=${set('tiers')} error=${terr('target.tiers')} hint="Tier names, separated by commas" />
+        <${Field} label="Badge" name="badgeId" value=${form.badgeId} onInput=${set('badgeId')} error=${terr('target.badgeId')}
+          options=${[{ value: '', label: 'Any badge' }, ...badges.map((b) => ({ value: b.id, label: b.name }))]} />
+        <${Field} label="Birthday this month" name="birthdayThisMonth" type="checkbox" value=${form.birthdayThisMonth} onInput=${set('birthdayThisMonth')} />
+        <${Field} label="Inactive for (days)" name="inactiveDays" type="number" value=${form.inactiveDays} onInput=${set('inactiveDays')} error=${terr('target.inactiveDays')} hint="No purchase in this many days" />
+        <${Field} label="Members" name="memberIds" type="textarea" value=${form.memberIds} onInput=${set('memberIds')} error=${terr('target.memberIds') || terr('target.members')} hint="Member ids, one a line (from a member's profile)" />
+      </fieldset>
+      <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && !TARGETS.some((k) => terr(k)) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
     </form></section>
     <section aria-labelledby="all-offers"><h2 id="all-offers">The brand's offers</h2>
@@ -97,5 +172,6 @@ export function Offers() {
       <button type="button" class="secondary" onClick=${list.reload}>Refresh offers</button></div>
     ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No offer${status ? ' is ' + status : ' yet'}.</p>`}
     <ul class="cards">${list.items.map((o) => html`<${OfferRow} key=${o.id} initial=${o} />`)}</ul>
-    <${More} list=${list} label="More offers" /></section></div>`;
+    <${More} list=${list} label="More offers" /></section>
+    <${CampaignResults} /></div>`;
 }

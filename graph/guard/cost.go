@@ -56,6 +56,7 @@ var listSizes = map[string]sizeFunc{
 	"Post.history":                    fixed(50),                                                                 // edits inside the edit window
 	"ReviewItem.flags":                fixed(100),                                                                // moderation.Store.Flags reads at most 100
 	"CommunityStanding.sanctions":     fixed(100),                                                                // moderation.Store.InForce reads at most 100
+	"AuthorHistory.sanctions":         fixed(4),                                                                  // moderation.Store.Active: one per kind, in the space and everywhere
 	"ReviewItem.firstFlags":           func(a map[string]any) int { return intArg(a, "first", 3) },               // first ≤ 100 (graph/console.go)
 	"ThreadEvent.reactions":           fixed(4),                                                                  // one per reaction
 	"Points.expiringSoon":             func(a map[string]any) int { return max(intArg(a, "withinDays", 30), 1) }, // one per day at most

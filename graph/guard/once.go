@@ -69,6 +69,7 @@ var mutations = map[string]string{
 	"moderatePost":    movesPoints, // a removal takes the post's points back
 	"moderateThread":  repeatable,
 	"sanctionMember":  repeatable,
+	"liftSanction":    repeatable, // a lifted sanction is no longer in force: NOT_FOUND again
 	"createSpace":     repeatable,
 	"updateSpace":     repeatable,
 	"watchWord":       repeatable,
