@@ -391,21 +391,8 @@ const MaxSanctionMinutes = 365 * 24 * 60
 // space (a moderator of it) or, with spaceID zero, everywhere (global
 // moderators and the brand). Logged.
 func (s *Service) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, minutes int, reason string) (*moderation.Sanction, error) {
-	if spaceID.IsZero() {
-		if !staff(p) {
-			return nil, ErrNotModerator
-		}
-	} else {
-		sp, err := s.forum.Space(ctx, spaceID)
-		if err != nil {
-			return nil, input.Wrap("spaceId", err)
-		}
-		if !Moderates(p, sp) {
-			return nil, ErrNotModerator
-		}
-	}
-	if kind != moderation.Silence && kind != moderation.Suspend {
-		return nil, input.Errorf("kind", "must be SILENCE or SUSPEND")
+	if err := s.maySanction(ctx, p, spaceID, kind); err != nil {
+		return nil, err
 	}
 	if minutes < 1 || minutes > MaxSanctionMinutes {
 		return nil, input.Errorf("durationMinutes", "must be between 1 and %d (365 days)", MaxSanctionMinutes)
@@ -474,4 +461,27 @@ func (s *Service) WatchedWord(ctx context.Context, p member.Principal, id bson.O
 		return nil, moderation.ErrWordNotFound
 	}
 	return s.mod.Word(ctx, id)
+}
+
+// maySanction checks a sanction's scope and kind for SanctionMember and
+// LiftSanction: in one space a moderator of it, everywhere (spaceID zero)
+// global moderators and the brand; SILENCE or SUSPEND.
+func (s *Service) maySanction(ctx context.Context, p member.Principal, spaceID bson.ObjectID, kind moderation.SanctionKind) error {
+	if spaceID.IsZero() {
+		if !staff(p) {
+			return ErrNotModerator
+		}
+	} else {
+		sp, err := s.forum.Space(ctx, spaceID)
+		if err != nil {
+			return input.Wrap("spaceId", err)
+		}
+		if !Moderates(p, sp) {
+			return ErrNotModerator
+		}
+	}
+	if kind != moderation.Silence && kind != moderation.Suspend {
+		return input.Errorf("kind", "must be SILENCE or SUSPEND")
+	}
+	return nil
 }

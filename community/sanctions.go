@@ -21,21 +21,8 @@ var ErrNoSanction = fault.New(fault.NotFound, "no such sanction in force")
 // returns the sanction as lifted (Until now), ErrNoSanction when none is in
 // force, an input error on "memberId", "spaceId", "kind" or "reason". Logged.
 func (s *Service) LiftSanction(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, reason string) (*moderation.Sanction, error) {
-	if spaceID.IsZero() {
-		if !staff(p) {
-			return nil, ErrNotModerator
-		}
-	} else {
-		sp, err := s.forum.Space(ctx, spaceID)
-		if err != nil {
-			return nil, input.Wrap("spaceId", err)
-		}
-		if !Moderates(p, sp) {
-			return nil, ErrNotModerator
-		}
-	}
-	if kind != moderation.Silence && kind != moderation.Suspend {
-		return nil, input.Errorf("kind", "must be SILENCE or SUSPEND")
+	if err := s.maySanction(ctx, p, spaceID, kind); err != nil {
+		return nil, err
 	}
 	reason, err := checkReason(reason)
 	if err != nil {
