@@ -25,6 +25,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -439,10 +440,8 @@ func (in *Inbox) List(ctx context.Context, memberID bson.ObjectID, before int64,
 	if err != nil {
 		return nil, false, err
 	}
-	if len(ns) > limit {
-		return ns[:limit], true, nil
-	}
-	return ns, false, nil
+	ns, more = page.Cut(ns, limit)
+	return ns, more, nil
 }
 
 // UnreadCount counts the member's shown, unread notifications. It is

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // MinSearch and MaxSearch bound a search text, in characters: one letter
@@ -64,19 +65,7 @@ func (s *Service) Search(ctx context.Context, p Principal, q Search, after bson.
 		}
 		filter = append(filter, bson.E{Key: "$or", Value: or})
 	}
-	cur, err := s.members.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var ms []*Member
-	if err := cur.All(ctx, &ms); err != nil {
-		return nil, false, err
-	}
-	more := len(ms) > limit
-	if more {
-		ms = ms[:limit]
-	}
-	return ms, more, nil
+	return page.Find[*Member](ctx, s.members.c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), limit)
 }
 
 // emailPrefix is how the start of an address is stored: lower-case, NFC

@@ -43,6 +43,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 var (
@@ -497,22 +498,7 @@ func (s *Service) Endpoints(ctx context.Context, after bson.ObjectID, limit int)
 	if !after.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}}}
 	}
-	cur, err := s.endpoints.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Endpoint
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	return page(out, limit)
-}
-
-func page[T any](xs []T, limit int) ([]T, bool, error) {
-	if len(xs) > limit {
-		return xs[:limit], true, nil
-	}
-	return xs, false, nil
+	return page.Find[*Endpoint](ctx, s.endpoints, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 }
 
 // Deliveries lists an endpoint's deliveries newest first, of one state
@@ -528,15 +514,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID bson.ObjectID, stat
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
 	}
-	cur, err := s.deliveries.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Delivery
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	return page(out, limit)
+	return page.Find[*Delivery](ctx, s.deliveries, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 }
 
 // Delivery returns one delivery.

@@ -31,6 +31,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 var (
@@ -687,18 +688,7 @@ func (s *Service) Brand(ctx context.Context, before bson.ObjectID, limit int) ([
 	if !before.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
 	}
-	cur, err := s.events.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Event
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*Event](ctx, s.events.c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 }
 
 type eventStore struct{ c *mongo.Collection }

@@ -14,6 +14,7 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // Store keeps the community's content in db.
@@ -124,22 +125,7 @@ func (s *Store) Spaces(ctx context.Context, after bson.ObjectID, limit int) ([]*
 	if !after.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 	}
-	cur, err := s.spaces.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Space
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	return page(out, limit)
-}
-
-func page[T any](items []T, limit int) ([]T, bool, error) {
-	if len(items) > limit {
-		return items[:limit], true, nil
-	}
-	return items, false, nil
+	return page.Find[*Space](ctx, s.spaces, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), limit)
 }
 
 // --- threads and posts
@@ -212,16 +198,8 @@ func (s *Store) Reply(ctx context.Context, p *Post) error {
 // start): one range read of IndexPostNumber. Cursors are post numbers, so
 // they stay put while replies arrive.
 func (s *Store) Posts(ctx context.Context, threadID bson.ObjectID, after int64, limit int) ([]*Post, bool, error) {
-	cur, err := s.posts.Find(ctx, bson.D{{Key: "threadId", Value: threadID}, {Key: "number", Value: bson.D{{Key: "$gt", Value: after}}}},
-		options.Find().SetSort(bson.D{{Key: "threadId", Value: 1}, {Key: "number", Value: 1}}).SetLimit(int64(limit+1)).SetHint(IndexPostNumber))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Post
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	return page(out, limit)
+	return page.Find[*Post](ctx, s.posts, bson.D{{Key: "threadId", Value: threadID}, {Key: "number", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "threadId", Value: 1}, {Key: "number", Value: 1}}).SetHint(IndexPostNumber), limit)
 }
 
 // ThreadCursor is a position in a thread listing: after the thread with
@@ -284,15 +262,7 @@ func (s *Store) Threads(ctx context.Context, spaceID bson.ObjectID, order Thread
 		}})
 	}
 	sort := bson.D{{Key: "spaceId", Value: 1}, {Key: "pinned", Value: -1}, {Key: field, Value: -1}, {Key: "_id", Value: -1}}
-	cur, err := s.threads.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Thread
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	return page(out, limit)
+	return page.Find[*Thread](ctx, s.threads, filter, options.Find().SetSort(sort), limit)
 }
 
 // Edit replaces the body and images of the author's post, keeping the

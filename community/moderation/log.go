@@ -14,6 +14,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // LogEntry is one moderator or brand action, as it happened: who, what, on
@@ -65,18 +66,7 @@ func (s *Store) LogPage(ctx context.Context, spaceID, before bson.ObjectID, limi
 	if !before.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	cur, err := s.log.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*LogEntry
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*LogEntry](ctx, s.log, filter, options.Find().SetSort(sort), limit)
 }
 
 // SanctionKind is what a member may no longer do.

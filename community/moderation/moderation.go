@@ -18,6 +18,7 @@ import (
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 var (
@@ -250,18 +251,7 @@ func (s *Store) Queue(ctx context.Context, spaceID bson.ObjectID, status ItemSta
 			bson.D{{Key: "score", Value: after.Score}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: after.ID}}}},
 		}})
 	}
-	cur, err := s.review.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "spaceId", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Item
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*Item](ctx, s.review, filter, options.Find().SetSort(bson.D{{Key: "spaceId", Value: 1}, {Key: "status", Value: 1}, {Key: "score", Value: -1}, {Key: "_id", Value: -1}}), limit)
 }
 
 // Flags lists a post's flags, oldest first (at most 100: a queue item shows them).

@@ -21,6 +21,7 @@ import (
 
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // Period is a leaderboard's span.
@@ -398,7 +399,7 @@ func (s *Boards) Top(ctx context.Context, b Board, after *Standing, limit int) (
 	if err != nil {
 		return nil, false, err
 	}
-	rows, more := page(rows, limit)
+	rows, more := page.Cut(rows, limit)
 	return rows, more, nil
 }
 
@@ -540,13 +541,4 @@ func (s *Boards) rebuild(ctx context.Context, board string) error {
 	}
 	_, err = s.tree.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
 	return err
-}
-
-// page trims a list read with one item past limit, the extra item telling
-// whether more remain.
-func page[T any](items []T, limit int) ([]T, bool) {
-	if len(items) > limit {
-		return items[:limit], true
-	}
-	return items, false
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/chain"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 var (
@@ -361,7 +362,7 @@ func (l *Ledger) Entries(ctx context.Context, memberID bson.ObjectID, before int
 	if err != nil {
 		return nil, false, err
 	}
-	es, more := page(es, limit)
+	es, more := page.Cut(es, limit)
 	return es, more, nil
 }
 
@@ -698,13 +699,4 @@ func StatusOf(st State, p *program.Program, now time.Time) TierStatus {
 		ts.ToNext = max(next.Threshold-ts.Metric, 0)
 	}
 	return ts
-}
-
-// page trims a list read with one item past limit, the extra item telling
-// whether more remain.
-func page[T any](items []T, limit int) ([]T, bool) {
-	if len(items) > limit {
-		return items[:limit], true
-	}
-	return items, false
 }

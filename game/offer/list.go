@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // indexOfferStatusID backs List with a status: the offers in one status,
@@ -37,16 +38,9 @@ func (s *Service) List(ctx context.Context, status OfferStatus, before bson.Obje
 	if !before.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	cur, err := s.offers.offers.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	out, more, err := page.Find[*Offer](ctx, s.offers.offers, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 	if err != nil {
 		return nil, false, fmt.Errorf("offers: list: %w", err)
 	}
-	var out []*Offer
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, fmt.Errorf("offers: list: %w", err)
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return out, more, nil
 }

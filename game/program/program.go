@@ -20,6 +20,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
@@ -612,17 +613,9 @@ func (s Store) Versions(ctx context.Context, before int64, limit int) ([]Program
 	if before > 0 {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
 	}
-	cur, err := s.versions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
+	vs, more, err := page.Find[version](ctx, s.versions, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 	if err != nil {
 		return nil, false, err
-	}
-	var vs []version
-	if err := cur.All(ctx, &vs); err != nil {
-		return nil, false, err
-	}
-	more := len(vs) > limit
-	if more {
-		vs = vs[:limit]
 	}
 	out := make([]Program, len(vs))
 	for i, v := range vs {

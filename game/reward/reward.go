@@ -25,6 +25,7 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/byid"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
@@ -393,16 +394,7 @@ func (s *Service) Rewards(ctx context.Context, activeOnly bool, after bson.Objec
 	if activeOnly {
 		sort = bson.D{{Key: "active", Value: 1}, {Key: "_id", Value: -1}}
 	}
-	cur, err := s.rewards.rewards.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var rs []*Reward
-	if err := cur.All(ctx, &rs); err != nil {
-		return nil, false, err
-	}
-	rs, more := page(rs, limit)
-	return rs, more, nil
+	return page.Find[*Reward](ctx, s.rewards.rewards, filter, options.Find().SetSort(sort), limit)
 }
 
 // Redeem buys a reward with points, once per idempotency key. Stock and the
@@ -639,16 +631,7 @@ func (s *Service) Redemptions(ctx context.Context, memberID, after bson.ObjectID
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
 	}
-	cur, err := s.rewards.redemptions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var rs []*Redemption
-	if err := cur.All(ctx, &rs); err != nil {
-		return nil, false, err
-	}
-	rs, more := page(rs, limit)
-	return rs, more, nil
+	return page.Find[*Redemption](ctx, s.rewards.redemptions, filter, options.Find().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "_id", Value: -1}}), limit)
 }
 
 // redemptionCode is what the member shows in store (see randcode.Voucher).
@@ -670,15 +653,6 @@ func (s *Service) RedemptionsByID(ctx context.Context, ids []bson.ObjectID) ([]*
 		}
 	}
 	return rs, err
-}
-
-// page trims a list read with one item past limit, the extra item telling
-// whether more remain.
-func page[T any](items []T, limit int) ([]T, bool) {
-	if len(items) > limit {
-		return items[:limit], true
-	}
-	return items, false
 }
 
 // Catalog lists the rewards p may see, after the id after: active ones, or

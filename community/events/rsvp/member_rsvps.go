@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/member"
 )
 
@@ -28,16 +29,5 @@ func (s *Service) RSVPsOf(ctx context.Context, p member.Principal, memberID, bef
 	if !before.IsZero() {
 		filter = append(filter, bson.E{Key: "eventId", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	cur, err := s.rsvps.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*RSVP
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*RSVP](ctx, s.rsvps.c, filter, options.Find().SetSort(bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: -1}}), limit)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -799,18 +800,7 @@ func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status S
 			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: a.TierRank}, {Key: "joinedAt", Value: a.JoinedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: a.ID}}}},
 		}})
 	}
-	cur, err := s.rsvps.c.Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*RSVP
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*RSVP](ctx, s.rsvps.c, filter, options.Find().SetSort(sort), limit)
 }
 
 // Counts are an event's RSVPs by status, with the guests of confirmed ones.

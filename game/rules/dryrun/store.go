@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 // Store keeps the dry runs and their results (collection rule_simulations).
@@ -89,18 +90,7 @@ func (s *Store) Simulations(ctx context.Context, before bson.ObjectID, limit int
 	if !before.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}}
 	}
-	cur, err := s.sims.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var out []*Simulation
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, false, err
-	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return page.Find[*Simulation](ctx, s.sims, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}), limit)
 }
 
 // NextQueued claims the oldest queued dry run for runner (one

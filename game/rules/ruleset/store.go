@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
+	"github.com/regulars/regulars/internal/page"
 )
 
 var (
@@ -247,18 +248,7 @@ func (s *Store) List(ctx context.Context, after bson.ObjectID, limit int) ([]*ru
 	if !after.IsZero() {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 	}
-	cur, err := s.rules.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, false, err
-	}
-	var rs []*rules.Rule
-	if err := cur.All(ctx, &rs); err != nil {
-		return nil, false, err
-	}
-	if len(rs) > limit {
-		return rs[:limit], true, nil
-	}
-	return rs, false, nil
+	return page.Find[*rules.Rule](ctx, s.rules, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), limit)
 }
 
 // History pages a rule's versions newest first: at most limit numbered
@@ -268,17 +258,9 @@ func (s *Store) History(ctx context.Context, id bson.ObjectID, before int64, lim
 	if before > 0 {
 		filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	cur, err := s.versions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "ruleId", Value: 1}, {Key: "version", Value: -1}}).SetLimit(int64(limit+1)))
+	vs, more, err := page.Find[version](ctx, s.versions, filter, options.Find().SetSort(bson.D{{Key: "ruleId", Value: 1}, {Key: "version", Value: -1}}), limit)
 	if err != nil {
 		return nil, false, err
-	}
-	var vs []version
-	if err := cur.All(ctx, &vs); err != nil {
-		return nil, false, err
-	}
-	more := len(vs) > limit
-	if more {
-		vs = vs[:limit]
 	}
 	out := make([]*rules.Rule, len(vs))
 	for i := range vs {
