@@ -2,7 +2,6 @@ package game
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -21,23 +20,9 @@ func (x offerAudience) Send(ctx context.Context, m inbox.Message) (*inbox.Notifi
 	return x.s.notify.Send(ctx, m)
 }
 
-// SendBatch sends a batch through the game's notifier: at once if it can
-// (the inbox), else one message at a time, stopping at the first failure.
+// SendBatch sends a batch on the game's effects path (effects.Path.SendBatch).
 func (x offerAudience) SendBatch(ctx context.Context, ms []inbox.Message) ([]*inbox.Notification, int, error) {
-	if b, ok := x.s.notify.(interface {
-		SendBatch(ctx context.Context, ms []inbox.Message) ([]*inbox.Notification, int, error)
-	}); ok {
-		return b.SendBatch(ctx, ms)
-	}
-	ns := make([]*inbox.Notification, len(ms))
-	for i, m := range ms {
-		n, err := x.s.notify.Send(ctx, m)
-		if err != nil && !errors.Is(err, inbox.ErrMuted) {
-			return ns, i, err
-		}
-		ns[i] = n
-	}
-	return ns, len(ms), nil
+	return x.s.path.SendBatch(ctx, ms)
 }
 
 func (x offerAudience) Count(ctx context.Context) (int64, error) { return x.s.referrals.Count(ctx) }

@@ -41,6 +41,8 @@ import (
 // Members is what the game needs of accounts.
 type Members interface {
 	Get(ctx context.Context, id bson.ObjectID) (*member.Member, error)
+	// GetMany returns members in the order of ids, nil where missing.
+	GetMany(ctx context.Context, ids []bson.ObjectID) ([]*member.Member, error)
 }
 
 // Notifier sends members notifications about what the game did for them.

@@ -39,6 +39,16 @@ func (f *fakeMembers) Get(_ context.Context, id bson.ObjectID) (*member.Member, 
 	return nil, member.ErrNotFound
 }
 
+func (f *fakeMembers) GetMany(_ context.Context, ids []bson.ObjectID) ([]*member.Member, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*member.Member, len(ids))
+	for i, id := range ids {
+		out[i] = f.m[id]
+	}
+	return out, nil
+}
+
 func (f *fakeMembers) add(email string) *member.Member {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -34,10 +33,12 @@ type Effects interface {
 	CarryOut(ctx context.Context, p *program.Program, entries []*ledger.Entry, notes ...inbox.Message) error
 }
 
-// Notifier sends a campaign's message, in the member's locale when the
-// message names none; inbox.ErrMuted when the member muted its category.
+// Notifier sends a batch of a campaign's messages, each in its member's
+// locale when it names none (effects.Path.SendBatch): ns[i] is message i's
+// notification, nil when its member muted its category; done counts the
+// messages, from the first, settled before err.
 type Notifier interface {
-	Send(ctx context.Context, m inbox.Message) (*inbox.Notification, error)
+	SendBatch(ctx context.Context, ms []inbox.Message) (ns []*inbox.Notification, done int, err error)
 }
 
 // Deps is what the campaigns use of the rest of the game.
@@ -112,42 +113,98 @@ const (
 	CouponExpiring = "coupon-expiring"
 )
 
-// heldOut records the member's group for the send keyed key of campaign
-// (game/holdout: drawn once per member and campaign at the program's
-// holdoutPercent) and reports whether they are held out: sent nothing.
-func (s *Service) heldOut(ctx context.Context, p *program.Program, campaign, key string, memberID bson.ObjectID) (bool, error) {
-	if s.Holdouts == nil {
-		return false, nil
-	}
-	g, err := s.Holdouts.Assign(ctx, campaign, key, memberID, p.Campaigns.HoldoutPercent(), s.Now())
-	return g == holdout.Held, err
+// sendBatch is how many messages a campaign sends at once: the batch's
+// holdout groups are one insert, its notifications one more (and a read
+// of each of the batch's keys, mutes and sequence numbers).
+const sendBatch = 500
+
+// batch gathers a campaign's messages and sends them sendBatch at a time.
+// Every message is keyed per member, campaign and period, so a batch
+// failed half-way is sent again harmlessly by the next run.
+type batch struct {
+	s        *Service
+	p        *program.Program
+	campaign string
+	ms       []inbox.Message
+	sent     int // notifications sent (or found sent by an earlier run)
 }
 
-// sent sends m for campaign unless its member is held out, counting it; a
-// muted category is not an error, and a failed send is logged: the key
-// makes the next run's attempt harmless.
-func (s *Service) sent(ctx context.Context, p *program.Program, campaign string, m inbox.Message) int {
-	if held, err := s.heldOut(ctx, p, campaign, m.Key, m.MemberID); err != nil || held {
-		if err != nil {
-			slog.ErrorContext(ctx, "campaign: holdout", "member", m.MemberID.Hex(), "key", m.Key, "err", err)
-		}
-		return 0
+func (s *Service) batch(p *program.Program, campaign string) *batch {
+	return &batch{s: s, p: p, campaign: campaign}
+}
+
+// add queues m, sending the queue once it is full.
+func (b *batch) add(ctx context.Context, m inbox.Message) error {
+	b.ms = append(b.ms, m)
+	if len(b.ms) < sendBatch {
+		return nil
 	}
-	if _, err := s.Notify.Send(ctx, m); err != nil {
-		if !errors.Is(err, inbox.ErrMuted) {
-			slog.ErrorContext(ctx, "campaign: send", "member", m.MemberID.Hex(), "key", m.Key, "err", err)
-		}
-		return 0
+	return b.flush(ctx)
+}
+
+// flush sends the queued messages but those to members held out.
+func (b *batch) flush(ctx context.Context) error {
+	ms := b.ms
+	b.ms = nil
+	treated, err := b.treated(ctx, ms)
+	if err != nil {
+		return err
 	}
-	return 1
+	return b.send(ctx, treated)
+}
+
+// treated records each message's group (game/holdout: drawn once per
+// member and campaign at the program's holdoutPercent, the recorded group
+// ever after) and returns the messages to members not held out.
+func (b *batch) treated(ctx context.Context, ms []inbox.Message) ([]inbox.Message, error) {
+	if b.s.Holdouts == nil || len(ms) == 0 {
+		return ms, nil
+	}
+	sends := make([]holdout.Send, len(ms))
+	for i, m := range ms {
+		sends[i] = holdout.Send{Key: m.Key, MemberID: m.MemberID}
+	}
+	groups, err := b.s.Holdouts.AssignEach(ctx, b.campaign, sends, b.p.Campaigns.HoldoutPercent(), b.s.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []inbox.Message
+	for i, m := range ms {
+		if groups[i] != holdout.Held {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// send sends ms, all treated, counting those sent.
+func (b *batch) send(ctx context.Context, ms []inbox.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	ns, _, err := b.s.Notify.SendBatch(ctx, ms)
+	for _, n := range ns {
+		if n != nil {
+			b.sent++
+		}
+	}
+	return err
+}
+
+// done sends what is queued and returns the count sent.
+func (b *batch) done(ctx context.Context) (int, error) {
+	err := b.flush(ctx)
+	return b.sent, err
 }
 
 // birthdayCampaign greets members on their birthday in their own timezone
 // and credits the birthday reward, which shares its key with the reward an
-// activity in the birthday month would give: once a year either way.
+// activity in the birthday month would give: once a year either way. A
+// held-out member gets neither the greeting nor the reward from the
+// campaign (an activity in their birthday month still earns the reward).
 func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birthdays Birthdays) (int, error) {
 	now := s.Now()
-	n := 0
+	b := s.batch(p, Birthday)
 	// Somewhere it is already tomorrow or still yesterday.
 	for _, d := range []time.Time{now.AddDate(0, 0, -1), now, now.AddDate(0, 0, 1)} {
 		days := []int{d.Day()}
@@ -157,52 +214,62 @@ func (s *Service) birthdayCampaign(ctx context.Context, p *program.Program, birt
 		for _, day := range days {
 			var after bson.ObjectID
 			for {
-				ms, err := birthdays.WithBirthday(ctx, d.Month(), day, after, 500)
+				ms, err := birthdays.WithBirthday(ctx, d.Month(), day, after, sendBatch)
 				if err != nil {
-					return n, err
+					return b.sent, err
 				}
+				var greetings []inbox.Message
+				year := map[bson.ObjectID]string{}
 				for _, m := range ms {
 					after = m.ID
 					local := now.In(m.Location())
 					if local.Month() != d.Month() || local.Day() != d.Day() || local.Hour() < p.Campaigns.BirthdayHour {
 						continue
 					}
-					year := strconv.Itoa(local.Year())
-					// A held-out member gets neither the greeting nor the
-					// reward from the campaign (an activity in their
-					// birthday month still earns the reward).
-					if held, err := s.heldOut(ctx, p, Birthday, "birthday:"+year, m.ID); err != nil {
-						return n, err
-					} else if held {
-						continue
-					}
-					if p.BirthdayBonus > 0 {
-						e, _, err := s.Ledger.Append(ctx, p, m.ID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
-							func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-								e.Reason = "Happy birthday!"
-								e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
-								st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
-								st.Earn(p, e, p.BirthdayBonus, now)
-								return true, nil
-							})
-						if err == nil {
-							err = s.Effects.CarryOut(ctx, p, []*ledger.Entry{e})
-						}
-						if err != nil {
-							return n, err
-						}
-					}
-					n += s.sent(ctx, p, Birthday, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year, Locale: p.LocaleOf(m),
+					year[m.ID] = strconv.Itoa(local.Year())
+					greetings = append(greetings, inbox.Message{MemberID: m.ID, Kind: inbox.KindBirthday, Key: "birthday:" + year[m.ID], Locale: p.LocaleOf(m),
 						Template: texts.Birthday, Data: map[string]any{"name": m.DisplayName, "points": p.BirthdayBonus},
 						DeepLink: "app://points"})
 				}
-				if len(ms) < 500 {
+				// The page's groups first: the reward goes to the treated only.
+				treated, err := b.treated(ctx, greetings)
+				if err != nil {
+					return b.sent, err
+				}
+				if p.BirthdayBonus > 0 {
+					for _, g := range treated {
+						if err := s.creditBirthday(ctx, p, g.MemberID, year[g.MemberID]); err != nil {
+							return b.sent, err
+						}
+					}
+				}
+				if err := b.send(ctx, treated); err != nil {
+					return b.sent, err
+				}
+				if len(ms) < sendBatch {
 					break
 				}
 			}
 		}
 	}
-	return n, nil
+	return b.sent, nil
+}
+
+// creditBirthday credits the birthday reward of year to the member, keyed
+// by the year, and carries out its effects.
+func (s *Service) creditBirthday(ctx context.Context, p *program.Program, memberID bson.ObjectID, year string) error {
+	e, _, err := s.Ledger.Append(ctx, p, memberID, "birthday:"+year, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:" + year},
+		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+			e.Reason = "Happy birthday!"
+			e.Lines = []ledger.Line{{Rule: "birthday", Points: p.BirthdayBonus, Reason: "birthday reward for " + year}}
+			st.Credit(e, p.BirthdayBonus, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
+			st.Earn(p, e, p.BirthdayBonus, now)
+			return true, nil
+		})
+	if err != nil {
+		return err
+	}
+	return s.Effects.CarryOut(ctx, p, []*ledger.Entry{e})
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
@@ -214,12 +281,14 @@ func (s *Service) winBackCampaign(ctx context.Context, p *program.Program) (int,
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	b := s.batch(p, WinBack)
 	for _, a := range idle {
-		n += s.sent(ctx, p, WinBack, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
-			Template: texts.WinBack, DeepLink: "app://offers"})
+		if err := b.add(ctx, inbox.Message{MemberID: a.MemberID, Kind: inbox.KindWinBack, Key: "winback:" + a.LastPurchaseAt.UTC().Format(time.DateOnly),
+			Template: texts.WinBack, DeepLink: "app://offers"}); err != nil {
+			return b.sent, err
+		}
 	}
-	return n, nil
+	return b.done(ctx)
 }
 
 // pointsExpiringCampaign warns about each lot expiring soon, once per lot.
@@ -230,34 +299,42 @@ func (s *Service) pointsExpiringCampaign(ctx context.Context, p *program.Program
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	b := s.batch(p, PointsExpiring)
 	for _, memberID := range due {
 		st, _, err := s.Ledger.Head(ctx, memberID)
 		if err != nil {
-			return n, err
+			return b.sent, err
 		}
 		for _, l := range st.Lots {
 			if l.ExpiresAt == nil || !l.ExpiresAt.After(now) || l.ExpiresAt.After(until) {
 				continue
 			}
-			n += s.sent(ctx, p, PointsExpiring, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
+			if err := b.add(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindPointsExpiring, Key: "expiring:" + l.ID.Hex(),
 				Template: texts.PointsExpiring, Data: map[string]any{"points": l.Points, "date": *l.ExpiresAt},
-				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt, Related: &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: l.ID.Hex()}})
+				DeepLink: "app://rewards", ExpiresAt: l.ExpiresAt, Related: &inbox.Related{Kind: inbox.RelatedLedgerEntry, ID: l.ID.Hex()}}); err != nil {
+				return b.sent, err
+			}
 		}
 	}
-	return n, nil
+	return b.done(ctx)
 }
 
 // streakAtRiskCampaign reminds members in the evening of their day that
 // today's activity is missing, once per day.
 func (s *Service) streakAtRiskCampaign(ctx context.Context, p *program.Program) (int, error) {
-	now, n := s.Now(), 0
+	now, b := s.Now(), s.batch(p, StreakAtRisk)
+	var sendErr error
 	err := s.Engagement.StreaksAtRisk(ctx, p, func(m *member.Member, v streak.View) {
 		period := streak.PeriodIndex(p.Streak.Period, now, m.Location())
-		n += s.sent(ctx, p, StreakAtRisk, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
-			Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
+		if sendErr == nil {
+			sendErr = b.add(ctx, inbox.Message{MemberID: m.ID, Kind: inbox.KindStreakAtRisk, Key: fmt.Sprintf("streak-risk:%d", period), Locale: p.LocaleOf(m),
+				Template: texts.StreakAtRisk, Data: map[string]any{"days": v.Current}, DeepLink: "app://check-in"})
+		}
 	})
-	return n, err
+	if err = errors.Join(err, sendErr); err != nil {
+		return b.sent, err
+	}
+	return b.done(ctx)
 }
 
 // couponExpiringCampaign reminds members of a claimed coupon about to expire.
@@ -267,11 +344,13 @@ func (s *Service) couponExpiringCampaign(ctx context.Context, p *program.Program
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	b := s.batch(p, CouponExpiring)
 	for _, c := range claims {
-		n += s.sent(ctx, p, CouponExpiring, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
+		if err := b.add(ctx, inbox.Message{MemberID: c.MemberID, Kind: inbox.KindOfferAvailable, Key: "coupon-expiring:" + c.ID,
 			Template: texts.CouponExpiring, Data: map[string]any{"code": c.Code, "date": c.ExpiresAt, "time": c.ExpiresAt.Format("15:04")},
-			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt})
+			DeepLink: "app://offers/" + c.OfferID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedOffer, ID: c.OfferID.Hex()}, ExpiresAt: &c.ExpiresAt}); err != nil {
+			return b.sent, err
+		}
 	}
-	return n, nil
+	return b.done(ctx)
 }

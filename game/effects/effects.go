@@ -106,6 +106,7 @@ type Deps struct {
 	}
 	Members interface {
 		Get(ctx context.Context, id bson.ObjectID) (*member.Member, error)
+		GetMany(ctx context.Context, ids []bson.ObjectID) ([]*member.Member, error)
 	}
 	// Accounts say whether a member shows on the public boards (referral.Service).
 	Accounts interface {
@@ -231,6 +232,70 @@ func (x *Path) Send(ctx context.Context, m inbox.Message) (*inbox.Notification, 
 		return nil, err
 	}
 	return notify.Send(ctx, m)
+}
+
+// SendBatch sends ms as Send sends each: the messages that name no locale
+// get their members' (one read of the program and one of those members
+// for the batch), and the batch goes to the notifier at once when it can
+// take a batch (inbox.Inbox.SendBatch), else one message at a time. ns[i]
+// is message i's notification, nil when its member muted its category or
+// there is no notifier; done counts the messages, from the first, that are
+// settled before err.
+func (x *Path) SendBatch(ctx context.Context, ms []inbox.Message) (ns []*inbox.Notification, done int, err error) {
+	notify := x.deps.Notifier()
+	if notify == nil {
+		return make([]*inbox.Notification, len(ms)), len(ms), nil
+	}
+	if ms, err = x.localizeAll(ctx, ms); err != nil {
+		return nil, 0, err
+	}
+	if b, ok := notify.(interface {
+		SendBatch(ctx context.Context, ms []inbox.Message) ([]*inbox.Notification, int, error)
+	}); ok {
+		return b.SendBatch(ctx, ms)
+	}
+	ns = make([]*inbox.Notification, len(ms))
+	for i, m := range ms {
+		n, err := notify.Send(ctx, m)
+		if err != nil && !errors.Is(err, inbox.ErrMuted) {
+			return ns, i, err
+		}
+		ns[i] = n
+	}
+	return ns, len(ms), nil
+}
+
+// localizeAll returns ms with the locale of each templated message that
+// names none set, as Localize does for one, in two reads for them all.
+func (x *Path) localizeAll(ctx context.Context, ms []inbox.Message) ([]inbox.Message, error) {
+	var ids []bson.ObjectID
+	for _, m := range ms {
+		if m.Template != "" && m.Locale == "" {
+			ids = append(ids, m.MemberID)
+		}
+	}
+	if len(ids) == 0 {
+		return ms, nil
+	}
+	p, err := x.deps.Program.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found, err := x.deps.Members.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[bson.ObjectID]*member.Member, len(found))
+	for i, mem := range found {
+		byID[ids[i]] = mem // nil for a member gone since: the program's locale
+	}
+	ms = slices.Clone(ms)
+	for i := range ms {
+		if m := &ms[i]; m.Template != "" && m.Locale == "" {
+			m.Locale = p.LocaleOf(byID[m.MemberID])
+		}
+	}
+	return ms, nil
 }
 
 func memberRef(id bson.ObjectID) webhook.Ref { return webhook.Ref{Type: "Member", ID: id.Hex()} }

@@ -105,21 +105,46 @@ func (s *Store) Assign(ctx context.Context, campaign, key string, memberID bson.
 }
 
 // AssignAll records the group of each of memberIDs for the send keyed key
-// of campaign, as Assign does for one, in two round trips for the batch:
-// one unordered insert of the draws, and one read of the members whose
-// group was recorded before (their recorded group stands).
+// of campaign, as AssignEach does.
 func (s *Store) AssignAll(ctx context.Context, campaign, key string, memberIDs []bson.ObjectID, percent int, at time.Time) (map[bson.ObjectID]Group, error) {
+	sends := make([]Send, len(memberIDs))
+	for i, id := range memberIDs {
+		sends[i] = Send{Key: key, MemberID: id}
+	}
+	gs, err := s.AssignEach(ctx, campaign, sends, percent, at)
+	if err != nil {
+		return nil, err
+	}
 	groups := make(map[bson.ObjectID]Group, len(memberIDs))
-	if len(memberIDs) == 0 {
+	for i, id := range memberIDs {
+		groups[id] = gs[i]
+	}
+	return groups, nil
+}
+
+// Send is one member's send of a campaign: its key (the campaign and
+// period) and the member.
+type Send struct {
+	Key      string
+	MemberID bson.ObjectID
+}
+
+// AssignEach records the group of each of sends of campaign, as Assign does
+// for one, in two round trips for the batch: one unordered insert of the
+// draws, and one read of the sends whose group was recorded before (their
+// recorded group stands). groups[i] is sends[i]'s.
+func (s *Store) AssignEach(ctx context.Context, campaign string, sends []Send, percent int, at time.Time) ([]Group, error) {
+	groups := make([]Group, len(sends))
+	if len(sends) == 0 {
 		return groups, nil
 	}
-	docs := make([]any, len(memberIDs))
-	for i, id := range memberIDs {
-		a := Assignment{ID: key + "|" + id.Hex(), Campaign: campaign, Key: key, MemberID: id, Group: Treated, At: at.UTC().Truncate(time.Millisecond)}
-		if Draw(id, campaign, percent) {
+	docs := make([]any, len(sends))
+	for i, x := range sends {
+		a := Assignment{ID: x.Key + "|" + x.MemberID.Hex(), Campaign: campaign, Key: x.Key, MemberID: x.MemberID, Group: Treated, At: at.UTC().Truncate(time.Millisecond)}
+		if Draw(x.MemberID, campaign, percent) {
 			a.Group = Held
 		}
-		docs[i], groups[id] = a, a.Group
+		docs[i], groups[i] = a, a.Group
 	}
 	_, err := s.c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	var bwe mongo.BulkWriteException
@@ -129,14 +154,19 @@ func (s *Store) AssignAll(ctx context.Context, campaign, key string, memberIDs [
 	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
 		return nil, fmt.Errorf("holdout: %w", err)
 	}
-	var prior []string
+	prior := map[string][]int{} // an assignment id recorded before → its sends
+	var ids []string
 	for _, we := range bwe.WriteErrors {
 		if !mongo.IsDuplicateKeyError(we.WriteError) {
 			return nil, fmt.Errorf("holdout: %w", err)
 		}
-		prior = append(prior, docs[we.Index].(Assignment).ID)
+		id := docs[we.Index].(Assignment).ID
+		if prior[id] == nil {
+			ids = append(ids, id)
+		}
+		prior[id] = append(prior[id], we.Index)
 	}
-	cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: prior}}}})
+	cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return nil, fmt.Errorf("holdout: %w", err)
 	}
@@ -144,11 +174,13 @@ func (s *Store) AssignAll(ctx context.Context, campaign, key string, memberIDs [
 	if err := cur.All(ctx, &recorded); err != nil {
 		return nil, fmt.Errorf("holdout: %w", err)
 	}
-	if len(recorded) != len(prior) {
-		return nil, fmt.Errorf("holdout: %d of %d recorded assignments vanished", len(prior)-len(recorded), len(prior))
+	if len(recorded) != len(ids) {
+		return nil, fmt.Errorf("holdout: %d of %d recorded assignments vanished", len(ids)-len(recorded), len(ids))
 	}
 	for _, a := range recorded {
-		groups[a.MemberID] = a.Group
+		for _, i := range prior[a.ID] {
+			groups[i] = a.Group
+		}
 	}
 	return groups, nil
 }
