@@ -421,12 +421,17 @@ const reviewQueuePoll = time.Second
 
 // runJobs runs the periodic jobs (runJobsOnce) until ctx ends, on one
 // instance at a time: a lease of three intervals, woken early by queued
-// work.
+// work. It starts once the database is ready and demo seeding ended.
 func (m *Main) runJobs(ctx context.Context, coll *mongo.Collection) {
-	select {
-	case <-m.readyCh:
-	case <-ctx.Done():
-		return
+	// After demo seeding too: on the embedded database the jobs' scans
+	// would share its one connection with the seeding and slow both; the
+	// first round then catches up at once.
+	for _, ch := range []<-chan struct{}{m.readyCh, m.demoDone} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
 	}
 	jobs.Periodic{
 		Lease:    lease.New(coll.Database().Collection("leases"), "periodic", jobs.Holder(), 3*m.Config.JobInterval, time.Now),
