@@ -41,7 +41,7 @@ type Announcement struct {
 
 // Done reports whether every member was walked (or the event stopped
 // needing it: cancelled or over).
-func (a *Announcement) Done() bool { return !a.Pending && a.StartedAt != nil }
+func (a *Announcement) Done() bool { return !a.Pending }
 
 // announceWorkers is how many members of a batch are told at once.
 const announceWorkers = 16
