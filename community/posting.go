@@ -529,7 +529,7 @@ func (s *Service) React(ctx context.Context, p member.Principal, postID bson.Obj
 	if on {
 		changed, err = s.forum.React(ctx, post, self, r, s.now().UTC())
 	} else {
-		changed, err = s.forum.Unreact(ctx, post, self, r)
+		changed, err = s.forum.Unreact(ctx, post, self, r, s.now().UTC())
 	}
 	if err != nil {
 		return nil, err

@@ -431,6 +431,7 @@ type ComplexityRoot struct {
 	}
 
 	Event struct {
+		Announcement       func(childComplexity int) int
 		Attendees          func(childComplexity int, status rsvp.Status, first *int, after *string) int
 		CalendarURL        func(childComplexity int) int
 		Capacity           func(childComplexity int) int
@@ -453,6 +454,16 @@ type ComplexityRoot struct {
 		Status             func(childComplexity int) int
 		Timezone           func(childComplexity int) int
 		Title              func(childComplexity int) int
+	}
+
+	EventAnnouncement struct {
+		Done       func(childComplexity int) int
+		Eligible   func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		Notified   func(childComplexity int) int
+		Processed  func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Total      func(childComplexity int) int
 	}
 
 	EventConnection struct {
@@ -732,6 +743,12 @@ type ComplexityRoot struct {
 		WatchWord                  func(childComplexity int, word string, action moderation.WordAction) int
 	}
 
+	NoShowPenalty struct {
+		EventsCount func(childComplexity int) int
+		MissedAt    func(childComplexity int) int
+		MissedTitle func(childComplexity int) int
+	}
+
 	Notification struct {
 		Body      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
@@ -872,6 +889,7 @@ type ComplexityRoot struct {
 		Currency                     func(childComplexity int) int
 		Escalation                   func(childComplexity int) int
 		EventAttendancePoints        func(childComplexity int) int
+		EventNoShowPenaltyEvents     func(childComplexity int) int
 		FirstPurchaseBonus           func(childComplexity int) int
 		LeaderboardGraceHours        func(childComplexity int) int
 		Locale                       func(childComplexity int) int
@@ -1108,18 +1126,19 @@ type ComplexityRoot struct {
 	}
 
 	Rsvp struct {
-		AttendeeName func(childComplexity int) int
-		CheckInCode  func(childComplexity int) int
-		CheckedInAt  func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Event        func(childComplexity int) int
-		Guests       func(childComplexity int) int
-		Member       func(childComplexity int) int
-		OfferedUntil func(childComplexity int) int
-		Paid         func(childComplexity int) int
-		Position     func(childComplexity int) int
-		Refunded     func(childComplexity int) int
-		Status       func(childComplexity int) int
+		AttendeeName  func(childComplexity int) int
+		CheckInCode   func(childComplexity int) int
+		CheckedInAt   func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Event         func(childComplexity int) int
+		Guests        func(childComplexity int) int
+		Member        func(childComplexity int) int
+		NoShowPenalty func(childComplexity int) int
+		OfferedUntil  func(childComplexity int) int
+		Paid          func(childComplexity int) int
+		Position      func(childComplexity int) int
+		Refunded      func(childComplexity int) int
+		Status        func(childComplexity int) int
 	}
 
 	RsvpConnection struct {
@@ -1498,6 +1517,7 @@ type EventResolver interface {
 	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
 	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
 	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error)
+	Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error)
 }
 type EventPlaceResolver interface {
 	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
@@ -1752,6 +1772,8 @@ type RsvpResolver interface {
 	Position(ctx context.Context, obj *rsvp.RSVP) (*int, error)
 
 	CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error)
+
+	NoShowPenalty(ctx context.Context, obj *rsvp.RSVP) (*rsvp.NoShowPenalty, error)
 }
 type RuleConditionResolver interface {
 	BadgeHeld(ctx context.Context, obj *rules.Condition) (*string, error)
@@ -3114,6 +3136,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EarningRuleVersionEdge.Node(childComplexity), true
 
+	case "Event.announcement":
+		if e.ComplexityRoot.Event.Announcement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Announcement(childComplexity), true
 	case "Event.attendees":
 		if e.ComplexityRoot.Event.Attendees == nil {
 			break
@@ -3251,6 +3279,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.Title(childComplexity), true
+
+	case "EventAnnouncement.done":
+		if e.ComplexityRoot.EventAnnouncement.Done == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.Done(childComplexity), true
+	case "EventAnnouncement.eligible":
+		if e.ComplexityRoot.EventAnnouncement.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.Eligible(childComplexity), true
+	case "EventAnnouncement.finishedAt":
+		if e.ComplexityRoot.EventAnnouncement.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.FinishedAt(childComplexity), true
+	case "EventAnnouncement.sent":
+		if e.ComplexityRoot.EventAnnouncement.Notified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.Notified(childComplexity), true
+	case "EventAnnouncement.walked":
+		if e.ComplexityRoot.EventAnnouncement.Processed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.Processed(childComplexity), true
+	case "EventAnnouncement.startedAt":
+		if e.ComplexityRoot.EventAnnouncement.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.StartedAt(childComplexity), true
+	case "EventAnnouncement.audience":
+		if e.ComplexityRoot.EventAnnouncement.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAnnouncement.Total(childComplexity), true
 
 	case "EventConnection.edges":
 		if e.ComplexityRoot.EventConnection.Edges == nil {
@@ -4749,6 +4820,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.WatchWord(childComplexity, args["word"].(string), args["action"].(moderation.WordAction)), true
 
+	case "NoShowPenalty.events":
+		if e.ComplexityRoot.NoShowPenalty.EventsCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowPenalty.EventsCount(childComplexity), true
+	case "NoShowPenalty.missedAt":
+		if e.ComplexityRoot.NoShowPenalty.MissedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowPenalty.MissedAt(childComplexity), true
+	case "NoShowPenalty.missedEventTitle":
+		if e.ComplexityRoot.NoShowPenalty.MissedTitle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NoShowPenalty.MissedTitle(childComplexity), true
+
 	case "Notification.body":
 		if e.ComplexityRoot.Notification.Body == nil {
 			break
@@ -5287,6 +5377,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Program.EventAttendancePoints(childComplexity), true
+	case "Program.eventNoShowPenaltyEvents":
+		if e.ComplexityRoot.Program.EventNoShowPenaltyEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Program.EventNoShowPenaltyEvents(childComplexity), true
 	case "Program.firstPurchaseBonus":
 		if e.ComplexityRoot.Program.FirstPurchaseBonus == nil {
 			break
@@ -6520,6 +6616,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rsvp.Member(childComplexity), true
+	case "Rsvp.noShowPenalty":
+		if e.ComplexityRoot.Rsvp.NoShowPenalty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.NoShowPenalty(childComplexity), true
 	case "Rsvp.offeredUntil":
 		if e.ComplexityRoot.Rsvp.OfferedUntil == nil {
 			break
@@ -7757,7 +7859,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7990,6 +8092,7 @@ type NotificationEdge {
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
+	{Name: "schema/eventops.graphql", Input: sourceData("schema/eventops.graphql"), BuiltIn: false},
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
@@ -8668,8 +8771,30 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_counts(ctx, field)
 	case "attendees":
 		return ec.fieldContext_Event_attendees(ctx, field)
+	case "announcement":
+		return ec.fieldContext_Event_announcement(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
+}
+
+func (ec *executionContext) childFields_EventAnnouncement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "done":
+		return ec.fieldContext_EventAnnouncement_done(ctx, field)
+	case "walked":
+		return ec.fieldContext_EventAnnouncement_walked(ctx, field)
+	case "audience":
+		return ec.fieldContext_EventAnnouncement_audience(ctx, field)
+	case "eligible":
+		return ec.fieldContext_EventAnnouncement_eligible(ctx, field)
+	case "sent":
+		return ec.fieldContext_EventAnnouncement_sent(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_EventAnnouncement_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_EventAnnouncement_finishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventAnnouncement", field.Name)
 }
 
 func (ec *executionContext) childFields_EventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9078,6 +9203,18 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
+func (ec *executionContext) childFields_NoShowPenalty(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "missedEventTitle":
+		return ec.fieldContext_NoShowPenalty_missedEventTitle(ctx, field)
+	case "missedAt":
+		return ec.fieldContext_NoShowPenalty_missedAt(ctx, field)
+	case "events":
+		return ec.fieldContext_NoShowPenalty_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NoShowPenalty", field.Name)
+}
+
 func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9390,6 +9527,8 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_timezone(ctx, field)
 	case "leaderboardGraceHours":
 		return ec.fieldContext_Program_leaderboardGraceHours(ctx, field)
+	case "eventNoShowPenaltyEvents":
+		return ec.fieldContext_Program_eventNoShowPenaltyEvents(ctx, field)
 	case "eventAttendancePoints":
 		return ec.fieldContext_Program_eventAttendancePoints(ctx, field)
 	case "campaigns":
@@ -9762,6 +9901,8 @@ func (ec *executionContext) childFields_Rsvp(ctx context.Context, field graphql.
 		return ec.fieldContext_Rsvp_refunded(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Rsvp_createdAt(ctx, field)
+	case "noShowPenalty":
+		return ec.fieldContext_Rsvp_noShowPenalty(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Rsvp", field.Name)
 }
@@ -18576,6 +18717,199 @@ func (ec *executionContext) fieldContext_Event_attendees(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Event_announcement(ctx context.Context, field graphql.CollectedField, obj *events.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_announcement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().Announcement(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *events.Announcement) graphql.Marshaler {
+			return ec.marshalOEventAnnouncement2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐAnnouncement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_announcement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventAnnouncement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventAnnouncement_done(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_done(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Done(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _EventAnnouncement_walked(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_walked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_walked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAnnouncement_audience(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_audience(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAnnouncement_eligible(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAnnouncement_sent(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAnnouncement_startedAt(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EventAnnouncement_finishedAt(ctx context.Context, field graphql.CollectedField, obj *events.Announcement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAnnouncement_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAnnouncement_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24632,6 +24966,75 @@ func (ec *executionContext) fieldContext_Mutation_redeliver(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _NoShowPenalty_missedEventTitle(ctx context.Context, field graphql.CollectedField, obj *rsvp.NoShowPenalty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowPenalty_missedEventTitle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MissedTitle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowPenalty_missedEventTitle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowPenalty", field, false, false, "String")
+}
+
+func (ec *executionContext) _NoShowPenalty_missedAt(ctx context.Context, field graphql.CollectedField, obj *rsvp.NoShowPenalty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowPenalty_missedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MissedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowPenalty_missedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowPenalty", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _NoShowPenalty_events(ctx context.Context, field graphql.CollectedField, obj *rsvp.NoShowPenalty) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NoShowPenalty_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NoShowPenalty_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NoShowPenalty", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *inbox.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27165,6 +27568,29 @@ func (ec *executionContext) _Program_leaderboardGraceHours(ctx context.Context, 
 	)
 }
 func (ec *executionContext) fieldContext_Program_leaderboardGraceHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Program_eventNoShowPenaltyEvents(ctx context.Context, field graphql.CollectedField, obj *program.Program) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Program_eventNoShowPenaltyEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventNoShowPenaltyEvents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Program_eventNoShowPenaltyEvents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Int")
 }
 
@@ -31972,6 +32398,38 @@ func (ec *executionContext) _Rsvp_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Rsvp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Rsvp_noShowPenalty(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_noShowPenalty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rsvp().NoShowPenalty(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.NoShowPenalty) graphql.Marshaler {
+			return ec.marshalONoShowPenalty2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐNoShowPenalty(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_noShowPenalty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rsvp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NoShowPenalty(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RsvpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RsvpConnection) (ret graphql.Marshaler) {
@@ -38782,7 +39240,7 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "requireVerifiedEmailToRedeem", "pointValueMinor", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventAttendancePoints", "campaigns", "push", "locale"}
+	fieldsInOrder := [...]string{"currency", "pointsPerUnit", "firstPurchaseBonus", "escalation", "birthdayBonus", "checkInPoints", "reviewPoints", "pointsExpireDays", "returnWindowDays", "promotions", "tiers", "tierBasis", "tierWindowMonths", "tierGraceDays", "referral", "requireVerifiedEmailToRedeem", "pointValueMinor", "communityPostPoints", "communityDailyPointCap", "communityFlagThreshold", "communityNewMemberDailyPosts", "communityEditWindowMinutes", "streak", "timezone", "leaderboardGraceHours", "eventNoShowPenaltyEvents", "eventAttendancePoints", "campaigns", "push", "locale"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -38964,6 +39422,13 @@ func (ec *executionContext) unmarshalInputProgramInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.LeaderboardGraceHours = data
+		case "eventNoShowPenaltyEvents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventNoShowPenaltyEvents"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventNoShowPenaltyEvents = data
 		case "eventAttendancePoints":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventAttendancePoints"))
 			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
@@ -42474,6 +42939,75 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Event_attendees(ctx, field, obj)
 				})
+		case "announcement":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_announcement(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventAnnouncementImplementors = []string{"EventAnnouncement"}
+
+func (ec *executionContext) _EventAnnouncement(ctx context.Context, sel ast.SelectionSet, obj *events.Announcement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventAnnouncementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventAnnouncement")
+		case "done":
+			out.Values[i] = ec._EventAnnouncement_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "walked":
+			out.Values[i] = ec._EventAnnouncement_walked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audience":
+			out.Values[i] = ec._EventAnnouncement_audience(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eligible":
+			out.Values[i] = ec._EventAnnouncement_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sent":
+			out.Values[i] = ec._EventAnnouncement_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._EventAnnouncement_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._EventAnnouncement_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44441,6 +44975,49 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var noShowPenaltyImplementors = []string{"NoShowPenalty"}
+
+func (ec *executionContext) _NoShowPenalty(ctx context.Context, sel ast.SelectionSet, obj *rsvp.NoShowPenalty) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, noShowPenaltyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NoShowPenalty")
+		case "missedEventTitle":
+			out.Values[i] = ec._NoShowPenalty_missedEventTitle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missedAt":
+			out.Values[i] = ec._NoShowPenalty_missedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._NoShowPenalty_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var notificationImplementors = []string{"Notification", "Node"}
 
 func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *inbox.Notification) graphql.Marshaler {
@@ -45480,6 +46057,11 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "leaderboardGraceHours":
 			out.Values[i] = ec._Program_leaderboardGraceHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventNoShowPenaltyEvents":
+			out.Values[i] = ec._Program_eventNoShowPenaltyEvents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -47030,6 +47612,12 @@ func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "noShowPenalty":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_noShowPenalty(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -52885,6 +53473,13 @@ func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Event(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOEventAnnouncement2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚐAnnouncement(ctx context.Context, sel ast.SelectionSet, v *events.Announcement) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventAnnouncement(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx context.Context, sel ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -53218,6 +53813,13 @@ func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregulars�
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONoShowPenalty2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐNoShowPenalty(ctx context.Context, sel ast.SelectionSet, v *rsvp.NoShowPenalty) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._NoShowPenalty(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {

@@ -18,6 +18,8 @@ type PollBroker struct {
 	*MemoryBroker
 	coll     *mongo.Collection
 	interval time.Duration
+	// key and at name the polled documents' stream key and time fields.
+	key, at string
 	// Every sweepEvery a poll looks back sweepWindow instead of
 	// pollOverlap, for inserts that became visible later than that (a
 	// stalled write, a failover). One query per instance does what a
@@ -31,13 +33,25 @@ const pollOverlap = 3 * time.Second
 
 // NewPollBroker returns a broker over db's notifications, polling every interval.
 func NewPollBroker(db *mongo.Database, interval time.Duration) *PollBroker {
-	return &PollBroker{MemoryBroker: NewMemoryBroker(), coll: db.Collection("notifications"), interval: interval,
+	return NewPollBrokerOn(db.Collection("notifications"), "memberId", "createdAt", interval)
+}
+
+// NewPollBrokerOn returns a broker over another numbered stream stored
+// the inbox's way: documents of coll with a stream key (field key, an
+// ObjectID: the Subscribe key), a number per key (field seq) and a time
+// of insertion (field at, indexed), polled every interval. Community
+// thread feeds use it (community/feed).
+func NewPollBrokerOn(coll *mongo.Collection, key, at string, interval time.Duration) *PollBroker {
+	return &PollBroker{MemoryBroker: NewMemoryBroker(), coll: coll, interval: interval, key: key, at: at,
 		sweepEvery: 30 * time.Second, sweepWindow: 2 * time.Minute}
 }
 
 // Run polls until ctx ends.
-func (b *PollBroker) Run(ctx context.Context) {
-	t := time.NewTicker(b.interval)
+func (b *PollBroker) Run(ctx context.Context) { b.RunEvery(ctx, b.interval) }
+
+// RunEvery polls every interval until ctx ends.
+func (b *PollBroker) RunEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	since, swept := time.Now().Add(-pollOverlap), time.Now()
 	for {
@@ -72,8 +86,8 @@ func (b *PollBroker) Run(ctx context.Context) {
 // the newest number. Only the number travels: a stream that has it reads
 // nothing, one that lacks it (or anything before it) reads its inbox.
 func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) (err error) {
-	cur, err := b.coll.Find(ctx, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "memberId", Value: 1}, {Key: "seq", Value: 1}}))
+	cur, err := b.coll.Find(ctx, bson.D{{Key: b.at, Value: bson.D{{Key: "$gte", Value: since}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: b.key, Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
 		return err
 	}
@@ -84,15 +98,14 @@ func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.O
 	}()
 	newest := map[bson.ObjectID]int64{}
 	for cur.Next(ctx) {
-		var r struct {
-			MemberID bson.ObjectID `bson:"memberId"`
-			Seq      int64         `bson:"seq"`
-		}
+		var r bson.Raw
 		if err := cur.Decode(&r); err != nil {
 			return err
 		}
-		if local[r.MemberID] && r.Seq > newest[r.MemberID] {
-			newest[r.MemberID] = r.Seq
+		id, ok := r.Lookup(b.key).ObjectIDOK()
+		seq, ok2 := r.Lookup("seq").AsInt64OK()
+		if ok && ok2 && local[id] && seq > newest[id] {
+			newest[id] = seq
 		}
 	}
 	if err := cur.Err(); err != nil {

@@ -53,6 +53,8 @@ var intInputs = map[string]intBound{
 		send: sendProgramInt(func(in map[string]any, v int64) { in["communityFlagThreshold"] = v })},
 	"ProgramInput.communityNewMemberDailyPosts": {max: program.MaxCommunityNewMemberDailyPosts, field: "communityNewMemberDailyPosts",
 		send: sendProgramInt(func(in map[string]any, v int64) { in["communityNewMemberDailyPosts"] = v })},
+	"ProgramInput.eventNoShowPenaltyEvents": {max: program.MaxEventNoShowPenaltyEvents, field: "eventNoShowPenaltyEvents",
+		send: sendProgramInt(func(in map[string]any, v int64) { in["eventNoShowPenaltyEvents"] = v })},
 	"ProgramInput.communityEditWindowMinutes": {max: program.MaxCommunityEditWindowMinutes, field: "communityEditWindowMinutes",
 		send: sendProgramInt(func(in map[string]any, v int64) { in["communityEditWindowMinutes"] = v })},
 

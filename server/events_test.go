@@ -237,7 +237,8 @@ func TestEventEndToEnd(t *testing.T) {
 	}
 	startLocal := ev.StartsAt.In(paris).Format("20060102T150405")
 	status, ctype, body := a.getFile(t, "/events/"+id+".ics", bob.bearer())
-	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/calendar") || !strings.Contains(strings.ReplaceAll(body, "\r\n", "\n"), "DTSTART;TZID=Europe/Paris:"+startLocal+"\n") || !strings.Contains(body, "SUMMARY:Spring ride") {
+	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/calendar") || !strings.Contains(strings.ReplaceAll(body, "\r\n", "\n"), "DTSTART;TZID=Europe/Paris:"+startLocal+"\n") || !strings.Contains(body, "SUMMARY:Spring ride") ||
+		!strings.Contains(strings.ReplaceAll(body, "\r\n", "\n"), "BEGIN:VTIMEZONE\nTZID:Europe/Paris\n") {
 		t.Fatalf("calendar: %d %s\n%s", status, ctype, body)
 	}
 	if status, _, _ := a.getFile(t, "/events/"+id+".ics", cat.bearer()); status != http.StatusForbidden {

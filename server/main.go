@@ -485,6 +485,8 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("events: reminders", int64(n), err)
 	n, err = m.rsvps.RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)
+	n, err = m.community.RecountReactions(ctx)
+	logJob("community: repair drifted reaction counts", int64(n), err)
 	n, err = m.accounts.ResumeDeletions(ctx)
 	logJob("accounts: finish deletions cut short", int64(n), err)
 	n, err = m.accounts.BuildPending(ctx)

@@ -3,6 +3,8 @@ package events
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -23,12 +25,23 @@ type Audience interface {
 }
 
 // Announcement is how far telling members about a published event got:
-// Pending until every member was walked; Notified counts the notified.
+// Pending until every member was walked. Of the Cursor, Processed counts
+// the members walked so far and Total the members there were (an
+// estimate taken when it started). Eligible counts the walked members who
+// may attend, Notified those told (Eligible less the muted). StartedAt is
+// set by the first batch, FinishedAt by the last.
 type Announcement struct {
 	Pending      bool `bson:"pending"`
 	batch.Cursor `bson:",inline"`
-	Notified     int64 `bson:"notified"`
+	Notified     int64      `bson:"notified"`
+	Eligible     int64      `bson:"eligible"`
+	StartedAt    *time.Time `bson:"startedAt,omitempty"`
+	FinishedAt   *time.Time `bson:"finishedAt,omitempty"`
 }
+
+// Done reports whether every member was walked (or the event stopped
+// needing it: cancelled or over).
+func (a *Announcement) Done() bool { return !a.Pending }
 
 // announceWorkers is how many members of a batch are told at once.
 const announceWorkers = 16
@@ -70,9 +83,19 @@ func (s *Service) Announce(ctx context.Context, size int) (int, error) {
 func (s *Service) announceBatch(ctx context.Context, e *Event, size int) (int, bool, error) {
 	if e.StatusAt(s.now()) != StatusPublished {
 		// Cancelled or over meanwhile: nobody is told any more.
-		_, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "announcement.pending", Value: false}}}})
+		_, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "announcement.pending", Value: false},
+			{Key: "announcement.finishedAt", Value: s.now()}}}})
 		return 0, true, err
 	}
+	if e.Announcement.StartedAt == nil {
+		total, err := s.Audience.Count(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		now := s.now()
+		e.Announcement.StartedAt, e.Announcement.Total = &now, total
+	}
+	var eligible atomic.Int64
 	place := e.Place.Venue
 	if place == "" {
 		place = "online"
@@ -84,6 +107,7 @@ func (s *Service) announceBatch(ctx context.Context, e *Event, size int) (int, b
 			}
 			return false, nil // not for them (their tier, a badge, the list)
 		}
+		eligible.Add(1)
 		_, err := s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindEventPublished, Key: "event-published:" + e.ID.Hex(),
 			Template: texts.EventPublished, Data: map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
 			DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}, ExpiresAt: &e.RSVPClosesAt})
@@ -95,7 +119,14 @@ func (s *Service) announceBatch(ctx context.Context, e *Event, size int) (int, b
 	if r.Moved() {
 		e.Announcement.Advance(r)
 		e.Announcement.Notified += int64(r.Counted)
+		// Members of the batch past a failure were not done: counted
+		// again when the batch resumes (an estimate, never below Notified).
+		e.Announcement.Eligible = max(e.Announcement.Eligible+eligible.Load(), e.Announcement.Notified)
 		e.Announcement.Pending = !r.Finished
+		if r.Finished {
+			now := s.now()
+			e.Announcement.FinishedAt = &now
+		}
 		if _, err := s.events.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "announcement", Value: e.Announcement}}}}); err != nil {
 			return r.Counted, false, err
 		}

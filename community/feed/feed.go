@@ -1,14 +1,14 @@
 // Package feed keeps each community thread's live feed: what happened in
 // the thread (posts created, edited, hidden, deleted, reactions, the
 // thread changed), numbered 1, 2, 3… per thread, and streams it to
-// subscribers without loss (the inbox's method). It owns the collection
-// community_thread_events.
+// subscribers without loss (the inbox's method), across instances through
+// the inbox's broker (an inbox.PollBroker over the feed). It owns the
+// collection community_thread_events.
 package feed
 
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/fault"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
 
@@ -51,19 +52,26 @@ type Event struct {
 
 // Feed keeps the threads' feeds (collection community_thread_events) and
 // streams them: the same lossless path as the inbox's notifications
-// (inbox.Stream). The database is the source of truth; a publication
-// carries the event to streams that are up to date, anything else (a gap,
-// a dropped publication, another instance's event learnt by polling) makes
-// the stream read the feed after its cursor.
+// (inbox.Stream), through the same broker (inbox.Broker, keyed by thread).
+// The database is the source of truth; the broker carries only numbers,
+// and a stream that is up to date takes the event itself from this
+// process's recent publications; anything else (a gap, a dropped
+// publication, another instance's event learnt by the broker's poll)
+// makes the stream read the feed after its cursor.
 type Feed struct {
-	c   *mongo.Collection
-	hub *hub
-	now func() time.Time
+	c      *mongo.Collection
+	broker *inbox.PollBroker
+	recent *recent
+	now    func() time.Time
 }
+
+// pollEvery is the broker's default poll (Poll sets the server's).
+const pollEvery = 250 * time.Millisecond
 
 // New returns the feeds over db; now stamps the events.
 func New(db *mongo.Database, now func() time.Time) *Feed {
-	return &Feed{c: db.Collection("community_thread_events"), hub: newHub(), now: now}
+	c := db.Collection("community_thread_events")
+	return &Feed{c: c, broker: inbox.NewPollBrokerOn(c, "threadId", "at", pollEvery), recent: newRecent(recentEvents), now: now}
 }
 
 const (
@@ -96,7 +104,8 @@ func (f *Feed) Publish(ctx context.Context, e *Event) error {
 		e.Seq = last + 1
 		_, err = f.c.InsertOne(ctx, e)
 		if err == nil {
-			f.hub.publish(e.ThreadID, e.Seq, e)
+			f.recent.put(e)
+			f.broker.Publish(e.ThreadID, e.Seq, nil)
 			return nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
@@ -135,7 +144,7 @@ func (f *Feed) after(ctx context.Context, threadID bson.ObjectID, after int64, l
 // until ctx ends: the stored ones first, then each as it is published,
 // with no gap and no duplicate at the seam (inbox.Stream's method).
 func (f *Feed) Stream(ctx context.Context, threadID bson.ObjectID, after int64) (<-chan *Event, error) {
-	sub := f.hub.subscribe(threadID)
+	sub := f.subscribe(threadID)
 	read := after >= 0
 	if after < 0 {
 		last, err := f.lastSeq(ctx, threadID)
@@ -194,127 +203,77 @@ func (f *Feed) Stream(ctx context.Context, threadID bson.ObjectID, after int64) 
 }
 
 // Subscribers counts the live streams of a thread in this process.
-func (f *Feed) Subscribers(threadID bson.ObjectID) int { return f.hub.count(threadID) }
+func (f *Feed) Subscribers(threadID bson.ObjectID) int { return f.broker.Subscribers(threadID) }
 
 // Poll tells this process's streams of events other instances stored,
-// every interval until ctx ends: one query per instance, like the inbox's
-// PollBroker, only the numbers travel.
-func (f *Feed) Poll(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	since := time.Now().Add(-3 * time.Second)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		local := f.hub.threads()
-		if len(local) == 0 {
-			since = now.Add(-3 * time.Second)
-			continue
-		}
-		if err := f.poll(ctx, since, local); err != nil {
-			slog.Warn("feed: poll thread events", "err", err)
-			continue
-		}
-		since = now.Add(-3 * time.Second)
-	}
-}
+// every interval until ctx ends: the broker's poll (inbox.PollBroker: one
+// query per instance over the index at, only the numbers travel).
+func (f *Feed) Poll(ctx context.Context, interval time.Duration) { f.broker.RunEvery(ctx, interval) }
 
-func (f *Feed) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) error {
-	cur, err := f.c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "threadId", Value: 1}, {Key: "seq", Value: 1}}))
-	if err != nil {
-		return err
-	}
-	var rows []struct {
-		ThreadID bson.ObjectID `bson:"threadId"`
-		Seq      int64         `bson:"seq"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return err
-	}
-	newest := map[bson.ObjectID]int64{}
-	for _, r := range rows {
-		if local[r.ThreadID] && r.Seq > newest[r.ThreadID] {
-			newest[r.ThreadID] = r.Seq
-		}
-	}
-	for id, seq := range newest {
-		f.hub.publish(id, seq, nil)
-	}
-	return nil
-}
-
-// hub hands publications to a thread's streams in this process, never
-// blocking: a full stream is marked as having missed one and reads the
-// feed instead (inbox.MemoryBroker's rule, for events).
-type hub struct {
-	mu   sync.Mutex
-	subs map[bson.ObjectID]map[*hubSub]struct{}
-}
-
+// published is one publication a stream takes: the number, and the event
+// when this process still holds it.
 type published struct {
 	seq int64
 	e   *Event
 }
 
-type hubSub struct {
+// subscription is one stream's subscription. The broker's delivery never blocks: a
+// full stream is marked as having missed one and reads the feed instead
+// (inbox.MemoryBroker's rule, for events).
+type subscription struct {
 	c      chan published
 	missed atomic.Bool
 	close  func()
 }
 
-func newHub() *hub { return &hub{subs: map[bson.ObjectID]map[*hubSub]struct{}{}} }
-
-func (h *hub) publish(threadID bson.ObjectID, seq int64, e *Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs[threadID] {
+func (f *Feed) subscribe(threadID bson.ObjectID) *subscription {
+	s := &subscription{c: make(chan published, 8)}
+	s.close = f.broker.Subscribe(threadID, func(p inbox.Stored) {
 		select {
-		case s.c <- published{seq: seq, e: e}:
+		case s.c <- published{seq: p.Seq, e: f.recent.get(threadID, p.Seq)}:
 		default:
 			s.missed.Store(true)
 		}
-	}
-}
-
-func (h *hub) subscribe(threadID bson.ObjectID) *hubSub {
-	s := &hubSub{c: make(chan published, 8)}
-	h.mu.Lock()
-	if h.subs[threadID] == nil {
-		h.subs[threadID] = map[*hubSub]struct{}{}
-	}
-	h.subs[threadID][s] = struct{}{}
-	h.mu.Unlock()
-	var once sync.Once
-	s.close = func() {
-		once.Do(func() {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			delete(h.subs[threadID], s)
-			if len(h.subs[threadID]) == 0 {
-				delete(h.subs, threadID)
-			}
-		})
-	}
+	})
 	return s
 }
 
-func (h *hub) count(threadID bson.ObjectID) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs[threadID])
+// recentEvents is how many of the newest events this process published
+// it keeps for streams that are up to date.
+const recentEvents = 1024
+
+// recent holds the newest events published here, by thread and number,
+// so a publication need not carry them and an up-to-date stream need not
+// read them back.
+type recent struct {
+	mu    sync.Mutex
+	ring  []*Event
+	next  int
+	index map[recentKey]*Event
 }
 
-func (h *hub) threads() map[bson.ObjectID]bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make(map[bson.ObjectID]bool, len(h.subs))
-	for id := range h.subs {
-		out[id] = true
+type recentKey struct {
+	thread bson.ObjectID
+	seq    int64
+}
+
+func newRecent(n int) *recent {
+	return &recent{ring: make([]*Event, n), index: make(map[recentKey]*Event, n)}
+}
+
+func (r *recent) put(e *Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.ring[r.next]; old != nil {
+		delete(r.index, recentKey{old.ThreadID, old.Seq})
 	}
-	return out
+	r.ring[r.next] = e
+	r.index[recentKey{e.ThreadID, e.Seq}] = e
+	r.next = (r.next + 1) % len(r.ring)
+}
+
+func (r *recent) get(thread bson.ObjectID, seq int64) *Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.index[recentKey{thread, seq}]
 }

@@ -140,6 +140,11 @@ type Post struct {
 	Status   PostStatus      `bson:"status"`
 	// Reactions counts each reaction; moved only with its reaction documents.
 	Reactions map[Reaction]int64 `bson:"reactions"`
+	// ReactionsAt is when a reaction to it last began or was counted,
+	// ReactionsRev counts those writes: the recount (RecountReactions)
+	// finds recently changed posts by the one and repairs on the other.
+	ReactionsAt  *time.Time `bson:"reactionsAt,omitempty"`
+	ReactionsRev int64      `bson:"reactionsRev,omitempty"`
 	// FlagScore sums the weights of its flags (community/moderation).
 	FlagScore int64       `bson:"flagScore"`
 	History   []Edit      `bson:"history,omitempty"`

@@ -20,13 +20,15 @@ import (
 // Store keeps the community's content in db.
 type Store struct {
 	spaces, threads, posts, reactions, limits *mongo.Collection
+	// jobs holds the background jobs' progress (RecountReactions').
+	jobs *mongo.Collection
 }
 
 // New returns the store over db.
 func New(db *mongo.Database) *Store {
 	return &Store{spaces: db.Collection("community_spaces"), threads: db.Collection("community_threads"),
 		posts: db.Collection("community_posts"), reactions: db.Collection("community_reactions"),
-		limits: db.Collection("community_limits")}
+		limits: db.Collection("community_limits"), jobs: db.Collection("community_jobs")}
 }
 
 // Index names, checked by the tests.
@@ -37,6 +39,8 @@ const (
 	IndexPostNumber   = "thread_number_unique"
 	IndexPostAuthor   = "author_createdAt"
 	IndexReaction     = "post_member_reaction_unique"
+	// IndexPostReactionsAt: posts by when their reactions last changed.
+	IndexPostReactionsAt = "reactionsAt"
 )
 
 // ThreadOrder is how threads list, pinned ones first in each.
@@ -77,6 +81,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		// A member's recent posts (trust: a post hidden in the last 30 days).
 		{Keys: bson.D{{Key: "authorId", Value: 1}, {Key: "createdAt", Value: -1}}, Options: options.Index().SetName(IndexPostAuthor)},
 	}
+	// Posts whose reactions changed, in the order RecountReactions reads them.
+	posts = append(posts, mongo.IndexModel{Keys: bson.D{{Key: "reactionsAt", Value: 1}, {Key: "_id", Value: 1}},
+		Options: options.Index().SetName(IndexPostReactionsAt).SetSparse(true)})
 	reactions := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "postId", Value: 1}, {Key: "memberId", Value: 1}, {Key: "reaction", Value: 1}}, Options: options.Index().SetName(IndexReaction).SetUnique(true)},
 	}
@@ -325,8 +332,12 @@ type reactionDoc struct {
 // React adds member's reaction to the post, once: the unique document is
 // inserted, and only an insert that happened moves the post's count (and
 // its thread's score). Reacting again changes nothing. It reports whether
-// the reaction was new.
+// the reaction was new. The post is marked first (markReactions), so a
+// crash between the insert and the count leaves it to RecountReactions.
 func (s *Store) React(ctx context.Context, p *Post, memberID bson.ObjectID, r Reaction, now time.Time) (bool, error) {
+	if err := s.markReactions(ctx, p, now); err != nil {
+		return false, err
+	}
 	_, err := s.reactions.InsertOne(ctx, reactionDoc{PostID: p.ID, MemberID: memberID, Reaction: r, At: now})
 	if mongo.IsDuplicateKeyError(err) {
 		return false, nil
@@ -334,21 +345,27 @@ func (s *Store) React(ctx context.Context, p *Post, memberID bson.ObjectID, r Re
 	if err != nil {
 		return false, err
 	}
-	return true, s.count(ctx, p, r, 1)
+	return true, s.count(ctx, p, r, 1, now)
 }
 
 // Unreact takes member's reaction back; only a delete that happened moves
-// the count.
-func (s *Store) Unreact(ctx context.Context, p *Post, memberID bson.ObjectID, r Reaction) (bool, error) {
+// the count. The post is marked first, as by React.
+func (s *Store) Unreact(ctx context.Context, p *Post, memberID bson.ObjectID, r Reaction, now time.Time) (bool, error) {
+	if err := s.markReactions(ctx, p, now); err != nil {
+		return false, err
+	}
 	res, err := s.reactions.DeleteOne(ctx, bson.D{{Key: "postId", Value: p.ID}, {Key: "memberId", Value: memberID}, {Key: "reaction", Value: r}})
 	if err != nil || res.DeletedCount == 0 {
 		return false, err
 	}
-	return true, s.count(ctx, p, r, -1)
+	return true, s.count(ctx, p, r, -1, now)
 }
 
-func (s *Store) count(ctx context.Context, p *Post, r Reaction, n int64) error {
-	if _, err := s.posts.UpdateOne(ctx, byID(p.ID), bson.D{{Key: "$inc", Value: bson.D{{Key: "reactions." + string(r), Value: n}}}}); err != nil {
+func (s *Store) count(ctx context.Context, p *Post, r Reaction, n int64, now time.Time) error {
+	// Marked again with the count: a count that lands after a recount
+	// read the post brings it back to the next one.
+	if _, err := s.posts.UpdateOne(ctx, byID(p.ID), bson.D{{Key: "$inc", Value: bson.D{{Key: "reactions." + string(r), Value: n}, {Key: "reactionsRev", Value: 1}}},
+		{Key: "$set", Value: bson.D{{Key: "reactionsAt", Value: now}}}}); err != nil {
 		return err
 	}
 	_, err := s.threads.UpdateOne(ctx, byID(p.ThreadID), bson.D{{Key: "$inc", Value: bson.D{{Key: "score", Value: n}}}})

@@ -32,6 +32,7 @@ type Patch struct {
 	// RequireVerifiedEmailToRedeem: see Program.
 	RequireVerifiedEmailToRedeem *bool
 	CommunityPatch
+	EventPatch
 	Push *PushRulesPatch
 }
 
@@ -120,6 +121,7 @@ func (pt Patch) Apply(p *Program) {
 		}
 	}
 	pt.CommunityPatch.apply(&p.CommunityRules)
+	pt.EventPatch.apply(&p.EventRules)
 	set(&p.RequireVerifiedEmailToRedeem, pt.RequireVerifiedEmailToRedeem)
 	pt.Push.apply(&p.Push)
 }

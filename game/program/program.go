@@ -67,6 +67,8 @@ type Program struct {
 	Campaigns             Campaigns `bson:"campaigns"`
 	// Community rules (community.go).
 	CommunityRules `bson:",inline"`
+	// Event rules (events.go).
+	EventRules `bson:",inline"`
 	// Push says when marketing pushes may go out (push.go).
 	Push PushRules `bson:"push"`
 	// PointValueMinor is what one point is worth to the brand, in minor
@@ -324,6 +326,9 @@ func (p *Program) Validate() error {
 		return input.Errorf("campaigns.couponExpiringHours", "must be between 1 and 720")
 	case c.HoldoutPercent() < 0 || c.HoldoutPercent() > MaxHoldoutPercent:
 		return input.Errorf("campaigns.holdoutPercent", "must be between 0 and %d", MaxHoldoutPercent)
+	}
+	if err := p.EventRules.validate(); err != nil {
+		return err
 	}
 	if err := p.CommunityRules.validate(); err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	ics "github.com/arran4/golang-ical"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/regulars/regulars/community/events/rsvp"
@@ -37,26 +36,8 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		if err != nil || (r.Status != rsvp.Confirmed && r.Status != rsvp.Attended) {
 			return fiber.ErrForbidden
 		}
-		cal := ics.NewCalendar()
-		cal.SetMethod(ics.MethodPublish)
-		cal.SetProductId("-//Regulars//Events//EN")
-		ev := cal.AddEvent(e.ID.Hex() + "@regulars")
-		ev.SetSummary(e.Title)
-		ev.SetDescription(e.Description)
-		loc := e.Location()
-		// Local times with the zone's id (RFC 5545 3.3.5 form 3): a time
-		// ending in Z would be UTC whatever TZID says.
-		const local = "20060102T150405"
-		ev.SetProperty(ics.ComponentPropertyDtStart, e.StartsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
-		ev.SetProperty(ics.ComponentPropertyDtEnd, e.EndsAt.In(loc).Format(local), ics.WithTZID(e.Timezone))
-		ev.SetDtStampTime(e.UpdatedAt)
-		where := strings.TrimSpace(e.Place.Venue + ", " + e.Place.Address)
-		if e.Place.OnlineURL != "" {
-			where = e.Place.OnlineURL
-		}
-		ev.SetLocation(strings.Trim(where, ", "))
 		c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
-		return c.SendString(cal.Serialize())
+		return c.SendString(EventCalendar(e))
 	}
 	if raw, ok := strings.CutSuffix(path, "/attendees.csv"); ok {
 		id, err := graph.DecodeID("Event", raw)

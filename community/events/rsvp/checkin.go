@@ -119,7 +119,7 @@ func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
 	n := 0
 	for _, e := range over {
 		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: Confirmed}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: NoShow}, {Key: "updatedAt", Value: s.now()}}}}))
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: NoShow}, {Key: "noShowAt", Value: s.now()}, {Key: "updatedAt", Value: s.now()}}}}))
 		if err != nil {
 			return n, err
 		}

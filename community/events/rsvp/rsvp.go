@@ -60,6 +60,8 @@ type Deps struct {
 	Notify     events.Notifier
 	// Payments takes event prices (nil: events are free).
 	Payments Payments
+	// Penalty is the program's no-show penalty (nil: none).
+	Penalty PenaltyRules
 	// Secret signs check-in codes (at least 32 bytes).
 	Secret []byte
 	Now    func() time.Time
@@ -117,11 +119,15 @@ type RSVP struct {
 	Guests   int           `bson:"guests"`
 	// Seats is the member and their guests.
 	Seats int `bson:"seats"`
-	// Waitlist priority: fewer lapsed offers first, then higher tier, then
-	// earlier joining.
-	Lapses   int       `bson:"lapses"`
-	TierRank int       `bson:"tierRank"`
-	JoinedAt time.Time `bson:"joinedAt"`
+	// Waitlist priority (waitlistOrder): fewer lapsed offers first, then
+	// no no-show penalty (Penalized 0) before one (1), then higher tier,
+	// then earlier joining.
+	Lapses    int `bson:"lapses"`
+	Penalized int `bson:"penalized"`
+	// NoShowPenalty says why the RSVP is penalized (nil: it is not).
+	NoShowPenalty *NoShowPenalty `bson:"noShowPenalty,omitempty"`
+	TierRank      int            `bson:"tierRank"`
+	JoinedAt      time.Time      `bson:"joinedAt"`
 	// OfferedUntil is the claim deadline of an OFFERED seat; Offers counts
 	// the offers made (each one's notification is keyed by it).
 	OfferedUntil *time.Time `bson:"offeredUntil,omitempty"`
@@ -129,6 +135,8 @@ type RSVP struct {
 	// Key is the idempotency key of the RSVP that made it.
 	Key         string     `bson:"key"`
 	CheckedInAt *time.Time `bson:"checkedInAt,omitempty"`
+	// NoShowAt is when the RSVP was marked NO_SHOW.
+	NoShowAt *time.Time `bson:"noShowAt,omitempty"`
 	// Paid is the event's price charged for this answer (ledger key
 	// chargeKey); RefundDue is set with the cancellation that earns it back,
 	// Refunded once given back.
@@ -213,13 +221,18 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	if err := s.canPay(ctx, e, memberID); err != nil {
 		return nil, err
 	}
+	penalty, err := s.penaltyFor(ctx, memberID, eventID)
+	if err != nil {
+		return nil, err
+	}
 	if prior != nil && prior.RefundDue && !prior.Refunded {
 		if err := s.refund(ctx, e, prior); err != nil { // the last answer's refund first
 			return nil, err
 		}
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: Waitlisted, Guests: guests, Seats: 1 + guests,
-		TierRank: rank, JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
+		TierRank: rank, Penalized: penaltyRank(penalty), NoShowPenalty: penalty,
+		JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
 			return s.RSVP(ctx, memberID, eventID, guests, key) // a concurrent answer won
@@ -231,7 +244,8 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 		// taken over by this key, once.
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Cancelled}, {Key: "key", Value: prior.Key}},
 			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Waitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
-				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
+				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "penalized", Value: r.Penalized}, {Key: "noShowPenalty", Value: penalty},
+				{Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
 				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}}))
 		if err != nil {
 			return nil, err
@@ -435,7 +449,8 @@ func (s *Service) release(ctx context.Context, r *RSVP, requeue bool) error {
 
 // Offer offers the event's free seats to the waitlist in priority order
 // (events.Seating: after the capacity was raised, too):
-// fewest lapsed offers, then highest tier, then earliest joining; a party
+// fewest lapsed offers, then no no-show penalty, then highest tier, then
+// earliest joining (waitlistOrder); a party
 // too large for the seats left waits for more. Each offer is one
 // conditional update of the event on the count it read, so racing
 // promotions (a cancellation and an expiry at once) give a seat to exactly
@@ -627,7 +642,7 @@ func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 type rsvpStore struct{ c *mongo.Collection }
 
 const (
-	indexRSVPWaitlist = "event_status_priority"
+	indexRSVPWaitlist = "event_status_priority2"
 	indexRSVPMember   = "member_event"
 	indexRSVPOffered  = "status_offeredUntil"
 	indexRSVPKey      = "member_key"
@@ -637,8 +652,7 @@ const (
 func (s rsvpStore) indexes() []mongo.IndexModel {
 	return []mongo.IndexModel{
 		// The waitlist in priority order, positions, and an event's lists by status.
-		{Keys: bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "tierRank", Value: -1},
-			{Key: "joinedAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexRSVPWaitlist)},
+		{Keys: waitlistOrder, Options: options.Index().SetName(indexRSVPWaitlist)},
 		// A member's events (MINE, PAST).
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "eventId", Value: 1}}, Options: options.Index().SetName(indexRSVPMember)},
 		// Offers past their deadline, for ExpireOffers.
@@ -699,9 +713,6 @@ func (s *Service) Announced(ctx context.Context, r *RSVP) error {
 	return err
 }
 
-var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "tierRank", Value: -1},
-	{Key: "joinedAt", Value: 1}, {Key: "_id", Value: 1}}
-
 func (s rsvpStore) get(ctx context.Context, id string) (*RSVP, error) {
 	var r RSVP
 	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
@@ -749,12 +760,7 @@ func (s rsvpStore) next(ctx context.Context, e *events.Event, free int) (*RSVP, 
 
 // ahead counts the waitlisted RSVPs before r in priority order.
 func (s rsvpStore) ahead(ctx context.Context, r *RSVP) (int64, error) {
-	return s.c.CountDocuments(ctx, bson.D{{Key: "eventId", Value: r.EventID}, {Key: "status", Value: Waitlisted}, {Key: "$or", Value: bson.A{
-		bson.D{{Key: "lapses", Value: bson.D{{Key: "$lt", Value: r.Lapses}}}},
-		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: bson.D{{Key: "$gt", Value: r.TierRank}}}},
-		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: r.TierRank}, {Key: "joinedAt", Value: bson.D{{Key: "$lt", Value: r.JoinedAt}}}},
-		bson.D{{Key: "lapses", Value: r.Lapses}, {Key: "tierRank", Value: r.TierRank}, {Key: "joinedAt", Value: r.JoinedAt}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: r.ID}}}},
-	}}})
+	return s.c.CountDocuments(ctx, bson.D{{Key: "eventId", Value: r.EventID}, {Key: "status", Value: Waitlisted}, orderedFrom(r, false)})
 }
 
 // eventsOf lists the events the member answered (at most 1,000, newest first).
@@ -793,12 +799,7 @@ func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status S
 		if err != nil {
 			return nil, false, input.Wrap("after", err)
 		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "lapses", Value: bson.D{{Key: "$gt", Value: a.Lapses}}}},
-			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: bson.D{{Key: "$lt", Value: a.TierRank}}}},
-			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: a.TierRank}, {Key: "joinedAt", Value: bson.D{{Key: "$gt", Value: a.JoinedAt}}}},
-			bson.D{{Key: "lapses", Value: a.Lapses}, {Key: "tierRank", Value: a.TierRank}, {Key: "joinedAt", Value: a.JoinedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: a.ID}}}},
-		}})
+		filter = append(filter, orderedFrom(a, true))
 	}
 	return page.Find[*RSVP](ctx, s.rsvps.c, filter, options.Find().SetSort(sort), limit)
 }
