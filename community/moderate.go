@@ -94,6 +94,7 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 	if _, err := s.mod.Enqueue(ctx, post.ID, post.SpaceID, post.AuthorID, f.Weight, string(reason), true, now); err != nil {
 		return nil, err
 	}
+	s.queueChanged(post.SpaceID)
 	prog, err := s.economy.Program(ctx)
 	if err != nil {
 		return nil, err
@@ -269,6 +270,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	if err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
 		return nil, err
 	}
+	s.queueChanged(post.SpaceID)
 	if err := s.log(ctx, p, string(action)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(out.Status)); err != nil {
 		return nil, err
 	}
