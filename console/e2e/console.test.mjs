@@ -444,16 +444,22 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
   await explain(page, async () => {
     await signIn(page, mod.email);
     await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
-    const item = page.locator('.review', { hasText: 'Cheap watches' });
+    const item = page.locator(`.review[data-post="${spam.id}"]`);
     await item.waitFor();
     assert.match(await item.textContent(), /SPAM: selling watches/);
+    // Its context: the thread (a link to it) and the post it replies to.
+    await item.getByRole('link', { name: 'Best grinder?' }).waitFor();
+    await item.getByText('Replying to post #1 by Fay').waitFor();
+    await item.locator('.quoted', { hasText: 'Which grinder do you use for espresso?' }).waitFor();
     // Live: the page hears of the queue over the socket; a new flag shows without a reload.
     await page.getByText('Live: 1 post(s) waiting.').waitFor();
-    const rant = (await api(hal.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }) { id } }`, { t: thread.id })).reply;
+    const rant = (await api(hal.bearer, `mutation($t: ID!, $q: ID) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }, quoteId: $q) { id } }`, { t: thread.id, q: spam.id })).reply;
     await api(fay.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "channel ads") { id } }`, { p: rant.id });
-    const second = page.locator('.review', { hasText: 'Follow my channel' });
+    const second = page.locator(`.review[data-post="${rant.id}"]`);
     await second.waitFor({ timeout: 20000 });
     assert.match(await second.textContent(), /SPAM: channel ads/);
+    await second.getByText('Quoting post #2 by Gus').waitFor();
+    await second.locator('.quoted', { hasText: 'Cheap watches at example dot com' }).waitFor();
     await page.getByText('Live: 2 post(s) waiting.').waitFor();
     await accessible(page, 'the review queue');
     await fitsPhone(page, 'the review queue');
@@ -487,6 +493,18 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     assert.equal(after.find((p) => p.id === spam.id)?.status ?? 'HIDDEN', 'HIDDEN');
     const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason } } } }`, { s: space.id });
     assert.ok(log.moderationLog.edges.some((e) => e.node.reason === 'Advertising'), 'the audit log has the action: ' + JSON.stringify(log));
+
+    // A resolved item's thread link opens the thread as its moderators see it.
+    await page.getByLabel('Show').selectOption('RESOLVED');
+    await page.locator(`.review[data-post="${spam.id}"]`).getByRole('link', { name: 'Best grinder?' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Best grinder?' }).waitFor();
+    const posts = page.getByRole('list', { name: 'Posts' });
+    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'HIDDEN' }).waitFor();
+    await posts.getByText('Cheap watches at example dot com').waitFor();
+    await accessible(page, 'a thread from the review queue');
+    await fitsPhone(page, 'a thread from the review queue');
+    await page.getByRole('link', { name: 'Back to the review queue' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Review queue' }).waitFor();
   });
   await page.close();
 });
