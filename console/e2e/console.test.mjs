@@ -251,13 +251,34 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     await atField('Promotion 1 ends', /after startsAt/);
     await page.getByLabel('Promotion 1 ends').fill('2099-01-01T00:00');
+    // What tiers count, and the referral rules: the API's error at the referral field it names.
+    await page.getByLabel('Tiers count').selectOption('SPEND');
+    await page.getByLabel('Referrer reward (points)').fill('300');
+    await page.getByLabel('Rewarded referrals per referrer a month (0: no cap)').fill('20000');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Rewarded referrals per referrer a month (0: no cap)', /between 0 and 10000/);
+    await accessible(page, 'the program form with a referral error');
+    await page.getByLabel('Rewarded referrals per referrer a month (0: no cap)').fill('5');
+    await page.getByLabel('Qualifying purchase at least (minor units)').fill('-1');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Qualifying purchase at least (minor units)', /between 0 and/);
+    await page.getByLabel('Qualifying purchase at least (minor units)').fill('1500');
     await page.getByRole('button', { name: 'Save program' }).click();
     await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
-    const saved = (await service('{ program { escalation tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
+    const saved = (await service('{ program { escalation tierBasis referral { referrerPoints minPurchaseMinor monthlyCap } tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
     assert.deepEqual(saved.escalation, [2, 3]);
+    assert.equal(saved.tierBasis, 'SPEND');
+    assert.deepEqual(saved.referral, { referrerPoints: 300, minPurchaseMinor: 1500, monthlyCap: 5 });
     assert.deepEqual(saved.tiers.at(-1), { name: 'Platinum', threshold: 900000, benefits: ['free_delivery', 'lounge'] });
     assert.deepEqual(saved.promotions.map((x) => x.id), ['spring']);
     assert.deepEqual(saved.campaigns, { winBack: true, winBackDays: 45, holdoutPercent: 20 });
+    // Back to points earned: the form shows what the API returned and saves it again.
+    assert.equal(await page.getByLabel('Tiers count').inputValue(), 'SPEND');
+    const version = (await service('{ program { version } }')).program.version;
+    await page.getByLabel('Tiers count').selectOption('POINTS_EARNED');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved as version ${version + 1}.` }).waitFor();
+    assert.equal((await service('{ program { tierBasis } }')).program.tierBasis, 'POINTS_EARNED');
     await accessible(page, 'the program form saved');
     await fitsPhone(page, 'the program form');
 
