@@ -450,6 +450,37 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
   await page.close();
 });
 
+test('a BRAND user sees the progress of an offer reach 100% by polling when the socket fails', async () => {
+  const brand = await signUp('Pia', ['BRAND']);
+  for (const name of ['Quinn', 'Rafe']) await signUp(name);
+  const offer = (await service(`mutation { createOffer(input: { title: "Socketless Sunday", body: "Polled to the end", benefit: { kind: BONUS_POINTS, value: 20 },
+    startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`)).createOffer;
+  const page = await newPage();
+  // Every socket to /graphql is refused (closed 1011 as it opens), so the
+  // page falls back to reading offer(id) every 0.7 s.
+  let sockets = 0;
+  await page.routeWebSocket(/\/graphql$/, (ws) => { sockets++; ws.close({ code: 1011, reason: 'no socket in this test' }); });
+  const reads = [];
+  page.on('request', (r) => { if (r.url().endsWith('/graphql') && /offer\(id: \$id\)/.test(r.postData() || '')) reads.push(r); });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Offers');
+    const row = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await row.getByRole('button', { name: 'Publish “Socketless Sunday”' }).click();
+    await row.locator('.percent', { hasText: '100%' }).waitFor({ timeout: 60000 });
+    await row.locator('.status', { hasText: /^PUBLISHED$/ }).waitFor({ timeout: 60000 });
+    const [, processed, total] = (await row.textContent()).match(/(\d+) of (\d+) processed/);
+    assert.equal(processed, total, 'every member processed');
+    assert.ok(sockets >= 1, 'the page tried the socket');
+    assert.ok(reads.length >= 1, 'the progress came from reading the offer');
+    const published = (await service(`query($id: ID!) { offer(id: $id) { status progress { processed total } } }`, { id: offer.id })).offer;
+    assert.deepEqual(published, { status: 'PUBLISHED', progress: { processed: Number(processed), total: Number(total) } });
+    await accessible(page, 'the offers page without a socket');
+  });
+  await page.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
