@@ -118,15 +118,15 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 // QueueEntry is an item of the review queue with what a moderator needs:
 // the post, its flags and its author's community history.
 type QueueEntry struct {
-	Item   *moderation.Item
-	Post   *forum.Post
+	Item *moderation.Item
+	Post *forum.Post
 	// Thread is the post's thread (its title; nil if it is gone).
 	Thread *forum.Thread
 	// InReplyTo is what the post answers: the post it quotes, else for a
 	// reply the thread's first post; nil for a thread's first post.
 	InReplyTo *forum.Post
-	Flags  []*moderation.Flag
-	Author AuthorHistory
+	Flags     []*moderation.Flag
+	Author    AuthorHistory
 	// AuthorSanctions are the author's sanctions in force in the space or
 	// everywhere: at most 4, one per kind and place (moderation.Store.Active).
 	AuthorSanctions []*moderation.Sanction

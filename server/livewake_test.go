@@ -9,7 +9,7 @@ import (
 // With the live views' poll set to an hour, what this instance changes
 // still reaches the watchers: a flag and a moderator's decision reach the
 // review queue's watch, and publishing reaches the offer's watch up to
-// PUBLISHED. Only the local signal (internal/watch) can carry them.
+// PUBLISHED. Only the local signal (internal/livepoll) can carry them.
 func TestLiveViewsWokenByLocalChanges(t *testing.T) {
 	a := startApp(t, nil, func(m *Main) { m.livePoll = time.Hour })
 	a.setProgram(t)

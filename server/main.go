@@ -38,7 +38,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
-	"github.com/regulars/regulars/internal/watch"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/push"
@@ -321,7 +321,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.game.SetWebhooks(m.webhooks)
 	// A change made here wakes this instance's live views at once; those
 	// of other instances see it at their next poll.
-	queueSignals, offerSignals := new(watch.Signals), new(watch.Signals)
+	queueSignals, offerSignals := new(livepoll.Signals), new(livepoll.Signals)
 	m.game.Offers().Changed = offerSignals.Signal
 	m.community = newCommunity(db, m.members, m.game, m.inbox, queueSignals)
 	m.events, m.rsvps = m.newEvents(db, secret)

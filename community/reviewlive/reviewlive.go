@@ -5,7 +5,7 @@
 //
 // A watch reads the head of the queue (moderation.Store.Queue, the
 // IndexReviewQueue range read, items only) and compares it with what it
-// last told (internal/watch): at once when this instance changed the
+// last told (internal/livepoll): at once when this instance changed the
 // queue (the community signals it through Deps.QueueChanged), and every
 // interval for changes made by other instances sharing the database. The
 // package owns no collection.
@@ -21,7 +21,7 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/moderation"
-	"github.com/regulars/regulars/internal/watch"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 )
 
@@ -56,14 +56,14 @@ type Watcher struct {
 	access   Access
 	queue    Queue
 	interval time.Duration
-	signals  *watch.Signals
+	signals  *livepoll.Signals
 }
 
 // New returns a watcher that checks access with access, reads items from
 // queue and looks again every interval (> 0), or at once when signals
 // (nil: none) tells of a change to the space's queue on this instance
 // (community.Deps.QueueChanged).
-func New(access Access, queue Queue, interval time.Duration, signals *watch.Signals) *Watcher {
+func New(access Access, queue Queue, interval time.Duration, signals *livepoll.Signals) *Watcher {
 	return &Watcher{access: access, queue: queue, interval: interval, signals: signals}
 }
 
@@ -76,7 +76,7 @@ func (w *Watcher) Watch(ctx context.Context, p member.Principal, spaceID bson.Ob
 	if _, _, err := w.access.ReviewQueue(ctx, p, spaceID, moderation.ItemPending, nil, 1); err != nil {
 		return nil, err
 	}
-	return watch.Stream(ctx, w.signals.Wake(spaceID), watch.Loop[*Change]{
+	return livepoll.Stream(ctx, w.signals.Wake(spaceID), livepoll.Loop[*Change]{
 		Interval: w.interval,
 		Read:     func(ctx context.Context) (*Change, error) { return w.read(ctx, spaceID) },
 		Differs:  func(last, next *Change) bool { return next.Version != last.Version },

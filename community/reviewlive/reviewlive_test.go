@@ -11,7 +11,7 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/moderation"
-	"github.com/regulars/regulars/internal/watch"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 )
 
@@ -144,7 +144,7 @@ func TestWatchWokenBySignal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	q := &fakeQueue{read: make(chan struct{}, 1)}
-	var signals watch.Signals
+	var signals livepoll.Signals
 	w := New(access{}, q, time.Hour, &signals)
 	space := bson.NewObjectID()
 	c, err := w.Watch(ctx, member.Principal{}, space)

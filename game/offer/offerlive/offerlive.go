@@ -4,7 +4,7 @@
 // PUBLISHED.
 //
 // A watch reads the offer document (offer.Service.Offer, by _id) and
-// compares it with what it last sent (internal/watch): at once when this
+// compares it with what it last sent (internal/livepoll): at once when this
 // instance changed the offer (the publishing code signals it through
 // offer.Deps.Changed), and every interval for progress made by the
 // publishing job on other instances sharing the database. The package owns
@@ -18,7 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/offer"
-	"github.com/regulars/regulars/internal/watch"
+	"github.com/regulars/regulars/internal/livepoll"
 )
 
 // Offers reads one offer (offer.Service); it returns offer.ErrOfferNotFound
@@ -31,13 +31,13 @@ type Offers interface {
 type Watcher struct {
 	offers   Offers
 	interval time.Duration
-	signals  *watch.Signals
+	signals  *livepoll.Signals
 }
 
 // New returns a watcher that reads offers from offers every interval
 // (> 0), or at once when signals (nil: none) tells of a change to the
 // offer on this instance (offer.Deps.Changed).
-func New(offers Offers, interval time.Duration, signals *watch.Signals) *Watcher {
+func New(offers Offers, interval time.Duration, signals *livepoll.Signals) *Watcher {
 	return &Watcher{offers: offers, interval: interval, signals: signals}
 }
 
@@ -53,7 +53,7 @@ func (w *Watcher) Watch(ctx context.Context, id bson.ObjectID) (<-chan *offer.Of
 		wake.Stop()
 		return nil, err
 	}
-	return watch.Stream(ctx, wake, watch.Loop[*offer.Offer]{
+	return livepoll.Stream(ctx, wake, livepoll.Loop[*offer.Offer]{
 		Interval: w.interval,
 		Read: func(ctx context.Context) (*offer.Offer, error) {
 			if o := first; o != nil { // read by Watch to answer NOT_FOUND

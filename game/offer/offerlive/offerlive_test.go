@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/offer"
-	"github.com/regulars/regulars/internal/watch"
+	"github.com/regulars/regulars/internal/livepoll"
 )
 
 // fakeOffers is one offer; a read is told on read (buffered, 1) so the
@@ -125,7 +125,7 @@ func TestWatchWokenBySignal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := &fakeOffers{o: offer.Offer{ID: bson.NewObjectID(), Status: offer.OfferDraft}, read: make(chan struct{}, 1)}
-	var signals watch.Signals
+	var signals livepoll.Signals
 	w := New(f, time.Hour, &signals)
 	c, err := w.Watch(ctx, f.o.ID)
 	if err != nil {

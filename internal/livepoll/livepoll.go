@@ -1,4 +1,4 @@
-// Package watch runs the live views that follow one document by reading
+// Package livepoll runs the live views that follow one document by reading
 // it again (community/reviewlive, game/offer/offerlive): read at once, then
 // again every interval or as soon as this instance signals a change, and
 // send a value only when it differs from the last one sent.
@@ -7,7 +7,7 @@
 // database (FerretDB has no change streams); a Signal carries a change
 // made here at once, without waiting for the next tick. A lost or extra
 // signal costs at most one read: the document stays the source of truth.
-package watch
+package livepoll
 
 import (
 	"context"
@@ -41,7 +41,8 @@ func (s *Signals) Signal(id bson.ObjectID) {
 	}
 }
 
-// Watching counts the watches of id (tests wait for a watch to be up).
+// Watching counts the watches of id subscribed now (tests check that a
+// stream that ended let go of its subscription).
 func (s *Signals) Watching(id bson.ObjectID) int {
 	if s == nil {
 		return 0
