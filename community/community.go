@@ -68,6 +68,8 @@ type Service struct {
 	members Members
 	notify  Notifier
 	now     func() time.Time
+	// queueChanged is Deps.QueueChanged, never nil.
+	queueChanged func(spaceID bson.ObjectID)
 }
 
 // Deps are what New needs.
@@ -75,11 +77,20 @@ type Deps struct {
 	Economy Economy
 	Members Members
 	Notify  Notifier
+	// QueueChanged, if set, is told a space's id after this instance
+	// changed its review queue (an item opened, flagged again or
+	// resolved), so live views (community/reviewlive) read it at once.
+	// It must return at once.
+	QueueChanged func(spaceID bson.ObjectID)
 }
 
 // New returns the community over db.
 func New(db *mongo.Database, d Deps) *Service {
-	s := &Service{forum: forum.New(db), mod: moderation.New(db), economy: d.Economy, members: d.Members, notify: d.Notify, now: time.Now}
+	s := &Service{forum: forum.New(db), mod: moderation.New(db), economy: d.Economy, members: d.Members, notify: d.Notify, now: time.Now,
+		queueChanged: d.QueueChanged}
+	if s.queueChanged == nil {
+		s.queueChanged = func(bson.ObjectID) {}
+	}
 	s.feed = feed.New(db, func() time.Time { return s.now() })
 	return s
 }

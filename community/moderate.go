@@ -94,6 +94,7 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 	if _, err := s.mod.Enqueue(ctx, post.ID, post.SpaceID, post.AuthorID, f.Weight, string(reason), true, now); err != nil {
 		return nil, err
 	}
+	s.queueChanged(post.SpaceID)
 	prog, err := s.economy.Program(ctx)
 	if err != nil {
 		return nil, err
@@ -117,10 +118,15 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 // QueueEntry is an item of the review queue with what a moderator needs:
 // the post, its flags and its author's community history.
 type QueueEntry struct {
-	Item   *moderation.Item
-	Post   *forum.Post
-	Flags  []*moderation.Flag
-	Author AuthorHistory
+	Item *moderation.Item
+	Post *forum.Post
+	// Thread is the post's thread (its title; nil if it is gone).
+	Thread *forum.Thread
+	// InReplyTo is what the post answers: the post it quotes, else for a
+	// reply the thread's first post; nil for a thread's first post.
+	InReplyTo *forum.Post
+	Flags     []*moderation.Flag
+	Author    AuthorHistory
 	// AuthorSanctions are the author's sanctions in force in the space or
 	// everywhere: at most 4, one per kind and place (moderation.Store.Active).
 	AuthorSanctions []*moderation.Sanction
@@ -164,9 +170,13 @@ func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID b
 	if err != nil {
 		return nil, false, err
 	}
+	threads, answered, err := s.postContext(ctx, posts)
+	if err != nil {
+		return nil, false, err
+	}
 	out := make([]*QueueEntry, len(items))
 	for i, it := range items {
-		e := &QueueEntry{Item: it, Post: posts[i]}
+		e := &QueueEntry{Item: it, Post: posts[i], Thread: threads[i], InReplyTo: answered[i]}
 		if e.Flags, err = s.mod.Flags(ctx, it.PostID); err != nil {
 			return nil, false, err
 		}
@@ -179,6 +189,50 @@ func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID b
 		out[i] = e
 	}
 	return out, more, nil
+}
+
+// postContext returns, for each of posts (nil ones skipped), its thread
+// and the post it answers (QueueEntry.InReplyTo): at most three reads for
+// a page, by _id and by IndexPostNumber.
+func (s *Service) postContext(ctx context.Context, posts []*forum.Post) ([]*forum.Thread, []*forum.Post, error) {
+	threadIDs := make([]bson.ObjectID, len(posts))
+	var quoted, opened []bson.ObjectID
+	for i, p := range posts {
+		if p == nil {
+			continue
+		}
+		threadIDs[i] = p.ThreadID
+		switch {
+		case p.QuoteID != nil:
+			quoted = append(quoted, *p.QuoteID)
+		case p.Number > 1:
+			opened = append(opened, p.ThreadID)
+		}
+	}
+	threads, err := s.forum.ThreadsByID(ctx, threadIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var quotes, openers []*forum.Post
+	if len(quoted) > 0 {
+		if quotes, err = s.forum.PostsByID(ctx, quoted); err != nil {
+			return nil, nil, err
+		}
+	}
+	if openers, err = s.forum.OpeningPosts(ctx, opened); err != nil {
+		return nil, nil, err
+	}
+	answered := make([]*forum.Post, len(posts))
+	for i, p := range posts {
+		switch {
+		case p == nil:
+		case p.QuoteID != nil:
+			answered[i], quotes = quotes[0], quotes[1:]
+		case p.Number > 1:
+			answered[i], openers = openers[0], openers[1:]
+		}
+	}
+	return threads, answered, nil
 }
 
 // History is a member's community record, as moderators see it.
@@ -269,6 +323,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	if err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
 		return nil, err
 	}
+	s.queueChanged(post.SpaceID)
 	if err := s.log(ctx, p, string(action)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(out.Status)); err != nil {
 		return nil, err
 	}

@@ -407,6 +407,7 @@ func (s *Service) posted(ctx context.Context, th *forum.Thread, post *forum.Post
 		if _, err := s.mod.Enqueue(ctx, post.ID, post.SpaceID, post.AuthorID, 0, "WATCHED_WORD:"+a.flagWord.Word, false, s.now().UTC()); err != nil {
 			return err
 		}
+		s.queueChanged(post.SpaceID)
 	}
 	if post.Status != forum.PostVisible {
 		return nil // held for approval: nothing more until a moderator approves

@@ -1088,10 +1088,12 @@ type ComplexityRoot struct {
 		FirstFlags func(childComplexity int, first *int) int
 		FlagCount  func(childComplexity int) int
 		Flags      func(childComplexity int) int
+		InReplyTo  func(childComplexity int) int
 		Post       func(childComplexity int) int
 		Reasons    func(childComplexity int) int
 		Score      func(childComplexity int) int
 		Status     func(childComplexity int) int
+		Thread     func(childComplexity int) int
 	}
 
 	ReviewQueueChange struct {
@@ -6431,6 +6433,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReviewItem.Flags(childComplexity), true
+	case "ReviewItem.inReplyTo":
+		if e.ComplexityRoot.ReviewItem.InReplyTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.InReplyTo(childComplexity), true
 	case "ReviewItem.post":
 		if e.ComplexityRoot.ReviewItem.Post == nil {
 			break
@@ -6455,6 +6463,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReviewItem.Status(childComplexity), true
+	case "ReviewItem.thread":
+		if e.ComplexityRoot.ReviewItem.Thread == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReviewItem.Thread(childComplexity), true
 
 	case "ReviewQueueChange.morePending":
 		if e.ComplexityRoot.ReviewQueueChange.MorePending == nil {
@@ -7859,7 +7873,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8099,6 +8113,7 @@ type NotificationEdge {
 	{Name: "schema/offerlive.graphql", Input: sourceData("schema/offerlive.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
 	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
+	{Name: "schema/reviewcontext.graphql", Input: sourceData("schema/reviewcontext.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
 	{Name: "schema/sanctions.graphql", Input: sourceData("schema/sanctions.graphql"), BuiltIn: false},
 	{Name: "schema/texts.graphql", Input: sourceData("schema/texts.graphql"), BuiltIn: false},
@@ -9809,6 +9824,10 @@ func (ec *executionContext) childFields_ReviewItem(ctx context.Context, field gr
 		return ec.fieldContext_ReviewItem_status(ctx, field)
 	case "firstFlags":
 		return ec.fieldContext_ReviewItem_firstFlags(ctx, field)
+	case "thread":
+		return ec.fieldContext_ReviewItem_thread(ctx, field)
+	case "inReplyTo":
+		return ec.fieldContext_ReviewItem_inReplyTo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReviewItem", field.Name)
 }
@@ -31642,6 +31661,70 @@ func (ec *executionContext) fieldContext_ReviewItem_firstFlags(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ReviewItem_thread(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_thread(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Thread, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+			return ec.marshalOThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_thread(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Thread(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReviewItem_inReplyTo(ctx context.Context, field graphql.CollectedField, obj *community.QueueEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReviewItem_inReplyTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InReplyTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
+			return ec.marshalOPost2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐPost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReviewItem_inReplyTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReviewItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Post(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ReviewQueueChange_spaceId(ctx context.Context, field graphql.CollectedField, obj *reviewlive.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -47307,6 +47390,16 @@ func (ec *executionContext) _ReviewItem(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ReviewItem_firstFlags(ctx, field, obj)
 				})
+		case "thread":
+			out.Values[i] = ec._ReviewItem_thread(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inReplyTo":
+			out.Values[i] = ec._ReviewItem_inReplyTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -54208,6 +54301,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThread(ctx context.Context, sel ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Thread(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOThreadOrder2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋforumᚐThreadOrder(ctx context.Context, v any) (*forum.ThreadOrder, error) {

@@ -11,13 +11,14 @@ import (
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 )
 
 // newCommunity wires the community to the game (its Economy), the members
 // and the inbox.
-func newCommunity(db *mongo.Database, members *member.Service, g *game.Service, in *inbox.Inbox) *community.Service {
-	return community.New(db, community.Deps{Economy: economy{g}, Members: members, Notify: in})
+func newCommunity(db *mongo.Database, members *member.Service, g *game.Service, in *inbox.Inbox, queue *livepoll.Signals) *community.Service {
+	return community.New(db, community.Deps{Economy: economy{g}, Members: members, Notify: in, QueueChanged: queue.Signal})
 }
 
 // economy is the game as the community sees it (community.Economy).

@@ -38,6 +38,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
 	"github.com/regulars/regulars/internal/lease"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/member/auth"
 	"github.com/regulars/regulars/push"
@@ -191,6 +192,9 @@ type Main struct {
 	// jobRound, when set (by tests), is told when this instance starts
 	// and ends a round of the periodic jobs under the lease's epoch.
 	jobRound func(epoch int64, start bool)
+	// livePoll, when set (by tests), replaces the poll intervals of the
+	// live views (reviewQueuePoll, offerProgressPoll).
+	livePoll time.Duration
 
 	demoKey string // service key generated for a demo run
 	// endedSessions are the sessions logged out or revoked on any instance
@@ -315,7 +319,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.game = game.New(db, m.members, m.inbox)
 	m.webhooks = m.newWebhooks(db)
 	m.game.SetWebhooks(m.webhooks)
-	m.community = newCommunity(db, m.members, m.game, m.inbox)
+	// A change made here wakes this instance's live views at once; those
+	// of other instances see it at their next poll.
+	queueSignals, offerSignals := new(livepoll.Signals), new(livepoll.Signals)
+	m.game.Offers().Changed = offerSignals.Signal
+	m.community = newCommunity(db, m.members, m.game, m.inbox, queueSignals)
 	m.events, m.rsvps = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, program.NewStore(db), nil)
@@ -342,8 +350,8 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		WebhookService:   m.webhooks,
 		Accounts:         m.accounts,
 		Push:             m.push,
-		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), reviewQueuePoll),
-		OfferWatch:       offerlive.New(m.game.Offers(), offerProgressPoll),
+		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), m.poll(reviewQueuePoll), queueSignals),
+		OfferWatch:       offerlive.New(m.game.Offers(), m.poll(offerProgressPoll), offerSignals),
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
 	})
@@ -414,6 +422,14 @@ func (m *Main) runDemo(ctx context.Context) {
 // notificationPoll is how often an instance looks for notifications that
 // other instances stored, which bounds cross-instance delivery latency.
 const notificationPoll = 250 * time.Millisecond
+
+// poll is interval, or livePoll when a test set it.
+func (m *Main) poll(interval time.Duration) time.Duration {
+	if m.livePoll > 0 {
+		return m.livePoll
+	}
+	return interval
+}
 
 // reviewQueuePoll is how often a reviewQueueChanged watch reads its
 // space's queue (one index range read of at most 100 items).

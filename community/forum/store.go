@@ -157,6 +157,32 @@ func (s *Store) PostsByID(ctx context.Context, ids []bson.ObjectID) ([]*Post, er
 	return byid.Find(ctx, s.posts, ids, func(p *Post) bson.ObjectID { return p.ID })
 }
 
+// OpeningPosts returns the first post (number 1) of each thread, in the
+// order of threadIDs, nil where missing: one read of IndexPostNumber.
+func (s *Store) OpeningPosts(ctx context.Context, threadIDs []bson.ObjectID) ([]*Post, error) {
+	out := make([]*Post, len(threadIDs))
+	if len(threadIDs) == 0 {
+		return out, nil
+	}
+	cur, err := s.posts.Find(ctx, bson.D{{Key: "threadId", Value: bson.D{{Key: "$in", Value: threadIDs}}}, {Key: "number", Value: 1}},
+		options.Find().SetHint(IndexPostNumber))
+	if err != nil {
+		return nil, err
+	}
+	var found []*Post
+	if err := cur.All(ctx, &found); err != nil {
+		return nil, err
+	}
+	byThread := make(map[bson.ObjectID]*Post, len(found))
+	for _, p := range found {
+		byThread[p.ThreadID] = p
+	}
+	for i, id := range threadIDs {
+		out[i] = byThread[id]
+	}
+	return out, nil
+}
+
 // CreateThread stores t and its first post p (number 1).
 func (s *Store) CreateThread(ctx context.Context, t *Thread, p *Post) error {
 	t.Posts, t.Score, t.LastPostAt = 1, 1, p.CreatedAt

@@ -4,24 +4,24 @@
 // into the queue, a flag added to a queued post, an item resolved).
 //
 // A watch reads the head of the queue (moderation.Store.Queue, the
-// IndexReviewQueue range read, items only) every interval and compares it
-// with what it last told, so a change made by any instance sharing the
-// database reaches every watcher within one interval; nothing in the
-// community's write path needs to know of it. The package owns no
-// collection.
+// IndexReviewQueue range read, items only) and compares it with what it
+// last told (internal/livepoll): at once when this instance changed the
+// queue (the community signals it through Deps.QueueChanged), and every
+// interval for changes made by other instances sharing the database. The
+// package owns no collection.
 package reviewlive
 
 import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
-	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 )
 
@@ -56,12 +56,15 @@ type Watcher struct {
 	access   Access
 	queue    Queue
 	interval time.Duration
+	signals  *livepoll.Signals
 }
 
 // New returns a watcher that checks access with access, reads items from
-// queue and looks again every interval (> 0).
-func New(access Access, queue Queue, interval time.Duration) *Watcher {
-	return &Watcher{access: access, queue: queue, interval: interval}
+// queue and looks again every interval (> 0), or at once when signals
+// (nil: none) tells of a change to the space's queue on this instance
+// (community.Deps.QueueChanged).
+func New(access Access, queue Queue, interval time.Duration, signals *livepoll.Signals) *Watcher {
+	return &Watcher{access: access, queue: queue, interval: interval, signals: signals}
 }
 
 // Watch streams the space's queue to p: the current Change at once, then
@@ -73,36 +76,12 @@ func (w *Watcher) Watch(ctx context.Context, p member.Principal, spaceID bson.Ob
 	if _, _, err := w.access.ReviewQueue(ctx, p, spaceID, moderation.ItemPending, nil, 1); err != nil {
 		return nil, err
 	}
-	out := make(chan *Change)
-	go func() {
-		defer close(out)
-		t := time.NewTicker(w.interval)
-		defer t.Stop()
-		var last *Change
-		for {
-			c, err := w.read(ctx, spaceID)
-			if err != nil {
-				if ctx.Err() == nil {
-					slog.Warn("reviewlive: read the queue", "space", spaceID.Hex(), "err", err)
-				}
-				return
-			}
-			if last == nil || c.Version != last.Version {
-				select {
-				case out <- c:
-				case <-ctx.Done():
-					return
-				}
-				last = c
-			}
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return livepoll.Stream(ctx, w.signals.Wake(spaceID), livepoll.Loop[*Change]{
+		Interval: w.interval,
+		Read:     func(ctx context.Context) (*Change, error) { return w.read(ctx, spaceID) },
+		Differs:  func(last, next *Change) bool { return next.Version != last.Version },
+		Name:     "reviewlive: read the queue", Attrs: []any{"space", spaceID.Hex()},
+	}), nil
 }
 
 // read takes the head of the space's pending queue and its fingerprint.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/moderation"
+	"github.com/regulars/regulars/internal/livepoll"
 	"github.com/regulars/regulars/member"
 )
 
@@ -70,7 +71,7 @@ func TestWatchSendsOnlyChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	q := &fakeQueue{read: make(chan struct{})}
-	w := New(access{}, q, time.Millisecond)
+	w := New(access{}, q, time.Millisecond, nil)
 	space := bson.NewObjectID()
 	c, err := w.Watch(ctx, member.Principal{}, space)
 	if err != nil {
@@ -106,8 +107,57 @@ func TestWatchSendsOnlyChanges(t *testing.T) {
 
 // Who may not read the queue may not watch it.
 func TestWatchRefusedWithoutAccess(t *testing.T) {
-	w := New(access{err: community.ErrNotModerator}, &fakeQueue{read: make(chan struct{}, 1)}, time.Millisecond)
+	w := New(access{err: community.ErrNotModerator}, &fakeQueue{read: make(chan struct{}, 1)}, time.Millisecond, nil)
 	if _, err := w.Watch(context.Background(), member.Principal{}, bson.NewObjectID()); !errors.Is(err, community.ErrNotModerator) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// failingQueue cannot be read.
+type failingQueue struct{}
+
+func (failingQueue) Queue(context.Context, bson.ObjectID, moderation.ItemStatus, *moderation.QueueCursor, int) ([]*moderation.Item, bool, error) {
+	return nil, false, errors.New("the database is away")
+}
+
+// A watch whose first read fails is still a watch: its stream closes (the
+// client subscribes again) rather than Watch failing.
+func TestWatchFirstReadFailsClosesStream(t *testing.T) {
+	w := New(access{}, failingQueue{}, time.Hour, nil)
+	c, err := w.Watch(context.Background(), member.Principal{}, bson.NewObjectID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ch, ok := <-c:
+		if ok {
+			t.Fatalf("sent %+v", ch)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream stays open")
+	}
+}
+
+// With an interval of an hour, a change signalled on this instance
+// arrives at once.
+func TestWatchWokenBySignal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := &fakeQueue{read: make(chan struct{}, 1)}
+	var signals livepoll.Signals
+	w := New(access{}, q, time.Hour, &signals)
+	space := bson.NewObjectID()
+	c, err := w.Watch(ctx, member.Principal{}, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := next(t, c); first.Pending != 0 {
+		t.Fatalf("at once: %+v", first)
+	}
+	<-q.read // the first read told; the next one fits the buffer
+	q.set(&moderation.Item{PostID: bson.NewObjectID(), Score: 1, Flags: 1})
+	signals.Signal(space)
+	if got := next(t, c); got.Pending != 1 {
+		t.Fatalf("after the signal: %+v", got)
 	}
 }

@@ -251,13 +251,34 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     await atField('Promotion 1 ends', /after startsAt/);
     await page.getByLabel('Promotion 1 ends').fill('2099-01-01T00:00');
+    // What tiers count, and the referral rules: the API's error at the referral field it names.
+    await page.getByLabel('Tiers count').selectOption('SPEND');
+    await page.getByLabel('Referrer reward (points)').fill('300');
+    await page.getByLabel('Rewarded referrals per referrer a month (0: no cap)').fill('20000');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Rewarded referrals per referrer a month (0: no cap)', /between 0 and 10000/);
+    await accessible(page, 'the program form with a referral error');
+    await page.getByLabel('Rewarded referrals per referrer a month (0: no cap)').fill('5');
+    await page.getByLabel('Qualifying purchase at least (minor units)').fill('-1');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Qualifying purchase at least (minor units)', /between 0 and/);
+    await page.getByLabel('Qualifying purchase at least (minor units)').fill('1500');
     await page.getByRole('button', { name: 'Save program' }).click();
     await page.getByRole('status').filter({ hasText: /Saved as version \d+/ }).waitFor();
-    const saved = (await service('{ program { escalation tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
+    const saved = (await service('{ program { escalation tierBasis referral { referrerPoints minPurchaseMinor monthlyCap } tiers { name threshold benefits } promotions { id name } campaigns { winBack winBackDays holdoutPercent } } }')).program;
     assert.deepEqual(saved.escalation, [2, 3]);
+    assert.equal(saved.tierBasis, 'SPEND');
+    assert.deepEqual(saved.referral, { referrerPoints: 300, minPurchaseMinor: 1500, monthlyCap: 5 });
     assert.deepEqual(saved.tiers.at(-1), { name: 'Platinum', threshold: 900000, benefits: ['free_delivery', 'lounge'] });
     assert.deepEqual(saved.promotions.map((x) => x.id), ['spring']);
     assert.deepEqual(saved.campaigns, { winBack: true, winBackDays: 45, holdoutPercent: 20 });
+    // Back to points earned: the form shows what the API returned and saves it again.
+    assert.equal(await page.getByLabel('Tiers count').inputValue(), 'SPEND');
+    const version = (await service('{ program { version } }')).program.version;
+    await page.getByLabel('Tiers count').selectOption('POINTS_EARNED');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved as version ${version + 1}.` }).waitFor();
+    assert.equal((await service('{ program { tierBasis } }')).program.tierBasis, 'POINTS_EARNED');
     await accessible(page, 'the program form saved');
     await fitsPhone(page, 'the program form');
 
@@ -429,6 +450,37 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
   await page.close();
 });
 
+test('a BRAND user sees the progress of an offer reach 100% by polling when the socket fails', async () => {
+  const brand = await signUp('Pia', ['BRAND']);
+  for (const name of ['Quinn', 'Rafe']) await signUp(name);
+  const offer = (await service(`mutation { createOffer(input: { title: "Socketless Sunday", body: "Polled to the end", benefit: { kind: BONUS_POINTS, value: 20 },
+    startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`)).createOffer;
+  const page = await newPage();
+  // Every socket to /graphql is refused (closed 1011 as it opens), so the
+  // page falls back to reading offer(id) every 0.7 s.
+  let sockets = 0;
+  await page.routeWebSocket(/\/graphql$/, (ws) => { sockets++; ws.close({ code: 1011, reason: 'no socket in this test' }); });
+  const reads = [];
+  page.on('request', (r) => { if (r.url().endsWith('/graphql') && /offer\(id: \$id\)/.test(r.postData() || '')) reads.push(r); });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Offers');
+    const row = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await row.getByRole('button', { name: 'Publish “Socketless Sunday”' }).click();
+    await row.locator('.percent', { hasText: '100%' }).waitFor({ timeout: 60000 });
+    await row.locator('.status', { hasText: /^PUBLISHED$/ }).waitFor({ timeout: 60000 });
+    const [, processed, total] = (await row.textContent()).match(/(\d+) of (\d+) processed/);
+    assert.equal(processed, total, 'every member processed');
+    assert.ok(sockets >= 1, 'the page tried the socket');
+    assert.ok(reads.length >= 1, 'the progress came from reading the offer');
+    const published = (await service(`query($id: ID!) { offer(id: $id) { status progress { processed total } } }`, { id: offer.id })).offer;
+    assert.deepEqual(published, { status: 'PUBLISHED', progress: { processed: Number(processed), total: Number(total) } });
+    await accessible(page, 'the offers page without a socket');
+  });
+  await page.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
@@ -444,16 +496,22 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
   await explain(page, async () => {
     await signIn(page, mod.email);
     await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
-    const item = page.locator('.review', { hasText: 'Cheap watches' });
+    const item = page.locator(`.review[data-post="${spam.id}"]`);
     await item.waitFor();
     assert.match(await item.textContent(), /SPAM: selling watches/);
+    // Its context: the thread (a link to it) and the post it replies to.
+    await item.getByRole('link', { name: 'Best grinder?' }).waitFor();
+    await item.getByText('Replying to post #1 by Fay').waitFor();
+    await item.locator('.quoted', { hasText: 'Which grinder do you use for espresso?' }).waitFor();
     // Live: the page hears of the queue over the socket; a new flag shows without a reload.
     await page.getByText('Live: 1 post(s) waiting.').waitFor();
-    const rant = (await api(hal.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }) { id } }`, { t: thread.id })).reply;
+    const rant = (await api(hal.bearer, `mutation($t: ID!, $q: ID) { reply(threadId: $t, input: { body: "Follow my channel for grinder deals" }, quoteId: $q) { id } }`, { t: thread.id, q: spam.id })).reply;
     await api(fay.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "channel ads") { id } }`, { p: rant.id });
-    const second = page.locator('.review', { hasText: 'Follow my channel' });
+    const second = page.locator(`.review[data-post="${rant.id}"]`);
     await second.waitFor({ timeout: 20000 });
     assert.match(await second.textContent(), /SPAM: channel ads/);
+    await second.getByText('Quoting post #2 by Gus').waitFor();
+    await second.locator('.quoted', { hasText: 'Cheap watches at example dot com' }).waitFor();
     await page.getByText('Live: 2 post(s) waiting.').waitFor();
     await accessible(page, 'the review queue');
     await fitsPhone(page, 'the review queue');
@@ -487,6 +545,18 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     assert.equal(after.find((p) => p.id === spam.id)?.status ?? 'HIDDEN', 'HIDDEN');
     const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason } } } }`, { s: space.id });
     assert.ok(log.moderationLog.edges.some((e) => e.node.reason === 'Advertising'), 'the audit log has the action: ' + JSON.stringify(log));
+
+    // A resolved item's thread link opens the thread as its moderators see it.
+    await page.getByLabel('Show').selectOption('RESOLVED');
+    await page.locator(`.review[data-post="${spam.id}"]`).getByRole('link', { name: 'Best grinder?' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Best grinder?' }).waitFor();
+    const posts = page.getByRole('list', { name: 'Posts' });
+    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'HIDDEN' }).waitFor();
+    await posts.getByText('Cheap watches at example dot com').waitFor();
+    await accessible(page, 'a thread from the review queue');
+    await fitsPhone(page, 'a thread from the review queue');
+    await page.getByRole('link', { name: 'Back to the review queue' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Review queue' }).waitFor();
   });
   await page.close();
 });

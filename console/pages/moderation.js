@@ -1,6 +1,8 @@
-// Moderation: a space's review queue with each post's flags and its
-// author's history (with their sanctions in force), actions with a reason,
-// silencing the author for a while and lifting it, and the audit log (BRAND).
+// Moderation: a space's review queue with each post's context (its thread,
+// linked to the thread's posts at #/moderation/<threadId>, and the post it
+// answers), its flags and its author's history (with their sanctions in
+// force), actions with a reason, silencing the author for a while and
+// lifting it, and the audit log (BRAND).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, hasRole, subscribe } from '../api.js';
 import { Field, ErrorBox, Notice, More, usePaged, useAction, fmtDate } from './ui.js';
@@ -48,7 +50,12 @@ function ReviewItem({ item, spaceId, onDone }) {
     await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r) { id status } }`, { p: p.id, a: action, r: reason || null });
     onDone(`Post #${p.number} by ${p.author.displayName}: ${action.toLowerCase()}.`);
   });
+  const answered = item.inReplyTo;
   return html`<li class="card review" data-post=${p.id}>
+    <p class="context">${item.thread ? html`In <a href=${'#/moderation/' + encodeURIComponent(item.thread.id)}>${item.thread.title}</a>` : 'In a thread that is gone'}${p.number > 1 ? ' (a reply)' : ' (the opening post)'}</p>
+    ${answered && html`<div class="answered">
+      <p class="muted">${p.quoteId ? 'Quoting' : 'Replying to'} post #${answered.number} by ${answered.author.displayName} · ${answered.status}</p>
+      <blockquote class="quoted">${answered.body ?? '(not shown)'}</blockquote></div>`}
     <p class="muted">Post #${p.number} by <strong>${p.author.displayName}</strong> · ${fmtDate(p.createdAt)} · ${p.status} · score ${item.score}, ${item.flagCount} flag(s)</p>
     <blockquote>${p.body}</blockquote>
     <p>Reasons: ${item.reasons.join(', ') || '—'}</p>
@@ -77,7 +84,8 @@ function Queue({ spaceId }) {
   const [liveError, setLiveError] = useState(null);
   const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 20, after: $after) {
       edges { node { score flagCount reasons status firstFlags(first: 3) { reason note weight createdAt } author { memberId displayName trustLevel postsLast30Days hiddenRecently sanctions { kind until reason spaceId } }
-        post { id number body status createdAt author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
+        thread { id title } inReplyTo { id number status body author { displayName } }
+        post { id number body status createdAt quoteId author { displayName } } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId, st: status, after })).reviewQueue, [spaceId, status]);
   useEffect(() => {
     const stop = subscribe(`subscription($s: ID!) { reviewQueueChanged(spaceId: $s) { pending morePending version } }`, { s: spaceId },
       (d) => {
@@ -114,7 +122,34 @@ function AuditLog({ spaceId }) {
     <${More} list=${list} /></section>`;
 }
 
-export function Moderation() {
+// ThreadView is a thread's posts as its moderators see them (hidden and
+// held posts with their words), 20 a page: where a review item's thread
+// link leads.
+function ThreadView({ id }) {
+  const [thread, setThread] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    gql(`query($id: ID!) { node(id: $id) { ... on Thread { id title locked postCount space { name } } } }`, { id })
+      .then((d) => setThread(d.node), setError);
+  }, [id]);
+  const posts = usePaged(async (after) => (await gql(`query($t: ID!, $after: String) { posts(threadId: $t, first: 20, after: $after) {
+      edges { node { id number status body createdAt quoteId author { displayName } } } pageInfo { hasNextPage endCursor } } }`, { t: id, after })).posts, [id]);
+  return html`<div><p><a href="#/moderation">Back to the review queue</a></p>
+    <h1>${thread ? thread.title : 'Thread'}</h1>
+    ${thread && html`<p class="muted">In ${thread.space.name} · ${thread.postCount} post(s)${thread.locked ? ' · locked' : ''}</p>`}
+    <${ErrorBox} error=${error} />
+    <ol class="cards thread" aria-label="Posts">${posts.items.map((p) => html`<li class="card" data-post=${p.id}>
+      <p class="muted">#${p.number} by <strong>${p.author.displayName}</strong> · ${fmtDate(p.createdAt)} · ${p.status}</p>
+      <blockquote>${p.body ?? '(not shown)'}</blockquote></li>`)}</ol>
+    <${More} list=${posts} label="More posts" /></div>`;
+}
+
+export function Moderation({ arg }) {
+  if (arg) return html`<${ThreadView} id=${arg} />`;
+  return html`<${ModerationHome} />`;
+}
+
+function ModerationHome() {
   const spaces = usePaged(async (after) => (await gql(`query($after: String) { spaces(first: 50, after: $after) { edges { node { id name moderatedByMe } } pageInfo { hasNextPage endCursor } } }`, { after })).spaces, []);
   const mine = spaces.items.filter((s) => s.moderatedByMe || hasRole('BRAND'));
   const [spaceId, setSpaceId] = useState('');

@@ -59,6 +59,7 @@ function OfferRow({ initial }) {
     ${p && html`<div class="progress"><label>Notifying members
         <progress max="100" value=${percent} aria-label=${'Publishing progress of ' + offer.title}>${percent}%</progress></label>
       <span class="percent" aria-live="polite">${percent}%</span> <small>${p.processed} of ${p.total} processed, ${p.notified} notified</small></div>`}
+    ${publishing && !live && html`<p class="muted fallback">Live updates are unavailable: the offer is read every 0.7 s.</p>`}
     ${offer.status === 'PUBLISHED' && html`<${Results} offer=${offer} />`}
     <${ErrorBox} error=${act.error} />
   </li>`;

@@ -1,5 +1,6 @@
-// Program settings: the program as one form (numbers, escalation, tiers,
-// promotions, triggered campaigns with their holdout), saved with
+// Program settings: the program as one form (numbers, escalation, tiers
+// and what they count, referral rewards, promotions, triggered campaigns
+// with their holdout), saved with
 // updateProgram(expectedVersion); the API's field error is shown at the
 // field it names (extensions.field, e.g. tiers[1].threshold).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
@@ -29,9 +30,20 @@ const CAMPAIGNS = [
   ['streakAtRisk', null, 'Streak at risk', null],
   ['couponExpiring', 'couponExpiringHours', 'Coupon expiring', 'hours ahead'],
 ];
+// The referral rules: [field, label]; the API names its errors
+// referral.<field>.
+const REFERRAL = [
+  ['referrerPoints', 'Referrer reward (points)'],
+  ['refereePoints', 'Referee reward (points)'],
+  ['minPurchaseMinor', 'Qualifying purchase at least (minor units)'],
+  ['monthlyCap', 'Rewarded referrals per referrer a month (0: no cap)'],
+  ['reversalWindowDays', 'Reversed if refunded within (days)'],
+];
+const TIER_BASES = [{ value: 'POINTS_EARNED', label: 'Points earned in the window' }, { value: 'SPEND', label: 'Money spent in the window (minor units)' }];
 const CAMPAIGN_FIELDS = CAMPAIGNS.flatMap(([on, n]) => (n ? [on, n] : [on])).join(' ');
 const FIELDS = `version currency updatedAt ${NUMBERS.map((n) => n[0]).join(' ')} escalation
-  tiers { name threshold earnMultiplierPercent benefits }
+  tierBasis tiers { name threshold earnMultiplierPercent benefits }
+  referral { ${REFERRAL.map((r) => r[0]).join(' ')} }
   promotions { id name bonusPoints startsAt endsAt expiresAfterDays }
   campaigns { ${CAMPAIGN_FIELDS} holdoutPercent }`;
 
@@ -41,6 +53,8 @@ const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 function fromProgram(p) {
   const f = { currency: p.currency, escalation: p.escalation.join(', '), holdoutPercent: String(p.campaigns.holdoutPercent) };
   for (const [k] of NUMBERS) f[k] = String(p[k]);
+  f.tierBasis = p.tierBasis;
+  for (const [k] of REFERRAL) f['referral.' + k] = String(p.referral[k]);
   for (const [on, n] of CAMPAIGNS) { f[on] = p.campaigns[on]; if (n) f[n] = String(p.campaigns[n]); }
   f.tiers = p.tiers.map((t) => ({ name: t.name, threshold: String(t.threshold), earnMultiplierPercent: String(t.earnMultiplierPercent), benefits: t.benefits.join(', ') }));
   f.promotions = p.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: String(x.bonusPoints), startsAt: local(x.startsAt), endsAt: local(x.endsAt), expiresAfterDays: String(x.expiresAfterDays) }));
@@ -51,7 +65,8 @@ function toInput(f) {
   const campaigns = { holdoutPercent: num(f.holdoutPercent) };
   for (const [on, n] of CAMPAIGNS) { campaigns[on] = !!f[on]; if (n) campaigns[n] = num(f[n]); }
   const input = {
-    currency: f.currency, campaigns,
+    currency: f.currency, campaigns, tierBasis: f.tierBasis,
+    referral: Object.fromEntries(REFERRAL.map(([k]) => [k, num(f['referral.' + k])])),
     escalation: list(f.escalation).map(Number),
     tiers: f.tiers.map((t) => ({ name: t.name, threshold: num(t.threshold), earnMultiplierPercent: num(t.earnMultiplierPercent), benefits: list(t.benefits) })),
     promotions: f.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: num(x.bonusPoints),
@@ -104,6 +119,8 @@ export function ProgramPage() {
 
     <fieldset class="rows"><legend>Tiers</legend>
       <p class="muted">Ascending thresholds; the first is 0. Benefits are identifiers, comma-separated.</p>
+      <${Field} label="Tiers count" name="tierBasis" value=${form.tierBasis} onInput=${set('tierBasis')} options=${TIER_BASES} error=${fieldError('tierBasis')}
+        hint="over the tier qualification window; thresholds are in the same unit" />
       ${fieldError('tiers') && html`<p class="field-error" role="alert">${act.error.message}</p>`}
       ${form.tiers.map((t, i) => html`<div class="row tier" data-tier=${i}>
         <${Field} label=${`Tier ${i + 1} name`} name="tierName" value=${t.name} onInput=${setRow('tiers', i, 'name')} error=${fieldError(`tiers[${i}].name`)} />
@@ -113,6 +130,13 @@ export function ProgramPage() {
         <button type="button" class="secondary" onClick=${() => dropRow('tiers', i)}>Remove tier ${i + 1}</button>
       </div>`)}
       <button type="button" class="secondary" onClick=${() => addRow('tiers', { name: '', threshold: '', earnMultiplierPercent: '100', benefits: '' })}>Add a tier</button>
+    </fieldset>
+
+    <fieldset><legend>Referrals</legend>
+      <p class="muted">Both members are rewarded at the referee's first qualifying purchase; a refund within the window takes the rewards back.</p>
+      <div class="grid-form">
+      ${REFERRAL.map(([k, label]) => html`<${Field} label=${label} name=${'referral.' + k} type="number" value=${form['referral.' + k]} onInput=${set('referral.' + k)} error=${fieldError('referral.' + k)} />`)}
+      </div>
     </fieldset>
 
     <fieldset class="rows"><legend>Promotions</legend>

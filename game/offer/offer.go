@@ -96,6 +96,10 @@ type Deps struct {
 	Holdouts *holdout.Store
 	// Kick wakes the background jobs when an offer starts publishing.
 	Kick func()
+	// Changed, if set, is told an offer's id after this instance changed
+	// its status or progress, so live views (game/offer/offerlive) read it
+	// at once. It must return at once.
+	Changed func(id bson.ObjectID)
 	// Now is the clock, read at every call.
 	Now func() time.Time
 	// Webhooks records events for the brand's endpoints (nil: none):
@@ -121,6 +125,12 @@ func New(db *mongo.Database, d Deps) *Service {
 }
 
 func (s *Service) now() time.Time { return s.Now() }
+
+func (s *Service) changed(id bson.ObjectID) {
+	if s.Changed != nil {
+		s.Changed(id)
+	}
+}
 
 // EnsureIndexes creates the indexes of offers and offer_claims; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
@@ -327,6 +337,7 @@ func (s *Service) PublishOffer(ctx context.Context, id bson.ObjectID) (*Offer, e
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: o.Status}, {Key: "progress.total", Value: total}}}}); err != nil {
 		return nil, err
 	}
+	s.changed(id)
 	if s.Kick != nil {
 		s.Kick()
 	}
@@ -407,6 +418,7 @@ func (s *Service) publishBatch(ctx context.Context, o *Offer, size int) (int, bo
 		if _, err := s.offers.offers.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
 			return r.Counted, false, err
 		}
+		s.changed(o.ID)
 	}
 	return r.Counted, r.Finished, errors.Join(sendErr, stepErr)
 }

@@ -3,21 +3,22 @@
 // the offer again whenever its status or progress changes, until it is
 // PUBLISHED.
 //
-// A watch reads the offer document (offer.Service.Offer, by _id) every
-// interval and compares it with what it last sent, so progress made by the
-// publishing job on any instance sharing the database reaches every watcher
-// within one interval; the publishing job does not know of it. The package
-// owns no collection.
+// A watch reads the offer document (offer.Service.Offer, by _id) and
+// compares it with what it last sent (internal/livepoll): at once when this
+// instance changed the offer (the publishing code signals it through
+// offer.Deps.Changed), and every interval for progress made by the
+// publishing job on other instances sharing the database. The package owns
+// no collection.
 package offerlive
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/internal/livepoll"
 )
 
 // Offers reads one offer (offer.Service); it returns offer.ErrOfferNotFound
@@ -30,11 +31,14 @@ type Offers interface {
 type Watcher struct {
 	offers   Offers
 	interval time.Duration
+	signals  *livepoll.Signals
 }
 
-// New returns a watcher that reads offers from offers every interval (> 0).
-func New(offers Offers, interval time.Duration) *Watcher {
-	return &Watcher{offers: offers, interval: interval}
+// New returns a watcher that reads offers from offers every interval
+// (> 0), or at once when signals (nil: none) tells of a change to the
+// offer on this instance (offer.Deps.Changed).
+func New(offers Offers, interval time.Duration, signals *livepoll.Signals) *Watcher {
+	return &Watcher{offers: offers, interval: interval, signals: signals}
 }
 
 // Watch streams the offer: as it is now at once, then each time its status
@@ -43,43 +47,25 @@ func New(offers Offers, interval time.Duration) *Watcher {
 // watches again). It returns offer.ErrOfferNotFound when there is no such
 // offer. Who may watch is the caller's rule (the API: BRAND).
 func (w *Watcher) Watch(ctx context.Context, id bson.ObjectID) (<-chan *offer.Offer, error) {
+	wake := w.signals.Wake(id) // before the read: a change after it wakes the loop
 	first, err := w.offers.Offer(ctx, id)
 	if err != nil {
+		wake.Stop()
 		return nil, err
 	}
-	out := make(chan *offer.Offer)
-	go func() {
-		defer close(out)
-		t := time.NewTicker(w.interval)
-		defer t.Stop()
-		var last *offer.Offer
-		o := first
-		for {
-			if last == nil || changed(last, o) {
-				select {
-				case out <- o:
-				case <-ctx.Done():
-					return
-				}
-				last = o
+	return livepoll.Stream(ctx, wake, livepoll.Loop[*offer.Offer]{
+		Interval: w.interval,
+		Read: func(ctx context.Context) (*offer.Offer, error) {
+			if o := first; o != nil { // read by Watch to answer NOT_FOUND
+				first = nil
+				return o, nil
 			}
-			if o.Status == offer.OfferPublished {
-				return
-			}
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return
-			}
-			if o, err = w.offers.Offer(ctx, id); err != nil {
-				if ctx.Err() == nil {
-					slog.Warn("offerlive: read the offer", "offer", id.Hex(), "err", err)
-				}
-				return
-			}
-		}
-	}()
-	return out, nil
+			return w.offers.Offer(ctx, id)
+		},
+		Differs: changed,
+		Final:   func(o *offer.Offer) bool { return o.Status == offer.OfferPublished },
+		Name:    "offerlive: read the offer", Attrs: []any{"offer", id.Hex()},
+	}), nil
 }
 
 // changed tells whether b differs from a in what a watcher sees.

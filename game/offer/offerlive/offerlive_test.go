@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game/offer"
+	"github.com/regulars/regulars/internal/livepoll"
 )
 
 // fakeOffers is one offer; a read is told on read (buffered, 1) so the
@@ -61,7 +62,7 @@ func TestWatchSendsChangesUntilPublished(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := &fakeOffers{o: offer.Offer{ID: bson.NewObjectID(), Status: offer.OfferDraft}, read: make(chan struct{}, 1)}
-	w := New(f, time.Millisecond)
+	w := New(f, time.Millisecond, nil)
 	c, err := w.Watch(ctx, f.o.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func TestWatchPublishedAndUnknown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := &fakeOffers{o: offer.Offer{ID: bson.NewObjectID(), Status: offer.OfferPublished}, read: make(chan struct{}, 1)}
-	w := New(f, time.Millisecond)
+	w := New(f, time.Millisecond, nil)
 	if _, err := w.Watch(ctx, bson.NewObjectID()); !errors.Is(err, offer.ErrOfferNotFound) {
 		t.Fatalf("an unknown offer: %v", err)
 	}
@@ -115,5 +116,38 @@ func TestWatchPublishedAndUnknown(t *testing.T) {
 	}
 	if _, ok := <-c; ok {
 		t.Fatal("the stream stays open")
+	}
+}
+
+// With an interval of an hour, progress signalled on this instance arrives
+// at once, and the stream still ends after PUBLISHED.
+func TestWatchWokenBySignal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := &fakeOffers{o: offer.Offer{ID: bson.NewObjectID(), Status: offer.OfferDraft}, read: make(chan struct{}, 1)}
+	var signals livepoll.Signals
+	w := New(f, time.Hour, &signals)
+	c, err := w.Watch(ctx, f.o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := next(t, c); o.Status != offer.OfferDraft {
+		t.Fatalf("at once: %+v", o)
+	}
+	f.set(offer.OfferPublishing, 1, 1, 2)
+	signals.Signal(f.o.ID)
+	if o := next(t, c); o.Progress.Processed != 1 {
+		t.Fatalf("after a signal: %+v", o)
+	}
+	f.set(offer.OfferPublished, 2, 2, 2)
+	signals.Signal(f.o.ID)
+	if o := next(t, c); o.Status != offer.OfferPublished {
+		t.Fatalf("published: %+v", o)
+	}
+	if _, ok := <-c; ok {
+		t.Fatal("the stream stays open")
+	}
+	if n := signals.Watching(f.o.ID); n != 0 {
+		t.Fatalf("%d watches left", n)
 	}
 }
