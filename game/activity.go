@@ -334,7 +334,7 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
 func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
-	fx := &effects.Cause{Activity: a}
+	fx := &effects.Cause{Activity: a, Fresh: !res.Replayed}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
