@@ -50,9 +50,9 @@ type Cause struct {
 	// Fresh says the cause was just made (an activity recorded now, not
 	// replayed or resumed): its notifications are sent insert-first
 	// (inbox.Message.Fresh).
-	Fresh bool
-	entries  []*ledger.Entry
-	notes    []inbox.Message
+	Fresh   bool
+	entries []*ledger.Entry
+	notes   []inbox.Message
 	// optOut caches members' leaderboard opt-out, prefilled by a caller
 	// that has read the account already.
 	optOut map[bson.ObjectID]bool
