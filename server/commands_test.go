@@ -127,7 +127,7 @@ func TestMongoCommandsPerPurchase(t *testing.T) {
 	// (one indexed count); one more for every purchase since the balance
 	// bound reads the ledger's head before inserting (23.1, 23.8, 14.0 on
 	// the embedded database before it; 24.1, 24.8, 15.0 after).
-	// Issue 19 (branch rt): counted this way, 23.0, 23.6 and 14.0 before
+	// Issue 19 (branch rt): counted this way, 23.0, 23.8 and 14.0 before
 	// (24.2, 24.8 and 15.1 with the cached documents); the program cached
 	// for 2 s, the ledger head read once, one read of the engagement head,
 	// the account written once, the three boards' tree moves in one write
