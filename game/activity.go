@@ -69,6 +69,10 @@ type ActivityResult struct {
 	Badges []engagement.EarnedBadge
 	// Replayed says the activity had been recorded before; nothing changed.
 	Replayed bool
+	// head is the member's ledger head as read just before a new activity
+	// was recorded (nil: none read, or a replay), so its first entry is
+	// appended without reading it again (ledger.AppendAfter).
+	head *ledger.Entry
 }
 
 // Points is the net change of the member's points.
@@ -201,8 +205,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	if err != nil {
 		return nil, err
 	}
+	var head *ledger.Entry
 	if in.Kind == program.ActivityPurchase {
-		if err := s.roomFor(ctx, in.MemberID, "amountMinor", p.MostPoints(in.AmountMinor)); err != nil {
+		if head, err = s.roomFor(ctx, in.MemberID, "amountMinor", p.MostPoints(in.AmountMinor)); err != nil {
 			return nil, err
 		}
 	}
@@ -258,6 +263,9 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	}
 
 	res := &ActivityResult{Activity: a, Replayed: replayed}
+	if !replayed {
+		res.head = head
+	}
 	if err := s.applyAll(ctx, &p, m, a, purchase, res); err != nil {
 		if _, bad := input.As(err); bad && !replayed {
 			// Refused on checks only the ledger can make (a refund past
@@ -326,11 +334,11 @@ func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, 
 // ledger, engagement, leaderboards, notifications. Each effect has its own
 // key, so applying twice is harmless and finishes what a failure left undone.
 func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
-	fx := &effects.Cause{Activity: a}
+	fx := &effects.Cause{Activity: a, Fresh: !res.Replayed}
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
-	e, out, err := s.engagement.Engage(ctx, p, m, engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt})
+	e, out, err := s.engagement.Engage(ctx, p, m, engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, New: !res.Replayed})
 	if err != nil {
 		return err
 	}
@@ -386,19 +394,22 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	}
 	switch a.Kind {
 	case program.ActivityPurchase:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))); err != nil {
+		// A new purchase builds on the head read before it was recorded
+		// (roomFor); its Change only reads (the position by date).
+		e, created, err := s.ledger.AppendAfter(ctx, p, a.MemberID, res.head, key, ledger.EntryEarn, src, accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))
+		if err == nil {
+			fx.Entry(e)
+		}
+		if err := record(e, created, err); err != nil {
 			return err
 		}
-		// One read of the account serves the referral, the win-back time
-		// and the leaderboards.
-		acct, err := s.referrals.Account(ctx, a.MemberID)
+		// One write of the account (the win-back time) answers it for
+		// the referral and the leaderboards.
+		acct, err := s.referrals.Purchased(ctx, a.MemberID, a.OccurredAt)
 		if err != nil {
 			return err
 		}
 		fx.KnownOptOut(a.MemberID, acct.LeaderboardOptOut)
-		if err := s.referrals.Purchased(ctx, a.MemberID, a.OccurredAt); err != nil {
-			return err
-		}
 		for _, pr := range p.Promotions {
 			for _, l := range own {
 				if l.Rule == rules.RulePromotion+pr.ID {
@@ -505,15 +516,16 @@ func (s *Service) convertReferral(ctx context.Context, fx *effects.Cause, p *pro
 // roomFor refuses, naming field, a credit of up to points that could take
 // the member's balance past program.MaxBalance. (The ledger refuses such a
 // credit too, ErrBalanceCap, should two credits race past this check.)
-func (s *Service) roomFor(ctx context.Context, memberID bson.ObjectID, field string, points int64) error {
-	st, _, err := s.ledger.Head(ctx, memberID)
+// It returns the member's head entry it read.
+func (s *Service) roomFor(ctx context.Context, memberID bson.ObjectID, field string, points int64) (*ledger.Entry, error) {
+	head, err := s.ledger.Newest(ctx, memberID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if st.Balance+points > program.MaxBalance {
-		return input.Errorf(field, "would take the balance past %d points (now %d)", program.MaxBalance, st.Balance)
+	if head.State.Balance+points > program.MaxBalance {
+		return nil, input.Errorf(field, "would take the balance past %d points (now %d)", program.MaxBalance, head.State.Balance)
 	}
-	return nil
+	return head, nil
 }
 
 // CheckIn records the signed-in member's app check-in, once per day: a day

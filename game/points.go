@@ -33,7 +33,7 @@ func (s *Service) Adjust(ctx context.Context, memberID bson.ObjectID, amount int
 	if _, err := s.members.Get(ctx, memberID); err != nil {
 		return nil, input.Wrap("memberId", err)
 	}
-	if err := s.roomFor(ctx, memberID, "amount", amount); err != nil {
+	if _, err := s.roomFor(ctx, memberID, "amount", amount); err != nil {
 		return nil, err
 	}
 	p, err := s.program.Get(ctx)

@@ -182,6 +182,11 @@ type Message struct {
 	// Key, if set, makes Send idempotent: a second Send with the same key for
 	// the same member returns the first notification and delivers nothing.
 	Key string
+	// Fresh says the message's cause was just made, so its key is most
+	// likely unused: Send inserts first and reads the key only if the
+	// insert collides (two commands for a first send instead of three).
+	// Either way a key is sent once; Fresh only moves the cost to repeats.
+	Fresh bool
 }
 
 func (m *Message) validate(now time.Time) error {
@@ -265,11 +270,14 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 		m.Key = "id:" + id.Hex()
 	}
 	// Campaigns repeat their keyed sends on every run, so a cause that
-	// already has its notification is answered with one indexed read.
-	if n, err := in.store.byKey(ctx, m.MemberID, m.Key); err == nil {
-		return n, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+	// already has its notification is answered with one indexed read;
+	// a fresh cause's is looked for only if the insert collides.
+	if !m.Fresh {
+		if n, err := in.store.byKey(ctx, m.MemberID, m.Key); err == nil {
+			return n, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
 	}
 	if c := CategoryOf(m.Kind); c != categoryTransactional {
 		muted, err := in.Muted(ctx, m.MemberID)

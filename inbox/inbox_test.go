@@ -439,3 +439,45 @@ func TestMutedExpiredAndCleanup(t *testing.T) {
 		t.Fatalf("cleanup removed %d (%v), want the read one and the expired one", n, err)
 	}
 }
+
+// A Fresh send (insert first, key read only on a collision) keeps one
+// cause to one notification: 50 racing sends of one key, half of them
+// Fresh, store and deliver one, every caller is told of it, and a Fresh
+// send of a key already stored returns that notification.
+func TestFreshSendWithKeyIsIdempotentUnderRace(t *testing.T) {
+	in, _ := newInbox(t)
+	member := bson.NewObjectID()
+	stream, err := in.Stream(t.Context(), member, -1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers = 50
+	ids := make([]bson.ObjectID, callers)
+	res := testkit.Race(t, callers, func(i int) error {
+		n, err := in.Send(context.Background(), Message{MemberID: member, Kind: KindWelcome, Title: "Welcome", Body: "b", Key: "welcome", Fresh: i%2 == 0})
+		if err == nil {
+			ids[i] = n.ID
+		}
+		return err
+	})
+	res.Expect(t)
+	for i, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("two notifications for one key: %s and %s (caller %d)", ids[0].Hex(), id.Hex(), i)
+		}
+	}
+	again, err := in.Send(context.Background(), Message{MemberID: member, Kind: KindWelcome, Title: "Welcome", Body: "b", Key: "welcome", Fresh: true})
+	if err != nil || again.ID != ids[0] {
+		t.Fatalf("a fresh send of a stored key: %v, %v; want the stored one", again, err)
+	}
+	if n := testkit.Count(t, in.store.notifications, bson.D{{Key: "memberId", Value: member}}); n != 1 {
+		t.Fatalf("stored %d notifications, want 1", n)
+	}
+	marker := send(t, in, member, "marker")
+	if n := recv(t, stream); n.ID != ids[0] {
+		t.Fatalf("first delivery %q, want the welcome", n.Title)
+	}
+	if n := recv(t, stream); n.ID != marker.ID {
+		t.Fatalf("delivered %q again before the marker", n.Title)
+	}
+}

@@ -33,7 +33,6 @@ import (
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/offer/offerlive"
-	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/embeddb"
@@ -326,7 +325,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.community = newCommunity(db, m.members, m.game, m.inbox, queueSignals)
 	m.events, m.rsvps = m.newEvents(db, secret)
 	m.till = m.newTill(db, secret)
-	m.analytics = analytics.New(db, program.NewStore(db), nil)
+	m.analytics = analytics.New(db, m.game.Rooms().Program, nil) // the game's store, so a program change applies at once
 	if m.push, err = m.newPush(db); err != nil {
 		_ = client.Disconnect(context.Background())
 		return err

@@ -47,8 +47,12 @@ import (
 type Cause struct {
 	// Activity is the cause when it is an activity (activity.recorded).
 	Activity *activity.Activity
-	entries  []*ledger.Entry
-	notes    []inbox.Message
+	// Fresh says the cause was just made (an activity recorded now, not
+	// replayed or resumed): its notifications are sent insert-first
+	// (inbox.Message.Fresh).
+	Fresh   bool
+	entries []*ledger.Entry
+	notes   []inbox.Message
 	// optOut caches members' leaderboard opt-out, prefilled by a caller
 	// that has read the account already.
 	optOut map[bson.ObjectID]bool
@@ -161,6 +165,7 @@ func (x *Path) Run(ctx context.Context, p *program.Program, fx *Cause) error {
 		return nil
 	}
 	for _, m := range fx.notes {
+		m.Fresh = m.Fresh || fx.Fresh
 		if err := x.Localize(ctx, &m); err != nil {
 			return err
 		}
@@ -193,12 +198,11 @@ func (x *Path) CarryOut(ctx context.Context, p *program.Program, entries []*ledg
 // Cause), so a crash between the ledger and the boards heals when the
 // cause is carried out again.
 func (x *Path) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool) error {
-	for _, board := range e.Boards {
-		if err := x.deps.Boards.SetScore(ctx, board, e.MemberID, e.State.Boards[board], e.Seq, hidden, x.deps.Now()); err != nil {
-			return err
-		}
+	scores := make([]leaderboard.Score, len(e.Boards))
+	for i, board := range e.Boards {
+		scores[i] = leaderboard.Score{Board: board, Score: e.State.Boards[board]}
 	}
-	return nil
+	return x.deps.Boards.SetScores(ctx, e.MemberID, scores, e.Seq, hidden, x.deps.Now())
 }
 
 // Localize sets the locale of a templated message that names none: the

@@ -255,7 +255,7 @@ func (s *Service) awardBadge(ctx context.Context, out *Outcome, p *program.Progr
 			continue
 		}
 		key := "badge:" + b.ID.Hex() + ":" + l.Name
-		e, _, err := s.engage(ctx, memberID, key, KindBadge, func(st *State, e *Entry) error {
+		e, _, err := s.engage(ctx, memberID, key, false, KindBadge, func(st *State, e *Entry) error {
 			st.Badges[b.ID.Hex()] = append(st.Badges[b.ID.Hex()], l.Name)
 			e.BadgeID, e.BadgeLevel, e.Cause = b.ID, l.Name, cause
 			return nil

@@ -251,9 +251,16 @@ func (s entryStore) recentMembers(ctx context.Context, since time.Time) ([]bson.
 	return ids, nil
 }
 
-// engage appends to the member's engagement chain under key.
-func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string, kind Kind, change func(st *State, e *Entry) error) (*Entry, bool, error) {
-	return s.entries.seq.Append(ctx, memberID, key, func(head *Entry) (*Entry, error) {
+// engage appends to the member's engagement chain under key. A key that
+// is most likely new (fresh) costs a read of the head and an insert; any
+// other is looked up first, as a repeat then costs one read (chain.AppendNew).
+// change only computes: it may run for a key already in the chain.
+func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string, fresh bool, kind Kind, change func(st *State, e *Entry) error) (*Entry, bool, error) {
+	appendTo := s.entries.seq.Append
+	if fresh {
+		appendTo = s.entries.seq.AppendNew
+	}
+	return appendTo(ctx, memberID, key, func(head *Entry) (*Entry, error) {
 		st := head.State.Clone()
 		e := &Entry{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Kind: kind, At: s.Now().UTC()}
 		if err := change(&st, e); err != nil {
@@ -275,6 +282,10 @@ type Activity struct {
 	Kind        program.ActivityKind
 	AmountMinor int64
 	OccurredAt  time.Time
+	// New says the activity was just recorded, so nothing of it is in the
+	// engagement chain yet (most likely: a racing replay may have been
+	// quicker, which the chain's unique key settles).
+	New bool
 }
 
 // Engage moves the member's counters and streak for an activity (once:
@@ -284,7 +295,7 @@ func (s *Service) Engage(ctx context.Context, p *program.Program, m *member.Memb
 	if a.Kind == program.ActivityRefund {
 		return nil, Outcome{}, nil
 	}
-	e, _, err := s.engage(ctx, m.ID, "act:"+a.ID.Hex(), KindActivity, func(st *State, e *Entry) error {
+	e, _, err := s.engage(ctx, m.ID, "act:"+a.ID.Hex(), a.New, KindActivity, func(st *State, e *Entry) error {
 		month := brandMonth(p, a.OccurredAt)
 		switch a.Kind {
 		case program.ActivityPurchase:
@@ -315,7 +326,7 @@ func (s *Service) Engage(ctx context.Context, p *program.Program, m *member.Memb
 // Add adds n to one of a member's counters inside a cause (a referral
 // converted), once per key, and awards the badge levels it unlocked.
 func (s *Service) Add(ctx context.Context, p *program.Program, memberID bson.ObjectID, c Counter, n int64, key string) (Outcome, error) {
-	e, _, err := s.engage(ctx, memberID, "count:"+string(c)+":"+key, KindCount, func(st *State, e *Entry) error {
+	e, _, err := s.engage(ctx, memberID, "count:"+string(c)+":"+key, false, KindCount, func(st *State, e *Entry) error {
 		st.count(c, n, brandMonth(p, s.Now()))
 		return nil
 	})
@@ -380,7 +391,7 @@ func (s *Service) BuyStreakFreeze(ctx context.Context, memberID bson.ObjectID, i
 	if err := s.Effects.CarryOut(ctx, &p, []*ledger.Entry{paid}); err != nil {
 		return nil, err
 	}
-	if _, _, err := s.engage(ctx, memberID, key, KindFreezeBought, func(st *State, e *Entry) error {
+	if _, _, err := s.engage(ctx, memberID, key, false, KindFreezeBought, func(st *State, e *Entry) error {
 		st.Streak.Freezes++
 		return nil
 	}); err != nil {

@@ -194,6 +194,11 @@ func (s *Boards) treeAdd(ctx context.Context, board string, score, delta int64) 
 // the board). Above the point where the two paths meet the changes cancel,
 // so a small change of score touches only a few nodes.
 func (s *Boards) treeMove(ctx context.Context, board string, from, to, delta int64) error {
+	return s.writeTree(ctx, moveOps(board, from, to, delta))
+}
+
+// moveOps are the node updates of treeMove.
+func moveOps(board string, from, to, delta int64) []mongo.WriteModel {
 	deltas := map[int64]int64{}
 	for _, i := range updatePath(from) {
 		deltas[i] -= delta
@@ -208,6 +213,12 @@ func (s *Boards) treeMove(ctx context.Context, board string, from, to, delta int
 				SetUpdate(bson.D{{Key: "$inc", Value: bson.D{{Key: "c", Value: d}}}}).SetUpsert(true))
 		}
 	}
+	return ops
+}
+
+// writeTree applies node updates, of one board or several, in one
+// unordered bulk write (one update command on MongoDB).
+func (s *Boards) writeTree(ctx context.Context, ops []mongo.WriteModel) error {
 	// Two first upserts of one node collide on _id (MongoDB does this
 	// too); the losers are retried, now as updates of the existing node.
 	for range 5 {
@@ -277,6 +288,33 @@ func (s *Boards) countsAbove(ctx context.Context, board string, scores []int64) 
 // update changes nothing, and only the update that moves the score moves
 // the member in the tree.
 func (s *Boards) SetScore(ctx context.Context, board string, m bson.ObjectID, score, seq int64, hidden bool, at time.Time) error {
+	return s.SetScores(ctx, m, []Score{{Board: board, Score: score}}, seq, hidden, at)
+}
+
+// Score is a member's score on one board.
+type Score struct {
+	Board string
+	Score int64
+}
+
+// SetScores records a member's scores on several boards as of ledger
+// entry seq, as SetScore does each: one findAndModify per board, then the
+// tree moves of every board in one bulk write.
+func (s *Boards) SetScores(ctx context.Context, m bson.ObjectID, scores []Score, seq int64, hidden bool, at time.Time) error {
+	var ops []mongo.WriteModel
+	for _, sc := range scores {
+		move, err := s.setScore(ctx, sc.Board, m, sc.Score, seq, hidden, at)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, move...)
+	}
+	return s.writeTree(ctx, ops)
+}
+
+// setScore writes one score under the seq guard and returns the tree
+// moves it calls for.
+func (s *Boards) setScore(ctx context.Context, board string, m bson.ObjectID, score, seq int64, hidden bool, at time.Time) ([]mongo.WriteModel, error) {
 	var before boardScore
 	err := s.scores.FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: scoreID(board, m)}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: seq}}}},
@@ -286,16 +324,16 @@ func (s *Boards) SetScore(ctx context.Context, board string, m bson.ObjectID, sc
 	).Decode(&before)
 	switch {
 	case mongo.IsDuplicateKeyError(err):
-		return nil // a newer score is already there
+		return nil, nil // a newer score is already there
 	case errors.Is(err, mongo.ErrNoDocuments):
 		before = boardScore{Hidden: hidden} // inserted
 	case err != nil:
-		return err
+		return nil, err
 	}
 	if before.Hidden || before.Score == score {
-		return nil
+		return nil, nil
 	}
-	return s.treeMove(ctx, board, before.Score, score, 1)
+	return moveOps(board, before.Score, score, 1), nil
 }
 
 // Hide hides (out) or shows again a member on every board: the tree stops

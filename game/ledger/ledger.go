@@ -328,7 +328,27 @@ type Change func(st *State, e *Entry, now time.Time) (bool, error)
 // once: if key is already in the chain, that entry is returned and created
 // is false. With a program, the member's tier is re-evaluated after the change.
 func (l *Ledger) Append(ctx context.Context, p *program.Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch Change) (*Entry, bool, error) {
-	return l.store.seq.Append(ctx, memberID, key, func(head *Entry) (*Entry, error) {
+	return l.store.seq.Append(ctx, memberID, key, l.next(p, memberID, key, typ, src, ch))
+}
+
+// AppendAfter is Append on the member's head entry as the caller read it
+// a moment ago (Newest; nil: read it): a new key costs one insert, and a
+// head another writer moved meanwhile is read again (chain.AppendAfter).
+// ch must write nothing: it may run for a key already in the ledger, or on
+// a stale head whose result is then discarded.
+func (l *Ledger) AppendAfter(ctx context.Context, p *program.Program, memberID bson.ObjectID, head *Entry, key string, typ EntryType, src Source, ch Change) (*Entry, bool, error) {
+	return l.store.seq.AppendAfter(ctx, memberID, key, head, l.next(p, memberID, key, typ, src, ch))
+}
+
+// Newest returns the member's head entry (a zero entry, Seq 0, for an
+// empty ledger), for AppendAfter.
+func (l *Ledger) Newest(ctx context.Context, memberID bson.ObjectID) (*Entry, error) {
+	return l.store.seq.Head(ctx, memberID)
+}
+
+// next builds the entry ch makes on a head.
+func (l *Ledger) next(p *program.Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch Change) func(head *Entry) (*Entry, error) {
+	return func(head *Entry) (*Entry, error) {
 		now := l.now().UTC()
 		st := head.State.Clone()
 		e := &Entry{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Type: typ, Source: src, CreatedAt: now}
@@ -344,7 +364,7 @@ func (l *Ledger) Append(ctx context.Context, p *program.Program, memberID bson.O
 		}
 		e.State = st
 		return e, nil
-	})
+	}
 }
 
 // Head returns a member's current ledger state and its sequence number.

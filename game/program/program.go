@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -532,28 +533,103 @@ func (r StreakRules) Qualifies(k ActivityKind) bool {
 // current one: read the program again and retry.
 var ErrChanged = fault.New(fault.Conflict, "the program changed since the version this update was made on; read it again")
 
-// Store keeps the current program and every version it had.
-type Store struct{ current, versions *mongo.Collection }
+// Store keeps the current program and every version it had. Copies of a
+// Store share its cache (Get).
+type Store struct {
+	current, versions *mongo.Collection
+	cache             *programCache
+}
 
 // NewStore returns the program kept in db: the current one in "program",
 // each version in "program_versions", keyed by its number.
 func NewStore(db *mongo.Database) Store {
-	return Store{current: db.Collection("program"), versions: db.Collection("program_versions")}
+	return Store{current: db.Collection("program"), versions: db.Collection("program_versions"), cache: &programCache{}}
 }
 
 const programID = "current"
 
+// CacheTTL is how long a Store answers Get from the program it read last
+// before reading it again: every purchase reads the program, and it
+// changes rarely. A change saved through this Store (or a copy of it)
+// applies at once; one saved through another instance within CacheTTL.
+const CacheTTL = 2 * time.Second
+
+// programCache holds the current program as last read, as BSON: each Get
+// decodes its own copy, so no caller shares slices with another.
+type programCache struct {
+	mu   sync.Mutex
+	raw  bson.Raw // nil with have: no program saved yet (the default)
+	have bool
+	read time.Time
+	// gen counts invalidations: a read that began before one does not
+	// fill the cache with what it read.
+	gen uint64
+}
+
 // Get returns the current program, the default one (version 0) before any
-// is saved.
+// is saved. It is read at most every CacheTTL (see CacheTTL).
 func (s Store) Get(ctx context.Context) (Program, error) {
+	c := s.cache
+	if c == nil {
+		return s.read(ctx)
+	}
+	c.mu.Lock()
+	if c.have && time.Since(c.read) < CacheTTL {
+		raw := c.raw
+		c.mu.Unlock()
+		return decodeProgram(raw)
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	raw, err := s.readRaw(ctx)
+	if err != nil {
+		return Program{}, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.raw, c.have, c.read = raw, true, time.Now()
+	}
+	c.mu.Unlock()
+	return decodeProgram(raw)
+}
+
+// read returns the current program from the database, bypassing the cache.
+func (s Store) read(ctx context.Context) (Program, error) {
+	raw, err := s.readRaw(ctx)
+	if err != nil {
+		return Program{}, err
+	}
+	return decodeProgram(raw)
+}
+
+// readRaw reads the current program's document; nil when none is saved.
+func (s Store) readRaw(ctx context.Context) (bson.Raw, error) {
+	raw, err := s.current.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	return raw, err
+}
+
+func decodeProgram(raw bson.Raw) (Program, error) {
+	if raw == nil {
+		return Default(), nil
+	}
 	var doc struct {
 		Program `bson:",inline"`
 	}
-	err := s.current.FindOne(ctx, bson.D{{Key: "_id", Value: programID}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Default(), nil
-	}
+	err := bson.Unmarshal(raw, &doc)
 	return doc.Program, err
+}
+
+// forget drops the cached program, so the next Get reads it.
+func (s Store) forget() {
+	if c := s.cache; c != nil {
+		c.mu.Lock()
+		c.have, c.raw = false, nil
+		c.gen++
+		c.mu.Unlock()
+	}
 }
 
 // Save makes p, numbered one above the current version, the current
@@ -562,6 +638,7 @@ func (s Store) Get(ctx context.Context) (Program, error) {
 // ErrChanged. No transaction is needed: a claim whose second step never ran
 // (a crash between the two) is rolled forward by the next Save.
 func (s Store) Save(ctx context.Context, p Program) error {
+	defer s.forget()
 	prev := p.Version - 1
 	_, err := s.versions.InsertOne(ctx, version{Number: p.Version, Program: p})
 	if mongo.IsDuplicateKeyError(err) {

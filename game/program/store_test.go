@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -42,5 +43,57 @@ func TestSaveRollsForwardAnInterruptedSave(t *testing.T) {
 	}
 	if cur, err := s.Get(ctx); err != nil || cur.Version != 3 || cur.PointsPerUnit != 44 {
 		t.Fatalf("current after the retry: version %d, %v", cur.Version, err)
+	}
+}
+
+// The program is cached per Store for CacheTTL: a change saved through the
+// same Store applies at once; one saved through another instance (another
+// Store on the same database) applies once CacheTTL has passed.
+func TestGetCachesTheProgram(t *testing.T) {
+	db := testkit.Database(t)
+	ctx := context.Background()
+	here, there := NewStore(db), NewStore(db)
+	if p, err := here.Get(ctx); err != nil || p.Version != 0 {
+		t.Fatalf("before any save: version %d, %v", p.Version, err)
+	}
+	p, err := here.Update(ctx, time.Now(), nil, func(p *Program) { p.PointsPerUnit = 7 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := here.Get(ctx); err != nil || got.Version != p.Version || got.PointsPerUnit != 7 {
+		t.Fatalf("same store right after its update: version %d, %d points per unit, %v", got.Version, got.PointsPerUnit, err)
+	}
+	copied := here // a copy shares the cache
+	if got, err := there.Get(ctx); err != nil || got.PointsPerUnit != 7 {
+		t.Fatalf("other store's first read: %d points per unit, %v", got.PointsPerUnit, err)
+	}
+	if _, err := there.Update(ctx, time.Now(), nil, func(p *Program) { p.PointsPerUnit = 9 }); err != nil {
+		t.Fatal(err)
+	}
+	here.cache.mu.Lock()
+	here.cache.read = time.Now().Add(time.Hour) // however slow this machine, still within the cache time
+	here.cache.mu.Unlock()
+	if got, err := copied.Get(ctx); err != nil || got.PointsPerUnit != 7 {
+		t.Fatalf("within the cache time another instance's change is not seen yet: %d points per unit, %v", got.PointsPerUnit, err)
+	}
+	// A caller changing its copy changes nobody else's.
+	mine, _ := here.Get(ctx)
+	mine.Tiers[0].Name = "Mine"
+	if got, _ := here.Get(ctx); got.Tiers[0].Name == "Mine" {
+		t.Fatal("a caller's edit of its program reached the cache")
+	}
+	here.cache.mu.Lock()
+	here.cache.read = time.Now().Add(-CacheTTL) // the cache time passes
+	here.cache.mu.Unlock()
+	if got, err := here.Get(ctx); err != nil || got.PointsPerUnit != 9 {
+		t.Fatalf("after the cache time: %d points per unit, %v", got.PointsPerUnit, err)
+	}
+	// An update through the stale store builds on the newest version, not the cached one.
+	if _, err := there.Update(ctx, time.Now(), nil, func(p *Program) { p.PointsPerUnit = 11 }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := here.Update(ctx, time.Now(), nil, func(p *Program) { p.ReviewPoints = 5 })
+	if err != nil || got.PointsPerUnit != 11 || got.ReviewPoints != 5 {
+		t.Fatalf("update through a store with a stale cache: %d points per unit, %d review points, %v", got.PointsPerUnit, got.ReviewPoints, err)
 	}
 }

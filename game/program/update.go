@@ -22,7 +22,7 @@ func (s Store) Update(ctx context.Context, now time.Time, expectedVersion *int64
 		return Program{}, input.Errorf("expectedVersion", "must be a version number, 1 to %d", MaxVersion)
 	}
 	for {
-		cur, err := s.Get(ctx)
+		cur, err := s.read(ctx) // never the cached program: the version must be the newest
 		if err != nil {
 			return Program{}, err
 		}

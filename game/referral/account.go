@@ -52,12 +52,26 @@ func (s *Service) SetLeaderboardOptOut(ctx context.Context, memberID bson.Object
 }
 
 // Purchased keeps the account's last purchase time, which the win-back
-// campaign selects on ($max: a late report never moves it back). The
-// account exists: the purchase has read it (Account).
-func (s *Service) Purchased(ctx context.Context, memberID bson.ObjectID, at time.Time) error {
-	_, err := s.store.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: memberID}},
-		bson.D{{Key: "$max", Value: bson.D{{Key: "lastPurchaseAt", Value: at}}}})
-	return err
+// campaign selects on ($max: a late report never moves it back), and
+// returns the account as it is after: one findAndModify, and a read and
+// an update only for a member who has no account yet (Account makes it).
+func (s *Service) Purchased(ctx context.Context, memberID bson.ObjectID, at time.Time) (*Account, error) {
+	for range 2 {
+		var a Account
+		err := s.store.accounts.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: memberID}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: "lastPurchaseAt", Value: at}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&a)
+		if err == nil {
+			return &a, nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, err
+		}
+		if _, err := s.Account(ctx, memberID); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("referral: the account made for a purchase is gone")
 }
 
 // Idle is a member who last bought at LastPurchaseAt.

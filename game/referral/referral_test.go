@@ -111,3 +111,27 @@ func TestReferrerAndAccounts(t *testing.T) {
 		t.Fatal("an opted-out member shows on the boards")
 	}
 }
+
+// Purchased keeps the latest purchase time and answers the account as it
+// is after, making the account of a member who has none.
+func TestPurchasedAnswersTheAccount(t *testing.T) {
+	ann := &member.Member{ID: bson.NewObjectID(), Email: "ann@example.com"}
+	s := newService(t, members{ann.ID: ann})
+	ctx := context.Background()
+	may := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	acct := testkit.Must(s.Purchased(ctx, ann.ID, may))(t) // no account yet: made
+	if acct.MemberID != ann.ID || acct.Code == "" || acct.LeaderboardOptOut {
+		t.Fatalf("account made by a purchase: %+v", acct)
+	}
+	if err := s.SetLeaderboardOptOut(ctx, ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	again := testkit.Must(s.Purchased(ctx, ann.ID, may.AddDate(0, 0, -10)))(t) // a late report
+	if again.Code != acct.Code || !again.LeaderboardOptOut {
+		t.Fatalf("account after a second purchase: %+v", again)
+	}
+	idle := testkit.Must(s.IdleSince(ctx, may.Add(time.Second)))(t)
+	if len(idle) != 1 || !idle[0].LastPurchaseAt.Equal(may) {
+		t.Fatalf("last purchase %+v, want %s (a late report never moves it back)", idle, may)
+	}
+}

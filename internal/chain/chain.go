@@ -167,6 +167,46 @@ func (ch Chain[T]) Append(ctx context.Context, memberID bson.ObjectID, key strin
 	return nil, false, ErrContended
 }
 
+// AppendAfter is Append for a writer that read the member's head a moment
+// ago (head; nil: it did not): it builds on that head and inserts at once,
+// reading the key only when the insert collides, and the head again only
+// when another writer moved it, so a new key costs one insert. The unique
+// key keeps the append exactly once: an insert that lands means no
+// document had the key. next may therefore run for a key already in the
+// chain, or on a head that has moved: it must write nothing, and what it
+// returns on a stale head counts only if the insert lands (a nil or an
+// error is asked again of the newest head).
+func (ch Chain[T]) AppendAfter(ctx context.Context, memberID bson.ObjectID, key string, head *T, next func(head *T) (*T, error)) (doc *T, created bool, err error) {
+	if head != nil {
+		t, err := next(head)
+		if err == nil && t != nil {
+			_, err = ch.C.InsertOne(ctx, t)
+			if err == nil {
+				return t, true, nil
+			}
+			if !mongo.IsDuplicateKeyError(err) {
+				return nil, false, err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+	}
+	return ch.Append(ctx, memberID, key, next)
+}
+
+// AppendNew is AppendAfter on the head it reads first, for a key that is
+// most likely new (its cause was just made): one read and one insert,
+// where Append reads the key and the head. next must write nothing (see
+// AppendAfter).
+func (ch Chain[T]) AppendNew(ctx context.Context, memberID bson.ObjectID, key string, next func(head *T) (*T, error)) (doc *T, created bool, err error) {
+	head, err := ch.Head(ctx, memberID)
+	if err != nil {
+		return nil, false, err
+	}
+	return ch.AppendAfter(ctx, memberID, key, head, next)
+}
+
 // Insert stores doc under the member's next number (number sets it on
 // doc), or returns the document stored earlier under the same key
 // (existing). Unlike Append it inserts first and reads the key only when
