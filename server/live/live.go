@@ -407,19 +407,33 @@ func (c *wsConn) readLoop() {
 		if closing || c.isClosing() {
 			continue // closing: wait for the client's close frame, act on nothing
 		}
-		if typ != websocket.TextMessage {
-			c.close(closeBadMessage, "Messages must be text", false)
-			return
-		}
-		var msg wsMessage
-		if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
-			c.close(closeBadMessage, "Invalid message received", false)
-			return
-		}
-		if !c.handle(msg) {
+		// Acting on a message (decoding it, checking a token, the session
+		// check's database reads, starting an operation) grows the stack
+		// it runs on to many kilobytes, and a goroutine keeps its grown
+		// stack until a garbage collection finds it mostly unused: on the
+		// reader, which every socket keeps for its life, every idle socket
+		// would pay for it. Off its stack, the reader keeps the few
+		// kilobytes a blocked read needs.
+		var more bool
+		offStack(func() { more = c.act(typ, data) })
+		if !more {
 			return
 		}
 	}
+}
+
+// act decodes one client message and acts on it; false ends the connection.
+func (c *wsConn) act(typ int, data []byte) bool {
+	if typ != websocket.TextMessage {
+		c.close(closeBadMessage, "Messages must be text", false)
+		return false
+	}
+	var msg wsMessage
+	if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
+		c.close(closeBadMessage, "Invalid message received", false)
+		return false
+	}
+	return c.handle(msg)
 }
 
 // handle acts on one client message; false ends the connection.
@@ -478,12 +492,9 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			c.close(ClosePolicy, ReasonTooManyForMember, false)
 			return false
 		}
-		var err error
-		offStack(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
-			defer cancel()
-			err = c.h.be.CheckSession(ctx, p)
-		})
+		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
+		err := c.h.be.CheckSession(ctx, p)
+		cancel()
 		switch {
 		case errors.Is(err, member.ErrSessionEnded):
 			c.close(closeForbidden, "Session ended: sign in again", false)
@@ -504,11 +515,8 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	return true
 }
 
-// offStack runs f on a goroutine of its own and waits for it. A database
-// call grows the stack it runs on to many kilobytes, and a goroutine keeps
-// its grown stack until a garbage collection finds it mostly unused: on
-// the reader, which every socket keeps for its life, that would be paid
-// by every idle socket. A panic in f is raised again here.
+// offStack runs f on a goroutine of its own and waits for it, so that f
+// does not grow the caller's stack. A panic in f is raised again here.
 func offStack(f func()) {
 	var p any
 	done := make(chan struct{})
