@@ -24,7 +24,8 @@ import (
 // the dispatched operation, as gqlgen's own transports do.
 type StreamHooks struct {
 	// Context is what the stream runs in: it ends when the subscription
-	// does and carries none of the operation's state.
+	// does and carries none of the operation's state (the operation's own
+	// when nil).
 	Context context.Context
 	// Ready is called after each value is put on the channel and once
 	// after it is closed.
@@ -69,7 +70,11 @@ func pushStream[T any](ctx context.Context, start func(ctx context.Context, read
 	if h == nil {
 		return start(ctx, nil)
 	}
-	ch, err := start(h.Context, h.Ready)
+	sctx := h.Context
+	if sctx == nil {
+		sctx = ctx
+	}
+	ch, err := start(sctx, h.Ready)
 	if err != nil {
 		return nil, err
 	}
