@@ -305,13 +305,9 @@ func (r *subscriptionResolver) Notifications(ctx context.Context, after *string)
 			return nil, err
 		}
 	}
-	ready, pushed := streamReady(ctx)
-	stream, err := r.Inbox.Stream(ctx, id, from, ready)
-	if err != nil {
-		return nil, err
-	}
-	pushed()
-	return stream, nil
+	return pushStream(ctx, func(ctx context.Context, ready func()) (<-chan *inbox.Notification, error) {
+		return r.Inbox.Stream(ctx, id, from, ready)
+	})
 }
 
 // Member returns MemberResolver implementation.

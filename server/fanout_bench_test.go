@@ -98,7 +98,7 @@ func BenchmarkFanout(b *testing.B) {
 		}
 
 		metrics := "http://" + addr + "/metrics"
-		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
+		before, beforeG, beforeMem := rssKB(b, proc.Process.Pid), goroutines(b, metrics), memStats(b, metrics)
 		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, []byte("OFFER_AVAILABLE"), func(i int, c *websocket.Conn) error {
 			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
 				return err
@@ -111,6 +111,7 @@ func BenchmarkFanout(b *testing.B) {
 		time.Sleep(2 * time.Second) // let every subscription register
 		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
 		reportIdle(b, before, idle, beforeG, idleG, n)
+		logMemStats(b, beforeMem, memStats(b, metrics), n)
 		if idleOnly {
 			clients.close(b)
 			return
@@ -167,6 +168,32 @@ func reportIdle(b *testing.B, before, idle, beforeG, idleG int64, n int) {
 	b.ReportMetric(kb, "KB/conn")
 	b.ReportMetric(g, "goroutines/conn")
 	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each", n, kb, g)
+}
+
+// memStats reads the go_memstats_* gauges a Regulars server exposes.
+func memStats(b *testing.B, url string) map[string]float64 {
+	res, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := testkit.Must(readBody(res))(b)
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && (strings.HasPrefix(f[0], "go_memstats_") || f[0] == "go_gc_duration_seconds_count") {
+			m[strings.TrimPrefix(f[0], "go_memstats_")] = testkit.Must(strconv.ParseFloat(f[1], 64))(b)
+		}
+	}
+	return m
+}
+
+// logMemStats logs where the resident memory of the idle connections went,
+// per connection: what connecting allocated, the heap in use (live data and garbage not yet
+// collected), the heap the runtime holds free and has not returned to the
+// system, and goroutine stacks.
+func logMemStats(b *testing.B, before, after map[string]float64, n int) {
+	per := func(k string) float64 { return (after[k] - before[k]) / 1024 / float64(n) }
+	b.Logf("per connection: allocated %.1f KB; heap in use %.1f KB, heap held free %.1f KB, stacks %.1f KB; heap goal %.1f MB, collections %.0f",
+		per("alloc_bytes_total"), per("heap_inuse_bytes"), per("heap_idle_bytes")-per("heap_released_bytes"), per("stack_inuse_bytes"), after["next_gc_bytes"]/1e6, after["go_gc_duration_seconds_count"]-before["go_gc_duration_seconds_count"])
 }
 
 // goroutines reads the go_goroutines gauge a server exposes in the

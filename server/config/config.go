@@ -187,7 +187,7 @@ var settings = []setting{
 	{"WS_MAX_PER_IP", "100", "open sockets one client address may hold; the newest over the cap is closed 1008 on connecting", integer(func(c *Config) *int { return &c.WSMaxPerIP })},
 	{"REFRESH_REUSE_GRACE", "10s", "a refresh token presented again this soon after it was spent gets the same new pair (a retry), later it revokes the session (theft)", dur(func(c *Config) *time.Duration { return &c.RefreshGrace })},
 	{"WS_INIT_TIMEOUT", "3s", "time a socket has to send connection_init (then closed 4408)", dur(func(c *Config) *time.Duration { return &c.WSInitTimeout })},
-	{"WS_SEND_QUEUE", "64", "messages queued per socket", integer(func(c *Config) *int { return &c.WSSendQueue })},
+	{"WS_SEND_QUEUE", "16", "messages queued per socket (results wait for room; only a client that stops reading for WS_STALL_TIMEOUT is closed)", integer(func(c *Config) *int { return &c.WSSendQueue })},
 	{"WS_STALL_TIMEOUT", "5s", "a socket whose queue stays full this long is closed 4413 (the client should resume)", dur(func(c *Config) *time.Duration { return &c.WSStallTimeout })},
 	{"SOCKET_SEND_BUFFER", "0", "kernel send buffer per connection in bytes (0: the OS default); smaller saves memory per idle WebSocket", integer(func(c *Config) *int { return &c.SocketSendBuffer })},
 	{"HTTP_MAX_CONNS_PER_IP", "200", "open connections (HTTP and WebSocket) one client address may hold; one over the cap is answered 429 and closed. Trusted proxies are not capped", integer(func(c *Config) *int { return &c.HTTPMaxConnsPerIP })},

@@ -67,6 +67,20 @@ func (b socketBackend) Dispatch(ctx context.Context, rc *graphql.OperationContex
 	return b.g.Exec.DispatchOperation(ctx, rc)
 }
 
+func (b socketBackend) Execute(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams, value any) *graphql.Response {
+	g := b.g
+	ctx = g.operationContext(ctx, p, reqID, ip)
+	rc, errs := g.Exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		return &graphql.Response{Errors: g.withoutSuggestions(errs)}
+	}
+	responses, ctx := g.Exec.DispatchOperation(graph.WithStreamValue(ctx, value), rc)
+	if resp := responses(ctx); resp != nil {
+		return resp
+	}
+	return &graphql.Response{Errors: gqlerror.List{gqlErr("the subscription's result could not be made", graph.CodeInternal)}}
+}
+
 func (b socketBackend) Observe(operation string, start time.Time, resp *graphql.Response) {
 	b.g.Metrics.Observe("ws", operation, start, resp)
 }

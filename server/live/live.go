@@ -89,6 +89,11 @@ type Backend interface {
 	Prepare(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams) (context.Context, *graphql.OperationContext, gqlerror.List)
 	// Dispatch runs a prepared operation.
 	Dispatch(ctx context.Context, rc *graphql.OperationContext) (graphql.ResponseHandler, context.Context)
+	// Execute runs a detached subscription's operation (params, as
+	// prepared once) again for one value of its stream and returns that
+	// value's result (graph.StreamHooks); it takes nothing from p's rate
+	// limit, which paid when the subscription started.
+	Execute(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams, value any) *graphql.Response
 	// Observe records an operation's first response.
 	Observe(operation string, start time.Time, resp *graphql.Response)
 	// SocketsOpen moves the count of open sockets by delta.
@@ -286,7 +291,9 @@ func originAllowed(cors, origin string) bool {
 
 // wsConn is one socket. Only its writer goroutine writes to the connection;
 // everything else queues on send, which is bounded: a client too slow to keep
-// up is closed rather than allowed to hold memory or slow anyone else.
+// up is closed rather than allowed to hold memory or slow anyone else. The
+// writer runs only while something waits to be written (a message, a ping,
+// the close), so an idle socket costs one goroutine, its reader.
 type wsConn struct {
 	h       *Hub
 	conn    *websocket.Conn
@@ -298,9 +305,15 @@ type wsConn struct {
 	send     chan []byte
 	closing  chan closeRequest
 	closed   chan struct{} // closed once a close is requested
-	done     chan struct{} // closed when the writer has finished
+	done     chan struct{} // closed when the writer has sent the close
 	closeMu  sync.Mutex
 	isClosed bool
+
+	wmu      sync.Mutex
+	writing  bool        // a writer runs
+	finished bool        // the close was written: no writer starts again
+	pingDue  bool        // the ping timer fired since the last ping
+	ping     *time.Timer // asks for a ping every PingInterval
 
 	mu        sync.Mutex
 	principal member.Principal
@@ -336,7 +349,7 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	s.be.SocketsOpen(1)
 	defer s.be.SocketsOpen(-1)
 
-	go c.writeLoop()
+	c.startPings()
 	if conn.Subprotocol() != subprotocol {
 		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
 	} else {
@@ -362,6 +375,11 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	c.opsWG.Wait()
 	c.close(closeNormal, "", true)
 	<-c.done
+	c.wmu.Lock()
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	c.wmu.Unlock()
 }
 
 func (c *wsConn) readLoop() {
@@ -389,19 +407,33 @@ func (c *wsConn) readLoop() {
 		if closing || c.isClosing() {
 			continue // closing: wait for the client's close frame, act on nothing
 		}
-		if typ != websocket.TextMessage {
-			c.close(closeBadMessage, "Messages must be text", false)
-			return
-		}
-		var msg wsMessage
-		if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
-			c.close(closeBadMessage, "Invalid message received", false)
-			return
-		}
-		if !c.handle(msg) {
+		// Acting on a message (decoding it, checking a token, the session
+		// check's database reads, starting an operation) grows the stack
+		// it runs on to many kilobytes, and a goroutine keeps its grown
+		// stack until a garbage collection finds it mostly unused: on the
+		// reader, which every socket keeps for its life, every idle socket
+		// would pay for it. Off its stack, the reader keeps the few
+		// kilobytes a blocked read needs.
+		var more bool
+		offStack(func() { more = c.act(typ, data) })
+		if !more {
 			return
 		}
 	}
+}
+
+// act decodes one client message and acts on it; false ends the connection.
+func (c *wsConn) act(typ int, data []byte) bool {
+	if typ != websocket.TextMessage {
+		c.close(closeBadMessage, "Messages must be text", false)
+		return false
+	}
+	var msg wsMessage
+	if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
+		c.close(closeBadMessage, "Invalid message received", false)
+		return false
+	}
+	return c.handle(msg)
 }
 
 // handle acts on one client message; false ends the connection.
@@ -460,12 +492,9 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 			c.close(ClosePolicy, ReasonTooManyForMember, false)
 			return false
 		}
-		var err error
-		offStack(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
-			defer cancel()
-			err = c.h.be.CheckSession(ctx, p)
-		})
+		ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.CheckTimeout)
+		err := c.h.be.CheckSession(ctx, p)
+		cancel()
 		switch {
 		case errors.Is(err, member.ErrSessionEnded):
 			c.close(closeForbidden, "Session ended: sign in again", false)
@@ -486,11 +515,8 @@ func (c *wsConn) init(payload json.RawMessage) bool {
 	return true
 }
 
-// offStack runs f on a goroutine of its own and waits for it. A database
-// call grows the stack it runs on to many kilobytes, and a goroutine keeps
-// its grown stack until a garbage collection finds it mostly unused: on
-// the reader, which every socket keeps for its life, that would be paid
-// by every idle socket. A panic in f is raised again here.
+// offStack runs f on a goroutine of its own and waits for it, so that f
+// does not grow the caller's stack. A panic in f is raised again here.
 func offStack(f func()) {
 	var p any
 	done := make(chan struct{})
@@ -577,6 +603,7 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		}
 	}()
 	start := time.Now()
+	opCtx := ctx
 	ctx, rc, errs := c.h.be.Prepare(ctx, p, c.reqID, c.ip, params)
 	if errs != nil {
 		name := params.OperationName
@@ -592,15 +619,19 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 	r := &result{c: c, id: id, name: rc.OperationName, subscription: rc.Operation.Operation == ast.Subscription, start: start}
 	var push *pushOp
 	if r.subscription {
-		push = &pushOp{r: r}
-		ctx = graph.WithStreamHooks(ctx, &graph.StreamHooks{Ready: push.ready, Pushed: push.pushed})
+		// Only the request is kept: the query as gqlgen read it (a
+		// persisted query's text included), its operation and variables.
+		push = &pushOp{r: r, p: p, ctx: opCtx, params: &graphql.RawParams{Query: rc.RawQuery, OperationName: params.OperationName, Variables: params.Variables}}
+		ctx = graph.WithStreamHooks(ctx, &graph.StreamHooks{Context: opCtx, Ready: push.ready, Detach: push.detach})
 	}
 	responses, ctx := c.h.be.Dispatch(ctx, rc)
-	if push != nil && push.begin(ctx, responses) {
-		// The stream tells when it has a result: no goroutine waits on it
-		// meanwhile. The operation now counts in opsWG until it has ended.
+	if push != nil && push.begin() {
+		// The stream tells when it has a value and each value's result is
+		// made when it is sent: neither a goroutine nor the dispatched
+		// operation is kept meanwhile. The operation now counts in opsWG
+		// until it has ended.
 		c.opsWG.Add(1)
-		context.AfterFunc(ctx, push.end)
+		context.AfterFunc(opCtx, push.end)
 		return
 	}
 	for {
@@ -649,30 +680,33 @@ func (r *result) done() {
 	}
 }
 
-// pushOp is a subscription whose stream says when it has a result
-// (graph.StreamHooks): a goroutine runs only while results are waiting,
-// so an idle subscription costs its state and no stack.
+// pushOp is a detached subscription (graph.StreamHooks): its stream says
+// when it has a value, a goroutine runs only while values wait, and each
+// value's result is made from the kept request when it is sent. An idle
+// subscription costs its stream and this, and no stack.
 type pushOp struct {
-	r *result
+	r      *result
+	p      member.Principal
+	ctx    context.Context // the operation's: ends when it does
+	params *graphql.RawParams
 
-	mu        sync.Mutex
-	ok        bool // the stream will call ready
-	started   bool // responses is set
-	running   bool // a pump runs
-	ended     bool // the operation's context ended
-	released  bool // opsWG was told
-	waiting   int  // results (or the end) the stream announced, not yet taken
-	ctx       context.Context
-	responses graphql.ResponseHandler
+	mu       sync.Mutex
+	next     func() (any, bool) // the stream's next value; set by detach
+	started  bool               // the dispatch returned: a pump may run
+	running  bool               // a pump runs
+	ended    bool               // the operation's context ended
+	released bool               // opsWG was told
+	waiting  int                // values (or the end) the stream announced, not yet taken
 }
 
-func (p *pushOp) pushed() {
+// detach takes the stream the resolver started.
+func (p *pushOp) detach(next func() (any, bool)) {
 	p.mu.Lock()
-	p.ok = true
+	p.next = next
 	p.mu.Unlock()
 }
 
-// ready counts one result the stream put on its channel.
+// ready counts one value the stream put on its channel.
 func (p *pushOp) ready() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -680,20 +714,21 @@ func (p *pushOp) ready() {
 	p.wake()
 }
 
-// begin takes the dispatched operation; false means its stream does not
-// push (or it did not start) and the caller must read it.
-func (p *pushOp) begin(ctx context.Context, responses graphql.ResponseHandler) bool {
+// begin starts serving the stream once the dispatch has returned; false
+// means the resolver did not detach it (or did not start) and the caller
+// must read the dispatched operation.
+func (p *pushOp) begin() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.ok {
+	if p.next == nil {
 		return false
 	}
-	p.ctx, p.responses, p.started = ctx, responses, true
+	p.started = true
 	p.wake()
 	return true
 }
 
-// wake starts a pump if results wait and none runs; p.mu is held.
+// wake starts a pump if values wait and none runs; p.mu is held.
 func (p *pushOp) wake() {
 	if p.started && !p.running && !p.ended && p.waiting > 0 {
 		p.running = true
@@ -701,14 +736,14 @@ func (p *pushOp) wake() {
 	}
 }
 
-// pump sends the waiting results, then ends.
+// pump sends the waiting values' results, then ends.
 func (p *pushOp) pump() {
+	c := p.r.c
 	defer func() {
 		if r := recover(); r != nil {
-			c := p.r.c
 			slog.Error("panic in socket operation", "requestId", c.reqID, "clientIp", c.ip, "panic", r, "stack", string(debug.Stack()))
 			c.close(closeInternal, "Internal server error", false)
-			p.r.c.finish(p.r.id)
+			c.finish(p.r.id)
 			p.stop()
 		}
 	}()
@@ -721,10 +756,10 @@ func (p *pushOp) pump() {
 		}
 		p.waiting--
 		p.mu.Unlock()
-		// The stream put a result (or closed) before counting it, so
-		// this does not block.
-		resp := p.responses(p.ctx)
-		if resp == nil || !p.r.send(p.ctx, resp) {
+		// The stream put a value (or closed) before counting it, so this
+		// does not block.
+		v, ok := p.next()
+		if !ok || !p.r.send(p.ctx, c.h.be.Execute(p.ctx, p.p, c.reqID, c.ip, p.params, v)) {
 			p.r.done() // cancels the context: end follows
 			p.stop()
 			return
@@ -804,6 +839,7 @@ func (c *wsConn) enqueue(msg wsMessage) {
 	}
 	select {
 	case c.send <- b:
+		c.kick()
 	default:
 		c.closeLocked(closeRequest{code: closeSendOverflow, reason: "Send queue overflow: reconnect and resume"})
 	}
@@ -816,13 +852,16 @@ func (c *wsConn) enqueueWait(ctx context.Context, msg wsMessage) bool {
 	b, _ := json.Marshal(msg)
 	select {
 	case c.send <- b:
+		c.kick()
 		return true
 	default:
 	}
+	// The queue is full, so a writer runs: it takes from it.
 	timer := time.NewTimer(c.h.cfg.StallTimeout)
 	defer timer.Stop()
 	select {
 	case c.send <- b:
+		c.kick()
 		return true
 	case <-c.closed:
 		return false
@@ -854,18 +893,49 @@ func (c *wsConn) closeLocked(r closeRequest) {
 	c.isClosed = true
 	close(c.closed)
 	c.closing <- r
+	c.kick()
 }
 
-// writeLoop is the socket's only writer.
-func (c *wsConn) writeLoop() {
-	defer close(c.done)
-	var ping <-chan time.Time
-	if d := c.h.cfg.PingInterval; d > 0 {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		ping = t.C
+// kick starts the writer unless one runs or the close was written; call
+// it after queueing something for it.
+func (c *wsConn) kick() {
+	c.wmu.Lock()
+	start := !c.writing && !c.finished
+	c.writing = c.writing || start
+	c.wmu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
-	pingMsg, _ := json.Marshal(wsMessage{Type: "ping"})
+}
+
+// startPings asks for a ping every PingInterval. The timer runs no
+// goroutine while it waits; the writer sends the ping.
+func (c *wsConn) startPings() {
+	d := c.h.cfg.PingInterval
+	if d <= 0 {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ping = time.AfterFunc(d, func() {
+		c.wmu.Lock()
+		if c.finished {
+			c.wmu.Unlock()
+			return
+		}
+		c.pingDue = true
+		c.ping.Reset(d)
+		c.wmu.Unlock()
+		c.kick()
+	})
+}
+
+var pingMsg, _ = json.Marshal(wsMessage{Type: "ping"})
+
+// writeLoop is the socket's only writer: it writes what waits (the close
+// first, then a ping that is due, then the queue) and ends when nothing
+// does. kick starts it again.
+func (c *wsConn) writeLoop() {
 	for {
 		select {
 		case r := <-c.closing:
@@ -874,18 +944,47 @@ func (c *wsConn) writeLoop() {
 			}
 			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.code, r.reason), time.Now().Add(time.Second))
 			c.endReads()
+			c.finishWriting()
 			return
+		default:
+		}
+		c.wmu.Lock()
+		ping := c.pingDue
+		c.pingDue = false
+		c.wmu.Unlock()
+		if ping {
+			c.write(pingMsg)
+		}
+		select {
 		case b := <-c.send:
 			if !c.write(b) {
 				c.close(closeGoingAway, "", false)
 				<-c.closing
 				c.endReads()
+				c.finishWriting()
 				return
 			}
-		case <-ping:
-			c.write(pingMsg)
+			continue
+		default:
 		}
+		// Nothing waits: stop, unless something was queued since (its
+		// kick found this writer still running).
+		c.wmu.Lock()
+		if len(c.send) == 0 && len(c.closing) == 0 && !c.pingDue {
+			c.writing = false
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
 	}
+}
+
+// finishWriting marks the close written: no writer starts again.
+func (c *wsConn) finishWriting() {
+	c.wmu.Lock()
+	c.writing, c.finished = false, true
+	c.wmu.Unlock()
+	close(c.done)
 }
 
 func (c *wsConn) isClosing() bool {
