@@ -106,6 +106,33 @@ func (j *Job) Run(ctx context.Context) (int, error) {
 	if next.Accounts, next.Conversions, err = j.refreshReferrals(ctx, st, loc, dirty.referral); err != nil {
 		return 0, err
 	}
+	if next.Assignments, err = j.markAssignments(ctx, st.Assignments, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.store.saveDirty(ctx, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshCampaigns(ctx, dirty.campaigns, loc); err != nil {
+		return 0, err
+	}
+	if next.AllActivities, next.Posts, err = j.refreshTrails(ctx, st, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshEngagementDays(ctx, dirty.edays); err != nil {
+		return 0, err
+	}
+	if next.Engagement, err = j.refreshStreaksAndBadges(ctx, st.Engagement, p.Streak, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshStreakCounts(ctx, dirty.streaks); err != nil {
+		return 0, err
+	}
+	if next.Scores, err = j.refreshBoards(ctx, st.Scores); err != nil {
+		return 0, err
+	}
+	if next.RSVPs, next.Events, err = j.refreshEvents(ctx, st); err != nil {
+		return 0, err
+	}
 	if err := j.store.clearDirty(ctx, dirty); err != nil {
 		return 0, err
 	}
@@ -204,6 +231,7 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 	}
 	keys := make([]any, 0, len(ids))
 	docs := make([]Facts, 0, len(ids))
+	changed := map[bson.ObjectID][]int{}
 	for _, id := range ids {
 		at, ok := signup[id]
 		if !ok {
@@ -213,8 +241,15 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 		}
 		f := factsOf(id, at, acts[id], loc)
 		f.changes(old[id], dirty)
+		if days := purchaseChanges(old[id], f); len(days) > 0 {
+			changed[id] = days
+		}
 		keys = append(keys, id)
 		docs = append(docs, f)
+	}
+	// The campaign days whose windows hold a changed day are recounted.
+	if err := j.markPurchases(ctx, changed, loc, dirty); err != nil {
+		return err
 	}
 	if err := j.store.saveDirty(ctx, dirty); err != nil {
 		return err
