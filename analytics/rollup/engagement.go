@@ -521,7 +521,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		UpdatedAt time.Time     `bson:"updatedAt"`
 	}
 	err := each(ctx, j.store.rsvps, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: since(st.RSVPs)}}}},
-		options.Find().SetProjection(bson.D{{Key: "eventId", Value: 1}, {Key: "updatedAt", Value: 1}}), func(r *row) error {
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "updatedAt", Value: 1}}), func(r *row) error {
 			ids[r.EventID] = true
 			if r.UpdatedAt.After(nextR) {
 				nextR = r.UpdatedAt
@@ -556,7 +556,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 			byID[evs[k].ID] = &evs[k]
 		}
 		err := each(ctx, j.store.rsvps, bson.D{{Key: "eventId", Value: in}},
-			options.Find().SetProjection(bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}}), func(r *row) error {
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "status", Value: 1}}), func(r *row) error {
 				e := byID[r.EventID]
 				if e == nil {
 					return nil
