@@ -544,3 +544,30 @@ func TestEngagementMatchesTheRawData(t *testing.T) {
 		})
 	}
 }
+
+// TestEngagementReadsDoNotGrowWithMembers: four times the members, the
+// same range, read within the same bound: a document per day of the range,
+// per board, per event, per badge, and per streak bucket, timezone and
+// day a streak can still run on its freezes.
+func TestEngagementReadsDoNotGrowWithMembers(t *testing.T) {
+	reads := func(members int) int {
+		w := generateEngagement(7, members)
+		db := testkit.Database(t)
+		p := program.Default()
+		p.Timezone, p.Streak = "America/New_York", w.rules
+		s := New(db, &fixedProgram{p}, func() time.Time { return engNow })
+		testkit.EnsureIndexes(t, s.EnsureIndexes)
+		w.load(t, db, engNow.Add(time.Hour), false)
+		testkit.Must(s.Refresh(context.Background()))(t)
+		e := testkit.Must(s.Engagement(context.Background(), Range{From: date("2026-02-01"), To: date("2026-02-28")}, leaderboard.PeriodMonthly))(t)
+		return e.DocumentsRead
+	}
+	small, large := reads(40), reads(160)
+	// state + 28 days + 1 board + 28 badge days + 4 badges + 8 events +
+	// streaks: 9 buckets × 4 zones × (freezeMax + 2) days, and the total.
+	bound := 1 + 28 + 1 + 28 + 4 + 8 + 9*4*4 + 1
+	if small > bound || large > bound {
+		t.Errorf("documents read with 40 and 160 members: %d and %d, over %d", small, large, bound)
+	}
+	t.Logf("documents read with 40 and 160 members: %d, %d", small, large)
+}

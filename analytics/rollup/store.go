@@ -71,8 +71,8 @@ type Store struct {
 	// Engagement and campaign rollups (engagement.go, campaigns.go).
 	trails, engagement, badgeDays, streaks, streakCounts, boards, eventCounts, campaigns *mongo.Collection
 	// Raw collections of other rooms, read only by the job.
-	activities, ledger, people, accounts, conversions *mongo.Collection
-	posts, engaged, scores, rsvps, events, assignments, badges     *mongo.Collection
+	activities, ledger, people, accounts, conversions          *mongo.Collection
+	posts, engaged, scores, rsvps, events, assignments, badges *mongo.Collection
 }
 
 // NewStore returns the rollups kept in db.
