@@ -18,8 +18,9 @@ import (
 
 // Bounds of the engagement answer's lists.
 const (
-	MaxBadgeRows = 100 // badge levels with unlocks, the most unlocked first
-	MaxEvents    = 100 // events of the range, earliest first (totals count all)
+	MaxBadgeRows = 50 // badge levels with unlocks, the most unlocked first
+	MaxEvents    = 50 // events of the range, earliest first (totals count all)
+	MaxBoards    = 60 // boards overlapping the range, the latest
 )
 
 // StreakBucket counts the members whose current streak is Min to Max
@@ -101,7 +102,8 @@ type Engagement struct {
 	// Badges: unlocks per badge and level, by the day they were awarded.
 	Badges []BadgeUnlocks
 	// Leaderboards: the boards of the period asked for whose period
-	// overlaps the range, each over its whole period.
+	// overlaps the range, each over its whole period (the latest
+	// MaxBoards).
 	Leaderboards []BoardParticipation
 	// Events: the published (or ended) events starting in the range, at
 	// most MaxEvents; EventTotals sums all of them.
@@ -176,6 +178,9 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 	out := &Engagement{From: rollup.Date(sp.a), To: rollup.Date(sp.b), Badges: []BadgeUnlocks{}, Leaderboards: []BoardParticipation{}, Events: []EventAttendance{}}
 
 	periods := boardPeriods(sp.a, sp.b, boards, sp.loc)
+	if len(periods) > MaxBoards {
+		periods = periods[len(periods)-MaxBoards:]
+	}
 	first, last := min(sp.a, periods[0].start), max(sp.b, periods[len(periods)-1].end)
 	days, err := s.rollups.EngagementDays(ctx, first, last)
 	if err != nil {
