@@ -2,7 +2,9 @@
 // rollups: retention, repeat purchase rate, purchase frequency, average
 // order value and lifetime value by cohort, the program's economics
 // (points issued, redeemed, expired, outstanding and their worth) and the
-// referral funnel, and how a campaign did against its holdout. Rollups
+// referral funnel, how a campaign did against its holdout, and engagement
+// (active members and posters, streaks, badge unlocks, leaderboard
+// participation, event attendance: engagement.go). Rollups
 // (package analytics/rollup) are written by a background job (Refresh)
 // from the raw activities, ledger, members and referral records, and
 // dashboard answers read only rollups: a bounded number of documents (one per day of

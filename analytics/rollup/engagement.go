@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events/rsvp"
@@ -464,7 +466,7 @@ func (j *Job) refreshStreakCounts(ctx context.Context, dirty map[string]bool) er
 			c.B, c.Lapse = bn, ln
 			filter = bson.D{{Key: "b", Value: bn}, {Key: "lapse", Value: ln}}
 		}
-		n, err := j.store.streaks.CountDocuments(ctx, filter)
+		n, err := countOf(ctx, j.store.streaks, filter)
 		if err != nil {
 			return err
 		}
@@ -497,7 +499,7 @@ func (j *Job) refreshBoards(ctx context.Context, mark time.Time) (time.Time, err
 	var keys []any
 	var docs []Board
 	for _, b := range slices.Sorted(maps.Keys(boards)) {
-		n, err := j.store.scores.CountDocuments(ctx, bson.D{{Key: "board", Value: b}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
+		n, err := countOf(ctx, j.store.scores, bson.D{{Key: "board", Value: b}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
 		if err != nil {
 			return mark, err
 		}
@@ -590,6 +592,24 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		}
 	}
 	return nextR, nextE, nil
+}
+
+// countOf counts the documents of a query by reading their ids (a find:
+// the job uses no aggregation).
+func countOf(ctx context.Context, c *mongo.Collection, filter bson.D) (int64, error) {
+	cur, err := c.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(5000))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	var n int64
+	for cur.Next(ctx) {
+		n++
+	}
+	if err := cur.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	return n, nil
 }
 
 // --- reads ---------------------------------------------------------------
