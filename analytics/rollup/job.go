@@ -4,8 +4,12 @@
 // they purchased net of refunds; per day, purchases, revenue and members
 // by their previous purchase day; per cohort month, size, activity and
 // revenue by day offset; per day and month, points issued, reversed,
-// redeemed and expired and tier moves; per day, the referral funnel. The
-// figures (package analytics) read them through Store, a bounded number
+// redeemed and expired and tier moves; per day, the referral funnel; per
+// campaign, group and day of send, the members sent to and their
+// purchases after (campaigns.go); and the engagement rollups
+// (engagement.go): active members and posters per day, badge unlocks per
+// day, streaks by bucket and lapse, participation per leaderboard, RSVPs
+// per event. The figures (package analytics) read them through Store, a bounded number
 // of documents whatever the number of members.
 //
 // Days and months are those of the program's timezone, numbered (calendar.go).
@@ -60,7 +64,9 @@ func cohortID(by Grouping, month int) string { return string(by) + ":" + strconv
 // refund recorded since (a late activity, or a refund of an old purchase,
 // so touches the day it occurred), then every day and cohort those facts
 // changed, the points of every day with ledger entries since, and the
-// referral days with new sign-ups, conversions or reversals. Safe to run
+// referral days with new sign-ups, conversions or reversals, the
+// campaign days with new assignments or changed purchases in their
+// windows, and the engagement rollups (engagement.go). Safe to run
 // again at any point, and on one instance at a time (under the jobs'
 // lease); a run cut short leaves its marks for the next. It returns the
 // number of members whose facts it recomputed.
