@@ -23,7 +23,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/analytics/rollup"
-	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -36,14 +35,13 @@ type Programs interface {
 type Service struct {
 	rollups  *rollup.Store
 	job      *rollup.Job
-	holdouts *holdout.Store
 	programs Programs
 }
 
 // New returns the analytics over db; clock may be nil (time.Now).
 func New(db *mongo.Database, programs Programs, clock func() time.Time) *Service {
 	rollups := rollup.NewStore(db)
-	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), holdouts: holdout.New(db), programs: programs}
+	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), programs: programs}
 }
 
 // EnsureIndexes creates the indexes the rollup job reads by; safe to repeat.
