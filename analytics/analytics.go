@@ -2,7 +2,9 @@
 // rollups: retention, repeat purchase rate, purchase frequency, average
 // order value and lifetime value by cohort, the program's economics
 // (points issued, redeemed, expired, outstanding and their worth) and the
-// referral funnel, and how a campaign did against its holdout. Rollups
+// referral funnel, how a campaign did against its holdout, and engagement
+// (active members and posters, streaks, badge unlocks, leaderboard
+// participation, event attendance: engagement.go). Rollups
 // (package analytics/rollup) are written by a background job (Refresh)
 // from the raw activities, ledger, members and referral records, and
 // dashboard answers read only rollups: a bounded number of documents (one per day of
@@ -21,7 +23,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/analytics/rollup"
-	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -34,14 +35,13 @@ type Programs interface {
 type Service struct {
 	rollups  *rollup.Store
 	job      *rollup.Job
-	holdouts *holdout.Store
 	programs Programs
 }
 
 // New returns the analytics over db; clock may be nil (time.Now).
 func New(db *mongo.Database, programs Programs, clock func() time.Time) *Service {
 	rollups := rollup.NewStore(db)
-	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), holdouts: holdout.New(db), programs: programs}
+	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), programs: programs}
 }
 
 // EnsureIndexes creates the indexes the rollup job reads by; safe to repeat.

@@ -10,16 +10,19 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
 // BenchmarkRollups measures, on a generated history of
 // ANALYTICS_BENCH_MEMBERS members (default 2,000; about 5 purchases and
-// refunds each and 3 ledger entries), the first full Refresh, a Refresh
-// after 100 new activities, and a dashboard load (overview, retention by
-// month, cohorts, LTV, economics and referrals over one year), reporting
-// p50/p99 and the rollup documents one load reads.
+// refunds each and 3 ledger entries) and an engagement history of as
+// many members (activities, streaks, badges, posts, scores, events), the
+// first full Refresh, a Refresh after 100 new activities, and a dashboard
+// load (overview, retention by month, cohorts, LTV, economics, referrals
+// and engagement over one year), reporting p50/p99 and the rollup
+// documents one load reads.
 //
 //	go test ./analytics -run '^$' -bench Rollups -benchtime 1x
 func BenchmarkRollups(b *testing.B) {
@@ -37,6 +40,8 @@ func BenchmarkRollups(b *testing.B) {
 		s := New(db, &fixedProgram{p}, clock.Now)
 		testkit.EnsureIndexes(b, s.EnsureIndexes)
 		ds.load(b, db, genNow.Add(time.Hour), false)
+		ew := generateEngagement(11, members)
+		ew.load(b, db, genNow.Add(time.Hour), false)
 
 		start := time.Now()
 		testkit.Must(s.Refresh(ctx))(b)
@@ -67,10 +72,11 @@ func BenchmarkRollups(b *testing.B) {
 			l := testkit.Must(s.LTV(ctx, nil, rg))(b)
 			e := testkit.Must(s.Economics(ctx, rg))(b)
 			f := testkit.Must(s.Referrals(ctx, rg))(b)
+			g := testkit.Must(s.Engagement(ctx, rg, leaderboard.PeriodMonthly))(b)
 			lat.Add(time.Since(t0))
-			docs = o.DocumentsRead + r.DocumentsRead + c.DocumentsRead + l.DocumentsRead + e.DocumentsRead + f.DocumentsRead
+			docs = o.DocumentsRead + r.DocumentsRead + c.DocumentsRead + l.DocumentsRead + e.DocumentsRead + f.DocumentsRead + g.DocumentsRead
 		}
-		b.ReportMetric(float64(len(ds.acts)), "activities")
+		b.ReportMetric(float64(len(ds.acts)+len(ew.acts)), "activities")
 		b.ReportMetric(float64(len(ds.entries)), "ledger-entries")
 		b.ReportMetric(full.Seconds(), "s-full-refresh")
 		b.ReportMetric(incremental.Seconds(), "s-refresh-100-new")

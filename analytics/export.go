@@ -5,13 +5,16 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"time"
 
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
 // Tables are the exports' names, one per figure of the API.
-var Tables = []string{"overview", "retention", "cohorts", "ltv", "economics", "tiers", "referrals", "campaign-results"}
+var Tables = []string{"overview", "retention", "cohorts", "ltv", "economics", "tiers", "referrals", "campaign-results",
+	"engagement", "streaks", "badge-unlocks", "leaderboards", "events"}
 
 // ExportQuery is what a table is computed for: the arguments of the API
 // field it repeats.
@@ -22,6 +25,8 @@ type ExportQuery struct {
 	Horizons   []int    // ltv; DefaultHorizons if empty
 	Campaign   string   // campaign-results: a holdout key (graph.CampaignKey)
 	WithinDays int      // campaign-results; DefaultWithinDays if 0
+	// Boards: leaderboards (engagement's boards); MONTHLY if empty.
+	Boards leaderboard.Period
 }
 
 // Table is an export: a header and its rows, each value as the API gives
@@ -175,6 +180,57 @@ func (s *Service) Export(ctx context.Context, name string, q ExportQuery) (*Tabl
 			t.Rows = append(t.Rows, append(row, meta...))
 		}
 		return t, nil
+	case "engagement", "streaks", "badge-unlocks", "leaderboards", "events":
+		return s.exportEngagement(ctx, name, q)
 	}
 	return nil, input.Errorf("table", "no table %q", name)
+}
+
+// exportEngagement is the tables of Engagement: the range's figures and
+// the event totals (one row), the streak buckets, the badge levels, the
+// boards and the events.
+func (s *Service) exportEngagement(ctx context.Context, name string, q ExportQuery) (*Table, error) {
+	boards := q.Boards
+	if boards == "" {
+		boards = leaderboard.PeriodMonthly
+	}
+	e, err := s.Engagement(ctx, q.Range, boards)
+	if err != nil {
+		return nil, err
+	}
+	attendance := func(a EventAttendance) []string {
+		return []string{i64(a.Seated), i64(a.Confirmed), i64(a.Attended), i64(a.NoShows), i64(a.Waitlisted), i64(a.Cancelled), opt(a.AttendanceRate), opt(a.NoShowRate)}
+	}
+	attendanceHeader := []string{"seated", "confirmed", "attended", "no_shows", "waitlisted", "cancelled", "attendance_rate", "no_show_rate"}
+	t := &Table{}
+	switch name {
+	case "engagement":
+		t.Header = append([]string{"from", "to", "active_members", "active_posters", "poster_rate", "streak_members"}, attendanceHeader...)
+		t.Rows = [][]string{append([]string{ds(e.From), ds(e.To), i64(e.ActiveMembers), i64(e.ActivePosters), opt(e.PosterRate), i64(e.Streaks.Members)}, attendance(e.EventTotals)...)}
+	case "streaks":
+		t.Header = []string{"min", "max", "members"}
+		for _, b := range e.Streaks.Buckets {
+			hi := ""
+			if b.Max != nil {
+				hi = strconv.Itoa(*b.Max)
+			}
+			t.Rows = append(t.Rows, []string{strconv.Itoa(b.Min), hi, i64(b.Members)})
+		}
+	case "badge-unlocks":
+		t.Header = []string{"badge", "level", "unlocks"}
+		for _, b := range e.Badges {
+			t.Rows = append(t.Rows, []string{b.Name, b.Level, i64(b.Unlocks)})
+		}
+	case "leaderboards":
+		t.Header = []string{"board", "from", "to", "participants", "active_members", "rate"}
+		for _, b := range e.Leaderboards {
+			t.Rows = append(t.Rows, []string{b.Board, ds(b.From), ds(b.To), i64(b.Participants), i64(b.ActiveMembers), opt(b.Rate)})
+		}
+	case "events":
+		t.Header = append([]string{"title", "starts_at"}, attendanceHeader...)
+		for _, ev := range e.Events {
+			t.Rows = append(t.Rows, append([]string{ev.Title, ev.StartsAt.UTC().Format(time.RFC3339Nano)}, attendance(ev)...))
+		}
+	}
+	return t, nil
 }

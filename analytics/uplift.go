@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/regulars/regulars/analytics/rollup"
@@ -17,7 +16,7 @@ import (
 // Bounds of campaignResults' window.
 const (
 	DefaultWithinDays = 14
-	MaxWithinDays     = 90
+	MaxWithinDays     = rollup.MaxWindowDays
 )
 
 // GroupResult is one side of a campaign's comparison.
@@ -82,9 +81,8 @@ const NoEffectYet = "no measurable effect yet"
 // revenue a Welch interval (README, "Campaign uplift"). Errors name
 // range.* or withinDays (BAD_USER_INPUT).
 //
-// It reads the campaign's assignments in r and one rollup document per
-// member assigned (analytics_members): what it reads grows with the
-// campaign's audience, never with raw activities.
+// It reads the campaign's rollups (analytics_campaigns): at most two
+// documents per day of r, whatever the campaign's audience.
 func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range, withinDays int) (*CampaignResults, error) {
 	if withinDays < 1 || withinDays > MaxWithinDays {
 		return nil, input.Errorf("withinDays", "must be between 1 and %d", MaxWithinDays)
@@ -98,72 +96,46 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 		currency = sp.program.Currency
 	}
 	out := &CampaignResults{Campaign: campaign, From: rollup.Date(sp.a), To: rollup.Date(sp.b), WithinDays: withinDays, Currency: currency}
-	type sent struct {
-		day  int
-		held bool
-	}
-	first := map[bson.ObjectID]sent{}
-	var order []bson.ObjectID
-	err = s.holdouts.Each(ctx, campaign, rollup.DayStart(sp.a, sp.loc), rollup.DayStart(sp.b+1, sp.loc), func(a *holdout.Assignment) error {
-		fr.DocumentsRead++
-		if _, ok := first[a.MemberID]; !ok {
-			first[a.MemberID] = sent{day: rollup.DayOf(a.At, sp.loc), held: a.Group == holdout.Held}
-			order = append(order, a.MemberID)
-		}
-		return nil
-	})
+	days, err := s.rollups.CampaignDays(ctx, campaign, sp.a, sp.b)
 	if err != nil {
 		return nil, err
 	}
+	fr.DocumentsRead += len(days)
 	asOfDay := -1
 	if !fr.AsOf.IsZero() {
 		asOfDay = rollup.DayOf(fr.AsOf, sp.loc)
 	}
-	var due []bson.ObjectID
-	for _, id := range order {
-		if first[id].day+withinDays <= asOfDay {
-			due = append(due, id)
-		} else {
-			out.Pending++
-		}
-	}
-	facts := map[bson.ObjectID]*rollup.Facts{}
-	for i := 0; i < len(due); i += 1000 {
-		fs, err := s.rollups.PurchaseDays(ctx, due[i:min(i+1000, len(due))])
-		if err != nil {
-			return nil, err
-		}
-		fr.DocumentsRead += len(fs)
-		for j := range fs {
-			facts[fs[j].ID] = &fs[j]
-		}
-	}
-	for _, id := range due {
-		sd := first[id]
+	for _, d := range days {
 		g := &out.Recipients
-		if sd.held {
+		if d.Group == holdout.Held {
 			g = &out.Holdout
 		}
-		bought, rev := false, int64(0)
-		if f := facts[id]; f != nil {
-			for _, d := range f.Days {
-				if d.D < sd.day || d.D >= sd.day+withinDays {
-					continue
+		for _, send := range d.Sends {
+			// A member counts once: at the first day of r they were sent to.
+			if send.P >= sp.a {
+				continue
+			}
+			if d.Day+withinDays > asOfDay {
+				out.Pending += send.Members
+				continue
+			}
+			g.Members += send.Members
+			for _, c := range send.FirstBuy {
+				if c.K < withinDays {
+					g.Purchasers += c.C
 				}
-				bought = true
-				for _, c := range d.Cur {
-					if c.C == currency {
-						rev += c.Rev
-					}
+			}
+			for _, rv := range send.Revenue {
+				if rv.C == currency && rv.O < withinDays {
+					g.RevenueMinor += float64(rv.Rev)
+				}
+			}
+			for _, sq := range send.Squares {
+				if sq.C == currency && sq.O < withinDays {
+					g.sumSq += sq.V
 				}
 			}
 		}
-		g.Members++
-		if bought {
-			g.Purchasers++
-		}
-		g.RevenueMinor += float64(rev)
-		g.sumSq += float64(rev) * float64(rev)
 	}
 	for _, g := range []*GroupResult{&out.Recipients, &out.Holdout} {
 		g.PurchaseRate = ratio(g.Purchasers, g.Members)

@@ -62,9 +62,11 @@ type ResolverRoot interface {
 	ActivityDifference() ActivityDifferenceResolver
 	ActivityResult() ActivityResultResolver
 	Analytics() AnalyticsResolver
+	AnalyticsEngagement() AnalyticsEngagementResolver
 	AnalyticsOverview() AnalyticsOverviewResolver
 	AnalyticsRetention() AnalyticsRetentionResolver
 	Badge() BadgeResolver
+	BadgeUnlocks() BadgeUnlocksResolver
 	CampaignResults() CampaignResultsResolver
 	CohortMatrix() CohortMatrixResolver
 	CommunityStanding() CommunityStandingResolver
@@ -75,6 +77,7 @@ type ResolverRoot interface {
 	EarningRule() EarningRuleResolver
 	EarningRuleVersion() EarningRuleVersionResolver
 	Event() EventResolver
+	EventAttendance() EventAttendanceResolver
 	EventPlace() EventPlaceResolver
 	EventUpdate() EventUpdateResolver
 	Fulfilment() FulfilmentResolver
@@ -154,10 +157,26 @@ type ComplexityRoot struct {
 		CampaignResults func(childComplexity int, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) int
 		Cohorts         func(childComplexity int, by analytics.CohortBy, rangeArg analytics.Range) int
 		Economics       func(childComplexity int, rangeArg analytics.Range) int
+		Engagement      func(childComplexity int, rangeArg analytics.Range, boards leaderboard.Period) int
 		Ltv             func(childComplexity int, horizons []int, rangeArg analytics.Range) int
 		Overview        func(childComplexity int, rangeArg analytics.Range) int
 		Referrals       func(childComplexity int, rangeArg analytics.Range) int
 		Retention       func(childComplexity int, rangeArg analytics.Range, period analytics.Period) int
+	}
+
+	AnalyticsEngagement struct {
+		ActiveMembers func(childComplexity int) int
+		ActivePosters func(childComplexity int) int
+		AsOf          func(childComplexity int) int
+		Badges        func(childComplexity int) int
+		DocumentsRead func(childComplexity int) int
+		EventTotals   func(childComplexity int) int
+		Events        func(childComplexity int) int
+		From          func(childComplexity int) int
+		Leaderboards  func(childComplexity int) int
+		PosterRate    func(childComplexity int) int
+		Streaks       func(childComplexity int) int
+		To            func(childComplexity int) int
 	}
 
 	AnalyticsOverview struct {
@@ -235,9 +254,25 @@ type ComplexityRoot struct {
 		Target  func(childComplexity int) int
 	}
 
+	BadgeUnlocks struct {
+		BadgeID func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Unlocks func(childComplexity int) int
+	}
+
 	BadgeWindow struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
+	}
+
+	BoardParticipation struct {
+		ActiveMembers func(childComplexity int) int
+		Board         func(childComplexity int) int
+		From          func(childComplexity int) int
+		Participants  func(childComplexity int) int
+		Rate          func(childComplexity int) int
+		To            func(childComplexity int) int
 	}
 
 	CampaignGroup struct {
@@ -464,6 +499,20 @@ type ComplexityRoot struct {
 		Processed  func(childComplexity int) int
 		StartedAt  func(childComplexity int) int
 		Total      func(childComplexity int) int
+	}
+
+	EventAttendance struct {
+		AttendanceRate func(childComplexity int) int
+		Attended       func(childComplexity int) int
+		Cancelled      func(childComplexity int) int
+		Confirmed      func(childComplexity int) int
+		EventID        func(childComplexity int) int
+		NoShowRate     func(childComplexity int) int
+		NoShows        func(childComplexity int) int
+		Seated         func(childComplexity int) int
+		StartsAt       func(childComplexity int) int
+		Title          func(childComplexity int) int
+		Waitlisted     func(childComplexity int) int
 	}
 
 	EventConnection struct {
@@ -1277,12 +1326,23 @@ type ComplexityRoot struct {
 		WillUseFreezes func(childComplexity int) int
 	}
 
+	StreakBucket struct {
+		Max     func(childComplexity int) int
+		Members func(childComplexity int) int
+		Min     func(childComplexity int) int
+	}
+
 	StreakChange struct {
 		Current      func(childComplexity int) int
 		Extended     func(childComplexity int) int
 		FreezeEarned func(childComplexity int) int
 		FreezesUsed  func(childComplexity int) int
 		Reset        func(childComplexity int) int
+	}
+
+	StreakDistribution struct {
+		Buckets func(childComplexity int) int
+		Members func(childComplexity int) int
 	}
 
 	StreakRules struct {
@@ -1448,6 +1508,10 @@ type AnalyticsResolver interface {
 	Economics(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Economics, error)
 	Referrals(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Referrals, error)
 	CampaignResults(ctx context.Context, obj *Analytics, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) (*analytics.CampaignResults, error)
+	Engagement(ctx context.Context, obj *Analytics, rangeArg analytics.Range, boards leaderboard.Period) (*analytics.Engagement, error)
+}
+type AnalyticsEngagementResolver interface {
+	AsOf(ctx context.Context, obj *analytics.Engagement) (*time.Time, error)
 }
 type AnalyticsOverviewResolver interface {
 	AsOf(ctx context.Context, obj *analytics.Overview) (*time.Time, error)
@@ -1461,6 +1525,9 @@ type BadgeResolver interface {
 	ImageURL(ctx context.Context, obj *engagement.Badge) (*string, error)
 
 	Backfill(ctx context.Context, obj *engagement.Badge) (*engagement.Backfill, error)
+}
+type BadgeUnlocksResolver interface {
+	BadgeID(ctx context.Context, obj *analytics.BadgeUnlocks) (string, error)
 }
 type CampaignResultsResolver interface {
 	AsOf(ctx context.Context, obj *analytics.CampaignResults) (*time.Time, error)
@@ -1520,6 +1587,11 @@ type EventResolver interface {
 	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
 	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error)
 	Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error)
+}
+type EventAttendanceResolver interface {
+	EventID(ctx context.Context, obj *analytics.EventAttendance) (*string, error)
+	Title(ctx context.Context, obj *analytics.EventAttendance) (*string, error)
+	StartsAt(ctx context.Context, obj *analytics.EventAttendance) (*time.Time, error)
 }
 type EventPlaceResolver interface {
 	OnlineURL(ctx context.Context, obj *events.Place) (*string, error)
@@ -2034,6 +2106,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Analytics.Economics(childComplexity, args["range"].(analytics.Range)), true
+	case "Analytics.engagement":
+		if e.ComplexityRoot.Analytics.Engagement == nil {
+			break
+		}
+
+		args, err := ec.field_Analytics_engagement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Analytics.Engagement(childComplexity, args["range"].(analytics.Range), args["boards"].(leaderboard.Period)), true
 	case "Analytics.ltv":
 		if e.ComplexityRoot.Analytics.Ltv == nil {
 			break
@@ -2078,6 +2161,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Analytics.Retention(childComplexity, args["range"].(analytics.Range), args["period"].(analytics.Period)), true
+
+	case "AnalyticsEngagement.activeMembers":
+		if e.ComplexityRoot.AnalyticsEngagement.ActiveMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.ActiveMembers(childComplexity), true
+	case "AnalyticsEngagement.activePosters":
+		if e.ComplexityRoot.AnalyticsEngagement.ActivePosters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.ActivePosters(childComplexity), true
+	case "AnalyticsEngagement.asOf":
+		if e.ComplexityRoot.AnalyticsEngagement.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.AsOf(childComplexity), true
+	case "AnalyticsEngagement.badges":
+		if e.ComplexityRoot.AnalyticsEngagement.Badges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.Badges(childComplexity), true
+	case "AnalyticsEngagement.documentsRead":
+		if e.ComplexityRoot.AnalyticsEngagement.DocumentsRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.DocumentsRead(childComplexity), true
+	case "AnalyticsEngagement.eventTotals":
+		if e.ComplexityRoot.AnalyticsEngagement.EventTotals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.EventTotals(childComplexity), true
+	case "AnalyticsEngagement.events":
+		if e.ComplexityRoot.AnalyticsEngagement.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.Events(childComplexity), true
+	case "AnalyticsEngagement.from":
+		if e.ComplexityRoot.AnalyticsEngagement.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.From(childComplexity), true
+	case "AnalyticsEngagement.leaderboards":
+		if e.ComplexityRoot.AnalyticsEngagement.Leaderboards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.Leaderboards(childComplexity), true
+	case "AnalyticsEngagement.posterRate":
+		if e.ComplexityRoot.AnalyticsEngagement.PosterRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.PosterRate(childComplexity), true
+	case "AnalyticsEngagement.streaks":
+		if e.ComplexityRoot.AnalyticsEngagement.Streaks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.Streaks(childComplexity), true
+	case "AnalyticsEngagement.to":
+		if e.ComplexityRoot.AnalyticsEngagement.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsEngagement.To(childComplexity), true
 
 	case "AnalyticsOverview.asOf":
 		if e.ComplexityRoot.AnalyticsOverview.AsOf == nil {
@@ -2376,6 +2532,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BadgeProgress.Target(childComplexity), true
 
+	case "BadgeUnlocks.badgeId":
+		if e.ComplexityRoot.BadgeUnlocks.BadgeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeUnlocks.BadgeID(childComplexity), true
+	case "BadgeUnlocks.level":
+		if e.ComplexityRoot.BadgeUnlocks.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeUnlocks.Level(childComplexity), true
+	case "BadgeUnlocks.name":
+		if e.ComplexityRoot.BadgeUnlocks.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeUnlocks.Name(childComplexity), true
+	case "BadgeUnlocks.unlocks":
+		if e.ComplexityRoot.BadgeUnlocks.Unlocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BadgeUnlocks.Unlocks(childComplexity), true
+
 	case "BadgeWindow.from":
 		if e.ComplexityRoot.BadgeWindow.From == nil {
 			break
@@ -2388,6 +2569,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BadgeWindow.To(childComplexity), true
+
+	case "BoardParticipation.activeMembers":
+		if e.ComplexityRoot.BoardParticipation.ActiveMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.ActiveMembers(childComplexity), true
+	case "BoardParticipation.board":
+		if e.ComplexityRoot.BoardParticipation.Board == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.Board(childComplexity), true
+	case "BoardParticipation.from":
+		if e.ComplexityRoot.BoardParticipation.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.From(childComplexity), true
+	case "BoardParticipation.participants":
+		if e.ComplexityRoot.BoardParticipation.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.Participants(childComplexity), true
+	case "BoardParticipation.rate":
+		if e.ComplexityRoot.BoardParticipation.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.Rate(childComplexity), true
+	case "BoardParticipation.to":
+		if e.ComplexityRoot.BoardParticipation.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoardParticipation.To(childComplexity), true
 
 	case "CampaignGroup.members":
 		if e.ComplexityRoot.CampaignGroup.Members == nil {
@@ -3324,6 +3542,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventAnnouncement.Total(childComplexity), true
+
+	case "EventAttendance.attendanceRate":
+		if e.ComplexityRoot.EventAttendance.AttendanceRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.AttendanceRate(childComplexity), true
+	case "EventAttendance.attended":
+		if e.ComplexityRoot.EventAttendance.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Attended(childComplexity), true
+	case "EventAttendance.cancelled":
+		if e.ComplexityRoot.EventAttendance.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Cancelled(childComplexity), true
+	case "EventAttendance.confirmed":
+		if e.ComplexityRoot.EventAttendance.Confirmed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Confirmed(childComplexity), true
+	case "EventAttendance.eventId":
+		if e.ComplexityRoot.EventAttendance.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.EventID(childComplexity), true
+	case "EventAttendance.noShowRate":
+		if e.ComplexityRoot.EventAttendance.NoShowRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.NoShowRate(childComplexity), true
+	case "EventAttendance.noShows":
+		if e.ComplexityRoot.EventAttendance.NoShows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.NoShows(childComplexity), true
+	case "EventAttendance.seated":
+		if e.ComplexityRoot.EventAttendance.Seated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Seated(childComplexity), true
+	case "EventAttendance.startsAt":
+		if e.ComplexityRoot.EventAttendance.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.StartsAt(childComplexity), true
+	case "EventAttendance.title":
+		if e.ComplexityRoot.EventAttendance.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Title(childComplexity), true
+	case "EventAttendance.waitlisted":
+		if e.ComplexityRoot.EventAttendance.Waitlisted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventAttendance.Waitlisted(childComplexity), true
 
 	case "EventConnection.edges":
 		if e.ComplexityRoot.EventConnection.Edges == nil {
@@ -7182,6 +7467,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Streak.WillUseFreezes(childComplexity), true
 
+	case "StreakBucket.max":
+		if e.ComplexityRoot.StreakBucket.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakBucket.Max(childComplexity), true
+	case "StreakBucket.members":
+		if e.ComplexityRoot.StreakBucket.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakBucket.Members(childComplexity), true
+	case "StreakBucket.min":
+		if e.ComplexityRoot.StreakBucket.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakBucket.Min(childComplexity), true
+
 	case "StreakChange.current":
 		if e.ComplexityRoot.StreakChange.Current == nil {
 			break
@@ -7212,6 +7516,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StreakChange.Reset(childComplexity), true
+
+	case "StreakDistribution.buckets":
+		if e.ComplexityRoot.StreakDistribution.Buckets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakDistribution.Buckets(childComplexity), true
+	case "StreakDistribution.members":
+		if e.ComplexityRoot.StreakDistribution.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StreakDistribution.Members(childComplexity), true
 
 	case "StreakRules.atRiskHour":
 		if e.ComplexityRoot.StreakRules.AtRiskHour == nil {
@@ -7873,7 +8190,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8103,6 +8420,7 @@ type NotificationEdge {
 `, BuiltIn: false},
 	{Name: "schema/accounts.graphql", Input: sourceData("schema/accounts.graphql"), BuiltIn: false},
 	{Name: "schema/analytics.graphql", Input: sourceData("schema/analytics.graphql"), BuiltIn: false},
+	{Name: "schema/analytics_engagement.graphql", Input: sourceData("schema/analytics_engagement.graphql"), BuiltIn: false},
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
@@ -8196,8 +8514,40 @@ func (ec *executionContext) childFields_Analytics(ctx context.Context, field gra
 		return ec.fieldContext_Analytics_referrals(ctx, field)
 	case "campaignResults":
 		return ec.fieldContext_Analytics_campaignResults(ctx, field)
+	case "engagement":
+		return ec.fieldContext_Analytics_engagement(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Analytics", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsEngagement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "asOf":
+		return ec.fieldContext_AnalyticsEngagement_asOf(ctx, field)
+	case "documentsRead":
+		return ec.fieldContext_AnalyticsEngagement_documentsRead(ctx, field)
+	case "from":
+		return ec.fieldContext_AnalyticsEngagement_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AnalyticsEngagement_to(ctx, field)
+	case "activeMembers":
+		return ec.fieldContext_AnalyticsEngagement_activeMembers(ctx, field)
+	case "activePosters":
+		return ec.fieldContext_AnalyticsEngagement_activePosters(ctx, field)
+	case "posterRate":
+		return ec.fieldContext_AnalyticsEngagement_posterRate(ctx, field)
+	case "streaks":
+		return ec.fieldContext_AnalyticsEngagement_streaks(ctx, field)
+	case "badges":
+		return ec.fieldContext_AnalyticsEngagement_badges(ctx, field)
+	case "leaderboards":
+		return ec.fieldContext_AnalyticsEngagement_leaderboards(ctx, field)
+	case "events":
+		return ec.fieldContext_AnalyticsEngagement_events(ctx, field)
+	case "eventTotals":
+		return ec.fieldContext_AnalyticsEngagement_eventTotals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsEngagement", field.Name)
 }
 
 func (ec *executionContext) childFields_AnalyticsOverview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8350,6 +8700,20 @@ func (ec *executionContext) childFields_BadgeProgress(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type BadgeProgress", field.Name)
 }
 
+func (ec *executionContext) childFields_BadgeUnlocks(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "badgeId":
+		return ec.fieldContext_BadgeUnlocks_badgeId(ctx, field)
+	case "name":
+		return ec.fieldContext_BadgeUnlocks_name(ctx, field)
+	case "level":
+		return ec.fieldContext_BadgeUnlocks_level(ctx, field)
+	case "unlocks":
+		return ec.fieldContext_BadgeUnlocks_unlocks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BadgeUnlocks", field.Name)
+}
+
 func (ec *executionContext) childFields_BadgeWindow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -8358,6 +8722,24 @@ func (ec *executionContext) childFields_BadgeWindow(ctx context.Context, field g
 		return ec.fieldContext_BadgeWindow_to(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BadgeWindow", field.Name)
+}
+
+func (ec *executionContext) childFields_BoardParticipation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "board":
+		return ec.fieldContext_BoardParticipation_board(ctx, field)
+	case "from":
+		return ec.fieldContext_BoardParticipation_from(ctx, field)
+	case "to":
+		return ec.fieldContext_BoardParticipation_to(ctx, field)
+	case "participants":
+		return ec.fieldContext_BoardParticipation_participants(ctx, field)
+	case "activeMembers":
+		return ec.fieldContext_BoardParticipation_activeMembers(ctx, field)
+	case "rate":
+		return ec.fieldContext_BoardParticipation_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoardParticipation", field.Name)
 }
 
 func (ec *executionContext) childFields_CampaignGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8810,6 +9192,34 @@ func (ec *executionContext) childFields_EventAnnouncement(ctx context.Context, f
 		return ec.fieldContext_EventAnnouncement_finishedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventAnnouncement", field.Name)
+}
+
+func (ec *executionContext) childFields_EventAttendance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_EventAttendance_eventId(ctx, field)
+	case "title":
+		return ec.fieldContext_EventAttendance_title(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_EventAttendance_startsAt(ctx, field)
+	case "seated":
+		return ec.fieldContext_EventAttendance_seated(ctx, field)
+	case "confirmed":
+		return ec.fieldContext_EventAttendance_confirmed(ctx, field)
+	case "attended":
+		return ec.fieldContext_EventAttendance_attended(ctx, field)
+	case "noShows":
+		return ec.fieldContext_EventAttendance_noShows(ctx, field)
+	case "waitlisted":
+		return ec.fieldContext_EventAttendance_waitlisted(ctx, field)
+	case "cancelled":
+		return ec.fieldContext_EventAttendance_cancelled(ctx, field)
+	case "attendanceRate":
+		return ec.fieldContext_EventAttendance_attendanceRate(ctx, field)
+	case "noShowRate":
+		return ec.fieldContext_EventAttendance_noShowRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventAttendance", field.Name)
 }
 
 func (ec *executionContext) childFields_EventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10194,6 +10604,18 @@ func (ec *executionContext) childFields_Streak(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Streak", field.Name)
 }
 
+func (ec *executionContext) childFields_StreakBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "min":
+		return ec.fieldContext_StreakBucket_min(ctx, field)
+	case "max":
+		return ec.fieldContext_StreakBucket_max(ctx, field)
+	case "members":
+		return ec.fieldContext_StreakBucket_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StreakBucket", field.Name)
+}
+
 func (ec *executionContext) childFields_StreakChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "current":
@@ -10208,6 +10630,16 @@ func (ec *executionContext) childFields_StreakChange(ctx context.Context, field 
 		return ec.fieldContext_StreakChange_freezeEarned(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StreakChange", field.Name)
+}
+
+func (ec *executionContext) childFields_StreakDistribution(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "members":
+		return ec.fieldContext_StreakDistribution_members(ctx, field)
+	case "buckets":
+		return ec.fieldContext_StreakDistribution_buckets(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StreakDistribution", field.Name)
 }
 
 func (ec *executionContext) childFields_StreakRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10655,6 +11087,28 @@ func (ec *executionContext) field_Analytics_economics_args(ctx context.Context, 
 		return nil, err
 	}
 	args["range"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Analytics_engagement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (analytics.Range, error) {
+			return ec.unmarshalNAnalyticsRange2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "boards",
+		func(ctx context.Context, v any) (leaderboard.Period, error) {
+			return ec.unmarshalNLeaderboardPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋleaderboardᚐPeriod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["boards"] = arg1
 	return args, nil
 }
 
@@ -13952,6 +14406,371 @@ func (ec *executionContext) fieldContext_Analytics_campaignResults(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Analytics_engagement(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Analytics_engagement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Analytics().Engagement(ctx, obj, fc.Args["range"].(analytics.Range), fc.Args["boards"].(leaderboard.Period))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Engagement) graphql.Marshaler {
+			return ec.marshalNAnalyticsEngagement2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEngagement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Analytics_engagement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Analytics",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsEngagement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Analytics_engagement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsEngagement_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_asOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnalyticsEngagement().AsOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_asOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_documentsRead(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_documentsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentsRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_documentsRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_from(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Date")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_to(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Date")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_activeMembers(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_activeMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveMembers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_activeMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_activePosters(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_activePosters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivePosters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_activePosters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_posterRate(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_posterRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PosterRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_posterRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsEngagement", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnalyticsEngagement_streaks(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_streaks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Streaks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.StreakDistribution) graphql.Marshaler {
+			return ec.marshalNStreakDistribution2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakDistribution(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_streaks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsEngagement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StreakDistribution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsEngagement_badges(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_badges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Badges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.BadgeUnlocks) graphql.Marshaler {
+			return ec.marshalNBadgeUnlocks2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBadgeUnlocksᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_badges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsEngagement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BadgeUnlocks(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsEngagement_leaderboards(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_leaderboards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leaderboards, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.BoardParticipation) graphql.Marshaler {
+			return ec.marshalNBoardParticipation2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBoardParticipationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_leaderboards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsEngagement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoardParticipation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsEngagement_events(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.EventAttendance) graphql.Marshaler {
+			return ec.marshalNEventAttendance2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEventAttendanceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsEngagement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventAttendance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsEngagement_eventTotals(ctx context.Context, field graphql.CollectedField, obj *analytics.Engagement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsEngagement_eventTotals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventTotals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v analytics.EventAttendance) graphql.Marshaler {
+			return ec.marshalNEventAttendance2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEventAttendance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsEngagement_eventTotals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyticsEngagement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventAttendance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AnalyticsOverview_asOf(ctx context.Context, field graphql.CollectedField, obj *analytics.Overview) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15128,6 +15947,98 @@ func (ec *executionContext) fieldContext_BadgeProgress_target(_ context.Context,
 	return graphql.NewScalarFieldContext("BadgeProgress", field, false, false, "Int")
 }
 
+func (ec *executionContext) _BadgeUnlocks_badgeId(ctx context.Context, field graphql.CollectedField, obj *analytics.BadgeUnlocks) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeUnlocks_badgeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BadgeUnlocks().BadgeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeUnlocks_badgeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeUnlocks", field, true, true, "ID")
+}
+
+func (ec *executionContext) _BadgeUnlocks_name(ctx context.Context, field graphql.CollectedField, obj *analytics.BadgeUnlocks) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeUnlocks_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeUnlocks_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeUnlocks", field, false, false, "String")
+}
+
+func (ec *executionContext) _BadgeUnlocks_level(ctx context.Context, field graphql.CollectedField, obj *analytics.BadgeUnlocks) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeUnlocks_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeUnlocks_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeUnlocks", field, false, false, "String")
+}
+
+func (ec *executionContext) _BadgeUnlocks_unlocks(ctx context.Context, field graphql.CollectedField, obj *analytics.BadgeUnlocks) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BadgeUnlocks_unlocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unlocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BadgeUnlocks_unlocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BadgeUnlocks", field, false, false, "Int")
+}
+
 func (ec *executionContext) _BadgeWindow_from(ctx context.Context, field graphql.CollectedField, obj *engagement.BadgeWindow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15172,6 +16083,144 @@ func (ec *executionContext) _BadgeWindow_to(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_BadgeWindow_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BadgeWindow", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoardParticipation_board(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_board(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Board, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_board(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoardParticipation_from(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "Date")
+}
+
+func (ec *executionContext) _BoardParticipation_to(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v member.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "Date")
+}
+
+func (ec *executionContext) _BoardParticipation_participants(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BoardParticipation_activeMembers(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_activeMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveMembers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_activeMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BoardParticipation_rate(ctx context.Context, field graphql.CollectedField, obj *analytics.BoardParticipation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoardParticipation_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BoardParticipation_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoardParticipation", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CampaignGroup_members(ctx context.Context, field graphql.CollectedField, obj *analytics.GroupResult) (ret graphql.Marshaler) {
@@ -18927,6 +19976,259 @@ func (ec *executionContext) _EventAnnouncement_finishedAt(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_EventAnnouncement_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventAnnouncement", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _EventAttendance_eventId(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventAttendance().EventID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, true, true, "ID")
+}
+
+func (ec *executionContext) _EventAttendance_title(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventAttendance().Title(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventAttendance_startsAt(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventAttendance().StartsAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, true, true, "DateTime")
+}
+
+func (ec *executionContext) _EventAttendance_seated(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_seated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_seated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_confirmed(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_confirmed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confirmed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_confirmed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_attended(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_noShows(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_noShows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_noShows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_waitlisted(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_waitlisted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waitlisted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_waitlisted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_cancelled(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_cancelled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancelled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventAttendance_attendanceRate(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_attendanceRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttendanceRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_attendanceRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Float")
+}
+
+func (ec *executionContext) _EventAttendance_noShowRate(ctx context.Context, field graphql.CollectedField, obj *analytics.EventAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventAttendance_noShowRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShowRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventAttendance_noShowRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Float")
 }
 
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
@@ -34613,6 +35915,75 @@ func (ec *executionContext) fieldContext_Streak_willUseFreezes(_ context.Context
 	return graphql.NewScalarFieldContext("Streak", field, false, false, "Int")
 }
 
+func (ec *executionContext) _StreakBucket_min(ctx context.Context, field graphql.CollectedField, obj *analytics.StreakBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakBucket_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakBucket_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakBucket_max(ctx context.Context, field graphql.CollectedField, obj *analytics.StreakBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakBucket_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StreakBucket_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakBucket_members(ctx context.Context, field graphql.CollectedField, obj *analytics.StreakBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakBucket_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakBucket_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakBucket", field, false, false, "Int")
+}
+
 func (ec *executionContext) _StreakChange_current(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -34726,6 +36097,61 @@ func (ec *executionContext) _StreakChange_freezeEarned(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_StreakChange_freezeEarned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StreakDistribution_members(ctx context.Context, field graphql.CollectedField, obj *analytics.StreakDistribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakDistribution_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Members, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakDistribution_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StreakDistribution", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StreakDistribution_buckets(ctx context.Context, field graphql.CollectedField, obj *analytics.StreakDistribution) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StreakDistribution_buckets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buckets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []analytics.StreakBucket) graphql.Marshaler {
+			return ec.marshalNStreakBucket2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StreakDistribution_buckets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StreakDistribution",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StreakBucket(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _StreakRules_period(ctx context.Context, field graphql.CollectedField, obj *program.StreakRules) (ret graphql.Marshaler) {
@@ -41069,6 +42495,101 @@ func (ec *executionContext) _Analytics(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Analytics_campaignResults(ctx, field, obj)
 				})
+		case "engagement":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Analytics_engagement(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var analyticsEngagementImplementors = []string{"AnalyticsEngagement"}
+
+func (ec *executionContext) _AnalyticsEngagement(ctx context.Context, sel ast.SelectionSet, obj *analytics.Engagement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsEngagementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsEngagement")
+		case "asOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnalyticsEngagement_asOf(ctx, field, obj)
+				})
+		case "documentsRead":
+			out.Values[i] = ec._AnalyticsEngagement_documentsRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._AnalyticsEngagement_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._AnalyticsEngagement_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activeMembers":
+			out.Values[i] = ec._AnalyticsEngagement_activeMembers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activePosters":
+			out.Values[i] = ec._AnalyticsEngagement_activePosters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "posterRate":
+			out.Values[i] = ec._AnalyticsEngagement_posterRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "streaks":
+			out.Values[i] = ec._AnalyticsEngagement_streaks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "badges":
+			out.Values[i] = ec._AnalyticsEngagement_badges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "leaderboards":
+			out.Values[i] = ec._AnalyticsEngagement_leaderboards(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "events":
+			out.Values[i] = ec._AnalyticsEngagement_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventTotals":
+			out.Values[i] = ec._AnalyticsEngagement_eventTotals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41583,6 +43104,55 @@ func (ec *executionContext) _BadgeProgress(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var badgeUnlocksImplementors = []string{"BadgeUnlocks"}
+
+func (ec *executionContext) _BadgeUnlocks(ctx context.Context, sel ast.SelectionSet, obj *analytics.BadgeUnlocks) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, badgeUnlocksImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BadgeUnlocks")
+		case "badgeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BadgeUnlocks_badgeId(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._BadgeUnlocks_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "level":
+			out.Values[i] = ec._BadgeUnlocks_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unlocks":
+			out.Values[i] = ec._BadgeUnlocks_unlocks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var badgeWindowImplementors = []string{"BadgeWindow"}
 
 func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionSet, obj *engagement.BadgeWindow) graphql.Marshaler {
@@ -41602,6 +43172,64 @@ func (ec *executionContext) _BadgeWindow(ctx context.Context, sel ast.SelectionS
 		case "to":
 			out.Values[i] = ec._BadgeWindow_to(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boardParticipationImplementors = []string{"BoardParticipation"}
+
+func (ec *executionContext) _BoardParticipation(ctx context.Context, sel ast.SelectionSet, obj *analytics.BoardParticipation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boardParticipationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoardParticipation")
+		case "board":
+			out.Values[i] = ec._BoardParticipation_board(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._BoardParticipation_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._BoardParticipation_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._BoardParticipation_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activeMembers":
+			out.Values[i] = ec._BoardParticipation_activeMembers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._BoardParticipation_rate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -43090,6 +44718,92 @@ func (ec *executionContext) _EventAnnouncement(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._EventAnnouncement_finishedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventAttendanceImplementors = []string{"EventAttendance"}
+
+func (ec *executionContext) _EventAttendance(ctx context.Context, sel ast.SelectionSet, obj *analytics.EventAttendance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventAttendanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventAttendance")
+		case "eventId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventAttendance_eventId(ctx, field, obj)
+				})
+		case "title":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventAttendance_title(ctx, field, obj)
+				})
+		case "startsAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventAttendance_startsAt(ctx, field, obj)
+				})
+		case "seated":
+			out.Values[i] = ec._EventAttendance_seated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confirmed":
+			out.Values[i] = ec._EventAttendance_confirmed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attended":
+			out.Values[i] = ec._EventAttendance_attended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "noShows":
+			out.Values[i] = ec._EventAttendance_noShows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlisted":
+			out.Values[i] = ec._EventAttendance_waitlisted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelled":
+			out.Values[i] = ec._EventAttendance_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attendanceRate":
+			out.Values[i] = ec._EventAttendance_attendanceRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "noShowRate":
+			out.Values[i] = ec._EventAttendance_noShowRate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -48638,6 +50352,49 @@ func (ec *executionContext) _Streak(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var streakBucketImplementors = []string{"StreakBucket"}
+
+func (ec *executionContext) _StreakBucket(ctx context.Context, sel ast.SelectionSet, obj *analytics.StreakBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, streakBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StreakBucket")
+		case "min":
+			out.Values[i] = ec._StreakBucket_min(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._StreakBucket_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "members":
+			out.Values[i] = ec._StreakBucket_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var streakChangeImplementors = []string{"StreakChange"}
 
 func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.SelectionSet, obj *StreakChange) graphql.Marshaler {
@@ -48671,6 +50428,44 @@ func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.Selection
 			}
 		case "freezeEarned":
 			out.Values[i] = ec._StreakChange_freezeEarned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var streakDistributionImplementors = []string{"StreakDistribution"}
+
+func (ec *executionContext) _StreakDistribution(ctx context.Context, sel ast.SelectionSet, obj *analytics.StreakDistribution) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, streakDistributionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StreakDistribution")
+		case "members":
+			out.Values[i] = ec._StreakDistribution_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buckets":
+			out.Values[i] = ec._StreakDistribution_buckets(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -50088,6 +51883,14 @@ func (ec *executionContext) marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregul
 	return ec._Analytics(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAnalyticsEngagement2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEngagement(ctx context.Context, sel ast.SelectionSet, v *analytics.Engagement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyticsEngagement!")
+		return graphql.Null
+	}
+	return ec._AnalyticsEngagement(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAnalyticsOverview2ᚖgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐOverview(ctx context.Context, sel ast.SelectionSet, v *analytics.Overview) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AnalyticsOverview!")
@@ -50304,6 +52107,46 @@ func (ec *executionContext) marshalNBadgeProgress2ᚖgithubᚗcomᚋregularsᚋr
 		return graphql.Null
 	}
 	return ec._BadgeProgress(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBadgeUnlocks2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBadgeUnlocks(ctx context.Context, sel ast.SelectionSet, v analytics.BadgeUnlocks) graphql.Marshaler {
+	return ec._BadgeUnlocks(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBadgeUnlocks2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBadgeUnlocksᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.BadgeUnlocks) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBadgeUnlocks2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBadgeUnlocks(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoardParticipation2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBoardParticipation(ctx context.Context, sel ast.SelectionSet, v analytics.BoardParticipation) graphql.Marshaler {
+	return ec._BoardParticipation(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBoardParticipation2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBoardParticipationᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.BoardParticipation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoardParticipation2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐBoardParticipation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -50791,6 +52634,26 @@ func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋregularsᚋregulars�
 		return graphql.Null
 	}
 	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventAttendance2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEventAttendance(ctx context.Context, sel ast.SelectionSet, v analytics.EventAttendance) graphql.Marshaler {
+	return ec._EventAttendance(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEventAttendance2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEventAttendanceᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.EventAttendance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventAttendance2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐEventAttendance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *EventConnection) graphql.Marshaler {
@@ -52797,6 +54660,30 @@ func (ec *executionContext) marshalNStreak2ᚖgithubᚗcomᚋregularsᚋregulars
 		return graphql.Null
 	}
 	return ec._Streak(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStreakBucket2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakBucket(ctx context.Context, sel ast.SelectionSet, v analytics.StreakBucket) graphql.Marshaler {
+	return ec._StreakBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStreakBucket2ᚕgithubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []analytics.StreakBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStreakBucket2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStreakDistribution2githubᚗcomᚋregularsᚋregularsᚋanalyticsᚐStreakDistribution(ctx context.Context, sel ast.SelectionSet, v analytics.StreakDistribution) graphql.Marshaler {
+	return ec._StreakDistribution(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNStreakPeriod2githubᚗcomᚋregularsᚋregularsᚋgameᚋprogramᚐStreakPeriod(ctx context.Context, v any) (program.StreakPeriod, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -159,10 +161,15 @@ type dirtySet struct {
 	days     map[int]bool    // analytics_days
 	cohorts  map[string]bool // analytics_cohorts, by id
 	referral map[int]bool    // analytics_referrals
+	edays    map[int]bool    // analytics_engagement
+	streaks  map[string]bool // analytics_streak_counts, by id
+	// campaigns: analytics_campaigns, by campaign and day of send
+	campaigns map[campaignDay]bool
 }
 
 func newDirty() *dirtySet {
-	return &dirtySet{days: map[int]bool{}, cohorts: map[string]bool{}, referral: map[int]bool{}}
+	return &dirtySet{days: map[int]bool{}, cohorts: map[string]bool{}, referral: map[int]bool{},
+		edays: map[int]bool{}, streaks: map[string]bool{}, campaigns: map[campaignDay]bool{}}
 }
 
 type dirtyMark struct {
@@ -180,6 +187,15 @@ func (d *dirtySet) ids() []string {
 	for k := range d.referral {
 		ids = append(ids, fmt.Sprintf("referral:%d", k))
 	}
+	for k := range d.edays {
+		ids = append(ids, fmt.Sprintf("eday:%d", k))
+	}
+	for k := range d.streaks {
+		ids = append(ids, "streak:"+k)
+	}
+	for k := range d.campaigns {
+		ids = append(ids, fmt.Sprintf("campaign:%d:%s", k.day, k.campaign))
+	}
 	return ids
 }
 
@@ -195,6 +211,17 @@ func (d *dirtySet) add(id string) {
 	case len(id) > 9 && id[:9] == "referral:":
 		if _, err := fmt.Sscanf(id[9:], "%d", &n); err == nil {
 			d.referral[n] = true
+		}
+	case strings.HasPrefix(id, "eday:"):
+		if n, err := strconv.Atoi(id[5:]); err == nil {
+			d.edays[n] = true
+		}
+	case strings.HasPrefix(id, "streak:"):
+		d.streaks[id[7:]] = true
+	case strings.HasPrefix(id, "campaign:"):
+		dayS, name, ok := strings.Cut(id[9:], ":")
+		if n, err := strconv.Atoi(dayS); err == nil && ok {
+			d.campaigns[campaignDay{campaign: name, day: n}] = true
 		}
 	}
 }

@@ -4,8 +4,12 @@
 // they purchased net of refunds; per day, purchases, revenue and members
 // by their previous purchase day; per cohort month, size, activity and
 // revenue by day offset; per day and month, points issued, reversed,
-// redeemed and expired and tier moves; per day, the referral funnel. The
-// figures (package analytics) read them through Store, a bounded number
+// redeemed and expired and tier moves; per day, the referral funnel; per
+// campaign, group and day of send, the members sent to and their
+// purchases after (campaigns.go); and the engagement rollups
+// (engagement.go): active members and posters per day, badge unlocks per
+// day, streaks by bucket and lapse, participation per leaderboard, RSVPs
+// per event. The figures (package analytics) read them through Store, a bounded number
 // of documents whatever the number of members.
 //
 // Days and months are those of the program's timezone, numbered (calendar.go).
@@ -60,7 +64,9 @@ func cohortID(by Grouping, month int) string { return string(by) + ":" + strconv
 // refund recorded since (a late activity, or a refund of an old purchase,
 // so touches the day it occurred), then every day and cohort those facts
 // changed, the points of every day with ledger entries since, and the
-// referral days with new sign-ups, conversions or reversals. Safe to run
+// referral days with new sign-ups, conversions or reversals, the
+// campaign days with new assignments or changed purchases in their
+// windows, and the engagement rollups (engagement.go). Safe to run
 // again at any point, and on one instance at a time (under the jobs'
 // lease); a run cut short leaves its marks for the next. It returns the
 // number of members whose facts it recomputed.
@@ -104,6 +110,33 @@ func (j *Job) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if next.Accounts, next.Conversions, err = j.refreshReferrals(ctx, st, loc, dirty.referral); err != nil {
+		return 0, err
+	}
+	if next.Assignments, err = j.markAssignments(ctx, st.Assignments, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.store.saveDirty(ctx, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshCampaigns(ctx, dirty.campaigns, loc); err != nil {
+		return 0, err
+	}
+	if next.AllActivities, next.Posts, err = j.refreshTrails(ctx, st, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshEngagementDays(ctx, dirty.edays); err != nil {
+		return 0, err
+	}
+	if next.Engagement, err = j.refreshStreaksAndBadges(ctx, st.Engagement, p.Streak, loc, dirty); err != nil {
+		return 0, err
+	}
+	if err := j.refreshStreakCounts(ctx, dirty.streaks); err != nil {
+		return 0, err
+	}
+	if next.Scores, err = j.refreshBoards(ctx, st.Scores); err != nil {
+		return 0, err
+	}
+	if next.RSVPs, next.Events, err = j.refreshEvents(ctx, st); err != nil {
 		return 0, err
 	}
 	if err := j.store.clearDirty(ctx, dirty); err != nil {
@@ -204,6 +237,7 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 	}
 	keys := make([]any, 0, len(ids))
 	docs := make([]Facts, 0, len(ids))
+	changed := map[bson.ObjectID][]int{}
 	for _, id := range ids {
 		at, ok := signup[id]
 		if !ok {
@@ -213,8 +247,15 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 		}
 		f := factsOf(id, at, acts[id], loc)
 		f.changes(old[id], dirty)
+		if days := purchaseChanges(old[id], f); len(days) > 0 {
+			changed[id] = days
+		}
 		keys = append(keys, id)
 		docs = append(docs, f)
+	}
+	// The campaign days whose windows hold a changed day are recounted.
+	if err := j.markPurchases(ctx, changed, loc, dirty); err != nil {
+		return err
 	}
 	if err := j.store.saveDirty(ctx, dirty); err != nil {
 		return err

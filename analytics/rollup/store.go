@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/internal/mongoindex"
 )
 
@@ -23,6 +24,15 @@ const (
 	collPoints   = "analytics_points"    // per day and per month: points issued, reversed, redeemed, expired, tier moves
 	collReferral = "analytics_referrals" // per day: sign-ups with a code, conversions, reversals
 	collDirty    = "analytics_dirty"     // days and cohorts to recompute, kept until recomputed
+
+	collTrails       = "analytics_trails"        // per member: days with an activity, days with a forum post
+	collEngagement   = "analytics_engagement"    // per day: active members and posters by their previous such day
+	collBadges       = "analytics_badges"        // per day: badge levels unlocked
+	collStreaks      = "analytics_streaks"       // per member with a streak: its bucket and when it lapses
+	collStreakCounts = "analytics_streak_counts" // per bucket and lapse instant: members
+	collBoards       = "analytics_boards"        // per leaderboard: members with a score
+	collEvents       = "analytics_events"        // per event: RSVPs by status
+	collCampaigns    = "analytics_campaigns"     // per campaign, group and day of send: members and their purchases after it
 	// per month: the sums of collPoints' days, so a balance at any day reads
 	// one document per month of history before it
 	collPointsMonthly = "analytics_points_monthly"
@@ -38,6 +48,19 @@ const (
 	IndexMembersMark   = "analytics_members_created"
 	IndexAccountsMark  = "analytics_accounts_created"
 	IndexConvertedMark = "analytics_conversions_at"
+
+	IndexTrailActive       = "analytics_trail_active"
+	IndexTrailPosted       = "analytics_trail_posted"
+	IndexStreakKey         = "analytics_streak_key"
+	IndexStreakLapse       = "analytics_streak_lapse"
+	IndexEventStarts       = "analytics_event_starts"
+	IndexCampaignDay       = "analytics_campaign_day"
+	IndexPostsMark         = "analytics_posts_created"
+	IndexScoresMark        = "analytics_scores_at"
+	IndexRSVPsMark         = "analytics_rsvps_updated"
+	IndexEventsMark        = "analytics_events_updated"
+	IndexAssignmentsMark   = "analytics_assignments_at"
+	IndexAssignmentsMember = "analytics_assignments_member"
 )
 
 // Store keeps the rollups: the job writes them, the figures read them
@@ -45,8 +68,11 @@ const (
 // indexes of EnsureIndexes.
 type Store struct {
 	state, members, days, cohorts, points, monthly, referrals, dirty *mongo.Collection
+	// Engagement and campaign rollups (engagement.go, campaigns.go).
+	trails, engagement, badgeDays, streaks, streakCounts, boards, eventCounts, campaigns *mongo.Collection
 	// Raw collections of other rooms, read only by the job.
-	activities, ledger, people, accounts, conversions *mongo.Collection
+	activities, ledger, people, accounts, conversions          *mongo.Collection
+	posts, engaged, scores, rsvps, events, assignments, badges *mongo.Collection
 }
 
 // NewStore returns the rollups kept in db.
@@ -57,6 +83,12 @@ func NewStore(db *mongo.Database) *Store {
 		referrals: db.Collection(collReferral), dirty: db.Collection(collDirty),
 		activities: db.Collection("activities"), ledger: db.Collection("ledger"), people: db.Collection("members"),
 		accounts: db.Collection("accounts"), conversions: db.Collection("referral_conversions"),
+		trails: db.Collection(collTrails), engagement: db.Collection(collEngagement), badgeDays: db.Collection(collBadges),
+		streaks: db.Collection(collStreaks), streakCounts: db.Collection(collStreakCounts), boards: db.Collection(collBoards),
+		eventCounts: db.Collection(collEvents), campaigns: db.Collection(collCampaigns),
+		posts: db.Collection("community_posts"), engaged: db.Collection("engagement"), scores: db.Collection("leaderboard_scores"),
+		rsvps: db.Collection("event_rsvps"), events: db.Collection("events"), assignments: db.Collection(holdout.Collection),
+		badges: db.Collection("badges"),
 	}
 }
 
@@ -84,6 +116,16 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{s.people, []mongo.IndexModel{idx(IndexMembersMark, "createdAt", "_id")}},
 		{s.accounts, []mongo.IndexModel{idx(IndexAccountsMark, "createdAt", "_id")}},
 		{s.conversions, []mongo.IndexModel{idx(IndexConvertedMark, "at", "_id")}},
+		{s.trails, []mongo.IndexModel{idx(IndexTrailActive, "active"), idx(IndexTrailPosted, "posted")}},
+		{s.streaks, []mongo.IndexModel{idx(IndexStreakKey, "b", "lapse")}},
+		{s.streakCounts, []mongo.IndexModel{idx(IndexStreakLapse, "lapse")}},
+		{s.eventCounts, []mongo.IndexModel{idx(IndexEventStarts, "startsAt")}},
+		{s.campaigns, []mongo.IndexModel{idx(IndexCampaignDay, "campaign", "day")}},
+		{s.posts, []mongo.IndexModel{idx(IndexPostsMark, "createdAt", "_id")}},
+		{s.scores, []mongo.IndexModel{idx(IndexScoresMark, "at", "_id")}},
+		{s.rsvps, []mongo.IndexModel{idx(IndexRSVPsMark, "updatedAt", "_id")}},
+		{s.events, []mongo.IndexModel{idx(IndexEventsMark, "updatedAt", "_id")}},
+		{s.assignments, []mongo.IndexModel{idx(IndexAssignmentsMark, "at", "_id"), idx(IndexAssignmentsMember, "memberId", "campaign", "at")}},
 	} {
 		if err := mongoindex.Ensure(ctx, e.c, e.m...); err != nil {
 			return err
@@ -104,6 +146,16 @@ type state struct {
 	Ledger      time.Time `bson:"ledger"`
 	Accounts    time.Time `bson:"accounts"`
 	Conversions time.Time `bson:"conversions"`
+	// Engagement marks: createdAt of activities of every kind (trails) and
+	// of forum posts, at of engagement entries, of leaderboard scores and
+	// of campaign assignments, updatedAt of RSVPs and events.
+	AllActivities time.Time `bson:"allActivities"`
+	Posts         time.Time `bson:"posts"`
+	Engagement    time.Time `bson:"engagement"`
+	Scores        time.Time `bson:"scores"`
+	Assignments   time.Time `bson:"assignments"`
+	RSVPs         time.Time `bson:"rsvps"`
+	Events        time.Time `bson:"events"`
 	// AsOf is when the last complete run started: every activity recorded
 	// before it is in the rollups.
 	AsOf time.Time `bson:"asOf"`
@@ -134,7 +186,8 @@ func (s *Store) saveState(ctx context.Context, st state) error {
 // reset drops every rollup, for a change of the program's timezone: every
 // day and month is another one.
 func (s *Store) reset(ctx context.Context) error {
-	for _, c := range []*mongo.Collection{s.members, s.days, s.cohorts, s.points, s.referrals, s.dirty} {
+	for _, c := range []*mongo.Collection{s.members, s.days, s.cohorts, s.points, s.referrals, s.dirty,
+		s.trails, s.engagement, s.badgeDays, s.streaks, s.streakCounts, s.boards, s.eventCounts, s.campaigns} {
 		if _, err := c.DeleteMany(ctx, bson.D{}); err != nil {
 			return fmt.Errorf("analytics reset %s: %w", c.Name(), err)
 		}

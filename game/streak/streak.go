@@ -244,3 +244,24 @@ func (s State) View(r program.StreakRules, now time.Time, loc *time.Location) Vi
 	}
 	return v
 }
+
+// LapsesAt is the first instant at which View (in loc) reads the streak as
+// 0: when the periods missed since the last one outnumber the freezes
+// left. Before it View reads Current. Zero for a streak never started.
+// Analytics counts streaks by it without reading every member again.
+func (s State) LapsesAt(r program.StreakRules, loc *time.Location) time.Time {
+	if s.Last == 0 {
+		return time.Time{}
+	}
+	// View reads 0 once PeriodsBetween(LastAt, now) − 1 > Freezes, on the
+	// calendars of both zones (the smaller count): from the later of the
+	// two period starts.
+	n := int64(s.Freezes) + 2
+	at := periodStart(r.Period, PeriodIndex(r.Period, s.LastAt, loc)+n, loc)
+	if from := loadZone(s.Timezone); from != nil {
+		if t := periodStart(r.Period, PeriodIndex(r.Period, s.LastAt, from)+n, from); t.After(at) {
+			at = t
+		}
+	}
+	return at
+}

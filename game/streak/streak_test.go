@@ -249,3 +249,42 @@ func TestStreakZoneHoppingGainsNothing(t *testing.T) {
 		t.Fatalf("hopping across %d zones in a day made a streak of %d", len(zones), s.Current)
 	}
 }
+
+// LapsesAt is exactly where View starts reading 0: daily and weekly, with
+// and without freezes, after a move between zones.
+func TestLapsesAtIsWhereViewReadsZero(t *testing.T) {
+	ny, la := zone(t, "America/New_York"), zone(t, "America/Los_Angeles")
+	weekly := daily
+	weekly.Period = program.StreakWeekly
+	for _, c := range []struct {
+		name  string
+		rules program.StreakRules
+		build func(s *State)
+		loc   *time.Location
+	}{
+		{"daily", daily, func(s *State) { s.Advance(daily, at(ny, 1, 9), "America/New_York", ny) }, ny},
+		{"daily with freezes", daily, func(s *State) {
+			for d := 1; d <= 6; d++ {
+				s.Advance(daily, at(ny, d, 23), "America/New_York", ny)
+			}
+		}, ny},
+		{"moved west", daily, func(s *State) {
+			s.Advance(daily, at(ny, 1, 0), "America/New_York", ny)
+			s.Advance(daily, at(la, 1, 23), "America/Los_Angeles", la)
+		}, la},
+		{"weekly", weekly, func(s *State) { s.Advance(weekly, at(ny, 4, 12), "America/New_York", ny) }, ny},
+	} {
+		var s State
+		c.build(&s)
+		lapse := s.LapsesAt(c.rules, c.loc)
+		if v := s.View(c.rules, lapse, c.loc); v.Current != 0 {
+			t.Errorf("%s: at %v the streak reads %d, want 0", c.name, lapse, v.Current)
+		}
+		if v := s.View(c.rules, lapse.Add(-time.Nanosecond), c.loc); v.Current != s.Current || s.Current == 0 {
+			t.Errorf("%s: just before %v the streak reads %d, want %d", c.name, lapse, v.Current, s.Current)
+		}
+	}
+	if !(State{}).LapsesAt(daily, ny).IsZero() {
+		t.Error("a streak never started lapses")
+	}
+}

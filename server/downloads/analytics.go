@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/regulars/regulars/analytics"
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -20,7 +21,7 @@ import (
 // API key): a table of analytics.Tables computed by the same code as the
 // API's analytics fields, with their arguments as query parameters (from,
 // to, timezone, currency; period; by; horizons=30,90; campaign, offerId,
-// withinDays). Bad input is 400 with the field and reason as text.
+// withinDays; boards). Bad input is 400 with the field and reason as text.
 func (d *Routes) AnalyticsExport(c *fiber.Ctx) error {
 	p := gateway.CallerOf(c)
 	name, ok := strings.CutSuffix(c.Params("*"), ".csv")
@@ -92,6 +93,12 @@ func exportQuery(c *fiber.Ctx) (analytics.ExportQuery, error) {
 				return q, input.Errorf("horizons", "%q is not a number of days", h)
 			}
 			q.Horizons = append(q.Horizons, n)
+		}
+	}
+	if v := c.Query("boards"); v != "" {
+		q.Boards = leaderboard.Period(v)
+		if q.Boards != leaderboard.PeriodWeekly && q.Boards != leaderboard.PeriodMonthly {
+			return q, input.Errorf("boards", "WEEKLY or MONTHLY")
 		}
 	}
 	if v := c.Query("withinDays"); v != "" {

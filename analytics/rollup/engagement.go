@@ -1,0 +1,670 @@
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/streak"
+)
+
+// Engagement rollups: what members do beyond purchases. Each is written by
+// the job from the raw collections of game/engagement, game/leaderboard,
+// community/forum and community/events, and read by the figures a
+// bounded number of documents at a time, whatever the number of members.
+
+// Trail is one member's days (program timezone) with at least one
+// activity of any kind but REFUND (Active), and with at least one forum
+// post written (Posted), ascending (collTrails, the job's working set).
+type Trail struct {
+	ID     bson.ObjectID `bson:"_id"`
+	Active []int         `bson:"active"`
+	Posted []int         `bson:"posted"`
+}
+
+// EngagementDay is one day's active members and posters (collEngagement),
+// each counted by their previous such day (-1: none), as Day.Prev: a
+// range [a, b] has as many distinct active members as member-days in it
+// whose previous day is before a.
+type EngagementDay struct {
+	Day        int     `bson:"_id"`
+	Active     int64   `bson:"active"`
+	ActivePrev []Count `bson:"activePrev"`
+	Posters    int64   `bson:"posters"`
+	PosterPrev []Count `bson:"posterPrev"`
+}
+
+// BadgeDay is one day's badge levels unlocked (collBadges), by the day the
+// award was written.
+type BadgeDay struct {
+	Day     int          `bson:"_id"`
+	Unlocks []BadgeCount `bson:"unlocks"`
+}
+
+// BadgeCount is a number of unlocks (C) of level L of badge B.
+type BadgeCount struct {
+	B bson.ObjectID `bson:"b"`
+	L string        `bson:"l"`
+	C int64         `bson:"c"`
+}
+
+// StreakBuckets are the lower bounds of the streak buckets: a current
+// streak of c periods falls in the last bucket whose bound is ≤ c.
+var StreakBuckets = []int{1, 2, 4, 7, 14, 30, 60, 100}
+
+// StreakBucket is the index in StreakBuckets of a current streak ≥ 1.
+func StreakBucket(current int) int {
+	b := 0
+	for i, lo := range StreakBuckets {
+		if current >= lo {
+			b = i
+		}
+	}
+	return b
+}
+
+// memberStreak is one member's streak as the rollups count it
+// (collStreaks): its bucket, and the instant (Unix seconds) it lapses
+// (streak.State.LapsesAt in the member's timezone).
+type memberStreak struct {
+	ID    bson.ObjectID `bson:"_id"`
+	B     int           `bson:"b"`
+	Lapse int64         `bson:"lapse"`
+}
+
+func (m memberStreak) key() string { return strconv.Itoa(m.B) + ":" + strconv.FormatInt(m.Lapse, 10) }
+
+// StreakCount counts (C) the members whose streak is in bucket B and
+// lapses at Lapse (collStreakCounts): at an instant t, the members with a
+// streak in bucket B are the C of every count with Lapse > t. The count
+// of _id streakTotal (B −1, Lapse MaxInt64) is every member who ever had
+// a streak.
+type StreakCount struct {
+	ID    string `bson:"_id"`
+	B     int    `bson:"b"`
+	Lapse int64  `bson:"lapse"`
+	C     int64  `bson:"c"`
+}
+
+const streakTotal = "total"
+
+// Board is a leaderboard's participation (collBoards, _id its key as
+// game/leaderboard names it): members with a score above 0 on it.
+type Board struct {
+	Key          string `bson:"_id"`
+	Participants int64  `bson:"participants"`
+}
+
+// EventCounts is an event's RSVPs by their status now (collEvents).
+type EventCounts struct {
+	ID         bson.ObjectID `bson:"_id"`
+	Title      string        `bson:"title"`
+	StartsAt   time.Time     `bson:"startsAt"`
+	Status     string        `bson:"status"`
+	Confirmed  int64         `bson:"confirmed"`
+	Waitlisted int64         `bson:"waitlisted"`
+	Offered    int64         `bson:"offered"`
+	Cancelled  int64         `bson:"cancelled"`
+	Attended   int64         `bson:"attended"`
+	NoShow     int64         `bson:"noShow"`
+}
+
+// --- the job -------------------------------------------------------------
+
+// refreshTrails recomputes the trails of every member with an activity or
+// a forum post recorded since the marks, marking dirty the days whose
+// counts that changed (before writing). It returns the new marks.
+func (j *Job) refreshTrails(ctx context.Context, st state, loc *time.Location, dirty *dirtySet) (time.Time, time.Time, error) {
+	nextActs, nextPosts := st.AllActivities, st.Posts
+	set := map[bson.ObjectID]bool{}
+	type row struct {
+		MemberID  bson.ObjectID `bson:"memberId"`
+		AuthorID  bson.ObjectID `bson:"authorId"`
+		CreatedAt time.Time     `bson:"createdAt"`
+	}
+	err := each(ctx, j.store.activities, bson.D{
+		{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.AllActivities)}}},
+		{Key: "kind", Value: bson.D{{Key: "$ne", Value: kindRefund}}},
+	}, options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
+		set[r.MemberID] = true
+		if r.CreatedAt.After(nextActs) {
+			nextActs = r.CreatedAt
+		}
+		return nil
+	})
+	if err != nil {
+		return st.AllActivities, st.Posts, err
+	}
+	err = each(ctx, j.store.posts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Posts)}}}},
+		options.Find().SetProjection(bson.D{{Key: "authorId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
+			set[r.AuthorID] = true
+			if r.CreatedAt.After(nextPosts) {
+				nextPosts = r.CreatedAt
+			}
+			return nil
+		})
+	if err != nil {
+		return st.AllActivities, st.Posts, err
+	}
+	ids := slices.SortedFunc(maps.Keys(set), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) })
+	for i := 0; i < len(ids); i += memberBatch {
+		if err := j.refreshTrailBatch(ctx, ids[i:min(i+memberBatch, len(ids))], loc, dirty); err != nil {
+			return st.AllActivities, st.Posts, err
+		}
+	}
+	return nextActs, nextPosts, nil
+}
+
+func (j *Job) refreshTrailBatch(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
+	in := bson.D{{Key: "$in", Value: ids}}
+	var olds []Trail
+	if err := findAll(ctx, j.store.trails, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
+		return err
+	}
+	old := map[bson.ObjectID]Trail{}
+	for _, t := range olds {
+		old[t.ID] = t
+	}
+	active, posted := map[bson.ObjectID]map[int]bool{}, map[bson.ObjectID]map[int]bool{}
+	add := func(m map[bson.ObjectID]map[int]bool, id bson.ObjectID, d int) {
+		if m[id] == nil {
+			m[id] = map[int]bool{}
+		}
+		m[id][d] = true
+	}
+	type row struct {
+		MemberID   bson.ObjectID `bson:"memberId"`
+		AuthorID   bson.ObjectID `bson:"authorId"`
+		OccurredAt time.Time     `bson:"occurredAt"`
+		CreatedAt  time.Time     `bson:"createdAt"`
+	}
+	err := each(ctx, j.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$ne", Value: kindRefund}}}},
+		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "occurredAt", Value: 1}}), func(r *row) error {
+			add(active, r.MemberID, DayOf(r.OccurredAt, loc))
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = each(ctx, j.store.posts, bson.D{{Key: "authorId", Value: in}},
+		options.Find().SetProjection(bson.D{{Key: "authorId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
+			add(posted, r.AuthorID, DayOf(r.CreatedAt, loc))
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	keys := make([]any, 0, len(ids))
+	docs := make([]Trail, 0, len(ids))
+	for _, id := range ids {
+		t := Trail{ID: id, Active: slices.Sorted(maps.Keys(active[id])), Posted: slices.Sorted(maps.Keys(posted[id]))}
+		if t.Active == nil {
+			t.Active = []int{}
+		}
+		if t.Posted == nil {
+			t.Posted = []int{}
+		}
+		o := old[id]
+		markPairs(o.Active, t.Active, dirty.edays)
+		markPairs(o.Posted, t.Posted, dirty.edays)
+		keys, docs = append(keys, id), append(docs, t)
+	}
+	if err := j.store.saveDirty(ctx, dirty); err != nil {
+		return err
+	}
+	return replaceAll(ctx, j.store.trails, keys, docs)
+}
+
+// markPairs marks the days whose (day, previous day) pair is in one of
+// old and new but not the other: the days whose counts the change moves.
+func markPairs(old, new []int, dirty map[int]bool) {
+	pairs := func(days []int) map[[2]int]bool {
+		m := map[[2]int]bool{}
+		for i, d := range days {
+			p := -1
+			if i > 0 {
+				p = days[i-1]
+			}
+			m[[2]int{d, p}] = true
+		}
+		return m
+	}
+	o, n := pairs(old), pairs(new)
+	for k := range o {
+		if !n[k] {
+			dirty[k[0]] = true
+		}
+	}
+	for k := range n {
+		if !o[k] {
+			dirty[k[0]] = true
+		}
+	}
+}
+
+// refreshEngagementDays recomputes the dirty engagement days from the
+// trails with one of them.
+func (j *Job) refreshEngagementDays(ctx context.Context, dirty map[int]bool) error {
+	if len(dirty) == 0 {
+		return nil
+	}
+	days := slices.Sorted(maps.Keys(dirty))
+	type acc struct{ active, posted map[int]int64 }
+	rolls := map[int]*EngagementDay{}
+	accs := map[int]*acc{}
+	for _, d := range days {
+		rolls[d], accs[d] = &EngagementDay{Day: d}, &acc{active: map[int]int64{}, posted: map[int]int64{}}
+	}
+	count := func(list []int, n func(*EngagementDay), prev func(*acc) map[int]int64) {
+		for i, d := range list {
+			if rolls[d] == nil {
+				continue
+			}
+			p := -1
+			if i > 0 {
+				p = list[i-1]
+			}
+			n(rolls[d])
+			prev(accs[d])[p]++
+		}
+	}
+	for i := 0; i < len(days); i += 5000 {
+		chunk := days[i:min(i+5000, len(days))]
+		err := each(ctx, j.store.trails, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "active", Value: bson.D{{Key: "$in", Value: chunk}}}},
+			bson.D{{Key: "posted", Value: bson.D{{Key: "$in", Value: chunk}}}},
+		}}}, nil, func(t *Trail) error {
+			count(t.Active, func(e *EngagementDay) { e.Active++ }, func(a *acc) map[int]int64 { return a.active })
+			count(t.Posted, func(e *EngagementDay) { e.Posters++ }, func(a *acc) map[int]int64 { return a.posted })
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	keys := make([]any, 0, len(days))
+	docs := make([]EngagementDay, 0, len(days))
+	for _, d := range days {
+		r := rolls[d]
+		r.ActivePrev, r.PosterPrev = countList(accs[d].active), countList(accs[d].posted)
+		keys, docs = append(keys, d), append(docs, *r)
+	}
+	for i := 0; i < len(docs); i += 1000 {
+		if err := replaceAll(ctx, j.store.engagement, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countList(m map[int]int64) []Count {
+	out := []Count{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, Count{K: k, C: m[k]})
+	}
+	return out
+}
+
+// engagementEntry is what the job reads of an entry of a member's
+// engagement chain (game/engagement, collection engagement).
+type engagementEntry struct {
+	MemberID   bson.ObjectID `bson:"memberId"`
+	Seq        int64         `bson:"seq"`
+	Kind       string        `bson:"kind"`
+	At         time.Time     `bson:"at"`
+	BadgeID    bson.ObjectID `bson:"badgeId"`
+	BadgeLevel string        `bson:"badgeLevel"`
+	State      struct {
+		Streak streak.State `bson:"streak"`
+	} `bson:"state"`
+}
+
+// refreshStreaksAndBadges reads the engagement entries written since the
+// day of the mark (less the overlap): it recounts the badge unlocks of
+// each of those days (entries are dated when written, so no older day
+// changes), and recomputes the streak of each member with an entry since
+// (their latest entry holds it), marking dirty the streak counts it moves
+// before writing. It returns the new mark.
+func (j *Job) refreshStreaksAndBadges(ctx context.Context, mark time.Time, rules program.StreakRules, loc *time.Location, dirty *dirtySet) (time.Time, error) {
+	from := time.Time{}
+	if !mark.IsZero() {
+		from = DayStart(DayOf(since(mark), loc), loc)
+	}
+	next := mark
+	latest := map[bson.ObjectID]streak.State{}
+	seqs := map[bson.ObjectID]int64{}
+	unlocks := map[int]map[BadgeCount]int64{}
+	err := each(ctx, j.store.engaged, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}}}},
+		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: 1}, {Key: "kind", Value: 1}, {Key: "at", Value: 1},
+			{Key: "badgeId", Value: 1}, {Key: "badgeLevel", Value: 1}, {Key: "state.streak", Value: 1}}),
+		func(e *engagementEntry) error {
+			if e.At.After(next) {
+				next = e.At
+			}
+			if e.Seq > seqs[e.MemberID] {
+				seqs[e.MemberID], latest[e.MemberID] = e.Seq, e.State.Streak
+			}
+			if e.Kind == "BADGE" {
+				d := DayOf(e.At, loc)
+				if unlocks[d] == nil {
+					unlocks[d] = map[BadgeCount]int64{}
+				}
+				unlocks[d][BadgeCount{B: e.BadgeID, L: e.BadgeLevel}]++
+			}
+			return nil
+		})
+	if err != nil {
+		return mark, err
+	}
+	var keys []any
+	var docs []BadgeDay
+	for _, d := range slices.Sorted(maps.Keys(unlocks)) {
+		bd := BadgeDay{Day: d, Unlocks: []BadgeCount{}}
+		for k, c := range unlocks[d] {
+			k.C = c
+			bd.Unlocks = append(bd.Unlocks, k)
+		}
+		slices.SortFunc(bd.Unlocks, func(x, y BadgeCount) int {
+			if c := strings.Compare(x.B.Hex(), y.B.Hex()); c != 0 {
+				return c
+			}
+			return strings.Compare(x.L, y.L)
+		})
+		keys, docs = append(keys, d), append(docs, bd)
+	}
+	if err := replaceAll(ctx, j.store.badgeDays, keys, docs); err != nil {
+		return mark, err
+	}
+	ids := slices.SortedFunc(maps.Keys(latest), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) })
+	for i := 0; i < len(ids); i += memberBatch {
+		if err := j.refreshStreakBatch(ctx, ids[i:min(i+memberBatch, len(ids))], latest, rules, dirty); err != nil {
+			return mark, err
+		}
+	}
+	return next, nil
+}
+
+func (j *Job) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, latest map[bson.ObjectID]streak.State, rules program.StreakRules, dirty *dirtySet) error {
+	in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	var olds []memberStreak
+	if err := findAll(ctx, j.store.streaks, in, nil, &olds); err != nil {
+		return err
+	}
+	old := map[bson.ObjectID]memberStreak{}
+	for _, o := range olds {
+		old[o.ID] = o
+	}
+	var people []struct {
+		ID       bson.ObjectID `bson:"_id"`
+		Timezone string        `bson:"timezone"`
+	}
+	if err := findAll(ctx, j.store.people, in, options.Find().SetProjection(bson.D{{Key: "timezone", Value: 1}}), &people); err != nil {
+		return err
+	}
+	zones := map[bson.ObjectID]string{}
+	for _, p := range people {
+		zones[p.ID] = p.Timezone
+	}
+	var keys []any
+	var docs []memberStreak
+	for _, id := range ids {
+		s := latest[id]
+		if s.Last == 0 {
+			continue
+		}
+		// The member's zone, as the member's own view of the streak reads it
+		// (member.Member.Location: UTC if unset or unknown).
+		loc, err := time.LoadLocation(zones[id])
+		if err != nil {
+			loc = time.UTC
+		}
+		ms := memberStreak{ID: id, B: StreakBucket(s.Current), Lapse: s.LapsesAt(rules, loc).Unix()}
+		o, had := old[id]
+		if had && o == ms {
+			continue
+		}
+		if had {
+			dirty.streaks[o.key()] = true
+		} else {
+			dirty.streaks[streakTotal] = true
+		}
+		dirty.streaks[ms.key()] = true
+		keys, docs = append(keys, id), append(docs, ms)
+	}
+	if err := j.store.saveDirty(ctx, dirty); err != nil {
+		return err
+	}
+	return replaceAll(ctx, j.store.streaks, keys, docs)
+}
+
+// refreshStreakCounts recounts the dirty streak counts from the members'
+// streaks.
+func (j *Job) refreshStreakCounts(ctx context.Context, dirty map[string]bool) error {
+	var keys []any
+	var docs []StreakCount
+	for _, id := range slices.Sorted(maps.Keys(dirty)) {
+		c := StreakCount{ID: id, B: -1, Lapse: math.MaxInt64}
+		filter := bson.D{}
+		if id != streakTotal {
+			b, l, ok := strings.Cut(id, ":")
+			bn, err1 := strconv.Atoi(b)
+			ln, err2 := strconv.ParseInt(l, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				continue
+			}
+			c.B, c.Lapse = bn, ln
+			filter = bson.D{{Key: "b", Value: bn}, {Key: "lapse", Value: ln}}
+		}
+		n, err := countOf(ctx, j.store.streaks, filter)
+		if err != nil {
+			return err
+		}
+		c.C = n
+		keys, docs = append(keys, id), append(docs, c)
+	}
+	return replaceAll(ctx, j.store.streakCounts, keys, docs)
+}
+
+// refreshBoards recounts the participants of every leaderboard with a
+// score written since the mark. It returns the new mark.
+func (j *Job) refreshBoards(ctx context.Context, mark time.Time) (time.Time, error) {
+	next := mark
+	boards := map[string]bool{}
+	type row struct {
+		Board string    `bson:"board"`
+		At    time.Time `bson:"at"`
+	}
+	err := each(ctx, j.store.scores, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(mark)}}}},
+		options.Find().SetProjection(bson.D{{Key: "board", Value: 1}, {Key: "at", Value: 1}}), func(r *row) error {
+			boards[r.Board] = true
+			if r.At.After(next) {
+				next = r.At
+			}
+			return nil
+		})
+	if err != nil {
+		return mark, err
+	}
+	var keys []any
+	var docs []Board
+	for _, b := range slices.Sorted(maps.Keys(boards)) {
+		n, err := countOf(ctx, j.store.scores, bson.D{{Key: "board", Value: b}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
+		if err != nil {
+			return mark, err
+		}
+		keys, docs = append(keys, b), append(docs, Board{Key: b, Participants: n})
+	}
+	if err := replaceAll(ctx, j.store.boards, keys, docs); err != nil {
+		return mark, err
+	}
+	return next, nil
+}
+
+// refreshEvents recounts the RSVPs of every event with an RSVP or a change
+// of its own since the marks. It returns the new marks.
+func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time, error) {
+	nextR, nextE := st.RSVPs, st.Events
+	ids := map[bson.ObjectID]bool{}
+	type row struct {
+		ID        bson.ObjectID `bson:"_id"`
+		EventID   bson.ObjectID `bson:"eventId"`
+		Status    string        `bson:"status"`
+		UpdatedAt time.Time     `bson:"updatedAt"`
+	}
+	err := each(ctx, j.store.rsvps, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: since(st.RSVPs)}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "updatedAt", Value: 1}}), func(r *row) error {
+			ids[r.EventID] = true
+			if r.UpdatedAt.After(nextR) {
+				nextR = r.UpdatedAt
+			}
+			return nil
+		})
+	if err != nil {
+		return st.RSVPs, st.Events, err
+	}
+	err = each(ctx, j.store.events, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: since(st.Events)}}}},
+		options.Find().SetProjection(bson.D{{Key: "updatedAt", Value: 1}}), func(r *row) error {
+			ids[r.ID] = true
+			if r.UpdatedAt.After(nextE) {
+				nextE = r.UpdatedAt
+			}
+			return nil
+		})
+	if err != nil || len(ids) == 0 {
+		return nextR, nextE, err
+	}
+	list := slices.SortedFunc(maps.Keys(ids), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) })
+	for i := 0; i < len(list); i += 100 {
+		chunk := list[i:min(i+100, len(list))]
+		in := bson.D{{Key: "$in", Value: chunk}}
+		var evs []EventCounts
+		if err := findAll(ctx, j.store.events, bson.D{{Key: "_id", Value: in}},
+			options.Find().SetProjection(bson.D{{Key: "title", Value: 1}, {Key: "startsAt", Value: 1}, {Key: "status", Value: 1}}), &evs); err != nil {
+			return st.RSVPs, st.Events, err
+		}
+		byID := map[bson.ObjectID]*EventCounts{}
+		for k := range evs {
+			byID[evs[k].ID] = &evs[k]
+		}
+		err := each(ctx, j.store.rsvps, bson.D{{Key: "eventId", Value: in}},
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "status", Value: 1}}), func(r *row) error {
+				e := byID[r.EventID]
+				if e == nil {
+					return nil
+				}
+				switch rsvp.Status(r.Status) {
+				case rsvp.Confirmed:
+					e.Confirmed++
+				case rsvp.Waitlisted:
+					e.Waitlisted++
+				case rsvp.Offered:
+					e.Offered++
+				case rsvp.Cancelled:
+					e.Cancelled++
+				case rsvp.Attended:
+					e.Attended++
+				case rsvp.NoShow:
+					e.NoShow++
+				}
+				return nil
+			})
+		if err != nil {
+			return st.RSVPs, st.Events, err
+		}
+		var keys []any
+		var docs []EventCounts
+		for _, e := range evs {
+			keys, docs = append(keys, e.ID), append(docs, *byID[e.ID])
+		}
+		if err := replaceAll(ctx, j.store.eventCounts, keys, docs); err != nil {
+			return st.RSVPs, st.Events, err
+		}
+	}
+	return nextR, nextE, nil
+}
+
+// countOf counts the documents of a query by reading their ids (a find:
+// the job uses no aggregation).
+func countOf(ctx context.Context, c *mongo.Collection, filter bson.D) (int64, error) {
+	cur, err := c.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(5000))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	var n int64
+	for cur.Next(ctx) {
+		n++
+	}
+	if err := cur.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	return n, nil
+}
+
+// --- reads ---------------------------------------------------------------
+
+// EngagementDays returns the engagement days a to b, both included (the
+// days with an active member or a poster, in no particular order).
+func (s *Store) EngagementDays(ctx context.Context, a, b int) ([]EngagementDay, error) {
+	var days []EngagementDay
+	err := findAll(ctx, s.engagement, between(a, b), nil, &days)
+	return days, err
+}
+
+// BadgeDays returns the badge unlocks of days a to b, both included.
+func (s *Store) BadgeDays(ctx context.Context, a, b int) ([]BadgeDay, error) {
+	var days []BadgeDay
+	err := findAll(ctx, s.badgeDays, between(a, b), nil, &days)
+	return days, err
+}
+
+// BadgeNames returns the names of badges ids (a badge since deleted is missing).
+func (s *Store) BadgeNames(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]string, error) {
+	var bs []struct {
+		ID   bson.ObjectID `bson:"_id"`
+		Name string        `bson:"name"`
+	}
+	err := findAll(ctx, s.badges, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "name", Value: 1}}), &bs)
+	out := map[bson.ObjectID]string{}
+	for _, b := range bs {
+		out[b.ID] = b.Name
+	}
+	return out, err
+}
+
+// StreakCounts returns the streak counts that lapse after t, with the
+// total (whose Lapse is MaxInt64): at most one per bucket, zone and period
+// a streak can run on its freezes.
+func (s *Store) StreakCounts(ctx context.Context, t time.Time) ([]StreakCount, error) {
+	var cs []StreakCount
+	err := findAll(ctx, s.streakCounts, bson.D{{Key: "lapse", Value: bson.D{{Key: "$gt", Value: t.Unix()}}}}, nil, &cs)
+	return cs, err
+}
+
+// Boards returns the participation of the leaderboards keys (one missing
+// has had no score).
+func (s *Store) Boards(ctx context.Context, keys []string) ([]Board, error) {
+	var bs []Board
+	err := findAll(ctx, s.boards, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}}, nil, &bs)
+	return bs, err
+}
+
+// Events returns the RSVP counts of the events starting in [from, to), by
+// start.
+func (s *Store) Events(ctx context.Context, from, to time.Time) ([]EventCounts, error) {
+	var es []EventCounts
+	err := findAll(ctx, s.eventCounts, bson.D{{Key: "startsAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+		options.Find().SetSort(bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}), &es)
+	return es, err
+}
