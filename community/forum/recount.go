@@ -156,7 +156,7 @@ func (s *Store) recountPost(ctx context.Context, p *Post) (*Post, error) {
 // recountThread sets a thread's posts and score (posts + reactions) to
 // what its posts say, unless a post or reaction was counted on the thread
 // while it read them (then the thread is left as it is).
-func (s *Store) recountThread(ctx context.Context, id bson.ObjectID) error {
+func (s *Store) recountThread(ctx context.Context, id bson.ObjectID) (err error) {
 	var t Thread
 	if err := s.threads.FindOne(ctx, byID(id)).Decode(&t); errors.Is(err, mongo.ErrNoDocuments) {
 		return nil
@@ -171,7 +171,7 @@ func (s *Store) recountThread(ctx context.Context, id bson.ObjectID) error {
 	if err != nil {
 		return err
 	}
-	defer cur.Close(ctx)
+	defer func() { err = errors.Join(err, cur.Close(ctx)) }()
 	var posts, score int64
 	for cur.Next(ctx) {
 		var p struct {
