@@ -152,12 +152,10 @@ func (ch Chain[T]) Append(ctx context.Context, memberID bson.ObjectID, key strin
 		if err != nil || t == nil {
 			return nil, false, err
 		}
-		_, err = ch.C.InsertOne(ctx, t)
-		if err == nil {
-			return t, true, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
+		if landed, err := ch.insert(ctx, t); err != nil {
 			return nil, false, err
+		} else if landed {
+			return t, true, nil
 		}
 		// Someone else took this number (or this key): read again and retry.
 		if err := ctx.Err(); err != nil {
@@ -180,12 +178,10 @@ func (ch Chain[T]) AppendAfter(ctx context.Context, memberID bson.ObjectID, key 
 	if head != nil {
 		t, err := next(head)
 		if err == nil && t != nil {
-			_, err = ch.C.InsertOne(ctx, t)
-			if err == nil {
-				return t, true, nil
-			}
-			if !mongo.IsDuplicateKeyError(err) {
+			if landed, err := ch.insert(ctx, t); err != nil {
 				return nil, false, err
+			} else if landed {
+				return t, true, nil
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -193,6 +189,16 @@ func (ch Chain[T]) AppendAfter(ctx context.Context, memberID bson.ObjectID, key 
 		}
 	}
 	return ch.Append(ctx, memberID, key, next)
+}
+
+// insert inserts t and reports whether it landed: false, with no error,
+// when another document holds its number or its key.
+func (ch Chain[T]) insert(ctx context.Context, t *T) (bool, error) {
+	_, err := ch.C.InsertOne(ctx, t)
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // AppendNew is AppendAfter on the head it reads first, for a key that is
