@@ -77,9 +77,9 @@ func TestGetCachesTheProgram(t *testing.T) {
 		t.Fatalf("within the cache time another instance's change is not seen yet: %d points per unit, %v", got.PointsPerUnit, err)
 	}
 	// A caller changing its copy changes nobody else's.
-	mine, _ := here.Get(ctx)
+	mine := testkit.Must(here.Get(ctx))(t)
 	mine.Tiers[0].Name = "Mine"
-	if got, _ := here.Get(ctx); got.Tiers[0].Name == "Mine" {
+	if got := testkit.Must(here.Get(ctx))(t); got.Tiers[0].Name == "Mine" {
 		t.Fatal("a caller's edit of its program reached the cache")
 	}
 	here.cache.mu.Lock()

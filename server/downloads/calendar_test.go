@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // observed is one STANDARD or DAYLIGHT of a parsed VTIMEZONE.
@@ -134,8 +135,8 @@ func TestCalendarTimezoneAcrossDST(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start, _ := time.ParseInLocation("2006-01-02T15:04:05", c.start, loc)
-			end, _ := time.ParseInLocation("2006-01-02T15:04:05", c.end, loc)
+			start := testkit.Must(time.ParseInLocation("2006-01-02T15:04:05", c.start, loc))(t)
+			end := testkit.Must(time.ParseInLocation("2006-01-02T15:04:05", c.end, loc))(t)
 			e := &events.Event{ID: bson.NewObjectID(), Title: "Spring ride", Place: events.Place{Venue: "HOG Club", Address: "1 Main St"},
 				StartsAt: start.UTC(), EndsAt: end.UTC(), Timezone: c.zone, UpdatedAt: start.UTC()}
 			file := EventCalendar(e)
