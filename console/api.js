@@ -64,7 +64,7 @@ function refresh() {
   if (!refreshing) {
     const rt = sessionStorage.getItem(REFRESH_KEY);
     refreshing = post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt })
-      .then(keep)
+      .then((d) => keep(d.refreshToken))
       .finally(() => { refreshing = null; });
   }
   return refreshing;

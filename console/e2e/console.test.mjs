@@ -179,6 +179,28 @@ test('a CUSTOMER who opens the console is told it is for staff and sees nothing 
   await page.close();
 });
 
+test('a BRAND user stays signed in across a reload and when the access token is renewed', async () => {
+  const brand = await signUp('Rhea', ['BRAND']);
+  const page = await newPage();
+  await explain(page, async () => {
+    await page.clock.install(); // the page's clock, to bring the token's renewal forward
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Fifteen minutes on, the access token is due: the next read renews it
+    // with the refresh token and goes on, still signed in.
+    await page.clock.fastForward('15:00');
+    await open(page, 'Program');
+    await page.getByLabel('Points per unit of currency').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'the renewal signed the user out');
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Program' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'a reload after the renewal signed the user out');
+  });
+  await page.close();
+});
+
 test('a BRAND user edits the program, creates a reward, publishes an offer and an event, and checks an attendee in', async () => {
   const brand = await signUp('Bree', ['BRAND']);
   const customers = [];
