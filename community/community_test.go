@@ -239,3 +239,43 @@ func TestPostsPageStablyAndEditsKeepHistory(t *testing.T) {
 		t.Fatalf("threads: %+v", threads)
 	}
 }
+
+// A post flagged under the space's threshold stays visible and waits in
+// the review queue; a moderator's APPROVE keeps it as it is, rejects its
+// flags and takes it off the queue, once: of two moderators at once one
+// wins and the other is told what was done.
+func TestApproveRejectsFlagsOfAVisiblePost(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	m1, _ := h.member(t, "mod1")
+	m2, _ := h.member(t, "mod2")
+	sp := h.space(t, "Rides", m1.ID, m2.ID)
+	_, ap := h.member(t, "author")
+	_, post := testkit.Must2(h.CreateThread(ctx, ap, sp.ID, forum.Text{Title: "Sunday ride", Body: "meet at nine"}))(t)
+	_, fp := h.member(t, "flagger")
+	testkit.Must(h.FlagPost(ctx, fp, post.ID, moderation.ReasonSpam, ""))(t)
+	mods := []member.Principal{{MemberID: m1.ID}, {MemberID: m2.ID}}
+	if q, _ := testkit.Must2(h.ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 1 {
+		t.Fatalf("queue before: %d items, want the flagged post", len(q))
+	}
+	res := testkit.Race(t, 2, func(i int) error {
+		_, err := h.ModeratePost(ctx, mods[i], post.ID, community.ActionApprove, "")
+		return err
+	})
+	var decided *community.Decided
+	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || decided.Action != "APPROVE" {
+		t.Fatalf("two approvals at once: %v", res)
+	}
+	if got := testkit.Must(h.Forum().Post(ctx, post.ID))(t); got.Status != forum.PostVisible {
+		t.Fatalf("approved post is %s", got.Status)
+	}
+	if q, _ := testkit.Must2(h.ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 0 {
+		t.Fatalf("queue after the approval: %d items", len(q))
+	}
+	if n := testkit.Count(t, h.db.Collection("community_flags"), bson.D{{Key: "postId", Value: post.ID}, {Key: "outcome", Value: "DISAGREED"}}); n != 1 {
+		t.Fatalf("%d flags rejected, want 1", n)
+	}
+	if n := testkit.Count(t, h.db.Collection("community_log"), bson.D{{Key: "targetId", Value: post.ID.Hex()}, {Key: "action", Value: "APPROVE_POST"}}); n != 1 {
+		t.Fatalf("%d log entries for one approval", n)
+	}
+}

@@ -287,7 +287,10 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	var kind feed.Kind
 	switch action {
 	case ActionApprove:
-		if post.Status == forum.PostVisible || post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
+		if post.Status == forum.PostVisible {
+			return s.rejectFlags(ctx, p, post, reason, now)
+		}
+		if post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
 			if post.Last != nil {
 				return nil, decided(post.Last)
 			}
@@ -320,7 +323,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
+	if _, err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
 		return nil, err
 	}
 	s.queueChanged(post.SpaceID)
@@ -350,6 +353,30 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 		return out, s.published(ctx, th, out, author)
 	}
 	return out, s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: kind, PostID: post.ID})
+}
+
+// rejectFlags approves a post flagged but still visible (its flags under
+// the space's threshold): the post stays as it is, its review item is
+// resolved and its flags are marked disagreed, as Discourse's "keep post".
+// A second moderator approving at once gets a *Decided; a visible post
+// with nothing pending, a BAD_USER_INPUT on action.
+func (s *Service) rejectFlags(ctx context.Context, p member.Principal, post *forum.Post, reason string, now time.Time) (*forum.Post, error) {
+	resolved, err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(ActionApprove), By: p.MemberID, At: now}, false)
+	if err != nil {
+		return nil, err
+	}
+	if !resolved {
+		it, err := s.mod.Item(ctx, post.ID)
+		if err != nil {
+			return nil, err
+		}
+		if it != nil && it.Resolution != nil {
+			return nil, &Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
+		}
+		return nil, input.Errorf("action", "the post is %s and not in the review queue: nothing to approve", post.Status)
+	}
+	s.queueChanged(post.SpaceID)
+	return post, s.log(ctx, p, string(ActionApprove)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
 }
 
 func mustThread(ctx context.Context, s *Service, id bson.ObjectID) *forum.Thread {

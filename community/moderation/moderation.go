@@ -218,13 +218,14 @@ func (s *Store) Item(ctx context.Context, postID bson.ObjectID) (*Item, error) {
 	return &it, err
 }
 
-// Resolve closes a post's pending item with a decision, and marks its
-// flags agreed or disagreed. Nothing when it has no pending item.
-func (s *Store) Resolve(ctx context.Context, postID bson.ObjectID, r Resolution, agreed bool) error {
+// Resolve closes a post's pending item with a decision, marks its flags
+// agreed or disagreed, and reports whether it did: false when the post has
+// no pending item (none, or resolved by someone else first).
+func (s *Store) Resolve(ctx context.Context, postID bson.ObjectID, r Resolution, agreed bool) (bool, error) {
 	res, err := s.review.UpdateOne(ctx, bson.D{{Key: "_id", Value: postID}, {Key: "status", Value: ItemPending}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: ItemResolved}, {Key: "resolution", Value: r}, {Key: "score", Value: 0}}}})
 	if err != nil || res.ModifiedCount == 0 {
-		return err
+		return false, err
 	}
 	outcome := "DISAGREED"
 	if agreed {
@@ -232,7 +233,7 @@ func (s *Store) Resolve(ctx context.Context, postID bson.ObjectID, r Resolution,
 	}
 	_, err = s.flags.UpdateMany(ctx, bson.D{{Key: "postId", Value: postID}, {Key: "outcome", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "outcome", Value: outcome}}}})
-	return err
+	return true, err
 }
 
 // QueueCursor is a position in the queue: after the item with this score and id.
