@@ -179,6 +179,45 @@ test('a CUSTOMER who opens the console is told it is for staff and sees nothing 
   await page.close();
 });
 
+test('a BRAND user watching a full event sees its counts move live, the waitlist too', async () => {
+  const brand = await signUp('Wes', ['BRAND']);
+  const members = [];
+  for (const name of ['Una', 'Vic', 'Wyn']) members.push(await signUp(name));
+  const start = new Date(Date.now() + 72 * 3600e3);
+  start.setUTCSeconds(0, 0);
+  const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Full house', place: { venue: 'Back room', address: '3 Side Street' },
+    startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 2 * 3600e3).toISOString(), timezone: 'Europe/Paris', capacity: 1, guestsPerMember: 0 } })).createEvent;
+  await service(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id: ev.id });
+  const page = await newPage();
+  // Reads of the event itself (not of its attendee list): the counts must
+  // come over the socket, not from reading the event again.
+  const reads = [];
+  page.on('request', (r) => { if (r.url().endsWith('/graphql') && /capacity seatsLeft/.test(r.postData() || '')) reads.push(r); });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.evaluate((id) => { location.hash = '#/events/' + encodeURIComponent(id); }, ev.id);
+    await page.getByRole('heading', { level: 1, name: 'Full house' }).waitFor();
+    await page.getByText('Counts update live.').waitFor();
+    const readsBefore = reads.length;
+    const rsvp = (m, k) => api(m.bearer, `mutation($e: ID!, $k: String!) { rsvp(eventId: $e, idempotencyKey: $k) { status } }`, { e: ev.id, k });
+    assert.equal((await rsvp(members[0], 'una')).rsvp.status, 'CONFIRMED');
+    await page.locator('[data-count="confirmed"]', { hasText: /^1$/ }).waitFor();
+    await page.locator('[data-count="seatsLeft"]', { hasText: /^0 of 1$/ }).waitFor();
+    assert.equal((await rsvp(members[1], 'vic')).rsvp.status, 'WAITLISTED');
+    await page.locator('[data-count="waitlisted"]', { hasText: /^1$/ }).waitFor();
+    assert.equal((await rsvp(members[2], 'wyn')).rsvp.status, 'WAITLISTED');
+    await page.locator('[data-count="waitlisted"]', { hasText: /^2$/ }).waitFor();
+    assert.equal(reads.length, readsBefore, 'the counts came over the socket');
+    // The attendee list follows too: the waitlist in order.
+    await page.getByLabel('Show').selectOption('WAITLISTED');
+    await page.getByRole('cell', { name: 'Wyn' }).waitFor();
+    await page.getByRole('cell', { name: 'Vic' }).waitFor();
+    await accessible(page, 'a full event with its waitlist');
+  });
+  await page.close();
+});
+
 test('a BRAND user stays signed in across a reload and when the access token is renewed', async () => {
   const brand = await signUp('Rhea', ['BRAND']);
   const page = await newPage();

@@ -70,15 +70,23 @@ export function EventDetail({ id }) {
   const act = useAction();
   const load = () => act.run(async () => setEvent((await gql(`query($id: ID!) { event(id: $id) { ${EVENT} } }`, { id })).event));
   useEffect(() => { load(); }, [id, version]);
-  // Live: every change to the event (seats, status) pushed over the socket
-  // reloads its counts; if the socket fails, they are read every 5 s.
+  // Live: every change to the event (seats, status, the RSVPs by status,
+  // a member joining the waitlist too) comes over the socket with its
+  // counts, shown as they come, and the attendee list is read again; if
+  // the socket fails, the event is read every 5 s.
   const [live, setLive] = useState(null);
+  const [changes, setChanges] = useState(0);
   const status = event?.status;
   useEffect(() => {
     if (status !== 'PUBLISHED') return undefined;
     let poll;
-    const stop = subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status } }`, { id },
-      (d) => { setLive('live'); if (d.eventUpdates.status !== status || d.eventUpdates.seatsLeft !== event.seatsLeft) setVersion((v) => v + 1); },
+    const stop = subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status ${COUNTS} } }`, { id },
+      (d) => {
+        const u = d.eventUpdates;
+        setLive('live');
+        setEvent((e) => e && { ...e, status: u.status, seatsLeft: u.seatsLeft, counts: u.counts || e.counts });
+        setChanges((n) => n + 1);
+      },
       () => { setLive('polling'); clearInterval(poll); poll = setInterval(() => setVersion((v) => v + 1), 5000); });
     return () => { stop(); clearInterval(poll); };
   }, [id, status]);
@@ -100,7 +108,7 @@ export function EventDetail({ id }) {
       <div><dt>Offered a seat</dt><dd>${c.offered}</dd></div>
       <div><dt>Attended</dt><dd data-count="attended">${c.attended}</dd></div>
     </dl>
-    <${Attendees} eventId=${id} version=${version} /></div>`;
+    <${Attendees} eventId=${id} version=${version + '.' + changes} /></div>`;
 }
 
 // Door is the check-in screen: an event, then a code typed or scanned.
