@@ -32,6 +32,8 @@ function Results({ offer }) {
 
 function OfferRow({ initial }) {
   const [offer, setOffer] = useState(initial);
+  // The list read again (Refresh offers) brings the offer as it is now.
+  useEffect(() => setOffer(initial), [initial]);
   const id = initial.id;
   const act = useAction();
   const [live, setLive] = useState(true);
@@ -49,7 +51,8 @@ function OfferRow({ initial }) {
     const t = setTimeout(load, 700);
     return () => clearTimeout(t);
   }, [offer, live]);
-  const p = offer.progress;
+  // Progress only once publishing started: a draft has notified no one.
+  const p = offer.status === 'DRAFT' ? null : offer.progress;
   const percent = p ? (p.total ? Math.round((100 * p.processed) / p.total) : 100) : 0;
   const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
   return html`<li class="card offer" data-offer=${offer.id}>
