@@ -242,6 +242,63 @@ test('a BRAND user refreshing the offers sees an offer published elsewhere, and 
   await page.close();
 });
 
+test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict', async () => {
+  const brand = await signUp('Yara', ['BRAND']);
+  const page = await newPage();
+  const ESCALATION = 'Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)';
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // A program saved once at least (a form on version 0, the defaults, saves unchecked).
+    const first = (await service('{ program { checkInPoints } }')).program;
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
+    await open(page, 'Program');
+    const before = (await service('{ program { version pointsPerUnit checkInPoints escalation } }')).program;
+    const atField = async (label, pattern) => {
+      const control = page.getByLabel(label, { exact: true });
+      const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+      await err.waitFor();
+      assert.match(await err.textContent(), pattern, label);
+      assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+      assert.equal(await page.locator('.actions .error').count(), 0, `no error by the Save button (${label})`);
+    };
+    // Points per unit left empty: required, at the field; nothing saved.
+    const perUnit = page.getByLabel('Points per unit of currency');
+    await perUnit.fill('');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Points per unit of currency', /required/);
+    await perUnit.fill(String(before.pointsPerUnit));
+    // An escalation that is not whole numbers: at the Escalation field, not a coercion message.
+    for (const bad of ['2, abc', '2, 1.5']) {
+      await page.getByLabel(ESCALATION).fill(bad);
+      await page.getByRole('button', { name: 'Save program' }).click();
+      await atField(ESCALATION, /not a whole number/);
+    }
+    await accessible(page, 'the program form with an escalation error');
+    assert.equal((await service('{ program { version } }')).program.version, before.version, 'nothing saved');
+    await page.getByLabel(ESCALATION).fill(before.escalation.join(', '));
+
+    // A colleague saves first: the save here is refused, and the button
+    // reads the program again into the form, which then saves.
+    const theirs = before.checkInPoints + 7;
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: theirs });
+    await page.getByLabel('Review points').fill('3');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByText(/at version \d+, not \d+/).waitFor();
+    await page.getByRole('button', { name: 'Read the program again' }).click();
+    await page.getByText(`Version ${before.version + 1}.`).waitFor();
+    assert.equal(await page.getByLabel('Check-in points').inputValue(), String(theirs), 'the form shows the colleague\'s change');
+    assert.equal(await page.getByText(/at version \d+, not \d+/).count(), 0, 'the conflict is gone');
+    assert.equal(await page.getByRole('button', { name: 'Read the program again' }).count(), 0);
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved as version ${before.version + 2}.` }).waitFor();
+    assert.equal((await service('{ program { checkInPoints } }')).program.checkInPoints, theirs, 'their change kept');
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: before.checkInPoints });
+    await accessible(page, 'the program form read again');
+  });
+  await page.close();
+});
+
 test('a BRAND user stays signed in across a reload and when the access token is renewed', async () => {
   const brand = await signUp('Rhea', ['BRAND']);
   const page = await newPage();
