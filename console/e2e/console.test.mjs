@@ -299,6 +299,59 @@ test('a BRAND user gets empty and malformed program values at their fields, noth
   await page.close();
 });
 
+test('a BRAND user gets an empty amount, cost or end, and a missing place, at the field', async () => {
+  const brand = await signUp('Zoe', ['BRAND']);
+  const member = await signUp('Zeke');
+  const page = await newPage();
+  const atField = async (label, pattern) => {
+    const control = page.getByLabel(label, { exact: true });
+    const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), pattern, label);
+    assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+    assert.equal(await page.locator('p.error').count(), 0, `the error is at the field only (${label})`);
+  };
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Adjust points with no amount.
+    await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, member.id);
+    await page.getByRole('heading', { level: 1, name: 'Zeke' }).waitFor();
+    await page.getByLabel('Reason (the member sees it)').fill('Goodwill');
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    await atField('Points (negative to deduct)', /required/);
+    await accessible(page, 'a member profile with an adjustment error');
+    // A reward with no cost.
+    await open(page, 'Rewards');
+    await page.getByLabel('Name', { exact: true }).fill('Costless');
+    await page.getByRole('button', { name: 'Create reward' }).click();
+    await atField('Cost (points)', /required/);
+    // An offer whose end was cleared.
+    await open(page, 'Offers');
+    await page.getByLabel('Title').fill('Endless');
+    await page.getByLabel('Message').fill('No end given');
+    await page.getByLabel('Ends', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await atField('Ends', /required/);
+    await accessible(page, 'the offers page with an end error');
+    // An event with neither venue nor address, then one whose end was cleared.
+    await open(page, 'Events');
+    await page.getByLabel('Title').fill('Nowhere');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await atField('Venue', /venue/);
+    await atField('Address', /venue/);
+    await accessible(page, 'the events page with a place error');
+    await page.getByLabel('Venue').fill('Back room');
+    await page.getByLabel('Address').fill('3 Side Street');
+    await page.getByLabel('Ends', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await atField('Ends', /required/);
+    const written = await service('{ brandEvents(first: 50) { edges { node { title } } } }');
+    assert.ok(!written.brandEvents.edges.some((e) => e.node.title === 'Nowhere'), 'no event written');
+  });
+  await page.close();
+});
+
 test('a BRAND user stays signed in across a reload and when the access token is renewed', async () => {
   const brand = await signUp('Rhea', ['BRAND']);
   const page = await newPage();

@@ -5,7 +5,7 @@
 // socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate, pct } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -140,7 +140,7 @@ export function Offers() {
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
-        startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
+        startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
       list.reload();
