@@ -218,30 +218,6 @@ test('a BRAND user watching a full event sees its counts move live, the waitlist
   await page.close();
 });
 
-test('a BRAND user refreshing the offers sees an offer published elsewhere, and a draft shows no progress', async () => {
-  const brand = await signUp('Xan', ['BRAND']);
-  const offer = (await service(`mutation { createOffer(input: { title: "Published elsewhere", body: "From another tab", benefit: { kind: BONUS_POINTS, value: 5 },
-    startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`)).createOffer;
-  const page = await newPage();
-  await explain(page, async () => {
-    await signIn(page, brand.email);
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    await open(page, 'Offers');
-    const row = page.locator(`.offer[data-offer="${offer.id}"]`);
-    await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).waitFor();
-    assert.equal(await row.locator('.progress').count(), 0, 'a draft shows no publishing progress');
-    assert.doesNotMatch(await row.textContent(), /Notifying members|processed/);
-    // Published in another tab (here: through the API), then refreshed here.
-    await service(`mutation($id: ID!) { publishOffer(id: $id) { status } }`, { id: offer.id });
-    await page.getByRole('button', { name: 'Refresh offers' }).click();
-    await row.locator('.status', { hasText: /^PUBLISH(ING|ED)$/ }).waitFor();
-    assert.equal(await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).count(), 0, 'no Publish button on a published offer');
-    await row.locator('.percent', { hasText: '100%' }).waitFor({ timeout: 60000 });
-    await accessible(page, 'the offers page refreshed');
-  });
-  await page.close();
-});
-
 test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict', async () => {
   const brand = await signUp('Yara', ['BRAND']);
   const page = await newPage();
@@ -641,6 +617,30 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     assert.match(csv.suggestedFilename(), /^overview-.*\.csv$/);
     assert.match(readFileSync(await csv.path(), 'utf8'), /purchases/, 'the overview export has its header');
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+  });
+  await page.close();
+});
+
+test('a BRAND user refreshing the offers sees an offer published elsewhere, and a draft shows no progress', async () => {
+  const brand = await signUp('Xan', ['BRAND']);
+  const offer = (await service(`mutation { createOffer(input: { title: "Published elsewhere", body: "From another tab", benefit: { kind: BONUS_POINTS, value: 5 },
+    startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`)).createOffer;
+  const page = await newPage();
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Offers');
+    const row = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).waitFor();
+    assert.equal(await row.locator('.progress').count(), 0, 'a draft shows no publishing progress');
+    assert.doesNotMatch(await row.textContent(), /Notifying members|processed/);
+    // Published in another tab (here: through the API), then refreshed here.
+    await service(`mutation($id: ID!) { publishOffer(id: $id) { status } }`, { id: offer.id });
+    await page.getByRole('button', { name: 'Refresh offers' }).click();
+    await row.locator('.status', { hasText: /^PUBLISH(ING|ED)$/ }).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).count(), 0, 'no Publish button on a published offer');
+    await row.locator('.percent', { hasText: '100%' }).waitFor({ timeout: 60000 });
+    await accessible(page, 'the offers page refreshed');
   });
   await page.close();
 });
