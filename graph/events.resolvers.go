@@ -312,7 +312,7 @@ func (r *subscriptionResolver) EventUpdates(ctx context.Context, eventID string,
 			return nil, err
 		}
 	}
-	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from)
+	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from, principal(ctx).Has(member.RoleBrand))
 }
 
 // Eligibility is the resolver for the eligibility field.

@@ -541,6 +541,7 @@ type ComplexityRoot struct {
 	}
 
 	EventUpdate struct {
+		Counts    func(childComplexity int) int
 		Cursor    func(childComplexity int) int
 		MyRsvp    func(childComplexity int) int
 		SeatsLeft func(childComplexity int) int
@@ -3692,6 +3693,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventPlace.Venue(childComplexity), true
 
+	case "EventUpdate.counts":
+		if e.ComplexityRoot.EventUpdate.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventUpdate.Counts(childComplexity), true
 	case "EventUpdate.cursor":
 		if e.ComplexityRoot.EventUpdate.Cursor == nil {
 			break
@@ -8190,7 +8197,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8424,6 +8431,7 @@ type NotificationEdge {
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
+	{Name: "schema/eventlive.graphql", Input: sourceData("schema/eventlive.graphql"), BuiltIn: false},
 	{Name: "schema/eventops.graphql", Input: sourceData("schema/eventops.graphql"), BuiltIn: false},
 	{Name: "schema/events.graphql", Input: sourceData("schema/events.graphql"), BuiltIn: false},
 	{Name: "schema/game.graphql", Input: sourceData("schema/game.graphql"), BuiltIn: false},
@@ -9282,6 +9290,8 @@ func (ec *executionContext) childFields_EventUpdate(ctx context.Context, field g
 		return ec.fieldContext_EventUpdate_seatsLeft(ctx, field)
 	case "myRsvp":
 		return ec.fieldContext_EventUpdate_myRsvp(ctx, field)
+	case "counts":
+		return ec.fieldContext_EventUpdate_counts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventUpdate", field.Name)
 }
@@ -20653,6 +20663,38 @@ func (ec *executionContext) fieldContext_EventUpdate_myRsvp(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Rsvp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventUpdate_counts(ctx context.Context, field graphql.CollectedField, obj *watch.Update) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventUpdate_counts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Counts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventUpdate_counts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventUpdate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventCounts(ctx, field)
 		},
 	}
 	return fc, nil
@@ -45033,6 +45075,11 @@ func (ec *executionContext) _EventUpdate(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EventUpdate_myRsvp(ctx, field, obj)
 				})
+		case "counts":
+			out.Values[i] = ec._EventUpdate_counts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -199,9 +198,13 @@ type Main struct {
 	// endedSessions are the sessions logged out or revoked on any instance
 	// whose access tokens have not expired yet (watchSessions).
 	endedSessions gateway.EndedSessions
-	devKeyFile    string        // where the development service key is kept, if one is used
-	demoDone      chan struct{} // closed once demo seeding ended
-	demoErr       error
+	// appliedSessions are the session events (ID → At) this instance has
+	// applied, by the local hook or watchSessions: each is applied once,
+	// so a socket opened after it (with a fresh token) stays open.
+	appliedSessions sync.Map
+	devKeyFile      string        // where the development service key is kept, if one is used
+	demoDone        chan struct{} // closed once demo seeding ended
+	demoErr         error
 }
 
 // NewMain returns a Main for cfg; Run starts it.
@@ -304,6 +307,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// A session ended here is refused here from the next request; the
 	// other instances hear of it through watchSessions.
 	m.auth.SetSessionsEnded(func(ev auth.SessionEvent) {
+		m.appliedSessions.Store(ev.ID, ev.At)
 		m.endedSessions.Add(ev, cfg.AccessTokenTTL)
 		if m.sockets != nil {
 			m.sockets.EndSessions(ev)
@@ -553,7 +557,6 @@ func (m *Main) watchSessions(ctx context.Context) {
 	// Sessions ended up to an access token's lifetime ago still have live
 	// tokens, which HTTP requests must see refused too.
 	since := time.Now().Add(-m.Config.AccessTokenTTL)
-	applied := map[bson.ObjectID]time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -569,18 +572,18 @@ func (m *Main) watchSessions(ctx context.Context) {
 			continue
 		}
 		for _, ev := range evs {
-			if _, done := applied[ev.ID]; !done {
-				applied[ev.ID] = ev.At
+			if _, done := m.appliedSessions.LoadOrStore(ev.ID, ev.At); !done {
 				m.endedSessions.Add(ev, m.Config.AccessTokenTTL)
 				m.sockets.EndSessions(ev)
 			}
 		}
 		since = now.Add(-sessionOverlap)
-		for id, at := range applied {
-			if at.Before(since) {
-				delete(applied, id)
+		m.appliedSessions.Range(func(id, at any) bool {
+			if at.(time.Time).Before(since) {
+				m.appliedSessions.Delete(id)
 			}
-		}
+			return true
+		})
 	}
 }
 

@@ -179,6 +179,155 @@ test('a CUSTOMER who opens the console is told it is for staff and sees nothing 
   await page.close();
 });
 
+test('a BRAND user watching a full event sees its counts move live, the waitlist too', async () => {
+  const brand = await signUp('Wes', ['BRAND']);
+  const members = [];
+  for (const name of ['Una', 'Vic', 'Wyn']) members.push(await signUp(name));
+  const start = new Date(Date.now() + 72 * 3600e3);
+  start.setUTCSeconds(0, 0);
+  const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Full house', place: { venue: 'Back room', address: '3 Side Street' },
+    startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 2 * 3600e3).toISOString(), timezone: 'Europe/Paris', capacity: 1, guestsPerMember: 0 } })).createEvent;
+  await service(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id: ev.id });
+  const page = await newPage();
+  // Reads of the event itself (not of its attendee list): the counts must
+  // come over the socket, not from reading the event again.
+  const reads = [];
+  page.on('request', (r) => { if (r.url().endsWith('/graphql') && /capacity seatsLeft/.test(r.postData() || '')) reads.push(r); });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.evaluate((id) => { location.hash = '#/events/' + encodeURIComponent(id); }, ev.id);
+    await page.getByRole('heading', { level: 1, name: 'Full house' }).waitFor();
+    await page.getByText('Counts update live.').waitFor();
+    const readsBefore = reads.length;
+    const rsvp = (m, k) => api(m.bearer, `mutation($e: ID!, $k: String!) { rsvp(eventId: $e, idempotencyKey: $k) { status } }`, { e: ev.id, k });
+    assert.equal((await rsvp(members[0], 'una')).rsvp.status, 'CONFIRMED');
+    await page.locator('[data-count="confirmed"]', { hasText: /^1$/ }).waitFor();
+    await page.locator('[data-count="seatsLeft"]', { hasText: /^0 of 1$/ }).waitFor();
+    assert.equal((await rsvp(members[1], 'vic')).rsvp.status, 'WAITLISTED');
+    await page.locator('[data-count="waitlisted"]', { hasText: /^1$/ }).waitFor();
+    assert.equal((await rsvp(members[2], 'wyn')).rsvp.status, 'WAITLISTED');
+    await page.locator('[data-count="waitlisted"]', { hasText: /^2$/ }).waitFor();
+    assert.equal(reads.length, readsBefore, 'the counts came over the socket');
+    // The attendee list follows too: the waitlist in order.
+    await page.getByLabel('Show').selectOption('WAITLISTED');
+    await page.getByRole('cell', { name: 'Wyn' }).waitFor();
+    await page.getByRole('cell', { name: 'Vic' }).waitFor();
+    await accessible(page, 'a full event with its waitlist');
+  });
+  await page.close();
+});
+
+test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict', async () => {
+  const brand = await signUp('Yara', ['BRAND']);
+  const page = await newPage();
+  const ESCALATION = 'Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)';
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // A program saved once at least (a form on version 0, the defaults, saves unchecked).
+    const first = (await service('{ program { checkInPoints } }')).program;
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
+    await open(page, 'Program');
+    const before = (await service('{ program { version pointsPerUnit checkInPoints escalation } }')).program;
+    const atField = async (label, pattern) => {
+      const control = page.getByLabel(label, { exact: true });
+      const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+      await err.waitFor();
+      assert.match(await err.textContent(), pattern, label);
+      assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+      assert.equal(await page.locator('.actions .error').count(), 0, `no error by the Save button (${label})`);
+    };
+    // Points per unit left empty: required, at the field; nothing saved.
+    const perUnit = page.getByLabel('Points per unit of currency');
+    await perUnit.fill('');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Points per unit of currency', /required/);
+    await perUnit.fill(String(before.pointsPerUnit));
+    // An escalation that is not whole numbers: at the Escalation field, not a coercion message.
+    for (const bad of ['2, abc', '2, 1.5']) {
+      await page.getByLabel(ESCALATION).fill(bad);
+      await page.getByRole('button', { name: 'Save program' }).click();
+      await atField(ESCALATION, /not a whole number/);
+    }
+    await accessible(page, 'the program form with an escalation error');
+    assert.equal((await service('{ program { version } }')).program.version, before.version, 'nothing saved');
+    await page.getByLabel(ESCALATION).fill(before.escalation.join(', '));
+
+    // A colleague saves first: the save here is refused, and the button
+    // reads the program again into the form, which then saves.
+    const theirs = before.checkInPoints + 7;
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: theirs });
+    await page.getByLabel('Review points').fill('3');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByText(/at version \d+, not \d+/).waitFor();
+    await page.getByRole('button', { name: 'Read the program again' }).click();
+    await page.getByText(`Version ${before.version + 1}.`).waitFor();
+    assert.equal(await page.getByLabel('Check-in points').inputValue(), String(theirs), 'the form shows the colleague\'s change');
+    assert.equal(await page.getByText(/at version \d+, not \d+/).count(), 0, 'the conflict is gone');
+    assert.equal(await page.getByRole('button', { name: 'Read the program again' }).count(), 0);
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByRole('status').filter({ hasText: `Saved as version ${before.version + 2}.` }).waitFor();
+    assert.equal((await service('{ program { checkInPoints } }')).program.checkInPoints, theirs, 'their change kept');
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: before.checkInPoints });
+    await accessible(page, 'the program form read again');
+  });
+  await page.close();
+});
+
+test('a BRAND user gets an empty amount, cost or end, and a missing place, at the field', async () => {
+  const brand = await signUp('Zoe', ['BRAND']);
+  const member = await signUp('Zeke');
+  const page = await newPage();
+  const atField = async (label, pattern) => {
+    const control = page.getByLabel(label, { exact: true });
+    const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), pattern, label);
+    assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+    assert.equal(await page.locator('p.error').count(), 0, `the error is at the field only (${label})`);
+  };
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Adjust points with no amount.
+    await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, member.id);
+    await page.getByRole('heading', { level: 1, name: 'Zeke' }).waitFor();
+    await page.getByLabel('Reason (the member sees it)').fill('Goodwill');
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    await atField('Points (negative to deduct)', /required/);
+    await accessible(page, 'a member profile with an adjustment error');
+    // A reward with no cost.
+    await open(page, 'Rewards');
+    await page.getByLabel('Name', { exact: true }).fill('Costless');
+    await page.getByRole('button', { name: 'Create reward' }).click();
+    await atField('Cost (points)', /required/);
+    // An offer whose end was cleared.
+    await open(page, 'Offers');
+    await page.getByLabel('Title').fill('Endless');
+    await page.getByLabel('Message').fill('No end given');
+    await page.getByLabel('Ends', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await atField('Ends', /required/);
+    await accessible(page, 'the offers page with an end error');
+    // An event with neither venue nor address, then one whose end was cleared.
+    await open(page, 'Events');
+    await page.getByLabel('Title').fill('Nowhere');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await atField('Venue', /venue/);
+    await atField('Address', /venue/);
+    await accessible(page, 'the events page with a place error');
+    await page.getByLabel('Venue').fill('Back room');
+    await page.getByLabel('Address').fill('3 Side Street');
+    await page.getByLabel('Ends', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await atField('Ends', /required/);
+    const written = await service('{ brandEvents(first: 50) { edges { node { title } } } }');
+    assert.ok(!written.brandEvents.edges.some((e) => e.node.title === 'Nowhere'), 'no event written');
+  });
+  await page.close();
+});
+
 test('a BRAND user stays signed in across a reload and when the access token is renewed', async () => {
   const brand = await signUp('Rhea', ['BRAND']);
   const page = await newPage();
@@ -468,6 +617,30 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     assert.match(csv.suggestedFilename(), /^overview-.*\.csv$/);
     assert.match(readFileSync(await csv.path(), 'utf8'), /purchases/, 'the overview export has its header');
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+  });
+  await page.close();
+});
+
+test('a BRAND user refreshing the offers sees an offer published elsewhere, and a draft shows no progress', async () => {
+  const brand = await signUp('Xan', ['BRAND']);
+  const offer = (await service(`mutation { createOffer(input: { title: "Published elsewhere", body: "From another tab", benefit: { kind: BONUS_POINTS, value: 5 },
+    startsAt: "2026-01-01T00:00:00Z", endsAt: "2036-01-01T00:00:00Z" }) { id } }`)).createOffer;
+  const page = await newPage();
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Offers');
+    const row = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).waitFor();
+    assert.equal(await row.locator('.progress').count(), 0, 'a draft shows no publishing progress');
+    assert.doesNotMatch(await row.textContent(), /Notifying members|processed/);
+    // Published in another tab (here: through the API), then refreshed here.
+    await service(`mutation($id: ID!) { publishOffer(id: $id) { status } }`, { id: offer.id });
+    await page.getByRole('button', { name: 'Refresh offers' }).click();
+    await row.locator('.status', { hasText: /^PUBLISH(ING|ED)$/ }).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Publish “Published elsewhere”' }).count(), 0, 'no Publish button on a published offer');
+    await row.locator('.percent', { hasText: '100%' }).waitFor({ timeout: 60000 });
+    await accessible(page, 'the offers page refreshed');
   });
   await page.close();
 });

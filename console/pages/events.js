@@ -2,7 +2,7 @@
 // check-in screen (typed code, or the camera through BarcodeDetector).
 import { html, useState, useEffect, useRef } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe, hasRole } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate } from './ui.js';
 
 const COUNTS = 'counts { confirmed guests waitlisted offered attended noShow }';
 const EVENT = `id title status startsAt endsAt timezone capacity seatsLeft place { venue address } ${COUNTS}`;
@@ -22,7 +22,7 @@ export function Events() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: EventInput!) { createEvent(input: $in) { id title } }`, { in: {
-        title: form.title, place: { venue: form.venue || null, address: form.address || null }, startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(),
+        title: form.title, place: { venue: form.venue || null, address: form.address || null }, startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'),
         timezone: form.timezone, capacity: num(form.capacity), guestsPerMember: num(form.guestsPerMember) } });
       setDone(`Created “${d.createEvent.title}” as a draft.`);
       setForm(blank);
@@ -30,18 +30,20 @@ export function Events() {
     });
   };
   const err = (k) => (act.error?.field?.replace(/^input\./, '') === k ? act.error.message : null);
+  // The API names the place as a whole (neither venue nor address): shown at both.
+  const perr = (k) => err('place.' + k) || err('place');
   return html`<div class="page"><h1>Events</h1>
     <section aria-labelledby="new-event"><h2 id="new-event">New event</h2>
     <form onSubmit=${create} class="grid-form" novalidate>
       <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
-      <${Field} label="Venue" name="venue" value=${form.venue} onInput=${set('venue')} error=${err('place.venue')} />
-      <${Field} label="Address" name="address" value=${form.address} onInput=${set('address')} error=${err('place.address')} />
+      <${Field} label="Venue" name="venue" value=${form.venue} onInput=${set('venue')} error=${perr('venue')} />
+      <${Field} label="Address" name="address" value=${form.address} onInput=${set('address')} error=${perr('address')} />
       <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
       <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
       <${Field} label="Timezone" name="timezone" value=${form.timezone} onInput=${set('timezone')} error=${err('timezone')} />
       <${Field} label="Seats" name="capacity" type="number" value=${form.capacity} onInput=${set('capacity')} error=${err('capacity')} />
       <${Field} label="Guests per member" name="guestsPerMember" type="number" value=${form.guestsPerMember} onInput=${set('guestsPerMember')} error=${err('guestsPerMember')} />
-      <div class="actions">${act.error && !placed(act.error, ['title', 'place.venue', 'place.address', 'startsAt', 'endsAt', 'timezone', 'capacity', 'guestsPerMember']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
+      <div class="actions">${act.error && !placed(act.error, ['title', 'place', 'place.venue', 'place.address', 'startsAt', 'endsAt', 'timezone', 'capacity', 'guestsPerMember']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create event'}</button></div>
     </form></section>
     <h2>Your events</h2>
@@ -70,15 +72,23 @@ export function EventDetail({ id }) {
   const act = useAction();
   const load = () => act.run(async () => setEvent((await gql(`query($id: ID!) { event(id: $id) { ${EVENT} } }`, { id })).event));
   useEffect(() => { load(); }, [id, version]);
-  // Live: every change to the event (seats, status) pushed over the socket
-  // reloads its counts; if the socket fails, they are read every 5 s.
+  // Live: every change to the event (seats, status, the RSVPs by status,
+  // a member joining the waitlist too) comes over the socket with its
+  // counts, shown as they come, and the attendee list is read again; if
+  // the socket fails, the event is read every 5 s.
   const [live, setLive] = useState(null);
+  const [changes, setChanges] = useState(0);
   const status = event?.status;
   useEffect(() => {
     if (status !== 'PUBLISHED') return undefined;
     let poll;
-    const stop = subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status } }`, { id },
-      (d) => { setLive('live'); if (d.eventUpdates.status !== status || d.eventUpdates.seatsLeft !== event.seatsLeft) setVersion((v) => v + 1); },
+    const stop = subscribe(`subscription($id: ID!) { eventUpdates(eventId: $id) { cursor seatsLeft status ${COUNTS} } }`, { id },
+      (d) => {
+        const u = d.eventUpdates;
+        setLive('live');
+        setEvent((e) => e && { ...e, status: u.status, seatsLeft: u.seatsLeft, counts: u.counts || e.counts });
+        setChanges((n) => n + 1);
+      },
       () => { setLive('polling'); clearInterval(poll); poll = setInterval(() => setVersion((v) => v + 1), 5000); });
     return () => { stop(); clearInterval(poll); };
   }, [id, status]);
@@ -100,7 +110,7 @@ export function EventDetail({ id }) {
       <div><dt>Offered a seat</dt><dd>${c.offered}</dd></div>
       <div><dt>Attended</dt><dd data-count="attended">${c.attended}</dd></div>
     </dl>
-    <${Attendees} eventId=${id} version=${version} /></div>`;
+    <${Attendees} eventId=${id} version=${version + '.' + changes} /></div>`;
 }
 
 // Door is the check-in screen: an event, then a code typed or scanned.

@@ -4,7 +4,7 @@
 // revoke roles.
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, num, fmtDate } from './ui.js';
+import { Field, ErrorBox, Notice, More, usePaged, useAction, placed, required, fmtDate } from './ui.js';
 
 export function Members() {
   const [search, setSearch] = useState('');
@@ -90,7 +90,7 @@ export function MemberProfile({ id }) {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($id: ID!, $a: Int!, $r: String!, $k: String!) { adjustPoints(memberId: $id, amount: $a, reason: $r, idempotencyKey: $k) { amount balanceAfter } }`,
-        { id, a: num(amount), r: reason, k: crypto.randomUUID() });
+        { id, a: required(amount, 'amount', 'Points'), r: reason, k: crypto.randomUUID() });
       setDone(`Adjusted by ${d.adjustPoints.amount}; balance now ${d.adjustPoints.balanceAfter}.`);
       setAmount(''); setReason(''); setVersion((v) => v + 1);
     });
@@ -116,8 +116,8 @@ export function MemberProfile({ id }) {
     ${m.badges.earned.length > 0 && html`<p>Badges: ${m.badges.earned.map((b) => `${b.badge.name} (${b.level})`).join(', ')}</p>`}
     <div class="two">
       <form onSubmit=${adjust} aria-labelledby="adjust"><h2 id="adjust">Adjust points</h2>
-        <${Field} label="Points (negative to deduct)" name="amount" type="number" value=${amount} onInput=${setAmount} />
-        <${Field} label="Reason (the member sees it)" name="adjustReason" value=${reason} onInput=${setReason} />
+        <${Field} label="Points (negative to deduct)" name="amount" type="number" value=${amount} onInput=${setAmount} error=${act.error?.field === 'amount' ? act.error.message : null} />
+        <${Field} label="Reason (the member sees it)" name="adjustReason" value=${reason} onInput=${setReason} error=${act.error?.field === 'reason' ? act.error.message : null} />
         <button type="submit" disabled=${act.busy}>Adjust points</button>
       </form>
       <div aria-labelledby="roles"><h2 id="roles">Roles</h2>
@@ -126,7 +126,7 @@ export function MemberProfile({ id }) {
         <button type="button" class="secondary" onClick=${() => roleChange(false)} disabled=${act.busy}>Revoke role</button></div>
       </div>
     </div>
-    <${ErrorBox} error=${act.error} /><${Notice}>${done}<//>
+    ${!placed(act.error, ['amount', 'reason']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
     <${Ledger} id=${id} version=${version} />
     <${Redemptions} id=${id} />
     <${Rsvps} id=${id} />

@@ -5,7 +5,7 @@
 // socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, fmtDate, pct } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -32,6 +32,8 @@ function Results({ offer }) {
 
 function OfferRow({ initial }) {
   const [offer, setOffer] = useState(initial);
+  // The list read again (Refresh offers) brings the offer as it is now.
+  useEffect(() => setOffer(initial), [initial]);
   const id = initial.id;
   const act = useAction();
   const [live, setLive] = useState(true);
@@ -49,7 +51,8 @@ function OfferRow({ initial }) {
     const t = setTimeout(load, 700);
     return () => clearTimeout(t);
   }, [offer, live]);
-  const p = offer.progress;
+  // Progress only once publishing started: a draft has notified no one.
+  const p = offer.status === 'DRAFT' ? null : offer.progress;
   const percent = p ? (p.total ? Math.round((100 * p.processed) / p.total) : 100) : 0;
   const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
   return html`<li class="card offer" data-offer=${offer.id}>
@@ -137,7 +140,7 @@ export function Offers() {
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
-        startsAt: new Date(form.startsAt).toISOString(), endsAt: new Date(form.endsAt).toISOString(), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
+        startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
       list.reload();

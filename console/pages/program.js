@@ -76,6 +76,21 @@ function toInput(f) {
   return input;
 }
 
+// invalid is the form's first error found before sending (the API would
+// keep a number left empty unchanged, and could only reject an escalation
+// that is not whole numbers as a whole): {field, message} named as the API
+// names fields, shown at the field; null when none.
+function invalid(f) {
+  const required = [...NUMBERS.map(([k, label]) => [k, k, label]), ...REFERRAL.map(([k, label]) => ['referral.' + k, 'referral.' + k, label]),
+    ...CAMPAIGNS.filter(([, n]) => n).map(([, n, label, unit]) => [n, 'campaigns.' + n, `${label}: ${unit}`]), ['holdoutPercent', 'campaigns.holdoutPercent', 'Campaign holdout (%)']];
+  for (const [k, field, label] of required) {
+    if (String(f[k] ?? '').trim() === '') return { field, message: `${label} is required.` };
+  }
+  const bad = list(f.escalation).find((x) => !/^\d+$/.test(x));
+  if (bad !== undefined) return { field: 'escalation', message: `“${bad}” is not a whole number: give whole multipliers separated by commas, e.g. 2, 3.` };
+  return null;
+}
+
 export function ProgramPage() {
   const [program, setProgram] = useState(null);
   const [form, setForm] = useState({});
@@ -84,6 +99,9 @@ export function ProgramPage() {
   const act = useAction();
   const fill = (p) => { setProgram(p); setForm(fromProgram(p)); };
   useEffect(() => { gql(`{ program { ${FIELDS} } }`).then((d) => fill(d.program), setLoadError); }, []);
+  // After a conflict: the program as it is now replaces the form (and the
+  // version the next save is made on).
+  const reread = () => { setSaved(''); act.run(async () => fill((await gql(`{ program { ${FIELDS} } }`)).program)); };
   if (loadError) return html`<${ErrorBox} error=${loadError} />`;
   if (!program) return html`<p role="status">Loading…</p>`;
   const set = (k) => (v) => setForm({ ...form, [k]: v });
@@ -104,6 +122,8 @@ export function ProgramPage() {
   const save = (e) => {
     e.preventDefault();
     setSaved('');
+    const bad = invalid(form);
+    if (bad) { act.setError(bad); return; }
     act.run(async () => {
       const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: toInput(form), v: program.version || null });
       fill(d.updateProgram);
@@ -170,6 +190,7 @@ export function ProgramPage() {
       ${body}
       <div class="actions">
         ${unplaced && html`<${ErrorBox} error=${act.error} />`}
+        ${act.error?.code === 'CONFLICT' && html`<button type="button" class="secondary" onClick=${reread} disabled=${act.busy}>Read the program again</button>`}
         <${Notice}>${saved}<//>
         <button type="submit" disabled=${act.busy}>${act.busy ? 'Saving…' : 'Save program'}</button>
       </div>

@@ -2,7 +2,7 @@
 // badge with its levels, and forms to create them.
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, required } from './ui.js';
 
 const REWARD = 'id name description cost stock perMemberLimit minTier active';
 
@@ -61,7 +61,7 @@ export function Rewards() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: RewardInput!) { createReward(input: $in) { ${REWARD} } }`, {
-        in: { name: form.name, description: form.description, cost: num(form.cost), stock: num(form.stock), perMemberLimit: num(form.perMemberLimit) ?? 0 } });
+        in: { name: form.name, description: form.description, cost: required(form.cost, 'cost', 'Cost'), stock: num(form.stock), perMemberLimit: num(form.perMemberLimit) ?? 0 } });
       setDone(`Created “${d.createReward.name}”.`);
       setForm({ name: '', description: '', cost: '', stock: '', perMemberLimit: '0' });
       list.reload();

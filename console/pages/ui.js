@@ -74,6 +74,22 @@ export function useAction() {
 }
 
 export const num = (v) => (v === '' || v == null ? null : Number(v));
+
+// formError is an error found before sending, named as the API names the
+// field, so the form shows it at the field (an empty value the API would
+// only answer with "cannot be null" or a coercion message).
+export const formError = (field, message) => Object.assign(new Error(message), { field, code: 'BAD_USER_INPUT' });
+// required is num(v), throwing a formError for field when v is empty.
+export const required = (v, field, label) => {
+  if (v === '' || v == null) throw formError(field, `${label} is required.`);
+  return Number(v);
+};
+// isoTime is a datetime-local value as the API's time, throwing a
+// formError for field when it is empty (new Date('') is "Invalid time value").
+export const isoTime = (v, field, label) => {
+  if (!v) throw formError(field, `${label} is required.`);
+  return new Date(v).toISOString();
+};
 export const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
 export const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
 

@@ -279,6 +279,8 @@ func (s *Service) place(ctx context.Context, e *events.Event, r *RSVP) (*RSVP, e
 			if err != nil {
 				return nil, err
 			}
+			// Again now the RSVP reads confirmed: the brand's live counts.
+			s.catalog.Changed(e.ID)
 			return s.pay(ctx, e, c)
 		}
 		// Wait in line, only while there is no room for the party at the
@@ -507,6 +509,7 @@ func (s *Service) Offer(ctx context.Context, eventID bson.ObjectID) error {
 		if err != nil {
 			return err
 		}
+		s.catalog.Changed(eventID) // again now the RSVP reads offered: the brand's live counts
 		if err := s.notifyOffer(ctx, e, &out); err != nil {
 			return err
 		}
@@ -584,6 +587,7 @@ func (s *Service) ClaimSeat(ctx context.Context, memberID, eventID bson.ObjectID
 		}
 		s.catalog.Changed(eventID)
 		out, err := s.setStatus(ctx, r, Waitlisted, Confirmed, nil)
+		s.catalog.Changed(eventID) // again now the RSVP reads confirmed: the brand's live counts
 		if err == nil && out.Status != Confirmed {
 			// Cancelled between the two: give the seat back.
 			return nil, errors.Join(ErrOfferLapsed, s.releaseHold(ctx, r))

@@ -26,6 +26,10 @@ type Update struct {
 	SeatsLeft int
 	// My is the watcher's RSVP (nil: none), with its waitlist position.
 	My *rsvp.RSVP
+	// Counts are the event's RSVPs by status, for a watcher who asked for
+	// them (the brand team); nil otherwise. A change of them alone (a
+	// member joining the waitlist moves no seat) is an Update too.
+	Counts *rsvp.Counts
 }
 
 // Event streams the member's view of the event: one Update at once (or, with
@@ -34,8 +38,9 @@ type Update struct {
 // event changes, until ctx ends. It rides the inbox broker, keyed by event:
 // a change on this instance is told at once, one on another instance by
 // Poll. Changes in quick succession may come as one Update with the latest
-// state; the latest state is never missed.
-func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, after int64) (<-chan *Update, error) {
+// state; the latest state is never missed. With counts, each Update carries
+// the event's RSVP counts (the caller checks the watcher may see them).
+func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, after int64, counts bool) (<-chan *Update, error) {
 	if _, err := catalog.For(ctx, memberID, eventID); err != nil {
 		return nil, err
 	}
@@ -54,7 +59,7 @@ func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, me
 		last := after
 		var lastSeen *Update
 		for {
-			u, err := view(ctx, catalog, rsvps, memberID, eventID)
+			u, err := view(ctx, catalog, rsvps, memberID, eventID, counts)
 			if err != nil {
 				if ctx.Err() == nil {
 					slog.Warn("events: watch", "event", eventID.Hex(), "err", err)
@@ -87,10 +92,13 @@ func same(a, b *Update) bool {
 	if a.Status != b.Status || a.SeatsLeft != b.SeatsLeft || (a.My == nil) != (b.My == nil) {
 		return false
 	}
+	if (a.Counts == nil) != (b.Counts == nil) || (a.Counts != nil && *a.Counts != *b.Counts) {
+		return false
+	}
 	return a.My == nil || (a.My.Status == b.My.Status && a.My.Position == b.My.Position)
 }
 
-func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID) (*Update, error) {
+func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, counts bool) (*Update, error) {
 	e, err := catalog.Get(ctx, eventID)
 	if err != nil {
 		return nil, err
@@ -100,6 +108,13 @@ func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, mem
 		u.My = r
 	} else if !errors.Is(err, rsvp.ErrRSVPNotFound) {
 		return nil, err
+	}
+	if counts {
+		c, err := rsvps.CountsOf(ctx, eventID)
+		if err != nil {
+			return nil, err
+		}
+		u.Counts = c
 	}
 	return u, nil
 }
