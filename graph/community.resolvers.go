@@ -162,11 +162,9 @@ func (r *mutationResolver) SanctionMember(ctx context.Context, memberID string, 
 	if err != nil {
 		return nil, err
 	}
-	var sid bson.ObjectID
-	if spaceID != nil {
-		if sid, err = decodeID("Space", "spaceId", *spaceID); err != nil {
-			return nil, err
-		}
+	sid, err := decodeOptionalID("Space", "spaceId", spaceID)
+	if err != nil {
+		return nil, err
 	}
 	return r.Community.SanctionMember(ctx, principal(ctx), mid, sid, kind, durationMinutes, deref(reason))
 }
@@ -355,12 +353,9 @@ func (r *queryResolver) ReviewQueue(ctx context.Context, spaceID string, status 
 
 // ModerationLog is the resolver for the moderationLog field.
 func (r *queryResolver) ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*ModerationLogConnection, error) {
-	var sid bson.ObjectID
-	var err error
-	if spaceID != nil {
-		if sid, err = decodeID("Space", "spaceId", *spaceID); err != nil {
-			return nil, err
-		}
+	sid, err := decodeOptionalID("Space", "spaceId", spaceID)
+	if err != nil {
+		return nil, err
 	}
 	n, err := pageSize(first)
 	if err != nil {

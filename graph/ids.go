@@ -37,6 +37,15 @@ func decodeID(typ, field, s string) (bson.ObjectID, error) {
 	return bson.ObjectID{}, input.Errorf(field, "is not an id of a %s (ids are the opaque strings this API returns)", typ)
 }
 
+// decodeOptionalID is decodeID for an optional argument: the zero id when
+// it is not given.
+func decodeOptionalID(typ, field string, s *string) (bson.ObjectID, error) {
+	if s == nil {
+		return bson.ObjectID{}, nil
+	}
+	return decodeID(typ, field, *s)
+}
+
 // Page sizes: first defaults to defaultFirst and may not exceed maxFirst.
 const (
 	defaultFirst = 20

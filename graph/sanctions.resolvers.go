@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/regulars/regulars/community/moderation"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // LiftSanction is the resolver for the liftSanction field.
@@ -18,11 +17,9 @@ func (r *mutationResolver) LiftSanction(ctx context.Context, memberID string, ki
 	if err != nil {
 		return nil, err
 	}
-	var sid bson.ObjectID
-	if spaceID != nil {
-		if sid, err = decodeID("Space", "spaceId", *spaceID); err != nil {
-			return nil, err
-		}
+	sid, err := decodeOptionalID("Space", "spaceId", spaceID)
+	if err != nil {
+		return nil, err
 	}
 	return r.Community.LiftSanction(ctx, principal(ctx), mid, sid, kind, deref(reason))
 }
