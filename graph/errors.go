@@ -16,6 +16,7 @@ import (
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/graph/guard"
+	"github.com/regulars/regulars/graph/request"
 	"github.com/regulars/regulars/input"
 )
 
@@ -113,33 +114,6 @@ func databaseUnreachable(err error) bool {
 		errors.As(err, &retryable) && retryable.Retryable()
 }
 
-type requestIDKey struct{}
-
-// WithRequestID returns ctx carrying the id the server gave this request.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the id carried by ctx, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-type clientIPKey struct{}
-
-// WithClientIP returns ctx carrying the client's address (as the server
-// works it out, proxies considered), for the log of an internal error.
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
-
-// ClientIP returns the client address carried by ctx, or "".
-func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey{}).(string)
-	return ip
-}
-
 // presentError gives every error a code; internal details go to the log only.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
@@ -176,13 +150,13 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	}
 	if code == CodeUnavailable && databaseUnreachable(err) {
 		// The driver's words are for the log, not the client.
-		slog.WarnContext(ctx, "database unavailable", "requestId", RequestID(ctx), "path", gqlErr.Path.String(), "err", err)
+		slog.WarnContext(ctx, "database unavailable", "requestId", request.ID(ctx), "path", gqlErr.Path.String(), "err", err)
 		gqlErr.Message = "the database is not answering; retry after retryAfter seconds"
 	}
 	if code == CodeInternal {
-		id := RequestID(ctx)
+		id := request.ID(ctx)
 		if !errors.Is(err, context.Canceled) { // the client went away: nobody to tell, nothing wrong
-			slog.ErrorContext(ctx, "internal error", "requestId", id, "clientIp", ClientIP(ctx), "path", gqlErr.Path.String(), "err", err)
+			slog.ErrorContext(ctx, "internal error", "requestId", id, "clientIp", request.ClientIP(ctx), "path", gqlErr.Path.String(), "err", err)
 		}
 		gqlErr.Message = "internal error; quote requestId " + id + " when reporting it"
 		gqlErr.Extensions["requestId"] = id
@@ -203,6 +177,6 @@ func retrySeconds(d time.Duration) int {
 // recoverPanic turns a resolver panic into an internal error for this
 // request only; the process goes on.
 func recoverPanic(ctx context.Context, p any) error {
-	slog.ErrorContext(ctx, "panic in resolver", "requestId", RequestID(ctx), "clientIp", ClientIP(ctx), "panic", p, "stack", string(debug.Stack()))
+	slog.ErrorContext(ctx, "panic in resolver", "requestId", request.ID(ctx), "clientIp", request.ClientIP(ctx), "panic", p, "stack", string(debug.Stack()))
 	return fmt.Errorf("panic: %v", p)
 }

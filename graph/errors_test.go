@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -12,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/regulars/regulars/graph/request"
 
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/ledger"
@@ -151,7 +154,7 @@ func TestInternalErrorsLogClientAddress(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 
-	ctx := WithClientIP(WithRequestID(context.Background(), "req-1"), "203.0.113.7")
+	ctx := request.WithClientIP(request.WithID(context.Background(), "req-1"), "203.0.113.7")
 	if e := presentError(ctx, errInternalForTest); e.Extensions["code"] != CodeInternal || e.Extensions["requestId"] != "req-1" {
 		t.Fatalf("presented %+v", e)
 	}
@@ -182,3 +185,17 @@ func TestUnreachableDatabaseBehindAFieldIsUnavailable(t *testing.T) {
 		t.Fatalf("presented as %q %v", e.Message, e.Extensions)
 	}
 }
+
+func TestCodeOf(t *testing.T) {
+	if c := CodeOf(input.Errorf("email", "bad")); c != CodeBadUserInput {
+		t.Errorf("input error: %s", c)
+	}
+	if c := CodeOf(ErrUnauthenticated); c != CodeUnauthenticated {
+		t.Errorf("unauthenticated: %s", c)
+	}
+	if c := CodeOf(errInternalForTest); c != CodeInternal {
+		t.Errorf("unknown error: %s", c)
+	}
+}
+
+var errInternalForTest = errors.New("disk on fire")

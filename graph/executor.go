@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
@@ -13,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/regulars/regulars/graph/guard"
+	"github.com/regulars/regulars/graph/request"
 )
 
 // DocumentLimits bounds the work one document may cause before it runs
@@ -67,10 +67,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	exec.SetRecoverFunc(recoverPanic)
 	// Loaders live for one operation, so batching never mixes callers.
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(withLoaders(ctx, r))
+		return next(request.WithLoaders(ctx, r.Members.GetMany, r.Game.Rewards().RewardsByID))
 	})
 	return &Executor{Executor: exec, docs: guard.NewDocuments(schema.Schema(), cache, 1000, lim.Document)}
 }
-
-// loaderWait is how long a loader gathers keys before one batched query.
-const loaderWait = time.Millisecond

@@ -38,6 +38,7 @@ import (
 	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/game/rules/ruleset"
 	"github.com/regulars/regulars/game/streak"
+	"github.com/regulars/regulars/graph/model"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/push"
@@ -154,7 +155,7 @@ type ComplexityRoot struct {
 	}
 
 	Analytics struct {
-		CampaignResults func(childComplexity int, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) int
+		CampaignResults func(childComplexity int, campaign model.CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) int
 		Cohorts         func(childComplexity int, by analytics.CohortBy, rangeArg analytics.Range) int
 		Economics       func(childComplexity int, rangeArg analytics.Range) int
 		Engagement      func(childComplexity int, rangeArg analytics.Range, boards leaderboard.Period) int
@@ -735,20 +736,20 @@ type ComplexityRoot struct {
 		CreateEvent                func(childComplexity int, input events.Input) int
 		CreateOffer                func(childComplexity int, input offer.OfferInput) int
 		CreateReward               func(childComplexity int, input reward.RewardInput) int
-		CreateSpace                func(childComplexity int, input SpaceInput) int
-		CreateThread               func(childComplexity int, spaceID string, input PostInput) int
+		CreateSpace                func(childComplexity int, input model.SpaceInput) int
+		CreateThread               func(childComplexity int, spaceID string, input model.PostInput) int
 		CreateWebhook              func(childComplexity int, url string, events []string, secret *string) int
 		DeleteMember               func(childComplexity int, memberID string, reason string) int
 		DeleteMyAccount            func(childComplexity int, password *string) int
 		DeleteNotifications        func(childComplexity int, ids []string) int
 		DeletePost                 func(childComplexity int, postID string) int
 		DeleteWebhook              func(childComplexity int, id string) int
-		EditPost                   func(childComplexity int, postID string, input PostInput) int
+		EditPost                   func(childComplexity int, postID string, input model.PostInput) int
 		FlagPost                   func(childComplexity int, postID string, reason moderation.Reason, note *string) int
 		FulfillRedemption          func(childComplexity int, code string, location string, idempotencyKey string) int
 		GrantRole                  func(childComplexity int, memberID string, role member.Role) int
 		LiftSanction               func(childComplexity int, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) int
-		LogIn                      func(childComplexity int, input LogInInput) int
+		LogIn                      func(childComplexity int, input model.LogInInput) int
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
@@ -758,13 +759,13 @@ type ComplexityRoot struct {
 		PublishEvent               func(childComplexity int, id string) int
 		PublishOffer               func(childComplexity int, id string) int
 		React                      func(childComplexity int, postID string, reaction forum.Reaction) int
-		RecordActivity             func(childComplexity int, input RecordActivityInput) int
+		RecordActivity             func(childComplexity int, input model.RecordActivityInput) int
 		RedeemCoupon               func(childComplexity int, code string, orderExternalID string) int
 		RedeemReward               func(childComplexity int, rewardID string, idempotencyKey string) int
 		Redeliver                  func(childComplexity int, deliveryID string) int
 		RefreshToken               func(childComplexity int, refreshToken string) int
 		RegisterDevice             func(childComplexity int, token string, platform push.Platform, appVersion *string, locale *string) int
-		Reply                      func(childComplexity int, threadID string, input PostInput, quoteID *string) int
+		Reply                      func(childComplexity int, threadID string, input model.PostInput, quoteID *string) int
 		RequestEmailVerification   func(childComplexity int) int
 		RequestMyData              func(childComplexity int) int
 		RequestPasswordReset       func(childComplexity int, email string) int
@@ -776,18 +777,18 @@ type ComplexityRoot struct {
 		SendNotification           func(childComplexity int, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) int
 		SetLeaderboardOptOut       func(childComplexity int, optOut bool) int
 		SetNotificationPreferences func(childComplexity int, muted []inbox.Category) int
-		SetNotificationTemplate    func(childComplexity int, input NotificationTemplateInput) int
-		SignUp                     func(childComplexity int, input SignUpInput) int
-		SimulateRules              func(childComplexity int, changes []*RuleChangeInput, rangeArg *DateRangeInput) int
+		SetNotificationTemplate    func(childComplexity int, input model.NotificationTemplateInput) int
+		SignUp                     func(childComplexity int, input model.SignUpInput) int
+		SimulateRules              func(childComplexity int, changes []*model.RuleChangeInput, rangeArg *model.DateRangeInput) int
 		Unreact                    func(childComplexity int, postID string, reaction forum.Reaction) int
 		UnregisterDevice           func(childComplexity int, token string) int
 		UnwatchWord                func(childComplexity int, id string) int
 		UpdateEarningRule          func(childComplexity int, id string, input rules.Input, expectedVersion *int) int
 		UpdateEvent                func(childComplexity int, id string, input events.Input) int
-		UpdateProfile              func(childComplexity int, input UpdateProfileInput) int
+		UpdateProfile              func(childComplexity int, input model.UpdateProfileInput) int
 		UpdateProgram              func(childComplexity int, input program.Patch, expectedVersion *int) int
 		UpdateReward               func(childComplexity int, id string, input reward.RewardInput) int
-		UpdateSpace                func(childComplexity int, id string, input SpaceInput) int
+		UpdateSpace                func(childComplexity int, id string, input model.SpaceInput) int
 		UpdateWebhook              func(childComplexity int, id string, url *string, events []string, secret *string) int
 		VerifyEmail                func(childComplexity int, token string) int
 		WatchWord                  func(childComplexity int, word string, action moderation.WordAction) int
@@ -1491,7 +1492,7 @@ type ComplexityRoot struct {
 type ActivityResolver interface {
 	ID(ctx context.Context, obj *activity.Activity) (string, error)
 
-	Amount(ctx context.Context, obj *activity.Activity) (*Money, error)
+	Amount(ctx context.Context, obj *activity.Activity) (*model.Money, error)
 }
 type ActivityDifferenceResolver interface {
 	Activity(ctx context.Context, obj *dryrun.Diff) (*activity.Activity, error)
@@ -1499,17 +1500,17 @@ type ActivityDifferenceResolver interface {
 	After(ctx context.Context, obj *dryrun.Diff) (float64, error)
 }
 type ActivityResultResolver interface {
-	Streak(ctx context.Context, obj *game.ActivityResult) (*StreakChange, error)
+	Streak(ctx context.Context, obj *game.ActivityResult) (*model.StreakChange, error)
 }
 type AnalyticsResolver interface {
-	Overview(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Overview, error)
-	Retention(ctx context.Context, obj *Analytics, rangeArg analytics.Range, period analytics.Period) (*analytics.Retention, error)
-	Cohorts(ctx context.Context, obj *Analytics, by analytics.CohortBy, rangeArg analytics.Range) (*analytics.CohortMatrix, error)
-	Ltv(ctx context.Context, obj *Analytics, horizons []int, rangeArg analytics.Range) (*analytics.LTV, error)
-	Economics(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Economics, error)
-	Referrals(ctx context.Context, obj *Analytics, rangeArg analytics.Range) (*analytics.Referrals, error)
-	CampaignResults(ctx context.Context, obj *Analytics, campaign CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) (*analytics.CampaignResults, error)
-	Engagement(ctx context.Context, obj *Analytics, rangeArg analytics.Range, boards leaderboard.Period) (*analytics.Engagement, error)
+	Overview(ctx context.Context, obj *model.Analytics, rangeArg analytics.Range) (*analytics.Overview, error)
+	Retention(ctx context.Context, obj *model.Analytics, rangeArg analytics.Range, period analytics.Period) (*analytics.Retention, error)
+	Cohorts(ctx context.Context, obj *model.Analytics, by analytics.CohortBy, rangeArg analytics.Range) (*analytics.CohortMatrix, error)
+	Ltv(ctx context.Context, obj *model.Analytics, horizons []int, rangeArg analytics.Range) (*analytics.LTV, error)
+	Economics(ctx context.Context, obj *model.Analytics, rangeArg analytics.Range) (*analytics.Economics, error)
+	Referrals(ctx context.Context, obj *model.Analytics, rangeArg analytics.Range) (*analytics.Referrals, error)
+	CampaignResults(ctx context.Context, obj *model.Analytics, campaign model.CampaignName, offerID *string, rangeArg analytics.Range, withinDays int) (*analytics.CampaignResults, error)
+	Engagement(ctx context.Context, obj *model.Analytics, rangeArg analytics.Range, boards leaderboard.Period) (*analytics.Engagement, error)
 }
 type AnalyticsEngagementResolver interface {
 	AsOf(ctx context.Context, obj *analytics.Engagement) (*time.Time, error)
@@ -1586,7 +1587,7 @@ type EventResolver interface {
 	MyRsvp(ctx context.Context, obj *events.Event) (*rsvp.RSVP, error)
 	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
 	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
-	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*RsvpConnection, error)
+	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*model.RsvpConnection, error)
 	Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error)
 }
 type EventAttendanceResolver interface {
@@ -1627,11 +1628,11 @@ type MemberResolver interface {
 
 	Locale(ctx context.Context, obj *member.Member) (*string, error)
 
-	Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*RedemptionConnection, error)
-	Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*RsvpConnection, error)
+	Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RedemptionConnection, error)
+	Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RsvpConnection, error)
 	CommunityStanding(ctx context.Context, obj *member.Member) (*community.MemberStanding, error)
 	Streak(ctx context.Context, obj *member.Member) (*streak.View, error)
-	Badges(ctx context.Context, obj *member.Member) (*MemberBadges, error)
+	Badges(ctx context.Context, obj *member.Member) (*model.MemberBadges, error)
 	Points(ctx context.Context, obj *member.Member) (*ledger.PointsSummary, error)
 	Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatus, error)
 	Referral(ctx context.Context, obj *member.Member) (*referral.Summary, error)
@@ -1639,23 +1640,23 @@ type MemberResolver interface {
 }
 type ModerationLogEntryResolver interface {
 	EntryID(ctx context.Context, obj *moderation.LogEntry) (string, error)
-	Actor(ctx context.Context, obj *moderation.LogEntry) (*CommunityMember, error)
+	Actor(ctx context.Context, obj *moderation.LogEntry) (*model.CommunityMember, error)
 
 	TargetID(ctx context.Context, obj *moderation.LogEntry) (string, error)
 }
 type MutationResolver interface {
-	SignUp(ctx context.Context, input SignUpInput) (*AuthPayload, error)
-	LogIn(ctx context.Context, input LogInInput) (*AuthPayload, error)
-	RefreshToken(ctx context.Context, refreshToken string) (*AuthPayload, error)
+	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
+	LogIn(ctx context.Context, input model.LogInInput) (*model.AuthPayload, error)
+	RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error)
 	LogOut(ctx context.Context, refreshToken string) (bool, error)
-	UpdateProfile(ctx context.Context, input UpdateProfileInput) (*member.Member, error)
+	UpdateProfile(ctx context.Context, input model.UpdateProfileInput) (*member.Member, error)
 	GrantRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	RevokeRole(ctx context.Context, memberID string, role member.Role) (*member.Member, error)
 	SendNotification(ctx context.Context, memberID string, title string, body string, deepLink *string, expiresAt *time.Time) (*inbox.Notification, error)
 	MarkNotificationsRead(ctx context.Context, ids []string) (int, error)
 	MarkAllNotificationsRead(ctx context.Context) (int, error)
 	DeleteNotifications(ctx context.Context, ids []string) (int, error)
-	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*NotificationPreferences, error)
+	SetNotificationPreferences(ctx context.Context, muted []inbox.Category) (*model.NotificationPreferences, error)
 	RequestPasswordReset(ctx context.Context, email string) (bool, error)
 	ResetPassword(ctx context.Context, token string, newPassword string) (bool, error)
 	RequestEmailVerification(ctx context.Context) (bool, error)
@@ -1663,11 +1664,11 @@ type MutationResolver interface {
 	DeleteMyAccount(ctx context.Context, password *string) (bool, error)
 	DeleteMember(ctx context.Context, memberID string, reason string) (bool, error)
 	RequestMyData(ctx context.Context) (*account.Export, error)
-	CreateSpace(ctx context.Context, input SpaceInput) (*forum.Space, error)
-	UpdateSpace(ctx context.Context, id string, input SpaceInput) (*forum.Space, error)
-	CreateThread(ctx context.Context, spaceID string, input PostInput) (*forum.Thread, error)
-	Reply(ctx context.Context, threadID string, input PostInput, quoteID *string) (*forum.Post, error)
-	EditPost(ctx context.Context, postID string, input PostInput) (*forum.Post, error)
+	CreateSpace(ctx context.Context, input model.SpaceInput) (*forum.Space, error)
+	UpdateSpace(ctx context.Context, id string, input model.SpaceInput) (*forum.Space, error)
+	CreateThread(ctx context.Context, spaceID string, input model.PostInput) (*forum.Thread, error)
+	Reply(ctx context.Context, threadID string, input model.PostInput, quoteID *string) (*forum.Post, error)
+	EditPost(ctx context.Context, postID string, input model.PostInput) (*forum.Post, error)
 	DeletePost(ctx context.Context, postID string) (*forum.Post, error)
 	React(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
 	Unreact(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
@@ -1688,7 +1689,7 @@ type MutationResolver interface {
 	CancelRsvp(ctx context.Context, eventID string) (*rsvp.RSVP, error)
 	ClaimSeat(ctx context.Context, eventID string) (*rsvp.RSVP, error)
 	CheckInAttendee(ctx context.Context, eventID string, code string) (*rsvp.RSVP, error)
-	RecordActivity(ctx context.Context, input RecordActivityInput) (*game.ActivityResult, error)
+	RecordActivity(ctx context.Context, input model.RecordActivityInput) (*game.ActivityResult, error)
 	CheckIn(ctx context.Context) (*game.ActivityResult, error)
 	UpdateProgram(ctx context.Context, input program.Patch, expectedVersion *int) (*program.Program, error)
 	AdjustPoints(ctx context.Context, memberID string, amount int, reason string, idempotencyKey string) (*ledger.Entry, error)
@@ -1705,13 +1706,13 @@ type MutationResolver interface {
 	UpdateEarningRule(ctx context.Context, id string, input rules.Input, expectedVersion *int) (*rules.Rule, error)
 	PauseEarningRule(ctx context.Context, id string, paused bool) (*rules.Rule, error)
 	ArchiveEarningRule(ctx context.Context, id string) (*rules.Rule, error)
-	SimulateRules(ctx context.Context, changes []*RuleChangeInput, rangeArg *DateRangeInput) (*dryrun.Simulation, error)
+	SimulateRules(ctx context.Context, changes []*model.RuleChangeInput, rangeArg *model.DateRangeInput) (*dryrun.Simulation, error)
 	LiftSanction(ctx context.Context, memberID string, kind moderation.SanctionKind, spaceID *string, reason *string) (*moderation.Sanction, error)
-	SetNotificationTemplate(ctx context.Context, input NotificationTemplateInput) (*texts.Text, error)
+	SetNotificationTemplate(ctx context.Context, input model.NotificationTemplateInput) (*texts.Text, error)
 	ResetNotificationTemplate(ctx context.Context, locale string, name texts.Name) (*texts.Text, error)
 	FulfillRedemption(ctx context.Context, code string, location string, idempotencyKey string) (*reward.Redemption, error)
 	RedeemCoupon(ctx context.Context, code string, orderExternalID string) (*offer.Claim, error)
-	CreateWebhook(ctx context.Context, url string, events []string, secret *string) (*CreatedWebhook, error)
+	CreateWebhook(ctx context.Context, url string, events []string, secret *string) (*model.CreatedWebhook, error)
 	UpdateWebhook(ctx context.Context, id string, url *string, events []string, secret *string) (*webhook.Endpoint, error)
 	DeleteWebhook(ctx context.Context, id string) (string, error)
 	Redeliver(ctx context.Context, deliveryID string) (*webhook.Delivery, error)
@@ -1733,7 +1734,7 @@ type OfferResolver interface {
 }
 type PointsResolver interface {
 	ExpiringSoon(ctx context.Context, obj *ledger.PointsSummary, withinDays *int) ([]*ledger.ExpiringPoints, error)
-	Ledger(ctx context.Context, obj *ledger.PointsSummary, first *int, after *string) (*LedgerConnection, error)
+	Ledger(ctx context.Context, obj *ledger.PointsSummary, first *int, after *string) (*model.LedgerConnection, error)
 }
 type PointsComparisonResolver interface {
 	Before(ctx context.Context, obj *dryrun.Totals) (float64, error)
@@ -1743,12 +1744,12 @@ type PostResolver interface {
 	ID(ctx context.Context, obj *forum.Post) (string, error)
 	ThreadID(ctx context.Context, obj *forum.Post) (string, error)
 
-	Author(ctx context.Context, obj *forum.Post) (*CommunityMember, error)
+	Author(ctx context.Context, obj *forum.Post) (*model.CommunityMember, error)
 
 	Body(ctx context.Context, obj *forum.Post) (*string, error)
 	Images(ctx context.Context, obj *forum.Post) ([]string, error)
 	QuoteID(ctx context.Context, obj *forum.Post) (*string, error)
-	Reactions(ctx context.Context, obj *forum.Post) ([]*ReactionCount, error)
+	Reactions(ctx context.Context, obj *forum.Post) ([]*model.ReactionCount, error)
 	MyReactions(ctx context.Context, obj *forum.Post) ([]forum.Reaction, error)
 
 	History(ctx context.Context, obj *forum.Post) ([]*forum.Edit, error)
@@ -1760,54 +1761,54 @@ type ProgramEconomicsResolver interface {
 	AsOf(ctx context.Context, obj *analytics.Economics) (*time.Time, error)
 }
 type PublicMemberResolver interface {
-	ID(ctx context.Context, obj *PublicMember) (string, error)
+	ID(ctx context.Context, obj *model.PublicMember) (string, error)
 
-	AvatarURL(ctx context.Context, obj *PublicMember) (*string, error)
+	AvatarURL(ctx context.Context, obj *model.PublicMember) (*string, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*member.Member, error)
 	Member(ctx context.Context, id string) (*member.Member, error)
-	Members(ctx context.Context, search *string, first *int, after *string) (*MemberConnection, error)
-	Notifications(ctx context.Context, first *int, after *string) (*NotificationConnection, error)
+	Members(ctx context.Context, search *string, first *int, after *string) (*model.MemberConnection, error)
+	Notifications(ctx context.Context, first *int, after *string) (*model.NotificationConnection, error)
 	UnreadNotificationCount(ctx context.Context) (int, error)
-	NotificationPreferences(ctx context.Context) (*NotificationPreferences, error)
+	NotificationPreferences(ctx context.Context) (*model.NotificationPreferences, error)
 	MyDataExports(ctx context.Context) ([]*account.Export, error)
-	Analytics(ctx context.Context) (*Analytics, error)
-	Spaces(ctx context.Context, first *int, after *string) (*SpaceConnection, error)
-	Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*ThreadConnection, error)
-	Posts(ctx context.Context, threadID string, first *int, after *string) (*PostConnection, error)
-	ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*ReviewConnection, error)
-	ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*ModerationLogConnection, error)
+	Analytics(ctx context.Context) (*model.Analytics, error)
+	Spaces(ctx context.Context, first *int, after *string) (*model.SpaceConnection, error)
+	Threads(ctx context.Context, spaceID string, order *forum.ThreadOrder, first *int, after *string) (*model.ThreadConnection, error)
+	Posts(ctx context.Context, threadID string, first *int, after *string) (*model.PostConnection, error)
+	ReviewQueue(ctx context.Context, spaceID string, status *moderation.ItemStatus, first *int, after *string) (*model.ReviewConnection, error)
+	ModerationLog(ctx context.Context, spaceID *string, first *int, after *string) (*model.ModerationLogConnection, error)
 	MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction, error)
 	WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error)
-	BrandOffers(ctx context.Context, status *offer.OfferStatus, first *int, after *string) (*OfferConnection, error)
+	BrandOffers(ctx context.Context, status *offer.OfferStatus, first *int, after *string) (*model.OfferConnection, error)
 	Badges(ctx context.Context) ([]*engagement.Badge, error)
-	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*Leaderboard, error)
+	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*model.Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
 	AroundMe(ctx context.Context, period leaderboard.Period, radius *int, at *time.Time) ([]*leaderboard.Standing, error)
-	Events(ctx context.Context, first *int, after *string, filter *events.Filter) (*EventConnection, error)
+	Events(ctx context.Context, first *int, after *string, filter *events.Filter) (*model.EventConnection, error)
 	Event(ctx context.Context, id string) (*events.Event, error)
-	BrandEvents(ctx context.Context, first *int, after *string) (*EventConnection, error)
+	BrandEvents(ctx context.Context, first *int, after *string) (*model.EventConnection, error)
 	Program(ctx context.Context) (*program.Program, error)
-	ProgramHistory(ctx context.Context, first *int, after *string) (*ProgramConnection, error)
-	Rewards(ctx context.Context, first *int, after *string) (*RewardConnection, error)
+	ProgramHistory(ctx context.Context, first *int, after *string) (*model.ProgramConnection, error)
+	Rewards(ctx context.Context, first *int, after *string) (*model.RewardConnection, error)
 	Reward(ctx context.Context, id string) (*reward.Reward, error)
-	MyRedemptions(ctx context.Context, first *int, after *string) (*RedemptionConnection, error)
-	Node(ctx context.Context, id string) (Node, error)
-	Nodes(ctx context.Context, ids []string) ([]Node, error)
+	MyRedemptions(ctx context.Context, first *int, after *string) (*model.RedemptionConnection, error)
+	Node(ctx context.Context, id string) (model.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	Offers(ctx context.Context) ([]*offer.Offer, error)
 	Offer(ctx context.Context, id string) (*offer.Offer, error)
 	MyDevices(ctx context.Context) ([]*push.Device, error)
-	EarningRules(ctx context.Context, first *int, after *string) (*EarningRuleConnection, error)
+	EarningRules(ctx context.Context, first *int, after *string) (*model.EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
-	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*EarningRuleVersionConnection, error)
+	EarningRuleHistory(ctx context.Context, id string, first *int, after *string) (*model.EarningRuleVersionConnection, error)
 	ExplainEarning(ctx context.Context, activityID string) (*ruleset.Explanation, error)
-	RuleSimulations(ctx context.Context, first *int, after *string) (*RuleSimulationConnection, error)
+	RuleSimulations(ctx context.Context, first *int, after *string) (*model.RuleSimulationConnection, error)
 	RuleSimulation(ctx context.Context, id string) (*dryrun.Simulation, error)
 	NotificationTemplates(ctx context.Context, locale string) ([]*texts.Text, error)
 	IdentifyMember(ctx context.Context, code string) (*till.Identified, error)
-	Webhooks(ctx context.Context, first *int, after *string) (*WebhookConnection, error)
-	WebhookDeliveries(ctx context.Context, webhookID string, state *webhook.State, first *int, after *string) (*WebhookDeliveryConnection, error)
+	Webhooks(ctx context.Context, first *int, after *string) (*model.WebhookConnection, error)
+	WebhookDeliveries(ctx context.Context, webhookID string, state *webhook.State, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
 type RedemptionResolver interface {
 	ID(ctx context.Context, obj *reward.Redemption) (string, error)
@@ -1824,7 +1825,7 @@ type ReviewItemResolver interface {
 	FlagCount(ctx context.Context, obj *community.QueueEntry) (int, error)
 	Reasons(ctx context.Context, obj *community.QueueEntry) ([]string, error)
 
-	Author(ctx context.Context, obj *community.QueueEntry) (*AuthorHistory, error)
+	Author(ctx context.Context, obj *community.QueueEntry) (*model.AuthorHistory, error)
 	Status(ctx context.Context, obj *community.QueueEntry) (moderation.ItemStatus, error)
 	FirstFlags(ctx context.Context, obj *community.QueueEntry, first *int) ([]*moderation.Flag, error)
 }
@@ -1868,7 +1869,7 @@ type RuleSimulationResultResolver interface {
 	PointsAfter(ctx context.Context, obj *dryrun.Result) (float64, error)
 	LiabilityChangeMinor(ctx context.Context, obj *dryrun.Result) (float64, error)
 
-	TopMembers(ctx context.Context, obj *dryrun.Result) ([]*MemberPointsChange, error)
+	TopMembers(ctx context.Context, obj *dryrun.Result) ([]*model.MemberPointsChange, error)
 }
 type RuleVerdictResolver interface {
 	FailedCondition(ctx context.Context, obj *rules.Verdict) (*string, error)
@@ -1886,7 +1887,7 @@ type SpaceResolver interface {
 type StandingResolver interface {
 	Rank(ctx context.Context, obj *leaderboard.Standing) (*int, error)
 
-	Member(ctx context.Context, obj *leaderboard.Standing) (*PublicMember, error)
+	Member(ctx context.Context, obj *leaderboard.Standing) (*model.PublicMember, error)
 	IsMe(ctx context.Context, obj *leaderboard.Standing) (bool, error)
 }
 type SubscriptionResolver interface {
@@ -1900,7 +1901,7 @@ type ThreadResolver interface {
 	ID(ctx context.Context, obj *forum.Thread) (string, error)
 	Space(ctx context.Context, obj *forum.Thread) (*forum.Space, error)
 
-	Author(ctx context.Context, obj *forum.Thread) (*CommunityMember, error)
+	Author(ctx context.Context, obj *forum.Thread) (*model.CommunityMember, error)
 	Pinned(ctx context.Context, obj *forum.Thread) (bool, error)
 
 	PostCount(ctx context.Context, obj *forum.Thread) (int, error)
@@ -1909,10 +1910,10 @@ type ThreadEventResolver interface {
 	Cursor(ctx context.Context, obj *feed.Event) (string, error)
 
 	Post(ctx context.Context, obj *feed.Event) (*forum.Post, error)
-	Reactions(ctx context.Context, obj *feed.Event) ([]*ReactionCount, error)
+	Reactions(ctx context.Context, obj *feed.Event) ([]*model.ReactionCount, error)
 }
 type TierStatusResolver interface {
-	Progress(ctx context.Context, obj *ledger.TierStatus) (*TierProgress, error)
+	Progress(ctx context.Context, obj *ledger.TierStatus) (*model.TierProgress, error)
 }
 type TillMemberResolver interface {
 	MemberID(ctx context.Context, obj *till.Identified) (string, error)
@@ -1939,10 +1940,10 @@ type WebhookDeliveryResolver interface {
 }
 
 type EventInputResolver interface {
-	Eligibility(ctx context.Context, obj *events.Input, data *EventEligibilityInput) error
+	Eligibility(ctx context.Context, obj *events.Input, data *model.EventEligibilityInput) error
 }
 type OfferInputResolver interface {
-	Target(ctx context.Context, obj *offer.OfferInput, data *OfferTargetingInput) error
+	Target(ctx context.Context, obj *offer.OfferInput, data *model.OfferTargetingInput) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2084,7 +2085,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Analytics.CampaignResults(childComplexity, args["campaign"].(CampaignName), args["offerId"].(*string), args["range"].(analytics.Range), args["withinDays"].(int)), true
+		return e.ComplexityRoot.Analytics.CampaignResults(childComplexity, args["campaign"].(model.CampaignName), args["offerId"].(*string), args["range"].(analytics.Range), args["withinDays"].(int)), true
 	case "Analytics.cohorts":
 		if e.ComplexityRoot.Analytics.Cohorts == nil {
 			break
@@ -4522,7 +4523,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateSpace(childComplexity, args["input"].(SpaceInput)), true
+		return e.ComplexityRoot.Mutation.CreateSpace(childComplexity, args["input"].(model.SpaceInput)), true
 	case "Mutation.createThread":
 		if e.ComplexityRoot.Mutation.CreateThread == nil {
 			break
@@ -4533,7 +4534,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateThread(childComplexity, args["spaceId"].(string), args["input"].(PostInput)), true
+		return e.ComplexityRoot.Mutation.CreateThread(childComplexity, args["spaceId"].(string), args["input"].(model.PostInput)), true
 	case "Mutation.createWebhook":
 		if e.ComplexityRoot.Mutation.CreateWebhook == nil {
 			break
@@ -4610,7 +4611,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.EditPost(childComplexity, args["postId"].(string), args["input"].(PostInput)), true
+		return e.ComplexityRoot.Mutation.EditPost(childComplexity, args["postId"].(string), args["input"].(model.PostInput)), true
 	case "Mutation.flagPost":
 		if e.ComplexityRoot.Mutation.FlagPost == nil {
 			break
@@ -4665,7 +4666,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.LogIn(childComplexity, args["input"].(LogInInput)), true
+		return e.ComplexityRoot.Mutation.LogIn(childComplexity, args["input"].(model.LogInInput)), true
 	case "Mutation.logOut":
 		if e.ComplexityRoot.Mutation.LogOut == nil {
 			break
@@ -4770,7 +4771,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].(RecordActivityInput)), true
+		return e.ComplexityRoot.Mutation.RecordActivity(childComplexity, args["input"].(model.RecordActivityInput)), true
 	case "Mutation.redeemCoupon":
 		if e.ComplexityRoot.Mutation.RedeemCoupon == nil {
 			break
@@ -4836,7 +4837,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Reply(childComplexity, args["threadId"].(string), args["input"].(PostInput), args["quoteId"].(*string)), true
+		return e.ComplexityRoot.Mutation.Reply(childComplexity, args["threadId"].(string), args["input"].(model.PostInput), args["quoteId"].(*string)), true
 	case "Mutation.requestEmailVerification":
 		if e.ComplexityRoot.Mutation.RequestEmailVerification == nil {
 			break
@@ -4958,7 +4959,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SetNotificationTemplate(childComplexity, args["input"].(NotificationTemplateInput)), true
+		return e.ComplexityRoot.Mutation.SetNotificationTemplate(childComplexity, args["input"].(model.NotificationTemplateInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -4969,7 +4970,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(SignUpInput)), true
+		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
 	case "Mutation.simulateRules":
 		if e.ComplexityRoot.Mutation.SimulateRules == nil {
 			break
@@ -4980,7 +4981,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SimulateRules(childComplexity, args["changes"].([]*RuleChangeInput), args["range"].(*DateRangeInput)), true
+		return e.ComplexityRoot.Mutation.SimulateRules(childComplexity, args["changes"].([]*model.RuleChangeInput), args["range"].(*model.DateRangeInput)), true
 	case "Mutation.unreact":
 		if e.ComplexityRoot.Mutation.Unreact == nil {
 			break
@@ -5046,7 +5047,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(UpdateProfileInput)), true
+		return e.ComplexityRoot.Mutation.UpdateProfile(childComplexity, args["input"].(model.UpdateProfileInput)), true
 	case "Mutation.updateProgram":
 		if e.ComplexityRoot.Mutation.UpdateProgram == nil {
 			break
@@ -5079,7 +5080,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateSpace(childComplexity, args["id"].(string), args["input"].(SpaceInput)), true
+		return e.ComplexityRoot.Mutation.UpdateSpace(childComplexity, args["id"].(string), args["input"].(model.SpaceInput)), true
 	case "Mutation.updateWebhook":
 		if e.ComplexityRoot.Mutation.UpdateWebhook == nil {
 			break
@@ -11030,8 +11031,8 @@ func (ec *executionContext) field_Analytics_campaignResults_args(ctx context.Con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaign",
-		func(ctx context.Context, v any) (CampaignName, error) {
-			return ec.unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx, v)
+		func(ctx context.Context, v any) (model.CampaignName, error) {
+			return ec.unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCampaignName(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11508,8 +11509,8 @@ func (ec *executionContext) field_Mutation_createSpace_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (SpaceInput, error) {
-			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx, v)
+		func(ctx context.Context, v any) (model.SpaceInput, error) {
+			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11530,8 +11531,8 @@ func (ec *executionContext) field_Mutation_createThread_args(ctx context.Context
 	}
 	args["spaceId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (PostInput, error) {
-			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		func(ctx context.Context, v any) (model.PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11660,8 +11661,8 @@ func (ec *executionContext) field_Mutation_editPost_args(ctx context.Context, ra
 	}
 	args["postId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (PostInput, error) {
-			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		func(ctx context.Context, v any) (model.PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11794,8 +11795,8 @@ func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawAr
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (LogInInput, error) {
-			return ec.unmarshalNLogInInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐLogInInput(ctx, v)
+		func(ctx context.Context, v any) (model.LogInInput, error) {
+			return ec.unmarshalNLogInInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLogInInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11976,8 +11977,8 @@ func (ec *executionContext) field_Mutation_recordActivity_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (RecordActivityInput, error) {
-			return ec.unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx, v)
+		func(ctx context.Context, v any) (model.RecordActivityInput, error) {
+			return ec.unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRecordActivityInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12108,8 +12109,8 @@ func (ec *executionContext) field_Mutation_reply_args(ctx context.Context, rawAr
 	}
 	args["threadId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (PostInput, error) {
-			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx, v)
+		func(ctx context.Context, v any) (model.PostInput, error) {
+			return ec.unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12360,8 +12361,8 @@ func (ec *executionContext) field_Mutation_setNotificationTemplate_args(ctx cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (NotificationTemplateInput, error) {
-			return ec.unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx, v)
+		func(ctx context.Context, v any) (model.NotificationTemplateInput, error) {
+			return ec.unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationTemplateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12374,8 +12375,8 @@ func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawA
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (SignUpInput, error) {
-			return ec.unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSignUpInput(ctx, v)
+		func(ctx context.Context, v any) (model.SignUpInput, error) {
+			return ec.unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSignUpInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12388,16 +12389,16 @@ func (ec *executionContext) field_Mutation_simulateRules_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "changes",
-		func(ctx context.Context, v any) ([]*RuleChangeInput, error) {
-			return ec.unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInputᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]*model.RuleChangeInput, error) {
+			return ec.unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleChangeInputᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["changes"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "range",
-		func(ctx context.Context, v any) (*DateRangeInput, error) {
-			return ec.unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐDateRangeInput(ctx, v)
+		func(ctx context.Context, v any) (*model.DateRangeInput, error) {
+			return ec.unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐDateRangeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12512,8 +12513,8 @@ func (ec *executionContext) field_Mutation_updateProfile_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (UpdateProfileInput, error) {
-			return ec.unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐUpdateProfileInput(ctx, v)
+		func(ctx context.Context, v any) (model.UpdateProfileInput, error) {
+			return ec.unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐUpdateProfileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12578,8 +12579,8 @@ func (ec *executionContext) field_Mutation_updateSpace_args(ctx context.Context,
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (SpaceInput, error) {
-			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx, v)
+		func(ctx context.Context, v any) (model.SpaceInput, error) {
+			return ec.unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13703,8 +13704,8 @@ func (ec *executionContext) _Activity_amount(ctx context.Context, field graphql.
 			return ec.Resolvers.Activity().Amount(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *Money) graphql.Marshaler {
-			return ec.marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMoney(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMoney(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14056,8 +14057,8 @@ func (ec *executionContext) _ActivityResult_streak(ctx context.Context, field gr
 			return ec.Resolvers.ActivityResult().Streak(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *StreakChange) graphql.Marshaler {
-			return ec.marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StreakChange) graphql.Marshaler {
+			return ec.marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStreakChange(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14108,7 +14109,7 @@ func (ec *executionContext) fieldContext_ActivityResult_badges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_overview(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_overview(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14152,7 +14153,7 @@ func (ec *executionContext) fieldContext_Analytics_overview(ctx context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_retention(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_retention(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14196,7 +14197,7 @@ func (ec *executionContext) fieldContext_Analytics_retention(ctx context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_cohorts(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_cohorts(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14240,7 +14241,7 @@ func (ec *executionContext) fieldContext_Analytics_cohorts(ctx context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_ltv(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_ltv(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14284,7 +14285,7 @@ func (ec *executionContext) fieldContext_Analytics_ltv(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_economics(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_economics(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14328,7 +14329,7 @@ func (ec *executionContext) fieldContext_Analytics_economics(ctx context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_referrals(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_referrals(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14372,7 +14373,7 @@ func (ec *executionContext) fieldContext_Analytics_referrals(ctx context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_campaignResults(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_campaignResults(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14382,7 +14383,7 @@ func (ec *executionContext) _Analytics_campaignResults(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Analytics().CampaignResults(ctx, obj, fc.Args["campaign"].(CampaignName), fc.Args["offerId"].(*string), fc.Args["range"].(analytics.Range), fc.Args["withinDays"].(int))
+			return ec.Resolvers.Analytics().CampaignResults(ctx, obj, fc.Args["campaign"].(model.CampaignName), fc.Args["offerId"].(*string), fc.Args["range"].(analytics.Range), fc.Args["withinDays"].(int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *analytics.CampaignResults) graphql.Marshaler {
@@ -14416,7 +14417,7 @@ func (ec *executionContext) fieldContext_Analytics_campaignResults(ctx context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _Analytics_engagement(ctx context.Context, field graphql.CollectedField, obj *Analytics) (ret graphql.Marshaler) {
+func (ec *executionContext) _Analytics_engagement(ctx context.Context, field graphql.CollectedField, obj *model.Analytics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15213,7 +15214,7 @@ func (ec *executionContext) fieldContext_Audience_tiers(_ context.Context, field
 	return graphql.NewScalarFieldContext("Audience", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15236,7 +15237,7 @@ func (ec *executionContext) fieldContext_AuthPayload_accessToken(_ context.Conte
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthPayload_accessTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_accessTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15259,7 +15260,7 @@ func (ec *executionContext) fieldContext_AuthPayload_accessTokenExpiresAt(_ cont
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15282,7 +15283,7 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshToken(_ context.Cont
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthPayload_refreshTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_refreshTokenExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15305,7 +15306,7 @@ func (ec *executionContext) fieldContext_AuthPayload_refreshTokenExpiresAt(_ con
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _AuthPayload_member(ctx context.Context, field graphql.CollectedField, obj *AuthPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthPayload_member(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15337,7 +15338,7 @@ func (ec *executionContext) fieldContext_AuthPayload_member(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _AuthorHistory_displayName(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_displayName(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15360,7 +15361,7 @@ func (ec *executionContext) fieldContext_AuthorHistory_displayName(_ context.Con
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "String")
 }
 
-func (ec *executionContext) _AuthorHistory_trustLevel(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_trustLevel(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15383,7 +15384,7 @@ func (ec *executionContext) fieldContext_AuthorHistory_trustLevel(_ context.Cont
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AuthorHistory_postsLast30Days(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_postsLast30Days(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15406,7 +15407,7 @@ func (ec *executionContext) fieldContext_AuthorHistory_postsLast30Days(_ context
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AuthorHistory_hiddenRecently(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_hiddenRecently(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15429,7 +15430,7 @@ func (ec *executionContext) fieldContext_AuthorHistory_hiddenRecently(_ context.
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _AuthorHistory_memberId(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_memberId(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15452,7 +15453,7 @@ func (ec *executionContext) fieldContext_AuthorHistory_memberId(_ context.Contex
 	return graphql.NewScalarFieldContext("AuthorHistory", field, false, false, "ID")
 }
 
-func (ec *executionContext) _AuthorHistory_sanctions(ctx context.Context, field graphql.CollectedField, obj *AuthorHistory) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuthorHistory_sanctions(ctx context.Context, field graphql.CollectedField, obj *model.AuthorHistory) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17083,7 +17084,7 @@ func (ec *executionContext) fieldContext_CohortMatrix_cohorts(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _CommunityMember_displayName(ctx context.Context, field graphql.CollectedField, obj *CommunityMember) (ret graphql.Marshaler) {
+func (ec *executionContext) _CommunityMember_displayName(ctx context.Context, field graphql.CollectedField, obj *model.CommunityMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17106,7 +17107,7 @@ func (ec *executionContext) fieldContext_CommunityMember_displayName(_ context.C
 	return graphql.NewScalarFieldContext("CommunityMember", field, false, false, "String")
 }
 
-func (ec *executionContext) _CommunityMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *CommunityMember) (ret graphql.Marshaler) {
+func (ec *executionContext) _CommunityMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *model.CommunityMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17533,7 +17534,7 @@ func (ec *executionContext) fieldContext_CouponRedemption_purchase(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _CreatedWebhook_webhook(ctx context.Context, field graphql.CollectedField, obj *CreatedWebhook) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedWebhook_webhook(ctx context.Context, field graphql.CollectedField, obj *model.CreatedWebhook) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17565,7 +17566,7 @@ func (ec *executionContext) fieldContext_CreatedWebhook_webhook(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _CreatedWebhook_secret(ctx context.Context, field graphql.CollectedField, obj *CreatedWebhook) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreatedWebhook_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreatedWebhook) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18608,7 +18609,7 @@ func (ec *executionContext) fieldContext_EarningRule_createdAt(_ context.Context
 	return graphql.NewScalarFieldContext("EarningRule", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarningRuleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EarningRuleConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18620,8 +18621,8 @@ func (ec *executionContext) _EarningRuleConnection_edges(ctx context.Context, fi
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*EarningRuleEdge) graphql.Marshaler {
-			return ec.marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EarningRuleEdge) graphql.Marshaler {
+			return ec.marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -18640,7 +18641,7 @@ func (ec *executionContext) fieldContext_EarningRuleConnection_edges(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningRuleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EarningRuleConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18652,8 +18653,8 @@ func (ec *executionContext) _EarningRuleConnection_pageInfo(ctx context.Context,
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -18672,7 +18673,7 @@ func (ec *executionContext) fieldContext_EarningRuleConnection_pageInfo(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningRuleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EarningRuleEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18695,7 +18696,7 @@ func (ec *executionContext) fieldContext_EarningRuleEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("EarningRuleEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _EarningRuleEdge_node(ctx context.Context, field graphql.CollectedField, obj *EarningRuleEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19122,7 +19123,7 @@ func (ec *executionContext) fieldContext_EarningRuleVersion_updatedAt(_ context.
 	return graphql.NewScalarFieldContext("EarningRuleVersion", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _EarningRuleVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleVersionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleVersionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19134,8 +19135,8 @@ func (ec *executionContext) _EarningRuleVersionConnection_edges(ctx context.Cont
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*EarningRuleVersionEdge) graphql.Marshaler {
-			return ec.marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EarningRuleVersionEdge) graphql.Marshaler {
+			return ec.marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -19154,7 +19155,7 @@ func (ec *executionContext) fieldContext_EarningRuleVersionConnection_edges(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningRuleVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleVersionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleVersionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19166,8 +19167,8 @@ func (ec *executionContext) _EarningRuleVersionConnection_pageInfo(ctx context.C
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -19186,7 +19187,7 @@ func (ec *executionContext) fieldContext_EarningRuleVersionConnection_pageInfo(_
 	return fc, nil
 }
 
-func (ec *executionContext) _EarningRuleVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleVersionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19209,7 +19210,7 @@ func (ec *executionContext) fieldContext_EarningRuleVersionEdge_cursor(_ context
 	return graphql.NewScalarFieldContext("EarningRuleVersionEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _EarningRuleVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *EarningRuleVersionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EarningRuleVersionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EarningRuleVersionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -19764,8 +19765,8 @@ func (ec *executionContext) _Event_attendees(ctx context.Context, field graphql.
 			return ec.Resolvers.Event().Attendees(ctx, obj, fc.Args["status"].(rsvp.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
-			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RsvpConnection) graphql.Marshaler {
+			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpConnection(ctx, selections, v)
 		},
 		true,
 		false,
@@ -20241,7 +20242,7 @@ func (ec *executionContext) fieldContext_EventAttendance_noShowRate(_ context.Co
 	return graphql.NewScalarFieldContext("EventAttendance", field, false, false, "Float")
 }
 
-func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20253,8 +20254,8 @@ func (ec *executionContext) _EventConnection_edges(ctx context.Context, field gr
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*EventEdge) graphql.Marshaler {
-			return ec.marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EventEdge) graphql.Marshaler {
+			return ec.marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -20273,7 +20274,7 @@ func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20285,8 +20286,8 @@ func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -20443,7 +20444,7 @@ func (ec *executionContext) fieldContext_EventCounts_noShow(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *EventEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20466,7 +20467,7 @@ func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *EventEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21201,7 +21202,7 @@ func (ec *executionContext) fieldContext_LTVValue_atHorizonsMinor(_ context.Cont
 	return graphql.NewScalarFieldContext("LTVValue", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21224,7 +21225,7 @@ func (ec *executionContext) fieldContext_Leaderboard_period(_ context.Context, f
 	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "LeaderboardPeriod")
 }
 
-func (ec *executionContext) _Leaderboard_key(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_key(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21247,7 +21248,7 @@ func (ec *executionContext) fieldContext_Leaderboard_key(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "String")
 }
 
-func (ec *executionContext) _Leaderboard_final(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_final(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21270,7 +21271,7 @@ func (ec *executionContext) fieldContext_Leaderboard_final(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Leaderboard_edges(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_edges(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21282,8 +21283,8 @@ func (ec *executionContext) _Leaderboard_edges(ctx context.Context, field graphq
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*StandingEdge) graphql.Marshaler {
-			return ec.marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StandingEdge) graphql.Marshaler {
+			return ec.marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStandingEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21302,7 +21303,7 @@ func (ec *executionContext) fieldContext_Leaderboard_edges(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Leaderboard_pageInfo(ctx context.Context, field graphql.CollectedField, obj *Leaderboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Leaderboard_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21314,8 +21315,8 @@ func (ec *executionContext) _Leaderboard_pageInfo(ctx context.Context, field gra
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21334,7 +21335,7 @@ func (ec *executionContext) fieldContext_Leaderboard_pageInfo(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *LedgerConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21346,8 +21347,8 @@ func (ec *executionContext) _LedgerConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*LedgerEdge) graphql.Marshaler {
-			return ec.marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LedgerEdge) graphql.Marshaler {
+			return ec.marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21366,7 +21367,7 @@ func (ec *executionContext) fieldContext_LedgerConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *LedgerConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LedgerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21378,8 +21379,8 @@ func (ec *executionContext) _LedgerConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21398,7 +21399,7 @@ func (ec *executionContext) fieldContext_LedgerConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _LedgerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *LedgerEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21421,7 +21422,7 @@ func (ec *executionContext) fieldContext_LedgerEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("LedgerEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.CollectedField, obj *LedgerEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _LedgerEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LedgerEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22261,8 +22262,8 @@ func (ec *executionContext) _Member_redemptions(ctx context.Context, field graph
 			return ec.Resolvers.Member().Redemptions(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
-			return ec.marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RedemptionConnection) graphql.Marshaler {
+			return ec.marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionConnection(ctx, selections, v)
 		},
 		true,
 		false,
@@ -22305,8 +22306,8 @@ func (ec *executionContext) _Member_rsvps(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Member().Rsvps(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
-			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RsvpConnection) graphql.Marshaler {
+			return ec.marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpConnection(ctx, selections, v)
 		},
 		true,
 		false,
@@ -22412,8 +22413,8 @@ func (ec *executionContext) _Member_badges(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Member().Badges(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *MemberBadges) graphql.Marshaler {
-			return ec.marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberBadges(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MemberBadges) graphql.Marshaler {
+			return ec.marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberBadges(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22560,7 +22561,7 @@ func (ec *executionContext) fieldContext_Member_memberCard(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberBadges_earned(ctx context.Context, field graphql.CollectedField, obj *MemberBadges) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberBadges_earned(ctx context.Context, field graphql.CollectedField, obj *model.MemberBadges) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22592,7 +22593,7 @@ func (ec *executionContext) fieldContext_MemberBadges_earned(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberBadges_inProgress(ctx context.Context, field graphql.CollectedField, obj *MemberBadges) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberBadges_inProgress(ctx context.Context, field graphql.CollectedField, obj *model.MemberBadges) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22693,7 +22694,7 @@ func (ec *executionContext) fieldContext_MemberCard_qrExpiresAt(_ context.Contex
 	return graphql.NewScalarFieldContext("MemberCard", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *MemberConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22705,8 +22706,8 @@ func (ec *executionContext) _MemberConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*MemberEdge) graphql.Marshaler {
-			return ec.marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MemberEdge) graphql.Marshaler {
+			return ec.marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22725,7 +22726,7 @@ func (ec *executionContext) fieldContext_MemberConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *MemberConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MemberConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22737,8 +22738,8 @@ func (ec *executionContext) _MemberConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22757,7 +22758,7 @@ func (ec *executionContext) fieldContext_MemberConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *MemberEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MemberEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22780,7 +22781,7 @@ func (ec *executionContext) fieldContext_MemberEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MemberEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *MemberEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MemberEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22812,7 +22813,7 @@ func (ec *executionContext) fieldContext_MemberEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberPointsChange_member(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberPointsChange_member(ctx context.Context, field graphql.CollectedField, obj *model.MemberPointsChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22844,7 +22845,7 @@ func (ec *executionContext) fieldContext_MemberPointsChange_member(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _MemberPointsChange_before(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberPointsChange_before(ctx context.Context, field graphql.CollectedField, obj *model.MemberPointsChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22867,7 +22868,7 @@ func (ec *executionContext) fieldContext_MemberPointsChange_before(_ context.Con
 	return graphql.NewScalarFieldContext("MemberPointsChange", field, false, false, "Float")
 }
 
-func (ec *executionContext) _MemberPointsChange_after(ctx context.Context, field graphql.CollectedField, obj *MemberPointsChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _MemberPointsChange_after(ctx context.Context, field graphql.CollectedField, obj *model.MemberPointsChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22890,7 +22891,7 @@ func (ec *executionContext) fieldContext_MemberPointsChange_after(_ context.Cont
 	return graphql.NewScalarFieldContext("MemberPointsChange", field, false, false, "Float")
 }
 
-func (ec *executionContext) _ModerationLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ModerationLogConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModerationLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ModerationLogConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22902,8 +22903,8 @@ func (ec *executionContext) _ModerationLogConnection_edges(ctx context.Context, 
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ModerationLogEdge) graphql.Marshaler {
-			return ec.marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ModerationLogEdge) graphql.Marshaler {
+			return ec.marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22922,7 +22923,7 @@ func (ec *executionContext) fieldContext_ModerationLogConnection_edges(_ context
 	return fc, nil
 }
 
-func (ec *executionContext) _ModerationLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ModerationLogConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModerationLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ModerationLogConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22934,8 +22935,8 @@ func (ec *executionContext) _ModerationLogConnection_pageInfo(ctx context.Contex
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22954,7 +22955,7 @@ func (ec *executionContext) fieldContext_ModerationLogConnection_pageInfo(_ cont
 	return fc, nil
 }
 
-func (ec *executionContext) _ModerationLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ModerationLogEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModerationLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ModerationLogEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22977,7 +22978,7 @@ func (ec *executionContext) fieldContext_ModerationLogEdge_cursor(_ context.Cont
 	return graphql.NewScalarFieldContext("ModerationLogEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ModerationLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *ModerationLogEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModerationLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ModerationLogEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23044,8 +23045,8 @@ func (ec *executionContext) _ModerationLogEntry_actor(ctx context.Context, field
 			return ec.Resolvers.ModerationLogEntry().Actor(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
-			return ec.marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommunityMember) graphql.Marshaler {
+			return ec.marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCommunityMember(ctx, selections, v)
 		},
 		true,
 		false,
@@ -23225,7 +23226,7 @@ func (ec *executionContext) fieldContext_ModerationLogEntry_at(_ context.Context
 	return graphql.NewScalarFieldContext("ModerationLogEntry", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Money_amountMinor(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+func (ec *executionContext) _Money_amountMinor(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23248,7 +23249,7 @@ func (ec *executionContext) fieldContext_Money_amountMinor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Money", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *Money) (ret graphql.Marshaler) {
+func (ec *executionContext) _Money_currency(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23281,11 +23282,11 @@ func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SignUp(ctx, fc.Args["input"].(SignUpInput))
+			return ec.Resolvers.Mutation().SignUp(ctx, fc.Args["input"].(model.SignUpInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23325,11 +23326,11 @@ func (ec *executionContext) _Mutation_logIn(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().LogIn(ctx, fc.Args["input"].(LogInInput))
+			return ec.Resolvers.Mutation().LogIn(ctx, fc.Args["input"].(model.LogInInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23372,8 +23373,8 @@ func (ec *executionContext) _Mutation_refreshToken(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().RefreshToken(ctx, fc.Args["refreshToken"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
-			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23457,7 +23458,7 @@ func (ec *executionContext) _Mutation_updateProfile(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateProfile(ctx, fc.Args["input"].(UpdateProfileInput))
+			return ec.Resolvers.Mutation().UpdateProfile(ctx, fc.Args["input"].(model.UpdateProfileInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *member.Member) graphql.Marshaler {
@@ -23747,8 +23748,8 @@ func (ec *executionContext) _Mutation_setNotificationPreferences(ctx context.Con
 			return ec.Resolvers.Mutation().SetNotificationPreferences(ctx, fc.Args["muted"].([]inbox.Category))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
-			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationPreferences(ctx, selections, v)
 		},
 		true,
 		true,
@@ -24063,7 +24064,7 @@ func (ec *executionContext) _Mutation_createSpace(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateSpace(ctx, fc.Args["input"].(SpaceInput))
+			return ec.Resolvers.Mutation().CreateSpace(ctx, fc.Args["input"].(model.SpaceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
@@ -24107,7 +24108,7 @@ func (ec *executionContext) _Mutation_updateSpace(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateSpace(ctx, fc.Args["id"].(string), fc.Args["input"].(SpaceInput))
+			return ec.Resolvers.Mutation().UpdateSpace(ctx, fc.Args["id"].(string), fc.Args["input"].(model.SpaceInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Space) graphql.Marshaler {
@@ -24151,7 +24152,7 @@ func (ec *executionContext) _Mutation_createThread(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateThread(ctx, fc.Args["spaceId"].(string), fc.Args["input"].(PostInput))
+			return ec.Resolvers.Mutation().CreateThread(ctx, fc.Args["spaceId"].(string), fc.Args["input"].(model.PostInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Thread) graphql.Marshaler {
@@ -24195,7 +24196,7 @@ func (ec *executionContext) _Mutation_reply(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Reply(ctx, fc.Args["threadId"].(string), fc.Args["input"].(PostInput), fc.Args["quoteId"].(*string))
+			return ec.Resolvers.Mutation().Reply(ctx, fc.Args["threadId"].(string), fc.Args["input"].(model.PostInput), fc.Args["quoteId"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
@@ -24239,7 +24240,7 @@ func (ec *executionContext) _Mutation_editPost(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().EditPost(ctx, fc.Args["postId"].(string), fc.Args["input"].(PostInput))
+			return ec.Resolvers.Mutation().EditPost(ctx, fc.Args["postId"].(string), fc.Args["input"].(model.PostInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {
@@ -25163,7 +25164,7 @@ func (ec *executionContext) _Mutation_recordActivity(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].(RecordActivityInput))
+			return ec.Resolvers.Mutation().RecordActivity(ctx, fc.Args["input"].(model.RecordActivityInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *game.ActivityResult) graphql.Marshaler {
@@ -25899,7 +25900,7 @@ func (ec *executionContext) _Mutation_simulateRules(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SimulateRules(ctx, fc.Args["changes"].([]*RuleChangeInput), fc.Args["range"].(*DateRangeInput))
+			return ec.Resolvers.Mutation().SimulateRules(ctx, fc.Args["changes"].([]*model.RuleChangeInput), fc.Args["range"].(*model.DateRangeInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *dryrun.Simulation) graphql.Marshaler {
@@ -25987,7 +25988,7 @@ func (ec *executionContext) _Mutation_setNotificationTemplate(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SetNotificationTemplate(ctx, fc.Args["input"].(NotificationTemplateInput))
+			return ec.Resolvers.Mutation().SetNotificationTemplate(ctx, fc.Args["input"].(model.NotificationTemplateInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *texts.Text) graphql.Marshaler {
@@ -26166,8 +26167,8 @@ func (ec *executionContext) _Mutation_createWebhook(ctx context.Context, field g
 			return ec.Resolvers.Mutation().CreateWebhook(ctx, fc.Args["url"].(string), fc.Args["events"].([]string), fc.Args["secret"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *CreatedWebhook) graphql.Marshaler {
-			return ec.marshalNCreatedWebhook2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCreatedWebhook(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreatedWebhook) graphql.Marshaler {
+			return ec.marshalNCreatedWebhook2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCreatedWebhook(ctx, selections, v)
 		},
 		true,
 		true,
@@ -26637,7 +26638,7 @@ func (ec *executionContext) fieldContext_Notification_expiresAt(_ context.Contex
 	return graphql.NewScalarFieldContext("Notification", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *NotificationConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26649,8 +26650,8 @@ func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, f
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*NotificationEdge) graphql.Marshaler {
-			return ec.marshalNNotificationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NotificationEdge) graphql.Marshaler {
+			return ec.marshalNNotificationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -26669,7 +26670,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *NotificationConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26681,8 +26682,8 @@ func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -26701,7 +26702,7 @@ func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26724,7 +26725,7 @@ func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Conte
 	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *NotificationEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26756,7 +26757,7 @@ func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _NotificationPreferences_muted(ctx context.Context, field graphql.CollectedField, obj *NotificationPreferences) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationPreferences_muted(ctx context.Context, field graphql.CollectedField, obj *model.NotificationPreferences) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27280,7 +27281,7 @@ func (ec *executionContext) fieldContext_OfferBenefit_value(_ context.Context, f
 	return graphql.NewScalarFieldContext("OfferBenefit", field, false, false, "Int")
 }
 
-func (ec *executionContext) _OfferConnection_edges(ctx context.Context, field graphql.CollectedField, obj *OfferConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OfferConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27292,8 +27293,8 @@ func (ec *executionContext) _OfferConnection_edges(ctx context.Context, field gr
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*OfferEdge) graphql.Marshaler {
-			return ec.marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OfferEdge) graphql.Marshaler {
+			return ec.marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -27312,7 +27313,7 @@ func (ec *executionContext) fieldContext_OfferConnection_edges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _OfferConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *OfferConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OfferConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27324,8 +27325,8 @@ func (ec *executionContext) _OfferConnection_pageInfo(ctx context.Context, field
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -27344,7 +27345,7 @@ func (ec *executionContext) fieldContext_OfferConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _OfferEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *OfferEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OfferEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27367,7 +27368,7 @@ func (ec *executionContext) fieldContext_OfferEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("OfferEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _OfferEdge_node(ctx context.Context, field graphql.CollectedField, obj *OfferEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _OfferEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.OfferEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27468,7 +27469,7 @@ func (ec *executionContext) fieldContext_OfferProgress_total(_ context.Context, 
 	return graphql.NewScalarFieldContext("OfferProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27491,7 +27492,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27514,7 +27515,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27537,7 +27538,7 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27686,8 +27687,8 @@ func (ec *executionContext) _Points_ledger(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Points().Ledger(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *LedgerConnection) graphql.Marshaler {
-			return ec.marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LedgerConnection) graphql.Marshaler {
+			return ec.marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -27867,8 +27868,8 @@ func (ec *executionContext) _Post_author(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Post().Author(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
-			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommunityMember) graphql.Marshaler {
+			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCommunityMember(ctx, selections, v)
 		},
 		true,
 		true,
@@ -27991,8 +27992,8 @@ func (ec *executionContext) _Post_reactions(ctx context.Context, field graphql.C
 			return ec.Resolvers.Post().Reactions(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
-			return ec.marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReactionCount) graphql.Marshaler {
+			return ec.marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCountᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -28112,7 +28113,7 @@ func (ec *executionContext) fieldContext_Post_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Post", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _PostConnection_edges(ctx context.Context, field graphql.CollectedField, obj *PostConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _PostConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PostConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28124,8 +28125,8 @@ func (ec *executionContext) _PostConnection_edges(ctx context.Context, field gra
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*PostEdge) graphql.Marshaler {
-			return ec.marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PostEdge) graphql.Marshaler {
+			return ec.marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -28144,7 +28145,7 @@ func (ec *executionContext) fieldContext_PostConnection_edges(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _PostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *PostConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _PostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PostConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28156,8 +28157,8 @@ func (ec *executionContext) _PostConnection_pageInfo(ctx context.Context, field 
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -28176,7 +28177,7 @@ func (ec *executionContext) fieldContext_PostConnection_pageInfo(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _PostEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *PostEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _PostEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PostEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -28199,7 +28200,7 @@ func (ec *executionContext) fieldContext_PostEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PostEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _PostEdge_node(ctx context.Context, field graphql.CollectedField, obj *PostEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _PostEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PostEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29067,7 +29068,7 @@ func (ec *executionContext) fieldContext_Program_locale(_ context.Context, field
 	return graphql.NewScalarFieldContext("Program", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProgramConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29079,8 +29080,8 @@ func (ec *executionContext) _ProgramConnection_edges(ctx context.Context, field 
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
-			return ec.marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProgramEdge) graphql.Marshaler {
+			return ec.marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -29099,7 +29100,7 @@ func (ec *executionContext) fieldContext_ProgramConnection_edges(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ProgramConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ProgramConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29111,8 +29112,8 @@ func (ec *executionContext) _ProgramConnection_pageInfo(ctx context.Context, fie
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -29508,7 +29509,7 @@ func (ec *executionContext) fieldContext_ProgramEconomics_tiers(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ProgramEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29531,7 +29532,7 @@ func (ec *executionContext) fieldContext_ProgramEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("ProgramEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *ProgramEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ProgramEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29701,7 +29702,7 @@ func (ec *executionContext) fieldContext_Promotion_expiresAfterDays(_ context.Co
 	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PublicMember_id(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_id(ctx context.Context, field graphql.CollectedField, obj *model.PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29724,7 +29725,7 @@ func (ec *executionContext) fieldContext_PublicMember_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PublicMember", field, true, true, "ID")
 }
 
-func (ec *executionContext) _PublicMember_displayName(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_displayName(ctx context.Context, field graphql.CollectedField, obj *model.PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29747,7 +29748,7 @@ func (ec *executionContext) fieldContext_PublicMember_displayName(_ context.Cont
 	return graphql.NewScalarFieldContext("PublicMember", field, false, false, "String")
 }
 
-func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *PublicMember) (ret graphql.Marshaler) {
+func (ec *executionContext) _PublicMember_avatarUrl(ctx context.Context, field graphql.CollectedField, obj *model.PublicMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -29928,8 +29929,8 @@ func (ec *executionContext) _Query_members(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Members(ctx, fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *MemberConnection) graphql.Marshaler {
-			return ec.marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MemberConnection) graphql.Marshaler {
+			return ec.marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -29972,8 +29973,8 @@ func (ec *executionContext) _Query_notifications(ctx context.Context, field grap
 			return ec.Resolvers.Query().Notifications(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *NotificationConnection) graphql.Marshaler {
-			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+			return ec.marshalNNotificationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30038,8 +30039,8 @@ func (ec *executionContext) _Query_notificationPreferences(ctx context.Context, 
 			return ec.Resolvers.Query().NotificationPreferences(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
-			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+			return ec.marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationPreferences(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30102,8 +30103,8 @@ func (ec *executionContext) _Query_analytics(ctx context.Context, field graphql.
 			return ec.Resolvers.Query().Analytics(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *Analytics) graphql.Marshaler {
-			return ec.marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAnalytics(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Analytics) graphql.Marshaler {
+			return ec.marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAnalytics(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30135,8 +30136,8 @@ func (ec *executionContext) _Query_spaces(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Spaces(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *SpaceConnection) graphql.Marshaler {
-			return ec.marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpaceConnection) graphql.Marshaler {
+			return ec.marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30179,8 +30180,8 @@ func (ec *executionContext) _Query_threads(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Threads(ctx, fc.Args["spaceId"].(string), fc.Args["order"].(*forum.ThreadOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ThreadConnection) graphql.Marshaler {
-			return ec.marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ThreadConnection) graphql.Marshaler {
+			return ec.marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30223,8 +30224,8 @@ func (ec *executionContext) _Query_posts(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Posts(ctx, fc.Args["threadId"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PostConnection) graphql.Marshaler {
-			return ec.marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PostConnection) graphql.Marshaler {
+			return ec.marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30267,8 +30268,8 @@ func (ec *executionContext) _Query_reviewQueue(ctx context.Context, field graphq
 			return ec.Resolvers.Query().ReviewQueue(ctx, fc.Args["spaceId"].(string), fc.Args["status"].(*moderation.ItemStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ReviewConnection) graphql.Marshaler {
-			return ec.marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
+			return ec.marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30311,8 +30312,8 @@ func (ec *executionContext) _Query_moderationLog(ctx context.Context, field grap
 			return ec.Resolvers.Query().ModerationLog(ctx, fc.Args["spaceId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ModerationLogConnection) graphql.Marshaler {
-			return ec.marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModerationLogConnection) graphql.Marshaler {
+			return ec.marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30419,8 +30420,8 @@ func (ec *executionContext) _Query_brandOffers(ctx context.Context, field graphq
 			return ec.Resolvers.Query().BrandOffers(ctx, fc.Args["status"].(*offer.OfferStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *OfferConnection) graphql.Marshaler {
-			return ec.marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OfferConnection) graphql.Marshaler {
+			return ec.marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30495,8 +30496,8 @@ func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphq
 			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["period"].(leaderboard.Period), fc.Args["at"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
-			return ec.marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLeaderboard(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Leaderboard) graphql.Marshaler {
+			return ec.marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLeaderboard(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30627,8 +30628,8 @@ func (ec *executionContext) _Query_events(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Events(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*events.Filter))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *EventConnection) graphql.Marshaler {
-			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30715,8 +30716,8 @@ func (ec *executionContext) _Query_brandEvents(ctx context.Context, field graphq
 			return ec.Resolvers.Query().BrandEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *EventConnection) graphql.Marshaler {
-			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30791,8 +30792,8 @@ func (ec *executionContext) _Query_programHistory(ctx context.Context, field gra
 			return ec.Resolvers.Query().ProgramHistory(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
-			return ec.marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProgramConnection) graphql.Marshaler {
+			return ec.marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30835,8 +30836,8 @@ func (ec *executionContext) _Query_rewards(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Rewards(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RewardConnection) graphql.Marshaler {
-			return ec.marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RewardConnection) graphql.Marshaler {
+			return ec.marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30923,8 +30924,8 @@ func (ec *executionContext) _Query_myRedemptions(ctx context.Context, field grap
 			return ec.Resolvers.Query().MyRedemptions(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
-			return ec.marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RedemptionConnection) graphql.Marshaler {
+			return ec.marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -30967,8 +30968,8 @@ func (ec *executionContext) _Query_node(ctx context.Context, field graphql.Colle
 			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v Node) graphql.Marshaler {
-			return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNode(ctx, selections, v)
 		},
 		true,
 		false,
@@ -31011,8 +31012,8 @@ func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []Node) graphql.Marshaler {
-			return ec.marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNode(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31163,8 +31164,8 @@ func (ec *executionContext) _Query_earningRules(ctx context.Context, field graph
 			return ec.Resolvers.Query().EarningRules(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *EarningRuleConnection) graphql.Marshaler {
-			return ec.marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EarningRuleConnection) graphql.Marshaler {
+			return ec.marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31251,8 +31252,8 @@ func (ec *executionContext) _Query_earningRuleHistory(ctx context.Context, field
 			return ec.Resolvers.Query().EarningRuleHistory(ctx, fc.Args["id"].(string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *EarningRuleVersionConnection) graphql.Marshaler {
-			return ec.marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EarningRuleVersionConnection) graphql.Marshaler {
+			return ec.marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31339,8 +31340,8 @@ func (ec *executionContext) _Query_ruleSimulations(ctx context.Context, field gr
 			return ec.Resolvers.Query().RuleSimulations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RuleSimulationConnection) graphql.Marshaler {
-			return ec.marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RuleSimulationConnection) graphql.Marshaler {
+			return ec.marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31515,8 +31516,8 @@ func (ec *executionContext) _Query_webhooks(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().Webhooks(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *WebhookConnection) graphql.Marshaler {
-			return ec.marshalNWebhookConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookConnection) graphql.Marshaler {
+			return ec.marshalNWebhookConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31559,8 +31560,8 @@ func (ec *executionContext) _Query_webhookDeliveries(ctx context.Context, field 
 			return ec.Resolvers.Query().WebhookDeliveries(ctx, fc.Args["webhookId"].(string), fc.Args["state"].(*webhook.State), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *WebhookDeliveryConnection) graphql.Marshaler {
-			return ec.marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookDeliveryConnection) graphql.Marshaler {
+			return ec.marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31666,7 +31667,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _ReactionCount_reaction(ctx context.Context, field graphql.CollectedField, obj *ReactionCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReactionCount_reaction(ctx context.Context, field graphql.CollectedField, obj *model.ReactionCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31689,7 +31690,7 @@ func (ec *executionContext) fieldContext_ReactionCount_reaction(_ context.Contex
 	return graphql.NewScalarFieldContext("ReactionCount", field, false, false, "Reaction")
 }
 
-func (ec *executionContext) _ReactionCount_count(ctx context.Context, field graphql.CollectedField, obj *ReactionCount) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReactionCount_count(ctx context.Context, field graphql.CollectedField, obj *model.ReactionCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31983,7 +31984,7 @@ func (ec *executionContext) fieldContext_Redemption_expiredAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Redemption", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RedemptionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RedemptionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedemptionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RedemptionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -31995,8 +31996,8 @@ func (ec *executionContext) _RedemptionConnection_edges(ctx context.Context, fie
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*RedemptionEdge) graphql.Marshaler {
-			return ec.marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RedemptionEdge) graphql.Marshaler {
+			return ec.marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32015,7 +32016,7 @@ func (ec *executionContext) fieldContext_RedemptionConnection_edges(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _RedemptionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RedemptionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedemptionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RedemptionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32027,8 +32028,8 @@ func (ec *executionContext) _RedemptionConnection_pageInfo(ctx context.Context, 
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32047,7 +32048,7 @@ func (ec *executionContext) fieldContext_RedemptionConnection_pageInfo(_ context
 	return fc, nil
 }
 
-func (ec *executionContext) _RedemptionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RedemptionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedemptionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RedemptionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32070,7 +32071,7 @@ func (ec *executionContext) fieldContext_RedemptionEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("RedemptionEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _RedemptionEdge_node(ctx context.Context, field graphql.CollectedField, obj *RedemptionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedemptionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RedemptionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32654,7 +32655,7 @@ func (ec *executionContext) fieldContext_RetentionPeriod_rate(_ context.Context,
 	return graphql.NewScalarFieldContext("RetentionPeriod", field, false, false, "Float")
 }
 
-func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ReviewConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32666,8 +32667,8 @@ func (ec *executionContext) _ReviewConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ReviewEdge) graphql.Marshaler {
-			return ec.marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReviewEdge) graphql.Marshaler {
+			return ec.marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32686,7 +32687,7 @@ func (ec *executionContext) fieldContext_ReviewConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ReviewConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ReviewConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32698,8 +32699,8 @@ func (ec *executionContext) _ReviewConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -32718,7 +32719,7 @@ func (ec *executionContext) fieldContext_ReviewConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _ReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ReviewEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReviewEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32741,7 +32742,7 @@ func (ec *executionContext) fieldContext_ReviewEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ReviewEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *ReviewEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ReviewEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -32918,8 +32919,8 @@ func (ec *executionContext) _ReviewItem_author(ctx context.Context, field graphq
 			return ec.Resolvers.ReviewItem().Author(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *AuthorHistory) graphql.Marshaler {
-			return ec.marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthorHistory(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthorHistory) graphql.Marshaler {
+			return ec.marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthorHistory(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33414,7 +33415,7 @@ func (ec *executionContext) fieldContext_Reward_validDays(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Reward", field, false, false, "Int")
 }
 
-func (ec *executionContext) _RewardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RewardConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RewardConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RewardConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33426,8 +33427,8 @@ func (ec *executionContext) _RewardConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*RewardEdge) graphql.Marshaler {
-			return ec.marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RewardEdge) graphql.Marshaler {
+			return ec.marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33446,7 +33447,7 @@ func (ec *executionContext) fieldContext_RewardConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _RewardConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RewardConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RewardConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RewardConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33458,8 +33459,8 @@ func (ec *executionContext) _RewardConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33478,7 +33479,7 @@ func (ec *executionContext) fieldContext_RewardConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _RewardEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RewardEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RewardEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RewardEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33501,7 +33502,7 @@ func (ec *executionContext) fieldContext_RewardEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("RewardEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _RewardEdge_node(ctx context.Context, field graphql.CollectedField, obj *RewardEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RewardEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RewardEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33859,7 +33860,7 @@ func (ec *executionContext) fieldContext_Rsvp_noShowPenalty(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _RsvpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RsvpConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RsvpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RsvpConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33871,8 +33872,8 @@ func (ec *executionContext) _RsvpConnection_edges(ctx context.Context, field gra
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*RsvpEdge) graphql.Marshaler {
-			return ec.marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RsvpEdge) graphql.Marshaler {
+			return ec.marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33891,7 +33892,7 @@ func (ec *executionContext) fieldContext_RsvpConnection_edges(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _RsvpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RsvpConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RsvpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RsvpConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33903,8 +33904,8 @@ func (ec *executionContext) _RsvpConnection_pageInfo(ctx context.Context, field 
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -33923,7 +33924,7 @@ func (ec *executionContext) fieldContext_RsvpConnection_pageInfo(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _RsvpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RsvpEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RsvpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RsvpEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -33946,7 +33947,7 @@ func (ec *executionContext) fieldContext_RsvpEdge_cursor(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("RsvpEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _RsvpEdge_node(ctx context.Context, field graphql.CollectedField, obj *RsvpEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RsvpEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RsvpEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -34695,7 +34696,7 @@ func (ec *executionContext) fieldContext_RuleSimulation_finishedAt(_ context.Con
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RuleSimulationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RuleSimulationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -34707,8 +34708,8 @@ func (ec *executionContext) _RuleSimulationConnection_edges(ctx context.Context,
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*RuleSimulationEdge) graphql.Marshaler {
-			return ec.marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RuleSimulationEdge) graphql.Marshaler {
+			return ec.marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -34727,7 +34728,7 @@ func (ec *executionContext) fieldContext_RuleSimulationConnection_edges(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RuleSimulationConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -34739,8 +34740,8 @@ func (ec *executionContext) _RuleSimulationConnection_pageInfo(ctx context.Conte
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -34759,7 +34760,7 @@ func (ec *executionContext) fieldContext_RuleSimulationConnection_pageInfo(_ con
 	return fc, nil
 }
 
-func (ec *executionContext) _RuleSimulationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RuleSimulationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -34782,7 +34783,7 @@ func (ec *executionContext) fieldContext_RuleSimulationEdge_cursor(_ context.Con
 	return graphql.NewScalarFieldContext("RuleSimulationEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _RuleSimulationEdge_node(ctx context.Context, field graphql.CollectedField, obj *RuleSimulationEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _RuleSimulationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RuleSimulationEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35028,8 +35029,8 @@ func (ec *executionContext) _RuleSimulationResult_topMembers(ctx context.Context
 			return ec.Resolvers.RuleSimulationResult().TopMembers(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*MemberPointsChange) graphql.Marshaler {
-			return ec.marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChangeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MemberPointsChange) graphql.Marshaler {
+			return ec.marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberPointsChangeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -35498,7 +35499,7 @@ func (ec *executionContext) fieldContext_Space_moderatedByMe(_ context.Context, 
 	return graphql.NewScalarFieldContext("Space", field, true, true, "Boolean")
 }
 
-func (ec *executionContext) _SpaceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *SpaceConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _SpaceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SpaceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35510,8 +35511,8 @@ func (ec *executionContext) _SpaceConnection_edges(ctx context.Context, field gr
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*SpaceEdge) graphql.Marshaler {
-			return ec.marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpaceEdge) graphql.Marshaler {
+			return ec.marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -35530,7 +35531,7 @@ func (ec *executionContext) fieldContext_SpaceConnection_edges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _SpaceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *SpaceConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _SpaceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SpaceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35542,8 +35543,8 @@ func (ec *executionContext) _SpaceConnection_pageInfo(ctx context.Context, field
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -35562,7 +35563,7 @@ func (ec *executionContext) fieldContext_SpaceConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _SpaceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *SpaceEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _SpaceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SpaceEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35585,7 +35586,7 @@ func (ec *executionContext) fieldContext_SpaceEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("SpaceEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _SpaceEdge_node(ctx context.Context, field graphql.CollectedField, obj *SpaceEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _SpaceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SpaceEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35675,8 +35676,8 @@ func (ec *executionContext) _Standing_member(ctx context.Context, field graphql.
 			return ec.Resolvers.Standing().Member(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PublicMember) graphql.Marshaler {
-			return ec.marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicMember) graphql.Marshaler {
+			return ec.marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPublicMember(ctx, selections, v)
 		},
 		true,
 		true,
@@ -35718,7 +35719,7 @@ func (ec *executionContext) fieldContext_Standing_isMe(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Standing", field, true, true, "Boolean")
 }
 
-func (ec *executionContext) _StandingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *StandingEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _StandingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.StandingEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -35741,7 +35742,7 @@ func (ec *executionContext) fieldContext_StandingEdge_cursor(_ context.Context, 
 	return graphql.NewScalarFieldContext("StandingEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _StandingEdge_node(ctx context.Context, field graphql.CollectedField, obj *StandingEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _StandingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.StandingEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36026,7 +36027,7 @@ func (ec *executionContext) fieldContext_StreakBucket_members(_ context.Context,
 	return graphql.NewScalarFieldContext("StreakBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakChange_current(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakChange_current(ctx context.Context, field graphql.CollectedField, obj *model.StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36049,7 +36050,7 @@ func (ec *executionContext) fieldContext_StreakChange_current(_ context.Context,
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakChange_extended(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakChange_extended(ctx context.Context, field graphql.CollectedField, obj *model.StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36072,7 +36073,7 @@ func (ec *executionContext) fieldContext_StreakChange_extended(_ context.Context
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _StreakChange_reset(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakChange_reset(ctx context.Context, field graphql.CollectedField, obj *model.StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36095,7 +36096,7 @@ func (ec *executionContext) fieldContext_StreakChange_reset(_ context.Context, f
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _StreakChange_freezesUsed(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakChange_freezesUsed(ctx context.Context, field graphql.CollectedField, obj *model.StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36118,7 +36119,7 @@ func (ec *executionContext) fieldContext_StreakChange_freezesUsed(_ context.Cont
 	return graphql.NewScalarFieldContext("StreakChange", field, false, false, "Int")
 }
 
-func (ec *executionContext) _StreakChange_freezeEarned(ctx context.Context, field graphql.CollectedField, obj *StreakChange) (ret graphql.Marshaler) {
+func (ec *executionContext) _StreakChange_freezeEarned(ctx context.Context, field graphql.CollectedField, obj *model.StreakChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36644,8 +36645,8 @@ func (ec *executionContext) _Thread_author(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Thread().Author(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
-			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommunityMember) graphql.Marshaler {
+			return ec.marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCommunityMember(ctx, selections, v)
 		},
 		true,
 		true,
@@ -36779,7 +36780,7 @@ func (ec *executionContext) fieldContext_Thread_createdAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ThreadConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ThreadConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36791,8 +36792,8 @@ func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ThreadEdge) graphql.Marshaler {
-			return ec.marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ThreadEdge) graphql.Marshaler {
+			return ec.marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -36811,7 +36812,7 @@ func (ec *executionContext) fieldContext_ThreadConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ThreadConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ThreadConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36823,8 +36824,8 @@ func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -36843,7 +36844,7 @@ func (ec *executionContext) fieldContext_ThreadConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ThreadEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ThreadEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36866,7 +36867,7 @@ func (ec *executionContext) fieldContext_ThreadEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ThreadEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *ThreadEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ThreadEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -36988,8 +36989,8 @@ func (ec *executionContext) _ThreadEvent_reactions(ctx context.Context, field gr
 			return ec.Resolvers.ThreadEvent().Reactions(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
-			return ec.marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReactionCount) graphql.Marshaler {
+			return ec.marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCountᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -37169,7 +37170,7 @@ func (ec *executionContext) fieldContext_TierChange_to(_ context.Context, field 
 	return graphql.NewScalarFieldContext("TierChange", field, false, false, "String")
 }
 
-func (ec *executionContext) _TierProgress_basis(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierProgress_basis(ctx context.Context, field graphql.CollectedField, obj *model.TierProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37192,7 +37193,7 @@ func (ec *executionContext) fieldContext_TierProgress_basis(_ context.Context, f
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "TierBasis")
 }
 
-func (ec *executionContext) _TierProgress_value(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierProgress_value(ctx context.Context, field graphql.CollectedField, obj *model.TierProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37215,7 +37216,7 @@ func (ec *executionContext) fieldContext_TierProgress_value(_ context.Context, f
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _TierProgress_toNext(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierProgress_toNext(ctx context.Context, field graphql.CollectedField, obj *model.TierProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37238,7 +37239,7 @@ func (ec *executionContext) fieldContext_TierProgress_toNext(_ context.Context, 
 	return graphql.NewScalarFieldContext("TierProgress", field, false, false, "Int")
 }
 
-func (ec *executionContext) _TierProgress_qualifiedUntil(ctx context.Context, field graphql.CollectedField, obj *TierProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _TierProgress_qualifiedUntil(ctx context.Context, field graphql.CollectedField, obj *model.TierProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37406,8 +37407,8 @@ func (ec *executionContext) _TierStatus_progress(ctx context.Context, field grap
 			return ec.Resolvers.TierStatus().Progress(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *TierProgress) graphql.Marshaler {
-			return ec.marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TierProgress) graphql.Marshaler {
+			return ec.marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐTierProgress(ctx, selections, v)
 		},
 		true,
 		true,
@@ -37748,7 +37749,7 @@ func (ec *executionContext) fieldContext_Webhook_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Webhook", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _WebhookConnection_edges(ctx context.Context, field graphql.CollectedField, obj *WebhookConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WebhookConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37760,8 +37761,8 @@ func (ec *executionContext) _WebhookConnection_edges(ctx context.Context, field 
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*WebhookEdge) graphql.Marshaler {
-			return ec.marshalNWebhookEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WebhookEdge) graphql.Marshaler {
+			return ec.marshalNWebhookEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -37780,7 +37781,7 @@ func (ec *executionContext) fieldContext_WebhookConnection_edges(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _WebhookConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *WebhookConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WebhookConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -37792,8 +37793,8 @@ func (ec *executionContext) _WebhookConnection_pageInfo(ctx context.Context, fie
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -38111,7 +38112,7 @@ func (ec *executionContext) fieldContext_WebhookDelivery_createdAt(_ context.Con
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _WebhookDeliveryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *WebhookDeliveryConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookDeliveryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38123,8 +38124,8 @@ func (ec *executionContext) _WebhookDeliveryConnection_edges(ctx context.Context
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*WebhookDeliveryEdge) graphql.Marshaler {
-			return ec.marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryEdgeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WebhookDeliveryEdge) graphql.Marshaler {
+			return ec.marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryEdgeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -38143,7 +38144,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_edges(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _WebhookDeliveryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *WebhookDeliveryConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookDeliveryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38155,8 +38156,8 @@ func (ec *executionContext) _WebhookDeliveryConnection_pageInfo(ctx context.Cont
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -38175,7 +38176,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryConnection_pageInfo(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _WebhookDeliveryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *WebhookDeliveryEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookDeliveryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38198,7 +38199,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryEdge_cursor(_ context.Co
 	return graphql.NewScalarFieldContext("WebhookDeliveryEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _WebhookDeliveryEdge_node(ctx context.Context, field graphql.CollectedField, obj *WebhookDeliveryEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookDeliveryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDeliveryEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38230,7 +38231,7 @@ func (ec *executionContext) fieldContext_WebhookDeliveryEdge_node(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _WebhookEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *WebhookEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.WebhookEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -38253,7 +38254,7 @@ func (ec *executionContext) fieldContext_WebhookEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("WebhookEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _WebhookEdge_node(ctx context.Context, field graphql.CollectedField, obj *WebhookEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _WebhookEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.WebhookEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -39421,8 +39422,8 @@ func UnmarshalAnalyticsRange(ctx context.Context, raw any) (analytics.Range, err
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputAudienceInput(ctx context.Context, obj any) (AudienceInput, error) {
-	var it AudienceInput
+func (ec *executionContext) unmarshalInputAudienceInput(ctx context.Context, obj any) (model.AudienceInput, error) {
+	var it model.AudienceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -39471,8 +39472,8 @@ func (ec *executionContext) unmarshalInputAudienceInput(ctx context.Context, obj
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalAudienceInput(ctx context.Context, raw any) (AudienceInput, error) {
-	var out AudienceInput
+func UnmarshalAudienceInput(ctx context.Context, raw any) (model.AudienceInput, error) {
+	var out model.AudienceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AudienceInput", raw, &out)
 	return out, err
 }
@@ -39785,8 +39786,8 @@ func UnmarshalCampaignsInput(ctx context.Context, raw any) (program.CampaignsPat
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputDateRangeInput(ctx context.Context, obj any) (DateRangeInput, error) {
-	var it DateRangeInput
+func (ec *executionContext) unmarshalInputDateRangeInput(ctx context.Context, obj any) (model.DateRangeInput, error) {
+	var it model.DateRangeInput
 	if obj == nil {
 		return it, nil
 	}
@@ -39828,8 +39829,8 @@ func (ec *executionContext) unmarshalInputDateRangeInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalDateRangeInput(ctx context.Context, raw any) (DateRangeInput, error) {
-	var out DateRangeInput
+func UnmarshalDateRangeInput(ctx context.Context, raw any) (model.DateRangeInput, error) {
+	var out model.DateRangeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DateRangeInput", raw, &out)
 	return out, err
 }
@@ -39956,8 +39957,8 @@ func UnmarshalEarningRuleInput(ctx context.Context, raw any) (rules.Input, error
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputEventEligibilityInput(ctx context.Context, obj any) (EventEligibilityInput, error) {
-	var it EventEligibilityInput
+func (ec *executionContext) unmarshalInputEventEligibilityInput(ctx context.Context, obj any) (model.EventEligibilityInput, error) {
+	var it model.EventEligibilityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40006,8 +40007,8 @@ func (ec *executionContext) unmarshalInputEventEligibilityInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalEventEligibilityInput(ctx context.Context, raw any) (EventEligibilityInput, error) {
-	var out EventEligibilityInput
+func UnmarshalEventEligibilityInput(ctx context.Context, raw any) (model.EventEligibilityInput, error) {
+	var out model.EventEligibilityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventEligibilityInput", raw, &out)
 	return out, err
 }
@@ -40109,7 +40110,7 @@ func (ec *executionContext) unmarshalInputEventInput(ctx context.Context, obj an
 			it.RSVPClosesAt = data
 		case "eligibility":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
-			data, err := ec.unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEligibilityInput(ctx, v)
+			data, err := ec.unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEligibilityInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -40326,8 +40327,8 @@ func UnmarshalItemConditionInput(ctx context.Context, raw any) (rules.ItemCondit
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (LineItemInput, error) {
-	var it LineItemInput
+func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj any) (model.LineItemInput, error) {
+	var it model.LineItemInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40383,14 +40384,14 @@ func (ec *executionContext) unmarshalInputLineItemInput(ctx context.Context, obj
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLineItemInput(ctx context.Context, raw any) (LineItemInput, error) {
-	var out LineItemInput
+func UnmarshalLineItemInput(ctx context.Context, raw any) (model.LineItemInput, error) {
+	var out model.LineItemInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LineItemInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLogInInput(ctx context.Context, obj any) (LogInInput, error) {
-	var it LogInInput
+func (ec *executionContext) unmarshalInputLogInInput(ctx context.Context, obj any) (model.LogInInput, error) {
+	var it model.LogInInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40432,14 +40433,14 @@ func (ec *executionContext) unmarshalInputLogInInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLogInInput(ctx context.Context, raw any) (LogInInput, error) {
-	var out LogInInput
+func UnmarshalLogInInput(ctx context.Context, raw any) (model.LogInInput, error) {
+	var out model.LogInInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogInInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputNotificationTemplateInput(ctx context.Context, obj any) (NotificationTemplateInput, error) {
-	var it NotificationTemplateInput
+func (ec *executionContext) unmarshalInputNotificationTemplateInput(ctx context.Context, obj any) (model.NotificationTemplateInput, error) {
+	var it model.NotificationTemplateInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40495,8 +40496,8 @@ func (ec *executionContext) unmarshalInputNotificationTemplateInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (NotificationTemplateInput, error) {
-	var out NotificationTemplateInput
+func UnmarshalNotificationTemplateInput(ctx context.Context, raw any) (model.NotificationTemplateInput, error) {
+	var out model.NotificationTemplateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "NotificationTemplateInput", raw, &out)
 	return out, err
 }
@@ -40623,7 +40624,7 @@ func (ec *executionContext) unmarshalInputOfferInput(ctx context.Context, obj an
 			it.CouponValidDays = data
 		case "target":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
-			data, err := ec.unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferTargetingInput(ctx, v)
+			data, err := ec.unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferTargetingInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -40654,8 +40655,8 @@ func UnmarshalOfferInput(ctx context.Context, raw any) (offer.OfferInput, error)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputOfferTargetingInput(ctx context.Context, obj any) (OfferTargetingInput, error) {
-	var it OfferTargetingInput
+func (ec *executionContext) unmarshalInputOfferTargetingInput(ctx context.Context, obj any) (model.OfferTargetingInput, error) {
+	var it model.OfferTargetingInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40718,14 +40719,14 @@ func (ec *executionContext) unmarshalInputOfferTargetingInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (OfferTargetingInput, error) {
-	var out OfferTargetingInput
+func UnmarshalOfferTargetingInput(ctx context.Context, raw any) (model.OfferTargetingInput, error) {
+	var out model.OfferTargetingInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OfferTargetingInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPostInput(ctx context.Context, obj any) (PostInput, error) {
-	var it PostInput
+func (ec *executionContext) unmarshalInputPostInput(ctx context.Context, obj any) (model.PostInput, error) {
+	var it model.PostInput
 	if obj == nil {
 		return it, nil
 	}
@@ -40774,8 +40775,8 @@ func (ec *executionContext) unmarshalInputPostInput(ctx context.Context, obj any
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPostInput(ctx context.Context, raw any) (PostInput, error) {
-	var out PostInput
+func UnmarshalPostInput(ctx context.Context, raw any) (model.PostInput, error) {
+	var out model.PostInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PostInput", raw, &out)
 	return out, err
 }
@@ -41158,8 +41159,8 @@ func UnmarshalPushRulesInput(ctx context.Context, raw any) (program.PushRulesPat
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Context, obj any) (RecordActivityInput, error) {
-	var it RecordActivityInput
+func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Context, obj any) (model.RecordActivityInput, error) {
+	var it model.RecordActivityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -41227,7 +41228,7 @@ func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Contex
 			it.RefundOf = data
 		case "items":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
-			data, err := ec.unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInputᚄ(ctx, v)
+			data, err := ec.unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLineItemInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -41243,8 +41244,8 @@ func (ec *executionContext) unmarshalInputRecordActivityInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRecordActivityInput(ctx context.Context, raw any) (RecordActivityInput, error) {
-	var out RecordActivityInput
+func UnmarshalRecordActivityInput(ctx context.Context, raw any) (model.RecordActivityInput, error) {
+	var out model.RecordActivityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordActivityInput", raw, &out)
 	return out, err
 }
@@ -41434,8 +41435,8 @@ func UnmarshalRewardInput(ctx context.Context, raw any) (reward.RewardInput, err
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRuleChangeInput(ctx context.Context, obj any) (RuleChangeInput, error) {
-	var it RuleChangeInput
+func (ec *executionContext) unmarshalInputRuleChangeInput(ctx context.Context, obj any) (model.RuleChangeInput, error) {
+	var it model.RuleChangeInput
 	if obj == nil {
 		return it, nil
 	}
@@ -41488,8 +41489,8 @@ func (ec *executionContext) unmarshalInputRuleChangeInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRuleChangeInput(ctx context.Context, raw any) (RuleChangeInput, error) {
-	var out RuleChangeInput
+func UnmarshalRuleChangeInput(ctx context.Context, raw any) (model.RuleChangeInput, error) {
+	var out model.RuleChangeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RuleChangeInput", raw, &out)
 	return out, err
 }
@@ -41761,8 +41762,8 @@ func UnmarshalRuleLimitsInput(ctx context.Context, raw any) (rules.Limits, error
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj any) (SignUpInput, error) {
-	var it SignUpInput
+func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj any) (model.SignUpInput, error) {
+	var it model.SignUpInput
 	if obj == nil {
 		return it, nil
 	}
@@ -41857,14 +41858,14 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSignUpInput(ctx context.Context, raw any) (SignUpInput, error) {
-	var out SignUpInput
+func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, error) {
+	var out model.SignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSpaceInput(ctx context.Context, obj any) (SpaceInput, error) {
-	var it SpaceInput
+func (ec *executionContext) unmarshalInputSpaceInput(ctx context.Context, obj any) (model.SpaceInput, error) {
+	var it model.SpaceInput
 	if obj == nil {
 		return it, nil
 	}
@@ -41897,14 +41898,14 @@ func (ec *executionContext) unmarshalInputSpaceInput(ctx context.Context, obj an
 			it.Description = data
 		case "read":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("read"))
-			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx, v)
+			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAudienceInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Read = data
 		case "post":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("post"))
-			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx, v)
+			data, err := ec.unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAudienceInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -41934,8 +41935,8 @@ func (ec *executionContext) unmarshalInputSpaceInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSpaceInput(ctx context.Context, raw any) (SpaceInput, error) {
-	var out SpaceInput
+func UnmarshalSpaceInput(ctx context.Context, raw any) (model.SpaceInput, error) {
+	var out model.SpaceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpaceInput", raw, &out)
 	return out, err
 }
@@ -42080,8 +42081,8 @@ func UnmarshalTierInput(ctx context.Context, raw any) (program.Tier, error) {
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context, obj any) (UpdateProfileInput, error) {
-	var it UpdateProfileInput
+func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context, obj any) (model.UpdateProfileInput, error) {
+	var it model.UpdateProfileInput
 	if obj == nil {
 		return it, nil
 	}
@@ -42151,8 +42152,8 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (UpdateProfileInput, error) {
-	var out UpdateProfileInput
+func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (model.UpdateProfileInput, error) {
+	var out model.UpdateProfileInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateProfileInput", raw, &out)
 	return out, err
 }
@@ -42161,7 +42162,7 @@ func UnmarshalUpdateProfileInput(ctx context.Context, raw any) (UpdateProfileInp
 
 // region    ************************** interface.gotpl ***************************
 
-func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj Node) graphql.Marshaler {
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
@@ -42221,9 +42222,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Redemption(ctx, sel, obj)
-	case PublicMember:
+	case model.PublicMember:
 		return ec._PublicMember(ctx, sel, &obj)
-	case *PublicMember:
+	case *model.PublicMember:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -42486,7 +42487,7 @@ func (ec *executionContext) _ActivityResult(ctx context.Context, sel ast.Selecti
 
 var analyticsImplementors = []string{"Analytics"}
 
-func (ec *executionContext) _Analytics(ctx context.Context, sel ast.SelectionSet, obj *Analytics) graphql.Marshaler {
+func (ec *executionContext) _Analytics(ctx context.Context, sel ast.SelectionSet, obj *model.Analytics) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -42827,7 +42828,7 @@ func (ec *executionContext) _Audience(ctx context.Context, sel ast.SelectionSet,
 
 var authPayloadImplementors = []string{"AuthPayload"}
 
-func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *AuthPayload) graphql.Marshaler {
+func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -42880,7 +42881,7 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 
 var authorHistoryImplementors = []string{"AuthorHistory"}
 
-func (ec *executionContext) _AuthorHistory(ctx context.Context, sel ast.SelectionSet, obj *AuthorHistory) graphql.Marshaler {
+func (ec *executionContext) _AuthorHistory(ctx context.Context, sel ast.SelectionSet, obj *model.AuthorHistory) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, authorHistoryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43610,7 +43611,7 @@ func (ec *executionContext) _CohortMatrix(ctx context.Context, sel ast.Selection
 
 var communityMemberImplementors = []string{"CommunityMember"}
 
-func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.SelectionSet, obj *CommunityMember) graphql.Marshaler {
+func (ec *executionContext) _CommunityMember(ctx context.Context, sel ast.SelectionSet, obj *model.CommunityMember) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, communityMemberImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43874,7 +43875,7 @@ func (ec *executionContext) _CouponRedemption(ctx context.Context, sel ast.Selec
 
 var createdWebhookImplementors = []string{"CreatedWebhook"}
 
-func (ec *executionContext) _CreatedWebhook(ctx context.Context, sel ast.SelectionSet, obj *CreatedWebhook) graphql.Marshaler {
+func (ec *executionContext) _CreatedWebhook(ctx context.Context, sel ast.SelectionSet, obj *model.CreatedWebhook) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createdWebhookImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44301,7 +44302,7 @@ func (ec *executionContext) _EarningRule(ctx context.Context, sel ast.SelectionS
 
 var earningRuleConnectionImplementors = []string{"EarningRuleConnection"}
 
-func (ec *executionContext) _EarningRuleConnection(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleConnection) graphql.Marshaler {
+func (ec *executionContext) _EarningRuleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EarningRuleConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44339,7 +44340,7 @@ func (ec *executionContext) _EarningRuleConnection(ctx context.Context, sel ast.
 
 var earningRuleEdgeImplementors = []string{"EarningRuleEdge"}
 
-func (ec *executionContext) _EarningRuleEdge(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleEdge) graphql.Marshaler {
+func (ec *executionContext) _EarningRuleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EarningRuleEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44487,7 +44488,7 @@ func (ec *executionContext) _EarningRuleVersion(ctx context.Context, sel ast.Sel
 
 var earningRuleVersionConnectionImplementors = []string{"EarningRuleVersionConnection"}
 
-func (ec *executionContext) _EarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleVersionConnection) graphql.Marshaler {
+func (ec *executionContext) _EarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EarningRuleVersionConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleVersionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44525,7 +44526,7 @@ func (ec *executionContext) _EarningRuleVersionConnection(ctx context.Context, s
 
 var earningRuleVersionEdgeImplementors = []string{"EarningRuleVersionEdge"}
 
-func (ec *executionContext) _EarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *EarningRuleVersionEdge) graphql.Marshaler {
+func (ec *executionContext) _EarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EarningRuleVersionEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, earningRuleVersionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44866,7 +44867,7 @@ func (ec *executionContext) _EventAttendance(ctx context.Context, sel ast.Select
 
 var eventConnectionImplementors = []string{"EventConnection"}
 
-func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *EventConnection) graphql.Marshaler {
+func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EventConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44962,7 +44963,7 @@ func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionS
 
 var eventEdgeImplementors = []string{"EventEdge"}
 
-func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *EventEdge) graphql.Marshaler {
+func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45402,7 +45403,7 @@ func (ec *executionContext) _LTVValue(ctx context.Context, sel ast.SelectionSet,
 
 var leaderboardImplementors = []string{"Leaderboard"}
 
-func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *Leaderboard) graphql.Marshaler {
+func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *model.Leaderboard) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45455,7 +45456,7 @@ func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionS
 
 var ledgerConnectionImplementors = []string{"LedgerConnection"}
 
-func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.SelectionSet, obj *LedgerConnection) graphql.Marshaler {
+func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45493,7 +45494,7 @@ func (ec *executionContext) _LedgerConnection(ctx context.Context, sel ast.Selec
 
 var ledgerEdgeImplementors = []string{"LedgerEdge"}
 
-func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSet, obj *LedgerEdge) graphql.Marshaler {
+func (ec *executionContext) _LedgerEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LedgerEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ledgerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45898,7 +45899,7 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 
 var memberBadgesImplementors = []string{"MemberBadges"}
 
-func (ec *executionContext) _MemberBadges(ctx context.Context, sel ast.SelectionSet, obj *MemberBadges) graphql.Marshaler {
+func (ec *executionContext) _MemberBadges(ctx context.Context, sel ast.SelectionSet, obj *model.MemberBadges) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberBadgesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -45979,7 +45980,7 @@ func (ec *executionContext) _MemberCard(ctx context.Context, sel ast.SelectionSe
 
 var memberConnectionImplementors = []string{"MemberConnection"}
 
-func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *MemberConnection) graphql.Marshaler {
+func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MemberConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46017,7 +46018,7 @@ func (ec *executionContext) _MemberConnection(ctx context.Context, sel ast.Selec
 
 var memberEdgeImplementors = []string{"MemberEdge"}
 
-func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *MemberEdge) graphql.Marshaler {
+func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MemberEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46055,7 +46056,7 @@ func (ec *executionContext) _MemberEdge(ctx context.Context, sel ast.SelectionSe
 
 var memberPointsChangeImplementors = []string{"MemberPointsChange"}
 
-func (ec *executionContext) _MemberPointsChange(ctx context.Context, sel ast.SelectionSet, obj *MemberPointsChange) graphql.Marshaler {
+func (ec *executionContext) _MemberPointsChange(ctx context.Context, sel ast.SelectionSet, obj *model.MemberPointsChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, memberPointsChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46098,7 +46099,7 @@ func (ec *executionContext) _MemberPointsChange(ctx context.Context, sel ast.Sel
 
 var moderationLogConnectionImplementors = []string{"ModerationLogConnection"}
 
-func (ec *executionContext) _ModerationLogConnection(ctx context.Context, sel ast.SelectionSet, obj *ModerationLogConnection) graphql.Marshaler {
+func (ec *executionContext) _ModerationLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ModerationLogConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moderationLogConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46136,7 +46137,7 @@ func (ec *executionContext) _ModerationLogConnection(ctx context.Context, sel as
 
 var moderationLogEdgeImplementors = []string{"ModerationLogEdge"}
 
-func (ec *executionContext) _ModerationLogEdge(ctx context.Context, sel ast.SelectionSet, obj *ModerationLogEdge) graphql.Marshaler {
+func (ec *executionContext) _ModerationLogEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ModerationLogEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moderationLogEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46250,7 +46251,7 @@ func (ec *executionContext) _ModerationLogEntry(ctx context.Context, sel ast.Sel
 
 var moneyImplementors = []string{"Money"}
 
-func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *Money) graphql.Marshaler {
+func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moneyImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46947,7 +46948,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 
 var notificationConnectionImplementors = []string{"NotificationConnection"}
 
-func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *NotificationConnection) graphql.Marshaler {
+func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -46985,7 +46986,7 @@ func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast
 
 var notificationEdgeImplementors = []string{"NotificationEdge"}
 
-func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *NotificationEdge) graphql.Marshaler {
+func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47023,7 +47024,7 @@ func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.Selec
 
 var notificationPreferencesImplementors = []string{"NotificationPreferences"}
 
-func (ec *executionContext) _NotificationPreferences(ctx context.Context, sel ast.SelectionSet, obj *NotificationPreferences) graphql.Marshaler {
+func (ec *executionContext) _NotificationPreferences(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationPreferences) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationPreferencesImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47276,7 +47277,7 @@ func (ec *executionContext) _OfferBenefit(ctx context.Context, sel ast.Selection
 
 var offerConnectionImplementors = []string{"OfferConnection"}
 
-func (ec *executionContext) _OfferConnection(ctx context.Context, sel ast.SelectionSet, obj *OfferConnection) graphql.Marshaler {
+func (ec *executionContext) _OfferConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OfferConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47314,7 +47315,7 @@ func (ec *executionContext) _OfferConnection(ctx context.Context, sel ast.Select
 
 var offerEdgeImplementors = []string{"OfferEdge"}
 
-func (ec *executionContext) _OfferEdge(ctx context.Context, sel ast.SelectionSet, obj *OfferEdge) graphql.Marshaler {
+func (ec *executionContext) _OfferEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OfferEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, offerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47395,7 +47396,7 @@ func (ec *executionContext) _OfferProgress(ctx context.Context, sel ast.Selectio
 
 var pageInfoImplementors = []string{"PageInfo"}
 
-func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *PageInfo) graphql.Marshaler {
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47645,7 +47646,7 @@ func (ec *executionContext) _Post(ctx context.Context, sel ast.SelectionSet, obj
 
 var postConnectionImplementors = []string{"PostConnection"}
 
-func (ec *executionContext) _PostConnection(ctx context.Context, sel ast.SelectionSet, obj *PostConnection) graphql.Marshaler {
+func (ec *executionContext) _PostConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PostConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, postConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47683,7 +47684,7 @@ func (ec *executionContext) _PostConnection(ctx context.Context, sel ast.Selecti
 
 var postEdgeImplementors = []string{"PostEdge"}
 
-func (ec *executionContext) _PostEdge(ctx context.Context, sel ast.SelectionSet, obj *PostEdge) graphql.Marshaler {
+func (ec *executionContext) _PostEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PostEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, postEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -47948,7 +47949,7 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 
 var programConnectionImplementors = []string{"ProgramConnection"}
 
-func (ec *executionContext) _ProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *ProgramConnection) graphql.Marshaler {
+func (ec *executionContext) _ProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ProgramConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, programConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48095,7 +48096,7 @@ func (ec *executionContext) _ProgramEconomics(ctx context.Context, sel ast.Selec
 
 var programEdgeImplementors = []string{"ProgramEdge"}
 
-func (ec *executionContext) _ProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *ProgramEdge) graphql.Marshaler {
+func (ec *executionContext) _ProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ProgramEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, programEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48191,7 +48192,7 @@ func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet
 
 var publicMemberImplementors = []string{"PublicMember", "Node"}
 
-func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.SelectionSet, obj *PublicMember) graphql.Marshaler {
+func (ec *executionContext) _PublicMember(ctx context.Context, sel ast.SelectionSet, obj *model.PublicMember) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, publicMemberImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48587,7 +48588,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var reactionCountImplementors = []string{"ReactionCount"}
 
-func (ec *executionContext) _ReactionCount(ctx context.Context, sel ast.SelectionSet, obj *ReactionCount) graphql.Marshaler {
+func (ec *executionContext) _ReactionCount(ctx context.Context, sel ast.SelectionSet, obj *model.ReactionCount) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reactionCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48711,7 +48712,7 @@ func (ec *executionContext) _Redemption(ctx context.Context, sel ast.SelectionSe
 
 var redemptionConnectionImplementors = []string{"RedemptionConnection"}
 
-func (ec *executionContext) _RedemptionConnection(ctx context.Context, sel ast.SelectionSet, obj *RedemptionConnection) graphql.Marshaler {
+func (ec *executionContext) _RedemptionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RedemptionConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -48749,7 +48750,7 @@ func (ec *executionContext) _RedemptionConnection(ctx context.Context, sel ast.S
 
 var redemptionEdgeImplementors = []string{"RedemptionEdge"}
 
-func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.SelectionSet, obj *RedemptionEdge) graphql.Marshaler {
+func (ec *executionContext) _RedemptionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RedemptionEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redemptionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49020,7 +49021,7 @@ func (ec *executionContext) _RetentionPeriod(ctx context.Context, sel ast.Select
 
 var reviewConnectionImplementors = []string{"ReviewConnection"}
 
-func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *ReviewConnection) graphql.Marshaler {
+func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reviewConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49058,7 +49059,7 @@ func (ec *executionContext) _ReviewConnection(ctx context.Context, sel ast.Selec
 
 var reviewEdgeImplementors = []string{"ReviewEdge"}
 
-func (ec *executionContext) _ReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *ReviewEdge) graphql.Marshaler {
+func (ec *executionContext) _ReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ReviewEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reviewEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49316,7 +49317,7 @@ func (ec *executionContext) _Reward(ctx context.Context, sel ast.SelectionSet, o
 
 var rewardConnectionImplementors = []string{"RewardConnection"}
 
-func (ec *executionContext) _RewardConnection(ctx context.Context, sel ast.SelectionSet, obj *RewardConnection) graphql.Marshaler {
+func (ec *executionContext) _RewardConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RewardConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rewardConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49354,7 +49355,7 @@ func (ec *executionContext) _RewardConnection(ctx context.Context, sel ast.Selec
 
 var rewardEdgeImplementors = []string{"RewardEdge"}
 
-func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSet, obj *RewardEdge) graphql.Marshaler {
+func (ec *executionContext) _RewardEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RewardEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rewardEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49491,7 +49492,7 @@ func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj
 
 var rsvpConnectionImplementors = []string{"RsvpConnection"}
 
-func (ec *executionContext) _RsvpConnection(ctx context.Context, sel ast.SelectionSet, obj *RsvpConnection) graphql.Marshaler {
+func (ec *executionContext) _RsvpConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RsvpConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49529,7 +49530,7 @@ func (ec *executionContext) _RsvpConnection(ctx context.Context, sel ast.Selecti
 
 var rsvpEdgeImplementors = []string{"RsvpEdge"}
 
-func (ec *executionContext) _RsvpEdge(ctx context.Context, sel ast.SelectionSet, obj *RsvpEdge) graphql.Marshaler {
+func (ec *executionContext) _RsvpEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RsvpEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rsvpEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49834,7 +49835,7 @@ func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.Selecti
 
 var ruleSimulationConnectionImplementors = []string{"RuleSimulationConnection"}
 
-func (ec *executionContext) _RuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, obj *RuleSimulationConnection) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RuleSimulationConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -49872,7 +49873,7 @@ func (ec *executionContext) _RuleSimulationConnection(ctx context.Context, sel a
 
 var ruleSimulationEdgeImplementors = []string{"RuleSimulationEdge"}
 
-func (ec *executionContext) _RuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, obj *RuleSimulationEdge) graphql.Marshaler {
+func (ec *executionContext) _RuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RuleSimulationEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, ruleSimulationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50168,7 +50169,7 @@ func (ec *executionContext) _Space(ctx context.Context, sel ast.SelectionSet, ob
 
 var spaceConnectionImplementors = []string{"SpaceConnection"}
 
-func (ec *executionContext) _SpaceConnection(ctx context.Context, sel ast.SelectionSet, obj *SpaceConnection) graphql.Marshaler {
+func (ec *executionContext) _SpaceConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SpaceConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, spaceConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50206,7 +50207,7 @@ func (ec *executionContext) _SpaceConnection(ctx context.Context, sel ast.Select
 
 var spaceEdgeImplementors = []string{"SpaceEdge"}
 
-func (ec *executionContext) _SpaceEdge(ctx context.Context, sel ast.SelectionSet, obj *SpaceEdge) graphql.Marshaler {
+func (ec *executionContext) _SpaceEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SpaceEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, spaceEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50295,7 +50296,7 @@ func (ec *executionContext) _Standing(ctx context.Context, sel ast.SelectionSet,
 
 var standingEdgeImplementors = []string{"StandingEdge"}
 
-func (ec *executionContext) _StandingEdge(ctx context.Context, sel ast.SelectionSet, obj *StandingEdge) graphql.Marshaler {
+func (ec *executionContext) _StandingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.StandingEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, standingEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50444,7 +50445,7 @@ func (ec *executionContext) _StreakBucket(ctx context.Context, sel ast.Selection
 
 var streakChangeImplementors = []string{"StreakChange"}
 
-func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.SelectionSet, obj *StreakChange) graphql.Marshaler {
+func (ec *executionContext) _StreakChange(ctx context.Context, sel ast.SelectionSet, obj *model.StreakChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, streakChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50699,7 +50700,7 @@ func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, o
 
 var threadConnectionImplementors = []string{"ThreadConnection"}
 
-func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.SelectionSet, obj *ThreadConnection) graphql.Marshaler {
+func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ThreadConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50737,7 +50738,7 @@ func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.Selec
 
 var threadEdgeImplementors = []string{"ThreadEdge"}
 
-func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSet, obj *ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ThreadEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -50917,7 +50918,7 @@ func (ec *executionContext) _TierChange(ctx context.Context, sel ast.SelectionSe
 
 var tierProgressImplementors = []string{"TierProgress"}
 
-func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.SelectionSet, obj *TierProgress) graphql.Marshaler {
+func (ec *executionContext) _TierProgress(ctx context.Context, sel ast.SelectionSet, obj *model.TierProgress) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tierProgressImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -51210,7 +51211,7 @@ func (ec *executionContext) _Webhook(ctx context.Context, sel ast.SelectionSet, 
 
 var webhookConnectionImplementors = []string{"WebhookConnection"}
 
-func (ec *executionContext) _WebhookConnection(ctx context.Context, sel ast.SelectionSet, obj *WebhookConnection) graphql.Marshaler {
+func (ec *executionContext) _WebhookConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -51348,7 +51349,7 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 
 var webhookDeliveryConnectionImplementors = []string{"WebhookDeliveryConnection"}
 
-func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, obj *WebhookDeliveryConnection) graphql.Marshaler {
+func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookDeliveryConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -51386,7 +51387,7 @@ func (ec *executionContext) _WebhookDeliveryConnection(ctx context.Context, sel 
 
 var webhookDeliveryEdgeImplementors = []string{"WebhookDeliveryEdge"}
 
-func (ec *executionContext) _WebhookDeliveryEdge(ctx context.Context, sel ast.SelectionSet, obj *WebhookDeliveryEdge) graphql.Marshaler {
+func (ec *executionContext) _WebhookDeliveryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookDeliveryEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -51424,7 +51425,7 @@ func (ec *executionContext) _WebhookDeliveryEdge(ctx context.Context, sel ast.Se
 
 var webhookEdgeImplementors = []string{"WebhookEdge"}
 
-func (ec *executionContext) _WebhookEdge(ctx context.Context, sel ast.SelectionSet, obj *WebhookEdge) graphql.Marshaler {
+func (ec *executionContext) _WebhookEdge(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -51922,7 +51923,7 @@ func (ec *executionContext) marshalNActivityResult2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._ActivityResult(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAnalytics(ctx context.Context, sel ast.SelectionSet, v *Analytics) graphql.Marshaler {
+func (ec *executionContext) marshalNAnalytics2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAnalytics(ctx context.Context, sel ast.SelectionSet, v *model.Analytics) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Analytics!")
 		return graphql.Null
@@ -52008,7 +52009,7 @@ func (ec *executionContext) marshalNAudienceKind2githubᚗcomᚋregularsᚋregul
 	return res
 }
 
-func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
 		return graphql.Null
@@ -52016,7 +52017,7 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._AuthPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAuthorHistory(ctx context.Context, sel ast.SelectionSet, v *AuthorHistory) graphql.Marshaler {
+func (ec *executionContext) marshalNAuthorHistory2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAuthorHistory(ctx context.Context, sel ast.SelectionSet, v *model.AuthorHistory) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthorHistory!")
 		return graphql.Null
@@ -52214,13 +52215,13 @@ func (ec *executionContext) marshalNCampaignGroup2githubᚗcomᚋregularsᚋregu
 	return ec._CampaignGroup(ctx, sel, &v)
 }
 
-func (ec *executionContext) unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx context.Context, v any) (CampaignName, error) {
-	var res CampaignName
+func (ec *executionContext) unmarshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCampaignName(ctx context.Context, v any) (model.CampaignName, error) {
+	var res model.CampaignName
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚐCampaignName(ctx context.Context, sel ast.SelectionSet, v CampaignName) graphql.Marshaler {
+func (ec *executionContext) marshalNCampaignName2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCampaignName(ctx context.Context, sel ast.SelectionSet, v model.CampaignName) graphql.Marshaler {
 	return v
 }
 
@@ -52290,7 +52291,7 @@ func (ec *executionContext) marshalNCohortMatrix2ᚖgithubᚗcomᚋregularsᚋre
 	return ec._CohortMatrix(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+func (ec *executionContext) marshalNCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *model.CommunityMember) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CommunityMember!")
 		return graphql.Null
@@ -52334,7 +52335,7 @@ func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Coupon(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCreatedWebhook2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCreatedWebhook(ctx context.Context, sel ast.SelectionSet, v *CreatedWebhook) graphql.Marshaler {
+func (ec *executionContext) marshalNCreatedWebhook2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCreatedWebhook(ctx context.Context, sel ast.SelectionSet, v *model.CreatedWebhook) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CreatedWebhook!")
 		return graphql.Null
@@ -52415,13 +52416,13 @@ var (
 )
 
 func (ec *executionContext) unmarshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, v any) (member.Date, error) {
-	res, err := UnmarshalDate(v)
+	res, err := model.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDate2githubᚗcomᚋregularsᚋregularsᚋmemberᚐDate(ctx context.Context, sel ast.SelectionSet, v member.Date) graphql.Marshaler {
 	_ = sel
-	res := MarshalDate(v)
+	res := model.MarshalDate(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
@@ -52583,7 +52584,7 @@ func (ec *executionContext) marshalNEarningRule2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EarningRule(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleConnection(ctx context.Context, sel ast.SelectionSet, v *EarningRuleConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleConnection(ctx context.Context, sel ast.SelectionSet, v *model.EarningRuleConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningRuleConnection!")
 		return graphql.Null
@@ -52591,11 +52592,11 @@ func (ec *executionContext) marshalNEarningRuleConnection2ᚖgithubᚗcomᚋregu
 	return ec._EarningRuleConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EarningRuleEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EarningRuleEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdge(ctx, sel, v[i])
+		return ec.marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -52607,7 +52608,7 @@ func (ec *executionContext) marshalNEarningRuleEdge2ᚕᚖgithubᚗcomᚋregular
 	return ret
 }
 
-func (ec *executionContext) marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleEdge(ctx context.Context, sel ast.SelectionSet, v *EarningRuleEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleEdge(ctx context.Context, sel ast.SelectionSet, v *model.EarningRuleEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningRuleEdge!")
 		return graphql.Null
@@ -52643,7 +52644,7 @@ func (ec *executionContext) marshalNEarningRuleVersion2ᚖgithubᚗcomᚋregular
 	return ec._EarningRuleVersion(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, v *EarningRuleVersionConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleVersionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionConnection(ctx context.Context, sel ast.SelectionSet, v *model.EarningRuleVersionConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningRuleVersionConnection!")
 		return graphql.Null
@@ -52651,11 +52652,11 @@ func (ec *executionContext) marshalNEarningRuleVersionConnection2ᚖgithubᚗcom
 	return ec._EarningRuleVersionConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EarningRuleVersionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EarningRuleVersionEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdge(ctx, sel, v[i])
+		return ec.marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -52667,7 +52668,7 @@ func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚕᚖgithubᚗcomᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, v *EarningRuleVersionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEarningRuleVersionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEarningRuleVersionEdge(ctx context.Context, sel ast.SelectionSet, v *model.EarningRuleVersionEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EarningRuleVersionEdge!")
 		return graphql.Null
@@ -52703,7 +52704,7 @@ func (ec *executionContext) marshalNEventAttendance2ᚕgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *EventConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventConnection!")
 		return graphql.Null
@@ -52711,11 +52712,11 @@ func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._EventConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EventEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdge(ctx, sel, v[i])
+		return ec.marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -52727,7 +52728,7 @@ func (ec *executionContext) marshalNEventEdge2ᚕᚖgithubᚗcomᚋregularsᚋre
 	return ret
 }
 
-func (ec *executionContext) marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEdge(ctx context.Context, sel ast.SelectionSet, v *EventEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNEventEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEdge(ctx context.Context, sel ast.SelectionSet, v *model.EventEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventEdge!")
 		return graphql.Null
@@ -53051,7 +53052,7 @@ func (ec *executionContext) marshalNLTVValue2ᚕgithubᚗcomᚋregularsᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLeaderboard(ctx context.Context, sel ast.SelectionSet, v *Leaderboard) graphql.Marshaler {
+func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLeaderboard(ctx context.Context, sel ast.SelectionSet, v *model.Leaderboard) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Leaderboard!")
 		return graphql.Null
@@ -53087,7 +53088,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *LedgerConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerConnection(ctx context.Context, sel ast.SelectionSet, v *model.LedgerConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerConnection!")
 		return graphql.Null
@@ -53095,11 +53096,11 @@ func (ec *executionContext) marshalNLedgerConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._LedgerConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*LedgerEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LedgerEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdge(ctx, sel, v[i])
+		return ec.marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53111,7 +53112,7 @@ func (ec *executionContext) marshalNLedgerEdge2ᚕᚖgithubᚗcomᚋregularsᚋr
 	return ret
 }
 
-func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLedgerEdge(ctx context.Context, sel ast.SelectionSet, v *LedgerEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNLedgerEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLedgerEdge(ctx context.Context, sel ast.SelectionSet, v *model.LedgerEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "LedgerEdge!")
 		return graphql.Null
@@ -53253,12 +53254,12 @@ func (ec *executionContext) marshalNLifetimeValue2ᚖgithubᚗcomᚋregularsᚋr
 	return ec._LifetimeValue(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInput(ctx context.Context, v any) (*LineItemInput, error) {
+func (ec *executionContext) unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLineItemInput(ctx context.Context, v any) (*model.LineItemInput, error) {
 	res, err := ec.unmarshalInputLineItemInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNLogInInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐLogInInput(ctx context.Context, v any) (LogInInput, error) {
+func (ec *executionContext) unmarshalNLogInInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLogInInput(ctx context.Context, v any) (model.LogInInput, error) {
 	res, err := ec.unmarshalInputLogInInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -53271,7 +53272,7 @@ func (ec *executionContext) marshalNMember2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Member(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberBadges(ctx context.Context, sel ast.SelectionSet, v *MemberBadges) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberBadges2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberBadges(ctx context.Context, sel ast.SelectionSet, v *model.MemberBadges) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MemberBadges!")
 		return graphql.Null
@@ -53287,7 +53288,7 @@ func (ec *executionContext) marshalNMemberCard2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._MemberCard(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *MemberConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *model.MemberConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MemberConnection!")
 		return graphql.Null
@@ -53295,11 +53296,11 @@ func (ec *executionContext) marshalNMemberConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._MemberConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*MemberEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MemberEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdge(ctx, sel, v[i])
+		return ec.marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53311,7 +53312,7 @@ func (ec *executionContext) marshalNMemberEdge2ᚕᚖgithubᚗcomᚋregularsᚋr
 	return ret
 }
 
-func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v *MemberEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v *model.MemberEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MemberEdge!")
 		return graphql.Null
@@ -53319,11 +53320,11 @@ func (ec *executionContext) marshalNMemberEdge2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._MemberEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*MemberPointsChange) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberPointsChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MemberPointsChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChange(ctx, sel, v[i])
+		return ec.marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberPointsChange(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53335,7 +53336,7 @@ func (ec *executionContext) marshalNMemberPointsChange2ᚕᚖgithubᚗcomᚋregu
 	return ret
 }
 
-func (ec *executionContext) marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMemberPointsChange(ctx context.Context, sel ast.SelectionSet, v *MemberPointsChange) graphql.Marshaler {
+func (ec *executionContext) marshalNMemberPointsChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMemberPointsChange(ctx context.Context, sel ast.SelectionSet, v *model.MemberPointsChange) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MemberPointsChange!")
 		return graphql.Null
@@ -53343,7 +53344,7 @@ func (ec *executionContext) marshalNMemberPointsChange2ᚖgithubᚗcomᚋregular
 	return ec._MemberPointsChange(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogConnection(ctx context.Context, sel ast.SelectionSet, v *ModerationLogConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNModerationLogConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogConnection(ctx context.Context, sel ast.SelectionSet, v *model.ModerationLogConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ModerationLogConnection!")
 		return graphql.Null
@@ -53351,11 +53352,11 @@ func (ec *executionContext) marshalNModerationLogConnection2ᚖgithubᚗcomᚋre
 	return ec._ModerationLogConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ModerationLogEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModerationLogEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdge(ctx, sel, v[i])
+		return ec.marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53367,7 +53368,7 @@ func (ec *executionContext) marshalNModerationLogEdge2ᚕᚖgithubᚗcomᚋregul
 	return ret
 }
 
-func (ec *executionContext) marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐModerationLogEdge(ctx context.Context, sel ast.SelectionSet, v *ModerationLogEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNModerationLogEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐModerationLogEdge(ctx context.Context, sel ast.SelectionSet, v *model.ModerationLogEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ModerationLogEdge!")
 		return graphql.Null
@@ -53383,11 +53384,11 @@ func (ec *executionContext) marshalNModerationLogEntry2ᚖgithubᚗcomᚋregular
 	return ec._ModerationLogEntry(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v []Node) graphql.Marshaler {
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx, sel, v[i])
+		return ec.marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
 	})
 
 	return ret
@@ -53461,7 +53462,7 @@ func (ec *executionContext) marshalNNotificationCategory2ᚕgithubᚗcomᚋregul
 	return ret
 }
 
-func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *NotificationConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
 		return graphql.Null
@@ -53469,11 +53470,11 @@ func (ec *executionContext) marshalNNotificationConnection2ᚖgithubᚗcomᚋreg
 	return ec._NotificationConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNNotificationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*NotificationEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NotificationEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNNotificationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationEdge(ctx, sel, v[i])
+		return ec.marshalNNotificationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53485,7 +53486,7 @@ func (ec *executionContext) marshalNNotificationEdge2ᚕᚖgithubᚗcomᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNNotificationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationEdge(ctx context.Context, sel ast.SelectionSet, v *NotificationEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationEdge(ctx context.Context, sel ast.SelectionSet, v *model.NotificationEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NotificationEdge!")
 		return graphql.Null
@@ -53553,7 +53554,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationPreferences(ctx context.Context, sel ast.SelectionSet, v *NotificationPreferences) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationPreferences2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationPreferences(ctx context.Context, sel ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NotificationPreferences!")
 		return graphql.Null
@@ -53585,7 +53586,7 @@ func (ec *executionContext) marshalNNotificationTemplate2ᚖgithubᚗcomᚋregul
 	return ec._NotificationTemplate(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNotificationTemplateInput(ctx context.Context, v any) (NotificationTemplateInput, error) {
+func (ec *executionContext) unmarshalNNotificationTemplateInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNotificationTemplateInput(ctx context.Context, v any) (model.NotificationTemplateInput, error) {
 	res, err := ec.unmarshalInputNotificationTemplateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -53717,7 +53718,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferConnection(ctx context.Context, sel ast.SelectionSet, v *OfferConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferConnection(ctx context.Context, sel ast.SelectionSet, v *model.OfferConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OfferConnection!")
 		return graphql.Null
@@ -53725,11 +53726,11 @@ func (ec *executionContext) marshalNOfferConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._OfferConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*OfferEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OfferEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdge(ctx, sel, v[i])
+		return ec.marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53741,7 +53742,7 @@ func (ec *executionContext) marshalNOfferEdge2ᚕᚖgithubᚗcomᚋregularsᚋre
 	return ret
 }
 
-func (ec *executionContext) marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferEdge(ctx context.Context, sel ast.SelectionSet, v *OfferEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNOfferEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferEdge(ctx context.Context, sel ast.SelectionSet, v *model.OfferEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "OfferEdge!")
 		return graphql.Null
@@ -53782,7 +53783,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
@@ -53841,7 +53842,7 @@ func (ec *executionContext) marshalNPostAction2githubᚗcomᚋregularsᚋregular
 	return res
 }
 
-func (ec *executionContext) marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostConnection(ctx context.Context, sel ast.SelectionSet, v *PostConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostConnection(ctx context.Context, sel ast.SelectionSet, v *model.PostConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PostConnection!")
 		return graphql.Null
@@ -53849,11 +53850,11 @@ func (ec *executionContext) marshalNPostConnection2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._PostConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*PostEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PostEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdge(ctx, sel, v[i])
+		return ec.marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53865,7 +53866,7 @@ func (ec *executionContext) marshalNPostEdge2ᚕᚖgithubᚗcomᚋregularsᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPostEdge(ctx context.Context, sel ast.SelectionSet, v *PostEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNPostEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostEdge(ctx context.Context, sel ast.SelectionSet, v *model.PostEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PostEdge!")
 		return graphql.Null
@@ -53881,7 +53882,7 @@ func (ec *executionContext) marshalNPostEdit2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._PostEdit(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐPostInput(ctx context.Context, v any) (PostInput, error) {
+func (ec *executionContext) unmarshalNPostInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPostInput(ctx context.Context, v any) (model.PostInput, error) {
 	res, err := ec.unmarshalInputPostInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -53909,7 +53910,7 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramConnection(ctx context.Context, sel ast.SelectionSet, v *ProgramConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNProgramConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramConnection(ctx context.Context, sel ast.SelectionSet, v *model.ProgramConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProgramConnection!")
 		return graphql.Null
@@ -53925,11 +53926,11 @@ func (ec *executionContext) marshalNProgramEconomics2ᚖgithubᚗcomᚋregulars�
 	return ec._ProgramEconomics(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ProgramEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProgramEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx, sel, v[i])
+		return ec.marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -53941,7 +53942,7 @@ func (ec *executionContext) marshalNProgramEdge2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐProgramEdge(ctx context.Context, sel ast.SelectionSet, v *ProgramEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNProgramEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐProgramEdge(ctx context.Context, sel ast.SelectionSet, v *model.ProgramEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProgramEdge!")
 		return graphql.Null
@@ -53979,7 +53980,7 @@ func (ec *executionContext) unmarshalNPromotionInput2githubᚗcomᚋregularsᚋr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐPublicMember(ctx context.Context, sel ast.SelectionSet, v *PublicMember) graphql.Marshaler {
+func (ec *executionContext) marshalNPublicMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐPublicMember(ctx context.Context, sel ast.SelectionSet, v *model.PublicMember) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PublicMember!")
 		return graphql.Null
@@ -54070,11 +54071,11 @@ func (ec *executionContext) marshalNReaction2ᚕgithubᚗcomᚋregularsᚋregula
 	return ret
 }
 
-func (ec *executionContext) marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+func (ec *executionContext) marshalNReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReactionCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx, sel, v[i])
+		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54086,7 +54087,7 @@ func (ec *executionContext) marshalNReactionCount2ᚕᚖgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx context.Context, sel ast.SelectionSet, v *ReactionCount) graphql.Marshaler {
+func (ec *executionContext) marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCount(ctx context.Context, sel ast.SelectionSet, v *model.ReactionCount) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReactionCount!")
 		return graphql.Null
@@ -54094,7 +54095,7 @@ func (ec *executionContext) marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋr
 	return ec._ReactionCount(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐRecordActivityInput(ctx context.Context, v any) (RecordActivityInput, error) {
+func (ec *executionContext) unmarshalNRecordActivityInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRecordActivityInput(ctx context.Context, v any) (model.RecordActivityInput, error) {
 	res, err := ec.unmarshalInputRecordActivityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -54107,7 +54108,7 @@ func (ec *executionContext) marshalNRedemption2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._Redemption(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *model.RedemptionConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RedemptionConnection!")
 		return graphql.Null
@@ -54115,11 +54116,11 @@ func (ec *executionContext) marshalNRedemptionConnection2ᚖgithubᚗcomᚋregul
 	return ec._RedemptionConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RedemptionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RedemptionEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdge(ctx, sel, v[i])
+		return ec.marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54131,7 +54132,7 @@ func (ec *executionContext) marshalNRedemptionEdge2ᚕᚖgithubᚗcomᚋregulars
 	return ret
 }
 
-func (ec *executionContext) marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionEdge(ctx context.Context, sel ast.SelectionSet, v *RedemptionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRedemptionEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionEdge(ctx context.Context, sel ast.SelectionSet, v *model.RedemptionEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RedemptionEdge!")
 		return graphql.Null
@@ -54213,7 +54214,7 @@ func (ec *executionContext) marshalNRetentionPeriod2ᚕgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *ReviewConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReviewConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReviewConnection!")
 		return graphql.Null
@@ -54221,11 +54222,11 @@ func (ec *executionContext) marshalNReviewConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._ReviewConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReviewEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReviewEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdge(ctx, sel, v[i])
+		return ec.marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54237,7 +54238,7 @@ func (ec *executionContext) marshalNReviewEdge2ᚕᚖgithubᚗcomᚋregularsᚋr
 	return ret
 }
 
-func (ec *executionContext) marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReviewEdge(ctx context.Context, sel ast.SelectionSet, v *ReviewEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNReviewEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReviewEdge(ctx context.Context, sel ast.SelectionSet, v *model.ReviewEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ReviewEdge!")
 		return graphql.Null
@@ -54284,7 +54285,7 @@ func (ec *executionContext) marshalNReward2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Reward(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardConnection(ctx context.Context, sel ast.SelectionSet, v *RewardConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNRewardConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardConnection(ctx context.Context, sel ast.SelectionSet, v *model.RewardConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RewardConnection!")
 		return graphql.Null
@@ -54292,11 +54293,11 @@ func (ec *executionContext) marshalNRewardConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._RewardConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RewardEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RewardEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdge(ctx, sel, v[i])
+		return ec.marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54308,7 +54309,7 @@ func (ec *executionContext) marshalNRewardEdge2ᚕᚖgithubᚗcomᚋregularsᚋr
 	return ret
 }
 
-func (ec *executionContext) marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRewardEdge(ctx context.Context, sel ast.SelectionSet, v *RewardEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRewardEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRewardEdge(ctx context.Context, sel ast.SelectionSet, v *model.RewardEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RewardEdge!")
 		return graphql.Null
@@ -54389,11 +54390,11 @@ func (ec *executionContext) marshalNRsvp2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Rsvp(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RsvpEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RsvpEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdge(ctx, sel, v[i])
+		return ec.marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54405,7 +54406,7 @@ func (ec *executionContext) marshalNRsvpEdge2ᚕᚖgithubᚗcomᚋregularsᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpEdge(ctx context.Context, sel ast.SelectionSet, v *RsvpEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpEdge(ctx context.Context, sel ast.SelectionSet, v *model.RsvpEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RsvpEdge!")
 		return graphql.Null
@@ -54413,13 +54414,13 @@ func (ec *executionContext) marshalNRsvpEdge2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._RsvpEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInputᚄ(ctx context.Context, v any) ([]*RuleChangeInput, error) {
+func (ec *executionContext) unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleChangeInputᚄ(ctx context.Context, v any) ([]*model.RuleChangeInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*RuleChangeInput, len(vSlice))
+	res := make([]*model.RuleChangeInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleChangeInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -54427,7 +54428,7 @@ func (ec *executionContext) unmarshalNRuleChangeInput2ᚕᚖgithubᚗcomᚋregul
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleChangeInput(ctx context.Context, v any) (*RuleChangeInput, error) {
+func (ec *executionContext) unmarshalNRuleChangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleChangeInput(ctx context.Context, v any) (*model.RuleChangeInput, error) {
 	res, err := ec.unmarshalInputRuleChangeInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
@@ -54493,7 +54494,7 @@ func (ec *executionContext) marshalNRuleSimulation2ᚖgithubᚗcomᚋregularsᚋ
 	return ec._RuleSimulation(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, v *RuleSimulationConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationConnection(ctx context.Context, sel ast.SelectionSet, v *model.RuleSimulationConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RuleSimulationConnection!")
 		return graphql.Null
@@ -54501,11 +54502,11 @@ func (ec *executionContext) marshalNRuleSimulationConnection2ᚖgithubᚗcomᚋr
 	return ec._RuleSimulationConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RuleSimulationEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RuleSimulationEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdge(ctx, sel, v[i])
+		return ec.marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54517,7 +54518,7 @@ func (ec *executionContext) marshalNRuleSimulationEdge2ᚕᚖgithubᚗcomᚋregu
 	return ret
 }
 
-func (ec *executionContext) marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, v *RuleSimulationEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNRuleSimulationEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRuleSimulationEdge(ctx context.Context, sel ast.SelectionSet, v *model.RuleSimulationEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RuleSimulationEdge!")
 		return graphql.Null
@@ -54603,7 +54604,7 @@ func (ec *executionContext) marshalNSanctionKind2githubᚗcomᚋregularsᚋregul
 	return res
 }
 
-func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSignUpInput(ctx context.Context, v any) (SignUpInput, error) {
+func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSignUpInput(ctx context.Context, v any) (model.SignUpInput, error) {
 	res, err := ec.unmarshalInputSignUpInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -54616,7 +54617,7 @@ func (ec *executionContext) marshalNSpace2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Space(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceConnection(ctx context.Context, sel ast.SelectionSet, v *SpaceConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNSpaceConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceConnection(ctx context.Context, sel ast.SelectionSet, v *model.SpaceConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SpaceConnection!")
 		return graphql.Null
@@ -54624,11 +54625,11 @@ func (ec *executionContext) marshalNSpaceConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._SpaceConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*SpaceEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpaceEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdge(ctx, sel, v[i])
+		return ec.marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54640,7 +54641,7 @@ func (ec *executionContext) marshalNSpaceEdge2ᚕᚖgithubᚗcomᚋregularsᚋre
 	return ret
 }
 
-func (ec *executionContext) marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceEdge(ctx context.Context, sel ast.SelectionSet, v *SpaceEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceEdge(ctx context.Context, sel ast.SelectionSet, v *model.SpaceEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SpaceEdge!")
 		return graphql.Null
@@ -54648,7 +54649,7 @@ func (ec *executionContext) marshalNSpaceEdge2ᚖgithubᚗcomᚋregularsᚋregul
 	return ec._SpaceEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐSpaceInput(ctx context.Context, v any) (SpaceInput, error) {
+func (ec *executionContext) unmarshalNSpaceInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐSpaceInput(ctx context.Context, v any) (model.SpaceInput, error) {
 	res, err := ec.unmarshalInputSpaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -54677,11 +54678,11 @@ func (ec *executionContext) marshalNStanding2ᚖgithubᚗcomᚋregularsᚋregula
 	return ec._Standing(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*StandingEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStandingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StandingEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdge(ctx, sel, v[i])
+		return ec.marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStandingEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54693,7 +54694,7 @@ func (ec *executionContext) marshalNStandingEdge2ᚕᚖgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStandingEdge(ctx context.Context, sel ast.SelectionSet, v *StandingEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNStandingEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStandingEdge(ctx context.Context, sel ast.SelectionSet, v *model.StandingEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "StandingEdge!")
 		return graphql.Null
@@ -54829,7 +54830,7 @@ func (ec *executionContext) marshalNThreadAction2githubᚗcomᚋregularsᚋregul
 	return res
 }
 
-func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadConnection(ctx context.Context, sel ast.SelectionSet, v *ThreadConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadConnection(ctx context.Context, sel ast.SelectionSet, v *model.ThreadConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadConnection!")
 		return graphql.Null
@@ -54837,11 +54838,11 @@ func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋregulars�
 	return ec._ThreadConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ThreadEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdge(ctx, sel, v[i])
+		return ec.marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -54853,7 +54854,7 @@ func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋregularsᚋr
 	return ret
 }
 
-func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐThreadEdge(ctx context.Context, sel ast.SelectionSet, v *ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐThreadEdge(ctx context.Context, sel ast.SelectionSet, v *model.ThreadEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadEdge!")
 		return graphql.Null
@@ -54935,7 +54936,7 @@ func (ec *executionContext) unmarshalNTierInput2githubᚗcomᚋregularsᚋregula
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐTierProgress(ctx context.Context, sel ast.SelectionSet, v *TierProgress) graphql.Marshaler {
+func (ec *executionContext) marshalNTierProgress2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐTierProgress(ctx context.Context, sel ast.SelectionSet, v *model.TierProgress) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TierProgress!")
 		return graphql.Null
@@ -54979,7 +54980,7 @@ func (ec *executionContext) marshalNTillMember2ᚖgithubᚗcomᚋregularsᚋregu
 	return ec._TillMember(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚐUpdateProfileInput(ctx context.Context, v any) (UpdateProfileInput, error) {
+func (ec *executionContext) unmarshalNUpdateProfileInput2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐUpdateProfileInput(ctx context.Context, v any) (model.UpdateProfileInput, error) {
 	res, err := ec.unmarshalInputUpdateProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -55016,7 +55017,7 @@ func (ec *executionContext) marshalNWebhook2ᚖgithubᚗcomᚋregularsᚋregular
 	return ec._Webhook(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNWebhookConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookConnection(ctx context.Context, sel ast.SelectionSet, v *WebhookConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookConnection(ctx context.Context, sel ast.SelectionSet, v *model.WebhookConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WebhookConnection!")
 		return graphql.Null
@@ -55032,7 +55033,7 @@ func (ec *executionContext) marshalNWebhookDelivery2ᚖgithubᚗcomᚋregulars�
 	return ec._WebhookDelivery(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v *WebhookDeliveryConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryConnection(ctx context.Context, sel ast.SelectionSet, v *model.WebhookDeliveryConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WebhookDeliveryConnection!")
 		return graphql.Null
@@ -55040,11 +55041,11 @@ func (ec *executionContext) marshalNWebhookDeliveryConnection2ᚖgithubᚗcomᚋ
 	return ec._WebhookDeliveryConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*WebhookDeliveryEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WebhookDeliveryEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryEdge(ctx, sel, v[i])
+		return ec.marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -55056,7 +55057,7 @@ func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚕᚖgithubᚗcomᚋreg
 	return ret
 }
 
-func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookDeliveryEdge(ctx context.Context, sel ast.SelectionSet, v *WebhookDeliveryEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookDeliveryEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookDeliveryEdge(ctx context.Context, sel ast.SelectionSet, v *model.WebhookDeliveryEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WebhookDeliveryEdge!")
 		return graphql.Null
@@ -55092,11 +55093,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNWebhookEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*WebhookEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookEdge2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WebhookEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNWebhookEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookEdge(ctx, sel, v[i])
+		return ec.marshalNWebhookEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -55108,7 +55109,7 @@ func (ec *executionContext) marshalNWebhookEdge2ᚕᚖgithubᚗcomᚋregularsᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNWebhookEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐWebhookEdge(ctx context.Context, sel ast.SelectionSet, v *WebhookEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNWebhookEdge2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐWebhookEdge(ctx context.Context, sel ast.SelectionSet, v *model.WebhookEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "WebhookEdge!")
 		return graphql.Null
@@ -55331,7 +55332,7 @@ func (ec *executionContext) marshalOActivityKind2ᚕgithubᚗcomᚋregularsᚋre
 	return ret
 }
 
-func (ec *executionContext) unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐAudienceInput(ctx context.Context, v any) (*AudienceInput, error) {
+func (ec *executionContext) unmarshalOAudienceInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐAudienceInput(ctx context.Context, v any) (*model.AudienceInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -55399,7 +55400,7 @@ func (ec *executionContext) unmarshalOCampaignsInput2ᚖgithubᚗcomᚋregulars�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *CommunityMember) graphql.Marshaler {
+func (ec *executionContext) marshalOCommunityMember2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐCommunityMember(ctx context.Context, sel ast.SelectionSet, v *model.CommunityMember) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -55438,7 +55439,7 @@ func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋregularsᚋregulars
 	if v == nil {
 		return nil, nil
 	}
-	res, err := UnmarshalDate(v)
+	res, err := model.UnmarshalDate(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -55448,11 +55449,11 @@ func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋregularsᚋregulars�
 	}
 	_ = sel
 	_ = ctx
-	res := MarshalDate(*v)
+	res := model.MarshalDate(*v)
 	return res
 }
 
-func (ec *executionContext) unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐDateRangeInput(ctx context.Context, v any) (*DateRangeInput, error) {
+func (ec *executionContext) unmarshalODateRangeInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐDateRangeInput(ctx context.Context, v any) (*model.DateRangeInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -55514,7 +55515,7 @@ func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋreg
 	return ec._EventCounts(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐEventEligibilityInput(ctx context.Context, v any) (*EventEligibilityInput, error) {
+func (ec *executionContext) unmarshalOEventEligibilityInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventEligibilityInput(ctx context.Context, v any) (*model.EventEligibilityInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -55811,16 +55812,16 @@ func (ec *executionContext) unmarshalOItemConditionInput2ᚖgithubᚗcomᚋregul
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInputᚄ(ctx context.Context, v any) ([]*LineItemInput, error) {
+func (ec *executionContext) unmarshalOLineItemInput2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLineItemInputᚄ(ctx context.Context, v any) ([]*model.LineItemInput, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*LineItemInput, len(vSlice))
+	res := make([]*model.LineItemInput, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐLineItemInput(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNLineItemInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐLineItemInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -55835,7 +55836,7 @@ func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋregularsᚋregulars
 	return ec._Member(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐMoney(ctx context.Context, sel ast.SelectionSet, v *Money) graphql.Marshaler {
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -55849,7 +55850,7 @@ func (ec *executionContext) marshalONoShowPenalty2ᚖgithubᚗcomᚋregularsᚋr
 	return ec._NoShowPenalty(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {
+func (ec *executionContext) marshalONode2githubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -55909,7 +55910,7 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐOfferTargetingInput(ctx context.Context, v any) (*OfferTargetingInput, error) {
+func (ec *executionContext) unmarshalOOfferTargetingInput2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐOfferTargetingInput(ctx context.Context, v any) (*model.OfferTargetingInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -55968,14 +55969,14 @@ func (ec *executionContext) unmarshalOPushRulesInput2ᚖgithubᚗcomᚋregulars�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ReactionCount) graphql.Marshaler {
+func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReactionCount) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐReactionCount(ctx, sel, v[i])
+		return ec.marshalNReactionCount2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐReactionCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -55987,7 +55988,7 @@ func (ec *executionContext) marshalOReactionCount2ᚕᚖgithubᚗcomᚋregulars�
 	return ret
 }
 
-func (ec *executionContext) marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *RedemptionConnection) graphql.Marshaler {
+func (ec *executionContext) marshalORedemptionConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRedemptionConnection(ctx context.Context, sel ast.SelectionSet, v *model.RedemptionConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -56071,7 +56072,7 @@ func (ec *executionContext) marshalORsvp2ᚖgithubᚗcomᚋregularsᚋregulars�
 	return ec._Rsvp(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐRsvpConnection(ctx context.Context, sel ast.SelectionSet, v *RsvpConnection) graphql.Marshaler {
+func (ec *executionContext) marshalORsvpConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐRsvpConnection(ctx context.Context, sel ast.SelectionSet, v *model.RsvpConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -56127,7 +56128,7 @@ func (ec *executionContext) marshalORuleSimulationResult2ᚖgithubᚗcomᚋregul
 	return ec._RuleSimulationResult(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚐStreakChange(ctx context.Context, sel ast.SelectionSet, v *StreakChange) graphql.Marshaler {
+func (ec *executionContext) marshalOStreakChange2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐStreakChange(ctx context.Context, sel ast.SelectionSet, v *model.StreakChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -2,34 +2,42 @@ package graph
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strings"
+	"github.com/regulars/regulars/graph/model"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/offer"
 	"github.com/regulars/regulars/game/reward"
+	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/game/rules/ruleset"
+	"github.com/regulars/regulars/graph/relay"
+	"github.com/regulars/regulars/graph/request"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/webhook"
 )
 
-// Node is any object with a global id: the domain types, bound as they are.
-type Node interface{}
-
-// PublicMember is what others may see of a member (leaderboards). It has its
-// own Go type, and its own ids, so that node(id:) tells it apart from Member.
-type PublicMember struct{ *member.Member }
-
 // maxNodes caps nodes(ids:): a page's worth, like first on connections.
-const maxNodes = maxFirst
+const maxNodes = relay.MaxFirst
+
+// idsOf is the database ids of refs.
+func idsOf(refs []nodeRef) []bson.ObjectID {
+	ids := make([]bson.ObjectID, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.id
+	}
+	return ids
+}
 
 // nodeRef is one id asked for: as the client sent it, and decoded.
 type nodeRef struct {
@@ -45,7 +53,7 @@ type nodeRef struct {
 // @auth rule of the root field that serves the type (checked by mayCall,
 // the authorizer's own function), then that field's resolver where there is
 // one, so a rule changed there changes here too.
-type nodeLookup func(r *Resolver, ctx context.Context, refs []nodeRef) ([]Node, []error)
+type nodeLookup func(r *Resolver, ctx context.Context, refs []nodeRef) ([]model.Node, []error)
 
 // nodeLookups has an entry for every type that implements Node; the
 // schema test checks none is missing.
@@ -66,27 +74,23 @@ var nodeLookups = map[string]nodeLookup{
 	"WatchedWord":    (*Resolver).watchedWordNodes,
 	"EarningRule":    (*Resolver).earningRuleNodes,
 	"RuleSimulation": (*Resolver).ruleSimulationNodes,
-	// Webhooks (graph/webhooks.go).
+	// Webhooks (graph/webhookgql).
 	"Webhook":         (*Resolver).webhookNodes,
 	"WebhookDelivery": (*Resolver).webhookDeliveryNodes,
 }
 
 // decodeNodeID reads an id of any Node type given in argument field.
 func decodeNodeID(field, s string) (string, bson.ObjectID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		if typ, hex, ok := strings.Cut(string(raw), ":"); ok && nodeLookups[typ] != nil {
-			if id, err := bson.ObjectIDFromHex(hex); err == nil {
-				return typ, id, nil
-			}
-		}
+	if typ := relay.TypeOf(s); nodeLookups[typ] != nil {
+		id, err := relay.DecodeID(typ, field, s)
+		return typ, id, err
 	}
 	return "", bson.ObjectID{}, input.Errorf(field, "is not an id of this API")
 }
 
 // resolveNodes resolves ids of any types, one batch per type, in order.
 // A malformed id refuses the whole call, naming the field (id or ids[i]).
-func (r *Resolver) resolveNodes(ctx context.Context, field string, ids []string) ([]Node, []error, error) {
+func (r *Resolver) resolveNodes(ctx context.Context, field string, ids []string) ([]model.Node, []error, error) {
 	type group struct {
 		refs []nodeRef
 		at   []int
@@ -111,7 +115,7 @@ func (r *Resolver) resolveNodes(ctx context.Context, field string, ids []string)
 		g.refs = append(g.refs, nodeRef{raw: s, id: id})
 		g.at = append(g.at, i)
 	}
-	nodes, errs := make([]Node, len(ids)), make([]error, len(ids))
+	nodes, errs := make([]model.Node, len(ids)), make([]error, len(ids))
 	for _, typ := range order {
 		g := groups[typ]
 		ns, es := nodeLookups[typ](r, ctx, g.refs)
@@ -139,12 +143,9 @@ func mayCall(ctx context.Context, root *ast.Definition, field string) bool {
 	return def != nil && allowed(member.PrincipalFrom(ctx), def) == nil
 }
 
-// self is the signed-in member's id, zero for the brand's backend.
-func self(ctx context.Context) bson.ObjectID { return member.PrincipalFrom(ctx).MemberID }
-
 // each resolves refs one by one with get.
-func each(refs []nodeRef, get func(nodeRef) (Node, error)) ([]Node, []error) {
-	ns, errs := make([]Node, len(refs)), make([]error, len(refs))
+func each(refs []nodeRef, get func(nodeRef) (model.Node, error)) ([]model.Node, []error) {
+	ns, errs := make([]model.Node, len(refs)), make([]error, len(refs))
 	for i, ref := range refs {
 		ns[i], errs[i] = get(ref)
 	}
@@ -154,14 +155,14 @@ func each(refs []nodeRef, get func(nodeRef) (Node, error)) ([]Node, []error) {
 // owned resolves refs from a batch fetch (values in the order of the ids,
 // nil when missing): an object is visible to the member it belongs to, and
 // to every caller when anyone holds (the brand's access to all members).
-func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Context, []bson.ObjectID) ([]*T, error), owner func(*T) bson.ObjectID, anyone bool, notFound error) ([]Node, []error) {
+func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Context, []bson.ObjectID) ([]*T, error), owner func(*T) bson.ObjectID, anyone bool, notFound error) ([]model.Node, []error) {
 	ids := make([]bson.ObjectID, len(refs))
 	for i, ref := range refs {
 		ids[i] = ref.id
 	}
 	found, err := fetch(ctx, ids)
-	me := self(ctx)
-	ns, errs := make([]Node, len(refs)), make([]error, len(refs))
+	me := member.PrincipalFrom(ctx).MemberID
+	ns, errs := make([]model.Node, len(refs)), make([]error, len(refs))
 	for i := range refs {
 		switch {
 		case err != nil:
@@ -176,10 +177,10 @@ func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Contex
 }
 
 // Member: the caller's own (me), or any for who may call member(id:).
-func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	primeMembers(ctx, refs)
-	q, me, brand := r.Query(), self(ctx), mayCall(ctx, parsedSchema.Query, "member")
-	return each(refs, func(ref nodeRef) (Node, error) {
+func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	request.PrimeMembers(ctx, idsOf(refs))
+	q, me, brand := r.Query(), member.PrincipalFrom(ctx).MemberID, mayCall(ctx, parsedSchema.Query, "member")
+	return each(refs, func(ref nodeRef) (model.Node, error) {
 		switch {
 		case ref.id == me && mayCall(ctx, parsedSchema.Query, "me"):
 			return q.Me(ctx)
@@ -192,14 +193,14 @@ func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 
 // PublicMember: whom leaderboards show (members who did not opt out), and
 // the caller's own standing, as leaderboard and myRank do.
-func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	primeMembers(ctx, refs)
-	me := self(ctx)
-	return each(refs, func(ref nodeRef) (Node, error) {
+func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	request.PrimeMembers(ctx, idsOf(refs))
+	me := member.PrincipalFrom(ctx).MemberID
+	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "leaderboard") {
 			return nil, member.ErrNotFound
 		}
-		m, err := loadMember(ctx, ref.id)
+		m, err := request.LoadMember(ctx, ref.id)
 		if err != nil {
 			return nil, err
 		}
@@ -212,25 +213,13 @@ func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]Nod
 				return nil, member.ErrNotFound
 			}
 		}
-		return &PublicMember{m}, nil
+		return &model.PublicMember{Member: m}, nil
 	})
 }
 
-// primeMembers loads the members of refs in one batch of the operation's
-// loader, so the lookups that follow are answered from it.
-func primeMembers(ctx context.Context, refs []nodeRef) {
-	thunks := make([]func() (*member.Member, error), len(refs))
-	for i, ref := range refs {
-		thunks[i] = loadersFrom(ctx).members.LoadThunk(ctx, ref.id)
-	}
-	for _, th := range thunks {
-		_, _ = th() // errors come back again from the lookups that follow
-	}
-}
-
 // Notification: the caller's own inbox, as notifications shows it.
-func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	me := self(ctx)
+func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	me := member.PrincipalFrom(ctx).MemberID
 	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*inbox.Notification, error) {
 		if me.IsZero() || !mayCall(ctx, parsedSchema.Query, "notifications") {
 			return make([]*inbox.Notification, len(ids)), nil
@@ -242,21 +231,21 @@ func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]Nod
 
 // Activity: the member's own (checkIn returns them), every one for who may
 // call recordActivity (which returns them to the brand).
-func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	return owned(ctx, refs, r.Rooms.Activities.ByIDs, func(a *activity.Activity) bson.ObjectID { return a.MemberID },
 		mayCall(ctx, parsedSchema.Mutation, "recordActivity"), activity.ErrNotFound)
 }
 
 // LedgerEntry: the member's own ledger (me), every one for who may call
 // member(id:) and so read any member's ledger.
-func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	return owned(ctx, refs, r.Rooms.Ledger.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
 		mayCall(ctx, parsedSchema.Query, "member"), ledger.ErrEntryNotFound)
 }
 
 // Redemption: the member's own (myRedemptions), every one for who may call
 // cancelRedemption (which returns them to the brand).
-func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	mine := mayCall(ctx, parsedSchema.Query, "myRedemptions")
 	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*reward.Redemption, error) {
 		if !mine {
@@ -269,15 +258,9 @@ func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]Node,
 }
 
 // Reward: through reward(id:), after one batch of the operation's loader.
-func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
-	thunks := make([]func() (*reward.Reward, error), len(refs))
-	for i, ref := range refs {
-		thunks[i] = loadersFrom(ctx).rewards.LoadThunk(ctx, ref.id)
-	}
-	for _, th := range thunks {
-		_, _ = th() // errors come back again from the lookups that follow
-	}
-	return each(refs, func(ref nodeRef) (Node, error) {
+func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	request.PrimeRewards(ctx, idsOf(refs))
+	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "reward") {
 			return nil, reward.ErrRewardNotFound
 		}
@@ -286,13 +269,13 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]Node, []e
 }
 
 // Badge: among what badges shows the caller (secret ones once earned).
-func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	var visible []*engagement.Badge
 	var err error
 	if mayCall(ctx, parsedSchema.Query, "badges") {
 		visible, err = r.Query().Badges(ctx)
 	}
-	return each(refs, func(ref nodeRef) (Node, error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if err != nil {
 			return nil, err
 		}
@@ -307,17 +290,17 @@ func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 
 // Offer: through offer(id:) for who may call it (the brand), otherwise
 // among the offers the signed-in member is offered now (offers).
-func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	q := r.Query()
 	if mayCall(ctx, parsedSchema.Query, "offer") {
-		return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
+		return each(refs, func(ref nodeRef) (model.Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
 	}
 	var offered []*offer.Offer
 	var err error
-	if !self(ctx).IsZero() && mayCall(ctx, parsedSchema.Query, "offers") {
+	if !member.PrincipalFrom(ctx).MemberID.IsZero() && mayCall(ctx, parsedSchema.Query, "offers") {
 		offered, err = q.Offers(ctx)
 	}
-	return each(refs, func(ref nodeRef) (Node, error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if err != nil {
 			return nil, err
 		}
@@ -331,7 +314,7 @@ func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]Node, []er
 }
 
 // nonNil turns a typed nil into a nil Node, so a list holds a true null.
-func nonNil[T any](v *T, err error) (Node, error) {
+func nonNil[T any](v *T, err error) (model.Node, error) {
 	if v == nil || err != nil {
 		return nil, err
 	}
@@ -339,7 +322,89 @@ func nonNil[T any](v *T, err error) (Node, error) {
 }
 
 // eventNodes shows events as event(id:) does.
-func (r *Resolver) eventNodes(ctx context.Context, refs []nodeRef) ([]Node, []error) {
+func (r *Resolver) eventNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	q := r.Query()
-	return each(refs, func(ref nodeRef) (Node, error) { return nonNil(q.Event(ctx, ref.raw)) })
+	return each(refs, func(ref nodeRef) (model.Node, error) { return nonNil(q.Event(ctx, ref.raw)) })
+}
+
+// Space, Thread, Post: what spaces, threads and posts show the caller (a
+// space they may read; a removed thread to its moderators only).
+func (r *Resolver) spaceNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "spaces") {
+			return nil, forum.ErrSpaceNotFound
+		}
+		return nonNil(r.Community.Space(ctx, member.PrincipalFrom(ctx), ref.id))
+	})
+}
+
+func (r *Resolver) threadNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "threads") {
+			return nil, forum.ErrThreadNotFound
+		}
+		t, _, err := r.Community.Thread(ctx, member.PrincipalFrom(ctx), ref.id)
+		return nonNil(t, err)
+	})
+}
+
+func (r *Resolver) postNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "posts") {
+			return nil, forum.ErrPostNotFound
+		}
+		p, _, err := r.Community.Post(ctx, member.PrincipalFrom(ctx), ref.id)
+		return nonNil(p, err)
+	})
+}
+
+func (r *Resolver) watchedWordNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "watchedWords") {
+			return nil, moderation.ErrWordNotFound
+		}
+		return nonNil(r.Community.WatchedWord(ctx, member.PrincipalFrom(ctx), ref.id))
+	})
+}
+
+// earningRuleNodes and ruleSimulationNodes show rules and dry runs as
+// their own queries do (BRAND).
+func (r *Resolver) earningRuleNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	q := r.Query()
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "earningRule") {
+			return nil, ruleset.ErrRuleNotFound
+		}
+		return nonNil(q.EarningRule(ctx, ref.raw))
+	})
+}
+
+func (r *Resolver) ruleSimulationNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	q := r.Query()
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "ruleSimulation") {
+			return nil, dryrun.ErrSimulationNotFound
+		}
+		return nonNil(q.RuleSimulation(ctx, ref.raw))
+	})
+}
+
+// webhookNodes shows webhooks to whoever may call webhooks (BRAND).
+func (r *Resolver) webhookNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "webhooks") {
+			return nil, webhook.ErrEndpointNotFound
+		}
+		return nonNil(r.WebhookService.Endpoint(ctx, ref.id))
+	})
+}
+
+// webhookDeliveryNodes shows deliveries to whoever may call webhookDeliveries (BRAND).
+func (r *Resolver) webhookDeliveryNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
+	return each(refs, func(ref nodeRef) (model.Node, error) {
+		if !mayCall(ctx, parsedSchema.Query, "webhookDeliveries") {
+			return nil, webhook.ErrDeliveryNotFound
+		}
+		return nonNil(r.WebhookService.Delivery(ctx, ref.id))
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -40,12 +42,12 @@ func TestEveryTypeWithAnIDIsANode(t *testing.T) {
 func TestDecodeNodeID(t *testing.T) {
 	id := bson.NewObjectID()
 	for typ := range nodeLookups {
-		got, oid, err := decodeNodeID("id", encodeID(typ, id))
+		got, oid, err := decodeNodeID("id", relay.EncodeID(typ, id))
 		if err != nil || got != typ || oid != id {
 			t.Errorf("%s: %s %v %v", typ, got, oid, err)
 		}
 	}
-	for _, bad := range []string{"", "x", id.Hex(), encodeID("Standing", id), encodeCursor("ledger", 3)} {
+	for _, bad := range []string{"", "x", id.Hex(), relay.EncodeID("Standing", id), relay.EncodeCursor("ledger", 3)} {
 		if _, _, err := decodeNodeID("ids[2]", bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		} else if in, ok := input.As(err); !ok || in.Field != "ids[2]" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game/ledger"
+	"github.com/regulars/regulars/graph/relay"
 	"github.com/regulars/regulars/inbox"
 )
 
@@ -14,18 +15,21 @@ import (
 // the id of a Node type, which node(id:) and the type's queries accept.
 func TestEveryRelatedKindHasAnAPIType(t *testing.T) {
 	for _, kind := range inbox.RelatedKinds {
-		typ, ok := relatedTypes[kind]
-		if !ok || nodeLookups[typ] == nil {
-			t.Errorf("related kind %s: API type %q (a Node: %v)", kind, typ, nodeLookups[typ] != nil)
-			continue
-		}
 		raw := bson.NewObjectID()
 		n := &inbox.Notification{DeepLink: "app://x/" + raw.Hex(), Related: &inbox.Related{Kind: kind, ID: raw.Hex()}}
-		pub := publicRelated(n.Related)
-		if got, err := decodeID(typ, "id", pub.ID); err != nil || got != raw {
+		pub := relay.PublicRelated(n.Related)
+		if pub == nil {
+			t.Errorf("related kind %s has no API type", kind)
+			continue
+		}
+		typ := relay.TypeOf(pub.ID)
+		if nodeLookups[typ] == nil {
+			t.Errorf("related kind %s: API type %q is not a Node", kind, typ)
+		}
+		if got, err := relay.DecodeID(typ, "id", pub.ID); err != nil || got != raw {
 			t.Errorf("related %s: id %q does not decode as a %s id: %v", kind, pub.ID, typ, err)
 		}
-		if got := publicDeepLink(n); got != "app://x/"+pub.ID {
+		if got := relay.PublicDeepLink(n); got != "app://x/"+pub.ID {
 			t.Errorf("related %s: deep link %q still has the database id", kind, got)
 		}
 	}
@@ -36,25 +40,25 @@ func TestEveryRelatedKindHasAnAPIType(t *testing.T) {
 // their domains; until then they may be absent from the schema.
 func TestEveryLedgerSourceKindHasAnAPIType(t *testing.T) {
 	for _, kind := range ledger.SourceKinds {
-		typ, ok := sourceTypes[kind]
+		typ, ok := relay.SourceType(kind)
 		switch {
 		case !ok:
 			t.Errorf("ledger source kind %s has no API type (or \"\" for none)", kind)
 		case typ == "":
-			if publicSourceID(&ledger.Source{Kind: kind, ID: bson.NewObjectID().Hex()}) != nil {
+			if relay.PublicSourceID(&ledger.Source{Kind: kind, ID: bson.NewObjectID().Hex()}) != nil {
 				t.Errorf("source kind %s has no object, yet an id", kind)
 			}
-		case nodeLookups[typ] == nil && parsedSchema.Types[typ] != nil:
+		case nodeLookups[typ] == nil:
 			t.Errorf("source kind %s: type %s is not a Node", kind, typ)
 		default:
 			raw := bson.NewObjectID()
-			got := publicSourceID(&ledger.Source{Kind: kind, ID: raw.Hex()})
-			if id, err := decodeID(typ, "id", *got); err != nil || id != raw {
+			got := relay.PublicSourceID(&ledger.Source{Kind: kind, ID: raw.Hex()})
+			if id, err := relay.DecodeID(typ, "id", *got); err != nil || id != raw {
 				t.Errorf("source kind %s: id %q is not a %s id: %v", kind, *got, typ, err)
 			}
 		}
 	}
-	if publicSourceID(&ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:2026"}) != nil {
+	if relay.PublicSourceID(&ledger.Source{Kind: ledger.SourceBirthday, ID: "campaign:2026"}) != nil {
 		t.Error("a key, not an id, left the API as an id")
 	}
 }
@@ -62,11 +66,12 @@ func TestEveryLedgerSourceKindHasAnAPIType(t *testing.T) {
 // Every kind of moderation log target is given as the id of a Node type.
 func TestEveryLogTargetKindHasAnAPIType(t *testing.T) {
 	for _, kind := range moderation.TargetKinds {
-		typ := logTargetTypes[kind]
 		raw := bson.NewObjectID()
+		pub := relay.PublicLogTarget(kind, raw.Hex())
+		typ := relay.TypeOf(pub)
 		if nodeLookups[typ] == nil {
 			t.Errorf("log target %s: API type %q is not a Node", kind, typ)
-		} else if id, err := decodeID(typ, "id", publicLogTarget(kind, raw.Hex())); err != nil || id != raw {
+		} else if id, err := relay.DecodeID(typ, "id", pub); err != nil || id != raw {
 			t.Errorf("log target %s: %v", kind, err)
 		}
 	}

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/mail"
 	"github.com/regulars/regulars/member"
@@ -263,7 +264,7 @@ func TestDeleteMyAccountErasesEverywhere(t *testing.T) {
 		"birthday": "1987-06-05", "avatarUrl": who.avatar, "marketingConsent": true,
 	}}).decode(t, "signUp", &zelda)
 	bob := a.signUp(t, "bob@example.com")
-	zid := testkit.Must(graph.DecodeID("Member", zelda.Member.ID))(t)
+	zid := testkit.Must(relay.DecodeID("Member", "id", zelda.Member.ID))(t)
 
 	// Data in every domain: points and activities, a redemption, a
 	// leaderboard place, a referral code, notifications, an RSVP, posts,
@@ -284,7 +285,7 @@ func TestDeleteMyAccountErasesEverywhere(t *testing.T) {
 	a.do(t, bob.bearer(), createThreadMutation, map[string]any{"s": space.ID, "in": map[string]any{"title": "Bob's", "body": "Hello"}}).decode(t, "createThread", &bobThread)
 	a.do(t, zelda.bearer(), `mutation($t: ID!) { reply(threadId: $t, input: {body: "hi Bob"}) { number } }`, map[string]any{"t": bobThread.ID}).decode(t, "reply", &struct{}{})
 	testkit.Eventually(t, 10*time.Second, func() bool {
-		return testkit.Count(t, db.Collection("notifications"), bson.D{{Key: "memberId", Value: testkit.Must(graph.DecodeID("Member", bob.Member.ID))(t)},
+		return testkit.Count(t, db.Collection("notifications"), bson.D{{Key: "memberId", Value: testkit.Must(relay.DecodeID("Member", "id", bob.Member.ID))(t)},
 			{Key: "title", Value: bson.Regex{Pattern: who.name}}}) > 0
 	}, "bob was never told of zelda's reply")
 	if n := testkit.Count(t, db.Collection("leaderboard_scores"), bson.D{{Key: "memberId", Value: zid}}); n == 0 {
@@ -354,7 +355,7 @@ func TestDeleteMyAccountErasesEverywhere(t *testing.T) {
 	if again.Member.ID == zelda.Member.ID {
 		t.Fatal("the address signed up as the deleted member")
 	}
-	if n := testkit.Count(t, db.Collection("ledger"), bson.D{{Key: "memberId", Value: testkit.Must(graph.DecodeID("Member", again.Member.ID))(t)}}); n != 0 {
+	if n := testkit.Count(t, db.Collection("ledger"), bson.D{{Key: "memberId", Value: testkit.Must(relay.DecodeID("Member", "id", again.Member.ID))(t)}}); n != 0 {
 		t.Fatalf("the new member inherited %d ledger entries", n)
 	}
 }
@@ -407,7 +408,7 @@ func TestDeleteMyAccountFreshLogIn(t *testing.T) {
 	ann := a.signUp(t, "ann@example.com")
 	bob := a.signUp(t, "bob@example.com")
 	families := a.mongo.Database(a.Config.MongoDatabase).Collection("refresh_families")
-	bobID := testkit.Must(graph.DecodeID("Member", bob.Member.ID))(t)
+	bobID := testkit.Must(relay.DecodeID("Member", "id", bob.Member.ID))(t)
 	if _, err := families.UpdateMany(context.Background(), bson.D{{Key: "memberId", Value: bobID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "createdAt", Value: time.Now().Add(-10 * time.Minute)}}}}); err != nil {
 		t.Fatal(err)
@@ -460,7 +461,7 @@ func TestDeleteMemberByBrand(t *testing.T) {
 	a.service(t, del, map[string]any{"id": ann.Member.ID, "r": "asked by email, ticket 42"}).decode(t, "deleteMember", new(bool))
 	a.service(t, del, map[string]any{"id": ann.Member.ID, "r": "asked twice"}).decode(t, "deleteMember", new(bool))
 	logged := testkit.Count(t, a.mongo.Database(a.Config.MongoDatabase).Collection("account_deletions"),
-		bson.D{{Key: "memberId", Value: testkit.Must(graph.DecodeID("Member", ann.Member.ID))(t)}, {Key: "by", Value: "service"}, {Key: "reason", Value: "asked by email, ticket 42"}})
+		bson.D{{Key: "memberId", Value: testkit.Must(relay.DecodeID("Member", "id", ann.Member.ID))(t)}, {Key: "by", Value: "service"}, {Key: "reason", Value: "asked by email, ticket 42"}})
 	if logged != 1 {
 		t.Fatalf("deletion logged %d times", logged)
 	}
@@ -558,7 +559,7 @@ func TestAccountJobsFinishWhatStopped(t *testing.T) {
 	ctx := context.Background()
 	db := a.mongo.Database(a.Config.MongoDatabase)
 	ann := a.signUp(t, "ann@example.com")
-	annID := testkit.Must(graph.DecodeID("Member", ann.Member.ID))(t)
+	annID := testkit.Must(relay.DecodeID("Member", "id", ann.Member.ID))(t)
 	if _, err := a.members.MarkDeleting(ctx, annID); err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +578,7 @@ func TestAccountJobsFinishWhatStopped(t *testing.T) {
 	}
 
 	bob := a.signUp(t, "bob@example.com")
-	bobID := testkit.Must(graph.DecodeID("Member", bob.Member.ID))(t)
+	bobID := testkit.Must(relay.DecodeID("Member", "id", bob.Member.ID))(t)
 	if _, err := db.Collection("data_exports").InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "memberId", Value: bobID},
 		{Key: "status", Value: "PENDING"}, {Key: "requestedAt", Value: time.Now().Add(-time.Hour)}}); err != nil {
 		t.Fatal(err)

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/fasthttp/websocket"
 
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -32,7 +33,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	c.Init(ben.bearer())
 	c.Send("subscribe", "t", map[string]any{"query": `subscription($t: ID!) { threadUpdates(threadId: $t) { cursor kind post { number body author { displayName } } } }`,
 		"variables": map[string]any{"t": thread.ID}})
-	threadID := testkit.Must(graph.DecodeID("Thread", thread.ID))(t)
+	threadID := testkit.Must(relay.DecodeID("Thread", "id", thread.ID))(t)
 	testkit.Eventually(t, 5*time.Second, func() bool { return a.community.Feed().Subscribers(threadID) == 1 }, "no live thread subscriber")
 
 	a.do(t, ann.bearer(), `mutation($t: ID!) { reply(threadId: $t, input: {body: "me, and _you_?"}) { number } }`, map[string]any{"t": thread.ID})

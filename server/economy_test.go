@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -188,7 +189,7 @@ func TestReferralEndToEnd(t *testing.T) {
 	a.do(t, "", signUpMutation, map[string]any{"in": map[string]any{
 		"email": "ann+2@example.com", "password": "correct horse battery", "displayName": "X", "timezone": "UTC", "referralCode": me.Referral.Code,
 	}}).decode(t, "signUp", &self)
-	selfID := testkit.Must(graph.DecodeID("Member", self.Member.ID))(t)
+	selfID := testkit.Must(relay.DecodeID("Member", "id", self.Member.ID))(t)
 	if n := testkit.Count(t, a.mongo.Database(a.Config.MongoDatabase).Collection("accounts"), bson.D{{Key: "_id", Value: selfID}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}}); n != 0 {
 		t.Fatal("a self-referral was recorded as a referral")
 	}

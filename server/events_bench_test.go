@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/fasthttp/websocket"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community/events/rsvp"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
@@ -116,7 +117,7 @@ func BenchmarkEventDrop(b *testing.B) {
 		wg.Wait()
 		all := time.Since(start)
 		b.StopTimer()
-		eid, err := graph.DecodeID("Event", id)
+		eid, err := relay.DecodeID("Event", "id", id)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -157,7 +158,7 @@ func BenchmarkEventSeatOffer(b *testing.B) {
 	for i := range n {
 		answer(i, rsvpMutation, map[string]any{"id": id, "k": "k"})
 	}
-	eid, err := graph.DecodeID("Event", id)
+	eid, err := relay.DecodeID("Event", "id", id)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -50,7 +51,7 @@ func TestJobsRepairDriftedReactionCounts(t *testing.T) {
 		t.Fatalf("likes after one like: %d", n)
 	}
 	// A crash's drift, settled for two minutes.
-	id := testkit.Must(graph.DecodeID("Post", postID))(t)
+	id := testkit.Must(relay.DecodeID("Post", "id", postID))(t)
 	db := a.mongo.Database(a.Config.MongoDatabase)
 	if _, err := db.Collection("community_posts").UpdateOne(context.Background(), bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "reactions.LIKE", Value: 7}, {Key: "reactionsAt", Value: time.Now().Add(-2 * time.Minute)}}}}); err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // A subscription keeps only its request while idle and executes it again
-// for each notification it sends (graph.StreamHooks): every result still
+// for each notification it sends (request.StreamHooks): every result still
 // follows the request as the client wrote it, with its operation name,
 // variables, aliases and fields that have resolvers of their own, also when
 // the client sent the query as a persisted query's hash alone.

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regulars/regulars/graph"
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkIdentifyMember(b *testing.B) {
 	ctx := context.Background()
 	codes := make([]string, n)
 	for i, m := range ms {
-		a.service(b, recordActivity, purchaseVars(graph.EncodeID("Member", m.ID), fmt.Sprint("bench-", i), 1000)).decode(b, "recordActivity", &activityResult{})
+		a.service(b, recordActivity, purchaseVars(relay.EncodeID("Member", m.ID), fmt.Sprint("bench-", i), 1000)).decode(b, "recordActivity", &activityResult{})
 		c, err := a.till.Card(ctx, m.ID)
 		if err != nil {
 			b.Fatal(err)

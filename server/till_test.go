@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/game"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/testkit"
 )
 
@@ -409,7 +410,7 @@ func TestConcurrentCouponRedemptionsOneWins(t *testing.T) {
 
 func redemptionObjectID(t testing.TB, id string) bson.ObjectID {
 	t.Helper()
-	return testkit.Must(graph.DecodeID("Redemption", id))(t)
+	return testkit.Must(relay.DecodeID("Redemption", "id", id))(t)
 }
 
 // later is a second game over the app's database whose clock runs ahead by

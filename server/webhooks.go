@@ -6,20 +6,21 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/community/events/rsvp"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/internal/lease"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/jobs"
 	"github.com/regulars/regulars/webhook"
 )
 
-// newWebhooks builds the webhooks: payload ids are the API's (graph.APIID),
+// newWebhooks builds the webhooks: payload ids are the API's (relay.APIID),
 // and in production URLs must be https to public addresses.
 func (m *Main) newWebhooks(db *mongo.Database) *webhook.Service {
-	return webhook.New(db, webhook.Deps{APIID: graph.APIID, Guard: webhook.Guard{Production: m.Config.Env == "production"}})
+	return webhook.New(db, webhook.Deps{APIID: relay.APIID, Guard: webhook.Guard{Production: m.Config.Env == "production"}})
 }
 
 // webhookTick is how often the delivery loop looks for work when nothing

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/fasthttp/websocket"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
 )
@@ -68,7 +69,7 @@ func (a *app) waitSubscribers(t testing.TB, memberID string, n int) {
 // memberObjectID reads the database id out of an opaque Member id.
 func memberObjectID(t testing.TB, id string) bson.ObjectID {
 	t.Helper()
-	return testkit.Must(graph.DecodeID("Member", id))(t)
+	return testkit.Must(relay.DecodeID("Member", "id", id))(t)
 }
 
 const notificationsSubscription = `subscription { notifications { id kind title body } }`

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regulars/regulars/graph/analyticsgql"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/game/leaderboard"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/gateway"
@@ -113,7 +114,7 @@ func exportQuery(c *fiber.Ctx) (analytics.ExportQuery, error) {
 		if o := c.Query("offerId"); o != "" {
 			offerID = &o
 		}
-		key, err := graph.CampaignKey(v, offerID)
+		key, err := analyticsgql.CampaignKey(v, offerID)
 		if err != nil {
 			return q, err
 		}

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regulars/regulars/graph/relay"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/regulars/regulars/community/events/rsvp"
-	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/gateway"
 )
@@ -24,7 +25,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
 	defer cancel()
 	if raw, ok := strings.CutSuffix(path, ".ics"); ok {
-		id, err := graph.DecodeID("Event", raw)
+		id, err := relay.DecodeID("Event", "id", raw)
 		if err != nil || p.MemberID.IsZero() {
 			return fiber.ErrNotFound
 		}
@@ -40,7 +41,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		return c.SendString(EventCalendar(e))
 	}
 	if raw, ok := strings.CutSuffix(path, "/attendees.csv"); ok {
-		id, err := graph.DecodeID("Event", raw)
+		id, err := relay.DecodeID("Event", "id", raw)
 		if err != nil {
 			return fiber.ErrNotFound
 		}
@@ -70,7 +71,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 					if r.CheckedInAt != nil {
 						checked = r.CheckedInAt.Format(time.RFC3339)
 					}
-					if err := w.Write([]string{graph.EncodeID("Member", r.MemberID), email, name, string(r.Status),
+					if err := w.Write([]string{relay.EncodeID("Member", r.MemberID), email, name, string(r.Status),
 						strconv.Itoa(r.Guests), r.JoinedAt.Format(time.RFC3339), checked}); err != nil {
 						return err
 					}

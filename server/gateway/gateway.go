@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/regulars/regulars/graph/request"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gofiber/fiber/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -165,8 +167,8 @@ func (g *Gateway) FileCaller(c *fiber.Ctx) error {
 // address into the executor, which logs both with an internal error.
 func (g *Gateway) operationContext(ctx context.Context, p member.Principal, reqID, clientIP string) context.Context {
 	ctx = member.WithPrincipal(ctx, p)
-	ctx = graph.WithRequestID(ctx, reqID)
-	ctx = graph.WithClientIP(ctx, clientIP)
+	ctx = request.WithID(ctx, reqID)
+	ctx = request.WithClientIP(ctx, clientIP)
 	return graphql.StartOperationTrace(ctx)
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/regulars/regulars/graph/request"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -74,7 +76,7 @@ func (b socketBackend) Execute(ctx context.Context, p member.Principal, reqID, i
 	if errs != nil {
 		return &graphql.Response{Errors: g.withoutSuggestions(errs)}
 	}
-	responses, ctx := g.Exec.DispatchOperation(graph.WithStreamValue(ctx, value), rc)
+	responses, ctx := g.Exec.DispatchOperation(request.WithStreamValue(ctx, value), rc)
 	if resp := responses(ctx); resp != nil {
 		return resp
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/regulars/regulars/graph/request"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
@@ -91,7 +93,7 @@ type Backend interface {
 	Dispatch(ctx context.Context, rc *graphql.OperationContext) (graphql.ResponseHandler, context.Context)
 	// Execute runs a detached subscription's operation (params, as
 	// prepared once) again for one value of its stream and returns that
-	// value's result (graph.StreamHooks); it takes nothing from p's rate
+	// value's result (request.StreamHooks); it takes nothing from p's rate
 	// limit, which paid when the subscription started.
 	Execute(ctx context.Context, p member.Principal, reqID, ip string, params *graphql.RawParams, value any) *graphql.Response
 	// Observe records an operation's first response.
@@ -622,7 +624,7 @@ func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams, 
 		// Only the request is kept: the query as gqlgen read it (a
 		// persisted query's text included), its operation and variables.
 		push = &pushOp{r: r, p: p, ctx: opCtx, params: &graphql.RawParams{Query: rc.RawQuery, OperationName: params.OperationName, Variables: params.Variables}}
-		ctx = graph.WithStreamHooks(ctx, &graph.StreamHooks{Context: opCtx, Ready: push.ready, Detach: push.detach})
+		ctx = request.WithStreamHooks(ctx, &request.StreamHooks{Context: opCtx, Ready: push.ready, Detach: push.detach})
 	}
 	responses, ctx := c.h.be.Dispatch(ctx, rc)
 	if push != nil && push.begin() {
@@ -680,7 +682,7 @@ func (r *result) done() {
 	}
 }
 
-// pushOp is a detached subscription (graph.StreamHooks): its stream says
+// pushOp is a detached subscription (request.StreamHooks): its stream says
 // when it has a value, a goroutine runs only while values wait, and each
 // value's result is made from the kept request when it is sent. An idle
 // subscription costs its stream and this, and no stack.

@@ -1,0 +1,25 @@
+package eventsgql
+
+import (
+	"context"
+
+	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp"
+	"github.com/regulars/regulars/member"
+)
+
+// Announcement is the resolver for the announcement field.
+func (r Event) Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error) {
+	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) || obj.Status == events.StatusDraft {
+		return nil, nil
+	}
+	return &obj.Announcement, nil
+}
+
+// NoShowPenalty is the resolver for the noShowPenalty field.
+func (r Rsvp) NoShowPenalty(ctx context.Context, obj *rsvp.RSVP) (*rsvp.NoShowPenalty, error) {
+	if p := member.PrincipalFrom(ctx); p.MemberID != obj.MemberID && !p.Has(member.RoleBrand) {
+		return nil, nil // the member's own, and the brand's
+	}
+	return obj.NoShowPenalty, nil
+}
