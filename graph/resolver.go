@@ -89,10 +89,35 @@ func (r *Resolver) rooms() *rooms {
 			analytics: &analyticsgql.Resolver{AnalyticsService: r.AnalyticsService},
 			webhooks:  &webhookgql.Resolver{WebhookService: r.WebhookService},
 		}
-		b.member = &memberResolver{memberMember: membergql.Member{Resolver: b.members}, gameMember: gamegql.Member{Resolver: b.game}, communityMember: communitygql.Member{Resolver: b.community}}
-		b.mutation = &mutationResolver{memberMutation: membergql.Mutation{Resolver: b.members}, gameMutation: gamegql.Mutation{Resolver: b.game}, rulesMutation: rulesgql.Mutation{Resolver: b.rules}, communityMutation: communitygql.Mutation{Resolver: b.community}, eventsMutation: eventsgql.Mutation{Resolver: b.events}, webhookMutation: webhookgql.Mutation{Resolver: b.webhooks}}
-		b.query = &queryResolver{root: r, memberQuery: membergql.Query{Resolver: b.members}, gameQuery: gamegql.Query{Resolver: b.game}, rulesQuery: rulesgql.Query{Resolver: b.rules}, communityQuery: communitygql.Query{Resolver: b.community}, eventsQuery: eventsgql.Query{Resolver: b.events}, analyticsQuery: analyticsgql.Query{Resolver: b.analytics}, webhookQuery: webhookgql.Query{Resolver: b.webhooks}}
-		b.subscription = &subscriptionResolver{memberSubscription: membergql.Subscription{Resolver: b.members}, gameSubscription: gamegql.Subscription{Resolver: b.game}, communitySubscription: communitygql.Subscription{Resolver: b.community}, eventsSubscription: eventsgql.Subscription{Resolver: b.events}}
+		b.member = &memberResolver{
+			memberMember:    membergql.Member{Resolver: b.members},
+			gameMember:      gamegql.Member{Resolver: b.game},
+			communityMember: communitygql.Member{Resolver: b.community},
+		}
+		b.mutation = &mutationResolver{
+			memberMutation:    membergql.Mutation{Resolver: b.members},
+			gameMutation:      gamegql.Mutation{Resolver: b.game},
+			rulesMutation:     rulesgql.Mutation{Resolver: b.rules},
+			communityMutation: communitygql.Mutation{Resolver: b.community},
+			eventsMutation:    eventsgql.Mutation{Resolver: b.events},
+			webhookMutation:   webhookgql.Mutation{Resolver: b.webhooks},
+		}
+		b.query = &queryResolver{
+			root:           r,
+			memberQuery:    membergql.Query{Resolver: b.members},
+			gameQuery:      gamegql.Query{Resolver: b.game},
+			rulesQuery:     rulesgql.Query{Resolver: b.rules},
+			communityQuery: communitygql.Query{Resolver: b.community},
+			eventsQuery:    eventsgql.Query{Resolver: b.events},
+			analyticsQuery: analyticsgql.Query{Resolver: b.analytics},
+			webhookQuery:   webhookgql.Query{Resolver: b.webhooks},
+		}
+		b.subscription = &subscriptionResolver{
+			memberSubscription:    membergql.Subscription{Resolver: b.members},
+			gameSubscription:      gamegql.Subscription{Resolver: b.game},
+			communitySubscription: communitygql.Subscription{Resolver: b.community},
+			eventsSubscription:    eventsgql.Subscription{Resolver: b.events},
+		}
 		r.built = b
 	})
 	return r.built

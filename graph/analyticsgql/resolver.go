@@ -1,4 +1,5 @@
-// Package analyticsgql resolves the GraphQL fields of the brand's analytics (package analytics).
+// Package analyticsgql resolves the GraphQL fields of the brand's analytics
+// (package analytics).
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

@@ -1,4 +1,6 @@
-// Package communitygql resolves the GraphQL fields of the community (package community): spaces, threads, posts, reactions, flags, the review queue, sanctions, the audit log.
+// Package communitygql resolves the GraphQL fields of the community
+// (package community): spaces, threads, posts, reactions, flags, the review
+// queue, sanctions, the audit log.
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

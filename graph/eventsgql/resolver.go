@@ -1,4 +1,5 @@
-// Package eventsgql resolves the GraphQL fields of members-only events (community/events): events, RSVPs, waitlists, check-in, live updates.
+// Package eventsgql resolves the GraphQL fields of members-only events
+// (community/events): events, RSVPs, waitlists, check-in, live updates.
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

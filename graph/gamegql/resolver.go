@@ -1,4 +1,6 @@
-// Package gamegql resolves the GraphQL fields of the game (package game): points and the ledger, tiers, rewards and redemptions, streaks, badges, leaderboards, offers and coupons, the till.
+// Package gamegql resolves the GraphQL fields of the game (package game):
+// points and the ledger, tiers, rewards and redemptions, streaks, badges,
+// leaderboards, offers and coupons, the till.
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

@@ -1,4 +1,6 @@
-// Package membergql resolves the GraphQL fields of members: sign-up and sign-in, profiles, roles, notifications and their templates, devices, accounts (reset, verification, deletion, data export).
+// Package membergql resolves the GraphQL fields of members: sign-up and
+// sign-in, profiles, roles, notifications and their templates, devices,
+// accounts (reset, verification, deletion, data export).
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

@@ -1,4 +1,5 @@
-// Package rulesgql resolves the GraphQL fields of earning rules (game/rules): rules and their versions, explanations, dry runs.
+// Package rulesgql resolves the GraphQL fields of earning rules
+// (game/rules): rules and their versions, explanations, dry runs.
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the

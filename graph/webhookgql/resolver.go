@@ -1,4 +1,5 @@
-// Package webhookgql resolves the GraphQL fields of webhooks (package webhook): the brand's endpoints and their deliveries.
+// Package webhookgql resolves the GraphQL fields of webhooks (package
+// webhook): the brand's endpoints and their deliveries.
 //
 // It maps arguments to the domain's calls and results to the schema's
 // types, and holds no rule of its own; graph.Resolver composes it with the
