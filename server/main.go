@@ -642,14 +642,19 @@ func (m *Main) Close() error {
 		m.stopRetry()
 		m.sockets.CloseAll(deadline)
 		m.background.Wait()
-		err = m.app.ShutdownWithTimeout(time.Until(deadline))
+		// Each step's error names the step: a shutdown that overran says which.
+		if e := m.app.ShutdownWithTimeout(time.Until(deadline)); e != nil {
+			err = fmt.Errorf("http shutdown (%s after the background work stopped): %w", m.Config.ShutdownTimeout-time.Until(deadline), e)
+		}
 		m.accounts.Wait() // emails and exports under way
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
 			err = errors.Join(err, e)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err = errors.Join(err, m.mongo.Disconnect(ctx))
+		if e := m.mongo.Disconnect(ctx); e != nil {
+			err = errors.Join(err, fmt.Errorf("mongodb disconnect: %w", e))
+		}
 		// Last: the embedded database outlives every request and job that
 		// could still write to it.
 		if m.embedded != nil {
