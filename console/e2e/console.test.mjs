@@ -621,6 +621,40 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
   await page.close();
 });
 
+test('door STAFF pick the event from a list and check a member in by the door code typed in lower case', async () => {
+  const staff = await signUp('Dora', ['STAFF']);
+  const dan = await signUp('Dan');
+  const startsAt = new Date(Date.now() + 864e5);
+  const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Door night', place: { venue: 'Main street store', address: '12 Main Street' },
+    startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0 } })).createEvent;
+  await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
+  await api(dan.bearer, `mutation($e: ID!) { rsvp(eventId: $e, idempotencyKey: "dan-1") { status } }`, { e: ev.id });
+  const door = (await api(dan.bearer, `query($e: ID!) { event(id: $e) { myRsvp { doorCode } } }`, { e: ev.id })).event.myRsvp.doorCode;
+  assert.match(door, /^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$/, 'the door code is two groups of four unambiguous characters');
+
+  const page = await newPage();
+  await explain(page, async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, staff.email);
+    await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
+    // The event is picked from the list, not pasted as an id.
+    await page.getByLabel('Event', { exact: true }).locator('option', { hasText: 'Door night' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
+    const wrong = door === 'ABCD-EFGH' ? 'hgfe dcba' : 'abcd efgh';
+    await page.getByLabel('Check-in code').fill(wrong);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Check-in code') }).getByText(/no check-in code of this event/).waitFor();
+    await page.getByLabel('Check-in code').fill(door.toLowerCase().replace('-', ' '));
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByText(/Dan checked in/).waitFor();
+    await accessible(page, 'the door check-in screen of door staff');
+    await fitsPhone(page, 'the door check-in screen of door staff');
+  });
+  await page.close();
+  const attended = await api(dan.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: ev.id });
+  assert.equal(attended.event.myRsvp.status, 'ATTENDED');
+});
+
 test('a BRAND user refreshing the offers sees an offer published elsewhere, and a draft shows no progress', async () => {
   const brand = await signUp('Xan', ['BRAND']);
   const offer = (await service(`mutation { createOffer(input: { title: "Published elsewhere", body: "From another tab", benefit: { kind: BONUS_POINTS, value: 5 },
