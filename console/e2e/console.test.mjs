@@ -218,17 +218,28 @@ test('a BRAND user watching a full event sees its counts move live, the waitlist
   await page.close();
 });
 
-test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict', async () => {
+test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict, a first save too', async () => {
   const brand = await signUp('Yara', ['BRAND']);
   const page = await newPage();
   const ESCALATION = 'Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)';
   await explain(page, async () => {
     await signIn(page, brand.email);
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    // A program saved once at least (a form on version 0, the defaults, saves unchecked).
-    const first = (await service('{ program { checkInPoints } }')).program;
-    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
+    // The program was never saved (version 0, the defaults): a colleague's
+    // first save lands while the form is open here, and the first save
+    // here is refused, not written over theirs.
+    const first = (await service('{ program { version checkInPoints } }')).program;
+    assert.equal(first.version, 0, 'no test before this one saves the program');
     await open(page, 'Program');
+    await page.getByText('Version 0.').waitFor();
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints + 1 });
+    await page.getByLabel('Review points').fill('4');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByText(/at version 1, not 0/).waitFor();
+    assert.equal((await service('{ program { version checkInPoints } }')).program.checkInPoints, first.checkInPoints + 1, 'the colleague\'s first save kept');
+    await page.getByRole('button', { name: 'Read the program again' }).click();
+    await page.getByText('Version 1.').waitFor();
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
     const before = (await service('{ program { version pointsPerUnit checkInPoints escalation } }')).program;
     const atField = async (label, pattern) => {
       const control = page.getByLabel(label, { exact: true });
@@ -254,7 +265,7 @@ test('a BRAND user gets empty and malformed program values at their fields, noth
     assert.equal((await service('{ program { version } }')).program.version, before.version, 'nothing saved');
     await page.getByLabel(ESCALATION).fill(before.escalation.join(', '));
 
-    // A colleague saves first: the save here is refused, and the button
+    // A colleague saves first again: the save here is refused, and the button
     // reads the program again into the form, which then saves.
     const theirs = before.checkInPoints + 7;
     await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: theirs });
