@@ -721,6 +721,62 @@ test('a BRAND user sees the progress of an offer reach 100% by polling when the 
   await page.close();
 });
 
+test('a BRAND user finds a skip link first, the heading focused after each navigation, the audit log naming its targets with links, and no 404', async () => {
+  const brand = await signUp('Kit', ['BRAND']);
+  const [ivy, jon] = [await signUp('Ivy'), await signUp('Jon')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`, { in: { name: 'Tea talk', description: 'Leaves and kettles' } })).createSpace;
+  const thread = (await api(jon.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Green or black?", body: "Which tea in the morning?" }) { id } }`, { s: space.id })).createThread;
+  const spam = (await api(ivy.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap kettles at example dot com" }) { id } }`, { t: thread.id })).reply;
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "Kettle ads") { id } }`, { p: spam.id });
+  await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 60, reason: "Kettle ads again") { until } }`, { m: ivy.id, s: space.id });
+
+  const page = await newPage();
+  const missing = [];
+  page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
+  const focusedHeading = (name) => page.waitForFunction((n) => document.activeElement?.tagName === 'H1' && document.activeElement.textContent === n, name);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // A fresh page: the first Tab lands on the skip link, which leads to the heading.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    const route = page.url();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await focusedHeading('Dashboard');
+    assert.equal(page.url(), route, 'the skip link leaves the route as it was');
+    // Each in-app navigation moves the focus to the new page's heading.
+    await open(page, 'Members');
+    await focusedHeading('Members');
+    await open(page, 'Moderation');
+    await focusedHeading('Moderation');
+
+    // The audit log names what each action was on, with a link where the console has a page.
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Tea talk' });
+    const log = page.getByRole('region', { name: 'Audit log' });
+    const post = log.getByRole('link', { name: 'Post #2 by Ivy' });
+    await post.waitFor();
+    assert.equal(await post.getAttribute('href'), '#/moderation/' + encodeURIComponent(thread.id));
+    const member = log.getByRole('link', { name: 'Ivy', exact: true });
+    assert.equal(await member.getAttribute('href'), '#/members/' + encodeURIComponent(ivy.id));
+    assert.match(await log.getByRole('row', { name: /Kettle ads again/ }).textContent(), /Member Ivy/);
+    await accessible(page, 'the audit log');
+    await fitsPhone(page, 'the audit log');
+    await post.click();
+    await focusedHeading('Green or black?');
+    await page.getByRole('list', { name: 'Posts' }).getByText('Cheap kettles at example dot com').waitFor();
+
+    // The console's icon is its own, and nothing it loaded was missing.
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    const res = await fetch(base + icon);
+    assert.equal(res.status, 200, icon);
+    assert.match(res.headers.get('content-type'), /image\/svg\+xml/);
+    assert.deepEqual(missing, [], 'requests answered 404');
+  });
+  await page.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
