@@ -124,16 +124,17 @@ export function Door({ arg }) {
   const video = useRef(null);
   const act = useAction();
   useEffect(() => {
-    // The brand lists every event; door staff the published events not yet
-    // over (today's and upcoming) through the members' events query.
+    // The published events not yet over (today's and upcoming): the brand
+    // reads them from all its events, door staff through the members'
+    // events query.
     const read = hasRole('BRAND')
-      ? async (after) => (await gql(`query($after: String) { brandEvents(first: 50, after: $after) { edges { node { id title status startsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).brandEvents
-      : async (after) => (await gql(`query($after: String) { events(first: 50, after: $after, filter: UPCOMING) { edges { node { id title status startsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).events;
+      ? async (after) => (await gql(`query($after: String) { brandEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).brandEvents
+      : async (after) => (await gql(`query($after: String) { events(first: 50, after: $after, filter: UPCOMING) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).events;
     (async () => {
       let evs = [], after = null;
       for (let i = 0; i < 10; i++) {
         const c = await read(after);
-        evs = evs.concat(c.edges.map((e) => e.node).filter((e) => e.status === 'PUBLISHED'));
+        evs = evs.concat(c.edges.map((e) => e.node).filter((e) => e.status === 'PUBLISHED' && Date.parse(e.endsAt) > Date.now()));
         if (!c.pageInfo.hasNextPage) break;
         after = c.pageInfo.endCursor;
       }
