@@ -42,7 +42,9 @@ async function post(query, variables, token) {
   try { body = await res.json(); } catch { throw new ApiError(`The server answered ${res.status} without GraphQL`, 'HTTP_' + res.status); }
   if (body.errors && body.errors.length) {
     const e = body.errors[0];
-    throw new ApiError(e.message, e.extensions?.code, e.extensions?.field);
+    // data: what the API answered beside its errors (a nodes(ids) lookup
+    // answers null for the ids not visible, and the others).
+    throw Object.assign(new ApiError(e.message, e.extensions?.code, e.extensions?.field), { data: body.data });
   }
   return body.data;
 }

@@ -1,6 +1,6 @@
 // The console's shell: sign-in, the role gate and the pages' routes
 // (location.hash, so the server serves one index.html).
-import { html, render, useState, useEffect } from './vendor/htm-preact-standalone.mjs';
+import { html, render, useState, useEffect, useRef } from './vendor/htm-preact-standalone.mjs';
 import * as api from './api.js';
 import { Field, ErrorBox, useAction } from './pages/ui.js';
 import { Dashboard } from './pages/dashboard.js';
@@ -55,17 +55,38 @@ function NotStaff({ me }) {
   </main>`;
 }
 
+// focusHeading moves the focus to the page's heading (a screen reader then
+// reads where the navigation led); false while the page has none yet.
+function focusHeading() {
+  const h = document.querySelector('#main h1');
+  if (!h) return false;
+  h.setAttribute('tabindex', '-1');
+  h.focus();
+  return true;
+}
+
 function Shell({ me, route }) {
   const pages = PAGES.filter((p) => p.roles.some((r) => me.roles.includes(r)));
   const current = pages.find((p) => p.path === route.path) || pages[0];
   const profile = current.path === 'members' && route.arg;
   const event = current.path === 'events' && route.arg;
   useEffect(() => { document.title = current.title + ' · Regulars console'; }, [current]);
+  // After each in-app navigation (not the first page shown), the focus goes
+  // to the new page's heading, once the page has rendered it.
+  const navigated = useRef(false);
+  useEffect(() => {
+    if (!navigated.current) { navigated.current = true; return undefined; }
+    if (focusHeading()) return undefined;
+    const wait = new MutationObserver(() => { if (focusHeading()) wait.disconnect(); });
+    wait.observe(document.getElementById('main'), { childList: true, subtree: true });
+    return () => wait.disconnect();
+  }, [route.path, route.arg]);
   let body;
   if (profile) body = html`<${MemberProfile} id=${route.arg} />`;
   else if (event) body = html`<${EventDetail} id=${route.arg} />`;
   else body = html`<${current.page} arg=${route.arg} />`;
   return html`<div class="shell">
+    <a class="skip-link" href="#main" onClick=${(e) => { e.preventDefault(); focusHeading(); }}>Skip to content</a>
     <header>
       <a class="brand" href="#/">Regulars console</a>
       <nav aria-label="Pages"><ul>

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js api.js style.css pages vendor
+//go:embed index.html app.js api.js style.css favicon.svg pages vendor
 var files embed.FS
 
 //go:embed graphiql
@@ -32,4 +32,4 @@ func GraphiQL() fs.FS {
 // Embedded lists the directories and files of console/ that are embedded
 // (relative to console/); the rest of console/ (Go files, e2e/) is not
 // part of the app. A test walks console/ against it.
-var Embedded = []string{"index.html", "app.js", "api.js", "style.css", "pages", "vendor", "graphiql"}
+var Embedded = []string{"index.html", "app.js", "api.js", "style.css", "favicon.svg", "pages", "vendor", "graphiql"}

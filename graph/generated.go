@@ -1183,6 +1183,7 @@ type ComplexityRoot struct {
 		CheckInCode   func(childComplexity int) int
 		CheckedInAt   func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
+		DoorCode      func(childComplexity int) int
 		Event         func(childComplexity int) int
 		Guests        func(childComplexity int) int
 		Member        func(childComplexity int) int
@@ -6905,6 +6906,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Rsvp.CreatedAt(childComplexity), true
+	case "Rsvp.doorCode":
+		if e.ComplexityRoot.Rsvp.DoorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rsvp.DoorCode(childComplexity), true
 	case "Rsvp.event":
 		if e.ComplexityRoot.Rsvp.Event == nil {
 			break
@@ -8198,7 +8205,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/doorcode.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8431,6 +8438,7 @@ type NotificationEdge {
 	{Name: "schema/analytics_engagement.graphql", Input: sourceData("schema/analytics_engagement.graphql"), BuiltIn: false},
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
+	{Name: "schema/doorcode.graphql", Input: sourceData("schema/doorcode.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/eventlive.graphql", Input: sourceData("schema/eventlive.graphql"), BuiltIn: false},
 	{Name: "schema/eventops.graphql", Input: sourceData("schema/eventops.graphql"), BuiltIn: false},
@@ -10341,6 +10349,8 @@ func (ec *executionContext) childFields_Rsvp(ctx context.Context, field graphql.
 		return ec.fieldContext_Rsvp_refunded(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Rsvp_createdAt(ctx, field)
+	case "doorCode":
+		return ec.fieldContext_Rsvp_doorCode(ctx, field)
 	case "noShowPenalty":
 		return ec.fieldContext_Rsvp_noShowPenalty(ctx, field)
 	}
@@ -33828,6 +33838,29 @@ func (ec *executionContext) fieldContext_Rsvp_createdAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Rsvp", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _Rsvp_doorCode(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rsvp_doorCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoorCode(ctx), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rsvp_doorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rsvp", field, true, false, "String")
+}
+
 func (ec *executionContext) _Rsvp_noShowPenalty(ctx context.Context, field graphql.CollectedField, obj *rsvp.RSVP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -49467,6 +49500,12 @@ func (ec *executionContext) _Rsvp(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "doorCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rsvp_doorCode(ctx, field, obj)
+				})
 		case "noShowPenalty":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,

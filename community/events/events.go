@@ -681,6 +681,19 @@ func replaceAfter(f bson.D, after bson.ObjectID) bson.D {
 	return append(out, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 }
 
+// AtTheDoor lists the events door staff may check members in to:
+// published and not over (today's and upcoming), whoever may attend them
+// (a tier, badge or member list limits who answers, not who works the
+// door), up to limit by id after the event after (zero: from the first),
+// and whether more follow. For BRAND and STAFF only: the caller checks.
+func (s *Service) AtTheDoor(ctx context.Context, after bson.ObjectID, limit int) ([]*Event, bool, error) {
+	filter := bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
+	if !after.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	}
+	return page.Find[*Event](ctx, s.events.c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), limit)
+}
+
 // Brand lists every event for the brand, newest first, before the id
 // before (zero: from the newest).
 func (s *Service) Brand(ctx context.Context, before bson.ObjectID, limit int) ([]*Event, bool, error) {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,5 +115,52 @@ func TestAnnounceOncePerEligibleMember(t *testing.T) {
 	got, err := f.s.Get(ctx, e.ID)
 	if err != nil || got.Announcement.Pending || got.Announcement.Notified != 3 || got.Announcement.Processed != 5 {
 		t.Fatalf("announcement: %+v %v", got.Announcement, err)
+	}
+}
+
+// Door staff list every published event not over, the ones they could not
+// attend themselves included (a tier or member list), and no draft,
+// cancelled or ended one.
+func TestAtTheDoorListsEveryOpenEvent(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	staff := bson.NewObjectID()
+	create := func(title string, startsIn time.Duration, el *Eligibility, publish bool) *Event {
+		t.Helper()
+		start := f.clock.Now().Add(startsIn)
+		e := testkit.Must(f.s.Create(ctx, Input{Title: ptr(title), Place: &Place{Venue: "Store", Address: "1 Main St"}, StartsAt: ptr(start),
+			EndsAt: ptr(start.Add(2 * time.Hour)), Timezone: ptr("UTC"), Capacity: ptr(10), Eligibility: el}))(t)
+		if publish {
+			testkit.Must(f.s.Publish(ctx, e.ID))(t)
+		}
+		return e
+	}
+	create("Ended", time.Hour, nil, true)
+	today := create("Today", 3*time.Hour, nil, true)
+	f.clock.Add(4 * time.Hour) // "Ended" is over, "Today" started an hour ago
+	gold := create("Gold only", 48*time.Hour, &Eligibility{Tiers: []string{"Gold"}}, true)
+	listed := create("Listed members", 72*time.Hour, &Eligibility{Members: []bson.ObjectID{bson.NewObjectID()}}, true)
+	create("Draft", 24*time.Hour, nil, false)
+	cancelled := create("Cancelled", 24*time.Hour, nil, true)
+	testkit.Must(f.s.Cancel(ctx, cancelled.ID))(t)
+
+	titles := func(es []*Event) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Title)
+		}
+		return out
+	}
+	first, more := testkit.Must2(f.s.AtTheDoor(ctx, bson.ObjectID{}, 2))(t)
+	if !more {
+		t.Fatal("a first page of 2 of 3 says no more follow")
+	}
+	rest, more := testkit.Must2(f.s.AtTheDoor(ctx, first[len(first)-1].ID, 2))(t)
+	if got := titles(append(first, rest...)); more || !slices.Equal(got, []string{today.Title, gold.Title, listed.Title}) {
+		t.Fatalf("at the door: %v (more %v)", got, more)
+	}
+	upcoming, _ := testkit.Must2(f.s.List(ctx, staff, FilterUpcoming, bson.ObjectID{}, 10))(t)
+	if got := titles(upcoming); !slices.Equal(got, []string{today.Title}) {
+		t.Fatalf("the staff member's own upcoming events: %v", got)
 	}
 }

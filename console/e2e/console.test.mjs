@@ -218,17 +218,28 @@ test('a BRAND user watching a full event sees its counts move live, the waitlist
   await page.close();
 });
 
-test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict', async () => {
+test('a BRAND user gets empty and malformed program values at their fields, nothing saved, and reads the program again after a conflict, a first save too', async () => {
   const brand = await signUp('Yara', ['BRAND']);
   const page = await newPage();
   const ESCALATION = 'Escalation (multipliers of the 2nd, 3rd… purchase, comma-separated)';
   await explain(page, async () => {
     await signIn(page, brand.email);
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    // A program saved once at least (a form on version 0, the defaults, saves unchecked).
-    const first = (await service('{ program { checkInPoints } }')).program;
-    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
+    // The program was never saved (version 0, the defaults): a colleague's
+    // first save lands while the form is open here, and the first save
+    // here is refused, not written over theirs.
+    const first = (await service('{ program { version checkInPoints } }')).program;
+    assert.equal(first.version, 0, 'no test before this one saves the program');
     await open(page, 'Program');
+    await page.getByText('Version 0.').waitFor();
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints + 1 });
+    await page.getByLabel('Review points').fill('4');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await page.getByText(/at version 1, not 0/).waitFor();
+    assert.equal((await service('{ program { version checkInPoints } }')).program.checkInPoints, first.checkInPoints + 1, 'the colleague\'s first save kept');
+    await page.getByRole('button', { name: 'Read the program again' }).click();
+    await page.getByText('Version 1.').waitFor();
+    await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: first.checkInPoints });
     const before = (await service('{ program { version pointsPerUnit checkInPoints escalation } }')).program;
     const atField = async (label, pattern) => {
       const control = page.getByLabel(label, { exact: true });
@@ -254,7 +265,7 @@ test('a BRAND user gets empty and malformed program values at their fields, noth
     assert.equal((await service('{ program { version } }')).program.version, before.version, 'nothing saved');
     await page.getByLabel(ESCALATION).fill(before.escalation.join(', '));
 
-    // A colleague saves first: the save here is refused, and the button
+    // A colleague saves first again: the save here is refused, and the button
     // reads the program again into the form, which then saves.
     const theirs = before.checkInPoints + 7;
     await service(`mutation($p: Int!) { updateProgram(input: { checkInPoints: $p }) { version } }`, { p: theirs });
@@ -621,6 +632,40 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
   await page.close();
 });
 
+test('door STAFF pick the event from a list and check a member in by the door code typed in lower case', async () => {
+  const staff = await signUp('Dora', ['STAFF']);
+  const dan = await signUp('Dan');
+  const startsAt = new Date(Date.now() + 864e5);
+  const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Door night', place: { venue: 'Main street store', address: '12 Main Street' },
+    startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0 } })).createEvent;
+  await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
+  await api(dan.bearer, `mutation($e: ID!) { rsvp(eventId: $e, idempotencyKey: "dan-1") { status } }`, { e: ev.id });
+  const door = (await api(dan.bearer, `query($e: ID!) { event(id: $e) { myRsvp { doorCode } } }`, { e: ev.id })).event.myRsvp.doorCode;
+  assert.match(door, /^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$/, 'the door code is two groups of four unambiguous characters');
+
+  const page = await newPage();
+  await explain(page, async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, staff.email);
+    await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
+    // The event is picked from the list, not pasted as an id.
+    await page.getByLabel('Event', { exact: true }).locator('option', { hasText: 'Door night' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
+    const wrong = door === 'ABCD-EFGH' ? 'hgfe dcba' : 'abcd efgh';
+    await page.getByLabel('Check-in code').fill(wrong);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Check-in code') }).getByText(/no check-in code of this event/).waitFor();
+    await page.getByLabel('Check-in code').fill(door.toLowerCase().replace('-', ' '));
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByText(/Dan checked in/).waitFor();
+    await accessible(page, 'the door check-in screen of door staff');
+    await fitsPhone(page, 'the door check-in screen of door staff');
+  });
+  await page.close();
+  const attended = await api(dan.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: ev.id });
+  assert.equal(attended.event.myRsvp.status, 'ATTENDED');
+});
+
 test('a BRAND user refreshing the offers sees an offer published elsewhere, and a draft shows no progress', async () => {
   const brand = await signUp('Xan', ['BRAND']);
   const offer = (await service(`mutation { createOffer(input: { title: "Published elsewhere", body: "From another tab", benefit: { kind: BONUS_POINTS, value: 5 },
@@ -676,6 +721,62 @@ test('a BRAND user sees the progress of an offer reach 100% by polling when the 
   await page.close();
 });
 
+test('a BRAND user finds a skip link first, the heading focused after each navigation, the audit log naming its targets with links, and no 404', async () => {
+  const brand = await signUp('Kit', ['BRAND']);
+  const [ivy, jon] = [await signUp('Ivy'), await signUp('Jon')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`, { in: { name: 'Tea talk', description: 'Leaves and kettles' } })).createSpace;
+  const thread = (await api(jon.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Green or black?", body: "Which tea in the morning?" }) { id } }`, { s: space.id })).createThread;
+  const spam = (await api(ivy.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap kettles at example dot com" }) { id } }`, { t: thread.id })).reply;
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "Kettle ads") { id } }`, { p: spam.id });
+  await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 60, reason: "Kettle ads again") { until } }`, { m: ivy.id, s: space.id });
+
+  const page = await newPage();
+  const missing = [];
+  page.on('response', (r) => { if (r.status() === 404) missing.push(r.url()); });
+  const focusedHeading = (name) => page.waitForFunction((n) => document.activeElement?.tagName === 'H1' && document.activeElement.textContent === n, name);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // A fresh page: the first Tab lands on the skip link, which leads to the heading.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    const route = page.url();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await focusedHeading('Dashboard');
+    assert.equal(page.url(), route, 'the skip link leaves the route as it was');
+    // Each in-app navigation moves the focus to the new page's heading.
+    await open(page, 'Members');
+    await focusedHeading('Members');
+    await open(page, 'Moderation');
+    await focusedHeading('Moderation');
+
+    // The audit log names what each action was on, with a link where the console has a page.
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Tea talk' });
+    const log = page.getByRole('region', { name: 'Audit log' });
+    const post = log.getByRole('link', { name: 'Post #2 by Ivy' });
+    await post.waitFor();
+    assert.equal(await post.getAttribute('href'), '#/moderation/' + encodeURIComponent(thread.id));
+    const member = log.getByRole('link', { name: 'Ivy', exact: true });
+    assert.equal(await member.getAttribute('href'), '#/members/' + encodeURIComponent(ivy.id));
+    assert.match(await log.getByRole('row', { name: /Kettle ads again/ }).textContent(), /Member Ivy/);
+    await accessible(page, 'the audit log');
+    await fitsPhone(page, 'the audit log');
+    await post.click();
+    await focusedHeading('Green or black?');
+    await page.getByRole('list', { name: 'Posts' }).getByText('Cheap kettles at example dot com').waitFor();
+
+    // The console's icon is its own, and nothing it loaded was missing.
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    const res = await fetch(base + icon);
+    assert.equal(res.status, 200, icon);
+    assert.match(res.headers.get('content-type'), /image\/svg\+xml/);
+    assert.deepEqual(missing, [], 'requests answered 404');
+  });
+  await page.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
@@ -691,6 +792,8 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
   await explain(page, async () => {
     await signIn(page, mod.email);
     await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
+    // A global moderator moderates every space: the other tests' spaces too.
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Coffee talk' });
     const item = page.locator(`.review[data-post="${spam.id}"]`);
     await item.waitFor();
     assert.match(await item.textContent(), /SPAM: selling watches/);

@@ -117,18 +117,31 @@ export function EventDetail({ id }) {
 export function Door({ arg }) {
   const [eventId, setEventId] = useState(arg || '');
   const [events, setEvents] = useState([]);
+  const [listed, setListed] = useState(false);
   const [code, setCode] = useState('');
   const [result, setResult] = useState(null);
   const [scanning, setScanning] = useState(false);
   const video = useRef(null);
   const act = useAction();
   useEffect(() => {
-    if (!hasRole('BRAND')) return;
-    gql(`{ brandEvents(first: 50) { edges { node { id title status } } } }`).then((d) => {
-      const evs = d.brandEvents.edges.map((e) => e.node).filter((e) => e.status === 'PUBLISHED');
+    // The published events not yet over (today's and upcoming): the brand
+    // reads them from all its events, door staff through the members'
+    // events query.
+    const read = hasRole('BRAND')
+      ? async (after) => (await gql(`query($after: String) { brandEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).brandEvents
+      : async (after) => (await gql(`query($after: String) { events(first: 50, after: $after, filter: UPCOMING) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).events;
+    (async () => {
+      let evs = [], after = null;
+      for (let i = 0; i < 10; i++) {
+        const c = await read(after);
+        evs = evs.concat(c.edges.map((e) => e.node).filter((e) => e.status === 'PUBLISHED' && Date.parse(e.endsAt) > Date.now()));
+        if (!c.pageInfo.hasNextPage) break;
+        after = c.pageInfo.endCursor;
+      }
       setEvents(evs);
+      setListed(true);
       if (!eventId && evs[0]) setEventId(evs[0].id);
-    }, act.setError);
+    })().catch(act.setError);
   }, []);
   const checkIn = (c) => act.run(async () => {
     setResult(null);
@@ -155,13 +168,14 @@ export function Door({ arg }) {
   const canScan = 'BarcodeDetector' in window && !!navigator.mediaDevices;
   return html`<div class="page"><h1>Door check-in</h1>
     <form class="door" onSubmit=${(e) => { e.preventDefault(); checkIn(code); }}>
-      ${events.length ? html`<${Field} label="Event" name="eventId" value=${eventId} onInput=${setEventId} options=${events.map((e) => ({ value: e.id, label: e.title }))} />`
-        : html`<${Field} label="Event id" name="eventId" value=${eventId} onInput=${setEventId} />`}
-      <${Field} label="Check-in code" name="code" value=${code} onInput=${setCode} autocomplete="off" autocapitalize="characters" inputmode="text" />
+      ${events.length ? html`<${Field} label="Event" name="eventId" value=${eventId} onInput=${setEventId} options=${events.map((e) => ({ value: e.id, label: `${e.title} (${fmtDate(e.startsAt)})` }))} />`
+        : html`<${Field} label="Event id" name="eventId" value=${eventId} onInput=${setEventId} hint=${listed ? 'No published event today or upcoming: paste an event id.' : null} />`}
+      <${Field} label="Check-in code" name="code" value=${code} onInput=${setCode} autocomplete="off" autocapitalize="characters" inputmode="text"
+        hint="Scan the QR code, or type the 8-character door code shown beside it (any case, dashes optional)." error=${act.error?.field === 'code' ? act.error.message : null} />
       <button type="submit" disabled=${act.busy || !code.trim() || !eventId}>${act.busy ? 'Checking…' : 'Check in'}</button>
       ${canScan && html`<button type="button" class="secondary" onClick=${() => setScanning(!scanning)}>${scanning ? 'Stop camera' : 'Scan QR code'}</button>`}
     </form>
     ${scanning && html`<video ref=${video} class="scanner" muted playsinline aria-label="Camera view for scanning a check-in QR code"></video>`}
-    <${ErrorBox} error=${act.error} />
+    <${ErrorBox} error=${act.error?.field === 'code' ? null : act.error} />
     ${result && html`<p class="checked-in" role="status">✔ ${result.attendeeName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}</div>`;
 }

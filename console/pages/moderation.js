@@ -112,13 +112,51 @@ function Queue({ spaceId }) {
     <${More} list=${list} /></section>`;
 }
 
+// TARGETS reads what log entries are about by their ids (nodes), for a
+// readable target with a link where the console has a page for it.
+const TARGETS = `query($ids: [ID!]!) { nodes(ids: $ids) { id
+  ... on Post { threadId number author { displayName } } ... on Thread { title } ... on Member { displayName }
+  ... on Space { name } ... on WatchedWord { word } } }`;
+
+async function withTargets(entries) {
+  const ids = [...new Set(entries.map((e) => e.targetId).filter(Boolean))];
+  if (!ids.length) return entries;
+  let d;
+  try { d = await gql(TARGETS, { ids }); } catch (e) {
+    if (!e.data) throw e;
+    d = e.data; // the targets no longer visible (a deleted post) answer null
+  }
+  const byId = new Map(d.nodes.filter(Boolean).map((n) => [n.id, n]));
+  return entries.map((e) => ({ ...e, target: byId.get(e.targetId) }));
+}
+
+const KINDS = { POST: 'Post', THREAD: 'Thread', MEMBER: 'Member', SPACE: 'Space', WATCHED_WORD: 'Watched word' };
+
+function Target({ entry: e }) {
+  const kind = KINDS[e.targetKind] || e.targetKind;
+  const t = e.target;
+  if (!t) return html`${kind} (gone)`;
+  switch (e.targetKind) {
+    case 'POST': return html`<a href=${'#/moderation/' + encodeURIComponent(t.threadId)}>Post #${t.number} by ${t.author.displayName}</a>`;
+    case 'THREAD': return html`Thread <a href=${'#/moderation/' + encodeURIComponent(t.id)}>${t.title}</a>`;
+    case 'MEMBER': return hasRole('BRAND') ? html`Member <a href=${'#/members/' + encodeURIComponent(t.id)}>${t.displayName}</a>` : html`Member ${t.displayName}`;
+    case 'SPACE': return html`Space ${t.name}`;
+    case 'WATCHED_WORD': return html`Watched word “${t.word}”`;
+    default: return kind;
+  }
+}
+
 function AuditLog({ spaceId }) {
-  const list = usePaged(async (after) => (await gql(`query($s: ID, $after: String) { moderationLog(spaceId: $s, first: 20, after: $after) {
-      edges { node { entryId action targetKind targetId reason at actor { displayName } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId || null, after })).moderationLog, [spaceId]);
+  const list = usePaged(async (after) => {
+    const c = (await gql(`query($s: ID, $after: String) { moderationLog(spaceId: $s, first: 20, after: $after) {
+      edges { node { entryId action targetKind targetId reason at actor { displayName } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId || null, after })).moderationLog;
+    const entries = await withTargets(c.edges.map((e) => e.node));
+    return { ...c, edges: entries.map((node) => ({ node })) };
+  }, [spaceId]);
   return html`<section aria-labelledby="audit"><h2 id="audit">Audit log</h2>
     <button type="button" class="secondary" onClick=${list.reload}>Refresh the log</button>
     <table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">On</th><th scope="col">Reason</th></tr></thead>
-    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.at)}</td><td>${e.actor?.displayName || 'system'}</td><td>${e.action}</td><td>${e.targetKind}</td><td>${e.reason || '—'}</td></tr>`)}</tbody></table>
+    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.at)}</td><td>${e.actor?.displayName || 'system'}</td><td>${e.action}</td><td><${Target} entry=${e} /></td><td>${e.reason || '—'}</td></tr>`)}</tbody></table>
     <${More} list=${list} /></section>`;
 }
 

@@ -125,7 +125,7 @@ export function ProgramPage() {
     const bad = invalid(form);
     if (bad) { act.setError(bad); return; }
     act.run(async () => {
-      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: toInput(form), v: program.version || null });
+      const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: toInput(form), v: program.version ?? 0 });
       fill(d.updateProgram);
       setSaved(`Saved as version ${d.updateProgram.version}.`);
     });

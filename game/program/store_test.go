@@ -49,6 +49,34 @@ func TestSaveRollsForwardAnInterruptedSave(t *testing.T) {
 // The program is cached per Store for CacheTTL: a change saved through the
 // same Store applies at once; one saved through another instance (another
 // Store on the same database) applies once CacheTTL has passed.
+// Two brand users save the program from the default one (version 0) at
+// once, each expecting no program saved yet: one lands, the other is
+// ErrChanged, and the program read back is the winner's.
+func TestFirstSavesRaceOneWins(t *testing.T) {
+	s := NewStore(testkit.Database(t))
+	ctx := context.Background()
+	zero := int64(0)
+	res := testkit.Race(t, 2, func(i int) error {
+		_, err := s.Update(ctx, time.Now(), &zero, func(p *Program) { p.PointsPerUnit = 10 + int64(i) })
+		return err
+	})
+	res.Expect(t, ErrChanged)
+	if res.OK() != 1 || res.Is(ErrChanged) != 1 {
+		t.Fatalf("%d first saves landed, %d conflicts", res.OK(), res.Is(ErrChanged))
+	}
+	winner := int64(10)
+	if res[0] != nil {
+		winner = 11
+	}
+	cur, err := s.read(ctx)
+	if err != nil || cur.Version != 1 || cur.PointsPerUnit != winner {
+		t.Fatalf("after the race: version %d, %d points per unit (the winner saved %d), %v", cur.Version, cur.PointsPerUnit, winner, err)
+	}
+	if _, err := s.Update(ctx, time.Now(), &zero, func(p *Program) { p.PointsPerUnit = 12 }); !errors.Is(err, ErrChanged) {
+		t.Fatalf("a first save once one is saved: %v", err)
+	}
+}
+
 func TestGetCachesTheProgram(t *testing.T) {
 	db := testkit.Database(t)
 	ctx := context.Background()

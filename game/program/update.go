@@ -14,12 +14,14 @@ import (
 // (a Patch's Apply leaves what it does not name as it was), which
 // is then validated and saved as the next version. With expectedVersion
 // the update is made only on that version (ErrChanged otherwise, a
-// CONFLICT); with nil it is retried on the newest version, so two brand
-// users' patches both land; now stamps the new version. Past ledger
+// CONFLICT): 0 means no program saved yet (the default one), so of two
+// first saves made at once one lands and the other is ErrChanged. With nil
+// it is retried on the newest version, so two brand users' patches both
+// land; now stamps the new version. Past ledger
 // entries keep the numbers they were made with. Errors: input errors naming the field.
 func (s Store) Update(ctx context.Context, now time.Time, expectedVersion *int64, change func(*Program)) (Program, error) {
-	if expectedVersion != nil && (*expectedVersion < 1 || *expectedVersion > MaxVersion) {
-		return Program{}, input.Errorf("expectedVersion", "must be a version number, 1 to %d", MaxVersion)
+	if expectedVersion != nil && (*expectedVersion < 0 || *expectedVersion > MaxVersion) {
+		return Program{}, input.Errorf("expectedVersion", "must be a version number, 0 (no program saved yet) to %d", MaxVersion)
 	}
 	for {
 		cur, err := s.read(ctx) // never the cached program: the version must be the newest

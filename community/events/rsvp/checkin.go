@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/regulars/regulars/member"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,6 +17,8 @@ import (
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/internal/randcode"
+	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -42,6 +44,42 @@ func (s *Service) mac(raw []byte) []byte {
 	return h.Sum(nil)[:codeMAC]
 }
 
+// doorCodeLen is the length of a door code: about 39.6 bits of
+// randcode.Alphabet, drawn at random (so one event's code tells nothing of
+// another's), unique within its event (indexRSVPDoor).
+const doorCodeLen = 8
+
+func newDoorKey(eventID bson.ObjectID) string {
+	return eventID.Hex() + ":" + randcode.New(doorCodeLen)
+}
+
+// DoorCode is the short code of the signed-in member's own confirmed (or
+// attended) RSVP, to show beside its QR code and type at the door when no
+// camera reads it: 8 characters grouped by four ("K7QM-3XHP"), typed in
+// any case, with or without spaces and dashes. Nil for anyone else's
+// RSVP, another status, or an RSVP made before door codes.
+func (r *RSVP) DoorCode(ctx context.Context) *string {
+	if r.MemberID != member.PrincipalFrom(ctx).MemberID || (r.Status != Confirmed && r.Status != Attended) {
+		return nil
+	}
+	_, c, ok := strings.Cut(r.DoorKey, ":")
+	if !ok || len(c) != doorCodeLen {
+		return nil
+	}
+	grouped := c[:4] + "-" + c[4:]
+	return &grouped
+}
+
+// parseDoorCode returns the canonical door code of what the door typed
+// (upper case, no spaces or dashes), and whether it is one.
+func parseDoorCode(typed string) (string, bool) {
+	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(typed))
+	if len(c) != doorCodeLen || strings.Trim(c, randcode.Alphabet) != "" {
+		return "", false
+	}
+	return c, true
+}
+
 // parseCode returns the event and member a code names, or a BAD_USER_INPUT on code.
 func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(code)
@@ -54,19 +92,31 @@ func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
 	return ev, m, nil
 }
 
-// CheckIn admits the holder of a check-in code at the event's door:
-// ATTENDED once, and the attendance recorded in the economy (keyed by the
-// RSVP, so it counts once). A second scan, from the same door or another
-// at once, is ErrAlreadyCheckedIn with the first scan's time; a code of
-// another event is BAD_USER_INPUT on code; a cancelled or waitlisted RSVP
-// is ErrNotCheckable.
+// CheckIn admits the holder of a check-in code at the event's door: the
+// QR code's (CheckInCode) or the RSVP's door code typed (DoorCode: any
+// case, spaces and dashes ignored). ATTENDED once, and the attendance
+// recorded in the economy (keyed by the RSVP, so it counts once). A second
+// scan, from the same door or another at once, is ErrAlreadyCheckedIn with
+// the first scan's time; a code of another event, or a door code no RSVP
+// of the event has, is BAD_USER_INPUT on code; a cancelled or waitlisted
+// RSVP is ErrNotCheckable.
 func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
-	code, err := input.Identifier("code", code, 64)
+	code, err := input.Identifier("code", strings.ReplaceAll(code, " ", ""), 64)
 	if err != nil {
 		return nil, err
 	}
-	ev, memberID, err := s.parseCode(code)
-	if err != nil {
+	var ev, memberID bson.ObjectID
+	if door, ok := parseDoorCode(code); ok {
+		ev = eventID
+		r, err := s.rsvps.byDoorKey(ctx, eventID.Hex()+":"+door)
+		if errors.Is(err, ErrRSVPNotFound) {
+			return nil, input.Errorf("code", "is no check-in code of this event")
+		}
+		if err != nil {
+			return nil, err
+		}
+		memberID = r.MemberID
+	} else if ev, memberID, err = s.parseCode(code); err != nil {
 		return nil, err
 	}
 	if ev != eventID {

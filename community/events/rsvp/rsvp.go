@@ -133,7 +133,11 @@ type RSVP struct {
 	OfferedUntil *time.Time `bson:"offeredUntil,omitempty"`
 	Offers       int        `bson:"offers"`
 	// Key is the idempotency key of the RSVP that made it.
-	Key         string     `bson:"key"`
+	Key string `bson:"key"`
+	// DoorKey is the event and the RSVP's door code, the short code typed
+	// at the door (DoorCode): "<event hex>:<8 characters of randcode.Alphabet>",
+	// unique (indexRSVPDoor). Empty on RSVPs made before door codes.
+	DoorKey     string     `bson:"doorKey,omitempty"`
 	CheckedInAt *time.Time `bson:"checkedInAt,omitempty"`
 	// NoShowAt is when the RSVP was marked NO_SHOW.
 	NoShowAt *time.Time `bson:"noShowAt,omitempty"`
@@ -232,20 +236,27 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: Waitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, Penalized: penaltyRank(penalty), NoShowPenalty: penalty,
-		JoinedAt: now, Key: key, CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
+		JoinedAt: now, Key: key, DoorKey: newDoorKey(eventID), CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
-			return s.RSVP(ctx, memberID, eventID, guests, key) // a concurrent answer won
+			// A concurrent answer won, or (a chance of one in 8·10^11 per
+			// RSVP of the event) the door code is taken: again, with a new one.
+			return s.RSVP(ctx, memberID, eventID, guests, key)
 		} else if err != nil {
 			return nil, err
 		}
 	} else {
 		// Answering again after a cancellation: the cancelled RSVP is
-		// taken over by this key, once.
+		// taken over by this key, once. It keeps its door code (one made
+		// before door codes gets one).
+		door := bson.D{}
+		if prior.DoorKey == "" {
+			door = bson.D{{Key: "doorKey", Value: r.DoorKey}}
+		}
 		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: Cancelled}, {Key: "key", Value: prior.Key}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Waitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
+			hooked(bson.D{{Key: "$set", Value: append(bson.D{{Key: "status", Value: Waitlisted}, {Key: "guests", Value: guests}, {Key: "seats", Value: r.Seats},
 				{Key: "tierRank", Value: rank}, {Key: "lapses", Value: 0}, {Key: "penalized", Value: r.Penalized}, {Key: "noShowPenalty", Value: penalty},
-				{Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}},
+				{Key: "joinedAt", Value: now}, {Key: "key", Value: key}, {Key: "updatedAt", Value: now}}, door...)},
 				{Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}, {Key: "checkedInAt", Value: ""}, {Key: "paid", Value: ""}, {Key: "refundDue", Value: ""}, {Key: "refunded", Value: ""}}}}))
 		if err != nil {
 			return nil, err
@@ -651,6 +662,7 @@ const (
 	indexRSVPOffered  = "status_offeredUntil"
 	indexRSVPKey      = "member_key"
 	indexRSVPHook     = "unannounced"
+	indexRSVPDoor     = "doorKey"
 )
 
 func (s rsvpStore) indexes() []mongo.IndexModel {
@@ -666,6 +678,9 @@ func (s rsvpStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}}, Options: options.Index().SetName(indexRSVPKey).SetUnique(true)},
 		// Changes not yet announced to webhooks; sparse: cleared once done.
 		{Keys: bson.D{{Key: "unannounced", Value: 1}, {Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexRSVPHook).SetSparse(true)},
+		// A door code names one RSVP of its event (check-in by typed code);
+		// sparse: RSVPs made before door codes have none.
+		{Keys: bson.D{{Key: "doorKey", Value: 1}}, Options: options.Index().SetName(indexRSVPDoor).SetUnique(true).SetSparse(true)},
 	}
 }
 
@@ -845,4 +860,17 @@ func (s *Service) CountsOf(ctx context.Context, eventID bson.ObjectID) (*Counts,
 		}
 	}
 	return c, nil
+}
+
+// byDoorKey is the RSVP of a door key (RSVP.DoorKey), ErrRSVPNotFound if none.
+func (s rsvpStore) byDoorKey(ctx context.Context, key string) (*RSVP, error) {
+	var r RSVP
+	err := s.c.FindOne(ctx, bson.D{{Key: "doorKey", Value: key}}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, ErrRSVPNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

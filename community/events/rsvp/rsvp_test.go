@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -74,7 +76,7 @@ func (f *fixture) event(t *testing.T, capacity, guests int) *events.Event {
 
 func TestIndexesExist(t *testing.T) {
 	f := setup(t)
-	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered, indexRSVPKey)
+	testkit.RequireIndexes(t, f.s.rsvps.c, indexRSVPWaitlist, indexRSVPMember, indexRSVPOffered, indexRSVPKey, indexRSVPDoor)
 }
 
 func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
@@ -306,6 +308,52 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	}
 	if r := testkit.Must(f.s.Mine(ctx, ben, e.ID))(t); r.Status != NoShow {
 		t.Fatalf("ben: %s", r.Status)
+	}
+}
+
+// A door person types the short door code from a phone screen: in lower
+// case, with a space for the dash. It checks the member in once; a code no
+// RSVP of the event has, or another event's, is refused on code.
+func TestCheckInByTypedDoorCode(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 5, 0)
+	other := f.event(t, 5, 0)
+	ann, ben := bson.NewObjectID(), bson.NewObjectID()
+	r := testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "k"))(t)
+	asAnn := member.WithPrincipal(ctx, member.Principal{MemberID: ann})
+	code := r.DoorCode(asAnn)
+	if code == nil || !regexp.MustCompile(`^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$`).MatchString(*code) {
+		t.Fatalf("door code %v is not two groups of four unambiguous characters", code)
+	}
+	if c := r.DoorCode(member.WithPrincipal(ctx, member.Principal{MemberID: ben})); c != nil {
+		t.Fatalf("ben reads ann's door code %s", *c)
+	}
+	benOther := testkit.Must(f.s.RSVP(ctx, ben, other.ID, 0, "k"))(t)
+	benCode := *benOther.DoorCode(member.WithPrincipal(ctx, member.Principal{MemberID: ben}))
+	if _, err := f.s.CheckIn(ctx, e.ID, benCode); !isField(err, "code") {
+		t.Fatalf("door code of another event: %v", err)
+	}
+	wrong := "ABCD-EFGH"
+	if wrong == *code {
+		wrong = "HGFE-DCBA"
+	}
+	if _, err := f.s.CheckIn(ctx, e.ID, wrong); !isField(err, "code") {
+		t.Fatalf("wrong door code: %v", err)
+	}
+	typed := strings.ToLower(strings.Replace(*code, "-", " ", 1))
+	in := testkit.Must(f.s.CheckIn(ctx, e.ID, typed))(t)
+	if in.Status != Attended || in.MemberID != ann {
+		t.Fatalf("typed %q: %s of %s", typed, in.Status, in.MemberID.Hex())
+	}
+	if _, err := f.s.CheckIn(ctx, e.ID, strings.ReplaceAll(*code, "-", "")); !errors.Is(err, ErrAlreadyCheckedIn) {
+		t.Fatalf("second check-in by door code: %v", err)
+	}
+	if _, err := f.s.CheckIn(ctx, e.ID, f.s.CheckInCode(in)); !errors.Is(err, ErrAlreadyCheckedIn) {
+		t.Fatalf("QR code after the door code: %v", err)
+	}
+	if len(f.att.keys) != 1 {
+		t.Fatalf("attendance recorded under %d keys", len(f.att.keys))
 	}
 }
 
