@@ -267,9 +267,12 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		res.head = head
 	}
 	if err := s.applyAll(ctx, &p, m, a, purchase, res); err != nil {
-		if _, bad := input.As(err); bad && !replayed {
-			// Refused on checks only the ledger can make (a refund past
-			// the purchase's amount): take the activity back out.
+		if errors.Is(err, accrual.ErrRefundExceedsPurchase) && !replayed {
+			// Refused on the one check only the ledger can make, before
+			// any effect was written: take the activity back out. Any
+			// other failure leaves it marked effectsPending, so a retry
+			// replays it and ResumeEffects finishes it: what was written
+			// stays written once.
 			if delErr := s.acts.Delete(ctx, a.ID); delErr != nil {
 				return nil, errors.Join(err, delErr)
 			}

@@ -15,8 +15,10 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/webhook"
 )
 
@@ -166,4 +168,39 @@ func TestExpiryThatDropsTierIsAnnounced(t *testing.T) {
 			t.Errorf("%s has %d notifications of the drop, want 1: %+v", m.Email, drops, ns)
 		}
 	}
+}
+
+// refusingTexts renders nothing: every notification fails as bad input.
+type refusingTexts struct{}
+
+func (refusingTexts) Render(context.Context, string, texts.Name, map[string]any) (string, string, error) {
+	return "", "", input.Errorf("title", "refused for the test")
+}
+
+// An effect that fails after the purchase's entries were written, even as
+// bad input, leaves the activity in place (marked effectsPending): the
+// client's retry replays it and finishes the effects, and the points are
+// earned once. Taking the activity back out would let the retry record it
+// again beside the entries already written.
+func TestAnEffectRefusedAfterTheEntriesKeepsTheActivity(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	m := h.members.add("kept@example.com")
+	in := ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: "kept-1", AmountMinor: 1000, Currency: "USD", OccurredAt: h.clock.Now()}
+	h.inbox.SetTexts(refusingTexts{})
+	if _, err := h.RecordActivity(ctx, in); err == nil {
+		t.Fatal("the purchase succeeded though its notification was refused")
+	}
+	h.inbox.SetTexts(texts.Builtin())
+	r := testkit.Must(h.RecordActivity(ctx, in))(t)
+	if !r.Replayed {
+		t.Fatal("the retry recorded the purchase anew")
+	}
+	if got := h.points(t, m).Balance; got != 100 {
+		t.Fatalf("balance %d after a refused effect and a retry, want 100", got)
+	}
+	if n := testkit.Must(h.activities().CountDocuments(ctx, bson.D{{Key: "externalId", Value: "kept-1"}}))(t); n != 1 {
+		t.Fatalf("%d activities recorded", n)
+	}
+	h.checkLedger(t, m)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,10 @@ import (
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
+	"github.com/rivo/uniseg"
 )
 
 func TestBadgeLevelsAwardedOnceUnderConcurrency(t *testing.T) {
@@ -316,5 +319,41 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		if r := testkit.Must(h.Rooms().Boards.RankOf(ctx, board, m.ID))(t); r.Rank != int64(6-i) {
 			t.Fatalf("member %d: rank %d after repair, want %d", i, r.Rank, 6-i)
 		}
+	}
+}
+
+// A badge whose names fill their limits makes a BADGE_UNLOCKED title longer
+// than a notification's: the title is cut, and the activity that unlocked
+// it is recorded once with its entries, not refused after they were
+// written (a retry then earned the points again).
+func TestALongBadgeNameUnlocksOnceWithACutTitle(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	ctx := context.Background()
+	name := strings.Repeat("Very regular reviewer ", 5)[:100]
+	testkit.Must(h.Engagement().CreateBadge(ctx, engagement.BadgeInput{Name: name, Counter: engagement.CounterPurchases, Levels: []engagement.BadgeLevel{
+		{Name: strings.Repeat("L", 40), Threshold: 1, BonusPoints: 5},
+	}}))(t)
+	m := h.members.add("long@example.com")
+	h.purchase(t, m, "long-1", 1000)
+	h.purchase(t, m, "long-1", 1000) // the client's retry: a replay
+	if got := h.points(t, m).Balance; got != 100+5 {
+		t.Fatalf("balance %d, want 105 (the purchase and the badge's bonus, once)", got)
+	}
+	earned, _ := testkit.Must2(h.Engagement().MemberBadges(ctx, m.ID))(t)
+	if len(earned) != 1 {
+		t.Fatalf("badges earned: %+v", earned)
+	}
+	ns, _ := testkit.Must2(h.inbox.List(ctx, m.ID, 0, 20))(t)
+	var unlocked *inbox.Notification
+	for _, n := range ns {
+		if n.Kind == inbox.KindBadgeUnlocked {
+			unlocked = n
+		}
+	}
+	if unlocked == nil {
+		t.Fatal("no BADGE_UNLOCKED notification")
+	}
+	if n := uniseg.GraphemeClusterCount(unlocked.Title); n > inbox.MaxTitle || !strings.HasSuffix(unlocked.Title, "…") {
+		t.Fatalf("title of %d characters: %q", n, unlocked.Title)
 	}
 }

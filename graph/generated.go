@@ -1019,6 +1019,7 @@ type ComplexityRoot struct {
 		Badges                  func(childComplexity int) int
 		BrandEvents             func(childComplexity int, first *int, after *string) int
 		BrandOffers             func(childComplexity int, status *offer.OfferStatus, first *int, after *string) int
+		DoorEvents              func(childComplexity int, first *int, after *string) int
 		EarningRule             func(childComplexity int, id string) int
 		EarningRuleHistory      func(childComplexity int, id string, first *int, after *string) int
 		EarningRules            func(childComplexity int, first *int, after *string) int
@@ -1783,6 +1784,7 @@ type QueryResolver interface {
 	MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction, error)
 	WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error)
 	BrandOffers(ctx context.Context, status *offer.OfferStatus, first *int, after *string) (*model.OfferConnection, error)
+	DoorEvents(ctx context.Context, first *int, after *string) (*model.EventConnection, error)
 	Badges(ctx context.Context) ([]*engagement.Badge, error)
 	Leaderboard(ctx context.Context, period leaderboard.Period, at *time.Time, first *int, after *string) (*model.Leaderboard, error)
 	MyRank(ctx context.Context, period leaderboard.Period, at *time.Time) (*leaderboard.Standing, error)
@@ -6043,6 +6045,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BrandOffers(childComplexity, args["status"].(*offer.OfferStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.doorEvents":
+		if e.ComplexityRoot.Query.DoorEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_doorEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DoorEvents(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.earningRule":
 		if e.ComplexityRoot.Query.EarningRule == nil {
 			break
@@ -8205,7 +8218,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/doorcode.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/doorcode.graphql" "schema/doorevents.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8439,6 +8452,7 @@ type NotificationEdge {
 	{Name: "schema/community.graphql", Input: sourceData("schema/community.graphql"), BuiltIn: false},
 	{Name: "schema/console.graphql", Input: sourceData("schema/console.graphql"), BuiltIn: false},
 	{Name: "schema/doorcode.graphql", Input: sourceData("schema/doorcode.graphql"), BuiltIn: false},
+	{Name: "schema/doorevents.graphql", Input: sourceData("schema/doorevents.graphql"), BuiltIn: false},
 	{Name: "schema/engagement.graphql", Input: sourceData("schema/engagement.graphql"), BuiltIn: false},
 	{Name: "schema/eventlive.graphql", Input: sourceData("schema/eventlive.graphql"), BuiltIn: false},
 	{Name: "schema/eventops.graphql", Input: sourceData("schema/eventops.graphql"), BuiltIn: false},
@@ -12802,6 +12816,28 @@ func (ec *executionContext) field_Query_brandOffers_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_doorEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -30455,6 +30491,50 @@ func (ec *executionContext) fieldContext_Query_brandOffers(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_brandOffers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_doorEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_doorEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DoorEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋregularsᚋregularsᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_doorEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_doorEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -48425,6 +48505,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_brandOffers(ctx, field)
+				})
+		case "doorEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_doorEvents(ctx, field)
 				})
 		case "badges":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -27,6 +27,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/input"
+	"github.com/rivo/uniseg"
 )
 
 // Name names a template.
@@ -215,7 +216,11 @@ func (t *Templates) lookup(ctx context.Context, locale string, name Name) (Templ
 }
 
 // Render returns the title and body of template name in locale, filled
-// with data. A placeholder without data renders empty.
+// with data. A placeholder without data renders empty. The result always
+// fits a notification: a title is one line of at most MaxTitle characters
+// and a body at most MaxBody, cut with "…" where the data made them
+// longer (a long badge name, a brand's long template), because a
+// notification is sent after its cause is written and must not fail then.
 func (t *Templates) Render(ctx context.Context, locale string, name Name, data map[string]any) (title, body string, err error) {
 	if !Supported(locale) {
 		locale = DefaultLocale
@@ -224,7 +229,22 @@ func (t *Templates) Render(ctx context.Context, locale string, name Name, data m
 	if err != nil {
 		return "", "", err
 	}
-	return fill(tpl.Title, locale, data), fill(tpl.Body, locale, data), nil
+	title = strings.Join(strings.Fields(fill(tpl.Title, locale, data)), " ")
+	return cut(title, MaxTitle), cut(fill(tpl.Body, locale, data), MaxBody), nil
+}
+
+// cut shortens s to at most max characters (grapheme clusters, as the
+// input policies count them), the last one "…" when it had to.
+func cut(s string, max int) string {
+	if uniseg.GraphemeClusterCount(s) <= max {
+		return s
+	}
+	var b strings.Builder
+	g := uniseg.NewGraphemes(s)
+	for n := 0; n < max-1 && g.Next(); n++ {
+		b.WriteString(g.Str())
+	}
+	return strings.TrimSpace(b.String()) + "…"
 }
 
 // Set overrides template name in locale. A placeholder the template does

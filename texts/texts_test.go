@@ -3,6 +3,7 @@ package texts
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/rivo/uniseg"
 )
 
 // Every shipped locale has every template, and uses only its placeholders.
@@ -131,4 +133,31 @@ func render(t *testing.T, tm *Templates, locale string, name Name, data map[stri
 		t.Fatalf("render %s %s: %v", locale, name, err)
 	}
 	return title, body
+}
+
+// Rendered text always fits a notification, whatever the data: a title is
+// one line of at most MaxTitle characters, a body at most MaxBody, cut
+// with "…" (a notification is sent after its cause is written; it must
+// not fail then).
+func TestRenderFitsANotification(t *testing.T) {
+	ctx := context.Background()
+	tm := New(testkit.Database(t))
+	testkit.Must(tm.Set(ctx, "en", PointsReceived, Template{Title: "Gift: {reason}", Body: "{reason} {reason}"}))(t)
+	reason := strings.Repeat("ё", 100) + "\nsecond line " + strings.Repeat("👍🏽", 1200)
+	title, body, err := tm.Render(ctx, "en", PointsReceived, map[string]any{"reason": reason, "points": 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := uniseg.GraphemeClusterCount(title); n > MaxTitle || !strings.HasSuffix(title, "…") || strings.ContainsAny(title, "\n\t") {
+		t.Fatalf("title of %d characters: %q", n, title)
+	}
+	if _, err := input.Line("title", title, MaxTitle); err != nil {
+		t.Fatalf("the rendered title is no valid title: %v", err)
+	}
+	if n := uniseg.GraphemeClusterCount(body); n > MaxBody || !strings.HasSuffix(body, "…") {
+		t.Fatalf("body of %d characters", n)
+	}
+	if title, _ := render(t, tm, "en", PointsReceived, map[string]any{"reason": "short"}); title != "Gift: short" {
+		t.Fatalf("a short title changed: %q", title)
+	}
 }

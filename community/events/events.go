@@ -32,14 +32,18 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
 	"github.com/regulars/regulars/internal/page"
+	"github.com/regulars/regulars/member"
 )
 
 var (
 	ErrEventNotFound = fault.New(fault.NotFound, "event not found")
 	// ErrTierTooLow and ErrBadgeRequired refuse an RSVP to an event the
 	// member can see but may not attend; the message says why.
-	ErrTierTooLow     = fault.New(fault.Forbidden, "your tier is too low for this event")
-	ErrBadgeRequired  = fault.New(fault.Forbidden, "this event is for holders of a badge you have not earned")
+	ErrTierTooLow    = fault.New(fault.Forbidden, "your tier is too low for this event")
+	ErrBadgeRequired = fault.New(fault.Forbidden, "this event is for holders of a badge you have not earned")
+	// ErrNotDoorStaff refuses the door's list of events to anyone but
+	// BRAND and STAFF.
+	ErrNotDoorStaff   = fault.New(fault.Forbidden, "only BRAND or STAFF work the door")
 	ErrEventCancelled = fault.New(fault.Conflict, "the event was cancelled")
 	ErrNotPublished   = fault.New(fault.Conflict, "the event is not published")
 )
@@ -685,8 +689,12 @@ func replaceAfter(f bson.D, after bson.ObjectID) bson.D {
 // published and not over (today's and upcoming), whoever may attend them
 // (a tier, badge or member list limits who answers, not who works the
 // door), up to limit by id after the event after (zero: from the first),
-// and whether more follow. For BRAND and STAFF only: the caller checks.
-func (s *Service) AtTheDoor(ctx context.Context, after bson.ObjectID, limit int) ([]*Event, bool, error) {
+// and whether more follow. For BRAND, STAFF and the brand's backend;
+// anyone else gets ErrNotDoorStaff.
+func (s *Service) AtTheDoor(ctx context.Context, p member.Principal, after bson.ObjectID, limit int) ([]*Event, bool, error) {
+	if !p.Has(member.RoleBrand) && !p.Has(member.RoleStaff) {
+		return nil, false, ErrNotDoorStaff
+	}
 	filter := bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -151,11 +153,15 @@ func TestAtTheDoorListsEveryOpenEvent(t *testing.T) {
 		}
 		return out
 	}
-	first, more := testkit.Must2(f.s.AtTheDoor(ctx, bson.ObjectID{}, 2))(t)
+	door := member.Principal{MemberID: staff, Roles: []member.Role{member.RoleStaff}}
+	if _, _, err := f.s.AtTheDoor(ctx, member.Principal{MemberID: staff}, bson.ObjectID{}, 2); !errors.Is(err, ErrNotDoorStaff) {
+		t.Fatalf("a customer read the door's list: %v", err)
+	}
+	first, more := testkit.Must2(f.s.AtTheDoor(ctx, door, bson.ObjectID{}, 2))(t)
 	if !more {
 		t.Fatal("a first page of 2 of 3 says no more follow")
 	}
-	rest, more := testkit.Must2(f.s.AtTheDoor(ctx, first[len(first)-1].ID, 2))(t)
+	rest, more := testkit.Must2(f.s.AtTheDoor(ctx, door, first[len(first)-1].ID, 2))(t)
 	if got := titles(append(first, rest...)); more || !slices.Equal(got, []string{today.Title, gold.Title, listed.Title}) {
 		t.Fatalf("at the door: %v (more %v)", got, more)
 	}

@@ -639,6 +639,12 @@ test('door STAFF pick the event from a list and check a member in by the door co
   const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Door night', place: { venue: 'Main street store', address: '12 Main Street' },
     startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0 } })).createEvent;
   await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
+  // An event Dora could not attend herself (members listed by the brand) is
+  // on her door list all the same.
+  const listed = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Listed guests night', place: { venue: 'Main street store', address: '12 Main Street' },
+    startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0,
+    eligibility: { memberIds: [dan.id] } } })).createEvent;
+  await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: listed.id });
   await api(dan.bearer, `mutation($e: ID!) { rsvp(eventId: $e, idempotencyKey: "dan-1") { status } }`, { e: ev.id });
   const door = (await api(dan.bearer, `query($e: ID!) { event(id: $e) { myRsvp { doorCode } } }`, { e: ev.id })).event.myRsvp.doorCode;
   assert.match(door, /^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$/, 'the door code is two groups of four unambiguous characters');
@@ -650,6 +656,7 @@ test('door STAFF pick the event from a list and check a member in by the door co
     await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
     // The event is picked from the list, not pasted as an id.
     await page.getByLabel('Event', { exact: true }).locator('option', { hasText: 'Door night' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Event', { exact: true }).locator('option', { hasText: 'Listed guests night' }).waitFor({ state: 'attached' });
     await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
     const wrong = door === 'ABCD-EFGH' ? 'hgfe dcba' : 'abcd efgh';
     await page.getByLabel('Check-in code').fill(wrong);

@@ -1,7 +1,7 @@
 // Events: create and publish, live counts, attendee lists, and the door
 // check-in screen (typed code, or the camera through BarcodeDetector).
 import { html, useState, useEffect, useRef } from '../vendor/htm-preact-standalone.mjs';
-import { gql, subscribe, hasRole } from '../api.js';
+import { gql, subscribe } from '../api.js';
 import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate } from './ui.js';
 
 const COUNTS = 'counts { confirmed guests waitlisted offered attended noShow }';
@@ -124,17 +124,14 @@ export function Door({ arg }) {
   const video = useRef(null);
   const act = useAction();
   useEffect(() => {
-    // The published events not yet over (today's and upcoming): the brand
-    // reads them from all its events, door staff through the members'
-    // events query.
-    const read = hasRole('BRAND')
-      ? async (after) => (await gql(`query($after: String) { brandEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).brandEvents
-      : async (after) => (await gql(`query($after: String) { events(first: 50, after: $after, filter: UPCOMING) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).events;
+    // The published events not yet over (today's and upcoming), whoever
+    // may attend them: the door's own list, for BRAND and STAFF alike.
+    const read = async (after) => (await gql(`query($after: String) { doorEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).doorEvents;
     (async () => {
       let evs = [], after = null;
       for (let i = 0; i < 10; i++) {
         const c = await read(after);
-        evs = evs.concat(c.edges.map((e) => e.node).filter((e) => e.status === 'PUBLISHED' && Date.parse(e.endsAt) > Date.now()));
+        evs = evs.concat(c.edges.map((e) => e.node));
         if (!c.pageInfo.hasNextPage) break;
         after = c.pageInfo.endCursor;
       }

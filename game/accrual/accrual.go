@@ -17,6 +17,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
@@ -24,6 +25,12 @@ import (
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
+
+// ErrRefundExceedsPurchase refuses a refund that would take back more than
+// the purchase's amount (with the refunds before it), wrapped as an input
+// error on amountMinor. It is found before anything is written, so the
+// refund's activity can be taken back out.
+var ErrRefundExceedsPurchase = fault.New(fault.Invalid, "refunds would exceed the purchase")
 
 // Positions counts a member's purchases by date (activity.Store).
 type Positions interface {
@@ -134,8 +141,8 @@ func Refund(ctx context.Context, p *program.Program, store *ledger.Ledger, refun
 			intended += -r.Amount + r.Shortfall
 		}
 		if refunded+refund.AmountMinor > purchase.AmountMinor {
-			return false, input.Errorf("amountMinor", "refunds would exceed the purchase: %s of %s already refunded",
-				program.FormatMoney(refunded, purchase.Currency), program.FormatMoney(purchase.AmountMinor, purchase.Currency))
+			return false, input.Wrap("amountMinor", fmt.Errorf("%w: %s of %s already refunded", ErrRefundExceedsPurchase,
+				program.FormatMoney(refunded, purchase.Currency), program.FormatMoney(purchase.AmountMinor, purchase.Currency)))
 		}
 		target := earned*(refunded+refund.AmountMinor)/purchase.AmountMinor - intended
 		pending := false

@@ -336,3 +336,21 @@ func (r EventInput) Eligibility(ctx context.Context, obj *events.Input, data *mo
 	obj.Eligibility = &el
 	return nil
 }
+
+// DoorEvents is the resolver for the doorEvents field.
+func (r Query) DoorEvents(ctx context.Context, first *int, after *string) (*model.EventConnection, error) {
+	n, err := relay.PageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	const list = "events.DOOR"
+	from, err := relay.DecodeIDCursor(list, after)
+	if err != nil {
+		return nil, err
+	}
+	evs, more, err := r.EventService.AtTheDoor(ctx, member.PrincipalFrom(ctx), from, n)
+	if err != nil {
+		return nil, err
+	}
+	return eventConnection(list, evs, more, after), nil
+}
