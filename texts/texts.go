@@ -60,6 +60,9 @@ const (
 	PasswordResetEmail Name = "PASSWORD_RESET_EMAIL" // {brand} {name} {link} {hours}
 	VerifyEmailEmail   Name = "VERIFY_EMAIL_EMAIL"   // {brand} {name} {link}
 	DataExportReady    Name = "DATA_EXPORT_READY"    // {brand} {hours}
+	// Dry runs of earning rules (game/rules/dryrun), to the brand user who asked.
+	DryRunFinished Name = "DRY_RUN_FINISHED" // {activities} {before} {after} {members}
+	DryRunFailed   Name = "DRY_RUN_FAILED"   //
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -88,6 +91,8 @@ var Placeholders = map[Name][]string{
 	PasswordResetEmail:  {"brand", "name", "link", "hours"},
 	VerifyEmailEmail:    {"brand", "name", "link"},
 	DataExportReady:     {"brand", "hours"},
+	DryRunFinished:      {"activities", "before", "after", "members"},
+	DryRunFailed:        {},
 }
 
 // Names lists every template, in a stable order.
@@ -96,7 +101,7 @@ var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlo
 	EventSeatOffered, EventReminder, EventPublished,
 	CommunityReply, CommunityMention, CommunityPostHidden,
 	RedemptionFulfilled, RedemptionExpired, CouponRedeemed,
-	PasswordResetEmail, VerifyEmailEmail, DataExportReady}
+	PasswordResetEmail, VerifyEmailEmail, DataExportReady, DryRunFinished, DryRunFailed}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.
