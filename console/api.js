@@ -66,17 +66,27 @@ function refresh() {
   if (!refreshing) {
     const rt = sessionStorage.getItem(REFRESH_KEY);
     refreshing = post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt })
-      .then((d) => keep(d.refreshToken))
+      .then((d) => keep(d.refreshToken), (e) => {
+        // The session ended (expired, revoked, signed out elsewhere): back
+        // to the sign-in form rather than pages that can only fail.
+        if (e.code === 'UNAUTHENTICATED') ended();
+        throw e;
+      })
       .finally(() => { refreshing = null; });
   }
   return refreshing;
 }
 
-export async function logOut() {
-  const rt = sessionStorage.getItem(REFRESH_KEY);
+// ended forgets the session in this tab: the app shows the sign-in form.
+function ended() {
   sessionStorage.removeItem(REFRESH_KEY);
   access = null; me = null;
   changed();
+}
+
+export async function logOut() {
+  const rt = sessionStorage.getItem(REFRESH_KEY);
+  ended();
   if (rt) { try { await post(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: rt }); } catch { /* signed out here either way */ } }
 }
 

@@ -98,9 +98,10 @@ async function explain(page, f) {
   }
 }
 
-// newPage opens a tab that fails the test on a page error or a CSP report.
-async function newPage() {
-  const page = await browser.newPage();
+// newPage opens a tab that fails the test on a page error or a CSP report
+// (options: playwright's, e.g. the browser's timezoneId).
+async function newPage(options) {
+  const page = await browser.newPage(options);
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push('CSP: ' + m.text()); });
@@ -357,6 +358,14 @@ test('a BRAND user stays signed in across a reload and when the access token is 
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Program' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'a reload after the renewal signed the user out');
+    // The session ends elsewhere (signed out in another tab: the refresh
+    // token is revoked). At the next renewal the page goes back to the
+    // sign-in form, not to a page of "token invalid or expired".
+    const rt = await page.evaluate(() => sessionStorage.getItem('regulars.console.refreshToken'));
+    await api('', `mutation($t: String!) { logOut(refreshToken: $t) }`, { t: rt });
+    await page.clock.fastForward('15:00');
+    await open(page, 'Offers');
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
   await page.close();
 });
@@ -374,12 +383,15 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
         occurredAt: new Date(Date.now() - d * 864e5).toISOString() } });
     }
   }
-  const page = await newPage();
+  // A browser in another timezone than the program's (UTC here): the
+  // dashboard asks in the program's, the only one the figures are kept in.
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
   await explain(page, async () => {
     await signIn(page, brand.email);
 
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
     await page.getByText('Points liability').waitFor();
+    assert.equal(await page.getByLabel('Timezone').inputValue(), (await service('{ program { timezone } }')).program.timezone);
     await accessible(page, 'the dashboard');
     await fitsPhone(page, 'the dashboard');
 

@@ -32,30 +32,37 @@ export function Dashboard() {
   const today = new Date();
   const [from, setFrom] = useState(day(new Date(today.getTime() - 180 * 864e5)));
   const [to, setTo] = useState(day(today));
-  const [tz, setTz] = useState(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  // The program's timezone, the one the rollups are kept in (the API
+  // refuses another): read first, then the figures in it.
+  const [tz, setTz] = useState('');
   const [data, setData] = useState(null);
   const act = useAction();
   const exp = useAction();
-  const load = () => act.run(async () => {
+  const load = (zone = tz) => act.run(async () => {
     const d = await gql(`query($r: AnalyticsRange!) { analytics {
       overview(range: $r) { asOf purchases purchasingMembers repeatPurchaseRate newCustomers customers currencies { currency purchases revenueMinor aovMinor } }
       retention(range: $r, period: MONTH) { periods { from rate activeCustomers } }
       cohorts(range: $r) { cohorts { month size rates } }
       economics(range: $r) { issued redeemed expired outstandingAtEnd liabilityMinor currency breakageRate redemptionRate }
-    } }`, { r: { from, to, timezone: tz } });
+    } }`, { r: { from, to, timezone: zone } });
     setData(d.analytics);
   });
-  useEffect(() => { load(); }, []);
+  useEffect(() => {
+    gql(`{ program { timezone } }`).then((d) => { setTz(d.program.timezone); load(d.program.timezone); }, act.setError);
+  }, []);
   const csv = (table) => exp.run(() => download(`/analytics/export/${table}.csv?` + new URLSearchParams({ from, to, timezone: tz }), `${table}-${from}-${to}.csv`));
   const o = data?.overview, e = data?.economics;
+  // An error of one field shows at that field, from the figures or an export.
+  const err = (k) => [act.error, exp.error].map((x) => (x?.field?.replace(/^range\./, '') === k ? x.message : null)).find(Boolean) || null;
+  const atField = (x) => !!x?.field && ['from', 'to', 'timezone'].includes(x.field.replace(/^range\./, ''));
   return html`<div class="page"><h1>Dashboard</h1>
     <form class="inline" onSubmit=${(ev) => { ev.preventDefault(); load(); }}>
-      <${Field} label="From" name="from" type="date" value=${from} onInput=${setFrom} />
-      <${Field} label="To" name="to" type="date" value=${to} onInput=${setTo} />
-      <${Field} label="Timezone" name="timezone" value=${tz} onInput=${setTz} />
+      <${Field} label="From" name="from" type="date" value=${from} onInput=${setFrom} error=${err('from')} />
+      <${Field} label="To" name="to" type="date" value=${to} onInput=${setTo} error=${err('to')} />
+      <${Field} label="Timezone" name="timezone" value=${tz} onInput=${setTz} error=${err('timezone')} hint="The program's timezone: the figures are kept in it." />
       <button type="submit" disabled=${act.busy}>${act.busy ? 'Loading…' : 'Show'}</button>
     </form>
-    <${ErrorBox} error=${act.error} />
+    <${ErrorBox} error=${atField(act.error) ? null : act.error} />
     ${o && html`<p class="muted">Figures as of ${o.asOf ? new Date(o.asOf).toLocaleString() : 'the next rollup'}.</p>
     <dl class="figures">
       <div><dt>Customers</dt><dd>${o.customers}</dd></div>
@@ -74,5 +81,5 @@ export function Dashboard() {
     <${Heatmap} cohorts=${data.cohorts.cohorts} />`}
     <h2>Exports</h2>
     <div class="row">${['overview', 'retention', 'cohorts', 'ltv', 'economics', 'tiers', 'referrals'].map((t) => html`<button type="button" class="secondary" onClick=${() => csv(t)}>Download ${t}.csv</button>`)}</div>
-    <${ErrorBox} error=${exp.error} /></div>`;
+    <${ErrorBox} error=${atField(exp.error) ? null : exp.error} /></div>`;
 }
