@@ -144,7 +144,8 @@ export function Door({ arg }) {
     setResult(null);
     const d = await gql(`mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status guests checkedInAt attendeeName } }`, { e: eventId, c: c.trim() });
     setResult(d.checkInAttendee);
-    setCode('');
+    // Cleared for the next guest, unless the next code is already being typed.
+    setCode((typed) => (typed === c ? '' : typed));
   });
   useEffect(() => {
     if (!scanning) return undefined;

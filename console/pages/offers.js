@@ -5,7 +5,7 @@
 // socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate, pct } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, required, isoTime, fmtDate, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
@@ -139,7 +139,7 @@ export function Offers() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
-        title: form.title, body: form.body, benefit: { kind: form.kind, value: num(form.value) },
+        title: form.title, body: form.body, benefit: { kind: form.kind, value: required(form.value, 'benefit.value', 'Benefit value') },
         startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
@@ -159,7 +159,7 @@ export function Offers() {
       <${Field} label="Benefit value" name="value" type="number" value=${form.value} onInput=${set('value')} error=${err('benefit.value')} />
       <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
       <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
-      <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} />
+      <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} hint="Left empty: 0, every targeted member is sent the offer." />
       <fieldset class="target"><legend>Target (every condition given must hold; none means every member)</legend>
         <${Field} label="Tiers" name="tiers" value=${form.tiers} onInput=${set('tiers')} error=${terr('target.tiers')} hint="Tier names, separated by commas" />
         <${Field} label="Badge" name="badgeId" value=${form.badgeId} onInput=${set('badgeId')} error=${terr('target.badgeId')}

@@ -83,8 +83,18 @@ function toInput(f) {
 function invalid(f) {
   const required = [...NUMBERS.map(([k, label]) => [k, k, label]), ...REFERRAL.map(([k, label]) => ['referral.' + k, 'referral.' + k, label]),
     ...CAMPAIGNS.filter(([, n]) => n).map(([, n, label, unit]) => [n, 'campaigns.' + n, `${label}: ${unit}`]), ['holdoutPercent', 'campaigns.holdoutPercent', 'Campaign holdout (%)']];
-  for (const [k, field, label] of required) {
-    if (String(f[k] ?? '').trim() === '') return { field, message: `${label} is required.` };
+  const rows = [
+    ...(f.tiers || []).flatMap((t, i) => [[t.threshold, `tiers[${i}].threshold`, `Tier ${i + 1} threshold`], [t.earnMultiplierPercent, `tiers[${i}].earnMultiplierPercent`, `Tier ${i + 1} earn multiplier (%)`]]),
+    ...(f.promotions || []).flatMap((x, i) => [[x.bonusPoints, `promotions[${i}].bonusPoints`, `Promotion ${i + 1} bonus points`], [x.expiresAfterDays, `promotions[${i}].expiresAfterDays`, `Promotion ${i + 1} bonus expires after (days)`]]),
+  ];
+  const dates = (f.promotions || []).flatMap((x, i) => [[x.startsAt, `promotions[${i}].startsAt`, `Promotion ${i + 1} starts`], [x.endsAt, `promotions[${i}].endsAt`, `Promotion ${i + 1} ends`]]);
+  for (const [v, field, label] of [...required.map(([k, field, label]) => [f[k], field, label]), ...rows, ...dates]) {
+    if (String(v ?? '').trim() === '') return { field, message: `${label} is required.` };
+  }
+  // Whole numbers the API's Int can hold; the API says which range each
+  // field allows (a bigger one only gets a coercion message, at no field).
+  for (const [v, field, label] of [...required.map(([k, field, label]) => [f[k], field, label]), ...rows]) {
+    if (!/^-?\d+$/.test(String(v).trim()) || Math.abs(Number(v)) > 2147483647) return { field, message: `${label} must be a whole number (at most 2147483647).` };
   }
   const bad = list(f.escalation).find((x) => !/^\d+$/.test(x));
   if (bad !== undefined) return { field: 'escalation', message: `“${bad}” is not a whole number: give whole multipliers separated by commas, e.g. 2, 3.` };
