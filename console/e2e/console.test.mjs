@@ -255,7 +255,17 @@ test('a BRAND user gets empty and malformed program values at their fields, noth
     await perUnit.fill('');
     await page.getByRole('button', { name: 'Save program' }).click();
     await atField('Points per unit of currency', /required/);
+    await perUnit.fill('99999999999999999999');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Points per unit of currency', /whole number/);
     await perUnit.fill(String(before.pointsPerUnit));
+    // A tier's threshold left empty: required at that tier's field.
+    const threshold = page.getByLabel('Tier 1 threshold', { exact: true });
+    const kept = await threshold.inputValue();
+    await threshold.fill('');
+    await page.getByRole('button', { name: 'Save program' }).click();
+    await atField('Tier 1 threshold', /required/);
+    await threshold.fill(kept);
     // An escalation that is not whole numbers: at the Escalation field, not a coercion message.
     for (const bad of ['2, abc', '2, 1.5']) {
       await page.getByLabel(ESCALATION).fill(bad);
@@ -318,6 +328,10 @@ test('a BRAND user gets an empty amount, cost or end, and a missing place, at th
     await open(page, 'Offers');
     await page.getByLabel('Title').fill('Endless');
     await page.getByLabel('Message').fill('No end given');
+    await page.getByLabel('Benefit value').fill('');
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await atField('Benefit value', /required/);
+    await page.getByLabel('Benefit value').fill('10');
     await page.getByLabel('Ends', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Create offer' }).click();
     await atField('Ends', /required/);
