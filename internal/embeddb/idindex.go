@@ -61,6 +61,10 @@ func (db *DB) IndexIDs(ctx context.Context) error {
 // indexIDs adds the missing _id look-up indexes of one database file.
 func indexIDs(ctx context.Context, file string) error {
 	// mode=rw: a file FerretDB removed (dropDatabase) is not created again.
+	// The connection lives a few milliseconds; a database dropped and made
+	// again under the same name within them would find its new WAL file
+	// removed when this connection closes. Regulars never drops a database
+	// it uses, and each test's database has a name of its own.
 	conn, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
