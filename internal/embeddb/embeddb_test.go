@@ -189,7 +189,11 @@ func TestIndexIDsServesLookUpsByID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer sq.Close()
+		defer func() {
+			if err := sq.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}()
 		var table string
 		if err := sq.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = 'tree'`).Scan(&table); err != nil {
 			t.Fatal(err)
@@ -199,7 +203,6 @@ func TestIndexIDsServesLookUpsByID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
 		var b strings.Builder
 		for rows.Next() {
 			var id, parent, unused int
@@ -208,6 +211,9 @@ func TestIndexIDsServesLookUpsByID(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.WriteString(detail + "\n")
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			t.Fatal(err)
 		}
 		return b.String()
 	}

@@ -59,7 +59,7 @@ func (db *DB) IndexIDs(ctx context.Context) error {
 }
 
 // indexIDs adds the missing _id look-up indexes of one database file.
-func indexIDs(ctx context.Context, file string) error {
+func indexIDs(ctx context.Context, file string) (err error) {
 	// mode=rw: a file FerretDB removed (dropDatabase) is not created again.
 	// The connection lives a few milliseconds; a database dropped and made
 	// again under the same name within them would find its new WAL file
@@ -69,7 +69,7 @@ func indexIDs(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close() //nolint:errcheck // a read-only close failure changes nothing
+	defer func() { err = errors.Join(err, conn.Close()) }()
 	rows, err := conn.QueryContext(ctx, `SELECT c.table_name FROM _ferretdb_collections c
 		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'index' AND m.name = ? || c.table_name)`, idIndexPrefix)
 	if err != nil {
