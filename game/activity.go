@@ -341,7 +341,11 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
-	e, out, err := s.engagement.Engage(ctx, p, m, engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, New: !res.Replayed})
+	ea := engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, New: !res.Replayed}
+	if ea.New {
+		ea.LedgerHead = newestOf(res.Entries, m.ID)
+	}
+	e, out, err := s.engagement.Engage(ctx, p, m, ea)
 	if err != nil {
 		return err
 	}
@@ -349,12 +353,29 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 	if e != nil {
 		res.Streak, res.StreakCurrent = e.Streak, e.State.Streak.Current
 	}
-	if fx.Badges() { // without badges in the program there is nothing to look up
+	switch {
+	case !fx.Badges(): // without badges in the program there is nothing to look up
+	case ea.New:
+		// Every award under this activity was made (or found) just now.
+		res.Badges = out.Unlocked
+	default:
 		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
 			return err
 		}
 	}
 	return s.path.Run(ctx, p, fx)
+}
+
+// newestOf is the member's entry with the highest number among entries
+// (nil: none).
+func newestOf(entries []*ledger.Entry, memberID bson.ObjectID) *ledger.Entry {
+	var newest *ledger.Entry
+	for _, e := range entries {
+		if e.MemberID == memberID && (newest == nil || e.Seq > newest.Seq) {
+			newest = e
+		}
+	}
+	return newest
 }
 
 // applyLedger writes the activity's ledger entries (and the account's

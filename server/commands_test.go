@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/engagement"
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/mongotest"
@@ -141,5 +144,104 @@ func TestMongoCommandsPerPurchase(t *testing.T) {
 	// The program alone was read once per purchase before its cache.
 	if cachedReads > 1 {
 		t.Errorf("cached documents are read %.2f times per purchase, more than once", cachedReads)
+	}
+}
+
+// TestMongoCommandsPerBadgeUnlock counts the commands of purchases that
+// unlock a badge level with bonus points (BENCHMARKS.md, demo seeding):
+// the award builds on the engagement entry the purchase just wrote and
+// its bonus on the purchase's ledger entry, and the purchase's result
+// lists the levels without reading them back.
+func TestMongoCommandsPerBadgeUnlock(t *testing.T) {
+	var counting atomic.Bool
+	var n atomic.Int64
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
+		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if counting.Load() {
+				switch e.Command.Lookup(e.CommandName).StringValue() {
+				case "program", "earning_rule_set", "notification_templates":
+					return // cached for a time: counted apart in TestMongoCommandsPerPurchase
+				}
+				n.Add(1)
+				if os.Getenv("DEBUG_CMDS") != "" {
+					fmt.Println("CMD", e.CommandName, e.Command.Lookup(e.CommandName).StringValue())
+				}
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
+	db := client.Database(mongotest.Name(t))
+	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	ctx := context.Background()
+	members := member.New(db, nil)
+	in := inbox.New(db, inbox.NewMemoryBroker())
+	in.SetTexts(texts.New(db))
+	g := game.New(db, members, in)
+	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := program.Default()
+	p.ReturnWindowDays = 0
+	if _, err := g.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Engagement().CreateBadge(ctx, engagement.BadgeInput{Name: "Regular", Counter: engagement.CounterPurchases,
+		Levels: []engagement.BadgeLevel{{Name: "BRONZE", Threshold: 1, BonusPoints: 50}, {Name: "SILVER", Threshold: 3, BonusPoints: 100}}}); err != nil {
+		t.Fatal(err)
+	}
+	const people = 5
+	at := time.Now()
+	var plain, unlocking, replays int64
+	for i := range people {
+		m, err := members.Create(ctx, member.SignUp{Email: fmt.Sprintf("b%d@example.com", i), DisplayName: "B", Timezone: "Europe/Paris"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Rooms().Referrals.Enroll(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 4 { // BRONZE at the first purchase, SILVER at the third, then a replay of the third
+			ext := fmt.Sprintf("b-%d-%d", i, min(k, 2))
+			n.Store(0)
+			counting.Store(true)
+			res, err := g.RecordActivity(ctx, game.ActivityInput{MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: ext,
+				AmountMinor: 1999, Currency: "USD", OccurredAt: at})
+			counting.Store(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The levels the purchase unlocked, the same on its replay.
+			want := map[int]string{0: "BRONZE", 2: "SILVER", 3: "SILVER"}[k]
+			if (want == "") != (len(res.Badges) == 0) || want != "" && (len(res.Badges) != 1 || res.Badges[0].Level != want || res.Badges[0].Badge.Name != "Regular") {
+				t.Fatalf("purchase %d of member %d: badges %+v, want %q", k, i, res.Badges, want)
+			}
+			switch k {
+			case 0, 2:
+				unlocking += n.Load()
+			case 1:
+				plain += n.Load()
+			default:
+				replays += n.Load()
+			}
+		}
+		// Both bonuses, each once.
+		if k, err := db.Collection("ledger").CountDocuments(ctx, bson.D{{Key: "memberId", Value: m.ID}, {Key: "source.kind", Value: ledger.SourceBadge}}); err != nil || k != 2 {
+			t.Fatalf("member %d: %d badge bonus entries, %v", i, k, err)
+		}
+	}
+	perUnlock, perPlain, perReplay := float64(unlocking)/(2*people), float64(plain)/people, float64(replays)/people
+	t.Logf("MongoDB commands: a purchase unlocking a level with bonus points %.1f, one unlocking none %.1f, a replay of an unlocking one %.1f", perUnlock, perPlain, perReplay)
+	// Before (ab7932b): 32.0, 17.0 and 23.0. Each level read its key and
+	// the engagement head, the ledger's key and head; the purchase read its
+	// levels back (two finds, one without a level) and scored the boards
+	// once for its entry and again for the bonus (four more).
+	const maxUnlock, maxPlain, maxReplay = 22.0, 16.0, 20.0
+	if perUnlock > maxUnlock || perPlain > maxPlain || perReplay > maxReplay {
+		t.Errorf("commands grew: unlocking %.1f (max %.1f), none unlocked %.1f (max %.1f), replay %.1f (max %.1f)",
+			perUnlock, maxUnlock, perPlain, maxPlain, perReplay, maxReplay)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,6 +81,37 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 	a.do(t, ava.bearer(), `{ notifications(first: 50) { edges { node { kind } } } }`, nil).decode(t, "notifications", &inbox)
 	if me.Points.Balance <= 0 || len(inbox.Edges) < 3 {
 		t.Fatalf("demo member: %+v, %d notifications", me, len(inbox.Edges))
+	}
+	// Ava shops most weeks (four purchases) and checked in the last three
+	// days: every level of the purchases badge, the check-ins badge and a
+	// streak, each told in her inbox.
+	var engaged struct {
+		Badges struct {
+			Earned []struct {
+				Badge struct{ Name string }
+				Level string
+			}
+		}
+		Streak struct{ Current int }
+	}
+	a.do(t, ava.bearer(), `{ me { badges { earned { badge { name } level } } streak { current } } }`, nil).decode(t, "me", &engaged)
+	var earned []string
+	for _, e := range engaged.Badges.Earned {
+		earned = append(earned, e.Badge.Name+" "+e.Level)
+	}
+	for _, want := range []string{"Regular BRONZE", "Regular SILVER", "Regular GOLD", "Early bird BRONZE"} {
+		if !slices.Contains(earned, want) {
+			t.Fatalf("demo member's badges %v lack %s", earned, want)
+		}
+	}
+	unlocked := 0
+	for _, e := range inbox.Edges {
+		if e.Node.Kind == "BADGE_UNLOCKED" {
+			unlocked++
+		}
+	}
+	if engaged.Streak.Current < 1 || unlocked != len(earned) {
+		t.Fatalf("demo member: streak %d, %d badge notifications for %d levels", engaged.Streak.Current, unlocked, len(earned))
 	}
 
 	// A second run on the same database adds nothing.

@@ -140,8 +140,9 @@ func (x *Path) SetWebhooks(h Webhooks) { x.hooks = h }
 // cause's webhook events, then sends the queued notifications. It stops at
 // the first failure and returns it.
 func (x *Path) Run(ctx context.Context, p *program.Program, fx *Cause) error {
-	for _, e := range fx.entries {
-		if len(e.Boards) == 0 {
+	for i, e := range fx.entries {
+		boards := x.boardsToScore(fx.entries, i)
+		if len(boards) == 0 {
 			continue
 		}
 		hidden, ok := fx.optOut[e.MemberID]
@@ -153,7 +154,7 @@ func (x *Path) Run(ctx context.Context, p *program.Program, fx *Cause) error {
 			hidden = !shown
 			fx.KnownOptOut(e.MemberID, hidden)
 		}
-		if err := x.scoreBoards(ctx, e, hidden); err != nil {
+		if err := x.scoreBoards(ctx, e, boards, hidden); err != nil {
 			return err
 		}
 	}
@@ -197,12 +198,30 @@ func (x *Path) CarryOut(ctx context.Context, p *program.Program, entries []*ledg
 // It runs for every entry a cause produced, new or found again (see
 // Cause), so a crash between the ledger and the boards heals when the
 // cause is carried out again.
-func (x *Path) scoreBoards(ctx context.Context, e *ledger.Entry, hidden bool) error {
-	scores := make([]leaderboard.Score, len(e.Boards))
-	for i, board := range e.Boards {
+func (x *Path) scoreBoards(ctx context.Context, e *ledger.Entry, boards []string, hidden bool) error {
+	scores := make([]leaderboard.Score, len(boards))
+	for i, board := range boards {
 		scores[i] = leaderboard.Score{Board: board, Score: e.State.Boards[board]}
 	}
 	return x.deps.Boards.SetScores(ctx, e.MemberID, scores, e.Seq, hidden, x.deps.Now())
+}
+
+// boardsToScore are the boards entry i of a cause scores: those it lists
+// that no later entry of the member in the cause lists too. The later
+// entry's score of the board is as of a higher sequence number, which the
+// boards would keep anyway (see leaderboard.Boards.SetScore), so the
+// earlier score would only be written to be replaced: a purchase that
+// unlocks a badge with bonus points moves the boards once, not twice.
+func (x *Path) boardsToScore(entries []*ledger.Entry, i int) []string {
+	e := entries[i]
+	boards := e.Boards
+	for _, later := range entries {
+		if later.MemberID != e.MemberID || later.Seq <= e.Seq {
+			continue
+		}
+		boards = slices.DeleteFunc(slices.Clone(boards), func(b string) bool { return slices.Contains(later.Boards, b) })
+	}
+	return boards
 }
 
 // Localize sets the locale of a templated message that names none: the

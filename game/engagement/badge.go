@@ -231,50 +231,84 @@ func (s *Service) HeldBadges(ctx context.Context, memberID bson.ObjectID) ([]str
 	return out, nil
 }
 
-// awardBadges awards every level st has reached and not yet earned. Each
-// award is keyed by badge and level, in the engagement chain and in the
-// ledger, so concurrent activities award a level exactly once.
-func (s *Service) awardBadges(ctx context.Context, out *Outcome, p *program.Program, memberID bson.ObjectID, st State, cause string) error {
+// awardBadges awards every level the state of head (the entry the cause
+// just wrote or found) has reached and not yet earned. Each award is keyed
+// by badge and level, in the engagement chain and in the ledger, so
+// concurrent activities award a level exactly once. fresh says the cause
+// was just made: its awards are then built on head (and the bonus entries
+// on ledgerHead, when set) and inserted at once, their keys read only on a
+// collision (chain.AppendAfter), instead of each reading its key and the
+// head first.
+func (s *Service) awardBadges(ctx context.Context, out *Outcome, p *program.Program, memberID bson.ObjectID, head *Entry, fresh bool, ledgerHead *ledger.Entry, cause string) error {
 	badges, err := s.badges.all(ctx)
 	if err != nil {
 		return err
 	}
 	out.Badges = out.Badges || len(badges) > 0
+	aw := award{fresh: fresh, head: head, ledgerHead: ledgerHead}
 	for _, b := range badges {
-		if err := s.awardBadge(ctx, out, p, memberID, b, &st, cause); err != nil {
+		if err := s.awardBadge(ctx, out, p, memberID, b, &aw, cause); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) awardBadge(ctx context.Context, out *Outcome, p *program.Program, memberID bson.ObjectID, b *Badge, st *State, cause string) error {
-	value := b.progress(st)
+// award is where a member's badge awards build from: the newest engagement
+// entry known (its state says the levels held) and, for a fresh cause, the
+// newest ledger entry known (nil: read it).
+type award struct {
+	fresh      bool
+	head       *Entry
+	ledgerHead *ledger.Entry
+}
+
+func (s *Service) awardBadge(ctx context.Context, out *Outcome, p *program.Program, memberID bson.ObjectID, b *Badge, aw *award, cause string) error {
+	value := b.progress(&aw.head.State)
 	for _, l := range b.Levels {
-		if value < l.Threshold || slices.Contains(st.Badges[b.ID.Hex()], l.Name) {
+		if value < l.Threshold || slices.Contains(aw.head.State.Badges[b.ID.Hex()], l.Name) {
 			continue
 		}
 		key := "badge:" + b.ID.Hex() + ":" + l.Name
-		e, _, err := s.engage(ctx, memberID, key, false, KindBadge, func(st *State, e *Entry) error {
+		change := func(st *State, e *Entry) error {
 			st.Badges[b.ID.Hex()] = append(st.Badges[b.ID.Hex()], l.Name)
 			e.BadgeID, e.BadgeLevel, e.Cause = b.ID, l.Name, cause
 			return nil
-		})
+		}
+		var e *Entry
+		var err error
+		if aw.fresh {
+			e, _, err = s.engageAfter(ctx, memberID, key, aw.head, KindBadge, change)
+		} else {
+			e, _, err = s.engage(ctx, memberID, key, false, KindBadge, change)
+		}
 		if err != nil {
 			return err
 		}
-		*st = e.State
+		aw.head = e
+		if e.Cause == cause {
+			out.Unlocked = append(out.Unlocked, EarnedBadge{Badge: b, Level: l.Name, EarnedAt: e.At})
+		}
 		if l.BonusPoints > 0 {
-			le, _, err := s.Ledger.Append(ctx, p, memberID, key, ledger.EntryEarn, ledger.Source{Kind: ledger.SourceBadge, ID: b.ID.Hex()},
-				func(lst *ledger.State, le *ledger.Entry, now time.Time) (bool, error) {
-					le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
-					le.Lines = []ledger.Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
-					lst.Credit(le, l.BonusPoints, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
-					lst.Earn(p, le, l.BonusPoints, now)
-					return true, nil
-				})
+			bonus := func(lst *ledger.State, le *ledger.Entry, now time.Time) (bool, error) {
+				le.Reason = fmt.Sprintf("%s badge (%s)", b.Name, l.Name)
+				le.Lines = []ledger.Line{{Rule: "badge", Points: l.BonusPoints, Reason: fmt.Sprintf("bonus for unlocking %s %s", b.Name, l.Name)}}
+				lst.Credit(le, l.BonusPoints, now, ledger.ExpiresAfter(now, p.PointsExpireDays))
+				lst.Earn(p, le, l.BonusPoints, now)
+				return true, nil
+			}
+			src := ledger.Source{Kind: ledger.SourceBadge, ID: b.ID.Hex()}
+			var le *ledger.Entry
+			if aw.fresh && aw.ledgerHead != nil {
+				le, _, err = s.Ledger.AppendAfter(ctx, p, memberID, aw.ledgerHead, key, ledger.EntryEarn, src, bonus)
+			} else {
+				le, _, err = s.Ledger.Append(ctx, p, memberID, key, ledger.EntryEarn, src, bonus)
+			}
 			if err != nil {
 				return err
+			}
+			if aw.ledgerHead != nil && le.Seq > aw.ledgerHead.Seq {
+				aw.ledgerHead = le
 			}
 			out.Entries = append(out.Entries, le)
 		}
@@ -306,9 +340,8 @@ func (s *Service) BackfillBadges(ctx context.Context, size int) (int, error) {
 			if err != nil {
 				return false, err
 			}
-			st := head.State.Clone()
 			var out Outcome
-			if err := s.awardBadge(ctx, &out, &p, memberID, b, &st, "backfill"); err != nil {
+			if err := s.awardBadge(ctx, &out, &p, memberID, b, &award{head: head}, "backfill"); err != nil {
 				return false, err
 			}
 			return true, s.Effects.CarryOut(ctx, &p, out.Entries, out.Notes...)

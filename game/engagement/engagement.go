@@ -187,6 +187,9 @@ type Outcome struct {
 	Notes   []inbox.Message
 	// Badges says the program has badges, so the step may have unlocked some.
 	Badges bool
+	// Unlocked are the badge levels awarded under the step's cause, in
+	// order (what CausedBy reads back).
+	Unlocked []EarnedBadge
 }
 
 type entryStore struct {
@@ -260,7 +263,19 @@ func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string
 	if fresh {
 		appendTo = s.entries.seq.AppendNew
 	}
-	return appendTo(ctx, memberID, key, func(head *Entry) (*Entry, error) {
+	return appendTo(ctx, memberID, key, s.nextEntry(memberID, key, kind, change))
+}
+
+// engageAfter is engage for a key most likely new, built on head, the
+// newest entry the caller knows: one insert, the key and head read again
+// only if it collides (chain.AppendAfter).
+func (s *Service) engageAfter(ctx context.Context, memberID bson.ObjectID, key string, head *Entry, kind Kind, change func(st *State, e *Entry) error) (*Entry, bool, error) {
+	return s.entries.seq.AppendAfter(ctx, memberID, key, head, s.nextEntry(memberID, key, kind, change))
+}
+
+// nextEntry builds the entry change makes on a head.
+func (s *Service) nextEntry(memberID bson.ObjectID, key string, kind Kind, change func(st *State, e *Entry) error) func(head *Entry) (*Entry, error) {
+	return func(head *Entry) (*Entry, error) {
 		st := head.State.Clone()
 		e := &Entry{ID: bson.NewObjectID(), MemberID: memberID, Seq: head.Seq + 1, Key: key, Kind: kind, At: s.Now().UTC()}
 		if err := change(&st, e); err != nil {
@@ -268,7 +283,7 @@ func (s *Service) engage(ctx context.Context, memberID bson.ObjectID, key string
 		}
 		e.State = st
 		return e, nil
-	})
+	}
 }
 
 // brandMonth is the month of t in the brand's timezone.
@@ -286,6 +301,10 @@ type Activity struct {
 	// engagement chain yet (most likely: a racing replay may have been
 	// quicker, which the chain's unique key settles).
 	New bool
+	// LedgerHead is, for a new activity, the member's newest ledger entry
+	// as its cause left it (nil: unknown): a badge's bonus entry builds on
+	// it instead of reading it (a stale one is read again).
+	LedgerHead *ledger.Entry
 }
 
 // Engage moves the member's counters and streak for an activity (once:
@@ -320,7 +339,7 @@ func (s *Service) Engage(ctx context.Context, p *program.Program, m *member.Memb
 		return nil, Outcome{}, err
 	}
 	var out Outcome
-	return e, out, s.awardBadges(ctx, &out, p, m.ID, e.State, a.ID.Hex())
+	return e, out, s.awardBadges(ctx, &out, p, m.ID, e, a.New, a.LedgerHead, a.ID.Hex())
 }
 
 // Add adds n to one of a member's counters inside a cause (a referral
@@ -334,7 +353,7 @@ func (s *Service) Add(ctx context.Context, p *program.Program, memberID bson.Obj
 		return Outcome{}, err
 	}
 	var out Outcome
-	return out, s.awardBadges(ctx, &out, p, memberID, e.State, key)
+	return out, s.awardBadges(ctx, &out, p, memberID, e, false, nil, key)
 }
 
 // Count adds to one of a member's counters from elsewhere in the program

@@ -61,6 +61,10 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		_ = lock.Close() // the lock failure is what to report
 		return nil, fmt.Errorf("embedded database: DATA_DIR %s is in use by another process (%v)", abs, err)
 	}
+	// Collections kept from an earlier run, before FerretDB opens them.
+	if err := (&DB{dir: abs}).IndexIDs(context.Background()); err != nil {
+		slog.Warn("embedded database: indexing _id look-ups (they stay correct, only slower)", "err", err)
+	}
 	if logger == nil {
 		// FerretDB logs every connection at info and every command it lacks
 		// (endSessions, which the driver sends on disconnect) at warn, with a
@@ -79,9 +83,15 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db := &DB{dir: abs, lock: lock, cancel: cancel, done: make(chan struct{})}
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		db.indexIDsLoop(ctx, slog.Default())
+	}()
 	go func() {
 		defer close(db.done)
 		_ = f.Run(ctx)
+		<-loopDone
 	}()
 	// New has opened the listener, so the address is known.
 	db.uri = strings.TrimSuffix(f.MongoDBURI(), "/") + "/?maxPoolSize=1"

@@ -2,6 +2,9 @@ package embeddb_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,5 +161,96 @@ func TestOpenAcceptsPlaceholderFiles(t *testing.T) {
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// FerretDB looks documents up by _id with an expression its own _id index
+// does not cover; IndexIDs adds one that does, and the look-ups, updates
+// and drops give what they gave without it.
+func TestIndexIDsServesLookUpsByID(t *testing.T) {
+	dir := t.TempDir()
+	db, err := embeddb.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Defer(t, db.Close)
+	c := connect(t, db)
+	testkit.Defer(t, func() error { return c.Disconnect(context.Background()) })
+	ctx := context.Background()
+	coll := c.Database("ids").Collection("tree")
+	for i := range 50 {
+		if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("node#%d", i)}, {Key: "c", Value: i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := func() string {
+		t.Helper()
+		sq, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ids.sqlite")+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := sq.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		var table string
+		if err := sq.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = 'tree'`).Scan(&table); err != nil {
+			t.Fatal(err)
+		}
+		// The statement FerretDB runs for an update's document.
+		rows, err := sq.Query(fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE _ferretdb_sjson->'$._id' = ?`, table), `"node#7"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(detail + "\n")
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if err := db.IndexIDs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := plan(); !strings.Contains(p, "USING INDEX") {
+		t.Fatalf("a look-up by _id still scans the collection:\n%s", p)
+	}
+	if err := db.IndexIDs(ctx); err != nil { // again: nothing to add
+		t.Fatal(err)
+	}
+	// The same answers as without the index.
+	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "node#7"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "c", Value: 100}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var n struct{ C int }
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "node#7"}}).Decode(&n); err != nil || n.C != 107 {
+		t.Fatalf("node#7 after $inc: %+v, %v", n, err)
+	}
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "node#7"}}); !mongo.IsDuplicateKeyError(err) {
+		t.Fatalf("a second node#7: %v, want a duplicate key error", err)
+	}
+	if r, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: "node#8"}}); err != nil || r.DeletedCount != 1 {
+		t.Fatalf("delete node#8: %+v, %v", r, err)
+	}
+	if k, err := coll.CountDocuments(ctx, bson.D{}); err != nil || k != 49 {
+		t.Fatalf("%d documents, %v", k, err)
+	}
+	// A dropped database stays dropped: the sweep does not create its file again.
+	if err := c.Database("ids").Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexIDs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ids.sqlite")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the dropped database's file: %v", err)
 	}
 }
