@@ -212,6 +212,7 @@ func (s *Store) loadDirty(ctx context.Context, d *dirtySet) error {
 func (s *Store) clearDirty(ctx context.Context, d *dirtySet) error {
 	return rollupdb.ClearMarks(ctx, s.dirty, d.ids())
 }
+
 // purchaseChanges lists the days whose purchases differ between old and f.
 func purchaseChanges(old *Facts, f Facts) []int {
 	before := map[int]FactDay{}
