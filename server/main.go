@@ -353,7 +353,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		WebhookService:   m.webhooks,
 		Accounts:         m.accounts,
 		Push:             m.push,
-		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), m.poll(reviewQueuePoll), queueSignals),
+		ReviewQueue:      reviewlive.New(m.community.Moderation(), moderation.New(db), m.poll(reviewQueuePoll), queueSignals),
 		OfferWatch:       offerlive.New(m.game.Offers(), m.poll(offerProgressPoll), offerSignals),
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
