@@ -455,7 +455,7 @@ func (m *Main) runJobs(ctx context.Context, coll *mongo.Collection) {
 	jobs.Periodic{
 		Lease:    lease.New(coll.Database().Collection("leases"), "periodic", jobs.Holder(), 3*m.Config.JobInterval, time.Now),
 		Interval: m.Config.JobInterval,
-		Kicks:    []<-chan struct{}{m.game.Kicked(), m.events.Kicked()},
+		Kicks:    []<-chan struct{}{m.game.Jobs().Kicked(), m.events.Kicked()},
 		Round:    func(ctx context.Context, stillHeld func() bool) { m.runJobsOnce(ctx, coll, stillHeld) },
 		Observe:  m.jobRound,
 	}.Run(ctx)
@@ -472,7 +472,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 			slog.Info("job: "+name, "count", n)
 		}
 	}
-	n, err := m.game.ExpirePoints(ctx, jobs)
+	n, err := m.game.Jobs().ExpirePoints(ctx, jobs)
 	logJob("expire points", int64(n), err)
 	n, err = m.game.Engagement().BackfillBadges(ctx, 500)
 	logJob("backfill badges", int64(n), err)
@@ -490,9 +490,9 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("announce fulfilments a failure left unannounced", int64(n), err)
 	n, err = m.game.Offers().AnnounceCouponRedemptions(ctx, 500)
 	logJob("announce coupon uses a failure left unannounced", int64(n), err)
-	n, err = m.game.RepairBoards(ctx)
+	n, err = m.game.Leaderboards().Repair(ctx)
 	logJob("repair leaderboards", int64(n), err)
-	n, err = m.game.ResumeEffects(ctx, time.Minute)
+	n, err = m.game.Jobs().ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
 	n, err = m.rsvps.Jobs().Repair(ctx, rsvp.RepairGrace)
 	logJob("events: settle RSVPs a failure left half-done", int64(n), err)
@@ -524,7 +524,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("publish offers", int64(n), err)
 	n, err = m.events.Announce(ctx, 500)
 	logJob("events: announce published events", int64(n), err)
-	n, err = m.game.Campaigns().Run(ctx, m.members)
+	n, err = m.game.Rooms().Campaigns.Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 	// The analytics rollups come last: they read what the jobs above wrote.
 	if !stillHeld() {
