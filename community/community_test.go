@@ -113,7 +113,7 @@ func TestModeratorsRaceOneWins(t *testing.T) {
 		_, err := h.Moderation().ModeratePost(ctx, mods[i], reply.ID, community.ActionDelete, "off-topic")
 		return err
 	})
-	var decided *community.Decided
+	var decided *moderation.Decided
 	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || decided.Action != "DELETE" {
 		t.Fatalf("two moderators at once: %v", res)
 	}
@@ -262,7 +262,7 @@ func TestApproveRejectsFlagsOfAVisiblePost(t *testing.T) {
 		_, err := h.Moderation().ModeratePost(ctx, mods[i], post.ID, community.ActionApprove, "")
 		return err
 	})
-	var decided *community.Decided
+	var decided *moderation.Decided
 	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || decided.Action != "APPROVE" {
 		t.Fatalf("two approvals at once: %v", res)
 	}

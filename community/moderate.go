@@ -10,39 +10,17 @@ import (
 	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
-	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// Decided answers a moderator whose action lost to another one made on the
-// same post or thread at the same time: CONFLICT, with what was done, by
-// whom and when (extensions.action, extensions.at).
-type Decided struct {
-	Action string
-	By     bson.ObjectID
-	At     time.Time
-}
-
-func (e *Decided) Error() string {
-	return fmt.Sprintf("another moderator acted first: %s at %s; read it again", e.Action, e.At.UTC().Format(time.RFC3339))
-}
-
-// ErrorCode is CONFLICT.
-func (e *Decided) ErrorCode() fault.Code { return fault.Conflict }
-
-// Extensions tell the client what was done.
-func (e *Decided) Extensions() map[string]any {
-	return map[string]any{"action": e.Action, "at": e.At.UTC().Format(time.RFC3339)}
-}
-
 func decided(m *forum.Moderation) error {
 	if m == nil {
-		return &Decided{Action: "CHANGED"}
+		return &moderation.Decided{Action: "CHANGED"}
 	}
-	return &Decided{Action: m.Action, By: m.By, At: m.At}
+	return &moderation.Decided{Action: m.Action, By: m.By, At: m.At}
 }
 
 // log appends one action to the audit log.
@@ -336,7 +314,7 @@ func (s *Moderation) ModeratePost(ctx context.Context, p member.Principal, postI
 			return nil, err
 		}
 		if post.Number == 1 {
-			if _, err := s.forum.Threads.Moderate(ctx, mustThread(ctx, s, post.ThreadID), forum.ThreadChange{Removed: ptr(true)}, m); err != nil && !forum.IsStale(err) {
+			if _, err := s.forum.Threads.Moderate(ctx, mustThread(ctx, s, post.ThreadID), forum.ThreadChange{Removed: new(true)}, m); err != nil && !forum.IsStale(err) {
 				return nil, err
 			}
 		}
@@ -371,7 +349,7 @@ func (s *Moderation) rejectFlags(ctx context.Context, p member.Principal, post *
 			return nil, err
 		}
 		if it != nil && it.Resolution != nil {
-			return nil, &Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
+			return nil, &moderation.Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
 		}
 		return nil, input.Errorf("action", "the post is %s and not in the review queue: nothing to approve", post.Status)
 	}
@@ -393,8 +371,6 @@ func reasonOr(reason, def string) string {
 	}
 	return reason
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // ThreadAction is what a moderator does to a thread.
 type ThreadAction string
@@ -429,9 +405,9 @@ func (s *Moderation) ModerateThread(ctx context.Context, p member.Principal, thr
 	before := fmt.Sprintf("locked=%t pinned=%t space=%s", th.Locked, th.Pinned == 1, th.SpaceID.Hex())
 	switch action {
 	case ActionLock, ActionUnlock:
-		c.Locked = ptr(action == ActionLock)
+		c.Locked = new(action == ActionLock)
 	case ActionPin, ActionUnpin:
-		c.Pinned = ptr(action == ActionPin)
+		c.Pinned = new(action == ActionPin)
 	case ActionMove:
 		if to == nil {
 			return nil, input.Errorf("toSpaceId", "name the space to move the thread to")
