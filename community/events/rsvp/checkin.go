@@ -2,9 +2,6 @@ package rsvp
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,42 +12,20 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp/doorcode"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// codeMAC is how many bytes of HMAC-SHA-256 a check-in code carries.
-const codeMAC = 12
-
 // CheckInCode is the code of a confirmed (or attended) RSVP, shown as a
-// QR code at the door: the event and member ids with an HMAC over them,
-// base64url; "" for any other status. It cannot be forged without the
-// server's secret and names nothing a stranger could use.
+// QR code at the door (doorcode.Sign); "" for any other status.
 func (d *Door) CheckInCode(r *RSVP) string {
 	if r.Status != Confirmed && r.Status != Attended {
 		return ""
 	}
-	raw := append(r.EventID[:], r.MemberID[:]...)
-	return base64.RawURLEncoding.EncodeToString(append(raw, d.mac(raw)...))
-}
-
-func (d *Door) mac(raw []byte) []byte {
-	h := hmac.New(sha256.New, d.svc.Secret)
-	h.Write([]byte("regulars/event-check-in/v1"))
-	h.Write(raw)
-	return h.Sum(nil)[:codeMAC]
-}
-
-// doorCodeLen is the length of a door code: about 39.6 bits of
-// randcode.Alphabet, drawn at random (so one event's code tells nothing of
-// another's), unique within its event (indexRSVPDoor).
-const doorCodeLen = 8
-
-func newDoorKey(eventID bson.ObjectID) string {
-	return eventID.Hex() + ":" + randcode.New(doorCodeLen)
+	return doorcode.Sign(d.svc.Secret, r.EventID, r.MemberID)
 }
 
 // DoorCode is the short code of the signed-in member's own confirmed (or
@@ -62,34 +37,11 @@ func (r *RSVP) DoorCode(ctx context.Context) *string {
 	if r.MemberID != member.PrincipalFrom(ctx).MemberID || (r.Status != Confirmed && r.Status != Attended) {
 		return nil
 	}
-	_, c, ok := strings.Cut(r.DoorKey, ":")
-	if !ok || len(c) != doorCodeLen {
+	c, ok := doorcode.Show(r.DoorKey)
+	if !ok {
 		return nil
 	}
-	grouped := c[:4] + "-" + c[4:]
-	return &grouped
-}
-
-// parseDoorCode returns the canonical door code of what the door typed
-// (upper case, no spaces or dashes), and whether it is one.
-func parseDoorCode(typed string) (string, bool) {
-	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(typed))
-	if len(c) != doorCodeLen || strings.Trim(c, randcode.Alphabet) != "" {
-		return "", false
-	}
-	return c, true
-}
-
-// parseCode returns the event and member a code names, or a BAD_USER_INPUT on code.
-func (d *Door) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(code)
-	if err != nil || len(raw) != 24+codeMAC || !hmac.Equal(raw[24:], d.mac(raw[:24])) {
-		return bson.ObjectID{}, bson.ObjectID{}, input.Errorf("code", "is not a check-in code")
-	}
-	var ev, m bson.ObjectID
-	copy(ev[:], raw[:12])
-	copy(m[:], raw[12:24])
-	return ev, m, nil
+	return &c
 }
 
 // CheckIn admits the holder of a check-in code at the event's door: the
@@ -106,9 +58,9 @@ func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) 
 		return nil, err
 	}
 	var ev, memberID bson.ObjectID
-	if door, ok := parseDoorCode(code); ok {
+	if door, ok := doorcode.Parse(code); ok {
 		ev = eventID
-		r, err := d.svc.rsvps.byDoorKey(ctx, eventID.Hex()+":"+door)
+		r, err := d.svc.rsvps.byDoorKey(ctx, doorcode.Key(eventID, door))
 		if errors.Is(err, ErrRSVPNotFound) {
 			return nil, input.Errorf("code", "is no check-in code of this event")
 		}
@@ -116,8 +68,8 @@ func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) 
 			return nil, err
 		}
 		memberID = r.MemberID
-	} else if ev, memberID, err = d.parseCode(code); err != nil {
-		return nil, err
+	} else if ev, memberID, ok = doorcode.Verify(d.svc.Secret, code); !ok {
+		return nil, input.Errorf("code", "is not a check-in code")
 	}
 	if ev != eventID {
 		return nil, input.Errorf("code", "is a code of another event")

@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp/doorcode"
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -252,7 +253,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: Waitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, Penalized: penaltyRank(penalty), NoShowPenalty: penalty,
-		JoinedAt: now, Key: key, DoorKey: newDoorKey(eventID), CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
+		JoinedAt: now, Key: key, DoorKey: doorcode.NewKey(eventID), CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
 			// A concurrent answer won, or (a chance of one in 8·10^11 per
