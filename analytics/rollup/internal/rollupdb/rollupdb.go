@@ -20,8 +20,13 @@ import (
 
 // The job's progress collections.
 const (
-	CollState = "analytics_state" // one document per part: its watermarks
-	CollDirty = "analytics_dirty" // what to recompute, kept until recomputed
+	CollState = collState
+	CollDirty = collDirty
+)
+
+const (
+	collState = "analytics_state" // one document per part: its watermarks
+	collDirty = "analytics_dirty" // what to recompute, kept until recomputed
 )
 
 // Overlap is how far before each watermark a run reads again: a document
