@@ -5,7 +5,8 @@
 // referral funnel, how a campaign did against its holdout, and engagement
 // (active members and posters, streaks, badge unlocks, leaderboard
 // participation, event attendance: engagement.go). Rollups
-// (package analytics/rollup) are written by a background job (Refresh)
+// (package analytics/rollup, with its parts analytics/rollup/engagement and
+// analytics/rollup/campaigns) are written by a background job (Refresh)
 // from the raw activities, ledger, members and referral records, and
 // dashboard answers read only rollups: a bounded number of documents (one per day of
 // the range, one per cohort month, one per month of the program's history)
@@ -23,6 +24,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/campaigns"
+	"github.com/regulars/regulars/analytics/rollup/engagement"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -33,19 +36,30 @@ type Programs interface {
 
 // Service answers the brand's analytics, and keeps their rollups fresh.
 type Service struct {
-	rollups  *rollup.Store
-	job      *rollup.Job
-	programs Programs
+	rollups    *rollup.Store
+	engagement *engagement.Rollups
+	campaigns  *campaigns.Rollups
+	job        *rollup.Job
+	programs   Programs
 }
 
 // New returns the analytics over db; clock may be nil (time.Now).
 func New(db *mongo.Database, programs Programs, clock func() time.Time) *Service {
 	rollups := rollup.NewStore(db)
-	return &Service{rollups: rollups, job: rollup.New(rollups, programs, clock), programs: programs}
+	e, c := engagement.New(db), campaigns.New(db, rollups)
+	return &Service{rollups: rollups, engagement: e, campaigns: c, job: rollup.New(rollups, programs, clock, c, e), programs: programs}
 }
 
 // EnsureIndexes creates the indexes the rollup job reads by; safe to repeat.
-func (s *Service) EnsureIndexes(ctx context.Context) error { return s.rollups.EnsureIndexes(ctx) }
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	if err := s.rollups.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.engagement.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	return s.campaigns.EnsureIndexes(ctx)
+}
 
 // Refresh brings the rollups up to date with everything recorded since the
 // last run (rollup.Job.Run): safe to run again at any point, on one

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/engagement"
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/input"
@@ -78,7 +79,7 @@ type EventAttendance struct {
 	AttendanceRate, NoShowRate *float64
 }
 
-func (e *EventAttendance) add(c rollup.EventCounts) {
+func (e *EventAttendance) add(c engagement.EventCounts) {
 	e.Confirmed += c.Confirmed
 	e.Attended += c.Attended
 	e.NoShows += c.NoShow
@@ -112,8 +113,8 @@ type Engagement struct {
 }
 
 // distinct counts the members with a day in [a, b] from days counted by
-// each member's previous day (rollup.EngagementDay).
-func distinct(days []rollup.EngagementDay, a, b int, prev func(rollup.EngagementDay) []rollup.Count) int64 {
+// each member's previous day (engagement.EngagementDay).
+func distinct(days []engagement.EngagementDay, a, b int, prev func(engagement.EngagementDay) []rollup.Count) int64 {
 	var n int64
 	for _, d := range days {
 		if d.Day < a || d.Day > b {
@@ -128,8 +129,8 @@ func distinct(days []rollup.EngagementDay, a, b int, prev func(rollup.Engagement
 	return n
 }
 
-func activePrev(d rollup.EngagementDay) []rollup.Count { return d.ActivePrev }
-func posterPrev(d rollup.EngagementDay) []rollup.Count { return d.PosterPrev }
+func activePrev(d engagement.EngagementDay) []rollup.Count { return d.ActivePrev }
+func posterPrev(d engagement.EngagementDay) []rollup.Count { return d.PosterPrev }
 
 // boardPeriods are the boards of period (WEEKLY or MONTHLY) whose period
 // overlaps days a..b, with their first and last days.
@@ -182,7 +183,7 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 		periods = periods[len(periods)-MaxBoards:]
 	}
 	first, last := min(sp.a, periods[0].start), max(sp.b, periods[len(periods)-1].end)
-	days, err := s.rollups.EngagementDays(ctx, first, last)
+	days, err := s.engagement.EngagementDays(ctx, first, last)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 	for i, p := range periods {
 		keys[i] = p.key
 	}
-	bs, err := s.rollups.Boards(ctx, keys)
+	bs, err := s.engagement.Boards(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 		return nil, err
 	}
 
-	evs, err := s.rollups.Events(ctx, rollup.DayStart(sp.a, sp.loc), rollup.DayStart(sp.b+1, sp.loc))
+	evs, err := s.engagement.Events(ctx, rollup.DayStart(sp.a, sp.loc), rollup.DayStart(sp.b+1, sp.loc))
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 		}
 	}
 
-	counts, err := s.rollups.StreakCounts(ctx, fr.AsOf)
+	counts, err := s.engagement.StreakCounts(ctx, fr.AsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +243,7 @@ func (s *Service) Engagement(ctx context.Context, r Range, boards leaderboard.Pe
 }
 
 func (s *Service) badgeUnlocks(ctx context.Context, sp span, out *Engagement, fr *Freshness) error {
-	bdays, err := s.rollups.BadgeDays(ctx, sp.a, sp.b)
+	bdays, err := s.engagement.BadgeDays(ctx, sp.a, sp.b)
 	if err != nil {
 		return err
 	}
@@ -262,7 +263,7 @@ func (s *Service) badgeUnlocks(ctx context.Context, sp span, out *Engagement, fr
 	if len(ids) == 0 {
 		return nil
 	}
-	names, err := s.rollups.BadgeNames(ctx, slices.Collect(maps.Keys(ids)))
+	names, err := s.engagement.BadgeNames(ctx, slices.Collect(maps.Keys(ids)))
 	if err != nil {
 		return err
 	}
@@ -289,8 +290,8 @@ func (s *Service) badgeUnlocks(ctx context.Context, sp span, out *Engagement, fr
 
 // streakDistribution sums the streak counts not lapsed into buckets; the
 // rest of the members who ever had a streak read 0.
-func streakDistribution(counts []rollup.StreakCount) StreakDistribution {
-	alive := make([]int64, len(rollup.StreakBuckets))
+func streakDistribution(counts []engagement.StreakCount) StreakDistribution {
+	alive := make([]int64, len(engagement.StreakBuckets))
 	var total, sum int64
 	for _, c := range counts {
 		switch {
@@ -302,10 +303,10 @@ func streakDistribution(counts []rollup.StreakCount) StreakDistribution {
 		}
 	}
 	d := StreakDistribution{Members: total, Buckets: []StreakBucket{{Min: 0, Max: new(0), Members: max(0, total-sum)}}}
-	for i, lo := range rollup.StreakBuckets {
+	for i, lo := range engagement.StreakBuckets {
 		b := StreakBucket{Min: lo, Members: alive[i]}
-		if i+1 < len(rollup.StreakBuckets) {
-			b.Max = new(rollup.StreakBuckets[i+1] - 1)
+		if i+1 < len(engagement.StreakBuckets) {
+			b.Max = new(engagement.StreakBuckets[i+1] - 1)
 		}
 		d.Buckets = append(d.Buckets, b)
 	}

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/engagement"
 	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
@@ -467,7 +468,7 @@ func (w *engagementWorld) check(t *testing.T, s *Service, from, to string, board
 			latest[e.MemberID] = e
 		}
 	}
-	buckets := make([]int64, len(rollup.StreakBuckets)+1)
+	buckets := make([]int64, len(engagement.StreakBuckets)+1)
 	var members int64
 	for m, e := range latest {
 		if e.streak.Last == 0 {
@@ -480,7 +481,7 @@ func (w *engagementWorld) check(t *testing.T, s *Service, from, to string, board
 		}
 		c := e.streak.View(w.rules, asOf, mloc).Current
 		b := 0
-		for i, lo := range rollup.StreakBuckets {
+		for i, lo := range engagement.StreakBuckets {
 			if c >= lo {
 				b = i + 1
 			}

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/campaigns"
 	"github.com/regulars/regulars/game/holdout"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
@@ -16,7 +17,7 @@ import (
 // Bounds of campaignResults' window.
 const (
 	DefaultWithinDays = 14
-	MaxWithinDays     = rollup.MaxWindowDays
+	MaxWithinDays     = campaigns.MaxWindowDays
 )
 
 // GroupResult is one side of a campaign's comparison.
@@ -96,7 +97,7 @@ func (s *Service) CampaignResults(ctx context.Context, campaign string, r Range,
 		currency = sp.program.Currency
 	}
 	out := &CampaignResults{Campaign: campaign, From: rollup.Date(sp.a), To: rollup.Date(sp.b), WithinDays: withinDays, Currency: currency}
-	days, err := s.rollups.CampaignDays(ctx, campaign, sp.a, sp.b)
+	days, err := s.campaigns.CampaignDays(ctx, campaign, sp.a, sp.b)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func BenchmarkThreadPages(b *testing.B) {
 		var after int64
 		for {
 			start := time.Now()
-			page, more, err := store.Posts(ctx, thread, after, pageSize)
+			page, more, err := store.Posts.List(ctx, thread, after, pageSize)
 			if err != nil {
 				b.Fatal(err)
 			}

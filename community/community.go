@@ -70,7 +70,25 @@ type Service struct {
 	now     func() time.Time
 	// queueChanged is Deps.QueueChanged, never nil.
 	queueChanged func(spaceID bson.ObjectID)
+	moderation   *Moderation
 }
+
+// Moderation is the community's moderation, beside Service: flags and the
+// review queue, post and thread actions (moderate.go), sanctions, watched
+// words and the audit log. Service.Moderation returns it; it shares the
+// service's stores and clock, and reads spaces and posts, trust levels
+// and sends notifications through the service.
+type Moderation struct {
+	forum        *forum.Store
+	mod          *moderation.Store
+	feed         *feed.Feed
+	economy      Economy
+	members      Members
+	queueChanged func(spaceID bson.ObjectID)
+	posting      *Service
+}
+
+func (s *Moderation) now() time.Time { return s.posting.now() }
 
 // Deps are what New needs.
 type Deps struct {
@@ -92,6 +110,7 @@ func New(db *mongo.Database, d Deps) *Service {
 		s.queueChanged = func(bson.ObjectID) {}
 	}
 	s.feed = feed.New(db, func() time.Time { return s.now() })
+	s.moderation = &Moderation{forum: s.forum, mod: s.mod, feed: s.feed, economy: s.economy, members: s.members, queueChanged: s.queueChanged, posting: s}
 	return s
 }
 
@@ -101,8 +120,8 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Forum returns the content store (tests and benchmarks read it back).
 func (s *Service) Forum() *forum.Store { return s.forum }
 
-// Moderation returns the moderation store.
-func (s *Service) Moderation() *moderation.Store { return s.mod }
+// Moderation returns the community's moderation.
+func (s *Service) Moderation() *Moderation { return s.moderation }
 
 // Feed returns the threads' live feeds.
 func (s *Service) Feed() *feed.Feed { return s.feed }

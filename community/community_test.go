@@ -43,11 +43,11 @@ func TestReactionCountsExactUnderRace(t *testing.T) {
 		return err
 	}).Expect(t)
 	docs := testkit.Count(t, h.Forum().Collections().Reactions, bson.D{{Key: "postId", Value: post.ID}, {Key: "reaction", Value: forum.ReactionLike}})
-	got := testkit.Must(h.Forum().Post(ctx, post.ID))(t)
+	got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t)
 	if got.Reactions[forum.ReactionLike] != docs {
 		t.Fatalf("LIKE count %d, but %d members like it", got.Reactions[forum.ReactionLike], docs)
 	}
-	th := testkit.Must(h.Forum().Thread(ctx, post.ThreadID))(t)
+	th := testkit.Must(h.Forum().Threads.Get(ctx, post.ThreadID))(t)
 	if th.Score != 1+docs {
 		t.Fatalf("thread score %d, want 1 post + %d reactions", th.Score, docs)
 	}
@@ -70,10 +70,10 @@ func TestFlagsHideOncePastThreshold(t *testing.T) {
 		_, ps[i] = h.member(t, "flagger")
 	}
 	testkit.Race(t, 20, func(i int) error {
-		_, err := h.FlagPost(ctx, ps[i], post.ID, moderation.ReasonSpam, "")
+		_, err := h.Moderation().FlagPost(ctx, ps[i], post.ID, moderation.ReasonSpam, "")
 		return err
 	}).Expect(t)
-	got := testkit.Must(h.Forum().Post(ctx, post.ID))(t)
+	got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t)
 	if got.Status != forum.PostHidden || got.FlagScore != 40 { // 20 flags of weight 2 (trust MEMBER)
 		t.Fatalf("after 20 flags: status %s score %d", got.Status, got.FlagScore)
 	}
@@ -84,15 +84,15 @@ func TestFlagsHideOncePastThreshold(t *testing.T) {
 		t.Fatalf("%d hide events", n)
 	}
 	// Once per member.
-	if _, err := h.FlagPost(ctx, ps[0], post.ID, moderation.ReasonSpam, ""); !errors.Is(err, moderation.ErrAlreadyFlagged) {
+	if _, err := h.Moderation().FlagPost(ctx, ps[0], post.ID, moderation.ReasonSpam, ""); !errors.Is(err, moderation.ErrAlreadyFlagged) {
 		t.Fatalf("second flag: %v", err)
 	}
 	// The queue shows it to the space's moderators, without email or points.
 	mod, mp := h.member(t, "mod")
-	if _, _, err := h.ReviewQueue(ctx, mp, sp.ID, "", nil, 10); !errors.Is(err, community.ErrNotModerator) {
+	if _, _, err := h.Moderation().ReviewQueue(ctx, mp, sp.ID, "", nil, 10); !errors.Is(err, community.ErrNotModerator) {
 		t.Fatalf("a member read the queue: %v", err)
 	}
-	q, _ := testkit.Must2(h.ReviewQueue(ctx, member.Principal{MemberID: mod.ID, Roles: []member.Role{member.RoleModerator}}, sp.ID, "", nil, 10))(t)
+	q, _ := testkit.Must2(h.Moderation().ReviewQueue(ctx, member.Principal{MemberID: mod.ID, Roles: []member.Role{member.RoleModerator}}, sp.ID, "", nil, 10))(t)
 	if len(q) != 1 || q[0].Item.Flags != 20 || len(q[0].Flags) != 20 || q[0].Author.DisplayName != "author" {
 		t.Fatalf("queue: %+v", q)
 	}
@@ -110,10 +110,10 @@ func TestModeratorsRaceOneWins(t *testing.T) {
 	before := testkit.Must(h.game.Rooms().Ledger.Sum(ctx, author.ID))(t)
 	mods := []member.Principal{{MemberID: m1.ID}, {MemberID: m2.ID}}
 	res := testkit.Race(t, 2, func(i int) error {
-		_, err := h.ModeratePost(ctx, mods[i], reply.ID, community.ActionDelete, "off-topic")
+		_, err := h.Moderation().ModeratePost(ctx, mods[i], reply.ID, community.ActionDelete, "off-topic")
 		return err
 	})
-	var decided *community.Decided
+	var decided *moderation.Decided
 	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || decided.Action != "DELETE" {
 		t.Fatalf("two moderators at once: %v", res)
 	}
@@ -127,10 +127,10 @@ func TestModeratorsRaceOneWins(t *testing.T) {
 	// A moderator of another space has no power here.
 	other, _ := h.member(t, "other")
 	h.space(t, "Gold lounge", other.ID)
-	if _, err := h.ModeratePost(ctx, member.Principal{MemberID: other.ID}, post.ID, community.ActionHide, ""); !errors.Is(err, community.ErrNotModerator) {
+	if _, err := h.Moderation().ModeratePost(ctx, member.Principal{MemberID: other.ID}, post.ID, community.ActionHide, ""); !errors.Is(err, community.ErrNotModerator) {
 		t.Fatalf("moderator of B hid a post of A: %v", err)
 	}
-	if _, err := h.ModerateThread(ctx, member.Principal{MemberID: other.ID}, th.ID, community.ActionLock, nil, ""); !errors.Is(err, community.ErrNotModerator) {
+	if _, err := h.Moderation().ModerateThread(ctx, member.Principal{MemberID: other.ID}, th.ID, community.ActionLock, nil, ""); !errors.Is(err, community.ErrNotModerator) {
 		t.Fatalf("moderator of B locked a thread of A: %v", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestSilencedMemberRefusedUntil(t *testing.T) {
 	ctx := context.Background()
 	sp := h.space(t, "Rides")
 	m, mp := h.member(t, "loud")
-	sn := testkit.Must(h.SanctionMember(ctx, brand, m.ID, bson.ObjectID{}, moderation.Silence, 120, "cool down"))(t)
+	sn := testkit.Must(h.Moderation().SanctionMember(ctx, brand, m.ID, bson.ObjectID{}, moderation.Silence, 120, "cool down"))(t)
 	_, _, err := h.CreateThread(ctx, mp, sp.ID, forum.Text{Title: "t", Body: "b"})
 	var s *moderation.Sanctioned
 	if !errors.As(err, &s) || fault.CodeOf(err) != fault.Forbidden || !s.Until.Equal(sn.Until) {
@@ -179,7 +179,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	if _, err := h.React(ctx, mp, post.ID, forum.Reaction("ANGRY"), true); !isField(err, "reaction") {
 		t.Errorf("unknown reaction: %v", err)
 	}
-	if _, err := h.FlagPost(ctx, mp, post.ID, moderation.ReasonSpam, ""); !isField(err, "postId") || fault.CodeOf(err) != fault.Invalid {
+	if _, err := h.Moderation().FlagPost(ctx, mp, post.ID, moderation.ReasonSpam, ""); !isField(err, "postId") || fault.CodeOf(err) != fault.Invalid {
 		t.Errorf("flagging one's own post: %v", err)
 	}
 	if n := testkit.Count(t, h.Forum().Collections().Posts, bson.D{{Key: "threadId", Value: th.ID}}); n != 1 {
@@ -253,23 +253,23 @@ func TestApproveRejectsFlagsOfAVisiblePost(t *testing.T) {
 	_, ap := h.member(t, "author")
 	_, post := testkit.Must2(h.CreateThread(ctx, ap, sp.ID, forum.Text{Title: "Sunday ride", Body: "meet at nine"}))(t)
 	_, fp := h.member(t, "flagger")
-	testkit.Must(h.FlagPost(ctx, fp, post.ID, moderation.ReasonSpam, ""))(t)
+	testkit.Must(h.Moderation().FlagPost(ctx, fp, post.ID, moderation.ReasonSpam, ""))(t)
 	mods := []member.Principal{{MemberID: m1.ID}, {MemberID: m2.ID}}
-	if q, _ := testkit.Must2(h.ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 1 {
+	if q, _ := testkit.Must2(h.Moderation().ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 1 {
 		t.Fatalf("queue before: %d items, want the flagged post", len(q))
 	}
 	res := testkit.Race(t, 2, func(i int) error {
-		_, err := h.ModeratePost(ctx, mods[i], post.ID, community.ActionApprove, "")
+		_, err := h.Moderation().ModeratePost(ctx, mods[i], post.ID, community.ActionApprove, "")
 		return err
 	})
-	var decided *community.Decided
+	var decided *moderation.Decided
 	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || decided.Action != "APPROVE" {
 		t.Fatalf("two approvals at once: %v", res)
 	}
-	if got := testkit.Must(h.Forum().Post(ctx, post.ID))(t); got.Status != forum.PostVisible {
+	if got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t); got.Status != forum.PostVisible {
 		t.Fatalf("approved post is %s", got.Status)
 	}
-	if q, _ := testkit.Must2(h.ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 0 {
+	if q, _ := testkit.Must2(h.Moderation().ReviewQueue(ctx, mods[0], sp.ID, "", nil, 10))(t); len(q) != 0 {
 		t.Fatalf("queue after the approval: %d items", len(q))
 	}
 	if n := testkit.Count(t, h.db.Collection("community_flags"), bson.D{{Key: "postId", Value: post.ID}, {Key: "outcome", Value: "DISAGREED"}}); n != 1 {

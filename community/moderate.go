@@ -10,43 +10,21 @@ import (
 	"github.com/regulars/regulars/community/feed"
 	"github.com/regulars/regulars/community/forum"
 	"github.com/regulars/regulars/community/moderation"
-	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// Decided answers a moderator whose action lost to another one made on the
-// same post or thread at the same time: CONFLICT, with what was done, by
-// whom and when (extensions.action, extensions.at).
-type Decided struct {
-	Action string
-	By     bson.ObjectID
-	At     time.Time
-}
-
-func (e *Decided) Error() string {
-	return fmt.Sprintf("another moderator acted first: %s at %s; read it again", e.Action, e.At.UTC().Format(time.RFC3339))
-}
-
-// ErrorCode is CONFLICT.
-func (e *Decided) ErrorCode() fault.Code { return fault.Conflict }
-
-// Extensions tell the client what was done.
-func (e *Decided) Extensions() map[string]any {
-	return map[string]any{"action": e.Action, "at": e.At.UTC().Format(time.RFC3339)}
-}
-
 func decided(m *forum.Moderation) error {
 	if m == nil {
-		return &Decided{Action: "CHANGED"}
+		return &moderation.Decided{Action: "CHANGED"}
 	}
-	return &Decided{Action: m.Action, By: m.By, At: m.At}
+	return &moderation.Decided{Action: m.Action, By: m.By, At: m.At}
 }
 
 // log appends one action to the audit log.
-func (s *Service) log(ctx context.Context, p member.Principal, action, kind, target string, space bson.ObjectID, reason, before, after string) error {
+func (s *Moderation) log(ctx context.Context, p member.Principal, action, kind, target string, space bson.ObjectID, reason, before, after string) error {
 	return s.mod.Log(ctx, &moderation.LogEntry{ActorID: p.MemberID, Action: action, TargetKind: kind, TargetID: target, SpaceID: space,
 		Reason: reason, Before: before, After: after, At: s.now().UTC()})
 }
@@ -62,12 +40,12 @@ func checkReason(reason string) (string, error) {
 // and accuracy, moderation.Weight) adds to the post's score and review
 // item; the flag that brings a visible post to the program's threshold
 // hides it pending review, and its author is told once.
-func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.ObjectID, reason moderation.Reason, note string) (*forum.Post, error) {
+func (s *Moderation) FlagPost(ctx context.Context, p member.Principal, postID bson.ObjectID, reason moderation.Reason, note string) (*forum.Post, error) {
 	self, err := p.Self()
 	if err != nil {
 		return nil, err
 	}
-	post, _, err := s.Post(ctx, p, postID)
+	post, _, err := s.posting.Post(ctx, p, postID)
 	if err != nil {
 		return nil, input.Wrap("postId", err)
 	}
@@ -77,7 +55,7 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 	if note, err = moderation.CheckReason(reason, note); err != nil {
 		return nil, err
 	}
-	trust, _, err := s.Trust(ctx, self)
+	trust, _, err := s.posting.Trust(ctx, self)
 	if err != nil {
 		return nil, err
 	}
@@ -99,15 +77,15 @@ func (s *Service) FlagPost(ctx context.Context, p member.Principal, postID bson.
 	if err != nil {
 		return nil, err
 	}
-	updated, hidden, err := s.forum.AddFlagScore(ctx, post.ID, f.Weight, prog.FlagThreshold(), now)
+	updated, hidden, err := s.forum.Posts.AddFlagScore(ctx, post.ID, f.Weight, prog.FlagThreshold(), now)
 	if err != nil || !hidden {
 		return updated, err
 	}
-	th, err := s.forum.Thread(ctx, post.ThreadID)
+	th, err := s.forum.Threads.Get(ctx, post.ThreadID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.send(ctx, inbox.Message{MemberID: post.AuthorID, Kind: inbox.KindCommunity, Template: texts.CommunityPostHidden,
+	if err := s.posting.send(ctx, inbox.Message{MemberID: post.AuthorID, Kind: inbox.KindCommunity, Template: texts.CommunityPostHidden,
 		Data: map[string]any{"thread": th.Title}, Related: &inbox.Related{Kind: inbox.RelatedPost, ID: post.ID.Hex()},
 		Key: "community:hidden:" + post.ID.Hex()}); err != nil {
 		return nil, err
@@ -144,8 +122,8 @@ type AuthorHistory struct {
 
 // ReviewQueue pages a space's review items of status, highest score first;
 // for the space's moderators.
-func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID bson.ObjectID, status moderation.ItemStatus, after *moderation.QueueCursor, limit int) ([]*QueueEntry, bool, error) {
-	sp, err := s.forum.Space(ctx, spaceID)
+func (s *Moderation) ReviewQueue(ctx context.Context, p member.Principal, spaceID bson.ObjectID, status moderation.ItemStatus, after *moderation.QueueCursor, limit int) ([]*QueueEntry, bool, error) {
+	sp, err := s.forum.Spaces.Get(ctx, spaceID)
 	if err != nil {
 		return nil, false, input.Wrap("spaceId", err)
 	}
@@ -166,7 +144,7 @@ func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID b
 	for i, it := range items {
 		ids[i] = it.PostID
 	}
-	posts, err := s.forum.PostsByID(ctx, ids)
+	posts, err := s.forum.Posts.ByID(ctx, ids)
 	if err != nil {
 		return nil, false, err
 	}
@@ -194,7 +172,7 @@ func (s *Service) ReviewQueue(ctx context.Context, p member.Principal, spaceID b
 // postContext returns, for each of posts (nil ones skipped), its thread
 // and the post it answers (QueueEntry.InReplyTo): at most three reads for
 // a page, by _id and by IndexPostNumber.
-func (s *Service) postContext(ctx context.Context, posts []*forum.Post) ([]*forum.Thread, []*forum.Post, error) {
+func (s *Moderation) postContext(ctx context.Context, posts []*forum.Post) ([]*forum.Thread, []*forum.Post, error) {
 	threadIDs := make([]bson.ObjectID, len(posts))
 	var quoted, opened []bson.ObjectID
 	for i, p := range posts {
@@ -209,17 +187,17 @@ func (s *Service) postContext(ctx context.Context, posts []*forum.Post) ([]*foru
 			opened = append(opened, p.ThreadID)
 		}
 	}
-	threads, err := s.forum.ThreadsByID(ctx, threadIDs)
+	threads, err := s.forum.Threads.ByID(ctx, threadIDs)
 	if err != nil {
 		return nil, nil, err
 	}
 	var quotes, openers []*forum.Post
 	if len(quoted) > 0 {
-		if quotes, err = s.forum.PostsByID(ctx, quoted); err != nil {
+		if quotes, err = s.forum.Posts.ByID(ctx, quoted); err != nil {
 			return nil, nil, err
 		}
 	}
-	if openers, err = s.forum.OpeningPosts(ctx, opened); err != nil {
+	if openers, err = s.forum.Posts.Openings(ctx, opened); err != nil {
 		return nil, nil, err
 	}
 	answered := make([]*forum.Post, len(posts))
@@ -236,20 +214,20 @@ func (s *Service) postContext(ctx context.Context, posts []*forum.Post) ([]*foru
 }
 
 // History is a member's community record, as moderators see it.
-func (s *Service) History(ctx context.Context, memberID bson.ObjectID) (AuthorHistory, error) {
+func (s *Moderation) History(ctx context.Context, memberID bson.ObjectID) (AuthorHistory, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
 		return AuthorHistory{}, err
 	}
 	since := s.now().Add(-30 * 24 * time.Hour)
 	h := AuthorHistory{MemberID: memberID, DisplayName: m.DisplayName}
-	if h.Trust, _, err = s.Trust(ctx, memberID); err != nil {
+	if h.Trust, _, err = s.posting.Trust(ctx, memberID); err != nil {
 		return h, err
 	}
-	if h.PostsLast30d, err = s.forum.PostsSince(ctx, memberID, since); err != nil {
+	if h.PostsLast30d, err = s.forum.Posts.CountSince(ctx, memberID, since); err != nil {
 		return h, err
 	}
-	h.HiddenRecent, err = s.forum.HiddenSince(ctx, memberID, since)
+	h.HiddenRecent, err = s.forum.Posts.HiddenSince(ctx, memberID, since)
 	return h, err
 }
 
@@ -266,12 +244,12 @@ const (
 // moderate. It is made on the post as read: of two moderators acting at
 // once exactly one lands, the other gets a *Decided (CONFLICT) saying what
 // was done. Logged with the post's status before and after.
-func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string) (*forum.Post, error) {
-	post, err := s.forum.Post(ctx, postID)
+func (s *Moderation) ModeratePost(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string) (*forum.Post, error) {
+	post, err := s.forum.Posts.Get(ctx, postID)
 	if err != nil {
 		return nil, input.Wrap("postId", err)
 	}
-	sp, err := s.forum.Space(ctx, post.SpaceID)
+	sp, err := s.forum.Spaces.Get(ctx, post.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -296,25 +274,25 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 			}
 			return nil, input.Errorf("action", "the post is %s: nothing to approve", post.Status)
 		}
-		out, err = s.forum.ApprovePost(ctx, post, m)
+		out, err = s.forum.Posts.Approve(ctx, post, m)
 		kind = feed.PostRestored
 	case ActionHide:
 		if post.Status != forum.PostVisible && post.Status != forum.PostPending {
 			return nil, decided(post.Last)
 		}
-		out, err = s.forum.SetPostStatus(ctx, post, forum.PostHidden, m)
+		out, err = s.forum.Posts.SetStatus(ctx, post, forum.PostHidden, m)
 		kind = feed.PostHidden
 	case ActionDelete:
 		if post.Status == forum.PostRemoved {
 			return nil, decided(post.Last)
 		}
-		out, err = s.forum.SetPostStatus(ctx, post, forum.PostRemoved, m)
+		out, err = s.forum.Posts.SetStatus(ctx, post, forum.PostRemoved, m)
 		kind = feed.PostDeleted
 	default:
 		return nil, input.Errorf("action", "must be APPROVE, HIDE or DELETE")
 	}
 	if forum.IsStale(err) {
-		cur, rerr := s.forum.Post(ctx, postID)
+		cur, rerr := s.forum.Posts.Get(ctx, postID)
 		if rerr != nil {
 			return nil, rerr
 		}
@@ -336,13 +314,13 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 			return nil, err
 		}
 		if post.Number == 1 {
-			if _, err := s.forum.ModerateThread(ctx, mustThread(ctx, s, post.ThreadID), forum.ThreadChange{Removed: ptr(true)}, m); err != nil && !forum.IsStale(err) {
+			if _, err := s.forum.Threads.Moderate(ctx, mustThread(ctx, s, post.ThreadID), forum.ThreadChange{Removed: new(true)}, m); err != nil && !forum.IsStale(err) {
 				return nil, err
 			}
 		}
 	case action == ActionApprove && post.Status == forum.PostPending:
 		// Held by a watched word: now it is published, with what that brings.
-		th, err := s.forum.Thread(ctx, post.ThreadID)
+		th, err := s.forum.Threads.Get(ctx, post.ThreadID)
 		if err != nil {
 			return nil, err
 		}
@@ -350,7 +328,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 		if err != nil {
 			return nil, err
 		}
-		return out, s.published(ctx, th, out, author)
+		return out, s.posting.published(ctx, th, out, author)
 	}
 	return out, s.feed.Publish(ctx, &feed.Event{ThreadID: post.ThreadID, Kind: kind, PostID: post.ID})
 }
@@ -360,7 +338,7 @@ func (s *Service) ModeratePost(ctx context.Context, p member.Principal, postID b
 // resolved and its flags are marked disagreed, as Discourse's "keep post".
 // A second moderator approving at once gets a *Decided; a visible post
 // with nothing pending, a BAD_USER_INPUT on action.
-func (s *Service) rejectFlags(ctx context.Context, p member.Principal, post *forum.Post, reason string, now time.Time) (*forum.Post, error) {
+func (s *Moderation) rejectFlags(ctx context.Context, p member.Principal, post *forum.Post, reason string, now time.Time) (*forum.Post, error) {
 	resolved, err := s.mod.Resolve(ctx, post.ID, moderation.Resolution{Action: string(ActionApprove), By: p.MemberID, At: now}, false)
 	if err != nil {
 		return nil, err
@@ -371,7 +349,7 @@ func (s *Service) rejectFlags(ctx context.Context, p member.Principal, post *for
 			return nil, err
 		}
 		if it != nil && it.Resolution != nil {
-			return nil, &Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
+			return nil, &moderation.Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
 		}
 		return nil, input.Errorf("action", "the post is %s and not in the review queue: nothing to approve", post.Status)
 	}
@@ -379,8 +357,8 @@ func (s *Service) rejectFlags(ctx context.Context, p member.Principal, post *for
 	return post, s.log(ctx, p, string(ActionApprove)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
 }
 
-func mustThread(ctx context.Context, s *Service, id bson.ObjectID) *forum.Thread {
-	t, err := s.forum.Thread(ctx, id)
+func mustThread(ctx context.Context, s *Moderation, id bson.ObjectID) *forum.Thread {
+	t, err := s.forum.Threads.Get(ctx, id)
 	if err != nil {
 		return &forum.Thread{ID: id, ModRev: -1}
 	}
@@ -393,8 +371,6 @@ func reasonOr(reason, def string) string {
 	}
 	return reason
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // ThreadAction is what a moderator does to a thread.
 type ThreadAction string
@@ -410,12 +386,12 @@ const (
 // ModerateThread locks, unlocks, pins, unpins or moves a thread; made on
 // the thread as read (CONFLICT with what was done when another landed
 // first). Logged.
-func (s *Service) ModerateThread(ctx context.Context, p member.Principal, threadID bson.ObjectID, action ThreadAction, to *bson.ObjectID, reason string) (*forum.Thread, error) {
-	th, err := s.forum.Thread(ctx, threadID)
+func (s *Moderation) ModerateThread(ctx context.Context, p member.Principal, threadID bson.ObjectID, action ThreadAction, to *bson.ObjectID, reason string) (*forum.Thread, error) {
+	th, err := s.forum.Threads.Get(ctx, threadID)
 	if err != nil {
 		return nil, input.Wrap("threadId", err)
 	}
-	sp, err := s.forum.Space(ctx, th.SpaceID)
+	sp, err := s.forum.Spaces.Get(ctx, th.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -429,14 +405,14 @@ func (s *Service) ModerateThread(ctx context.Context, p member.Principal, thread
 	before := fmt.Sprintf("locked=%t pinned=%t space=%s", th.Locked, th.Pinned == 1, th.SpaceID.Hex())
 	switch action {
 	case ActionLock, ActionUnlock:
-		c.Locked = ptr(action == ActionLock)
+		c.Locked = new(action == ActionLock)
 	case ActionPin, ActionUnpin:
-		c.Pinned = ptr(action == ActionPin)
+		c.Pinned = new(action == ActionPin)
 	case ActionMove:
 		if to == nil {
 			return nil, input.Errorf("toSpaceId", "name the space to move the thread to")
 		}
-		dest, err := s.forum.Space(ctx, *to)
+		dest, err := s.forum.Spaces.Get(ctx, *to)
 		if err != nil {
 			return nil, input.Wrap("toSpaceId", err)
 		}
@@ -447,9 +423,9 @@ func (s *Service) ModerateThread(ctx context.Context, p member.Principal, thread
 	default:
 		return nil, input.Errorf("action", "must be LOCK, UNLOCK, PIN, UNPIN or MOVE")
 	}
-	out, err := s.forum.ModerateThread(ctx, th, c, forum.Moderation{Action: string(action), By: p.MemberID, At: s.now().UTC()})
+	out, err := s.forum.Threads.Moderate(ctx, th, c, forum.Moderation{Action: string(action), By: p.MemberID, At: s.now().UTC()})
 	if forum.IsStale(err) {
-		cur, rerr := s.forum.Thread(ctx, threadID)
+		cur, rerr := s.forum.Threads.Get(ctx, threadID)
 		if rerr != nil {
 			return nil, rerr
 		}
@@ -472,7 +448,7 @@ const MaxSanctionMinutes = 365 * 24 * 60
 // MaxSanctionMinutes, else an error naming durationMinutes), in one
 // space (a moderator of it) or, with spaceID zero, everywhere (global
 // moderators and the brand). Logged.
-func (s *Service) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, minutes int, reason string) (*moderation.Sanction, error) {
+func (s *Moderation) SanctionMember(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, minutes int, reason string) (*moderation.Sanction, error) {
 	if err := s.maySanction(ctx, p, spaceID, kind); err != nil {
 		return nil, err
 	}
@@ -497,7 +473,7 @@ func (s *Service) SanctionMember(ctx context.Context, p member.Principal, member
 
 // ModerationLog pages the audit log newest first (one space's when spaceID
 // is set); BRAND only.
-func (s *Service) ModerationLog(ctx context.Context, p member.Principal, spaceID, before bson.ObjectID, limit int) ([]*moderation.LogEntry, bool, error) {
+func (s *Moderation) ModerationLog(ctx context.Context, p member.Principal, spaceID, before bson.ObjectID, limit int) ([]*moderation.LogEntry, bool, error) {
 	if !ManagesCommunity(p) {
 		return nil, false, ErrBrandOnly
 	}
@@ -505,7 +481,7 @@ func (s *Service) ModerationLog(ctx context.Context, p member.Principal, spaceID
 }
 
 // WatchWord adds or changes a watched word; BRAND and global moderators. Logged.
-func (s *Service) WatchWord(ctx context.Context, p member.Principal, word string, action moderation.WordAction) (*moderation.WatchedWord, error) {
+func (s *Moderation) WatchWord(ctx context.Context, p member.Principal, word string, action moderation.WordAction) (*moderation.WatchedWord, error) {
 	if !staff(p) {
 		return nil, ErrNotModerator
 	}
@@ -517,7 +493,7 @@ func (s *Service) WatchWord(ctx context.Context, p member.Principal, word string
 }
 
 // UnwatchWord removes a watched word. Logged.
-func (s *Service) UnwatchWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
+func (s *Moderation) UnwatchWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
 	if !staff(p) {
 		return nil, ErrNotModerator
 	}
@@ -529,7 +505,7 @@ func (s *Service) UnwatchWord(ctx context.Context, p member.Principal, id bson.O
 }
 
 // WatchedWords lists the watched words; staff only.
-func (s *Service) WatchedWords(ctx context.Context, p member.Principal) ([]*moderation.WatchedWord, error) {
+func (s *Moderation) WatchedWords(ctx context.Context, p member.Principal) ([]*moderation.WatchedWord, error) {
 	if !staff(p) {
 		return nil, ErrNotModerator
 	}
@@ -538,7 +514,7 @@ func (s *Service) WatchedWords(ctx context.Context, p member.Principal) ([]*mode
 
 // WatchedWord returns one watched word; staff only (moderation.ErrWordNotFound
 // for others, as for a word that does not exist).
-func (s *Service) WatchedWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
+func (s *Moderation) WatchedWord(ctx context.Context, p member.Principal, id bson.ObjectID) (*moderation.WatchedWord, error) {
 	if !staff(p) {
 		return nil, moderation.ErrWordNotFound
 	}
@@ -548,13 +524,13 @@ func (s *Service) WatchedWord(ctx context.Context, p member.Principal, id bson.O
 // maySanction checks a sanction's scope and kind for SanctionMember and
 // LiftSanction: in one space a moderator of it, everywhere (spaceID zero)
 // global moderators and the brand; SILENCE or SUSPEND.
-func (s *Service) maySanction(ctx context.Context, p member.Principal, spaceID bson.ObjectID, kind moderation.SanctionKind) error {
+func (s *Moderation) maySanction(ctx context.Context, p member.Principal, spaceID bson.ObjectID, kind moderation.SanctionKind) error {
 	if spaceID.IsZero() {
 		if !staff(p) {
 			return ErrNotModerator
 		}
 	} else {
-		sp, err := s.forum.Space(ctx, spaceID)
+		sp, err := s.forum.Spaces.Get(ctx, spaceID)
 		if err != nil {
 			return input.Wrap("spaceId", err)
 		}

@@ -109,7 +109,7 @@ func (s *Service) Trust(ctx context.Context, memberID bson.ObjectID) (int, Stand
 		return 0, st, err
 	}
 	now := s.now()
-	hidden, err := s.forum.HiddenSince(ctx, memberID, now.Add(-30*24*time.Hour))
+	hidden, err := s.forum.Posts.HiddenSince(ctx, memberID, now.Add(-30*24*time.Hour))
 	if err != nil {
 		return 0, st, err
 	}

@@ -98,7 +98,7 @@ func (s *Service) SaveSpace(ctx context.Context, p member.Principal, id bson.Obj
 	sp := &forum.Space{ID: bson.NewObjectID(), CreatedAt: s.now().UTC()}
 	action, before := "CREATE_SPACE", ""
 	if !id.IsZero() {
-		old, err := s.forum.Space(ctx, id)
+		old, err := s.forum.Spaces.Get(ctx, id)
 		if err != nil {
 			return nil, input.Wrap("id", err)
 		}
@@ -108,10 +108,10 @@ func (s *Service) SaveSpace(ctx context.Context, p member.Principal, id bson.Obj
 	if sp.Moderators == nil {
 		sp.Moderators = []bson.ObjectID{}
 	}
-	if err := s.forum.SaveSpace(ctx, sp); err != nil {
+	if err := s.forum.Spaces.Save(ctx, sp); err != nil {
 		return nil, err
 	}
-	return sp, s.log(ctx, p, action, moderation.TargetSpace, sp.ID.Hex(), sp.ID, "", before, describeSpace(sp))
+	return sp, s.moderation.log(ctx, p, action, moderation.TargetSpace, sp.ID.Hex(), sp.ID, "", before, describeSpace(sp))
 }
 
 func describeSpace(sp *forum.Space) string {
@@ -124,7 +124,7 @@ func describeSpace(sp *forum.Space) string {
 
 // Space returns a space p may read.
 func (s *Service) Space(ctx context.Context, p member.Principal, id bson.ObjectID) (*forum.Space, error) {
-	sp, err := s.forum.Space(ctx, id)
+	sp, err := s.forum.Spaces.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *Service) Space(ctx context.Context, p member.Principal, id bson.ObjectI
 func (s *Service) Spaces(ctx context.Context, p member.Principal, after bson.ObjectID, limit int) ([]*forum.Space, bool, error) {
 	var out []*forum.Space
 	for {
-		page, more, err := s.forum.Spaces(ctx, after, limit)
+		page, more, err := s.forum.Spaces.List(ctx, after, limit)
 		if err != nil {
 			return nil, false, err
 		}
@@ -169,12 +169,12 @@ func (s *Service) Threads(ctx context.Context, p member.Principal, spaceID bson.
 	if _, err := s.Space(ctx, p, spaceID); err != nil {
 		return nil, false, input.Wrap("spaceId", err)
 	}
-	return s.forum.Threads(ctx, spaceID, order, after, limit)
+	return s.forum.Threads.List(ctx, spaceID, order, after, limit)
 }
 
 // Thread returns a thread p may read.
 func (s *Service) Thread(ctx context.Context, p member.Principal, id bson.ObjectID) (*forum.Thread, *forum.Space, error) {
-	t, err := s.forum.Thread(ctx, id)
+	t, err := s.forum.Threads.Get(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,12 +190,12 @@ func (s *Service) Posts(ctx context.Context, p member.Principal, threadID bson.O
 	if _, _, err := s.Thread(ctx, p, threadID); err != nil {
 		return nil, false, input.Wrap("threadId", err)
 	}
-	return s.forum.Posts(ctx, threadID, after, limit)
+	return s.forum.Posts.List(ctx, threadID, after, limit)
 }
 
 // Post returns a post p may read (its space readable).
 func (s *Service) Post(ctx context.Context, p member.Principal, id bson.ObjectID) (*forum.Post, *forum.Space, error) {
-	post, err := s.forum.Post(ctx, id)
+	post, err := s.forum.Posts.Get(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -318,12 +318,12 @@ func (s *Service) admit(ctx context.Context, p member.Principal, sp *forum.Space
 		return nil, err
 	}
 	if trust == TrustNew && !staff(p) {
-		if err := s.forum.DailyPosts(ctx, self, now.In(a.author.Location()).Format(time.DateOnly), prog.NewMemberDailyPosts()); err != nil {
+		if err := s.forum.Limits.DailyPosts(ctx, self, now.In(a.author.Location()).Format(time.DateOnly), prog.NewMemberDailyPosts()); err != nil {
 			return nil, err
 		}
 	}
 	if trust < TrustRegular && !Moderates(p, sp) {
-		if err := s.forum.SlowMode(ctx, sp.ID, self, sp.SlowModeSeconds, now); err != nil {
+		if err := s.forum.Limits.SlowMode(ctx, sp.ID, self, sp.SlowModeSeconds, now); err != nil {
 			return nil, err
 		}
 	}
@@ -343,7 +343,7 @@ func (s *Service) admit(ctx context.Context, p member.Principal, sp *forum.Space
 
 // CreateThread starts a thread in a space: its title and first post.
 func (s *Service) CreateThread(ctx context.Context, p member.Principal, spaceID bson.ObjectID, t forum.Text) (*forum.Thread, *forum.Post, error) {
-	sp, err := s.forum.Space(ctx, spaceID)
+	sp, err := s.forum.Spaces.Get(ctx, spaceID)
 	if err != nil {
 		return nil, nil, input.Wrap("spaceId", err)
 	}
@@ -354,7 +354,7 @@ func (s *Service) CreateThread(ctx context.Context, p member.Principal, spaceID 
 	now := s.now().UTC()
 	th := &forum.Thread{ID: bson.NewObjectID(), SpaceID: sp.ID, AuthorID: a.author.ID, Title: t.Title, CreatedAt: now}
 	post := s.newPost(th, a, t, nil, now)
-	if err := s.forum.CreateThread(ctx, th, post); err != nil {
+	if err := s.forum.Threads.Create(ctx, th, post); err != nil {
 		return nil, nil, err
 	}
 	return th, post, s.posted(ctx, th, post, a)
@@ -362,11 +362,11 @@ func (s *Service) CreateThread(ctx context.Context, p member.Principal, spaceID 
 
 // Reply adds a post to a thread, quoting another of its posts if quote is set.
 func (s *Service) Reply(ctx context.Context, p member.Principal, threadID bson.ObjectID, t forum.Text, quote *bson.ObjectID) (*forum.Post, error) {
-	th, err := s.forum.Thread(ctx, threadID)
+	th, err := s.forum.Threads.Get(ctx, threadID)
 	if err != nil {
 		return nil, input.Wrap("threadId", err)
 	}
-	sp, err := s.forum.Space(ctx, th.SpaceID)
+	sp, err := s.forum.Spaces.Get(ctx, th.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (s *Service) Reply(ctx context.Context, p member.Principal, threadID bson.O
 		return nil, input.Wrap("threadId", forum.ErrThreadNotFound)
 	}
 	if quote != nil {
-		q, err := s.forum.Post(ctx, *quote)
+		q, err := s.forum.Posts.Get(ctx, *quote)
 		if err != nil || q.ThreadID != th.ID {
 			return nil, input.Errorf("quoteId", "is not a post of this thread")
 		}
@@ -387,7 +387,7 @@ func (s *Service) Reply(ctx context.Context, p member.Principal, threadID bson.O
 		return nil, err
 	}
 	post := s.newPost(th, a, t, quote, s.now().UTC())
-	if err := s.forum.Reply(ctx, post); err != nil {
+	if err := s.forum.Posts.Reply(ctx, post); err != nil {
 		return nil, err
 	}
 	return post, s.posted(ctx, th, post, a)
@@ -485,7 +485,7 @@ func (s *Service) EditPost(ctx context.Context, p member.Principal, postID bson.
 	if err != nil {
 		return nil, err
 	}
-	edited, err := s.forum.Edit(ctx, postID, self, t, time.Duration(prog.CommunityEditWindowMinutes)*time.Minute, s.now().UTC())
+	edited, err := s.forum.Posts.Edit(ctx, postID, self, t, time.Duration(prog.CommunityEditWindowMinutes)*time.Minute, s.now().UTC())
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +502,7 @@ func (s *Service) DeletePost(ctx context.Context, p member.Principal, postID bso
 	if _, _, err := s.Post(ctx, p, postID); err != nil {
 		return nil, input.Wrap("postId", err)
 	}
-	post, err := s.forum.DeleteOwn(ctx, postID, self)
+	post, err := s.forum.Posts.DeleteOwn(ctx, postID, self)
 	if err != nil {
 		return nil, err
 	}
@@ -510,7 +510,7 @@ func (s *Service) DeletePost(ctx context.Context, p member.Principal, postID bso
 }
 
 // React adds (on) or takes back (off) p's reaction to a post; counts stay
-// exact under any number of concurrent calls (forum.Store.React).
+// exact under any number of concurrent calls (forum.ReactionStore.Add).
 func (s *Service) React(ctx context.Context, p member.Principal, postID bson.ObjectID, r forum.Reaction, on bool) (*forum.Post, error) {
 	self, err := p.Self()
 	if err != nil {
@@ -528,14 +528,14 @@ func (s *Service) React(ctx context.Context, p member.Principal, postID bson.Obj
 	}
 	var changed bool
 	if on {
-		changed, err = s.forum.React(ctx, post, self, r, s.now().UTC())
+		changed, err = s.forum.Reactions.Add(ctx, post, self, r, s.now().UTC())
 	} else {
-		changed, err = s.forum.Unreact(ctx, post, self, r, s.now().UTC())
+		changed, err = s.forum.Reactions.Remove(ctx, post, self, r, s.now().UTC())
 	}
 	if err != nil {
 		return nil, err
 	}
-	if post, err = s.forum.Post(ctx, postID); err != nil {
+	if post, err = s.forum.Posts.Get(ctx, postID); err != nil {
 		return nil, err
 	}
 	if changed {
@@ -549,7 +549,7 @@ func (s *Service) MyReactions(ctx context.Context, p member.Principal, postID bs
 	if p.MemberID.IsZero() {
 		return nil, nil
 	}
-	return s.forum.MyReactions(ctx, postID, p.MemberID)
+	return s.forum.Reactions.Mine(ctx, postID, p.MemberID)
 }
 
 // blocked refuses a post with a BLOCK word, naming the field it is in.

@@ -56,11 +56,11 @@ func TestRecountRepairsDriftedReactionCounts(t *testing.T) {
 	if n := testkit.Must(h.RecountReactions(ctx))(t); n != 1 {
 		t.Fatalf("repaired %d posts, want 1", n)
 	}
-	got := testkit.Must(h.Forum().Post(ctx, post.ID))(t)
+	got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t)
 	if r := got.Reactions; r[forum.ReactionLike] != 2 || r[forum.ReactionFire] != 1 || r[forum.ReactionLove] != 1 || r[forum.ReactionLaugh] != 0 {
 		t.Fatalf("counts after the recount: %v", r)
 	}
-	if th := testkit.Must(h.Forum().Thread(ctx, post.ThreadID))(t); th.Score != 1+4 || th.Posts != 1 {
+	if th := testkit.Must(h.Forum().Threads.Get(ctx, post.ThreadID))(t); th.Score != 1+4 || th.Posts != 1 {
 		t.Fatalf("thread after the recount: %d posts, score %d, want 1 and 5", th.Posts, th.Score)
 	}
 	// Again: nothing more to do; and the reactions work on from the right counts.
@@ -68,7 +68,7 @@ func TestRecountRepairsDriftedReactionCounts(t *testing.T) {
 		t.Fatalf("a second run repaired %d", n)
 	}
 	testkit.Must(h.React(ctx, ann, post.ID, forum.ReactionLike, false))(t)
-	if got := testkit.Must(h.Forum().Post(ctx, post.ID))(t); got.Reactions[forum.ReactionLike] != 1 {
+	if got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t); got.Reactions[forum.ReactionLike] != 1 {
 		t.Fatalf("LIKE after an unlike: %d", got.Reactions[forum.ReactionLike])
 	}
 
@@ -81,7 +81,7 @@ func TestRecountRepairsDriftedReactionCounts(t *testing.T) {
 	if n := testkit.Must(h.RecountReactions(ctx))(t); n != 1 {
 		t.Fatalf("repaired %d posts after a lost unlike", n)
 	}
-	if got := testkit.Must(h.Forum().Post(ctx, post.ID))(t); got.Reactions[forum.ReactionFire] != 0 {
+	if got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t); got.Reactions[forum.ReactionFire] != 0 {
 		t.Fatalf("FIRE after the recount: %d", got.Reactions[forum.ReactionFire])
 	}
 }

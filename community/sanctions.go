@@ -20,7 +20,7 @@ var ErrNoSanction = fault.New(fault.NotFound, "no such sanction in force")
 // moderators and the brand), now; the same rules as SanctionMember. It
 // returns the sanction as lifted (Until now), ErrNoSanction when none is in
 // force, an input error on "memberId", "spaceId", "kind" or "reason". Logged.
-func (s *Service) LiftSanction(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, reason string) (*moderation.Sanction, error) {
+func (s *Moderation) LiftSanction(ctx context.Context, p member.Principal, memberID, spaceID bson.ObjectID, kind moderation.SanctionKind, reason string) (*moderation.Sanction, error) {
 	if err := s.maySanction(ctx, p, spaceID, kind); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (s *Service) StandingOf(ctx context.Context, p member.Principal, memberID b
 	if p.MemberID != memberID && !staff(p) {
 		return nil, ErrNotYourMembersStanding
 	}
-	h, err := s.History(ctx, memberID)
+	h, err := s.moderation.History(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ type ActivityInput struct {
 	// check-in, CheckIn, keyed by the member's day), so there is no
 	// client request to hold it to: a replay is never a reuse.
 	serverKeyed bool
-	// community is set by RecordCommunityPost: only the community reports
+	// community is set by Economy.RecordPost: only the community reports
 	// COMMUNITY_POST, keyed by a post it stored.
 	community bool
 }
@@ -304,28 +304,28 @@ func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Me
 // than grace ago whose effects are still pending (a failed notification, a
 // leaderboard write, a crash half-way): every effect is keyed, so what was
 // done is not repeated. It runs in the background jobs.
-func (s *Service) ResumeEffects(ctx context.Context, grace time.Duration) (int, error) {
-	pending, err := s.acts.Pending(ctx, s.now().UTC().Add(-grace), 500)
+func (j *Jobs) ResumeEffects(ctx context.Context, grace time.Duration) (int, error) {
+	pending, err := j.s.acts.Pending(ctx, j.s.now().UTC().Add(-grace), 500)
 	if err != nil {
 		return 0, err
 	}
-	p, err := s.program.Get(ctx)
+	p, err := j.s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
 	done := 0
 	for _, a := range pending {
-		m, err := s.members.Get(ctx, a.MemberID)
+		m, err := j.s.members.Get(ctx, a.MemberID)
 		if err != nil {
 			return done, err
 		}
 		var purchase *activity.Activity
 		if a.RefundOf != nil {
-			if purchase, err = s.acts.ByID(ctx, *a.RefundOf); err != nil {
+			if purchase, err = j.s.acts.ByID(ctx, *a.RefundOf); err != nil {
 				return done, err
 			}
 		}
-		if err := s.applyAll(ctx, &p, m, a, purchase, &ActivityResult{Activity: a, Replayed: true}); err != nil {
+		if err := j.s.applyAll(ctx, &p, m, a, purchase, &ActivityResult{Activity: a, Replayed: true}); err != nil {
 			return done, err
 		}
 		done++
@@ -610,8 +610,8 @@ func checkInZone(externalID string) (string, bool) {
 // path as a purchase: eventAttendancePoints, the EVENTS_ATTENDED counter
 // and streak credit, once however often it is reported
 // (community/events.Activities).
-func (s *Service) RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error {
-	_, err := s.RecordActivity(ctx, ActivityInput{MemberID: memberID, Kind: program.ActivityEventAttendance, ExternalID: "rsvp:" + rsvpID, OccurredAt: at})
+func (g *Economy) RecordEventAttendance(ctx context.Context, memberID bson.ObjectID, rsvpID string, at time.Time) error {
+	_, err := g.s.RecordActivity(ctx, ActivityInput{MemberID: memberID, Kind: program.ActivityEventAttendance, ExternalID: "rsvp:" + rsvpID, OccurredAt: at})
 	return err
 }
 

@@ -27,7 +27,7 @@ func TestCampaignSendsInBatches(t *testing.T) {
 	}
 	bd := birthdayMembers{h.members}
 	commands()
-	sent, err := h.Campaigns().Run(ctx, bd)
+	sent, err := h.Rooms().Campaigns.Run(ctx, bd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestCampaignSendsInBatches(t *testing.T) {
 	if greeted != sent || greeted < n*80/100 || greeted == n {
 		t.Errorf("%d greeted, %d reported sent, of %d members with a 10%% holdout", greeted, sent, n)
 	}
-	if _, err := h.Campaigns().Run(ctx, bd); err != nil {
+	if _, err := h.Rooms().Campaigns.Run(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
 	again := 0

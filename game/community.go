@@ -18,26 +18,26 @@ import (
 // often it is reported. Package community reaches these through its own
 // Activities interface, which the server fills with the game.
 
-// RecordCommunityPost records that memberID posted postID at at: points
+// RecordPost records that memberID posted postID at at: points
 // per communityPostPoints within communityDailyPointCap of the member's
 // local day, and one more POSTS_CREATED. A replay changes nothing.
-func (s *Service) RecordCommunityPost(ctx context.Context, memberID, postID bson.ObjectID, at time.Time) (*ActivityResult, error) {
-	return s.RecordActivity(ctx, ActivityInput{MemberID: memberID, Kind: program.ActivityCommunityPost, ExternalID: postID.Hex(), OccurredAt: at, community: true})
+func (g *Economy) RecordPost(ctx context.Context, memberID, postID bson.ObjectID, at time.Time) (*ActivityResult, error) {
+	return g.s.RecordActivity(ctx, ActivityInput{MemberID: memberID, Kind: program.ActivityCommunityPost, ExternalID: postID.Hex(), OccurredAt: at, community: true})
 }
 
-// ReverseCommunityPost takes back, once, what post postID earned memberID
+// ReversePost takes back, once, what post postID earned memberID
 // (a moderator removed it), with an entry sourced by the post that gives
 // reason. Nil when the post earned nothing. Points already spent are
 // recorded as the entry's shortfall; the balance never goes below zero.
-func (s *Service) ReverseCommunityPost(ctx context.Context, memberID, postID bson.ObjectID, reason string) (*ledger.Entry, error) {
-	a, err := s.acts.ByExternalID(ctx, program.ActivityCommunityPost, postID.Hex())
+func (g *Economy) ReversePost(ctx context.Context, memberID, postID bson.ObjectID, reason string) (*ledger.Entry, error) {
+	a, err := g.s.acts.ByExternalID(ctx, program.ActivityCommunityPost, postID.Hex())
 	if errors.Is(err, activity.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	earned, err := s.ledger.ByKey(ctx, memberID, "act:"+a.ID.Hex())
+	earned, err := g.s.ledger.ByKey(ctx, memberID, "act:"+a.ID.Hex())
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}
@@ -47,11 +47,11 @@ func (s *Service) ReverseCommunityPost(ctx context.Context, memberID, postID bso
 	if earned.Amount <= 0 {
 		return nil, nil
 	}
-	p, err := s.program.Get(ctx)
+	p, err := g.s.program.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.appendOne(ctx, &p, memberID, "post-removed:"+postID.Hex(), ledger.EntryAdjust,
+	e, _, err := g.s.appendOne(ctx, &p, memberID, "post-removed:"+postID.Hex(), ledger.EntryAdjust,
 		ledger.Source{Kind: ledger.SourcePost, ID: postID.Hex()},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			taken := st.Debit(e, earned.Amount, now, false, &earned.ID)
@@ -77,12 +77,12 @@ type CommunityStanding struct {
 
 // CommunityStanding reads a member's standing: one read of the ledger's
 // head and one of their badges.
-func (s *Service) CommunityStanding(ctx context.Context, memberID bson.ObjectID) (CommunityStanding, error) {
-	p, err := s.program.Get(ctx)
+func (g *Economy) CommunityStanding(ctx context.Context, memberID bson.ObjectID) (CommunityStanding, error) {
+	p, err := g.s.program.Get(ctx)
 	if err != nil {
 		return CommunityStanding{}, err
 	}
-	st, _, err := s.ledger.Head(ctx, memberID)
+	st, _, err := g.s.ledger.Head(ctx, memberID)
 	if err != nil {
 		return CommunityStanding{}, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) CommunityStanding(ctx context.Context, memberID bson.ObjectID)
 	}
 	out.TierRank = max(p.TierRank(out.Tier), 0)
 	out.TopTier = out.TierRank == len(p.Tiers)-1
-	earned, _, err := s.engagement.MemberBadges(ctx, memberID)
+	earned, _, err := g.s.engagement.MemberBadges(ctx, memberID)
 	if err != nil {
 		return out, err
 	}

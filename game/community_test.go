@@ -26,7 +26,7 @@ func TestCommunityPostsCappedAndReversedOnce(t *testing.T) {
 		posts[i] = bson.NewObjectID()
 	}
 	testkit.Race(t, 50, func(i int) error {
-		_, err := h.RecordCommunityPost(ctx, ann.ID, posts[i], h.clock.Now())
+		_, err := h.Economy().RecordPost(ctx, ann.ID, posts[i], h.clock.Now())
 		return err
 	}).Expect(t)
 	st, _, err := h.ledger.Head(ctx, ann.ID)
@@ -50,7 +50,7 @@ func TestCommunityPostsCappedAndReversedOnce(t *testing.T) {
 		t.Fatalf("POSTS_CREATED = %d, want 50", n)
 	}
 	// A replay changes nothing.
-	if res := testkit.Must(h.RecordCommunityPost(ctx, ann.ID, posts[0], h.clock.Now()))(t); !res.Replayed {
+	if res := testkit.Must(h.Economy().RecordPost(ctx, ann.ID, posts[0], h.clock.Now()))(t); !res.Replayed {
 		t.Fatal("a post recorded twice was not a replay")
 	}
 	// Find a post that earned, and one the cap left at zero.
@@ -67,10 +67,10 @@ func TestCommunityPostsCappedAndReversedOnce(t *testing.T) {
 		}
 	}
 	testkit.Race(t, 10, func(int) error {
-		_, err := h.ReverseCommunityPost(ctx, ann.ID, earning, "spam")
+		_, err := h.Economy().ReversePost(ctx, ann.ID, earning, "spam")
 		return err
 	}).Expect(t)
-	if e := testkit.Must(h.ReverseCommunityPost(ctx, ann.ID, capped, "spam"))(t); e != nil {
+	if e := testkit.Must(h.Economy().ReversePost(ctx, ann.ID, capped, "spam"))(t); e != nil {
 		t.Fatalf("a post that earned nothing was reversed: %+v", e)
 	}
 	if st, _, err = h.ledger.Head(ctx, ann.ID); err != nil {

@@ -56,11 +56,11 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 		t.Fatalf("%d activities pending, want 1", pending)
 	}
 	// Not yet: the first attempt may still be running.
-	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
+	if n, err := h.Jobs().ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("resumed %d early, %v", n, err)
 	}
 	h.clock.Add(2 * time.Minute)
-	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 1 {
+	if n, err := h.Jobs().ResumeEffects(ctx, time.Minute); err != nil || n != 1 {
 		t.Fatalf("resumed %d, %v", n, err)
 	}
 	ns, _, err := h.inbox.List(ctx, m.ID, 0, 10)
@@ -70,14 +70,14 @@ func TestFailedEffectsAreResumed(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != inbox.KindRewardEarned {
 		t.Fatalf("notifications after resuming: %+v", ns)
 	}
-	board, err := h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{})
+	board, err := h.Leaderboards().Board(ctx, leaderboard.PeriodAllTime, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st, err := h.Rooms().Boards.RankOf(ctx, board, m.ID); err != nil || st.Rank != 1 || st.Score != 150 {
 		t.Fatalf("leaderboard after resuming: %+v %v", st, err)
 	}
-	if n, err := h.ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
+	if n, err := h.Jobs().ResumeEffects(ctx, time.Minute); err != nil || n != 0 {
 		t.Fatalf("resumed %d again, %v", n, err)
 	}
 	if sum, err := h.Rooms().Ledger.Sum(ctx, m.ID); err != nil || sum != 150 {
@@ -127,11 +127,11 @@ func TestExpiryThatDropsTierIsAnnounced(t *testing.T) {
 	}
 	jobs := h.db.Collection("jobs")
 	flaky.failures.Store(1)
-	if _, err := h.ExpirePoints(ctx, jobs); !errors.Is(err, errInboxDown) {
+	if _, err := h.Jobs().ExpirePoints(ctx, jobs); !errors.Is(err, errInboxDown) {
 		t.Fatalf("the expiry job with the inbox down: %v", err)
 	}
 	for range 2 {
-		if _, err := h.ExpirePoints(ctx, jobs); err != nil {
+		if _, err := h.Jobs().ExpirePoints(ctx, jobs); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -153,7 +153,7 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 func TestLeaderboardRanks(t *testing.T) {
 	h := newHarness(t, func(p *program.Program) { p.FirstPurchaseBonus = 0; p.Escalation = nil })
 	ctx := context.Background()
-	board, err := h.BoardFor(ctx, leaderboard.PeriodWeekly, time.Time{})
+	board, err := h.Leaderboards().Board(ctx, leaderboard.PeriodWeekly, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestLeaderboardRanks(t *testing.T) {
 		t.Fatalf("around %+v: %+v %v", mid, around, err)
 	}
 	// Opting out hides the member from others but not from themself.
-	if err := h.SetLeaderboardOptOut(ctx, all[0].MemberID, true); err != nil {
+	if err := h.Leaderboards().SetOptOut(ctx, all[0].MemberID, true); err != nil {
 		t.Fatal(err)
 	}
 	top, _, err := h.Rooms().Boards.Top(ctx, board, nil, 1)
@@ -231,10 +231,10 @@ func TestLeaderboardRanks(t *testing.T) {
 	if r := testkit.Must(h.Rooms().Boards.RankOf(ctx, old, ms[0].ID))(t); r.Score != scores[ms[0].ID] {
 		t.Fatalf("last week's score gone: %+v", r)
 	}
-	if b := testkit.Must(h.BoardFor(ctx, leaderboard.PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
+	if b := testkit.Must(h.Leaderboards().Board(ctx, leaderboard.PeriodWeekly, h.clock.Now().Add(-8*24*time.Hour)))(t); !b.Final {
 		t.Fatal("last week's board is not final after the grace")
 	}
-	if _, err := h.BoardFor(ctx, "DAILY", time.Time{}); err == nil {
+	if _, err := h.Leaderboards().Board(ctx, "DAILY", time.Time{}); err == nil {
 		t.Fatal("unknown period accepted")
 	}
 }
@@ -268,7 +268,7 @@ func TestLeaderboardRanksUnderConcurrency(t *testing.T) {
 	if n := testkit.Count(t, h.activities(), nil); n != int64(len(ps)) {
 		t.Fatalf("%d activities stored, want %d", n, len(ps))
 	}
-	board, err := h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{})
+	board, err := h.Leaderboards().Board(ctx, leaderboard.PeriodAllTime, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,18 +301,18 @@ func TestRepairBoardsRebuildsABrokenTree(t *testing.T) {
 		ms = append(ms, m)
 		h.purchase(t, m, fmt.Sprint("p", i), int64(100*(i+1)))
 	}
-	board := testkit.Must(h.BoardFor(ctx, leaderboard.PeriodAllTime, time.Time{}))(t)
-	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
+	board := testkit.Must(h.Leaderboards().Board(ctx, leaderboard.PeriodAllTime, time.Time{}))(t)
+	if n, err := h.Leaderboards().Repair(ctx); err != nil || n != 0 {
 		t.Fatalf("a sound tree was repaired: %d %v", n, err)
 	}
 	if _, err := h.ledger.Collection().Database().Collection("leaderboard_tree").DeleteMany(ctx, bson.D{}); err != nil { // the crash
 		t.Fatal(err)
 	}
-	if n, err := h.RepairBoards(ctx); err != nil || n != 0 {
+	if n, err := h.Leaderboards().Repair(ctx); err != nil || n != 0 {
 		t.Fatalf("boards written a moment ago were rebuilt (%d, %v): a move may still be in flight", n, err)
 	}
 	h.clock.Add(leaderboard.Settle + time.Second)
-	if n, err := h.RepairBoards(ctx); err != nil || n != 3 {
+	if n, err := h.Leaderboards().Repair(ctx); err != nil || n != 3 {
 		t.Fatalf("repaired %d boards (%v), want 3", n, err)
 	}
 	for i, m := range ms {

@@ -66,9 +66,37 @@ type Service struct {
 	campaigns  *campaign.Service
 	holdouts   *holdout.Store
 	rules      *ruleset.Service
-	kick       chan struct{}
+	jobs       *Jobs
 	path       *effects.Path
 }
+
+// Economy is the game as the rooms beside it use it: the community's post
+// points and a member's standing in it (community.go), events' attendance
+// (activity.go), the till's standing (till.go). Service.Economy returns it.
+type Economy struct{ s *Service }
+
+// Economy returns the game as the community, events and the till use it.
+func (s *Service) Economy() *Economy { return &Economy{s: s} }
+
+// Leaderboards is the boards as the members' API reads and changes them
+// (leaderboard.go): which board a period means now, opting out, and the
+// repair the background jobs run. Service.Leaderboards returns it.
+type Leaderboards struct{ s *Service }
+
+// Leaderboards returns the leaderboards.
+func (s *Service) Leaderboards() *Leaderboards { return &Leaderboards{s: s} }
+
+// Jobs is the game's background work, run by the server's jobs under the
+// lease: effects left pending (ResumeEffects), points expiring
+// (ExpirePoints), and the signal that work was just created (Kicked).
+// Service.Jobs returns it.
+type Jobs struct {
+	s    *Service
+	kick chan struct{}
+}
+
+// Jobs returns the game's background work.
+func (s *Service) Jobs() *Jobs { return s.jobs }
 
 // New returns the game over db.
 func New(db *mongo.Database, members Members, notify Notifier) *Service {
@@ -80,18 +108,18 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		acts:     activity.New(db),
 		boards:   leaderboard.New(db),
 		holdouts: holdout.New(db),
-		kick:     make(chan struct{}, 1),
 	}
+	s.jobs = &Jobs{s: s, kick: make(chan struct{}, 1)}
 	clock := func() time.Time { return s.now() }
 	s.ledger = ledger.New(db.Collection("ledger"), clock)
 	s.path = effects.New(effects.Deps{Program: s.program, Members: members, Accounts: publicBoards{s}, Boards: s.boards, Notifier: s.notifier, Now: clock})
-	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: s.path, Kick: s.kickJobs, Now: clock})
+	s.rules = ruleset.New(db, ruleset.Deps{Program: s.program, Badges: s.badgeIDs, History: ruleHistory{s}, Notify: s.path, Kick: s.jobs.kicked, Now: clock})
 	s.rewards = reward.New(db, s.program, s.ledger, s.path, clock)
 	s.referrals = referral.New(db, referral.Deps{Program: s.program, Ledger: s.ledger, Members: members, Effects: s.path, Now: clock})
 	s.engagement = engagement.New(db, engagement.Deps{Program: s.program, Ledger: s.ledger, Members: members, Roster: s.referrals,
-		Effects: s.path, Kick: s.kickJobs, Now: clock})
+		Effects: s.path, Kick: s.jobs.kicked, Now: clock})
 	s.offers = offer.New(db, offer.Deps{Program: s.program, Ledger: s.ledger, Members: members, Audience: offerAudience{s}, Facts: offerAudience{s},
-		Notify: offerAudience{s}, Effects: s.path, Holdouts: s.holdouts, Kick: s.kickJobs, Now: clock})
+		Notify: offerAudience{s}, Effects: s.path, Holdouts: s.holdouts, Kick: s.jobs.kicked, Now: clock})
 	s.campaigns = campaign.New(campaign.Deps{Program: s.program, Ledger: s.ledger, Accounts: s.referrals, Engagement: s.engagement,
 		Offers: s.offers, Effects: s.path, Notify: s.path, Holdouts: s.holdouts, Now: clock})
 	return s
@@ -131,9 +159,6 @@ func (s *Service) Offers() *offer.Service { return s.offers }
 
 // Engagement returns the members' counters, streaks and badges.
 func (s *Service) Engagement() *engagement.Service { return s.engagement }
-
-// Campaigns returns the program's campaigns, which the background jobs run.
-func (s *Service) Campaigns() *campaign.Service { return s.campaigns }
 
 // Rules returns the earning rules: the brand's and the program's
 // built-in ones, their explanations and dry runs.
@@ -181,11 +206,12 @@ func (x publicBoards) OnPublicBoards(ctx context.Context, memberID bson.ObjectID
 
 // Kicked receives when work for the background jobs was just created (an
 // offer to publish), so they need not wait for their next tick.
-func (s *Service) Kicked() <-chan struct{} { return s.kick }
+func (j *Jobs) Kicked() <-chan struct{} { return j.kick }
 
-func (s *Service) kickJobs() {
+// kicked signals Kicked without waiting (one signal is enough).
+func (j *Jobs) kicked() {
 	select {
-	case s.kick <- struct{}{}:
+	case j.kick <- struct{}{}:
 	default:
 	}
 }

@@ -303,7 +303,7 @@ func TestExpirySpendsSoonestFirst(t *testing.T) {
 	h.clock.Add(10 * 24 * time.Hour)
 	jobs := h.ledger.Collection().Database().Collection("jobs")
 	res := testkit.Race(t, 4, func(int) error {
-		_, err := h.ExpirePoints(context.Background(), jobs)
+		_, err := h.Jobs().ExpirePoints(context.Background(), jobs)
 		return err
 	})
 	res.Expect(t)

@@ -118,7 +118,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	// The coupon reminder goes out once, a day before it expires.
 	h.clock.Add(25 * time.Hour)
 	for range 2 {
-		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+		if _, err := h.Rooms().Campaigns.Run(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,7 +144,7 @@ func TestPublishOfferTargetsOnceAndRespectsMutes(t *testing.T) {
 	if _, err := h.Offers().RedeemCoupon(ctx, used.Code, "order-1", bson.ObjectID{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+	if _, err := h.Rooms().Campaigns.Run(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range h.inboxOf(t, gold, inbox.KindOfferAvailable) {
@@ -212,7 +212,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	h.purchase(t, bob, "last", 1000)
 	// 2026-06-15 12:00 UTC is 16 June 02:00 in Kiritimati: before the 09:00 send.
 	bd := birthdayMembers{h.members}
-	if _, err := h.Campaigns().Run(ctx, bd); err != nil {
+	if _, err := h.Rooms().Campaigns.Run(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.inboxOf(t, ann, inbox.KindBirthday)) != 0 {
@@ -220,7 +220,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	}
 	h.clock.Add(8 * time.Hour) // 10:00 on her birthday
 	for range 3 {
-		if _, err := h.Campaigns().Run(ctx, bd); err != nil {
+		if _, err := h.Rooms().Campaigns.Run(ctx, bd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,7 +233,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	// Win-back: once per spell of inactivity.
 	h.clock.Add(31 * 24 * time.Hour)
 	for range 2 {
-		if _, err := h.Campaigns().Run(ctx, bd); err != nil {
+		if _, err := h.Rooms().Campaigns.Run(ctx, bd); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -242,7 +242,7 @@ func TestCampaignsSendOncePerPeriod(t *testing.T) {
 	}
 	h.purchase(t, bob, "back", 1000)
 	h.clock.Add(31 * 24 * time.Hour)
-	if _, err := h.Campaigns().Run(ctx, bd); err != nil {
+	if _, err := h.Rooms().Campaigns.Run(ctx, bd); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(h.inboxOf(t, bob, inbox.KindWinBack)); n != 2 {
@@ -473,7 +473,7 @@ func TestHeldOutMembersReceiveNothing(t *testing.T) {
 	}
 	h.clock.Add(31 * 24 * time.Hour)
 	for range 2 {
-		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+		if _, err := h.Rooms().Campaigns.Run(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -139,7 +139,7 @@ func TestPromotionBonusAndExpiryWarning(t *testing.T) {
 	// Day 4: the bonus expires on day 10, within the 7-day warning.
 	h.clock.Add(2 * 24 * time.Hour)
 	for range 2 {
-		if _, err := h.Campaigns().Run(ctx, nil); err != nil {
+		if _, err := h.Rooms().Campaigns.Run(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,23 +12,23 @@ import (
 
 // Standing returns the member's tier and the points they may spend now,
 // expiring what is due first (till.Standing, ledger.Ledger.Standing).
-func (s *Service) Standing(ctx context.Context, memberID bson.ObjectID) (string, int64, error) {
-	p, err := s.program.Get(ctx)
+func (g *Economy) Standing(ctx context.Context, memberID bson.ObjectID) (string, int64, error) {
+	p, err := g.s.program.Get(ctx)
 	if err != nil {
 		return "", 0, err
 	}
-	return s.ledger.Standing(ctx, &p, memberID)
+	return g.s.ledger.Standing(ctx, &p, memberID)
 }
 
 // ExpirePoints writes EXPIRE entries for every lot that came due since the
 // last run (ledger.Ledger.ExpireAll) and announces the tier moves that
 // expiries made (announceTierMoves); the background jobs run it.
-func (s *Service) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int, error) {
-	p, err := s.program.Get(ctx)
+func (j *Jobs) ExpirePoints(ctx context.Context, jobs *mongo.Collection) (int, error) {
+	p, err := j.s.program.Get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return s.ledger.ExpireAll(ctx, &p, jobs, func(ctx context.Context, moved []*ledger.Entry) error {
-		return s.announceTierMoves(ctx, &p, moved)
+	return j.s.ledger.ExpireAll(ctx, &p, jobs, func(ctx context.Context, moved []*ledger.Entry) error {
+		return j.s.announceTierMoves(ctx, &p, moved)
 	})
 }

@@ -363,7 +363,7 @@ func (r *Resolver) watchedWordNodes(ctx context.Context, refs []nodeRef) ([]mode
 		if !mayCall(ctx, parsedSchema.Query, "watchedWords") {
 			return nil, moderation.ErrWordNotFound
 		}
-		return nonNil(r.Community.WatchedWord(ctx, member.PrincipalFrom(ctx), ref.id))
+		return nonNil(r.Community.Moderation().WatchedWord(ctx, member.PrincipalFrom(ctx), ref.id))
 	})
 }
 

@@ -86,7 +86,7 @@ func (m *Main) newAccounts(db *mongo.Database) (*account.Service, error) {
 			if err != nil {
 				return err
 			}
-			if err := forum.ForgetMentions(ctx, id, mb.DisplayName); err != nil {
+			if err := forum.Posts.ForgetMentions(ctx, id, mb.DisplayName); err != nil {
 				return err
 			}
 			return m.inbox.ForgetName(ctx, mb.DisplayName, member.FormerMemberName)

@@ -29,16 +29,16 @@ func (e economy) Program(ctx context.Context) (program.Program, error) {
 }
 
 func (e economy) Standing(ctx context.Context, id bson.ObjectID) (community.Standing, error) {
-	st, err := e.g.CommunityStanding(ctx, id)
+	st, err := e.g.Economy().CommunityStanding(ctx, id)
 	return community.Standing(st), err
 }
 
 func (e economy) RecordPost(ctx context.Context, memberID, postID bson.ObjectID, at time.Time) error {
-	_, err := e.g.RecordCommunityPost(ctx, memberID, postID, at)
+	_, err := e.g.Economy().RecordPost(ctx, memberID, postID, at)
 	return err
 }
 
 func (e economy) ReversePost(ctx context.Context, memberID, postID bson.ObjectID, reason string) error {
-	_, err := e.g.ReverseCommunityPost(ctx, memberID, postID, reason)
+	_, err := e.g.Economy().ReversePost(ctx, memberID, postID, reason)
 	return err
 }

@@ -38,7 +38,7 @@ func TestNoShowPenaltyThroughTheAPI(t *testing.T) {
 		t.Fatalf("ann at the ride: %+v", r)
 	}
 	clock.Add(80 * time.Hour)
-	if _, err := a.rsvps.MarkNoShows(context.Background()); err != nil {
+	if _, err := a.rsvps.Jobs().MarkNoShows(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -107,7 +107,7 @@ func (x eventPayments) Refund(ctx context.Context, memberID bson.ObjectID, key s
 func (m *Main) newEvents(db *mongo.Database, secret []byte) (*events.Service, *rsvp.Service) {
 	catalog := events.New(db, events.Deps{Standing: eventStanding{m.game}, Notify: m.inbox,
 		Broker: inbox.NewMemoryBroker(), Audience: m.game.Rooms().Referrals, Now: m.eventClock})
-	rsvps := rsvp.New(db, catalog, rsvp.Deps{Activities: m.game, Notify: m.inbox, Payments: eventPayments{m.game}, Penalty: eventStanding{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
+	rsvps := rsvp.New(db, catalog, rsvp.Deps{Activities: m.game.Economy(), Notify: m.inbox, Payments: eventPayments{m.game}, Penalty: eventStanding{m.game}, Secret: eventSecret(secret), Now: m.eventClock})
 	catalog.Seating = rsvps
 	return catalog, rsvps
 }

@@ -179,7 +179,7 @@ func TestEventEndToEnd(t *testing.T) {
 	if r := a.do(t, cat.bearer(), `mutation($id: ID!) { claimSeat(eventId: $id) { status } }`, map[string]any{"id": id}); r.code() != "CONFLICT" {
 		t.Fatalf("a late claim: %q %+v", r.code(), r.Errors)
 	}
-	if n, err := a.rsvps.ExpireOffers(context.Background()); err != nil || n != 1 {
+	if n, err := a.rsvps.Jobs().ExpireOffers(context.Background()); err != nil || n != 1 {
 		t.Fatalf("expire offers: %d %v", n, err)
 	}
 	if r := a.myRsvp(t, dan, id); r.Status != "OFFERED" {

@@ -353,7 +353,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		WebhookService:   m.webhooks,
 		Accounts:         m.accounts,
 		Push:             m.push,
-		ReviewQueue:      reviewlive.New(m.community, moderation.New(db), m.poll(reviewQueuePoll), queueSignals),
+		ReviewQueue:      reviewlive.New(m.community.Moderation(), moderation.New(db), m.poll(reviewQueuePoll), queueSignals),
 		OfferWatch:       offerlive.New(m.game.Offers(), m.poll(offerProgressPoll), offerSignals),
 	}, graph.Limits{
 		Depth: cfg.QueryMaxDepth, Complexity: cfg.QueryMaxCost, Introspection: cfg.Introspection, Document: cfg.Document,
@@ -455,7 +455,7 @@ func (m *Main) runJobs(ctx context.Context, coll *mongo.Collection) {
 	jobs.Periodic{
 		Lease:    lease.New(coll.Database().Collection("leases"), "periodic", jobs.Holder(), 3*m.Config.JobInterval, time.Now),
 		Interval: m.Config.JobInterval,
-		Kicks:    []<-chan struct{}{m.game.Kicked(), m.events.Kicked()},
+		Kicks:    []<-chan struct{}{m.game.Jobs().Kicked(), m.events.Kicked()},
 		Round:    func(ctx context.Context, stillHeld func() bool) { m.runJobsOnce(ctx, coll, stillHeld) },
 		Observe:  m.jobRound,
 	}.Run(ctx)
@@ -472,7 +472,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 			slog.Info("job: "+name, "count", n)
 		}
 	}
-	n, err := m.game.ExpirePoints(ctx, jobs)
+	n, err := m.game.Jobs().ExpirePoints(ctx, jobs)
 	logJob("expire points", int64(n), err)
 	n, err = m.game.Engagement().BackfillBadges(ctx, 500)
 	logJob("backfill badges", int64(n), err)
@@ -490,19 +490,19 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("announce fulfilments a failure left unannounced", int64(n), err)
 	n, err = m.game.Offers().AnnounceCouponRedemptions(ctx, 500)
 	logJob("announce coupon uses a failure left unannounced", int64(n), err)
-	n, err = m.game.RepairBoards(ctx)
+	n, err = m.game.Leaderboards().Repair(ctx)
 	logJob("repair leaderboards", int64(n), err)
-	n, err = m.game.ResumeEffects(ctx, time.Minute)
+	n, err = m.game.Jobs().ResumeEffects(ctx, time.Minute)
 	logJob("resume pending activity effects", int64(n), err)
-	n, err = m.rsvps.Repair(ctx, rsvp.RepairGrace)
+	n, err = m.rsvps.Jobs().Repair(ctx, rsvp.RepairGrace)
 	logJob("events: settle RSVPs a failure left half-done", int64(n), err)
-	n, err = m.rsvps.ExpireOffers(ctx)
+	n, err = m.rsvps.Jobs().ExpireOffers(ctx)
 	logJob("events: pass on lapsed seat offers", int64(n), err)
-	n, err = m.rsvps.MarkNoShows(ctx)
+	n, err = m.rsvps.Jobs().MarkNoShows(ctx)
 	logJob("events: mark no-shows", int64(n), err)
-	n, err = m.rsvps.Remind(ctx)
+	n, err = m.rsvps.Jobs().Remind(ctx)
 	logJob("events: reminders", int64(n), err)
-	n, err = m.rsvps.RefundCancelled(ctx)
+	n, err = m.rsvps.Jobs().RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)
 	n, err = m.community.RecountReactions(ctx)
 	logJob("community: repair drifted reaction counts", int64(n), err)
@@ -524,7 +524,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("publish offers", int64(n), err)
 	n, err = m.events.Announce(ctx, 500)
 	logJob("events: announce published events", int64(n), err)
-	n, err = m.game.Campaigns().Run(ctx, m.members)
+	n, err = m.game.Rooms().Campaigns.Run(ctx, m.members)
 	logJob("campaigns", int64(n), err)
 	// The analytics rollups come last: they read what the jobs above wrote.
 	if !stillHeld() {

@@ -16,7 +16,7 @@ import (
 func (m *Main) newTill(db *mongo.Database, secret []byte) *till.Service {
 	h := hmac.New(sha256.New, secret)
 	h.Write([]byte("regulars/till/member-card"))
-	return till.New(db, h.Sum(nil), m.members, m.game, m.tillClock)
+	return till.New(db, h.Sum(nil), m.members, m.game.Economy(), m.tillClock)
 }
 
 // tillClock is the till's clock: time.Now unless a test set tillNow.

@@ -80,13 +80,13 @@ func (m *Main) announceSignUps(ctx context.Context) error {
 // its change number. Changes made between two sweeps are announced as the
 // state they led to, under the last change's number.
 func (m *Main) announceRSVPChanges(ctx context.Context) error {
-	return sweep(ctx, m.webhooks, m.rsvps.Unannounced, func(r *rsvp.RSVP) webhook.Event {
+	return sweep(ctx, m.webhooks, m.rsvps.Jobs().Unannounced, func(r *rsvp.RSVP) webhook.Event {
 		return webhook.Event{Type: webhook.RSVPChanged, Cause: r.ID + ":" + strconv.FormatInt(r.Changes, 10), At: r.UpdatedAt,
 			Data: map[string]any{
 				"event": webhook.Ref{Type: "Event", ID: r.EventID.Hex()}, "member": webhook.Ref{Type: "Member", ID: r.MemberID.Hex()},
 				"status": r.Status, "guests": r.Guests, "change": r.Changes,
 			}}
-	}, m.rsvps.Announced)
+	}, m.rsvps.Jobs().Announced)
 }
 
 // sweep emits the webhook event of each document (up to 200) that unannounced

@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/regulars/regulars/analytics/rollup/internal/rollupdb"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Facts is one member's purchases as the figures count them: per
@@ -161,19 +158,10 @@ type dirtySet struct {
 	days     map[int]bool    // analytics_days
 	cohorts  map[string]bool // analytics_cohorts, by id
 	referral map[int]bool    // analytics_referrals
-	edays    map[int]bool    // analytics_engagement
-	streaks  map[string]bool // analytics_streak_counts, by id
-	// campaigns: analytics_campaigns, by campaign and day of send
-	campaigns map[campaignDay]bool
 }
 
 func newDirty() *dirtySet {
-	return &dirtySet{days: map[int]bool{}, cohorts: map[string]bool{}, referral: map[int]bool{},
-		edays: map[int]bool{}, streaks: map[string]bool{}, campaigns: map[campaignDay]bool{}}
-}
-
-type dirtyMark struct {
-	ID string `bson:"_id"`
+	return &dirtySet{days: map[int]bool{}, cohorts: map[string]bool{}, referral: map[int]bool{}}
 }
 
 func (d *dirtySet) ids() []string {
@@ -186,15 +174,6 @@ func (d *dirtySet) ids() []string {
 	}
 	for k := range d.referral {
 		ids = append(ids, fmt.Sprintf("referral:%d", k))
-	}
-	for k := range d.edays {
-		ids = append(ids, fmt.Sprintf("eday:%d", k))
-	}
-	for k := range d.streaks {
-		ids = append(ids, "streak:"+k)
-	}
-	for k := range d.campaigns {
-		ids = append(ids, fmt.Sprintf("campaign:%d:%s", k.day, k.campaign))
 	}
 	return ids
 }
@@ -212,93 +191,45 @@ func (d *dirtySet) add(id string) {
 		if _, err := fmt.Sscanf(id[9:], "%d", &n); err == nil {
 			d.referral[n] = true
 		}
-	case strings.HasPrefix(id, "eday:"):
-		if n, err := strconv.Atoi(id[5:]); err == nil {
-			d.edays[n] = true
-		}
-	case strings.HasPrefix(id, "streak:"):
-		d.streaks[id[7:]] = true
-	case strings.HasPrefix(id, "campaign:"):
-		dayS, name, ok := strings.Cut(id[9:], ":")
-		if n, err := strconv.Atoi(dayS); err == nil && ok {
-			d.campaigns[campaignDay{campaign: name, day: n}] = true
-		}
 	}
 }
 
-// save records the marks before the facts that caused them are written.
+// saveDirty records the marks before the facts that caused them are
+// written. The job's parts keep their own marks in the same collection,
+// under their own prefixes.
 func (s *Store) saveDirty(ctx context.Context, d *dirtySet) error {
-	ids := d.ids()
-	if len(ids) == 0 {
-		return nil
-	}
-	keys := make([]any, len(ids))
-	docs := make([]dirtyMark, len(ids))
-	for i, id := range ids {
-		keys[i], docs[i] = id, dirtyMark{ID: id}
-	}
-	return replaceAll(ctx, s.dirty, keys, docs)
+	return rollupdb.SaveMarks(ctx, s.dirty, d.ids())
 }
 
 func (s *Store) loadDirty(ctx context.Context, d *dirtySet) error {
-	var marks []dirtyMark
-	if err := findAll(ctx, s.dirty, bson.D{}, nil, &marks); err != nil {
-		return err
+	ids, err := rollupdb.LoadMarks(ctx, s.dirty, "day:", "cohort:", "referral:")
+	for _, id := range ids {
+		d.add(id)
 	}
-	for _, m := range marks {
-		d.add(m.ID)
-	}
-	return nil
+	return err
 }
 
 func (s *Store) clearDirty(ctx context.Context, d *dirtySet) error {
-	ids := d.ids()
-	for len(ids) > 0 {
-		n := min(len(ids), 1000)
-		if _, err := s.dirty.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids[:n]}}}}); err != nil {
-			return fmt.Errorf("analytics dirty marks: %w", err)
-		}
-		ids = ids[n:]
-	}
-	return nil
+	return rollupdb.ClearMarks(ctx, s.dirty, d.ids())
 }
 
-// findAll decodes every document of a query into out.
-func findAll[T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, out *[]T) error {
-	if opts == nil {
-		opts = options.Find()
-	}
-	cur, err := c.Find(ctx, filter, opts)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.Name(), err)
-	}
-	if err := cur.All(ctx, out); err != nil {
-		return fmt.Errorf("%s: %w", c.Name(), err)
-	}
-	return nil
-}
-
-// each streams a query's documents through fn.
-func each[T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, fn func(*T) error) error {
-	if opts == nil {
-		opts = options.Find()
-	}
-	cur, err := c.Find(ctx, filter, opts.SetBatchSize(2000))
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.Name(), err)
-	}
-	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
-	for cur.Next(ctx) {
-		var v T
-		if err := cur.Decode(&v); err != nil {
-			return fmt.Errorf("%s: %w", c.Name(), err)
-		}
-		if err := fn(&v); err != nil {
-			return err
+// purchaseChanges lists the days whose purchases differ between old and f.
+func purchaseChanges(old *Facts, f Facts) []int {
+	before := map[int]FactDay{}
+	if old != nil {
+		for _, d := range old.Days {
+			before[d.D] = d
 		}
 	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("%s: %w", c.Name(), err)
+	var out []int
+	for _, d := range f.Days {
+		if o, ok := before[d.D]; !ok || o.N != d.N || !slices.Equal(o.Cur, d.Cur) {
+			out = append(out, d.D)
+		}
+		delete(before, d.D)
 	}
-	return nil
+	for d := range before {
+		out = append(out, d)
+	}
+	return out
 }

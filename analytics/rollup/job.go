@@ -4,13 +4,13 @@
 // they purchased net of refunds; per day, purchases, revenue and members
 // by their previous purchase day; per cohort month, size, activity and
 // revenue by day offset; per day and month, points issued, reversed,
-// redeemed and expired and tier moves; per day, the referral funnel; per
-// campaign, group and day of send, the members sent to and their
-// purchases after (campaigns.go); and the engagement rollups
-// (engagement.go): active members and posters per day, badge unlocks per
-// day, streaks by bucket and lapse, participation per leaderboard, RSVPs
-// per event. The figures (package analytics) read them through Store, a bounded number
-// of documents whatever the number of members.
+// redeemed and expired and tier moves; per day, the referral funnel. The
+// figures (package analytics) read them through Store, a bounded number
+// of documents whatever the number of members. The job then runs its
+// parts (Part), rollups kept beside these with their own marks: the
+// engagement rollups (package analytics/rollup/engagement) and the
+// campaign rollups (package analytics/rollup/campaigns, which reads the
+// members' purchase days kept here).
 //
 // Days and months are those of the program's timezone, numbered (calendar.go).
 package rollup
@@ -26,6 +26,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/analytics/rollup/internal/rollupdb"
 	"github.com/regulars/regulars/game/program"
 )
 
@@ -34,28 +35,45 @@ type Programs interface {
 	Get(ctx context.Context) (program.Program, error)
 }
 
+// A Part is a set of rollups kept beside the purchase rollups, with its
+// own marks, brought up to date by Job.Run after them.
+type Part interface {
+	// Run brings the part's rollups up to date with everything recorded
+	// since its last run; safe to run again at any point.
+	Run(ctx context.Context, p program.Program) error
+	// Reset drops the part's rollups and marks, for a change of the
+	// program's timezone.
+	Reset(ctx context.Context) error
+}
+
+// A PurchaseWatcher is a Part whose rollups count the members' purchase
+// days: before the job writes a member's facts, it is told the days whose
+// purchases changed (changed: member → days), and records what it must
+// recompute before returning.
+type PurchaseWatcher interface {
+	PurchasesChanged(ctx context.Context, changed map[bson.ObjectID][]int, loc *time.Location) error
+}
+
 // Job brings the rollups up to date (Run).
 type Job struct {
 	store    *Store
 	programs Programs
+	parts    []Part
 	now      func() time.Time
 }
 
-// New returns the job writing into store; clock may be nil (time.Now).
-func New(store *Store, programs Programs, clock func() time.Time) *Job {
+// New returns the job writing into store, then running parts in order;
+// clock may be nil (time.Now).
+func New(store *Store, programs Programs, clock func() time.Time, parts ...Part) *Job {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Job{store: store, programs: programs, now: clock}
+	return &Job{store: store, programs: programs, parts: parts, now: clock}
 }
 
-// overlap is how far before each watermark a run reads again: a document
-// whose createdAt was taken before a later one's but that committed after
-// it is still seen. Recomputing is idempotent, so reading twice is harmless.
-const overlap = 2 * time.Minute
+const memberBatch = rollupdb.MemberBatch
 
-// memberBatch is how many members' facts one round trip recomputes.
-const memberBatch = 1000
+func since(mark time.Time) time.Time { return rollupdb.Since(mark) }
 
 func cohortID(by Grouping, month int) string { return string(by) + ":" + strconv.Itoa(month) }
 
@@ -64,9 +82,8 @@ func cohortID(by Grouping, month int) string { return string(by) + ":" + strconv
 // refund recorded since (a late activity, or a refund of an old purchase,
 // so touches the day it occurred), then every day and cohort those facts
 // changed, the points of every day with ledger entries since, and the
-// referral days with new sign-ups, conversions or reversals, the
-// campaign days with new assignments or changed purchases in their
-// windows, and the engagement rollups (engagement.go). Safe to run
+// referral days with new sign-ups, conversions or reversals; then each
+// part (Part.Run). AsOf moves only once every part is done. Safe to run
 // again at any point, and on one instance at a time (under the jobs'
 // lease); a run cut short leaves its marks for the next. It returns the
 // number of members whose facts it recomputed.
@@ -84,6 +101,11 @@ func (j *Job) Run(ctx context.Context) (int, error) {
 	if st.Timezone != loc.String() {
 		if err := j.store.reset(ctx); err != nil {
 			return 0, err
+		}
+		for _, part := range j.parts {
+			if err := part.Reset(ctx); err != nil {
+				return 0, err
+			}
 		}
 		st = state{ID: stateID, Timezone: loc.String()}
 	}
@@ -112,45 +134,16 @@ func (j *Job) Run(ctx context.Context) (int, error) {
 	if next.Accounts, next.Conversions, err = j.refreshReferrals(ctx, st, loc, dirty.referral); err != nil {
 		return 0, err
 	}
-	if next.Assignments, err = j.markAssignments(ctx, st.Assignments, loc, dirty); err != nil {
-		return 0, err
-	}
-	if err := j.store.saveDirty(ctx, dirty); err != nil {
-		return 0, err
-	}
-	if err := j.refreshCampaigns(ctx, dirty.campaigns, loc); err != nil {
-		return 0, err
-	}
-	if next.AllActivities, next.Posts, err = j.refreshTrails(ctx, st, loc, dirty); err != nil {
-		return 0, err
-	}
-	if err := j.refreshEngagementDays(ctx, dirty.edays); err != nil {
-		return 0, err
-	}
-	if next.Engagement, err = j.refreshStreaksAndBadges(ctx, st.Engagement, p.Streak, loc, dirty); err != nil {
-		return 0, err
-	}
-	if err := j.refreshStreakCounts(ctx, dirty.streaks); err != nil {
-		return 0, err
-	}
-	if next.Scores, err = j.refreshBoards(ctx, st.Scores); err != nil {
-		return 0, err
-	}
-	if next.RSVPs, next.Events, err = j.refreshEvents(ctx, st); err != nil {
-		return 0, err
-	}
 	if err := j.store.clearDirty(ctx, dirty); err != nil {
 		return 0, err
 	}
+	for _, part := range j.parts {
+		if err := part.Run(ctx, p); err != nil {
+			return 0, err
+		}
+	}
 	next.ID, next.Timezone, next.AsOf = stateID, loc.String(), start
 	return len(touched), j.store.saveState(ctx, next)
-}
-
-func since(mark time.Time) time.Time {
-	if mark.IsZero() {
-		return time.Time{}
-	}
-	return mark.Add(-overlap)
 }
 
 // touchedMembers lists the members with a purchase or refund recorded, or
@@ -164,7 +157,7 @@ func (j *Job) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID, st
 		CreatedAt time.Time     `bson:"createdAt"`
 	}
 	byCreated := options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}})
-	err := each(ctx, j.store.activities, bson.D{
+	err := rollupdb.Each(ctx, j.store.activities, bson.D{
 		{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Activities)}}},
 		{Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}},
 	}, byCreated.SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
@@ -177,7 +170,7 @@ func (j *Job) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID, st
 	if err != nil {
 		return nil, st, err
 	}
-	err = each(ctx, j.store.people, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Members)}}}},
+	err = rollupdb.Each(ctx, j.store.people, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Members)}}}},
 		options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "createdAt", Value: 1}}),
 		func(r *row) error {
 			set[r.ID] = true
@@ -198,7 +191,7 @@ func (j *Job) touchedMembers(ctx context.Context, st state) ([]bson.ObjectID, st
 func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
 	in := bson.D{{Key: "$in", Value: ids}}
 	var olds []Facts
-	if err := findAll(ctx, j.store.members, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
+	if err := rollupdb.All(ctx, j.store.members, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
 		return err
 	}
 	old := map[bson.ObjectID]*Facts{}
@@ -209,7 +202,7 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 		ID        bson.ObjectID `bson:"_id"`
 		CreatedAt time.Time     `bson:"createdAt"`
 	}
-	if err := findAll(ctx, j.store.people, bson.D{{Key: "_id", Value: in}}, options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), &people); err != nil {
+	if err := rollupdb.All(ctx, j.store.people, bson.D{{Key: "_id", Value: in}}, options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), &people); err != nil {
 		return err
 	}
 	signup := map[bson.ObjectID]time.Time{}
@@ -217,7 +210,7 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 		signup[p.ID] = p.CreatedAt
 	}
 	acts := map[bson.ObjectID][]Activity{}
-	err := each(ctx, j.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}}},
+	err := rollupdb.Each(ctx, j.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$in", Value: bson.A{kindPurchase, kindRefund}}}}},
 		nil, func(a *Activity) error {
 			acts[a.MemberID] = append(acts[a.MemberID], *a)
 			return nil
@@ -229,7 +222,7 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 	var convs []struct {
 		At time.Time `bson:"at"`
 	}
-	if err := findAll(ctx, j.store.conversions, bson.D{{Key: "_id", Value: in}}, nil, &convs); err != nil {
+	if err := rollupdb.All(ctx, j.store.conversions, bson.D{{Key: "_id", Value: in}}, nil, &convs); err != nil {
 		return err
 	}
 	for _, c := range convs {
@@ -253,14 +246,21 @@ func (j *Job) refreshMembers(ctx context.Context, ids []bson.ObjectID, loc *time
 		keys = append(keys, id)
 		docs = append(docs, f)
 	}
-	// The campaign days whose windows hold a changed day are recounted.
-	if err := j.markPurchases(ctx, changed, loc, dirty); err != nil {
-		return err
+	// The parts counting purchase days (the campaign days whose windows
+	// hold a changed day) record what they recount first.
+	if len(changed) > 0 {
+		for _, part := range j.parts {
+			if w, ok := part.(PurchaseWatcher); ok {
+				if err := w.PurchasesChanged(ctx, changed, loc); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	if err := j.store.saveDirty(ctx, dirty); err != nil {
 		return err
 	}
-	return replaceAll(ctx, j.store.members, keys, docs)
+	return rollupdb.ReplaceAll(ctx, j.store.members, keys, docs)
 }
 
 func firstRecorded(acts []Activity) time.Time {
@@ -292,7 +292,7 @@ func (j *Job) refreshDays(ctx context.Context, dirty map[int]bool) error {
 	}
 	for i := 0; i < len(days); i += 5000 {
 		chunk := days[i:min(i+5000, len(days))]
-		err := each(ctx, j.store.members, bson.D{{Key: "days.d", Value: bson.D{{Key: "$in", Value: chunk}}}}, nil, func(f *Facts) error {
+		err := rollupdb.Each(ctx, j.store.members, bson.D{{Key: "days.d", Value: bson.D{{Key: "$in", Value: chunk}}}}, nil, func(f *Facts) error {
 			for _, fd := range f.Days {
 				a := rolls[fd.D]
 				if a == nil {
@@ -344,7 +344,7 @@ func (j *Job) refreshDays(ctx context.Context, dirty map[int]bool) error {
 		docs = append(docs, a.r)
 	}
 	for i := 0; i < len(docs); i += 1000 {
-		if err := replaceAll(ctx, j.store.days, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+		if err := rollupdb.ReplaceAll(ctx, j.store.days, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
 			return err
 		}
 	}
@@ -404,7 +404,7 @@ func (j *Job) refreshCohorts(ctx context.Context, dirty map[string]bool) error {
 		bson.D{{Key: "firstMonth", Value: bson.D{{Key: "$in", Value: append(firstMonths, -2)}}}},
 		bson.D{{Key: "signupMonth", Value: bson.D{{Key: "$in", Value: append(signupMonths, -2)}}}},
 	}}}
-	err := each(ctx, j.store.members, filter, nil, func(f *Facts) error {
+	err := rollupdb.Each(ctx, j.store.members, filter, nil, func(f *Facts) error {
 		if a := rolls[cohortID(ByFirstPurchase, f.FirstMonth)]; a != nil && f.FirstMonth >= 0 {
 			add(a, f)
 		}
@@ -440,7 +440,7 @@ func (j *Job) refreshCohorts(ctx context.Context, dirty map[string]bool) error {
 		keys = append(keys, id)
 		docs = append(docs, a.r)
 	}
-	return replaceAll(ctx, j.store.cohorts, keys, docs)
+	return rollupdb.ReplaceAll(ctx, j.store.cohorts, keys, docs)
 }
 
 type rawEntry struct {
@@ -496,7 +496,7 @@ func (j *Job) refreshPoints(ctx context.Context, mark time.Time, loc *time.Locat
 	rolls := map[int]*Points{}
 	tiers := map[int]map[string]int64{}
 	next := mark
-	err := each(ctx, j.store.ledger, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: from}}}},
+	err := rollupdb.Each(ctx, j.store.ledger, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: from}}}},
 		options.Find().SetProjection(bson.D{{Key: "type", Value: 1}, {Key: "amount", Value: 1}, {Key: "seq", Value: 1}, {Key: "source.kind", Value: 1},
 			{Key: "state.tier.name", Value: 1}, {Key: "tierChange", Value: 1}, {Key: "createdAt", Value: 1}}),
 		func(e *rawEntry) error {
@@ -526,14 +526,14 @@ func (j *Job) refreshPoints(ctx context.Context, mark time.Time, loc *time.Locat
 		months[MonthOf(d)] = true
 	}
 	for i := 0; i < len(docs); i += 1000 {
-		if err := replaceAll(ctx, j.store.points, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+		if err := rollupdb.ReplaceAll(ctx, j.store.points, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
 			return mark, err
 		}
 	}
 	keys, docs = nil, nil
 	for _, m := range slices.Sorted(maps.Keys(months)) {
 		var days []Points
-		if err := findAll(ctx, j.store.points, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: MonthStart(m)}, {Key: "$lt", Value: MonthStart(m + 1)}}}}, nil, &days); err != nil {
+		if err := rollupdb.All(ctx, j.store.points, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: MonthStart(m)}, {Key: "$lt", Value: MonthStart(m + 1)}}}}, nil, &days); err != nil {
 			return mark, err
 		}
 		sum := Points{Key: m}
@@ -544,7 +544,7 @@ func (j *Job) refreshPoints(ctx context.Context, mark time.Time, loc *time.Locat
 		sum.Tiers = tierList(t)
 		keys, docs = append(keys, m), append(docs, sum)
 	}
-	if err := replaceAll(ctx, j.store.monthly, keys, docs); err != nil {
+	if err := rollupdb.ReplaceAll(ctx, j.store.monthly, keys, docs); err != nil {
 		return mark, err
 	}
 	return next, nil
@@ -572,7 +572,7 @@ func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location
 		At     time.Time `bson:"at"`
 	}
 	// Days of new sign-ups and conversions, from the marks on.
-	err := each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Accounts)}}}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
+	err := rollupdb.Each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Accounts)}}}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), func(a *account) error {
 			dirty[DayOf(a.CreatedAt, loc)] = true
 			if a.CreatedAt.After(nextAcc) {
@@ -583,7 +583,7 @@ func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location
 	if err != nil {
 		return st.Accounts, st.Conversions, err
 	}
-	err = each(ctx, j.store.conversions, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(st.Conversions)}}}},
+	err = rollupdb.Each(ctx, j.store.conversions, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(st.Conversions)}}}},
 		options.Find().SetProjection(bson.D{{Key: "at", Value: 1}}), func(c *conversion) error {
 			dirty[DayOf(c.At, loc)] = true
 			if c.At.After(nextConv) {
@@ -600,7 +600,7 @@ func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location
 	for _, d := range days {
 		rolls[d] = &Referral{Day: d}
 	}
-	err = each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: window}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
+	err = rollupdb.Each(ctx, j.store.accounts, bson.D{{Key: "createdAt", Value: window}, {Key: "referrerId", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "createdAt", Value: 1}}), func(a *account) error {
 			if r := rolls[DayOf(a.CreatedAt, loc)]; r != nil {
 				r.SignUps++
@@ -610,7 +610,7 @@ func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location
 	if err != nil {
 		return st.Accounts, st.Conversions, err
 	}
-	err = each(ctx, j.store.conversions, bson.D{{Key: "at", Value: window}},
+	err = rollupdb.Each(ctx, j.store.conversions, bson.D{{Key: "at", Value: window}},
 		options.Find().SetProjection(bson.D{{Key: "at", Value: 1}, {Key: "status", Value: 1}}), func(c *conversion) error {
 			if r := rolls[DayOf(c.At, loc)]; r != nil {
 				r.Converted++
@@ -628,7 +628,7 @@ func (j *Job) refreshReferrals(ctx context.Context, st state, loc *time.Location
 	for _, d := range days {
 		keys, docs = append(keys, d), append(docs, *rolls[d])
 	}
-	if err := replaceAll(ctx, j.store.referrals, keys, docs); err != nil {
+	if err := rollupdb.ReplaceAll(ctx, j.store.referrals, keys, docs); err != nil {
 		return st.Accounts, st.Conversions, err
 	}
 	return nextAcc, nextConv, nil

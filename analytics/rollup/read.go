@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/analytics/rollup/internal/rollupdb"
 )
 
 // What the figures read: every read is by _id (a day, a month, a member)
@@ -24,7 +26,7 @@ func (s *Store) AsOf(ctx context.Context) (time.Time, error) {
 // days with a purchase; in no particular order).
 func (s *Store) Days(ctx context.Context, a, b int) ([]Day, error) {
 	var days []Day
-	err := findAll(ctx, s.days, between(a, b), nil, &days)
+	err := rollupdb.All(ctx, s.days, Between(a, b), nil, &days)
 	return days, err
 }
 
@@ -32,7 +34,7 @@ func (s *Store) Days(ctx context.Context, a, b int) ([]Day, error) {
 // toMonth, both included, by month.
 func (s *Store) Cohorts(ctx context.Context, by Grouping, fromMonth, toMonth int) ([]Cohort, error) {
 	var cs []Cohort
-	err := findAll(ctx, s.cohorts, bson.D{{Key: "by", Value: by}, {Key: "month", Value: bson.D{{Key: "$gte", Value: fromMonth}, {Key: "$lte", Value: toMonth}}}}, nil, &cs)
+	err := rollupdb.All(ctx, s.cohorts, bson.D{{Key: "by", Value: by}, {Key: "month", Value: bson.D{{Key: "$gte", Value: fromMonth}, {Key: "$lte", Value: toMonth}}}}, nil, &cs)
 	slices.SortFunc(cs, func(x, y Cohort) int { return x.Month - y.Month })
 	return cs, err
 }
@@ -41,7 +43,7 @@ func (s *Store) Cohorts(ctx context.Context, by Grouping, fromMonth, toMonth int
 // a month).
 func (s *Store) MonthsBefore(ctx context.Context, month int) ([]Points, error) {
 	var ms []Points
-	err := findAll(ctx, s.monthly, bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: month}}}}, nil, &ms)
+	err := rollupdb.All(ctx, s.monthly, bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: month}}}}, nil, &ms)
 	return ms, err
 }
 
@@ -49,7 +51,7 @@ func (s *Store) MonthsBefore(ctx context.Context, month int) ([]Points, error) {
 // (Points.Key a day).
 func (s *Store) PointDays(ctx context.Context, a, b int) ([]Points, error) {
 	var days []Points
-	err := findAll(ctx, s.points, between(a, b), nil, &days)
+	err := rollupdb.All(ctx, s.points, Between(a, b), nil, &days)
 	slices.SortFunc(days, func(x, y Points) int { return x.Key - y.Key })
 	return days, err
 }
@@ -57,7 +59,7 @@ func (s *Store) PointDays(ctx context.Context, a, b int) ([]Points, error) {
 // ReferralDays returns the referral funnel of days a to b, both included.
 func (s *Store) ReferralDays(ctx context.Context, a, b int) ([]Referral, error) {
 	var days []Referral
-	err := findAll(ctx, s.referrals, between(a, b), nil, &days)
+	err := rollupdb.All(ctx, s.referrals, Between(a, b), nil, &days)
 	return days, err
 }
 
@@ -66,11 +68,13 @@ func (s *Store) ReferralDays(ctx context.Context, a, b int) ([]Referral, error) 
 // missing.
 func (s *Store) PurchaseDays(ctx context.Context, ids []bson.ObjectID) ([]Facts, error) {
 	var fs []Facts
-	err := findAll(ctx, s.members, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	err := rollupdb.All(ctx, s.members, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "days", Value: 1}}), &fs)
 	return fs, err
 }
 
-func between(a, b int) bson.D {
+// Between is the filter of the documents whose _id (a day or month
+// number) is in [a, b].
+func Between(a, b int) bson.D {
 	return bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: a}, {Key: "$lte", Value: b}}}}
 }

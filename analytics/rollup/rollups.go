@@ -1,5 +1,10 @@
 package rollup
 
+import (
+	"maps"
+	"slices"
+)
+
 // The rollup documents the figures read (Store). Each collection is keyed
 // by a day or month number (calendar.go), a cohort or a member.
 
@@ -114,4 +119,13 @@ func (p *Points) Plus(o Points, tiers map[string]int64) {
 	for _, t := range o.Tiers {
 		tiers[t.T] += t.C
 	}
+}
+
+// Counts lists m's counts by key, ascending.
+func Counts(m map[int]int64) []Count {
+	out := []Count{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, Count{K: k, C: m[k]})
+	}
+	return out
 }

@@ -141,7 +141,7 @@ type Post struct {
 	// Reactions counts each reaction; moved only with its reaction documents.
 	Reactions map[Reaction]int64 `bson:"reactions"`
 	// ReactionsAt is when a reaction to it last began or was counted,
-	// ReactionsRev counts those writes: the recount (RecountReactions)
+	// ReactionsRev counts those writes: the recount (ReactionStore.Recount)
 	// finds recently changed posts by the one and repairs on the other.
 	ReactionsAt  *time.Time `bson:"reactionsAt,omitempty"`
 	ReactionsRev int64      `bson:"reactionsRev,omitempty"`

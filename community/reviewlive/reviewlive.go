@@ -30,7 +30,7 @@ import (
 const Counted = 100
 
 // Access decides who may watch a space's queue: the same rule as reading
-// it (community.Service.ReviewQueue, which answers ErrNotModerator or a
+// it (community.Moderation.ReviewQueue, which answers ErrNotModerator or a
 // not-found space on "spaceId").
 type Access interface {
 	ReviewQueue(ctx context.Context, p member.Principal, spaceID bson.ObjectID, status moderation.ItemStatus, after *moderation.QueueCursor, limit int) ([]*community.QueueEntry, bool, error)

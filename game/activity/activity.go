@@ -52,7 +52,7 @@ type Activity struct {
 	Items     []LineItem     `bson:"items,omitempty"`
 	CreatedAt time.Time      `bson:"createdAt"`
 	// EffectsPending is set when the activity is recorded and cleared once
-	// all its effects are carried out; game.Service.ResumeEffects finishes
+	// all its effects are carried out; game.Jobs.ResumeEffects finishes
 	// the ones a failure or a crash left pending.
 	EffectsPending bool `bson:"effectsPending,omitempty"`
 	// CheckInDay keys a check-in to its member's calendar day

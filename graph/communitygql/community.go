@@ -126,7 +126,7 @@ func (r Mutation) FlagPost(ctx context.Context, postID string, reason moderation
 	if err != nil {
 		return nil, err
 	}
-	return r.Community.FlagPost(ctx, member.PrincipalFrom(ctx), pid, reason, model.Deref(note))
+	return r.Community.Moderation().FlagPost(ctx, member.PrincipalFrom(ctx), pid, reason, model.Deref(note))
 }
 
 // ModeratePost is the resolver for the moderatePost field.
@@ -135,7 +135,7 @@ func (r Mutation) ModeratePost(ctx context.Context, postID string, action commun
 	if err != nil {
 		return nil, err
 	}
-	return r.Community.ModeratePost(ctx, member.PrincipalFrom(ctx), pid, action, model.Deref(reason))
+	return r.Community.Moderation().ModeratePost(ctx, member.PrincipalFrom(ctx), pid, action, model.Deref(reason))
 }
 
 // ModerateThread is the resolver for the moderateThread field.
@@ -152,7 +152,7 @@ func (r Mutation) ModerateThread(ctx context.Context, threadID string, action co
 		}
 		to = &sid
 	}
-	return r.Community.ModerateThread(ctx, member.PrincipalFrom(ctx), tid, action, to, model.Deref(reason))
+	return r.Community.Moderation().ModerateThread(ctx, member.PrincipalFrom(ctx), tid, action, to, model.Deref(reason))
 }
 
 // SanctionMember is the resolver for the sanctionMember field.
@@ -165,12 +165,12 @@ func (r Mutation) SanctionMember(ctx context.Context, memberID string, kind mode
 	if err != nil {
 		return nil, err
 	}
-	return r.Community.SanctionMember(ctx, member.PrincipalFrom(ctx), mid, sid, kind, durationMinutes, model.Deref(reason))
+	return r.Community.Moderation().SanctionMember(ctx, member.PrincipalFrom(ctx), mid, sid, kind, durationMinutes, model.Deref(reason))
 }
 
 // WatchWord is the resolver for the watchWord field.
 func (r Mutation) WatchWord(ctx context.Context, word string, action moderation.WordAction) (*moderation.WatchedWord, error) {
-	return r.Community.WatchWord(ctx, member.PrincipalFrom(ctx), word, action)
+	return r.Community.Moderation().WatchWord(ctx, member.PrincipalFrom(ctx), word, action)
 }
 
 // UnwatchWord is the resolver for the unwatchWord field.
@@ -179,7 +179,7 @@ func (r Mutation) UnwatchWord(ctx context.Context, id string) (*moderation.Watch
 	if err != nil {
 		return nil, err
 	}
-	return r.Community.UnwatchWord(ctx, member.PrincipalFrom(ctx), wid)
+	return r.Community.Moderation().UnwatchWord(ctx, member.PrincipalFrom(ctx), wid)
 }
 
 // ID is the resolver for the id field.
@@ -238,7 +238,7 @@ func (r Post) MyReactions(ctx context.Context, obj *forum.Post) ([]forum.Reactio
 
 // History is the resolver for the history field.
 func (r Post) History(ctx context.Context, obj *forum.Post) ([]*forum.Edit, error) {
-	sp, err := r.Community.Forum().Space(ctx, obj.SpaceID)
+	sp, err := r.Community.Forum().Spaces.Get(ctx, obj.SpaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +340,7 @@ func (r Query) ReviewQueue(ctx context.Context, spaceID string, status *moderati
 		}
 		from = &moderation.QueueCursor{Score: v, ID: id}
 	}
-	items, more, err := r.Community.ReviewQueue(ctx, member.PrincipalFrom(ctx), sid, st, from, n)
+	items, more, err := r.Community.Moderation().ReviewQueue(ctx, member.PrincipalFrom(ctx), sid, st, from, n)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func (r Query) ModerationLog(ctx context.Context, spaceID *string, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	entries, more, err := r.Community.ModerationLog(ctx, member.PrincipalFrom(ctx), sid, before, n)
+	entries, more, err := r.Community.Moderation().ModerationLog(ctx, member.PrincipalFrom(ctx), sid, before, n)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +385,7 @@ func (r Query) MyCommunitySanctions(ctx context.Context) ([]*moderation.Sanction
 
 // WatchedWords is the resolver for the watchedWords field.
 func (r Query) WatchedWords(ctx context.Context) ([]*moderation.WatchedWord, error) {
-	return r.Community.WatchedWords(ctx, member.PrincipalFrom(ctx))
+	return r.Community.Moderation().WatchedWords(ctx, member.PrincipalFrom(ctx))
 }
 
 // Score is the resolver for the score field.
@@ -459,7 +459,7 @@ func (r Thread) ID(ctx context.Context, obj *forum.Thread) (string, error) {
 
 // Space is the resolver for the space field.
 func (r Thread) Space(ctx context.Context, obj *forum.Thread) (*forum.Space, error) {
-	return r.Community.Forum().Space(ctx, obj.SpaceID)
+	return r.Community.Forum().Spaces.Get(ctx, obj.SpaceID)
 }
 
 // Author is the resolver for the author field.
@@ -487,7 +487,7 @@ func (r ThreadEvent) Post(ctx context.Context, obj *feed.Event) (*forum.Post, er
 	if obj.PostID.IsZero() {
 		return nil, nil
 	}
-	return r.Community.Forum().Post(ctx, obj.PostID)
+	return r.Community.Forum().Posts.Get(ctx, obj.PostID)
 }
 
 // Reactions is the resolver for the reactions field.

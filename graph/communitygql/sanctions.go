@@ -20,5 +20,5 @@ func (r Mutation) LiftSanction(ctx context.Context, memberID string, kind modera
 	if err != nil {
 		return nil, err
 	}
-	return r.Community.LiftSanction(ctx, member.PrincipalFrom(ctx), mid, sid, kind, model.Deref(reason))
+	return r.Community.Moderation().LiftSanction(ctx, member.PrincipalFrom(ctx), mid, sid, kind, model.Deref(reason))
 }

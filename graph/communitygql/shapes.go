@@ -33,7 +33,7 @@ func (r *Resolver) showsWords(ctx context.Context, p *forum.Post) bool {
 	if p.Status == forum.PostVisible {
 		return true
 	}
-	sp, err := r.Community.Forum().Space(ctx, p.SpaceID)
+	sp, err := r.Community.Forum().Spaces.Get(ctx, p.SpaceID)
 	return err == nil && community.ShowsWords(member.PrincipalFrom(ctx), p, sp)
 }
 

@@ -193,7 +193,7 @@ func (r Mutation) CheckInAttendee(ctx context.Context, eventID string, code stri
 	if err != nil {
 		return nil, err
 	}
-	return r.RSVPs.CheckIn(ctx, eid, code)
+	return r.RSVPs.Door().CheckIn(ctx, eid, code)
 }
 
 // Events is the resolver for the events field.
@@ -295,7 +295,7 @@ func (r Rsvp) CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error) 
 	if obj.MemberID != member.PrincipalFrom(ctx).MemberID {
 		return nil, nil // the member's own code only
 	}
-	return model.Optional(r.RSVPs.CheckInCode(obj)), nil
+	return model.Optional(r.RSVPs.Door().CheckInCode(obj)), nil
 }
 
 // EventUpdates is the resolver for the eventUpdates field.

@@ -84,7 +84,7 @@ func (r Mutation) SetLeaderboardOptOut(ctx context.Context, optOut bool) (bool, 
 	if err != nil {
 		return false, err
 	}
-	return optOut, r.Game.SetLeaderboardOptOut(ctx, self, optOut)
+	return optOut, r.Game.Leaderboards().SetOptOut(ctx, self, optOut)
 }
 
 // ID is the resolver for the id field.
@@ -108,7 +108,7 @@ func (r Query) Leaderboard(ctx context.Context, period leaderboard.Period, at *t
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.Game.BoardFor(ctx, period, model.Deref(at))
+	b, err := r.Game.Leaderboards().Board(ctx, period, model.Deref(at))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (r Query) MyRank(ctx context.Context, period leaderboard.Period, at *time.T
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.Game.BoardFor(ctx, period, model.Deref(at))
+	b, err := r.Game.Leaderboards().Board(ctx, period, model.Deref(at))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (r Query) AroundMe(ctx context.Context, period leaderboard.Period, radius *
 	if err != nil {
 		return nil, err
 	}
-	b, err := r.Game.BoardFor(ctx, period, model.Deref(at))
+	b, err := r.Game.Leaderboards().Board(ctx, period, model.Deref(at))
 	if err != nil {
 		return nil, err
 	}

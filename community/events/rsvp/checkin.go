@@ -2,9 +2,6 @@ package rsvp
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,42 +12,20 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp/doorcode"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
-	"github.com/regulars/regulars/internal/randcode"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/texts"
 )
 
-// codeMAC is how many bytes of HMAC-SHA-256 a check-in code carries.
-const codeMAC = 12
-
 // CheckInCode is the code of a confirmed (or attended) RSVP, shown as a
-// QR code at the door: the event and member ids with an HMAC over them,
-// base64url; "" for any other status. It cannot be forged without the
-// server's secret and names nothing a stranger could use.
-func (s *Service) CheckInCode(r *RSVP) string {
+// QR code at the door (doorcode.Sign); "" for any other status.
+func (d *Door) CheckInCode(r *RSVP) string {
 	if r.Status != Confirmed && r.Status != Attended {
 		return ""
 	}
-	raw := append(r.EventID[:], r.MemberID[:]...)
-	return base64.RawURLEncoding.EncodeToString(append(raw, s.mac(raw)...))
-}
-
-func (s *Service) mac(raw []byte) []byte {
-	h := hmac.New(sha256.New, s.Secret)
-	h.Write([]byte("regulars/event-check-in/v1"))
-	h.Write(raw)
-	return h.Sum(nil)[:codeMAC]
-}
-
-// doorCodeLen is the length of a door code: about 39.6 bits of
-// randcode.Alphabet, drawn at random (so one event's code tells nothing of
-// another's), unique within its event (indexRSVPDoor).
-const doorCodeLen = 8
-
-func newDoorKey(eventID bson.ObjectID) string {
-	return eventID.Hex() + ":" + randcode.New(doorCodeLen)
+	return doorcode.Sign(d.svc.Secret, r.EventID, r.MemberID)
 }
 
 // DoorCode is the short code of the signed-in member's own confirmed (or
@@ -62,34 +37,11 @@ func (r *RSVP) DoorCode(ctx context.Context) *string {
 	if r.MemberID != member.PrincipalFrom(ctx).MemberID || (r.Status != Confirmed && r.Status != Attended) {
 		return nil
 	}
-	_, c, ok := strings.Cut(r.DoorKey, ":")
-	if !ok || len(c) != doorCodeLen {
+	c, ok := doorcode.Show(r.DoorKey)
+	if !ok {
 		return nil
 	}
-	grouped := c[:4] + "-" + c[4:]
-	return &grouped
-}
-
-// parseDoorCode returns the canonical door code of what the door typed
-// (upper case, no spaces or dashes), and whether it is one.
-func parseDoorCode(typed string) (string, bool) {
-	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(typed))
-	if len(c) != doorCodeLen || strings.Trim(c, randcode.Alphabet) != "" {
-		return "", false
-	}
-	return c, true
-}
-
-// parseCode returns the event and member a code names, or a BAD_USER_INPUT on code.
-func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(code)
-	if err != nil || len(raw) != 24+codeMAC || !hmac.Equal(raw[24:], s.mac(raw[:24])) {
-		return bson.ObjectID{}, bson.ObjectID{}, input.Errorf("code", "is not a check-in code")
-	}
-	var ev, m bson.ObjectID
-	copy(ev[:], raw[:12])
-	copy(m[:], raw[12:24])
-	return ev, m, nil
+	return &c
 }
 
 // CheckIn admits the holder of a check-in code at the event's door: the
@@ -100,15 +52,15 @@ func (s *Service) parseCode(code string) (bson.ObjectID, bson.ObjectID, error) {
 // the first scan's time; a code of another event, or a door code no RSVP
 // of the event has, is BAD_USER_INPUT on code; a cancelled or waitlisted
 // RSVP is ErrNotCheckable.
-func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
+func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
 	code, err := input.Identifier("code", strings.ReplaceAll(code, " ", ""), 64)
 	if err != nil {
 		return nil, err
 	}
 	var ev, memberID bson.ObjectID
-	if door, ok := parseDoorCode(code); ok {
+	if door, ok := doorcode.Parse(code); ok {
 		ev = eventID
-		r, err := s.rsvps.byDoorKey(ctx, eventID.Hex()+":"+door)
+		r, err := d.svc.rsvps.byDoorKey(ctx, doorcode.Key(eventID, door))
 		if errors.Is(err, ErrRSVPNotFound) {
 			return nil, input.Errorf("code", "is no check-in code of this event")
 		}
@@ -116,26 +68,26 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 			return nil, err
 		}
 		memberID = r.MemberID
-	} else if ev, memberID, err = s.parseCode(code); err != nil {
-		return nil, err
+	} else if ev, memberID, ok = doorcode.Verify(d.svc.Secret, code); !ok {
+		return nil, input.Errorf("code", "is not a check-in code")
 	}
 	if ev != eventID {
 		return nil, input.Errorf("code", "is a code of another event")
 	}
-	e, err := s.catalog.Get(ctx, eventID)
+	e, err := d.svc.catalog.Get(ctx, eventID)
 	if err != nil {
 		return nil, input.Wrap("eventId", err)
 	}
 	if e.Status != events.StatusPublished {
 		return nil, fmt.Errorf("%w (it is %s)", events.ErrNotPublished, e.Status)
 	}
-	now := s.now()
+	now := d.svc.now()
 	var r RSVP
-	err = s.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: Confirmed}},
+	err = d.svc.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: Confirmed}},
 		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Attended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}}),
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		prior, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
+		prior, err := d.svc.rsvps.get(ctx, rsvpID(eventID, memberID))
 		if err != nil {
 			return nil, input.Wrap("code", err)
 		}
@@ -144,7 +96,7 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 		}
 		// The first scan may have stopped before recording; recording is
 		// keyed, so doing it again finishes it or changes nothing.
-		if err := s.Activities.RecordEventAttendance(ctx, memberID, prior.ID, *prior.CheckedInAt); err != nil {
+		if err := d.svc.Activities.RecordEventAttendance(ctx, memberID, prior.ID, *prior.CheckedInAt); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w at %s", ErrAlreadyCheckedIn, prior.CheckedInAt.Format(time.RFC3339))
@@ -152,8 +104,8 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 	if err != nil {
 		return nil, err
 	}
-	s.bump(ctx, eventID)
-	if err := s.Activities.RecordEventAttendance(ctx, memberID, r.ID, now); err != nil {
+	d.svc.bump(ctx, eventID)
+	if err := d.svc.Activities.RecordEventAttendance(ctx, memberID, r.ID, now); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -161,20 +113,20 @@ func (s *Service) CheckIn(ctx context.Context, eventID bson.ObjectID, code strin
 
 // MarkNoShows marks NO_SHOW every confirmed RSVP of events over, once per
 // event. Run by the background jobs.
-func (s *Service) MarkNoShows(ctx context.Context) (int, error) {
-	over, err := s.catalog.Unmarked(ctx, s.now())
+func (j *Jobs) MarkNoShows(ctx context.Context) (int, error) {
+	over, err := j.svc.catalog.Unmarked(ctx, j.svc.now())
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range over {
-		res, err := s.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: Confirmed}},
-			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: NoShow}, {Key: "noShowAt", Value: s.now()}, {Key: "updatedAt", Value: s.now()}}}}))
+		res, err := j.svc.rsvps.c.UpdateMany(ctx, bson.D{{Key: "eventId", Value: e.ID}, {Key: "status", Value: Confirmed}},
+			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: NoShow}, {Key: "noShowAt", Value: j.svc.now()}, {Key: "updatedAt", Value: j.svc.now()}}}}))
 		if err != nil {
 			return n, err
 		}
 		n += int(res.ModifiedCount)
-		if err := s.catalog.MarkedNoShows(ctx, e.ID); err != nil {
+		if err := j.svc.catalog.MarkedNoShows(ctx, e.ID); err != nil {
 			return n, err
 		}
 	}
@@ -187,9 +139,9 @@ var Reminders = []time.Duration{24 * time.Hour, 2 * time.Hour}
 // Remind sends each confirmed member of an event starting within 24 hours
 // (and again within 2) a reminder, keyed by RSVP and lead time, so each
 // goes once whatever the runs. Run by the background jobs.
-func (s *Service) Remind(ctx context.Context) (int, error) {
-	now := s.now()
-	soon, err := s.catalog.Starting(ctx, now, Reminders[0])
+func (j *Jobs) Remind(ctx context.Context) (int, error) {
+	now := j.svc.now()
+	soon, err := j.svc.catalog.Starting(ctx, now, Reminders[0])
 	if err != nil {
 		return 0, err
 	}
@@ -203,7 +155,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 		}
 		var after string
 		for {
-			rs, more, err := s.Attendees(ctx, e.ID, Confirmed, after, 200)
+			rs, more, err := j.svc.Attendees(ctx, e.ID, Confirmed, after, 200)
 			if err != nil {
 				return n, err
 			}
@@ -212,7 +164,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 				if place == "" {
 					place = "online"
 				}
-				_, err := s.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventReminder,
+				_, err := j.svc.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventReminder,
 					Key: fmt.Sprintf("event-reminder:%s:%s", r.ID, lead), Template: texts.EventReminder,
 					Data:     map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
 					DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}})

@@ -23,7 +23,7 @@ func (f *fixture) noShow(t *testing.T, m bson.ObjectID) {
 		t.Fatalf("no seat at the missed event: %+v", r)
 	}
 	f.clock.Add(80 * time.Hour)
-	testkit.Must(f.s.MarkNoShows(ctx))(t)
+	testkit.Must(f.s.Jobs().MarkNoShows(ctx))(t)
 	if r := testkit.Must(f.s.Mine(ctx, m, e.ID))(t); r.Status != NoShow {
 		t.Fatalf("not a no-show: %s", r.Status)
 	}

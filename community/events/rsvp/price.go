@@ -93,14 +93,14 @@ func isRefusal(err error) bool { return fault.CodeOf(err) != fault.Internal }
 // cancelled (whatever the refund cutoff), keyed, so it is safe to repeat:
 // Cancel runs it at once and the background job finishes what a failure
 // left. It returns how many RSVPs it refunded.
-func (s *Service) RefundCancelled(ctx context.Context) (int, error) {
-	cancelled, err := s.catalog.RefundsDue(ctx)
+func (j *Jobs) RefundCancelled(ctx context.Context) (int, error) {
+	cancelled, err := j.svc.catalog.RefundsDue(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range cancelled {
-		k, err := s.Refund(ctx, e)
+		k, err := j.svc.Refund(ctx, e)
 		n += k
 		if err != nil {
 			return n, err

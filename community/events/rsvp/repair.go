@@ -54,15 +54,15 @@ const RepairGrace = time.Minute
 // Repair settles the RSVPs of upcoming published events that disagree
 // with their event for longer than grace (see above). It returns how many
 // it settled; safe to repeat and to run on several instances.
-func (s *Service) Repair(ctx context.Context, grace time.Duration) (int, error) {
-	now := s.now()
-	upcoming, err := s.catalog.Upcoming(ctx, now, 1000)
+func (j *Jobs) Repair(ctx context.Context, grace time.Duration) (int, error) {
+	now := j.svc.now()
+	upcoming, err := j.svc.catalog.Upcoming(ctx, now, 1000)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, e := range upcoming {
-		k, err := s.repairEvent(ctx, e.ID, now.Add(-grace))
+		k, err := j.repairEvent(ctx, e.ID, now.Add(-grace))
 		n += k
 		if err != nil {
 			return n, err
@@ -71,13 +71,13 @@ func (s *Service) Repair(ctx context.Context, grace time.Duration) (int, error) 
 	return n, nil
 }
 
-func (s *Service) repairEvent(ctx context.Context, eventID bson.ObjectID, settled time.Time) (int, error) {
-	e, err := s.catalog.Get(ctx, eventID)
+func (j *Jobs) repairEvent(ctx context.Context, eventID bson.ObjectID, settled time.Time) (int, error) {
+	e, err := j.svc.catalog.Get(ctx, eventID)
 	if err != nil {
 		return 0, err
 	}
 	listed := append(slices.Clone(e.Holders), e.Queue...)
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "$or", Value: bson.A{
+	cur, err := j.svc.rsvps.c.Find(ctx, bson.D{{Key: "$or", Value: bson.A{
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: listed}}}},
 		bson.D{{Key: "eventId", Value: eventID}, {Key: "status", Value: Waitlisted}},
 	}}})
@@ -106,28 +106,28 @@ func (s *Service) repairEvent(ctx context.Context, eventID bson.ObjectID, settle
 			continue // RSVPs are never deleted; a holding one agrees
 		}
 		// A waitlisted one goes back in line, its priority kept.
-		changed, err := s.seats.Release(ctx, eventID, id, r.Seats, r.Status == Waitlisted)
+		changed, err := j.svc.seats.Release(ctx, eventID, id, r.Seats, r.Status == Waitlisted)
 		if err := fixed(changed, err); err != nil {
 			return n, err
 		}
 	}
 	for _, id := range e.Queue {
 		if r := byID[id]; old(r) && (r == nil || r.Status != Waitlisted) {
-			if err := fixed(s.seats.Leave(ctx, eventID, id)); err != nil {
+			if err := fixed(j.svc.seats.Leave(ctx, eventID, id)); err != nil {
 				return n, err
 			}
 		}
 	}
 	for _, r := range rs {
 		if r.EventID == eventID && r.Status == Waitlisted && old(r) && !slices.Contains(listed, r.ID) {
-			if err := fixed(s.seats.Join(ctx, eventID, r.ID)); err != nil {
+			if err := fixed(j.svc.seats.Join(ctx, eventID, r.ID)); err != nil {
 				return n, err
 			}
 		}
 	}
 	if n > 0 {
-		s.catalog.Changed(eventID)
-		return n, s.Offer(ctx, eventID)
+		j.svc.catalog.Changed(eventID)
+		return n, j.svc.Offer(ctx, eventID)
 	}
 	return 0, nil
 }

@@ -21,6 +21,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/rsvp/doorcode"
 	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
@@ -85,6 +86,22 @@ func New(db *mongo.Database, catalog *events.Service, d Deps) *Service {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Door is the check-in at the door (checkin.go): the codes members show
+// and the door staff's scan or typed code. Service.Door returns it.
+type Door struct{ svc *Service }
+
+// Door returns the check-in at the door.
+func (s *Service) Door() *Door { return &Door{svc: s} }
+
+// Jobs is the RSVPs' background work, run by the server's jobs under the
+// lease: seat offers past their deadline, no-shows, reminders, the repair
+// of answers a failure left half-done, refunds of cancelled events, and
+// the rsvp.changed outbox the webhooks read. Service.Jobs returns it.
+type Jobs struct{ svc *Service }
+
+// Jobs returns the RSVPs' background work.
+func (s *Service) Jobs() *Jobs { return &Jobs{svc: s} }
 
 // EnsureIndexes creates the indexes of event_rsvps; safe to repeat.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
@@ -166,11 +183,7 @@ func rsvpID(eventID, memberID bson.ObjectID) string { return eventID.Hex() + ":"
 // still once the door marked it (attended, no-show): the seat was theirs,
 // and giving it back would seat someone else on it.
 func (r *RSVP) holds() bool {
-	switch r.Status {
-	case Confirmed, Offered, Attended, NoShow:
-		return true
-	}
-	return false
+	return r.Status == Confirmed || r.Status == Offered || r.Status == Attended || r.Status == NoShow
 }
 
 // active reports whether the RSVP still counts as an answer.
@@ -244,7 +257,7 @@ func (s *Service) RSVP(ctx context.Context, memberID, eventID bson.ObjectID, gue
 	}
 	r := &RSVP{ID: id, EventID: eventID, MemberID: memberID, Status: Waitlisted, Guests: guests, Seats: 1 + guests,
 		TierRank: rank, Penalized: penaltyRank(penalty), NoShowPenalty: penalty,
-		JoinedAt: now, Key: key, DoorKey: newDoorKey(eventID), CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
+		JoinedAt: now, Key: key, DoorKey: doorcode.NewKey(eventID), CreatedAt: now, UpdatedAt: now, Changes: 1, Unannounced: true}
 	if prior == nil {
 		if _, err := s.rsvps.c.InsertOne(ctx, r); mongo.IsDuplicateKeyError(err) {
 			// A concurrent answer won, or (a chance of one in 8·10^11 per
@@ -631,9 +644,9 @@ func (s *Service) bump(ctx context.Context, eventID bson.ObjectID) {
 // RSVP's own conditional update decides between a claim and the expiry,
 // so a seat is never both claimed and passed on. Run by the background
 // jobs; safe to repeat and to run on several instances.
-func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
-	now := s.now()
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "status", Value: Offered}, {Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
+func (j *Jobs) ExpireOffers(ctx context.Context) (int, error) {
+	now := j.svc.now()
+	cur, err := j.svc.rsvps.c.Find(ctx, bson.D{{Key: "status", Value: Offered}, {Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
 		options.Find().SetLimit(1000))
 	if err != nil {
 		return 0, err
@@ -644,7 +657,7 @@ func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range due {
-		res, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: Offered},
+		res, err := j.svc.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: Offered},
 			{Key: "offeredUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
 			hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Waitlisted}, {Key: "joinedAt", Value: now}, {Key: "updatedAt", Value: now}}},
 				{Key: "$inc", Value: bson.D{{Key: "lapses", Value: 1}}}, {Key: "$unset", Value: bson.D{{Key: "offeredUntil", Value: ""}}}}))
@@ -654,7 +667,7 @@ func (s *Service) ExpireOffers(ctx context.Context) (int, error) {
 		if res.MatchedCount == 0 {
 			continue // claimed or cancelled meanwhile
 		}
-		if err := s.release(ctx, r, true); err != nil {
+		if err := j.svc.release(ctx, r, true); err != nil {
 			return n, err
 		}
 		n++
@@ -722,8 +735,8 @@ const announceSettle = 2 * time.Second
 // Unannounced lists up to limit RSVPs whose last status change, made at
 // least announceSettle ago, the webhooks have not been told of
 // (rsvp.changed), oldest change first.
-func (s *Service) Unannounced(ctx context.Context, limit int) ([]*RSVP, error) {
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}, {Key: "updatedAt", Value: bson.D{{Key: "$lte", Value: s.now().Add(-announceSettle)}}}},
+func (j *Jobs) Unannounced(ctx context.Context, limit int) ([]*RSVP, error) {
+	cur, err := j.svc.rsvps.c.Find(ctx, bson.D{{Key: "unannounced", Value: true}, {Key: "updatedAt", Value: bson.D{{Key: "$lte", Value: j.svc.now().Add(-announceSettle)}}}},
 		options.Find().SetSort(bson.D{{Key: "unannounced", Value: 1}, {Key: "updatedAt", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, err
@@ -734,8 +747,8 @@ func (s *Service) Unannounced(ctx context.Context, limit int) ([]*RSVP, error) {
 
 // Announced clears r's mark once the event of its change number r.Changes
 // is written; a change made since keeps it (its own event is still due).
-func (s *Service) Announced(ctx context.Context, r *RSVP) error {
-	_, err := s.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "changes", Value: r.Changes}},
+func (j *Jobs) Announced(ctx context.Context, r *RSVP) error {
+	_, err := j.svc.rsvps.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "changes", Value: r.Changes}},
 		bson.D{{Key: "$unset", Value: bson.D{{Key: "unannounced", Value: ""}}}})
 	return err
 }

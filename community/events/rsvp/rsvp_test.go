@@ -219,7 +219,7 @@ func TestWaitlistPriorityOffersAndExpiry(t *testing.T) {
 	if r := testkit.Must(f.s.Mine(ctx, gold, e.ID))(t); r.Status != Offered {
 		t.Fatalf("late claim changed the RSVP: %+v", r)
 	}
-	if n := testkit.Must(f.s.ExpireOffers(ctx))(t); n != 1 {
+	if n := testkit.Must(f.s.Jobs().ExpireOffers(ctx))(t); n != 1 {
 		t.Fatalf("expired %d", n)
 	}
 	s := testkit.Must(f.s.Mine(ctx, silver, e.ID))(t)
@@ -256,7 +256,7 @@ func TestCancellationRacesExpiry(t *testing.T) {
 				_, err := f.s.CancelRSVP(ctx, ms[1], e.ID)
 				return err
 			}
-			_, err := f.s.ExpireOffers(ctx)
+			_, err := f.s.Jobs().ExpireOffers(ctx)
 			return err
 		})
 		res.Expect(t)
@@ -275,17 +275,17 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	other := f.event(t, 5, 0)
 	ann := bson.NewObjectID()
 	r := testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "k"))(t)
-	code := f.s.CheckInCode(r)
+	code := f.s.Door().CheckInCode(r)
 	if code == "" {
 		t.Fatal("no code for a confirmed RSVP")
 	}
-	if _, err := f.s.CheckIn(ctx, other.ID, code); !isField(err, "code") {
+	if _, err := f.s.Door().CheckIn(ctx, other.ID, code); !isField(err, "code") {
 		t.Fatalf("code of another event: %v", err)
 	}
-	if _, err := f.s.CheckIn(ctx, e.ID, code[:len(code)-2]+"AA"); !isField(err, "code") {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, code[:len(code)-2]+"AA"); !isField(err, "code") {
 		t.Fatalf("forged code: %v", err)
 	}
-	res := testkit.Race(t, 50, func(int) error { _, err := f.s.CheckIn(ctx, e.ID, code); return err })
+	res := testkit.Race(t, 50, func(int) error { _, err := f.s.Door().CheckIn(ctx, e.ID, code); return err })
 	res.Expect(t, ErrAlreadyCheckedIn)
 	if res.OK() != 1 || res.Is(ErrAlreadyCheckedIn) != 49 {
 		t.Fatalf("%d admitted, %d conflicts", res.OK(), res.Is(ErrAlreadyCheckedIn))
@@ -293,7 +293,7 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	if n := testkit.Count(t, f.s.rsvps.c, bson.D{{Key: "status", Value: Attended}}); n != 1 {
 		t.Fatalf("%d attended", n)
 	}
-	if _, err := f.s.CheckIn(ctx, e.ID, code); !strings.Contains(fmt.Sprint(err), "at 2026-05-01T12:00:00Z") {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, code); !strings.Contains(fmt.Sprint(err), "at 2026-05-01T12:00:00Z") {
 		t.Fatalf("second scan does not say when the first was: %v", err)
 	}
 	if len(f.att.keys) != 1 {
@@ -303,7 +303,7 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	ben := bson.NewObjectID()
 	testkit.Must(f.s.RSVP(ctx, ben, e.ID, 0, "k"))(t)
 	f.clock.Add(80 * time.Hour)
-	if n := testkit.Must(f.s.MarkNoShows(ctx))(t); n < 1 {
+	if n := testkit.Must(f.s.Jobs().MarkNoShows(ctx))(t); n < 1 {
 		t.Fatalf("marked %d no-shows", n)
 	}
 	if r := testkit.Must(f.s.Mine(ctx, ben, e.ID))(t); r.Status != NoShow {
@@ -331,25 +331,25 @@ func TestCheckInByTypedDoorCode(t *testing.T) {
 	}
 	benOther := testkit.Must(f.s.RSVP(ctx, ben, other.ID, 0, "k"))(t)
 	benCode := *benOther.DoorCode(member.WithPrincipal(ctx, member.Principal{MemberID: ben}))
-	if _, err := f.s.CheckIn(ctx, e.ID, benCode); !isField(err, "code") {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, benCode); !isField(err, "code") {
 		t.Fatalf("door code of another event: %v", err)
 	}
 	wrong := "ABCD-EFGH"
 	if wrong == *code {
 		wrong = "HGFE-DCBA"
 	}
-	if _, err := f.s.CheckIn(ctx, e.ID, wrong); !isField(err, "code") {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, wrong); !isField(err, "code") {
 		t.Fatalf("wrong door code: %v", err)
 	}
 	typed := strings.ToLower(strings.Replace(*code, "-", " ", 1))
-	in := testkit.Must(f.s.CheckIn(ctx, e.ID, typed))(t)
+	in := testkit.Must(f.s.Door().CheckIn(ctx, e.ID, typed))(t)
 	if in.Status != Attended || in.MemberID != ann {
 		t.Fatalf("typed %q: %s of %s", typed, in.Status, in.MemberID.Hex())
 	}
-	if _, err := f.s.CheckIn(ctx, e.ID, strings.ReplaceAll(*code, "-", "")); !errors.Is(err, ErrAlreadyCheckedIn) {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, strings.ReplaceAll(*code, "-", "")); !errors.Is(err, ErrAlreadyCheckedIn) {
 		t.Fatalf("second check-in by door code: %v", err)
 	}
-	if _, err := f.s.CheckIn(ctx, e.ID, f.s.CheckInCode(in)); !errors.Is(err, ErrAlreadyCheckedIn) {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, f.s.Door().CheckInCode(in)); !errors.Is(err, ErrAlreadyCheckedIn) {
 		t.Fatalf("QR code after the door code: %v", err)
 	}
 	if len(f.att.keys) != 1 {
@@ -365,10 +365,10 @@ func TestRemindersOnce(t *testing.T) {
 	testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "k"))(t)
 	f.clock.Add(49 * time.Hour) // 23 h before
 	for range 2 {
-		testkit.Must(f.s.Remind(ctx))(t)
+		testkit.Must(f.s.Jobs().Remind(ctx))(t)
 	}
 	f.clock.Add(22 * time.Hour) // 1 h before
-	testkit.Must(f.s.Remind(ctx))(t)
+	testkit.Must(f.s.Jobs().Remind(ctx))(t)
 	ns, _, err := f.inbox.List(ctx, ann, 0, 10)
 	if err != nil || len(ns) != 2 || ns[0].Kind != inbox.KindEventReminder {
 		t.Fatalf("reminders: %v %d", err, len(ns))
@@ -423,11 +423,11 @@ func TestCrashBetweenEventAndRSVPIsRepaired(t *testing.T) {
 		JoinedAt: f.clock.Now(), Key: "d", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+	if n, err := f.s.Jobs().Repair(ctx, RepairGrace); err != nil || n != 0 {
 		t.Fatalf("repair within the grace period settled %d, %v", n, err)
 	}
 	f.clock.Add(2 * RepairGrace)
-	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 2 {
+	if n, err := f.s.Jobs().Repair(ctx, RepairGrace); err != nil || n != 2 {
 		t.Fatalf("repair settled %d, %v; want ann's seat and dan's place", n, err)
 	}
 	if status(cat) != Offered || status(dan) != Waitlisted || status(bob) != Confirmed {
@@ -437,7 +437,7 @@ func TestCrashBetweenEventAndRSVPIsRepaired(t *testing.T) {
 	if err != nil || got.Taken != 2 || len(got.Holders) != 2 || len(got.Queue) != 1 {
 		t.Fatalf("event after repair: taken %d holders %v queue %v (%v)", got.Taken, got.Holders, got.Queue, err)
 	}
-	if n, err := f.s.Repair(ctx, RepairGrace); err != nil || n != 0 {
+	if n, err := f.s.Jobs().Repair(ctx, RepairGrace); err != nil || n != 0 {
 		t.Fatalf("a second repair settled %d, %v", n, err)
 	}
 }

@@ -1,8 +1,7 @@
-package rollup
+package engagement
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -11,18 +10,16 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/internal/rollupdb"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/streak"
 )
 
-// Engagement rollups: what members do beyond purchases. Each is written by
-// the job from the raw collections of game/engagement, game/leaderboard,
-// community/forum and community/events, and read by the figures a
-// bounded number of documents at a time, whatever the number of members.
+// The engagement rollup documents, and how Run computes them.
 
 // Trail is one member's days (program timezone) with at least one
 // activity of any kind but REFUND (Active), and with at least one forum
@@ -38,11 +35,11 @@ type Trail struct {
 // range [a, b] has as many distinct active members as member-days in it
 // whose previous day is before a.
 type EngagementDay struct {
-	Day        int     `bson:"_id"`
-	Active     int64   `bson:"active"`
-	ActivePrev []Count `bson:"activePrev"`
-	Posters    int64   `bson:"posters"`
-	PosterPrev []Count `bson:"posterPrev"`
+	Day        int            `bson:"_id"`
+	Active     int64          `bson:"active"`
+	ActivePrev []rollup.Count `bson:"activePrev"`
+	Posters    int64          `bson:"posters"`
+	PosterPrev []rollup.Count `bson:"posterPrev"`
 }
 
 // BadgeDay is one day's badge levels unlocked (collBadges), by the day the
@@ -125,7 +122,7 @@ type EventCounts struct {
 // refreshTrails recomputes the trails of every member with an activity or
 // a forum post recorded since the marks, marking dirty the days whose
 // counts that changed (before writing). It returns the new marks.
-func (j *Job) refreshTrails(ctx context.Context, st state, loc *time.Location, dirty *dirtySet) (time.Time, time.Time, error) {
+func (r *Rollups) refreshTrails(ctx context.Context, st state, loc *time.Location, dirty *dirtySet) (time.Time, time.Time, error) {
 	nextActs, nextPosts := st.AllActivities, st.Posts
 	set := map[bson.ObjectID]bool{}
 	type row struct {
@@ -133,9 +130,9 @@ func (j *Job) refreshTrails(ctx context.Context, st state, loc *time.Location, d
 		AuthorID  bson.ObjectID `bson:"authorId"`
 		CreatedAt time.Time     `bson:"createdAt"`
 	}
-	err := each(ctx, j.store.activities, bson.D{
-		{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.AllActivities)}}},
-		{Key: "kind", Value: bson.D{{Key: "$ne", Value: kindRefund}}},
+	err := rollupdb.Each(ctx, r.activities, bson.D{
+		{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(st.AllActivities)}}},
+		{Key: "kind", Value: bson.D{{Key: "$ne", Value: "REFUND"}}},
 	}, options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
 		set[r.MemberID] = true
 		if r.CreatedAt.After(nextActs) {
@@ -146,7 +143,7 @@ func (j *Job) refreshTrails(ctx context.Context, st state, loc *time.Location, d
 	if err != nil {
 		return st.AllActivities, st.Posts, err
 	}
-	err = each(ctx, j.store.posts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: since(st.Posts)}}}},
+	err = rollupdb.Each(ctx, r.posts, bson.D{{Key: "createdAt", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(st.Posts)}}}},
 		options.Find().SetProjection(bson.D{{Key: "authorId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
 			set[r.AuthorID] = true
 			if r.CreatedAt.After(nextPosts) {
@@ -158,18 +155,18 @@ func (j *Job) refreshTrails(ctx context.Context, st state, loc *time.Location, d
 		return st.AllActivities, st.Posts, err
 	}
 	ids := slices.SortedFunc(maps.Keys(set), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) })
-	for i := 0; i < len(ids); i += memberBatch {
-		if err := j.refreshTrailBatch(ctx, ids[i:min(i+memberBatch, len(ids))], loc, dirty); err != nil {
+	for i := 0; i < len(ids); i += rollupdb.MemberBatch {
+		if err := r.refreshTrailBatch(ctx, ids[i:min(i+rollupdb.MemberBatch, len(ids))], loc, dirty); err != nil {
 			return st.AllActivities, st.Posts, err
 		}
 	}
 	return nextActs, nextPosts, nil
 }
 
-func (j *Job) refreshTrailBatch(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
+func (r *Rollups) refreshTrailBatch(ctx context.Context, ids []bson.ObjectID, loc *time.Location, dirty *dirtySet) error {
 	in := bson.D{{Key: "$in", Value: ids}}
 	var olds []Trail
-	if err := findAll(ctx, j.store.trails, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
+	if err := rollupdb.All(ctx, r.trails, bson.D{{Key: "_id", Value: in}}, nil, &olds); err != nil {
 		return err
 	}
 	old := map[bson.ObjectID]Trail{}
@@ -189,17 +186,17 @@ func (j *Job) refreshTrailBatch(ctx context.Context, ids []bson.ObjectID, loc *t
 		OccurredAt time.Time     `bson:"occurredAt"`
 		CreatedAt  time.Time     `bson:"createdAt"`
 	}
-	err := each(ctx, j.store.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$ne", Value: kindRefund}}}},
+	err := rollupdb.Each(ctx, r.activities, bson.D{{Key: "memberId", Value: in}, {Key: "kind", Value: bson.D{{Key: "$ne", Value: "REFUND"}}}},
 		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "occurredAt", Value: 1}}), func(r *row) error {
-			add(active, r.MemberID, DayOf(r.OccurredAt, loc))
+			add(active, r.MemberID, rollup.DayOf(r.OccurredAt, loc))
 			return nil
 		})
 	if err != nil {
 		return err
 	}
-	err = each(ctx, j.store.posts, bson.D{{Key: "authorId", Value: in}},
+	err = rollupdb.Each(ctx, r.posts, bson.D{{Key: "authorId", Value: in}},
 		options.Find().SetProjection(bson.D{{Key: "authorId", Value: 1}, {Key: "createdAt", Value: 1}}), func(r *row) error {
-			add(posted, r.AuthorID, DayOf(r.CreatedAt, loc))
+			add(posted, r.AuthorID, rollup.DayOf(r.CreatedAt, loc))
 			return nil
 		})
 	if err != nil {
@@ -220,10 +217,10 @@ func (j *Job) refreshTrailBatch(ctx context.Context, ids []bson.ObjectID, loc *t
 		markPairs(o.Posted, t.Posted, dirty.edays)
 		keys, docs = append(keys, id), append(docs, t)
 	}
-	if err := j.store.saveDirty(ctx, dirty); err != nil {
+	if err := r.saveDirty(ctx, dirty); err != nil {
 		return err
 	}
-	return replaceAll(ctx, j.store.trails, keys, docs)
+	return rollupdb.ReplaceAll(ctx, r.trails, keys, docs)
 }
 
 // markPairs marks the days whose (day, previous day) pair is in one of
@@ -255,7 +252,7 @@ func markPairs(old, new []int, dirty map[int]bool) {
 
 // refreshEngagementDays recomputes the dirty engagement days from the
 // trails with one of them.
-func (j *Job) refreshEngagementDays(ctx context.Context, dirty map[int]bool) error {
+func (r *Rollups) refreshEngagementDays(ctx context.Context, dirty map[int]bool) error {
 	if len(dirty) == 0 {
 		return nil
 	}
@@ -281,7 +278,7 @@ func (j *Job) refreshEngagementDays(ctx context.Context, dirty map[int]bool) err
 	}
 	for i := 0; i < len(days); i += 5000 {
 		chunk := days[i:min(i+5000, len(days))]
-		err := each(ctx, j.store.trails, bson.D{{Key: "$or", Value: bson.A{
+		err := rollupdb.Each(ctx, r.trails, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "active", Value: bson.D{{Key: "$in", Value: chunk}}}},
 			bson.D{{Key: "posted", Value: bson.D{{Key: "$in", Value: chunk}}}},
 		}}}, nil, func(t *Trail) error {
@@ -297,23 +294,15 @@ func (j *Job) refreshEngagementDays(ctx context.Context, dirty map[int]bool) err
 	docs := make([]EngagementDay, 0, len(days))
 	for _, d := range days {
 		r := rolls[d]
-		r.ActivePrev, r.PosterPrev = countList(accs[d].active), countList(accs[d].posted)
+		r.ActivePrev, r.PosterPrev = rollup.Counts(accs[d].active), rollup.Counts(accs[d].posted)
 		keys, docs = append(keys, d), append(docs, *r)
 	}
 	for i := 0; i < len(docs); i += 1000 {
-		if err := replaceAll(ctx, j.store.engagement, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
+		if err := rollupdb.ReplaceAll(ctx, r.engagement, keys[i:min(i+1000, len(keys))], docs[i:min(i+1000, len(docs))]); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func countList(m map[int]int64) []Count {
-	out := []Count{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, Count{K: k, C: m[k]})
-	}
-	return out
 }
 
 // engagementEntry is what the job reads of an entry of a member's
@@ -336,16 +325,16 @@ type engagementEntry struct {
 // changes), and recomputes the streak of each member with an entry since
 // (their latest entry holds it), marking dirty the streak counts it moves
 // before writing. It returns the new mark.
-func (j *Job) refreshStreaksAndBadges(ctx context.Context, mark time.Time, rules program.StreakRules, loc *time.Location, dirty *dirtySet) (time.Time, error) {
+func (r *Rollups) refreshStreaksAndBadges(ctx context.Context, mark time.Time, rules program.StreakRules, loc *time.Location, dirty *dirtySet) (time.Time, error) {
 	from := time.Time{}
 	if !mark.IsZero() {
-		from = DayStart(DayOf(since(mark), loc), loc)
+		from = rollup.DayStart(rollup.DayOf(rollupdb.Since(mark), loc), loc)
 	}
 	next := mark
 	latest := map[bson.ObjectID]streak.State{}
 	seqs := map[bson.ObjectID]int64{}
 	unlocks := map[int]map[BadgeCount]int64{}
-	err := each(ctx, j.store.engaged, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}}}},
+	err := rollupdb.Each(ctx, r.engaged, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}}}},
 		options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "seq", Value: 1}, {Key: "kind", Value: 1}, {Key: "at", Value: 1},
 			{Key: "badgeId", Value: 1}, {Key: "badgeLevel", Value: 1}, {Key: "state.streak", Value: 1}}),
 		func(e *engagementEntry) error {
@@ -356,7 +345,7 @@ func (j *Job) refreshStreaksAndBadges(ctx context.Context, mark time.Time, rules
 				seqs[e.MemberID], latest[e.MemberID] = e.Seq, e.State.Streak
 			}
 			if e.Kind == "BADGE" {
-				d := DayOf(e.At, loc)
+				d := rollup.DayOf(e.At, loc)
 				if unlocks[d] == nil {
 					unlocks[d] = map[BadgeCount]int64{}
 				}
@@ -383,22 +372,22 @@ func (j *Job) refreshStreaksAndBadges(ctx context.Context, mark time.Time, rules
 		})
 		keys, docs = append(keys, d), append(docs, bd)
 	}
-	if err := replaceAll(ctx, j.store.badgeDays, keys, docs); err != nil {
+	if err := rollupdb.ReplaceAll(ctx, r.badgeDays, keys, docs); err != nil {
 		return mark, err
 	}
 	ids := slices.SortedFunc(maps.Keys(latest), func(a, b bson.ObjectID) int { return strings.Compare(a.Hex(), b.Hex()) })
-	for i := 0; i < len(ids); i += memberBatch {
-		if err := j.refreshStreakBatch(ctx, ids[i:min(i+memberBatch, len(ids))], latest, rules, dirty); err != nil {
+	for i := 0; i < len(ids); i += rollupdb.MemberBatch {
+		if err := r.refreshStreakBatch(ctx, ids[i:min(i+rollupdb.MemberBatch, len(ids))], latest, rules, dirty); err != nil {
 			return mark, err
 		}
 	}
 	return next, nil
 }
 
-func (j *Job) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, latest map[bson.ObjectID]streak.State, rules program.StreakRules, dirty *dirtySet) error {
+func (r *Rollups) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, latest map[bson.ObjectID]streak.State, rules program.StreakRules, dirty *dirtySet) error {
 	in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	var olds []memberStreak
-	if err := findAll(ctx, j.store.streaks, in, nil, &olds); err != nil {
+	if err := rollupdb.All(ctx, r.streaks, in, nil, &olds); err != nil {
 		return err
 	}
 	old := map[bson.ObjectID]memberStreak{}
@@ -409,7 +398,7 @@ func (j *Job) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, lates
 		ID       bson.ObjectID `bson:"_id"`
 		Timezone string        `bson:"timezone"`
 	}
-	if err := findAll(ctx, j.store.people, in, options.Find().SetProjection(bson.D{{Key: "timezone", Value: 1}}), &people); err != nil {
+	if err := rollupdb.All(ctx, r.people, in, options.Find().SetProjection(bson.D{{Key: "timezone", Value: 1}}), &people); err != nil {
 		return err
 	}
 	zones := map[bson.ObjectID]string{}
@@ -442,15 +431,15 @@ func (j *Job) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, lates
 		dirty.streaks[ms.key()] = true
 		keys, docs = append(keys, id), append(docs, ms)
 	}
-	if err := j.store.saveDirty(ctx, dirty); err != nil {
+	if err := r.saveDirty(ctx, dirty); err != nil {
 		return err
 	}
-	return replaceAll(ctx, j.store.streaks, keys, docs)
+	return rollupdb.ReplaceAll(ctx, r.streaks, keys, docs)
 }
 
 // refreshStreakCounts recounts the dirty streak counts from the members'
 // streaks.
-func (j *Job) refreshStreakCounts(ctx context.Context, dirty map[string]bool) error {
+func (r *Rollups) refreshStreakCounts(ctx context.Context, dirty map[string]bool) error {
 	var keys []any
 	var docs []StreakCount
 	for _, id := range slices.Sorted(maps.Keys(dirty)) {
@@ -466,26 +455,26 @@ func (j *Job) refreshStreakCounts(ctx context.Context, dirty map[string]bool) er
 			c.B, c.Lapse = bn, ln
 			filter = bson.D{{Key: "b", Value: bn}, {Key: "lapse", Value: ln}}
 		}
-		n, err := countOf(ctx, j.store.streaks, filter)
+		n, err := rollupdb.Count(ctx, r.streaks, filter)
 		if err != nil {
 			return err
 		}
 		c.C = n
 		keys, docs = append(keys, id), append(docs, c)
 	}
-	return replaceAll(ctx, j.store.streakCounts, keys, docs)
+	return rollupdb.ReplaceAll(ctx, r.streakCounts, keys, docs)
 }
 
 // refreshBoards recounts the participants of every leaderboard with a
 // score written since the mark. It returns the new mark.
-func (j *Job) refreshBoards(ctx context.Context, mark time.Time) (time.Time, error) {
+func (r *Rollups) refreshBoards(ctx context.Context, mark time.Time) (time.Time, error) {
 	next := mark
 	boards := map[string]bool{}
 	type row struct {
 		Board string    `bson:"board"`
 		At    time.Time `bson:"at"`
 	}
-	err := each(ctx, j.store.scores, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(mark)}}}},
+	err := rollupdb.Each(ctx, r.scores, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(mark)}}}},
 		options.Find().SetProjection(bson.D{{Key: "board", Value: 1}, {Key: "at", Value: 1}}), func(r *row) error {
 			boards[r.Board] = true
 			if r.At.After(next) {
@@ -499,13 +488,13 @@ func (j *Job) refreshBoards(ctx context.Context, mark time.Time) (time.Time, err
 	var keys []any
 	var docs []Board
 	for _, b := range slices.Sorted(maps.Keys(boards)) {
-		n, err := countOf(ctx, j.store.scores, bson.D{{Key: "board", Value: b}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
+		n, err := rollupdb.Count(ctx, r.scores, bson.D{{Key: "board", Value: b}, {Key: "score", Value: bson.D{{Key: "$gt", Value: 0}}}})
 		if err != nil {
 			return mark, err
 		}
 		keys, docs = append(keys, b), append(docs, Board{Key: b, Participants: n})
 	}
-	if err := replaceAll(ctx, j.store.boards, keys, docs); err != nil {
+	if err := rollupdb.ReplaceAll(ctx, r.boards, keys, docs); err != nil {
 		return mark, err
 	}
 	return next, nil
@@ -513,7 +502,7 @@ func (j *Job) refreshBoards(ctx context.Context, mark time.Time) (time.Time, err
 
 // refreshEvents recounts the RSVPs of every event with an RSVP or a change
 // of its own since the marks. It returns the new marks.
-func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time, error) {
+func (r *Rollups) refreshEvents(ctx context.Context, st state) (time.Time, time.Time, error) {
 	nextR, nextE := st.RSVPs, st.Events
 	ids := map[bson.ObjectID]bool{}
 	type row struct {
@@ -522,7 +511,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		Status    string        `bson:"status"`
 		UpdatedAt time.Time     `bson:"updatedAt"`
 	}
-	err := each(ctx, j.store.rsvps, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: since(st.RSVPs)}}}},
+	err := rollupdb.Each(ctx, r.rsvps, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(st.RSVPs)}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "updatedAt", Value: 1}}), func(r *row) error {
 			ids[r.EventID] = true
 			if r.UpdatedAt.After(nextR) {
@@ -533,7 +522,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 	if err != nil {
 		return st.RSVPs, st.Events, err
 	}
-	err = each(ctx, j.store.events, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: since(st.Events)}}}},
+	err = rollupdb.Each(ctx, r.events, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(st.Events)}}}},
 		options.Find().SetProjection(bson.D{{Key: "updatedAt", Value: 1}}), func(r *row) error {
 			ids[r.ID] = true
 			if r.UpdatedAt.After(nextE) {
@@ -549,7 +538,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		chunk := list[i:min(i+100, len(list))]
 		in := bson.D{{Key: "$in", Value: chunk}}
 		var evs []EventCounts
-		if err := findAll(ctx, j.store.events, bson.D{{Key: "_id", Value: in}},
+		if err := rollupdb.All(ctx, r.events, bson.D{{Key: "_id", Value: in}},
 			options.Find().SetProjection(bson.D{{Key: "title", Value: 1}, {Key: "startsAt", Value: 1}, {Key: "status", Value: 1}}), &evs); err != nil {
 			return st.RSVPs, st.Events, err
 		}
@@ -557,7 +546,7 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		for k := range evs {
 			byID[evs[k].ID] = &evs[k]
 		}
-		err := each(ctx, j.store.rsvps, bson.D{{Key: "eventId", Value: in}},
+		err := rollupdb.Each(ctx, r.rsvps, bson.D{{Key: "eventId", Value: in}},
 			options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "eventId", Value: 1}, {Key: "status", Value: 1}}), func(r *row) error {
 				e := byID[r.EventID]
 				if e == nil {
@@ -587,55 +576,37 @@ func (j *Job) refreshEvents(ctx context.Context, st state) (time.Time, time.Time
 		for _, e := range evs {
 			keys, docs = append(keys, e.ID), append(docs, *byID[e.ID])
 		}
-		if err := replaceAll(ctx, j.store.eventCounts, keys, docs); err != nil {
+		if err := rollupdb.ReplaceAll(ctx, r.eventCounts, keys, docs); err != nil {
 			return st.RSVPs, st.Events, err
 		}
 	}
 	return nextR, nextE, nil
 }
 
-// countOf counts the documents of a query by reading their ids (a find:
-// the job uses no aggregation).
-func countOf(ctx context.Context, c *mongo.Collection, filter bson.D) (int64, error) {
-	cur, err := c.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetBatchSize(5000))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", c.Name(), err)
-	}
-	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
-	var n int64
-	for cur.Next(ctx) {
-		n++
-	}
-	if err := cur.Err(); err != nil {
-		return 0, fmt.Errorf("%s: %w", c.Name(), err)
-	}
-	return n, nil
-}
-
 // --- reads ---------------------------------------------------------------
 
 // EngagementDays returns the engagement days a to b, both included (the
 // days with an active member or a poster, in no particular order).
-func (s *Store) EngagementDays(ctx context.Context, a, b int) ([]EngagementDay, error) {
+func (r *Rollups) EngagementDays(ctx context.Context, a, b int) ([]EngagementDay, error) {
 	var days []EngagementDay
-	err := findAll(ctx, s.engagement, between(a, b), nil, &days)
+	err := rollupdb.All(ctx, r.engagement, rollup.Between(a, b), nil, &days)
 	return days, err
 }
 
 // BadgeDays returns the badge unlocks of days a to b, both included.
-func (s *Store) BadgeDays(ctx context.Context, a, b int) ([]BadgeDay, error) {
+func (r *Rollups) BadgeDays(ctx context.Context, a, b int) ([]BadgeDay, error) {
 	var days []BadgeDay
-	err := findAll(ctx, s.badgeDays, between(a, b), nil, &days)
+	err := rollupdb.All(ctx, r.badgeDays, rollup.Between(a, b), nil, &days)
 	return days, err
 }
 
 // BadgeNames returns the names of badges ids (a badge since deleted is missing).
-func (s *Store) BadgeNames(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]string, error) {
+func (r *Rollups) BadgeNames(ctx context.Context, ids []bson.ObjectID) (map[bson.ObjectID]string, error) {
 	var bs []struct {
 		ID   bson.ObjectID `bson:"_id"`
 		Name string        `bson:"name"`
 	}
-	err := findAll(ctx, s.badges, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "name", Value: 1}}), &bs)
+	err := rollupdb.All(ctx, r.badges, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, options.Find().SetProjection(bson.D{{Key: "name", Value: 1}}), &bs)
 	out := map[bson.ObjectID]string{}
 	for _, b := range bs {
 		out[b.ID] = b.Name
@@ -646,25 +617,25 @@ func (s *Store) BadgeNames(ctx context.Context, ids []bson.ObjectID) (map[bson.O
 // StreakCounts returns the streak counts that lapse after t, with the
 // total (whose Lapse is MaxInt64): at most one per bucket, zone and period
 // a streak can run on its freezes.
-func (s *Store) StreakCounts(ctx context.Context, t time.Time) ([]StreakCount, error) {
+func (r *Rollups) StreakCounts(ctx context.Context, t time.Time) ([]StreakCount, error) {
 	var cs []StreakCount
-	err := findAll(ctx, s.streakCounts, bson.D{{Key: "lapse", Value: bson.D{{Key: "$gt", Value: t.Unix()}}}}, nil, &cs)
+	err := rollupdb.All(ctx, r.streakCounts, bson.D{{Key: "lapse", Value: bson.D{{Key: "$gt", Value: t.Unix()}}}}, nil, &cs)
 	return cs, err
 }
 
 // Boards returns the participation of the leaderboards keys (one missing
 // has had no score).
-func (s *Store) Boards(ctx context.Context, keys []string) ([]Board, error) {
+func (r *Rollups) Boards(ctx context.Context, keys []string) ([]Board, error) {
 	var bs []Board
-	err := findAll(ctx, s.boards, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}}, nil, &bs)
+	err := rollupdb.All(ctx, r.boards, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: keys}}}}, nil, &bs)
 	return bs, err
 }
 
 // Events returns the RSVP counts of the events starting in [from, to), by
 // start.
-func (s *Store) Events(ctx context.Context, from, to time.Time) ([]EventCounts, error) {
+func (r *Rollups) Events(ctx context.Context, from, to time.Time) ([]EventCounts, error) {
 	var es []EventCounts
-	err := findAll(ctx, s.eventCounts, bson.D{{Key: "startsAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+	err := rollupdb.All(ctx, r.eventCounts, bson.D{{Key: "startsAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
 		options.Find().SetSort(bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}), &es)
 	return es, err
 }

@@ -1,4 +1,4 @@
-package rollup
+package campaigns
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/analytics/rollup"
+	"github.com/regulars/regulars/analytics/rollup/internal/rollupdb"
 	"github.com/regulars/regulars/game/holdout"
 )
 
@@ -40,9 +42,9 @@ type CampaignSend struct {
 	// FirstBuy counts members by the offset (days after the send's day) of
 	// their first purchase in the window: those with a purchase within w
 	// days are the counts of offsets below w.
-	FirstBuy []Count `bson:"firstBuy"`
+	FirstBuy []rollup.Count `bson:"firstBuy"`
 	// Revenue is their net revenue by currency and offset.
-	Revenue []Revenue `bson:"revenue"`
+	Revenue []rollup.Revenue `bson:"revenue"`
 	// Squares is, by currency and offset, how much Σ (a member's revenue
 	// in the window so far)² grows on that offset: summed over offsets
 	// below w it is Σ (revenue within w days)², Welch's variance.
@@ -77,14 +79,14 @@ type assignmentRow struct {
 // mark, the campaign's days on and after it on which that member was
 // assigned (their previous assignment day may have changed). It returns
 // the new mark.
-func (j *Job) markAssignments(ctx context.Context, mark time.Time, loc *time.Location, dirty *dirtySet) (time.Time, error) {
+func (r *Rollups) markAssignments(ctx context.Context, mark time.Time, loc *time.Location, dirty map[campaignDay]bool) (time.Time, error) {
 	next := mark
 	type key struct {
 		campaign string
 		member   bson.ObjectID
 	}
 	first := map[key]time.Time{}
-	err := each(ctx, j.store.assignments, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since(mark)}}}},
+	err := rollupdb.Each(ctx, r.assignments, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(mark)}}}},
 		options.Find().SetProjection(bson.D{{Key: "campaign", Value: 1}, {Key: "memberId", Value: 1}, {Key: "at", Value: 1}}), func(a *assignmentRow) error {
 			k := key{a.Campaign, a.MemberID}
 			if t, ok := first[k]; !ok || a.At.Before(t) {
@@ -103,11 +105,11 @@ func (j *Job) markAssignments(ctx context.Context, mark time.Time, loc *time.Loc
 		byMember[k.member] = true
 	}
 	ids := slices.Collect(maps.Keys(byMember))
-	for i := 0; i < len(ids); i += memberBatch {
-		err := each(ctx, j.store.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: ids[i:min(i+memberBatch, len(ids))]}}}},
+	for i := 0; i < len(ids); i += rollupdb.MemberBatch {
+		err := rollupdb.Each(ctx, r.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: ids[i:min(i+rollupdb.MemberBatch, len(ids))]}}}},
 			options.Find().SetProjection(bson.D{{Key: "campaign", Value: 1}, {Key: "memberId", Value: 1}, {Key: "at", Value: 1}}), func(a *assignmentRow) error {
-				if t, ok := first[key{a.Campaign, a.MemberID}]; ok && !a.At.Before(DayStart(DayOf(t, loc), loc)) {
-					dirty.campaigns[campaignDay{a.Campaign, DayOf(a.At, loc)}] = true
+				if t, ok := first[key{a.Campaign, a.MemberID}]; ok && !a.At.Before(rollup.DayStart(rollup.DayOf(t, loc), loc)) {
+					dirty[campaignDay{a.Campaign, rollup.DayOf(a.At, loc)}] = true
 				}
 				return nil
 			})
@@ -120,17 +122,17 @@ func (j *Job) markAssignments(ctx context.Context, mark time.Time, loc *time.Loc
 
 // markPurchases marks dirty the campaign days whose window holds one of
 // the purchase days changed of each member (changed: member → days).
-func (j *Job) markPurchases(ctx context.Context, changed map[bson.ObjectID][]int, loc *time.Location, dirty *dirtySet) error {
+func (r *Rollups) markPurchases(ctx context.Context, changed map[bson.ObjectID][]int, loc *time.Location, dirty map[campaignDay]bool) error {
 	if len(changed) == 0 {
 		return nil
 	}
 	ids := slices.Collect(maps.Keys(changed))
-	return each(ctx, j.store.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: ids}}}},
+	return rollupdb.Each(ctx, r.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "campaign", Value: 1}, {Key: "memberId", Value: 1}, {Key: "at", Value: 1}}), func(a *assignmentRow) error {
-			d := DayOf(a.At, loc)
+			d := rollup.DayOf(a.At, loc)
 			for _, c := range changed[a.MemberID] {
 				if c >= d && c < d+MaxWindowDays {
-					dirty.campaigns[campaignDay{a.Campaign, d}] = true
+					dirty[campaignDay{a.Campaign, d}] = true
 					return nil
 				}
 			}
@@ -141,25 +143,25 @@ func (j *Job) markPurchases(ctx context.Context, changed map[bson.ObjectID][]int
 // refreshCampaigns recomputes the dirty campaign days: both groups of
 // each, from the day's assignments, each member's previous assignment to
 // the campaign and their purchase days.
-func (j *Job) refreshCampaigns(ctx context.Context, dirty map[campaignDay]bool, loc *time.Location) error {
+func (r *Rollups) refreshCampaigns(ctx context.Context, dirty map[campaignDay]bool, loc *time.Location) error {
 	for _, cd := range slices.SortedFunc(maps.Keys(dirty), func(x, y campaignDay) int {
 		if c := strings.Compare(x.campaign, y.campaign); c != 0 {
 			return c
 		}
 		return x.day - y.day
 	}) {
-		if err := j.refreshCampaignDay(ctx, cd, loc); err != nil {
+		if err := r.refreshCampaignDay(ctx, cd, loc); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.Location) error {
-	start := DayStart(cd.day, loc)
+func (r *Rollups) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.Location) error {
+	start := rollup.DayStart(cd.day, loc)
 	group := map[bson.ObjectID]holdout.Group{}
 	var order []bson.ObjectID
-	err := each(ctx, j.store.assignments, bson.D{{Key: "campaign", Value: cd.campaign}, {Key: "at", Value: bson.D{{Key: "$gte", Value: start}, {Key: "$lt", Value: DayStart(cd.day+1, loc)}}}},
+	err := rollupdb.Each(ctx, r.assignments, bson.D{{Key: "campaign", Value: cd.campaign}, {Key: "at", Value: bson.D{{Key: "$gte", Value: start}, {Key: "$lt", Value: rollup.DayStart(cd.day+1, loc)}}}},
 		options.Find().SetSort(bson.D{{Key: "campaign", Value: 1}, {Key: "at", Value: 1}, {Key: "_id", Value: 1}}), func(a *assignmentRow) error {
 			if _, ok := group[a.MemberID]; !ok {
 				group[a.MemberID] = a.Group
@@ -171,21 +173,21 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 		return err
 	}
 	prev := map[bson.ObjectID]int{}
-	facts := map[bson.ObjectID]*Facts{}
-	for i := 0; i < len(order); i += memberBatch {
-		chunk := order[i:min(i+memberBatch, len(order))]
-		err := each(ctx, j.store.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: chunk}}}, {Key: "campaign", Value: cd.campaign},
+	facts := map[bson.ObjectID]*rollup.Facts{}
+	for i := 0; i < len(order); i += rollupdb.MemberBatch {
+		chunk := order[i:min(i+rollupdb.MemberBatch, len(order))]
+		err := rollupdb.Each(ctx, r.assignments, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: chunk}}}, {Key: "campaign", Value: cd.campaign},
 			{Key: "at", Value: bson.D{{Key: "$lt", Value: start}}}},
 			options.Find().SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "at", Value: 1}}), func(a *assignmentRow) error {
-				if d, ok := prev[a.MemberID]; !ok || DayOf(a.At, loc) > d {
-					prev[a.MemberID] = DayOf(a.At, loc)
+				if d, ok := prev[a.MemberID]; !ok || rollup.DayOf(a.At, loc) > d {
+					prev[a.MemberID] = rollup.DayOf(a.At, loc)
 				}
 				return nil
 			})
 		if err != nil {
 			return err
 		}
-		fs, err := j.store.PurchaseDays(ctx, chunk)
+		fs, err := r.facts.PurchaseDays(ctx, chunk)
 		if err != nil {
 			return err
 		}
@@ -196,7 +198,7 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 	type acc struct {
 		n       int64
 		first   map[int]int64
-		revenue map[Revenue]int64 // keyed without Rev
+		revenue map[rollup.Revenue]int64 // keyed without Rev
 		squares map[Square]float64
 	}
 	sends := map[holdout.Group]map[int]*acc{holdout.Treated: {}, holdout.Held: {}}
@@ -211,7 +213,7 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 		}
 		a := g[p]
 		if a == nil {
-			a = &acc{first: map[int]int64{}, revenue: map[Revenue]int64{}, squares: map[Square]float64{}}
+			a = &acc{first: map[int]int64{}, revenue: map[rollup.Revenue]int64{}, squares: map[Square]float64{}}
 			g[p] = a
 		}
 		a.n++
@@ -231,7 +233,7 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 				bought = true
 			}
 			for _, c := range d.Cur {
-				a.revenue[Revenue{C: c.C, O: o}] += c.Rev
+				a.revenue[rollup.Revenue{C: c.C, O: o}] += c.Rev
 				before := float64(so[c.C])
 				so[c.C] += c.Rev
 				after := float64(so[c.C])
@@ -245,7 +247,7 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 		doc := CampaignDay{ID: campaignDocID(g, cd.day, cd.campaign), Campaign: cd.campaign, Group: g, Day: cd.day, Sends: []CampaignSend{}}
 		for _, p := range slices.Sorted(maps.Keys(sends[g])) {
 			a := sends[g][p]
-			s := CampaignSend{P: p, Members: a.n, FirstBuy: countList(a.first), Revenue: []Revenue{}, Squares: []Square{}}
+			s := CampaignSend{P: p, Members: a.n, FirstBuy: rollup.Counts(a.first), Revenue: []rollup.Revenue{}, Squares: []Square{}}
 			for k, v := range a.revenue {
 				k.Rev = v
 				s.Revenue = append(s.Revenue, k)
@@ -254,7 +256,7 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 				k.V = v
 				s.Squares = append(s.Squares, k)
 			}
-			slices.SortFunc(s.Revenue, func(x, y Revenue) int {
+			slices.SortFunc(s.Revenue, func(x, y rollup.Revenue) int {
 				if c := strings.Compare(x.C, y.C); c != 0 {
 					return c
 				}
@@ -270,34 +272,13 @@ func (j *Job) refreshCampaignDay(ctx context.Context, cd campaignDay, loc *time.
 		}
 		keys, docs = append(keys, doc.ID), append(docs, doc)
 	}
-	return replaceAll(ctx, j.store.campaigns, keys, docs)
+	return rollupdb.ReplaceAll(ctx, r.campaigns, keys, docs)
 }
 
 // CampaignDays returns the campaign's sends of days a to b, both
 // included: at most two documents (one per group) per day.
-func (s *Store) CampaignDays(ctx context.Context, campaign string, a, b int) ([]CampaignDay, error) {
+func (r *Rollups) CampaignDays(ctx context.Context, campaign string, a, b int) ([]CampaignDay, error) {
 	var days []CampaignDay
-	err := findAll(ctx, s.campaigns, bson.D{{Key: "campaign", Value: campaign}, {Key: "day", Value: bson.D{{Key: "$gte", Value: a}, {Key: "$lte", Value: b}}}}, nil, &days)
+	err := rollupdb.All(ctx, r.campaigns, bson.D{{Key: "campaign", Value: campaign}, {Key: "day", Value: bson.D{{Key: "$gte", Value: a}, {Key: "$lte", Value: b}}}}, nil, &days)
 	return days, err
-}
-
-// purchaseChanges lists the days whose purchases differ between old and f.
-func purchaseChanges(old *Facts, f Facts) []int {
-	before := map[int]FactDay{}
-	if old != nil {
-		for _, d := range old.Days {
-			before[d.D] = d
-		}
-	}
-	var out []int
-	for _, d := range f.Days {
-		if o, ok := before[d.D]; !ok || o.N != d.N || !slices.Equal(o.Cur, d.Cur) {
-			out = append(out, d.D)
-		}
-		delete(before, d.D)
-	}
-	for d := range before {
-		out = append(out, d)
-	}
-	return out
 }
