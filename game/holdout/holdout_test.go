@@ -2,6 +2,8 @@ package holdout
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -16,9 +18,14 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // point, draws the same again (as after a restart), and draws each
 // campaign on its own.
 func TestDrawIsCloseToTheShareAndStable(t *testing.T) {
+	// Fixed ids (from a seeded generator), so a run is reproducible: with
+	// fresh random ids the share strays past a tight bound now and then.
+	rng := rand.New(rand.NewPCG(1, 2))
 	ids := make([]bson.ObjectID, 10_000)
 	for i := range ids {
-		ids[i] = bson.NewObjectID()
+		for j := range ids[i] {
+			ids[i][j] = byte(rng.UintN(256))
+		}
 	}
 	for _, percent := range []int{0, 5, 10, 25, 50} {
 		held, both := 0, 0
@@ -35,7 +42,9 @@ func TestDrawIsCloseToTheShareAndStable(t *testing.T) {
 			}
 		}
 		share := float64(held) / float64(len(ids)) * 100
-		if share < float64(percent)-1 || share > float64(percent)+1 {
+		// Within four standard deviations of a fair draw of len(ids).
+		sd := 100 * math.Sqrt(float64(percent)/100*(1-float64(percent)/100)/float64(len(ids)))
+		if math.Abs(share-float64(percent)) > 4*sd {
 			t.Errorf("holdout %d%%: %.2f%% held out", percent, share)
 		}
 		// Independent campaigns: of those held out of one, about percent% of
