@@ -465,8 +465,12 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	for _, l := range own {
 		if l.Rule == rules.RuleBirthday {
 			// Once a year, keyed by the year of the member's birthday month.
-			return record(s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(birthdayYear), ledger.EntryEarn,
-				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, accrual.BuiltIn(p, a, l, "Happy birthday!")))
+			e, fresh, err := s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(birthdayYear), ledger.EntryEarn,
+				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, accrual.BuiltIn(p, a, l, "Happy birthday!"))
+			if err == nil && e != nil && e.Source.ID != a.ID.Hex() {
+				return nil // the year's bonus came with an earlier activity: not this one's entry
+			}
+			return record(e, fresh, err)
 		}
 	}
 	return nil

@@ -198,3 +198,30 @@ func TestConcurrentPurchasesEscalateByDate(t *testing.T) {
 	}
 	h.checkLedger(t, m)
 }
+
+// In the birthday month the bonus comes with the member's first activity;
+// the activities after it earn their own points and do not list the
+// bonus's entry as theirs.
+func TestBirthdayBonusIsListedByTheActivityThatEarnedIt(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300; p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	m := h.members.add("bday@example.com")
+	m.Birthday = &member.Date{Year: 1990, Month: 6, Day: 20} // the harness's clock is 15 June
+	birthdayIn := func(r *ActivityResult) int {
+		n := 0
+		for _, e := range r.Entries {
+			if e.Source.Kind == ledger.SourceBirthday {
+				n++
+			}
+		}
+		return n
+	}
+	if n := birthdayIn(h.purchase(t, m, "bday-1", 1000)); n != 1 {
+		t.Fatalf("the first purchase of the month lists %d birthday entries, want 1", n)
+	}
+	if n := birthdayIn(h.purchase(t, m, "bday-2", 1000)); n != 0 {
+		t.Fatalf("the second purchase lists %d birthday entries, want 0", n)
+	}
+	if got := h.points(t, m).Balance; got != 2*100+300 {
+		t.Fatalf("balance %d, want 500", got)
+	}
+}

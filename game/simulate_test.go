@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/rules/dryrun"
+	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
@@ -179,4 +181,24 @@ func TestDryRunMatchesApplyingTheRulesToACopy(t *testing.T) {
 		t.Errorf("top %d, sample %d, affected %d", len(res.TopMembers), len(res.Sample), res.MembersAffected)
 	}
 	t.Logf("dry run: %d activities, %d → %d points, %d members affected", res.Activities, res.Before, res.After, res.MembersAffected)
+}
+
+// The brand user who asked for a dry run is told it finished, from the
+// DRY_RUN_FINISHED template in the program's language.
+func TestDryRunTellsWhoAskedInTheProgramsLanguage(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.Locale = "ru" })
+	ctx := context.Background()
+	brand := h.members.add("brand@example.com")
+	ann := h.members.add("ann@example.com")
+	h.purchase(t, ann, "sim-1", 1000)
+	h.clock.Add(time.Minute)
+	bonus := rules.Input{Name: "Bonus", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 10}}
+	testkit.Must(h.Rules().DryRuns().Simulate(ctx, brand.ID.Hex(), []dryrun.Change{{Rule: &bonus}}, time.Time{}, time.Time{}))(t)
+	if n, err := h.Rules().RunSimulations(ctx, "test"); err != nil || n != 1 {
+		t.Fatalf("ran %d dry runs: %v", n, err)
+	}
+	told := h.inboxOf(t, brand, inbox.KindSystem)
+	if len(told) != 1 || told[0].Title != "Пробный прогон завершён" || !strings.Contains(told[0].Body, "Проверено активностей: 1.") {
+		t.Fatalf("told %+v", told)
+	}
 }

@@ -28,6 +28,8 @@ var builtin = map[string]map[Name]Template{
 		PasswordResetEmail:  {"Reset your {brand} password", "Hello {name},\n\nSomeone (we hope you) asked to reset your {brand} password. Open this link on your phone to choose a new one:\n\n{link}\n\nThe link works once, for {hours} hour(s). If you did not ask, ignore this email: your password stays as it is."},
 		VerifyEmailEmail:    {"Confirm your email for {brand}", "Hello {name},\n\nOpen this link on your phone to confirm this is your address:\n\n{link}\n\nIf you did not sign up for {brand}, ignore this email."},
 		DataExportReady:     {"Your data is ready", "Your {brand} data export can be downloaded for {hours} hours."},
+		DryRunFinished:      {"Dry run finished", "{activities} activities replayed: {before} points before, {after} after, {members} members affected."},
+		DryRunFailed:        {"Dry run failed", "The dry run of your earning rule change could not finish; see its error."},
 	},
 	"ru": {
 		Welcome:             {"Добро пожаловать в клуб, {name}", "Вы с нами. Теперь каждая покупка приносит баллы."},
@@ -54,5 +56,7 @@ var builtin = map[string]map[Name]Template{
 		PasswordResetEmail:  {"Сброс пароля {brand}", "Здравствуйте, {name}!\n\nКто-то (надеемся, вы) попросил сбросить пароль {brand}. Откройте ссылку на телефоне, чтобы задать новый:\n\n{link}\n\nСсылка действует один раз, часов: {hours}. Если вы не просили, просто не обращайте внимания на это письмо: пароль не изменится."},
 		VerifyEmailEmail:    {"Подтвердите почту для {brand}", "Здравствуйте, {name}!\n\nОткройте ссылку на телефоне, чтобы подтвердить, что это ваш адрес:\n\n{link}\n\nЕсли вы не регистрировались в {brand}, просто не обращайте внимания на это письмо."},
 		DataExportReady:     {"Ваши данные готовы", "Выгрузку ваших данных {brand} можно скачать в течение {hours} ч."},
+		DryRunFinished:      {"Пробный прогон завершён", "Проверено активностей: {activities}. Баллов было бы: {before}, станет: {after}. Затронуто участников: {members}."},
+		DryRunFailed:        {"Пробный прогон не удался", "Пробный прогон изменения правил начисления не завершился; подробности — в его ошибке."},
 	},
 }

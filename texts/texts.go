@@ -60,6 +60,9 @@ const (
 	PasswordResetEmail Name = "PASSWORD_RESET_EMAIL" // {brand} {name} {link} {hours}
 	VerifyEmailEmail   Name = "VERIFY_EMAIL_EMAIL"   // {brand} {name} {link}
 	DataExportReady    Name = "DATA_EXPORT_READY"    // {brand} {hours}
+	// Dry runs of earning rules (game/rules/dryrun), to the brand user who asked.
+	DryRunFinished Name = "DRY_RUN_FINISHED" // {activities} {before} {after} {members}
+	DryRunFailed   Name = "DRY_RUN_FAILED"   //
 )
 
 // Placeholders lists, per template, the data it may use.
@@ -88,6 +91,8 @@ var Placeholders = map[Name][]string{
 	PasswordResetEmail:  {"brand", "name", "link", "hours"},
 	VerifyEmailEmail:    {"brand", "name", "link"},
 	DataExportReady:     {"brand", "hours"},
+	DryRunFinished:      {"activities", "before", "after", "members"},
+	DryRunFailed:        {},
 }
 
 // Names lists every template, in a stable order.
@@ -96,7 +101,7 @@ var Names = []Name{Welcome, PointsEarned, PointsReceived, TierChanged, BadgeUnlo
 	EventSeatOffered, EventReminder, EventPublished,
 	CommunityReply, CommunityMention, CommunityPostHidden,
 	RedemptionFulfilled, RedemptionExpired, CouponRedeemed,
-	PasswordResetEmail, VerifyEmailEmail, DataExportReady}
+	PasswordResetEmail, VerifyEmailEmail, DataExportReady, DryRunFinished, DryRunFailed}
 
 // Locales are the languages with a full template set; DefaultLocale is
 // used for a member or program that names none.
@@ -323,6 +328,11 @@ func validate(locale string, name Name, tpl *Template) error {
 		return err
 	}
 	for _, f := range []struct{ field, text string }{{"title", tpl.Title}, {"body", tpl.Body}} {
+		// Braces only ever enclose a placeholder: a lone one is a typo
+		// that would be sent to members as it stands.
+		if strings.Count(f.text, "{") != len(placeholders(f.text)) || strings.Count(f.text, "}") != len(placeholders(f.text)) {
+			return input.Errorf(f.field, "a { without its } (or the other way round): braces enclose placeholders only")
+		}
 		for _, p := range placeholders(f.text) {
 			if !slices.Contains(Placeholders[name], p) {
 				known := "none"

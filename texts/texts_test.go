@@ -109,6 +109,8 @@ func TestOverrideRefusesBadTemplates(t *testing.T) {
 	}{
 		{"en", PointsEarned, Template{Title: "You earned {pionts}", Body: "ok"}, "title"},
 		{"en", PointsEarned, Template{Title: "ok", Body: "{code}"}, "body"},
+		{"en", PointsEarned, Template{Title: "T {points", Body: "ok"}, "title"},
+		{"en", PointsEarned, Template{Title: "ok", Body: "Balance} {balance}"}, "body"},
 		{"en", WinBack, Template{Title: "", Body: "b"}, "title"},
 		{"de", PointsEarned, Template{Title: "t", Body: "b"}, "locale"},
 		{"en", "NOPE", Template{Title: "t", Body: "b"}, "name"},

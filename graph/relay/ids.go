@@ -37,7 +37,8 @@ func DecodeID(typ, field, s string) (bson.ObjectID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
 		if hex, ok := strings.CutPrefix(string(raw), typ+":"); ok {
-			if id, err := bson.ObjectIDFromHex(hex); err == nil {
+			// Only the form EncodeID gives: one object, one id.
+			if id, err := bson.ObjectIDFromHex(hex); err == nil && id.Hex() == hex {
 				return id, nil
 			}
 		}

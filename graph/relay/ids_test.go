@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,7 +17,8 @@ func TestIDsAreTypedAndOpaque(t *testing.T) {
 	if err != nil || got != id {
 		t.Fatalf("round trip: %v %v", got, err)
 	}
-	for _, bad := range []string{"", "x", id.Hex(), EncodeID("Notification", id)} {
+	upper := base64.RawURLEncoding.EncodeToString([]byte("Member:" + strings.ToUpper(id.Hex())))
+	for _, bad := range []string{"", "x", id.Hex(), EncodeID("Notification", id), upper} {
 		_, err := DecodeID("Member", "memberId", bad)
 		if in, ok := input.As(err); !ok || in.Field != "memberId" {
 			t.Errorf("DecodeID(%q) = %v, want an input error on memberId", bad, err)

@@ -162,8 +162,16 @@ type RSVP struct {
 
 func rsvpID(eventID, memberID bson.ObjectID) string { return eventID.Hex() + ":" + memberID.Hex() }
 
-// holds reports whether the RSVP holds seats (confirmed or offered).
-func (r *RSVP) holds() bool { return r.Status == Confirmed || r.Status == Offered }
+// holds reports whether the RSVP holds seats: confirmed or offered, and
+// still once the door marked it (attended, no-show): the seat was theirs,
+// and giving it back would seat someone else on it.
+func (r *RSVP) holds() bool {
+	switch r.Status {
+	case Confirmed, Offered, Attended, NoShow:
+		return true
+	}
+	return false
+}
 
 // active reports whether the RSVP still counts as an answer.
 func (r *RSVP) active() bool { return r.Status != Cancelled }

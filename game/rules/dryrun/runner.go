@@ -3,7 +3,6 @@ package dryrun
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,6 +12,7 @@ import (
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
+	"github.com/regulars/regulars/texts"
 )
 
 // Runner queues dry runs and runs them in the background jobs.
@@ -208,13 +208,16 @@ func (s *Runner) tellSimulated(ctx context.Context, sim *Simulation, res *Result
 	if err != nil || s.deps.Notify == nil {
 		return nil // the brand's backend asked: it reads the result
 	}
-	title, body := "Dry run finished", ""
-	if runErr != nil || res == nil {
-		title, body = "Dry run failed", "The dry run of your earning rule change could not finish; see its error."
-	} else {
-		body = fmt.Sprintf("%d activities replayed: %d points before, %d after, %d members affected.", res.Activities, res.Before, res.After, res.MembersAffected)
+	m := inbox.Message{MemberID: to, Kind: inbox.KindSystem, Template: texts.DryRunFailed, Key: "simulation:" + sim.ID.Hex()}
+	if runErr == nil && res != nil {
+		m.Template = texts.DryRunFinished
+		m.Data = map[string]any{"activities": res.Activities, "before": res.Before, "after": res.After, "members": res.MembersAffected}
 	}
-	_, err = s.deps.Notify.Send(ctx, inbox.Message{MemberID: to, Kind: inbox.KindSystem, Title: title, Body: body, Key: "simulation:" + sim.ID.Hex()})
+	// In the program's language: the runner reads no member.
+	if p, err := s.deps.Program.Get(ctx); err == nil {
+		m.Locale = p.Locale
+	}
+	_, err = s.deps.Notify.Send(ctx, m)
 	if errors.Is(err, inbox.ErrMuted) {
 		return nil
 	}
