@@ -52,7 +52,8 @@ type nodeRef struct {
 // Each decides visibility with the rules of the type's own queries: the
 // @auth rule of the root field that serves the type (checked by mayCall,
 // the authorizer's own function), then that field's resolver where there is
-// one, so a rule changed there changes here too.
+// one, or the domain's policy function those queries share (owned), so a
+// rule changed there changes here too.
 type nodeLookup func(r *Resolver, ctx context.Context, refs []nodeRef) ([]model.Node, []error)
 
 // nodeLookups has an entry for every type that implements Node; the
@@ -153,27 +154,29 @@ func each(refs []nodeRef, get func(nodeRef) (model.Node, error)) ([]model.Node, 
 }
 
 // owned resolves refs from a batch fetch (values in the order of the ids,
-// nil when missing): an object is visible to the member it belongs to, and
-// to every caller when anyone holds (the brand's access to all members).
-func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Context, []bson.ObjectID) ([]*T, error), owner func(*T) bson.ObjectID, anyone bool, notFound error) ([]model.Node, []error) {
-	ids := make([]bson.ObjectID, len(refs))
-	for i, ref := range refs {
-		ids[i] = ref.id
-	}
-	found, err := fetch(ctx, ids)
-	me := member.PrincipalFrom(ctx).MemberID
+// nil when missing): an object is visible to the caller when the domain's
+// policy says they may read it (mayRead), else it is notFound.
+func owned[T any](ctx context.Context, refs []nodeRef, fetch func(context.Context, []bson.ObjectID) ([]*T, error), mayRead func(member.Principal, *T) bool, notFound error) ([]model.Node, []error) {
+	found, err := fetch(ctx, idsOf(refs))
+	p := member.PrincipalFrom(ctx)
 	ns, errs := make([]model.Node, len(refs)), make([]error, len(refs))
 	for i := range refs {
 		switch {
 		case err != nil:
 			errs[i] = err
-		case found[i] == nil || !anyone && (me.IsZero() || owner(found[i]) != me):
+		case found[i] == nil || !mayRead(p, found[i]):
 			errs[i] = notFound
 		default:
 			ns[i] = found[i]
 		}
 	}
 	return ns, errs
+}
+
+// mayReadMembers is member.Principal.MayRead for what belongs to one
+// member: the member themself, and the brand (who may read any member).
+func mayReadMembers[T any](owner func(*T) bson.ObjectID) func(member.Principal, *T) bool {
+	return func(p member.Principal, x *T) bool { return p.MayRead(owner(x)) == nil }
 }
 
 // Member: the caller's own (me), or any for who may call member(id:).
@@ -226,25 +229,25 @@ func (r *Resolver) notificationNodes(ctx context.Context, refs []nodeRef) ([]mod
 		}
 		return r.Inbox.ByID(ctx, me, ids)
 	}
-	return owned(ctx, refs, fetch, func(n *inbox.Notification) bson.ObjectID { return n.MemberID }, false, inbox.ErrNotFound)
+	return owned(ctx, refs, fetch, func(p member.Principal, n *inbox.Notification) bool { return n.ReadableBy(p.MemberID) }, inbox.ErrNotFound)
 }
 
-// Activity: the member's own (checkIn returns them), every one for who may
-// call recordActivity (which returns them to the brand).
+// Activity: the member's own (checkIn returns them), every one for the
+// brand (recordActivity returns them to it).
 func (r *Resolver) activityNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	return owned(ctx, refs, r.Rooms.Activities.ByIDs, func(a *activity.Activity) bson.ObjectID { return a.MemberID },
-		mayCall(ctx, parsedSchema.Mutation, "recordActivity"), activity.ErrNotFound)
+	return owned(ctx, refs, r.Rooms.Activities.ByIDs, mayReadMembers(func(a *activity.Activity) bson.ObjectID { return a.MemberID }),
+		activity.ErrNotFound)
 }
 
-// LedgerEntry: the member's own ledger (me), every one for who may call
-// member(id:) and so read any member's ledger.
+// LedgerEntry: the member's own ledger (me), every one for the brand, who
+// reads any member's ledger (member(id:)).
 func (r *Resolver) ledgerEntryNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	return owned(ctx, refs, r.Rooms.Ledger.EntriesByID, func(e *ledger.Entry) bson.ObjectID { return e.MemberID },
-		mayCall(ctx, parsedSchema.Query, "member"), ledger.ErrEntryNotFound)
+	return owned(ctx, refs, r.Rooms.Ledger.EntriesByID, mayReadMembers(func(e *ledger.Entry) bson.ObjectID { return e.MemberID }),
+		ledger.ErrEntryNotFound)
 }
 
-// Redemption: the member's own (myRedemptions), every one for who may call
-// cancelRedemption (which returns them to the brand).
+// Redemption: the member's own (myRedemptions), every one for the brand
+// (cancelRedemption returns them to it).
 func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	mine := mayCall(ctx, parsedSchema.Query, "myRedemptions")
 	fetch := func(ctx context.Context, ids []bson.ObjectID) ([]*reward.Redemption, error) {
@@ -253,8 +256,8 @@ func (r *Resolver) redemptionNodes(ctx context.Context, refs []nodeRef) ([]model
 		}
 		return r.Game.Rewards().RedemptionsByID(ctx, ids)
 	}
-	return owned(ctx, refs, fetch, func(rd *reward.Redemption) bson.ObjectID { return rd.MemberID },
-		mayCall(ctx, parsedSchema.Mutation, "cancelRedemption"), reward.ErrRedemptionNotFound)
+	return owned(ctx, refs, fetch, mayReadMembers(func(rd *reward.Redemption) bson.ObjectID { return rd.MemberID }),
+		reward.ErrRedemptionNotFound)
 }
 
 // Reward: through reward(id:), after one batch of the operation's loader.

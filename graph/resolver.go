@@ -84,7 +84,7 @@ func (r *Resolver) rooms() *rooms {
 			members:   &membergql.Resolver{Members: r.Members, Auth: r.Auth, Inbox: r.Inbox, Rooms: r.Rooms, Texts: r.Texts, Accounts: r.Accounts, Push: r.Push},
 			game:      &gamegql.Resolver{Game: r.Game, Rooms: r.Rooms, Members: r.Members, Till: r.Till, OfferWatch: r.OfferWatch},
 			rules:     &rulesgql.Resolver{Game: r.Game, Rooms: r.Rooms},
-			community: &communitygql.Resolver{Community: r.Community, Game: r.Game, RSVPs: r.RSVPs, ReviewQueue: r.ReviewQueue},
+			community: &communitygql.Resolver{Community: r.Community, ReviewQueue: r.ReviewQueue},
 			events:    &eventsgql.Resolver{EventService: r.EventService, RSVPs: r.RSVPs, Members: r.Members},
 			analytics: &analyticsgql.Resolver{AnalyticsService: r.AnalyticsService},
 			webhooks:  &webhookgql.Resolver{WebhookService: r.WebhookService},
@@ -93,6 +93,7 @@ func (r *Resolver) rooms() *rooms {
 			memberMember:    membergql.Member{Resolver: b.members},
 			gameMember:      gamegql.Member{Resolver: b.game},
 			communityMember: communitygql.Member{Resolver: b.community},
+			eventsMember:    eventsgql.Member{Resolver: b.events},
 		}
 		b.mutation = &mutationResolver{
 			memberMutation:    membergql.Mutation{Resolver: b.members},
@@ -128,6 +129,7 @@ type memberResolver struct {
 	memberMember
 	gameMember
 	communityMember
+	eventsMember
 }
 
 // mutationResolver serves Mutation's fields from the rooms that own them.
@@ -146,6 +148,7 @@ type (
 	memberMember          = membergql.Member
 	gameMember            = gamegql.Member
 	communityMember       = communitygql.Member
+	eventsMember          = eventsgql.Member
 	memberMutation        = membergql.Mutation
 	gameMutation          = gamegql.Mutation
 	rulesMutation         = rulesgql.Mutation

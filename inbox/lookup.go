@@ -23,3 +23,9 @@ func (in *Inbox) ByID(ctx context.Context, memberID bson.ObjectID, ids []bson.Ob
 	}
 	return byid.Order(ids, found, func(n *Notification) bson.ObjectID { return n.ID }), nil
 }
+
+// ReadableBy reports whether the signed-in member memberID may read n:
+// the member it was sent to only (the brand reads no member's inbox).
+func (n *Notification) ReadableBy(memberID bson.ObjectID) bool {
+	return !memberID.IsZero() && n.MemberID == memberID
+}

@@ -450,3 +450,64 @@ func (a *app) myRsvpOrNil(t testing.TB, s session, eventID string) *rsvpView {
 	a.do(t, s.bearer(), `query($id: ID!) { event(id: $id) { myRsvp { status } } }`, map[string]any{"id": eventID}).decode(t, "event", &e)
 	return e.MyRsvp
 }
+
+// Door staff see the events door work needs, never a draft: a draft the
+// brand just created is NOT_FOUND to STAFF as to a customer, through
+// event(id:) and node(id:) alike, with nothing of it in the answer; once
+// published, STAFF read it even when it is listed for other members only
+// (which another customer still cannot). Its status follows the events'
+// clock: ENDED once the clock passes its end.
+func TestStaffNeverSeesADraft(t *testing.T) {
+	clock := testkit.NewClock(time.Now().UTC())
+	a := startApp(t, nil, func(m *Main) { m.eventClock = clock.Now })
+	a.setProgram(t)
+	ann, bob := a.signUp(t, "ann@example.com"), a.signUp(t, "bob@example.com")
+	sam := a.staff(t, "sam@example.com")
+	var ev struct{ ID, Status string }
+	a.service(t, `mutation($in: EventInput!) { createEvent(input: $in) { id status } }`, map[string]any{"in": eventInput(func(in map[string]any) {
+		in["title"], in["description"] = "Secret launch", "Not announced yet"
+		in["eligibility"] = map[string]any{"memberIds": []string{ann.Member.ID}}
+	})}).decode(t, "createEvent", &ev)
+	if ev.Status != "DRAFT" {
+		t.Fatalf("created: %+v", ev)
+	}
+	const byID = `query($id: ID!) { event(id: $id) { title description status } }`
+	const byNode = `query($id: ID!) { node(id: $id) { ... on Event { title description status } } }`
+	type view struct{ Title, Description, Status string }
+	for _, c := range []struct {
+		who string
+		s   session
+	}{{"STAFF", sam}, {"the listed customer", ann}, {"another customer", bob}} {
+		for _, q := range []string{byID, byNode} {
+			r := a.do(t, c.s.bearer(), q, map[string]any{"id": ev.ID})
+			if r.code() != "NOT_FOUND" || strings.Contains(fmt.Sprint(r.Data), "Secret") {
+				t.Fatalf("%s read a draft with %s: %q %s", c.who, q, r.code(), r.Data)
+			}
+		}
+	}
+	var brand view
+	a.service(t, byID, map[string]any{"id": ev.ID}).decode(t, "event", &brand)
+	if brand.Title != "Secret launch" || brand.Status != "DRAFT" {
+		t.Fatalf("the brand's draft: %+v", brand)
+	}
+
+	a.service(t, `mutation($id: ID!) { publishEvent(id: $id) { status } }`, map[string]any{"id": ev.ID}).decode(t, "publishEvent", &ev)
+	for _, q := range []string{byID, byNode} {
+		field := map[string]string{byID: "event", byNode: "node"}[q]
+		var v view
+		a.do(t, sam.bearer(), q, map[string]any{"id": ev.ID}).decode(t, field, &v)
+		if v.Title != "Secret launch" || v.Status != "PUBLISHED" {
+			t.Fatalf("STAFF read the published event with %s: %+v", field, v)
+		}
+		if r := a.do(t, bob.bearer(), q, map[string]any{"id": ev.ID}); r.code() != "NOT_FOUND" {
+			t.Fatalf("a customer not listed read it with %s: %q %s", field, r.code(), r.Data)
+		}
+	}
+
+	clock.Add(76 * time.Hour) // past its end (three days ahead, three hours long)
+	var ended view
+	a.do(t, ann.bearer(), byID, map[string]any{"id": ev.ID}).decode(t, "event", &ended)
+	if ended.Status != "ENDED" {
+		t.Fatalf("status after the events' clock passed the end: %+v", ended)
+	}
+}

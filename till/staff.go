@@ -24,3 +24,14 @@ func Staff(p member.Principal) (bson.ObjectID, error) {
 	}
 	return bson.ObjectID{}, ErrNotStaff
 }
+
+// MayReadCard returns nil when p may read member memberID's card (its
+// printed code and QR payload): the member themself only, so a code shown
+// at the till proves the member is there; ErrNotYourCard for anyone else,
+// the brand included.
+func MayReadCard(p member.Principal, memberID bson.ObjectID) error {
+	if self, err := p.Self(); err != nil || self != memberID {
+		return ErrNotYourCard
+	}
+	return nil
+}

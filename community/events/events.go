@@ -692,7 +692,7 @@ func replaceAfter(f bson.D, after bson.ObjectID) bson.D {
 // and whether more follow. For BRAND, STAFF and the brand's backend;
 // anyone else gets ErrNotDoorStaff.
 func (s *Service) AtTheDoor(ctx context.Context, p member.Principal, after bson.ObjectID, limit int) ([]*Event, bool, error) {
-	if !p.Has(member.RoleBrand) && !p.Has(member.RoleStaff) {
+	if !WorksTheDoor(p) {
 		return nil, false, ErrNotDoorStaff
 	}
 	filter := bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: s.now()}}}}

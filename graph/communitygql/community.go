@@ -279,7 +279,7 @@ func (r Query) Threads(ctx context.Context, spaceID string, order *forum.ThreadO
 	}
 	ord := model.Deref(order)
 	list := "threads." + sid.Hex() + "." + string(ord)
-	raw, err := positionAfter(list, after)
+	raw, err := relay.DecodeStringCursor(list, after)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (r Query) Threads(ctx context.Context, spaceID string, order *forum.ThreadO
 	if err != nil {
 		return nil, err
 	}
-	es, info := relay.Edges(threads, more, after, func(t *forum.Thread) string { return encodeStringCursor(list, forum.CursorOf(t, ord).String()) },
+	es, info := relay.Edges(threads, more, after, func(t *forum.Thread) string { return relay.EncodeStringCursor(list, forum.CursorOf(t, ord).String()) },
 		func(c string, t *forum.Thread) *model.ThreadEdge { return &model.ThreadEdge{Cursor: c, Node: t} })
 	return &model.ThreadConnection{Edges: es, PageInfo: info}, nil
 }
@@ -326,7 +326,7 @@ func (r Query) ReviewQueue(ctx context.Context, spaceID string, status *moderati
 	}
 	st := model.Deref(status)
 	list := "review." + sid.Hex() + "." + string(st)
-	raw, err := positionAfter(list, after)
+	raw, err := relay.DecodeStringCursor(list, after)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +345,7 @@ func (r Query) ReviewQueue(ctx context.Context, spaceID string, status *moderati
 		return nil, err
 	}
 	es, info := relay.Edges(items, more, after, func(e *community.QueueEntry) string {
-		return encodeStringCursor(list, strconv.FormatInt(e.Item.Score, 10)+"."+e.Item.PostID.Hex())
+		return relay.EncodeStringCursor(list, strconv.FormatInt(e.Item.Score, 10)+"."+e.Item.PostID.Hex())
 	}, func(c string, e *community.QueueEntry) *model.ReviewEdge {
 		return &model.ReviewEdge{Cursor: c, Node: e}
 	})

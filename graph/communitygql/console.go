@@ -4,14 +4,11 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/regulars/regulars/graph/model"
 	"github.com/regulars/regulars/graph/relay"
 
 	"github.com/regulars/regulars/community"
-	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
-	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
 )
 
@@ -28,50 +25,6 @@ func (r CommunityStanding) PostsLast30Days(ctx context.Context, obj *community.M
 // HiddenRecently is the resolver for the hiddenRecently field.
 func (r CommunityStanding) HiddenRecently(ctx context.Context, obj *community.MemberStanding) (bool, error) {
 	return obj.HiddenRecent, nil
-}
-
-// Redemptions is the resolver for the redemptions field.
-func (r Member) Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RedemptionConnection, error) {
-	n, err := relay.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	list := "member-redemptions." + obj.ID.Hex()
-	from, err := relay.DecodeIDCursor(list, after)
-	if err != nil {
-		return nil, err
-	}
-	rs, more, err := r.Game.Rewards().RedemptionsOf(ctx, member.PrincipalFrom(ctx), obj.ID, from, n)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.RedemptionConnection{}
-	conn.Edges, conn.PageInfo = relay.Edges(rs, more, after,
-		func(rd *reward.Redemption) string { return relay.EncodeIDCursor(list, rd.ID) },
-		func(c string, rd *reward.Redemption) *model.RedemptionEdge {
-			return &model.RedemptionEdge{Cursor: c, Node: rd}
-		})
-	return conn, nil
-}
-
-// Rsvps is the resolver for the rsvps field.
-func (r Member) Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RsvpConnection, error) {
-	n, err := relay.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	list := "member-rsvps." + obj.ID.Hex()
-	from, err := relay.DecodeIDCursor(list, after)
-	if err != nil {
-		return nil, err
-	}
-	rs, more, err := r.RSVPs.RSVPsOf(ctx, member.PrincipalFrom(ctx), obj.ID, from, n)
-	if err != nil {
-		return nil, err
-	}
-	es, info := relay.Edges(rs, more, after, func(x *rsvp.RSVP) string { return relay.EncodeIDCursor(list, x.EventID) },
-		func(c string, x *rsvp.RSVP) *model.RsvpEdge { return &model.RsvpEdge{Cursor: c, Node: x} })
-	return &model.RsvpConnection{Edges: es, PageInfo: info}, nil
 }
 
 // CommunityStanding is the resolver for the communityStanding field.

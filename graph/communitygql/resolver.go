@@ -9,16 +9,12 @@ package communitygql
 
 import (
 	"github.com/regulars/regulars/community"
-	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/reviewlive"
-	"github.com/regulars/regulars/game"
 )
 
 // Resolver holds the services this room's resolvers call.
 type Resolver struct {
 	Community   *community.Service  // spaces, threads, moderation
-	Game        *game.Service       // the loyalty program
-	RSVPs       *rsvp.Service       // RSVPs, waitlists, check-in
 	ReviewQueue *reviewlive.Watcher // review queues, live
 }
 

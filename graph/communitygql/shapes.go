@@ -2,9 +2,7 @@ package communitygql
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
-	"strings"
 
 	"github.com/regulars/regulars/graph/model"
 	"github.com/regulars/regulars/graph/relay"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/forum"
-	"github.com/regulars/regulars/input"
 )
 
 // communityMember is what the community shows of a member: display name
@@ -83,20 +80,6 @@ func spaceInput(in model.SpaceInput) (community.SpaceInput, error) {
 	return out, nil
 }
 
-// String cursors hold a position the domain writes (a thread order's key).
-func encodeStringCursor(list, pos string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(list + ":" + pos))
-}
-
-// positionAfter is the position a string cursor of list holds, "" when
-// after is empty (from the first).
-func positionAfter(list string, after *string) (string, error) {
-	if after == nil || *after == "" {
-		return "", nil
-	}
-	return decodeStringCursor(list, after)
-}
-
 // pageOf decodes what a list of a space or thread starts with: its
 // parent's id (a kind, sent as the argument field) and the page size.
 func pageOf(kind, field, id string, first *int) (bson.ObjectID, int, error) {
@@ -106,14 +89,4 @@ func pageOf(kind, field, id string, first *int) (bson.ObjectID, int, error) {
 	}
 	n, err := relay.PageSize(first)
 	return pid, n, err
-}
-
-func decodeStringCursor(list string, after *string) (string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(*after)
-	if err == nil {
-		if pos, ok := strings.CutPrefix(string(raw), list+":"); ok && pos != "" {
-			return pos, nil
-		}
-	}
-	return "", input.Errorf("after", "is not a cursor of this list")
 }

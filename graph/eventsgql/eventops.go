@@ -10,7 +10,7 @@ import (
 
 // Announcement is the resolver for the announcement field.
 func (r Event) Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) || obj.Status == events.StatusDraft {
+	if !events.MaySeeAnnouncement(member.PrincipalFrom(ctx), obj) {
 		return nil, nil
 	}
 	return &obj.Announcement, nil
@@ -18,8 +18,8 @@ func (r Event) Announcement(ctx context.Context, obj *events.Event) (*events.Ann
 
 // NoShowPenalty is the resolver for the noShowPenalty field.
 func (r Rsvp) NoShowPenalty(ctx context.Context, obj *rsvp.RSVP) (*rsvp.NoShowPenalty, error) {
-	if p := member.PrincipalFrom(ctx); p.MemberID != obj.MemberID && !p.Has(member.RoleBrand) {
-		return nil, nil // the member's own, and the brand's
+	if !rsvp.MaySeePenalty(member.PrincipalFrom(ctx), obj) {
+		return nil, nil
 	}
 	return obj.NoShowPenalty, nil
 }

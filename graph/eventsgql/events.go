@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/regulars/regulars/graph/model"
 	"github.com/regulars/regulars/graph/relay"
 
@@ -40,7 +42,7 @@ func (r Event) EligibleTiers(ctx context.Context, obj *events.Event) ([]string, 
 
 // Status is the resolver for the status field.
 func (r Event) Status(ctx context.Context, obj *events.Event) (events.Status, error) {
-	return obj.StatusAt(time.Now()), nil
+	return r.EventService.StatusNow(obj), nil
 }
 
 // SeatsLeft is the resolver for the seatsLeft field.
@@ -68,7 +70,7 @@ func (r Event) CalendarURL(ctx context.Context, obj *events.Event) (string, erro
 
 // Counts is the resolver for the counts field.
 func (r Event) Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
+	if !rsvp.MaySeeCounts(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
 	return r.RSVPs.CountsOf(ctx, obj.ID)
@@ -76,7 +78,7 @@ func (r Event) Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, err
 
 // Attendees is the resolver for the attendees field.
 func (r Event) Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*model.RsvpConnection, error) {
-	if !member.PrincipalFrom(ctx).Has(member.RoleBrand) {
+	if !rsvp.MayListAttendees(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
 	n, err := relay.PageSize(first)
@@ -101,21 +103,14 @@ func (r Event) Attendees(ctx context.Context, obj *events.Event, status rsvp.Sta
 	return &model.RsvpConnection{Edges: es, PageInfo: info}, nil
 }
 
-// OnlineURL is the resolver for the onlineUrl field: confirmed members and BRAND only.
+// OnlineURL is the resolver for the onlineUrl field.
 func (r EventPlace) OnlineURL(ctx context.Context, obj *events.Place) (*string, error) {
-	if obj.OnlineURL == "" {
-		return nil, nil
+	var eventID bson.ObjectID
+	if ev := eventFrom(ctx); ev != nil {
+		eventID = ev.ID
 	}
-	if member.PrincipalFrom(ctx).Has(member.RoleBrand) {
-		return &obj.OnlineURL, nil
-	}
-	if ev := eventFrom(ctx); ev != nil && !member.PrincipalFrom(ctx).MemberID.IsZero() {
-		rs, err := r.RSVPs.Mine(ctx, member.PrincipalFrom(ctx).MemberID, ev.ID)
-		if err == nil && (rs.Status == rsvp.Confirmed || rs.Status == rsvp.Attended) {
-			return &obj.OnlineURL, nil
-		}
-	}
-	return nil, nil
+	url, err := r.RSVPs.OnlineURLFor(ctx, member.PrincipalFrom(ctx), eventID, obj)
+	return model.Optional(url), err
 }
 
 // Cursor is the resolver for the cursor field.
@@ -225,15 +220,7 @@ func (r Query) Event(ctx context.Context, id string) (*events.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := member.PrincipalFrom(ctx)
-	if p.Has(member.RoleBrand) || p.Has(member.RoleStaff) {
-		return r.EventService.Get(ctx, eid)
-	}
-	me, err := member.PrincipalFrom(ctx).Self()
-	if err != nil {
-		return nil, err
-	}
-	return r.EventService.For(ctx, me, eid)
+	return r.EventService.Read(ctx, member.PrincipalFrom(ctx), eid)
 }
 
 // BrandEvents is the resolver for the brandEvents field.
@@ -292,10 +279,7 @@ func (r Rsvp) Position(ctx context.Context, obj *rsvp.RSVP) (*int, error) {
 
 // CheckInCode is the resolver for the checkInCode field.
 func (r Rsvp) CheckInCode(ctx context.Context, obj *rsvp.RSVP) (*string, error) {
-	if obj.MemberID != member.PrincipalFrom(ctx).MemberID {
-		return nil, nil // the member's own code only
-	}
-	return model.Optional(r.RSVPs.Door().CheckInCode(obj)), nil
+	return model.Optional(r.RSVPs.CheckInCodeFor(member.PrincipalFrom(ctx), obj)), nil
 }
 
 // EventUpdates is the resolver for the eventUpdates field.
@@ -310,7 +294,7 @@ func (r Subscription) EventUpdates(ctx context.Context, eventID string, after *s
 			return nil, err
 		}
 	}
-	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from, member.PrincipalFrom(ctx).Has(member.RoleBrand))
+	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from, rsvp.MaySeeCounts(member.PrincipalFrom(ctx)))
 }
 
 // Eligibility is the resolver for the eligibility field.

@@ -25,6 +25,7 @@ type (
 	EventInput   struct{ *Resolver }
 	EventPlace   struct{ *Resolver }
 	EventUpdate  struct{ *Resolver }
+	Member       struct{ *Resolver }
 	Mutation     struct{ *Resolver }
 	Query        struct{ *Resolver }
 	Rsvp         struct{ *Resolver }

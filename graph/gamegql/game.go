@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/regulars/regulars/graph/model"
 	"github.com/regulars/regulars/graph/relay"
 	"github.com/regulars/regulars/graph/request"
@@ -257,25 +259,28 @@ func (r Query) MyRedemptions(ctx context.Context, first *int, after *string) (*m
 	if err != nil {
 		return nil, err
 	}
-	limit, err := relay.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	from, err := relay.DecodeIDCursor("redemptions", after)
-	if err != nil {
-		return nil, err
-	}
-	rs, more, err := r.Game.Rewards().Redemptions(ctx, self, from, limit)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.RedemptionConnection{}
-	conn.Edges, conn.PageInfo = relay.Edges(rs, more, after,
-		func(rd *reward.Redemption) string { return relay.EncodeIDCursor("redemptions", rd.ID) },
+	return redemptionPage("redemptions", first, after, func(from bson.ObjectID, n int) ([]*reward.Redemption, bool, error) {
+		return r.Game.Rewards().Redemptions(ctx, self, from, n)
+	})
+}
+
+// Redemptions is the resolver for the redemptions field.
+func (r Member) Redemptions(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RedemptionConnection, error) {
+	return redemptionPage("member-redemptions."+obj.ID.Hex(), first, after, func(from bson.ObjectID, n int) ([]*reward.Redemption, bool, error) {
+		return r.Game.Rewards().RedemptionsOf(ctx, member.PrincipalFrom(ctx), obj.ID, from, n)
+	})
+}
+
+// redemptionPage is a page of redemptions of list, newest first, read by fetch.
+func redemptionPage(list string, first *int, after *string, fetch func(from bson.ObjectID, n int) ([]*reward.Redemption, bool, error)) (*model.RedemptionConnection, error) {
+	es, info, err := relay.PageByID(list, first, after, fetch, func(rd *reward.Redemption) bson.ObjectID { return rd.ID },
 		func(c string, rd *reward.Redemption) *model.RedemptionEdge {
 			return &model.RedemptionEdge{Cursor: c, Node: rd}
 		})
-	return conn, nil
+	if err != nil {
+		return nil, err
+	}
+	return &model.RedemptionConnection{Edges: es, PageInfo: info}, nil
 }
 
 // ID is the resolver for the id field.

@@ -42,8 +42,8 @@ func (r Fulfilment) Staff(ctx context.Context, obj *reward.Fulfilment) (*member.
 
 // MemberCard is the resolver for the memberCard field.
 func (r Member) MemberCard(ctx context.Context, obj *member.Member) (*till.Card, error) {
-	if self, err := member.PrincipalFrom(ctx).Self(); err != nil || self != obj.ID {
-		return nil, till.ErrNotYourCard
+	if err := till.MayReadCard(member.PrincipalFrom(ctx), obj.ID); err != nil {
+		return nil, err
 	}
 	return r.Till.Card(ctx, obj.ID)
 }

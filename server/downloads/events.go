@@ -45,7 +45,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.ErrNotFound
 		}
-		if !p.Has(member.RoleBrand) {
+		if !rsvp.MayListAttendees(p) {
 			return fiber.ErrForbidden
 		}
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")

@@ -1,0 +1,61 @@
+package rsvp
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/member"
+)
+
+// Who may see which answers to an event. The GraphQL layer's @auth lets a
+// caller in (deny by default); these rules decide what that caller reaches.
+// MaySeeMember and MaySeeName (checkin.go) say who sees who answered.
+
+// MaySeeCounts reports whether p may read an event's RSVP counts by
+// status (on the event and in its live updates): the brand only.
+func MaySeeCounts(p member.Principal) bool { return p.Has(member.RoleBrand) }
+
+// MayListAttendees reports whether p may list an event's RSVPs of a status
+// (the attendees list and its CSV): the brand only.
+func MayListAttendees(p member.Principal) bool { return p.Has(member.RoleBrand) }
+
+// MaySeePenalty reports whether p may read why r waits behind members
+// without a penalty (its no-show): the member themself and the brand.
+func MaySeePenalty(p member.Principal, r *RSVP) bool { return p.MayRead(r.MemberID) == nil }
+
+// CheckInCodeFor is r's check-in code (CheckInCode) as p may see it: the
+// member's own only, "" for anyone else (door staff scan it, the brand
+// has no use for it).
+func (s *Service) CheckInCodeFor(p member.Principal, r *RSVP) string {
+	if p.MemberID.IsZero() || p.MemberID != r.MemberID {
+		return ""
+	}
+	return s.Door().CheckInCode(r)
+}
+
+// OnlineURLFor is the online link of the place of event eventID as p may
+// see it: the brand, and the member whose answer is CONFIRMED or ATTENDED;
+// "" for anyone else (and when the place has none).
+func (s *Service) OnlineURLFor(ctx context.Context, p member.Principal, eventID bson.ObjectID, place *events.Place) (string, error) {
+	switch {
+	case place.OnlineURL == "":
+		return "", nil
+	case p.Has(member.RoleBrand):
+		return place.OnlineURL, nil
+	case p.MemberID.IsZero() || eventID.IsZero():
+		return "", nil
+	}
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, p.MemberID))
+	switch {
+	case errors.Is(err, ErrRSVPNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	case r.Status == Confirmed || r.Status == Attended:
+		return place.OnlineURL, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,74 @@
+package rsvp
+
+import (
+	"context"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/member"
+)
+
+// Who sees what of the answers: counts and attendee lists are the
+// brand's, a no-show penalty the member's and the brand's, a check-in
+// code the member's own only.
+func TestWhoMaySeeWhichAnswer(t *testing.T) {
+	f := setup(t)
+	ann := bson.NewObjectID()
+	brand := member.Principal{MemberID: bson.NewObjectID(), Roles: []member.Role{member.RoleBrand}}
+	staff := member.Principal{MemberID: bson.NewObjectID(), Roles: []member.Role{member.RoleStaff}}
+	annP := member.Principal{MemberID: ann, Roles: []member.Role{member.RoleCustomer}}
+	bobP := member.Principal{MemberID: bson.NewObjectID(), Roles: []member.Role{member.RoleCustomer}}
+	backend := member.Principal{Service: true}
+	for _, c := range []struct {
+		who                 string
+		p                   member.Principal
+		counts, list, owner bool
+	}{
+		{"brand", brand, true, true, true}, {"backend", backend, true, true, true}, {"staff", staff, false, false, false},
+		{"the member", annP, false, false, true}, {"another member", bobP, false, false, false},
+	} {
+		r := &RSVP{EventID: bson.NewObjectID(), MemberID: ann, Status: Confirmed}
+		if MaySeeCounts(c.p) != c.counts || MayListAttendees(c.p) != c.list || MaySeePenalty(c.p, r) != c.owner {
+			t.Errorf("%s: counts %v, attendees %v, penalty %v; want %v %v %v", c.who, MaySeeCounts(c.p), MayListAttendees(c.p), MaySeePenalty(c.p, r), c.counts, c.list, c.owner)
+		}
+		code := f.s.CheckInCodeFor(c.p, r)
+		if own := c.p.MemberID == ann; (code != "") != own || (own && code != f.s.Door().CheckInCode(r)) {
+			t.Errorf("%s: check-in code %q", c.who, code)
+		}
+	}
+}
+
+// The online link: the brand's, and a member's once CONFIRMED or ATTENDED
+// (not while waitlisted, nor for a member who did not answer).
+func TestOnlineURLForConfirmedMembersAndTheBrand(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 1, 0)
+	place := &events.Place{OnlineURL: "https://meet.example/ride"}
+	ann, bob, cat := bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()
+	testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "a"))(t)
+	if r := testkit.Must(f.s.RSVP(ctx, bob, e.ID, 0, "b"))(t); r.Status != Waitlisted {
+		t.Fatalf("bob: %s", r.Status)
+	}
+	for _, c := range []struct {
+		who  string
+		p    member.Principal
+		want string
+	}{
+		{"the brand", member.Principal{Service: true}, place.OnlineURL},
+		{"confirmed", member.Principal{MemberID: ann}, place.OnlineURL},
+		{"waitlisted", member.Principal{MemberID: bob}, ""},
+		{"no answer", member.Principal{MemberID: cat}, ""},
+		{"staff without an answer", member.Principal{MemberID: cat, Roles: []member.Role{member.RoleStaff}}, ""},
+	} {
+		if got, err := f.s.OnlineURLFor(ctx, c.p, e.ID, place); err != nil || got != c.want {
+			t.Errorf("%s: %q %v, want %q", c.who, got, err, c.want)
+		}
+	}
+	if got, err := f.s.OnlineURLFor(ctx, member.Principal{Service: true}, e.ID, &events.Place{Venue: "Club"}); err != nil || got != "" {
+		t.Errorf("no link: %q %v", got, err)
+	}
+}
