@@ -47,7 +47,7 @@ func (e *Executor) CreateOperationContext(ctx context.Context, params *graphql.R
 // It panics on a schema the guards refuse (a list with no cost, an
 // unclassified mutation): a bug caught by the first test that starts one.
 func NewExecutor(r *Resolver, lim Limits) *Executor {
-	schema, err := guard.Costed(NewExecutableSchema(Config{Resolvers: r}))
+	schema, err := guard.Costed(NewExecutableSchema(Config{Resolvers: resolverRoot{r}}))
 	if err != nil {
 		panic(fmt.Sprintf("graph: %v", err))
 	}

@@ -62,7 +62,7 @@ func TestLeaderboardAliasesAreCostedLikeNotifications(t *testing.T) {
 // every list of the schema; this one proves the executor applies it.)
 func TestEveryQueryConnectionIsCosted(t *testing.T) {
 	exec := NewExecutor(&Resolver{}, Limits{Depth: 12, Complexity: 2000})
-	s := NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
+	s := Schema()
 	n := 0
 	for _, f := range s.Query.Fields {
 		if f.Arguments.ForName("first") == nil {

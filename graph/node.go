@@ -182,7 +182,7 @@ func mayReadMembers[T any](owner func(*T) bson.ObjectID) func(member.Principal, 
 // Member: the caller's own (me), or any for who may call member(id:).
 func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	request.PrimeMembers(ctx, idsOf(refs))
-	q, me, brand := r.Query(), member.PrincipalFrom(ctx).MemberID, mayCall(ctx, parsedSchema.Query, "member")
+	q, me, brand := resolverRoot{r}.Query(), member.PrincipalFrom(ctx).MemberID, mayCall(ctx, parsedSchema.Query, "member")
 	return each(refs, func(ref nodeRef) (model.Node, error) {
 		switch {
 		case ref.id == me && mayCall(ctx, parsedSchema.Query, "me"):
@@ -267,7 +267,7 @@ func (r *Resolver) rewardNodes(ctx context.Context, refs []nodeRef) ([]model.Nod
 		if !mayCall(ctx, parsedSchema.Query, "reward") {
 			return nil, reward.ErrRewardNotFound
 		}
-		return nonNil(r.Query().Reward(ctx, ref.raw))
+		return nonNil(resolverRoot{r}.Query().Reward(ctx, ref.raw))
 	})
 }
 
@@ -276,7 +276,7 @@ func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]model.Node
 	var visible []*engagement.Badge
 	var err error
 	if mayCall(ctx, parsedSchema.Query, "badges") {
-		visible, err = r.Query().Badges(ctx)
+		visible, err = resolverRoot{r}.Query().Badges(ctx)
 	}
 	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if err != nil {
@@ -294,7 +294,7 @@ func (r *Resolver) badgeNodes(ctx context.Context, refs []nodeRef) ([]model.Node
 // Offer: through offer(id:) for who may call it (the brand), otherwise
 // among the offers the signed-in member is offered now (offers).
 func (r *Resolver) offerNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	q := r.Query()
+	q := resolverRoot{r}.Query()
 	if mayCall(ctx, parsedSchema.Query, "offer") {
 		return each(refs, func(ref nodeRef) (model.Node, error) { return nonNil(q.Offer(ctx, ref.raw)) })
 	}
@@ -326,7 +326,7 @@ func nonNil[T any](v *T, err error) (model.Node, error) {
 
 // eventNodes shows events as event(id:) does.
 func (r *Resolver) eventNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	q := r.Query()
+	q := resolverRoot{r}.Query()
 	return each(refs, func(ref nodeRef) (model.Node, error) { return nonNil(q.Event(ctx, ref.raw)) })
 }
 
@@ -373,7 +373,7 @@ func (r *Resolver) watchedWordNodes(ctx context.Context, refs []nodeRef) ([]mode
 // earningRuleNodes and ruleSimulationNodes show rules and dry runs as
 // their own queries do (BRAND).
 func (r *Resolver) earningRuleNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	q := r.Query()
+	q := resolverRoot{r}.Query()
 	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "earningRule") {
 			return nil, ruleset.ErrRuleNotFound
@@ -383,7 +383,7 @@ func (r *Resolver) earningRuleNodes(ctx context.Context, refs []nodeRef) ([]mode
 }
 
 func (r *Resolver) ruleSimulationNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
-	q := r.Query()
+	q := resolverRoot{r}.Query()
 	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "ruleSimulation") {
 			return nil, dryrun.ErrSimulationNotFound

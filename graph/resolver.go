@@ -25,12 +25,14 @@ import (
 	"github.com/regulars/regulars/texts"
 	"github.com/regulars/regulars/till"
 	"github.com/regulars/regulars/webhook"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// Resolver is the executor's ResolverRoot: it holds the domain services and
-// hands each GraphQL type's fields to the room that resolves them (the
-// graph/*gql packages), composing a type whose fields several rooms serve
-// (Query, Mutation, Subscription, Member) from theirs.
+// Resolver holds the domain services the resolvers call. NewExecutor makes
+// the executor's ResolverRoot over it (resolverRoot), which hands each
+// GraphQL type's fields to the room that resolves them (the graph/*gql
+// packages), composing a type whose fields several rooms serve (Query,
+// Mutation, Subscription, Member) from theirs.
 type Resolver struct {
 	Members *member.Service
 	// Auth signs members in: sign-up, log-in, tokens, sessions, roles.
@@ -60,6 +62,15 @@ type Resolver struct {
 	once  sync.Once
 	built *rooms
 }
+
+// resolverRoot is the generated executor's ResolverRoot over r: one
+// method per GraphQL type with resolvers, handing it to the room (or the
+// rooms, composed) that resolve its fields.
+type resolverRoot struct{ *Resolver }
+
+// Schema is the GraphQL schema the executor serves, for tests and tools
+// that walk it.
+func Schema() *ast.Schema { return parsedSchema }
 
 // rooms are the per-room resolvers, made once from the services.
 type rooms struct {
@@ -188,153 +199,157 @@ type subscriptionResolver struct {
 	eventsSubscription
 }
 
-func (r *Resolver) Activity() ActivityResolver { return gamegql.Activity{Resolver: r.rooms().game} }
-func (r *Resolver) ActivityDifference() ActivityDifferenceResolver {
+func (r resolverRoot) Activity() ActivityResolver { return gamegql.Activity{Resolver: r.rooms().game} }
+func (r resolverRoot) ActivityDifference() ActivityDifferenceResolver {
 	return rulesgql.ActivityDifference{Resolver: r.rooms().rules}
 }
-func (r *Resolver) ActivityResult() ActivityResultResolver {
+func (r resolverRoot) ActivityResult() ActivityResultResolver {
 	return gamegql.ActivityResult{Resolver: r.rooms().game}
 }
-func (r *Resolver) Analytics() AnalyticsResolver {
+func (r resolverRoot) Analytics() AnalyticsResolver {
 	return analyticsgql.Analytics{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) AnalyticsEngagement() AnalyticsEngagementResolver {
+func (r resolverRoot) AnalyticsEngagement() AnalyticsEngagementResolver {
 	return analyticsgql.AnalyticsEngagement{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) AnalyticsOverview() AnalyticsOverviewResolver {
+func (r resolverRoot) AnalyticsOverview() AnalyticsOverviewResolver {
 	return analyticsgql.AnalyticsOverview{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) AnalyticsRetention() AnalyticsRetentionResolver {
+func (r resolverRoot) AnalyticsRetention() AnalyticsRetentionResolver {
 	return analyticsgql.AnalyticsRetention{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) Badge() BadgeResolver { return gamegql.Badge{Resolver: r.rooms().game} }
-func (r *Resolver) BadgeUnlocks() BadgeUnlocksResolver {
+func (r resolverRoot) Badge() BadgeResolver { return gamegql.Badge{Resolver: r.rooms().game} }
+func (r resolverRoot) BadgeUnlocks() BadgeUnlocksResolver {
 	return analyticsgql.BadgeUnlocks{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) CampaignResults() CampaignResultsResolver {
+func (r resolverRoot) CampaignResults() CampaignResultsResolver {
 	return analyticsgql.CampaignResults{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) CohortMatrix() CohortMatrixResolver {
+func (r resolverRoot) CohortMatrix() CohortMatrixResolver {
 	return analyticsgql.CohortMatrix{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) CommunityStanding() CommunityStandingResolver {
+func (r resolverRoot) CommunityStanding() CommunityStandingResolver {
 	return communitygql.CommunityStanding{Resolver: r.rooms().community}
 }
-func (r *Resolver) Coupon() CouponResolver { return gamegql.Coupon{Resolver: r.rooms().game} }
-func (r *Resolver) CouponRedemption() CouponRedemptionResolver {
+func (r resolverRoot) Coupon() CouponResolver { return gamegql.Coupon{Resolver: r.rooms().game} }
+func (r resolverRoot) CouponRedemption() CouponRedemptionResolver {
 	return gamegql.CouponRedemption{Resolver: r.rooms().game}
 }
-func (r *Resolver) DataExport() DataExportResolver {
+func (r resolverRoot) DataExport() DataExportResolver {
 	return membergql.DataExport{Resolver: r.rooms().members}
 }
-func (r *Resolver) EarningExplanation() EarningExplanationResolver {
+func (r resolverRoot) EarningExplanation() EarningExplanationResolver {
 	return rulesgql.EarningExplanation{Resolver: r.rooms().rules}
 }
-func (r *Resolver) EarningRule() EarningRuleResolver {
+func (r resolverRoot) EarningRule() EarningRuleResolver {
 	return rulesgql.EarningRule{Resolver: r.rooms().rules}
 }
-func (r *Resolver) EarningRuleVersion() EarningRuleVersionResolver {
+func (r resolverRoot) EarningRuleVersion() EarningRuleVersionResolver {
 	return rulesgql.EarningRuleVersion{Resolver: r.rooms().rules}
 }
-func (r *Resolver) Event() EventResolver { return eventsgql.Event{Resolver: r.rooms().events} }
-func (r *Resolver) EventAttendance() EventAttendanceResolver {
+func (r resolverRoot) Event() EventResolver { return eventsgql.Event{Resolver: r.rooms().events} }
+func (r resolverRoot) EventAttendance() EventAttendanceResolver {
 	return analyticsgql.EventAttendance{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) EventPlace() EventPlaceResolver {
+func (r resolverRoot) EventPlace() EventPlaceResolver {
 	return eventsgql.EventPlace{Resolver: r.rooms().events}
 }
-func (r *Resolver) EventUpdate() EventUpdateResolver {
+func (r resolverRoot) EventUpdate() EventUpdateResolver {
 	return eventsgql.EventUpdate{Resolver: r.rooms().events}
 }
-func (r *Resolver) Fulfilment() FulfilmentResolver {
+func (r resolverRoot) Fulfilment() FulfilmentResolver {
 	return gamegql.Fulfilment{Resolver: r.rooms().game}
 }
-func (r *Resolver) LedgerEntry() LedgerEntryResolver {
+func (r resolverRoot) LedgerEntry() LedgerEntryResolver {
 	return gamegql.LedgerEntry{Resolver: r.rooms().game}
 }
-func (r *Resolver) LedgerLine() LedgerLineResolver {
+func (r resolverRoot) LedgerLine() LedgerLineResolver {
 	return rulesgql.LedgerLine{Resolver: r.rooms().rules}
 }
-func (r *Resolver) LedgerSource() LedgerSourceResolver {
+func (r resolverRoot) LedgerSource() LedgerSourceResolver {
 	return gamegql.LedgerSource{Resolver: r.rooms().game}
 }
-func (r *Resolver) LifetimeValue() LifetimeValueResolver {
+func (r resolverRoot) LifetimeValue() LifetimeValueResolver {
 	return analyticsgql.LifetimeValue{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) Member() MemberResolver { return r.rooms().member }
-func (r *Resolver) ModerationLogEntry() ModerationLogEntryResolver {
+func (r resolverRoot) Member() MemberResolver { return r.rooms().member }
+func (r resolverRoot) ModerationLogEntry() ModerationLogEntryResolver {
 	return communitygql.ModerationLogEntry{Resolver: r.rooms().community}
 }
-func (r *Resolver) Mutation() MutationResolver { return r.rooms().mutation }
-func (r *Resolver) Notification() NotificationResolver {
+func (r resolverRoot) Mutation() MutationResolver { return r.rooms().mutation }
+func (r resolverRoot) Notification() NotificationResolver {
 	return membergql.Notification{Resolver: r.rooms().members}
 }
-func (r *Resolver) Offer() OfferResolver   { return gamegql.Offer{Resolver: r.rooms().game} }
-func (r *Resolver) Points() PointsResolver { return gamegql.Points{Resolver: r.rooms().game} }
-func (r *Resolver) PointsComparison() PointsComparisonResolver {
+func (r resolverRoot) Offer() OfferResolver   { return gamegql.Offer{Resolver: r.rooms().game} }
+func (r resolverRoot) Points() PointsResolver { return gamegql.Points{Resolver: r.rooms().game} }
+func (r resolverRoot) PointsComparison() PointsComparisonResolver {
 	return rulesgql.PointsComparison{Resolver: r.rooms().rules}
 }
-func (r *Resolver) Post() PostResolver       { return communitygql.Post{Resolver: r.rooms().community} }
-func (r *Resolver) Program() ProgramResolver { return gamegql.Program{Resolver: r.rooms().game} }
-func (r *Resolver) ProgramEconomics() ProgramEconomicsResolver {
+func (r resolverRoot) Post() PostResolver       { return communitygql.Post{Resolver: r.rooms().community} }
+func (r resolverRoot) Program() ProgramResolver { return gamegql.Program{Resolver: r.rooms().game} }
+func (r resolverRoot) ProgramEconomics() ProgramEconomicsResolver {
 	return analyticsgql.ProgramEconomics{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) PublicMember() PublicMemberResolver {
+func (r resolverRoot) PublicMember() PublicMemberResolver {
 	return gamegql.PublicMember{Resolver: r.rooms().game}
 }
-func (r *Resolver) Query() QueryResolver { return r.rooms().query }
-func (r *Resolver) Redemption() RedemptionResolver {
+func (r resolverRoot) Query() QueryResolver { return r.rooms().query }
+func (r resolverRoot) Redemption() RedemptionResolver {
 	return gamegql.Redemption{Resolver: r.rooms().game}
 }
-func (r *Resolver) ReferralFunnel() ReferralFunnelResolver {
+func (r resolverRoot) ReferralFunnel() ReferralFunnelResolver {
 	return analyticsgql.ReferralFunnel{Resolver: r.rooms().analytics}
 }
-func (r *Resolver) ReviewItem() ReviewItemResolver {
+func (r resolverRoot) ReviewItem() ReviewItemResolver {
 	return communitygql.ReviewItem{Resolver: r.rooms().community}
 }
-func (r *Resolver) ReviewQueueChange() ReviewQueueChangeResolver {
+func (r resolverRoot) ReviewQueueChange() ReviewQueueChangeResolver {
 	return communitygql.ReviewQueueChange{Resolver: r.rooms().community}
 }
-func (r *Resolver) Reward() RewardResolver { return gamegql.Reward{Resolver: r.rooms().game} }
-func (r *Resolver) Rsvp() RsvpResolver     { return eventsgql.Rsvp{Resolver: r.rooms().events} }
-func (r *Resolver) RuleCondition() RuleConditionResolver {
+func (r resolverRoot) Reward() RewardResolver { return gamegql.Reward{Resolver: r.rooms().game} }
+func (r resolverRoot) Rsvp() RsvpResolver     { return eventsgql.Rsvp{Resolver: r.rooms().events} }
+func (r resolverRoot) RuleCondition() RuleConditionResolver {
 	return rulesgql.RuleCondition{Resolver: r.rooms().rules}
 }
-func (r *Resolver) RuleSimulation() RuleSimulationResolver {
+func (r resolverRoot) RuleSimulation() RuleSimulationResolver {
 	return rulesgql.RuleSimulation{Resolver: r.rooms().rules}
 }
-func (r *Resolver) RuleSimulationResult() RuleSimulationResultResolver {
+func (r resolverRoot) RuleSimulationResult() RuleSimulationResultResolver {
 	return rulesgql.RuleSimulationResult{Resolver: r.rooms().rules}
 }
-func (r *Resolver) RuleVerdict() RuleVerdictResolver {
+func (r resolverRoot) RuleVerdict() RuleVerdictResolver {
 	return rulesgql.RuleVerdict{Resolver: r.rooms().rules}
 }
-func (r *Resolver) Sanction() SanctionResolver {
+func (r resolverRoot) Sanction() SanctionResolver {
 	return communitygql.Sanction{Resolver: r.rooms().community}
 }
-func (r *Resolver) Space() SpaceResolver               { return communitygql.Space{Resolver: r.rooms().community} }
-func (r *Resolver) Standing() StandingResolver         { return gamegql.Standing{Resolver: r.rooms().game} }
-func (r *Resolver) Subscription() SubscriptionResolver { return r.rooms().subscription }
-func (r *Resolver) Thread() ThreadResolver             { return communitygql.Thread{Resolver: r.rooms().community} }
-func (r *Resolver) ThreadEvent() ThreadEventResolver {
+func (r resolverRoot) Space() SpaceResolver               { return communitygql.Space{Resolver: r.rooms().community} }
+func (r resolverRoot) Standing() StandingResolver         { return gamegql.Standing{Resolver: r.rooms().game} }
+func (r resolverRoot) Subscription() SubscriptionResolver { return r.rooms().subscription }
+func (r resolverRoot) Thread() ThreadResolver {
+	return communitygql.Thread{Resolver: r.rooms().community}
+}
+func (r resolverRoot) ThreadEvent() ThreadEventResolver {
 	return communitygql.ThreadEvent{Resolver: r.rooms().community}
 }
-func (r *Resolver) TierStatus() TierStatusResolver {
+func (r resolverRoot) TierStatus() TierStatusResolver {
 	return gamegql.TierStatus{Resolver: r.rooms().game}
 }
-func (r *Resolver) TillMember() TillMemberResolver {
+func (r resolverRoot) TillMember() TillMemberResolver {
 	return gamegql.TillMember{Resolver: r.rooms().game}
 }
-func (r *Resolver) WatchedWord() WatchedWordResolver {
+func (r resolverRoot) WatchedWord() WatchedWordResolver {
 	return communitygql.WatchedWord{Resolver: r.rooms().community}
 }
-func (r *Resolver) Webhook() WebhookResolver { return webhookgql.Webhook{Resolver: r.rooms().webhooks} }
-func (r *Resolver) WebhookDelivery() WebhookDeliveryResolver {
+func (r resolverRoot) Webhook() WebhookResolver {
+	return webhookgql.Webhook{Resolver: r.rooms().webhooks}
+}
+func (r resolverRoot) WebhookDelivery() WebhookDeliveryResolver {
 	return webhookgql.WebhookDelivery{Resolver: r.rooms().webhooks}
 }
-func (r *Resolver) EventInput() EventInputResolver {
+func (r resolverRoot) EventInput() EventInputResolver {
 	return eventsgql.EventInput{Resolver: r.rooms().events}
 }
-func (r *Resolver) OfferInput() OfferInputResolver {
+func (r resolverRoot) OfferInput() OfferInputResolver {
 	return gamegql.OfferInput{Resolver: r.rooms().game}
 }

@@ -209,7 +209,7 @@ func isPageSize(key string) bool { return strings.HasSuffix(key, "(first)") }
 // price, stock, quantity and score is refused with BAD_USER_INPUT naming
 // it (as is the 50,000,000,000-cent purchase), writing nothing.
 func TestEveryIntInputIsBounded(t *testing.T) {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.Schema()
 	isInt := func(t *ast.Type) bool {
 		for t.Elem != nil {
 			t = t.Elem

@@ -80,7 +80,7 @@ var keyedMutations = map[string]keyedMutation{
 // keyedInSchema walks the schema's mutations: those with an idempotencyKey
 // argument, or an input argument with an idempotencyKey or externalId field.
 func keyedInSchema() []string {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.Schema()
 	var out []string
 	for _, f := range schema.Mutation.Fields {
 		for _, arg := range f.Arguments {

@@ -19,7 +19,7 @@ import (
 
 // Every notification kind of the API has a push policy, in push.Policies.
 func TestEveryNotificationKindHasAPushPolicy(t *testing.T) {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.Schema()
 	kinds := schema.Types["NotificationKind"]
 	if kinds == nil || len(kinds.EnumValues) == 0 {
 		t.Fatal("the schema has no NotificationKind enum")

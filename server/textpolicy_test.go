@@ -373,7 +373,7 @@ func isCursor(key string) bool { return strings.HasSuffix(key, "(after)") }
 // field of every input type whose type is String, [String] or their
 // non-null forms.
 func stringInputs() []string {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.Schema()
 	isString := func(t *ast.Type) bool {
 		for t.Elem != nil {
 			t = t.Elem
