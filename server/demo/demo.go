@@ -120,7 +120,7 @@ type Services struct {
 type seeder struct{ Services }
 
 // Seed fills an empty database with the demo brand and prints how to use
-// it to out: generatedKey is the service key made for this process ("" if
+// it to out: generatedKey is the development service key (kept with the data) ("" if
 // SERVICE_API_KEYS has one), addr where the server listens. Call it once
 // the database is ready. It says whether it added the demo (false: it was
 // there already, or the database holds other members).
@@ -466,7 +466,7 @@ func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
 		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", MemberEmail(0), MemberPassword, MemberCount-1)
 	}
 	if generatedKey != "" {
-		fmt.Fprintf(&b, "  service API key for this process (SERVICE_API_KEYS is empty): %s\n", generatedKey)
+		fmt.Fprintf(&b, "  service API key, kept in DATA_DIR/service-api-key (SERVICE_API_KEYS is empty): %s\n", generatedKey)
 	}
 	if !res.notEmpty {
 		host := addr
