@@ -38,26 +38,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay, cachedReads float6
 	t.Helper()
 	var counting atomic.Bool
 	var n, cached atomic.Int64
-	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
-		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-			if counting.Load() {
-				switch e.Command.Lookup(e.CommandName).StringValue() {
-				case "program", "earning_rule_set", "notification_templates":
-					cached.Add(1)
-					return
-				}
-				n.Add(1)
-				if os.Getenv("DEBUG_CMDS") != "" {
-					fmt.Println("CMD", e.CommandName, e.Command.Lookup(e.CommandName).StringValue())
-				}
-			}
-		}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
-	db := client.Database(mongotest.Name(t))
-	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	db := countedDatabase(t, &counting, &n, &cached)
 	ctx := context.Background()
 
 	members := member.New(db, nil)
@@ -155,25 +136,7 @@ func TestMongoCommandsPerPurchase(t *testing.T) {
 func TestMongoCommandsPerBadgeUnlock(t *testing.T) {
 	var counting atomic.Bool
 	var n atomic.Int64
-	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
-		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
-			if counting.Load() {
-				switch e.Command.Lookup(e.CommandName).StringValue() {
-				case "program", "earning_rule_set", "notification_templates":
-					return // cached for a time: counted apart in TestMongoCommandsPerPurchase
-				}
-				n.Add(1)
-				if os.Getenv("DEBUG_CMDS") != "" {
-					fmt.Println("CMD", e.CommandName, e.Command.Lookup(e.CommandName).StringValue())
-				}
-			}
-		}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
-	db := client.Database(mongotest.Name(t))
-	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	db := countedDatabase(t, &counting, &n, nil)
 	ctx := context.Background()
 	members := member.New(db, nil)
 	in := inbox.New(db, inbox.NewMemoryBroker())
@@ -244,4 +207,36 @@ func TestMongoCommandsPerBadgeUnlock(t *testing.T) {
 		t.Errorf("commands grew: unlocking %.1f (max %.1f), none unlocked %.1f (max %.1f), replay %.1f (max %.1f)",
 			perUnlock, maxUnlock, perPlain, maxPlain, perReplay, maxReplay)
 	}
+}
+
+// countedDatabase is a fresh database whose client counts in n the
+// commands sent while counting is set; the reads of what an instance
+// caches for a time (program, rule set, templates) go to cached instead,
+// or are left out when cached is nil. DEBUG_CMDS=1 prints each command.
+func countedDatabase(t *testing.T, counting *atomic.Bool, n, cached *atomic.Int64) *mongo.Database {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
+		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if !counting.Load() {
+				return
+			}
+			switch e.Command.Lookup(e.CommandName).StringValue() {
+			case "program", "earning_rule_set", "notification_templates":
+				if cached != nil {
+					cached.Add(1)
+				}
+				return
+			}
+			n.Add(1)
+			if os.Getenv("DEBUG_CMDS") != "" {
+				fmt.Println("CMD", e.CommandName, e.Command.Lookup(e.CommandName).StringValue())
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
+	db := client.Database(mongotest.Name(t))
+	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	return db
 }

@@ -330,10 +330,11 @@ func validate(locale string, name Name, tpl *Template) error {
 	for _, f := range []struct{ field, text string }{{"title", tpl.Title}, {"body", tpl.Body}} {
 		// Braces only ever enclose a placeholder: a lone one is a typo
 		// that would be sent to members as it stands.
-		if strings.Count(f.text, "{") != len(placeholders(f.text)) || strings.Count(f.text, "}") != len(placeholders(f.text)) {
+		ps := placeholders(f.text)
+		if strings.Count(f.text, "{") != len(ps) || strings.Count(f.text, "}") != len(ps) {
 			return input.Errorf(f.field, "a { without its } (or the other way round): braces enclose placeholders only")
 		}
-		for _, p := range placeholders(f.text) {
+		for _, p := range ps {
 			if !slices.Contains(Placeholders[name], p) {
 				known := "none"
 				if ps := Placeholders[name]; len(ps) > 0 {
