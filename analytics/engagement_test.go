@@ -572,3 +572,39 @@ func TestEngagementReadsDoNotGrowWithMembers(t *testing.T) {
 	}
 	t.Logf("documents read with 40 and 160 members: %d, %d", small, large)
 }
+
+// TestAMovedMemberStreakLapsesInTheNewZone: members who move west to a
+// timezone whose days end later, and record nothing since, keep their
+// streak until it lapses on the new zone's calendar too
+// (streak.State.View), and the streak distribution counts it so through
+// the two days after.
+func TestAMovedMemberStreakLapsesInTheNewZone(t *testing.T) {
+	w := generateEngagement(3, 40)
+	db := testkit.Database(t)
+	p := program.Default()
+	p.Timezone, p.Streak = "America/New_York", w.rules
+	clock := testkit.NewClock(engNow)
+	s := New(db, &fixedProgram{p}, clock.Now)
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ctx := context.Background()
+	w.load(t, db, engNow.Add(time.Hour), false)
+	testkit.Must(s.Refresh(ctx))(t)
+
+	moved := engNow.Add(time.Hour)
+	clock.Set(moved)
+	for _, m := range w.members {
+		to := "Pacific/Pago_Pago" // UTC−11: their days end later
+		w.zones[m] = to
+		if _, err := db.Collection("members").UpdateByID(ctx, m, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "timezone", Value: to}, {Key: "updatedAt", Value: moved}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.Must(s.Refresh(ctx))(t)
+	for h := 0; h <= 48; h += 3 {
+		at := moved.Add(time.Duration(h) * time.Hour)
+		clock.Set(at)
+		testkit.Must(s.Refresh(ctx))(t)
+		w.check(t, s, "2026-02-01", "2026-03-01", leaderboard.PeriodMonthly, at)
+	}
+}

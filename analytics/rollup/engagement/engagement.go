@@ -73,11 +73,26 @@ func StreakBucket(current int) int {
 
 // memberStreak is one member's streak as the rollups count it
 // (collStreaks): its bucket, and the instant (Unix seconds) it lapses
-// (streak.State.LapsesAt in the member's timezone).
+// (streak.State.LapsesAt in the member's timezone). It keeps the part of
+// the streak's state the lapse is computed from, so that a member who
+// moves to another timezone has it computed again without an entry of
+// theirs being read (refreshMovedStreaks); a document written before
+// it kept them (Last 0) waits for the member's next entry.
 type memberStreak struct {
 	ID    bson.ObjectID `bson:"_id"`
 	B     int           `bson:"b"`
 	Lapse int64         `bson:"lapse"`
+
+	Current int       `bson:"current"`
+	Last    int64     `bson:"last"`
+	LastAt  time.Time `bson:"lastAt"`
+	Zone    string    `bson:"zone"`
+	Freezes int       `bson:"freezes"`
+}
+
+// state is the part of the member's streak.State the document keeps.
+func (m memberStreak) state() streak.State {
+	return streak.State{Current: m.Current, Last: m.Last, LastAt: m.LastAt, Timezone: m.Zone, Freezes: m.Freezes}
 }
 
 func (m memberStreak) key() string { return strconv.Itoa(m.B) + ":" + strconv.FormatInt(m.Lapse, 10) }
@@ -384,6 +399,51 @@ func (r *Rollups) refreshStreaksAndBadges(ctx context.Context, mark time.Time, r
 	return next, nil
 }
 
+// refreshMovedStreaks computes again the lapse of the streak of each
+// member whose profile changed since the mark (members.updatedAt), from
+// the state their streak document keeps: a new timezone moves the instant
+// their streak lapses, as they see it (streak.State.View in their zone),
+// though they recorded nothing since. Members with an entry since were
+// done by refreshStreaksAndBadges, and come out the same. It returns the
+// new mark.
+func (r *Rollups) refreshMovedStreaks(ctx context.Context, mark time.Time, rules program.StreakRules, dirty *dirtySet) (time.Time, error) {
+	next := mark
+	var moved []bson.ObjectID
+	type changed struct {
+		ID        bson.ObjectID `bson:"_id"`
+		UpdatedAt time.Time     `bson:"updatedAt"`
+	}
+	err := rollupdb.Each(ctx, r.people, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gte", Value: rollupdb.Since(mark)}}}},
+		options.Find().SetProjection(bson.D{{Key: "updatedAt", Value: 1}}),
+		func(m *changed) error {
+			if m.UpdatedAt.After(next) {
+				next = m.UpdatedAt
+			}
+			moved = append(moved, m.ID)
+			return nil
+		})
+	if err != nil {
+		return mark, err
+	}
+	for i := 0; i < len(moved); i += rollupdb.MemberBatch {
+		batch := moved[i:min(i+rollupdb.MemberBatch, len(moved))]
+		var kept []memberStreak
+		if err := rollupdb.All(ctx, r.streaks, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}, nil, &kept); err != nil {
+			return mark, err
+		}
+		latest := make(map[bson.ObjectID]streak.State, len(kept))
+		ids := make([]bson.ObjectID, 0, len(kept))
+		for _, k := range kept {
+			latest[k.ID] = k.state()
+			ids = append(ids, k.ID)
+		}
+		if err := r.refreshStreakBatch(ctx, ids, latest, rules, dirty); err != nil {
+			return mark, err
+		}
+	}
+	return next, nil
+}
+
 func (r *Rollups) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, latest map[bson.ObjectID]streak.State, rules program.StreakRules, dirty *dirtySet) error {
 	in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	var olds []memberStreak
@@ -418,7 +478,8 @@ func (r *Rollups) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, l
 		if err != nil {
 			loc = time.UTC
 		}
-		ms := memberStreak{ID: id, B: StreakBucket(s.Current), Lapse: s.LapsesAt(rules, loc).Unix()}
+		ms := memberStreak{ID: id, B: StreakBucket(s.Current), Lapse: s.LapsesAt(rules, loc).Unix(),
+			Current: s.Current, Last: s.Last, LastAt: s.LastAt.UTC(), Zone: s.Timezone, Freezes: s.Freezes}
 		o, had := old[id]
 		if had && o == ms {
 			continue

@@ -20,4 +20,5 @@ func TestIndexesExist(t *testing.T) {
 	testkit.RequireIndexes(t, db.Collection("leaderboard_scores"), IndexScoresMark)
 	testkit.RequireIndexes(t, db.Collection("event_rsvps"), IndexRSVPsMark)
 	testkit.RequireIndexes(t, db.Collection("events"), IndexEventsMark)
+	testkit.RequireIndexes(t, db.Collection("members"), IndexMembersMark)
 }

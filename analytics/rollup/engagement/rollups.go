@@ -51,6 +51,7 @@ const (
 	IndexScoresMark  = "analytics_scores_at"
 	IndexRSVPsMark   = "analytics_rsvps_updated"
 	IndexEventsMark  = "analytics_events_updated"
+	IndexMembersMark = "analytics_members_updated"
 )
 
 // Rollups keeps the engagement rollups: Run writes them, the figures read
@@ -101,6 +102,7 @@ func (r *Rollups) EnsureIndexes(ctx context.Context) error {
 		{r.scores, []mongo.IndexModel{idx(IndexScoresMark, "at", "_id")}},
 		{r.rsvps, []mongo.IndexModel{idx(IndexRSVPsMark, "updatedAt", "_id")}},
 		{r.events, []mongo.IndexModel{idx(IndexEventsMark, "updatedAt", "_id")}},
+		{r.people, []mongo.IndexModel{idx(IndexMembersMark, "updatedAt", "_id")}},
 	} {
 		if err := mongoindex.Ensure(ctx, e.c, e.m...); err != nil {
 			return err
@@ -112,8 +114,8 @@ func (r *Rollups) EnsureIndexes(ctx context.Context) error {
 // state is what Run has read of each raw collection (rollupdb.CollState,
 // _id stateID): createdAt of activities of every kind (trails) and of
 // forum posts, at of engagement entries and of leaderboard scores,
-// updatedAt of RSVPs and events. The next run reads from mark − overlap
-// again.
+// updatedAt of RSVPs, events and members. The next run reads from mark −
+// overlap again.
 type state struct {
 	ID            string    `bson:"_id"`
 	AllActivities time.Time `bson:"allActivities"`
@@ -122,6 +124,7 @@ type state struct {
 	Scores        time.Time `bson:"scores"`
 	RSVPs         time.Time `bson:"rsvps"`
 	Events        time.Time `bson:"events"`
+	Members       time.Time `bson:"members"`
 }
 
 const stateID = "engagement"
@@ -156,6 +159,9 @@ func (r *Rollups) Run(ctx context.Context, p program.Program) error {
 		return err
 	}
 	if next.Engagement, err = r.refreshStreaksAndBadges(ctx, st.Engagement, p.Streak, loc, dirty); err != nil {
+		return err
+	}
+	if next.Members, err = r.refreshMovedStreaks(ctx, st.Members, p.Streak, dirty); err != nil {
 		return err
 	}
 	if err := r.refreshStreakCounts(ctx, dirty.streaks); err != nil {
