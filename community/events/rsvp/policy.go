@@ -12,15 +12,8 @@ import (
 
 // Who may see which answers to an event. The GraphQL layer's @auth lets a
 // caller in (deny by default); these rules decide what that caller reaches.
-// MaySeeMember and MaySeeName (checkin.go) say who sees who answered.
-
-// MaySeeCounts reports whether p may read an event's RSVP counts by
-// status (on the event and in its live updates): the brand only.
-func MaySeeCounts(p member.Principal) bool { return p.Has(member.RoleBrand) }
-
-// MayListAttendees reports whether p may list an event's RSVPs of a status
-// (the attendees list and its CSV): the brand only.
-func MayListAttendees(p member.Principal) bool { return p.Has(member.RoleBrand) }
+// Who sees who answered (counts, attendee lists, a member's answers) is
+// community/events/attendees' policy.
 
 // MaySeePenalty reports whether p may read why r waits behind members
 // without a penalty (its no-show): the member themself and the brand.
