@@ -34,8 +34,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.ErrNotFound
 		}
-		r, err := d.RSVPs.Mine(ctx, p.MemberID, id)
-		if err != nil || (r.Status != rsvp.Confirmed && r.Status != rsvp.Attended) {
+		if ok, err := d.RSVPs.MayDownloadCalendar(ctx, p, id); err != nil || !ok {
 			return fiber.ErrForbidden
 		}
 		c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")

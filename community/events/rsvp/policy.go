@@ -41,14 +41,34 @@ func (s *Service) OnlineURLFor(ctx context.Context, p member.Principal, eventID 
 	case p.MemberID.IsZero() || eventID.IsZero():
 		return "", nil
 	}
-	r, err := s.rsvps.get(ctx, rsvpID(eventID, p.MemberID))
+	coming, err := s.comes(ctx, p.MemberID, eventID)
+	if err != nil || !coming {
+		return "", err
+	}
+	return place.OnlineURL, nil
+}
+
+// MayDownloadCalendar reports whether p may download the calendar entry
+// (.ics) of event eventID: the member whose answer is CONFIRMED or
+// ATTENDED, no one else (a waitlisted or cancelled answer, none at all,
+// a caller who is no member). The error is only a failure to read the
+// answer.
+func (s *Service) MayDownloadCalendar(ctx context.Context, p member.Principal, eventID bson.ObjectID) (bool, error) {
+	if p.MemberID.IsZero() || eventID.IsZero() {
+		return false, nil
+	}
+	return s.comes(ctx, p.MemberID, eventID)
+}
+
+// comes reports whether the member's answer to the event is CONFIRMED or
+// ATTENDED (false with no answer).
+func (s *Service) comes(ctx context.Context, memberID, eventID bson.ObjectID) (bool, error) {
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
 	switch {
 	case errors.Is(err, ErrRSVPNotFound):
-		return "", nil
+		return false, nil
 	case err != nil:
-		return "", err
-	case r.Status == Confirmed || r.Status == Attended:
-		return place.OnlineURL, nil
+		return false, err
 	}
-	return "", nil
+	return r.Status == Confirmed || r.Status == Attended, nil
 }

@@ -3,6 +3,7 @@ package rsvp
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -70,5 +71,40 @@ func TestOnlineURLForConfirmedMembersAndTheBrand(t *testing.T) {
 	}
 	if got, err := f.s.OnlineURLFor(ctx, member.Principal{Service: true}, e.ID, &events.Place{Venue: "Club"}); err != nil || got != "" {
 		t.Errorf("no link: %q %v", got, err)
+	}
+}
+
+// The calendar entry: the member's own once CONFIRMED or ATTENDED; not
+// while waitlisted, nor after cancelling, nor for a member who did not
+// answer or a caller who is no member (the brand's backend).
+func TestMayDownloadCalendar(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 2, 0)
+	ann, bob, cat, dan := bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()
+	testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "a"))(t)
+	testkit.Must(f.s.RSVP(ctx, cat, e.ID, 0, "c"))(t)
+	testkit.Must(f.s.CancelRSVP(ctx, cat, e.ID))(t)
+	testkit.Must(f.s.RSVP(ctx, dan, e.ID, 0, "d"))(t)
+	if r := testkit.Must(f.s.RSVP(ctx, bob, e.ID, 0, "b"))(t); r.Status != Waitlisted {
+		t.Fatalf("bob: %s", r.Status)
+	}
+	f.clock.Add(71 * time.Hour)
+	testkit.Must(f.s.Door().CheckIn(ctx, e.ID, f.s.Door().CheckInCode(testkit.Must(f.s.Mine(ctx, dan, e.ID))(t))))(t)
+	for _, c := range []struct {
+		who  string
+		p    member.Principal
+		want bool
+	}{
+		{"confirmed", member.Principal{MemberID: ann}, true},
+		{"attended", member.Principal{MemberID: dan}, true},
+		{"waitlisted", member.Principal{MemberID: bob}, false},
+		{"cancelled", member.Principal{MemberID: cat}, false},
+		{"no answer", member.Principal{MemberID: bson.NewObjectID()}, false},
+		{"the brand's backend", member.Principal{Service: true}, false},
+	} {
+		if got, err := f.s.MayDownloadCalendar(ctx, c.p, e.ID); err != nil || got != c.want {
+			t.Errorf("%s: %v %v, want %v", c.who, got, err, c.want)
+		}
 	}
 }
