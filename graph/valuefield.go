@@ -29,15 +29,6 @@ func valueField(ctx context.Context, e *gqlerror.Error) (field string, ok bool) 
 	if oc == nil {
 		return "", false
 	}
-	doc := oc.Doc
-	if doc == nil {
-		// A document that failed validation is not kept: read it again
-		// (only on this error's path), without validating it.
-		var err error
-		if doc, err = parser.ParseQuery(&ast.Source{Input: oc.RawQuery}); err != nil {
-			return "", false
-		}
-	}
 	var match func(v *ast.Value) bool
 	var rest []string
 	switch {
@@ -57,6 +48,15 @@ func valueField(ctx context.Context, e *gqlerror.Error) (field string, ok bool) 
 		}
 	default:
 		return "", false
+	}
+	doc := oc.Doc
+	if doc == nil {
+		// A document that failed validation is not kept: read it again
+		// (only on this error's path), without validating it.
+		var err error
+		if doc, err = parser.ParseQuery(&ast.Source{Input: oc.RawQuery}); err != nil {
+			return "", false
+		}
 	}
 	var found []string
 	var inSet func(ast.SelectionSet) bool
