@@ -133,6 +133,13 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		gqlErr.Message = field + ": " + in.Message
 		gqlErr.Extensions["field"] = field
+	} else if code == CodeBadUserInput {
+		// A value gqlgen refused before any resolver ran (a float or an
+		// out-of-range number for an Int, in a variable or a literal).
+		if field, ok := valueField(ctx, gqlErr); ok {
+			gqlErr.Message = field + ": " + coercionMessage(gqlErr.Message)
+			gqlErr.Extensions["field"] = field
+		}
 	}
 	// A domain error may say more than its code (until when a member is
 	// silenced, what another moderator did first).

@@ -59,6 +59,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	if lim.Introspection {
 		exec.Use(extension.Introspection{})
 	}
+	exec.Use(&guard.IntRange{}) // before the cost rule, which reads page sizes
 	exec.Use(extension.FixedComplexityLimit(lim.Complexity))
 	exec.Use(guard.DepthLimit{Max: lim.Depth})
 	exec.Use(guard.OncePerRequest{})

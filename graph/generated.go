@@ -19,6 +19,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/events/watch"
 	"github.com/regulars/regulars/community/feed"
@@ -1588,7 +1589,7 @@ type EventResolver interface {
 	SeatsLeft(ctx context.Context, obj *events.Event) (int, error)
 	MyRsvp(ctx context.Context, obj *events.Event) (*rsvp.RSVP, error)
 	CalendarURL(ctx context.Context, obj *events.Event) (string, error)
-	Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error)
+	Counts(ctx context.Context, obj *events.Event) (*attendees.Counts, error)
 	Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*model.RsvpConnection, error)
 	Announcement(ctx context.Context, obj *events.Event) (*events.Announcement, error)
 }
@@ -19778,8 +19779,8 @@ func (ec *executionContext) _Event_counts(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Event().Counts(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
-			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *attendees.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋattendeesᚐCounts(ctx, selections, v)
 		},
 		true,
 		false,
@@ -20352,7 +20353,7 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_confirmed(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20375,7 +20376,7 @@ func (ec *executionContext) fieldContext_EventCounts_confirmed(_ context.Context
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_guests(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20398,7 +20399,7 @@ func (ec *executionContext) fieldContext_EventCounts_guests(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_waitlisted(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20421,7 +20422,7 @@ func (ec *executionContext) fieldContext_EventCounts_waitlisted(_ context.Contex
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_offered(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20444,7 +20445,7 @@ func (ec *executionContext) fieldContext_EventCounts_offered(_ context.Context, 
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_attended(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20467,7 +20468,7 @@ func (ec *executionContext) fieldContext_EventCounts_attended(_ context.Context,
 	return graphql.NewScalarFieldContext("EventCounts", field, false, false, "Int")
 }
 
-func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *rsvp.Counts) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventCounts_noShow(ctx context.Context, field graphql.CollectedField, obj *attendees.Counts) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -20727,8 +20728,8 @@ func (ec *executionContext) _EventUpdate_counts(ctx context.Context, field graph
 			return obj.Counts, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
-			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *attendees.Counts) graphql.Marshaler {
+			return ec.marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋattendeesᚐCounts(ctx, selections, v)
 		},
 		true,
 		false,
@@ -45018,7 +45019,7 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 
 var eventCountsImplementors = []string{"EventCounts"}
 
-func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *rsvp.Counts) graphql.Marshaler {
+func (ec *executionContext) _EventCounts(ctx context.Context, sel ast.SelectionSet, obj *attendees.Counts) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventCountsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -55637,7 +55638,7 @@ func (ec *executionContext) marshalOEventAnnouncement2ᚖgithubᚗcomᚋregulars
 	return ec._EventAnnouncement(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋrsvpᚐCounts(ctx context.Context, sel ast.SelectionSet, v *rsvp.Counts) graphql.Marshaler {
+func (ec *executionContext) marshalOEventCounts2ᚖgithubᚗcomᚋregularsᚋregularsᚋcommunityᚋeventsᚋattendeesᚐCounts(ctx context.Context, sel ast.SelectionSet, v *attendees.Counts) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
@@ -36,13 +37,14 @@ import (
 type Resolver struct {
 	Members *member.Service
 	// Auth signs members in: sign-up, log-in, tokens, sessions, roles.
-	Auth         *auth.Service
-	Inbox        *inbox.Inbox
-	Game         *game.Service
-	Rooms        game.Rooms // the game's rooms: resolvers call the one that owns what they read or change
-	Texts        *texts.Templates
-	EventService *events.Service
-	RSVPs        *rsvp.Service
+	Auth            *auth.Service
+	Inbox           *inbox.Inbox
+	Game            *game.Service
+	Rooms           game.Rooms // the game's rooms: resolvers call the one that owns what they read or change
+	Texts           *texts.Templates
+	EventService    *events.Service
+	RSVPs           *rsvp.Service
+	AttendeeService *attendees.Service
 	// Community is the brand's community (spaces, threads, moderation).
 	Community        *community.Service
 	AnalyticsService *analytics.Service
@@ -96,7 +98,7 @@ func (r *Resolver) rooms() *rooms {
 			game:      &gamegql.Resolver{Game: r.Game, Rooms: r.Rooms, Members: r.Members, Till: r.Till, OfferWatch: r.OfferWatch},
 			rules:     &rulesgql.Resolver{Game: r.Game, Rooms: r.Rooms},
 			community: &communitygql.Resolver{Community: r.Community, ReviewQueue: r.ReviewQueue},
-			events:    &eventsgql.Resolver{EventService: r.EventService, RSVPs: r.RSVPs, Members: r.Members},
+			events:    &eventsgql.Resolver{EventService: r.EventService, RSVPs: r.RSVPs, AttendeeService: r.AttendeeService, Members: r.Members},
 			analytics: &analyticsgql.Resolver{AnalyticsService: r.AnalyticsService},
 			webhooks:  &webhookgql.Resolver{WebhookService: r.WebhookService},
 		}

@@ -125,7 +125,7 @@ func BenchmarkEventDrop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		counts, err := a.rsvps.CountsOf(context.Background(), eid)
+		counts, err := a.attendees.CountsOf(context.Background(), eid)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func BenchmarkEventSeatOffer(b *testing.B) {
 	// The offers go out in waitlist order.
 	order := []bson.ObjectID{}
 	for _, st := range []rsvp.Status{rsvp.Confirmed, rsvp.Waitlisted} {
-		rs, _, err := a.rsvps.Attendees(context.Background(), eid, st, "", n)
+		rs, _, err := a.attendees.Attendees(context.Background(), eid, st, "", n)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
@@ -145,7 +146,9 @@ type Main struct {
 	game     *game.Service
 	events   *events.Service
 	rsvps    *rsvp.Service
-	till     *till.Service
+	// attendees reads who answered an event: lists, counts, reminders.
+	attendees *attendees.Service
+	till      *till.Service
 	// tillNow is the member cards' clock (tests move it; nil: time.Now).
 	tillNow func() time.Time
 	// eventClock is the events' clock (tests move it; nil: time.Now).
@@ -328,6 +331,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.game.Offers().Changed = offerSignals.Signal
 	m.community = newCommunity(db, m.members, m.game, m.inbox, queueSignals)
 	m.events, m.rsvps = m.newEvents(db, secret)
+	m.attendees = attendees.New(db, m.events, attendees.Deps{Notify: m.inbox, Now: m.eventClock})
 	m.till = m.newTill(db, secret)
 	m.analytics = analytics.New(db, m.game.Rooms().Program, nil) // the game's store, so a program change applies at once
 	if m.push, err = m.newPush(db); err != nil {
@@ -347,6 +351,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Texts:            m.texts,
 		EventService:     m.events,
 		RSVPs:            m.rsvps,
+		AttendeeService:  m.attendees,
 		Community:        m.community,
 		AnalyticsService: m.analytics,
 		Till:             m.till,
@@ -362,7 +367,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		Introspection: cfg.Introspection, Proxies: edge.ParseProxies(cfg.TrustedProxies),
 		IPLimit: edge.NewLimiter(cfg.IPRate, cfg.IPBurst), MemberLimit: edge.NewLimiter(cfg.MemberRate, cfg.MemberBurst),
 		Metrics: m.metrics, Database: m.dbHealth, Ended: &m.endedSessions}
-	m.downloads = &downloads.Routes{Events: m.events, RSVPs: m.rsvps, Members: m.members, Analytics: m.analytics, Accounts: m.accounts, Ended: &m.endedSessions}
+	m.downloads = &downloads.Routes{Events: m.events, RSVPs: m.rsvps, Attendees: m.attendees, Members: m.members, Analytics: m.analytics, Accounts: m.accounts, Ended: &m.endedSessions}
 	m.sockets = m.newHub()
 	m.app = m.newApp()
 
@@ -500,7 +505,7 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 	logJob("events: pass on lapsed seat offers", int64(n), err)
 	n, err = m.rsvps.Jobs().MarkNoShows(ctx)
 	logJob("events: mark no-shows", int64(n), err)
-	n, err = m.rsvps.Jobs().Remind(ctx)
+	n, err = m.attendees.Remind(ctx)
 	logJob("events: reminders", int64(n), err)
 	n, err = m.rsvps.Jobs().RefundCancelled(ctx)
 	logJob("events: refunds of cancelled events", int64(n), err)

@@ -12,6 +12,7 @@ import (
 	"github.com/regulars/regulars/graph/relay"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/events/watch"
 	"github.com/regulars/regulars/member"
@@ -69,16 +70,16 @@ func (r Event) CalendarURL(ctx context.Context, obj *events.Event) (string, erro
 }
 
 // Counts is the resolver for the counts field.
-func (r Event) Counts(ctx context.Context, obj *events.Event) (*rsvp.Counts, error) {
-	if !rsvp.MaySeeCounts(member.PrincipalFrom(ctx)) {
+func (r Event) Counts(ctx context.Context, obj *events.Event) (*attendees.Counts, error) {
+	if !attendees.MaySeeCounts(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
-	return r.RSVPs.CountsOf(ctx, obj.ID)
+	return r.AttendeeService.CountsOf(ctx, obj.ID)
 }
 
 // Attendees is the resolver for the attendees field.
 func (r Event) Attendees(ctx context.Context, obj *events.Event, status rsvp.Status, first *int, after *string) (*model.RsvpConnection, error) {
-	if !rsvp.MayListAttendees(member.PrincipalFrom(ctx)) {
+	if !attendees.MayListAttendees(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
 	n, err := relay.PageSize(first)
@@ -94,7 +95,7 @@ func (r Event) Attendees(ctx context.Context, obj *events.Event, status rsvp.Sta
 	if !from.IsZero() {
 		afterID = obj.ID.Hex() + ":" + from.Hex()
 	}
-	rs, more, err := r.RSVPs.Attendees(ctx, obj.ID, status, afterID, n)
+	rs, more, err := r.AttendeeService.Attendees(ctx, obj.ID, status, afterID, n)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +248,7 @@ func (r Rsvp) Event(ctx context.Context, obj *rsvp.RSVP) (*events.Event, error) 
 
 // Member is the resolver for the member field.
 func (r Rsvp) Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error) {
-	if !rsvp.MaySeeMember(member.PrincipalFrom(ctx)) {
+	if !attendees.MaySeeMember(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
 	return r.Members.Get(ctx, obj.MemberID)
@@ -255,7 +256,7 @@ func (r Rsvp) Member(ctx context.Context, obj *rsvp.RSVP) (*member.Member, error
 
 // AttendeeName is the resolver for the attendeeName field.
 func (r Rsvp) AttendeeName(ctx context.Context, obj *rsvp.RSVP) (*string, error) {
-	if !rsvp.MaySeeName(member.PrincipalFrom(ctx)) {
+	if !attendees.MaySeeName(member.PrincipalFrom(ctx)) {
 		return nil, nil
 	}
 	m, err := r.Members.Get(ctx, obj.MemberID)
@@ -294,7 +295,11 @@ func (r Subscription) EventUpdates(ctx context.Context, eventID string, after *s
 			return nil, err
 		}
 	}
-	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from, rsvp.MaySeeCounts(member.PrincipalFrom(ctx)))
+	var counts *attendees.Service
+	if attendees.MaySeeCounts(member.PrincipalFrom(ctx)) {
+		counts = r.AttendeeService
+	}
+	return watch.Event(ctx, r.EventService, r.RSVPs, me, eid, from, counts)
 }
 
 // Eligibility is the resolver for the eligibility field.

@@ -15,7 +15,7 @@ import (
 func (r Member) Rsvps(ctx context.Context, obj *member.Member, first *int, after *string) (*model.RsvpConnection, error) {
 	es, info, err := relay.PageByID("member-rsvps."+obj.ID.Hex(), first, after,
 		func(from bson.ObjectID, n int) ([]*rsvp.RSVP, bool, error) {
-			return r.RSVPs.RSVPsOf(ctx, member.PrincipalFrom(ctx), obj.ID, from, n)
+			return r.AttendeeService.RSVPsOf(ctx, member.PrincipalFrom(ctx), obj.ID, from, n)
 		},
 		func(x *rsvp.RSVP) bson.ObjectID { return x.EventID },
 		func(c string, x *rsvp.RSVP) *model.RsvpEdge { return &model.RsvpEdge{Cursor: c, Node: x} })

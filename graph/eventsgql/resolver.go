@@ -8,15 +8,17 @@ package eventsgql
 
 import (
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/member"
 )
 
 // Resolver holds the services this room's resolvers call.
 type Resolver struct {
-	EventService *events.Service // members-only events
-	RSVPs        *rsvp.Service   // RSVPs, waitlists, check-in
-	Members      *member.Service // members: profiles, search, roles
+	EventService    *events.Service    // members-only events
+	RSVPs           *rsvp.Service      // RSVPs, waitlists, check-in
+	AttendeeService *attendees.Service // who answered: lists, counts, a member's answers
+	Members         *member.Service    // members: profiles, search, roles
 }
 
 // The resolvers of the GraphQL types this room serves fields of.

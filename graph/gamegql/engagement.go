@@ -112,7 +112,8 @@ func (r Query) Leaderboard(ctx context.Context, period leaderboard.Period, at *t
 	if err != nil {
 		return nil, err
 	}
-	from, err := relay.DecodeStandingCursor(after)
+	list := relay.BoardList(b)
+	from, err := relay.DecodeStandingCursor(list, after)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (r Query) Leaderboard(ctx context.Context, period leaderboard.Period, at *t
 		return nil, err
 	}
 	lb := &model.Leaderboard{Period: b.Period, Key: b.Key, Final: b.Final}
-	lb.Edges, lb.PageInfo = relay.Edges(rows, more, after, relay.EncodeStandingCursor,
+	lb.Edges, lb.PageInfo = relay.Edges(rows, more, after, func(s leaderboard.Standing) string { return relay.EncodeStandingCursor(list, s) },
 		func(c string, row leaderboard.Standing) *model.StandingEdge {
 			return &model.StandingEdge{Cursor: c, Node: &row}
 		})

@@ -166,7 +166,8 @@ func (r Points) Ledger(ctx context.Context, obj *ledger.PointsSummary, first *in
 	if err != nil {
 		return nil, err
 	}
-	before, err := relay.DecodeCursor("ledger", after)
+	list := relay.LedgerList(obj.MemberID)
+	before, err := relay.DecodeCursor(list, after)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (r Points) Ledger(ctx context.Context, obj *ledger.PointsSummary, first *in
 	}
 	conn := &model.LedgerConnection{}
 	conn.Edges, conn.PageInfo = relay.Edges(es, more, after,
-		func(e *ledger.Entry) string { return relay.EncodeCursor("ledger", e.Seq) },
+		func(e *ledger.Entry) string { return relay.EncodeCursor(list, e.Seq) },
 		func(c string, e *ledger.Entry) *model.LedgerEdge { return &model.LedgerEdge{Cursor: c, Node: e} })
 	return conn, nil
 }

@@ -156,27 +156,40 @@ func DecodeIDCursor(list string, after *string) (bson.ObjectID, error) {
 	return bson.ObjectID{}, input.Errorf("after", "is not a cursor of this list")
 }
 
-// EncodeStandingCursor holds a row's score and member, the board's sort key.
-func EncodeStandingCursor(s leaderboard.Standing) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("standing:" + strconv.FormatInt(s.Score, 10) + ":" + s.MemberID.Hex()))
+// BoardList names the list of board b in cursors (StandingCursor): its
+// period and key, so a cursor of one board is refused by another.
+func BoardList(b leaderboard.Board) string {
+	return "leaderboard." + string(b.Period) + "." + b.Key
 }
 
-// DecodeStandingCursor reads a leaderboard's "after" cursor; nil means
-// the start.
-func DecodeStandingCursor(after *string) (*leaderboard.Standing, error) {
-	if after == nil || *after == "" {
-		return nil, nil
+// EncodeStandingCursor holds a row's score and member, the board's sort
+// key, as a cursor of list (BoardList).
+func EncodeStandingCursor(list string, s leaderboard.Standing) string {
+	return EncodeStringCursor(list, strconv.FormatInt(s.Score, 10)+":"+s.MemberID.Hex())
+}
+
+// DecodeStandingCursor reads a leaderboard's "after" cursor of list made
+// by EncodeStandingCursor; nil means the start. Any other cursor, one of
+// another board included, is BAD_USER_INPUT on after.
+func DecodeStandingCursor(list string, after *string) (*leaderboard.Standing, error) {
+	pos, err := DecodeStringCursor(list, after)
+	if err != nil || pos == "" {
+		return nil, err
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(*after)
-	if err == nil {
-		parts := strings.Split(string(raw), ":")
-		if len(parts) == 3 && parts[0] == "standing" {
-			score, err1 := strconv.ParseInt(parts[1], 10, 64)
-			id, err2 := bson.ObjectIDFromHex(parts[2])
-			if err1 == nil && err2 == nil && score >= 0 {
-				return &leaderboard.Standing{Score: score, MemberID: id}, nil
-			}
+	if score, hex, ok := strings.Cut(pos, ":"); ok {
+		n, err1 := strconv.ParseInt(score, 10, 64)
+		id, err2 := bson.ObjectIDFromHex(hex)
+		if err1 == nil && err2 == nil && n >= 0 {
+			return &leaderboard.Standing{Score: n, MemberID: id}, nil
 		}
 	}
 	return nil, input.Errorf("after", "is not a cursor of this leaderboard")
 }
+
+// LedgerList names a member's ledger in cursors: a cursor of one
+// member's ledger is refused on another's.
+func LedgerList(memberID bson.ObjectID) string { return "ledger." + memberID.Hex() }
+
+// DeliveriesList names a webhook's deliveries in cursors: a cursor of
+// one webhook's deliveries is refused on another's.
+func DeliveriesList(webhookID bson.ObjectID) string { return "webhookDeliveries." + webhookID.Hex() }

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/leaderboard"
 	"github.com/regulars/regulars/input"
 )
 
@@ -44,5 +45,21 @@ func TestCursorsAndPageSize(t *testing.T) {
 	}
 	if n, err := PageSize(nil); err != nil || n != DefaultFirst {
 		t.Errorf("default page size %d %v", n, err)
+	}
+}
+
+// A standing cursor pages its own board only: another period's or
+// another week's board refuses it on after.
+func TestStandingCursorsAreTiedToTheirBoard(t *testing.T) {
+	week := BoardList(leaderboard.Board{Period: leaderboard.PeriodWeekly, Key: "2026-W22"})
+	s := leaderboard.Standing{Score: 550, MemberID: bson.NewObjectID()}
+	c := EncodeStandingCursor(week, s)
+	if got, err := DecodeStandingCursor(week, &c); err != nil || *got != s {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	for _, other := range []leaderboard.Board{{Period: leaderboard.PeriodMonthly, Key: "2026-05"}, {Period: leaderboard.PeriodWeekly, Key: "2026-W21"}} {
+		if _, err := DecodeStandingCursor(BoardList(other), &c); func() bool { e, ok := input.As(err); return !ok || e.Field != "after" }() {
+			t.Errorf("on %+v: %v, want an input error on after", other, err)
+		}
 	}
 }

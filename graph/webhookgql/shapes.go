@@ -17,8 +17,8 @@ func webhookConnection(eps []*webhook.Endpoint, more bool, after *string) *model
 	return &model.WebhookConnection{Edges: es, PageInfo: info}
 }
 
-func webhookDeliveryConnection(ds []*webhook.Delivery, more bool, after *string) *model.WebhookDeliveryConnection {
-	es, info := relay.Edges(ds, more, after, func(d *webhook.Delivery) string { return relay.EncodeIDCursor("webhookDeliveries", d.ID) },
+func webhookDeliveryConnection(list string, ds []*webhook.Delivery, more bool, after *string) *model.WebhookDeliveryConnection {
+	es, info := relay.Edges(ds, more, after, func(d *webhook.Delivery) string { return relay.EncodeIDCursor(list, d.ID) },
 		func(c string, d *webhook.Delivery) *model.WebhookDeliveryEdge {
 			return &model.WebhookDeliveryEdge{Cursor: c, Node: d}
 		})

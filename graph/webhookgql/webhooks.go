@@ -73,7 +73,8 @@ func (r Query) WebhookDeliveries(ctx context.Context, webhookID string, state *w
 	if err != nil {
 		return nil, err
 	}
-	from, err := relay.DecodeIDCursor("webhookDeliveries", after)
+	list := relay.DeliveriesList(epID)
+	from, err := relay.DecodeIDCursor(list, after)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (r Query) WebhookDeliveries(ctx context.Context, webhookID string, state *w
 	if err != nil {
 		return nil, err
 	}
-	return webhookDeliveryConnection(ds, more, after), nil
+	return webhookDeliveryConnection(list, ds, more, after), nil
 }
 
 // ID is the resolver for the id field.

@@ -15,6 +15,7 @@ import (
 	"github.com/regulars/regulars/account"
 	"github.com/regulars/regulars/analytics"
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/gateway"
@@ -24,6 +25,7 @@ import (
 type Routes struct {
 	Events    *events.Service
 	RSVPs     *rsvp.Service
+	Attendees *attendees.Service
 	Members   *member.Service
 	Analytics *analytics.Service
 	Accounts  *account.Service

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/gateway"
@@ -33,8 +34,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.ErrNotFound
 		}
-		r, err := d.RSVPs.Mine(ctx, p.MemberID, id)
-		if err != nil || (r.Status != rsvp.Confirmed && r.Status != rsvp.Attended) {
+		if ok, err := d.RSVPs.MayDownloadCalendar(ctx, p, id); err != nil || !ok {
 			return fiber.ErrForbidden
 		}
 		c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
@@ -45,7 +45,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		if err != nil {
 			return fiber.ErrNotFound
 		}
-		if !rsvp.MayListAttendees(p) {
+		if !attendees.MayListAttendees(p) {
 			return fiber.ErrForbidden
 		}
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
@@ -56,7 +56,7 @@ func (d *Routes) EventFile(c *fiber.Ctx) error {
 		for _, st := range []rsvp.Status{rsvp.Confirmed, rsvp.Offered, rsvp.Waitlisted, rsvp.Attended, rsvp.NoShow, rsvp.Cancelled} {
 			after := ""
 			for {
-				rs, more, err := d.RSVPs.Attendees(ctx, id, st, after, 100)
+				rs, more, err := d.Attendees.Attendees(ctx, id, st, after, 100)
 				if err != nil {
 					return err
 				}

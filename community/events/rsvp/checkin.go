@@ -13,10 +13,8 @@ import (
 
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/rsvp/doorcode"
-	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
-	"github.com/regulars/regulars/texts"
 )
 
 // CheckInCode is the code of a confirmed (or attended) RSVP, shown as a
@@ -132,60 +130,3 @@ func (j *Jobs) MarkNoShows(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
-// Reminders are sent this long before an event starts.
-var Reminders = []time.Duration{24 * time.Hour, 2 * time.Hour}
-
-// Remind sends each confirmed member of an event starting within 24 hours
-// (and again within 2) a reminder, keyed by RSVP and lead time, so each
-// goes once whatever the runs. Run by the background jobs.
-func (j *Jobs) Remind(ctx context.Context) (int, error) {
-	now := j.svc.now()
-	soon, err := j.svc.catalog.Starting(ctx, now, Reminders[0])
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range soon {
-		lead := Reminders[0]
-		for _, d := range Reminders {
-			if !e.StartsAt.After(now.Add(d)) {
-				lead = d
-			}
-		}
-		var after string
-		for {
-			rs, more, err := j.svc.Attendees(ctx, e.ID, Confirmed, after, 200)
-			if err != nil {
-				return n, err
-			}
-			for _, r := range rs {
-				place := e.Place.Venue
-				if place == "" {
-					place = "online"
-				}
-				_, err := j.svc.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventReminder,
-					Key: fmt.Sprintf("event-reminder:%s:%s", r.ID, lead), Template: texts.EventReminder,
-					Data:     map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
-					DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}})
-				if err != nil && !errors.Is(err, inbox.ErrMuted) {
-					return n, err
-				}
-				n++
-			}
-			if !more {
-				break
-			}
-			after = rs[len(rs)-1].ID
-		}
-	}
-	return n, nil
-}
-
-// MaySeeMember reports whether p may read the whole member behind an RSVP:
-// the brand only. Door staff see the name the door needs (MaySeeName).
-func MaySeeMember(p member.Principal) bool { return p.Has(member.RoleBrand) }
-
-// MaySeeName reports whether p may read an RSVP's display name: the
-// brand and door staff, who greet the member at check-in.
-func MaySeeName(p member.Principal) bool { return p.Has(member.RoleBrand) || p.Has(member.RoleStaff) }

@@ -3,6 +3,7 @@ package rsvp
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -86,6 +87,13 @@ func penaltyRank(p *NoShowPenalty) int {
 // existed has no penalized field and counts as 0.
 var waitlistOrder = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "lapses", Value: 1}, {Key: "penalized", Value: 1},
 	{Key: "tierRank", Value: -1}, {Key: "joinedAt", Value: 1}, {Key: "_id", Value: 1}}
+
+// WaitlistOrder is the waitlist's sort (waitlistOrder), for the views
+// that list it in the order offers go out (community/events/attendees).
+func WaitlistOrder() bson.D { return slices.Clone(waitlistOrder) }
+
+// AfterInWaitlist is the filter of the RSVPs after r in waitlist order.
+func AfterInWaitlist(r *RSVP) bson.E { return orderedFrom(r, true) }
 
 // penalizedIs matches the RSVPs whose penalty level is p (0 matches a
 // missing field too).

@@ -62,10 +62,11 @@ func TestNoShowPenaltyMovesTheMemberBehind(t *testing.T) {
 	if b := testkit.Must(f.s.Mine(ctx, bob, ev))(t); b.Position != 1 || b.NoShowPenalty != nil {
 		t.Fatalf("good member: position %d, penalty %+v", b.Position, b.NoShowPenalty)
 	}
-	// The brand's waitlist lists them in the order offers go out, page by page.
-	page, more := testkit.Must2(f.s.Attendees(ctx, ev, Waitlisted, "", 1))(t)
-	rest, _ := testkit.Must2(f.s.Attendees(ctx, ev, Waitlisted, page[0].ID, 1))(t)
-	if !more || page[0].MemberID != bob || len(rest) != 1 || rest[0].MemberID != ann {
+	// The waitlist's order (WaitlistOrder, AfterInWaitlist: the brand's
+	// list pages by them) is the order offers go out, page by page.
+	page := f.byStatus(t, ev, Waitlisted, nil, 2)
+	rest := f.byStatus(t, ev, Waitlisted, page[0], 2)
+	if len(page) != 2 || page[0].MemberID != bob || len(rest) != 1 || rest[0].MemberID != ann {
 		t.Fatalf("waitlist pages: %+v then %+v", page, rest)
 	}
 	testkit.Must(f.s.CancelRSVP(ctx, holder, ev))(t)

@@ -12,15 +12,8 @@ import (
 
 // Who may see which answers to an event. The GraphQL layer's @auth lets a
 // caller in (deny by default); these rules decide what that caller reaches.
-// MaySeeMember and MaySeeName (checkin.go) say who sees who answered.
-
-// MaySeeCounts reports whether p may read an event's RSVP counts by
-// status (on the event and in its live updates): the brand only.
-func MaySeeCounts(p member.Principal) bool { return p.Has(member.RoleBrand) }
-
-// MayListAttendees reports whether p may list an event's RSVPs of a status
-// (the attendees list and its CSV): the brand only.
-func MayListAttendees(p member.Principal) bool { return p.Has(member.RoleBrand) }
+// Who sees who answered (counts, attendee lists, a member's answers) is
+// community/events/attendees' policy.
 
 // MaySeePenalty reports whether p may read why r waits behind members
 // without a penalty (its no-show): the member themself and the brand.
@@ -48,14 +41,34 @@ func (s *Service) OnlineURLFor(ctx context.Context, p member.Principal, eventID 
 	case p.MemberID.IsZero() || eventID.IsZero():
 		return "", nil
 	}
-	r, err := s.rsvps.get(ctx, rsvpID(eventID, p.MemberID))
+	coming, err := s.comes(ctx, p.MemberID, eventID)
+	if err != nil || !coming {
+		return "", err
+	}
+	return place.OnlineURL, nil
+}
+
+// MayDownloadCalendar reports whether p may download the calendar entry
+// (.ics) of event eventID: the member whose answer is CONFIRMED or
+// ATTENDED, no one else (a waitlisted or cancelled answer, none at all,
+// a caller who is no member). The error is only a failure to read the
+// answer.
+func (s *Service) MayDownloadCalendar(ctx context.Context, p member.Principal, eventID bson.ObjectID) (bool, error) {
+	if p.MemberID.IsZero() || eventID.IsZero() {
+		return false, nil
+	}
+	return s.comes(ctx, p.MemberID, eventID)
+}
+
+// comes reports whether the member's answer to the event is CONFIRMED or
+// ATTENDED (false with no answer).
+func (s *Service) comes(ctx context.Context, memberID, eventID bson.ObjectID) (bool, error) {
+	r, err := s.rsvps.get(ctx, rsvpID(eventID, memberID))
 	switch {
 	case errors.Is(err, ErrRSVPNotFound):
-		return "", nil
+		return false, nil
 	case err != nil:
-		return "", err
-	case r.Status == Confirmed || r.Status == Attended:
-		return place.OnlineURL, nil
+		return false, err
 	}
-	return "", nil
+	return r.Status == Confirmed || r.Status == Attended, nil
 }

@@ -1,12 +1,12 @@
 // Package rsvp is the answers to members-only events: a member's RSVP
 // (with guests, idempotent by key, paid in points when the event has a
 // price), the fair waitlist that hands freed seats out as timed offers and
-// the open call, check-in at the door with a signed code, no-shows,
-// reminders, the repair of an answer a crash left half-done, and the live
-// view of an event a member watches. Attendance enters the loyalty economy
+// the open call, check-in at the door with a signed code, no-shows, and
+// the repair of an answer a crash left half-done. Attendance enters the loyalty economy
 // through the game's activity path (Activities). It owns the collection
 // event_rsvps; seats are taken and given back only through the event
-// catalog's conditional updates (events.Seats).
+// catalog's conditional updates (events.Seats). Who answered, as the brand
+// and the reminders read it, is community/events/attendees.
 package rsvp
 
 import (
@@ -26,7 +26,6 @@ import (
 	"github.com/regulars/regulars/inbox"
 	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/internal/mongoindex"
-	"github.com/regulars/regulars/internal/page"
 	"github.com/regulars/regulars/texts"
 )
 
@@ -95,7 +94,7 @@ type Door struct{ svc *Service }
 func (s *Service) Door() *Door { return &Door{svc: s} }
 
 // Jobs is the RSVPs' background work, run by the server's jobs under the
-// lease: seat offers past their deadline, no-shows, reminders, the repair
+// lease: seat offers past their deadline, no-shows, the repair
 // of answers a failure left half-done, refunds of cancelled events, and
 // the rsvp.changed outbox the webhooks read. Service.Jobs returns it.
 type Jobs struct{ svc *Service }
@@ -821,66 +820,6 @@ func (s rsvpStore) eventsOf(ctx context.Context, memberID bson.ObjectID) ([]bson
 		ids[i] = r.EventID
 	}
 	return ids, nil
-}
-
-// Attendees lists an event's RSVPs of one status in waitlist order (for
-// WAITLISTED, the order offers go out), after the RSVP id after ("": from
-// the first), up to limit, and whether more follow.
-func (s *Service) Attendees(ctx context.Context, eventID bson.ObjectID, status Status, after string, limit int) ([]*RSVP, bool, error) {
-	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "status", Value: status}}
-	sort := waitlistOrder
-	if status != Waitlisted {
-		sort = bson.D{{Key: "eventId", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}
-		if after != "" {
-			filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
-		}
-	} else if after != "" {
-		a, err := s.rsvps.get(ctx, after)
-		if err != nil {
-			return nil, false, input.Wrap("after", err)
-		}
-		filter = append(filter, orderedFrom(a, true))
-	}
-	return page.Find[*RSVP](ctx, s.rsvps.c, filter, options.Find().SetSort(sort), limit)
-}
-
-// Counts are an event's RSVPs by status, with the guests of confirmed ones.
-type Counts struct {
-	Confirmed, Guests, Waitlisted, Offered, Attended, NoShow int
-}
-
-// CountsOf counts an event's RSVPs by status.
-func (s *Service) CountsOf(ctx context.Context, eventID bson.ObjectID) (*Counts, error) {
-	cur, err := s.rsvps.c.Find(ctx, bson.D{{Key: "eventId", Value: eventID}},
-		options.Find().SetProjection(bson.D{{Key: "status", Value: 1}, {Key: "guests", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Status Status `bson:"status"`
-		Guests int    `bson:"guests"`
-	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
-	}
-	c := &Counts{}
-	for _, r := range rows {
-		switch r.Status {
-		case Confirmed:
-			c.Confirmed++
-			c.Guests += r.Guests
-		case Waitlisted:
-			c.Waitlisted++
-		case Offered:
-			c.Offered++
-		case Attended:
-			c.Attended++
-			c.Guests += r.Guests
-		case NoShow:
-			c.NoShow++
-		}
-	}
-	return c, nil
 }
 
 // byDoorKey is the RSVP of a door key (RSVP.DoorKey), ErrRSVPNotFound if none.

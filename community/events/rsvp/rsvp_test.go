@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/community/events"
 	"github.com/regulars/regulars/community/events/eventstest"
@@ -72,6 +73,25 @@ func (f *fixture) event(t *testing.T, capacity, guests int) *events.Event {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// byStatus reads up to limit of an event's RSVPs of a status in waitlist
+// order, after the RSVP after (nil: from the first).
+func (f *fixture) byStatus(t *testing.T, eventID bson.ObjectID, status Status, after *RSVP, limit int) []*RSVP {
+	t.Helper()
+	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "status", Value: status}}
+	if after != nil {
+		filter = append(filter, AfterInWaitlist(after))
+	}
+	cur, err := f.s.rsvps.c.Find(context.Background(), filter, options.Find().SetSort(WaitlistOrder()).SetLimit(int64(limit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*RSVP
+	if err := cur.All(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestIndexesExist(t *testing.T) {
@@ -155,14 +175,8 @@ func TestRaceForSeatsHoldsCapacity(t *testing.T) {
 		res.Expect(t)
 		t.Fatalf("%d of 500 RSVPs answered", res.OK())
 	}
-	rs, _, err := f.s.Attendees(ctx, e.ID, Confirmed, "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	offered, _, err := f.s.Attendees(ctx, e.ID, Offered, "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := f.byStatus(t, e.ID, Confirmed, nil, 100)
+	offered := f.byStatus(t, e.ID, Offered, nil, 100)
 	seats := 0
 	for _, r := range append(rs, offered...) {
 		seats += r.Seats
@@ -354,24 +368,6 @@ func TestCheckInByTypedDoorCode(t *testing.T) {
 	}
 	if len(f.att.keys) != 1 {
 		t.Fatalf("attendance recorded under %d keys", len(f.att.keys))
-	}
-}
-
-func TestRemindersOnce(t *testing.T) {
-	f := setup(t)
-	ctx := context.Background()
-	e := f.event(t, 5, 0)
-	ann := bson.NewObjectID()
-	testkit.Must(f.s.RSVP(ctx, ann, e.ID, 0, "k"))(t)
-	f.clock.Add(49 * time.Hour) // 23 h before
-	for range 2 {
-		testkit.Must(f.s.Jobs().Remind(ctx))(t)
-	}
-	f.clock.Add(22 * time.Hour) // 1 h before
-	testkit.Must(f.s.Jobs().Remind(ctx))(t)
-	ns, _, err := f.inbox.List(ctx, ann, 0, 10)
-	if err != nil || len(ns) != 2 || ns[0].Kind != inbox.KindEventReminder {
-		t.Fatalf("reminders: %v %d", err, len(ns))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/community/events"
+	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/inbox"
 )
@@ -29,7 +30,7 @@ type Update struct {
 	// Counts are the event's RSVPs by status, for a watcher who asked for
 	// them (the brand team); nil otherwise. A change of them alone (a
 	// member joining the waitlist moves no seat) is an Update too.
-	Counts *rsvp.Counts
+	Counts *attendees.Counts
 }
 
 // Event streams the member's view of the event: one Update at once (or, with
@@ -38,9 +39,10 @@ type Update struct {
 // event changes, until ctx ends. It rides the inbox broker, keyed by event:
 // a change on this instance is told at once, one on another instance by
 // Poll. Changes in quick succession may come as one Update with the latest
-// state; the latest state is never missed. With counts, each Update carries
-// the event's RSVP counts (the caller checks the watcher may see them).
-func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, after int64, counts bool) (<-chan *Update, error) {
+// state; the latest state is never missed. With counts (not nil), each
+// Update carries the event's RSVP counts read from it (the caller checks
+// the watcher may see them).
+func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, after int64, counts *attendees.Service) (<-chan *Update, error) {
 	if _, err := catalog.For(ctx, memberID, eventID); err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func same(a, b *Update) bool {
 	return a.My == nil || (a.My.Status == b.My.Status && a.My.Position == b.My.Position)
 }
 
-func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, counts bool) (*Update, error) {
+func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, memberID, eventID bson.ObjectID, counts *attendees.Service) (*Update, error) {
 	e, err := catalog.Get(ctx, eventID)
 	if err != nil {
 		return nil, err
@@ -109,8 +111,8 @@ func view(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, mem
 	} else if !errors.Is(err, rsvp.ErrRSVPNotFound) {
 		return nil, err
 	}
-	if counts {
-		c, err := rsvps.CountsOf(ctx, eventID)
+	if counts != nil {
+		c, err := counts.CountsOf(ctx, eventID)
 		if err != nil {
 			return nil, err
 		}
