@@ -896,6 +896,8 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
   const spam = (await api(ivy.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap kettles at example dot com" }) { id } }`, { t: thread.id })).reply;
   await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "Kettle ads") { id } }`, { p: spam.id });
   await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 60, reason: "Kettle ads again") { until } }`, { m: ivy.id, s: space.id });
+  const gone = (await api(jon.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Kettles, kettles everywhere" }) { id } }`, { t: thread.id })).reply;
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: DELETE, reason: "Kettle flood") { id } }`, { p: gone.id });
 
   const page = await newPage();
   const missing = [];
@@ -928,6 +930,10 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
     const member = log.getByRole('link', { name: 'Ivy', exact: true });
     assert.equal(await member.getAttribute('href'), '#/members/' + encodeURIComponent(ivy.id));
     assert.match(await log.getByRole('row', { name: /Kettle ads again/ }).textContent(), /Member Ivy/);
+    // A deleted post is named as deleted, with no link to follow.
+    const deleted = log.getByRole('row', { name: /Kettle flood/ });
+    assert.match(await deleted.textContent(), /Post #3 by Jon \(deleted\)/);
+    assert.equal(await deleted.getByRole('link').count(), 0, 'no link to a deleted post');
     await accessible(page, 'the audit log');
     await fitsPhone(page, 'the audit log');
     await post.click();
@@ -940,6 +946,46 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
     assert.equal(res.status, 200, icon);
     assert.match(res.headers.get('content-type'), /image\/svg\+xml/);
     assert.deepEqual(missing, [], 'requests answered 404');
+  });
+  await page.close();
+});
+
+test('an unknown address shows "Page not found" and another role\'s page "You don\'t have access", each with a link home', async () => {
+  const brand = await signUp('Rob', ['BRAND']);
+  const mod = await signUp('Meg', ['MODERATOR']);
+  const member = await signUp('Mae');
+  const page = await newPage();
+  const go = (hash) => page.evaluate((h) => { location.hash = h; }, hash);
+  const shows = async (heading, what) => {
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    assert.equal(await page.locator('p.error').count(), 0, `no API error on ${what}`);
+    assert.equal(await page.getByRole('link', { name: "Go to the console's home page" }).count(), 1, `a link home on ${what}`);
+  };
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/nonsense');
+    await shows('Page not found', '#/nonsense');
+    await accessible(page, 'the page not found');
+    await page.getByRole('link', { name: "Go to the console's home page" }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/members/not-a-member');
+    await shows('Page not found', 'a member id that is none');
+    await go('#/moderation/lgo');
+    await shows('Page not found', 'a mistyped moderation address');
+    await go('#/events/' + encodeURIComponent(member.id));
+    await shows('Page not found', 'an event address with a member id');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await signIn(page, mod.email);
+    await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
+    await go('#/members/' + encodeURIComponent(member.id));
+    await shows("You don't have access to this page", 'a member profile for a MODERATOR');
+    await accessible(page, 'the no-access page');
+    await go('#/nonsense');
+    await shows('Page not found', '#/nonsense for a MODERATOR');
+    await page.getByRole('link', { name: "Go to the console's home page" }).click();
+    await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
   });
   await page.close();
 });

@@ -2,7 +2,7 @@
 // check-in screen (typed code, or the camera through BarcodeDetector).
 import { html, useState, useEffect, useRef } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, zonedTime, fmtDate, fmtZoned } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, Missing, notFound, usePaged, useAction, num, zonedTime, fmtDate, fmtZoned } from './ui.js';
 
 const COUNTS = 'counts { confirmed guests waitlisted offered attended noShow }';
 const EVENT = `id title status startsAt endsAt timezone capacity seatsLeft place { venue address } ${COUNTS}`;
@@ -93,6 +93,7 @@ export function EventDetail({ id }) {
       () => { setLive('polling'); clearInterval(poll); poll = setInterval(() => setVersion((v) => v + 1), 5000); });
     return () => { stop(); clearInterval(poll); };
   }, [id, status]);
+  if (!event && notFound(act.error)) return html`<${Missing} />`;
   if (!event) return html`<${ErrorBox} error=${act.error} />${act.busy && html`<p role="status">Loading…</p>`}`;
   const publish = () => act.run(async () => { await gql(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id }); setVersion((v) => v + 1); });
   const c = event.counts || {};

@@ -4,7 +4,7 @@
 // revoke roles.
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, placed, required, fmtDate } from './ui.js';
+import { Field, ErrorBox, Notice, More, Missing, notFound, usePaged, useAction, placed, required, fmtDate } from './ui.js';
 
 export function Members() {
   const [search, setSearch] = useState('');
@@ -84,6 +84,7 @@ export function MemberProfile({ id }) {
   const load = useAction();
   const act = useAction();
   useEffect(() => { load.run(async () => setM((await gql(`query($id: ID!) { member(id: $id) { ${PROFILE} } }`, { id })).member)); }, [id, version]);
+  if (!m && notFound(load.error)) return html`<${Missing} />`;
   if (!m) return html`<${ErrorBox} error=${load.error} />${load.busy && html`<p role="status">Loading…</p>`}`;
   const adjust = (e) => {
     e.preventDefault();

@@ -35,6 +35,20 @@ export function ErrorBox({ error }) {
   return html`<p class="error" role="alert">${error.message || String(error)}</p>`;
 }
 
+// Missing is the page shown for a route that leads nowhere: an unknown
+// page or id ("Page not found"), or a page the signed-in role may not open
+// (denied), with a link to the console's home page.
+export function Missing({ denied }) {
+  return html`<div><h1>${denied ? "You don't have access to this page" : 'Page not found'}</h1>
+    <p>${denied ? 'This page is for another role: ask a brand administrator if you need it.' : 'Nothing is at this address: the link may be mistyped, or what it led to no longer exists.'}</p>
+    <p><a href="#/">Go to the console's home page</a></p></div>`;
+}
+
+// notFound tells whether an error reading a page's one item by the id in
+// its address means there is no such item (an id that is not one, or
+// names nothing), rather than a failure to show as it is.
+export const notFound = (error) => error?.code === 'NOT_FOUND' || (error?.code === 'BAD_USER_INPUT' && /^(id|threadId|memberId|eventId)$/.test(error.field ?? ''));
+
 export function Notice({ children }) {
   return children ? html`<p class="notice" role="status">${children}</p>` : null;
 }
