@@ -482,6 +482,11 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     const again = page.getByText(/already checked in at/);
     await again.waitFor();
     assert.match(await again.innerText(), zoned, 'a second scan names the first in the event\'s wall time, not UTC');
+    // The attendee's profile lists the event at its wall time too.
+    await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, guest.id);
+    const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Manhattan night/ });
+    await attendedRow.waitFor();
+    assert.match(await attendedRow.innerText(), at19, 'the member profile shows the event\'s wall time');
   });
   await page.close();
 });
