@@ -2,7 +2,7 @@
 // (location.hash, so the server serves one index.html).
 import { html, render, useState, useEffect, useRef } from './vendor/htm-preact-standalone.mjs';
 import * as api from './api.js';
-import { Field, ErrorBox, useAction } from './pages/ui.js';
+import { Field, ErrorBox, Missing, useAction } from './pages/ui.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Members, MemberProfile } from './pages/members.js';
 import { ProgramPage } from './pages/program.js';
@@ -67,10 +67,14 @@ function focusHeading() {
 
 function Shell({ me, route }) {
   const pages = PAGES.filter((p) => p.roles.some((r) => me.roles.includes(r)));
-  const current = pages.find((p) => p.path === route.path) || pages[0];
-  const profile = current.path === 'members' && route.arg;
-  const event = current.path === 'events' && route.arg;
-  useEffect(() => { document.title = current.title + ' · Regulars console'; }, [current]);
+  // The home page (#/) is the role's first page; an unknown page is not
+  // found, one of another role's is denied (the API would refuse its calls).
+  const current = route.path === '' ? pages[0] : pages.find((p) => p.path === route.path);
+  const denied = !current && PAGES.some((p) => p.path === route.path);
+  const profile = current?.path === 'members' && route.arg;
+  const event = current?.path === 'events' && route.arg;
+  const title = current ? current.title : denied ? 'No access' : 'Page not found';
+  useEffect(() => { document.title = title + ' · Regulars console'; }, [title]);
   // After each in-app navigation (not the first page shown), the focus goes
   // to the new page's heading, once the page has rendered it.
   const navigated = useRef(false);
@@ -82,7 +86,8 @@ function Shell({ me, route }) {
     return () => wait.disconnect();
   }, [route.path, route.arg]);
   let body;
-  if (profile) body = html`<${MemberProfile} id=${route.arg} />`;
+  if (!current) body = html`<${Missing} denied=${denied} />`;
+  else if (profile) body = html`<${MemberProfile} id=${route.arg} />`;
   else if (event) body = html`<${EventDetail} id=${route.arg} />`;
   else body = html`<${current.page} arg=${route.arg} />`;
   return html`<div class="shell">

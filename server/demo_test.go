@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,10 +67,69 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 	if len(brand.Member.Roles) != 2 || brand.Member.Roles[1] != "BRAND" {
 		t.Fatalf("demo BRAND account roles: %v", brand.Member.Roles)
 	}
+	// The demo MODERATOR has something to moderate: the demo's space, with
+	// the spam reply its members flagged pending in the review queue.
+	modPW := regexp.MustCompile(`MODERATOR +moderator@\S+ +(\S+)`).FindStringSubmatch(out.String())
+	if modPW == nil {
+		t.Fatalf("demo output lacks the MODERATOR login:\n%s", out.String())
+	}
+	var mod session
+	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id roles } } }`,
+		map[string]any{"e": "moderator@demo.regulars.example", "p": modPW[1]}).decode(t, "logIn", &mod)
+	var spaces struct {
+		Edges []struct{ Node struct{ ID, Name string } }
+	}
+	a.do(t, mod.bearer(), `{ spaces(first: 20) { edges { node { id name } } } }`, nil).decode(t, "spaces", &spaces)
+	if len(spaces.Edges) != 1 || spaces.Edges[0].Node.Name != demo.DemoSpace {
+		t.Fatalf("demo spaces: %+v", spaces.Edges)
+	}
+	var queue struct {
+		Edges []struct {
+			Node struct {
+				FlagCount int
+				Post      struct{ Body string }
+			}
+		}
+	}
+	a.do(t, mod.bearer(), `query($s: ID!) { reviewQueue(spaceId: $s) { edges { node { flagCount post { body } } } } }`,
+		map[string]any{"s": spaces.Edges[0].Node.ID}).decode(t, "reviewQueue", &queue)
+	if len(queue.Edges) != 1 || queue.Edges[0].Node.FlagCount != 2 || !strings.Contains(queue.Edges[0].Node.Post.Body, "BUY CHEAP") {
+		t.Fatalf("the demo MODERATOR's review queue: %+v", queue.Edges)
+	}
+	var threads struct {
+		Edges []struct{ Node struct{ Title string } }
+	}
+	a.do(t, mod.bearer(), `query($s: ID!) { threads(spaceId: $s, first: 20) { edges { node { title } } } }`,
+		map[string]any{"s": spaces.Edges[0].Node.ID}).decode(t, "threads", &threads)
+	if len(threads.Edges) != 2 {
+		t.Fatalf("demo threads: %+v", threads.Edges)
+	}
+
 	// A member sees their points, a tier and a full inbox.
 	var ava session
 	a.do(t, "", `mutation($e: String!, $p: String!) { logIn(input: {email: $e, password: $p}) { accessToken member { id } } }`,
 		map[string]any{"e": demo.MemberEmail(0), "p": demo.MemberPassword}).decode(t, "logIn", &ava)
+	// Ava's ledger, as the API pages it (newest first by its sequence), is
+	// in time order too: her check-ins of the last days come after her
+	// purchases of the days before, not after her last purchase.
+	var ledger struct {
+		Points struct {
+			Ledger struct {
+				Edges []struct{ Node struct{ CreatedAt time.Time } }
+			}
+		}
+	}
+	a.do(t, ava.bearer(), `{ me { points { ledger(first: 100) { edges { node { createdAt } } } } } }`, nil).decode(t, "me", &ledger)
+	es := ledger.Points.Ledger.Edges
+	if len(es) < 7 {
+		t.Fatalf("Ava's ledger has %d entries", len(es))
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].Node.CreatedAt.After(es[i-1].Node.CreatedAt) {
+			t.Fatalf("Ava's ledger is not newest first: entry %d at %s comes after one at %s", i, es[i].Node.CreatedAt, es[i-1].Node.CreatedAt)
+		}
+	}
+
 	var me struct {
 		Points struct{ Balance int }
 		Tier   struct{ Current struct{ Name string } }
@@ -117,7 +177,8 @@ func TestDemoSeedsALivingBrandOnce(t *testing.T) {
 	// A second run on the same database adds nothing.
 	db := a.mongo.Database(a.Config.MongoDatabase)
 	// Not the ledger nor the inbox: the jobs' campaigns add to them on their own.
-	collections := []string{"members", "activities", "rewards", "badges", "offers", "redemptions", "accounts"}
+	collections := []string{"members", "activities", "rewards", "badges", "offers", "redemptions", "accounts",
+		"community_spaces", "community_threads", "community_posts", "community_flags"}
 	count := func() map[string]int64 {
 		n := map[string]int64{}
 		for _, c := range collections {

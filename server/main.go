@@ -415,7 +415,7 @@ func (m *Main) runDemo(ctx context.Context) {
 		out = os.Stdout
 	}
 	start := time.Now()
-	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Auth: m.auth, Game: m.game, Inbox: m.inbox}, out, m.demoKey, m.Addr())
+	added, err := demo.Seed(ctx, demo.Services{DB: m.mongo.Database(m.Config.MongoDatabase), Members: m.members, Auth: m.auth, Game: m.game, Inbox: m.inbox, Community: m.community}, out, m.demoKey, m.Addr())
 	if m.demoErr = err; err != nil {
 		if ctx.Err() == nil {
 			slog.Error("demo seeding stopped; run again to finish it", "err", err)

@@ -101,7 +101,10 @@ async function explain(page, f) {
 // newPage opens a tab that fails the test on a page error or a CSP report
 // (options: playwright's, e.g. the browser's timezoneId).
 async function newPage(options) {
-  const page = await browser.newPage(options);
+  const page = await browser.newPage();
+  // A persistent context takes no per-page options: the timezone is
+  // emulated through the DevTools protocol.
+  if (options?.timezoneId) await (await browser.newCDPSession(page)).send('Emulation.setTimezoneOverride', { timezoneId: options.timezoneId });
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push('CSP: ' + m.text()); });
@@ -350,6 +353,140 @@ test('a BRAND user gets an empty amount, cost or end, and a missing place, at th
     await atField('Ends', /required/);
     const written = await service('{ brandEvents(first: 50) { edges { node { title } } } }');
     assert.ok(!written.brandEvents.edges.some((e) => e.node.title === 'Nowhere'), 'no event written');
+  });
+  await page.close();
+});
+
+test('a BRAND user gets a number the API cannot take (too large, a fraction, an exponent) at its field on every form, nothing written', async () => {
+  const brand = await signUp('Ivo', ['BRAND']);
+  const member = await signUp('Ike');
+  const page = await newPage();
+  const atField = async (label, pattern = /whole number between -2147483647 and 2147483647/) => {
+    const control = page.getByLabel(label, { exact: true });
+    const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), pattern, label);
+    assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
+    assert.equal(await page.locator('p.error').count(), 0, `the error is at the field only (${label})`);
+  };
+  // bad fills label with value, submits with button and expects the error at label.
+  const bad = async (label, value, button) => {
+    await page.getByLabel(label, { exact: true }).fill(value);
+    await page.getByRole('button', { name: button }).click();
+    await atField(label);
+  };
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, member.id);
+    await page.getByRole('heading', { level: 1, name: 'Ike' }).waitFor();
+    await page.getByLabel('Reason (the member sees it)').fill('Goodwill');
+    await bad('Points (negative to deduct)', '99999999999999999999', 'Adjust points');
+    await bad('Points (negative to deduct)', '2.5', 'Adjust points');
+
+    await open(page, 'Rewards');
+    await page.getByLabel('Name', { exact: true }).fill('Huge');
+    await bad('Cost (points)', '1e30', 'Create reward');
+    await page.getByLabel('Cost (points)').fill('10');
+    await bad('Stock (empty: unlimited)', '99999999999999999999', 'Create reward');
+    await page.getByLabel('Stock (empty: unlimited)').fill('');
+    await bad('Per-member limit (0: none)', '2.5', 'Create reward');
+    await page.getByLabel('Badge name').fill('Huge badge');
+    await bad('Level threshold', '1e30', 'Create badge');
+    await accessible(page, 'the rewards page with a number error');
+
+    await open(page, 'Offers');
+    await page.getByLabel('Title').fill('Huge offer');
+    await page.getByLabel('Message').fill('Too much');
+    await bad('Benefit value', '99999999999999999999', 'Create offer');
+    await page.getByLabel('Benefit value').fill('10');
+    await bad('Holdout (%)', '2.5', 'Create offer');
+    await page.getByLabel('Holdout (%)').fill('0');
+    await bad('Inactive for (days)', '1e30', 'Create offer');
+
+    await open(page, 'Events');
+    await page.getByLabel('Title').fill('Huge event');
+    await page.getByLabel('Venue').fill('Back room');
+    await page.getByLabel('Address').fill('1 Broadway');
+    await bad('Seats', '99999999999999999999', 'Create event');
+    await page.getByLabel('Seats').fill('10');
+    await bad('Guests per member', '2.5', 'Create event');
+    await accessible(page, 'the events page with a number error');
+    // -0 is 0: accepted.
+    await page.getByLabel('Guests per member').fill('-0');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await page.getByText('Created “Huge event” as a draft.').waitFor();
+  });
+  await page.close();
+  const d = await service(`query($id: ID!) { member(id: $id) { points { balance } } rewards(first: 50) { edges { node { name } } }
+    brandOffers(first: 50) { edges { node { title } } } badges { name } }`, { id: member.id });
+  assert.equal(d.member.points.balance, 0, 'no points adjusted');
+  assert.ok(!d.rewards.edges.some((e) => e.node.name === 'Huge'), 'no reward written');
+  assert.ok(!d.brandOffers.edges.some((e) => e.node.title === 'Huge offer'), 'no offer written');
+  assert.ok(!d.badges.some((b) => b.name === 'Huge badge'), 'no badge written');
+});
+
+test('a BRAND user in Paris enters an event in New York at 19:00 New York and sees it at 19:00 (America/New_York) on every page', async () => {
+  const brand = await signUp('Tess', ['BRAND']);
+  const guest = await signUp('Teo');
+  const year = new Date().getUTCFullYear() + 1;
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
+  const at19 = /19:00 \(America\/New_York\)/;
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), 'Europe/Paris', 'the browser is in Paris');
+    await open(page, 'Events');
+    await page.getByLabel('Title').fill('Manhattan night');
+    await page.getByLabel('Venue').fill('Loft');
+    await page.getByLabel('Address').fill('1 Broadway');
+    await page.getByLabel('Timezone').fill('America/New_York');
+    await page.getByLabel('Starts', { exact: true }).fill(`${year}-01-15T19:00`);
+    await page.getByLabel('Ends', { exact: true }).fill(`${year}-01-15T22:00`);
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await page.getByText('Created “Manhattan night” as a draft.').waitFor();
+    const ev = (await service('{ brandEvents(first: 50) { edges { node { id title startsAt endsAt timezone } } } }')).brandEvents.edges.map((e) => e.node).find((e) => e.title === 'Manhattan night');
+    assert.equal(new Date(ev.startsAt).toISOString(), `${year}-01-16T00:00:00.000Z`, '19:00 in New York in winter is midnight UTC');
+    assert.equal(new Date(ev.endsAt).toISOString(), `${year}-01-16T03:00:00.000Z`);
+    assert.equal(ev.timezone, 'America/New_York');
+    const row = page.getByRole('row', { name: /Manhattan night/ });
+    assert.match(await row.innerText(), at19, 'the list shows the event\'s wall time');
+    // An unknown timezone is named at its field.
+    await page.getByLabel('Title').fill('Nowhere night');
+    await page.getByLabel('Venue').fill('Loft');
+    await page.getByLabel('Address').fill('1 Broadway');
+    await page.getByLabel('Timezone').fill('Mars/Olympus');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await page.locator('.field.has-error', { has: page.getByLabel('Timezone') }).getByText(/not a timezone/).waitFor();
+
+    await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
+    await api(guest.bearer, `mutation($e: ID!) { rsvp(eventId: $e, idempotencyKey: "teo-1") { status } }`, { e: ev.id });
+    const code = (await api(guest.bearer, `query($e: ID!) { event(id: $e) { myRsvp { doorCode } } }`, { e: ev.id })).event.myRsvp.doorCode;
+    await row.getByRole('link', { name: 'Manhattan night' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Manhattan night' }).waitFor();
+    assert.match(await page.locator('.page > p.muted').first().innerText(), at19, 'the event page shows the event\'s wall time');
+    await page.locator('#main').getByRole('link', { name: 'Door check-in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
+    const option = page.getByLabel('Event', { exact: true }).locator('option', { hasText: 'Manhattan night' });
+    await option.waitFor({ state: 'attached' });
+    assert.match(await option.innerText(), at19, 'the door list shows the event\'s wall time');
+    await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
+    await page.getByLabel('Check-in code').fill(code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    const done = page.locator('.checked-in');
+    await done.waitFor();
+    const zoned = /at \w{3} \d+, \d{4}, \d\d:\d\d \(America\/New_York\)/;
+    assert.match(await done.innerText(), zoned);
+    await page.getByLabel('Check-in code').fill(code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    const again = page.getByText(/already checked in at/);
+    await again.waitFor();
+    assert.match(await again.innerText(), zoned, 'a second scan names the first in the event\'s wall time, not UTC');
+    // The attendee's profile lists the event at its wall time too.
+    await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, guest.id);
+    const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Manhattan night/ });
+    await attendedRow.waitFor();
+    assert.match(await attendedRow.innerText(), at19, 'the member profile shows the event\'s wall time');
   });
   await page.close();
 });
@@ -764,6 +901,8 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
   const spam = (await api(ivy.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap kettles at example dot com" }) { id } }`, { t: thread.id })).reply;
   await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "Kettle ads") { id } }`, { p: spam.id });
   await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 60, reason: "Kettle ads again") { until } }`, { m: ivy.id, s: space.id });
+  const gone = (await api(jon.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Kettles, kettles everywhere" }) { id } }`, { t: thread.id })).reply;
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: DELETE, reason: "Kettle flood") { id } }`, { p: gone.id });
 
   const page = await newPage();
   const missing = [];
@@ -796,6 +935,10 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
     const member = log.getByRole('link', { name: 'Ivy', exact: true });
     assert.equal(await member.getAttribute('href'), '#/members/' + encodeURIComponent(ivy.id));
     assert.match(await log.getByRole('row', { name: /Kettle ads again/ }).textContent(), /Member Ivy/);
+    // A deleted post is named as deleted, with no link to follow.
+    const deleted = log.getByRole('row', { name: /Kettle flood/ });
+    assert.match(await deleted.textContent(), /Post #3 by Jon \(deleted\)/);
+    assert.equal(await deleted.getByRole('link').count(), 0, 'no link to a deleted post');
     await accessible(page, 'the audit log');
     await fitsPhone(page, 'the audit log');
     await post.click();
@@ -808,6 +951,46 @@ test('a BRAND user finds a skip link first, the heading focused after each navig
     assert.equal(res.status, 200, icon);
     assert.match(res.headers.get('content-type'), /image\/svg\+xml/);
     assert.deepEqual(missing, [], 'requests answered 404');
+  });
+  await page.close();
+});
+
+test('an unknown address shows "Page not found" and another role\'s page "You don\'t have access", each with a link home', async () => {
+  const brand = await signUp('Rob', ['BRAND']);
+  const mod = await signUp('Meg', ['MODERATOR']);
+  const member = await signUp('Mae');
+  const page = await newPage();
+  const go = (hash) => page.evaluate((h) => { location.hash = h; }, hash);
+  const shows = async (heading, what) => {
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    assert.equal(await page.locator('p.error').count(), 0, `no API error on ${what}`);
+    assert.equal(await page.getByRole('link', { name: "Go to the console's home page" }).count(), 1, `a link home on ${what}`);
+  };
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/nonsense');
+    await shows('Page not found', '#/nonsense');
+    await accessible(page, 'the page not found');
+    await page.getByRole('link', { name: "Go to the console's home page" }).click();
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/members/not-a-member');
+    await shows('Page not found', 'a member id that is none');
+    await go('#/moderation/lgo');
+    await shows('Page not found', 'a mistyped moderation address');
+    await go('#/events/' + encodeURIComponent(member.id));
+    await shows('Page not found', 'an event address with a member id');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    await signIn(page, mod.email);
+    await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
+    await go('#/members/' + encodeURIComponent(member.id));
+    await shows("You don't have access to this page", 'a member profile for a MODERATOR');
+    await accessible(page, 'the no-access page');
+    await go('#/nonsense');
+    await shows('Page not found', '#/nonsense for a MODERATOR');
+    await page.getByRole('link', { name: "Go to the console's home page" }).click();
+    await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
   });
   await page.close();
 });

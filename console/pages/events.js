@@ -2,7 +2,7 @@
 // check-in screen (typed code, or the camera through BarcodeDetector).
 import { html, useState, useEffect, useRef } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, isoTime, fmtDate } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, Missing, notFound, usePaged, useAction, num, zonedTime, fmtDate, fmtZoned } from './ui.js';
 
 const COUNTS = 'counts { confirmed guests waitlisted offered attended noShow }';
 const EVENT = `id title status startsAt endsAt timezone capacity seatsLeft place { venue address } ${COUNTS}`;
@@ -22,8 +22,9 @@ export function Events() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: EventInput!) { createEvent(input: $in) { id title } }`, { in: {
-        title: form.title, place: { venue: form.venue || null, address: form.address || null }, startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'),
-        timezone: form.timezone, capacity: num(form.capacity), guestsPerMember: num(form.guestsPerMember) } });
+        title: form.title, place: { venue: form.venue || null, address: form.address || null }, // Starts and Ends are wall times in the event's timezone, whatever the browser's.
+        startsAt: zonedTime(form.startsAt, form.timezone, 'startsAt', 'Starts'), endsAt: zonedTime(form.endsAt, form.timezone, 'endsAt', 'Ends'),
+        timezone: form.timezone, capacity: num(form.capacity, 'capacity', 'Seats'), guestsPerMember: num(form.guestsPerMember, 'guestsPerMember', 'Guests per member') } });
       setDone(`Created “${d.createEvent.title}” as a draft.`);
       setForm(blank);
       list.reload();
@@ -38,9 +39,9 @@ export function Events() {
       <${Field} label="Title" name="title" value=${form.title} onInput=${set('title')} error=${err('title')} />
       <${Field} label="Venue" name="venue" value=${form.venue} onInput=${set('venue')} error=${perr('venue')} />
       <${Field} label="Address" name="address" value=${form.address} onInput=${set('address')} error=${perr('address')} />
-      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
-      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
-      <${Field} label="Timezone" name="timezone" value=${form.timezone} onInput=${set('timezone')} error=${err('timezone')} />
+      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} hint="In the event's timezone" />
+      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} hint="In the event's timezone" />
+      <${Field} label="Timezone" name="timezone" value=${form.timezone} onInput=${set('timezone')} error=${err('timezone')} hint="IANA name, e.g. America/New_York: Starts and Ends are read in it" />
       <${Field} label="Seats" name="capacity" type="number" value=${form.capacity} onInput=${set('capacity')} error=${err('capacity')} />
       <${Field} label="Guests per member" name="guestsPerMember" type="number" value=${form.guestsPerMember} onInput=${set('guestsPerMember')} error=${err('guestsPerMember')} />
       <div class="actions">${act.error && !placed(act.error, ['title', 'place', 'place.venue', 'place.address', 'startsAt', 'endsAt', 'timezone', 'capacity', 'guestsPerMember']) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
@@ -48,20 +49,20 @@ export function Events() {
     </form></section>
     <h2>Your events</h2>
     <table><thead><tr><th scope="col">Event</th><th scope="col">Starts</th><th scope="col">Status</th><th scope="col">Seats left</th><th scope="col">Confirmed</th><th scope="col">Waitlisted</th><th scope="col">Attended</th></tr></thead>
-    <tbody>${list.items.map((e) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(e.id)}>${e.title}</a></td><td>${fmtDate(e.startsAt)}</td><td>${e.status}</td><td>${e.seatsLeft}</td><td>${e.counts?.confirmed}</td><td>${e.counts?.waitlisted}</td><td>${e.counts?.attended}</td></tr>`)}</tbody></table>
+    <tbody>${list.items.map((e) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(e.id)}>${e.title}</a></td><td>${fmtZoned(e.startsAt, e.timezone)}</td><td>${e.status}</td><td>${e.seatsLeft}</td><td>${e.counts?.confirmed}</td><td>${e.counts?.waitlisted}</td><td>${e.counts?.attended}</td></tr>`)}</tbody></table>
     <${More} list=${list} /></div>`;
 }
 
 const STATUSES = ['CONFIRMED', 'WAITLISTED', 'OFFERED', 'ATTENDED', 'CANCELLED', 'NO_SHOW'];
 
-function Attendees({ eventId, version }) {
+function Attendees({ eventId, timezone, version }) {
   const [status, setStatus] = useState('CONFIRMED');
   const list = usePaged(async (after) => (await gql(`query($id: ID!, $s: RSVPStatus!, $after: String) { event(id: $id) { attendees(status: $s, first: 20, after: $after) {
       edges { node { status guests position checkedInAt createdAt member { id displayName email } } } pageInfo { hasNextPage endCursor } } } }`, { id: eventId, s: status, after })).event.attendees, [eventId, status, version]);
   return html`<section aria-labelledby="attendees"><h2 id="attendees">Attendees</h2>
     <${Field} label="Show" name="rsvpStatus" value=${status} onInput=${setStatus} options=${STATUSES} />
     <table><thead><tr><th scope="col">Member</th><th scope="col">Status</th><th scope="col">Guests</th><th scope="col">Checked in</th></tr></thead>
-    <tbody>${list.items.map((r) => html`<tr><td>${r.member ? html`<a href=${'#/members/' + encodeURIComponent(r.member.id)}>${r.member.displayName}</a>` : '—'}</td><td>${r.status}${r.position ? ' #' + r.position : ''}</td><td>${r.guests}</td><td>${fmtDate(r.checkedInAt)}</td></tr>`)}</tbody></table>
+    <tbody>${list.items.map((r) => html`<tr><td>${r.member ? html`<a href=${'#/members/' + encodeURIComponent(r.member.id)}>${r.member.displayName}</a>` : '—'}</td><td>${r.status}${r.position ? ' #' + r.position : ''}</td><td>${r.guests}</td><td>${fmtZoned(r.checkedInAt, timezone)}</td></tr>`)}</tbody></table>
     ${!list.loading && list.items.length === 0 && html`<p class="muted">No one with this status.</p>`}
     <${More} list=${list} /></section>`;
 }
@@ -92,12 +93,13 @@ export function EventDetail({ id }) {
       () => { setLive('polling'); clearInterval(poll); poll = setInterval(() => setVersion((v) => v + 1), 5000); });
     return () => { stop(); clearInterval(poll); };
   }, [id, status]);
+  if (!event && notFound(act.error)) return html`<${Missing} />`;
   if (!event) return html`<${ErrorBox} error=${act.error} />${act.busy && html`<p role="status">Loading…</p>`}`;
   const publish = () => act.run(async () => { await gql(`mutation($id: ID!) { publishEvent(id: $id) { status } }`, { id }); setVersion((v) => v + 1); });
   const c = event.counts || {};
   return html`<div class="page"><p><a href="#/events">← Events</a></p>
     <h1>${event.title}</h1>
-    <p class="muted">${event.place.venue || ''} · ${fmtDate(event.startsAt)} (${event.timezone}) · <span class="status">${event.status}</span></p>
+    <p class="muted">${event.place.venue || ''} · ${fmtZoned(event.startsAt, event.timezone)} to ${fmtZoned(event.endsAt, event.timezone)} · <span class="status">${event.status}</span></p>
     ${event.status === 'DRAFT' && html`<button type="button" onClick=${publish} disabled=${act.busy}>Publish event</button>`}
     <a class="button secondary" href=${'#/door/' + encodeURIComponent(id)}>Door check-in</a>
     <${ErrorBox} error=${act.error} />
@@ -110,7 +112,7 @@ export function EventDetail({ id }) {
       <div><dt>Offered a seat</dt><dd>${c.offered}</dd></div>
       <div><dt>Attended</dt><dd data-count="attended">${c.attended}</dd></div>
     </dl>
-    <${Attendees} eventId=${id} version=${version + '.' + changes} /></div>`;
+    <${Attendees} eventId=${id} timezone=${event.timezone} version=${version + '.' + changes} /></div>`;
 }
 
 // Door is the check-in screen: an event, then a code typed or scanned.
@@ -126,7 +128,7 @@ export function Door({ arg }) {
   useEffect(() => {
     // The published events not yet over (today's and upcoming), whoever
     // may attend them: the door's own list, for BRAND and STAFF alike.
-    const read = async (after) => (await gql(`query($after: String) { doorEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt } } pageInfo { hasNextPage endCursor } } }`, { after })).doorEvents;
+    const read = async (after) => (await gql(`query($after: String) { doorEvents(first: 50, after: $after) { edges { node { id title status startsAt endsAt timezone } } pageInfo { hasNextPage endCursor } } }`, { after })).doorEvents;
     (async () => {
       let evs = [], after = null;
       for (let i = 0; i < 10; i++) {
@@ -140,9 +142,14 @@ export function Door({ arg }) {
       if (!eventId && evs[0]) setEventId(evs[0].id);
     })().catch(act.setError);
   }, []);
+  // Times at the door are the event's wall times (the browser's when the
+  // event was pasted, not listed); "already checked in at <RFC 3339>" too.
+  const zone = events.find((e) => e.id === eventId)?.timezone;
+  const at = (t) => (zone ? fmtZoned(t, zone) : fmtDate(t));
   const checkIn = (c) => act.run(async () => {
     setResult(null);
-    const d = await gql(`mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status guests checkedInAt attendeeName } }`, { e: eventId, c: c.trim() });
+    const d = await gql(`mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status guests checkedInAt attendeeName } }`, { e: eventId, c: c.trim() })
+      .catch((e) => { throw Object.assign(e, { message: e.message.replace(/ at (\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d))/, (_, t) => ' at ' + at(t)) }); });
     setResult(d.checkInAttendee);
     // Cleared for the next guest, unless the next code is already being typed.
     setCode((typed) => (typed === c ? '' : typed));
@@ -166,7 +173,7 @@ export function Door({ arg }) {
   const canScan = 'BarcodeDetector' in window && !!navigator.mediaDevices;
   return html`<div class="page"><h1>Door check-in</h1>
     <form class="door" onSubmit=${(e) => { e.preventDefault(); checkIn(code); }}>
-      ${events.length ? html`<${Field} label="Event" name="eventId" value=${eventId} onInput=${setEventId} options=${events.map((e) => ({ value: e.id, label: `${e.title} (${fmtDate(e.startsAt)})` }))} />`
+      ${events.length ? html`<${Field} label="Event" name="eventId" value=${eventId} onInput=${setEventId} options=${events.map((e) => ({ value: e.id, label: `${e.title} (${fmtZoned(e.startsAt, e.timezone)})` }))} />`
         : html`<${Field} label="Event id" name="eventId" value=${eventId} onInput=${setEventId} hint=${listed ? 'No published event today or upcoming: paste an event id.' : null} />`}
       <${Field} label="Check-in code" name="code" value=${code} onInput=${setCode} autocomplete="off" autocapitalize="characters" inputmode="text"
         hint="Scan the QR code, or type the 8-character door code shown beside it (any case, dashes optional)." error=${act.error?.field === 'code' ? act.error.message : null} />
@@ -175,5 +182,5 @@ export function Door({ arg }) {
     </form>
     ${scanning && html`<video ref=${video} class="scanner" muted playsinline aria-label="Camera view for scanning a check-in QR code"></video>`}
     <${ErrorBox} error=${act.error?.field === 'code' ? null : act.error} />
-    ${result && html`<p class="checked-in" role="status">✔ ${result.attendeeName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${fmtDate(result.checkedInAt)}.</p>`}</div>`;
+    ${result && html`<p class="checked-in" role="status">✔ ${result.attendeeName || 'Attendee'} checked in${result.guests ? ` with ${result.guests} guest(s)` : ''} at ${at(result.checkedInAt)}.</p>`}</div>`;
 }

@@ -4,7 +4,7 @@
 // revoke roles.
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, placed, required, fmtDate } from './ui.js';
+import { Field, ErrorBox, Notice, More, Missing, notFound, usePaged, useAction, placed, required, fmtDate, fmtZoned } from './ui.js';
 
 export function Members() {
   const [search, setSearch] = useState('');
@@ -51,10 +51,10 @@ function Redemptions({ id }) {
 
 function Rsvps({ id }) {
   const list = usePaged(async (after) => (await gql(`query($id: ID!, $after: String) { member(id: $id) { rsvps(first: 10, after: $after) {
-      edges { node { status guests checkedInAt createdAt event { id title startsAt } } } pageInfo { hasNextPage endCursor } } } }`, { id, after })).member.rsvps, [id]);
+      edges { node { status guests checkedInAt createdAt event { id title startsAt timezone } } } pageInfo { hasNextPage endCursor } } } }`, { id, after })).member.rsvps, [id]);
   return html`<section aria-labelledby="rsvps"><h2 id="rsvps">Events</h2>
     <table><thead><tr><th scope="col">Event</th><th scope="col">Starts</th><th scope="col">Answer</th><th scope="col">Guests</th><th scope="col">Checked in</th></tr></thead>
-    <tbody>${list.items.map((r) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(r.event.id)}>${r.event.title}</a></td><td>${fmtDate(r.event.startsAt)}</td><td>${r.status}</td><td class="num">${r.guests}</td><td>${fmtDate(r.checkedInAt)}</td></tr>`)}</tbody></table>
+    <tbody>${list.items.map((r) => html`<tr><td><a href=${'#/events/' + encodeURIComponent(r.event.id)}>${r.event.title}</a></td><td>${fmtZoned(r.event.startsAt, r.event.timezone)}</td><td>${r.status}</td><td class="num">${r.guests}</td><td>${fmtZoned(r.checkedInAt, r.event.timezone)}</td></tr>`)}</tbody></table>
     ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No answer to an event yet.</p>`}
     <${More} list=${list} label="More events" /></section>`;
 }
@@ -84,6 +84,7 @@ export function MemberProfile({ id }) {
   const load = useAction();
   const act = useAction();
   useEffect(() => { load.run(async () => setM((await gql(`query($id: ID!) { member(id: $id) { ${PROFILE} } }`, { id })).member)); }, [id, version]);
+  if (!m && notFound(load.error)) return html`<${Missing} />`;
   if (!m) return html`<${ErrorBox} error=${load.error} />${load.busy && html`<p role="status">Loading…</p>`}`;
   const adjust = (e) => {
     e.preventDefault();

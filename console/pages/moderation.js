@@ -5,7 +5,7 @@
 // lifting it, and the audit log (BRAND).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, hasRole, subscribe } from '../api.js';
-import { Field, ErrorBox, Notice, More, usePaged, useAction, fmtDate } from './ui.js';
+import { Field, ErrorBox, Notice, More, Missing, notFound, usePaged, useAction, fmtDate } from './ui.js';
 
 const DURATIONS = [{ value: '60', label: '1 hour' }, { value: '1440', label: '1 day' }, { value: '10080', label: '7 days' }, { value: '43200', label: '30 days' }];
 
@@ -115,7 +115,7 @@ function Queue({ spaceId }) {
 // TARGETS reads what log entries are about by their ids (nodes), for a
 // readable target with a link where the console has a page for it.
 const TARGETS = `query($ids: [ID!]!) { nodes(ids: $ids) { id
-  ... on Post { threadId number author { displayName } } ... on Thread { title } ... on Member { displayName }
+  ... on Post { threadId number status author { displayName } } ... on Thread { title } ... on Member { displayName }
   ... on Space { name } ... on WatchedWord { word } } }`;
 
 async function withTargets(entries) {
@@ -137,7 +137,10 @@ function Target({ entry: e }) {
   const t = e.target;
   if (!t) return html`${kind} (gone)`;
   switch (e.targetKind) {
-    case 'POST': return html`<a href=${'#/moderation/' + encodeURIComponent(t.threadId)}>Post #${t.number} by ${t.author.displayName}</a>`;
+    // A deleted post is still a node (its thread lists it as deleted) but
+    // has nothing left to show: named, not linked.
+    case 'POST': return t.status === 'DELETED' || t.status === 'REMOVED' ? html`Post #${t.number} by ${t.author.displayName} (deleted)`
+      : html`<a href=${'#/moderation/' + encodeURIComponent(t.threadId)}>Post #${t.number} by ${t.author.displayName}</a>`;
     case 'THREAD': return html`Thread <a href=${'#/moderation/' + encodeURIComponent(t.id)}>${t.title}</a>`;
     case 'MEMBER': return hasRole('BRAND') ? html`Member <a href=${'#/members/' + encodeURIComponent(t.id)}>${t.displayName}</a>` : html`Member ${t.displayName}`;
     case 'SPACE': return html`Space ${t.name}`;
@@ -168,10 +171,12 @@ function ThreadView({ id }) {
   const [error, setError] = useState(null);
   useEffect(() => {
     gql(`query($id: ID!) { node(id: $id) { ... on Thread { id title locked postCount space { name } } } }`, { id })
-      .then((d) => setThread(d.node), setError);
+      .then((d) => (d.node?.id ? setThread(d.node) : setError({ code: 'NOT_FOUND' })), setError);
   }, [id]);
   const posts = usePaged(async (after) => (await gql(`query($t: ID!, $after: String) { posts(threadId: $t, first: 20, after: $after) {
       edges { node { id number status body createdAt quoteId author { displayName } } } pageInfo { hasNextPage endCursor } } }`, { t: id, after })).posts, [id]);
+  // An address that is no thread (a mistyped #/moderation/…) is not found.
+  if (notFound(error)) return html`<${Missing} />`;
   return html`<div><p><a href="#/moderation">Back to the review queue</a></p>
     <h1>${thread ? thread.title : 'Thread'}</h1>
     ${thread && html`<p class="muted">In ${thread.space.name} · ${thread.postCount} post(s)${thread.locked ? ' · locked' : ''}</p>`}

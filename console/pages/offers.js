@@ -75,7 +75,7 @@ function target(f) {
   if (tiers.length) t.tiers = tiers;
   if (f.badgeId) t.badgeId = f.badgeId;
   if (f.birthdayThisMonth) t.birthdayThisMonth = true;
-  if (f.inactiveDays !== '') t.inactiveDays = num(f.inactiveDays);
+  if (f.inactiveDays !== '') t.inactiveDays = num(f.inactiveDays, 'target.inactiveDays', 'Inactive for (days)');
   const ids = f.memberIds.split(/\s+/).filter(Boolean);
   if (ids.length) t.memberIds = ids;
   return Object.keys(t).length ? t : null;
@@ -97,7 +97,7 @@ function CampaignResults() {
     act.run(async () => {
       const fields = 'verdict pending recipients { members purchasers purchaseRate } holdout { members purchasers purchaseRate } rateDifference { estimate low high }';
       const d = await gql(`query($r: AnalyticsRange!, $w: Int!) { analytics { ${CAMPAIGNS.map(([c]) => `${c}: campaignResults(campaign: ${c}, range: $r, withinDays: $w) { ${fields} }`).join(' ')} } }`,
-        { r: { from, to }, w: num(within) });
+        { r: { from, to }, w: required(within, 'withinDays', 'Purchases within (days)') });
       setRows(CAMPAIGNS.map(([c, label]) => ({ label, ...d.analytics[c] })));
     });
   };
@@ -140,7 +140,7 @@ export function Offers() {
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: required(form.value, 'benefit.value', 'Benefit value') },
-        startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent), target: target(form) } });
+        startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent, 'holdoutPercent', 'Holdout (%)'), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
       list.reload();

@@ -5,7 +5,7 @@
 // field it names (extensions.field, e.g. tiers[1].threshold).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, useAction, num } from './ui.js';
+import { Field, ErrorBox, Notice, useAction, num, intProblem } from './ui.js';
 
 const NUMBERS = [
   ['pointsPerUnit', 'Points per unit of currency'],
@@ -94,7 +94,8 @@ function invalid(f) {
   // Whole numbers the API's Int can hold; the API says which range each
   // field allows (a bigger one only gets a coercion message, at no field).
   for (const [v, field, label] of [...required.map(([k, field, label]) => [f[k], field, label]), ...rows]) {
-    if (!/^-?\d+$/.test(String(v).trim()) || Math.abs(Number(v)) > 2147483647) return { field, message: `${label} must be a whole number (at most 2147483647).` };
+    const problem = intProblem(v, label);
+    if (problem) return { field, message: problem };
   }
   const bad = list(f.escalation).find((x) => !/^\d+$/.test(x));
   if (bad !== undefined) return { field: 'escalation', message: `“${bad}” is not a whole number: give whole multipliers separated by commas, e.g. 2, 3.` };

@@ -25,7 +25,7 @@ function Badges() {
     act.run(async () => {
       const d = await gql(`mutation($in: BadgeInput!) { createBadge(input: $in) { ${BADGE} } }`, { in: {
         name: form.name, description: form.description, counter: form.counter,
-        levels: [{ name: form.level, threshold: num(form.threshold), bonusPoints: num(form.bonusPoints) ?? 0 }] } });
+        levels: [{ name: form.level, threshold: required(form.threshold, 'levels[0].threshold', 'Level threshold'), bonusPoints: num(form.bonusPoints, 'levels[0].bonusPoints', 'Level bonus (points)') ?? 0 }] } });
       setDone(`Created the badge “${d.createBadge.name}”; members who already qualify get it as the backfill runs.`);
       reload();
     });
@@ -61,7 +61,7 @@ export function Rewards() {
     setDone('');
     act.run(async () => {
       const d = await gql(`mutation($in: RewardInput!) { createReward(input: $in) { ${REWARD} } }`, {
-        in: { name: form.name, description: form.description, cost: required(form.cost, 'cost', 'Cost'), stock: num(form.stock), perMemberLimit: num(form.perMemberLimit) ?? 0 } });
+        in: { name: form.name, description: form.description, cost: required(form.cost, 'cost', 'Cost'), stock: num(form.stock, 'stock', 'Stock'), perMemberLimit: num(form.perMemberLimit, 'perMemberLimit', 'Per-member limit') ?? 0 } });
       setDone(`Created “${d.createReward.name}”.`);
       setForm({ name: '', description: '', cost: '', stock: '', perMemberLimit: '0' });
       list.reload();

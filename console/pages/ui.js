@@ -35,6 +35,20 @@ export function ErrorBox({ error }) {
   return html`<p class="error" role="alert">${error.message || String(error)}</p>`;
 }
 
+// Missing is the page shown for a route that leads nowhere: an unknown
+// page or id ("Page not found"), or a page the signed-in role may not open
+// (denied), with a link to the console's home page.
+export function Missing({ denied }) {
+  return html`<div><h1>${denied ? "You don't have access to this page" : 'Page not found'}</h1>
+    <p>${denied ? 'This page is for another role: ask a brand administrator if you need it.' : 'Nothing is at this address: the link may be mistyped, or what it led to no longer exists.'}</p>
+    <p><a href="#/">Go to the console's home page</a></p></div>`;
+}
+
+// notFound tells whether an error reading a page's one item by the id in
+// its address means there is no such item (an id that is not one, or
+// names nothing), rather than a failure to show as it is.
+export const notFound = (error) => error?.code === 'NOT_FOUND' || (error?.code === 'BAD_USER_INPUT' && /^(id|threadId|memberId|eventId)$/.test(error.field ?? ''));
+
 export function Notice({ children }) {
   return children ? html`<p class="notice" role="status">${children}</p>` : null;
 }
@@ -73,16 +87,36 @@ export function useAction() {
   return { busy, error, run, setError };
 }
 
-export const num = (v) => (v === '' || v == null ? null : Number(v));
-
 // formError is an error found before sending, named as the API names the
 // field, so the form shows it at the field (an empty value the API would
 // only answer with "cannot be null" or a coercion message).
 export const formError = (field, message) => Object.assign(new Error(message), { field, code: 'BAD_USER_INPUT' });
+
+// MAX_INT is the largest value of the API's Int (a signed 32-bit integer).
+export const MAX_INT = 2147483647;
+
+// intProblem is why v (a form's text) is not an Int the API can take, or
+// null: a fraction, an exponent (1e30) or a number beyond ±max would only
+// get gqlgen's coercion message ("cannot use string as Int"), at no field.
+export const intProblem = (v, label, max = MAX_INT) => {
+  const s = String(v ?? '').trim();
+  if (!/^[-+]?\d+$/.test(s) || Math.abs(Number(s)) > max) return `${label} must be a whole number between -${max} and ${max}.`;
+  return null;
+};
+
+// num is a number field's value for an Int of the API: null when empty,
+// else a whole number within ±max (-0 is 0), throwing a formError for
+// field otherwise.
+export const num = (v, field, label, max = MAX_INT) => {
+  if (v === '' || v == null || String(v).trim() === '') return null;
+  const problem = intProblem(v, label, max);
+  if (problem) throw formError(field, problem);
+  return Number(String(v).trim()) + 0;
+};
 // required is num(v), throwing a formError for field when v is empty.
-export const required = (v, field, label) => {
-  if (v === '' || v == null) throw formError(field, `${label} is required.`);
-  return Number(v);
+export const required = (v, field, label, max = MAX_INT) => {
+  if (v === '' || v == null || String(v).trim() === '') throw formError(field, `${label} is required.`);
+  return num(v, field, label, max);
 };
 // isoTime is a datetime-local value as the API's time, throwing a
 // formError for field when it is empty (new Date('') is "Invalid time value").
@@ -91,6 +125,40 @@ export const isoTime = (v, field, label) => {
   return new Date(v).toISOString();
 };
 export const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
+
+// wallClock reads an instant's wall time in an IANA zone (throws a
+// RangeError for an unknown zone).
+const wallClock = (tz) => new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+// zoneOffset is the zone's offset from UTC at the instant ms, in ms, from
+// the browser's own zone data (daylight saving included).
+const zoneOffset = (clock, ms) => {
+  const p = {};
+  for (const x of clock.formatToParts(new Date(ms))) p[x.type] = x.value;
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second) - Math.floor(ms / 1000) * 1000;
+};
+// zonedTime is a datetime-local value read as wall time in the IANA zone
+// tz (an event's timezone, not the browser's), as the API's time; a
+// formError for field when it is empty, for tzField when tz is unknown.
+// A wall time the zone skips (a spring-forward gap) comes out an hour off.
+export const zonedTime = (v, tz, field, label, tzField = 'timezone') => {
+  if (!v) throw formError(field, `${label} is required.`);
+  let clock;
+  try { clock = wallClock(tz || undefined); } catch { throw formError(tzField, `“${tz}” is not a timezone: give an IANA name such as Europe/Paris.`); }
+  if (!tz) throw formError(tzField, 'Timezone is required.');
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(v);
+  if (!m) throw formError(field, `${label} is not a date and time.`);
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  const guess = wall - zoneOffset(clock, wall);
+  return new Date(wall - zoneOffset(clock, guess)).toISOString();
+};
+// fmtZoned is the API's time s as wall time in the IANA zone tz, labelled
+// with the zone, e.g. "Dec 4, 2026, 19:00 (America/New_York)".
+export const fmtZoned = (s, tz) => {
+  if (!s) return '—';
+  try {
+    return `${new Date(s).toLocaleString(undefined, { timeZone: tz, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' })} (${tz})`;
+  } catch { return fmtDate(s); }
+};
 export const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
 
 // placed tells whether a form shows error at one of its fields (named as

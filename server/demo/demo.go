@@ -4,6 +4,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -18,6 +19,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/regulars/regulars/community"
+	"github.com/regulars/regulars/community/forum"
+	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/game/activity"
 	"github.com/regulars/regulars/game/engagement"
@@ -114,6 +118,9 @@ type Services struct {
 	Auth    *auth.Service
 	Game    *game.Service
 	Inbox   *inbox.Inbox
+	// Community makes the demo's space, its threads and the flagged post
+	// the demo MODERATOR finds in the review queue.
+	Community *community.Service
 }
 
 // seeder makes the demo through Services.
@@ -179,6 +186,9 @@ func (m seeder) seedDemoData(ctx context.Context) (demoResult, error) {
 		return res, err
 	}
 	if err := m.seedDemoRedemptionsAndOffer(ctx, ids); err != nil {
+		return res, err
+	}
+	if err := m.seedDemoCommunity(ctx, ids); err != nil {
 		return res, err
 	}
 	// Staff last; the BRAND account marks a complete demo.
@@ -310,41 +320,51 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 		case demoNearTier:
 			when = []float64{60 + rng.Float64()*15, 25 + rng.Float64()*15}
 		}
+		// Every step of the member's history, reported oldest first: the
+		// ledger's order (its sequence) is then also the order of its
+		// entries' times, as it is for activities reported as they happen.
+		type step struct {
+			ago float64
+			do  func() error
+		}
+		var steps []step
 		for n, ago := range when {
-			clock = day(ago)
 			amount := int64(800 + rng.IntN(52)*100) // $8 to $59
-			if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, fmt.Sprintf("demo-%02d-%02d", i, n), amount, clock)); err != nil {
-				return fmt.Errorf("purchase of %s: %w", mb.Email, err)
-			}
-			clock = clock.Add(time.Minute)
-		}
-		nearID := fmt.Sprintf("demo-%02d-near", i)
-		near := demoProfileOf(i) == demoNearTier
-		if near {
-			done, err := reported(ctx, past, nearID)
-			if err != nil {
-				return err
-			}
-			near = !done
-		}
-		if near {
-			// One more purchase, sized to leave about 100 points to the next
-			// tier (once: its size depends on the tier status before it).
-			clock = day(3 + float64(i%3))
-			p, err := past.Rooms().Program.Get(ctx)
-			if err != nil {
-				return err
-			}
-			ts, err := past.Rooms().Ledger.Tier(ctx, &p, mb.ID)
-			if err != nil {
-				return err
-			}
-			if ts.Next != nil && ts.ToNext > 160 {
-				base := (ts.ToNext - 100) * 100 / ts.Current.EarnMultiplierPercent
-				if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, nearID, base*10, clock)); err != nil {
+			steps = append(steps, step{ago, func() error {
+				clock = day(ago)
+				if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, fmt.Sprintf("demo-%02d-%02d", i, n), amount, clock)); err != nil {
 					return fmt.Errorf("purchase of %s: %w", mb.Email, err)
 				}
-			}
+				return nil
+			}})
+		}
+		if demoProfileOf(i) == demoNearTier {
+			nearID := fmt.Sprintf("demo-%02d-near", i)
+			ago := 3 + float64(i%3)
+			steps = append(steps, step{ago, func() error {
+				done, err := reported(ctx, past, nearID)
+				if err != nil || done {
+					return err
+				}
+				// One more purchase, sized to leave about 100 points to the next
+				// tier (once: its size depends on the tier status before it).
+				clock = day(ago)
+				p, err := past.Rooms().Program.Get(ctx)
+				if err != nil {
+					return err
+				}
+				ts, err := past.Rooms().Ledger.Tier(ctx, &p, mb.ID)
+				if err != nil {
+					return err
+				}
+				if ts.Next != nil && ts.ToNext > 160 {
+					base := (ts.ToNext - 100) * 100 / ts.Current.EarnMultiplierPercent
+					if _, err := past.RecordActivity(ctx, demoPurchase(mb.ID, nearID, base*10, clock)); err != nil {
+						return fmt.Errorf("purchase of %s: %w", mb.Email, err)
+					}
+				}
+				return nil
+			}})
 		}
 		if i%20 == 0 {
 			// A streak of check-ins over the last few days, reported as the
@@ -352,11 +372,20 @@ func (m seeder) seedDemoActivity(ctx context.Context, ms []*member.Member) error
 			// finishing a stopped one reports the same (the app's checkIn
 			// is keyed by the day it is now).
 			for ago := 2; ago >= 0; ago-- {
-				clock = day(float64(ago)).Add(-time.Hour)
-				if _, err := past.RecordActivity(ctx, game.ActivityInput{MemberID: mb.ID, Kind: program.ActivityCheckIn,
-					ExternalID: fmt.Sprintf("demo-%02d-checkin-%d", i, ago), OccurredAt: clock}); err != nil {
-					return fmt.Errorf("check-in of %s: %w", mb.Email, err)
-				}
+				steps = append(steps, step{float64(ago) + 1.0/24, func() error {
+					clock = day(float64(ago)).Add(-time.Hour)
+					if _, err := past.RecordActivity(ctx, game.ActivityInput{MemberID: mb.ID, Kind: program.ActivityCheckIn,
+						ExternalID: fmt.Sprintf("demo-%02d-checkin-%d", i, ago), OccurredAt: clock}); err != nil {
+						return fmt.Errorf("check-in of %s: %w", mb.Email, err)
+					}
+					return nil
+				}})
+			}
+		}
+		slices.SortStableFunc(steps, func(a, b step) int { return cmp.Compare(b.ago, a.ago) })
+		for _, st := range steps {
+			if err := st.do(); err != nil {
+				return err
 			}
 		}
 	}
@@ -422,6 +451,89 @@ func (m seeder) seedDemoRedemptionsAndOffer(ctx context.Context, ms []*member.Me
 	return err
 }
 
+// DemoSpace is the name of the demo's community space.
+const DemoSpace = "Coffee talk"
+
+// demoThreads are the space's threads: the member who starts each (an
+// index of the demo members), its title and first post, and the replies
+// (member, body); the reply by demoFlagged is flagged by two members.
+var demoThreads = []struct {
+	by          int
+	title, body string
+	replies     []demoReply
+}{
+	{0, "Your favourite brew at home?", "I have been trying the V60 with the house blend: 15 g for 250 ml. What do you use?",
+		[]demoReply{{1, "French press here, four minutes and no more."}, {2, "Moka pot, always. Strong and quick."}, {3, "Cold brew all summer long."}}},
+	{4, "Tasting evening: worth it?", "Thinking of spending points on the roastery tasting. Has anyone been?",
+		[]demoReply{{10, "Went last month: small group, six coffees, you leave with beans."}, {11, "BUY CHEAP FOLLOWERS AND LIKES, message me now!!!"}}},
+}
+
+type demoReply struct {
+	by   int
+	body string
+}
+
+// demoFlagged is the reply the demo's members flag as spam.
+const demoFlagged = "BUY CHEAP FOLLOWERS AND LIKES, message me now!!!"
+
+// seedDemoCommunity makes the space (by name), its threads (by title) and
+// their replies (by body), then flags the spam reply from two members
+// (once each: a flag already made is skipped), so the review queue has an
+// item. Spaces, threads and posts are read back first, so a run finishing
+// a stopped one adds only what is missing.
+func (m seeder) seedDemoCommunity(ctx context.Context, ms []*member.Member) error {
+	brand := member.Principal{Service: true}
+	as := func(i int) member.Principal { return member.Principal{MemberID: ms[i].ID, Roles: ms[i].Roles} }
+	spaces, _, err := m.Community.Spaces(ctx, brand, bson.ObjectID{}, 100)
+	if err != nil {
+		return err
+	}
+	var sp *forum.Space
+	if i := slices.IndexFunc(spaces, func(s *forum.Space) bool { return s.Name == DemoSpace }); i >= 0 {
+		sp = spaces[i]
+	} else if sp, err = m.Community.SaveSpace(ctx, brand, bson.ObjectID{}, community.SpaceInput{Name: DemoSpace,
+		Description: "Brewing, beans and the shop: ask and share."}); err != nil {
+		return fmt.Errorf("space: %w", err)
+	}
+	threads, _, err := m.Community.Threads(ctx, brand, sp.ID, forum.OrderNew, nil, 100)
+	if err != nil {
+		return err
+	}
+	for _, dt := range demoThreads {
+		var th *forum.Thread
+		if i := slices.IndexFunc(threads, func(t *forum.Thread) bool { return t.Title == dt.title }); i >= 0 {
+			th = threads[i]
+		} else if th, _, err = m.Community.CreateThread(ctx, as(dt.by), sp.ID, forum.Text{Title: dt.title, Body: dt.body}); err != nil {
+			return fmt.Errorf("thread %q: %w", dt.title, err)
+		}
+		posts, _, err := m.Community.Posts(ctx, brand, th.ID, 0, 100)
+		if err != nil {
+			return err
+		}
+		for _, r := range dt.replies {
+			i := slices.IndexFunc(posts, func(p *forum.Post) bool { return p.Body == r.body })
+			if i < 0 {
+				p, err := m.Community.Reply(ctx, as(r.by), th.ID, forum.Text{Body: r.body}, nil)
+				if err != nil {
+					return fmt.Errorf("reply in %q: %w", dt.title, err)
+				}
+				posts = append(posts, p)
+				i = len(posts) - 1
+			}
+			if r.body != demoFlagged {
+				continue
+			}
+			for _, by := range []int{12, 13} {
+				_, err := m.Community.Moderation().FlagPost(ctx, as(by), posts[i].ID, moderation.ReasonSpam, "")
+				if err != nil && !errors.Is(err, moderation.ErrAlreadyFlagged) {
+					return fmt.Errorf("flag: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // demoStaff creates a staff account with a new random password and role,
 // and returns the password; an account a stopped run created keeps its
 // password ("") and gets its role now.
@@ -460,7 +572,8 @@ func printDemo(out io.Writer, res demoResult, generatedKey, addr string) {
 		b.WriteString("demo: the demo brand is already in this database; nothing added. Its BRAND and MODERATOR passwords were printed when it was created.\n")
 	default:
 		fmt.Fprintf(&b, "demo: added Demo Coffee: a program with tiers Member/Silver/Gold and 2×/3× escalation, %d members with %d weeks of purchases,\n", MemberCount, demoWeeks)
-		b.WriteString("      3 rewards with stock, 3 badges and an offer being published to every member. These passwords are shown once:\n")
+		b.WriteString("      3 rewards with stock, 3 badges, an offer being published to every member and a community space (" + DemoSpace + ")\n")
+		b.WriteString("      with a post flagged for the MODERATOR's review queue. These passwords are shown once:\n")
 		fmt.Fprintf(&b, "  BRAND      %-34s %s\n", BrandEmail, orKept(res.brandPassword))
 		fmt.Fprintf(&b, "  MODERATOR  %-34s %s\n", demoModEmail, orKept(res.moderatorPassword))
 		fmt.Fprintf(&b, "  members    %-34s %s  (and %d more, by first name)\n", MemberEmail(0), MemberPassword, MemberCount-1)
