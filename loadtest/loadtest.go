@@ -210,20 +210,34 @@ func signUp(ctx context.Context, c *client, run string, n int, logf func(string,
 	return members, errors.Join(errs...)
 }
 
-// refreshAll renews every member's tokens before their access tokens
-// expire, for runs longer than ACCESS_TOKEN_TTL.
-func refreshAll(ctx context.Context, c *client, members []*member) error {
+// refreshAll renews the tokens of members before their access tokens
+// expire, for runs longer than ACCESS_TOKEN_TTL. A member whose renewal
+// fails does not stop the others': it is returned with the errors, for
+// the caller to try again soon.
+func refreshAll(ctx context.Context, c *client, members []*member) ([]*member, error) {
+	var failed []*member
+	var errs []error
 	for _, m := range members {
+		if ctx.Err() != nil {
+			return append(failed, m), ctx.Err()
+		}
 		m.mu.Lock()
 		rt := m.refresh
 		m.mu.Unlock()
 		var t tokens
 		if err := c.do(ctx, `mutation($t: String!) { refreshToken(refreshToken: $t) { `+authFields+` } }`, map[string]any{"t": rt}, "", m.addr, &t); err != nil {
-			return fmt.Errorf("refreshing %s: %w", m.email, err)
+			failed = append(failed, m)
+			if len(errs) < 3 {
+				errs = append(errs, fmt.Errorf("refreshing %s: %w", m.email, err))
+			}
+			continue
 		}
 		m.setTokens(t.AccessToken, t.RefreshToken)
 	}
-	return nil
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d members' tokens not renewed", len(failed), len(members)))
+	}
+	return failed, errors.Join(errs...)
 }
 
 // purchase is the variables of a purchase of amount minor units.

@@ -98,18 +98,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 
-	// Access tokens outlive short runs; a long one (a soak) renews them.
+	// Access tokens outlive short runs; a long one (a soak) renews them
+	// every 10 minutes, and those that failed again after 30 s.
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
+		var failed []*member
+		retry := time.NewTimer(time.Hour)
+		retry.Stop()
+		renew := func(ms []*member) {
+			var err error
+			if failed, err = refreshAll(runCtx, c, ms); err != nil && runCtx.Err() == nil {
+				cfg.logf("refreshing tokens: %v", err)
+			}
+			if len(failed) > 0 {
+				retry.Reset(30 * time.Second)
+			}
+		}
 		for {
 			select {
 			case <-runCtx.Done():
 				return
 			case <-t.C:
-				if err := refreshAll(runCtx, c, members); err != nil && runCtx.Err() == nil {
-					cfg.logf("refreshing tokens: %v", err)
-				}
+				renew(members)
+			case <-retry.C:
+				renew(failed)
 			}
 		}
 	})
