@@ -125,7 +125,7 @@ func (s *Store) readRange(ctx context.Context, from, to time.Time) (*scanned, er
 	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}}
 	var a replayed
 	for cur.Next(ctx) {
-		if len(sc.recs) == MaxScan {
+		if len(sc.recs) == s.maxScan {
 			return nil, ErrScanTooLarge
 		}
 		a = replayed{Items: a.Items[:0]}

@@ -2,6 +2,7 @@ package activity_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -108,4 +109,29 @@ func show(x rules.Recorded) string {
 		last = x.Snapshot.LastPurchaseAt.String()
 	}
 	return fmt.Sprintf("%+v %+v last %s", x.Activity, x.Snapshot, last)
+}
+
+// A range holding more activities than a scan may hold fails before any
+// is replayed.
+func TestScanRefusesARangeOverTheCap(t *testing.T) {
+	ctx := context.Background()
+	s := activity.New(testkit.Database(t))
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	s.SetMaxScan(2)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		at := from.Add(time.Duration(i) * time.Hour)
+		if err := s.Insert(ctx, &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityReview, ExternalID: fmt.Sprint("r", i), MemberID: bson.NewObjectID(), OccurredAt: at, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replayed := 0
+	err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(*rules.Recorded) error { replayed++; return nil })
+	if !errors.Is(err, activity.ErrScanTooLarge) || replayed != 0 {
+		t.Fatalf("3 activities over a cap of 2: err %v, %d replayed; want ErrScanTooLarge and none", err, replayed)
+	}
+	s.SetMaxScan(3)
+	if err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(*rules.Recorded) error { replayed++; return nil }); err != nil || replayed != 3 {
+		t.Fatalf("3 activities at a cap of 3: err %v, %d replayed; want all 3", err, replayed)
+	}
 }
