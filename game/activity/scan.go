@@ -74,20 +74,23 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(*rules.Rec
 	return nil
 }
 
-// scanRecord is one activity of a scanned range: 104 bytes, plus its
-// external id and its items (24 bytes each) in scanned.items.
+// scanRecord is one activity of a scanned range: 96 bytes, plus its
+// external id's bytes in scanned.external and its items (24 bytes each)
+// in scanned.items. It holds no pointer, so that the garbage collector,
+// which runs often while the database decodes the range, does not scan
+// the records.
 type scanRecord struct {
-	id, member bson.ObjectID
-	at         int64 // occurredAt, in milliseconds since the epoch (a BSON date)
-	last       int64 // ruleSnapshot.lastPurchaseAt, likewise (scanHasLast)
-	amount     int64
-	purchase   int64
-	externalID string
-	birthday   int32
-	kind, tier uint32 // in scanned.strings
-	badges     uint32 // in scanned.badgeSets
-	items, n   uint32 // scanned.items[items : items+n]
-	flags      uint8
+	id, member   bson.ObjectID
+	at           int64 // occurredAt, in milliseconds since the epoch (a BSON date)
+	last         int64 // ruleSnapshot.lastPurchaseAt, likewise (scanHasLast)
+	amount       int64
+	purchase     int64
+	external, en uint32 // scanned.external[external : external+en]
+	birthday     int32
+	kind, tier   uint32 // in scanned.strings
+	badges       uint32 // in scanned.badgeSets
+	items, n     uint32 // scanned.items[items : items+n]
+	flags        uint8
 }
 
 const (
@@ -106,6 +109,7 @@ type scanItem struct {
 type scanned struct {
 	recs      []scanRecord
 	items     []scanItem
+	external  []byte
 	strings   []string
 	stringIDs map[string]uint32
 	badgeSets [][]string
@@ -148,8 +152,10 @@ func (sc *scanned) intern(s string) uint32 {
 }
 
 func (sc *scanned) add(a *replayed) {
-	r := scanRecord{id: a.ID, member: a.MemberID, at: a.OccurredAt.UnixMilli(), amount: a.AmountMinor, externalID: a.ExternalID,
+	r := scanRecord{id: a.ID, member: a.MemberID, at: a.OccurredAt.UnixMilli(), amount: a.AmountMinor,
+		external: uint32(len(sc.external)), en: uint32(len(a.ExternalID)),
 		kind: sc.intern(string(a.Kind)), items: uint32(len(sc.items)), n: uint32(len(a.Items))}
+	sc.external = append(sc.external, a.ExternalID...)
 	for _, it := range a.Items {
 		sc.items = append(sc.items, scanItem{sku: sc.intern(it.SKU), category: sc.intern(it.Category), quantity: it.Quantity, priceMinor: it.PriceMinor})
 	}
@@ -180,7 +186,7 @@ func (sc *scanned) add(a *replayed) {
 // fill makes x the activity r, as the driver would have decoded it (times
 // in UTC); last holds its snapshot's previous purchase.
 func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
-	x.Activity = rules.Activity{ID: r.id, ExternalID: r.externalID, Kind: program.ActivityKind(sc.strings[r.kind]), AmountMinor: r.amount,
+	x.Activity = rules.Activity{ID: r.id, ExternalID: string(sc.external[r.external : r.external+r.en]), Kind: program.ActivityKind(sc.strings[r.kind]), AmountMinor: r.amount,
 		OccurredAt: time.UnixMilli(r.at).UTC(), Items: x.Activity.Items[:0]}
 	for _, it := range sc.items[r.items : r.items+r.n] {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
