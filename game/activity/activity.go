@@ -85,10 +85,13 @@ func (a *Activity) ForRules() rules.Activity {
 }
 
 // Store keeps the activities (collection activities).
-type Store struct{ c *mongo.Collection }
+type Store struct {
+	c       *mongo.Collection
+	maxScan int // MaxScan; tests lower it
+}
 
 // New returns the activities kept in db.
-func New(db *mongo.Database) *Store { return &Store{c: db.Collection("activities")} }
+func New(db *mongo.Database) *Store { return &Store{c: db.Collection("activities"), maxScan: MaxScan} }
 
 const (
 	IndexExternal = "kind_externalId"

@@ -1,12 +1,18 @@
 package activity
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/regulars/regulars/fault"
 	"github.com/regulars/regulars/game/program"
 	"github.com/regulars/regulars/game/rules"
 )
@@ -28,37 +34,172 @@ type replayed struct {
 // bytes).
 const scanBatch = 10_000
 
-// Scan streams the activities of [from, to) but refunds by (occurredAt,
-// id) along IndexDate, for a dry run of earning rules (dryrun.Activities), reading only what the rules see, into one
-// reused Recorded.
+// MaxScan is how many activities one Scan holds: it orders its range in
+// memory, about 150 bytes an activity (some 750 MB at the cap, while the
+// range is ordered).
+const MaxScan = 5_000_000
+
+// ErrScanTooLarge: a dry run's range holds more than MaxScan activities.
+var ErrScanTooLarge = fault.New(fault.Conflict, fmt.Sprintf("the range holds more than %d activities: dry-run a shorter range", MaxScan))
+
+// Scan calls fn with every activity of [from, to) but refunds, ordered by
+// (occurredAt, id), for a dry run of earning rules (dryrun.Activities),
+// into one reused Recorded. It reads only what the rules see, in one
+// unsorted pass along IndexDate, keeps each activity as a compact record
+// (scanRecord: about 150 bytes with one line item; tiers, kinds, badge
+// sets, SKUs and categories are shared) and orders them in memory before
+// the first call of fn. Sorting in the query instead makes a database
+// that cannot sort along an index (the embedded one) decode and hold the
+// whole range in its own, much larger, form before the first batch.
+// Errors: ErrScanTooLarge past MaxScan activities, and the database's.
 func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(*rules.Recorded) error) error {
-	filter := bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}},
-		{Key: "kind", Value: bson.D{{Key: "$ne", Value: program.ActivityRefund}}}}
-	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "occurredAt", Value: 1}, {Key: "_id", Value: 1}}).SetHint(IndexDate).
-		SetProjection(bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}, {Key: "memberId", Value: 1}, {Key: "amountMinor", Value: 1},
-			{Key: "occurredAt", Value: 1}, {Key: "items", Value: 1}, {Key: "ruleSnapshot", Value: 1}}).SetBatchSize(scanBatch))
+	sc, err := s.readRange(ctx, from, to)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	slices.SortFunc(sc.recs, func(a, b scanRecord) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
 	var x rules.Recorded
-	var a replayed
-	for cur.Next(ctx) {
-		a = replayed{Items: a.Items[:0]}
-		if err := cur.Decode(&a); err != nil {
-			return err
-		}
-		x.Activity = rules.Activity{ID: a.ID, ExternalID: a.ExternalID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, Items: x.Activity.Items[:0]}
-		for _, it := range a.Items {
-			x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: it.SKU, Category: it.Category, Quantity: it.Quantity, PriceMinor: it.PriceMinor})
-		}
-		x.MemberID, x.Snapshotted = a.MemberID, a.RuleSnapshot != nil
-		if a.RuleSnapshot != nil {
-			x.Snapshot = *a.RuleSnapshot
-		}
+	var last time.Time
+	for i := range sc.recs {
+		sc.fill(&x, &sc.recs[i], &last)
 		if err := fn(&x); err != nil {
 			return err
 		}
 	}
-	return cur.Err()
+	return nil
+}
+
+// scanRecord is one activity of a scanned range: 96 bytes, plus its
+// external id's bytes in scanned.external and its items (24 bytes each)
+// in scanned.items. It holds no pointer, so that the garbage collector,
+// which runs often while the database decodes the range, does not scan
+// the records.
+type scanRecord struct {
+	id, member   bson.ObjectID
+	at           int64 // occurredAt, in milliseconds since the epoch (a BSON date)
+	last         int64 // ruleSnapshot.lastPurchaseAt, likewise (scanHasLast)
+	amount       int64
+	purchase     int64
+	external, en uint32 // scanned.external[external : external+en]
+	birthday     int32
+	kind, tier   uint32 // in scanned.strings
+	badges       uint32 // in scanned.badgeSets
+	items, n     uint32 // scanned.items[items : items+n]
+	flags        uint8
+}
+
+const (
+	scanSnapshotted = 1 << iota
+	scanFirst
+	scanHasLast
+)
+
+type scanItem struct {
+	sku, category uint32 // in scanned.strings
+	quantity      int64
+	priceMinor    int64
+}
+
+// scanned is a range read by Scan, its repeated strings held once.
+type scanned struct {
+	recs      []scanRecord
+	items     []scanItem
+	external  []byte
+	strings   []string
+	stringIDs map[string]uint32
+	badgeSets [][]string
+	badgeIDs  map[string]uint32
+}
+
+func (s *Store) readRange(ctx context.Context, from, to time.Time) (*scanned, error) {
+	filter := bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}},
+		{Key: "kind", Value: bson.D{{Key: "$ne", Value: program.ActivityRefund}}}}
+	cur, err := s.c.Find(ctx, filter, options.Find().SetHint(IndexDate).
+		SetProjection(bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}, {Key: "memberId", Value: 1}, {Key: "amountMinor", Value: 1},
+			{Key: "occurredAt", Value: 1}, {Key: "items", Value: 1}, {Key: "ruleSnapshot", Value: 1}}).SetBatchSize(scanBatch))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}}
+	var a replayed
+	for cur.Next(ctx) {
+		if len(sc.recs) == s.maxScan {
+			return nil, ErrScanTooLarge
+		}
+		a = replayed{Items: a.Items[:0]}
+		if err := cur.Decode(&a); err != nil {
+			return nil, err
+		}
+		sc.add(&a)
+	}
+	return sc, cur.Err()
+}
+
+func (sc *scanned) intern(s string) uint32 {
+	id, ok := sc.stringIDs[s]
+	if !ok {
+		id = uint32(len(sc.strings))
+		sc.strings = append(sc.strings, s)
+		sc.stringIDs[s] = id
+	}
+	return id
+}
+
+func (sc *scanned) add(a *replayed) {
+	r := scanRecord{id: a.ID, member: a.MemberID, at: a.OccurredAt.UnixMilli(), amount: a.AmountMinor,
+		external: uint32(len(sc.external)), en: uint32(len(a.ExternalID)),
+		kind: sc.intern(string(a.Kind)), items: uint32(len(sc.items)), n: uint32(len(a.Items))}
+	sc.external = append(sc.external, a.ExternalID...)
+	for _, it := range a.Items {
+		sc.items = append(sc.items, scanItem{sku: sc.intern(it.SKU), category: sc.intern(it.Category), quantity: it.Quantity, priceMinor: it.PriceMinor})
+	}
+	if snap := a.RuleSnapshot; snap != nil {
+		r.flags |= scanSnapshotted
+		r.tier, r.purchase, r.birthday = sc.intern(snap.Tier), snap.Purchase, int32(snap.BirthdayYear)
+		if snap.First {
+			r.flags |= scanFirst
+		}
+		if snap.LastPurchaseAt != nil {
+			r.flags |= scanHasLast
+			r.last = snap.LastPurchaseAt.UnixMilli()
+		}
+		if len(snap.Badges) > 0 {
+			key := strings.Join(snap.Badges, "\x00")
+			id, ok := sc.badgeIDs[key]
+			if !ok {
+				id = uint32(len(sc.badgeSets))
+				sc.badgeSets = append(sc.badgeSets, snap.Badges)
+				sc.badgeIDs[key] = id
+			}
+			r.badges = id
+		}
+	}
+	sc.recs = append(sc.recs, r)
+}
+
+// fill makes x the activity r, as the driver would have decoded it (times
+// in UTC); last holds its snapshot's previous purchase.
+func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
+	x.Activity = rules.Activity{ID: r.id, ExternalID: string(sc.external[r.external : r.external+r.en]), Kind: program.ActivityKind(sc.strings[r.kind]), AmountMinor: r.amount,
+		OccurredAt: time.UnixMilli(r.at).UTC(), Items: x.Activity.Items[:0]}
+	for _, it := range sc.items[r.items : r.items+r.n] {
+		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
+	}
+	x.MemberID, x.Snapshotted = r.member, r.flags&scanSnapshotted != 0
+	x.Snapshot = rules.Snapshot{}
+	if !x.Snapshotted {
+		return
+	}
+	x.Snapshot = rules.Snapshot{Tier: sc.strings[r.tier], Badges: sc.badgeSets[r.badges], Purchase: r.purchase,
+		First: r.flags&scanFirst != 0, BirthdayYear: int(r.birthday)}
+	if r.flags&scanHasLast != 0 {
+		*last = time.UnixMilli(r.last).UTC()
+		x.Snapshot.LastPurchaseAt = last
+	}
 }

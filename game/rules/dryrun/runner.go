@@ -35,7 +35,9 @@ type Rules interface {
 type Activities interface {
 	// Scan calls fn with every activity of [from, to) but refunds, by
 	// (occurredAt, id), each with its recorded snapshot when it has one
-	// (rules.Recorded.Snapshotted). x is reused between calls.
+	// (rules.Recorded.Snapshotted). x is reused between calls. It may
+	// read the whole range before the first call (activity.Store.Scan
+	// does, holding about 150 bytes an activity).
 	Scan(ctx context.Context, from, to time.Time, fn func(x *rules.Recorded) error) error
 }
 
@@ -168,10 +170,10 @@ func (s *Runner) replay(ctx context.Context, sim *Simulation) (*Result, int64, e
 	basis := rules.BasisOf(&p)
 	r := NewReplay(rules.NewSet(v, basis, current), rules.NewSet(v, basis, proposed))
 	r.Program(s.deps.Rules.Program(&p))
-	// One scan of the range, sorted by date: on a database that sorts
-	// without an index (the embedded one) the first batch waits for the
-	// whole sort, longer than the usual per-operation deadline, so the
-	// scan has a deadline of its own.
+	// One scan of the range, which reads it all and orders it by date
+	// before the first activity is replayed (activity.Store.Scan): longer
+	// than the usual per-operation deadline, so the scan has a deadline of
+	// its own. Progress is recorded from the replay on.
 	ctx, cancel := context.WithTimeout(ctx, simDeadline)
 	defer cancel()
 	var n int64

@@ -1,0 +1,4 @@
+package activity
+
+// SetMaxScan lowers how many activities Scan holds.
+func (s *Store) SetMaxScan(n int) { s.maxScan = n }
