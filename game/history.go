@@ -18,8 +18,8 @@ import (
 type ruleHistory struct{ s *Service }
 
 // Scan streams a range's activities for a dry run (activity.Store.Scan).
-func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, fn func(*rules.Recorded) error) error {
-	return h.s.acts.Scan(ctx, from, to, fn)
+func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(*rules.Recorded) error) error {
+	return h.s.acts.Scan(ctx, from, to, read, fn)
 }
 
 // Explained is activity id with the snapshot recorded for it, or, for an

@@ -1243,6 +1243,7 @@ type ComplexityRoot struct {
 		From           func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Processed      func(childComplexity int) int
+		Read           func(childComplexity int) int
 		Result         func(childComplexity int) int
 		Status         func(childComplexity int) int
 		To             func(childComplexity int) int
@@ -1861,6 +1862,7 @@ type RuleConditionResolver interface {
 type RuleSimulationResolver interface {
 	ID(ctx context.Context, obj *dryrun.Simulation) (string, error)
 
+	Read(ctx context.Context, obj *dryrun.Simulation) (float64, error)
 	Processed(ctx context.Context, obj *dryrun.Simulation) (float64, error)
 	Total(ctx context.Context, obj *dryrun.Simulation) (float64, error)
 
@@ -7166,6 +7168,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RuleSimulation.Processed(childComplexity), true
+	case "RuleSimulation.read":
+		if e.ComplexityRoot.RuleSimulation.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RuleSimulation.Read(childComplexity), true
 	case "RuleSimulation.result":
 		if e.ComplexityRoot.RuleSimulation.Result == nil {
 			break
@@ -10460,6 +10468,8 @@ func (ec *executionContext) childFields_RuleSimulation(ctx context.Context, fiel
 		return ec.fieldContext_RuleSimulation_to(ctx, field)
 	case "baseSetVersion":
 		return ec.fieldContext_RuleSimulation_baseSetVersion(ctx, field)
+	case "read":
+		return ec.fieldContext_RuleSimulation_read(ctx, field)
 	case "processed":
 		return ec.fieldContext_RuleSimulation_processed(ctx, field)
 	case "total":
@@ -34663,6 +34673,29 @@ func (ec *executionContext) fieldContext_RuleSimulation_baseSetVersion(_ context
 	return graphql.NewScalarFieldContext("RuleSimulation", field, false, false, "Int")
 }
 
+func (ec *executionContext) _RuleSimulation_read(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RuleSimulation_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RuleSimulation().Read(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RuleSimulation_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RuleSimulation", field, true, true, "Float")
+}
+
 func (ec *executionContext) _RuleSimulation_processed(ctx context.Context, field graphql.CollectedField, obj *dryrun.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -49909,6 +49942,12 @@ func (ec *executionContext) _RuleSimulation(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "read":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RuleSimulation_read(ctx, field, obj)
+				})
 		case "processed":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -215,8 +215,9 @@ func TestEarningRulesEndToEnd(t *testing.T) {
 		"ruleId": skuX, "rule": map[string]any{"name": "SKU X", "trigger": "PURCHASE", "effect": map[string]any{"pointsPerItem": 50},
 			"conditions": []any{map[string]any{"items": map[string]any{"skus": []string{"X"}}}}}}}}).decode(t, "simulateRules", &sim)
 	type result struct {
-		Status string
-		Result *struct {
+		Status                 string
+		Read, Processed, Total float64
+		Result                 *struct {
 			Activities, MembersAffected, PointsBefore, PointsAfter, LiabilityChangeMinor float64
 			PerRule                                                                      []struct {
 				Key           string
@@ -227,14 +228,15 @@ func TestEarningRulesEndToEnd(t *testing.T) {
 	}
 	var got result
 	testkit.Eventually(t, 30*time.Second, func() bool {
-		a.service(t, `query($id: ID!) { ruleSimulation(id: $id) { status result { activities membersAffected pointsBefore pointsAfter liabilityChangeMinor perRule { key before after } sample { afterLines } } } }`,
+		a.service(t, `query($id: ID!) { ruleSimulation(id: $id) { status read processed total result { activities membersAffected pointsBefore pointsAfter liabilityChangeMinor perRule { key before after } sample { afterLines } } } }`,
 			map[string]any{"id": sim.ID}).decode(t, "ruleSimulation", &got)
 		return got.Status == "DONE" || got.Status == "FAILED"
 	}, "the dry run to finish")
 	// Today's rules (rides paused) give 320 on the history: store 200, Silver days 100, SKU X 20; SKU X at 50 an item gives 200.
 	// The program's built-in rules give 725 on both sides: base 600 + 100, Silver's 1.25× on the second, 25.
 	if got.Status != "DONE" || got.Result == nil || got.Result.Activities != 2 || got.Result.PointsBefore != 725+320 || got.Result.PointsAfter != 725+500 ||
-		got.Result.MembersAffected != 1 || got.Result.LiabilityChangeMinor != 180 || len(got.Result.Sample) != 1 {
+		got.Result.MembersAffected != 1 || got.Result.LiabilityChangeMinor != 180 || len(got.Result.Sample) != 1 ||
+		got.Read != 2 || got.Processed != 2 || got.Total != 2 {
 		t.Errorf("dry run: %+v %+v", got, got.Result)
 	}
 	var after struct{ Points struct{ Balance int } }

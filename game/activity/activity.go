@@ -86,12 +86,15 @@ func (a *Activity) ForRules() rules.Activity {
 
 // Store keeps the activities (collection activities).
 type Store struct {
-	c       *mongo.Collection
-	maxScan int // MaxScan; tests lower it
+	c         *mongo.Collection
+	maxScan   int // MaxScan; tests lower it
+	readEvery int // scanBatch; tests lower it
 }
 
 // New returns the activities kept in db.
-func New(db *mongo.Database) *Store { return &Store{c: db.Collection("activities"), maxScan: MaxScan} }
+func New(db *mongo.Database) *Store {
+	return &Store{c: db.Collection("activities"), maxScan: MaxScan, readEvery: scanBatch}
+}
 
 const (
 	IndexExternal = "kind_externalId"

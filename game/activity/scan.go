@@ -51,9 +51,12 @@ var ErrScanTooLarge = fault.New(fault.Conflict, fmt.Sprintf("the range holds mor
 // the first call of fn. Sorting in the query instead makes a database
 // that cannot sort along an index (the embedded one) decode and hold the
 // whole range in its own, much larger, form before the first batch.
-// Errors: ErrScanTooLarge past MaxScan activities, and the database's.
-func (s *Store) Scan(ctx context.Context, from, to time.Time, fn func(*rules.Recorded) error) error {
-	sc, err := s.readRange(ctx, from, to)
+// While it reads, read (if not nil) is told how many activities it has
+// read so far, after every scanBatch; an error from it stops the
+// scan. Errors: ErrScanTooLarge past MaxScan activities, and the
+// database's.
+func (s *Store) Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(*rules.Recorded) error) error {
+	sc, err := s.readRange(ctx, from, to, read)
 	if err != nil {
 		return err
 	}
@@ -116,7 +119,7 @@ type scanned struct {
 	badgeIDs  map[string]uint32
 }
 
-func (s *Store) readRange(ctx context.Context, from, to time.Time) (*scanned, error) {
+func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n int64) error) (*scanned, error) {
 	filter := bson.D{{Key: "occurredAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}},
 		{Key: "kind", Value: bson.D{{Key: "$ne", Value: program.ActivityRefund}}}}
 	cur, err := s.c.Find(ctx, filter, options.Find().SetHint(IndexDate).
@@ -137,6 +140,11 @@ func (s *Store) readRange(ctx context.Context, from, to time.Time) (*scanned, er
 			return nil, err
 		}
 		sc.add(&a)
+		if read != nil && len(sc.recs)%s.readEvery == 0 {
+			if err := read(int64(len(sc.recs))); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return sc, cur.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func TestScanOrdersTheRangeByDateThenID(t *testing.T) {
 		}
 	}
 	var got []rules.Recorded
-	err := s.Scan(ctx, from, to, func(x *rules.Recorded) error {
+	err := s.Scan(ctx, from, to, nil, func(x *rules.Recorded) error {
 		c := *x
 		c.Activity.Items = append([]rules.Item(nil), x.Activity.Items...)
 		if x.Snapshot.LastPurchaseAt != nil {
@@ -126,12 +127,44 @@ func TestScanRefusesARangeOverTheCap(t *testing.T) {
 		}
 	}
 	replayed := 0
-	err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(*rules.Recorded) error { replayed++; return nil })
+	err := s.Scan(ctx, from, from.AddDate(0, 0, 1), nil, func(*rules.Recorded) error { replayed++; return nil })
 	if !errors.Is(err, activity.ErrScanTooLarge) || replayed != 0 {
 		t.Fatalf("3 activities over a cap of 2: err %v, %d replayed; want ErrScanTooLarge and none", err, replayed)
 	}
 	s.SetMaxScan(3)
-	if err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(*rules.Recorded) error { replayed++; return nil }); err != nil || replayed != 3 {
+	if err := s.Scan(ctx, from, from.AddDate(0, 0, 1), nil, func(*rules.Recorded) error { replayed++; return nil }); err != nil || replayed != 3 {
 		t.Fatalf("3 activities at a cap of 3: err %v, %d replayed; want all 3", err, replayed)
+	}
+}
+
+// A dry run shows how far it has read its range: the scan tells as it
+// reads, before it replays the first activity.
+func TestScanTellsHowManyItHasRead(t *testing.T) {
+	s := activity.New(testkit.Database(t))
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	ctx := context.Background()
+	s.SetReadEvery(2)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		at := from.Add(time.Duration(i) * time.Hour)
+		if err := s.Insert(ctx, &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityReview, ExternalID: fmt.Sprint("r", i), MemberID: bson.NewObjectID(), OccurredAt: at, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var told []int64
+	replayed := 0
+	err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(n int64) error {
+		if replayed > 0 {
+			t.Errorf("told %d read after %d replayed", n, replayed)
+		}
+		told = append(told, n)
+		return nil
+	}, func(*rules.Recorded) error { replayed++; return nil })
+	if err != nil || replayed != 5 || !slices.Equal(told, []int64{2, 4}) {
+		t.Fatalf("err %v, %d replayed, told %v; want 5 replayed, told [2 4]", err, replayed, told)
+	}
+	stop := errors.New("stop")
+	if err := s.Scan(ctx, from, from.AddDate(0, 0, 1), func(int64) error { return stop }, func(*rules.Recorded) error { return nil }); !errors.Is(err, stop) {
+		t.Fatalf("a read callback's error: %v, want it back", err)
 	}
 }

@@ -318,6 +318,11 @@ func (r RuleSimulation) ID(ctx context.Context, obj *dryrun.Simulation) (string,
 	return relay.EncodeID("RuleSimulation", obj.ID), nil
 }
 
+// Read is the resolver for the read field.
+func (r RuleSimulation) Read(ctx context.Context, obj *dryrun.Simulation) (float64, error) {
+	return float64(obj.Read), nil
+}
+
 // Processed is the resolver for the processed field.
 func (r RuleSimulation) Processed(ctx context.Context, obj *dryrun.Simulation) (float64, error) {
 	return float64(obj.Processed), nil

@@ -37,8 +37,9 @@ type Activities interface {
 	// (occurredAt, id), each with its recorded snapshot when it has one
 	// (rules.Recorded.Snapshotted). x is reused between calls. It may
 	// read the whole range before the first call (activity.Store.Scan
-	// does, holding about 150 bytes an activity).
-	Scan(ctx context.Context, from, to time.Time, fn func(x *rules.Recorded) error) error
+	// does, holding about 150 bytes an activity), telling read (if not
+	// nil) how many it has read as it goes.
+	Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(x *rules.Recorded) error) error
 }
 
 // Deps is what the dry runs work with.
@@ -173,11 +174,13 @@ func (s *Runner) replay(ctx context.Context, sim *Simulation) (*Result, int64, e
 	// One scan of the range, which reads it all and orders it by date
 	// before the first activity is replayed (activity.Store.Scan): longer
 	// than the usual per-operation deadline, so the scan has a deadline of
-	// its own. Progress is recorded from the replay on.
+	// its own. Progress is recorded as the range is read (read), then as
+	// it is replayed (processed of total).
 	ctx, cancel := context.WithTimeout(ctx, simDeadline)
 	defer cancel()
 	var n int64
-	err = s.deps.Activities.Scan(ctx, sim.From, sim.To, func(x *rules.Recorded) error {
+	reading := func(n int64) error { return s.store.Reading(ctx, sim.ID, n) }
+	err = s.deps.Activities.Scan(ctx, sim.From, sim.To, reading, func(x *rules.Recorded) error {
 		r.Add(x)
 		if n++; n%simProgressEvery == 0 {
 			return s.store.Progress(ctx, sim.ID, n, estimate(n, sim.From, sim.To, x.Activity.OccurredAt))

@@ -53,13 +53,17 @@ type Simulation struct {
 	To          time.Time     `bson:"to"`
 	// BaseSetVersion is today's rule set version it compared with; the
 	// proposed set is today's with Changes.
-	BaseSetVersion int64      `bson:"baseSetVersion"`
-	Processed      int64      `bson:"processed"`
-	Total          int64      `bson:"total"`
-	Result         *Result    `bson:"result,omitempty"`
-	Error          string     `bson:"error,omitempty"`
-	CreatedAt      time.Time  `bson:"createdAt"`
-	FinishedAt     *time.Time `bson:"finishedAt,omitempty"`
+	BaseSetVersion int64 `bson:"baseSetVersion"`
+	// Read is how many activities of the range the dry run has read; it
+	// reads them all (Activities.Scan) before it replays the first, which
+	// Processed of Total counts.
+	Read       int64      `bson:"read"`
+	Processed  int64      `bson:"processed"`
+	Total      int64      `bson:"total"`
+	Result     *Result    `bson:"result,omitempty"`
+	Error      string     `bson:"error,omitempty"`
+	CreatedAt  time.Time  `bson:"createdAt"`
+	FinishedAt *time.Time `bson:"finishedAt,omitempty"`
 	// Epoch fences the job instance that runs it.
 	Runner string `bson:"runner,omitempty"`
 }
@@ -119,12 +123,19 @@ func (s *Store) Progress(ctx context.Context, id bson.ObjectID, processed, total
 	return err
 }
 
+// Reading records how many activities a running dry run has read.
+func (s *Store) Reading(ctx context.Context, id bson.ObjectID, read int64) error {
+	_, err := s.sims.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: SimRunning}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "read", Value: read}}}})
+	return err
+}
+
 // Finish records a dry run's result, or its failure.
 func (s *Store) Finish(ctx context.Context, id bson.ObjectID, res *Result, baseVersion int64, failure error) error {
 	now := s.now()
 	set := bson.D{{Key: "status", Value: SimDone}, {Key: "finishedAt", Value: now}, {Key: "baseSetVersion", Value: baseVersion}}
 	if res != nil {
-		set = append(set, bson.E{Key: "result", Value: res}, bson.E{Key: "processed", Value: res.Activities}, bson.E{Key: "total", Value: res.Activities})
+		set = append(set, bson.E{Key: "result", Value: res}, bson.E{Key: "read", Value: res.Activities}, bson.E{Key: "processed", Value: res.Activities}, bson.E{Key: "total", Value: res.Activities})
 	}
 	if failure != nil {
 		set[0].Value = SimFailed

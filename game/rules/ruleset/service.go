@@ -37,10 +37,8 @@ type History interface {
 	// active, the member as they are now); an error the caller can show
 	// (not found) when there is none.
 	Explained(ctx context.Context, id bson.ObjectID) (*rules.Recorded, error)
-	// Scan calls fn with every activity of [from, to) but refunds, by
-	// (occurredAt, id), each with its recorded snapshot when it has one
-	// (Recorded.Snapshotted). x is reused between calls.
-	Scan(ctx context.Context, from, to time.Time, fn func(x *rules.Recorded) error) error
+	// The dry runs' scan of a range.
+	dryrun.Activities
 }
 
 // Deps is what the rules service works with.
