@@ -98,10 +98,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	var wg sync.WaitGroup
 
-	// Access tokens outlive short runs; a long one (a soak) renews them
-	// every 10 minutes, and those that failed again after 30 s.
+	// Signing up a thousand members takes longer than an access token
+	// lives (ACCESS_TOKEN_TTL, 15 minutes by default): the tokens are
+	// renewed before the sockets open, then every 5 minutes (those that
+	// failed again after 30 s), so that a socket closed when the token it
+	// opened with expires reconnects with a live one.
+	if failed, err := refreshAll(ctx, c, members); err != nil {
+		cfg.logf("refreshing tokens: %v", err)
+		if len(failed) == len(members) {
+			return nil, fmt.Errorf("refreshing tokens: %w", err)
+		}
+	}
 	wg.Go(func() {
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(5 * time.Minute)
 		defer t.Stop()
 		var failed []*member
 		retry := time.NewTimer(time.Hour)
