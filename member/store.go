@@ -53,12 +53,17 @@ func (s memberStore) byEmail(ctx context.Context, email string) (*Member, error)
 }
 
 func (s memberStore) one(ctx context.Context, filter bson.D) (*Member, error) {
-	var m Member
-	err := s.c.FindOne(ctx, filter).Decode(&m)
+	// Raw, then bson.Unmarshal: SingleResult.Decode allocates a 4 KB
+	// reader per document, garbage on every socket's session check.
+	raw, err := s.c.FindOne(ctx, filter).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
+		return nil, err
+	}
+	var m Member
+	if err := bson.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
 	return &m, nil

@@ -70,15 +70,20 @@ func (ch Chain[T]) Head(ctx context.Context, memberID bson.ObjectID) (*T, error)
 
 // LastSeq returns the member's newest number, 0 for none, reading only the number.
 func (ch Chain[T]) LastSeq(ctx context.Context, memberID bson.ObjectID) (int64, error) {
-	var last struct {
-		Seq int64 `bson:"seq"`
-	}
-	err := ch.C.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}},
-		options.FindOne().SetSort(newestFirst).SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&last)
+	// Read as a raw value: SingleResult.Decode allocates a 4 KB reader per
+	// document, garbage on every subscription and every send.
+	raw, err := ch.C.FindOne(ctx, bson.D{{Key: "memberId", Value: memberID}},
+		options.FindOne().SetSort(newestFirst).SetProjection(bson.D{{Key: "seq", Value: 1}})).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil
 	}
-	return last.Seq, err
+	if err != nil {
+		return 0, err
+	}
+	var last struct {
+		Seq int64 `bson:"seq"`
+	}
+	return last.Seq, bson.Unmarshal(raw, &last)
 }
 
 // LastSeqs returns the newest number of each of the members (absent: 0),

@@ -118,12 +118,21 @@ func (s refreshStore) byHash(ctx context.Context, hash string) (*refreshToken, e
 }
 
 func (s refreshStore) revoked(ctx context.Context, family bson.ObjectID) (bool, error) {
-	var f tokenFamily
-	err := s.families.FindOne(ctx, bson.D{{Key: "_id", Value: family}}).Decode(&f)
+	// Only revokedAt, decoded from the raw document: SingleResult.Decode
+	// allocates a 4 KB reader per document, garbage on every socket's
+	// session check.
+	raw, err := s.families.FindOne(ctx, bson.D{{Key: "_id", Value: family}},
+		options.FindOne().SetProjection(bson.D{{Key: "revokedAt", Value: 1}})).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return true, nil
 	}
 	if err != nil {
+		return false, err
+	}
+	var f struct {
+		RevokedAt *time.Time `bson:"revokedAt"`
+	}
+	if err := bson.Unmarshal(raw, &f); err != nil {
 		return false, err
 	}
 	return f.RevokedAt != nil, nil
