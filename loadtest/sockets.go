@@ -45,6 +45,7 @@ type sockets struct {
 	rep      SocketReport
 	running  sync.WaitGroup
 	started  chan error
+	opening  chan struct{} // first connections under way, at most openAtOnce
 	dialer   websocket.Dialer
 	dropped  []int
 	received int
@@ -56,9 +57,20 @@ func newSockets(url string, members []*member) *sockets {
 		dialer: websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 30 * time.Second}}
 }
 
+// openAtOnce is how many subscriptions open at the same time, as apps
+// opening over a few seconds do: a thousand at once would queue their
+// session checks behind each other on a small database.
+const openAtOnce = 16
+
+// openTries is how many times a first connection is tried (with 1 s, 2 s,
+// … between tries) before its subscription counts as not opened: a server
+// may refuse with 1013 (try again later) while it is busy.
+const openTries = 5
+
 // open connects every subscription and returns once each is subscribed.
 func (s *sockets) open(ctx context.Context) error {
 	s.started = make(chan error, len(s.members))
+	s.opening = make(chan struct{}, openAtOnce)
 	for i := range s.members {
 		s.running.Go(func() { s.keep(ctx, i) })
 	}
@@ -98,20 +110,26 @@ func (s *sockets) keep(ctx context.Context, i int) {
 	var once sync.Once
 	started := func(err error) { once.Do(func() { s.started <- err }) }
 	ready := false
-	for failures := 0; ctx.Err() == nil; {
-		got := false
-		err := s.session(ctx, i, m, &cursor, func() { got, ready = true, true; started(nil) })
-		if !ready {
+	for tries := 1; !ready; tries++ {
+		s.opening <- struct{}{}
+		err := s.session(ctx, i, m, &cursor, func() { ready = true; <-s.opening; started(nil) })
+		if ready {
+			break // the subscription was up, and has dropped: reconnect below
+		}
+		<-s.opening
+		if tries == openTries || ctx.Err() != nil {
 			started(err) // the first connection failed: not opened
 			return
 		}
-		if ctx.Err() != nil {
-			return
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(tries) * time.Second):
 		}
-		if got {
-			failures = 0 // it was up: count drops in a row only
-		}
-		if failures++; failures > 5 {
+	}
+	// The subscription was up and has ended: reconnect, resuming after its
+	// cursor, until ctx ends or five tries in a row fail.
+	for failures := 1; ctx.Err() == nil; failures++ {
+		if failures > 5 {
 			s.mu.Lock()
 			s.dropped = append(s.dropped, i)
 			s.mu.Unlock()
@@ -122,7 +140,13 @@ func (s *sockets) keep(ctx context.Context, i int) {
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			return
 		case <-time.After(time.Duration(failures) * 500 * time.Millisecond):
+		}
+		got := false
+		_ = s.session(ctx, i, m, &cursor, func() { got = true }) // a drop is counted, not reported
+		if got {
+			failures = 0 // it was up: count drops in a row only
 		}
 	}
 }
