@@ -68,7 +68,9 @@ func TestScalarCoercionNamesTheField(t *testing.T) {
 	inline := func(at string) string {
 		return `mutation { recordActivity(input: {memberId: "` + ann.Member.ID + `", kind: PURCHASE, externalId: "x", amountMinor: 100, currency: "USD", occurredAt: ` + at + `}) { points } }`
 	}
-	event := func(starts any) map[string]any { return map[string]any{"in": eventInput(func(in map[string]any) { in["startsAt"] = starts })} }
+	event := func(starts any) map[string]any {
+		return map[string]any{"in": eventInput(func(in map[string]any) { in["startsAt"] = starts })}
+	}
 	for _, c := range []struct {
 		name, query string
 		vars        map[string]any
