@@ -53757,6 +53757,9 @@ var (
 		"EVENT_SEAT_OFFERED":    texts.EventSeatOffered,
 		"EVENT_REMINDER":        texts.EventReminder,
 		"EVENT_PUBLISHED":       texts.EventPublished,
+		"REDEMPTION_FULFILLED":  texts.RedemptionFulfilled,
+		"REDEMPTION_EXPIRED":    texts.RedemptionExpired,
+		"COUPON_REDEEMED":       texts.CouponRedeemed,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -53782,6 +53785,9 @@ var (
 		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
 		texts.EventReminder:       "EVENT_REMINDER",
 		texts.EventPublished:      "EVENT_PUBLISHED",
+		texts.RedemptionFulfilled: "REDEMPTION_FULFILLED",
+		texts.RedemptionExpired:   "REDEMPTION_EXPIRED",
+		texts.CouponRedeemed:      "COUPON_REDEEMED",
 	}
 )
 
