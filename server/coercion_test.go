@@ -33,6 +33,11 @@ func TestIntCoercionNamesTheField(t *testing.T) {
 		{"a variable of another name", `query($n: Int) { members(first: $n) { edges { cursor } } }`, map[string]any{"n": 2.5}, "first"},
 		{"a float literal", `{ members(first: 2.5) { edges { cursor } } }`, nil, "first"},
 		{"a literal past 32 bits", `{ members(first: 99999999999999999999) { edges { cursor } } }`, nil, "first"},
+		{"a literal past 32 bits within 64", `{ members(first: 3000000000) { edges { cursor } } }`, nil, "first"},
+		{"a mutation's literal past 32 bits", `mutation { adjustPoints(memberId: "` + ann.Member.ID + `", amount: 99999999999, reason: "x", idempotencyKey: "k") { amount } }`, nil, "amount"},
+		{"a literal past 32 bits in a fragment", `query { ...F } fragment F on Query { members(first: -3000000000) { edges { cursor } } }`, nil, "first"},
+		{"an input object's literal past 32 bits", `mutation { recordActivity(input: {memberId: "` + ann.Member.ID +
+			`", kind: PURCHASE, externalId: "x", amountMinor: 2147483648, currency: "USD", occurredAt: "2026-01-01T00:00:00Z"}) { points } }`, nil, "amountMinor"},
 		{"a float in an input variable", record, purchase(2.5), "amountMinor"},
 		{"a huge number in an input variable", record, purchase(json.Number("99999999999999999999")), "amountMinor"},
 		{"an input field past 32 bits", record, purchase(json.Number("2147483648")), "amountMinor"},
@@ -102,5 +107,19 @@ func TestScalarCoercionNamesTheField(t *testing.T) {
 	a.do(t, ann.bearer(), `{ me { points { balance } } }`, nil).decode(t, "me", &me)
 	if me.Points.Balance != 0 {
 		t.Fatalf("refused purchases wrote points: %d", me.Points.Balance)
+	}
+}
+
+// expiringSoon takes its documented maximum, withinDays: 3650: the days
+// are a filter, not a list size the cost rule would count.
+func TestExpiringSoonTakesItsDocumentedMaximum(t *testing.T) {
+	a := startApp(t, nil)
+	ann := a.signUp(t, "ann@example.com")
+	var me struct {
+		Points struct{ ExpiringSoon []struct{ Amount int } }
+	}
+	a.do(t, ann.bearer(), `{ me { points { expiringSoon(withinDays: 3650) { amount at } } } }`, nil).decode(t, "me", &me)
+	if r := a.do(t, ann.bearer(), `{ me { points { expiringSoon(withinDays: 3651) { amount } } } }`, nil); r.code() != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "withinDays" {
+		t.Fatalf("3651 days: %+v", r.Errors)
 	}
 }

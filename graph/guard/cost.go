@@ -59,7 +59,7 @@ var listSizes = map[string]sizeFunc{
 	"AuthorHistory.sanctions":         fixed(4),                                                                  // moderation.Store.Active: one per kind, in the space and everywhere
 	"ReviewItem.firstFlags":           func(a map[string]any) int { return intArg(a, "first", 3) },               // first ≤ 100 (graph/console.go)
 	"ThreadEvent.reactions":           fixed(4),                                                                  // one per reaction
-	"Points.expiringSoon":             func(a map[string]any) int { return max(intArg(a, "withinDays", 30), 1) }, // one per day at most
+	"Points.expiringSoon":             fixed(100),                                                                // the member's lots with an expiry, filtered in memory from the ledger head already read: withinDays (≤ 3650) is no size
 	"AnalyticsOverview.currencies":    fixed(3),                                                                  // currencies a brand sells in
 	"AnalyticsRetention.periods":      fixed(60),                                                                 // analytics.MaxPeriods
 	"CohortMatrix.cohorts":            fixed(60),                                                                 // a month each, in a range under 5 years
