@@ -2,7 +2,11 @@ package main
 
 import (
 	"regexp"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // inboxOf returns the kind, title and body of s's newest notifications.
@@ -74,6 +78,29 @@ func TestEventAndCommunityNotificationsSpeakTheMembersLocale(t *testing.T) {
 	for _, n := range a.inboxOf(t, ann) {
 		if n.Kind == "WELCOME" && n.Title[:7] != "Welcome" {
 			t.Errorf("ann's welcome: %q", n.Title)
+		}
+	}
+}
+
+// The brand user who asked for a dry run is told it finished in their own
+// language, not the program's.
+func TestDryRunNotificationSpeaksTheRequestersLocale(t *testing.T) {
+	a := startApp(t, nil)
+	brand := a.signUp(t, "brand@example.com")
+	a.service(t, `mutation($id: ID!) { grantRole(memberId: $id, role: BRAND) { roles } }`, map[string]any{"id": brand.Member.ID}).decode(t, "grantRole", &struct{}{})
+	a.do(t, "", `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`, map[string]any{"t": brand.RefreshToken}).decode(t, "refreshToken", &brand)
+	a.do(t, brand.bearer(), `mutation { updateProfile(input: {locale: "ru"}) { locale } }`, nil).decode(t, "updateProfile", &struct{ Locale string }{})
+	var sim struct{ ID string }
+	a.do(t, brand.bearer(), `mutation($ch: [RuleChangeInput!]!) { simulateRules(changes: $ch) { id } }`, map[string]any{"ch": []any{
+		map[string]any{"rule": map[string]any{"name": "Double", "trigger": "PURCHASE", "effect": map[string]any{"pointsPerItem": 1}}}}}).decode(t, "simulateRules", &sim)
+	var told []struct{ Kind, Title, Body string }
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		told = a.inboxOf(t, brand)
+		return slices.ContainsFunc(told, func(n struct{ Kind, Title, Body string }) bool { return n.Kind == "SYSTEM" })
+	}, "the dry run's notification")
+	for _, n := range told {
+		if n.Kind == "SYSTEM" && n.Title != "Пробный прогон завершён" {
+			t.Fatalf("the dry run's notification: %q / %q, want Russian", n.Title, n.Body)
 		}
 	}
 }
