@@ -128,8 +128,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if in, ok := input.As(err); ok && code != CodeUnavailable && code != CodeInternal {
 		field := in.Field
 		if field == "" {
-			// A scalar that failed to parse knows no field; its path names it.
-			field = gqlErr.Path.String()
+			// A scalar that failed to parse knows no field; its path names
+			// it, as gqlgen's own refusals are named (valueField).
+			field = argumentField(ctx, gqlErr.Path)
 		}
 		gqlErr.Message = field + ": " + in.Message
 		gqlErr.Extensions["field"] = field

@@ -52595,13 +52595,13 @@ func (ec *executionContext) marshalNDate2githubᚗcomᚋregularsᚋregularsᚋme
 }
 
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := model.MarshalDateTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "DateTime!")
 	}
@@ -53796,6 +53796,9 @@ var (
 		"EVENT_SEAT_OFFERED":    texts.EventSeatOffered,
 		"EVENT_REMINDER":        texts.EventReminder,
 		"EVENT_PUBLISHED":       texts.EventPublished,
+		"REDEMPTION_FULFILLED":  texts.RedemptionFulfilled,
+		"REDEMPTION_EXPIRED":    texts.RedemptionExpired,
+		"COUPON_REDEEMED":       texts.CouponRedeemed,
 	}
 	marshalNNotificationTemplateName2githubᚗcomᚋregularsᚋregularsᚋtextsᚐName = map[texts.Name]string{
 		texts.Welcome:             "WELCOME",
@@ -53821,6 +53824,9 @@ var (
 		texts.EventSeatOffered:    "EVENT_SEAT_OFFERED",
 		texts.EventReminder:       "EVENT_REMINDER",
 		texts.EventPublished:      "EVENT_PUBLISHED",
+		texts.RedemptionFulfilled: "REDEMPTION_FULFILLED",
+		texts.RedemptionExpired:   "REDEMPTION_EXPIRED",
+		texts.CouponRedeemed:      "COUPON_REDEEMED",
 	}
 )
 
@@ -55634,7 +55640,7 @@ func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Contex
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalDateTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -55644,7 +55650,7 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := model.MarshalDateTime(*v)
 	return res
 }
 

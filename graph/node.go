@@ -198,7 +198,7 @@ func (r *Resolver) memberNodes(ctx context.Context, refs []nodeRef) ([]model.Nod
 // the caller's own standing, as leaderboard and myRank do.
 func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]model.Node, []error) {
 	request.PrimeMembers(ctx, idsOf(refs))
-	me := member.PrincipalFrom(ctx).MemberID
+	caller := member.PrincipalFrom(ctx)
 	return each(refs, func(ref nodeRef) (model.Node, error) {
 		if !mayCall(ctx, parsedSchema.Query, "leaderboard") {
 			return nil, member.ErrNotFound
@@ -207,14 +207,10 @@ func (r *Resolver) publicMemberNodes(ctx context.Context, refs []nodeRef) ([]mod
 		if err != nil {
 			return nil, err
 		}
-		if ref.id != me {
-			public, err := r.Rooms.Referrals.OnPublicBoards(ctx, ref.id)
-			if err != nil {
-				return nil, err
-			}
-			if !public {
-				return nil, member.ErrNotFound
-			}
+		if ok, err := r.Rooms.Referrals.MaySeePublicMember(ctx, caller, ref.id); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, member.ErrNotFound
 		}
 		return &model.PublicMember{Member: m}, nil
 	})

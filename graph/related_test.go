@@ -9,6 +9,7 @@ import (
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/graph/relay"
 	"github.com/regulars/regulars/inbox"
+	"github.com/regulars/regulars/texts"
 )
 
 // Every kind of thing a notification can be about is given to clients as
@@ -74,5 +75,23 @@ func TestEveryLogTargetKindHasAnAPIType(t *testing.T) {
 		} else if id, err := relay.DecodeID(typ, "id", pub); err != nil || id != raw {
 			t.Errorf("log target %s: %v", kind, err)
 		}
+	}
+}
+
+// Every template of package texts is in the schema's
+// NotificationTemplateName, so the brand can list and override each one
+// (a template missing there lists with an empty name and cannot be set).
+func TestEveryTemplateIsInTheSchema(t *testing.T) {
+	enum := Schema().Types["NotificationTemplateName"]
+	if enum == nil {
+		t.Fatal("no NotificationTemplateName in the schema")
+	}
+	for _, n := range texts.Names {
+		if enum.EnumValues.ForName(string(n)) == nil {
+			t.Errorf("template %s is not a NotificationTemplateName", n)
+		}
+	}
+	if len(enum.EnumValues) != len(texts.Names) {
+		t.Errorf("NotificationTemplateName has %d values, texts %d templates", len(enum.EnumValues), len(texts.Names))
 	}
 }

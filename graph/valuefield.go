@@ -134,6 +134,31 @@ func findValue(v *ast.Value, match func(*ast.Value) bool, at []string) ([]string
 	return nil, false
 }
 
+// argumentField names the argument or input field at path (the path of a
+// scalar that failed to parse in an argument: the field's own path, then
+// the argument and the input fields under it) as valueField does:
+// "birthday" for updateProfile.input.birthday, "place.address",
+// "events[1]". Without the field at hand, the whole path.
+func argumentField(ctx context.Context, path ast.Path) string {
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		if own := fc.Path(); len(own) < len(path) && own.String() == path[:len(own)].String() {
+			path = path[len(own):]
+		}
+	}
+	if len(path) > 1 && path[0] == ast.PathName("input") {
+		path = path[1:]
+	}
+	var b strings.Builder
+	for i, p := range path {
+		part := pathPart(p)
+		if i > 0 && !strings.HasPrefix(part, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
 func pathPart(p ast.PathElement) string {
 	if i, ok := p.(ast.PathIndex); ok {
 		return "[" + strconv.Itoa(int(i)) + "]"

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/internal/testkit"
+	"github.com/regulars/regulars/texts"
 )
 
 // A batch sends what one Send per message would: each member's next
@@ -110,5 +111,47 @@ func TestSendBatchRacingSends(t *testing.T) {
 		if !slices.Equal(seqs, []int64{1, 2, 3}) {
 			t.Fatalf("member %s: numbers %v, want 1, 2, 3 (the offer once, two hellos)", m.Hex(), seqs)
 		}
+	}
+}
+
+// A templated message that names no locale is written in its member's
+// (Locales), asked once per batch for all its members; one that names a
+// locale keeps it.
+func TestMessagesWithoutALocaleSpeakTheMembers(t *testing.T) {
+	in, _ := newInbox(t)
+	ctx := context.Background()
+	ann, bob := bson.NewObjectID(), bson.NewObjectID()
+	var calls [][]bson.ObjectID
+	in.SetLocales(LocalesFunc(func(_ context.Context, ids []bson.ObjectID) ([]string, error) {
+		calls = append(calls, ids)
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			if id == bob {
+				out[i] = "ru"
+			} else {
+				out[i] = "en"
+			}
+		}
+		return out, nil
+	}))
+	reply := func(to bson.ObjectID, key, locale string) Message {
+		return Message{MemberID: to, Kind: KindCommunity, Template: texts.CommunityPostHidden, Data: map[string]any{"thread": "Sunday"}, Key: key, Locale: locale}
+	}
+	ns, done, err := in.SendBatch(ctx, []Message{reply(ann, "a1", ""), reply(bob, "b1", ""), reply(bob, "b2", ""), reply(ann, "a2", "ru")})
+	if err != nil || done != 4 {
+		t.Fatal(done, err)
+	}
+	want := []string{"Your post is hidden for review", "Ваше сообщение скрыто до проверки", "Ваше сообщение скрыто до проверки", "Ваше сообщение скрыто до проверки"}
+	for i, n := range ns {
+		if n.Title != want[i] {
+			t.Errorf("message %d: %q, want %q", i, n.Title, want[i])
+		}
+	}
+	if len(calls) != 1 || len(calls[0]) != 2 {
+		t.Fatalf("locales asked %v, want once for both members", calls)
+	}
+	n, err := in.Send(ctx, reply(bob, "b3", ""))
+	if err != nil || n.Title != want[1] {
+		t.Fatalf("send: %+v %v", n, err)
 	}
 }

@@ -215,7 +215,10 @@ type Inbox struct {
 	store  store
 	broker Broker
 	texts  Texts
-	now    func() time.Time
+	// locales names the locale of templated messages that name none;
+	// nil: DefaultLocale.
+	locales Locales
+	now     func() time.Time
 	// pushable says which kinds are marked for push (SetPush); nil: none.
 	pushable func(Kind) bool
 }
@@ -223,6 +226,21 @@ type Inbox struct {
 // Texts renders a message's words from its template (see package texts).
 type Texts interface {
 	Render(ctx context.Context, locale string, name texts.Name, data map[string]any) (title, body string, err error)
+}
+
+// Locales gives the locale of each member's notifications: the member's
+// own, else the program's (README, "Notification templates and locales").
+// locales[i] is ids[i]'s; "" for a member it does not know.
+type Locales interface {
+	LocalesOf(ctx context.Context, ids []bson.ObjectID) (locales []string, err error)
+}
+
+// LocalesFunc adapts a function to Locales.
+type LocalesFunc func(ctx context.Context, ids []bson.ObjectID) ([]string, error)
+
+// LocalesOf calls f.
+func (f LocalesFunc) LocalesOf(ctx context.Context, ids []bson.ObjectID) ([]string, error) {
+	return f(ctx, ids)
 }
 
 // New returns an Inbox over db that publishes to streams through broker.
@@ -237,6 +255,43 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 
 // SetTexts replaces the built-in templates (with the brand's overrides, say).
 func (in *Inbox) SetTexts(t Texts) { in.texts = t }
+
+// SetLocales makes a templated message that names no locale speak its
+// member's language (l), instead of texts.DefaultLocale. Call it before
+// serving.
+func (in *Inbox) SetLocales(l Locales) { in.locales = l }
+
+// localize sets the locale of each templated message of ms that names
+// none, in one call of the Locales for them all.
+func (in *Inbox) localize(ctx context.Context, ms []Message) error {
+	if in.locales == nil {
+		return nil
+	}
+	var ids []bson.ObjectID
+	at := map[bson.ObjectID]int{}
+	for _, m := range ms {
+		if _, seen := at[m.MemberID]; !seen && m.Template != "" && m.Locale == "" {
+			at[m.MemberID] = len(ids)
+			ids = append(ids, m.MemberID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	locales, err := in.locales.LocalesOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if len(locales) != len(ids) {
+		return fmt.Errorf("inbox: %d locales for %d members", len(locales), len(ids))
+	}
+	for i := range ms {
+		if m := &ms[i]; m.Template != "" && m.Locale == "" {
+			m.Locale = locales[at[m.MemberID]]
+		}
+	}
+	return nil
+}
 
 // SetPush marks the notifications of the kinds pushable accepts as
 // pending push when they are stored (Notification.PushPending), in the same
@@ -257,6 +312,11 @@ func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 	now := in.now().UTC()
 	if m.Template != "" {
+		one := []Message{m}
+		if err := in.localize(ctx, one); err != nil {
+			return nil, err
+		}
+		m = one[0]
 		var err error
 		if m.Title, m.Body, err = in.texts.Render(ctx, m.Locale, m.Template, m.Data); err != nil {
 			return nil, err
@@ -318,6 +378,9 @@ func (in *Inbox) Send(ctx context.Context, m Message) (*Notification, error) {
 func (in *Inbox) SendBatch(ctx context.Context, ms []Message) (ns []*Notification, done int, err error) {
 	now := in.now().UTC()
 	ms = slices.Clone(ms)
+	if err := in.localize(ctx, ms); err != nil {
+		return nil, 0, err
+	}
 	var members []bson.ObjectID
 	var keys []string
 	for i := range ms {

@@ -89,3 +89,38 @@ func TestCursorsAreTiedToTheirList(t *testing.T) {
 		t.Errorf("the first webhook's cursor on its deliveries: %+v", more)
 	}
 }
+
+// An event's attendees page per status: a cursor of the confirmed list is
+// refused in the waitlist (BAD_USER_INPUT on after), and accepted in its own.
+func TestAttendeeCursorsAreTiedToTheirStatus(t *testing.T) {
+	a := startApp(t, nil)
+	a.setProgram(t)
+	ann, bob, cat, dan := a.signUp(t, "ann@example.com"), a.signUp(t, "bob@example.com"), a.signUp(t, "cat@example.com"), a.signUp(t, "dan@example.com")
+	id := a.publishedEvent(t, func(in map[string]any) { in["capacity"] = 2 })
+	for _, s := range []session{ann, bob, cat, dan} {
+		a.rsvp(t, s, id, 0, "k")
+	}
+	const q = `query($id: ID!, $s: RSVPStatus!, $after: String) { event(id: $id) { attendees(status: $s, first: 1, after: $after) { edges { cursor } pageInfo { hasNextPage endCursor } } } }`
+	type page struct {
+		Attendees struct {
+			Edges    []struct{ Cursor string }
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+	}
+	var confirmed page
+	a.service(t, q, map[string]any{"id": id, "s": "CONFIRMED"}).decode(t, "event", &confirmed)
+	if !confirmed.Attendees.PageInfo.HasNextPage {
+		t.Fatalf("confirmed: %+v, want a first page of two", confirmed)
+	}
+	if r := a.service(t, q, map[string]any{"id": id, "s": "WAITLISTED", "after": confirmed.Attendees.PageInfo.EndCursor}); !refusedOnAfter(r) {
+		t.Fatalf("a confirmed cursor in the waitlist: %+v", r.Errors)
+	}
+	var next page
+	a.service(t, q, map[string]any{"id": id, "s": "CONFIRMED", "after": confirmed.Attendees.PageInfo.EndCursor}).decode(t, "event", &next)
+	if len(next.Attendees.Edges) != 1 || next.Attendees.PageInfo.HasNextPage {
+		t.Fatalf("the confirmed list's second page: %+v", next)
+	}
+}

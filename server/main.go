@@ -323,6 +323,8 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.texts = texts.New(db)
 	m.inbox.SetTexts(m.texts)
 	m.game = game.New(db, m.members, m.inbox)
+	// A templated message that names no language speaks its member's.
+	m.inbox.SetLocales(m.memberLocales())
 	m.webhooks = m.newWebhooks(db)
 	m.game.SetWebhooks(m.webhooks)
 	// A change made here wakes this instance's live views at once; those

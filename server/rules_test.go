@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,18 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// More changes than a dry run takes are refused by the domain, once, with
+// its message naming changes; nothing is started.
+func TestSimulateRulesRefusesTooManyChanges(t *testing.T) {
+	a := startApp(t, nil)
+	changes := make([]any, 51)
+	for i := range changes {
+		changes[i] = map[string]any{"rule": map[string]any{"name": "Rule " + strconv.Itoa(i), "trigger": "PURCHASE", "effect": map[string]any{"pointsPerItem": 1}}}
+	}
+	r := a.service(t, `mutation($ch: [RuleChangeInput!]!) { simulateRules(changes: $ch) { id } }`, map[string]any{"ch": changes})
+	if len(r.Errors) != 1 || r.code() != "BAD_USER_INPUT" || r.Errors[0].Message != "changes: give 1 to 50 changes" {
+		t.Fatalf("51 changes: %+v", r.Errors)
+	}
 }

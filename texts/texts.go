@@ -8,7 +8,9 @@
 //
 // A template is plain text with {placeholder}s. Numbers are written as
 // digits, dates (time.Time) in the locale's own form ("2 January",
-// "2 января"). A notification keeps the text it was sent with: changing a
+// "2 января"), and a moment (At: a date with its time of day, an event's
+// start) at its place's wall clock ("Mon 2 January 19:00 MSK",
+// "пн, 2 января 19:00 MSK"). A notification keeps the text it was sent with: changing a
 // template never rewrites the inbox.
 package texts
 
@@ -393,6 +395,8 @@ func format(v any, locale string) string {
 		return strconv.Itoa(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case Moment:
+		return formatMoment(v, locale)
 	case time.Time:
 		return formatDate(v, locale)
 	case *time.Time:
@@ -403,6 +407,33 @@ func format(v any, locale string) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Moment is a date with its time of day as shown where it happens: data
+// for a template's {placeholder}, built by At.
+type Moment struct {
+	t time.Time
+}
+
+// At is t at the wall clock of loc (an event's timezone; nil: UTC), as a
+// template shows it: weekday, date, time and the zone's abbreviation, in
+// the template's locale.
+func At(t time.Time, loc *time.Location) Moment {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return Moment{t.In(loc)}
+}
+
+func formatMoment(m Moment, locale string) string {
+	t := m.t
+	if locale == "ru" {
+		return ruWeekdays[t.Weekday()] + ", " + formatDate(t, locale) + " " + t.Format("15:04 MST")
+	}
+	return t.Format("Mon 2 January 15:04 MST")
+}
+
+// ruWeekdays are the weekdays' short names, from Sunday as time.Weekday.
+var ruWeekdays = [...]string{"вс", "пн", "вт", "ср", "чт", "пт", "сб"}
 
 func formatDate(t time.Time, locale string) string {
 	if locale == "ru" {

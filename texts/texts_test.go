@@ -163,3 +163,21 @@ func TestRenderFitsANotification(t *testing.T) {
 		t.Fatalf("a short title changed: %q", title)
 	}
 }
+
+// A moment (an event's start) shows at its place's wall clock, in the
+// template's language.
+func TestRenderMomentPerLocale(t *testing.T) {
+	b := Builtin()
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := At(time.Date(2026, 3, 8, 16, 0, 0, 0, time.UTC), moscow) // 19:00 in Moscow, a Sunday
+	data := map[string]any{"event": "Tasting", "starts": starts, "place": "Bar"}
+	if title, _ := render(t, b, "ru", EventReminder, data); title != "Tasting: начало вс, 8 марта 19:00 MSK" {
+		t.Fatalf("ru: %q", title)
+	}
+	if title, _ := render(t, b, "en", EventReminder, data); title != "Tasting starts Sun 8 March 19:00 MSK" {
+		t.Fatalf("en: %q", title)
+	}
+}

@@ -109,7 +109,7 @@ func (s *Service) announceBatch(ctx context.Context, e *Event, size int) (int, b
 		}
 		eligible.Add(1)
 		_, err := s.Notify.Send(ctx, inbox.Message{MemberID: memberID, Kind: inbox.KindEventPublished, Key: "event-published:" + e.ID.Hex(),
-			Template: texts.EventPublished, Data: map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
+			Template: texts.EventPublished, Data: map[string]any{"event": e.Title, "starts": texts.At(e.StartsAt, e.Location()), "place": place},
 			DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}, ExpiresAt: &e.RSVPClosesAt})
 		if errors.Is(err, inbox.ErrMuted) {
 			return false, nil

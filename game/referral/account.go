@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/internal/batch"
+	"github.com/regulars/regulars/member"
 )
 
 // What the rest of the game reads and writes of accounts.
@@ -38,6 +39,17 @@ func (s *Service) OnPublicBoards(ctx context.Context, memberID bson.ObjectID) (b
 		return false, err
 	}
 	return !a.LeaderboardOptOut, nil
+}
+
+// MaySeePublicMember says whether caller may see the public face of the
+// member memberID (the API's PublicMember, as leaderboards show it): their
+// own always, another member's only while that member shows on public
+// boards (OnPublicBoards: not opted out).
+func (s *Service) MaySeePublicMember(ctx context.Context, caller member.Principal, memberID bson.ObjectID) (bool, error) {
+	if !caller.MemberID.IsZero() && caller.MemberID == memberID {
+		return true, nil
+	}
+	return s.OnPublicBoards(ctx, memberID)
 }
 
 // SetLeaderboardOptOut records that the member hides on public boards (or

@@ -135,3 +135,25 @@ func TestPurchasedAnswersTheAccount(t *testing.T) {
 		t.Fatalf("last purchase %+v, want %s (a late report never moves it back)", idle, may)
 	}
 }
+
+// A member's public face (the API's PublicMember) is theirs to see always,
+// and another member's while that member shows on the boards.
+func TestMaySeePublicMember(t *testing.T) {
+	ann := &member.Member{ID: bson.NewObjectID(), Email: "ann@example.com"}
+	bob := member.Principal{MemberID: bson.NewObjectID()}
+	s := newService(t, members{ann.ID: ann})
+	ctx := context.Background()
+	self := member.Principal{MemberID: ann.ID}
+	if !testkit.Must(s.MaySeePublicMember(ctx, bob, ann.ID))(t) || !testkit.Must(s.MaySeePublicMember(ctx, self, ann.ID))(t) {
+		t.Fatal("a member on the boards is hidden")
+	}
+	if err := s.SetLeaderboardOptOut(ctx, ann.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if testkit.Must(s.MaySeePublicMember(ctx, bob, ann.ID))(t) || testkit.Must(s.MaySeePublicMember(ctx, member.Principal{}, ann.ID))(t) {
+		t.Fatal("an opted-out member is shown to another")
+	}
+	if !testkit.Must(s.MaySeePublicMember(ctx, self, ann.ID))(t) {
+		t.Fatal("an opted-out member cannot see their own public face")
+	}
+}

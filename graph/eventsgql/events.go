@@ -86,7 +86,9 @@ func (r Event) Attendees(ctx context.Context, obj *events.Event, status rsvp.Sta
 	if err != nil {
 		return nil, err
 	}
-	list := "rsvps." + obj.ID.Hex()
+	// The status is part of the list: a cursor of the confirmed is no
+	// place in the waitlist.
+	list := "rsvps." + obj.ID.Hex() + "." + string(status)
 	from, err := relay.DecodeIDCursor(list, after)
 	if err != nil {
 		return nil, err

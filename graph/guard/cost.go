@@ -35,44 +35,47 @@ import (
 // "Type.field". Where the domain sets no bound the size is what a program
 // plausibly holds; such a list should become a connection when it can grow.
 var listSizes = map[string]sizeFunc{
-	"Query.nodes":                     argLen("ids"),                                                             // at most 100 ids
-	"Query.aroundMe":                  func(a map[string]any) int { return 2*intArg(a, "radius", 5) + 1 },        // radius ≤ 50, the member in the middle
-	"Query.myDevices":                 fixed(20),                                                                 // push.MaxDevices
-	"Query.badges":                    fixed(50),                                                                 // the program's badges
-	"Query.offers":                    fixed(50),                                                                 // offers running now for the member
-	"Query.notificationTemplates":     fixed(20),                                                                 // one per template name
-	"Program.tiers":                   fixed(10),                                                                 // a program's tiers
-	"Program.promotions":              fixed(20),                                                                 // a program's promotions
-	"Badge.levels":                    fixed(10),                                                                 // a badge's levels
-	"MemberBadges.earned":             fixed(50),                                                                 // one per badge
-	"MemberBadges.inProgress":         fixed(50),                                                                 // one per badge
-	"ActivityResult.badges":           fixed(10),                                                                 // badge levels one activity unlocks
-	"ActivityResult.entries":          fixed(10),                                                                 // ledger entries of one activity
-	"LedgerEntry.lines":               fixed(10),                                                                 // lots one entry touches
-	"Query.myCommunitySanctions":      fixed(100),                                                                // moderation.Store.InForce reads at most 100
-	"Query.myDataExports":             fixed(10),                                                                 // account.MaxListedExports
-	"Query.watchedWords":              fixed(500),                                                                // moderation.MaxWords
-	"Post.reactions":                  fixed(4),                                                                  // one per reaction
-	"Post.history":                    fixed(50),                                                                 // edits inside the edit window
-	"ReviewItem.flags":                fixed(100),                                                                // moderation.Store.Flags reads at most 100
-	"CommunityStanding.sanctions":     fixed(100),                                                                // moderation.Store.InForce reads at most 100
-	"AuthorHistory.sanctions":         fixed(4),                                                                  // moderation.Store.Active: one per kind, in the space and everywhere
-	"ReviewItem.firstFlags":           func(a map[string]any) int { return intArg(a, "first", 3) },               // first ≤ 100 (graph/console.go)
-	"ThreadEvent.reactions":           fixed(4),                                                                  // one per reaction
-	"Points.expiringSoon":             func(a map[string]any) int { return max(intArg(a, "withinDays", 30), 1) }, // one per day at most
-	"AnalyticsOverview.currencies":    fixed(3),                                                                  // currencies a brand sells in
-	"AnalyticsRetention.periods":      fixed(60),                                                                 // analytics.MaxPeriods
-	"CohortMatrix.cohorts":            fixed(60),                                                                 // a month each, in a range under 5 years
-	"LifetimeValue.cohorts":           fixed(60),                                                                 // a month each, in a range under 5 years
-	"LTVCohort.values":                fixed(3),                                                                  // currencies a brand sells in
-	"ProgramEconomics.tiers":          fixed(61),                                                                 // each month's end in the range, and its end
-	"EarningRule.conditions":          fixed(20),                                                                 // a rule's conditions (rules.MaxConditions)
-	"EarningRuleVersion.conditions":   fixed(20),                                                                 // a rule's conditions
-	"EarningExplanation.rules":        fixed(200),                                                                // the active rules (rules.MaxActiveRules)
-	"RuleSimulationResult.perRule":    fixed(250),                                                                // today's active rules and the changes' new ones
-	"RuleSimulationResult.perTier":    fixed(21),                                                                 // the program's tiers and "(unknown)"
-	"RuleSimulationResult.topMembers": fixed(10),                                                                 // dryrun.TopMembers
-	"RuleSimulationResult.sample":     fixed(20),                                                                 // dryrun.SampleSize
+	"Query.nodes":                     argLen("ids"),                                                      // at most 100 ids
+	"Query.aroundMe":                  func(a map[string]any) int { return 2*intArg(a, "radius", 5) + 1 }, // radius ≤ 50, the member in the middle
+	"Query.myDevices":                 fixed(20),                                                          // push.MaxDevices
+	"Query.badges":                    fixed(50),                                                          // the program's badges
+	"Query.offers":                    fixed(50),                                                          // offers running now for the member
+	"Query.notificationTemplates":     fixed(20),                                                          // one per template name
+	"Program.tiers":                   fixed(10),                                                          // a program's tiers
+	"Program.promotions":              fixed(20),                                                          // a program's promotions
+	"Badge.levels":                    fixed(10),                                                          // a badge's levels
+	"MemberBadges.earned":             fixed(50),                                                          // one per badge
+	"MemberBadges.inProgress":         fixed(50),                                                          // one per badge
+	"ActivityResult.badges":           fixed(10),                                                          // badge levels one activity unlocks
+	"ActivityResult.entries":          fixed(10),                                                          // ledger entries of one activity
+	"LedgerEntry.lines":               fixed(10),                                                          // lots one entry touches
+	"Query.myCommunitySanctions":      fixed(100),                                                         // moderation.Store.InForce reads at most 100
+	"Query.myDataExports":             fixed(10),                                                          // account.MaxListedExports
+	"Query.watchedWords":              fixed(500),                                                         // moderation.MaxWords
+	"Post.reactions":                  fixed(4),                                                           // one per reaction
+	"Post.history":                    fixed(50),                                                          // edits inside the edit window
+	"ReviewItem.flags":                fixed(100),                                                         // moderation.Store.Flags reads at most 100
+	"CommunityStanding.sanctions":     fixed(100),                                                         // moderation.Store.InForce reads at most 100
+	"AuthorHistory.sanctions":         fixed(4),                                                           // moderation.Store.Active: one per kind, in the space and everywhere
+	"ReviewItem.firstFlags":           func(a map[string]any) int { return intArg(a, "first", 3) },        // first ≤ 100 (graph/console.go)
+	"ThreadEvent.reactions":           fixed(4),                                                           // one per reaction
+	"AnalyticsOverview.currencies":    fixed(3),                                                           // currencies a brand sells in
+	"AnalyticsRetention.periods":      fixed(60),                                                          // analytics.MaxPeriods
+	"CohortMatrix.cohorts":            fixed(60),                                                          // a month each, in a range under 5 years
+	"LifetimeValue.cohorts":           fixed(60),                                                          // a month each, in a range under 5 years
+	"LTVCohort.values":                fixed(3),                                                           // currencies a brand sells in
+	"ProgramEconomics.tiers":          fixed(61),                                                          // each month's end in the range, and its end
+	"EarningRule.conditions":          fixed(20),                                                          // a rule's conditions (rules.MaxConditions)
+	"EarningRuleVersion.conditions":   fixed(20),                                                          // a rule's conditions
+	"EarningExplanation.rules":        fixed(200),                                                         // the active rules (rules.MaxActiveRules)
+	"RuleSimulationResult.perRule":    fixed(250),                                                         // today's active rules and the changes' new ones
+	"RuleSimulationResult.perTier":    fixed(21),                                                          // the program's tiers and "(unknown)"
+	"RuleSimulationResult.topMembers": fixed(10),                                                          // dryrun.TopMembers
+	"RuleSimulationResult.sample":     fixed(20),                                                          // dryrun.SampleSize
+
+	// The member's lots with an expiry, filtered in memory from the ledger
+	// head already read: withinDays (at most 3650) filters, it sizes nothing.
+	"Points.expiringSoon": fixed(100),
 }
 
 // sizeFunc returns the number of elements a list field may hold given its

@@ -16,6 +16,11 @@ import (
 	"github.com/regulars/regulars/input"
 )
 
+// strict reads ids and cursors: only the one string EncodeID (or a cursor's
+// encoder) gives, so changing the unused bits of the last character names
+// no object twice (base64's non-strict decoding ignores them).
+var strict = base64.RawURLEncoding.Strict()
+
 // EncodeID is the opaque id of the object of GraphQL type typ whose
 // database id is id: the type name and the database id, base64url
 // encoded, so an id of one type is never taken for another.
@@ -34,7 +39,7 @@ func APIID(typ, hexID string) string {
 // "Member") given in argument field; an input error naming field if it is
 // not one.
 func DecodeID(typ, field, s string) (bson.ObjectID, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := strict.DecodeString(s)
 	if err == nil {
 		if hex, ok := strings.CutPrefix(string(raw), typ+":"); ok {
 			// Only the form EncodeID gives: one object, one id.
@@ -49,7 +54,7 @@ func DecodeID(typ, field, s string) (bson.ObjectID, error) {
 // TypeOf is the GraphQL type an opaque id names ("Member"), "" for a
 // string that is no id of this API; DecodeID then reads the id itself.
 func TypeOf(s string) string {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := strict.DecodeString(s)
 	if err != nil {
 		return ""
 	}
@@ -123,7 +128,7 @@ func DecodeCursor(list string, after *string) (int64, error) {
 	if after == nil || *after == "" {
 		return 0, nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	raw, err := strict.DecodeString(*after)
 	if err == nil {
 		if n, ok := strings.CutPrefix(string(raw), list+":"); ok {
 			if pos, err := strconv.ParseInt(n, 10, 64); err == nil && pos > 0 {
@@ -145,10 +150,10 @@ func DecodeIDCursor(list string, after *string) (bson.ObjectID, error) {
 	if after == nil || *after == "" {
 		return bson.ObjectID{}, nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	raw, err := strict.DecodeString(*after)
 	if err == nil {
 		if hex, ok := strings.CutPrefix(string(raw), list+":"); ok {
-			if id, err := bson.ObjectIDFromHex(hex); err == nil {
+			if id, err := bson.ObjectIDFromHex(hex); err == nil && id.Hex() == hex {
 				return id, nil
 			}
 		}

@@ -19,7 +19,7 @@ func DecodeStringCursor(list string, after *string) (string, error) {
 	if after == nil || *after == "" {
 		return "", nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	raw, err := strict.DecodeString(*after)
 	if err == nil {
 		if pos, ok := strings.CutPrefix(string(raw), list+":"); ok && pos != "" {
 			return pos, nil

@@ -14,7 +14,6 @@ import (
 	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/game/rules/dryrun"
 	"github.com/regulars/regulars/game/rules/ruleset"
-	"github.com/regulars/regulars/input"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -157,9 +156,6 @@ func (r Mutation) ArchiveEarningRule(ctx context.Context, id string) (*rules.Rul
 
 // SimulateRules is the resolver for the simulateRules field.
 func (r Mutation) SimulateRules(ctx context.Context, changes []*model.RuleChangeInput, rangeArg *model.DateRangeInput) (*dryrun.Simulation, error) {
-	if len(changes) > dryrun.MaxChanges {
-		return nil, input.Errorf("changes", "at most %d changes", dryrun.MaxChanges)
-	}
 	cs := make([]dryrun.Change, len(changes))
 	for i, c := range changes {
 		field := fmt.Sprintf("changes[%d]", i)

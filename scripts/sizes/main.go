@@ -24,7 +24,7 @@ import (
 
 func main() {
 	minLines := flag.Int("lines", 0, "print only packages with at least this many lines")
-	minMethods := flag.Int("methods", 0, "print only types with at least this many methods")
+	minMethods := flag.Int("methods", 0, "print only types with at least this many exported methods (the bound is on what callers see)")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 {
@@ -100,7 +100,7 @@ func main() {
 	}
 	fmt.Println("\nmethods per exported type (exported / all)")
 	for _, t := range types {
-		if t.all >= *minMethods {
+		if t.exported >= *minMethods {
 			fmt.Printf("%3d / %3d  %s\n", t.exported, t.all, t.name)
 		}
 	}

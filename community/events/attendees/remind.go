@@ -44,7 +44,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 				}
 				_, err := s.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventReminder,
 					Key: fmt.Sprintf("event-reminder:%s:%s", r.ID, lead), Template: texts.EventReminder,
-					Data:     map[string]any{"event": e.Title, "starts": e.StartsAt.In(e.Location()).Format("Mon Jan 2 15:04 MST"), "place": place},
+					Data:     map[string]any{"event": e.Title, "starts": texts.At(e.StartsAt, e.Location()), "place": place},
 					DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}})
 				if err != nil && !errors.Is(err, inbox.ErrMuted) {
 					return n, err

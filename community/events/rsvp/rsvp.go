@@ -561,7 +561,7 @@ func (s *Service) notifyOffer(ctx context.Context, e *events.Event, r *RSVP) err
 	deadline := *r.OfferedUntil
 	_, err := s.Notify.Send(ctx, inbox.Message{MemberID: r.MemberID, Kind: inbox.KindEventSeatOffered,
 		Key: fmt.Sprintf("event-offer:%s:%d", r.ID, r.Offers), Template: texts.EventSeatOffered,
-		Data:     map[string]any{"event": e.Title, "deadline": deadline.In(e.Location()).Format("Jan 2 15:04 MST")},
+		Data:     map[string]any{"event": e.Title, "deadline": texts.At(deadline, e.Location())},
 		DeepLink: "app://events/" + e.ID.Hex(), Related: &inbox.Related{Kind: inbox.RelatedEvent, ID: e.ID.Hex()}, ExpiresAt: &deadline})
 	if errors.Is(err, inbox.ErrMuted) {
 		return nil

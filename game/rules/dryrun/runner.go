@@ -218,10 +218,8 @@ func (s *Runner) tellSimulated(ctx context.Context, sim *Simulation, res *Result
 		m.Template = texts.DryRunFinished
 		m.Data = map[string]any{"activities": res.Activities, "before": res.Before, "after": res.After, "members": res.MembersAffected}
 	}
-	// In the program's language: the runner reads no member.
-	if p, err := s.deps.Program.Get(ctx); err == nil {
-		m.Locale = p.Locale
-	}
+	// No locale: the notifier writes it in the requester's language
+	// (theirs, else the program's).
 	_, err = s.deps.Notify.Send(ctx, m)
 	if errors.Is(err, inbox.ErrMuted) {
 		return nil
