@@ -995,6 +995,53 @@ test('an unknown address shows "Page not found" and another role\'s page "You do
   await page.close();
 });
 
+test('a BRAND user changing the address from one member to another sees only the new one, no action enabled while it loads, and an id naming nothing is not found', async () => {
+  const brand = await signUp('Bree', ['BRAND']);
+  const ava = await signUp('Avalon');
+  const ben = await signUp('Benedict');
+  await service(`mutation($id: ID!) { adjustPoints(memberId: $id, amount: 70, reason: "Welcome", idempotencyKey: "ava-welcome") { amount } }`, { id: ava.id });
+  const page = await newPage();
+  const go = (hash) => page.evaluate((h) => { location.hash = h; }, hash);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/members/' + encodeURIComponent(ava.id));
+    await page.getByRole('heading', { level: 1, name: 'Avalon' }).waitFor();
+    // Ben's profile read is held until the page has been looked at.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let seen;
+    const reached = new Promise((r) => { seen = r; });
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postData() || '';
+      if (body.includes(ben.id) && body.includes('points { balance')) { seen(); await held; }
+      await route.continue();
+    });
+    await go('#/members/' + encodeURIComponent(ben.id));
+    await reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).first().waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Avalon' }).count(), 0, "Ava's profile is gone while Ben's loads");
+    assert.equal(await page.getByText('70', { exact: true }).count(), 0, "Ava's figures are gone while Ben's load");
+    for (const name of ['Adjust points', 'Grant role', 'Revoke role']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).and(page.locator(':enabled')).count(), 0, `no enabled ${name} while Ben's profile loads`);
+    }
+    release();
+    await page.getByRole('heading', { level: 1, name: 'Benedict' }).waitFor();
+    assert.equal(await page.getByText('Avalon').count(), 0, 'nothing of Ava on Ben\'s profile');
+    await page.unroute('**/graphql');
+    await go('#/members/' + encodeURIComponent(ben.id.slice(0, -4) + 'zzzz'));
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Benedict' }).count(), 0, "Ben's profile is gone");
+    assert.equal(await page.locator('p.error').count(), 0, 'no "member not found" error beside Page not found');
+    assert.equal(await page.getByRole('button', { name: 'Adjust points' }).count(), 0);
+    // Back to Ben: his profile again, not the page not found.
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Benedict' }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Page not found' }).count(), 0);
+  });
+  await page.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
