@@ -1042,6 +1042,49 @@ test('a BRAND user changing the address from one member to another sees only the
   await page.close();
 });
 
+test('two MODERATORs deciding one flagged post at once: one wins, the other is told who decided what and nothing of theirs is applied', async () => {
+  const [kit, lou] = [await signUp('Kit', ['MODERATOR']), await signUp('Lou', ['MODERATOR'])];
+  const [ned, oli] = [await signUp('Ned'), await signUp('Oli')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`,
+    { in: { name: 'Tandem talk', description: 'Two on a bike', moderatorIds: [kit.id, lou.id] } })).createSpace;
+  const thread = (await api(ned.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Tandem for sale", body: "Barely used tandem, collection only" }) { id } }`, { s: space.id })).createThread;
+  const post = (await api(oli.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Is it still available?" }) { id } }`, { t: thread.id })).reply;
+  await api(ned.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "not sure") { id } }`, { p: post.id });
+  const [pk, pl] = [await newPage(), await newPage()];
+  await explain(pl, async () => {
+    for (const [page, who] of [[pk, kit], [pl, lou]]) {
+      await signIn(page, who.email);
+      await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
+      await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Tandem talk' });
+      await page.locator(`.review[data-post="${post.id}"]`).waitFor();
+    }
+    // Lou clicks Approve as Kit clicks Hide: Lou's decision reaches the API just after Kit's.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let seen;
+    const reached = new Promise((r) => { seen = r; });
+    await pl.route('**/graphql', async (route) => {
+      if (/moderatePost/.test(route.request().postData() || '')) { seen(); await held; }
+      await route.continue();
+    });
+    await pl.locator(`.review[data-post="${post.id}"]`).getByRole('button', { name: /Approve post/ }).click();
+    await reached;
+    await pk.locator(`.review[data-post="${post.id}"]`).getByRole('button', { name: /Hide post/ }).click();
+    await pk.getByRole('status').filter({ hasText: /by Oli: hide/ }).waitFor();
+    release();
+    await pl.getByRole('alert').filter({ hasText: 'already decided by Kit: hide. Nothing of yours was applied.' }).waitFor();
+    await pl.locator(`.review[data-post="${post.id}"]`).waitFor({ state: 'detached' });
+    assert.equal(await pl.getByRole('status').filter({ hasText: /approve/ }).count(), 0, 'Lou is not told the approval succeeded');
+    await accessible(pl, 'the review queue after a conflict');
+    const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action } } } }`, { s: space.id });
+    assert.deepEqual(log.moderationLog.edges.map((e) => e.node.action).filter((a) => a.endsWith('_POST')), ['HIDE_POST'], 'the audit log has the one decision');
+    const mine = await api(kit.bearer, `query($t: ID!) { posts(threadId: $t) { edges { node { id status } } } }`, { t: thread.id });
+    assert.equal(mine.posts.edges.find((e) => e.node.id === post.id)?.node.status, 'HIDDEN');
+  });
+  await pk.close();
+  await pl.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
