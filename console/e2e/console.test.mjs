@@ -1166,3 +1166,44 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
   });
   await page.close();
 });
+
+test('a BRAND user in Paris reads and enters offer and promotion times in the program\'s timezone, labelled with it', async () => {
+  const brand = await signUp('Ugo', ['BRAND']);
+  const year = new Date().getUTCFullYear() + 1;
+  let { program } = await service('{ program { timezone promotions { id startsAt } } }');
+  const tz = program.timezone;
+  assert.notEqual(tz, 'Europe/Paris', 'the program is in another zone than the browser');
+  if (program.promotions.length === 0) {
+    await service(`mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`,
+      { in: { promotions: [{ id: 'summer', name: 'Summer', bonusPoints: 50, startsAt: `${year}-06-01T08:00:00Z`, endsAt: `${year}-06-30T20:00:00Z`, expiresAfterDays: 30 }] } });
+    ({ program } = await service('{ program { timezone promotions { id startsAt } } }'));
+  }
+  // The wall time an instant has in the program's zone, as a form shows it.
+  const wall = (s) => new Intl.DateTimeFormat('sv-SE', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(s)).replace(' ', 'T');
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Program');
+    await page.getByLabel('Promotion 1 starts').waitFor();
+    assert.equal(await page.getByLabel('Promotion 1 starts').inputValue(), wall(program.promotions[0].startsAt), 'a promotion starts at its wall time in the program\'s zone');
+    await page.getByText(`In the program's timezone (${tz})`).first().waitFor();
+
+    await open(page, 'Offers');
+    await page.getByText(`In the program's timezone (${tz})`).first().waitFor();
+    await page.getByLabel('Title').fill('Spring hours');
+    await page.getByLabel('Message').fill('Double points at ten');
+    await page.getByLabel('Starts', { exact: true }).fill(`${year}-03-01T10:00`);
+    await page.getByLabel('Ends', { exact: true }).fill(`${year}-03-05T18:00`);
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await page.getByText('Created “Spring hours” as a draft.').waitFor();
+    const offer = (await service('{ brandOffers(first: 50) { edges { node { id title startsAt endsAt } } } }')).brandOffers.edges.map((e) => e.node).find((o) => o.title === 'Spring hours');
+    assert.equal(wall(offer.startsAt), `${year}-03-01T10:00`, 'Starts is read in the program\'s zone');
+    assert.equal(wall(offer.endsAt), `${year}-03-05T18:00`, 'Ends is read in the program\'s zone');
+    const card = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await card.waitFor();
+    assert.match(await card.textContent(), new RegExp(`10:00 \\(${tz.replace('/', '\\/')}\\) – .*18:00 \\(${tz.replace('/', '\\/')}\\)`));
+    await accessible(page, 'the offers in the program\'s timezone');
+  });
+  await page.close();
+});
