@@ -138,6 +138,15 @@ async function fitsPhone(page, what) {
   await page.setViewportSize(size);
 }
 
+// soon moves an event to start in an hour (three hours long): its door is
+// open for check-in, from two hours before the start to the end. The start.
+async function soon(eventId) {
+  const start = new Date(Math.floor((Date.now() + 36e5) / 6e4) * 6e4);
+  await service(`mutation($id: ID!, $in: EventInput!) { updateEvent(id: $id, input: $in) { id } }`, { id: eventId,
+    in: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 3 * 36e5).toISOString(), rsvpClosesAt: start.toISOString() } });
+  return start;
+}
+
 async function signIn(page, email) {
   await page.goto(base + '/console');
   await page.getByLabel('Email').fill(email);
@@ -471,6 +480,14 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     await option.waitFor({ state: 'attached' });
     assert.match(await option.innerText(), at19, 'the door list shows the event\'s wall time');
     await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
+    // Weeks early the door is closed, and says when it opens, in the event's wall time: no one checked in, no points.
+    await page.getByLabel('Check-in code').fill(code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByRole('alert').filter({ hasText: new RegExp(`check-in opens at 17:00 \\(America/New_York\\) on \\w{3} 15 Jan ${year}`) }).waitFor();
+    assert.equal((await api(guest.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: ev.id })).event.myRsvp.status, 'CONFIRMED', 'nothing written');
+    await accessible(page, 'the door refusing a check-in weeks early');
+    const start = await soon(ev.id);
+    const wallNY = new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(start);
     await page.getByLabel('Check-in code').fill(code);
     await page.getByRole('button', { name: 'Check in' }).click();
     const done = page.locator('.checked-in');
@@ -486,7 +503,7 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, guest.id);
     const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Manhattan night/ });
     await attendedRow.waitFor();
-    assert.match(await attendedRow.innerText(), at19, 'the member profile shows the event\'s wall time');
+    assert.match(await attendedRow.innerText(), new RegExp(`${wallNY} \\(America/New_York\\)`), 'the member profile shows the event\'s wall time (moved to start in an hour)');
   });
   await page.close();
 });
@@ -733,6 +750,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const code = (await api(carla.bearer, `query($e: ID!) { event(id: $e) { myRsvp { checkInCode } } }`, { e: eventId })).event.myRsvp.checkInCode;
     assert.ok(code, 'a confirmed member has a check-in code');
 
+    await soon(eventId); // the door opens two hours before the start
     // The event page's own door link opens the door with this event picked.
     await page.locator('a.button', { hasText: 'Door check-in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
@@ -800,7 +818,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
 test('door STAFF pick the event from a list and check a member in by the door code typed in lower case', async () => {
   const staff = await signUp('Dora', ['STAFF']);
   const dan = await signUp('Dan');
-  const startsAt = new Date(Date.now() + 864e5);
+  const startsAt = new Date(Date.now() + 36e5); // in an hour: the door is open
   const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Door night', place: { venue: 'Main street store', address: '12 Main Street' },
     startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0 } })).createEvent;
   await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
