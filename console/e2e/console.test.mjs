@@ -1014,7 +1014,7 @@ test('an unknown address shows "Page not found" and another role\'s page "You do
 });
 
 test('a BRAND user changing the address from one member to another sees only the new one, no action enabled while it loads, and an id naming nothing is not found', async () => {
-  const brand = await signUp('Bree', ['BRAND']);
+  const brand = await signUp('Brielle', ['BRAND']);
   const ava = await signUp('Avalon');
   const ben = await signUp('Benedict');
   await service(`mutation($id: ID!) { adjustPoints(memberId: $id, amount: 70, reason: "Welcome", idempotencyKey: "ava-welcome") { amount } }`, { id: ava.id });
@@ -1061,7 +1061,7 @@ test('a BRAND user changing the address from one member to another sees only the
 });
 
 test('two MODERATORs deciding one flagged post at once: one wins, the other is told who decided what and nothing of theirs is applied', async () => {
-  const [kit, lou] = [await signUp('Kit', ['MODERATOR']), await signUp('Lou', ['MODERATOR'])];
+  const [kit, lou] = [await signUp('Kasia', ['MODERATOR']), await signUp('Lou', ['MODERATOR'])];
   const [ned, oli] = [await signUp('Ned'), await signUp('Oli')];
   const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`,
     { in: { name: 'Tandem talk', description: 'Two on a bike', moderatorIds: [kit.id, lou.id] } })).createSpace;
@@ -1076,7 +1076,7 @@ test('two MODERATORs deciding one flagged post at once: one wins, the other is t
       await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Tandem talk' });
       await page.locator(`.review[data-post="${post.id}"]`).waitFor();
     }
-    // Lou clicks Approve as Kit clicks Hide: Lou's decision reaches the API just after Kit's.
+    // Lou clicks Approve as Kasia clicks Hide: Lou's decision reaches the API just after Kasia's.
     let release;
     const held = new Promise((r) => { release = r; });
     let seen;
@@ -1090,7 +1090,7 @@ test('two MODERATORs deciding one flagged post at once: one wins, the other is t
     await pk.locator(`.review[data-post="${post.id}"]`).getByRole('button', { name: /Hide post/ }).click();
     await pk.getByRole('status').filter({ hasText: /by Oli: hide/ }).waitFor();
     release();
-    await pl.getByRole('alert').filter({ hasText: 'already decided by Kit: hide. Nothing of yours was applied.' }).waitFor();
+    await pl.getByRole('alert').filter({ hasText: 'already decided by Kasia: hide. Nothing of yours was applied.' }).waitFor();
     await pl.locator(`.review[data-post="${post.id}"]`).waitFor({ state: 'detached' });
     assert.equal(await pl.getByRole('status').filter({ hasText: /approve/ }).count(), 0, 'Lou is not told the approval succeeded');
     await accessible(pl, 'the review queue after a conflict');

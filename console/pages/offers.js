@@ -123,14 +123,14 @@ const STATUSES = [{ value: '', label: 'Any status' }, 'DRAFT', 'PUBLISHING', 'PU
 export function Offers() {
   // Starts and Ends are wall times in the program's timezone (whatever the
   // browser's), read once; the list shows them in it, labelled.
-  const [tz, setTz] = useState('UTC');
-  const times = (zone) => { const now = new Date(); return { startsAt: wallInput(now, zone), endsAt: wallInput(new Date(now.getTime() + 14 * 864e5), zone) }; };
+  const [tz, setTz] = useState(null);
+  const times = (zone) => { if (!zone) return { startsAt: '', endsAt: '' }; const now = new Date(); return { startsAt: wallInput(now, zone), endsAt: wallInput(new Date(now.getTime() + 14 * 864e5), zone) }; };
   const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', ...times(tz), holdoutPercent: '0',
     tiers: '', badgeId: '', birthdayThisMonth: false, inactiveDays: '', memberIds: '' };
   const [badges, setBadges] = useState([]);
   useEffect(() => { gql('{ badges { id name } }').then((d) => setBadges(d.badges)).catch(() => setBadges([])); }, []);
   const [form, setForm] = useState(blank);
-  useEffect(() => { gql('{ program { timezone } }').then((d) => { setTz(d.program.timezone); setForm((f) => ({ ...f, ...times(d.program.timezone) })); }, () => {}); }, []);
+  useEffect(() => { gql('{ program { timezone } }').then((d) => { setTz(d.program.timezone); setForm((f) => ({ ...f, startsAt: f.startsAt || times(d.program.timezone).startsAt, endsAt: f.endsAt || times(d.program.timezone).endsAt })); }, act.setError); }, []);
   const [status, setStatus] = useState('');
   const [done, setDone] = useState('');
   const act = useAction();
@@ -160,8 +160,8 @@ export function Offers() {
       <${Field} label="Message" name="body" value=${form.body} onInput=${set('body')} error=${err('body')} />
       <${Field} label="Benefit" name="kind" value=${form.kind} onInput=${set('kind')} options=${['BONUS_POINTS', 'PERCENT_OFF', 'AMOUNT_OFF', 'POINTS_PRICE']} />
       <${Field} label="Benefit value" name="value" type="number" value=${form.value} onInput=${set('value')} error=${err('benefit.value')} />
-      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} hint=${`In the program's timezone (${tz})`} />
-      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} hint=${`In the program's timezone (${tz})`} />
+      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} hint=${tz ? `In the program's timezone (${tz})` : "Reading the program's timezone…"} />
+      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} hint=${tz ? `In the program's timezone (${tz})` : "Reading the program's timezone…"} />
       <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} hint="Left empty: 0, every targeted member is sent the offer." />
       <fieldset class="target"><legend>Target (every condition given must hold; none means every member)</legend>
         <${Field} label="Tiers" name="tiers" value=${form.tiers} onInput=${set('tiers')} error=${terr('target.tiers')} hint="Tier names, separated by commas" />
@@ -172,7 +172,7 @@ export function Offers() {
         <${Field} label="Members" name="memberIds" type="textarea" value=${form.memberIds} onInput=${set('memberIds')} error=${terr('target.memberIds') || terr('target.members')} hint="Member ids, one a line (from a member's profile)" />
       </fieldset>
       <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && !TARGETS.some((k) => terr(k)) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
-        <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
+        <button type="submit" disabled=${act.busy || !tz}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
     </form></section>
     <section aria-labelledby="all-offers"><h2 id="all-offers">The brand's offers</h2>
     <div class="row"><${Field} label="Status" name="offerStatus" value=${status} onInput=${setStatus} options=${STATUSES} />
