@@ -279,3 +279,55 @@ func TestApproveRejectsFlagsOfAVisiblePost(t *testing.T) {
 		t.Fatalf("%d log entries for one approval", n)
 	}
 }
+
+// TestReviewDecisionsRaceOneWins: a flagged, still visible post decided
+// from the review queue by two moderators at once, one approving and one
+// hiding, gets exactly one decision; the other is told who decided what,
+// and nothing of theirs is applied (the post, the item and the log agree).
+func TestReviewDecisionsRaceOneWins(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	m1, _ := h.member(t, "Mia")
+	m2, _ := h.member(t, "Noor")
+	sp := h.space(t, "Rides", m1.ID, m2.ID)
+	_, ap := h.member(t, "author")
+	_, post := testkit.Must2(h.CreateThread(ctx, ap, sp.ID, forum.Text{Title: "Sunday ride", Body: "meet at nine"}))(t)
+	_, fp := h.member(t, "flagger")
+	testkit.Must(h.Moderation().FlagPost(ctx, fp, post.ID, moderation.ReasonSpam, ""))(t)
+	mods := []member.Principal{{MemberID: m1.ID}, {MemberID: m2.ID}}
+	actions := []community.PostAction{community.ActionApprove, community.ActionHide}
+	res := testkit.Race(t, 2, func(i int) error {
+		_, err := h.Moderation().DecideReview(ctx, mods[i], post.ID, actions[i], "")
+		return err
+	})
+	var decided *moderation.Decided
+	if res.OK() != 1 || (!errors.As(res[0], &decided) && !errors.As(res[1], &decided)) || fault.CodeOf(decided) != fault.Conflict {
+		t.Fatalf("approve and hide at once: %v", res)
+	}
+	winner := 0
+	if res[0] != nil {
+		winner = 1
+	}
+	if decided.Action != string(actions[winner]) || decided.ByName != []string{"Mia", "Noor"}[winner] {
+		t.Fatalf("the loser is told %s by %q, want %s by the winner", decided.Action, decided.ByName, actions[winner])
+	}
+	want := map[community.PostAction]forum.PostStatus{community.ActionApprove: forum.PostVisible, community.ActionHide: forum.PostHidden}[actions[winner]]
+	if got := testkit.Must(h.Forum().Posts.Get(ctx, post.ID))(t); got.Status != want {
+		t.Fatalf("after %s won the post is %s, want %s", actions[winner], got.Status, want)
+	}
+	it := testkit.Must(h.db.Collection("community_review").CountDocuments(ctx, bson.D{{Key: "_id", Value: post.ID}, {Key: "resolution.action", Value: string(actions[winner])}}))(t)
+	if it != 1 {
+		t.Fatalf("the review item is not resolved by %s", actions[winner])
+	}
+	if n := testkit.Count(t, h.db.Collection("community_log"), bson.D{{Key: "targetId", Value: post.ID.Hex()}}); n != 1 {
+		t.Fatalf("%d log entries for one decision", n)
+	}
+	// Deciding again from the queue: CONFLICT; a post never flagged: postId.
+	if _, err := h.Moderation().DecideReview(ctx, mods[0], post.ID, community.ActionDelete, ""); fault.CodeOf(err) != fault.Conflict {
+		t.Fatalf("a decided item decided again: %v", err)
+	}
+	_, other := testkit.Must2(h.CreateThread(ctx, ap, sp.ID, forum.Text{Title: "Monday ride", Body: "meet at ten"}))(t)
+	if _, err := h.Moderation().DecideReview(ctx, mods[0], other.ID, community.ActionHide, ""); !isField(err, "postId") {
+		t.Fatalf("a post not in the queue: %v", err)
+	}
+}

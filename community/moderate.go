@@ -245,6 +245,42 @@ const (
 // once exactly one lands, the other gets a *Decided (CONFLICT) saying what
 // was done. Logged with the post's status before and after.
 func (s *Moderation) ModeratePost(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string) (*forum.Post, error) {
+	return s.moderatePost(ctx, p, postID, action, reason, false)
+}
+
+// DecideReview is ModeratePost taken from the review queue: it is made on
+// the post's review item as the moderator saw it, pending. The item is
+// closed first by a single-document conditional update (pending to
+// resolved); of two moderators deciding at once, whatever each chose,
+// exactly one does, the other gets a *Decided (CONFLICT) naming the
+// decision, its moderator and time, and nothing of theirs is applied. A
+// post with no review item: BAD_USER_INPUT on postId.
+func (s *Moderation) DecideReview(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string) (*forum.Post, error) {
+	return s.moderatePost(ctx, p, postID, action, reason, true)
+}
+
+// claimReview closes the post's pending review item with the decision, or
+// says who closed it first.
+func (s *Moderation) claimReview(ctx context.Context, postID bson.ObjectID, r moderation.Resolution, agreed bool) error {
+	ok, err := s.mod.Resolve(ctx, postID, r, agreed)
+	if err != nil || ok {
+		return err
+	}
+	it, err := s.mod.Item(ctx, postID)
+	if err != nil {
+		return err
+	}
+	if it == nil || it.Resolution == nil {
+		return input.Errorf("postId", "the post is not in the review queue")
+	}
+	d := &moderation.Decided{Action: it.Resolution.Action, By: it.Resolution.By, At: it.Resolution.At}
+	if m, err := s.members.Get(ctx, it.Resolution.By); err == nil {
+		d.ByName = m.DisplayName
+	}
+	return d
+}
+
+func (s *Moderation) moderatePost(ctx context.Context, p member.Principal, postID bson.ObjectID, action PostAction, reason string, fromQueue bool) (*forum.Post, error) {
 	post, err := s.forum.Posts.Get(ctx, postID)
 	if err != nil {
 		return nil, input.Wrap("postId", err)
@@ -261,11 +297,25 @@ func (s *Moderation) ModeratePost(ctx context.Context, p member.Principal, postI
 	}
 	now := s.now().UTC()
 	m := forum.Moderation{Action: string(action), By: p.MemberID, At: now}
+	if fromQueue {
+		switch action {
+		case ActionApprove, ActionHide, ActionDelete:
+		default:
+			return nil, input.Errorf("action", "must be APPROVE, HIDE or DELETE")
+		}
+		if err := s.claimReview(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
+			return nil, err
+		}
+	}
 	var out *forum.Post
 	var kind feed.Kind
 	switch action {
 	case ActionApprove:
 		if post.Status == forum.PostVisible {
+			if fromQueue { // the flags are rejected with the item, closed above
+				s.queueChanged(post.SpaceID)
+				return post, s.log(ctx, p, string(ActionApprove)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
+			}
 			return s.rejectFlags(ctx, p, post, reason, now)
 		}
 		if post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
@@ -277,6 +327,10 @@ func (s *Moderation) ModeratePost(ctx context.Context, p member.Principal, postI
 		out, err = s.forum.Posts.Approve(ctx, post, m)
 		kind = feed.PostRestored
 	case ActionHide:
+		if fromQueue && post.Status == forum.PostHidden { // hidden by its flags: upheld with the item, closed above
+			s.queueChanged(post.SpaceID)
+			return post, s.log(ctx, p, string(ActionHide)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
+		}
 		if post.Status != forum.PostVisible && post.Status != forum.PostPending {
 			return nil, decided(post.Last)
 		}

@@ -16,7 +16,7 @@ function changed() { for (const f of listeners) f(me); }
 
 // ApiError carries the API's message, extensions.code and extensions.field.
 export class ApiError extends Error {
-  constructor(message, code, field) { super(message); this.code = code; this.field = field; }
+  constructor(message, code, field, extensions) { super(message); this.code = code; this.field = field; this.extensions = extensions; }
 }
 
 const MEMBER = 'member { id email displayName roles }';
@@ -44,7 +44,7 @@ async function post(query, variables, token) {
     const e = body.errors[0];
     // data: what the API answered beside its errors (a nodes(ids) lookup
     // answers null for the ids not visible, and the others).
-    throw Object.assign(new ApiError(e.message, e.extensions?.code, e.extensions?.field), { data: body.data });
+    throw Object.assign(new ApiError(e.message, e.extensions?.code, e.extensions?.field, e.extensions), { data: body.data });
   }
   return body.data;
 }

@@ -85,11 +85,16 @@ function Shell({ me, route }) {
     wait.observe(document.getElementById('main'), { childList: true, subtree: true });
     return () => wait.disconnect();
   }, [route.path, route.arg]);
+  // Each route gets a page of its own (keyed by the address): a change of
+  // address drops the old page, its state and its pending reads, so the new
+  // one starts empty (loading, no action to click) and never shows what
+  // the previous address read, nor acts on one id while showing another.
+  const key = route.path + '/' + route.arg;
   let body;
-  if (!current) body = html`<${Missing} denied=${denied} />`;
-  else if (profile) body = html`<${MemberProfile} id=${route.arg} />`;
-  else if (event) body = html`<${EventDetail} id=${route.arg} />`;
-  else body = html`<${current.page} arg=${route.arg} />`;
+  if (!current) body = html`<${Missing} key=${key} denied=${denied} />`;
+  else if (profile) body = html`<${MemberProfile} key=${key} id=${route.arg} />`;
+  else if (event) body = html`<${EventDetail} key=${key} id=${route.arg} />`;
+  else body = html`<${current.page} key=${key} arg=${route.arg} />`;
   return html`<div class="shell">
     <a class="skip-link" href="#main" onClick=${(e) => { e.preventDefault(); focusHeading(); }}>Skip to content</a>
     <header>

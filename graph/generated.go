@@ -754,7 +754,7 @@ type ComplexityRoot struct {
 		LogOut                     func(childComplexity int, refreshToken string) int
 		MarkAllNotificationsRead   func(childComplexity int) int
 		MarkNotificationsRead      func(childComplexity int, ids []string) int
-		ModeratePost               func(childComplexity int, postID string, action community.PostAction, reason *string) int
+		ModeratePost               func(childComplexity int, postID string, action community.PostAction, reason *string, pendingReview *bool) int
 		ModerateThread             func(childComplexity int, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) int
 		PauseEarningRule           func(childComplexity int, id string, paused bool) int
 		PublishEvent               func(childComplexity int, id string) int
@@ -1677,7 +1677,7 @@ type MutationResolver interface {
 	React(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
 	Unreact(ctx context.Context, postID string, reaction forum.Reaction) (*forum.Post, error)
 	FlagPost(ctx context.Context, postID string, reason moderation.Reason, note *string) (*forum.Post, error)
-	ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string) (*forum.Post, error)
+	ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string, pendingReview *bool) (*forum.Post, error)
 	ModerateThread(ctx context.Context, threadID string, action community.ThreadAction, toSpaceID *string, reason *string) (*forum.Thread, error)
 	SanctionMember(ctx context.Context, memberID string, kind moderation.SanctionKind, durationMinutes int, spaceID *string, reason *string) (*moderation.Sanction, error)
 	WatchWord(ctx context.Context, word string, action moderation.WordAction) (*moderation.WatchedWord, error)
@@ -4711,7 +4711,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ModeratePost(childComplexity, args["postId"].(string), args["action"].(community.PostAction), args["reason"].(*string)), true
+		return e.ComplexityRoot.Mutation.ModeratePost(childComplexity, args["postId"].(string), args["action"].(community.PostAction), args["reason"].(*string), args["pendingReview"].(*bool)), true
 	case "Mutation.moderateThread":
 		if e.ComplexityRoot.Mutation.ModerateThread == nil {
 			break
@@ -11895,6 +11895,14 @@ func (ec *executionContext) field_Mutation_moderatePost_args(ctx context.Context
 		return nil, err
 	}
 	args["reason"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "pendingReview",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pendingReview"] = arg3
 	return args, nil
 }
 
@@ -24517,7 +24525,7 @@ func (ec *executionContext) _Mutation_moderatePost(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ModeratePost(ctx, fc.Args["postId"].(string), fc.Args["action"].(community.PostAction), fc.Args["reason"].(*string))
+			return ec.Resolvers.Mutation().ModeratePost(ctx, fc.Args["postId"].(string), fc.Args["action"].(community.PostAction), fc.Args["reason"].(*string), fc.Args["pendingReview"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *forum.Post) graphql.Marshaler {

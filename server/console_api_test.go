@@ -215,6 +215,7 @@ func TestMemberProfileRecords(t *testing.T) {
 	// Door staff greet ann by name when they check her in, and reach
 	// nothing else of her: not the member, so none of her records.
 	door := a.staff(t, "door@example.com")
+	a.soon(t, ride) // the door is open
 	code := a.myRsvp(t, ann, ride).CheckInCode
 	r := a.do(t, door.bearer(), `mutation($e: ID!, $c: String!) { checkInAttendee(eventId: $e, code: $c) { status attendeeName member { displayName
 	  redemptions { edges { cursor } } rsvps { edges { cursor } } communityStanding { trustLevel } } } }`, map[string]any{"e": ride, "c": *code})

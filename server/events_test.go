@@ -28,6 +28,15 @@ func eventInput(change func(in map[string]any)) map[string]any {
 
 const createEventMutation = `mutation($in: EventInput!) { createEvent(input: $in) { id } }`
 
+// soon moves the event to start in an hour (three hours long), so its
+// door is open for check-in (rsvp.CheckInOpens).
+func (a *app) soon(t testing.TB, eventID string) {
+	t.Helper()
+	start := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
+	a.service(t, `mutation($id: ID!, $in: EventInput!) { updateEvent(id: $id, input: $in) { id } }`, map[string]any{"id": eventID,
+		"in": map[string]any{"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(3 * time.Hour).Format(time.RFC3339), "rsvpClosesAt": start.Format(time.RFC3339)}}).decode(t, "updateEvent", &struct{}{})
+}
+
 // publishedEvent creates and publishes an event as the brand; its id.
 func (a *app) publishedEvent(t testing.TB, change func(in map[string]any)) string {
 	t.Helper()
@@ -204,6 +213,14 @@ func TestEventEndToEnd(t *testing.T) {
 		AttendeeName string
 		Member       *struct{ Email string }
 	}
+	// Three days early the door is closed: nothing written, no points.
+	if r := a.do(t, sam.bearer(), checkIn, map[string]any{"id": id, "c": *claimed.CheckInCode}); r.code() != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "check-in opens at") || !strings.Contains(r.Errors[0].Message, "(Europe/Paris)") {
+		t.Fatalf("a check-in three days early: %q %+v", r.code(), r.Errors)
+	}
+	if r := a.myRsvp(t, bob, id); r.Status != "CONFIRMED" {
+		t.Fatalf("bob after a refused check-in: %+v", r)
+	}
+	a.soon(t, id) // the door opens two hours before the start
 	a.do(t, sam.bearer(), checkIn, map[string]any{"id": id, "c": *claimed.CheckInCode}).decode(t, "checkInAttendee", &in)
 	// The door greets the member by name and sees nothing else of them.
 	if in.Status != "ATTENDED" || in.AttendeeName != "Member bob@example.com" || in.Member != nil {

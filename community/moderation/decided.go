@@ -15,6 +15,7 @@ import (
 type Decided struct {
 	Action string
 	By     bson.ObjectID
+	ByName string // the display name of By, when known
 	At     time.Time
 }
 
@@ -27,5 +28,9 @@ func (e *Decided) ErrorCode() fault.Code { return fault.Conflict }
 
 // Extensions tell the client what was done.
 func (e *Decided) Extensions() map[string]any {
-	return map[string]any{"action": e.Action, "at": e.At.UTC().Format(time.RFC3339)}
+	ext := map[string]any{"action": e.Action, "at": e.At.UTC().Format(time.RFC3339)}
+	if e.ByName != "" {
+		ext["by"] = e.ByName
+	}
+	return ext
 }

@@ -138,6 +138,15 @@ async function fitsPhone(page, what) {
   await page.setViewportSize(size);
 }
 
+// soon moves an event to start in an hour (three hours long): its door is
+// open for check-in, from two hours before the start to the end. The start.
+async function soon(eventId) {
+  const start = new Date(Math.floor((Date.now() + 36e5) / 6e4) * 6e4);
+  await service(`mutation($id: ID!, $in: EventInput!) { updateEvent(id: $id, input: $in) { id } }`, { id: eventId,
+    in: { startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 3 * 36e5).toISOString(), rsvpClosesAt: start.toISOString() } });
+  return start;
+}
+
 async function signIn(page, email) {
   await page.goto(base + '/console');
   await page.getByLabel('Email').fill(email);
@@ -471,6 +480,14 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     await option.waitFor({ state: 'attached' });
     assert.match(await option.innerText(), at19, 'the door list shows the event\'s wall time');
     await page.getByLabel('Event', { exact: true }).selectOption(ev.id);
+    // Weeks early the door is closed, and says when it opens, in the event's wall time: no one checked in, no points.
+    await page.getByLabel('Check-in code').fill(code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByRole('alert').filter({ hasText: new RegExp(`check-in opens at 17:00 \\(America/New_York\\) on \\w{3} 15 Jan ${year}`) }).waitFor();
+    assert.equal((await api(guest.bearer, `query($e: ID!) { event(id: $e) { myRsvp { status } } }`, { e: ev.id })).event.myRsvp.status, 'CONFIRMED', 'nothing written');
+    await accessible(page, 'the door refusing a check-in weeks early');
+    const start = await soon(ev.id);
+    const wallNY = new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(start);
     await page.getByLabel('Check-in code').fill(code);
     await page.getByRole('button', { name: 'Check in' }).click();
     const done = page.locator('.checked-in');
@@ -486,7 +503,7 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     await page.evaluate((id) => { location.hash = '#/members/' + encodeURIComponent(id); }, guest.id);
     const attendedRow = page.getByRole('region', { name: 'Events' }).getByRole('row', { name: /Manhattan night/ });
     await attendedRow.waitFor();
-    assert.match(await attendedRow.innerText(), at19, 'the member profile shows the event\'s wall time');
+    assert.match(await attendedRow.innerText(), new RegExp(`${wallNY} \\(America/New_York\\)`), 'the member profile shows the event\'s wall time (moved to start in an hour)');
   });
   await page.close();
 });
@@ -733,6 +750,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     const code = (await api(carla.bearer, `query($e: ID!) { event(id: $e) { myRsvp { checkInCode } } }`, { e: eventId })).event.myRsvp.checkInCode;
     assert.ok(code, 'a confirmed member has a check-in code');
 
+    await soon(eventId); // the door opens two hours before the start
     // The event page's own door link opens the door with this event picked.
     await page.locator('a.button', { hasText: 'Door check-in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Door check-in' }).waitFor();
@@ -800,7 +818,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
 test('door STAFF pick the event from a list and check a member in by the door code typed in lower case', async () => {
   const staff = await signUp('Dora', ['STAFF']);
   const dan = await signUp('Dan');
-  const startsAt = new Date(Date.now() + 864e5);
+  const startsAt = new Date(Date.now() + 36e5); // in an hour: the door is open
   const ev = (await service(`mutation($in: EventInput!) { createEvent(input: $in) { id } }`, { in: { title: 'Door night', place: { venue: 'Main street store', address: '12 Main Street' },
     startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + 2 * 36e5).toISOString(), timezone: 'Europe/Paris', capacity: 10, guestsPerMember: 0 } })).createEvent;
   await service(`mutation($e: ID!) { publishEvent(id: $e) { id } }`, { e: ev.id });
@@ -995,6 +1013,96 @@ test('an unknown address shows "Page not found" and another role\'s page "You do
   await page.close();
 });
 
+test('a BRAND user changing the address from one member to another sees only the new one, no action enabled while it loads, and an id naming nothing is not found', async () => {
+  const brand = await signUp('Brielle', ['BRAND']);
+  const ava = await signUp('Avalon');
+  const ben = await signUp('Benedict');
+  await service(`mutation($id: ID!) { adjustPoints(memberId: $id, amount: 70, reason: "Welcome", idempotencyKey: "ava-welcome") { amount } }`, { id: ava.id });
+  const page = await newPage();
+  const go = (hash) => page.evaluate((h) => { location.hash = h; }, hash);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await go('#/members/' + encodeURIComponent(ava.id));
+    await page.getByRole('heading', { level: 1, name: 'Avalon' }).waitFor();
+    // Ben's profile read is held until the page has been looked at.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let seen;
+    const reached = new Promise((r) => { seen = r; });
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postData() || '';
+      if (body.includes(ben.id) && body.includes('points { balance')) { seen(); await held; }
+      await route.continue();
+    });
+    await go('#/members/' + encodeURIComponent(ben.id));
+    await reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).first().waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Avalon' }).count(), 0, "Ava's profile is gone while Ben's loads");
+    assert.equal(await page.getByText('70', { exact: true }).count(), 0, "Ava's figures are gone while Ben's load");
+    for (const name of ['Adjust points', 'Grant role', 'Revoke role']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).and(page.locator(':enabled')).count(), 0, `no enabled ${name} while Ben's profile loads`);
+    }
+    release();
+    await page.getByRole('heading', { level: 1, name: 'Benedict' }).waitFor();
+    assert.equal(await page.getByText('Avalon').count(), 0, 'nothing of Ava on Ben\'s profile');
+    await page.unroute('**/graphql');
+    await go('#/members/' + encodeURIComponent(ben.id.slice(0, -4) + 'zzzz'));
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Benedict' }).count(), 0, "Ben's profile is gone");
+    assert.equal(await page.locator('p.error').count(), 0, 'no "member not found" error beside Page not found');
+    assert.equal(await page.getByRole('button', { name: 'Adjust points' }).count(), 0);
+    // Back to Ben: his profile again, not the page not found.
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Benedict' }).waitFor();
+    assert.equal(await page.getByRole('heading', { level: 1, name: 'Page not found' }).count(), 0);
+  });
+  await page.close();
+});
+
+test('two MODERATORs deciding one flagged post at once: one wins, the other is told who decided what and nothing of theirs is applied', async () => {
+  const [kit, lou] = [await signUp('Kasia', ['MODERATOR']), await signUp('Lou', ['MODERATOR'])];
+  const [ned, oli] = [await signUp('Ned'), await signUp('Oli')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`,
+    { in: { name: 'Tandem talk', description: 'Two on a bike', moderatorIds: [kit.id, lou.id] } })).createSpace;
+  const thread = (await api(ned.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Tandem for sale", body: "Barely used tandem, collection only" }) { id } }`, { s: space.id })).createThread;
+  const post = (await api(oli.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Is it still available?" }) { id } }`, { t: thread.id })).reply;
+  await api(ned.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM, note: "not sure") { id } }`, { p: post.id });
+  const [pk, pl] = [await newPage(), await newPage()];
+  await explain(pl, async () => {
+    for (const [page, who] of [[pk, kit], [pl, lou]]) {
+      await signIn(page, who.email);
+      await page.getByRole('heading', { level: 1, name: 'Moderation' }).waitFor();
+      await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Tandem talk' });
+      await page.locator(`.review[data-post="${post.id}"]`).waitFor();
+    }
+    // Lou clicks Approve as Kasia clicks Hide: Lou's decision reaches the API just after Kasia's.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let seen;
+    const reached = new Promise((r) => { seen = r; });
+    await pl.route('**/graphql', async (route) => {
+      if (/moderatePost/.test(route.request().postData() || '')) { seen(); await held; }
+      await route.continue();
+    });
+    await pl.locator(`.review[data-post="${post.id}"]`).getByRole('button', { name: /Approve post/ }).click();
+    await reached;
+    await pk.locator(`.review[data-post="${post.id}"]`).getByRole('button', { name: /Hide post/ }).click();
+    await pk.getByRole('status').filter({ hasText: /by Oli: hide/ }).waitFor();
+    release();
+    await pl.getByRole('alert').filter({ hasText: 'already decided by Kasia: hide. Nothing of yours was applied.' }).waitFor();
+    await pl.locator(`.review[data-post="${post.id}"]`).waitFor({ state: 'detached' });
+    assert.equal(await pl.getByRole('status').filter({ hasText: /approve/ }).count(), 0, 'Lou is not told the approval succeeded');
+    await accessible(pl, 'the review queue after a conflict');
+    const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action } } } }`, { s: space.id });
+    assert.deepEqual(log.moderationLog.edges.map((e) => e.node.action).filter((a) => a.endsWith('_POST')), ['HIDE_POST'], 'the audit log has the one decision');
+    const mine = await api(kit.bearer, `query($t: ID!) { posts(threadId: $t) { edges { node { id status } } } }`, { t: thread.id });
+    assert.equal(mine.posts.edges.find((e) => e.node.id === post.id)?.node.status, 'HIDDEN');
+  });
+  await pk.close();
+  await pl.close();
+});
+
 test('a MODERATOR hides a flagged post and it leaves the thread members read', async () => {
   const mod = await signUp('Mo', ['MODERATOR']);
   const [fay, gus, hal] = [await signUp('Fay'), await signUp('Gus'), await signUp('Hal')];
@@ -1073,6 +1181,47 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     await fitsPhone(page, 'a thread from the review queue');
     await page.getByRole('link', { name: 'Back to the review queue' }).click();
     await page.getByRole('heading', { level: 2, name: 'Review queue' }).waitFor();
+  });
+  await page.close();
+});
+
+test('a BRAND user in Paris reads and enters offer and promotion times in the program\'s timezone, labelled with it', async () => {
+  const brand = await signUp('Ugo', ['BRAND']);
+  const year = new Date().getUTCFullYear() + 1;
+  let { program } = await service('{ program { timezone promotions { id startsAt } } }');
+  const tz = program.timezone;
+  assert.notEqual(tz, 'Europe/Paris', 'the program is in another zone than the browser');
+  if (program.promotions.length === 0) {
+    await service(`mutation($in: ProgramInput!) { updateProgram(input: $in) { version } }`,
+      { in: { promotions: [{ id: 'summer', name: 'Summer', bonusPoints: 50, startsAt: `${year}-06-01T08:00:00Z`, endsAt: `${year}-06-30T20:00:00Z`, expiresAfterDays: 30 }] } });
+    ({ program } = await service('{ program { timezone promotions { id startsAt } } }'));
+  }
+  // The wall time an instant has in the program's zone, as a form shows it.
+  const wall = (s) => new Intl.DateTimeFormat('sv-SE', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(s)).replace(' ', 'T');
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await open(page, 'Program');
+    await page.getByLabel('Promotion 1 starts').waitFor();
+    assert.equal(await page.getByLabel('Promotion 1 starts').inputValue(), wall(program.promotions[0].startsAt), 'a promotion starts at its wall time in the program\'s zone');
+    await page.getByText(`In the program's timezone (${tz})`).first().waitFor();
+
+    await open(page, 'Offers');
+    await page.getByText(`In the program's timezone (${tz})`).first().waitFor();
+    await page.getByLabel('Title').fill('Spring hours');
+    await page.getByLabel('Message').fill('Double points at ten');
+    await page.getByLabel('Starts', { exact: true }).fill(`${year}-03-01T10:00`);
+    await page.getByLabel('Ends', { exact: true }).fill(`${year}-03-05T18:00`);
+    await page.getByRole('button', { name: 'Create offer' }).click();
+    await page.getByText('Created “Spring hours” as a draft.').waitFor();
+    const offer = (await service('{ brandOffers(first: 50) { edges { node { id title startsAt endsAt } } } }')).brandOffers.edges.map((e) => e.node).find((o) => o.title === 'Spring hours');
+    assert.equal(wall(offer.startsAt), `${year}-03-01T10:00`, 'Starts is read in the program\'s zone');
+    assert.equal(wall(offer.endsAt), `${year}-03-05T18:00`, 'Ends is read in the program\'s zone');
+    const card = page.locator(`.offer[data-offer="${offer.id}"]`);
+    await card.waitFor();
+    assert.match(await card.textContent(), new RegExp(`10:00 \\(${tz.replace('/', '\\/')}\\) – .*18:00 \\(${tz.replace('/', '\\/')}\\)`));
+    await accessible(page, 'the offers in the program\'s timezone');
   });
   await page.close();
 });

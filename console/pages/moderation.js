@@ -42,12 +42,22 @@ function Sanctions({ author, spaceId, onDone }) {
   </div>`;
 }
 
-function ReviewItem({ item, spaceId, onDone }) {
+function ReviewItem({ item, spaceId, onDone, onConflict }) {
   const [reason, setReason] = useState('');
   const act = useAction();
   const p = item.post;
+  // A decision is made on the item as shown, pending (pendingReview): when
+  // another moderator decided first, the API answers CONFLICT naming them
+  // and their decision, nothing of this one is applied, and the queue is
+  // read again.
   const moderate = (action) => act.run(async () => {
-    await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r) { id status } }`, { p: p.id, a: action, r: reason || null });
+    try {
+      await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r, pendingReview: true) { id status } }`, { p: p.id, a: action, r: reason || null });
+    } catch (e) {
+      if (e.code !== 'CONFLICT') throw e;
+      onConflict(`Post #${p.number} by ${p.author.displayName}: already decided by ${e.extensions?.by || 'another moderator'}: ${(e.extensions?.action || 'changed').toLowerCase()}. Nothing of yours was applied.`);
+      return;
+    }
     onDone(`Post #${p.number} by ${p.author.displayName}: ${action.toLowerCase()}.`);
   });
   const answered = item.inReplyTo;
@@ -80,6 +90,7 @@ function ReviewItem({ item, spaceId, onDone }) {
 function Queue({ spaceId }) {
   const [status, setStatus] = useState('PENDING');
   const [done, setDone] = useState('');
+  const [conflict, setConflict] = useState('');
   const [live, setLive] = useState(null); // {pending, more} from the last push
   const [liveError, setLiveError] = useState(null);
   const list = usePaged(async (after) => (await gql(`query($s: ID!, $st: ReviewStatus, $after: String) { reviewQueue(spaceId: $s, status: $st, first: 20, after: $after) {
@@ -107,8 +118,9 @@ function Queue({ spaceId }) {
     <p class="muted live" aria-live="polite">${liveError ? `${liveError.message}; the queue is read every 15 s.`
       : live ? `Live: ${live.pending}${live.more ? '+' : ''} post(s) waiting.` : 'Connecting for live updates…'}</p>
     <${Notice}>${done}<//>
+    ${conflict && html`<p class="error" role="alert">${conflict}</p>`}
     ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
-    <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} spaceId=${spaceId} onDone=${(m) => { setDone(m); list.reload(); }} />`)}</ul>
+    <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} spaceId=${spaceId} onDone=${(m) => { setDone(m); setConflict(''); list.reload(); }} onConflict=${(m) => { setDone(''); setConflict(m); list.reload(); }} />`)}</ul>
     <${More} list=${list} /></section>`;
 }
 

@@ -5,10 +5,9 @@
 // socket; offer(id){progress} read again every 0.7 s if the socket fails).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, subscribe } from '../api.js';
-import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, required, isoTime, fmtDate, pct } from './ui.js';
+import { Field, ErrorBox, placed, Notice, More, usePaged, useAction, num, required, zonedTime, wallInput, fmtZoned, pct } from './ui.js';
 
 const OFFER = 'id title body status startsAt endsAt holdoutPercent benefit { kind value } progress { processed notified total }';
-const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 
 // Results is the offer's uplift: members messaged against those held out.
 function Results({ offer }) {
@@ -30,7 +29,7 @@ function Results({ offer }) {
   </div>`;
 }
 
-function OfferRow({ initial }) {
+function OfferRow({ initial, tz }) {
   const [offer, setOffer] = useState(initial);
   // The list read again (Refresh offers) brings the offer as it is now.
   useEffect(() => setOffer(initial), [initial]);
@@ -57,7 +56,7 @@ function OfferRow({ initial }) {
   const publish = () => act.run(async () => setOffer((await gql(`mutation($id: ID!) { publishOffer(id: $id) { ${OFFER} } }`, { id })).publishOffer));
   return html`<li class="card offer" data-offer=${offer.id}>
     <h3>${offer.title}</h3><p>${offer.body}</p>
-    <p class="muted">${offer.benefit.kind} ${offer.benefit.value} · ${fmtDate(offer.startsAt)} – ${fmtDate(offer.endsAt)} · holdout ${offer.holdoutPercent}% · <span class="status">${offer.status}</span></p>
+    <p class="muted">${offer.benefit.kind} ${offer.benefit.value} · ${fmtZoned(offer.startsAt, tz)} – ${fmtZoned(offer.endsAt, tz)} · holdout ${offer.holdoutPercent}% · <span class="status">${offer.status}</span></p>
     ${offer.status === 'DRAFT' && html`<button type="button" onClick=${publish} disabled=${act.busy}>Publish “${offer.title}”</button>`}
     ${p && html`<div class="progress"><label>Notifying members
         <progress max="100" value=${percent} aria-label=${'Publishing progress of ' + offer.title}>${percent}%</progress></label>
@@ -122,12 +121,16 @@ function CampaignResults() {
 const STATUSES = [{ value: '', label: 'Any status' }, 'DRAFT', 'PUBLISHING', 'PUBLISHED'];
 
 export function Offers() {
-  const now = new Date();
-  const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', startsAt: local(now), endsAt: local(new Date(now.getTime() + 14 * 864e5)), holdoutPercent: '0',
+  // Starts and Ends are wall times in the program's timezone (whatever the
+  // browser's), read once; the list shows them in it, labelled.
+  const [tz, setTz] = useState(null);
+  const times = (zone) => { if (!zone) return { startsAt: '', endsAt: '' }; const now = new Date(); return { startsAt: wallInput(now, zone), endsAt: wallInput(new Date(now.getTime() + 14 * 864e5), zone) }; };
+  const blank = { title: '', body: '', kind: 'BONUS_POINTS', value: '100', ...times(tz), holdoutPercent: '0',
     tiers: '', badgeId: '', birthdayThisMonth: false, inactiveDays: '', memberIds: '' };
   const [badges, setBadges] = useState([]);
   useEffect(() => { gql('{ badges { id name } }').then((d) => setBadges(d.badges)).catch(() => setBadges([])); }, []);
   const [form, setForm] = useState(blank);
+  useEffect(() => { gql('{ program { timezone } }').then((d) => { setTz(d.program.timezone); setForm((f) => ({ ...f, startsAt: f.startsAt || times(d.program.timezone).startsAt, endsAt: f.endsAt || times(d.program.timezone).endsAt })); }, act.setError); }, []);
   const [status, setStatus] = useState('');
   const [done, setDone] = useState('');
   const act = useAction();
@@ -140,7 +143,7 @@ export function Offers() {
     act.run(async () => {
       const d = await gql(`mutation($in: OfferInput!) { createOffer(input: $in) { id title } }`, { in: {
         title: form.title, body: form.body, benefit: { kind: form.kind, value: required(form.value, 'benefit.value', 'Benefit value') },
-        startsAt: isoTime(form.startsAt, 'startsAt', 'Starts'), endsAt: isoTime(form.endsAt, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent, 'holdoutPercent', 'Holdout (%)'), target: target(form) } });
+        startsAt: zonedTime(form.startsAt, tz, 'startsAt', 'Starts'), endsAt: zonedTime(form.endsAt, tz, 'endsAt', 'Ends'), holdoutPercent: num(form.holdoutPercent, 'holdoutPercent', 'Holdout (%)'), target: target(form) } });
       setDone(`Created “${d.createOffer.title}” as a draft.`);
       setForm(blank);
       list.reload();
@@ -157,8 +160,8 @@ export function Offers() {
       <${Field} label="Message" name="body" value=${form.body} onInput=${set('body')} error=${err('body')} />
       <${Field} label="Benefit" name="kind" value=${form.kind} onInput=${set('kind')} options=${['BONUS_POINTS', 'PERCENT_OFF', 'AMOUNT_OFF', 'POINTS_PRICE']} />
       <${Field} label="Benefit value" name="value" type="number" value=${form.value} onInput=${set('value')} error=${err('benefit.value')} />
-      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} />
-      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} />
+      <${Field} label="Starts" name="startsAt" type="datetime-local" value=${form.startsAt} onInput=${set('startsAt')} error=${err('startsAt')} hint=${tz ? `In the program's timezone (${tz})` : "Reading the program's timezone…"} />
+      <${Field} label="Ends" name="endsAt" type="datetime-local" value=${form.endsAt} onInput=${set('endsAt')} error=${err('endsAt')} hint=${tz ? `In the program's timezone (${tz})` : "Reading the program's timezone…"} />
       <${Field} label="Holdout (%)" name="holdoutPercent" type="number" value=${form.holdoutPercent} onInput=${set('holdoutPercent')} error=${err('holdoutPercent')} hint="Left empty: 0, every targeted member is sent the offer." />
       <fieldset class="target"><legend>Target (every condition given must hold; none means every member)</legend>
         <${Field} label="Tiers" name="tiers" value=${form.tiers} onInput=${set('tiers')} error=${terr('target.tiers')} hint="Tier names, separated by commas" />
@@ -169,13 +172,13 @@ export function Offers() {
         <${Field} label="Members" name="memberIds" type="textarea" value=${form.memberIds} onInput=${set('memberIds')} error=${terr('target.memberIds') || terr('target.members')} hint="Member ids, one a line (from a member's profile)" />
       </fieldset>
       <div class="actions">${act.error && !placed(act.error, ['title', 'body', 'benefit.value', 'startsAt', 'endsAt', 'holdoutPercent']) && !TARGETS.some((k) => terr(k)) && html`<${ErrorBox} error=${act.error} />`}<${Notice}>${done}<//>
-        <button type="submit" disabled=${act.busy}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
+        <button type="submit" disabled=${act.busy || !tz}>${act.busy ? 'Creating…' : 'Create offer'}</button></div>
     </form></section>
     <section aria-labelledby="all-offers"><h2 id="all-offers">The brand's offers</h2>
     <div class="row"><${Field} label="Status" name="offerStatus" value=${status} onInput=${setStatus} options=${STATUSES} />
       <button type="button" class="secondary" onClick=${list.reload}>Refresh offers</button></div>
     ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No offer${status ? ' is ' + status : ' yet'}.</p>`}
-    <ul class="cards">${list.items.map((o) => html`<${OfferRow} key=${o.id} initial=${o} />`)}</ul>
+    <ul class="cards">${list.items.map((o) => html`<${OfferRow} key=${o.id} initial=${o} tz=${tz} />`)}</ul>
     <${More} list=${list} label="More offers" /></section>
     <${CampaignResults} /></div>`;
 }

@@ -5,7 +5,7 @@
 // field it names (extensions.field, e.g. tiers[1].threshold).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, useAction, num, intProblem } from './ui.js';
+import { Field, ErrorBox, Notice, useAction, num, intProblem, zonedTime, wallInput } from './ui.js';
 
 const NUMBERS = [
   ['pointsPerUnit', 'Points per unit of currency'],
@@ -41,13 +41,12 @@ const REFERRAL = [
 ];
 const TIER_BASES = [{ value: 'POINTS_EARNED', label: 'Points earned in the window' }, { value: 'SPEND', label: 'Money spent in the window (minor units)' }];
 const CAMPAIGN_FIELDS = CAMPAIGNS.flatMap(([on, n]) => (n ? [on, n] : [on])).join(' ');
-const FIELDS = `version currency updatedAt ${NUMBERS.map((n) => n[0]).join(' ')} escalation
+const FIELDS = `version currency timezone updatedAt ${NUMBERS.map((n) => n[0]).join(' ')} escalation
   tierBasis tiers { name threshold earnMultiplierPercent benefits }
   referral { ${REFERRAL.map((r) => r[0]).join(' ')} }
   promotions { id name bonusPoints startsAt endsAt expiresAfterDays }
   campaigns { ${CAMPAIGN_FIELDS} holdoutPercent }`;
 
-const local = (s) => { const d = new Date(s); return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); };
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 function fromProgram(p) {
@@ -57,7 +56,9 @@ function fromProgram(p) {
   for (const [k] of REFERRAL) f['referral.' + k] = String(p.referral[k]);
   for (const [on, n] of CAMPAIGNS) { f[on] = p.campaigns[on]; if (n) f[n] = String(p.campaigns[n]); }
   f.tiers = p.tiers.map((t) => ({ name: t.name, threshold: String(t.threshold), earnMultiplierPercent: String(t.earnMultiplierPercent), benefits: t.benefits.join(', ') }));
-  f.promotions = p.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: String(x.bonusPoints), startsAt: local(x.startsAt), endsAt: local(x.endsAt), expiresAfterDays: String(x.expiresAfterDays) }));
+  // Promotions' times are wall times in the program's timezone, whatever the browser's.
+  f.timezone = p.timezone;
+  f.promotions = p.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: String(x.bonusPoints), startsAt: wallInput(x.startsAt, p.timezone), endsAt: wallInput(x.endsAt, p.timezone), expiresAfterDays: String(x.expiresAfterDays) }));
   return f;
 }
 
@@ -69,8 +70,9 @@ function toInput(f) {
     referral: Object.fromEntries(REFERRAL.map(([k]) => [k, num(f['referral.' + k])])),
     escalation: list(f.escalation).map(Number),
     tiers: f.tiers.map((t) => ({ name: t.name, threshold: num(t.threshold), earnMultiplierPercent: num(t.earnMultiplierPercent), benefits: list(t.benefits) })),
-    promotions: f.promotions.map((x) => ({ id: x.id, name: x.name, bonusPoints: num(x.bonusPoints),
-      startsAt: x.startsAt ? new Date(x.startsAt).toISOString() : null, endsAt: x.endsAt ? new Date(x.endsAt).toISOString() : null, expiresAfterDays: num(x.expiresAfterDays) })),
+    promotions: f.promotions.map((x, i) => ({ id: x.id, name: x.name, bonusPoints: num(x.bonusPoints),
+      startsAt: x.startsAt ? zonedTime(x.startsAt, f.timezone, `promotions[${i}].startsAt`, `Promotion ${i + 1} starts`) : null,
+      endsAt: x.endsAt ? zonedTime(x.endsAt, f.timezone, `promotions[${i}].endsAt`, `Promotion ${i + 1} ends`) : null, expiresAfterDays: num(x.expiresAfterDays) })),
   };
   for (const [k] of NUMBERS) input[k] = num(f[k]);
   return input;
@@ -176,13 +178,13 @@ export function ProgramPage() {
         <${Field} label=${`Promotion ${i + 1} id`} name="promoId" value=${x.id} onInput=${setRow('promotions', i, 'id')} error=${fieldError(`promotions[${i}].id`)} />
         <${Field} label=${`Promotion ${i + 1} name`} name="promoName" value=${x.name} onInput=${setRow('promotions', i, 'name')} error=${fieldError(`promotions[${i}].name`)} />
         <${Field} label=${`Promotion ${i + 1} bonus points`} name="promoBonus" type="number" value=${x.bonusPoints} onInput=${setRow('promotions', i, 'bonusPoints')} error=${fieldError(`promotions[${i}].bonusPoints`)} />
-        <${Field} label=${`Promotion ${i + 1} starts`} name="promoStarts" type="datetime-local" value=${x.startsAt} onInput=${setRow('promotions', i, 'startsAt')} error=${fieldError(`promotions[${i}].startsAt`)} />
-        <${Field} label=${`Promotion ${i + 1} ends`} name="promoEnds" type="datetime-local" value=${x.endsAt} onInput=${setRow('promotions', i, 'endsAt')} error=${fieldError(`promotions[${i}].endsAt`)} />
+        <${Field} label=${`Promotion ${i + 1} starts`} name="promoStarts" type="datetime-local" value=${x.startsAt} onInput=${setRow('promotions', i, 'startsAt')} error=${fieldError(`promotions[${i}].startsAt`)} hint=${`In the program's timezone (${form.timezone})`} />
+        <${Field} label=${`Promotion ${i + 1} ends`} name="promoEnds" type="datetime-local" value=${x.endsAt} onInput=${setRow('promotions', i, 'endsAt')} error=${fieldError(`promotions[${i}].endsAt`)} hint=${`In the program's timezone (${form.timezone})`} />
         <${Field} label=${`Promotion ${i + 1} bonus expires after (days)`} name="promoExpires" type="number" value=${x.expiresAfterDays} onInput=${setRow('promotions', i, 'expiresAfterDays')} error=${fieldError(`promotions[${i}].expiresAfterDays`)} />
         <button type="button" class="secondary" onClick=${() => dropRow('promotions', i)}>Remove promotion ${i + 1}</button>
       </div>`)}
       ${fieldError('promotions') && html`<p class="field-error" role="alert">${act.error.message}</p>`}
-      <button type="button" class="secondary" onClick=${() => addRow('promotions', { id: '', name: '', bonusPoints: '100', startsAt: local(new Date()), endsAt: local(new Date(Date.now() + 7 * 864e5)), expiresAfterDays: '30' })}>Add a promotion</button>
+      <button type="button" class="secondary" onClick=${() => addRow('promotions', { id: '', name: '', bonusPoints: '100', startsAt: wallInput(new Date(), form.timezone), endsAt: wallInput(new Date(Date.now() + 7 * 864e5), form.timezone), expiresAfterDays: '30' })}>Add a promotion</button>
     </fieldset>
 
     <fieldset><legend>Triggered campaigns</legend>

@@ -151,6 +151,14 @@ export const zonedTime = (v, tz, field, label, tzField = 'timezone') => {
   const guess = wall - zoneOffset(clock, wall);
   return new Date(wall - zoneOffset(clock, guess)).toISOString();
 };
+// wallInput is the API's time s (or a Date) as a datetime-local value of
+// wall time in the IANA zone tz: the inverse of zonedTime, to fill a form.
+export const wallInput = (s, tz) => {
+  const p = {};
+  for (const x of wallClock(tz || 'UTC').formatToParts(new Date(s))) p[x.type] = x.value;
+  const z = (v) => String(v).padStart(2, '0');
+  return `${p.year}-${z(p.month)}-${z(p.day)}T${z(+p.hour % 24)}:${z(p.minute)}`;
+};
 // fmtZoned is the API's time s as wall time in the IANA zone tz, labelled
 // with the zone, e.g. "Dec 4, 2026, 19:00 (America/New_York)".
 export const fmtZoned = (s, tz) => {

@@ -130,10 +130,13 @@ func (r Mutation) FlagPost(ctx context.Context, postID string, reason moderation
 }
 
 // ModeratePost is the resolver for the moderatePost field.
-func (r Mutation) ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string) (*forum.Post, error) {
+func (r Mutation) ModeratePost(ctx context.Context, postID string, action community.PostAction, reason *string, pendingReview *bool) (*forum.Post, error) {
 	pid, err := relay.DecodeID("Post", "postId", postID)
 	if err != nil {
 		return nil, err
+	}
+	if model.Deref(pendingReview) {
+		return r.Community.Moderation().DecideReview(ctx, member.PrincipalFrom(ctx), pid, action, model.Deref(reason))
 	}
 	return r.Community.Moderation().ModeratePost(ctx, member.PrincipalFrom(ctx), pid, action, model.Deref(reason))
 }

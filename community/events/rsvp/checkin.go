@@ -49,7 +49,8 @@ func (r *RSVP) DoorCode(ctx context.Context) *string {
 // scan, from the same door or another at once, is ErrAlreadyCheckedIn with
 // the first scan's time; a code of another event, or a door code no RSVP
 // of the event has, is BAD_USER_INPUT on code; a cancelled or waitlisted
-// RSVP is ErrNotCheckable.
+// RSVP is ErrNotCheckable; outside the check-in window (CheckInOpens
+// before the start to the end) ErrCheckInClosed, nothing written, no points.
 func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
 	code, err := input.Identifier("code", strings.ReplaceAll(code, " ", ""), 64)
 	if err != nil {
@@ -80,6 +81,9 @@ func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) 
 		return nil, fmt.Errorf("%w (it is %s)", events.ErrNotPublished, e.Status)
 	}
 	now := d.svc.now()
+	if err := checkInOpen(e, now); err != nil {
+		return nil, err
+	}
 	var r RSVP
 	err = d.svc.rsvps.c.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, memberID)}, {Key: "status", Value: Confirmed}},
 		hooked(bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Attended}, {Key: "checkedInAt", Value: now}, {Key: "updatedAt", Value: now}}}}),
@@ -107,6 +111,27 @@ func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) 
 		return nil, err
 	}
 	return &r, nil
+}
+
+// CheckInOpens is how long before an event's start its door opens for
+// check-in; it closes at the event's end.
+const CheckInOpens = 2 * time.Hour
+
+// checkInOpen refuses a check-in outside the event's window with
+// ErrCheckInClosed, saying when it opens (or closed) in the event's
+// timezone, e.g. "check-in opens at 17:00 (America/New_York) on Thu 4 Dec".
+func checkInOpen(e *events.Event, now time.Time) error {
+	loc := e.Location()
+	at := func(t time.Time) string {
+		return fmt.Sprintf("%s (%s) on %s", t.In(loc).Format("15:04"), e.Timezone, t.In(loc).Format("Mon 2 Jan 2006"))
+	}
+	if opens := e.StartsAt.Add(-CheckInOpens); now.Before(opens) {
+		return fmt.Errorf("%w: check-in opens at %s", ErrCheckInClosed, at(opens))
+	}
+	if !now.Before(e.EndsAt) {
+		return fmt.Errorf("%w: check-in closed at %s, when the event ended", ErrCheckInClosed, at(e.EndsAt))
+	}
+	return nil
 }
 
 // MarkNoShows marks NO_SHOW every confirmed RSVP of events over, once per

@@ -40,6 +40,10 @@ var (
 	// the first one was.
 	ErrAlreadyCheckedIn = fault.New(fault.Conflict, "already checked in")
 	ErrNotCheckable     = fault.New(fault.Conflict, "this RSVP is not confirmed")
+	// ErrCheckInClosed: a check-in outside the event's window (CheckInOpens
+	// before the start to the end); the message says when it opens or
+	// that it closed, in the event's timezone.
+	ErrCheckInClosed = fault.New(fault.Conflict, "check-in is not open")
 	// ErrIdempotencyKeyReused refuses an RSVP key sent again for another
 	// event or with other guests (wrapped with the field idempotencyKey).
 	ErrIdempotencyKeyReused = fault.New(fault.IdempotencyKeyReused, "idempotency key already used with different input; send a new key for a new request")

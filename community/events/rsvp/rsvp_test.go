@@ -299,6 +299,7 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	if _, err := f.s.Door().CheckIn(ctx, e.ID, code[:len(code)-2]+"AA"); !isField(err, "code") {
 		t.Fatalf("forged code: %v", err)
 	}
+	f.clock.Set(e.StartsAt.Add(-time.Hour)) // the door is open
 	res := testkit.Race(t, 50, func(int) error { _, err := f.s.Door().CheckIn(ctx, e.ID, code); return err })
 	res.Expect(t, ErrAlreadyCheckedIn)
 	if res.OK() != 1 || res.Is(ErrAlreadyCheckedIn) != 49 {
@@ -307,7 +308,7 @@ func TestCheckInOnceFromTwoDoors(t *testing.T) {
 	if n := testkit.Count(t, f.s.rsvps.c, bson.D{{Key: "status", Value: Attended}}); n != 1 {
 		t.Fatalf("%d attended", n)
 	}
-	if _, err := f.s.Door().CheckIn(ctx, e.ID, code); !strings.Contains(fmt.Sprint(err), "at 2026-05-01T12:00:00Z") {
+	if _, err := f.s.Door().CheckIn(ctx, e.ID, code); !strings.Contains(fmt.Sprint(err), "at 2026-05-04T11:00:00Z") {
 		t.Fatalf("second scan does not say when the first was: %v", err)
 	}
 	if len(f.att.keys) != 1 {
@@ -355,6 +356,7 @@ func TestCheckInByTypedDoorCode(t *testing.T) {
 	if _, err := f.s.Door().CheckIn(ctx, e.ID, wrong); !isField(err, "code") {
 		t.Fatalf("wrong door code: %v", err)
 	}
+	f.clock.Set(e.StartsAt.Add(-time.Hour)) // the door is open
 	typed := strings.ToLower(strings.Replace(*code, "-", " ", 1))
 	in := testkit.Must(f.s.Door().CheckIn(ctx, e.ID, typed))(t)
 	if in.Status != Attended || in.MemberID != ann {
@@ -435,5 +437,35 @@ func TestCrashBetweenEventAndRSVPIsRepaired(t *testing.T) {
 	}
 	if n, err := f.s.Jobs().Repair(ctx, RepairGrace); err != nil || n != 0 {
 		t.Fatalf("a second repair settled %d, %v", n, err)
+	}
+}
+
+// A code typed weeks early, or after the event, admits no one and pays
+// nothing: the door opens CheckInOpens before the start and closes at the
+// end, and the refusal says when, in the event's timezone.
+func TestCheckInOnlyWithinItsWindow(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	e := f.event(t, 5, 0) // 2026-05-04 12:00 UTC, 14:00 in Paris, to 17:00 in Paris
+	r := testkit.Must(f.s.RSVP(ctx, bson.NewObjectID(), e.ID, 0, "k"))(t)
+	code := f.s.Door().CheckInCode(r)
+	refused := func(when, want string) {
+		t.Helper()
+		_, err := f.s.Door().CheckIn(ctx, e.ID, code)
+		if !errors.Is(err, ErrCheckInClosed) || fault.CodeOf(err) != fault.Conflict || !strings.Contains(err.Error(), want) {
+			t.Fatalf("check-in %s: %v, want %q", when, err, want)
+		}
+		if n := testkit.Count(t, f.s.rsvps.c, bson.D{{Key: "status", Value: Attended}}); n != 0 || len(f.att.keys) != 0 {
+			t.Fatalf("check-in %s: %d attended, %d attendances recorded", when, n, len(f.att.keys))
+		}
+	}
+	refused("three days early", "check-in opens at 12:00 (Europe/Paris) on Mon 4 May 2026")
+	f.clock.Set(e.StartsAt.Add(-CheckInOpens - time.Minute))
+	refused("a minute before the door opens", "check-in opens at 12:00 (Europe/Paris)")
+	f.clock.Set(e.EndsAt)
+	refused("at the end", "check-in closed at 17:00 (Europe/Paris) on Mon 4 May 2026")
+	f.clock.Set(e.StartsAt.Add(-CheckInOpens))
+	if in := testkit.Must(f.s.Door().CheckIn(ctx, e.ID, code))(t); in.Status != Attended || len(f.att.keys) != 1 {
+		t.Fatalf("check-in as the door opens: %s, %d attendances", in.Status, len(f.att.keys))
 	}
 }

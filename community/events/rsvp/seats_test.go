@@ -18,13 +18,14 @@ func TestCheckedInMembersKeepTheirSeats(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	e := f.event(t, 2, 0)
+	f.clock.Set(e.StartsAt.Add(-time.Hour)) // the door is open
 	for i, m := range []bson.ObjectID{bson.NewObjectID(), bson.NewObjectID()} {
 		r := testkit.Must(f.s.RSVP(ctx, m, e.ID, 0, "k"))(t)
 		if _, err := f.s.Door().CheckIn(ctx, e.ID, f.s.Door().CheckInCode(r)); err != nil {
 			t.Fatalf("check-in %d: %v", i, err)
 		}
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Add(30 * time.Minute) // still before the start: RSVPs open
 	testkit.Must(f.s.Jobs().Repair(ctx, time.Minute))(t)
 	if left := testkit.Must(f.s.catalog.Get(ctx, e.ID))(t).SeatsLeft(); left != 0 {
 		t.Fatalf("%d seats left after two of two were checked in", left)
