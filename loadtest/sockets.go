@@ -67,6 +67,10 @@ const openAtOnce = 16
 // may refuse with 1013 (try again later) while it is busy.
 const openTries = 5
 
+// reconnectTries is how many reconnections in a row may fail before a
+// subscription counts as lost for good.
+const reconnectTries = 9
+
 // open connects every subscription and returns once each is subscribed.
 func (s *sockets) open(ctx context.Context) error {
 	s.started = make(chan error, len(s.members))
@@ -126,10 +130,13 @@ func (s *sockets) keep(ctx context.Context, i int) {
 		case <-time.After(time.Duration(tries) * time.Second):
 		}
 	}
-	// The subscription was up and has ended: reconnect, resuming after its
-	// cursor, until ctx ends or five tries in a row fail.
+	// The subscription was up and has ended (the server completes it when
+	// the database fails a read): reconnect, resuming after its cursor,
+	// until ctx ends or reconnectTries in a row fail, waiting 0.5 s, 1 s,
+	// 2 s, … up to 30 s between tries (about 2 minutes in all), as apps
+	// ride out a database that is away for a while.
 	for failures := 1; ctx.Err() == nil; failures++ {
-		if failures > 5 {
+		if failures > reconnectTries {
 			s.mu.Lock()
 			s.dropped = append(s.dropped, i)
 			s.mu.Unlock()
@@ -141,7 +148,7 @@ func (s *sockets) keep(ctx context.Context, i int) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Duration(failures) * 500 * time.Millisecond):
+		case <-time.After(min(500*time.Millisecond<<(failures-1), 30*time.Second)):
 		}
 		got := false
 		_ = s.session(ctx, i, m, &cursor, func() { got = true }) // a drop is counted, not reported
