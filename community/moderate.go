@@ -306,16 +306,19 @@ func (s *Moderation) moderatePost(ctx context.Context, p member.Principal, postI
 		if err := s.claimReview(ctx, post.ID, moderation.Resolution{Action: string(action), By: p.MemberID, At: now}, action != ActionApprove); err != nil {
 			return nil, err
 		}
+		// Approving a visible post (its flags are rejected with the item)
+		// or hiding one its flags hid (upheld with the item): closing the
+		// item above was the decision.
+		if action == ActionApprove && post.Status == forum.PostVisible || action == ActionHide && post.Status == forum.PostHidden {
+			s.queueChanged(post.SpaceID)
+			return post, s.log(ctx, p, string(action)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
+		}
 	}
 	var out *forum.Post
 	var kind feed.Kind
 	switch action {
 	case ActionApprove:
 		if post.Status == forum.PostVisible {
-			if fromQueue { // the flags are rejected with the item, closed above
-				s.queueChanged(post.SpaceID)
-				return post, s.log(ctx, p, string(ActionApprove)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
-			}
 			return s.rejectFlags(ctx, p, post, reason, now)
 		}
 		if post.Status == forum.PostRemoved || post.Status == forum.PostDeleted {
@@ -327,10 +330,6 @@ func (s *Moderation) moderatePost(ctx context.Context, p member.Principal, postI
 		out, err = s.forum.Posts.Approve(ctx, post, m)
 		kind = feed.PostRestored
 	case ActionHide:
-		if fromQueue && post.Status == forum.PostHidden { // hidden by its flags: upheld with the item, closed above
-			s.queueChanged(post.SpaceID)
-			return post, s.log(ctx, p, string(ActionHide)+"_POST", moderation.TargetPost, post.ID.Hex(), post.SpaceID, reason, string(post.Status), string(post.Status))
-		}
 		if post.Status != forum.PostVisible && post.Status != forum.PostPending {
 			return nil, decided(post.Last)
 		}

@@ -432,12 +432,13 @@ func (r *Rollups) refreshMovedStreaks(ctx context.Context, mark time.Time, rules
 			return mark, err
 		}
 		latest := make(map[bson.ObjectID]streak.State, len(kept))
+		old := make(map[bson.ObjectID]memberStreak, len(kept))
 		ids := make([]bson.ObjectID, 0, len(kept))
 		for _, k := range kept {
-			latest[k.ID] = k.state()
+			latest[k.ID], old[k.ID] = k.state(), k
 			ids = append(ids, k.ID)
 		}
-		if err := r.refreshStreakBatch(ctx, ids, latest, rules, dirty); err != nil {
+		if err := r.saveStreaks(ctx, ids, latest, old, rules, dirty); err != nil {
 			return mark, err
 		}
 	}
@@ -454,6 +455,14 @@ func (r *Rollups) refreshStreakBatch(ctx context.Context, ids []bson.ObjectID, l
 	for _, o := range olds {
 		old[o.ID] = o
 	}
+	return r.saveStreaks(ctx, ids, latest, old, rules, dirty)
+}
+
+// saveStreaks writes the streak documents of ids from their latest states
+// in their members' zones, where they differ from old, marking dirty the
+// counts they move.
+func (r *Rollups) saveStreaks(ctx context.Context, ids []bson.ObjectID, latest map[bson.ObjectID]streak.State, old map[bson.ObjectID]memberStreak, rules program.StreakRules, dirty *dirtySet) error {
+	in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	var people []struct {
 		ID       bson.ObjectID `bson:"_id"`
 		Timezone string        `bson:"timezone"`
