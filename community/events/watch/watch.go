@@ -58,9 +58,13 @@ func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, me
 	go func() {
 		defer close(out)
 		defer stop()
-		last := after
-		var lastSeen *Update
-		for {
+		// known is the view the client has: none at first, or, resuming
+		// from a cursor the event has not passed, the one it has. After
+		// that every view that differs goes out, even at the same event
+		// version: an RSVP's status (the brand's counts) changes without
+		// one, and the read woken by its seat may precede it.
+		var known *Update
+		for first := true; ; first = false {
 			u, err := view(ctx, catalog, rsvps, memberID, eventID, counts)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -68,15 +72,14 @@ func Event(ctx context.Context, catalog *events.Service, rsvps *rsvp.Service, me
 				}
 				return // the client resumes from its cursor
 			}
-			if u.Cursor > last && !same(u, lastSeen) {
+			if !(first && u.Cursor <= after) && !same(u, known) {
 				select {
 				case out <- u:
 				case <-ctx.Done():
 					return
 				}
-				lastSeen = u
 			}
-			last = max(last, u.Cursor)
+			known = u
 			select {
 			case <-changed:
 			case <-ctx.Done():
