@@ -615,7 +615,6 @@ func (g *Economy) RecordEventAttendance(ctx context.Context, memberID bson.Objec
 	return err
 }
 
-// joinedFrom is when a member's purchases start to count toward escalation:
-// when they joined, less the clock skew tolerated (a purchase at the till a
-// moment before signing up counts).
-func joinedFrom(m *member.Member) time.Time { return m.CreatedAt.Add(-futureSkew) }
+// joinedFrom is when a member's purchases start to count toward escalation
+// and the first-purchase bonus (rules.JoinedFrom of their join date).
+func joinedFrom(m *member.Member) time.Time { return rules.JoinedFrom(m.CreatedAt) }

@@ -35,7 +35,7 @@ func (s *Service) snapshot(ctx context.Context, p *program.Program, m *member.Me
 	if snap.Badges, err = s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
 		return nil, err
 	}
-	if a.Kind == program.ActivityPurchase && !a.OccurredAt.Before(joinedFrom(m)) {
+	if a.Kind == program.ActivityPurchase && rules.Counted(a.OccurredAt, joinedFrom(m)) {
 		n, err := s.acts.PurchasesBefore(ctx, a, joinedFrom(m))
 		if err != nil {
 			return nil, err

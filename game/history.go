@@ -3,6 +3,7 @@ package game
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,9 +18,49 @@ import (
 // (ruleset.History): explanations and the dry run.
 type ruleHistory struct{ s *Service }
 
-// Scan streams a range's activities for a dry run (activity.Store.Scan).
+// Scan streams a range's activities for a dry run (activity.Store.Scan),
+// each purchase without a snapshot with when its member's purchases count
+// from (Recorded.JoinedFrom: joinedFrom, as the live path reads it),
+// those members' join dates read in batches before the first is
+// replayed. Errors: the database's.
 func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(*rules.Recorded) error) error {
-	return h.s.acts.Scan(ctx, from, to, read, fn)
+	rg, err := h.s.acts.ReadRange(ctx, from, to, read)
+	if err != nil {
+		return err
+	}
+	joined, err := h.joinedFrom(ctx, rg.Unsnapshotted())
+	if err != nil {
+		return err
+	}
+	return rg.Each(func(x *rules.Recorded) error {
+		if !x.Snapshotted {
+			x.JoinedFrom = joined[x.MemberID]
+		}
+		return fn(x)
+	})
+}
+
+// joinBatch is how many members one read of join dates asks for (well
+// under the 16 MB a command may hold: an id is 12 bytes).
+const joinBatch = 10_000
+
+// joinedFrom is joinedFrom of each of members, one read per joinBatch of
+// them; a member no longer found is left out (their purchases count from
+// any date).
+func (h ruleHistory) joinedFrom(ctx context.Context, members []bson.ObjectID) (map[bson.ObjectID]time.Time, error) {
+	out := make(map[bson.ObjectID]time.Time, len(members))
+	for batch := range slices.Chunk(members, joinBatch) {
+		ms, err := h.s.members.GetMany(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if m != nil {
+				out[m.ID] = joinedFrom(m)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Explained is activity id with the snapshot recorded for it, or, for an
@@ -53,7 +94,7 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	if err != nil {
 		return nil, err
 	}
-	if !a.OccurredAt.Before(joinedFrom(m)) {
+	if rules.Counted(a.OccurredAt, joinedFrom(m)) {
 		n, err := h.s.acts.PurchasesBefore(ctx, a, joinedFrom(m))
 		if err != nil {
 			return nil, err

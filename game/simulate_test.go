@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,102 @@ func TestDryRunTellsWhoAskedInTheProgramsLanguage(t *testing.T) {
 	told := h.inboxOf(t, brand, inbox.KindSystem)
 	if len(told) != 1 || told[0].Title != "Пробный прогон завершён" || !strings.Contains(told[0].Body, "Проверено активностей: 1.") {
 		t.Fatalf("told %+v", told)
+	}
+}
+
+// dryRun runs a dry run of changes over the default range at once and
+// returns its result.
+func (h *harness) dryRun(t *testing.T, changes ...dryrun.Change) *dryrun.Result {
+	t.Helper()
+	ctx := context.Background()
+	sim, err := h.Rules().DryRuns().Simulate(ctx, "tester", changes, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.Rules().RunSimulations(ctx, "test"); err != nil || n != 1 {
+		t.Fatalf("ran %d dry runs: %v", n, err)
+	}
+	got, err := h.Rules().DryRuns().Store().Simulation(ctx, sim.ID)
+	if err != nil || got.Status != dryrun.SimDone || got.Result == nil {
+		t.Fatalf("dry run: %v %+v", err, got)
+	}
+	return got.Result
+}
+
+// noReviewRule is a change that earns nothing on a history of purchases
+// only: its dry run compares today's rules with themselves.
+var noReviewRule = rules.Input{Name: "Reviews", Trigger: program.ActivityReview, Effect: rules.Effect{FixedPoints: 5}}
+
+// A member's purchases imported with dates before they joined earned the
+// base rate only live (no escalation, no first-purchase bonus, no
+// position); the dry run applies the same rule, so its "before" of
+// unchanged rules is what the ledger holds for those purchases.
+func TestDryRunBeforeMatchesTheLedgerForPurchasesBeforeJoining(t *testing.T) {
+	h := newHarness(t, nil)
+	now := h.clock.Now()
+	joinedAt := now.AddDate(0, 0, -30)
+	ann := h.joined("ann@example.com", joinedAt)
+	bob := h.joined("bob@example.com", now.AddDate(0, 0, -80))
+	// In date order, as an import sends them: three dated before Ann
+	// joined, one at the till a minute before (it counts), four after.
+	for i, at := range []time.Time{now.AddDate(0, 0, -60), now.AddDate(0, 0, -45), joinedAt.Add(-10 * time.Minute),
+		joinedAt.Add(-time.Minute), now.AddDate(0, 0, -20), now.AddDate(0, 0, -10), now.AddDate(0, 0, -5), now.AddDate(0, 0, -2)} {
+		amount := int64(300)
+		if i < 3 {
+			amount = 1000
+		}
+		h.purchaseAt(t, ann, fmt.Sprint("ann-", i), amount, at)
+		h.purchaseAt(t, bob, fmt.Sprint("bob-", i), amount, at)
+	}
+	ledgerTotal, perRule := h.allRulePoints(t)
+	// Ann: 3 × 100 before joining, then 30 + 50 (first-purchase bonus),
+	// 60 (2×), 90 (3×), 30, 30; Bob: from his 1st purchase on, 100 + 50,
+	// 200, 300, then 5 × 30.
+	if want := int64(3*100+80+60+90+30+30) + (150 + 200 + 300 + 5*30); ledgerTotal != want {
+		t.Fatalf("the live rules issued %d, want %d", ledgerTotal, want)
+	}
+	entries := testkit.Count(t, h.ledger.Collection(), bson.D{})
+	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
+	if res.Activities != 16 || res.Before != ledgerTotal || res.After != ledgerTotal {
+		t.Errorf("dry run of unchanged rules over %d activities: %d before, %d after; the ledger holds %d", res.Activities, res.Before, res.After, ledgerTotal)
+	}
+	for _, r := range res.PerRule {
+		if r.Before != perRule[r.Key] {
+			t.Errorf("rule %s: dry run %d before, the ledger %d", r.Key, r.Before, perRule[r.Key])
+		}
+	}
+	if testkit.Count(t, h.ledger.Collection(), bson.D{}) != entries {
+		t.Error("the dry run wrote to the ledger")
+	}
+}
+
+// A member's first purchase in the range, dated before they joined, is
+// not their first: the first-purchase bonus and position 1 go to the next
+// one, after joining, as they did live.
+func TestDryRunFirstPurchaseIsTheFirstAfterJoining(t *testing.T) {
+	h := newHarness(t, nil)
+	now := h.clock.Now()
+	joinedAt := now.AddDate(0, 0, -30)
+	ann := h.joined("ann@example.com", joinedAt)
+	h.purchaseAt(t, ann, "imported", 500, now.AddDate(0, 0, -40))
+	first := h.purchaseAt(t, ann, "first", 500, now.AddDate(0, 0, -20))
+	h.purchaseAt(t, ann, "second", 500, now.AddDate(0, 0, -10))
+	_, perRule := h.allRulePoints(t)
+	if perRule[rules.RuleFirstPurchase] != 50 {
+		t.Fatalf("the live rules paid %d of first-purchase bonus, want 50", perRule[rules.RuleFirstPurchase])
+	}
+	welcome := rules.Input{Name: "Welcome", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 100},
+		Conditions: []rules.Condition{{NthPurchase: ptr(int64(1))}}}
+	res := h.dryRun(t, dryrun.Change{Rule: &welcome})
+	for _, r := range res.PerRule {
+		if r.Key == rules.RuleFirstPurchase && (r.Before != 50 || r.After != 50) {
+			t.Errorf("first-purchase bonus in the dry run: %d before, %d after; want 50, once", r.Before, r.After)
+		}
+	}
+	if res.After-res.Before != 100 || len(res.Sample) != 1 || res.Sample[0].ActivityID != first.Activity.ID.Hex() {
+		t.Fatalf("a 1st-purchase rule moved %d points, on %+v; want 100 on purchase %q, the first after joining", res.After-res.Before, res.Sample, first.Activity.ID.Hex())
+	}
+	if !slices.ContainsFunc(res.Sample[0].BeforeLines, func(l string) bool { return strings.HasPrefix(l, rules.RuleFirstPurchase+" ") }) {
+		t.Errorf("the first purchase after joining, before the change: %q; want the first-purchase bonus", res.Sample[0].BeforeLines)
 	}
 }

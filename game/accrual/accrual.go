@@ -53,16 +53,17 @@ type Positions interface {
 // change positions. The first-purchase bonus is paid once, with the first
 // purchase awarded, whatever its date.
 //
-// A purchase dated before joinedFrom (the member joined) earns the base
-// rate and the tier multiplier only: no escalation, no first-purchase
-// bonus, and it is not counted in the positions of the others.
+// A purchase dated before joinedFrom (rules.JoinedFrom of the member's
+// join date; rules.Counted) earns the base rate and the tier multiplier
+// only: no escalation, no first-purchase bonus, and it is not counted in
+// the positions of the others.
 func Purchase(ctx context.Context, p *program.Program, set *rules.Set, acts Positions, joinedFrom time.Time, a *activity.Activity, ra *rules.Activity) ledger.Change {
 	return func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 		// The member as the built-in rules see them, read inside the
 		// change: the chain serializes it with the member's other
 		// entries, and a retry of the append counts again.
 		snap := rules.Snapshot{Tier: st.Tier.Name}
-		if !a.OccurredAt.Before(joinedFrom) {
+		if rules.Counted(a.OccurredAt, joinedFrom) {
 			earlier, err := acts.PurchasesBefore(ctx, a, joinedFrom)
 			if err != nil {
 				return false, err

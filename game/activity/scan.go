@@ -56,9 +56,24 @@ var ErrScanTooLarge = fault.New(fault.Conflict, fmt.Sprintf("the range holds mor
 // scan. Errors: ErrScanTooLarge past MaxScan activities, and the
 // database's.
 func (s *Store) Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(*rules.Recorded) error) error {
-	sc, err := s.readRange(ctx, from, to, read)
+	rg, err := s.ReadRange(ctx, from, to, read)
 	if err != nil {
 		return err
+	}
+	return rg.Each(fn)
+}
+
+// Range is a range of activities read for a dry run (ReadRange), held in
+// memory and ordered by (occurredAt, id).
+type Range struct{ sc *scanned }
+
+// ReadRange reads the range Scan replays and orders it, without calling
+// anything for its activities yet: what to read beside them (the members'
+// join dates, Unsnapshotted) is known before the first is replayed.
+func (s *Store) ReadRange(ctx context.Context, from, to time.Time, read func(n int64) error) (*Range, error) {
+	sc, err := s.readRange(ctx, from, to, read)
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(sc.recs, func(a, b scanRecord) int {
 		if c := cmp.Compare(a.at, b.at); c != 0 {
@@ -66,10 +81,27 @@ func (s *Store) Scan(ctx context.Context, from, to time.Time, read func(n int64)
 		}
 		return bytes.Compare(a.id[:], b.id[:])
 	})
+	return &Range{sc: sc}, nil
+}
+
+// Unsnapshotted are the members with a purchase in the range recorded
+// without a snapshot (each once, in no order): those whose positions the
+// replay counts itself.
+func (r *Range) Unsnapshotted() []bson.ObjectID {
+	ids := make([]bson.ObjectID, 0, len(r.sc.unsnapshotted))
+	for id := range r.sc.unsnapshotted {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Each calls fn with the range's activities in order, into one reused
+// Recorded; an error from fn stops it.
+func (r *Range) Each(fn func(*rules.Recorded) error) error {
 	var x rules.Recorded
 	var last time.Time
-	for i := range sc.recs {
-		sc.fill(&x, &sc.recs[i], &last)
+	for i := range r.sc.recs {
+		r.sc.fill(&x, &r.sc.recs[i], &last)
 		if err := fn(&x); err != nil {
 			return err
 		}
@@ -117,6 +149,8 @@ type scanned struct {
 	stringIDs map[string]uint32
 	badgeSets [][]string
 	badgeIDs  map[string]uint32
+	// unsnapshotted are the members of purchases without a snapshot.
+	unsnapshotted map[bson.ObjectID]struct{}
 }
 
 func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n int64) error) (*scanned, error) {
@@ -129,7 +163,7 @@ func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n i
 		return nil, err
 	}
 	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
-	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}}
+	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}, unsnapshotted: map[bson.ObjectID]struct{}{}}
 	var a replayed
 	for cur.Next(ctx) {
 		if len(sc.recs) == s.maxScan {
@@ -167,6 +201,9 @@ func (sc *scanned) add(a *replayed) {
 	for _, it := range a.Items {
 		sc.items = append(sc.items, scanItem{sku: sc.intern(it.SKU), category: sc.intern(it.Category), quantity: it.Quantity, priceMinor: it.PriceMinor})
 	}
+	if a.RuleSnapshot == nil && a.Kind == program.ActivityPurchase {
+		sc.unsnapshotted[a.MemberID] = struct{}{}
+	}
 	if snap := a.RuleSnapshot; snap != nil {
 		r.flags |= scanSnapshotted
 		r.tier, r.purchase, r.birthday = sc.intern(snap.Tier), snap.Purchase, int32(snap.BirthdayYear)
@@ -199,7 +236,7 @@ func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
 	for _, it := range sc.items[r.items : r.items+r.n] {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
 	}
-	x.MemberID, x.Snapshotted = r.member, r.flags&scanSnapshotted != 0
+	x.MemberID, x.Snapshotted, x.JoinedFrom = r.member, r.flags&scanSnapshotted != 0, time.Time{}
 	x.Snapshot = rules.Snapshot{}
 	if !x.Snapshotted {
 		return

@@ -457,6 +457,31 @@ type Recorded struct {
 	// Snapshotted: Snapshot is the one recorded when the activity was
 	// awarded. Without it the replay fills the position, first purchase
 	// and previous purchase from the range itself (no tier, no badges,
-	// no birthday).
+	// no birthday), counting only the purchases dated from JoinedFrom.
 	Snapshotted bool
+	// JoinedFrom is when the member's purchases start to count
+	// (JoinedFrom of their join date); zero: from any date. Read for
+	// activities without a snapshot.
+	JoinedFrom time.Time
 }
+
+// JoinSkew is how long before joining a purchase may be dated and still
+// count as the member's: one at the till a moment before signing up.
+const JoinSkew = 5 * time.Minute
+
+// JoinedFrom is when the purchases of a member who joined at joined start
+// to count toward their positions (escalation, nthPurchase) and their
+// first purchase: joined less JoinSkew. Zero joined (not known): always.
+func JoinedFrom(joined time.Time) time.Time {
+	if joined.IsZero() {
+		return joined
+	}
+	return joined.Add(-JoinSkew)
+}
+
+// Counted reports whether a purchase dated at counts among the member's
+// purchases, which count from `from` (JoinedFrom). One that does not (a
+// purchase imported with a date before the member joined) earns the base
+// rate and the tier multiplier only: it has no position (Snapshot.Purchase
+// 0), is not their first, and does not move the positions of the others.
+func Counted(at, from time.Time) bool { return !at.Before(from) }

@@ -133,10 +133,13 @@ type Result struct {
 }
 
 // Replay runs both rule sets over activities in the order given (by date),
-// each rule's limits counted in memory from the start of the range as
-// the live path counts them (times per member ever, per local day, per
-// period; the budget), and the program's built-in rules (Program) on both
-// sides alike. It writes nothing, and once its maps have seen the
+// each with its recorded snapshot or, without one, a purchase's position
+// and first purchase counted from the member's purchases of the range
+// dated from their joining (Recorded.JoinedFrom, rules.Counted: the live
+// path's rule), each rule's limits counted in memory from the start of
+// the range as the live path counts them (times per member ever, per
+// local day, per period; the budget), and the program's built-in rules
+// (Program) on both sides alike. It writes nothing, and once its maps have seen the
 // members, rules and tiers it allocates nothing per activity but the
 // sample's words.
 type Replay struct {
@@ -246,7 +249,10 @@ func (r *Replay) Add(x *rules.Recorded) {
 	purchase := x.Activity.Kind == program.ActivityPurchase
 	if !x.Snapshotted {
 		x.Snapshot = rules.Snapshot{}
-		if purchase {
+		// As the live path counts them (accrual.Purchase): a purchase
+		// dated before the member joined has no position and is not
+		// their first.
+		if purchase && rules.Counted(x.Activity.OccurredAt, x.JoinedFrom) {
 			x.Snapshot.Purchase = m.purchases + 1
 			x.Snapshot.First = m.purchases == 0
 		}
@@ -280,9 +286,8 @@ func (r *Replay) Add(x *rules.Recorded) {
 	after, al := r.run(r.after, r.la, x, r.buf2[:0], true)
 	r.buf1, r.buf2 = bl, al
 	if purchase {
-		m.purchases++
-		if x.Snapshot.Purchase > m.purchases {
-			m.purchases = x.Snapshot.Purchase
+		if x.Snapshot.Purchase > 0 { // counted among the member's purchases
+			m.purchases = max(m.purchases+1, x.Snapshot.Purchase)
 		}
 		m.last = x.Activity.OccurredAt
 	}
