@@ -168,3 +168,42 @@ func TestScanTellsHowManyItHasRead(t *testing.T) {
 		t.Fatalf("a read callback's error: %v, want it back", err)
 	}
 }
+
+// A range read for a dry run names the members whose purchases in it
+// carry no snapshot (the replay reads their join dates), each once, and
+// no one else.
+func TestReadRangeNamesMembersOfPurchasesWithoutSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s := activity.New(testkit.Database(t))
+	testkit.EnsureIndexes(t, s.EnsureIndexes)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 0, 10)
+	ann, bob, cat, dan := bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID(), bson.NewObjectID()
+	n := 0
+	add := func(m bson.ObjectID, kind program.ActivityKind, at time.Time, snap *rules.Snapshot) {
+		n++
+		a := &activity.Activity{ID: bson.NewObjectID(), Kind: kind, ExternalID: fmt.Sprint("x-", n), MemberID: m, OccurredAt: at, CreatedAt: at, RuleSnapshot: snap}
+		if kind == program.ActivityPurchase {
+			a.AmountMinor, a.Currency = 1000, "USD"
+		}
+		if err := s.Insert(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(ann, program.ActivityPurchase, from.Add(time.Hour), nil)
+	add(ann, program.ActivityPurchase, from.Add(2*time.Hour), nil)
+	add(bob, program.ActivityPurchase, from.Add(time.Hour), &rules.Snapshot{Tier: "Member", Purchase: 1, First: true})
+	add(cat, program.ActivityReview, from.Add(time.Hour), nil)
+	add(dan, program.ActivityPurchase, to, nil) // outside the range
+	rg, err := s.ReadRange(ctx, from, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rg.Unsnapshotted(); !reflect.DeepEqual(got, []bson.ObjectID{ann}) {
+		t.Errorf("members of purchases without a snapshot: %v, want only %v", got, ann)
+	}
+	replayed := 0
+	if err := rg.Each(func(*rules.Recorded) error { replayed++; return nil }); err != nil || replayed != 4 {
+		t.Errorf("replayed %d of 4: %v", replayed, err)
+	}
+}
