@@ -23,12 +23,16 @@ import (
 // purchases (default 20,000) of 1,000 members, with 50 active rules and a
 // change adding one, besides the default program's built-in rules, on the
 // database the tests use (BENCHMARKS.md). The history is inserted
-// directly, with snapshots, as RecordActivity leaves it.
+// directly, with snapshots, as RecordActivity leaves it; with
+// DRYRUN_SNAPSHOTS=0, without (as recorded while no brand rule was
+// active), its members known with join dates, half of them in the middle
+// of the range (the dry run reads them and counts positions from them).
 func BenchmarkDryRun(b *testing.B) {
 	n := 20_000
 	if v, err := strconv.Atoi(os.Getenv("DRYRUN_ACTIVITIES")); err == nil && v > 0 {
 		n = v
 	}
+	snapshots := os.Getenv("DRYRUN_SNAPSHOTS") != "0"
 	h := newHarness(b, nil)
 	ctx := context.Background()
 	for i := range 50 {
@@ -48,19 +52,26 @@ func BenchmarkDryRun(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	start := h.clock.Now().AddDate(0, 0, -90)
 	members := make([]bson.ObjectID, 1000)
 	for i := range members {
 		members[i] = bson.NewObjectID()
+		if !snapshots {
+			members[i] = h.joined(fmt.Sprint("m", i, "@example.com"), start.AddDate(0, 0, 45*(i%2))).ID
+		}
 	}
-	start := h.clock.Now().AddDate(0, 0, -90)
 	tiers := []string{"Member", "Silver", "Gold"}
 	batch := make([]any, 0, 10_000) // one insertMany per 10,000: the fill of a million takes minutes
 	for i := range n {
 		at := start.Add(time.Duration(i) * (90 * 24 * time.Hour / time.Duration(n)))
-		batch = append(batch, &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
+		a := &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
 			MemberID: members[i%len(members)], AmountMinor: int64(500 + i%9000), Currency: "USD", OccurredAt: at, CreatedAt: at,
 			Items:        []activity.LineItem{{SKU: "S", Category: fmt.Sprint("cat-", i%8), Quantity: 1, PriceMinor: int64(500 + i%9000)}},
-			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}})
+			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}}
+		if !snapshots {
+			a.RuleSnapshot = nil
+		}
+		batch = append(batch, a)
 		if len(batch) == cap(batch) || i == n-1 {
 			if _, err := h.activities().InsertMany(ctx, batch); err != nil {
 				b.Fatal(err)

@@ -139,9 +139,9 @@ type Result struct {
 // path's rule), each rule's limits counted in memory from the start of
 // the range as the live path counts them (times per member ever, per
 // local day, per period; the budget), and the program's built-in rules
-// (Program) on both sides alike. It writes nothing, and once its maps have seen the
-// members, rules and tiers it allocates nothing per activity but the
-// sample's words.
+// (Program) on both sides alike. It writes nothing, and once its maps
+// have seen the members, rules and tiers it allocates nothing per
+// activity but the sample's words.
 type Replay struct {
 	before, after *rules.Set
 	prog          *rules.Set
