@@ -1170,13 +1170,38 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason } } } }`, { s: space.id });
     assert.ok(log.moderationLog.edges.some((e) => e.node.reason === 'Advertising'), 'the audit log has the action: ' + JSON.stringify(log));
 
-    // A resolved item's thread link opens the thread as its moderators see it.
+    // A decision taken by mistake is undone from the RESOLVED view: its
+    // buttons act on the post as it is now (a reversal, with a reason),
+    // not on the item as pending (which would be "already decided by Mo").
     await page.getByLabel('Show').selectOption('RESOLVED');
+    const resolved = page.locator(`.review[data-post="${spam.id}"]`);
+    await resolved.getByRole('button', { name: 'Restore post #2' }).click();
+    await resolved.getByText(/Give a reason for restore post #2/).waitFor();
+    assert.ok((await thread$()).every((p) => !p.body?.includes('Cheap watches')), 'a reversal without a reason restored nothing');
+    await resolved.getByLabel('Reason for post #2').fill('Hidden by mistake');
+    await resolved.getByRole('button', { name: 'Restore post #2' }).click();
+    await page.getByRole('status').filter({ hasText: 'Post #2 by Gus: restore, now visible.' }).waitFor();
+    assert.equal(await page.getByRole('alert').filter({ hasText: 'already decided' }).count(), 0, 'the restore was refused as already decided');
+    assert.ok((await thread$()).some((p) => p.body?.includes('Cheap watches')), 'the restored post is visible to members again');
+    await resolved.getByRole('button', { name: 'Hide post #2 anyway' }).waitFor();
+    const undone = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason before after targetId } } } }`, { s: space.id });
+    const onSpam = undone.moderationLog.edges.map((e) => e.node).filter((e) => e.targetId === spam.id);
+    assert.ok(onSpam.some((e) => e.action === 'HIDE_POST' && e.reason === 'Advertising'), 'the audit log has the hide: ' + JSON.stringify(undone));
+    assert.ok(onSpam.some((e) => e.action === 'APPROVE_POST' && e.reason === 'Hidden by mistake' && e.before === 'HIDDEN' && e.after === 'VISIBLE'), 'the audit log has the reversal: ' + JSON.stringify(undone));
+    await accessible(page, 'the resolved review queue');
+
+    // A resolved item's thread link opens the thread as its moderators see
+    // it, each post with the actions for its state.
     await page.locator(`.review[data-post="${spam.id}"]`).getByRole('link', { name: 'Best grinder?' }).click();
     await page.getByRole('heading', { level: 1, name: 'Best grinder?' }).waitFor();
     const posts = page.getByRole('list', { name: 'Posts' });
-    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'HIDDEN' }).waitFor();
+    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'VISIBLE' }).waitFor();
     await posts.getByText('Cheap watches at example dot com').waitFor();
+    const held = posts.locator(`[data-post="${rant.id}"]`, { hasText: 'HIDDEN' });
+    await held.getByLabel('Reason for post #3').fill('Links are fine here');
+    await held.getByRole('button', { name: 'Restore post #3' }).click();
+    await page.getByRole('status').filter({ hasText: 'Post #3 by Hal: restore, now visible.' }).waitFor();
+    await posts.locator(`[data-post="${rant.id}"]`, { hasText: 'VISIBLE' }).getByRole('button', { name: 'Hide post #3' }).waitFor();
     await accessible(page, 'a thread from the review queue');
     await fitsPhone(page, 'a thread from the review queue');
     await page.getByRole('link', { name: 'Back to the review queue' }).click();
