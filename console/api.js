@@ -3,16 +3,38 @@
 // member's own token. The access token lives in memory only; the refresh
 // token in sessionStorage, so a reload of this tab stays signed in while
 // closing the tab ends it (README, "Console").
+//
+// Tabs of one session (a duplicated tab copies sessionStorage, so the
+// refresh token too) share their refreshes: a refresh runs under a Web
+// Lock named by the session, so one tab at a time spends the refresh
+// token, and the new pair goes to the session's other tabs over a
+// BroadcastChannel. A refresh token is spent once: reusing a spent one
+// would revoke the whole session (REFRESH_REUSE_GRACE), in every tab.
 
 const REFRESH_KEY = 'regulars.console.refreshToken';
+// SESSION_KEY (sessionStorage): {id, gen}, the session's random id (from
+// logIn, copied with the tab) and the generation of this tab's pair.
+const SESSION_KEY = 'regulars.console.session';
+// genKey (localStorage, shared by the origin's tabs): the session's newest
+// generation, a counter and no secret: a tab behind it asks for the pair.
+const genKey = (id) => 'regulars.console.gen.' + id;
 let access = null; // {token, expiresAt (ms)}
+let pair = null; // the last pair, as the API answered it, for a tab that asks
+let session = readSession();
 let refreshing = null;
 const listeners = new Set();
+const waiting = new Set(); // resolves of tabs' asks for a newer pair
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('regulars.console.session') : null;
 
 export let me = null;
 
 export function onSession(f) { listeners.add(f); return () => listeners.delete(f); }
 function changed() { for (const f of listeners) f(me); }
+
+function readSession() {
+  try { return JSON.parse(sessionStorage.getItem(SESSION_KEY)); } catch { return null; }
+}
+const newestGen = () => Number(localStorage.getItem(genKey(session.id)) || 0);
 
 // ApiError carries the API's message, extensions.code and extensions.field.
 export class ApiError extends Error {
@@ -22,12 +44,48 @@ export class ApiError extends Error {
 const MEMBER = 'member { id email displayName roles }';
 const AUTH = `accessToken accessTokenExpiresAt refreshToken ${MEMBER}`;
 
-function keep(p) {
+// keep makes p this tab's pair at generation gen; shared tells the
+// session's other tabs (a pair this tab obtained, not one it was sent).
+function keep(p, gen, shared) {
+  pair = p;
   access = { token: p.accessToken, expiresAt: Date.parse(p.accessTokenExpiresAt) };
+  session = { id: session.id, gen };
   sessionStorage.setItem(REFRESH_KEY, p.refreshToken);
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  if (shared) {
+    if (gen > newestGen()) localStorage.setItem(genKey(session.id), String(gen));
+    channel?.postMessage({ type: 'pair', session: session.id, gen, pair: p });
+  }
   me = p.member;
   changed();
+  for (const f of waiting) f();
 }
+
+channel?.addEventListener('message', ({ data: m }) => {
+  if (!session || m.session !== session.id) return;
+  if (m.type === 'pair' && m.gen > session.gen) keep(m.pair, m.gen, false);
+  else if (m.type === 'ask' && pair && session.gen > m.gen) channel.postMessage({ type: 'pair', session: session.id, gen: session.gen, pair });
+  else if (m.type === 'ended') ended(false);
+});
+
+// catchUp brings this tab to the session's newest pair when another tab
+// renewed it: it asks the session's tabs, and when none answers (the tab
+// that renewed it is closed) the session cannot go on here without
+// reusing a spent token: UNAUTHENTICATED, sign in again.
+function catchUp() {
+  const newest = newestGen();
+  if (session.gen >= newest) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => { if (session.gen >= newest) { clearTimeout(t); waiting.delete(done); resolve(); } };
+    const t = setTimeout(() => { waiting.delete(done); reject(new ApiError('This session was renewed in a tab that is closed: sign in again.', 'UNAUTHENTICATED')); }, 5000);
+    waiting.add(done);
+    channel?.postMessage({ type: 'ask', session: session.id, gen: session.gen });
+  });
+}
+
+// locked runs f under the session's refresh lock (Web Locks), where the
+// browser has them (a secure context: https or localhost).
+const locked = (f) => (navigator.locks ? navigator.locks.request('regulars.console.refresh.' + session.id, f) : f());
 
 async function post(query, variables, token) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
@@ -51,42 +109,58 @@ async function post(query, variables, token) {
 
 export async function logIn(email, password) {
   const d = await post(`mutation($in: LogInInput!) { logIn(input: $in) { ${AUTH} } }`, { in: { email, password } });
-  keep(d.logIn);
+  session = { id: crypto.randomUUID(), gen: 0 };
+  keep(d.logIn, 1, true);
   return me;
 }
 
-// resume signs in again from this tab's refresh token, if it has one.
+// resume signs in again from this tab's refresh token, if it has one (or
+// from the pair of another tab of its session, renewed since it was copied).
 export async function resume() {
   if (!sessionStorage.getItem(REFRESH_KEY)) return null;
-  try { await refresh(); } catch { sessionStorage.removeItem(REFRESH_KEY); }
+  if (!session?.id) session = { id: crypto.randomUUID(), gen: 0 };
+  try { await refresh(); } catch { ended(false); }
   return me;
 }
 
+// refresh renews this tab's pair, unless another tab of the session renewed
+// it while this one waited for the lock (its access token then changed).
 function refresh() {
+  if (!session) return Promise.reject(new ApiError('Signed out', 'UNAUTHENTICATED'));
   if (!refreshing) {
-    const rt = sessionStorage.getItem(REFRESH_KEY);
-    refreshing = post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt })
-      .then((d) => keep(d.refreshToken), (e) => {
-        // The session ended (expired, revoked, signed out elsewhere): back
-        // to the sign-in form rather than pages that can only fail.
-        if (e.code === 'UNAUTHENTICATED') ended();
-        throw e;
-      })
-      .finally(() => { refreshing = null; });
+    const seen = access?.token;
+    refreshing = locked(async () => {
+      await catchUp();
+      if (access && access.token !== seen && access.expiresAt - Date.now() > 30000) return;
+      const rt = sessionStorage.getItem(REFRESH_KEY);
+      const d = await post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt });
+      keep(d.refreshToken, Math.max(session.gen, newestGen()) + 1, true);
+    }).catch((e) => {
+      // The session ended (expired, revoked, signed out elsewhere): back
+      // to the sign-in form rather than pages that can only fail.
+      if (e.code === 'UNAUTHENTICATED') ended(false);
+      throw e;
+    }).finally(() => { refreshing = null; });
   }
   return refreshing;
 }
 
-// ended forgets the session in this tab: the app shows the sign-in form.
-function ended() {
+// ended forgets the session in this tab: the app shows the sign-in form;
+// shared tells the session's other tabs (signing out ends it in all).
+function ended(shared) {
+  if (shared && session) {
+    channel?.postMessage({ type: 'ended', session: session.id });
+    localStorage.removeItem(genKey(session.id));
+  }
   sessionStorage.removeItem(REFRESH_KEY);
-  access = null; me = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  access = null; me = null; pair = null; session = null;
   changed();
 }
 
 export async function logOut() {
   const rt = sessionStorage.getItem(REFRESH_KEY);
-  ended();
+  ended(true);
   if (rt) { try { await post(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: rt }); } catch { /* signed out here either way */ } }
 }
 

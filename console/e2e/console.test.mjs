@@ -59,6 +59,9 @@ before(async () => {
     cwd: work, stdio: ['ignore', log, log],
     env: { ...process.env, HTTP_ADDR: `127.0.0.1:${port}`, DATA_DIR: join(work, 'data'), MONGODB_URI: '', APP_ENV: 'development',
       SERVICE_API_KEYS: API_KEY, LOG_LEVEL: 'warn',
+      // The strictest setting: any second use of a refresh token revokes the
+      // session, so the console must never spend one twice (two tabs either).
+      REFRESH_REUSE_GRACE: '0s',
       // One browser and this test share 127.0.0.1: the per-address limit would
       // otherwise throttle a test that clicks faster than a person.
       RATE_LIMIT_IP_RPS: '1000', RATE_LIMIT_IP_BURST: '2000', RATE_LIMIT_MEMBER_RPS: '1000', RATE_LIMIT_MEMBER_BURST: '2000' },
@@ -537,6 +540,46 @@ test('a BRAND user stays signed in across a reload and when the access token is 
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
   await page.close();
+});
+
+test('a duplicated tab shares its session: both tabs renew their tokens, one after the other and at once, and stay signed in', async () => {
+  const brand = await signUp('Dot', ['BRAND']);
+  const [first, copy] = [await newPage(), await newPage()];
+  await explain(first, async () => {
+    await first.clock.install();
+    await signIn(first, brand.email);
+    await first.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Duplicating a tab copies its sessionStorage, the refresh token with it.
+    const stored = await first.evaluate(() => ({ ...sessionStorage }));
+    await copy.clock.install();
+    await copy.addInitScript((items) => {
+      if (location.pathname.startsWith('/console') && sessionStorage.length === 0) for (const [k, v] of Object.entries(items)) sessionStorage.setItem(k, v);
+    }, stored);
+    await copy.goto(base + '/console');
+    await copy.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Each tab's access token comes due in turn: each renews with the
+    // session's newest refresh token (never one the other tab spent, which
+    // would revoke the session in both).
+    await first.clock.fastForward('15:00');
+    await open(first, 'Program');
+    await copy.clock.fastForward('15:00');
+    await open(copy, 'Program');
+    // Both at once.
+    await first.clock.fastForward('15:00');
+    await copy.clock.fastForward('15:00');
+    await Promise.all([open(first, 'Offers'), open(copy, 'Offers')]);
+    for (const page of [first, copy]) {
+      assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'a tab was signed out');
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Offers' }).waitFor();
+    }
+    const tokens = await Promise.all([first, copy].map((p) => p.evaluate(() => sessionStorage.getItem('regulars.console.refreshToken'))));
+    assert.equal(tokens[0], tokens[1], 'the tabs hold the session\'s newest refresh token');
+    await open(first, 'Dashboard');
+    await open(copy, 'Dashboard');
+  });
+  await first.close();
+  await copy.close();
 });
 
 test('a BRAND user edits the program, creates a reward, publishes an offer and an event, and checks an attendee in', async () => {
