@@ -582,6 +582,94 @@ test('a duplicated tab shares its session: both tabs renew their tokens, one aft
   await copy.close();
 });
 
+// answered records in the page the body of each API request whose answer
+// the console has read (window.answered), so a test knows when a late
+// answer reached the page's code.
+const answered = () => {
+  window.answered = [];
+  const f = window.fetch;
+  window.fetch = async (url, init) => {
+    const res = await f(url, init);
+    const json = res.json.bind(res);
+    res.json = async () => { try { return await json(); } finally { window.answered.push(String(init?.body ?? '')); } };
+    return res;
+  };
+};
+
+// hold holds the page's API requests matching re until the returned
+// release() is called; reached resolves when one was sent.
+async function hold(page, re) {
+  let release, seen;
+  const held = new Promise((r) => { release = r; });
+  const reached = new Promise((r) => { seen = r; });
+  await page.route('**/graphql', async (route) => {
+    if (re.test(route.request().postData() || '')) { seen(); await held; }
+    await route.continue();
+  });
+  return { release, reached };
+}
+
+test('a list never shows the rows of another query: a new search or queue starts empty, a refused search shows its error alone, a late answer is dropped', async () => {
+  const brand = await signUp('Stella', ['BRAND']);
+  const [quill, quinn] = [await signUp('Quillon'), await signUp('Quinny')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`,
+    { in: { name: 'Stale rows', description: 'Lists and their queries' } })).createSpace;
+  const thread = (await api(quill.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Ink", body: "Which ink for a fountain pen?" }) { id } }`, { s: space.id })).createThread;
+  const r1 = (await api(quinn.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Buy my pens at example dot com" }) { id } }`, { t: thread.id })).reply;
+  const r2 = (await api(quinn.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap nibs at example dot com" }) { id } }`, { t: thread.id })).reply;
+  for (const p of [r1, r2]) await api(quill.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM) { id } }`, { p: p.id });
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "spam", pendingReview: true) { id } }`, { p: r2.id });
+  const page = await newPage();
+  await page.addInitScript(answered);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await open(page, 'Members');
+    const search = async (q) => {
+      await page.getByLabel('Search by email, name or member id').fill(q);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+    };
+    const rows = page.locator('tbody tr');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    // A refused search shows its error and no rows (not the last search's).
+    await search('Q');
+    await page.getByRole('alert').filter({ hasText: /2 to 100 characters/ }).waitFor();
+    assert.equal(await rows.count(), 0, 'the rows of the previous search stay under the error');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    // A search whose answer comes after the next one's: dropped.
+    const late = await hold(page, /members\(search.*"Quinny"/);
+    await search('Quinny');
+    await late.reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+    assert.equal(await rows.count(), 0, 'a new search shows the last one\'s rows while it loads');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    await page.evaluate(() => { window.answered = []; });
+    late.release();
+    await page.waitForFunction(() => window.answered.some((b) => b.includes('"Quinny"')));
+    assert.equal(await page.getByRole('link', { name: 'Quinny' }).count(), 0, 'the late answer of an old search replaced the current one');
+    assert.equal(await page.getByRole('link', { name: 'Quillon' }).count(), 1);
+    await page.unrouteAll();
+
+    // The review queue, PENDING to RESOLVED: no pending row while the
+    // resolved ones load.
+    await open(page, 'Moderation');
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Stale rows' });
+    await page.locator(`.review[data-post="${r1.id}"]`).waitFor();
+    const slow = await hold(page, /reviewQueue.*"RESOLVED"/);
+    await page.getByLabel('Show').selectOption('RESOLVED');
+    await slow.reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+    assert.equal(await page.locator('.review').count(), 0, 'the pending rows stay while the resolved ones load');
+    slow.release();
+    await page.locator(`.review[data-post="${r2.id}"]`).waitFor();
+    assert.equal(await page.locator(`.review[data-post="${r1.id}"]`).count(), 0);
+    await page.unrouteAll();
+  });
+  await page.close();
+});
+
 test('a BRAND user edits the program, creates a reward, publishes an offer and an event, and checks an attendee in', async () => {
   const brand = await signUp('Bree', ['BRAND']);
   const customers = [];

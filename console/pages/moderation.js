@@ -156,7 +156,7 @@ function Queue({ spaceId }) {
       : live ? `Live: ${live.pending}${live.more ? '+' : ''} post(s) waiting.` : 'Connecting for live updates…'}</p>
     <${Notice}>${done}<//>
     ${conflict && html`<p class="error" role="alert">${conflict}</p>`}
-    ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
     <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} spaceId=${spaceId} onDone=${(m) => { setDone(m); setConflict(''); list.reload(); }} onConflict=${(m) => { setDone(''); setConflict(m); list.reload(); }} />`)}</ul>
     <${More} list=${list} /></section>`;
 }
@@ -252,7 +252,7 @@ function ModerationHome() {
   return html`<div><h1>Moderation</h1>
     ${mine.length > 0 && html`<${Field} label="Space" name="spaceId" value=${current} onInput=${setSpaceId} options=${mine.map((s) => ({ value: s.id, label: s.name }))} />`}
     <${More} list=${spaces} label="More spaces" />
-    ${!spaces.loading && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
+    ${!spaces.loading && !spaces.error && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
     ${current && html`<${Queue} key=${current} spaceId=${current} />`}
     ${hasRole('BRAND') && html`<${AuditLog} spaceId=${current} />`}</div>`;
 }

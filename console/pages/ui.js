@@ -1,5 +1,5 @@
 // Small building blocks shared by the pages.
-import { html, useState, useEffect, useCallback } from '../vendor/htm-preact-standalone.mjs';
+import { html, useState, useEffect, useCallback, useRef } from '../vendor/htm-preact-standalone.mjs';
 
 export { html };
 
@@ -54,20 +54,30 @@ export function Notice({ children }) {
 }
 
 // usePaged pages a connection forward with the API's cursors: fetch(after)
-// returns {edges, pageInfo}. reload starts over.
+// returns {edges, pageInfo}. A new query (deps changed) starts with no rows
+// (loading), so rows of the previous one are never shown under it; reload
+// reads the same query again, keeping its rows until the answer. A failed
+// read shows its error with no rows (a failed "Load more" keeps the pages
+// read). Only the answer of the latest read is kept: one for a query no
+// longer current, or superseded by a newer read, is dropped.
 export function usePaged(fetch, deps) {
   const [state, set] = useState({ items: [], pageInfo: null, error: null, loading: true });
-  const load = useCallback(async (after, append) => {
-    set((s) => ({ ...s, loading: true, error: null }));
+  const latest = useRef(null);
+  const load = useCallback(async (after, append, fresh) => {
+    const ticket = {};
+    latest.current = ticket;
+    set((s) => (fresh ? { items: [], pageInfo: null, error: null, loading: true } : { ...s, loading: true, error: null }));
     try {
       const c = await fetch(after);
+      if (latest.current !== ticket) return;
       set((s) => ({ items: append ? [...s.items, ...c.edges.map((e) => e.node)] : c.edges.map((e) => e.node), pageInfo: c.pageInfo, error: null, loading: false }));
     } catch (error) {
-      set((s) => ({ ...s, error, loading: false }));
+      if (latest.current !== ticket) return;
+      set((s) => (append ? { ...s, error, loading: false } : { items: [], pageInfo: null, error, loading: false }));
     }
   }, deps);
-  useEffect(() => { load(null, false); }, [load]);
-  return { ...state, reload: () => load(null, false), more: () => load(state.pageInfo?.endCursor, true) };
+  useEffect(() => { load(null, false, true); return () => { latest.current = null; }; }, [load]);
+  return { ...state, reload: () => load(null, false, false), more: () => load(state.pageInfo?.endCursor, true, false) };
 }
 
 export function More({ list, label = 'Load more' }) {
