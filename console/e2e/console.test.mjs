@@ -670,6 +670,53 @@ test('a list never shows the rows of another query: a new search or queue starts
   await page.close();
 });
 
+test('a BRAND user in Paris reads every time in the program\'s timezone, labelled: joined, ledger, posts, silences, the audit log, the dashboard', async () => {
+  const brand = await signUp('Tilda', ['BRAND']);
+  const [tess, uma] = [await signUp('Tesselate'), await signUp('Umbra')];
+  const { programTimezone: tz } = await service('{ programTimezone }');
+  assert.notEqual(tz, 'Europe/Paris', 'the program is in another zone than the browser');
+  // hm is an instant's wall time in the program's zone, with its label.
+  const hm = (s) => new RegExp(`${new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(s))} \\(${tz.replace('/', '\\/')}\\)`);
+  await service(`mutation($id: ID!) { adjustPoints(memberId: $id, amount: 30, reason: "Zone check", idempotencyKey: "tess-zone") { amount } }`, { id: tess.id });
+  const m = (await service(`query($id: ID!) { member(id: $id) { createdAt points { ledger(first: 1) { edges { node { createdAt } } } } } }`, { id: tess.id })).member;
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`, { in: { name: 'Zones', description: 'Times and places' } })).createSpace;
+  const thread = (await api(tess.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Clocks", body: "What time is it there?" }) { id } }`, { s: space.id })).createThread;
+  const reply = (await api(uma.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap clocks at example dot com" }) { id createdAt } }`, { t: thread.id })).reply;
+  await api(tess.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM) { id } }`, { p: reply.id });
+  const silence = (await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 1440, reason: "Clock spam") { until } }`, { m: uma.id, s: space.id })).sanctionMember;
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    const asOf = page.getByText(/Figures as of/);
+    await asOf.waitFor();
+    const figures = await asOf.innerText();
+    assert.ok(/the next rollup/.test(figures) || figures.includes(`(${tz})`), 'the figures\' time is labelled: ' + figures);
+
+    await page.goto(base + '/console#/members/' + encodeURIComponent(tess.id));
+    await page.getByRole('heading', { level: 1, name: 'Tesselate' }).waitFor();
+    await page.getByText(/joined/).filter({ hasText: hm(m.createdAt) }).waitFor();
+    const entry = page.getByRole('row').filter({ hasText: 'Zone check' });
+    await entry.waitFor();
+    assert.match(await entry.innerText(), hm(m.points.ledger.edges[0].node.createdAt), 'a ledger entry\'s time');
+
+    await open(page, 'Moderation');
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Zones' });
+    const item = page.locator(`.review[data-post="${reply.id}"]`);
+    await item.waitFor();
+    assert.match(await item.getByText(/^Post #2 by/).innerText(), hm(reply.createdAt), 'a post\'s time');
+    assert.match(await item.getByRole('list', { name: 'Sanctions of Umbra' }).innerText(), hm(silence.until), 'a silence\'s end');
+    const logRow = page.getByRole('row').filter({ hasText: 'Clock spam' });
+    await logRow.waitFor();
+    assert.ok((await logRow.innerText()).includes(`(${tz})`), 'the audit log\'s time is labelled');
+    await item.getByRole('link', { name: 'Clocks' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Clocks' }).waitFor();
+    assert.match(await page.locator(`[data-post="${reply.id}"]`).getByText(/^#2 by/).innerText(), hm(reply.createdAt), 'a post\'s time in its thread');
+    await accessible(page, 'times in the program\'s timezone');
+  });
+  await page.close();
+});
+
 test('a BRAND user edits the program, creates a reward, publishes an offer and an event, and checks an attendee in', async () => {
   const brand = await signUp('Bree', ['BRAND']);
   const customers = [];

@@ -134,7 +134,12 @@ export const isoTime = (v, field, label) => {
   if (!v) throw formError(field, `${label} is required.`);
   return new Date(v).toISOString();
 };
-export const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
+// programZone is the program's IANA timezone (programTimezone, read once
+// at sign-in by app.js): fmtDate shows times in it, labelled, whatever the
+// browser's zone, so every page and every person reads the same times.
+let programZone = null;
+export const setProgramZone = (tz) => { programZone = tz || null; };
+export const fmtDate = (s) => (s ? (programZone ? fmtZoned(s, programZone) : new Date(s).toLocaleString()) : '—');
 
 // wallClock reads an instant's wall time in an IANA zone (throws a
 // RangeError for an unknown zone).
@@ -175,7 +180,7 @@ export const fmtZoned = (s, tz) => {
   if (!s) return '—';
   try {
     return `${new Date(s).toLocaleString(undefined, { timeZone: tz, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' })} (${tz})`;
-  } catch { return fmtDate(s); }
+  } catch { return new Date(s).toLocaleString(); }
 };
 export const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
 
