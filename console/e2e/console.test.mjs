@@ -749,7 +749,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     const fieldError = page.locator('.field.has-error', { has: perUnit }).locator('.field-error');
     await fieldError.waitFor();
-    assert.match(await fieldError.textContent(), /must be between 0 and/);
+    assert.match(await fieldError.textContent(), /^Points per unit of currency: must be between 0 and/);
     assert.equal(await perUnit.getAttribute('aria-invalid'), 'true');
     await accessible(page, 'the program form with a field error');
     await perUnit.fill('12');
@@ -770,6 +770,8 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
       const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
       await err.waitFor();
       assert.match(await err.textContent(), pattern, label);
+      // Named by its label, never by the API's path (tiers[3].threshold).
+      assert.ok((await err.textContent()).includes(label) && !/\w(\[\d+\]|\.\w+)+: /.test(await err.textContent()), `${label}: ${await err.textContent()}`);
       assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
     };
     await atField(`Tier ${n} threshold`, /above the previous tier/);
@@ -873,7 +875,9 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByLabel('Tiers').fill('Nowhere');
     await page.getByRole('button', { name: 'Create offer' }).click();
     const tiers = page.getByLabel('Tiers');
-    await page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ }).waitFor();
+    const tierError = page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ });
+    await tierError.waitFor();
+    assert.match(await tierError.textContent(), /^Tiers: no tier is called/, 'the error names the field by its label, not by the API\'s path (target.tiers[0])');
     assert.equal(await tiers.getAttribute('aria-invalid'), 'true');
     await accessible(page, 'the offers page with a target error');
     await tiers.fill('');

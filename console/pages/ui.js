@@ -6,9 +6,17 @@ export { html };
 let ids = 0;
 const nextId = (p) => `${p}-${++ids}`;
 
+// API_PATH is how the API's message names its field ("target.tiers[0]:
+// unknown tier", the path of extensions.field): at the field, the field's
+// label names it instead.
+const API_PATH = /^(?:[A-Za-z_]\w*(?:\[\d+\])*)(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*: /;
+export const atFieldMessage = (message, label) => (API_PATH.test(message) ? `${label}: ${message.replace(API_PATH, '')}` : message);
+
 // Field is a labelled control; error, when given, is shown at the field
-// and tied to it with aria-describedby.
-export function Field({ label, name, type = 'text', value, onInput, error, hint, options, ...rest }) {
+// (an API message with the field's label in place of its path) and tied
+// to it with aria-describedby.
+export function Field({ label, name, type = 'text', value, onInput, error: shown, hint, options, ...rest }) {
+  const error = typeof shown === 'string' ? atFieldMessage(shown, label) : shown;
   const [id] = useState(() => nextId(name || 'f'));
   const errId = id + '-error';
   const common = { id, name, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? errId : undefined, ...rest };
