@@ -44,41 +44,79 @@ export class ApiError extends Error {
 const MEMBER = 'member { id email displayName roles }';
 const AUTH = `accessToken accessTokenExpiresAt refreshToken ${MEMBER}`;
 
-// keep makes p this tab's pair at generation gen; shared tells the
-// session's other tabs (a pair this tab obtained, not one it was sent).
-function keep(p, gen, shared) {
+// lifetime is how long p's access token lives from now, in ms: its exp
+// less its iat, so its expiry is counted on this tab's clock from its
+// arrival, whatever the skew between this clock and the server's (a clock
+// ahead would otherwise renew the token at every call).
+function lifetime(p) {
+  try {
+    const c = JSON.parse(atob(p.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    if (c.exp > c.iat) return (c.exp - c.iat) * 1000;
+  } catch { /* not a JWT we can read: the server's expiry */ }
+  return Date.parse(p.accessTokenExpiresAt) - Date.now();
+}
+
+// keep makes p this tab's pair at generation gen, its access token living
+// left ms (by default its whole lifetime); shared tells the session's
+// other tabs (a pair this tab obtained, not one it was sent).
+function keep(p, gen, shared, left = lifetime(p)) {
   pair = p;
-  access = { token: p.accessToken, expiresAt: Date.parse(p.accessTokenExpiresAt) };
+  access = { token: p.accessToken, expiresAt: Date.now() + left };
   session = { id: session.id, gen };
   sessionStorage.setItem(REFRESH_KEY, p.refreshToken);
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   if (shared) {
     if (gen > newestGen()) localStorage.setItem(genKey(session.id), String(gen));
-    channel?.postMessage({ type: 'pair', session: session.id, gen, pair: p });
+    channel?.postMessage({ type: 'pair', session: session.id, gen, pair: p, left });
   }
+  hold();
   me = p.member;
   changed();
-  for (const f of waiting) f();
+  for (const f of [...waiting]) f();
 }
 
 channel?.addEventListener('message', ({ data: m }) => {
   if (!session || m.session !== session.id) return;
-  if (m.type === 'pair' && m.gen > session.gen) keep(m.pair, m.gen, false);
-  else if (m.type === 'ask' && pair && session.gen > m.gen) channel.postMessage({ type: 'pair', session: session.id, gen: session.gen, pair });
+  if (m.type === 'pair' && m.gen > session.gen) keep(m.pair, m.gen, false, m.left);
+  else if (m.type === 'ask' && pair && session.gen > m.gen) channel.postMessage({ type: 'pair', session: session.id, gen: session.gen, pair, left: access.expiresAt - Date.now() });
   else if (m.type === 'ended') ended(false);
 });
 
+// holding: release of this tab's hold on its pair's generation. Each tab
+// holds a shared Web Lock named by the session and the generation of the
+// pair it has, for as long as it has it: a tab behind the session knows
+// from these locks whether any open tab still has the newest pair.
+let holding = null;
+const pairLock = (gen) => `regulars.console.pair.${session.id}.${gen}`;
+function hold() {
+  holding?.();
+  holding = null;
+  if (!navigator.locks) return;
+  let release;
+  const held = new Promise((r) => { release = r; });
+  holding = release;
+  navigator.locks.request(pairLock(session.gen), { mode: 'shared' }, () => held).catch(() => {});
+}
+
 // catchUp brings this tab to the session's newest pair when another tab
-// renewed it: it asks the session's tabs, and when none answers (the tab
-// that renewed it is closed) the session cannot go on here without
-// reusing a spent token: UNAUTHENTICATED, sign in again.
+// renewed it: it asks the session's tabs for it. If no open tab has it
+// (the tab that renewed it was closed: no tab holds its lock, so an
+// exclusive request for it is granted) the session cannot go on here
+// without reusing a spent token: UNAUTHENTICATED, sign in again. Without
+// Web Locks (not a secure context), a tab waits 5 s for an answer.
 function catchUp() {
   const newest = newestGen();
   if (session.gen >= newest) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const done = () => { if (session.gen >= newest) { clearTimeout(t); waiting.delete(done); resolve(); } };
-    const t = setTimeout(() => { waiting.delete(done); reject(new ApiError('This session was renewed in a tab that is closed: sign in again.', 'UNAUTHENTICATED')); }, 5000);
+    const closed = new AbortController();
+    const gone = () => { waiting.delete(done); closed.abort(); reject(new ApiError('This session was renewed in a tab that is closed: sign in again.', 'UNAUTHENTICATED')); };
+    function done() {
+      if (!session) { waiting.delete(done); closed.abort(); reject(new ApiError('Signed out', 'UNAUTHENTICATED')); } // signed out meanwhile
+      else if (session.gen >= newest) { waiting.delete(done); closed.abort(); resolve(); }
+    }
     waiting.add(done);
+    if (navigator.locks) navigator.locks.request(pairLock(newest), { signal: closed.signal }, () => { if (waiting.has(done)) gone(); }).catch(() => {});
+    else setTimeout(() => { if (waiting.has(done)) gone(); }, 5000);
     channel?.postMessage({ type: 'ask', session: session.id, gen: session.gen });
   });
 }
@@ -130,10 +168,12 @@ function refresh() {
   if (!refreshing) {
     const seen = access?.token;
     refreshing = locked(async () => {
+      if (!session) throw new ApiError('Signed out', 'UNAUTHENTICATED');
       await catchUp();
       if (access && access.token !== seen && access.expiresAt - Date.now() > 30000) return;
       const rt = sessionStorage.getItem(REFRESH_KEY);
       const d = await post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt });
+      if (!session) throw new ApiError('Signed out', 'UNAUTHENTICATED'); // signed out meanwhile
       keep(d.refreshToken, Math.max(session.gen, newestGen()) + 1, true);
     }).catch((e) => {
       // The session ended (expired, revoked, signed out elsewhere): back
@@ -154,7 +194,10 @@ function ended(shared) {
   }
   sessionStorage.removeItem(REFRESH_KEY);
   sessionStorage.removeItem(SESSION_KEY);
+  holding?.();
+  holding = null;
   access = null; me = null; pair = null; session = null;
+  for (const f of [...waiting]) f();
   changed();
 }
 
