@@ -3,16 +3,38 @@
 // member's own token. The access token lives in memory only; the refresh
 // token in sessionStorage, so a reload of this tab stays signed in while
 // closing the tab ends it (README, "Console").
+//
+// Tabs of one session (a duplicated tab copies sessionStorage, so the
+// refresh token too) share their refreshes: a refresh runs under a Web
+// Lock named by the session, so one tab at a time spends the refresh
+// token, and the new pair goes to the session's other tabs over a
+// BroadcastChannel. A refresh token is spent once: reusing a spent one
+// would revoke the whole session (REFRESH_REUSE_GRACE), in every tab.
 
 const REFRESH_KEY = 'regulars.console.refreshToken';
+// SESSION_KEY (sessionStorage): {id, gen}, the session's random id (from
+// logIn, copied with the tab) and the generation of this tab's pair.
+const SESSION_KEY = 'regulars.console.session';
+// genKey (localStorage, shared by the origin's tabs): the session's newest
+// generation, a counter and no secret: a tab behind it asks for the pair.
+const genKey = (id) => 'regulars.console.gen.' + id;
 let access = null; // {token, expiresAt (ms)}
+let pair = null; // the last pair, as the API answered it, for a tab that asks
+let session = readSession();
 let refreshing = null;
 const listeners = new Set();
+const waiting = new Set(); // resolves of tabs' asks for a newer pair
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('regulars.console.session') : null;
 
 export let me = null;
 
 export function onSession(f) { listeners.add(f); return () => listeners.delete(f); }
 function changed() { for (const f of listeners) f(me); }
+
+function readSession() {
+  try { return JSON.parse(sessionStorage.getItem(SESSION_KEY)); } catch { return null; }
+}
+const newestGen = () => Number(localStorage.getItem(genKey(session.id)) || 0);
 
 // ApiError carries the API's message, extensions.code and extensions.field.
 export class ApiError extends Error {
@@ -22,12 +44,86 @@ export class ApiError extends Error {
 const MEMBER = 'member { id email displayName roles }';
 const AUTH = `accessToken accessTokenExpiresAt refreshToken ${MEMBER}`;
 
-function keep(p) {
-  access = { token: p.accessToken, expiresAt: Date.parse(p.accessTokenExpiresAt) };
+// lifetime is how long p's access token lives from now, in ms: its exp
+// less its iat, so its expiry is counted on this tab's clock from its
+// arrival, whatever the skew between this clock and the server's (a clock
+// ahead would otherwise renew the token at every call).
+function lifetime(p) {
+  try {
+    const c = JSON.parse(atob(p.accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    if (c.exp > c.iat) return (c.exp - c.iat) * 1000;
+  } catch { /* not a JWT we can read: the server's expiry */ }
+  return Date.parse(p.accessTokenExpiresAt) - Date.now();
+}
+
+// keep makes p this tab's pair at generation gen, its access token living
+// left ms (by default its whole lifetime); shared tells the session's
+// other tabs (a pair this tab obtained, not one it was sent).
+function keep(p, gen, shared, left = lifetime(p)) {
+  pair = p;
+  access = { token: p.accessToken, expiresAt: Date.now() + left };
+  session = { id: session.id, gen };
   sessionStorage.setItem(REFRESH_KEY, p.refreshToken);
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  if (shared) {
+    if (gen > newestGen()) localStorage.setItem(genKey(session.id), String(gen));
+    channel?.postMessage({ type: 'pair', session: session.id, gen, pair: p, left });
+  }
+  hold();
   me = p.member;
   changed();
+  for (const f of [...waiting]) f();
 }
+
+channel?.addEventListener('message', ({ data: m }) => {
+  if (!session || m.session !== session.id) return;
+  if (m.type === 'pair' && m.gen > session.gen) keep(m.pair, m.gen, false, m.left);
+  else if (m.type === 'ask' && pair && session.gen > m.gen) channel.postMessage({ type: 'pair', session: session.id, gen: session.gen, pair, left: access.expiresAt - Date.now() });
+  else if (m.type === 'ended') ended(false);
+});
+
+// holding: release of this tab's hold on its pair's generation. Each tab
+// holds a shared Web Lock named by the session and the generation of the
+// pair it has, for as long as it has it: a tab behind the session knows
+// from these locks whether any open tab still has the newest pair.
+let holding = null;
+const pairLock = (gen) => `regulars.console.pair.${session.id}.${gen}`;
+function hold() {
+  holding?.();
+  holding = null;
+  if (!navigator.locks) return;
+  let release;
+  const held = new Promise((r) => { release = r; });
+  holding = release;
+  navigator.locks.request(pairLock(session.gen), { mode: 'shared' }, () => held).catch(() => {});
+}
+
+// catchUp brings this tab to the session's newest pair when another tab
+// renewed it: it asks the session's tabs for it. If no open tab has it
+// (the tab that renewed it was closed: no tab holds its lock, so an
+// exclusive request for it is granted) the session cannot go on here
+// without reusing a spent token: UNAUTHENTICATED, sign in again. Without
+// Web Locks (not a secure context), a tab waits 5 s for an answer.
+function catchUp() {
+  const newest = newestGen();
+  if (session.gen >= newest) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const closed = new AbortController();
+    const gone = () => { waiting.delete(done); closed.abort(); reject(new ApiError('This session was renewed in a tab that is closed: sign in again.', 'UNAUTHENTICATED')); };
+    function done() {
+      if (!session) { waiting.delete(done); closed.abort(); reject(new ApiError('Signed out', 'UNAUTHENTICATED')); } // signed out meanwhile
+      else if (session.gen >= newest) { waiting.delete(done); closed.abort(); resolve(); }
+    }
+    waiting.add(done);
+    if (navigator.locks) navigator.locks.request(pairLock(newest), { signal: closed.signal }, () => { if (waiting.has(done)) gone(); }).catch(() => {});
+    else setTimeout(() => { if (waiting.has(done)) gone(); }, 5000);
+    channel?.postMessage({ type: 'ask', session: session.id, gen: session.gen });
+  });
+}
+
+// locked runs f under the session's refresh lock (Web Locks), where the
+// browser has them (a secure context: https or localhost).
+const locked = (f) => (navigator.locks ? navigator.locks.request('regulars.console.refresh.' + session.id, f) : f());
 
 async function post(query, variables, token) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
@@ -51,42 +147,63 @@ async function post(query, variables, token) {
 
 export async function logIn(email, password) {
   const d = await post(`mutation($in: LogInInput!) { logIn(input: $in) { ${AUTH} } }`, { in: { email, password } });
-  keep(d.logIn);
+  session = { id: crypto.randomUUID(), gen: 0 };
+  keep(d.logIn, 1, true);
   return me;
 }
 
-// resume signs in again from this tab's refresh token, if it has one.
+// resume signs in again from this tab's refresh token, if it has one (or
+// from the pair of another tab of its session, renewed since it was copied).
 export async function resume() {
   if (!sessionStorage.getItem(REFRESH_KEY)) return null;
-  try { await refresh(); } catch { sessionStorage.removeItem(REFRESH_KEY); }
+  if (!session?.id) session = { id: crypto.randomUUID(), gen: 0 };
+  try { await refresh(); } catch { ended(false); }
   return me;
 }
 
+// refresh renews this tab's pair, unless another tab of the session renewed
+// it while this one waited for the lock (its access token then changed).
 function refresh() {
+  if (!session) return Promise.reject(new ApiError('Signed out', 'UNAUTHENTICATED'));
   if (!refreshing) {
-    const rt = sessionStorage.getItem(REFRESH_KEY);
-    refreshing = post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt })
-      .then((d) => keep(d.refreshToken), (e) => {
-        // The session ended (expired, revoked, signed out elsewhere): back
-        // to the sign-in form rather than pages that can only fail.
-        if (e.code === 'UNAUTHENTICATED') ended();
-        throw e;
-      })
-      .finally(() => { refreshing = null; });
+    const seen = access?.token;
+    refreshing = locked(async () => {
+      if (!session) throw new ApiError('Signed out', 'UNAUTHENTICATED');
+      await catchUp();
+      if (access && access.token !== seen && access.expiresAt - Date.now() > 30000) return;
+      const rt = sessionStorage.getItem(REFRESH_KEY);
+      const d = await post(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${AUTH} } }`, { t: rt });
+      if (!session) throw new ApiError('Signed out', 'UNAUTHENTICATED'); // signed out meanwhile
+      keep(d.refreshToken, Math.max(session.gen, newestGen()) + 1, true);
+    }).catch((e) => {
+      // The session ended (expired, revoked, signed out elsewhere): back
+      // to the sign-in form rather than pages that can only fail.
+      if (e.code === 'UNAUTHENTICATED') ended(false);
+      throw e;
+    }).finally(() => { refreshing = null; });
   }
   return refreshing;
 }
 
-// ended forgets the session in this tab: the app shows the sign-in form.
-function ended() {
+// ended forgets the session in this tab: the app shows the sign-in form;
+// shared tells the session's other tabs (signing out ends it in all).
+function ended(shared) {
+  if (shared && session) {
+    channel?.postMessage({ type: 'ended', session: session.id });
+    localStorage.removeItem(genKey(session.id));
+  }
   sessionStorage.removeItem(REFRESH_KEY);
-  access = null; me = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  holding?.();
+  holding = null;
+  access = null; me = null; pair = null; session = null;
+  for (const f of [...waiting]) f();
   changed();
 }
 
 export async function logOut() {
   const rt = sessionStorage.getItem(REFRESH_KEY);
-  ended();
+  ended(true);
   if (rt) { try { await post(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: rt }); } catch { /* signed out here either way */ } }
 }
 

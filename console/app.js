@@ -2,7 +2,7 @@
 // (location.hash, so the server serves one index.html).
 import { html, render, useState, useEffect, useRef } from './vendor/htm-preact-standalone.mjs';
 import * as api from './api.js';
-import { Field, ErrorBox, Missing, useAction } from './pages/ui.js';
+import { Field, ErrorBox, Missing, useAction, setProgramZone } from './pages/ui.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Members, MemberProfile } from './pages/members.js';
 import { ProgramPage } from './pages/program.js';
@@ -120,9 +120,23 @@ function App() {
     addEventListener('hashchange', onHash);
     return () => { off(); removeEventListener('hashchange', onHash); };
   }, []);
+  // Times show in the program's timezone (fmtDate): read once per sign-in,
+  // before the pages (BRAND and MODERATOR may read it); door STAFF, whose
+  // pages show events in their own zone, and a failed read get the
+  // browser's zone, named.
+  const staff = !!me?.roles.some((r) => STAFF_ROLES.includes(r));
+  const [zone, setZone] = useState(null);
+  useEffect(() => {
+    if (!staff) { setZone(null); return; }
+    const use = (tz) => { setProgramZone(tz); setZone(tz); };
+    const browser = () => use(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    if (!me.roles.some((r) => r === 'BRAND' || r === 'MODERATOR')) browser();
+    else api.gql('{ programTimezone }').then((d) => use(d.programTimezone), browser);
+  }, [staff, me?.id]);
   if (!ready) return html`<main><p role="status">Loading…</p></main>`;
   if (!me) return html`<${SignIn} />`;
-  if (!me.roles.some((r) => STAFF_ROLES.includes(r))) return html`<${NotStaff} me=${me} />`;
+  if (!staff) return html`<${NotStaff} me=${me} />`;
+  if (!zone) return html`<main><p role="status">Loading…</p></main>`;
   return html`<${Shell} me=${me} route=${route} />`;
 }
 

@@ -1048,6 +1048,7 @@ type ComplexityRoot struct {
 		Posts                   func(childComplexity int, threadID string, first *int, after *string) int
 		Program                 func(childComplexity int) int
 		ProgramHistory          func(childComplexity int, first *int, after *string) int
+		ProgramTimezone         func(childComplexity int) int
 		ReviewQueue             func(childComplexity int, spaceID string, status *moderation.ItemStatus, first *int, after *string) int
 		Reward                  func(childComplexity int, id string) int
 		Rewards                 func(childComplexity int, first *int, after *string) int
@@ -1803,6 +1804,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 	Offers(ctx context.Context) ([]*offer.Offer, error)
 	Offer(ctx context.Context, id string) (*offer.Offer, error)
+	ProgramTimezone(ctx context.Context) (string, error)
 	MyDevices(ctx context.Context) ([]*push.Device, error)
 	EarningRules(ctx context.Context, first *int, after *string) (*model.EarningRuleConnection, error)
 	EarningRule(ctx context.Context, id string) (*rules.Rule, error)
@@ -6322,6 +6324,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ProgramHistory(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.programTimezone":
+		if e.ComplexityRoot.Query.ProgramTimezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ProgramTimezone(childComplexity), true
 	case "Query.reviewQueue":
 		if e.ComplexityRoot.Query.ReviewQueue == nil {
 			break
@@ -8227,7 +8235,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/doorcode.graphql" "schema/doorevents.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
+//go:embed "schema/accounts.graphql" "schema/analytics.graphql" "schema/analytics_engagement.graphql" "schema/community.graphql" "schema/console.graphql" "schema/doorcode.graphql" "schema/doorevents.graphql" "schema/engagement.graphql" "schema/eventlive.graphql" "schema/eventops.graphql" "schema/events.graphql" "schema/game.graphql" "schema/node.graphql" "schema/offerlive.graphql" "schema/offers.graphql" "schema/programzone.graphql" "schema/push.graphql" "schema/reviewcontext.graphql" "schema/rules.graphql" "schema/sanctions.graphql" "schema/texts.graphql" "schema/till.graphql" "schema/webhooks.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8470,6 +8478,7 @@ type NotificationEdge {
 	{Name: "schema/node.graphql", Input: sourceData("schema/node.graphql"), BuiltIn: false},
 	{Name: "schema/offerlive.graphql", Input: sourceData("schema/offerlive.graphql"), BuiltIn: false},
 	{Name: "schema/offers.graphql", Input: sourceData("schema/offers.graphql"), BuiltIn: false},
+	{Name: "schema/programzone.graphql", Input: sourceData("schema/programzone.graphql"), BuiltIn: false},
 	{Name: "schema/push.graphql", Input: sourceData("schema/push.graphql"), BuiltIn: false},
 	{Name: "schema/reviewcontext.graphql", Input: sourceData("schema/reviewcontext.graphql"), BuiltIn: false},
 	{Name: "schema/rules.graphql", Input: sourceData("schema/rules.graphql"), BuiltIn: false},
@@ -31228,6 +31237,29 @@ func (ec *executionContext) fieldContext_Query_offer(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_programTimezone(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_programTimezone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ProgramTimezone(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_programTimezone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query_myDevices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -48649,6 +48681,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_offer(ctx, field)
+				})
+		case "programTimezone":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_programTimezone(ctx, field)
 				})
 		case "myDevices":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,

@@ -685,21 +685,32 @@ func replaceAfter(f bson.D, after bson.ObjectID) bson.D {
 	return append(out, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 }
 
+// DoorPosition is where a page of AtTheDoor ends: the last event's start
+// and id (its order); the zero value is the list's start.
+type DoorPosition struct {
+	StartsAt time.Time
+	ID       bson.ObjectID
+}
+
 // AtTheDoor lists the events door staff may check members in to:
 // published and not over (today's and upcoming), whoever may attend them
 // (a tier, badge or member list limits who answers, not who works the
-// door), up to limit by id after the event after (zero: from the first),
-// and whether more follow. For BRAND, STAFF and the brand's backend;
-// anyone else gets ErrNotDoorStaff.
-func (s *Service) AtTheDoor(ctx context.Context, p member.Principal, after bson.ObjectID, limit int) ([]*Event, bool, error) {
+// door), by start, soonest first (then by id), up to limit after the
+// position after (zero: from the first), and whether more follow. For
+// BRAND, STAFF and the brand's backend; anyone else gets ErrNotDoorStaff.
+// Backed by the index status_startsAt.
+func (s *Service) AtTheDoor(ctx context.Context, p member.Principal, after DoorPosition, limit int) ([]*Event, bool, error) {
 	if !WorksTheDoor(p) {
 		return nil, false, ErrNotDoorStaff
 	}
 	filter := bson.D{{Key: "status", Value: StatusPublished}, {Key: "endsAt", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
-	if !after.IsZero() {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	if !after.ID.IsZero() {
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "startsAt", Value: bson.D{{Key: "$gt", Value: after.StartsAt}}}},
+			bson.D{{Key: "startsAt", Value: after.StartsAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after.ID}}}},
+		}})
 	}
-	return page.Find[*Event](ctx, s.events.c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), limit)
+	return page.Find[*Event](ctx, s.events.c, filter, options.Find().SetSort(bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}), limit)
 }
 
 // Brand lists every event for the brand, newest first, before the id
@@ -715,9 +726,10 @@ func (s *Service) Brand(ctx context.Context, before bson.ObjectID, limit int) ([
 type eventStore struct{ c *mongo.Collection }
 
 const (
-	indexEventStatusEnds = "status_endsAt"
-	indexEventUpdated    = "updatedAt"
-	indexEventAnnounce   = "announcement_pending"
+	indexEventStatusEnds  = "status_endsAt"
+	indexEventUpdated     = "updatedAt"
+	indexEventAnnounce    = "announcement_pending"
+	indexEventStatusStart = "status_startsAt"
 )
 
 func (s eventStore) indexes() []mongo.IndexModel {
@@ -728,6 +740,8 @@ func (s eventStore) indexes() []mongo.IndexModel {
 		{Keys: bson.D{{Key: "updatedAt", Value: 1}}, Options: options.Index().SetName(indexEventUpdated)},
 		// Events still being announced, for Announce.
 		{Keys: bson.D{{Key: "announcement.pending", Value: 1}}, Options: options.Index().SetName(indexEventAnnounce)},
+		// The door's list, by start (AtTheDoor).
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName(indexEventStatusStart)},
 	}
 }
 

@@ -41,7 +41,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestIndexesExist(t *testing.T) {
 	f := setup(t)
-	testkit.RequireIndexes(t, f.s.events.c, indexEventStatusEnds, indexEventUpdated, indexEventAnnounce)
+	testkit.RequireIndexes(t, f.s.events.c, indexEventStatusEnds, indexEventUpdated, indexEventAnnounce, indexEventStatusStart)
 }
 
 func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
@@ -122,7 +122,8 @@ func TestAnnounceOncePerEligibleMember(t *testing.T) {
 
 // Door staff list every published event not over, the ones they could not
 // attend themselves included (a tier or member list), and no draft,
-// cancelled or ended one.
+// cancelled or ended one, by start, soonest first, whatever the order they
+// were created in.
 func TestAtTheDoorListsEveryOpenEvent(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
@@ -140,8 +141,9 @@ func TestAtTheDoorListsEveryOpenEvent(t *testing.T) {
 	create("Ended", time.Hour, nil, true)
 	today := create("Today", 3*time.Hour, nil, true)
 	f.clock.Add(4 * time.Hour) // "Ended" is over, "Today" started an hour ago
-	gold := create("Gold only", 48*time.Hour, &Eligibility{Tiers: []string{"Gold"}}, true)
 	listed := create("Listed members", 72*time.Hour, &Eligibility{Members: []bson.ObjectID{bson.NewObjectID()}}, true)
+	gold := create("Gold only", 48*time.Hour, &Eligibility{Tiers: []string{"Gold"}}, true)
+	same := create("Same start, later id", 48*time.Hour, &Eligibility{Tiers: []string{"Gold"}}, true)
 	create("Draft", 24*time.Hour, nil, false)
 	cancelled := create("Cancelled", 24*time.Hour, nil, true)
 	testkit.Must(f.s.Cancel(ctx, cancelled.ID))(t)
@@ -154,15 +156,17 @@ func TestAtTheDoorListsEveryOpenEvent(t *testing.T) {
 		return out
 	}
 	door := member.Principal{MemberID: staff, Roles: []member.Role{member.RoleStaff}}
-	if _, _, err := f.s.AtTheDoor(ctx, member.Principal{MemberID: staff}, bson.ObjectID{}, 2); !errors.Is(err, ErrNotDoorStaff) {
+	if _, _, err := f.s.AtTheDoor(ctx, member.Principal{MemberID: staff}, DoorPosition{}, 2); !errors.Is(err, ErrNotDoorStaff) {
 		t.Fatalf("a customer read the door's list: %v", err)
 	}
-	first, more := testkit.Must2(f.s.AtTheDoor(ctx, door, bson.ObjectID{}, 2))(t)
+	// Pages of 2 whose first ends between two events starting together.
+	first, more := testkit.Must2(f.s.AtTheDoor(ctx, door, DoorPosition{}, 2))(t)
 	if !more {
-		t.Fatal("a first page of 2 of 3 says no more follow")
+		t.Fatal("a first page of 2 of 4 says no more follow")
 	}
-	rest, more := testkit.Must2(f.s.AtTheDoor(ctx, door, first[len(first)-1].ID, 2))(t)
-	if got := titles(append(first, rest...)); more || !slices.Equal(got, []string{today.Title, gold.Title, listed.Title}) {
+	last := first[len(first)-1]
+	rest, more := testkit.Must2(f.s.AtTheDoor(ctx, door, DoorPosition{StartsAt: last.StartsAt, ID: last.ID}, 2))(t)
+	if got := titles(append(first, rest...)); more || !slices.Equal(got, []string{today.Title, gold.Title, same.Title, listed.Title}) {
 		t.Fatalf("at the door: %v (more %v)", got, more)
 	}
 	upcoming, _ := testkit.Must2(f.s.List(ctx, staff, FilterUpcoming, bson.ObjectID{}, 10))(t)

@@ -59,6 +59,9 @@ before(async () => {
     cwd: work, stdio: ['ignore', log, log],
     env: { ...process.env, HTTP_ADDR: `127.0.0.1:${port}`, DATA_DIR: join(work, 'data'), MONGODB_URI: '', APP_ENV: 'development',
       SERVICE_API_KEYS: API_KEY, LOG_LEVEL: 'warn',
+      // The strictest setting: any second use of a refresh token revokes the
+      // session, so the console must never spend one twice (two tabs either).
+      REFRESH_REUSE_GRACE: '0s',
       // One browser and this test share 127.0.0.1: the per-address limit would
       // otherwise throttle a test that clicks faster than a person.
       RATE_LIMIT_IP_RPS: '1000', RATE_LIMIT_IP_BURST: '2000', RATE_LIMIT_MEMBER_RPS: '1000', RATE_LIMIT_MEMBER_BURST: '2000' },
@@ -539,6 +542,181 @@ test('a BRAND user stays signed in across a reload and when the access token is 
   await page.close();
 });
 
+test('a duplicated tab shares its session: both tabs renew their tokens, one after the other and at once, and stay signed in', async () => {
+  const brand = await signUp('Dot', ['BRAND']);
+  const [first, copy] = [await newPage(), await newPage()];
+  await explain(first, async () => {
+    await first.clock.install();
+    await signIn(first, brand.email);
+    await first.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Duplicating a tab copies its sessionStorage, the refresh token with it.
+    const stored = await first.evaluate(() => ({ ...sessionStorage }));
+    await copy.clock.install();
+    await copy.addInitScript((items) => {
+      if (location.pathname.startsWith('/console') && sessionStorage.length === 0) for (const [k, v] of Object.entries(items)) sessionStorage.setItem(k, v);
+    }, stored);
+    await copy.goto(base + '/console');
+    await copy.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    // Each tab's access token comes due in turn: each renews with the
+    // session's newest refresh token (never one the other tab spent, which
+    // would revoke the session in both).
+    await first.clock.fastForward('15:00');
+    await open(first, 'Program');
+    await copy.clock.fastForward('15:00');
+    await open(copy, 'Program');
+    // Both at once.
+    await first.clock.fastForward('15:00');
+    await copy.clock.fastForward('15:00');
+    await Promise.all([open(first, 'Offers'), open(copy, 'Offers')]);
+    for (const page of [first, copy]) {
+      assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'a tab was signed out');
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Offers' }).waitFor();
+    }
+    const tokens = await Promise.all([first, copy].map((p) => p.evaluate(() => sessionStorage.getItem('regulars.console.refreshToken'))));
+    assert.equal(tokens[0], tokens[1], 'the tabs hold the session\'s newest refresh token');
+    await open(first, 'Dashboard');
+    await open(copy, 'Dashboard');
+  });
+  await first.close();
+  await copy.close();
+});
+
+// answered records in the page the body of each API request whose answer
+// the console has read (window.answered), so a test knows when a late
+// answer reached the page's code.
+const answered = () => {
+  window.answered = [];
+  const f = window.fetch;
+  window.fetch = async (url, init) => {
+    const res = await f(url, init);
+    const json = res.json.bind(res);
+    res.json = async () => { try { return await json(); } finally { window.answered.push(String(init?.body ?? '')); } };
+    return res;
+  };
+};
+
+// hold holds the page's API requests matching re until the returned
+// release() is called; reached resolves when one was sent.
+async function hold(page, re) {
+  let release, seen;
+  const held = new Promise((r) => { release = r; });
+  const reached = new Promise((r) => { seen = r; });
+  await page.route('**/graphql', async (route) => {
+    if (re.test(route.request().postData() || '')) { seen(); await held; }
+    await route.continue();
+  });
+  return { release, reached };
+}
+
+test('a list never shows the rows of another query: a new search or queue starts empty, a refused search shows its error alone, a late answer is dropped', async () => {
+  const brand = await signUp('Stella', ['BRAND']);
+  const [quill, quinn] = [await signUp('Quillon'), await signUp('Quinny')];
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`,
+    { in: { name: 'Stale rows', description: 'Lists and their queries' } })).createSpace;
+  const thread = (await api(quill.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Ink", body: "Which ink for a fountain pen?" }) { id } }`, { s: space.id })).createThread;
+  const r1 = (await api(quinn.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Buy my pens at example dot com" }) { id } }`, { t: thread.id })).reply;
+  const r2 = (await api(quinn.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap nibs at example dot com" }) { id } }`, { t: thread.id })).reply;
+  for (const p of [r1, r2]) await api(quill.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM) { id } }`, { p: p.id });
+  await service(`mutation($p: ID!) { moderatePost(postId: $p, action: HIDE, reason: "spam", pendingReview: true) { id } }`, { p: r2.id });
+  const page = await newPage();
+  await page.addInitScript(answered);
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await open(page, 'Members');
+    const search = async (q) => {
+      await page.getByLabel('Search by email, name or member id').fill(q);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+    };
+    const rows = page.locator('tbody tr');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    // A refused search shows its error and no rows (not the last search's).
+    await search('Q');
+    await page.getByRole('alert').filter({ hasText: /2 to 100 characters/ }).waitFor();
+    assert.equal(await rows.count(), 0, 'the rows of the previous search stay under the error');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    // A search whose answer comes after the next one's: dropped.
+    const late = await hold(page, /members\(search.*"Quinny"/);
+    await search('Quinny');
+    await late.reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+    assert.equal(await rows.count(), 0, 'a new search shows the last one\'s rows while it loads');
+    await search('Quillon');
+    await page.getByRole('link', { name: 'Quillon' }).waitFor();
+    await page.evaluate(() => { window.answered = []; });
+    late.release();
+    await page.waitForFunction(() => window.answered.some((b) => b.includes('"Quinny"')));
+    assert.equal(await page.getByRole('link', { name: 'Quinny' }).count(), 0, 'the late answer of an old search replaced the current one');
+    assert.equal(await page.getByRole('link', { name: 'Quillon' }).count(), 1);
+    await page.unrouteAll();
+
+    // The review queue, PENDING to RESOLVED: no pending row while the
+    // resolved ones load.
+    await open(page, 'Moderation');
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Stale rows' });
+    await page.locator(`.review[data-post="${r1.id}"]`).waitFor();
+    const slow = await hold(page, /reviewQueue.*"RESOLVED"/);
+    await page.getByLabel('Show').selectOption('RESOLVED');
+    await slow.reached;
+    await page.getByRole('status').filter({ hasText: 'Loading…' }).waitFor();
+    assert.equal(await page.locator('.review').count(), 0, 'the pending rows stay while the resolved ones load');
+    slow.release();
+    await page.locator(`.review[data-post="${r2.id}"]`).waitFor();
+    assert.equal(await page.locator(`.review[data-post="${r1.id}"]`).count(), 0);
+    await page.unrouteAll();
+  });
+  await page.close();
+});
+
+test('a BRAND user in Paris reads every time in the program\'s timezone, labelled: joined, ledger, posts, silences, the audit log, the dashboard', async () => {
+  const brand = await signUp('Tilda', ['BRAND']);
+  const [tess, uma] = [await signUp('Tesselate'), await signUp('Umbra')];
+  const { programTimezone: tz } = await service('{ programTimezone }');
+  assert.notEqual(tz, 'Europe/Paris', 'the program is in another zone than the browser');
+  // hm is an instant's wall time in the program's zone, with its label.
+  const hm = (s) => new RegExp(`${new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(s))} \\(${tz.replace('/', '\\/')}\\)`);
+  await service(`mutation($id: ID!) { adjustPoints(memberId: $id, amount: 30, reason: "Zone check", idempotencyKey: "tess-zone") { amount } }`, { id: tess.id });
+  const m = (await service(`query($id: ID!) { member(id: $id) { createdAt points { ledger(first: 1) { edges { node { createdAt } } } } } }`, { id: tess.id })).member;
+  const space = (await service(`mutation($in: SpaceInput!) { createSpace(input: $in) { id } }`, { in: { name: 'Zones', description: 'Times and places' } })).createSpace;
+  const thread = (await api(tess.bearer, `mutation($s: ID!) { createThread(spaceId: $s, input: { title: "Clocks", body: "What time is it there?" }) { id } }`, { s: space.id })).createThread;
+  const reply = (await api(uma.bearer, `mutation($t: ID!) { reply(threadId: $t, input: { body: "Cheap clocks at example dot com" }) { id createdAt } }`, { t: thread.id })).reply;
+  await api(tess.bearer, `mutation($p: ID!) { flagPost(postId: $p, reason: SPAM) { id } }`, { p: reply.id });
+  const silence = (await service(`mutation($m: ID!, $s: ID) { sanctionMember(memberId: $m, spaceId: $s, kind: SILENCE, durationMinutes: 1440, reason: "Clock spam") { until } }`, { m: uma.id, s: space.id })).sanctionMember;
+  const page = await newPage({ timezoneId: 'Europe/Paris' });
+  await explain(page, async () => {
+    await signIn(page, brand.email);
+    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    const asOf = page.getByText(/Figures as of/);
+    await asOf.waitFor();
+    const figures = await asOf.innerText();
+    assert.ok(/the next rollup/.test(figures) || figures.includes(`(${tz})`), 'the figures\' time is labelled: ' + figures);
+
+    await page.goto(base + '/console#/members/' + encodeURIComponent(tess.id));
+    await page.getByRole('heading', { level: 1, name: 'Tesselate' }).waitFor();
+    await page.getByText(/joined/).filter({ hasText: hm(m.createdAt) }).waitFor();
+    const entry = page.getByRole('row').filter({ hasText: 'Zone check' });
+    await entry.waitFor();
+    assert.match(await entry.innerText(), hm(m.points.ledger.edges[0].node.createdAt), 'a ledger entry\'s time');
+
+    await open(page, 'Moderation');
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Zones' });
+    const item = page.locator(`.review[data-post="${reply.id}"]`);
+    await item.waitFor();
+    assert.match(await item.getByText(/^Post #2 by/).innerText(), hm(reply.createdAt), 'a post\'s time');
+    assert.match(await item.getByRole('list', { name: 'Sanctions of Umbra' }).innerText(), hm(silence.until), 'a silence\'s end');
+    const logRow = page.getByRole('row').filter({ hasText: 'Clock spam' });
+    await logRow.waitFor();
+    assert.ok((await logRow.innerText()).includes(`(${tz})`), 'the audit log\'s time is labelled');
+    await item.getByRole('link', { name: 'Clocks' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Clocks' }).waitFor();
+    assert.match(await page.locator(`[data-post="${reply.id}"]`).getByText(/^#2 by/).innerText(), hm(reply.createdAt), 'a post\'s time in its thread');
+    await accessible(page, 'times in the program\'s timezone');
+  });
+  await page.close();
+});
+
 test('a BRAND user edits the program, creates a reward, publishes an offer and an event, and checks an attendee in', async () => {
   const brand = await signUp('Bree', ['BRAND']);
   const customers = [];
@@ -571,7 +749,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByRole('button', { name: 'Save program' }).click();
     const fieldError = page.locator('.field.has-error', { has: perUnit }).locator('.field-error');
     await fieldError.waitFor();
-    assert.match(await fieldError.textContent(), /must be between 0 and/);
+    assert.match(await fieldError.textContent(), /^Points per unit of currency: must be between 0 and/);
     assert.equal(await perUnit.getAttribute('aria-invalid'), 'true');
     await accessible(page, 'the program form with a field error');
     await perUnit.fill('12');
@@ -592,6 +770,8 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
       const err = page.locator('.field.has-error', { has: control }).locator('.field-error');
       await err.waitFor();
       assert.match(await err.textContent(), pattern, label);
+      // Named by its label, never by the API's path (tiers[3].threshold).
+      assert.ok((await err.textContent()).includes(label) && !/\w(\[\d+\]|\.\w+)+: /.test(await err.textContent()), `${label}: ${await err.textContent()}`);
       assert.equal(await control.getAttribute('aria-invalid'), 'true', label);
     };
     await atField(`Tier ${n} threshold`, /above the previous tier/);
@@ -695,7 +875,9 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByLabel('Tiers').fill('Nowhere');
     await page.getByRole('button', { name: 'Create offer' }).click();
     const tiers = page.getByLabel('Tiers');
-    await page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ }).waitFor();
+    const tierError = page.locator('.field.has-error', { has: tiers }).locator('.field-error', { hasText: /no tier is called/ });
+    await tierError.waitFor();
+    assert.match(await tierError.textContent(), /^Tiers: no tier is called/, 'the error names the field by its label, not by the API\'s path (target.tiers[0])');
     assert.equal(await tiers.getAttribute('aria-invalid'), 'true');
     await accessible(page, 'the offers page with a target error');
     await tiers.fill('');
@@ -1170,13 +1352,38 @@ test('a MODERATOR hides a flagged post and it leaves the thread members read', a
     const log = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason } } } }`, { s: space.id });
     assert.ok(log.moderationLog.edges.some((e) => e.node.reason === 'Advertising'), 'the audit log has the action: ' + JSON.stringify(log));
 
-    // A resolved item's thread link opens the thread as its moderators see it.
+    // A decision taken by mistake is undone from the RESOLVED view: its
+    // buttons act on the post as it is now (a reversal, with a reason),
+    // not on the item as pending (which would be "already decided by Mo").
     await page.getByLabel('Show').selectOption('RESOLVED');
+    const resolved = page.locator(`.review[data-post="${spam.id}"]`);
+    await resolved.getByRole('button', { name: 'Restore post #2' }).click();
+    await resolved.getByText(/Give a reason for restore post #2/).waitFor();
+    assert.ok((await thread$()).every((p) => !p.body?.includes('Cheap watches')), 'a reversal without a reason restored nothing');
+    await resolved.getByLabel('Reason for post #2').fill('Hidden by mistake');
+    await resolved.getByRole('button', { name: 'Restore post #2' }).click();
+    await page.getByRole('status').filter({ hasText: 'Post #2 by Gus: restore, now visible.' }).waitFor();
+    assert.equal(await page.getByRole('alert').filter({ hasText: 'already decided' }).count(), 0, 'the restore was refused as already decided');
+    assert.ok((await thread$()).some((p) => p.body?.includes('Cheap watches')), 'the restored post is visible to members again');
+    await resolved.getByRole('button', { name: 'Hide post #2 anyway' }).waitFor();
+    const undone = await service(`query($s: ID) { moderationLog(spaceId: $s) { edges { node { action reason before after targetId } } } }`, { s: space.id });
+    const onSpam = undone.moderationLog.edges.map((e) => e.node).filter((e) => e.targetId === spam.id);
+    assert.ok(onSpam.some((e) => e.action === 'HIDE_POST' && e.reason === 'Advertising'), 'the audit log has the hide: ' + JSON.stringify(undone));
+    assert.ok(onSpam.some((e) => e.action === 'APPROVE_POST' && e.reason === 'Hidden by mistake' && e.before === 'HIDDEN' && e.after === 'VISIBLE'), 'the audit log has the reversal: ' + JSON.stringify(undone));
+    await accessible(page, 'the resolved review queue');
+
+    // A resolved item's thread link opens the thread as its moderators see
+    // it, each post with the actions for its state.
     await page.locator(`.review[data-post="${spam.id}"]`).getByRole('link', { name: 'Best grinder?' }).click();
     await page.getByRole('heading', { level: 1, name: 'Best grinder?' }).waitFor();
     const posts = page.getByRole('list', { name: 'Posts' });
-    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'HIDDEN' }).waitFor();
+    await posts.locator(`[data-post="${spam.id}"]`, { hasText: 'VISIBLE' }).waitFor();
     await posts.getByText('Cheap watches at example dot com').waitFor();
+    const held = posts.locator(`[data-post="${rant.id}"]`, { hasText: 'HIDDEN' });
+    await held.getByLabel('Reason for post #3').fill('Links are fine here');
+    await held.getByRole('button', { name: 'Restore post #3' }).click();
+    await page.getByRole('status').filter({ hasText: 'Post #3 by Hal: restore, now visible.' }).waitFor();
+    await posts.locator(`[data-post="${rant.id}"]`, { hasText: 'VISIBLE' }).getByRole('button', { name: 'Hide post #3' }).waitFor();
     await accessible(page, 'a thread from the review queue');
     await fitsPhone(page, 'a thread from the review queue');
     await page.getByRole('link', { name: 'Back to the review queue' }).click();

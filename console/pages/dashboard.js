@@ -2,7 +2,7 @@
 // drawn as SVG, and the CSV exports (/analytics/export/<table>.csv).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, download } from '../api.js';
-import { Field, ErrorBox, useAction, pct } from './ui.js';
+import { Field, ErrorBox, useAction, pct, fmtDate } from './ui.js';
 
 const day = (d) => d.toISOString().slice(0, 10);
 const money = (minor, cur) => (minor == null ? '—' : (minor / 100).toLocaleString(undefined, { maximumFractionDigits: 2 }) + ' ' + (cur || ''));
@@ -63,7 +63,7 @@ export function Dashboard() {
       <button type="submit" disabled=${act.busy}>${act.busy ? 'Loading…' : 'Show'}</button>
     </form>
     <${ErrorBox} error=${atField(act.error) ? null : act.error} />
-    ${o && html`<p class="muted">Figures as of ${o.asOf ? new Date(o.asOf).toLocaleString() : 'the next rollup'}.</p>
+    ${o && html`<p class="muted">Figures as of ${o.asOf ? fmtDate(o.asOf) : 'the next rollup'}.</p>
     <dl class="figures">
       <div><dt>Customers</dt><dd>${o.customers}</dd></div>
       <div><dt>New customers</dt><dd>${o.newCustomers}</dd></div>

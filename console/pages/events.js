@@ -63,7 +63,7 @@ function Attendees({ eventId, timezone, version }) {
     <${Field} label="Show" name="rsvpStatus" value=${status} onInput=${setStatus} options=${STATUSES} />
     <table><thead><tr><th scope="col">Member</th><th scope="col">Status</th><th scope="col">Guests</th><th scope="col">Checked in</th></tr></thead>
     <tbody>${list.items.map((r) => html`<tr><td>${r.member ? html`<a href=${'#/members/' + encodeURIComponent(r.member.id)}>${r.member.displayName}</a>` : '—'}</td><td>${r.status}${r.position ? ' #' + r.position : ''}</td><td>${r.guests}</td><td>${fmtZoned(r.checkedInAt, timezone)}</td></tr>`)}</tbody></table>
-    ${!list.loading && list.items.length === 0 && html`<p class="muted">No one with this status.</p>`}
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No one with this status.</p>`}
     <${More} list=${list} /></section>`;
 }
 

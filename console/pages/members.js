@@ -18,7 +18,7 @@ export function Members() {
     </form>
     <table><thead><tr><th scope="col">Member</th><th scope="col">Email</th><th scope="col">Roles</th><th scope="col">Joined</th></tr></thead>
     <tbody>${list.items.map((m) => html`<tr><td><a href=${'#/members/' + encodeURIComponent(m.id)}>${m.displayName}</a></td><td>${m.email}</td><td>${m.roles.join(', ')}</td><td>${fmtDate(m.createdAt)}</td></tr>`)}</tbody></table>
-    ${!list.loading && list.items.length === 0 && html`<p class="muted">No member matches.</p>`}
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No member matches.</p>`}
     <${More} list=${list} /></div>`;
 }
 
@@ -35,7 +35,7 @@ function Ledger({ id, version }) {
     <table><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">Points</th><th scope="col">Balance</th><th scope="col">Why</th></tr></thead>
     <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.createdAt)}</td><td>${e.type} <small>(${e.source.kind})</small></td><td class="num">${e.amount > 0 ? '+' : ''}${e.amount}</td><td class="num">${e.balanceAfter}</td>
       <td>${e.reason}${e.lines.length > 0 && html`<ul class="lines">${e.lines.map((l) => html`<li>${l.points > 0 ? '+' : ''}${l.points}: ${l.reason}</li>`)}</ul>`}</td></tr>`)}</tbody></table>
-    ${!list.loading && list.items.length === 0 && html`<p class="muted">No ledger entry yet.</p>`}
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No ledger entry yet.</p>`}
     <${More} list=${list} /></section>`;
 }
 

@@ -5,7 +5,7 @@
 // lifting it, and the audit log (BRAND).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql, hasRole, subscribe } from '../api.js';
-import { Field, ErrorBox, Notice, More, Missing, notFound, usePaged, useAction, fmtDate } from './ui.js';
+import { Field, ErrorBox, Notice, More, Missing, notFound, usePaged, useAction, fmtDate, formError, placed } from './ui.js';
 
 const DURATIONS = [{ value: '60', label: '1 hour' }, { value: '1440', label: '1 day' }, { value: '10080', label: '7 days' }, { value: '43200', label: '30 days' }];
 
@@ -42,14 +42,50 @@ function Sanctions({ author, spaceId, onDone }) {
   </div>`;
 }
 
+// ACTIONS are what a moderator can do to a post in its current state, each
+// a plain moderatePost: a reversal of the review's decision when the item
+// is resolved (restoring a post hidden by mistake, hiding one approved).
+const ACTIONS = {
+  VISIBLE: [{ action: 'HIDE', label: 'Hide', reversal: 'Hide anyway' }, { action: 'DELETE', label: 'Delete', danger: true }],
+  PENDING_APPROVAL: [{ action: 'APPROVE', label: 'Approve' }, { action: 'HIDE', label: 'Hide' }, { action: 'DELETE', label: 'Delete', danger: true }],
+  HIDDEN: [{ action: 'APPROVE', label: 'Restore' }, { action: 'DELETE', label: 'Delete', danger: true }],
+};
+// actionName is a button's words, e.g. "Restore post #2", "Hide post #2 anyway".
+const actionName = (a, n, reversal) => (reversal && a.reversal ? a.reversal.replace(' ', ` post #${n} `) : `${a.label} post #${n}`);
+
+// PostActions acts on a post as it is now (not on a review item seen
+// pending): from a resolved item of the queue (a reversal) and from the
+// thread a moderator opens. The reason is asked for and goes to the audit
+// log with the post's status before and after.
+function PostActions({ post: p, reversal, onDone }) {
+  const [reason, setReason] = useState('');
+  const act = useAction();
+  const actions = ACTIONS[p.status] || [];
+  const moderate = (a) => act.run(async () => {
+    if (!reason.trim()) throw formError('reason', `Give a reason for ${a.label.toLowerCase()} post #${p.number}: it goes to the audit log.`);
+    const d = await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r) { id status } }`, { p: p.id, a: a.action, r: reason.trim() });
+    setReason('');
+    onDone(`Post #${p.number} by ${p.author.displayName}: ${a.label.toLowerCase()}, now ${d.moderatePost.status.toLowerCase()}.`);
+  });
+  if (!actions.length) return html`<p class="muted">Post #${p.number} is ${p.status.toLowerCase()}: nothing to undo.</p>`;
+  return html`<div class="post-actions">
+    <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason}
+      error=${placed(act.error, ['reason']) ? act.error.message : null} />
+    <div class="row">${actions.map((a) => html`<button type="button" class=${a.danger ? 'danger' : 'secondary'} onClick=${() => moderate(a)} disabled=${act.busy}>${actionName(a, p.number, reversal)}</button>`)}</div>
+    ${!placed(act.error, ['reason']) && html`<${ErrorBox} error=${act.error} />`}
+  </div>`;
+}
+
 function ReviewItem({ item, spaceId, onDone, onConflict }) {
   const [reason, setReason] = useState('');
   const act = useAction();
   const p = item.post;
+  const resolved = item.status === 'RESOLVED';
   // A decision is made on the item as shown, pending (pendingReview): when
   // another moderator decided first, the API answers CONFLICT naming them
   // and their decision, nothing of this one is applied, and the queue is
-  // read again.
+  // read again. A resolved item is acted on as its post is now
+  // (PostActions): the pending-review guard is for pending items only.
   const moderate = (action) => act.run(async () => {
     try {
       await gql(`mutation($p: ID!, $a: PostAction!, $r: String) { moderatePost(postId: $p, action: $a, reason: $r, pendingReview: true) { id status } }`, { p: p.id, a: action, r: reason || null });
@@ -73,13 +109,14 @@ function ReviewItem({ item, spaceId, onDone, onConflict }) {
     ${item.flagCount > item.firstFlags.length && html`<p class="muted">and ${item.flagCount - item.firstFlags.length} more flag(s).</p>`}
     <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}${item.author.sanctions.length ? `, ${item.author.sanctions.length} sanction(s) in force` : ', no sanction in force'}.</p>
     <${Sanctions} author=${item.author} spaceId=${spaceId} onDone=${onDone} />
+    ${resolved ? html`<${PostActions} post=${p} reversal onDone=${onDone} />` : html`
     <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason} />
     <div class="row">
       <button type="button" onClick=${() => moderate('HIDE')} disabled=${act.busy}>Hide post #${p.number}</button>
       <button type="button" class="secondary" onClick=${() => moderate('APPROVE')} disabled=${act.busy}>Approve post #${p.number}</button>
       <button type="button" class="danger" onClick=${() => moderate('DELETE')} disabled=${act.busy}>Delete post #${p.number}</button>
     </div>
-    <${ErrorBox} error=${act.error} />
+    <${ErrorBox} error=${act.error} />`}
   </li>`;
 }
 
@@ -119,7 +156,7 @@ function Queue({ spaceId }) {
       : live ? `Live: ${live.pending}${live.more ? '+' : ''} post(s) waiting.` : 'Connecting for live updates…'}</p>
     <${Notice}>${done}<//>
     ${conflict && html`<p class="error" role="alert">${conflict}</p>`}
-    ${!list.loading && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
+    ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">Nothing waits for review.</p>`}
     <ul class="cards">${list.items.map((it) => html`<${ReviewItem} key=${it.post.id} item=${it} spaceId=${spaceId} onDone=${(m) => { setDone(m); setConflict(''); list.reload(); }} onConflict=${(m) => { setDone(''); setConflict(m); list.reload(); }} />`)}</ul>
     <${More} list=${list} /></section>`;
 }
@@ -164,22 +201,23 @@ function Target({ entry: e }) {
 function AuditLog({ spaceId }) {
   const list = usePaged(async (after) => {
     const c = (await gql(`query($s: ID, $after: String) { moderationLog(spaceId: $s, first: 20, after: $after) {
-      edges { node { entryId action targetKind targetId reason at actor { displayName } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId || null, after })).moderationLog;
+      edges { node { entryId action targetKind targetId reason before after at actor { displayName } } } pageInfo { hasNextPage endCursor } } }`, { s: spaceId || null, after })).moderationLog;
     const entries = await withTargets(c.edges.map((e) => e.node));
     return { ...c, edges: entries.map((node) => ({ node })) };
   }, [spaceId]);
   return html`<section aria-labelledby="audit"><h2 id="audit">Audit log</h2>
     <button type="button" class="secondary" onClick=${list.reload}>Refresh the log</button>
     <table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">On</th><th scope="col">Reason</th></tr></thead>
-    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.at)}</td><td>${e.actor?.displayName || 'system'}</td><td>${e.action}</td><td><${Target} entry=${e} /></td><td>${e.reason || '—'}</td></tr>`)}</tbody></table>
+    <tbody>${list.items.map((e) => html`<tr><td>${fmtDate(e.at)}</td><td>${e.actor?.displayName || 'system'}</td><td>${e.action}${e.before && e.after && e.before !== e.after ? ` (${e.before} → ${e.after})` : ''}</td><td><${Target} entry=${e} /></td><td>${e.reason || '—'}</td></tr>`)}</tbody></table>
     <${More} list=${list} /></section>`;
 }
 
 // ThreadView is a thread's posts as its moderators see them (hidden and
-// held posts with their words), 20 a page: where a review item's thread
-// link leads.
+// held posts with their words), 20 a page, each with the actions for its
+// current state (PostActions): where a review item's thread link leads.
 function ThreadView({ id }) {
   const [thread, setThread] = useState(null);
+  const [done, setDone] = useState('');
   const [error, setError] = useState(null);
   useEffect(() => {
     gql(`query($id: ID!) { node(id: $id) { ... on Thread { id title locked postCount space { name } } } }`, { id })
@@ -193,9 +231,11 @@ function ThreadView({ id }) {
     <h1>${thread ? thread.title : 'Thread'}</h1>
     ${thread && html`<p class="muted">In ${thread.space.name} · ${thread.postCount} post(s)${thread.locked ? ' · locked' : ''}</p>`}
     <${ErrorBox} error=${error} />
+    <${Notice}>${done}<//>
     <ol class="cards thread" aria-label="Posts">${posts.items.map((p) => html`<li class="card" data-post=${p.id}>
       <p class="muted">#${p.number} by <strong>${p.author.displayName}</strong> · ${fmtDate(p.createdAt)} · ${p.status}</p>
-      <blockquote>${p.body ?? '(not shown)'}</blockquote></li>`)}</ol>
+      <blockquote>${p.body ?? '(not shown)'}</blockquote>
+      <${PostActions} post=${p} onDone=${(m) => { setDone(m); posts.reload(); }} /></li>`)}</ol>
     <${More} list=${posts} label="More posts" /></div>`;
 }
 
@@ -212,7 +252,7 @@ function ModerationHome() {
   return html`<div><h1>Moderation</h1>
     ${mine.length > 0 && html`<${Field} label="Space" name="spaceId" value=${current} onInput=${setSpaceId} options=${mine.map((s) => ({ value: s.id, label: s.name }))} />`}
     <${More} list=${spaces} label="More spaces" />
-    ${!spaces.loading && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
+    ${!spaces.loading && !spaces.error && mine.length === 0 && html`<p class="muted">You moderate no space yet.</p>`}
     ${current && html`<${Queue} key=${current} spaceId=${current} />`}
     ${hasRole('BRAND') && html`<${AuditLog} spaceId=${current} />`}</div>`;
 }

@@ -5,7 +5,7 @@
 // field it names (extensions.field, e.g. tiers[1].threshold).
 import { html, useState, useEffect } from '../vendor/htm-preact-standalone.mjs';
 import { gql } from '../api.js';
-import { Field, ErrorBox, Notice, useAction, num, intProblem, zonedTime, wallInput } from './ui.js';
+import { Field, ErrorBox, Notice, useAction, num, intProblem, zonedTime, wallInput, setProgramZone } from './ui.js';
 
 const NUMBERS = [
   ['pointsPerUnit', 'Points per unit of currency'],
@@ -140,6 +140,7 @@ export function ProgramPage() {
     act.run(async () => {
       const d = await gql(`mutation($in: ProgramInput!, $v: Int) { updateProgram(input: $in, expectedVersion: $v) { ${FIELDS} } }`, { in: toInput(form), v: program.version ?? 0 });
       fill(d.updateProgram);
+      setProgramZone(d.updateProgram.timezone || 'UTC'); // the console's times follow a new timezone
       setSaved(`Saved as version ${d.updateProgram.version}.`);
     });
   };

@@ -1,14 +1,22 @@
 // Small building blocks shared by the pages.
-import { html, useState, useEffect, useCallback } from '../vendor/htm-preact-standalone.mjs';
+import { html, useState, useEffect, useCallback, useRef } from '../vendor/htm-preact-standalone.mjs';
 
 export { html };
 
 let ids = 0;
 const nextId = (p) => `${p}-${++ids}`;
 
+// API_PATH is how the API's message names its field ("target.tiers[0]:
+// unknown tier", the path of extensions.field): at the field, the field's
+// label names it instead.
+const API_PATH = /^(?:[A-Za-z_]\w*(?:\[\d+\])*)(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*: /;
+export const atFieldMessage = (message, label) => (API_PATH.test(message) ? `${label}: ${message.replace(API_PATH, '')}` : message);
+
 // Field is a labelled control; error, when given, is shown at the field
-// and tied to it with aria-describedby.
-export function Field({ label, name, type = 'text', value, onInput, error, hint, options, ...rest }) {
+// (an API message with the field's label in place of its path) and tied
+// to it with aria-describedby.
+export function Field({ label, name, type = 'text', value, onInput, error: shown, hint, options, ...rest }) {
+  const error = typeof shown === 'string' ? atFieldMessage(shown, label) : shown;
   const [id] = useState(() => nextId(name || 'f'));
   const errId = id + '-error';
   const common = { id, name, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': error ? errId : undefined, ...rest };
@@ -54,20 +62,30 @@ export function Notice({ children }) {
 }
 
 // usePaged pages a connection forward with the API's cursors: fetch(after)
-// returns {edges, pageInfo}. reload starts over.
+// returns {edges, pageInfo}. A new query (deps changed) starts with no rows
+// (loading), so rows of the previous one are never shown under it; reload
+// reads the same query again, keeping its rows until the answer. A failed
+// read shows its error with no rows (a failed "Load more" keeps the pages
+// read). Only the answer of the latest read is kept: one for a query no
+// longer current, or superseded by a newer read, is dropped.
 export function usePaged(fetch, deps) {
   const [state, set] = useState({ items: [], pageInfo: null, error: null, loading: true });
-  const load = useCallback(async (after, append) => {
-    set((s) => ({ ...s, loading: true, error: null }));
+  const latest = useRef(null);
+  const load = useCallback(async (after, append, fresh) => {
+    const ticket = {};
+    latest.current = ticket;
+    set((s) => (fresh ? { items: [], pageInfo: null, error: null, loading: true } : { ...s, loading: true, error: null }));
     try {
       const c = await fetch(after);
+      if (latest.current !== ticket) return;
       set((s) => ({ items: append ? [...s.items, ...c.edges.map((e) => e.node)] : c.edges.map((e) => e.node), pageInfo: c.pageInfo, error: null, loading: false }));
     } catch (error) {
-      set((s) => ({ ...s, error, loading: false }));
+      if (latest.current !== ticket) return;
+      set((s) => (append ? { ...s, error, loading: false } : { items: [], pageInfo: null, error, loading: false }));
     }
   }, deps);
-  useEffect(() => { load(null, false); }, [load]);
-  return { ...state, reload: () => load(null, false), more: () => load(state.pageInfo?.endCursor, true) };
+  useEffect(() => { load(null, false, true); return () => { latest.current = null; }; }, [load]);
+  return { ...state, reload: () => load(null, false, false), more: () => load(state.pageInfo?.endCursor, true, false) };
 }
 
 export function More({ list, label = 'Load more' }) {
@@ -124,7 +142,12 @@ export const isoTime = (v, field, label) => {
   if (!v) throw formError(field, `${label} is required.`);
   return new Date(v).toISOString();
 };
-export const fmtDate = (s) => (s ? new Date(s).toLocaleString() : '—');
+// programZone is the program's IANA timezone (programTimezone, read once
+// at sign-in by app.js): fmtDate shows times in it, labelled, whatever the
+// browser's zone, so every page and every person reads the same times.
+let programZone = null;
+export const setProgramZone = (tz) => { programZone = tz || null; };
+export const fmtDate = (s) => (s ? (programZone ? fmtZoned(s, programZone) : new Date(s).toLocaleString()) : '—');
 
 // wallClock reads an instant's wall time in an IANA zone (throws a
 // RangeError for an unknown zone).
@@ -165,7 +188,7 @@ export const fmtZoned = (s, tz) => {
   if (!s) return '—';
   try {
     return `${new Date(s).toLocaleString(undefined, { timeZone: tz, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' })} (${tz})`;
-  } catch { return fmtDate(s); }
+  } catch { return new Date(s).toLocaleString(); }
 };
 export const pct = (v) => (v == null ? '—' : (v * 100).toFixed(1) + '%');
 

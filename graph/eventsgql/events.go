@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,6 +16,7 @@ import (
 	"github.com/regulars/regulars/community/events/attendees"
 	"github.com/regulars/regulars/community/events/rsvp"
 	"github.com/regulars/regulars/community/events/watch"
+	"github.com/regulars/regulars/input"
 	"github.com/regulars/regulars/member"
 )
 
@@ -334,14 +336,28 @@ func (r Query) DoorEvents(ctx context.Context, first *int, after *string) (*mode
 	if err != nil {
 		return nil, err
 	}
-	const list = "events.DOOR"
-	from, err := relay.DecodeIDCursor(list, after)
+	// The list is by start: a cursor holds the last event's start and id.
+	const list = "events.DOOR_START"
+	pos, err := relay.DecodeStringCursor(list, after)
 	if err != nil {
 		return nil, err
+	}
+	var from events.DoorPosition
+	if pos != "" {
+		start, id, _ := strings.Cut(pos, "|")
+		at, errAt := time.Parse(time.RFC3339Nano, start)
+		oid, errID := bson.ObjectIDFromHex(id)
+		if errAt != nil || errID != nil {
+			return nil, input.Errorf("after", "is not a cursor of this list")
+		}
+		from = events.DoorPosition{StartsAt: at, ID: oid}
 	}
 	evs, more, err := r.EventService.AtTheDoor(ctx, member.PrincipalFrom(ctx), from, n)
 	if err != nil {
 		return nil, err
 	}
-	return eventConnection(list, evs, more, after), nil
+	es, info := relay.Edges(evs, more, after, func(e *events.Event) string {
+		return relay.EncodeStringCursor(list, e.StartsAt.UTC().Format(time.RFC3339Nano)+"|"+e.ID.Hex())
+	}, func(c string, e *events.Event) *model.EventEdge { return &model.EventEdge{Cursor: c, Node: e} })
+	return &model.EventConnection{Edges: es, PageInfo: info}, nil
 }

@@ -199,6 +199,15 @@ func (r Query) Program(ctx context.Context) (*program.Program, error) {
 	return &p, nil
 }
 
+// ProgramTimezone is the resolver for the programTimezone field.
+func (r Query) ProgramTimezone(ctx context.Context) (string, error) {
+	p, err := r.Rooms.Program.Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return p.Location().String(), nil
+}
+
 // ProgramHistory is the resolver for the programHistory field.
 func (r Query) ProgramHistory(ctx context.Context, first *int, after *string) (*model.ProgramConnection, error) {
 	limit, err := relay.PageSize(first)
