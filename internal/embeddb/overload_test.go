@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,21 +31,28 @@ func TestWritesGoThroughAfterAnOverloadOfTimeouts(t *testing.T) {
 	}
 	testkit.Defer(t, db.Close)
 	ctx := context.Background()
-	// As the server connects: a client-side timeout, so that every
-	// command carries maxTimeMS and FerretDB cancels it too.
-	connect := func() *mongo.Client {
-		c, err := mongo.Connect(options.Client().ApplyURI(db.URI()).SetTimeout(20 * time.Second))
+	// Three driver clients (three instances of the server), each a pool of
+	// one. Two connect as the server does, with a client-side timeout, so
+	// that every command carries maxTimeMS and FerretDB cancels it too; the
+	// third has only its contexts' deadlines.
+	var dbs []*mongo.Database
+	for i := range 3 {
+		o := options.Client().ApplyURI(db.URI())
+		if i < 2 {
+			o.SetTimeout(20 * time.Second)
+		}
+		c, err := mongo.Connect(o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		testkit.Defer(t, func() error { return c.Disconnect(ctx) })
-		return c
+		dbs = append(dbs, c.Database("overload"))
 	}
-	d := connect().Database("overload")
-	big, writes, counters := d.Collection("big"), d.Collection("writes"), d.Collection("counters")
+	d := dbs[0]
+	big, counters := d.Collection("big"), d.Collection("counters")
 
 	// A collection that takes milliseconds to scan, so that deadlines of
-	// 1–20 ms end commands in the middle of their statements.
+	// a few milliseconds end commands in the middle of their statements.
 	const bigDocs = 3000
 	docs := make([]any, bigDocs)
 	for i := range docs {
@@ -60,95 +65,99 @@ func TestWritesGoThroughAfterAnOverloadOfTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The storm: clients released together, each running a bounded number
-	// of commands with deadlines of 1 to 20 ms.
-	// Clients share a few driver clients (server instances), each a pool of one.
-	maxDeadline := 20
-	if s := os.Getenv("OVERLOAD_MAX_DEADLINE_MS"); s != "" {
-		maxDeadline, _ = strconv.Atoi(s)
-	}
-	const clients, perClient = 12, 200
-	instances := 3
-	if s := os.Getenv("OVERLOAD_INSTANCES"); s != "" {
-		instances, _ = strconv.Atoi(s)
-	}
-	dbs := []*mongo.Database{d}
-	for len(dbs) < instances {
-		dbs = append(dbs, connect().Database("overload"))
-	}
-	var acked, tried, cut atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for w := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 19))
-			d := dbs[w%instances]
-			big, writes, counters := d.Collection("big"), d.Collection("writes"), d.Collection("counters")
-			<-start
-			for i := range perClient {
-				opCtx, cancel := context.WithTimeout(ctx, time.Duration(1+rng.IntN(maxDeadline))*time.Millisecond)
-				var err error
-				switch i % 6 {
-				case 0: // a scan that matches late
-					err = big.FindOne(opCtx, bson.D{{Key: "pad", Value: fmt.Sprintf("%0200d", bigDocs-1-rng.IntN(10))}}).Err()
-				case 1: // a cursor left open mid-way, then closed without its context
-					var cur *mongo.Cursor
-					cur, err = big.Find(opCtx, bson.D{{Key: "k", Value: rng.IntN(97)}}, options.Find().SetBatchSize(2))
-					if err == nil {
-						_ = cur.Next(opCtx) // a getMore that may be cut
-						_ = cur.Close(ctx)
+	var acked, tried atomic.Int64
+	for round, maxDeadline := range []int{20, 100, 5} {
+		// The storm: workers released together, each running a bounded
+		// number of commands with deadlines of 1 to maxDeadline ms; one in
+		// four is cancelled instead, which closes its socket at once.
+		const workers, perWorker = 12, 80
+		var cut atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), uint64(round)))
+				d := dbs[w%len(dbs)]
+				big, writes, counters := d.Collection("big"), d.Collection("writes"), d.Collection("counters")
+				<-start
+				for i := range perWorker {
+					limit := time.Duration(1+rng.IntN(maxDeadline)) * time.Millisecond
+					opCtx, cancel := context.WithTimeout(ctx, limit)
+					if rng.IntN(4) == 0 {
+						opCtx, cancel = context.WithCancel(ctx)
+						time.AfterFunc(limit, cancel)
 					}
-				case 2:
-					_, err = writes.InsertOne(opCtx, bson.D{{Key: "w", Value: w}, {Key: "i", Value: i}})
-				case 3, 4:
-					tried.Add(1)
-					err = counters.FindOneAndUpdate(opCtx, bson.D{{Key: "_id", Value: "n"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
-					if err == nil {
-						acked.Add(1)
+					var err error
+					switch i % 6 {
+					case 0: // a scan that matches late
+						err = big.FindOne(opCtx, bson.D{{Key: "pad", Value: fmt.Sprintf("%0200d", bigDocs-1-rng.IntN(10))}}).Err()
+					case 1: // a cursor left mid-way: its getMore may be cut, its kill may never come
+						var cur *mongo.Cursor
+						cur, err = big.Find(opCtx, bson.D{{Key: "k", Value: rng.IntN(97)}}, options.Find().SetBatchSize(2))
+						if err == nil {
+							_ = cur.Next(opCtx)
+							if rng.IntN(2) == 0 {
+								_ = cur.Close(ctx)
+							}
+						}
+					case 2:
+						_, err = writes.InsertOne(opCtx, bson.D{{Key: "w", Value: w}, {Key: "i", Value: i}})
+					case 3, 4:
+						tried.Add(1)
+						err = counters.FindOneAndUpdate(opCtx, bson.D{{Key: "_id", Value: "n"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
+						if err == nil {
+							acked.Add(1)
+						}
+					case 5:
+						_, err = big.UpdateMany(opCtx, bson.D{{Key: "k", Value: rng.IntN(97)}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "touched", Value: 1}}}})
 					}
-				case 5:
-					_, err = big.UpdateMany(opCtx, bson.D{{Key: "k", Value: rng.IntN(97)}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "touched", Value: 1}}}})
+					if err != nil {
+						cut.Add(1)
+					}
+					cancel()
 				}
-				if err != nil {
-					cut.Add(1)
-				}
-				cancel()
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	t.Logf("storm: %d commands, %d cut by their deadlines; %d of %d increments acknowledged", clients*perClient, cut.Load(), acked.Load(), tried.Load())
-	if cut.Load() == 0 {
-		t.Fatal("no command was cut: the storm did not overload anything")
-	}
-
-	// Afterwards, with generous deadlines: writes to several collections.
-	for _, coll := range []*mongo.Collection{writes, big, counters, d.Collection("fresh")} {
-		if _, err := coll.InsertOne(ctx, bson.D{{Key: "after", Value: true}}); err != nil {
-			t.Fatalf("insert into %s after the storm: %v", coll.Name(), err)
+			}()
 		}
-	}
-	var doc struct{ N int64 }
-	if err := counters.FindOne(ctx, bson.D{{Key: "_id", Value: "n"}}).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	// An increment cut by its deadline may or may not have been applied;
-	// an acknowledged one must have been.
-	if doc.N < acked.Load() || doc.N > tried.Load() {
-		t.Fatalf("n = %d after the storm: %d increments acknowledged, %d tried", doc.N, acked.Load(), tried.Load())
-	}
-	before := doc.N
-	const n = 40
-	testkit.Race(t, n, func(int) error {
-		return counters.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: "n"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
-	}).Expect(t)
-	if err := counters.FindOne(ctx, bson.D{{Key: "_id", Value: "n"}}).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.N != before+n {
-		t.Fatalf("n = %d after %d concurrent increments from %d", doc.N, n, before)
+		close(start)
+		wg.Wait()
+		t.Logf("storm of 1–%d ms: %d commands, %d cut; %d of %d increments acknowledged so far", maxDeadline, workers*perWorker, cut.Load(), acked.Load(), tried.Load())
+		if cut.Load() == 0 {
+			t.Fatal("no command was cut: the storm did not overload anything")
+		}
+
+		// Afterwards, with generous deadlines: writes to several collections,
+		// from each client.
+		for i, d := range dbs {
+			for _, name := range []string{"writes", "big", "counters", fmt.Sprintf("fresh%d", round)} {
+				if _, err := d.Collection(name).InsertOne(ctx, bson.D{{Key: "after", Value: round}, {Key: "client", Value: i}}); err != nil {
+					t.Fatalf("round %d: client %d: insert into %s after the storm: %v", round, i, name, err)
+				}
+			}
+		}
+		var doc struct{ N int64 }
+		if err := counters.FindOne(ctx, bson.D{{Key: "_id", Value: "n"}}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		// An increment cut by its deadline may or may not have been
+		// applied; an acknowledged one must have been.
+		if doc.N < acked.Load() || doc.N > tried.Load() {
+			t.Fatalf("round %d: n = %d: %d increments acknowledged, %d tried", round, doc.N, acked.Load(), tried.Load())
+		}
+		// And concurrent increments from every client all count.
+		const n = 30
+		testkit.Race(t, n, func(i int) error {
+			tried.Add(1)
+			acked.Add(1)
+			return dbs[i%len(dbs)].Collection("counters").FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: "n"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}).Err()
+		}).Expect(t)
+		before := doc.N
+		if err := counters.FindOne(ctx, bson.D{{Key: "_id", Value: "n"}}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.N != before+n {
+			t.Fatalf("round %d: n = %d after %d concurrent increments from %d", round, doc.N, n, before)
+		}
 	}
 }
