@@ -99,7 +99,7 @@ func TestWritesGoThroughAfterAnOverloadOfTimeouts(t *testing.T) {
 						if err == nil {
 							_ = cur.Next(opCtx)
 							if rng.IntN(2) == 0 {
-								_ = cur.Close(ctx)
+								err = cur.Close(ctx)
 							}
 						}
 					case 2:
