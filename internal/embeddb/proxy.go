@@ -58,7 +58,7 @@ type proxy struct {
 	wg       sync.WaitGroup
 
 	mu    sync.Mutex
-	conns map[net.Conn]struct{} // client connections, closed by close
+	conns map[net.Conn]struct{} // client connections and their hello ones, closed by close
 	up    net.Conn              // the serial upstream connection, or nil
 }
 
@@ -152,6 +152,9 @@ func (p *proxy) client(c net.Conn) {
 		p.mu.Unlock()
 		_ = c.Close()
 		if hello != nil {
+			p.mu.Lock()
+			delete(p.conns, hello)
+			p.mu.Unlock()
 			_ = hello.Close()
 		}
 		p.killCursors(cursors)
@@ -168,6 +171,10 @@ func (p *proxy) client(c net.Conn) {
 				if hello, err = net.DialTimeout("tcp", p.upstream, 10*time.Second); err != nil {
 					return
 				}
+				// Closed by close too, like the client connections.
+				p.mu.Lock()
+				p.conns[hello] = struct{}{}
+				p.mu.Unlock()
 				helloR = bufio.NewReader(hello)
 			}
 			if _, err := hello.Write(msg); err != nil {
