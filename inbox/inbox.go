@@ -221,7 +221,19 @@ type Inbox struct {
 	now     func() time.Time
 	// pushable says which kinds are marked for push (SetPush); nil: none.
 	pushable func(Kind) bool
+	// streamRetries are the waits before a stream tries a failed read of
+	// the store again (streamRetries, the package's, unless a test sets
+	// them); readFailed, when set, hears of each failure retried.
+	streamRetries []time.Duration
+	readFailed    func(error)
 }
+
+// streamRetries are the waits between a stream's attempts at a read of the
+// store that failed: a database blip of up to about 6 s (their sum) leaves
+// the subscription open and loses nothing; a read still failing after them
+// ends it (the client resumes from its cursor).
+var streamRetries = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
+	800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond}
 
 // Texts renders a message's words from its template (see package texts).
 type Texts interface {
@@ -250,6 +262,8 @@ func New(db *mongo.Database, broker Broker) *Inbox {
 		broker: broker,
 		texts:  texts.Builtin(),
 		now:    time.Now,
+
+		streamRetries: streamRetries,
 	}
 }
 
@@ -597,8 +611,9 @@ const streamBuffer = 8
 
 // Stream sends the member's notifications after sequence `after`, oldest
 // first, then every new one as it is stored, until ctx ends or a read of
-// the store fails (the channel is then closed; the client resumes from its
-// cursor). With after < 0 it starts from now (no replay).
+// the store still fails after a few attempts over about 6 s (the channel is
+// then closed; the client resumes from its cursor): a database blip shorter
+// than that delays delivery and loses nothing. With after < 0 it starts from now (no replay).
 //
 // ready, when not nil, is called after each notification is put on the
 // channel, so that a receive then does not block, and once after the
@@ -726,7 +741,7 @@ func (s *stream) catchUp() {
 			}
 		}
 		for more := read; more; {
-			ns, err := s.in.store.after(s.ctx, s.memberID, after, streamBatch, s.in.now())
+			ns, err := s.read(after)
 			if err != nil {
 				s.fail()
 				return
@@ -738,6 +753,28 @@ func (s *stream) catchUp() {
 				after = n.Seq
 			}
 			more = len(ns) == streamBatch
+		}
+	}
+}
+
+// read reads the store after seq for catchUp, trying a failed read again
+// after each of the Inbox's retry waits, from the same number: an error
+// means the read still failed after them, or ctx ended.
+func (s *stream) read(seq int64) ([]*Notification, error) {
+	for i := 0; ; i++ {
+		ns, err := s.in.store.after(s.ctx, s.memberID, seq, streamBatch, s.in.now())
+		if err == nil || s.ctx.Err() != nil || i == len(s.in.streamRetries) {
+			return ns, err
+		}
+		if s.in.readFailed != nil {
+			s.in.readFailed(err)
+		}
+		wait := time.NewTimer(s.in.streamRetries[i])
+		select {
+		case <-wait.C:
+		case <-s.ctx.Done():
+			wait.Stop()
+			return nil, s.ctx.Err()
 		}
 	}
 }

@@ -5,9 +5,12 @@
 // The embedded database is for development, demos, tests and a single small
 // instance. It has no transactions, change streams or TTL indexes, and every
 // query scans its collection. FerretDB 1.x also does not apply concurrent
-// updates of one document atomically, so URI asks the driver for a pool of
-// one connection: FerretDB handles one connection's commands in order, which
-// makes every single-document update atomic for that client, as on MongoDB.
+// updates of one document atomically (it reads, then writes), so every
+// client reaches it through a proxy (proxy.go) that runs all commands, of
+// all clients, one after another over one connection, each to its end even
+// when its client gave up: every single-document update is atomic, as on
+// MongoDB. URI also asks the driver for a pool of one connection, so that a
+// client's commands wait in its own pool rather than in the proxy.
 package embeddb
 
 import (
@@ -15,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +42,7 @@ type DB struct {
 	dir    string
 	uri    string
 	lock   *os.File
+	proxy  *proxy
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -82,8 +87,19 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		_ = lock.Close() // the start failure is what to report
 		return nil, fmt.Errorf("embedded database in %s: %w", abs, err)
 	}
+	// New has opened FerretDB's listener, so its address is known.
+	upstream, err := url.Parse(f.MongoDBURI())
+	if err != nil {
+		_ = lock.Close() // the bad address is what to report
+		return nil, fmt.Errorf("embedded database: %w", err)
+	}
+	px, err := startProxy(upstream.Host)
+	if err != nil {
+		_ = lock.Close() // the listen failure is what to report
+		return nil, fmt.Errorf("embedded database: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	db := &DB{dir: abs, lock: lock, cancel: cancel, done: make(chan struct{})}
+	db := &DB{dir: abs, lock: lock, proxy: px, cancel: cancel, done: make(chan struct{})}
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
@@ -94,8 +110,7 @@ func Open(dir string, logger *slog.Logger) (*DB, error) {
 		_ = f.Run(ctx)
 		<-loopDone
 	}()
-	// New has opened the listener, so the address is known.
-	db.uri = strings.TrimSuffix(f.MongoDBURI(), "/") + "/?maxPoolSize=1"
+	db.uri = "mongodb://" + px.addr() + "/?maxPoolSize=1"
 	return db, nil
 }
 
@@ -169,9 +184,8 @@ func (h errorsOnly) Handle(ctx context.Context, r slog.Record) error {
 	return x.Handle(ctx, r)
 }
 
-// URI is the connection string for this database. It asks for a pool of
-// one connection, which serializes the client's commands (see the package
-// doc); keep it when adding options.
+// URI is the connection string for this database: its proxy's address
+// (see the package doc), with a pool of one connection.
 func (db *DB) URI() string { return db.uri }
 
 // Dir is the absolute directory holding the database files.
@@ -180,6 +194,7 @@ func (db *DB) Dir() string { return db.dir }
 // Close stops the database after its connections end and releases the
 // directory. Call it after disconnecting every client.
 func (db *DB) Close() error {
+	db.proxy.close()
 	db.cancel()
 	select {
 	case <-db.done:
