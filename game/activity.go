@@ -216,6 +216,13 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		AmountMinor: in.AmountMinor, Currency: in.Currency, OccurredAt: in.OccurredAt.UTC().Truncate(time.Millisecond), Items: in.Items, CreatedAt: now.Truncate(time.Millisecond),
 		EffectsPending: true, Fingerprint: in.fingerprint(),
 	}
+	if head != nil {
+		// The tier the purchase's own entry will be evaluated in, when it
+		// is appended to this head (applyLedger corrects it otherwise):
+		// written with the activity, so a dry run has it without a
+		// snapshot.
+		a.Tier = head.State.Tier.Name
+	}
 	if in.Kind == program.ActivityCheckIn {
 		loc := m.Location()
 		a.CheckInDay = in.MemberID.Hex() + ":" + loc.String() + ":" + a.OccurredAt.In(loc).Format(time.DateOnly)
@@ -420,12 +427,26 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	case program.ActivityPurchase:
 		// A new purchase builds on the head read before it was recorded
 		// (roomFor); its Change only reads (the position by date).
-		e, created, err := s.ledger.AppendAfter(ctx, p, a.MemberID, res.head, key, ledger.EntryEarn, src, accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra))
+		earn := accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra)
+		tier := a.Tier
+		e, created, err := s.ledger.AppendAfter(ctx, p, a.MemberID, res.head, key, ledger.EntryEarn, src, func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
+			tier = st.Tier.Name // the tier its built-in rules see
+			return earn(st, e, now)
+		})
 		if err == nil {
 			fx.Entry(e)
 		}
 		if err := record(e, created, err); err != nil {
 			return err
+		}
+		if created && tier != a.Tier {
+			// Appended to another head than the one read before the
+			// insert (a concurrent entry of the member's, or a retry
+			// after a crash): the activity says the tier it really was.
+			if err := s.acts.SetTier(ctx, a.ID, tier); err != nil {
+				return err
+			}
+			a.Tier = tier
 		}
 		// One write of the account (the win-back time) answers it for
 		// the referral and the leaderboards.

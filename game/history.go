@@ -65,7 +65,8 @@ func (h ruleHistory) joinedFrom(ctx context.Context, members []bson.ObjectID) (m
 
 // Explained is activity id with the snapshot recorded for it, or, for an
 // activity recorded while no brand rule of its kind was active, the
-// member as they are now (tier, badges) with what the activity's own
+// member as they are now (badges; tier, unless the purchase recorded the
+// one it was made in: activity.Activity.Tier) with what the activity's own
 // records say: a purchase's position by date and previous purchase as
 // counted now, and whether its entry paid the first-purchase bonus.
 // Errors: activity.ErrNotFound.
@@ -83,7 +84,10 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	if err != nil {
 		return nil, err
 	}
-	x.Snapshot.Tier = st.Tier.Name
+	x.Snapshot.Tier, x.Tier = st.Tier.Name, a.Tier
+	if a.Tier != "" {
+		x.Snapshot.Tier = a.Tier // the tier the purchase was made in
+	}
 	if x.Snapshot.Badges, err = h.s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
 		return nil, err
 	}

@@ -70,6 +70,15 @@ type Activity struct {
 	// activity was first evaluated (rules.Snapshot); nil while no rule of
 	// its kind was active.
 	RuleSnapshot *rules.Snapshot `bson:"ruleSnapshot,omitempty"`
+	// Tier is, on a purchase, the member's tier its own entry's built-in
+	// rules (the tier multiplier) were evaluated in: the tier of the
+	// ledger head the entry was appended to, before any move the purchase
+	// itself causes. It is written with the activity (from the head read
+	// before the insert) and corrected in the rare case the entry was
+	// appended to a later head (SetTier). A dry run replays a purchase
+	// without a snapshot in it. Empty when the member had no tier yet,
+	// and on purchases recorded before it existed.
+	Tier string `bson:"tier,omitempty"`
 }
 
 // ForRules is what the earning rules see of a.
@@ -179,6 +188,17 @@ func (s *Store) KeepSnapshot(ctx context.Context, a *Activity, snap *rules.Snaps
 		}
 	}
 	return snap, nil
+}
+
+// SetTier records tier as purchase id's Tier (Activity.Tier): the tier
+// its entry was in fact appended in, when that is not the one recorded.
+func (s *Store) SetTier(ctx context.Context, id bson.ObjectID, tier string) error {
+	up := bson.D{{Key: "$set", Value: bson.D{{Key: "tier", Value: tier}}}}
+	if tier == "" {
+		up = bson.D{{Key: "$unset", Value: bson.D{{Key: "tier", Value: ""}}}}
+	}
+	_, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, up)
+	return err
 }
 
 // ByIDs returns activities in the order of ids; missing ones are nil (one

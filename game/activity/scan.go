@@ -27,6 +27,7 @@ type replayed struct {
 	OccurredAt   time.Time            `bson:"occurredAt"`
 	Items        []LineItem           `bson:"items"`
 	RuleSnapshot *rules.Snapshot      `bson:"ruleSnapshot"`
+	Tier         string               `bson:"tier"`
 }
 
 // scanBatch is how many activities one round trip of a dry run brings
@@ -122,7 +123,7 @@ type scanRecord struct {
 	purchase     int64
 	external, en uint32 // scanned.external[external : external+en]
 	birthday     int32
-	kind, tier   uint32 // in scanned.strings
+	kind, tier   uint32 // in scanned.strings: the snapshot's tier, or without one the activity's (Activity.Tier)
 	badges       uint32 // in scanned.badgeSets
 	items, n     uint32 // scanned.items[items : items+n]
 	flags        uint8
@@ -158,7 +159,7 @@ func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n i
 		{Key: "kind", Value: bson.D{{Key: "$ne", Value: program.ActivityRefund}}}}
 	cur, err := s.c.Find(ctx, filter, options.Find().SetHint(IndexDate).
 		SetProjection(bson.D{{Key: "kind", Value: 1}, {Key: "externalId", Value: 1}, {Key: "memberId", Value: 1}, {Key: "amountMinor", Value: 1},
-			{Key: "occurredAt", Value: 1}, {Key: "items", Value: 1}, {Key: "ruleSnapshot", Value: 1}}).SetBatchSize(scanBatch))
+			{Key: "occurredAt", Value: 1}, {Key: "items", Value: 1}, {Key: "ruleSnapshot", Value: 1}, {Key: "tier", Value: 1}}).SetBatchSize(scanBatch))
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +205,9 @@ func (sc *scanned) add(a *replayed) {
 	if a.RuleSnapshot == nil && a.Kind == program.ActivityPurchase {
 		sc.unsnapshotted[a.MemberID] = struct{}{}
 	}
+	if a.RuleSnapshot == nil {
+		r.tier = sc.intern(a.Tier)
+	}
 	if snap := a.RuleSnapshot; snap != nil {
 		r.flags |= scanSnapshotted
 		r.tier, r.purchase, r.birthday = sc.intern(snap.Tier), snap.Purchase, int32(snap.BirthdayYear)
@@ -237,8 +241,9 @@ func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
 	}
 	x.MemberID, x.Snapshotted, x.JoinedFrom = r.member, r.flags&scanSnapshotted != 0, time.Time{}
-	x.Snapshot = rules.Snapshot{}
+	x.Snapshot, x.Tier = rules.Snapshot{}, ""
 	if !x.Snapshotted {
+		x.Tier = sc.strings[r.tier]
 		return
 	}
 	x.Snapshot = rules.Snapshot{Tier: sc.strings[r.tier], Badges: sc.badgeSets[r.badges], Purchase: r.purchase,

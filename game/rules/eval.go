@@ -456,9 +456,15 @@ type Recorded struct {
 	Snapshot Snapshot
 	// Snapshotted: Snapshot is the one recorded when the activity was
 	// awarded. Without it the replay fills the position, first purchase
-	// and previous purchase from the range itself (no tier, no badges,
-	// no birthday), counting only the purchases dated from JoinedFrom.
+	// and previous purchase from the range itself, counting only the
+	// purchases dated from JoinedFrom, takes the tier from Tier (no
+	// badges, no birthday).
 	Snapshotted bool
+	// Tier is, without a snapshot, the tier recorded on the activity
+	// (a purchase's: the one its own entry was evaluated in); empty for
+	// activities recorded before purchases kept it, which the replay
+	// sees in no tier.
+	Tier string
 	// JoinedFrom is when the member's purchases start to count
 	// (JoinedFrom of their join date); zero: from any date. Read for
 	// activities without a snapshot.

@@ -248,7 +248,7 @@ func (r *Replay) Add(x *rules.Recorded) {
 	}
 	purchase := x.Activity.Kind == program.ActivityPurchase
 	if !x.Snapshotted {
-		x.Snapshot = rules.Snapshot{}
+		x.Snapshot = rules.Snapshot{Tier: x.Tier}
 		// As the live path counts them (accrual.Purchase): a purchase
 		// dated before the member joined has no position and is not
 		// their first.
