@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,5 +299,120 @@ func TestDryRunFirstPurchaseIsTheFirstAfterJoining(t *testing.T) {
 	}
 	if !slices.ContainsFunc(res.Sample[0].BeforeLines, func(l string) bool { return strings.HasPrefix(l, rules.RuleFirstPurchase+" ") }) {
 		t.Errorf("the first purchase after joining, before the change: %q; want the first-purchase bonus", res.Sample[0].BeforeLines)
+	}
+}
+
+// Purchases recorded while no earning rule of their kind was active have
+// no snapshot; each records the tier its own entry was evaluated in
+// (activity.Activity.Tier), so the dry run's "before" of unchanged rules
+// pays the tier multiplier the ledger paid, including on the purchase
+// that moves its member up a tier (evaluated in the tier it was made in).
+func TestDryRunBeforeMatchesTheLedgerInTheTierEachPurchaseWasMadeIn(t *testing.T) {
+	h := newHarness(t, nil) // Member, Silver from 1,000 points earned (125%), Gold from 5,000 (150%)
+	now := h.clock.Now()
+	ann := h.joined("ann@example.com", now.AddDate(0, 0, -100))
+	bob := h.joined("bob@example.com", now.AddDate(0, 0, -100))
+	var annActs []*ActivityResult
+	for i, minor := range []int64{10_000, 3_000, 30_000, 2_000, 1_500} {
+		at := now.AddDate(0, 0, -60+10*i)
+		annActs = append(annActs, h.purchaseAt(t, ann, fmt.Sprint("ann-", i), minor, at))
+		h.purchaseAt(t, bob, fmt.Sprint("bob-", i), 500, at.Add(time.Hour))
+	}
+	// Ann: Silver after her first purchase, Gold after her third.
+	wantTiers := []string{"", "Silver", "Silver", "Gold", "Gold"}
+	for i, r := range annActs {
+		stored, err := h.acts.ByID(context.Background(), r.Activity.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.RuleSnapshot != nil || stored.Tier != wantTiers[i] {
+			t.Errorf("purchase %d recorded in tier %q (snapshot %v), want %q and none", i, stored.Tier, stored.RuleSnapshot, wantTiers[i])
+		}
+	}
+	if tc := annActs[2].TierChange(); tc == nil || tc.From != "Silver" || tc.To != "Gold" {
+		t.Fatalf("Ann's third purchase moved her %+v, want Silver to Gold", tc)
+	}
+	ledgerTotal, perRule := h.allRulePoints(t)
+	if perRule[rules.RuleTier] == 0 {
+		t.Fatal("the ledger holds no tier points: the test proves nothing")
+	}
+	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
+	if res.Activities != 10 || res.Before != ledgerTotal || res.After != ledgerTotal {
+		t.Errorf("dry run of unchanged rules over %d activities: %d before, %d after; the ledger holds %d", res.Activities, res.Before, res.After, ledgerTotal)
+	}
+	for _, r := range res.PerRule {
+		if r.Before != perRule[r.Key] {
+			t.Errorf("rule %s: dry run %d before, the ledger %d", r.Key, r.Before, perRule[r.Key])
+		}
+	}
+	if !slices.ContainsFunc(res.PerRule, func(r dryrun.Totals) bool { return r.Key == rules.RuleTier && r.Before == perRule[rules.RuleTier] }) {
+		t.Errorf("the dry run's rules %+v: want the tier multiplier's %d points", res.PerRule, perRule[rules.RuleTier])
+	}
+	for _, r := range res.PerTier {
+		if r.Key == "Gold" && r.Before == 0 {
+			t.Errorf("the dry run counted nothing for Gold: %+v", res.PerTier)
+		}
+	}
+}
+
+// Purchases of one member racing (released together, each reading the
+// same ledger head before its insert) are appended one after the other,
+// most of them to a later head than the one they read, and one of them
+// moves the member up a tier: each activity still says the tier its entry
+// was evaluated in, the tier of the entry before it in the member's chain
+// (read back from the database).
+func TestRacingPurchasesRecordTheTierTheirEntryWasEvaluatedIn(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	now := h.clock.Now()
+	ann := h.joined("ann@example.com", now.AddDate(0, 0, -100))
+	h.purchaseAt(t, ann, "start", 9_000, now.AddDate(0, 0, -10)) // 900 + 50 points: 50 short of Silver
+	const n = 6
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, err := h.RecordActivity(ctx, ActivityInput{MemberID: ann.ID, Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("race-", i),
+				AmountMinor: 2_000, Currency: "USD", OccurredAt: now.Add(-time.Duration(i) * time.Minute)})
+			errs <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tiers := map[string]int{}
+	for i := range n {
+		a, err := h.acts.ByExternalID(ctx, program.ActivityPurchase, fmt.Sprint("race-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := h.ledger.ByKey(ctx, ann.ID, "act:"+a.ID.Hex())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev struct {
+			State struct {
+				Tier struct {
+					Name string `bson:"name"`
+				} `bson:"tier"`
+			} `bson:"state"`
+		}
+		if err := h.ledger.Collection().FindOne(ctx, bson.D{{Key: "memberId", Value: ann.ID}, {Key: "seq", Value: e.Seq - 1}}).Decode(&prev); err != nil {
+			t.Fatal(err)
+		}
+		if a.Tier != prev.State.Tier.Name {
+			t.Errorf("purchase race-%d (entry %d) recorded in tier %q; its entry was evaluated in %q", i, e.Seq, a.Tier, prev.State.Tier.Name)
+		}
+		tiers[a.Tier]++
+	}
+	if tiers["Silver"] != n-1 || len(tiers) != 2 {
+		t.Errorf("tiers recorded %v: want one purchase before Silver and %d in it", tiers, n-1)
 	}
 }
