@@ -23,7 +23,7 @@ import (
 // purchases (default 20,000) of 1,000 members, with 50 active rules and a
 // change adding one, besides the default program's built-in rules, on the
 // database the tests use (BENCHMARKS.md). The history is inserted
-// directly, with snapshots, as RecordActivity leaves it; with
+// directly, with snapshots and tiers, as RecordActivity leaves it; with
 // DRYRUN_SNAPSHOTS=0, without (as recorded while no brand rule was
 // active), its members known with join dates, half of them in the middle
 // of the range (the dry run reads them and counts positions from them).
@@ -67,7 +67,7 @@ func BenchmarkDryRun(b *testing.B) {
 		a := &activity.Activity{ID: bson.NewObjectID(), Kind: program.ActivityPurchase, ExternalID: fmt.Sprint("b-", i),
 			MemberID: members[i%len(members)], AmountMinor: int64(500 + i%9000), Currency: "USD", OccurredAt: at, CreatedAt: at,
 			Items:        []activity.LineItem{{SKU: "S", Category: fmt.Sprint("cat-", i%8), Quantity: 1, PriceMinor: int64(500 + i%9000)}},
-			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}}
+			RuleSnapshot: &rules.Snapshot{Tier: tiers[i%3], Purchase: int64(i/len(members) + 1)}, Tier: tiers[i%3]}
 		if !snapshots {
 			a.RuleSnapshot = nil
 		}
