@@ -75,7 +75,8 @@ type Activity struct {
 	// ledger head the entry was appended to, before any move the purchase
 	// itself causes. It is written with the activity (from the head read
 	// before the insert) and corrected in the rare case the entry was
-	// appended to a later head (SetTier). A dry run replays a purchase
+	// appended to a later head (SetTier; a crash between that append and
+	// the correction leaves the tier read before). A dry run replays a purchase
 	// without a snapshot in it. Empty when the member had no tier yet,
 	// and on purchases recorded before it existed.
 	Tier string `bson:"tier,omitempty"`
