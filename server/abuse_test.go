@@ -101,7 +101,12 @@ func TestSlowAndIdleClientsCutOff(t *testing.T) {
 			// fasthttp says why before it closes: 408, then the end.
 			deadline(t, c.SetReadDeadline, 10*time.Second)
 			rest, err := io.ReadAll(c)
-			if answer := string(one[:n]) + string(rest); err != nil || !strings.HasPrefix(answer, "HTTP/1.1 408 ") {
+			// A header line sent just before the close makes the kernel
+			// reset the connection, which may cut the 408 short.
+			answer := string(one[:n]) + string(rest)
+			whole := err == nil && strings.HasPrefix(answer, "HTTP/1.1 408 ")
+			cut := errors.Is(err, syscall.ECONNRESET) && (strings.HasPrefix(answer, "HTTP/1.1 408 ") || strings.HasPrefix("HTTP/1.1 408 ", answer))
+			if !whole && !cut {
 				t.Fatalf("the server's answer to an unfinished request: %q %v", answer, err)
 			}
 			cutOff = true
