@@ -80,13 +80,14 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 		x.Snapshot = *a.RuleSnapshot
 		return x, nil
 	}
-	st, _, err := h.s.ledger.Head(ctx, a.MemberID)
-	if err != nil {
-		return nil, err
-	}
-	x.Snapshot.Tier, x.Tier = st.Tier.Name, a.Tier
-	if a.Tier != "" {
-		x.Snapshot.Tier = a.Tier // the tier the purchase was made in
+	x.Snapshot.Tier, x.Tier = a.Tier, a.Tier // the tier the purchase was made in
+	if a.Tier == "" {
+		// Recorded before activities kept it: the member's tier now.
+		st, _, err := h.s.ledger.Head(ctx, a.MemberID)
+		if err != nil {
+			return nil, err
+		}
+		x.Snapshot.Tier = st.Tier.Name
 	}
 	if x.Snapshot.Badges, err = h.s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
 		return nil, err
