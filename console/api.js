@@ -27,6 +27,10 @@ const waiting = new Set(); // resolves of tabs' asks for a newer pair
 const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('regulars.console.session') : null;
 
 export let me = null;
+// endNotice says why this tab was signed out without asking (the session
+// expired or was ended elsewhere), for the sign-in form; '' otherwise.
+export let endNotice = '';
+const EXPIRED = 'Your session ended (it expired, or was signed out elsewhere): sign in again.';
 
 export function onSession(f) { listeners.add(f); return () => listeners.delete(f); }
 function changed() { for (const f of listeners) f(me); }
@@ -79,7 +83,7 @@ channel?.addEventListener('message', ({ data: m }) => {
   if (!session || m.session !== session.id) return;
   if (m.type === 'pair' && m.gen > session.gen) keep(m.pair, m.gen, false, m.left);
   else if (m.type === 'ask' && pair && session.gen > m.gen) channel.postMessage({ type: 'pair', session: session.id, gen: session.gen, pair, left: access.expiresAt - Date.now() });
-  else if (m.type === 'ended') ended(false);
+  else if (m.type === 'ended') ended(false, 'You signed out in another tab.');
 });
 
 // holding: release of this tab's hold on its pair's generation. Each tab
@@ -148,6 +152,7 @@ async function post(query, variables, token) {
 export async function logIn(email, password) {
   const d = await post(`mutation($in: LogInInput!) { logIn(input: $in) { ${AUTH} } }`, { in: { email, password } });
   session = { id: crypto.randomUUID(), gen: 0 };
+  endNotice = '';
   keep(d.logIn, 1, true);
   return me;
 }
@@ -157,7 +162,7 @@ export async function logIn(email, password) {
 export async function resume() {
   if (!sessionStorage.getItem(REFRESH_KEY)) return null;
   if (!session?.id) session = { id: crypto.randomUUID(), gen: 0 };
-  try { await refresh(); } catch { ended(false); }
+  try { await refresh(); } catch (e) { ended(false, e.code === 'UNAUTHENTICATED' ? EXPIRED : `You were signed out: ${e.message}`); }
   return me;
 }
 
@@ -178,16 +183,18 @@ function refresh() {
     }).catch((e) => {
       // The session ended (expired, revoked, signed out elsewhere): back
       // to the sign-in form rather than pages that can only fail.
-      if (e.code === 'UNAUTHENTICATED') ended(false);
+      if (e.code === 'UNAUTHENTICATED') ended(false, EXPIRED);
       throw e;
     }).finally(() => { refreshing = null; });
   }
   return refreshing;
 }
 
-// ended forgets the session in this tab: the app shows the sign-in form;
-// shared tells the session's other tabs (signing out ends it in all).
-function ended(shared) {
+// ended forgets the session in this tab: the app shows the sign-in form,
+// with notice saying why when the member did not sign out here; shared
+// tells the session's other tabs (signing out ends it in all).
+function ended(shared, notice = '') {
+  if (session) endNotice = notice;
   if (shared && session) {
     channel?.postMessage({ type: 'ended', session: session.id });
     localStorage.removeItem(genKey(session.id));

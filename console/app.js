@@ -2,7 +2,7 @@
 // (location.hash, so the server serves one index.html).
 import { html, render, useState, useEffect, useRef } from './vendor/htm-preact-standalone.mjs';
 import * as api from './api.js';
-import { Field, ErrorBox, Missing, useAction, setProgramZone } from './pages/ui.js';
+import { Field, ErrorBox, Notice, Missing, useAction, setProgramZone } from './pages/ui.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Members, MemberProfile } from './pages/members.js';
 import { ProgramPage } from './pages/program.js';
@@ -38,6 +38,7 @@ function SignIn() {
   return html`<main class="signin">
     <h1>Regulars console</h1>
     <p>For brand teams, moderators and door staff. Sign in with your Regulars account.</p>
+    ${!act.error && html`<${Notice}>${api.endNotice}<//>`}
     <form onSubmit=${submit}>
       <${Field} label="Email" name="email" type="email" autocomplete="username" value=${email} onInput=${setEmail} required />
       <${Field} label="Password" name="password" type="password" autocomplete="current-password" value=${password} onInput=${setPassword} required />

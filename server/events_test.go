@@ -226,8 +226,9 @@ func TestEventEndToEnd(t *testing.T) {
 	if in.Status != "ATTENDED" || in.AttendeeName != "Member bob@example.com" || in.Member != nil {
 		t.Fatalf("check-in by door staff: %+v, want ATTENDED, bob's name and no member", in)
 	}
-	if r := a.do(t, sam.bearer(), checkIn, map[string]any{"id": id, "c": *claimed.CheckInCode}); r.code() != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "already checked in at") {
-		t.Fatalf("second scan: %q %+v", r.code(), r.Errors)
+	if r := a.do(t, sam.bearer(), checkIn, map[string]any{"id": id, "c": *claimed.CheckInCode}); r.code() != "CONFLICT" || !strings.HasPrefix(r.Errors[0].Message, "Member bob@example.com: already checked in at") ||
+		r.Errors[0].Extensions["attendeeName"] != "Member bob@example.com" {
+		t.Fatalf("second scan: %q %+v, want CONFLICT naming bob", r.code(), r.Errors)
 	}
 	var me struct {
 		Points struct{ Balance int }

@@ -376,8 +376,12 @@ func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
 		return input.Errorf("place.address", "a venue needs its address")
 	case e.StartsAt.IsZero():
 		return input.Errorf("startsAt", "is required")
+	// Before the RSVP window's checks: a past start would otherwise be
+	// reported at an RSVP window the form may never have shown.
+	case in.StartsAt != nil && in.StartsAt.Before(s.now()):
+		return input.Errorf("startsAt", "is in the past")
 	case !e.EndsAt.After(e.StartsAt):
-		return input.Errorf("endsAt", "must be after startsAt")
+		return input.Errorf("endsAt", "must be after the start")
 	case e.EndsAt.Sub(e.StartsAt) > 30*24*time.Hour:
 		return input.Errorf("endsAt", "an event lasts at most 30 days")
 	case !validZone(e.Timezone):
@@ -385,14 +389,11 @@ func (s *Service) validate(ctx context.Context, e *Event, in *Input) error {
 	case e.Capacity < 1 || e.Capacity > MaxCapacity:
 		return input.Errorf("capacity", "must be between 1 and %d", MaxCapacity)
 	case !e.RSVPClosesAt.After(e.RSVPOpensAt):
-		return input.Errorf("rsvpClosesAt", "must be after rsvpOpensAt")
+		return input.Errorf("rsvpClosesAt", "must be after RSVPs open")
 	case e.RSVPClosesAt.After(e.StartsAt):
-		return input.Errorf("rsvpClosesAt", "must be at or before startsAt")
+		return input.Errorf("rsvpClosesAt", "must be at or before the start")
 	case len(e.Eligibility.Members) > maxMembersListed:
 		return input.Errorf("eligibility.memberIds", "at most %d members; use tiers or a badge for more", maxMembersListed)
-	}
-	if in.StartsAt != nil && in.StartsAt.Before(s.now()) {
-		return input.Errorf("startsAt", "is in the past")
 	}
 	for i, t := range e.Eligibility.Tiers {
 		ok, err := s.Standing.TierExists(ctx, t)

@@ -499,7 +499,7 @@ test('a BRAND user in Paris enters an event in New York at 19:00 New York and se
     assert.match(await done.innerText(), zoned);
     await page.getByLabel('Check-in code').fill(code);
     await page.getByRole('button', { name: 'Check in' }).click();
-    const again = page.getByText(/already checked in at/);
+    const again = page.getByText(/^Teo: already checked in at/);
     await again.waitFor();
     assert.match(await again.innerText(), zoned, 'a second scan names the first in the event\'s wall time, not UTC');
     // The attendee's profile lists the event at its wall time too.
@@ -538,6 +538,8 @@ test('a BRAND user stays signed in across a reload and when the access token is 
     // Not open(): it waits for the Offers heading, which may never come.
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Offers', exact: true }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    // …saying why, so nobody wonders where their work went.
+    await page.getByRole('status').filter({ hasText: 'Your session ended' }).waitFor();
   });
   await page.close();
 });
@@ -792,7 +794,7 @@ test('a BRAND user edits the program, creates a reward, publishes an offer and a
     await page.getByLabel('Promotion 1 name').fill('Spring bonus');
     await page.getByLabel('Promotion 1 ends').fill('2020-01-01T00:00');
     await page.getByRole('button', { name: 'Save program' }).click();
-    await atField('Promotion 1 ends', /after startsAt/);
+    await atField('Promotion 1 ends', /after the start/);
     await page.getByLabel('Promotion 1 ends').fill('2099-01-01T00:00');
     // What tiers count, and the referral rules: the API's error at the referral field it names.
     await page.getByLabel('Tiers count').selectOption('SPEND');

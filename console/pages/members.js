@@ -13,13 +13,14 @@ export function Members() {
       edges { node { id email displayName roles createdAt } } pageInfo { hasNextPage endCursor } } }`, { q: query || null, after })).members, [query]);
   return html`<div class="page"><h1>Members</h1>
     <form class="inline" role="search" onSubmit=${(e) => { e.preventDefault(); setQuery(search.trim()); }}>
-      <${Field} label="Search by email, name or member id" name="search" type="search" value=${search} onInput=${setSearch} />
+      <${Field} label="Search by email, name or member id" name="search" type="search" value=${search} onInput=${setSearch}
+        error=${placed(list.error, ['search']) ? list.error.message : null} />
       <button type="submit">Search</button>
     </form>
     <table><thead><tr><th scope="col">Member</th><th scope="col">Email</th><th scope="col">Roles</th><th scope="col">Joined</th></tr></thead>
     <tbody>${list.items.map((m) => html`<tr><td><a href=${'#/members/' + encodeURIComponent(m.id)}>${m.displayName}</a></td><td>${m.email}</td><td>${m.roles.join(', ')}</td><td>${fmtDate(m.createdAt)}</td></tr>`)}</tbody></table>
     ${!list.loading && !list.error && list.items.length === 0 && html`<p class="muted">No member matches.</p>`}
-    <${More} list=${list} /></div>`;
+    <${More} list=${placed(list.error, ['search']) ? { ...list, error: null } : list} /></div>`;
 }
 
 const PROFILE = `id email displayName timezone roles createdAt

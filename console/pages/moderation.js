@@ -34,11 +34,13 @@ function Sanctions({ author, spaceId, onDone }) {
       ${sn.kind} ${sn.spaceId ? 'in this space' : 'everywhere'} until ${fmtDate(sn.until)}${sn.reason ? ': ' + sn.reason : ''}
       <button type="button" class="secondary" onClick=${() => lift(sn)} disabled=${act.busy}>Lift the ${sn.kind.toLowerCase()} of ${who}</button></li>`)}</ul>`}
     <div class="row">
-      <${Field} label=${`Silence ${who} for`} name="silenceFor" value=${minutes} onInput=${setMinutes} options=${DURATIONS} />
-      <${Field} label=${`Reason for the sanction of ${who}`} name="sanctionReason" value=${reason} onInput=${setReason} />
+      <${Field} label=${`Silence ${who} for`} name="silenceFor" value=${minutes} onInput=${setMinutes} options=${DURATIONS}
+        error=${placed(act.error, ['durationMinutes']) ? act.error.message : null} />
+      <${Field} label=${`Reason for the sanction of ${who}`} name="sanctionReason" value=${reason} onInput=${setReason}
+        error=${placed(act.error, ['reason']) ? act.error.message : null} />
       <button type="button" class="danger" onClick=${silence} disabled=${act.busy}>Silence ${who}</button>
     </div>
-    <${ErrorBox} error=${act.error} />
+    ${!placed(act.error, ['reason', 'durationMinutes']) && html`<${ErrorBox} error=${act.error} />`}
   </div>`;
 }
 
@@ -110,13 +112,14 @@ function ReviewItem({ item, spaceId, onDone, onConflict }) {
     <p class="muted">Author: trust level ${item.author.trustLevel}, ${item.author.postsLast30Days} posts in 30 days${item.author.hiddenRecently ? ', a post hidden recently' : ''}${item.author.sanctions.length ? `, ${item.author.sanctions.length} sanction(s) in force` : ', no sanction in force'}.</p>
     <${Sanctions} author=${item.author} spaceId=${spaceId} onDone=${onDone} />
     ${resolved ? html`<${PostActions} post=${p} reversal onDone=${onDone} />` : html`
-    <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason} />
+    <${Field} label=${`Reason for post #${p.number}`} name="reason" value=${reason} onInput=${setReason}
+      error=${placed(act.error, ['reason']) ? act.error.message : null} />
     <div class="row">
       <button type="button" onClick=${() => moderate('HIDE')} disabled=${act.busy}>Hide post #${p.number}</button>
       <button type="button" class="secondary" onClick=${() => moderate('APPROVE')} disabled=${act.busy}>Approve post #${p.number}</button>
       <button type="button" class="danger" onClick=${() => moderate('DELETE')} disabled=${act.busy}>Delete post #${p.number}</button>
     </div>
-    <${ErrorBox} error=${act.error} />`}
+    ${!placed(act.error, ['reason']) && html`<${ErrorBox} error=${act.error} />`}`}
   </li>`;
 }
 

@@ -225,7 +225,7 @@ func (s *Service) validateOffer(ctx context.Context, in *OfferInput) error {
 	case len(in.ImageURL) > 2048 || (in.ImageURL != "" && !strings.HasPrefix(in.ImageURL, "https://")):
 		return input.Errorf("imageUrl", "must be an https URL")
 	case !in.EndsAt.After(in.StartsAt):
-		return input.Errorf("endsAt", "must be after startsAt")
+		return input.Errorf("endsAt", "must be after the start")
 	case in.CouponValidDays < 1 || in.CouponValidDays > 365:
 		return input.Errorf("couponValidDays", "must be between 1 and 365")
 	case in.Target.InactiveDays < 0 || in.Target.InactiveDays > 3650:

@@ -404,7 +404,7 @@ func (p *Program) Validate() error {
 		case ids[pr.ID]:
 			return input.Errorf(field+".id", "must be unique")
 		case !pr.EndsAt.After(pr.StartsAt):
-			return input.Errorf(field+".endsAt", "must be after startsAt")
+			return input.Errorf(field+".endsAt", "must be after the start")
 		case pr.BonusPoints <= 0 || pr.BonusPoints > MaxPoints:
 			return input.Errorf(field+".bonusPoints", "must be between 1 and %d", MaxPoints)
 		case pr.ExpiresAfterDays < 1 || pr.ExpiresAfterDays > 365:

@@ -168,7 +168,7 @@ func (in *RewardInput) validate(p *program.Program) error {
 	case in.ValidDays != nil && (*in.ValidDays < 1 || *in.ValidDays > MaxValidDays):
 		return input.Errorf("validDays", "must be between 1 and %d, or absent for codes that never expire", MaxValidDays)
 	case in.ValidFrom != nil && in.ValidUntil != nil && !in.ValidUntil.After(*in.ValidFrom):
-		return input.Errorf("validUntil", "must be after validFrom")
+		return input.Errorf("validUntil", "must be after the start of validity")
 	}
 	if in.MinTier != "" {
 		if _, ok := p.TierNamed(in.MinTier); !ok {

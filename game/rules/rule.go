@@ -213,7 +213,7 @@ func (in *Input) Validate(cat Catalog) error {
 		return input.Errorf("match", "must be ALL or ANY")
 	}
 	if in.StartsAt != nil && in.EndsAt != nil && !in.EndsAt.After(*in.StartsAt) {
-		return input.Errorf("endsAt", "must be after startsAt")
+		return input.Errorf("endsAt", "must be after the start")
 	}
 	if in.Timezone != "" {
 		if _, err := time.LoadLocation(in.Timezone); err != nil || in.Timezone == "Local" {

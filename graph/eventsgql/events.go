@@ -193,7 +193,16 @@ func (r Mutation) CheckInAttendee(ctx context.Context, eventID string, code stri
 	if err != nil {
 		return nil, err
 	}
-	return r.RSVPs.Door().CheckIn(ctx, eid, code)
+	in, err := r.RSVPs.Door().CheckIn(ctx, eid, code)
+	// A second scan names whom the door already let in, to those who may
+	// greet them (as attendeeName does).
+	var again *rsvp.AlreadyCheckedIn
+	if errors.As(err, &again) && attendees.MaySeeName(member.PrincipalFrom(ctx)) {
+		if m, merr := r.Members.Get(ctx, again.MemberID); merr == nil {
+			again.Name = m.DisplayName
+		}
+	}
+	return in, err
 }
 
 // Events is the resolver for the events field.

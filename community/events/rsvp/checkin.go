@@ -46,8 +46,8 @@ func (r *RSVP) DoorCode(ctx context.Context) *string {
 // QR code's (CheckInCode) or the RSVP's door code typed (DoorCode: any
 // case, spaces and dashes ignored). ATTENDED once, and the attendance
 // recorded in the economy (keyed by the RSVP, so it counts once). A second
-// scan, from the same door or another at once, is ErrAlreadyCheckedIn with
-// the first scan's time; a code of another event, or a door code no RSVP
+// scan, from the same door or another at once, is an *AlreadyCheckedIn
+// (errors.Is ErrAlreadyCheckedIn) with the first scan's time; a code of another event, or a door code no RSVP
 // of the event has, is BAD_USER_INPUT on code; a cancelled or waitlisted
 // RSVP is ErrNotCheckable; outside the check-in window (CheckInOpens
 // before the start to the end) ErrCheckInClosed, nothing written, no points.
@@ -101,7 +101,7 @@ func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) 
 		if err := d.svc.Activities.RecordEventAttendance(ctx, memberID, prior.ID, *prior.CheckedInAt); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w at %s", ErrAlreadyCheckedIn, prior.CheckedInAt.Format(time.RFC3339))
+		return nil, &AlreadyCheckedIn{MemberID: memberID, At: *prior.CheckedInAt}
 	}
 	if err != nil {
 		return nil, err
@@ -154,4 +154,34 @@ func (j *Jobs) MarkNoShows(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// AlreadyCheckedIn answers a second scan of a code: CONFLICT, with the
+// member and the first scan's time (UTC, extensions.checkedInAt). Name,
+// when the caller sets it (the door may greet the member), leads the
+// message and is extensions.attendeeName. errors.Is ErrAlreadyCheckedIn.
+type AlreadyCheckedIn struct {
+	MemberID bson.ObjectID
+	At       time.Time
+	Name     string
+}
+
+func (e *AlreadyCheckedIn) Error() string {
+	msg := fmt.Sprintf("%s at %s", ErrAlreadyCheckedIn.Message, e.At.UTC().Format(time.RFC3339))
+	if e.Name != "" {
+		return e.Name + ": " + msg
+	}
+	return msg
+}
+
+// Unwrap is ErrAlreadyCheckedIn, which carries the code.
+func (e *AlreadyCheckedIn) Unwrap() error { return ErrAlreadyCheckedIn }
+
+// Extensions tell the door when, and whom when named.
+func (e *AlreadyCheckedIn) Extensions() map[string]any {
+	ext := map[string]any{"checkedInAt": e.At.UTC().Format(time.RFC3339)}
+	if e.Name != "" {
+		ext["attendeeName"] = e.Name
+	}
+	return ext
 }

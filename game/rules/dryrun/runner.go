@@ -85,7 +85,7 @@ func (s *Runner) Simulate(ctx context.Context, by string, changes []Change, from
 	}
 	switch {
 	case !to.After(from):
-		return nil, input.Errorf("range.to", "must be after range.from")
+		return nil, input.Errorf("range.to", "must be after the start of the range")
 	case to.Sub(from) > MaxRangeDays*24*time.Hour:
 		return nil, input.Errorf("range.from", "a dry run covers at most %d days", MaxRangeDays)
 	}
