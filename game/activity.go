@@ -221,7 +221,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 		// is appended to this head (applyLedger corrects it otherwise):
 		// written with the activity, so a dry run has it without a
 		// snapshot.
-		a.Tier = head.State.Tier.Name
+		a.Tier = p.TierOf(head.State.Tier.Name)
 	}
 	if in.Kind == program.ActivityCheckIn {
 		loc := m.Location()
@@ -430,7 +430,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 		earn := accrual.Purchase(ctx, p, prog, s.acts, joinedFrom(m), a, &ra)
 		tier := a.Tier
 		e, created, err := s.ledger.AppendAfter(ctx, p, a.MemberID, res.head, key, ledger.EntryEarn, src, func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
-			tier = st.Tier.Name // the tier its built-in rules see
+			tier = p.TierOf(st.Tier.Name) // the tier its built-in rules see
 			return earn(st, e, now)
 		})
 		if err == nil {

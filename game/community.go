@@ -86,10 +86,7 @@ func (g *Economy) CommunityStanding(ctx context.Context, memberID bson.ObjectID)
 	if err != nil {
 		return CommunityStanding{}, err
 	}
-	out := CommunityStanding{Tier: st.Tier.Name, Purchased: st.Purchases > 0}
-	if out.Tier == "" && len(p.Tiers) > 0 {
-		out.Tier = p.Tiers[0].Name
-	}
+	out := CommunityStanding{Tier: p.TierOf(st.Tier.Name), Purchased: st.Purchases > 0}
 	out.TierRank = max(p.TierRank(out.Tier), 0)
 	out.TopTier = out.TierRank == len(p.Tiers)-1
 	earned, _, err := g.s.engagement.MemberBadges(ctx, memberID)

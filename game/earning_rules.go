@@ -28,10 +28,7 @@ func (s *Service) snapshot(ctx context.Context, p *program.Program, m *member.Me
 	if err != nil {
 		return nil, err
 	}
-	snap := &rules.Snapshot{Tier: st.Tier.Name}
-	if snap.Tier == "" && len(p.Tiers) > 0 {
-		snap.Tier = p.Tiers[0].Name
-	}
+	snap := &rules.Snapshot{Tier: p.TierOf(st.Tier.Name)}
 	if snap.Badges, err = s.engagement.HeldBadges(ctx, a.MemberID); err != nil {
 		return nil, err
 	}

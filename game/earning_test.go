@@ -3,6 +3,7 @@ package game
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/program"
+	"github.com/regulars/regulars/game/rules"
 	"github.com/regulars/regulars/internal/testkit"
 	"github.com/regulars/regulars/member"
 )
@@ -224,4 +226,35 @@ func TestBirthdayBonusIsListedByTheActivityThatEarnedIt(t *testing.T) {
 	if got := h.points(t, m).Balance; got != 2*100+300 {
 		t.Fatalf("balance %d, want 500", got)
 	}
+}
+
+// A member's first purchase is made in the first tier (threshold 0),
+// though their ledger has placed them in none yet: a first tier that
+// earns more than 100% pays it on that purchase too, the purchase records
+// that tier, and its explanation says so.
+func TestFirstPurchaseEarnsTheFirstTiersMultiplier(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) {
+		p.Tiers[0].EarnMultiplierPercent = 200 // "Member": double points from the start
+		p.FirstPurchaseBonus = 0
+	})
+	m := h.joined("ann@example.com", h.clock.Now().AddDate(0, -1, 0))
+	r := h.purchaseAt(t, m, "first", 1000, h.clock.Now())
+	if got := r.Points(); got != 200 {
+		t.Errorf("first purchase of 10.00 USD in a 200%% first tier earned %d, want 200 (100 base + 100 for the tier)", got)
+	}
+	stored, err := h.acts.ByID(context.Background(), r.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Tier != "Member" {
+		t.Errorf("first purchase recorded in tier %q, want Member", stored.Tier)
+	}
+	ex, err := h.Rules().Explain(context.Background(), r.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ex.Verdicts, func(v rules.Verdict) bool { return v.Rule.Name == rules.RuleTier && v.Applied && v.Points == 100 }) {
+		t.Errorf("explanation of the first purchase: %+v; want the Member tier's 100 points applied", ex.Verdicts)
+	}
+	h.checkLedger(t, m)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,9 +33,16 @@ func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n i
 	if err != nil {
 		return err
 	}
+	paid, err := h.s.ledger.BirthdaysPaid(ctx, rg.Birthdays())
+	if err != nil {
+		return err
+	}
 	return rg.Each(func(x *rules.Recorded) error {
 		if !x.Snapshotted {
 			x.JoinedFrom = joined[x.MemberID]
+		} else if y := x.Snapshot.BirthdayYear; y != 0 {
+			src, ok := paid[ledger.BirthdayKey{Member: x.MemberID, Year: y}]
+			x.BirthdayPaidElsewhere = ok && src != x.Activity.ID.Hex()
 		}
 		return fn(x)
 	})
@@ -78,6 +86,13 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	x := &rules.Recorded{Activity: a.ForRules(), MemberID: a.MemberID, Snapshotted: a.RuleSnapshot != nil}
 	if a.RuleSnapshot != nil {
 		x.Snapshot = *a.RuleSnapshot
+		if y := x.Snapshot.BirthdayYear; y != 0 {
+			e, err := h.s.ledger.ByKey(ctx, a.MemberID, "birthday:"+strconv.Itoa(y))
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return nil, err
+			}
+			x.BirthdayPaidElsewhere = e != nil && e.Source.ID != a.ID.Hex()
+		}
 		return x, nil
 	}
 	x.Snapshot.Tier, x.Tier = a.Tier, a.Tier // the tier the purchase was made in

@@ -319,7 +319,7 @@ func TestDryRunBeforeMatchesTheLedgerInTheTierEachPurchaseWasMadeIn(t *testing.T
 		h.purchaseAt(t, bob, fmt.Sprint("bob-", i), 500, at.Add(time.Hour))
 	}
 	// Ann: Silver after her first purchase, Gold after her third.
-	wantTiers := []string{"", "Silver", "Silver", "Gold", "Gold"}
+	wantTiers := []string{"Member", "Silver", "Silver", "Gold", "Gold"}
 	for i, r := range annActs {
 		stored, err := h.acts.ByID(context.Background(), r.Activity.ID)
 		if err != nil {
@@ -414,5 +414,58 @@ func TestRacingPurchasesRecordTheTierTheirEntryWasEvaluatedIn(t *testing.T) {
 	}
 	if tiers["Silver"] != n-1 || len(tiers) != 2 {
 		t.Errorf("tiers recorded %v: want one purchase before Silver and %d in it", tiers, n-1)
+	}
+}
+
+// The birthday reward is paid once a year, with the member's first
+// activity in their birthday month (or by the birthday campaign). A dry
+// run's range may start after that activity: its "before" then pays no
+// birthday reward for that year on the activities it replays, as the
+// ledger paid none on them, and each one's explanation says why. When
+// the paying activity is in the range, the replay pays it there, once.
+func TestDryRunAndExplanationPayABirthdayOnlyWhereTheLedgerDid(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300 })
+	now := h.clock.Now() // 15 June
+	h.rule(t, rules.Input{Name: "Every purchase", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 10}}) // so purchases keep their snapshot
+	ann := h.joined("ann@example.com", now.AddDate(-1, 0, 0))
+	bob := h.joined("bob@example.com", now.AddDate(-1, 0, 0))
+	for _, m := range []*member.Member{ann, bob} {
+		m.Birthday = &member.Date{Year: 1990, Month: now.Month(), Day: 20}
+	}
+	// Ann's birthday reward is paid with a purchase dated before the
+	// range (reported today, in her birthday month); Bob's with his first
+	// purchase in the range.
+	paid := h.purchaseAt(t, ann, "ann-old", 1000, now.AddDate(0, 0, -120))
+	annLater := h.purchaseAt(t, ann, "ann-recent", 1000, now.AddDate(0, 0, -2))
+	h.purchaseAt(t, bob, "bob-1", 1000, now.AddDate(0, 0, -3))
+	h.purchaseAt(t, bob, "bob-2", 1000, now.AddDate(0, 0, -1))
+	e, err := h.Rooms().Ledger.ByKey(ctx, ann.ID, fmt.Sprint("birthday:", now.Year()))
+	if err != nil || e.Source.ID != paid.Activity.ID.Hex() {
+		t.Fatalf("Ann's birthday entry: %v %+v; want one paid with %s", err, e, paid.Activity.ID.Hex())
+	}
+
+	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
+	for _, r := range res.PerRule {
+		if r.Key == rules.RuleBirthday && (r.Before != 300 || r.After != 300) {
+			t.Errorf("birthday rewards in the range: %d before, %d after; want 300 (Bob's, once), not Ann's paid before the range", r.Before, r.After)
+		}
+	}
+
+	ex, err := h.Rules().Explain(ctx, annLater.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ex.Verdicts {
+		if v.Rule.Name == rules.RuleBirthday && (v.Applied || v.Points != 0 || !strings.Contains(v.Failed, "paid with another activity")) {
+			t.Errorf("explanation of Ann's later purchase: birthday %+v; want not applied, paid with another activity", v)
+		}
+	}
+	ex, err = h.Rules().Explain(ctx, paid.Activity.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(ex.Verdicts, func(v rules.Verdict) bool { return v.Rule.Name == rules.RuleBirthday && v.Applied && v.Points == 300 }) {
+		t.Errorf("explanation of the purchase that paid Ann's birthday reward: %+v; want it applied, 300", ex.Verdicts)
 	}
 }

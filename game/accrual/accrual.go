@@ -62,7 +62,7 @@ func Purchase(ctx context.Context, p *program.Program, set *rules.Set, acts Posi
 		// The member as the built-in rules see them, read inside the
 		// change: the chain serializes it with the member's other
 		// entries, and a retry of the append counts again.
-		snap := rules.Snapshot{Tier: st.Tier.Name}
+		snap := rules.Snapshot{Tier: p.TierOf(st.Tier.Name)}
 		if rules.Counted(a.OccurredAt, joinedFrom) {
 			earlier, err := acts.PurchasesBefore(ctx, a, joinedFrom)
 			if err != nil {

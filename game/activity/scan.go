@@ -96,6 +96,16 @@ func (r *Range) Unsnapshotted() []bson.ObjectID {
 	return ids
 }
 
+// Birthdays are the members of the range's activities whose snapshot
+// found their birthday month (rules.Snapshot.BirthdayYear).
+func (r *Range) Birthdays() []bson.ObjectID {
+	ids := make([]bson.ObjectID, 0, len(r.sc.birthdays))
+	for id := range r.sc.birthdays {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Each calls fn with the range's activities in order, into one reused
 // Recorded; an error from fn stops it.
 func (r *Range) Each(fn func(*rules.Recorded) error) error {
@@ -152,6 +162,9 @@ type scanned struct {
 	badgeIDs  map[string]uint32
 	// unsnapshotted are the members of purchases without a snapshot.
 	unsnapshotted map[bson.ObjectID]struct{}
+	// birthdays are the members of activities whose snapshot found their
+	// birthday month.
+	birthdays map[bson.ObjectID]struct{}
 }
 
 func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n int64) error) (*scanned, error) {
@@ -164,7 +177,7 @@ func (s *Store) readRange(ctx context.Context, from, to time.Time, read func(n i
 		return nil, err
 	}
 	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
-	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}, unsnapshotted: map[bson.ObjectID]struct{}{}}
+	sc := &scanned{stringIDs: map[string]uint32{}, badgeSets: [][]string{nil}, badgeIDs: map[string]uint32{}, unsnapshotted: map[bson.ObjectID]struct{}{}, birthdays: map[bson.ObjectID]struct{}{}}
 	var a replayed
 	for cur.Next(ctx) {
 		if len(sc.recs) == s.maxScan {
@@ -211,6 +224,9 @@ func (sc *scanned) add(a *replayed) {
 	if snap := a.RuleSnapshot; snap != nil {
 		r.flags |= scanSnapshotted
 		r.tier, r.purchase, r.birthday = sc.intern(snap.Tier), snap.Purchase, int32(snap.BirthdayYear)
+		if snap.BirthdayYear != 0 {
+			sc.birthdays[a.MemberID] = struct{}{}
+		}
 		if snap.First {
 			r.flags |= scanFirst
 		}
@@ -240,7 +256,7 @@ func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
 	for _, it := range sc.items[r.items : r.items+r.n] {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
 	}
-	x.MemberID, x.Snapshotted, x.JoinedFrom = r.member, r.flags&scanSnapshotted != 0, time.Time{}
+	x.MemberID, x.Snapshotted, x.JoinedFrom, x.BirthdayPaidElsewhere = r.member, r.flags&scanSnapshotted != 0, time.Time{}, false
 	x.Snapshot, x.Tier = rules.Snapshot{}, ""
 	if !x.Snapshotted {
 		x.Tier = sc.strings[r.tier]

@@ -355,10 +355,7 @@ func (x *Path) emitHooks(ctx context.Context, p *program.Program, fx *Cause) err
 		if e.TierChange == nil || e.TierChange.To == "" || e.TierChange.From == e.TierChange.To {
 			continue
 		}
-		from := e.TierChange.From
-		if from == "" && len(p.Tiers) > 0 {
-			from = p.Tiers[0].Name // a new member starts in the first tier
-		}
+		from := p.TierOf(e.TierChange.From) // a new member starts in the first tier
 		if err := x.hooks.Emit(ctx, webhook.Event{Type: webhook.TierChanged, Cause: e.ID.Hex(), At: e.CreatedAt, Data: map[string]any{
 			"member": memberRef(e.MemberID), "from": from, "to": e.TierChange.To,
 			"ledgerEntry": webhook.Ref{Type: "LedgerEntry", ID: e.ID.Hex()},

@@ -14,6 +14,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -308,6 +310,43 @@ func (l *Ledger) EntriesByID(ctx context.Context, ids []bson.ObjectID) ([]*Entry
 // ByKey returns a member's entry with key, or mongo.ErrNoDocuments.
 func (l *Ledger) ByKey(ctx context.Context, memberID bson.ObjectID, key string) (*Entry, error) {
 	return l.store.seq.ByKey(ctx, memberID, key)
+}
+
+// BirthdayKey names a member's birthday reward of one year: the entry
+// keyed "birthday:<year>", paid once a year (game's built-in birthday
+// rule or its birthday campaign, whichever comes first).
+type BirthdayKey struct {
+	Member bson.ObjectID
+	Year   int
+}
+
+// birthdayBatch is how many members one read of BirthdaysPaid asks for.
+const birthdayBatch = 10_000
+
+// BirthdaysPaid returns the birthday rewards paid to members, each with the
+// source it was paid with (Source.ID: an activity's hex id, or
+// "campaign:<year>"). One read per 10,000 members, each a range of the
+// member_key index.
+func (l *Ledger) BirthdaysPaid(ctx context.Context, members []bson.ObjectID) (map[BirthdayKey]string, error) {
+	out := map[BirthdayKey]string{}
+	for batch := range slices.Chunk(members, birthdayBatch) {
+		cur, err := l.store.c.Find(ctx, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: batch}}},
+			{Key: "key", Value: bson.D{{Key: "$gte", Value: "birthday:"}, {Key: "$lt", Value: "birthday;"}}}},
+			options.Find().SetHint(IndexKey).SetProjection(bson.D{{Key: "memberId", Value: 1}, {Key: "key", Value: 1}, {Key: "source", Value: 1}}))
+		if err != nil {
+			return nil, err
+		}
+		var es []Entry
+		if err := cur.All(ctx, &es); err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if y, err := strconv.Atoi(strings.TrimPrefix(e.Key, "birthday:")); err == nil {
+				out[BirthdayKey{e.MemberID, y}] = e.Source.ID
+			}
+		}
+	}
+	return out, nil
 }
 
 // BySource returns a member's entries caused by the source id, oldest first.

@@ -425,6 +425,16 @@ func (p *Program) TierNamed(name string) (Tier, bool) {
 	return Tier{}, false
 }
 
+// TierOf is the tier a member is in, given the name their ledger holds:
+// that name, or the first tier (threshold 0) while the ledger has placed
+// them in none yet (before their first points), "" without tiers.
+func (p *Program) TierOf(held string) string {
+	if held == "" && len(p.Tiers) > 0 {
+		return p.Tiers[0].Name
+	}
+	return held
+}
+
 // TierRank is the position of a tier, -1 if unknown.
 func (p *Program) TierRank(name string) int {
 	for i, t := range p.Tiers {

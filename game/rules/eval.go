@@ -465,6 +465,10 @@ type Recorded struct {
 	// activities recorded before purchases kept it, which the replay
 	// sees in no tier.
 	Tier string
+	// BirthdayPaidElsewhere: the birthday reward of Snapshot.BirthdayYear
+	// was paid with something else (another activity, or the birthday
+	// campaign), so this activity earns none, though in the birthday month.
+	BirthdayPaidElsewhere bool
 	// JoinedFrom is when the member's purchases start to count
 	// (JoinedFrom of their join date); zero: from any date. Read for
 	// activities without a snapshot.

@@ -267,6 +267,9 @@ func (r *Replay) Add(x *rules.Recorded) {
 		kept := r.buf0[:0]
 		for _, l := range r.buf0 {
 			if l.Rule == rules.RuleBirthday {
+				if x.BirthdayPaidElsewhere {
+					continue // paid outside the range, or by the campaign
+				}
 				// Once a year, as the game keys it.
 				k := birthdayKey{x.MemberID, x.Snapshot.BirthdayYear}
 				if _, done := r.birthdays[k]; done {

@@ -12,6 +12,7 @@ package ruleset
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -263,6 +264,10 @@ func (s *Service) Explain(ctx context.Context, activityID bson.ObjectID) (*Expla
 	}
 	ex := &Explanation{ActivityID: activityID, SetVersion: set.Version, ProgramVersion: p.Version, Snapshot: x.Snapshot}
 	for _, v := range s.Program(&p).Explain(&x.Activity, &x.Snapshot) {
+		if v.Rule.Name == rules.RuleBirthday && v.Applied && x.BirthdayPaidElsewhere {
+			v.Applied, v.Points, v.Reason = false, 0, ""
+			v.Failed = fmt.Sprintf("matched, but the birthday reward for %d was paid with another activity or the birthday campaign", x.Snapshot.BirthdayYear)
+		}
 		if v.Rule.Trigger == x.Activity.Kind {
 			ex.Verdicts = append(ex.Verdicts, v)
 		}
