@@ -47,9 +47,10 @@ func (r *RSVP) DoorCode(ctx context.Context) *string {
 // case, spaces and dashes ignored). ATTENDED once, and the attendance
 // recorded in the economy (keyed by the RSVP, so it counts once). A second
 // scan, from the same door or another at once, is an *AlreadyCheckedIn
-// (errors.Is ErrAlreadyCheckedIn) with the first scan's time; a code of another event, or a door code no RSVP
-// of the event has, is BAD_USER_INPUT on code; a cancelled or waitlisted
-// RSVP is ErrNotCheckable; outside the check-in window (CheckInOpens
+// (errors.Is ErrAlreadyCheckedIn) with the member and the first scan's
+// time; a code of another event, or a door code no RSVP of the event has,
+// is BAD_USER_INPUT on code; a cancelled or waitlisted RSVP is
+// ErrNotCheckable; outside the check-in window (CheckInOpens
 // before the start to the end) ErrCheckInClosed, nothing written, no points.
 func (d *Door) CheckIn(ctx context.Context, eventID bson.ObjectID, code string) (*RSVP, error) {
 	code, err := input.Identifier("code", strings.ReplaceAll(code, " ", ""), 64)
