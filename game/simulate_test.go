@@ -426,8 +426,9 @@ func TestRacingPurchasesRecordTheTierTheirEntryWasEvaluatedIn(t *testing.T) {
 func TestDryRunAndExplanationPayABirthdayOnlyWhereTheLedgerDid(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300 })
-	now := h.clock.Now()                                                                                                     // 15 June
-	h.rule(t, rules.Input{Name: "Every purchase", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 10}}) // so purchases keep their snapshot
+	now := h.clock.Now() // 15 June
+	// A brand rule on purchases, so that purchases keep their snapshot.
+	h.rule(t, rules.Input{Name: "Every purchase", Trigger: program.ActivityPurchase, Effect: rules.Effect{FixedPoints: 10}})
 	ann := h.joined("ann@example.com", now.AddDate(-1, 0, 0))
 	bob := h.joined("bob@example.com", now.AddDate(-1, 0, 0))
 	for _, m := range []*member.Member{ann, bob} {
