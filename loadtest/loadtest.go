@@ -136,7 +136,7 @@ func (c *client) do(ctx context.Context, query string, vars map[string]any, auth
 		return fmt.Errorf("HTTP %d: %w", resp.StatusCode, err)
 	}
 	if len(a.Errors) > 0 {
-		return fmt.Errorf("%s: %s", a.Errors[0].code(), a.Errors[0].Message)
+		return &apiError{Code: a.Errors[0].code(), Message: a.Errors[0].Message}
 	}
 	if out == nil {
 		return nil
@@ -210,34 +210,72 @@ func signUp(ctx context.Context, c *client, run string, n int, logf func(string,
 	return members, errors.Join(errs...)
 }
 
+// apiError is a GraphQL error the server answered, with its extensions.code.
+type apiError struct{ Code, Message string }
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+// renewing is how many renewals refreshAll has in flight: a thousand
+// members renewed one after another take longer than a token lives when
+// each call waits a second on a busy database.
+const renewing = 8
+
 // refreshAll renews the tokens of members before their access tokens
-// expire, for runs longer than ACCESS_TOKEN_TTL. A member whose renewal
-// fails does not stop the others': it is returned with the errors, for
-// the caller to try again soon.
+// expire, for runs longer than ACCESS_TOKEN_TTL, a few at a time. A member
+// whose session has ended (UNAUTHENTICATED: its refresh token was spent
+// by a renewal whose answer was lost, so the server revoked the session)
+// signs in again, as an app asks its user to. A member whose renewal
+// fails otherwise does not stop the others': it is returned with the
+// errors, for the caller to try again soon.
 func refreshAll(ctx context.Context, c *client, members []*member) ([]*member, error) {
-	var failed []*member
-	var errs []error
+	var (
+		mu     sync.Mutex
+		failed []*member
+		errs   []error
+		wg     sync.WaitGroup
+	)
+	sem := make(chan struct{}, renewing)
 	for _, m := range members {
-		if ctx.Err() != nil {
-			return append(failed, m), ctx.Err()
-		}
-		m.mu.Lock()
-		rt := m.refresh
-		m.mu.Unlock()
-		var t tokens
-		if err := c.do(ctx, `mutation($t: String!) { refreshToken(refreshToken: $t) { `+authFields+` } }`, map[string]any{"t": rt}, "", m.addr, &t); err != nil {
-			failed = append(failed, m)
-			if len(errs) < 3 {
-				errs = append(errs, fmt.Errorf("refreshing %s: %w", m.email, err))
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := renew(ctx, c, m); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				failed = append(failed, m)
+				if len(errs) < 3 {
+					errs = append(errs, fmt.Errorf("refreshing %s: %w", m.email, err))
+				}
 			}
-			continue
-		}
-		m.setTokens(t.AccessToken, t.RefreshToken)
+		})
 	}
+	wg.Wait()
 	if len(failed) > 0 {
 		errs = append(errs, fmt.Errorf("%d of %d members' tokens not renewed", len(failed), len(members)))
 	}
 	return failed, errors.Join(errs...)
+}
+
+// renew renews m's tokens, signing in again if its session has ended.
+func renew(ctx context.Context, c *client, m *member) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	rt := m.refresh
+	m.mu.Unlock()
+	var t tokens
+	err := c.do(ctx, `mutation($t: String!) { refreshToken(refreshToken: $t) { `+authFields+` } }`, map[string]any{"t": rt}, "", m.addr, &t)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Code == "UNAUTHENTICATED" {
+		err = c.do(ctx, `mutation($in: LogInInput!) { logIn(input: $in) { `+authFields+` } }`,
+			map[string]any{"in": map[string]any{"email": m.email, "password": password}}, "", m.addr, &t)
+	}
+	if err != nil {
+		return err
+	}
+	m.setTokens(t.AccessToken, t.RefreshToken)
+	return nil
 }
 
 // purchase is the variables of a purchase of amount minor units.

@@ -56,3 +56,37 @@ func TestRefreshAllRenewsPastAFailure(t *testing.T) {
 		t.Errorf("member 1's refresh token changed to %q on a refused renewal", members[1].refresh)
 	}
 }
+
+// A member whose session ended (a renewal the server applied but whose
+// answer was lost spends the refresh token; using it again revokes the
+// session) signs in again instead of losing its socket for the rest of
+// the run.
+func TestRefreshAllSignsInAgainWhenTheSessionEnded(t *testing.T) {
+	var logIns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Query string `json:"query"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		answer := `{"errors":[{"message":"Session revoked","extensions":{"code":"UNAUTHENTICATED"}}]}`
+		if strings.Contains(req.Query, "logIn") {
+			logIns.Add(1)
+			answer = `{"data":{"logIn":{"accessToken":"a-new","refreshToken":"r-new","member":{"id":"x"}}}}`
+		}
+		if _, err := fmt.Fprint(w, answer); err != nil {
+			t.Error(err)
+		}
+	}))
+	defer srv.Close()
+	c := &client{url: srv.URL, http: srv.Client()}
+	m := &member{email: "ann@example.com", access: "old", refresh: "spent"}
+	if failed, err := refreshAll(context.Background(), c, []*member{m}); err != nil || len(failed) != 0 {
+		t.Fatalf("failed %v, err %v: want renewed by signing in", failed, err)
+	}
+	if logIns.Load() != 1 || m.access != "a-new" || m.refresh != "r-new" {
+		t.Errorf("%d sign-ins, tokens %q %q; want one, a-new and r-new", logIns.Load(), m.access, m.refresh)
+	}
+}
