@@ -15,4 +15,4 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 "${CHROMIUM:-/usr/bin/chromium}" --version
 npm ci --no-audit --no-fund --loglevel=error
-node --test ${E2E_ONLY:+--test-name-pattern="$E2E_ONLY"} --test-concurrency=1 --test-timeout=600000 console.test.mjs
+node --test ${E2E_ONLY:+--test-name-pattern="$E2E_ONLY"} --test-concurrency=1 --test-timeout=1200000 console.test.mjs
