@@ -21,15 +21,20 @@ type ruleHistory struct{ s *Service }
 
 // Scan streams a range's activities for a dry run (activity.Store.Scan),
 // each purchase without a snapshot with when its member's purchases count
-// from (Recorded.JoinedFrom: joinedFrom, as the live path reads it),
-// those members' join dates read in batches before the first is
-// replayed. Errors: the database's.
+// from (Recorded.JoinedFrom: joinedFrom, as the live path reads it) and
+// their purchases before the range (Recorded.CountedBefore, LastBefore),
+// those read in batches before the first is replayed. Errors: the
+// database's.
 func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n int64) error, fn func(*rules.Recorded) error) error {
 	rg, err := h.s.acts.ReadRange(ctx, from, to, read)
 	if err != nil {
 		return err
 	}
 	joined, err := h.joinedFrom(ctx, rg.Unsnapshotted())
+	if err != nil {
+		return err
+	}
+	before, err := h.s.acts.PurchasesBeforeRange(ctx, joined, from)
 	if err != nil {
 		return err
 	}
@@ -40,6 +45,8 @@ func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n i
 	return rg.Each(func(x *rules.Recorded) error {
 		if !x.Snapshotted {
 			x.JoinedFrom = joined[x.MemberID]
+			b := before[x.MemberID]
+			x.CountedBefore, x.LastBefore = b.Counted, b.Last
 		} else if y := x.Snapshot.BirthdayYear; y != 0 {
 			src, ok := paid[ledger.BirthdayKey{Member: x.MemberID, Year: y}]
 			x.BirthdayPaidElsewhere = ok && src != x.Activity.ID.Hex()

@@ -470,3 +470,36 @@ func TestDryRunAndExplanationPayABirthdayOnlyWhereTheLedgerDid(t *testing.T) {
 		t.Errorf("explanation of the purchase that paid Ann's birthday reward: %+v; want it applied, 300", ex.Verdicts)
 	}
 }
+
+// A dry run's range (90 days by default) starts after many members' first
+// purchases: the replay counts their purchases dated before it, so a
+// purchase of the range keeps the position, first-purchase bonus and
+// previous purchase it had live (recorded with no brand rule active, so
+// without a snapshot).
+func TestDryRunCountsThePurchasesBeforeItsRange(t *testing.T) {
+	h := newHarness(t, nil)
+	now := h.clock.Now()
+	ann := h.joined("ann@example.com", now.AddDate(0, 0, -200))
+	h.purchaseAt(t, ann, "ann-1", 1000, now.AddDate(0, 0, -150)) // before the range: the first-purchase bonus
+	second := h.purchaseAt(t, ann, "ann-2", 1000, now.AddDate(0, 0, -60))
+	third := h.purchaseAt(t, ann, "ann-3", 1000, now.AddDate(0, 0, -30))
+	if escalation(second) == "" || escalation(third) == "" {
+		t.Fatalf("live: 2nd %q, 3rd %q; want both escalated", escalation(second), escalation(third))
+	}
+	want := map[string]int64{}
+	for _, r := range []*ActivityResult{second, third} {
+		for _, l := range r.Entries[0].Lines {
+			want[l.Rule] += l.Points
+		}
+	}
+	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
+	got := map[string]int64{}
+	for _, r := range res.PerRule {
+		got[r.Key] = r.Before
+	}
+	for _, rule := range []string{rules.RuleBase, rules.RuleEscalation, rules.RuleFirstPurchase} {
+		if got[rule] != want[rule] {
+			t.Errorf("dry run's before, %s: %d; the ledger paid %d on the range's purchases", rule, got[rule], want[rule])
+		}
+	}
+}

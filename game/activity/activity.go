@@ -9,6 +9,7 @@ package activity
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -302,4 +303,58 @@ func (s *Store) one(ctx context.Context, filter bson.D, opts ...options.Lister[o
 		return nil, err
 	}
 	return &a, nil
+}
+
+// Before is a member's purchases dated before a date: how many count
+// (dated from the member's JoinedFrom) and when the last one was.
+type Before struct {
+	Counted int64
+	Last    time.Time
+}
+
+// beforeBatch is how many members one read of PurchasesBeforeRange asks for.
+const beforeBatch = 10_000
+
+// PurchasesBeforeRange is, for each of members (with when their purchases
+// start to count: rules.JoinedFrom), their purchases dated before from:
+// one read per 10,000 members by IndexMember, of each purchase's member
+// and date only (the embedded database cannot group by $min or $max).
+// Members with none are left out.
+func (s *Store) PurchasesBeforeRange(ctx context.Context, members map[bson.ObjectID]time.Time, from time.Time) (map[bson.ObjectID]Before, error) {
+	ids := make([]bson.ObjectID, 0, len(members))
+	for id := range members {
+		ids = append(ids, id)
+	}
+	out := make(map[bson.ObjectID]Before)
+	for batch := range slices.Chunk(ids, beforeBatch) {
+		cur, err := s.c.Find(ctx, bson.D{{Key: "memberId", Value: bson.D{{Key: "$in", Value: batch}}},
+			{Key: "kind", Value: program.ActivityPurchase}, {Key: "occurredAt", Value: bson.D{{Key: "$lt", Value: from}}}},
+			options.Find().SetHint(IndexMember).SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "memberId", Value: 1}, {Key: "occurredAt", Value: 1}}))
+		if err != nil {
+			return nil, err
+		}
+		var row struct {
+			MemberID   bson.ObjectID `bson:"memberId"`
+			OccurredAt time.Time     `bson:"occurredAt"`
+		}
+		for cur.Next(ctx) {
+			if err := cur.Decode(&row); err != nil {
+				_ = cur.Close(context.WithoutCancel(ctx))
+				return nil, err
+			}
+			b := out[row.MemberID]
+			if !row.OccurredAt.Before(members[row.MemberID]) {
+				b.Counted++
+			}
+			if row.OccurredAt.After(b.Last) {
+				b.Last = row.OccurredAt.UTC()
+			}
+			out[row.MemberID] = b
+		}
+		if err := cur.Err(); err != nil {
+			return nil, err
+		}
+		_ = cur.Close(context.WithoutCancel(ctx))
+	}
+	return out, nil
 }

@@ -257,6 +257,7 @@ func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
 	}
 	x.MemberID, x.Snapshotted, x.JoinedFrom, x.BirthdayPaidElsewhere = r.member, r.flags&scanSnapshotted != 0, time.Time{}, false
+	x.CountedBefore, x.LastBefore = 0, time.Time{}
 	x.Snapshot, x.Tier = rules.Snapshot{}, ""
 	if !x.Snapshotted {
 		x.Tier = sc.strings[r.tier]

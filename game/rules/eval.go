@@ -465,6 +465,12 @@ type Recorded struct {
 	// activities recorded before purchases kept it, which the replay
 	// sees in no tier.
 	Tier string
+	// CountedBefore and LastBefore are, without a snapshot, the member's
+	// purchases dated before the range that count (from JoinedFrom) and
+	// the date of their last purchase before it (zero: none): where the
+	// replay's positions, first purchase and previous purchase start.
+	CountedBefore int64
+	LastBefore    time.Time
 	// BirthdayPaidElsewhere: the birthday reward of Snapshot.BirthdayYear
 	// was paid with something else (another activity, or the birthday
 	// campaign), so this activity earns none, though in the birthday month.

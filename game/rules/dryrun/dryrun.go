@@ -160,6 +160,7 @@ type Replay struct {
 type seen struct {
 	purchases int64
 	last      time.Time
+	seeded    bool // with the purchases before the range (Recorded.CountedBefore)
 }
 
 type birthdayKey struct {
@@ -245,6 +246,17 @@ func (r *Replay) Add(x *rules.Recorded) {
 	if m == nil {
 		m = &seen{}
 		r.seen[x.MemberID] = m
+	}
+	if !m.seeded && !x.Snapshotted {
+		// The member's purchases before the range, as the history read
+		// them, unless a snapshotted purchase of the range counted them.
+		if m.purchases == 0 {
+			m.purchases = x.CountedBefore
+		}
+		if m.last.IsZero() {
+			m.last = x.LastBefore
+		}
+		m.seeded = true
 	}
 	purchase := x.Activity.Kind == program.ActivityPurchase
 	if !x.Snapshotted {
