@@ -252,16 +252,29 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 			"errors": gqlerror.List{gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden)},
 		}, "application/json; charset=utf-8")
 	}
+	// The request's memory is fasthttp's and is reused once the hijack
+	// handler below returns: keep copies.
+	reqID = strings.Clone(reqID)
 	// fasthttp/websocket directly rather than gofiber/contrib/websocket:
 	// the latter copies every header, cookie and local of the request into
 	// maps each socket keeps for its life, and nothing here reads them.
 	err := s.upgrader.Upgrade(c.Context(), func(conn *websocket.Conn) {
-		defer func() {
-			if p := recover(); p != nil {
-				slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
-			}
+		// The server keeps hijacked connections (KeepHijackedConns), so
+		// fasthttp takes back the request context (the handshake's request
+		// and response, a few kilobytes) as soon as this returns, instead
+		// of keeping it for the socket's life: the socket runs on a
+		// goroutine of its own and closes its connection itself.
+		// Subprotocol points into that request: read it now.
+		ok := conn.Subprotocol() == subprotocol
+		go func() {
+			defer func() { _ = conn.Close() }()
+			defer func() {
+				if p := recover(); p != nil {
+					slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
+				}
+			}()
+			s.serve(conn, ok, reqID, ip)
 		}()
-		s.serve(conn, reqID, ip)
 	})
 	if err != nil {
 		return fiber.ErrUpgradeRequired
@@ -334,7 +347,9 @@ type closeRequest struct {
 	drain  bool // send what is queued first
 }
 
-func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
+// serve runs one socket until it ends; subprotocolOK says whether the
+// client asked for graphql-transport-ws. The caller closes conn.
+func (s *Hub) serve(conn *websocket.Conn, subprotocolOK bool, reqID, ip string) {
 	c := &wsConn{
 		h: s, conn: conn, reqID: reqID, ip: ip,
 		send:    make(chan []byte, s.cfg.SendQueue),
@@ -352,7 +367,7 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	defer s.be.SocketsOpen(-1)
 
 	c.startPings()
-	if conn.Subprotocol() != subprotocol {
+	if !subprotocolOK {
 		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
 	} else {
 		initTimer := time.AfterFunc(s.cfg.InitTimeout, func() {
