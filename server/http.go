@@ -35,6 +35,10 @@ func (m *Main) newApp() *fiber.App {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          m.Config.TrustedProxies,
 	})
+	// Sockets close their connections themselves (live.Hub.Upgrade), so
+	// that fasthttp can take back each handshake's request context at once
+	// rather than keep it for the socket's life. Nothing else hijacks.
+	app.Server().KeepHijackedConns = true
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, p any) {
 		slog.Error("panic in request", "requestId", gateway.RequestID(c), "clientIp", c.Locals(edge.ClientIPLocal), "panic", p)
 	}}))

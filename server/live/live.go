@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -21,7 +23,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,7 +110,7 @@ type Hub struct {
 	cfg Config
 	be  Backend
 
-	upgrader websocket.FastHTTPUpgrader
+	upgrader websocket.Upgrader
 	// writeBuffers lends sockets a write buffer for the time of one
 	// write, so an idle socket holds none.
 	writeBuffers sync.Pool
@@ -125,15 +126,21 @@ type Hub struct {
 // New returns a Hub serving sockets with cfg, running operations through be.
 func New(cfg Config, be Backend) *Hub {
 	s := &Hub{cfg: cfg, be: be, open: map[*wsConn]struct{}{}, byIP: map[string]int{}, byMember: map[bson.ObjectID]map[*wsConn]struct{}{}}
-	s.upgrader = websocket.FastHTTPUpgrader{
-		Subprotocols: []string{subprotocol},
+	// The library's net/http upgrader, on the connection fasthttp hands
+	// over (see accept); its FastHTTPUpgrader would read the socket
+	// through fasthttp's 4 KB request reader for the socket's life.
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: wsWriteTimeout,
+		Subprotocols:     []string{subprotocol},
 		// The smallest the library takes (a control frame must fit):
-		// longer messages are read in pieces, and below it fasthttp's own
-		// reader buffers the connection anyway.
+		// longer messages are read in pieces.
 		ReadBufferSize:  readBufferSize,
 		WriteBufferSize: writeBufferSize,
 		WriteBufferPool: &s.writeBuffers,
-		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true }, // checked in Upgrade
+		CheckOrigin:     func(*http.Request) bool { return true }, // checked in Upgrade
+		// The handshake was checked before the hijack (handshakeRequest);
+		// after it there is no HTTP answer to give: accept closes.
+		Error: func(http.ResponseWriter, *http.Request, int, error) {},
 	}
 	return s
 }
@@ -252,20 +259,39 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 			"errors": gqlerror.List{gqlErr("origin "+origin+" may not open a socket here", graph.CodeForbidden)},
 		}, "application/json; charset=utf-8")
 	}
-	// fasthttp/websocket directly rather than gofiber/contrib/websocket:
-	// the latter copies every header, cookie and local of the request into
-	// maps each socket keeps for its life, and nothing here reads them.
-	err := s.upgrader.Upgrade(c.Context(), func(conn *websocket.Conn) {
-		defer func() {
-			if p := recover(); p != nil {
-				slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
-			}
-		}()
-		s.serve(conn, reqID, ip)
-	})
-	if err != nil {
+	req, ok := handshakeRequest(c)
+	if !ok {
 		return fiber.ErrUpgradeRequired
 	}
+	// Everything the socket keeps is copied out of the request here:
+	// fasthttp reuses the request's memory once the hijack handler below
+	// has returned.
+	header, reqID := answerHeader(c), strings.Clone(reqID)
+	// The server keeps hijacked connections (KeepHijackedConns): fasthttp
+	// takes back the request context (the handshake's request and
+	// response, a few kilobytes) as soon as the hijack handler returns,
+	// rather than keep it for the socket's life, and the socket, on a
+	// goroutine of its own, closes its connection itself. The upgrade
+	// answers the handshake itself (on the raw connection, see accept), so
+	// fasthttp writes nothing.
+	c.Context().HijackSetNoResponse(true)
+	c.Context().Hijack(func(nc net.Conn) {
+		conn := s.accept(nc, req, header)
+		if conn == nil {
+			return
+		}
+		ok := conn.Subprotocol() == subprotocol
+		go func() {
+			defer func() { _ = conn.Close() }()
+			defer func() {
+				if p := recover(); p != nil {
+					slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
+				}
+			}()
+			s.serve(conn, ok, reqID, ip)
+		}()
+	})
+	c.Status(fiber.StatusSwitchingProtocols)
 	return nil
 }
 
@@ -334,7 +360,9 @@ type closeRequest struct {
 	drain  bool // send what is queued first
 }
 
-func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
+// serve runs one socket until it ends; subprotocolOK says whether the
+// client asked for graphql-transport-ws. The caller closes conn.
+func (s *Hub) serve(conn *websocket.Conn, subprotocolOK bool, reqID, ip string) {
 	c := &wsConn{
 		h: s, conn: conn, reqID: reqID, ip: ip,
 		send:    make(chan []byte, s.cfg.SendQueue),
@@ -352,7 +380,7 @@ func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	defer s.be.SocketsOpen(-1)
 
 	c.startPings()
-	if conn.Subprotocol() != subprotocol {
+	if !subprotocolOK {
 		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
 	} else {
 		initTimer := time.AfterFunc(s.cfg.InitTimeout, func() {
