@@ -412,11 +412,8 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	prog := s.rules.Program(p)
 	ra := a.ForRules()
 	var own []rules.Line
-	birthdayYear := 0
+	birthdayYear := birthdayYear(m, a)
 	if a.Kind != program.ActivityRefund {
-		if m.Birthday != nil {
-			birthdayYear = rules.BirthdayYear(s.now(), m.Location(), m.Birthday.Month)
-		}
 		for _, l := range prog.Evaluate(&ra, &rules.Snapshot{BirthdayYear: birthdayYear}, nil) {
 			if !rules.OnPurchaseEntry(l.Rule) {
 				own = append(own, l)
@@ -639,3 +636,22 @@ func (g *Economy) RecordEventAttendance(ctx context.Context, memberID bson.Objec
 // joinedFrom is when a member's purchases start to count toward escalation
 // and the first-purchase bonus (rules.JoinedFrom of their join date).
 func joinedFrom(m *member.Member) time.Time { return rules.JoinedFrom(m.CreatedAt) }
+
+// birthdayYear is the year of the member's birthday month in which a earns
+// the birthday reward (rules.Snapshot.BirthdayYear), 0 for none: a is
+// dated and recorded in that month, in the member's timezone, and is no
+// refund; a purchase must count (dated from their join: rules.Counted). So
+// a purchase dated the day before the month began, or one of an imported
+// history, earns none.
+func birthdayYear(m *member.Member, a *activity.Activity) int {
+	if m.Birthday == nil || a.Kind == program.ActivityRefund ||
+		(a.Kind == program.ActivityPurchase && !rules.Counted(a.OccurredAt, joinedFrom(m))) {
+		return 0
+	}
+	loc := m.Location()
+	y := rules.BirthdayYear(a.CreatedAt, loc, m.Birthday.Month)
+	if y == 0 || rules.BirthdayYear(a.OccurredAt, loc, m.Birthday.Month) != y {
+		return 0
+	}
+	return y
+}

@@ -39,9 +39,7 @@ func (s *Service) snapshot(ctx context.Context, p *program.Program, m *member.Me
 		}
 		snap.Purchase, snap.First = n+1, st.Purchases == 0
 	}
-	if m.Birthday != nil {
-		snap.BirthdayYear = rules.BirthdayYear(s.now(), m.Location(), m.Birthday.Month)
-	}
+	snap.BirthdayYear = birthdayYear(m, a)
 	prev, err := s.acts.PreviousPurchase(ctx, a)
 	if err != nil {
 		return nil, err

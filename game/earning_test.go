@@ -258,3 +258,25 @@ func TestFirstPurchaseEarnsTheFirstTiersMultiplier(t *testing.T) {
 	}
 	h.checkLedger(t, m)
 }
+
+// The birthday reward comes with an activity dated and recorded in the
+// member's birthday month: not with a purchase dated the day before the
+// month began and reported in it, nor with one of an imported history
+// (dated before the member joined).
+func TestBirthdayRewardNeedsAnActivityDatedInTheMonth(t *testing.T) {
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300; p.FirstPurchaseBonus = 0; p.Escalation = nil })
+	now := h.clock.Now() // 15 June
+	m := h.joined("bday@example.com", now.AddDate(0, 0, -10))
+	m.Birthday = &member.Date{Year: 1990, Month: now.Month(), Day: 20}
+	for _, c := range []struct {
+		id string
+		at time.Time
+	}{{"imported", now.AddDate(0, 0, -11)}, {"last-day-of-may", time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour)}} {
+		if r := h.purchaseAt(t, m, c.id, 1000, c.at); r.Points() != 100 {
+			t.Errorf("purchase %s earned %d, want 100 and no birthday reward", c.id, r.Points())
+		}
+	}
+	if r := h.purchaseAt(t, m, "june", 1000, now); r.Points() != 400 {
+		t.Errorf("a purchase in the birthday month earned %d, want 400 (100 and the birthday's 300)", r.Points())
+	}
+}

@@ -42,11 +42,16 @@ func (h ruleHistory) Scan(ctx context.Context, from, to time.Time, read func(n i
 	if err != nil {
 		return err
 	}
+	paidWith := make(map[string]int, len(paid)) // an activity's hex id → the year it paid
+	for k, src := range paid {
+		paidWith[src] = k.Year
+	}
 	return rg.Each(func(x *rules.Recorded) error {
 		if !x.Snapshotted {
 			x.JoinedFrom = joined[x.MemberID]
 			b := before[x.MemberID]
 			x.CountedBefore, x.LastBefore = b.Counted, b.Last
+			x.PaidBirthday = paidWith[x.Activity.ID.Hex()]
 		} else if y := x.Snapshot.BirthdayYear; y != 0 {
 			src, ok := paid[ledger.BirthdayKey{Member: x.MemberID, Year: y}]
 			x.BirthdayPaidElsewhere = ok && src != x.Activity.ID.Hex()
@@ -83,7 +88,9 @@ func (h ruleHistory) joinedFrom(ctx context.Context, members []bson.ObjectID) (m
 // member as they are now (badges; tier, unless the purchase recorded the
 // one it was made in: activity.Activity.Tier) with what the activity's own
 // records say: a purchase's position by date and previous purchase as
-// counted now, and whether its entry paid the first-purchase bonus.
+// counted now, whether its entry paid the first-purchase bonus, and the
+// birthday month it was dated and recorded in. Either way, a birthday
+// reward the ledger paid with something else is BirthdayPaidElsewhere.
 // Errors: activity.ErrNotFound.
 func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Recorded, error) {
 	a, err := h.s.acts.ByID(ctx, id)
@@ -91,16 +98,33 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 		return nil, err
 	}
 	x := &rules.Recorded{Activity: a.ForRules(), MemberID: a.MemberID, Snapshotted: a.RuleSnapshot != nil}
+	// paidElsewhere tells whether the birthday reward of year y was paid
+	// with something else than a (another activity, the campaign).
+	paidElsewhere := func(y int) (bool, error) {
+		e, err := h.s.ledger.ByKey(ctx, a.MemberID, "birthday:"+strconv.Itoa(y))
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
+		}
+		return err == nil && e.Source.ID != a.ID.Hex(), err
+	}
 	if a.RuleSnapshot != nil {
 		x.Snapshot = *a.RuleSnapshot
 		if y := x.Snapshot.BirthdayYear; y != 0 {
-			e, err := h.s.ledger.ByKey(ctx, a.MemberID, "birthday:"+strconv.Itoa(y))
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			if x.BirthdayPaidElsewhere, err = paidElsewhere(y); err != nil {
 				return nil, err
 			}
-			x.BirthdayPaidElsewhere = e != nil && e.Source.ID != a.ID.Hex()
 		}
 		return x, nil
+	}
+	m, err := h.s.members.Get(ctx, a.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	if y := birthdayYear(m, a); y != 0 {
+		x.Snapshot.BirthdayYear = y
+		if x.BirthdayPaidElsewhere, err = paidElsewhere(y); err != nil {
+			return nil, err
+		}
 	}
 	x.Snapshot.Tier, x.Tier = a.Tier, a.Tier // the tier the purchase was made in
 	if a.Tier == "" {
@@ -116,10 +140,6 @@ func (h ruleHistory) Explained(ctx context.Context, id bson.ObjectID) (*rules.Re
 	}
 	if a.Kind != program.ActivityPurchase {
 		return x, nil
-	}
-	m, err := h.s.members.Get(ctx, a.MemberID)
-	if err != nil {
-		return nil, err
 	}
 	if rules.Counted(a.OccurredAt, joinedFrom(m)) {
 		n, err := h.s.acts.PurchasesBefore(ctx, a, joinedFrom(m))

@@ -434,23 +434,29 @@ func TestDryRunAndExplanationPayABirthdayOnlyWhereTheLedgerDid(t *testing.T) {
 	for _, m := range []*member.Member{ann, bob} {
 		m.Birthday = &member.Date{Year: 1990, Month: now.Month(), Day: 20}
 	}
-	// Ann's birthday reward is paid with a purchase dated before the
-	// range (reported today, in her birthday month); Bob's with his first
-	// purchase in the range.
-	paid := h.purchaseAt(t, ann, "ann-old", 1000, now.AddDate(0, 0, -120))
-	annLater := h.purchaseAt(t, ann, "ann-recent", 1000, now.AddDate(0, 0, -2))
-	h.purchaseAt(t, bob, "bob-1", 1000, now.AddDate(0, 0, -3))
-	h.purchaseAt(t, bob, "bob-2", 1000, now.AddDate(0, 0, -1))
+	// The dry run covers the last two days. Ann's birthday reward is paid
+	// with a purchase dated before them (in her birthday month); Bob's
+	// with his first purchase in them.
+	from := now.AddDate(0, 0, -2)
+	paid := h.purchaseAt(t, ann, "ann-old", 1000, from.Add(-time.Hour))
+	annLater := h.purchaseAt(t, ann, "ann-recent", 1000, from.Add(time.Hour))
+	h.purchaseAt(t, bob, "bob-1", 1000, from.Add(2*time.Hour))
+	h.purchaseAt(t, bob, "bob-2", 1000, now.Add(-time.Hour))
 	e, err := h.Rooms().Ledger.ByKey(ctx, ann.ID, fmt.Sprint("birthday:", now.Year()))
 	if err != nil || e.Source.ID != paid.Activity.ID.Hex() {
 		t.Fatalf("Ann's birthday entry: %v %+v; want one paid with %s", err, e, paid.Activity.ID.Hex())
 	}
 
-	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
-	for _, r := range res.PerRule {
-		if r.Key == rules.RuleBirthday && (r.Before != 300 || r.After != 300) {
-			t.Errorf("birthday rewards in the range: %d before, %d after; want 300 (Bob's, once), not Ann's paid before the range", r.Before, r.After)
-		}
+	sim, err := h.Rules().DryRuns().Simulate(ctx, "tester", []dryrun.Change{{Rule: &noReviewRule}}, from, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Rules().DryRuns().RunNow(ctx, sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := perRule(res, rules.RuleBirthday); b.Before != 300 || b.After != 300 {
+		t.Errorf("birthday rewards in the range: %d before, %d after; want 300 (Bob's, once), not Ann's paid before the range", b.Before, b.After)
 	}
 
 	ex, err := h.Rules().Explain(ctx, annLater.Activity.ID)
@@ -502,4 +508,44 @@ func TestDryRunCountsThePurchasesBeforeItsRange(t *testing.T) {
 			t.Errorf("dry run's before, %s: %d; the ledger paid %d on the range's purchases", rule, got[rule], want[rule])
 		}
 	}
+}
+
+// With no brand rule active, activities keep no snapshot: the dry run
+// still pays a birthday reward where the ledger paid it, and only there,
+// and explainEarning says of each purchase of the month whether it paid it.
+func TestBirthdayWithoutASnapshotIsReplayedAndExplainedAsPaid(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, func(p *program.Program) { p.BirthdayBonus = 300 })
+	now := h.clock.Now() // 15 June
+	ann := h.joined("ann@example.com", now.AddDate(-1, 0, 0))
+	ann.Birthday = &member.Date{Year: 1990, Month: now.Month(), Day: 20}
+	paid := h.purchaseAt(t, ann, "ann-1", 1000, now.AddDate(0, 0, -2))
+	later := h.purchaseAt(t, ann, "ann-2", 1000, now.AddDate(0, 0, -1))
+	res := h.dryRun(t, dryrun.Change{Rule: &noReviewRule})
+	if b := perRule(res, rules.RuleBirthday); b.Before != 300 || b.After != 300 {
+		t.Errorf("birthday rewards in the range: %d before, %d after; want 300, as the ledger paid", b.Before, b.After)
+	}
+	for _, c := range []struct {
+		r       *ActivityResult
+		applied bool
+	}{{paid, true}, {later, false}} {
+		ex, err := h.Rules().Explain(ctx, c.r.Activity.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(ex.Verdicts, func(v rules.Verdict) bool { return v.Rule.Name == rules.RuleBirthday })
+		if i < 0 || ex.Verdicts[i].Applied != c.applied || (!c.applied && !strings.Contains(ex.Verdicts[i].Failed, "paid with another activity")) {
+			t.Errorf("explanation of %s: birthday %+v; want applied %v", c.r.Activity.ExternalID, ex.Verdicts, c.applied)
+		}
+	}
+}
+
+// perRule is a dry run's totals for one rule, zero when it has none.
+func perRule(res *dryrun.Result, rule string) dryrun.Totals {
+	for _, r := range res.PerRule {
+		if r.Key == rule {
+			return r
+		}
+	}
+	return dryrun.Totals{}
 }

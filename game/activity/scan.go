@@ -96,8 +96,10 @@ func (r *Range) Unsnapshotted() []bson.ObjectID {
 	return ids
 }
 
-// Birthdays are the members of the range's activities whose snapshot
-// found their birthday month (rules.Snapshot.BirthdayYear).
+// Birthdays are the members whose birthday rewards a replay of the range
+// must know: those of its activities without a snapshot (which of them
+// paid one), and those whose snapshot found their birthday month
+// (rules.Snapshot.BirthdayYear: whether another activity paid it).
 func (r *Range) Birthdays() []bson.ObjectID {
 	ids := make([]bson.ObjectID, 0, len(r.sc.birthdays))
 	for id := range r.sc.birthdays {
@@ -162,8 +164,9 @@ type scanned struct {
 	badgeIDs  map[string]uint32
 	// unsnapshotted are the members of purchases without a snapshot.
 	unsnapshotted map[bson.ObjectID]struct{}
-	// birthdays are the members of activities whose snapshot found their
-	// birthday month.
+	// birthdays are the members whose birthday rewards the replay must
+	// know: those of activities without a snapshot, and those whose
+	// snapshot found their birthday month.
 	birthdays map[bson.ObjectID]struct{}
 }
 
@@ -220,6 +223,7 @@ func (sc *scanned) add(a *replayed) {
 	}
 	if a.RuleSnapshot == nil {
 		r.tier = sc.intern(a.Tier)
+		sc.birthdays[a.MemberID] = struct{}{} // which of theirs paid a birthday reward
 	}
 	if snap := a.RuleSnapshot; snap != nil {
 		r.flags |= scanSnapshotted
@@ -257,7 +261,7 @@ func (sc *scanned) fill(x *rules.Recorded, r *scanRecord, last *time.Time) {
 		x.Activity.Items = append(x.Activity.Items, rules.Item{SKU: sc.strings[it.sku], Category: sc.strings[it.category], Quantity: it.quantity, PriceMinor: it.priceMinor})
 	}
 	x.MemberID, x.Snapshotted, x.JoinedFrom, x.BirthdayPaidElsewhere = r.member, r.flags&scanSnapshotted != 0, time.Time{}, false
-	x.CountedBefore, x.LastBefore = 0, time.Time{}
+	x.CountedBefore, x.LastBefore, x.PaidBirthday = 0, time.Time{}, 0
 	x.Snapshot, x.Tier = rules.Snapshot{}, ""
 	if !x.Snapshotted {
 		x.Tier = sc.strings[r.tier]

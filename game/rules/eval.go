@@ -471,6 +471,10 @@ type Recorded struct {
 	// replay's positions, first purchase and previous purchase start.
 	CountedBefore int64
 	LastBefore    time.Time
+	// PaidBirthday is, without a snapshot, the year of the birthday reward
+	// the ledger paid with this activity, 0 for none: the replay pays it
+	// there (Snapshot.BirthdayYear).
+	PaidBirthday int
 	// BirthdayPaidElsewhere: the birthday reward of Snapshot.BirthdayYear
 	// was paid with something else (another activity, or the birthday
 	// campaign), so this activity earns none, though in the birthday month.

@@ -260,7 +260,7 @@ func (r *Replay) Add(x *rules.Recorded) {
 	}
 	purchase := x.Activity.Kind == program.ActivityPurchase
 	if !x.Snapshotted {
-		x.Snapshot = rules.Snapshot{Tier: x.Tier}
+		x.Snapshot = rules.Snapshot{Tier: x.Tier, BirthdayYear: x.PaidBirthday}
 		// As the live path counts them (accrual.Purchase): a purchase
 		// dated before the member joined has no position and is not
 		// their first.
