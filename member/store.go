@@ -7,6 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/regulars/regulars/internal/byid"
 )
 
 // memberStore keeps members in the "members" collection.
@@ -70,7 +72,7 @@ func (s memberStore) one(ctx context.Context, filter bson.D) (*Member, error) {
 }
 
 func (s memberStore) byIDs(ctx context.Context, ids []bson.ObjectID) ([]*Member, error) {
-	cur, err := s.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := s.c.Find(ctx, byid.Filter(ids))
 	if err != nil {
 		return nil, err
 	}

@@ -240,3 +240,61 @@ func countedDatabase(t *testing.T, counting *atomic.Bool, n, cached *atomic.Int6
 	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
 	return db
 }
+
+type joinRegistrar struct {
+	*auth.Service
+	members *member.Service
+}
+
+func (r joinRegistrar) ByEmail(ctx context.Context, email string) (*member.Member, error) {
+	return r.members.ByEmail(ctx, email)
+}
+
+// TestSignUpReadsNotificationsOnce: a sign-up stores its WELCOME after one
+// read of the member's notifications (the chain's last number), not two:
+// the member was just made, so the greeting's key is not looked for
+// first. On the embedded database each read of notifications is a scan of
+// every member's: the two reads were most of a sign-up's time in the soak.
+func TestSignUpReadsNotificationsOnce(t *testing.T) {
+	var counting atomic.Bool
+	var reads atomic.Int64
+	client, err := mongo.Connect(options.Client().ApplyURI(mongotest.URI(t)).SetTimeout(20 * time.Second).
+		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if coll, ok := e.Command.Lookup(e.CommandName).StringValueOK(); counting.Load() && ok && coll == "notifications" && e.CommandName == "find" {
+				reads.Add(1)
+			}
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Defer(t, func() error { return client.Disconnect(context.Background()) })
+	db := client.Database(mongotest.Name(t))
+	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
+	ctx := context.Background()
+	members := member.New(db, nil)
+	signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inbox.New(db, inbox.NewMemoryBroker())
+	in.SetTexts(texts.New(db))
+	g := game.New(db, members, in)
+	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
+		if err := ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counting.Store(true)
+	s, err := g.Rooms().Referrals.Join(ctx, joinRegistrar{signin, members}, member.SignUp{Email: "ann@example.com", Password: "correct horse battery",
+		DisplayName: "Ann", Timezone: "Europe/Paris"}, "")
+	counting.Store(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n > 1 {
+		t.Errorf("a sign-up read the notifications %d times, want once", n)
+	}
+	if n := testkit.Count(t, db.Collection("notifications"), bson.D{{Key: "memberId", Value: s.Member.ID}, {Key: "kind", Value: inbox.KindWelcome}}); n != 1 {
+		t.Errorf("%d WELCOME notifications, want 1", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -191,5 +192,44 @@ func TestDevelopmentServiceKeyKeptWithTheData(t *testing.T) {
 	c := startApp(t, env)
 	if r := c.do(t, "ApiKey "+key, `{ members(first: 1) { edges { cursor } } }`, nil); r.code() != "UNAUTHENTICATED" {
 		t.Fatalf("with SERVICE_API_KEYS set, the development key still works: %+v", r)
+	}
+}
+
+// TestEmbeddedServerDoesNotPollWhileIdle: on the embedded database the
+// server is the only instance, so with a member subscribed and nothing
+// happening it does not poll for other instances' notifications, thread
+// posts and event changes four times a second (each poll a scan of a
+// whole collection there, which after an offer to 1,000 members took most
+// of the database's time); what it stores still reaches the member at once.
+func TestEmbeddedServerDoesNotPollWhileIdle(t *testing.T) {
+	a := startEmbedded(t, t.TempDir())
+	a.setProgram(t)
+	ann := a.signUp(t, "ann@example.com")
+	c := a.dial(t)
+	c.Init(ann.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
+	a.waitSubscribers(t, ann.Member.ID, 1)
+
+	time.Sleep(time.Second) // the jobs' first round, the subscription's first reads
+	before := a.embedded.Commands()
+	const idle = 4 * time.Second
+	time.Sleep(idle)
+	// Left: the sessions poll (1 s), the webhook loop and the database
+	// health check, 22 commands; with the notifications' and events' polls
+	// at 250 ms, 52.
+	n := a.embedded.Commands() - before
+	t.Logf("%d commands in %s", n, idle)
+	if n > 36 {
+		t.Errorf("%d commands in %s of idling with one subscriber, want at most 36", n, idle)
+	}
+
+	var r activityResult
+	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &r)
+	start := time.Now()
+	if m := c.Expect("next"); !bytes.Contains(m.Payload, []byte("REWARD_EARNED")) {
+		t.Fatalf("notification: %s", m.Payload)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the purchase's notification arrived %s after its answer", d)
 	}
 }

@@ -390,10 +390,10 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
 	m.background.Go(func() { m.dbHealth.Watch(retryCtx, m.mongo, m.ready.Load) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
-	m.background.Go(func() { m.broker.Run(retryCtx) })
+	m.background.Go(func() { m.broker.RunEvery(retryCtx, m.crossPoll()) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
-	m.background.Go(func() { m.events.Poll(retryCtx, notificationPoll) })
-	m.background.Go(func() { m.community.Feed().Poll(retryCtx, notificationPoll) })
+	m.background.Go(func() { m.events.Poll(retryCtx, m.crossPoll()) })
+	m.background.Go(func() { m.community.Feed().Poll(retryCtx, m.crossPoll()) })
 	m.background.Go(func() { m.runWebhooks(retryCtx, db) })
 	m.background.Go(func() { m.runPush(retryCtx) })
 	if cfg.SeedDemo {
@@ -432,6 +432,28 @@ func (m *Main) runDemo(ctx context.Context) {
 // notificationPoll is how often an instance looks for notifications that
 // other instances stored, which bounds cross-instance delivery latency.
 const notificationPoll = 250 * time.Millisecond
+
+// embeddedPoll replaces notificationPoll on the embedded database, where
+// this process is the only instance: it holds DATA_DIR's lock, so no other
+// instance can store anything. Every notification, thread post and event
+// change stored here is published here as it is stored; a poll can only
+// find one whose write was acknowledged late or never (a timeout), and the
+// broker's sweep (a look two minutes back every 30 s) finds those whatever
+// the interval. Each poll there is a scan of its whole collection (the
+// embedded database uses no index but _id's), and after an offer to 1,000
+// members the notifications' scan, four times a second, took most of the
+// database's one connection (BENCHMARKS.md, "Load test").
+const embeddedPoll = 5 * time.Second
+
+// crossPoll is how often this instance polls for notifications, thread
+// posts and event changes stored by others: notificationPoll, or
+// embeddedPoll on the embedded database.
+func (m *Main) crossPoll() time.Duration {
+	if m.embedded != nil {
+		return embeddedPoll
+	}
+	return notificationPoll
+}
 
 // poll is interval, or livePoll when a test set it.
 func (m *Main) poll(interval time.Duration) time.Duration {

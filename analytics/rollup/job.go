@@ -39,8 +39,10 @@ type Programs interface {
 // own marks, brought up to date by Job.Run after them.
 type Part interface {
 	// Run brings the part's rollups up to date with everything recorded
-	// since its last run; safe to run again at any point.
-	Run(ctx context.Context, p program.Program) error
+	// since its last run; safe to run again at any point. start is when
+	// the job's run began, before anything was read: the part advances its
+	// marks to it (rollupdb.Advance).
+	Run(ctx context.Context, p program.Program, start time.Time) error
 	// Reset drops the part's rollups and marks, for a change of the
 	// program's timezone.
 	Reset(ctx context.Context) error
@@ -138,11 +140,14 @@ func (j *Job) Run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, part := range j.parts {
-		if err := part.Run(ctx, p); err != nil {
+		if err := part.Run(ctx, p, start); err != nil {
 			return 0, err
 		}
 	}
 	next.ID, next.Timezone, next.AsOf = stateID, loc.String(), start
+	for _, m := range []*time.Time{&next.Activities, &next.Members, &next.Ledger, &next.Accounts, &next.Conversions} {
+		*m = rollupdb.Advance(*m, start)
+	}
 	return len(touched), j.store.saveState(ctx, next)
 }
 

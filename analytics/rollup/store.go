@@ -97,8 +97,9 @@ type state struct {
 	ID       string `bson:"_id"`
 	Timezone string `bson:"timezone"`
 	// Marks are the newest createdAt (at, for conversions) read of each raw
-	// collection; the next run reads from mark − overlap again, so a write
-	// that committed after a later one is still seen.
+	// collection, or the run's start − overlap if later (rollupdb.Advance);
+	// the next run reads from mark − overlap again, so a write that
+	// committed after a later one is still seen.
 	Activities  time.Time `bson:"activities"`
 	Members     time.Time `bson:"members"`
 	Ledger      time.Time `bson:"ledger"`

@@ -295,7 +295,11 @@ func (s *Service) Join(ctx context.Context, accounts Registrar, in member.SignUp
 	}
 	p, err := s.Program.Get(ctx)
 	if err == nil {
-		err = s.Effects.CarryOut(ctx, &p, nil, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome",
+		// Fresh: the member was just made, so the greeting is inserted
+		// first and its key read only if that collides (a resumed call),
+		// sparing each sign-up a read the embedded database makes a scan
+		// of every member's notifications.
+		err = s.Effects.CarryOut(ctx, &p, nil, inbox.Message{MemberID: sess.Member.ID, Kind: inbox.KindWelcome, Key: "welcome", Fresh: true,
 			Locale: p.LocaleOf(sess.Member), Template: texts.Welcome, Data: map[string]any{"name": sess.Member.DisplayName}})
 	}
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // Find returns the documents of c whose _id is in ids, in the order of ids,
 // nil for the missing ones: one query on _id, whatever the number of ids.
 func Find[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, idOf func(*T) bson.ObjectID) ([]*T, error) {
-	cur, err := c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := c.Find(ctx, Filter(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -22,6 +22,19 @@ func Find[T any](ctx context.Context, c *mongo.Collection, ids []bson.ObjectID, 
 		return nil, err
 	}
 	return Order(ids, found, idOf), nil
+}
+
+// Filter matches the documents whose _id is in ids: {_id: id} for one
+// id, {_id: {$in: ids}} for more. The same documents on MongoDB; the
+// embedded database looks up an _id equality by its index but scans the
+// whole collection for any $in, and most look-ups (a member's name beside
+// a notification, a node) ask for one id: in the soak, 95 of the 143
+// members' look-ups by ids, each a scan of 300 ms there.
+func Filter(ids []bson.ObjectID) bson.D {
+	if len(ids) == 1 {
+		return bson.D{{Key: "_id", Value: ids[0]}}
+	}
+	return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 }
 
 // Order arranges found in the order of ids, nil where none has the id.

@@ -184,6 +184,10 @@ func (h errorsOnly) Handle(ctx context.Context, r slog.Record) error {
 	return x.Handle(ctx, r)
 }
 
+// Commands counts the commands every client has sent, handshakes and
+// heartbeats left out.
+func (db *DB) Commands() int64 { return db.proxy.receivedCommands() }
+
 // URI is the connection string for this database: its proxy's address
 // (see the package doc), with a pool of one connection.
 func (db *DB) URI() string { return db.uri }

@@ -55,6 +55,7 @@ type proxy struct {
 	queue    chan *command
 	done     chan struct{}
 	received atomic.Int64 // commands read in full from clients (for tests)
+	prof     *profiler    // nil unless EMBEDDB_PROFILE is set (profile.go)
 	wg       sync.WaitGroup
 
 	mu    sync.Mutex
@@ -80,7 +81,24 @@ func startProxy(upstream string) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{ln: ln, upstream: upstream, queue: make(chan *command), done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	p := &proxy{ln: ln, upstream: upstream, queue: make(chan *command), done: make(chan struct{}), conns: map[net.Conn]struct{}{}, prof: newProfiler()}
+	if p.prof != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					p.prof.write()
+				case <-p.done:
+					p.prof.write()
+					return
+				}
+			}
+		}()
+	}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
@@ -248,6 +266,7 @@ func (p *proxy) serial() {
 			up, upR, p.up = conn, bufio.NewReader(conn), conn
 			p.mu.Unlock()
 		}
+		began := time.Now()
 		if _, err := up.Write(cmd.msg); err != nil {
 			drop()
 			cmd.result <- commandResult{err: err}
@@ -261,6 +280,8 @@ func (p *proxy) serial() {
 		reply, err := readReply(upR)
 		if err != nil {
 			drop()
+		} else if p.prof != nil {
+			p.prof.record(cmd.msg, reply, time.Since(began))
 		}
 		cmd.result <- commandResult{reply: reply, err: err}
 	}

@@ -75,7 +75,8 @@ func (r *Rollups) EnsureIndexes(ctx context.Context) error {
 }
 
 // state is what Run has read of the assignments (rollupdb.CollState, _id
-// stateID): the newest at. The next run reads from mark − overlap again.
+// stateID): the newest at, or the run's start − overlap if later
+// (rollupdb.Advance). The next run reads from mark − overlap again.
 type state struct {
 	ID          string    `bson:"_id"`
 	Assignments time.Time `bson:"assignments"`
@@ -92,7 +93,7 @@ const prefix = "campaign:"
 // assignment may have changed), and those PurchasesChanged marked. Safe
 // to run again at any point (rollup.Job.Run runs it under the jobs'
 // lease); a run cut short leaves its marks for the next.
-func (r *Rollups) Run(ctx context.Context, p program.Program) error {
+func (r *Rollups) Run(ctx context.Context, p program.Program, start time.Time) error {
 	loc := p.Location()
 	st := state{ID: stateID}
 	if err := rollupdb.LoadState(ctx, r.state, stateID, &st); err != nil {
@@ -115,6 +116,7 @@ func (r *Rollups) Run(ctx context.Context, p program.Program) error {
 	if err := rollupdb.ClearMarks(ctx, r.dirty, ids(dirty)); err != nil {
 		return err
 	}
+	next.Assignments = rollupdb.Advance(next.Assignments, start)
 	return rollupdb.SaveState(ctx, r.state, stateID, next)
 }
 

@@ -114,8 +114,9 @@ func (r *Rollups) EnsureIndexes(ctx context.Context) error {
 // state is what Run has read of each raw collection (rollupdb.CollState,
 // _id stateID): createdAt of activities of every kind (trails) and of
 // forum posts, at of engagement entries and of leaderboard scores,
-// updatedAt of RSVPs, events and members. The next run reads from mark −
-// overlap again.
+// updatedAt of RSVPs, events and members: the newest read, or the run's
+// start − overlap if later (rollupdb.Advance). The next run reads from
+// mark − overlap again.
 type state struct {
 	ID            string    `bson:"_id"`
 	AllActivities time.Time `bson:"allActivities"`
@@ -137,7 +138,7 @@ const stateID = "engagement"
 // counts of every event with an RSVP or a change since. Safe to run again
 // at any point (rollup.Job.Run runs it under the jobs' lease); a run cut
 // short leaves its marks for the next.
-func (r *Rollups) Run(ctx context.Context, p program.Program) error {
+func (r *Rollups) Run(ctx context.Context, p program.Program, start time.Time) error {
 	loc := p.Location()
 	st := state{ID: stateID}
 	if err := rollupdb.LoadState(ctx, r.state, stateID, &st); err != nil {
@@ -175,6 +176,9 @@ func (r *Rollups) Run(ctx context.Context, p program.Program) error {
 	}
 	if err := rollupdb.ClearMarks(ctx, r.dirty, dirty.ids()); err != nil {
 		return err
+	}
+	for _, m := range []*time.Time{&next.AllActivities, &next.Posts, &next.Engagement, &next.Scores, &next.RSVPs, &next.Events, &next.Members} {
+		*m = rollupdb.Advance(*m, start)
 	}
 	return rollupdb.SaveState(ctx, r.state, stateID, next)
 }

@@ -46,6 +46,25 @@ func Since(mark time.Time) time.Time {
 	return mark.Add(-Overlap)
 }
 
+// Advance is the mark a run keeps for the next after reading, from its
+// marks on, everything recorded: the newest time it read (newest), or
+// start − Overlap if that is later, start being when the run began, before
+// it read anything. A document dated before start − Overlap had committed
+// when the run read (the assumption Overlap already makes), so the next
+// run need not read before it. Without this, while nothing newer arrives,
+// every run would read and recompute again the overlap before the newest
+// document: after a burst of a thousand sign-ups, its last two minutes,
+// every minute, for good. A zero start keeps newest.
+func Advance(newest, start time.Time) time.Time {
+	if start.IsZero() {
+		return newest
+	}
+	if s := start.Add(-Overlap); s.After(newest) {
+		return s
+	}
+	return newest
+}
+
 // All decodes every document of a query into out.
 func All[T any](ctx context.Context, c *mongo.Collection, filter any, opts *options.FindOptionsBuilder, out *[]T) error {
 	if opts == nil {
