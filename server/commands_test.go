@@ -41,19 +41,7 @@ func commandsPerPurchase(t *testing.T) (first, later, replay, cachedReads float6
 	db := countedDatabase(t, &counting, &n, &cached)
 	ctx := context.Background()
 
-	members := member.New(db, nil)
-	signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := inbox.New(db, inbox.NewMemoryBroker())
-	in.SetTexts(texts.New(db))
-	g := game.New(db, members, in)
-	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
-		if err := ensure(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, signin, g := economyOn(t, db)
 	p := program.Default()
 	p.ReturnWindowDays = 0
 	if _, err := g.UpdateProgram(ctx, nil, program.Replace(p)); err != nil {
@@ -271,19 +259,7 @@ func TestSignUpReadsNotificationsOnce(t *testing.T) {
 	db := client.Database(mongotest.Name(t))
 	testkit.Defer(t, func() error { return db.Drop(context.Background()) })
 	ctx := context.Background()
-	members := member.New(db, nil)
-	signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := inbox.New(db, inbox.NewMemoryBroker())
-	in.SetTexts(texts.New(db))
-	g := game.New(db, members, in)
-	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
-		if err := ensure(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	members, signin, g := economyOn(t, db)
 	counting.Store(true)
 	s, err := g.Rooms().Referrals.Join(ctx, joinRegistrar{signin, members}, member.SignUp{Email: "ann@example.com", Password: "correct horse battery",
 		DisplayName: "Ann", Timezone: "Europe/Paris"}, "")
@@ -297,4 +273,24 @@ func TestSignUpReadsNotificationsOnce(t *testing.T) {
 	if n := testkit.Count(t, db.Collection("notifications"), bson.D{{Key: "memberId", Value: s.Member.ID}, {Key: "kind", Value: inbox.KindWelcome}}); n != 1 {
 		t.Errorf("%d WELCOME notifications, want 1", n)
 	}
+}
+
+// economyOn is the members, sign-in, inbox and game over db, indexed, as
+// the server wires them (without the rest of the server).
+func economyOn(t *testing.T, db *mongo.Database) (*member.Service, *auth.Service, *game.Service) {
+	t.Helper()
+	members := member.New(db, nil)
+	signin, err := auth.New(db, members, auth.Config{JWTSecret: []byte("0123456789abcdef0123456789abcdef"), BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inbox.New(db, inbox.NewMemoryBroker())
+	in.SetTexts(texts.New(db))
+	g := game.New(db, members, in)
+	for _, ensure := range []func(context.Context) error{members.EnsureIndexes, signin.EnsureIndexes, in.EnsureIndexes, g.EnsureIndexes} {
+		if err := ensure(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return members, signin, g
 }
