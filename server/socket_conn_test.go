@@ -65,19 +65,27 @@ func bigPost(url string, i int) error {
 }
 
 // socketRound opens a socket, has one query answered on it and closes it.
-func socketRound(addr string, i int) error {
+func socketRound(addr string, i int) (err error) {
 	d := websocket.Dialer{Subprotocols: []string{testkit.Subprotocol}, HandshakeTimeout: 10 * time.Second}
 	conn, _, err := d.Dial("ws://"+addr+"/graphql", nil)
 	if err != nil {
 		return fmt.Errorf("socket %d: %w", i, err)
 	}
-	defer func() { _ = conn.Close() }()
+	defer func() {
+		if cerr := conn.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("socket %d: closing: %w", i, cerr)
+		}
+	}()
 	c := &testkit.WSClient{Conn: conn}
-	_ = conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
+		return fmt.Errorf("socket %d: %w", i, err)
+	}
 	if m, err := c.Next(10 * time.Second); err != nil || m.Type != "connection_ack" {
 		return fmt.Errorf("socket %d: %v %+v, want connection_ack", i, err, m)
 	}
-	_ = conn.WriteJSON(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": fmt.Sprintf("{ socket%d: __typename }", i)}})
+	if err := conn.WriteJSON(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": fmt.Sprintf("{ socket%d: __typename }", i)}}); err != nil {
+		return fmt.Errorf("socket %d: %w", i, err)
+	}
 	m, err := c.Next(10 * time.Second)
 	if want := fmt.Sprintf(`{"data":{"socket%d":"Query"}}`, i); err != nil || m.Type != "next" || string(m.Payload) != want {
 		return fmt.Errorf("socket %d: %v %s %s, want next %s", i, err, m.Type, m.Payload, want)
@@ -119,7 +127,9 @@ func TestEndedSocketsFreeTheirConnections(t *testing.T) {
 		} else {
 			c.Init("")
 		}
-		_ = conn.Close()
+		if err := conn.Close(); err != nil {
+			t.Fatalf("socket %d: closing: %v", i, err)
+		}
 	}
 }
 
@@ -132,8 +142,10 @@ func TestSocketFrameSentWithTheHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = conn.Close() }()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	testkit.Defer(t, conn.Close)
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	handshake := "GET /graphql HTTP/1.1\r\nHost: " + a.Addr() + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + testkit.Subprotocol + "\r\n\r\n"
 	if _, err := conn.Write(append([]byte(handshake), clientFrame(`{"type":"connection_init","payload":{}}`)...)); err != nil {
