@@ -412,9 +412,9 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	prog := s.rules.Program(p)
 	ra := a.ForRules()
 	var own []rules.Line
-	birthdayYear := birthdayYear(m, a)
+	year := birthdayYear(m, a)
 	if a.Kind != program.ActivityRefund {
-		for _, l := range prog.Evaluate(&ra, &rules.Snapshot{BirthdayYear: birthdayYear}, nil) {
+		for _, l := range prog.Evaluate(&ra, &rules.Snapshot{BirthdayYear: year}, nil) {
 			if !rules.OnPurchaseEntry(l.Rule) {
 				own = append(own, l)
 			}
@@ -504,7 +504,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 	for _, l := range own {
 		if l.Rule == rules.RuleBirthday {
 			// Once a year, keyed by the year of the member's birthday month.
-			e, fresh, err := s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(birthdayYear), ledger.EntryEarn,
+			e, fresh, err := s.appendEntry(ctx, fx, p, m.ID, "birthday:"+strconv.Itoa(year), ledger.EntryEarn,
 				ledger.Source{Kind: ledger.SourceBirthday, ID: a.ID.Hex()}, accrual.BuiltIn(p, a, l, "Happy birthday!"))
 			if err == nil && e != nil && e.Source.ID != a.ID.Hex() {
 				return nil // the year's bonus came with an earlier activity: not this one's entry

@@ -37,10 +37,7 @@ func TestEmbeddedServerWorksAndKeepsAcknowledgedWrites(t *testing.T) {
 
 	// Ann subscribes; a purchase the brand's backend reports with its API
 	// key reaches her live.
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := subscribeToNotifications(t, a, ann)
 	var r activityResult
 	a.service(t, recordActivity, purchaseVars(ann.Member.ID, "order-1", 4250)).decode(t, "recordActivity", &r)
 	if r.Points != 425+50 {
@@ -205,10 +202,7 @@ func TestEmbeddedServerDoesNotPollWhileIdle(t *testing.T) {
 	a := startEmbedded(t, t.TempDir())
 	a.setProgram(t)
 	ann := a.signUp(t, "ann@example.com")
-	c := a.dial(t)
-	c.Init(ann.bearer())
-	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
-	a.waitSubscribers(t, ann.Member.ID, 1)
+	c := subscribeToNotifications(t, a, ann)
 
 	time.Sleep(time.Second) // the jobs' first round, the subscription's first reads
 	before := a.embedded.Commands()
@@ -232,4 +226,15 @@ func TestEmbeddedServerDoesNotPollWhileIdle(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the purchase's notification arrived %s after its answer", d)
 	}
+}
+
+// subscribeToNotifications opens a socket as m with a notifications
+// subscription, once the server counts it.
+func subscribeToNotifications(t *testing.T, a *app, m session) *testkit.WSClient {
+	t.Helper()
+	c := a.dial(t)
+	c.Init(m.bearer())
+	c.Send("subscribe", "n", map[string]any{"query": `subscription { notifications { kind title } }`})
+	a.waitSubscribers(t, m.Member.ID, 1)
+	return c
 }

@@ -317,7 +317,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 		}
 	})
 	// Polling lets several instances share one database, standalone or not.
-	m.broker = inbox.NewPollBroker(db, notificationPoll)
+	m.broker = inbox.NewPollBroker(db, m.crossPoll())
 	m.inbox = inbox.New(db, m.broker)
 	// Notification words come from the templates, with the brand's overrides.
 	m.texts = texts.New(db)
@@ -390,7 +390,7 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	m.background.Go(func() { m.connectDatabase(retryCtx) })
 	m.background.Go(func() { m.dbHealth.Watch(retryCtx, m.mongo, m.ready.Load) })
 	m.background.Go(func() { m.runJobs(retryCtx, db.Collection("jobs")) })
-	m.background.Go(func() { m.broker.RunEvery(retryCtx, m.crossPoll()) })
+	m.background.Go(func() { m.broker.Run(retryCtx) })
 	m.background.Go(func() { m.watchSessions(retryCtx) })
 	m.background.Go(func() { m.events.Poll(retryCtx, m.crossPoll()) })
 	m.background.Go(func() { m.community.Feed().Poll(retryCtx, m.crossPoll()) })

@@ -280,7 +280,6 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 		if conn == nil {
 			return
 		}
-		ok := conn.Subprotocol() == subprotocol
 		go func() {
 			defer func() { _ = conn.Close() }()
 			defer func() {
@@ -288,7 +287,7 @@ func (s *Hub) Upgrade(c *fiber.Ctx, reqID, ip string) error {
 					slog.Error("panic on socket", "requestId", reqID, "clientIp", ip, "panic", p, "stack", string(debug.Stack()))
 				}
 			}()
-			s.serve(conn, ok, reqID, ip)
+			s.serve(conn, reqID, ip)
 		}()
 	})
 	c.Status(fiber.StatusSwitchingProtocols)
@@ -360,9 +359,8 @@ type closeRequest struct {
 	drain  bool // send what is queued first
 }
 
-// serve runs one socket until it ends; subprotocolOK says whether the
-// client asked for graphql-transport-ws. The caller closes conn.
-func (s *Hub) serve(conn *websocket.Conn, subprotocolOK bool, reqID, ip string) {
+// serve runs one socket until it ends. The caller closes conn.
+func (s *Hub) serve(conn *websocket.Conn, reqID, ip string) {
 	c := &wsConn{
 		h: s, conn: conn, reqID: reqID, ip: ip,
 		send:    make(chan []byte, s.cfg.SendQueue),
@@ -380,7 +378,7 @@ func (s *Hub) serve(conn *websocket.Conn, subprotocolOK bool, reqID, ip string) 
 	defer s.be.SocketsOpen(-1)
 
 	c.startPings()
-	if !subprotocolOK {
+	if conn.Subprotocol() != subprotocol {
 		c.close(closeBadSubprotocol, "Subprotocol not acceptable", false)
 	} else {
 		initTimer := time.AfterFunc(s.cfg.InitTimeout, func() {
