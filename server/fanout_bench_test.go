@@ -98,8 +98,8 @@ func BenchmarkFanout(b *testing.B) {
 		}
 
 		metrics := "http://" + addr + "/metrics"
-		before, beforeG, beforeMem := rssKB(b, proc.Process.Pid), goroutines(b, metrics), memStats(b, metrics)
-		clients := dialMany(b, n, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, []byte("OFFER_AVAILABLE"), func(i int, c *websocket.Conn) error {
+		beforeMem := memStats(b, metrics)
+		clients := measureIdle(b, n, proc.Process.Pid, metrics, "ws://"+addr+"/graphql", []string{"graphql-transport-ws"}, func(i int, c *websocket.Conn) error {
 			if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + tokens[i]}}); err != nil {
 				return err
 			}
@@ -108,9 +108,6 @@ func BenchmarkFanout(b *testing.B) {
 			}
 			return c.WriteJSON(map[string]any{"id": "n", "type": "subscribe", "payload": map[string]any{"query": "subscription { notifications { kind title createdAt } }"}})
 		})
-		time.Sleep(2 * time.Second) // let every subscription register
-		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
-		reportIdle(b, before, idle, beforeG, idleG, n)
 		logMemStats(b, beforeMem, memStats(b, metrics), n)
 		if idleOnly {
 			clients.close(b)
@@ -132,11 +129,7 @@ func BenchmarkFanout(b *testing.B) {
 		proc := startProcess(b, filepath.Join(dir, "wsbaseline"), []string{"-addr", addr}, nil)
 		waitReady(b, "http://"+addr+"/ws")
 		metrics := "http://" + addr + "/metrics"
-		before, beforeG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
-		clients := dialMany(b, n, "ws://"+addr+"/ws", nil, []byte("OFFER_AVAILABLE"), func(int, *websocket.Conn) error { return nil })
-		time.Sleep(2 * time.Second)
-		idle, idleG := rssKB(b, proc.Process.Pid), goroutines(b, metrics)
-		reportIdle(b, before, idle, beforeG, idleG, n)
+		clients := measureIdle(b, n, proc.Process.Pid, metrics, "ws://"+addr+"/ws", nil, func(int, *websocket.Conn) error { return nil })
 		if idleOnly {
 			clients.close(b)
 			return
@@ -161,13 +154,35 @@ func report(b *testing.B, lat *testkit.Latencies) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// reportIdle reports, per idle connection, the resident memory and the
-// goroutines it added; logged too, so a run that fails later keeps them.
-func reportIdle(b *testing.B, before, idle, beforeG, idleG int64, n int) {
-	kb, g := float64(idle-before)/float64(n), float64(idleG-beforeG)/float64(n)
+// measureIdle connects n clients in two halves, each left 2 s to settle,
+// and reports the server's resident memory and goroutines per idle
+// connection twice: over all n, from before the first (KB/conn,
+// goroutines/conn), and over the second half alone (KB/conn-marginal,
+// goroutines/conn-marginal). The second is what one more socket costs a
+// server already holding sockets: what the process grows by once, whatever
+// the number (the collector's headroom over its own heap, the database
+// driver's pool filled by the connecting burst, idle HTTP workers), is
+// paid in the first half and counts in the first figure only.
+func measureIdle(b *testing.B, n, pid int, metrics, url string, protos []string, setup func(int, *websocket.Conn) error) *clientSet {
+	cs := newClientSet(n)
+	at := func() (kb, g int64) { return rssKB(b, pid), goroutines(b, metrics) }
+	before, beforeG := at()
+	cs.dial(b, 0, n/2, url, protos, []byte("OFFER_AVAILABLE"), setup)
+	time.Sleep(2 * time.Second) // let every subscription register
+	mid, midG := at()
+	cs.dial(b, n/2, n, url, protos, []byte("OFFER_AVAILABLE"), setup)
+	time.Sleep(2 * time.Second)
+	idle, idleG := at()
+	per := func(from, to int64, k int) float64 { return float64(to-from) / float64(k) }
+	kb, g := per(before, idle, n), per(beforeG, idleG, n)
+	marginalKB, marginalG := per(mid, idle, n-n/2), per(midG, idleG, n-n/2)
 	b.ReportMetric(kb, "KB/conn")
 	b.ReportMetric(g, "goroutines/conn")
-	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each", n, kb, g)
+	b.ReportMetric(marginalKB, "KB/conn-marginal")
+	b.ReportMetric(marginalG, "goroutines/conn-marginal")
+	// Logged too, so a run that fails later keeps them.
+	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each; the last %d: %.1f KB and %.2f goroutines each", n, kb, g, n-n/2, marginalKB, marginalG)
+	return cs
 }
 
 // memStats reads the go_memstats_* gauges a Regulars server exposes.
@@ -255,18 +270,21 @@ type clientSet struct {
 	done        sync.WaitGroup
 }
 
-// dialMany connects n clients and runs setup on each. From then on every
-// client reads: it answers the server's pings (a socket that stays silent
-// through setup would be closed as dead) and records when a message
+func newClientSet(n int) *clientSet {
+	return &clientSet{conns: make([]*websocket.Conn, n), got: make([]time.Time, n), stored: make([]time.Time, n)}
+}
+
+// dial connects clients lo to hi-1 and runs setup on each. From then on
+// every client reads: it answers the server's pings (a socket that stays
+// silent through setup would be closed as dead) and records when a message
 // containing marker arrives.
-func dialMany(b *testing.B, n int, url string, protos []string, marker []byte, setup func(int, *websocket.Conn) error) *clientSet {
-	cs := &clientSet{conns: make([]*websocket.Conn, n), got: make([]time.Time, n), stored: make([]time.Time, n)}
+func (cs *clientSet) dial(b *testing.B, lo, hi int, url string, protos []string, marker []byte, setup func(int, *websocket.Conn) error) {
 	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 200)
 	var mu sync.Mutex
 	var firstErr error
-	for i := range n {
+	for i := lo; i < hi; i++ {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -288,7 +306,6 @@ func dialMany(b *testing.B, n int, url string, protos []string, marker []byte, s
 	if firstErr != nil {
 		b.Fatalf("dial: %v", firstErr)
 	}
-	return cs
 }
 
 func (cs *clientSet) read(i int, marker []byte) {
