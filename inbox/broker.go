@@ -19,6 +19,16 @@ type Broker interface {
 	// broker's lock held: it must return at once and not call the broker.
 	// A subscriber therefore costs no goroutine while nothing happens.
 	Subscribe(memberID bson.ObjectID, deliver func(Stored)) (stop func())
+	// Newest returns, for a member subscribed now, the newest number the
+	// broker knows was stored: ok only when a read of the store made
+	// while subscribed reported one (Seen), and the broker has heard of
+	// every publication since. A number it has not heard of yet reaches
+	// the subscriber as a publication later, so a stream resuming from
+	// Newest or after it needs no read of the store.
+	Newest(memberID bson.ObjectID) (seq int64, ok bool)
+	// Seen reports that a read of the store, made while the member was
+	// subscribed, found nothing newer than seq.
+	Seen(memberID bson.ObjectID, seq int64)
 }
 
 // Stored is one publication: notification Seq was stored, and N is it

@@ -637,16 +637,24 @@ func (in *Inbox) Stream(ctx context.Context, memberID bson.ObjectID, after int64
 	// Subscribed before the last number is read, so nothing stored in
 	// between is missed; until then publications only ask for a read.
 	s.stop = in.broker.Subscribe(memberID, s.publication)
-	if after < 0 {
+	switch newest, known := in.broker.Newest(memberID); {
+	case after < 0:
 		last, err := in.store.lastSeq(ctx, memberID)
 		if err != nil {
 			s.stop()
 			return nil, err
 		}
+		in.broker.Seen(memberID, last)
 		s.mu.Lock()
 		s.last = last
 		s.mu.Unlock()
-	} else {
+	case known && after >= newest:
+		// Resuming from the newest number this instance knows of (a
+		// client back from a dropped connection or an expired token):
+		// there is nothing to replay, and a number not heard of yet
+		// comes as a publication. Without this, every reconnection reads
+		// the store, and a thousand at once queued a database that scans.
+	default:
 		s.again = true // replay what follows the cursor
 	}
 	s.mu.Lock()
@@ -753,6 +761,9 @@ func (s *stream) catchUp() {
 				after = n.Seq
 			}
 			more = len(ns) == streamBatch
+			if !more {
+				s.in.broker.Seen(s.memberID, after)
+			}
 		}
 	}
 }
