@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,7 +218,7 @@ func (p *proxy) client(c net.Conn) {
 				continue
 			}
 			reply = res.reply
-			trackCursors(cursors, msg, reply)
+			trackCursors(msg, reply, func(id int64, ns string) { cursors[id] = ns }, func(id int64) { delete(cursors, id) })
 		}
 		if _, err := c.Write(reply); err != nil {
 			return
@@ -231,6 +232,7 @@ func (p *proxy) client(c net.Conn) {
 func (p *proxy) serial() {
 	var up net.Conn
 	var upR *bufio.Reader
+	open := map[int64]openCursor{} // every cursor left open in FerretDB, by any client
 	drop := func() {
 		p.mu.Lock()
 		_ = up.Close()
@@ -267,6 +269,11 @@ func (p *proxy) serial() {
 			p.mu.Unlock()
 		}
 		began := time.Now()
+		if err := reapCursors(up, upR, open, cmd.msg, began); err != nil {
+			drop()
+			cmd.result <- commandResult{err: err}
+			continue
+		}
 		if _, err := up.Write(cmd.msg); err != nil {
 			drop()
 			cmd.result <- commandResult{err: err}
@@ -280,8 +287,11 @@ func (p *proxy) serial() {
 		reply, err := readReply(upR)
 		if err != nil {
 			drop()
-		} else if p.prof != nil {
-			p.prof.record(cmd.msg, reply, time.Since(began))
+		} else {
+			trackCursors(cmd.msg, reply, func(id int64, ns string) { open[id] = openCursor{ns: ns, used: began} }, func(id int64) { delete(open, id) })
+			if p.prof != nil {
+				p.prof.record(cmd.msg, reply, time.Since(began))
+			}
 		}
 		cmd.result <- commandResult{reply: reply, err: err}
 	}
@@ -295,18 +305,10 @@ func (p *proxy) killCursors(cursors map[int64]string) {
 		byNS[ns] = append(byNS[ns], id)
 	}
 	for ns, ids := range byNS {
-		db, coll, ok := strings.Cut(ns, ".")
-		if !ok {
+		msg := killCursorsMsg(ns, ids)
+		if msg == nil {
 			continue
 		}
-		body, err := bson.Marshal(bson.D{{Key: "killCursors", Value: coll}, {Key: "cursors", Value: ids}, {Key: "$db", Value: db}})
-		if err != nil {
-			continue
-		}
-		msg := make([]byte, 21, 21+len(body))
-		binary.LittleEndian.PutUint32(msg[0:], uint32(21+len(body)))
-		binary.LittleEndian.PutUint32(msg[12:], opMsg)
-		msg = append(msg, body...) // flags 0, section kind 0 (already zero)
 		cmd := &command{msg: msg, result: make(chan commandResult, 1)}
 		select {
 		case p.queue <- cmd:
@@ -315,6 +317,85 @@ func (p *proxy) killCursors(cursors map[int64]string) {
 			return
 		}
 	}
+}
+
+// maxOpenCursors bounds the cursors left open in FerretDB, and cursorIdle
+// how long one may wait for its next getMore. Each open cursor holds one
+// of the 100 connections of FerretDB's SQLite pool, and a query that finds
+// the pool empty waits for one for good: the getMore or killCursors that
+// would free one waits behind it in the serial queue, so the database
+// hangs (TestLeftCursorsDoNotHangTheDatabase; a 30-minute soak ended so).
+// A client leaves a cursor open when its Close finds its context already
+// ended, which overload does to many. MongoDB kills a cursor idle for 10
+// minutes; here, before each command, those idle for cursorIdle and the
+// least recently used past maxOpenCursors are killed. A getMore on one
+// then fails with CursorNotFound, as on MongoDB.
+const (
+	maxOpenCursors = 64
+	cursorIdle     = time.Minute
+)
+
+// openCursor is a cursor left open in FerretDB: its namespace, and when a
+// command last opened or advanced it.
+type openCursor struct {
+	ns   string
+	used time.Time
+}
+
+// reapCursors kills, over the serial upstream connection, the cursors of
+// open that are idle or past the bound (see maxOpenCursors), but never the
+// one req asks a getMore of.
+func reapCursors(up net.Conn, upR *bufio.Reader, open map[int64]openCursor, req []byte, now time.Time) error {
+	next := int64(0)
+	if b := body(req); b != nil {
+		if first, err := b.IndexErr(0); err == nil && first.Key() == "getMore" {
+			next, _ = first.Value().Int64OK()
+		}
+	}
+	var ids []int64
+	for id := range open {
+		if id != next {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return open[a].used.Compare(open[b].used) }) // least recently used first
+	byNS := map[string][]int64{}
+	for i, id := range ids {
+		if c := open[id]; now.Sub(c.used) >= cursorIdle || len(ids)-i >= maxOpenCursors {
+			byNS[c.ns] = append(byNS[c.ns], id)
+			delete(open, id)
+		}
+	}
+	for ns, ids := range byNS {
+		msg := killCursorsMsg(ns, ids)
+		if msg == nil {
+			continue
+		}
+		if _, err := up.Write(msg); err != nil {
+			return err
+		}
+		if _, err := readReply(upR); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// killCursorsMsg is an OP_MSG killing ids in namespace ns ("db.collection"),
+// or nil when ns is not one.
+func killCursorsMsg(ns string, ids []int64) []byte {
+	db, coll, ok := strings.Cut(ns, ".")
+	if !ok {
+		return nil
+	}
+	body, err := bson.Marshal(bson.D{{Key: "killCursors", Value: coll}, {Key: "cursors", Value: ids}, {Key: "$db", Value: db}})
+	if err != nil {
+		return nil
+	}
+	msg := make([]byte, 21, 21+len(body))
+	binary.LittleEndian.PutUint32(msg[0:], uint32(21+len(body)))
+	binary.LittleEndian.PutUint32(msg[12:], opMsg)
+	return append(msg, body...) // flags 0, section kind 0 (already zero)
 }
 
 // readMessage reads one length-prefixed wire message.
@@ -398,9 +479,10 @@ func isHello(msg []byte) bool {
 	return false
 }
 
-// trackCursors notes the cursors a reply leaves open and forgets those a
-// getMore exhausted or a killCursors killed.
-func trackCursors(cursors map[int64]string, req, reply []byte) {
+// trackCursors reports the cursors a reply leaves open (opened: a find's,
+// or a getMore's that is not exhausted) and those a getMore exhausted or a
+// killCursors killed (closed).
+func trackCursors(req, reply []byte, opened func(id int64, ns string), closed func(id int64)) {
 	rq, rp := body(req), body(reply)
 	if rq == nil || rp == nil {
 		return
@@ -412,14 +494,14 @@ func trackCursors(cursors map[int64]string, req, reply []byte) {
 	switch first.Key() {
 	case "getMore":
 		if id, ok := first.Value().Int64OK(); ok {
-			delete(cursors, id)
+			closed(id)
 		}
 	case "killCursors":
 		if ids, ok := rq.Lookup("cursors").ArrayOK(); ok {
 			vals, _ := ids.Values()
 			for _, v := range vals {
 				if id, ok := v.Int64OK(); ok {
-					delete(cursors, id)
+					closed(id)
 				}
 			}
 		}
@@ -430,6 +512,6 @@ func trackCursors(cursors map[int64]string, req, reply []byte) {
 		return
 	}
 	if ns, ok := rp.Lookup("cursor", "ns").StringValueOK(); ok {
-		cursors[id] = ns
+		opened(id, ns)
 	}
 }
