@@ -13,7 +13,7 @@ type MemoryBroker struct {
 	subs map[bson.ObjectID]map[*memorySub]struct{}
 	// newest is, per key subscribed now or within linger, the newest
 	// number published or seen (Seen) since the key was first subscribed.
-	newest map[bson.ObjectID]*newest
+	newest map[bson.ObjectID]*knownSeq
 	swept  time.Time
 	now    func() time.Time
 }
@@ -24,7 +24,8 @@ type memorySub struct {
 	deliver func(Stored)
 }
 
-type newest struct {
+// knownSeq is what the broker knows of one key's numbers (Newest).
+type knownSeq struct {
 	seq   int64
 	known bool      // a read while subscribed set a floor (Seen)
 	left  time.Time // when the last subscriber stopped; zero while one is on
@@ -38,7 +39,7 @@ const linger = 2 * time.Minute
 
 // NewMemoryBroker returns an empty broker.
 func NewMemoryBroker() *MemoryBroker {
-	return &MemoryBroker{subs: map[bson.ObjectID]map[*memorySub]struct{}{}, newest: map[bson.ObjectID]*newest{}, now: time.Now}
+	return &MemoryBroker{subs: map[bson.ObjectID]map[*memorySub]struct{}{}, newest: map[bson.ObjectID]*knownSeq{}, now: time.Now}
 }
 
 // Publish hands the publication to every stream of the member, never blocking.
@@ -65,7 +66,7 @@ func (b *MemoryBroker) Subscribe(memberID bson.ObjectID, deliver func(Stored)) (
 	if e := b.newest[memberID]; e != nil {
 		e.left = time.Time{}
 	} else {
-		b.newest[memberID] = &newest{}
+		b.newest[memberID] = &knownSeq{}
 	}
 	b.mu.Unlock()
 	return func() {
