@@ -448,11 +448,16 @@ const embeddedPoll = 5 * time.Second
 // crossPoll is how often this instance polls for notifications, thread
 // posts and event changes stored by others: notificationPoll, or
 // embeddedPoll on the embedded database.
-func (m *Main) crossPoll() time.Duration {
+func (m *Main) crossPoll() time.Duration { return m.embeddedOr(notificationPoll) }
+
+// embeddedOr is interval, or embeddedPoll on the embedded database (see
+// there): for loops that look for what another instance did, or that an
+// event here does not wake.
+func (m *Main) embeddedOr(interval time.Duration) time.Duration {
 	if m.embedded != nil {
-		return embeddedPoll
+		return max(interval, embeddedPoll)
 	}
-	return notificationPoll
+	return interval
 }
 
 // poll is interval, or livePoll when a test set it.
@@ -564,7 +569,9 @@ func (m *Main) runJobsOnce(ctx context.Context, jobs *mongo.Collection, stillHel
 }
 
 // sessionPoll is how often an instance looks for sessions that ended, which
-// bounds how long a socket outlives its session on another instance.
+// bounds how long a socket outlives its session on another instance. On
+// the embedded database it is embeddedPoll: there is no other instance,
+// and a session ended here is applied here at once (SetSessionsEnded).
 const sessionPoll = time.Second
 
 // sessionOverlap is how far back each look for session events reaches
@@ -581,7 +588,7 @@ func (m *Main) watchSessions(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	t := time.NewTicker(sessionPoll)
+	t := time.NewTicker(m.embeddedOr(sessionPoll))
 	defer t.Stop()
 	// Sessions ended up to an access token's lifetime ago still have live
 	// tokens, which HTTP requests must see refused too.
