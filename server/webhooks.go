@@ -27,7 +27,7 @@ func (m *Main) newWebhooks(db *mongo.Database) *webhook.Service {
 // kicks it: it bounds how late member.created and rsvp.changed (swept from
 // their documents) and a retry come. On the embedded database it is
 // embeddedPoll: there each step scans members, RSVPs and pending events,
-// 11% of the database's time in a quiet mix of 1,000 members
+// a fifth of the database's time in a quiet mix of 1,000 members
 // (BENCHMARKS.md, "sockets resuming at once"), while an emitted event
 // still kicks a step at once.
 const webhookTick = time.Second
