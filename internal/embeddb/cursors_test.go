@@ -3,10 +3,8 @@ package embeddb_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/regulars/regulars/internal/embeddb"
@@ -24,7 +22,7 @@ func TestLeftCursorsDoNotHangTheDatabase(t *testing.T) {
 	}
 	testkit.Defer(t, db.Close)
 	ctx := context.Background()
-	c := testkit.Must(mongo.Connect(options.Client().ApplyURI(db.URI()).SetTimeout(10 * time.Second)))(t)
+	c := connect(t, db)
 	testkit.Defer(t, func() error { return c.Disconnect(ctx) })
 	coll := c.Database("cursors").Collection("c")
 	docs := make([]any, 300)
