@@ -61,8 +61,7 @@ func (b *PollBroker) RunEvery(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		now := time.Now()
-		local := b.members()
-		if len(local) == 0 {
+		if !b.tracking() {
 			since = now.Add(-pollOverlap)
 			continue
 		}
@@ -71,7 +70,7 @@ func (b *PollBroker) RunEvery(ctx context.Context, interval time.Duration) {
 		if sweep {
 			from = now.Add(-b.sweepWindow)
 		}
-		if err := b.poll(ctx, from, local); err != nil {
+		if err := b.poll(ctx, from); err != nil {
 			slog.Warn("inbox: poll for notifications", "err", err)
 			continue
 		}
@@ -82,10 +81,10 @@ func (b *PollBroker) RunEvery(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// poll publishes, for each local member with notifications created since,
-// the newest number. Only the number travels: a stream that has it reads
+// poll publishes, for each member tracked here with notifications created
+// since, the newest number. Only the number travels: a stream that has it reads
 // nothing, one that lacks it (or anything before it) reads its inbox.
-func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.ObjectID]bool) (err error) {
+func (b *PollBroker) poll(ctx context.Context, since time.Time) (err error) {
 	cur, err := b.coll.Find(ctx, bson.D{{Key: b.at, Value: bson.D{{Key: "$gte", Value: since}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: b.key, Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
@@ -104,7 +103,7 @@ func (b *PollBroker) poll(ctx context.Context, since time.Time, local map[bson.O
 		}
 		id, ok := r.Lookup(b.key).ObjectIDOK()
 		seq, ok2 := r.Lookup("seq").AsInt64OK()
-		if ok && ok2 && local[id] && seq > newest[id] {
+		if ok && ok2 && seq > newest[id] && b.tracks(id) {
 			newest[id] = seq
 		}
 	}

@@ -163,9 +163,36 @@ func report(b *testing.B, lat *testkit.Latencies) {
 // the number (the collector's headroom over its own heap, the database
 // driver's pool filled by the connecting burst, idle HTTP workers), is
 // paid in the first half and counts in the first figure only.
+//
+// Then, unless BENCH_WS_SETTLE=0, it reports the same figure once the
+// sockets have been idle for a while (KB/conn-settled, goroutines/conn-
+// settled): both ends are taken after settle (default 130 s, past the Go
+// runtime's forced collection every 2 minutes), before connecting and
+// after, each the highest of 20 samples a second apart. Two seconds after
+// a burst of connections, resident memory still holds the garbage the
+// burst left up to the collector's goal, which the runtime gives back only
+// after a collection that follows the burst; an idle server collects only
+// when forced to.
 func measureIdle(b *testing.B, n, pid int, metrics, url string, protos []string, setup func(int, *websocket.Conn) error) *clientSet {
 	cs := newClientSet(n)
 	at := func() (kb, g int64) { return rssKB(b, pid), goroutines(b, metrics) }
+	settle := 130 * time.Second
+	if v := os.Getenv("BENCH_WS_SETTLE"); v != "" {
+		settle = testkit.Must(time.ParseDuration(v))(b)
+	}
+	settled := func() (kb, g int64) {
+		time.Sleep(settle)
+		for range 20 {
+			k, gs := at()
+			kb, g = max(kb, k), max(g, gs)
+			time.Sleep(time.Second)
+		}
+		return kb, g
+	}
+	var settledBefore, settledBeforeG int64
+	if settle > 0 {
+		settledBefore, settledBeforeG = settled()
+	}
 	before, beforeG := at()
 	cs.dial(b, 0, n/2, url, protos, []byte("OFFER_AVAILABLE"), setup)
 	time.Sleep(2 * time.Second) // let every subscription register
@@ -182,6 +209,13 @@ func measureIdle(b *testing.B, n, pid int, metrics, url string, protos []string,
 	b.ReportMetric(marginalG, "goroutines/conn-marginal")
 	// Logged too, so a run that fails later keeps them.
 	b.Logf("%d idle connections: %.1f KB and %.2f goroutines each; the last %d: %.1f KB and %.2f goroutines each", n, kb, g, n-n/2, marginalKB, marginalG)
+	if settle > 0 {
+		after, afterG := settled()
+		kb, g := per(settledBefore, after, n), per(settledBeforeG, afterG, n)
+		b.ReportMetric(kb, "KB/conn-settled")
+		b.ReportMetric(g, "goroutines/conn-settled")
+		b.Logf("%d connections idle for %s: %.1f KB and %.2f goroutines each (resident %d → %d KB)", n, settle, kb, g, settledBefore, after)
+	}
 	return cs
 }
 
