@@ -43,6 +43,9 @@ type ActivityInput struct {
 	// community is set by Economy.RecordPost: only the community reports
 	// COMMUNITY_POST, keyed by a post it stored.
 	community bool
+	// member is MemberID's member when the caller has just read it
+	// (CheckIn), so it is not read again.
+	member *member.Member
 }
 
 // fingerprint digests what an activity's (kind, externalId) stands for:
@@ -195,7 +198,10 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	if err := in.validate(&p, now); err != nil {
 		return nil, err
 	}
-	m, err := s.members.Get(ctx, in.MemberID)
+	m := in.member
+	if m == nil {
+		m, err = s.members.Get(ctx, in.MemberID)
+	}
 	if err == nil && m.DeletedAt != nil {
 		err = member.ErrNotFound // a deleted member earns nothing more (a QR shown before the deletion, say)
 	}
@@ -455,7 +461,7 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 		for _, pr := range p.Promotions {
 			for _, l := range own {
 				if l.Rule == rules.RulePromotion+pr.ID {
-					if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, pr.Name))); err != nil {
+					if err := record(s.appendOwn(ctx, fx, p, a.MemberID, key+":promo:"+pr.ID, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, pr.Name))); err != nil {
 						return err
 					}
 				}
@@ -486,13 +492,13 @@ func (s *Service) applyLedger(ctx context.Context, fx *effects.Cause, p *program
 			}
 		}
 	case program.ActivityCommunityPost:
-		if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.CommunityPost(p, m, a))); err != nil {
+		if err := record(s.appendOwn(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.CommunityPost(p, m, a))); err != nil {
 			return err
 		}
 	default: // check-in, review, event attendance: their points
 		for _, l := range own {
 			if l.Rule != rules.RuleBirthday {
-				if err := record(s.appendEntry(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, "Points for your "+l.Rule))); err != nil {
+				if err := record(s.appendOwn(ctx, fx, p, a.MemberID, key, ledger.EntryEarn, src, accrual.BuiltIn(p, a, l, "Points for your "+l.Rule))); err != nil {
 					return err
 				}
 			}
@@ -601,7 +607,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 		}
 		if streak.PeriodsBetween(program.StreakDaily, last.OccurredAt, lastLoc, now, m.Location()) <= 0 {
 			return s.RecordActivity(ctx, ActivityInput{
-				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt, serverKeyed: true,
+				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt, serverKeyed: true, member: m,
 			})
 		}
 	}
@@ -609,7 +615,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
 		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + m.Location().String() + ":" + day, OccurredAt: now,
-		serverKeyed: true,
+		serverKeyed: true, member: m,
 	})
 }
 

@@ -154,6 +154,23 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Rewards returns the catalog and its redemptions.
 func (s *Service) Rewards() *reward.Service { return s.rewards }
 
+// CurrentLedgers returns each member's ledger now (ledger.Current), in
+// ids' order, under the current program, expiring what is due first: one
+// read of each head when nothing is due.
+func (s *Service) CurrentLedgers(ctx context.Context, ids []bson.ObjectID) ([]*ledger.Current, error) {
+	p, err := s.program.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ledger.Current, len(ids))
+	for i, id := range ids {
+		if out[i], err = s.ledger.Current(ctx, &p, id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Offers returns the members-only offers and their coupons.
 func (s *Service) Offers() *offer.Service { return s.offers }
 

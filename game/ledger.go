@@ -19,3 +19,18 @@ func (s *Service) appendEntry(ctx context.Context, fx *effects.Cause, p *program
 	}
 	return e, created, err
 }
+
+// appendOwn is appendEntry for an entry keyed by fx's activity: when the
+// activity was just recorded its key is new, so the head is read and the
+// entry inserted without reading the key first (ledger.AppendNew). ch
+// must write nothing (it may run on a head another writer moved).
+func (s *Service) appendOwn(ctx context.Context, fx *effects.Cause, p *program.Program, memberID bson.ObjectID, key string, typ ledger.EntryType, src ledger.Source, ch ledger.Change) (*ledger.Entry, bool, error) {
+	if !fx.Fresh {
+		return s.appendEntry(ctx, fx, p, memberID, key, typ, src, ch)
+	}
+	e, created, err := s.ledger.AppendNew(ctx, p, memberID, key, typ, src, ch)
+	if err == nil {
+		fx.Entry(e)
+	}
+	return e, created, err
+}

@@ -68,7 +68,7 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	exec.SetRecoverFunc(recoverPanic)
 	// Loaders live for one operation, so batching never mixes callers.
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(request.WithLoaders(ctx, r.Members.GetMany, r.Game.Rewards().RewardsByID))
+		return next(request.WithLoaders(ctx, r.Members.GetMany, r.Game.Rewards().RewardsByID, r.Game.CurrentLedgers))
 	})
 	return &Executor{Executor: exec, docs: guard.NewDocuments(schema.Schema(), cache, 1000, lim.Document)}
 }

@@ -555,7 +555,24 @@ func TestDataExport(t *testing.T) {
 // finished by the background job; an export whose builder died is built
 // by it. The queries they and the flows make have their indexes.
 func TestAccountJobsFinishWhatStopped(t *testing.T) {
-	a, _ := startAccountsApp(t, nil)
+	// The server's own round of jobs would race the calls below (and find
+	// the work done first): wait out its first round, the next being an
+	// hour away.
+	firstRound := make(chan struct{})
+	var once sync.Once
+	a := startApp(t, map[string]string{"JOB_INTERVAL": "1h"}, func(m *Main) {
+		m.Mailer = newMailbox()
+		m.jobRound = func(_ int64, start bool) {
+			if !start {
+				once.Do(func() { close(firstRound) })
+			}
+		}
+	})
+	select {
+	case <-firstRound:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first round of jobs never ended")
+	}
 	ctx := context.Background()
 	db := a.mongo.Database(a.Config.MongoDatabase)
 	ann := a.signUp(t, "ann@example.com")

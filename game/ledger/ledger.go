@@ -370,6 +370,13 @@ func (l *Ledger) Append(ctx context.Context, p *program.Program, memberID bson.O
 	return l.store.seq.Append(ctx, memberID, key, l.next(p, memberID, key, typ, src, ch))
 }
 
+// AppendNew is Append for a key that is most likely new (its cause was
+// just recorded): it reads the head and inserts, reading the key only
+// when the insert collides (chain.AppendNew): one read fewer than Append.
+func (l *Ledger) AppendNew(ctx context.Context, p *program.Program, memberID bson.ObjectID, key string, typ EntryType, src Source, ch Change) (*Entry, bool, error) {
+	return l.store.seq.AppendNew(ctx, memberID, key, l.next(p, memberID, key, typ, src, ch))
+}
+
 // AppendAfter is Append on the member's head entry as the caller read it
 // a moment ago (Newest; nil: read it): a new key costs one insert, and a
 // head another writer moved meanwhile is read again (chain.AppendAfter).
@@ -535,16 +542,26 @@ func (l *Ledger) Verify(ctx context.Context, memberID bson.ObjectID) error {
 // ExpireDue writes an EXPIRE entry for every lot past its expiry. Each
 // lot's key makes it safe for any number of instances to run at once.
 func (l *Ledger) ExpireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) ([]*Entry, error) {
-	st, _, err := l.Head(ctx, memberID)
+	_, out, err := l.expireDue(ctx, p, memberID)
+	return out, err
+}
+
+// expireDue is ExpireDue, answering the head entry after it too: the
+// one it read when nothing was due, else the head read again.
+func (l *Ledger) expireDue(ctx context.Context, p *program.Program, memberID bson.ObjectID) (*Entry, []*Entry, error) {
+	head, err := l.Newest(ctx, memberID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	st := head.State
 	now := l.now()
 	var out []*Entry
+	due := false
 	for _, lot := range st.Lots {
 		if lot.ExpiresAt == nil || lot.ExpiresAt.After(now) {
 			continue
 		}
+		due = true
 		lotID := lot.ID
 		e, created, err := l.Append(ctx, p, memberID, "expire:"+lotID.Hex(), EntryExpire, Source{Kind: SourceLot, ID: lotID.Hex()},
 			func(st *State, e *Entry, now time.Time) (bool, error) {
@@ -561,13 +578,18 @@ func (l *Ledger) ExpireDue(ctx context.Context, p *program.Program, memberID bso
 				return true, nil
 			})
 		if err != nil {
-			return out, err
+			return nil, out, err
 		}
 		if created {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	if due {
+		if head, err = l.Newest(ctx, memberID); err != nil {
+			return nil, out, err
+		}
+	}
+	return head, out, nil
 }
 
 // ledgerStore keeps every member's chain of entries in one collection.

@@ -49,25 +49,54 @@ func (sum *PointsSummary) ExpiringWithin(days int) ([]*ExpiringPoints, error) {
 	return out, nil
 }
 
-// Points returns the member's points now under program p, expiring what
-// is due first.
-func (l *Ledger) Points(ctx context.Context, p *program.Program, memberID bson.ObjectID) (*PointsSummary, error) {
-	if _, err := l.ExpireDue(ctx, p, memberID); err != nil {
-		return nil, err
-	}
-	st, _, err := l.Head(ctx, memberID)
+// Current is a member's ledger as a read sees it: the head's state,
+// what was due expired first, as of AsOf (the game's clock).
+type Current struct {
+	MemberID bson.ObjectID
+	State    State
+	AsOf     time.Time
+	// Head is the head entry read (Seq 0: an empty ledger), for an
+	// AppendAfter that follows.
+	Head *Entry
+}
+
+// Current returns the member's ledger now under program p, expiring
+// what is due first: one read of the head when nothing is due.
+func (l *Ledger) Current(ctx context.Context, p *program.Program, memberID bson.ObjectID) (*Current, error) {
+	head, _, err := l.expireDue(ctx, p, memberID)
 	if err != nil {
 		return nil, err
 	}
-	now := l.clock()
-	sum := &PointsSummary{MemberID: memberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now), AsOf: now}
+	return &Current{MemberID: memberID, State: head.State.Clone(), AsOf: l.clock(), Head: head}, nil
+}
+
+// Points returns the member's points now under program p, expiring what
+// is due first.
+func (l *Ledger) Points(ctx context.Context, p *program.Program, memberID bson.ObjectID) (*PointsSummary, error) {
+	c, err := l.Current(ctx, p, memberID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Points(), nil
+}
+
+// Points is the member's points in c.
+func (c *Current) Points() *PointsSummary {
+	st, now := &c.State, c.AsOf
+	sum := &PointsSummary{MemberID: c.MemberID, Balance: st.Balance, Available: st.Available(now), Pending: st.Pending(now), AsOf: now}
 	for _, l := range st.Lots {
 		if l.ExpiresAt != nil {
 			sum.Expiring = append(sum.Expiring, ExpiringPoints{Amount: l.Points, At: *l.ExpiresAt})
 		}
 	}
 	slices.SortFunc(sum.Expiring, func(a, b ExpiringPoints) int { return a.At.Compare(b.At) })
-	return sum, nil
+	return sum
+}
+
+// Tier is the member's tier status in c under program p.
+func (c *Current) Tier(p *program.Program) *TierStatus {
+	ts := StatusOf(c.State, p, c.AsOf)
+	return &ts
 }
 
 // Tier returns the member's tier status now under program p.
@@ -84,15 +113,11 @@ func (l *Ledger) Tier(ctx context.Context, p *program.Program, memberID bson.Obj
 // under program p, expiring what is due first (the till's question).
 // One read of the ledger's head serves both.
 func (l *Ledger) Standing(ctx context.Context, p *program.Program, memberID bson.ObjectID) (string, int64, error) {
-	if _, err := l.ExpireDue(ctx, p, memberID); err != nil {
-		return "", 0, err
-	}
-	st, _, err := l.Head(ctx, memberID)
+	c, err := l.Current(ctx, p, memberID)
 	if err != nil {
 		return "", 0, err
 	}
-	now := l.clock()
-	return StatusOf(st, p, now).Current.Name, st.Available(now), nil
+	return c.Tier(p).Current.Name, c.State.Available(c.AsOf), nil
 }
 
 // expiryOverlap widens each run's look for tier moves back over the last

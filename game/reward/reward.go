@@ -423,13 +423,11 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	if !reward.Active || (reward.ValidFrom != nil && now.Before(*reward.ValidFrom)) || (reward.ValidUntil != nil && !now.Before(*reward.ValidUntil)) {
 		return nil, ErrRewardUnavailable
 	}
-	if _, err := s.ledger.ExpireDue(ctx, &p, memberID); err != nil {
-		return nil, err
-	}
-	st, _, err := s.ledger.Head(ctx, memberID)
+	cur, err := s.ledger.Current(ctx, &p, memberID)
 	if err != nil {
 		return nil, err
 	}
+	st := cur.State
 	if reward.MinTier != "" {
 		ts := ledger.StatusOf(st, &p, now)
 		if p.TierRank(ts.Current.Name) < p.TierRank(reward.MinTier) {
@@ -453,7 +451,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, rewardID bson.ObjectID, 
 	} else if err != nil {
 		return nil, err
 	}
-	return s.complete(ctx, &p, r, reward)
+	return s.complete(ctx, &p, r, reward, cur.Head)
 }
 
 // resume answers a repeated redemption: its outcome, or, if it was left
@@ -474,12 +472,17 @@ func (s *Service) resume(ctx context.Context, r *Redemption, rewardID bson.Objec
 		if err != nil {
 			return nil, err
 		}
-		return s.complete(ctx, &p, r, reward)
+		return s.complete(ctx, &p, r, reward, nil)
 	}
 	return r, nil
 }
 
-func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemption, reward *Reward) (*Redemption, error) {
+// complete takes a pending redemption's slots and points and carries out
+// its effects. head is the member's ledger head read just before r was
+// stored (nil: a resumed redemption), whose debit and notification are
+// then new: the debit builds on head and the notification is inserted
+// without looking for its key first.
+func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemption, reward *Reward, head *ledger.Entry) (*Redemption, error) {
 	if reward.PerMemberLimit > 0 {
 		ok, err := s.rewards.claimSlot(ctx, fmt.Sprintf("limit:%s:%s", reward.ID.Hex(), r.MemberID.Hex()), reward.PerMemberLimit, r.ID)
 		if err != nil {
@@ -498,7 +501,7 @@ func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemptio
 			return nil, s.fail(ctx, r, ErrOutOfStock)
 		}
 	}
-	e, _, err := s.ledger.Append(ctx, p, r.MemberID, "redeem:"+r.ID.Hex(), ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: r.ID.Hex()},
+	e, _, err := s.ledger.AppendAfter(ctx, p, r.MemberID, head, "redeem:"+r.ID.Hex(), ledger.EntryRedeem, ledger.Source{Kind: ledger.SourceRedemption, ID: r.ID.Hex()},
 		func(st *ledger.State, e *ledger.Entry, now time.Time) (bool, error) {
 			if st.Available(now) < r.Cost {
 				return false, ledger.ErrInsufficientPoints
@@ -514,15 +517,16 @@ func (s *Service) complete(ctx context.Context, p *program.Program, r *Redemptio
 	if err != nil {
 		return nil, err
 	}
-	return r, s.completed(ctx, []*ledger.Entry{e}, p, r, reward, e)
+	return r, s.completed(ctx, []*ledger.Entry{e}, p, r, reward, e, head != nil)
 }
 
 // completed carries out a paid redemption's effects (the leaderboards of
 // entries, then the notification keyed by the debit e), then marks it
 // completed: until it is, a retry (or SweepRedemptions) carries them out
-// again from their keys.
-func (s *Service) completed(ctx context.Context, entries []*ledger.Entry, p *program.Program, r *Redemption, reward *Reward, e *ledger.Entry) error {
-	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
+// again from their keys. fresh says the redemption was just made, so the
+// notification's key is new (inbox.Message.Fresh).
+func (s *Service) completed(ctx context.Context, entries []*ledger.Entry, p *program.Program, r *Redemption, reward *Reward, e *ledger.Entry, fresh bool) error {
+	note := inbox.Message{MemberID: r.MemberID, Kind: inbox.KindRedemption, Key: e.Key, Fresh: fresh, Related: &inbox.Related{Kind: inbox.RelatedRedemption, ID: r.ID.Hex()},
 		Template: texts.RedemptionCompleted, Data: map[string]any{"reward": reward.Name, "code": r.Code, "points": r.Cost}}
 	if err := s.effects.CarryOut(ctx, p, entries, note); err != nil {
 		return err
@@ -701,7 +705,7 @@ func (s *Service) SweepRedemptions(ctx context.Context) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			if err := s.completed(ctx, nil, &p, r, reward, e); err != nil {
+			if err := s.completed(ctx, nil, &p, r, reward, e, false); err != nil {
 				return 0, err
 			}
 			continue

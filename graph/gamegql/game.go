@@ -49,11 +49,11 @@ func (r LedgerSource) ID(ctx context.Context, obj *ledger.Source) (*string, erro
 
 // Points is the resolver for the points field.
 func (r Member) Points(ctx context.Context, obj *member.Member) (*ledger.PointsSummary, error) {
-	p, err := r.Rooms.Program.Get(ctx)
+	c, err := request.LoadLedger(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	return r.Rooms.Ledger.Points(ctx, &p, obj.ID)
+	return c.Points(), nil
 }
 
 // Tier is the resolver for the tier field.
@@ -62,7 +62,11 @@ func (r Member) Tier(ctx context.Context, obj *member.Member) (*ledger.TierStatu
 	if err != nil {
 		return nil, err
 	}
-	return r.Rooms.Ledger.Tier(ctx, &p, obj.ID)
+	c, err := request.LoadLedger(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tier(&p), nil
 }
 
 // Referral is the resolver for the referral field.

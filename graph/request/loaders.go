@@ -7,6 +7,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/regulars/regulars/game/ledger"
 	"github.com/regulars/regulars/game/reward"
 	"github.com/regulars/regulars/member"
 )
@@ -16,6 +17,9 @@ import (
 type loaders struct {
 	members *dataloadgen.Loader[bson.ObjectID, *member.Member]
 	rewards *dataloadgen.Loader[bson.ObjectID, *reward.Reward]
+	// ledgers answers every field of a member's points and tier in an
+	// operation from one read of their ledger (me { points tier }).
+	ledgers *dataloadgen.Loader[bson.ObjectID, *ledger.Current]
 }
 
 type loadersKey struct{}
@@ -26,10 +30,11 @@ type Fetch[V any] func(context.Context, []bson.ObjectID) ([]*V, error)
 // WithLoaders returns ctx carrying one operation's loaders over these
 // fetches: the executor calls it once per operation, so batching never
 // mixes callers.
-func WithLoaders(ctx context.Context, members Fetch[member.Member], rewards Fetch[reward.Reward]) context.Context {
+func WithLoaders(ctx context.Context, members Fetch[member.Member], rewards Fetch[reward.Reward], ledgers Fetch[ledger.Current]) context.Context {
 	l := &loaders{
 		members: batchLoader(members, member.ErrNotFound),
 		rewards: batchLoader(rewards, reward.ErrRewardNotFound),
+		ledgers: batchLoader(ledgers, member.ErrNotFound),
 	}
 	return context.WithValue(ctx, loadersKey{}, l)
 }
@@ -68,6 +73,12 @@ func LoadMember(ctx context.Context, id bson.ObjectID) (*member.Member, error) {
 // (reward.ErrRewardNotFound if there is none).
 func LoadReward(ctx context.Context, id bson.ObjectID) (*reward.Reward, error) {
 	return loadersFrom(ctx).rewards.Load(ctx, id)
+}
+
+// LoadLedger returns a member's ledger now through the operation's
+// loader: the fields of one member's points and tier share one read.
+func LoadLedger(ctx context.Context, memberID bson.ObjectID) (*ledger.Current, error) {
+	return loadersFrom(ctx).ledgers.Load(ctx, memberID)
 }
 
 // PrimeMembers loads ids in one batch of the operation's loader, so the

@@ -24,6 +24,7 @@ import (
 	"github.com/regulars/regulars/member"
 	"github.com/regulars/regulars/server/dbhealth"
 	"github.com/regulars/regulars/server/edge"
+	"github.com/regulars/regulars/server/metrics"
 )
 
 // The response media types of GraphQL over HTTP: the spec's own, and the
@@ -206,7 +207,7 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: g.withoutSuggestions(resp.Errors), Extensions: resp.Extensions})
 	}
 	if e := g.introspectionRefused(rc); e != nil {
-		g.Metrics.Observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		g.Metrics.Observe("http", operationName(rc), start, &graphql.Response{Errors: gqlerror.List{e}})
 		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
 	if ok, wait, e := g.chargeFields(p, rc); e != nil {
@@ -223,14 +224,25 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 	}
 	if !g.Database.Available() {
 		e := unavailableError()
-		g.Metrics.Observe("http", rc.OperationName, start, &graphql.Response{Errors: gqlerror.List{e}})
+		g.Metrics.Observe("http", operationName(rc), start, &graphql.Response{Errors: gqlerror.List{e}})
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(edge.RetrySeconds(dbhealth.RetryAfter)))
 		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
 	}
-	responses, ctx := g.Exec.DispatchOperation(ctx, rc)
+	responses, ctx := g.Exec.DispatchOperation(metrics.CountCommands(ctx), rc)
 	resp := responses(ctx)
-	g.Metrics.Observe("http", rc.OperationName, start, resp)
+	g.Metrics.Observe("http", operationName(rc), start, resp)
+	g.Metrics.ObserveCommands(ctx, operationName(rc))
 	return writeJSON(c, fiber.StatusOK, media, resp)
+}
+
+// operationName names the operation run in the metrics: the request's
+// operationName, or else the name the document gives its one operation
+// (clients need not send operationName then).
+func operationName(rc *graphql.OperationContext) string {
+	if rc.OperationName == "" && rc.Operation != nil {
+		return rc.Operation.Name
+	}
+	return rc.OperationName
 }
 
 // maxDrainBytes bounds what is read of a body over MAX_BODY_BYTES before

@@ -1,6 +1,7 @@
 // Package metrics keeps the Prometheus figures served on /metrics:
-// GraphQL operations by transport and name, their latency and error
-// codes, open sockets, and the latency of every MongoDB command.
+// GraphQL operations by transport and name, their latency, error codes
+// and MongoDB commands, open sockets, and the latency of every MongoDB
+// command.
 package metrics
 
 import (
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -26,6 +28,7 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	sockets  prometheus.Gauge
 	mongo    *prometheus.HistogramVec
+	commands *prometheus.HistogramVec
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -58,9 +61,13 @@ func New() *Metrics {
 			Name: "regulars_mongodb_operation_seconds", Help: "MongoDB command latency by command name and outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"command", "outcome"}),
+		commands: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "regulars_graphql_operation_mongodb_commands", Help: "MongoDB commands (round trips) a GraphQL operation over HTTP sent, by operation name.",
+			Buckets: []float64{0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64},
+		}, []string{"operation"}),
 		names: map[string]bool{},
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.errors, m.sockets, m.mongo,
+	m.reg.MustRegister(m.requests, m.latency, m.errors, m.sockets, m.mongo, m.commands,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -105,10 +112,34 @@ func (m *Metrics) SocketsOpen(delta int) { m.sockets.Add(float64(delta)) }
 // Handler serves the figures in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-// MongoMonitor times every command the driver sends: pass it to the
-// client's options.
+// commandsKey keys the count of CountCommands in a context.
+type commandsKey struct{}
+
+// CountCommands returns ctx counting the MongoDB commands sent under it
+// (MongoMonitor counts them), for ObserveCommands.
+func CountCommands(ctx context.Context) context.Context {
+	return context.WithValue(ctx, commandsKey{}, new(atomic.Int64))
+}
+
+// ObserveCommands records the MongoDB commands counted in ctx (see
+// CountCommands) for one operation, named as in Observe. Commands sent
+// after it, by work the operation left running, are not in the figure.
+func (m *Metrics) ObserveCommands(ctx context.Context, operation string) {
+	if n, ok := ctx.Value(commandsKey{}).(*atomic.Int64); ok {
+		m.commands.WithLabelValues(m.label(operation)).Observe(float64(n.Load()))
+	}
+}
+
+// MongoMonitor times every command the driver sends, and counts it in
+// the context's count, if any (CountCommands): pass it to the client's
+// options.
 func (m *Metrics) MongoMonitor() *event.CommandMonitor {
 	return &event.CommandMonitor{
+		Started: func(ctx context.Context, _ *event.CommandStartedEvent) {
+			if n, ok := ctx.Value(commandsKey{}).(*atomic.Int64); ok {
+				n.Add(1)
+			}
+		},
 		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
 			m.mongo.WithLabelValues(e.CommandName, "ok").Observe(e.Duration.Seconds())
 		},
