@@ -70,5 +70,15 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(request.WithLoaders(ctx, r.Members.GetMany, r.Game.Rewards().RewardsByID, r.Game.CurrentLedgers))
 	})
+	// A mutation's root fields run one after another, each possibly
+	// moving points: each starts from the ledgers as they are now, so
+	// the second of `a: … { member { points } } b: … { member { points } }`
+	// does not answer the first's balance.
+	exec.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
+			request.ForgetLedgers(ctx)
+		}
+		return next(ctx)
+	})
 	return &Executor{Executor: exec, docs: guard.NewDocuments(schema.Schema(), cache, 1000, lim.Document)}
 }

@@ -81,6 +81,12 @@ func LoadLedger(ctx context.Context, memberID bson.ObjectID) (*ledger.Current, e
 	return loadersFrom(ctx).ledgers.Load(ctx, memberID)
 }
 
+// ForgetLedgers drops the ledgers the operation's loader has read, so the
+// next LoadLedger reads again (after a write of the operation's own).
+func ForgetLedgers(ctx context.Context) {
+	loadersFrom(ctx).ledgers.ClearAll()
+}
+
 // PrimeMembers loads ids in one batch of the operation's loader, so the
 // lookups that follow are answered from it.
 func PrimeMembers(ctx context.Context, ids []bson.ObjectID) {
