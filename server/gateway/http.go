@@ -165,8 +165,11 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 			return writeErrors(c, fiber.StatusBadRequest, media, gqlErr("body is not a GraphQL request in JSON: "+err.Error(), graph.CodeBadUserInput))
 		}
 	} else {
-		params.Query = c.Query("query")
-		params.OperationName = c.Query("operationName")
+		// Fiber's query values point into the request's buffer, which the
+		// next request reuses; the document (cached by its text) and the
+		// operation's name in the metrics outlive this one.
+		params.Query = strings.Clone(c.Query("query"))
+		params.OperationName = strings.Clone(c.Query("operationName"))
 		for name, dst := range map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
 			if v := c.Query(name); v != "" {
 				if err := decodeJSON([]byte(v), dst); err != nil {
@@ -203,11 +206,11 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 	rc, errs := g.Exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := g.Exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		g.Metrics.Observe("http", params.OperationName, start, resp)
+		g.Metrics.Observe("http", operationName(rc, params.OperationName), start, resp)
 		return writeJSON(c, statusForRequestErrors(media, errs), media, requestError{Errors: g.withoutSuggestions(resp.Errors), Extensions: resp.Extensions})
 	}
 	if e := g.introspectionRefused(rc); e != nil {
-		g.Metrics.Observe("http", operationName(rc), start, &graphql.Response{Errors: gqlerror.List{e}})
+		g.Metrics.Observe("http", operationName(rc, params.OperationName), start, &graphql.Response{Errors: gqlerror.List{e}})
 		return writeErrors(c, statusFor(media, graph.CodeIntrospectionDisabled), media, e)
 	}
 	if ok, wait, e := g.chargeFields(p, rc); e != nil {
@@ -224,25 +227,31 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 	}
 	if !g.Database.Available() {
 		e := unavailableError()
-		g.Metrics.Observe("http", operationName(rc), start, &graphql.Response{Errors: gqlerror.List{e}})
+		g.Metrics.Observe("http", operationName(rc, params.OperationName), start, &graphql.Response{Errors: gqlerror.List{e}})
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(edge.RetrySeconds(dbhealth.RetryAfter)))
 		return writeErrors(c, statusFor(media, graph.CodeUnavailable), media, e)
 	}
 	responses, ctx := g.Exec.DispatchOperation(metrics.CountCommands(ctx), rc)
 	resp := responses(ctx)
-	g.Metrics.Observe("http", operationName(rc), start, resp)
-	g.Metrics.ObserveCommands(ctx, operationName(rc))
+	g.Metrics.Observe("http", operationName(rc, params.OperationName), start, resp)
+	g.Metrics.ObserveCommands(ctx, operationName(rc, params.OperationName))
 	return writeJSON(c, fiber.StatusOK, media, resp)
 }
 
-// operationName names the operation run in the metrics: the request's
-// operationName, or else the name the document gives its one operation
-// (clients need not send operationName then).
-func operationName(rc *graphql.OperationContext) string {
-	if rc.OperationName == "" && rc.Operation != nil {
+// operationName names the operation in the metrics: the one the request
+// asked for (operationName), or else the name the document gives its one
+// operation (clients need not send operationName then), also when the
+// operation was refused before it ran.
+func operationName(rc *graphql.OperationContext, requested string) string {
+	switch {
+	case requested != "" || rc == nil:
+		return requested
+	case rc.Operation != nil:
 		return rc.Operation.Name
+	case rc.Doc != nil && len(rc.Doc.Operations) == 1:
+		return rc.Doc.Operations[0].Name
 	}
-	return rc.OperationName
+	return ""
 }
 
 // maxDrainBytes bounds what is read of a body over MAX_BODY_BYTES before

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ func (m *Metrics) label(name string) string {
 		if len(m.names) >= maxOperationNames {
 			return "(other)"
 		}
+		// A label outlives its request: never keep a caller's string,
+		// which may point into a buffer the next request reuses.
+		name = strings.Clone(name)
 		m.names[name] = true
 	}
 	return name
