@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/regulars/regulars/internal/testkit"
 )
 
 // TestMongoCommandsPerOperation counts, through the API, the MongoDB
@@ -94,16 +95,9 @@ func TestMongoCommandsPerOperation(t *testing.T) {
 // and count per operation from /metrics.
 func commandFigures(t *testing.T, a *app) (sums, counts map[string]float64) {
 	t.Helper()
-	res, err := http.Get("http://" + a.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(res.Body)
-	if cerr := res.Body.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
+	status, body := scrapeMetrics(t, a)
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", status, body)
 	}
 	sums, counts = map[string]float64{}, map[string]float64{}
 	for _, line := range strings.Split(string(body), "\n") {
@@ -151,23 +145,23 @@ func TestGetOperationNamesSurviveLaterRequests(t *testing.T) {
 			}
 		}
 	}
-	res, err := http.Get("http://" + a.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(res.Body)
-	if cerr := res.Body.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d %s", res.StatusCode, body)
+	status, body := scrapeMetrics(t, a)
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", status, body)
 	}
 	for _, name := range names {
 		if !strings.Contains(string(body), `regulars_graphql_operations_total{operation="`+name+`",transport="http"} 3`) {
 			t.Errorf("%s is not counted 3 times under its own name:\n%s", name, body)
 		}
 	}
+}
+
+// scrapeMetrics reads the server's /metrics: its status and text.
+func scrapeMetrics(t *testing.T, a *app) (int, []byte) {
+	t.Helper()
+	res, err := http.Get("http://" + a.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, testkit.Must(readBody(res))(t)
 }

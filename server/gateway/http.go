@@ -233,8 +233,9 @@ func (g *Gateway) ServeGraphQL(c *fiber.Ctx) error {
 	}
 	responses, ctx := g.Exec.DispatchOperation(metrics.CountCommands(ctx), rc)
 	resp := responses(ctx)
-	g.Metrics.Observe("http", operationName(rc, params.OperationName), start, resp)
-	g.Metrics.ObserveCommands(ctx, operationName(rc, params.OperationName))
+	name := operationName(rc, params.OperationName)
+	g.Metrics.Observe("http", name, start, resp)
+	g.Metrics.ObserveCommands(ctx, name)
 	return writeJSON(c, fiber.StatusOK, media, resp)
 }
 
