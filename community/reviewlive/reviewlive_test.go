@@ -65,6 +65,26 @@ func next(t *testing.T, c <-chan *Change) *Change {
 	return nil
 }
 
+// polledUntilChange lets the watch poll until it sends a change. A read
+// under way when the test changed the queue may still hold the old items
+// (and sends nothing), so the reads are let through until one does.
+func polledUntilChange(t *testing.T, q *fakeQueue, c <-chan *Change) *Change {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case <-q.read:
+		case ch, ok := <-c:
+			if !ok {
+				t.Fatal("the stream closed")
+			}
+			return ch
+		case <-deadline:
+			t.Fatal("no change")
+		}
+	}
+}
+
 // A watch sends the queue at once, nothing while it stays the same, and a
 // change when an item arrives or its score moves.
 func TestWatchSendsOnlyChanges(t *testing.T) {
@@ -90,14 +110,12 @@ func TestWatchSendsOnlyChanges(t *testing.T) {
 	}
 	item := &moderation.Item{PostID: bson.NewObjectID(), Score: 1, Flags: 1}
 	q.set(item)
-	<-q.read
-	got := next(t, c)
+	got := polledUntilChange(t, q, c)
 	if got.Pending != 1 || got.Version == first.Version {
 		t.Fatalf("after a flag: %+v", got)
 	}
 	q.set(&moderation.Item{PostID: item.PostID, Score: 3, Flags: 2})
-	<-q.read
-	if again := next(t, c); again.Pending != 1 || again.Version == got.Version {
+	if again := polledUntilChange(t, q, c); again.Pending != 1 || again.Version == got.Version {
 		t.Fatalf("after a second flag: %+v", again)
 	}
 	cancel()
