@@ -46,6 +46,18 @@ type ActivityInput struct {
 	// member is MemberID's member when the caller has just read it
 	// (CheckIn), so it is not read again.
 	member *member.Member
+	// AnswerFirst lets RecordActivity answer once the activity and its
+	// ledger entries are written (with the account and a referral the
+	// purchase converts), and carry out its other effects right after,
+	// in the background: engagement (counters, the streak, badge levels
+	// and their bonus points), leaderboard scores, webhook events and
+	// notifications. The result then has no Streak or Badges; everything
+	// else is as without it. A caller that reads the member on this
+	// instance afterwards sees those effects once Settle returns; the
+	// effects are exactly-once as always (each is keyed, and what fails
+	// or is cut by a crash is finished by Jobs.ResumeEffects). Ignored
+	// on a replay, which answers after finishing what was left.
+	AnswerFirst bool
 }
 
 // fingerprint digests what an activity's (kind, externalId) stands for:
@@ -76,6 +88,9 @@ type ActivityResult struct {
 	// was recorded (nil: none read, or a replay), so its first entry is
 	// appended without reading it again (ledger.AppendAfter).
 	head *ledger.Entry
+	// answerFirst: the effects after the ledger may be left to the
+	// background (ActivityInput.AnswerFirst).
+	answerFirst bool
 }
 
 // Points is the net change of the member's points.
@@ -278,6 +293,7 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 	res := &ActivityResult{Activity: a, Replayed: replayed}
 	if !replayed {
 		res.head = head
+		res.answerFirst = in.AnswerFirst
 	}
 	if err := s.applyAll(ctx, &p, m, a, purchase, res); err != nil {
 		if errors.Is(err, accrual.ErrRefundExceedsPurchase) && !replayed {
@@ -302,15 +318,37 @@ func (s *Service) RecordActivity(ctx context.Context, in ActivityInput) (*Activi
 }
 
 // applyAll carries out the activity's effects and then clears its
-// EffectsPending mark.
+// EffectsPending mark. With res.answerFirst those after the ledger are
+// left to the background when it has room (afterAnswer), and the result
+// is returned without them.
 func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
-	if err := s.apply(ctx, p, m, a, purchase, res); err != nil {
+	fx := &effects.Cause{Activity: a, Fresh: !res.Replayed}
+	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
 		return err
 	}
-	if !a.EffectsPending {
+	ea := engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, New: !res.Replayed}
+	if ea.New {
+		ea.LedgerHead = newestOf(res.Entries, m.ID)
+	}
+	pending := a.EffectsPending
+	rest := func(ctx context.Context, out *ActivityResult) error {
+		if err := s.engage(ctx, p, m, ea, fx, out); err != nil {
+			return err
+		}
+		if err := s.path.Run(ctx, p, fx); err != nil {
+			return err
+		}
+		if !pending {
+			return nil
+		}
+		return s.acts.Done(ctx, a.ID)
+	}
+	// In the background the rest fills a result of its own: the caller
+	// reads res as soon as it is returned.
+	if res.answerFirst && s.after.Go(m.ID, a.ID, func(ctx context.Context) error { return rest(ctx, &ActivityResult{}) }) {
 		return nil
 	}
-	return s.acts.Done(ctx, a.ID)
+	return rest(ctx, res)
 }
 
 // ResumeEffects carries out again the effects of activities recorded more
@@ -346,18 +384,10 @@ func (j *Jobs) ResumeEffects(ctx context.Context, grace time.Duration) (int, err
 	return done, nil
 }
 
-// apply carries out every effect of a, in the order effects describes:
-// ledger, engagement, leaderboards, notifications. Each effect has its own
-// key, so applying twice is harmless and finishes what a failure left undone.
-func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Member, a *activity.Activity, purchase *activity.Activity, res *ActivityResult) error {
-	fx := &effects.Cause{Activity: a, Fresh: !res.Replayed}
-	if err := s.applyLedger(ctx, fx, p, m, a, purchase, res); err != nil {
-		return err
-	}
-	ea := engagement.Activity{ID: a.ID, Kind: a.Kind, AmountMinor: a.AmountMinor, OccurredAt: a.OccurredAt, New: !res.Replayed}
-	if ea.New {
-		ea.LedgerHead = newestOf(res.Entries, m.ID)
-	}
+// engage carries out the activity's engagement (counters, the streak,
+// badge levels, keyed), recording in fx what it did and in res the streak
+// and the badges it unlocked.
+func (s *Service) engage(ctx context.Context, p *program.Program, m *member.Member, ea engagement.Activity, fx *effects.Cause, res *ActivityResult) error {
 	e, out, err := s.engagement.Engage(ctx, p, m, ea)
 	if err != nil {
 		return err
@@ -372,11 +402,11 @@ func (s *Service) apply(ctx context.Context, p *program.Program, m *member.Membe
 		// Every award under this activity was made (or found) just now.
 		res.Badges = out.Unlocked
 	default:
-		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, a.ID.Hex()); err != nil {
+		if res.Badges, err = s.engagement.CausedBy(ctx, m.ID, ea.ID.Hex()); err != nil {
 			return err
 		}
 	}
-	return s.path.Run(ctx, p, fx)
+	return nil
 }
 
 // newestOf is the member's entry with the highest number among entries

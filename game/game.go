@@ -68,6 +68,7 @@ type Service struct {
 	rules      *ruleset.Service
 	jobs       *Jobs
 	path       *effects.Path
+	after      *afterAnswer
 }
 
 // Economy is the game as the rooms beside it use it: the community's post
@@ -108,6 +109,7 @@ func New(db *mongo.Database, members Members, notify Notifier) *Service {
 		acts:     activity.New(db),
 		boards:   leaderboard.New(db),
 		holdouts: holdout.New(db),
+		after:    newAfterAnswer(afterAnswerLimit),
 	}
 	s.jobs = &Jobs{s: s, kick: make(chan struct{}, 1)}
 	clock := func() time.Time { return s.now() }

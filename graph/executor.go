@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
@@ -11,8 +12,10 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/regulars/regulars/game"
 	"github.com/regulars/regulars/graph/guard"
 	"github.com/regulars/regulars/graph/request"
+	"github.com/regulars/regulars/member"
 )
 
 // DocumentLimits bounds the work one document may cause before it runs
@@ -41,6 +44,29 @@ func (e *Executor) CreateOperationContext(ctx context.Context, params *graphql.R
 		return &graphql.OperationContext{RawQuery: params.Query, OperationName: params.OperationName}, errs
 	}
 	return e.Executor.CreateOperationContext(ctx, params)
+}
+
+// settleWait bounds how long a root field waits for effects under way
+// (settle): past it the field reads what is there.
+const settleWait = 5 * time.Second
+
+// settle waits for the effects under way that op should see: a member's
+// own, and for a query by the brand's team or backend (whose reads span
+// members: boards, figures, anyone's account) everyone's. Subscriptions
+// wait for nothing: they are told as effects land.
+func settle(ctx context.Context, g *game.Service, op ast.Operation) {
+	if op == ast.Subscription {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	p := member.PrincipalFrom(ctx)
+	switch {
+	case op == ast.Query && (p.Service || len(p.Roles) > 0):
+		g.SettleAll(ctx)
+	case !p.MemberID.IsZero():
+		g.Settle(ctx, p.MemberID)
+	}
 }
 
 // NewExecutor returns the executor every transport runs operations through.
@@ -74,10 +100,17 @@ func NewExecutor(r *Resolver, lim Limits) *Executor {
 	// moving points: each starts from the ledgers as they are now, so
 	// the second of `a: … { member { points } } b: … { member { points } }`
 	// does not answer the first's balance.
+	//
+	// Each root field also waits for the effects that purchases answered
+	// first left under way on this instance (game.Service.Settle), so a
+	// request made after an answer sees them: its caller's own; for the
+	// brand's reads across members, everyone's.
 	exec.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
-		if graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation {
+		op := graphql.GetOperationContext(ctx).Operation.Operation
+		if op == ast.Mutation {
 			request.ForgetLedgers(ctx)
 		}
+		settle(ctx, r.Game, op)
 		return next(ctx)
 	})
 	return &Executor{Executor: exec, docs: guard.NewDocuments(schema.Schema(), cache, 1000, lim.Document)}

@@ -32,6 +32,7 @@ import (
 	"github.com/regulars/regulars/community/moderation"
 	"github.com/regulars/regulars/community/reviewlive"
 	"github.com/regulars/regulars/game"
+	"github.com/regulars/regulars/game/effects"
 	"github.com/regulars/regulars/game/offer/offerlive"
 	"github.com/regulars/regulars/graph"
 	"github.com/regulars/regulars/inbox"
@@ -193,6 +194,9 @@ type Main struct {
 	// jobRound, when set (by tests), is told when this instance starts
 	// and ends a round of the periodic jobs under the lease's epoch.
 	jobRound func(epoch int64, start bool)
+	// heldEffects, when set (by tests), wraps the webhooks the game's
+	// effects emit to: a test can hold an activity's effects half-way.
+	heldEffects func(effects.Webhooks) effects.Webhooks
 	// livePoll, when set (by tests), replaces the poll intervals of the
 	// live views (reviewQueuePoll, offerProgressPoll).
 	livePoll time.Duration
@@ -326,7 +330,11 @@ func (m *Main) start(ctx context.Context, uri string, secret []byte) error {
 	// A templated message that names no language speaks its member's.
 	m.inbox.SetLocales(m.memberLocales())
 	m.webhooks = m.newWebhooks(db)
-	m.game.SetWebhooks(m.webhooks)
+	var hooks effects.Webhooks = m.webhooks
+	if m.heldEffects != nil {
+		hooks = m.heldEffects(hooks)
+	}
+	m.game.SetWebhooks(hooks)
 	// A change made here wakes this instance's live views at once; those
 	// of other instances see it at their next poll.
 	queueSignals, offerSignals := new(livepoll.Signals), new(livepoll.Signals)
@@ -683,6 +691,11 @@ func (m *Main) Close() error {
 			err = fmt.Errorf("http shutdown (%s after the background work stopped): %w", m.Config.ShutdownTimeout-time.Until(deadline), e)
 		}
 		m.accounts.Wait() // emails and exports under way
+		// The effects of activities answered first; what the deadline
+		// cuts stays pending for the resume job of the next start.
+		dctx, dcancel := context.WithDeadline(context.Background(), deadline.Add(5*time.Second))
+		m.game.Close(dctx)
+		dcancel()
 		if e := <-m.served; e != nil && !errors.Is(e, net.ErrClosed) {
 			err = errors.Join(err, e)
 		}

@@ -2,8 +2,10 @@ package gamegql
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/regulars/regulars/graph/model"
@@ -84,11 +86,25 @@ func (r Mutation) RecordActivity(ctx context.Context, input model.RecordActivity
 		MemberID: id, Kind: input.Kind, ExternalID: input.ExternalID,
 		AmountMinor: int64(model.Deref(input.AmountMinor)), Currency: model.Deref(input.Currency),
 		OccurredAt: input.OccurredAt, RefundOf: model.Deref(input.RefundOf),
+		// What the engagement step answers (streak, badges) is only
+		// waited for when asked: the rest of the effects follow the answer.
+		AnswerFirst: !selected(ctx, "streak", "badges"),
 	}
 	for _, it := range input.Items {
 		in.Items = append(in.Items, activity.LineItem{SKU: it.Sku, Category: model.Deref(it.Category), Quantity: int64(it.Quantity), PriceMinor: int64(it.PriceMinor)})
 	}
 	return r.Game.RecordActivity(ctx, in)
+}
+
+// selected reports whether the field being resolved selects any of names
+// (through fragments too).
+func selected(ctx context.Context, names ...string) bool {
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if slices.Contains(names, f.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckIn is the resolver for the checkIn field.
