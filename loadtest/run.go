@@ -94,8 +94,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// so an offer still publishing when the mix ends is measured whole.
 	holdCtx, release := context.WithCancel(ctx)
 	defer release()
-	runCtx, cancel := context.WithTimeout(holdCtx, cfg.Duration)
-	defer cancel()
+	// runCtx ends with the mix. Its clock starts when the mix does, once
+	// the tokens are renewed and the subscriptions open: setting up a
+	// thousand members takes minutes, which must not come off -duration
+	// (nor leave the offer unpublished).
+	runCtx, endMix := context.WithCancel(holdCtx)
+	defer endMix()
 	var wg sync.WaitGroup
 
 	// Signing up a thousand members takes longer than an access token
@@ -142,6 +146,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("opening subscriptions: %w", err)
 	}
 
+	cfg.logf("running the mix for %s", cfg.Duration)
+	started := time.Now()
+	mixEnds := time.AfterFunc(cfg.Duration, endMix)
+	defer mixEnds.Stop()
+
 	var offer *OfferReport
 	offerDone := make(chan struct{})
 	go func() {
@@ -152,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		select {
 		case <-runCtx.Done():
 			return
-		case <-time.After(cfg.OfferAt):
+		case <-time.After(time.Until(started.Add(cfg.OfferAt))):
 		}
 		octx, done := context.WithTimeout(holdCtx, cfg.Duration-cfg.OfferAt+cfg.Drain)
 		defer done()
@@ -163,9 +172,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 
-	cfg.logf("running the mix for %s", cfg.Duration)
 	var samples []ServerSample
-	started := time.Now()
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
@@ -355,6 +362,9 @@ func (r *Report) judge(cfg Config) {
 	}
 	if r.Sockets.Opened > 0 && r.Sockets.Dropped > 0 {
 		r.Failures = append(r.Failures, fmt.Sprintf("sockets: %d of %d dropped and not reopened", r.Sockets.Dropped, r.Sockets.Opened))
+	}
+	if r.Offer == nil && cfg.OfferAt > 0 && cfg.OfferAt < cfg.Duration {
+		r.Failures = append(r.Failures, "offer: not published")
 	}
 	if r.Offer != nil {
 		switch {
