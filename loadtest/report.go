@@ -39,9 +39,19 @@ func (r *Report) Write(out io.Writer) error {
 		}
 		_, _ = fmt.Fprintf(w, "  %s\t%d\t%.1f MB\t%d\n", smp.At, smp.Goroutines, smp.ResidentMB, smp.Sockets)
 	}
-	if len(r.Failures) == 0 {
+	switch {
+	case r.Interrupted:
+		when := fmt.Sprintf("%s into the %s mix", r.InterruptedAt.Round(time.Second), r.Duration)
+		if r.InterruptedAt >= r.Duration {
+			when = fmt.Sprintf("after the %s mix, during the drain", r.Duration)
+		}
+		_, _ = fmt.Fprintf(w, "\nINTERRUPTED %s: the figures cover what was answered until then\n", when)
+		if len(r.Failures) > 0 {
+			_, _ = fmt.Fprintf(w, "FAIL so far:\n  %s\n", strings.Join(r.Failures, "\n  "))
+		}
+	case len(r.Failures) == 0:
 		_, _ = fmt.Fprintln(w, "\nPASS: every threshold held")
-	} else {
+	default:
 		_, _ = fmt.Fprintf(w, "\nFAIL:\n  %s\n", strings.Join(r.Failures, "\n  "))
 	}
 	return w.err

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -61,7 +62,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 		}
 		_, _ = fmt.Fprint(w, out) // a client gone is the client's business
 	}))
-	t.Cleanup(f.Close)
+	t.Cleanup(func() { f.CloseClientConnections(); f.Close() }) // slow answers are not waited for
 	return f
 }
 
@@ -143,5 +144,82 @@ func TestAnOfferDueButNotPublishedFails(t *testing.T) {
 	r = &Report{}
 	if r.judge(cfg); len(r.Failures) > 0 {
 		t.Errorf("no offer asked for: failures %q", r.Failures)
+	}
+}
+
+// Ctrl-C against a slow server: the run stops sending at once, does not
+// wait out the requests under way (each would hold it up to its 30 s
+// timeout), and reports what it measured as interrupted, the offer not
+// yet due included, which is no failure of the server's.
+func TestAnInterruptedRunStopsAtOnceAndSaysSo(t *testing.T) {
+	f := newFakeServer(t)
+	f.slow["me"] = time.Hour
+	cfg := quietConfig(f.URL)
+	cfg.Duration, cfg.OfferAt, cfg.Rates.Me = time.Minute, 30*time.Second, 20
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	go func() {
+		for f.count("me") < 3 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		interrupt()
+	}()
+	type result struct {
+		r   *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := Run(ctx, cfg)
+		done <- result{r, err}
+	}()
+	var got result
+	select {
+	case got = <-done:
+	case <-time.After(20 * time.Second): // it stops within a second or so; 30 s without the fix
+		t.Fatal("Run still running 20 s into a 1-minute mix interrupted after 3 requests")
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	r := got.r
+	sent := f.count("me")
+	if sent > 100 {
+		t.Errorf("%d requests sent: the mix went on after the interrupt", sent)
+	}
+	if !r.Interrupted || r.InterruptedAt <= 0 || r.InterruptedAt >= cfg.Duration {
+		t.Errorf("interrupted %v at %s: want true, within the mix", r.Interrupted, r.InterruptedAt)
+	}
+	if r.Offer == nil || !r.Offer.Interrupted {
+		t.Errorf("offer %+v: want reported as interrupted", r.Offer)
+	}
+	for _, f := range r.Failures {
+		if strings.HasPrefix(f, "offer") || strings.Contains(f, "TRANSPORT") {
+			t.Errorf("failure %q: an interrupt is not the server's failure", f)
+		}
+	}
+	var out strings.Builder
+	if err := r.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "INTERRUPTED") || strings.Contains(out.String(), "PASS") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+// Ctrl-C during the set-up is told apart from a server that failed it.
+func TestAnInterruptDuringSetUpIsErrInterrupted(t *testing.T) {
+	f := newFakeServer(t)
+	f.slow["signUp"] = time.Hour
+	ctx, interrupt := context.WithCancel(context.Background())
+	go func() {
+		for f.count("signUp") < 2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		interrupt()
+	}()
+	_, err := Run(ctx, quietConfig(f.URL))
+	if !errors.Is(err, ErrInterrupted) {
+		t.Errorf("error %v: want ErrInterrupted", err)
 	}
 }

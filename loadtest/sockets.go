@@ -25,13 +25,17 @@ type SocketReport struct {
 // OfferReport is the offer published mid-run: how long publishing took
 // and when it reached the open subscriptions.
 type OfferReport struct {
-	Members     int           // members it was published to (progress.total)
-	Published   time.Duration // publishOffer to progress.processed == total
-	Received    int           // subscribers that received it
-	Duplicates  int           // subscribers that received it more than once
-	P50, P99    time.Duration // publishOffer to a subscriber receiving it
-	Last        time.Duration // publishOffer to the last subscriber
-	Error       string        `json:",omitempty"`
+	Members    int           // members it was published to (progress.total)
+	Published  time.Duration // publishOffer to progress.processed == total
+	Received   int           // subscribers that received it
+	Duplicates int           // subscribers that received it more than once
+	P50, P99   time.Duration // publishOffer to a subscriber receiving it
+	Last       time.Duration // publishOffer to the last subscriber
+	Error      string        `json:",omitempty"`
+	// Interrupted is set when the run was interrupted before the offer
+	// was due or while it was publishing: Error says which, and it is no
+	// failure of the server's.
+	Interrupted bool `json:",omitempty"`
 	publishedAt time.Time
 }
 

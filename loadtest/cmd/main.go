@@ -2,13 +2,16 @@
 //
 //	go run ./loadtest/cmd -url http://127.0.0.1:8080 -service-key "$SERVICE_KEY"
 //
-// It exits 1 when a threshold is broken (-p99, -max-error-rate) and 2 when
-// the run could not be carried out. -h lists every setting.
+// It exits 1 when a threshold is broken (-p99, -max-error-rate), 2 when
+// the run could not be carried out and 130 when interrupted (Ctrl-C: the
+// report of what ran is printed first; a second Ctrl-C quits at once).
+// -h lists every setting.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +19,10 @@ import (
 
 	"github.com/regulars/regulars/loadtest"
 )
+
+// exitInterrupted is the exit code of a run interrupted by SIGINT, as a
+// shell reports a command killed by it (128 + 2).
+const exitInterrupted = 130
 
 func main() {
 	cfg := loadtest.DefaultConfig()
@@ -41,9 +48,20 @@ func main() {
 	flag.Parse()
 	cfg.Log = os.Stderr
 
+	// The first Ctrl-C ends the run and prints what it measured; after it
+	// SIGINT is the default again, so a second one quits at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+		fmt.Fprintln(os.Stderr, "loadtest: interrupted, stopping (Ctrl-C again to quit at once)")
+	}()
 	r, err := loadtest.Run(ctx, cfg)
+	if errors.Is(err, loadtest.ErrInterrupted) {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(exitInterrupted)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
@@ -58,6 +76,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
+	}
+	if r.Interrupted {
+		os.Exit(exitInterrupted)
 	}
 	if len(r.Failures) > 0 {
 		os.Exit(1)
