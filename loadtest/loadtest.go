@@ -294,26 +294,68 @@ func (c Config) logf(format string, args ...any) {
 	}
 }
 
-// Validate reports what is wrong with c, naming the setting.
+// Validate reports what is wrong with c, naming each setting by its
+// command-line flag.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
+		bad("url: %q is not an http(s) URL", c.URL)
 	}
 	if c.ServiceKey == "" && (c.Rates.Purchase > 0 || c.Rates.Refund > 0 || c.SeedPurchases > 0 || c.OfferAt > 0) {
-		errs = append(errs, errors.New("service-key: needed for purchases, refunds and the offer"))
+		bad("service-key: needed for purchases, refunds and the offer")
 	}
 	if c.Members < 1 {
-		errs = append(errs, errors.New("members: at least 1"))
+		bad("members: %d, at least 1", c.Members)
 	}
-	if c.Sockets < 0 || c.Sockets > c.Members {
-		errs = append(errs, fmt.Errorf("sockets: 0 to members (%d)", c.Members))
+	switch {
+	case c.Sockets < 0:
+		bad("sockets: %d, must not be negative", c.Sockets)
+	case c.Members >= 1 && c.Sockets > c.Members: // with no members, that is the problem
+		bad("sockets: %d, 0 to members (%d)", c.Sockets, c.Members)
+	}
+	if c.SeedPurchases < 0 {
+		bad("seed-purchases: %d, must not be negative", c.SeedPurchases)
 	}
 	if c.Duration <= 0 {
-		errs = append(errs, errors.New("duration: must be positive"))
+		bad("duration: %s, must be positive", c.Duration)
 	}
-	if c.OfferAt >= c.Duration {
-		errs = append(errs, errors.New("offer-at: must fall inside the run"))
+	switch {
+	case c.OfferAt < 0:
+		bad("offer-at: %s, must not be negative (0: no offer)", c.OfferAt)
+	case c.OfferAt > 0 && c.Duration > 0 && c.OfferAt >= c.Duration:
+		bad("offer-at: %s must fall inside the run (-duration %s)", c.OfferAt, c.Duration)
+	}
+	if c.Drain < 0 {
+		bad("drain: %s, must not be negative", c.Drain)
+	}
+	if c.P99 < 0 {
+		bad("p99: %s, must not be negative (0: no limit)", c.P99)
+	}
+	if !(c.MaxErrorRate >= 0 && c.MaxErrorRate <= 1) { // NaN too
+		bad("max-error-rate: %v, a share from 0 to 1", c.MaxErrorRate)
+	}
+	for _, r := range []struct {
+		flag string
+		rate float64
+	}{
+		{"login-rps", c.Rates.LogIn}, {"me-rps", c.Rates.Me}, {"notifications-rps", c.Rates.Notifications},
+		{"leaderboard-rps", c.Rates.Leaderboard}, {"checkin-rps", c.Rates.CheckIn},
+		{"purchase-rps", c.Rates.Purchase}, {"refund-rps", c.Rates.Refund},
+	} {
+		// A rate under 0.001 would be paced as 0, which vegeta sends as
+		// fast as it can.
+		if !(r.rate == 0 || r.rate >= minRate && r.rate <= maxRate) { // NaN and infinities too
+			bad("%s: %v, requests per second: 0 (off), or %v to %d", r.flag, r.rate, minRate, maxRate)
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// minRate is the lowest rate an operation may be given (vegeta paces
+// rates in thousandths of a request per second).
+const minRate = 0.001
+
+// maxRate is the highest rate an operation may be given: far past what
+// one generator sends, and within what vegeta's pacing counts.
+const maxRate = 100_000
