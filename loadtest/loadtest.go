@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -182,32 +183,51 @@ type tokens struct {
 
 const authFields = `accessToken refreshToken member { id }`
 
-// signUp creates the run's members, a few at a time.
+// signUp creates the run's members, a few at a time. The first sign-up
+// that fails stops the others (the run cannot go on without its members,
+// and an unreachable server would fail each in the same words): its error
+// is returned, with how many were signed up before it. Progress is logged
+// as members are signed up.
 func signUp(ctx context.Context, c *client, run string, n int, logf func(string, ...any)) ([]*member, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	members := make([]*member, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		signed atomic.Int64
+	)
 	sem := make(chan struct{}, 8)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
 			m := &member{email: fmt.Sprintf("load-%s-%d@example.com", run, i), addr: addrOf(i)}
 			var t tokens
-			errs[i] = c.do(ctx, `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{"in": map[string]any{
+			if err := c.do(ctx, `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{"in": map[string]any{
 				"email": m.email, "password": password, "displayName": fmt.Sprintf("Load %d", i), "timezone": "UTC",
-			}}, "", m.addr, &t)
+			}}, "", m.addr, &t); err != nil {
+				stop(fmt.Errorf("member %d of %d: %w", i+1, n, err)) // the first failure is the cause
+				return
+			}
 			m.id = t.Member.ID
 			m.setTokens(t.AccessToken, t.RefreshToken)
 			members[i] = m
-		}()
-		if (i+1)%100 == 0 {
-			logf("signed up %d of %d members", i+1, n)
-		}
+			if k := signed.Add(1); k%100 == 0 || int(k) == n {
+				logf("signed up %d of %d members", k, n)
+			}
+		})
 	}
 	wg.Wait()
-	return members, errors.Join(errs...)
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("%w (%d of %d signed up before it)", err, signed.Load(), n)
+	}
+	return members, nil
 }
 
 // apiError is a GraphQL error the server answered, with its extensions.code.

@@ -223,3 +223,64 @@ func TestAnInterruptDuringSetUpIsErrInterrupted(t *testing.T) {
 		t.Errorf("error %v: want ErrInterrupted", err)
 	}
 }
+
+// An unreachable server: sign-up stops at the first failure and says so
+// once, and no progress is claimed for members not signed up.
+func TestSignUpStopsAtTheFirstFailure(t *testing.T) {
+	f := newFakeServer(t)
+	url := f.URL
+	f.CloseClientConnections()
+	f.Close()
+	var log strings.Builder
+	cfg := quietConfig(url)
+	cfg.Members, cfg.Log = 200, &log
+	_, err := Run(context.Background(), cfg)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "(0 of 200 signed up before it)") {
+		t.Errorf("error %q: want one line, 0 of 200 signed up", err)
+	}
+	if strings.Contains(log.String(), "signed up") {
+		t.Errorf("log claims progress:\n%s", log.String())
+	}
+
+	// A server refusing every sign-up gets no more than the few already
+	// under way.
+	f = newFakeServer(t)
+	f.answer = func(field string) string {
+		return `{"errors":[{"message":"Too many requests","extensions":{"code":"RATE_LIMITED"}}]}`
+	}
+	cfg = quietConfig(f.URL)
+	cfg.Members = 200
+	_, err = Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "RATE_LIMITED: Too many requests") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q: want the refusal, once", err)
+	}
+	if n := f.count("signUp"); n > 8 {
+		t.Errorf("%d sign-ups sent after the first was refused: want at most the 8 under way", n)
+	}
+}
+
+// Progress is logged as members are signed up.
+func TestSignUpLogsProgress(t *testing.T) {
+	f := newFakeServer(t)
+	var log strings.Builder
+	cfg := quietConfig(f.URL)
+	cfg.Members, cfg.Log, cfg.Duration = 150, &log, 10*time.Millisecond
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"signed up 100 of 150 members\n", "signed up 150 of 150 members\n"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log without %q:\n%s", want, log.String())
+		}
+	}
+}
+
+// Identical errors (a hundred subscriptions refused alike) read as one
+// line with a count.
+func TestCollapseCountsIdenticalErrors(t *testing.T) {
+	refused := errors.New("dial tcp: connection refused")
+	got := collapse([]error{refused, errors.New("bad handshake"), refused, refused}).Error()
+	if want := "dial tcp: connection refused (×3)\nbad handshake"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

@@ -91,7 +91,32 @@ func (s *sockets) open(ctx context.Context) error {
 	s.mu.Lock()
 	s.rep.Opened = len(s.members) - len(errs)
 	s.mu.Unlock()
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d not opened: %w", len(errs), len(s.members), collapse(errs))
+}
+
+// collapse joins errs, each message once, with how many times it came:
+// a hundred subscriptions refused by a server that is down read as one
+// line.
+func collapse(errs []error) error {
+	var order []string
+	seen := map[string]int{}
+	for _, err := range errs {
+		if seen[err.Error()] == 0 {
+			order = append(order, err.Error())
+		}
+		seen[err.Error()]++
+	}
+	lines := make([]string, len(order))
+	for i, msg := range order {
+		lines[i] = msg
+		if seen[msg] > 1 {
+			lines[i] = fmt.Sprintf("%s (×%d)", msg, seen[msg])
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (s *sockets) report() SocketReport {
