@@ -18,8 +18,11 @@ import (
 )
 
 // Report is what a run measured.
+//
+// As JSON (MarshalJSON) every duration is a number of milliseconds, in a
+// field named for it with "Ms" added: DurationMs, P99Ms, AtMs, ….
 type Report struct {
-	Duration time.Duration
+	Duration time.Duration `json:"-"`
 	Members  int
 	Ops      []OpReport
 	Sockets  SocketReport
@@ -36,7 +39,7 @@ type Report struct {
 	// judged on that part alone. InterruptedAt is how far into the mix it
 	// came (more than Duration: during the drain).
 	Interrupted   bool          `json:",omitempty"`
-	InterruptedAt time.Duration `json:",omitempty"`
+	InterruptedAt time.Duration `json:"-"`
 }
 
 // ErrInterrupted is Run's error when its context ends during the set-up,
@@ -45,11 +48,13 @@ var ErrInterrupted = errors.New("interrupted")
 
 // OpReport is one operation's figures.
 type OpReport struct {
-	Name       string
-	Requests   int
-	Throughput float64 // answered requests per second
-	P50, P95   time.Duration
-	P99, Max   time.Duration
+	Name     string
+	Requests int
+	// OKPerSecond is the successful answers per second: an answer with a
+	// GraphQL error (which comes with HTTP 200) is not one.
+	OKPerSecond float64
+	P50, P95    time.Duration `json:"-"`
+	P99, Max    time.Duration `json:"-"`
 	// Errors counts failed requests by GraphQL extensions.code, HTTP
 	// status (HTTP_503) or transport failure (TRANSPORT).
 	Errors map[string]int
@@ -380,6 +385,7 @@ func attack(ctx context.Context, cfg Config, o op) OpReport {
 	}
 	var m vegeta.Metrics
 	errs := map[string]int{}
+	succeeded := 0
 	results := a.Attack(targeter, rate, cfg.Duration, o.name)
 	stop := func() {
 		a.Stop()
@@ -405,12 +411,19 @@ collect:
 			m.Add(res)
 			if code := failure(res); code != "" {
 				errs[code]++
+			} else {
+				succeeded++
 			}
 		}
 	}
 	m.Close()
+	// vegeta's Throughput counts every 2xx, GraphQL errors included.
+	okPerSecond := 0.0
+	if span := (m.Duration + m.Wait).Seconds(); span > 0 {
+		okPerSecond = float64(succeeded) / span
+	}
 	return OpReport{
-		Name: o.name, Requests: int(m.Requests), Throughput: m.Throughput,
+		Name: o.name, Requests: int(m.Requests), OKPerSecond: okPerSecond,
 		P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Max: m.Latencies.Max, Errors: errs,
 	}
 }
@@ -471,7 +484,7 @@ func (r *Report) judge(cfg Config) {
 			r.Failures = append(r.Failures, fmt.Sprintf("%s: p99 %s over %s", o.Name, o.P99.Round(time.Millisecond), cfg.P99))
 		}
 		if o.Requests > 0 && float64(o.Failed())/float64(o.Requests) > cfg.MaxErrorRate {
-			r.Failures = append(r.Failures, fmt.Sprintf("%s: %d of %d requests failed (%v)", o.Name, o.Failed(), o.Requests, o.Errors))
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: %d of %d requests failed (%s)", o.Name, o.Failed(), o.Requests, codes(o.Errors)))
 		}
 	}
 	if r.Sockets.Opened > 0 && r.Sockets.Dropped > 0 {

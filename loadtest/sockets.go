@@ -26,11 +26,11 @@ type SocketReport struct {
 // and when it reached the open subscriptions.
 type OfferReport struct {
 	Members    int           // members it was published to (progress.total)
-	Published  time.Duration // publishOffer to progress.processed == total
+	Published  time.Duration `json:"-"` // publishOffer to progress.processed == total
 	Received   int           // subscribers that received it
 	Duplicates int           // subscribers that received it more than once
-	P50, P99   time.Duration // publishOffer to a subscriber receiving it
-	Last       time.Duration // publishOffer to the last subscriber
+	P50, P99   time.Duration `json:"-"` // publishOffer to a subscriber receiving it
+	Last       time.Duration `json:"-"` // publishOffer to the last subscriber
 	Error      string        `json:",omitempty"`
 	// Interrupted is set when the run was interrupted before the offer
 	// was due or while it was publishing: Error says which, and it is no
