@@ -41,8 +41,8 @@ func main() {
 	defer stop()
 	go func() {
 		<-ctx.Done()
-		stop()
 		fmt.Fprintln(os.Stderr, "loadtest: interrupted, stopping (Ctrl-C again to quit at once)")
+		stop()
 	}()
 	r, err := loadtest.Run(ctx, cfg)
 	if errors.Is(err, loadtest.ErrInterrupted) {
