@@ -20,7 +20,7 @@ func (r *Report) Write(out io.Writer) error {
 	_, _ = fmt.Fprintf(tw, "operation\trequests\tok/s\tp50\tp95\tp99\tmax\terrors\t\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 	for _, o := range r.Ops {
-		_, _ = fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, o.OKPerSecond, ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, perSecond(o.OKPerSecond), ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -92,4 +92,19 @@ func codes(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// perSecond prints a rate with the digits that matter: 52, 11.1, 0.017
+// (a rate of 0.02/s printed as 0.0 would read as nothing answered).
+func perSecond(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
 }

@@ -81,3 +81,24 @@ func TestJSONReportGivesMilliseconds(t *testing.T) {
 		t.Errorf("a run not interrupted: %s", b)
 	}
 }
+
+// ok/s is over the time the operation ran: one slow answer in a 1-second
+// mix is at most 1/s, not one over its own latency.
+func TestOKPerSecondIsOverTheMix(t *testing.T) {
+	f := newFakeServer(t)
+	f.slow["me"] = 300 * time.Millisecond
+	cfg := quietConfig(f.URL)
+	cfg.Rates.Me = 1
+	r, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Ops) != 1 || r.Ops[0].Requests != 1 || r.Ops[0].OKPerSecond <= 0 || r.Ops[0].OKPerSecond > 1 {
+		t.Errorf("one answer in a 1 s mix: %+v; want ok/s in (0, 1]", r.Ops)
+	}
+	for v, want := range map[float64]string{0: "0", 0.0166: "0.017", 11.11: "11.1", 523.4: "523"} {
+		if got := perSecond(v); got != want {
+			t.Errorf("perSecond(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
