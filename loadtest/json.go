@@ -14,6 +14,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // MarshalJSON writes r with its durations in milliseconds.
 func (r Report) MarshalJSON() ([]byte, error) {
 	type plain Report
+	if r.Failures == nil {
+		r.Failures = []string{} // [], not null: a list to read either way
+	}
 	return json.Marshal(struct {
 		plain
 		DurationMs      float64

@@ -77,6 +77,9 @@ func TestJSONReportGivesMilliseconds(t *testing.T) {
 	if got.Offer["PublishedMs"] != 2000.0 || got.Offer["LastMs"] != 2500.0 || got.Server[0]["AtMs"] != 10000.0 || got.Server[0]["Goroutines"] != 40.0 {
 		t.Errorf("offer and server %s", b)
 	}
+	if !strings.Contains(string(b), `"Failures":[]`) {
+		t.Errorf("a run that passed: want Failures [], got %s", b)
+	}
 	if strings.Contains(string(b), "InterruptedAtMs") {
 		t.Errorf("a run not interrupted: %s", b)
 	}

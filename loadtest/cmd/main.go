@@ -38,13 +38,17 @@ func main() {
 	// The first Ctrl-C ends the run and prints what it measured; after it
 	// SIGINT is the default again, so a second one quits at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	finished := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		fmt.Fprintln(os.Stderr, "loadtest: interrupted, stopping (Ctrl-C again to quit at once)")
-		stop()
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "loadtest: interrupted, stopping (Ctrl-C again to quit at once)")
+			stop()
+		case <-finished:
+		}
 	}()
 	r, err := loadtest.Run(ctx, cfg)
+	close(finished)
 	if errors.Is(err, loadtest.ErrInterrupted) {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(exitInterrupted)
