@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -182,32 +183,51 @@ type tokens struct {
 
 const authFields = `accessToken refreshToken member { id }`
 
-// signUp creates the run's members, a few at a time.
+// signUp creates the run's members, a few at a time. The first sign-up
+// that fails stops the others (the run cannot go on without its members,
+// and an unreachable server would fail each in the same words): its error
+// is returned, with how many were signed up before it. Progress is logged
+// as members are signed up.
 func signUp(ctx context.Context, c *client, run string, n int, logf func(string, ...any)) ([]*member, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	members := make([]*member, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		signed atomic.Int64
+	)
 	sem := make(chan struct{}, 8)
 	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
 			m := &member{email: fmt.Sprintf("load-%s-%d@example.com", run, i), addr: addrOf(i)}
 			var t tokens
-			errs[i] = c.do(ctx, `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{"in": map[string]any{
+			if err := c.do(ctx, `mutation($in: SignUpInput!) { signUp(input: $in) { `+authFields+` } }`, map[string]any{"in": map[string]any{
 				"email": m.email, "password": password, "displayName": fmt.Sprintf("Load %d", i), "timezone": "UTC",
-			}}, "", m.addr, &t)
+			}}, "", m.addr, &t); err != nil {
+				stop(fmt.Errorf("member %d of %d: %w", i+1, n, err)) // the first failure is the cause
+				return
+			}
 			m.id = t.Member.ID
 			m.setTokens(t.AccessToken, t.RefreshToken)
 			members[i] = m
-		}()
-		if (i+1)%100 == 0 {
-			logf("signed up %d of %d members", i+1, n)
-		}
+			if k := signed.Add(1); k%100 == 0 || int(k) == n {
+				logf("signed up %d of %d members", k, n)
+			}
+		})
 	}
 	wg.Wait()
-	return members, errors.Join(errs...)
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("%w (%d of %d signed up before it)", err, signed.Load(), n)
+	}
+	return members, nil
 }
 
 // apiError is a GraphQL error the server answered, with its extensions.code.
@@ -294,26 +314,68 @@ func (c Config) logf(format string, args ...any) {
 	}
 }
 
-// Validate reports what is wrong with c, naming the setting.
+// Validate reports what is wrong with c, naming each setting by its
+// command-line flag.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		errs = append(errs, fmt.Errorf("url: %q is not an http(s) URL", c.URL))
+		bad("url: %q is not an http(s) URL", c.URL)
 	}
 	if c.ServiceKey == "" && (c.Rates.Purchase > 0 || c.Rates.Refund > 0 || c.SeedPurchases > 0 || c.OfferAt > 0) {
-		errs = append(errs, errors.New("service-key: needed for purchases, refunds and the offer"))
+		bad("service-key: needed for purchases, refunds and the offer")
 	}
 	if c.Members < 1 {
-		errs = append(errs, errors.New("members: at least 1"))
+		bad("members: %d, at least 1", c.Members)
 	}
-	if c.Sockets < 0 || c.Sockets > c.Members {
-		errs = append(errs, fmt.Errorf("sockets: 0 to members (%d)", c.Members))
+	switch {
+	case c.Sockets < 0:
+		bad("sockets: %d, must not be negative", c.Sockets)
+	case c.Members >= 1 && c.Sockets > c.Members: // with no members, that is the problem
+		bad("sockets: %d, 0 to members (%d)", c.Sockets, c.Members)
+	}
+	if c.SeedPurchases < 0 {
+		bad("seed-purchases: %d, must not be negative", c.SeedPurchases)
 	}
 	if c.Duration <= 0 {
-		errs = append(errs, errors.New("duration: must be positive"))
+		bad("duration: %s, must be positive", c.Duration)
 	}
-	if c.OfferAt >= c.Duration {
-		errs = append(errs, errors.New("offer-at: must fall inside the run"))
+	switch {
+	case c.OfferAt < 0:
+		bad("offer-at: %s, must not be negative (0: no offer)", c.OfferAt)
+	case c.OfferAt > 0 && c.Duration > 0 && c.OfferAt >= c.Duration:
+		bad("offer-at: %s must fall inside the run (-duration %s)", c.OfferAt, c.Duration)
+	}
+	if c.Drain < 0 {
+		bad("drain: %s, must not be negative", c.Drain)
+	}
+	if c.P99 < 0 {
+		bad("p99: %s, must not be negative (0: no limit)", c.P99)
+	}
+	if !(c.MaxErrorRate >= 0 && c.MaxErrorRate <= 1) { // NaN too
+		bad("max-error-rate: %v, a share from 0 to 1", c.MaxErrorRate)
+	}
+	for _, r := range []struct {
+		flag string
+		rate float64
+	}{
+		{"login-rps", c.Rates.LogIn}, {"me-rps", c.Rates.Me}, {"notifications-rps", c.Rates.Notifications},
+		{"leaderboard-rps", c.Rates.Leaderboard}, {"checkin-rps", c.Rates.CheckIn},
+		{"purchase-rps", c.Rates.Purchase}, {"refund-rps", c.Rates.Refund},
+	} {
+		// A rate under 0.001 would be paced as 0, which vegeta sends as
+		// fast as it can.
+		if !(r.rate == 0 || r.rate >= minRate && r.rate <= maxRate) { // NaN and infinities too
+			bad("%s: %v, requests per second: 0 (off), or %v to %d", r.flag, r.rate, minRate, maxRate)
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// minRate is the lowest rate an operation may be given (vegeta paces
+// rates in thousandths of a request per second).
+const minRate = 0.001
+
+// maxRate is the highest rate an operation may be given: far past what
+// one generator sends, and within what vegeta's pacing counts.
+const maxRate = 100_000

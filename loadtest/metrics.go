@@ -13,7 +13,7 @@ import (
 // ServerSample is the server's own gauges at one moment of the run, read
 // from its /metrics: a soak shows them flat after the warm-up.
 type ServerSample struct {
-	At         time.Duration // since the mix started
+	At         time.Duration `json:"-"` // since the mix started
 	Goroutines int
 	ResidentMB float64
 	Sockets    int // open WebSockets

@@ -15,10 +15,12 @@ import (
 func (r *Report) Write(out io.Writer) error {
 	w := &errWriter{w: out}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintf(tw, "operation\trequests\treq/s\tp50\tp95\tp99\tmax\terrors\t\n")
+	// ok/s: successful answers per second (an answer with a GraphQL
+	// error is a failure, in the errors column, though it is HTTP 200).
+	_, _ = fmt.Fprintf(tw, "operation\trequests\tok/s\tp50\tp95\tp99\tmax\terrors\t\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 	for _, o := range r.Ops {
-		_, _ = fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, o.Throughput, ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.Requests, perSecond(o.OKPerSecond), ms(o.P50), ms(o.P95), ms(o.P99), ms(o.Max), codes(o.Errors))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -39,9 +41,19 @@ func (r *Report) Write(out io.Writer) error {
 		}
 		_, _ = fmt.Fprintf(w, "  %s\t%d\t%.1f MB\t%d\n", smp.At, smp.Goroutines, smp.ResidentMB, smp.Sockets)
 	}
-	if len(r.Failures) == 0 {
+	switch {
+	case r.Interrupted:
+		when := fmt.Sprintf("%s into the %s mix", r.InterruptedAt.Round(time.Second), r.Duration)
+		if r.InterruptedAt >= r.Duration {
+			when = fmt.Sprintf("after the %s mix, during the drain", r.Duration)
+		}
+		_, _ = fmt.Fprintf(w, "\nINTERRUPTED %s: the figures cover what was answered until then\n", when)
+		if len(r.Failures) > 0 {
+			_, _ = fmt.Fprintf(w, "FAIL so far:\n  %s\n", strings.Join(r.Failures, "\n  "))
+		}
+	case len(r.Failures) == 0:
 		_, _ = fmt.Fprintln(w, "\nPASS: every threshold held")
-	} else {
+	default:
 		_, _ = fmt.Fprintf(w, "\nFAIL:\n  %s\n", strings.Join(r.Failures, "\n  "))
 	}
 	return w.err
@@ -80,4 +92,19 @@ func codes(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// perSecond prints a rate with the digits that matter: 52, 11.1, 0.017
+// (a rate of 0.02/s printed as 0.0 would read as nothing answered).
+func perSecond(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
 }

@@ -3,7 +3,9 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"sort"
@@ -16,8 +18,11 @@ import (
 )
 
 // Report is what a run measured.
+//
+// As JSON (MarshalJSON) every duration is a number of milliseconds, in a
+// field named for it with "Ms" added: DurationMs, P99Ms, AtMs, ….
 type Report struct {
-	Duration time.Duration
+	Duration time.Duration `json:"-"`
 	Members  int
 	Ops      []OpReport
 	Sockets  SocketReport
@@ -28,15 +33,28 @@ type Report struct {
 	// Failures lists every threshold the run broke, in words; empty: the
 	// run passed.
 	Failures []string
+	// Interrupted is set when the run's context ended (Ctrl-C) before the
+	// run did: the figures cover what was answered until then, the
+	// requests still under way were abandoned, and the thresholds are
+	// judged on that part alone. InterruptedAt is how far into the mix it
+	// came (more than Duration: during the drain).
+	Interrupted   bool          `json:",omitempty"`
+	InterruptedAt time.Duration `json:"-"`
 }
+
+// ErrInterrupted is Run's error when its context ends during the set-up,
+// before there is anything to report.
+var ErrInterrupted = errors.New("interrupted")
 
 // OpReport is one operation's figures.
 type OpReport struct {
-	Name       string
-	Requests   int
-	Throughput float64 // answered requests per second
-	P50, P95   time.Duration
-	P99, Max   time.Duration
+	Name     string
+	Requests int
+	// OKPerSecond is the successful answers per second: an answer with a
+	// GraphQL error (which comes with HTTP 200) is not one.
+	OKPerSecond float64
+	P50, P95    time.Duration `json:"-"`
+	P99, Max    time.Duration `json:"-"`
 	// Errors counts failed requests by GraphQL extensions.code, HTTP
 	// status (HTTP_503) or transport failure (TRANSPORT).
 	Errors map[string]int
@@ -63,8 +81,11 @@ type op struct {
 
 // Run sets the brand up (members, their history), then runs the mix for
 // cfg.Duration and reports. The error is for a run that could not be
-// carried out (the server unreachable, a set-up call refused); thresholds
-// broken are in Report.Failures.
+// carried out (the server unreachable, a set-up call refused; ErrInterrupted
+// when ctx ended during the set-up); thresholds broken are in
+// Report.Failures. When ctx ends during the mix or the drain, Run stops
+// sending at once, abandons the requests under way and reports what it
+// measured until then, with Report.Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -77,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.logf("signing up %d members", cfg.Members)
 	members, err := signUp(ctx, c, run, cfg.Members, cfg.logf)
 	if err != nil {
-		return nil, fmt.Errorf("signing up: %w", err)
+		return nil, setupError(ctx, "signing up", err)
 	}
 	refunds := 0
 	if cfg.Rates.Refund > 0 {
@@ -86,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if n := cfg.SeedPurchases*len(members) + refunds; n > 0 {
 		cfg.logf("recording %d purchases of history", n)
 		if err := seed(ctx, c, brand, run, members, cfg.SeedPurchases, refunds); err != nil {
-			return nil, fmt.Errorf("recording history: %w", err)
+			return nil, setupError(ctx, "recording history", err)
 		}
 	}
 
@@ -94,8 +115,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// so an offer still publishing when the mix ends is measured whole.
 	holdCtx, release := context.WithCancel(ctx)
 	defer release()
-	runCtx, cancel := context.WithTimeout(holdCtx, cfg.Duration)
-	defer cancel()
+	// runCtx ends with the mix. Its clock starts when the mix does, once
+	// the tokens are renewed and the subscriptions open: setting up a
+	// thousand members takes minutes, which must not come off -duration
+	// (nor leave the offer unpublished).
+	runCtx, endMix := context.WithCancel(holdCtx)
+	defer endMix()
 	var wg sync.WaitGroup
 
 	// Signing up a thousand members takes longer than an access token
@@ -106,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if failed, err := refreshAll(ctx, c, members); err != nil {
 		cfg.logf("refreshing tokens: %v", err)
 		if len(failed) == len(members) {
-			return nil, fmt.Errorf("refreshing tokens: %w", err)
+			return nil, setupError(ctx, "refreshing tokens", err)
 		}
 	}
 	wg.Go(func() {
@@ -139,8 +164,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	socks := newSockets(cfg.URL, members[:cfg.Sockets])
 	cfg.logf("opening %d subscriptions", cfg.Sockets)
 	if err := socks.open(holdCtx); err != nil {
-		return nil, fmt.Errorf("opening subscriptions: %w", err)
+		return nil, setupError(ctx, "opening subscriptions", err)
 	}
+	if ctx.Err() != nil {
+		return nil, setupError(ctx, "opening subscriptions", ctx.Err())
+	}
+
+	cfg.logf("running the mix for %s", cfg.Duration)
+	started := time.Now()
+	mixEnds := time.AfterFunc(cfg.Duration, endMix)
+	defer mixEnds.Stop()
+	var interruptedAt atomic.Int64
+	defer context.AfterFunc(ctx, func() { interruptedAt.Store(int64(time.Since(started))) })()
 
 	var offer *OfferReport
 	offerDone := make(chan struct{})
@@ -151,21 +186,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		select {
 		case <-runCtx.Done():
-			return
-		case <-time.After(cfg.OfferAt):
+			if ctx.Err() != nil {
+				offer = &OfferReport{Interrupted: true, Error: "interrupted before it was due"}
+			}
+			return // not due (judge reports it if it was)
+		case <-time.After(time.Until(started.Add(cfg.OfferAt))):
 		}
 		octx, done := context.WithTimeout(holdCtx, cfg.Duration-cfg.OfferAt+cfg.Drain)
 		defer done()
 		var err error
 		if offer, err = publishOffer(octx, c, brand, run, socks); err != nil {
+			if ctx.Err() != nil {
+				offer = &OfferReport{Interrupted: true, Error: "interrupted while publishing (" + err.Error() + ")"}
+				return
+			}
 			cfg.logf("offer: %v", err)
 			offer = &OfferReport{Error: err.Error()}
 		}
 	}()
 
-	cfg.logf("running the mix for %s", cfg.Duration)
 	var samples []ServerSample
-	started := time.Now()
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
@@ -195,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	ops := mix(cfg, run, members, refunds)
 	reports := make([]OpReport, len(ops))
 	for i, o := range ops {
-		wg.Go(func() { reports[i] = attack(runCtx, cfg, o) })
+		wg.Go(func() { reports[i] = attack(ctx, cfg, o) })
 	}
 	wg.Wait()
 	<-sampled
@@ -203,6 +243,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	release()
 
 	r := &Report{Duration: cfg.Duration, Members: len(members), Sockets: socks.report(), Offer: offer, Server: samples}
+	if ctx.Err() != nil {
+		at := time.Duration(interruptedAt.Load())
+		if at == 0 { // the hook has not run yet
+			at = time.Since(started)
+		}
+		r.Interrupted, r.InterruptedAt = true, at.Round(time.Millisecond)
+	}
 	for _, o := range reports {
 		if o.Name != "" {
 			r.Ops = append(r.Ops, o)
@@ -210,6 +257,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.judge(cfg)
 	return r, nil
+}
+
+// setupError is err from the set-up step what, or ErrInterrupted when ctx
+// has ended (the set-up's calls then fail with it, which says nothing of
+// the server).
+func setupError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w while %s", ErrInterrupted, what)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // seed records each member's history (perMember purchases each) and the
@@ -234,13 +291,26 @@ func seed(ctx context.Context, c *client, brand, run string, members []*member, 
 			}
 		})
 	}
+	send := func(j job) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+produce:
 	for i, m := range members {
 		for k := range perMember {
-			jobs <- job{m, fmt.Sprintf("seed-%s-%d-%d", run, i, k)}
+			if !send(job{m, fmt.Sprintf("seed-%s-%d-%d", run, i, k)}) {
+				break produce
+			}
 		}
 	}
 	for k := range refunds {
-		jobs <- job{members[k%len(members)], refundable(run, k)}
+		if ctx.Err() != nil || !send(job{members[k%len(members)], refundable(run, k)}) {
+			break
+		}
 	}
 	close(jobs)
 	wg.Wait()
@@ -248,7 +318,7 @@ func seed(ctx context.Context, c *client, brand, run string, members []*member, 
 	case err := <-errs:
 		return err
 	default:
-		return nil
+		return ctx.Err()
 	}
 }
 
@@ -290,7 +360,10 @@ func mix(cfg Config, run string, members []*member, refunds int) []op {
 	}
 }
 
-// attack sends o at its rate until ctx ends.
+// attack sends o at its rate for cfg.Duration. When ctx ends first (the
+// run interrupted), it stops sending at once, abandons the requests under
+// way (their answers are not counted) and reports what was answered
+// until then.
 func attack(ctx context.Context, cfg Config, o op) OpReport {
 	if o.rate <= 0 {
 		return OpReport{}
@@ -302,30 +375,95 @@ func attack(ctx context.Context, cfg Config, o op) OpReport {
 		t.Method, t.URL, t.Body, t.Header = http.MethodPost, url, body, h
 		return nil
 	}
-	a := vegeta.NewAttacker(vegeta.Timeout(30*time.Second), vegeta.KeepAlive(true), vegeta.Connections(64))
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &abortable{ctx: ctx, rt: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+	}}}
+	a := vegeta.NewAttacker(vegeta.Client(hc))
 	rate := vegeta.Rate{Freq: int(math.Round(o.rate * 1000)), Per: time.Second * 1000}
 	if o.rate >= 1 && o.rate == math.Trunc(o.rate) {
 		rate = vegeta.Rate{Freq: int(o.rate), Per: time.Second}
 	}
 	var m vegeta.Metrics
 	errs := map[string]int{}
+	succeeded := 0
+	began := time.Now()
 	results := a.Attack(targeter, rate, cfg.Duration, o.name)
-	stopped := false
-	for res := range results {
-		if ctx.Err() != nil && !stopped {
-			a.Stop()
-			stopped = true
-		}
-		m.Add(res)
-		if code := failure(res); code != "" {
-			errs[code]++
+	stop := func() {
+		a.Stop()
+		go func() {
+			for range results { // the abandoned requests, failing at once
+			}
+		}()
+	}
+collect:
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			break collect
+		case res, ok := <-results:
+			if !ok {
+				break collect
+			}
+			if ctx.Err() != nil {
+				stop() // res may be a request abandoned: not counted
+				break collect
+			}
+			m.Add(res)
+			if code := failure(res); code != "" {
+				errs[code]++
+			} else {
+				succeeded++
+			}
 		}
 	}
 	m.Close()
+	// Over the time the operation ran, to its last answer (or the
+	// interrupt): vegeta's Throughput counts every 2xx, GraphQL errors
+	// included, and over the span of the answers alone, which makes one
+	// request in a minute read as about 1/s.
+	okPerSecond := 0.0
+	if span := time.Since(began).Seconds(); span > 0 {
+		okPerSecond = float64(succeeded) / span
+	}
 	return OpReport{
-		Name: o.name, Requests: int(m.Requests), Throughput: m.Throughput,
+		Name: o.name, Requests: int(m.Requests), OKPerSecond: okPerSecond,
 		P50: m.Latencies.P50, P95: m.Latencies.P95, P99: m.Latencies.P99, Max: m.Latencies.Max, Errors: errs,
 	}
+}
+
+// abortable sends each request with a context that also ends with ctx,
+// so that the requests under way are abandoned when the run is
+// interrupted instead of holding it up to their timeout (vegeta's
+// requests carry no context of their own).
+type abortable struct {
+	ctx context.Context
+	rt  http.RoundTripper
+}
+
+func (t *abortable) RoundTrip(req *http.Request) (*http.Response, error) {
+	rctx, cancel := context.WithCancel(req.Context())
+	unhook := context.AfterFunc(t.ctx, cancel)
+	resp, err := t.rt.RoundTrip(req.WithContext(rctx))
+	if err != nil {
+		unhook()
+		cancel()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { unhook(); cancel() }}
+	return resp, nil
+}
+
+// releasingBody releases its request's context once closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
 }
 
 // failure names why a request failed, or is empty for a success.
@@ -350,13 +488,16 @@ func (r *Report) judge(cfg Config) {
 			r.Failures = append(r.Failures, fmt.Sprintf("%s: p99 %s over %s", o.Name, o.P99.Round(time.Millisecond), cfg.P99))
 		}
 		if o.Requests > 0 && float64(o.Failed())/float64(o.Requests) > cfg.MaxErrorRate {
-			r.Failures = append(r.Failures, fmt.Sprintf("%s: %d of %d requests failed (%v)", o.Name, o.Failed(), o.Requests, o.Errors))
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: %d of %d requests failed (%s)", o.Name, o.Failed(), o.Requests, codes(o.Errors)))
 		}
 	}
 	if r.Sockets.Opened > 0 && r.Sockets.Dropped > 0 {
 		r.Failures = append(r.Failures, fmt.Sprintf("sockets: %d of %d dropped and not reopened", r.Sockets.Dropped, r.Sockets.Opened))
 	}
-	if r.Offer != nil {
+	if r.Offer == nil && cfg.OfferAt > 0 && cfg.OfferAt < cfg.Duration && !r.Interrupted {
+		r.Failures = append(r.Failures, "offer: not published")
+	}
+	if r.Offer != nil && !r.Offer.Interrupted {
 		switch {
 		case r.Offer.Error != "":
 			r.Failures = append(r.Failures, "offer: "+r.Offer.Error)

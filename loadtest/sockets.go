@@ -25,13 +25,17 @@ type SocketReport struct {
 // OfferReport is the offer published mid-run: how long publishing took
 // and when it reached the open subscriptions.
 type OfferReport struct {
-	Members     int           // members it was published to (progress.total)
-	Published   time.Duration // publishOffer to progress.processed == total
-	Received    int           // subscribers that received it
-	Duplicates  int           // subscribers that received it more than once
-	P50, P99    time.Duration // publishOffer to a subscriber receiving it
-	Last        time.Duration // publishOffer to the last subscriber
-	Error       string        `json:",omitempty"`
+	Members    int           // members it was published to (progress.total)
+	Published  time.Duration `json:"-"` // publishOffer to progress.processed == total
+	Received   int           // subscribers that received it
+	Duplicates int           // subscribers that received it more than once
+	P50, P99   time.Duration `json:"-"` // publishOffer to a subscriber receiving it
+	Last       time.Duration `json:"-"` // publishOffer to the last subscriber
+	Error      string        `json:",omitempty"`
+	// Interrupted is set when the run was interrupted before the offer
+	// was due or while it was publishing: Error says which, and it is no
+	// failure of the server's.
+	Interrupted bool `json:",omitempty"`
 	publishedAt time.Time
 }
 
@@ -87,7 +91,32 @@ func (s *sockets) open(ctx context.Context) error {
 	s.mu.Lock()
 	s.rep.Opened = len(s.members) - len(errs)
 	s.mu.Unlock()
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d not opened: %w", len(errs), len(s.members), collapse(errs))
+}
+
+// collapse joins errs, each message once, with how many times it came:
+// a hundred subscriptions refused by a server that is down read as one
+// line.
+func collapse(errs []error) error {
+	var order []string
+	seen := map[string]int{}
+	for _, err := range errs {
+		if seen[err.Error()] == 0 {
+			order = append(order, err.Error())
+		}
+		seen[err.Error()]++
+	}
+	lines := make([]string, len(order))
+	for i, msg := range order {
+		lines[i] = msg
+		if seen[msg] > 1 {
+			lines[i] = fmt.Sprintf("%s (×%d)", msg, seen[msg])
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (s *sockets) report() SocketReport {
