@@ -617,8 +617,9 @@ func (s *Service) roomFor(ctx context.Context, memberID bson.ObjectID, field str
 // second check-in within one lived day nor refuses the next day's. A
 // check-in within the day of the last one answers that one, replayed; so
 // does one the brand already reported that day as a CHECK_IN activity
-// (Activity.CheckInDay).
-func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*ActivityResult, error) {
+// (Activity.CheckInDay). With answerFirst, a new check-in is answered
+// before its effects past the ledger, as ActivityInput.AnswerFirst says.
+func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID, answerFirst bool) (*ActivityResult, error) {
 	m, err := s.members.Get(ctx, memberID)
 	if err != nil {
 		return nil, err
@@ -638,6 +639,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 		if streak.PeriodsBetween(program.StreakDaily, last.OccurredAt, lastLoc, now, m.Location()) <= 0 {
 			return s.RecordActivity(ctx, ActivityInput{
 				MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: last.ExternalID, OccurredAt: last.OccurredAt, serverKeyed: true, member: m,
+				AnswerFirst: answerFirst,
 			})
 		}
 	}
@@ -645,7 +647,7 @@ func (s *Service) CheckIn(ctx context.Context, memberID bson.ObjectID) (*Activit
 	day := now.In(m.Location()).Format(time.DateOnly)
 	return s.RecordActivity(ctx, ActivityInput{
 		MemberID: memberID, Kind: program.ActivityCheckIn, ExternalID: "app:" + memberID.Hex() + ":" + m.Location().String() + ":" + day, OccurredAt: now,
-		serverKeyed: true, member: m,
+		serverKeyed: true, member: m, AnswerFirst: answerFirst,
 	})
 }
 

@@ -217,3 +217,30 @@ func TestCloseWaitsForEffectsUnderWay(t *testing.T) {
 	<-closed
 	h.afterTheAnswer(t, m)
 }
+
+// A check-in answered first is answered while its effects are held; its
+// streak is there once they land. Asked without, the answer carries it.
+func TestCheckInAnswerFirst(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, nil)
+	held := newHeldNotifier(h.inbox)
+	h.notify = held
+	m := h.members.add("ann@example.com")
+	res, err := h.CheckIn(ctx, m.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Points() <= 0 || res.Streak != nil {
+		t.Fatalf("the answer: points %d, streak %+v", res.Points(), res.Streak)
+	}
+	<-held.entered
+	close(held.release)
+	h.Settle(ctx, m.ID)
+	if v := testkit.Must(h.Rooms().Engagement.Streak(ctx, m.ID))(t); v.Current != 1 {
+		t.Fatalf("streak after the check-in's effects: %+v", v)
+	}
+	h.clock.Add(24 * time.Hour)
+	if r := testkit.Must(h.CheckIn(ctx, m.ID, false))(t); r.Streak == nil || r.StreakCurrent != 2 {
+		t.Fatalf("the next day's check-in, streak asked for: %+v %d", r.Streak, r.StreakCurrent)
+	}
+}

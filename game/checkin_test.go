@@ -20,7 +20,7 @@ func TestOneCheckInPerLocalDayWhoeverReportsIt(t *testing.T) {
 	m.Timezone = "America/Los_Angeles"
 	h.clock.Set(time.Date(2026, 11, 29, 7, 45, 0, 0, time.UTC)) // 23:45 on the 28th in Los Angeles
 
-	app := testkit.Must(h.CheckIn(ctx, m.ID))(t)
+	app := testkit.Must(h.CheckIn(ctx, m.ID, false))(t)
 	// The till reports a visit at 10:00 local time that day: the 28th in
 	// UTC too, where the app's check-in was already the 29th.
 	till := testkit.Must(h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityCheckIn, ExternalID: "till-77",
@@ -36,7 +36,7 @@ func TestOneCheckInPerLocalDayWhoeverReportsIt(t *testing.T) {
 	h.clock.Add(24 * time.Hour)
 	res := testkit.Race(t, 10, func(i int) error {
 		if i < 5 {
-			_, err := h.CheckIn(ctx, m.ID)
+			_, err := h.CheckIn(ctx, m.ID, false)
 			return err
 		}
 		_, err := h.RecordActivity(ctx, ActivityInput{MemberID: m.ID, Kind: program.ActivityCheckIn, ExternalID: fmt.Sprintf("till-78-%d", i), OccurredAt: h.clock.Now()})
@@ -62,22 +62,22 @@ func TestCheckInAfterMovingWestExtendsTheStreak(t *testing.T) {
 	m := h.members.add("ann@example.com")
 	m.Timezone = "America/New_York"
 	h.clock.Set(time.Date(2026, 11, 28, 5, 30, 0, 0, time.UTC))
-	testkit.Must(h.CheckIn(ctx, m.ID))(t)
+	testkit.Must(h.CheckIn(ctx, m.ID, false))(t)
 	m.Timezone = "America/Los_Angeles"
 	// Within the same lived day, a check-in from the new zone is the first one again.
 	h.clock.Set(time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC)) // 27th, 22:00 in LA
-	if r := testkit.Must(h.CheckIn(ctx, m.ID))(t); !r.Replayed {
+	if r := testkit.Must(h.CheckIn(ctx, m.ID, false))(t); !r.Replayed {
 		t.Fatalf("a second check-in within one lived day was counted: %+v", r.Streak)
 	}
 	h.clock.Set(time.Date(2026, 11, 29, 7, 0, 0, 0, time.UTC)) // 28th, 23:00 in LA
-	r := testkit.Must(h.CheckIn(ctx, m.ID))(t)
+	r := testkit.Must(h.CheckIn(ctx, m.ID, false))(t)
 	if r.Replayed || r.Streak == nil || r.StreakCurrent != 2 || !r.Streak.Extended {
 		t.Fatalf("check-in after the move: replayed %v, streak %+v, current %d; want 2, extended", r.Replayed, r.Streak, r.StreakCurrent)
 	}
 	// Back east the same lived day: nothing new.
 	m.Timezone = "America/New_York"
 	h.clock.Set(time.Date(2026, 11, 29, 7, 30, 0, 0, time.UTC)) // 29th, 02:30 in New York
-	if r := testkit.Must(h.CheckIn(ctx, m.ID))(t); !r.Replayed {
+	if r := testkit.Must(h.CheckIn(ctx, m.ID, false))(t); !r.Replayed {
 		t.Fatal("moving back east made a new check-in within one lived day")
 	}
 }

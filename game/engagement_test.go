@@ -124,10 +124,10 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 	}
 	h.purchase(t, m, "day1", 2000) // 200 + 50 points
 	h.clock.Add(24 * time.Hour)
-	if _, err := h.CheckIn(ctx, m.ID); err != nil {
+	if _, err := h.CheckIn(ctx, m.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.CheckIn(ctx, m.ID); err != nil { // same day: once
+	if _, err := h.CheckIn(ctx, m.ID, false); err != nil { // same day: once
 		t.Fatal(err)
 	}
 	v, err := h.Engagement().BuyStreakFreeze(ctx, m.ID, "f1")
@@ -138,7 +138,7 @@ func TestStreakThroughActivitiesAndFreezePurchase(t *testing.T) {
 		t.Fatal("bought past the freeze limit")
 	}
 	h.clock.Add(48 * time.Hour) // one day missed
-	if _, err := h.CheckIn(ctx, m.ID); err != nil {
+	if _, err := h.CheckIn(ctx, m.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	v = testkit.Must(h.Engagement().Streak(ctx, m.ID))(t)

@@ -113,7 +113,7 @@ func (r Mutation) CheckIn(ctx context.Context) (*game.ActivityResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.Game.CheckIn(ctx, id)
+	return r.Game.CheckIn(ctx, id, !selected(ctx, "streak", "badges"))
 }
 
 // UpdateProgram is the resolver for the updateProgram field.
