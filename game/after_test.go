@@ -41,6 +41,15 @@ func (n *heldNotifier) Send(ctx context.Context, m inbox.Message) (*inbox.Notifi
 	return n.next.Send(ctx, m)
 }
 
+// newHeldHarness is a harness whose notifications are held (heldNotifier)
+// and a member of it.
+func newHeldHarness(t *testing.T) (*harness, *heldNotifier, *member.Member) {
+	h := newHarness(t, nil)
+	held := newHeldNotifier(h.inbox)
+	h.notify = held
+	return h, held, h.members.add("ann@example.com")
+}
+
 func (h *harness) answerFirst(ctx context.Context, m *member.Member, id string, minor int64) (*ActivityResult, error) {
 	return h.RecordActivity(ctx, ActivityInput{
 		MemberID: m.ID, Kind: program.ActivityPurchase, ExternalID: id, AmountMinor: minor, Currency: "USD",
@@ -74,10 +83,7 @@ func (h *harness) afterTheAnswer(t *testing.T, m *member.Member) {
 // there, once.
 func TestAnswerFirstAnswersBeforeTheEffects(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, nil)
-	held := newHeldNotifier(h.inbox)
-	h.notify = held
-	m := h.members.add("ann@example.com")
+	h, held, m := newHeldHarness(t)
 
 	res, err := h.answerFirst(ctx, m, "o-1", 1000)
 	if err != nil {
@@ -198,10 +204,7 @@ func TestAnswerFirstWithoutRoomAnswersAfter(t *testing.T) {
 // Close waits for the effects under way before the database may close.
 func TestCloseWaitsForEffectsUnderWay(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, nil)
-	held := newHeldNotifier(h.inbox)
-	h.notify = held
-	m := h.members.add("ann@example.com")
+	h, held, m := newHeldHarness(t)
 	if _, err := h.answerFirst(ctx, m, "o-1", 1000); err != nil {
 		t.Fatal(err)
 	}
@@ -222,10 +225,7 @@ func TestCloseWaitsForEffectsUnderWay(t *testing.T) {
 // streak is there once they land. Asked without, the answer carries it.
 func TestCheckInAnswerFirst(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t, nil)
-	held := newHeldNotifier(h.inbox)
-	h.notify = held
-	m := h.members.add("ann@example.com")
+	h, held, m := newHeldHarness(t)
 	res, err := h.CheckIn(ctx, m.ID, true)
 	if err != nil {
 		t.Fatal(err)
