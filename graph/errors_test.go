@@ -40,6 +40,9 @@ func TestEveryDomainErrorHasACode(t *testing.T) {
 			if name := d.Name(); path != ".." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "data" || name == "node_modules") {
 				return filepath.SkipDir
 			}
+			if path == filepath.Join("..", "loadtest") {
+				return filepath.SkipDir // a client of the API: its errors never reach one
+			}
 			return nil
 		}
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
