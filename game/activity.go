@@ -344,8 +344,19 @@ func (s *Service) applyAll(ctx context.Context, p *program.Program, m *member.Me
 		return s.acts.Done(ctx, a.ID)
 	}
 	// In the background the rest fills a result of its own: the caller
-	// reads res as soon as it is returned.
-	if res.answerFirst && s.after.Go(m.ID, a.ID, func(ctx context.Context) error { return rest(ctx, &ActivityResult{}) }) {
+	// reads res as soon as it is returned. A failure (most often a
+	// database too busy to answer in time) is tried again a few times as
+	// ResumeEffects would, from the keys, before it is left to that job.
+	if res.answerFirst && s.after.Go(m.ID, a.ID, func(ctx context.Context) error {
+		err := rest(ctx, &ActivityResult{})
+		for _, wait := range afterAnswerRetries {
+			if err == nil || !sleep(ctx, wait) {
+				break
+			}
+			err = s.applyAll(ctx, p, m, a, purchase, &ActivityResult{Activity: a, Replayed: true})
+		}
+		return err
+	}) {
 		return nil
 	}
 	return rest(ctx, res)

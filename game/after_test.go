@@ -157,27 +157,37 @@ func TestAnswerFirstRacingPurchasesAwardOnce(t *testing.T) {
 	}
 }
 
-// Effects that fail after the answer are not lost: the activity stays
+// Effects that fail after the answer are tried again at once, from their
+// keys; past the retries they are not lost either: the activity stays
 // pending and the resume job finishes them.
-func TestAnswerFirstFailureIsResumed(t *testing.T) {
+func TestAnswerFirstFailureIsRetriedThenResumed(t *testing.T) {
+	retries := afterAnswerRetries
+	afterAnswerRetries = []time.Duration{time.Millisecond, time.Millisecond}
+	t.Cleanup(func() { afterAnswerRetries = retries })
 	ctx := context.Background()
-	h := newHarness(t, nil)
-	flaky := &failingFirst{next: h.inbox}
-	flaky.failures.Store(1)
-	h.notify = flaky
-	m := h.members.add("ann@example.com")
-	if _, err := h.answerFirst(ctx, m, "o-1", 1000); err != nil {
-		t.Fatalf("the answer: %v", err)
+	for _, failures := range []int32{1, 3} {
+		h := newHarness(t, nil)
+		flaky := &failingFirst{next: h.inbox}
+		flaky.failures.Store(failures)
+		h.notify = flaky
+		m := h.members.add("ann@example.com")
+		if _, err := h.answerFirst(ctx, m, "o-1", 1000); err != nil {
+			t.Fatalf("the answer: %v", err)
+		}
+		h.Settle(ctx, m.ID)
+		if failures == 1 { // the first retry went through
+			h.afterTheAnswer(t, m)
+			continue
+		}
+		if pending := testkit.Count(t, h.activities(), bson.D{{Key: "effectsPending", Value: true}}); pending != 1 {
+			t.Fatalf("%d activities pending after %d failures, want 1", pending, failures)
+		}
+		h.clock.Add(2 * time.Minute)
+		if n, err := h.Jobs().ResumeEffects(ctx, time.Minute); err != nil || n != 1 {
+			t.Fatalf("resumed %d, %v", n, err)
+		}
+		h.afterTheAnswer(t, m)
 	}
-	h.Settle(ctx, m.ID)
-	if pending := testkit.Count(t, h.activities(), bson.D{{Key: "effectsPending", Value: true}}); pending != 1 {
-		t.Fatalf("%d activities pending after a failure, want 1", pending)
-	}
-	h.clock.Add(2 * time.Minute)
-	if n, err := h.Jobs().ResumeEffects(ctx, time.Minute); err != nil || n != 1 {
-		t.Fatalf("resumed %d, %v", n, err)
-	}
-	h.afterTheAnswer(t, m)
 }
 
 // With no room left in the background, or once closing, a purchase

@@ -48,7 +48,7 @@ func (e *Executor) CreateOperationContext(ctx context.Context, params *graphql.R
 
 // settleWait bounds how long a root field waits for effects under way
 // (settle): past it the field reads what is there.
-const settleWait = 5 * time.Second
+const settleWait = 10 * time.Second
 
 // settle waits for the effects under way that op should see: a member's
 // own, and for a query by the brand's team or backend (whose reads span
