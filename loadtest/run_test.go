@@ -60,7 +60,9 @@ func newFakeServer(t *testing.T) *fakeServer {
 		if out == "" {
 			out = okAnswer(field)
 		}
-		_, _ = fmt.Fprint(w, out) // a client gone is the client's business
+		if _, err := fmt.Fprint(w, out); err != nil && r.Context().Err() == nil {
+			t.Errorf("answering %s: %v", field, err) // a client gone (an interrupted run) is the client's business
+		}
 	}))
 	t.Cleanup(func() { f.CloseClientConnections(); f.Close() }) // slow answers are not waited for
 	return f
