@@ -115,12 +115,17 @@ func (x *afterAnswer) under(memberID bson.ObjectID, all bool) []chan struct{} {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var out []chan struct{}
-	for id, runs := range x.running {
-		if all || id == memberID {
-			for done := range runs {
-				out = append(out, done)
-			}
+	add := func(runs map[chan struct{}]struct{}) {
+		for done := range runs {
+			out = append(out, done)
 		}
+	}
+	if !all { // every request asks: one look-up, not a walk of every member
+		add(x.running[memberID])
+		return out
+	}
+	for _, runs := range x.running {
+		add(runs)
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package game
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -116,26 +115,10 @@ func TestAnswerFirstRacingPurchasesAwardOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	m := h.members.add("ann@example.com")
 	const distinct, copies = 6, 2
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, distinct*copies)
-	for i := range distinct * copies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := h.answerFirst(ctx, m, fmt.Sprintf("o-%d", i%distinct), 1000)
-			errs <- err
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.Race(t, distinct*copies, func(i int) error {
+		_, err := h.answerFirst(ctx, m, fmt.Sprintf("o-%d", i%distinct), 1000)
+		return err
+	}).Expect(t)
 	h.SettleAll(ctx)
 	h.checkLedger(t, m)
 	sum := testkit.Must(h.Rooms().Ledger.Sum(ctx, m.ID))(t)
